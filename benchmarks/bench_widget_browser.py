@@ -2,7 +2,7 @@
 100 KB answer streams beside 10 finished chat cells, and the page's memory after 50 runs.
 
     python benchmarks/bench_widget_browser.py [--doc-kb 100] [--turns 50] [--profile]
-        [--skip-plain] [--static DIR]
+        [--skip-plain] [--static DIR] [--words 2000] [--finished 10] [--smoke]
 
 ``--static DIR`` renders the chat cells with another build of agentnb/static (copy the
 directory before a front-end change, then alternate runs of both: this 2-core machine's load
@@ -11,8 +11,9 @@ moves the figures more than most changes do).
 Starts the demo agent server, JupyterLab on 127.0.0.1 (empty token) and Debian's Chromium
 (headless, via Playwright), then in one notebook:
 
-1. ``echo`` of "k000000 k000001 …" (16 KB, 5 ms per chunk) in a lone chat cell.
-2. Ten finished chat cells (``finance_agent`` and ``writer`` runs, tool cards and markdown).
+1. ``echo`` of "k000000 k000001 …" (``--words``: 16 KB, 5 ms per chunk) in a lone chat cell.
+2. Ten finished chat cells (``--finished``: ``finance_agent`` and ``writer`` runs, tool cards
+   and markdown).
 3. ``echo`` of a generated ``--doc-kb`` markdown document (headings, lists, tables, code; the
    ``writer`` agent stops at 200 paragraphs, ~41 KB) at 1 ms per chunk, with long tasks
    (PerformanceObserver, registered before the run) and frame gaps (requestAnimationFrame).
@@ -76,8 +77,12 @@ FINISHED = 10
 ANSWER = ".anb-answer"
 PLAIN = ".jp-RenderedMarkdown"
 WORDS_CELL, FIRST_FINISHED = 1, 3
-BIG_CELL = FIRST_FINISHED + FINISHED
-PLAIN_CELL, CHAT_CELL = BIG_CELL + 2, BIG_CELL + 3
+
+
+def big_cell(finished: int) -> int:
+    """The big stream's cell, after the finished ones; the plain display's is 2 later, the
+    memory chat's 3."""
+    return FIRST_FINISHED + finished
 
 
 def finished_cell(i: int) -> str:
@@ -89,12 +94,12 @@ def finished_cell(i: int) -> str:
     return "agentnb.ask('finance_agent', 'How did NVDA and MSFT do this week?', wait=True)"
 
 
-def notebook_cells(words: str, plain_every_ms: int, turns: int) -> list[str]:
+def notebook_cells(words: str, plain_every_ms: int, turns: int, finished: int) -> list[str]:
     return [
         SETUP,
         f"cell = start({words!r}, 5, 'words')",
         "cell.wait(120)\nsave('words')",
-        *(finished_cell(i) for i in range(FINISHED)),
+        *(finished_cell(i) for i in range(finished)),
         "big = start(open('doc.md').read(), 1, 'big')",
         "big.wait(600)\nsave('big')",
         f"await plain(open('doc.md').read(), 1, {plain_every_ms / 1000}, 'plain')",
@@ -125,23 +130,28 @@ def main() -> None:
     parser.add_argument(
         "--static", type=Path, help="agentnb/static of another build to measure (A/B runs)"
     )
+    parser.add_argument("--words", type=int, default=WORDS, help="words in the lone cell's answer")
+    parser.add_argument("--finished", type=int, default=FINISHED, help="finished chat cells")
     parser.add_argument(
-        "--smoke", action="store_true", help="a small answer, two turns: the test suite's check"
+        "--smoke",
+        action="store_true",
+        help="small answers, two finished cells, two turns: the test suite's check",
     )
     args = parser.parse_args()
     if args.smoke:
         args.doc_kb, args.turns, args.skip_plain = 2, 2, True
+        args.words, args.finished = 200, 2
     from playwright.sync_api import sync_playwright
 
     doc = markdown_doc(args.doc_kb)
-    words = " ".join(f"k{i:06d}" for i in range(WORDS))
+    words = " ".join(f"k{i:06d}" for i in range(args.words))
     with tempfile.TemporaryDirectory() as tmp, start_server(delay_ms=5) as server:
         root = Path(tmp) / "nb"
         root.mkdir()
         (root / "doc.md").write_text(doc)
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-        cells = notebook_cells(words, args.plain_every_ms, args.turns)
+        cells = notebook_cells(words, args.plain_every_ms, args.turns, args.finished)
         nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
         nbformat.write(nb, root / "bench.ipynb")
         port = free_port()
@@ -250,39 +260,41 @@ def measure(
     )
     run_and_wait(page, WORDS_CELL + 1)
     alone["latencies"] = latencies(read_marks(root, "words"), alone["seen"], marker_ends(words))
-    for index in range(FIRST_FINISHED, BIG_CELL):
+    big_at = big_cell(args.finished)
+    plain_at, chat_at = big_at + 2, big_at + 3
+    for index in range(FIRST_FINISHED, big_at):
         run_and_wait(page, index)
         wait_completed(page, index)
 
     def big_stream() -> None:
-        run_and_wait(page, BIG_CELL)
-        wait_completed(page, BIG_CELL)
+        run_and_wait(page, big_at)
+        wait_completed(page, big_at)
 
     if args.profile:
         cdp.send("Profiler.enable")
         cdp.send("Profiler.setSamplingInterval", {"interval": 200})
         cdp.send("Profiler.start")
-    big = stream_and_watch(page, BIG_CELL, ANSWER, big_stream)
+    big = stream_and_watch(page, big_at, ANSWER, big_stream)
     if args.profile:
         big["profile"] = top_self_time(cdp.send("Profiler.stop")["profile"])
-    run_and_wait(page, BIG_CELL + 1, 600_000)
+    run_and_wait(page, big_at + 1, 600_000)
     big["latencies"] = latencies(read_marks(root, "big"), big["seen"], marker_ends(doc))
     plain = {"long": [], "gaps": [], "loaf": [], "seen": [], "seconds": 0.0, "latencies": []}
     if not args.skip_plain:
         plain = stream_and_watch(
-            page, PLAIN_CELL, PLAIN, lambda: run_and_wait(page, PLAIN_CELL, 900_000)
+            page, plain_at, PLAIN, lambda: run_and_wait(page, plain_at, 900_000)
         )
         plain["latencies"] = latencies(read_marks(root, "plain"), plain["seen"], marker_ends(doc))
-    run_and_wait(page, CHAT_CELL)
+    run_and_wait(page, chat_at)
     page.wait_for_timeout(1000)
     before = heap_and_views(cdp)
     started = time.monotonic()
-    run_and_wait(page, CHAT_CELL + 1, 900_000)
-    wait_completed(page, CHAT_CELL, args.turns)
+    run_and_wait(page, chat_at + 1, 900_000)
+    wait_completed(page, chat_at, args.turns)
     turns_seconds = time.monotonic() - started
     page.wait_for_timeout(1000)
     after = heap_and_views(cdp)
-    states = page.evaluate(STATES, CHAT_CELL)
+    states = page.evaluate(STATES, chat_at)
     return {"alone": alone, "big": big, "plain": plain, "before": before, "after": after,
             "turns_seconds": turns_seconds, "turns_done": states.count("Completed")}  # fmt: skip
 
@@ -311,12 +323,14 @@ def report(results: dict[str, Any], doc_chars: int, args: argparse.Namespace) ->
     kb = f"{doc_chars / 1000:.0f} KB"
     plain_label = f"IPython Markdown display, every {args.plain_every_ms} ms"
     print(f"delta → DOM latency{'':<33}{'samples':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
-    print(latency_row("agentnb, lone cell, 16 KB words (5 ms/chunk)", alone["latencies"]))
-    print(latency_row(f"agentnb, {kb} markdown + {FINISHED} finished cells", big["latencies"]))
+    words_kb = f"{args.words * 8 / 1000:.0f} KB"
+    finished = args.finished
+    print(latency_row(f"agentnb, lone cell, {words_kb} words (5 ms/chunk)", alone["latencies"]))
+    print(latency_row(f"agentnb, {kb} markdown + {finished} finished cells", big["latencies"]))
     print(latency_row(f"{plain_label}, same", plain["latencies"]))
     print(f"\nmain thread while the {kb} answer streams (1 ms per chunk)")
     print(f"{'':<36}{'seconds':>8}{'long':>7}{'longest':>9}{'p95 gap':>9}{'max gap':>9}")
-    print(jank_row(f"agentnb (+{FINISHED} finished cells)", big))
+    print(jank_row(f"agentnb (+{finished} finished cells)", big))
     print(jank_row(plain_label, plain))
     when = ", ".join(f"{start / 1000:.1f} s ({ms:.0f})" for start, ms in big["long"])
     print(f"agentnb long tasks, at (ms): {when or 'none'}")

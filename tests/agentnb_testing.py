@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import socket
 import subprocess
@@ -37,6 +38,7 @@ __all__ = [
     "RecordedSleeps",
     "Scripted",
     "SharedServers",
+    "cli_in_process",
     "client_for",
     "connection_env",
     "free_port",
@@ -195,6 +197,36 @@ class Scripted:
         self.paused.set()
         if not self._resume_asked.is_set():
             await self._resumed.wait()
+
+
+def cli_in_process(
+    *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``agentnb ARGS`` run by the CLI's ``main`` in this process, where a test is about what an
+    option does, not about the process (that needs ``python -m agentnb``): this process's
+    ``AGENTNB_`` settings set aside, history off unless ``env`` sets it, stdout and stderr
+    captured, argparse's exit (``SystemExit``) taken as the exit code; the history stores it
+    opened are closed (flushed), as the process's exit would. Like a process's end, ``main``
+    closes and forgets every connection (``agentnb.connect``): call it before making any."""
+    from agentnb._cli.main import main
+    from agentnb._history import close_default_stores
+
+    kept = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        for name in [name for name in os.environ if name.startswith("AGENTNB_")]:
+            del os.environ[name]
+        os.environ.update({"AGENTNB_HISTORY": "off", **(env or {})})
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        close_default_stores()
+        os.environ.clear()
+        os.environ.update(kept)
+    return subprocess.CompletedProcess(["agentnb", *args], code, out.getvalue(), err.getvalue())
 
 
 def free_port() -> int:

@@ -29,6 +29,7 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from agentnb_testing import SharedServers
+from phoenix_testing import SharedPhoenix
 
 from agentnb.server import ServerHandle, start_server
 
@@ -68,15 +69,32 @@ def api_key(server: ServerHandle) -> str:
     return server.api_key
 
 
+PHOENIX = SharedPhoenix()
+
+
+@pytest.fixture
+def phoenix(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real Arize Phoenix's base URL (OTLP/HTTP at ``/v1/traces``, REST at ``/v1/...``),
+    one for the session's tests (``tests/phoenix_testing.py``)."""
+    return PHOENIX.url(tmp_path_factory)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    PHOENIX.collected(session.items)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
-    """Servers a folder's modules share stop once the next test is elsewhere."""
+    """Servers a folder's modules share stop once the next test is elsewhere; Phoenix after
+    the last test that uses it."""
     result = yield
     for shared in SharedServers.everywhere:
         shared.after(nextitem)
+    PHOENIX.after(item)
     return result
 
 
 def pytest_sessionfinish() -> None:
     for shared in SharedServers.everywhere:
         shared.close()
+    PHOENIX.close()

@@ -6,6 +6,7 @@ Skipped when ``.tools/phoenix`` is absent, except under CI (``CI`` set), where t
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from agentnb_testing import REPO, free_port, serving
 
-__all__ = ["PHOENIX", "phoenix_env", "running_phoenix"]
+__all__ = ["PHOENIX", "SharedPhoenix", "phoenix_env", "running_phoenix"]
 
 PHOENIX = REPO / ".tools" / "phoenix" / "bin" / "phoenix"
 STARTUP_SECONDS = 240.0
@@ -69,3 +70,35 @@ def running_phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         finally:
             server.__exit__(None, None, None)
         return
+
+
+class SharedPhoenix:
+    """One Phoenix for every test of the session that asks for the ``phoenix`` fixture (it
+    takes 20-30 s to start): started on first use, stopped after the last test that uses it
+    (the root conftest's hooks call ``collected`` and ``after``). Each test keeps to its own
+    projects, datasets and traces."""
+
+    FIXTURE = "phoenix"
+
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self._url: str | None = None
+        self._last_user: pytest.Item | None = None
+
+    def url(self, tmp_path_factory: pytest.TempPathFactory) -> str:
+        if self._url is None:
+            start = contextlib.contextmanager(running_phoenix)
+            self._url = self._stack.enter_context(start(tmp_path_factory))
+        return self._url
+
+    def collected(self, items: list[pytest.Item]) -> None:
+        users = [item for item in items if self.FIXTURE in getattr(item, "fixturenames", ())]
+        self._last_user = users[-1] if users else None
+
+    def after(self, item: pytest.Item) -> None:
+        if item is self._last_user:
+            self.close()
+
+    def close(self) -> None:
+        self._url = None
+        self._stack.close()

@@ -8,7 +8,6 @@ import ast
 import asyncio
 import inspect
 import os
-import subprocess
 import sys
 import time
 import typing
@@ -17,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from agentnb_testing import PUBLIC_FRONTS, run_echo_every_way
+from agentnb_testing import PUBLIC_FRONTS, cli_in_process, run_echo_every_way
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
@@ -197,11 +196,8 @@ def test_a_run_started_each_way_is_recorded_once(
     server: ServerHandle, history: HistoryStore
 ) -> None:
     url, key = server.url_for("runagent"), server.api_key
+    cli_echo(url, key, "way cli")
     conn = run_echo_every_way(url, key, "recorded")
-    env = {**os.environ, "AGENTNB_API_KEY": key}
-    cli = [sys.executable, "-m", "agentnb", "run", "echo", "way cli"]
-    cli += ["--provider", "runagent", "--base-url", url]
-    subprocess.run(cli, env=env, check=True, capture_output=True, timeout=60)
     agentnb.ask("echo", "way not recorded", via=conn.name, display=False, wait=True, record=False)
 
     messages = [m for m in agentnb.runs(agent="echo").to_pandas()["message"] if "way" in m]
@@ -229,6 +225,7 @@ def quiet_runs_every_way(url: str, key: str) -> None:
         ) as client:
             await client.run("echo", "quiet async")
 
+    cli_echo(url, key, "quiet cli", "--no-record")
     asyncio.run(async_client())
     conn = agentnb.connect("runagent", base_url=url, api_key=key, name="quiet")
     with agentnb.AgentClient("runagent", base_url=url, api_key=key, record=False) as client:
@@ -243,10 +240,16 @@ def quiet_runs_every_way(url: str, key: str) -> None:
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "agentnb")
     shell.run_line_magic("agent", f"echo --via {conn.name} --wait --no-record quiet magic")
-    cli = [sys.executable, "-m", "agentnb", "run", "echo", "quiet cli", "--no-record"]
-    cli += ["--provider", "runagent", "--base-url", url]
-    env = {**os.environ, "AGENTNB_API_KEY": key}
-    subprocess.run(cli, env=env, check=True, capture_output=True, timeout=60)
+
+
+def cli_echo(url: str, key: str, message: str, *flags: str) -> None:
+    """``agentnb run echo MESSAGE`` on the server's runagent dialect, by the CLI's ``main`` in
+    this process, with this process's history setting (before any connection is made: the
+    CLI forgets them all when it ends)."""
+    argv = ["run", "echo", message, "--provider", "runagent", "--base-url", url, *flags]
+    env = {"AGENTNB_API_KEY": key, "AGENTNB_HISTORY": os.environ["AGENTNB_HISTORY"]}
+    done = cli_in_process(*argv, env=env)
+    assert done.returncode == 0, done.stderr
 
 
 def _recorded(word: str) -> list[str]:
@@ -275,11 +278,8 @@ def test_history_off_records_no_run_whichever_way_it_started(
     close_default_stores()
     url, key = server.url_for("runagent"), server.api_key
     try:
+        cli_echo(url, key, "way cli")
         run_echo_every_way(url, key, "off")
-        cli = [sys.executable, "-m", "agentnb", "run", "echo", "way cli"]
-        cli += ["--provider", "runagent", "--base-url", url]
-        env = {**os.environ, "AGENTNB_API_KEY": key}
-        subprocess.run(cli, env=env, check=True, capture_output=True, timeout=60)
     finally:
         close_default_stores()
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == []

@@ -1,6 +1,7 @@
 """``agentnb`` run as a user runs it, in a child process against the built-in server: the
 environment it gets (no ``AGENTNB_`` settings of this shell, no history, no colour), the flags
-that point it at the server's Operativus dialect, and ``agentnb run`` with pipes only."""
+that point it at the server's Operativus dialect, and ``agentnb run`` with pipes only; and the
+same run by the CLI's ``main`` in this process, where the process is not what is tested."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import subprocess
 import sys
 from typing import Any
 
-__all__ = ["cli_env", "on", "run_piped"]
+from agentnb_testing import cli_in_process
+
+__all__ = ["cli_env", "on", "run_in_process", "run_piped"]
 
 
 def cli_env(server: Any | None = None) -> dict[str, str]:
@@ -38,3 +41,9 @@ def run_piped(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def run_in_process(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """``agentnb run`` as :func:`run_piped` runs it, by the CLI's ``main`` in this process."""
+    env = {"NO_COLOR": "1", "AGENTNB_API_KEY": server.api_key}
+    return cli_in_process("run", *args, *on(server), env=env)

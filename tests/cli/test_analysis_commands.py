@@ -58,6 +58,43 @@ def printed(db: Path, *args: str) -> list[str]:
     return lines
 
 
+NEXT = "==== next command ===="
+
+
+def printed_each(db: Path, *commands: list[str]) -> list[list[str]]:
+    """What each of several ``agentnb`` commands printed, as :func:`printed`, run one after
+    the other by the CLI's ``main`` in one process in the terminal (one start, not one each):
+    each command's lines end with its ``EXIT=<status>``."""
+    env = cli_env()
+    env["AGENTNB_HISTORY"] = str(db)
+    code = (
+        "import sys; from agentnb._cli.main import main\n"
+        f"for argv in {commands!r}:\n"
+        "    try:\n"
+        "        status = main(argv)\n"
+        "    except SystemExit as exc:\n"
+        "        status = exc.code\n"
+        f"    print(f'EXIT={{status}}', {NEXT!r}, sep='\\n', flush=True)\n"
+    )
+    command = [sys.executable, "-c", shlex.quote(code)]
+    pane = Pane(command, env, name="agentnb-analysis", width=WIDTH)
+    try:
+        # done once the pane's own EXIT= (the process's) follows the last command's separator
+        pane.wait_for(lambda screen: "EXIT=" in screen and NEXT not in screen.split("EXIT=")[-1])
+        lines = pane.everything().splitlines()
+    finally:
+        pane.close()
+    assert [line for line in lines if len(line.rstrip()) > WIDTH] == [], "\n".join(lines)
+    each: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip() == NEXT:
+            each.append([])
+        else:
+            each[-1].append(line)
+    assert len(each) == len(commands) + 1, "\n".join(lines)
+    return each[: len(commands)]
+
+
 def test_summary_by_model_and_day(db: Path) -> None:
     text = "\n".join(printed(db, "summary", "model", "--every", "day"))
     assert "EXIT=0" in text, text
@@ -68,13 +105,17 @@ def test_summary_by_model_and_day(db: Path) -> None:
 
 
 def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
-    listed = "\n".join(printed(db, "experiments"))
+    each = printed_each(
+        db,
+        ["experiments"],
+        ["experiments", "quotes"],
+        ["experiments", "quotes", "--compare", "finance_agent", "echo"],
+    )
+    listed, grid, compared = ("\n".join(lines) for lines in each)
     assert "quotes" in listed and "finance_agent, echo" in listed, listed
-    grid = "\n".join(printed(db, "experiments", "quotes"))
     assert "experiment quotes: 2 questions × 2 arms" in grid, grid
     assert "Compare AAPL and MSFT" in grid, grid
     assert "--question ID --arm ARM (one)" in grid, grid  # how to open what the grid shows
-    compared = "\n".join(printed(db, "experiments", "quotes", "--compare", "finance_agent", "echo"))
     assert "quotes: finance_agent (A) against echo (B) on score." in compared, compared
     assert "wins / ties / losses" in compared and "EXIT=0" in compared, compared
 
@@ -90,14 +131,18 @@ def test_a_mistake_is_one_line_and_status_2(db: Path) -> None:
 def test_one_questions_runs_side_by_side_and_one_run_alone(db: Path) -> None:
     """What a grid's Compare and Open show in a notebook: a question's runs (by the id the
     grid shows in [ ]) compared, and one arm's run as agentnb.show prints it."""
-    pair = "\n".join(printed(db, "experiments", "quotes", "--question", "1"))
+    pair_lines, run_lines, wrong = printed_each(
+        db,
+        ["experiments", "quotes", "--question", "1"],
+        ["experiments", "quotes", "--question", "0", "--arm", "echo"],
+        ["experiments", "quotes", "--question", "nope"],
+    )
+    pair, run = "\n".join(pair_lines), "\n".join(run_lines)
     assert "Comparison of 2 runs" in pair and "EXIT=0" in pair, pair
     assert "finance_agent · " in pair and "echo · " in pair, pair
     assert "── answer of echo" in pair and "Compare AAPL and MSFT" in pair, pair
-    run = "\n".join(printed(db, "experiments", "quotes", "--question", "0", "--arm", "echo"))
     assert "What is NVDA trading at?" in run and "Comparison" not in run, run
     assert "EXIT=0" in run, run
-    wrong = printed(db, "experiments", "quotes", "--question", "nope")
     assert "EXIT=2" in wrong and any("no question 'nope'" in line for line in wrong), wrong
 
 

@@ -1,15 +1,16 @@
 """``agentnb run`` with a tool call that needs a human's approval (the built-in ``trader``):
 asked at an ``Approve? [y/N]`` prompt on a terminal (a real pty), denied with a reason when
-stdin is not one, or decided by ``--approve all|none``."""
+stdin is not one (each a process of its own), or decided by ``--approve all|none`` (the CLI's
+``main`` in this process)."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from typing import Any
 
 import pytest
-from cli_process import cli_env, on, run_piped
+from agentnb_testing import cli_in_process
+from cli_process import cli_env, on, run_in_process, run_piped
 
 from agentnb._app.run_flags import BY_POLICY
 from agentnb._display.approval_prompt import NO_TERMINAL
@@ -61,36 +62,26 @@ def test_without_a_terminal_the_call_is_denied_saying_why(server: Any) -> None:
 
 
 def test_approve_all_and_none_decide_without_asking(server: Any) -> None:
-    approved = run_piped(server, *TRADE, "--approve", "all")
+    approved = run_in_process(server, *TRADE, "--approve", "all")
     assert "✓ place_trade approved" in approved.stdout and "Placed a **demo** order" in (
         approved.stdout
     )
-    denied = run_piped(server, *TRADE, "--approve", "none")
+    denied = run_in_process(server, *TRADE, "--approve", "none")
     assert f"⊘ place_trade denied: {BY_POLICY}" in denied.stdout
     assert "Approve" not in approved.stderr + denied.stderr
 
 
 def test_approve_all_on_a_dialect_without_approvals_is_refused(server: Any) -> None:
     runagent = ["--provider", "runagent", "--base-url", server.url_for("runagent")]
-    done = subprocess.run(
-        [sys.executable, "-m", "agentnb", "run", "echo", "hi", "--approve", "all", *runagent],
-        capture_output=True,
-        text=True,
-        env=cli_env(server),
-        timeout=60,
-        check=False,
+    done = cli_in_process(
+        "run", "echo", "hi", "--approve", "all", *runagent, env={"AGENTNB_API_KEY": server.api_key}
     )
     assert done.returncode == 1
     assert done.stderr.count("cannot carry tool approval decisions") == 1
 
 
 def test_the_help_lists_trader_and_the_approve_policies() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "agentnb", "run", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli_in_process("run", "--help")
+    assert done.returncode == 0
     assert "trader" in done.stdout
     assert "--approve {ask,all,none}" in done.stdout

@@ -1,4 +1,5 @@
-"""Each CLI error is printed once: ``agentnb run`` and ``agentnb runs`` as a user runs them."""
+"""Each CLI error is printed once: ``agentnb run`` and ``agentnb runs`` by the CLI's ``main`` in
+this process, and an interrupted run as a user runs it, a process sent SIGINT."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from agentnb_testing import cli_in_process
 from cli_process import cli_env
 
 RUN_PY_FIX = (
@@ -17,15 +19,8 @@ RUN_PY_FIX = (
 )
 
 
-def agentnb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "import sys, agentnb._cli as c; sys.exit(c.main())", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+def agentnb(*args: str, server: Any) -> subprocess.CompletedProcess[str]:
+    return cli_in_process(*args, env={"NO_COLOR": "1", "AGENTNB_API_KEY": server.api_key})
 
 
 def test_a_refused_run_is_reported_once(server: Any) -> None:
@@ -37,7 +32,7 @@ def test_a_refused_run_is_reported_once(server: Any) -> None:
         "operativus",
         "--base-url",
         server.base_url,
-        env=cli_env(server),
+        server=server,
     )
     assert done.returncode == 1
     printed = done.stdout + done.stderr
@@ -81,7 +76,7 @@ def test_an_interrupted_run_is_reported_once() -> None:
     ],
 )
 def test_bad_arguments_are_reported_once(server: Any, args: tuple[str, ...]) -> None:
-    done = agentnb(*args, env=cli_env(server))
+    done = agentnb(*args, server=server)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if "error" in line]

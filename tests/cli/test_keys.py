@@ -1,17 +1,17 @@
 """A run to a platform that needs a key, with no key or a wrong one, from a terminal and from
 Python: before anything is sent a person is told that no key is set and how to set one; the
 401 says whether a key was sent at all or was refused, in the same words; a key read from
-``--api-key-file`` is the one sent. Against the built-in server, in a child process."""
+``--api-key-file`` is the one sent. Against the built-in server, by the CLI's ``main`` in this
+process (what the process sees is only its environment, set for the call)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_process import cli_env, on
+from agentnb_testing import cli_in_process
+from cli_process import on
 
 import agentnb
 from agentnb import AuthenticationError
@@ -21,18 +21,8 @@ WAYS = ("AGENTNB_API_KEY", "agentnb run --api-key-file PATH", "agentnb.connect(.
 
 
 def agentnb_run(server: Any, *args: str, key: str | None = None) -> Any:
-    env = cli_env()
-    if key is not None:
-        env["AGENTNB_API_KEY"] = key
-    return subprocess.run(
-        [sys.executable, "-m", "agentnb", "run", "echo", "hi", *on(server), *args],
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    env = {"NO_COLOR": "1"} | ({} if key is None else {"AGENTNB_API_KEY": key})
+    return cli_in_process("run", "echo", "hi", *on(server), *args, env=env)
 
 
 def test_no_key_is_said_before_the_run_and_the_401_says_none_was_sent(server: Any) -> None:
@@ -70,14 +60,7 @@ def test_a_key_file_is_the_key_sent(server: Any, tmp_path: Path) -> None:
 def test_a_key_file_for_the_built_in_server_is_refused(tmp_path: Path) -> None:
     key_file = tmp_path / "key"
     key_file.write_text("k" * 20)
-    done = subprocess.run(
-        [sys.executable, "-m", "agentnb", "run", "echo", "hi", "--api-key-file", str(key_file)],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=60,
-        check=False,
-    )
+    done = cli_in_process("run", "echo", "hi", "--api-key-file", str(key_file))
     assert done.returncode == 1
     assert "the built-in local server needs no key" in done.stderr
     assert "using the built-in local agent server" not in done.stderr, "not started for it"

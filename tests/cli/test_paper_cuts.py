@@ -1,5 +1,6 @@
 """The CLI's paper cuts: follow-ups printed, nothing silently ignored, one meaning of limit,
-errors that say what is accepted. Each runs ``python -m agentnb`` as a user would."""
+errors that say what is accepted. Each runs the CLI's ``main`` in this process; a misspelled
+command also as ``python -m agentnb``, for the exit code a shell sees."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agentnb_testing import cli_in_process as cli
+
 import agentnb
 import agentnb.history
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
     return subprocess.run(
         [sys.executable, "-m", "agentnb", *args],
@@ -80,6 +83,9 @@ def test_a_misspelled_command_gets_its_did_you_mean() -> None:
         done = cli(typed, "echo", "hi")
         assert done.returncode == 2, done.stderr
         assert f"unknown command {typed!r}: did you mean {meant!r}?" in done.stderr, done.stderr
+    in_a_process = cli_process("rnu", "echo", "hi")
+    assert in_a_process.returncode == 2
+    assert "unknown command 'rnu': did you mean 'run'?" in in_a_process.stderr
     unknown = cli("xyz")
     assert unknown.returncode == 2 and "did you mean" not in unknown.stderr
     assert "commands: serve, run, runs, attach" in unknown.stderr

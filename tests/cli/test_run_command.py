@@ -1,4 +1,5 @@
-"""``agentnb run`` as a user runs it: a subprocess against the built-in server."""
+"""``agentnb run`` against the built-in server: as a user runs it, a subprocess per dialect;
+its failures by the CLI's ``main`` in this process."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ import sys
 from typing import Any
 
 import pytest
+from agentnb_testing import cli_in_process
+
+
+def agentnb_here(
+    *args: str, server: Any, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {"AGENTNB_API_KEY": key if key is not None else server.api_key}
+    return cli_in_process("run", *args, env=env)
 
 
 def agentnb_cli(
@@ -50,7 +59,7 @@ def test_streams_a_finance_run_to_the_terminal(server: Any, provider: str) -> No
 
 
 def test_a_failed_run_exits_non_zero(server: Any) -> None:
-    done = agentnb_cli(
+    done = agentnb_here(
         "nope_agent", "hi", "--provider", "operativus", "--base-url", server.base_url, server=server
     )
     assert done.returncode == 1
@@ -62,7 +71,7 @@ def test_a_failed_run_exits_non_zero(server: Any) -> None:
 
 def test_a_wrong_key_is_reported_without_the_key(server: Any) -> None:
     key = "sk-wrong-key-0123456789"
-    done = agentnb_cli(
+    done = agentnb_here(
         "echo",
         "hi",
         "--provider",
@@ -78,7 +87,7 @@ def test_a_wrong_key_is_reported_without_the_key(server: Any) -> None:
 
 
 def test_bad_options_are_clear(server: Any) -> None:
-    done = agentnb_cli(
+    done = agentnb_here(
         "echo",
         "hi",
         "--temperature",

@@ -1,17 +1,18 @@
 """``agentnb run`` renders the answer's markdown in a terminal (issue 27): in a real pty the
 headings, emphasis and table come out rendered (no ``**``, ``#`` or table pipes), block by
-block; with ``--plain``, ``NO_COLOR`` or a pipe the answer is the markdown as written."""
+block; with ``--plain``, ``NO_COLOR`` or a pipe (the CLI's ``main`` here, writing to no terminal)
+the answer is the markdown as written."""
 
 from __future__ import annotations
 
 import io
 import os
 import re
-import subprocess
 import sys
 from typing import Any
 
 import pytest
+from agentnb_testing import cli_in_process
 from cli_process import on
 
 from agentnb._core.run import Run
@@ -76,10 +77,7 @@ def test_plain_or_no_color_prints_the_markdown_as_written(
 
 
 def test_a_pipe_gets_the_markdown_as_written(server: Any) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "agentnb", *ASK, *on(server)],
-        capture_output=True, text=True, env=environment(server), timeout=60, check=False,
-    )  # fmt: skip
+    done = cli_in_process(*ASK, *on(server), env={"AGENTNB_API_KEY": server.api_key})
     assert done.returncode == 0, done.stderr
     assert "\x1b[" not in done.stdout and "| Ticker" in done.stdout
 

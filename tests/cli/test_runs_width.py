@@ -1,16 +1,17 @@
 """``agentnb runs`` fits the terminal (issue 27): at 80 columns in a real pty every line fits,
 the message column takes what the shortened columns leave, ``--wide`` prints every column,
-and a pipe gets the whole table."""
+and a pipe gets the whole table. Where the terminal's width alone matters, the CLI's ``main``
+runs in this process with ``COLUMNS`` saying it (the width a pipe is given)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from agentnb_testing import cli_in_process
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
@@ -57,6 +58,15 @@ def in_a_pty(*args: str, columns: int) -> list[str]:
     return [line for line in child.before.split("\r\n") if line.strip()]
 
 
+def at_columns(*args: str, columns: int | None) -> list[str]:
+    """``agentnb runs ARGS`` by the CLI's ``main`` here, its output a pipe ``COLUMNS`` wide (or
+    a plain pipe)."""
+    env = {"NO_COLOR": "1"} | ({} if columns is None else {"COLUMNS": str(columns)})
+    done = cli_in_process("runs", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stdout.splitlines() if line.strip()]
+
+
 def test_the_table_fits_an_80_column_terminal(db: Path) -> None:
     lines = in_a_pty("--db", str(db), columns=80)
     footer = next(i for i, line in enumerate(lines) if "runs, most recent first" in line)
@@ -71,19 +81,14 @@ def test_the_table_fits_an_80_column_terminal(db: Path) -> None:
 
 
 def test_wide_prints_every_column(db: Path) -> None:
-    lines = in_a_pty("--db", str(db), "--wide", columns=80)
+    lines = at_columns("--db", str(db), "--wide", columns=80)
     assert "thread" in lines[0].split() and "run" in lines[0].split()
     assert max(len(line) for line in lines) > 80
 
 
 def test_a_pipe_gets_the_whole_table(db: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    done = subprocess.run(
-        [sys.executable, "-m", "agentnb", "runs", "--db", str(db)],
-        capture_output=True, text=True, env=env, timeout=30, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "thread" in done.stdout.splitlines()[0].split()
+    lines = at_columns("--db", str(db), columns=None)
+    assert "thread" in lines[0].split()
 
 
 def test_at_80_columns_the_message_has_the_room_and_a_long_model_is_cut(tmp_path: Path) -> None:
@@ -99,7 +104,7 @@ def test_at_80_columns_the_message_has_the_room_and_a_long_model_is_cut(tmp_path
             run.apply(TextDelta(delta="an answer", received_at=now))
             run.apply(RunCompleted(usage=Usage(total_tokens=10), received_at=now))
             store.record_end(run)
-    lines = in_a_pty("--db", str(path), columns=80)
+    lines = at_columns("--db", str(path), columns=80)
     table = [line for line in lines if "runs, most recent first" not in line]
     assert all(len(line) <= 80 for line in table), "\n".join(table)
     header = table[0]

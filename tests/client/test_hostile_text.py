@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 
 import pytest
+from agentnb_testing import cli_in_process
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 import agentnb
@@ -103,17 +102,8 @@ def test_a_deeply_nested_tool_argument_prints() -> None:
 
 
 def agentnb_run(url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
-    env["AGENTNB_HISTORY"] = "off"
-    args = ["run", "m", "hi", "--provider", "openai", "--base-url", url]
-    return subprocess.run(
-        [sys.executable, "-m", "agentnb", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    """``agentnb run`` against ``url`` by the CLI's ``main`` in this process."""
+    return cli_in_process("run", "m", "hi", "--provider", "openai", "--base-url", url)
 
 
 def test_agentnb_run_strips_a_hostile_stream() -> None:

@@ -34,7 +34,9 @@ SCRIPT = textwrap.dedent(
     agentnb.connect("operativus", base_url=url, api_key=key, name="slow",
                     headers={"X-AgentNB-Delay-Ms": "20"})
     main = threading.main_thread().ident
-    STORY = {"metadata": {"paragraphs": "30"}}
+    # ~3 s at 20 ms a chunk: still going when an interrupt lands (a stuck one lets it finish),
+    # soon over where the batch's first run must end before the interrupt is sent
+    STORY = {"metadata": {"paragraphs": "10"}}
 
     def stop() -> None:  # from another thread, as a kernel's interrupt comes
         signal.pthread_kill(main, signal.SIGINT)

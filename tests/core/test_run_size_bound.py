@@ -323,6 +323,7 @@ def test_a_delta_is_counted_by_what_it_leaves_in_the_state() -> None:
 
 
 TINY_DELTAS = 200_000
+WARM_DELTAS = 1000
 
 
 def _ui_frame(**chunk: str) -> str:
@@ -330,14 +331,17 @@ def _ui_frame(**chunk: str) -> str:
 
 
 async def _vercel_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """A Vercel AI SDK UI message stream of 200,000 deltas of 8 characters, each its own."""
-    if await asgi_body(scope, receive, send) is None:
+    """A Vercel AI SDK UI message stream of 200,000 deltas of 8 characters, each its own (a
+    thousand when the message is "warm")."""
+    body = await asgi_body(scope, receive, send)
+    if body is None:
         return
+    deltas = WARM_DELTAS if b'"warm"' in body else TINY_DELTAS
     head = [(b"content-type", b"text/event-stream"), (b"x-vercel-ai-ui-message-stream", b"v1")]
     await send({"type": "http.response.start", "status": 200, "headers": head})
     start = _ui_frame(type="start", messageId="m1") + _ui_frame(type="text-start", id="t1")
     await send({"type": "http.response.body", "body": start.encode(), "more_body": True})
-    for at in range(0, TINY_DELTAS, 1000):
+    for at in range(0, deltas, 1000):
         batch = "".join(_ui_frame(type="text-delta", id="t1", delta=f"{n:07d} ")
                         for n in range(at, at + 1000))  # fmt: skip
         await send({"type": "http.response.body", "body": batch.encode(), "more_body": True})
@@ -353,7 +357,8 @@ def test_a_thread_keeps_its_answer_without_an_object_per_delta() -> None:
         serving_asgi(_vercel_app) as base,
         agentnb.AgentClient("vercel", base_url=base, api_key="k", record=False) as client,
     ):
-        client.run("agent", "warm")  # every cache warm first
+        warm = client.run("agent", "warm")  # every cache warm first, on the same code path
+        assert len(warm.text) == 8 * WARM_DELTAS
         gc.collect()
         tracemalloc.start()
         try:

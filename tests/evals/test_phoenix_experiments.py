@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from phoenix_testing import running_phoenix
 
 import agentnb
 from agentnb import evals
@@ -27,11 +26,6 @@ ROWS = [
     {"id": "nvda", "question": "What is NVDA trading at?", "expected": "NVDA", "split": "test"},
     {"id": "aapl", "question": "What is AAPL trading at?", "expected": "AAPL", "split": "train"},
 ]
-
-
-@pytest.fixture(scope="module")
-def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from running_phoenix(tmp_path_factory)
 
 
 @pytest.fixture

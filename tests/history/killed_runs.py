@@ -1,7 +1,8 @@
 """A run left going by a process killed mid-run (issue 20): a child process starts a long
 ``writer`` run against the built-in server through ``agentnb.ask`` and is killed with SIGKILL
 (nothing runs at exit) once its partial answer is in the history, for the tests that attach
-to it again (``agentnb.attach``, ``agentnb attach``)."""
+to it again (``agentnb.attach``, ``agentnb attach``). Eight paragraphs at 25 ms a chunk are
+~3 s of stream: the kill comes ~1 s in, the attach finds the run still going."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ __all__ = ["start_and_kill"]
 
 STARTER = textwrap.dedent(
     """
-    import json, sys, time
+    import json, os, sys, time
     import agentnb
+    from agentnb.history import HistoryStore
 
     dialect, settings, key, paragraphs = sys.argv[1:5]
     agentnb.connect(
@@ -34,14 +36,21 @@ STARTER = textwrap.dedent(
     )
     while len(handle.run.text) < 200 or not handle.run.run_id:
         time.sleep(0.02)
-    time.sleep(2.5)  # a checkpoint of the partial answer reaches the history
+
+    def checkpointed(history):  # the partial answer and the platform's id reached the file
+        [row] = [r for r in history.runs(None) if r.local_id == handle.run.local_id] or [None]
+        return row is not None and bool(row.answer) and bool(row.run_id)
+
+    with HistoryStore(os.environ["AGENTNB_HISTORY"]) as history:
+        while not checkpointed(history):
+            time.sleep(0.05)
     print(handle.run.local_id, flush=True)
     time.sleep(600)
     """
 )
 
 
-def start_and_kill(server: ServerHandle, dialect: str, history: Path, paragraphs: int = 12) -> str:
+def start_and_kill(server: ServerHandle, dialect: str, history: Path, paragraphs: int = 8) -> str:
     """Start a long run in a child process, kill it mid-run; the run's local id."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(history)}
     settings = json.dumps(server.client_settings(dialect))

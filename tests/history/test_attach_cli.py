@@ -1,6 +1,7 @@
-"""``agentnb attach`` as a user runs it (issue 20): a subprocess against the built-in server
-shows again a run whose process was killed mid-run, completing its history row, and says in
-one line, with exit status 2, when there is nothing to attach to."""
+"""``agentnb attach`` (issue 20): as a user runs it, a subprocess against the built-in server
+shows again a run whose process was killed mid-run, completing its history row; the CLI's
+``main`` in this process streams a bare platform id and says in one line, with exit status 2,
+when there is nothing to attach to."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import REPO, cli_in_process
 from killed_runs import start_and_kill
 
 import agentnb
@@ -26,20 +27,30 @@ pytestmark = [
 DIALECT = "seekrflow-vercel"
 
 
-def attach_cli(
-    server: ServerHandle, history: Path, *args: str, provider: str = DIALECT
+def attach_flags(server: ServerHandle, provider: str) -> list[str]:
+    return ["--provider", provider, "--base-url", server.url_for(provider), "--no-color"]
+
+
+def attach_process(
+    server: ServerHandle, history: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
     env.update(PYTHONPATH=str(REPO), AGENTNB_HISTORY=str(history), AGENTNB_API_KEY=server.api_key)
-    flags = ["--provider", provider, "--base-url", server.url_for(provider), "--no-color"]
     return subprocess.run(
-        [sys.executable, "-m", "agentnb", "attach", *args, *flags],
+        [sys.executable, "-m", "agentnb", "attach", *args, *attach_flags(server, DIALECT)],
         capture_output=True,
         text=True,
         env=env,
         timeout=120,
         check=False,
     )
+
+
+def attach_cli(
+    server: ServerHandle, history: Path, *args: str, provider: str = DIALECT
+) -> subprocess.CompletedProcess[str]:
+    env = {"AGENTNB_HISTORY": str(history), "AGENTNB_API_KEY": server.api_key}
+    return cli_in_process("attach", *args, *attach_flags(server, provider), env=env)
 
 
 def rows(history: Path) -> list[agentnb.history.RunRecord]:
@@ -60,7 +71,7 @@ def test_attach_streams_a_killed_run_to_its_end_in_its_own_row(
     log = server.app.state.agentnb.runs.get(row.run_id)
     assert log is not None and not log.finished
 
-    done = attach_cli(server, history, local_id)
+    done = attach_process(server, history, local_id)
 
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -132,8 +143,7 @@ def test_a_dialect_that_cannot_attach_is_refused_in_one_line(
 
 def test_a_bare_id_of_a_run_still_going_is_streamed(server: ServerHandle, tmp_path: Path) -> None:
     history = tmp_path / "history.sqlite3"
-    # long enough to be still going when a fresh process on a loaded machine attaches
-    start_and_kill(server, DIALECT, history, paragraphs=60)
+    start_and_kill(server, DIALECT, history)
     [row] = rows(history)
     assert row.run_id and row.thread_id
     elsewhere = tmp_path / "elsewhere.sqlite3"  # a machine whose history never saw the run

@@ -1,5 +1,5 @@
-"""Who decided, in the run history: ``agentnb run`` (a real process) against a raw-socket
-Vercel UI-stream server that approves its own call records the call as the server's
+"""Who decided, in the run history: ``agentnb run`` (its main, in this process) against a
+raw-socket Vercel UI-stream server that approves its own call records the call as the server's
 (``decided_by``, ``unapproved``) and the run's count of calls that ran without the user's
 approval; ``agentnb runs`` and ``runs().tool_calls()`` show them, and what the server sent
 reaches the table with every invisible character written ``⟨U+202E⟩``."""
@@ -7,13 +7,13 @@ reaches the table with every invisible character written ``⟨U+202E⟩``."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import cli_in_process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
 from hostile_server import Conn, HostileServer, Request, sse_head
@@ -51,11 +51,7 @@ async def hostile(conn: Conn, request: Request) -> None:
 
 
 def agentnb(db: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
-    env.update(AGENTNB_HISTORY=str(db), NO_COLOR="1")
-    return subprocess.run(
-        [sys.executable, "-m", "agentnb", *argv], env=env, capture_output=True, text=True
-    )
+    return cli_in_process(*argv, env={"AGENTNB_HISTORY": str(db), "NO_COLOR": "1"})
 
 
 def test_a_servers_own_approval_is_recorded_and_shown_as_the_servers(tmp_path: Path) -> None:

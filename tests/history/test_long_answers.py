@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import REPO, cli_in_process
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import MIB, Run
@@ -70,12 +70,8 @@ def short_run(n: int) -> Run:
 
 
 def cli_json(path: Path) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [sys.executable, "-m", "agentnb", "runs", "--db", str(path), "--all", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = cli_in_process("runs", "--db", str(path), "--all", "--json")
+    assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.strip("[]\n").split(",\n")]
 
 

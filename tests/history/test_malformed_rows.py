@@ -6,16 +6,13 @@ crafted with plain sqlite3."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import REPO, history_id, history_records
+from agentnb_testing import cli_in_process, history_id, history_records
 
 import agentnb
 from agentnb._app.runs_browser import HistorySource
@@ -115,16 +112,9 @@ def test_show_opens_that_run_and_the_others(malformed: Path, local_id: str) -> N
 
 
 def test_agentnb_runs_lists_every_run(malformed: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
-    env.update(AGENTNB_HISTORY=str(malformed), NO_COLOR="1", PYTHONPATH=str(REPO))
+    env = {"AGENTNB_HISTORY": str(malformed), "NO_COLOR": "1"}
     for args in ([], ["--json"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "agentnb", "runs", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = cli_in_process("runs", *args, env=env)
         assert done.returncode == 0, done.stderr
         assert all(f"run_{i:06d}" in done.stdout for i in range(COUNT)), done.stdout
 

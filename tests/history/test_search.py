@@ -5,11 +5,9 @@ file from before the search index gets one holding its old runs."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import cli_in_process
 
 import agentnb
 from agentnb._core.exceptions import ConfigurationError
@@ -371,16 +370,7 @@ def test_runs_takes_search(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 
 
 def cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
-    env["NO_COLOR"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", "agentnb", "runs", "--db", str(db), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return cli_in_process("runs", "--db", str(db), *args, env={"NO_COLOR": "1"})
 
 
 def test_the_cli_searches(tmp_path: Path) -> None:

@@ -6,15 +6,12 @@ lowered on the store (its documented attribute) so a few hundred runs cross it."
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import history_records
+from agentnb_testing import cli_in_process, history_records
 
 from agentnb import ConfigurationError
 from agentnb._app.runs_browser import HistorySource
@@ -170,14 +167,6 @@ def test_evaluators_runs_are_not_counted(db: Path) -> None:
 
 
 def test_the_cli_counts_a_search_exactly(db: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "agentnb", "runs", "--db", str(db), "--all", "--search", "question"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = cli_in_process("runs", "--db", str(db), "--all", "--search", "question")
     assert done.returncode == 0, done.stderr
     assert f"{COUNT} runs, best match first" in done.stderr

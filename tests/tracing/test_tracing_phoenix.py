@@ -27,7 +27,6 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from phoenix_testing import running_phoenix
 from playwright.sync_api import sync_playwright
 
 import agentnb
@@ -43,12 +42,6 @@ ARTIFACTS = REPO / "test-artifacts"
 DOCS_IMAGE = REPO / "docs" / "img" / "phoenix-trace.png"
 QUESTION = "What is NVDA trading at, and how did it move this week?"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-@pytest.fixture(scope="module")
-def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Phoenix server's base URL (OTLP/HTTP at ``/v1/traces``, REST at ``/v1/...``)."""
-    yield from running_phoenix(tmp_path_factory)
 
 
 def spans_of_trace(phoenix: str, trace_id: str, expected: int) -> list[dict[str, Any]]:
