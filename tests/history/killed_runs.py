@@ -1,8 +1,9 @@
 """A run left going by a process killed mid-run (issue 20): a child process starts a long
 ``writer`` run against the built-in server through ``agentnb.ask`` and is killed with SIGKILL
 (nothing runs at exit) once its partial answer is in the history, for the tests that attach
-to it again (``agentnb.attach``, ``agentnb attach``). Eight paragraphs at 25 ms a chunk are
-~3 s of stream: the kill comes ~1 s in, the attach finds the run still going."""
+to it again (``agentnb.attach``, ``agentnb attach``). Twelve paragraphs at 25 ms a chunk are
+~4.5 s of stream: the kill comes ~1 s in, and an attach from a fresh process on a loaded
+machine still finds the run going."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ STARTER = textwrap.dedent(
 )
 
 
-def start_and_kill(server: ServerHandle, dialect: str, history: Path, paragraphs: int = 8) -> str:
+def start_and_kill(server: ServerHandle, dialect: str, history: Path, paragraphs: int = 12) -> str:
     """Start a long run in a child process, kill it mid-run; the run's local id."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(history)}
     settings = json.dumps(server.client_settings(dialect))

@@ -143,7 +143,8 @@ def test_a_dialect_that_cannot_attach_is_refused_in_one_line(
 
 def test_a_bare_id_of_a_run_still_going_is_streamed(server: ServerHandle, tmp_path: Path) -> None:
     history = tmp_path / "history.sqlite3"
-    start_and_kill(server, DIALECT, history)
+    # still going after the history's read and the attach's start on a loaded machine
+    start_and_kill(server, DIALECT, history, paragraphs=24)
     [row] = rows(history)
     assert row.run_id and row.thread_id
     elsewhere = tmp_path / "elsewhere.sqlite3"  # a machine whose history never saw the run
