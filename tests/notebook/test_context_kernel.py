@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import serving_asgi
-from kernel_session import Session, running_kernel
+from kernel_session import Session, reset_kernel, running_kernel
 from wire_tap import WireTap
 
 from agentnb.server import start_server
@@ -54,25 +54,12 @@ def kernel() -> Iterator[Any]:
         yield client
 
 
-def reset(client: Any) -> None:
-    """A fresh session in ``client``'s kernel, as a restart leaves it: the namespace emptied
-    and In/Out numbered from 1 again (the request itself stores no history)."""
-    msg_id = client.execute(
-        "get_ipython().reset(new_session=True)", silent=True, store_history=False
-    )
-    while True:
-        reply = client.get_shell_msg(timeout=60)
-        if reply["parent_header"].get("msg_id") == msg_id:
-            break
-    assert reply["content"]["status"] == "ok", reply["content"]
-
-
 @pytest.fixture
 def session(kernel: Any, tap: tuple[WireTap, str, str], tmp_path: Path) -> Iterator[Session]:
     """The module's kernel reset and set up afresh: the frames, secrets and tracing below,
     history in ``tmp_path``; afterwards no secret is in a trace, the history or a request."""
     wire, url, key = tap
-    reset(kernel)
+    reset_kernel(kernel)
     session = Session(kernel)
     session.execute(
         f"""
