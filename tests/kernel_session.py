@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
-__all__ = ["WIDGET_MIME", "Session", "executed_cell", "running_kernel"]
+__all__ = ["WIDGET_MIME", "Session", "executed_cell", "reset_kernel", "running_kernel"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -51,6 +51,21 @@ def running_kernel(env: Mapping[str, str] | None = None) -> Iterator[Any]:
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def reset_kernel(client: Any) -> None:
+    """A fresh session in ``client``'s kernel, as a restart leaves the user's side of it:
+    the namespace emptied and In/Out numbered from 1 again (the request stores no history).
+    Modules already imported, and what they keep, stay: for tests that share a kernel's
+    start and imports, not for tests of what a new kernel does."""
+    msg_id = client.execute(
+        "get_ipython().reset(new_session=True)", silent=True, store_history=False
+    )
+    while True:
+        reply = client.get_shell_msg(timeout=60)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    assert reply["content"]["status"] == "ok", reply["content"]
 
 
 class Session:

@@ -31,11 +31,12 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
-# The browser is module-scoped: Playwright's sync API keeps an event loop running on the main
-# thread until it stops, which would break every asyncio test after it. The servers (the
-# paced agent server, the Jupyter servers) are shared: each module gets a folder of its own
-# on a Jupyter server (its kernels start there, so each module has its own run history) and
-# leaves no kernel, setting or workspace behind (``module_folder``).
+# The browser and the servers (the paced agent server, the Jupyter servers) are shared by
+# this folder's modules and stop when the next test is elsewhere: Playwright's sync API keeps
+# an event loop running on the main thread until it stops, which would break every asyncio
+# test after it. Each module gets a folder of its own on a Jupyter server (its kernels start
+# there, so each module has its own run history) and leaves no kernel, setting, workspace
+# (``module_folder``) or browser context (``browser``) behind.
 SHARED = SharedServers(HERE)
 
 
@@ -196,8 +197,8 @@ def notebook7(
         yield lab
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@contextmanager
+def chromium_browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
@@ -207,3 +208,15 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium, shared like the servers (each test's pages are in contexts of their own);
+    the contexts a module leaves open close with it."""
+    chromium = SHARED.get("browser", chromium_browser)
+    try:
+        yield chromium
+    finally:
+        for context in chromium.contexts:
+            context.close()

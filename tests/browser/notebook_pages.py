@@ -193,7 +193,11 @@ def widget_at(page: Any, index: int) -> Any:
 
 
 def set_theme(page: Any, theme: str) -> None:
-    """Switch JupyterLab (or Notebook 7) to ``theme``, one of ``THEMES``."""
+    """Switch JupyterLab (or Notebook 7) to ``theme``, one of ``THEMES``; nothing to do
+    (and nothing to wait for) when the page shows it already."""
+    # The theme manager names the theme on the body once its style sheet is in.
+    if page.evaluate("() => document.body.dataset.jpThemeName") == theme:
+        return
     page.evaluate(
         "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme
     )

@@ -61,9 +61,8 @@ def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("theme", THEMES)
 def test_an_experiments_views_fit_and_read_formatted(
-    browser: Any, jupyterlab: Any, history_file: Path, artifacts: Path, theme: str
+    browser: Any, jupyterlab: Any, history_file: Path, artifacts: Path
 ) -> None:
     cells = [
         f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history_file)!r}\nimport agentnb, agentnb.evals",
@@ -71,20 +70,11 @@ def test_an_experiments_views_fit_and_read_formatted(
         f"agentnb.evals.experiment({NAME!r})",
         "agentnb.summary('agent')",
     ]
-    shade = theme.split()[-1].lower()
-    with notebook_page(browser, jupyterlab, f"experiment-{shade}.ipynb", cells, height=800) as page:
-        set_theme(page, theme)
-        for index, view in (
-            (1, ".agentnb-summary"),
-            (2, ".anb-grid-view"),
-            (3, ".agentnb-summary"),
-        ):
+    views = {1: ".agentnb-summary", 2: ".anb-grid-view", 3: ".agentnb-summary"}
+    with notebook_page(browser, jupyterlab, "experiment.ipynb", cells, height=800) as page:
+        for index, view in views.items():
             run_and_wait(page, index)
-            shown = cell_at(page, index).locator(view).first  # a wide table: blocks inside it
-            shown.wait_for()
-            cell_at(page, index).screenshot(path=str(artifacts / f"experiment-{index}-{shade}.png"))
-            fits = shown.evaluate(FITS)
-            assert fits["out"] <= 0 and fits["own"] <= 0, (index, fits)
+            cell_at(page, index).locator(view).first.wait_for()
 
         listing = "\n".join(cell_at(page, 1).locator(".agentnb-summary").all_inner_texts())
         assert re.search(r"\$0\.0\d+", listing), listing  # the cost as money
@@ -96,13 +86,24 @@ def test_an_experiments_views_fit_and_read_formatted(
         assert "###" not in grid and "|:--" not in grid and "**" not in grid
         assert "✓" in grid and "✗" in grid
         assert "explodes failed" in grid
-        view = cell_at(page, 2).locator(".anb-grid-view")
-        low = [t for t in view.evaluate(CONTRASTS) if t["ratio"] < 4.5]
-        assert low == [], [(t["text"], round(t["ratio"], 2)) for t in low]
-        failed = view.locator(".anb-runs-error").first
-        assert failed.evaluate("(el) => getComputedStyle(el).color") != view.evaluate(
-            "(el) => getComputedStyle(el).color"
-        ), "a failed evaluator reads in the error colour"
         summary = "\n".join(cell_at(page, 3).locator(".agentnb-summary").all_inner_texts())
         assert "quality" in summary and "score." not in summary
+
+        for theme in THEMES:
+            set_theme(page, theme)
+            shade = theme.split()[-1].lower()
+            for index, view in views.items():
+                shown = cell_at(page, index).locator(view).first  # a wide table: blocks inside
+                cell_at(page, index).screenshot(
+                    path=str(artifacts / f"experiment-{index}-{shade}.png")
+                )
+                fits = shown.evaluate(FITS)
+                assert fits["out"] <= 0 and fits["own"] <= 0, (theme, index, fits)
+            grid_view = cell_at(page, 2).locator(".anb-grid-view")
+            low = [t for t in grid_view.evaluate(CONTRASTS) if t["ratio"] < 4.5]
+            assert low == [], (theme, [(t["text"], round(t["ratio"], 2)) for t in low])
+            failed = grid_view.locator(".anb-runs-error").first
+            assert failed.evaluate("(el) => getComputedStyle(el).color") != grid_view.evaluate(
+                "(el) => getComputedStyle(el).color"
+            ), "a failed evaluator reads in the error colour"
         assert not page.errors or all("schema" in e for e in page.errors), page.errors

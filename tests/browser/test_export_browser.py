@@ -1,6 +1,6 @@
 """What an agent cell shows where its live widget cannot run, in Debian's Chromium.
 
-A notebook executed and exported by a real ``jupyter nbconvert --to html --execute`` shows
+A notebook executed and exported to HTML by a real ``jupyter nbconvert`` shows
 every agent cell's answer, tool calls and status with the network blocked (the page can load
 nothing but its own file); so do the committed notebooks exported as they are (GitHub shows
 an output's ``text/html``, and ignores widget views). Reopened in JupyterLab, an executed
@@ -53,16 +53,18 @@ ECHO = "Hello from a cell that returns at once"
 
 @pytest.fixture(scope="module")
 def executed(agent_server: ServerHandle, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``CELLS`` written as a notebook, executed and exported to HTML by nbconvert; the
-    directory holds ``agents.ipynb``, ``agents.html`` and ``agents.executed.ipynb``."""
+    """``CELLS`` written as a notebook, executed by nbconvert and the executed notebook
+    exported to HTML; the directory holds ``agents.ipynb``, ``agents.executed.ipynb`` and
+    ``agents.html``. (One run: the HTML exporter reads the outputs and widget state the run
+    wrote, the same with ``--to html --execute`` in one step.)"""
     base = tmp_path_factory.mktemp("export")
     new_notebook(base / "agents.ipynb", CELLS)
     env = kernel_env(agent_server, base)
-    nbconvert("--to", "html", "--execute", str(base / "agents.ipynb"), env=env)
     nbconvert(
         "--to", "notebook", "--execute", "--output", "agents.executed.ipynb",
         str(base / "agents.ipynb"), env=env,
     )  # fmt: skip
+    nbconvert("--to", "html", "--output", "agents", str(base / "agents.executed.ipynb"), env=env)
     return base
 
 

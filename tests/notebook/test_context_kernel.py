@@ -14,10 +14,11 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agentnb_testing import serving_asgi
-from kernel_session import Session, running_kernel
+from kernel_session import Session, reset_kernel, running_kernel
 from wire_tap import WireTap
 
 from agentnb.server import start_server
@@ -43,53 +44,64 @@ def tap() -> Iterator[tuple[WireTap, str, str]]:
             yield wire, url + "/v1", server.api_key
 
 
-@pytest.fixture
-def session(tap: tuple[WireTap, str, str], tmp_path: Path) -> Iterator[Session]:
-    wire, url, key = tap
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[Any]:
+    """One kernel for the module (its start and the imports are most of a test's time); each
+    test gets it reset by ``session``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
-    env.update(AGENTNB_HISTORY=str(tmp_path / "history.db"), WAREHOUSE_TOKEN=SECRETS["env"])
+    env.update(AGENTNB_HISTORY=":memory:", WAREHOUSE_TOKEN=SECRETS["env"])
     with running_kernel(env) as client:
-        kernel = Session(client)
-        kernel.execute(
-            f"""
-            %load_ext agentnb
-            import os, time
-            import numpy as np, pandas as pd
-            import agentnb
-            agentnb.connect("openai", base_url={url!r}, api_key={key!r}, name="t")
-            from opentelemetry.sdk.trace import TracerProvider
-            from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-            from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
-                InMemorySpanExporter,
-            )
-            spans = InMemorySpanExporter()
-            provider = TracerProvider()
-            provider.add_span_processor(SimpleSpanProcessor(spans))
-            agentnb.configure_tracing(tracer_provider=provider, content=True)
-            n = 10_000_000
-            df = pd.DataFrame({{
-                "region": pd.Categorical.from_codes(np.arange(n) % 2, ["north", "south"]),
-                "revenue": np.arange(n, dtype="float64"),
-            }})
-            customers = pd.DataFrame({{
-                "name": ["ann", "bob"],
-                "api_key": [{SECRETS["column"]!r}, "x"],
-                "comment": [{INJECTION!r}, "note {SECRETS["key_in_text"]}"],
-            }})
-            db_password = {SECRETS["variable"]!r}
-            cfg = {{"host": "db", "token": {SECRETS["dict"]!r}}}
-            dsn = "postgres://u:" + os.environ["WAREHOUSE_TOKEN"] + "@db"
-            """
+        yield client
+
+
+@pytest.fixture
+def session(kernel: Any, tap: tuple[WireTap, str, str], tmp_path: Path) -> Iterator[Session]:
+    """The module's kernel reset and set up afresh: the frames, secrets and tracing below,
+    history in ``tmp_path``; afterwards no secret is in a trace, the history or a request."""
+    wire, url, key = tap
+    reset_kernel(kernel)
+    session = Session(kernel)
+    session.execute(
+        f"""
+        %load_ext agentnb
+        import os, time
+        os.environ["AGENTNB_HISTORY"] = {str(tmp_path / "history.db")!r}
+        import numpy as np, pandas as pd
+        import agentnb
+        agentnb.connect("openai", base_url={url!r}, api_key={key!r}, name="t")
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
         )
-        kernel.execute(f"{SECRETS['output']!r}")  # Out[2]
-        yield kernel
-        kernel.execute("agentnb.runs()")  # every run written
-        traced = kernel.stdout(
-            kernel.execute(
-                "import json; agentnb.configure_tracing(False)\n"
-                "print(json.dumps([dict(s.attributes) for s in spans.get_finished_spans()]))"
-            )
+        spans = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(spans))
+        agentnb.configure_tracing(tracer_provider=provider, content=True)
+        n = 10_000_000
+        df = pd.DataFrame({{
+            "region": pd.Categorical.from_codes(np.arange(n) % 2, ["north", "south"]),
+            "revenue": np.arange(n, dtype="float64"),
+        }})
+        customers = pd.DataFrame({{
+            "name": ["ann", "bob"],
+            "api_key": [{SECRETS["column"]!r}, "x"],
+            "comment": [{INJECTION!r}, "note {SECRETS["key_in_text"]}"],
+        }})
+        db_password = {SECRETS["variable"]!r}
+        cfg = {{"host": "db", "token": {SECRETS["dict"]!r}}}
+        dsn = "postgres://u:" + os.environ["WAREHOUSE_TOKEN"] + "@db"
+        """
+    )
+    session.execute(f"{SECRETS['output']!r}")  # Out[2]
+    yield session
+    session.execute("agentnb.runs()")  # every run written
+    traced = session.stdout(
+        session.execute(
+            "import json; agentnb.configure_tracing(False)\n"
+            "print(json.dumps([dict(s.attributes) for s in spans.get_finished_spans()]))"
         )
+    )
     for kind, secret in SECRETS.items():
         assert secret not in traced, f"the {kind} secret is in a trace"
     history = b"".join(path.read_bytes() for path in tmp_path.glob("history.db*"))
