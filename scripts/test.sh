@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${AGENTNB_VENV:-.venv}
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%d s] %s\n' "$SECONDS" "$*"; }
 
 step "Python environment ($VENV), installed by uv (from PyPI by pip, the one thing pip installs)"
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
@@ -90,13 +90,16 @@ if [ -f js/package.json ]; then
   npm --prefix js ci --no-audit --no-fund --loglevel=error
 fi
 
-# The tests that drive Chromium or a kernel (tests/browser, tests/notebook) run in a pytest
-# process of their own, started once everything they need is installed and left to run beside
-# the checks and the other tests: on two cores the two halves wait on different things. Its
-# output is printed at the end. Each half lists its 30 slowest tests, where the suite's time
-# goes. Given pytest arguments, the script runs only what they name,
-# in one process.
-BROWSER_TESTS=(tests/browser tests/notebook)
+# The tests that drive Chromium (tests/browser) run serially in a pytest process of their
+# own, started once everything they need is installed and left to run beside the checks and
+# the other tests; its output is printed at the end. The other tests (kernels included) run
+# in two pytest-xdist workers, a test file to a worker so a module's servers start once: on
+# two cores the tests mostly wait on servers, kernels and pipes, and one Chromium beside two
+# workers keeps both cores busy where two Chromiums starved each other. Each process lists
+# its 30 slowest tests, where the suite's time goes. Given pytest arguments, the script runs
+# only what they name, in one process.
+BROWSER_TESTS=(tests/browser)
+WORKERS=(-n 2 --dist loadfile)
 browser_pid=
 if [ $# -eq 0 ]; then
   browser_log=$(mktemp)
@@ -127,7 +130,7 @@ if [ $# -gt 0 ]; then
   python -m pytest "$@"
 else
   rest=0
-  python -m pytest --durations=30 --ignore=tests/browser --ignore=tests/notebook || rest=$?
+  python -m pytest "${WORKERS[@]}" --durations=30 --ignore=tests/browser || rest=$?
   browser=0
   wait "$browser_pid" || browser=$?
   browser_pid=
