@@ -17,6 +17,7 @@ from notebook_pages import (
     cell_at,
     notebook_page,
     open_notebook_at,
+    scroll_to,
     url_of,
     widget_errors,
 )
@@ -70,7 +71,7 @@ def test_a_cells_open_shows_its_run_and_a_questions_compare_its_runs(
         chat.wait_for()
         assert chat.first.inner_text().strip() == "What is NVDA trading at?"
         grid.locator(".anb-runs-status", has_text="Opened below.").wait_for()
-        chat.first.scroll_into_view_if_needed()
+        scroll_to(chat.first)
         page.screenshot(path=str(artifacts / "experiment-grid-opened.png"))
 
         grid.locator("tbody tr").nth(1).locator(".anb-grid-compare").click()
@@ -120,6 +121,6 @@ def test_in_notebook_7_a_cells_open_shows_its_run(
         chat = cell_at(page, 1).locator(".agentnb .anb-message")
         chat.wait_for()
         assert chat.first.inner_text().strip() == "Compare AAPL and MSFT"
-        chat.first.scroll_into_view_if_needed()
+        scroll_to(chat.first)
         page.screenshot(path=str(artifacts / "experiment-grid-notebook7.png"))
         assert widget_errors(page.errors) == []

@@ -29,6 +29,7 @@ from notebook_pages import (
     notebook_page,
     open_notebook_at,
     run_and_wait,
+    scroll_to,
     set_theme,
     url_of,
     widget_errors,
@@ -226,7 +227,7 @@ def test_two_selected_rows_compare_and_one_opens_below(lab_page: Any, artifacts:
     assert comparison.count() == 0, "the opened run took the comparison's place"
     question = column(view, "message")[0]
     assert chat.first.inner_text().strip() == question
-    chat.first.scroll_into_view_if_needed()
+    scroll_to(chat.first)
     page.screenshot(path=str(artifacts / "runs-table-opened.png"))
     assert widget_errors(page.errors) == []
 
@@ -301,6 +302,6 @@ def test_in_notebook_7_a_selected_run_opens_below_the_table(
         chat = cell_at(page, 1).locator(".agentnb .anb-message")
         chat.wait_for()
         assert "TSLA" in chat.inner_text()
-        chat.scroll_into_view_if_needed()
+        scroll_to(chat)
         page.screenshot(path=str(artifacts / "runs-table-notebook7.png"))
         assert widget_errors(page.errors) == []
