@@ -253,14 +253,13 @@ def summary_rows(
     their counts and sums per group, and the timed runs' values to rank."""
     sql, params = counts_sql(keys, where, every, timed)
     rows = list(query(sql, params))
-    width = len(keys)
-    at = {tuple(row[:width]): i for i, row in enumerate(rows)}
-    quantiles: list[list[float | None]] = [[None] * len(QUANTILES) for _ in rows]
+    at = {tuple(row[: len(keys)]): i for i, row in enumerate(rows)}
     sql, params = timed_values_sql(keys, where, every, timed)
-    for key, metric, q, value in ranked_values(query(sql, params), width):
+    quantiles: list[list[float | None]] = [[None] * len(QUANTILES) for _ in rows]
+    for key, found in ranked_values(query(sql, params), len(keys)):
         i = at.get(key)
         if i is not None:  # else a malformed row's period, out of any range
-            quantiles[i][QUANTILES.index((metric, q))] = value
+            quantiles[i] = found
     return [(*row, *found) for row, found in zip(rows, quantiles, strict=True)]
 
 
@@ -352,11 +351,11 @@ def timed_values_sql(
 
 def ranked_values(
     rows: Iterable[tuple[Any, ...]], width: int
-) -> Iterator[tuple[tuple[Any, ...], str, float, float]]:
-    """Each group's quantiles (pandas' linear ones) of the values :func:`timed_values_sql`
-    read: its ``width`` keys, then one value per metric; as (key, metric, q, value). A
-    group is ranked by the codes of its keys (a key is any SQLite value: text, a number,
-    NULL), never by comparing them."""
+) -> Iterator[tuple[tuple[Any, ...], list[float | None]]]:
+    """Each group's ``QUANTILES`` (pandas' linear ones; None where the group has no value
+    of the metric) of the values :func:`timed_values_sql` read: its ``width`` keys, then
+    one value per metric; as (key, quantiles). A group is ranked by the codes of its keys
+    (a key is any SQLite value: text, a number, NULL), never by comparing them."""
     import numpy as np  # comes with pandas, which a summary needs
 
     # read straight into columns (a key any value; a NULL metric, not timed, NaN: left out):
@@ -366,12 +365,14 @@ def ranked_values(
     if not len(table):
         return
     codes, keys = _group_codes(np, [table[f"k{i}"] for i in range(width)], len(table))
+    # one column per quantile, a row per group (NaN: no value), filled a metric at a time
+    found = np.full((len(keys), len(QUANTILES)), np.nan)
     for metric in METRICS:
-        values = table[metric]
-        wanted = [q for name, q in QUANTILES if name == metric]
-        for code, found in _quantiles(np, codes, values, wanted):
-            for q, value in zip(wanted, found, strict=True):
-                yield keys[code], metric, q, value
+        at = [i for i, (name, _) in enumerate(QUANTILES) if name == metric]
+        groups, ranked = _quantiles(np, codes, table[metric], [QUANTILES[i][1] for i in at])
+        found[np.ix_(groups, at)] = ranked
+    for key, values in zip(keys, found.tolist(), strict=True):
+        yield key, [None if math.isnan(value) else value for value in values]
 
 
 def _group_codes(np: Any, keys: Sequence[Any], rows: int) -> tuple[Any, list[tuple[Any, ...]]]:
@@ -392,29 +393,27 @@ def _group_codes(np: Any, keys: Sequence[Any], rows: int) -> tuple[Any, list[tup
     return codes, named
 
 
-def _quantiles(
-    np: Any, codes: Any, values: Any, qs: Sequence[float]
-) -> Iterator[tuple[int, list[float]]]:
-    """Each group's quantiles ``qs`` of its values that are not NaN, as pandas computes
-    them (linear: between the two ranks around ``q * (n - 1)``): one sort of every value
-    by group, then each group's ranks read at its offset."""
+def _quantiles(np: Any, codes: Any, values: Any, qs: Sequence[float]) -> tuple[Any, Any]:
+    """The groups with a value that is not NaN, and their quantiles ``qs`` (a row per
+    group, a column per q) as pandas computes them (linear: between the two ranks around
+    ``q * (n - 1)``): one sort of every value by group, then each group's ranks read at its
+    offset."""
     known = ~np.isnan(values)
     codes, values = codes[known], values[known]
     if not len(values):
-        return
+        return codes, np.empty((0, len(qs)))
     order = np.argsort(values)
     order = order[np.argsort(codes[order], kind="stable")]  # by group, each in value order
     codes, values = codes[order], values[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     last = np.r_[starts[1:], len(values)] - 1
-    found = []
-    for q in qs:
+    found = np.empty((len(starts), len(qs)))
+    for j, q in enumerate(qs):
         rank = q * (last - starts)
         below = starts + np.floor(rank).astype("int64")
         low, high = values[below], values[np.minimum(below + 1, last)]
-        found.append(low + (high - low) * (rank - np.floor(rank)))
-    for i, code in enumerate(codes[starts].tolist()):
-        yield code, [float(column[i]) for column in found]
+        found[:, j] = low + (high - low) * (rank - np.floor(rank))
+    return codes[starts], found
 
 
 ScoreSums = dict[tuple[Any, ...], dict[str, tuple[int, float | None, dict[str, int], bool]]]
