@@ -245,7 +245,15 @@ class Turn:
     """The person's verdict on the run as kept (``{"value": bool, "comment": str | None}``)."""
 
     def meta(self) -> dict[str, Any]:
-        return {**meta_wire(self.run), "started_as": self.started_as, "verdict": self.verdict}
+        """The run's fields, and ``local_id``: what a view knows a turn's run by when a
+        snapshot comes (its turn kept and patched, or another run's drawn anew)."""
+        run = self.run
+        return {
+            **meta_wire(run),
+            "local_id": run.local_id,
+            "started_as": self.started_as,
+            "verdict": self.verdict,
+        }
 
     def wire(self) -> dict[str, Any]:
         run = self.run

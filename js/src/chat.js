@@ -66,7 +66,6 @@ export class ChatView {
     this.root.append(this.turnsEl, this.conversation, this.notice, this.continuing.el);
     /** @type {TurnView[]} */
     this.turnViews = [];
-    this.generation = -1;
     /** @type {(() => void) | null} */
     this.cancelFrame = null;
     /** @type {(() => void) | null} */
@@ -195,20 +194,10 @@ export class ChatView {
   renderNow() {
     this.noteAttachment();
     const state = this.sync.state;
-    if (state.generation !== this.generation) {
-      this.generation = state.generation;
-      for (const view of this.turnViews) view.dispose();
-      this.turnsEl.replaceChildren();
-      this.turnViews = [];
-    }
-    const added = state.turns.length > this.turnViews.length;
-    for (let t = this.turnViews.length; t < state.turns.length; t++) {
-      const view = new TurnView(this.turnContext, t);
-      this.turnViews.push(view);
-      this.turnsEl.append(view.el);
-    }
+    const recounted = state.turns.length !== this.turnViews.length;
+    this.matchTurnViews(state.turns);
     // Only the last turn's chips may start a run: a new turn changes every turn's chips.
-    if (added) for (const turn of state.turns) turn.dirtyMeta = true;
+    if (recounted) for (const turn of state.turns) turn.dirtyMeta = true;
     const deadline = performance.now() + this.frameBudgetMs;
     const canFollowup = this.options.can_followup === true;
     const last = state.turns.length - 1;
@@ -233,6 +222,30 @@ export class ChatView {
     this.chatInput?.setBusy(busy);
     this.setTicking(busy);
     this.pinHeads();
+  }
+
+  /**
+   * One view per turn: the view of each turn still showing the same run is kept (a snapshot
+   * patches it), another run's is drawn anew, and the views past the last turn go.
+   * @param {import("./state.js").Turn[]} turns
+   */
+  matchTurnViews(turns) {
+    turns.forEach((turn, t) => {
+      const kept = this.turnViews[t];
+      if (kept?.shows(turn)) return;
+      const view = new TurnView(this.turnContext, t);
+      if (kept) {
+        kept.dispose();
+        kept.el.replaceWith(view.el);
+      } else {
+        this.turnsEl.append(view.el);
+      }
+      this.turnViews[t] = view;
+    });
+    for (const gone of this.turnViews.splice(turns.length)) {
+      gone.dispose();
+      gone.el.remove();
+    }
   }
 
   /** After a scroll: place the running turns' heads where they are seen, once per frame. */

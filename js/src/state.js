@@ -2,7 +2,8 @@
 /**
  * One view's copy of the widget's transcript, kept in step with the kernel by the protocol:
  * a snapshot replaces it, numbered deltas extend it. Every change marks what the view must
- * redraw, so a frame touches only what changed.
+ * redraw, so a frame touches only what changed; a snapshot marks everything, and the view
+ * patches what it drew of the same runs (see sameRun).
  */
 
 /**
@@ -51,7 +52,7 @@
  *   reasoning_tokens?: number | null, cost?: number | null }} UsageState
  * @typedef {{
  *   status?: string, agent?: string, message?: string, sent?: string | null,
- *   run_id?: string | null,
+ *   run_id?: string | null, local_id?: string | null,
  *   thread_id?: string | null, usage?: UsageState | null, ttft?: number | null,
  *   started_at?: number | null, first_token_at?: number | null, finished_at?: number | null,
  *   duration?: number | null, paused_seconds?: number | null, paused_at?: number | null,
@@ -134,8 +135,6 @@ export class TranscriptState {
     this.seq = -1;
     /** @type {Turn[]} */
     this.turns = [];
-    /** Bumped when the whole state is replaced, so views rebuild instead of patching. */
-    this.generation = 0;
   }
 
   /**
@@ -146,7 +145,6 @@ export class TranscriptState {
   reset(wire, seq) {
     this.turns = (wire.turns || []).map(turnFromWire);
     this.seq = seq;
-    this.generation += 1;
   }
 
   /** @param {Op[]} ops @param {number} seq */
@@ -212,6 +210,17 @@ export class TranscriptState {
   get running() {
     return this.turns.some((t) => !TERMINAL.has(t.meta.status || "pending"));
   }
+}
+
+/**
+ * Whether two states of a turn are of the same run: the kernel names each turn's run by its
+ * local id. A transcript without them (saved by an older agentnb) has one run per place,
+ * as the kernel only ever appends turns.
+ * @param {Turn} a @param {Turn} b
+ */
+export function sameRun(a, b) {
+  const [one, other] = [a.meta.local_id, b.meta.local_id];
+  return !one || !other || one === other;
 }
 
 /**

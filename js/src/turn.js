@@ -6,7 +6,7 @@
  * and the head is pinned to the top of the visible page while the run goes (pin.js). A
  * turn reaches the rest of the widget only through its context.
  */
-import { TERMINAL, answerText } from "./state.js";
+import { TERMINAL, answerText, sameRun } from "./state.js";
 import { costText, costTitle, formatSeconds, statusLabel, statusText, tokenText, turnTime } from "./format.js";
 import { button, childController, h, spinner } from "./dom.js";
 import { fitNotes, noteBox, setNote } from "./note.js";
@@ -72,7 +72,7 @@ export class TurnView {
   constructor(context, index) {
     this.context = context;
     this.index = index;
-    // The turn's listeners go with it when a snapshot rebuilds the transcript.
+    // The turn's listeners go with it when another run takes its place, or the view stops.
     this.lifetime = childController(context.signal);
     const signal = this.lifetime.signal;
     this.el = h("section", "anb-turn");
@@ -161,14 +161,26 @@ export class TurnView {
   }
 
   /**
+   * Whether this view may go on drawing `turn`: the same run, so what the person has in it
+   * (a note being typed, the keyboard, a selection, an open disclosure) stays.
+   * @param {Turn} turn
+   */
+  shows(turn) {
+    return this.turn === null || sameRun(this.turn, turn);
+  }
+
+  /**
    * @param {Turn} turn
    * @param {number} deadline
    * @param {FollowupMode} followups
    * @returns {boolean} true when everything dirty was drawn (else: continue next frame)
    */
   update(turn, deadline, followups) {
-    // A different object is the turn sent whole again (a step reset discarded parts).
-    if (this.turn !== null && turn !== this.turn) this.clearParts();
+    // A different object: a snapshot, or the turn sent whole again (a step reset discarded
+    // parts). The parts drawn stay where it only adds to them.
+    if (this.turn !== null && turn !== this.turn && !this.grewInto(this.turn, turn)) {
+      this.clearParts();
+    }
     this.turn = turn;
     const grew = turn.parts.length > this.partViews.length;
     for (let i = this.partViews.length; i < turn.parts.length; i++) {
@@ -192,6 +204,23 @@ export class TurnView {
     turn.dirtyTools.clear();
     turn.dirtyMeta = false;
     return unfinished.size === 0;
+  }
+
+  /**
+   * Whether `turn` has every part drawn from `drawn`, of the same kind and call, its text only
+   * grown, and every call with a card, in the same place.
+   * @param {Turn} drawn @param {Turn} turn
+   */
+  grewInto(drawn, turn) {
+    const partsKept = this.partViews.every((_, i) => {
+      const [was, now] = [drawn.parts[i], turn.parts[i]];
+      return now !== undefined && now.kind === was.kind && now.call_id === was.call_id
+        && now.text.startsWith(was.text);
+    });
+    const parent = (/** @type {Turn} */ of, /** @type {string} */ callId) =>
+      of.placement.get(callId)?.parent ?? null;
+    return partsKept && [...this.cards.keys()].every((callId) =>
+      turn.tools.has(callId) && parent(turn, callId) === parent(drawn, callId));
   }
 
   clearParts() {

@@ -551,3 +551,85 @@ test("a follow-up turn does not offer again a question the conversation has aske
   assert.deepEqual(chips(last), ["Plot the week", "What about TSMC?"]);
   assert.equal(last.querySelectorAll(".anb-chip-copy").length, 0, "the last turn's chips ask");
 });
+
+/**
+ * A turn as the kernel sends it: run `id` (its local id) asking `message`.
+ * @param {string} id @param {string} message @param {Record<string, any>} [meta]
+ * @param {any[]} [parts] @param {any[]} [tools]
+ */
+function runTurn(id, message, meta = {}, parts = [], tools = []) {
+  return { parts, tools, meta: { status: "completed", agent: "finance_agent", message, local_id: id, ...meta } };
+}
+
+test("a newer snapshot of the same conversation patches its turns: a note being typed keeps its nodes, text and keyboard", () => {
+  const { model, deliver, el, view } = mount({ options: { can_verdict: true } });
+  const call = { call_id: "c1", name: "lookup", status: "succeeded", output: "181.20" };
+  const parts = [
+    { kind: "reasoning", text: "Look it up.", call_id: null },
+    { kind: "tool", text: "", call_id: "c1" },
+    { kind: "text", text: "NVDA is at", call_id: null },
+  ];
+  deliver({ kind: "snapshot", seq: 3, state: { turns: [runTurn("L1", "NVDA?", {}, parts, [call])] } });
+  const message = el.querySelector(".anb-message");
+  const card = el.querySelector(".anb-tool");
+  const answer = el.querySelector(".anb-answer");
+  const note = /** @type {HTMLTextAreaElement} */ (el.querySelector(".anb-verdict-note"));
+  note.focus();
+  note.value = "right, but slow";
+  note.setSelectionRange(0, 5);
+
+  // The synced transcript, newer: the answer grown and a second turn begun.
+  const grown = [...parts.slice(0, 2), { kind: "text", text: "NVDA is at 181.20 USD.", call_id: null }];
+  model.set("transcript", {
+    seq: 5,
+    turns: [runTurn("L1", "NVDA?", {}, grown, [call]), runTurn("L2", "AMD?", { status: "running" })],
+  });
+  view.renderNow();
+  assert.equal(el.querySelectorAll(".anb-turn").length, 2);
+  assert.equal(el.querySelector(".anb-message"), message, "the question's node stays");
+  assert.equal(el.querySelector(".anb-tool"), card, "and the tool card's");
+  assert.equal(el.querySelector(".anb-answer"), answer, "and the answer's, grown");
+  assert.equal(text(/** @type {HTMLElement} */ (answer)), "NVDA is at 181.20 USD.");
+  assert.equal(el.querySelector(".anb-verdict-note"), note);
+  assert.equal(note.value, "right, but slow");
+  assert.equal(document.activeElement, note, "the keyboard stays in the note");
+  assert.deepEqual([note.selectionStart, note.selectionEnd], [0, 5]);
+
+  // A snapshot after a resync, as a message: the same again.
+  deliver({ kind: "snapshot", seq: 6, state: { turns: [runTurn("L1", "NVDA?", {}, grown, [call])] } });
+  assert.equal(el.querySelectorAll(".anb-turn").length, 1, "a turn the state no longer has goes");
+  assert.equal(el.querySelector(".anb-message"), message);
+  assert.equal(el.querySelector(".anb-tool"), card);
+  assert.equal(note.value, "right, but slow");
+  assert.equal(document.activeElement, note);
+});
+
+test("a snapshot with another run at a turn's place draws that turn anew: nothing of the old run is carried over", () => {
+  const { model, deliver, el } = mount({ options: { can_verdict: true } });
+  const verdict = { value: true, comment: "fine" };
+  deliver({
+    kind: "snapshot",
+    seq: 2,
+    state: { turns: [runTurn("L1", "NVDA?", { verdict, run_id: "run-1" }), runTurn("L2", "AMD?", { status: "running" })] },
+  });
+  const [first, second] = Array.from(el.querySelectorAll(".anb-turn"));
+  /** @type {HTMLTextAreaElement} */ (first.querySelector(".anb-verdict-note")).value = "fine, typed on";
+  /** @type {HTMLButtonElement} */ (second.querySelector(".anb-stop")).click();
+  assert.deepEqual(model.sent.at(-1), { kind: "stop", t: 1 });
+
+  deliver({ kind: "snapshot", seq: 3, state: { turns: [runTurn("L3", "TSMC?", { status: "running" })] } });
+  const turns = Array.from(el.querySelectorAll(".anb-turn"));
+  assert.equal(turns.length, 1);
+  assert.notEqual(turns[0], first);
+  assert.equal(text(turns[0].querySelector(".anb-message")), "TSMC?");
+  const stop = /** @type {HTMLButtonElement} */ (turns[0].querySelector(".anb-stop"));
+  assert.equal(stop.disabled, false, "the Stop asked of another run is not this one's");
+  assert.equal(text(turns[0].querySelector(".anb-state")), "Running");
+  assert.equal(text(turns[0].querySelector(".anb-runid")), "", "nor another run's id");
+
+  deliver({ kind: "snapshot", seq: 4, state: { turns: [runTurn("L3", "TSMC?")] } });
+  const note = /** @type {HTMLTextAreaElement} */ (el.querySelector(".anb-verdict-note"));
+  assert.equal(note.value, "", "the note typed under another run is gone");
+  const pressed = Array.from(el.querySelectorAll(".anb-verdict button")).map((b) => b.getAttribute("aria-pressed"));
+  assert.deepEqual(pressed, ["false", "false"], "and so is its verdict");
+});

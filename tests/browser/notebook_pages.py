@@ -189,10 +189,9 @@ def cell_at(page: Any, index: int) -> Any:
 
 def scroll_to(locator: Any) -> None:
     """Scroll the element ``locator`` finds into the middle of its scroller, finding and
-    scrolling in one step in the page. A chat cell just opened may rebuild its transcript
-    once more (a snapshot newer than the state it rendered, when a frame came before the
-    view listened), and Playwright's ``scroll_into_view_if_needed`` fails with "not attached
-    to the DOM" instead of finding the element again."""
+    scrolling in one step in the page. A node found may be replaced before the scroll (a
+    view the notebook made again), and Playwright's ``scroll_into_view_if_needed`` fails with
+    "not attached to the DOM" instead of finding the element again."""
     locator.wait_for()
     locator.evaluate("(el) => el.scrollIntoView({block: 'center', inline: 'nearest'})")
 

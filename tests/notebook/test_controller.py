@@ -133,6 +133,7 @@ def test_view_replica_matches_the_run_parts_tools_and_meta() -> None:
     assert meta["agent"] == "finance_agent"
     assert meta["message"] == "NVDA?"
     assert meta["followups"] == ["And AMD?"]
+    assert meta["local_id"] == handle.run.local_id, "what a view knows the turn's run by"
     assert meta["usage"]["total_tokens"] == 42
     assert replica.turns[0]["tools"]["c2"]["error"] == "division by zero"
     assert recorder.threads == {LOOP_THREAD}
