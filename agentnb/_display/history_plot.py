@@ -67,6 +67,12 @@ INK = "#7a7a7a"
 4.2:1 against white, 4.4:1 against JupyterLab's dark ``#111``): a figure is a PNG made in
 the kernel, which cannot know the page's theme, so its background is transparent (the
 page's own shows through) and nothing in it is black or white."""
+INK_Y_LABELS = "#808080"
+"""The y axis's tick labels: the same grey to the eye (4.0:1 against white, 4.8:1 against
+``#111``), but just light by matplotlib-inline's measure where :data:`INK` is just dark.
+Tick labels all light or all dark make it mark a transparent figure as needing a dark or
+light background, and JupyterLab then draws a box of that colour under the PNG in the
+other theme."""
 THEME_NEUTRAL = {
     "figure.facecolor": "none",
     "axes.facecolor": "none",
@@ -138,6 +144,7 @@ def plot(history: Plotted, kind: str, *, ax: Any = None, **options: Any) -> Any:
         else:
             draw[kind](history, ax, **options)
         ax.tick_params(which="both", colors=INK)  # ticks made later, when drawn, too
+        ax.tick_params(axis="y", which="both", labelcolor=INK_Y_LABELS)
     return ax
 
 

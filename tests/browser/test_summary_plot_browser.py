@@ -32,9 +32,11 @@ OVERFLOW = """
   };
 }
 """
+# The page's background behind the image, not a box the app may draw under the image itself
+# (JupyterLab's for a PNG marked "needs a light background" in a dark theme).
 BACKGROUND = """
 (el) => {
-  for (let node = el; node; node = node.parentElement) {
+  for (let node = el.parentElement; node; node = node.parentElement) {
     const colour = getComputedStyle(node).backgroundColor;
     if (colour && colour !== 'transparent' && !colour.endsWith(', 0)')) return colour;
   }

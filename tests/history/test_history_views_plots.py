@@ -454,3 +454,21 @@ def test_a_figure_reads_on_a_light_and_a_dark_notebook(drawn: list[Any], kind: s
     for colour in colours:
         assert contrast(luminance(colour), white) >= 3, colour
         assert contrast(luminance(colour), dark) >= 3, colour
+
+
+@pytest.mark.parametrize("kind", ["cost", "tokens", "latency", "tools"])
+def test_the_notebook_draws_no_box_under_a_figure(drawn: list[Any], kind: str) -> None:
+    """IPython's inline backend (matplotlib-inline) marks a transparent figure whose tick
+    labels are all light or all dark (ITU BT.601 luma above or below 0.5) as needing a dark
+    or light background, and JupyterLab then draws a box of that colour under it in the
+    other theme: a figure here has tick labels of both."""
+    from matplotlib.colors import to_rgba
+
+    ax = draw(drawn, batch() if kind == "tools" else days(), kind)
+    labels = ax.get_xticklabels() + ax.get_yticklabels()
+    light = {
+        sum(c * w for c, w in zip(to_rgba(t.get_color())[:3], (0.299, 0.587, 0.114), strict=True))
+        > 0.5
+        for t in labels
+    }
+    assert light == {True, False}
