@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack, cast
 
 from .._core.extras import require_pandas
 from .._core.warning import warn
@@ -21,8 +21,8 @@ from .._display.history_views import runs_html, runs_text, tool_calls_html, tool
 from .._display.summary_table import summary_html, summary_text
 from .._display.table import ShownGrid
 from .._display.terminal import terminal_width
+from .._history import HistoryStore as StoreData
 from .._history import (
-    HistoryStore,
     RunFilter,
     RunFilters,
     metadata_key,
@@ -198,6 +198,16 @@ class RunHistory(RunsData):
         browse(self).publish()
 
 
+if TYPE_CHECKING:
+
+    class HistoryStore(StoreData[RunHistory]):
+        """A run history database (the one class at runtime: ``_history``'s store), whose
+        ``runs()`` are, to a type checker too, the tables this module shows."""
+
+else:
+    HistoryStore = StoreData
+
+
 def runs(
     *, limit: int | None = None, search: str | None = None, **filters: Unpack[RunFilters]
 ) -> RunHistory:
@@ -261,7 +271,7 @@ def summary(
     return store.summary(where, by, every=every, include=include, columns=columns)
 
 
-def _say_missing_keys(store: HistoryStore, by: str | Sequence[str] | None) -> None:
+def _say_missing_keys(store: StoreData[Any], by: str | Sequence[str] | None) -> None:
     """Warn of a ``metadata.<key>`` no run has: its summary is one group of every run."""
     named = [by] if isinstance(by, str) else list(by or ())
     keys = {name: metadata_key(name) for name in named if isinstance(name, str)}
@@ -277,17 +287,23 @@ def _say_missing_keys(store: HistoryStore, by: str | Sequence[str] | None) -> No
             )
 
 
-def default_store() -> HistoryStore[RunHistory] | None:
+def default_store() -> HistoryStore | None:
     """The history agentnb records in by default (``AGENTNB_HISTORY``; None when it is
     off): one store per file, the same object every run, score and table of this process
     uses. Its ``runs()`` and ``summary()`` are the tables ``agentnb.runs()`` shows."""
-    return open_default_store_quietly()
+    return shown_store(open_default_store_quietly())
 
 
-def history_of(via: Via = None) -> HistoryStore[RunHistory] | None:
+def history_of(via: Via = None) -> HistoryStore | None:
     """The history the connection ``via`` (a name, a Connection or a client; default: the
     default connection) records its runs in; None when it records none."""
-    return store_of(connection_of(via).client())
+    return shown_store(store_of(connection_of(via).client()))
+
+
+def shown_store(store: StoreData[Any] | None) -> HistoryStore | None:
+    """``store`` as a type checker should see it: its tables are this module's, since
+    importing it named them (:func:`show_tables_as`)."""
+    return cast("HistoryStore | None", store)
 
 
 def show_grid(grid: ShownGrid, runs: RunHistory) -> None:
