@@ -309,7 +309,7 @@ class ConnectionList(dict[str, "Connection"]):
 _by_client: weakref.WeakKeyDictionary[AsyncAgentClient, Connection] = weakref.WeakKeyDictionary()
 
 
-def store_of(client: AsyncAgentClient) -> HistoryStore | None:
+def store_of(client: AsyncAgentClient) -> HistoryStore[Any] | None:
     """The history ``client`` records its runs in (None: it records none)."""
     recorder = client.recorder
     if isinstance(recorder, HistoryStore):

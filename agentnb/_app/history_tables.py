@@ -1,14 +1,16 @@
-"""The history as a person sees it: ``agentnb.runs()`` and ``summary()`` return the history's
-data types with their display added here (a notebook's HTML, a terminal's text, plots, drawn
-by ``_display``; in a Jupyter kernel, the table to browse). The history itself keeps and
-reads runs and draws nothing."""
+"""The history as a person sees it: ``agentnb.runs()`` and ``summary()``, and a store's
+``runs()`` and ``summary()``, return the history's data types with their display added here
+(a notebook's HTML, a terminal's text, plots, drawn by ``_display``; in a Jupyter kernel, the
+table to browse). The history itself keeps and reads runs and draws nothing: importing this
+module has its store return these tables (``show_tables_as``), and every door to the history
+(``agentnb.history``, ``agentnb.runs``, ``agentnb.summary``) imports it."""
 
 from __future__ import annotations
 
 import functools
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, Unpack, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack, cast
 
 from .._core.extras import require_pandas
 from .._core.warning import warn
@@ -20,11 +22,17 @@ from .._display.summary_table import summary_html, summary_text
 from .._display.table import ShownGrid
 from .._display.terminal import terminal_width
 from .._history import HistoryStore as StoreData
-from .._history import RunFilter, RunFilters, metadata_key, open_default_store
+from .._history import (
+    RunFilter,
+    RunFilters,
+    metadata_key,
+    open_default_store,
+    show_tables_as,
+)
 from .._history import RunHistory as RunsData
 from .._history import ToolCallHistory as CallsData
 from .._history import default_store as open_default_store_quietly
-from .._history._summary import SHARES
+from .._history._summary import SHARES, ShownColumns
 from .._history._tables import SHOWN_ROWS
 from .connections import Via, connection_of, store_of
 
@@ -40,15 +48,12 @@ __all__ = [
     "ShownColumns",
     "ToolCallHistory",
     "browse",
+    "default_store",
+    "history_of",
     "runs",
     "shown_summary",
     "summary",
 ]
-
-Table = TypeVar("Table", bound=RunsData)
-ShownColumns = str | Sequence[str] | None
-"""The columns a summary shows (``columns=``): None the ones that answer the question first,
-``"all"`` every one, or those named. The frame keeps all of them either way."""
 
 
 class ToolCallHistory(CallsData):
@@ -193,58 +198,14 @@ class RunHistory(RunsData):
         browse(self).publish()
 
 
-class HistoryStore(StoreData):
-    """A run history database, whose runs and summaries are shown as ``agentnb.runs()``'s
-    are. It is also a ``RunRecorder``: give it to a client as ``recorder=`` and every run
-    the client makes is written here.
+if TYPE_CHECKING:
 
-    ``path`` is a file (created with its folder if missing) or ``":memory:"``. Opening
-    upgrades the schema and marks ``interrupted`` the runs left ``running`` by processes of
-    this host that no longer exist; reads do it again (at most every
-    ``ORPHAN_SWEEP_SECONDS``) for processes that died since. Any failure of the database
-    is a :class:`HistoryError` saying what to do; recording never raises into a run.
-    """
+    class HistoryStore(StoreData[RunHistory]):
+        """A run history database (the one class at runtime: ``_history``'s store), whose
+        ``runs()`` are, to a type checker too, the tables this module shows."""
 
-    @overload
-    def runs(self, where: RunFilter | None = None) -> RunHistory: ...
-
-    @overload
-    def runs(self, where: RunFilter | None = None, *, table: type[Table]) -> Table: ...
-
-    def runs(
-        self, where: RunFilter | None = None, *, table: type[RunsData] = RunHistory
-    ) -> RunsData:
-        """Matching runs, most recent first (a search's: best match first), as a
-        :class:`RunHistory`: its first rows are read now, the rest at first use, pinned to
-        the runs recorded by then."""
-        return super().runs(where, table=table)
-
-    @overload
-    def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory: ...
-
-    @overload
-    def runs_by_ids(self, local_ids: Sequence[str], *, table: type[Table]) -> Table: ...
-
-    def runs_by_ids(
-        self, local_ids: Sequence[str], *, table: type[RunsData] = RunHistory
-    ) -> RunsData:
-        """These runs, in the order given (ids not in the store are left out)."""
-        return super().runs_by_ids(local_ids, table=table)
-
-    def summary(
-        self,
-        where: RunFilter | None = None,
-        by: str | Sequence[str] | None = "agent",
-        *,
-        every: str | None = None,
-        include: str | Sequence[str] = "completed",
-        columns: ShownColumns = None,
-    ) -> pd.DataFrame:
-        """``RunHistory.summary(by, every=..., include=..., columns=...)`` of the matching
-        runs, computed by SQLite: the rows are not read out (``where.limit`` and
-        ``where.search`` do not apply)."""
-        frame = super().summary(where, by, every=every, include=include)
-        return shown_summary(frame, columns)
+else:
+    HistoryStore = StoreData
 
 
 def runs(
@@ -307,10 +268,10 @@ def summary(
     if store is None:
         return RunHistory().summary(by, every=every, include=include, columns=columns)
     _say_missing_keys(store, by)
-    return shown_summary(store.summary(where, by, every=every, include=include), columns)
+    return store.summary(where, by, every=every, include=include, columns=columns)
 
 
-def _say_missing_keys(store: StoreData, by: str | Sequence[str] | None) -> None:
+def _say_missing_keys(store: StoreData[Any], by: str | Sequence[str] | None) -> None:
     """Warn of a ``metadata.<key>`` no run has: its summary is one group of every run."""
     named = [by] if isinstance(by, str) else list(by or ())
     keys = {name: metadata_key(name) for name in named if isinstance(name, str)}
@@ -328,15 +289,21 @@ def _say_missing_keys(store: StoreData, by: str | Sequence[str] | None) -> None:
 
 def default_store() -> HistoryStore | None:
     """The history agentnb records in by default (``AGENTNB_HISTORY``; None when it is
-    off). Its data methods are the store's; its ``runs()`` and ``summary()`` are read as
-    the history's tables (``agentnb.runs()`` shows them)."""
-    return cast("HistoryStore | None", open_default_store_quietly())
+    off): one store per file, the same object every run, score and table of this process
+    uses. Its ``runs()`` and ``summary()`` are the tables ``agentnb.runs()`` shows."""
+    return shown_store(open_default_store_quietly())
 
 
 def history_of(via: Via = None) -> HistoryStore | None:
     """The history the connection ``via`` (a name, a Connection or a client; default: the
     default connection) records its runs in; None when it records none."""
-    return cast("HistoryStore | None", store_of(connection_of(via).client()))
+    return shown_store(store_of(connection_of(via).client()))
+
+
+def shown_store(store: StoreData[Any] | None) -> HistoryStore | None:
+    """``store`` as a type checker should see it: its tables are this module's, since
+    importing it named them (:func:`show_tables_as`)."""
+    return cast("HistoryStore | None", store)
 
 
 def show_grid(grid: ShownGrid, runs: RunHistory) -> None:
@@ -410,6 +377,9 @@ def summary_class() -> type[pd.DataFrame]:
 
     Summary.__qualname__ = "Summary"
     return Summary
+
+
+show_tables_as(RunHistory, shown_summary)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,7 @@
 """Run history: every run agentnb makes, kept in SQLite for analysis, and read back as data
-(:class:`RunHistory`: records, DataFrames, summaries); what shows it is above. The database
-is at a per-user location, or where ``AGENTNB_HISTORY`` says (a path, ``:memory:``, or
-``off``).
+(:class:`RunHistory`: records, DataFrames, summaries); what shows it is above, and names the
+tables the store returns when it is imported (:func:`show_tables_as`). The database is at a
+per-user location, or where ``AGENTNB_HISTORY`` says (a path, ``:memory:``, or ``off``).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from typing import Any
 
 from .._core.exceptions import (
     ConfigurationError,
@@ -23,7 +24,7 @@ from ._past_run import past_run
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, call_records_of, host_of
 from ._run_filter import EVALUATES, STATUSES, RunFilter, RunFilters, Since, metadata_key
 from ._scores import ScoreRecord, ScoreSource, ScoreValue, checked_score
-from ._store import HistoryStore
+from ._store import HistoryStore, show_tables_as
 from ._tables import RunHistory, ToolCallHistory
 
 __all__ = [
@@ -55,22 +56,26 @@ __all__ = [
     "metadata_key",
     "open_default_store",
     "past_run",
+    "show_tables_as",
 ]
 
 _lock = threading.Lock()
-_stores: dict[str, HistoryStore] = {}
+_stores: dict[str, HistoryStore[Any]] = {}
+"""The default stores, by file. A store's tables are those what shows the history names
+(:func:`show_tables_as`), which this layer cannot: ``agentnb.history`` types them."""
 _failed: dict[str, str] = {}
-_by_setting: dict[str | None, HistoryStore] = {}
+_by_setting: dict[str | None, HistoryStore[Any]] = {}
 """The store each value of ``AGENTNB_HISTORY`` led to. Every run asks for its store, and
 resolving the location (platformdirs, a path, a stat: ~10 µs) was a quarter of what starting
 a run costs the caller's thread; so the per-user folder is looked up when its store is
 opened, not again while that store stays open."""
 
 
-def default_store() -> HistoryStore | None:
-    """The store ``AGENTNB_HISTORY`` (or the per-user default) names; None when history is
-    off. A database that cannot be opened gives a warning once and None, so runs go on
-    unrecorded; :func:`runs` raises the error instead."""
+def default_store() -> HistoryStore[Any] | None:
+    """The history agentnb records in by default (``AGENTNB_HISTORY``, or the per-user
+    default; None when it is off): one store per file, the same object every run, score and
+    table of this process uses. A database that cannot be opened gives a warning once and
+    None, so runs go on unrecorded; ``agentnb.runs()`` raises the error instead."""
     try:
         return open_default_store()
     except HistoryError as exc:
@@ -81,7 +86,7 @@ def default_store() -> HistoryStore | None:
         return None
 
 
-def kept_store(what: str) -> HistoryStore:
+def kept_store(what: str) -> HistoryStore[Any]:
     """The default store, where ``what`` (``"scores"``, ``"datasets"``...) is kept; a
     :class:`ConfigurationError` saying so when history is off."""
     store = default_store()
@@ -92,7 +97,7 @@ def kept_store(what: str) -> HistoryStore:
     return store
 
 
-def open_default_store() -> HistoryStore | None:
+def open_default_store() -> HistoryStore[Any] | None:
     """The store :func:`default_store` gives, raising the error that stops it opening."""
     setting = os.environ.get(ENV_VAR)
     store = _by_setting.get(setting)

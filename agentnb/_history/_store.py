@@ -31,7 +31,9 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar, overload
+
+import typing_extensions
 
 from .._core.exceptions import ConfigurationError, HistoryError, HistoryLocationError
 from .._core.pricing import RunCost, price_run
@@ -89,7 +91,7 @@ from ._scores import (
     current_scores_sql,
     score_record,
 )
-from ._summary import summary_by_sql, summary_keys
+from ._summary import ShownColumns, summary_by_sql, summary_keys
 from ._tables import (
     SHOWN_ROWS,
     JsonTexts,
@@ -113,12 +115,34 @@ from ._writer import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["HistoryStore"]
+    SummaryView = Callable[[pd.DataFrame, ShownColumns], pd.DataFrame]
+
+__all__ = ["HistoryStore", "show_tables_as"]
 
 logger = logging.getLogger("agentnb.history")
 Table = TypeVar("Table", bound=RunHistory)
+Shown = typing_extensions.TypeVar("Shown", bound=RunHistory, default=RunHistory, covariant=True)
+"""The table a store's ``runs()`` returns: ``agentnb.history.RunHistory`` once what shows the
+history is imported (:func:`show_tables_as`; ``agentnb.history.default_store()`` is typed
+so), the history's data ``RunHistory`` as far as this layer can name it."""
 
 T = TypeVar("T")
+
+
+# ---- what its tables are -------------------------------------------------------------
+
+_shown_runs: type[RunHistory] = RunHistory
+_shown_summary: SummaryView | None = None
+
+
+def show_tables_as(runs: type[RunHistory], summary: SummaryView) -> None:
+    """Have every store's ``runs()`` and ``runs_by_ids()`` return ``runs`` and its
+    ``summary()`` be ``summary(frame, columns)``: the tables a person is shown. What shows
+    the history is above it (``agentnb._app.history_tables``, which calls this when
+    imported); a store reads them at each call, so one a plain script's first run opened
+    (recording loads no display) gives them too once they are imported."""
+    global _shown_runs, _shown_summary
+    _shown_runs, _shown_summary = runs, summary
 
 
 # ---- the store -----------------------------------------------------------------------
@@ -154,15 +178,21 @@ def _let_signals_in() -> None:
     KeyboardInterrupt by ``HistoryStore._db``). Only the main thread handles signals."""
 
 
-class HistoryStore:
-    """A run history database. It is also a ``RunRecorder``: give it to a client as
-    ``recorder=`` and every run the client makes is written here.
+class HistoryStore(Generic[Shown]):
+    """A run history database, whose runs and summaries are shown as ``agentnb.runs()``'s
+    are. It is also a ``RunRecorder``: give it to a client as ``recorder=`` and every run
+    the client makes is written here.
 
     ``path`` is a file (created with its folder if missing) or ``":memory:"``. Opening
     upgrades the schema and marks ``interrupted`` the runs left ``running`` by processes of
     this host that no longer exist; reads do it again (at most every
     ``ORPHAN_SWEEP_SECONDS``) for processes that died since. Any failure of the database
     is a :class:`HistoryError` saying what to do; recording never raises into a run.
+
+    To a type checker, ``runs()`` of ``HistoryStore[RunHistory]`` is an
+    ``agentnb.history.RunHistory``: ``default_store()`` and ``history_of()`` are typed so,
+    and a store you open is one when you say so (``store: HistoryStore[RunHistory] =
+    HistoryStore(path)``).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT) -> None:
@@ -318,7 +348,7 @@ class HistoryStore:
             self._connections.clear()
             self._shared = None
 
-    def __enter__(self) -> HistoryStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -571,19 +601,19 @@ class HistoryStore:
             )
 
     @overload
-    def runs(self, where: RunFilter | None = None) -> RunHistory: ...
+    def runs(self, where: RunFilter | None = None) -> Shown: ...
 
     @overload
     def runs(self, where: RunFilter | None = None, *, table: type[Table]) -> Table: ...
 
     def runs(
-        self, where: RunFilter | None = None, *, table: type[RunHistory] = RunHistory
+        self, where: RunFilter | None = None, *, table: type[RunHistory] | None = None
     ) -> RunHistory:
-        """Matching runs, most recent first (a search's: best match first), as a ``table``
-        (a subclass that shows them, or the data). The call reads how many there are and
-        the first ``HEAD_ROWS`` (what a table shows), in one read transaction; the result
-        reads the rest at first use, pinned to the runs recorded by then
-        (:class:`RunHistory`)."""
+        """Matching runs, most recent first (a search's: best match first), as an
+        ``agentnb.history.RunHistory`` (or a ``table`` of that kind): its first rows are
+        read now, the rest at first use, pinned to the runs recorded by then. The call reads
+        how many there are and the first ``HEAD_ROWS`` (what a table shows) in one read
+        transaction."""
         where = where or RunFilter()
         with self._reading() as db:
             began = not db.in_transaction
@@ -596,7 +626,7 @@ class HistoryStore:
             finally:
                 if began and db.in_transaction:  # an error may have ended it already
                     db.execute("COMMIT")
-        history = table.read_from_store(StoreRead(self, pinned, head))
+        history = (table or _shown_runs).read_from_store(StoreRead(self, pinned, head))
         if not head.complete and self._memory:
             self._unread_results.add(history)
         return history
@@ -616,7 +646,7 @@ class HistoryStore:
         head = {name: values[:HEAD_ROWS] for name, values in columns.items()}
         return RunsHead(total.n, head, total.exact)
 
-    def read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def read_rows(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         """The rows a read-only query gives (a browsable table's pages: :mod:`._pages`)."""
         with self._reading() as db:
             return db.execute(sql, list(params)).fetchall()
@@ -633,10 +663,23 @@ class HistoryStore:
         *,
         every: str | None = None,
         include: str | Sequence[str] = "completed",
+        columns: ShownColumns = None,
     ) -> pd.DataFrame:
-        """``RunHistory.summary(by, every=..., include=...)`` of the matching
+        """``RunHistory.summary(by, every=..., include=..., columns=...)`` of the matching
         runs, computed by SQLite: the rows are not read out (``where.limit`` and
         ``where.search`` do not apply)."""
+        frame = self.plain_summary(where, by, every=every, include=include)
+        return frame if _shown_summary is None else _shown_summary(frame, columns)
+
+    def plain_summary(
+        self,
+        where: RunFilter | None = None,
+        by: str | Sequence[str] | None = "agent",
+        *,
+        every: str | None = None,
+        include: str | Sequence[str] = "completed",
+    ) -> pd.DataFrame:
+        """:meth:`summary`'s frame as data, which a person is shown formatted."""
         keys = summary_keys(by, every)
         where = where or RunFilter()
         with self._reading() as db:
@@ -703,16 +746,16 @@ class HistoryStore:
         return count, cost
 
     @overload
-    def runs_by_ids(self, local_ids: Sequence[str]) -> RunHistory: ...
+    def runs_by_ids(self, local_ids: Sequence[str]) -> Shown: ...
 
     @overload
     def runs_by_ids(self, local_ids: Sequence[str], *, table: type[Table]) -> Table: ...
 
     def runs_by_ids(
-        self, local_ids: Sequence[str], *, table: type[RunHistory] = RunHistory
+        self, local_ids: Sequence[str], *, table: type[RunHistory] | None = None
     ) -> RunHistory:
-        """These runs, in the order given (ids not in the store are left out), as a
-        ``table``."""
+        """These runs, in the order given (ids not in the store are left out), as
+        ``runs()`` gives them (or as a ``table`` of that kind)."""
         found: dict[str, tuple[Any, ...]] = {}
         with self._reading() as db:
             for chunk in chunks(local_ids):
@@ -721,7 +764,8 @@ class HistoryStore:
                 ):
                     found[row[0]] = row
         rows = [found[local_id] for local_id in local_ids if local_id in found]
-        return table(checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS), store=self)
+        columns = checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS)
+        return (table or _shown_runs)(columns, store=self)
 
     def get(self, local_id: str) -> RunRecord | None:
         """One run by its ``local_id``, or None."""

@@ -39,6 +39,7 @@ __all__ = [
     "SHARES",
     "SUMMARY_COLUMNS",
     "FrameOf",
+    "ShownColumns",
     "as_summary",
     "is_share",
     "score_summary_rows",
@@ -53,6 +54,10 @@ __all__ = [
 
 FrameOf = Callable[[Sequence[str]], "pd.DataFrame"]
 """A table's ``to_pandas``: the frame of the columns named."""
+
+ShownColumns = str | Sequence[str] | None
+"""The columns a summary shows (``columns=``): None the ones that answer the question first,
+``"all"`` every one, or those named. The frame keeps all of them either way."""
 
 SHARES: Final = "shares"
 """The attr of a summary (and of ``experiments()``) listing its ``score.<name>`` columns

@@ -502,7 +502,9 @@ class RunHistory(Sequence[RunRecord]):
         read = self.read_from
         if read is not None and read.where.limit is None and read.where.search is None:
             # a runs() result: summarised in its file, pinned to the runs it holds
-            summary: pd.DataFrame = read.store.summary(read.where, by, every=every, include=include)
+            summary: pd.DataFrame = read.store.plain_summary(
+                read.where, by, every=every, include=include
+            )
             return summary
         rows = self._columns
         scores = self._store.current_score_rows(self.local_ids) if self._store and len(self) else []
