@@ -107,6 +107,7 @@ MAY_IMPORT = {
     },
 }
 LAZY_ALLOWED = (
+    "IPython",  # only where a shell runs, which has imported it: never in a command line
     "pandas",
     "matplotlib",
     "numpy",
