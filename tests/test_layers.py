@@ -113,9 +113,11 @@ LAZY_ALLOWED = (
     "numpy",
     "jsonschema",
     "agentnb.server",
+    "agentnb._http.aiohttp_transport",  # aiohttp: at the first HTTP client
     "agentnb._notebook.magics",
     "agentnb._tracing.otel",
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
+    "rich.markdown",  # markdown-it: at the first answer a terminal prints
     "polars",  # RunHistory.to_polars (pyarrow, untyped, is loaded through importlib)
     "agentnb._app.runs_browser",  # the widget, at the first history browsed
     "agentnb._app.trace_export",  # past runs (and the widget with them), at the first export

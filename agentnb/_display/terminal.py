@@ -21,7 +21,6 @@ from typing import IO
 
 from rich.cells import cell_len
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.text import Text
 
 from .._core.run import Run, ToolCall
@@ -415,6 +414,9 @@ class MarkdownBlocks:
         self._pending = ""
 
     def _render(self, text: str) -> None:
+        # rich's markdown (markdown-it): at the first answer printed, never in `agentnb runs`
+        from rich.markdown import Markdown
+
         width = shutil.get_terminal_size().columns
         console = Console(file=self._out, force_terminal=True, width=width, soft_wrap=False)
         console.print(Markdown(text.strip("\n")))
