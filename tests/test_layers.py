@@ -114,6 +114,7 @@ LAZY_ALLOWED = (
     "jsonschema",
     "agentnb.server",
     "agentnb._http.aiohttp_transport",  # aiohttp: at the first HTTP client
+    "httpx",  # with its own command line (click, rich, pygments): not at ``import agentnb``
     "agentnb._notebook.magics",
     "agentnb._tracing.otel",
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
