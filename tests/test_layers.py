@@ -107,14 +107,18 @@ MAY_IMPORT = {
     },
 }
 LAZY_ALLOWED = (
+    "IPython",  # only where a shell runs, which has imported it: never in a command line
     "pandas",
     "matplotlib",
     "numpy",
     "jsonschema",
     "agentnb.server",
+    "agentnb._http.aiohttp_transport",  # aiohttp: at the first HTTP client
+    "httpx",  # with its own command line (click, rich, pygments): not at ``import agentnb``
     "agentnb._notebook.magics",
     "agentnb._tracing.otel",
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
+    "rich.markdown",  # markdown-it: at the first answer a terminal prints
     "polars",  # RunHistory.to_polars (pyarrow, untyped, is loaded through importlib)
     "agentnb._app.runs_browser",  # the widget, at the first history browsed
     "agentnb._app.trace_export",  # past runs (and the widget with them), at the first export

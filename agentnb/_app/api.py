@@ -1,6 +1,8 @@
-"""The notebook-level API the magics and the CLI call: ``ask`` starts a run, ``chat`` opens a
-chat. Both build requests with the one builder (:func:`agentnb._core.request.build_request`)
-and run them on a connection or a client given as ``client=``.
+"""The notebook-level API the magics call: ``ask`` starts a run, ``attach`` shows one again,
+``chat`` opens a chat. They build requests with the one builder
+(:func:`agentnb._core.request.build_request`), start them as :mod:`.run_start` does on a
+connection or a client given as ``client=``, and show them (a chat cell in a notebook, text
+elsewhere). The command line starts its runs with :mod:`.run_start` itself: it loads no widget.
 
 Tool approval: every entry point takes ``approve=`` (see :mod:`agentnb._core.approvals`).
 What it leaves undecided waits for a human — the chat cell's Approve / Deny buttons or
@@ -13,40 +15,25 @@ from collections.abc import Callable
 from typing import Unpack
 
 from .._core.approvals import ApprovalPolicy
-from .._core.exceptions import ConfigurationError, NotFoundError
 from .._core.handle import RunHandle, RunListener
-from .._core.loop import run_sync
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
 from .._core.schema import AnswerSchema, resolve_schema
+from .._display.display_slot import PlainDisplay
 from .._display.environment import in_notebook, note
 from .._display.marimo import in_marimo
 from .._display.run_text import run_text
 from .._display.show import show_live
-from .._display.terminal import PlainDisplay, TerminalPrinter
+from .._display.terminal import TerminalPrinter
 from .._display.widget import ChatCell
-from ..providers import RunRef
-from .attach_targets import AttachTarget, attach_target, refuse_if_ended
 from .attachments import notebook_context
-from .connections import (
-    AnyClient,
-    Connection,
-    carrying_tools,
-    connections,
-    resolve_target,
-)
-from .conversation import (
-    UNKNOWN,
-    Conversation,
-    Unknown,
-    conversation_cell,
-    start_run,
-    track_interrupts,
-)
+from .connections import AnyClient, Connection, carrying_tools, resolve_target
+from .conversation import UNKNOWN, Conversation, Unknown, conversation_cell
 from .outcome import HeldSummary, has_content, without_error
 from .run_like import RunLike
+from .run_start import attach_connection, start_attach, start_run
 
-__all__ = ["ask", "attach", "attach_connection", "chat", "start_attach", "start_run"]
+__all__ = ["ask", "attach", "chat"]
 
 
 def ask(
@@ -169,65 +156,6 @@ def attach(
     view = _RunView(conn, False, display=display, plain=plain, approve=approve)
     handle = start_attach(conn, target, listeners=view.listeners, record=record, approve=approve)
     _wait_and_present(handle, view, wait=wait, start_timeout=start_timeout)
-    return handle
-
-
-def attach_connection(
-    run: RunLike,
-    *,
-    agent: str | None,
-    thread_id: str | None,
-    via: str | None,
-    client: AnyClient | None,
-) -> tuple[Connection, AttachTarget]:
-    """The run :func:`attach` is given, checked, and the connection to attach it through:
-    ``via`` / ``client``, else the row's own if it is registered, else the default."""
-    target = attach_target(run, agent=agent, thread_id=thread_id)
-    if via is None and client is None and target.connection in connections():
-        via = target.connection
-    conn = resolve_target(via, client)
-    if target.provider and target.provider != conn.provider:
-        raise ConfigurationError(
-            f"run {target.run_id!r} ran on {target.provider}, but connection {conn.name!r} "
-            f"speaks {conn.provider}: pass via= a connection to its platform"
-        )
-    if target.local_id is None:  # a bare id: ask the platform whether it still runs
-        _refuse_if_ended_on_platform(conn, target)
-    return conn, target
-
-
-def _refuse_if_ended_on_platform(conn: Connection, target: AttachTarget) -> None:
-    ref = RunRef(target.agent, target.run_id, target.thread_id)
-    try:
-        remote = run_sync(conn.client().retrieve_run(ref))
-    except NotFoundError:
-        return  # the attach itself reports the unknown run, as where nothing can be asked
-    if remote is not None:
-        refuse_if_ended(target.run_id, remote.status, on_platform=True)
-
-
-def start_attach(
-    conn: Connection,
-    target: AttachTarget,
-    *,
-    listeners: tuple[RunListener, ...] = (),
-    record: bool = True,
-    approve: ApprovalPolicy = None,
-) -> RunHandle:
-    """Stream ``target`` again through ``conn`` in the background, completing its history
-    row; a dialect that cannot attach raises :class:`ConfigurationError` here."""
-    stream = conn.client().attach(
-        target.agent,
-        target.run_id,
-        thread_id=target.thread_id,
-        message=target.message,
-        local_id=target.local_id,
-        started_at=target.started_at,
-        record=record,
-        approve=approve,
-    )
-    handle = RunHandle.start(lambda: stream, run=stream.run, listeners=listeners)
-    track_interrupts(handle)
     return handle
 
 

@@ -12,22 +12,21 @@ thread in every dialect.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError
-from .._core.handle import RunHandle, RunListener
+from .._core.handle import RunHandle
 from .._core.request import Fork, RunRequest, build_request
 from .._core.run import Run
 from .._display.controller import ChatActions
 from .._display.environment import kernel_shell
 from .._display.widget import ChatCell
-from ..events import Event, RunStarted
-from . import interrupts
+from ..events import Event
 from .attachments import KernelAttachments, notebook_context
 from .connections import Connection
+from .run_start import start_run
 from .scoring import keep_verdict
 
 __all__ = [
@@ -35,8 +34,6 @@ __all__ = [
     "Conversation",
     "Unknown",
     "conversation_cell",
-    "start_run",
-    "track_interrupts",
 ]
 
 
@@ -160,52 +157,6 @@ class Conversation:
     def _keep_thread(self, run: Run, event: Event | None) -> None:
         if run.thread_id:
             self.thread_id = run.thread_id
-
-
-def start_run(
-    conn: Connection,
-    request: RunRequest,
-    *,
-    listeners: tuple[RunListener, ...] = (),
-    validate: Callable[[Any], Any] | None = None,
-    record: bool = True,
-    approve: ApprovalPolicy = None,
-    typed: str | None = None,
-) -> RunHandle:
-    """Start ``request`` on ``conn`` in the background and keep its thread for next time.
-
-    The stream is made here, in the caller's thread, so an option the dialect cannot send
-    (or an ``approve`` it cannot honour) raises :class:`ConfigurationError` at once instead
-    of failing in the background. ``approve`` as in :func:`agentnb.ask`; ``typed`` the message
-    as the person wrote it, where the request's differs (see :attr:`Run.typed`)."""
-
-    def remember_thread(run: Run, event: Event | None) -> None:
-        if (isinstance(event, RunStarted) or event is None) and run.thread_id:
-            conn.threads[request.agent] = run.thread_id
-        if event is None and run.thread_id:
-            conn.turns.setdefault(run.thread_id, []).append(run.local_id)
-
-    with conn.naming_options(request.agent):  # the stream checks the request
-        stream = conn.client().stream(request, record=record, approve=approve)
-    if typed is not None and typed != request.message:
-        stream.run.typed = typed
-    handle = RunHandle.start(
-        lambda: stream,
-        run=stream.run,
-        listeners=(remember_thread, *listeners),
-        schema=request.response_format,
-        validate_result=validate,
-    )
-    track_interrupts(handle)
-    return handle
-
-
-def track_interrupts(handle: RunHandle) -> None:
-    """Let a kernel interrupt cancel the run (see :mod:`.interrupts`)."""
-    shell = kernel_shell()
-    if shell is not None:
-        interrupts.install(shell)
-    interrupts.track(handle)
 
 
 def conversation_cell(conversation: Conversation, first: RunHandle | Run | None = None) -> ChatCell:

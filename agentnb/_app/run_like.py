@@ -18,7 +18,6 @@ from .._client.sync import RunStream
 from .._core.exceptions import ConfigurationError
 from .._core.handle import RunHandle
 from .._core.run import Run
-from .._display.widget import ChatCell
 from .._history import (
     HistoryStore,
     RunHistory,
@@ -31,6 +30,8 @@ from ..providers import RemoteRun
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .._display.widget import ChatCell  # named only: a command line loads no widget
 
     PandasRow: TypeAlias = pd.Series[Any]
 else:  # pandas loads on first use; its Series is not subscriptable at run time
@@ -51,7 +52,7 @@ RunLike: TypeAlias = Union[
     RunHandle,
     AsyncRunStream,
     RunStream,
-    ChatCell,
+    "ChatCell",
     RunRecord,
     RunHistory,
     RemoteRun,

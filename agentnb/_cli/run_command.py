@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._app.api import start_run
 from .._app.connections import Connection, configured_connection, connect, get_connection
 from .._app.run_flags import (
     AGENT_HELP,
@@ -14,6 +13,7 @@ from .._app.run_flags import (
     dialect_names,
     run_options_from,
 )
+from .._app.run_start import start_run
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.request import build_request
 from .._core.text import terminal_safe

@@ -1,16 +1,21 @@
 """An output of a cell that is filled or refreshed later, from any thread: a chat cell's static
-copy, refreshed when a run ends; the run a run table opens below itself."""
+copy, refreshed when a run ends; the run a run table opens below itself; a run shown as plain
+text (``ask(plain=True)``), rewritten as it streams."""
 
 from __future__ import annotations
 
 import contextvars
+import time
 from typing import Any
 
 from IPython.display import display
 
+from .._core.run import Run
+from ..events import Event
 from .environment import kernel_shell
+from .run_text import run_text
 
-__all__ = ["DisplaySlot"]
+__all__ = ["DisplaySlot", "PlainDisplay"]
 
 
 class DisplaySlot:
@@ -51,3 +56,25 @@ def _parent_id() -> str | None:
     header = getattr(publisher, "parent_header", None)
     msg_id = header.get("msg_id") if isinstance(header, dict) else None
     return msg_id if isinstance(msg_id, str) and msg_id else None
+
+
+class PlainDisplay:
+    """A run listener showing the run as one text output in a notebook, refreshed through a
+    display handle at most ten times a second (display updates find their output by id, so
+    they land in the right cell whichever cell is running)."""
+
+    interval = 0.1
+
+    def __init__(self) -> None:
+        self._handle = display(  # type: ignore[no-untyped-call]
+            {"text/plain": "(starting…)"}, raw=True, display_id=True
+        )
+        self._last = 0.0
+
+    def __call__(self, run: Run, event: Event | None) -> None:
+        now = time.monotonic()
+        if event is not None and now - self._last < self.interval:
+            return
+        self._last = now
+        if self._handle is not None:
+            self._handle.update({"text/plain": run_text(run)}, raw=True)

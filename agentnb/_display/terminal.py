@@ -1,5 +1,5 @@
-"""Text views of a run as it streams: printed live in a terminal, or as a plain-text output in
-a notebook that is rewritten as the run goes. Both write the run as :mod:`.run_text` does.
+"""A run printed live in a terminal, as :mod:`.run_text` writes it (the plain-text output a
+notebook rewrites as the run goes is :class:`~agentnb._display.display_slot.PlainDisplay`).
 
 Everything a server sent (answer, reasoning, tool names, arguments, outputs, errors) goes
 through :func:`~agentnb._core.text.terminal_safe` first, so a server cannot write the
@@ -17,13 +17,10 @@ import os
 import re
 import shutil
 import sys
-import time
 from typing import IO
 
-from IPython.display import display
 from rich.cells import cell_len
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.text import Text
 
 from .._core.run import Run, ToolCall
@@ -47,13 +44,11 @@ from .run_text import (
     call_spent,
     indent,
     no_result_note,
-    run_text,
     summary_line,
     tool_output,
 )
 
 __all__ = [
-    "PlainDisplay",
     "TerminalPrinter",
     "WordWrap",
     "fit_lines",
@@ -419,6 +414,9 @@ class MarkdownBlocks:
         self._pending = ""
 
     def _render(self, text: str) -> None:
+        # rich's markdown (markdown-it): at the first answer printed, never in `agentnb runs`
+        from rich.markdown import Markdown
+
         width = shutil.get_terminal_size().columns
         console = Console(file=self._out, force_terminal=True, width=width, soft_wrap=False)
         console.print(Markdown(text.strip("\n")))
@@ -441,25 +439,3 @@ def _complete_blocks(text: str) -> int:
         elif not stripped and not fenced:
             end = position
     return end
-
-
-class PlainDisplay:
-    """A run listener showing the run as one text output in a notebook, refreshed through a
-    display handle at most ten times a second (display updates find their output by id, so
-    they land in the right cell whichever cell is running)."""
-
-    interval = 0.1
-
-    def __init__(self) -> None:
-        self._handle = display(  # type: ignore[no-untyped-call]
-            {"text/plain": "(starting…)"}, raw=True, display_id=True
-        )
-        self._last = 0.0
-
-    def __call__(self, run: Run, event: Event | None) -> None:
-        now = time.monotonic()
-        if event is not None and now - self._last < self.interval:
-            return
-        self._last = now
-        if self._handle is not None:
-            self._handle.update({"text/plain": run_text(run)}, raw=True)

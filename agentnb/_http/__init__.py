@@ -3,7 +3,6 @@ bounded decoder for content codings, and the one map from HTTP failures to agent
 errors. It imports the core and the HTTP libraries; nothing of runs, dialects or events.
 What it guarantees is on the docs' HTTP page (docs/http.md)."""
 
-from .aiohttp_transport import AiohttpTransport, abort
 from .clients import (
     SIDE_CONNECTIONS,
     Verify,
@@ -29,13 +28,13 @@ from .error_map import (
     status_error,
     transport_error,
 )
+from .wire_body import abort
 
 __all__ = [
     "DECODE_RATIO_FLOOR",
     "KNOWN_SERVERS",
     "PIECE_SIZE",
     "SIDE_CONNECTIONS",
-    "AiohttpTransport",
     "Decoder",
     "KnownServer",
     "Verify",

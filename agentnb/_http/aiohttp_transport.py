@@ -8,7 +8,6 @@ a disconnect once it was sent never does, since a second request would be a seco
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import ssl
 from collections.abc import AsyncIterator
@@ -17,13 +16,10 @@ from types import SimpleNamespace
 import aiohttp
 import httpx
 
-__all__ = ["BODY", "AiohttpTransport", "abort"]
+from .wire_body import BODY, STOP
 
-STOP = "agentnb_stop"
-"""The response extension holding its body's :meth:`AiohttpBody.abort`."""
-BODY = "agentnb_body"
-"""The response extension holding its :class:`AiohttpBody`, read without httpx's iterators
-(three async generators a body, each left for the collector to close with a task)."""
+__all__ = ["AiohttpTransport"]
+
 DRAIN_SECONDS = 1.0
 """How long a body closed before its end may take to end so that its connection is kept."""
 LARGE_BODY = 1024 * 1024
@@ -144,14 +140,6 @@ async def _drain(response: aiohttp.ClientResponse) -> None:
         response.release()
 
 
-def abort(response: httpx.Response) -> None:
-    """Close ``response``'s connection at once if it is on this transport (else nothing:
-    closing the response does what a user's own client does)."""
-    stop = response.extensions.get(STOP)
-    if stop is not None:
-        stop()
-
-
 async def _note_reuse(
     session: aiohttp.ClientSession, context: SimpleNamespace, params: object
 ) -> None:
@@ -252,10 +240,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def __del__(self) -> None:
         # a client never closed (a notebook's lives until the kernel exits) closes its
         # connections on its loop once it goes, as httpx's own is let go quietly
+        # (builtins only: at the interpreter's exit this module's globals may be gone first)
         closer, loop = self._closer, self._loop
         if closer is not None and loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            try:
                 loop.call_soon_threadsafe(closer.cancel)
+            except RuntimeError:  # the loop closed meanwhile
+                return
 
     async def aclose(self) -> None:
         for drain, response in list(self._draining.items()):

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 
 from .._core.exceptions import ConfigurationError
-from .aiohttp_transport import AiohttpTransport
 
 __all__ = [
     "SIDE_CONNECTIONS",
@@ -87,9 +86,13 @@ class _Cookies(httpx.Cookies):
 
 
 class _AsyncClient(httpx.AsyncClient):
-    """httpx's client on :class:`AiohttpTransport`, with :class:`_Cookies`."""
+    """httpx's client on :class:`~agentnb._http.aiohttp_transport.AiohttpTransport`, with
+    :class:`_Cookies`."""
 
     def __init__(self, timeout: httpx.Timeout, tls: ssl.SSLContext) -> None:
+        # aiohttp loads with the first client: a command that sends no request never pays for it
+        from .aiohttp_transport import AiohttpTransport
+
         super().__init__(
             timeout=timeout, transport=AiohttpTransport(tls), mounts=_proxy_mounts(tls)
         )

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import httpx
 
 from .._core.exceptions import ProtocolError
-from .aiohttp_transport import BODY
+from .wire_body import BODY
 
 __all__ = [
     "DECODE_RATIO_FLOOR",

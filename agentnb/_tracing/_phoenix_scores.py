@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
-import httpx
-
 from .._core.secrets import redact
 from .._core.trace_ids import run_span_id
 
@@ -102,6 +100,9 @@ class PhoenixScores:
         self._worker.shutdown(wait=False)
 
     def _post(self, body: dict[str, Any]) -> None:
+        # httpx brings its own command line (click, rich, pygments): at the first score sent
+        import httpx
+
         try:
             reply = httpx.post(self.url, json=body, headers=self._headers, timeout=30)
             cause = None if reply.is_success else f"HTTP {reply.status_code}: {reply.text[:200]}"

@@ -18,7 +18,7 @@ import pytest
 import agentnb
 from agentnb import AgentClient, ConfigurationError, Run
 from agentnb._app import connections as conns
-from agentnb._app.api import start_run
+from agentnb._app.run_start import start_run
 from agentnb._core.request import build_request
 from agentnb.approvals import ApprovalDecision
 from agentnb.server import ServerHandle

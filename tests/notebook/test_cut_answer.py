@@ -14,8 +14,8 @@ import pytest
 from agentnb_testing import asgi_body, serving_asgi
 
 from agentnb._app import connections as conns
-from agentnb._app.api import start_run
 from agentnb._app.past_runs import past_run
+from agentnb._app.run_start import start_run
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._display.static_copy import static_html, static_markdown, static_text

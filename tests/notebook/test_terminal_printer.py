@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from agentnb._app import connections as conns
-from agentnb._app.api import start_run
+from agentnb._app.run_start import start_run
 from agentnb._core.pricing import usd
 from agentnb._core.request import build_request
 from agentnb._core.run import Run

@@ -194,6 +194,18 @@ def child_env(server: ServerHandle, **extra: str) -> dict[str, str]:
     return env
 
 
+def test_importing_agentnb_loads_no_http_client() -> None:
+    """httpx, with the command line it imports along (click, rich, pygments), loads with the
+    first client or the first score sent to Phoenix, not with ``import agentnb``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTNB_", "OTEL_"))}
+    names = ("httpx", "click", "pygments", "aiohttp")
+    done = run_python(
+        f"import sys, agentnb; print([n for n in {names!r} if n in sys.modules])", env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 RUN_ONE = """
 import asyncio, os, sys
 from agentnb import AsyncAgentClient
