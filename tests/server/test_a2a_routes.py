@@ -4,10 +4,12 @@ agent card, GetTask, CancelTask of a running task, SubscribeToTask, JSON-RPC err
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from server_testing import parse_sse, state_of
 
 from agentnb import AsyncAgentClient
 from agentnb.events import TextDelta
@@ -77,3 +79,38 @@ async def test_cancel_stops_a_running_task_and_get_task_reads_it(server: ServerH
         await asyncio.sleep(0)
         [remote] = await client.run_status("finance_agent", task_id)
         assert (remote.status, remote.thread_id) == ("cancelled", context_id)
+
+
+async def test_a_subscription_repeats_no_text_the_run_made_before_its_first_frame(
+    server: ServerHandle,
+) -> None:
+    """``SubscribeToTask`` streams the task as it stands, then the frames after it. A piece
+    of answer the run makes after the request came and before the response's first frame
+    is in the task or after it, never both: an attach after a killed run once read
+    "Tool calls show Tool calls show" there."""
+    from starlette.requests import Request
+
+    from agentnb.server._run_log import RunLog
+    from agentnb.server._steps import Finish, Text
+    from agentnb.server.agents import AgentInput
+    from agentnb.server.routes._a2a_routes import _subscribe
+
+    log = RunLog("run_sub", "a2a", "echo", AgentInput(message="x"), thread_id="ctx")
+    log.append(Text("one "))
+    response = _subscribe(Request({"type": "http", "headers": []}), state_of(server), log)
+    log.append(Text("two "))  # made while the response is on its way
+    log.append(Finish())
+    log.end("completed")
+
+    async def read() -> bytes:
+        return b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[misc]
+
+    body = await asyncio.wait_for(read(), timeout=10)
+    results = [json.loads(frame.data)["result"] for frame in parse_sse(body.decode())]
+    seen = results[0]["task"]["artifacts"][0]["parts"][0]["text"]
+    seen += "".join(
+        result["artifactUpdate"]["artifact"]["parts"][0]["text"]
+        for result in results[1:]
+        if "artifactUpdate" in result
+    )
+    assert seen == log.answer_text() == "one two "

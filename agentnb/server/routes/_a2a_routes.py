@@ -387,11 +387,15 @@ def _answer(request: Request, state: AppState, body: _Obj, message: _Obj) -> Res
 
 
 class _Resubscribed(A2ARenderer):
-    """A subscription's renderer: the task as it stands first (its answer so far), then the
-    frames after that point."""
+    """A subscription's renderer: the task as it stood when the subscription came (its
+    answer so far), then the frames after that point."""
+
+    def __init__(self, log: RunLog, task: _Obj) -> None:
+        super().__init__(log)
+        self.task = task
 
     def opening(self) -> list[Frame]:
-        return [self._frame({"task": _task(self.log)})]
+        return [self._frame({"task": self.task})]
 
 
 def _subscribe(request: Request, state: AppState, log: RunLog) -> Response:
@@ -400,13 +404,15 @@ def _subscribe(request: Request, state: AppState, log: RunLog) -> Response:
     resume = parse_last_event_id(request.headers)
     if resume is not None:
         return replay(state, A2A, log.id, resume[1])
-    counting = A2A.renderer(log)
+    # The task and the count of frames it holds are taken at once: the run goes on before
+    # the response's first frame is made, and what it adds meanwhile is sent once, after.
+    task, counting = _task(log), A2A.renderer(log)
     sent = len(counting.opening()) + sum(
         len(counting.render(entry.step, entry.at)) for entry in list(log.entries)
     )
     return sse_response(
         log,
-        flat(_Resubscribed)(log),
+        flat(lambda log: _Resubscribed(log, task))(log),
         store=state.runs,
         counter=state.streams,
         select=lambda number, frame: number == 0 or number >= sent,
