@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from agentnb_testing import recording_connection
 
+from agentnb._history import close_default_stores
 from agentnb.server import ServerHandle
 
 
@@ -18,3 +19,12 @@ def connection(
     """A named connection to the server, recording into a fresh default store."""
     with recording_connection(server, tmp_path / "default.sqlite3", monkeypatch, "hist") as name:
         yield name
+
+
+@pytest.fixture
+def own_default_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """A fresh default store for the test, and none left open after it."""
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
+    close_default_stores()
+    yield
+    close_default_stores()

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,19 +22,13 @@ from agentnb._app.connections import disconnect, store_of
 from agentnb._app.history_tables import summary_class
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
-from agentnb._history import close_default_stores
 from agentnb.events import RunCompleted, TextDelta, Usage
 from agentnb.server import ServerHandle
 
 BASE_URL = "http://127.0.0.1:8123/v1"
 
 
-@pytest.fixture(autouse=True)
-def _own_default_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
-    close_default_stores()
-    yield
-    close_default_stores()
+pytestmark = pytest.mark.usefixtures("own_default_store")
 
 
 def completed_run() -> Run:

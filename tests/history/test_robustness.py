@@ -16,7 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ from agentnb._cli.runs import main as cli_main
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run, RunErrorInfo
-from agentnb._history import HistoryError, close_default_stores
+from agentnb._history import HistoryError
 from agentnb._history._run_filter import RunFilter
 from agentnb.events import (
     RunCompleted,
@@ -45,12 +45,7 @@ PAGE_SIZE = 4096
 TABLE_LEAF = 0x0D
 
 
-@pytest.fixture(autouse=True)
-def _own_default_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
-    close_default_stores()
-    yield
-    close_default_stores()
+pytestmark = pytest.mark.usefixtures("own_default_store")
 
 
 def finished_run(i: int, status: str = "completed", agent: str = "echo") -> Run:

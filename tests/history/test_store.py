@@ -23,7 +23,6 @@ from agentnb._history import (
     HistoryLocationError,
     HistoryWriteError,
     RunRecord,
-    close_default_stores,
     default_store,
 )
 from agentnb._history._file import store_error
@@ -51,11 +50,7 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
         yield opened
 
 
-@pytest.fixture(autouse=True)
-def _own_default_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "default.sqlite3"))
-    yield
-    close_default_stores()
+pytestmark = pytest.mark.usefixtures("own_default_store")
 
 
 def request_for(run: Run, **fields: object) -> RunRequest:
