@@ -28,6 +28,8 @@ types around a run live here:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._app.batch_runs import batch_requests, send_batch
 from ._app.connections import Connection, Via
 from ._app.examples import DatasetRows, Example, examples_of, in_split
@@ -40,8 +42,10 @@ from ._core.pricing import RunCost
 from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
-from ._display.widget import ChatCell
 from ._tracing import TracingStatus
+
+if TYPE_CHECKING:
+    from ._display.widget import ChatCell
 
 __all__ = [
     "AsyncRunStream",
@@ -72,3 +76,13 @@ __all__ = [
     "run_ids",
     "send_batch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ChatCell is an anywidget: loaded when asked for, so code that names only a run's types
+    # (a script, the command line, agentnb.evals) loads no widget nor IPython.
+    if name == "ChatCell":
+        from ._display.widget import ChatCell
+
+        return ChatCell
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,8 +12,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from IPython.display import display
-
 from agentnb import ConfigurationError
 from agentnb.display import in_notebook, is_share, require_pandas, show_grid, shown_summary
 from agentnb.history import HistoryStore, RunHistory, RunRecord, ScoreRecord
@@ -189,6 +187,8 @@ class Experiment:
         """In a notebook, the grid to click (**Open** a cell's run, **Compare** a question's
         runs) over its static table; elsewhere its text and table."""
         if not in_notebook():
+            from IPython.display import display  # asked for by IPython: it is loaded
+
             bundle = {"text/plain": repr(self), "text/html": self._repr_html_()}
             display(bundle, raw=True)  # type: ignore[no-untyped-call]
             return
