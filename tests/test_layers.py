@@ -122,6 +122,9 @@ LAZY_ALLOWED = (
     "polars",  # RunHistory.to_polars (pyarrow, untyped, is loaded through importlib)
     "agentnb._app.runs_browser",  # the widget, at the first history browsed
     "agentnb._app.trace_export",  # past runs (and the widget with them), at the first export
+    "agentnb._app.mcp_connection",  # the mcp SDK, an optional extra: at the first MCP server
+    "agentnb._app.mcp_http",  # likewise, at the first notebook served over MCP
+    "agentnb._display.show",  # the widget, where the notebook is served over MCP
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)
