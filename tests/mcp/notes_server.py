@@ -4,7 +4,7 @@
 the middle of its call, and ``grow`` adds a tool and says the list changed.
 
 Run as ``python notes_server.py NOTES_FILE``: each note written is a line of NOTES_FILE, so a
-test sees whether a call ran.
+test sees whether a call ran; the process's id is written to ``NOTES_FILE.pid``.
 """
 
 from __future__ import annotations
@@ -62,4 +62,5 @@ async def grow(key: str, ctx: Context) -> str:
 
 
 if __name__ == "__main__":
+    Path(f"{NOTES}.pid").write_text(str(os.getpid()))
     server.run("stdio")
