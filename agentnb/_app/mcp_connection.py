@@ -26,7 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+# jsonschema: the SDK checks a result against its tool's output schema with it, and its first
+# import takes seconds: taken when a server starts, not inside a first call's time limit
 import httpx2
+import jsonschema  # noqa: F401
 import mcp.types as types
 from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.session import IncomingMessage
