@@ -102,7 +102,8 @@ class ContextServer:
 
     @property
     def running(self) -> bool:
-        return self._http.running and not self.handle.done
+        """Whether it still serves (its HTTP thread runs)."""
+        return self._http.running
 
     @property
     def calls(self) -> list[ServedCall]:

@@ -75,6 +75,7 @@ class ServedCalls:
         self._queue: asyncio.Queue[_Asked | None] = asyncio.Queue()
         self._seq = 0
         self._served_count = 0
+        self._current: concurrent.futures.Future[ToolResult] | None = None
 
     def declarations(self) -> list[dict[str, Any]]:
         """The six tools as declared (``{name, description, parameters}``)."""
@@ -101,10 +102,15 @@ class ServedCalls:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        while not self._queue.empty():  # calls not served: their clients hear so
+        """The run ended (stopped, or Stop in its cell): the call being served and those
+        waiting their turn end too, their clients told so."""
+        stopped = ConnectionError("the notebook's MCP server was stopped")
+        if self._current is not None and not self._current.done():
+            self._current.set_exception(stopped)
+        while not self._queue.empty():
             asked = self._queue.get_nowait()
             if asked is not None and asked.future.set_running_or_notify_cancel():
-                asked.future.set_exception(ConnectionError("the server was stopped"))
+                asked.future.set_exception(stopped)
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events()
@@ -114,11 +120,13 @@ class ServedCalls:
         while (asked := await self._queue.get()) is not None:
             if not asked.future.set_running_or_notify_cancel():
                 continue  # its client went away before it was served
+            self._current = asked.future
             try:
                 async for event in self._served(asked):
                     yield event
             except Exception as exc:  # a bug: this call fails, the server goes on
                 asked.future.set_exception(exc)
+            self._current = None
         yield self._delivered(RunCompleted())
 
     async def _served(self, asked: _Asked) -> AsyncIterator[Event]:

@@ -183,7 +183,13 @@ async def test_no_token_a_wrong_token_and_a_foreign_origin_run_nothing(
             json=call,
             headers={**accept, "Authorization": f"Bearer {token}", "Origin": "http://evil.test"},
         )
+        rebound = await http.post(
+            url,
+            json=call,
+            headers={**accept, "Authorization": f"Bearer {token}", "Host": "evil.test"},
+        )
     assert (none.status_code, wrong.status_code, foreign.status_code) == (401, 401, 403)
+    assert rebound.status_code == 421
     assert none.headers["www-authenticate"] == "Bearer"
     assert "Authorization: Bearer" in none.json()["error"]
     assert token not in none.text + wrong.text + foreign.text
@@ -256,3 +262,49 @@ async def test_the_kernel_answers_while_a_client_calls_in_a_loop(session: Sessio
     finally:
         stop.set()
         caller.join(120)
+
+
+async def test_stop_in_its_cell_stops_the_server_and_a_waiting_call_is_denied(
+    session: Session,
+) -> None:
+    url, token = started(session)  # ask_first: the call waits
+    answers: list[tuple[bool, str]] = []
+
+    async def client_calls() -> None:
+        async with connected(url, token) as client:
+            answers.append(await called(client, "notebook_variables"))
+
+    caller = threading.Thread(target=lambda: asyncio.run(client_calls()))
+    caller.start()
+    session.wait_for(lambda: waiting(session) == ["mcp_1"])
+    session.execute("servers[-1].stop()")
+    caller.join(120)
+    assert answers == [
+        (
+            True,
+            "the user denied this call: no one could approve it: the server was stopped (pass approve= to decide)",
+        )
+    ]
+    url, token = started(session)
+    ended: list[BaseException] = []
+
+    async def cut_off() -> None:
+        try:
+            async with connected(url, token) as client:
+                await called(client, "notebook_variables")
+        except BaseException as error:  # the SDK's error, inside its task groups
+            ended.append(error)
+
+    caller = threading.Thread(target=lambda: asyncio.run(cut_off()))
+    caller.start()
+    session.wait_for(lambda: waiting(session) == ["mcp_1"])
+    session.execute("servers[-1].handle.cancel()")  # what Stop in the cell does
+    caller.join(120)
+    assert not caller.is_alive() and ended, "the waiting call ended with the server"
+    assert "the notebook's MCP server was stopped" in repr(ended[0]), "and its client was told"
+    session.wait_for(
+        lambda: "False" in session.stdout(session.execute("print(servers[-1].running)"))
+    )
+    async with httpx2.AsyncClient(timeout=10) as http:
+        with pytest.raises(httpx2.ConnectError):
+            await http.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
