@@ -308,3 +308,27 @@ async def test_stop_in_its_cell_stops_the_server_and_a_waiting_call_is_denied(
     async with httpx2.AsyncClient(timeout=10) as http:
         with pytest.raises(httpx2.ConnectError):
             await http.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_the_notebook_s_own_server_as_mcp_tools_over_streamable_http(session: Session) -> None:
+    """``mcp_tools(url=...)`` over Streamable HTTP, against the notebook's own server: the
+    built-in ``finance_agent`` calls the first tool, ``notebook_variables``."""
+    session.execute("agentnb.context.configure(ask_first=False)")
+    url, token = started(session)
+    printed = session.stdout(
+        session.execute(
+            f"""
+            notebook = agentnb.mcp_tools(url={url!r}, headers={{"Authorization": "Bearer " + servers[-1].token}})
+            run = agentnb.ask("finance_agent", "what is in my notebook?", tools=notebook).wait(120)
+            print(json.dumps([[t.name for t in notebook], run.text, [c.name for c in run.tool_calls]]))
+            notebook.close()
+            """,
+            timeout=180,
+        )
+    )
+    names, text, called_names = json.loads(printed.splitlines()[-1])
+    assert names == [f"agentnb-notebook__{name}" for name in SIX]
+    assert called_names == ["agentnb-notebook__notebook_variables"]
+    assert "variables; page 1 of 2" in text and "sales: pandas DataFrame 3×2" in text
+    assert token not in printed
+    assert calls_served(session) == [["notebook_variables", "succeeded"]]

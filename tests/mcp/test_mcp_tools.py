@@ -9,6 +9,7 @@ under the server's name; a changed list is followed; the process ends with the t
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -180,14 +181,7 @@ def test_the_server_s_process_ends_with_its_tools(notes: Path) -> None:
     tools.close()
     tools.close()
 
-    def ended() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-
-    eventually(ended)
+    eventually(lambda: not alive(pid))
     assert not tools.running and "stopped" in repr(tools)
 
 
@@ -202,3 +196,33 @@ def test_a_command_that_is_no_server_is_a_clear_error(tmp_path: Path) -> None:
         agentnb.mcp_tools()
     with pytest.raises(ConfigurationError, match="list of strings"):
         agentnb.mcp_tools(command="python server.py")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("how", ["exits", "is killed"])
+def test_the_server_s_process_ends_with_the_process_that_started_it(notes: Path, how: str) -> None:
+    script = (
+        "import sys, agentnb\n"
+        f"tools = agentnb.mcp_tools(command=[sys.executable, {str(SERVER)!r}, {str(notes)!r}])\n"
+        "print('started', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as owner:
+        assert owner.stdout is not None and owner.stdin is not None
+        assert owner.stdout.readline() == "started\n"
+        pid = int(Path(f"{notes}.pid").read_text())
+        if how == "exits":
+            owner.stdin.close()
+        else:
+            owner.kill()
+        owner.wait(60)
+    eventually(lambda: not alive(pid))
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
