@@ -21,8 +21,10 @@ from .._core.approvals import ApprovalPolicy, as_approver
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
 from .._core.handle import RunHandle
+from .._core.run import Run
 from .._core.secrets import register_secret
-from .._display.environment import kernel_shell
+from .._display.environment import kernel_shell, note
+from ..events import Event, ToolApprovalRequested
 from .context_tools import NO_KERNEL, running_kernel
 from .served_calls import ServedCall, ServedCalls
 
@@ -76,11 +78,23 @@ def serve(port: int = 0, approve: ApprovalPolicy = None) -> ContextServer:
 
 
 def _show(handle: RunHandle) -> None:
-    """The server's run in the cell that started it (in a terminal: printed as it goes)."""
+    """The server's run in the cell that started it; in terminal IPython, a line for each call
+    that waits for a decision (the prompt stays the person's)."""
     from .._display.show import show_live  # the widget: only where a server is shown
 
     if kernel_shell() is not None:
         show_live(handle)
+    else:
+        handle.add_listener(_say_waiting)
+
+
+def _say_waiting(run: Run, event: Event | None) -> None:
+    if isinstance(event, ToolApprovalRequested) and (call := run.tool_call(event.call_id)):
+        note(
+            f"the notebook's MCP server: {call.name}({call.arguments_text or call.arguments}) "
+            f"waits for your decision: .approve({call.call_id!r}) or .deny({call.call_id!r}) "
+            "on the server agentnb.context.serve() gave"
+        )
 
 
 class ContextServer:
