@@ -24,6 +24,9 @@ types around a run live here:
   ``batch_requests`` builds its requests, checked, which ``send_batch`` runs as ``batch``
   does (with a hook as each run starts and ends).
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
+- What MCP gives and takes: ``McpTools`` (``agentnb.mcp_tools``: an MCP server's tools),
+  ``ContextServer`` (``agentnb.context.serve``: the notebook as an MCP server) and
+  ``ServedCall`` (one call it served, in ``srv.calls``).
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ from typing import TYPE_CHECKING, Any
 
 from ._app.batch_runs import batch_requests, send_batch
 from ._app.connections import Connection, Via
+from ._app.context_server import ContextServer
 from ._app.examples import DatasetRows, Example, examples_of, in_split
+from ._app.mcp_tools import McpTools
 from ._app.run_like import RunLike, run_ids
+from ._app.served_calls import ServedCall
 from ._client.client_options import ClientOptions
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
@@ -52,9 +58,11 @@ __all__ = [
     "ChatCell",
     "ClientOptions",
     "Connection",
+    "ContextServer",
     "DatasetRows",
     "Example",
     "Fork",
+    "McpTools",
     "ModelSettings",
     "Part",
     "RunCost",
@@ -65,6 +73,7 @@ __all__ = [
     "RunRequest",
     "RunStatus",
     "RunStream",
+    "ServedCall",
     "ToolCall",
     "ToolStatus",
     "TracingStatus",

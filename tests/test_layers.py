@@ -128,6 +128,8 @@ LAZY_ALLOWED = (
     "agentnb._display.show",
     "agentnb._display.runs_table",
     "ipywidgets",
+    "agentnb._app.mcp_connection",  # the mcp SDK, an optional extra: at the first MCP server
+    "agentnb._app.mcp_http",  # likewise, at the first notebook served over MCP
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)
