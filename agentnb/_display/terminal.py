@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 
 from .._core.run import Run, ToolCall
@@ -431,7 +432,6 @@ def answer_markdown() -> type[Markdown]:
     answer printed (rich's markdown loads markdown-it), never in `agentnb runs`."""
     # rich.markdown (markdown-it): at the first answer printed, never in `agentnb runs`
     from rich.markdown import ListItem, Markdown, MarkdownElement
-    from rich.segment import Segment
 
     class NumberedItem(ListItem):
         def render_number(
