@@ -120,8 +120,15 @@ def test_two_questions_are_too_few_to_call_a_difference(connection: str) -> None
         evaluators=[repeats],
     )  # fmt: skip
     small = evals.experiment("small")
+    with pytest.raises(agentnb.ConfigurationError) as no_baseline:
+        small.check(candidate="finance_agent", score="repeats")  # no earlier experiment
+    said = str(no_baseline.value)
+    assert "name another arm, baseline first: .check('echo', 'finance_agent', score='repeats')" in (
+        said
+    )
+    assert "or an earlier experiment: .check(agentnb.evals.experiment('NAME'), " in said
 
-    verdict = small.check("echo", "finance_agent", score="repeats")
+    verdict = small.check("echo", "finance_agent", score="repeats")  # the form it named
     assert verdict.outcome == "undecided" and not verdict.decided and not verdict
     assert verdict.to_text(300).startswith(
         "UNDECIDED: 2 questions: too few to call a difference on score.repeats; the gate treats "
