@@ -13,6 +13,9 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
   agent's steps, which tools it called, with which arguments, in which order.
 - ``max_cost(usd)``, ``max_duration(seconds)``: what the run cost and took.
 - ``judge(agent, rubric)``: an agent grades the answer (an LLM judge).
+- ``agreement(runs, evaluator, human="verdict")``: how far a judge agrees with a person
+  (agreement, Cohen's κ, TPR / TNR, the confusion matrix, the runs they disagree on);
+  ``.keep()`` it and ``agreements()`` sets a judge's versions side by side.
 - ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
 - ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
 
@@ -21,6 +24,7 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
 
 from __future__ import annotations
 
+from ._agreement import Agreement, Agreements, agreement, agreements
 from ._datasets import Dataset, dataset
 from ._evaluators import evaluate
 from ._experiment import Comparisons, Experiment, experiment, experiments
@@ -39,6 +43,8 @@ from ._tool_steps import no_tool_called, tool_called, tool_sequence
 from ._views import ExperimentComparison, Verdict
 
 __all__ = [
+    "Agreement",
+    "Agreements",
     "Comparisons",
     "Dataset",
     "Experiment",
@@ -46,6 +52,8 @@ __all__ = [
     "LiveEvaluation",
     "PhoenixExport",
     "Verdict",
+    "agreement",
+    "agreements",
     "contains",
     "dataset",
     "equals",

@@ -19,6 +19,7 @@ from agentnb.display import clean, in_notebook, is_share, require_pandas, show_g
 from agentnb.history import HistoryStore, RunHistory, RunRecord, ScoreRecord
 from agentnb.types import Connection, DatasetRows, Example, RunOptions, Via, examples_of, in_split
 
+from ._agreement import Agreement, Agreements, ScoredRun, agreement
 from ._book import ExperimentBook, ExperimentRecord, PairRun
 from ._datasets import Dataset, kept_store
 from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
@@ -87,7 +88,7 @@ def experiment(
     arms = experiment_arms(agents, options, variants)  # bad options first
     kept = store if store is not None else check_store(via)
     kept_dataset = dataset if isinstance(dataset, Dataset) else None
-    record = ExperimentBook(kept).begin(name, arms, examples, _name_of(via), kept_dataset)
+    record = ExperimentBook(kept).begin(name, arms, examples, _name_of(via), kept_dataset, split)
     run_experiment(
         record,
         via,
@@ -123,6 +124,7 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
         "name",
         "created",
         "agents",
+        "split",
         "arms",
         "questions",
         "runs",
@@ -193,6 +195,12 @@ class Experiment:
         show_grid(self._grid(), self.runs())
 
     # ---- reading -----------------------------------------------------------------------
+    @property
+    def split(self) -> str | None:
+        """The split of the dataset it ran on (``experiment(..., split="test")``); None: the
+        whole dataset (and experiments made before agentnb kept it)."""
+        return self._book.split(self.name)
+
     @property
     def dataset(self) -> Dataset | None:
         """The kept dataset, at its version, it last ran on (``agentnb.dataset``); None when
@@ -346,6 +354,7 @@ class Experiment:
             "name": self.name,
             "created": self.created,
             "agents": ", ".join(self.agents),
+            "split": self.split,
             "arms": len(self.arms),
             "questions": len(rows) // max(1, len(self.arms)),
             "runs": len(done),
@@ -463,6 +472,38 @@ class Experiment:
                 + "; ".join(f"score.{n}: {w}" for n, w in skipped.items())
             )
         return Comparisons(compared, skipped)
+
+    def agreement(
+        self,
+        evaluator: str,
+        human: str = "verdict",
+        *,
+        threshold: float = 0.5,
+        positive: str | None = None,
+        by: str | None = None,
+    ) -> Agreement | Agreements:
+        """How far score ``evaluator`` agrees with score ``human`` (a person's) on each
+        pair's current run: :func:`agentnb.evals.agreement`; ``by="arm"`` (or
+        ``"agent"``): one agreement per arm."""
+        return agreement(self, evaluator, human, threshold=threshold, positive=positive, by=by)
+
+    def scored_runs(self, by: str | None) -> tuple[list[ScoredRun], str, HistoryStore]:
+        """Each pair's current run with its arm or agent (``by``) and its scores, for
+        :func:`agentnb.evals.agreement`."""
+        if by not in (None, "arm", "agent"):
+            raise ConfigurationError(
+                f"by= groups an experiment's runs by 'arm' or 'agent', not {by!r}"
+            )
+        scored = [
+            ScoredRun(
+                row["local_id"],
+                None if by is None else row[by],
+                {k.removeprefix("score."): v for k, v in row.items() if k.startswith("score.")},
+            )
+            for row in self._table()
+            if row["local_id"] is not None
+        ]
+        return scored, f"experiment {self.name}", self._store
 
     def _labelled(self, rows: list[dict[str, Any]], arm: int) -> tuple[str, list[dict[str, Any]]]:
         return self.arms[arm], self._side(rows, arm)
