@@ -12,7 +12,6 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -69,7 +68,7 @@ def seeded(rng: random.Random) -> dict[str, Any]:
 
 
 @pytest.fixture
-def scored(connection: str) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+def scored(connection: str) -> list[tuple[str, dict[str, Any]]]:
     """RUNS echo runs, each given its seeded scores: (local_id, scores) in run order."""
     result = agentnb.batch(
         "echo", [f"question {i}" for i in range(RUNS)], via=connection, progress=False
@@ -82,7 +81,7 @@ def scored(connection: str) -> Iterator[list[tuple[str, dict[str, Any]]]]:
             if value is not None:
                 agentnb.score(record, name, value, source="code" if "judge" in name else "person")
         kept.append((record.local_id, scores))
-    yield kept
+    return kept
 
 
 def pairs(
