@@ -16,6 +16,8 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
 - ``agreement(runs, evaluator, human="verdict")``: how far a judge agrees with a person
   (agreement, Cohen's κ, TPR / TNR, the confusion matrix, the runs they disagree on);
   ``.keep()`` it and ``agreements()`` sets a judge's versions side by side.
+- ``mode_judge("wrong ticker")``: a judge of a failure mode a person labelled runs with
+  (``agentnb.score(run, "mode", "wrong ticker")``), built from its name and examples.
 - ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
 - ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
 
@@ -30,6 +32,7 @@ from ._evaluators import evaluate
 from ._experiment import Comparisons, Experiment, experiment, experiments
 from ._judge import judge
 from ._live import LiveEvaluation, live
+from ._modes import mode_judge
 from ._phoenix import PhoenixExport, to_phoenix
 from ._ready import (
     contains,
@@ -65,6 +68,7 @@ __all__ = [
     "live",
     "max_cost",
     "max_duration",
+    "mode_judge",
     "no_tool_called",
     "regex",
     "to_phoenix",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -220,7 +221,34 @@ class ExperimentGrid:
 
     def _notes(self) -> list[str]:
         more = len(self.rows) - SHOWN_ROWS
-        return [f"… {more} more questions (see .to_pandas())"] if more > 0 else []
+        shown = [f"… {more} more questions (see .to_pandas())"] if more > 0 else []
+        return [*self._label_counts(), *shown]
+
+    def _label_counts(self) -> list[str]:
+        """Each label score's labels counted per arm over every question (a failure mode's:
+        ``score.mode per arm: echo: parrots 3, stale 1; finance_agent: none 4``)."""
+        names = sorted(
+            {
+                name
+                for row in self.rows
+                for cell in row.cells
+                for name, value in cell.scores.items()
+                if isinstance(value, str)
+            }
+        )
+        lines = []
+        for name in names:
+            arms = []
+            for place, arm in enumerate(self.arms):
+                counted = Counter(
+                    value
+                    for row in self.rows
+                    if isinstance(value := row.cells[place].scores.get(name), str)
+                )
+                listed = ", ".join(f"{label} {count}" for label, count in counted.most_common())
+                arms += [f"{arm}: {listed}"] if counted else []
+            lines.append(visible(clean(f"score.{name} per arm: {'; '.join(arms)}")))
+        return lines
 
     def __repr__(self) -> str:
         return self.to_text()

@@ -2,7 +2,8 @@
 new process with no connection configured (so agentnb starts its built-in server, as for a
 new user) and a history of its own, each expression shown as a notebook would (its text and
 its HTML), any warning an error. In the loop, the comparison says which score it skipped and
-the gate says two questions are too few; the judge's agreement with a person reads."""
+the gate says two questions are too few; the judge's agreement with a person reads; failure
+modes are counted and judged."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from agentnb_testing import REPO
 
 PAGE = REPO / "docs" / "analysis.md"
 LOOP = "import agentnb\nfrom agentnb.evals import (contains"
-AGREEMENT = "import agentnb\nfrom agentnb.evals import agreement,"
+AGREEMENT = "import agentnb\nfrom agentnb.evals import agreement, agreements"
+MODES = "import agentnb\nfrom agentnb.evals import agreement, experiment, mode_judge"
 
 DRIVER = """
 import ast, sys
@@ -76,3 +78,9 @@ def test_the_judge_s_agreement_with_a_person_runs_as_printed(tmp_path: Path) -> 
     assert "runs both scored  12" in shown_text, shown_text
     assert "score.judge against score.verdict (the person) on echo" in shown_text
     assert "word-overlap judge" in shown_text
+
+
+def test_failure_modes_run_as_printed(tmp_path: Path) -> None:
+    shown_text = shown(tmp_path, MODES)
+    assert "score.mode per arm: finance_agent: none 4; echo: parrots the question 4" in shown_text
+    assert "score.mode_parrots_the_question against score.mode (the person), pass: " in shown_text
