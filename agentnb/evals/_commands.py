@@ -56,9 +56,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--check",
         nargs="+",
         metavar="ARM",
-        help="a gate for CI: [BASELINE] CANDIDATE; exits 1 when the candidate is significantly "
-        "worse on --score (BASELINE: an arm or another experiment; none: the last experiment "
-        "on the same dataset version)",
+        help="a gate for CI: [BASELINE] CANDIDATE; exits 0 on a pass, 1 when the candidate is "
+        "significantly worse on --score or a question has no score, 2 when too few questions "
+        "decide (BASELINE: an arm or another experiment; none: the last experiment on the same "
+        "dataset version)",
     )
     parser.add_argument(
         "--fail-if",
