@@ -17,7 +17,9 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
   (agreement, Cohen's κ, TPR / TNR, the confusion matrix, the runs they disagree on);
   ``.keep()`` it and ``agreements()`` sets a judge's versions side by side.
 - ``mode_judge("wrong ticker")``: a judge of a failure mode a person labelled runs with
-  (``agentnb.score(run, "mode", "wrong ticker")``), built from its name and examples.
+  (``agentnb.score(run, "mode", "wrong ticker")``), built from its name and examples;
+  ``propose_modes(agent=...)``: an agent groups the failed runs' notes into modes, shown
+  for the person to accept (nothing is labelled until ``.accept()``).
 - ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
 - ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
 
@@ -32,7 +34,7 @@ from ._evaluators import evaluate
 from ._experiment import Comparisons, Experiment, experiment, experiments
 from ._judge import judge
 from ._live import LiveEvaluation, live
-from ._modes import mode_judge
+from ._modes import ModeProposal, mode_judge, propose_modes
 from ._phoenix import PhoenixExport, to_phoenix
 from ._ready import (
     contains,
@@ -53,6 +55,7 @@ __all__ = [
     "Experiment",
     "ExperimentComparison",
     "LiveEvaluation",
+    "ModeProposal",
     "PhoenixExport",
     "Verdict",
     "agreement",
@@ -70,6 +73,7 @@ __all__ = [
     "max_duration",
     "mode_judge",
     "no_tool_called",
+    "propose_modes",
     "regex",
     "to_phoenix",
     "tool_called",
