@@ -2,7 +2,7 @@
 shows. One rule per kind of block (the page's own mark says what a block is):
 
 - a ``python`` block, or an untagged block whose first line is a magic (``%%agent ...``), is a
-  notebook cell;
+  notebook cell; a block marked ``{.python .marimo}`` is a cell of a marimo notebook;
 - a shell block (``bash``, ``console``, ``sh``, ``shell``): each ``agentnb ...`` command in it
   is run (a ``$`` prompt before it is dropped; in a ``console`` block the lines up to the next
   prompt are its output); other commands (installs, ``bash scripts/test.sh``, another tool's
@@ -27,12 +27,13 @@ from typing import Literal
 
 __all__ = ["Block", "Command", "page_blocks", "shell_commands", "shows"]
 
-Kind = Literal["cell", "shell", "output", "not run", "shown"]
+Kind = Literal["cell", "marimo", "shell", "output", "not run", "shown"]
 
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+)(?P<info>.*)$")
 SHELLS = frozenset({"bash", "console", "sh", "shell"})
 NOT_RUN = re.compile(r"^\s*(#|--)\s.*not run by the tests\.?\s*$")
 TITLE = re.compile(r'title="([^"]*)"')
+CLASS = re.compile(r"(?<![\w-])\.([\w-]+)")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Block:
     language: str
     title: str
     code: str
+    classes: tuple[str, ...] = ()
+    """The fence's classes, in the ``{.python .marimo}`` form."""
 
     @property
     def kind(self) -> Kind:
@@ -51,6 +54,8 @@ class Block:
             return "output"
         if NOT_RUN.match(first) or self.title.rstrip(".").endswith("not run by the tests"):
             return "not run"
+        if "marimo" in self.classes:
+            return "marimo"
         if self.language == "python" or (not self.language and first.startswith("%")):
             return "cell"
         if self.language in SHELLS:
@@ -73,19 +78,22 @@ class Command:
 def page_blocks(path: Path, name: str | None = None) -> list[Block]:
     """Every fenced block of the page, in order (an indented fence, in a list, too)."""
     blocks: list[Block] = []
-    opened: tuple[int, str, str, str] | None = None
+    opened: tuple[int, str, str, str, tuple[str, ...]] | None = None
     body: list[str] = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         fence = FENCE.match(line)
         if opened is None and fence:
             info = fence["info"].strip()
-            language = info.split(" ", 1)[0].split("{", 1)[0] if info else ""
+            classes = tuple(CLASS.findall(info)) if info.startswith("{") else ()
+            first = info.split(" ", 1)[0]
+            language = classes[0] if classes else "" if not first or "=" in first else first
             found = TITLE.search(info)
-            opened, body = (number, fence["indent"], language, found[1] if found else ""), []
+            title = found[1] if found else ""
+            opened, body = (number, fence["indent"], language, title, classes[1:]), []
         elif opened is not None and fence and not fence["info"].strip():
-            start, indent, language, title = opened
+            start, indent, language, title, classes = opened
             code = "\n".join(b[len(indent) :] if b.startswith(indent) else b for b in body)
-            blocks.append(Block(name or path.name, start, language, title, code))
+            blocks.append(Block(name or path.name, start, language, title, code, classes))
             opened = None
         elif opened is not None:
             body.append(line)
@@ -114,12 +122,12 @@ def shell_commands(block: Block) -> list[Command]:
 
 
 def shows(expected: str, actual: str) -> bool:
-    """Whether ``actual`` reads as ``expected`` does: line by line with trailing spaces and
-    blank lines at either end left out, ``…`` standing for any text (on one line or across
-    several)."""
-    pattern = ".*?".join(re.escape(part) for part in _tidy(expected).split("…"))
-    return re.fullmatch(pattern, _tidy(actual), flags=re.S) is not None
+    """Whether ``actual`` reads as ``expected`` does: the same words in the same order, however
+    they are spaced or wrapped (a notebook and a terminal wrap differently), ``…`` standing
+    for any text."""
+    pattern = r"\s*".join(".*?" if word == "…" else re.escape(word) for word in _words(expected))
+    return re.fullmatch(pattern, " ".join(_words(actual)), flags=re.S) is not None
 
 
-def _tidy(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+def _words(text: str) -> list[str]:
+    return text.replace("…", " … ").split()

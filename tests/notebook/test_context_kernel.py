@@ -332,6 +332,22 @@ def test_error_and_cells_and_the_magics_context_flag(
     assert "customers: pandas DataFrame 2×3" in wire.bodies[before + 1]
 
 
+def test_error_is_the_users_error_after_a_magic_refused_a_cell(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """A cell the magic refused (``@dff``: no such variable) raised a ``UsageError``, which
+    IPython keeps as the last exception too: ``@error`` is still the user's own error."""
+    wire = tap[0]
+    with pytest.raises(AssertionError, match="KeyError"):
+        session.execute("customers.merge(df, on='nowhere')")
+    session.execute("%%agent finance_agent --via t --wait\nWhat is in @dff?")
+    before = len(wire.bodies)
+    session.execute("%%agent finance_agent --via t --wait\nWhy did @error happen?")
+    body = wire.bodies[before]
+    assert "@error:\\nKeyError: 'nowhere'\\n  cell, line 1, in <module>" in body
+    assert "UsageError" not in body
+
+
 def test_a_chat_cells_message_attaches_too(session: Session, tap: tuple[WireTap, str, str]) -> None:
     wire = tap[0]
     before = len(wire.bodies)
