@@ -200,7 +200,7 @@ def summarize(
         text = f"{name}: {kind_of(value)} = {REDACTED} (its name looks secret: not read)"
     else:
         reading = _Reading(settings.level, tuple(secrets))
-        text = f"{name}: {bounded(lambda: _describe(value, reading))}"
+        text = f"{name}: {bounded(lambda: _describe(value, reading), of=value)}"
     return cut(text, settings.item_chars, secrets=secrets)
 
 
@@ -292,9 +292,10 @@ class _SecretSearch:
             pass
 
 
-def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:
+def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT, of: object = None) -> str:
     """``describe()`` on a worker thread within ``limit`` seconds: a hang is abandoned (the
-    thread cannot be killed; the caller goes on) and a failure named by its type."""
+    thread cannot be killed; the caller goes on) and a failure named by its type, after the
+    type of the value described (``of``), which the agent still gets to know."""
     box: dict[str, Any] = {}
     done = threading.Event()
 
@@ -307,11 +308,19 @@ def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:
             done.set()
 
     threading.Thread(target=work, name="agentnb-context-summary", daemon=True).start()
+    what = "" if of is None else f"{_type_name(of)} "
     if not done.wait(limit):
-        return "<repr timed out>"
+        return f"{what}<repr timed out>"
     if "error" in box:
-        return f"<repr failed: {type(box['error']).__name__}>"
+        return f"{what}<repr failed: {type(box['error']).__name__}>"
     return str(box["text"])
+
+
+def _type_name(value: object) -> str:
+    try:
+        return str(type(value).__name__)
+    except Exception:  # a metaclass whose __name__ raises
+        return "object"
 
 
 def counted(number: int, word: str, plural: str | None = None) -> str:

@@ -220,8 +220,8 @@ def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
     print(f"raising + hanging repr cell: {took:.2f} s; the next cell: {after:.2f} s")
     assert session.stdout(next_cell) == "2\n"
     body = wire.bodies[before]
-    assert "@raises: <repr failed: RuntimeError>" in body
-    assert "@hangs: <repr timed out>" in body
+    assert "@raises: Raises <repr failed: RuntimeError>" in body
+    assert "@hangs: Hangs <repr timed out>" in body
 
 
 def test_context_tools_ask_with_the_exact_payload_and_send_it(

@@ -87,8 +87,10 @@ def test_a_repr_that_raises_or_hangs_is_named_and_the_caller_goes_on() -> None:
             release.wait(30)
             return "late"
 
-    assert summarize(Raises(), "r") == "r: <repr failed: KeyError>"
+    assert summarize(Raises(), "r") == "r: Raises <repr failed: KeyError>"  # what it is
     assert context_summary.bounded(lambda: repr(Hangs()), limit=0.2) == "<repr timed out>"
+    hung = context_summary.bounded(lambda: repr(Hangs()), limit=0.2, of=Hangs())
+    assert hung == "Hangs <repr timed out>"
     release.set()
 
 
