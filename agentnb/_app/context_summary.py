@@ -489,6 +489,56 @@ def _numpy_array(array: Any, reading: _Reading) -> str:
     return text
 
 
+def _figure(fig: Any, reading: _Reading) -> str:
+    """A matplotlib Figure as a person reads it: its size, title, and each plot's."""
+    width, height = (round(float(v) * float(fig.dpi)) for v in fig.get_size_inches())
+    plots = list(fig.axes)
+    text = f"matplotlib Figure {width}×{height} px, {counted(len(plots), 'plot')}"
+    suptitle = getattr(fig, "get_suptitle", None)  # matplotlib 3.8+
+    title = suptitle() if callable(suptitle) else ""
+    if title:
+        text += f", titled {_quoted(title, reading)}"
+    for number, ax in enumerate(plots[:SHOWN_ITEMS], 1):
+        text += f"\nplot {number}: {_plot(ax, reading)}"
+    if len(plots) > SHOWN_ITEMS:
+        text += f"\n[{counted(len(plots) - SHOWN_ITEMS, 'more plot')}]"
+    return text
+
+
+def _axes(ax: Any, reading: _Reading) -> str:
+    return f"matplotlib Axes {_plot(ax, reading)}"
+
+
+def _plot(ax: Any, reading: _Reading) -> str:
+    """One Axes: its title, each axis's label and range, what is drawn, the legend."""
+    lines = [_quoted(ax.get_title(), reading) if ax.get_title() else "(no title)"]
+    for axis, label, limits in (
+        ("x", ax.get_xlabel(), ax.get_xlim()),
+        ("y", ax.get_ylabel(), ax.get_ylim()),
+    ):
+        said = f"  {axis}: {_quoted(label, reading) if label else '(no label)'}"
+        if reading.level != "schema":
+            said += f", from {limits[0]:.6g} to {limits[1]:.6g}"
+        lines.append(said)
+    drawn = [
+        counted(len(ax.lines), "line"),
+        counted(len(ax.patches), "bar"),
+        counted(len(ax.collections), "collection"),
+        counted(len(ax.images), "image"),
+    ]
+    drawn_text = ", ".join(d for d in drawn if not d.startswith("0 ")) or "nothing drawn"
+    labels = [label for label in ax.get_legend_handles_labels()[1] if not label.startswith("_")]
+    if labels:
+        shown = ", ".join(_quoted(label, reading) for label in labels[:SHOWN_ITEMS])
+        drawn_text += f"; legend: {shown}"
+    lines.append(f"  {drawn_text}")
+    return "\n".join(lines)
+
+
+def _quoted(text: str, reading: _Reading) -> str:
+    return repr(reading.excerpt(str(text), CELL_CHARS))
+
+
 def _mapping(value: dict[Any, Any], reading: _Reading) -> str:
     lines = [f"{kind_of(value)}, {counted(len(value), 'key')}"]
     for position, (key, item) in enumerate(value.items()):
@@ -552,6 +602,8 @@ _DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, _Reading], str]],
     (_of("pandas", "Series"), _pandas_series),
     (_of("polars", "DataFrame"), _polars_frame),
     (_of("numpy", "ndarray"), _numpy_array),
+    (_of("matplotlib.figure", "Figure"), _figure),
+    (_of("matplotlib.axes", "Axes"), _axes),
     (lambda v: isinstance(v, str), _string),
     (lambda v: isinstance(v, bool | int | float | complex) or v is None, _scalar),
     (lambda v: isinstance(v, dict), _mapping),
