@@ -367,10 +367,10 @@ def test_a_batch_offers_the_context_tools_to_every_run(session: Session) -> None
         """
         table = agentnb.batch("finance_agent", ["first?", "second?"], via="t", context=True,
                               approve=True, progress=False)
-        print([(r.status, r.tool_call_count, r.answer[:40]) for r in table])
+        print([(r.status, r.tool_call_count, r.answer[:22]) for r in table])
         """
     )
-    said = "Your notebook's tool says: <notebook-dat"
+    said = "I read your notebook: "  # in words, never the raw data block
     assert session.stdout(ran) == f"[('completed', 1, {said!r}), ('completed', 1, {said!r})]\n"
 
 
