@@ -18,7 +18,7 @@ from .._core.schema import resolve_schema
 from .._display.progress import Progress, make_progress
 from .._history import HistoryStore
 from .attachments import notebook_context
-from .connections import AnyClient, Via, connection_of, resolve_target
+from .connections import AnyClient, Via, carrying_tools, connection_of, resolve_target
 from .examples import DatasetRows, examples_of, in_split
 from .history_tables import RunHistory
 from .run_many import (
@@ -188,7 +188,7 @@ def batch(
     questions = [example.question for example in in_split(examples_of(messages), split)]
     check_concurrency(concurrency)
     requests = batch_requests(agent, questions, variants=variants, **options)  # bad options first
-    conn = resolve_target(via, client)
+    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")))
     if not requests:  # nothing to run, and still the options are checked against conn
         for request in batch_requests(agent, [""], variants=variants, **options):
             conn.check(request, approve)

@@ -370,3 +370,19 @@ def test_agent_alone_lists_the_connections_agents(shell: InteractiveShell, serve
     assert "echo" in [a.name for a in listed] and "agents of 'models'" in repr(listed)
     with pytest.raises(UsageError, match="does not list its agents"):
         shell.run_line_magic("agent", "--via test")  # Operativus has no listing
+
+
+def test_a_comment_after_the_magic_is_a_comment(shell: InteractiveShell, server: Any) -> None:
+    """``%agent   # the default connection's agents`` lists them, as the page writes it: the
+    ``#`` starts a comment, never an agent named ``#``; so in ``%%agent``'s line of options."""
+    agentnb.connect(
+        "openai", base_url=server.url_for("openai"), api_key=server.api_key, name="models"
+    )
+    listed = shell.run_line_magic("agent", "--via models    # another connection's agents")
+    assert "echo" in [a.name for a in listed]
+    with pytest.raises(UsageError, match="does not list its agents"):
+        shell.run_line_magic("agent", "--via test  # the default's")
+    handle = cell(shell, "echo --via test --wait   # a quick check", "hello #1")
+    assert handle.text == "hello #1"
+    shell.run_line_magic("agent", "echo --via test --wait what is #1?")
+    assert shell.user_ns["_agent"].text == "what is #1?"  # in a message, # is the message's
