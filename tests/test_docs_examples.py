@@ -31,15 +31,6 @@ RUN = ("cell", "marimo", "shell")
 READER_STARTS = ["import agentnb", "%load_ext agentnb"]
 """What the quickstart has a reader type first, before any page."""
 
-EXPECTED_TO_FAIL_UNTIL_EVALS_MERGES: Mapping[tuple[str, str], str] = {
-    ("docs/analysis.md", 'experiment("tickers", ["finance_agent", "echo"], tickers,'): (
-        "exp.run/pair('nvda'), compare and check raise; the evaluation round fixes their cause"
-    ),
-}
-"""TEMPORARY, for the lead to empty when the branch ``evals`` is merged: blocks of a page (by
-the page and a line of the block) whose failure that branch fixes. Such a block still runs; its
-failure is reported, not raised; it passing is an error (the entry is stale)."""
-
 SESSION_SERVER = """
 def _use_the_session_server(base_url, api_key):
     import threading
@@ -93,11 +84,13 @@ def test_every_example_of_the_page_runs_as_printed(
                 failure = run_commands(block, shell_env, tmp_path, then)
             else:
                 continue
-            failures.extend(judged(block, failure or runs.failed(block)))
+            if failure := failure or runs.failed(block):
+                failures.append(failure)
         marimo = [block for block in blocks if block.kind == "marimo"]
         if marimo:
             failure = run_marimo(marimo, shell_env, tmp_path)
-            failures.extend(judged(marimo[0], failure or runs.failed(marimo[0])))
+            if failure := failure or runs.failed(marimo[0]):
+                failures.append(failure)
     assert not failures, "\n\n".join(failures)
 
 
@@ -228,21 +221,6 @@ def run_commands(block: Block, env: Mapping[str, str], cwd: Path, then: Block | 
     if then is not None and then.kind == "output" and not shows(then.code, printed):
         return f"{block.where}: the page shows it printing\n{then.code}\nbut it printed\n{printed}"
     return None
-
-
-def judged(block: Block, failure: str | None) -> list[str]:
-    """The failures to raise: a block expected to fail for now is reported, not raised."""
-    expected = [
-        why
-        for (page, line), why in EXPECTED_TO_FAIL_UNTIL_EVALS_MERGES.items()
-        if page == block.page and line in block.code
-    ]
-    if not expected:
-        return [failure] if failure else []
-    if failure is None:
-        return [f"{block.where}: passes now; remove it from EXPECTED_TO_FAIL_UNTIL_EVALS_MERGES"]
-    print(f"{block.where}: fails as expected until `evals` merges ({expected[0]})")
-    return []
 
 
 RUNS = """
