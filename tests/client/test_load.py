@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import STALL_TIMEOUT
 
 import agentnb
 from agentnb._app import connections as conns
@@ -222,7 +223,7 @@ def test_wait_reports_the_runs_own_timeout_not_a_wait_timeout(
         base_url=server.url_for("operativus"),
         api_key=server.api_key,
         name="stalls",
-        timeout=0.3,
+        timeout=STALL_TIMEOUT,
         headers={"X-AgentNB-Fault": "stall-after=2;no-ids"},
     )
     handle = agentnb.ask("writer", "Write", via="stalls", display=False)
