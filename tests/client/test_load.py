@@ -33,8 +33,9 @@ from agentnb.server import ServerHandle
 RUNS = 200
 WORDS = 120
 """Words per message: the server streams 3 words a chunk, so 40 chunks a run."""
-CHUNK_DELAY_MS = 25
-"""Per-chunk pacing, so every run lasts about a second and the 200 of them overlap."""
+CHUNK_DELAY_MS = 150
+"""Per-chunk pacing, so every run lasts about six seconds and the 200 of them overlap: the
+first run still streams while the others start, however slow a busy machine starts them."""
 PROBE_S = 0.005
 
 
