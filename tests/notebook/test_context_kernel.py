@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import serving_asgi
+from agentnb_testing import PATIENCE_S, serving_asgi
 from kernel_session import Session, reset_kernel, running_kernel
 from wire_tap import WireTap
 
@@ -382,9 +382,9 @@ def _view_says(session: Session, model_id: str, content: dict[str, object]) -> N
 
 
 def _widget_message(session: Session, model_id: str, kind: str) -> dict[str, object]:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
-        msg = session.client.get_iopub_msg(timeout=30)
+        msg = session.client.get_iopub_msg(timeout=PATIENCE_S)
         content = msg["content"]
         if msg["msg_type"] == "comm_msg" and content.get("comm_id") == model_id:
             said = content["data"].get("content") or {}

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb import ConfigurationError
 from agentnb._app import context_summary
@@ -84,7 +85,7 @@ def test_a_repr_that_raises_or_hangs_is_named_and_the_caller_goes_on() -> None:
 
     class Hangs:
         def __repr__(self) -> str:
-            release.wait(30)
+            release.wait(PATIENCE_S)
             return "late"
 
     assert summarize(Raises(), "r") == "r: Raises <repr failed: KeyError>"  # what it is

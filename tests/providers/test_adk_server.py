@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
@@ -296,12 +296,12 @@ async def test_stop_while_the_notebook_runs_the_call_ends_the_run_and_the_sessio
     def add(a: int, b: int) -> int:
         """Adds two numbers in the notebook."""
         started.set()
-        release.wait(10)
+        release.wait(PATIENCE_S)
         return a + b
 
     stream = client.stream("notebook", "please add 2 and 2", tools=[add])
     reading = asyncio.create_task(stream.consume())
-    await asyncio.to_thread(started.wait, 10)
+    await asyncio.to_thread(started.wait, PATIENCE_S)
     await stream.aclose()
     await reading
     release.set()
