@@ -24,6 +24,8 @@ types around a run live here:
   ``batch_requests`` builds its requests, checked, which ``send_batch`` runs as ``batch``
   does (with a hook as each run starts and ends).
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
+- What makes a remote party's error text fit to show (its secrets redacted, cut):
+  ``redacted_error``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from ._core.pricing import RunCost
 from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
+from ._core.secrets import redacted_error
 from ._display.widget import ChatCell
 from ._tracing import TracingStatus
 
@@ -69,6 +72,7 @@ __all__ = [
     "batch_requests",
     "examples_of",
     "in_split",
+    "redacted_error",
     "run_ids",
     "send_batch",
 ]

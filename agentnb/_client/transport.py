@@ -26,7 +26,7 @@ from .._core.exceptions import (
     TransportError,
 )
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy, SharedBackOff
-from .._core.secrets import REDACTED, key_advice, redact
+from .._core.secrets import REDACTED, key_advice, redact, redacted_error
 from .._core.version import __version__
 from .._http import (
     KNOWN_SERVERS,
@@ -65,6 +65,8 @@ JSON_BODY_LIMIT = 8 * 1024 * 1024
 """A JSON side answer (thread, run object, run status) larger than this is refused."""
 
 
+ERROR_CODE_CHARS = 200
+"""Characters of an error code a server reports (a word, unless the server is hostile)."""
 _KEY_HEADERS = ("authorization", "x-api-key", "api-key")
 """Headers that carry a key whichever dialect's (an ``http_client``'s defaults included)."""
 
@@ -169,10 +171,13 @@ class Transport:
         return redact(text, (self._api_key,))
 
     def redact_event(self, event: Event) -> Event:
-        """An error the server reports may quote the key back: it never reaches the run."""
+        """An error the server reports may quote the key back: it never reaches the run. The
+        failure a dialect reads from any frame is cut as an error body is: every dialect's,
+        a plugin's included, passes here."""
         if isinstance(event, RunFailed):
-            event.message = self.redact(event.message)
-            event.code = self.redact(event.code) if event.code else event.code
+            event.message = redacted_error(event.message, (self._api_key,))
+            if event.code:
+                event.code = redacted_error(event.code, (self._api_key,), ERROR_CODE_CHARS)
         elif isinstance(event, ToolCallFinished) and event.error:
             event.error = self.redact(event.error)
         return event

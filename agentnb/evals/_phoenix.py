@@ -18,6 +18,7 @@ import httpx
 import agentnb
 from agentnb import ConfigurationError
 from agentnb.history import EVALUATES, RunRecord, ScoreRecord
+from agentnb.types import redacted_error
 
 from ._experiment import Experiment
 from ._experiment import experiment as kept_experiment
@@ -54,6 +55,7 @@ class _Phoenix:
     def __init__(self, endpoint: str, api_key: str | None) -> None:
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=endpoint, headers=headers, timeout=60.0)
+        self._key = api_key
 
     def __enter__(self) -> _Phoenix:
         return self
@@ -65,14 +67,16 @@ class _Phoenix:
         try:
             answer = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ConfigurationError(
-                f"Phoenix at {self.http.base_url} cannot be reached: {exc}"
-            ) from None
+            raise self._error(f"Phoenix at {self.http.base_url} cannot be reached: {exc}") from None
         if answer.status_code >= 300:
-            raise ConfigurationError(
-                f"Phoenix refused {method} {path} ({answer.status_code}): {answer.text[:300]}"
+            raise self._error(
+                f"Phoenix refused {method} {path} ({answer.status_code}): {answer.text}"
             )
         return answer.json()["data"] if answer.content else None
+
+    def _error(self, text: str) -> ConfigurationError:
+        """Phoenix's answer may quote the request's Authorization header: never its key."""
+        return ConfigurationError(redacted_error(text, (self._key,)))
 
 
 def _when(moment: datetime | None) -> str:

@@ -43,7 +43,15 @@ from ..events import (
 )
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteAgent, SendJson, Translator
-from ._frames import as_dict, first_str, model_name, parse_json, reported_failure, str_list
+from ._frames import (
+    as_dict,
+    first_str,
+    model_name,
+    parse_json,
+    quoted,
+    reported_failure,
+    str_list,
+)
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import carried
@@ -256,7 +264,7 @@ class ADK(Provider):
         session_id = first_str(as_dict(created) or {}, "id")
         if not session_id:
             raise ProtocolError(
-                f"{self.named}: POST {path} answered without a session id: {str(created)[:200]}"
+                f"{self.named}: POST {path} answered without a session id: {quoted(created)}"
             )
         self._sessions.add((app, user, session_id))
         return request.model_copy(update={"thread_id": session_id})
