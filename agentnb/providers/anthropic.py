@@ -71,6 +71,7 @@ class _Block:
     """One content block as it streams: what ``content_block_start`` gave, and its pieces."""
 
     start: _Obj
+    index: int = 0
     pieces: Part = field(default_factory=lambda: Part("text"))
     """Kept as a run's text is, so a stream of tiny deltas keeps no object per delta."""
     signature: str = ""
@@ -107,7 +108,10 @@ class AnthropicTranslator(Translator):
         self.thread_id = thread_id
         self.messages: list[_Obj] = []
         """The run's messages so far: each step's assistant message, each round's results."""
-        self._blocks: dict[int, _Block] = {}
+        self._blocks: list[_Block] = []
+        """The step's blocks as they started; a hostile stream may start two on one index."""
+        self._open: dict[int, _Block] = {}
+        """The block each index's deltas go to: the last one started there."""
         self._usage: _Obj = {}
         self._stop_reason: str | None = None
         self._stop_details: _Obj = {}
@@ -145,6 +149,7 @@ class AnthropicTranslator(Translator):
         if message is None:
             return None
         self._blocks.clear()
+        self._open.clear()
         self._usage = dict(as_dict(message.get("usage")) or {})
         self._stop_reason = None
         self._model = model_name(message.get("model")) or self._model
@@ -160,12 +165,14 @@ class AnthropicTranslator(Translator):
             return None
         events = _started(start)
         if events is not None:  # a block it cannot read is kept as a frame, never sent back
-            self._blocks[index] = _Block(start)
+            block = _Block(start, index)
+            self._blocks.append(block)
+            self._open[index] = block  # a block started on an open index: both are kept
         return events
 
     def _block(self, frame: _Obj) -> _Block | None:
         index = frame.get("index")
-        return self._blocks.get(index) if type(index) is int else None
+        return self._open.get(index) if type(index) is int else None
 
     def _block_delta(self, frame: _Obj) -> list[Event] | None:
         delta, block = as_dict(frame.get("delta")), self._block(frame)
@@ -203,10 +210,10 @@ class AnthropicTranslator(Translator):
         API refuses again until it goes); in a step cut short (``_CUT``), a call without its
         result fails saying why, never left to the notebook's tools."""
         self.done = True
-        ordered = [self._blocks[i].finished() for i in sorted(self._blocks)]
-        content = [b for b in ordered if b]
+        content = _sent_back(sorted(self._blocks, key=lambda block: block.index))
         self.messages.append({"role": "assistant", "content": content})
         self._blocks.clear()
+        self._open.clear()
         if self._stop_reason == "refusal":
             said = first_str(self._stop_details, "explanation", "category") or "no reason given"
             return [RunFailed(message=f"the model refused to go on: {said}", code="refusal")]
@@ -234,6 +241,21 @@ class AnthropicTranslator(Translator):
         "ping": _ping,
         "error": _error,
     }
+
+
+def _sent_back(blocks: list[_Block]) -> list[_Obj]:
+    """The step's blocks as the next request sends them: every call the run knows, each once
+    (a call id started twice is one call to the run, and the API refuses an id twice)."""
+    content: list[_Obj] = []
+    ids: set[str] = set()
+    for block in blocks:
+        finished = block.finished()
+        if not finished or (block.kind in _CALLS and finished.get("id") in ids):
+            continue
+        if block.kind in _CALLS:
+            ids.add(finished["id"])
+        content.append(finished)
+    return content
 
 
 def _unanswered(content: list[_Obj]) -> list[str]:
