@@ -25,7 +25,8 @@ types around a run live here:
   does (with a hook as each run starts and ends).
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 - What makes a remote party's error text fit to show (its secrets redacted, cut):
-  ``redacted_error``.
+  ``redacted_error``; whether what goes to an observability tool carries content:
+  ``content_captured``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
 from ._core.secrets import redacted_error
 from ._display.widget import ChatCell
-from ._tracing import TracingStatus
+from ._tracing import TracingStatus, content_captured
 
 __all__ = [
     "AsyncRunStream",
@@ -70,6 +71,7 @@ __all__ = [
     "Via",
     "answer_validator",
     "batch_requests",
+    "content_captured",
     "examples_of",
     "in_split",
     "redacted_error",
