@@ -44,7 +44,13 @@ from ._frames import (
 from ._frames import unknown as keep_unknown
 from ._options import carried
 
-__all__ = ["API_VERSION", "DEFAULT_MAX_TOKENS", "Anthropic", "AnthropicTranslator"]
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_MAX_TOKENS",
+    "MAX_PAUSED_TURNS",
+    "Anthropic",
+    "AnthropicTranslator",
+]
 
 _Obj = dict[str, Any]
 
@@ -64,6 +70,9 @@ _PIECES = {
 _MEDIA = {"image/": "image", "application/pdf": "document"}
 _CUT = ("max_tokens", "model_context_window_exceeded", "pause_turn")
 """Stop reasons that end a step before it was whole: its calls without a result are unfinished."""
+MAX_PAUSED_TURNS = 10
+"""Times one run sends a turn the API paused (``pause_turn``) back for it to go on; past
+them the run completes where the turn stopped, as at ``max_tokens``."""
 
 
 @dataclass
@@ -116,12 +125,23 @@ class AnthropicTranslator(Translator):
         self._stop_reason: str | None = None
         self._stop_details: _Obj = {}
         self._model: str | None = None
+        self.paused_turns = 0
+        """Times the API paused this run's turn and it was sent back to go on."""
+        self.goes_on = False
+        """The step ended on a paused turn to send back (``pause_turn``, under the bound)."""
+        self._going_on = False
 
     def next_step(self, results: Sequence[ToolResult]) -> None:
         """The notebook's results go back as ``tool_result`` blocks: the agent's next step
         streams as a new message."""
         answers = [_tool_result(result) for result in results]
         self.messages.append({"role": "user", "content": answers})
+        self.done = False
+
+    def go_on(self) -> None:
+        """The paused turn goes back as it is: the next step continues its message."""
+        self.goes_on = False
+        self._going_on = True
         self.done = False
 
     def answered(self) -> list[_Obj]:
@@ -211,16 +231,23 @@ class AnthropicTranslator(Translator):
         result fails saying why, never left to the notebook's tools."""
         self.done = True
         content = _sent_back(sorted(self._blocks, key=lambda block: block.index))
+        if self._going_on:  # the paused turn's message, gone on: one message
+            content = [*self.messages.pop()["content"], *content]
+            self._going_on = False
         self.messages.append({"role": "assistant", "content": content})
         self._blocks.clear()
         self._open.clear()
         if self._stop_reason == "refusal":
             said = first_str(self._stop_details, "explanation", "category") or "no reason given"
             return [RunFailed(message=f"the model refused to go on: {said}", code="refusal")]
+        usage = parse_usage({k: v for k, v in self._usage.items() if v is not None})
+        if self._stop_reason == "pause_turn" and self.paused_turns < MAX_PAUSED_TURNS:
+            self.paused_turns += 1  # sent back as it is, the turn goes on: its calls too
+            self.goes_on = True
+            return [RunCompleted(usage=usage, finish_reason=self._stop_reason, model=self._model)]
         left = _unanswered(content) if self._stop_reason in _CUT else []
         why = f"unfinished: the answer stopped ({self._stop_reason}) before this call was whole"
         events: list[Event] = [ToolCallFinished(call_id=i, error=why) for i in left]
-        usage = parse_usage({k: v for k, v in self._usage.items() if v is not None})
         completed = RunCompleted(usage=usage, finish_reason=self._stop_reason, model=self._model)
         return [*events, completed]
 
@@ -365,6 +392,17 @@ class Anthropic(ClientThreadProvider):
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         return self._messages_request(request, [])
+
+    def continued_request(
+        self, request: RunRequest, translator: Translator, completed: RunCompleted
+    ) -> HttpRequest | None:
+        """A turn the API paused (``pause_turn``: a server tool's long turn) goes back as it
+        is, the assistant's content last, and the API goes on with it (at most
+        :data:`MAX_PAUSED_TURNS` times a run)."""
+        if not isinstance(translator, AnthropicTranslator) or not translator.goes_on:
+            return None
+        translator.go_on()
+        return self._messages_request(request, translator.messages)
 
     def tool_results_request(
         self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]

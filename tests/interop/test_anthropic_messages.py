@@ -23,6 +23,7 @@ from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient, InvalidRequestError, RunFailedError, ServerError
 from agentnb._core.run import Run
+from agentnb.providers.anthropic import MAX_PAUSED_TURNS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -213,16 +214,31 @@ async def test_a_refusal_fails_the_run_with_its_explanation_and_leaves_the_threa
     assert again.text == "The answer is 4."  # its one message: the refused turn was not kept
 
 
-async def test_a_paused_turn_ends_the_run_and_its_call_says_it_was_paused(
+async def test_a_paused_turn_is_sent_back_and_goes_on_in_the_same_run(
     messages_url: str,
 ) -> None:
+    """``pause_turn``: the API asks for the paused content back as it is; the turn goes on
+    with the server tool's result and the answer, one run, its usage both requests'."""
     async with client(messages_url) as anthropic:
         run = await anthropic.run("pause-turn", "NVDA?")
         again = await anthropic.run("claude-sonnet-4-5", "And?", thread_id=run.thread_id)
-    assert (run.status, run.finish_reason) == ("completed", "pause_turn")
+    assert (run.status, run.finish_reason, run.text) == ("completed", "end_turn", "NVDA is at 100.")
     [call] = run.tool_calls
-    assert (call.call_id, call.name, call.status) == ("srvtoolu_p", "web_search", "failed")
-    assert call.error is not None and "pause_turn" in call.error
+    assert (call.call_id, call.name, call.status) == ("srvtoolu_p", "web_search", "succeeded")
+    assert run.usage is not None and run.usage.prompt_tokens == 30 + 50
+    # the thread: the question, the turn as one message (paused, then gone on), the new one
+    assert again.text == "Turn with 3 messages."
+
+
+async def test_a_turn_that_pauses_again_and_again_ends_at_the_bound(messages_url: str) -> None:
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("pause-always", "NVDA?")
+        again = await anthropic.run("claude-sonnet-4-5", "And?", thread_id=run.thread_id)
+    assert (run.status, run.finish_reason) == ("completed", "pause_turn")
+    assert run.usage is not None and run.usage.prompt_tokens == 30 * (MAX_PAUSED_TURNS + 1)
+    calls = run.tool_calls
+    assert [c.call_id for c in calls] == [f"srvtoolu_p{n}" for n in range(MAX_PAUSED_TURNS + 1)]
+    assert all(c.status == "failed" and "pause_turn" in (c.error or "") for c in calls)
     # the paused call, without its result, is not sent back before a new question
     assert again.text == "Turn with 2 messages."
 

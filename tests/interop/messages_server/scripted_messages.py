@@ -11,8 +11,9 @@ notebook's ``position_value`` and answers with its ``tool_result``, ``overloaded
 mid-stream with an ``error`` event, ``status-529`` / ``status-400`` answer with that status,
 ``slow`` streams until the client goes (``GET /gone`` then says whether it went);
 ``max-tokens``, ``max-tokens-call`` (cut inside a ``tool_use``'s arguments), ``stop-sequence``,
-``refusal`` (with ``stop_details``) and ``pause-turn`` (a web search paused before its result)
-stop with that stop reason. Hostile scripts: ``one-index-two-calls`` starts two ``tool_use``
+``refusal`` (with ``stop_details``) and ``pause-turn`` (a web search paused before its result;
+sent back as it was, the turn goes on with the result and the answer) stop with that stop
+reason; ``pause-always`` pauses every time. Hostile scripts: ``one-index-two-calls`` starts two ``tool_use``
 blocks on one content-block index, ``disagreeing-call`` starts a ``tool_use`` with one input
 and streams another; each answers its results back in words.
 
@@ -198,15 +199,46 @@ def refusal(body: dict[str, Any]) -> list[Any]:
 
 
 def pause_turn(body: dict[str, Any]) -> list[Any]:
-    """A server tool's long turn paused: the call made, no result yet."""
+    """A server tool's long turn paused: the call made, no result yet. Sent back as it was
+    (the assistant's paused content last), the turn goes on: the result, then the answer."""
+    last = body["messages"][-1]
+    if last["role"] == "assistant":
+        assert [b["id"] for b in last["content"] if b["type"] == "server_tool_use"] == [
+            "srvtoolu_p"
+        ], last
+        result = t.WebSearchResultBlock(
+            type="web_search_result", title="NVDA", url="https://example.com/nvda",
+            encrypted_content="e",
+        )  # fmt: skip
+        return [
+            start(body["model"], "msg_paused_on", 50),
+            block(
+                0,
+                t.WebSearchToolResultBlock(
+                    type="web_search_tool_result", tool_use_id="srvtoolu_p", content=[result]
+                ),
+            ),
+            stop(0),
+            *text(1, "NVDA is at 100."),
+            *end("end_turn", 9),
+        ]
+    return paused(body)
+
+
+def pause_always(body: dict[str, Any]) -> list[Any]:
+    """A turn that pauses every time it is sent back, with another search each time."""
+    last = body["messages"][-1]
+    made = len(last["content"]) if last["role"] == "assistant" else 0
+    return paused(body, f"srvtoolu_p{made}")
+
+
+def paused(body: dict[str, Any], call_id: str = "srvtoolu_p") -> list[Any]:
     query = {"query": "NVDA price"}
     return [
         start(body["model"], "msg_paused", 30),
         block(
             0,
-            t.ServerToolUseBlock(
-                type="server_tool_use", id="srvtoolu_p", name="web_search", input={}
-            ),
+            t.ServerToolUseBlock(type="server_tool_use", id=call_id, name="web_search", input={}),
         ),
         delta(0, t.InputJSONDelta(type="input_json_delta", partial_json=json.dumps(query))),
         stop(0),
@@ -295,6 +327,7 @@ SCRIPTS = {
     "stop-sequence": stop_sequence,
     "refusal": refusal,
     "pause-turn": pause_turn,
+    "pause-always": pause_always,
 }
 
 
