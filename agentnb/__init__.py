@@ -177,8 +177,20 @@ _MOVED = ("ChatCell", "Connection", "RunHandle", "ToolCall", "TracingStatus")
 """Types named only in annotations, in ``agentnb.types`` since 0.5: the root's error says where."""
 
 
-_EVALUATION = frozenset({"Experiment", "dataset", "evaluate", "experiment", "experiments"})
-"""Names evaluation's package holds since 0.5 (the root names no module of it)."""
+_EVALUATION = frozenset(
+    {
+        "Experiment",
+        "dataset",
+        "evaluate",
+        "experiment",
+        "experiments",
+        "judge",
+        "live",
+        "to_phoenix",
+    }
+)
+"""Names evaluation's package holds (since 0.5; ``live`` and ``to_phoenix`` since they came),
+which a person may look for at the root (the root names no module of it)."""
 
 
 def __getattr__(name: str) -> Any:

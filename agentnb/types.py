@@ -27,6 +27,9 @@ types around a run live here:
 - What MCP gives and takes: ``McpTools`` (``agentnb.mcp_tools``: an MCP server's tools),
   ``ContextServer`` (``agentnb.context.serve``: the notebook as an MCP server) and
   ``ServedCall`` (one call it served, in ``srv.calls``).
+- What makes a remote party's error text fit to show (its secrets redacted, cut):
+  ``redacted_error``; whether what goes to an observability tool carries content:
+  ``content_captured``.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ from ._core.pricing import RunCost
 from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
-from ._tracing import TracingStatus
+from ._core.secrets import redacted_error
+from ._tracing import TracingStatus, content_captured
 
 if TYPE_CHECKING:
     from ._display.widget import ChatCell
@@ -80,8 +84,10 @@ __all__ = [
     "Via",
     "answer_validator",
     "batch_requests",
+    "content_captured",
     "examples_of",
     "in_split",
+    "redacted_error",
     "run_ids",
     "send_batch",
 ]

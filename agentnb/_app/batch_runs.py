@@ -124,6 +124,22 @@ async def run_batch(
     )
 
 
+EVALUATION_OPTIONS = ("experiment", "evaluators", "judge")
+"""What a batch took before evaluation became its own package (0.5), and a person may still
+give it: the error points there."""
+
+
+def _no_evaluation_options(options: Mapping[str, object]) -> None:
+    given = [name for name in EVALUATION_OPTIONS if name in options]
+    if given:
+        raise ConfigurationError(
+            f"batch() takes no {', '.join(f'{name}=' for name in given)}: evaluation is "
+            "agentnb.evals's (from agentnb.evals import experiment, judge): an experiment is "
+            "agentnb.evals.experiment(name, agents, dataset, evaluators=[...]), a judge "
+            "agentnb.evals.judge(model, via=...) among its evaluators"
+        )
+
+
 class BatchOptions(RunOptions, total=False):
     """The options a batch takes: every run's, and ``schema`` (as :func:`agentnb.ask`'s)."""
 
@@ -182,6 +198,7 @@ def batch(
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
+    _no_evaluation_options(options)
     if context:
         _, tools = notebook_context("", options.get("tools"), context=True)
         options["tools"] = tools

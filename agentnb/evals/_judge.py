@@ -13,6 +13,7 @@ from typing import Any, Final
 import agentnb
 from agentnb import AgentClient, AsyncAgentClient, ConfigurationError
 from agentnb.history import EVALUATES, RunRecord
+from agentnb.types import redacted_error
 
 __all__ = ["DEFAULT_RUBRIC", "Judge", "fenced_prompt", "judge", "judge_prompt", "read_grade"]
 
@@ -156,7 +157,8 @@ def read_grade(text: str) -> tuple[float, str] | None:
     except ValueError:
         grade = None
     if not isinstance(grade, dict) or "score" not in grade:
-        raise ValueError(f"the judge did not answer with the JSON asked for: {text[:200]!r}")
+        said = redacted_error(text or "", limit=200)
+        raise ValueError(f"the judge did not answer with the JSON asked for: {said!r}")
     score, rationale = grade["score"], grade.get("rationale")
     if score is None:
         return None
