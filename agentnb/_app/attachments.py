@@ -22,12 +22,14 @@ from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from .._core.exceptions import ConfigurationError
+from .._core.secrets import FoundSecrets
 from .._core.text import did_you_mean
 from .context_summary import (
     ContextSettings,
     context_settings,
     data_block,
     new_nonce,
+    searched,
     summarize,
     within_turn,
 )
@@ -87,7 +89,8 @@ def _attachments(
     """``message`` with ``@@`` written ``@``, and each mention's text as sent (within the
     turn's budget)."""
     summaries: dict[str, str] = {}
-    secrets = kernel_secrets(kernel) if "@" in message else ()
+    found = kernel_secrets(kernel) if "@" in message else FoundSecrets()
+    settings, secrets = searched(settings, found), found.values
 
     def resolved(match: re.Match[str]) -> str:
         if match.group("at"):

@@ -25,9 +25,10 @@ from typing import Any, Final
 
 from .._core.client_tools import ClientTool, tool
 from .._core.exceptions import ConfigurationError
-from .._core.secrets import without_a_cut_secret
+from .._core.secrets import REDACTED, FoundSecrets, secret_name, without_a_cut_secret
 from .._display.environment import user_shell
 from .context_summary import (
+    UNSEARCHED,
     ContextSettings,
     bounded,
     context_settings,
@@ -36,6 +37,7 @@ from .context_summary import (
     data_block,
     kind_of,
     new_nonce,
+    searched,
     secret_values,
     summarize,
 )
@@ -131,9 +133,10 @@ def user_variables(kernel: Kernel, settings: ContextSettings) -> list[str]:
     return sorted(names)
 
 
-def kernel_secrets(kernel: Kernel) -> tuple[str, ...]:
+def kernel_secrets(kernel: Kernel) -> FoundSecrets:
     """The values the user's names hold under secret-looking names (a variable, a dict key,
-    a column): redacted from everything read from ``kernel``, wherever they show."""
+    a record's attribute, a column, at any depth): redacted from everything read from
+    ``kernel``, wherever they show; and whether the search finished."""
     names = kernel.namespace.items()
     return secret_values(
         {n: v for n, v in list(names) if not n.startswith("_") and n not in kernel.hidden}
@@ -189,25 +192,30 @@ def _home(path: str) -> str:
 
 
 def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
-    """The context tools over ``kernel``, their results in the data block marked ``nonce``."""
-    settings = context_settings()
+    """The context tools over ``kernel``, their results in the data block marked ``nonce``.
+    Each read takes the settings in force when it is made (:func:`configure`)."""
 
-    def as_data(read: Callable[[tuple[str, ...]], str]) -> str:
-        """What ``read`` gives, given the kernel's secrets as they are now, redacted of them
-        (again, as a whole), within the item budget, in the data block."""
-        secrets = kernel_secrets(kernel)
-        return data_block(cut(read(secrets), settings.item_chars, secrets=secrets), nonce)
+    def as_data(read: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
+        """What ``read`` gives, given the settings and the kernel's secrets as they are now,
+        redacted of them (again, as a whole), within the item budget, in the data block; at
+        the schema level when the search for secrets could not finish, saying so."""
+        found = kernel_secrets(kernel)
+        settings = searched(context_settings(), found)
+        text = read(settings, found.values)
+        if not found.complete:
+            text = f"{UNSEARCHED}\n{text}"
+        return data_block(cut(text, settings.item_chars, secrets=found.values), nonce)
 
     def notebook_variables(page: int = 1) -> str:
         """List the variables in the user's notebook, a page at a time.
 
         :param page: the page to list, from 1
         """
-        names = user_variables(kernel, settings)
+        names = user_variables(kernel, context_settings())
         pages = max(1, -(-len(names) // PAGE_SIZE))
         if not 1 <= page <= pages:
             raise ValueError(f"page {page} does not exist: there are {counted(pages, 'page')}")
-        return as_data(lambda _: bounded(lambda: _variables_page(kernel, names, page, pages)))
+        return as_data(lambda *_: bounded(lambda: _variables_page(kernel, names, page, pages)))
 
     def notebook_describe(name: str) -> str:
         """Describe one variable of the user's notebook (a frame's columns, dtypes, nulls,
@@ -215,10 +223,10 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
 
         :param name: the variable's name
         """
-        if name not in user_variables(kernel, settings):
+        if name not in user_variables(kernel, context_settings()):
             raise ValueError(f"no variable {name!r} in the notebook (see notebook_variables)")
         value = kernel.namespace[name]
-        return as_data(lambda secrets: summarize(value, name, settings, secrets))
+        return as_data(lambda settings, secrets: summarize(value, name, settings, secrets))
 
     def notebook_cells(count: int = RECENT_CELLS) -> str:
         """Show the notebook's most recent cells as they were typed, and the values they
@@ -227,19 +235,21 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         :param count: how many cells, the latest last
         """
         return as_data(
-            lambda secrets: bounded(lambda: _recent_cells(kernel, settings, count, secrets))
+            lambda settings, secrets: bounded(
+                lambda: _recent_cells(kernel, settings, count, secrets)
+            )
         )
 
     def notebook_error() -> str:
         """Show the last exception a cell of the notebook raised, with its traceback."""
-        return as_data(lambda secrets: last_error(kernel, secrets))
+        return as_data(lambda _, secrets: last_error(kernel, secrets))
 
     def notebook_files(path: str = ".") -> str:
         """List the files of a folder under the notebook's working directory.
 
         :param path: a folder relative to the working directory
         """
-        return as_data(lambda _: _files(kernel.cwd, path))
+        return as_data(lambda *_: _files(kernel.cwd, path))
 
     def notebook_read_file(path: str, lines: int = FILE_LINES) -> str:
         """Read the first lines of a text file under the notebook's working directory.
@@ -247,7 +257,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         :param path: the file, relative to the working directory
         :param lines: how many lines from its start
         """
-        return as_data(lambda secrets: _head(kernel.cwd, path, lines, secrets))
+        return as_data(lambda _, secrets: _head(kernel.cwd, path, lines, secrets))
 
     functions = (
         notebook_variables,
@@ -257,12 +267,17 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         notebook_files,
         notebook_read_file,
     )
-    made = (tool(fn, approve=settings.ask_first, time_limit=10) for fn in functions)
+    ask_first = context_settings().ask_first
+    made = (tool(fn, approve=ask_first, time_limit=10) for fn in functions)
     return tuple(replace(t, reads_notebook=True) for t in made)
 
 
-def _short(value: Any) -> str:
+def _short(name: str, value: Any) -> str:
+    """A variable's line in the listing: its type and size (a secret-looking name's value
+    is not looked at: its type only)."""
     text = kind_of(value)
+    if secret_name(name):
+        return f"{text} = {REDACTED}"
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple):
         return f"{text} {'×'.join(f'{n:,}' for n in shape)}"
@@ -278,7 +293,7 @@ def _variables_page(kernel: Kernel, names: list[str], page: int, pages: int) -> 
     head = f"{counted(len(names), 'variable')}; page {page} of {pages}"
     if page < pages:
         head += f" (call again with page={page + 1} for more)"
-    lines = [head, *(f"{name}: {_short(kernel.namespace[name])}" for name in shown)]
+    lines = [head, *(f"{name}: {_short(name, kernel.namespace[name])}" for name in shown)]
     return "\n".join(lines)
 
 
@@ -320,7 +335,7 @@ def _files(cwd: Path, path: str) -> str:
         elif entry.is_dir():
             lines.append(f"  {entry.name}/")
         elif _PRIVATE_FILE.search(entry.name):
-            lines.append(f"  {entry.name} (may hold secrets: listed, never read)")
+            lines.append(f"  {entry.name} (listed, never read: it may hold secrets)")
         else:
             lines.append(f"  {entry.name} ({counted(entry.stat().st_size, 'byte')})")
     if len(entries) > 200:
@@ -331,7 +346,7 @@ def _files(cwd: Path, path: str) -> str:
 def _head(cwd: Path, path: str, lines: int, secrets: Iterable[str]) -> str:
     target = _inside(cwd, path)
     if _PRIVATE_FILE.search(target.name):
-        raise ValueError(f"{target.name!r} may hold secrets: it is never read")
+        raise ValueError(f"{target.name!r} is never read: it may hold secrets")
     if not target.is_file():
         raise ValueError(f"{path!r} is not a file under the working directory")
     read = context_settings().item_chars * 4

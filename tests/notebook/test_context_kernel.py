@@ -245,7 +245,7 @@ def test_context_tools_ask_with_the_exact_payload_and_send_it(
     first, preview = out.split("\n", 1)
     assert first == "completed 1 notebook_variables"
     assert preview.startswith("reads the notebook; it would send:\n<notebook-data id=")
-    assert "customers: pandas DataFrame 2×3" in preview and "db_password: str" in preview
+    assert "customers: pandas DataFrame 2×3" in preview and "db_password: str = ***" in preview
     assert not any(secret in out for secret in SECRETS.values())  # the approval preview
     sent = wire.bodies[before + 1]
     payload = preview.split("it would send:\n", 1)[1].rstrip("\n")
@@ -271,7 +271,7 @@ def test_each_reads_approval_preview_holds_placeholders_where_its_secrets_would_
         session.execute("raise PermissionError('login refused: ' + db_password + ' ' + dsn)")
     reads = {
         "notebook_describe CFG": ["'host': str 'db'", "'token': ***", "'api_key': ***"],
-        "notebook_describe TOKEN": ["TOKEN: str = *** (its name looks secret: not read)"],
+        "notebook_describe TOKEN": ["TOKEN: str = *** (not read: its name looks secret)"],
         "notebook_describe DSN": ["postgres://u:***@db"],
         "notebook_cells": ["In[1]:", "In[5]:", "Out[2]: str", "Out[3]: tuple"],
         "notebook_error": ["PermissionError: login refused: *** postgres://u:***@db"],

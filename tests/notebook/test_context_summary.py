@@ -109,7 +109,7 @@ def test_key_shapes_are_redacted_wherever_they_sit(kind: str) -> None:
 
 def test_values_under_secret_looking_names_are_never_read() -> None:
     assert summarize("hunter2-is-my-password", "db_password") == (
-        "db_password: str = *** (its name looks secret: not read)"
+        "db_password: str = *** (not read: its name looks secret)"
     )
     text = summarize({"api_token": "plain", "user": "ann"}, "cfg")
     assert "plain" not in text and "'api_token': ***" in text and "ann" in text
@@ -215,7 +215,7 @@ def test_files_stay_under_the_working_directory(tmp_path: Path) -> None:
     (tmp_path / "link.txt").symlink_to(outside)
     tools = context_tools(Kernel({}, cwd=tmp_path), "n")
     listing = tool_named(tools, "notebook_files")()
-    assert ".env (may hold secrets: listed, never read)" in listing
+    assert ".env (listed, never read: it may hold secrets)" in listing
     assert "link.txt (a link outside the working directory: not read)" in listing
     read = tool_named(tools, "notebook_read_file")
     assert "data.csv (first 2 lines):\na,b\n1,2" in read("data.csv")
