@@ -26,6 +26,7 @@ from .._core.secrets import FoundSecrets
 from .._core.text import did_you_mean
 from .context_summary import (
     ContextSettings,
+    bounded,
     context_settings,
     data_block,
     new_nonce,
@@ -38,6 +39,8 @@ from .context_tools import (
     Kernel,
     cell_source,
     context_tools,
+    denied_in,
+    denied_value,
     kernel_secrets,
     last_error,
     running_kernel,
@@ -150,11 +153,11 @@ def _summary(
     if match.group("cells"):
         number = int(match.group("number"))
         if match.group("cells") == "In":
-            return f"{mention}:\n" + cell_source(kernel, number, secrets)
-        return summarize(_output(kernel, number), mention, settings, secrets)
+            return f"{mention}:\n" + cell_source(kernel, number, secrets, settings)
+        return summarize(_output(kernel, number, settings), mention, settings, secrets)
     name, attr = match.group("name"), match.group("attr")
     if name == "error" and "error" not in kernel.namespace:
-        return f"{mention}:\n{last_error(kernel, secrets)}"
+        return f"{mention}:\n{bounded(lambda: last_error(kernel, secrets, settings))}"
     value = _variable(name, kernel, settings)
     if attr is not None:
         value = _part(value, name, attr)
@@ -164,6 +167,8 @@ def _summary(
 def _variable(name: str, kernel: Kernel, settings: ContextSettings) -> Any:
     if name in settings.deny:
         raise ConfigurationError(f"@{name}: this name is on the context deny list")
+    if name in kernel.namespace and denied_value(kernel, settings, kernel.namespace[name]):
+        raise ConfigurationError(f"@{name}: it holds the value of a name on the context deny list")
     if name not in kernel.namespace:
         near = did_you_mean(name, user_variables(kernel, settings))
         hint = f": did you mean @{near}?" if near else ""
@@ -189,11 +194,18 @@ def _part(value: Any, name: str, attr: str) -> Any:
     return getattr(value, attr)
 
 
-def _output(kernel: Kernel, number: int) -> Any:
+def _output(kernel: Kernel, number: int, settings: ContextSettings) -> Any:
     outputs = kernel.namespace.get("Out")
     if not isinstance(outputs, Mapping) or number not in outputs:
         raise ConfigurationError(
             f"@Out[{number}]: cell {number} has no output value (it printed or returned "
             f"nothing; nothing was sent)"
+        )
+    cells = kernel.cells()
+    named = denied_in(str(cells[number]), settings) if cells and number < len(cells) else None
+    if named is not None or denied_value(kernel, settings, outputs[number]):
+        why = f"cell {number} names {named}" if named else "it is a value"
+        raise ConfigurationError(
+            f"@Out[{number}]: {why}, on the context deny list (nothing was sent)"
         )
     return outputs[number]

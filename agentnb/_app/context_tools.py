@@ -13,13 +13,16 @@ files that may hold secrets (``.env``, keys, credentials) are listed but never r
 from __future__ import annotations
 
 import codecs
+import fnmatch
+import io
 import os
 import re
 import sys
+import tokenize
 import traceback
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import FunctionType
 from typing import Any, Final
 
@@ -30,6 +33,7 @@ from .._display.environment import user_shell
 from .context_summary import (
     UNSEARCHED,
     ContextSettings,
+    Level,
     bounded,
     context_settings,
     counted,
@@ -49,10 +53,14 @@ __all__ = [
     "Kernel",
     "cell_source",
     "context_tools",
+    "denied_in",
+    "denied_path",
+    "denied_value",
     "kernel_secrets",
     "kernel_tools",
     "last_error",
     "running_kernel",
+    "source_at",
     "user_variables",
 ]
 
@@ -71,6 +79,11 @@ _PRIVATE_FILE = re.compile(
     r"|\.(pem|key|p12|pfx|keystore)$|secret|credential|passw|token",
     re.IGNORECASE,
 )
+_LITERALS = frozenset(
+    {tokenize.STRING, tokenize.NUMBER, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+)
+"""The tokens a cell's source at the ``schema`` level leaves out (an f-string's text,
+from Python 3.12, is a token of its own)."""
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _CELL_FILE = re.compile(r"^<ipython-input-|ipykernel_\d+[/\\]\d+\.py$")
 
@@ -120,17 +133,42 @@ def kernel_tools() -> tuple[ClientTool, ...]:
 
 def user_variables(kernel: Kernel, settings: ContextSettings) -> list[str]:
     """The user's own names, sorted: not modules, IPython's or agentnb's objects, ``_``
-    names or denied names."""
+    names, denied names, or another name for a denied value (``c = customers``)."""
+    denied = _denied_values(kernel, settings)
     names = []
     for name, value in list(kernel.namespace.items()):
         if name.startswith("_") or name in _IPYTHON_NAMES or name in kernel.hidden:
             continue
-        if name in settings.deny or type(value).__name__ == "module":
+        if name in settings.deny or id(value) in denied or type(value).__name__ == "module":
             continue
         if _of_agentnb(value):
             continue
         names.append(name)
     return sorted(names)
+
+
+def _denied_values(kernel: Kernel, settings: ContextSettings) -> set[int]:
+    """The ids of the values the deny list's names hold (another name for one is denied
+    too)."""
+    return {id(kernel.namespace[n]) for n in settings.deny if n in kernel.namespace}
+
+
+def denied_value(kernel: Kernel, settings: ContextSettings, value: object) -> bool:
+    """Whether ``value`` is one a name on the deny list holds."""
+    return id(value) in _denied_values(kernel, settings)
+
+
+def denied_in(source: str, settings: ContextSettings) -> str | None:
+    """The first name on the deny list that ``source`` (a cell, a traceback's line) names,
+    if any: its text and what it made are not read."""
+    for name in sorted(settings.deny):
+        if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", source):
+            return name
+    return None
+
+
+def _denied_note(name: str) -> str:
+    return f"[not read: it names {name}, on the context deny list]"
 
 
 def kernel_secrets(kernel: Kernel) -> FoundSecrets:
@@ -149,18 +187,56 @@ def _of_agentnb(value: Any) -> bool:
     return str(owner).split(".")[0] == "agentnb"
 
 
-def cell_source(kernel: Kernel, number: int, secrets: Iterable[str]) -> str:
-    """The source of cell ``number`` as it was typed, redacted (``secrets`` too)."""
+def cell_source(
+    kernel: Kernel, number: int, secrets: Iterable[str], settings: ContextSettings
+) -> str:
+    """The source of cell ``number`` as it was typed, redacted (``secrets`` too): at the
+    ``schema`` level without its literal values; a :class:`ConfigurationError` for a cell
+    that names a denied variable."""
     cells = kernel.cells()
     if cells is None or not 0 < number < len(cells):
         raise ValueError(f"In[{number}]: there is no cell {number} in this kernel")
-    return cut(str(cells[number]), context_settings().item_chars, secrets=secrets)
+    source = str(cells[number])
+    denied = denied_in(source, settings)
+    if denied is not None:
+        raise ConfigurationError(
+            f"@In[{number}]: cell {number} names {denied}, on the context deny list "
+            f"(nothing was sent)"
+        )
+    return cut(source_at(source, settings.level), settings.item_chars, secrets=secrets)
 
 
-def last_error(kernel: Kernel, secrets: Iterable[str]) -> str:
+def source_at(source: str, level: Level) -> str:
+    """A cell's ``source`` as a privacy ``level`` sends it: as typed, but at ``schema``
+    its literal values (strings, numbers) written ``…``: the code's names and calls are
+    its schema, its literals may be data. A source Python cannot read into tokens is not
+    sent at ``schema``."""
+    if level != "schema":
+        return source
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return "[source not sent at the schema level: it is not Python]"
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    parts, done = [], 0
+    for token in tokens:
+        if token.type not in _LITERALS:
+            continue
+        (row, col), (end_row, end_col) = token.start, token.end
+        start, end = starts[row - 1] + col, starts[end_row - 1] + end_col
+        parts += [source[done:start], "…"]
+        done = end
+    return "".join(parts) + source[done:]
+
+
+def last_error(kernel: Kernel, secrets: Iterable[str], settings: ContextSettings) -> str:
     """The last exception a cell raised: type, message, the user's frames and the last
     library frame, without colour codes, the home directory as ``~``; redacted
-    (``secrets`` too)."""
+    (``secrets`` too). At the ``schema`` level its message is not sent and its lines are
+    sent without their literals; a line that names a denied variable is not sent, nor then
+    the message."""
     error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
     if error is None:
         return "no cell has raised an exception in this kernel"
@@ -168,15 +244,24 @@ def last_error(kernel: Kernel, secrets: Iterable[str]) -> str:
     user = [f for f in frames if _CELL_FILE.search(f.filename)]
     library = [f for f in frames if not _CELL_FILE.search(f.filename)]
     kept = [f for f in frames if f in user or (library and f is library[-1])]
-    lines = [f"{type(error).__name__}: {_ANSI.sub('', _message(error))}"]
+    denied = [d for f in user if f.line and (d := denied_in(f.line, settings))]
+    if denied:
+        message = _denied_note(denied[0])
+    elif settings.level == "schema":
+        message = "[message not sent at the schema level]"
+    else:
+        message = _ANSI.sub("", _message(error))
+    lines = [f"{type(error).__name__}: {message}"]
     for frame in kept:
         where = "cell" if frame in user else _home(frame.filename)
         lines.append(f"  {where}, line {frame.lineno}, in {frame.name}")
         if frame.line:
-            lines.append(f"    {frame.line.strip()}")
+            line = frame.line.strip()
+            named = denied_in(line, settings)
+            lines.append(f"    {_denied_note(named) if named else source_at(line, settings.level)}")
     if len(kept) < len(frames):
         lines.append(f"  [{counted(len(frames) - len(kept), 'library frame')} left out]")
-    return cut("\n".join(lines), context_settings().item_chars, secrets=secrets)
+    return cut("\n".join(lines), settings.item_chars, secrets=secrets)
 
 
 def _message(error: BaseException) -> str:
@@ -242,14 +327,16 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
 
     def notebook_error() -> str:
         """Show the last exception a cell of the notebook raised, with its traceback."""
-        return as_data(lambda _, secrets: last_error(kernel, secrets))
+        return as_data(
+            lambda settings, secrets: bounded(lambda: last_error(kernel, secrets, settings))
+        )
 
     def notebook_files(path: str = ".") -> str:
         """List the files of a folder under the notebook's working directory.
 
         :param path: a folder relative to the working directory
         """
-        return as_data(lambda *_: _files(kernel.cwd, path))
+        return as_data(lambda settings, _: _files(kernel.cwd, path, settings))
 
     def notebook_read_file(path: str, lines: int = FILE_LINES) -> str:
         """Read the first lines of a text file under the notebook's working directory.
@@ -257,7 +344,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         :param path: the file, relative to the working directory
         :param lines: how many lines from its start
         """
-        return as_data(lambda _, secrets: _head(kernel.cwd, path, lines, secrets))
+        return as_data(lambda settings, secrets: _head(kernel.cwd, path, lines, secrets, settings))
 
     functions = (
         notebook_variables,
@@ -305,12 +392,23 @@ def _recent_cells(
     if cells is None or len(cells) < 2:
         return "no cell has run in this kernel"
     count = max(1, min(count, 20))
+    denied = _denied_values(kernel, settings)
     lines = []
     for number in range(max(1, len(cells) - count), len(cells)):
-        lines.append(f"In[{number}]:\n{cut(str(cells[number]), 1_000, secrets=secrets)}")
+        source = str(cells[number])
+        named = denied_in(source, settings)
+        if named is not None:
+            lines.append(f"In[{number}]: {_denied_note(named)}")
+            continue
+        shown = source_at(source, settings.level)
+        lines.append(f"In[{number}]:\n{cut(shown, 1_000, secrets=secrets)}")
         if isinstance(outputs, Mapping) and number in outputs:
-            output = summarize(outputs[number], f"Out[{number}]", settings, secrets)
-            lines.append(cut(output, 1_000, secrets=secrets))
+            output = outputs[number]
+            if id(output) in denied:
+                lines.append(f"Out[{number}]: [not read: a value on the context deny list]")
+                continue
+            summary = summarize(output, f"Out[{number}]", settings, secrets)
+            lines.append(cut(summary, 1_000, secrets=secrets))
     return "\n".join(lines)
 
 
@@ -323,11 +421,38 @@ def _inside(cwd: Path, path: str) -> Path:
     return target
 
 
-def _files(cwd: Path, path: str) -> str:
+def denied_path(relative: PurePosixPath, settings: ContextSettings) -> str | None:
+    """The deny list's path pattern (an entry that is no Python name: ``data/*.csv``,
+    ``private/``) that ``relative`` (under the working directory) or one of its folders
+    matches, if any."""
+    for pattern in sorted(settings.deny):
+        if pattern.isidentifier():
+            continue
+        wanted = pattern.strip("/")
+        paths = [relative, *relative.parents]
+        if any(fnmatch.fnmatchcase(str(p), wanted) for p in paths if str(p) != "."):
+            return pattern
+    return None
+
+
+def _refused_path(cwd: Path, target: Path, settings: ContextSettings) -> str | None:
+    """Why ``target`` (resolved, under ``cwd``) is neither listed inside nor read."""
+    relative = PurePosixPath(target.relative_to(cwd.resolve()).as_posix())
+    pattern = denied_path(relative, settings)
+    if pattern is not None:
+        return f"it matches {pattern!r}, on the context deny list"
+    return None
+
+
+def _files(cwd: Path, path: str, settings: ContextSettings) -> str:
     folder = _inside(cwd, path)
     if not folder.is_dir():
         raise ValueError(f"{path!r} is not a folder under the working directory")
+    refused = _refused_path(cwd, folder, settings)
+    if refused is not None:
+        raise ValueError(f"{path!r} is not listed: {refused}")
     entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    entries = [e for e in entries if _refused_path(cwd, e.absolute(), settings) is None]
     lines = [f"{counted(len(entries), 'entry', 'entries')} in {path!r}:"]
     for entry in entries[:200]:
         if entry.is_symlink() and not entry.resolve().is_relative_to(cwd.resolve()):
@@ -343,13 +468,23 @@ def _files(cwd: Path, path: str) -> str:
     return "\n".join(lines)
 
 
-def _head(cwd: Path, path: str, lines: int, secrets: Iterable[str]) -> str:
+def _head(
+    cwd: Path, path: str, lines: int, secrets: Iterable[str], settings: ContextSettings
+) -> str:
     target = _inside(cwd, path)
     if _PRIVATE_FILE.search(target.name):
         raise ValueError(f"{target.name!r} is never read: it may hold secrets")
+    refused = _refused_path(cwd, target, settings)
+    if refused is not None:
+        raise ValueError(f"{path!r} is not read: {refused}")
+    if settings.level != "sample":
+        raise ValueError(
+            f"{path!r} is not read: a file's lines are rows of data, read at the sample "
+            f"level only (the level in force is {settings.level})"
+        )
     if not target.is_file():
         raise ValueError(f"{path!r} is not a file under the working directory")
-    read = context_settings().item_chars * 4
+    read = settings.item_chars * 4
     with target.open("rb") as file:
         start = file.read(read + 1)
     if b"\x00" in start:

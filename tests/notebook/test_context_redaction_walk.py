@@ -152,7 +152,7 @@ def test_past_the_searchs_cap_values_are_withheld_not_leaked(
         "Out": {},
     }
     read = reads(namespace)
-    for sent in (read("notebook_describe", name="note"),):
+    for sent in (read("notebook_describe", name="note"), read("notebook_cells")):
         assert "past-the-cap-secret" not in sent
         assert "past what is searched for secrets" in sent
     assert "note: str, 19 characters\n" in read("notebook_describe", name="note") + "\n"
