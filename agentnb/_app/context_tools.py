@@ -59,6 +59,7 @@ __all__ = [
     "kernel_secrets",
     "kernel_tools",
     "last_error",
+    "private_path",
     "running_kernel",
     "source_at",
     "user_variables",
@@ -75,10 +76,22 @@ NO_KERNEL = (
 )
 _IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 _PRIVATE_FILE = re.compile(
-    r"^\.env(\..*)?$|\.env$|^\.(netrc|pgpass|npmrc|pypirc|git-credentials)$|^id_[a-z0-9]+$"
-    r"|\.(pem|key|p12|pfx|keystore)$|secret|credential|passw|token",
+    r"^\.env(\..*)?$|\.env$|^\.(netrc|pgpass|npmrc|pypirc|git-credentials|dockercfg|boto|s3cfg)$"
+    r"|^\.my\.cnf$|^id_[a-z0-9]+(\.pub)?$|^kubeconfig$|^service[-_]?account.*\.json$"
+    r"|\.(pem|key|p12|pfx|keystore|jks|ppk|kdbx|tfstate|tfvars|ovpn|asc|gpg)$"
+    r"|secret|credential|passw|token",
     re.IGNORECASE,
 )
+"""Files that may hold secrets, by their name: listed, never read."""
+_PRIVATE_FOLDERS: Final = frozenset(
+    {
+        *(".ssh", ".aws", ".docker", ".git", ".gnupg", ".kube", ".azure", ".gcloud"),
+        *(".password-store", ".terraform", ".vault", ".secrets", "secrets", "secret"),
+        *(".credentials", "credentials", ".config/gcloud"),
+    }
+)
+"""Folders that hold secrets (a git remote's token, a cloud's keys, a registry's login):
+nothing under them is listed or read."""
 _LITERALS = frozenset(
     {tokenize.STRING, tokenize.NUMBER, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 )
@@ -435,28 +448,29 @@ def denied_path(relative: PurePosixPath, settings: ContextSettings) -> str | Non
     return None
 
 
-def _refused_path(cwd: Path, target: Path, settings: ContextSettings) -> str | None:
-    """Why ``target`` (resolved, under ``cwd``) is neither listed inside nor read."""
-    relative = PurePosixPath(target.relative_to(cwd.resolve()).as_posix())
-    pattern = denied_path(relative, settings)
-    if pattern is not None:
-        return f"it matches {pattern!r}, on the context deny list"
+def private_path(relative: PurePosixPath) -> str | None:
+    """The folder of ``relative`` (under the working directory) that holds secrets
+    (``.git``, ``.ssh``, ``secrets/``...), if any."""
+    parts = [part.lower() for part in relative.parts]
+    for position, part in enumerate(parts):
+        if part in _PRIVATE_FOLDERS or "/".join(parts[position : position + 2]) in _PRIVATE_FOLDERS:
+            return part
     return None
 
 
 def _files(cwd: Path, path: str, settings: ContextSettings) -> str:
     folder = _inside(cwd, path)
+    _judged(cwd, path, folder, settings, "listed")
     if not folder.is_dir():
         raise ValueError(f"{path!r} is not a folder under the working directory")
-    refused = _refused_path(cwd, folder, settings)
-    if refused is not None:
-        raise ValueError(f"{path!r} is not listed: {refused}")
     entries = sorted(folder.iterdir(), key=lambda p: p.name)
-    entries = [e for e in entries if _refused_path(cwd, e.absolute(), settings) is None]
+    entries = [e for e in entries if denied_path(_under(cwd, e), settings) is None]
     lines = [f"{counted(len(entries), 'entry', 'entries')} in {path!r}:"]
     for entry in entries[:200]:
         if entry.is_symlink() and not entry.resolve().is_relative_to(cwd.resolve()):
             lines.append(f"  {entry.name} (a link outside the working directory: not read)")
+        elif entry.is_dir() and private_path(_under(cwd, entry)) is not None:
+            lines.append(f"  {entry.name}/ (listed, never read: it holds secrets)")
         elif entry.is_dir():
             lines.append(f"  {entry.name}/")
         elif _PRIVATE_FILE.search(entry.name):
@@ -468,15 +482,36 @@ def _files(cwd: Path, path: str, settings: ContextSettings) -> str:
     return "\n".join(lines)
 
 
+def _under(cwd: Path, entry: Path) -> PurePosixPath:
+    """``entry`` (a path under the resolved ``cwd``) relative to it."""
+    return PurePosixPath(entry.relative_to(cwd.resolve()).as_posix())
+
+
+def _judged(cwd: Path, path: str, target: Path, settings: ContextSettings, done: str) -> None:
+    """A ``ValueError`` when ``target`` (``path`` resolved) may not be ``done`` ("read",
+    "listed"): judged by the path asked for and by where it leads (a link to ``.ssh`` is
+    ``.ssh``), by its folders and its name."""
+    asked = PurePosixPath(os.path.normpath(path).replace(os.sep, "/"))
+    for relative in (asked, PurePosixPath(target.relative_to(cwd.resolve()).as_posix())):
+        folder = private_path(relative)
+        if folder is not None:
+            raise ValueError(
+                f"{path!r} is never {done}: it is inside {folder}/, a folder that holds secrets"
+            )
+        if done == "read" and _PRIVATE_FILE.search(relative.name):
+            raise ValueError(f"{relative.name!r} is never read: it may hold secrets")
+    pattern = denied_path(_under(cwd, target), settings)
+    if pattern is not None:
+        raise ValueError(
+            f"{path!r} is not {done}: it matches {pattern!r}, on the context deny list"
+        )
+
+
 def _head(
     cwd: Path, path: str, lines: int, secrets: Iterable[str], settings: ContextSettings
 ) -> str:
     target = _inside(cwd, path)
-    if _PRIVATE_FILE.search(target.name):
-        raise ValueError(f"{target.name!r} is never read: it may hold secrets")
-    refused = _refused_path(cwd, target, settings)
-    if refused is not None:
-        raise ValueError(f"{path!r} is not read: {refused}")
+    _judged(cwd, path, target, settings, "read")
     if settings.level != "sample":
         raise ValueError(
             f"{path!r} is not read: a file's lines are rows of data, read at the sample "
