@@ -77,7 +77,7 @@ def test_folders_that_hold_secrets_are_listed_and_never_listed_inside(project: P
     assert "  .netrc (listed, never read: it may hold secrets)" in listing
     assert "  report.md (14 bytes)" in listing
     for folder in (".git", "secrets", "./.ssh", "tls/../.aws"):
-        with pytest.raises(ValueError, match="never listed: it is inside .*a folder that holds"):
+        with pytest.raises(ValueError, match=r"never listed: it is inside .*a folder that holds"):
             read("notebook_files", path=folder)
     assert "report.md (first 2 lines):\n# Sales\nup 3%" in read(
         "notebook_read_file", path="report.md"
