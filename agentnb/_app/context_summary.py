@@ -26,7 +26,6 @@ import inspect
 import random
 import re
 import secrets
-import threading
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -47,6 +46,7 @@ from .._core.secrets import (
     value_of,
 )
 from .._core.text import compact_json, excerpt
+from .._core.user_code import call_within
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -239,25 +239,16 @@ def searched(settings: ContextSettings, found: FoundSecrets) -> ContextSettings:
 
 
 def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:
-    """``describe()`` on a worker thread within ``limit`` seconds: a hang is abandoned (the
-    thread cannot be killed; the caller goes on) and a failure named by its type."""
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            box["text"] = describe()
-        except BaseException as exc:  # the user's repr failed: the summary says so
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name="agentnb-context-summary", daemon=True).start()
-    if not done.wait(limit):
+    """``describe()`` within ``limit`` seconds (:func:`~agentnb._core.user_code.call_within`:
+    on a thread of its own, stopped past its time, so it does not outlive the read); a
+    failure named by its type. Inside another bounded call it runs there, under that one's
+    bound."""
+    status, value = call_within(describe, limit, "agentnb-context-summary")
+    if status == "timed_out":
         return "<repr timed out>"
-    if "error" in box:
-        return f"<repr failed: {type(box['error']).__name__}>"
-    return str(box["text"])
+    if status == "error":
+        return f"<repr failed: {type(value).__name__}>"
+    return str(value)
 
 
 def counted(number: int, word: str, plural: str | None = None) -> str:

@@ -18,12 +18,13 @@ import io
 import os
 import re
 import sys
+import time
 import tokenize
 import traceback
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from types import FunctionType
+from types import FunctionType, ModuleType
 from typing import Any, Final
 
 from .._core.client_tools import ClientTool, tool
@@ -31,6 +32,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.secrets import REDACTED, FoundSecrets, secret_name, without_a_cut_secret
 from .._display.environment import user_shell
 from .context_summary import (
+    ITEM_TIME_LIMIT,
     UNSEARCHED,
     ContextSettings,
     Level,
@@ -68,6 +70,9 @@ __all__ = [
 PAGE_SIZE: Final = 50
 """Variables one page of the listing names."""
 RECENT_CELLS: Final = 5
+CELLS_TIME: Final = 3 * ITEM_TIME_LIMIT
+"""Seconds ``notebook_cells`` summarizes outputs for, each within its own limit: past them
+the rest are not read (the read ends within its tool's time)."""
 FILE_LINES: Final = 50
 """Lines the head of a file reads at most (and at most the item budget of characters)."""
 NO_KERNEL = (
@@ -152,7 +157,7 @@ def user_variables(kernel: Kernel, settings: ContextSettings) -> list[str]:
     for name, value in list(kernel.namespace.items()):
         if name.startswith("_") or name in _IPYTHON_NAMES or name in kernel.hidden:
             continue
-        if name in settings.deny or id(value) in denied or type(value).__name__ == "module":
+        if name in settings.deny or id(value) in denied or isinstance(value, ModuleType):
             continue
         if _of_agentnb(value):
             continue
@@ -195,8 +200,13 @@ def kernel_secrets(kernel: Kernel) -> FoundSecrets:
 
 
 def _of_agentnb(value: Any) -> bool:
-    """agentnb's own objects: its functions, classes and their instances."""
-    owner = value.__module__ if isinstance(value, type | FunctionType) else type(value).__module__
+    """agentnb's own objects: its functions, classes and their instances (the module read
+    from the type itself: nothing of the user's runs)."""
+    if isinstance(value, FunctionType):
+        owner = value.__module__
+    else:
+        kind = value if isinstance(value, type) else type(value)
+        owner = type.__dict__["__module__"].__get__(kind)
     return str(owner).split(".")[0] == "agentnb"
 
 
@@ -332,11 +342,7 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
 
         :param count: how many cells, the latest last
         """
-        return as_data(
-            lambda settings, secrets: bounded(
-                lambda: _recent_cells(kernel, settings, count, secrets)
-            )
-        )
+        return as_data(lambda settings, secrets: _recent_cells(kernel, settings, count, secrets))
 
     def notebook_error() -> str:
         """Show the last exception a cell of the notebook raised, with its traceback."""
@@ -369,7 +375,67 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     )
     ask_first = context_settings().ask_first
     made = (tool(fn, approve=ask_first, time_limit=10) for fn in functions)
-    return tuple(replace(t, reads_notebook=True) for t in made)
+    previews = _previews(kernel)
+    return tuple(replace(t, reads_notebook=True, preview=previews[t.name]) for t in made)
+
+
+def _previews(kernel: Kernel) -> dict[str, Callable[[dict[str, Any]], str]]:
+    """What the question about each tool's call says it will read, given the call's
+    arguments: names, kinds and places, made without running any of the user's code (no
+    ``repr``, no property: the read itself runs only once approved)."""
+
+    def asked(what: str) -> str:
+        level = context_settings().level
+        return f"reads the notebook once approved, at the {level} level: {what}"
+
+    def describe(arguments: dict[str, Any]) -> str:
+        name = str(arguments.get("name", ""))
+        if name not in user_variables(kernel, context_settings()):
+            return asked(f"the variable {name} (the notebook has none it may read by that name)")
+        return asked(f"a summary of the variable {name} ({kind_of(kernel.namespace[name])})")
+
+    def cells(arguments: dict[str, Any]) -> str:
+        typed = kernel.cells() or []
+        count = max(1, min(int(arguments.get("count", RECENT_CELLS)), 20))
+        first, last = max(1, len(typed) - count), len(typed) - 1
+        outputs = kernel.namespace.get("Out")
+        shown = [
+            f"Out[{n}]: {kind_of(outputs[n])}"
+            for n in range(first, last + 1)
+            if isinstance(outputs, Mapping) and n in outputs
+        ]
+        returned = f" ({', '.join(shown)})" if shown else ""
+        return asked(
+            f"the source of cells {first} to {last} and the values they returned{returned}"
+        )
+
+    def error(arguments: dict[str, Any]) -> str:
+        raised = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+        if raised is None:
+            return asked("the last exception a cell raised (none has)")
+        return asked(
+            f"the last exception a cell raised ({kind_of(raised)}): its message and traceback"
+        )
+
+    def files(arguments: dict[str, Any]) -> str:
+        return asked(
+            f"the names and sizes of the files in the folder {str(arguments.get('path', '.'))!r}"
+        )
+
+    def read_file(arguments: dict[str, Any]) -> str:
+        lines = arguments.get("lines", FILE_LINES)
+        return asked(f"the first {lines} lines of the file {str(arguments.get('path'))!r}")
+
+    return {
+        "notebook_variables": lambda a: asked(
+            f"the names, types and sizes of its variables (page {a.get('page', 1)})"
+        ),
+        "notebook_describe": describe,
+        "notebook_cells": cells,
+        "notebook_error": error,
+        "notebook_files": files,
+        "notebook_read_file": read_file,
+    }
 
 
 def _short(name: str, value: Any) -> str:
@@ -406,6 +472,7 @@ def _recent_cells(
         return "no cell has run in this kernel"
     count = max(1, min(count, 20))
     denied = _denied_values(kernel, settings)
+    deadline = time.monotonic() + CELLS_TIME
     lines = []
     for number in range(max(1, len(cells) - count), len(cells)):
         source = str(cells[number])
@@ -419,6 +486,9 @@ def _recent_cells(
             output = outputs[number]
             if id(output) in denied:
                 lines.append(f"Out[{number}]: [not read: a value on the context deny list]")
+                continue
+            if time.monotonic() > deadline:
+                lines.append(f"Out[{number}]: [not read: the read's time ran out]")
                 continue
             summary = summarize(output, f"Out[{number}]", settings, secrets)
             lines.append(cut(summary, 1_000, secrets=secrets))

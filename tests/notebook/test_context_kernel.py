@@ -224,7 +224,7 @@ def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
     assert "@hangs: <repr timed out>" in body
 
 
-def test_context_tools_ask_with_the_exact_payload_and_send_it(
+def test_context_tools_ask_naming_what_they_read_and_read_once_allowed(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
     wire = tap[0]
@@ -242,23 +242,23 @@ def test_context_tools_ask_with_the_exact_payload_and_send_it(
         """
     )
     out = session.stdout(ran)
-    first, preview = out.split("\n", 1)
-    assert first == "completed 1 notebook_variables"
-    assert preview.startswith("reads the notebook; it would send:\n<notebook-data id=")
-    assert "customers: pandas DataFrame 2×3" in preview and "db_password: str = ***" in preview
-    assert not any(secret in out for secret in SECRETS.values())  # the approval preview
+    assert out == (
+        "completed 1 notebook_variables\n"
+        "reads the notebook once approved, at the sample level: the names, types and sizes "
+        "of its variables (page 1)\n"
+    )
     sent = wire.bodies[before + 1]
-    payload = preview.split("it would send:\n", 1)[1].rstrip("\n")
-    assert payload.replace('"', '\\"').replace("\n", "\\n") in sent
+    assert "customers: pandas DataFrame 2×3" in sent and "db_password: str = ***" in sent
+    assert not any(secret in sent for secret in SECRETS.values())
 
 
-def test_each_reads_approval_preview_holds_placeholders_where_its_secrets_would_be(
+def test_each_read_asks_by_name_and_kind_and_sends_placeholders_where_its_secrets_would_be(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
     """finance_agent calls the one tool it is offered, a string parameter given the first
     upper-case word of the message: each read below would carry secrets (cell 1's source
-    holds four of them), and its approval preview and the request body answering it hold
-    ``***`` instead."""
+    holds four of them); its approval names what it reads, and the request body answering
+    it holds ``***`` instead of each secret."""
     wire = tap[0]
     session.execute(
         f"""
@@ -270,11 +270,23 @@ def test_each_reads_approval_preview_holds_placeholders_where_its_secrets_would_
     with pytest.raises(AssertionError, match="PermissionError"):
         session.execute("raise PermissionError('login refused: ' + db_password + ' ' + dsn)")
     reads = {
-        "notebook_describe CFG": ["'host': str 'db'", "'token': ***", "'api_key': ***"],
-        "notebook_describe TOKEN": ["TOKEN: str = *** (not read: its name looks secret)"],
-        "notebook_describe DSN": ["postgres://u:***@db"],
-        "notebook_cells": ["In[1]:", "In[5]:", "Out[2]: str", "Out[3]: tuple"],
-        "notebook_error": ["PermissionError: login refused: *** postgres://u:***@db"],
+        "notebook_describe CFG": (
+            "a summary of the variable CFG (dict)",
+            ["'host': str 'db'", "'token': ***", "'api_key': ***"],
+        ),
+        "notebook_describe TOKEN": (
+            "a summary of the variable TOKEN (str)",
+            ["TOKEN: str = *** (not read: its name looks secret)"],
+        ),
+        "notebook_describe DSN": ("a summary of the variable DSN (str)", ["postgres://u:***@db"]),
+        "notebook_cells": (
+            "the source of cells",
+            ["In[1]:", "In[5]:", "Out[2]: str", "Out[3]: tuple"],
+        ),
+        "notebook_error": (
+            "the last exception a cell raised (PermissionError)",
+            ["PermissionError: login refused: *** postgres://u:***@db"],
+        ),
     }
     before = len(wire.bodies)
     ran = session.execute(
@@ -294,18 +306,16 @@ def test_each_reads_approval_preview_holds_placeholders_where_its_secrets_would_
         """
     )
     seen = json.loads(session.stdout(ran))
-    for position, ((read, shown), (status, calls, asked)) in enumerate(
+    for position, ((read, (named, shown)), (status, calls, asked)) in enumerate(
         zip(reads.items(), seen, strict=True)
     ):
         assert (status, calls, len(asked)) == ("completed", [read.split()[0]], 1), read
-        preview = asked[0]
-        for text in shown:
-            assert text in preview, (read, text, preview)
+        assert named in asked[0], (read, asked[0])
         sent = wire.bodies[before + 2 * position + 1]  # the request answering the call
-        payload = preview.split("it would send:\n", 1)[1]
-        assert json.dumps(payload, ensure_ascii=False)[1:-1] in sent, read
+        for text in shown:
+            assert json.dumps(text, ensure_ascii=False)[1:-1] in sent, (read, text)
         for kind, secret in SECRETS.items():
-            assert secret not in preview, f"{read}: the {kind} secret is in the preview"
+            assert secret not in asked[0], f"{read}: the {kind} secret is in the question"
             assert secret not in sent, f"{read}: the {kind} secret went over the wire"
 
 
