@@ -302,3 +302,21 @@ def test_counts_of_one_are_singular(tmp_path: Path) -> None:
     assert keys.endswith("[1 more key]")
     assert summarize("x", "s").startswith("s: str, 1 character:")
     assert "[truncated: 1 more character not sent" in context_summary.cut("ab", 1)
+
+
+def test_a_view_of_an_array_is_described_without_copying_it() -> None:
+    """Issue 66: describing a non-contiguous array copied it whole (+275 MiB for 275 MiB)."""
+    import tracemalloc
+
+    whole = np.arange(4_000_000, dtype=np.float64).reshape(2_000, 2_000)  # 32 MB
+    view = whole[:, ::2]  # 16 MB, not contiguous: reshape(-1) would copy it
+    assert not view.flags.c_contiguous
+    tracemalloc.start()
+    try:
+        text = summarize(view, "view")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert text.startswith("view: numpy ndarray, shape (2000, 1000), dtype float64\nmin ")
+    assert "first values: 0.0, 2.0, 4.0" in text
+    assert peak < 2_000_000, f"{peak:,} bytes allocated to describe a 16 MB view"
