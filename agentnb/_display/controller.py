@@ -168,6 +168,11 @@ class ChatController:
         self._loop.call_soon_threadsafe(self._notice, text)
 
     @property
+    def attachments(self) -> Attachments | None:
+        """How the cell's messages' ``@`` mentions are read, when they can be."""
+        return self._actions.attachments if self._actions is not None else None
+
+    @property
     def start_run(self) -> StartRun | None:
         """The callback that starts the next turn's run, if the cell can start runs."""
         return self._actions.send if self._actions is not None else None

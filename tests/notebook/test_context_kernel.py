@@ -514,3 +514,42 @@ def test_a_magic_cell_is_shown_as_it_was_typed(
     assert f"In[3]:\n{timed}\nIn[4]:\n{asked}\nIn[5]:\nread = " in listed
     for shown in (wire.bodies[before], listed):
         assert "get_ipython()" not in shown and "run_line_magic" not in shown
+
+
+REVIEW = "Great product! cc @cfg @In[1] @bob_smith"
+
+
+def test_mentions_attach_only_where_they_were_typed(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """Issue 66: a scraped review interpolated into a message pulled ``cfg`` and cell 1 into
+    the request, and ``@bob_smith`` made the call raise. Text made at run time goes as it
+    is; a literal typed in the call, a magic's body and ``mentions=True`` or ``attach=``
+    attach (the chat input's own messages are the tests above)."""
+    wire = tap[0]
+    session.execute(f"review = {REVIEW!r}")
+    sent: dict[str, str] = {}
+    for name, cell in {
+        "an f-string": 'agentnb.ask("finance_agent", f"Summarize: {review}", via="t", wait=True)',
+        "a variable": 'agentnb.ask("finance_agent", review, via="t", wait=True)',
+        "a chat cell": 'agentnb.chat("finance_agent", via="t", followups=False).ask(review).wait()',
+        "mentions=True": (
+            'agentnb.ask("finance_agent", review, via="t", mentions=True, wait=True)'
+        ),
+        "attach=": (
+            'agentnb.ask("finance_agent", "Sum up the review", via="t", attach=["cfg"], wait=True)'
+        ),
+        "a magic": "%%agent finance_agent --via t --wait\nSummarize {{review}} using @cfg",
+    }.items():
+        before = len(wire.bodies)
+        ran = session.execute(cell)
+        assert stderr(session, ran) == "", name
+        sent[name] = wire.bodies[before]
+    for name in ("an f-string", "a variable", "a chat cell"):
+        assert REVIEW in sent[name] and "notebook-data" not in sent[name], name
+    for name in ("mentions=True", "attach=", "a magic"):
+        assert "@cfg: dict, 2 keys" in sent[name], name
+        assert "@bob_smith:" not in sent[name]
+    assert "@In[1]:" in sent["mentions=True"]  # asked: each mention naming something
+    assert "@In[1]:" not in sent["a magic"]  # what {{review}} put in was not typed
+    assert f"Summarize {REVIEW} using @cfg" in sent["a magic"]
