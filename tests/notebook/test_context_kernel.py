@@ -553,3 +553,43 @@ def test_mentions_attach_only_where_they_were_typed(
     assert "@In[1]:" in sent["mentions=True"]  # asked: each mention naming something
     assert "@In[1]:" not in sent["a magic"]  # what {{review}} put in was not typed
     assert f"Summarize {REVIEW} using @cfg" in sent["a magic"]
+
+
+def test_a_denied_read_runs_nothing_and_the_deny_list_binds_the_cells(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """Issue 66: 12 denied reads ran a side-effecting repr 12 times, and ``notebook_cells``
+    sent a denied frame's rows from the cell that displayed ``customers.head()``."""
+    wire = tap[0]
+    session.execute(
+        """
+        class Loud:
+            calls = 0
+            def __repr__(self):
+                Loud.calls += 1
+                return "loud"
+        LOUD = Loud()
+        """
+    )
+    session.execute("customers.head()")
+    ran = session.execute(
+        """
+        describe = [t for t in agentnb.context.tools() if t.name == "notebook_describe"]
+        statuses = []
+        for _ in range(12):
+            h = agentnb.ask("finance_agent", "What is in LOUD?", via="t", tools=describe,
+                            approve=False, wait=True, display=False)
+            statuses.append([c.status for c in h.run.tool_calls])
+        print(Loud.calls, statuses == [["denied"]] * 12)
+        agentnb.context.configure(deny=["customers"])
+        cells = [t for t in agentnb.context.tools() if t.name == "notebook_cells"]
+        h = agentnb.ask("finance_agent", "What ran?", via="t", tools=cells, approve=True,
+                        wait=True, display=False)
+        agentnb.context.configure(deny=[])
+        print(h.run.status, [c.status for c in h.run.tool_calls])
+        """
+    )
+    assert session.stdout(ran) == "0 True\ncompleted ['succeeded']\n"
+    sent = wire.bodies[-1]  # the request answering the cells' read
+    assert "it names customers, on the context deny list" in sent
+    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" not in sent and "pandas DataFrame, 2 rows" not in sent
