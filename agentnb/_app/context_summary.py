@@ -3,10 +3,10 @@ attachment, a context tool's result), its redaction, its budgets and the data bl
 travels in.
 
 Every summary is made under a bound: on a worker thread given :data:`ITEM_TIME_LIMIT`
-seconds (a ``repr`` that hangs gives ``<repr timed out>``, one that raises ``<repr failed:
-T>``; the kernel goes on either way), from a sample of at most :data:`SAMPLE_ROWS` rows
-(a frame is never copied whole), cut at the item's budget with a note saying so. What it
-shows depends on the privacy level (:data:`LEVELS`):
+seconds (a ``repr`` that hangs gives ``<repr timed out>`` and is stopped, one that raises
+``<repr failed: T>``; the kernel goes on either way), from a sample of at most
+:data:`SAMPLE_ROWS` rows (a frame is never copied whole), cut at the item's budget with a
+note saying so. What it shows depends on the privacy level (:data:`LEVELS`):
 
 - ``schema``: names, types, dtypes, shapes and null counts;
 - ``stats``: and ``describe()`` of the sample, a number's value, a string's text;
@@ -15,9 +15,11 @@ shows depends on the privacy level (:data:`LEVELS`):
 Every text is redacted on its way out (:func:`redacted`), before it is cut (:func:`cut` and
 each excerpt of a summary redact first: a secret across a cut is not sent in part):
 registered keys, values of secret-looking environment variables, known key shapes, and the
-values the kernel holds under secret-looking names (:func:`secret_values`) wherever else
-they show; such a value (a variable, a dict key, a column) is never read for a summary at
-all. Names on the deny list are neither listed nor described.
+values written beside secret-looking names, and the values the kernel holds under
+secret-looking names (:func:`secret_values`, the one walk) wherever else they show; such a
+value (a variable, a dict key or a record's attribute at any depth, a column, a row) is
+never read for a summary at all. A search that could not finish withholds what is read
+(:func:`searched`).
 """
 
 from __future__ import annotations

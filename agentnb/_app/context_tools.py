@@ -3,11 +3,15 @@ the variables (paged), one variable described, the recent cells and their output
 error, the files under the working directory and the head of one.
 
 They run as the notebook's own tools do (:mod:`agentnb._core.client_tools`, through the
-run's approval gate: each read asks first unless ``configure(ask_first=False)``). They
-read and never write; what they read passes the one summarizer and its redaction
-(:mod:`.context_summary`) and reaches the agent inside the run's nonced data block. Files:
-nothing outside the working directory (a symlink is followed before it is judged), and
-files that may hold secrets (``.env``, keys, credentials) are listed but never read.
+run's approval gate: each read asks first unless ``configure(ask_first=False)``, naming what
+it will read without running the user's code; the read runs once allowed). They read and
+never write; each read takes the settings in force (the privacy level and the deny list
+bind the cells, outputs, errors and files too); what they read passes the one summarizer
+and its redaction (:mod:`.context_summary`) and reaches the agent inside the run's nonced
+data block. Files: nothing outside the working directory, each judged by its path (asked
+and resolved): folders that hold secrets (``.git``, ``.ssh``, ``secrets``) are never
+listed inside nor read, and files that may hold secrets (``.env``, keys, credentials) are
+listed but never read.
 """
 
 from __future__ import annotations
