@@ -96,6 +96,8 @@ def notebook_context(
     with, for ``context``, the context tools after them, both under one new nonce. Outside
     one they go as they are, and ``context`` and ``attach`` are refused: there is nothing
     to read."""
+    if isinstance(attach, str):
+        raise ConfigurationError(f"attach= takes a list of names, not one string: [{attach!r}]")
     kernel = running_kernel()
     if kernel is None:
         if context or attach:

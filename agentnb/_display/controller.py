@@ -300,7 +300,10 @@ class ChatController:
         elif kind in ("followup", "send"):
             text = content.get("text")
             if isinstance(text, str) and text.strip():
-                self._begin_next(self._detached(text, content.get("detach")).strip())
+                text = self._detached(text, content.get("detach")).strip()
+                if kind == "followup" and self.attachments is not None:
+                    text = self.attachments.as_text(text)  # the agent's words: @ is text
+                self._begin_next(text)
         elif kind == "preview":
             if self._preview is not None:
                 self._preview.request(content)

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentnb import ConfigurationError
-from agentnb._app.attachments import as_text, attach_context
+from agentnb._app.attachments import as_text, attach_context, notebook_context
 from agentnb._app.context_tools import Kernel
 from agentnb._core.call_site import typed_literal
 
@@ -64,6 +64,8 @@ def test_attach_names_what_to_attach_whatever_the_message_says() -> None:
         attach_context("hi", kernel(), NONCE, attach=["nope"])
     with pytest.raises(ConfigurationError, match="attach= takes names as a mention names them"):
         attach_context("hi", kernel(), NONCE, attach=["cfg; @df"])
+    with pytest.raises(ConfigurationError, match=r"a list of names, not one string: \['cfg'\]"):
+        notebook_context("hi", None, context=False, attach="cfg")
 
 
 @pytest.mark.parametrize(

@@ -263,6 +263,13 @@ def test_text_not_typed_attaches_nothing() -> None:
         "a message passed through a function of yours is text there, until `mentions=True` "
         "says otherwise.",
     )
+    said(
+        "context.md",
+        "The same holds for what `{{name}}` puts into a magic's body (the body you typed "
+        "attaches, the text put into it does not) and for a follow-up chip, the agent's own "
+        "suggestion.",
+    )  # held by the kernel's test_mentions_attach_only_where_they_were_typed (a magic) and
+    # test_controller's test_a_followup_chip_is_the_agents_text_and_attaches_nothing
     kernel = Kernel({"cfg": {"a": 1}})
     review = "cc @cfg @bob_smith"
     assert attach_context(review, kernel, NONCE, mentions="text") == review
