@@ -204,7 +204,7 @@ def test_a_summary_given_up_on_is_stopped() -> None:
             while True:
                 turns[0] += 1
 
-    assert summarize(Spins(), "s") == "s: <repr timed out>"
+    assert summarize(Spins(), "s") == "s: Spins <repr timed out>"
     deadline = time.monotonic() + 60
     before = -1
     while turns[0] != before and time.monotonic() < deadline:
