@@ -29,8 +29,9 @@ from ..events import (
     Usage,
 )
 from .call_fold import CallEvent, CallFold
+from .json_size import json_size
 from .pricing import CostSource, RunCost, price_run, prices_generation, refused_figures
-from .state import AgentState, PatchTooLarge, PatchTooMuchWork, json_size, patch_work
+from .state import AgentState, PatchTooLarge, PatchTooMuchWork, patch_work
 from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
@@ -160,7 +161,7 @@ class Run:
     max_size: int | None = field(default=None, repr=False, compare=False)
     """How many characters (about bytes) of what the server sent the run may keep: answer,
     reasoning, tool calls, state, custom events, error (None: no bound), counted as kept
-    (:func:`~agentnb._core.state.json_size`: a list or object costs bytes even empty; the
+    (:func:`~agentnb._core.json_size.json_size`: a list or object costs bytes even empty; the
     state as it is after each delta, a delta past the bound refused unbuilt). Past it the run
     ends ``interrupted`` (error code :data:`TOO_LARGE`), keeping what it had, and folds
     nothing more; its stream raises :class:`~agentnb.RunTooLargeError`. It also bounds one
@@ -569,7 +570,7 @@ class Run:
 
 
 def kept_size(event: Event) -> int:
-    """About how many bytes ``event`` adds to a run (:func:`~agentnb._core.state.json_size`;
+    """About how many bytes ``event`` adds to a run (:func:`~agentnb._core.json_size.json_size`;
     an unknown frame: none, it has caps of its own; the shared state and custom events: none
     here, they count as they are folded)."""
     if type(event) is TextDelta or type(event) is ReasoningDelta:
