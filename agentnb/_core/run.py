@@ -172,6 +172,57 @@ class Run:
     def __post_init__(self) -> None:
         self._calls = CallFold(self.parts, self.tool_calls)
 
+    # ---- making one ------------------------------------------------------------------------
+    @classmethod
+    def new(
+        cls,
+        agent: str,
+        message: str,
+        *,
+        thread_id: str | None,
+        provider: str,
+        connection: str,
+        model: str | None,
+        max_size: int | None,
+        run_id: str | None = None,
+        local_id: str | None = None,
+        started_at: float | None = None,
+    ) -> Run:
+        """A run of a request, not started yet: what the client's one door
+        (``AsyncAgentClient._open``) streams, ``model`` as the request set it (the dialect
+        says how), ``run_id`` the platform's run it attaches to, ``local_id`` and
+        ``started_at`` those of the run it goes on with (None: its own)."""
+        run = cls(
+            agent=agent,
+            message=message,
+            provider=provider,
+            connection=connection,
+            thread_id=thread_id,
+            run_id=run_id,
+            model=model,
+            requested_model=model,
+            max_size=max_size,
+        )
+        if local_id is not None:
+            run.local_id = local_id
+        run.started_at = started_at
+        return run
+
+    def as_started(self) -> Run:
+        """What this run shows before its events: its question, running (a chat cell's
+        static copy of a run still going). It reads only the fields set before the run
+        started, so it may be called off the loop that is changing the rest."""
+        return Run(
+            agent=self.agent,
+            message=self.message,
+            typed=self.typed,
+            local_id=self.local_id,
+            provider=self.provider,
+            connection=self.connection,
+            status="running",
+            created_at=self.created_at,
+        )
+
     # ---- reading -------------------------------------------------------------------------
     @property
     def asked(self) -> str:
