@@ -354,7 +354,7 @@ class ChatCell(anywidget.AnyWidget):
         """The static copy a display starts with, made here without waiting for the loop: a
         run still going is shown as started (its question, running) until the loop
         refreshes the copy, when the run ends or pauses."""
-        return static_bundle([run if run.done else _as_started(run) for run in self.runs])
+        return static_bundle([run if run.done else run.as_started() for run in self.runs])
 
     def view_bundle(self) -> dict[str, Any]:
         """The live view's output (:func:`view_output`)."""
@@ -429,18 +429,3 @@ class ChatCell(anywidget.AnyWidget):
             raise TypeError(f"start_run returned {type(handle).__name__}, not a RunHandle")
         self.add(handle)
         return handle
-
-
-def _as_started(run: Run) -> Run:
-    """What a run still going shows before the loop's refresh: its question, running. Read
-    off the loop, so only fields set before it started: the loop is changing the rest."""
-    return Run(
-        agent=run.agent,
-        message=run.message,
-        typed=run.typed,
-        local_id=run.local_id,
-        provider=run.provider,
-        connection=run.connection,
-        status="running",
-        created_at=run.created_at,
-    )
