@@ -41,18 +41,15 @@ from ._route_kit import (
     RunLog,
     RunStart,
     ServedDialect,
-    check_input,
     continue_run,
     dumps,
     flat,
     invalid,
     iso,
-    new_run_id,
-    pacing_for,
-    parse_model,
-    read_json,
+    request_model,
     require_agent,
     run_endpoint,
+    run_start,
     scalar_options,
     state_of,
 )
@@ -150,35 +147,25 @@ _LOCATIONS = {
 
 
 async def _begin(request: Request, state: AppState) -> RunStart:
-    body = parse_model(_Body, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _Body)
     agent = require_agent(request.path_params["agent_id"])
     session = state.conversations.get_or_create(KIND, body.sessionId)
     extra = body.options.model_extra if body.options is not None else None
-    run_id = new_run_id()
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=body.message,
-        run_id=run_id,
         history=session.history(),
         response_format=body.responseFormat,
         options=scalar_options(extra, body.metadata),
         followups=body.generateFollowups,
     )
-    check_input(agent, agent_input, _LOCATIONS)
     details = {
         "userId": body.userId,
         "orgId": body.orgId,
         "options": body.options.model_dump() if body.options else None,
     }
-    log = RunLog(
-        run_id,
-        OPERATIVUS.name,
-        agent.name,
-        agent_input,
-        thread_id=session.id,
-        conversation=session,
-        details=details,
+    return run_start(
+        request, OPERATIVUS, agent, asked, _LOCATIONS, conversation=session, details=details
     )
-    return RunStart(log, agent, pacing_for(request, state))
 
 
 async def _stream(request: Request) -> Response:
@@ -252,7 +239,7 @@ class _Decisions(BaseModel):
 async def _approvals(request: Request) -> Response:
     """The decisions on a paused run's calls; the answer streams the rest of the run."""
     state = state_of(request)
-    body = parse_model(_Decisions, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _Decisions)
     agent = require_agent(request.path_params["agent_id"]).name
     run_id = request.path_params["run_id"]
     log = _owned_run(state, agent, run_id)
