@@ -23,18 +23,16 @@ from ._route_kit import (
     RunStart,
     ServedDialect,
     StoredMessage,
-    check_input,
     dumps,
     flat,
     iso,
-    new_run_id,
-    pacing_for,
     parse_last_event_id,
     parse_model,
-    read_json,
-    replay_selected,
+    replay_after,
+    request_model,
     require_agent,
     run_endpoint,
+    run_start,
     scalar_options,
     state_of,
     wants_followups,
@@ -196,8 +194,7 @@ def _message_json(thread: Conversation, message: StoredMessage) -> dict[str, Any
 
 async def _create_thread(request: Request) -> Response:
     state = state_of(request)
-    raw = await read_json(request, state.config.max_body_bytes, empty={})
-    body = parse_model(_ThreadCreate, raw)
+    body = await request_model(request, _ThreadCreate, empty={})
     thread = state.conversations.create(KIND, meta_data=body.meta_data)
     return JSONResponse(_thread_json(state, thread))
 
@@ -210,7 +207,7 @@ async def _get_thread(request: Request) -> Response:
 async def _add_message(request: Request) -> Response:
     state = state_of(request)
     thread = _thread_or_404(state, request.path_params["tid"])
-    body = parse_model(_MessageCreate, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _MessageCreate)
     message = thread.add(body.role, body.text())
     message.meta_data = dict(body.meta_data or {})
     return JSONResponse(_message_json(thread, message))
@@ -225,7 +222,7 @@ async def _list_messages(request: Request) -> Response:
 def _begin(dialect: Dialect) -> Begin:
     async def begin(request: Request, state: AppState) -> RunStart:
         thread = _thread_or_404(state, request.path_params["tid"])
-        body = parse_model(_RunRequest, await read_json(request, state.config.max_body_bytes))
+        body = await request_model(request, _RunRequest)
         agent = require_agent(body.agent_id)
         last = thread.last_user_message()
         if last is None:
@@ -235,34 +232,30 @@ def _begin(dialect: Dialect) -> Begin:
                 f"/v1/threads/{thread.id}/messages before starting a run",
                 code="no_user_message",
             )
-        earlier = thread.history()[: thread.messages.index(last)]
         options = scalar_options(body.metadata)
-        run_id = new_run_id()
-        agent_input = AgentInput(
+        asked = AgentInput(
             message=last.content,
-            run_id=run_id,
-            history=earlier,
+            history=thread.history()[: thread.messages.index(last)],
             response_format=body.response_format.json_schema if body.response_format else None,
             options=options,
             followups=wants_followups(options),
         )
-        check_input(agent, agent_input, _LOCATIONS)
         details = {
             "model_settings": body.model_settings.model_dump(),
             "response_format": body.response_format.model_dump() if body.response_format else None,
             "group": body.group,
             "metadata": body.metadata or {},
         }
-        log = RunLog(
-            run_id,
-            dialect.name,
-            agent.name,
-            agent_input,
-            thread_id=thread.id,
+        return run_start(
+            request,
+            dialect,
+            agent,
+            asked,
+            _LOCATIONS,
             conversation=thread,
             details=details,
+            record_user_message=False,
         )
-        return RunStart(log, agent, pacing_for(request, state), record_user_message=False)
 
     return begin
 
@@ -372,8 +365,7 @@ async def _attach_run(request: Request) -> Response:
     dialect = LEGACY if log.dialect == LEGACY.name else VERCEL_STREAM
     faults = state.faults
     ids = resume is not None or (faults is not None and faults.shaping(request).ids)
-    select = lambda number, frame: number > after  # noqa: E731
-    return replay_selected(state, dialect, log, select, event_ids=ids)
+    return replay_after(state, dialect, log, after, event_ids=ids)
 
 
 def routes() -> list[Route]:
