@@ -64,6 +64,7 @@ __all__ = [
     "request_model",
     "require_agent",
     "run_endpoint",
+    "run_route",
     "run_start",
     "scalar_options",
     "state_of",
@@ -322,6 +323,16 @@ async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Resp
         headers=dialect.headers(start.log),
         event_ids=dialect.event_ids,
     )
+
+
+def run_route(dialect: Dialect, begin: Begin) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint of a path that starts a dialect's runs: :func:`run_endpoint` with the
+    dialect and how it reads the request (``begin``)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await run_endpoint(request, dialect, begin)
+
+    return endpoint
 
 
 def _start(state: AppState, start: RunStart) -> None:

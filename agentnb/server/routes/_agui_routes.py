@@ -81,7 +81,7 @@ from ._route_kit import (
     new_run_id,
     request_model,
     require_agent,
-    run_endpoint,
+    run_route,
     run_start,
     scalar_options,
     wants_followups,
@@ -511,12 +511,8 @@ def _resume(state: AppState, thread_id: str, entries: list[_ResumeEntry]) -> Res
     return continue_run(state, AGUI, log, tuple(decisions))
 
 
-async def _run(request: Request) -> Response:
-    return await run_endpoint(request, AGUI, _begin)
-
-
 def routes() -> list[Route]:
-    return [Route("/ag-ui/{agent}", _run, methods=["POST"])]
+    return [Route("/ag-ui/{agent}", run_route(AGUI, _begin), methods=["POST"])]
 
 
 DIALECT = ServedDialect(("ag-ui",), routes, prefix="/ag-ui", client_options={"path": "/{agent}"})

@@ -89,7 +89,7 @@ from ._route_kit import (
     request_json,
     request_model,
     require_agent,
-    run_endpoint,
+    run_route,
     run_start,
     scalar_options,
     state_of,
@@ -505,10 +505,6 @@ def _decision(waited: ApprovalRequest, value: Any) -> Decision:
     return Decision(call_id, value is True)
 
 
-async def _stream(request: Request) -> Response:
-    return await run_endpoint(request, LANGGRAPH, _begin)
-
-
 async def _create_thread(request: Request) -> Response:
     raw = await request_json(request, empty={})
     metadata = raw.get("metadata") if isinstance(raw, dict) else None
@@ -597,7 +593,11 @@ def routes() -> list[Route]:
         Route(f"{PREFIX}/threads", _create_thread, methods=["POST"]),
         Route(f"{PREFIX}/threads/{{tid}}/runs", _list_runs, methods=["GET"]),
         Route(f"{PREFIX}/threads/{{tid}}/history", _history, methods=["POST"]),
-        Route(f"{PREFIX}/threads/{{tid}}/runs/stream", _stream, methods=["POST"]),
+        Route(
+            f"{PREFIX}/threads/{{tid}}/runs/stream",
+            run_route(LANGGRAPH, _begin),
+            methods=["POST"],
+        ),
         Route(f"{PREFIX}/threads/{{tid}}/runs/{{rid}}/stream", _join, methods=["GET"]),
     ]
 

@@ -48,7 +48,7 @@ from ._route_kit import (
     last_user_index,
     openai_validation_error,
     request_json,
-    run_endpoint,
+    run_route,
     run_start,
     scalar_options,
     split_chunks,
@@ -311,10 +311,6 @@ async def _begin(request: Request, state: AppState) -> RunStart:
     return run_start(request, OPENAI, agent, asked, _LOCATIONS, details=details, stream=body.stream)
 
 
-async def _completions(request: Request) -> Response:
-    return await run_endpoint(request, OPENAI, _begin)
-
-
 async def _models(request: Request) -> Response:
     data = [  # an agent that needs approval cannot run here (see _service.run_endpoint)
         {"id": name, "object": "model", "created": 0, "owned_by": "agentnb"}
@@ -326,7 +322,7 @@ async def _models(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/v1/chat/completions", _completions, methods=["POST"]),
+        Route("/v1/chat/completions", run_route(OPENAI, _begin), methods=["POST"]),
         Route("/v1/models", _models, methods=["GET"]),
     ]
 

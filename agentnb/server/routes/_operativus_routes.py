@@ -48,7 +48,7 @@ from ._route_kit import (
     iso,
     request_model,
     require_agent,
-    run_endpoint,
+    run_route,
     run_start,
     scalar_options,
     state_of,
@@ -168,10 +168,6 @@ async def _begin(request: Request, state: AppState) -> RunStart:
     )
 
 
-async def _stream(request: Request) -> Response:
-    return await run_endpoint(request, OPERATIVUS, _begin)
-
-
 def _agent_run(log: RunLog) -> dict[str, Any]:
     usage = log.usage()
     failure = log.failure()
@@ -253,7 +249,11 @@ async def _approvals(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/api/agents/{agent_id}/runs/stream", _stream, methods=["POST"]),
+        Route(
+            "/api/agents/{agent_id}/runs/stream",
+            run_route(OPERATIVUS, _begin),
+            methods=["POST"],
+        ),
         Route("/api/agents/{agent_id}/runs/{run_id}/approvals", _approvals, methods=["POST"]),
         Route("/api/agents/{agent_id}/runs/status", _batch_status, methods=["GET"]),
         Route("/api/agents/{agent_id}/runs/{run_id}/status", _status, methods=["GET"]),

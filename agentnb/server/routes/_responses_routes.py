@@ -80,7 +80,7 @@ from ._route_kit import (
     openai_validation_error,
     replay_selected,
     request_json,
-    run_endpoint,
+    run_route,
     run_start,
     scalar_options,
     split_chunks,
@@ -612,10 +612,6 @@ def _answer(log: RunLog) -> Response:
 RESPONSES = Dialect(KIND, flat(ResponsesRenderer), result=_answer, approvals=True, event_ids=False)
 
 
-async def _create(request: Request) -> Response:
-    return await run_endpoint(request, RESPONSES, _begin)
-
-
 def _starting_after(request: Request) -> int:
     raw = request.query_params.get("starting_after")
     if raw is None:
@@ -655,7 +651,7 @@ async def _cancel(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/v1/responses", _create, methods=["POST"]),
+        Route("/v1/responses", run_route(RESPONSES, _begin), methods=["POST"]),
         Route("/v1/responses/{response_id}", _retrieve, methods=["GET"]),
         Route("/v1/responses/{response_id}/cancel", _cancel, methods=["POST"]),
     ]

@@ -27,7 +27,7 @@ from ._route_kit import (
     replay_selected,
     request_model,
     require_agent,
-    run_endpoint,
+    run_route,
     run_start,
     scalar_options,
     wants_followups,
@@ -151,12 +151,8 @@ def _resume_by_index(state: AppState, agent: str, body: _Body) -> Response:
     return replay_selected(state, RUNAGENT, log, keep)
 
 
-async def _stream(request: Request) -> Response:
-    return await run_endpoint(request, RUNAGENT, _begin)
-
-
 def routes() -> list[Route]:
-    return [Route("/v1/agents/{agent_id}/stream", _stream, methods=["POST"])]
+    return [Route("/v1/agents/{agent_id}/stream", run_route(RUNAGENT, _begin), methods=["POST"])]
 
 
 DIALECT = ServedDialect(("runagent",), routes)

@@ -27,7 +27,7 @@ from ._route_kit import (
     json_schema_at,
     request_model,
     require_agent,
-    run_endpoint,
+    run_route,
     run_start,
     scalar_options,
     wants_followups,
@@ -182,12 +182,8 @@ async def _begin(request: Request, state: AppState) -> RunStart:
     )
 
 
-async def _run(request: Request) -> Response:
-    return await run_endpoint(request, RUNTOOLS, _begin)
-
-
 def routes() -> list[Route]:
-    return [Route("/v1/run", _run, methods=["POST"])]
+    return [Route("/v1/run", run_route(RUNTOOLS, _begin), methods=["POST"])]
 
 
 DIALECT = ServedDialect(("runtools",), routes)

@@ -31,7 +31,7 @@ from ._route_kit import (
     replay_after,
     request_model,
     require_agent,
-    run_endpoint,
+    run_route,
     run_start,
     scalar_options,
     state_of,
@@ -260,18 +260,6 @@ def _begin(dialect: Dialect) -> Begin:
     return begin
 
 
-_begin_legacy = _begin(LEGACY)
-_begin_vercel = _begin(VERCEL_STREAM)
-
-
-async def _stream_legacy(request: Request) -> Response:
-    return await run_endpoint(request, LEGACY, _begin_legacy)
-
-
-async def _stream_vercel(request: Request) -> Response:
-    return await run_endpoint(request, VERCEL_STREAM, _begin_vercel)
-
-
 _STATUSES = {
     "running": "running",
     "completed": "completed",
@@ -369,6 +357,8 @@ async def _attach_run(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
+    stream_legacy = run_route(LEGACY, _begin(LEGACY))
+    stream_vercel = run_route(VERCEL_STREAM, _begin(VERCEL_STREAM))
     return [
         Route("/v1/threads", _create_thread, methods=["POST"]),
         Route("/v1/threads/", _create_thread, methods=["POST"]),  # the seekrai SDK's spelling
@@ -376,11 +366,11 @@ def routes() -> list[Route]:
         Route("/v1/threads/{tid}/messages", _add_message, methods=["POST"]),
         Route("/v1/threads/{tid}/messages", _list_messages, methods=["GET"]),
         Route("/v1/threads/{tid}/runs", _list_runs, methods=["GET"]),
-        Route("/v1/threads/{tid}/runs/stream", _stream_legacy, methods=["POST"]),
+        Route("/v1/threads/{tid}/runs/stream", stream_legacy, methods=["POST"]),
         Route("/v1/threads/{tid}/runs/{rid}", _get_run, methods=["GET"]),
         Route("/v1/threads/{tid}/runs/{rid}/cancel", _cancel_run, methods=["POST"]),
         Route("/v1/threads/{tid}/runs/{rid}/attach", _attach_run, methods=["GET"]),
-        Route("/v1/threads/{tid}/runs/stream/vercel", _stream_vercel, methods=["POST"]),
+        Route("/v1/threads/{tid}/runs/stream/vercel", stream_vercel, methods=["POST"]),
     ]
 
 

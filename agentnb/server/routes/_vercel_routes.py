@@ -76,7 +76,7 @@ from ._route_kit import (
     rejoin,
     request_model,
     require_agent,
-    run_endpoint,
+    run_route,
     run_start,
     scalar_options,
     split_chunks,
@@ -394,10 +394,6 @@ def _continue_chat(
     return continue_run(state, VERCEL, log, answers)
 
 
-async def _chat(request: Request) -> Response:
-    return await run_endpoint(request, VERCEL, _begin_chat)
-
-
 async def _resume_chat(request: Request) -> Response:
     """The AI SDK's resume call: the chat's running stream, or 204 when there is none."""
     log = state_of(request).runs.latest(VERCEL.name, request.path_params["chat_id"])
@@ -408,7 +404,7 @@ async def _resume_chat(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/api/chat", _chat, methods=["POST"]),
+        Route("/api/chat", run_route(VERCEL, _begin_chat), methods=["POST"]),
         Route("/api/chat/{chat_id}/stream", _resume_chat, methods=["GET"]),
     ]
 
