@@ -89,7 +89,7 @@ def ask(
     message, tools = notebook_context(message, options.get("tools"), context=context)
     if tools:
         options["tools"] = tools
-    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")))
+    conn = carrying_tools(resolve_target(via, client, agent), bool(options.get("tools")))
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
         options["response_format"] = response_format
@@ -205,7 +205,7 @@ def chat(
     ``approve`` decides on every turn's tool calls awaiting approval, as in :func:`ask`; what
     it leaves undecided waits for the cell's Approve / Deny buttons. ``@name`` attachments
     and ``context=True`` as in :func:`ask`, for every message."""
-    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")) or context)
+    conn = carrying_tools(resolve_target(via, client, agent), bool(options.get("tools")) or context)
     options.setdefault("followups", True)
     # a bad option or policy fails now, not at the first run
     conn.check(build_request(agent, "", **options), approve)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Unpack
 
+from .._client.acp_transport import AcpTransport
 from .._client.async_client import AsyncAgentClient
 from .._client.client_options import ClientOptions
 from .._client.sync import AgentClient
@@ -39,6 +40,7 @@ from .._display.environment import note
 from .._display.plain_table import PlainTable
 from .._history import HistoryStore, default_store
 from ..providers import Capabilities, RemoteAgent, available_providers, provider_class
+from .acp_files import WorkdirFiles
 
 __all__ = [
     "BUILTIN_AGENTS",
@@ -55,6 +57,7 @@ __all__ = [
     "disconnect",
     "get_connection",
     "resolve_target",
+    "via_for",
 ]
 
 BUILTIN_AGENTS = (
@@ -174,6 +177,8 @@ class Connection:
             connection=self.name,
             **self.options,
         )
+        if isinstance(client.transport, AcpTransport):  # the agent may reach the files
+            client.transport.workspace = WorkdirFiles(client.transport.cwd)
         if self.local:  # the person knows it as the built-in server, not a dialect
             server = "the built-in local server"
             named = f"connection {self.name!r} ({server})"
@@ -193,7 +198,8 @@ class Connection:
         """Say, before the first request, that it goes without a key and how to set one
         (not for the built-in server, nor when the caller's own headers carry a key)."""
         headers = {str(name).lower() for name in self.options.get("headers") or {}}
-        if self.local or self.api_key or headers & {"authorization", "x-api-key", "api-key"}:
+        keyed = headers & {"authorization", "x-api-key", "api-key"}
+        if self.local or self.api_key or keyed or self.client().provider.wire != "http":
             return
         where = f"{self.provider} at {self.base_url or 'its default URL'}"
         note(terminal_safe(no_key_note(self.name, where)))
@@ -337,11 +343,27 @@ AnyClient = AsyncAgentClient | AgentClient
 """A client given as ``client=`` (the sync one is used through its async face)."""
 
 
-def resolve_target(via: str | None, client: AnyClient | None) -> Connection:
-    """The connection a run goes through: ``client`` when given, else the named one."""
+def resolve_target(via: str | None, client: AnyClient | None, agent: object = None) -> Connection:
+    """The connection a run goes through: ``client`` when given, else the named one (with
+    none named, the one ``agent`` names: :func:`via_for`)."""
     if client is not None and via is not None:
         raise ConfigurationError("give either via= (a connection name) or client=, not both")
-    return get_connection(via) if client is None else _around(client)
+    return get_connection(via_for(agent, via)) if client is None else _around(client)
+
+
+def via_for(agent: object, via: str | None) -> str | None:
+    """``via``; with none, ``agent`` when it names a connection that reaches one agent (an
+    ACP agent's process: ``%%agent codex`` for the connection ``codex``)."""
+    if via is not None or not isinstance(agent, str):
+        return via
+    with _lock:
+        found = _connections.get(agent)
+    return agent if found is not None and _one_agent(found) else None
+
+
+def _one_agent(conn: Connection) -> bool:
+    cls = provider_class(conn.provider)
+    return cls is not None and cls.serves_one_agent
 
 
 Via = str | Connection | AnyClient | None

@@ -44,9 +44,11 @@ __all__ = [
     "FILE_LINES",
     "NO_KERNEL",
     "PAGE_SIZE",
+    "PRIVATE_FILE",
     "Kernel",
     "cell_source",
     "context_tools",
+    "inside_workdir",
     "kernel_secrets",
     "kernel_tools",
     "last_error",
@@ -64,7 +66,7 @@ NO_KERNEL = (
     "terminal IPython), and none runs here"
 )
 _IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
-_PRIVATE_FILE = re.compile(
+PRIVATE_FILE: Final = re.compile(
     r"^\.env(\..*)?$|\.env$|^\.(netrc|pgpass|npmrc|pypirc|git-credentials)$|^id_[a-z0-9]+$"
     r"|\.(pem|key|p12|pfx|keystore)$|secret|credential|passw|token",
     re.IGNORECASE,
@@ -299,7 +301,7 @@ def _recent_cells(
     return "\n".join(lines)
 
 
-def _inside(cwd: Path, path: str) -> Path:
+def inside_workdir(cwd: Path, path: str) -> Path:
     """``path`` under ``cwd``, symlinks followed; a ``ValueError`` for anything outside."""
     root = cwd.resolve()
     target = (root / path).resolve()
@@ -309,7 +311,7 @@ def _inside(cwd: Path, path: str) -> Path:
 
 
 def _files(cwd: Path, path: str) -> str:
-    folder = _inside(cwd, path)
+    folder = inside_workdir(cwd, path)
     if not folder.is_dir():
         raise ValueError(f"{path!r} is not a folder under the working directory")
     entries = sorted(folder.iterdir(), key=lambda p: p.name)
@@ -319,7 +321,7 @@ def _files(cwd: Path, path: str) -> str:
             lines.append(f"  {entry.name} (a link outside the working directory: not read)")
         elif entry.is_dir():
             lines.append(f"  {entry.name}/")
-        elif _PRIVATE_FILE.search(entry.name):
+        elif PRIVATE_FILE.search(entry.name):
             lines.append(f"  {entry.name} (may hold secrets: listed, never read)")
         else:
             lines.append(f"  {entry.name} ({counted(entry.stat().st_size, 'byte')})")
@@ -329,8 +331,8 @@ def _files(cwd: Path, path: str) -> str:
 
 
 def _head(cwd: Path, path: str, lines: int, secrets: Iterable[str]) -> str:
-    target = _inside(cwd, path)
-    if _PRIVATE_FILE.search(target.name):
+    target = inside_workdir(cwd, path)
+    if PRIVATE_FILE.search(target.name):
         raise ValueError(f"{target.name!r} may hold secrets: it is never read")
     if not target.is_file():
         raise ValueError(f"{path!r} is not a file under the working directory")

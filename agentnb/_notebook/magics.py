@@ -28,7 +28,7 @@ from traitlets import Bool, Float, Unicode
 from .._app import api as _api
 from .._app import interrupts
 from .._app.attach_targets import history_row
-from .._app.connections import connect, connections, get_connection
+from .._app.connections import connect, connections, get_connection, via_for
 from .._app.history_tables import runs
 from .._app.interpolate import interpolate
 from .._app.run_flags import AGENT_HELP, approval_policy, parser_options, unknown_options
@@ -272,7 +272,7 @@ class AgentMagics(Magics):
         message = body if args.no_interpolate else interpolate(body, ns)
         if not message.strip():
             raise UsageError("the message is empty: write it in the cell body")
-        via = args.via or self.default_via
+        via = via_for(args.agent, args.via) or self.default_via
         options = request_options(args, ns)
         local_tools = bool(args.context or options.get("tools"))
         _api.ask(

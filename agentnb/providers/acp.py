@@ -112,8 +112,8 @@ def shown_diff(path: str, old: str | None, new: str) -> str:
     lines = difflib.unified_diff(
         (old or "").splitlines(keepends=True),
         new.splitlines(keepends=True),
-        fromfile="/dev/null" if old is None else f"a/{path}",
-        tofile=f"b/{path}",
+        fromfile="/dev/null" if old is None else f"a/{path.lstrip('/')}",
+        tofile=f"b/{path.lstrip('/')}",
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
@@ -178,6 +178,8 @@ class AcpTranslator(Translator):
         self.session_id = session_id
         self._calls: dict[str, _Call] = {}
         self.asked: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+        self.denied: set[str] = set()
+        """Calls a decision denied: the agent's report that they failed is the denial."""
         """Each call awaiting a decision: the agent's request id and its permission options
         (none for a file request, which the transport carries out as decided)."""
         self._cost_before: float | None = None  # the session's cost when the turn began
@@ -229,6 +231,8 @@ class AcpTranslator(Translator):
             call = self._calls[call_id]
         content = _content_text(update.get("content"))
         status = update.get("status")
+        if status == "failed" and call_id in self.denied:
+            call.finished = True  # the run shows the call denied, as decided
         if status in ("completed", "failed") and not call.finished:
             call.finished = True
             output = content if content is not None else update.get("rawOutput")
@@ -242,8 +246,8 @@ class AcpTranslator(Translator):
 
     def _start(self, call_id: str, update: Mapping[str, Any]) -> ToolCallStarted:
         arguments: dict[str, Any] = {}
-        if update.get("kind"):
-            arguments["kind"] = update["kind"]
+        if update.get("title"):
+            arguments["title"] = update["title"]
         locations = [
             loc.get("path")
             for loc in update.get("locations") or []
@@ -253,7 +257,8 @@ class AcpTranslator(Translator):
             arguments["locations"] = locations
         if update.get("rawInput") is not None:
             arguments["input"] = update["rawInput"]
-        name = str(update.get("title") or update.get("kind") or "tool")
+        kind = update.get("kind")
+        name = kind if isinstance(kind, str) and kind else "tool"
         self._calls[call_id] = _Call(name, arguments)
         return ToolCallStarted(call_id=call_id, name=name, arguments=arguments)
 
@@ -476,6 +481,8 @@ class Acp(Provider):
             if asked is None:
                 continue
             rpc_id, options = asked
+            if not decision.approved:
+                translator.denied.add(decision.call_id)
             if decision.call_id.startswith("acp-fs-"):
                 answers.append(
                     {"id": rpc_id, "approved": decision.approved, "reason": decision.reason}

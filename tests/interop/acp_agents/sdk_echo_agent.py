@@ -1,3 +1,5 @@
+# The SDK's own example (agentclientprotocol/python-sdk, examples/echo_agent.py; Apache-2.0),
+# as it ships, run by the tests as its users run it: a subprocess.
 import asyncio
 from typing import Any
 from uuid import uuid4
@@ -42,7 +44,10 @@ class EchoAgent(Agent):
         return InitializeResponse(protocol_version=protocol_version)
 
     async def new_session(
-        self, cwd: str, mcp_servers: list[HttpMcpServer | SseMcpServer | McpServerStdio], **kwargs: Any
+        self,
+        cwd: str,
+        mcp_servers: list[HttpMcpServer | SseMcpServer | McpServerStdio],
+        **kwargs: Any,
     ) -> NewSessionResponse:
         return NewSessionResponse(session_id=uuid4().hex)
 
@@ -64,7 +69,9 @@ class EchoAgent(Agent):
             chunk.field_meta = {"echo": True}
             chunk.content.field_meta = {"echo": True}
 
-            await self._conn.session_update(session_id=session_id, update=chunk, source="echo_agent")
+            await self._conn.session_update(
+                session_id=session_id, update=chunk, source="echo_agent"
+            )
         return PromptResponse(stop_reason="end_turn")
 
 

@@ -1,0 +1,92 @@
+"""What an ACP agent may read and write of the person's files: the working directory its
+connection runs it in, judged as the context tools judge a file (nothing outside it, a
+symlink followed before it is judged; files that may hold secrets never read nor written),
+and what it reads redacted as every read of the notebook is
+(:func:`agentnb._app.context_summary.redacted`, with the kernel's secrets). Whether a read
+asks first is the context settings' ``ask_first``; a write always asks, showing its diff
+(the transport: :mod:`agentnb._client.acp_transport`)."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+from typing import Final
+
+from .._core.secrets import without_a_cut_secret
+from .context_summary import context_settings, redacted
+from .context_tools import PRIVATE_FILE, inside_workdir, kernel_secrets, running_kernel
+
+__all__ = ["MAX_READ_BYTES", "WorkdirFiles"]
+
+MAX_READ_BYTES: Final = 4 * 1024 * 1024
+"""What one ``fs/read_text_file`` reads of a file at most; the text says where it was cut."""
+
+
+class WorkdirFiles:
+    """The files under ``root`` (see the module); the transport's
+    :class:`~agentnb._client.acp_transport.Workspace`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def ask_first(self) -> bool:
+        return context_settings().ask_first
+
+    def refusal(self, path: str, *, writing: bool) -> str | None:
+        try:
+            target = inside_workdir(self.root, path)
+        except ValueError as exc:
+            return str(exc)
+        if PRIVATE_FILE.search(target.name):
+            verb = "written" if writing else "read"
+            return f"{target.name!r} may hold secrets: it is never {verb}"
+        return None
+
+    def _target(self, path: str, *, writing: bool) -> Path:
+        why = self.refusal(path, writing=writing)
+        if why is not None:  # judged again: the file may have become a link since
+            raise ValueError(why)
+        return inside_workdir(self.root, path)
+
+    def read(self, path: str, line: int | None, limit: int | None) -> str:
+        target = self._target(path, writing=False)
+        if not target.is_file():
+            raise ValueError(f"{path!r} is not a file under the working directory")
+        with target.open("rb") as file:
+            start = file.read(MAX_READ_BYTES + 1)
+        if b"\x00" in start[:8192]:
+            raise ValueError(f"{path!r} is a binary file: only text files are read")
+        cut = len(start) > MAX_READ_BYTES
+        text = codecs.decode(start[:MAX_READ_BYTES], "utf-8", "replace")
+        secrets = _secrets()
+        if cut:  # the read stopped inside the file: maybe inside a secret
+            text = without_a_cut_secret(text, secrets)
+        if line is not None or limit is not None:
+            lines = text.splitlines(keepends=True)
+            first = max(1, line or 1) - 1
+            text = "".join(lines[first : None if limit is None else first + max(0, limit)])
+        text = redacted(text, secrets)
+        if cut:
+            text += f"\n[agentnb read the first {MAX_READ_BYTES // (1024 * 1024)} MiB only]"
+        return text
+
+    def old_text(self, path: str) -> str | None:
+        target = self._target(path, writing=True)
+        if not target.exists():
+            return None
+        with target.open("rb") as file:  # shown and kept with the run: redacted too
+            return redacted(
+                codecs.decode(file.read(MAX_READ_BYTES), "utf-8", "replace"), _secrets()
+            )
+
+    def write(self, path: str, content: str) -> None:
+        target = self._target(path, writing=True)
+        if not target.parent.is_dir():
+            raise ValueError(f"the folder of {path!r} does not exist")
+        target.write_text(content, encoding="utf-8")
+
+
+def _secrets() -> tuple[str, ...]:
+    """The running kernel's secrets (none outside a kernel)."""
+    kernel = running_kernel()
+    return kernel_secrets(kernel) if kernel is not None else ()
