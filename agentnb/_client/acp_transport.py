@@ -154,8 +154,9 @@ def _kill_group(pid: int, sig: signal.Signals) -> None:
 class _Turn:
     """One ``session/prompt`` going on: its frames, as SSE, for the stream to read."""
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, agent: _Agent) -> None:
         self.session_id = session_id
+        self.agent = agent
         self.frames: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.pending: dict[Any, tuple[str, dict[str, Any]]] = {}
         """The agent's requests waiting for a decision: id → (method, params)."""
@@ -200,6 +201,13 @@ class _Agent:
         """Lines on stdout that were not JSON-RPC (a command that is not an ACP agent)."""
         self.tasks: list[asyncio.Task[None]] = []
         self._writing = asyncio.Lock()
+        self.next_id = 0
+        self.waiting: dict[int, asyncio.Future[Any]] = {}
+        """Our requests waiting for the agent's answer, by id."""
+        self.turns: dict[str, _Turn] = {}
+        """The turn going on in each session."""
+        self.sessions: set[str] = set()
+        """Sessions this process opened or loaded."""
 
     @property
     def pid(self) -> int:
@@ -269,11 +277,6 @@ class AcpTransport(Transport):
         self.workspace: Workspace | None = None
         """The files the agent may reach (None: it is offered none)."""
         self._agent: _Agent | None = None
-        self._next_id = 0
-        self._waiting: dict[int, asyncio.Future[Any]] = {}
-        self._turns: dict[str, _Turn] = {}
-        self._sessions: set[str] = set()
-        """Sessions the running process opened or loaded."""
         self._starting = asyncio.Lock()
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -316,7 +319,6 @@ class AcpTransport(Transport):
             ) from None
         _groups.add(process.pid)
         agent = self._agent = _Agent(process)
-        self._sessions.clear()
         agent.tasks = [
             asyncio.create_task(self._read(agent), name="agentnb: ACP stdout"),
             asyncio.create_task(self._read_stderr(agent), name="agentnb: ACP stderr"),
@@ -384,14 +386,14 @@ class AcpTransport(Transport):
         tail = agent.stderr_tail()
         status = agent.process.returncode
         detail = f"{why}; the end of its stderr:\n{tail}" if tail else why
-        for future in self._waiting.values():
+        for future in agent.waiting.values():
             if not future.done():
                 future.set_exception(TransportError(self.redact(detail)))
-        self._waiting.clear()
-        for turn in list(self._turns.values()):
+        agent.waiting.clear()
+        for turn in list(agent.turns.values()):
             turn.end("exited", {"status": status, "stderr": self.redact(tail[-1500:])})
-        self._turns.clear()
-        self._sessions.clear()
+        agent.turns.clear()
+        agent.sessions.clear()
 
     def _receive(self, agent: _Agent, line: bytes) -> None:
         try:
@@ -406,22 +408,22 @@ class AcpTransport(Transport):
         if isinstance(method, str) and "id" in message:
             self._on_request(agent, message["id"], method, message.get("params"))
         elif isinstance(method, str):
-            self._on_notification(method, message.get("params"))
+            self._on_notification(agent, method, message.get("params"))
         elif "id" in message:
-            future = self._waiting.pop(message["id"], None)
+            future = agent.waiting.pop(message["id"], None)
             if future is not None and not future.done():
                 future.set_result(message)
 
-    def _on_notification(self, method: str, params: object) -> None:
+    def _on_notification(self, agent: _Agent, method: str, params: object) -> None:
         if method != "session/update" or not isinstance(params, dict):
             return
-        turn = self._turns.get(str(params.get("sessionId")))
+        turn = agent.turns.get(str(params.get("sessionId")))
         if turn is not None and isinstance(params.get("update"), dict):
             turn.push("update", params["update"])
 
     def _on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
         params = params if isinstance(params, dict) else {}
-        turn = self._turns.get(str(params.get("sessionId")))
+        turn = agent.turns.get(str(params.get("sessionId")))
         if method == "session/request_permission":
             if turn is None or turn.stopping:
                 self._answer(agent, rpc_id, {"outcome": {"outcome": "cancelled"}})
@@ -510,15 +512,18 @@ class AcpTransport(Transport):
         task.add_done_callback(self.background.discard)
 
     # ---- requests ------------------------------------------------------------------------
-    async def _call(self, method: str, params: object, within: float | None) -> Any:
-        """Send a request and return its result; a JSON-RPC error is raised as agentnb's."""
-        agent = self._agent
+    async def _call(
+        self, method: str, params: object, within: float | None, agent: _Agent | None = None
+    ) -> Any:
+        """Send a request (to ``agent``, else the running one) and return its result; a
+        JSON-RPC error is raised as agentnb's."""
+        agent = agent or self._agent
         if agent is None:
             raise TransportError(f"the agent {self.base_url} is not running")
-        self._next_id += 1
-        rpc_id = self._next_id
+        agent.next_id += 1
+        rpc_id = agent.next_id
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting[rpc_id] = future
+        agent.waiting[rpc_id] = future
         try:
             await agent.send({"jsonrpc": "2.0", "id": rpc_id, "method": method, "params": params})
             async with asyncio.timeout(within):
@@ -533,7 +538,7 @@ class AcpTransport(Transport):
                 f"{self.provider.named} did not answer {method} within {within:g} s"
             ) from None
         finally:
-            self._waiting.pop(rpc_id, None)
+            agent.waiting.pop(rpc_id, None)
         if "error" in answer:
             raise self._error_of(method, answer.get("error"))
         return answer.get("result")
@@ -594,11 +599,14 @@ class AcpTransport(Transport):
         return await self._call(http.path, params, REQUEST_TIMEOUT_S)
 
     async def _open_session(self, method: str, params: dict[str, Any]) -> Any:
+        agent = self._agent
+        if agent is None:
+            raise TransportError(f"the agent {self.base_url} is not running")
         params.setdefault("cwd", str(self.cwd))
         params.setdefault("mcpServers", [])
         if method == "session/load":
             session_id = str(params.get("sessionId"))
-            if session_id in self._sessions:
+            if session_id in agent.sessions:
                 return {}  # open in this process
             offered = (self.info.get("agentCapabilities") or {}).get("loadSession")
             if not offered:
@@ -607,12 +615,12 @@ class AcpTransport(Transport):
                     f"not open in the agent's process (which started again since), and the "
                     f"agent does not offer session/load; start a new thread"
                 )
-            await self._call(method, params, REQUEST_TIMEOUT_S)
-            self._sessions.add(session_id)
+            await self._call(method, params, REQUEST_TIMEOUT_S, agent)
+            agent.sessions.add(session_id)
             return {}
-        answer = await self._call(method, params, REQUEST_TIMEOUT_S)
+        answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
         if isinstance(answer, dict) and isinstance(answer.get("sessionId"), str):
-            self._sessions.add(answer["sessionId"])
+            agent.sessions.add(answer["sessionId"])
         return answer
 
     async def open_stream(self, http: HttpRequest, *, idempotent: bool = False) -> httpx.Response:
@@ -621,7 +629,7 @@ class AcpTransport(Transport):
         params = http.json if isinstance(http.json, dict) else {}
         session_id = str(params.get("sessionId"))
         if http.method == "ANSWER":
-            turn = self._turns.get(session_id)
+            turn = self._agent.turns.get(session_id) if self._agent else None
             if turn is None:
                 raise TransportError(f"the turn of session {session_id!r} is over")
             await self._send_answers(turn, params.get("answers") or [])
@@ -637,16 +645,16 @@ class AcpTransport(Transport):
         )
 
     async def _prompt(self, session_id: str, method: str, params: dict[str, Any]) -> _Turn:
-        earlier = self._turns.get(session_id)
-        if earlier is not None:  # a stopped turn still ending: wait for it (bounded)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(earlier.ended.wait(), CANCEL_GRACE_S + EXIT_GRACE_S)
-            if self._turns.get(session_id) is earlier:
-                raise TransportError(f"session {session_id!r} is busy with another turn")
         agent = self._agent
         if agent is None:
             raise TransportError(f"the agent {self.base_url} is not running")
-        turn = self._turns[session_id] = _Turn(session_id)
+        earlier = agent.turns.get(session_id)
+        if earlier is not None:  # a stopped turn still ending: wait for it (bounded)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(earlier.ended.wait(), CANCEL_GRACE_S + EXIT_GRACE_S)
+            if agent.turns.get(session_id) is earlier:
+                raise TransportError(f"session {session_id!r} is busy with another turn")
+        turn = agent.turns[session_id] = _Turn(session_id, agent)
         task = asyncio.create_task(self._run_turn(agent, turn, method, params))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
@@ -656,7 +664,7 @@ class AcpTransport(Transport):
         self, agent: _Agent, turn: _Turn, method: str, params: dict[str, Any]
     ) -> None:
         try:
-            result = await self._call(method, params, None)
+            result = await self._call(method, params, None, agent)
         except (ConfigurationError, TransportError, ProtocolError) as exc:
             if not turn.ended.is_set():
                 error = {"message": str(exc), "code": "acp_error"}
@@ -664,13 +672,13 @@ class AcpTransport(Transport):
         else:
             turn.end("end", result if isinstance(result, dict) else {})
         finally:
-            if self._turns.get(turn.session_id) is turn:
-                del self._turns[turn.session_id]
+            if agent.turns.get(turn.session_id) is turn:
+                del agent.turns[turn.session_id]
 
     async def _send_answers(self, turn: _Turn, answers: Sequence[Any]) -> None:
-        agent = self._agent
-        if agent is None:
-            return  # its reader ended the turn, saying why
+        agent = turn.agent
+        if agent.process.returncode is not None:
+            return  # its reader ends the turn, saying why
         for answer in answers:
             if not isinstance(answer, dict) or answer.get("id") not in turn.pending:
                 continue
@@ -693,8 +701,8 @@ class AcpTransport(Transport):
             self._stop(turn)
 
     def _stop(self, turn: _Turn) -> None:
-        agent = self._agent
-        if agent is None or turn.stopping:
+        agent = turn.agent
+        if turn.stopping:
             return
         turn.stopping = True
         for rpc_id, (method, _) in list(turn.pending.items()):
@@ -719,6 +727,8 @@ class AcpTransport(Transport):
                 self.provider.named,
                 CANCEL_GRACE_S,
             )
+            if self._agent is agent:  # the next turn starts another
+                self._agent = None
             await agent.end()
 
     def where(self, request: httpx.Request) -> str:

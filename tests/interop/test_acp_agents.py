@@ -328,9 +328,9 @@ def test_a_command_that_exits_at_once_fails_with_its_status_and_stderr() -> None
 
 
 def test_a_command_that_cannot_start_is_a_configuration_error() -> None:
-    with AgentClient("acp", command=["no-such-acp-agent-here"]) as client:
-        with pytest.raises(ConfigurationError, match="cannot start the agent"):
-            client.run("agent", "hi")
+    client = AgentClient("acp", command=["no-such-acp-agent-here"])
+    with client, pytest.raises(ConfigurationError, match="cannot start the agent"):
+        client.run("agent", "hi")
 
 
 @pytest.mark.parametrize(
@@ -369,9 +369,9 @@ def test_an_agent_without_the_sdk_answers_in_raw_json_lines() -> None:
 def test_an_agent_that_needs_a_login_says_which_and_how() -> None:
     command = [sys.executable, str(AGENTS / "raw_agent.py")]
     env = {"RAW_AGENT_LOGIN": "1"}
-    with AgentClient("acp", command=command, env=env) as client:
-        with pytest.raises(ConfigurationError) as error:
-            client.run("raw-agent", "hi")
+    client = AgentClient("acp", command=command, env=env)
+    with client, pytest.raises(ConfigurationError) as error:
+        client.run("raw-agent", "hi")
     message = str(error.value)
     assert "Authentication required" in message
     assert "API key (a key from the dashboard): set RAW_AGENT_KEY in env=" in message
@@ -379,9 +379,9 @@ def test_an_agent_that_needs_a_login_says_which_and_how() -> None:
 
 
 def test_a_past_session_the_agent_cannot_load_is_refused_with_advice() -> None:
-    with AgentClient("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")]) as client:
-        with pytest.raises(ConfigurationError, match="does not offer session/load"):
-            client.run("raw-agent", "hi", thread_id="raw-from-yesterday")
+    client = AgentClient("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")])
+    with client, pytest.raises(ConfigurationError, match="does not offer session/load"):
+        client.run("raw-agent", "hi", thread_id="raw-from-yesterday")
 
 
 def test_a_past_session_the_agent_can_load_is_loaded(acp_python: Path) -> None:

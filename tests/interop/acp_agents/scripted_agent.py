@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 from typing import Any
 
@@ -221,7 +220,9 @@ class ScriptedAgent(Agent):
         return PromptResponse(stop_reason="end_turn")
 
     async def _child(self, session_id: str, rest: str) -> PromptResponse:
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import time; time.sleep(600)"
+        )
         await self._say(session_id, f"child {child.pid}")
         return PromptResponse(stop_reason="end_turn")
 
