@@ -168,6 +168,8 @@ class Connection:
             self._client = self._new_client()
             self._keyless_note_due = True
         self.api_key = self._client.api_key
+        if self.base_url is None and self._client.provider.wire != "http":
+            self.base_url = self._client.base_url  # the agent's command: where it goes
 
     def _new_client(self) -> AsyncAgentClient:
         client = AsyncAgentClient(

@@ -412,7 +412,9 @@ class Acp(Provider):
     resume_mode = "none"
     supports_approvals: ClassVar[bool] = True
     serves_one_agent: ClassVar[bool] = True
-    carries: ClassVar[frozenset[str] | None] = frozenset()
+    carries: ClassVar[frozenset[str] | None] = frozenset({"metadata"})
+    """``metadata`` goes in the prompt's ``_meta`` (``{"agentnb": {"metadata": ...}}``),
+    ACP's place for what a client attaches; ACP has no field for a model setting."""
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
@@ -465,7 +467,9 @@ class Acp(Provider):
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         prompt = [{"type": "text", "text": request.message}]
-        params = {"sessionId": request.thread_id, "prompt": prompt}
+        params: dict[str, Any] = {"sessionId": request.thread_id, "prompt": prompt}
+        if request.metadata:
+            params["_meta"] = {"agentnb": {"metadata": dict(request.metadata)}}
         return HttpRequest("POST", "session/prompt", json=params)
 
     def translator(self, request: RunRequest) -> Translator:

@@ -396,3 +396,43 @@ def test_closing_the_connection_ends_the_agents_whole_process_group(scripted: st
     assert not gone(child)
     disconnect(scripted)
     until(lambda: gone(child), "the agent's child is ended with the connection")
+
+
+# ---- evaluation: ACP agents as arms, each on its own connection ---------------------------------
+def test_an_experiment_compares_two_acp_agents_each_on_its_own_connection(
+    acp_python: Path, workdir: Path
+) -> None:
+    from agentnb import evals
+
+    agentnb.connect("acp", command=[str(acp_python), str(SCRIPTED)], name="alpha", cwd=workdir)
+    agentnb.connect("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")], name="beta")
+    try:
+        name = f"acp-arms-{workdir.name}"
+        done = evals.experiment(name, ["alpha", "beta"], ["think", "hello"], progress=False)
+        cost = evals.experiment(name).run("think", "alpha")
+    finally:
+        disconnect("alpha")
+        disconnect("beta")
+    by_pair = {(r.message, r.connection): r for r in done.runs()}
+    assert {(m, c): r.answer for (m, c), r in by_pair.items()} == {
+        ("think", "alpha"): "thought it through",
+        ("think", "beta"): "raw: think",
+        ("hello", "alpha"): "echo: hello",
+        ("hello", "beta"): "raw: hello",
+    }
+    assert all(r.provider == "acp" and r.status == "completed" for r in by_pair.values())
+    assert cost.agent == "alpha" and cost.reasoning == "pondering"
+
+
+def test_a_batch_of_two_acp_agents_runs_each_on_its_own_connection(acp_python: Path) -> None:
+    agentnb.connect("acp", command=[str(acp_python), str(SCRIPTED)], name="gamma")
+    agentnb.connect("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")], name="delta")
+    try:
+        ran = agentnb.batch(["gamma", "delta"], ["hi"], progress=False)
+    finally:
+        disconnect("gamma")
+        disconnect("delta")
+    assert sorted((r.connection, r.answer) for r in ran) == [
+        ("delta", "raw: hi"),
+        ("gamma", "echo: hi"),
+    ]
