@@ -1,7 +1,8 @@
 """Named connections: which platform, where, and with which key.
 
 Resolution for a name, first match wins: ``connect(...)`` in this process; environment
-variables (``AGENTNB_<NAME>_PROVIDER`` / ``_BASE_URL`` / ``_API_KEY``, and for the default
+variables (``AGENTNB_<NAME>_PROVIDER`` / ``_BASE_URL`` / ``_API_KEY`` / ``_COMMAND`` (an ACP
+agent's), and for the default
 connection also ``AGENTNB_PROVIDER`` / ``AGENTNB_BASE_URL`` / ``AGENTNB_API_KEY``); and, for
 the default connection only, the built-in local server, started in the background on first use.
 
@@ -356,10 +357,9 @@ def resolve_target(via: str | None, client: AnyClient | None, agent: object = No
 def via_for(agent: object, via: str | None) -> str | None:
     """``via``; with none, ``agent`` when it names a connection that reaches one agent (an
     ACP agent's process: ``%%agent codex`` for the connection ``codex``)."""
-    if via is not None or not isinstance(agent, str):
+    if via is not None or not isinstance(agent, str) or not _NAME.fullmatch(agent):
         return via
-    with _lock:
-        found = _connections.get(agent)
+    found = configured_connection(agent)  # this process's, or one the environment sets
     return agent if found is not None and _one_agent(found) else None
 
 
@@ -443,6 +443,8 @@ def connect(
     if local or (provider := provider or env.get("provider")) is None:
         conn = _local_connection(name, options, provider)
     else:
+        if "command" in env and options.get("command") is None:  # an ACP agent's
+            options = ClientOptions(**options, command=env["command"])
         conn = Connection(
             name=name,
             provider=provider,
@@ -519,8 +521,11 @@ def _replace(name: str, conn: Connection | None) -> None:
         submit(old._client.aclose())
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
 def _check_name(name: str) -> None:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name or ""):
+    if not _NAME.fullmatch(name or ""):
         raise ConfigurationError(
             f"connection name {name!r} must be letters, digits, '_' or '-', starting with a letter"
         )
@@ -543,7 +548,7 @@ def _default_base_url(provider: str) -> str | None:
 def _env_settings(name: str) -> dict[str, str]:
     prefix = env_prefix(name)
     settings: dict[str, str] = {}
-    for key in ("provider", "base_url", "api_key"):
+    for key in ("provider", "base_url", "api_key", "command"):
         value = os.environ.get(prefix + key.upper())
         if value:
             settings[key] = value

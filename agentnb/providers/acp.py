@@ -288,13 +288,14 @@ class AcpTranslator(Translator):
             arguments["content"] = content
         self.asked[call_id] = (data["id"], options)
         always = any(o.get("kind") == "allow_always" for o in options)
+        title = arguments.get("title") or known.name
         events += [
             ToolApprovalRequested(
                 call_id=call_id,
                 approval_id=str(data["id"]),
                 name=known.name,
                 arguments=arguments,
-                for_run="this tool for the rest of the ACP session" if always else None,
+                for_run=f"{title}, for the rest of the ACP session" if always else None,
             ),
             RunPaused(reason="the agent asks permission"),
         ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -436,3 +437,32 @@ def test_a_batch_of_two_acp_agents_runs_each_on_its_own_connection(acp_python: P
         ("delta", "raw: hi"),
         ("gamma", "echo: hi"),
     ]
+
+
+def test_agentnb_run_reaches_an_acp_agent_the_environment_names(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AGENTNB_RAW_PROVIDER": "acp",
+        "AGENTNB_RAW_COMMAND": f"{sys.executable} {AGENTS / 'raw_agent.py'}",
+        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
+    }
+    cli = Path(sys.executable).parent / "agentnb"
+    ran = subprocess.run(
+        [str(cli), "run", "raw", "from", "the", "shell", "--plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "raw: from the shell" in ran.stdout
+
+
+def test_always_for_one_call_approves_that_call_alone(scripted: str) -> None:
+    handle = ask(scripted, "permission")
+    until(lambda: handle.run.status == "paused", "the run pauses for the permission")
+    [call] = handle.run.awaiting_approval
+    assert call.approval is not None
+    assert call.approval.for_run == "Run rm -rf build, for the rest of the ACP session"
+    handle.approve(call.call_id, for_run=True)
+    assert ended(handle).text == "permission: always"
