@@ -262,6 +262,9 @@ class AcpTransport(Transport):
         connection: str = "default",
     ) -> None:
         self.command = list(command)
+        if os.sep in self.command[0] and not os.path.isabs(self.command[0]):
+            # a path to the program as typed here, not inside the agent's cwd
+            self.command[0] = os.path.abspath(self.command[0])
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         if not self.cwd.is_dir():
             raise ConfigurationError(f"cwd={str(cwd)!r} is not a folder")
