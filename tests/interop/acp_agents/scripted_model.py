@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "messages_server"))
-from scripted_messages import end, frame, start, text  # noqa: E402
+from scripted_messages import end, frame, start, text
 
 LOG: list[dict[str, Any]] = []
 _lock = threading.Lock()
@@ -128,17 +128,37 @@ class Handler(BaseHTTPRequestHandler):
         }
         events: list[dict[str, Any]] = [
             {"type": "response.created", "response": response},
-            {"type": "response.output_item.added", "output_index": 0, "item": {**item, "status": "in_progress", "content": []}},
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {**item, "status": "in_progress", "content": []},
+            },
             *(
-                {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": word}
+                {
+                    "type": "response.output_text.delta",
+                    "item_id": "msg_1",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "delta": word,
+                }
                 for word in pieces(said)
             ),
-            {"type": "response.output_item.done", "output_index": 0, "item": {**item, "content": [part]}},
-            {"type": "response.completed", "response": {**response, "status": "completed", "usage": usage, "output": [{**item, "content": [part]}]}},
+            {
+                "type": "response.output_item.done",
+                "output_index": 0,
+                "item": {**item, "content": [part]},
+            },
+            {
+                "type": "response.completed",
+                "response": {
+                    **response,
+                    "status": "completed",
+                    "usage": usage,
+                    "output": [{**item, "content": [part]}],
+                },
+            },
         ]
-        self.stream(
-            [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events]
-        )
+        self.stream([f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events])
 
 
 if __name__ == "__main__":
