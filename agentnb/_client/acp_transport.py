@@ -32,6 +32,7 @@ import os
 import shlex
 import signal
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -243,8 +244,11 @@ class _Agent:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
         _groups.discard(pid)
-        for task in self.tasks:
-            task.cancel()
+        # its readers end the turns still going, saying why; ones that hang are let go
+        if self.tasks:
+            _, hanging = await asyncio.wait(self.tasks, timeout=EXIT_GRACE_S)
+            for task in hanging:
+                task.cancel()
 
 
 class AcpTransport(Transport):
@@ -281,6 +285,9 @@ class AcpTransport(Transport):
         """The files the agent may reach (None: it is offered none)."""
         self._agent: _Agent | None = None
         self._starting = asyncio.Lock()
+        self._latest: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
+        """Each session's latest turn while a stream holds it: decisions sent after it
+        ended (the agent exited meanwhile) read its last frames."""
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def aclose(self) -> None:
@@ -374,7 +381,8 @@ class AcpTransport(Transport):
         status = await agent.process.wait()
         _kill_group(agent.pid, signal.SIGKILL)  # what it left running in its group
         _groups.discard(agent.pid)
-        await asyncio.sleep(0)  # the stderr reader takes what is left first
+        with contextlib.suppress(TimeoutError):  # the stderr reader takes what is left first
+            await asyncio.wait_for(asyncio.shield(agent.tasks[1]), 1.0)
         if self._agent is agent:
             self._agent = None
         self._gone(agent, f"the agent exited with status {status}")
@@ -632,7 +640,7 @@ class AcpTransport(Transport):
         params = http.json if isinstance(http.json, dict) else {}
         session_id = str(params.get("sessionId"))
         if http.method == "ANSWER":
-            turn = self._agent.turns.get(session_id) if self._agent else None
+            turn = self._latest.get(session_id)
             if turn is None:
                 raise TransportError(f"the turn of session {session_id!r} is over")
             await self._send_answers(turn, params.get("answers") or [])
@@ -657,7 +665,7 @@ class AcpTransport(Transport):
                 await asyncio.wait_for(earlier.ended.wait(), CANCEL_GRACE_S + EXIT_GRACE_S)
             if agent.turns.get(session_id) is earlier:
                 raise TransportError(f"session {session_id!r} is busy with another turn")
-        turn = agent.turns[session_id] = _Turn(session_id, agent)
+        turn = agent.turns[session_id] = self._latest[session_id] = _Turn(session_id, agent)
         task = asyncio.create_task(self._run_turn(agent, turn, method, params))
         self.background.add(task)
         task.add_done_callback(self.background.discard)

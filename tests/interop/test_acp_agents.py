@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -466,3 +467,24 @@ def test_always_for_one_call_approves_that_call_alone(scripted: str) -> None:
     assert call.approval.for_run == "Run rm -rf build, for the rest of the ACP session"
     handle.approve(call.call_id, for_run=True)
     assert ended(handle).text == "permission: always"
+
+
+def test_an_agent_killed_while_a_permission_waits_fails_the_run_saying_so(scripted: str) -> None:
+    handle = ask(scripted, "permission")
+    until(lambda: handle.run.status == "paused", "the run pauses for the permission")
+    transport = agentnb.connections()[scripted].client().transport
+    os.kill(transport._agent.process.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+    until(lambda: transport._agent is None, "the agent's end is seen")  # type: ignore[attr-defined]
+    handle.approve(handle.run.awaiting_approval[0].call_id)
+    with pytest.raises(RunFailedError, match="exited mid-turn with status -9"):
+        handle.wait(60)
+
+
+def test_turns_of_many_sessions_run_at_once_on_one_agent(scripted: str) -> None:
+    ran = agentnb.batch(scripted, ["think", "count", "env SCRIPTED_GREETING"], progress=False)
+    assert [r.answer for r in ran] == [
+        "thought it through",
+        "prompts in this session: 1",
+        "SCRIPTED_GREETING=hello from env",
+    ]
+    assert len({r.thread_id for r in ran}) == 3
