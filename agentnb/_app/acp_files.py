@@ -4,7 +4,11 @@ symlink followed before it is judged; files that may hold secrets never read nor
 and what it reads redacted as every read of the notebook is
 (:func:`agentnb._app.context_summary.redacted`, with the kernel's secrets). Whether a read
 asks first is the context settings' ``ask_first``; a write always asks, showing its diff
-(the transport: :mod:`agentnb._client.acp_transport`)."""
+(the transport: :mod:`agentnb._client.acp_transport`). What an agent read redacted and writes
+back is refused where it would replace a secret with the redaction's mark: no data lost.
+
+A file's text is not put in the notebook's nonced data block, as a context tool's is: a
+coding agent edits what it reads, and an edit is matched against the file's text as it is."""
 
 from __future__ import annotations
 
@@ -79,10 +83,33 @@ class WorkdirFiles:
                 codecs.decode(file.read(MAX_READ_BYTES), "utf-8", "replace"), _secrets()
             )
 
+    def write_refusal(self, path: str, content: str) -> str | None:
+        """Why ``content`` is not written over ``path``: it keeps the redacted copy of a line
+        that holds a secret there (the agent read the file redacted and writes it back),
+        which would replace the secret with the redaction's mark."""
+        target = self._target(path, writing=True)
+        if not target.is_file():
+            return None
+        with target.open("rb") as file:
+            text = codecs.decode(file.read(MAX_READ_BYTES), "utf-8", "replace")
+        secrets = _secrets()
+        for number, line in enumerate(text.splitlines(), 1):
+            shown = redacted(line, secrets)
+            if shown != line and shown.strip() and shown in content:
+                return (
+                    f"the new text keeps line {number} of {path!r} as the agent read it, "
+                    f"redacted: writing it would replace a secret in the file; edit that "
+                    f"line yourself"
+                )
+        return None
+
     def write(self, path: str, content: str) -> None:
         target = self._target(path, writing=True)
         if not target.parent.is_dir():
             raise ValueError(f"the folder of {path!r} does not exist")
+        why = self.write_refusal(path, content)
+        if why is not None:
+            raise ValueError(why)
         target.write_text(content, encoding="utf-8")
 
 

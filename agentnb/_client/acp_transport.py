@@ -100,6 +100,10 @@ class Workspace(Protocol):
         """The file's text before a write (None: a new file), to show the diff."""
         ...
 
+    def write_refusal(self, path: str, content: str) -> str | None:
+        """Why ``content`` is never written over ``path`` (it would lose data there)."""
+        ...
+
     def write(self, path: str, content: str) -> None: ...
 
 
@@ -463,6 +467,10 @@ class AcpTransport(Transport):
             if isinstance(path, str)
             else "the request names no path"
         )
+        content = params.get("content")
+        if why is None and writing and isinstance(content, str):
+            with contextlib.suppress(OSError, ValueError):
+                why = await asyncio.to_thread(workspace.write_refusal, str(path), content)
         if why is not None:
             self._fail(agent, rpc_id, _INVALID_PARAMS, why)
             turn.push("file", {**frame, "refused": why})

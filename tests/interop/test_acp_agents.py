@@ -488,3 +488,14 @@ def test_turns_of_many_sessions_run_at_once_on_one_agent(scripted: str) -> None:
         "SCRIPTED_GREETING=hello from env",
     ]
     assert len({r.thread_id for r in ran}) == 3
+
+
+def test_a_write_back_of_a_redacted_secret_is_refused_and_the_secret_kept(
+    scripted: str, workdir: Path
+) -> None:
+    leak = workdir / "leak.txt"
+    read = ended(ask(scripted, f"read {leak}", approve=True)).text.removeprefix("read: ")
+    assert "sk-live" not in read
+    run = ended(ask(scripted, f"write {leak} {read.strip()} and more", approve=True))
+    assert run.text.startswith("write refused:") and "replace a secret" in run.text
+    assert "sk-live-0123456789abcdef0123456789" in leak.read_text()
