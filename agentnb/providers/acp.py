@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
-from .._core.exceptions import ProtocolError
+from .._core.exceptions import ConfigurationError, ProtocolError
 from .._core.request import RunRequest
 from .._core.version import __version__
 from ..events import (
@@ -462,15 +462,25 @@ class Acp(Provider):
         return request.model_copy(update={"thread_id": session_id})
 
     def mcp_servers(self, request: RunRequest) -> list[dict[str, Any]]:
-        """The MCP servers ``session/new`` hands the agent. None yet: the notebook as an MCP
-        server (``context=True``) is to be listed here."""
-        return []
+        """The MCP servers ``session/new`` (or ``session/load``) hands the agent: those given
+        as ``extra={"mcpServers": [...]}``, in ACP's shape (``{"type": "http", "name",
+        "url", "headers": []}``, or a stdio server's ``{"name", "command", "args", "env"}``).
+        The seam for the notebook as an MCP server (``context=True``): it goes here too."""
+        given = request.extra.get("mcpServers", [])
+        if not isinstance(given, list) or not all(isinstance(s, dict) for s in given):
+            raise ConfigurationError(
+                'extra={"mcpServers": [...]} is a list of MCP servers as ACP describes them, '
+                'such as {"type": "http", "name": "docs", "url": "...", "headers": []}'
+            )
+        return [dict(server) for server in given]
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         prompt = [{"type": "text", "text": request.message}]
         params: dict[str, Any] = {"sessionId": request.thread_id, "prompt": prompt}
         if request.metadata:
             params["_meta"] = {"agentnb": {"metadata": dict(request.metadata)}}
+        extra = {k: v for k, v in request.extra.items() if k != "mcpServers"}  # session/new's
+        params = request.model_copy(update={"extra": extra}).with_extra(params)
         return HttpRequest("POST", "session/prompt", json=params)
 
     def translator(self, request: RunRequest) -> Translator:

@@ -499,3 +499,11 @@ def test_a_write_back_of_a_redacted_secret_is_refused_and_the_secret_kept(
     run = ended(ask(scripted, f"write {leak} {read.strip()} and more", approve=True))
     assert run.text.startswith("write refused:") and "replace a secret" in run.text
     assert "sk-live-0123456789abcdef0123456789" in leak.read_text()
+
+
+def test_mcp_servers_given_in_extra_reach_the_new_session(scripted: str) -> None:
+    server = {"type": "http", "name": "docs", "url": "http://127.0.0.1:9/mcp", "headers": []}
+    run = ended(ask(scripted, "mcp", extra={"mcpServers": [server]}))
+    assert run.text == "mcp servers: ['docs']"
+    with pytest.raises(ConfigurationError, match="list of MCP servers"):
+        ask(scripted, "mcp", extra={"mcpServers": "docs"}).wait(60)

@@ -12,7 +12,8 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``refuse`` / ``cut``: ends with ``refusal`` / ``max_tokens``;
 - ``env NAME``: answers the variable's value;
 - ``child``: starts a child process in its group and answers its pid;
-- ``count``: answers how many prompts this session had.
+- ``count``: answers how many prompts this session had;
+- ``mcp``: answers the names of the MCP servers its session was given.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class ScriptedAgent(Agent):
         self._prompts: dict[str, int] = {}
         self._cancelled: dict[str, asyncio.Event] = {}
         self._cost = 0.0
+        self._servers: dict[str, list[str]] = {}
 
     def on_connect(self, conn: Client) -> None:
         self._conn = conn
@@ -75,6 +77,7 @@ class ScriptedAgent(Agent):
     ) -> NewSessionResponse:
         session_id = f"s{len(self._prompts) + 1}"
         self._prompts[session_id] = 0
+        self._servers[session_id] = [server.name for server in mcp_servers]
         return NewSessionResponse(session_id=session_id)
 
     async def load_session(
@@ -224,6 +227,10 @@ class ScriptedAgent(Agent):
             sys.executable, "-c", "import time; time.sleep(600)"
         )
         await self._say(session_id, f"child {child.pid}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _mcp(self, session_id: str, rest: str) -> PromptResponse:
+        await self._say(session_id, f"mcp servers: {self._servers.get(session_id)}")
         return PromptResponse(stop_reason="end_turn")
 
     async def _count(self, session_id: str, rest: str) -> PromptResponse:
