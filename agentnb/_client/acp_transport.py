@@ -46,6 +46,7 @@ from ..providers import HttpRequest, Provider
 from .transport import Transport
 
 __all__ = [
+    "ACP_IDLE_TIMEOUT",
     "CANCEL_GRACE_S",
     "INITIALIZE_TIMEOUT_S",
     "AcpTransport",
@@ -53,6 +54,9 @@ __all__ = [
     "checked_command",
 ]
 
+ACP_IDLE_TIMEOUT = 1800.0
+"""A turn's default ``idle_timeout``: a coding agent may run a build or the tests for minutes
+without a word, and its process's exit (not silence) says when it is gone."""
 INITIALIZE_TIMEOUT_S = 10.0
 """How long a started command may take to answer ``initialize`` before agentnb says it is
 not an ACP agent (or not one that starts)."""

@@ -61,7 +61,7 @@ from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
 from .._http import checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
-from .acp_transport import AcpTransport, checked_command
+from .acp_transport import ACP_IDLE_TIMEOUT, AcpTransport, checked_command
 from .client_options import ClientOptions, provider_options_of
 from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
@@ -131,7 +131,8 @@ class AsyncAgentClient:
     ``{"path": "/api/chat"}`` for ``vercel``).
 
     ``timeout`` is httpx's (a number sets them all; default: connect 10 s, read 60 s).
-    ``idle_timeout`` (seconds, default 120; None for no limit) ends a run with no event for
+    ``idle_timeout`` (seconds, default 120; an ACP agent's process 1800, since a coding agent
+    may run a long command saying nothing; None for no limit) ends a run with no event for
     that long (keep-alive comments do not count); ``run_timeout`` (seconds, default None)
     bounds a whole run. Either ends the run ``interrupted`` with :class:`StreamStallError`,
     its partial answer kept. ``max_run_mib`` (default 16; None for no bound) is what one run
@@ -174,8 +175,9 @@ class AsyncAgentClient:
         self.base_url = "" if process else _check_base_url(self.provider.base_url_from(base or ""))
         self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(options.get("timeout"))
+        quiet = ACP_IDLE_TIMEOUT if process else DEFAULT_IDLE_TIMEOUT
         self.idle_timeout = checked_number(
-            options.get("idle_timeout", DEFAULT_IDLE_TIMEOUT),
+            options.get("idle_timeout", quiet),
             "idle_timeout",
             above=0,
             most=MAX_SECONDS,
