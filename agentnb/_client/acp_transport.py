@@ -615,8 +615,13 @@ class AcpTransport(Transport):
             if not isinstance(answer, dict):
                 raise ProtocolError(f"{shlex.join(self.command)!r} answered initialize oddly")
             return answer
-        await self.discover()
         params = dict(http.json) if isinstance(http.json, dict) else {}
+        if http.path == "session/cancel":  # a Stop, however early: the turn is let go
+            turn = self._latest.get(str(params.get("sessionId")))
+            if turn is not None and not turn.ended.is_set():
+                self._stop(turn)
+            return None
+        await self.discover()
         if http.path in ("session/new", "session/load"):
             return await self._open_session(http.path, params)
         return await self._call(http.path, params, REQUEST_TIMEOUT_S)

@@ -25,6 +25,7 @@ transport's ``advice``) and ``exited`` (the agent's process ended mid-turn: ``st
 from __future__ import annotations
 
 import difflib
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -48,7 +49,7 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import Capabilities, HttpRequest, Provider, RemoteAgent, Translator
+from ._base import HttpRequest, Provider, RemoteAgent, RunRef, Translator
 from ._frames import as_dict, parse_json
 from ._frames import unknown as keep_unknown
 
@@ -176,6 +177,9 @@ class AcpTranslator(Translator):
     def __init__(self, provider: Acp, session_id: str | None) -> None:
         self._provider = provider
         self.session_id = session_id
+        self.run_id = f"{session_id}:{uuid.uuid4().hex[:12]}"
+        """ACP names no turn: agentnb names it in its session, so a Stop reaches it
+        (:meth:`Acp.cancel_request`) however early it comes."""
         self._calls: dict[str, _Call] = {}
         self.asked: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
         self.denied: set[str] = set()
@@ -196,7 +200,7 @@ class AcpTranslator(Translator):
             return [keep_unknown(sse)]
         if not self._started:
             self._started = True
-            return [RunStarted(thread_id=self.session_id), *events]
+            return [RunStarted(run_id=self.run_id, thread_id=self.session_id), *events]
         return events
 
     # ---- frames ----------------------------------------------------------------------------
@@ -425,12 +429,6 @@ class Acp(Provider):
         """Each session's cumulative cost (USD) as its agent reported it at a turn's end: a
         turn costs what the agent reports past it (``usage_update``'s ``cost``)."""
 
-    def capabilities(self) -> Capabilities:
-        """Stop reaches the agent (``session/cancel``), whatever :meth:`cancel_request`
-        says: the transport sends it when the turn's reader goes."""
-        found = super().capabilities()
-        return Capabilities(**{**vars(found), "cancel": True})
-
     async def discover(self, send: Any) -> None:
         answer = await send(HttpRequest("POST", "initialize", json=self.initialize_params()))
         self.info = answer if isinstance(answer, dict) else {}
@@ -505,6 +503,13 @@ class Acp(Provider):
             else:
                 answers.append({"id": rpc_id, "result": answer_to_permission(options, decision)})
         return HttpRequest("ANSWER", "", json={"sessionId": request.thread_id, "answers": answers})
+
+    def cancel_request(self, ref: RunRef) -> HttpRequest | None:
+        """``session/cancel`` of the run's session (the transport answers the turn's waiting
+        requests ``cancelled`` and ends an agent that goes on past its grace)."""
+        if not ref.thread_id:
+            return None
+        return HttpRequest("POST", "session/cancel", json={"sessionId": ref.thread_id})
 
     def cannot_fork(self, thread_id: str | None) -> str | None:
         return f"{self.named} keeps the session in its process and cannot branch it"

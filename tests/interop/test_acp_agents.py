@@ -507,3 +507,14 @@ def test_mcp_servers_given_in_extra_reach_the_new_session(scripted: str) -> None
     assert run.text == "mcp servers: ['docs']"
     with pytest.raises(ConfigurationError, match="list of MCP servers"):
         ask(scripted, "mcp", extra={"mcpServers": "docs"}).wait(60)
+
+
+def test_stop_while_a_permission_waits_cancels_it_and_the_session_goes_on(scripted: str) -> None:
+    handle = ask(scripted, "permission")
+    until(lambda: handle.run.status == "paused", "the run pauses for the permission")
+    handle.cancel()
+    run = ended(handle)
+    assert run.status == "cancelled" and run.run_id is not None
+    assert run.run_id.startswith(f"{run.thread_id}:")
+    after = ended(ask(scripted, "count", continue_thread=True))  # the agent heard "cancelled"
+    assert (after.status, after.text) == ("completed", "prompts in this session: 2")
