@@ -299,13 +299,15 @@ class AcpTransport(Transport):
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def aclose(self) -> None:
-        if self.background:
-            await asyncio.gather(*self.background, return_exceptions=True)
+        """End the agent's process group, which ends its turns (saying so), then wait for
+        what was still being sent or answered (bounded: nothing of it waits on the agent)."""
         self._closed = True
         agent, self._agent = self._agent, None
         if agent is not None:
             await agent.end()
             self._gone(agent, "the connection was closed")
+        if self.background:
+            await asyncio.wait(list(self.background), timeout=CANCEL_GRACE_S)
 
     async def discover(self) -> None:
         """Start the agent (and ``initialize`` it) unless it runs: on first use, and again

@@ -518,3 +518,13 @@ def test_stop_while_a_permission_waits_cancels_it_and_the_session_goes_on(script
     assert run.run_id.startswith(f"{run.thread_id}:")
     after = ended(ask(scripted, "count", continue_thread=True))  # the agent heard "cancelled"
     assert (after.status, after.text) == ("completed", "prompts in this session: 2")
+
+
+def test_closing_the_connection_mid_turn_ends_the_agent_and_the_turn(scripted: str) -> None:
+    handle = ask(scripted, "slow")
+    until(lambda: "w2" in handle.run.text, "the slow stream streams")
+    pid = agentnb.connections()[scripted].client().transport._agent.process.pid  # type: ignore[attr-defined]
+    disconnect(scripted)
+    until(lambda: gone(pid), "the agent is ended with its connection")
+    run = ended(handle)
+    assert run.status in ("failed", "interrupted") and run.text.startswith("w0 w1 w2")
