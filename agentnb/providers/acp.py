@@ -80,14 +80,14 @@ _STATE_UPDATES = frozenset(
 def answer_to_permission(options: Sequence[Mapping[str, Any]], decision: ApprovalDecision) -> Any:
     """The ``session/request_permission`` result a decision chooses: the agent's option of the
     kind the decision means (``allow_always`` for an approval for the run, else
-    ``allow_once``; ``reject_once`` for a denial), else the nearest; ``cancelled`` when the
-    agent offered none that fits."""
+    ``allow_once``; ``reject_once``, else ``reject_always``, for a denial); ``cancelled`` when
+    the agent offered none that fits. An approval of one call never chooses ``allow_always``:
+    the agent would not ask again, and the person did not say so."""
     if decision.approved:
-        wanted = ("allow_always", "allow_once") if decision.for_run else ("allow_once",)
-        fallback: tuple[str, ...] = ("allow_always",)
+        kinds = ("allow_always", "allow_once") if decision.for_run else ("allow_once",)
     else:
-        wanted, fallback = ("reject_once",), ("reject_always",)
-    for kind in (*wanted, *fallback):
+        kinds = ("reject_once", "reject_always")
+    for kind in kinds:
         for option in options:
             if option.get("kind") == kind and isinstance(option.get("optionId"), str):
                 return {"outcome": {"outcome": "selected", "optionId": option["optionId"]}}
@@ -182,10 +182,10 @@ class AcpTranslator(Translator):
         (:meth:`Acp.cancel_request`) however early it comes."""
         self._calls: dict[str, _Call] = {}
         self.asked: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
-        self.denied: set[str] = set()
-        """Calls a decision denied: the agent's report that they failed is the denial."""
         """Each call awaiting a decision: the agent's request id and its permission options
         (none for a file request, which the transport carries out as decided)."""
+        self.denied: set[str] = set()
+        """Calls a decision denied: the agent's report that they failed is the denial."""
         self._cost_before: float | None = None  # the session's cost when the turn began
         self._cost_now: float | None = None
         self._started = False

@@ -24,9 +24,12 @@ from agentnb import (
     ConfigurationError,
     ProtocolError,
     RunFailedError,
+    evals,
 )
 from agentnb._app.connections import disconnect
 from agentnb._client import acp_transport
+from agentnb.approvals import ApprovalDecision
+from agentnb.providers.acp import answer_to_permission
 from agentnb.types import RunHandle
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -404,8 +407,6 @@ def test_closing_the_connection_ends_the_agents_whole_process_group(scripted: st
 def test_an_experiment_compares_two_acp_agents_each_on_its_own_connection(
     acp_python: Path, workdir: Path
 ) -> None:
-    from agentnb import evals
-
     agentnb.connect("acp", command=[str(acp_python), str(SCRIPTED)], name="alpha", cwd=workdir)
     agentnb.connect("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")], name="beta")
     try:
@@ -528,3 +529,19 @@ def test_closing_the_connection_mid_turn_ends_the_agent_and_the_turn(scripted: s
     until(lambda: gone(pid), "the agent is ended with its connection")
     run = ended(handle)
     assert run.status in ("failed", "interrupted") and run.text.startswith("w0 w1 w2")
+
+
+def test_the_option_a_decision_chooses_never_grants_more_than_was_decided() -> None:
+    only_always = [
+        {"optionId": "a", "kind": "allow_always"},
+        {"optionId": "r", "kind": "reject_always"},
+    ]
+    assert answer_to_permission(only_always, ApprovalDecision("c", True)) == {
+        "outcome": {"outcome": "cancelled"}
+    }
+    assert answer_to_permission(only_always, ApprovalDecision("c", True, for_run=True)) == {
+        "outcome": {"outcome": "selected", "optionId": "a"}
+    }
+    assert answer_to_permission(only_always, ApprovalDecision("c", False)) == {
+        "outcome": {"outcome": "selected", "optionId": "r"}
+    }
