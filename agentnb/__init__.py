@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from ._app.compare_runs import compare
     from ._app.connections import connect, connections, get_connection
     from ._app.history_tables import browse, runs, summary
+    from ._app.mcp_tools import mcp_tools
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
     from ._app.scoring import score, scores
@@ -112,6 +113,7 @@ __all__ = [
     "connections",
     "export_traces",
     "get_connection",
+    "mcp_tools",
     "remote_runs",
     "runs",
     "score",
@@ -140,6 +142,7 @@ _LAZY: dict[str, str] = {
     "scores": "._app.scoring",
     "browse": "._app.history_tables",
     "remote_runs": "._app.remote_runs",
+    "mcp_tools": "._app.mcp_tools",
     "runs": "._app.history_tables",
     "summary": "._app.history_tables",
     "start_server": ".server",
@@ -174,8 +177,20 @@ _MOVED = ("ChatCell", "Connection", "RunHandle", "ToolCall", "TracingStatus")
 """Types named only in annotations, in ``agentnb.types`` since 0.5: the root's error says where."""
 
 
-_EVALUATION = frozenset({"Experiment", "dataset", "evaluate", "experiment", "experiments"})
-"""Names evaluation's package holds since 0.5 (the root names no module of it)."""
+_EVALUATION = frozenset(
+    {
+        "Experiment",
+        "dataset",
+        "evaluate",
+        "experiment",
+        "experiments",
+        "judge",
+        "live",
+        "to_phoenix",
+    }
+)
+"""Names evaluation's package holds (since 0.5; ``live`` and ``to_phoenix`` since they came),
+which a person may look for at the root (the root names no module of it)."""
 
 
 def __getattr__(name: str) -> Any:

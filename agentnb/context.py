@@ -7,12 +7,15 @@ tools ``context=True`` offers (see the "The notebook as context" page).
 - ``summarize``: what a value becomes as context (bounded, redacted, within its budget).
 - ``tools``: the read-only tools over this session, for a client's ``tools=``
   (``client.run(agent, message, tools=agentnb.context.tools(), approve=...)``).
+- ``serve``: the same tools as an MCP server any agent can use (Claude Code, Codex, Gemini
+  CLI), with the approvals in the cell that started it.
 """
 
 from __future__ import annotations
 
+from ._app.context_server import serve
 from ._app.context_summary import ContextSettings, configure, summarize
 from ._app.context_summary import context_settings as settings
 from ._app.context_tools import kernel_tools as tools
 
-__all__ = ["ContextSettings", "configure", "settings", "summarize", "tools"]
+__all__ = ["ContextSettings", "configure", "serve", "settings", "summarize", "tools"]

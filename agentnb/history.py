@@ -23,6 +23,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._app.history_tables import (
     HistoryStore,
     RunHistory,
@@ -33,8 +35,10 @@ from ._app.history_tables import (
 from ._core.recorder import RunRecorder, add_recorder, remove_recorder
 from ._display.history_plot import PlotOptions
 from ._display.run_comparison import Comparison
-from ._display.runs_table import RunsTable
 from ._history import EVALUATES, RunFilters, RunRecord, ScoreRecord, ToolCallRecord
+
+if TYPE_CHECKING:
+    from ._display.runs_table import RunsTable
 
 __all__ = [
     "EVALUATES",
@@ -54,3 +58,13 @@ __all__ = [
     "history_of",
     "remove_recorder",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # RunsTable is an anywidget: loaded when asked for, so a script or the command line that
+    # reads the history (agentnb.evals' commands among them) loads no widget nor IPython.
+    if name == "RunsTable":
+        from ._display.runs_table import RunsTable
+
+        return RunsTable
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,14 +24,25 @@ types around a run live here:
   ``batch_requests`` builds its requests, checked, which ``send_batch`` runs as ``batch``
   does (with a hook as each run starts and ends).
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
+- What MCP gives and takes: ``McpTools`` (``agentnb.mcp_tools``: an MCP server's tools),
+  ``ContextServer`` (``agentnb.context.serve``: the notebook as an MCP server) and
+  ``ServedCall`` (one call it served, in ``srv.calls``).
+- What makes a remote party's error text fit to show (its secrets redacted, cut):
+  ``redacted_error``; whether what goes to an observability tool carries content:
+  ``content_captured``.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._app.batch_runs import batch_requests, send_batch
 from ._app.connections import Connection, Via
+from ._app.context_server import ContextServer
 from ._app.examples import DatasetRows, Example, examples_of, in_split
+from ._app.mcp_tools import McpTools
 from ._app.run_like import RunLike, run_ids
+from ._app.served_calls import ServedCall
 from ._client.client_options import ClientOptions
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
@@ -40,17 +51,22 @@ from ._core.pricing import RunCost
 from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
-from ._display.widget import ChatCell
-from ._tracing import TracingStatus
+from ._core.secrets import redacted_error
+from ._tracing import TracingStatus, content_captured
+
+if TYPE_CHECKING:
+    from ._display.widget import ChatCell
 
 __all__ = [
     "AsyncRunStream",
     "ChatCell",
     "ClientOptions",
     "Connection",
+    "ContextServer",
     "DatasetRows",
     "Example",
     "Fork",
+    "McpTools",
     "ModelSettings",
     "Part",
     "RunCost",
@@ -61,14 +77,27 @@ __all__ = [
     "RunRequest",
     "RunStatus",
     "RunStream",
+    "ServedCall",
     "ToolCall",
     "ToolStatus",
     "TracingStatus",
     "Via",
     "answer_validator",
     "batch_requests",
+    "content_captured",
     "examples_of",
     "in_split",
+    "redacted_error",
     "run_ids",
     "send_batch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ChatCell is an anywidget: loaded when asked for, so code that names only a run's types
+    # (a script, the command line, agentnb.evals) loads no widget nor IPython.
+    if name == "ChatCell":
+        from ._display.widget import ChatCell
+
+        return ChatCell
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

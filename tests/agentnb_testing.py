@@ -34,7 +34,9 @@ from agentnb.events import Event
 from agentnb.server import ServerHandle
 
 __all__ = [
+    "PATIENCE_S",
     "REPO",
+    "STALL_TIMEOUT",
     "RecordedSleeps",
     "Scripted",
     "SharedServers",
@@ -60,6 +62,17 @@ PUBLIC_FRONTS = (
 """The public submodules that hold the types a user rarely names (each with its ``__all__``);
 the root's ``__all__`` holds the rest."""
 """The checkout under test: a child process given it as ``PYTHONPATH`` imports this agentnb."""
+
+
+PATIENCE_S = 60.0
+"""How long a test waits for something to happen (a run to end, a row to be written, a
+server to answer) before it fails: a bound for a hang, never a speed. A busy machine only
+makes the test wait longer; no test asserts how fast anything went (benchmarks/ measures)."""
+
+STALL_TIMEOUT = httpx.Timeout(PATIENCE_S, read=2.0)
+"""The client's ``timeout`` in a test of a stream that stalls: two seconds of silence within a
+body is the stall (a local stream that goes on is never silent that long, even on a busy
+machine); connecting, sending and the pool keep the test's patience."""
 
 
 class RecordedSleeps:
@@ -313,7 +326,7 @@ def serving_asgi(app: Any) -> Iterator[str]:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
-        thread.join(10)
+        thread.join(PATIENCE_S)
         sock.close()
 
 
@@ -369,7 +382,7 @@ def run_echo_every_way(url: str, key: str, name: str) -> agentnb.types.Connectio
     agentnb.ask("echo", "way ask", via=conn.name, display=False, wait=True)
     agentnb.batch("echo", ["way batch"], via=conn.name, progress=False)
     cell = agentnb.chat("echo", via=conn.name, followups=False)
-    cell.ask("way chat").wait(10)
+    cell.ask("way chat").wait(PATIENCE_S)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "agentnb")
     shell.run_line_magic("agent", f"echo --via {conn.name} --wait way magic")

@@ -29,6 +29,7 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from agentnb_testing import SharedServers
+from fault_injection import FaultBook
 from phoenix_testing import SharedPhoenix
 
 from agentnb.server import ServerHandle, start_server
@@ -50,7 +51,7 @@ settings.load_profile("agentnb")
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[ServerHandle]:
-    handle = start_server(faults=True, delay_ms=0)
+    handle = start_server(faults=FaultBook(), delay_ms=0)
     try:
         yield handle
     finally:

@@ -33,16 +33,18 @@ def executed_cell(code: str, env: Mapping[str, str]) -> tuple[list[Any], dict[st
 
 
 @contextmanager
-def running_kernel(env: Mapping[str, str] | None = None) -> Iterator[Any]:
+def running_kernel(env: Mapping[str, str] | None = None, cwd: str | None = None) -> Iterator[Any]:
     """A started ``python3`` kernel's client, its channels open (``env``: the kernel's
-    environment, this process's by default); shut down at the end."""
+    environment, this process's by default; ``cwd``: its working folder, this process's by
+    default); shut down at the end."""
     import jupyter_client  # the kernel tests skip without it (pytest.importorskip)
 
     manager = jupyter_client.KernelManager(kernel_name="python3")
+    where = {} if cwd is None else {"cwd": cwd}
     if env is None:
-        manager.start_kernel()
+        manager.start_kernel(**where)
     else:
-        manager.start_kernel(env=dict(env))
+        manager.start_kernel(env=dict(env), **where)
     client = manager.client()
     client.start_channels()
     client.wait_for_ready(timeout=60)
@@ -82,9 +84,11 @@ class Session:
             except queue.Empty:
                 return
 
-    def execute(self, code: str, timeout: float = 60) -> str:
-        """Run ``code``; return its msg id once the kernel is idle again (outputs collected)."""
-        msg_id: str = self.client.execute(textwrap.dedent(code))
+    def execute(self, code: str, timeout: float = 60, *, store_history: bool = True) -> str:
+        """Run ``code``; return its msg id once the kernel is idle again (outputs collected).
+        ``store_history=False``: a cell the person did not type (``In``/``Out`` and the
+        execution count stay as they were)."""
+        msg_id: str = self.client.execute(textwrap.dedent(code), store_history=store_history)
         deadline = time.monotonic() + timeout
         while True:
             msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))

@@ -144,12 +144,18 @@ def test_every_listed_entry_point_reaches_the_engine() -> None:
     assert not missing, missing
 
 
-NOT_STREAMED = ("_history/_past_run.py", "_display/widget.py", "providers/_uimessage_parts.py")
-"""The other ``Run(`` calls build one that never streams: a past run rebuilt from its history
-row (``agentnb.show``), a chat cell's copy of a run still going, its question only, shown
-before agentnb's loop refreshes it (the kernel never waits on that loop to show a run), and
-the text a Vercel UI-message builder folds for itself when it is read alone, without the run
-its stream's events fold into."""
+NOT_STREAMED = (
+    "_history/_past_run.py",
+    "_display/widget.py",
+    "providers/_uimessage_parts.py",
+    "_app/served_calls.py",
+)
+"""The other ``Run(`` calls build one that never streams from a platform: a past run rebuilt
+from its history row (``agentnb.show``), a chat cell's copy of a run still going, its question
+only, shown before agentnb's loop refreshes it (the kernel never waits on that loop to show a
+run), the text a Vercel UI-message builder folds for itself when it is read alone, without the
+run its stream's events fold into, and the calls MCP clients make of the notebook served over
+MCP (``agentnb.context.serve``), which no agent's request starts."""
 
 
 def test_one_place_builds_a_run() -> None:

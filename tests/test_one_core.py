@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from agentnb_testing import PUBLIC_FRONTS, cli_in_process, run_echo_every_way
+from agentnb_testing import PATIENCE_S, PUBLIC_FRONTS, cli_in_process, run_echo_every_way
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
@@ -40,7 +40,7 @@ def test_every_run_error_carries_the_run_and_its_partial_text(server: ServerHand
         time.sleep(0.001)
     handle.cancel()
     with pytest.raises(agentnb.RunCancelledError) as caught:
-        handle.wait(10)
+        handle.wait(PATIENCE_S)
     assert caught.value.run is handle.run
     assert caught.value.partial_text == handle.text and len(handle.text) >= 50
 
@@ -63,7 +63,7 @@ def test_an_http_error_keeps_its_type_and_gains_the_run(server: ServerHandle) ->
         display=False,
     )
     with pytest.raises(agentnb.NotFoundError) as not_found:
-        handle.wait(10)
+        handle.wait(PATIENCE_S)
     assert not_found.value.run is handle.run
 
 
@@ -235,7 +235,7 @@ def quiet_runs_every_way(url: str, key: str) -> None:
                 pass
         agentnb.ask("echo", "quiet ask client", client=client, display=False, wait=True)
         agentnb.batch("echo", ["quiet batch"], client=client, progress=False)
-        agentnb.chat("echo", client=client, followups=False).ask("quiet chat").wait(10)
+        agentnb.chat("echo", client=client, followups=False).ask("quiet chat").wait(PATIENCE_S)
     agentnb.ask("echo", "quiet ask", via=conn.name, display=False, wait=True, record=False)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "agentnb")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -80,7 +81,7 @@ def sync_stream(server: ServerHandle, options: dict[str, Any]) -> None:
 
 def handle_wait(server: ServerHandle, options: dict[str, Any]) -> None:
     with agentnb.AgentClient(DIALECT, **options) as client:
-        agentnb.ask(AGENT, "go", client=client, display=False).wait(30)
+        agentnb.ask(AGENT, "go", client=client, display=False).wait(PATIENCE_S)
 
 
 def await_handle(server: ServerHandle, options: dict[str, Any]) -> None:
@@ -117,7 +118,7 @@ def magic_wait(server: ServerHandle, options: dict[str, Any]) -> None:
     assert words.endswith(f"{type(error).__name__})"), words
     if not isinstance(error, HTTPStatusError):
         assert words == " ".join(f"{error} ({type(error).__name__})".split())
-    handle.wait(30)
+    handle.wait(PATIENCE_S)
 
 
 WAYS: dict[str, Start] = {
@@ -198,7 +199,7 @@ def test_an_answer_that_misses_its_schema_raises_with_the_run(
         DIALECT, **server.client_settings(DIALECT), api_key=server.api_key, record=False
     ) as client:
         handle = agentnb.ask("echo", answer, client=client, display=False, schema=SCHEMA)
-        handle.wait(30)
+        handle.wait(PATIENCE_S)
     with pytest.raises(agentnb.AnswerSchemaError, match=problem) as caught:
         _ = handle.result
     assert caught.value.run is handle.run and caught.value.run.text == answer

@@ -1,13 +1,19 @@
-"""One request builder: every way of starting a run turns the same option into the same HTTP
+"""One request builder: every way of starting a run turns the same option into the same run
 request, or refuses it with the same error, in every dialect.
 
-A capture server (a real HTTP server on 127.0.0.1) records what each path sends (path, headers
-and body): it answers JSON side requests (SeekrFlow's thread and message) with an id, and every
-stream request with 404, so each run ends right after its request was seen.
-
-Every run option (:data:`agentnb._core.request.RUN_OPTIONS`) is tried on every path that offers
-it: the magics and the CLI offer what ``RUN_FLAGS`` declares for them (the magics take
+In process: every run, whichever way it was started, goes through the client's one door
+(``AsyncAgentClient._open``) with the :class:`RunRequest` built for it; the door is replaced
+by one that keeps the request and goes no further (:class:`Opened`), so each way of starting a
+run is compared by the request it built and the error it refused an option with, for every
+run option (:data:`agentnb._core.request.RUN_OPTIONS`) on every path that offers it, in every
+dialect: the magics and the CLI offer what ``RUN_FLAGS`` declares for them (the magics take
 ``media``, ``extra`` and the schema as namespace variables; the CLI has no way to pass them).
+
+Through a server, once per dialect: a capture server (a real HTTP server on 127.0.0.1) records
+what each path sends (path, headers and body), for a run carrying every option all paths
+offer and the dialect sends; it answers JSON side requests (SeekrFlow's thread and message)
+with an id, and every stream request with 404, so each run ends right after its request was
+seen. So what the door is given is all a path decides: the same request leaves the same way.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ from IPython.core.interactiveshell import InteractiveShell
 import agentnb
 from agentnb._app.run_flags import RUN_FLAGS, RunFlag
 from agentnb._cli.main import main as cli_main
-from agentnb._core.request import RUN_OPTIONS
+from agentnb._client.async_client import AsyncAgentClient
+from agentnb._client.stream import AsyncRunStream
+from agentnb._core.request import RUN_OPTIONS, RunRequest, build_request
 from agentnb.providers import available_providers
 
 KEY = "sk-capture-key-0123456789"
@@ -252,25 +260,12 @@ PATHS: dict[str, Path] = {
     "magic": via_magic,
     "cli": via_cli,
 }
-
-
-def outcome(
-    path: Path, dialect: str, base: str, token: str, options: dict[str, Any]
-) -> tuple[Any, str]:
-    """(the requests the server saw, the configuration error's message or ""). An option the
-    dialect cannot send is compared by what was refused and what is sent instead: a client
-    names the dialect, a connection (every other path) names itself and the agent."""
-    try:
-        path(dialect, f"{base}/{token}", "capture_agent", options)
-    except agentnb.ConfigurationError as exc:
-        return sent(token), refusal(str(exc))
-    except agentnb.AgentNBError as exc:
-        configuration = re.search(r"(?:Configuration|UnsupportedOption)Error: (.*)", str(exc))
-        return sent(token), refusal(configuration.group(1).strip()) if configuration else ""
-    return sent(token), ""
+DIALECTS = sorted(available_providers())
 
 
 def refusal(message: str) -> str:
+    """A refusal as every path says it: a client names the dialect, a connection (every other
+    path) names itself and the agent."""
     unsupported = re.search(
         r"(?:does not support|cannot send) ([\w, ]+?)(?: for agent '[^']*')?; "
         r"it (?:supports|sends) ([\w, ]+)",
@@ -281,62 +276,149 @@ def refusal(message: str) -> str:
     return f"cannot send {unsupported.group(1)}; sends {unsupported.group(2)}"
 
 
+def refused_by(exc: agentnb.AgentNBError) -> str:
+    """The configuration error ``exc`` is or carries (the magics and the CLI say it as text),
+    as :func:`refusal` words it; "" for any other error (the run was started)."""
+    if isinstance(exc, agentnb.ConfigurationError):
+        return refusal(str(exc))
+    configuration = re.search(r"(?:Configuration|UnsupportedOption)Error: (.*)", str(exc))
+    return refusal(configuration.group(1).strip()) if configuration else ""
+
+
+# ---- in process: the request each path gives the client's one door ----------------------
+class Opened(Exception):
+    """Raised by the door in place of opening the stream, once it has kept the request."""
+
+
+Kept = list[tuple[str, dict[str, Any]]]
+
+
+def comparable(request: RunRequest) -> dict[str, Any]:
+    """The request's fields, its tools by what they declare and run (not the pydantic model
+    of their arguments, made afresh from the function each time, nor the loop they were
+    declared on, which is the caller's by design)."""
+    tools = [
+        (tool.declaration(), tool.function, tool.approve, tool.parallel, tool.time_limit)
+        for tool in request.tools
+    ]
+    return {**request.model_dump(), "tools": tools}
+
+
+@pytest.fixture
+def door(monkeypatch: pytest.MonkeyPatch) -> Kept:
+    """Every request that reaches the client's one door, with the dialect it was for; the run
+    goes no further."""
+    kept: Kept = []
+
+    def keep(self: AsyncAgentClient, request: RunRequest, **_: Any) -> AsyncRunStream:
+        kept.append((self.provider.name, comparable(request)))
+        raise Opened
+
+    monkeypatch.setattr(AsyncAgentClient, "_open", keep)
+    return kept
+
+
+NOWHERE = "http://127.0.0.1:9/in-process"
+"""A base URL nothing is sent to: the door keeps each request before any I/O."""
+
+
+def built(path: Path, dialect: str, options: dict[str, Any], kept: Kept) -> tuple[Kept, str]:
+    """(the requests ``path`` gave the door, the configuration error's message or "")."""
+    kept.clear()
+    refused = ""
+    try:
+        path(dialect, NOWHERE, "capture_agent", options)
+    except Opened:
+        pass
+    except agentnb.AgentNBError as exc:
+        refused = refused_by(exc)
+    return list(kept), refused
+
+
 def test_every_run_option_is_tried() -> None:
     assert set(OPTIONS) == RUN_OPTIONS
     assert set(INVALID) <= RUN_OPTIONS
 
 
-CASES = [
-    (path, option)
-    for path in PATHS
-    if path != "AsyncAgentClient"
-    for option in sorted(OPTIONS)
-    if offers(path, option)
-]
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_same_option_builds_the_same_request_on_every_path(door: Kept, dialect: str) -> None:
+    """Each option alone, on each path that offers it: the request the door is given (or the
+    refusal before it) is the asynchronous client's."""
+    differ: dict[tuple[str, str], tuple[Any, Any]] = {}
+    for option in sorted(OPTIONS):
+        options = {option: OPTIONS[option]}
+        expected = built(via_async_client, dialect, options, door)
+        requests, refused = expected
+        assert refused or len(requests) == 1, (option, expected)
+        for name, path in PATHS.items():
+            if name != "AsyncAgentClient" and offers(name, option):
+                got = built(path, dialect, options, door)
+                if got != expected:
+                    differ[name, option] = (got, expected)
+    assert differ == {}
 
 
-@pytest.mark.parametrize("dialect", sorted(available_providers()))
-@pytest.mark.parametrize(("path", "option"), CASES)
-def test_the_same_option_gives_the_same_request_on_every_path(
-    capture: str, path: str, dialect: str, option: str
-) -> None:
-    token = f"{path}-{dialect}-{option}".replace("_", "-")
-    options = {option: OPTIONS[option]}
-    expected = outcome(via_async_client, dialect, capture, token + "-ref", options)
-    got = outcome(PATHS[path], dialect, capture, token, options)
-    assert got == expected
-    requests, refused = expected
-    assert refused or requests, "the reference path neither sent nor refused anything"
+def test_the_paths_are_told_apart_by_what_they_build(door: Kept) -> None:
+    """The comparison can fail: an option a path drops on its way to the door shows."""
+    expected = built(via_async_client, "openai", {"temperature": 0.3}, door)
+    assert expected[0][0][1]["model_settings"]["temperature"] == 0.3
+    assert built(via_ask, "openai", {}, door) != expected
 
 
-@pytest.mark.parametrize("option", sorted(INVALID))
 @pytest.mark.parametrize("path", [name for name in PATHS if name != "AsyncAgentClient"])
-def test_an_invalid_value_is_refused_alike_on_every_path(
-    capture: str, path: str, option: str
-) -> None:
-    token = f"invalid-{path}-{option}".replace("_", "-")
-    options = {option: INVALID[option]}
-    expected = outcome(via_async_client, "openai", capture, token + "-ref", options)
-    assert expected == ([], expected[1]) and expected[1].startswith("invalid run options:")
-    assert outcome(PATHS[path], "openai", capture, token, options) == expected
+def test_an_invalid_value_is_refused_alike_on_every_path(door: Kept, path: str) -> None:
+    for option, value in sorted(INVALID.items()):
+        expected = built(via_async_client, "openai", {option: value}, door)
+        assert expected == ([], expected[1]) and expected[1].startswith("invalid run options:")
+        assert built(PATHS[path], "openai", {option: value}, door) == expected, option
 
 
 @pytest.mark.parametrize("path", ["AgentClient", "ask", "chat", "batch"])
-def test_an_unknown_option_is_refused_alike_on_every_python_path(capture: str, path: str) -> None:
-    token = f"unknown-{path}"
+def test_an_unknown_option_is_refused_alike_on_every_python_path(door: Kept, path: str) -> None:
     options = {"temprature": 0.3}
-    expected = outcome(via_async_client, "openai", capture, token + "-ref", options)
+    expected = built(via_async_client, "openai", options, door)
     assert expected == ([], expected[1]) and "unknown run option(s) 'temprature'" in expected[1]
-    assert outcome(PATHS[path], "openai", capture, token, options) == expected
+    assert built(PATHS[path], "openai", options, door) == expected
 
 
-@pytest.mark.parametrize("dialect", sorted(available_providers()))
-def test_agentnb_run_as_its_own_process_sends_what_it_sends_in_process(
-    capture: str, dialect: str
-) -> None:
-    token = f"process-{dialect}"
-    options = {"temperature": OPTIONS["temperature"], "metadata": OPTIONS["metadata"]}
-    expected = outcome(via_cli, dialect, capture, token + "-ref", options)
-    assert outcome(via_cli_process, dialect, capture, token, options) == expected
+# ---- through a server, once per dialect: the same request leaves the same way -----------
+def outcome(
+    path: Path, dialect: str, base: str, token: str, options: dict[str, Any]
+) -> tuple[Any, str]:
+    """(the requests the capture server saw, the configuration error's message or "")."""
+    try:
+        path(dialect, f"{base}/{token}", "capture_agent", options)
+    except agentnb.AgentNBError as exc:
+        return sent(token), refused_by(exc)
+    return sent(token), ""
+
+
+EVERY_PATH_OFFERS = sorted(o for o in OPTIONS if all(offers(path, o) for path in PATHS))
+"""The options a run started any way can carry (the CLI's are the fewest)."""
+
+
+def sent_by(dialect: str) -> dict[str, Any]:
+    """Of the options every path offers, those ``dialect`` sends (the others it refuses)."""
+    provider = available_providers()[dialect]()
+    sends = {}
+    for option in EVERY_PATH_OFFERS:
+        with contextlib.suppress(agentnb.ConfigurationError):
+            provider.check_request(
+                build_request("capture_agent", MESSAGE, **{option: OPTIONS[option]})
+            )
+            sends[option] = OPTIONS[option]
+    return sends
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_every_path_sends_the_same_run_through_a_server(capture: str, dialect: str) -> None:
+    """One run with every option the dialect sends and every path offers, started every way
+    (``agentnb run`` also as its own process): the same requests reach the server."""
+    options = sent_by(dialect)
+    assert options, f"{dialect} sends none of {EVERY_PATH_OFFERS}"
+    expected = outcome(via_async_client, dialect, capture, f"e2e-{dialect}-ref", options)
     requests, refused = expected
-    assert refused or requests, "the reference path neither sent nor refused anything"
+    assert requests and not refused, expected
+    for name, path in {**PATHS, "cli process": via_cli_process}.items():
+        token = f"e2e-{dialect}-{name}".replace(" ", "-")
+        assert outcome(path, dialect, capture, token, options) == expected, name

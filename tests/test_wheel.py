@@ -45,6 +45,14 @@ def test_the_wheel_holds_every_file_the_package_tracks(wheel: Path) -> None:
     assert sorted(set(tracked) - shipped) == []
 
 
+def test_the_wheel_holds_no_test_seam(wheel: Path) -> None:
+    """Fault injection is the tests' (tests/fault_injection.py): a user's server has none."""
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.namelist()
+    assert [name for name in shipped if "fault" in name.lower()] == []
+    assert [name for name in shipped if name.startswith("tests/")] == []
+
+
 def test_the_installed_wheel_runs_the_readme_s_main_job(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

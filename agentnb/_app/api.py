@@ -12,7 +12,7 @@ What it leaves undecided waits for a human — the chat cell's Approve / Deny bu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from .._core.approvals import ApprovalPolicy
 from .._core.handle import RunHandle, RunListener
@@ -23,15 +23,16 @@ from .._display.display_slot import PlainDisplay
 from .._display.environment import in_notebook, note
 from .._display.marimo import in_marimo
 from .._display.run_text import run_text
-from .._display.show import show_live
 from .._display.terminal import TerminalPrinter
-from .._display.widget import ChatCell
 from .attachments import notebook_context
 from .connections import AnyClient, Connection, carrying_tools, resolve_target
 from .conversation import UNKNOWN, Conversation, Unknown, conversation_cell
 from .outcome import HeldSummary, has_content, without_error
 from .run_like import RunLike
 from .run_start import attach_connection, start_attach, start_run
+
+if TYPE_CHECKING:
+    from .._display.widget import ChatCell
 
 __all__ = ["ask", "attach", "chat"]
 
@@ -211,7 +212,7 @@ def chat(
     conn.check(build_request(agent, "", **options), approve)
     conversation = Conversation(conn, agent, dict(options), approve=approve, context=context)
     cell = conversation_cell(conversation)
-    show_live(cell)
+    _show(cell)
     return cell
 
 
@@ -259,7 +260,7 @@ class _RunView:
         conversation = Conversation(self.conn, run.agent, options, approve=self.approve)
         conversation.follow(source, started_from=self.started_from)
         # the chat box keeps a follow-up in this cell, continuing this run's thread
-        show_live(conversation_cell(conversation, source))
+        _show(conversation_cell(conversation, source))
 
     def say_where(self, request: RunRequest, *, asked_to_continue: bool) -> None:
         """Say, above the run, which conversation it continues (thread, turn, the run
@@ -289,3 +290,9 @@ class _RunView:
         else:
             run = source.run if isinstance(source, RunHandle) else source
             print(run_text(run))
+
+
+def _show(cell: ChatCell) -> None:
+    from .._display.show import show_live  # the widget stack: a notebook's, never a script's
+
+    show_live(cell)

@@ -18,7 +18,15 @@ from .._core.schema import resolve_schema
 from .._display.progress import Progress, make_progress
 from .._history import HistoryStore
 from .attachments import notebook_context
-from .connections import AnyClient, Connection, Via, connection_of, resolve_target, via_for
+from .connections import (
+    AnyClient,
+    Connection,
+    Via,
+    carrying_tools,
+    connection_of,
+    resolve_target,
+    via_for,
+)
 from .examples import DatasetRows, examples_of, in_split
 from .history_tables import RunHistory
 from .run_many import (
@@ -124,6 +132,22 @@ async def run_batch(
     )
 
 
+EVALUATION_OPTIONS = ("experiment", "evaluators", "judge")
+"""What a batch took before evaluation became its own package (0.5), and a person may still
+give it: the error points there."""
+
+
+def _no_evaluation_options(options: Mapping[str, object]) -> None:
+    given = [name for name in EVALUATION_OPTIONS if name in options]
+    if given:
+        raise ConfigurationError(
+            f"batch() takes no {', '.join(f'{name}=' for name in given)}: evaluation is "
+            "agentnb.evals's (from agentnb.evals import experiment, judge): an experiment is "
+            "agentnb.evals.experiment(name, agents, dataset, evaluators=[...]), a judge "
+            "agentnb.evals.judge(model, via=...) among its evaluators"
+        )
+
+
 class BatchOptions(RunOptions, total=False):
     """The options a batch takes: every run's, and ``schema`` (as :func:`agentnb.ask`'s)."""
 
@@ -182,20 +206,22 @@ def batch(
     """
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
+    _no_evaluation_options(options)
     if context:
         _, tools = notebook_context("", options.get("tools"), context=True)
         options["tools"] = tools
     questions = [example.question for example in in_split(examples_of(messages), split)]
     check_concurrency(concurrency)
     requests = batch_requests(agent, questions, variants=variants, **options)  # bad options first
-    conn = resolve_target(via, client)
+    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")))
     if not requests:  # nothing to run, and still the options are checked against conn
         for request in batch_requests(agent, [""], variants=variants, **options):
             conn.check(request, approve)
     label = agent if isinstance(agent, str) else " vs ".join(agent)
+    own = via is None and client is None and any(via_for(r.agent, None) for r in requests)
     return send_batch(
         requests,
-        via=None if via is None and client is None else conn,  # None: each agent's own
+        via=None if own else conn,  # None: each agent on the connection its name names
         concurrency=concurrency,
         progress=progress,
         approve=approve,

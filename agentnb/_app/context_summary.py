@@ -200,7 +200,7 @@ def summarize(
         text = f"{name}: {kind_of(value)} = {REDACTED} (its name looks secret: not read)"
     else:
         reading = _Reading(settings.level, tuple(secrets))
-        text = f"{name}: {bounded(lambda: _describe(value, reading))}"
+        text = f"{name}: {bounded(lambda: _describe(value, reading), of=value)}"
     return cut(text, settings.item_chars, secrets=secrets)
 
 
@@ -292,9 +292,10 @@ class _SecretSearch:
             pass
 
 
-def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:
+def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT, of: object = None) -> str:
     """``describe()`` on a worker thread within ``limit`` seconds: a hang is abandoned (the
-    thread cannot be killed; the caller goes on) and a failure named by its type."""
+    thread cannot be killed; the caller goes on) and a failure named by its type, after the
+    type of the value described (``of``), which the agent still gets to know."""
     box: dict[str, Any] = {}
     done = threading.Event()
 
@@ -307,11 +308,19 @@ def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT) -> str:
             done.set()
 
     threading.Thread(target=work, name="agentnb-context-summary", daemon=True).start()
+    what = "" if of is None else f"{_type_name(of)} "
     if not done.wait(limit):
-        return "<repr timed out>"
+        return f"{what}<repr timed out>"
     if "error" in box:
-        return f"<repr failed: {type(box['error']).__name__}>"
+        return f"{what}<repr failed: {type(box['error']).__name__}>"
     return str(box["text"])
+
+
+def _type_name(value: object) -> str:
+    try:
+        return str(type(value).__name__)
+    except Exception:  # a metaclass whose __name__ raises
+        return "object"
 
 
 def counted(number: int, word: str, plural: str | None = None) -> str:
@@ -480,6 +489,56 @@ def _numpy_array(array: Any, reading: _Reading) -> str:
     return text
 
 
+def _figure(fig: Any, reading: _Reading) -> str:
+    """A matplotlib Figure as a person reads it: its size, title, and each plot's."""
+    width, height = (round(float(v) * float(fig.dpi)) for v in fig.get_size_inches())
+    plots = list(fig.axes)
+    text = f"matplotlib Figure {width}×{height} px, {counted(len(plots), 'plot')}"
+    suptitle = getattr(fig, "get_suptitle", None)  # matplotlib 3.8+
+    title = suptitle() if callable(suptitle) else ""
+    if title:
+        text += f", titled {_quoted(title, reading)}"
+    for number, ax in enumerate(plots[:SHOWN_ITEMS], 1):
+        text += f"\nplot {number}: {_plot(ax, reading)}"
+    if len(plots) > SHOWN_ITEMS:
+        text += f"\n[{counted(len(plots) - SHOWN_ITEMS, 'more plot')}]"
+    return text
+
+
+def _axes(ax: Any, reading: _Reading) -> str:
+    return f"matplotlib Axes {_plot(ax, reading)}"
+
+
+def _plot(ax: Any, reading: _Reading) -> str:
+    """One Axes: its title, each axis's label and range, what is drawn, the legend."""
+    lines = [_quoted(ax.get_title(), reading) if ax.get_title() else "(no title)"]
+    for axis, label, limits in (
+        ("x", ax.get_xlabel(), ax.get_xlim()),
+        ("y", ax.get_ylabel(), ax.get_ylim()),
+    ):
+        said = f"  {axis}: {_quoted(label, reading) if label else '(no label)'}"
+        if reading.level != "schema":
+            said += f", from {limits[0]:.6g} to {limits[1]:.6g}"
+        lines.append(said)
+    drawn = [
+        counted(len(ax.lines), "line"),
+        counted(len(ax.patches), "bar"),
+        counted(len(ax.collections), "collection"),
+        counted(len(ax.images), "image"),
+    ]
+    drawn_text = ", ".join(d for d in drawn if not d.startswith("0 ")) or "nothing drawn"
+    labels = [label for label in ax.get_legend_handles_labels()[1] if not label.startswith("_")]
+    if labels:
+        shown = ", ".join(_quoted(label, reading) for label in labels[:SHOWN_ITEMS])
+        drawn_text += f"; legend: {shown}"
+    lines.append(f"  {drawn_text}")
+    return "\n".join(lines)
+
+
+def _quoted(text: str, reading: _Reading) -> str:
+    return repr(reading.excerpt(str(text), CELL_CHARS))
+
+
 def _mapping(value: dict[Any, Any], reading: _Reading) -> str:
     lines = [f"{kind_of(value)}, {counted(len(value), 'key')}"]
     for position, (key, item) in enumerate(value.items()):
@@ -543,6 +602,8 @@ _DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, _Reading], str]],
     (_of("pandas", "Series"), _pandas_series),
     (_of("polars", "DataFrame"), _polars_frame),
     (_of("numpy", "ndarray"), _numpy_array),
+    (_of("matplotlib.figure", "Figure"), _figure),
+    (_of("matplotlib.axes", "Axes"), _axes),
     (lambda v: isinstance(v, str), _string),
     (lambda v: isinstance(v, bool | int | float | complex) or v is None, _scalar),
     (lambda v: isinstance(v, dict), _mapping),

@@ -52,6 +52,7 @@ __all__ = [
     "kernel_secrets",
     "kernel_tools",
     "last_error",
+    "remember_code_error",
     "running_kernel",
     "user_variables",
 ]
@@ -160,7 +161,7 @@ def last_error(kernel: Kernel, secrets: Iterable[str]) -> str:
     """The last exception a cell raised: type, message, the user's frames and the last
     library frame, without colour codes, the home directory as ``~``; redacted
     (``secrets`` too)."""
-    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    error = _last_code_error()
     if error is None:
         return "no cell has raised an exception in this kernel"
     frames = traceback.extract_tb(error.__traceback__)
@@ -176,6 +177,25 @@ def last_error(kernel: Kernel, secrets: Iterable[str]) -> str:
     if len(kept) < len(frames):
         lines.append(f"  [{counted(len(frames) - len(kept), 'library frame')} left out]")
     return cut("\n".join(lines), context_settings().item_chars, secrets=secrets)
+
+
+_code_errors: list[BaseException] = []
+"""The last exception a cell's code raised, as ``%load_ext agentnb`` saw it (one at most)."""
+
+
+def remember_code_error(error: BaseException) -> None:
+    """Keep ``error``, raised by a cell's code, as what ``@error`` reads. IPython keeps a
+    magic's ``UsageError`` (agentnb's refusal of ``@dff``, say) as the last exception too,
+    which is not the user's error; the magics leave those out."""
+    _code_errors[:] = [error]
+
+
+def _last_code_error() -> BaseException | None:
+    if _code_errors:
+        return _code_errors[0]
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    usage = error is not None and type(error).__module__ == "IPython.core.error"
+    return None if usage else error
 
 
 def _message(error: BaseException) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError
@@ -22,12 +22,14 @@ from .._core.request import Fork, RunRequest, build_request
 from .._core.run import Run
 from .._display.controller import ChatActions
 from .._display.environment import kernel_shell
-from .._display.widget import ChatCell
 from ..events import Event
 from .attachments import KernelAttachments, notebook_context
 from .connections import Connection
 from .run_start import start_run
 from .scoring import keep_verdict
+
+if TYPE_CHECKING:
+    from .._display.widget import ChatCell
 
 __all__ = [
     "UNKNOWN",
@@ -162,6 +164,8 @@ class Conversation:
 def conversation_cell(conversation: Conversation, first: RunHandle | Run | None = None) -> ChatCell:
     """A chat cell with an input box that sends through ``conversation`` (Retry and Edit
     replace the last turn, "New conversation" forgets the thread), showing ``first``."""
+    from .._display.widget import ChatCell  # a notebook's: a script's run draws none
+
     actions = conversation.actions()
     return ChatCell(
         first,

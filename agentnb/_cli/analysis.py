@@ -56,6 +56,7 @@ def summary_command(args: argparse.Namespace) -> int:
             include=args.include,
             columns="all" if args.all_columns else None,
         )
+        frame.attrs["more_columns"] = "--all-columns"  # the footer speaks the command's options
         return str(frame)
 
     return print_from(args, "summary", text)

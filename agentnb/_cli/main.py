@@ -58,9 +58,6 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
         "--delay-ms", type=_non_negative, default=15, help="pause between streamed chunks"
     )
     parser.add_argument(
-        "--faults", action="store_true", help="honour X-AgentNB-Fault headers (tests only)"
-    )
-    parser.add_argument(
         "--allow-remote",
         action="store_true",
         help="allow a non-loopback --host (other machines can then reach the server)",
@@ -87,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     api_key = given or generate_api_key()
 
     def ready(base_url: str) -> None:
-        _print_banner(base_url, api_key, source, args.faults)
+        _print_banner(base_url, api_key, source)
 
     try:
         run_foreground(
@@ -95,7 +92,6 @@ def _serve(args: argparse.Namespace) -> int:
             args.port,
             api_key,
             delay_ms=args.delay_ms,
-            faults=args.faults,
             allow_remote=args.allow_remote,
             on_ready=ready,
         )
@@ -136,7 +132,7 @@ def _auth_header_argument(api_key: str, source: str | None) -> str:
     return "'Authorization: Bearer <your key>'"
 
 
-def _print_banner(base_url: str, api_key: str, source: str | None, faults: bool) -> None:
+def _print_banner(base_url: str, api_key: str, source: str | None) -> None:
     shown_key = api_key if source is None else f"(the one from {source})"
     lines = [
         f"agentnb local agent server on {base_url}",
@@ -149,8 +145,6 @@ def _print_banner(base_url: str, api_key: str, source: str | None, faults: bool)
         "    -H 'Content-Type: application/json' \\",
         """    -d '{"query": "What is NVDA trading at?"}'""",
     ]
-    if faults:
-        lines.append("Fault injection is ON (X-AgentNB-Fault headers are honoured).")
     lines.append("Press Ctrl-C to stop.")
     print(fit_lines("\n".join(lines), terminal_width(sys.stdout)), flush=True)
 

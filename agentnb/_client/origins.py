@@ -4,7 +4,9 @@ and to the origins they allowed by name (``trusted_origins=``).
 A platform can name other URLs (an A2A agent card's endpoint, and whatever a dialect reads
 from an answer later): a request there is sent without the key and without the
 connection's ``headers=``, which were given for the person's URL, and an error the other
-side answers with says why (:meth:`KeyScope.why_keyless`).
+side answers with says why (:meth:`KeyScope.why_keyless`). A request agentnb makes of its
+own accord (a probe for which framework answers) carries them only below the base URL's
+path (:meth:`KeyScope.below_base`): on a shared host, another path is another service.
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ class KeyScope:
 
     def __post_init__(self) -> None:
         self.home = origin_of(httpx.URL(self.base_url))
+
+    def below_base(self, url: httpx.URL) -> bool:
+        """Whether ``url`` is the base URL or below its path, on its origin: where a request
+        agentnb makes of its own accord (not one the platform named) may carry the key."""
+        base = httpx.URL(self.base_url).path.rstrip("/")
+        return origin_of(url) == self.home and (url.path == base or url.path.startswith(base + "/"))
 
     def allows(self, url: httpx.URL) -> bool:
         """Whether a request to ``url`` may carry the key; a notice the first time a

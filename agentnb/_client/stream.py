@@ -442,6 +442,10 @@ class AsyncRunStream:
                             # free the stream's pooled connection first: at the pool's limit,
                             # runs that all hold one while asking for another would deadlock
                             await self._close_response()
+                            continued = self._provider.continued_request(request, translator, event)
+                            if continued is not None:  # the platform's turn goes on
+                                self._usage = _summed(self._usage, event.usage)
+                                break
                             calls = self._tools.pending(self.run.tool_calls)
                             if calls:  # the agent's step left calls to the client's tools
                                 self._count_tool_round()
@@ -479,7 +483,7 @@ class AsyncRunStream:
                 http = self._provider.stream_http_request(request)
                 resuming = False
                 continue
-            if continued is not None:  # the tools' results sent: read the agent's next step
+            if continued is not None:  # results or a paused turn sent: read the next step
                 http, resuming = continued, False
                 self._feed.guard.resumed(strict=False)
                 continue

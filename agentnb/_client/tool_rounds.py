@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
+from .._core.approval_fold import disagreement
 from .._core.approvals import ApprovalGate, collect_decisions
 from .._core.client_tools import (
     MAX_CALLS_PER_ROUND,
@@ -137,7 +138,11 @@ class ToolRounds:
             )
         if position >= MAX_CALLS_PER_ROUND:
             raise ValueError(f"at most {MAX_CALLS_PER_ROUND} client tool calls are run per step")
-        return declared.checked_arguments(call.arguments, call.arguments_text)
+        checked = declared.checked_arguments(call.arguments, call.arguments_text)
+        disagree = disagreement(call)  # run with one, the dialect would send back the other
+        if disagree is not None:
+            raise ValueError(disagree)
+        return checked
 
     async def _run(self, call: ToolCall, arguments: dict[str, Any]) -> ToolCallFinished:
         declared = self.tools[call.name]

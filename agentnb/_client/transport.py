@@ -26,7 +26,7 @@ from .._core.exceptions import (
     TransportError,
 )
 from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy, SharedBackOff
-from .._core.secrets import REDACTED, key_advice, redact
+from .._core.secrets import REDACTED, key_advice, redact, redacted_error
 from .._core.version import __version__
 from .._http import (
     KNOWN_SERVERS,
@@ -65,6 +65,8 @@ JSON_BODY_LIMIT = 8 * 1024 * 1024
 """A JSON side answer (thread, run object, run status) larger than this is refused."""
 
 
+ERROR_CODE_CHARS = 200
+"""Characters of an error code a server reports (a word, unless the server is hostile)."""
 _KEY_HEADERS = ("authorization", "x-api-key", "api-key")
 """Headers that carry a key whichever dialect's (an ``http_client``'s defaults included)."""
 
@@ -169,10 +171,13 @@ class Transport:
         return redact(text, (self._api_key,))
 
     def redact_event(self, event: Event) -> Event:
-        """An error the server reports may quote the key back: it never reaches the run."""
+        """An error the server reports may quote the key back: it never reaches the run. The
+        failure a dialect reads from any frame is cut as an error body is: every dialect's,
+        a plugin's included, passes here."""
         if isinstance(event, RunFailed):
-            event.message = self.redact(event.message)
-            event.code = self.redact(event.code) if event.code else event.code
+            event.message = redacted_error(event.message, (self._api_key,))
+            if event.code:
+                event.code = redacted_error(event.code, (self._api_key,), ERROR_CODE_CHARS)
         elif isinstance(event, ToolCallFinished) and event.error:
             event.error = self.redact(event.error)
         return event
@@ -204,13 +209,14 @@ class Transport:
     def url(self, path: str) -> str:
         return join_url(self.base_url, path)
 
-    def build(self, http: HttpRequest, *, accept: str) -> httpx.Request:
+    def build(self, http: HttpRequest, *, accept: str, keyless: bool = False) -> httpx.Request:
         """The request ``http`` describes, with the key and the connection's headers only
-        when its URL is on the base URL's origin or a trusted one (:class:`KeyScope`)."""
+        when its URL is on the base URL's origin or a trusted one (:class:`KeyScope`), and
+        never with ``keyless`` (a probe of agentnb's own outside the base URL's path)."""
         client = self._client()
         try:
             url = httpx.URL(self.url(http.path))
-            keyed = self.keys.allows(url)
+            keyed = not keyless and self.keys.allows(url)
             headers = {
                 "User-Agent": user_agent(),
                 "Accept": accept,
@@ -242,6 +248,7 @@ class Transport:
         *,
         stream: bool,
         idempotent: bool | None = None,
+        keyless: bool = False,
     ) -> httpx.Response:
         """Send; map transport failures to typed errors (retryable ones wrapped).
 
@@ -254,7 +261,8 @@ class Transport:
         try:
             # never a redirect with the key (httpx keeps X-API-Key and headers= across
             # origins), nor an http_client's auth= where the key does not go
-            auth = httpx.USE_CLIENT_DEFAULT if self.keys.allows(request.url) else None
+            keyed = not keyless and self.keys.allows(request.url)
+            auth = httpx.USE_CLIENT_DEFAULT if keyed else None
             response = await self._client().send(
                 request, stream=stream, follow_redirects=False, auth=auth
             )
@@ -361,7 +369,9 @@ class Transport:
     async def framework_named(self, error: NotFoundError) -> NotFoundError:
         """A 404 of a run's request (or a step before it), saying which dialect to use when
         the origin answers a known framework's listing (Google ADK's ``GET /list-apps``);
-        the origin is asked once per connection, and any other answer adds nothing."""
+        the origin is asked once per connection, and any other answer adds nothing. The
+        listing is at the host's root: outside the base URL's path, it is asked without the
+        key and the connection's headers (:meth:`KeyScope.below_base`)."""
         if self._known_server is None:
             self._known_server = ""
             for server in KNOWN_SERVERS:
@@ -376,7 +386,9 @@ class Transport:
         with contextlib.suppress(AgentNBError, Retryable, httpx.HTTPError, ValueError):
             url = httpx.URL(error.url or "").copy_with(path=server.listing, query=None)
             listing = HttpRequest("GET", str(url))
-            response = await self.send(self.build(listing, accept="application/json"), stream=True)
+            keyless = not self.keys.below_base(url)
+            request = self.build(listing, accept="application/json", keyless=keyless)
+            response = await self.send(request, stream=True, keyless=keyless)
             body, _ = await self.read_capped(response, ERROR_BODY_LIMIT)
             return response.status_code == 200 and server.lists_agents(
                 body.decode("utf-8", "replace")

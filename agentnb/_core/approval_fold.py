@@ -22,6 +22,8 @@ import copy
 import time
 from typing import Any
 
+from pydantic_core import PydanticSerializationError, to_json
+
 from ..events import ToolApprovalRequested, ToolApprovalResponded, ToolCallStarted
 from .transcript import CallVersion, ToolApproval, ToolCall, parse_json_or_text
 
@@ -29,6 +31,7 @@ __all__ = [
     "ANNOUNCED",
     "STREAMED",
     "asked_again",
+    "disagreement",
     "note_reported_call",
     "note_streamed",
     "open_approval",
@@ -110,6 +113,45 @@ def _acted_on(call: ToolCall) -> CallVersion:
         text = None  # the text is another version, not the JSON of this one
     where = "the approval request"
     return CallVersion(where, call.name, copy.deepcopy(call.arguments), text)
+
+
+def disagreement(call: ToolCall) -> str | None:
+    """Why nothing may act on ``call`` though no one is asked about it (a notebook tool that
+    runs without asking): the platform sent versions of it that disagree (parsed arguments
+    against its streamed text, or starts with other names or arguments). None when they
+    agree, or when its streamed text is its only version."""
+    if call.arguments is None:
+        return None
+    candidates = [*call.versions]
+    if call.arguments_text:
+        text = call.arguments_text
+        candidates.append(CallVersion(STREAMED, call.name, parse_json_or_text(text), text))
+    where = sorted(
+        {
+            version.where
+            for version in candidates
+            if (version.name and version.name != call.name)
+            or (version.arguments is not None and not _same(version.arguments, call.arguments))
+        }
+    )
+    if not where:
+        return None
+    return (
+        f"the platform sent versions of this call that disagree ({', '.join(where)} against "
+        f"its parsed arguments): it was denied, and nothing ran"
+    )
+
+
+def _same(one: Any, other: Any) -> bool:
+    """Whether two versions of a call's arguments are the same value (NaN included)."""
+    if one == other:
+        return True
+    try:
+        return bool(
+            to_json(one, inf_nan_mode="constants") == to_json(other, inf_nan_mode="constants")
+        )
+    except PydanticSerializationError:
+        return False
 
 
 def _disagreeing(call: ToolCall, asked: CallVersion) -> tuple[CallVersion, ...]:

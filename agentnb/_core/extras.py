@@ -1,6 +1,6 @@
 """The optional extras (pandas for frames and summaries, matplotlib for plots, pyarrow and
-polars for ``to_arrow`` / ``to_polars``): imported only when asked for, with the ``pip
-install`` that brings each when it is missing."""
+polars for ``to_arrow`` / ``to_polars``, the ``mcp`` SDK for MCP servers): imported only
+when asked for, with the ``pip install`` that brings each when it is missing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from types import ModuleType
 
 __all__ = [
     "MissingExtraError",
+    "require_mcp",
     "require_pandas",
     "require_polars",
     "require_pyarrow",
@@ -49,3 +50,9 @@ def require_pyarrow() -> ModuleType:
 
 def require_polars() -> ModuleType:
     return _require("polars", "to_polars() needs polars", "polars")
+
+
+def require_mcp() -> ModuleType:
+    return _require(
+        "mcp", "MCP servers need the mcp package (the Model Context Protocol SDK)", "mcp"
+    )

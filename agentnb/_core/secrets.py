@@ -30,6 +30,7 @@ from typing import Final
 from urllib.parse import quote, quote_plus
 
 from .exceptions import ConfigurationError
+from .text import ERROR_CHARS, excerpt
 
 __all__ = [
     "MIN_ENV_SECRET_LENGTH",
@@ -45,6 +46,7 @@ __all__ = [
     "redact_credentials",
     "redact_key_shapes",
     "redact_pieces",
+    "redacted_error",
     "register_secret",
     "secret_name",
     "without_a_cut_secret",
@@ -197,6 +199,14 @@ def redact(text: str, extra: Iterable[str | None] = ()) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def redacted_error(text: str, extra: Iterable[str | None] = (), limit: int = ERROR_CHARS) -> str:
+    """A remote party's error text (an error frame's message, a refusal's reason, an error
+    body) as agentnb keeps and shows it: every known secret (and each of ``extra``) redacted
+    first, so no cut leaves a part of one, then cut to ``limit`` characters, its lines kept
+    and a line saying how much was left out (:func:`~agentnb._core.text.excerpt`)."""
+    return excerpt(redact(text, extra), limit, lines=True)
 
 
 def redact_pieces(pieces: Iterable[str]) -> Iterator[str]:

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 
 __all__ = [
+    "ERROR_CHARS",
     "EXCERPT_CHARS",
     "compact_json",
     "did_you_mean",
@@ -21,6 +22,9 @@ __all__ = [
 ]
 
 EXCERPT_CHARS = 300
+ERROR_CHARS = 2_000
+"""Characters of a remote party's error text (an error frame's message, a refusal's reason)
+an exception and a run keep, its lines kept: a traceback reads; a flood does not."""
 
 _STRING_SEQUENCE = re.compile(
     # OSC, DCS, SOS, PM, APC (7-bit ESC form or 8-bit C1 form) up to their terminator (BEL,

@@ -8,8 +8,6 @@ import contextvars
 import time
 from typing import Any
 
-from IPython.display import display
-
 from .._core.run import Run
 from ..events import Event
 from .environment import kernel_shell
@@ -29,6 +27,8 @@ class DisplaySlot:
     def display(cls, bundle: dict[str, Any]) -> DisplaySlot | None:
         """Display ``bundle`` in the cell executing now; None where nothing can be displayed
         again (no kernel to route an update)."""
+        from IPython.display import display  # a slot is made in a notebook only
+
         handle = display(bundle, raw=True, display_id=True)  # type: ignore[no-untyped-call]
         if handle is None:
             return None
@@ -66,6 +66,8 @@ class PlainDisplay:
     interval = 0.1
 
     def __init__(self) -> None:
+        from IPython.display import display  # shown in a notebook only
+
         self._handle = display(  # type: ignore[no-untyped-call]
             {"text/plain": "(starting…)"}, raw=True, display_id=True
         )

@@ -12,9 +12,6 @@ import threading
 import time
 from typing import IO, Any, Protocol
 
-import ipywidgets
-from IPython.display import display
-
 from .._core.pricing import usd
 from .display_slot import DisplaySlot
 from .environment import in_notebook
@@ -123,6 +120,11 @@ class WidgetProgress(_Throttled):
     not rendered (a notebook reopened without its kernel, nbconvert) the copy is shown."""
 
     def __init__(self, total: int, label: str) -> None:
+        # ipywidgets and IPython load with the first bar in a notebook, not with the batch
+        # API: a script's batch and the command line never draw one.
+        import ipywidgets
+        from IPython.display import display
+
         super().__init__(total, label)
         self.bar: Any = ipywidgets.IntProgress(value=0, min=0, max=max(total, 1))
         self.caption: Any = ipywidgets.Label(value=self.text(0, 0))

@@ -227,7 +227,7 @@ def _notes(frame: pd.DataFrame, hidden: int) -> list[str | None]:
         frame.attrs.get("timed"),
         frame.attrs.get("evaluation"),
         NO_MODEL_NOTE if unnamed else None,
-        _hint(hidden),
+        _hint(hidden, frame.attrs.get("more_columns")),
     ]
 
 
@@ -268,10 +268,14 @@ def _heading(column: str) -> str:
     return column
 
 
-def _hint(hidden: int) -> str:
+def _hint(hidden: int, more_columns: str | None = None) -> str | None:
+    """Where the rest is: in Python, or ``more_columns``, what a command takes for them (its
+    attr of that name, set by ``agentnb summary``: ``--all-columns``)."""
+    noun = "column" if hidden == 1 else "columns"
+    if more_columns is not None:
+        return f"{hidden} more {noun}: add {more_columns}" if hidden else None
     if not hidden:
         return ".to_pandas() is the frame of plain numbers"
-    noun = "column" if hidden == 1 else "columns"
     return f"{hidden} more {noun}: summary(..., columns='all'); plain numbers: .to_pandas()"
 
 

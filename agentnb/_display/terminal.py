@@ -12,15 +12,17 @@ pipe or a file lines stay whole."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
 import shutil
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 
 from .._core.run import Run, ToolCall
@@ -37,6 +39,9 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+
+if TYPE_CHECKING:
+    from rich.markdown import Markdown
 from .run_text import (
     NAME_CHARS,
     TOOL_MARKS,
@@ -414,13 +419,44 @@ class MarkdownBlocks:
         self._pending = ""
 
     def _render(self, text: str) -> None:
-        # rich's markdown (markdown-it): at the first answer printed, never in `agentnb runs`
-        from rich.markdown import Markdown
-
         width = shutil.get_terminal_size().columns
         console = Console(file=self._out, force_terminal=True, width=width, soft_wrap=False)
-        console.print(Markdown(text.strip("\n")))
+        console.print(answer_markdown()(text.strip("\n")))
         self._out.flush()
+
+
+@functools.cache
+def answer_markdown() -> type[Markdown]:
+    """rich's `Markdown` with ordered lists numbered as written (``1.``, ``2.``): rich draws
+    the numbers bare (``1 first``), which reads as a figure, not a step. Built at the first
+    answer printed (rich's markdown loads markdown-it), never in `agentnb runs`."""
+    # rich.markdown (markdown-it): at the first answer printed, never in `agentnb runs`
+    from rich.markdown import ListItem, Markdown, MarkdownElement
+
+    class NumberedItem(ListItem):
+        def render_number(
+            self, console: Console, options: ConsoleOptions, number: int, last_number: int
+        ) -> RenderResult:
+            # rich passes one past the last number (its start plus the item count)
+            width = len(f"{max(number, last_number - 1)}. ") + 1
+            lines = console.render_lines(
+                self.elements, options.update(width=options.max_width - width), style=self.style
+            )
+            style = console.get_style("markdown.item.number", default="none")
+            numeral = Segment(f"{number}.".rjust(width - 1) + " ", style)
+            padding = Segment(" " * width, style)
+            for index, line in enumerate(lines):
+                yield numeral if index == 0 else padding
+                yield from line
+                yield Segment("\n")
+
+    class AnswerMarkdown(Markdown):
+        elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+            **Markdown.elements,
+            "list_item_open": NumberedItem,
+        }
+
+    return AnswerMarkdown
 
 
 def _complete_blocks(text: str) -> int:

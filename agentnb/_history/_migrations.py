@@ -622,6 +622,35 @@ _step(
 )
 
 
+# The split an experiment ran on (experiment(..., split="test"); NULL: the whole dataset, and
+# experiments made before this column), and the agreements of an evaluator with a person's
+# scores kept to compare over time (agentnb.evals.agreement(...).keep()). No value of a run
+# changes.
+_step(
+    "m028_experiment_split_and_agreements",
+    "ALTER TABLE experiments ADD COLUMN split TEXT",
+    """
+        CREATE TABLE agreements (
+            id INTEGER PRIMARY KEY,
+            created REAL NOT NULL,
+            evaluator TEXT NOT NULL,
+            human TEXT NOT NULL,
+            threshold REAL,
+            positive TEXT,
+            scope TEXT NOT NULL,
+            subset TEXT,
+            n INTEGER NOT NULL,
+            agreement REAL,
+            kappa REAL,
+            tpr REAL,
+            tnr REAL,
+            details TEXT NOT NULL,
+            note TEXT
+        )
+        """,
+)
+
+
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(
         [

@@ -26,6 +26,7 @@ __all__ = [
     "request_options",
     "run_options",
     "split_line",
+    "without_comment",
 ]
 
 ATTACH_FLAGS = ("--via", "--thread", "--approve", "--out", "--wait", "--plain", "--no-record")
@@ -60,6 +61,21 @@ def lookup(ns: dict[str, Any], name: str, option: str) -> Any:
     if option == "--tool" and not (callable(ns[name]) or isinstance(ns[name], ClientTool)):
         raise UsageError(f"--tool {name}: {name!r} is a {type(ns[name]).__name__}, not a function")
     return ns[name]
+
+
+def without_comment(options: str) -> str:
+    """A magic's line of options without its ``# comment``: a word starting with ``#``
+    outside quotes starts one, as in Python (``%agent   # the default connection's agents``).
+    Only for what holds no message: in ``%agent AGENT message``, a ``#`` is the message's."""
+    quote = ""
+    for i, char in enumerate(options):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or options[i - 1].isspace()):
+            return options[:i]
+    return options
 
 
 def split_line(line: str) -> tuple[str, str]:

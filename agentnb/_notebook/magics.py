@@ -29,6 +29,7 @@ from .._app import api as _api
 from .._app import interrupts
 from .._app.attach_targets import history_row
 from .._app.connections import connect, connections, get_connection, via_for
+from .._app.context_tools import remember_code_error
 from .._app.history_tables import runs
 from .._app.interpolate import interpolate
 from .._app.run_flags import AGENT_HELP, approval_policy, parser_options, unknown_options
@@ -40,7 +41,14 @@ from .._display.environment import terminal_shell
 from .._display.plain_table import PlainTable
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import magic_input
-from .magic_args import attach_options, lookup, request_options, run_options, split_line
+from .magic_args import (
+    attach_options,
+    lookup,
+    request_options,
+    run_options,
+    split_line,
+    without_comment,
+)
 
 __all__ = ["AgentMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -78,7 +86,7 @@ class AgentMagics(Magics):
     @cell_magic
     def agent(self, line: str, cell: str) -> None:
         """Run AGENT with the cell body as the message; the run handle is bound to ``_agent``."""
-        args = self._parse(self.agent, line)
+        args = self._parse(self.agent, without_comment(line))
         if args is not None:
             self._start(args, cell)
 
@@ -89,7 +97,7 @@ class AgentMagics(Magics):
     def agent_line(self, line: str) -> Any:
         """%agent AGENT [options] message... — a one-line run. ``%agent`` alone (or with only
         ``--via NAME``) lists the agents the connection offers."""
-        listing = re.fullmatch(r"\s*(?:--via[ =](\S+))?\s*", line)
+        listing = re.fullmatch(r"\s*(?:--via[ =](\S+))?\s*", without_comment(line))
         if listing is not None:
             with _usage_errors():
                 return get_connection(listing.group(1) or self.default_via).agents()
@@ -391,18 +399,30 @@ def _said(exc: AgentNBError) -> str:
 _WHOLE: dict[str, Any] = {"break_long_words": False, "break_on_hyphens": False}
 
 
+def _remember_code_error(result: Any) -> None:
+    """``post_run_cell``: the exception a cell's code raised is what ``@error`` attaches; a
+    magic's ``UsageError`` (a refused ``%%agent`` cell) is not the user's error."""
+    error = getattr(result, "error_in_exec", None)
+    if error is not None and not isinstance(error, UsageError):
+        remember_code_error(error)
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext agentnb``: the magics, ``?``-safe ``%agent`` lines, interrupts that
     cancel runs."""
     ipython.register_magics(AgentMagics)
     magic_input.install(ipython)
     interrupts.install(ipython)
+    if _remember_code_error not in ipython.events.callbacks["post_run_cell"]:
+        ipython.events.register("post_run_cell", _remember_code_error)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext agentnb``: undo :func:`load_ipython_extension`."""
     magic_input.uninstall(ipython)
     interrupts.uninstall(ipython)
+    if _remember_code_error in ipython.events.callbacks["post_run_cell"]:
+        ipython.events.unregister("post_run_cell", _remember_code_error)
     magics = ipython.magics_manager.registry.get("AgentMagics")
     if magics is not None:
         for kind in ("line", "cell"):

@@ -16,6 +16,7 @@ from ._status import TracingStatus
 from ._switch import (
     batch_span,
     configure_tracing,
+    content_captured,
     export_runs,
     flush_tracing,
     tracing_recorder,
@@ -29,6 +30,7 @@ __all__ = [
     "TracingStatus",
     "batch_span",
     "configure_tracing",
+    "content_captured",
     "export_runs",
     "flush_tracing",
     "settings_from_env",

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
-from .._core.secrets import redact
+from .._core.secrets import redact, redacted_error
 from .._core.trace_ids import run_span_id
 
 __all__ = ["GivenScore", "PhoenixScores", "annotation"]
@@ -80,6 +80,7 @@ class PhoenixScores:
         self.url = base_url.rstrip("/") + "/v1/span_annotations"
         key = os.environ.get(_API_KEY_VAR, "").strip()
         self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._key = key
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="agentnb-scores")
         self._pending: list[Future[None]] = []
         self._reported = False
@@ -116,5 +117,5 @@ class PhoenixScores:
                 "agentnb tracing: cannot send scores to %s (%s); they stay in the history, "
                 "and are dropped here until it can be reached (said once)",
                 self.url,
-                redact(cause),
+                redacted_error(cause, (self._key,)),
             )

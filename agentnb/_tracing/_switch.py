@@ -97,6 +97,15 @@ def tracing_status() -> TracingStatus:
     return OFF if backend is None else backend.status
 
 
+def content_captured() -> bool:
+    """Whether what agentnb sends to an observability tool carries content (the message,
+    the answer, tool calls' arguments and results, a score's comment): tracing's
+    ``content`` while tracing is on, else ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``
+    (off unless set). ``export_traces`` and ``agentnb.evals.to_phoenix`` follow it."""
+    active = _active()
+    return active.status.content if active is not None else settings_from_env(os.environ).content
+
+
 def tracing_recorder() -> RunRecorder | None:
     """The recorder that traces runs, or None while tracing is off (what the package root
     combines with the history as the default recorder)."""
@@ -137,7 +146,7 @@ def export_runs(
     settings = TracingSettings(
         enabled=True,
         endpoint=_checked_endpoint(endpoint),
-        content=status.content if status is not None else env.content,
+        content=content_captured(),
         scores=status.scores if status is not None else env.scores,
         project=project,
     )

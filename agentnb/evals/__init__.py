@@ -13,6 +13,13 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
   agent's steps, which tools it called, with which arguments, in which order.
 - ``max_cost(usd)``, ``max_duration(seconds)``: what the run cost and took.
 - ``judge(agent, rubric)``: an agent grades the answer (an LLM judge).
+- ``agreement(runs, evaluator, human="verdict")``: how far a judge agrees with a person
+  (agreement, Cohen's κ, TPR / TNR, the confusion matrix, the runs they disagree on);
+  ``.keep()`` it and ``agreements()`` sets a judge's versions side by side.
+- ``mode_judge("wrong ticker")``: a judge of a failure mode a person labelled runs with
+  (``agentnb.score(run, "mode", "wrong ticker")``), built from its name and examples;
+  ``propose_modes(agent=...)``: an agent groups the failed runs' notes into modes, shown
+  for the person to accept (nothing is labelled until ``.accept()``).
 - ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
 - ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
 
@@ -21,11 +28,13 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
 
 from __future__ import annotations
 
+from ._agreement import Agreement, Agreements, agreement, agreements
 from ._datasets import Dataset, dataset
 from ._evaluators import evaluate
 from ._experiment import Comparisons, Experiment, experiment, experiments
 from ._judge import judge
 from ._live import LiveEvaluation, live
+from ._modes import ModeProposal, mode_judge, propose_modes
 from ._phoenix import PhoenixExport, to_phoenix
 from ._ready import (
     contains,
@@ -39,13 +48,18 @@ from ._tool_steps import no_tool_called, tool_called, tool_sequence
 from ._views import ExperimentComparison, Verdict
 
 __all__ = [
+    "Agreement",
+    "Agreements",
     "Comparisons",
     "Dataset",
     "Experiment",
     "ExperimentComparison",
     "LiveEvaluation",
+    "ModeProposal",
     "PhoenixExport",
     "Verdict",
+    "agreement",
+    "agreements",
     "contains",
     "dataset",
     "equals",
@@ -57,7 +71,9 @@ __all__ = [
     "live",
     "max_cost",
     "max_duration",
+    "mode_judge",
     "no_tool_called",
+    "propose_modes",
     "regex",
     "to_phoenix",
     "tool_called",

@@ -14,7 +14,7 @@ An evaluation is one evaluator applied to one run: it either gave scores (the sc
 table's) or raised, and then its error is kept here, so a table can say the evaluator
 failed while a summary's means, reading only scores, leave it out.
 
-The tables are made by the history's frozen migrations (m019 and before); their SQL lives
+The tables are made by the history's frozen migrations (m016, m019, m028); their SQL lives
 here, evaluation's own.
 """
 
@@ -105,6 +105,7 @@ class ExperimentBook:
         examples: Sequence[Example],
         connection: str | None,
         dataset: Dataset | None = None,
+        split: str | None = None,
     ) -> ExperimentRecord:
         """The experiment ``name``: a new one, or the one kept under that name when it has
         the same arms and its examples begin the given ones (those past its end are added).
@@ -116,8 +117,9 @@ class ExperimentBook:
             if kept is None:
                 kept = ExperimentRecord(name, time.time(), tuple(arms), connection)
                 db.execute(
-                    "INSERT INTO experiments (name, created, arms, connection) VALUES (?, ?, ?, ?)",
-                    (name, kept.created, _json([arm.to_json() for arm in arms]), connection),
+                    "INSERT INTO experiments (name, created, arms, connection, split) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (name, kept.created, _json([arm.to_json() for arm in arms]), connection, split),
                 )
                 known = 0
             else:
@@ -193,6 +195,11 @@ class ExperimentBook:
         if not rows or rows[0][0] is None:
             return None
         return kept_dataset(self.store, rows[0][0], rows[0][1])
+
+    def split(self, name: str) -> str | None:
+        """The split the experiment ``name`` ran on (None: the whole dataset)."""
+        rows = self.store.read_rows("SELECT split FROM experiments WHERE name = ?", (name,))
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
 
     def examples(self, name: str) -> list[Example]:
         rows = self.store.read_rows(

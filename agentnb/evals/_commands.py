@@ -28,6 +28,9 @@ that and the status to exit with)."""
 
 FAILED_GATE = 1
 """The status ``--check`` exits with when the candidate fails."""
+UNDECIDED_GATE = 2
+"""The status ``--check`` exits with, by default, when too few questions pair to call a
+difference (``--undecided-exit`` sets another: 0 lets it pass)."""
 
 
 def register_commands(add: Add) -> None:
@@ -53,9 +56,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--check",
         nargs="+",
         metavar="ARM",
-        help="a gate for CI: [BASELINE] CANDIDATE; exits 1 when the candidate is significantly "
-        "worse on --score (BASELINE: an arm or another experiment; none: the last experiment "
-        "on the same dataset version)",
+        help="a gate for CI: [BASELINE] CANDIDATE; exits 0 on a pass, 1 when the candidate is "
+        "significantly worse on --score or a question has no score, 2 when too few questions "
+        "decide (BASELINE: an arm or another experiment; none: the last experiment on the same "
+        "dataset version)",
     )
     parser.add_argument(
         "--fail-if",
@@ -63,6 +67,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="worse",
         help="with --check: fail when significantly worse (the default) or not significantly "
         "better",
+    )
+    parser.add_argument(
+        "--allow-missing",
+        type=_count(0),
+        default=0,
+        metavar="N",
+        help="with --check: how many questions may have no score (an evaluator that failed, a "
+        "run not scored) before the gate fails (default 0)",
+    )
+    parser.add_argument(
+        "--min-questions",
+        type=_count(1),
+        metavar="N",
+        help="with --check or --compare: the fewest paired questions a difference is called on "
+        "(default: the fewest the sign test can decide on, 6 at 95%%); on fewer the gate is "
+        "undecided",
+    )
+    parser.add_argument(
+        "--undecided-exit",
+        type=_count(0),
+        default=UNDECIDED_GATE,
+        metavar="CODE",
+        help=f"with --check: the status to exit with when the gate is undecided (default "
+        f"{UNDECIDED_GATE}; 0 lets it pass)",
     )
 
 
@@ -81,23 +109,21 @@ def experiments_text(args: argparse.Namespace, store: HistoryStore) -> str | tup
         return str(listed) if len(listed) else "no experiments yet: agentnb.evals.experiment(...)"
     found = experiment(args.name, store=store)
     if args.check:
-        return _checked(found, args.check, args.score, args.fail_if, store)
+        return _checked(found, args, store)
     if args.compare:
         a, b = map(_arm, args.compare)
-        return found.compare(a, b, score=args.score).to_text()
+        return found.compare(a, b, score=args.score, min_questions=args.min_questions).to_text()
     if args.question is not None:
         return _question_text(found, args.question, args.arm)
     return f"{found!r}\n{OPEN_HINT}"
 
 
-def _checked(
-    found: Experiment, arms: list[str], score: str | None, fail_if: str, store: HistoryStore
-) -> tuple[str, int]:
-    if len(arms) > 2:
+def _checked(found: Experiment, args: argparse.Namespace, store: HistoryStore) -> tuple[str, int]:
+    if len(args.check) > 2:
         raise ConfigurationError("--check takes [BASELINE] CANDIDATE: one or two arms")
-    if score is None:
+    if args.score is None:
         raise ConfigurationError("--check needs --score: the score the gate reads")
-    *given, candidate = arms
+    *given, candidate = args.check
     baseline: str | int | Experiment | None = None
     if given:
         named = given[0]
@@ -106,10 +132,24 @@ def _checked(
     verdict = found.check(
         baseline,
         _arm(candidate),
-        score=score,
-        fail_if="worse" if fail_if == "worse" else "not better",
+        score=args.score,
+        fail_if="worse" if args.fail_if == "worse" else "not better",
+        allow_missing=args.allow_missing,
+        min_questions=args.min_questions,
     )
-    return verdict.to_text(), 0 if verdict.passed else FAILED_GATE
+    status = {"pass": 0, "fail": FAILED_GATE, "undecided": args.undecided_exit}[verdict.outcome]
+    return verdict.to_text(), status
+
+
+def _count(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least``."""
+
+    def read(text: str) -> int:
+        if not text.isdigit() or int(text) < least:
+            raise argparse.ArgumentTypeError(f"a whole number >= {least}, not {text!r}")
+        return int(text)
+
+    return read
 
 
 def _arm(arm: str) -> str | int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import inspect
 import math
 import threading
@@ -32,12 +33,26 @@ __all__ = [
     "evaluate",
     "evaluate_runs",
     "evaluators_of",
+    "graded_now",
     "run_evaluator",
 ]
 
 EvaluatorFunction = Callable[[RunRecord, dict[str, Any]], object]
 """``fn(run, example)``: ``run`` is the run's history record, ``example`` a dict with
 ``id``, ``question``, ``expected`` and the dataset's other fields."""
+
+_grading: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "agentnb_evaluator_grades", default=None
+)
+
+
+def graded_now() -> str | None:
+    """The run an evaluator running here grades (its ``local_id``), or None outside every
+    evaluator. A run the evaluator starts (``agentnb.ask`` in its body, a client's run)
+    carries it onto agentnb's loop, where a recorder's ``record_start`` reads it: such a run
+    is the evaluation's own, never a run to score."""
+    return _grading.get()
+
 
 EVALUATOR_TIMEOUT: Final = 600.0
 """Seconds an evaluator may take on one run (a judge's included) before that evaluation is
@@ -108,7 +123,7 @@ def run_evaluator(
     if getattr(evaluator.function, "reads_tool_calls", False):
         given += (store.tool_calls([record.local_id]),)
     try:
-        value = _bounded(evaluator, given)
+        value = _bounded(evaluator, given, record.local_id)
         scores = _scores_of(evaluator, value)
         store.add_scores(  # every one checked before any is stored
             record.local_id,
@@ -122,13 +137,15 @@ def run_evaluator(
     book.record_evaluation(record.local_id, evaluator.name, None)
 
 
-def _bounded(evaluator: Evaluator, given: tuple[Any, ...]) -> Any:
+def _bounded(evaluator: Evaluator, given: tuple[Any, ...], grades: str) -> Any:
     """What ``evaluator`` returns on ``given``, run in a thread of its own so that one that
-    never returns is given up after its time limit (its thread is left to end)."""
+    never returns is given up after its time limit (its thread is left to end); inside it,
+    :func:`graded_now` is ``grades``."""
     box: dict[str, Any] = {}
     done = threading.Event()
 
     def call() -> None:
+        _grading.set(grades)  # the thread's own context: it ends with the thread
         try:
             value = evaluator.function(*given)
             box["value"] = asyncio.run(value) if inspect.iscoroutine(value) else value

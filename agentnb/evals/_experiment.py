@@ -5,33 +5,30 @@ arms compared) in any later kernel, and ``experiments()`` lists them."""
 
 from __future__ import annotations
 
-import math
+import html
 import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from IPython.display import display
-
 from agentnb import ConfigurationError
-from agentnb.display import in_notebook, is_share, require_pandas, show_grid, shown_summary
+from agentnb.display import clean, in_notebook, is_share, require_pandas, show_grid, shown_summary
 from agentnb.history import HistoryStore, RunHistory, RunRecord, ScoreRecord
 from agentnb.types import Connection, DatasetRows, Example, RunOptions, Via, examples_of, in_split
 
+from ._agreement import Agreement, Agreements, ScoredRun, agreement
 from ._book import ExperimentBook, ExperimentRecord, PairRun
 from ._datasets import Dataset, kept_store
 from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
 from ._experiment_runs import check_store, completed_work, experiment_arms, run_experiment
-from ._views import ExperimentComparison, ExperimentGrid, GridCell, GridRow, PairedQuestion, Verdict
+from ._paired import NothingPaired, checked_statistics, paired_comparison, score_number
+from ._views import ExperimentComparison, ExperimentGrid, GridCell, GridRow, Verdict
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparisons", "Experiment", "experiment", "experiments", "paired_comparison"]
-
-RESAMPLES = 2000
-"""Bootstrap resamples of a comparison's mean difference."""
+__all__ = ["Comparisons", "Experiment", "experiment", "experiments"]
 
 
 def experiment(
@@ -89,7 +86,7 @@ def experiment(
     arms = experiment_arms(agents, options, variants)  # bad options first
     kept = store if store is not None else check_store(via)
     kept_dataset = dataset if isinstance(dataset, Dataset) else None
-    record = ExperimentBook(kept).begin(name, arms, examples, _name_of(via), kept_dataset)
+    record = ExperimentBook(kept).begin(name, arms, examples, _name_of(via), kept_dataset, split)
     run_experiment(
         record,
         via,
@@ -125,6 +122,7 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
         "name",
         "created",
         "agents",
+        "split",
         "arms",
         "questions",
         "runs",
@@ -189,12 +187,20 @@ class Experiment:
         """In a notebook, the grid to click (**Open** a cell's run, **Compare** a question's
         runs) over its static table; elsewhere its text and table."""
         if not in_notebook():
+            from IPython.display import display  # asked for by IPython: it is loaded
+
             bundle = {"text/plain": repr(self), "text/html": self._repr_html_()}
             display(bundle, raw=True)  # type: ignore[no-untyped-call]
             return
         show_grid(self._grid(), self.runs())
 
     # ---- reading -----------------------------------------------------------------------
+    @property
+    def split(self) -> str | None:
+        """The split of the dataset it ran on (``experiment(..., split="test")``); None: the
+        whole dataset (and experiments made before agentnb kept it)."""
+        return self._book.split(self.name)
+
     @property
     def dataset(self) -> Dataset | None:
         """The kept dataset, at its version, it last ran on (``agentnb.dataset``); None when
@@ -342,12 +348,13 @@ class Experiment:
         given = {key: [row[key] for row in done if key in row] for key in _keys(rows)}
         means = {key: _mean(values) for key, values in given.items()}
         shares = {key: is_share(given[key]) for key, mean in means.items() if mean is not None}
-        counts = {f"{key}_n": sum(_number(v) is not None for v in given[key]) for key in means}
+        counts = {f"{key}_n": sum(score_number(v) is not None for v in given[key]) for key in means}
         judged, judging_cost = self._store.evaluation_spend([row["local_id"] for row in done])
         return {
             "name": self.name,
             "created": self.created,
             "agents": ", ".join(self.agents),
+            "split": self.split,
             "arms": len(self.arms),
             "questions": len(rows) // max(1, len(self.arms)),
             "runs": len(done),
@@ -425,47 +432,81 @@ class Experiment:
         confidence: float = 0.95,
         seed: int = 0,
         split: str | None = None,
+        min_questions: int | None = None,
     ) -> ExperimentComparison | Comparisons:
-        """Arm ``a`` against arm ``b`` (an agent's name, an arm's label, or its index) on the
-        questions both completed and were scored on: the per-question differences of
-        ``score`` (default: each numeric or bool score, one comparison each, in a
-        :class:`Comparisons` list when there are several), wins, ties and
-        losses, the mean difference with a bootstrap interval (``confidence``, seeded by
-        ``seed``: the same call gives the same interval), the ratio of their total cost and
-        of their median agent time. ``split``: on that split's questions only (the
-        dataset's ``split`` field)."""
+        """Arm ``a`` against arm ``b`` (an agent's name, an arm's label, or its index)
+        question by question on ``score`` (default: each numeric or bool score, one
+        comparison each, in a :class:`Comparisons` list when there are several; a score no
+        question has for both arms is skipped, and the list says so): the per-question
+        differences, wins, ties and losses, the mean difference with a bootstrap interval
+        (``confidence``, seeded by ``seed``: the same call gives the same interval) and the
+        sign test, the ratio of their total cost and of their median agent time. A run that
+        did not complete is a failed question for its arm; a completed run with no score is
+        left out and named. On fewer than ``min_questions`` paired questions (default: the
+        fewest the sign test can decide on, 6 at 95%) it says they are too few to call a
+        difference. ``split``: on that split's questions only (the dataset's ``split``
+        field)."""
         first, second = self._arm(a), self._arm(b)
         if first == second:
             raise ConfigurationError(f"compare two different arms, not {self.arms[first]!r} twice")
-        if not 0 < confidence < 1:
-            raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
+        checked_statistics(confidence, min_questions)
         rows = self._table(split)
-        if score is None:
-            names = _numeric_scores(rows, self.name)
-            if len(names) > 1:
-                return Comparisons(
-                    self._compared(rows, first, second, name, confidence, seed) for name in names
+        sides = self._labelled(rows, first), self._labelled(rows, second)
+        if score is not None:
+            return paired_comparison(self.name, *sides, score, confidence, seed, min_questions)
+        names = _numeric_scores(rows, self.name)
+        if len(names) == 1:
+            return paired_comparison(self.name, *sides, names[0], confidence, seed, min_questions)
+        compared, skipped = [], {}
+        for name in names:
+            try:
+                compared.append(
+                    paired_comparison(self.name, *sides, name, confidence, seed, min_questions)
                 )
-            score = names[0]
-        return self._compared(rows, first, second, score, confidence, seed)
+            except NothingPaired as nothing:
+                skipped[name] = nothing.reason
+        if not compared:
+            raise ConfigurationError(
+                f"no score of {self.name!r} pairs {self.arms[first]!r} with "
+                f"{self.arms[second]!r}: "
+                + "; ".join(f"score.{n}: {w}" for n, w in skipped.items())
+            )
+        return Comparisons(compared, skipped)
 
-    def _compared(
+    def agreement(
         self,
-        rows: list[dict[str, Any]],
-        first: int,
-        second: int,
-        name: str,
-        confidence: float,
-        seed: int,
-    ) -> ExperimentComparison:
-        return paired_comparison(
-            self.name,
-            (self.arms[first], self._side(rows, first)),
-            (self.arms[second], self._side(rows, second)),
-            name,
-            confidence,
-            seed,
-        )
+        evaluator: str,
+        human: str = "verdict",
+        *,
+        threshold: float = 0.5,
+        positive: str | None = None,
+        by: str | None = None,
+    ) -> Agreement | Agreements:
+        """How far score ``evaluator`` agrees with score ``human`` (a person's) on each
+        pair's current run: :func:`agentnb.evals.agreement`; ``by="arm"`` (or
+        ``"agent"``): one agreement per arm."""
+        return agreement(self, evaluator, human, threshold=threshold, positive=positive, by=by)
+
+    def scored_runs(self, by: str | None) -> tuple[list[ScoredRun], str, HistoryStore]:
+        """Each pair's current run with its arm or agent (``by``) and its scores, for
+        :func:`agentnb.evals.agreement`."""
+        if by not in (None, "arm", "agent"):
+            raise ConfigurationError(
+                f"by= groups an experiment's runs by 'arm' or 'agent', not {by!r}"
+            )
+        scored = [
+            ScoredRun(
+                row["local_id"],
+                None if by is None else row[by],
+                {k.removeprefix("score."): v for k, v in row.items() if k.startswith("score.")},
+            )
+            for row in self._table()
+            if row["local_id"] is not None
+        ]
+        return scored, f"experiment {self.name}", self._store
+
+    def _labelled(self, rows: list[dict[str, Any]], arm: int) -> tuple[str, list[dict[str, Any]]]:
+        return self.arms[arm], self._side(rows, arm)
 
     def _side(self, rows: list[dict[str, Any]], arm: int) -> list[dict[str, Any]]:
         """The rows of arm ``arm``, question by question."""
@@ -480,25 +521,44 @@ class Experiment:
         fail_if: Literal["worse", "not better"] = "worse",
         confidence: float = 0.95,
         seed: int = 0,
+        allow_missing: int = 0,
+        min_questions: int | None = None,
+        undecided: Literal["fail", "pass"] = "fail",
     ) -> Verdict:
         """A gate for CI: does arm ``candidate`` (default: the last arm) pass against
         ``baseline`` on ``score``, question by question? ``baseline`` is another arm of this
         experiment (its label, agent or index) or another experiment (its arm of the same
         label, or its only arm); None: the last experiment before this one on the same
-        dataset version. It fails when the candidate is significantly worse (the interval
-        of the mean difference lies below 0), or, with ``fail_if="not better"``, when it is
-        not significantly better. ``assert exp.check(...)`` passes or says why."""
+        dataset version. Every question counts: a run that did not complete is a failed
+        question for its arm, and more than ``allow_missing`` questions with no score (an
+        evaluator that failed, a run not scored) fail the gate. On fewer than
+        ``min_questions`` paired questions (default: the fewest the sign test can decide
+        on, 6 at 95%) the verdict is ``undecided``, which fails unless
+        ``undecided="pass"``. Otherwise it fails when the candidate is significantly worse
+        (the interval of the mean difference lies below 0 and the sign test agrees), or,
+        with ``fail_if="not better"``, when it is not significantly better.
+        ``assert exp.check(...)`` passes or says why."""
         if fail_if not in ("worse", "not better"):
             raise ConfigurationError(f"fail_if is 'worse' or 'not better', not {fail_if!r}")
-        if not 0 < confidence < 1:
-            raise ConfigurationError(f"confidence is between 0 and 1, not {confidence!r}")
+        if undecided not in ("fail", "pass"):
+            raise ConfigurationError(f"undecided is 'fail' or 'pass', not {undecided!r}")
+        if (
+            isinstance(allow_missing, bool)
+            or not isinstance(allow_missing, int)
+            or allow_missing < 0
+        ):
+            raise ConfigurationError(
+                f"allow_missing is how many questions may lack a score: a whole number >= 0, "
+                f"not {allow_missing!r}"
+            )
+        checked_statistics(confidence, min_questions)
         chosen = self._arm(candidate if candidate is not None else len(self.arms) - 1)
         rows = self._table()
         label = self.arms[chosen]
         if isinstance(baseline, str | int) and not isinstance(baseline, bool):
             other, other_rows, other_arm = self, rows, self._arm(baseline)
         else:
-            other = baseline if isinstance(baseline, Experiment) else self._baseline()
+            other = baseline if isinstance(baseline, Experiment) else self._baseline(label, score)
             other_rows = other._table()
             other_arm = other._arm(label if label in other.arms or len(other.arms) > 1 else 0)
         base_label = other.arms[other_arm]
@@ -510,16 +570,17 @@ class Experiment:
             score,
             confidence,
             seed,
+            min_questions,
         )  # fmt: skip
-        return Verdict(comparison, fail_if)
+        return Verdict(comparison, fail_if, allow_missing, undecided)
 
-    def _baseline(self) -> Experiment:
+    def _baseline(self, candidate: str, score: str) -> Experiment:
         """The last experiment before this one on the same dataset version."""
         ran_on = self.dataset
         if ran_on is None:
             raise ConfigurationError(
                 f"experiment {self.name!r} ran on no kept dataset, so it has no baseline by "
-                "default: name one (check(baseline=an arm or an experiment))"
+                f"default: {self._name_a_baseline(candidate, score)}"
             )
         for record in ExperimentBook(self._store).all():  # the newest first
             found = Experiment(record, self._store)
@@ -527,7 +588,22 @@ class Experiment:
                 return found
         raise ConfigurationError(
             f"no experiment ran on dataset {ran_on.name!r} version {ran_on.version} before "
-            f"{self.name!r}: name the baseline (an arm or an experiment)"
+            f"{self.name!r}, so there is no baseline by default: "
+            f"{self._name_a_baseline(candidate, score)}"
+        )
+
+    def _name_a_baseline(self, candidate: str, score: str) -> str:
+        """How to name a baseline: another arm (with this experiment's own arms), or an
+        earlier experiment."""
+        others = [arm for arm in self.arms if arm != candidate]
+        arm_form = (
+            f"another arm, baseline first: .check({others[0]!r}, {candidate!r}, score={score!r})"
+            if others
+            else "another arm (this experiment has only one)"
+        )
+        return (
+            f"name {arm_form}; or an earlier experiment: "
+            f".check(agentnb.evals.experiment('NAME'), {candidate!r}, score={score!r})"
         )
 
     def _arm(self, arm: str | int) -> int:
@@ -551,75 +627,8 @@ class Experiment:
         )
 
 
-def paired_comparison(
-    experiment: str,
-    a: tuple[str, Sequence[dict[str, Any]]],
-    b: tuple[str, Sequence[dict[str, Any]]],
-    name: str,
-    confidence: float,
-    seed: int,
-) -> ExperimentComparison:
-    """Arm ``a`` against arm ``b`` (each its label and its rows) on the questions both
-    answered and were scored ``name`` on, paired by the question's id."""
-    key = f"score.{name}"
-    by_id = {row["id"]: row for row in b[1]}
-    paired = []
-    for left in a[1]:
-        right = by_id.get(left["id"])
-        x = _number(left.get(key))
-        y = None if right is None else _number(right.get(key))
-        if right is not None and x is not None and y is not None:
-            paired.append((left, right, (left["id"], left["message"], x, y)))
-    if not paired:
-        raise ConfigurationError(
-            f"no question has a score.{name} for both {a[0]!r} and {b[0]!r}: score the runs "
-            "first (.evaluate(fn))"
-        )
-    questions: list[PairedQuestion] = [question for _, _, question in paired]
-    differences = [a_score - b_score for _, _, a_score, b_score in questions]
-    return ExperimentComparison(
-        experiment=experiment,
-        a=a[0],
-        b=b[0],
-        score=name,
-        questions=questions,
-        wins=sum(d > 0 for d in differences),
-        ties=sum(d == 0 for d in differences),
-        losses=sum(d < 0 for d in differences),
-        mean_difference=statistics.fmean(differences),
-        interval=bootstrap_interval(differences, confidence, seed),
-        confidence=confidence,
-        cost_ratio=_ratio(
-            [left["cost_usd"] for left, _, _ in paired],
-            [right["cost_usd"] for _, right, _ in paired],
-            sum,
-        ),
-        latency_ratio=_ratio(
-            [left["duration"] for left, _, _ in paired],
-            [right["duration"] for _, right, _ in paired],
-            statistics.median,
-        ),
-        share=is_share([row[key] for left, right, _ in paired for row in (left, right)]),
-    )
-
-
 def _same_version(found: Dataset | None, ran_on: Dataset) -> bool:
     return found is not None and (found.name, found.version) == (ran_on.name, ran_on.version)
-
-
-def bootstrap_interval(
-    differences: Sequence[float], confidence: float, seed: int
-) -> tuple[float, float]:
-    """The percentile bootstrap interval of the mean of ``differences`` (``RESAMPLES``
-    resamples drawn by a generator seeded with ``seed``)."""
-    import numpy as np  # optional (pandas brings it): only a comparison needs it
-
-    values = np.asarray(differences, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(RESAMPLES, len(values)))].mean(axis=1)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def _derived(column: str) -> bool:
@@ -670,24 +679,34 @@ def _scores_by_run(scores: Sequence[ScoreRecord]) -> dict[str, dict[str, object]
     return by_run
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return None
-
-
 def _mean(values: Sequence[object]) -> float | None:
-    numbers = [n for n in map(_number, values) if n is not None]
+    numbers = [n for n in map(score_number, values) if n is not None]
     return statistics.fmean(numbers) if numbers else None
 
 
 class Comparisons(list[ExperimentComparison]):
-    """An experiment's comparisons of two arms, one per score (each shown as its block)."""
+    """An experiment's comparisons of two arms, one per score (each shown as its block),
+    and the scores skipped (:attr:`skipped`: no question has them for both arms), said
+    after the blocks."""
+
+    skipped: dict[str, str]
+    """Each score skipped → why (which arm has none of it, and why)."""
+
+    def __init__(
+        self, compared: Sequence[ExperimentComparison], skipped: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(compared)
+        self.skipped = dict(skipped or {})
+
+    def _skipped_lines(self) -> list[str]:
+        return [
+            f"skipped score.{name}: no question has it for both arms ({why})"
+            for name, why in self.skipped.items()
+        ]
 
     def to_text(self) -> str:
-        return "\n\n".join(c.to_text(costs=self._costs_shown(i)) for i, c in enumerate(self))
+        blocks = [c.to_text(costs=self._costs_shown(i)) for i, c in enumerate(self)]
+        return "\n\n".join([*blocks, *(["\n".join(self._skipped_lines())] if self.skipped else [])])
 
     def __repr__(self) -> str:
         return self.to_text()
@@ -696,7 +715,9 @@ class Comparisons(list[ExperimentComparison]):
         printer.text(repr(self))
 
     def _repr_html_(self) -> str:
-        return "".join(c._repr_html_(costs=self._costs_shown(i)) for i, c in enumerate(self))
+        blocks = "".join(c._repr_html_(costs=self._costs_shown(i)) for i, c in enumerate(self))
+        said = "".join(f"<p>{html.escape(clean(line))}</p>" for line in self._skipped_lines())
+        return blocks + said
 
     def _costs_shown(self, index: int) -> bool:
         """A block shows the cost and latency lines unless an earlier block showed the
@@ -710,7 +731,7 @@ def _numeric_scores(rows: Sequence[dict[str, Any]], name: str) -> list[str]:
             key.removeprefix("score.")
             for row in rows
             for key, value in row.items()
-            if key.startswith("score.") and _number(value) is not None
+            if key.startswith("score.") and score_number(value) is not None
         }
     )
     if not numeric:
@@ -719,10 +740,3 @@ def _numeric_scores(rows: Sequence[dict[str, Any]], name: str) -> list[str]:
             "first (.evaluate(fn))"
         )
     return numeric
-
-
-def _ratio(a: Sequence[Any], b: Sequence[Any], total: Any) -> float | None:
-    if any(value is None for value in [*a, *b]) or not a:
-        return None
-    below = total(b)
-    return None if not below else float(total(a) / below)

@@ -17,7 +17,7 @@ from agentnb import ConfigurationError, Run
 from agentnb.history import EVALUATES, add_recorder, remove_recorder
 from agentnb.types import RunRequest
 
-from ._evaluators import EVALUATOR_TIMEOUT, Evaluator, evaluate, evaluators_of
+from ._evaluators import EVALUATOR_TIMEOUT, Evaluator, evaluate, evaluators_of, graded_now
 
 __all__ = ["LiveEvaluation", "live"]
 
@@ -57,7 +57,7 @@ class LiveEvaluation:
         self.over_budget = 0
         """Runs not scored because the evaluation had spent ``max_cost``."""
         self.spent = 0.0
-        """USD the evaluators' own runs (a judge's) cost, where priced."""
+        """USD the evaluators' own runs (a judge's, any its body starts) cost, where priced."""
         self._lock = threading.Lock()
         self._scoring: set[str] = set()
         self._graders: dict[str, str] = {}  # an evaluator's run → the run it grades
@@ -79,7 +79,9 @@ class LiveEvaluation:
 
     # the recorder protocol: called on agentnb's loop, so each only notes or hands off
     def record_start(self, run: Run, request: RunRequest, *, base_url: str) -> None:
-        graded = request.metadata.get(EVALUATES)
+        # an evaluator's run: a judge's says so; any other, started in an evaluator's body,
+        # carries the run it grades in its context (scored again, it would feed itself)
+        graded = request.metadata.get(EVALUATES) or graded_now()
         if graded is not None:
             with self._lock:
                 self._graders[run.local_id] = graded
@@ -201,8 +203,9 @@ def live(
     and the scoring follows in a worker thread.
 
     ``sample``: the share of runs scored (0.2: one in five), chosen by each run's id.
-    ``max_cost``: USD the evaluation may spend (its judges' runs, where priced); once spent,
-    no more runs are scored (those under way finish). A judge's own runs are never scored.
+    ``max_cost``: USD the evaluation may spend (its evaluators' runs, where priced); once spent,
+    no more runs are scored (those under way finish). An evaluator's own runs (a judge's,
+    any run its body starts) are never scored; their cost is what ``max_cost`` bounds.
     Runs given a ``recorder=`` of their own are not seen. Returns a :class:`LiveEvaluation`
     (``.wait()``, ``.stop()``; a ``with`` block stops it at its end)."""
     checked = _evaluators(evaluators, EVALUATOR_TIMEOUT)

@@ -18,6 +18,7 @@ import httpx
 import agentnb
 from agentnb import ConfigurationError
 from agentnb.history import EVALUATES, RunRecord, ScoreRecord
+from agentnb.types import content_captured, redacted_error
 
 from ._experiment import Experiment
 from ._experiment import experiment as kept_experiment
@@ -54,6 +55,7 @@ class _Phoenix:
     def __init__(self, endpoint: str, api_key: str | None) -> None:
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = httpx.Client(base_url=endpoint, headers=headers, timeout=60.0)
+        self._key = api_key
 
     def __enter__(self) -> _Phoenix:
         return self
@@ -65,14 +67,16 @@ class _Phoenix:
         try:
             answer = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ConfigurationError(
-                f"Phoenix at {self.http.base_url} cannot be reached: {exc}"
-            ) from None
+            raise self._error(f"Phoenix at {self.http.base_url} cannot be reached: {exc}") from None
         if answer.status_code >= 300:
-            raise ConfigurationError(
-                f"Phoenix refused {method} {path} ({answer.status_code}): {answer.text[:300]}"
+            raise self._error(
+                f"Phoenix refused {method} {path} ({answer.status_code}): {answer.text}"
             )
         return answer.json()["data"] if answer.content else None
+
+    def _error(self, text: str) -> ConfigurationError:
+        """Phoenix's answer may quote the request's Authorization header: never its key."""
+        return ConfigurationError(redacted_error(text, (self._key,)))
 
 
 def _when(moment: datetime | None) -> str:
@@ -84,13 +88,23 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _dataset(phoenix: _Phoenix, name: str, version: int | None, rows: Sequence[Any]) -> Any:
+def _dataset(
+    phoenix: _Phoenix, name: str, version: int | None, rows: Sequence[Any], content: bool
+) -> Any:
     """The dataset's new Phoenix version holding ``rows`` (examples of ``exp.examples()``):
-    the dataset made on the first export, a new version of it on the next."""
+    the dataset made on the first export, a new version of it on the next. Without
+    ``content``, each example is its id and split only."""
     found = phoenix.call("GET", "/v1/datasets", params={"name": name})
-    inputs = [{"question": row["question"]} for row in rows]
-    outputs = [{"expected": row.get("expected")} for row in rows]
-    metadata = [{k: v for k, v in row.items() if k not in ("question", "expected")} for row in rows]
+    if content:
+        inputs = [{"question": row["question"]} for row in rows]
+        outputs = [{"expected": row.get("expected")} for row in rows]
+        metadata = [
+            {k: v for k, v in row.items() if k not in ("question", "expected")} for row in rows
+        ]
+    else:
+        inputs = [{"id": row["id"]} for row in rows]
+        outputs = [{} for _ in rows]
+        metadata = [{"id": row["id"], "split": row.get("split")} for row in rows]
     body: dict[str, Any] = {
         "action": "update" if found else "create",
         "name": name,
@@ -113,13 +127,16 @@ def _example_ids(phoenix: _Phoenix, dataset_id: str, version_id: str) -> dict[st
     return {str(example["metadata"]["id"]): example["id"] for example in found["examples"]}
 
 
-def _run_body(record: RunRecord, example_id: str, trace_id: str | None) -> dict[str, Any]:
+def _run_body(
+    record: RunRecord, example_id: str, trace_id: str | None, content: bool
+) -> dict[str, Any]:
     failed = None
-    if record.status != "completed":
-        failed = f"{record.status}: {record.error_message or record.error_code or 'no answer'}"
+    if record.status != "completed":  # an error's message may quote the question or answer
+        said = record.error_message if content else None
+        failed = f"{record.status}: {said or record.error_code or 'no answer'}"
     return {
         "dataset_example_id": example_id,
-        "output": {"answer": record.text},
+        "output": {"answer": record.text} if content else {},
         "repetition_number": 1,
         "start_time": _when(record.started_at),
         "end_time": _when(record.finished_at or record.started_at),
@@ -137,7 +154,9 @@ def _graders(record: RunRecord, url: str, project: str) -> dict[str, str]:
     return {run.agent or "": run.trace_id for run in graders}
 
 
-def _evaluation(run_id: str, score: ScoreRecord, graders: Mapping[str, str]) -> dict[str, Any]:
+def _evaluation(
+    run_id: str, score: ScoreRecord, graders: Mapping[str, str], content: bool
+) -> dict[str, Any]:
     value = score.value
     if isinstance(value, bool):
         result: dict[str, Any] = {"score": float(value), "label": str(value).lower()}
@@ -145,7 +164,7 @@ def _evaluation(run_id: str, score: ScoreRecord, graders: Mapping[str, str]) -> 
         result = {"label": value}
     else:
         result = {"score": float(value)}
-    if score.comment:
+    if score.comment and content:  # a comment may quote the answer
         result["explanation"] = score.comment
     return {
         "experiment_run_id": run_id,
@@ -185,6 +204,7 @@ class _Sending:
     examples: dict[str, str]
     records: dict[str, RunRecord]
     scores: dict[str, list[ScoreRecord]]
+    content: bool
 
     def arm(self, path: str, body: dict[str, Any], rows: Sequence[Mapping[Any, Any]]) -> str:
         """The arm's Phoenix experiment made at ``path`` with its runs and evaluations
@@ -201,10 +221,10 @@ class _Sending:
         ran = self.phoenix.call(
             "POST",
             f"/v1/experiments/{experiment['id']}/runs",
-            json=_run_body(record, example_id, record.trace_id),
+            json=_run_body(record, example_id, record.trace_id, self.content),
         )
         for score in self.scores.get(record.local_id, []):
-            evaluation = _evaluation(ran["id"], score, graders)
+            evaluation = _evaluation(ran["id"], score, graders, self.content)
             self.phoenix.call("POST", "/v1/experiment_evaluations", json=evaluation)
 
 
@@ -213,6 +233,7 @@ def to_phoenix(
     endpoint: str | None = None,
     *,
     api_key: str | None = None,
+    content: bool | None = None,
 ) -> PhoenixExport:
     """Send ``experiment`` (an :class:`~agentnb.evals.Experiment` or its name) to Arize Phoenix at
     ``endpoint`` (default ``http://localhost:6006``; ``api_key``: ``PHOENIX_API_KEY``) as
@@ -228,7 +249,14 @@ def to_phoenix(
     each experiment run opens its run's trace. A judge's runs go to the arm's experiment's
     own project (as Phoenix's experiments keep their evaluators'), out of the user's project
     totals, each linked to the run it graded and opened by its evaluation. Returns where it
-    all went."""
+    all went.
+
+    ``content``: whether the questions, expected answers, the rows' other fields, the
+    answers, error messages and scores' comments go; default: what tracing's content
+    capture says (``agentnb.types.content_captured()``: off unless turned on), since
+    content off means no answer leaves the process. Without content, each example is its
+    id and split, each run its status, timings, error code and trace, each evaluation its
+    value (the traces sent follow tracing's setting too). ``content=True`` sends them."""
     exp = kept_experiment(experiment) if isinstance(experiment, str) else experiment
     if not isinstance(exp, Experiment):
         raise ConfigurationError(
@@ -240,8 +268,9 @@ def to_phoenix(
     name, version = (kept.name, kept.version) if kept else (exp.name, None)
     marks = {"agentnb_experiment": exp.name, "dataset": name, "dataset_version": version}
     runs = exp.runs()
+    sends_content = content_captured() if content is None else bool(content)
     with _Phoenix(url, key) as phoenix:
-        made = _dataset(phoenix, name, version, exp.examples())
+        made = _dataset(phoenix, name, version, exp.examples(), sends_content)
         dataset_id, version_id = made["dataset_id"], made["version_id"]
         sending = _Sending(
             phoenix,
@@ -249,6 +278,7 @@ def to_phoenix(
             _example_ids(phoenix, dataset_id, version_id),
             {record.local_id: record for record in runs},
             _scores_by_run(runs),
+            sends_content,
         )
         agentnb.export_traces(runs, endpoint=url)  # into the project, with their marks
         table = exp.to_pandas()

@@ -7,6 +7,8 @@ only through :func:`agentnb.display.clean` and the table's escaping.
 from __future__ import annotations
 
 import html
+import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,13 +40,31 @@ __all__ = [
     "ExperimentGrid",
     "GridCell",
     "GridRow",
+    "LeftOut",
     "PairedQuestion",
     "Verdict",
 ]
 
 PairedQuestion = tuple[str, str, float, float]
-"""One question both arms answered and were scored on: its id, the question, ``a``'s score
-and ``b``'s."""
+"""One question paired: its id, the question, ``a``'s score and ``b``'s (a run that did not
+complete: the comparison's ``floor``)."""
+
+LISTED_LEFT_OUT = 5
+"""Questions left out that a comparison names (the rest are counted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A question a comparison could not pair: arm ``arm``'s run of it completed without a
+    score of the name compared (or that arm has no such question), and ``why``."""
+
+    id: str
+    question: str
+    arm: str
+    why: str
+    """``not scored``, ``<evaluator> failed: <its error>``, ``a label ('x'), not a number``
+    or ``no such question``."""
+
 
 ANSWER_CHARS = 160
 """Characters of an answer a grid cell shows."""
@@ -201,7 +221,34 @@ class ExperimentGrid:
 
     def _notes(self) -> list[str]:
         more = len(self.rows) - SHOWN_ROWS
-        return [f"… {more} more questions (see .to_pandas())"] if more > 0 else []
+        shown = [f"… {more} more questions (see .to_pandas())"] if more > 0 else []
+        return [*self._label_counts(), *shown]
+
+    def _label_counts(self) -> list[str]:
+        """Each label score's labels counted per arm over every question (a failure mode's:
+        ``score.mode per arm: echo: parrots 3, stale 1; finance_agent: none 4``)."""
+        names = sorted(
+            {
+                name
+                for row in self.rows
+                for cell in row.cells
+                for name, value in cell.scores.items()
+                if isinstance(value, str)
+            }
+        )
+        lines = []
+        for name in names:
+            arms = []
+            for place, arm in enumerate(self.arms):
+                counted = Counter(
+                    value
+                    for row in self.rows
+                    if isinstance(value := row.cells[place].scores.get(name), str)
+                )
+                listed = ", ".join(f"{label} {count}" for label, count in counted.most_common())
+                arms += [f"{arm}: {listed}"] if counted else []
+            lines.append(visible(clean(f"score.{name} per arm: {'; '.join(arms)}")))
+        return lines
 
     def __repr__(self) -> str:
         return self.to_text()
@@ -218,16 +265,18 @@ def _expected(value: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ExperimentComparison:
-    """Two arms of an experiment on the questions both answered and were scored on:
-    per-question differences (``a - b``), how often ``a`` won, the mean difference with a
-    bootstrap interval, and the cost and latency ratios."""
+    """Two arms of an experiment paired question by question on one score: per-question
+    differences (``a - b``), how often ``a`` won, the mean difference with a bootstrap
+    interval, the sign test, the cost and latency ratios, and every question accounted
+    for: those counted as failed (a run that did not complete scores the ``floor``) and
+    those left out (a completed run with no score)."""
 
     experiment: str
     a: str
     b: str
     score: str
     questions: Sequence[PairedQuestion]
-    """Each question: its id, the question, ``a``'s score and ``b``'s."""
+    """Each question paired: its id, the question, ``a``'s score and ``b``'s."""
     wins: int
     """Questions where ``a`` scored higher."""
     ties: int
@@ -237,26 +286,70 @@ class ExperimentComparison:
     """The mean difference's bootstrap interval (``confidence``, seeded)."""
     confidence: float
     cost_ratio: float | None
-    """``a``'s total cost over ``b``'s on these questions (None: a cost is unknown)."""
+    """``a``'s total cost over ``b``'s on the questions both completed (None: a cost is
+    unknown)."""
     latency_ratio: float | None
-    """``a``'s median agent time over ``b``'s on these questions."""
+    """``a``'s median agent time over ``b``'s on the questions both completed."""
     share: bool = False
     """The score is a bool's: a mean is the share of True, so the difference is shown in
     percent as a summary shows the mean (``+33.3%``)."""
+    failed: tuple[int, int] = (0, 0)
+    """Questions whose run on ``a`` (on ``b``) did not complete (failed, cancelled,
+    interrupted, never run): each paired as a failed question, scoring :attr:`floor`."""
+    left_out: Sequence[LeftOut] = ()
+    """Questions not paired: a completed run with no score of this name (or no such
+    question on one side), per arm, with why."""
+    floor: float = 0.0
+    """What a failed question scores: ✗ (0) for a bool, else 0 or the lowest score given,
+    whichever is lower."""
+    min_questions: int = 1
+    """The fewest paired questions the comparison decides on."""
+
+    @property
+    def decided(self) -> bool:
+        """Whether there are questions enough to call a difference (``min_questions``)."""
+        return len(self.questions) >= self.min_questions
+
+    @property
+    def sign_test(self) -> float:
+        """The exact two-sided sign test's p-value on the questions decided (wins against
+        losses; ties left out): 1.0 when none is decided."""
+        decided = self.wins + self.losses
+        fewer = min(self.wins, self.losses)
+        tail = sum(math.comb(decided, k) for k in range(fewer + 1)) / 2**decided
+        return min(1.0, 2 * float(tail))
 
     @property
     def significant(self) -> bool:
-        """Whether the interval of the mean difference leaves out 0 (at ``confidence``)."""
+        """Whether ``a`` and ``b`` differ at ``confidence``: on questions enough, the
+        interval of the mean difference leaves out 0 and the sign test agrees."""
         low, high = self.interval
-        return low > 0 or high < 0
+        outside = low > 0 or high < 0
+        return self.decided and outside and self.sign_test < 1 - self.confidence
+
+    @property
+    def left_out_questions(self) -> list[str]:
+        """The ids of the questions left out (each once, whichever arm lacks its score)."""
+        return list(dict.fromkeys(found.id for found in self.left_out))
 
     def finding(self) -> str:
-        """In words: ``a`` significantly better or worse than ``b``, or no significant
-        difference, at the comparison's confidence."""
+        """In words: ``a`` significantly better or worse than ``b``, no significant
+        difference, or too few questions to tell, at the comparison's confidence."""
+        if not self.decided:
+            return f"{_questions(len(self.questions))}: too few to call a difference"
         if not self.significant:
-            return f"no significant difference ({self.confidence:.0%} interval includes 0)"
+            return f"no significant difference ({self._why_not()})"
         better = "better" if self.interval[0] > 0 else "worse"
         return f"{self.a} significantly {better} than {self.b} (at {self.confidence:.0%})"
+
+    def _why_not(self) -> str:
+        low, high = self.interval
+        if low <= 0 <= high:
+            return f"{self.confidence:.0%} interval includes 0"
+        return (
+            f"{self.wins} wins and {self.losses} losses could be chance: sign test p = "
+            f"{self.sign_test:.2g}"
+        )
 
     @property
     def win_rate(self) -> float | None:
@@ -265,7 +358,8 @@ class ExperimentComparison:
         return self.wins / decided if decided else None
 
     def to_pandas(self) -> pd.DataFrame:
-        """One row per question: its id, the question, both scores and the difference."""
+        """One row per question paired: its id, the question, both scores and the
+        difference."""
         require_pandas()  # says which extra to install when it is missing
         import pandas as pd  # optional: the frame is the only thing that needs it
 
@@ -290,7 +384,8 @@ class ExperimentComparison:
             f"{self._difference(high)}"
         )
         figures = [
-            ("questions", str(len(self.questions))),
+            ("questions", self._questions_text()),
+            *self._accounting(),
             ("wins / ties / losses", f"{self.wins} / {self.ties} / {self.losses}"),
             ("win rate", self._win_rate_text()),
             ("mean difference (A − B)", f"{mean} ({spread})"),
@@ -303,6 +398,35 @@ class ExperimentComparison:
             ]
         return figures
 
+    def _questions_text(self) -> str:
+        paired = len(self.questions)
+        out = len(self.left_out_questions)
+        shown = f"{paired} paired, {out} left out" if out else str(paired)
+        if self.decided:
+            return shown
+        return (
+            f"{shown}: too few to call a difference (at least {self.min_questions} at "
+            f"{self.confidence:.0%})"
+        )
+
+    def _accounting(self) -> list[tuple[str, str]]:
+        """The lines saying which questions failed and which were left out, where any."""
+        lines = []
+        failed = [(arm, n) for arm, n in zip((self.a, self.b), self.failed, strict=True) if n]
+        if failed:
+            counted = "✗" if self.share else self._difference(self.floor).lstrip("+")
+            each = ", ".join(f"{arm} {n}" for arm, n in failed)
+            lines.append(("failed runs", f"{each} (each a failed question, counted {counted})"))
+        if self.left_out:
+            named = [
+                f"{clean(found.id)} ({clean(found.arm)}: {clean(found.why)})"
+                for found in self.left_out[:LISTED_LEFT_OUT]
+            ]
+            more = len(self.left_out) - LISTED_LEFT_OUT
+            named += [f"… {more} more"] if more > 0 else []
+            lines.append((f"left out (no score.{self.score})", "; ".join(named)))
+        return lines
+
     def _win_rate_text(self) -> str:
         rate = self.win_rate
         if rate is None:
@@ -311,10 +435,21 @@ class ExperimentComparison:
         return f"{rate:.0%} of {self.wins + self.losses} decided{ties}"
 
     def _significance_text(self) -> str:
-        if not self.significant:
+        if not self.decided:
+            return (
+                f"not decided: {_questions(len(self.questions))} are too few (at least "
+                f"{self.min_questions} at {self.confidence:.0%})"
+            )
+        low, high = self.interval
+        if low <= 0 <= high:
             return f"no: the {self.confidence:.0%} interval includes 0"
+        if not self.significant:
+            return f"no: {self._why_not()}"
         side = "better" if self.interval[0] > 0 else "worse"
-        return f"yes: {self.a} is {side} (the {self.confidence:.0%} interval leaves out 0)"
+        return (
+            f"yes: {self.a} is {side} (the {self.confidence:.0%} interval leaves out 0; sign "
+            f"test p = {self.sign_test:.2g})"
+        )
 
     def _difference(self, value: float) -> str:
         return percent(value, signed=True) if self.share else f"{value:+.3f}"
@@ -346,6 +481,10 @@ class ExperimentComparison:
         )
 
 
+def _questions(count: int) -> str:
+    return f"{count} question" if count == 1 else f"{count} questions"
+
+
 def _ties(count: int) -> str:
     return f"{count} tie" if count == 1 else f"{count} ties"
 
@@ -356,44 +495,92 @@ def _times(ratio: float | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What ``Experiment.check`` says of a candidate against its baseline: ``passed`` (also
-    its truth: ``assert exp.check(...)``), why, and the comparison it read
-    (``comparison.a`` the candidate, ``.b`` the baseline)."""
+    """What ``Experiment.check`` says of a candidate against its baseline: its
+    :attr:`outcome` (``pass``, ``fail`` or ``undecided``), ``passed`` (also its truth:
+    ``assert exp.check(...)``), why, and the comparison it read (``comparison.a`` the
+    candidate, ``.b`` the baseline).
+
+    Every question counts: a candidate's run that did not complete is a failed question;
+    a question with no score on either side fails the gate unless ``allow_missing`` allows
+    that many; on fewer questions than the comparison decides on, the outcome is
+    ``undecided``, which passes only with ``undecided="pass"``."""
 
     comparison: ExperimentComparison
     fail_if: str
     """``"worse"``: it fails when significantly worse; ``"not better"``: unless significantly
     better."""
+    allow_missing: int = 0
+    """How many questions may be left out for a missing score before the gate fails."""
+    undecided: str = "fail"
+    """What an undecided gate does: ``"fail"`` (the default) or ``"pass"``."""
 
     @property
     def worse(self) -> bool:
         """The candidate is significantly worse than the baseline."""
-        return self.comparison.interval[1] < 0
+        return self.comparison.significant and self.comparison.interval[1] < 0
 
     @property
     def better(self) -> bool:
         """The candidate is significantly better than the baseline."""
-        return self.comparison.interval[0] > 0
+        return self.comparison.significant and self.comparison.interval[0] > 0
+
+    @property
+    def missing(self) -> int:
+        """The questions left out for a missing score (on either arm)."""
+        return len(self.comparison.left_out_questions)
+
+    @property
+    def decided(self) -> bool:
+        """Whether the comparison had questions enough to call a difference."""
+        return self.comparison.decided
+
+    @property
+    def outcome(self) -> str:
+        """``fail`` when more questions have no score than allowed, ``undecided`` on too
+        few questions, else ``pass`` or ``fail`` as ``fail_if`` reads the comparison."""
+        if self.missing > self.allow_missing:
+            return "fail"
+        if not self.decided:
+            return "undecided"
+        passed = not self.worse if self.fail_if == "worse" else self.better
+        return "pass" if passed else "fail"
 
     @property
     def passed(self) -> bool:
-        return not self.worse if self.fail_if == "worse" else self.better
+        outcome = self.outcome
+        return outcome == "pass" or (outcome == "undecided" and self.undecided == "pass")
 
     def __bool__(self) -> bool:
         return self.passed
 
-    def to_text(self, width: int | None = None) -> str:
+    def headline(self) -> str:
+        """The verdict in one line: PASS, FAIL or UNDECIDED, and why."""
         shown = self.comparison
+        outcome = self.outcome
+        if self.missing > self.allow_missing:
+            total = len(shown.questions) + self.missing
+            return (
+                f"FAIL: {self.missing} of {total} questions have no score.{shown.score}, more "
+                f"than the {self.allow_missing} allowed (allow_missing= / --allow-missing)"
+            )
+        if outcome == "undecided":
+            treated = "passes it" if self.undecided == "pass" else "fails it"
+            return (
+                f"UNDECIDED: {shown.finding()} on score.{shown.score}; the gate treats it as "
+                f"not decided and {treated} (min_questions= / --min-questions: "
+                f"{shown.min_questions})"
+            )
         gate = "fails if significantly worse" if self.fail_if == "worse" else (
             "fails unless significantly better"
         )  # fmt: skip
-        head = f"{'PASS' if self.passed else 'FAIL'}: {shown.finding()} on score.{shown.score}"
-        return f"{head} ({gate})\n{shown.to_text(width)}"
+        return f"{outcome.upper()}: {shown.finding()} on score.{shown.score} ({gate})"
+
+    def to_text(self, width: int | None = None) -> str:
+        return f"{self.headline()}\n{self.comparison.to_text(width)}"
 
     def __repr__(self) -> str:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        shown = self.comparison
-        head = f"{'PASS' if self.passed else 'FAIL'}: {shown.finding()} on score.{shown.score}"
-        return f"<p><strong>{html.escape(clean(head))}</strong></p>{shown._repr_html_()}"
+        head = html.escape(clean(self.headline()))
+        return f"<p><strong>{head}</strong></p>{self.comparison._repr_html_()}"

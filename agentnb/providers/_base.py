@@ -338,6 +338,15 @@ class Provider(abc.ABC):
         decisions (the run then fails, saying so). Default: None."""
         return None
 
+    def continued_request(
+        self, request: RunRequest, translator: Translator, completed: RunCompleted
+    ) -> HttpRequest | None:
+        """The request that lets the platform go on with a turn it paused of its own accord
+        (Anthropic's ``pause_turn``: the step's content sent back as it is), its next step
+        read by the same ``translator`` in the same run; None when ``completed`` ends the
+        run. Default: None."""
+        return None
+
     def tool_results_request(
         self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]
     ) -> HttpRequest | None:

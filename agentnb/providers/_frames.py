@@ -15,7 +15,8 @@ from pydantic_core import from_json
 from .._core.exceptions import ProtocolError
 from .._core.pricing import finite_number, sane_cost, sane_count, shown_number
 from .._core.run import fresh_id
-from .._core.text import terminal_safe
+from .._core.secrets import redacted_error
+from .._core.text import EXCERPT_CHARS, compact_json, terminal_safe
 from ..events import RunFailed, UnknownEvent, Usage
 from ..sse import ServerSentEvent
 from ._base import RemoteRun
@@ -34,6 +35,7 @@ __all__ = [
     "model_name",
     "parse_json",
     "parse_usage",
+    "quoted",
     "reported_failure",
     "str_list",
     "unknown",
@@ -243,6 +245,13 @@ def failure(message: str, code: Any = None, retry_after: float | None = None) ->
     return RunFailed(message=message, code=code_text, retry_after=retry_after, retryable=transient)
 
 
+def quoted(answer: Any) -> str:
+    """What a platform answered, as an error message quotes it: an excerpt, every known
+    secret redacted (a side request's answer is read as the platform sent it)."""
+    text = answer if isinstance(answer, str) else compact_json(answer)
+    return redacted_error(text, limit=EXCERPT_CHARS)
+
+
 def reported_failure(
     value: Any, keys: tuple[str, ...] = ("message", "error"), codes: tuple[str, ...] = ("code",)
 ) -> RunFailed:
@@ -267,7 +276,7 @@ def listed_runs(body: Any, platform: str) -> list[RemoteRun]:
     single = as_dict(body)
     items = body if single is None else single.get("data") if "data" in single else [single]
     if not isinstance(items, list):
-        raise ProtocolError(f"{platform}'s run list is not JSON runs: {str(body)[:200]}")
+        raise ProtocolError(f"{platform}'s run list is not JSON runs: {quoted(body)}")
     return [run for run in map(_listed_run, items) if run is not None]
 
 

@@ -62,9 +62,13 @@ class TurnHistory:
         self._calls[call_id] = call
         self._open_turn().calls.append(call)
 
-    def call_arguments(self, call_id: str, piece: str) -> None:
+    def call_arguments(self, call_id: str, piece: str, *, whole: bool = False) -> None:
+        """A piece of a call's arguments text; ``whole``: the arguments entire (sent parsed),
+        which take the place of the pieces before them, as they do for the run."""
         call = self._calls.get(call_id)
         if call is not None:
+            if whole:
+                call.arguments.truncate(0)
             call.arguments.append(piece)
 
     def turn_ended(self) -> None:

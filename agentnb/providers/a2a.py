@@ -14,7 +14,7 @@ from .._core.exceptions import ConfigurationError, HTTPStatusError, ProtocolErro
 from .._core.request import RunRequest
 from ._a2a_frames import A2ATranslator, state_name, stream_result
 from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
-from ._frames import as_dict, first_str, local_id
+from ._frames import as_dict, first_str, local_id, quoted
 from ._options import carried, metadata_with_followups
 from ._paths import fill_agent
 
@@ -246,7 +246,7 @@ class A2A(Provider):
         answer = as_dict(body) or {}
         error = as_dict(answer.get("error"))
         if error is not None and error.get("code") != TASK_NOT_FOUND:
-            message = first_str(error, "message") or str(error)[:200]
+            message = quoted(first_str(error, "message") or error)
             raise ProtocolError(f"the A2A server answered the listing with an error: {message}")
         if error is not None:
             return []

@@ -22,11 +22,12 @@ decision goes back on the session the same way, as that call's response (``{conf
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
 from .._core.client_tools import ToolResult
-from .._core.exceptions import HTTPStatusError, ProtocolError
+from .._core.exceptions import ConfigurationError, HTTPStatusError, ProtocolError
 from .._core.request import RunRequest
 from ..events import (
     Event,
@@ -43,7 +44,15 @@ from ..events import (
 )
 from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteAgent, SendJson, Translator
-from ._frames import as_dict, first_str, model_name, parse_json, reported_failure, str_list
+from ._frames import (
+    as_dict,
+    first_str,
+    model_name,
+    parse_json,
+    quoted,
+    reported_failure,
+    str_list,
+)
 from ._frames import parse_usage as read_usage
 from ._frames import unknown as keep_unknown
 from ._options import carried
@@ -221,6 +230,42 @@ class ADKTranslator(Translator):
         return [reported_failure({**details, **event}, keys, codes)]
 
 
+_LONG_RUNNING = "NOTE: This is a long-running operation."
+"""How ADK's ``LongRunningFunctionTool`` declares itself to the model (its description's
+note): the one mark ``app-info`` gives of a tool the client answers."""
+
+
+@dataclass(frozen=True)
+class _AppTools:
+    """An ADK app's function tools, its sub-agents' included."""
+
+    declared: frozenset[str]
+    long_running: frozenset[str]
+
+
+async def _app_tools(app: str, send: SendJson) -> _AppTools | None:
+    """What ``GET /apps/{app}/app-info`` says of the app's function tools; None when the
+    server does not say (not found, refused, or not that shape)."""
+    try:
+        info = await send(HttpRequest("GET", f"/apps/{segment(app, 'app name')}/app-info"))
+    except (HTTPStatusError, ProtocolError):  # an answer that is not the app's info
+        return None
+    agents = as_dict((as_dict(info) or {}).get("agents"))
+    if agents is None:
+        return None
+    declared: set[str] = set()
+    long_running: set[str] = set()
+    for agent in agents.values():
+        for tool in (as_dict(agent) or {}).get("tools") or []:
+            for function in (as_dict(tool) or {}).get("functionDeclarations") or []:
+                name = first_str(as_dict(function) or {}, "name")
+                if name:
+                    declared.add(name)
+                    if _LONG_RUNNING in (first_str(function, "description") or ""):
+                        long_running.add(name)
+    return _AppTools(frozenset(declared), frozenset(long_running))
+
+
 class ADK(Provider):
     """Google ADK's REST server: ``POST /run_sse`` on a session the client made."""
 
@@ -234,14 +279,19 @@ class ADK(Provider):
         super().__init__(**options)
         self._sessions: set[tuple[str, str, str]] = set()
         """The sessions this connection made or found: a thread's next turn makes none."""
+        self._apps: dict[str, _AppTools | None] = {}
+        """Each app's function tools, read once (None: its server does not say)."""
 
     @staticmethod
     def _user(request: RunRequest) -> str:
         return request.user_id or DEFAULT_USER
 
     async def prepare(self, request: RunRequest, send: SendJson) -> RunRequest:
-        """Make the run's session once: a new one without a thread id; the one a thread id
-        names when ADK does not have it yet (one it has answers 409 and is used)."""
+        """Check the notebook's functions against the agent's tools (see
+        :meth:`_check_tools`), then make the run's session once: a new one without a thread
+        id; the one a thread id names when ADK does not have it yet (one it has answers 409
+        and is used)."""
+        await self._check_tools(request, send)
         app, user = request.agent, self._user(request)
         if (app, user, request.thread_id or "") in self._sessions:
             return request
@@ -256,10 +306,40 @@ class ADK(Provider):
         session_id = first_str(as_dict(created) or {}, "id")
         if not session_id:
             raise ProtocolError(
-                f"{self.named}: POST {path} answered without a session id: {str(created)[:200]}"
+                f"{self.named}: POST {path} answered without a session id: {quoted(created)}"
             )
         self._sessions.add((app, user, session_id))
         return request.model_copy(update={"thread_id": session_id})
+
+    async def _check_tools(self, request: RunRequest, send: SendJson) -> None:
+        """A notebook function answers only a long-running function tool of its name that
+        the agent declares; one that is no such tool would be sent and never called, so it
+        is refused before any request, naming the agent's long-running tools. ADK says what
+        the agent's tools are at ``GET /apps/{app}/app-info``; a server that does not (an
+        older ADK, a root agent that is no ``LlmAgent``) leaves them unchecked."""
+        functions = [tool.name for tool in request.tools if tool.function is not None]
+        if not functions:
+            return
+        app = request.agent
+        if app not in self._apps:
+            self._apps[app] = await _app_tools(app, send)
+        tools = self._apps[app]
+        if tools is None:
+            return
+        for name in functions:
+            if name in tools.long_running:
+                continue
+            answers = ", ".join(sorted(tools.long_running)) or "none"
+            problem = (
+                f"runs its tool {name!r} itself (it is not long-running)"
+                if name in tools.declared
+                else f"declares no tool {name!r}"
+            )
+            raise ConfigurationError(
+                f"{self.named}: agent {app!r} {problem}, so ADK would never call the "
+                f"notebook's {name}; its long-running tools, which a notebook function "
+                f"answers: {answers} (an ADK LongRunningFunctionTool of the same name)"
+            )
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         return self._run(request, {"role": "user", "parts": [{"text": request.message}]})

@@ -44,7 +44,13 @@ from ._frames import (
 from ._frames import unknown as keep_unknown
 from ._options import carried
 
-__all__ = ["API_VERSION", "DEFAULT_MAX_TOKENS", "Anthropic", "AnthropicTranslator"]
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_MAX_TOKENS",
+    "MAX_PAUSED_TURNS",
+    "Anthropic",
+    "AnthropicTranslator",
+]
 
 _Obj = dict[str, Any]
 
@@ -64,6 +70,9 @@ _PIECES = {
 _MEDIA = {"image/": "image", "application/pdf": "document"}
 _CUT = ("max_tokens", "model_context_window_exceeded", "pause_turn")
 """Stop reasons that end a step before it was whole: its calls without a result are unfinished."""
+MAX_PAUSED_TURNS = 10
+"""Times one run sends a turn the API paused (``pause_turn``) back for it to go on; past
+them the run completes where the turn stopped, as at ``max_tokens``."""
 
 
 @dataclass
@@ -71,6 +80,7 @@ class _Block:
     """One content block as it streams: what ``content_block_start`` gave, and its pieces."""
 
     start: _Obj
+    index: int = 0
     pieces: Part = field(default_factory=lambda: Part("text"))
     """Kept as a run's text is, so a stream of tiny deltas keeps no object per delta."""
     signature: str = ""
@@ -107,17 +117,31 @@ class AnthropicTranslator(Translator):
         self.thread_id = thread_id
         self.messages: list[_Obj] = []
         """The run's messages so far: each step's assistant message, each round's results."""
-        self._blocks: dict[int, _Block] = {}
+        self._blocks: list[_Block] = []
+        """The step's blocks as they started; a hostile stream may start two on one index."""
+        self._open: dict[int, _Block] = {}
+        """The block each index's deltas go to: the last one started there."""
         self._usage: _Obj = {}
         self._stop_reason: str | None = None
         self._stop_details: _Obj = {}
         self._model: str | None = None
+        self.paused_turns = 0
+        """Times the API paused this run's turn and it was sent back to go on."""
+        self.goes_on = False
+        """The step ended on a paused turn to send back (``pause_turn``, under the bound)."""
+        self._going_on = False
 
     def next_step(self, results: Sequence[ToolResult]) -> None:
         """The notebook's results go back as ``tool_result`` blocks: the agent's next step
         streams as a new message."""
         answers = [_tool_result(result) for result in results]
         self.messages.append({"role": "user", "content": answers})
+        self.done = False
+
+    def go_on(self) -> None:
+        """The paused turn goes back as it is: the next step continues its message."""
+        self.goes_on = False
+        self._going_on = True
         self.done = False
 
     def answered(self) -> list[_Obj]:
@@ -145,6 +169,7 @@ class AnthropicTranslator(Translator):
         if message is None:
             return None
         self._blocks.clear()
+        self._open.clear()
         self._usage = dict(as_dict(message.get("usage")) or {})
         self._stop_reason = None
         self._model = model_name(message.get("model")) or self._model
@@ -160,12 +185,14 @@ class AnthropicTranslator(Translator):
             return None
         events = _started(start)
         if events is not None:  # a block it cannot read is kept as a frame, never sent back
-            self._blocks[index] = _Block(start)
+            block = _Block(start, index)
+            self._blocks.append(block)
+            self._open[index] = block  # a block started on an open index: both are kept
         return events
 
     def _block(self, frame: _Obj) -> _Block | None:
         index = frame.get("index")
-        return self._blocks.get(index) if type(index) is int else None
+        return self._open.get(index) if type(index) is int else None
 
     def _block_delta(self, frame: _Obj) -> list[Event] | None:
         delta, block = as_dict(frame.get("delta")), self._block(frame)
@@ -203,17 +230,24 @@ class AnthropicTranslator(Translator):
         API refuses again until it goes); in a step cut short (``_CUT``), a call without its
         result fails saying why, never left to the notebook's tools."""
         self.done = True
-        ordered = [self._blocks[i].finished() for i in sorted(self._blocks)]
-        content = [b for b in ordered if b]
+        content = _sent_back(sorted(self._blocks, key=lambda block: block.index))
+        if self._going_on:  # the paused turn's message, gone on: one message
+            content = [*self.messages.pop()["content"], *content]
+            self._going_on = False
         self.messages.append({"role": "assistant", "content": content})
         self._blocks.clear()
+        self._open.clear()
         if self._stop_reason == "refusal":
             said = first_str(self._stop_details, "explanation", "category") or "no reason given"
             return [RunFailed(message=f"the model refused to go on: {said}", code="refusal")]
+        usage = parse_usage({k: v for k, v in self._usage.items() if v is not None})
+        if self._stop_reason == "pause_turn" and self.paused_turns < MAX_PAUSED_TURNS:
+            self.paused_turns += 1  # sent back as it is, the turn goes on: its calls too
+            self.goes_on = True
+            return [RunCompleted(usage=usage, finish_reason=self._stop_reason, model=self._model)]
         left = _unanswered(content) if self._stop_reason in _CUT else []
         why = f"unfinished: the answer stopped ({self._stop_reason}) before this call was whole"
         events: list[Event] = [ToolCallFinished(call_id=i, error=why) for i in left]
-        usage = parse_usage({k: v for k, v in self._usage.items() if v is not None})
         completed = RunCompleted(usage=usage, finish_reason=self._stop_reason, model=self._model)
         return [*events, completed]
 
@@ -234,6 +268,21 @@ class AnthropicTranslator(Translator):
         "ping": _ping,
         "error": _error,
     }
+
+
+def _sent_back(blocks: list[_Block]) -> list[_Obj]:
+    """The step's blocks as the next request sends them: every call the run knows, each once
+    (a call id started twice is one call to the run, and the API refuses an id twice)."""
+    content: list[_Obj] = []
+    ids: set[str] = set()
+    for block in blocks:
+        finished = block.finished()
+        if not finished or (block.kind in _CALLS and finished.get("id") in ids):
+            continue
+        if block.kind in _CALLS:
+            ids.add(finished["id"])
+        content.append(finished)
+    return content
 
 
 def _unanswered(content: list[_Obj]) -> list[str]:
@@ -343,6 +392,17 @@ class Anthropic(ClientThreadProvider):
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
         return self._messages_request(request, [])
+
+    def continued_request(
+        self, request: RunRequest, translator: Translator, completed: RunCompleted
+    ) -> HttpRequest | None:
+        """A turn the API paused (``pause_turn``: a server tool's long turn) goes back as it
+        is, the assistant's content last, and the API goes on with it (at most
+        :data:`MAX_PAUSED_TURNS` times a run)."""
+        if not isinstance(translator, AnthropicTranslator) or not translator.goes_on:
+            return None
+        translator.go_on()
+        return self._messages_request(request, translator.messages)
 
     def tool_results_request(
         self, request: RunRequest, translator: Translator, results: Sequence[ToolResult]

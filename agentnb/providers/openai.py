@@ -160,7 +160,7 @@ class OpenAITranslator(Translator):
             self.history.call_arguments(call_id, piece)
             events.append(ToolCallDelta(call_id=call_id, arguments_delta=piece))
         elif isinstance(piece, dict):  # a few servers send the arguments already parsed
-            self.history.call_arguments(call_id, json.dumps(piece))
+            self.history.call_arguments(call_id, json.dumps(piece), whole=True)
             events.append(ToolCallStarted(call_id=call_id, name="", arguments=piece))
         return events
 

@@ -31,6 +31,7 @@ from ._frames import (
     is_done_marker,
     listed_runs,
     parse_json,
+    quoted,
     reported_failure,
     str_list,
 )
@@ -189,7 +190,7 @@ class SeekrFlow(Provider):
             if not thread_id:
                 raise ProtocolError(
                     f"{self.named}: POST /v1/threads answered without a thread id: "
-                    f"{str(created)[:200]}"
+                    f"{quoted(created)}"
                 )
         message = {"role": "user", "content": request.message}
         path = f"{_thread_path(thread_id)}/messages"

@@ -157,12 +157,10 @@ continues it numbers its frames on from there. Per-chunk delay: ``start_server(d
 Usage: prompt tokens (conversation + message + tool results) and completion tokens
 (reasoning + answer + tool arguments) come from a deterministic word/punctuation tokenizer.
 
-Faults (servers started with ``faults=True`` only, the one switch that loads the fault
-injection at all): request header
-``X-AgentNB-Fault: k=v;k=v`` with ``drop-after=N``, ``malformed-after=N``, ``stall-after=N``,
-``no-end``, ``no-ids``, ``status=CODE;retry-after=S;times=K``,
-``stream-error=CODE;retry-after=S;times=K``, ``html``, ``content-type=VALUE``, ``tag=ANY``
-(see :mod:`agentnb.server._fault_injection`).
+Faults: the tests' servers take fault injection through one seam
+(``start_server(faults=...)``, a :class:`~agentnb.server._service.RunFaults`); the request
+header it reads, ``X-AgentNB-Fault``, and the injection itself live with the tests
+(``tests/fault_injection.py``), not in the package.
 
 Dialects: each is one module ``routes/_<dialect>_routes`` declaring
 ``DIALECT = ServedDialect(...)`` (see :mod:`agentnb.server._served_dialects`): the server finds

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from .._core.exceptions import ConfigurationError
 from ._auth import generate_api_key
 from ._served_dialects import dialect_for, dialect_providers
-from ._service import AppState
+from ._service import AppState, RunFaults
 from ._starlette_app import create_app
 
 __all__ = [
@@ -229,14 +229,14 @@ def start_server(
     port: int = 0,
     api_key: str | None = None,
     delay_ms: int = 15,
-    faults: bool = False,
+    faults: RunFaults | None = None,
     *,
     allow_remote: bool = False,
 ) -> ServerHandle:
     """Start the server in a daemon thread and return once it accepts connections.
 
     ``port=0`` picks a free port; ``api_key=None`` makes a random per-process key.
-    ``faults=True`` lets requests inject faults (for tests only).
+    ``faults`` lets requests inject faults (the tests' seam: the package ships none).
     """
     check_host(host, allow_remote)
     key = api_key or generate_api_key()
@@ -291,7 +291,6 @@ def run_foreground(
     api_key: str,
     *,
     delay_ms: int,
-    faults: bool,
     allow_remote: bool,
     on_ready: Callable[[str], None],
 ) -> None:
@@ -300,7 +299,7 @@ def run_foreground(
     sent earlier, while uvicorn still imports its protocol modules, can be swallowed by an
     import-lock callback and leave the server running."""
     check_host(host, allow_remote)
-    app = create_app(api_key, delay_ms=delay_ms, faults=faults)
+    app = create_app(api_key, delay_ms=delay_ms)
     sock = bind_socket(host, port)
     server = make_server(app, background=False, on_started=lambda: on_ready(base_url_of(sock)))
     try:

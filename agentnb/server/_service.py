@@ -10,6 +10,7 @@ from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from ._http_plumbing import MAX_BODY_BYTES, ApiError, bad_header, invalid
 from ._numbers import ascii_int
@@ -57,13 +58,17 @@ MAX_DELAY_MS = 10_000
 class ServerConfig:
     api_key: str
     delay_ms: int = 15
-    faults: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
 
 
 class RunFaults(Protocol):
-    """What a testing server does to a run request (only with ``faults=True``: the fault
-    injection behind it lives apart, :mod:`agentnb.server._fault_injection`)."""
+    """What a testing server does to requests: the seam fault injection comes in through
+    (``create_app(faults=...)``; the tests hold the one there is, ``tests/fault_injection.py``,
+    which the package does not ship)."""
+
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """``app`` behind what may replace any endpoint's answer (an error status, a page)."""
+        ...
 
     def shaping(self, request: Request) -> StreamShaping:
         """How the new run's stream is damaged (``NO_SHAPING``: not at all)."""
@@ -81,7 +86,7 @@ class AppState:
     conversations: ConversationStore = field(default_factory=ConversationStore)
     streams: StreamCounter = field(default_factory=StreamCounter)
     faults: RunFaults | None = None
-    """Set by ``create_app(faults=True)`` only."""
+    """Given by a testing server only (``create_app(faults=...)``)."""
 
 
 def scalar_options(*sources: Mapping[str, object] | None) -> dict[str, str]:

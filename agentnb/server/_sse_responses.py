@@ -40,7 +40,7 @@ MALFORMED = b'data: {"type": "text_delta", "text": "cut here\n\n'
 @dataclass(frozen=True, slots=True)
 class StreamShaping:
     """How a fresh run's stream is damaged (all None/False: not at all). Only a server
-    started with ``faults=True`` damages one (:mod:`agentnb.server._fault_injection`)."""
+    given faults damages one (:class:`~agentnb.server._service.RunFaults`, the tests' seam)."""
 
     drop_after: int | None = None
     malformed_after: int | None = None

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from ._auth import RequireApiKey
 from ._http_plumbing import MAX_BODY_BYTES, ApiError, error_response
 from ._served_dialects import served_dialects
-from ._service import AppState, ServerConfig
+from ._service import AppState, RunFaults, ServerConfig
 from ._sse_responses import install_log_filter
 from .agents import AGENTS
 
@@ -26,13 +26,13 @@ def create_app(
     api_key: str,
     *,
     delay_ms: int = 15,
-    faults: bool = False,
+    faults: RunFaults | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Starlette:
-    """The server's ASGI app. ``faults=True`` lets requests inject faults (tests only)."""
+    """The server's ASGI app. ``faults`` lets requests inject faults (the tests' seam)."""
     if delay_ms < 0:
         raise ValueError(f"delay_ms must be 0 or more, got {delay_ms}")
-    state = AppState(ServerConfig(api_key, delay_ms, faults, max_body_bytes))
+    state = AppState(ServerConfig(api_key, delay_ms, max_body_bytes), faults=faults)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -44,12 +44,8 @@ def create_app(
         *(route for dialect in served_dialects() for route in dialect.routes()),
     ]
     middleware = [Middleware(RequireApiKey, api_key=api_key)]
-    if faults:  # the testing switch: only then is fault injection loaded at all
-        from ._fault_injection import FaultBook, InjectAnswerFaults
-
-        book = FaultBook(enabled=True)
-        state.faults = book
-        middleware.append(Middleware(InjectAnswerFaults, book=book))
+    if faults is not None:
+        middleware.append(Middleware(faults.middleware))
     app = Starlette(
         routes=routes,
         middleware=middleware,

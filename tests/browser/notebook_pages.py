@@ -18,9 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from agentnb_testing import connection_env, free_port, serving
+from agentnb_testing import PATIENCE_S, connection_env, free_port, serving
 
 from agentnb.server import ServerHandle
+
+PATIENCE_MS = int(PATIENCE_S * 1000)
+"""Playwright's wait for anything on a page (every page's default): a bound for a hang, not a
+speed."""
 
 APPS = ["jupyterlab", "notebook7"]
 """The Jupyter front ends a test can ask for, by their fixtures' names."""
@@ -116,7 +120,7 @@ def new_page(browser: Any, *, width: int = 1280, height: int = 1000) -> tuple[An
     """A page in a context of its own, and the list its script errors and dialogs go to."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(PATIENCE_MS)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
     page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
@@ -148,7 +152,7 @@ def run_and_wait(page: Any, index: int) -> None:
     before = page.evaluate(EXECUTION_COUNT, index)
     page.evaluate(RUN_CELL, index)
     page.wait_for_function(
-        f"([i, n]) => ({EXECUTION_COUNT})(i) > n", arg=[index, before], timeout=30_000
+        f"([i, n]) => ({EXECUTION_COUNT})(i) > n", arg=[index, before], timeout=PATIENCE_MS
     )
 
 
@@ -212,7 +216,7 @@ def set_theme(page: Any, theme: str) -> None:
     )
     light = "true" if theme.endswith("Light") else "false"
     page.wait_for_function(
-        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=30_000
+        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=PATIENCE_MS
     )
     page.wait_for_timeout(500)  # the theme's colours reach every element
 
@@ -321,7 +325,7 @@ def wait_for_final_view(page: Any, index: int, needle: str, *, turn: int = -1) -
     """
     wait_for_state(page, index, "Completed", turn=turn)
     page.evaluate(KERNEL_ROUND_TRIP)
-    page.wait_for_function(STATIC_COPY, arg=[index, needle], timeout=30_000)
+    page.wait_for_function(STATIC_COPY, arg=[index, needle], timeout=PATIENCE_MS)
     wait_for_state(page, index, "Completed", turn=turn)
 
 
@@ -459,7 +463,7 @@ def new_marimo_page(browser: Any) -> tuple[Any, Any, list[str]]:
     dialog handler: marimo asks before a reload leaves unsaved changes)."""
     context = browser.new_context(viewport={"width": 1280, "height": 1200})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(PATIENCE_MS)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return context, page, errors

@@ -24,6 +24,7 @@ import pytest
 from notebook_pages import (
     APPS,
     NOTEBOOK_STATE,
+    PATIENCE_MS,
     PAUSED,
     RECORD_ESCAPED,
     REOPENED,
@@ -283,10 +284,10 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
         assert trusted == (trust != "untrusted")
         if trust == "unreachable":
             # the widget manager waits for the kernel: "Loading widget..." for as long
-            page.wait_for_function(STILL_LOADING, timeout=30_000)
+            page.wait_for_function(STILL_LOADING, timeout=PATIENCE_MS)
         else:
             # the widget manager gives up on the missing models after a few seconds
-            page.wait_for_function(REOPENED, timeout=30_000)
+            page.wait_for_function(REOPENED, timeout=PATIENCE_MS)
         if trust != "unreachable":
             expected = {"errors": 2, "shown": 0, "styles": 2} if trusted else NO_ERRORS
             assert page.evaluate(HOW_HIDDEN) == expected

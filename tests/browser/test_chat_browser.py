@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    PATIENCE_MS,
     RECORD,
     RUN_CELL,
     notebook_page,
@@ -148,7 +149,7 @@ def test_saved_notebook_holds_the_static_copy_and_reload_re_renders_the_cell(
 ) -> None:
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     path = jupyterlab.root / NOTEBOOK
-    page.wait_for_function("() => !window.__anbPanel().context.model.dirty", timeout=30_000)
+    page.wait_for_function("() => !window.__anbPanel().context.model.dirty", timeout=PATIENCE_MS)
     saved = json.loads(path.read_text())
     outputs = saved["cells"][FINANCE]["outputs"]
     display = next(o for o in outputs if "text/html" in o.get("data", {}))
@@ -163,7 +164,7 @@ def test_saved_notebook_holds_the_static_copy_and_reload_re_renders_the_cell(
 
     open_notebook_at(page, url_of(jupyterlab, "jupyterlab", NOTEBOOK))
     widget = widget_at(page, FINANCE)
-    widget.locator(".anb-answer").wait_for(timeout=30_000)
+    widget.locator(".anb-answer").wait_for(timeout=PATIENCE_MS)
     wait_for_state(page, FINANCE, "Completed")
     assert "NVDA" in widget.locator(".anb-answer").inner_text()
     assert widget.locator(".anb-tool").count() == 2

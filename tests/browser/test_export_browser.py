@@ -24,6 +24,7 @@ from typing import Any
 import nbformat
 import pytest
 from notebook_pages import (
+    PATIENCE_MS,
     REOPENED,
     kernel_env,
     nbconvert,
@@ -101,7 +102,7 @@ def offline(browser: Any) -> Iterator[Any]:
 
     context.route("**/*", only_files)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(PATIENCE_MS)
     page.blocked = blocked  # type: ignore[attr-defined]
     try:
         yield page
@@ -177,7 +178,7 @@ def test_a_notebook_reopened_with_its_widget_state_renders_the_live_view(
     try:
         open_notebook_at(page, url_of(jupyterlab, "jupyterlab", "with_state.ipynb"))
         finance = page.locator(".jp-Notebook .jp-Cell").nth(1)
-        finance.locator(".agentnb .anb-answer").wait_for(timeout=30_000)
+        finance.locator(".agentnb .anb-answer").wait_for(timeout=PATIENCE_MS)
         assert "trades at" in finance.locator(".agentnb .anb-answer").inner_text()
         assert finance.locator(".agentnb .anb-tool").count() == 2
         assert finance.locator(".agentnb .anb-state").inner_text() == "Completed"
@@ -201,7 +202,7 @@ def test_a_notebook_reopened_without_widget_state_shows_the_static_copy(
     context, page, errors = new_page(browser)
     try:
         open_notebook_at(page, url_of(jupyterlab, "jupyterlab", "without_state.ipynb"))
-        page.locator(".agentnb-static >> visible=true").first.wait_for(timeout=30_000)
+        page.locator(".agentnb-static >> visible=true").first.wait_for(timeout=PATIENCE_MS)
         page.wait_for_function(REOPENED)  # the widget manager gives up on the missing models
         page.screenshot(path=str(artifacts / "reopened-without-state.png"))
         copies = visible_static_copies(page)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from notebook_pages import (
     LAST_TURN_STATE,
+    PATIENCE_MS,
     RECORD,
     RUN_CELL,
     cell_at,
@@ -192,7 +193,7 @@ def test_chat_answers_typed_messages_as_turns_and_is_keyboard_usable(
     try:
         page.wait_for_function(
             "() => document.activeElement && document.activeElement.matches('.anb-input-text')",
-            timeout=10_000,
+            timeout=PATIENCE_MS,
         )
     except Exception:
         active = page.evaluate("() => document.activeElement.outerHTML.slice(0, 80)")

@@ -21,6 +21,7 @@ from agentnb_testing import history_records
 from notebook_pages import (
     CONTRASTS,
     NOTEBOOK_STATE,
+    PATIENCE_MS,
     SHUTDOWN_KERNEL,
     STATIC_COPY,
     THEMES,
@@ -79,7 +80,7 @@ def wait_for_range(page: Any, view: Any, text: str) -> None:
     page.wait_for_function(
         "([el, text]) => el.querySelector('.anb-runs-range').textContent === text",
         arg=[view.element_handle(), text],
-        timeout=30_000,
+        timeout=PATIENCE_MS,
     )
 
 

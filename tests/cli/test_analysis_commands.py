@@ -102,6 +102,9 @@ def test_summary_by_model_and_day(db: Path) -> None:
     assert "success" in text and "$" in text, text
     assert "(no model)" in text and "no model's success counts them" in text, text
     assert "unpriced" in text and "no usage" in text, text  # echo's model; the refused run
+    # where the rest is, said as the command takes it, not in Python
+    assert "more columns: add --all-columns" in text and "columns='all'" not in text, text
+    assert ".to_pandas()" not in text, text
 
 
 def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:

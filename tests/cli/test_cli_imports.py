@@ -84,3 +84,44 @@ def test_attaching_loads_nothing_of_the_notebook(server: Any) -> None:
     result = loaded_by("attach", "run_unknown", "--agent", "echo", *on(server), env=cli_env(server))
     assert result["code"] != 0
     assert not set(result["loaded"]) & set(NOTEBOOK_ONLY)
+
+
+def test_the_command_list_loads_nothing_it_does_not_use() -> None:
+    """``agentnb --help`` lists the commands plugins add (evaluation's ``experiments``), which
+    loads each plugin's entry point: evaluation's loads no widget nor IPython."""
+    assert loaded_by("--help", env=cli_env()) == {"code": 0, "loaded": []}
+
+
+def test_listing_experiments_loads_nothing_of_the_notebook(tmp_path: Path) -> None:
+    db = str(tmp_path / "h.sqlite3")
+    result = loaded_by("experiments", "--db", db, env=cli_env())
+    assert result["code"] == 0
+    assert result["loaded"] == []
+
+
+ASK_IN_A_SCRIPT = """
+import json, sys
+import agentnb
+agentnb.connect("operativus", base_url=sys.argv[1], api_key=sys.argv[2], name="here")
+handle = agentnb.ask("finance_agent", "How is NVDA?", via="here")
+handle.wait()
+names = {names!r}
+print(json.dumps({{"text": bool(handle.text), "loaded": [n for n in names if n in sys.modules]}}))
+"""
+
+
+def test_a_script_s_ask_loads_nothing_of_the_notebook(server: Any) -> None:
+    """``agentnb.ask`` in a plain script (no kernel): the run streams, and nothing of the
+    notebook's widget stack is imported to show it."""
+    code = ASK_IN_A_SCRIPT.format(names=NOTEBOOK_ONLY[:-1])  # the script calls agentnb._app.api
+    done = subprocess.run(
+        [sys.executable, "-c", code, server.base_url, server.api_key],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"text": True, "loaded": []}

@@ -101,3 +101,20 @@ def test_a_block_is_printed_once_it_is_complete() -> None:
     assert "x = 1" in shown and "y = 2" in shown and "and the end" not in shown
     printer(run, None)  # the run ended: the rest is printed
     assert "and the end" in ANSI.sub("", out.getvalue())
+
+
+def test_an_ordered_list_keeps_its_numbers_dots() -> None:
+    """Steps read as steps: ``1.``, ``2.``, as written (rich draws them bare, ``1 first``); a
+    wrapped item's next line starts under its text, and ten steps align on the dot."""
+    out = io.StringIO()
+    printer = TerminalPrinter(out, color=True)
+    run = Run(agent="a", message="m")
+    steps = "".join(f"{n}. step {n}\n" for n in range(1, 11))
+    printer(run, TextDelta(delta=f"Do this:\n\n{steps}\n- a bullet\n"))
+    printer(run, None)
+    lines = [line.rstrip() for line in ANSI.sub("", out.getvalue()).splitlines()]
+    numbered = [line for line in lines if re.match(r"\s*\d+\. step", line)]
+    assert [line.strip() for line in numbered] == [f"{n}. step {n}" for n in range(1, 11)]
+    assert len({line.index(".") for line in numbered}) == 1  # aligned on the dot
+    assert not any(re.match(r"\s*\d+ step", line) for line in lines)
+    assert any(line.strip() == "• a bullet" for line in lines)

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from agentnb_testing import PATIENCE_S
+
 __all__ = ["Conn", "CuttingRelay", "HostileServer", "Request", "http_head", "sse_head"]
 
 
@@ -91,7 +93,7 @@ class HostileServer:
     def __enter__(self) -> HostileServer:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
-        future.result(10)
+        future.result(PATIENCE_S)
         return self
 
     def __exit__(
@@ -100,9 +102,9 @@ class HostileServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(PATIENCE_S)
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self._thread.join(PATIENCE_S)
         self._loop.close()
 
     async def _start(self) -> None:

@@ -23,12 +23,15 @@ from agentnb._core.client_tools import MAX_ARGUMENT_CHARS, MAX_RESULT_CHARS
 CALLS: list[list[Any]] = []
 """The pieces of the next tool call's ``arguments`` (text, or an object some servers send)."""
 SENT_BACK: list[str] = []
+CALLED_BACK: list[str] = []
+"""The call's ``arguments`` as the thread sent back gives them."""
 
 
 def _frames(request: dict[str, Any]) -> list[bytes]:
     last = request["messages"][-1]
     if last["role"] == "tool":
         SENT_BACK.append(last["content"])
+        CALLED_BACK.append(request["messages"][-2]["tool_calls"][0]["function"]["arguments"])
         return [chat_chunk({"role": "assistant", "content": "done"}), chat_chunk({}, "stop")]
     name = request["tools"][0]["function"]["name"]
     pieces = [{"index": 0, "id": "call_1", "type": "function", "function": {"name": name}}]
@@ -191,7 +194,25 @@ def test_the_size_bound_measures_what_the_function_would_receive(url: str) -> No
     assert sent.startswith("the arguments are 30") and f"over the {MAX_ARGUMENT_CHARS}" in sent
     assert run.tool_calls[0].status == "failed" and run.status == "completed"
     fits = {"items": ["x" * 1000] * 90}
-    assert _call(url, take, "{}", fits)[1] == "taken" and received == [90]
+    assert _call(url, take, fits)[1] == "taken" and received == [90]
+
+
+def test_streamed_text_and_parsed_arguments_that_disagree_run_nothing(url: str) -> None:
+    """Text pieces, then the arguments as an object, saying another thing: the function
+    would run with the object while the thread sent back says the text; denied."""
+    received: list[int] = []
+
+    def take(items: list[str]) -> str:
+        """Take the items."""
+        received.append(len(items))
+        return "taken"
+
+    run, sent = _call(url, take, '{"items": []}', {"items": ["a", "b"]})
+    assert received == [] and "versions of this call that disagree" in sent
+    assert run.tool_calls[0].status == "failed" and run.status == "completed"
+    run, sent = _call(url, take, '{"items": ["a", "b"]}', {"items": ["a", "b"]})
+    assert (sent, received) == ("taken", [2])  # the same call twice over: it runs
+    assert json.loads(CALLED_BACK[-1]) == {"items": ["a", "b"]}  # as it ran, said once
 
 
 def test_deep_nesting_is_a_tool_error_not_the_end_of_the_run(url: str) -> None:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from agentnb_testing import STALL_TIMEOUT
 from run_outcomes import QUESTION, client_with_waits, comparable, outcome, stream_all
 
 from agentnb import (
@@ -184,7 +185,7 @@ async def test_api_key_never_appears_in_any_error(server: ServerHandle) -> None:
             errors.append(caught.value)
             assert server.api_key not in repr(client)
     async with client_with_waits(
-        server, "operativus", "stall-after=2;no-ids", timeout=0.3
+        server, "operativus", "stall-after=2;no-ids", timeout=STALL_TIMEOUT
     ) as client:
         with pytest.raises(StreamTimeoutError) as stalled:
             await client.run("finance_agent", QUESTION)
@@ -290,14 +291,18 @@ async def test_missing_end_frame_resumes_or_interrupts(server: ServerHandle, pro
 
 @pytest.mark.parametrize("provider", ["seekrflow", "openai", "runtools"])
 async def test_stall_with_ids_resumes_once(server: ServerHandle, provider: str) -> None:
-    async with client_with_waits(server, provider, "stall-after=4", timeout=0.3) as client:
+    async with client_with_waits(
+        server, provider, "stall-after=4", timeout=STALL_TIMEOUT
+    ) as client:
         run = await client.run("finance_agent", QUESTION)
     assert run.status == "completed" and run.resumes == 1
 
 
 @pytest.mark.parametrize("provider", ["operativus", "vercel"])
 async def test_stall_without_ids_times_out(server: ServerHandle, provider: str) -> None:
-    async with client_with_waits(server, provider, "stall-after=6;no-ids", timeout=0.3) as client:
+    async with client_with_waits(
+        server, provider, "stall-after=6;no-ids", timeout=STALL_TIMEOUT
+    ) as client:
         stream = client.stream("finance_agent", QUESTION)
         with pytest.raises(StreamTimeoutError, match="stalled") as caught:
             async for _ in stream:

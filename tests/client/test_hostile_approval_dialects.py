@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from approval_dialects import DIALECTS, ONE_CALL_PER_PAUSE, AskedCall, paused_on
 from hostile_server import HostileServer
 from hypothesis import HealthCheck, Phase, given, settings
@@ -157,7 +158,7 @@ def read_prompt(child: Any) -> tuple[str, str]:
     a hostile name or value may hold the text ``[y/N]`` itself, inside another line."""
     pexpect = pytest.importorskip("pexpect")
     seen = ""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         try:
             child.expect(pexpect.TIMEOUT, timeout=0.5)

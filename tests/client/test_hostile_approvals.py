@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 from operativus_pauses import (
     FINISH,
@@ -43,8 +44,6 @@ from agentnb import (
 )
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb.events import RunPaused
-
-pytestmark = pytest.mark.timeout(30)
 
 APPROVALS = "/api/agents/agent/runs/r1/approvals"
 NO_ONE = "no one could approve it: the caller was waiting for the run to end"
@@ -255,7 +254,7 @@ async def test_each_pause_waits_for_its_own_decision_and_stop_ends_it_cancelled(
             await asyncio.wait_for(fourth_pause.wait(), 10)
             assert stream.run.status == "paused"
             await asyncio.wait_for(stream.aclose(), 10)
-            await asyncio.wait_for(reader, 10)
+            await asyncio.wait_for(reader, PATIENCE_S)
     assert pauses == [["c1"], ["c2"], ["c3"], ["c4"]]
     assert stream.run.status == "cancelled"
     posted = [[d["toolCallId"] for d in body["decisions"]] for body in decision_posts(srv)]

@@ -10,13 +10,10 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from hostile_server import Conn, HostileServer, Request, sse_head
 
 from agentnb import Run
 from agentnb._client.async_client import AsyncAgentClient
-
-pytestmark = pytest.mark.timeout(30)
 
 Handler = Callable[[Conn, Request], Awaitable[None]]
 

@@ -216,3 +216,36 @@ def test_an_origin_is_scheme_host_and_port() -> None:
         ("https", "a.example", 443),
         ("http", "a.example", 8080),
     }
+
+
+@pytest.mark.parametrize("dialect", ["ag-ui", "a2a", "openai"])
+async def test_the_probe_for_a_known_framework_outside_the_base_path_carries_no_key(
+    dialect: str,
+) -> None:
+    """A 404 on the base path the person gave: agentnb asks the host's root whether it is
+    Google ADK (``GET /list-apps``), to say which dialect to use; that request is outside
+    the path the key was given for, so it carries neither the key nor ``headers=``."""
+
+    async def handle(conn: Conn, request: Request) -> None:
+        if request.path == "/list-apps":
+            await conn.send(_json("200 OK", ["calc"]))
+        else:
+            await conn.send(_json("404 Not Found", {"detail": "Not Found"}))
+
+    with HostileServer(handle) as srv:
+        async with AsyncAgentClient(
+            dialect,
+            base_url=f"{srv.url}/tenant/agents",
+            api_key=KEY,
+            headers={"X-Tenant-Secret": "tenant-0123456789"},
+            record=False,
+            max_retries=0,
+        ) as client:
+            with pytest.raises(AgentNBError) as caught:
+                await client.run("calc", "hello")
+    assert "use the `adk` dialect" in str(caught.value)
+    sent = [r for r in srv.requests if r.path.startswith("/tenant/agents")]
+    assert sent and all(KEY in str(r.headers) for r in sent)  # the person's path: with the key
+    [probe] = [r for r in srv.requests if r.path == "/list-apps"]
+    assert KEY not in str(probe.headers) and "tenant-0123456789" not in str(probe.headers)
+    assert "authorization" not in probe.headers and "x-tenant-secret" not in probe.headers

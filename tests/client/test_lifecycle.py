@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from agentnb_testing import client_for
+from agentnb_testing import PATIENCE_S, client_for
 
 from agentnb import AgentClient, AsyncAgentClient, RunCancelledError, RunFailedError
 from agentnb._client import recording
@@ -40,7 +40,7 @@ def open_streams(server: ServerHandle) -> int:
     return count
 
 
-async def eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
+async def eventually(condition: Callable[[], bool], within: float = PATIENCE_S) -> None:
     """Poll until ``condition`` holds (the server notices a disconnect on its own time)."""
     deadline = time.monotonic() + within
     while not condition():
@@ -251,7 +251,7 @@ def test_sync_client_inside_a_running_event_loop(server: ServerHandle) -> None:
     result: list[str] = []
     worker = threading.Thread(target=lambda: result.append(asyncio.run(cell())))
     worker.start()
-    worker.join(30)
+    worker.join(PATIENCE_S)
     assert not worker.is_alive(), "AgentClient deadlocked inside a running loop"
     assert result == ["from inside a loop"]
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import STALL_TIMEOUT
 
 import agentnb
 from agentnb._app import connections as conns
@@ -32,8 +33,9 @@ from agentnb.server import ServerHandle
 RUNS = 200
 WORDS = 120
 """Words per message: the server streams 3 words a chunk, so 40 chunks a run."""
-CHUNK_DELAY_MS = 25
-"""Per-chunk pacing, so every run lasts about a second and the 200 of them overlap."""
+CHUNK_DELAY_MS = 150
+"""Per-chunk pacing, so every run lasts about six seconds and the 200 of them overlap: the
+first run still streams while the others start, however slow a busy machine starts them."""
 PROBE_S = 0.005
 
 
@@ -222,7 +224,7 @@ def test_wait_reports_the_runs_own_timeout_not_a_wait_timeout(
         base_url=server.url_for("operativus"),
         api_key=server.api_key,
         name="stalls",
-        timeout=0.3,
+        timeout=STALL_TIMEOUT,
         headers={"X-AgentNB-Fault": "stall-after=2;no-ids"},
     )
     handle = agentnb.ask("writer", "Write", via="stalls", display=False)

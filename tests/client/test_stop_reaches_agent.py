@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agentnb_testing import client_for
+from agentnb_testing import PATIENCE_S, client_for
 
 import agentnb
 from agentnb import AsyncAgentClient
@@ -39,7 +39,7 @@ def cancelled_by_client(server: ServerHandle, run_id: str) -> bool:
     return log is not None and log.status == "cancelled" and log.cancel_requested
 
 
-def wait_until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+def wait_until(condition: Callable[[], bool], seconds: float = PATIENCE_S) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "not in time"
@@ -63,7 +63,7 @@ def test_an_interrupted_batch_cancels_every_run_it_started_on_the_platform(
         return [i for i, status in writer_runs(server).items() if i not in before]
 
     def interrupt_once_all_stream() -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE_S
         while time.monotonic() < deadline:
             ours = [server.app.state.agentnb.runs.get(i) for i in started()]
             if len(ours) == 3 and all(log is not None and log.entries for log in ours):
@@ -112,7 +112,7 @@ def test_the_chat_cells_stop_message_cancels_the_run_on_the_platform(
     stop = {"method": "custom", "content": {"kind": "stop", "t": 0}}
     cell._handle_msg({"content": {"data": stop}, "buffers": []})
     with pytest.raises(agentnb.RunCancelledError):
-        handle.wait(timeout=10)
+        handle.wait(timeout=PATIENCE_S)
     assert handle.status == "cancelled"
     run_id = handle.run.run_id
     assert run_id is not None

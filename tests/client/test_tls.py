@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from agentnb_testing import client_for
+from fault_injection import FaultBook
 from hostile_server import Conn, HostileServer, Request
 
 from agentnb._client.async_client import AsyncAgentClient
@@ -62,7 +63,7 @@ def tls_server(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     pem = tmp_path_factory.mktemp("tls-server") / "server.pem"
     ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(str(pem))
     key = generate_api_key()
-    app = create_app(key, delay_ms=0, faults=True)
+    app = create_app(key, delay_ms=0, faults=FaultBook())
     server = make_server(app, background=True)
     server.config.ssl_certfile = str(pem)
     server.config.ssl_keyfile = str(pem)

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from agentnb_testing import Scripted
+from agentnb_testing import PATIENCE_S, Scripted
 
 from agentnb import Run, RunCancelledError, RunFailedError, RunInterruptedError
 from agentnb._core.handle import RunHandle
@@ -52,7 +52,7 @@ def test_wait_returns_the_completed_run_and_listeners_see_every_event() -> None:
 
     source = Scripted(agent="finance_agent", events=SCRIPT)
     handle = start(source, listeners=(listener,))
-    run = handle.wait(timeout=10)
+    run = handle.wait(timeout=PATIENCE_S)
     assert run.status == "completed"
     assert run.text == "NVDA is **$100.50**."
     assert run.usage == Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15)
@@ -75,7 +75,7 @@ def test_failed_run_raises_stream_error_with_partial_text() -> None:
     events = [TextDelta(delta="partial"), RunFailed(message="boom", code="STREAM_ERROR")]
     handle = start(Scripted(agent="finance_agent", events=events))
     with pytest.raises(RunFailedError, match="boom") as info:
-        handle.wait(timeout=10)
+        handle.wait(timeout=PATIENCE_S)
     assert info.value.code == "STREAM_ERROR"
     assert info.value.partial_text == "partial"
     assert handle.status == "failed"
@@ -84,7 +84,7 @@ def test_failed_run_raises_stream_error_with_partial_text() -> None:
 def test_stream_ending_without_terminal_event_is_interrupted() -> None:
     handle = start(Scripted(agent="finance_agent", events=[TextDelta(delta="cut")]))
     with pytest.raises(RunInterruptedError):
-        handle.wait(timeout=10)
+        handle.wait(timeout=PATIENCE_S)
     assert handle.status == "interrupted" and handle.text == "cut"
 
 
@@ -92,10 +92,10 @@ def test_cancel_from_another_thread_stops_the_stream() -> None:
     source = Scripted(agent="finance_agent", events=SCRIPT, pause_after=5)
     handle = start(source)
     # wait_started() alone races the scripted deltas: cancel only once they are in
-    assert source.paused.wait(5)
+    assert source.paused.wait(PATIENCE_S)
     handle.cancel()
     with pytest.raises(RunCancelledError) as info:
-        handle.wait(timeout=10)
+        handle.wait(timeout=PATIENCE_S)
     assert handle.status == "cancelled"
     assert info.value.partial_text == "NVDA is "
     assert source.closed
@@ -109,7 +109,7 @@ def test_cancel_before_start() -> None:
     handle.cancel()
     get_loop().call_soon_threadsafe(handle._begin)
     with pytest.raises(RunCancelledError):
-        handle.wait(timeout=10)
+        handle.wait(timeout=PATIENCE_S)
 
 
 def test_a_failing_listener_does_not_kill_the_run() -> None:
@@ -125,10 +125,10 @@ def test_a_failing_listener_does_not_kill_the_run() -> None:
 
 def test_listener_added_after_the_end_is_called_once() -> None:
     handle = start(Scripted(agent="finance_agent", events=SCRIPT))
-    handle.wait(timeout=10)
+    handle.wait(timeout=PATIENCE_S)
     called = threading.Event()
     handle.add_listener(lambda run, event: called.set() if event is None else None)
-    assert called.wait(5)
+    assert called.wait(PATIENCE_S)
 
 
 def test_an_end_only_listener_is_called_once_at_the_end_and_never_per_event() -> None:
@@ -136,16 +136,16 @@ def test_an_end_only_listener_is_called_once_at_the_end_and_never_per_event() ->
     handle = start(source)
     seen: list[tuple[str, Any]] = []
     handle.add_listener(lambda run, event: seen.append((run.status, event)), end_only=True)
-    assert source.paused.wait(5)
+    assert source.paused.wait(PATIENCE_S)
     source.resume()
-    handle.wait(timeout=10)
+    handle.wait(timeout=PATIENCE_S)
     assert seen == [("completed", None)]
 
 
 def test_result_parses_json_with_a_schema() -> None:
     source = Scripted(agent="finance_agent", events=[TextDelta(delta='{"n": 3}'), RunCompleted()])
     handle = start(source, schema={"type": "object"})
-    handle.wait(timeout=10)
+    handle.wait(timeout=PATIENCE_S)
     assert handle.result == {"n": 3}
 
 
@@ -154,7 +154,7 @@ def test_terminal_printer_output() -> None:
     start(
         Scripted(agent="finance_agent", events=SCRIPT),
         listeners=(TerminalPrinter(out, color=False),),
-    ).wait(timeout=10)
+    ).wait(timeout=PATIENCE_S)
     text = out.getvalue()
     assert "thinking: Look up NVDA." in text
     assert '→ get_stock_price(ticker: "NVDA")' in text
@@ -166,7 +166,7 @@ def test_terminal_printer_output() -> None:
 
 
 def test_run_text_summarises_the_run() -> None:
-    run = start(Scripted(agent="finance_agent", events=SCRIPT)).wait(timeout=10)
+    run = start(Scripted(agent="finance_agent", events=SCRIPT)).wait(timeout=PATIENCE_S)
     text = run_text(run)
     assert "thinking: Look up NVDA." in text and "NVDA is **$100.50**." in text
     assert "run r1" in text
@@ -181,7 +181,7 @@ async def test_an_await_cut_short_stops_the_run_and_leaves_the_handle_whole() ->
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(handle, 0.2)
     with pytest.raises(RunCancelledError) as stopped:
-        await asyncio.to_thread(handle.wait, 10)
+        await asyncio.to_thread(handle.wait, PATIENCE_S)
     assert stopped.value.run is handle.run
     assert handle.done and handle.status == "cancelled"
     assert isinstance(handle.exception(), RunCancelledError)
@@ -198,4 +198,4 @@ def test_wait_on_agentnb_s_loop_says_to_await_instead_of_hanging() -> None:
 
     with pytest.raises(RuntimeError, match="await the handle"):
         run_sync(on_the_loop(), 30)
-    assert handle.wait(timeout=10).status == "completed"
+    assert handle.wait(timeout=PATIENCE_S).status == "completed"

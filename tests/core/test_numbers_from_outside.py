@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb.events import Usage
@@ -91,4 +92,4 @@ def test_waiting_for_a_run_takes_a_sane_timeout(server: ServerHandle, bad: objec
         handle.wait(bad)  # type: ignore[arg-type]
     with pytest.raises(agentnb.ConfigurationError, match="timeout must be"):
         handle.wait_started(bad)  # type: ignore[arg-type]
-    assert handle.wait(30).status == "completed"
+    assert handle.wait(PATIENCE_S).status == "completed"

@@ -10,6 +10,7 @@ from typing import Any
 
 import pydantic
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb._core.exceptions import AnswerSchemaError, ConfigurationError
 from agentnb._core.handle import RunHandle
@@ -70,7 +71,7 @@ def listener() -> Iterator[list[bytes]]:
         yield seen
     finally:
         stop.set()
-        thread.join(5)
+        thread.join(PATIENCE_S)
         server.close()
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb._core.user_code import MAX_OUTPUT_CHARS, run_user_code
 
@@ -18,7 +19,7 @@ async def test_a_value_comes_back_with_what_the_function_printed() -> None:
         print("to stderr", file=sys.stderr)
         return a + b
 
-    outcome = await run_user_code(add, (2,), {"b": 3}, time_limit=5)
+    outcome = await run_user_code(add, (2,), {"b": 3}, time_limit=PATIENCE_S)
     assert (outcome.status, outcome.value, outcome.error) == ("ok", 5, None)
     assert outcome.output == "adding 2 3\nto stderr\n"
     assert sys.stdout.__class__.__name__ != "_Routed"  # put back once no call runs
@@ -29,7 +30,7 @@ async def test_it_runs_off_the_callers_thread_and_the_loop_goes_on() -> None:
     ticks: list[int] = []
 
     def waits() -> str:
-        gate.wait(5)
+        gate.wait(PATIENCE_S)
         return threading.current_thread().name
 
     async def tick() -> None:
@@ -38,7 +39,7 @@ async def test_it_runs_off_the_callers_thread_and_the_loop_goes_on() -> None:
             await asyncio.sleep(0)
         gate.set()
 
-    outcome, _ = await asyncio.gather(run_user_code(waits, time_limit=5), tick())
+    outcome, _ = await asyncio.gather(run_user_code(waits, time_limit=PATIENCE_S), tick())
     assert ticks == [0, 1, 2]
     assert outcome.value.startswith("agentnb-user-code:waits")
 
@@ -48,7 +49,7 @@ async def test_a_raising_function_is_an_error_outcome_not_a_raise() -> None:
         print("before")
         raise ValueError("no such ticker")
 
-    outcome = await run_user_code(fails, time_limit=5)
+    outcome = await run_user_code(fails, time_limit=PATIENCE_S)
     assert outcome.status == "error"
     assert isinstance(outcome.error, ValueError) and outcome.output == "before\n"
 
@@ -58,7 +59,7 @@ async def test_past_its_time_a_sync_call_is_abandoned_and_frees_the_line() -> No
     outcome = await run_user_code(lambda: release.wait(10), time_limit=0.05)
     assert (outcome.status, outcome.abandoned) == ("timed_out", True)
     # the abandoned call still runs, yet the next one is not held behind it
-    assert (await run_user_code(lambda: "next", time_limit=5)).value == "next"
+    assert (await run_user_code(lambda: "next", time_limit=PATIENCE_S)).value == "next"
     release.set()
 
 
@@ -76,11 +77,11 @@ async def test_calls_take_turns_unless_parallel() -> None:
         with lock:
             running -= 1
 
-    await asyncio.gather(*(run_user_code(counted, time_limit=5) for _ in range(4)))
+    await asyncio.gather(*(run_user_code(counted, time_limit=PATIENCE_S) for _ in range(4)))
     assert most == 1
-    both = threading.Barrier(2, timeout=5)  # would break if they did not overlap
+    both = threading.Barrier(2, timeout=PATIENCE_S)  # would break if they did not overlap
     outcomes = await asyncio.gather(
-        *(run_user_code(both.wait, time_limit=5, parallel=True) for _ in range(2))
+        *(run_user_code(both.wait, time_limit=PATIENCE_S, parallel=True) for _ in range(2))
     )
     assert [o.status for o in outcomes] == ["ok", "ok"]
 
@@ -95,7 +96,7 @@ async def test_an_async_function_is_awaited_on_the_loop_it_is_given() -> None:
             print("async output")
             return asyncio.get_running_loop()
 
-        outcome = await run_user_code(where, time_limit=5, user_loop=user_loop)
+        outcome = await run_user_code(where, time_limit=PATIENCE_S, user_loop=user_loop)
         assert outcome.value is user_loop and outcome.output == "async output\n"
 
         async def forever() -> None:
@@ -103,10 +104,10 @@ async def test_an_async_function_is_awaited_on_the_loop_it_is_given() -> None:
 
         late = await run_user_code(forever, time_limit=0.05, user_loop=user_loop)
         assert (late.status, late.abandoned) == ("timed_out", False)  # cancelled, not left
-        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.01), user_loop).result(5)
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.01), user_loop).result(PATIENCE_S)
     finally:
         user_loop.call_soon_threadsafe(user_loop.stop)
-        thread.join(5)
+        thread.join(PATIENCE_S)
         user_loop.close()
 
 
@@ -115,11 +116,13 @@ async def test_an_async_function_without_a_loop_runs_on_its_own() -> None:
         await asyncio.sleep(0)
         return 42
 
-    assert (await run_user_code(answer, time_limit=5)).value == 42
+    assert (await run_user_code(answer, time_limit=PATIENCE_S)).value == 42
 
 
 async def test_output_is_kept_up_to_its_bound() -> None:
-    outcome = await run_user_code(lambda: print("x" * (MAX_OUTPUT_CHARS + 10)), time_limit=5)
+    outcome = await run_user_code(
+        lambda: print("x" * (MAX_OUTPUT_CHARS + 10)), time_limit=PATIENCE_S
+    )
     assert outcome.output.startswith("x" * MAX_OUTPUT_CHARS)
     assert outcome.output.endswith("[11 more characters of output not kept]")
 
@@ -131,5 +134,5 @@ async def test_cancelling_the_caller_abandons_the_call() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert (await run_user_code(lambda: 1, time_limit=5)).value == 1
+    assert (await run_user_code(lambda: 1, time_limit=PATIENCE_S)).value == 1
     release.set()

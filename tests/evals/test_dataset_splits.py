@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import agentnb
@@ -97,6 +98,10 @@ def test_an_experiment_keeps_each_question_s_split_and_compares_or_scores_one(
         with pytest.raises(agentnb.ConfigurationError, match=r"its splits: 'test', 'train'"):
             whole.compare("finance_agent", "echo", score="contains", split="validation")
         only = evals.experiment("test_only", store=store).to_pandas()
+        assert evals.experiment("test_only", store=store).split == "test"
+        assert whole.split is None  # the whole dataset
+        listed = evals.experiments(store=store)["split"]
+        assert listed["test_only"] == "test" and pd.isna(listed["split_arms"])
     assert only[["id", "split"]].drop_duplicates().values.tolist() == [
         ["nvda", "test"], ["msft", "test"]
     ]  # fmt: skip

@@ -171,7 +171,23 @@ def test_a_forged_answer_cannot_raise_its_grade_and_the_judge_s_runs_stay_apart(
     assert len(runs(agent="judge")) == 4
 
 
-@pytest.mark.parametrize("name", ["experiment", "experiments", "dataset", "evaluate", "Experiment"])
+@pytest.mark.parametrize(
+    "name",
+    ["experiment", "experiments", "dataset", "evaluate", "Experiment", "judge", "live",
+     "to_phoenix"],
+)  # fmt: skip
 def test_evaluation_s_old_top_level_names_say_where_they_went(name: str) -> None:
     with pytest.raises(AttributeError, match=rf"from agentnb\.evals import {name} "):
         getattr(agentnb, name)
+
+
+@pytest.mark.parametrize("option", ["experiment", "evaluators", "judge"])
+def test_a_batch_given_an_evaluation_option_points_to_the_evaluation_package(
+    connection: str, option: str
+) -> None:
+    with pytest.raises(agentnb.ConfigurationError) as caught:
+        agentnb.batch("echo", ["hi"], via=connection, progress=False, **{option: "x"})
+    said = str(caught.value)
+    assert f"batch() takes no {option}=" in said and "unknown run option" not in said
+    assert "agentnb.evals.experiment(name, agents, dataset, evaluators=[...])" in said
+    assert "agentnb.evals.judge" in said

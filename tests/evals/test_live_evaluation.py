@@ -160,3 +160,29 @@ def test_live_refuses_what_it_cannot_do(via: str) -> None:
 def test_only_a_recorder_can_be_added() -> None:
     with pytest.raises(TypeError, match="has no record_start"):
         add_recorder(object())  # type: ignore[arg-type]
+
+
+def test_an_evaluator_asking_the_watched_connection_is_not_scored_and_its_cost_counts(
+    judge_via: tuple[str, Any], history: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An evaluator that asks an agent on the very connection being watched: its own runs
+    are the evaluation's (skipped, their cost counted against ``max_cost``), never scored
+    again (that would feed itself: each score asking for one more)."""
+    monkeypatch.setenv("AGENTNB_HISTORY", str(history))
+    judge_name, judge_app = judge_via
+    asked_back: list[str] = []
+
+    def asks_again(run: RunRecord, example: dict[str, Any]) -> bool:
+        answer = agentnb.ask(JUDGE_MODEL, f"grade: {run.message}", via=judge_name, display=False)
+        asked_back.append(answer.wait().text)
+        return True
+
+    with live([asks_again], via=judge_name, max_cost=0.5 * JUDGE_RUN_COST) as watching:
+        ask(JUDGE_MODEL, "first", judge_name)
+        watching.wait(60)
+        ask(JUDGE_MODEL, "second", judge_name)  # the first's evaluator spent the bound
+        watching.wait(60)
+    assert len(asked_back) == 1
+    assert judge_app.asked == ["first", "grade: first", "second"]
+    assert (watching.scored, watching.over_budget) == (1, 1)
+    assert watching.spent == pytest.approx(JUDGE_RUN_COST)  # the evaluator's run, counted

@@ -63,7 +63,7 @@ def spans(phoenix: str, project: str, expected: int) -> list[dict[str, Any]]:
 def test_an_experiment_is_a_phoenix_dataset_and_one_phoenix_experiment_per_arm(
     phoenix: str, experiment: evals.Experiment
 ) -> None:
-    sent = to_phoenix(experiment, phoenix)
+    sent = to_phoenix(experiment, phoenix, content=True)
     table = experiment.to_pandas()
 
     [version] = get(phoenix, f"/v1/datasets/{sent.dataset_id}/versions")["data"]
@@ -106,3 +106,30 @@ def test_an_experiment_is_a_phoenix_dataset_and_one_phoenix_experiment_per_arm(
             grader = judged[notes["judge"]["trace_id"]]
             assert grader["attributes"]["agentnb.evaluates.trace_id"] == run["trace_id"]
     assert not [s for s in user_runs.values() if s["attributes"]["gen_ai.agent.name"] == "judge"]
+
+
+def test_with_content_capture_off_no_question_answer_or_comment_leaves(
+    phoenix: str, experiment: evals.Experiment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Content capture off (tracing's setting, the default): the export carries the
+    experiment's shape (ids, splits, arms, statuses, timings, score values, traces) and none
+    of its text: no question, expected answer, other field, answer, error text or comment."""
+    monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
+    rows = experiment.examples()
+    sent = to_phoenix(experiment, phoenix)
+    texts = {row["question"] for row in rows} | {row["expected"] for row in rows}
+    texts |= {text for text in experiment.to_pandas()["answer"] if text}
+
+    examples = get(phoenix, f"/v1/datasets/{sent.dataset_id}/examples",
+                   version_id=sent.version_id)["data"]["examples"]  # fmt: skip
+    assert sorted(e["input"]["id"] for e in examples) == ["aapl", "nvda"]
+    assert all(e["output"] == {} for e in examples)
+    assert all(set(e["metadata"]) == {"id", "split"} for e in examples)
+    for experiment_id in sent.experiments.values():
+        for run in get(phoenix, f"/v1/experiments/{experiment_id}/json"):
+            assert run["output"] is None or run["output"] == {}
+            notes = run["annotations"]
+            assert {a["name"] for a in notes} == {"contains", "judge"}
+            assert all(not a.get("explanation") for a in notes)
+            shown = str(run)
+            assert not [text for text in texts if text in shown], shown

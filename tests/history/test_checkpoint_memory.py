@@ -12,6 +12,8 @@ import tracemalloc
 import weakref
 from pathlib import Path
 
+from agentnb_testing import PATIENCE_S
+
 from agentnb._core.request import RunRequest
 from agentnb._core.run import MIB, Run
 from agentnb._history._records import CHECKPOINT_TEXT_LIMIT
@@ -39,7 +41,7 @@ def peak_of_checkpoints(store: HistoryStore, run: Run, checkpoints: int) -> int:
         for _ in range(checkpoints):
             run.apply(TextDelta(delta="more "))
             store.record_progress(run)
-            assert store.flush(30)
+            assert store.flush(PATIENCE_S)
         return tracemalloc.get_traced_memory()[1] - before
     finally:
         tracemalloc.stop()
@@ -49,7 +51,7 @@ def test_checkpoints_of_a_long_answer_make_no_copy_of_it(tmp_path: Path) -> None
     store = HistoryStore(tmp_path / "history.sqlite3")
     run = long_run(16)
     store.record_start(run, RunRequest(agent="writer", message="write at length"), base_url="")
-    assert store.flush(30)
+    assert store.flush(PATIENCE_S)
     assert peak_of_checkpoints(store, run, 3) < 4 * MIB  # was > 16 MiB: a join per checkpoint
     run.apply(RunCompleted())
     store.record_end(run)
@@ -67,10 +69,10 @@ def test_a_checkpoint_keeps_the_answer_while_it_is_short_and_the_last_one_after(
     short = "y" * (CHECKPOINT_TEXT_LIMIT - 10)
     run.apply(TextDelta(delta=short))
     store.record_progress(run)
-    store.flush(30)
+    store.flush(PATIENCE_S)
     run.apply(TextDelta(delta="z" * 100))
     store.record_progress(run)
-    store.flush(30)
+    store.flush(PATIENCE_S)
     kept = store.get(run.local_id)
     assert kept is not None and kept.status == "running" and kept.answer == short
     assert kept.event_count == run.event_count
@@ -90,7 +92,7 @@ def test_a_recorded_run_is_let_go_once_written(tmp_path: Path) -> None:
     store.record_start(run, RunRequest(agent="writer", message="write at length"), base_url="")
     run.apply(RunCompleted())
     store.record_end(run)
-    assert store.flush(30)
+    assert store.flush(PATIENCE_S)
     written = weakref.ref(run)
     del run
     gc.collect()
@@ -113,11 +115,11 @@ def test_sqlite_keeps_at_most_one_copy_of_a_long_answer_once_written(tmp_path: P
     store = HistoryStore(tmp_path / "history.sqlite3")
     run = long_run(16)
     store.record_start(run, RunRequest(agent="writer", message="write at length"), base_url="")
-    assert store.flush(30)
+    assert store.flush(PATIENCE_S)
     before = sqlite_memory()
     run.apply(RunCompleted())
     store.record_end(run)
-    assert store.flush(30)
+    assert store.flush(PATIENCE_S)
     del run
     assert sqlite_memory() - before < 24 * MIB  # was > 32 MiB, for 16 MiB of answer
     store.close()

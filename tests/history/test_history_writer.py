@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import PATIENCE_S, REPO
 
 from agentnb._core.pricing import price_run
 from agentnb._core.request import RunRequest
@@ -201,7 +201,7 @@ def test_writes_are_done_in_order_and_flush_waits_for_them() -> None:
     release = threading.Event()
 
     def do_batch(writes: list[PendingWrite]) -> None:
-        release.wait(5)
+        release.wait(PATIENCE_S)
         batches.append(len(writes))
         done.extend(int(w.what) for w in writes)
 
@@ -211,7 +211,7 @@ def test_writes_are_done_in_order_and_flush_waits_for_them() -> None:
         writer.submit(PendingWrite("start", run, str(i), lambda db: None))
     assert not writer.flush(timeout=0.2), "nothing is done while the batch is held"
     release.set()
-    assert writer.flush(timeout=5)
+    assert writer.flush(timeout=PATIENCE_S)
     writer.stop()
     assert done == list(range(100))
     assert len(batches) < 100, "writes queued together are done together"
@@ -245,7 +245,7 @@ EXIT_AFTER_RUN = textwrap.dedent(
     url, key = sys.argv[1], sys.argv[2]
     agentnb.connect("operativus", base_url=url, api_key=key, name="quick")
     handle = agentnb.ask("echo", "exit right after me", via="quick", display=False)
-    handle.wait(30)
+    handle.wait(60)
     print(handle.run.local_id, flush=True)
     # no close, no flush: the interpreter exits at once
     """

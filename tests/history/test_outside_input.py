@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import REPO, history_id, history_records
+from agentnb_testing import PATIENCE_S, REPO, history_id, history_records
 
 import agentnb
 import agentnb.evals
@@ -568,9 +568,9 @@ def test_a_kernel_interrupt_stops_a_long_query(tmp_path: Path) -> None:
         )
         wait_for_output(client, msg_id, "querying")  # the cell is past its print: in the query
         manager.interrupt_kernel()
-        reply = client.get_shell_msg(timeout=30)
+        reply = client.get_shell_msg(timeout=PATIENCE_S)
         while reply["parent_header"].get("msg_id") != msg_id:
-            reply = client.get_shell_msg(timeout=30)
+            reply = client.get_shell_msg(timeout=PATIENCE_S)
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KeyboardInterrupt"
         assert "read_rows" in "".join(reply["content"]["traceback"])

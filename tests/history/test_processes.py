@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import PATIENCE_S, REPO
 
 import agentnb
 from agentnb._history._writer import current_owner
@@ -128,7 +128,7 @@ def test_a_killed_process_leaves_an_interrupted_row(
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         # the same open store sweeps again before a read, at most once a second
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE_S
         while store.get(local_id).status == "running":  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "the open store never swept the dead row"
             time.sleep(0.1)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import REPO, history_id, history_records
+from agentnb_testing import PATIENCE_S, REPO, history_id, history_records
 
 import agentnb
 from agentnb import ConfigurationError
@@ -143,7 +143,7 @@ def test_a_notebook_tool_s_call_read_back_says_it_ran_in_your_notebook(
 
 def _turns(cell: ChatCell) -> list[dict[str, Any]]:
     """The turns of the cell's widget state, once agentnb's loop has written them."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while not cell.transcript.get("turns"):
         assert time.monotonic() < deadline, "the widget state was never written"
         time.sleep(0.01)

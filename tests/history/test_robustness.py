@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import PATIENCE_S, REPO
 
 import agentnb
 from agentnb import runs
@@ -293,7 +293,7 @@ def test_an_open_store_sees_a_killed_process_row_as_interrupted(tmp_path: Path) 
             if process.poll() is None:
                 process.kill()
             process.communicate()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + PATIENCE_S
         while store.get(local_id).status == "running":  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "the open store never saw the row as interrupted"
             time.sleep(0.2)

@@ -23,6 +23,7 @@ from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient, InvalidRequestError, RunFailedError, ServerError
 from agentnb._core.run import Run
+from agentnb.providers.anthropic import MAX_PAUSED_TURNS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -108,6 +109,52 @@ async def test_a_notebook_tool_answers_in_the_same_run(messages_url: str) -> Non
     assert again.status == "completed"  # the thread's tool_use and tool_result went back valid
 
 
+async def test_two_calls_on_one_block_index_both_run_and_both_go_back(messages_url: str) -> None:
+    """A hostile stream starts a second ``tool_use`` on an index already open: each call is
+    run with its own arguments, and the next request carries both calls with their results
+    (the server refuses a result whose call is missing, as Anthropic's API does)."""
+    seen: list[tuple[str, int]] = []
+
+    def position_value(ticker: str, shares: int = 1) -> float:
+        """The value of a position."""
+        seen.append((ticker, shares))
+        return 100.0 * shares
+
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("one-index-two-calls", "portfolio", tools=[position_value])
+    assert run.status == "completed", run.error
+    assert sorted(seen) == [("AAPL", 2), ("NVDA", 1)]
+    assert run.text == "toolu_a: 100.0; toolu_b: 200.0"
+    assert [(c.call_id, c.arguments) for c in run.tool_calls] == [
+        ("toolu_a", {"ticker": "NVDA", "shares": 1}),
+        ("toolu_b", {"ticker": "AAPL", "shares": 2}),
+    ]
+
+
+async def test_a_call_whose_start_and_streamed_input_disagree_is_denied(
+    messages_url: str,
+) -> None:
+    """The block's start says NVDA × 3, its streamed input AAPL × 1000: neither is run (a
+    function run with one while the thread says the other would misreport what ran); the
+    call fails saying why, and the thread goes on valid."""
+    seen: list[tuple[str, int]] = []
+
+    def position_value(ticker: str, shares: int = 1) -> float:
+        """The value of a position."""
+        seen.append((ticker, shares))
+        return 100.0 * shares
+
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("disagreeing-call", "portfolio", tools=[position_value])
+        again = await anthropic.run("claude-sonnet-4-5", "And?", thread_id=run.thread_id)
+    assert seen == []
+    assert run.status == "completed", run.error
+    [call] = run.tool_calls
+    assert call.status == "failed" and call.error is not None and "disagree" in call.error
+    assert run.text.startswith("toolu_d failed: ") and "disagree" in run.text
+    assert again.text == "Turn with 5 messages."  # the call and its refusal went back valid
+
+
 async def test_an_error_event_fails_the_run_with_its_type(messages_url: str) -> None:
     async with client(messages_url) as anthropic:
         with pytest.raises(RunFailedError) as failed:
@@ -167,16 +214,31 @@ async def test_a_refusal_fails_the_run_with_its_explanation_and_leaves_the_threa
     assert again.text == "The answer is 4."  # its one message: the refused turn was not kept
 
 
-async def test_a_paused_turn_ends_the_run_and_its_call_says_it_was_paused(
+async def test_a_paused_turn_is_sent_back_and_goes_on_in_the_same_run(
     messages_url: str,
 ) -> None:
+    """``pause_turn``: the API asks for the paused content back as it is; the turn goes on
+    with the server tool's result and the answer, one run, its usage both requests'."""
     async with client(messages_url) as anthropic:
         run = await anthropic.run("pause-turn", "NVDA?")
         again = await anthropic.run("claude-sonnet-4-5", "And?", thread_id=run.thread_id)
-    assert (run.status, run.finish_reason) == ("completed", "pause_turn")
+    assert (run.status, run.finish_reason, run.text) == ("completed", "end_turn", "NVDA is at 100.")
     [call] = run.tool_calls
-    assert (call.call_id, call.name, call.status) == ("srvtoolu_p", "web_search", "failed")
-    assert call.error is not None and "pause_turn" in call.error
+    assert (call.call_id, call.name, call.status) == ("srvtoolu_p", "web_search", "succeeded")
+    assert run.usage is not None and run.usage.prompt_tokens == 30 + 50
+    # the thread: the question, the turn as one message (paused, then gone on), the new one
+    assert again.text == "Turn with 3 messages."
+
+
+async def test_a_turn_that_pauses_again_and_again_ends_at_the_bound(messages_url: str) -> None:
+    async with client(messages_url) as anthropic:
+        run = await anthropic.run("pause-always", "NVDA?")
+        again = await anthropic.run("claude-sonnet-4-5", "And?", thread_id=run.thread_id)
+    assert (run.status, run.finish_reason) == ("completed", "pause_turn")
+    assert run.usage is not None and run.usage.prompt_tokens == 30 * (MAX_PAUSED_TURNS + 1)
+    calls = run.tool_calls
+    assert [c.call_id for c in calls] == [f"srvtoolu_p{n}" for n in range(MAX_PAUSED_TURNS + 1)]
+    assert all(c.status == "failed" and "pause_turn" in (c.error or "") for c in calls)
     # the paused call, without its result, is not sent back before a new question
     assert again.text == "Turn with 2 messages."
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
@@ -268,12 +268,12 @@ async def test_stop_during_a_call_ends_the_run_and_says_what_became_of_it(
 
     def position_value(ticker: str, shares: int = 1) -> float:
         started.set()
-        release.wait(10)
+        release.wait(PATIENCE_S)
         return 1.0
 
     stream = responses.stream("portfolio", "portfolio", tools=[position_value])
     reading = asyncio.create_task(stream.consume())
-    await asyncio.to_thread(started.wait, 10)
+    await asyncio.to_thread(started.wait, PATIENCE_S)
     await stream.aclose()
     await reading
     release.set()

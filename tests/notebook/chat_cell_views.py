@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agentnb_testing import Scripted
+from agentnb_testing import PATIENCE_S, Scripted
 
 from agentnb._core.handle import RunHandle
 from agentnb._core.loop import get_loop
@@ -55,7 +55,7 @@ class Recorder:
         with self.lock:
             return [f for f in self.frames if f["kind"] == kind]
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = PATIENCE_S) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
@@ -212,10 +212,10 @@ def loop_caught_up() -> None:
     when a test saw its first effect has ended)."""
     done = threading.Event()
     get_loop().call_soon_threadsafe(done.set)
-    assert done.wait(60), "the background loop did not get to a callback in 60 s"
+    assert done.wait(PATIENCE_S), "the background loop did not get to a callback"
 
 
-def eventually(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+def eventually(predicate: Callable[[], bool], timeout: float = PATIENCE_S) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"

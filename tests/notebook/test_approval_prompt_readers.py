@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb._core.run import ToolCall
 from agentnb._display import approval_prompt
@@ -34,7 +35,7 @@ def asking(stop: threading.Event) -> tuple[threading.Thread, io.StringIO]:
     call = ToolCall(call_id="c1", name="place_trade", arguments={"shares": 1})
     thread = threading.Thread(target=TerminalApprover(out).ask, args=(call, stop), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + PATIENCE_S
     while "[y/N]" not in out.getvalue():
         assert time.monotonic() < deadline, "the question was never asked"
         time.sleep(0.01)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError, Run
@@ -54,7 +55,7 @@ def trade(run: Run) -> ToolCall:
 
 def until_paused(handle: RunHandle) -> ToolCall:
     """The call the run pauses for (waits until it does, or the run ends)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while handle.status != "paused" and not handle.done and time.monotonic() < deadline:
         time.sleep(0.02)
     assert handle.status == "paused", handle.run.error
@@ -110,7 +111,7 @@ def test_ask_leaves_the_call_to_a_human_who_decides_on_the_handle(
             handle.approve(call.call_id)
         else:
             handle.deny(call.call_id, reason="let me think")
-        run = handle.wait(30)
+        run = handle.wait(PATIENCE_S)
     assert trade(run).status == ("succeeded" if approved else "denied")
     assert approved or trade(run).error == "let me think"
 
@@ -141,7 +142,7 @@ def test_a_wait_with_a_timeout_leaves_the_decision_open(server: ServerHandle) ->
         handle.wait(0.2)
     assert handle.awaiting_approval == [call]
     handle.approve(call.call_id)
-    assert trade(handle.wait(30)).status == "succeeded"
+    assert trade(handle.wait(PATIENCE_S)).status == "succeeded"
 
 
 def test_a_policy_that_leaves_it_to_a_human_is_consulted_once(server: ServerHandle) -> None:
@@ -156,7 +157,7 @@ def test_a_policy_that_leaves_it_to_a_human_is_consulted_once(server: ServerHand
     )
     call = until_paused(handle)
     handle.approve(call.call_id)
-    assert trade(handle.wait(30)).status == "succeeded"
+    assert trade(handle.wait(PATIENCE_S)).status == "succeeded"
     assert consulted == [{"ticker": "NVDA", "side": "buy", "shares": 10}]
 
 
@@ -185,7 +186,7 @@ def test_a_chat_turn_without_a_policy_waits_for_a_decision(server: ServerHandle)
     cell = agentnb.chat("trader", via=conn.name, followups=False)
     handle = cell.ask(ORDER)
     handle.approve(until_paused(handle).call_id)
-    assert trade(handle.wait(30)).status == "succeeded"
+    assert trade(handle.wait(PATIENCE_S)).status == "succeeded"
 
 
 # ---- batch ---------------------------------------------------------------------------------

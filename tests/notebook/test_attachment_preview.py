@@ -10,6 +10,7 @@ import threading
 from collections.abc import Collection
 from typing import Any
 
+from agentnb_testing import PATIENCE_S
 from chat_cell_views import eventually
 
 from agentnb._core.exceptions import ConfigurationError
@@ -26,7 +27,7 @@ class Held:
 
     def preview(self, message: str) -> list[tuple[str, str]]:
         self.read.append(message)
-        self.release.wait(30)
+        self.release.wait(PATIENCE_S)
         if "@dff" in message:
             raise ConfigurationError("@dff: did you mean @df?")
         return [("@df", f"summary for {message}")]

@@ -231,6 +231,20 @@ def test_a_run_with_notebook_tools_on_the_default_built_in_server_goes_in_a_dial
     assert agentnb.get_connection(conns.LOCAL_TOOLS_NAME).local
 
 
+def test_a_batch_with_notebook_tools_on_the_default_built_in_server_goes_as_ask_goes() -> None:
+    """``batch(..., tools=...)`` (and ``context=True``) with nothing configured takes the
+    connection ``ask`` takes, where it once said the default connection cannot send tools."""
+    result = agentnb.batch(
+        "finance_agent",
+        ["What is my NVDA position worth?"],
+        tools=[_position_value],
+        progress=False,
+    )
+    (record,) = list(result)
+    assert (record.status, record.connection) == ("completed", conns.LOCAL_TOOLS_NAME)
+    assert [c.name for c in record.tool_calls if c.status == "succeeded"] == ["_position_value"]
+
+
 def test_a_connection_of_the_person_s_own_under_the_tools_name_is_never_replaced() -> None:
     agentnb.connect("operativus", local=True, name=conns.LOCAL_TOOLS_NAME)
     with pytest.raises(agentnb.UnsupportedOptionError, match="cannot send tools"):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import serving_asgi
+from agentnb_testing import PATIENCE_S, serving_asgi
 from kernel_session import Session, reset_kernel, running_kernel
 from wire_tap import WireTap
 
@@ -220,8 +220,8 @@ def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
     print(f"raising + hanging repr cell: {took:.2f} s; the next cell: {after:.2f} s")
     assert session.stdout(next_cell) == "2\n"
     body = wire.bodies[before]
-    assert "@raises: <repr failed: RuntimeError>" in body
-    assert "@hangs: <repr timed out>" in body
+    assert "@raises: Raises <repr failed: RuntimeError>" in body
+    assert "@hangs: Hangs <repr timed out>" in body
 
 
 def test_context_tools_ask_with_the_exact_payload_and_send_it(
@@ -332,6 +332,22 @@ def test_error_and_cells_and_the_magics_context_flag(
     assert "customers: pandas DataFrame 2×3" in wire.bodies[before + 1]
 
 
+def test_error_is_the_users_error_after_a_magic_refused_a_cell(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """A cell the magic refused (``@dff``: no such variable) raised a ``UsageError``, which
+    IPython keeps as the last exception too: ``@error`` is still the user's own error."""
+    wire = tap[0]
+    with pytest.raises(AssertionError, match="KeyError"):
+        session.execute("customers.merge(df, on='nowhere')")
+    session.execute("%%agent finance_agent --via t --wait\nWhat is in @dff?")
+    before = len(wire.bodies)
+    session.execute("%%agent finance_agent --via t --wait\nWhy did @error happen?")
+    body = wire.bodies[before]
+    assert "@error:\\nKeyError: 'nowhere'\\n  cell, line 1, in <module>" in body
+    assert "UsageError" not in body
+
+
 def test_a_chat_cells_message_attaches_too(session: Session, tap: tuple[WireTap, str, str]) -> None:
     wire = tap[0]
     before = len(wire.bodies)
@@ -351,10 +367,10 @@ def test_a_batch_offers_the_context_tools_to_every_run(session: Session) -> None
         """
         table = agentnb.batch("finance_agent", ["first?", "second?"], via="t", context=True,
                               approve=True, progress=False)
-        print([(r.status, r.tool_call_count, r.answer[:40]) for r in table])
+        print([(r.status, r.tool_call_count, r.answer[:22]) for r in table])
         """
     )
-    said = "Your notebook's tool says: <notebook-dat"
+    said = "I read your notebook: "  # in words, never the raw data block
     assert session.stdout(ran) == f"[('completed', 1, {said!r}), ('completed', 1, {said!r})]\n"
 
 
@@ -366,9 +382,9 @@ def _view_says(session: Session, model_id: str, content: dict[str, object]) -> N
 
 
 def _widget_message(session: Session, model_id: str, kind: str) -> dict[str, object]:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
-        msg = session.client.get_iopub_msg(timeout=30)
+        msg = session.client.get_iopub_msg(timeout=PATIENCE_S)
         content = msg["content"]
         if msg["msg_type"] == "comm_msg" and content.get("comm_id") == model_id:
             said = content["data"].get("content") or {}

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb import ConfigurationError
 from agentnb._app import context_summary
@@ -84,11 +85,13 @@ def test_a_repr_that_raises_or_hangs_is_named_and_the_caller_goes_on() -> None:
 
     class Hangs:
         def __repr__(self) -> str:
-            release.wait(30)
+            release.wait(PATIENCE_S)
             return "late"
 
-    assert summarize(Raises(), "r") == "r: <repr failed: KeyError>"
+    assert summarize(Raises(), "r") == "r: Raises <repr failed: KeyError>"  # what it is
     assert context_summary.bounded(lambda: repr(Hangs()), limit=0.2) == "<repr timed out>"
+    hung = context_summary.bounded(lambda: repr(Hangs()), limit=0.2, of=Hangs())
+    assert hung == "Hangs <repr timed out>"
     release.set()
 
 
@@ -119,6 +122,30 @@ def test_environment_secrets_are_redacted(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("WAREHOUSE_PASSWORD", "correct-horse-battery")
     monkeypatch.setattr("agentnb._core.secrets._cache", (-10.0, ()))
     assert "correct-horse" not in summarize("dsn: correct-horse-battery", "dsn")
+
+
+def test_a_figure_says_what_a_person_reads_off_it() -> None:
+    """``@fig`` was ``<Figure size 400x200 with 1 Axes>``: now its title, each plot's title,
+    axis labels and ranges, and what is drawn, as a person would read them off it."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 2))
+    fig.suptitle("Sales")
+    ax = fig.add_subplot()
+    ax.plot([1, 2, 3], [10, 30, 20], label="north")
+    ax.bar([1, 2, 3], [5, 6, 7], label="south")
+    ax.set(title="Revenue by month", xlabel="month", ylabel="revenue (USD)", ylim=(0, 40))
+    ax.legend()
+    text = summarize(fig, "fig")
+    assert text.startswith("fig: matplotlib Figure 400×200 px, 1 plot, titled 'Sales'"), text
+    assert "plot 1: 'Revenue by month'" in text
+    assert "x: 'month', from 0.46 to 3.54" in text and "y: 'revenue (USD)', from 0 to 40" in text
+    assert "1 line, 3 bars; legend: 'north', 'south'" in text
+    schema = summarize(fig, "fig", ContextSettings(level="schema"))
+    assert "from" not in schema and "Revenue by month" in schema  # ranges are statistics
+    assert summarize(ax, "ax").startswith("ax: matplotlib Axes 'Revenue by month'")
 
 
 def test_ai_repr_is_used() -> None:

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from agentnb_testing import Scripted
+from agentnb_testing import PATIENCE_S, Scripted
 from chat_cell_views import (
     Replica,
     capture,
@@ -106,7 +106,7 @@ def test_transcript_trait_changes_only_at_turns_tool_boundaries_and_end() -> Non
     recorder = capture(cell)
     writes: list[dict[str, Any]] = []
     cell.observe(lambda change: writes.append(change["new"]), names="transcript")
-    play(cell, recorder, stream, 30)
+    play(cell, recorder, stream, PATIENCE_S)
 
     # turn added, tool started, tool finished (possibly one flush), end: never per token
     assert 2 <= len(writes) <= 4
@@ -124,7 +124,7 @@ def test_view_replica_matches_the_run_parts_tools_and_meta() -> None:
     stream = Scripted(finance_events(), agent="finance_agent", message="NVDA?", pace_every=1)
     cell = ChatCell()
     recorder = capture(cell)
-    handle = play(cell, recorder, stream, 10)
+    handle = play(cell, recorder, stream, PATIENCE_S)
     replica = Replica()
     for frame in recorder.frames:
         replica.feed(frame)
@@ -145,7 +145,7 @@ def test_hello_mid_run_gets_a_snapshot_at_the_current_seq() -> None:
     cell = ChatCell()
     recorder = capture(cell)
     handle = follow(cell, stream)
-    assert stream.paused.wait(10)
+    assert stream.paused.wait(PATIENCE_S)
     recorder.wait_for(lambda: bool(recorder.of_kind("delta")))
     time.sleep(0.1)  # let the frame for the first 100 deltas go out
 
@@ -161,7 +161,7 @@ def test_hello_mid_run_gets_a_snapshot_at_the_current_seq() -> None:
         f"part{i} " for i in range(100)
     )
     stream.resume()
-    handle.wait(10)
+    handle.wait(PATIENCE_S)
     settle(cell, recorder)
     for frame in recorder.frames[first_seen:]:
         late.feed(frame)
@@ -178,7 +178,7 @@ def test_second_view_and_reload_catch_up_with_nothing_applied_twice() -> None:
 
     first = Replica()
     cell._controller.receive({"kind": "hello", "have": -1})
-    assert stream.paused.wait(10)
+    assert stream.paused.wait(PATIENCE_S)
     time.sleep(0.1)
     seen = len(recorder.frames)
     for frame in recorder.frames[:seen]:
@@ -190,7 +190,7 @@ def test_second_view_and_reload_catch_up_with_nothing_applied_twice() -> None:
     second.start_from(cell.transcript)
     cell._controller.receive({"kind": "hello", "have": second.seq})
     stream.resume()
-    handle.wait(10)
+    handle.wait(PATIENCE_S)
     settle(cell, recorder)
     for frame in recorder.frames[seen:]:
         first.feed(frame)
@@ -207,7 +207,7 @@ def test_a_gap_makes_the_view_ask_for_a_resync_and_the_snapshot_repairs_it() -> 
     stream = Scripted(events, pace_every=2)
     cell = ChatCell()
     recorder = capture(cell)
-    handle = play(cell, recorder, stream, 10)
+    handle = play(cell, recorder, stream, PATIENCE_S)
     deltas = recorder.of_kind("delta")
     assert len(deltas) >= 3
 
@@ -232,14 +232,14 @@ def test_stop_from_another_thread_cancels_the_run_on_the_loop_and_keeps_partial_
     cell = ChatCell()
     recorder = capture(cell)
     handle = follow(cell, stream)
-    assert stream.paused.wait(10)
+    assert stream.paused.wait(PATIENCE_S)
 
     sender = threading.Thread(target=cell._controller.receive, args=({"kind": "stop", "t": 0},))
     sender.start()
     sender.join()
     run = handle.run
     with pytest.raises(Exception, match="cancelled"):
-        handle.wait(10)
+        handle.wait(PATIENCE_S)
     settle(cell, recorder)
     assert run.status == "cancelled"
     replica = Replica()
@@ -283,7 +283,7 @@ def test_followup_is_refused_while_a_run_is_going_and_without_a_starter() -> Non
     cell = ChatCell(on_followup=lambda text: started.append(text))  # type: ignore[arg-type,func-returns-value]
     recorder = capture(cell)
     handle = follow(cell, stream)
-    assert stream.paused.wait(10)
+    assert stream.paused.wait(PATIENCE_S)
     cell._controller.receive({"kind": "send", "text": "another"})
     recorder.wait_for(lambda: bool(recorder.of_kind("notice")))
     assert "still going" in recorder.of_kind("notice")[0]["text"]
@@ -324,7 +324,7 @@ def test_huge_tool_output_is_cut_and_marked() -> None:
     stream = Scripted(events)
     cell = ChatCell()
     recorder = capture(cell)
-    play(cell, recorder, stream, 10)
+    play(cell, recorder, stream, PATIENCE_S)
     call = cell.transcript["turns"][0]["tools"][0]
     assert call["output_truncated"] is True
     assert call["output_chars"] == len(big)

@@ -5,7 +5,7 @@ and `RunHandle`; the views' side is the `Replica` of chat_cell_views)."""
 
 from __future__ import annotations
 
-from agentnb_testing import Scripted
+from agentnb_testing import PATIENCE_S, Scripted
 from chat_cell_views import capture, matches_run, play, replica_of
 from nested_frames import SUB_REASONING, SUB_TEXT, events_from_frames, nested_run_frames
 
@@ -33,7 +33,7 @@ def test_a_views_copy_holds_the_tree_and_every_sub_agent_text() -> None:
     stream = Scripted(nested_events(), agent="planner", pace_every=1)
     cell = ChatCell(max_fps=1000)
     recorder = capture(cell)
-    handle = play(cell, recorder, stream, 10)
+    handle = play(cell, recorder, stream, PATIENCE_S)
     replica = replica_of(recorder)
     run = handle.run
     matches_run(replica, 0, run)
@@ -61,7 +61,7 @@ def test_sub_agent_text_streams_as_appends_never_by_resending_the_call() -> None
     stream = Scripted(nested_events(), agent="planner", pace_every=1)
     cell = ChatCell(max_fps=1000)
     recorder = capture(cell)
-    handle = play(cell, recorder, stream, 10)
+    handle = play(cell, recorder, stream, PATIENCE_S)
     ops = agent_ops(recorder.frames)
     assert len(ops) >= 2  # the text came over several frames
     sent = "".join(str(op["text"]) for op in ops if op["call_id"] == "r1" and op["kind"] == "text")

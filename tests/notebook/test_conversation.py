@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import ConfigurationError
@@ -53,11 +54,11 @@ def contents(log: RunLog) -> list[str]:
 
 def next_turn(widget: Any, count: int) -> agentnb.Run:
     """Wait for the widget's turn number ``count`` (started from the view) to end."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while len(widget.runs) < count:
         assert time.monotonic() < deadline, "no new turn"
         time.sleep(0.02)
-    return widget.wait(30)  # type: ignore[no-any-return]
+    return widget.wait(PATIENCE_S)  # type: ignore[no-any-return]
 
 
 def view(widget: Any, **content: Any) -> None:
@@ -77,9 +78,9 @@ def test_retry_and_edit_fork_the_thread_before_the_turn(
     assert widget.options["retry_note"] == ""  # nothing to warn of: they fork
     first_q, second_q = tagged("first", provider), tagged("second", provider)
     widget.ask(first_q)
-    widget.wait(30)
+    widget.wait(PATIENCE_S)
     widget.ask(second_q)
-    second = widget.wait(30)
+    second = widget.wait(PATIENCE_S)
     view(widget, kind="retry", t=1)
     retried = next_turn(widget, 3)
     original, again = asked(server, second_q)
@@ -93,7 +94,7 @@ def test_retry_and_edit_fork_the_thread_before_the_turn(
     assert contents(edited) == [first_q, first_q]  # neither attempt it replaces
     third_q = tagged("third", provider)
     widget.ask(third_q)
-    widget.wait(30)
+    widget.wait(PATIENCE_S)
     [third] = asked(server, third_q)
     assert contents(third) == [first_q, first_q, edited_q, edited_q]  # the thread goes on
     widget.close()
@@ -108,10 +109,10 @@ def test_where_a_retry_cannot_fork_the_cell_says_so_and_it_continues(
     assert note == ""  # no turn yet
     first_q, second_q = tagged("first", "operativus"), tagged("second", "operativus")
     widget.ask(first_q)
-    widget.wait(30)
+    widget.wait(PATIENCE_S)
     assert widget.options["retry_note"] == "", "a first turn is retried on a new thread"
     widget.ask(second_q)
-    widget.wait(30)
+    widget.wait(PATIENCE_S)
     note = widget.options["retry_note"]
     assert "Retry and Edit continue the thread: the earlier attempt stays in it" in note
     assert "connection 'sessions' (Operativus) keeps the conversation on its side" in note
@@ -130,7 +131,7 @@ def test_on_the_built_in_server_the_note_names_it_not_a_dialect(
     widget = agentnb.chat("echo", followups=False)  # no connection configured: the local one
     for message in ("first", "second"):
         widget.ask(message)
-        widget.wait(30)
+        widget.wait(PATIENCE_S)
     note = widget.options["retry_note"]
     assert "the built-in local server keeps the conversation on its side" in note, note
     assert "Operativus" not in note and "operativus" not in note
@@ -162,8 +163,8 @@ def test_a_follow_up_to_a_run_still_starting_goes_on_its_thread(server: ServerHa
     handle = agentnb.ask("echo", tagged("early", "follow"), via="early", display=False)
     conversation = Conversation(conns.get_connection("early"), "echo", {"followups": False})
     conversation.follow(handle, started_from=None)
-    first = handle.wait(30)
-    follow = conversation.send("and then?").wait(30)
+    first = handle.wait(PATIENCE_S)
+    follow = conversation.send("and then?").wait(PATIENCE_S)
     assert first.thread_id and follow.thread_id == first.thread_id
 
 
@@ -185,18 +186,18 @@ def test_an_opened_past_run_continues_its_thread_on_its_connection(
     assert cell.options["can_continue"] is True and cell.options["continue_note"] == ""
     assert cell.options["input"] is False  # a past run is read-only until continued
     view(cell, kind="continue")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + PATIENCE_S
     while not cell.options["input"]:
         assert time.monotonic() < deadline, "the input box never came"
         time.sleep(0.02)
     assert cell.options["can_retry"] is True and cell.options["can_continue"] is False
     follow_q = tagged("what did I say?", "past")
     handle = cell.ask(follow_q)
-    run = handle.wait(30)
+    run = handle.wait(PATIENCE_S)
     assert run.thread_id == past.thread_id
     [log] = asked(server, follow_q)
     assert contents(log) == [question, question]  # the platform's thread, past turn included
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + PATIENCE_S
     while len(cell.transcript.get("turns", [])) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert [t["meta"]["started_as"] for t in cell.transcript["turns"]] == [None, "continue"]
@@ -211,7 +212,7 @@ def test_continuing_from_code_goes_through_the_same_checks(
 ) -> None:
     past = record_run(server, "operativus", "sessions", tagged("hello", "code"))
     cell = agentnb.show(past.local_id)
-    run = cell.ask("and again").wait(30)
+    run = cell.ask("and again").wait(PATIENCE_S)
     assert run.thread_id == past.thread_id and len(cell.runs) == 2
     cell.close()
 
@@ -263,7 +264,7 @@ def test_a_thread_the_server_forgot_is_its_404_in_the_cell(
     cell = agentnb.show(past.local_id)
     handle = cell.ask("still there?")
     with pytest.raises(agentnb.NotFoundError, match="not found"):
-        handle.wait(30)
+        handle.wait(PATIENCE_S)
     assert handle.run.status == "failed" and len(cell.runs) == 2
     cell.close()
 
@@ -282,11 +283,11 @@ def test_retrying_a_stopped_turn_starts_from_before_it(server: ServerHandle) -> 
     widget = agentnb.chat("echo", via="slowchat", followups=False)
     first_q = tagged("first", "stopped")
     widget.ask(first_q)
-    widget.wait(30)
+    widget.wait(PATIENCE_S)
     handle = widget.ask("writer: " + "a long answer " * 20)
     handle.cancel()
     with pytest.raises(agentnb.RunCancelledError):
-        handle.wait(30)
+        handle.wait(PATIENCE_S)
     view(widget, kind="edit", t=1, text=tagged("instead", "stopped"))
     retried = next_turn(widget, 3)
     assert retried.status == "completed"

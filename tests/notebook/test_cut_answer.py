@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import asgi_body, serving_asgi
+from agentnb_testing import PATIENCE_S, asgi_body, serving_asgi
 
 from agentnb._app import connections as conns
 from agentnb._app.past_runs import past_run
@@ -110,7 +110,7 @@ def test_a_past_run_the_token_limit_cut_still_says_so(url: str, tmp_path: Path) 
     store = HistoryStore(tmp_path / "history.sqlite3")
     try:
         store.record(run)
-        assert store.flush(30)
+        assert store.flush(PATIENCE_S)
         [record] = store.runs()
         again = past_run(record, [])
         assert store.runs().to_pandas()["finish_reason"].tolist() == ["length"]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb._history._writer import ORPHAN_MESSAGE
 from agentnb.history import HistoryStore
@@ -123,7 +124,7 @@ def start_slow_run(kernel: Kernel, message: str) -> str:
 
 def wait_streaming(kernel: Kernel, events: int = 20) -> int:
     """Wait until the kernel's run has received ``events`` events (so it is truly mid-run)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while True:
         out = kernel.run("print(_agent.run.status, _agent.run.event_count)").split()
         if out[0] != "running" or int(out[1]) >= events or time.monotonic() > deadline:
@@ -141,7 +142,9 @@ def raw_row(path: Path, local_id: str, *, missing_ok: bool = False) -> dict[str,
     return {} if row is None else dict(row)
 
 
-def wait_status(path: Path, local_id: str, status: str, timeout: float = 30) -> dict[str, Any]:
+def wait_status(
+    path: Path, local_id: str, status: str, timeout: float = PATIENCE_S
+) -> dict[str, Any]:
     """The row once it has ``status`` (a run's row is written once it has gone on for half a
     second, by the kernel's writer thread: it may not be there yet)."""
     deadline = time.monotonic() + timeout

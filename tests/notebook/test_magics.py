@@ -12,6 +12,7 @@ from typing import Any
 
 import pydantic
 import pytest
+from agentnb_testing import PATIENCE_S
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -191,7 +192,7 @@ def test_cancel_marks_the_run_cancelled(shell: InteractiveShell) -> None:
     handle = cell(shell, "writer --via slow --meta paragraphs=200", "go")
     handle.cancel()
     with pytest.raises(RunCancelledError):
-        handle.wait(timeout=30)
+        handle.wait(timeout=PATIENCE_S)
     assert handle.status == "cancelled"
 
 
@@ -205,7 +206,7 @@ def test_interrupt_during_wait_cancels_the_run(shell: InteractiveShell) -> None:
         timer.cancel()
     handle = shell.user_ns["_agent"]
     with pytest.raises(RunCancelledError):
-        handle.wait(timeout=30)
+        handle.wait(timeout=PATIENCE_S)
     assert handle.status == "cancelled"
 
 
@@ -313,9 +314,9 @@ def test_agent_config_sets_defaults(shell: InteractiveShell) -> None:
 def test_chat_continues_one_thread(server: Any) -> None:
     widget = agentnb.chat("echo", via="test")
     widget.ask("first message")
-    first = widget.wait(30)
+    first = widget.wait(PATIENCE_S)
     widget.ask("second message")
-    second = widget.wait(30)
+    second = widget.wait(PATIENCE_S)
     assert [r.text for r in widget.runs] == ["first message", "second message"]
     assert first.thread_id and second.thread_id == first.thread_id
     widget.close()
@@ -323,17 +324,17 @@ def test_chat_continues_one_thread(server: Any) -> None:
 
 def _next_turn(widget: Any, count: int) -> Any:
     """Wait for the widget's turn number ``count`` (started from the view) to end."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while len(widget.runs) < count:
         assert time.monotonic() < deadline, "no new turn"
         time.sleep(0.02)
-    return widget.wait(30)
+    return widget.wait(PATIENCE_S)
 
 
 def test_chat_retries_edits_and_starts_new_conversations_from_the_view(server: Any) -> None:
     widget = agentnb.chat("echo", via="test")
     widget.ask("first message")
-    first = widget.wait(30)
+    first = widget.wait(PATIENCE_S)
     # a retry of a conversation's first turn starts where it started: no thread at all
     widget._on_view_message(widget, {"kind": "retry", "t": 0}, [])
     retried = _next_turn(widget, 2)
@@ -345,16 +346,16 @@ def test_chat_retries_edits_and_starts_new_conversations_from_the_view(server: A
         retried.thread_id,
     )
     widget.ask("follow-up")
-    follow = widget.wait(30)
+    follow = widget.wait(PATIENCE_S)
     assert follow.thread_id == edited.thread_id, "a plain message continues the thread"
     widget._on_view_message(widget, {"kind": "retry", "t": 1}, [])  # not the last turn
     widget._on_view_message(widget, {"kind": "new"}, [])
     run_sync(asyncio.sleep(0))  # the view's messages are handled on the loop, in order
     widget.ask("fresh start")
-    fresh = widget.wait(30)
+    fresh = widget.wait(PATIENCE_S)
     assert fresh.thread_id and fresh.thread_id != follow.thread_id
     assert len(widget.runs) == 5
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + PATIENCE_S
     while len(widget.transcript.get("turns", [])) < 5 and time.monotonic() < deadline:
         time.sleep(0.02)
     started_as = [turn["meta"]["started_as"] for turn in widget.transcript["turns"]]
@@ -370,3 +371,19 @@ def test_agent_alone_lists_the_connections_agents(shell: InteractiveShell, serve
     assert "echo" in [a.name for a in listed] and "agents of 'models'" in repr(listed)
     with pytest.raises(UsageError, match="does not list its agents"):
         shell.run_line_magic("agent", "--via test")  # Operativus has no listing
+
+
+def test_a_comment_after_the_magic_is_a_comment(shell: InteractiveShell, server: Any) -> None:
+    """``%agent   # the default connection's agents`` lists them, as the page writes it: the
+    ``#`` starts a comment, never an agent named ``#``; so in ``%%agent``'s line of options."""
+    agentnb.connect(
+        "openai", base_url=server.url_for("openai"), api_key=server.api_key, name="models"
+    )
+    listed = shell.run_line_magic("agent", "--via models    # another connection's agents")
+    assert "echo" in [a.name for a in listed]
+    with pytest.raises(UsageError, match="does not list its agents"):
+        shell.run_line_magic("agent", "--via test  # the default's")
+    handle = cell(shell, "echo --via test --wait   # a quick check", "hello #1")
+    assert handle.text == "hello #1"
+    shell.run_line_magic("agent", "echo --via test --wait what is #1?")
+    assert shell.user_ns["_agent"].text == "what is #1?"  # in a message, # is the message's

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -57,12 +58,12 @@ def test_approve_all_and_none(shell: InteractiveShell) -> None:
 
 def test_a_run_that_returns_at_once_waits_for_a_human(shell: InteractiveShell) -> None:
     handle = trade(shell, "")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while handle.status != "paused" and not handle.done and time.monotonic() < deadline:
         time.sleep(0.02)
     (waiting,) = handle.awaiting_approval  # nothing decided for the human
     handle.approve(waiting.call_id)
-    handle.wait(30)
+    handle.wait(PATIENCE_S)
     assert place_trade(handle).status == "succeeded"
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb.server import ServerHandle
 
@@ -178,7 +179,7 @@ def test_interrupting_the_idle_kernel_cancels_a_background_run(
     kernel.run("%%agent writer --via test --plain --meta paragraphs=200\ngo")
     assert kernel.run("print(_agent.status)").strip() == "running"
     kernel.manager.interrupt_kernel()
-    assert wait_for_status(kernel, "_agent", within=1.0) == "cancelled"
+    assert wait_for_status(kernel, "_agent", within=PATIENCE_S) == "cancelled"
     # the kernel is fine afterwards: new runs complete, and a later interrupt while idle
     # with nothing streaming does nothing
     kernel.run("%agent echo --via test --wait still here")
@@ -198,10 +199,10 @@ def test_interrupting_a_cell_cancels_the_runs_it_started(
     )
     time.sleep(1.0)
     kernel.manager.interrupt_kernel()
-    reply = kernel.client.get_shell_msg(timeout=10)
+    reply = kernel.client.get_shell_msg(timeout=PATIENCE_S)
     assert reply["parent_header"]["msg_id"] == msg_id
     assert reply["content"]["status"] == "error"  # KeyboardInterrupt
-    assert wait_for_status(kernel, "mine", within=1.0) == "cancelled"
+    assert wait_for_status(kernel, "mine", within=PATIENCE_S) == "cancelled"
     assert kernel.run("print(earlier.status)").strip() == "running"  # not that cell's run
     kernel.run("earlier.cancel()")
 
@@ -212,11 +213,11 @@ def test_interrupting_the_idle_kernel_leaves_a_run_waiting_for_a_person(
     # issue 27: ■ while the kernel is idle stops what streams, not a decision a person owes
     kernel.run(connect_code(server, **{"X-AgentNB-Delay-Ms": "20"}))
     kernel.run("%%agent trader --via test --plain --out asking\nbuy 3 NVDA")
-    assert wait_for_status(kernel, "asking", within=30.0) == "paused"
+    assert wait_for_status(kernel, "asking", within=PATIENCE_S) == "paused"
     kernel.run("%%agent writer --via test --plain --out streaming --meta paragraphs=200\ngo")
     assert kernel.run("print(streaming.status)").strip() == "running"
     kernel.manager.interrupt_kernel()
-    assert wait_for_status(kernel, "streaming", within=5.0) == "cancelled"
+    assert wait_for_status(kernel, "streaming", within=PATIENCE_S) == "cancelled"
     time.sleep(0.3)
     assert kernel.run("print(asking.status)").strip() == "paused"  # the decision is still owed
     kernel.run("asking.approve(asking.awaiting_approval[0].call_id); asking.wait(30)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 
-from agentnb_testing import Scripted
+from agentnb_testing import PATIENCE_S, Scripted
 from chat_cell_views import capture, play, replica_of
 
 from agentnb._core.run import Run
@@ -89,6 +89,6 @@ def test_the_chat_cells_copy_of_the_call_carries_the_sub_agent() -> None:
     stream = Scripted(text_only_events(), agent="planner", pace_every=1)
     cell = ChatCell(max_fps=1000)
     recorder = capture(cell)
-    play(cell, recorder, stream, 10)
+    play(cell, recorder, stream, PATIENCE_S)
     replica = replica_of(recorder)
     assert replica.turns[0]["tools"]["r1"]["sub_agent"] == "writer"

@@ -10,6 +10,8 @@ import json
 import threading
 from typing import Any
 
+from agentnb_testing import PATIENCE_S
+
 from agentnb._app import connections as conns
 from agentnb._app.run_start import start_run
 from agentnb._core.pricing import usd
@@ -94,7 +96,7 @@ def test_a_pause_left_to_a_human_is_shown_while_it_waits(server: ServerHandle) -
         listeners=(TerminalPrinter(out, color=False), on_pause),
         record=False,
     )
-    assert paused.wait(30)
+    assert paused.wait(PATIENCE_S)
     assert out.getvalue().splitlines()[-1] == PAUSED
     handle.approve(waiting[0])
     handle.wait(60)

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from agentnb_testing import Scripted, client_for
+from agentnb_testing import PATIENCE_S, Scripted, client_for
 
 import agentnb
 from agentnb._core.handle import RunHandle
@@ -39,7 +39,7 @@ def quiesce() -> None:
         done = threading.Event()
         loop = get_loop()
         loop.call_soon_threadsafe(loop.call_later, 0.05, done.set)
-        assert done.wait(5)
+        assert done.wait(PATIENCE_S)
 
 
 def test_a_real_finance_run_reaches_the_views_and_the_static_copy(server: ServerHandle) -> None:
@@ -113,7 +113,7 @@ def test_chat_cell_with_input_sends_typed_messages_through_on_followup() -> None
     assert widget.options["input"] is True
     assert widget.options["placeholder"] == "Message echo…"
     widget.ask("first")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + PATIENCE_S
     while not (widget.runs and widget.runs[-1].done):
         assert time.monotonic() < deadline
         time.sleep(0.01)

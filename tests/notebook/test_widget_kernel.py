@@ -129,7 +129,7 @@ def test_stop_sent_by_the_view_while_the_kernel_is_idle_cancels_the_run(
     check = session.execute(
         """
         try:
-            cell.wait(30)
+            cell.wait(60)
         except agentnb.RunCancelledError as exc:
             print("cancelled", len(exc.partial_text) > 0, len(exc.partial_text))
         """

@@ -14,13 +14,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
 from agentnb._app.connections import disconnect
 from agentnb._client.tool_rounds import STOPPED_WHILE_RUNNING
-from agentnb._core.exceptions import InvalidRequestError, NotFoundError, RunFailedError
+from agentnb._core.exceptions import (
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    RunFailedError,
+)
 from agentnb._history import close_default_stores
 from agentnb.types import ToolCall
 
@@ -140,17 +145,18 @@ def multiply(a: int, b: int) -> int:
     return a * b
 
 
-@pytest.mark.parametrize("tools", [[], [multiply]])
 @pytest.mark.parametrize(
     ("approve", "status", "answer"),
     [(True, "succeeded", "The answer is 4."), (False, "denied", "rejected")],
 )
 async def test_a_tool_adk_asks_to_confirm_is_an_approval_of_that_call(
-    client: AsyncAgentClient, approve: bool, status: str, answer: str, tools: list[object]
+    client: AsyncAgentClient, approve: bool, status: str, answer: str
 ) -> None:
     """``require_confirmation=True``: ADK calls ``adk_request_confirmation`` and ends the
-    stream; the person decides on ``add`` and the decision resumes the same run (notebook
-    tools given or not: the decision is still ADK's confirmation)."""
+    stream; the person decides on ``add`` and the decision resumes the same run. (A
+    notebook function ``confirm`` declares no tool for is refused before sending:
+    ``test_a_notebook_tool_the_agent_does_not_declare_is_refused_before_sending``.)"""
+    tools: list[object] = []
     shown: list[tuple[str, object]] = []
 
     def decide(call: ToolCall) -> bool:
@@ -173,6 +179,13 @@ async def _session_events(adk_url: str, app: str, session_id: str | None) -> lis
         session = await http.get(f"{adk_url}/apps/{app}/users/agentnb/sessions/{session_id}")
     events: list[dict] = session.json()["events"]
     return events
+
+
+async def _sessions(adk_url: str, app: str) -> list[str]:
+    """The ids of the sessions ADK holds for the app's default user."""
+    async with httpx.AsyncClient() as http:
+        listed = await http.get(f"{adk_url}/apps/{app}/users/agentnb/sessions")
+    return sorted(session["id"] for session in listed.json())
 
 
 async def test_a_notebook_function_answers_adks_long_running_call(
@@ -296,12 +309,12 @@ async def test_stop_while_the_notebook_runs_the_call_ends_the_run_and_the_sessio
     def add(a: int, b: int) -> int:
         """Adds two numbers in the notebook."""
         started.set()
-        release.wait(10)
+        release.wait(PATIENCE_S)
         return a + b
 
     stream = client.stream("notebook", "please add 2 and 2", tools=[add])
     reading = asyncio.create_task(stream.consume())
-    await asyncio.to_thread(started.wait, 10)
+    await asyncio.to_thread(started.wait, PATIENCE_S)
     await stream.aclose()
     await reading
     release.set()
@@ -313,15 +326,19 @@ async def test_stop_while_the_notebook_runs_the_call_ends_the_run_and_the_sessio
     assert after.text == "This session holds 2 questions."  # the session goes on
 
 
-async def test_a_long_running_call_no_notebook_function_has_is_told_so(
-    client: AsyncAgentClient,
+async def test_a_notebook_tool_the_agent_does_not_declare_is_refused_before_sending(
+    client: AsyncAgentClient, adk_url: str
 ) -> None:
-    run = await client.run("notebook", "please add 2 and 2", tools=[multiply])
-    assert run.status == "completed", run.error
-    [call] = run.tool_calls
-    refused = "no tool named 'add' was declared by the client (declared: multiply)"
-    assert (call.name, call.status, call.error) == ("add", "failed", refused)
-    assert run.text == f"The tool failed: {refused}."
+    """ADK's agent declares its tools; ``multiply`` is none of them, so ADK would never call
+    it: refused before any request, naming what a notebook function can answer (ADK's
+    ``GET /apps/{app}/app-info``: ``add``, long-running)."""
+    before = await _sessions(adk_url, "notebook")
+    with pytest.raises(ConfigurationError) as caught:
+        await client.run("notebook", "please add 2 and 2", tools=[multiply])
+    said = str(caught.value)
+    assert "agent 'notebook' declares no tool 'multiply'" in said
+    assert "its long-running tools, which a notebook function answers: add" in said
+    assert await _sessions(adk_url, "notebook") == before  # nothing was sent
 
 
 async def test_without_notebook_tools_a_long_running_call_is_left_open(
@@ -334,12 +351,12 @@ async def test_without_notebook_tools_a_long_running_call_is_left_open(
     assert run.text == ""
 
 
-async def test_a_notebook_function_the_agent_does_not_declare_long_running_is_not_run(
+async def test_a_notebook_function_for_a_tool_adk_runs_itself_is_refused(
     client: AsyncAgentClient,
 ) -> None:
-    """``calc``'s ``add`` is ADK's own: ADK runs it, and the notebook's ``add`` is never
-    called (ADK's agent declares its tools; a notebook function only answers a long-running
-    one of its name)."""
+    """``calc``'s ``add`` is ADK's own (not long-running): ADK would run it and never call
+    the notebook's ``add``; refused before sending, saying the agent has no long-running
+    tool."""
     called: list[int] = []
 
     def add(a: int, b: int) -> int:
@@ -347,11 +364,14 @@ async def test_a_notebook_function_the_agent_does_not_declare_long_running_is_no
         called.append(a + b)
         return a + b
 
-    run = await client.run("calc", "please add 2 and 2", tools=[add])
-    assert run.status == "completed", run.error
-    [call] = run.tool_calls
-    assert (call.output, call.status, call.ran_by) == (4, "succeeded", None)
+    with pytest.raises(ConfigurationError) as caught:
+        await client.run("calc", "please add 2 and 2", tools=[add])
+    said = str(caught.value)
+    assert "agent 'calc' runs its tool 'add' itself (it is not long-running)" in said
+    assert "its long-running tools, which a notebook function answers: none" in said
     assert called == []
+    run = await client.run("calc", "please add 2 and 2")  # without it: ADK's own add
+    assert run.tool_calls[0].output == 4
 
 
 async def test_the_connection_lists_adks_apps(client: AsyncAgentClient) -> None:

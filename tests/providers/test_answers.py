@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from agentnb_testing import client_for
+from agentnb_testing import PATIENCE_S, client_for
 
 from agentnb import ConfigurationError, InvalidRequestError
 from agentnb._core.handle import RunHandle
@@ -134,14 +134,14 @@ def test_a_dialect_without_answers_says_so(server: ServerHandle) -> None:
     stream = client.stream("trader", "Buy 1 NVDA")
     handle = RunHandle.start(lambda: stream, run=stream.run)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + PATIENCE_S
         while handle.status != "paused" and time.monotonic() < deadline:
             time.sleep(0.02)
         (call,) = handle.awaiting_approval
         with pytest.raises(ConfigurationError, match="takes only approve / deny"):
             handle.answer(call.call_id, "hello")
         handle.approve(call.call_id)
-        assert handle.wait(timeout=30).status == "completed"
+        assert handle.wait(timeout=PATIENCE_S).status == "completed"
     finally:
         handle.cancel()
 
@@ -151,11 +151,11 @@ def test_a_handle_answers(server: ServerHandle) -> None:
     stream = client.stream("planner", "Plan a trip")
     handle = RunHandle.start(lambda: stream, run=stream.run)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + PATIENCE_S
         while handle.status != "paused" and time.monotonic() < deadline:
             time.sleep(0.02)
         handle.answer(None, "Reykjavík")
-        run = handle.wait(timeout=30)
+        run = handle.wait(timeout=PATIENCE_S)
     finally:
         handle.cancel()
     assert run.status == "completed" and "plan for Reykjavík" in run.text

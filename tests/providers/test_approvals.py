@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from agentnb_testing import client_for
+from agentnb_testing import PATIENCE_S, client_for
 
 from agentnb import (
     AsyncAgentClient,
@@ -144,7 +144,7 @@ def test_a_handle_waits_for_a_human_then_finishes(server: ServerHandle) -> None:
     stream = client.stream("trader", ORDER)
     handle = RunHandle.start(lambda: stream, run=stream.run)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + PATIENCE_S
         while handle.status != "paused" and time.monotonic() < deadline:
             time.sleep(0.02)
         assert handle.status == "paused" and not handle.done
@@ -155,7 +155,7 @@ def test_a_handle_waits_for_a_human_then_finishes(server: ServerHandle) -> None:
         handle.approve(call.call_id)
         with pytest.raises(ConfigurationError, match="already approved"):
             handle.deny(call.call_id)
-        run = handle.wait(10)
+        run = handle.wait(PATIENCE_S)
     finally:
         run_sync(client.aclose())
     assert run.status == "completed" and trade(run).status == "succeeded"
@@ -166,19 +166,20 @@ def test_a_handle_runs_the_policy_its_stream_was_given(server: ServerHandle) -> 
     stream = client.stream("trader", ORDER, approve=False)
     handle = RunHandle.start(lambda: stream, run=stream.run)
     try:
-        run = handle.wait(10)
+        run = handle.wait(PATIENCE_S)
     finally:
         run_sync(client.aclose())
     assert trade(run).status == "denied"
 
 
 async def test_waiting_for_a_human_is_not_a_stall(server: ServerHandle) -> None:
-    client = client_for(server, "vercel", record=False, idle_timeout=0.3)
+    # a person takes twice the idle limit (a stream that goes on is never that silent)
+    client = client_for(server, "vercel", record=False, idle_timeout=2.0)
     async with client, client.stream("trader", ORDER) as stream:
         async for event in stream:
             if isinstance(event, RunPaused):
                 call_id = stream.run.awaiting_approval[0].call_id
-                asyncio.get_running_loop().call_later(1.0, stream.approvals.approve, call_id)
+                asyncio.get_running_loop().call_later(4.0, stream.approvals.approve, call_id)
     assert stream.run.status == "completed"
 
 

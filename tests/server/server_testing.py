@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from agentnb_testing import run_request
+from agentnb_testing import PATIENCE_S, run_request
 
 from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 from agentnb.server._service import AppState
@@ -85,7 +85,7 @@ def state_of(server: ServerHandle) -> AppState:
     return state
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = PATIENCE_S) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from agentnb_testing import new_thread, run_request
+from fault_injection import FaultBook
 from pydantic import BaseModel, Field
 from server_testing import (
     DATA_ONLY,
@@ -862,7 +863,7 @@ def test_start_server_handle_lifecycle() -> None:
 
 
 def test_stop_ends_open_streams_promptly() -> None:
-    handle = start_server(faults=True, delay_ms=0)
+    handle = start_server(faults=FaultBook(), delay_ms=0)
     headers = {"X-API-Key": handle.api_key, "X-AgentNB-Fault": "stall-after=1"}
     with httpx.Client(base_url=handle.base_url, headers=headers, timeout=10) as c:
         body = {"query": "a b c d e f g"}

@@ -258,9 +258,8 @@ def test_serve_explains_an_unresolvable_host_in_one_line() -> None:
 
 
 def test_cli_has_a_command_table_for_more_subcommands() -> None:
-    args = build_parser().parse_args(["serve", "--port", "9000", "--faults"])
+    args = build_parser().parse_args(["serve", "--port", "9000"])
     assert args.port == 9000
-    assert args.faults is True
     assert args.host == "127.0.0.1"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--delay-ms", "-1"])

@@ -11,6 +11,7 @@ from typing import Any
 
 import openai
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb.server import ServerHandle
 
@@ -109,7 +110,7 @@ def test_background_without_streaming_answers_at_once(sdk: openai.OpenAI) -> Non
 
 def test_a_finished_background_response_is_retrieved(sdk: openai.OpenAI) -> None:
     started = sdk.responses.create(model="echo", input="later", background=True)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + PATIENCE_S
     while (found := sdk.responses.retrieve(started.id)).status != "completed":
         assert time.monotonic() < deadline
         time.sleep(0.05)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from tracing_testing import OtlpReceiver
 
 import agentnb
@@ -51,7 +52,7 @@ def scored_run(server: ServerHandle, phoenix: OtlpReceiver, *, content: bool) ->
         run = client.run("echo", ANSWER)
     assert run.text == ANSWER
     store = default_store()
-    assert store is not None and store.flush(timeout=30)
+    assert store is not None and store.flush(timeout=PATIENCE_S)
     agentnb.evals.evaluate(agentnb.runs(limit=1), json_schema(SCHEMA))
     agentnb.score(run.local_id, "verdict", False, f"it gave away {SECRET}")
     assert flush_tracing(timeout=30)

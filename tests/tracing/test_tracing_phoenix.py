@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import PATIENCE_S
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -78,9 +79,11 @@ def photograph_trace(url: str, expect: list[str]) -> Path:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             for text in expect:
-                page.get_by_text(text, exact=True).first.wait_for(timeout=30_000)
+                page.get_by_text(text, exact=True).first.wait_for(timeout=PATIENCE_S * 1000)
             page.get_by_role("tab", name="Attributes").click()
-            page.get_by_text("agentnb.usage.cost_usd", exact=True).wait_for(timeout=30_000)
+            page.get_by_text("agentnb.usage.cost_usd", exact=True).wait_for(
+                timeout=PATIENCE_S * 1000
+            )
             page.screenshot(path=str(shot))
         finally:
             browser.close()
@@ -215,7 +218,7 @@ def test_phoenix_totals_equal_the_historys_for_traces_sessions_and_the_project(
     finally:
         agents.stop()
         agentnb.set_prices(None)
-    assert fresh_history.flush(timeout=30)
+    assert fresh_history.flush(timeout=PATIENCE_S)
     rows = agentnb.runs().to_dicts()
     assert len(rows) == 7 and {row["status"] for row in rows} == {"completed"}
     sources = {row["model"]: row["cost_source"] for row in rows}
@@ -252,7 +255,7 @@ def test_each_thread_of_a_batch_is_a_session_with_its_own_totals(
         assert flush_tracing(timeout=30)
     finally:
         agents.stop()
-    assert fresh_history.flush(timeout=30)
+    assert fresh_history.flush(timeout=PATIENCE_S)
     rows = agentnb.runs().to_dicts()
     assert len({row["thread_id"] for row in rows}) == len(TOPICS) == len(rows)
     expected = history_totals(rows)
@@ -311,8 +314,8 @@ def price_in_phoenix(phoenix: str, model: str, price: dict[str, float]) -> None:
 
 
 def probed_cost(phoenix: str, trace_id: str) -> float | None:
-    """The probe trace's cost once Phoenix has stored it (None if not within 10 s)."""
-    deadline = time.monotonic() + 10
+    """The probe trace's cost once Phoenix has stored it (None if not within PATIENCE_S)."""
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         reply = httpx.post(
             f"{phoenix}/graphql",
@@ -425,13 +428,13 @@ def test_runs_recorded_before_tracing_reach_phoenix_once_with_their_scores(
             "seekrflow", base_url=agents.url_for("seekrflow"), api_key=agents.api_key
         )
         before = [client.run("writer", f"Write a haiku about {topic}") for topic in TOPICS[:3]]
-        assert fresh_history.flush(timeout=30)
+        assert fresh_history.flush(timeout=PATIENCE_S)
         agentnb.score(before[0].local_id, "correct", True, "a fine haiku")
         agentnb.score(before[1].local_id, "quality", 0.4, source="code")
         agentnb.score(before[1].local_id, "quality", 0.6, source="code")  # the current one
         configure_tracing(endpoint=phoenix, scores="phoenix")
         live = client.run("writer", "Write a haiku about oil")
-        assert fresh_history.flush(timeout=30)
+        assert fresh_history.flush(timeout=PATIENCE_S)
         agentnb.score(live.local_id, "verdict", False, "too long")
         assert agentnb.export_traces(agentnb.runs()) == 4  # the live run too: sent again
         agentnb.score(before[2].local_id, "tone", "wistful", source="agent", author="judge")

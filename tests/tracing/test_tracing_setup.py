@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from agentnb_testing import client_for
+from agentnb_testing import PATIENCE_S, client_for
 from opentelemetry.sdk.trace import TracerProvider
 from tracing_testing import OtlpReceiver
 
@@ -121,7 +121,7 @@ def test_an_exported_run_carries_the_ids_its_live_spans_carried(server: ServerHa
         assert flush_tracing(timeout=10)
         live = sorted((s.name, s.trace_id, s.span_id, s.parent_span_id) for s in collector.spans)
         store = default_store()
-        assert store is not None and store.flush(timeout=10)
+        assert store is not None and store.flush(timeout=PATIENCE_S)
         configure_tracing(False)
         assert export_traces(runs(), endpoint=collector.url) == len(runs())
     [root] = [s for s in live if s[0] == "invoke_agent finance_agent"]
@@ -166,7 +166,7 @@ def test_a_phoenix_that_cannot_take_scores_is_logged_once(
     given = ScoreRecord("run-1", "correct", True, None, "person", None, datetime.now(UTC))
     for _ in range(3):
         scores.send([given])
-    assert scores.flush(timeout=30)
+    assert scores.flush(timeout=PATIENCE_S)
     scores.close()
     said = [r.getMessage() for r in caplog.records if r.name == "agentnb.tracing"]
     assert len(said) == 1 and f"cannot send scores to {closed}/v1/span_annotations" in said[0]

@@ -16,6 +16,12 @@ __all__ = ["FinanceAgent"]
 
 _MOVED_MOST = re.compile(r"\bmoved (the )?most\b", re.IGNORECASE)
 _SHARES = re.compile(r"\b(\d{1,6})\s+shares?\b", re.IGNORECASE)
+_NOTEBOOK_DATA = re.compile(
+    r'<notebook-data id="(?P<id>[^"]+)">\n[^\n]*\n(?P<body>.*)\n</notebook-data id="(?P=id)">',
+    re.S,
+)
+SAID_LINES = 5
+"""Lines of a notebook read the demo agent repeats in its answer."""
 
 
 class FinanceAgent:
@@ -147,7 +153,14 @@ def _client_tool_steps(request: AgentInput, ticker: str, ids: CallIds) -> Iterat
     """With tools the client declared: call the first one (a string parameter gets the
     ticker, a number 1), then answer with what the client sent back."""
     if request.tool_results:
-        said = "; ".join(_as_text(m.content) for m in request.tool_results)
+        results = [_as_text(m.content) for m in request.tool_results]
+        read = [_in_words(result) for result in results]
+        if all(read):
+            answer = " ".join(str(words) for words in read)
+            yield Text(answer)
+            yield Finish(final_output=answer)
+            return
+        said = "; ".join(results)
         yield Text(f"Your notebook's tool says: {said}")
         yield Finish(final_output=said)
         return
@@ -160,6 +173,25 @@ def _client_tool_steps(request: AgentInput, ticker: str, ids: CallIds) -> Iterat
     yield Reasoning(f"The client declared {declared.get('name')}; I call it.")
     yield ToolStart(ids.next(), str(declared.get("name")), arguments, client=True)
     yield Finish()
+
+
+def _in_words(result: str) -> str | None:
+    """What a context tool read of the notebook (a data block), said in a sentence as a model
+    would answer from it; None for any other result. The demo runs no model: it repeats the
+    read's first lines."""
+    found = _NOTEBOOK_DATA.fullmatch(result.strip())
+    if found is None:
+        return None
+    lines = [line.strip() for line in found["body"].splitlines() if line.strip()]
+    if not lines:
+        return "I read your notebook, and it had nothing to show."
+    said = f"I read your notebook: {lines[0].rstrip('.:')}."
+    rest = lines[1 : 1 + SAID_LINES]
+    if rest:
+        more = len(lines) - 1 - len(rest)
+        said += f" It holds {'; '.join(line.rstrip('.:') for line in rest)}"
+        said += f"; and {more} more lines." if more else "."
+    return said
 
 
 def _as_text(content: str) -> str:

@@ -11,8 +11,15 @@ notebook's ``position_value`` and answers with its ``tool_result``, ``overloaded
 mid-stream with an ``error`` event, ``status-529`` / ``status-400`` answer with that status,
 ``slow`` streams until the client goes (``GET /gone`` then says whether it went);
 ``max-tokens``, ``max-tokens-call`` (cut inside a ``tool_use``'s arguments), ``stop-sequence``,
-``refusal`` (with ``stop_details``) and ``pause-turn`` (a web search paused before its result)
-stop with that stop reason.
+``refusal`` (with ``stop_details``) and ``pause-turn`` (a web search paused before its result;
+sent back as it was, the turn goes on with the result and the answer) stop with that stop
+reason; ``pause-always`` pauses every time. Hostile scripts: ``one-index-two-calls`` starts two ``tool_use``
+blocks on one content-block index, ``disagreeing-call`` starts a ``tool_use`` with one input
+and streams another; each answers its results back in words.
+
+As Anthropic's API does, a request is refused (400) when a ``tool_result`` answers no
+``tool_use`` of the assistant message before it, when a ``tool_use`` is not answered by the
+next message, or when two ``tool_use`` blocks of a message share an id.
 """
 
 from __future__ import annotations
@@ -192,15 +199,46 @@ def refusal(body: dict[str, Any]) -> list[Any]:
 
 
 def pause_turn(body: dict[str, Any]) -> list[Any]:
-    """A server tool's long turn paused: the call made, no result yet."""
+    """A server tool's long turn paused: the call made, no result yet. Sent back as it was
+    (the assistant's paused content last), the turn goes on: the result, then the answer."""
+    last = body["messages"][-1]
+    if last["role"] == "assistant":
+        assert [b["id"] for b in last["content"] if b["type"] == "server_tool_use"] == [
+            "srvtoolu_p"
+        ], last
+        result = t.WebSearchResultBlock(
+            type="web_search_result", title="NVDA", url="https://example.com/nvda",
+            encrypted_content="e",
+        )  # fmt: skip
+        return [
+            start(body["model"], "msg_paused_on", 50),
+            block(
+                0,
+                t.WebSearchToolResultBlock(
+                    type="web_search_tool_result", tool_use_id="srvtoolu_p", content=[result]
+                ),
+            ),
+            stop(0),
+            *text(1, "NVDA is at 100."),
+            *end("end_turn", 9),
+        ]
+    return paused(body)
+
+
+def pause_always(body: dict[str, Any]) -> list[Any]:
+    """A turn that pauses every time it is sent back, with another search each time."""
+    last = body["messages"][-1]
+    made = len(last["content"]) if last["role"] == "assistant" else 0
+    return paused(body, f"srvtoolu_p{made}")
+
+
+def paused(body: dict[str, Any], call_id: str = "srvtoolu_p") -> list[Any]:
     query = {"query": "NVDA price"}
     return [
         start(body["model"], "msg_paused", 30),
         block(
             0,
-            t.ServerToolUseBlock(
-                type="server_tool_use", id="srvtoolu_p", name="web_search", input={}
-            ),
+            t.ServerToolUseBlock(type="server_tool_use", id=call_id, name="web_search", input={}),
         ),
         delta(0, t.InputJSONDelta(type="input_json_delta", partial_json=json.dumps(query))),
         stop(0),
@@ -208,7 +246,79 @@ def pause_turn(body: dict[str, Any]) -> list[Any]:
     ]
 
 
+def results_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    last = body["messages"][-1]
+    content = last["content"] if isinstance(last["content"], list) else []
+    return [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+
+
+def results_said(body: dict[str, Any], message_id: str) -> list[Any]:
+    said = "; ".join(
+        f"{r['tool_use_id']}{' failed' if r.get('is_error') else ''}: {r['content']}"
+        for r in results_of(body)
+    )
+    return [start(body["model"], message_id, 40), *text(0, said), *end("end_turn", 8)]
+
+
+def tool_use(index: int, call_id: str, given: dict[str, Any], streamed: str) -> list[Any]:
+    use = t.ToolUseBlock(type="tool_use", id=call_id, name="position_value", input=given)
+    piece = t.InputJSONDelta(type="input_json_delta", partial_json=streamed)
+    return [block(index, use), delta(index, piece)]
+
+
+def one_index_two_calls(body: dict[str, Any]) -> list[Any]:
+    if results_of(body):
+        return results_said(body, "msg_pair_2")
+    return [
+        start(body["model"], "msg_pair_1", 25),
+        *tool_use(1, "toolu_a", {}, json.dumps({"ticker": "NVDA", "shares": 1})),
+        *tool_use(1, "toolu_b", {}, json.dumps({"ticker": "AAPL", "shares": 2})),
+        stop(1),
+        *end("tool_use", 15),
+    ]
+
+
+def disagreeing_call(body: dict[str, Any]) -> list[Any]:
+    if results_of(body):
+        return results_said(body, "msg_disagree_2")
+    given = {"ticker": "NVDA", "shares": 3}
+    return [
+        start(body["model"], "msg_disagree_1", 25),
+        *tool_use(1, "toolu_d", given, json.dumps({"ticker": "AAPL", "shares": 1000})),
+        stop(1),
+        *end("tool_use", 15),
+    ]
+
+
+def unpaired_tools(messages: list[dict[str, Any]]) -> str | None:
+    """What Anthropic's API says of a thread whose ``tool_use`` and ``tool_result`` blocks
+    do not pair up; None when they do."""
+
+    def blocks(message: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+        content = message["content"] if isinstance(message["content"], list) else []
+        return [b for b in content if isinstance(b, dict) and b.get("type") == kind]
+
+    for at, message in enumerate(messages):
+        if message["role"] == "assistant":
+            uses = [b["id"] for b in blocks(message, "tool_use")]
+            if len(set(uses)) != len(uses):
+                return f"messages.{at}: tool_use ids must be unique: {uses}"
+            after = messages[at + 1] if at + 1 < len(messages) else None
+            answered = {b["tool_use_id"] for b in blocks(after, "tool_result")} if after else set()
+            if after is not None and set(uses) - answered:
+                return f"messages.{at}: tool_use ids without tool_result: {set(uses) - answered}"
+        else:
+            before = messages[at - 1] if at > 0 else {"content": []}
+            uses = {b["id"] for b in blocks(before, "tool_use")}
+            for result in blocks(message, "tool_result"):
+                if result["tool_use_id"] not in uses:
+                    return f"messages.{at}: unexpected tool_use_id {result['tool_use_id']}"
+    return None
+
+
 SCRIPTS = {
+    "one-index-two-calls": one_index_two_calls,
+    "disagreeing-call": disagreeing_call,
     "search": search,
     "tools": tools,
     "overloaded": overloaded,
@@ -217,6 +327,7 @@ SCRIPTS = {
     "stop-sequence": stop_sequence,
     "refusal": refusal,
     "pause-turn": pause_turn,
+    "pause-always": pause_always,
 }
 
 
@@ -263,6 +374,9 @@ class Handler(BaseHTTPRequestHandler):
             CHECK.validate_python(body)
         except pydantic.ValidationError as exc:
             return self.error(400, "invalid_request_error", str(exc))
+        unpaired = unpaired_tools(body["messages"])
+        if unpaired is not None:
+            return self.error(400, "invalid_request_error", unpaired)
         model = body["model"]
         if model.startswith("status-"):
             status = int(model.removeprefix("status-"))

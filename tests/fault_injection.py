@@ -1,8 +1,8 @@
-"""Fault injection for tests: only a server started with ``faults=True`` reads the
-``X-AgentNB-Fault: k=v;k=v`` request header; any other server ignores it. No module of the
-server imports this one: ``create_app(faults=True)`` loads it and hands its
-:class:`FaultBook` to the app as the :class:`~agentnb.server._service.RunFaults` seam and
-its middleware, so a production server runs none of this code.
+"""Fault injection for the tests, which the package does not ship: a server given a
+:class:`FaultBook` (``start_server(faults=FaultBook())``, ``create_app(key, faults=...)``)
+reads the ``X-AgentNB-Fault: k=v;k=v`` request header through the server's
+:class:`~agentnb.server._service.RunFaults` seam (a run's stream, and the middleware that may
+replace any endpoint's answer); any other server ignores the header.
 
 Keys: ``drop-after=N``, ``malformed-after=N``, ``stall-after=N``, ``no-end``, ``no-ids``,
 ``ids`` (event ids in a dialect whose platform sends data-only frames, SeekrFlow's) (these
@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._http_plumbing import ApiError, error_response, retry_after_value
-from ._numbers import ascii_decimal, ascii_int
-from ._sse_responses import NO_SHAPING, StreamShaping
-from ._steps import Failure
+from agentnb.server._http_plumbing import ApiError, error_response, retry_after_value
+from agentnb.server._numbers import ascii_decimal, ascii_int
+from agentnb.server._sse_responses import NO_SHAPING, StreamShaping
+from agentnb.server._steps import Failure
 
 __all__ = ["FAULT_HEADER", "FaultBook", "FaultPlan", "InjectAnswerFaults"]
 
@@ -156,17 +156,15 @@ def _seconds(value: str | None) -> float | None:
 
 
 class FaultBook:
-    """Parses fault headers and counts how often each one-shot fault has fired."""
+    """Parses fault headers and counts how often each one-shot fault has fired: the
+    :class:`~agentnb.server._service.RunFaults` a testing server is given."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self) -> None:
         self._fired: Counter[str] = Counter()
 
     def plan(self, request: Request) -> FaultPlan | None:
         raw = request.headers.get(FAULT_HEADER)
-        if not self.enabled or raw is None:
-            return None
-        return parse_fault_header(raw)
+        return None if raw is None else parse_fault_header(raw)
 
     def take(self, plan: FaultPlan) -> bool:
         """True while this header value still has firings left (and counts one)."""
@@ -190,7 +188,10 @@ class FaultBook:
     def stream_error_due(self, plan: FaultPlan | None) -> bool:
         return plan is not None and plan.stream_error is not None and self.take(plan)
 
-    # the RunFaults seam a run request goes through (agentnb.server._service)
+    # the RunFaults seam (agentnb.server._service)
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        return InjectAnswerFaults(app, self)
+
     def shaping(self, request: Request) -> StreamShaping:
         plan = self.plan(request)
         return plan.shaping if plan is not None else NO_SHAPING
@@ -219,7 +220,7 @@ class InjectAnswerFaults:
         self.book = book
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.book.enabled:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope)

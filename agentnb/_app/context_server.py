@@ -1,0 +1,180 @@
+"""The notebook as an MCP server for any agent: ``agentnb.context.serve()`` serves the six
+read-only context tools over Streamable HTTP on 127.0.0.1, for a client the person points at
+it (Claude Code, Codex, Gemini CLI, an ACP agent's ``mcpServers``).
+
+The results are what ``context=True`` gives (the same tools, summaries, caps and redaction);
+the gate stays in the kernel: the server's calls are one run, shown in the cell that started
+it, whose approval cards decide where ``configure(ask_first=True)`` or ``approve=`` say a
+call asks first (:mod:`.served_calls`). The wire is :mod:`.mcp_http`'s.
+"""
+
+from __future__ import annotations
+
+import atexit
+import secrets
+import threading
+import weakref
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from .._core.approvals import ApprovalPolicy, as_approver
+from .._core.exceptions import ConfigurationError
+from .._core.extras import require_mcp
+from .._core.handle import RunHandle
+from .._core.run import Run
+from .._core.secrets import register_secret
+from .._display.environment import kernel_shell, note
+from ..events import Event, ToolApprovalRequested
+from .context_tools import NO_KERNEL, running_kernel
+from .served_calls import ServedCall, ServedCalls
+
+if TYPE_CHECKING:
+    from .mcp_http import HttpServer
+
+__all__ = ["ContextServer", "serve"]
+
+
+def serve(port: int = 0, approve: ApprovalPolicy = None) -> ContextServer:
+    """Serve the notebook's six context tools as an MCP server, over Streamable HTTP at
+    ``srv.url`` (ending ``/mcp``), on 127.0.0.1 only, each request needing the header
+    ``Authorization: Bearer <srv.token>``; until ``srv.stop()``, the end of a ``with``
+    block, Stop in the cell that started it, or the kernel's exit.
+
+    The results are what ``context=True`` gives the agent (the same summaries, caps and
+    redaction; ``.env`` and paths outside the working directory refused as tool errors).
+    ``port``: 0 picks a free one. ``approve``: what decides each call, as ``ask``'s
+    ``approve=`` (True approves every call, False denies every call, a callable gets the
+    ``ToolCall``); None leaves a call to you when ``configure(ask_first=True)``: it waits
+    for Approve or Deny in the cell that started the server (or ``srv.approve(call_id)``).
+    The server's repr is the line to paste into Claude Code; ``srv.calls`` lists what was
+    read."""
+    kernel = running_kernel()
+    if kernel is None:
+        raise ConfigurationError(NO_KERNEL)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(f"port is a number from 0 to 65535 (0: a free one), not {port!r}")
+    as_approver(approve)  # refused here, before anything listens
+    require_mcp()
+    from .mcp_http import listening_socket, serve_http  # the mcp SDK: an optional extra
+
+    token = secrets.token_urlsafe(32)
+    register_secret(token)
+    try:
+        sock = listening_socket(port)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+    served = ServedCalls(kernel, url, approve)
+    handle = RunHandle.start(lambda: served, run=served.run)
+    try:
+        http = serve_http(sock, token, served.declarations(), served.submit)
+    except BaseException:
+        served.end()
+        raise
+    server = ContextServer(http, token, served, handle)
+    handle.add_listener(lambda _run, _event: server._ended(), end_only=True)
+    _show(handle)
+    return server
+
+
+def _show(handle: RunHandle) -> None:
+    """The server's run in the cell that started it; in terminal IPython, a line for each call
+    that waits for a decision (the prompt stays the person's)."""
+    from .._display.show import show_live  # the widget: only where a server is shown
+
+    if kernel_shell() is not None:
+        show_live(handle)
+    else:
+        handle.add_listener(_say_waiting)
+
+
+def _say_waiting(run: Run, event: Event | None) -> None:
+    if isinstance(event, ToolApprovalRequested) and (call := run.tool_call(event.call_id)):
+        note(
+            f"the notebook's MCP server: {call.name}({call.arguments_text or call.arguments}) "
+            f"waits for your decision: .approve({call.call_id!r}) or .deny({call.call_id!r}) "
+            "on the server agentnb.context.serve() gave"
+        )
+
+
+class ContextServer:
+    """The notebook served over MCP (see :func:`serve`)."""
+
+    def __init__(
+        self, http: HttpServer, token: str, served: ServedCalls, handle: RunHandle
+    ) -> None:
+        self.url = http.url
+        """Where clients connect (Streamable HTTP; it ends ``/mcp``)."""
+        self.token = token
+        """What each request carries: ``Authorization: Bearer <token>``."""
+        self.handle = handle
+        """The server's run, whose tool calls are the calls served."""
+        self._http = http
+        self._served = served
+        self._lock = threading.Lock()
+        _running.add(self)
+
+    @property
+    def running(self) -> bool:
+        """Whether it still serves (its HTTP thread runs)."""
+        return self._http.running
+
+    @property
+    def calls(self) -> list[ServedCall]:
+        """The calls served, the latest last (the last 1,000)."""
+        return list(self._served.calls)
+
+    def approve(self, call_id: str, *, for_run: bool = False) -> None:
+        """Let a call waiting for your decision read (``for_run``: and every later read,
+        without asking, while the server runs)."""
+        self.handle.approve(call_id, for_run=for_run)
+
+    def deny(self, call_id: str, reason: str | None = None) -> None:
+        """Refuse a call waiting for your decision: its client gets a tool error saying the
+        user denied it."""
+        self.handle.deny(call_id, reason)
+
+    def mcp_server(self, name: str = "notebook") -> dict[str, object]:
+        """This server as an MCP server entry (``{type, name, url, headers}``, the form ACP's
+        ``session/new`` takes in ``mcpServers``)."""
+        header = {"name": "Authorization", "value": f"Bearer {self.token}"}
+        return {"type": "http", "name": name, "url": self.url, "headers": [header]}
+
+    def stop(self) -> None:
+        """Stop serving (a call waiting for a decision is denied). Safe more than once."""
+        with self._lock:
+            self._served.end()
+            self._http.stop()
+            _running.discard(self)
+
+    def _ended(self) -> None:
+        """The run ended (Stop in its cell): the wire stops too, without waiting here."""
+        self._http.stop_soon()
+
+    def __enter__(self) -> ContextServer:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        if not self.running:
+            return f"<ContextServer {self.url} stopped>"
+        return (
+            f"claude mcp add --transport http notebook {self.url} "
+            f'--header "Authorization: Bearer {self.token}"'
+        )
+
+
+_running: weakref.WeakSet[ContextServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_running):
+        server.stop()

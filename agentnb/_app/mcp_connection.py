@@ -1,0 +1,299 @@
+"""One MCP server's session for ``agentnb.mcp_tools``: the ``mcp`` SDK's client (a process
+over stdio, or Streamable HTTP) on a thread of its own with its own event loop, so a server
+that hangs or floods never holds up agentnb's loop nor the kernel.
+
+The session lists the server's tools, lists them again when the server says the list changed
+(``notifications/tools/list_changed``), and calls them: a call is a coroutine on this loop
+(:meth:`McpConnection.call`), which the one runner of client tools awaits there. A server
+process runs in a process group of its own and ends with the session (stdin closed, then the
+group terminated, then killed: the SDK's ``stdio_client``), at :meth:`McpConnection.close` or
+when the kernel exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import json
+import tempfile
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+# jsonschema: the SDK checks a result against its tool's output schema with it, and its first
+# import takes seconds: taken when a server starts, not inside a first call's time limit
+import httpx2
+import jsonschema  # noqa: F401
+import mcp.types as types
+from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp.client.session import IncomingMessage
+from mcp.client.streamable_http import streamable_http_client
+
+from .._core.exceptions import ConfigurationError
+from .._core.text import excerpt
+from .._core.version import __version__
+
+__all__ = ["START_TIMEOUT", "ListedTool", "MCPToolError", "McpConnection", "stdio", "streamable"]
+
+START_TIMEOUT = 30.0
+"""Seconds a server has to start, answer ``initialize`` and list its tools."""
+STOP_TIMEOUT = 10.0
+"""Seconds closing waits for the session (the SDK gives a process 2 s to leave on its own,
+then terminates its group, then kills it)."""
+_STDERR_SHOWN = 1_000
+"""Characters of a server's stderr an error quotes (its last ones)."""
+
+Streams = tuple[Any, Any]
+Opener = Callable[[TextIO], AbstractAsyncContextManager[Streams]]
+"""Opens the transport (given the file a process's stderr goes to): the SDK's stream pair."""
+
+
+class MCPToolError(Exception):
+    """A tool call the MCP server answered with an error (``isError``): what the agent reads."""
+
+
+@dataclass(frozen=True)
+class ListedTool:
+    """A tool as the server lists it."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+    read_only: bool
+    """The server's ``readOnlyHint``: it says the tool changes nothing."""
+    destructive: bool
+    """The server's ``destructiveHint`` (true unless it says otherwise, as MCP's default)."""
+
+
+def stdio(command: Sequence[str], env: Mapping[str, str] | None, cwd: str | Path | None) -> Opener:
+    """A process started from ``command`` (its environment: the SDK's safe default, PATH,
+    HOME and the like, with ``env`` over it: the notebook's keys are not handed on)."""
+    parameters = StdioServerParameters(
+        command=command[0], args=list(command[1:]), env=dict(env or {}), cwd=cwd
+    )
+    return lambda errlog: stdio_client(parameters, errlog=errlog)
+
+
+def streamable(url: str, headers: Mapping[str, str]) -> Opener:
+    """A server at ``url`` over Streamable HTTP, each request carrying ``headers``."""
+
+    @contextlib.asynccontextmanager
+    async def opened(_errlog: TextIO) -> AsyncIterator[Streams]:
+        async with (
+            httpx2.AsyncClient(headers=dict(headers), timeout=httpx2.Timeout(30, read=300)) as http,
+            streamable_http_client(url, http_client=http) as streams,
+        ):
+            yield streams
+
+    return opened
+
+
+class McpConnection:
+    """A session with one MCP server, on its own thread and loop (see the module)."""
+
+    def __init__(self, opener: Opener, where: str) -> None:
+        self.where = where
+        """The server as the person named it (its command, or its URL)."""
+        self.server_name = ""
+        self.tools: tuple[ListedTool, ...] = ()
+        """The latest listing: replaced whole when the server says its list changed."""
+        self.ended: str | None = None
+        """Why the session is over (None while it runs)."""
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._opener = opener
+        self._session: ClientSession | None = None
+        self._started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._main: asyncio.Task[None] | None = None
+        self._closing = False
+        # where a process's stderr goes (a file: the SDK hands it to the process), for errors
+        self._stderr: TextIO = tempfile.TemporaryFile(  # noqa: SIM115 (closed with the session)
+            "w+", encoding="utf-8", errors="replace"
+        )
+        self._thread = threading.Thread(target=self._serve, name=f"agentnb-mcp:{where}"[:60])
+        self._thread.daemon = True
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- starting and stopping (any thread) -----------------------------------------------
+    def start(self) -> None:
+        """Start the session and wait until its tools are listed; a
+        :class:`ConfigurationError` saying why it could not start."""
+        self._thread.start()
+        try:
+            self._started.result(START_TIMEOUT)
+        except concurrent.futures.TimeoutError:
+            why = f"did not answer within {START_TIMEOUT:g} s{self._stderr_tail()}"
+        except Exception as exc:
+            why = f"could not start: {_reason(exc)}{self._stderr_tail()}"
+        else:
+            _open.add(self)
+            return
+        self.close()
+        raise ConfigurationError(f"the MCP server {self.where} {why}")
+
+    def close(self) -> None:
+        """End the session (and the server's process). Safe to call more than once."""
+        self._closing = True
+        loop, main = self.loop, self._main
+        if loop is not None and main is not None:
+            with contextlib.suppress(RuntimeError):  # its loop closed: the session is over
+                loop.call_soon_threadsafe(main.cancel)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(STOP_TIMEOUT)
+        self.ended = self.ended or "it was closed"
+        if not self._thread.is_alive():
+            self._stderr.close()
+        _open.discard(self)
+
+    # ---- calling (this connection's loop) -------------------------------------------------
+    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+        """Call tool ``name``: its result as text; an :class:`MCPToolError` when the server
+        answers with an error, a :class:`ConnectionError` when the session is over."""
+        session = self._session
+        if session is None or self.ended is not None:
+            raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
+        try:
+            result = await session.call_tool(name, arguments)
+        except MCPError as exc:
+            if exc.code != types.CONNECTION_CLOSED:  # the server refused the call itself
+                raise MCPToolError(exc.message) from None
+            self.ended = "it ended during a call"
+            raise ConnectionError(f"the MCP server {self.where} ended during the call") from None
+        except Exception as exc:  # the session failed under the call
+            raise ConnectionError(
+                f"the MCP server {self.where} failed during the call: {_reason(exc)}"
+            ) from None
+        if not isinstance(result, types.CallToolResult):
+            raise MCPToolError(f"the MCP server answered with a {type(result).__name__}")
+        text = result_text(result)
+        if result.is_error:
+            raise MCPToolError(text or "the MCP server reported an error without a message")
+        return text
+
+    # ---- the session (this connection's thread) -------------------------------------------
+    def _serve(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # close() cancels the session
+            asyncio.run(self._session_to_end())
+
+    async def _session_to_end(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._main = asyncio.current_task()
+        if self._closing:  # closed before it started
+            return
+        try:
+            async with (
+                self._opener(self._stderr) as (read, write),
+                ClientSession(
+                    read,
+                    write,
+                    message_handler=self._heard,
+                    client_info=types.Implementation(name="agentnb", version=__version__),
+                ) as session,
+            ):
+                initialized = await session.initialize()
+                self.server_name = initialized.server_info.name
+                self.tools = await _listing(session)
+                self._session = session
+                self._started.set_result(None)
+                await asyncio.Event().wait()  # until close() cancels it
+        except Exception as exc:  # told to whoever waits, never raised on a thread
+            if not self._started.done():
+                self._started.set_exception(exc)
+            self.ended = self.ended or f"it ended: {_reason(exc)}"
+        finally:
+            self._session = None
+            self.ended = self.ended or "it was closed"
+            if not self._started.done():
+                self._started.set_exception(ConnectionError("it was closed while starting"))
+
+    async def _heard(self, message: IncomingMessage) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            task = asyncio.get_running_loop().create_task(self._list_again())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _list_again(self) -> None:
+        session = self._session
+        if session is not None:
+            with contextlib.suppress(Exception):  # the old listing stays; a call says the rest
+                self.tools = await _listing(session)
+
+    def _stderr_tail(self) -> str:
+        try:
+            self._stderr.seek(0)
+            text = self._stderr.read().strip()
+        except (OSError, ValueError):
+            return ""
+        return f" (its stderr ends: {text[-_STDERR_SHOWN:]})" if text else ""
+
+
+async def _listing(session: ClientSession) -> tuple[ListedTool, ...]:
+    """Every tool the server lists, page after page."""
+    tools: list[types.Tool] = []
+    cursor: str | None = None
+    while True:
+        params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        page = await session.list_tools(params=params)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            return tuple(_listed(tool) for tool in tools)
+
+
+def _listed(tool: types.Tool) -> ListedTool:
+    hints = tool.annotations
+    read_only = bool(hints and hints.read_only_hint)
+    destructive = not read_only and (hints is None or hints.destructive_hint is not False)
+    return ListedTool(
+        tool.name, tool.description or "", dict(tool.input_schema), read_only, destructive
+    )
+
+
+def result_text(result: types.CallToolResult) -> str:
+    """A tool's result as the text the agent reads: its text blocks, a resource's text, and
+    a note for what is not text (an image, audio, a link); its structured content when it
+    has no block."""
+    parts: list[str] = []
+    for block in result.content:
+        if isinstance(block, types.TextContent):
+            parts.append(block.text)
+        elif isinstance(block, types.ImageContent | types.AudioContent):
+            parts.append(f"[{block.mime_type} ({len(block.data) * 3 // 4:,} bytes), not text]")
+        elif isinstance(block, types.EmbeddedResource):
+            resource = block.resource
+            if isinstance(resource, types.TextResourceContents):
+                parts.append(resource.text)
+            else:
+                parts.append(f"[resource {resource.uri} ({resource.mime_type}), not text]")
+        elif isinstance(block, types.ResourceLink):
+            parts.append(f"[a link to the resource {block.uri}]")
+    if not parts and result.structured_content is not None:
+        parts.append(json.dumps(result.structured_content))
+    return "\n".join(parts)
+
+
+def _reason(error: BaseException) -> str:
+    """What went wrong, in one line: the first error inside a group (anyio's task groups
+    wrap what failed in one)."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    try:
+        said = str(error)
+    except Exception:  # its own __str__ failed
+        said = ""
+    return excerpt(f"{type(error).__name__}: {said}" if said else type(error).__name__, 500)
+
+
+_open: weakref.WeakSet[McpConnection] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """The kernel exits: every server it started ends with it."""
+    for connection in list(_open):
+        connection.close()

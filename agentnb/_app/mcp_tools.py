@@ -1,0 +1,209 @@
+"""An MCP server's tools as the agent's tools: ``agentnb.mcp_tools(command=[...])`` or
+``agentnb.mcp_tools(url=...)`` gives a list for ``tools=[...]`` on every dialect that carries
+tools. Each tool is a :class:`~agentnb._core.client_tools.ClientTool` whose function calls the
+server, so each call takes the one path of the notebook's functions (the run's approval gate,
+the time limit, the result or error sent back in the same run, the call in the run's tool
+calls and the history), named ``<server>__<tool>``.
+
+The session itself (the ``mcp`` SDK, an optional extra) is :mod:`.mcp_connection`'s, on a
+thread of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, overload
+
+from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool
+from .._core.exceptions import ConfigurationError
+from .._core.extras import require_mcp
+from .._core.secrets import register_secret, secret_name
+
+if TYPE_CHECKING:
+    from .mcp_connection import ListedTool, McpConnection
+
+__all__ = ["McpTools", "mcp_tools"]
+
+_NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def mcp_tools(
+    command: Sequence[str] | None = None,
+    *,
+    url: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    name: str | None = None,
+    approve: bool | None = None,
+    time_limit: float = TOOL_TIME_LIMIT,
+) -> McpTools:
+    """The tools of an MCP server, for ``tools=`` (see the "Your functions as tools" page).
+
+    ``command``: start the server as a process and talk to it over stdio (``["npx", "-y",
+    "@modelcontextprotocol/server-filesystem", "."]``), with ``env`` over a minimal
+    environment (your keys are not handed on) and ``cwd``; or ``url``: a server over
+    Streamable HTTP, each request carrying ``headers``. ``name``: what calls are named after
+    (``<name>__<tool>``; default the name the server gives itself). ``approve``: None asks
+    before each call of a tool the server does not mark read-only (``readOnlyHint``), True
+    before every call, False before none. ``time_limit``: seconds a call may take.
+
+    The server runs until ``.close()`` (or the end of a ``with`` block, or the kernel's exit).
+    """
+    require_mcp()
+    from .mcp_connection import McpConnection, stdio, streamable  # the mcp SDK: an extra
+
+    if (command is None) == (url is None):
+        raise ConfigurationError("mcp_tools takes a command=[...] or a url=..., one of the two")
+    if command is not None:
+        if isinstance(command, str) or not command or not all(isinstance(c, str) for c in command):
+            raise ConfigurationError(
+                f"command= is the server's command as a list of strings, such as "
+                f'["python", "server.py"], not {command!r:.200}'
+            )
+        if headers is not None:
+            raise ConfigurationError("headers= goes with url=; a command takes env=")
+        opener = stdio(command, env, cwd)
+        where = " ".join(command)
+    else:
+        assert url is not None
+        if not re.match(r"^https?://", url):
+            raise ConfigurationError(f"url= is an http:// or https:// URL, not {url!r:.200}")
+        if env is not None or cwd is not None:
+            raise ConfigurationError("env= and cwd= go with command=; a url takes headers=")
+        _register_credentials(headers or {})
+        opener = streamable(url, headers or {})
+        where = url
+    if not time_limit > 0:
+        raise ConfigurationError(f"time_limit is a positive number of seconds, not {time_limit!r}")
+    connection = McpConnection(opener, where)
+    connection.start()
+    return McpTools(
+        connection, _name_part(name or connection.server_name or "mcp"), approve, time_limit
+    )
+
+
+def _register_credentials(headers: Mapping[str, str]) -> None:
+    """A header's credential is redacted wherever it might show, as a key is."""
+    for header, value in headers.items():
+        if header.lower() in _CREDENTIAL_HEADERS or secret_name(header):
+            register_secret(value)
+            register_secret(value.partition(" ")[2] or None)  # "Bearer <token>": the token
+
+
+def _name_part(text: str) -> str:
+    """``text`` as it may sit in a tool's name (letters, digits, _ and -)."""
+    return _NOT_IN_A_NAME.sub("_", text).strip("_")[:40] or "mcp"
+
+
+class McpTools(Sequence[ClientTool]):
+    """An MCP server's tools, for ``tools=``: a list that follows the server's (when it says
+    its tools changed, the next run gets the new list; ``[*tools]`` takes them as they are).
+
+    ``.close()`` (or ``with``) ends the session and the server's process."""
+
+    def __init__(
+        self, connection: McpConnection, name: str, approve: bool | None, time_limit: float
+    ) -> None:
+        self.name = name
+        """What each tool's name starts with: ``<name>__<tool>``."""
+        self._connection = connection
+        self._approve = approve
+        self._time_limit = time_limit
+        self._made: tuple[tuple[ListedTool, ...], tuple[ClientTool, ...]] = ((), ())
+
+    def _tools(self) -> tuple[ClientTool, ...]:
+        listed, made = self._made
+        if listed is not self._connection.tools:
+            listed = self._connection.tools
+            made = _declared(listed, self.name, self._connection, self._approve, self._time_limit)
+            self._made = (listed, made)
+        return made
+
+    @overload
+    def __getitem__(self, index: int) -> ClientTool: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ClientTool]: ...
+    def __getitem__(self, index: int | slice) -> ClientTool | Sequence[ClientTool]:
+        return self._tools()[index]
+
+    def __len__(self) -> int:
+        return len(self._tools())
+
+    def __iter__(self) -> Iterator[ClientTool]:
+        return iter(self._tools())
+
+    @property
+    def running(self) -> bool:
+        return self._connection.ended is None
+
+    def close(self) -> None:
+        """End the session and the server's process. Safe to call more than once."""
+        self._connection.close()
+
+    def __enter__(self) -> McpTools:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        names = ", ".join(t.name for t in self._tools())
+        state = "running" if self.running else f"stopped ({self._connection.ended})"
+        return f"<McpTools {self._connection.where} [{names}] {state}>"
+
+
+def _declared(
+    listed: Sequence[ListedTool],
+    prefix: str,
+    connection: McpConnection,
+    approve: bool | None,
+    time_limit: float,
+) -> tuple[ClientTool, ...]:
+    """The listed tools as the agent's tools, each named ``<prefix>__<tool>`` (a name cut or
+    changed to fit the names every dialect takes; two that would meet get a number)."""
+    made: list[ClientTool] = []
+    taken: set[str] = set()
+    for tool in listed:
+        name = f"{prefix}__{_NOT_IN_A_NAME.sub('_', tool.name)}"[:64]
+        number = 2
+        while name in taken:
+            name, number = f"{name[:60]}_{number}", number + 1
+        taken.add(name)
+        made.append(
+            ClientTool(
+                name=name,
+                description=tool.description,
+                parameters=_object_schema(tool.schema),
+                function=_caller(connection, tool.name),
+                approve=(not tool.read_only) if approve is None else approve,
+                parallel=True,  # the server's own work: it shares nothing with the kernel's
+                time_limit=time_limit,
+                user_loop=connection.loop,
+            )
+        )
+    return tuple(made)
+
+
+def _object_schema(schema: dict[str, Any]) -> dict[str, object]:
+    """The tool's input schema, an object with its properties (as each dialect declares)."""
+    return {"type": "object", "properties": {}, **schema}
+
+
+def _caller(connection: McpConnection, tool: str) -> Any:
+    """The function the runner of client tools awaits on the connection's loop."""
+
+    async def call(**arguments: Any) -> str:
+        return await connection.call(tool, arguments)
+
+    call.__name__ = call.__qualname__ = f"mcp_{_name_part(tool)}"
+    return call

@@ -1,0 +1,179 @@
+"""The calls MCP clients make of the notebook served over MCP (``agentnb.context.serve``), as
+one run the cell that started the server shows: each call a tool call of that run, taken
+through the one path of the context tools (:class:`~agentnb._client.tool_rounds.ToolRounds`:
+checked, asked about through the run's :class:`~agentnb._core.approvals.ApprovalGate` where
+the settings or the server's ``approve=`` say so, run by the bounded runner, redacted), so
+the cell's tool cards are the log of what was read and its approval cards decide.
+
+The HTTP side hands each call over from its own thread (:meth:`ServedCalls.submit`); the calls
+are served one at a time, in order, on agentnb's loop, by the run's stream (this object, which
+a :class:`~agentnb._core.handle.RunHandle` consumes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from .._client.tool_rounds import ToolRounds
+from .._core.approvals import ApprovalGate, ApprovalPolicy, PlatformSupport
+from .._core.client_tools import ToolResult
+from .._core.loop import get_loop
+from .._core.run import Run
+from .._core.secrets import redact
+from ..events import Event, RunCompleted, RunStarted, ToolCallStarted, stamp
+from .context_summary import new_nonce
+from .context_tools import Kernel, context_tools
+
+__all__ = ["KEPT_CALLS", "ServedCall", "ServedCalls"]
+
+KEPT_CALLS = 1_000
+"""Calls ``srv.calls`` keeps (the latest)."""
+_TICK = 30.0
+"""Seconds a wait for a decision sleeps at most between looks (a decision wakes it at once)."""
+
+Status = Literal["succeeded", "failed", "denied"]
+
+
+@dataclass(frozen=True)
+class ServedCall:
+    """One call an MCP client made, as ``srv.calls`` lists it."""
+
+    call_id: str
+    """The call's id in the server's run (its tool card in the cell)."""
+    tool: str
+    arguments: dict[str, Any]
+    client: str
+    """The client as it names itself (``claude-code``, ``codex-mcp-client``, ...)."""
+    status: Status
+    text: str = field(repr=False)
+    """What the client was sent: the result, or the error."""
+    at: float = field(default_factory=time.time)
+
+
+class ServedCalls:
+    """The server's run: its stream of events, the calls served one at a time."""
+
+    def __init__(self, kernel: Kernel, url: str, approve: ApprovalPolicy) -> None:
+        self.run = Run(
+            agent="MCP clients",
+            message=f"The notebook's context tools, served over MCP at {url}",
+            provider="mcp",
+        )
+        platform = PlatformSupport("the notebook's MCP server", supports_answers=False)
+        self.approvals = ApprovalGate(self.run, platform)
+        self.approvals.approver = approve
+        self.calls: deque[ServedCall] = deque(maxlen=KEPT_CALLS)
+        self._kernel = kernel
+        self._asks = approve is not None  # a policy given decides every call
+        self._queue: asyncio.Queue[_Asked | None] = asyncio.Queue()
+        self._seq = 0
+        self._served_count = 0
+        self._current: concurrent.futures.Future[ToolResult] | None = None
+
+    def declarations(self) -> list[dict[str, Any]]:
+        """The six tools as declared (``{name, description, parameters}``)."""
+        return [t.declaration() for t in context_tools(self._kernel, new_nonce())]
+
+    # ---- from the HTTP side's thread -------------------------------------------------------
+    def submit(
+        self, tool: str, arguments: dict[str, Any], client: str
+    ) -> concurrent.futures.Future[ToolResult]:
+        """Serve a call: its :class:`ToolResult` once it is read, refused or denied."""
+        future: concurrent.futures.Future[ToolResult] = concurrent.futures.Future()
+        asked = _Asked(tool, arguments, client, future)
+        get_loop().call_soon_threadsafe(self._queue.put_nowait, asked)
+        return future
+
+    def end(self) -> None:
+        """Serve no more calls: a call waiting for a decision is denied, the run completes."""
+        self.approvals.deny_undecided("the server was stopped")
+        with contextlib.suppress(RuntimeError):  # agentnb's loop is gone: nothing runs
+            get_loop().call_soon_threadsafe(self._queue.put_nowait, None)
+
+    # ---- the stream the run's handle consumes (agentnb's loop) ----------------------------
+    async def __aenter__(self) -> ServedCalls:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """The run ended (stopped, or Stop in its cell): the call being served and those
+        waiting their turn end too, their clients told so."""
+        stopped = ConnectionError("the notebook's MCP server was stopped")
+        if self._current is not None and not self._current.done():
+            self._current.set_exception(stopped)
+        while not self._queue.empty():
+            asked = self._queue.get_nowait()
+            if asked is not None and asked.future.set_running_or_notify_cancel():
+                asked.future.set_exception(stopped)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
+        yield self._delivered(RunStarted())
+        while (asked := await self._queue.get()) is not None:
+            if not asked.future.set_running_or_notify_cancel():
+                continue  # its client went away before it was served
+            self._current = asked.future
+            try:
+                async for event in self._served(asked):
+                    yield event
+            except Exception as exc:  # a bug: this call fails, the server goes on
+                asked.future.set_exception(exc)
+            self._current = None
+        yield self._delivered(RunCompleted())
+
+    async def _served(self, asked: _Asked) -> AsyncIterator[Event]:
+        self._served_count += 1
+        call_id = f"mcp_{self._served_count}"
+        tools = tuple(
+            replace(t, approve=t.approve or self._asks)  # the settings as they are now
+            for t in context_tools(self._kernel, new_nonce())  # a new data block each read
+        )
+        yield self._delivered(
+            ToolCallStarted(
+                call_id=call_id, name=asked.tool, arguments=asked.arguments, agent=asked.client
+            )
+        )
+        call = self.run.tool_call(call_id)
+        assert call is not None
+        rounds = ToolRounds(tools, redact)
+        async for event in rounds.run_round([call], self.approvals, _unbounded, _TICK, _idle):
+            yield self._delivered(event)
+        (result,) = rounds.results
+        status: Status = (
+            "denied" if call.status == "denied" else "failed" if result.failed else "succeeded"
+        )
+        self.calls.append(
+            ServedCall(call_id, asked.tool, asked.arguments, asked.client, status, result.text)
+        )
+        asked.future.set_result(result)
+
+    def _delivered(self, event: Event) -> Event:
+        stamp(event, self._seq, time.time())
+        self._seq += 1
+        self.run.apply(event)
+        return event
+
+
+@dataclass(frozen=True)
+class _Asked:
+    tool: str
+    arguments: dict[str, Any]
+    client: str
+    future: concurrent.futures.Future[ToolResult]
+
+
+async def _unbounded(wait: Callable[[], Awaitable[None]]) -> None:
+    """A wait for a person's decision, on no clock: a server waits as long as they take."""
+    await wait()
+
+
+def _idle() -> None:
+    """Nothing to tell of progress: the server's run has no stall timer."""

@@ -1,0 +1,334 @@
+"""The notebook as an MCP server, in a real kernel, called by the ``mcp`` SDK's own client
+over Streamable HTTP: the six tools listed and called (a DataFrame described, the variables
+paged), a key planted in the environment, a variable, a dict and a cell never in any result,
+``.env`` refused as a tool error, no token and a wrong token answered 401 with nothing run, a
+foreign Origin refused, a call denied by ``approve=False`` or by the person a tool error saying
+so, a call waiting for the person answered once they approve, and the kernel answering
+``1+1`` while a client calls in a loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from kernel_session import Session, reset_kernel, running_kernel
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
+
+KEY = "sk-proj-" + secrets.token_hex(16)
+"""Planted in the kernel's environment, a variable, a dict and a cell's source."""
+SIX = [
+    "notebook_variables",
+    "notebook_describe",
+    "notebook_cells",
+    "notebook_error",
+    "notebook_files",
+    "notebook_read_file",
+]
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env.update(AGENTNB_HISTORY=":memory:", WAREHOUSE_TOKEN=KEY)
+    with running_kernel(env) as client:
+        yield client
+
+
+@pytest.fixture
+def session(kernel: Any, tmp_path: Path) -> Iterator[Session]:
+    """A fresh namespace in ``tmp_path``: a frame, 60 numbers, the planted key, a ``.env``."""
+    reset_kernel(kernel)
+    (tmp_path / ".env").write_text(f"OPENAI_API_KEY={KEY}\n")
+    (tmp_path / "sales.csv").write_text("region,revenue\nnorth,10\n")
+    session = Session(kernel)
+    session.execute(
+        f"""
+        import os, json
+        os.chdir({str(tmp_path)!r})
+        import pandas as pd
+        import agentnb, agentnb.context
+        sales = pd.DataFrame({{"region": ["north", "south", "west"], "revenue": [1.0, 2.5, None]}})
+        for i in range(60):
+            globals()[f"x{{i:03}}"] = i
+        db_password = {KEY!r}
+        cfg = {{"host": "db.internal", "api_token": {KEY!r}, "note": "uses {KEY}"}}
+        """
+    )
+    yield session
+    session.execute(
+        "agentnb.context.configure(ask_first=True)\n"
+        "for server in globals().get('servers', []): server.stop()"
+    )
+
+
+def started(session: Session, options: str = "") -> tuple[str, str]:
+    """A server started in the kernel: its URL and token."""
+    session.execute(
+        f"servers = globals().get('servers', []); servers.append(agentnb.context.serve({options}))"
+    )
+    printed = session.stdout(
+        session.execute("print(json.dumps([servers[-1].url, servers[-1].token]))")
+    )
+    url, token = json.loads(printed)
+    return url, token
+
+
+@asynccontextmanager
+async def connected(url: str, token: str) -> AsyncIterator[ClientSession]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(120)) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as client,
+    ):
+        await client.initialize()
+        yield client
+
+
+async def called(client: ClientSession, tool: str, **arguments: Any) -> tuple[bool, str]:
+    result = await client.call_tool(tool, arguments)
+    [block] = result.content
+    assert block.type == "text"
+    return result.is_error, block.text
+
+
+def calls_served(session: Session) -> list[list[str]]:
+    printed = session.stdout(
+        session.execute("print(json.dumps([[c.tool, c.status] for c in servers[-1].calls]))")
+    )
+    return json.loads(printed)
+
+
+async def test_the_six_tools_answer_as_context_true_does(session: Session) -> None:
+    session.execute("agentnb.context.configure(ask_first=False)")
+    url, token = started(session)
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
+    async with connected(url, token) as client:
+        listed = (await client.list_tools()).tools
+        assert [t.name for t in listed] == SIX
+        assert all(t.annotations and t.annotations.read_only_hint for t in listed)
+        results = {
+            "describe": await called(client, "notebook_describe", name="sales"),
+            "page1": await called(client, "notebook_variables"),
+            "page2": await called(client, "notebook_variables", page=2),
+            "cfg": await called(client, "notebook_describe", name="cfg"),
+            "password": await called(client, "notebook_describe", name="db_password"),
+            "cells": await called(client, "notebook_cells", count=20),
+            "error": await called(client, "notebook_error"),
+            "files": await called(client, "notebook_files"),
+            "csv": await called(client, "notebook_read_file", path="sales.csv"),
+            "env": await called(client, "notebook_read_file", path=".env"),
+            "outside": await called(client, "notebook_read_file", path="../x"),
+        }
+    failed = {name for name, (error, _) in results.items() if error}
+    assert failed == {"env", "outside"}
+    describe = results["describe"][1]
+    assert describe.startswith('<notebook-data id="')
+    assert "sales: pandas DataFrame, 3 rows × 2 columns" in describe
+    assert "revenue — float64, 1 null" in describe
+    assert re.search(
+        r"\n6\d variables; page 1 of 2 \(call again with page=2 for more\)\n", results["page1"][1]
+    )
+    assert "page 2 of 2" in results["page2"][1] and "x059: int" in results["page2"][1]
+    assert "'api_token': ***" in results["cfg"][1]
+    assert "sales.csv (first 2 lines):\nregion,revenue\nnorth,10" in results["csv"][1]
+    assert ".env (may hold secrets: listed, never read)" in results["files"][1]
+    assert results["env"][1] == "ValueError: '.env' may hold secrets: it is never read"
+    assert "outside the working directory" in results["outside"][1]
+    for name, (_, text) in results.items():
+        assert KEY not in text, name
+        assert token not in text, name
+    assert [tool for tool, _ in calls_served(session)] == [
+        "notebook_describe",
+        "notebook_variables",
+        "notebook_variables",
+        "notebook_describe",
+        "notebook_describe",
+        "notebook_cells",
+        "notebook_error",
+        "notebook_files",
+        "notebook_read_file",
+        "notebook_read_file",
+        "notebook_read_file",
+    ]
+
+
+async def test_no_token_a_wrong_token_and_a_foreign_origin_run_nothing(
+    session: Session,
+) -> None:
+    session.execute("agentnb.context.configure(ask_first=False)")
+    url, token = started(session)
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    accept = {"Accept": "application/json, text/event-stream"}
+    async with httpx2.AsyncClient(timeout=60) as http:
+        none = await http.post(url, json=call, headers=accept)
+        wrong = await http.post(
+            url, json=call, headers={**accept, "Authorization": f"Bearer {token[:-1]}x"}
+        )
+        foreign = await http.post(
+            url,
+            json=call,
+            headers={**accept, "Authorization": f"Bearer {token}", "Origin": "http://evil.test"},
+        )
+        rebound = await http.post(
+            url,
+            json=call,
+            headers={**accept, "Authorization": f"Bearer {token}", "Host": "evil.test"},
+        )
+    assert (none.status_code, wrong.status_code, foreign.status_code) == (401, 401, 403)
+    assert rebound.status_code == 421
+    assert none.headers["www-authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in none.json()["error"]
+    assert token not in none.text + wrong.text + foreign.text
+    assert calls_served(session) == []
+    shown = session.stdout(session.execute("print(repr(servers[-1]))"))
+    assert shown.strip() == (
+        f'claude mcp add --transport http notebook {url} --header "Authorization: Bearer {token}"'
+    )
+
+
+async def test_a_denied_call_is_a_tool_error_saying_so(session: Session) -> None:
+    url, token = started(session, "approve=False")
+    async with connected(url, token) as client:
+        error, text = await called(client, "notebook_describe", name="sales")
+    assert error
+    assert text.startswith("the user denied this call")
+    assert calls_served(session) == [["notebook_describe", "denied"]]
+
+
+async def test_a_call_waits_for_the_person_in_the_kernel(session: Session) -> None:
+    url, token = started(session)  # ask_first: each read waits for a decision
+    answers: list[tuple[bool, str]] = []
+
+    async def client_calls() -> None:
+        async with connected(url, token) as client:
+            answers.append(await called(client, "notebook_describe", name="sales"))
+            answers.append(await called(client, "notebook_variables"))
+
+    caller = threading.Thread(target=lambda: asyncio.run(client_calls()))
+    caller.start()
+    session.wait_for(lambda: waiting(session) == ["mcp_1"])
+    session.execute("servers[-1].approve('mcp_1')")
+    session.wait_for(lambda: waiting(session) == ["mcp_2"])
+    session.execute("servers[-1].deny('mcp_2', 'not the listing')")
+    caller.join(120)
+    assert answers[0][0] is False and "sales: pandas DataFrame" in answers[0][1]
+    assert answers[1] == (True, "the user denied this call: not the listing")
+
+
+def waiting(session: Session) -> list[str]:
+    printed = session.stdout(
+        session.execute(
+            "print(json.dumps([c.call_id for c in servers[-1].handle.run.awaiting_approval]))"
+        )
+    )
+    return json.loads(printed)
+
+
+async def test_the_kernel_answers_while_a_client_calls_in_a_loop(session: Session) -> None:
+    session.execute("agentnb.context.configure(ask_first=False)")
+    url, token = started(session)
+    stop = threading.Event()
+    calls = 0
+
+    async def loop_calls() -> None:
+        nonlocal calls
+        async with connected(url, token) as client:
+            while not stop.is_set():
+                await called(client, "notebook_describe", name="sales")
+                calls += 1
+
+    caller = threading.Thread(target=lambda: asyncio.run(loop_calls()))
+    caller.start()
+    try:
+        session.wait_for(lambda: calls >= 3)
+        answered = session.execute("print(1 + 1)")
+        during = calls
+        assert session.stdout(answered).strip() == "2"
+        session.wait_for(lambda: calls > during)
+    finally:
+        stop.set()
+        caller.join(120)
+
+
+async def test_stop_in_its_cell_stops_the_server_and_a_waiting_call_is_denied(
+    session: Session,
+) -> None:
+    url, token = started(session)  # ask_first: the call waits
+    answers: list[tuple[bool, str]] = []
+
+    async def client_calls() -> None:
+        async with connected(url, token) as client:
+            answers.append(await called(client, "notebook_variables"))
+
+    caller = threading.Thread(target=lambda: asyncio.run(client_calls()))
+    caller.start()
+    session.wait_for(lambda: waiting(session) == ["mcp_1"])
+    session.execute("servers[-1].stop()")
+    caller.join(120)
+    assert answers == [
+        (
+            True,
+            "the user denied this call: no one could approve it: the server was stopped (pass approve= to decide)",
+        )
+    ]
+    url, token = started(session)
+    ended: list[BaseException] = []
+
+    async def cut_off() -> None:
+        try:
+            async with connected(url, token) as client:
+                await called(client, "notebook_variables")
+        except BaseException as error:  # the SDK's error, inside its task groups
+            ended.append(error)
+
+    caller = threading.Thread(target=lambda: asyncio.run(cut_off()))
+    caller.start()
+    session.wait_for(lambda: waiting(session) == ["mcp_1"])
+    session.execute("servers[-1].handle.cancel()")  # what Stop in the cell does
+    caller.join(120)
+    assert not caller.is_alive() and ended, "the waiting call ended with the server"
+    assert "the notebook's MCP server was stopped" in repr(ended[0]), "and its client was told"
+    session.wait_for(
+        lambda: "False" in session.stdout(session.execute("print(servers[-1].running)"))
+    )
+    async with httpx2.AsyncClient(timeout=10) as http:
+        with pytest.raises(httpx2.ConnectError):
+            await http.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_the_notebook_s_own_server_as_mcp_tools_over_streamable_http(session: Session) -> None:
+    """``mcp_tools(url=...)`` over Streamable HTTP, against the notebook's own server: the
+    built-in ``finance_agent`` calls the first tool, ``notebook_variables``."""
+    session.execute("agentnb.context.configure(ask_first=False)")
+    url, token = started(session)
+    printed = session.stdout(
+        session.execute(
+            f"""
+            notebook = agentnb.mcp_tools(url={url!r}, headers={{"Authorization": "Bearer " + servers[-1].token}})
+            run = agentnb.ask("finance_agent", "what is in my notebook?", tools=notebook).wait(120)
+            print(json.dumps([[t.name for t in notebook], run.text, [c.name for c in run.tool_calls]]))
+            notebook.close()
+            """,
+            timeout=180,
+        )
+    )
+    names, text, called_names = json.loads(printed.splitlines()[-1])
+    assert names == [f"agentnb-notebook__{name}" for name in SIX]
+    assert called_names == ["agentnb-notebook__notebook_variables"]
+    assert "variables; page 1 of 2" in text and "sales: pandas DataFrame 3×2" in text
+    assert token not in printed
+    assert calls_served(session) == [["notebook_variables", "succeeded"]]
