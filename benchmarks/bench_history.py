@@ -1,7 +1,8 @@
 """Run-history speed at a million runs: recording, loading into pandas, summaries, search.
 
     python benchmarks/bench_history.py [--rows 1000000] [--runs 2000] [--queries 100]
-        [--repeat 2] [--scans 3] [--cache DIR] [--only frames] [--smoke] [--search-only]
+        [--repeat 2] [--scans 3] [--cache DIR] [--only frames|summary] [--smoke]
+        [--search-only]
 
 1. Generates a ``--rows`` history file once (realistic questions, answers and tool calls,
    bulk-inserted in the store's own schema: ``executemany``, one transaction per chunk; the
@@ -15,7 +16,9 @@
 3. Reads the large file into pandas with ``runs().to_pandas()`` and with pandas' own
    ``read_sql`` converted to the very dtypes and score columns ``to_pandas`` gives (checked
    equal), and raw: the loads take turns, warm, best of ``--repeat``, in wall and CPU seconds
-   (``--only frames``: only these). Then the summary per agent by pandas and in SQLite (with the means of 50,000 scores); by a
+   (``--only frames``: only these). Then the summary per agent in SQLite (with the means of
+   50,000 scores) beside ``read_sql`` of the columns it needs + ``groupby``, taking turns as
+   the loads do (``--only summary``: only these); by pandas (a ``runs()`` result's); by a
    metadata key (50 users, five teams on every run), per user and day, per agent and team;
    the runs scored ``correct``; a user's last 1,000 runs; the cost per day (overall, and per
    model) in SQLite beside ``read_sql`` + ``groupby``; an agent's last 1,000 runs of the past week;
@@ -410,6 +413,32 @@ def read_sql_cost_per_day(path: Path) -> pd.Series:
     return frame.groupby([day, "model"])["cost_usd"].sum(min_count=1)
 
 
+def read_sql_summary_by_agent(path: Path) -> pd.DataFrame:
+    """``summary(by='agent')`` the usual pandas way: read the columns it needs, group; the
+    quantiles of the completed runs' durations and TTFTs."""
+    db = sqlite3.connect(path)
+    try:
+        columns = "agent, status, total_tokens, cost_usd, tool_call_count, paused_seconds"
+        frame = pd.read_sql(f"SELECT {columns}, duration, ttft FROM runs", db)
+    finally:
+        db.close()
+    by = frame.groupby("agent")
+    out = by.agg(
+        runs=("status", "size"),
+        tokens_total=("total_tokens", "sum"),
+        tokens_mean=("total_tokens", "mean"),
+        cost_total=("cost_usd", "sum"),
+        cost_mean=("cost_usd", "mean"),
+        tool_calls_per_run=("tool_call_count", "mean"),
+    )
+    out = out.join(pd.crosstab(frame["agent"], frame["status"]))
+    completed = frame[frame["status"] == "completed"].groupby("agent")
+    out["paused_total"] = completed["paused_seconds"].sum()
+    quantiles = completed[["duration", "ttft"]].quantile([0.5, 0.95]).unstack()
+    quantiles.columns = [f"{metric}_p{round(q * 100)}" for metric, q in quantiles.columns]
+    return out.join(quantiles)
+
+
 def read_sql_typed(path: Path) -> pd.DataFrame:
     """read_sql, then the dtypes RunHistory.to_pandas() gives and its ``score.<name>``
     columns, done the usual pandas way (the benchmark checks the frames are the same)."""
@@ -506,6 +535,32 @@ def bench_frames(path: Path, repeat: int) -> list[tuple[str, tuple[float, float]
         ("agentnb: runs().to_pandas(), scores included", best["agentnb"]),
         ("pandas.read_sql + the same dtypes and score columns", best["typed"]),
         ("pandas.read_sql, raw dtypes, run columns only", best["raw"]),
+    ]
+
+
+def bench_summary(path: Path, repeat: int) -> list[tuple[str, tuple[float, float]]]:
+    """``summary(by='agent')`` beside what a user writes instead (``read_sql`` of the columns
+    it needs + ``groupby``; their quantiles checked equal), taking turns as the whole-file
+    loads do (:func:`best_of`): timed apart, minutes from each other on a shared machine, the
+    two read anywhere from 0.7x to 1.4x each other."""
+    with HistoryStore(path) as store:
+        ours = store.summary(RunFilter(), "agent")
+
+        def check(name: str, frame: pd.DataFrame) -> None:
+            gap = (frame["duration_p95"] - ours["duration_p95"]).abs().max()
+            assert gap < 1e-9, f"{name}'s summary by agent differs by {gap}"
+
+        best = best_of(
+            {
+                "agentnb": lambda: store.summary(RunFilter(), "agent"),
+                "pandas": lambda: read_sql_summary_by_agent(path),
+            },
+            repeat,
+            check,
+        )
+    return [
+        ("agentnb: summary(by='agent') (in SQLite, with score means)", best["agentnb"]),
+        ("pandas.read_sql of the columns it needs + groupby", best["pandas"]),
     ]
 
 
@@ -679,8 +734,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["frames"],
-        help="frames: only the whole-file loads into pandas (the cached file made if missing)",
+        choices=["frames", "summary"],
+        help="frames: only the whole-file loads into pandas; summary: only the summary by "
+        "agent beside read_sql + groupby (the cached file made if missing)",
     )
     args = parser.parse_args()
     scans = args.scans
@@ -692,9 +748,12 @@ def main() -> None:
     repeat = 1 if args.smoke else args.repeat
     with tempfile.TemporaryDirectory() as folder:
         cache = Path(folder) if args.smoke else args.cache
-        if args.only == "frames":
+        if args.only is not None:
             loaded, _ = cached_history(cache, args.rows)
-            print_frames(args.rows, repeat, bench_frames(loaded, repeat))
+            if args.only == "frames":
+                print_frames(args.rows, repeat, bench_frames(loaded, repeat))
+            else:
+                print_summaries(args.rows, repeat, bench_summary(loaded, repeat))
             return
         small = Path(folder) / "small.sqlite3"
         build_history(small, min(1_000, args.rows))
@@ -702,11 +761,13 @@ def main() -> None:
         loaded, steps = cached_history(cache, args.rows)
         large_recording = bench_recording(loaded, args.runs)
         frames = bench_frames(loaded, repeat)
+        summaries = bench_summary(loaded, repeat)
         loading = steps + bench_loading(loaded)
         size = file_size(loaded)
         searching = bench_search(loaded, args.queries, scans=scans)
     print_tables(args, small_recording, large_recording, loading, size, searching)
     print_frames(args.rows, repeat, frames)
+    print_summaries(args.rows, repeat, summaries)
 
 
 def search_only(args: argparse.Namespace) -> None:
@@ -759,16 +820,25 @@ def load_average() -> str:
 
 
 def print_frames(rows: int, repeat: int, frames: list[tuple[str, tuple[float, float]]]) -> None:
-    print(
-        f"\nLoading {rows:,} runs into pandas (interleaved, warm, best of {repeat}; "
-        f"load average {load_average()})"
-    )
+    title = f"Loading {rows:,} runs into pandas"
+    print_turns(title, repeat, frames, "agentnb / read_sql + the same dtypes and score columns")
+
+
+def print_summaries(rows: int, repeat: int, pair: list[tuple[str, tuple[float, float]]]) -> None:
+    title = f"Summarising {rows:,} runs by agent"
+    print_turns(title, repeat, pair, "agentnb / read_sql + groupby")
+
+
+def print_turns(
+    title: str, repeat: int, timed: list[tuple[str, tuple[float, float]]], ratio: str
+) -> None:
+    """Loads that took turns (:func:`best_of`), and the first's time over the second's."""
+    print(f"\n{title} (interleaved, warm, best of {repeat}; load average {load_average()})")
     print(f"  {'load':<60} {'wall s':>9} {'CPU s':>9}")
-    for name, (wall, cpu) in frames:
+    for name, (wall, cpu) in timed:
         print(f"  {name:<60} {wall:>9.3f} {cpu:>9.3f}")
-    (_, (wall, cpu)), (_, (typed_wall, typed_cpu)) = frames[0], frames[1]
-    ratio = "agentnb / read_sql + the same dtypes and score columns"
-    print(f"  {ratio:<60} {wall / typed_wall:>8.2f}x {cpu / typed_cpu:>8.2f}x")
+    (_, (wall, cpu)), (_, (anchor_wall, anchor_cpu)) = timed[0], timed[1]
+    print(f"  {ratio:<60} {wall / anchor_wall:>8.2f}x {cpu / anchor_cpu:>8.2f}x")
 
 
 if __name__ == "__main__":

@@ -33,11 +33,12 @@
    the rate is set by the server anyway; there even the floor stays under 2x, because building
    the TextDelta models costs more than the framing.
 
-No targets: the decoder is a plain loop over the spec's lines, as httpx-sse's is; the target of
-2x httpx-sse its regex fast paths once met is retired, since decoding is a few percent at most
-of what an event costs end to end (``bench_load.py``). Times are the best of --repeats
-rounds, the contenders taking turns in each round, so that a busy machine slows both alike;
-ratio = httpx-sse's time / agentnb's time.
+The decoder's target: not slower than httpx-sse on any frame shape (issue 69), as a plain
+loop over the spec's lines, as httpx-sse's is (the regex fast paths that once made it 2x
+httpx-sse are retired: decoding is a few percent at most of what an event costs end to end,
+``bench_load.py``). Times are the best of --repeats rounds, the contenders taking turns in
+each round, so that a busy machine slows both alike; ratio = httpx-sse's time / agentnb's
+time.
 """
 
 from __future__ import annotations

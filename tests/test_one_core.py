@@ -140,6 +140,18 @@ def test_one_request_builder() -> None:
     assert worded == {"_core/request.py", "_core/schema.py", "_core/client_tools.py"}
 
 
+def test_one_maker_of_new_runs() -> None:
+    """A run of a request, and the copy a chat cell shows of one going, are made by
+    ``Run.new`` and ``Run.as_started`` (the client and the chat cell each made their
+    own). The history's row and a UI message stream read alone fold their events into a run
+    of their own: those are folds, not new runs of a request."""
+    assert set(_calls("Run")) == {
+        "_core/run.py",
+        "_history/_past_run.py",
+        "providers/_uimessage_parts.py",
+    }
+
+
 def test_one_notebook_check() -> None:
     assert set(_calls("get_ipython")) == {"_display/environment.py"}
 

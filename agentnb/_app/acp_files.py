@@ -1,11 +1,13 @@
 """What an ACP agent may read and write of the person's files: the working directory its
-connection runs it in, judged as the context tools judge a file (nothing outside it, a
-symlink followed before it is judged; files that may hold secrets never read nor written),
-and what it reads redacted as every read of the notebook is
-(:func:`agentnb._app.context_summary.redacted`, with the kernel's secrets). Whether a read
-asks first is the context settings' ``ask_first``; a write always asks, showing its diff
-(the transport: :mod:`agentnb._client.acp_transport`). What an agent read redacted and writes
-back is refused where it would replace a secret with the redaction's mark: no data lost.
+connection runs it in, each file judged as the context tools judge one
+(:func:`agentnb._app.context_tools.judged_file`: nothing outside it, a symlink followed
+before it is judged; folders and files that may hold secrets, and the context deny list,
+never read nor written), and what it reads redacted as every read of the notebook is
+(:func:`agentnb._app.context_summary.redacted`, with the kernel's secrets), at the
+``sample`` level only, as a context tool reads a file's lines. Whether a read asks first is
+the context settings' ``ask_first``; a write always asks, showing its diff (the transport:
+:mod:`agentnb._client.acp_transport`). What an agent read redacted and writes back is
+refused where it would replace a secret with the redaction's mark: no data lost.
 
 A file's text is not put in the notebook's nonced data block, as a context tool's is: a
 coding agent edits what it reads, and an edit is matched against the file's text as it is."""
@@ -16,9 +18,9 @@ import codecs
 from pathlib import Path
 from typing import Final
 
-from .._core.secrets import without_a_cut_secret
-from .context_summary import context_settings, redacted
-from .context_tools import PRIVATE_FILE, inside_workdir, kernel_secrets, running_kernel
+from .._core.secrets import FoundSecrets, without_a_cut_secret
+from .context_summary import context_settings, redacted, searched
+from .context_tools import judged_file, kernel_secrets, running_kernel
 
 __all__ = ["MAX_READ_BYTES", "WorkdirFiles"]
 
@@ -38,22 +40,24 @@ class WorkdirFiles:
 
     def refusal(self, path: str, *, writing: bool) -> str | None:
         try:
-            target = inside_workdir(self.root, path)
+            self._target(path, writing=writing)
         except ValueError as exc:
             return str(exc)
-        if PRIVATE_FILE.search(target.name):
-            verb = "written" if writing else "read"
-            return f"{target.name!r} may hold secrets: it is never {verb}"
         return None
 
     def _target(self, path: str, *, writing: bool) -> Path:
-        why = self.refusal(path, writing=writing)
-        if why is not None:  # judged again: the file may have become a link since
-            raise ValueError(why)
-        return inside_workdir(self.root, path)
+        """``path`` judged (again at each use: the file may have become a link since)."""
+        return judged_file(self.root, path, "written" if writing else "read", context_settings())
 
     def read(self, path: str, line: int | None, limit: int | None) -> str:
         target = self._target(path, writing=False)
+        found = _secrets()
+        level = searched(context_settings(), found).level
+        if level != "sample":
+            raise ValueError(
+                f"{path!r} is not read: a file's lines are rows of data, read at the sample "
+                f"level only (the level in force is {level})"
+            )
         if not target.is_file():
             raise ValueError(f"{path!r} is not a file under the working directory")
         with target.open("rb") as file:
@@ -62,14 +66,13 @@ class WorkdirFiles:
             raise ValueError(f"{path!r} is a binary file: only text files are read")
         cut = len(start) > MAX_READ_BYTES
         text = codecs.decode(start[:MAX_READ_BYTES], "utf-8", "replace")
-        secrets = _secrets()
         if cut:  # the read stopped inside the file: maybe inside a secret
-            text = without_a_cut_secret(text, secrets)
+            text = without_a_cut_secret(text, found.values)
         if line is not None or limit is not None:
             lines = text.splitlines(keepends=True)
             first = max(1, line or 1) - 1
             text = "".join(lines[first : None if limit is None else first + max(0, limit)])
-        text = redacted(text, secrets)
+        text = redacted(text, found.values)
         if cut:
             text += f"\n[agentnb read the first {MAX_READ_BYTES // (1024 * 1024)} MiB only]"
         return text
@@ -78,10 +81,9 @@ class WorkdirFiles:
         target = self._target(path, writing=True)
         if not target.exists():
             return None
-        with target.open("rb") as file:  # shown and kept with the run: redacted too
-            return redacted(
-                codecs.decode(file.read(MAX_READ_BYTES), "utf-8", "replace"), _secrets()
-            )
+        with target.open("rb") as file:
+            text = codecs.decode(file.read(MAX_READ_BYTES), "utf-8", "replace")
+        return redacted(text, _secrets().values)  # shown, and kept with the run: redacted too
 
     def write_refusal(self, path: str, content: str) -> str | None:
         """Why ``content`` is not written over ``path``: it keeps the redacted copy of a line
@@ -92,7 +94,7 @@ class WorkdirFiles:
             return None
         with target.open("rb") as file:
             text = codecs.decode(file.read(MAX_READ_BYTES), "utf-8", "replace")
-        secrets = _secrets()
+        secrets = _secrets().values
         for number, line in enumerate(text.splitlines(), 1):
             shown = redacted(line, secrets)
             if shown != line and shown.strip() and shown in content:
@@ -113,7 +115,7 @@ class WorkdirFiles:
         target.write_text(content, encoding="utf-8")
 
 
-def _secrets() -> tuple[str, ...]:
+def _secrets() -> FoundSecrets:
     """The running kernel's secrets (none outside a kernel)."""
     kernel = running_kernel()
-    return kernel_secrets(kernel) if kernel is not None else ()
+    return kernel_secrets(kernel) if kernel is not None else FoundSecrets()

@@ -11,10 +11,11 @@ What it leaves undecided waits for a human — the chat cell's Approve / Deny bu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Unpack
 
 from .._core.approvals import ApprovalPolicy
+from .._core.call_site import typed_literal
 from .._core.handle import RunHandle, RunListener
 from .._core.request import RunOptions, RunRequest, build_request
 from .._core.run import Run
@@ -24,7 +25,7 @@ from .._display.environment import in_notebook, note
 from .._display.marimo import in_marimo
 from .._display.run_text import run_text
 from .._display.terminal import TerminalPrinter
-from .attachments import notebook_context
+from .attachments import Mentions, as_text, notebook_context, typed_message
 from .connections import AnyClient, Connection, carrying_tools, resolve_target
 from .conversation import UNKNOWN, Conversation, Unknown, conversation_cell
 from .outcome import HeldSummary, has_content, without_error
@@ -53,6 +54,8 @@ def ask(
     start_timeout: float | None = None,
     approve: ApprovalPolicy = None,
     context: bool = False,
+    mentions: bool | None = None,
+    attach: Sequence[str] = (),
     **options: Unpack[RunOptions],
 ) -> RunHandle:
     """Start a run in the background and return its handle at once.
@@ -80,14 +83,22 @@ def ask(
     denied, saying no one could approve them. Follow-ups from the cell use the same policy.
 
     In a notebook, ``@name`` in ``message`` attaches a summary of that variable (``@error``,
-    ``@In[3]``, ``@Out[3]``, ``@df.column``; ``@@`` is a literal ``@``) and ``context=True``
-    offers the agent read-only tools over the kernel (see docs/context.md).
+    ``@In[3]``, ``@Out[3]``, ``@df.column``; ``@@`` is a literal ``@``) where the message is
+    a string literal typed in the call (``ask("a", "What is in @df?")``); a message made at
+    run time (an f-string, a variable: text that may come from anywhere) goes as it is,
+    unless ``mentions=True`` (each mention naming a variable attaches, the others stay
+    text). ``attach=["df", "In[3]"]`` attaches those whatever the message says, and
+    ``context=True`` offers the agent read-only tools over the kernel (see
+    docs/context.md).
 
     Whenever ``ask`` raises the run's error, the run is shown without it (the raised error
     is what says it, once), and a run that ended before sending anything is not shown.
     """
-    typed = message
-    message, tools = notebook_context(message, options.get("tools"), context=context)
+    read_as = _mentions(message, mentions)
+    typed = as_text(message) if read_as == "text" and "@" in message else message
+    message, tools = notebook_context(
+        message, options.get("tools"), context=context, mentions=read_as, attach=attach
+    )
     if tools:
         options["tools"] = tools
     conn = carrying_tools(resolve_target(via, client, agent), bool(options.get("tools")))
@@ -120,6 +131,16 @@ def ask(
         on_started(handle)
     _wait_and_present(handle, view, wait=wait, start_timeout=start_timeout)
     return handle
+
+
+def _mentions(message: str, asked: bool | None) -> Mentions:
+    """How ``ask``'s ``message`` is read for mentions: as typed in a magic cell or as a
+    literal in the call, as asked (``mentions=``), else as text."""
+    if typed_message.get():
+        return "typed"
+    if asked is not None:
+        return "asked" if asked else "text"
+    return "typed" if typed_literal(message, 1, "message") else "text"
 
 
 def attach(

@@ -6,9 +6,14 @@ live kernel (the syntax beside :mod:`.interpolate`'s ``{{name}}``, which sends `
 - ``@@`` sends a literal ``@``; an ``@`` inside a word (``a@b.com``) or inside backticks is
   left alone.
 
-An unknown name is refused before anything is sent, naming the near ones. The summaries come
-from the one summarizer (:mod:`.context_summary`) and go after the message, inside the
-run's nonced data block.
+A mention is expanded only where the person typed it (:data:`Mentions`): in a magic cell,
+the chat cell's input, a message written as a literal in the cell (``ask("a", "@df?")``,
+:func:`~agentnb._core.call_site.typed_literal`); never in text made at run time (an
+f-string, a variable holding a scraped review: ``"… cc @cfg @In[1]"``) unless asked
+(``mentions=True``, or ``attach=`` naming what to attach). There an unknown name is refused
+before anything is sent, naming the near ones; in text asked to be read for mentions it
+stays as text. The summaries come from the one summarizer (:mod:`.context_summary`) and go
+after the message, inside the run's nonced data block.
 
 The chat cell's input shows them before sending (:class:`KernelAttachments`: each mention's
 exact text, what the message would carry) and a mention removed there is sent as written
@@ -18,16 +23,20 @@ without its summary (``@df`` becomes ``@@df``, a literal ``@df``).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
-from typing import Any, Final
+from collections.abc import Collection, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any, Final, Literal
 
 from .._core.exceptions import ConfigurationError
+from .._core.secrets import FoundSecrets
 from .._core.text import did_you_mean
 from .context_summary import (
     ContextSettings,
+    bounded,
     context_settings,
     data_block,
     new_nonce,
+    searched,
     summarize,
     within_turn,
 )
@@ -36,13 +45,32 @@ from .context_tools import (
     Kernel,
     cell_source,
     context_tools,
+    denied_in,
+    denied_value,
     kernel_secrets,
     last_error,
     running_kernel,
     user_variables,
 )
 
-__all__ = ["PREVIEW_CHARS", "KernelAttachments", "attach_context", "notebook_context"]
+__all__ = [
+    "PREVIEW_CHARS",
+    "KernelAttachments",
+    "Mentions",
+    "as_text",
+    "attach_context",
+    "notebook_context",
+    "typed_message",
+]
+
+Mentions = Literal["typed", "asked", "text"]
+"""How a message's ``@`` mentions are read: ``typed`` (the person wrote it: each attaches, an
+unknown name is refused), ``asked`` (text not typed, read for mentions as asked: each known
+name attaches, the rest stay text), ``text`` (text not typed: none attaches, the message
+goes as it is)."""
+
+typed_message: ContextVar[bool] = ContextVar("agentnb_typed_message", default=False)
+"""Set by the magics around the run their cell starts: its message was typed."""
 
 PREVIEW_CHARS: Final = 20_000
 """The longest message the chat cell's input has its attachments shown for."""
@@ -54,47 +82,97 @@ _MENTION = re.compile(
 )
 
 
-def notebook_context(message: str, tools: Any, *, context: bool) -> tuple[str, Any]:
+def notebook_context(
+    message: str,
+    tools: Any,
+    *,
+    context: bool,
+    mentions: Mentions = "typed",
+    attach: Sequence[str] = (),
+) -> tuple[str, Any]:
     """One turn sent from an IPython session (a notebook's kernel or terminal IPython):
-    ``message`` with its attachments, and ``tools`` (a run's ``tools=``) with, for
-    ``context``, the context tools after them, both under one new nonce. Outside one they
-    go as they are, and ``context`` is refused: there is nothing to read."""
+    ``message`` with its attachments (its mentions read as ``mentions`` says, and each of
+    ``attach``: ``"df"``, ``"In[3]"``, ``"error"``), and ``tools`` (a run's ``tools=``)
+    with, for ``context``, the context tools after them, both under one new nonce. Outside
+    one they go as they are, and ``context`` and ``attach`` are refused: there is nothing
+    to read."""
+    if isinstance(attach, str):
+        raise ConfigurationError(f"attach= takes a list of names, not one string: [{attach!r}]")
     kernel = running_kernel()
     if kernel is None:
-        if context:
-            raise ConfigurationError(f"context=True: {NO_KERNEL}")
+        if context or attach:
+            what = "context=True" if context else "attach="
+            raise ConfigurationError(f"{what}: {NO_KERNEL}")
         return message, tools
     nonce = new_nonce()
     if context:
         tools = [*(tools or ()), *context_tools(kernel, nonce)]
-    return attach_context(message, kernel, nonce), tools
+    return attach_context(message, kernel, nonce, mentions=mentions, attach=attach), tools
 
 
 def attach_context(
-    message: str, kernel: Kernel, nonce: str, settings: ContextSettings | None = None
+    message: str,
+    kernel: Kernel,
+    nonce: str,
+    settings: ContextSettings | None = None,
+    *,
+    mentions: Mentions = "typed",
+    attach: Sequence[str] = (),
 ) -> str:
-    """``message`` as sent: ``@@`` written ``@``, and each mention's summary after it in the
-    data block marked ``nonce``; a :class:`ConfigurationError` for a name the kernel lacks."""
-    text, attached = _attachments(message, kernel, settings or context_settings())
+    """``message`` as sent: its mentions read as ``mentions`` says (``@@`` written ``@``
+    where they are), each attachment's summary after it in the data block marked
+    ``nonce``, those of ``attach`` too; a :class:`ConfigurationError` for a name the kernel
+    lacks where it is typed or named in ``attach``."""
+    settings = settings or context_settings()
+    text: str = message
+    attached: dict[str, str] = {}
+    if mentions != "text":
+        text, attached = _attachments(message, kernel, settings, strict=mentions == "typed")
+    if attach:
+        named = " ".join(f"@{_attached_name(name)}" for name in attach)
+        attached = {**attached, **_attachments(named, kernel, settings, strict=True)[1]}
     if not attached:
         return text
     return f"{text}\n\n{data_block(chr(10).join(attached.values()), nonce)}"
 
 
+def _attached_name(name: object) -> str:
+    """One of ``attach=``: a name as a mention names it, without its ``@``."""
+    text = str(name).removeprefix("@")
+    if not _MENTION.fullmatch(f"@{text}") or text.startswith("@"):
+        raise ConfigurationError(
+            f"attach= takes names as a mention names them (df, df.revenue, error, In[3], "
+            f"Out[3]), not {text!r}"
+        )
+    return text
+
+
+def as_text(message: str) -> str:
+    """``message`` written so that it sends as it is, attaching nothing: each ``@`` a
+    mention would read doubled (``@cfg`` → ``@@cfg``, which sends ``@cfg``)."""
+    return _outside_code(message, lambda part: re.sub(r"(?<![\w@])@", "@@", part))
+
+
 def _attachments(
-    message: str, kernel: Kernel, settings: ContextSettings
+    message: str, kernel: Kernel, settings: ContextSettings, *, strict: bool = True
 ) -> tuple[str, dict[str, str]]:
     """``message`` with ``@@`` written ``@``, and each mention's text as sent (within the
-    turn's budget)."""
+    turn's budget). A mention that names nothing to read is refused when ``strict``, else
+    left as text."""
     summaries: dict[str, str] = {}
-    secrets = kernel_secrets(kernel) if "@" in message else ()
+    found = kernel_secrets(kernel) if "@" in message else FoundSecrets()
+    settings, secrets = searched(settings, found), found.values
 
     def resolved(match: re.Match[str]) -> str:
         if match.group("at"):
             return "@"
         mention = match.group(0)
         if mention not in summaries:
-            summaries[mention] = _summary(match, kernel, settings, secrets)
+            try:
+                summaries[mention] = _summary(match, kernel, settings, secrets)
+            except (ConfigurationError, ValueError):
+                if strict:
+                    raise
         return mention
 
     text = _outside_code(message, lambda part: _MENTION.sub(resolved, part))
@@ -127,6 +205,10 @@ class KernelAttachments:
             )
         return list(_attachments(message, kernel, context_settings())[1].items())
 
+    def as_text(self, message: str) -> str:
+        """``message`` sending every mention as written, attaching nothing."""
+        return as_text(message)
+
     def without(self, message: str, mentions: Collection[str]) -> str:
         """``message`` with each of ``mentions`` written as a literal (``@df`` → ``@@df``):
         sent as written, attaching nothing."""
@@ -147,11 +229,11 @@ def _summary(
     if match.group("cells"):
         number = int(match.group("number"))
         if match.group("cells") == "In":
-            return f"{mention}:\n" + cell_source(kernel, number, secrets)
-        return summarize(_output(kernel, number), mention, settings, secrets)
+            return f"{mention}:\n" + cell_source(kernel, number, secrets, settings)
+        return summarize(_output(kernel, number, settings), mention, settings, secrets)
     name, attr = match.group("name"), match.group("attr")
     if name == "error" and "error" not in kernel.namespace:
-        return f"{mention}:\n{last_error(kernel, secrets)}"
+        return f"{mention}:\n{bounded(lambda: last_error(kernel, secrets, settings))}"
     value = _variable(name, kernel, settings)
     if attr is not None:
         value = _part(value, name, attr)
@@ -161,6 +243,8 @@ def _summary(
 def _variable(name: str, kernel: Kernel, settings: ContextSettings) -> Any:
     if name in settings.deny:
         raise ConfigurationError(f"@{name}: this name is on the context deny list")
+    if name in kernel.namespace and denied_value(kernel, settings, kernel.namespace[name]):
+        raise ConfigurationError(f"@{name}: it holds the value of a name on the context deny list")
     if name not in kernel.namespace:
         near = did_you_mean(name, user_variables(kernel, settings))
         hint = f": did you mean @{near}?" if near else ""
@@ -186,11 +270,18 @@ def _part(value: Any, name: str, attr: str) -> Any:
     return getattr(value, attr)
 
 
-def _output(kernel: Kernel, number: int) -> Any:
+def _output(kernel: Kernel, number: int, settings: ContextSettings) -> Any:
     outputs = kernel.namespace.get("Out")
     if not isinstance(outputs, Mapping) or number not in outputs:
         raise ConfigurationError(
             f"@Out[{number}]: cell {number} has no output value (it printed or returned "
             f"nothing; nothing was sent)"
+        )
+    cells = kernel.cells()
+    named = denied_in(str(cells[number]), settings) if cells and number < len(cells) else None
+    if named is not None or denied_value(kernel, settings, outputs[number]):
+        why = f"cell {number} names {named}" if named else "it is a value"
+        raise ConfigurationError(
+            f"@Out[{number}]: {why}, on the context deny list (nothing was sent)"
         )
     return outputs[number]

@@ -3,10 +3,10 @@ attachment, a context tool's result), its redaction, its budgets and the data bl
 travels in.
 
 Every summary is made under a bound: on a worker thread given :data:`ITEM_TIME_LIMIT`
-seconds (a ``repr`` that hangs gives ``<repr timed out>``, one that raises ``<repr failed:
-T>``; the kernel goes on either way), from a sample of at most :data:`SAMPLE_ROWS` rows
-(a frame is never copied whole), cut at the item's budget with a note saying so. What it
-shows depends on the privacy level (:data:`LEVELS`):
+seconds (a ``repr`` that hangs gives ``<repr timed out>`` and is stopped, one that raises
+``<repr failed: T>``; the kernel goes on either way), from a sample of at most
+:data:`SAMPLE_ROWS` rows (a frame is never copied whole), cut at the item's budget with a
+note saying so. What it shows depends on the privacy level (:data:`LEVELS`):
 
 - ``schema``: names, types, dtypes, shapes and null counts;
 - ``stats``: and ``describe()`` of the sample, a number's value, a string's text;
@@ -15,9 +15,11 @@ shows depends on the privacy level (:data:`LEVELS`):
 Every text is redacted on its way out (:func:`redacted`), before it is cut (:func:`cut` and
 each excerpt of a summary redact first: a secret across a cut is not sent in part):
 registered keys, values of secret-looking environment variables, known key shapes, and the
-values the kernel holds under secret-looking names (:func:`secret_values`) wherever else
-they show; such a value (a variable, a dict key, a column) is never read for a summary at
-all. Names on the deny list are neither listed nor described.
+values written beside secret-looking names, and the values the kernel holds under
+secret-looking names (:func:`secret_values`, the one walk) wherever else they show; such a
+value (a variable, a dict key or a record's attribute at any depth, a column, a row) is
+never read for a summary at all. A search that could not finish withholds what is read
+(:func:`searched`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ import inspect
 import random
 import re
 import secrets
-import sys
-import threading
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -35,13 +35,20 @@ from typing import Any, Final, Literal, get_args
 
 from .._core.exceptions import ConfigurationError
 from .._core.secrets import (
-    MIN_ENV_SECRET_LENGTH,
     REDACTED,
+    SECRET_SEARCH_ITEMS,
+    SECRET_VALUES,
+    FoundSecrets,
+    SecretSearch,
     redact,
     redact_key_shapes,
+    scrubbed,
     secret_name,
+    secret_positions,
+    value_of,
 )
 from .._core.text import compact_json, excerpt
+from .._core.user_code import call_within
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -50,6 +57,7 @@ __all__ = [
     "LEVELS",
     "SAMPLE_ROWS",
     "TURN_CHARS",
+    "UNSEARCHED",
     "ContextSettings",
     "Level",
     "configure",
@@ -60,6 +68,7 @@ __all__ = [
     "kind_of",
     "new_nonce",
     "redacted",
+    "searched",
     "secret_values",
     "summarize",
     "within_turn",
@@ -82,13 +91,6 @@ SHOWN_ROWS: Final = 5
 SHOWN_ITEMS: Final = 10
 SHOWN_COLUMNS: Final = 50
 CELL_CHARS: Final = 80
-SECRET_VALUES: Final = 1_000
-"""Values under secret-looking names gathered at most to redact elsewhere."""
-SECRET_SEARCH_ITEMS: Final = 20_000
-"""Items (variables, dict and list items, a secret-looking column's rows) the search for
-them looks at in all: it is bounded however much the namespace holds."""
-SECRET_SEARCH_ITEMS_EACH: Final = 2_000
-"""Items it looks at inside one variable at most (a long list does not use up the search)."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ def summarize(
     the item budget."""
     settings = settings or _settings
     if secret_name(name.rsplit(".", 1)[-1]):
-        text = f"{name}: {kind_of(value)} = {REDACTED} (its name looks secret: not read)"
+        text = f"{name}: {kind_of(value)} = {REDACTED} (not read: its name looks secret)"
     else:
         reading = _Reading(settings.level, tuple(secrets))
         text = f"{name}: {bounded(lambda: _describe(value, reading), of=value)}"
@@ -212,108 +214,45 @@ def redacted(text: str, secrets: Iterable[str] = ()) -> str:
     return redact_key_shapes(redact(text, secrets))
 
 
-def secret_values(namespace: Mapping[str, Any]) -> tuple[str, ...]:
-    """The strings ``namespace`` holds under secret-looking names, of 8 characters or more:
-    a variable's (or the strings in its list, tuple, set or dict), a dict key's (nested dicts
-    searched too) and a frame column's first rows. A summary never reads them; this finds
-    them to redact wherever else they show: in a cell's source (where the secret was typed),
-    in a cell's output, inside another value, in an error's message. The search is bounded
-    (:data:`SECRET_SEARCH_ITEMS`): the variables named like secrets are looked at first,
-    lists, tuples and sets last."""
-    search = _SecretSearch()
-    for name, value in sorted(namespace.items(), key=_search_order):
-        if search.full():
-            break
-        search.here = SECRET_SEARCH_ITEMS_EACH
-        search.visit(value, secret=secret_name(name), depth=0)
-    return tuple(search.found)
+def secret_values(namespace: Mapping[str, Any]) -> FoundSecrets:
+    """What ``namespace`` holds under secret-looking names, found by the one walk over the
+    notebook's values (:class:`~agentnb._core.secrets.SecretSearch`: a variable, a dict key
+    or a record's attribute at any depth, a frame's column or row label; strings and bytes
+    of 8 characters or more). A summary never reads them; this finds them to redact
+    wherever else they show: in a cell's source (where the secret was typed), in a cell's
+    output, inside another value, in an error's message, in a file. The search is bounded
+    (:data:`~agentnb._core.secrets.SECRET_SEARCH_ITEMS`); one that could not finish says so
+    (``complete``), and what is read is then withheld (:func:`searched`)."""
+    return SecretSearch().search(list(namespace.items()))
 
 
-def _search_order(item: tuple[str, Any]) -> int:
-    name, value = item
-    if secret_name(name):
-        return 0
-    return 2 if isinstance(value, list | tuple | set | frozenset) else 1
+UNSEARCHED: Final = (
+    f"[values withheld: the notebook holds more than {SECRET_SEARCH_ITEMS:,} items (or "
+    f"{SECRET_VALUES:,} values under secret-looking names), past what is searched for "
+    f"secrets: what is read is what the schema level sends]"
+)
+"""What a read says when the search for secrets could not finish."""
 
 
-class _SecretSearch:
-    """What :func:`secret_values` has found, and how many items it may still look at."""
-
-    def __init__(self) -> None:
-        self.found: set[str] = set()
-        self.left = SECRET_SEARCH_ITEMS
-        self.here = SECRET_SEARCH_ITEMS_EACH
-
-    def full(self) -> bool:
-        return self.left <= 0 or len(self.found) >= SECRET_VALUES
-
-    def done(self) -> bool:
-        """Whether this variable has been looked through as far as it may be."""
-        return self.here <= 0 or self.full()
-
-    def visit(self, value: Any, *, secret: bool, depth: int) -> None:
-        """``value``, held under a secret-looking name if ``secret``."""
-        self.left -= 1
-        self.here -= 1
-        if isinstance(value, str):
-            if secret and len(value) >= MIN_ENV_SECRET_LENGTH:
-                self.found.add(value)
-        elif isinstance(value, dict) and depth < 3:
-            self._items(value.items(), secret, depth)
-        elif isinstance(value, list | tuple | set | frozenset) and depth < 3:
-            self._items(((None, item) for item in value), secret, depth)
-        elif _of("pandas", "DataFrame")(value) or _of("polars", "DataFrame")(value):
-            self._columns(value)
-
-    def _items(self, items: Iterable[tuple[Any, Any]], secret: bool, depth: int) -> None:
-        try:
-            for key, item in items:
-                if self.done():
-                    return
-                named = isinstance(key, str) and secret_name(key)
-                self.visit(item, secret=secret or named, depth=depth + 1)
-        except RuntimeError:  # changed by another thread while read: searched as far as it got
-            pass
-
-    def _columns(self, frame: Any) -> None:
-        """The first rows of ``frame``'s columns with secret-looking names."""
-        polars = _of("polars", "DataFrame")(frame)
-        try:
-            for position, column in enumerate(list(frame.columns)[:SHOWN_COLUMNS]):
-                if self.done() or not (isinstance(column, str) and secret_name(column)):
-                    continue
-                rows = max(min(self.left, self.here), 0)
-                if polars:
-                    head = frame.get_column(column).head(rows).to_list()
-                else:
-                    head = frame.iloc[:rows, position].tolist()
-                self._items(((None, v) for v in head), True, 2)
-        except Exception:  # a frame of an unexpected kind: its columns are still never read
-            pass
+def searched(settings: ContextSettings, found: FoundSecrets) -> ContextSettings:
+    """``settings`` for a read made after ``found``: at the ``schema`` level when the search
+    could not finish (what it did not see may hold a secret: values are withheld)."""
+    return settings if found.complete else replace(settings, level="schema")
 
 
 def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT, of: object = None) -> str:
-    """``describe()`` on a worker thread within ``limit`` seconds: a hang is abandoned (the
-    thread cannot be killed; the caller goes on) and a failure named by its type, after the
-    type of the value described (``of``), which the agent still gets to know."""
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            box["text"] = describe()
-        except BaseException as exc:  # the user's repr failed: the summary says so
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name="agentnb-context-summary", daemon=True).start()
+    """``describe()`` within ``limit`` seconds (:func:`~agentnb._core.user_code.call_within`:
+    on a thread of its own, stopped past its time, so it does not outlive the read); a
+    failure named by its type, after the type of the value described (``of``), which the
+    agent still gets to know. Inside another bounded call it runs there, under that one's
+    bound."""
+    status, value = call_within(describe, limit, "agentnb-context-summary")
     what = "" if of is None else f"{_type_name(of)} "
-    if not done.wait(limit):
+    if status == "timed_out":
         return f"{what}<repr timed out>"
-    if "error" in box:
-        return f"{what}<repr failed: {type(box['error']).__name__}>"
-    return str(box["text"])
+    if status == "error":
+        return f"{what}<repr failed: {type(value).__name__}>"
+    return str(value)
 
 
 def _type_name(value: object) -> str:
@@ -329,10 +268,14 @@ def counted(number: int, word: str, plural: str | None = None) -> str:
 
 
 def kind_of(value: Any) -> str:
-    """A value's type as a summary names it: ``int``, ``pandas DataFrame``."""
+    """A value's type as a summary names it: ``int``, ``pandas DataFrame``; read from the
+    type itself (a metaclass's ``__qualname__`` or ``__module__`` property is not called:
+    an approval names the kind before anything of the user's runs)."""
     kind = type(value)
-    module = kind.__module__.split(".")[0]
-    return kind.__qualname__ if module == "builtins" else f"{module} {kind.__qualname__}"
+    qualname = type.__dict__["__qualname__"].__get__(kind)
+    module = type.__dict__["__module__"].__get__(kind)
+    module = module.split(".")[0] if isinstance(module, str) else "?"
+    return qualname if module == "builtins" else f"{module} {qualname}"
 
 
 @dataclass(frozen=True)
@@ -348,6 +291,15 @@ class _Reading:
         text = value if isinstance(value, str) else compact_json(value)
         return excerpt(redacted(text, self.secrets), limit)
 
+    def item(self, value: object, limit: int = CELL_CHARS) -> str:
+        """``repr`` of ``value`` as shown: values under secret-looking keys at any depth
+        written ``***`` (:func:`~agentnb._core.secrets.scrubbed`), redacted, cut."""
+        return self.excerpt(repr(scrubbed(value)), limit)
+
+    def cell(self, value: object) -> str:
+        """A frame's or an array's cell as shown (``str``), as :meth:`item` does."""
+        return self.excerpt(str(scrubbed(value)), CELL_CHARS)
+
 
 def _describe(value: Any, reading: _Reading) -> str:
     own = getattr(type(value), "_ai_repr_", None)
@@ -358,7 +310,7 @@ def _describe(value: Any, reading: _Reading) -> str:
             return describe(value, reading)
     text = f"{kind_of(value)}"
     if reading.level != "schema":
-        text += f": {reading.excerpt(repr(value), 500)}"
+        text += f": {reading.item(value, 500)}"
     return text
 
 
@@ -370,15 +322,6 @@ def _ai_repr(result: Any, reading: _Reading) -> str:
                 return str(result[key])
         return reading.excerpt(result, 2_000)
     return str(result)
-
-
-def _of(module: str, name: str) -> Callable[[Any], bool]:
-    def test(value: Any) -> bool:
-        loaded = sys.modules.get(module)
-        kind = getattr(loaded, name, None) if loaded is not None else None
-        return isinstance(kind, type) and isinstance(value, kind)
-
-    return test
 
 
 def _spaced(length: int) -> list[int]:
@@ -394,6 +337,7 @@ def _pandas_frame(df: Any, reading: _Reading) -> str:
     rows, columns = df.shape
     sample = df.iloc[_spaced(rows)]
     nulls_of = df if rows <= EXACT_NULLS_ROWS else sample
+    sample = _readable_rows(sample)
     where = "" if nulls_of is df else f" in a sample of {counted(len(sample), 'row')}"
     lines = [
         f"pandas DataFrame, {counted(rows, 'row')} × {counted(columns, 'column')}",
@@ -410,9 +354,18 @@ def _pandas_frame(df: Any, reading: _Reading) -> str:
         stats = numbers.describe().T.to_string(float_format=lambda x: f"{x:.4g}")
         lines += [f"describe() of {counted(len(sample), 'row')}:", stats]
     if reading.level == "sample":
-        head = df.iloc[:SHOWN_ROWS, readable].map(lambda v: reading.excerpt(str(v), CELL_CHARS))
+        head = _readable_rows(df.iloc[:SHOWN_ROWS]).iloc[:, readable].map(reading.cell)
         lines += [f"first {counted(len(head), 'row')}:", head.to_string()]
     return "\n".join(lines)
+
+
+def _readable_rows(rows: Any) -> Any:
+    """A pandas frame's or series' ``rows`` without those whose label looks secret (a
+    frame of settings, a series made from a config dict): their values are not read."""
+    hidden = set(secret_positions(rows.index))
+    if not hidden:
+        return rows
+    return rows.iloc[[p for p in range(len(rows)) if p not in hidden]]
 
 
 def _column_lines(listed: list[tuple[Any, Any, int]], columns: int) -> list[str]:
@@ -431,6 +384,7 @@ def _pandas_series(series: Any, reading: _Reading) -> str:
     rows = len(series)
     sample = series.iloc[_spaced(rows)]
     nulls_of = series if rows <= EXACT_NULLS_ROWS else sample
+    sample = _readable_rows(sample)
     where = "" if nulls_of is series else f" in a sample of {len(sample):,}"
     nulls = int(nulls_of.isna().sum())
     lines = [f"pandas Series {series.name!r}, {counted(rows, 'value')}, dtype {series.dtype}"]
@@ -444,7 +398,7 @@ def _pandas_series(series: Any, reading: _Reading) -> str:
         stats = stats.map(lambda v: reading.excerpt(str(v), CELL_CHARS))
     lines += [f"describe() of {counted(len(sample), 'value')}:", stats.to_string()]
     if reading.level == "sample":
-        head = series.iloc[:SHOWN_ROWS].map(lambda v: reading.excerpt(str(v), CELL_CHARS))
+        head = _readable_rows(series.iloc[:SHOWN_ROWS]).map(reading.cell)
         lines += [f"first {counted(len(head), 'value')}:", head.to_string()]
     return "\n".join(lines)
 
@@ -468,7 +422,7 @@ def _polars_frame(df: Any, reading: _Reading) -> str:
     if reading.level == "sample":
         lines.append(f"first rows ({', '.join(readable)}):")
         for row in df.select(readable).head(SHOWN_ROWS).rows():
-            lines.append("  " + " | ".join(reading.excerpt(str(v), CELL_CHARS) for v in row))
+            lines.append("  " + " | ".join(reading.cell(v) for v in row))
     return "\n".join(lines)
 
 
@@ -476,15 +430,13 @@ def _numpy_array(array: Any, reading: _Reading) -> str:
     text = f"numpy ndarray, shape {array.shape}, dtype {array.dtype}"
     if reading.level == "schema" or array.size == 0:
         return text
-    flat = array.reshape(-1)[_spaced(array.size)]
+    flat = array.flat[_spaced(array.size)]  # those values only: a view is never copied whole
     if array.dtype.kind in "iufb":
         text += f"\nmin {flat.min():.6g}, max {flat.max():.6g}, mean {flat.mean():.6g}"
         if len(flat) < array.size:
             text += f" (of {counted(len(flat), 'value')} spread through it)"
     if reading.level == "sample":
-        first = ", ".join(
-            reading.excerpt(str(v), CELL_CHARS) for v in array.reshape(-1)[:SHOWN_ITEMS]
-        )
+        first = ", ".join(reading.cell(v) for v in array.flat[:SHOWN_ITEMS])
         text += f"\nfirst values: {first}"
     return text
 
@@ -550,7 +502,7 @@ def _mapping(value: dict[Any, Any], reading: _Reading) -> str:
         elif reading.level == "schema":
             shown = kind_of(item)
         else:
-            shown = f"{kind_of(item)} {reading.excerpt(repr(item), CELL_CHARS)}"
+            shown = f"{kind_of(item)} {reading.item(item)}"
         lines.append(f"  {reading.excerpt(repr(key), CELL_CHARS)}: {shown}")
     return "\n".join(lines)
 
@@ -562,7 +514,7 @@ def _collection(value: Any, reading: _Reading) -> str:
     counts = ", ".join(f"{kind} ×{count:,}" for kind, count in kinds.items())
     text = f"{kind_of(value)}, {counted(len(value), 'item')}" + (f" ({counts})" if counts else "")
     if reading.level == "sample" and len(value):
-        first = [reading.excerpt(repr(item), CELL_CHARS) for item in list(value)[:SHOWN_ITEMS]]
+        first = [reading.item(item) for item in list(value)[:SHOWN_ITEMS]]
         text += "\nfirst items: " + ", ".join(first)
     return text
 
@@ -598,12 +550,12 @@ _CODE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 
 
 _DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, _Reading], str]], ...] = (
-    (_of("pandas", "DataFrame"), _pandas_frame),
-    (_of("pandas", "Series"), _pandas_series),
-    (_of("polars", "DataFrame"), _polars_frame),
-    (_of("numpy", "ndarray"), _numpy_array),
-    (_of("matplotlib.figure", "Figure"), _figure),
-    (_of("matplotlib.axes", "Axes"), _axes),
+    (value_of("pandas", "DataFrame"), _pandas_frame),
+    (value_of("pandas", "Series"), _pandas_series),
+    (value_of("polars", "DataFrame"), _polars_frame),
+    (value_of("numpy", "ndarray"), _numpy_array),
+    (value_of("matplotlib.figure", "Figure"), _figure),
+    (value_of("matplotlib.axes", "Axes"), _axes),
     (lambda v: isinstance(v, str), _string),
     (lambda v: isinstance(v, bool | int | float | complex) or v is None, _scalar),
     (lambda v: isinstance(v, dict), _mapping),

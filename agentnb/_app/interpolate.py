@@ -10,7 +10,7 @@ naming the placeholder.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
@@ -29,9 +29,13 @@ QUOTED = 200
 """Characters of a subscript or an exception's message an error message quotes."""
 
 
-def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
-    """Replace each placeholder with ``str()`` of its value; raise for unknown names."""
-    return _PLACEHOLDER.sub(lambda m: _text_of(m, namespace), text)
+def interpolate(
+    text: str, namespace: Mapping[str, Any], *, inserted: Callable[[str], str] = str
+) -> str:
+    """Replace each placeholder with ``str()`` of its value, as ``inserted`` writes it (the
+    magics write its ``@`` mentions as text: what a variable holds was not typed); raise
+    for unknown names."""
+    return _PLACEHOLDER.sub(lambda m: inserted(_text_of(m, namespace)), text)
 
 
 def _text_of(match: re.Match[str], namespace: Mapping[str, Any]) -> str:

@@ -365,23 +365,21 @@ class AsyncAgentClient:
     ) -> AsyncRunStream:
         """The run engine's one door: every run, whichever way it was started (``run``,
         ``stream``, ``attach``, ``ask``, ``chat``, ``batch``, the magics, the CLI), is built
-        here as a :class:`Run`, given its recorder (an attach's only once the platform
-        accepted it) and its approval policy, and streamed by an :class:`AsyncRunStream`."""
-        run = Run(
-            agent=request.agent,
-            message=request.message,
+        here as a :class:`Run` (:meth:`Run.new`), given its recorder (an attach's
+        only once the platform accepted it) and its approval policy, and streamed by an
+        :class:`AsyncRunStream`."""
+        run = Run.new(
+            request.agent,
+            request.message,
+            thread_id=request.thread_id,
             provider=self.provider.name,
             connection=self.connection,
-            thread_id=request.thread_id,
-            run_id=attach.run_id if attach is not None else None,
-            model=(requested := self.provider.requested_model(request)),
-            requested_model=requested,
+            model=self.provider.requested_model(request),
             max_size=None if self.max_run_mib is None else int(self.max_run_mib * MIB),
+            run_id=attach.run_id if attach is not None else None,
+            local_id=local_id,
+            started_at=started_at,
         )
-        if local_id is not None:
-            run.local_id = local_id
-        if started_at is not None:
-            run.started_at = started_at
         recorder = self.recorder if record else None
         if recorder is not None and attach is not None:
             recorder = OnceAccepted(recorder)

@@ -78,12 +78,10 @@ class ToolRounds:
             except ValueError as why:
                 refused[call.call_id] = str(why)
         asking = [c for c in calls if c.call_id not in refused and self.tools[c.name].approve]
-        read: dict[str, ToolCallFinished] = {}
         for call in asking:
-            reason, for_run = "asks before it runs", None
-            if self.tools[call.name].reads_notebook:
-                read[call.call_id] = await self._run(call, arguments[call.call_id])
-                reason, for_run = _would_send(read[call.call_id]), NOTEBOOK_READS
+            declared = self.tools[call.name]
+            reason = self._reason(declared, arguments[call.call_id])
+            for_run = NOTEBOOK_READS if declared.reads_notebook else None
             yield ToolApprovalRequested(call_id=call.call_id, reason=reason, for_run=for_run)
         if asking:  # the run waits for a person, as at a platform's approval, on no one's clock
             if not all(gate.allows_for_run(c) for c in asking):
@@ -94,9 +92,7 @@ class ToolRounds:
         for call in runnable:  # shown running in the notebook before it starts
             yield ToolCallProgress(call_id=call.call_id, ran_by="client")
         try:
-            outcomes = await asyncio.gather(
-                *(self._read_or_run(c, arguments[c.call_id], read) for c in runnable)
-            )
+            outcomes = await asyncio.gather(*(self._run(c, arguments[c.call_id]) for c in runnable))
         except asyncio.CancelledError:  # Stop: the run ends (no event can follow), say why here
             for call in runnable:
                 call.error = STOPPED_WHILE_RUNNING
@@ -111,13 +107,15 @@ class ToolRounds:
             result = self._result(call)
             self.results.append(result)
 
-    async def _read_or_run(
-        self, call: ToolCall, arguments: dict[str, Any], read: dict[str, ToolCallFinished]
-    ) -> ToolCallFinished:
-        """The result read before the person was asked (what they approved), else a run."""
-        if call.call_id in read:
-            return read[call.call_id]
-        return await self._run(call, arguments)
+    def _reason(self, declared: ClientTool, arguments: dict[str, Any]) -> str:
+        """Why a call asks, and what it will do once approved (its tool's preview, made
+        without running the user's code)."""
+        if declared.preview is None:
+            return "asks before it runs"
+        try:
+            return self._redact(declared.preview(arguments))
+        except Exception as exc:  # a preview that fails still lets the person decide
+            return f"asks before it runs (what it would do could not be said: {exc!r:.200})"
 
     def _checked(self, call: ToolCall, position: int) -> dict[str, Any]:
         """The arguments the call's function gets; a ``ValueError`` saying why it is not run."""
@@ -184,15 +182,6 @@ class ToolRounds:
         output = call.output
         text = output["returned"] if isinstance(output, dict) and "returned" in output else output
         return ToolResult(call.call_id, call.name, sent, str(text))
-
-
-def _would_send(read: ToolCallFinished) -> str:
-    """What an approval of a notebook read shows: the exact text it sends once approved."""
-    if read.error is not None:
-        return f"reads the notebook; it would send this error:\n{read.error}"
-    output = read.output
-    text = output["returned"] if isinstance(output, dict) else output
-    return f"reads the notebook; it would send:\n{text}"
 
 
 def _sent(arguments: Any) -> str:

@@ -131,8 +131,12 @@ class ClientTool:
     """The loop running where the tool was declared (a notebook's): an ``async def`` tool is
     awaited there."""
     reads_notebook: bool = field(default=False, repr=False)
-    """A read of the notebook (a context tool): where it asks first, its result is read
-    before the question, which shows that exact text: what is sent once approved."""
+    """A read of the notebook (a context tool): approving one may approve the run's later
+    reads too (allow for this run)."""
+    preview: Callable[[dict[str, Any]], str] | None = field(default=None, repr=False)
+    """What the question about a call shows, given its arguments: made without running the
+    user's code (a read of the notebook names what it will read: a variable and its kind),
+    for the call itself runs only once approved."""
     takes_non_finite: bool = field(default=False, repr=False)
     """Whether a parameter's annotation lets NaN or infinity in (``allow_inf_nan=True``):
     only then may the arguments hold them."""

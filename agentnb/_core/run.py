@@ -29,8 +29,9 @@ from ..events import (
     Usage,
 )
 from .call_fold import CallEvent, CallFold
+from .json_size import json_size
 from .pricing import CostSource, RunCost, price_run, prices_generation, refused_figures
-from .state import AgentState, PatchTooLarge, PatchTooMuchWork, json_size, patch_work
+from .state import AgentState, PatchTooLarge, PatchTooMuchWork, patch_work
 from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
@@ -160,7 +161,7 @@ class Run:
     max_size: int | None = field(default=None, repr=False, compare=False)
     """How many characters (about bytes) of what the server sent the run may keep: answer,
     reasoning, tool calls, state, custom events, error (None: no bound), counted as kept
-    (:func:`~agentnb._core.state.json_size`: a list or object costs bytes even empty; the
+    (:func:`~agentnb._core.json_size.json_size`: a list or object costs bytes even empty; the
     state as it is after each delta, a delta past the bound refused unbuilt). Past it the run
     ends ``interrupted`` (error code :data:`TOO_LARGE`), keeping what it had, and folds
     nothing more; its stream raises :class:`~agentnb.RunTooLargeError`. It also bounds one
@@ -170,6 +171,57 @@ class Run:
 
     def __post_init__(self) -> None:
         self._calls = CallFold(self.parts, self.tool_calls)
+
+    # ---- making one ------------------------------------------------------------------------
+    @classmethod
+    def new(
+        cls,
+        agent: str,
+        message: str,
+        *,
+        thread_id: str | None,
+        provider: str,
+        connection: str,
+        model: str | None,
+        max_size: int | None,
+        run_id: str | None = None,
+        local_id: str | None = None,
+        started_at: float | None = None,
+    ) -> Run:
+        """A run of a request, not started yet: what the client's one door
+        (``AsyncAgentClient._open``) streams, ``model`` as the request set it (the dialect
+        says how), ``run_id`` the platform's run it attaches to, ``local_id`` and
+        ``started_at`` those of the run it goes on with (None: its own)."""
+        run = cls(
+            agent=agent,
+            message=message,
+            provider=provider,
+            connection=connection,
+            thread_id=thread_id,
+            run_id=run_id,
+            model=model,
+            requested_model=model,
+            max_size=max_size,
+        )
+        if local_id is not None:
+            run.local_id = local_id
+        run.started_at = started_at
+        return run
+
+    def as_started(self) -> Run:
+        """What this run shows before its events: its question, running (a chat cell's
+        static copy of a run still going). It reads only the fields set before the run
+        started, so it may be called off the loop that is changing the rest."""
+        return Run(
+            agent=self.agent,
+            message=self.message,
+            typed=self.typed,
+            local_id=self.local_id,
+            provider=self.provider,
+            connection=self.connection,
+            status="running",
+            created_at=self.created_at,
+        )
 
     # ---- reading -------------------------------------------------------------------------
     @property
@@ -569,7 +621,7 @@ class Run:
 
 
 def kept_size(event: Event) -> int:
-    """About how many bytes ``event`` adds to a run (:func:`~agentnb._core.state.json_size`;
+    """About how many bytes ``event`` adds to a run (:func:`~agentnb._core.json_size.json_size`;
     an unknown frame: none, it has caps of its own; the shared state and custom events: none
     here, they count as they are folded)."""
     if type(event) is TextDelta or type(event) is ReasoningDelta:

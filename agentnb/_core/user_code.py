@@ -8,6 +8,12 @@ the user's objects live) or, with none, on a loop of its own thread. One call at
 process unless ``parallel=True``; what it prints or displays is captured for its caller. A
 thread cannot be killed: past its time limit a sync call is abandoned (it may still be running;
 it no longer holds the line), an async one is cancelled.
+
+A read of the notebook (a summary of a value: the user's ``repr``, a lazy property) is
+bounded by :func:`call_within` instead: one short call on a thread of its own that, past its
+time, is stopped (an exception raised in it), so an abandoned summary does not go on
+spinning after the read: only a call blocked inside C code (a sleep, a socket) runs on until
+that returns, and stops then.
 """
 
 from __future__ import annotations
@@ -16,15 +22,16 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import ctypes
 import inspect
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TextIO
+from typing import Any, Final, Literal, TextIO
 
-__all__ = ["MAX_OUTPUT_CHARS", "Outcome", "run_user_code"]
+__all__ = ["MAX_OUTPUT_CHARS", "Outcome", "ReadStopped", "call_within", "run_user_code"]
 
 MAX_OUTPUT_CHARS = 20_000
 """What a call's captured output keeps; the rest is counted, not kept."""
@@ -273,3 +280,75 @@ async def run_user_code(
     if kind == "error":
         return outcome("error", error=payload)
     return outcome("ok", value=payload)
+
+
+class ReadStopped(BaseException):
+    """Raised inside a call :func:`call_within` gave up on: it stops there. A
+    ``BaseException``, so the user's ``except Exception`` does not swallow it."""
+
+
+_within = threading.local()
+
+
+def call_within(fn: Callable[[], Any], limit: float, name: str) -> tuple[str, Any]:
+    """``fn()`` on a thread named ``name`` within ``limit`` seconds: ``("ok", value)``,
+    ``("error", exception)`` or ``("timed_out", None)``, when the thread is stopped (see
+    the module's docstring). Called from inside such a call, ``fn`` runs there, under the
+    same bound (no thread waits on another)."""
+    if getattr(_within, "active", False):
+        try:
+            return "ok", fn()
+        except ReadStopped:
+            raise
+        except Exception as exc:  # the user's code failed: the caller says so
+            return "error", exc
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            _within.active = True
+            try:
+                box["value"] = fn()
+            except ReadStopped:
+                box["stopped"] = True
+            except BaseException as exc:  # the user's code failed: the caller says so
+                box["error"] = exc
+            finally:
+                done.set()
+        except ReadStopped:  # it came as the call ended: nothing is left to stop
+            pass
+
+    worker = threading.Thread(target=work, name=name, daemon=True)
+    worker.start()
+    if not done.wait(limit):
+        _stop(worker, done)
+        return "timed_out", None
+    if "error" in box:
+        return "error", box["error"]
+    if "stopped" in box:
+        return "timed_out", None
+    return "ok", box.get("value")
+
+
+STOP_TRIES: Final = 40
+"""Times a stopped call is told to stop, a quarter of a second apart (code that catches
+every exception and goes on is told again)."""
+
+
+def _stop(worker: threading.Thread, done: threading.Event) -> None:
+    """Raise :class:`ReadStopped` in ``worker`` (CPython's ``PyThreadState_SetAsyncExc``:
+    it is raised at the thread's next Python instruction) until it ends, at most
+    :data:`STOP_TRIES` times, from a thread of its own (the caller goes on at once)."""
+
+    def stop() -> None:
+        for _ in range(STOP_TRIES):
+            if done.is_set() or not worker.is_alive() or worker.ident is None:
+                return
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(worker.ident), ctypes.py_object(ReadStopped)
+            )
+            if done.wait(0.25):
+                return
+
+    threading.Thread(target=stop, name="agentnb-stop-read", daemon=True).start()

@@ -8,7 +8,7 @@ whole call before asking again), and nothing the server sent can start a line or
 cursor. A short call is one line, ``Approve name(key: value)? [y/N]``. A call the platform
 sent in versions that disagree shows the one it acts on, then the others flagged; Enter (or
 anything but ``y``) denies. A call that offers to be allowed for the rest of the run (a read
-of the notebook) shows what it would send and takes ``a`` too: ``[y/a/N]``.
+of the notebook) names what it will read and takes ``a`` too: ``[y/a/N]``.
 
 The prompt runs when the platform pauses the run (the approver is consulted on agentnb's
 loop, see :mod:`agentnb._core.approvals`). It reads the terminal from a helper thread that
@@ -167,7 +167,8 @@ def question(call: ToolCall) -> str:
 
 
 def _sends(call: ToolCall) -> list[str]:
-    """What a read of the notebook would send (the approval's reason says it exactly)."""
+    """What a read of the notebook will read (the approval's reason names it), line by
+    line."""
     reason = call.approval.reason if call.approval is not None else None
     if _for_run(call) is None or not reason:
         return []

@@ -29,6 +29,10 @@ class Attachments(Protocol):
         """``message`` sending ``mentions`` as written, attaching nothing for them."""
         ...
 
+    def as_text(self, message: str) -> str:
+        """``message`` sending every mention as written, attaching nothing."""
+        ...
+
 
 class AttachmentPreview:
     """Answers one cell's preview requests (from the loop ``loop``) through ``send``."""

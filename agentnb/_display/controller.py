@@ -168,6 +168,11 @@ class ChatController:
         self._loop.call_soon_threadsafe(self._notice, text)
 
     @property
+    def attachments(self) -> Attachments | None:
+        """How the cell's messages' ``@`` mentions are read, when they can be."""
+        return self._actions.attachments if self._actions is not None else None
+
+    @property
     def start_run(self) -> StartRun | None:
         """The callback that starts the next turn's run, if the cell can start runs."""
         return self._actions.send if self._actions is not None else None
@@ -295,7 +300,10 @@ class ChatController:
         elif kind in ("followup", "send"):
             text = content.get("text")
             if isinstance(text, str) and text.strip():
-                self._begin_next(self._detached(text, content.get("detach")).strip())
+                text = self._detached(text, content.get("detach")).strip()
+                if kind == "followup" and self.attachments is not None:
+                    text = self.attachments.as_text(text)  # the agent's words: @ is text
+                self._begin_next(text)
         elif kind == "preview":
             if self._preview is not None:
                 self._preview.request(content)

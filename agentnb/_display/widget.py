@@ -29,6 +29,7 @@ import ipywidgets
 import traitlets
 from IPython.display import display
 
+from .._core.call_site import typed_literal
 from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread, result_of, submit
 from .._core.run import Run
@@ -353,7 +354,7 @@ class ChatCell(anywidget.AnyWidget):
         """The static copy a display starts with, made here without waiting for the loop: a
         run still going is shown as started (its question, running) until the loop
         refreshes the copy, when the run ends or pauses."""
-        return static_bundle([run if run.done else _as_started(run) for run in self.runs])
+        return static_bundle([run if run.done else run.as_started() for run in self.runs])
 
     def view_bundle(self) -> dict[str, Any]:
         """The live view's output (:func:`view_output`)."""
@@ -402,13 +403,20 @@ class ChatCell(anywidget.AnyWidget):
             controller.close()
         super().close()
 
-    def ask(self, text: str) -> RunHandle:
+    def ask(self, text: str, *, mentions: bool | None = None) -> RunHandle:
         """Send ``text`` from code, as if typed in the input box; returns the run's handle.
-        Under an opened past run it continues the run's conversation (as "Continue this
-        conversation" does), raising :class:`~agentnb.ConfigurationError` saying why when it
-        cannot."""
+        Its ``@`` mentions attach where ``text`` is a string literal typed in the call
+        (``cell.ask("What does @cfg say?")``) or ``mentions=True``; text made at run time
+        goes as it is. Under an opened past run it continues the run's conversation (as
+        "Continue this conversation" does), raising :class:`~agentnb.ConfigurationError`
+        saying why when it cannot."""
         if not text.strip():
             raise ValueError("the message is empty")
+        attachments = self._controller.attachments
+        if attachments is not None and not (
+            mentions or (mentions is None and typed_literal(text, 0, "text"))
+        ):
+            text = attachments.as_text(text)
         if any(not run.done for run in self.runs):
             raise RuntimeError("a run is still going; wait for it to end or stop it first")
         if self._controller.start_run is None and self._on_continue is not None:
@@ -421,18 +429,3 @@ class ChatCell(anywidget.AnyWidget):
             raise TypeError(f"start_run returned {type(handle).__name__}, not a RunHandle")
         self.add(handle)
         return handle
-
-
-def _as_started(run: Run) -> Run:
-    """What a run still going shows before the loop's refresh: its question, running. Read
-    off the loop, so only fields set before it started: the loop is changing the rest."""
-    return Run(
-        agent=run.agent,
-        message=run.message,
-        typed=run.typed,
-        local_id=run.local_id,
-        provider=run.provider,
-        connection=run.connection,
-        status="running",
-        created_at=run.created_at,
-    )

@@ -28,6 +28,7 @@ from traitlets import Bool, Float, Unicode
 from .._app import api as _api
 from .._app import interrupts
 from .._app.attach_targets import history_row
+from .._app.attachments import as_text, typed_message
 from .._app.connections import connect, connections, get_connection, via_for
 from .._app.context_tools import remember_code_error
 from .._app.history_tables import runs
@@ -35,6 +36,7 @@ from .._app.interpolate import interpolate
 from .._app.run_flags import AGENT_HELP, approval_policy, parser_options, unknown_options
 from .._core.exceptions import AgentNBError, HTTPStatusError
 from .._core.handle import RunHandle
+from .._core.request import RunOptions
 from .._core.text import terminal_safe
 from .._display.approval_prompt import wait_for_readers
 from .._display.environment import terminal_shell
@@ -277,12 +279,30 @@ class AgentMagics(Magics):
         *,
         wait: bool,
     ) -> None:
-        message = body if args.no_interpolate else interpolate(body, ns)
+        # the body was typed; what {{name}} puts in it was not: its @ mentions stay text
+        message = body if args.no_interpolate else interpolate(body, ns, inserted=as_text)
         if not message.strip():
             raise UsageError("the message is empty: write it in the cell body")
-        via = via_for(args.agent, args.via) or self.default_via
         options = request_options(args, ns)
         local_tools = bool(args.context or options.get("tools"))
+        typed = typed_message.set(True)  # the magic's own body: its mentions attach
+        try:
+            self._send(args, message, ns, options, bind, wait=wait, local_tools=local_tools)
+        finally:
+            typed_message.reset(typed)
+
+    def _send(
+        self,
+        args: argparse.Namespace,
+        message: str,
+        ns: dict[str, Any],
+        options: RunOptions,
+        bind: Callable[[RunHandle], None],
+        *,
+        wait: bool,
+        local_tools: bool,
+    ) -> None:
+        via = via_for(args.agent, args.via) or self.default_via
         _api.ask(
             args.agent,
             message.strip("\n"),

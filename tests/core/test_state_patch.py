@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentnb._core.state import PatchError, PatchTooLarge, apply_patch, json_size
+from agentnb._core.json_size import json_size
+from agentnb._core.state import PatchError, PatchTooLarge, apply_patch
 
 _KEYS = st.sampled_from(["a", "b", "c", "a/b", "m~n", ""])
 _SCALARS = st.none() | st.integers(-3, 3) | st.text(max_size=3)
@@ -59,7 +60,7 @@ def test_a_patch_does_what_jsonpatch_does(document: Any, operations: list[Any]) 
 
 
 def test_true_is_not_one() -> None:
-    """JSON's equality, where jsonpatch uses Python's (the one place they differ)."""
+    """JSON's equality, where Python's says ``True == 1``."""
     with pytest.raises(PatchError):
         apply_patch({"a": 1}, [{"op": "test", "path": "/a", "value": True}])
 

@@ -97,7 +97,10 @@ def check(printed: str, sent: str) -> str:
     )
     assert seen["asked"] == ["notebook_describe", "notebook_read_file"]
     output = seen["output"]
-    assert seen["preview"] == f"reads the notebook; it would send:\n{output}"
+    assert seen["preview"] == (
+        "reads the notebook once approved, at the sample level: a summary of the variable "
+        "customers (pandas DataFrame)"
+    )
     assert seen["answer"].startswith("I read ")
     assert "the user denied this call" in sent  # the agent read the denial
     for secret in (SECRET_COLUMN, SECRET_IN_TEXT):

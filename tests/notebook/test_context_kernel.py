@@ -224,7 +224,7 @@ def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
     assert "@hangs: Hangs <repr timed out>" in body
 
 
-def test_context_tools_ask_with_the_exact_payload_and_send_it(
+def test_context_tools_ask_naming_what_they_read_and_read_once_allowed(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
     wire = tap[0]
@@ -242,23 +242,23 @@ def test_context_tools_ask_with_the_exact_payload_and_send_it(
         """
     )
     out = session.stdout(ran)
-    first, preview = out.split("\n", 1)
-    assert first == "completed 1 notebook_variables"
-    assert preview.startswith("reads the notebook; it would send:\n<notebook-data id=")
-    assert "customers: pandas DataFrame 2×3" in preview and "db_password: str" in preview
-    assert not any(secret in out for secret in SECRETS.values())  # the approval preview
+    assert out == (
+        "completed 1 notebook_variables\n"
+        "reads the notebook once approved, at the sample level: the names, types and sizes "
+        "of its variables (page 1)\n"
+    )
     sent = wire.bodies[before + 1]
-    payload = preview.split("it would send:\n", 1)[1].rstrip("\n")
-    assert payload.replace('"', '\\"').replace("\n", "\\n") in sent
+    assert "customers: pandas DataFrame 2×3" in sent and "db_password: str = ***" in sent
+    assert not any(secret in sent for secret in SECRETS.values())
 
 
-def test_each_reads_approval_preview_holds_placeholders_where_its_secrets_would_be(
+def test_each_read_asks_by_name_and_kind_and_sends_placeholders_where_its_secrets_would_be(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
     """finance_agent calls the one tool it is offered, a string parameter given the first
     upper-case word of the message: each read below would carry secrets (cell 1's source
-    holds four of them), and its approval preview and the request body answering it hold
-    ``***`` instead."""
+    holds four of them); its approval names what it reads, and the request body answering
+    it holds ``***`` instead of each secret."""
     wire = tap[0]
     session.execute(
         f"""
@@ -270,11 +270,23 @@ def test_each_reads_approval_preview_holds_placeholders_where_its_secrets_would_
     with pytest.raises(AssertionError, match="PermissionError"):
         session.execute("raise PermissionError('login refused: ' + db_password + ' ' + dsn)")
     reads = {
-        "notebook_describe CFG": ["'host': str 'db'", "'token': ***", "'api_key': ***"],
-        "notebook_describe TOKEN": ["TOKEN: str = *** (its name looks secret: not read)"],
-        "notebook_describe DSN": ["postgres://u:***@db"],
-        "notebook_cells": ["In[1]:", "In[5]:", "Out[2]: str", "Out[3]: tuple"],
-        "notebook_error": ["PermissionError: login refused: *** postgres://u:***@db"],
+        "notebook_describe CFG": (
+            "a summary of the variable CFG (dict)",
+            ["'host': str 'db'", "'token': ***", "'api_key': ***"],
+        ),
+        "notebook_describe TOKEN": (
+            "a summary of the variable TOKEN (str)",
+            ["TOKEN: str = *** (not read: its name looks secret)"],
+        ),
+        "notebook_describe DSN": ("a summary of the variable DSN (str)", ["postgres://u:***@db"]),
+        "notebook_cells": (
+            "the source of cells",
+            ["In[1]:", "In[5]:", "Out[2]: str", "Out[3]: tuple"],
+        ),
+        "notebook_error": (
+            "the last exception a cell raised (PermissionError)",
+            ["PermissionError: login refused: *** postgres://u:***@db"],
+        ),
     }
     before = len(wire.bodies)
     ran = session.execute(
@@ -294,18 +306,16 @@ def test_each_reads_approval_preview_holds_placeholders_where_its_secrets_would_
         """
     )
     seen = json.loads(session.stdout(ran))
-    for position, ((read, shown), (status, calls, asked)) in enumerate(
+    for position, ((read, (named, shown)), (status, calls, asked)) in enumerate(
         zip(reads.items(), seen, strict=True)
     ):
         assert (status, calls, len(asked)) == ("completed", [read.split()[0]], 1), read
-        preview = asked[0]
-        for text in shown:
-            assert text in preview, (read, text, preview)
+        assert named in asked[0], (read, asked[0])
         sent = wire.bodies[before + 2 * position + 1]  # the request answering the call
-        payload = preview.split("it would send:\n", 1)[1]
-        assert json.dumps(payload, ensure_ascii=False)[1:-1] in sent, read
+        for text in shown:
+            assert json.dumps(text, ensure_ascii=False)[1:-1] in sent, (read, text)
         for kind, secret in SECRETS.items():
-            assert secret not in preview, f"{read}: the {kind} secret is in the preview"
+            assert secret not in asked[0], f"{read}: the {kind} secret is in the question"
             assert secret not in sent, f"{read}: the {kind} secret went over the wire"
 
 
@@ -520,3 +530,82 @@ def test_a_magic_cell_is_shown_as_it_was_typed(
     assert f"In[3]:\n{timed}\nIn[4]:\n{asked}\nIn[5]:\nread = " in listed
     for shown in (wire.bodies[before], listed):
         assert "get_ipython()" not in shown and "run_line_magic" not in shown
+
+
+REVIEW = "Great product! cc @cfg @In[1] @bob_smith"
+
+
+def test_mentions_attach_only_where_they_were_typed(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """Issue 66: a scraped review interpolated into a message pulled ``cfg`` and cell 1 into
+    the request, and ``@bob_smith`` made the call raise. Text made at run time goes as it
+    is; a literal typed in the call, a magic's body and ``mentions=True`` or ``attach=``
+    attach (the chat input's own messages are the tests above)."""
+    wire = tap[0]
+    session.execute(f"review = {REVIEW!r}")
+    sent: dict[str, str] = {}
+    for name, cell in {
+        "an f-string": 'agentnb.ask("finance_agent", f"Summarize: {review}", via="t", wait=True)',
+        "a variable": 'agentnb.ask("finance_agent", review, via="t", wait=True)',
+        "a chat cell": 'agentnb.chat("finance_agent", via="t", followups=False).ask(review).wait()',
+        "mentions=True": (
+            'agentnb.ask("finance_agent", review, via="t", mentions=True, wait=True)'
+        ),
+        "attach=": (
+            'agentnb.ask("finance_agent", "Sum up the review", via="t", attach=["cfg"], wait=True)'
+        ),
+        "a magic": "%%agent finance_agent --via t --wait\nSummarize {{review}} using @cfg",
+    }.items():
+        before = len(wire.bodies)
+        ran = session.execute(cell)
+        assert stderr(session, ran) == "", name
+        sent[name] = wire.bodies[before]
+    for name in ("an f-string", "a variable", "a chat cell"):
+        assert REVIEW in sent[name] and "notebook-data" not in sent[name], name
+    for name in ("mentions=True", "attach=", "a magic"):
+        assert "@cfg: dict, 2 keys" in sent[name], name
+        assert "@bob_smith:" not in sent[name]
+    assert "@In[1]:" in sent["mentions=True"]  # asked: each mention naming something
+    assert "@In[1]:" not in sent["a magic"]  # what {{review}} put in was not typed
+    assert f"Summarize {REVIEW} using @cfg" in sent["a magic"]
+
+
+def test_a_denied_read_runs_nothing_and_the_deny_list_binds_the_cells(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """Issue 66: 12 denied reads ran a side-effecting repr 12 times, and ``notebook_cells``
+    sent a denied frame's rows from the cell that displayed ``customers.head()``."""
+    wire = tap[0]
+    session.execute(
+        """
+        class Loud:
+            calls = 0
+            def __repr__(self):
+                Loud.calls += 1
+                return "loud"
+        LOUD = Loud()
+        """
+    )
+    session.execute("customers.head()")
+    ran = session.execute(
+        """
+        describe = [t for t in agentnb.context.tools() if t.name == "notebook_describe"]
+        statuses = []
+        for _ in range(12):
+            h = agentnb.ask("finance_agent", "What is in LOUD?", via="t", tools=describe,
+                            approve=False, wait=True, display=False)
+            statuses.append([c.status for c in h.run.tool_calls])
+        print(Loud.calls, statuses == [["denied"]] * 12)
+        agentnb.context.configure(deny=["customers"])
+        cells = [t for t in agentnb.context.tools() if t.name == "notebook_cells"]
+        h = agentnb.ask("finance_agent", "What ran?", via="t", tools=cells, approve=True,
+                        wait=True, display=False)
+        agentnb.context.configure(deny=[])
+        print(h.run.status, [c.status for c in h.run.tool_calls])
+        """
+    )
+    assert session.stdout(ran) == "0 True\ncompleted ['succeeded']\n"
+    sent = wire.bodies[-1]  # the request answering the cells' read
+    assert "it names customers, on the context deny list" in sent
+    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" not in sent and "pandas DataFrame, 2 rows" not in sent

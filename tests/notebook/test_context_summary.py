@@ -112,7 +112,7 @@ def test_key_shapes_are_redacted_wherever_they_sit(kind: str) -> None:
 
 def test_values_under_secret_looking_names_are_never_read() -> None:
     assert summarize("hunter2-is-my-password", "db_password") == (
-        "db_password: str = *** (its name looks secret: not read)"
+        "db_password: str = *** (not read: its name looks secret)"
     )
     text = summarize({"api_token": "plain", "user": "ann"}, "cfg")
     assert "plain" not in text and "'api_token': ***" in text and "ann" in text
@@ -242,7 +242,7 @@ def test_files_stay_under_the_working_directory(tmp_path: Path) -> None:
     (tmp_path / "link.txt").symlink_to(outside)
     tools = context_tools(Kernel({}, cwd=tmp_path), "n")
     listing = tool_named(tools, "notebook_files")()
-    assert ".env (may hold secrets: listed, never read)" in listing
+    assert ".env (listed, never read: it may hold secrets)" in listing
     assert "link.txt (a link outside the working directory: not read)" in listing
     read = tool_named(tools, "notebook_read_file")
     assert "data.csv (first 2 lines):\na,b\n1,2" in read("data.csv")
@@ -329,3 +329,21 @@ def test_counts_of_one_are_singular(tmp_path: Path) -> None:
     assert keys.endswith("[1 more key]")
     assert summarize("x", "s").startswith("s: str, 1 character:")
     assert "[truncated: 1 more character not sent" in context_summary.cut("ab", 1)
+
+
+def test_a_view_of_an_array_is_described_without_copying_it() -> None:
+    """Issue 66: describing a non-contiguous array copied it whole (+275 MiB for 275 MiB)."""
+    import tracemalloc
+
+    whole = np.arange(4_000_000, dtype=np.float64).reshape(2_000, 2_000)  # 32 MB
+    view = whole[:, ::2]  # 16 MB, not contiguous: reshape(-1) would copy it
+    assert not view.flags.c_contiguous
+    tracemalloc.start()
+    try:
+        text = summarize(view, "view")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert text.startswith("view: numpy ndarray, shape (2000, 1000), dtype float64\nmin ")
+    assert "first values: 0.0, 2.0, 4.0" in text
+    assert peak < 2_000_000, f"{peak:,} bytes allocated to describe a 16 MB view"

@@ -277,6 +277,33 @@ def test_followup_starts_the_next_turn_off_the_loop_and_its_caller_thread() -> N
     assert cell.handle is not None and cell.handle.run is second.run
 
 
+def test_a_followup_chip_is_the_agents_text_and_attaches_nothing() -> None:
+    """A follow-up the agent suggested (``"Compare @cfg with @In[1]"``) was not typed: it
+    goes with its mentions written as text (``@@cfg``, which sends ``@cfg``)."""
+    sent: list[str] = []
+
+    class Mentions:
+        def preview(self, message: str) -> list[tuple[str, str]]:
+            return []
+
+        def without(self, message: str, mentions: Any) -> str:
+            return message
+
+        def as_text(self, message: str) -> str:
+            return message.replace("@", "@@")
+
+    def on_followup(text: str) -> RunHandle:
+        sent.append(text)
+        return start(Scripted([RunCompleted()], message=text))
+
+    cell = ChatCell(on_followup=on_followup, attachments=Mentions())
+    cell._controller.receive({"kind": "followup", "text": "Compare @cfg with @In[1]"})
+    deadline = time.monotonic() + 60
+    while len(sent) < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sent[0] == "Compare @@cfg with @@In[1]"
+
+
 def test_followup_is_refused_while_a_run_is_going_and_without_a_starter() -> None:
     stream = Scripted([TextDelta(delta="a"), TextDelta(delta="b")], pause_after=1)
     started: list[str] = []
