@@ -42,6 +42,7 @@ from .._display.plain_table import PlainTable
 from .._history import HistoryStore, default_store
 from ..providers import Capabilities, RemoteAgent, available_providers, provider_class
 from .acp_files import WorkdirFiles
+from .context_server import ContextServer, serve
 
 __all__ = [
     "BUILTIN_AGENTS",
@@ -104,6 +105,8 @@ class Connection:
     _unlisted: str | None = field(default=None, repr=False)
     """Why a display could not read the listing (shown instead, not read again)."""
     _keyless_note_due: bool = field(default=False, init=False, repr=False)
+    _context_server: ContextServer | None = field(default=None, init=False, repr=False)
+    """The notebook as an MCP server for this connection's agent (:meth:`with_context`)."""
 
     def __repr__(self) -> str:
         where = "built-in local server" if self.local else self.base_url or "default URL"
@@ -206,6 +209,23 @@ class Connection:
             return
         where = f"{self.provider} at {self.base_url or 'its default URL'}"
         note(terminal_safe(no_key_note(self.name, where)))
+
+    @property
+    def context_by_mcp(self) -> bool:
+        """``context=True`` reaches this connection's agent as an MCP server (ACP)."""
+        return type(self.client().provider).context_by_mcp
+
+    def with_context(self, options: Mapping[str, Any], approve: ApprovalPolicy) -> dict[str, Any]:
+        """``options`` with the notebook as an MCP server in ``extra``'s ``mcpServers``, for
+        ``context=True`` on an agent that takes MCP servers: one server for the connection,
+        started on first use (shown in that cell, its calls decided there or by
+        ``approve``), kept while it runs, stopped with the connection."""
+        server = self._context_server
+        if server is None or not server.running:
+            server = self._context_server = serve(approve=approve)
+        extra = dict(options.get("extra") or {})
+        listed = [*(extra.get("mcpServers") or []), server.mcp_server()]
+        return {**options, "extra": {**extra, "mcpServers": listed}}
 
     def check(self, request: RunRequest, approve: ApprovalPolicy = None) -> None:
         """Raise :class:`ConfigurationError` before any I/O for an option this connection
@@ -519,6 +539,8 @@ def _replace(name: str, conn: Connection | None) -> None:
         _connections[name] = conn
     if old is not None and old._client is not None:
         submit(old._client.aclose())
+    if old is not None and old._context_server is not None:
+        old._context_server.stop()
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")

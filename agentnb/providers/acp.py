@@ -417,6 +417,7 @@ class Acp(Provider):
     resume_mode = "none"
     supports_approvals: ClassVar[bool] = True
     serves_one_agent: ClassVar[bool] = True
+    context_by_mcp: ClassVar[bool] = True
     carries: ClassVar[frozenset[str] | None] = frozenset({"metadata"})
     """``metadata`` goes in the prompt's ``_meta`` (``{"agentnb": {"metadata": ...}}``),
     ACP's place for what a client attaches; ACP has no field for a model setting."""

@@ -95,3 +95,27 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:
         return not stat.read().split(") ", 1)[1].startswith("Z")
+
+
+def test_context_hands_an_acp_agent_the_notebook_as_an_mcp_server(
+    kernel: Any, tmp_path: Path
+) -> None:
+    session = Session(kernel)
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    session.execute(
+        f"""
+        import agentnb
+        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        first = agentnb.ask("coder", "mcp", context=True, wait=True, display=False).run
+        again = agentnb.ask("coder", "mcp", context=True, wait=True, display=False).run
+        server = agentnb.connections()["coder"]._context_server
+        """
+    )
+    shown = session.execute("print(first.tool_calls, first.status)")
+    assert session.stdout(shown) == "[] completed\n"
+    said = session.execute(
+        "print(first.text, '|', again.text, '|', server.running, server.url.endswith('/mcp'))"
+    )
+    assert session.stdout(said) == (
+        "mcp servers: ['notebook'] | mcp servers: ['notebook'] | True True\n"
+    )
