@@ -88,6 +88,18 @@ if [ -f js/package.json ]; then
 
   step "Widget bundle: install"
   npm --prefix js ci --no-audit --no-fund --loglevel=error
+
+  step "Coding agents the ACP tests run on a scripted model (tests/sdk_envs/NAME.npm -> .tools/NAME)"
+  for spec in tests/sdk_envs/*.npm; do
+    dir=".tools/$(basename "$spec" .npm)"
+    cmp -s "$spec" "$dir/installed.npm" && continue
+    # shellcheck disable=SC2046 # the file holds the package specs, one a line
+    if npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error $(cat "$spec"); then
+      cp "$spec" "$dir/installed.npm"
+    else
+      echo "warning: $(cat "$spec") could not be installed: its tests are skipped" >&2
+    fi
+  done
 fi
 
 # The tests that drive Chromium (tests/browser) run serially in a pytest process of their

@@ -39,6 +39,7 @@ such as the dialects without approvals, names fewer)."""
 SERVED_ELSEWHERE = {
     "adk": "tests/providers/test_adk_server.py",
     "anthropic": "tests/interop/test_anthropic_messages.py",
+    "acp": "tests/interop/test_acp_agents.py",
 }
 """Built-in dialects the built-in server does not speak (a framework's own server, a model
 API: they add no route there): the test module that runs each against that real server."""

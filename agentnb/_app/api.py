@@ -12,7 +12,7 @@ What it leaves undecided waits for a human — the chat cell's Approve / Deny bu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, Unpack, cast
 
 from .._core.approvals import ApprovalPolicy
 from .._core.call_site import typed_literal
@@ -96,12 +96,20 @@ def ask(
     """
     read_as = _mentions(message, mentions)
     typed = as_text(message) if read_as == "text" and "@" in message else message
+    target = resolve_target(via, client, agent)
+    by_mcp = context and target.context_by_mcp  # the notebook as an MCP server (ACP)
     message, tools = notebook_context(
-        message, options.get("tools"), context=context, mentions=read_as, attach=attach
+        message,
+        options.get("tools"),
+        context=context and not by_mcp,
+        mentions=read_as,
+        attach=attach,
     )
     if tools:
         options["tools"] = tools
-    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")))
+    if by_mcp:
+        options = cast(RunOptions, target.with_context(options, approve))
+    conn = carrying_tools(target, bool(options.get("tools")))
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
         options["response_format"] = response_format
@@ -227,7 +235,7 @@ def chat(
     ``approve`` decides on every turn's tool calls awaiting approval, as in :func:`ask`; what
     it leaves undecided waits for the cell's Approve / Deny buttons. ``@name`` attachments
     and ``context=True`` as in :func:`ask`, for every message."""
-    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")) or context)
+    conn = carrying_tools(resolve_target(via, client, agent), bool(options.get("tools")) or context)
     options.setdefault("followups", True)
     # a bad option or policy fails now, not at the first run
     conn.check(build_request(agent, "", **options), approve)

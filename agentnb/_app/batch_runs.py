@@ -18,7 +18,15 @@ from .._core.schema import resolve_schema
 from .._display.progress import Progress, make_progress
 from .._history import HistoryStore
 from .attachments import notebook_context
-from .connections import AnyClient, Via, carrying_tools, connection_of, resolve_target
+from .connections import (
+    AnyClient,
+    Connection,
+    Via,
+    carrying_tools,
+    connection_of,
+    resolve_target,
+    via_for,
+)
 from .examples import DatasetRows, examples_of, in_split
 from .history_tables import RunHistory
 from .run_many import (
@@ -210,9 +218,10 @@ def batch(
         for request in batch_requests(agent, [""], variants=variants, **options):
             conn.check(request, approve)
     label = agent if isinstance(agent, str) else " vs ".join(agent)
+    own = via is None and client is None and any(via_for(r.agent, None) for r in requests)
     return send_batch(
         requests,
-        via=conn,
+        via=None if own else conn,  # None: each agent on the connection its name names
         concurrency=concurrency,
         progress=progress,
         approve=approve,
@@ -238,9 +247,11 @@ def send_batch(
     start (a question the platform refused with 429 starts again as a new run), ``on_end``
     ``(index, run)`` once a run ended for good, each in a worker thread: what a package built
     on agentnb (``agentnb.evals``) links and scores runs with."""
-    conn = connection_of(via)
-    for request in one_per_agent_and_settings(requests):
-        conn.check(request, approve)
+    conns = _connections_of(requests, via)
+    for conn in {id(c): c for c in conns}.values():
+        mine = [r for r, c in zip(requests, conns, strict=True) if c is conn]
+        for request in one_per_agent_and_settings(mine):
+            conn.check(request, approve)
     check_concurrency(concurrency)
     bar = make_progress(len(requests), label, enabled=progress)
     ended = threading.Event()
@@ -248,7 +259,7 @@ def send_batch(
     async def main() -> RunHistory:
         try:
             return await run_requests(
-                conn.client(),
+                [conn.client() for conn in conns],
                 requests,
                 concurrency,
                 progress=bar,
@@ -268,3 +279,14 @@ def send_batch(
         raise
     finally:
         bar.close()
+
+
+def _connections_of(requests: Sequence[RunRequest], via: Via) -> list[Connection]:
+    """The connection of each request: ``via``'s; with none, the one a request's agent names
+    when it names a connection that reaches one agent (``via_for``: an ACP agent, so an
+    experiment compares ``claude`` with ``codex``), else the default one."""
+    if via is not None:
+        return [connection_of(via)] * len(requests)
+    named = {agent: via_for(agent, None) for agent in {r.agent for r in requests}}
+    conns = {name: connection_of(name) for name in set(named.values())}
+    return [conns[named[r.agent]] for r in requests]

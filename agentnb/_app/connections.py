@@ -1,7 +1,8 @@
 """Named connections: which platform, where, and with which key.
 
 Resolution for a name, first match wins: ``connect(...)`` in this process; environment
-variables (``AGENTNB_<NAME>_PROVIDER`` / ``_BASE_URL`` / ``_API_KEY``, and for the default
+variables (``AGENTNB_<NAME>_PROVIDER`` / ``_BASE_URL`` / ``_API_KEY`` / ``_COMMAND`` (an ACP
+agent's), and for the default
 connection also ``AGENTNB_PROVIDER`` / ``AGENTNB_BASE_URL`` / ``AGENTNB_API_KEY``); and, for
 the default connection only, the built-in local server, started in the background on first use.
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Unpack
 
+from .._client.acp_transport import AcpTransport
 from .._client.async_client import AsyncAgentClient
 from .._client.client_options import ClientOptions
 from .._client.sync import AgentClient
@@ -39,6 +41,8 @@ from .._display.environment import note
 from .._display.plain_table import PlainTable
 from .._history import HistoryStore, default_store
 from ..providers import Capabilities, RemoteAgent, available_providers, provider_class
+from .acp_files import WorkdirFiles
+from .context_server import ContextServer, serve
 
 __all__ = [
     "BUILTIN_AGENTS",
@@ -55,6 +59,7 @@ __all__ = [
     "disconnect",
     "get_connection",
     "resolve_target",
+    "via_for",
 ]
 
 BUILTIN_AGENTS = (
@@ -100,6 +105,8 @@ class Connection:
     _unlisted: str | None = field(default=None, repr=False)
     """Why a display could not read the listing (shown instead, not read again)."""
     _keyless_note_due: bool = field(default=False, init=False, repr=False)
+    _context_server: ContextServer | None = field(default=None, init=False, repr=False)
+    """The notebook as an MCP server for this connection's agent (:meth:`with_context`)."""
 
     def __repr__(self) -> str:
         where = "built-in local server" if self.local else self.base_url or "default URL"
@@ -165,6 +172,8 @@ class Connection:
             self._client = self._new_client()
             self._keyless_note_due = True
         self.api_key = self._client.api_key
+        if self.base_url is None and self._client.provider.wire != "http":
+            self.base_url = self._client.base_url  # the agent's command: where it goes
 
     def _new_client(self) -> AsyncAgentClient:
         client = AsyncAgentClient(
@@ -174,6 +183,8 @@ class Connection:
             connection=self.name,
             **self.options,
         )
+        if isinstance(client.transport, AcpTransport):  # the agent may reach the files
+            client.transport.workspace = WorkdirFiles(client.transport.cwd)
         if self.local:  # the person knows it as the built-in server, not a dialect
             server = "the built-in local server"
             named = f"connection {self.name!r} ({server})"
@@ -193,10 +204,28 @@ class Connection:
         """Say, before the first request, that it goes without a key and how to set one
         (not for the built-in server, nor when the caller's own headers carry a key)."""
         headers = {str(name).lower() for name in self.options.get("headers") or {}}
-        if self.local or self.api_key or headers & {"authorization", "x-api-key", "api-key"}:
+        keyed = headers & {"authorization", "x-api-key", "api-key"}
+        if self.local or self.api_key or keyed or self.client().provider.wire != "http":
             return
         where = f"{self.provider} at {self.base_url or 'its default URL'}"
         note(terminal_safe(no_key_note(self.name, where)))
+
+    @property
+    def context_by_mcp(self) -> bool:
+        """``context=True`` reaches this connection's agent as an MCP server (ACP)."""
+        return type(self.client().provider).context_by_mcp
+
+    def with_context(self, options: Mapping[str, Any], approve: ApprovalPolicy) -> dict[str, Any]:
+        """``options`` with the notebook as an MCP server in ``extra``'s ``mcpServers``, for
+        ``context=True`` on an agent that takes MCP servers: one server for the connection,
+        started on first use (shown in that cell, its calls decided there or by
+        ``approve``), kept while it runs, stopped with the connection."""
+        server = self._context_server
+        if server is None or not server.running:
+            server = self._context_server = serve(approve=approve)
+        extra = dict(options.get("extra") or {})
+        listed = [*(extra.get("mcpServers") or []), server.mcp_server()]
+        return {**options, "extra": {**extra, "mcpServers": listed}}
 
     def check(self, request: RunRequest, approve: ApprovalPolicy = None) -> None:
         """Raise :class:`ConfigurationError` before any I/O for an option this connection
@@ -337,11 +366,26 @@ AnyClient = AsyncAgentClient | AgentClient
 """A client given as ``client=`` (the sync one is used through its async face)."""
 
 
-def resolve_target(via: str | None, client: AnyClient | None) -> Connection:
-    """The connection a run goes through: ``client`` when given, else the named one."""
+def resolve_target(via: str | None, client: AnyClient | None, agent: object = None) -> Connection:
+    """The connection a run goes through: ``client`` when given, else the named one (with
+    none named, the one ``agent`` names: :func:`via_for`)."""
     if client is not None and via is not None:
         raise ConfigurationError("give either via= (a connection name) or client=, not both")
-    return get_connection(via) if client is None else _around(client)
+    return get_connection(via_for(agent, via)) if client is None else _around(client)
+
+
+def via_for(agent: object, via: str | None) -> str | None:
+    """``via``; with none, ``agent`` when it names a connection that reaches one agent (an
+    ACP agent's process: ``%%agent codex`` for the connection ``codex``)."""
+    if via is not None or not isinstance(agent, str) or not _NAME.fullmatch(agent):
+        return via
+    found = configured_connection(agent)  # this process's, or one the environment sets
+    return agent if found is not None and _one_agent(found) else None
+
+
+def _one_agent(conn: Connection) -> bool:
+    cls = provider_class(conn.provider)
+    return cls is not None and cls.serves_one_agent
 
 
 Via = str | Connection | AnyClient | None
@@ -419,6 +463,8 @@ def connect(
     if local or (provider := provider or env.get("provider")) is None:
         conn = _local_connection(name, options, provider)
     else:
+        if "command" in env and options.get("command") is None:  # an ACP agent's
+            options = ClientOptions(**options, command=env["command"])
         conn = Connection(
             name=name,
             provider=provider,
@@ -493,10 +539,15 @@ def _replace(name: str, conn: Connection | None) -> None:
         _connections[name] = conn
     if old is not None and old._client is not None:
         submit(old._client.aclose())
+    if old is not None and old._context_server is not None:
+        old._context_server.stop()
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def _check_name(name: str) -> None:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name or ""):
+    if not _NAME.fullmatch(name or ""):
         raise ConfigurationError(
             f"connection name {name!r} must be letters, digits, '_' or '-', starting with a letter"
         )
@@ -519,7 +570,7 @@ def _default_base_url(provider: str) -> str | None:
 def _env_settings(name: str) -> dict[str, str]:
     prefix = env_prefix(name)
     settings: dict[str, str] = {}
-    for key in ("provider", "base_url", "api_key"):
+    for key in ("provider", "base_url", "api_key", "command"):
         value = os.environ.get(prefix + key.upper())
         if value:
             settings[key] = value

@@ -62,6 +62,7 @@ __all__ = [
     "denied_in",
     "denied_path",
     "denied_value",
+    "judged_file",
     "kernel_secrets",
     "kernel_tools",
     "last_error",
@@ -576,6 +577,16 @@ def _files(cwd: Path, path: str, settings: ContextSettings) -> str:
     return "\n".join(lines)
 
 
+def judged_file(cwd: Path, path: str, done: str, settings: ContextSettings) -> Path:
+    """``path`` resolved under ``cwd``, judged as a context tool judges a file before it is
+    ``done`` ("read", "written"): outside the working directory, inside a folder or under a
+    name that holds secrets, or on the deny list is a ``ValueError`` saying so. What an ACP
+    agent reads and writes is judged so (:mod:`agentnb._app.acp_files`)."""
+    target = _inside(cwd, path)
+    _judged(cwd, path, target, settings, done)
+    return target
+
+
 def _under(cwd: Path, entry: Path) -> PurePosixPath:
     """``entry`` (a path under the resolved ``cwd``) relative to it."""
     return PurePosixPath(entry.relative_to(cwd.resolve()).as_posix())
@@ -592,8 +603,8 @@ def _judged(cwd: Path, path: str, target: Path, settings: ContextSettings, done:
             raise ValueError(
                 f"{path!r} is never {done}: it is inside {folder}/, a folder that holds secrets"
             )
-        if done == "read" and _PRIVATE_FILE.search(relative.name):
-            raise ValueError(f"{relative.name!r} is never read: it may hold secrets")
+        if done in ("read", "written") and _PRIVATE_FILE.search(relative.name):
+            raise ValueError(f"{relative.name!r} is never {done}: it may hold secrets")
     pattern = denied_path(_under(cwd, target), settings)
     if pattern is not None:
         raise ValueError(

@@ -136,10 +136,12 @@ class Conversation:
     def _turn(self, text: str) -> tuple[str, dict[str, Any]]:
         """A message as sent from a kernel (attachments, context tools) and its options."""
         options = dict(self.options)
-        text, tools = notebook_context(text, options.get("tools"), context=self.context)
+        by_mcp = self.context and self.conn.context_by_mcp  # the notebook as an MCP server
+        context = self.context and not by_mcp
+        text, tools = notebook_context(text, options.get("tools"), context=context)
         if tools:
             options["tools"] = tools
-        return text, options
+        return text, self.conn.with_context(options, self.approve) if by_mcp else options
 
     def new(self) -> None:
         """The next message starts a new thread."""

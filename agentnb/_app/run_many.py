@@ -20,7 +20,7 @@ from typing import Final
 from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
 from .._core.approvals import ApprovalPolicy
-from .._core.exceptions import RateLimitError
+from .._core.exceptions import ConfigurationError, RateLimitError
 from .._core.request import RunRequest, checked_number
 from .._core.run import Run
 from .._display.progress import NoProgress, Progress
@@ -79,7 +79,7 @@ class _Tally:
 
 
 async def run_requests(
-    client: AsyncAgentClient,
+    client: AsyncAgentClient | Sequence[AsyncAgentClient],
     requests: Sequence[RunRequest],
     concurrency: int = 8,
     *,
@@ -95,13 +95,23 @@ async def run_requests(
     A run the platform refused with 429 after the client's retries is sent again (up to
     ``RATE_LIMITED_AGAIN`` times, after the client's shared back-off): the refused run
     stays in the history, failed, and the new one takes its place. ``link`` is told of each
-    run before it starts, ``after`` of each run once it ended for good."""
-    for request in one_per_agent_and_settings(requests):
-        client.provider.check_request(request)  # an option the dialect lacks fails the batch
+    run before it starts, ``after`` of each run once it ended for good. ``client`` is one
+    client for every request, or one per request (an experiment's arms on their own
+    connections: each ACP agent is one)."""
+    clients = [client] * len(requests) if isinstance(client, AsyncAgentClient) else client
+    if len(clients) != len(requests):
+        raise ConfigurationError("run_requests takes one client, or one per request")
+    for each in {id(c): c for c in clients}.values():
+        mine = [r for r, c in zip(requests, clients, strict=True) if c is each]
+        for request in one_per_agent_and_settings(mine):
+            each.provider.check_request(request)  # an option the dialect lacks fails the batch
     limit = asyncio.Semaphore(check_concurrency(concurrency))
-    store = store if store is not None else store_of(client)
+    if store is None and clients:
+        store = store_of(clients[0])
     tally = _Tally(progress or NoProgress())
-    streams = [client.stream(request, approve=approve) for request in requests]
+    streams = [
+        c.stream(request, approve=approve) for c, request in zip(clients, requests, strict=True)
+    ]
     runs = [stream.run for stream in streams]
     if link is not None:
         await asyncio.to_thread(link, list(enumerate(runs)))
@@ -118,7 +128,7 @@ async def run_requests(
             for _ in range(RATE_LIMITED_AGAIN):
                 if not isinstance(error, RateLimitError):
                     break
-                stream = streams[index] = client.stream(requests[index], approve=approve)
+                stream = streams[index] = clients[index].stream(requests[index], approve=approve)
                 runs[index] = stream.run
                 if link is not None:
                     await asyncio.to_thread(link, [(index, stream.run)])

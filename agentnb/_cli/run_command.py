@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._app.connections import Connection, configured_connection, connect, get_connection
+from .._app.connections import (
+    Connection,
+    configured_connection,
+    connect,
+    get_connection,
+    via_for,
+)
 from .._app.run_flags import (
     AGENT_HELP,
     add_run_flags,
@@ -80,7 +86,7 @@ def cli_connection(args: argparse.Namespace) -> Connection:
         )
     conn = connect(args.provider, base_url=args.base_url) if args.provider else None
     if args.api_key_file is None:
-        return conn or get_connection(args.via)
+        return conn or get_connection(via_for(getattr(args, "agent", None), args.via))
     conn = conn or configured_connection(args.via or "default")
     if conn is None or conn.local:
         raise ConfigurationError(

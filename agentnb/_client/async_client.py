@@ -40,7 +40,7 @@ leaves undecided are denied, saying no one could approve them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Unpack, overload
 
 import httpx
@@ -61,6 +61,7 @@ from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
 from .._http import checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
+from .acp_transport import ACP_IDLE_TIMEOUT, AcpTransport, checked_command
 from .client_options import ClientOptions, provider_options_of
 from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
@@ -94,6 +95,31 @@ def _check_base_url(base_url: str) -> str:
     return base_url  # as given: a provider's empty path posts to it exactly (join_url)
 
 
+def _check_process_options(
+    provider: Provider, options: Mapping[str, object], base_url: str | None
+) -> None:
+    """``command``/``cwd``/``env`` go with a dialect that runs its agent as a process, and
+    only there; such a dialect has no URL."""
+    given = [name for name in ("command", "cwd", "env") if options.get(name) is not None]
+    if provider.wire == "http":
+        if given:
+            raise ConfigurationError(
+                f"{', '.join(given)}= are for a dialect that runs its agent as a process "
+                f"(acp); {provider.title} is reached at base_url=..."
+            )
+        return
+    if base_url:
+        raise ConfigurationError(
+            f"{provider.title} runs its agent as a process: give command=[...] (the agent's "
+            f"command, e.g. ['codex-acp']), not base_url="
+        )
+    if options.get("command") is None:
+        raise ConfigurationError(
+            f"{provider.title} needs command=: the agent's command, as its docs give it "
+            f"(['claude-code-acp'], ['codex-acp'], 'gemini --acp')"
+        )
+
+
 class AsyncAgentClient:
     """Runs agents on one platform (one dialect, one base URL, one key).
 
@@ -105,7 +131,8 @@ class AsyncAgentClient:
     ``{"path": "/api/chat"}`` for ``vercel``).
 
     ``timeout`` is httpx's (a number sets them all; default: connect 10 s, read 60 s).
-    ``idle_timeout`` (seconds, default 120; None for no limit) ends a run with no event for
+    ``idle_timeout`` (seconds, default 120; an ACP agent's process 1800, since a coding agent
+    may run a long command saying nothing; None for no limit) ends a run with no event for
     that long (keep-alive comments do not count); ``run_timeout`` (seconds, default None)
     bounds a whole run. Either ends the run ``interrupted`` with :class:`StreamStallError`,
     its partial answer kept. ``max_run_mib`` (default 16; None for no bound) is what one run
@@ -137,17 +164,20 @@ class AsyncAgentClient:
         **options: Unpack[ClientOptions],
     ) -> None:
         self.provider = get_provider(provider, **provider_options_of(provider, options))
+        process = self.provider.wire == "acp-stdio"
+        _check_process_options(self.provider, options, base_url)
         base = base_url or self.provider.default_base_url
-        if not base:
+        if not base and not process:
             raise ConfigurationError(
                 f"{self.provider.title} has no public URL: pass base_url=... "
                 f"(e.g. the built-in server's url_for({self.provider.name!r}))"
             )
-        self.base_url = _check_base_url(self.provider.base_url_from(base))
+        self.base_url = "" if process else _check_base_url(self.provider.base_url_from(base or ""))
         self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(options.get("timeout"))
+        quiet = ACP_IDLE_TIMEOUT if process else DEFAULT_IDLE_TIMEOUT
         self.idle_timeout = checked_number(
-            options.get("idle_timeout", DEFAULT_IDLE_TIMEOUT),
+            options.get("idle_timeout", quiet),
             "idle_timeout",
             above=0,
             most=MAX_SECONDS,
@@ -181,6 +211,19 @@ class AsyncAgentClient:
                 "verify= applies to agentnb's own HTTP clients: set it on the http_client "
                 "you pass instead (httpx.AsyncClient(verify=...))"
             )
+        self.transport: Transport
+        if process:
+            self.transport = AcpTransport(
+                self.provider,
+                command=checked_command(options.get("command")),
+                cwd=options.get("cwd"),
+                env=options.get("env"),
+                timeout=self.timeout,
+                retry=self.retry,
+                connection=connection,
+            )
+            self.base_url = self.transport.base_url
+            return
         self.transport = Transport(
             self.provider,
             base_url=self.base_url,

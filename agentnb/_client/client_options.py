@@ -4,7 +4,8 @@ and an IDE check each name and value wherever a client is made."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypedDict
 
 import httpx
@@ -48,6 +49,14 @@ class ClientOptions(TypedDict, total=False):
     """TLS verification as httpx takes it (True, False, a CA bundle, an ``ssl.SSLContext``)."""
     trusted_origins: Iterable[str] | None
     """Origins besides ``base_url``'s that may receive the key and ``headers``."""
+    command: str | Sequence[str] | None
+    """The agent's command, for a dialect that runs its agent as a process (``acp``): a list
+    of arguments or a string (``"gemini --acp"``); it is the connection's address."""
+    cwd: str | os.PathLike[str] | None
+    """The agent process's working directory (default: the current one); an ACP agent
+    reads and writes files under it only."""
+    env: Mapping[str, str] | None
+    """Environment variables for the agent's process, over the current environment."""
     provider_options: Mapping[str, object] | None
     """The dialect's own options (e.g. ``{"path": "/api/chat"}`` for ``vercel``; each
     dialect's in ``agentnb.providers.available_providers()[name].option_names()``)."""

@@ -29,7 +29,7 @@ from .._app import api as _api
 from .._app import interrupts
 from .._app.attach_targets import history_row
 from .._app.attachments import as_text, typed_message
-from .._app.connections import connect, connections, get_connection
+from .._app.connections import connect, connections, get_connection, via_for
 from .._app.context_tools import remember_code_error
 from .._app.history_tables import runs
 from .._app.interpolate import interpolate
@@ -302,7 +302,7 @@ class AgentMagics(Magics):
         wait: bool,
         local_tools: bool,
     ) -> None:
-        via = args.via or self.default_via
+        via = via_for(args.agent, args.via) or self.default_via
         _api.ask(
             args.agent,
             message.strip("\n"),

@@ -218,6 +218,18 @@ class Provider(abc.ABC):
     (``ApprovalDecision.answer``); without it, a dialect takes only approve / deny."""
     streaming: ClassVar[bool] = True
     """The answer arrives in pieces as it is made (every dialect agentnb ships)."""
+    wire: ClassVar[Literal["http", "acp-stdio"]] = "http"
+    """What carries the dialect's requests and frames: HTTP to a base URL, or JSON-RPC on the
+    stdio of an agent process the client runs (ACP: the connection's ``command``), where an
+    :class:`HttpRequest` is one JSON-RPC message (see :mod:`agentnb.providers.acp`)."""
+    context_by_mcp: ClassVar[bool] = False
+    """``context=True`` hands the agent the notebook as an MCP server (``agentnb.context.serve``,
+    named in ``extra={"mcpServers": [...]}``), not as the notebook's tools: the dialect has
+    no client tools but takes MCP servers (ACP's ``session/new``)."""
+    serves_one_agent: ClassVar[bool] = False
+    """A connection of this dialect reaches one agent (an ACP agent's process), so the
+    connection's name is accepted as the agent's (``%%agent codex`` for connection
+    ``codex``)."""
     pages_by_token: ClassVar[bool] = False
     """The run listing pages by a token each page gives (A2A's ``ListTasks``), not by offset."""
 

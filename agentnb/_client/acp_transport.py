@@ -1,0 +1,790 @@
+"""The stdio transport: an ACP agent's process, spoken to in JSON-RPC 2.0, one message a line,
+beside the HTTP :class:`~agentnb._client.transport.Transport` (which it extends).
+
+The process starts on first use (``initialize``, within :data:`INITIALIZE_TIMEOUT_S`), serves
+every turn of the connection, and ends with it: the whole process group is ended (an npm
+wrapper leaves its native agent running when it exits alone), at :meth:`AcpTransport.aclose`
+and, for any still running, when the Python process exits. Its stderr is read all the time
+(a chatty agent never blocks on a full pipe); the tail is kept for the error of an agent that
+exits.
+
+A turn (``session/prompt``) is handed to the stream as a response whose body is the turn's
+frames (:mod:`agentnb.providers.acp`), so the dialect's translator, the run, the approval
+gate and the history take it as any other run. The agent's requests during a turn:
+``session/request_permission`` waits for the gate's decision (sent back as ``ANSWER``);
+``fs/read_text_file`` and ``fs/write_text_file`` are the :class:`Workspace`'s to judge, read
+and write (only a client made for a connection has one: a bare client offers no file access),
+a write, and a read while the context settings ask first, through the gate; anything else
+(``terminal/*``, which is not offered) is answered "method not found". When the stream lets
+a turn go before its end (Stop, a time limit), ``session/cancel`` is sent and the turn's end
+awaited in the background for :data:`CANCEL_GRACE_S`; an agent that ignores it is ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import contextlib
+import json
+import logging
+import os
+import shlex
+import signal
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
+from .._core.retry import RetryPolicy
+from .._core.secrets import register_secret, secret_name
+from ..providers import HttpRequest, Provider
+from .transport import Transport
+
+__all__ = [
+    "ACP_IDLE_TIMEOUT",
+    "CANCEL_GRACE_S",
+    "INITIALIZE_TIMEOUT_S",
+    "AcpTransport",
+    "Workspace",
+    "checked_command",
+]
+
+ACP_IDLE_TIMEOUT = 1800.0
+"""A turn's default ``idle_timeout``: a coding agent may run a build or the tests for minutes
+without a word, and its process's exit (not silence) says when it is gone."""
+INITIALIZE_TIMEOUT_S = 10.0
+"""How long a started command may take to answer ``initialize`` before agentnb says it is
+not an ACP agent (or not one that starts)."""
+CANCEL_GRACE_S = 10.0
+"""How long a stopped turn's agent may take to end the turn after ``session/cancel``; an agent
+still in the turn then is ended (its process group), and the next turn starts it again."""
+EXIT_GRACE_S = 3.0
+"""How long the agent's process group has to end after SIGTERM before it is killed."""
+REQUEST_TIMEOUT_S = 120.0
+"""How long a request other than a prompt (``session/new``, ``session/load``) may take."""
+LINE_LIMIT = 64 * 1024 * 1024
+"""The longest message line read from the agent (a file's text in a diff can be long)."""
+STDERR_TAIL = 4000
+"""Characters of the agent's stderr kept for an error."""
+
+_log = logging.getLogger("agentnb")
+_TURN = "agentnb.acp_turn"
+_METHOD_NOT_FOUND = -32601
+_INVALID_PARAMS = -32602
+_INTERNAL_ERROR = -32603
+_AUTH_REQUIRED = -32000
+
+
+class Workspace(Protocol):
+    """What an ACP agent may read and write of the person's files (given by the connection;
+    :mod:`agentnb._app.acp_files`). Every method but :meth:`ask_first` may block: the
+    transport calls them in a worker thread."""
+
+    root: Path
+
+    def ask_first(self) -> bool:
+        """Whether a read waits for a decision (the context settings' ``ask_first``)."""
+        ...
+
+    def refusal(self, path: str, *, writing: bool) -> str | None:
+        """Why ``path`` is never read (or written): outside the root, secret-looking."""
+        ...
+
+    def read(self, path: str, line: int | None, limit: int | None) -> str:
+        """The file's text as it may leave the machine (redacted); ``ValueError`` says why
+        not."""
+        ...
+
+    def old_text(self, path: str) -> str | None:
+        """The file's text before a write (None: a new file), to show the diff."""
+        ...
+
+    def write_refusal(self, path: str, content: str) -> str | None:
+        """Why ``content`` is never written over ``path`` (it would lose data there)."""
+        ...
+
+    def write(self, path: str, content: str) -> None: ...
+
+
+def checked_command(command: object) -> list[str]:
+    """``command`` (a list of arguments, or a string split as a shell would) as arguments."""
+    if isinstance(command, str):
+        try:
+            parts = shlex.split(command)
+        except ValueError as exc:
+            raise ConfigurationError(f"command={command!r} cannot be split: {exc}") from None
+    elif isinstance(command, list | tuple) and all(isinstance(a, str) for a in command):
+        parts = list(command)
+    else:
+        raise ConfigurationError(
+            "command= is the agent's command: a list of arguments or a string, such as "
+            "['codex-acp'] or 'gemini --acp'"
+        )
+    if not parts or not parts[0]:
+        raise ConfigurationError("command= is empty: give the agent's command")
+    return parts
+
+
+# ---- processes that must not outlive Python ---------------------------------------------------
+_groups: set[int] = set()
+
+
+def _end_groups() -> None:
+    """At exit: end every agent process group still running (SIGTERM, then SIGKILL)."""
+    for pid in list(_groups):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 1.0
+    while _groups and time.monotonic() < deadline:
+        for pid in list(_groups):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                    _groups.discard(pid)
+        time.sleep(0.05)
+    for pid in list(_groups):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+atexit.register(_end_groups)
+
+
+def _kill_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+# ---- a turn ---------------------------------------------------------------------------------
+class _Turn:
+    """One ``session/prompt`` going on: its frames, as SSE, for the stream to read."""
+
+    def __init__(self, session_id: str, agent: _Agent) -> None:
+        self.session_id = session_id
+        self.agent = agent
+        self.frames: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.pending: dict[Any, tuple[str, dict[str, Any]]] = {}
+        """The agent's requests waiting for a decision: id → (method, params)."""
+        self.ended = asyncio.Event()
+        self.stopping = False
+
+    def push(self, event: str, data: object) -> None:
+        if not self.stopping and not self.ended.is_set():
+            line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            self.frames.put_nowait(f"event: {event}\ndata: {line}\n\n".encode())
+
+    def end(self, event: str, data: object) -> None:
+        self.push(event, data)
+        self.ended.set()
+        self.frames.put_nowait(None)
+
+
+class _TurnBody(httpx.AsyncByteStream):
+    """A turn's frames as a response body; a body read after a pause reads on."""
+
+    def __init__(self, turn: _Turn) -> None:
+        self.turn = turn
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            piece = await self.turn.frames.get()
+            if piece is None:
+                self.turn.frames.put_nowait(None)  # every later reader ends too
+                return
+            yield piece
+
+
+# ---- the agent's process ------------------------------------------------------------------------
+class _Agent:
+    """The running process: writes messages, reads them, keeps stderr's tail."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.stderr: collections.deque[str] = collections.deque()
+        self._stderr_size = 0
+        self.noise: collections.deque[str] = collections.deque(maxlen=5)
+        """Lines on stdout that were not JSON-RPC (a command that is not an ACP agent)."""
+        self.tasks: list[asyncio.Task[None]] = []
+        self._writing = asyncio.Lock()
+        self.next_id = 0
+        self.waiting: dict[int, asyncio.Future[Any]] = {}
+        """Our requests waiting for the agent's answer, by id."""
+        self.turns: dict[str, _Turn] = {}
+        """The turn going on in each session."""
+        self.sessions: set[str] = set()
+        """Sessions this process opened or loaded."""
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stderr_tail(self) -> str:
+        return "".join(self.stderr)[-STDERR_TAIL:].strip()
+
+    def keep_stderr(self, text: str) -> None:
+        self.stderr.append(text)
+        self._stderr_size += len(text)
+        while self._stderr_size > 2 * STDERR_TAIL and len(self.stderr) > 1:
+            self._stderr_size -= len(self.stderr.popleft())
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
+        async with self._writing:
+            stdin.write(line.encode())
+            await stdin.drain()
+
+    async def end(self) -> None:
+        """End the process group: SIGTERM, then SIGKILL past :data:`EXIT_GRACE_S`."""
+        pid = self.pid
+        _kill_group(pid, signal.SIGTERM)
+        with contextlib.suppress(Exception):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
+        _kill_group(pid, signal.SIGKILL)  # the wrapper's children too, wherever they are
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
+        _groups.discard(pid)
+        # its readers end the turns still going, saying why; ones that hang are let go
+        if self.tasks:
+            _, hanging = await asyncio.wait(self.tasks, timeout=EXIT_GRACE_S)
+            for task in hanging:
+                task.cancel()
+
+
+class AcpTransport(Transport):
+    """Runs one ACP agent's process and speaks JSON-RPC with it (see the module)."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        command: Sequence[str],
+        cwd: str | os.PathLike[str] | None,
+        env: Mapping[str, str] | None,
+        timeout: httpx.Timeout,
+        retry: RetryPolicy,
+        connection: str = "default",
+    ) -> None:
+        self.command = list(command)
+        if os.sep in self.command[0] and not os.path.isabs(self.command[0]):
+            # a path to the program as typed here, not inside the agent's cwd
+            self.command[0] = os.path.abspath(self.command[0])
+        self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
+        if not self.cwd.is_dir():
+            raise ConfigurationError(f"cwd={str(cwd)!r} is not a folder")
+        self.env = _checked_env(env)
+        super().__init__(
+            provider,
+            base_url="acp:" + shlex.join(self.command),
+            api_key=None,
+            timeout=timeout,
+            retry=retry,
+            connection=connection,
+        )
+        self.workspace: Workspace | None = None
+        """The files the agent may reach (None: it is offered none)."""
+        self._agent: _Agent | None = None
+        self._starting = asyncio.Lock()
+        self._latest: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
+        """Each session's latest turn while a stream holds it: decisions sent after it
+        ended (the agent exited meanwhile) read its last frames."""
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """End the agent's process group, which ends its turns (saying so), then wait for
+        what was still being sent or answered (bounded: nothing of it waits on the agent)."""
+        self._closed = True
+        agent, self._agent = self._agent, None
+        if agent is not None:
+            await agent.end()
+            self._gone(agent, "the connection was closed")
+        if self.background:
+            await asyncio.wait(list(self.background), timeout=CANCEL_GRACE_S)
+
+    async def discover(self) -> None:
+        """Start the agent (and ``initialize`` it) unless it runs: on first use, and again
+        after it exited."""
+        if self._closed:
+            raise TransportError(f"the connection to {self.base_url} is closed; make a new one")
+        if self._agent is not None and self._agent.process.returncode is None:
+            return
+        async with self._starting:
+            if self._agent is not None and self._agent.process.returncode is None:
+                return
+            await self._start()
+
+    async def _start(self) -> None:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=self.cwd,
+                env={**os.environ, **self.env},
+                start_new_session=True,  # its own process group, ended whole
+                limit=LINE_LIMIT,
+            )
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot start the agent {shlex.join(self.command)!r} in {self.cwd}: {exc}"
+            ) from None
+        _groups.add(process.pid)
+        agent = self._agent = _Agent(process)
+        agent.tasks = [
+            asyncio.create_task(self._read(agent), name="agentnb: ACP stdout"),
+            asyncio.create_task(self._read_stderr(agent), name="agentnb: ACP stderr"),
+        ]
+        try:
+            async with asyncio.timeout(INITIALIZE_TIMEOUT_S):
+                await self.provider.discover(self.send_json)
+        except TimeoutError:
+            await agent.end()
+            raise ProtocolError(self._not_an_agent(agent)) from None
+        except BaseException:
+            await agent.end()
+            raise
+        self._check_version()
+
+    def _not_an_agent(self, agent: _Agent) -> str:
+        said = "; ".join(agent.noise)
+        stdout = f"; it printed: {said!r}" if said else ""
+        stderr = agent.stderr_tail()
+        stderr = f"; the end of its stderr: {stderr[-600:]!r}" if stderr else ""
+        return (
+            f"{shlex.join(self.command)!r} did not answer ACP's initialize within "
+            f"{INITIALIZE_TIMEOUT_S:g} s: is it an ACP agent (Claude Code: claude-code-acp, "
+            f"Codex: codex-acp, Gemini CLI: gemini --acp)?{stdout}{stderr}"
+        )
+
+    def _check_version(self) -> None:
+        version = self.info.get("protocolVersion")
+        if isinstance(version, int) and version != 1:
+            raise ProtocolError(
+                f"{self.provider.named} speaks ACP version {version}; agentnb speaks version 1"
+            )
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the agent's ``initialize`` answered."""
+        info = getattr(self.provider, "info", None)
+        return info if isinstance(info, dict) else {}
+
+    # ---- reading the agent ---------------------------------------------------------------
+    async def _read(self, agent: _Agent) -> None:
+        stdout = agent.process.stdout
+        assert stdout is not None
+        try:
+            while line := await stdout.readline():
+                self._receive(agent, line)
+        except (ValueError, asyncio.LimitOverrunError):
+            agent.noise.append(f"a line longer than {LINE_LIMIT // (1024 * 1024)} MiB")
+            _kill_group(agent.pid, signal.SIGKILL)
+        status = await agent.process.wait()
+        _kill_group(agent.pid, signal.SIGKILL)  # what it left running in its group
+        _groups.discard(agent.pid)
+        with contextlib.suppress(TimeoutError):  # the stderr reader takes what is left first
+            await asyncio.wait_for(asyncio.shield(agent.tasks[1]), 1.0)
+        if self._agent is agent:
+            self._agent = None
+        self._gone(agent, f"the agent exited with status {status}")
+
+    async def _read_stderr(self, agent: _Agent) -> None:
+        stderr = agent.process.stderr
+        assert stderr is not None
+        while chunk := await stderr.read(65536):
+            agent.keep_stderr(chunk.decode("utf-8", "replace"))
+
+    def _gone(self, agent: _Agent, why: str) -> None:
+        tail = agent.stderr_tail()
+        status = agent.process.returncode
+        detail = f"{why}; the end of its stderr:\n{tail}" if tail else why
+        for future in agent.waiting.values():
+            if not future.done():
+                future.set_exception(TransportError(self.redact(detail)))
+        agent.waiting.clear()
+        for turn in list(agent.turns.values()):
+            turn.end("exited", {"status": status, "stderr": self.redact(tail[-1500:])})
+        agent.turns.clear()
+        agent.sessions.clear()
+
+    def _receive(self, agent: _Agent, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            agent.noise.append(line.decode("utf-8", "replace").strip()[:200])
+            return
+        if not isinstance(message, dict):
+            agent.noise.append(line.decode("utf-8", "replace").strip()[:200])
+            return
+        method = message.get("method")
+        if isinstance(method, str) and "id" in message:
+            self._on_request(agent, message["id"], method, message.get("params"))
+        elif isinstance(method, str):
+            self._on_notification(agent, method, message.get("params"))
+        elif "id" in message:
+            future = agent.waiting.pop(message["id"], None)
+            if future is not None and not future.done():
+                future.set_result(message)
+
+    def _on_notification(self, agent: _Agent, method: str, params: object) -> None:
+        if method != "session/update" or not isinstance(params, dict):
+            return
+        turn = agent.turns.get(str(params.get("sessionId")))
+        if turn is not None and isinstance(params.get("update"), dict):
+            turn.push("update", params["update"])
+
+    def _on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
+        params = params if isinstance(params, dict) else {}
+        turn = agent.turns.get(str(params.get("sessionId")))
+        if method == "session/request_permission":
+            if turn is None or turn.stopping:
+                self._answer(agent, rpc_id, {"outcome": {"outcome": "cancelled"}})
+                return
+            turn.pending[rpc_id] = (method, params)
+            turn.push("permission", {"id": rpc_id, "params": params})
+        elif method in ("fs/read_text_file", "fs/write_text_file") and self.workspace:
+            task = asyncio.create_task(self._on_file(agent, turn, rpc_id, method, params))
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
+        else:
+            self._fail(agent, rpc_id, _METHOD_NOT_FOUND, f"agentnb does not offer {method}")
+
+    async def _on_file(
+        self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
+    ) -> None:
+        workspace = self.workspace
+        assert workspace is not None
+        path, writing = params.get("path"), method == "fs/write_text_file"
+        frame: dict[str, Any] = {"id": rpc_id, "method": method, "params": _shown(params)}
+        if turn is None or turn.stopping:
+            self._fail(agent, rpc_id, _INVALID_PARAMS, "no turn of this session is going on")
+            return
+        why = (
+            workspace.refusal(path, writing=writing)
+            if isinstance(path, str)
+            else "the request names no path"
+        )
+        content = params.get("content")
+        if why is None and writing and isinstance(content, str):
+            with contextlib.suppress(OSError, ValueError):
+                why = await asyncio.to_thread(workspace.write_refusal, str(path), content)
+        if why is not None:
+            self._fail(agent, rpc_id, _INVALID_PARAMS, why)
+            turn.push("file", {**frame, "refused": why})
+            return
+        if writing:
+            with contextlib.suppress(OSError, ValueError):
+                frame["old_text"] = await asyncio.to_thread(workspace.old_text, str(path))
+        if writing or workspace.ask_first():
+            turn.pending[rpc_id] = (method, params)
+            turn.push("file", {**frame, "ask": True})
+            return
+        turn.push("file", frame)
+        await self._do_file(agent, turn, rpc_id, method, params)
+
+    async def _do_file(
+        self, agent: _Agent, turn: _Turn, rpc_id: Any, method: str, params: dict[str, Any]
+    ) -> None:
+        workspace = self.workspace
+        assert workspace is not None
+        path = str(params.get("path"))
+        try:
+            if method == "fs/write_text_file":
+                content = params.get("content")
+                if not isinstance(content, str):
+                    raise ValueError("the request's content is not text")
+                await asyncio.to_thread(workspace.write, path, content)
+                result: dict[str, Any] = {}
+                output = f"wrote {len(content):,} characters to {path}"
+            else:
+                line, limit = params.get("line"), params.get("limit")
+                text = await asyncio.to_thread(
+                    workspace.read,
+                    path,
+                    line if isinstance(line, int) else None,
+                    limit if isinstance(limit, int) else None,
+                )
+                result, output = {"content": text}, text
+        except (OSError, ValueError) as exc:
+            why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            self._fail(agent, rpc_id, _INVALID_PARAMS, why)
+            turn.push("file_done", {"id": rpc_id, "error": why})
+            return
+        self._answer(agent, rpc_id, result)
+        turn.push("file_done", {"id": rpc_id, "output": output})
+
+    def _answer(self, agent: _Agent, rpc_id: Any, result: object) -> None:
+        self._post(agent, {"jsonrpc": "2.0", "id": rpc_id, "result": result})
+
+    def _fail(self, agent: _Agent, rpc_id: Any, code: int, message: str) -> None:
+        error = {"code": code, "message": message}
+        self._post(agent, {"jsonrpc": "2.0", "id": rpc_id, "error": error})
+
+    def _post(self, agent: _Agent, message: Mapping[str, Any]) -> None:
+        """Send without waiting (from a reader's callback); a write that fails means the
+        process is going, which its reader reports."""
+        task = asyncio.create_task(_quietly(agent.send(message)))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    # ---- requests ------------------------------------------------------------------------
+    async def _call(
+        self, method: str, params: object, within: float | None, agent: _Agent | None = None
+    ) -> Any:
+        """Send a request (to ``agent``, else the running one) and return its result; a
+        JSON-RPC error is raised as agentnb's."""
+        agent = agent or self._agent
+        if agent is None:
+            raise TransportError(f"the agent {self.base_url} is not running")
+        agent.next_id += 1
+        rpc_id = agent.next_id
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        agent.waiting[rpc_id] = future
+        try:
+            await agent.send({"jsonrpc": "2.0", "id": rpc_id, "method": method, "params": params})
+            async with asyncio.timeout(within):
+                answer = await future
+        except (BrokenPipeError, ConnectionResetError):
+            await asyncio.sleep(0.2)  # its reader says why it went
+            if future.done() and future.exception() is not None:
+                raise future.exception() from None  # type: ignore[misc]
+            raise TransportError(f"the agent {self.base_url} closed its input") from None
+        except TimeoutError:
+            raise TransportError(
+                f"{self.provider.named} did not answer {method} within {within:g} s"
+            ) from None
+        finally:
+            agent.waiting.pop(rpc_id, None)
+        if "error" in answer:
+            raise self._error_of(method, answer.get("error"))
+        return answer.get("result")
+
+    def _error_of(self, method: str, error: object) -> Exception:
+        error = error if isinstance(error, dict) else {}
+        code, message = error.get("code"), str(error.get("message") or "an error")
+        data = error.get("data")
+        said = f"{message}: {data}" if data not in (None, "", {}) else message
+        text = self.redact(f"{self.provider.named} answered {method} with {said} (code {code})")
+        if code == _AUTH_REQUIRED:
+            return ConfigurationError(f"{text}. {self.login_advice()}")
+        if code == _METHOD_NOT_FOUND:
+            return ConfigurationError(text)
+        return TransportError(text)
+
+    def login_advice(self) -> str:
+        """What the agent's ``authMethods`` say to do before it works: which, and how."""
+        ways: list[str] = []
+        for method in self.info.get("authMethods") or []:
+            if not isinstance(method, dict):
+                continue
+            name = method.get("name") or method.get("id")
+            about = f" ({method['description']})" if method.get("description") else ""
+            names = [v.get("name") for v in method.get("vars") or [] if isinstance(v, dict)]
+            if names:
+                how = f"set {', '.join(map(str, names))} in env= of agentnb.connect"
+            elif method.get("type") == "terminal" or method.get("args"):
+                args = " ".join(str(a) for a in method.get("args") or [])
+                how = f"run `{shlex.join(self.command)} {args}`".rstrip() + " in a terminal"
+            else:
+                how = "log in with the agent's own command in a terminal"
+            ways.append(f"{name}{about}: {how}")
+        if not ways:
+            return "The agent needs a login: log in with its own command in a terminal"
+        return "The agent needs a login; it offers: " + "; ".join(ways)
+
+    async def send_json(
+        self, http: HttpRequest, *, on_retry: Callable[[], None] | None = None
+    ) -> Any:
+        if http.method == "GET" and http.path == "agent":
+            await self.discover()
+            return self.info
+        if http.path == "initialize":
+            params = dict(http.json) if isinstance(http.json, dict) else {}
+            if self.workspace is None:  # no files to offer
+                capabilities = dict(params.get("clientCapabilities") or {})
+                capabilities["fs"] = {"readTextFile": False, "writeTextFile": False}
+                params["clientCapabilities"] = capabilities
+            answer = await self._call("initialize", params, None)
+            if not isinstance(answer, dict):
+                raise ProtocolError(f"{shlex.join(self.command)!r} answered initialize oddly")
+            return answer
+        params = dict(http.json) if isinstance(http.json, dict) else {}
+        if http.path == "session/cancel":  # a Stop, however early: the turn is let go
+            turn = self._latest.get(str(params.get("sessionId")))
+            if turn is not None and not turn.ended.is_set():
+                self._stop(turn)
+            return None
+        await self.discover()
+        if http.path in ("session/new", "session/load"):
+            return await self._open_session(http.path, params)
+        return await self._call(http.path, params, REQUEST_TIMEOUT_S)
+
+    async def _open_session(self, method: str, params: dict[str, Any]) -> Any:
+        agent = self._agent
+        if agent is None:
+            raise TransportError(f"the agent {self.base_url} is not running")
+        params.setdefault("cwd", str(self.cwd))
+        params.setdefault("mcpServers", [])
+        if method == "session/load":
+            session_id = str(params.get("sessionId"))
+            if session_id in agent.sessions:
+                return {}  # open in this process
+            offered = (self.info.get("agentCapabilities") or {}).get("loadSession")
+            if not offered:
+                raise ConfigurationError(
+                    f"{self.provider.named} cannot go on with session {session_id!r}: it is "
+                    f"not open in the agent's process (which started again since), and the "
+                    f"agent does not offer session/load; start a new thread"
+                )
+            await self._call(method, params, REQUEST_TIMEOUT_S, agent)
+            agent.sessions.add(session_id)
+            return {}
+        answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
+        if isinstance(answer, dict) and isinstance(answer.get("sessionId"), str):
+            agent.sessions.add(answer["sessionId"])
+        return answer
+
+    async def open_stream(self, http: HttpRequest, *, idempotent: bool = False) -> httpx.Response:
+        """A turn's frames: the prompt sent (``POST session/prompt``), or the decisions on
+        its requests sent (``ANSWER``) and the turn read on."""
+        params = http.json if isinstance(http.json, dict) else {}
+        session_id = str(params.get("sessionId"))
+        if http.method == "ANSWER":
+            turn = self._latest.get(session_id)
+            if turn is None:
+                raise TransportError(f"the turn of session {session_id!r} is over")
+            await self._send_answers(turn, params.get("answers") or [])
+        else:
+            await self.discover()
+            turn = await self._prompt(session_id, http.path, params)
+        return httpx.Response(
+            200,
+            headers={"content-type": "text/event-stream"},
+            stream=_TurnBody(turn),
+            request=httpx.Request("POST", self.url(http.path or "answer")),
+            extensions={_TURN: turn},
+        )
+
+    async def _prompt(self, session_id: str, method: str, params: dict[str, Any]) -> _Turn:
+        agent = self._agent
+        if agent is None:
+            raise TransportError(f"the agent {self.base_url} is not running")
+        earlier = agent.turns.get(session_id)
+        if earlier is not None:  # a stopped turn still ending: wait for it (bounded)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(earlier.ended.wait(), CANCEL_GRACE_S + EXIT_GRACE_S)
+            if agent.turns.get(session_id) is earlier:
+                raise TransportError(f"session {session_id!r} is busy with another turn")
+        turn = agent.turns[session_id] = self._latest[session_id] = _Turn(session_id, agent)
+        task = asyncio.create_task(self._run_turn(agent, turn, method, params))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return turn
+
+    async def _run_turn(
+        self, agent: _Agent, turn: _Turn, method: str, params: dict[str, Any]
+    ) -> None:
+        try:
+            result = await self._call(method, params, None, agent)
+        except (ConfigurationError, TransportError, ProtocolError) as exc:
+            if not turn.ended.is_set():
+                error = {"message": str(exc), "code": "acp_error"}
+                turn.end("error", error)
+        else:
+            turn.end("end", result if isinstance(result, dict) else {})
+        finally:
+            if agent.turns.get(turn.session_id) is turn:
+                del agent.turns[turn.session_id]
+
+    async def _send_answers(self, turn: _Turn, answers: Sequence[Any]) -> None:
+        agent = turn.agent
+        if agent.process.returncode is not None:
+            return  # its reader ends the turn, saying why
+        for answer in answers:
+            if not isinstance(answer, dict) or answer.get("id") not in turn.pending:
+                continue
+            rpc_id = answer["id"]
+            method, params = turn.pending.pop(rpc_id)
+            if "result" in answer:
+                await agent.send({"jsonrpc": "2.0", "id": rpc_id, "result": answer["result"]})
+            elif answer.get("approved"):
+                await self._do_file(agent, turn, rpc_id, method, params)
+            else:
+                why = answer.get("reason") or "the person denied it"
+                self._fail(agent, rpc_id, _INVALID_PARAMS, f"denied: {why}")
+
+    async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
+        """Let a turn's body go; without ``keep``, before the turn's end (a Stop, a time
+        limit), the turn is cancelled (see the module)."""
+        await response.aclose()
+        turn = response.extensions.get(_TURN)
+        if isinstance(turn, _Turn) and not keep and not turn.ended.is_set():
+            self._stop(turn)
+
+    def _stop(self, turn: _Turn) -> None:
+        agent = turn.agent
+        if turn.stopping:
+            return
+        turn.stopping = True
+        for rpc_id, (method, _) in list(turn.pending.items()):
+            if method == "session/request_permission":
+                self._answer(agent, rpc_id, {"outcome": {"outcome": "cancelled"}})
+            else:
+                self._fail(agent, rpc_id, _INVALID_PARAMS, "the turn was stopped")
+        turn.pending.clear()
+        cancel = {"jsonrpc": "2.0", "method": "session/cancel"}
+        self._post(agent, {**cancel, "params": {"sessionId": turn.session_id}})
+        task = asyncio.create_task(self._end_or_kill(agent, turn))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _end_or_kill(self, agent: _Agent, turn: _Turn) -> None:
+        try:
+            await asyncio.wait_for(turn.ended.wait(), CANCEL_GRACE_S)
+        except TimeoutError:
+            _log.warning(
+                "agentnb: %s went on with a stopped turn %g s after session/cancel: its "
+                "process was ended (the next turn starts it again)",
+                self.provider.named,
+                CANCEL_GRACE_S,
+            )
+            if self._agent is agent:  # the next turn starts another
+                self._agent = None
+            await agent.end()
+
+    def where(self, request: httpx.Request) -> str:
+        return self.redact(f"ACP {request.url.path} to {self.base_url}")
+
+
+async def _quietly(sending: Any) -> None:
+    with contextlib.suppress(OSError, RuntimeError):
+        await sending
+
+
+def _shown(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A file request's params as its frame carries them (its session is the turn's)."""
+    return {k: v for k, v in params.items() if k != "sessionId"}
+
+
+def _checked_env(env: object) -> dict[str, str]:
+    """``env=``: names and values as text; a value under a secret-looking name is registered
+    as a secret, so no message or record carries it."""
+    if env is None:
+        return {}
+    if not isinstance(env, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        raise ConfigurationError("env= is a dict of environment variable names to text values")
+    for name, value in env.items():
+        if secret_name(name):
+            register_secret(value)
+    return dict(env)

@@ -1,0 +1,534 @@
+"""The Agent Client Protocol (ACP): Claude Code, Codex, Gemini CLI, Goose and every agent that
+speaks JSON-RPC 2.0 on its own process's stdio (agentclientprotocol.com; the wire as the
+official ``agent-client-protocol`` SDK's schema defines it).
+
+The agent is not reached over HTTP: its command is the connection's address, and the stdio
+transport (:mod:`agentnb._client.acp_transport`) runs it. On that transport an
+:class:`~agentnb.providers.HttpRequest` is one JSON-RPC message:
+
+- ``POST`` a request: ``path`` is the method (``initialize``, ``session/new``,
+  ``session/load``, ``session/prompt``), ``json`` its params; a prompt's answer is the turn's
+  frames, any other request's is its result;
+- ``ANSWER`` the agent's requests of the turn (``json``: one answer each) and read on;
+- ``GET agent``: what ``initialize`` said of the agent.
+
+The transport hands this dialect a turn as frames, each named by its ``event`` and carrying
+JSON ``data``: ``update`` (a ``session/update``'s ``update``), ``permission`` (a
+``session/request_permission``: ``id`` and ``params``), ``file`` (an ``fs/*`` request:
+``id``, ``method``, ``params``, and ``ask``, ``refused``, ``old_text`` as the transport
+judged it), ``file_done`` (its answer: ``output`` or ``error``), ``end`` (the prompt's
+result: ``stopReason``, ``usage``), ``error`` (the prompt's JSON-RPC error, with the
+transport's ``advice``) and ``exited`` (the agent's process ended mid-turn: ``status``,
+``stderr``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from .._core.approvals import ApprovalDecision
+from .._core.exceptions import ConfigurationError, ProtocolError
+from .._core.request import RunRequest
+from .._core.version import __version__
+from ..events import (
+    CustomEvent,
+    Event,
+    RunCompleted,
+    RunFailed,
+    RunPaused,
+    RunStarted,
+    ToolApprovalRequested,
+    ToolCallFinished,
+    ToolCallProgress,
+    ToolCallStarted,
+    Usage,
+    reasoning_delta,
+    text_delta,
+)
+from ..sse import ServerSentEvent
+from ._base import HttpRequest, Provider, RemoteAgent, RunRef, Translator
+from ._frames import as_dict, parse_json
+from ._frames import unknown as keep_unknown
+
+__all__ = ["PROTOCOL_VERSION", "Acp", "AcpTranslator", "answer_to_permission"]
+
+PROTOCOL_VERSION = 1
+"""The ACP version agentnb speaks (the schema's ``PROTOCOL_VERSION``)."""
+
+READS_FOR_RUN = "reads of the working directory"
+"""What approving one ``fs/read_text_file`` "for this run" allows: the turn's other reads."""
+
+_FINISH = {"end_turn": "stop", "max_tokens": "max_tokens", "max_turn_requests": "max_turns"}
+_SILENT_UPDATES = frozenset({"user_message_chunk"})
+"""Updates a turn has no use for: the agent echoing the prompt, a loaded session's replay."""
+_STATE_UPDATES = frozenset(
+    {
+        "available_commands_update",
+        "current_mode_update",
+        "config_option_update",
+        "session_info_update",
+        "plan_update",
+        "plan_removed",
+    }
+)
+"""Updates about the session, kept as custom events (shown nowhere, never dropped)."""
+
+
+def answer_to_permission(options: Sequence[Mapping[str, Any]], decision: ApprovalDecision) -> Any:
+    """The ``session/request_permission`` result a decision chooses: the agent's option of the
+    kind the decision means (``allow_always`` for an approval for the run, else
+    ``allow_once``; ``reject_once``, else ``reject_always``, for a denial); ``cancelled`` when
+    the agent offered none that fits. An approval of one call never chooses ``allow_always``:
+    the agent would not ask again, and the person did not say so."""
+    if decision.approved:
+        kinds = ("allow_always", "allow_once") if decision.for_run else ("allow_once",)
+    else:
+        kinds = ("reject_once", "reject_always")
+    for kind in kinds:
+        for option in options:
+            if option.get("kind") == kind and isinstance(option.get("optionId"), str):
+                return {"outcome": {"outcome": "selected", "optionId": option["optionId"]}}
+    return {"outcome": {"outcome": "cancelled"}}
+
+
+def _text_of(block: Any) -> str | None:
+    obj = as_dict(block)
+    if obj is None:
+        return None
+    if obj.get("type") == "text" and isinstance(obj.get("text"), str):
+        return str(obj["text"])
+    resource = as_dict(obj.get("resource"))
+    if obj.get("type") == "resource" and resource and isinstance(resource.get("text"), str):
+        return str(resource["text"])
+    if obj.get("type") == "resource_link":
+        return f"[{obj.get('name') or 'resource'}]({obj.get('uri')})"
+    return None
+
+
+def shown_diff(path: str, old: str | None, new: str) -> str:
+    """A diff as a person reads one: unified, the file named (a new file: every line added)."""
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile="/dev/null" if old is None else f"a/{path.lstrip('/')}",
+        tofile=f"b/{path.lstrip('/')}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def _content_text(content: Any) -> str | None:
+    """A tool call's content as text: its text blocks, each diff as a unified diff, a
+    terminal by its id."""
+    if not isinstance(content, list):
+        return None
+    parts: list[str] = []
+    for item in content:
+        obj = as_dict(item) or {}
+        if obj.get("type") == "diff" and isinstance(obj.get("newText"), str):
+            old = obj.get("oldText")
+            parts.append(
+                shown_diff(
+                    str(obj.get("path", "")), old if isinstance(old, str) else None, obj["newText"]
+                )
+            )
+        elif obj.get("type") == "terminal":
+            parts.append(f"[terminal {obj.get('terminalId')}]")
+        elif (text := _text_of(obj.get("content"))) is not None:
+            parts.append(text)
+    return "\n".join(parts) if parts else None
+
+
+def _usage(result: Mapping[str, Any], cost: float | None) -> Usage | None:
+    usage = as_dict(result.get("usage")) or {}
+
+    def count(key: str) -> int | None:
+        value = usage.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    figures = {
+        "prompt_tokens": count("inputTokens"),
+        "completion_tokens": count("outputTokens"),
+        "total_tokens": count("totalTokens"),
+        "cached_tokens": count("cachedReadTokens"),
+        "reasoning_tokens": count("thoughtTokens"),
+        "cost": cost,
+    }
+    known = {name: value for name, value in figures.items() if value is not None}
+    return Usage(**known) if known else None
+
+
+class _Call:
+    """What the turn knows of one of the agent's tool calls."""
+
+    __slots__ = ("arguments", "finished", "name")
+
+    def __init__(self, name: str, arguments: dict[str, Any]) -> None:
+        self.name = name
+        self.arguments = arguments
+        self.finished = False
+
+
+class AcpTranslator(Translator):
+    """One turn's frames (see the module) as events."""
+
+    def __init__(self, provider: Acp, session_id: str | None) -> None:
+        self._provider = provider
+        self.session_id = session_id
+        self.run_id = f"{session_id}:{uuid.uuid4().hex[:12]}"
+        """ACP names no turn: agentnb names it in its session, so a Stop reaches it
+        (:meth:`Acp.cancel_request`) however early it comes."""
+        self._calls: dict[str, _Call] = {}
+        self.asked: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+        """Each call awaiting a decision: the agent's request id and its permission options
+        (none for a file request, which the transport carries out as decided)."""
+        self.denied: set[str] = set()
+        """Calls a decision denied: the agent's report that they failed is the denial."""
+        self._cost_before: float | None = None  # the session's cost when the turn began
+        self._cost_now: float | None = None
+        self._started = False
+
+    def translate(self, sse: ServerSentEvent) -> list[Event]:
+        data = as_dict(parse_json(sse.data))
+        if data is None:
+            return [keep_unknown(sse)]
+        handler = self._HANDLERS.get(sse.event)
+        events = handler(self, data) if handler is not None else None
+        if events is None:
+            return [keep_unknown(sse)]
+        if not self._started:
+            self._started = True
+            return [RunStarted(run_id=self.run_id, thread_id=self.session_id), *events]
+        return events
+
+    # ---- frames ----------------------------------------------------------------------------
+    def _on_update(self, update: dict[str, Any]) -> list[Event] | None:
+        kind = update.get("sessionUpdate")
+        if kind == "agent_message_chunk":
+            text = _text_of(update.get("content"))
+            return None if text is None else [text_delta(text)]
+        if kind == "agent_thought_chunk":
+            text = _text_of(update.get("content"))
+            return None if text is None else [reasoning_delta(text)]
+        if kind in ("tool_call", "tool_call_update"):
+            return self._tool_call(update)
+        if kind == "plan":
+            return [CustomEvent(name="plan", value=update.get("entries"))]
+        if kind == "usage_update":
+            return self._usage_update(update)
+        if kind in _SILENT_UPDATES:
+            return []
+        if kind in _STATE_UPDATES:
+            return [CustomEvent(name=str(kind), value=update)]
+        return None
+
+    def _tool_call(self, update: dict[str, Any]) -> list[Event] | None:
+        call_id = update.get("toolCallId")
+        if not isinstance(call_id, str) or not call_id:
+            return None
+        events: list[Event] = []
+        call = self._calls.get(call_id)
+        if call is None:
+            events.append(self._start(call_id, update))
+            call = self._calls[call_id]
+        content = _content_text(update.get("content"))
+        status = update.get("status")
+        if status == "failed" and call_id in self.denied:
+            call.finished = True  # the run shows the call denied, as decided
+        if status in ("completed", "failed") and not call.finished:
+            call.finished = True
+            output = content if content is not None else update.get("rawOutput")
+            error = (content or "the tool call failed") if status == "failed" else None
+            events.append(
+                ToolCallFinished(call_id=call_id, output=None if error else output, error=error)
+            )
+        elif content is not None and not call.finished:
+            events.append(ToolCallProgress(call_id=call_id, output=content))
+        return events
+
+    def _start(self, call_id: str, update: Mapping[str, Any]) -> ToolCallStarted:
+        arguments: dict[str, Any] = {}
+        if update.get("title"):
+            arguments["title"] = update["title"]
+        locations = [
+            loc.get("path")
+            for loc in update.get("locations") or []
+            if isinstance(loc, dict) and loc.get("path")
+        ]
+        if locations:
+            arguments["locations"] = locations
+        if update.get("rawInput") is not None:
+            arguments["input"] = update["rawInput"]
+        kind = update.get("kind")
+        name = kind if isinstance(kind, str) and kind else "tool"
+        self._calls[call_id] = _Call(name, arguments)
+        return ToolCallStarted(call_id=call_id, name=name, arguments=arguments)
+
+    def _usage_update(self, update: dict[str, Any]) -> list[Event]:
+        cost = as_dict(update.get("cost"))
+        amount = cost.get("amount") if cost else None
+        if cost and cost.get("currency") == "USD" and isinstance(amount, int | float):
+            if self._cost_before is None:
+                self._cost_before = self._provider.session_costs.get(self.session_id or "", 0.0)
+            self._cost_now = float(amount)
+        return [CustomEvent(name="usage_update", value=update)]
+
+    def _on_permission(self, data: dict[str, Any]) -> list[Event] | None:
+        params = as_dict(data.get("params")) or {}
+        call = as_dict(params.get("toolCall")) or {}
+        call_id = call.get("toolCallId")
+        options = [o for o in params.get("options") or [] if isinstance(o, dict)]
+        if not isinstance(call_id, str) or "id" not in data:
+            return None
+        events: list[Event] = []
+        known = self._calls.get(call_id)
+        if known is None:
+            events.append(self._start(call_id, call))
+            known = self._calls[call_id]
+        arguments = dict(known.arguments)
+        if (content := _content_text(call.get("content"))) is not None:
+            arguments["content"] = content
+        self.asked[call_id] = (data["id"], options)
+        always = any(o.get("kind") == "allow_always" for o in options)
+        title = arguments.get("title") or known.name
+        events += [
+            ToolApprovalRequested(
+                call_id=call_id,
+                approval_id=str(data["id"]),
+                name=known.name,
+                arguments=arguments,
+                for_run=f"{title}, for the rest of the ACP session" if always else None,
+            ),
+            RunPaused(reason="the agent asks permission"),
+        ]
+        return events
+
+    def _on_file(self, data: dict[str, Any]) -> list[Event] | None:
+        rpc_id, method = data.get("id"), data.get("method")
+        params = as_dict(data.get("params")) or {}
+        if rpc_id is None or not isinstance(method, str):
+            return None
+        call_id = f"acp-fs-{rpc_id}"
+        name = method.rsplit("/", 1)[-1]
+        arguments: dict[str, Any] = {"path": params.get("path")}
+        for key in ("line", "limit"):
+            if params.get(key) is not None:
+                arguments[key] = params[key]
+        if method == "fs/write_text_file":
+            new = params.get("content")
+            old = data.get("old_text")
+            arguments["diff"] = shown_diff(
+                str(params.get("path")),
+                old if isinstance(old, str) else None,
+                new if isinstance(new, str) else "",
+            )
+        self._calls[call_id] = _Call(name, arguments)
+        events: list[Event] = [ToolCallStarted(call_id=call_id, name=name, arguments=arguments)]
+        if isinstance(data.get("refused"), str):
+            self._calls[call_id].finished = True
+            return [*events, ToolCallFinished(call_id=call_id, error=data["refused"])]
+        if data.get("ask"):
+            self.asked[call_id] = (rpc_id, [])
+            reads = method == "fs/read_text_file"
+            events += [
+                ToolApprovalRequested(
+                    call_id=call_id,
+                    approval_id=str(rpc_id),
+                    name=name,
+                    arguments=arguments,
+                    for_run=READS_FOR_RUN if reads else None,
+                ),
+                RunPaused(reason=f"the agent asks to {name.replace('_', ' ')}"),
+            ]
+        return events
+
+    def _on_file_done(self, data: dict[str, Any]) -> list[Event] | None:
+        call_id = f"acp-fs-{data.get('id')}"
+        call = self._calls.get(call_id)
+        if call is None or call.finished:
+            return []
+        call.finished = True
+        error = data.get("error")
+        if isinstance(error, str):
+            return [ToolCallFinished(call_id=call_id, error=error)]
+        return [ToolCallFinished(call_id=call_id, output=data.get("output"))]
+
+    def _on_end(self, result: dict[str, Any]) -> list[Event]:
+        self.done = True
+        cost = None
+        if self._cost_now is not None and self._cost_before is not None:
+            self._provider.session_costs[self.session_id or ""] = self._cost_now
+            cost = max(0.0, self._cost_now - self._cost_before)
+        reason = result.get("stopReason")
+        if reason == "refusal":
+            return [RunFailed(message="the agent refused to go on", code="refusal")]
+        if reason == "cancelled":
+            return [RunFailed(message="the agent cancelled the turn", code="cancelled")]
+        return [
+            RunCompleted(
+                usage=_usage(result, cost),
+                finish_reason=_FINISH.get(str(reason), str(reason) if reason else None),
+            )
+        ]
+
+    def _on_error(self, error: dict[str, Any]) -> list[Event]:
+        self.done = True
+        message = str(error.get("message") or "the agent answered the prompt with an error")
+        detail = error.get("data")
+        if detail not in (None, "", {}):
+            message = f"{message}: {detail}"
+        if isinstance(error.get("advice"), str):
+            message = f"{message}. {error['advice']}"
+        code = error.get("code")
+        return [RunFailed(message=message, code=None if code is None else str(code))]
+
+    def _on_exited(self, data: dict[str, Any]) -> list[Event]:
+        self.done = True
+        status, stderr = data.get("status"), data.get("stderr")
+        tail = f"; the end of its stderr:\n{stderr}" if stderr else " (its stderr was empty)"
+        return [
+            RunFailed(
+                message=f"the agent's process exited mid-turn with status {status}{tail}",
+                code="agent_exited",
+            )
+        ]
+
+    _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
+        "update": _on_update,
+        "permission": _on_permission,
+        "file": _on_file,
+        "file_done": _on_file_done,
+        "end": _on_end,
+        "error": _on_error,
+        "exited": _on_exited,
+    }
+    """What each frame (its SSE event name) is translated by."""
+
+
+class Acp(Provider):
+    """An ACP agent run as a process (see the module). A connection runs one agent, named by
+    what its ``initialize`` says (and by the connection's name)."""
+
+    name: ClassVar[str] = "acp"
+    title: ClassVar[str] = "ACP agent"
+    wire = "acp-stdio"
+    resume_mode = "none"
+    supports_approvals: ClassVar[bool] = True
+    serves_one_agent: ClassVar[bool] = True
+    context_by_mcp: ClassVar[bool] = True
+    carries: ClassVar[frozenset[str] | None] = frozenset({"metadata"})
+    """``metadata`` goes in the prompt's ``_meta`` (``{"agentnb": {"metadata": ...}}``),
+    ACP's place for what a client attaches; ACP has no field for a model setting."""
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)
+        self.info: dict[str, Any] = {}
+        """What the agent's ``initialize`` answered (its ``agentInfo``, capabilities)."""
+        self.session_costs: dict[str, float] = {}
+        """Each session's cumulative cost (USD) as its agent reported it at a turn's end: a
+        turn costs what the agent reports past it (``usage_update``'s ``cost``)."""
+
+    async def discover(self, send: Any) -> None:
+        answer = await send(HttpRequest("POST", "initialize", json=self.initialize_params()))
+        self.info = answer if isinstance(answer, dict) else {}
+
+    def initialize_params(self) -> dict[str, Any]:
+        return {
+            "protocolVersion": PROTOCOL_VERSION,
+            "clientCapabilities": {
+                "fs": {"readTextFile": True, "writeTextFile": True},
+                "terminal": False,
+            },
+            "clientInfo": {"name": "agentnb", "title": "agentnb", "version": __version__},
+        }
+
+    async def prepare(self, request: RunRequest, send: Any) -> RunRequest:
+        """A new thread opens a session (``session/new``); a thread continued is the same
+        session, loaded first when this process did not open it (``session/load``)."""
+        params: dict[str, Any] = {"mcpServers": self.mcp_servers(request)}
+        if request.thread_id:
+            await send(
+                HttpRequest("POST", "session/load", json={**params, "sessionId": request.thread_id})
+            )
+            return request
+        opened = await send(HttpRequest("POST", "session/new", json=params))
+        session = as_dict(opened) or {}
+        session_id = session.get("sessionId")
+        if not isinstance(session_id, str) or not session_id:
+            raise ProtocolError(f"{self.named} answered session/new without a sessionId")
+        return request.model_copy(update={"thread_id": session_id})
+
+    def mcp_servers(self, request: RunRequest) -> list[dict[str, Any]]:
+        """The MCP servers ``session/new`` (or ``session/load``) hands the agent: those given
+        as ``extra={"mcpServers": [...]}``, in ACP's shape (``{"type": "http", "name",
+        "url", "headers": []}``, or a stdio server's ``{"name", "command", "args", "env"}``).
+        The seam for the notebook as an MCP server (``context=True``): it goes here too."""
+        given = request.extra.get("mcpServers", [])
+        if not isinstance(given, list) or not all(isinstance(s, dict) for s in given):
+            raise ConfigurationError(
+                'extra={"mcpServers": [...]} is a list of MCP servers as ACP describes them, '
+                'such as {"type": "http", "name": "docs", "url": "...", "headers": []}'
+            )
+        return [dict(server) for server in given]
+
+    def stream_http_request(self, request: RunRequest) -> HttpRequest:
+        prompt = [{"type": "text", "text": request.message}]
+        params: dict[str, Any] = {"sessionId": request.thread_id, "prompt": prompt}
+        if request.metadata:
+            params["_meta"] = {"agentnb": {"metadata": dict(request.metadata)}}
+        extra = {k: v for k, v in request.extra.items() if k != "mcpServers"}  # session/new's
+        params = request.model_copy(update={"extra": extra}).with_extra(params)
+        return HttpRequest("POST", "session/prompt", json=params)
+
+    def translator(self, request: RunRequest) -> Translator:
+        return AcpTranslator(self, request.thread_id)
+
+    def approval_request(
+        self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
+    ) -> HttpRequest | None:
+        assert isinstance(translator, AcpTranslator)
+        answers: list[dict[str, Any]] = []
+        for decision in decisions:
+            asked = translator.asked.pop(decision.call_id, None)
+            if asked is None:
+                continue
+            rpc_id, options = asked
+            if not decision.approved:
+                translator.denied.add(decision.call_id)
+            if decision.call_id.startswith("acp-fs-"):
+                answers.append(
+                    {"id": rpc_id, "approved": decision.approved, "reason": decision.reason}
+                )
+            else:
+                answers.append({"id": rpc_id, "result": answer_to_permission(options, decision)})
+        return HttpRequest("ANSWER", "", json={"sessionId": request.thread_id, "answers": answers})
+
+    def cancel_request(self, ref: RunRef) -> HttpRequest | None:
+        """``session/cancel`` of the run's session (the transport answers the turn's waiting
+        requests ``cancelled`` and ends an agent that goes on past its grace)."""
+        if not ref.thread_id:
+            return None
+        return HttpRequest("POST", "session/cancel", json={"sessionId": ref.thread_id})
+
+    def cannot_fork(self, thread_id: str | None) -> str | None:
+        return f"{self.named} keeps the session in its process and cannot branch it"
+
+    def list_agents_request(self) -> HttpRequest | None:
+        return HttpRequest("GET", "agent")
+
+    def parse_agents(self, body: object) -> list[RemoteAgent]:
+        info = as_dict((as_dict(body) or {}).get("agentInfo")) or {}
+        name = info.get("name")
+        if not isinstance(name, str) or not name:
+            return []
+        version = info.get("version")
+        return [
+            RemoteAgent(
+                name=name,
+                title=info.get("title") if isinstance(info.get("title"), str) else None,
+                description=f"version {version}" if isinstance(version, str) else None,
+                raw=info,
+            )
+        ]

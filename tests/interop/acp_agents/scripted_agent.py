@@ -1,0 +1,246 @@
+"""A scripted ACP agent on the official SDK (``agent-client-protocol``), run as a subprocess
+from ``.tools/acp`` by the tests. The prompt's first word says what it does:
+
+- ``think``: a thought, then the answer;
+- ``edit PATH``: a plan, a tool call editing PATH with a diff, usage and a cost;
+- ``permission``: asks permission for a tool call, says which option it was given;
+- ``slow``: streams a word every 0.05 s until cancelled (then ends ``cancelled``);
+- ``stubborn``: the same, ignoring ``session/cancel``;
+- ``read PATH`` / ``write PATH TEXT``: the client's ``fs/*``, says what came back;
+- ``crash``: writes to stderr, then exits with status 3 mid-turn;
+- ``chatty``: writes 2 MB to stderr, then answers;
+- ``refuse`` / ``cut``: ends with ``refusal`` / ``max_tokens``;
+- ``env NAME``: answers the variable's value;
+- ``child``: starts a child process in its group and answers its pid;
+- ``count``: answers how many prompts this session had;
+- ``mcp``: answers the names of the MCP servers its session was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+from acp import (
+    PROTOCOL_VERSION,
+    Agent,
+    InitializeResponse,
+    LoadSessionResponse,
+    NewSessionResponse,
+    PromptResponse,
+    RequestError,
+    plan_entry,
+    run_agent,
+    start_tool_call,
+    tool_diff_content,
+    update_agent_message_text,
+    update_agent_thought_text,
+    update_plan,
+    update_tool_call,
+)
+from acp.interfaces import Client
+from acp.schema import (
+    AgentCapabilities,
+    Cost,
+    Implementation,
+    PermissionOption,
+    ToolCallLocation,
+    ToolCallUpdate,
+    Usage,
+    UsageUpdate,
+)
+
+
+class ScriptedAgent(Agent):
+    _conn: Client
+
+    def __init__(self) -> None:
+        self._prompts: dict[str, int] = {}
+        self._cancelled: dict[str, asyncio.Event] = {}
+        self._cost = 0.0
+        self._servers: dict[str, list[str]] = {}
+
+    def on_connect(self, conn: Client) -> None:
+        self._conn = conn
+
+    async def initialize(self, protocol_version: int, **kwargs: Any) -> InitializeResponse:
+        return InitializeResponse(
+            protocol_version=PROTOCOL_VERSION,
+            agent_capabilities=AgentCapabilities(load_session=True),
+            agent_info=Implementation(name="scripted", title="Scripted agent", version="1.0"),
+        )
+
+    async def new_session(
+        self, cwd: str, mcp_servers: list[Any], **kwargs: Any
+    ) -> NewSessionResponse:
+        session_id = f"s{len(self._prompts) + 1}"
+        self._prompts[session_id] = 0
+        self._servers[session_id] = [server.name for server in mcp_servers]
+        return NewSessionResponse(session_id=session_id)
+
+    async def load_session(
+        self, cwd: str, mcp_servers: list[Any], session_id: str, **kwargs: Any
+    ) -> LoadSessionResponse | None:
+        self._prompts.setdefault(session_id, 0)
+        await self._say(session_id, "replayed history")  # a load replays the session
+        return LoadSessionResponse()
+
+    async def cancel(self, session_id: str, **kwargs: Any) -> None:
+        self._cancelled.setdefault(session_id, asyncio.Event()).set()
+
+    async def _say(self, session_id: str, text: str) -> None:
+        await self._conn.session_update(session_id, update_agent_message_text(text))
+
+    async def prompt(self, prompt: list[Any], session_id: str, **kwargs: Any) -> PromptResponse:
+        self._prompts[session_id] = self._prompts.get(session_id, 0) + 1
+        self._cancelled[session_id] = asyncio.Event()
+        text = " ".join(getattr(block, "text", "") for block in prompt)
+        word, _, rest = text.strip().partition(" ")
+        handler = getattr(self, f"_{word}", None)
+        if handler is None:
+            await self._say(session_id, f"echo: {text}")
+            return PromptResponse(stop_reason="end_turn")
+        return await handler(session_id, rest)
+
+    async def _think(self, session_id: str, rest: str) -> PromptResponse:
+        await self._conn.session_update(session_id, update_agent_thought_text("pondering"))
+        await self._say(session_id, "thought it through")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _edit(self, session_id: str, path: str) -> PromptResponse:
+        await self._conn.session_update(
+            session_id, update_plan([plan_entry("edit the file", status="in_progress")])
+        )
+        call = start_tool_call(
+            "call-1",
+            f"Edit {path}",
+            kind="edit",
+            status="pending",
+            locations=[ToolCallLocation(path=path, line=1)],
+            raw_input={"path": path},
+        )
+        await self._conn.session_update(session_id, call)
+        diff = tool_diff_content(path, "new line\n", "old line\n")
+        await self._conn.session_update(
+            session_id, update_tool_call("call-1", status="completed", content=[diff])
+        )
+        self._cost += 0.25
+        usage = UsageUpdate(
+            session_update="usage_update",
+            used=1000,
+            size=200000,
+            cost=Cost(amount=self._cost, currency="USD"),
+        )
+        await self._conn.session_update(session_id, usage)
+        await self._say(session_id, "edited")
+        return PromptResponse(
+            stop_reason="end_turn",
+            usage=Usage(input_tokens=120, output_tokens=30, total_tokens=150),
+        )
+
+    async def _permission(self, session_id: str, rest: str) -> PromptResponse:
+        await self._conn.session_update(
+            session_id,
+            start_tool_call("call-p", "Run rm -rf build", kind="execute", status="pending"),
+        )
+        options = [
+            PermissionOption(option_id="yes", name="Allow", kind="allow_once"),
+            PermissionOption(option_id="always", name="Always allow", kind="allow_always"),
+            PermissionOption(option_id="no", name="Reject", kind="reject_once"),
+        ]
+        answer = await self._conn.request_permission(
+            session_id=session_id,
+            tool_call=ToolCallUpdate(
+                tool_call_id="call-p", title="Run rm -rf build", kind="execute"
+            ),
+            options=options,
+        )
+        outcome = answer.outcome
+        chosen = getattr(outcome, "option_id", None) or outcome.outcome
+        status = "completed" if chosen in ("yes", "always") else "failed"
+        await self._conn.session_update(session_id, update_tool_call("call-p", status=status))
+        await self._say(session_id, f"permission: {chosen}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _slow(self, session_id: str, rest: str, *, stubborn: bool = False) -> PromptResponse:
+        cancelled = self._cancelled[session_id]
+        for n in range(100000):
+            if cancelled.is_set() and not stubborn:
+                return PromptResponse(stop_reason="cancelled")
+            await self._say(session_id, f"w{n} ")
+            await asyncio.sleep(0.05)
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _stubborn(self, session_id: str, rest: str) -> PromptResponse:
+        return await self._slow(session_id, rest, stubborn=True)
+
+    async def _read(self, session_id: str, path: str) -> PromptResponse:
+        try:
+            answer = await self._conn.read_text_file(session_id=session_id, path=path)
+        except RequestError as exc:
+            await self._say(session_id, f"read refused: {exc}")
+        else:
+            await self._say(session_id, f"read: {answer.content}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _write(self, session_id: str, rest: str) -> PromptResponse:
+        path, _, content = rest.partition(" ")
+        try:
+            await self._conn.write_text_file(session_id=session_id, path=path, content=content)
+        except RequestError as exc:
+            await self._say(session_id, f"write refused: {exc}")
+        else:
+            await self._say(session_id, "written")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _crash(self, session_id: str, rest: str) -> PromptResponse:
+        await self._say(session_id, "about to crash")
+        await asyncio.sleep(0.2)
+        sys.stderr.write("Traceback: something broke inside the agent\n")
+        sys.stderr.flush()
+        os._exit(3)
+
+    async def _chatty(self, session_id: str, rest: str) -> PromptResponse:
+        line = "x" * 999 + "\n"
+        for _ in range(2000):
+            sys.stderr.write(line)
+        sys.stderr.flush()
+        await self._say(session_id, "still here")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _refuse(self, session_id: str, rest: str) -> PromptResponse:
+        await self._say(session_id, "I will not")
+        return PromptResponse(stop_reason="refusal")
+
+    async def _cut(self, session_id: str, rest: str) -> PromptResponse:
+        await self._say(session_id, "a long answer that")
+        return PromptResponse(stop_reason="max_tokens")
+
+    async def _env(self, session_id: str, name: str) -> PromptResponse:
+        await self._say(session_id, f"{name}={os.environ.get(name.strip())}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _child(self, session_id: str, rest: str) -> PromptResponse:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import time; time.sleep(600)"
+        )
+        await self._say(session_id, f"child {child.pid}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _mcp(self, session_id: str, rest: str) -> PromptResponse:
+        await self._say(session_id, f"mcp servers: {self._servers.get(session_id)}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _count(self, session_id: str, rest: str) -> PromptResponse:
+        await self._say(session_id, f"prompts in this session: {self._prompts[session_id]}")
+        return PromptResponse(stop_reason="end_turn")
+
+
+async def main() -> None:
+    await run_agent(ScriptedAgent())
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

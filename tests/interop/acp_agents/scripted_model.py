@@ -1,0 +1,165 @@
+"""A scripted model for the real coding agents the ACP tests run, on 127.0.0.1, so they run
+offline: Anthropic's Messages API for Claude Code (every frame one of the ``anthropic`` SDK's
+own event models, as ``tests/interop/messages_server/scripted_messages.py`` makes them) and
+OpenAI's Responses API for Codex (the events as the Responses API streams them). Whatever it
+is asked, it answers ``The scripted model says: <the last words of the user's message>``.
+Every request's path and model is logged to ``GET /log``. Usage: ``python scripted_model.py
+PORT``, run by ``.tools/anthropic``'s Python."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "messages_server"))
+from scripted_messages import end, frame, start, text
+
+LOG: list[dict[str, Any]] = []
+_lock = threading.Lock()
+
+
+def last_words(body: dict[str, Any]) -> str:
+    """The end of the last user text the request holds (the agent wraps it in its own)."""
+    found = ""
+    for message in body.get("messages") or body.get("input") or []:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        pieces = [content] if isinstance(content, str) else content or []
+        for piece in pieces:
+            value = piece if isinstance(piece, str) else piece.get("text", "")
+            if value.strip() and not value.lstrip().startswith("<"):
+                found = value.strip()
+    return " ".join(found.split()[-4:])
+
+
+def pieces(said: str) -> list[str]:
+    """``said`` in the pieces a model streams: word by word, the spaces kept."""
+    words = said.split(" ")
+    return [word + " " for word in words[:-1]] + words[-1:]
+
+
+def answer_of(body: dict[str, Any]) -> str:
+    return f"The scripted model says: {last_words(body)}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def send_json(self, status: int, body: Any) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_GET(self) -> None:
+        if self.path == "/log":
+            with _lock:
+                self.send_json(200, LOG)
+        else:
+            self.send_json(200, {"ok": True})
+
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        path = self.path.split("?", 1)[0]
+        with _lock:
+            LOG.append({"path": path, "model": body.get("model"), "stream": body.get("stream")})
+        if path.endswith("/messages/count_tokens"):
+            return self.send_json(200, {"input_tokens": 12})
+        if path.endswith("/messages"):
+            return self.messages(body)
+        if path.endswith("/responses"):
+            return self.respond(body)
+        self.send_json(404, {"error": {"type": "not_found_error", "message": path}})
+
+    def stream(self, frames: list[bytes]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for piece in frames:
+            self.wfile.write(piece)
+            self.wfile.flush()
+        self.close_connection = True
+
+    def messages(self, body: dict[str, Any]) -> None:
+        model, said = str(body.get("model")), answer_of(body)
+        if not body.get("stream"):
+            message = {
+                "id": "msg_scripted",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": said}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": 12, "output_tokens": 7},
+            }
+            return self.send_json(200, message)
+        events = [start(model, "msg_scripted", 12), *text(0, *pieces(said)), *end("end_turn", 7)]
+        self.stream([frame(event) for event in events])
+
+    def respond(self, body: dict[str, Any]) -> None:
+        said, model = answer_of(body), body.get("model")
+        item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed"}
+        part = {"type": "output_text", "text": said, "annotations": []}
+        response = {"id": "resp_1", "object": "response", "model": model, "status": "in_progress"}
+        usage = {
+            "input_tokens": 12,
+            "output_tokens": 7,
+            "total_tokens": 19,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        }
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": response},
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {**item, "status": "in_progress", "content": []},
+            },
+            *(
+                {
+                    "type": "response.output_text.delta",
+                    "item_id": "msg_1",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "delta": word,
+                }
+                for word in pieces(said)
+            ),
+            {
+                "type": "response.output_item.done",
+                "output_index": 0,
+                "item": {**item, "content": [part]},
+            },
+            {
+                "type": "response.completed",
+                "response": {
+                    **response,
+                    "status": "completed",
+                    "usage": usage,
+                    "output": [{**item, "content": [part]}],
+                },
+            },
+        ]
+        self.stream([f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events])
+
+
+if __name__ == "__main__":
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()

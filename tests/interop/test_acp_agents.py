@@ -1,0 +1,547 @@
+"""ACP agents run as their users run them, as subprocesses: the official SDK's own example
+agents and a scripted agent on the SDK (``.tools/acp``, pinned in ``tests/sdk_envs/acp.txt``),
+and an agent written without it (raw JSON lines). Each turn is a run: text, reasoning, tool
+calls with their diffs, usage and cost, the stop reason; permission and file requests go
+through the one approval gate; Stop sends ``session/cancel``; failures say what happened."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agentnb_testing import sdk_python
+
+import agentnb
+from agentnb import (
+    AgentClient,
+    ConfigurationError,
+    ProtocolError,
+    RunFailedError,
+    evals,
+)
+from agentnb._app.connections import disconnect
+from agentnb._client import acp_transport
+from agentnb.approvals import ApprovalDecision
+from agentnb.providers.acp import answer_to_permission
+from agentnb.types import RunHandle
+
+pytestmark = [pytest.mark.timeout(120)]
+
+AGENTS = Path(__file__).resolve().parent / "acp_agents"
+SCRIPTED = AGENTS / "scripted_agent.py"
+
+
+@pytest.fixture(scope="module")
+def acp_python() -> Path:
+    return sdk_python("acp")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "notes.txt").write_text("first line\nsecond line\nthird line\n")
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-live-0123456789abcdef0123456789\n")
+    (tmp_path / "leak.txt").write_text("the key is sk-live-0123456789abcdef0123456789 here\n")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("outside\n")
+    (tmp_path / "link.txt").symlink_to(outside)
+    return tmp_path
+
+
+@pytest.fixture
+def scripted(acp_python: Path, workdir: Path) -> Iterator[str]:
+    """A connection named ``scripted`` to the scripted agent, run in ``workdir``."""
+    agentnb.connect(
+        "acp",
+        command=[str(acp_python), str(SCRIPTED)],
+        name="scripted",
+        cwd=workdir,
+        env={"SCRIPTED_GREETING": "hello from env"},
+    )
+    yield "scripted"
+    disconnect("scripted")
+
+
+def ask(agent: str, message: str, **options: object) -> RunHandle:
+    return agentnb.ask(agent, message, plain=True, wait=False, **options)  # type: ignore[arg-type]
+
+
+def ended(handle: RunHandle) -> agentnb.Run:
+    """The run once it ended, whatever its outcome."""
+    with contextlib.suppress(agentnb.AgentNBError):
+        handle.wait(60)
+    return handle.run
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone, only not reaped yet
+        return stat.read().split(") ", 1)[1].startswith("Z")
+
+
+def until(condition: object, what: str, deadline: float = 30.0) -> None:
+    end = time.monotonic() + deadline
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > end:
+            pytest.fail(f"{what}: not within {deadline:g} s")
+        time.sleep(0.05)
+
+
+# ---- the SDK's own example agents ----------------------------------------------------------------
+@pytest.mark.parametrize("example", ["sdk_example_agent.py", "sdk_echo_agent.py"])
+def test_the_sdks_example_agents_answer_turn_after_turn_in_one_session(
+    acp_python: Path, example: str
+) -> None:
+    with AgentClient("acp", command=[str(acp_python), str(AGENTS / example)]) as client:
+        first = client.run("example", "hello there")
+        second = client.run("example", "and again", thread_id=first.thread_id)
+    assert first.status == second.status == "completed"
+    assert first.text.endswith("hello there") and second.text.endswith("and again")
+    assert first.thread_id is not None and second.thread_id == first.thread_id
+    assert first.provider == "acp" and first.finish_reason == "stop"
+
+
+def test_the_agent_is_listed_by_the_name_its_initialize_reports(acp_python: Path) -> None:
+    command = [str(acp_python), str(AGENTS / "sdk_example_agent.py")]
+    with AgentClient("acp", command=command) as client:
+        [agent] = client.list_agents()
+    assert (agent.name, agent.title, agent.description) == (
+        "example-agent",
+        "Example Agent",
+        "version 0.1.0",
+    )
+
+
+# ---- a scripted agent on the SDK ---------------------------------------------------------------
+def test_thoughts_are_reasoning_and_the_connections_name_is_the_agent(scripted: str) -> None:
+    run = ended(ask(scripted, "think"))  # no via=: the connection's name is the agent
+    assert (run.status, run.text, run.reasoning) == ("completed", "thought it through", "pondering")
+    assert run.connection == "scripted" and run.agent == "scripted"
+
+
+def test_a_tool_call_keeps_its_kind_locations_and_diff_and_the_turn_its_usage_and_cost(
+    scripted: str, workdir: Path
+) -> None:
+    path = str(workdir / "notes.txt")
+    run = ended(ask(scripted, f"edit {path}"))
+    assert (run.status, run.text) == ("completed", "edited")
+    [call] = run.tool_calls
+    assert call.name == "edit" and call.status == "succeeded"
+    assert call.arguments == {"title": f"Edit {path}", "locations": [path], "input": {"path": path}}
+    assert "-old line\n+new line\n" in call.output and call.output.startswith("--- a/")
+    assert run.usage is not None
+    assert (run.usage.prompt_tokens, run.usage.completion_tokens, run.usage.cost) == (120, 30, 0.25)
+    [plan] = [e for e in run.custom_events if e.name == "plan"]
+    assert plan.value[0]["content"] == "edit the file"
+    again = ended(ask(scripted, f"edit {path}", continue_thread=True))
+    assert again.usage is not None and again.usage.cost == 0.25  # the turn's, not the session's
+
+
+def test_stop_reasons_are_the_runs_status(scripted: str) -> None:
+    cut = ended(ask(scripted, "cut"))
+    assert (cut.status, cut.finish_reason, cut.text) == (
+        "completed",
+        "max_tokens",
+        "a long answer that",
+    )
+    with pytest.raises(RunFailedError, match="refused") as refused:
+        ask(scripted, "refuse").wait(60)
+    assert refused.value.run is not None and refused.value.run.error is not None
+    assert refused.value.run.error.code == "refusal" and refused.value.partial_text == "I will not"
+
+
+def test_a_turn_continues_the_same_session_and_a_new_thread_opens_another(scripted: str) -> None:
+    first = ended(ask(scripted, "count"))
+    second = ended(ask(scripted, "count", continue_thread=True))
+    other = ended(ask(scripted, "count"))
+    assert first.text == second.text.replace("2", "1") == "prompts in this session: 1"
+    assert second.thread_id == first.thread_id != other.thread_id
+    assert other.text == "prompts in this session: 1"
+
+
+def test_env_reaches_the_agent_over_the_environment(scripted: str) -> None:
+    assert ended(ask(scripted, "env SCRIPTED_GREETING")).text == "SCRIPTED_GREETING=hello from env"
+    assert ended(ask(scripted, "env PATH")).text == f"PATH={os.environ['PATH']}"
+
+
+# ---- permission: the one gate --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("decide", "chosen", "status"),
+    [
+        (lambda h, c: h.approve(c), "yes", "succeeded"),
+        (lambda h, c: h.approve(c, for_run=True), "always", "succeeded"),
+        (lambda h, c: h.deny(c, "not today"), "no", "denied"),
+    ],
+)
+def test_a_permission_request_waits_for_the_gate_and_the_agent_gets_the_option_chosen(
+    scripted: str, decide: object, chosen: str, status: str
+) -> None:
+    handle = ask(scripted, "permission")
+    until(lambda: handle.run.status == "paused", "the run pauses for the permission")
+    [call] = handle.run.awaiting_approval
+    assert call.name == "execute" and call.arguments["title"] == "Run rm -rf build"
+    decide(handle, call.call_id)  # type: ignore[operator]
+    run = ended(handle)
+    assert (run.status, run.text) == ("completed", f"permission: {chosen}")
+    assert run.tool_calls[0].status == status
+
+
+def test_approve_true_answers_the_permission_without_asking(scripted: str) -> None:
+    run = ended(ask(scripted, "permission", approve=True))
+    assert run.text == "permission: yes"
+
+
+def test_a_caller_waiting_with_no_policy_rejects_saying_no_one_could_approve(scripted: str) -> None:
+    run = agentnb.ask(scripted, "permission", plain=True, wait=True).run
+    assert run.text == "permission: no"
+    [call] = run.tool_calls
+    assert call.status == "denied" and call.approval is not None
+    assert "no one could approve it" in (call.approval.decision_reason or "")
+
+
+# ---- files: under the working directory, redacted, through the gate -----------------------------
+def test_a_read_under_the_working_directory_asks_first_and_is_redacted(
+    scripted: str, workdir: Path
+) -> None:
+    run = ended(ask(scripted, f"read {workdir / 'leak.txt'}", approve=True))
+    assert run.status == "completed" and run.text.startswith("read: the key is ")
+    assert "sk-live" not in run.text and "sk-live" not in str(run.tool_calls[0].output)
+    [call] = run.tool_calls
+    assert call.name == "read_text_file" and call.approval is not None
+    assert call.approval.for_run == "reads of the working directory"
+
+
+def test_a_read_of_a_relative_line_range_answers_those_lines(scripted: str, workdir: Path) -> None:
+    run = ended(ask(scripted, f"read {workdir / 'notes.txt'}", approve=True))
+    assert run.text == "read: first line\nsecond line\nthird line\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        (".env", "may hold secrets"),
+        ("link.txt", "outside the working directory"),
+        ("../etc/passwd", "outside the working directory"),
+        ("/etc/passwd", "outside the working directory"),
+    ],
+)
+def test_secret_looking_and_outside_files_are_refused_with_a_json_rpc_error(
+    scripted: str, workdir: Path, name: str, why: str
+) -> None:
+    path = name if name.startswith("/") else str(workdir / name)
+    run = ended(ask(scripted, f"read {path}", approve=True))
+    assert run.status == "completed" and run.text.startswith("read refused:") and why in run.text
+    [call] = run.tool_calls
+    assert call.status == "failed" and why in (call.error or "")
+    assert call.approval is None  # refused before anyone is asked
+
+
+def test_a_write_goes_through_the_gate_showing_its_diff(scripted: str, workdir: Path) -> None:
+    target = workdir / "notes.txt"
+    handle = ask(scripted, f"write {target} brand new")
+    until(lambda: handle.run.status == "paused", "the write waits for a decision")
+    [call] = handle.run.awaiting_approval
+    assert "-first line\n" in call.arguments["diff"] and "+brand new" in call.arguments["diff"]
+    assert target.read_text().startswith("first line")  # nothing written before the decision
+    handle.approve(call.call_id)
+    run = ended(handle)
+    assert (run.status, run.text, target.read_text()) == ("completed", "written", "brand new")
+
+
+def test_a_denied_write_writes_nothing_and_the_agent_hears_why(
+    scripted: str, workdir: Path
+) -> None:
+    run = ended(ask(scripted, f"write {workdir / 'new.txt'} text", approve=False))
+    assert run.text.startswith("write refused:") and "denied" in run.text
+    assert not (workdir / "new.txt").exists()
+
+
+def test_a_write_outside_the_working_directory_is_refused(scripted: str, workdir: Path) -> None:
+    outside = workdir.parent / f"{workdir.name}-written.txt"
+    run = ended(ask(scripted, f"write {outside} text", approve=True))
+    assert run.text.startswith("write refused:") and "outside" in run.text
+    assert not outside.exists()
+
+
+def test_a_bare_client_offers_no_files(acp_python: Path, workdir: Path) -> None:
+    with AgentClient("acp", command=[str(acp_python), str(SCRIPTED)], cwd=workdir) as client:
+        run = client.run("scripted", f"read {workdir / 'notes.txt'}")
+    assert run.text.startswith("read refused:") and "does not offer fs/read_text_file" in run.text
+
+
+# ---- Stop, and an agent that ignores it ----------------------------------------------------------
+def test_stop_cancels_the_turn_keeping_its_text_and_the_session_goes_on(scripted: str) -> None:
+    handle = ask(scripted, "slow")
+    until(lambda: handle.run.text.count("w") >= 3, "the slow stream streams")
+    handle.cancel()
+    run = ended(handle)
+    assert run.status == "cancelled" and run.text.startswith("w0 w1 w2")
+    after = ended(ask(scripted, "count", continue_thread=True))  # the agent ended the turn
+    assert after.text == "prompts in this session: 2"
+
+
+def test_an_agent_ignoring_cancel_is_ended_after_the_grace(
+    scripted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(acp_transport, "CANCEL_GRACE_S", 0.5)
+    first = ended(ask(scripted, "child"))
+    child = int(first.text.split()[-1])
+    handle = ask(scripted, "stubborn")
+    until(lambda: "w2" in handle.run.text, "the stubborn stream streams")
+    handle.cancel()
+    assert ended(handle).status == "cancelled"
+    until(lambda: gone(child), "the agent's process group is ended")
+    assert ended(ask(scripted, "think")).text == "thought it through"  # started again
+
+
+# ---- failures ------------------------------------------------------------------------------------
+def test_an_agent_exiting_mid_turn_fails_the_run_with_its_status_and_stderr(scripted: str) -> None:
+    with pytest.raises(RunFailedError) as failed:
+        ask(scripted, "crash").wait(60)
+    message = str(failed.value)
+    assert "status 3" in message and "something broke inside the agent" in message
+    assert failed.value.partial_text == "about to crash"
+    assert ended(ask(scripted, "think")).status == "completed"  # a new process serves on
+
+
+def test_a_chatty_agent_never_blocks_on_its_stderr(scripted: str) -> None:
+    assert ended(ask(scripted, "chatty")).text == "still here"
+
+
+def test_a_command_that_is_not_an_acp_agent_fails_saying_so() -> None:
+    command = [sys.executable, "-c", "import time; print('hello, world'); time.sleep(60)"]
+    with AgentClient("acp", command=command) as client, pytest.raises(ProtocolError) as error:
+        client.run("agent", "hi")
+    assert "did not answer ACP's initialize" in str(error.value)
+    assert "hello, world" in str(error.value)
+
+
+def test_a_command_that_exits_at_once_fails_with_its_status_and_stderr() -> None:
+    command = [sys.executable, "-c", "import sys; sys.exit('no such model configured')"]
+    with AgentClient("acp", command=command) as client, pytest.raises(agentnb.TransportError) as e:
+        client.run("agent", "hi")
+    assert "status 1" in str(e.value) and "no such model configured" in str(e.value)
+
+
+def test_a_command_that_cannot_start_is_a_configuration_error() -> None:
+    client = AgentClient("acp", command=["no-such-acp-agent-here"])
+    with client, pytest.raises(ConfigurationError, match="cannot start the agent"):
+        client.run("agent", "hi")
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({}, "needs command="),
+        ({"command": []}, "empty"),
+        ({"command": ["x"], "base_url": "http://127.0.0.1:9"}, "not base_url"),
+        ({"command": ["x"], "cwd": "/no/such/folder"}, "not a folder"),
+        ({"command": ["x"], "env": {"A": 1}}, "env="),
+    ],
+)
+def test_bad_options_fail_at_connect(options: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        agentnb.connect("acp", name="bad_acp", **options)  # type: ignore[arg-type]
+
+
+def test_an_http_dialect_refuses_command() -> None:
+    with pytest.raises(ConfigurationError, match="runs its agent as a process"):
+        AgentClient("openai", base_url="http://127.0.0.1:9", command=["x"])
+
+
+# ---- an agent written without the SDK ----------------------------------------------------------------
+def test_an_agent_without_the_sdk_answers_in_raw_json_lines() -> None:
+    with AgentClient("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")]) as client:
+        run = client.run("raw-agent", "plain words")
+        [agent] = client.list_agents()
+    assert (run.status, run.text, run.reasoning) == (
+        "completed",
+        "raw: plain words",
+        "reading the prompt",
+    )
+    assert agent.name == "raw-agent"
+
+
+def test_an_agent_that_needs_a_login_says_which_and_how() -> None:
+    command = [sys.executable, str(AGENTS / "raw_agent.py")]
+    env = {"RAW_AGENT_LOGIN": "1"}
+    client = AgentClient("acp", command=command, env=env)
+    with client, pytest.raises(ConfigurationError) as error:
+        client.run("raw-agent", "hi")
+    message = str(error.value)
+    assert "Authentication required" in message
+    assert "API key (a key from the dashboard): set RAW_AGENT_KEY in env=" in message
+    assert "--login` in a terminal" in message
+
+
+def test_a_past_session_the_agent_cannot_load_is_refused_with_advice() -> None:
+    client = AgentClient("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")])
+    with client, pytest.raises(ConfigurationError, match="does not offer session/load"):
+        client.run("raw-agent", "hi", thread_id="raw-from-yesterday")
+
+
+def test_a_past_session_the_agent_can_load_is_loaded(acp_python: Path) -> None:
+    with AgentClient("acp", command=[str(acp_python), str(SCRIPTED)]) as client:
+        run = client.run("scripted", "count", thread_id="s-from-yesterday")
+    assert run.text == "prompts in this session: 1"  # the load's replay is not the answer
+
+
+# ---- no orphans ----------------------------------------------------------------------------------------
+def test_closing_the_connection_ends_the_agents_whole_process_group(scripted: str) -> None:
+    child = int(ended(ask(scripted, "child")).text.split()[-1])
+    assert not gone(child)
+    disconnect(scripted)
+    until(lambda: gone(child), "the agent's child is ended with the connection")
+
+
+# ---- evaluation: ACP agents as arms, each on its own connection ---------------------------------
+def test_an_experiment_compares_two_acp_agents_each_on_its_own_connection(
+    acp_python: Path, workdir: Path
+) -> None:
+    agentnb.connect("acp", command=[str(acp_python), str(SCRIPTED)], name="alpha", cwd=workdir)
+    agentnb.connect("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")], name="beta")
+    try:
+        name = f"acp-arms-{workdir.name}"
+        done = evals.experiment(name, ["alpha", "beta"], ["think", "hello"], progress=False)
+        cost = evals.experiment(name).run("think", "alpha")
+    finally:
+        disconnect("alpha")
+        disconnect("beta")
+    by_pair = {(r.message, r.connection): r for r in done.runs()}
+    assert {(m, c): r.answer for (m, c), r in by_pair.items()} == {
+        ("think", "alpha"): "thought it through",
+        ("think", "beta"): "raw: think",
+        ("hello", "alpha"): "echo: hello",
+        ("hello", "beta"): "raw: hello",
+    }
+    assert all(r.provider == "acp" and r.status == "completed" for r in by_pair.values())
+    assert cost.agent == "alpha" and cost.reasoning == "pondering"
+
+
+def test_a_batch_of_two_acp_agents_runs_each_on_its_own_connection(acp_python: Path) -> None:
+    agentnb.connect("acp", command=[str(acp_python), str(SCRIPTED)], name="gamma")
+    agentnb.connect("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")], name="delta")
+    try:
+        ran = agentnb.batch(["gamma", "delta"], ["hi"], progress=False)
+    finally:
+        disconnect("gamma")
+        disconnect("delta")
+    assert sorted((r.connection, r.answer) for r in ran) == [
+        ("delta", "raw: hi"),
+        ("gamma", "echo: hi"),
+    ]
+
+
+def test_agentnb_run_reaches_an_acp_agent_the_environment_names(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AGENTNB_RAW_PROVIDER": "acp",
+        "AGENTNB_RAW_COMMAND": f"{sys.executable} {AGENTS / 'raw_agent.py'}",
+        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
+    }
+    cli = Path(sys.executable).parent / "agentnb"
+    ran = subprocess.run(
+        [str(cli), "run", "raw", "from", "the", "shell", "--plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "raw: from the shell" in ran.stdout
+
+
+def test_always_for_one_call_approves_that_call_alone(scripted: str) -> None:
+    handle = ask(scripted, "permission")
+    until(lambda: handle.run.status == "paused", "the run pauses for the permission")
+    [call] = handle.run.awaiting_approval
+    assert call.approval is not None
+    assert call.approval.for_run == "Run rm -rf build, for the rest of the ACP session"
+    handle.approve(call.call_id, for_run=True)
+    assert ended(handle).text == "permission: always"
+
+
+def test_an_agent_killed_while_a_permission_waits_fails_the_run_saying_so(scripted: str) -> None:
+    handle = ask(scripted, "permission")
+    until(lambda: handle.run.status == "paused", "the run pauses for the permission")
+    transport = agentnb.connections()[scripted].client().transport
+    os.kill(transport._agent.process.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+    until(lambda: transport._agent is None, "the agent's end is seen")  # type: ignore[attr-defined]
+    handle.approve(handle.run.awaiting_approval[0].call_id)
+    with pytest.raises(RunFailedError, match="exited mid-turn with status -9"):
+        handle.wait(60)
+
+
+def test_turns_of_many_sessions_run_at_once_on_one_agent(scripted: str) -> None:
+    ran = agentnb.batch(scripted, ["think", "count", "env SCRIPTED_GREETING"], progress=False)
+    assert [r.answer for r in ran] == [
+        "thought it through",
+        "prompts in this session: 1",
+        "SCRIPTED_GREETING=hello from env",
+    ]
+    assert len({r.thread_id for r in ran}) == 3
+
+
+def test_a_write_back_of_a_redacted_secret_is_refused_and_the_secret_kept(
+    scripted: str, workdir: Path
+) -> None:
+    leak = workdir / "leak.txt"
+    read = ended(ask(scripted, f"read {leak}", approve=True)).text.removeprefix("read: ")
+    assert "sk-live" not in read
+    run = ended(ask(scripted, f"write {leak} {read.strip()} and more", approve=True))
+    assert run.text.startswith("write refused:") and "replace a secret" in run.text
+    assert "sk-live-0123456789abcdef0123456789" in leak.read_text()
+
+
+def test_mcp_servers_given_in_extra_reach_the_new_session(scripted: str) -> None:
+    server = {"type": "http", "name": "docs", "url": "http://127.0.0.1:9/mcp", "headers": []}
+    run = ended(ask(scripted, "mcp", extra={"mcpServers": [server]}))
+    assert run.text == "mcp servers: ['docs']"
+    with pytest.raises(ConfigurationError, match="list of MCP servers"):
+        ask(scripted, "mcp", extra={"mcpServers": "docs"}).wait(60)
+
+
+def test_stop_while_a_permission_waits_cancels_it_and_the_session_goes_on(scripted: str) -> None:
+    handle = ask(scripted, "permission")
+    until(lambda: handle.run.status == "paused", "the run pauses for the permission")
+    handle.cancel()
+    run = ended(handle)
+    assert run.status == "cancelled" and run.run_id is not None
+    assert run.run_id.startswith(f"{run.thread_id}:")
+    after = ended(ask(scripted, "count", continue_thread=True))  # the agent heard "cancelled"
+    assert (after.status, after.text) == ("completed", "prompts in this session: 2")
+
+
+def test_closing_the_connection_mid_turn_ends_the_agent_and_the_turn(scripted: str) -> None:
+    handle = ask(scripted, "slow")
+    until(lambda: "w2" in handle.run.text, "the slow stream streams")
+    pid = agentnb.connections()[scripted].client().transport._agent.process.pid  # type: ignore[attr-defined]
+    disconnect(scripted)
+    until(lambda: gone(pid), "the agent is ended with its connection")
+    run = ended(handle)
+    assert run.status in ("failed", "interrupted") and run.text.startswith("w0 w1 w2")
+
+
+def test_the_option_a_decision_chooses_never_grants_more_than_was_decided() -> None:
+    only_always = [
+        {"optionId": "a", "kind": "allow_always"},
+        {"optionId": "r", "kind": "reject_always"},
+    ]
+    assert answer_to_permission(only_always, ApprovalDecision("c", True)) == {
+        "outcome": {"outcome": "cancelled"}
+    }
+    assert answer_to_permission(only_always, ApprovalDecision("c", True, for_run=True)) == {
+        "outcome": {"outcome": "selected", "optionId": "a"}
+    }
+    assert answer_to_permission(only_always, ApprovalDecision("c", False)) == {
+        "outcome": {"outcome": "selected", "optionId": "r"}
+    }

@@ -1,0 +1,104 @@
+"""Real coding agents over ACP, offline, each answering a ``%%agent`` cell and recorded in the
+history: Codex through ``@zed-industries/codex-acp`` (its linux-x64 binary) with a
+``config.toml`` in its own ``CODEX_HOME`` naming a provider at a scripted Responses API and an
+``auth.json`` holding a dummy key, and Claude Code through ``@zed-industries/claude-code-acp``
+(it bundles Claude Code) with ``ANTHROPIC_BASE_URL`` at a scripted Messages API, its own
+``HOME``, ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`` and ``IS_SANDBOX=1`` (as root,
+``session/new`` fails without it). The npm packages (``tests/sdk_envs/NAME.npm``) are installed
+into ``.tools/NAME`` by ``scripts/test.sh``; a test whose package is missing is skipped, saying
+so."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agentnb_testing import REPO, free_port, sdk_python, serving
+from IPython.core.interactiveshell import InteractiveShell
+
+import agentnb
+from agentnb._app.connections import disconnect
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+MODEL = Path(__file__).resolve().parent / "acp_agents" / "scripted_model.py"
+
+
+def installed(name: str, binary: str) -> Path:
+    """The npm package's binary under ``.tools/NAME`` (skipped, saying why, without it)."""
+    path = REPO / ".tools" / name / "node_modules" / ".bin" / binary
+    if not path.exists():
+        spec = (REPO / "tests" / "sdk_envs" / f"{name}.npm").read_text().strip()
+        pytest.skip(f"{spec} is not installed in .tools/{name} (scripts/test.sh installs it)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("scripted-model") / "model.log"
+    command = [str(sdk_python("anthropic")), str(MODEL), str(port)]
+    with serving(command, ready_url=f"http://127.0.0.1:{port}/log", log_path=log):
+        yield f"http://127.0.0.1:{port}"
+
+
+def cell(agent: str, message: str) -> agentnb.Run:
+    """``%%agent AGENT`` in an IPython shell, waited for: the cell's run."""
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "agentnb")
+    shell.run_cell_magic("agent", f"{agent} --wait --plain", message)
+    run: agentnb.Run = shell.user_ns["_agent"].run
+    return run
+
+
+def recorded(run: agentnb.Run) -> agentnb.history.RunRecord:
+    [row] = [r for r in agentnb.runs(agent=run.agent) if r.local_id == run.local_id]
+    return row
+
+
+def test_codex_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path) -> None:
+    codex = installed("codex-acp", "codex-acp")
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        'model = "gpt-5-codex"\nmodel_provider = "scripted"\n'
+        "[model_providers.scripted]\n"
+        f'name = "scripted"\nbase_url = "{model_url}/v1"\nwire_api = "responses"\n'
+        'env_key = "SCRIPTED_KEY"\n'
+    )
+    (home / "auth.json").write_text(json.dumps({"OPENAI_API_KEY": "sk-dummy"}))
+    env = {"CODEX_HOME": str(home), "SCRIPTED_KEY": "sk-dummy"}
+    agentnb.connect("acp", command=[str(codex)], name="codex", cwd=tmp_path, env=env)
+    try:
+        [agent] = agentnb.connections()["codex"].agents()
+        run = cell("codex", "Say hello from Codex")
+    finally:
+        disconnect("codex")
+    assert agent.name == "codex-acp"
+    assert run.status == "completed" and run.provider == "acp" and run.connection == "codex"
+    assert run.text.endswith("The scripted model says: Say hello from Codex")
+    assert recorded(run).answer == run.text
+
+
+def test_claude_code_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path) -> None:
+    claude = installed("claude-code-acp", "claude-code-acp")
+    env = {
+        "HOME": str(tmp_path / "claude-home"),
+        "ANTHROPIC_BASE_URL": model_url,
+        "ANTHROPIC_API_KEY": "sk-ant-dummy",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "IS_SANDBOX": "1",
+    }
+    (tmp_path / "claude-home").mkdir()
+    agentnb.connect("acp", command=[str(claude)], name="claude", cwd=tmp_path, env=env)
+    try:
+        [agent] = agentnb.connections()["claude"].agents()
+        run = cell("claude", "Say hello from Claude Code")
+    finally:
+        disconnect("claude")
+    assert (agent.name, agent.title) == ("@zed-industries/claude-code-acp", "Claude Code")
+    assert run.status == "completed" and run.connection == "claude"
+    assert run.text == "The scripted model says: hello from Claude Code"
+    assert recorded(run).answer == run.text

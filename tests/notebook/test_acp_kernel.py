@@ -1,0 +1,121 @@
+"""``%%agent`` in a real Jupyter kernel on an ACP agent (the scripted agent on the official SDK,
+``.tools/acp``, run as a subprocess by the kernel): the turn streams into the chat cell (its
+frames carry the answer and the tool call with its diff), the cell returns at once, the turn
+is a row of the history that a new process reads, and the agent's process ends with the
+kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentnb_testing import sdk_python
+from kernel_session import WIDGET_MIME, Session, running_kernel
+
+pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
+
+SCRIPTED = Path(__file__).parents[1] / "interop" / "acp_agents" / "scripted_agent.py"
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    return tmp_path / "history.db"
+
+
+@pytest.fixture
+def kernel(history: Path) -> Iterator[Any]:
+    with running_kernel({**os.environ, "AGENTNB_HISTORY": str(history)}) as client:
+        yield client
+
+
+def test_an_acp_turn_streams_into_the_chat_cell_and_is_in_the_history(
+    kernel: Any, history: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "prices.py").write_text("old line\n")
+    session = Session(kernel)
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    session.execute(
+        f"""
+        %load_ext agentnb
+        import agentnb
+        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        """
+    )
+    cell = session.execute(f"%%agent coder\nedit {tmp_path / 'prices.py'}")
+    displays = session.of(cell, "display_data")
+    view = next(d["content"] for d in displays if WIDGET_MIME in d["content"]["data"])
+    comm_id = view["data"][WIDGET_MIME]["model_id"]
+    ended = session.execute("run = _agent.wait(60); print(run.status, run.text)")
+    assert session.stdout(ended) == "completed edited\n"
+
+    def streamed() -> str:
+        return json.dumps(session.comm_data(comm_id))
+
+    session.wait_for(lambda: "edited" in streamed() and "+new line" in streamed())
+    assert "Edit " in streamed()  # the tool card's title
+
+    pid = session.execute(
+        "print(agentnb.connections()['coder'].client().transport._agent.process.pid)"
+    )
+    agent_pid = int(session.stdout(pid))
+
+    read = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import agentnb; r = agentnb.runs(agent='coder')[0]; "
+            "print(r.provider, r.connection, r.status, r.answer, r.cost_usd, r.tool_calls[0].name)",
+        ],
+        env={**os.environ, "AGENTNB_HISTORY": str(history)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip() == "acp coder completed edited 0.25 edit"
+
+    kernel.shutdown()  # the kernel ends as a restart ends it: its agent with it
+    end = time.monotonic() + 60.0
+    while _alive(agent_pid) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not _alive(agent_pid), "the agent's process outlived the kernel"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return not stat.read().split(") ", 1)[1].startswith("Z")
+
+
+def test_context_hands_an_acp_agent_the_notebook_as_an_mcp_server(
+    kernel: Any, tmp_path: Path
+) -> None:
+    session = Session(kernel)
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    session.execute(
+        f"""
+        import agentnb
+        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        first = agentnb.ask("coder", "mcp", context=True, wait=True, display=False).run
+        again = agentnb.ask("coder", "mcp", context=True, wait=True, display=False).run
+        server = agentnb.connections()["coder"]._context_server
+        """
+    )
+    shown = session.execute("print(first.tool_calls, first.status)")
+    assert session.stdout(shown) == "[] completed\n"
+    said = session.execute(
+        "print(first.text, '|', again.text, '|', server.running, server.url.endswith('/mcp'))"
+    )
+    assert session.stdout(said) == (
+        "mcp servers: ['notebook'] | mcp servers: ['notebook'] | True True\n"
+    )
