@@ -40,6 +40,7 @@ READERS = {
     "agentnb.history.RunHistory.rows_at": "picks runs a history already holds",
     "agentnb.evals.Experiment.runs": "reads the history",
     "agentnb.evals.Experiment.pair": "reads the history (one question's runs)",
+    "agentnb.Run.as_started": "copies a run going on (its question, running): starts nothing",
 }
 """Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
 ENGINE_DOOR = "_open"
@@ -144,28 +145,22 @@ def test_every_listed_entry_point_reaches_the_engine() -> None:
     assert not missing, missing
 
 
-NOT_STREAMED = (
-    "_history/_past_run.py",
-    "_display/widget.py",
-    "providers/_uimessage_parts.py",
-    "_app/served_calls.py",
-)
-"""The other ``Run(`` calls build one that never streams from a platform: a past run rebuilt
-from its history row (``agentnb.show``), a chat cell's copy of a run still going, its question
-only, shown before agentnb's loop refreshes it (the kernel never waits on that loop to show a
-run), the text a Vercel UI-message builder folds for itself when it is read alone, without the
-run its stream's events fold into, and the calls MCP clients make of the notebook served over
-MCP (``agentnb.context.serve``), which no agent's request starts."""
+NOT_STREAMED = ("_app/served_calls.py",)
+"""The other ``Run.new`` call makes one that never streams from a platform: the calls MCP
+clients make of the notebook served over MCP (``agentnb.context.serve``), which no agent's
+request starts. (``tests/test_one_core.py`` holds where a ``Run`` is constructed at all.)"""
 
 
 def test_one_place_builds_a_run() -> None:
-    """Only the engine's door constructs a ``Run`` that streams (there were five places in four
-    modules); every other path takes the one it built (``stream.run``)."""
-    built = []
+    """Only the engine's door makes the ``Run`` of a request that streams (there were five
+    places in four modules); every other path takes the one it made (``stream.run``)."""
+    made = []
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Run":
-                built.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
-    engine = [place for place in built if not place.startswith(NOT_STREAMED)]
-    assert len(engine) == 1 and engine[0].startswith("_client/async_client.py"), built
-    assert len(built) <= 1 + len(NOT_STREAMED), built
+            func = node.func if isinstance(node, ast.Call) else None
+            is_run_new = isinstance(func, ast.Attribute) and func.attr == "new"
+            if is_run_new and getattr(getattr(func, "value", None), "id", None) == "Run":
+                made.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    engine = [place for place in made if not place.startswith(NOT_STREAMED)]
+    assert len(engine) == 1 and engine[0].startswith("_client/async_client.py"), made
+    assert len(made) <= 1 + len(NOT_STREAMED), made

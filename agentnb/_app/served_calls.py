@@ -61,10 +61,14 @@ class ServedCalls:
     """The server's run: its stream of events, the calls served one at a time."""
 
     def __init__(self, kernel: Kernel, url: str, approve: ApprovalPolicy) -> None:
-        self.run = Run(
-            agent="MCP clients",
-            message=f"The notebook's context tools, served over MCP at {url}",
+        self.run = Run.new(
+            "MCP clients",
+            f"The notebook's context tools, served over MCP at {url}",
+            thread_id=None,
             provider="mcp",
+            connection="",
+            model=None,
+            max_size=None,
         )
         platform = PlatformSupport("the notebook's MCP server", supports_answers=False)
         self.approvals = ApprovalGate(self.run, platform)

@@ -28,13 +28,13 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
 
 from __future__ import annotations
 
-from ._agreement import Agreement, Agreements, agreement, agreements
+from ._agreement import Agreement, Agreements, ScoredRun, agreement, agreements
 from ._datasets import Dataset, dataset
 from ._evaluators import evaluate
 from ._experiment import Comparisons, Experiment, experiment, experiments
 from ._judge import judge
 from ._live import LiveEvaluation, live
-from ._modes import ModeProposal, mode_judge, propose_modes
+from ._modes import ModeProposal, ProposedMode, mode_judge, propose_modes
 from ._phoenix import PhoenixExport, to_phoenix
 from ._ready import (
     contains,
@@ -45,7 +45,7 @@ from ._ready import (
     regex,
 )
 from ._tool_steps import no_tool_called, tool_called, tool_sequence
-from ._views import ExperimentComparison, Verdict
+from ._views import ExperimentComparison, LeftOut, Verdict
 
 __all__ = [
     "Agreement",
@@ -54,9 +54,12 @@ __all__ = [
     "Dataset",
     "Experiment",
     "ExperimentComparison",
+    "LeftOut",
     "LiveEvaluation",
     "ModeProposal",
     "PhoenixExport",
+    "ProposedMode",
+    "ScoredRun",
     "Verdict",
     "agreement",
     "agreements",

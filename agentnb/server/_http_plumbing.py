@@ -25,6 +25,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
     "ApiError",
+    "ModelT",
     "bad_header",
     "error_response",
     "invalid",

@@ -1,20 +1,31 @@
-"""What every dialect endpoint shares: the server's state, agents by name, pacing, and the
-one flow of a run request (faults, resume, validate, start, stream or wait)."""
+"""What every dialect endpoint shares: the server's state, agents by name, pacing, the
+request read within the server's limits, and the one flow of a run request (faults, resume,
+validate, start, stream or wait). A dialect's routes hold only what differs: their paths,
+how they read a request into an ``AgentInput``, and their frames."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from ._http_plumbing import MAX_BODY_BYTES, ApiError, bad_header, invalid
+from ._http_plumbing import (
+    MAX_BODY_BYTES,
+    ApiError,
+    ModelT,
+    bad_header,
+    invalid,
+    parse_model,
+    read_json,
+)
 from ._numbers import ascii_int
-from ._run_log import Pacing, RunLog, RunStore
+from ._run_log import Pacing, RunLog, RunStore, new_run_id
 from ._sse_responses import (
     NO_SHAPING,
     Frame,
@@ -28,7 +39,7 @@ from ._sse_responses import (
     sse_response,
 )
 from ._steps import Decision, Failure
-from ._threads import ConversationStore
+from ._threads import Conversation, ConversationStore
 from .agents import AGENTS, Agent, AgentInput, InputProblem, unknown_agent
 
 __all__ = [
@@ -41,10 +52,20 @@ __all__ = [
     "ServerConfig",
     "check_input",
     "continue_run",
+    "json_schema_at",
+    "last_seen",
+    "last_user_index",
     "pacing_for",
+    "rejoin",
+    "replay",
+    "replay_after",
     "replay_selected",
+    "request_json",
+    "request_model",
     "require_agent",
     "run_endpoint",
+    "run_route",
+    "run_start",
     "scalar_options",
     "state_of",
     "wants_followups",
@@ -109,6 +130,33 @@ def wants_followups(options: Mapping[str, str]) -> bool:
 def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.agentnb
     return state
+
+
+async def request_json(request: Request, *, empty: Any = None) -> Any:
+    """The request's JSON body, within the server's body limit (see ``read_json``)."""
+    return await read_json(request, state_of(request).config.max_body_bytes, empty=empty)
+
+
+async def request_model(request: Request, model: type[ModelT], *, empty: Any = None) -> ModelT:
+    """The request's JSON body as ``model``; a 422 lists every problem."""
+    return parse_model(model, await request_json(request, empty=empty))
+
+
+def json_schema_at(value: Any, loc: Sequence[str | int]) -> dict[str, Any] | None:
+    """A response format given as an untyped field: a JSON schema object or None; a 422 at
+    ``loc`` otherwise."""
+    if value is not None and not isinstance(value, dict):
+        raise invalid(loc, "must be a JSON schema object")
+    return value
+
+
+def last_user_index(roles: Iterable[str]) -> int:
+    """Where the question is in a chat's ``messages``: the last with role ``user`` (the ones
+    after it are the client's tool results); a 422 when there is none."""
+    last = max((index for index, role in enumerate(roles) if role == "user"), default=None)
+    if last is None:
+        raise invalid(["body", "messages"], "needs at least one message with role 'user'")
+    return last
 
 
 def require_agent(name: str) -> Agent:
@@ -186,6 +234,50 @@ class RunStart:
 Begin = Callable[[Request, AppState], Awaitable["RunStart | Response"]]
 
 
+def run_start(
+    request: Request,
+    dialect: Dialect,
+    agent: Agent,
+    asked: AgentInput,
+    locations: Mapping[str, Sequence[str | int]],
+    *,
+    run_id: str | None = None,
+    conversation: Conversation | None = None,
+    thread_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    delay_ms: int | None = None,
+    chunk_size: int | None = None,
+    stream: bool = True,
+    record_user_message: bool = True,
+    answer_at_once: bool = False,
+) -> RunStart:
+    """A new run of ``agent`` on what a request ``asked``, ready for :func:`run_endpoint`:
+    its id (``run_id`` when the dialect's request names one, else a fresh one), the agent's
+    own checks (a 422 at the option's place, see :func:`check_input`), its log (in the
+    ``conversation`` when it has one, whose id is the thread's unless ``thread_id`` says)
+    and its pace (see :func:`pacing_for`)."""
+    asked = dataclasses.replace(asked, run_id=run_id or new_run_id())
+    check_input(agent, asked, locations)
+    log = RunLog(
+        asked.run_id,
+        dialect.name,
+        agent.name,
+        asked,
+        thread_id=thread_id or (conversation.id if conversation is not None else None),
+        conversation=conversation,
+        details=dict(details or {}),
+    )
+    pacing = pacing_for(request, state_of(request), delay_ms=delay_ms, chunk_size=chunk_size)
+    return RunStart(
+        log,
+        agent,
+        pacing,
+        stream=stream,
+        record_user_message=record_user_message,
+        answer_at_once=answer_at_once,
+    )
+
+
 async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Response:
     """A ``Last-Event-ID`` resume, else a new run, streamed or awaited.
     (Answer-replacing faults were handled by middleware before this.)"""
@@ -233,6 +325,16 @@ async def run_endpoint(request: Request, dialect: Dialect, begin: Begin) -> Resp
     )
 
 
+def run_route(dialect: Dialect, begin: Begin) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint of a path that starts a dialect's runs: :func:`run_endpoint` with the
+    dialect and how it reads the request (``begin``)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await run_endpoint(request, dialect, begin)
+
+    return endpoint
+
+
 def _start(state: AppState, start: RunStart) -> None:
     if state.runs.full:
         raise ApiError(
@@ -248,6 +350,8 @@ def _start(state: AppState, start: RunStart) -> None:
 
 
 def replay(state: AppState, dialect: Dialect, run_id: str, after: int) -> Response:
+    """The run ``Last-Event-ID`` names, from the frame after ``after``; a 404 for a run this
+    server no longer has or started on another endpoint."""
     log = state.runs.get(run_id)
     if log is None:
         raise ApiError(404, f"run {run_id!r} is unknown or has expired", code="run_not_found")
@@ -255,13 +359,15 @@ def replay(state: AppState, dialect: Dialect, run_id: str, after: int) -> Respon
         raise ApiError(
             404, f"run {run_id!r} was not started on this endpoint", code="run_not_found"
         )
-    return sse_response(
-        log,
-        dialect.renderer(log),
-        store=state.runs,
-        counter=state.streams,
-        select=lambda number, frame: number > after,
-        headers=dialect.headers(log),
+    return replay_after(state, dialect, log, after)
+
+
+def replay_after(
+    state: AppState, dialect: Dialect, log: RunLog, after: int, *, event_ids: bool = True
+) -> Response:
+    """``log``'s stream from the frame after number ``after`` (-1: from its start) on."""
+    return replay_selected(
+        state, dialect, log, lambda number, frame: number > after, event_ids=event_ids
     )
 
 
@@ -280,6 +386,19 @@ def replay_selected(
     )
 
 
+def last_seen(request: Request, log: RunLog) -> int:
+    """The frame number ``Last-Event-ID`` names in this run; -1 (everything) otherwise."""
+    seen = parse_last_event_id(request.headers)
+    return seen[1] if seen is not None and seen[0] == log.id else -1
+
+
+def rejoin(request: Request, dialect: Dialect, log: RunLog) -> Response:
+    """A client joining a run again: its stream after ``Last-Event-ID`` (from its start
+    without one), never before the end of its latest pause (what a decision continued)."""
+    after = max(last_seen(request, log), last_pause_end(log, dialect.renderer(log)))
+    return replay_after(state_of(request), dialect, log, after)
+
+
 def continue_run(
     state: AppState, dialect: Dialect, log: RunLog, decisions: tuple[Decision, ...]
 ) -> Response:
@@ -287,6 +406,4 @@ def continue_run(
     pause, in a new response (the run's event ids go on where they stopped)."""
     after = last_pause_end(log, dialect.renderer(log))
     log.decide(decisions)
-    return replay_selected(
-        state, dialect, log, lambda number, frame: number > after, event_ids=dialect.event_ids
-    )
+    return replay_after(state, dialect, log, after, event_ids=dialect.event_ids)

@@ -26,8 +26,8 @@ def said(text: str) -> str:
     return f"the key {KEY} is not welcome here. {text}"
 
 
-def frames(dialect: str, text: str) -> str:
-    """``dialect``'s stream reporting ``text`` as the run's failure."""
+def error_frames(text: str) -> dict[str, str]:
+    """Each dialect's stream reporting ``text`` as the run's failure."""
     quoted = json.dumps(text)
     return {
         "openai": f'data: {{"error": {{"message": {quoted}, "code": "bad"}}}}\n\n',
@@ -50,7 +50,11 @@ def frames(dialect: str, text: str) -> str:
         "runtools": f'event: error\ndata: {{"message": {quoted}, "code": "bad"}}\n\n',
         "seekrflow": f'data: {{"type": "error", "error": {quoted}}}\n\n',
         "vercel": f'data: {{"type": "error", "errorText": {quoted}}}\n\n',
-    }[dialect]
+    }
+
+
+def frames(dialect: str, text: str) -> str:
+    return error_frames(text)[dialect]
 
 
 REASONS = {
@@ -107,11 +111,7 @@ def assert_bounded(error: RunFailedError, history: Path) -> None:
     assert KEY.encode() not in history.read_bytes()
 
 
-@pytest.mark.parametrize(
-    "dialect",
-    ["openai", "openai-responses", "anthropic", "adk", "ag-ui", "a2a", "langgraph",
-     "operativus", "runagent", "runtools", "seekrflow", "vercel"],
-)  # fmt: skip
+@pytest.mark.parametrize("dialect", sorted(error_frames("")))
 async def test_an_error_frame_of_two_million_characters_is_cut_and_redacted(
     dialect: str, tmp_path: Path
 ) -> None:

@@ -2,9 +2,12 @@
 
 Each declares ``DIALECT = ServedDialect(...)`` (:mod:`agentnb.server._served_dialects` finds
 it: nothing lists the dialects), renders a run's steps as its platform streams them and
-answers its platform's paths. It takes what it needs of the service from
-:mod:`._route_kit`, the steps from :mod:`agentnb.server._steps`, and nothing else of the
-server; ``_uimessages`` reads the AI SDK's UI messages for the Vercel routes.
+answers its platform's paths: it holds only what differs between dialects (its paths, how
+its platform's request reads into an ``AgentInput``, its frames); starting, streaming,
+resuming and continuing a run are the service's (``run_route``, ``run_start``, ``rejoin``,
+``continue_run``). It takes what it needs of the service from :mod:`._route_kit`, the
+steps from :mod:`agentnb.server._steps`, and nothing else of the server; ``_uimessages``
+reads the AI SDK's UI messages for the Vercel routes.
 
 A new dialect is its provider module (:mod:`agentnb.providers`), its routes module here,
 its tests and its docs: the app mounts it, ``DIALECT_PROVIDERS`` and

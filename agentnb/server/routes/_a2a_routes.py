@@ -58,18 +58,16 @@ from ._route_kit import (
     RunLog,
     RunStart,
     ServedDialect,
-    check_input,
     continue_run,
     dumps,
     flat,
-    invalid,
-    new_run_id,
-    pacing_for,
+    json_schema_at,
     parse_last_event_id,
-    read_json,
     replay,
+    request_json,
     require_agent,
     run_endpoint,
+    run_start,
     scalar_options,
     sse_response,
     state_of,
@@ -252,29 +250,18 @@ async def _begin(request: Request, state: AppState, body: _Obj) -> RunStart | Re
     metadata = _params(body).get("metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
     options = scalar_options(metadata)
-    response_format = metadata.get("responseFormat")
-    if response_format is not None and not isinstance(response_format, dict):
-        raise invalid(_LOCATIONS["response_format"], "must be a JSON schema object")
-    run_id = new_run_id()
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=_text(message),
-        run_id=run_id,
         history=conversation.history(),
-        response_format=response_format,
+        response_format=json_schema_at(
+            metadata.get("responseFormat"), _LOCATIONS["response_format"]
+        ),
         options=options,
         followups=wants_followups(options),
     )
-    check_input(agent, agent_input, _LOCATIONS)
-    log = RunLog(
-        run_id,
-        KIND,
-        agent.name,
-        agent_input,
-        thread_id=conversation.id,
-        conversation=conversation,
-        details={"rpcId": rpc_id},
+    return run_start(
+        request, A2A, agent, asked, _LOCATIONS, conversation=conversation, details={"rpcId": rpc_id}
     )
-    return RunStart(log, agent, pacing_for(request, state))
 
 
 def _task(log: RunLog) -> _Obj:
@@ -333,7 +320,7 @@ def _task_of(request: Request, body: _Obj) -> RunLog | JSONResponse:
 
 async def _rpc(request: Request) -> Response:
     state = state_of(request)
-    body = await read_json(request, state.config.max_body_bytes)
+    body = await request_json(request)
     if not isinstance(body, dict) or body.get("jsonrpc") != "2.0":
         return _error(None, -32600, "a JSON-RPC 2.0 request object is expected")
     method = _METHODS.get(str(body.get("method")))

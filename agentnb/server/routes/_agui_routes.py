@@ -74,16 +74,15 @@ from ._route_kit import (
     RunLog,
     RunStart,
     ServedDialect,
-    check_input,
     continue_run,
     dumps,
-    invalid,
+    json_schema_at,
+    last_user_index,
     new_run_id,
-    pacing_for,
-    parse_model,
-    read_json,
+    request_model,
     require_agent,
-    run_endpoint,
+    run_route,
+    run_start,
     scalar_options,
     wants_followups,
 )
@@ -453,18 +452,8 @@ _LOCATIONS = {
 }
 
 
-def _last_user_message(body: _RunAgentInput) -> int:
-    last = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
-    if last is None:
-        raise invalid(["body", "messages"], "needs at least one message with role 'user'")
-    return last
-
-
 def _response_format(props: dict[str, Any]) -> dict[str, Any] | None:
-    schema = props.get("responseFormat")
-    if schema is not None and not isinstance(schema, dict):
-        raise invalid(_LOCATIONS["response_format"], "must be a JSON schema object")
-    return schema
+    return json_schema_at(props.get("responseFormat"), _LOCATIONS["response_format"])
 
 
 def _run_id(state: AppState, wanted: str) -> str:
@@ -475,20 +464,18 @@ def _run_id(state: AppState, wanted: str) -> str:
 
 
 async def _begin(request: Request, state: AppState) -> RunStart | Response:
-    body = parse_model(_RunAgentInput, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _RunAgentInput)
     agent = require_agent(request.path_params["agent"])
     if body.resume:
         return _resume(state, body.threadId, body.resume)
-    last = _last_user_message(body)
+    last = last_user_index(m.role for m in body.messages)
     props = body.forwardedProps
     metadata = props.get("metadata")
     options = scalar_options(metadata if isinstance(metadata, dict) else None)
     if props.get("followups") is True:
         options["followups"] = "true"
-    run_id = _run_id(state, body.runId)
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=body.messages[last].text(),
-        run_id=run_id,
         history=tuple(m.chat_message() for m in body.messages[:last]),
         response_format=_response_format(props),
         options=options,
@@ -496,9 +483,10 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
         client_tools=tuple(body.tools),  # the client's own: their calls end the run unanswered
         tool_results=tuple(m.chat_message() for m in body.messages[last + 1 :] if m.role == "tool"),
     )
-    check_input(agent, agent_input, _LOCATIONS)
-    log = RunLog(run_id, AGUI.name, agent.name, agent_input, thread_id=body.threadId)
-    return RunStart(log, agent, pacing_for(request, state))
+    run_id = _run_id(state, body.runId)
+    return run_start(
+        request, AGUI, agent, asked, _LOCATIONS, run_id=run_id, thread_id=body.threadId
+    )
 
 
 def _resume(state: AppState, thread_id: str, entries: list[_ResumeEntry]) -> Response:
@@ -523,12 +511,8 @@ def _resume(state: AppState, thread_id: str, entries: list[_ResumeEntry]) -> Res
     return continue_run(state, AGUI, log, tuple(decisions))
 
 
-async def _run(request: Request) -> Response:
-    return await run_endpoint(request, AGUI, _begin)
-
-
 def routes() -> list[Route]:
-    return [Route("/ag-ui/{agent}", _run, methods=["POST"])]
+    return [Route("/ag-ui/{agent}", run_route(AGUI, _begin), methods=["POST"])]
 
 
 DIALECT = ServedDialect(("ag-ui",), routes, prefix="/ag-ui", client_options={"path": "/{agent}"})

@@ -79,20 +79,18 @@ from ._route_kit import (
     RunStart,
     ServedDialect,
     StoredMessage,
-    check_input,
     continue_run,
     dumps,
     invalid,
     iso,
-    last_pause_end,
-    new_run_id,
-    pacing_for,
-    parse_last_event_id,
+    json_schema_at,
     parse_model,
-    read_json,
-    replay_selected,
+    rejoin,
+    request_json,
+    request_model,
     require_agent,
-    run_endpoint,
+    run_route,
+    run_start,
     scalar_options,
     state_of,
     wants_followups,
@@ -365,9 +363,7 @@ _LOCATIONS = {
 def _response_format(body: _RunCreate) -> dict[str, Any] | None:
     configurable = (body.config or {}).get("configurable")
     schema = configurable.get("response_format") if isinstance(configurable, dict) else None
-    if schema is not None and not isinstance(schema, dict):
-        raise invalid(_LOCATIONS["response_format"], "must be a JSON schema object")
-    return schema
+    return json_schema_at(schema, _LOCATIONS["response_format"])
 
 
 def _thread_or_404(state: AppState, thread_id: str) -> Conversation:
@@ -388,34 +384,24 @@ def _human_text(body: _RunCreate) -> str:
 
 async def _begin(request: Request, state: AppState) -> RunStart | Response:
     thread = _thread_or_404(state, request.path_params["tid"])
-    body = parse_model(_RunCreate, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _RunCreate)
     agent = require_agent(body.assistant_id)
     if body.command is not None and "resume" in body.command:
         return _resume(state, thread, body.command["resume"])
     if body.checkpoint_id is not None:
         _branch(thread, body.checkpoint_id)
     options = scalar_options(body.metadata)
-    run_id = new_run_id()
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=_human_text(body),
-        run_id=run_id,
         history=thread.history(),
         response_format=_response_format(body),
         options=options,
         followups=wants_followups(options),
     )
-    check_input(agent, agent_input, _LOCATIONS)
     subgraphs = {"stream_subgraphs": (body.model_extra or {}).get("stream_subgraphs") is True}
-    log = RunLog(
-        run_id,
-        KIND,
-        agent.name,
-        agent_input,
-        thread_id=thread.id,
-        conversation=thread,
-        details=subgraphs,
+    return run_start(
+        request, LANGGRAPH, agent, asked, _LOCATIONS, conversation=thread, details=subgraphs
     )
-    return RunStart(log, agent, pacing_for(request, state))
 
 
 def _resume(state: AppState, thread: Conversation, resume: Any) -> Response:
@@ -497,10 +483,8 @@ class _HistoryQuery(BaseModel):
 
 
 async def _history(request: Request) -> Response:
-    state = state_of(request)
-    thread = _thread_or_404(state, request.path_params["tid"])
-    raw = await read_json(request, state.config.max_body_bytes, empty={})
-    query = parse_model(_HistoryQuery, raw)
+    thread = _thread_or_404(state_of(request), request.path_params["tid"])
+    query = await request_model(request, _HistoryQuery, empty={})
     return JSONResponse(_checkpoints(thread)[: query.limit])
 
 
@@ -521,15 +505,10 @@ def _decision(waited: ApprovalRequest, value: Any) -> Decision:
     return Decision(call_id, value is True)
 
 
-async def _stream(request: Request) -> Response:
-    return await run_endpoint(request, LANGGRAPH, _begin)
-
-
 async def _create_thread(request: Request) -> Response:
-    state = state_of(request)
-    raw = await read_json(request, state.config.max_body_bytes, empty={})
+    raw = await request_json(request, empty={})
     metadata = raw.get("metadata") if isinstance(raw, dict) else None
-    thread = state.conversations.create(KIND, meta_data=metadata or {})
+    thread = state_of(request).conversations.create(KIND, meta_data=metadata or {})
     return JSONResponse(
         {
             "thread_id": thread.id,
@@ -550,12 +529,7 @@ def _run_log(state: AppState, request: Request) -> RunLog:
 
 async def _join(request: Request) -> Response:
     """The run's stream from after ``Last-Event-ID`` (from the start without one)."""
-    state = state_of(request)
-    log = _run_log(state, request)
-    seen = parse_last_event_id(request.headers)
-    after = seen[1] if seen is not None and seen[0] == log.id else -1
-    after = max(after, last_pause_end(log, LANGGRAPH.renderer(log)))
-    return replay_selected(state, LANGGRAPH, log, lambda number, frame: number > after)
+    return rejoin(request, LANGGRAPH, _run_log(state_of(request), request))
 
 
 _STATUSES = {"running": "running", "paused": "interrupted", "completed": "success"}
@@ -619,7 +593,11 @@ def routes() -> list[Route]:
         Route(f"{PREFIX}/threads", _create_thread, methods=["POST"]),
         Route(f"{PREFIX}/threads/{{tid}}/runs", _list_runs, methods=["GET"]),
         Route(f"{PREFIX}/threads/{{tid}}/history", _history, methods=["POST"]),
-        Route(f"{PREFIX}/threads/{{tid}}/runs/stream", _stream, methods=["POST"]),
+        Route(
+            f"{PREFIX}/threads/{{tid}}/runs/stream",
+            run_route(LANGGRAPH, _begin),
+            methods=["POST"],
+        ),
         Route(f"{PREFIX}/threads/{{tid}}/runs/{{rid}}/stream", _join, methods=["GET"]),
     ]
 

@@ -42,16 +42,14 @@ from ._route_kit import (
     RunLog,
     RunStart,
     ServedDialect,
-    check_input,
     dumps,
     error_response,
     flat,
-    invalid,
-    new_run_id,
+    last_user_index,
     openai_validation_error,
-    pacing_for,
-    read_json,
-    run_endpoint,
+    request_json,
+    run_route,
+    run_start,
     scalar_options,
     split_chunks,
     unknown_agent,
@@ -289,41 +287,28 @@ def _require_model(name: str) -> None:
 
 
 async def _begin(request: Request, state: AppState) -> RunStart:
-    body = _validated_body(await read_json(request, state.config.max_body_bytes))
+    body = _validated_body(await request_json(request))
     _require_model(body.model)
     agent = AGENTS[body.model]
-    last_user = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
-    if last_user is None:
-        raise invalid(["body", "messages"], "needs at least one message with role 'user'")
-    history = tuple(m.chat_message() for m in body.messages[:last_user])
+    last_user = last_user_index(m.role for m in body.messages)
     after = body.messages[last_user + 1 :]  # the client's tool results, within the run
-    results = tuple(m.chat_message() for m in after if m.role == "tool")
     declared = tuple(t["function"] for t in body.tools or () if isinstance(t.get("function"), dict))
     options = scalar_options(body.metadata)
-    run_id = new_run_id()
     schema = None
     if body.response_format is not None and body.response_format.json_schema is not None:
         schema = body.response_format.json_schema.schema_
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=body.messages[last_user].text(),
-        run_id=run_id,
-        history=history,
+        history=tuple(m.chat_message() for m in body.messages[:last_user]),
         response_format=schema,
         options=options,
         followups=wants_followups(options),
         client_tools=declared,
-        tool_results=results,
+        tool_results=tuple(m.chat_message() for m in after if m.role == "tool"),
     )
-    check_input(agent, agent_input, _LOCATIONS)
     include_usage = body.stream_options is not None and body.stream_options.include_usage
-    log = RunLog(
-        run_id, OPENAI.name, agent.name, agent_input, details={"include_usage": include_usage}
-    )
-    return RunStart(log, agent, pacing_for(request, state), stream=body.stream)
-
-
-async def _completions(request: Request) -> Response:
-    return await run_endpoint(request, OPENAI, _begin)
+    details = {"include_usage": include_usage}
+    return run_start(request, OPENAI, agent, asked, _LOCATIONS, details=details, stream=body.stream)
 
 
 async def _models(request: Request) -> Response:
@@ -337,7 +322,7 @@ async def _models(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/v1/chat/completions", _completions, methods=["POST"]),
+        Route("/v1/chat/completions", run_route(OPENAI, _begin), methods=["POST"]),
         Route("/v1/models", _models, methods=["GET"]),
     ]
 

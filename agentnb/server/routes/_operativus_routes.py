@@ -41,18 +41,15 @@ from ._route_kit import (
     RunLog,
     RunStart,
     ServedDialect,
-    check_input,
     continue_run,
     dumps,
     flat,
     invalid,
     iso,
-    new_run_id,
-    pacing_for,
-    parse_model,
-    read_json,
+    request_model,
     require_agent,
-    run_endpoint,
+    run_route,
+    run_start,
     scalar_options,
     state_of,
 )
@@ -150,39 +147,25 @@ _LOCATIONS = {
 
 
 async def _begin(request: Request, state: AppState) -> RunStart:
-    body = parse_model(_Body, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _Body)
     agent = require_agent(request.path_params["agent_id"])
     session = state.conversations.get_or_create(KIND, body.sessionId)
     extra = body.options.model_extra if body.options is not None else None
-    run_id = new_run_id()
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=body.message,
-        run_id=run_id,
         history=session.history(),
         response_format=body.responseFormat,
         options=scalar_options(extra, body.metadata),
         followups=body.generateFollowups,
     )
-    check_input(agent, agent_input, _LOCATIONS)
     details = {
         "userId": body.userId,
         "orgId": body.orgId,
         "options": body.options.model_dump() if body.options else None,
     }
-    log = RunLog(
-        run_id,
-        OPERATIVUS.name,
-        agent.name,
-        agent_input,
-        thread_id=session.id,
-        conversation=session,
-        details=details,
+    return run_start(
+        request, OPERATIVUS, agent, asked, _LOCATIONS, conversation=session, details=details
     )
-    return RunStart(log, agent, pacing_for(request, state))
-
-
-async def _stream(request: Request) -> Response:
-    return await run_endpoint(request, OPERATIVUS, _begin)
 
 
 def _agent_run(log: RunLog) -> dict[str, Any]:
@@ -252,7 +235,7 @@ class _Decisions(BaseModel):
 async def _approvals(request: Request) -> Response:
     """The decisions on a paused run's calls; the answer streams the rest of the run."""
     state = state_of(request)
-    body = parse_model(_Decisions, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _Decisions)
     agent = require_agent(request.path_params["agent_id"]).name
     run_id = request.path_params["run_id"]
     log = _owned_run(state, agent, run_id)
@@ -266,7 +249,11 @@ async def _approvals(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/api/agents/{agent_id}/runs/stream", _stream, methods=["POST"]),
+        Route(
+            "/api/agents/{agent_id}/runs/stream",
+            run_route(OPERATIVUS, _begin),
+            methods=["POST"],
+        ),
         Route("/api/agents/{agent_id}/runs/{run_id}/approvals", _approvals, methods=["POST"]),
         Route("/api/agents/{agent_id}/runs/status", _batch_status, methods=["GET"]),
         Route("/api/agents/{agent_id}/runs/{run_id}/status", _status, methods=["GET"]),

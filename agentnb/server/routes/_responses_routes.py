@@ -71,7 +71,6 @@ from ._route_kit import (
     RunLog,
     RunStart,
     ServedDialect,
-    check_input,
     continue_run,
     count_tokens,
     dumps,
@@ -79,10 +78,10 @@ from ._route_kit import (
     invalid,
     new_run_id,
     openai_validation_error,
-    pacing_for,
-    read_json,
     replay_selected,
-    run_endpoint,
+    request_json,
+    run_route,
+    run_start,
     scalar_options,
     split_chunks,
     state_of,
@@ -550,7 +549,7 @@ def _continued(state: AppState, body: _Body) -> Response:
 
 
 async def _begin(request: Request, state: AppState) -> RunStart | Response:
-    body = _validated(await read_json(request, state.config.max_body_bytes))
+    body = _validated(await request_json(request))
     if _decisions(body):
         return _continued(state, body)
     agent = AGENTS.get(body.model)
@@ -570,19 +569,15 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
         earlier, message = _messages(body)
     conversation = _conversation(state, body)
     options = scalar_options(body.metadata)
-    run_id = new_run_id()
-    schema = body.text.format.schema_ if body.text and body.text.format else None
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=message,
-        run_id=run_id,
         history=(*conversation.history(), *earlier),
-        response_format=schema,
+        response_format=body.text.format.schema_ if body.text and body.text.format else None,
         options=options,
         followups=wants_followups(options),
         client_tools=tuple(t for t in body.tools or () if t.get("type") == "function"),
         tool_results=results,
     )
-    check_input(agent, agent_input, _LOCATIONS)
     named = body.conversation is not None
     details = {
         "instructions": body.instructions,
@@ -593,15 +588,20 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
         "temperature": body.temperature,
         "top_p": body.top_p,
     }
-    log = RunLog(run_id, KIND, agent.name, agent_input, conversation=conversation, details=details)
-    log.thread_id = conversation.id if named else response_id(log)
-    return RunStart(
-        log,
+    start = run_start(
+        request,
+        RESPONSES,
         agent,
-        pacing_for(request, state),
+        asked,
+        _LOCATIONS,
+        conversation=conversation,
+        details=details,
         stream=body.stream,
         answer_at_once=body.background,
     )
+    if not named:  # the conversation is the response's own: the response names the thread
+        start.log.thread_id = response_id(start.log)
+    return start
 
 
 def _answer(log: RunLog) -> Response:
@@ -610,10 +610,6 @@ def _answer(log: RunLog) -> Response:
 
 
 RESPONSES = Dialect(KIND, flat(ResponsesRenderer), result=_answer, approvals=True, event_ids=False)
-
-
-async def _create(request: Request) -> Response:
-    return await run_endpoint(request, RESPONSES, _begin)
 
 
 def _starting_after(request: Request) -> int:
@@ -655,7 +651,7 @@ async def _cancel(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/v1/responses", _create, methods=["POST"]),
+        Route("/v1/responses", run_route(RESPONSES, _begin), methods=["POST"]),
         Route("/v1/responses/{response_id}", _retrieve, methods=["GET"]),
         Route("/v1/responses/{response_id}/cancel", _cancel, methods=["POST"]),
     ]

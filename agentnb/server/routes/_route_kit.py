@@ -1,6 +1,8 @@
 """What a dialect's routes are written with: the service's parts a routes module uses, in one
 place. A module of this package imports, of the server, only this kit, the steps it renders
 (:mod:`agentnb.server._steps`) and its sibling modules (``tests/test_layers.py`` keeps it so).
+What every dialect does alike is here; a routes module holds what differs: its paths, how it
+reads its platform's request, and its frames.
 
 Declaring the dialect
     ``ServedDialect`` (what the module serves: found by the app, read by ``url_for``) and
@@ -8,15 +10,24 @@ Declaring the dialect
     headers, the answer when not streamed, whether it can say "wait for a human").
 
 A run request, the one flow
-    ``run_endpoint(request, dialect, begin)`` replays after ``Last-Event-ID``, or awaits
-    ``begin`` (a ``Begin``: the body read into a ``RunStart``, or a ``Response`` of its own)
-    and starts the run, streamed or awaited. ``begin`` reads the body (``read_json``,
-    ``parse_model``), finds the agent (``require_agent``; ``AGENTS``, ``unknown_agent``),
-    builds an ``AgentInput`` (``ChatMessage`` for earlier turns; ``scalar_options``,
-    ``wants_followups``), checks it (``check_input``) and opens the ``RunLog``
-    (``new_run_id``) with its pace (``pacing_for``). ``continue_run`` hands a paused run its
-    ``Decision`` s; ``replay`` / ``replay_selected`` read a run again; ``state_of`` is the
-    server's ``AppState`` (its runs and conversations).
+    ``run_route(dialect, begin)`` is the endpoint of a path that starts runs
+    (``run_endpoint`` when the path does more): it replays after ``Last-Event-ID``, or awaits
+    ``begin`` (a ``Begin``: the request read into a ``RunStart``, or a ``Response`` of its
+    own) and starts the run, streamed or awaited. ``begin`` reads the body
+    (``request_model``, ``request_json``; ``parse_model`` for a query), finds the agent
+    (``require_agent``; ``AGENTS``, ``unknown_agent``), reads what it asks into an
+    ``AgentInput`` (``ChatMessage`` for earlier turns, ``last_user_index`` for the question
+    among them, ``json_schema_at`` for an untyped response format, ``scalar_options``,
+    ``wants_followups``) and hands it to ``run_start``, which names the run (``new_run_id``
+    when the dialect needs an id of its own), has the agent check it and opens its
+    ``RunLog`` at its pace.
+
+A run again
+    ``continue_run`` hands a paused run its ``Decision`` s and streams the rest; ``rejoin``
+    streams a run to a client joining it again (after ``Last-Event-ID``, never before its
+    latest pause); ``replay`` / ``replay_after`` / ``replay_selected`` read a run again from
+    a frame on, or the frames one selects; ``state_of`` is the server's ``AppState`` (its
+    runs and conversations).
 
 Errors
     ``ApiError`` (status, message, code), ``invalid`` (a 422 at one field of the body),
@@ -25,9 +36,9 @@ Errors
 
 Frames
     ``Frame``, ``dumps`` (compact JSON), ``flat`` (a renderer for a dialect that cannot nest
-    sub-agents), ``parse_last_event_id``, ``last_pause_end``, ``sse_response``; text cut
-    into stream pieces (``split_chunks``; a call's arguments in pieces of
-    ``ARGUMENT_PIECE_CHARS``) and counted (``count_tokens``).
+    sub-agents), ``parse_last_event_id``, ``sse_response``; text cut into stream pieces
+    (``split_chunks``; a call's arguments in pieces of ``ARGUMENT_PIECE_CHARS``) and counted
+    (``count_tokens``).
 
 What the server keeps
     ``Conversation`` and ``StoredMessage`` (threads and sessions), ``iso`` (a time as the
@@ -36,7 +47,7 @@ What the server keeps
 
 from __future__ import annotations
 
-from .._http_plumbing import ApiError, error_response, invalid, parse_model, read_json
+from .._http_plumbing import ApiError, error_response, invalid, parse_model
 from .._openai_errors import openai_validation_error
 from .._run_log import RunLog, iso, new_run_id
 from .._served_dialects import ServedDialect
@@ -45,18 +56,24 @@ from .._service import (
     Begin,
     Dialect,
     RunStart,
-    check_input,
     continue_run,
-    pacing_for,
+    json_schema_at,
+    last_user_index,
+    rejoin,
     replay,
+    replay_after,
     replay_selected,
+    request_json,
+    request_model,
     require_agent,
     run_endpoint,
+    run_route,
+    run_start,
     scalar_options,
     state_of,
     wants_followups,
 )
-from .._sse_responses import Frame, dumps, flat, last_pause_end, parse_last_event_id, sse_response
+from .._sse_responses import Frame, dumps, flat, parse_last_event_id, sse_response
 from .._threads import Conversation, StoredMessage
 from .._tokens import ARGUMENT_PIECE_CHARS, count_tokens, split_chunks
 from ..agents import AGENTS, AgentInput, ChatMessage, unknown_agent
@@ -76,7 +93,6 @@ __all__ = [
     "RunStart",
     "ServedDialect",
     "StoredMessage",
-    "check_input",
     "continue_run",
     "count_tokens",
     "dumps",
@@ -84,17 +100,22 @@ __all__ = [
     "flat",
     "invalid",
     "iso",
-    "last_pause_end",
+    "json_schema_at",
+    "last_user_index",
     "new_run_id",
     "openai_validation_error",
-    "pacing_for",
     "parse_last_event_id",
     "parse_model",
-    "read_json",
+    "rejoin",
     "replay",
+    "replay_after",
     "replay_selected",
+    "request_json",
+    "request_model",
     "require_agent",
     "run_endpoint",
+    "run_route",
+    "run_start",
     "scalar_options",
     "split_chunks",
     "sse_response",

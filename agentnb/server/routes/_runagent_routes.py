@@ -21,17 +21,14 @@ from ._route_kit import (
     RunLog,
     RunStart,
     ServedDialect,
-    check_input,
     dumps,
     flat,
     invalid,
-    new_run_id,
-    pacing_for,
-    parse_model,
-    read_json,
     replay_selected,
+    request_model,
     require_agent,
-    run_endpoint,
+    run_route,
+    run_start,
     scalar_options,
     wants_followups,
 )
@@ -109,38 +106,30 @@ _LOCATIONS = {
 
 
 async def _begin(request: Request, state: AppState) -> RunStart | Response:
-    body = parse_model(_Body, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _Body)
     agent = require_agent(request.path_params["agent_id"])
     if body.parameters.resume_from_index is not None:
         return _resume_by_index(state, agent.name, body)
     session = state.conversations.get_or_create(KIND, body.session_id)
     options = scalar_options(body.parameters.model_extra)
-    run_id = new_run_id()
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=body.query,
-        run_id=run_id,
         history=session.history(),
         response_format=body.parameters.response_format,
         options=options,
         followups=body.parameters.followups or wants_followups(options),
     )
-    check_input(agent, agent_input, _LOCATIONS)
-    log = RunLog(
-        run_id,
-        RUNAGENT.name,
-        agent.name,
-        agent_input,
-        thread_id=session.id,
+    return run_start(
+        request,
+        RUNAGENT,
+        agent,
+        asked,
+        _LOCATIONS,
         conversation=session,
         details={"parameters": body.parameters.model_dump()},
-    )
-    pacing = pacing_for(
-        request,
-        state,
         delay_ms=body.parameters.stream_delay_ms,
         chunk_size=body.parameters.chunk_size,
     )
-    return RunStart(log, agent, pacing)
 
 
 def _resume_by_index(state: AppState, agent: str, body: _Body) -> Response:
@@ -162,12 +151,8 @@ def _resume_by_index(state: AppState, agent: str, body: _Body) -> Response:
     return replay_selected(state, RUNAGENT, log, keep)
 
 
-async def _stream(request: Request) -> Response:
-    return await run_endpoint(request, RUNAGENT, _begin)
-
-
 def routes() -> list[Route]:
-    return [Route("/v1/agents/{agent_id}/stream", _stream, methods=["POST"])]
+    return [Route("/v1/agents/{agent_id}/stream", run_route(RUNAGENT, _begin), methods=["POST"])]
 
 
 DIALECT = ServedDialect(("runagent",), routes)

@@ -21,16 +21,14 @@ from ._route_kit import (
     RunLog,
     RunStart,
     ServedDialect,
-    check_input,
     dumps,
     flat,
     invalid,
-    new_run_id,
-    pacing_for,
-    parse_model,
-    read_json,
+    json_schema_at,
+    request_model,
     require_agent,
-    run_endpoint,
+    run_route,
+    run_start,
     scalar_options,
     wants_followups,
 )
@@ -159,43 +157,33 @@ def _message_and_history(body: _Body) -> tuple[str, tuple[ChatMessage, ...]]:
 
 
 async def _begin(request: Request, state: AppState) -> RunStart:
-    body = parse_model(_Body, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _Body)
     agent = require_agent(body.agent)
     message, earlier = _message_and_history(body)
     thread = state.conversations.get_or_create(KIND, body.threadId)
     config = body.config or {}
-    schema = config.get("responseFormat")
-    if schema is not None and not isinstance(schema, dict):
-        raise invalid(["body", "config", "responseFormat"], "must be a JSON schema object")
     options = scalar_options(body.metadata, config)
-    run_id = new_run_id()
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=message,
-        run_id=run_id,
         history=(*thread.history(), *earlier),
-        response_format=schema,
+        response_format=json_schema_at(config.get("responseFormat"), _LOCATIONS["response_format"]),
         options=options,
         followups=wants_followups(options),
     )
-    check_input(agent, agent_input, _LOCATIONS)
-    log = RunLog(
-        run_id,
-        RUNTOOLS.name,
-        agent.name,
-        agent_input,
-        thread_id=thread.id,
+    return run_start(
+        request,
+        RUNTOOLS,
+        agent,
+        asked,
+        _LOCATIONS,
         conversation=thread,
         details={"metadata": body.metadata or {}},
+        stream=body.stream,
     )
-    return RunStart(log, agent, pacing_for(request, state), stream=body.stream)
-
-
-async def _run(request: Request) -> Response:
-    return await run_endpoint(request, RUNTOOLS, _begin)
 
 
 def routes() -> list[Route]:
-    return [Route("/v1/run", _run, methods=["POST"])]
+    return [Route("/v1/run", run_route(RUNTOOLS, _begin), methods=["POST"])]
 
 
 DIALECT = ServedDialect(("runtools",), routes)

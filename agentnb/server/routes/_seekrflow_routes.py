@@ -23,18 +23,16 @@ from ._route_kit import (
     RunStart,
     ServedDialect,
     StoredMessage,
-    check_input,
     dumps,
     flat,
     iso,
-    new_run_id,
-    pacing_for,
     parse_last_event_id,
     parse_model,
-    read_json,
-    replay_selected,
+    replay_after,
+    request_model,
     require_agent,
-    run_endpoint,
+    run_route,
+    run_start,
     scalar_options,
     state_of,
     wants_followups,
@@ -196,8 +194,7 @@ def _message_json(thread: Conversation, message: StoredMessage) -> dict[str, Any
 
 async def _create_thread(request: Request) -> Response:
     state = state_of(request)
-    raw = await read_json(request, state.config.max_body_bytes, empty={})
-    body = parse_model(_ThreadCreate, raw)
+    body = await request_model(request, _ThreadCreate, empty={})
     thread = state.conversations.create(KIND, meta_data=body.meta_data)
     return JSONResponse(_thread_json(state, thread))
 
@@ -210,7 +207,7 @@ async def _get_thread(request: Request) -> Response:
 async def _add_message(request: Request) -> Response:
     state = state_of(request)
     thread = _thread_or_404(state, request.path_params["tid"])
-    body = parse_model(_MessageCreate, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _MessageCreate)
     message = thread.add(body.role, body.text())
     message.meta_data = dict(body.meta_data or {})
     return JSONResponse(_message_json(thread, message))
@@ -225,7 +222,7 @@ async def _list_messages(request: Request) -> Response:
 def _begin(dialect: Dialect) -> Begin:
     async def begin(request: Request, state: AppState) -> RunStart:
         thread = _thread_or_404(state, request.path_params["tid"])
-        body = parse_model(_RunRequest, await read_json(request, state.config.max_body_bytes))
+        body = await request_model(request, _RunRequest)
         agent = require_agent(body.agent_id)
         last = thread.last_user_message()
         if last is None:
@@ -235,48 +232,32 @@ def _begin(dialect: Dialect) -> Begin:
                 f"/v1/threads/{thread.id}/messages before starting a run",
                 code="no_user_message",
             )
-        earlier = thread.history()[: thread.messages.index(last)]
         options = scalar_options(body.metadata)
-        run_id = new_run_id()
-        agent_input = AgentInput(
+        asked = AgentInput(
             message=last.content,
-            run_id=run_id,
-            history=earlier,
+            history=thread.history()[: thread.messages.index(last)],
             response_format=body.response_format.json_schema if body.response_format else None,
             options=options,
             followups=wants_followups(options),
         )
-        check_input(agent, agent_input, _LOCATIONS)
         details = {
             "model_settings": body.model_settings.model_dump(),
             "response_format": body.response_format.model_dump() if body.response_format else None,
             "group": body.group,
             "metadata": body.metadata or {},
         }
-        log = RunLog(
-            run_id,
-            dialect.name,
-            agent.name,
-            agent_input,
-            thread_id=thread.id,
+        return run_start(
+            request,
+            dialect,
+            agent,
+            asked,
+            _LOCATIONS,
             conversation=thread,
             details=details,
+            record_user_message=False,
         )
-        return RunStart(log, agent, pacing_for(request, state), record_user_message=False)
 
     return begin
-
-
-_begin_legacy = _begin(LEGACY)
-_begin_vercel = _begin(VERCEL_STREAM)
-
-
-async def _stream_legacy(request: Request) -> Response:
-    return await run_endpoint(request, LEGACY, _begin_legacy)
-
-
-async def _stream_vercel(request: Request) -> Response:
-    return await run_endpoint(request, VERCEL_STREAM, _begin_vercel)
 
 
 _STATUSES = {
@@ -372,11 +353,12 @@ async def _attach_run(request: Request) -> Response:
     dialect = LEGACY if log.dialect == LEGACY.name else VERCEL_STREAM
     faults = state.faults
     ids = resume is not None or (faults is not None and faults.shaping(request).ids)
-    select = lambda number, frame: number > after  # noqa: E731
-    return replay_selected(state, dialect, log, select, event_ids=ids)
+    return replay_after(state, dialect, log, after, event_ids=ids)
 
 
 def routes() -> list[Route]:
+    stream_legacy = run_route(LEGACY, _begin(LEGACY))
+    stream_vercel = run_route(VERCEL_STREAM, _begin(VERCEL_STREAM))
     return [
         Route("/v1/threads", _create_thread, methods=["POST"]),
         Route("/v1/threads/", _create_thread, methods=["POST"]),  # the seekrai SDK's spelling
@@ -384,11 +366,11 @@ def routes() -> list[Route]:
         Route("/v1/threads/{tid}/messages", _add_message, methods=["POST"]),
         Route("/v1/threads/{tid}/messages", _list_messages, methods=["GET"]),
         Route("/v1/threads/{tid}/runs", _list_runs, methods=["GET"]),
-        Route("/v1/threads/{tid}/runs/stream", _stream_legacy, methods=["POST"]),
+        Route("/v1/threads/{tid}/runs/stream", stream_legacy, methods=["POST"]),
         Route("/v1/threads/{tid}/runs/{rid}", _get_run, methods=["GET"]),
         Route("/v1/threads/{tid}/runs/{rid}/cancel", _cancel_run, methods=["POST"]),
         Route("/v1/threads/{tid}/runs/{rid}/attach", _attach_run, methods=["GET"]),
-        Route("/v1/threads/{tid}/runs/stream/vercel", _stream_vercel, methods=["POST"]),
+        Route("/v1/threads/{tid}/runs/stream/vercel", stream_vercel, methods=["POST"]),
     ]
 
 

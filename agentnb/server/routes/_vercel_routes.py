@@ -70,19 +70,14 @@ from ._route_kit import (
     RunLog,
     RunStart,
     ServedDialect,
-    check_input,
     continue_run,
     dumps,
-    invalid,
-    last_pause_end,
-    new_run_id,
-    pacing_for,
-    parse_last_event_id,
-    parse_model,
-    read_json,
-    replay_selected,
+    last_user_index,
+    rejoin,
+    request_model,
     require_agent,
-    run_endpoint,
+    run_route,
+    run_start,
     scalar_options,
     split_chunks,
     state_of,
@@ -351,21 +346,16 @@ _LOCATIONS = {
 
 
 async def _begin_chat(request: Request, state: AppState) -> RunStart | Response:
-    body = parse_model(_ChatBody, await read_json(request, state.config.max_body_bytes))
+    body = await request_model(request, _ChatBody)
     agent = require_agent(body.agent)
     decisions = approval_responses(body.messages[-1])
     if body.messages[-1].role == "assistant" and decisions:
         return _continue_chat(state, body.id, decisions)
-    last_user = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
-    if last_user is None:
-        raise invalid(["body", "messages"], "needs at least one message with role 'user'")
-    history = history_of(body.messages[:last_user])
+    last_user = last_user_index(m.role for m in body.messages)
     options = scalar_options(body.metadata)
-    run_id = new_run_id()
-    agent_input = AgentInput(
+    asked = AgentInput(
         message=body.messages[last_user].text(),
-        run_id=run_id,
-        history=history,
+        history=history_of(body.messages[:last_user]),
         response_format=body.responseFormat,
         options=options,
         followups=body.followups or wants_followups(options),
@@ -374,10 +364,8 @@ async def _begin_chat(request: Request, state: AppState) -> RunStart | Response:
             m for m in history_of(body.messages[last_user + 1 :]) if m.role == "tool"
         ),
     )
-    check_input(agent, agent_input, _LOCATIONS)
     chat_id = body.id or f"chat_{secrets.token_hex(8)}"
-    log = RunLog(run_id, VERCEL.name, agent.name, agent_input, thread_id=chat_id)
-    return RunStart(log, agent, pacing_for(request, state))
+    return run_start(request, VERCEL, agent, asked, _LOCATIONS, thread_id=chat_id)
 
 
 def _continue_chat(
@@ -406,29 +394,17 @@ def _continue_chat(
     return continue_run(state, VERCEL, log, answers)
 
 
-async def _chat(request: Request) -> Response:
-    return await run_endpoint(request, VERCEL, _begin_chat)
-
-
 async def _resume_chat(request: Request) -> Response:
     """The AI SDK's resume call: the chat's running stream, or 204 when there is none."""
-    state = state_of(request)
-    log = state.runs.latest(VERCEL.name, request.path_params["chat_id"])
+    log = state_of(request).runs.latest(VERCEL.name, request.path_params["chat_id"])
     if log is None or log.finished or log.status == "paused":
         return Response(status_code=204)
-    after = max(_last_seen(request, log), last_pause_end(log, VERCEL.renderer(log)))
-    return replay_selected(state, VERCEL, log, lambda number, frame: number > after)
-
-
-def _last_seen(request: Request, log: RunLog) -> int:
-    """The frame number ``Last-Event-ID`` names in this run; -1 (everything) otherwise."""
-    seen = parse_last_event_id(request.headers)
-    return seen[1] if seen is not None and seen[0] == log.id else -1
+    return rejoin(request, VERCEL, log)
 
 
 def routes() -> list[Route]:
     return [
-        Route("/api/chat", _chat, methods=["POST"]),
+        Route("/api/chat", run_route(VERCEL, _begin_chat), methods=["POST"]),
         Route("/api/chat/{chat_id}/stream", _resume_chat, methods=["GET"]),
     ]
 
