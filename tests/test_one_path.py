@@ -260,7 +260,10 @@ PATHS: dict[str, Path] = {
     "magic": via_magic,
     "cli": via_cli,
 }
-DIALECTS = sorted(available_providers())
+DIALECTS = sorted(n for n, cls in available_providers().items() if cls.wire == "http")
+"""The dialects a capturing HTTP server reaches (an ACP agent is a process: its paths, ask,
+``%%agent``, batch, an experiment and ``agentnb run``, are run in
+``tests/interop/test_acp_agents.py``)."""
 
 
 def refusal(message: str) -> str:

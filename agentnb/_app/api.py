@@ -108,7 +108,7 @@ def ask(
     if tools:
         options["tools"] = tools
     if by_mcp:
-        options = cast(RunOptions, target.with_context(options, approve))
+        options = cast(RunOptions, target._with_context(options, approve))
     conn = carrying_tools(target, bool(options.get("tools")))
     response_format, validate = resolve_schema(schema)
     if response_format is not None:

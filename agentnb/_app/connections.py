@@ -106,7 +106,7 @@ class Connection:
     """Why a display could not read the listing (shown instead, not read again)."""
     _keyless_note_due: bool = field(default=False, init=False, repr=False)
     _context_server: ContextServer | None = field(default=None, init=False, repr=False)
-    """The notebook as an MCP server for this connection's agent (:meth:`with_context`)."""
+    """The notebook as an MCP server for this connection's agent (:meth:`_with_context`)."""
 
     def __repr__(self) -> str:
         where = "built-in local server" if self.local else self.base_url or "default URL"
@@ -215,7 +215,7 @@ class Connection:
         """``context=True`` reaches this connection's agent as an MCP server (ACP)."""
         return type(self.client().provider).context_by_mcp
 
-    def with_context(self, options: Mapping[str, Any], approve: ApprovalPolicy) -> dict[str, Any]:
+    def _with_context(self, options: Mapping[str, Any], approve: ApprovalPolicy) -> dict[str, Any]:
         """``options`` with the notebook as an MCP server in ``extra``'s ``mcpServers``, for
         ``context=True`` on an agent that takes MCP servers: one server for the connection,
         started on first use (shown in that cell, its calls decided there or by

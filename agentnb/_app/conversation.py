@@ -141,7 +141,7 @@ class Conversation:
         text, tools = notebook_context(text, options.get("tools"), context=context)
         if tools:
             options["tools"] = tools
-        return text, self.conn.with_context(options, self.approve) if by_mcp else options
+        return text, self.conn._with_context(options, self.approve) if by_mcp else options
 
     def new(self) -> None:
         """The next message starts a new thread."""
