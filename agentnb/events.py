@@ -203,6 +203,11 @@ class ToolCallFinished(_Event):
     the call's ``usage``."""
     ran_by: Literal["client"] | None = None
     """``"client"`` when a notebook function ran the call (a client tool); None: the platform."""
+    shown: dict[str, str] | None = None
+    """What a notebook function returned as a person sees it in the notebook, where it has a
+    form beside its text (a figure, an image, a table's HTML): ``{"mime", "data"}`` (an
+    image's data in base64; a form too large to show is said in ``text/plain``). The agent
+    gets ``output``; this is for the chat cell and its static copy."""
 
 
 class ToolCallProgress(_Event):

@@ -20,6 +20,7 @@ from .._core.client_tools import (
     error_text,
     result_text,
 )
+from .._core.rich_result import SHOWN_TIME_LIMIT, has_rich_form, shown_result
 from .._core.transcript import ToolCall
 from .._core.user_code import run_user_code
 from ..events import (
@@ -168,7 +169,22 @@ class ToolRounds:
             )
         text = self._redact(result_text(outcome.value))
         output: Any = {"returned": text, "printed": printed} if printed else text
-        return _by_client(ToolCallFinished(call_id=call.call_id, output=output))
+        shown = await self._shown(outcome.value)
+        return _by_client(ToolCallFinished(call_id=call.call_id, output=output, shown=shown))
+
+    async def _shown(self, value: Any) -> dict[str, str] | None:
+        """The value as a person sees it in the notebook, where it has a form beside its
+        text (a figure, a table), formatted under a bound (it runs the value's own code); its
+        text redacted as the agent's is."""
+        if not has_rich_form(value):
+            return None
+        formatted = await run_user_code(shown_result, args=(value,), time_limit=SHOWN_TIME_LIMIT)
+        shown = formatted.value if formatted.status == "ok" else None
+        if not isinstance(shown, dict):
+            return None
+        if not shown["mime"].startswith("image/") or shown["mime"] == "image/svg+xml":
+            shown = {**shown, "data": self._redact(shown["data"])}
+        return shown
 
     def _result(self, call: ToolCall) -> ToolResult:
         sent = call.arguments_text or _sent(call.arguments)

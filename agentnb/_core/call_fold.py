@@ -183,6 +183,7 @@ class CallFold:
         call.model = event.model or call.model
         call.ran_by = event.ran_by or call.ran_by
         call.output = event.output
+        call.shown = event.shown
         call.error = event.error
         call.status = "failed" if event.error is not None else "succeeded"
         call.finished_at = event.received_at or time.time()

@@ -173,6 +173,9 @@ class ToolCall:
     """The model the sub-agent inside this call ran, where the platform names it."""
     ran_by: str | None = None
     """``"client"`` when a notebook function ran the call (a client tool); None: the platform."""
+    shown: dict[str, str] | None = None
+    """What a notebook function returned as a person sees it, where it has a form beside its
+    text (``{"mime", "data"}``: see ``ToolCallFinished.shown``); not kept in the history."""
     versions: list[CallVersion] = field(default_factory=list, repr=False)
     """Each name and parsed arguments the platform announced for the call (its starts and
     approval requests), in order, a repeat of the last one left out."""

@@ -122,15 +122,18 @@ class ChatController:
         self._turns: list[Turn] = []
         self._lock = threading.Lock()
         self._seq = 0
+        self._asked_from: int | None = None
+        """The oldest frame number held by a view that said hello or asked for a resync,
+        until the next flush answers it (-1 where a view could not say)."""
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = float("-inf")
-        self._snapshot_wanted = False
         self._transcript_dirty = False
         self._copy_pending = False
         self._starting = False
         self._closed = False
         self.frames_sent = 0
-        """Messages sent to the views (deltas and snapshots), for tests and benchmarks."""
+        """Messages sent to the views (deltas, snapshots, answers to hellos), for tests and
+        benchmarks."""
         watch_verdicts(self)
 
     # ---- any thread --------------------------------------------------------------------
@@ -249,15 +252,13 @@ class ChatController:
         for t, turn in enumerate(self._turns):
             ops.extend(turn.diff(t))
         sent = False
+        held = self._seq
         if ops:
             self._seq += 1
             self._send({"kind": "delta", "seq": self._seq, "now": time.time(), "ops": ops})
             sent = True
-        if self._snapshot_wanted:
-            self._snapshot_wanted = False
-            self._send(
-                {"kind": "snapshot", "seq": self._seq, "now": time.time(), "state": self._state()}
-            )
+        if self._asked_from is not None:
+            self._answer_views(current=self._asked_from == held)
             sent = True
         if sent:
             self._last_flush = self._loop.time()
@@ -267,6 +268,17 @@ class ChatController:
         if self._copy_pending:
             self._copy_pending = False
             self._guard(self._sink.refresh_copies)
+
+    def _answer_views(self, *, current: bool) -> None:
+        """Answer the views that said hello or asked for a resync: a view that holds every
+        frame sent before this flush is told it is current (a few bytes: a page of many chat
+        cells, each view saying hello, gets no transcripts it has), the others get a snapshot."""
+        self._asked_from = None
+        if current:
+            self._send({"kind": "current", "seq": self._seq, "now": time.time()})
+        else:
+            state = self._state()
+            self._send({"kind": "snapshot", "seq": self._seq, "now": time.time(), "state": state})
 
     def _state(self) -> dict[str, Any]:
         return {"turns": [turn.wire() for turn in self._turns]}
@@ -289,7 +301,10 @@ class ChatController:
             return
         kind = content.get("kind")
         if kind in ("hello", "resync"):
-            self._snapshot_wanted = True
+            have = content.get("have")
+            have = have if isinstance(have, int) and not isinstance(have, bool) else -1
+            asked = self._asked_from
+            self._asked_from = have if asked is None else min(asked, have)
             self._schedule()
         elif kind == "stop":
             self._stop(content.get("t"))

@@ -19,9 +19,12 @@ __all__ = ["DisplaySlot", "PlainDisplay"]
 class DisplaySlot:
     """An output displayed now (``bundle``, raw) whose content :meth:`update` replaces."""
 
-    def __init__(self, handle: Any, context: contextvars.Context) -> None:
+    def __init__(
+        self, handle: Any, context: contextvars.Context, shown: dict[str, Any] | None = None
+    ) -> None:
         self._handle = handle
         self._context = context
+        self._shown = shown
 
     @classmethod
     def display(cls, bundle: dict[str, Any]) -> DisplaySlot | None:
@@ -35,27 +38,35 @@ class DisplaySlot:
         # The context carries the kernel's parent header for this cell, so an update sent
         # later (from the loop thread, or while the kernel answers a widget's message) lands
         # on this cell's output.
-        return cls(handle, contextvars.copy_context())
+        return cls(handle, contextvars.copy_context(), bundle)
 
     def update(self, bundle: dict[str, Any]) -> None:
-        """Show ``bundle`` in the slot instead of what it holds."""
+        """Show ``bundle`` in the slot instead of what it holds; nothing is sent when it holds
+        that already (each update makes the notebook render the output again)."""
+        if bundle == self._shown:
+            return
+        self._shown = bundle
         # Under the displaying cell's parent header (JupyterLab routes an update only to the
-        # output area of the request it answers), and under the kernel's current one, from an
-        # empty context (nbclient, and so nbconvert --execute and papermill, only read the
-        # messages of the cell executing now): once where the two are the same request.
-        shown_under = self._context.run(_parent_id)
+        # output area of the request it answers), and again under the kernel's current one
+        # where a cell is executing now (nbclient, and so nbconvert --execute and papermill,
+        # only read the messages of the cell executing now): JupyterLab renders the output
+        # once per message, so not after a view's message (a hello, a click) or a cell's own.
+        shown_under = self._context.run(_parent_header).get("msg_id")
         self._context.copy().run(self._handle.update, bundle, raw=True)
-        if shown_under is None or contextvars.Context().run(_parent_id) != shown_under:
+        current = contextvars.Context().run(_parent_header)
+        if shown_under is None or (
+            current.get("msg_type") == "execute_request" and current.get("msg_id") != shown_under
+        ):
             contextvars.Context().run(self._handle.update, bundle, raw=True)
 
 
-def _parent_id() -> str | None:
-    """The id of the request the kernel's display messages answer in this context (None:
-    not known here)."""
+def _parent_header() -> dict[str, Any]:
+    """The header of the request the kernel's display messages answer in this context
+    (empty: not known here)."""
     publisher = getattr(kernel_shell(), "display_pub", None)
     header = getattr(publisher, "parent_header", None)
-    msg_id = header.get("msg_id") if isinstance(header, dict) else None
-    return msg_id if isinstance(msg_id, str) and msg_id else None
+    header = header.get("header", header) if isinstance(header, dict) else None
+    return header if isinstance(header, dict) else {}
 
 
 class PlainDisplay:

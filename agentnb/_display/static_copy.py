@@ -10,9 +10,11 @@ Security page says what each copy defends against."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -34,6 +36,7 @@ from .run_text import (
     status_line,
     tool_output,
 )
+from .safe_html import safe_html
 from .safe_markdown import (
     NO_MATH,
     code_block,
@@ -283,6 +286,8 @@ def _call(run: Run, call: ToolCall, tree: CallTree, opening: bool) -> list[Block
     quoted = bool(tree.inside(call)) and level < MAX_INDENT
     if not opening:
         out: list[Block] = [(level, "unquote", None)] if quoted else []
+        if call.shown is not None:
+            out.append((level, "shown", (tool_name(call), call.shown)))
         if call.output is not None:
             output = excerpt(format_value(tool_output(call)), TOOL_OUTPUT_PREVIEW, lines=True)
             out.append((level, "code", ("Output", output)))
@@ -305,6 +310,35 @@ def _call(run: Run, call: ToolCall, tree: CallTree, opening: bool) -> list[Block
 
 
 # ---- HTML ---------------------------------------------------------------------------------
+
+_IMAGE = re.compile(r"^image/(?:png|jpeg)$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+def _shown_html(name: str, shown: dict[str, str]) -> str:
+    """What a notebook function returned as the notebook shows it: an image as an image (an
+    SVG too: an image runs no script), HTML rebuilt from the live view's allow-list, a form
+    too large to show said in words."""
+    mime, data = shown.get("mime", ""), shown.get("data", "")
+    alt = html.escape(f"What {name} returned", quote=True)
+    if _IMAGE.match(mime) and _BASE64.match(data):
+        return f'<p><img src="data:{mime};base64,{data}" alt="{alt}"></p>'
+    if mime == "image/svg+xml":
+        encoded = base64.b64encode(data.encode("utf-8")).decode("ascii")
+        return f'<p><img src="data:image/svg+xml;base64,{encoded}" alt="{alt}"></p>'
+    if mime == "text/html":
+        return f'<div class="agentnb-tool-html">{safe_html(data)}</div>'
+    return f"<p><em>{_esc(data)}</em></p>"
+
+
+def _shown_markdown(name: str, shown: dict[str, str]) -> list[str]:
+    """An image as an inline image; HTML is left to the output's text beside it."""
+    mime, data = shown.get("mime", ""), shown.get("data", "")
+    if _IMAGE.match(mime) and _BASE64.match(data):
+        return [f"![What {_line(name)} returned](data:{mime};base64,{data})"]
+    if mime == "text/plain":
+        return [f"*{_line(data)}*"]
+    return []
 
 
 def _esc(text: str) -> str:
@@ -360,6 +394,7 @@ _HTML: dict[str, Callable[[Any], str]] = {
     "text": lambda answer: markdown_html(answer.tokens),
     "reasoning": lambda t: f"<details><summary>Reasoning</summary><pre>{_esc(t)}</pre></details>",
     "call": lambda v: _call_html(*v),
+    "shown": lambda v: _shown_html(*v),
     "strong": lambda t: f"<p><strong>{_esc(t)}</strong></p>",
     "code": lambda v: f"<p>{v[0]}</p><pre><code>{_esc(v[1])}</code></pre>",
     "whole": lambda t: (
@@ -457,6 +492,7 @@ _MARKDOWN: dict[str, Callable[[Any], list[str]]] = {
     "text": lambda answer: [safe_markdown(answer.tokens)],
     "reasoning": _reasoning_markdown,
     "call": lambda v: _call_markdown(*v),
+    "shown": lambda v: _shown_markdown(*v),
     "strong": lambda t: [f"**{_line(t)}**"],
     "code": lambda v: [_code(v[1])],
     "em": lambda t: [f"*{_line(t)}*"],

@@ -123,6 +123,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "usage": usage.model_dump() if usage is not None else None,
         "model": call.model,
         "ran_by": call.ran_by,
+        "shown": call.shown,
         **_cost_wire(price_call(call) if usage is not None else None),
     }
     if with_arguments_text:

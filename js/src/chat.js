@@ -68,8 +68,6 @@ export class ChatView {
     this.turnViews = [];
     /** @type {(() => void) | null} */
     this.cancelFrame = null;
-    /** @type {(() => void) | null} */
-    this.cancelPin = null;
     /** @type {MutationObserver | null} */
     this.themes = null;
     /** @type {ReturnType<typeof setInterval> | null} */
@@ -133,8 +131,6 @@ export class ChatView {
     this.model.off("change:options", this.onOptions);
     if (this.cancelFrame) this.cancelFrame();
     this.cancelFrame = null;
-    if (this.cancelPin) this.cancelPin();
-    this.cancelPin = null;
     this.chatInput?.dispose();
     this.setTicking(false);
     this.themes?.disconnect();
@@ -248,13 +244,11 @@ export class ChatView {
     }
   }
 
-  /** After a scroll: place the running turns' heads where they are seen, once per frame. */
+  /** After a scroll: place the running turns' heads where they are seen (at the next frame,
+   * with every other cell's: see pin.js). */
   requestPin() {
-    if (this.cancelPin || this.stopped || !this.sync.state.running) return;
-    this.cancelPin = this.schedule(() => {
-      this.cancelPin = null;
-      if (!this.stopped) this.pinHeads();
-    });
+    if (this.stopped || !this.sync.state.running) return;
+    this.pinHeads();
   }
 
   pinHeads() {

@@ -3,7 +3,7 @@
  * The parts of a turn's body: the markdown answer, the reasoning, the tool cards. Each gets
  * only what it needs from the turn it belongs to.
  */
-import { blockCuts } from "./markdown.js";
+import { blockCuts, sanitizeHtml } from "./markdown.js";
 import {
   NO_RESULT_TITLE, costTitle, formatCount, formatSeconds, formatValue, oneLine, prettyJsonText,
   spentText, toolStatus, visible, visibleLines,
@@ -17,6 +17,7 @@ export const OUTPUT_PREVIEW_CHARS = 2000;
 
 /**
  * @typedef {import("./state.js").ToolState} ToolState
+ * @typedef {import("./state.js").ShownState} ShownState
  * @typedef {import("./memory.js").Disclosure} Disclosure
  * @typedef {{
  *   renderMarkdown: (source: string) => DocumentFragment,
@@ -245,10 +246,15 @@ export class ToolCardView {
       remembered.open = this.output.open;
     }, signal);
     this.outputSummary = h("summary", "anb-tool-label", "Output");
+    // what a notebook function returned as the notebook shows it (a figure, a table), above
+    // the text the agent got
+    this.shown = h("div", "anb-tool-shown");
+    this.shown.hidden = true;
+    this.shownFrom = /** @type {ShownState | null} */ (null);
     this.outputText = h("pre", "anb-pre");
     this.showAll = button("Show all", "anb-show-all", () => this.expandOutput(), { signal });
     this.showAll.hidden = true;
-    this.output.append(this.outputSummary, this.outputText, this.showAll);
+    this.output.append(this.outputSummary, this.shown, this.outputText, this.showAll);
     this.output.hidden = true;
 
     this.approval = new ApprovalBox({ signal, decide });
@@ -335,6 +341,7 @@ export class ToolCardView {
     const hasOutput = call.output !== undefined && call.output !== null;
     this.output.hidden = !hasOutput;
     if (hasOutput) this.setOutput(call);
+    this.setShown(call);
 
     this.approval.update(call);
     this.subAgent.update(call, this.children.agent);
@@ -354,7 +361,8 @@ export class ToolCardView {
     const tree = !this.children.el.hidden || Boolean(call?.agent_text || call?.agent_reasoning);
     // a call that ran without the user's approval stays whole: that is what must be seen
     const live = this.running || tree || Boolean(call?.unapproved);
-    const open = live || (this.card.open ?? false);
+    // a figure or a table a notebook function returned is shown, not folded away
+    const open = live || (this.card.open ?? hasRichForm(call));
     // a call that runs or waits is always shown whole: its decision and progress are there
     if (live) this.el.dataset.pinnedOpen = "true";
     else delete this.el.dataset.pinnedOpen;
@@ -397,6 +405,17 @@ export class ToolCardView {
     }
   }
 
+  /** @param {ToolState} call */
+  setShown(call) {
+    const shown = call.shown ?? null;
+    if (shown === this.shownFrom) return;
+    this.shownFrom = shown;
+    this.shown.hidden = shown === null;
+    this.shown.replaceChildren(...(shown ? [shownElement(shown, visible(call.name || "tool"))] : []));
+    // the output is open where it has a form to see, unless the person closed it
+    if (hasRichForm(call) && this.remembered.open === null) this.output.open = true;
+  }
+
   expandOutput() {
     this.remembered.full = true;
     this.outputText.textContent = this.outputFull;
@@ -409,6 +428,37 @@ export class ToolCardView {
       this.duration.textContent = formatSeconds(Math.max(0, now - this.startedAt));
     }
   }
+}
+
+/** @param {ToolState | null} call */
+function hasRichForm(call) {
+  return Boolean(call?.shown && call.shown.mime !== "text/plain");
+}
+
+const SHOWN_IMAGE = /^image\/(?:png|jpeg)$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * A notebook function's result as the notebook shows it: an image as an image (an SVG too: an
+ * image runs no script), HTML through the answer's sanitizer, anything else as text.
+ * @param {ShownState} shown @param {string} name the tool's
+ * @returns {HTMLElement}
+ */
+function shownElement({ mime, data }, name) {
+  if ((SHOWN_IMAGE.test(mime) && BASE64.test(data)) || mime === "image/svg+xml") {
+    const img = h("img", "anb-tool-image");
+    img.alt = `What ${name} returned`;
+    img.src = mime === "image/svg+xml"
+      ? `data:image/svg+xml;charset=utf-8,${encodeURIComponent(data)}`
+      : `data:${mime};base64,${data}`;
+    return img;
+  }
+  if (mime === "text/html") {
+    const box = h("div", "anb-tool-html");
+    box.append(sanitizeHtml(data));
+    return box;
+  }
+  return h("div", "anb-tool-shown-note", data);
 }
 
 /**

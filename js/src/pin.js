@@ -67,29 +67,76 @@ export function pinOffset({ headTop, headHeight, turnBottom, visibleTop }) {
 }
 
 /**
- * Put `head` where it is seen (`pinned`) or back in its place.
- * @param {HTMLElement} turn @param {HTMLElement} head @param {boolean} pinned
+ * @typedef {{ offset: number, seen: string | null }} Placement  where a head goes, and the
+ *   colour behind its turn when it is pinned
  */
-export function placeHead(turn, head, pinned) {
+
+/**
+ * Where `head` must go: read from the page, never written (see `placeHeadSoon`).
+ * @param {HTMLElement} turn @param {HTMLElement} head @param {boolean} pinned
+ * @param {Map<Element, Element | null>} scrollers  each turn's scroller, found once a pass
+ * @returns {Placement}
+ */
+function measure(turn, head, pinned, scrollers) {
+  if (!pinned || !turn.isConnected) return { offset: 0, seen: null };
   const current = Number(head.dataset.pin || 0);
-  let offset = 0;
-  if (pinned && turn.isConnected) {
-    const scroller = scrollerOf(turn);
-    const visibleTop = scroller ? Math.max(0, scroller.getBoundingClientRect().top) : 0;
-    const headBox = head.getBoundingClientRect();
-    offset = pinOffset({
-      headTop: headBox.top - current,
-      headHeight: headBox.height,
-      turnBottom: turn.getBoundingClientRect().bottom,
-      visibleTop,
-    });
+  let scroller = scrollers.get(turn);
+  if (scroller === undefined) {
+    scroller = scrollerOf(turn);
+    scrollers.set(turn, scroller);
   }
-  if (offset > 0) {
-    const seen = backdrop(turn);  // read at each placement: the theme may have changed
-    if (seen) head.style.setProperty("--anb-pin-bg", seen);
-  }
+  const visibleTop = scroller ? Math.max(0, scroller.getBoundingClientRect().top) : 0;
+  const headBox = head.getBoundingClientRect();
+  const offset = pinOffset({
+    headTop: headBox.top - current,
+    headHeight: headBox.height,
+    turnBottom: turn.getBoundingClientRect().bottom,
+    visibleTop,
+  });
+  // read at each placement: the theme may have changed
+  return { offset, seen: offset > 0 ? backdrop(turn) : null };
+}
+
+/** @param {HTMLElement} head @param {Placement} placement */
+function move(head, { offset, seen }) {
+  if (seen) head.style.setProperty("--anb-pin-bg", seen);
+  const current = Number(head.dataset.pin || 0);
   if (Math.abs(offset - current) < 0.5) return;
   head.dataset.pin = String(offset);
   head.classList.toggle("anb-pinned", offset > 0);
   head.style.transform = offset > 0 ? `translateY(${offset}px)` : "";
+}
+
+/**
+ * The heads to place at the next frame, each with its turn and whether it is pinned.
+ * @type {Map<HTMLElement, { turn: HTMLElement, pinned: boolean }>}
+ */
+const waiting = new Map();
+let passPending = false;
+
+/** Place every waiting head: all are measured, then all are moved. */
+function placeWaiting() {
+  passPending = false;
+  const heads = Array.from(waiting);
+  waiting.clear();
+  /** @type {Map<Element, Element | null>} */
+  const scrollers = new Map();
+  const placements = heads.map(([head, { turn, pinned }]) => measure(turn, head, pinned, scrollers));
+  heads.forEach(([head], i) => move(head, placements[i]));
+}
+
+/**
+ * Put `head` where it is seen (`pinned`) or back in its place, at the next animation frame,
+ * with every head asked for before then: they are all measured first and moved after, so
+ * that many chat cells running at once cost the page one layout a frame, not one each (a
+ * head measured right after its cell drew makes the browser lay the page out again). A head
+ * in its place that stays there needs nothing.
+ * @param {HTMLElement} turn @param {HTMLElement} head @param {boolean} pinned
+ */
+export function placeHeadSoon(turn, head, pinned) {
+  if (!pinned && !Number(head.dataset.pin || 0)) return;
+  waiting.set(head, { turn, pinned });
+  if (passPending) return;
+  passPending = true;
+  requestAnimationFrame(placeWaiting);
 }

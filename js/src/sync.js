@@ -4,9 +4,13 @@
  * frame once, in order:
  *   - snapshot {seq, state}: replaces the state when newer than what the view holds;
  *   - delta {seq, ops}: applied when seq is the next one, ignored when already applied,
- *     and on a gap (a frame lost, or the view started late) the view asks for a resync.
- * A view says hello when it starts; until the answering snapshot arrives, gaps are expected
- * and do not trigger more requests. A request that goes unanswered is repeated (bounded).
+ *     and on a gap (a frame lost, or the view started late) the view asks for a resync;
+ *   - current {seq}: the answer to a view that holds every frame (nothing to apply).
+ * A view says hello when it starts from a transcript with a turn still running (one whose
+ * turns have all ended holds the last frame: the kernel writes the transcript with it);
+ * until the answer arrives, gaps are expected and do not trigger more requests. A request
+ * that goes unanswered is repeated (bounded), late enough that a page busy drawing many
+ * cells is not sent its answer twice.
  */
 import { TranscriptState } from "./state.js";
 
@@ -19,11 +23,12 @@ import { TranscriptState } from "./state.js";
  * }} WidgetModel
  * @typedef {{ kind: "snapshot", seq: number, now?: number, state: import("./state.js").TranscriptWire }
  *   | { kind: "delta", seq: number, now?: number, ops: import("./state.js").Op[] }
+ *   | { kind: "current", seq: number, now?: number }
  *   | { kind: "notice", text: string }} KernelMessage
  * @typedef {"snapshot" | "delta" | "notice" | "ignored"} ChangeKind
  */
 
-const RETRY_MS = [1000, 2000, 4000, 8000];
+const RETRY_MS = [3000, 6000, 12000];
 
 export class SyncClient {
   /**
@@ -54,7 +59,7 @@ export class SyncClient {
     this.onTranscript();
     this.model.on("msg:custom", this.onMessage);
     this.model.on("change:transcript", this.onTranscript);
-    this.request("hello");
+    if (this.state.seq < 0 || this.state.running) this.request("hello");
   }
 
   stop() {
@@ -90,6 +95,9 @@ export class SyncClient {
       } else {
         this.ignore();
       }
+    } else if (msg.kind === "current") {
+      this.settle();
+      if (msg.seq > this.state.seq && this.listening) this.request("resync");
     } else if (msg.kind === "delta") {
       this.onDelta(msg.seq, msg.ops);
     } else if (msg.kind === "notice") {

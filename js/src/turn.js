@@ -12,7 +12,7 @@ import { button, childController, h, spinner } from "./dom.js";
 import { fitNotes, noteBox, setNote } from "./note.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
 import { FollowupChips } from "./input.js";
-import { placeHead } from "./pin.js";
+import { placeHeadSoon } from "./pin.js";
 
 export { tokenText };
 
@@ -466,7 +466,7 @@ export class TurnView {
   /** Keep the head, with Stop, in reach while the run goes (see pin.js). */
   pin() {
     const status = this.turn?.meta.status || "pending";
-    placeHead(this.el, this.head, !TERMINAL.has(status));
+    placeHeadSoon(this.el, this.head, !TERMINAL.has(status));
   }
 
   onStop() {

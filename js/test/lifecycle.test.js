@@ -296,7 +296,7 @@ test("a view replaced before it was ever seen on the page stops at the next mess
   output.node.replaceChildren(); // cleared before a frame ever saw the view attached
   const current = output.render();
   assert.equal(orphan.stopped, false, "the newer view was not on the page yet when it started");
-  kernel.answerHellos();
+  kernel.startRun(0);
   assert.equal(orphan.stopped, true);
   assert.equal(current.stopped, false);
   assert.equal(model.listeners("msg:custom"), 1);

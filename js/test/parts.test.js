@@ -239,3 +239,41 @@ test("a sub-agent's card shows what it spent: tokens, model and cost, with where
   assert.equal(view.tokens.textContent, "", "a plain tool spent nothing of its own");
   assert.equal(view.tokens.title, "");
 });
+
+test("a notebook function's figure or table is shown as the notebook shows it, its HTML made safe", () => {
+  const card = () => new ToolCardView({ signal: new AbortController().signal, decide: NO_DECISION, remembered: fresh() });
+  const call = {
+    call_id: "c1", name: "price_chart", status: "succeeded", ran_by: "client",
+    output: "<Figure size 300x200 with 1 Axes>",
+  };
+  const png = card();
+  png.update({ ...call, shown: { mime: "image/png", data: "iVBORw0KGgo=" } });
+  const img = /** @type {HTMLImageElement} */ (png.el.querySelector(".anb-tool-shown img"));
+  assert.equal(img.getAttribute("src"), "data:image/png;base64,iVBORw0KGgo=");
+  assert.equal(img.alt, "What price_chart returned");
+  assert.equal(png.output.open, true, "the output is open: a figure is for seeing");
+  assert.equal(png.el.dataset.folded, "false", "and the finished card is not folded away");
+  assert.equal(png.outputText.textContent, call.output, "the text the agent got stays below");
+
+  const svg = card();
+  svg.update({ ...call, shown: { mime: "image/svg+xml", data: '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>' } });
+  const svgImg = /** @type {HTMLImageElement} */ (svg.el.querySelector(".anb-tool-shown img"));
+  assert.match(svgImg.src, /^data:image\/svg\+xml;charset=utf-8,%3Csvg/, "an image: its script never runs");
+
+  const table = card();
+  table.update({
+    ...call,
+    shown: { mime: "text/html", data: '<style>td{}</style><table class="dataframe"><tr><td onclick="x()">10</td></tr></table><script>alert(1)</script><img src="https://t.test/p.png">' },
+  });
+  const box = /** @type {HTMLElement} */ (table.el.querySelector(".anb-tool-html"));
+  assert.equal(box.innerHTML, "<table><tbody><tr><td>10</td></tr></tbody></table><img>");
+
+  const large = card();
+  large.update({ ...call, shown: { mime: "text/plain", data: "a PNG image of 2,000,000 bytes: larger than the 1,000,000 a chat cell shows" } });
+  assert.match(large.el.querySelector(".anb-tool-shown")?.textContent ?? "", /larger than the 1,000,000/);
+  assert.equal(large.el.dataset.folded, "true", "words alone fold like any output");
+
+  const plain = card();
+  plain.update(call);
+  assert.equal(/** @type {HTMLElement} */ (plain.el.querySelector(".anb-tool-shown")).hidden, true);
+});

@@ -50,7 +50,7 @@ function text(el) {
 
 test("a recorded finance run renders progressively: reasoning, tool cards, answer, status", () => {
   const { model, deliver, $, el } = mount();
-  assert.deepEqual(model.sent[0], { kind: "hello", have: 0 });
+  assert.deepEqual(model.sent, [], "an empty transcript holds every frame: no hello");
 
   deliver(FRAMES[0]);
   assert.equal(text($(".anb-agent")), "finance_agent");
@@ -176,6 +176,24 @@ test("a view started late renders from the synced transcript, then catches up", 
   assert.equal(text(el.querySelector(".anb-answer")), "Hello world");
   model.set("transcript", { ...transcript, seq: 10 });
   assert.equal(text(el.querySelector(".anb-answer")), "Hello world", "older state is ignored");
+});
+
+test("a view of ended runs asks the kernel for nothing; one of a running run is told it is current", () => {
+  const ended = { seq: 7, turns: [{ parts: [], tools: [], meta: { status: "completed", agent: "a", message: "m" } }] };
+  const done = mount({ transcript: ended });
+  assert.deepEqual(done.model.sent, [], "the transcript of ended runs holds the last frame");
+
+  const running = { seq: 4, turns: [{ parts: [], tools: [], meta: { status: "running", agent: "a", message: "m" } }] };
+  const live = mount({ transcript: running });
+  assert.deepEqual(live.model.sent, [{ kind: "hello", have: 4 }]);
+  live.deliver({ kind: "current", seq: 4 });
+  assert.equal(live.view.sync.awaitingSnapshot, false, "answered: gaps ask again");
+  live.deliver({ kind: "delta", seq: 6, ops: [] });
+  assert.deepEqual(live.model.sent.at(-1), { kind: "resync", have: 4 });
+
+  const behind = mount({ transcript: running });
+  behind.deliver({ kind: "current", seq: 5 });
+  assert.deepEqual(behind.model.sent.at(-1), { kind: "resync", have: 4 }, "a frame never came");
 });
 
 test("finished blocks are never re-rendered while the answer grows", () => {

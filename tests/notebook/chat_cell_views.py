@@ -93,6 +93,12 @@ class Replica:
                 self.applied += 1
             else:
                 self.ignored += 1
+        elif frame["kind"] == "current":
+            # the kernel's answer to a view holding every frame before it: nothing to apply
+            self.awaiting = False
+            if frame["seq"] > self.seq:
+                self.awaiting = True
+                self.requests.append("resync")
         elif frame["kind"] == "delta":
             if frame["seq"] <= self.seq:
                 self.ignored += 1

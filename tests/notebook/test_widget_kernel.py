@@ -317,3 +317,60 @@ def test_a_handle_ending_a_cell_that_shows_its_run_live_prints_no_stale_status(
     ]
     assert any("<RunHandle" in text and "status=completed" in text for text in printed), printed
     session.execute("_ = None")
+
+
+def test_a_copy_refreshed_after_a_view_s_message_is_sent_once_to_its_own_cell(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    """JupyterLab renders a copy again for each update message: after the cell, with a view's
+    hello the kernel's last request (no cell runs for nbclient to read), the refresh goes once,
+    to the cell that showed it. A hello from a view holding every frame is told so in a few
+    bytes; one that holds nothing gets the snapshot."""
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    show_id = session.execute(
+        """
+        cell = agentnb.show(client.stream("finance_agent", "What is NVDA trading at?"))
+        """
+    )
+    view, copy = (d["content"] for d in session.of(show_id, "display_data"))
+    comm_id = view["data"][WIDGET_MIME]["model_id"]
+
+    def hello(have: int) -> None:
+        content = {"kind": "hello", "have": have}
+        data = {"method": "custom", "content": content}
+        kernel.shell_channel.send(
+            kernel.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        )
+
+    hello(-1)
+
+    def answers() -> list[dict[str, Any]]:
+        customs = [d["content"] for d in session.comm_data(comm_id) if d.get("method") == "custom"]
+        return [c for c in customs if c["kind"] in ("snapshot", "current")]
+
+    session.wait_for(lambda: len(answers()) == 1)
+    assert answers()[0]["kind"] == "snapshot", "a view holding nothing gets the transcript"
+
+    def updates() -> list[dict[str, Any]]:
+        return [
+            m
+            for m in session.messages
+            if m["msg_type"] == "update_display_data"
+            and m["content"]["transient"]["display_id"] == copy["transient"]["display_id"]
+        ]
+
+    session.wait_for(
+        lambda: any("get_stock_price" in m["content"]["data"]["text/html"] for m in updates())
+    )
+    session.drain(0.5)
+    assert [m["parent_header"]["msg_id"] for m in updates()] == [show_id]
+
+    ended = [
+        d["state"]["transcript"]
+        for d in session.comm_data(comm_id)
+        if "transcript" in d.get("state", {})
+    ][-1]
+    hello(ended["seq"])
+    session.wait_for(lambda: len(answers()) == 2)
+    assert answers()[1] == {"kind": "current", "seq": ended["seq"], "now": answers()[1]["now"]}
