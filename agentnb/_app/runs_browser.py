@@ -109,10 +109,11 @@ class HistorySource:
 
     def static(self) -> dict[str, str]:
         """The history's HTML table (with the style that hides an unrendered view in front
-        of it) and its text."""
+        of it) and its text: the columns the table to browse shows by default, its scores
+        among a row's details as there."""
         columns, shown, total = self.history.first_rows(SHOWN_ROWS)
         title, more, at_least = self.history.title(), total.n - shown, not total.exact
-        html = runs_html(columns, shown, title=title, more=more, at_least=at_least)
+        html = runs_html(columns, shown, title=title, more=more, at_least=at_least, scores=False)
         text = runs_text(columns, shown, title=title, more=more, width=None, at_least=at_least)
         return {"text/html": static_root(html) + REOPENED_STYLE, "text/plain": text}
 

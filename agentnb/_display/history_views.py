@@ -99,15 +99,29 @@ def _fitted(shown: Shown, caps: dict[str, int], width: int) -> tuple[Shown, int]
         shown = [(c, cells) for c, cells in shown if c.title != droppable[0]]
 
 
-def runs_html(columns: Columns, rows: int, *, title: str, more: int, at_least: bool = False) -> str:
+def runs_html(
+    columns: Columns,
+    rows: int,
+    *,
+    title: str,
+    more: int,
+    at_least: bool = False,
+    scores: bool = True,
+) -> str:
     """The first ``rows`` runs of history ``columns`` as a titled HTML table of the columns
-    a person scans (:data:`SCANNED`, and the runs' scores); ``more`` counts the rows left out (as
-    :func:`runs_text`)."""
+    a person scans (:data:`SCANNED`, and with ``scores`` the runs' scores: what an evaluation
+    just computed; without, they are a row's details, as in the table to browse, which this
+    table then stands for); ``more`` counts the rows left out (as :func:`runs_text`)."""
     if not rows:
         return table_html(Table([], [], title=title, name="agentnb-runs"))
     every = shown_columns(columns, range(rows), time.time())
-    shown = [(c, [_coloured(c, cell) for cell in cells]) for c, cells in every if _scanned(c)]
-    details = [(c, cells) for c, cells in every if not _scanned(c)]
+    scanned = [_scanned(c, scores) for c, _ in every]
+    shown = [
+        (c, [_coloured(c, cell) for cell in cells])
+        for (c, cells), s in zip(every, scanned, strict=True)
+        if s
+    ]
+    details = [(c, cells) for (c, cells), s in zip(every, scanned, strict=True) if not s]
     if shown and shown[0][0].title == "started" and details:
         started = [_with_details(cell, details, r) for r, cell in enumerate(shown[0][1])]
         shown[0] = (shown[0][0], started)
@@ -117,9 +131,9 @@ def runs_html(columns: Columns, rows: int, *, title: str, more: int, at_least: b
     )
 
 
-def _scanned(column: TableColumn) -> bool:
-    """A column of :data:`SCANNED`, or a score (what an evaluation just computed shows)."""
-    return column.title in SCANNED or column.about.startswith("the run's score.")
+def _scanned(column: TableColumn, scores: bool) -> bool:
+    """A column of :data:`SCANNED`, or with ``scores`` a score."""
+    return column.title in SCANNED or (scores and column.about.startswith("the run's score."))
 
 
 def _with_details(cell: Cell, details: Shown, row: int) -> Cell:

@@ -39,7 +39,7 @@ from .._core.handle import RunHandle
 from .._core.request import RunOptions
 from .._core.text import terminal_safe
 from .._display.approval_prompt import wait_for_readers
-from .._display.environment import terminal_shell
+from .._display.environment import kernel_shell, terminal_shell
 from .._display.plain_table import PlainTable
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
 from . import magic_input
@@ -395,8 +395,9 @@ def _usage_errors() -> Iterator[None]:
 
 
 OUTPUT_COLUMNS = 78
-"""Where an error's lines are cut, between words, so that a terminal of 80 columns holds
-them: a notebook's output and a terminal break a longer line anywhere, even inside a word."""
+"""Where an error's lines are cut in a terminal, between words, so that one of 80 columns
+holds them (it breaks a longer line anywhere, even inside a word). A notebook's output wraps
+its lines at its own width, between words: there they are not cut."""
 
 
 def _said(exc: AgentNBError) -> str:
@@ -409,6 +410,8 @@ def _said(exc: AgentNBError) -> str:
         text = f"The server refused the request: {reason}\n({status} from {where}; {kind})"
     else:
         text = f"{text} ({kind})"
+    if kernel_shell() is not None:
+        return text
     # the first line follows IPython's "UsageError: "
     lines = textwrap.wrap(text.splitlines()[0], OUTPUT_COLUMNS, initial_indent=" " * 12, **_WHOLE)
     for line in text.splitlines()[1:]:

@@ -276,3 +276,31 @@ def test_agent_runs_shows_the_run_id_the_cell_shows(server: Any, tmp_path: Any) 
     assert f"\nrun: {run_id}" in details, details
     assert "\nthread: " in details, "the run's thread is shown"
     assert run_id[:12] in table["data"]["text/plain"]
+
+
+def test_the_static_copy_of_the_table_to_browse_shows_its_default_columns_and_its_scores_as_details(
+    tmp_path: Any,
+) -> None:
+    """A reopened notebook's static table stands for the table to browse: the columns that
+    table shows by default (js/src/runs_columns.js), the runs' scores among a row's details as
+    there; the table a history shows where there is no table to browse keeps its scores."""
+    from pathlib import Path
+
+    from agentnb_testing import history_id, history_records
+
+    from agentnb._app.runs_browser import HistorySource
+    from agentnb.history import HistoryStore
+
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        store.import_records(history_records(2, start=time.time()))
+        store.add_score(history_id(0), "greets", 1.0)
+        runs = store.runs()
+    source = Path(__file__).resolve().parents[2] / "js" / "src" / "runs_columns.js"
+    found = re.search(r"DEFAULT_SHOWN = \[(.*?)\];", source.read_text())
+    assert found is not None
+    live = [title for title in re.findall(r'"([^"]+)"', found.group(1)) if title != "match"]
+    static = Table(HistorySource(runs).static()["text/html"])
+    assert static.headers == live
+    hovers = [cell[1].get("title") or "" for cell in static.column("started")]
+    assert any("greets: 1" in hover for hover in hovers), "the score is among a row's details"
+    assert "greets" in Table(runs._repr_html_()).headers, "what an evaluation computed shows"

@@ -256,3 +256,21 @@ def test_a_continued_conversation_says_so_and_cells_get_the_chat_box(server: Ser
     states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     cells = [m["state"] for m in states.values() if "options" in m["state"]]
     assert len(cells) == 3 and all(c["options"]["input"] for c in cells)
+
+
+def test_a_refused_run_s_error_in_a_notebook_is_not_cut_at_a_terminal_s_width(
+    server: ServerHandle,
+) -> None:
+    """A notebook wraps its output at its own width: the server's reason follows "The server
+    refused the request:" on its line, not cut at 78 columns as in a terminal."""
+    notebook, statuses = execute(
+        connect_code(server), "%%agent writer --via test --meta paragraphs=lots\nhi"
+    )
+    assert statuses == ["ok", "error"]
+    shown = output_text(notebook.cells[1])  # IPython prints a UsageError to stderr
+    first, second = shown.strip().splitlines()
+    assert first == (
+        "UsageError: The server refused the request: body.metadata.paragraphs: paragraphs "
+        "must be an integer, got 'lots'"
+    ), shown
+    assert second.startswith("(422 Unprocessable Entity from POST http"), shown
