@@ -107,7 +107,7 @@ def summary_threads() -> list[threading.Thread]:
 def test_a_summary_given_up_on_is_stopped_and_does_not_outlive_its_read() -> None:
     spinning = Spinning()
     for _ in range(3):
-        assert summarize(spinning, "slow") == "slow: <repr timed out>"
+        assert summarize(spinning, "slow") == "slow: Spinning <repr timed out>"
     deadline = time.monotonic() + 60
     while summary_threads() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -251,7 +251,7 @@ async def test_error_statuses_are_typed(messages_url: str) -> None:
             await anthropic.run("status-400", "hi")
     assert overloaded.value.status_code == 529 and "scripted 529" in str(overloaded.value)
     assert invalid.value.status_code == 400 and "scripted 400" in str(invalid.value)
-    async with client(messages_url, key="wrong") as anthropic:
+    async with client(messages_url, key="not-the-scripted-key") as anthropic:
         with pytest.raises(Exception, match="invalid x-api-key"):
             await anthropic.run("claude-sonnet-4-5", "hi")
 

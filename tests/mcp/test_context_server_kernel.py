@@ -145,8 +145,8 @@ async def test_the_six_tools_answer_as_context_true_does(session: Session) -> No
     assert "page 2 of 2" in results["page2"][1] and "x059: int" in results["page2"][1]
     assert "'api_token': ***" in results["cfg"][1]
     assert "sales.csv (first 2 lines):\nregion,revenue\nnorth,10" in results["csv"][1]
-    assert ".env (may hold secrets: listed, never read)" in results["files"][1]
-    assert results["env"][1] == "ValueError: '.env' may hold secrets: it is never read"
+    assert ".env (listed, never read: it may hold secrets)" in results["files"][1]
+    assert results["env"][1] == "ValueError: '.env' is never read: it may hold secrets"
     assert "outside the working directory" in results["outside"][1]
     for name, (_, text) in results.items():
         assert KEY not in text, name

@@ -47,7 +47,7 @@ PROTECTED = [
 def test_requests_without_the_key_get_401_json(
     server: ServerHandle, method: str, path: str
 ) -> None:
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "wrong"}):
+    for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"X-API-Key": "not-the-token"}):
         response = httpx.request(method, server.base_url + path, headers=headers, json={})
         assert response.status_code == 401
         assert "API key" in response.json()["detail"]
