@@ -6,7 +6,7 @@ and `RunHandle`; the views' side is the `Replica` of chat_cell_views)."""
 from __future__ import annotations
 
 from agentnb_testing import PATIENCE_S, Scripted
-from chat_cell_views import capture, matches_run, play, replica_of
+from chat_cell_views import capture, follow, matches_run, play, replica_of, settle
 from nested_frames import SUB_REASONING, SUB_TEXT, events_from_frames, nested_run_frames
 
 from agentnb._display.widget import ChatCell
@@ -58,10 +58,19 @@ def test_a_views_copy_holds_the_tree_and_every_sub_agent_text() -> None:
 
 
 def test_sub_agent_text_streams_as_appends_never_by_resending_the_call() -> None:
-    stream = Scripted(nested_events(), agent="planner", pace_every=1)
+    events = nested_events()
+    # paused mid sub-agent text, until a frame carried what came before: the rest of the text
+    # comes in later frames however busy the machine (which could otherwise send it in one)
+    middle = next(i for i, e in enumerate(events) if getattr(e, "delta", "") == " step 2.")
+    stream = Scripted(events, agent="planner", pace_every=1, pause_after=middle)
     cell = ChatCell(max_fps=1000)
     recorder = capture(cell)
-    handle = play(cell, recorder, stream, PATIENCE_S)
+    handle = follow(cell, stream)
+    assert stream.paused.wait(PATIENCE_S)
+    recorder.wait_for(lambda: bool(agent_ops(recorder.frames)))
+    stream.resume()
+    handle.wait(PATIENCE_S)
+    settle(cell, recorder)
     ops = agent_ops(recorder.frames)
     assert len(ops) >= 2  # the text came over several frames
     sent = "".join(str(op["text"]) for op in ops if op["call_id"] == "r1" and op["kind"] == "text")
