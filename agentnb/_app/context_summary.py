@@ -396,11 +396,19 @@ def _pandas_series(series: Any, reading: _Reading) -> str:
     stats = sample.describe()
     if stats.dtype == object:  # it names the most frequent value, which pandas would cut
         stats = stats.map(lambda v: reading.excerpt(str(v), CELL_CHARS))
-    lines += [f"describe() of {counted(len(sample), 'value')}:", stats.to_string()]
+    lines += [f"describe() of {counted(len(sample), 'value')}:", _series_text(stats)]
     if reading.level == "sample":
         head = _readable_rows(series.iloc[:SHOWN_ROWS]).map(reading.cell)
-        lines += [f"first {counted(len(head), 'value')}:", head.to_string()]
+        lines += [f"first {counted(len(head), 'value')}:", _series_text(head)]
     return "\n".join(lines)
+
+
+def _series_text(series: Any) -> str:
+    """A Series as text, each value as the summary cut it (pandas' own cut is 50)."""
+    import pandas as pd  # a pandas Series is being read: pandas is imported already
+
+    with pd.option_context("display.max_colwidth", None):
+        return str(series.to_string())
 
 
 def _polars_frame(df: Any, reading: _Reading) -> str:

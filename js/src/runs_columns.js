@@ -27,6 +27,9 @@ export const FLEXIBLE = new Set(["message", "match"]);
  * the scanned columns before it, whatever cost its page finds. */
 export const FLEXIBLE_EM = 10;
 export const SHARED_FLEXIBLE_EM = 7;
+/** The least room a flexible column keeps where a figure wider than usual (a cost of 12 and
+ * more characters) takes the rest of its share, so that the table still fits its output. */
+export const MIN_FLEXIBLE_EM = 4;
 /** @type {Record<string, number>} */
 const WIDTHS_EM = {
   started: 8.4, agent: 8.5, status: 6.8, model: 9.5, tokens: 5.6, cost: 6.8,

@@ -30,7 +30,8 @@
 import { h, keepKeys, listen, plainButton } from "./dom.js";
 import { fitNotes, noteBox } from "./note.js";
 import {
-  ALWAYS, DEFAULT_SHOWN, FLEXIBLE, FLEXIBLE_EM, PICK_EM, SHARED_FLEXIBLE_EM, loadChoice, saveChoice,
+  ALWAYS, DEFAULT_SHOWN, FLEXIBLE, FLEXIBLE_EM, MIN_FLEXIBLE_EM, PICK_EM, SHARED_FLEXIBLE_EM,
+  loadChoice, saveChoice,
   widthEm,
 } from "./runs_columns.js";
 
@@ -416,13 +417,19 @@ export class RunsTableView {
     titles.append(pick);
     filters.append(h("th"));
     let fixedEm = PICK_EM;
-    const sharing = shown.filter((head) => FLEXIBLE.has(head.title)).length > 1;
+    const flexible = shown.filter((head) => FLEXIBLE.has(head.title)).length;
+    // A figure wider than its column's usual width (a cost of a few billionths of a dollar)
+    // takes its room from the question's, so the table still fits its output.
+    const grown = shown.reduce((sum, head) => FLEXIBLE.has(head.title) ? sum
+      : sum + Math.max(0, (widths.get(head.title) || 0) - widthEm(head.title)), 0);
+    const flexibleEm = Math.max(MIN_FLEXIBLE_EM,
+      (flexible > 1 ? SHARED_FLEXIBLE_EM : FLEXIBLE_EM) - grown / Math.max(1, flexible));
     for (const head of shown) {
       const th = h("th", head.right ? "anb-runs-right" : "");
       th.title = head.about;
       th.dataset.column = head.title;
       if (FLEXIBLE.has(head.title)) {
-        fixedEm += sharing ? SHARED_FLEXIBLE_EM : FLEXIBLE_EM;
+        fixedEm += flexibleEm;
       } else {
         const em = widths.get(head.title) || widthEm(head.title);
         th.style.width = `${em.toFixed(1)}em`;

@@ -6,11 +6,13 @@
  *   - delta {seq, ops}: applied when seq is the next one, ignored when already applied,
  *     and on a gap (a frame lost, or the view started late) the view asks for a resync;
  *   - current {seq}: the answer to a view that holds every frame (nothing to apply).
- * A view says hello when it starts from a transcript with a turn still running (one whose
- * turns have all ended holds the last frame: the kernel writes the transcript with it);
- * until the answer arrives, gaps are expected and do not trigger more requests. A request
- * that goes unanswered is repeated (bounded), late enough that a page busy drawing many
- * cells is not sent its answer twice.
+ * A view that starts from a transcript with a turn still running says hello if the kernel
+ * sends it nothing for a while (the next frame of a run that streams is what it needs: applied,
+ * or a gap that asks for a resync; a page drawing fifty cells at once sends no fifty hellos);
+ * one whose turns have all ended holds the last frame (the kernel writes the transcript with
+ * it) and asks for nothing. Until an answer arrives, gaps are expected and do not trigger more
+ * requests. A request that goes unanswered is repeated (bounded), late enough that a page busy
+ * drawing many cells is not sent its answer twice.
  */
 import { TranscriptState } from "./state.js";
 
@@ -29,6 +31,8 @@ import { TranscriptState } from "./state.js";
  */
 
 const RETRY_MS = [3000, 6000, 12000];
+/** How long a view of a running turn waits for a frame before it says hello. */
+export const HELLO_AFTER_MS = 2000;
 
 export class SyncClient {
   /**
@@ -46,6 +50,8 @@ export class SyncClient {
     this.retries = 0;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.retryTimer = null;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.helloTimer = null;
     this.framesApplied = 0;
     this.framesIgnored = 0;
     this.resyncRequests = 0;
@@ -59,7 +65,14 @@ export class SyncClient {
     this.onTranscript();
     this.model.on("msg:custom", this.onMessage);
     this.model.on("change:transcript", this.onTranscript);
-    if (this.state.seq < 0 || this.state.running) this.request("hello");
+    if (this.state.seq < 0) {
+      this.request("hello");
+    } else if (this.state.running) {
+      this.helloTimer = setTimeout(() => {
+        this.helloTimer = null;
+        if (this.listening) this.request("hello");
+      }, HELLO_AFTER_MS);
+    }
   }
 
   stop() {
@@ -68,6 +81,13 @@ export class SyncClient {
     this.model.off("change:transcript", this.onTranscript);
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.heard();
+  }
+
+  /** A frame came: the view needs no hello (it is current, or a gap asks for a resync). */
+  heard() {
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
   }
 
   /** Synced state: the structured transcript the kernel writes at tool boundaries and ends. */
@@ -75,6 +95,7 @@ export class SyncClient {
     const transcript = this.model.get("transcript");
     if (!transcript || typeof transcript.seq !== "number") return;
     if (transcript.seq > this.state.seq) {
+      if (this.listening) this.heard();
       this.state.reset(transcript, transcript.seq);
       this.onChange("snapshot");
     }
@@ -83,6 +104,7 @@ export class SyncClient {
   /** @param {KernelMessage} msg */
   onMessage(msg) {
     if (!msg || typeof msg !== "object") return;
+    if (msg.kind !== "notice") this.heard();
     if ("now" in msg && typeof msg.now === "number") {
       this.clockOffset = msg.now - Date.now() / 1000;
     }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { ChatView } from "../src/chat.js";
 import { OUTPUT_PREVIEW_CHARS } from "../src/parts.js";
+import { HELLO_AFTER_MS } from "../src/sync.js";
 
 /** Frames recorded from the kernel's controller (see fixtures/record_frames.py). */
 const FRAMES = JSON.parse(
@@ -171,27 +172,34 @@ test("a view started late renders from the synced transcript, then catches up", 
   };
   const { model, deliver, el } = mount({ transcript });
   assert.equal(text(el.querySelector(".anb-answer")), "Hello");
-  assert.deepEqual(model.sent[0], { kind: "hello", have: 11 });
   deliver({ kind: "delta", seq: 12, ops: [{ op: "text", t: 0, i: 0, text: " world" }] });
   assert.equal(text(el.querySelector(".anb-answer")), "Hello world");
   model.set("transcript", { ...transcript, seq: 10 });
   assert.equal(text(el.querySelector(".anb-answer")), "Hello world", "older state is ignored");
+  assert.deepEqual(model.sent, [], "the next frame was what it needed: no hello");
 });
 
-test("a view of ended runs asks the kernel for nothing; one of a running run is told it is current", () => {
+test("a view of ended runs asks for nothing; one of a running run says hello only when no frame comes", async () => {
   const ended = { seq: 7, turns: [{ parts: [], tools: [], meta: { status: "completed", agent: "a", message: "m" } }] };
   const done = mount({ transcript: ended });
-  assert.deepEqual(done.model.sent, [], "the transcript of ended runs holds the last frame");
-
   const running = { seq: 4, turns: [{ parts: [], tools: [], meta: { status: "running", agent: "a", message: "m" } }] };
-  const live = mount({ transcript: running });
-  assert.deepEqual(live.model.sent, [{ kind: "hello", have: 4 }]);
-  live.deliver({ kind: "current", seq: 4 });
-  assert.equal(live.view.sync.awaitingSnapshot, false, "answered: gaps ask again");
-  live.deliver({ kind: "delta", seq: 6, ops: [] });
-  assert.deepEqual(live.model.sent.at(-1), { kind: "resync", have: 4 });
+  const quiet = mount({ transcript: running });
+  const told = mount({ transcript: running });
+  told.deliver({ kind: "delta", seq: 5, ops: [] });
+  const gap = mount({ transcript: running });
+  gap.deliver({ kind: "delta", seq: 9, ops: [] });
+  assert.deepEqual(gap.model.sent, [{ kind: "resync", have: 4 }], "a gap asks at once");
+  await new Promise((resolve) => setTimeout(resolve, HELLO_AFTER_MS + 50));
+  assert.deepEqual(done.model.sent, [], "the transcript of ended runs holds the last frame");
+  assert.deepEqual(told.model.sent, [], "a frame came: nothing to ask");
+  assert.deepEqual(quiet.model.sent, [{ kind: "hello", have: 4 }], "no frame came: it asks");
+  quiet.deliver({ kind: "current", seq: 4 });
+  assert.equal(quiet.view.sync.awaitingSnapshot, false, "answered: a gap asks again");
+  quiet.deliver({ kind: "delta", seq: 6, ops: [] });
+  assert.deepEqual(quiet.model.sent.at(-1), { kind: "resync", have: 4 });
 
   const behind = mount({ transcript: running });
+  behind.view.sync.request("hello");
   behind.deliver({ kind: "current", seq: 5 });
   assert.deepEqual(behind.model.sent.at(-1), { kind: "resync", have: 4 }, "a frame never came");
 });

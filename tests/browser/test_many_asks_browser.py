@@ -1,0 +1,77 @@
+"""A cell that starts fifty displayed asks in a real JupyterLab (Debian's Chromium): the kernel
+answers a ``1+1`` sent right behind it, every run ends Completed in its own chat cell (the
+ones past JupyterLab's 50 outputs a cell shown with "Show more outputs"), each with its answer,
+and the static copies end final. How long the kernel is held is measured by
+``benchmarks/bench_cell_hold.py``, never asserted here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from notebook_pages import (
+    RUN_CELL,
+    cell_at,
+    notebook_page,
+    widget_errors,
+)
+
+pytestmark = pytest.mark.browser
+
+ASKS = 50
+CELLS = [
+    "import agentnb",
+    f'handles = [agentnb.ask("echo", f"question {{i}}") for i in range({ASKS})]',
+]
+ONE_PLUS_ONE = """
+async () => {
+  // typed right behind the cell, as a person does while it runs
+  const kernel = window.__anbPanel().sessionContext.session.kernel;
+  const future = kernel.requestExecute({ code: "1+1", store_history: false });
+  let result = null;
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === "execute_result") result = msg.content.data["text/plain"];
+  };
+  await future.done;
+  return result;
+}
+"""
+STATES = """
+(index) => [...window.__anbPanel().content.widgets[index].node.querySelectorAll(".agentnb")]
+  .map((view) => [view.querySelector(".anb-state")?.textContent || "",
+                  view.querySelector(".anb-answer")?.textContent.trim() || ""])
+"""
+FINAL_COPIES = """
+([index, asks]) => {
+  const outputs = window.__anbPanel().content.widgets[index].model.outputs;
+  let finals = 0;
+  for (let i = 0; i < outputs.length; i++) {
+    const html = outputs.get(i).data["text/html"];
+    const text = Array.isArray(html) ? html.join("") : html || "";
+    if (text.includes("agentnb-static") && !text.includes("Running…")) finals += 1;
+  }
+  return finals === asks;
+}
+"""
+
+
+def test_fifty_asks_in_one_cell_all_end_in_their_chat_cells_and_the_kernel_answers(
+    jupyterlab: Any, browser: Any, artifacts: Path
+) -> None:
+    with notebook_page(browser, jupyterlab, "many-asks.ipynb", CELLS, run_first=1) as page:
+        page.evaluate(RUN_CELL, 1)
+        assert page.evaluate(ONE_PLUS_ONE) == "2"
+        page.wait_for_function(FINAL_COPIES, arg=[1, ASKS], timeout=120_000)
+        more = cell_at(page, 1).locator(".jp-TrimmedOutputs")
+        if more.count():  # JupyterLab shows 50 outputs of a cell: two a chat cell
+            more.click()
+        page.wait_for_function(
+            f"(i) => ({STATES})(i).filter(([s]) => s === 'Completed').length === {ASKS}",
+            arg=1,
+            timeout=120_000,
+        )
+        states = page.evaluate(STATES, 1)
+        assert [answer for _, answer in states] == [f"question {i}" for i in range(ASKS)]
+        page.screenshot(path=str(artifacts / "many-asks-lab.png"))
+        assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
