@@ -17,6 +17,8 @@ import inspect
 import linecache
 from types import FrameType
 
+from .ast_parse import parse_module
+
 __all__ = ["typed_literal"]
 
 
@@ -56,7 +58,7 @@ def _running_call(frame: FrameType) -> ast.Call | None:
         return None
     source = "".join(linecache.getlines(frame.f_code.co_filename, frame.f_globals))
     try:
-        tree = ast.parse(source)
+        tree = parse_module(source)
     except (SyntaxError, ValueError):
         return None
     for node in ast.walk(tree):

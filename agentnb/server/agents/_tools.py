@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from ..._core.ast_parse import parse_expression
+
 __all__ = [
     "TOOLS",
     "PriceTable",
@@ -131,7 +133,7 @@ def calculate(expression: object) -> ToolOutput:
     if len(expression) > MAX_EXPRESSION_CHARS:
         raise ToolError(f"expression is longer than {MAX_EXPRESSION_CHARS} characters")
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
+        tree = parse_expression(expression.strip())
     except SyntaxError as exc:
         raise ToolError(f"not an arithmetic expression: {exc.msg}") from None
     value = _evaluate(tree.body)
