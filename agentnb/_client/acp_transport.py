@@ -1,12 +1,10 @@
-"""The stdio transport: an ACP agent's process, spoken to in JSON-RPC 2.0, one message a line,
-beside the HTTP :class:`~agentnb._client.transport.Transport` (which it extends).
+"""The ACP transport: an ACP agent's process (:mod:`agentnb._client.stdio_rpc`: JSON-RPC 2.0
+over its stdio, its process group ended whole), beside the HTTP
+:class:`~agentnb._client.transport.Transport` (which it extends).
 
 The process starts on first use (``initialize``, within :data:`INITIALIZE_TIMEOUT_S`), serves
-every turn of the connection, and ends with it: the whole process group is ended (an npm
-wrapper leaves its native agent running when it exits alone), at :meth:`AcpTransport.aclose`
-and, for any still running, when the Python process exits. Its stderr is read all the time
-(a chatty agent never blocks on a full pipe); the tail is kept for the error of an agent that
-exits.
+every turn of the connection, and ends with it (:meth:`AcpTransport.aclose`, or when Python
+exits).
 
 A turn (``session/prompt``) is handed to the stream as a response whose body is the turn's
 frames (:mod:`agentnb.providers.acp`), so the dialect's translator, the run, the approval
@@ -23,15 +21,11 @@ awaited in the background for :data:`CANCEL_GRACE_S`; an agent that ignores it i
 from __future__ import annotations
 
 import asyncio
-import atexit
-import collections
 import contextlib
 import json
 import logging
 import os
 import shlex
-import signal
-import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
@@ -41,8 +35,14 @@ import httpx
 
 from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
 from .._core.retry import RetryPolicy
-from .._core.secrets import register_secret, secret_name
 from ..providers import HttpRequest, Provider
+from .stdio_rpc import (
+    EXIT_GRACE_S,
+    METHOD_NOT_FOUND,
+    RpcProcess,
+    checked_env,
+    start_process,
+)
 from .transport import Transport
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "INITIALIZE_TIMEOUT_S",
     "AcpTransport",
     "Workspace",
-    "checked_command",
 ]
 
 ACP_IDLE_TIMEOUT = 1800.0
@@ -63,20 +62,12 @@ not an ACP agent (or not one that starts)."""
 CANCEL_GRACE_S = 10.0
 """How long a stopped turn's agent may take to end the turn after ``session/cancel``; an agent
 still in the turn then is ended (its process group), and the next turn starts it again."""
-EXIT_GRACE_S = 3.0
-"""How long the agent's process group has to end after SIGTERM before it is killed."""
 REQUEST_TIMEOUT_S = 120.0
 """How long a request other than a prompt (``session/new``, ``session/load``) may take."""
-LINE_LIMIT = 64 * 1024 * 1024
-"""The longest message line read from the agent (a file's text in a diff can be long)."""
-STDERR_TAIL = 4000
-"""Characters of the agent's stderr kept for an error."""
 
 _log = logging.getLogger("agentnb")
 _TURN = "agentnb.acp_turn"
-_METHOD_NOT_FOUND = -32601
 _INVALID_PARAMS = -32602
-_INTERNAL_ERROR = -32603
 _AUTH_REQUIRED = -32000
 
 
@@ -109,54 +100,6 @@ class Workspace(Protocol):
         ...
 
     def write(self, path: str, content: str) -> None: ...
-
-
-def checked_command(command: object) -> list[str]:
-    """``command`` (a list of arguments, or a string split as a shell would) as arguments."""
-    if isinstance(command, str):
-        try:
-            parts = shlex.split(command)
-        except ValueError as exc:
-            raise ConfigurationError(f"command={command!r} cannot be split: {exc}") from None
-    elif isinstance(command, list | tuple) and all(isinstance(a, str) for a in command):
-        parts = list(command)
-    else:
-        raise ConfigurationError(
-            "command= is the agent's command: a list of arguments or a string, such as "
-            "['codex-acp'] or 'gemini --acp'"
-        )
-    if not parts or not parts[0]:
-        raise ConfigurationError("command= is empty: give the agent's command")
-    return parts
-
-
-# ---- processes that must not outlive Python ---------------------------------------------------
-_groups: set[int] = set()
-
-
-def _end_groups() -> None:
-    """At exit: end every agent process group still running (SIGTERM, then SIGKILL)."""
-    for pid in list(_groups):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 1.0
-    while _groups and time.monotonic() < deadline:
-        for pid in list(_groups):
-            with contextlib.suppress(ChildProcessError):
-                if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                    _groups.discard(pid)
-        time.sleep(0.05)
-    for pid in list(_groups):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-
-
-atexit.register(_end_groups)
-
-
-def _kill_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
 
 
 # ---- a turn ---------------------------------------------------------------------------------
@@ -199,64 +142,29 @@ class _TurnBody(httpx.AsyncByteStream):
 
 
 # ---- the agent's process ------------------------------------------------------------------------
-class _Agent:
-    """The running process: writes messages, reads them, keeps stderr's tail."""
+class _Agent(RpcProcess):
+    """The running agent: its messages go to the transport, which keeps its turns."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.stderr: collections.deque[str] = collections.deque()
-        self._stderr_size = 0
-        self.noise: collections.deque[str] = collections.deque(maxlen=5)
-        """Lines on stdout that were not JSON-RPC (a command that is not an ACP agent)."""
-        self.tasks: list[asyncio.Task[None]] = []
-        self._writing = asyncio.Lock()
-        self.next_id = 0
-        self.waiting: dict[int, asyncio.Future[Any]] = {}
-        """Our requests waiting for the agent's answer, by id."""
+    def __init__(self, process: asyncio.subprocess.Process, transport: AcpTransport) -> None:
+        self.transport = transport
         self.turns: dict[str, _Turn] = {}
         """The turn going on in each session."""
         self.sessions: set[str] = set()
         """Sessions this process opened or loaded."""
+        super().__init__(process, named=transport.provider.named, where=transport.base_url)
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+    def on_request(self, rpc_id: Any, method: str, params: object) -> None:
+        self.transport.on_request(self, rpc_id, method, params)
 
-    def stderr_tail(self) -> str:
-        return "".join(self.stderr)[-STDERR_TAIL:].strip()
+    def on_notification(self, method: str, params: object) -> None:
+        if method != "session/update" or not isinstance(params, dict):
+            return
+        turn = self.turns.get(str(params.get("sessionId")))
+        if turn is not None and isinstance(params.get("update"), dict):
+            turn.push("update", params["update"])
 
-    def keep_stderr(self, text: str) -> None:
-        self.stderr.append(text)
-        self._stderr_size += len(text)
-        while self._stderr_size > 2 * STDERR_TAIL and len(self.stderr) > 1:
-            self._stderr_size -= len(self.stderr.popleft())
-
-    async def send(self, message: Mapping[str, Any]) -> None:
-        stdin = self.process.stdin
-        assert stdin is not None
-        line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
-        async with self._writing:
-            stdin.write(line.encode())
-            await stdin.drain()
-
-    async def end(self) -> None:
-        """End the process group: SIGTERM, then SIGKILL past :data:`EXIT_GRACE_S`."""
-        pid = self.pid
-        _kill_group(pid, signal.SIGTERM)
-        with contextlib.suppress(Exception):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
-        _kill_group(pid, signal.SIGKILL)  # the wrapper's children too, wherever they are
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
-        _groups.discard(pid)
-        # its readers end the turns still going, saying why; ones that hang are let go
-        if self.tasks:
-            _, hanging = await asyncio.wait(self.tasks, timeout=EXIT_GRACE_S)
-            for task in hanging:
-                task.cancel()
+    def on_exit(self, why: str) -> None:
+        self.transport.gone(self, why)
 
 
 class AcpTransport(Transport):
@@ -280,7 +188,7 @@ class AcpTransport(Transport):
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         if not self.cwd.is_dir():
             raise ConfigurationError(f"cwd={str(cwd)!r} is not a folder")
-        self.env = _checked_env(env)
+        self.env = checked_env(env)
         super().__init__(
             provider,
             base_url="acp:" + shlex.join(self.command),
@@ -305,7 +213,7 @@ class AcpTransport(Transport):
         agent, self._agent = self._agent, None
         if agent is not None:
             await agent.end()
-            self._gone(agent, "the connection was closed")
+            self.gone(agent, "the connection was closed")
         if self.background:
             await asyncio.wait(list(self.background), timeout=CANCEL_GRACE_S)
 
@@ -314,35 +222,16 @@ class AcpTransport(Transport):
         after it exited."""
         if self._closed:
             raise TransportError(f"the connection to {self.base_url} is closed; make a new one")
-        if self._agent is not None and self._agent.process.returncode is None:
+        if self._agent is not None and self._agent.running:
             return
         async with self._starting:
-            if self._agent is not None and self._agent.process.returncode is None:
+            if self._agent is not None and self._agent.running:
                 return
             await self._start()
 
     async def _start(self) -> None:
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *self.command,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                cwd=self.cwd,
-                env={**os.environ, **self.env},
-                start_new_session=True,  # its own process group, ended whole
-                limit=LINE_LIMIT,
-            )
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot start the agent {shlex.join(self.command)!r} in {self.cwd}: {exc}"
-            ) from None
-        _groups.add(process.pid)
-        agent = self._agent = _Agent(process)
-        agent.tasks = [
-            asyncio.create_task(self._read(agent), name="agentnb: ACP stdout"),
-            asyncio.create_task(self._read_stderr(agent), name="agentnb: ACP stderr"),
-        ]
+        process = await start_process(self.command, cwd=self.cwd, env=self.env)
+        agent = self._agent = _Agent(process, self)
         try:
             async with asyncio.timeout(INITIALIZE_TIMEOUT_S):
                 await self.provider.discover(self.send_json)
@@ -378,76 +267,26 @@ class AcpTransport(Transport):
         info = getattr(self.provider, "info", None)
         return info if isinstance(info, dict) else {}
 
-    # ---- reading the agent ---------------------------------------------------------------
-    async def _read(self, agent: _Agent) -> None:
-        stdout = agent.process.stdout
-        assert stdout is not None
-        try:
-            while line := await stdout.readline():
-                self._receive(agent, line)
-        except (ValueError, asyncio.LimitOverrunError):
-            agent.noise.append(f"a line longer than {LINE_LIMIT // (1024 * 1024)} MiB")
-            _kill_group(agent.pid, signal.SIGKILL)
-        status = await agent.process.wait()
-        _kill_group(agent.pid, signal.SIGKILL)  # what it left running in its group
-        _groups.discard(agent.pid)
-        with contextlib.suppress(TimeoutError):  # the stderr reader takes what is left first
-            await asyncio.wait_for(asyncio.shield(agent.tasks[1]), 1.0)
+    # ---- what the agent asks and says ----------------------------------------------------
+    def gone(self, agent: _Agent, why: str) -> None:
+        """``agent`` is going (``why``): what waits on it fails, its turns end saying so."""
         if self._agent is agent:
             self._agent = None
-        self._gone(agent, f"the agent exited with status {status}")
-
-    async def _read_stderr(self, agent: _Agent) -> None:
-        stderr = agent.process.stderr
-        assert stderr is not None
-        while chunk := await stderr.read(65536):
-            agent.keep_stderr(chunk.decode("utf-8", "replace"))
-
-    def _gone(self, agent: _Agent, why: str) -> None:
         tail = agent.stderr_tail()
-        status = agent.process.returncode
-        detail = f"{why}; the end of its stderr:\n{tail}" if tail else why
-        for future in agent.waiting.values():
-            if not future.done():
-                future.set_exception(TransportError(self.redact(detail)))
-        agent.waiting.clear()
+        agent.fail_waiting(self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why))
         for turn in list(agent.turns.values()):
-            turn.end("exited", {"status": status, "stderr": self.redact(tail[-1500:])})
+            turn.end(
+                "exited", {"status": agent.process.returncode, "stderr": self.redact(tail[-1500:])}
+            )
         agent.turns.clear()
         agent.sessions.clear()
 
-    def _receive(self, agent: _Agent, line: bytes) -> None:
-        try:
-            message = json.loads(line)
-        except ValueError:
-            agent.noise.append(line.decode("utf-8", "replace").strip()[:200])
-            return
-        if not isinstance(message, dict):
-            agent.noise.append(line.decode("utf-8", "replace").strip()[:200])
-            return
-        method = message.get("method")
-        if isinstance(method, str) and "id" in message:
-            self._on_request(agent, message["id"], method, message.get("params"))
-        elif isinstance(method, str):
-            self._on_notification(agent, method, message.get("params"))
-        elif "id" in message:
-            future = agent.waiting.pop(message["id"], None)
-            if future is not None and not future.done():
-                future.set_result(message)
-
-    def _on_notification(self, agent: _Agent, method: str, params: object) -> None:
-        if method != "session/update" or not isinstance(params, dict):
-            return
-        turn = agent.turns.get(str(params.get("sessionId")))
-        if turn is not None and isinstance(params.get("update"), dict):
-            turn.push("update", params["update"])
-
-    def _on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
+    def on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
         params = params if isinstance(params, dict) else {}
         turn = agent.turns.get(str(params.get("sessionId")))
         if method == "session/request_permission":
             if turn is None or turn.stopping:
-                self._answer(agent, rpc_id, {"outcome": {"outcome": "cancelled"}})
+                agent.answer(rpc_id, {"outcome": {"outcome": "cancelled"}})
                 return
             turn.pending[rpc_id] = (method, params)
             turn.push("permission", {"id": rpc_id, "params": params})
@@ -456,7 +295,7 @@ class AcpTransport(Transport):
             self.background.add(task)
             task.add_done_callback(self.background.discard)
         else:
-            self._fail(agent, rpc_id, _METHOD_NOT_FOUND, f"agentnb does not offer {method}")
+            agent.fail(rpc_id, METHOD_NOT_FOUND, f"agentnb does not offer {method}")
 
     async def _on_file(
         self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
@@ -466,7 +305,7 @@ class AcpTransport(Transport):
         path, writing = params.get("path"), method == "fs/write_text_file"
         frame: dict[str, Any] = {"id": rpc_id, "method": method, "params": _shown(params)}
         if turn is None or turn.stopping:
-            self._fail(agent, rpc_id, _INVALID_PARAMS, "no turn of this session is going on")
+            agent.fail(rpc_id, _INVALID_PARAMS, "no turn of this session is going on")
             return
         why = (
             workspace.refusal(path, writing=writing)
@@ -478,7 +317,7 @@ class AcpTransport(Transport):
             with contextlib.suppress(OSError, ValueError):
                 why = await asyncio.to_thread(workspace.write_refusal, str(path), content)
         if why is not None:
-            self._fail(agent, rpc_id, _INVALID_PARAMS, why)
+            agent.fail(rpc_id, _INVALID_PARAMS, why)
             turn.push("file", {**frame, "refused": why})
             return
         if writing:
@@ -516,25 +355,11 @@ class AcpTransport(Transport):
                 result, output = {"content": text}, text
         except (OSError, ValueError) as exc:
             why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-            self._fail(agent, rpc_id, _INVALID_PARAMS, why)
+            agent.fail(rpc_id, _INVALID_PARAMS, why)
             turn.push("file_done", {"id": rpc_id, "error": why})
             return
-        self._answer(agent, rpc_id, result)
+        agent.answer(rpc_id, result)
         turn.push("file_done", {"id": rpc_id, "output": output})
-
-    def _answer(self, agent: _Agent, rpc_id: Any, result: object) -> None:
-        self._post(agent, {"jsonrpc": "2.0", "id": rpc_id, "result": result})
-
-    def _fail(self, agent: _Agent, rpc_id: Any, code: int, message: str) -> None:
-        error = {"code": code, "message": message}
-        self._post(agent, {"jsonrpc": "2.0", "id": rpc_id, "error": error})
-
-    def _post(self, agent: _Agent, message: Mapping[str, Any]) -> None:
-        """Send without waiting (from a reader's callback); a write that fails means the
-        process is going, which its reader reports."""
-        task = asyncio.create_task(_quietly(agent.send(message)))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
 
     # ---- requests ------------------------------------------------------------------------
     async def _call(
@@ -545,25 +370,7 @@ class AcpTransport(Transport):
         agent = agent or self._agent
         if agent is None:
             raise TransportError(f"the agent {self.base_url} is not running")
-        agent.next_id += 1
-        rpc_id = agent.next_id
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        agent.waiting[rpc_id] = future
-        try:
-            await agent.send({"jsonrpc": "2.0", "id": rpc_id, "method": method, "params": params})
-            async with asyncio.timeout(within):
-                answer = await future
-        except (BrokenPipeError, ConnectionResetError):
-            await asyncio.sleep(0.2)  # its reader says why it went
-            if future.done() and future.exception() is not None:
-                raise future.exception() from None  # type: ignore[misc]
-            raise TransportError(f"the agent {self.base_url} closed its input") from None
-        except TimeoutError:
-            raise TransportError(
-                f"{self.provider.named} did not answer {method} within {within:g} s"
-            ) from None
-        finally:
-            agent.waiting.pop(rpc_id, None)
+        answer = await agent.call(method, params, within)
         if "error" in answer:
             raise self._error_of(method, answer.get("error"))
         return answer.get("result")
@@ -576,7 +383,7 @@ class AcpTransport(Transport):
         text = self.redact(f"{self.provider.named} answered {method} with {said} (code {code})")
         if code == _AUTH_REQUIRED:
             return ConfigurationError(f"{text}. {self.login_advice()}")
-        if code == _METHOD_NOT_FOUND:
+        if code == METHOD_NOT_FOUND:
             return ConfigurationError(text)
         return TransportError(text)
 
@@ -707,7 +514,7 @@ class AcpTransport(Transport):
 
     async def _send_answers(self, turn: _Turn, answers: Sequence[Any]) -> None:
         agent = turn.agent
-        if agent.process.returncode is not None:
+        if not agent.running:
             return  # its reader ends the turn, saying why
         for answer in answers:
             if not isinstance(answer, dict) or answer.get("id") not in turn.pending:
@@ -720,7 +527,7 @@ class AcpTransport(Transport):
                 await self._do_file(agent, turn, rpc_id, method, params)
             else:
                 why = answer.get("reason") or "the person denied it"
-                self._fail(agent, rpc_id, _INVALID_PARAMS, f"denied: {why}")
+                agent.fail(rpc_id, _INVALID_PARAMS, f"denied: {why}")
 
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
         """Let a turn's body go; without ``keep``, before the turn's end (a Stop, a time
@@ -737,12 +544,12 @@ class AcpTransport(Transport):
         turn.stopping = True
         for rpc_id, (method, _) in list(turn.pending.items()):
             if method == "session/request_permission":
-                self._answer(agent, rpc_id, {"outcome": {"outcome": "cancelled"}})
+                agent.answer(rpc_id, {"outcome": {"outcome": "cancelled"}})
             else:
-                self._fail(agent, rpc_id, _INVALID_PARAMS, "the turn was stopped")
+                agent.fail(rpc_id, _INVALID_PARAMS, "the turn was stopped")
         turn.pending.clear()
         cancel = {"jsonrpc": "2.0", "method": "session/cancel"}
-        self._post(agent, {**cancel, "params": {"sessionId": turn.session_id}})
+        agent.post({**cancel, "params": {"sessionId": turn.session_id}})
         task = asyncio.create_task(self._end_or_kill(agent, turn))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
@@ -765,26 +572,6 @@ class AcpTransport(Transport):
         return self.redact(f"ACP {request.url.path} to {self.base_url}")
 
 
-async def _quietly(sending: Any) -> None:
-    with contextlib.suppress(OSError, RuntimeError):
-        await sending
-
-
 def _shown(params: Mapping[str, Any]) -> dict[str, Any]:
     """A file request's params as its frame carries them (its session is the turn's)."""
     return {k: v for k, v in params.items() if k != "sessionId"}
-
-
-def _checked_env(env: object) -> dict[str, str]:
-    """``env=``: names and values as text; a value under a secret-looking name is registered
-    as a secret, so no message or record carries it."""
-    if env is None:
-        return {}
-    if not isinstance(env, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
-    ):
-        raise ConfigurationError("env= is a dict of environment variable names to text values")
-    for name, value in env.items():
-        if secret_name(name):
-            register_secret(value)
-    return dict(env)

@@ -61,12 +61,13 @@ from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
 from .._http import checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
-from .acp_transport import ACP_IDLE_TIMEOUT, AcpTransport, checked_command
+from .acp_transport import ACP_IDLE_TIMEOUT, AcpTransport
 from .client_options import ClientOptions, provider_options_of
 from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
 from .origins import checked_origins
 from .reattach import OnceAccepted
+from .stdio_rpc import checked_command
 from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
 
