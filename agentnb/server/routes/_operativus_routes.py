@@ -168,8 +168,8 @@ def _owned_run(state: kit.AppState, agent: str, run_id: str) -> kit.RunLog | Non
     return log
 
 
-async def _status(request: Request) -> Response:
-    state = kit.state_of(request)
+def _run_in_path(request: Request, state: kit.AppState) -> kit.RunLog:
+    """The run the path names, of the agent the path names (a 404 when there is none)."""
     agent = kit.require_agent(request.path_params["agent_id"]).name
     run_id = request.path_params["run_id"]
     log = _owned_run(state, agent, run_id)
@@ -177,7 +177,11 @@ async def _status(request: Request) -> Response:
         raise kit.ApiError(
             404, f"run {run_id!r} of agent {agent!r} not found", code="run_not_found"
         )
-    return JSONResponse(_agent_run(log))
+    return log
+
+
+async def _status(request: Request) -> Response:
+    return JSONResponse(_agent_run(_run_in_path(request, kit.state_of(request))))
 
 
 async def _batch_status(request: Request) -> Response:
@@ -208,13 +212,7 @@ async def _approvals(request: Request) -> Response:
     """The decisions on a paused run's calls; the answer streams the rest of the run."""
     state = kit.state_of(request)
     body = await kit.request_model(request, _Decisions)
-    agent = kit.require_agent(request.path_params["agent_id"]).name
-    run_id = request.path_params["run_id"]
-    log = _owned_run(state, agent, run_id)
-    if log is None:
-        raise kit.ApiError(
-            404, f"run {run_id!r} of agent {agent!r} not found", code="run_not_found"
-        )
+    log = _run_in_path(request, state)
     decisions = tuple(
         steps.Decision(d.toolCallId, d.approved, d.reason, d.answer) for d in body.decisions
     )

@@ -157,9 +157,9 @@ class ResponsesRenderer:
             return []  # a denial: the client shows the decision it sent
         if isinstance(step, steps.Reasoning):
             self.reasoning_tokens += kit.count_tokens(step.text)
-            return [*self._open("reasoning"), self._reasoning_delta(step.text)]
+            return [*self._open("reasoning"), self._delta(step)]
         if isinstance(step, steps.Text):
-            return [*self._open("message"), self._text_delta(step.text)]
+            return [*self._open("message"), self._delta(step)]
         if isinstance(step, steps.ToolStart):  # render() holds calls back: shown as here
             return [*self._close(), *self._function_call(step)]
         if isinstance(step, steps.ToolEnd):
@@ -194,28 +194,15 @@ class ResponsesRenderer:
         self.open = {**item, "text": ""}
         return frames
 
-    def _reasoning_delta(self, text: str) -> kit.Frame:
+    def _delta(self, step: steps.Reasoning | steps.Text) -> kit.Frame:
         assert self.open is not None
-        self.open["text"] += text
-        return self._event(
-            "response.reasoning_summary_text.delta",
-            item_id=self.open["id"],
-            output_index=len(self.output),
-            summary_index=0,
-            delta=text,
-        )
-
-    def _text_delta(self, text: str) -> kit.Frame:
-        assert self.open is not None
-        self.open["text"] += text
-        return self._event(
-            "response.output_text.delta",
-            item_id=self.open["id"],
-            output_index=len(self.output),
-            content_index=0,
-            delta=text,
-            logprobs=[],
-        )
+        self.open["text"] += step.text
+        where = {"item_id": self.open["id"], "output_index": len(self.output)}
+        if isinstance(step, steps.Reasoning):
+            event = "response.reasoning_summary_text.delta"
+            return self._event(event, **where, summary_index=0, delta=step.text)
+        event = "response.output_text.delta"
+        return self._event(event, **where, content_index=0, delta=step.text, logprobs=[])
 
     def _close(self) -> list[kit.Frame]:
         """The open reasoning or message item, finished."""
