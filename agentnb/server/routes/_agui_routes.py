@@ -48,12 +48,11 @@ from starlette.routing import Route
 
 from .. import _steps as steps
 from . import _route_kit as kit
+from ._open_blocks import Block, OpenBlocks
 
 __all__ = ["AGUI", "DIALECT", "AGUIRenderer", "routes"]
 
 STREAM_HEADERS = {"Cache-Control": "no-cache"}
-Kind = Literal["text", "reasoning"]
-"""What an open message holds: the answer's text or reasoning."""
 APPROVAL_SCHEMA = {
     "type": "object",
     "properties": {"approved": {"type": "boolean"}, "reason": {"type": "string"}},
@@ -69,19 +68,15 @@ class AGUIRenderer:
     def __init__(self, log: kit.RunLog) -> None:
         self.log = log
         self.ids = (log.thread_id or "", log.id)
-        self.open: tuple[Kind, str] | None = None
-        self.count = 0
+        self.messages = OpenBlocks(lambda kind, number: f"msg_{log.id}_{number}")
         self.waiting: list[steps.ApprovalRequest] = []
         self.opened = False
         self.subagents = SubagentEvents(log.id)
 
-    def _event(self, kind: str, **fields: Any) -> kit.Frame:
-        return kit.Frame(kit.dumps({"type": kind, **fields}))
-
     def opening(self) -> list[kit.Frame]:
         self.opened = True
         thread_id, run_id = self.ids
-        return [self._event("RUN_STARTED", threadId=thread_id, runId=run_id)]
+        return [_event("RUN_STARTED", threadId=thread_id, runId=run_id)]
 
     def render(self, step: steps.AnyStep, at: float) -> list[kit.Frame]:
         if isinstance(step, steps.Nested):
@@ -92,10 +87,7 @@ class AGUIRenderer:
         if isinstance(step, steps.Resumed):
             return self.opening()
         if isinstance(step, steps.Reasoning | steps.Text):
-            kind: Kind = "text" if isinstance(step, steps.Text) else "reasoning"
-            frames = self._open(kind)
-            content = "TEXT_MESSAGE_CONTENT" if kind == "text" else "REASONING_MESSAGE_CONTENT"
-            return [*frames, self._event(content, messageId=self._message_id(), delta=step.text)]
+            return _delta(self.messages, step)
         frames = self._close()
         if isinstance(step, steps.ToolStart):
             started = self.subagents.started((step.call_id,), step)
@@ -113,44 +105,15 @@ class AGUIRenderer:
         # a failure before the stream opened (a refused start) still comes inside a run
         return [*(() if self.opened else self.opening()), *frames, self._error(step)]
 
-    def _message_id(self) -> str:
-        assert self.open is not None
-        return self.open[1]
-
-    def _open(self, kind: Kind) -> list[kit.Frame]:
-        if self.open is not None and self.open[0] == kind:
-            return []
-        frames = self._close()
-        self.count += 1
-        message_id = f"msg_{self.log.id}_{self.count}"
-        self.open = (kind, message_id)
-        if kind == "text":
-            start = self._event("TEXT_MESSAGE_START", messageId=message_id, role="assistant")
-            return [*frames, start]
-        return [
-            *frames,
-            self._event("REASONING_START", messageId=message_id),
-            self._event("REASONING_MESSAGE_START", messageId=message_id, role="reasoning"),
-        ]
-
     def _close(self) -> list[kit.Frame]:
-        if self.open is None:
-            return []
-        kind, message_id = self.open
-        self.open = None
-        if kind == "text":
-            return [self._event("TEXT_MESSAGE_END", messageId=message_id)]
-        return [
-            self._event("REASONING_MESSAGE_END", messageId=message_id),
-            self._event("REASONING_END", messageId=message_id),
-        ]
+        return _ends(self.messages.close())
 
     def _tool_call(self, step: steps.ToolStart) -> list[kit.Frame]:
         call_id = step.call_id
         return [
-            self._event("TOOL_CALL_START", toolCallId=call_id, toolCallName=step.name),
-            self._event("TOOL_CALL_ARGS", toolCallId=call_id, delta=json.dumps(step.arguments)),
-            self._event("TOOL_CALL_END", toolCallId=call_id),
+            _event("TOOL_CALL_START", toolCallId=call_id, toolCallName=step.name),
+            _event("TOOL_CALL_ARGS", toolCallId=call_id, delta=json.dumps(step.arguments)),
+            _event("TOOL_CALL_END", toolCallId=call_id),
         ]
 
     def _tool_result(self, step: steps.ToolEnd | steps.ToolDenied) -> kit.Frame:
@@ -158,7 +121,7 @@ class AGUIRenderer:
             content = step.reason or "denied"  # as pydantic-ai: the denial's reason
         else:
             content = step.error if step.error is not None else json.dumps(step.output)
-        return self._event(
+        return _event(
             "TOOL_CALL_RESULT",
             messageId=f"result_{step.call_id}",
             toolCallId=step.call_id,
@@ -214,15 +177,10 @@ class SubagentEvents:
     """One run's sub-agent events; keeps each sub-agent's open text or reasoning message."""
 
     def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self.open: dict[tuple[str, ...], tuple[Kind, str]] = {}
+        self.messages = OpenBlocks(lambda kind, number: f"msg_{run_id}_sub_{number}")
         """The open message of each sub-agent, by the path of the call that started it."""
-        self.count = 0
         self.delegated: set[tuple[str, ...]] = set()
         """The calls that started a sub-agent, by path."""
-
-    def _event(self, kind: str, **fields: Any) -> kit.Frame:
-        return kit.Frame(kit.dumps({"type": kind, **fields}))
 
     def started(self, call_path: tuple[str, ...], step: steps.ToolStart) -> list[kit.Frame]:
         """A call (of the top agent when ``call_path`` has one id) that runs a sub-agent."""
@@ -231,7 +189,7 @@ class SubagentEvents:
         self.delegated.add(call_path)
         above = {"parentSubagentRunId": subagent_run_id(call_path[:-1])} if call_path[1:] else {}
         return [
-            self._event(
+            _event(
                 "SUBAGENT_STARTED",
                 subagentRunId=subagent_run_id(call_path),
                 name=step.delegate,
@@ -242,20 +200,19 @@ class SubagentEvents:
 
     def ended(self, call_path: tuple[str, ...], step: steps.ToolEnd) -> list[kit.Frame]:
         """A call ends: if it ran a sub-agent, the sub-agent's messages close and it ends."""
-        inside = [path for path in self.open if path[: len(call_path)] == call_path]
-        frames = [frame for path in inside for frame in self._close(path)]
+        frames = _ends(self.messages.close_inside(call_path))
         if call_path not in self.delegated:
             return frames
         run = subagent_run_id(call_path)
         if step.error is not None:
-            return [*frames, self._event("SUBAGENT_ERROR", subagentRunId=run, message=step.error)]
-        return [*frames, self._event("SUBAGENT_FINISHED", subagentRunId=run, result=step.output)]
+            return [*frames, _event("SUBAGENT_ERROR", subagentRunId=run, message=step.error)]
+        return [*frames, _event("SUBAGENT_FINISHED", subagentRunId=run, result=step.output)]
 
     def render(self, nested: steps.Nested) -> list[kit.Frame]:
         where, step = nested.where, nested.step
         if isinstance(step, steps.Text | steps.Reasoning):
-            return self._delta(where, step)
-        frames = self._close(where.path)
+            return _delta(self.messages, step, where)
+        frames = _ends(self.messages.close(where.path))
         if isinstance(step, steps.SubAgentDone):  # AG-UI gives a sub-agent no usage of its own
             return frames
         call_path = where.call_path(step.call_id)
@@ -266,13 +223,13 @@ class SubagentEvents:
             arguments = {"toolCallId": call_id, "delta": json.dumps(step.arguments)}
             return [
                 *frames,
-                self._event("TOOL_CALL_START", **name),
-                self._event("TOOL_CALL_ARGS", **arguments, **attribution),
-                self._event("TOOL_CALL_END", toolCallId=call_id, **attribution),
+                _event("TOOL_CALL_START", **name),
+                _event("TOOL_CALL_ARGS", **arguments, **attribution),
+                _event("TOOL_CALL_END", toolCallId=call_id, **attribution),
                 *self.started(call_path, step),
             ]
         content = step.error if step.error is not None else json.dumps(step.output)
-        result = self._event(
+        result = _event(
             "TOOL_CALL_RESULT",
             messageId=f"result_{call_id}",
             toolCallId=call_id,
@@ -283,49 +240,51 @@ class SubagentEvents:
         return [*frames, *self.ended(call_path, step), result]
 
     def close_all(self) -> list[kit.Frame]:
-        return [frame for path in list(self.open) for frame in self._close(path)]
+        return _ends(self.messages.close_all())
 
-    def _delta(self, where: steps.SubAgent, step: steps.Text | steps.Reasoning) -> list[kit.Frame]:
-        kind: Kind = "text" if isinstance(step, steps.Text) else "reasoning"
-        attribution = {"subagentRunId": subagent_run_id(where.path)}
-        frames: list[kit.Frame] = []
-        current = self.open.get(where.path)
-        if current is None or current[0] != kind:
-            frames += self._close(where.path)
-            self.count += 1
-            message_id = f"msg_{self.run_id}_sub_{self.count}"
-            self.open[where.path] = (kind, message_id)
-            frames += self._opening(kind, message_id, attribution)
-        message_id = self.open[where.path][1]
-        content = "TEXT_MESSAGE_CONTENT" if kind == "text" else "REASONING_MESSAGE_CONTENT"
-        return [*frames, self._event(content, messageId=message_id, delta=step.text, **attribution)]
 
-    def _opening(self, kind: Kind, message_id: str, attribution: dict[str, str]) -> list[kit.Frame]:
-        if kind == "text":
-            return [
-                self._event(
-                    "TEXT_MESSAGE_START", messageId=message_id, role="assistant", **attribution
-                )
-            ]
-        return [
-            self._event("REASONING_START", messageId=message_id, **attribution),
-            self._event(
-                "REASONING_MESSAGE_START", messageId=message_id, role="reasoning", **attribution
-            ),
-        ]
+def _event(kind: str, **fields: Any) -> kit.Frame:
+    return kit.Frame(kit.dumps({"type": kind, **fields}))
 
-    def _close(self, path: tuple[str, ...]) -> list[kit.Frame]:
-        current = self.open.pop(path, None)
-        if current is None:
-            return []
-        kind, message_id = current
-        attribution = {"subagentRunId": subagent_run_id(path)}
-        if kind == "text":
-            return [self._event("TEXT_MESSAGE_END", messageId=message_id, **attribution)]
-        return [
-            self._event("REASONING_MESSAGE_END", messageId=message_id, **attribution),
-            self._event("REASONING_END", messageId=message_id, **attribution),
-        ]
+
+def _attribution(message: Block) -> dict[str, str]:
+    """A sub-agent's message says whose it is; the top agent's says nothing."""
+    return {"subagentRunId": subagent_run_id(message.path)} if message.where is not None else {}
+
+
+def _delta(
+    messages: OpenBlocks, step: steps.Text | steps.Reasoning, where: steps.SubAgent | None = None
+) -> list[kit.Frame]:
+    """A piece of text or reasoning, in the message of its kind (opened when it is not)."""
+    closed, opened, message = messages.delta(step, where)
+    content = "TEXT_MESSAGE_CONTENT" if message.kind == "text" else "REASONING_MESSAGE_CONTENT"
+    piece = _event(content, messageId=message.id, delta=step.text, **_attribution(message))
+    return [*_ends(closed), *_starts(opened), piece]
+
+
+def _starts(messages: list[Block]) -> list[kit.Frame]:
+    frames = []
+    for message in messages:
+        ids = {"messageId": message.id}
+        attribution = _attribution(message)
+        if message.kind == "text":
+            frames.append(_event("TEXT_MESSAGE_START", **ids, role="assistant", **attribution))
+        else:
+            frames.append(_event("REASONING_START", **ids, **attribution))
+            frames.append(_event("REASONING_MESSAGE_START", **ids, role="reasoning", **attribution))
+    return frames
+
+
+def _ends(messages: list[Block]) -> list[kit.Frame]:
+    frames = []
+    for message in messages:
+        ids = {"messageId": message.id, **_attribution(message)}
+        if message.kind == "text":
+            frames.append(_event("TEXT_MESSAGE_END", **ids))
+        else:
+            frames.append(_event("REASONING_MESSAGE_END", **ids))
+            frames.append(_event("REASONING_END", **ids))
+    return frames
 
 
 AGUI = kit.Dialect(
@@ -455,24 +414,16 @@ async def _begin(request: Request, state: kit.AppState) -> kit.RunStart | Respon
 
 def _resume(state: kit.AppState, thread_id: str, entries: list[_ResumeEntry]) -> Response:
     """AG-UI's resume: the thread's paused run gets the decisions and goes on."""
-    log = state.runs.latest(AGUI.name, thread_id)
-    if log is None or log.status != "paused":
-        raise kit.ApiError(
-            409, f"thread {thread_id!r} has no run waiting on an interrupt", code="not_paused"
-        )
-    decisions = []
-    for entry in entries:
-        waited = log.approval(entry.interruptId)
-        if waited is None:
-            known = sorted(r.approval_id for r in log.pending.values())
-            raise kit.ApiError(
-                409,
-                f"interrupt {entry.interruptId!r} is not one thread {thread_id!r} waits on "
-                f"({known})",
-                code="approval_mismatch",
-            )
-        decisions.append(entry.decision(waited))
-    return kit.continue_run(state, AGUI, log, tuple(decisions))
+    missing = f"thread {thread_id!r} has no run waiting on an interrupt"
+    log = kit.paused_run(state, AGUI, thread_id, missing)
+    waited = log.approvals(
+        (entry.interruptId for entry in entries),
+        lambda interrupt: f"interrupt {interrupt!r} is not one thread {thread_id!r} waits on",
+    )
+    decisions = tuple(
+        entry.decision(request) for entry, request in zip(entries, waited, strict=True)
+    )
+    return kit.continue_run(state, AGUI, log, decisions)
 
 
 def routes() -> list[Route]:

@@ -371,9 +371,9 @@ async def _begin(request: Request, state: kit.AppState) -> kit.RunStart | Respon
 
 def _resume(state: kit.AppState, thread: kit.Conversation, resume: Any) -> Response:
     """A ``Command(resume=…)``: the thread's paused run goes on with the decisions."""
-    log = state.runs.latest(KIND, thread.id)
-    if log is None or log.status != "paused":
-        raise kit.ApiError(409, f"thread {thread.id!r} has no interrupted run", code="not_paused")
+    log = kit.paused_run(
+        state, LANGGRAPH, thread.id, f"thread {thread.id!r} has no interrupted run"
+    )
     pending = list(log.pending.values())
     if len(pending) == 1 and not _is_map_of(resume, [pending[0].approval_id]):
         resume = {pending[0].approval_id: resume}

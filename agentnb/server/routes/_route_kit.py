@@ -23,7 +23,8 @@ A run request, the one flow
     ``RunLog`` at its pace.
 
 A run again
-    ``continue_run`` hands a paused run its ``Decision`` s and streams the rest; ``rejoin``
+    ``paused_run`` is a thread's run that waits for decisions, ``continue_run`` hands it its
+    ``Decision`` s and streams the rest; ``rejoin``
     streams a run to a client joining it again (after ``Last-Event-ID``, never before its
     latest pause); ``replay`` / ``replay_after`` / ``replay_selected`` read a run again from
     a frame on, or the frames one selects; ``state_of`` is the server's ``AppState`` (its
@@ -59,6 +60,7 @@ from .._service import (
     continue_run,
     json_schema_at,
     last_user_index,
+    paused_run,
     rejoin,
     replay,
     replay_after,
@@ -106,6 +108,7 @@ __all__ = [
     "openai_validation_error",
     "parse_last_event_id",
     "parse_model",
+    "paused_run",
     "rejoin",
     "replay",
     "replay_after",

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
@@ -45,6 +45,7 @@ from starlette.routing import Route
 
 from .. import _steps as steps
 from . import _route_kit as kit
+from ._open_blocks import Block, OpenBlocks
 from ._uimessages import UIMessage, approval_responses, history_of
 
 __all__ = ["DIALECT", "STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
@@ -56,8 +57,7 @@ NESTED_PART = "data-nestedToolEvent"
 class VercelRenderer:
     def __init__(self, log: kit.RunLog) -> None:
         self.log = log
-        self.open_block: tuple[str, str] | None = None  # ("text" | "reasoning", part id)
-        self.blocks = 0
+        self.blocks = OpenBlocks(lambda kind, number: f"{kind}_{number}")
         self.after_tool_output = False
         self.step_open = True
         self.nested = NestedParts()
@@ -119,22 +119,15 @@ class VercelRenderer:
         return [*self._end_step(), finish, kit.Frame("[DONE]", ends_response=True)]
 
     def _delta(self, step: steps.Reasoning | steps.Text) -> list[kit.Frame]:
-        kind = "text" if isinstance(step, steps.Text) else "reasoning"
-        frames: list[kit.Frame] = []
-        if self.open_block is None or self.open_block[0] != kind:
-            frames += self._close_block()
-            self.blocks += 1
-            self.open_block = (kind, f"{kind}_{self.blocks}")
-            frames.append(self._part(f"{kind}-start", id=self.open_block[1]))
-        frames.append(self._part(f"{kind}-delta", id=self.open_block[1], delta=step.text))
-        return frames
+        closed, opened, block = self.blocks.delta(step)
+        return [
+            *(self._part(f"{end.kind}-end", id=end.id) for end in closed),
+            *(self._part(f"{start.kind}-start", id=start.id) for start in opened),
+            self._part(f"{block.kind}-delta", id=block.id, delta=step.text),
+        ]
 
     def _close_block(self) -> list[kit.Frame]:
-        if self.open_block is None:
-            return []
-        kind, part_id = self.open_block
-        self.open_block = None
-        return [self._part(f"{kind}-end", id=part_id)]
+        return [self._part(f"{end.kind}-end", id=end.id) for end in self.blocks.close()]
 
     def _tool_input(self, step: steps.ToolStart) -> list[kit.Frame]:
         ids = {"toolCallId": step.call_id}
@@ -191,15 +184,13 @@ class NestedParts:
     """One run's sub-agent chunks; keeps each sub-agent's open text or reasoning block."""
 
     def __init__(self) -> None:
-        self.open: dict[tuple[str, ...], tuple[steps.SubAgent, str, str]] = {}
-        """Open block by sub-agent path: (the sub-agent, "text" | "reasoning", block id)."""
-        self.blocks = 0
+        self.blocks = OpenBlocks(lambda kind, number: f"{kind}_nested_{number}")
 
     def render(self, nested: steps.Nested) -> list[kit.Frame]:
         where, step = nested.where, nested.step
         if isinstance(step, steps.Text | steps.Reasoning):
             return self._delta(where, step)
-        frames = self._close(where.path)
+        frames = self._block_parts(self.blocks.close(where.path), "end")
         if isinstance(step, steps.SubAgentDone):
             return [*frames, self._finish(where, step)]
         if isinstance(step, steps.ToolStart):
@@ -208,8 +199,7 @@ class NestedParts:
 
     def ended(self, call_path: tuple[str, ...]) -> list[kit.Frame]:
         """A delegating call ends: the blocks its sub-agents left open close."""
-        inside = [path for path in self.open if path[: len(call_path)] == call_path]
-        return [frame for path in inside for frame in self._close(path)]
+        return self._block_parts(self.blocks.close_inside(call_path), "end")
 
     def _finish(self, where: steps.SubAgent, done: steps.SubAgentDone) -> kit.Frame:
         """The sub-agent's own ``finish``: what it spent, and its model."""
@@ -227,7 +217,7 @@ class NestedParts:
         return self._part(where, where.path, finish)
 
     def close_all(self) -> list[kit.Frame]:
-        return [frame for path in list(self.open) for frame in self._close(path)]
+        return self._block_parts(self.blocks.close_all(), "end")
 
     def _part(
         self, where: steps.SubAgent, path: tuple[str, ...], chunk: dict[str, Any]
@@ -242,25 +232,22 @@ class NestedParts:
         return kit.Frame(kit.dumps({"type": NESTED_PART, "data": data}))
 
     def _delta(self, where: steps.SubAgent, step: steps.Text | steps.Reasoning) -> list[kit.Frame]:
-        kind = "text" if isinstance(step, steps.Text) else "reasoning"
-        frames: list[kit.Frame] = []
-        current = self.open.get(where.path)
-        if current is None or current[1] != kind:
-            frames += self._close(where.path)
-            self.blocks += 1
-            block = f"{kind}_nested_{self.blocks}"
-            self.open[where.path] = (where, kind, block)
-            frames.append(self._part(where, where.path, {"type": f"{kind}-start", "id": block}))
-        block = self.open[where.path][2]
-        delta = {"type": f"{kind}-delta", "id": block, "delta": step.text}
-        return [*frames, self._part(where, where.path, delta)]
+        closed, opened, block = self.blocks.delta(step, where)
+        delta = {"type": f"{block.kind}-delta", "id": block.id, "delta": step.text}
+        return [
+            *self._block_parts(closed, "end"),
+            *self._block_parts(opened, "start"),
+            self._part(where, where.path, delta),
+        ]
 
-    def _close(self, path: tuple[str, ...]) -> list[kit.Frame]:
-        current = self.open.pop(path, None)
-        if current is None:
-            return []
-        where, kind, block = current
-        return [self._part(where, path, {"type": f"{kind}-end", "id": block})]
+    def _block_parts(self, blocks: list[Block], edge: Literal["start", "end"]) -> list[kit.Frame]:
+        """Sub-agents' blocks start or end."""
+        frames = []
+        for block in blocks:
+            assert block.where is not None  # these blocks are all sub-agents'
+            chunk = {"type": f"{block.kind}-{edge}", "id": block.id}
+            frames.append(self._part(block.where, block.path, chunk))
+        return frames
 
     def _tool_input(self, where: steps.SubAgent, step: steps.ToolStart) -> list[kit.Frame]:
         path = where.call_path(step.call_id)
@@ -336,26 +323,15 @@ def _continue_chat(
     state: kit.AppState, chat_id: str | None, decisions: dict[str, steps.Decision]
 ) -> Response:
     """The SDK's request after ``addToolApprovalResponse``: the chat's paused run goes on."""
-    log = state.runs.latest(VERCEL.name, chat_id) if chat_id else None
-    if log is None or log.status != "paused":
-        raise kit.ApiError(
-            409, f"chat {chat_id!r} has no run waiting for an approval", code="not_paused"
-        )
-    waited = {approval_id: log.approval(approval_id) for approval_id in decisions}
-    if any(request is None for request in waited.values()):
-        known = sorted(r.approval_id for r in log.pending.values())
-        raise kit.ApiError(
-            409,
-            f"the approvals {sorted(decisions)} are not the ones chat {chat_id!r} waits for "
-            f"({known})",
-            code="approval_mismatch",
-        )
+    missing = f"chat {chat_id!r} has no run waiting for an approval"
+    log = kit.paused_run(state, VERCEL, chat_id, missing)
+    waited = log.approvals(
+        decisions,
+        lambda _: f"the approvals {sorted(decisions)} are not the ones chat {chat_id!r} waits for",
+    )
     answers = tuple(
-        steps.Decision(
-            request.call_id, decisions[approval_id].approved, decisions[approval_id].reason
-        )
-        for approval_id, request in waited.items()
-        if request is not None
+        steps.Decision(request.call_id, decision.approved, decision.reason)
+        for request, decision in zip(waited, decisions.values(), strict=True)
     )
     return kit.continue_run(state, VERCEL, log, answers)
 
