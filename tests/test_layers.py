@@ -157,15 +157,18 @@ def modules() -> Iterator[tuple[str, Path, ast.Module]]:
         yield module_name(path), path, ast.parse(path.read_text(), str(path))
 
 
-def resolve(module: str, path: Path, node: ast.ImportFrom) -> list[str]:
+def resolve(module: str, path: Path, node: ast.ImportFrom, known: set[str]) -> list[str]:
     if node.level == 0:
         base = node.module or ""
     else:
         package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
         package = package[: len(package) - (node.level - 1)]
         base = ".".join([*package, *([node.module] if node.module else [])])
-    # "from . import x" may name a module: count both the package and the submodule
-    return [base, *(f"{base}.{alias.name}" for alias in node.names)]
+    # "from . import x" may name a module: then it imports that module, as "from .x import y"
+    # does (the package only on the way); a name of the package's own counts the package
+    named = [f"{base}.{alias.name}" for alias in node.names]
+    submodules = [target for target in named if target in known]
+    return submodules if len(submodules) == len(named) else [base, *named]
 
 
 def imports(module: str, path: Path, tree: ast.Module) -> Iterator[tuple[str, ast.stmt, bool]]:
@@ -182,7 +185,7 @@ def imports(module: str, path: Path, tree: ast.Module) -> Iterator[tuple[str, as
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            targets = resolve(module, path, node)
+            targets = resolve(module, path, node, known)
         for target in targets:
             if (target.split(".")[0] == "agentnb" and target in known) or not target.startswith(
                 "agentnb"

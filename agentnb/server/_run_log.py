@@ -11,7 +11,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -144,6 +144,21 @@ class RunLog:
     def approval(self, approval_id: str) -> ApprovalRequest | None:
         """The pending request with this approval id, if the run waits for it."""
         return next((r for r in self.pending.values() if r.approval_id == approval_id), None)
+
+    def approvals(
+        self, approval_ids: Iterable[str], mismatch: Callable[[str], str]
+    ) -> list[ApprovalRequest]:
+        """The pending requests these approval ids name; a 409 when one names none, saying
+        ``mismatch(that id)`` (in the dialect's words) and the ids the run waits for."""
+        found = []
+        for approval_id in approval_ids:
+            request = self.approval(approval_id)
+            if request is None:
+                known = sorted(r.approval_id for r in self.pending.values())
+                message = f"{mismatch(approval_id)} ({known})"
+                raise ApiError(409, message, code="approval_mismatch")
+            found.append(request)
+        return found
 
     def append(self, step: AnyStep) -> None:
         self.entries.append(Entry(step, time.time()))

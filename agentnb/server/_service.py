@@ -56,6 +56,7 @@ __all__ = [
     "last_seen",
     "last_user_index",
     "pacing_for",
+    "paused_run",
     "rejoin",
     "replay",
     "replay_after",
@@ -397,6 +398,15 @@ def rejoin(request: Request, dialect: Dialect, log: RunLog) -> Response:
     without one), never before the end of its latest pause (what a decision continued)."""
     after = max(last_seen(request, log), last_pause_end(log, dialect.renderer(log)))
     return replay_after(state_of(request), dialect, log, after)
+
+
+def paused_run(state: AppState, dialect: Dialect, thread_id: str | None, missing: str) -> RunLog:
+    """The latest run of a thread (a chat, a session) in ``dialect``, paused for decisions; a
+    409 saying ``missing`` (in the dialect's words) when there is none."""
+    log = state.runs.latest(dialect.name, thread_id) if thread_id else None
+    if log is None or log.status != "paused":
+        raise ApiError(409, missing, code="not_paused")
+    return log
 
 
 def continue_run(

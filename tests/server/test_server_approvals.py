@@ -197,6 +197,71 @@ def test_operativus_decisions_for_an_unknown_or_finished_run(client: httpx.Clien
     assert answer.status_code == 409
 
 
+# ---- a decision the thread does not wait for: each dialect's words -------------------------
+
+
+def test_a_vercel_decision_out_of_turn_says_which_chat_and_approvals(client: httpx.Client) -> None:
+    chat = chat_id()
+    first = start_chat(client, chat)
+    wrong = continue_chat(client, chat, responded(first, True, approval_id="approval_nope"))
+    waited = next(f.json() for f in first[:-1] if f.json()["type"] == "tool-approval-request")
+    assert (wrong.status_code, wrong.json()["detail"]) == (
+        409,
+        f"the approvals ['approval_nope'] are not the ones chat {chat!r} waits for "
+        f"({[waited['approvalId']]})",
+    )
+    assert continue_chat(client, chat, responded(first, True)).status_code == 200
+    again = continue_chat(client, chat, responded(first, True))
+    assert (again.status_code, again.json()["detail"]) == (
+        409,
+        f"chat {chat!r} has no run waiting for an approval",
+    )
+
+
+def agui_input(thread: str, turn: int, resume: list[dict[str, Any]] | None = None) -> Any:
+    body = {
+        "threadId": thread,
+        "runId": f"run_{thread}_{turn}",
+        "messages": [{"id": "m1", "role": "user", "content": ORDER}],
+    }
+    return body if resume is None else {**body, "resume": resume}
+
+
+def test_an_ag_ui_resume_out_of_turn_says_which_thread_and_interrupts(
+    client: httpx.Client,
+) -> None:
+    thread = f"thread-{uuid.uuid4().hex[:12]}"
+    nothing = [{"interruptId": "nope", "status": "resolved", "payload": {"approved": True}}]
+    early = client.post("/ag-ui/trader", json=agui_input(thread, 0, nothing))
+    assert (early.status_code, early.json()["detail"]) == (
+        409,
+        f"thread {thread!r} has no run waiting on an interrupt",
+    )
+    paused = parse_sse(client.post("/ag-ui/trader", json=agui_input(thread, 1)).text)
+    [interrupt] = paused[-1].json()["outcome"]["interrupts"]
+    wrong = client.post("/ag-ui/trader", json=agui_input(thread, 2, nothing))
+    assert (wrong.status_code, wrong.json()["detail"]) == (
+        409,
+        f"interrupt 'nope' is not one thread {thread!r} waits on ({[interrupt['id']]})",
+    )
+    right = [{**nothing[0], "interruptId": interrupt["id"]}]
+    resumed = client.post("/ag-ui/trader", json=agui_input(thread, 3, right))
+    assert resumed.status_code == 200
+    assert parse_sse(resumed.text)[-1].json()["outcome"] == {"type": "success"}
+
+
+def test_a_langgraph_resume_with_no_interrupted_run_says_which_thread(
+    client: httpx.Client,
+) -> None:
+    thread = client.post("/langgraph/threads", json={}).json()["thread_id"]
+    body = {"assistant_id": "trader", "command": {"resume": {"approved": True}}}
+    response = client.post(f"/langgraph/threads/{thread}/runs/stream", json=body)
+    assert (response.status_code, response.json()["detail"]) == (
+        409,
+        f"thread {thread!r} has no interrupted run",
+    )
+
+
 # ---- dialects that cannot say "wait for a human" -------------------------------------------
 
 

@@ -15,10 +15,11 @@ What an agent is
     An agent imports nothing of the service (``tests/test_layers.py``).
 
 Adding one (a ``judge``, say)
-    1. Write ``_judge_agent.py`` here with a class ``JudgeAgent`` shaped like the others
-       (``_echo_agent.py`` is the smallest, ``_trader_agent.py`` waits for an approval,
-       ``_research_team_agent.py`` delegates to sub-agents); a new tool goes in ``_tools.py``'s
-       ``TOOLS``.
+    1. Write ``_judge_agent.py`` here with a class ``JudgeAgent(DemoAgent)`` shaped like the
+       others: :class:`DemoAgent` holds the defaults (no tools, no approval, no question, any
+       input), the class sets what differs (``_echo_agent.py`` is the smallest,
+       ``_trader_agent.py`` waits for an approval, ``_research_team_agent.py`` delegates to
+       sub-agents); a new tool goes in ``_tools.py``'s ``TOOLS``.
     2. Add ``JudgeAgent()`` to :data:`AGENTS` below. Every dialect serves it from then on,
        and ``GET /``, the OpenAI models and the LangGraph assistants list it.
     3. Test its steps in ``tests/server/test_server_agents.py`` and describe it in

@@ -18,6 +18,7 @@ __all__ = [
     "AgentInput",
     "CallIds",
     "ChatMessage",
+    "DemoAgent",
     "InputProblem",
     "tickers_in",
     "tool_call",
@@ -117,6 +118,19 @@ class Agent(Protocol):
     def steps(self, request: AgentInput) -> Iterator[AnyStep]:
         """The run, step by step; ends with :class:`Finish`. After an :class:`ApprovalRequest`
         the producer sends the :class:`Decision` into the generator."""
+
+
+class DemoAgent:
+    """What a demo agent is unless it says otherwise: no tools, no call that waits for a human,
+    no question, any input taken. An agent subclasses it and sets what differs (its ``name``,
+    ``model``, ``description`` and ``steps``, and any of these)."""
+
+    tools: tuple[str, ...] = ()
+    needs_approval = False
+    asks_questions = False
+
+    def check(self, request: AgentInput) -> None:
+        return None
 
 
 class CallIds:

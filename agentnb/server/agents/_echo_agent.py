@@ -5,23 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .._steps import Finish, Step, Text
-from ._agent_input import AgentInput
+from ._agent_input import AgentInput, DemoAgent
 
 __all__ = ["EchoAgent"]
 
 
-class EchoAgent:
+class EchoAgent(DemoAgent):
     name = "echo"
     model = "agentnb-echo"
     """The model it reports it ran: one genai-prices does not know (a private model,
     so its runs have no cost)."""
     description = "Answers with the user's message, unchanged (for tests)."
-    tools: tuple[str, ...] = ()
-    needs_approval = False
-    asks_questions = False
-
-    def check(self, request: AgentInput) -> None:
-        return None
 
     def steps(self, request: AgentInput) -> Iterator[Step]:
         yield Text(request.message)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._steps import Finish, Reasoning, Step, Text, ToolStart
-from ._agent_input import DEFAULT_TICKER, AgentInput, CallIds, tickers_in, tool_call
+from ._agent_input import DEFAULT_TICKER, AgentInput, CallIds, DemoAgent, tickers_in, tool_call
 from ._tools import price_table
 
 __all__ = ["FinanceAgent"]
@@ -24,17 +24,12 @@ SAID_LINES = 5
 """Lines of a notebook read the demo agent repeats in its answer."""
 
 
-class FinanceAgent:
+class FinanceAgent(DemoAgent):
     name = "finance_agent"
     model = "gpt-4o-mini"
     """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = "Looks up DEMO stock prices and computes the week's move with a calculator."
     tools: tuple[str, ...] = ("get_stock_price", "calculator")
-    needs_approval = False
-    asks_questions = False
-
-    def check(self, request: AgentInput) -> None:
-        return None
 
     def steps(self, request: AgentInput) -> Iterator[Step]:
         everyone = _MOVED_MOST.search(request.message) is not None  # a follow-up it offers

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from .._steps import Finish, Reasoning, Step, Text
-from ._agent_input import AgentInput
+from ._agent_input import AgentInput, DemoAgent
 
 __all__ = ["JudgeAgent", "grade"]
 
@@ -76,7 +76,7 @@ def grade(expected: str, answer: str) -> dict[str, object]:
     return {"score": score, "verdict": verdict, "rationale": found + lacking}
 
 
-class JudgeAgent:
+class JudgeAgent(DemoAgent):
     name = "judge"
     model = "gpt-4o-mini"
     """The model it reports it ran (a real id, so a judge's runs are priced: judging costs)."""
@@ -85,12 +85,6 @@ class JudgeAgent:
         "data of agentnb.evals.judge()'s prompt): a JSON score from 0 to 1 with a short "
         "rationale."
     )
-    tools: tuple[str, ...] = ()
-    needs_approval = False
-    asks_questions = False
-
-    def check(self, request: AgentInput) -> None:
-        return None
 
     def steps(self, request: AgentInput) -> Iterator[Step]:
         fields = _fields(request.message)

@@ -21,7 +21,7 @@ from .._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._agent_input import AgentInput, CallIds
+from ._agent_input import AgentInput, CallIds, DemoAgent
 
 __all__ = ["QUESTION", "PlannerAgent"]
 
@@ -30,7 +30,7 @@ MAX_SHOWN = 200
 """Characters of the human's answer the plan repeats."""
 
 
-class PlannerAgent:
+class PlannerAgent(DemoAgent):
     name = "planner"
     model = "o3-mini"
     """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
@@ -38,9 +38,6 @@ class PlannerAgent:
     tools: tuple[str, ...] = ("ask_user",)
     needs_approval = True
     asks_questions = True
-
-    def check(self, request: AgentInput) -> None:
-        return None
 
     def steps(self, request: AgentInput) -> Generator[Step, Decision | None, None]:
         call_id = CallIds(request.run_id).next()

@@ -28,7 +28,7 @@ from .._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._agent_input import AgentInput, CallIds, tickers_in, tool_call
+from ._agent_input import AgentInput, CallIds, DemoAgent, tickers_in, tool_call
 from ._tools import ToolOutput, price_table
 
 __all__ = ["ResearchTeamAgent"]
@@ -44,7 +44,7 @@ _R = TypeVar("_R")
 Report = dict[str, Any]
 
 
-class ResearchTeamAgent:
+class ResearchTeamAgent(DemoAgent):
     name = LEAD
     model = "claude-sonnet-4-5"
     """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
@@ -53,11 +53,6 @@ class ResearchTeamAgent:
         "quant sub-agent for the week's move; then the lead writes the answer."
     )
     tools: tuple[str, ...] = (ANALYST,)
-    needs_approval = False
-    asks_questions = False
-
-    def check(self, request: AgentInput) -> None:
-        return None
 
     def steps(self, request: AgentInput) -> Iterator[AnyStep]:
         tickers = tickers_in(request.message)

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._steps import Finish, Step, Text
-from ._agent_input import AgentInput, InputProblem
+from ._agent_input import AgentInput, DemoAgent, InputProblem
 from ._schema_instances import SchemaError, instance_for
 
 __all__ = ["StructuredAgent"]
 
 
-class StructuredAgent:
+class StructuredAgent(DemoAgent):
     name = "structured"
     model = "gpt-4o"
     """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
@@ -22,9 +22,6 @@ class StructuredAgent:
         "Answers with JSON valid for the request's JSON schema, each field filled to fit "
         "its name (a ticker and its DEMO price, a summary, ...)."
     )
-    tools: tuple[str, ...] = ()
-    needs_approval = False
-    asks_questions = False
 
     def check(self, request: AgentInput) -> None:
         self._instance(request)

@@ -23,7 +23,7 @@ from .._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._agent_input import AgentInput, CallIds, tickers_in, tool_call
+from ._agent_input import AgentInput, CallIds, DemoAgent, tickers_in, tool_call
 from ._tools import MAX_SHARES, call_tool
 
 __all__ = ["APPROVAL_REASON", "TraderAgent"]
@@ -45,17 +45,13 @@ def _order(message: str) -> dict[str, object]:
     }
 
 
-class TraderAgent:
+class TraderAgent(DemoAgent):
     name = "trader"
     model = "gpt-4.1"
     """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = "Places DEMO trades: quotes the price, then waits for a human to approve."
     tools: tuple[str, ...] = ("get_stock_price", "place_trade")
     needs_approval = True
-    asks_questions = False
-
-    def check(self, request: AgentInput) -> None:
-        return None
 
     def steps(self, request: AgentInput) -> Generator[Step, Decision | None, None]:
         order = _order(request.message)

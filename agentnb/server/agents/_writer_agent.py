@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from .._numbers import ascii_int
 from .._steps import Finish, Reasoning, Step, Text
-from ._agent_input import AgentInput, InputProblem
+from ._agent_input import AgentInput, DemoAgent, InputProblem
 
 __all__ = ["WriterAgent"]
 
@@ -15,14 +15,11 @@ MAX_PARAGRAPHS = 200
 DEFAULT_PARAGRAPHS = 5
 
 
-class WriterAgent:
+class WriterAgent(DemoAgent):
     name = "writer"
     model = "claude-haiku-4-5"
     """The model it reports it ran (a real id, so its runs are priced by genai-prices)."""
     description = "Writes a long markdown document (headings, lists, code, a table)."
-    tools: tuple[str, ...] = ()
-    needs_approval = False
-    asks_questions = False
 
     def check(self, request: AgentInput) -> None:
         _paragraphs(request)

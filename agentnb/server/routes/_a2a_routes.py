@@ -36,43 +36,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._steps import (
-    ApprovalRequest,
-    Decision,
-    Failure,
-    Finish,
-    Paused,
-    Reasoning,
-    Resumed,
-    Step,
-    Text,
-    ToolDenied,
-    ToolEnd,
-    ToolStart,
-)
-from ._route_kit import (
-    AgentInput,
-    AppState,
-    Dialect,
-    Frame,
-    RunLog,
-    RunStart,
-    ServedDialect,
-    continue_run,
-    dumps,
-    flat,
-    json_schema_at,
-    parse_last_event_id,
-    replay,
-    request_json,
-    require_agent,
-    run_endpoint,
-    run_start,
-    scalar_options,
-    sse_response,
-    state_of,
-    wants_followups,
-)
+from .. import _steps as steps
+from . import _route_kit as kit
 
 __all__ = ["A2A", "DIALECT", "A2ARenderer", "routes"]
 
@@ -113,14 +78,14 @@ def _error(rpc_id: Any, code: int, message: str) -> JSONResponse:
 class A2ARenderer:
     """Steps as A2A stream responses of one task."""
 
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: kit.RunLog) -> None:
         self.log = log
         self.rpc_id = log.details.get("rpcId")
         self.answered = False
-        self.waiting: list[ApprovalRequest] = []
+        self.waiting: list[steps.ApprovalRequest] = []
 
-    def _frame(self, result: _Obj, *, terminal: bool = False) -> Frame:
-        return Frame(dumps(_response(self.rpc_id, result)), terminal=terminal)
+    def _frame(self, result: _Obj, *, terminal: bool = False) -> kit.Frame:
+        return kit.Frame(kit.dumps(_response(self.rpc_id, result)), terminal=terminal)
 
     def _ids(self) -> _Obj:
         return {"taskId": self.log.id, "contextId": self.log.thread_id or ""}
@@ -135,7 +100,7 @@ class A2ARenderer:
             update["metadata"] = metadata
         return {"statusUpdate": update}
 
-    def opening(self) -> list[Frame]:
+    def opening(self) -> list[kit.Frame]:
         task = {
             "id": self.log.id,
             "contextId": self.log.thread_id or "",
@@ -143,22 +108,22 @@ class A2ARenderer:
         }
         return [self._frame({"task": task})]
 
-    def render(self, step: Step, at: float) -> list[Frame]:
-        if isinstance(step, ApprovalRequest):
+    def render(self, step: steps.Step, at: float) -> list[kit.Frame]:
+        if isinstance(step, steps.ApprovalRequest):
             self.waiting.append(step)
             return []
-        if isinstance(step, Paused):
+        if isinstance(step, steps.Paused):
             return [self._input_required()]
-        if isinstance(step, Resumed):
+        if isinstance(step, steps.Resumed):
             return [self._frame(self._status("TASK_STATE_WORKING", None, {}))]
-        if isinstance(step, Reasoning):
+        if isinstance(step, steps.Reasoning):
             delta = {"agentnbDelta": True}
             return [self._frame(self._status("TASK_STATE_WORKING", [{"text": step.text}], delta))]
-        if isinstance(step, Text):
+        if isinstance(step, steps.Text):
             return [self._frame(self._artifact(step.text))]
-        if isinstance(step, ToolStart | ToolEnd | ToolDenied):
+        if isinstance(step, steps.ToolStart | steps.ToolEnd | steps.ToolDenied):
             return [self._frame(self._status("TASK_STATE_WORKING", [self._tool(step)], {}))]
-        if isinstance(step, Finish):
+        if isinstance(step, steps.Finish):
             return [self._frame(self._finished(step), terminal=True)]
         return [self._frame(self._failed(step), terminal=True)]
 
@@ -168,7 +133,7 @@ class A2ARenderer:
         self.answered = True
         return {"artifactUpdate": update}
 
-    def _input_required(self) -> Frame:
+    def _input_required(self) -> kit.Frame:
         """A call awaiting approval: the task asks (text) and names the call (data)."""
         [request, *_] = self.waiting
         self.waiting = []
@@ -179,13 +144,13 @@ class A2ARenderer:
             {"data": {"approval": {**approval, "name": request.name}}},
         ]
         status = self._status("TASK_STATE_INPUT_REQUIRED", parts, {})
-        return Frame(dumps(_response(self.rpc_id, status)), ends_response=True)
+        return kit.Frame(kit.dumps(_response(self.rpc_id, status)), ends_response=True)
 
-    def _tool(self, step: ToolStart | ToolEnd | ToolDenied) -> _Obj:
-        if isinstance(step, ToolStart):
+    def _tool(self, step: steps.ToolStart | steps.ToolEnd | steps.ToolDenied) -> _Obj:
+        if isinstance(step, steps.ToolStart):
             call = {"id": step.call_id, "name": step.name, "arguments": step.arguments}
             return {"data": {"toolCall": call}}
-        if isinstance(step, ToolDenied):
+        if isinstance(step, steps.ToolDenied):
             denied = {"id": step.call_id, "name": step.name, "reason": step.reason}
             return {"data": {"toolDenied": denied}}
         result = {"id": step.call_id, "name": step.name, "output": step.output}
@@ -193,7 +158,7 @@ class A2ARenderer:
             result["error"] = step.error
         return {"data": {"toolResult": result}}
 
-    def _finished(self, step: Finish) -> _Obj:
+    def _finished(self, step: steps.Finish) -> _Obj:
         usage = step.usage
         metadata: _Obj = {
             "usage": {
@@ -210,11 +175,11 @@ class A2ARenderer:
             metadata["finalOutput"] = step.final_output
         return self._status("TASK_STATE_COMPLETED", None, metadata)
 
-    def _failed(self, step: Failure) -> _Obj:
+    def _failed(self, step: steps.Failure) -> _Obj:
         return self._status("TASK_STATE_FAILED", [{"text": step.message}], {"code": step.code})
 
 
-A2A = Dialect(KIND, flat(A2ARenderer), approvals=True)
+A2A = kit.Dialect(KIND, kit.flat(A2ARenderer), approvals=True)
 
 
 _LOCATIONS = {
@@ -237,34 +202,34 @@ def _text(message: _Obj) -> str:
     )
 
 
-async def _begin(request: Request, state: AppState, body: _Obj) -> RunStart | Response:
+async def _begin(request: Request, state: kit.AppState, body: _Obj) -> kit.RunStart | Response:
     rpc_id = body.get("id")
     message = _params(body).get("message")
     if not isinstance(message, dict) or not _text(message):
         return _error(rpc_id, -32602, "params.message needs a text part")
-    agent = require_agent(request.path_params["agent"])
+    agent = kit.require_agent(request.path_params["agent"])
     context_id = message.get("contextId")
     conversation = state.conversations.get_or_create(
         KIND, context_id if isinstance(context_id, str) else None
     )
     metadata = _params(body).get("metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
-    options = scalar_options(metadata)
-    asked = AgentInput(
+    options = kit.scalar_options(metadata)
+    asked = kit.AgentInput(
         message=_text(message),
         history=conversation.history(),
-        response_format=json_schema_at(
+        response_format=kit.json_schema_at(
             metadata.get("responseFormat"), _LOCATIONS["response_format"]
         ),
         options=options,
-        followups=wants_followups(options),
+        followups=kit.wants_followups(options),
     )
-    return run_start(
+    return kit.run_start(
         request, A2A, agent, asked, _LOCATIONS, conversation=conversation, details={"rpcId": rpc_id}
     )
 
 
-def _task(log: RunLog) -> _Obj:
+def _task(log: kit.RunLog) -> _Obj:
     return {
         "id": log.id,
         "contextId": log.thread_id or "",
@@ -273,7 +238,7 @@ def _task(log: RunLog) -> _Obj:
     }
 
 
-def _list_tasks(request: Request, state: AppState, body: _Obj) -> JSONResponse:
+def _list_tasks(request: Request, state: kit.AppState, body: _Obj) -> JSONResponse:
     """``ListTasks``: the agent's tasks (of one context, with ``contextId``), newest first,
     a page at a time; the page token is the next task's position (opaque to a client)."""
     params = _params(body)
@@ -310,17 +275,17 @@ def _without_artifacts(task: _Obj) -> _Obj:
     return {key: value for key, value in task.items() if key != "artifacts"}
 
 
-def _task_of(request: Request, body: _Obj) -> RunLog | JSONResponse:
+def _task_of(request: Request, body: _Obj) -> kit.RunLog | JSONResponse:
     task_id = _params(body).get("id")
-    log = state_of(request).runs.get(task_id) if isinstance(task_id, str) else None
+    log = kit.state_of(request).runs.get(task_id) if isinstance(task_id, str) else None
     if log is None or log.dialect != KIND or log.agent != request.path_params["agent"]:
         return _error(body.get("id"), -32001, f"task {task_id!r} is unknown or has expired")
     return log
 
 
 async def _rpc(request: Request) -> Response:
-    state = state_of(request)
-    body = await request_json(request)
+    state = kit.state_of(request)
+    body = await kit.request_json(request)
     if not isinstance(body, dict) or body.get("jsonrpc") != "2.0":
         return _error(None, -32600, "a JSON-RPC 2.0 request object is expected")
     method = _METHODS.get(str(body.get("method")))
@@ -330,7 +295,7 @@ async def _rpc(request: Request) -> Response:
     if method == "stream" and isinstance(message, dict) and message.get("taskId"):
         return _answer(request, state, body, message)
     if method == "stream":
-        return await run_endpoint(request, A2A, lambda r, s: _begin(r, s, body))
+        return await kit.run_endpoint(request, A2A, lambda r, s: _begin(r, s, body))
     if method == "list":
         return _list_tasks(request, state, body)
     log = _task_of(request, body)
@@ -346,7 +311,7 @@ async def _rpc(request: Request) -> Response:
 _YES = {"yes", "y", "approve", "approved", "ok", "true"}
 
 
-def _decisions(log: RunLog, message: _Obj) -> tuple[Decision, ...]:
+def _decisions(log: kit.RunLog, message: _Obj) -> tuple[steps.Decision, ...]:
     """The answer to the calls the task waits on: a data part ``{"decision": {callId,
     approved, reason}}`` (what agentnb sends), else the text (``yes``... approves, anything
     else denies with the text as the reason)."""
@@ -357,49 +322,49 @@ def _decisions(log: RunLog, message: _Obj) -> tuple[Decision, ...]:
         if isinstance(decision, dict) and decision.get("callId") in log.pending:
             reason = decision.get("reason")
             reason = reason if isinstance(reason, str) else None
-            return (Decision(decision["callId"], decision.get("approved") is True, reason),)
+            return (steps.Decision(decision["callId"], decision.get("approved") is True, reason),)
     text = _text(message).strip()
     approved = text.lower() in _YES
-    return tuple(Decision(c, approved, None if approved else text) for c in log.pending)
+    return tuple(steps.Decision(c, approved, None if approved else text) for c in log.pending)
 
 
-def _answer(request: Request, state: AppState, body: _Obj, message: _Obj) -> Response:
+def _answer(request: Request, state: kit.AppState, body: _Obj, message: _Obj) -> Response:
     """A message to a task in ``input-required``: the decisions; the task goes on."""
     log = _task_of(request, {"id": body.get("id"), "params": {"id": message["taskId"]}})
     if isinstance(log, JSONResponse):
         return log
     if log.status != "paused":
         return _error(body.get("id"), -32004, f"task {log.id!r} is not waiting for input")
-    return continue_run(state, A2A, log, _decisions(log, message))
+    return kit.continue_run(state, A2A, log, _decisions(log, message))
 
 
 class _Resubscribed(A2ARenderer):
     """A subscription's renderer: the task as it stood when the subscription came (its
     answer so far), then the frames after that point."""
 
-    def __init__(self, log: RunLog, task: _Obj) -> None:
+    def __init__(self, log: kit.RunLog, task: _Obj) -> None:
         super().__init__(log)
         self.task = task
 
-    def opening(self) -> list[Frame]:
+    def opening(self) -> list[kit.Frame]:
         return [self._frame({"task": self.task})]
 
 
-def _subscribe(request: Request, state: AppState, log: RunLog) -> Response:
+def _subscribe(request: Request, state: kit.AppState, log: kit.RunLog) -> Response:
     """``SubscribeToTask``: after ``Last-Event-ID`` when the client has one (nothing lost or
     repeated), else as A2A does it: the task now, then what follows."""
-    resume = parse_last_event_id(request.headers)
+    resume = kit.parse_last_event_id(request.headers)
     if resume is not None:
-        return replay(state, A2A, log.id, resume[1])
+        return kit.replay(state, A2A, log.id, resume[1])
     # The task and the count of frames it holds are taken at once: the run goes on before
     # the response's first frame is made, and what it adds meanwhile is sent once, after.
     task, counting = _task(log), A2A.renderer(log)
     sent = len(counting.opening()) + sum(
         len(counting.render(entry.step, entry.at)) for entry in list(log.entries)
     )
-    return sse_response(
+    return kit.sse_response(
         log,
-        flat(lambda log: _Resubscribed(log, task))(log),
+        kit.flat(lambda log: _Resubscribed(log, task))(log),
         store=state.runs,
         counter=state.streams,
         select=lambda number, frame: number == 0 or number >= sent,
@@ -407,7 +372,7 @@ def _subscribe(request: Request, state: AppState, log: RunLog) -> Response:
 
 
 async def _card(request: Request) -> Response:
-    agent = require_agent(request.path_params["agent"])
+    agent = kit.require_agent(request.path_params["agent"])
     url = str(request.url_for("a2a_rpc", agent=agent.name))
     card = {
         "name": agent.name,
@@ -434,4 +399,4 @@ def routes() -> list[Route]:
     ]
 
 
-DIALECT = ServedDialect(("a2a",), routes, prefix="/a2a", client_options={"path": "/{agent}"})
+DIALECT = kit.ServedDialect(("a2a",), routes, prefix="/a2a", client_options={"path": "/{agent}"})

@@ -46,52 +46,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._steps import (
-    AnyStep,
-    ApprovalRequest,
-    Decision,
-    Failure,
-    Finish,
-    Nested,
-    Paused,
-    Reasoning,
-    Resumed,
-    SubAgent,
-    SubAgentDone,
-    Text,
-    ToolDenied,
-    ToolEnd,
-    ToolStart,
-    run_wide_id,
-)
-from ._route_kit import (
-    AgentInput,
-    ApiError,
-    AppState,
-    ChatMessage,
-    Dialect,
-    Frame,
-    RunLog,
-    RunStart,
-    ServedDialect,
-    continue_run,
-    dumps,
-    json_schema_at,
-    last_user_index,
-    new_run_id,
-    request_model,
-    require_agent,
-    run_route,
-    run_start,
-    scalar_options,
-    wants_followups,
-)
+from .. import _steps as steps
+from . import _route_kit as kit
+from ._open_blocks import Block, OpenBlocks
 
 __all__ = ["AGUI", "DIALECT", "AGUIRenderer", "routes"]
 
 STREAM_HEADERS = {"Cache-Control": "no-cache"}
-Kind = Literal["text", "reasoning"]
-"""What an open message holds: the answer's text or reasoning."""
 APPROVAL_SCHEMA = {
     "type": "object",
     "properties": {"approved": {"type": "boolean"}, "reason": {"type": "string"}},
@@ -104,99 +65,63 @@ class AGUIRenderer:
     """Steps as AG-UI events; a text or reasoning message stays open until another kind of
     step comes."""
 
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: kit.RunLog) -> None:
         self.log = log
         self.ids = (log.thread_id or "", log.id)
-        self.open: tuple[Kind, str] | None = None
-        self.count = 0
-        self.waiting: list[ApprovalRequest] = []
+        self.messages = OpenBlocks(lambda kind, number: f"msg_{log.id}_{number}")
+        self.waiting: list[steps.ApprovalRequest] = []
         self.opened = False
         self.subagents = SubagentEvents(log.id)
 
-    def _event(self, kind: str, **fields: Any) -> Frame:
-        return Frame(dumps({"type": kind, **fields}))
-
-    def opening(self) -> list[Frame]:
+    def opening(self) -> list[kit.Frame]:
         self.opened = True
         thread_id, run_id = self.ids
-        return [self._event("RUN_STARTED", threadId=thread_id, runId=run_id)]
+        return [_event("RUN_STARTED", threadId=thread_id, runId=run_id)]
 
-    def render(self, step: AnyStep, at: float) -> list[Frame]:
-        if isinstance(step, Nested):
+    def render(self, step: steps.AnyStep, at: float) -> list[kit.Frame]:
+        if isinstance(step, steps.Nested):
             return [*self._close(), *self.subagents.render(step)]
-        if isinstance(step, ApprovalRequest):
+        if isinstance(step, steps.ApprovalRequest):
             self.waiting.append(step)
             return []
-        if isinstance(step, Resumed):
+        if isinstance(step, steps.Resumed):
             return self.opening()
-        if isinstance(step, Reasoning | Text):
-            kind: Kind = "text" if isinstance(step, Text) else "reasoning"
-            frames = self._open(kind)
-            content = "TEXT_MESSAGE_CONTENT" if kind == "text" else "REASONING_MESSAGE_CONTENT"
-            return [*frames, self._event(content, messageId=self._message_id(), delta=step.text)]
+        if isinstance(step, steps.Reasoning | steps.Text):
+            return _delta(self.messages, step)
         frames = self._close()
-        if isinstance(step, ToolStart):
+        if isinstance(step, steps.ToolStart):
             started = self.subagents.started((step.call_id,), step)
             return [*frames, *self._tool_call(step), *started]
-        if isinstance(step, ToolEnd):
+        if isinstance(step, steps.ToolEnd):
             ended = self.subagents.ended((step.call_id,), step)
             return [*frames, *ended, self._tool_result(step)]
-        if isinstance(step, ToolDenied):
+        if isinstance(step, steps.ToolDenied):
             return [*frames, self._tool_result(step)]
-        if isinstance(step, Paused):
+        if isinstance(step, steps.Paused):
             return [*frames, self._interrupt()]
         frames += self.subagents.close_all()
-        if isinstance(step, Finish):
+        if isinstance(step, steps.Finish):
             return [*frames, self._finished(step)]
         # a failure before the stream opened (a refused start) still comes inside a run
         return [*(() if self.opened else self.opening()), *frames, self._error(step)]
 
-    def _message_id(self) -> str:
-        assert self.open is not None
-        return self.open[1]
+    def _close(self) -> list[kit.Frame]:
+        return _ends(self.messages.close())
 
-    def _open(self, kind: Kind) -> list[Frame]:
-        if self.open is not None and self.open[0] == kind:
-            return []
-        frames = self._close()
-        self.count += 1
-        message_id = f"msg_{self.log.id}_{self.count}"
-        self.open = (kind, message_id)
-        if kind == "text":
-            start = self._event("TEXT_MESSAGE_START", messageId=message_id, role="assistant")
-            return [*frames, start]
-        return [
-            *frames,
-            self._event("REASONING_START", messageId=message_id),
-            self._event("REASONING_MESSAGE_START", messageId=message_id, role="reasoning"),
-        ]
-
-    def _close(self) -> list[Frame]:
-        if self.open is None:
-            return []
-        kind, message_id = self.open
-        self.open = None
-        if kind == "text":
-            return [self._event("TEXT_MESSAGE_END", messageId=message_id)]
-        return [
-            self._event("REASONING_MESSAGE_END", messageId=message_id),
-            self._event("REASONING_END", messageId=message_id),
-        ]
-
-    def _tool_call(self, step: ToolStart) -> list[Frame]:
+    def _tool_call(self, step: steps.ToolStart) -> list[kit.Frame]:
         call_id = step.call_id
         return [
-            self._event("TOOL_CALL_START", toolCallId=call_id, toolCallName=step.name),
-            self._event("TOOL_CALL_ARGS", toolCallId=call_id, delta=json.dumps(step.arguments)),
-            self._event("TOOL_CALL_END", toolCallId=call_id),
+            _event("TOOL_CALL_START", toolCallId=call_id, toolCallName=step.name),
+            _event("TOOL_CALL_ARGS", toolCallId=call_id, delta=json.dumps(step.arguments)),
+            _event("TOOL_CALL_END", toolCallId=call_id),
         ]
 
-    def _tool_result(self, step: ToolEnd | ToolDenied) -> Frame:
-        if isinstance(step, ToolDenied):
+    def _tool_result(self, step: steps.ToolEnd | steps.ToolDenied) -> kit.Frame:
+        if isinstance(step, steps.ToolDenied):
             content = step.reason or "denied"  # as pydantic-ai: the denial's reason
         else:
             content = step.error if step.error is not None else json.dumps(step.output)
-        return self._event(
+        return _event(
             "TOOL_CALL_RESULT",
             messageId=f"result_{step.call_id}",
             toolCallId=step.call_id,
@@ -204,16 +129,16 @@ class AGUIRenderer:
             role="tool",
         )
 
-    def _interrupt(self) -> Frame:
+    def _interrupt(self) -> kit.Frame:
         """The response ends as pydantic-ai's does at a call awaiting approval."""
         thread_id, run_id = self.ids
         interrupts = [_interrupt_of(request) for request in self.waiting]
         self.waiting = []
         outcome = {"type": "interrupt", "interrupts": interrupts}
         finished = {"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id}
-        return Frame(dumps({**finished, "outcome": outcome}), ends_response=True)
+        return kit.Frame(kit.dumps({**finished, "outcome": outcome}), ends_response=True)
 
-    def _finished(self, step: Finish) -> Frame:
+    def _finished(self, step: steps.Finish) -> kit.Frame:
         thread_id, run_id = self.ids
         usage = step.usage
         token_usage = {
@@ -223,8 +148,8 @@ class AGUIRenderer:
             "outputTokens": usage.completion_tokens,
             "totalTokens": usage.total_tokens,
         }
-        return Frame(
-            dumps(
+        return kit.Frame(
+            kit.dumps(
                 {
                     "type": "RUN_FINISHED",
                     "threadId": thread_id,
@@ -238,79 +163,73 @@ class AGUIRenderer:
             terminal=True,
         )
 
-    def _error(self, step: Failure) -> Frame:
+    def _error(self, step: steps.Failure) -> kit.Frame:
         error = {"type": "RUN_ERROR", "message": step.message, "code": step.code}
-        return Frame(dumps(error), terminal=True)
+        return kit.Frame(kit.dumps(error), terminal=True)
 
 
 def subagent_run_id(call_path: tuple[str, ...]) -> str:
     """The invocation a delegating call started (one per call, so two analysts differ)."""
-    return f"subagent:{run_wide_id(call_path)}"
+    return f"subagent:{steps.run_wide_id(call_path)}"
 
 
 class SubagentEvents:
     """One run's sub-agent events; keeps each sub-agent's open text or reasoning message."""
 
     def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self.open: dict[tuple[str, ...], tuple[Kind, str]] = {}
+        self.messages = OpenBlocks(lambda kind, number: f"msg_{run_id}_sub_{number}")
         """The open message of each sub-agent, by the path of the call that started it."""
-        self.count = 0
         self.delegated: set[tuple[str, ...]] = set()
         """The calls that started a sub-agent, by path."""
 
-    def _event(self, kind: str, **fields: Any) -> Frame:
-        return Frame(dumps({"type": kind, **fields}))
-
-    def started(self, call_path: tuple[str, ...], step: ToolStart) -> list[Frame]:
+    def started(self, call_path: tuple[str, ...], step: steps.ToolStart) -> list[kit.Frame]:
         """A call (of the top agent when ``call_path`` has one id) that runs a sub-agent."""
         if step.delegate is None:
             return []
         self.delegated.add(call_path)
         above = {"parentSubagentRunId": subagent_run_id(call_path[:-1])} if call_path[1:] else {}
         return [
-            self._event(
+            _event(
                 "SUBAGENT_STARTED",
                 subagentRunId=subagent_run_id(call_path),
                 name=step.delegate,
-                parentToolCallId=run_wide_id(call_path),
+                parentToolCallId=steps.run_wide_id(call_path),
                 **above,
             )
         ]
 
-    def ended(self, call_path: tuple[str, ...], step: ToolEnd) -> list[Frame]:
+    def ended(self, call_path: tuple[str, ...], step: steps.ToolEnd) -> list[kit.Frame]:
         """A call ends: if it ran a sub-agent, the sub-agent's messages close and it ends."""
-        inside = [path for path in self.open if path[: len(call_path)] == call_path]
-        frames = [frame for path in inside for frame in self._close(path)]
+        frames = _ends(self.messages.close_inside(call_path))
         if call_path not in self.delegated:
             return frames
         run = subagent_run_id(call_path)
         if step.error is not None:
-            return [*frames, self._event("SUBAGENT_ERROR", subagentRunId=run, message=step.error)]
-        return [*frames, self._event("SUBAGENT_FINISHED", subagentRunId=run, result=step.output)]
+            return [*frames, _event("SUBAGENT_ERROR", subagentRunId=run, message=step.error)]
+        return [*frames, _event("SUBAGENT_FINISHED", subagentRunId=run, result=step.output)]
 
-    def render(self, nested: Nested) -> list[Frame]:
+    def render(self, nested: steps.Nested) -> list[kit.Frame]:
         where, step = nested.where, nested.step
-        if isinstance(step, Text | Reasoning):
-            return self._delta(where, step)
-        frames = self._close(where.path)
-        if isinstance(step, SubAgentDone):  # AG-UI gives a sub-agent no usage of its own
+        if isinstance(step, steps.Text | steps.Reasoning):
+            return _delta(self.messages, step, where)
+        frames = _ends(self.messages.close(where.path))
+        if isinstance(step, steps.SubAgentDone):  # AG-UI gives a sub-agent no usage of its own
             return frames
         call_path = where.call_path(step.call_id)
         attribution = {"subagentRunId": subagent_run_id(where.path)}
-        call_id = run_wide_id(call_path)
-        if isinstance(step, ToolStart):
+        call_id = steps.run_wide_id(call_path)
+        if isinstance(step, steps.ToolStart):
             name = {"toolCallId": call_id, "toolCallName": step.name, **attribution}
             arguments = {"toolCallId": call_id, "delta": json.dumps(step.arguments)}
             return [
                 *frames,
-                self._event("TOOL_CALL_START", **name),
-                self._event("TOOL_CALL_ARGS", **arguments, **attribution),
-                self._event("TOOL_CALL_END", toolCallId=call_id, **attribution),
+                _event("TOOL_CALL_START", **name),
+                _event("TOOL_CALL_ARGS", **arguments, **attribution),
+                _event("TOOL_CALL_END", toolCallId=call_id, **attribution),
                 *self.started(call_path, step),
             ]
         content = step.error if step.error is not None else json.dumps(step.output)
-        result = self._event(
+        result = _event(
             "TOOL_CALL_RESULT",
             messageId=f"result_{call_id}",
             toolCallId=call_id,
@@ -320,58 +239,60 @@ class SubagentEvents:
         )
         return [*frames, *self.ended(call_path, step), result]
 
-    def close_all(self) -> list[Frame]:
-        return [frame for path in list(self.open) for frame in self._close(path)]
-
-    def _delta(self, where: SubAgent, step: Text | Reasoning) -> list[Frame]:
-        kind: Kind = "text" if isinstance(step, Text) else "reasoning"
-        attribution = {"subagentRunId": subagent_run_id(where.path)}
-        frames: list[Frame] = []
-        current = self.open.get(where.path)
-        if current is None or current[0] != kind:
-            frames += self._close(where.path)
-            self.count += 1
-            message_id = f"msg_{self.run_id}_sub_{self.count}"
-            self.open[where.path] = (kind, message_id)
-            frames += self._opening(kind, message_id, attribution)
-        message_id = self.open[where.path][1]
-        content = "TEXT_MESSAGE_CONTENT" if kind == "text" else "REASONING_MESSAGE_CONTENT"
-        return [*frames, self._event(content, messageId=message_id, delta=step.text, **attribution)]
-
-    def _opening(self, kind: Kind, message_id: str, attribution: dict[str, str]) -> list[Frame]:
-        if kind == "text":
-            return [
-                self._event(
-                    "TEXT_MESSAGE_START", messageId=message_id, role="assistant", **attribution
-                )
-            ]
-        return [
-            self._event("REASONING_START", messageId=message_id, **attribution),
-            self._event(
-                "REASONING_MESSAGE_START", messageId=message_id, role="reasoning", **attribution
-            ),
-        ]
-
-    def _close(self, path: tuple[str, ...]) -> list[Frame]:
-        current = self.open.pop(path, None)
-        if current is None:
-            return []
-        kind, message_id = current
-        attribution = {"subagentRunId": subagent_run_id(path)}
-        if kind == "text":
-            return [self._event("TEXT_MESSAGE_END", messageId=message_id, **attribution)]
-        return [
-            self._event("REASONING_MESSAGE_END", messageId=message_id, **attribution),
-            self._event("REASONING_END", messageId=message_id, **attribution),
-        ]
+    def close_all(self) -> list[kit.Frame]:
+        return _ends(self.messages.close_all())
 
 
-AGUI = Dialect(
+def _event(kind: str, **fields: Any) -> kit.Frame:
+    return kit.Frame(kit.dumps({"type": kind, **fields}))
+
+
+def _attribution(message: Block) -> dict[str, str]:
+    """A sub-agent's message says whose it is; the top agent's says nothing."""
+    return {"subagentRunId": subagent_run_id(message.path)} if message.where is not None else {}
+
+
+def _delta(
+    messages: OpenBlocks, step: steps.Text | steps.Reasoning, where: steps.SubAgent | None = None
+) -> list[kit.Frame]:
+    """A piece of text or reasoning, in the message of its kind (opened when it is not)."""
+    closed, opened, message = messages.delta(step, where)
+    content = "TEXT_MESSAGE_CONTENT" if message.kind == "text" else "REASONING_MESSAGE_CONTENT"
+    piece = _event(content, messageId=message.id, delta=step.text, **_attribution(message))
+    return [*_ends(closed), *_starts(opened), piece]
+
+
+def _starts(messages: list[Block]) -> list[kit.Frame]:
+    frames = []
+    for message in messages:
+        ids = {"messageId": message.id}
+        attribution = _attribution(message)
+        if message.kind == "text":
+            frames.append(_event("TEXT_MESSAGE_START", **ids, role="assistant", **attribution))
+        else:
+            frames.append(_event("REASONING_START", **ids, **attribution))
+            frames.append(_event("REASONING_MESSAGE_START", **ids, role="reasoning", **attribution))
+    return frames
+
+
+def _ends(messages: list[Block]) -> list[kit.Frame]:
+    frames = []
+    for message in messages:
+        ids = {"messageId": message.id, **_attribution(message)}
+        if message.kind == "text":
+            frames.append(_event("TEXT_MESSAGE_END", **ids))
+        else:
+            frames.append(_event("REASONING_MESSAGE_END", **ids))
+            frames.append(_event("REASONING_END", **ids))
+    return frames
+
+
+AGUI = kit.Dialect(
     "ag-ui", AGUIRenderer, headers=lambda log: STREAM_HEADERS, approvals=True, questions=True
 )
 
 
-def _interrupt_of(request: ApprovalRequest) -> dict[str, Any]:
+def _interrupt_of(request: steps.ApprovalRequest) -> dict[str, Any]:
     """A tool call awaiting approval as pydantic-ai shapes it; a free-form question as an
     ``input_required`` interrupt on the call that asks it (its message is the question, the
     answer the payload)."""
@@ -406,9 +327,11 @@ class _Message(BaseModel):
             )
         return ""
 
-    def chat_message(self) -> ChatMessage:
+    def chat_message(self) -> kit.ChatMessage:
         calls = tuple(self.toolCalls or ())
-        return ChatMessage(self.role, self.text(), tool_calls=calls, tool_call_id=self.toolCallId)
+        return kit.ChatMessage(
+            self.role, self.text(), tool_calls=calls, tool_call_id=self.toolCallId
+        )
 
 
 class _ResumeEntry(BaseModel):
@@ -417,19 +340,19 @@ class _ResumeEntry(BaseModel):
     status: Literal["resolved", "cancelled"]
     payload: Any = None
 
-    def decision(self, waited: ApprovalRequest) -> Decision:
+    def decision(self, waited: steps.ApprovalRequest) -> steps.Decision:
         """A question: ``resolved`` answers it with the payload, ``cancelled`` declines it. A
         tool call: approved only by ``resolved`` with ``payload.approved`` true (deny by
         default, as pydantic-ai reads it)."""
         call_id = waited.call_id
         if waited.question is not None:
             if self.status == "cancelled":
-                return Decision(call_id, False, "the question was declined")
-            return Decision(call_id, True, None, self.payload)
+                return steps.Decision(call_id, False, "the question was declined")
+            return steps.Decision(call_id, True, None, self.payload)
         payload = self.payload if isinstance(self.payload, dict) else {}
         reason = payload.get("reason")
         approved = self.status == "resolved" and payload.get("approved") is True
-        return Decision(call_id, approved, reason if isinstance(reason, str) else None)
+        return steps.Decision(call_id, approved, reason if isinstance(reason, str) else None)
 
 
 class _RunAgentInput(BaseModel):
@@ -453,66 +376,60 @@ _LOCATIONS = {
 
 
 def _response_format(props: dict[str, Any]) -> dict[str, Any] | None:
-    return json_schema_at(props.get("responseFormat"), _LOCATIONS["response_format"])
+    return kit.json_schema_at(props.get("responseFormat"), _LOCATIONS["response_format"])
 
 
-def _run_id(state: AppState, wanted: str) -> str:
+def _run_id(state: kit.AppState, wanted: str) -> str:
     """The input's run id, unless another run has it or it is not a plain token."""
     if _PLAIN_ID.fullmatch(wanted) and state.runs.get(wanted) is None:
         return wanted
-    return new_run_id()
+    return kit.new_run_id()
 
 
-async def _begin(request: Request, state: AppState) -> RunStart | Response:
-    body = await request_model(request, _RunAgentInput)
-    agent = require_agent(request.path_params["agent"])
+async def _begin(request: Request, state: kit.AppState) -> kit.RunStart | Response:
+    body = await kit.request_model(request, _RunAgentInput)
+    agent = kit.require_agent(request.path_params["agent"])
     if body.resume:
         return _resume(state, body.threadId, body.resume)
-    last = last_user_index(m.role for m in body.messages)
+    last = kit.last_user_index(m.role for m in body.messages)
     props = body.forwardedProps
     metadata = props.get("metadata")
-    options = scalar_options(metadata if isinstance(metadata, dict) else None)
+    options = kit.scalar_options(metadata if isinstance(metadata, dict) else None)
     if props.get("followups") is True:
         options["followups"] = "true"
-    asked = AgentInput(
+    asked = kit.AgentInput(
         message=body.messages[last].text(),
         history=tuple(m.chat_message() for m in body.messages[:last]),
         response_format=_response_format(props),
         options=options,
-        followups=wants_followups(options),
+        followups=kit.wants_followups(options),
         client_tools=tuple(body.tools),  # the client's own: their calls end the run unanswered
         tool_results=tuple(m.chat_message() for m in body.messages[last + 1 :] if m.role == "tool"),
     )
     run_id = _run_id(state, body.runId)
-    return run_start(
+    return kit.run_start(
         request, AGUI, agent, asked, _LOCATIONS, run_id=run_id, thread_id=body.threadId
     )
 
 
-def _resume(state: AppState, thread_id: str, entries: list[_ResumeEntry]) -> Response:
+def _resume(state: kit.AppState, thread_id: str, entries: list[_ResumeEntry]) -> Response:
     """AG-UI's resume: the thread's paused run gets the decisions and goes on."""
-    log = state.runs.latest(AGUI.name, thread_id)
-    if log is None or log.status != "paused":
-        raise ApiError(
-            409, f"thread {thread_id!r} has no run waiting on an interrupt", code="not_paused"
-        )
-    decisions = []
-    for entry in entries:
-        waited = log.approval(entry.interruptId)
-        if waited is None:
-            known = sorted(r.approval_id for r in log.pending.values())
-            raise ApiError(
-                409,
-                f"interrupt {entry.interruptId!r} is not one thread {thread_id!r} waits on "
-                f"({known})",
-                code="approval_mismatch",
-            )
-        decisions.append(entry.decision(waited))
-    return continue_run(state, AGUI, log, tuple(decisions))
+    missing = f"thread {thread_id!r} has no run waiting on an interrupt"
+    log = kit.paused_run(state, AGUI, thread_id, missing)
+    waited = log.approvals(
+        (entry.interruptId for entry in entries),
+        lambda interrupt: f"interrupt {interrupt!r} is not one thread {thread_id!r} waits on",
+    )
+    decisions = tuple(
+        entry.decision(request) for entry, request in zip(entries, waited, strict=True)
+    )
+    return kit.continue_run(state, AGUI, log, decisions)
 
 
 def routes() -> list[Route]:
-    return [Route("/ag-ui/{agent}", run_route(AGUI, _begin), methods=["POST"])]
+    return [Route("/ag-ui/{agent}", kit.run_route(AGUI, _begin), methods=["POST"])]
 
 
-DIALECT = ServedDialect(("ag-ui",), routes, prefix="/ag-ui", client_options={"path": "/{agent}"})
+DIALECT = kit.ServedDialect(
+    ("ag-ui",), routes, prefix="/ag-ui", client_options={"path": "/{agent}"}
+)

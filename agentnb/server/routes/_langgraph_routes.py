@@ -48,53 +48,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._steps import (
-    AnyStep,
-    ApprovalRequest,
-    Decision,
-    Failure,
-    Finish,
-    Nested,
-    Paused,
-    Reasoning,
-    Resumed,
-    SubAgent,
-    SubAgentDone,
-    Text,
-    TokenUsage,
-    ToolDenied,
-    ToolEnd,
-    ToolStart,
-    run_wide_id,
-)
-from ._route_kit import (
-    AGENTS,
-    AgentInput,
-    ApiError,
-    AppState,
-    Conversation,
-    Dialect,
-    Frame,
-    RunLog,
-    RunStart,
-    ServedDialect,
-    StoredMessage,
-    continue_run,
-    dumps,
-    invalid,
-    iso,
-    json_schema_at,
-    parse_model,
-    rejoin,
-    request_json,
-    request_model,
-    require_agent,
-    run_route,
-    run_start,
-    scalar_options,
-    state_of,
-    wants_followups,
-)
+from .. import _steps as steps
+from . import _route_kit as kit
 
 __all__ = ["DIALECT", "LANGGRAPH", "LangGraphRenderer", "routes"]
 
@@ -106,44 +61,44 @@ STREAM_HEADERS = {"Cache-Control": "no-cache"}
 class LangGraphRenderer:
     """Steps as LangGraph stream-mode frames (``messages-tuple``, ``updates``, ``values``)."""
 
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: kit.RunLog) -> None:
         self.log = log
-        self.asked: list[ApprovalRequest] = []
+        self.asked: list[steps.ApprovalRequest] = []
         self.calls: dict[str, dict[str, Any]] = {}
         self.subgraphs = Subgraphs(log.id, log.details.get("stream_subgraphs") is True)
 
-    def _frame(self, event: str, data: Any, **flags: bool) -> Frame:
-        return Frame(dumps(data), event=event, **flags)
+    def _frame(self, event: str, data: Any, **flags: bool) -> kit.Frame:
+        return kit.Frame(kit.dumps(data), event=event, **flags)
 
-    def _chunk(self, **fields: Any) -> Frame:
+    def _chunk(self, **fields: Any) -> kit.Frame:
         chunk = {"type": "AIMessageChunk", "id": f"msg_{self.log.id}", "content": "", **fields}
         return self._frame("messages", [chunk, {"run_id": self.log.id}])
 
-    def opening(self) -> list[Frame]:
+    def opening(self) -> list[kit.Frame]:
         return [self._frame("metadata", {"run_id": self.log.id, "attempt": 1})]
 
-    def render(self, step: AnyStep, at: float) -> list[Frame]:
-        if isinstance(step, Nested):
+    def render(self, step: steps.AnyStep, at: float) -> list[kit.Frame]:
+        if isinstance(step, steps.Nested):
             return self.subgraphs.render(step)
-        if isinstance(step, Text):
+        if isinstance(step, steps.Text):
             return [self._chunk(content=step.text)]
-        if isinstance(step, Reasoning):
+        if isinstance(step, steps.Reasoning):
             return [self._chunk(additional_kwargs={"reasoning_content": step.text})]
-        if isinstance(step, ToolStart):
+        if isinstance(step, steps.ToolStart):
             delegated = self.subgraphs.delegated((step.call_id,), step)
             return [] if delegated else [self._tool_call(step)]
-        if isinstance(step, ToolEnd) and (step.call_id,) in self.subgraphs.nodes:
+        if isinstance(step, steps.ToolEnd) and (step.call_id,) in self.subgraphs.nodes:
             return self.subgraphs.ended((step.call_id,), step)
-        if isinstance(step, ToolEnd | ToolDenied):
+        if isinstance(step, steps.ToolEnd | steps.ToolDenied):
             return [self._tool_message(step)]
-        if isinstance(step, ApprovalRequest):
+        if isinstance(step, steps.ApprovalRequest):
             self.asked.append(step)
             return []
-        if isinstance(step, Paused):
+        if isinstance(step, steps.Paused):
             return [self._interrupt()]
-        if isinstance(step, Resumed):
+        if isinstance(step, steps.Resumed):
             return self.opening()
-        if isinstance(step, Finish):
+        if isinstance(step, steps.Finish):
             # each model's chunks carry its own usage: the sub-agents' came in their subgraphs
             own = self.subgraphs.own_usage(step.usage)
             usage = {
@@ -159,13 +114,13 @@ class LangGraphRenderer:
             return [last, self._values(step), self._frame("end", None, terminal=True)]
         return [self._error(step)]
 
-    def _tool_call(self, step: ToolStart) -> Frame:
+    def _tool_call(self, step: steps.ToolStart) -> kit.Frame:
         self.calls[step.call_id] = {"id": step.call_id, "name": step.name, "args": step.arguments}
         piece = {"name": step.name, "args": json.dumps(step.arguments), "id": step.call_id}
         return self._chunk(tool_call_chunks=[{**piece, "index": 0, "type": "tool_call_chunk"}])
 
-    def _tool_message(self, step: ToolEnd | ToolDenied) -> Frame:
-        if isinstance(step, ToolDenied):
+    def _tool_message(self, step: steps.ToolEnd | steps.ToolDenied) -> kit.Frame:
+        if isinstance(step, steps.ToolDenied):
             content, status = step.reason or "denied", "error"
         elif step.error is not None:
             content, status = step.error, "error"
@@ -180,7 +135,7 @@ class LangGraphRenderer:
         }
         return self._frame("messages", [message, {"run_id": self.log.id}])
 
-    def _interrupt(self) -> Frame:
+    def _interrupt(self) -> kit.Frame:
         interrupts = [
             {
                 "id": asked.approval_id,
@@ -195,7 +150,7 @@ class LangGraphRenderer:
         self.asked = []
         return self._frame("updates", {"__interrupt__": interrupts}, ends_response=True)
 
-    def _values(self, step: Finish) -> Frame:
+    def _values(self, step: steps.Finish) -> kit.Frame:
         messages = [
             {"type": "human", "content": self.log.request.message},
             {"type": "ai", "content": self.log.answer_text()},
@@ -207,7 +162,7 @@ class LangGraphRenderer:
             values["followups"] = list(step.followups)
         return self._frame("values", values)
 
-    def _error(self, step: Failure) -> Frame:
+    def _error(self, step: steps.Failure) -> kit.Frame:
         data = {"error": step.code, "message": step.message}
         return self._frame("error", data, terminal=True)
 
@@ -220,32 +175,34 @@ class Subgraphs:
         self.streamed = streamed
         self.nodes: dict[tuple[str, ...], str] = {}
         """The node (sub-agent) each delegating call runs, by the call's path."""
-        self.reported = TokenUsage()
+        self.reported = steps.TokenUsage()
         """What the sub-agents' own chunks said they spent, all together."""
 
-    def own_usage(self, run: TokenUsage) -> TokenUsage:
+    def own_usage(self, run: steps.TokenUsage) -> steps.TokenUsage:
         """The top agent's part of the run's usage: the rest was reported by the subgraphs."""
-        return TokenUsage(
+        return steps.TokenUsage(
             run.prompt_tokens - self.reported.prompt_tokens,
             run.completion_tokens - self.reported.completion_tokens,
         )
 
     def _entry(self, call_path: tuple[str, ...]) -> str:
-        task = uuid.uuid5(uuid.NAMESPACE_URL, f"agentnb:{self.run_id}/{run_wide_id(call_path)}")
+        task = uuid.uuid5(
+            uuid.NAMESPACE_URL, f"agentnb:{self.run_id}/{steps.run_wide_id(call_path)}"
+        )
         return f"{self.nodes.get(call_path, 'subgraph')}:{task}"
 
     def namespace(self, path: tuple[str, ...]) -> str:
         """``node:task|node:task…`` of the subgraph a delegating call path runs."""
         return "|".join(self._entry(path[: depth + 1]) for depth in range(len(path)))
 
-    def delegated(self, call_path: tuple[str, ...], step: ToolStart) -> bool:
+    def delegated(self, call_path: tuple[str, ...], step: steps.ToolStart) -> bool:
         """Note a call that runs a sub-agent (True: it has no frame of its own)."""
         if step.delegate is None:
             return False
         self.nodes[call_path] = step.delegate
         return True
 
-    def ended(self, call_path: tuple[str, ...], step: ToolEnd) -> list[Frame]:
+    def ended(self, call_path: tuple[str, ...], step: steps.ToolEnd) -> list[kit.Frame]:
         """A delegating call ends: the ``updates`` frame of the level above names its node."""
         node = self.nodes.get(call_path)
         if node is None or (not self.streamed and len(call_path) > 1):
@@ -254,14 +211,14 @@ class Subgraphs:
         answer = step.error or (output if isinstance(output, str) else json.dumps(output))
         update = {node: {"messages": [{"type": "ai", "content": answer}]}}
         above = self.namespace(call_path[:-1])
-        return [Frame(dumps(update), event=f"updates|{above}" if above else "updates")]
+        return [kit.Frame(kit.dumps(update), event=f"updates|{above}" if above else "updates")]
 
-    def _spent(self, where: SubAgent, done: SubAgentDone) -> list[Frame]:
+    def _spent(self, where: steps.SubAgent, done: steps.SubAgentDone) -> list[kit.Frame]:
         """The sub-agent's last chunk: its usage and model, as a chat model's last chunk."""
         if not self.streamed:
             return []
         usage = done.usage
-        self.reported = TokenUsage(
+        self.reported = steps.TokenUsage(
             self.reported.prompt_tokens + usage.prompt_tokens,
             self.reported.completion_tokens + usage.completion_tokens,
         )
@@ -278,10 +235,12 @@ class Subgraphs:
         if done.model is not None:
             chunk["response_metadata"] = {"model_name": done.model}
         return [
-            Frame(dumps([chunk, self._metadata(where)]), f"messages|{self.namespace(where.path)}")
+            kit.Frame(
+                kit.dumps([chunk, self._metadata(where)]), f"messages|{self.namespace(where.path)}"
+            )
         ]
 
-    def _metadata(self, where: SubAgent) -> dict[str, Any]:
+    def _metadata(self, where: steps.SubAgent) -> dict[str, Any]:
         namespace = self.namespace(where.path)
         return {
             "run_id": self.run_id,
@@ -290,47 +249,53 @@ class Subgraphs:
             "checkpoint_ns": namespace,
         }
 
-    def render(self, nested: Nested) -> list[Frame]:
+    def render(self, nested: steps.Nested) -> list[kit.Frame]:
         where, step = nested.where, nested.step
-        if isinstance(step, SubAgentDone):
+        if isinstance(step, steps.SubAgentDone):
             return self._spent(where, step)
-        call_path = where.call_path(step.call_id) if isinstance(step, ToolStart | ToolEnd) else ()
-        if isinstance(step, ToolStart) and self.delegated(call_path, step):
+        call_path = (
+            where.call_path(step.call_id)
+            if isinstance(step, steps.ToolStart | steps.ToolEnd)
+            else ()
+        )
+        if isinstance(step, steps.ToolStart) and self.delegated(call_path, step):
             return []
-        if isinstance(step, ToolEnd) and call_path in self.nodes:
+        if isinstance(step, steps.ToolEnd) and call_path in self.nodes:
             return self.ended(call_path, step)
         if not self.streamed:
             return []
         message = [self._message(step, call_path), self._metadata(where)]
-        return [Frame(dumps(message), f"messages|{self.namespace(where.path)}")]
+        return [kit.Frame(kit.dumps(message), f"messages|{self.namespace(where.path)}")]
 
     def _message(
-        self, step: Text | Reasoning | ToolStart | ToolEnd, call_path: tuple[str, ...]
+        self,
+        step: steps.Text | steps.Reasoning | steps.ToolStart | steps.ToolEnd,
+        call_path: tuple[str, ...],
     ) -> dict[str, Any]:
-        if isinstance(step, ToolEnd):
+        if isinstance(step, steps.ToolEnd):
             failed = step.error is not None
             return {
                 "type": "tool",
                 "content": step.error if failed else json.dumps(step.output),
-                "tool_call_id": run_wide_id(call_path),
+                "tool_call_id": steps.run_wide_id(call_path),
                 "name": step.name,
                 "status": "error" if failed else "success",
             }
         chunk: dict[str, Any] = {"type": "AIMessageChunk", "content": ""}
-        if isinstance(step, Text):
+        if isinstance(step, steps.Text):
             chunk["content"] = step.text
-        elif isinstance(step, Reasoning):
+        elif isinstance(step, steps.Reasoning):
             chunk["additional_kwargs"] = {"reasoning_content": step.text}
         else:
             call = {"name": step.name, "args": json.dumps(step.arguments)}
-            call_id = run_wide_id(call_path)
+            call_id = steps.run_wide_id(call_path)
             chunk["tool_call_chunks"] = [
                 {**call, "id": call_id, "index": 0, "type": "tool_call_chunk"}
             ]
         return chunk
 
 
-LANGGRAPH = Dialect(
+LANGGRAPH = kit.Dialect(
     KIND,
     LangGraphRenderer,
     headers=lambda log: STREAM_HEADERS,
@@ -363,13 +328,13 @@ _LOCATIONS = {
 def _response_format(body: _RunCreate) -> dict[str, Any] | None:
     configurable = (body.config or {}).get("configurable")
     schema = configurable.get("response_format") if isinstance(configurable, dict) else None
-    return json_schema_at(schema, _LOCATIONS["response_format"])
+    return kit.json_schema_at(schema, _LOCATIONS["response_format"])
 
 
-def _thread_or_404(state: AppState, thread_id: str) -> Conversation:
+def _thread_or_404(state: kit.AppState, thread_id: str) -> kit.Conversation:
     thread = state.conversations.get(KIND, thread_id)
     if thread is None:
-        raise ApiError(404, f"thread {thread_id!r} not found", code="thread_not_found")
+        raise kit.ApiError(404, f"thread {thread_id!r} not found", code="thread_not_found")
     return thread
 
 
@@ -377,53 +342,55 @@ def _human_text(body: _RunCreate) -> str:
     messages = body.input.messages if body.input else []
     humans = [m for m in messages if m.get("type", m.get("role")) in ("human", "user")]
     if not humans or not isinstance(humans[-1].get("content"), str):
-        raise invalid(["body", "input", "messages"], "needs a human message with text content")
+        raise kit.invalid(["body", "input", "messages"], "needs a human message with text content")
     text: str = humans[-1]["content"]
     return text
 
 
-async def _begin(request: Request, state: AppState) -> RunStart | Response:
+async def _begin(request: Request, state: kit.AppState) -> kit.RunStart | Response:
     thread = _thread_or_404(state, request.path_params["tid"])
-    body = await request_model(request, _RunCreate)
-    agent = require_agent(body.assistant_id)
+    body = await kit.request_model(request, _RunCreate)
+    agent = kit.require_agent(body.assistant_id)
     if body.command is not None and "resume" in body.command:
         return _resume(state, thread, body.command["resume"])
     if body.checkpoint_id is not None:
         _branch(thread, body.checkpoint_id)
-    options = scalar_options(body.metadata)
-    asked = AgentInput(
+    options = kit.scalar_options(body.metadata)
+    asked = kit.AgentInput(
         message=_human_text(body),
         history=thread.history(),
         response_format=_response_format(body),
         options=options,
-        followups=wants_followups(options),
+        followups=kit.wants_followups(options),
     )
     subgraphs = {"stream_subgraphs": (body.model_extra or {}).get("stream_subgraphs") is True}
-    return run_start(
+    return kit.run_start(
         request, LANGGRAPH, agent, asked, _LOCATIONS, conversation=thread, details=subgraphs
     )
 
 
-def _resume(state: AppState, thread: Conversation, resume: Any) -> Response:
+def _resume(state: kit.AppState, thread: kit.Conversation, resume: Any) -> Response:
     """A ``Command(resume=…)``: the thread's paused run goes on with the decisions."""
-    log = state.runs.latest(KIND, thread.id)
-    if log is None or log.status != "paused":
-        raise ApiError(409, f"thread {thread.id!r} has no interrupted run", code="not_paused")
+    log = kit.paused_run(
+        state, LANGGRAPH, thread.id, f"thread {thread.id!r} has no interrupted run"
+    )
     pending = list(log.pending.values())
     if len(pending) == 1 and not _is_map_of(resume, [pending[0].approval_id]):
         resume = {pending[0].approval_id: resume}
     if not isinstance(resume, dict) or set(resume) != {p.approval_id for p in pending}:
         known = sorted(p.approval_id for p in pending)
-        raise ApiError(409, f"resume must answer the interrupts {known}", code="approval_mismatch")
+        raise kit.ApiError(
+            409, f"resume must answer the interrupts {known}", code="approval_mismatch"
+        )
     decisions = tuple(_decision(p, resume[p.approval_id]) for p in pending)
-    return continue_run(state, LANGGRAPH, log, decisions)
+    return kit.continue_run(state, LANGGRAPH, log, decisions)
 
 
 # ---- checkpoints: the thread's messages, one checkpoint before a run's input and one after
 # each message (as ``langgraph-api`` writes an ``input`` checkpoint, then ``loop`` ones) --------
 
 
-def _checkpoints(thread: Conversation) -> list[dict[str, Any]]:
+def _checkpoints(thread: kit.Conversation) -> list[dict[str, Any]]:
     """The thread's checkpoints, newest first, shaped as ``langgraph-api``'s thread states."""
     states: list[dict[str, Any]] = []
     parent: str | None = None
@@ -435,11 +402,11 @@ def _checkpoints(thread: Conversation) -> list[dict[str, Any]]:
 
 
 def _state(
-    thread: Conversation,
+    thread: kit.Conversation,
     checkpoint_id: str,
     parent: str | None,
     count: int,
-    message: StoredMessage,
+    message: kit.StoredMessage,
     states: list[dict[str, Any]],
 ) -> str:
     source = "input" if checkpoint_id.startswith("cp_in_") else "loop"
@@ -450,22 +417,22 @@ def _state(
             "checkpoint": _checkpoint_ref(thread, checkpoint_id),
             "parent_checkpoint": _checkpoint_ref(thread, parent) if parent else None,
             "metadata": {"run_id": message.run_id, "source": source, "step": len(states) - 1},
-            "created_at": iso(message.created_at),
+            "created_at": kit.iso(message.created_at),
         }
     )
     return checkpoint_id
 
 
-def _checkpoint_ref(thread: Conversation, checkpoint_id: str) -> dict[str, Any]:
+def _checkpoint_ref(thread: kit.Conversation, checkpoint_id: str) -> dict[str, Any]:
     return {"thread_id": thread.id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}
 
 
-def _message_json(message: StoredMessage) -> dict[str, Any]:
+def _message_json(message: kit.StoredMessage) -> dict[str, Any]:
     kind = "human" if message.role == "user" else "ai"
     return {"type": kind, "content": message.content, "id": message.id}
 
 
-def _branch(thread: Conversation, checkpoint_id: str) -> None:
+def _branch(thread: kit.Conversation, checkpoint_id: str) -> None:
     """Run from ``checkpoint_id``: the thread goes on from there (time travel). Unlike
     ``langgraph-api``, which keeps the old branch's checkpoints, this server keeps only the
     branch that goes on."""
@@ -474,7 +441,7 @@ def _branch(thread: Conversation, checkpoint_id: str) -> None:
         if checkpoint_id.startswith(prefix) and checkpoint_id[len(prefix) :] in ids:
             del thread.messages[ids.index(checkpoint_id[len(prefix) :]) + after :]
             return
-    raise ApiError(422, "Invalid checkpoint ID", code="invalid_checkpoint")
+    raise kit.ApiError(422, "Invalid checkpoint ID", code="invalid_checkpoint")
 
 
 class _HistoryQuery(BaseModel):
@@ -483,8 +450,8 @@ class _HistoryQuery(BaseModel):
 
 
 async def _history(request: Request) -> Response:
-    thread = _thread_or_404(state_of(request), request.path_params["tid"])
-    query = await request_model(request, _HistoryQuery, empty={})
+    thread = _thread_or_404(kit.state_of(request), request.path_params["tid"])
+    query = await kit.request_model(request, _HistoryQuery, empty={})
     return JSONResponse(_checkpoints(thread)[: query.limit])
 
 
@@ -492,56 +459,56 @@ def _is_map_of(value: Any, keys: list[str]) -> bool:
     return isinstance(value, dict) and set(value) == set(keys)
 
 
-def _decision(waited: ApprovalRequest, value: Any) -> Decision:
+def _decision(waited: steps.ApprovalRequest, value: Any) -> steps.Decision:
     """A question's answer is the value itself (``{approved: false}`` declines it); a tool
     call is approved only by ``{approved: true}`` (or ``true``)."""
     call_id = waited.call_id
     declined = isinstance(value, dict) and value.get("approved") is False
     if waited.question is not None and not declined:
-        return Decision(call_id, True, None, value)
+        return steps.Decision(call_id, True, None, value)
     if isinstance(value, dict):
         reason = value.get("reason")
-        return Decision(call_id, value.get("approved") is True, reason if reason else None)
-    return Decision(call_id, value is True)
+        return steps.Decision(call_id, value.get("approved") is True, reason if reason else None)
+    return steps.Decision(call_id, value is True)
 
 
 async def _create_thread(request: Request) -> Response:
-    raw = await request_json(request, empty={})
+    raw = await kit.request_json(request, empty={})
     metadata = raw.get("metadata") if isinstance(raw, dict) else None
-    thread = state_of(request).conversations.create(KIND, meta_data=metadata or {})
+    thread = kit.state_of(request).conversations.create(KIND, meta_data=metadata or {})
     return JSONResponse(
         {
             "thread_id": thread.id,
-            "created_at": iso(thread.created_at),
+            "created_at": kit.iso(thread.created_at),
             "metadata": thread.meta_data,
             "status": "idle",
         }
     )
 
 
-def _run_log(state: AppState, request: Request) -> RunLog:
+def _run_log(state: kit.AppState, request: Request) -> kit.RunLog:
     thread = _thread_or_404(state, request.path_params["tid"])
     log = state.runs.get(request.path_params["rid"])
     if log is None or log.thread_id != thread.id or log.dialect != KIND:
-        raise ApiError(404, "run not found", code="run_not_found")
+        raise kit.ApiError(404, "run not found", code="run_not_found")
     return log
 
 
 async def _join(request: Request) -> Response:
     """The run's stream from after ``Last-Event-ID`` (from the start without one)."""
-    return rejoin(request, LANGGRAPH, _run_log(state_of(request), request))
+    return kit.rejoin(request, LANGGRAPH, _run_log(kit.state_of(request), request))
 
 
 _STATUSES = {"running": "running", "paused": "interrupted", "completed": "success"}
 
 
-def _run_json(log: RunLog) -> dict[str, Any]:
+def _run_json(log: kit.RunLog) -> dict[str, Any]:
     return {
         "run_id": log.id,
         "thread_id": log.thread_id,
         "assistant_id": log.agent,
         "status": _STATUSES.get(log.status, "error"),
-        "created_at": iso(log.created_at),
+        "created_at": kit.iso(log.created_at),
         "metadata": {},
     }
 
@@ -552,9 +519,9 @@ class _ListQuery(BaseModel):
 
 
 async def _list_runs(request: Request) -> Response:
-    state = state_of(request)
+    state = kit.state_of(request)
     thread = _thread_or_404(state, request.path_params["tid"])
-    query = parse_model(_ListQuery, dict(request.query_params), prefix=("query",))
+    query = kit.parse_model(_ListQuery, dict(request.query_params), prefix=("query",))
     limit, offset = query.limit, query.offset
     runs = [log for log in state.runs.all() if log.thread_id == thread.id and log.dialect == KIND]
     runs.sort(key=lambda log: log.created_at, reverse=True)
@@ -574,10 +541,10 @@ async def _search_assistants(request: Request) -> Response:
             "config": {},
             "context": {},
             "version": 1,
-            "created_at": iso(0),
-            "updated_at": iso(0),
+            "created_at": kit.iso(0),
+            "updated_at": kit.iso(0),
         }
-        for name, agent in sorted(AGENTS.items())
+        for name, agent in sorted(kit.AGENTS.items())
     ]
     return JSONResponse(assistants)
 
@@ -595,11 +562,11 @@ def routes() -> list[Route]:
         Route(f"{PREFIX}/threads/{{tid}}/history", _history, methods=["POST"]),
         Route(
             f"{PREFIX}/threads/{{tid}}/runs/stream",
-            run_route(LANGGRAPH, _begin),
+            kit.run_route(LANGGRAPH, _begin),
             methods=["POST"],
         ),
         Route(f"{PREFIX}/threads/{{tid}}/runs/{{rid}}/stream", _join, methods=["GET"]),
     ]
 
 
-DIALECT = ServedDialect(("langgraph",), routes, prefix=PREFIX)
+DIALECT = kit.ServedDialect(("langgraph",), routes, prefix=PREFIX)

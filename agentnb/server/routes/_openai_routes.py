@@ -29,32 +29,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._route_kit import (
-    AGENTS,
-    ARGUMENT_PIECE_CHARS,
-    AgentInput,
-    ApiError,
-    AppState,
-    ChatMessage,
-    Dialect,
-    Frame,
-    RunLog,
-    RunStart,
-    ServedDialect,
-    dumps,
-    error_response,
-    flat,
-    last_user_index,
-    openai_validation_error,
-    request_json,
-    run_route,
-    run_start,
-    scalar_options,
-    split_chunks,
-    unknown_agent,
-    wants_followups,
-)
+from .. import _steps as steps
+from . import _route_kit as kit
 
 __all__ = ["DIALECT", "OPENAI", "OpenAIRenderer", "routes"]
 
@@ -66,12 +42,12 @@ def _extension(**fields: Any) -> dict[str, Any]:
     return {EXTENSION: fields}
 
 
-def _completion_id(log: RunLog) -> str:
+def _completion_id(log: kit.RunLog) -> str:
     return f"chatcmpl-{log.id.removeprefix('run_')}"
 
 
 class OpenAIRenderer:
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: kit.RunLog) -> None:
         self.log = log
         self.include_usage = bool(log.details.get("include_usage"))
         self.tool_indexes: dict[str, int] = {}
@@ -84,32 +60,35 @@ class OpenAIRenderer:
             "system_fingerprint": None,
         }
 
-    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> Frame:
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> kit.Frame:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         body: dict[str, Any] = {**self.base, "choices": [choice]}
         if self.include_usage:
             body["usage"] = None
-        return Frame(dumps(body))
+        return kit.Frame(kit.dumps(body))
 
-    def opening(self) -> list[Frame]:
+    def opening(self) -> list[kit.Frame]:
         return [self._chunk({"role": "assistant", "content": ""})]
 
-    def render(self, step: Step, at: float) -> list[Frame]:
-        if isinstance(step, APPROVAL_STEPS):
+    def render(self, step: steps.Step, at: float) -> list[kit.Frame]:
+        if isinstance(step, steps.APPROVAL_STEPS):
             return []  # agents that need approval are refused on this dialect
-        if isinstance(step, Reasoning):
+        if isinstance(step, steps.Reasoning):
             return [self._chunk({"reasoning_content": step.text})]
-        if isinstance(step, Text):
+        if isinstance(step, steps.Text):
             return [self._chunk({"content": step.text})]
-        if isinstance(step, ToolStart):
+        if isinstance(step, steps.ToolStart):
             return self._tool_call(step)
-        if isinstance(step, ToolEnd):
+        if isinstance(step, steps.ToolEnd):
             return [self._chunk(_extension(agentnb_tool_result=self._tool_result(step)))]
-        if isinstance(step, Finish):
+        if isinstance(step, steps.Finish):
             return self._finish(step)
-        return [Frame(dumps({"error": _error_object(step)})), Frame("[DONE]", terminal=True)]
+        return [
+            kit.Frame(kit.dumps({"error": _error_object(step)})),
+            kit.Frame("[DONE]", terminal=True),
+        ]
 
-    def _tool_call(self, step: ToolStart) -> list[Frame]:
+    def _tool_call(self, step: steps.ToolStart) -> list[kit.Frame]:
         """A call the server runs, streamed as OpenAI streams ``tool_calls``, in the extension;
         a call left to the client in standard ``tool_calls``."""
         index = self.tool_indexes.setdefault(step.call_id, len(self.tool_indexes))
@@ -122,7 +101,7 @@ class OpenAIRenderer:
             "function": {"name": step.name, "arguments": ""},
         }
         frames = [self._chunk(wrap([head]))]
-        for piece in split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS):
+        for piece in kit.split_chunks(json.dumps(step.arguments), kit.ARGUMENT_PIECE_CHARS):
             call = {"index": index, "function": {"arguments": piece}}
             frames.append(self._chunk(wrap([call])))
         return frames
@@ -131,7 +110,7 @@ class OpenAIRenderer:
     def _server_calls(calls: list[dict[str, Any]]) -> dict[str, Any]:
         return _extension(agentnb_tool_calls=calls)
 
-    def _tool_result(self, step: ToolEnd) -> dict[str, Any]:
+    def _tool_result(self, step: steps.ToolEnd) -> dict[str, Any]:
         return {
             "index": self.tool_indexes.get(step.call_id),
             "id": step.call_id,
@@ -140,19 +119,19 @@ class OpenAIRenderer:
             "error": step.error,
         }
 
-    def _finish(self, step: Finish) -> list[Frame]:
+    def _finish(self, step: steps.Finish) -> list[kit.Frame]:
         frames = []
         if step.followups:  # their own chunk: LiteLLM splits a finishing chunk that has them
             frames.append(self._chunk(_extension(agentnb_followups=list(step.followups))))
         frames.append(self._chunk({}, "tool_calls" if self.left_to_client else "stop"))
         if self.include_usage:
             frames.append(
-                Frame(dumps({**self.base, "choices": [], "usage": step.usage.as_snake()}))
+                kit.Frame(kit.dumps({**self.base, "choices": [], "usage": step.usage.as_snake()}))
             )
-        return [*frames, Frame("[DONE]", terminal=True)]
+        return [*frames, kit.Frame("[DONE]", terminal=True)]
 
 
-def _error_object(step: Failure) -> dict[str, Any]:
+def _error_object(step: steps.Failure) -> dict[str, Any]:
     kind = "rate_limit_error" if "RATE" in step.code else "server_error"
     error: dict[str, Any] = {
         "message": step.message,
@@ -165,12 +144,12 @@ def _error_object(step: Failure) -> dict[str, Any]:
     return error
 
 
-def _result(log: RunLog) -> Response:
+def _result(log: kit.RunLog) -> Response:
     """The ``stream: false`` answer: a ``chat.completion`` object."""
     failure = log.failure()
     if failure is not None:
-        return error_response(
-            "/v1/chat/completions", ApiError(500, failure.message, code=failure.code)
+        return kit.error_response(
+            "/v1/chat/completions", kit.ApiError(500, failure.message, code=failure.code)
         )
     finish = log.finish_step()
     reasoning = log.reasoning_text()
@@ -196,7 +175,7 @@ def _result(log: RunLog) -> Response:
     return JSONResponse(body)
 
 
-OPENAI = Dialect("openai", flat(OpenAIRenderer), result=_result)
+OPENAI = kit.Dialect("openai", kit.flat(OpenAIRenderer), result=_result)
 
 
 class _Part(BaseModel):
@@ -217,9 +196,11 @@ class _Message(BaseModel):
             return self.content or ""
         return "".join(part.text or "" for part in self.content if part.type == "text")
 
-    def chat_message(self) -> ChatMessage:
+    def chat_message(self) -> kit.ChatMessage:
         calls = tuple(self.tool_calls or ())
-        return ChatMessage(self.role, self.text(), tool_calls=calls, tool_call_id=self.tool_call_id)
+        return kit.ChatMessage(
+            self.role, self.text(), tool_calls=calls, tool_call_id=self.tool_call_id
+        )
 
 
 class _StreamOptions(BaseModel):
@@ -276,45 +257,49 @@ def _validated_body(data: Any) -> _Body:
     try:
         return _Body.model_validate(data)
     except ValidationError as exc:
-        raise openai_validation_error(exc, data, _INTEGER_PARAMS) from None
+        raise kit.openai_validation_error(exc, data, _INTEGER_PARAMS) from None
 
 
 def _require_model(name: str) -> None:
-    if name not in AGENTS:
-        raise ApiError(
-            404, f"The model {name!r} does not exist: {unknown_agent(name)}", code="model_not_found"
+    if name not in kit.AGENTS:
+        raise kit.ApiError(
+            404,
+            f"The model {name!r} does not exist: {kit.unknown_agent(name)}",
+            code="model_not_found",
         )
 
 
-async def _begin(request: Request, state: AppState) -> RunStart:
-    body = _validated_body(await request_json(request))
+async def _begin(request: Request, state: kit.AppState) -> kit.RunStart:
+    body = _validated_body(await kit.request_json(request))
     _require_model(body.model)
-    agent = AGENTS[body.model]
-    last_user = last_user_index(m.role for m in body.messages)
+    agent = kit.AGENTS[body.model]
+    last_user = kit.last_user_index(m.role for m in body.messages)
     after = body.messages[last_user + 1 :]  # the client's tool results, within the run
     declared = tuple(t["function"] for t in body.tools or () if isinstance(t.get("function"), dict))
-    options = scalar_options(body.metadata)
+    options = kit.scalar_options(body.metadata)
     schema = None
     if body.response_format is not None and body.response_format.json_schema is not None:
         schema = body.response_format.json_schema.schema_
-    asked = AgentInput(
+    asked = kit.AgentInput(
         message=body.messages[last_user].text(),
         history=tuple(m.chat_message() for m in body.messages[:last_user]),
         response_format=schema,
         options=options,
-        followups=wants_followups(options),
+        followups=kit.wants_followups(options),
         client_tools=declared,
         tool_results=tuple(m.chat_message() for m in after if m.role == "tool"),
     )
     include_usage = body.stream_options is not None and body.stream_options.include_usage
     details = {"include_usage": include_usage}
-    return run_start(request, OPENAI, agent, asked, _LOCATIONS, details=details, stream=body.stream)
+    return kit.run_start(
+        request, OPENAI, agent, asked, _LOCATIONS, details=details, stream=body.stream
+    )
 
 
 async def _models(request: Request) -> Response:
     data = [  # an agent that needs approval cannot run here (see _service.run_endpoint)
         {"id": name, "object": "model", "created": 0, "owned_by": "agentnb"}
-        for name, agent in sorted(AGENTS.items())
+        for name, agent in sorted(kit.AGENTS.items())
         if not agent.needs_approval
     ]
     return JSONResponse({"object": "list", "data": data})
@@ -322,9 +307,9 @@ async def _models(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/v1/chat/completions", run_route(OPENAI, _begin), methods=["POST"]),
+        Route("/v1/chat/completions", kit.run_route(OPENAI, _begin), methods=["POST"]),
         Route("/v1/models", _models, methods=["GET"]),
     ]
 
 
-DIALECT = ServedDialect(("openai",), routes, prefix="/v1")
+DIALECT = kit.ServedDialect(("openai",), routes, prefix="/v1")

@@ -19,40 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._steps import (
-    ApprovalRequest,
-    Decision,
-    Finish,
-    Paused,
-    Reasoning,
-    Resumed,
-    Step,
-    Text,
-    ToolDenied,
-    ToolEnd,
-    ToolStart,
-)
-from ._route_kit import (
-    AgentInput,
-    ApiError,
-    AppState,
-    Dialect,
-    Frame,
-    RunLog,
-    RunStart,
-    ServedDialect,
-    continue_run,
-    dumps,
-    flat,
-    invalid,
-    iso,
-    request_model,
-    require_agent,
-    run_route,
-    run_start,
-    scalar_options,
-    state_of,
-)
+from .. import _steps as steps
+from . import _route_kit as kit
 
 __all__ = ["DIALECT", "OPERATIVUS", "OperativusRenderer", "routes"]
 
@@ -65,55 +33,57 @@ class OperativusRenderer:
     START/TOOL_* data is a JSON string; STOP data is ``""``, or ``{"followups": [...]}`` as a
     JSON string when ``generateFollowups`` was true."""
 
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: kit.RunLog) -> None:
         self.log = log
 
-    def _event(self, event: str, data: str, at: float, *, terminal: bool = False) -> Frame:
+    def _event(self, event: str, data: str, at: float, *, terminal: bool = False) -> kit.Frame:
         body = {"event": event, "data": data, "timestamp": int(at * 1000)}
-        return Frame(dumps(body), terminal=terminal)
+        return kit.Frame(kit.dumps(body), terminal=terminal)
 
-    def opening(self) -> list[Frame]:
-        return [self._event("START", dumps(self._ids()), self.log.created_at)]
+    def opening(self) -> list[kit.Frame]:
+        return [self._event("START", kit.dumps(self._ids()), self.log.created_at)]
 
     def _ids(self) -> dict[str, Any]:
         return {"runId": self.log.id, "sessionId": self.log.thread_id}
 
-    def render(self, step: Step, at: float) -> list[Frame]:
-        if isinstance(step, Reasoning):
+    def render(self, step: steps.Step, at: float) -> list[kit.Frame]:
+        if isinstance(step, steps.Reasoning):
             return [self._event("REASONING_DELTA", step.text, at)]
-        if isinstance(step, Text):
+        if isinstance(step, steps.Text):
             return [self._event("CONTENT_DELTA", step.text, at)]
-        if isinstance(step, ToolStart):
+        if isinstance(step, steps.ToolStart):
             call = {"name": step.name, "arguments": step.arguments, "id": step.call_id}
-            return [self._event("TOOL_START", dumps(call), at)]
-        if isinstance(step, ToolEnd):
-            return [self._event("TOOL_END", dumps(_tool_end(step)), at)]
-        if isinstance(step, ToolDenied):
+            return [self._event("TOOL_START", kit.dumps(call), at)]
+        if isinstance(step, steps.ToolEnd):
+            return [self._event("TOOL_END", kit.dumps(_tool_end(step)), at)]
+        if isinstance(step, steps.ToolDenied):
             denied = {"name": step.name, "result": None, "denied": True, "reason": step.reason}
-            return [self._event("TOOL_END", dumps({**denied, "id": step.call_id}), at)]
-        if isinstance(step, ApprovalRequest):
+            return [self._event("TOOL_END", kit.dumps({**denied, "id": step.call_id}), at)]
+        if isinstance(step, steps.ApprovalRequest):
             request = {"id": step.call_id, "name": step.name, "approvalId": step.approval_id}
             if step.question is not None:
                 request["question"] = step.question
-            return [self._event("APPROVAL_REQUIRED", dumps({**request, "reason": step.reason}), at)]
-        if isinstance(step, Paused):
-            paused = dumps({**self._ids(), "pending": list(step.call_ids)})
-            return [Frame(self._event("PAUSED", paused, at).data, ends_response=True)]
-        if isinstance(step, Resumed):
-            return [self._event("START", dumps(self._ids()), at)]
-        if isinstance(step, Finish):
-            data = dumps({"followups": list(step.followups)}) if step.followups else ""
+            return [
+                self._event("APPROVAL_REQUIRED", kit.dumps({**request, "reason": step.reason}), at)
+            ]
+        if isinstance(step, steps.Paused):
+            paused = kit.dumps({**self._ids(), "pending": list(step.call_ids)})
+            return [kit.Frame(self._event("PAUSED", paused, at).data, ends_response=True)]
+        if isinstance(step, steps.Resumed):
+            return [self._event("START", kit.dumps(self._ids()), at)]
+        if isinstance(step, steps.Finish):
+            data = kit.dumps({"followups": list(step.followups)}) if step.followups else ""
             return [self._event("STOP", data, at, terminal=True)]
         return [self._event("ERROR", step.message, at)]
 
 
-def _tool_end(step: ToolEnd) -> dict[str, Any]:
+def _tool_end(step: steps.ToolEnd) -> dict[str, Any]:
     if step.error is not None:
         return {"name": step.name, "result": None, "error": step.error, "id": step.call_id}
     return {"name": step.name, "result": step.output, "id": step.call_id}
 
 
-OPERATIVUS = Dialect("operativus", flat(OperativusRenderer), approvals=True, questions=True)
+OPERATIVUS = kit.Dialect("operativus", kit.flat(OperativusRenderer), approvals=True, questions=True)
 
 
 class _Media(BaseModel):
@@ -146,16 +116,16 @@ _LOCATIONS = {
 }
 
 
-async def _begin(request: Request, state: AppState) -> RunStart:
-    body = await request_model(request, _Body)
-    agent = require_agent(request.path_params["agent_id"])
+async def _begin(request: Request, state: kit.AppState) -> kit.RunStart:
+    body = await kit.request_model(request, _Body)
+    agent = kit.require_agent(request.path_params["agent_id"])
     session = state.conversations.get_or_create(KIND, body.sessionId)
     extra = body.options.model_extra if body.options is not None else None
-    asked = AgentInput(
+    asked = kit.AgentInput(
         message=body.message,
         history=session.history(),
         response_format=body.responseFormat,
-        options=scalar_options(extra, body.metadata),
+        options=kit.scalar_options(extra, body.metadata),
         followups=body.generateFollowups,
     )
     details = {
@@ -163,12 +133,12 @@ async def _begin(request: Request, state: AppState) -> RunStart:
         "orgId": body.orgId,
         "options": body.options.model_dump() if body.options else None,
     }
-    return run_start(
+    return kit.run_start(
         request, OPERATIVUS, agent, asked, _LOCATIONS, conversation=session, details=details
     )
 
 
-def _agent_run(log: RunLog) -> dict[str, Any]:
+def _agent_run(log: kit.RunLog) -> dict[str, Any]:
     usage = log.usage()
     failure = log.failure()
     finish = log.finish_step()
@@ -179,9 +149,9 @@ def _agent_run(log: RunLog) -> dict[str, Any]:
         "userId": log.details.get("userId"),
         "orgId": log.details.get("orgId"),
         "status": log.status.upper(),
-        "createdAt": iso(log.created_at),
-        "startedAt": iso(log.created_at),
-        "completedAt": iso(log.finished_at),
+        "createdAt": kit.iso(log.created_at),
+        "startedAt": kit.iso(log.created_at),
+        "completedAt": kit.iso(log.finished_at),
         "output": log.answer_text() if log.status == "completed" else None,
         "error": failure.message if failure is not None else None,
         "usage": usage.as_camel() if usage is not None else None,
@@ -191,32 +161,38 @@ def _agent_run(log: RunLog) -> dict[str, Any]:
     }
 
 
-def _owned_run(state: AppState, agent: str, run_id: str) -> RunLog | None:
+def _owned_run(state: kit.AppState, agent: str, run_id: str) -> kit.RunLog | None:
     log = state.runs.get(run_id)
     if log is None or log.dialect != OPERATIVUS.name or log.agent != agent:
         return None
     return log
 
 
-async def _status(request: Request) -> Response:
-    state = state_of(request)
-    agent = require_agent(request.path_params["agent_id"]).name
+def _run_in_path(request: Request, state: kit.AppState) -> kit.RunLog:
+    """The run the path names, of the agent the path names (a 404 when there is none)."""
+    agent = kit.require_agent(request.path_params["agent_id"]).name
     run_id = request.path_params["run_id"]
     log = _owned_run(state, agent, run_id)
     if log is None:
-        raise ApiError(404, f"run {run_id!r} of agent {agent!r} not found", code="run_not_found")
-    return JSONResponse(_agent_run(log))
+        raise kit.ApiError(
+            404, f"run {run_id!r} of agent {agent!r} not found", code="run_not_found"
+        )
+    return log
+
+
+async def _status(request: Request) -> Response:
+    return JSONResponse(_agent_run(_run_in_path(request, kit.state_of(request))))
 
 
 async def _batch_status(request: Request) -> Response:
-    state = state_of(request)
-    agent = require_agent(request.path_params["agent_id"]).name
+    state = kit.state_of(request)
+    agent = kit.require_agent(request.path_params["agent_id"]).name
     raw = request.query_params.get("runIds")
     if raw is None:
-        raise invalid(["query", "runIds"], "Field required", "missing")
+        raise kit.invalid(["query", "runIds"], "Field required", "missing")
     run_ids = [part.strip() for part in raw.split(",") if part.strip()]
     if len(run_ids) > MAX_BATCH:
-        raise invalid(["query", "runIds"], f"at most {MAX_BATCH} run ids per request")
+        raise kit.invalid(["query", "runIds"], f"at most {MAX_BATCH} run ids per request")
     found = (_owned_run(state, agent, run_id) for run_id in dict.fromkeys(run_ids))
     return JSONResponse([_agent_run(log) for log in found if log is not None])
 
@@ -234,24 +210,20 @@ class _Decisions(BaseModel):
 
 async def _approvals(request: Request) -> Response:
     """The decisions on a paused run's calls; the answer streams the rest of the run."""
-    state = state_of(request)
-    body = await request_model(request, _Decisions)
-    agent = require_agent(request.path_params["agent_id"]).name
-    run_id = request.path_params["run_id"]
-    log = _owned_run(state, agent, run_id)
-    if log is None:
-        raise ApiError(404, f"run {run_id!r} of agent {agent!r} not found", code="run_not_found")
+    state = kit.state_of(request)
+    body = await kit.request_model(request, _Decisions)
+    log = _run_in_path(request, state)
     decisions = tuple(
-        Decision(d.toolCallId, d.approved, d.reason, d.answer) for d in body.decisions
+        steps.Decision(d.toolCallId, d.approved, d.reason, d.answer) for d in body.decisions
     )
-    return continue_run(state, OPERATIVUS, log, decisions)
+    return kit.continue_run(state, OPERATIVUS, log, decisions)
 
 
 def routes() -> list[Route]:
     return [
         Route(
             "/api/agents/{agent_id}/runs/stream",
-            run_route(OPERATIVUS, _begin),
+            kit.run_route(OPERATIVUS, _begin),
             methods=["POST"],
         ),
         Route("/api/agents/{agent_id}/runs/{run_id}/approvals", _approvals, methods=["POST"]),
@@ -260,4 +232,4 @@ def routes() -> list[Route]:
     ]
 
 
-DIALECT = ServedDialect(("operativus",), routes)
+DIALECT = kit.ServedDialect(("operativus",), routes)

@@ -43,50 +43,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._steps import (
-    APPROVAL_STEPS,
-    ApprovalRequest,
-    Decision,
-    Failure,
-    Finish,
-    Paused,
-    Reasoning,
-    Resumed,
-    Step,
-    Text,
-    ToolEnd,
-    ToolStart,
-    flattened,
-)
-from ._route_kit import (
-    AGENTS,
-    ARGUMENT_PIECE_CHARS,
-    AgentInput,
-    ApiError,
-    AppState,
-    ChatMessage,
-    Conversation,
-    Dialect,
-    Frame,
-    RunLog,
-    RunStart,
-    ServedDialect,
-    continue_run,
-    count_tokens,
-    dumps,
-    flat,
-    invalid,
-    new_run_id,
-    openai_validation_error,
-    replay_selected,
-    request_json,
-    run_route,
-    run_start,
-    scalar_options,
-    split_chunks,
-    state_of,
-    wants_followups,
-)
+from .. import _steps as steps
+from . import _route_kit as kit
 
 __all__ = ["DIALECT", "RESPONSES", "ResponsesRenderer", "response_id", "routes"]
 
@@ -94,7 +52,7 @@ KIND = "openai-responses"
 _Obj = dict[str, Any]
 
 
-def response_id(log: RunLog, segment: int = 0) -> str:
+def response_id(log: kit.RunLog, segment: int = 0) -> str:
     """The id of the run's ``segment``-th response (each approval pause starts another)."""
     base = f"resp_{log.id.removeprefix('run_')}"
     return base if segment == 0 else f"{base}_{segment}"
@@ -110,7 +68,7 @@ class ResponsesRenderer:
     """One run as one response's events. Deterministic: a replay renders the same frames,
     numbered the same; :meth:`response` is the response as the frames so far built it."""
 
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: kit.RunLog) -> None:
         self.log = log
         self.segment = 0
         self.id = response_id(log)
@@ -121,7 +79,7 @@ class ResponsesRenderer:
         """The frame number at which each response (segment) starts."""
         self.ended: dict[int, _Obj] = {}
         """Each paused response as it ended, by segment."""
-        self.waiting: ToolStart | None = None
+        self.waiting: steps.ToolStart | None = None
         """A call not shown yet: if a human must approve it, it shows as the request."""
         self.output: list[_Obj] = []
         """Finished output items, in order."""
@@ -135,11 +93,11 @@ class ResponsesRenderer:
         self.status = "in_progress"
 
     # ---- frames ---------------------------------------------------------------------------
-    def _event(self, kind: str, *, terminal: bool = False, **fields: Any) -> Frame:
+    def _event(self, kind: str, *, terminal: bool = False, **fields: Any) -> kit.Frame:
         body = {"type": kind, "sequence_number": self.sequence, **fields}
         self.sequence += 1
         self.frames += 1
-        return Frame(dumps(body), event=kind, terminal=terminal)
+        return kit.Frame(kit.dumps(body), event=kind, terminal=terminal)
 
     def response(self, status: str | None = None) -> _Obj:
         log = self.log
@@ -171,47 +129,47 @@ class ResponsesRenderer:
             "completed_at": int(log.finished_at) if log.finished_at and self.usage else None,
         }
 
-    def opening(self) -> list[Frame]:
+    def opening(self) -> list[kit.Frame]:
         return [
             self._event("response.created", response=self.response()),
             self._event("response.in_progress", response=self.response()),
         ]
 
-    def render(self, step: Step, at: float) -> list[Frame]:
-        if isinstance(step, ApprovalRequest) and self.waiting is not None:
+    def render(self, step: steps.Step, at: float) -> list[kit.Frame]:
+        if isinstance(step, steps.ApprovalRequest) and self.waiting is not None:
             return [*self._close(), *self._approval_request(self.waiting)]
         frames = self._shown_waiting()
-        if isinstance(step, ToolStart):
+        if isinstance(step, steps.ToolStart):
             self.waiting = step  # shown with the next step: it may need approval
             return frames
         return [*frames, *self._step(step)]
 
-    def _shown_waiting(self) -> list[Frame]:
+    def _shown_waiting(self) -> list[kit.Frame]:
         waiting, self.waiting = self.waiting, None
         return [] if waiting is None else [*self._close(), *self._function_call(waiting)]
 
-    def _step(self, step: Step) -> list[Frame]:
-        if isinstance(step, Paused):
+    def _step(self, step: steps.Step) -> list[kit.Frame]:
+        if isinstance(step, steps.Paused):
             return [*self._close(), self._paused()]
-        if isinstance(step, Resumed):
+        if isinstance(step, steps.Resumed):
             return self._next_response()
-        if isinstance(step, APPROVAL_STEPS):
+        if isinstance(step, steps.APPROVAL_STEPS):
             return []  # a denial: the client shows the decision it sent
-        if isinstance(step, Reasoning):
-            self.reasoning_tokens += count_tokens(step.text)
-            return [*self._open("reasoning"), self._reasoning_delta(step.text)]
-        if isinstance(step, Text):
-            return [*self._open("message"), self._text_delta(step.text)]
-        if isinstance(step, ToolStart):  # render() holds calls back: shown as here
+        if isinstance(step, steps.Reasoning):
+            self.reasoning_tokens += kit.count_tokens(step.text)
+            return [*self._open("reasoning"), self._delta(step)]
+        if isinstance(step, steps.Text):
+            return [*self._open("message"), self._delta(step)]
+        if isinstance(step, steps.ToolStart):  # render() holds calls back: shown as here
             return [*self._close(), *self._function_call(step)]
-        if isinstance(step, ToolEnd):
+        if isinstance(step, steps.ToolEnd):
             return [*self._close(), *self._function_output(step)]
-        if isinstance(step, Finish):
+        if isinstance(step, steps.Finish):
             return [*self._close(), self._completed(step)]
         return [*self._close(), self._failed(step)]
 
     # ---- message and reasoning items --------------------------------------------------------
-    def _open(self, kind: Literal["reasoning", "message"]) -> list[Frame]:
+    def _open(self, kind: Literal["reasoning", "message"]) -> list[kit.Frame]:
         if self.open is not None and self.open["type"] == kind:
             return []
         frames = self._close()
@@ -236,30 +194,17 @@ class ResponsesRenderer:
         self.open = {**item, "text": ""}
         return frames
 
-    def _reasoning_delta(self, text: str) -> Frame:
+    def _delta(self, step: steps.Reasoning | steps.Text) -> kit.Frame:
         assert self.open is not None
-        self.open["text"] += text
-        return self._event(
-            "response.reasoning_summary_text.delta",
-            item_id=self.open["id"],
-            output_index=len(self.output),
-            summary_index=0,
-            delta=text,
-        )
+        self.open["text"] += step.text
+        where = {"item_id": self.open["id"], "output_index": len(self.output)}
+        if isinstance(step, steps.Reasoning):
+            event = "response.reasoning_summary_text.delta"
+            return self._event(event, **where, summary_index=0, delta=step.text)
+        event = "response.output_text.delta"
+        return self._event(event, **where, content_index=0, delta=step.text, logprobs=[])
 
-    def _text_delta(self, text: str) -> Frame:
-        assert self.open is not None
-        self.open["text"] += text
-        return self._event(
-            "response.output_text.delta",
-            item_id=self.open["id"],
-            output_index=len(self.output),
-            content_index=0,
-            delta=text,
-            logprobs=[],
-        )
-
-    def _close(self) -> list[Frame]:
+    def _close(self) -> list[kit.Frame]:
         """The open reasoning or message item, finished."""
         if self.open is None:
             return []
@@ -287,13 +232,13 @@ class ResponsesRenderer:
             ]
         return [*frames, self._item_done(item)]
 
-    def _item_done(self, item: _Obj) -> Frame:
+    def _item_done(self, item: _Obj) -> kit.Frame:
         index = len(self.output)
         self.output.append(item)
         return self._event("response.output_item.done", output_index=index, item=item)
 
     # ---- calls ----------------------------------------------------------------------------
-    def _function_call(self, step: ToolStart) -> list[Frame]:
+    def _function_call(self, step: steps.ToolStart) -> list[kit.Frame]:
         index = len(self.output)
         self.calls[step.call_id] = index
         item_id = f"fc_{self.log.id[4:]}_{index}"
@@ -308,7 +253,7 @@ class ResponsesRenderer:
         frames = [self._event("response.output_item.added", output_index=index, item=item)]
         arguments = json.dumps(step.arguments)
         where: _Obj = {"item_id": item_id, "output_index": index}
-        for piece in split_chunks(arguments, ARGUMENT_PIECE_CHARS):
+        for piece in kit.split_chunks(arguments, kit.ARGUMENT_PIECE_CHARS):
             frames.append(
                 self._event("response.function_call_arguments.delta", **where, delta=piece)
             )
@@ -318,7 +263,7 @@ class ResponsesRenderer:
         frames.append(self._item_done({**item, "arguments": arguments, "status": "completed"}))
         return frames
 
-    def _function_output(self, step: ToolEnd) -> list[Frame]:
+    def _function_output(self, step: steps.ToolEnd) -> list[kit.Frame]:
         index = len(self.output)
         output = step.output if step.error is None else {"error": step.error}
         item = {
@@ -334,7 +279,7 @@ class ResponsesRenderer:
         ]
 
     # ---- approvals: a response per pause ----------------------------------------------------
-    def _approval_request(self, call: ToolStart) -> list[Frame]:
+    def _approval_request(self, call: steps.ToolStart) -> list[kit.Frame]:
         """The call as an ``mcp_approval_request`` whose id is the call's: the decision names
         it, and the call that follows it continues its card."""
         index = len(self.output)
@@ -346,15 +291,15 @@ class ResponsesRenderer:
             self._item_done(item),
         ]
 
-    def _paused(self) -> Frame:
+    def _paused(self) -> kit.Frame:
         """The response ends here, completed, its approval request in its output; the
         decision comes as a new response continuing it."""
         self.status = "completed"
         self.ended[self.segment] = self.response()
         event = self._event("response.completed", response=self.ended[self.segment])
-        return Frame(event.data, event=event.event, ends_response=True)
+        return kit.Frame(event.data, event=event.event, ends_response=True)
 
-    def _next_response(self) -> list[Frame]:
+    def _next_response(self) -> list[kit.Frame]:
         self.segment += 1
         self.id = response_id(self.log, self.segment)
         self.sequence, self.output, self.status = 0, [], "in_progress"
@@ -362,7 +307,7 @@ class ResponsesRenderer:
         return self.opening()
 
     # ---- the end --------------------------------------------------------------------------
-    def _completed(self, step: Finish) -> Frame:
+    def _completed(self, step: steps.Finish) -> kit.Frame:
         self.status = "completed"
         self.usage = {
             "input_tokens": step.usage.prompt_tokens,
@@ -378,7 +323,7 @@ class ResponsesRenderer:
             response["agentnb_followups"] = list(step.followups)
         return self._event("response.completed", terminal=True, response=response)
 
-    def _failed(self, step: Failure) -> Frame:
+    def _failed(self, step: steps.Failure) -> kit.Frame:
         cancelled = step.code == "CANCELLED"
         self.status = "cancelled" if cancelled else "failed"
         code = "cancelled" if cancelled else step.code.lower()
@@ -386,18 +331,18 @@ class ResponsesRenderer:
         return self._event("response.failed", terminal=True, response=self.response())
 
 
-def rendered(log: RunLog) -> ResponsesRenderer:
+def rendered(log: kit.RunLog) -> ResponsesRenderer:
     """A renderer that has rendered the run's steps so far."""
     renderer = ResponsesRenderer(log)
     renderer.opening()
     for entry in list(log.entries):
-        shown = flattened(entry.step)
+        shown = steps.flattened(entry.step)
         if shown is not None:
             renderer.render(shown, entry.at)
     return renderer
 
 
-def response_of(log: RunLog, segment: int | None = None) -> _Obj:
+def response_of(log: kit.RunLog, segment: int | None = None) -> _Obj:
     """A response of the run as it stands (the latest one unless ``segment`` says)."""
     renderer = rendered(log)
     if segment is not None and segment in renderer.ended:
@@ -466,9 +411,9 @@ def _validated(data: Any) -> _Body:
     try:
         body = _Body.model_validate(data)
     except ValidationError as exc:
-        raise openai_validation_error(exc, data, _INTEGER_PARAMS) from None
+        raise kit.openai_validation_error(exc, data, _INTEGER_PARAMS) from None
     if body.previous_response_id and body.conversation:
-        raise ApiError(
+        raise kit.ApiError(
             400,
             "previous_response_id and conversation cannot be used together",
             param="previous_response_id",
@@ -477,36 +422,36 @@ def _validated(data: Any) -> _Body:
     return body
 
 
-def _messages(body: _Body) -> tuple[tuple[ChatMessage, ...], str]:
+def _messages(body: _Body) -> tuple[tuple[kit.ChatMessage, ...], str]:
     """The input's earlier messages and the user's last one."""
     if isinstance(body.input, str):
         return (), body.input
     messages = [i for i in body.input if i.type == "message" and i.role is not None]
     last_user = max((n for n, m in enumerate(messages) if m.role == "user"), default=None)
     if last_user is None:
-        raise invalid(["body", "input"], "needs a message with role 'user'")
-    earlier = tuple(ChatMessage(str(m.role), m.text()) for m in messages[:last_user])
+        raise kit.invalid(["body", "input"], "needs a message with role 'user'")
+    earlier = tuple(kit.ChatMessage(str(m.role), m.text()) for m in messages[:last_user])
     return earlier, messages[last_user].text()
 
 
-def _tool_outputs(body: _Body) -> tuple[ChatMessage, ...]:
+def _tool_outputs(body: _Body) -> tuple[kit.ChatMessage, ...]:
     """The input's ``function_call_output`` items: the client's results of its tools."""
     items = body.input if isinstance(body.input, list) else []
     return tuple(
-        ChatMessage("tool", str(extra.get("output")), tool_call_id=str(extra.get("call_id")))
+        kit.ChatMessage("tool", str(extra.get("output")), tool_call_id=str(extra.get("call_id")))
         for item in items
         if item.type == "function_call_output"
         for extra in (item.model_extra or {},)
     )
 
 
-def _conversation(state: AppState, body: _Body) -> Conversation:
+def _conversation(state: kit.AppState, body: _Body) -> kit.Conversation:
     """Where the run's messages go: a named conversation, a copy of the previous response's,
     or a new one of its own."""
     if isinstance(body.conversation, _Conversation | str):
         name = body.conversation if isinstance(body.conversation, str) else body.conversation.id
         return state.conversations.get_or_create(KIND, name)
-    fresh = Conversation(id=f"conv_{new_run_id()[4:]}", created_at=0.0)
+    fresh = kit.Conversation(id=f"conv_{kit.new_run_id()[4:]}", created_at=0.0)
     if body.previous_response_id:
         previous, _ = _stored(state, body.previous_response_id, "previous_response_id")
         if previous.conversation is not None:
@@ -514,12 +459,12 @@ def _conversation(state: AppState, body: _Body) -> Conversation:
     return fresh
 
 
-def _stored(state: AppState, response: str, param: str | None = None) -> tuple[RunLog, int]:
+def _stored(state: kit.AppState, response: str, param: str | None = None) -> tuple[kit.RunLog, int]:
     """The run a response id names, and which of its responses (segments) it is."""
     run_id, segment = _run_and_segment(response)
     log = state.runs.get(run_id)
     if log is None or log.dialect != KIND or segment >= len(rendered(log).starts):
-        raise ApiError(
+        raise kit.ApiError(
             404,
             f"Response with id '{response}' not found.",
             param=param,
@@ -528,11 +473,11 @@ def _stored(state: AppState, response: str, param: str | None = None) -> tuple[R
     return log, segment
 
 
-def _decisions(body: _Body) -> tuple[Decision, ...]:
+def _decisions(body: _Body) -> tuple[steps.Decision, ...]:
     """The input's ``mcp_approval_response`` items (each names the call it decides)."""
     items = body.input if isinstance(body.input, list) else []
     return tuple(
-        Decision(str(extra.get("approval_request_id")), extra.get("approve") is True,
+        steps.Decision(str(extra.get("approval_request_id")), extra.get("approve") is True,
                  extra.get("reason") if isinstance(extra.get("reason"), str) else None)
         for item in items
         if item.type == "mcp_approval_response"
@@ -540,41 +485,41 @@ def _decisions(body: _Body) -> tuple[Decision, ...]:
     )  # fmt: skip
 
 
-def _continued(state: AppState, body: _Body) -> Response:
+def _continued(state: kit.AppState, body: _Body) -> Response:
     """Decisions on a paused response: the run goes on, streamed as a new response."""
     if not body.previous_response_id:
-        raise invalid(["body", "previous_response_id"], "names the response to continue")
+        raise kit.invalid(["body", "previous_response_id"], "names the response to continue")
     log, _ = _stored(state, body.previous_response_id, "previous_response_id")
-    return continue_run(state, RESPONSES, log, _decisions(body))
+    return kit.continue_run(state, RESPONSES, log, _decisions(body))
 
 
-async def _begin(request: Request, state: AppState) -> RunStart | Response:
-    body = _validated(await request_json(request))
+async def _begin(request: Request, state: kit.AppState) -> kit.RunStart | Response:
+    body = _validated(await kit.request_json(request))
     if _decisions(body):
         return _continued(state, body)
-    agent = AGENTS.get(body.model)
+    agent = kit.AGENTS.get(body.model)
     if agent is None:
-        available = ", ".join(sorted(AGENTS))
-        raise ApiError(
+        available = ", ".join(sorted(kit.AGENTS))
+        raise kit.ApiError(
             404,
             f"The model '{body.model}' does not exist; this server has: {available}",
             param="model",
             code="model_not_found",
         )
     results = _tool_outputs(body)
-    earlier: tuple[ChatMessage, ...] = ()
+    earlier: tuple[kit.ChatMessage, ...] = ()
     if results and body.previous_response_id:  # the client's tools ran: the same question
         message = _stored(state, body.previous_response_id)[0].request.message
     else:
         earlier, message = _messages(body)
     conversation = _conversation(state, body)
-    options = scalar_options(body.metadata)
-    asked = AgentInput(
+    options = kit.scalar_options(body.metadata)
+    asked = kit.AgentInput(
         message=message,
         history=(*conversation.history(), *earlier),
         response_format=body.text.format.schema_ if body.text and body.text.format else None,
         options=options,
-        followups=wants_followups(options),
+        followups=kit.wants_followups(options),
         client_tools=tuple(t for t in body.tools or () if t.get("type") == "function"),
         tool_results=results,
     )
@@ -588,7 +533,7 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
         "temperature": body.temperature,
         "top_p": body.top_p,
     }
-    start = run_start(
+    start = kit.run_start(
         request,
         RESPONSES,
         agent,
@@ -604,12 +549,14 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
     return start
 
 
-def _answer(log: RunLog) -> Response:
+def _answer(log: kit.RunLog) -> Response:
     """The response as JSON (not streamed): at once for a background run, else finished."""
     return JSONResponse(response_of(log))
 
 
-RESPONSES = Dialect(KIND, flat(ResponsesRenderer), result=_answer, approvals=True, event_ids=False)
+RESPONSES = kit.Dialect(
+    KIND, kit.flat(ResponsesRenderer), result=_answer, approvals=True, event_ids=False
+)
 
 
 def _starting_after(request: Request) -> int:
@@ -617,7 +564,7 @@ def _starting_after(request: Request) -> int:
     if raw is None:
         return -1
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        raise ApiError(
+        raise kit.ApiError(
             400,
             f"starting_after must be a sequence number, not {raw[:40]!r}",
             param="starting_after",
@@ -627,7 +574,7 @@ def _starting_after(request: Request) -> int:
 
 
 async def _retrieve(request: Request) -> Response:
-    state = state_of(request)
+    state = kit.state_of(request)
     log, segment = _stored(state, request.path_params["response_id"])
     if request.query_params.get("stream", "").lower() != "true":
         return JSONResponse(response_of(log, segment))
@@ -635,14 +582,14 @@ async def _retrieve(request: Request) -> Response:
     first = starts[segment] + _starting_after(request) + 1
     end = starts[segment + 1] if segment + 1 < len(starts) else None
 
-    def select(number: int, frame: Frame) -> bool:
+    def select(number: int, frame: kit.Frame) -> bool:
         return number >= first and (end is None or number < end)
 
-    return replay_selected(state, RESPONSES, log, select, event_ids=False)
+    return kit.replay_selected(state, RESPONSES, log, select, event_ids=False)
 
 
 async def _cancel(request: Request) -> Response:
-    state = state_of(request)
+    state = kit.state_of(request)
     log, segment = _stored(state, request.path_params["response_id"])
     if state.runs.cancel(log.id):
         await log.wait_finished()
@@ -651,10 +598,10 @@ async def _cancel(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/v1/responses", run_route(RESPONSES, _begin), methods=["POST"]),
+        Route("/v1/responses", kit.run_route(RESPONSES, _begin), methods=["POST"]),
         Route("/v1/responses/{response_id}", _retrieve, methods=["GET"]),
         Route("/v1/responses/{response_id}/cancel", _cancel, methods=["POST"]),
     ]
 
 
-DIALECT = ServedDialect(("openai-responses",), routes, prefix="/v1")
+DIALECT = kit.ServedDialect(("openai-responses",), routes, prefix="/v1")

@@ -1,6 +1,7 @@
 """What a dialect's routes are written with: the service's parts a routes module uses, in one
 place. A module of this package imports, of the server, only this kit, the steps it renders
-(:mod:`agentnb.server._steps`) and its sibling modules (``tests/test_layers.py`` keeps it so).
+(:mod:`agentnb.server._steps`) and its sibling modules (``tests/test_layers.py`` keeps it so),
+the kit and the steps as modules: ``from . import _route_kit as kit``, then ``kit.run_route``.
 What every dialect does alike is here; a routes module holds what differs: its paths, how it
 reads its platform's request, and its frames.
 
@@ -23,11 +24,12 @@ A run request, the one flow
     ``RunLog`` at its pace.
 
 A run again
-    ``continue_run`` hands a paused run its ``Decision`` s and streams the rest; ``rejoin``
-    streams a run to a client joining it again (after ``Last-Event-ID``, never before its
-    latest pause); ``replay`` / ``replay_after`` / ``replay_selected`` read a run again from
-    a frame on, or the frames one selects; ``state_of`` is the server's ``AppState`` (its
-    runs and conversations).
+    ``paused_run`` is a thread's run that waits for decisions (its ``RunLog.approvals``, the
+    requests a client's approval ids answer); ``continue_run`` hands it its ``Decision`` s and
+    streams the rest; ``rejoin`` streams a run to a client joining it again (after
+    ``Last-Event-ID``, never before its latest pause); ``replay`` / ``replay_after`` /
+    ``replay_selected`` read a run again from a frame on, or the frames one selects;
+    ``state_of`` is the server's ``AppState`` (its runs and conversations).
 
 Errors
     ``ApiError`` (status, message, code), ``invalid`` (a 422 at one field of the body),
@@ -59,6 +61,7 @@ from .._service import (
     continue_run,
     json_schema_at,
     last_user_index,
+    paused_run,
     rejoin,
     replay,
     replay_after,
@@ -106,6 +109,7 @@ __all__ = [
     "openai_validation_error",
     "parse_last_event_id",
     "parse_model",
+    "paused_run",
     "rejoin",
     "replay",
     "replay_after",

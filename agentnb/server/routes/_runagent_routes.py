@@ -11,27 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._steps import Failure, Finish, Step, Text
-from ._route_kit import (
-    AgentInput,
-    ApiError,
-    AppState,
-    Dialect,
-    Frame,
-    RunLog,
-    RunStart,
-    ServedDialect,
-    dumps,
-    flat,
-    invalid,
-    replay_selected,
-    request_model,
-    require_agent,
-    run_route,
-    run_start,
-    scalar_options,
-    wants_followups,
-)
+from .. import _steps as steps
+from . import _route_kit as kit
 
 __all__ = ["DIALECT", "RUNAGENT", "RunAgentRenderer", "routes"]
 
@@ -39,31 +20,31 @@ KIND = "runagent"
 
 
 class RunAgentRenderer:
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: kit.RunLog) -> None:
         self.log = log
         self.chunks = 0
 
-    def opening(self) -> list[Frame]:
+    def opening(self) -> list[kit.Frame]:
         start = {
             "message": "Stream started",
             "session_id": self.log.thread_id,
             "run_id": self.log.id,
         }
-        return [Frame(dumps(start), event="start")]
+        return [kit.Frame(kit.dumps(start), event="start")]
 
-    def render(self, step: Step, at: float) -> list[Frame]:
-        if isinstance(step, Text):
+    def render(self, step: steps.Step, at: float) -> list[kit.Frame]:
+        if isinstance(step, steps.Text):
             index = self.chunks
             self.chunks += 1
             chunk = {"content": step.text, "index": index}
-            return [Frame(dumps(chunk), event="chunk", chunk_index=index)]
-        if isinstance(step, Finish):
-            return [Frame(dumps(self._done(step)), event="done", terminal=True)]
-        if isinstance(step, Failure):
-            return [Frame(dumps(self._error(step)), event="error")]
+            return [kit.Frame(kit.dumps(chunk), event="chunk", chunk_index=index)]
+        if isinstance(step, steps.Finish):
+            return [kit.Frame(kit.dumps(self._done(step)), event="done", terminal=True)]
+        if isinstance(step, steps.Failure):
+            return [kit.Frame(kit.dumps(self._error(step)), event="error")]
         return []
 
-    def _done(self, step: Finish) -> dict[str, Any]:
+    def _done(self, step: steps.Finish) -> dict[str, Any]:
         done: dict[str, Any] = {
             "message": "Stream complete",
             "usage": step.usage.as_snake(),
@@ -74,14 +55,14 @@ class RunAgentRenderer:
             done["followups"] = list(step.followups)
         return done
 
-    def _error(self, step: Failure) -> dict[str, Any]:
+    def _error(self, step: steps.Failure) -> dict[str, Any]:
         error: dict[str, Any] = {"error": step.message, "code": step.code}
         if step.retry_after is not None:
             error["retry_after"] = step.retry_after
         return error
 
 
-RUNAGENT = Dialect("runagent", flat(RunAgentRenderer))
+RUNAGENT = kit.Dialect("runagent", kit.flat(RunAgentRenderer))
 
 
 class _Parameters(BaseModel):
@@ -105,21 +86,21 @@ _LOCATIONS = {
 }
 
 
-async def _begin(request: Request, state: AppState) -> RunStart | Response:
-    body = await request_model(request, _Body)
-    agent = require_agent(request.path_params["agent_id"])
+async def _begin(request: Request, state: kit.AppState) -> kit.RunStart | Response:
+    body = await kit.request_model(request, _Body)
+    agent = kit.require_agent(request.path_params["agent_id"])
     if body.parameters.resume_from_index is not None:
         return _resume_by_index(state, agent.name, body)
     session = state.conversations.get_or_create(KIND, body.session_id)
-    options = scalar_options(body.parameters.model_extra)
-    asked = AgentInput(
+    options = kit.scalar_options(body.parameters.model_extra)
+    asked = kit.AgentInput(
         message=body.query,
         history=session.history(),
         response_format=body.parameters.response_format,
         options=options,
-        followups=body.parameters.followups or wants_followups(options),
+        followups=body.parameters.followups or kit.wants_followups(options),
     )
-    return run_start(
+    return kit.run_start(
         request,
         RUNAGENT,
         agent,
@@ -132,27 +113,29 @@ async def _begin(request: Request, state: AppState) -> RunStart | Response:
     )
 
 
-def _resume_by_index(state: AppState, agent: str, body: _Body) -> Response:
+def _resume_by_index(state: kit.AppState, agent: str, body: _Body) -> Response:
     if body.session_id is None:
-        raise invalid(["body", "session_id"], "required with parameters.resume_from_index")
+        raise kit.invalid(["body", "session_id"], "required with parameters.resume_from_index")
     session = state.conversations.get(KIND, body.session_id)
     log = state.runs.get(session.latest_run_id or "") if session is not None else None
     if log is None or log.agent != agent:
-        raise ApiError(
+        raise kit.ApiError(
             404,
             f"session {body.session_id!r} has no run of agent {agent!r} to resume",
             code="run_not_found",
         )
     start = body.parameters.resume_from_index or 0
 
-    def keep(number: int, frame: Frame) -> bool:
+    def keep(number: int, frame: kit.Frame) -> bool:
         return frame.chunk_index is None or frame.chunk_index >= start
 
-    return replay_selected(state, RUNAGENT, log, keep)
+    return kit.replay_selected(state, RUNAGENT, log, keep)
 
 
 def routes() -> list[Route]:
-    return [Route("/v1/agents/{agent_id}/stream", run_route(RUNAGENT, _begin), methods=["POST"])]
+    return [
+        Route("/v1/agents/{agent_id}/stream", kit.run_route(RUNAGENT, _begin), methods=["POST"])
+    ]
 
 
-DIALECT = ServedDialect(("runagent",), routes)
+DIALECT = kit.ServedDialect(("runagent",), routes)

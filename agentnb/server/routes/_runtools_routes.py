@@ -11,27 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._steps import APPROVAL_STEPS, Failure, Finish, Reasoning, Step, Text, ToolEnd, ToolStart
-from ._route_kit import (
-    AgentInput,
-    AppState,
-    ChatMessage,
-    Dialect,
-    Frame,
-    RunLog,
-    RunStart,
-    ServedDialect,
-    dumps,
-    flat,
-    invalid,
-    json_schema_at,
-    request_model,
-    require_agent,
-    run_route,
-    run_start,
-    scalar_options,
-    wants_followups,
-)
+from .. import _steps as steps
+from . import _route_kit as kit
 
 __all__ = ["DIALECT", "RUNTOOLS", "RunToolsRenderer", "routes"]
 
@@ -39,36 +20,38 @@ KIND = "runtools"
 
 
 class RunToolsRenderer:
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: kit.RunLog) -> None:
         self.log = log
 
-    def opening(self) -> list[Frame]:
+    def opening(self) -> list[kit.Frame]:
         start = {"runId": self.log.id, "threadId": self.log.thread_id, "agent": self.log.agent}
-        return [Frame(dumps(start), event="start")]
+        return [kit.Frame(kit.dumps(start), event="start")]
 
-    def render(self, step: Step, at: float) -> list[Frame]:
-        if isinstance(step, APPROVAL_STEPS):
+    def render(self, step: steps.Step, at: float) -> list[kit.Frame]:
+        if isinstance(step, steps.APPROVAL_STEPS):
             return []  # agents that need approval are refused on this dialect
-        if isinstance(step, Reasoning):
-            return [Frame(dumps({"content": step.text}), event="thinking")]
-        if isinstance(step, Text):
-            return [Frame(dumps({"content": step.text}), event="text")]
-        if isinstance(step, ToolStart):
+        if isinstance(step, steps.Reasoning):
+            return [kit.Frame(kit.dumps({"content": step.text}), event="thinking")]
+        if isinstance(step, steps.Text):
+            return [kit.Frame(kit.dumps({"content": step.text}), event="text")]
+        if isinstance(step, steps.ToolStart):
             call = {"id": step.call_id, "name": step.name, "arguments": step.arguments}
-            return [Frame(dumps(call), event="tool_call")]
-        if isinstance(step, ToolEnd):
-            return [Frame(dumps(_tool_result(step)), event="tool_result")]
-        if isinstance(step, Finish):
-            return [Frame(dumps(_complete(self.log, step)), event="complete", terminal=True)]
-        return [Frame(dumps(_error(step)), event="error")]
+            return [kit.Frame(kit.dumps(call), event="tool_call")]
+        if isinstance(step, steps.ToolEnd):
+            return [kit.Frame(kit.dumps(_tool_result(step)), event="tool_result")]
+        if isinstance(step, steps.Finish):
+            return [
+                kit.Frame(kit.dumps(_complete(self.log, step)), event="complete", terminal=True)
+            ]
+        return [kit.Frame(kit.dumps(_error(step)), event="error")]
 
 
-def _tool_result(step: ToolEnd) -> dict[str, Any]:
+def _tool_result(step: steps.ToolEnd) -> dict[str, Any]:
     outcome = {"error": step.error} if step.error is not None else {"result": step.output}
     return {"id": step.call_id, "name": step.name, **outcome}
 
 
-def _complete(log: RunLog, step: Finish) -> dict[str, Any]:
+def _complete(log: kit.RunLog, step: steps.Finish) -> dict[str, Any]:
     complete = {
         "runId": log.id,
         "threadId": log.thread_id,
@@ -82,18 +65,18 @@ def _complete(log: RunLog, step: Finish) -> dict[str, Any]:
     return complete
 
 
-def _error(step: Failure) -> dict[str, Any]:
+def _error(step: steps.Failure) -> dict[str, Any]:
     error: dict[str, Any] = {"message": step.message, "code": step.code}
     if step.retry_after is not None:
         error["retryAfter"] = step.retry_after
     return error
 
 
-def _headers(log: RunLog) -> dict[str, str]:
+def _headers(log: kit.RunLog) -> dict[str, str]:
     return {"X-Run-ID": log.id, "X-Thread-ID": log.thread_id or ""}
 
 
-def _result(log: RunLog) -> Response:
+def _result(log: kit.RunLog) -> Response:
     """The ``stream: false`` answer."""
     usage, failure, finish = log.usage(), log.failure(), log.finish_step()
     body = {
@@ -114,7 +97,7 @@ def _result(log: RunLog) -> Response:
     return JSONResponse(body, headers=_headers(log))
 
 
-RUNTOOLS = Dialect("runtools", flat(RunToolsRenderer), headers=_headers, result=_result)
+RUNTOOLS = kit.Dialect("runtools", kit.flat(RunToolsRenderer), headers=_headers, result=_result)
 
 
 class _Message(BaseModel):
@@ -144,33 +127,35 @@ _LOCATIONS = {
 }
 
 
-def _message_and_history(body: _Body) -> tuple[str, tuple[ChatMessage, ...]]:
+def _message_and_history(body: _Body) -> tuple[str, tuple[kit.ChatMessage, ...]]:
     if body.prompt is not None:
-        earlier = tuple(ChatMessage(m.role, m.content) for m in body.messages or [])
+        earlier = tuple(kit.ChatMessage(m.role, m.content) for m in body.messages or [])
         return body.prompt, earlier
     messages = body.messages or []
     if messages[-1].role != "user":
-        raise invalid(
+        raise kit.invalid(
             ["body", "messages", len(messages) - 1, "role"], "the last message must be 'user'"
         )
-    return messages[-1].content, tuple(ChatMessage(m.role, m.content) for m in messages[:-1])
+    return messages[-1].content, tuple(kit.ChatMessage(m.role, m.content) for m in messages[:-1])
 
 
-async def _begin(request: Request, state: AppState) -> RunStart:
-    body = await request_model(request, _Body)
-    agent = require_agent(body.agent)
+async def _begin(request: Request, state: kit.AppState) -> kit.RunStart:
+    body = await kit.request_model(request, _Body)
+    agent = kit.require_agent(body.agent)
     message, earlier = _message_and_history(body)
     thread = state.conversations.get_or_create(KIND, body.threadId)
     config = body.config or {}
-    options = scalar_options(body.metadata, config)
-    asked = AgentInput(
+    options = kit.scalar_options(body.metadata, config)
+    asked = kit.AgentInput(
         message=message,
         history=(*thread.history(), *earlier),
-        response_format=json_schema_at(config.get("responseFormat"), _LOCATIONS["response_format"]),
+        response_format=kit.json_schema_at(
+            config.get("responseFormat"), _LOCATIONS["response_format"]
+        ),
         options=options,
-        followups=wants_followups(options),
+        followups=kit.wants_followups(options),
     )
-    return run_start(
+    return kit.run_start(
         request,
         RUNTOOLS,
         agent,
@@ -183,7 +168,7 @@ async def _begin(request: Request, state: AppState) -> RunStart:
 
 
 def routes() -> list[Route]:
-    return [Route("/v1/run", run_route(RUNTOOLS, _begin), methods=["POST"])]
+    return [Route("/v1/run", kit.run_route(RUNTOOLS, _begin), methods=["POST"])]
 
 
-DIALECT = ServedDialect(("runtools",), routes)
+DIALECT = kit.ServedDialect(("runtools",), routes)

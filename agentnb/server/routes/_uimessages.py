@@ -10,9 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .._steps import Decision
-from ._route_kit import (
-    ChatMessage,
-)
+from ._route_kit import ChatMessage
 
 __all__ = ["UIMessage", "UIPart", "approval_responses", "history_of"]
 

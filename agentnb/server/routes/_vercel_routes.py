@@ -36,53 +36,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._steps import (
-    AnyStep,
-    ApprovalRequest,
-    Decision,
-    Failure,
-    Finish,
-    Nested,
-    Paused,
-    Reasoning,
-    Resumed,
-    SubAgent,
-    SubAgentDone,
-    Text,
-    ToolDenied,
-    ToolEnd,
-    ToolStart,
-)
-from ._route_kit import (
-    ARGUMENT_PIECE_CHARS,
-    AgentInput,
-    ApiError,
-    AppState,
-    Dialect,
-    Frame,
-    RunLog,
-    RunStart,
-    ServedDialect,
-    continue_run,
-    dumps,
-    last_user_index,
-    rejoin,
-    request_model,
-    require_agent,
-    run_route,
-    run_start,
-    scalar_options,
-    split_chunks,
-    state_of,
-    wants_followups,
-)
+from .. import _steps as steps
+from . import _route_kit as kit
+from ._open_blocks import Block, OpenBlocks
 from ._uimessages import UIMessage, approval_responses, history_of
 
 __all__ = ["DIALECT", "STREAM_HEADERS", "VERCEL", "VercelRenderer", "routes"]
@@ -92,18 +55,17 @@ NESTED_PART = "data-nestedToolEvent"
 
 
 class VercelRenderer:
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: kit.RunLog) -> None:
         self.log = log
-        self.open_block: tuple[str, str] | None = None  # ("text" | "reasoning", part id)
-        self.blocks = 0
+        self.blocks = OpenBlocks(lambda kind, number: f"{kind}_{number}")
         self.after_tool_output = False
         self.step_open = True
         self.nested = NestedParts()
 
-    def _part(self, kind: str, **fields: Any) -> Frame:
-        return Frame(dumps({"type": kind, **fields}))
+    def _part(self, kind: str, **fields: Any) -> kit.Frame:
+        return kit.Frame(kit.dumps({"type": kind, **fields}))
 
-    def _start(self) -> Frame:
+    def _start(self) -> kit.Frame:
         metadata = {
             "runId": self.log.id,
             "threadId": self.log.thread_id,
@@ -112,31 +74,31 @@ class VercelRenderer:
         message_id = f"msg_{self.log.id.removeprefix('run_')}"
         return self._part("start", messageId=message_id, messageMetadata=metadata)
 
-    def opening(self) -> list[Frame]:
+    def opening(self) -> list[kit.Frame]:
         return [self._start(), self._part("start-step")]
 
-    def render(self, step: AnyStep, at: float) -> list[Frame]:
-        if isinstance(step, Nested):
+    def render(self, step: steps.AnyStep, at: float) -> list[kit.Frame]:
+        if isinstance(step, steps.Nested):
             return self.nested.render(step)
-        if isinstance(step, Reasoning | Text):
+        if isinstance(step, steps.Reasoning | steps.Text):
             return [*self._new_step_if_due(), *self._delta(step)]
-        if isinstance(step, ToolStart):
+        if isinstance(step, steps.ToolStart):
             return [*self._new_step_if_due(), *self._close_block(), *self._tool_input(step)]
-        if isinstance(step, ToolEnd | ToolDenied):
+        if isinstance(step, steps.ToolEnd | steps.ToolDenied):
             self.after_tool_output = True
             return [*self.nested.ended((step.call_id,)), self._tool_output(step)]
-        if isinstance(step, ApprovalRequest):
+        if isinstance(step, steps.ApprovalRequest):
             ids = {"approvalId": step.approval_id, "toolCallId": step.call_id}
             return [self._part("tool-approval-request", **ids, reason=step.reason)]
-        if isinstance(step, Paused):
+        if isinstance(step, steps.Paused):
             return [*self._close_block(), *self._pause()]
-        if isinstance(step, Resumed):
+        if isinstance(step, steps.Resumed):
             return [self._start()]  # the continued message: its next content opens a step
-        if isinstance(step, Finish):
+        if isinstance(step, steps.Finish):
             return [*self.nested.close_all(), *self._close_block(), *self._finish(step)]
         return [*self.nested.close_all(), *self._close_block(), *self._error(step)]
 
-    def _new_step_if_due(self) -> list[Frame]:
+    def _new_step_if_due(self) -> list[kit.Frame]:
         if self.step_open and not self.after_tool_output:
             return []
         frames = [self._part("finish-step")] if self.step_open else []
@@ -144,53 +106,46 @@ class VercelRenderer:
         self.step_open = True
         return [*frames, self._part("start-step")]
 
-    def _end_step(self) -> list[Frame]:
+    def _end_step(self) -> list[kit.Frame]:
         if not self.step_open:
             return []
         self.step_open = False
         return [self._part("finish-step")]
 
-    def _pause(self) -> list[Frame]:
+    def _pause(self) -> list[kit.Frame]:
         """The response ends as the SDK's ends a step whose calls need approval."""
         metadata = {"runId": self.log.id}
         finish = self._part("finish", finishReason="tool-calls", messageMetadata=metadata)
-        return [*self._end_step(), finish, Frame("[DONE]", ends_response=True)]
+        return [*self._end_step(), finish, kit.Frame("[DONE]", ends_response=True)]
 
-    def _delta(self, step: Reasoning | Text) -> list[Frame]:
-        kind = "text" if isinstance(step, Text) else "reasoning"
-        frames: list[Frame] = []
-        if self.open_block is None or self.open_block[0] != kind:
-            frames += self._close_block()
-            self.blocks += 1
-            self.open_block = (kind, f"{kind}_{self.blocks}")
-            frames.append(self._part(f"{kind}-start", id=self.open_block[1]))
-        frames.append(self._part(f"{kind}-delta", id=self.open_block[1], delta=step.text))
-        return frames
+    def _delta(self, step: steps.Reasoning | steps.Text) -> list[kit.Frame]:
+        closed, opened, block = self.blocks.delta(step)
+        return [
+            *(self._part(f"{end.kind}-end", id=end.id) for end in closed),
+            *(self._part(f"{start.kind}-start", id=start.id) for start in opened),
+            self._part(f"{block.kind}-delta", id=block.id, delta=step.text),
+        ]
 
-    def _close_block(self) -> list[Frame]:
-        if self.open_block is None:
-            return []
-        kind, part_id = self.open_block
-        self.open_block = None
-        return [self._part(f"{kind}-end", id=part_id)]
+    def _close_block(self) -> list[kit.Frame]:
+        return [self._part(f"{end.kind}-end", id=end.id) for end in self.blocks.close()]
 
-    def _tool_input(self, step: ToolStart) -> list[Frame]:
+    def _tool_input(self, step: steps.ToolStart) -> list[kit.Frame]:
         ids = {"toolCallId": step.call_id}
-        pieces = split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS)
+        pieces = kit.split_chunks(json.dumps(step.arguments), kit.ARGUMENT_PIECE_CHARS)
         return [
             self._part("tool-input-start", **ids, toolName=step.name),
             *(self._part("tool-input-delta", **ids, inputTextDelta=p) for p in pieces),
             self._part("tool-input-available", **ids, toolName=step.name, input=step.arguments),
         ]
 
-    def _tool_output(self, step: ToolEnd | ToolDenied) -> Frame:
-        if isinstance(step, ToolDenied):
+    def _tool_output(self, step: steps.ToolEnd | steps.ToolDenied) -> kit.Frame:
+        if isinstance(step, steps.ToolDenied):
             return self._part("tool-output-denied", toolCallId=step.call_id)
         if step.error is not None:
             return self._part("tool-output-error", toolCallId=step.call_id, errorText=step.error)
         return self._part("tool-output-available", toolCallId=step.call_id, output=step.output)
 
-    def _finish(self, step: Finish) -> list[Frame]:
+    def _finish(self, step: steps.Finish) -> list[kit.Frame]:
         frames = []
         if step.followups:
             frames.append(self._part("data-followups", data={"followups": list(step.followups)}))
@@ -213,43 +168,40 @@ class VercelRenderer:
         return [
             *frames,
             *self._end_step(),
-            Frame(dumps(finish), terminal=True),
-            Frame("[DONE]", terminal=True),
+            kit.Frame(kit.dumps(finish), terminal=True),
+            kit.Frame("[DONE]", terminal=True),
         ]
 
     def _finish_reason(self) -> str:
         """The last step's reason, as the AI SDK's ``FinishReason`` spells it."""
         return "tool-calls" if self.after_tool_output else "stop"
 
-    def _error(self, step: Failure) -> list[Frame]:
-        return [self._part("error", errorText=step.message), Frame("[DONE]", terminal=True)]
+    def _error(self, step: steps.Failure) -> list[kit.Frame]:
+        return [self._part("error", errorText=step.message), kit.Frame("[DONE]", terminal=True)]
 
 
 class NestedParts:
     """One run's sub-agent chunks; keeps each sub-agent's open text or reasoning block."""
 
     def __init__(self) -> None:
-        self.open: dict[tuple[str, ...], tuple[SubAgent, str, str]] = {}
-        """Open block by sub-agent path: (the sub-agent, "text" | "reasoning", block id)."""
-        self.blocks = 0
+        self.blocks = OpenBlocks(lambda kind, number: f"{kind}_nested_{number}")
 
-    def render(self, nested: Nested) -> list[Frame]:
+    def render(self, nested: steps.Nested) -> list[kit.Frame]:
         where, step = nested.where, nested.step
-        if isinstance(step, Text | Reasoning):
+        if isinstance(step, steps.Text | steps.Reasoning):
             return self._delta(where, step)
-        frames = self._close(where.path)
-        if isinstance(step, SubAgentDone):
+        frames = self._block_parts(self.blocks.close(where.path), "end")
+        if isinstance(step, steps.SubAgentDone):
             return [*frames, self._finish(where, step)]
-        if isinstance(step, ToolStart):
+        if isinstance(step, steps.ToolStart):
             return [*frames, *self._tool_input(where, step)]
         return [*frames, *self.ended(where.call_path(step.call_id)), self._tool_output(where, step)]
 
-    def ended(self, call_path: tuple[str, ...]) -> list[Frame]:
+    def ended(self, call_path: tuple[str, ...]) -> list[kit.Frame]:
         """A delegating call ends: the blocks its sub-agents left open close."""
-        inside = [path for path in self.open if path[: len(call_path)] == call_path]
-        return [frame for path in inside for frame in self._close(path)]
+        return self._block_parts(self.blocks.close_inside(call_path), "end")
 
-    def _finish(self, where: SubAgent, done: SubAgentDone) -> Frame:
+    def _finish(self, where: steps.SubAgent, done: steps.SubAgentDone) -> kit.Frame:
         """The sub-agent's own ``finish``: what it spent, and its model."""
         usage = done.usage
         metadata: dict[str, Any] = {
@@ -264,10 +216,12 @@ class NestedParts:
         finish = {"type": "finish", "finishReason": "stop", "messageMetadata": metadata}
         return self._part(where, where.path, finish)
 
-    def close_all(self) -> list[Frame]:
-        return [frame for path in list(self.open) for frame in self._close(path)]
+    def close_all(self) -> list[kit.Frame]:
+        return self._block_parts(self.blocks.close_all(), "end")
 
-    def _part(self, where: SubAgent, path: tuple[str, ...], chunk: dict[str, Any]) -> Frame:
+    def _part(
+        self, where: steps.SubAgent, path: tuple[str, ...], chunk: dict[str, Any]
+    ) -> kit.Frame:
         metadata = {"agent_id": where.name, "parent_agent_id": where.parent}
         data = {
             "toolCallPath": list(path),
@@ -275,33 +229,30 @@ class NestedParts:
             "sourceToolName": where.tool,
             "chunk": {**chunk, "providerMetadata": {"metadata": metadata}},
         }
-        return Frame(dumps({"type": NESTED_PART, "data": data}))
+        return kit.Frame(kit.dumps({"type": NESTED_PART, "data": data}))
 
-    def _delta(self, where: SubAgent, step: Text | Reasoning) -> list[Frame]:
-        kind = "text" if isinstance(step, Text) else "reasoning"
-        frames: list[Frame] = []
-        current = self.open.get(where.path)
-        if current is None or current[1] != kind:
-            frames += self._close(where.path)
-            self.blocks += 1
-            block = f"{kind}_nested_{self.blocks}"
-            self.open[where.path] = (where, kind, block)
-            frames.append(self._part(where, where.path, {"type": f"{kind}-start", "id": block}))
-        block = self.open[where.path][2]
-        delta = {"type": f"{kind}-delta", "id": block, "delta": step.text}
-        return [*frames, self._part(where, where.path, delta)]
+    def _delta(self, where: steps.SubAgent, step: steps.Text | steps.Reasoning) -> list[kit.Frame]:
+        closed, opened, block = self.blocks.delta(step, where)
+        delta = {"type": f"{block.kind}-delta", "id": block.id, "delta": step.text}
+        return [
+            *self._block_parts(closed, "end"),
+            *self._block_parts(opened, "start"),
+            self._part(where, where.path, delta),
+        ]
 
-    def _close(self, path: tuple[str, ...]) -> list[Frame]:
-        current = self.open.pop(path, None)
-        if current is None:
-            return []
-        where, kind, block = current
-        return [self._part(where, path, {"type": f"{kind}-end", "id": block})]
+    def _block_parts(self, blocks: list[Block], edge: Literal["start", "end"]) -> list[kit.Frame]:
+        """Sub-agents' blocks start or end."""
+        frames = []
+        for block in blocks:
+            assert block.where is not None  # these blocks are all sub-agents'
+            chunk = {"type": f"{block.kind}-{edge}", "id": block.id}
+            frames.append(self._part(block.where, block.path, chunk))
+        return frames
 
-    def _tool_input(self, where: SubAgent, step: ToolStart) -> list[Frame]:
+    def _tool_input(self, where: steps.SubAgent, step: steps.ToolStart) -> list[kit.Frame]:
         path = where.call_path(step.call_id)
         ids = {"toolCallId": step.call_id}
-        pieces = split_chunks(json.dumps(step.arguments), ARGUMENT_PIECE_CHARS)
+        pieces = kit.split_chunks(json.dumps(step.arguments), kit.ARGUMENT_PIECE_CHARS)
         available = {"type": "tool-input-available", **ids, "toolName": step.name}
         return [
             self._part(where, path, {"type": "tool-input-start", **ids, "toolName": step.name}),
@@ -312,7 +263,7 @@ class NestedParts:
             self._part(where, path, {**available, "input": step.arguments}),
         ]
 
-    def _tool_output(self, where: SubAgent, step: ToolEnd) -> Frame:
+    def _tool_output(self, where: steps.SubAgent, step: steps.ToolEnd) -> kit.Frame:
         path = where.call_path(step.call_id)
         ids = {"toolCallId": step.call_id}
         if step.error is not None:
@@ -324,7 +275,7 @@ class NestedParts:
         )
 
 
-VERCEL = Dialect("vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS, approvals=True)
+VERCEL = kit.Dialect("vercel", VercelRenderer, headers=lambda log: STREAM_HEADERS, approvals=True)
 
 
 class _ChatBody(BaseModel):
@@ -345,68 +296,59 @@ _LOCATIONS = {
 }
 
 
-async def _begin_chat(request: Request, state: AppState) -> RunStart | Response:
-    body = await request_model(request, _ChatBody)
-    agent = require_agent(body.agent)
+async def _begin_chat(request: Request, state: kit.AppState) -> kit.RunStart | Response:
+    body = await kit.request_model(request, _ChatBody)
+    agent = kit.require_agent(body.agent)
     decisions = approval_responses(body.messages[-1])
     if body.messages[-1].role == "assistant" and decisions:
         return _continue_chat(state, body.id, decisions)
-    last_user = last_user_index(m.role for m in body.messages)
-    options = scalar_options(body.metadata)
-    asked = AgentInput(
+    last_user = kit.last_user_index(m.role for m in body.messages)
+    options = kit.scalar_options(body.metadata)
+    asked = kit.AgentInput(
         message=body.messages[last_user].text(),
         history=history_of(body.messages[:last_user]),
         response_format=body.responseFormat,
         options=options,
-        followups=body.followups or wants_followups(options),
+        followups=body.followups or kit.wants_followups(options),
         client_tools=tuple(body.tools),
         tool_results=tuple(
             m for m in history_of(body.messages[last_user + 1 :]) if m.role == "tool"
         ),
     )
     chat_id = body.id or f"chat_{secrets.token_hex(8)}"
-    return run_start(request, VERCEL, agent, asked, _LOCATIONS, thread_id=chat_id)
+    return kit.run_start(request, VERCEL, agent, asked, _LOCATIONS, thread_id=chat_id)
 
 
 def _continue_chat(
-    state: AppState, chat_id: str | None, decisions: dict[str, Decision]
+    state: kit.AppState, chat_id: str | None, decisions: dict[str, steps.Decision]
 ) -> Response:
     """The SDK's request after ``addToolApprovalResponse``: the chat's paused run goes on."""
-    log = state.runs.latest(VERCEL.name, chat_id) if chat_id else None
-    if log is None or log.status != "paused":
-        raise ApiError(
-            409, f"chat {chat_id!r} has no run waiting for an approval", code="not_paused"
-        )
-    waited = {approval_id: log.approval(approval_id) for approval_id in decisions}
-    if any(request is None for request in waited.values()):
-        known = sorted(r.approval_id for r in log.pending.values())
-        raise ApiError(
-            409,
-            f"the approvals {sorted(decisions)} are not the ones chat {chat_id!r} waits for "
-            f"({known})",
-            code="approval_mismatch",
-        )
-    answers = tuple(
-        Decision(request.call_id, decisions[approval_id].approved, decisions[approval_id].reason)
-        for approval_id, request in waited.items()
-        if request is not None
+    missing = f"chat {chat_id!r} has no run waiting for an approval"
+    log = kit.paused_run(state, VERCEL, chat_id, missing)
+    waited = log.approvals(
+        decisions,
+        lambda _: f"the approvals {sorted(decisions)} are not the ones chat {chat_id!r} waits for",
     )
-    return continue_run(state, VERCEL, log, answers)
+    answers = tuple(
+        steps.Decision(request.call_id, decision.approved, decision.reason)
+        for request, decision in zip(waited, decisions.values(), strict=True)
+    )
+    return kit.continue_run(state, VERCEL, log, answers)
 
 
 async def _resume_chat(request: Request) -> Response:
     """The AI SDK's resume call: the chat's running stream, or 204 when there is none."""
-    log = state_of(request).runs.latest(VERCEL.name, request.path_params["chat_id"])
+    log = kit.state_of(request).runs.latest(VERCEL.name, request.path_params["chat_id"])
     if log is None or log.finished or log.status == "paused":
         return Response(status_code=204)
-    return rejoin(request, VERCEL, log)
+    return kit.rejoin(request, VERCEL, log)
 
 
 def routes() -> list[Route]:
     return [
-        Route("/api/chat", run_route(VERCEL, _begin_chat), methods=["POST"]),
+        Route("/api/chat", kit.run_route(VERCEL, _begin_chat), methods=["POST"]),
         Route("/api/chat/{chat_id}/stream", _resume_chat, methods=["GET"]),
     ]
 
 
-DIALECT = ServedDialect(("vercel",), routes)
+DIALECT = kit.ServedDialect(("vercel",), routes)
