@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, get_args
 
 from .._core.exceptions import ConfigurationError
+from .._core.figure_reading import axes_reading, figure_reading, is_axes, is_figure
 from .._core.secrets import (
     REDACTED,
     SECRET_SEARCH_ITEMS,
@@ -47,7 +48,7 @@ from .._core.secrets import (
     secret_positions,
     value_of,
 )
-from .._core.text import compact_json, excerpt
+from .._core.text import compact_json, counted, excerpt
 from .._core.user_code import call_within
 
 __all__ = [
@@ -262,11 +263,6 @@ def _type_name(value: object) -> str:
         return "object"
 
 
-def counted(number: int, word: str, plural: str | None = None) -> str:
-    """``1 key``, ``3 keys`` (``plural`` where it is not ``word`` + s: ``2 entries``)."""
-    return f"{number:,} {word}" if number == 1 else f"{number:,} {plural or word + 's'}"
-
-
 def kind_of(value: Any) -> str:
     """A value's type as a summary names it: ``int``, ``pandas DataFrame``; read from the
     type itself (a metaclass's ``__qualname__`` or ``__module__`` property is not called:
@@ -295,6 +291,10 @@ class _Reading:
         """``repr`` of ``value`` as shown: values under secret-looking keys at any depth
         written ``***`` (:func:`~agentnb._core.secrets.scrubbed`), redacted, cut."""
         return self.excerpt(repr(scrubbed(value)), limit)
+
+    def quoted(self, text: str) -> str:
+        """A figure's text (a title, a label) as shown: cut, in quotes, redacted first."""
+        return repr(self.excerpt(str(text), CELL_CHARS))
 
     def cell(self, value: object) -> str:
         """A frame's or an array's cell as shown (``str``), as :meth:`item` does."""
@@ -450,53 +450,12 @@ def _numpy_array(array: Any, reading: _Reading) -> str:
 
 
 def _figure(fig: Any, reading: _Reading) -> str:
-    """A matplotlib Figure as a person reads it: its size, title, and each plot's."""
-    width, height = (round(float(v) * float(fig.dpi)) for v in fig.get_size_inches())
-    plots = list(fig.axes)
-    text = f"matplotlib Figure {width}×{height} px, {counted(len(plots), 'plot')}"
-    suptitle = getattr(fig, "get_suptitle", None)  # matplotlib 3.8+
-    title = suptitle() if callable(suptitle) else ""
-    if title:
-        text += f", titled {_quoted(title, reading)}"
-    for number, ax in enumerate(plots[:SHOWN_ITEMS], 1):
-        text += f"\nplot {number}: {_plot(ax, reading)}"
-    if len(plots) > SHOWN_ITEMS:
-        text += f"\n[{counted(len(plots) - SHOWN_ITEMS, 'more plot')}]"
-    return text
+    """A matplotlib Figure as a person reads it (the one reading), its texts redacted."""
+    return figure_reading(fig, ranges=reading.level != "schema", quote=reading.quoted)
 
 
 def _axes(ax: Any, reading: _Reading) -> str:
-    return f"matplotlib Axes {_plot(ax, reading)}"
-
-
-def _plot(ax: Any, reading: _Reading) -> str:
-    """One Axes: its title, each axis's label and range, what is drawn, the legend."""
-    lines = [_quoted(ax.get_title(), reading) if ax.get_title() else "(no title)"]
-    for axis, label, limits in (
-        ("x", ax.get_xlabel(), ax.get_xlim()),
-        ("y", ax.get_ylabel(), ax.get_ylim()),
-    ):
-        said = f"  {axis}: {_quoted(label, reading) if label else '(no label)'}"
-        if reading.level != "schema":
-            said += f", from {limits[0]:.6g} to {limits[1]:.6g}"
-        lines.append(said)
-    drawn = [
-        counted(len(ax.lines), "line"),
-        counted(len(ax.patches), "bar"),
-        counted(len(ax.collections), "collection"),
-        counted(len(ax.images), "image"),
-    ]
-    drawn_text = ", ".join(d for d in drawn if not d.startswith("0 ")) or "nothing drawn"
-    labels = [label for label in ax.get_legend_handles_labels()[1] if not label.startswith("_")]
-    if labels:
-        shown = ", ".join(_quoted(label, reading) for label in labels[:SHOWN_ITEMS])
-        drawn_text += f"; legend: {shown}"
-    lines.append(f"  {drawn_text}")
-    return "\n".join(lines)
-
-
-def _quoted(text: str, reading: _Reading) -> str:
-    return repr(reading.excerpt(str(text), CELL_CHARS))
+    return axes_reading(ax, ranges=reading.level != "schema", quote=reading.quoted)
 
 
 def _mapping(value: dict[Any, Any], reading: _Reading) -> str:
@@ -562,8 +521,8 @@ _DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, _Reading], str]],
     (value_of("pandas", "Series"), _pandas_series),
     (value_of("polars", "DataFrame"), _polars_frame),
     (value_of("numpy", "ndarray"), _numpy_array),
-    (value_of("matplotlib.figure", "Figure"), _figure),
-    (value_of("matplotlib.axes", "Axes"), _axes),
+    (is_figure, _figure),
+    (is_axes, _axes),
     (lambda v: isinstance(v, str), _string),
     (lambda v: isinstance(v, bool | int | float | complex) or v is None, _scalar),
     (lambda v: isinstance(v, dict), _mapping),

@@ -17,6 +17,8 @@ import binascii
 import io
 from typing import Any
 
+from .figure_reading import is_figure
+
 __all__ = [
     "MAX_SHOWN_HTML_CHARS",
     "MAX_SHOWN_IMAGE_BYTES",
@@ -52,11 +54,7 @@ def has_rich_form(value: Any) -> bool:
     if isinstance(value, _PLAIN):
         return False
     kind = type(value)
-    return any(hasattr(kind, name) for name in _REPR_METHODS) or _is_figure(value)
-
-
-def _is_figure(value: Any) -> bool:
-    return type(value).__module__.startswith("matplotlib.") and hasattr(value, "savefig")
+    return any(hasattr(kind, name) for name in _REPR_METHODS) or is_figure(value)
 
 
 def shown_result(value: Any) -> dict[str, str] | None:
@@ -84,7 +82,7 @@ def _mime_bundle(value: Any) -> dict[str, Any]:
     formatter = getattr(shell, "display_formatter", None) or DisplayFormatter()
     data, _metadata = formatter.format(value)
     bundle = dict(data)
-    if _is_figure(value) and not any(mime.startswith("image/") for mime in bundle):
+    if is_figure(value) and not any(mime.startswith("image/") for mime in bundle):
         bundle["image/png"] = _figure_png(value)
     return bundle
 
