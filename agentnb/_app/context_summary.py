@@ -35,6 +35,8 @@ from typing import Any, Final, Literal, get_args
 
 from .._core.exceptions import ConfigurationError
 from .._core.figure_reading import axes_reading, figure_reading, is_axes, is_figure
+from .._core.request import Media
+from .._core.rich_result import SHOWN_TIME_LIMIT, figure_png
 from .._core.secrets import (
     REDACTED,
     SECRET_SEARCH_ITEMS,
@@ -53,11 +55,14 @@ from .._core.user_code import call_within
 
 __all__ = [
     "DEFAULT_LEVEL",
+    "IMAGE_BYTES",
+    "IMAGE_SIDE",
     "ITEM_CHARS",
     "ITEM_TIME_LIMIT",
     "LEVELS",
     "SAMPLE_ROWS",
     "TURN_CHARS",
+    "TURN_IMAGES",
     "UNSEARCHED",
     "ContextSettings",
     "Level",
@@ -66,6 +71,7 @@ __all__ = [
     "counted",
     "cut",
     "data_block",
+    "figure_image",
     "kind_of",
     "new_nonce",
     "redacted",
@@ -82,6 +88,13 @@ ITEM_CHARS: Final = 4_000
 """What one summary (an attachment, a tool's result) sends at most."""
 TURN_CHARS: Final = 16_000
 """What one message's attachments send at most, all together."""
+IMAGE_BYTES: Final = 1_000_000
+"""What one attached figure's image (a PNG) sends at most, on a dialect that takes images."""
+IMAGE_SIDE: Final = 1_568
+"""Pixels of an attached figure's image along its longer side, at most: a larger figure is
+drawn at a lower resolution (models scale a larger image down)."""
+TURN_IMAGES: Final = 4
+"""Figures one message sends as images, at most."""
 ITEM_TIME_LIMIT: Final = 1.5
 """Seconds one summary may take; past them it is ``<repr timed out>``."""
 SAMPLE_ROWS: Final = 10_000
@@ -205,6 +218,50 @@ def summarize(
         reading = _Reading(settings.level, tuple(secrets))
         text = f"{name}: {bounded(lambda: _describe(value, reading), of=value)}"
     return cut(text, settings.item_chars, secrets=secrets)
+
+
+def figure_image(
+    fig: Any,
+    name: str,
+    settings: ContextSettings | None = None,
+    secrets: Iterable[str] = (),
+) -> Media | str:
+    """``name``'s matplotlib figure as the image a dialect that takes images is sent beside
+    its summary: a PNG drawn at most :data:`IMAGE_SIDE` pixels wide or high, within
+    :data:`~agentnb._core.rich_result.SHOWN_TIME_LIMIT` seconds; else why it is not sent.
+    An image cannot be redacted, so it goes only at the ``sample`` level (a plot shows the
+    values), never for a name that looks secret nor where a text drawn in it (a title, a
+    label, a tick, a legend) holds what :func:`redacted` would replace, and within
+    :data:`IMAGE_BYTES`."""
+    settings = settings or _settings
+    if secret_name(name.rsplit(".", 1)[-1]):
+        return "its name looks secret"
+    if settings.level != "sample":
+        return f"a plot shows the values: images go at the sample level, not {settings.level}"
+    status, drawn = call_within(lambda: _drawn(fig), SHOWN_TIME_LIMIT, "agentnb-context-figure")
+    if status == "timed_out":
+        return f"drawing it took more than {SHOWN_TIME_LIMIT:g} s"
+    if status == "error":
+        return f"drawing it failed ({_type_name(drawn)})"
+    data, texts = drawn
+    secrets = tuple(secrets)
+    if any(redacted(text, secrets) != text for text in texts):
+        return "a text drawn in it holds what is redacted"
+    size = len(data) * 3 // 4
+    if size > IMAGE_BYTES:
+        return f"a PNG of {size:,} bytes, past the {IMAGE_BYTES:,} an image may be"
+    return Media(type="image/png", data=data)
+
+
+def _drawn(fig: Any) -> tuple[str, list[str]]:
+    """``fig`` drawn as a PNG (base64), and every text drawn in it (its ticks' labels are
+    set by the drawing)."""
+    # the value is a matplotlib figure: matplotlib is imported already
+    from matplotlib.text import Text
+
+    longer = max(float(side) for side in fig.get_size_inches())
+    data = figure_png(fig, dpi=min(float(fig.dpi), IMAGE_SIDE / longer))
+    return data, [str(text.get_text()) for text in fig.findobj(Text)]
 
 
 def redacted(text: str, secrets: Iterable[str] = ()) -> str:

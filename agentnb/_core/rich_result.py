@@ -24,6 +24,7 @@ __all__ = [
     "MAX_SHOWN_IMAGE_BYTES",
     "SHOWN_MIMES",
     "SHOWN_TIME_LIMIT",
+    "figure_png",
     "has_rich_form",
     "shown_result",
 ]
@@ -83,14 +84,15 @@ def _mime_bundle(value: Any) -> dict[str, Any]:
     data, _metadata = formatter.format(value)
     bundle = dict(data)
     if is_figure(value) and not any(mime.startswith("image/") for mime in bundle):
-        bundle["image/png"] = _figure_png(value)
+        bundle["image/png"] = figure_png(value)
     return bundle
 
 
-def _figure_png(figure: Any) -> str:
-    """A matplotlib figure drawn as a PNG (base64), where no formatter draws figures."""
+def figure_png(figure: Any, dpi: float | None = None) -> str:
+    """A matplotlib figure drawn as a PNG (base64), at ``dpi`` (None: the figure's own):
+    where no formatter draws figures, and the image an ``@fig`` attachment sends."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
+    figure.savefig(buffer, format="png", bbox_inches="tight", dpi=dpi or "figure")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
