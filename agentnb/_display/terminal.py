@@ -152,6 +152,9 @@ class WordWrap:
                 if self._column + len(piece) < self._width:
                     out += piece
                     self._column += len(piece)
+                elif 0 < self._column < self._width:  # one, so the next word is one apart
+                    out += " "
+                    self._column += 1
             else:
                 size = cell_len(piece)
                 if self._column + size > self._width and self._column > len(self._hang):

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from agentnb_testing import cli_in_process
 from cli_process import on
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentnb._core.run import Run
 from agentnb._display.terminal import TerminalPrinter, WordWrap
@@ -138,3 +140,23 @@ def test_plain_text_wrapped_to_a_terminal_keeps_its_indentation() -> None:
     wrap.write("    indented words that run past the width\n")
     wrap.flush()
     assert out.getvalue() == "    indented words\nthat run past the\nwidth\n"
+
+
+@given(
+    st.text(alphabet="ab \n", max_size=200),
+    st.integers(min_value=4, max_value=30),
+    st.integers(min_value=1, max_value=9),
+)
+def test_streamed_text_keeps_every_word_whole_within_the_width(
+    text: str, width: int, size: int
+) -> None:
+    """However it streams and whatever its spaces: the same words in the same order, no two
+    run together, and a line past the width only where one word is longer than it."""
+    out = io.StringIO()
+    wrap = WordWrap(out, width)
+    for start in range(0, len(text), size):
+        wrap.write(text[start : start + size])
+    wrap.flush()
+    assert out.getvalue().split() == text.split()
+    for line in out.getvalue().split("\n"):
+        assert len(line) <= width or len(line.split()) == 1, (line, width)
