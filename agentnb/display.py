@@ -9,7 +9,8 @@ way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html
   words a reader sees of markdown); ``NO_MATH``, the class that keeps MathJax off a view.
 - Figures as a summary shows them: ``cell_text`` (``$1.25``, ``350 ms``), ``percent``;
   ``is_share`` (a score's mean is a share of True), ``shown_summary`` (a frame shown as a
-  summary is, ``shares=`` its bool scores' columns).
+  summary is, ``shares=`` its bool scores' columns), ``fitting_columns`` (those of its
+  columns that fit one row a group in a width).
 - ``require_pandas()``: pandas, or an error saying which extra to install.
 - ``warn``: a warning worded in lines a terminal and a notebook hold.
 - ``in_notebook``, and ``show_grid``: a question × arm grid shown as the clickable view an
@@ -26,7 +27,7 @@ from ._display.environment import in_notebook
 from ._display.run_comparison import seen_text
 from ._display.safe_markdown import NO_MATH
 from ._display.static_copy import clean
-from ._display.summary_table import cell_text, percent, text_width
+from ._display.summary_table import cell_text, fitting_columns, percent, text_width
 from ._display.table import (
     Cell,
     Column,
@@ -49,6 +50,7 @@ __all__ = [
     "cell_text",
     "clean",
     "excerpt",
+    "fitting_columns",
     "in_blocks",
     "in_notebook",
     "is_share",

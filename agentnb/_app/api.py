@@ -98,18 +98,22 @@ def ask(
     typed = as_text(message) if read_as == "text" and "@" in message else message
     target = resolve_target(via, client, agent)
     by_mcp = context and target.context_by_mcp  # the notebook as an MCP server (ACP)
-    message, tools = notebook_context(
+    conn = carrying_tools(target, bool(options.get("tools")) or (context and not by_mcp))
+    turn = notebook_context(
         message,
         options.get("tools"),
         context=context and not by_mcp,
         mentions=read_as,
         attach=attach,
+        images=conn.carries("media"),
     )
-    if tools:
-        options["tools"] = tools
+    message = turn.message
+    if turn.tools:
+        options["tools"] = turn.tools
+    if turn.media:  # the attached figures' images, then those given
+        options["media"] = [*turn.media, *(options.get("media") or ())]
     if by_mcp:
         options = cast(RunOptions, target._with_context(options, approve))
-    conn = carrying_tools(target, bool(options.get("tools")))
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
         options["response_format"] = response_format

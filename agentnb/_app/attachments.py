@@ -25,16 +25,21 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, Final, Literal
+from dataclasses import dataclass
+from typing import Any, Final, Literal, NamedTuple
 
 from .._core.exceptions import ConfigurationError
+from .._core.figure_reading import is_figure
+from .._core.request import Media
 from .._core.secrets import FoundSecrets
 from .._core.text import did_you_mean
 from .context_summary import (
+    TURN_IMAGES,
     ContextSettings,
     bounded,
     context_settings,
     data_block,
+    figure_image,
     new_nonce,
     searched,
     summarize,
@@ -55,10 +60,13 @@ from .context_tools import (
 
 __all__ = [
     "PREVIEW_CHARS",
+    "Attached",
     "KernelAttachments",
     "Mentions",
+    "NotebookTurn",
     "as_text",
     "attach_context",
+    "attached",
     "notebook_context",
     "typed_message",
 ]
@@ -82,6 +90,17 @@ _MENTION = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class NotebookTurn:
+    """One turn as sent from an IPython session: the ``message`` with its attachments, the
+    run's ``tools`` (the context tools after the caller's) and the ``media`` its attachments
+    add (each attached figure's image, on a dialect that takes images)."""
+
+    message: str
+    tools: Any
+    media: tuple[Media, ...] = ()
+
+
 def notebook_context(
     message: str,
     tools: Any,
@@ -89,13 +108,14 @@ def notebook_context(
     context: bool,
     mentions: Mentions = "typed",
     attach: Sequence[str] = (),
-) -> tuple[str, Any]:
+    images: bool = False,
+) -> NotebookTurn:
     """One turn sent from an IPython session (a notebook's kernel or terminal IPython):
     ``message`` with its attachments (its mentions read as ``mentions`` says, and each of
-    ``attach``: ``"df"``, ``"In[3]"``, ``"error"``), and ``tools`` (a run's ``tools=``)
-    with, for ``context``, the context tools after them, both under one new nonce. Outside
-    one they go as they are, and ``context`` and ``attach`` are refused: there is nothing
-    to read."""
+    ``attach``: ``"df"``, ``"In[3]"``, ``"error"``), each attached figure also as an image
+    where the dialect takes ``images``, and ``tools`` (a run's ``tools=``) with, for
+    ``context``, the context tools after them, both under one new nonce. Outside one they go
+    as they are, and ``context`` and ``attach`` are refused: there is nothing to read."""
     if isinstance(attach, str):
         raise ConfigurationError(f"attach= takes a list of names, not one string: [{attach!r}]")
     kernel = running_kernel()
@@ -103,11 +123,19 @@ def notebook_context(
         if context or attach:
             what = "context=True" if context else "attach="
             raise ConfigurationError(f"{what}: {NO_KERNEL}")
-        return message, tools
+        return NotebookTurn(message, tools)
     nonce = new_nonce()
     if context:
         tools = [*(tools or ()), *context_tools(kernel, nonce)]
-    return attach_context(message, kernel, nonce, mentions=mentions, attach=attach), tools
+    sent = attached(message, kernel, nonce, mentions=mentions, attach=attach, images=images)
+    return NotebookTurn(sent.message, tools, sent.media)
+
+
+class Attached(NamedTuple):
+    """A message as sent, its attachments in its data block, and the images they add."""
+
+    message: str
+    media: tuple[Media, ...] = ()
 
 
 def attach_context(
@@ -123,17 +151,35 @@ def attach_context(
     where they are), each attachment's summary after it in the data block marked
     ``nonce``, those of ``attach`` too; a :class:`ConfigurationError` for a name the kernel
     lacks where it is typed or named in ``attach``."""
+    return attached(message, kernel, nonce, settings, mentions=mentions, attach=attach).message
+
+
+def attached(
+    message: str,
+    kernel: Kernel,
+    nonce: str,
+    settings: ContextSettings | None = None,
+    *,
+    mentions: Mentions = "typed",
+    attach: Sequence[str] = (),
+    images: bool = False,
+) -> Attached:
+    """:func:`attach_context`'s message, and with ``images`` each attached figure's image
+    (its summary saying it went, or why not: :func:`.context_summary.figure_image`)."""
     settings = settings or context_settings()
+    media: list[Media] | None = [] if images else None
     text: str = message
-    attached: dict[str, str] = {}
+    items: dict[str, str] = {}
     if mentions != "text":
-        text, attached = _attachments(message, kernel, settings, strict=mentions == "typed")
+        text, items = _attachments(message, kernel, settings, mentions == "typed", media)
     if attach:
-        named = " ".join(f"@{_attached_name(name)}" for name in attach)
-        attached = {**attached, **_attachments(named, kernel, settings, strict=True)[1]}
-    if not attached:
-        return text
-    return f"{text}\n\n{data_block(chr(10).join(attached.values()), nonce)}"
+        named = [f"@{_attached_name(name)}" for name in attach]
+        more = " ".join(mention for mention in named if mention not in items)
+        items = {**items, **_attachments(more, kernel, settings, True, media)[1]}
+    if not items:
+        return Attached(text)
+    block = data_block(chr(10).join(items.values()), nonce)
+    return Attached(f"{text}\n\n{block}", tuple(media or ()))
 
 
 def _attached_name(name: object) -> str:
@@ -154,11 +200,15 @@ def as_text(message: str) -> str:
 
 
 def _attachments(
-    message: str, kernel: Kernel, settings: ContextSettings, *, strict: bool = True
+    message: str,
+    kernel: Kernel,
+    settings: ContextSettings,
+    strict: bool = True,
+    images: list[Media] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """``message`` with ``@@`` written ``@``, and each mention's text as sent (within the
-    turn's budget). A mention that names nothing to read is refused when ``strict``, else
-    left as text."""
+    turn's budget); each figure's image added to ``images`` where they are asked for. A
+    mention that names nothing to read is refused when ``strict``, else left as text."""
     summaries: dict[str, str] = {}
     found = kernel_secrets(kernel) if "@" in message else FoundSecrets()
     settings, secrets = searched(settings, found), found.values
@@ -169,15 +219,33 @@ def _attachments(
         mention = match.group(0)
         if mention not in summaries:
             try:
-                summaries[mention] = _summary(match, kernel, settings, secrets)
+                summary, value = _summary(match, kernel, settings, secrets)
             except (ConfigurationError, ValueError):
                 if strict:
                     raise
+                return mention
+            if images is not None and is_figure(value):
+                summary += "\n" + _image(value, mention, settings, secrets, images)
+            summaries[mention] = summary
         return mention
 
     text = _outside_code(message, lambda part: _MENTION.sub(resolved, part))
     items = within_turn(list(summaries.values()), settings.turn_chars)
     return text, dict(zip(summaries, items, strict=True))
+
+
+def _image(
+    fig: Any, mention: str, settings: ContextSettings, secrets: tuple[str, ...], media: list[Media]
+) -> str:
+    """The line a figure's summary ends with where the dialect takes images: its image
+    (added to ``media``) is sent, and which it is, or why it is not."""
+    if len(media) >= TURN_IMAGES:
+        return f"[its image is not sent: a message sends {TURN_IMAGES} images at most]"
+    image = figure_image(fig, mention, settings, secrets)
+    if isinstance(image, str):
+        return f"[its image is not sent: {image}]"
+    media.append(image)
+    return f"[its image is sent with this message: image {len(media)}]"
 
 
 def _outside_code(message: str, change: Any) -> str:
@@ -190,7 +258,11 @@ def _outside_code(message: str, change: Any) -> str:
 
 class KernelAttachments:
     """What the chat cell's input shows of a message's ``@`` mentions before it is sent,
-    read in the kernel this runs in (none outside one)."""
+    read in the kernel this runs in (none outside one), each attached figure drawn as
+    sending draws it where the cell's dialect takes ``images``."""
+
+    def __init__(self, images: bool = False) -> None:
+        self.images = images
 
     def preview(self, message: str) -> list[tuple[str, str]]:
         """Each mention of ``message`` and the exact text it attaches; a
@@ -203,7 +275,8 @@ class KernelAttachments:
                 f"the message is {len(message):,} characters: its attachments are shown for "
                 f"messages of up to {PREVIEW_CHARS:,} (they are still attached when sent)"
             )
-        return list(_attachments(message, kernel, context_settings())[1].items())
+        images: list[Media] | None = [] if self.images else None
+        return list(_attachments(message, kernel, context_settings(), True, images)[1].items())
 
     def as_text(self, message: str) -> str:
         """``message`` sending every mention as written, attaching nothing."""
@@ -223,21 +296,23 @@ class KernelAttachments:
 
 def _summary(
     match: re.Match[str], kernel: Kernel, settings: ContextSettings, secrets: tuple[str, ...]
-) -> str:
-    """A mention's text as sent, redacted of the kernel's ``secrets`` among the rest."""
+) -> tuple[str, Any]:
+    """A mention's text as sent, redacted of the kernel's ``secrets`` among the rest, and
+    the value it summarizes (None for a cell's source or the last error)."""
     mention = match.group(0)
     if match.group("cells"):
         number = int(match.group("number"))
         if match.group("cells") == "In":
-            return f"{mention}:\n" + cell_source(kernel, number, secrets, settings)
-        return summarize(_output(kernel, number, settings), mention, settings, secrets)
+            return f"{mention}:\n" + cell_source(kernel, number, secrets, settings), None
+        value = _output(kernel, number, settings)
+        return summarize(value, mention, settings, secrets), value
     name, attr = match.group("name"), match.group("attr")
     if name == "error" and "error" not in kernel.namespace:
-        return f"{mention}:\n{bounded(lambda: last_error(kernel, secrets, settings))}"
+        return f"{mention}:\n{bounded(lambda: last_error(kernel, secrets, settings))}", None
     value = _variable(name, kernel, settings)
     if attr is not None:
         value = _part(value, name, attr)
-    return summarize(value, mention, settings, secrets)
+    return summarize(value, mention, settings, secrets), value
 
 
 def _variable(name: str, kernel: Kernel, settings: ContextSettings) -> Any:

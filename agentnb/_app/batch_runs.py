@@ -208,8 +208,7 @@ def batch(
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
     _no_evaluation_options(options)
     if context:
-        _, tools = notebook_context("", options.get("tools"), context=True)
-        options["tools"] = tools
+        options["tools"] = notebook_context("", options.get("tools"), context=True).tools
     questions = [example.question for example in in_split(examples_of(messages), split)]
     check_concurrency(concurrency)
     requests = batch_requests(agent, questions, variants=variants, **options)  # bad options first

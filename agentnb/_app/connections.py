@@ -210,6 +210,12 @@ class Connection:
         where = f"{self.provider} at {self.base_url or 'its default URL'}"
         note(terminal_safe(no_key_note(self.name, where)))
 
+    def carries(self, option: str) -> bool:
+        """Whether this connection's dialect has a field for run option ``option``
+        (``"tools"``, ``"media"``, ...: :attr:`~agentnb.providers.Provider.carries`)."""
+        carried = type(self.client().provider).carries
+        return carried is None or option in carried
+
     @property
     def context_by_mcp(self) -> bool:
         """``context=True`` reaches this connection's agent as an MCP server (ACP)."""
@@ -424,18 +430,13 @@ def carrying_tools(conn: Connection, tools: bool) -> Connection:
     A connection of the person's own under that name is never replaced."""
     if not (tools and conn.local and conn.name == DEFAULT_NAME):
         return conn
-    if _carries_tools(conn):
+    if conn.carries("tools"):
         return conn
     with _lock:
         found = _connections.get(LOCAL_TOOLS_NAME)
     if found is None:
         return connect("openai", local=True, name=LOCAL_TOOLS_NAME)
-    return found if found.local and _carries_tools(found) else conn
-
-
-def _carries_tools(conn: Connection) -> bool:
-    carries = type(conn.client().provider).carries
-    return carries is None or "tools" in carries
+    return found if found.local and found.carries("tools") else conn
 
 
 def connect(

@@ -34,6 +34,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, get_args
 
 from .._core.exceptions import ConfigurationError
+from .._core.figure_reading import axes_reading, figure_reading, is_axes, is_figure
+from .._core.request import Media
+from .._core.rich_result import SHOWN_TIME_LIMIT, figure_png
 from .._core.secrets import (
     REDACTED,
     SECRET_SEARCH_ITEMS,
@@ -47,16 +50,19 @@ from .._core.secrets import (
     secret_positions,
     value_of,
 )
-from .._core.text import compact_json, excerpt
+from .._core.text import compact_json, counted, excerpt
 from .._core.user_code import call_within
 
 __all__ = [
     "DEFAULT_LEVEL",
+    "IMAGE_BYTES",
+    "IMAGE_SIDE",
     "ITEM_CHARS",
     "ITEM_TIME_LIMIT",
     "LEVELS",
     "SAMPLE_ROWS",
     "TURN_CHARS",
+    "TURN_IMAGES",
     "UNSEARCHED",
     "ContextSettings",
     "Level",
@@ -65,6 +71,7 @@ __all__ = [
     "counted",
     "cut",
     "data_block",
+    "figure_image",
     "kind_of",
     "new_nonce",
     "redacted",
@@ -81,6 +88,13 @@ ITEM_CHARS: Final = 4_000
 """What one summary (an attachment, a tool's result) sends at most."""
 TURN_CHARS: Final = 16_000
 """What one message's attachments send at most, all together."""
+IMAGE_BYTES: Final = 1_000_000
+"""What one attached figure's image (a PNG) sends at most, on a dialect that takes images."""
+IMAGE_SIDE: Final = 1_568
+"""Pixels of an attached figure's image along its longer side, at most: a larger figure is
+drawn at a lower resolution (models scale a larger image down)."""
+TURN_IMAGES: Final = 4
+"""Figures one message sends as images, at most."""
 ITEM_TIME_LIMIT: Final = 1.5
 """Seconds one summary may take; past them it is ``<repr timed out>``."""
 SAMPLE_ROWS: Final = 10_000
@@ -206,6 +220,50 @@ def summarize(
     return cut(text, settings.item_chars, secrets=secrets)
 
 
+def figure_image(
+    fig: Any,
+    name: str,
+    settings: ContextSettings | None = None,
+    secrets: Iterable[str] = (),
+) -> Media | str:
+    """``name``'s matplotlib figure as the image a dialect that takes images is sent beside
+    its summary: a PNG drawn at most :data:`IMAGE_SIDE` pixels wide or high, within
+    :data:`~agentnb._core.rich_result.SHOWN_TIME_LIMIT` seconds; else why it is not sent.
+    An image cannot be redacted, so it goes only at the ``sample`` level (a plot shows the
+    values), never for a name that looks secret nor where a text drawn in it (a title, a
+    label, a tick, a legend) holds what :func:`redacted` would replace, and within
+    :data:`IMAGE_BYTES`."""
+    settings = settings or _settings
+    if secret_name(name.rsplit(".", 1)[-1]):
+        return "its name looks secret"
+    if settings.level != "sample":
+        return f"a plot shows the values: images go at the sample level, not {settings.level}"
+    status, drawn = call_within(lambda: _drawn(fig), SHOWN_TIME_LIMIT, "agentnb-context-figure")
+    if status == "timed_out":
+        return f"drawing it took more than {SHOWN_TIME_LIMIT:g} s"
+    if status == "error":
+        return f"drawing it failed ({_type_name(drawn)})"
+    data, texts = drawn
+    secrets = tuple(secrets)
+    if any(redacted(text, secrets) != text for text in texts):
+        return "a text drawn in it holds what is redacted"
+    size = len(data) * 3 // 4
+    if size > IMAGE_BYTES:
+        return f"a PNG of {size:,} bytes, past the {IMAGE_BYTES:,} an image may be"
+    return Media(type="image/png", data=data)
+
+
+def _drawn(fig: Any) -> tuple[str, list[str]]:
+    """``fig`` drawn as a PNG (base64), and every text drawn in it (its ticks' labels are
+    set by the drawing)."""
+    # the value is a matplotlib figure: matplotlib is imported already
+    from matplotlib.text import Text
+
+    longer = max(float(side) for side in fig.get_size_inches())
+    data = figure_png(fig, dpi=min(float(fig.dpi), IMAGE_SIDE / longer))
+    return data, [str(text.get_text()) for text in fig.findobj(Text)]
+
+
 def redacted(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` as it may leave the kernel: without ``secrets`` (a kernel's
     :func:`secret_values`), registered keys, secret-looking environment values or anything
@@ -262,11 +320,6 @@ def _type_name(value: object) -> str:
         return "object"
 
 
-def counted(number: int, word: str, plural: str | None = None) -> str:
-    """``1 key``, ``3 keys`` (``plural`` where it is not ``word`` + s: ``2 entries``)."""
-    return f"{number:,} {word}" if number == 1 else f"{number:,} {plural or word + 's'}"
-
-
 def kind_of(value: Any) -> str:
     """A value's type as a summary names it: ``int``, ``pandas DataFrame``; read from the
     type itself (a metaclass's ``__qualname__`` or ``__module__`` property is not called:
@@ -295,6 +348,10 @@ class _Reading:
         """``repr`` of ``value`` as shown: values under secret-looking keys at any depth
         written ``***`` (:func:`~agentnb._core.secrets.scrubbed`), redacted, cut."""
         return self.excerpt(repr(scrubbed(value)), limit)
+
+    def quoted(self, text: str) -> str:
+        """A figure's text (a title, a label) as shown: cut, in quotes, redacted first."""
+        return repr(self.excerpt(str(text), CELL_CHARS))
 
     def cell(self, value: object) -> str:
         """A frame's or an array's cell as shown (``str``), as :meth:`item` does."""
@@ -450,53 +507,12 @@ def _numpy_array(array: Any, reading: _Reading) -> str:
 
 
 def _figure(fig: Any, reading: _Reading) -> str:
-    """A matplotlib Figure as a person reads it: its size, title, and each plot's."""
-    width, height = (round(float(v) * float(fig.dpi)) for v in fig.get_size_inches())
-    plots = list(fig.axes)
-    text = f"matplotlib Figure {width}×{height} px, {counted(len(plots), 'plot')}"
-    suptitle = getattr(fig, "get_suptitle", None)  # matplotlib 3.8+
-    title = suptitle() if callable(suptitle) else ""
-    if title:
-        text += f", titled {_quoted(title, reading)}"
-    for number, ax in enumerate(plots[:SHOWN_ITEMS], 1):
-        text += f"\nplot {number}: {_plot(ax, reading)}"
-    if len(plots) > SHOWN_ITEMS:
-        text += f"\n[{counted(len(plots) - SHOWN_ITEMS, 'more plot')}]"
-    return text
+    """A matplotlib Figure as a person reads it (the one reading), its texts redacted."""
+    return figure_reading(fig, ranges=reading.level != "schema", quote=reading.quoted)
 
 
 def _axes(ax: Any, reading: _Reading) -> str:
-    return f"matplotlib Axes {_plot(ax, reading)}"
-
-
-def _plot(ax: Any, reading: _Reading) -> str:
-    """One Axes: its title, each axis's label and range, what is drawn, the legend."""
-    lines = [_quoted(ax.get_title(), reading) if ax.get_title() else "(no title)"]
-    for axis, label, limits in (
-        ("x", ax.get_xlabel(), ax.get_xlim()),
-        ("y", ax.get_ylabel(), ax.get_ylim()),
-    ):
-        said = f"  {axis}: {_quoted(label, reading) if label else '(no label)'}"
-        if reading.level != "schema":
-            said += f", from {limits[0]:.6g} to {limits[1]:.6g}"
-        lines.append(said)
-    drawn = [
-        counted(len(ax.lines), "line"),
-        counted(len(ax.patches), "bar"),
-        counted(len(ax.collections), "collection"),
-        counted(len(ax.images), "image"),
-    ]
-    drawn_text = ", ".join(d for d in drawn if not d.startswith("0 ")) or "nothing drawn"
-    labels = [label for label in ax.get_legend_handles_labels()[1] if not label.startswith("_")]
-    if labels:
-        shown = ", ".join(_quoted(label, reading) for label in labels[:SHOWN_ITEMS])
-        drawn_text += f"; legend: {shown}"
-    lines.append(f"  {drawn_text}")
-    return "\n".join(lines)
-
-
-def _quoted(text: str, reading: _Reading) -> str:
-    return repr(reading.excerpt(str(text), CELL_CHARS))
+    return axes_reading(ax, ranges=reading.level != "schema", quote=reading.quoted)
 
 
 def _mapping(value: dict[Any, Any], reading: _Reading) -> str:
@@ -562,8 +578,8 @@ _DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, _Reading], str]],
     (value_of("pandas", "Series"), _pandas_series),
     (value_of("polars", "DataFrame"), _polars_frame),
     (value_of("numpy", "ndarray"), _numpy_array),
-    (value_of("matplotlib.figure", "Figure"), _figure),
-    (value_of("matplotlib.axes", "Axes"), _axes),
+    (is_figure, _figure),
+    (is_axes, _axes),
     (lambda v: isinstance(v, str), _string),
     (lambda v: isinstance(v, bool | int | float | complex) or v is None, _scalar),
     (lambda v: isinstance(v, dict), _mapping),

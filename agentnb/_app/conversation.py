@@ -99,7 +99,8 @@ class Conversation:
 
     def actions(self) -> ChatActions:
         """What a chat cell's controls do with this conversation."""
-        attachments = KernelAttachments() if kernel_shell() is not None else None
+        images = self.conn.carries("media")
+        attachments = KernelAttachments(images) if kernel_shell() is not None else None
         return ChatActions(self.send, self.again, self.new, self.retry_note, attachments)
 
     def send(self, text: str) -> RunHandle:
@@ -138,9 +139,13 @@ class Conversation:
         options = dict(self.options)
         by_mcp = self.context and self.conn.context_by_mcp  # the notebook as an MCP server
         context = self.context and not by_mcp
-        text, tools = notebook_context(text, options.get("tools"), context=context)
-        if tools:
-            options["tools"] = tools
+        images = self.conn.carries("media")
+        turn = notebook_context(text, options.get("tools"), context=context, images=images)
+        text = turn.message
+        if turn.tools:
+            options["tools"] = turn.tools
+        if turn.media:  # the attached figures' images, then those given
+            options["media"] = [*turn.media, *(options.get("media") or ())]
         return text, self.conn._with_context(options, self.approve) if by_mcp else options
 
     def new(self) -> None:

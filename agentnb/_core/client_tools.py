@@ -19,6 +19,7 @@ import pydantic
 import pydantic_core
 
 from .exceptions import ConfigurationError
+from .figure_reading import plotted_reading
 from .loop import in_loop_thread
 
 __all__ = [
@@ -350,9 +351,11 @@ def client_tools(items: Iterable[Any] | None) -> tuple[ClientTool, ...]:
 
 def result_text(value: Any) -> str:
     """A function's return value as the agent gets it: a string as itself, a DataFrame as a
-    text table of its first rows, anything else as JSON (its ``repr`` when it has none); cut
-    at :data:`MAX_RESULT_CHARS` with a note. A value that cannot be written as text (its
-    ``repr`` raises, or it nests past Python's recursion limit) is named by its type."""
+    text table of its first rows, a matplotlib figure or plot as a person reads it (its
+    titles, axes, labels and ranges: :mod:`.figure_reading`, what ``@fig`` sends), anything
+    else as JSON (its ``repr`` when it has none); cut at :data:`MAX_RESULT_CHARS` with a
+    note. A value that cannot be written as text (its ``repr`` raises, or it nests past
+    Python's recursion limit) is named by its type."""
     try:
         text = _as_text(value)
     except Exception as broken:  # the run goes on all the same
@@ -369,6 +372,9 @@ def _as_text(value: Any) -> str:
         if rows > _TABLE_ROWS:
             text += f"\n[{_TABLE_ROWS} of {rows} rows shown]"
         return text
+    plotted = plotted_reading(value)
+    if plotted is not None:
+        return plotted
     try:
         return json.dumps(pydantic.TypeAdapter(Any).dump_python(value, mode="json"))
     except (pydantic_core.PydanticSerializationError, TypeError, ValueError):

@@ -17,11 +17,14 @@ import binascii
 import io
 from typing import Any
 
+from .figure_reading import is_figure
+
 __all__ = [
     "MAX_SHOWN_HTML_CHARS",
     "MAX_SHOWN_IMAGE_BYTES",
     "SHOWN_MIMES",
     "SHOWN_TIME_LIMIT",
+    "figure_png",
     "has_rich_form",
     "shown_result",
 ]
@@ -52,11 +55,7 @@ def has_rich_form(value: Any) -> bool:
     if isinstance(value, _PLAIN):
         return False
     kind = type(value)
-    return any(hasattr(kind, name) for name in _REPR_METHODS) or _is_figure(value)
-
-
-def _is_figure(value: Any) -> bool:
-    return type(value).__module__.startswith("matplotlib.") and hasattr(value, "savefig")
+    return any(hasattr(kind, name) for name in _REPR_METHODS) or is_figure(value)
 
 
 def shown_result(value: Any) -> dict[str, str] | None:
@@ -84,15 +83,16 @@ def _mime_bundle(value: Any) -> dict[str, Any]:
     formatter = getattr(shell, "display_formatter", None) or DisplayFormatter()
     data, _metadata = formatter.format(value)
     bundle = dict(data)
-    if _is_figure(value) and not any(mime.startswith("image/") for mime in bundle):
-        bundle["image/png"] = _figure_png(value)
+    if is_figure(value) and not any(mime.startswith("image/") for mime in bundle):
+        bundle["image/png"] = figure_png(value)
     return bundle
 
 
-def _figure_png(figure: Any) -> str:
-    """A matplotlib figure drawn as a PNG (base64), where no formatter draws figures."""
+def figure_png(figure: Any, dpi: float | None = None) -> str:
+    """A matplotlib figure drawn as a PNG (base64), at ``dpi`` (None: the figure's own):
+    where no formatter draws figures, and the image an ``@fig`` attachment sends."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
+    figure.savefig(buffer, format="png", bbox_inches="tight", dpi=dpi or "figure")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

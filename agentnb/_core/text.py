@@ -15,6 +15,7 @@ __all__ = [
     "ERROR_CHARS",
     "EXCERPT_CHARS",
     "compact_json",
+    "counted",
     "did_you_mean",
     "excerpt",
     "terminal_safe",
@@ -67,6 +68,11 @@ def excerpt(
         return kept[:limit] + f"\n… ({len(kept) - limit:,} more characters)"
     flat = " ".join(terminal_safe(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def counted(number: int, word: str, plural: str | None = None) -> str:
+    """``1 key``, ``3 keys`` (``plural`` where it is not ``word`` + s: ``2 entries``)."""
+    return f"{number:,} {word}" if number == 1 else f"{number:,} {plural or word + 's'}"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANSWER_COLUMNS",
+    "fitting_columns",
     "key_label",
     "percent",
     "period_label",
@@ -301,6 +302,22 @@ def summary_text(
         return _nothing(frame)
     fit = (width or text_width()) - (2 if any(isinstance(r, str) for r in shown.rows) else 0)
     return "\n\n".join(table_text(block, width) for block in in_blocks(shown, fit))
+
+
+def fitting_columns(
+    frame: pd.DataFrame, wanted: Sequence[str], width: int | None = None
+) -> list[str]:
+    """Of ``wanted`` (the summary's columns, the first wanted most), those that fit beside
+    its keys in one table ``width`` wide (default :func:`text_width`), in the frame's order:
+    one row a group, where :func:`summary_text` would put the figures past the width in
+    blocks of their own."""
+    shown = table(frame, list(wanted))
+    if shown is None:
+        return list(wanted)
+    fit = (width or text_width()) - (2 if any(isinstance(r, str) for r in shown.rows) else 0)
+    first = in_blocks(shown, fit)[0]
+    fitted = set(list(wanted)[: sum(not column.head for column in first.columns)])
+    return [str(name) for name in frame.columns if name in fitted]
 
 
 HTML_CHARS = 100

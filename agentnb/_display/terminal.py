@@ -117,7 +117,8 @@ def print_fitted(text: str, out: IO[str] | None = None) -> None:
 class WordWrap:
     """Streamed text written a word at a time, a word that would pass ``width`` moved to a
     new line (indented ``hang``): reasoning as it arrives, wrapped as :func:`fit_lines` wraps
-    a whole line. ``width`` None writes the text as it comes."""
+    a whole line; the spaces between words, and before a line's first (its indentation),
+    as written. ``width`` None writes the text as it comes."""
 
     def __init__(self, out: IO[str], width: int | None, *, column: int = 0, hang: str = "") -> None:
         self._out = out
@@ -147,8 +148,11 @@ class WordWrap:
             if piece == "\n":
                 out += "\n"
                 self._column = 0
-            elif piece.isspace():
-                if 0 < self._column < self._width:
+            elif piece.isspace():  # kept as written (a code line's indentation), where it fits
+                if self._column + len(piece) < self._width:
+                    out += piece
+                    self._column += len(piece)
+                elif 0 < self._column < self._width:  # one, so the next word is one apart
                     out += " "
                     self._column += 1
             else:

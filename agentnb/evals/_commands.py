@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import agentnb
 from agentnb import ConfigurationError
+from agentnb.display import fitting_columns, shown_summary
 from agentnb.history import HistoryStore, RunRecord
 
 from ._experiment import Experiment, experiment, experiments
@@ -20,6 +21,9 @@ __all__ = ["register_commands"]
 
 HELP = "print the experiments, one experiment's grid, or two of its arms compared"
 OPEN_HINT = "Open: --question ID (its runs side by side), --question ID --arm ARM (one)"
+LISTED_FIRST = ("agents", "questions", "score.", "cost", "runs", "created")
+"""The listing's columns a terminal shows first, as many as fit one row an experiment
+(``score.``: each score's mean); ``--all-columns`` shows every one."""
 
 Add = Callable[..., None]
 """What registers a command: ``add(name, help, configure, text)``, where ``text(args,
@@ -46,6 +50,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="arm A against arm B question by question (an agent, an arm's label or index)",
     )
     parser.add_argument("--score", help="the score --compare pairs (default: the only one)")
+    parser.add_argument(
+        "--all-columns",
+        action="store_true",
+        help="the listing's every figure, not those that fit one row an experiment",
+    )
     parser.add_argument(
         "--question",
         metavar="ID",
@@ -105,8 +114,7 @@ def experiments_text(args: argparse.Namespace, store: HistoryStore) -> str | tup
     if args.arm is not None and args.question is None:
         raise ConfigurationError("--arm needs --question")
     if args.name is None:
-        listed = experiments(store=store)
-        return str(listed) if len(listed) else "no experiments yet: agentnb.evals.experiment(...)"
+        return _listing(store, args.all_columns)
     found = experiment(args.name, store=store)
     if args.check:
         return _checked(found, args, store)
@@ -116,6 +124,29 @@ def experiments_text(args: argparse.Namespace, store: HistoryStore) -> str | tup
     if args.question is not None:
         return _question_text(found, args.question, args.arm)
     return f"{found!r}\n{OPEN_HINT}"
+
+
+def _listing(store: HistoryStore, all_columns: bool) -> str:
+    """The experiments, one row each with the figures that fit the terminal (all of them,
+    in blocks, with ``all_columns``), the footer naming the option for the rest."""
+    listed = experiments(store=store)
+    if not len(listed):
+        return "no experiments yet: agentnb.evals.experiment(...)"
+    names = [str(name) for name in listed.columns]
+    wanted = [
+        name
+        for first in LISTED_FIRST
+        for name in names
+        if name == first or (first == "score." and _a_score_s_figure(name))
+    ]
+    shown = shown_summary(listed, "all" if all_columns else fitting_columns(listed, wanted))
+    shown.attrs["more_columns"] = "--all-columns"  # the footer speaks the command's options
+    return str(shown)
+
+
+def _a_score_s_figure(column: str) -> bool:
+    """A score's mean (``score.accuracy``) or a label's count, not how many it scored."""
+    return column.startswith("score.") and not column.endswith("_n")
 
 
 def _checked(found: Experiment, args: argparse.Namespace, store: HistoryStore) -> tuple[str, int]:

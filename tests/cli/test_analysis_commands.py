@@ -116,6 +116,12 @@ def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
     )
     listed, grid, compared = ("\n".join(lines) for lines in each)
     assert "quotes" in listed and "finance_agent, echo" in listed, listed
+    # one row per experiment, its score beside it, not the columns in stacked blocks; the
+    # footer says how to see the rest as the command takes it, not in Python
+    rows = [line for line in each[0] if line.startswith("quotes ")]
+    assert len(rows) == 1 and "50.0%" in rows[0], listed
+    assert len([line for line in each[0] if line.startswith("name ")]) == 1, listed
+    assert "more columns: add --all-columns" in listed and ".to_pandas()" not in listed, listed
     assert "experiment quotes: 2 questions × 2 arms" in grid, grid
     assert "Compare AAPL and MSFT" in grid, grid
     assert "--question ID --arm ARM (one)" in grid, grid  # how to open what the grid shows

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from agentnb_testing import cli_in_process
 from cli_process import on
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentnb._core.run import Run
-from agentnb._display.terminal import TerminalPrinter
+from agentnb._display.terminal import TerminalPrinter, WordWrap
 from agentnb.events import TextDelta
 
 pexpect = pytest.importorskip("pexpect")
@@ -118,3 +120,43 @@ def test_an_ordered_list_keeps_its_numbers_dots() -> None:
     assert len({line.index(".") for line in numbered}) == 1  # aligned on the dot
     assert not any(re.match(r"\s*\d+ step", line) for line in lines)
     assert any(line.strip() == "• a bullet" for line in lines)
+
+
+def test_plain_text_wrapped_to_a_terminal_keeps_its_indentation() -> None:
+    """The markdown as written, in a terminal without colour, is wrapped a word at a time:
+    a code block's indented lines and a nested list item kept their words but lost their
+    leading spaces (``return 2`` under ``def``), and runs of spaces became one."""
+    out = io.StringIO()
+    wrap = WordWrap(out, 40)
+    written = (
+        "```python\ndef f() -> int:\n    return 2\n```\n- a point\n  - a nested detail\nx  = 1\n"
+    )
+    for piece in re.findall(r".{1,7}", written, flags=re.S):  # as it streams, in pieces
+        wrap.write(piece)
+    wrap.flush()
+    assert out.getvalue() == written
+    out = io.StringIO()
+    wrap = WordWrap(out, 20)
+    wrap.write("    indented words that run past the width\n")
+    wrap.flush()
+    assert out.getvalue() == "    indented words\nthat run past the\nwidth\n"
+
+
+@given(
+    st.text(alphabet="ab \n", max_size=200),
+    st.integers(min_value=4, max_value=30),
+    st.integers(min_value=1, max_value=9),
+)
+def test_streamed_text_keeps_every_word_whole_within_the_width(
+    text: str, width: int, size: int
+) -> None:
+    """However it streams and whatever its spaces: the same words in the same order, no two
+    run together, and a line past the width only where one word is longer than it."""
+    out = io.StringIO()
+    wrap = WordWrap(out, width)
+    for start in range(0, len(text), size):
+        wrap.write(text[start : start + size])
+    wrap.flush()
+    assert out.getvalue().split() == text.split()
+    for line in out.getvalue().split("\n"):
+        assert len(line) <= width or len(line.split()) == 1, (line, width)

@@ -128,3 +128,26 @@ def test_a_refused_run_at_80_columns_leads_with_the_server_s_reason_in_whole_wor
     [first] = [line for line in lines if " error: " in line]
     reads_as_the_server_s_reason(first.split(" error: ", 1)[1])
     assert words_whole(lines, f"{REASON} (422 Unprocessable Entity from POST"), "\n".join(lines)
+
+
+@pytest.mark.parametrize("colour", [True, False], ids=["colour", "no-colour"])
+def test_an_answer_s_lists_and_code_at_80_columns_read_as_written(
+    server: Any, colour: bool
+) -> None:
+    """Issue 68 at 80 columns: an ordered list keeps its numbers' dots, rendered or not;
+    without colour, where the markdown goes as written, a nested item and a code block's
+    body keep their indentation (they lost it: ``return 2`` flush under ``def``)."""
+    env = cli_env(server)
+    if colour:
+        del env["NO_COLOR"]
+        env["TERM"] = "xterm-256color"
+    command = [
+        sys.executable, "-m", "agentnb", "run", "writer", "'A short report'",
+        "--meta", "paragraphs=3", *on(server),
+    ]  # fmt: skip
+    lines = printed(command, env, "EXIT=")
+    assert "EXIT=0" in lines and too_long(lines) == [], "\n".join(lines)
+    steps = [line.strip() for line in lines if line.strip().endswith(("the frame", "it"))]
+    assert steps == ["1. read the frame", "2. translate it", "3. show it"], "\n".join(lines)
+    if not colour:
+        assert "    return 2" in lines and "  - a nested detail" in lines, "\n".join(lines)

@@ -172,3 +172,25 @@ def test_what_a_result_becomes() -> None:
     assert table.startswith("     n\n0    0\n") and table.endswith("\n[50 of 60 rows shown]")
     cut = result_text("x" * (MAX_RESULT_CHARS + 5))
     assert cut == "x" * MAX_RESULT_CHARS + "\n[cut: 5 more characters not sent]"
+
+
+def test_a_figure_returned_is_read_as_a_person_reads_it() -> None:
+    """A notebook tool returning a figure gave the agent its repr, ``<Figure size 400x200
+    with 1 Axes>``; it gets what ``@fig`` sends: the size, the titles, each axis's label and
+    range, what is drawn and the legend (one reading: a plot returned alone, an ``Axes`` as
+    ``df.plot()`` returns, is read the same way)."""
+    matplotlib_figure = pytest.importorskip("matplotlib.figure")
+    fig = matplotlib_figure.Figure(figsize=(4, 2))
+    fig.suptitle("Sales")
+    ax = fig.add_subplot()
+    ax.plot([1, 2, 3], [10, 30, 20], label="north")
+    ax.set(title="Revenue by month", xlabel="month", ylabel="revenue (USD)", ylim=(0, 40))
+    ax.legend()
+    assert result_text(fig) == (
+        "matplotlib Figure 400×200 px, 1 plot, titled 'Sales'\n"
+        "plot 1: 'Revenue by month'\n"
+        "  x: 'month', from 0.9 to 3.1\n"
+        "  y: 'revenue (USD)', from 0 to 40\n"
+        "  1 line; legend: 'north'"
+    )
+    assert result_text(ax).startswith("matplotlib Axes 'Revenue by month'\n  x: 'month'")

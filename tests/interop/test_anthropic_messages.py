@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -328,3 +330,37 @@ async def test_litellm_messages_as_the_sdk_reads_it(proxy_url: str) -> None:
     assert text["text"] == run.text == "no tool"
     assert (run.finish_reason, message["stop_reason"]) == ("end_turn", "end_turn")
     assert run.usage is not None and run.usage.completion_tokens == 5
+
+
+@pytest.mark.kernel
+def test_an_attached_figure_reaches_the_model_as_an_image_beside_its_summary(
+    messages_url: str,
+) -> None:
+    """``@fig`` from a real kernel on the anthropic dialect: the request passes the SDK's
+    ``MessageCreateParamsStreaming`` with the figure as a base64 PNG ``image`` block before
+    the text, and the model reads the image and the summary's message."""
+    from kernel_session import Session, running_kernel
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env["AGENTNB_HISTORY"] = "off"
+    with running_kernel(env) as kernel:
+        session = Session(kernel)
+        ran = session.execute(
+            f"""
+            import agentnb
+            from matplotlib.figure import Figure
+            fig = Figure(figsize=(4, 2), dpi=100)
+            fig.subplots().plot([1, 2, 3], [10, 30, 20])
+            agentnb.connect("anthropic", base_url={messages_url!r}, api_key={KEY!r}, name="c")
+            h = agentnb.ask("look", "What does @fig show?", via="c", wait=True, display=False)
+            print(h.run.status, h.run.text)
+            """
+        )
+        said = session.stdout(ran)
+    found = re.fullmatch(
+        r"completed 1 image\(s\): image/png (\d+)x(\d+); text: (.*); attached: (.*)\n", said
+    )
+    assert found is not None, said
+    assert 300 <= int(found.group(1)) <= 460 and 150 <= int(found.group(2)) <= 260, said
+    assert found.group(3) == "What does @fig show?"
+    assert found.group(4) == "@fig: matplotlib Figure 400×200 px, 1 plot", "and its summary"

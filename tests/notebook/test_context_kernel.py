@@ -7,6 +7,7 @@ output reach no request body, no approval preview, no trace and no history file.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -370,6 +371,49 @@ def test_a_chat_cells_message_attaches_too(session: Session, tap: tuple[WireTap,
     assert stderr(session, ran) == ""
     body = wire.bodies[before]
     assert "@cfg: dict, 2 keys\\n  'host': str 'db'\\n  'token': ***" in body
+
+
+def test_a_figure_goes_as_an_image_where_the_dialect_takes_images_and_as_words_everywhere(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """``@fig`` from a magic cell and from a chat cell on the openai dialect: its summary in
+    the data block, and the figure drawn as a PNG in an ``image_url`` part of the same user
+    message; on vercel, which takes no images, the summary alone and nothing else."""
+    wire, url, key = tap
+    session.execute(
+        f"""
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(4, 2))
+        ax = fig.subplots()
+        ax.plot([1, 2, 3], [10, 30, 20])
+        ax.set(title="Revenue by month", xlabel="month")
+        agentnb.connect("vercel", base_url={url.removesuffix("/v1")!r}, api_key={key!r}, name="v")
+        """
+    )
+    before = len(wire.bodies)
+    ran = session.execute("%%agent finance_agent --via t --wait\nWhat does @fig show?")
+    assert stderr(session, ran) == ""
+    chat = session.execute(
+        """
+        cell = agentnb.chat("finance_agent", via="t")
+        cell.ask("And @fig?").wait()
+        h = agentnb.ask("finance_agent", "What does @fig show?", via="v", wait=True, display=False)
+        print(h.run.status)
+        """
+    )
+    assert session.stdout(chat) == "completed\n"
+    for body in wire.bodies[before : before + 2]:
+        [asked] = [m for m in json.loads(body)["messages"] if m["role"] == "user"]
+        text, image = asked["content"]
+        assert "@fig: matplotlib Figure 400×200 px, 1 plot" in text["text"]
+        assert "[its image is sent with this message: image 1]" in text["text"]
+        assert image["type"] == "image_url"
+        scheme, data = image["image_url"]["url"].split(",", 1)
+        assert scheme == "data:image/png;base64"
+        assert base64.b64decode(data, validate=True).startswith(b"\x89PNG\r\n\x1a\n")
+    on_vercel = wire.bodies[before + 2]
+    assert "@fig: matplotlib Figure 400×200 px, 1 plot" in on_vercel
+    assert "data:image" not in on_vercel and "its image" not in on_vercel
 
 
 def test_a_batch_offers_the_context_tools_to_every_run(session: Session) -> None:

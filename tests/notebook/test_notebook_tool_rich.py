@@ -83,7 +83,10 @@ def test_a_tool_that_returns_a_figure_shows_it_in_the_card_and_the_copy_and_send
     [call] = [c for c in run.tool_calls if c.name == "price_chart"]
     assert call.shown is not None and call.shown["mime"] == "image/png"
     assert base64.b64decode(call.shown["data"]).startswith(b"\x89PNG"), "a PNG, base64"
-    assert isinstance(call.output, str) and "Figure" in call.output, "the agent got text"
+    assert isinstance(call.output, str), "the agent got text"
+    assert call.output.startswith(
+        "matplotlib Figure 300×200 px, 1 plot\nplot 1: 'NVDA this week'\n  x: (no label), from"
+    ), "what a person reads off the figure, as @fig sends it"
     assert "data:image" not in run.text, "nor does the agent's answer hold the image"
     assert tool_wire(call)["shown"] == call.shown, "the live card gets it"
     bundle = static_bundle([run])

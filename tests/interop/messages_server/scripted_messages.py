@@ -13,8 +13,9 @@ mid-stream with an ``error`` event, ``status-529`` / ``status-400`` answer with 
 ``max-tokens``, ``max-tokens-call`` (cut inside a ``tool_use``'s arguments), ``stop-sequence``,
 ``refusal`` (with ``stop_details``) and ``pause-turn`` (a web search paused before its result;
 sent back as it was, the turn goes on with the result and the answer) stop with that stop
-reason; ``pause-always`` pauses every time. Hostile scripts: ``one-index-two-calls`` starts two ``tool_use``
-blocks on one content-block index, ``disagreeing-call`` starts a ``tool_use`` with one input
+reason; ``pause-always`` pauses every time; ``look`` says what the last user message carries
+(each image's type and size, its text's first line, each attachment's). Hostile scripts:
+``one-index-two-calls`` starts two ``tool_use`` blocks on one content-block index, ``disagreeing-call`` starts a ``tool_use`` with one input
 and streams another; each answers its results back in words.
 
 As Anthropic's API does, a request is refused (400) when a ``tool_result`` answers no
@@ -24,7 +25,9 @@ next message, or when two ``tool_use`` blocks of a message share an id.
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -290,6 +293,25 @@ def disagreeing_call(body: dict[str, Any]) -> list[Any]:
     ]
 
 
+def look(body: dict[str, Any]) -> list[Any]:
+    """Says what the last user message carries, as a model given it would read it: each
+    image block's type and size (a PNG's, from its header), the first line of its text and
+    each attachment's first line (those starting with ``@``)."""
+    content = body["messages"][-1]["content"]
+    blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
+    seen = []
+    for b in blocks:
+        if b["type"] == "image":
+            png = base64.b64decode(b["source"]["data"], validate=True)
+            width, height = struct.unpack(">II", png[16:24]) if png[12:16] == b"IHDR" else (0, 0)
+            seen.append(f"{b['source']['media_type']} {width}x{height}")
+    lines = next(b["text"] for b in blocks if b["type"] == "text").splitlines()
+    attached = [line for line in lines if line.startswith("@")]
+    said = f"{len(seen)} image(s): {', '.join(seen) or 'none'}; text: {lines[0]}"
+    said += f"; attached: {' | '.join(attached) or 'nothing'}"
+    return [start(body["model"], "msg_look", 30), *text(0, said), *end("end_turn", 12)]
+
+
 def unpaired_tools(messages: list[dict[str, Any]]) -> str | None:
     """What Anthropic's API says of a thread whose ``tool_use`` and ``tool_result`` blocks
     do not pair up; None when they do."""
@@ -328,6 +350,7 @@ SCRIPTS = {
     "refusal": refusal,
     "pause-turn": pause_turn,
     "pause-always": pause_always,
+    "look": look,
 }
 
 
