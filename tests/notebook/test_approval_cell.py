@@ -193,8 +193,10 @@ def test_a_cell_showing_a_finished_run_says_it_cannot_decide() -> None:
     for bad in ({"kind": "approve"}, {"kind": "deny", "call_id": "c", "reason": 3}):
         view(cell, bad)
     recorder.wait_for(lambda: bool(notices(recorder)))
+    # a hello is answered after every message before it (a snapshot, or "current" where the
+    # view holds all there is: the same flush sent the first delta), so no notice is to come
     view(cell, {"kind": "hello", "have": 0})
-    recorder.wait_for(lambda: bool(recorder.of_kind("snapshot")))
+    recorder.wait_for(lambda: bool(recorder.of_kind("snapshot") or recorder.of_kind("current")))
     assert notices(recorder) == ["Cannot approve tool call c: this cell shows no live run."], (
         "malformed decisions are ignored"
     )
