@@ -28,6 +28,8 @@ from ..events import (
     ToolCallStarted,
 )
 from .attachment_preview import AttachmentPreview, Attachments
+from .display_slot import executing_cell
+from .environment import kernel_shell
 from .verdicts import VerdictKeeper, watch_verdicts
 from .widget_protocol import Turn
 
@@ -78,6 +80,41 @@ up the kernel's own replies behind it."""
 
 _streaming: weakref.WeakSet[ChatController] = weakref.WeakSet()
 """The controllers following a run still going (read and changed on the loop thread only)."""
+
+FIRST_FRAME_HOLD = 0.5
+"""Seconds at most a chat cell made while a notebook cell executes holds its first frame,
+until that cell ends. anywidget holds a model's messages until the page has imported the
+model's module, and JupyterLab handles a kernel's messages one after another: a frame right
+behind its model's opening made the page wait for each cell's import in turn (a cell of 50
+asks held the kernel 1.0-1.7 s, about half of it these waits). Held, the page opens every
+model the cell displays, their imports under way together, before the first frame comes."""
+
+_holding: weakref.WeakSet[ChatController] = weakref.WeakSet()
+"""The controllers holding their first frame until the executing cell ends (loop thread)."""
+_watching_cells = False
+_cells_ended = 0
+"""Cells ended since the first held frame (changed on the loop thread)."""
+
+
+def _watch_cell_ends() -> None:
+    """Release the held first frames when the kernel's cell ends (once per kernel)."""
+    global _watching_cells
+    shell = kernel_shell()
+    if _watching_cells or shell is None:
+        return
+    _watching_cells = True
+    shell.events.register("post_run_cell", _cell_ended)
+
+
+def _cell_ended(*_result: Any) -> None:
+    get_loop().call_soon_threadsafe(_release_held)
+
+
+def _release_held() -> None:
+    global _cells_ended
+    _cells_ended += 1
+    for controller in list(_holding):
+        controller.release_first_frame()
 
 
 class ControllerSink(Protocol):
@@ -131,6 +168,11 @@ class ChatController:
         self._copy_pending = False
         self._starting = False
         self._closed = False
+        self._hold_first = executing_cell()
+        """Its first frame waits for the executing cell to end (`FIRST_FRAME_HOLD`)."""
+        if self._hold_first:
+            _watch_cell_ends()
+        self._made_in = _cells_ended
         self.frames_sent = 0
         """Messages sent to the views (deltas, snapshots, answers to hellos), for tests and
         benchmarks."""
@@ -240,12 +282,25 @@ class ChatController:
     def _schedule(self) -> None:
         if self._flush_handle is not None or self._closed:
             return
+        self._hold_first = self._hold_first and self._made_in == _cells_ended
+        if self._hold_first:
+            _holding.add(self)
+            self._flush_handle = self._loop.call_later(FIRST_FRAME_HOLD, self._flush)
+            return
         interval = max(self._interval, len(_streaming) / ALL_CELLS_FPS)
         delay = max(0.0, self._last_flush + interval - self._loop.time())
         self._flush_handle = self._loop.call_later(delay, self._flush)
 
+    def release_first_frame(self) -> None:
+        """The cell that made this chat cell ended: its held first frame goes now (loop)."""
+        if self._hold_first and self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
+
     def _flush(self) -> None:
         self._flush_handle = None
+        self._hold_first = False
+        _holding.discard(self)
         if self._closed:
             return
         ops: list[dict[str, Any]] = []

@@ -13,7 +13,11 @@ from ..events import Event
 from .environment import kernel_shell
 from .run_text import run_text
 
-__all__ = ["DisplaySlot", "PlainDisplay"]
+__all__ = ["DisplaySlot", "PlainDisplay", "executing_cell", "first_of_cell"]
+
+_claimed: set[tuple[str, str]] = set()
+"""(what, execute request id) pairs :func:`first_of_cell` has answered True for (the last
+few hundred)."""
 
 
 class DisplaySlot:
@@ -58,6 +62,28 @@ class DisplaySlot:
             current.get("msg_type") == "execute_request" and current.get("msg_id") != shown_under
         ):
             contextvars.Context().run(self._handle.update, bundle, raw=True)
+
+
+def executing_cell() -> bool:
+    """Whether what this thread displays now goes to a notebook cell that is executing (the
+    kernel's current request is a cell's, not a widget's message; after a cell ends it stays
+    the current one until the next request)."""
+    return _parent_header().get("msg_type") == "execute_request"
+
+
+def first_of_cell(what: str) -> bool:
+    """Whether this is the first time the cell executing now asks about ``what`` (True where
+    the cell is not known): what a cell's outputs need once, not once an output."""
+    request = _parent_header().get("msg_id")
+    if not request:
+        return True
+    key = (what, str(request))
+    if key in _claimed:
+        return False
+    if len(_claimed) > 500:
+        _claimed.clear()
+    _claimed.add(key)
+    return True
 
 
 def _parent_header() -> dict[str, Any]:

@@ -559,23 +559,24 @@ REOPENED_STYLE = (
     "</style>"
 )
 """Hides the live view's output in front of the copy while the widget manager has no view to
-show in it: in a notebook reopened without its kernel's widgets (JupyterLab and Notebook 7 do
-not save widget state by default) it says "Loading widget..." until the kernel answers (for
-good if it never does), then "Error displaying widget: model not found", and the copy is what
-the notebook shows. Both are text alone in the output node, which a rendered view never is
-(the view is an element inside it); CSS allows no ``:has`` inside another, hence the
-``:not(:has(...))`` beside it. Lumino apps render a trusted notebook's HTML as is (a
-notebook saved where it ran is trusted); an untrusted one's sanitizer drops the ``<style>``,
-but there the widget renderer (registered as unsafe) is not used at all: the view's output
-shows its empty text fallback."""
+show in it (one rule for the whole page: a chat cell's copies carry it in a cell's first
+copy only, see ``ChatCell.publish``): in a notebook reopened without its kernel's widgets
+(JupyterLab and Notebook 7 do not save widget state by default) it says "Loading widget..."
+until the kernel answers (for good if it never does), then "Error displaying widget: model
+not found", and the copy is what the notebook shows. Both are text alone in the output node,
+which a rendered view never is (the view is an element inside it); CSS allows no ``:has``
+inside another, hence the ``:not(:has(...))`` beside it. Lumino apps render a trusted
+notebook's HTML as is (a notebook saved where it ran is trusted); an untrusted one's
+sanitizer drops the ``<style>``, but there the widget renderer (registered as unsafe) is not
+used at all: the view's output shows its empty text fallback."""
 
 
-def static_bundle(runs: Sequence[Run]) -> dict[str, str]:
+def static_bundle(runs: Sequence[Run], *, styled: bool = True) -> dict[str, str]:
     """``text/html``, ``text/markdown`` and ``text/plain`` for a display bundle (the HTML with
-    `REOPENED_STYLE`, for the notebook a display lands in)."""
+    `REOPENED_STYLE` where ``styled``, for the notebook a display lands in)."""
     transcript = _transcript(runs)
     return {
-        "text/html": _html_of(transcript) + REOPENED_STYLE,
+        "text/html": _html_of(transcript) + (REOPENED_STYLE if styled else ""),
         "text/markdown": _markdown_of(transcript),
         "text/plain": static_text(runs),
     }

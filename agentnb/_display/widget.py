@@ -10,7 +10,9 @@ markdown, plain text) for places that cannot show the widget: nbconvert without 
 GitHub, a notebook reopened without its widget state. Where the live view renders, the
 runtime's stylesheet hides the static copy next to it. The copy is refreshed through its
 display handle whenever a run ends (or pauses for a tool approval), so a saved notebook
-shows the final answer.
+shows the final answer. The first copy a cell displays carries the style that hides the views
+of a reopened notebook (`REOPENED_STYLE`, one rule for the whole page): one ``<style>`` an
+output made the page restyle every output of the cell at each copy shown or refreshed.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ from .._core.loop import get_loop, in_loop_thread, result_of, submit
 from .._core.run import Run
 from .attachment_preview import Attachments
 from .controller import ChatActions, ChatController, NewConversation, StartRun
-from .display_slot import DisplaySlot
+from .display_slot import DisplaySlot, first_of_cell
 from .environment import kernel_shell
 from .marimo import in_marimo, self_contained_front_end
-from .static_copy import static_bundle
+from .static_copy import REOPENED_STYLE, static_bundle
 from .verdicts import VerdictKeeper
 
 __all__ = ["AgentRuntime", "ChatCell"]
@@ -206,7 +208,8 @@ class ChatCell(anywidget.AnyWidget):
         self.agent = agent
         self._retry_note = retry_note if callable(retry_note) else (lambda: retry_note)
         self._on_continue = on_continue
-        self._displays: list[DisplaySlot] = []
+        self._displays: list[tuple[DisplaySlot, bool]] = []
+        """Each displayed copy, and whether it carries `REOPENED_STYLE`."""
         self._echo_guard: int | None = None
         actions = None
         if start_run is not None:
@@ -350,11 +353,12 @@ class ChatCell(anywidget.AnyWidget):
 
         return result_of(submit(copy()))
 
-    def _first_copy(self) -> dict[str, str]:
+    def _first_copy(self, styled: bool) -> dict[str, str]:
         """The static copy a display starts with, made here without waiting for the loop: a
         run still going is shown as started (its question, running) until the loop
         refreshes the copy, when the run ends or pauses."""
-        return static_bundle([run if run.done else run.as_started() for run in self.runs])
+        runs = [run if run.done else run.as_started() for run in self.runs]
+        return static_bundle(runs, styled=styled)
 
     def view_bundle(self) -> dict[str, Any]:
         """The live view's output (:func:`view_output`)."""
@@ -381,9 +385,10 @@ class ChatCell(anywidget.AnyWidget):
         """
         display(self.view_bundle(), raw=True)  # type: ignore[no-untyped-call]
         going = [run for run in self.runs if not run.done]
-        slot = DisplaySlot.display(self._first_copy())
+        styled = first_of_cell("agentnb chat cell copy")
+        slot = DisplaySlot.display(self._first_copy(styled))
         if slot is not None:
-            self._displays.append(slot)
+            self._displays.append((slot, styled))
             if any(run.done or run.status == "paused" for run in going):
                 # it ended or paused before its refresh had this display to update; the loop
                 # builds the copy, and this thread does not wait for it
@@ -394,8 +399,9 @@ class ChatCell(anywidget.AnyWidget):
         if not self._displays:
             return
         bundle = self.static_bundle()
-        for slot in list(self._displays):
-            slot.update(bundle)
+        unstyled = {**bundle, "text/html": bundle["text/html"].removesuffix(REOPENED_STYLE)}
+        for slot, styled in list(self._displays):
+            slot.update(bundle if styled else unstyled)
 
     def close(self) -> None:
         controller = getattr(self, "_controller", None)  # absent if __init__ failed

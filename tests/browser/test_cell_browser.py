@@ -27,7 +27,6 @@ from notebook_pages import (
     PATIENCE_MS,
     PAUSED,
     RECORD_ESCAPED,
-    REOPENED,
     RUN_CELL,
     SHUTDOWN_KERNEL,
     THEMES,
@@ -198,9 +197,17 @@ STILL_LOADING = """
   const outputs = [...document.querySelectorAll(".jp-Notebook .jp-OutputArea-output")];
   const copies = document.querySelectorAll(".jp-Notebook .agentnb-static");
   const loading = outputs.filter((el) => el.textContent.startsWith("Loading widget"));
-  return copies.length === 2 && loading.length === 2;
+  return copies.length === 4 && loading.length === 4;
 }
 """
+ALL_REOPENED = """
+() => {
+  const outputs = [...document.querySelectorAll(".jp-Notebook .jp-OutputArea-output")];
+  const copies = document.querySelectorAll(".jp-Notebook .agentnb-static");
+  return copies.length === 4 && !outputs.some((el) => el.textContent.startsWith("Loading widget"));
+}
+"""
+"""`REOPENED` for ``saved_chat``'s notebook: its four chat cells (two in one cell)."""
 
 
 def open_with_an_unreachable_kernel(page: Any, url: str) -> None:
@@ -229,14 +236,16 @@ def saved_chat(
     app: str, server: Any, browser: Any, agent_server: ServerHandle, saved: dict[str, Path]
 ) -> Path:
     """Notebook ``reopen_APP.ipynb`` run in ``app`` (a finance agent's answer, a chat cell's
-    turn typed in its box), saved with the final static copies, its kernel shut down; run
-    once per app and module (``saved``), with no script error on its page."""
+    turn typed in its box, two asks in one cell: only the first copy of a cell carries the
+    style that hides the views), saved with the final static copies, its kernel shut down;
+    run once per app and module (``saved``), with no script error on its page."""
     if app not in saved:
         name = f"reopen_{app}.ipynb"
         cells = [
             setup_cell(agent_server),
             "%%agent finance_agent\nWhat is NVDA trading at?",
             'w = agentnb.chat("echo")',
+            'twins = [agentnb.ask("echo", f"Twin {i}") for i in range(2)]',
         ]
         with notebook_page(browser, server, name, cells, app=app) as page:
             run_and_wait(page, 1)
@@ -248,6 +257,8 @@ def saved_chat(
             box.press("Enter")
             wait_for_final_view(page, 1, "NVDA")  # the static copies, refreshed, are saved
             wait_for_final_view(page, 2, "Hello from the chat box")
+            run_and_wait(page, 3)
+            wait_for_final_view(page, 3, "Twin 1")
             page.evaluate(SHUTDOWN_KERNEL)
             assert widget_errors(page.errors) == []
         notebook = json.loads((server.root / name).read_text())
@@ -287,9 +298,9 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
             page.wait_for_function(STILL_LOADING, timeout=PATIENCE_MS)
         else:
             # the widget manager gives up on the missing models after a few seconds
-            page.wait_for_function(REOPENED, timeout=PATIENCE_MS)
+            page.wait_for_function(ALL_REOPENED, timeout=PATIENCE_MS)
         if trust != "unreachable":
-            expected = {"errors": 2, "shown": 0, "styles": 2} if trusted else NO_ERRORS
+            expected = {"errors": 4, "shown": 0, "styles": 3} if trusted else NO_ERRORS
             assert page.evaluate(HOW_HIDDEN) == expected
         for theme in THEMES:
             set_theme(page, theme)
@@ -302,6 +313,9 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
             assert "NVDA" in finance.inner_text()
             chat = cell_at(page, 2).locator(".agentnb-static")
             assert chat.is_visible() and "Hello from the chat box" in chat.inner_text()
+            twins = cell_at(page, 3).locator(".agentnb-static")
+            assert [twin.is_visible() for twin in twins.all()] == [True, True]
+            assert "Twin 1" in twins.nth(1).inner_text()
             cell_at(page, 1).scroll_into_view_if_needed()
             shade = "dark" if "Dark" in theme else "light"
             page.screenshot(path=str(artifacts / f"cell-reopened-{app}-{trust}-{shade}.png"))
@@ -325,6 +339,7 @@ def test_a_saved_notebook_exports_its_answers_to_html(
     nbconvert("--to", "html", "--output-dir", str(tmp_path), str(saved))
     exported = (tmp_path / saved.name.replace(".ipynb", ".html")).read_text()
     assert "NVDA" in exported and "Hello from the chat box" in exported
+    assert "Twin 0" in exported and "Twin 1" in exported, "both copies of the two-ask cell"
 
 
 @pytest.mark.parametrize("app", APPS)

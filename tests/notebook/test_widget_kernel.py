@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from kernel_session import WIDGET_MIME, Session, running_kernel
 
+from agentnb._display.static_copy import REOPENED_STYLE
 from agentnb.server import ServerHandle, start_server
 
 pytestmark = pytest.mark.kernel
@@ -265,6 +266,121 @@ def test_a_cell_displays_runs_while_agentnb_s_loop_is_busy_and_their_copies_end_
         return finals
 
     session.wait_for(lambda: len(final_copies()) == 3)
+
+
+def chat_views(session: Session, cell_id: str) -> list[str]:
+    """The model ids of the chat cells' views cell ``cell_id`` displayed."""
+    displays = [d["content"]["data"] for d in session.of(cell_id, "display_data")]
+    return [data[WIDGET_MIME]["model_id"] for data in displays if WIDGET_MIME in data]
+
+
+def frames_of(session: Session, comm_id: str) -> list[dict[str, Any]]:
+    return [d["content"] for d in session.comm_data(comm_id) if d.get("method") == "custom"]
+
+
+def test_a_cell_s_chat_cells_all_open_before_their_first_frames_which_go_when_it_ends(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    """JupyterLab handles a kernel's messages one after another, and anywidget holds a
+    model's messages until the page has imported its module: the chat cells a cell displays
+    hold their first frames until the cell ends (here held for as long as it takes), so the
+    page opens them all before any frame comes."""
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    session.execute("import agentnb._display.controller as controller")
+    session.execute("controller.FIRST_FRAME_HOLD = 600")
+    try:
+        cell_id = session.execute(
+            """
+            import time
+            cells = [
+                agentnb.show(client.stream("writer", "Write", metadata={"paragraphs": "40"}))
+                for i in range(3)
+            ]
+            time.sleep(1)  # the runs stream meanwhile
+            print([cell.frames_sent for cell in cells])
+            """
+        )
+        assert session.stdout(cell_id).strip() == "[0, 0, 0]", "no frame while the cell runs"
+        comm_ids = chat_views(session, cell_id)
+        assert len(comm_ids) == 3
+        session.wait_for(lambda: all(frames_of(session, c) for c in comm_ids))
+        order = [
+            (m["msg_type"], m["content"].get("data", {}).get("method"))
+            for m in session.messages
+            if m["msg_type"] in ("comm_open", "comm_msg") and m["content"]["comm_id"] in comm_ids
+        ]
+        opened = max(i for i, kind in enumerate(order) if kind[0] == "comm_open")
+        framed = min(i for i, kind in enumerate(order) if kind == ("comm_msg", "custom"))
+        assert opened < framed, "every chat cell opened before the first frame"
+        for comm_id in comm_ids:
+            first = frames_of(session, comm_id)[0]
+            assert first["kind"] == "delta" and first["seq"] == 1, "nothing lost: frame 1 first"
+        session.execute("for cell in cells: cell.stop()")
+    finally:
+        session.execute("controller.FIRST_FRAME_HOLD = 0.5")
+
+
+def test_a_cell_that_goes_on_after_displaying_a_run_streams_it_meanwhile(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    """The first frame is held only for a moment (`FIRST_FRAME_HOLD`) while the cell that
+    displayed the run still executes: a long cell shows its run streaming."""
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    cell_id = session.execute(
+        """
+        import time
+        cell = agentnb.show(client.stream("writer", "Write", metadata={"paragraphs": "40"}))
+        deadline = time.monotonic() + 60
+        while cell.frames_sent < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(cell.frames_sent >= 2)
+        cell.stop()
+        """
+    )
+    assert session.stdout(cell_id).strip() == "True"
+    (comm_id,) = chat_views(session, cell_id)
+    during = [
+        m
+        for m in session.of(cell_id, "comm_msg")
+        if m["content"]["comm_id"] == comm_id and m["content"]["data"].get("method") == "custom"
+    ]
+    assert len(during) >= 2, "frames went out while the cell executed"
+
+
+def test_the_first_copy_a_cell_displays_carries_the_reopened_style_and_keeps_it(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    """`REOPENED_STYLE` is one rule for the whole page: the first copy of a cell carries it
+    (the page restyled every output of the cell for each ``<style>`` shown or refreshed),
+    and its refresh keeps it; the next cell's first copy carries it again."""
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    cell_ids = [
+        session.execute(
+            """
+            cells = [agentnb.show(client.stream("echo", f"Twin {i}")) for i in range(3)]
+            for cell in cells: cell.wait(60)
+            """
+        )
+        for _ in range(2)
+    ]
+    session.drain(0.5)
+    for cell_id in cell_ids:
+        copies = [d["content"] for d in session.of(cell_id, "display_data")][1::2]
+        styled = [REOPENED_STYLE in copy["data"]["text/html"] for copy in copies]
+        assert styled == [True, False, False]
+        assert all("<style" not in copy["data"]["text/html"] for copy in copies[1:])
+        for copy, has_style in zip(copies, styled, strict=True):
+            refreshed = [
+                m["content"]["data"]["text/html"]
+                for m in session.messages
+                if m["msg_type"] == "update_display_data"
+                and m["content"]["transient"]["display_id"] == copy["transient"]["display_id"]
+            ]
+            assert refreshed and "Running…" not in refreshed[-1]
+            assert all((REOPENED_STYLE in html) == has_style for html in refreshed)
 
 
 def test_a_copy_refreshed_while_its_own_cell_runs_is_sent_once(
