@@ -284,7 +284,8 @@ class AgentMagics(Magics):
         if not message.strip():
             raise UsageError("the message is empty: write it in the cell body")
         options = request_options(args, ns)
-        local_tools = bool(args.context or options.get("tools"))
+        # a mention's attachment is decided here too (the context settings' ask_first)
+        local_tools = bool(args.context or options.get("tools") or "@" in message)
         typed = typed_message.set(True)  # the magic's own body: its mentions attach
         try:
             self._send(args, message, ns, options, bind, wait=wait, local_tools=local_tools)
