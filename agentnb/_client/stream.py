@@ -528,7 +528,8 @@ class AsyncRunStream:
         assert call is not None
         rounds = ToolRounds((first.tool,), self._transport.redact)
         tick = (self._clock.idle_timeout or 60.0) / 2
-        ran = rounds.run_round([call], self.approvals, self._watchdog.read, tick, self._clock.progress)
+        guard, progress = self._watchdog.read, self._clock.progress
+        ran = rounds.run_round([call], self.approvals, guard, tick, progress)
         async with contextlib.aclosing(ran) as events:
             async for event in events:
                 yield self._feed.deliver(event)

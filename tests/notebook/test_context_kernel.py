@@ -394,7 +394,9 @@ def test_a_figure_goes_as_an_image_where_the_dialect_takes_images_and_as_words_e
         """
     )
     before = len(wire.bodies)
-    ran = session.execute("%%agent finance_agent --via t --wait --approve all\nWhat does @fig show?")
+    ran = session.execute(
+        "%%agent finance_agent --via t --wait --approve all\nWhat does @fig show?"
+    )
     assert stderr(session, ran) == ""
     chat = session.execute(
         """
@@ -598,8 +600,7 @@ def test_mentions_attach_only_where_they_were_typed(
         "a variable": 'agentnb.ask("finance_agent", review, via="t", wait=True)',
         "a chat cell": 'agentnb.chat("finance_agent", via="t", followups=False).ask(review).wait()',
         "mentions=True": (
-            'agentnb.ask("finance_agent", review, via="t", mentions=True, wait=True,'
-            " approve=True)"
+            'agentnb.ask("finance_agent", review, via="t", mentions=True, wait=True, approve=True)'
         ),
         "attach=": (
             'agentnb.ask("finance_agent", "Sum up the review", via="t", attach=["cfg"], wait=True,'
