@@ -68,6 +68,7 @@ __all__ = [
     "NotebookTurn",
     "as_text",
     "asked_first",
+    "asks_first",
     "attach_context",
     "attached",
     "notebook_context",
@@ -163,6 +164,22 @@ def asked_first(attached: Sequence[tuple[str, str]]) -> AskedFirst | None:
     mentions = {"mentions": [mention for mention, _ in attached]}
     denied = f"the attachments ({named}) were denied: nothing was sent to the agent"
     return AskedFirst(declared, mentions, ATTACHMENTS_DENIED, denied)
+
+
+def asks_first(message: str) -> bool:
+    """Whether ``message``, typed, would wait for a decision on its attachments: the context
+    settings ask first and it mentions something (outside code; ``@@`` is a literal ``@``)."""
+    if "@" not in message or not context_settings().ask_first:
+        return False
+    found: list[str] = []
+
+    def seen(match: re.Match[str]) -> str:
+        if not match.group("at"):
+            found.append(match.group(0))
+        return match.group(0)
+
+    _outside_code(message, lambda part: _MENTION.sub(seen, part))
+    return bool(found)
 
 
 class Attached(NamedTuple):

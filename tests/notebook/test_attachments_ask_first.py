@@ -175,3 +175,35 @@ def test_settings_that_do_not_ask_first_send_at_once(
         """
     )
     assert session.stdout(ran) == "completed False\n"
+
+
+def test_a_waiting_cell_that_attaches_nothing_is_not_asked_about(session: Session) -> None:
+    """An ``@`` that mentions nothing (an address, ``@@``, code) asks nothing, on a dialect
+    that carries no decisions too."""
+    session.execute(
+        "%%agent finance_agent --via t --wait\nMail ann@example.com about @@home and `@df`"
+    )
+    ran = session.execute("print(_agent.status, [c.name for c in _agent.run.tool_calls][:1])")
+    assert session.stdout(ran) == "completed ['get_stock_price']\n"
+
+
+def test_stop_while_the_attachments_wait_sends_nothing(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    wire = tap[0]
+    before = len(wire.bodies)
+    ran = session.execute(
+        """
+        h = agentnb.ask("finance_agent", "Why is @df short?", via="t", display=False)
+        asking(h)
+        h.cancel()
+        try:
+            h.wait()
+        except agentnb.RunCancelledError:
+            pass
+        print(h.status, h.run.tool_calls[0].status)
+        """
+    )
+    assert session.stdout(ran).split()[0] == "cancelled"
+    session.execute("time.sleep(0.5)")
+    assert len(wire.bodies) == before
