@@ -10,8 +10,10 @@ types around a run live here:
   ``AsyncAgentClient`` take besides the provider, its URL and key).
 - What starts a run: ``RunRequest`` (the message and every option, what ``client.run`` and
   ``client.stream`` also take), ``RunOptions`` (the options every entry point takes, as
-  keywords), ``ModelSettings`` (``model_settings=``) and ``Fork`` (``fork=``: go on from an
-  earlier turn). ``Media`` (``media=``) stays at the top: ``%%agent --media`` asks for it.
+  keywords), ``ModelSettings`` (``model_settings=``), ``Fork`` (``fork=``: go on from an
+  earlier turn) and ``AskedFirst`` (``asks_first=``: a call of the notebook's decided before
+  anything is sent, what a message attaches). ``Media`` (``media=``) stays at the top:
+  ``%%agent --media`` asks for it.
 - Where runs go: ``Via`` (a connection's name, a ``Connection`` or a client).
 - What reads a run as it goes: ``AsyncRunStream`` and ``RunStream`` (what ``client.stream``
   gives, async and sync).
@@ -46,6 +48,7 @@ from ._app.served_calls import ServedCall
 from ._client.client_options import ClientOptions
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
+from ._core.client_tools import AskedFirst
 from ._core.handle import RunHandle
 from ._core.pricing import RunCost
 from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
     from ._display.widget import ChatCell
 
 __all__ = [
+    "AskedFirst",
     "AsyncRunStream",
     "ChatCell",
     "ClientOptions",

@@ -25,9 +25,10 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, NamedTuple
 
+from .._core.client_tools import AskedFirst, tool
 from .._core.exceptions import ConfigurationError
 from .._core.figure_reading import is_figure
 from .._core.request import Media
@@ -59,12 +60,15 @@ from .context_tools import (
 )
 
 __all__ = [
+    "ATTACHMENTS_DENIED",
     "PREVIEW_CHARS",
     "Attached",
     "KernelAttachments",
     "Mentions",
     "NotebookTurn",
     "as_text",
+    "asked_first",
+    "asks_first",
     "attach_context",
     "attached",
     "notebook_context",
@@ -79,6 +83,9 @@ goes as it is)."""
 
 typed_message: ContextVar[bool] = ContextVar("agentnb_typed_message", default=False)
 """Set by the magics around the run their cell starts: its message was typed."""
+
+ATTACHMENTS_DENIED: Final = "attachments_denied"
+"""The error code of a run whose attachments were denied before anything was sent."""
 
 PREVIEW_CHARS: Final = 20_000
 """The longest message the chat cell's input has its attachments shown for."""
@@ -99,6 +106,8 @@ class NotebookTurn:
     message: str
     tools: Any
     media: tuple[Media, ...] = ()
+    attached: tuple[tuple[str, str], ...] = ()
+    """Each attachment's mention and its text as sent (in the message's data block)."""
 
 
 def notebook_context(
@@ -128,14 +137,58 @@ def notebook_context(
     if context:
         tools = [*(tools or ()), *context_tools(kernel, nonce)]
     sent = attached(message, kernel, nonce, mentions=mentions, attach=attach, images=images)
-    return NotebookTurn(sent.message, tools, sent.media)
+    return NotebookTurn(sent.message, tools, sent.media, sent.items)
+
+
+def asked_first(attached: Sequence[tuple[str, str]]) -> AskedFirst | None:
+    """What a run asks before it sends a message's ``attached`` items (mention, text as
+    sent), where the context settings ask first (:func:`.context_summary.configure`): one
+    call of the notebook's, ``attach``, its question naming each mention and showing its
+    text; denied, nothing is sent. None where nothing is attached or the settings do not ask."""
+    if not attached or not context_settings().ask_first:
+        return None
+    named = ", ".join(mention for mention, _ in attached)
+
+    def attach(mentions: list[str]) -> str:
+        """Attach what the message's mentions name in the notebook, as shown.
+
+        :param mentions: the mentions attached
+        """
+        return f"attached to the message: {', '.join(mentions)}"
+
+    def preview(arguments: dict[str, Any]) -> str:
+        lines = [f"attaches to the message, sent once approved: {named}"]
+        return chr(10).join([*lines, *(text for _, text in attached)])
+
+    declared = replace(tool(attach, approve=True), reads_notebook=True, preview=preview)
+    mentions = {"mentions": [mention for mention, _ in attached]}
+    denied = f"the attachments ({named}) were denied: nothing was sent to the agent"
+    return AskedFirst(declared, mentions, ATTACHMENTS_DENIED, denied)
+
+
+def asks_first(message: str) -> bool:
+    """Whether ``message``, typed, would wait for a decision on its attachments: the context
+    settings ask first and it mentions something (outside code; ``@@`` is a literal ``@``)."""
+    if "@" not in message or not context_settings().ask_first:
+        return False
+    found: list[str] = []
+
+    def seen(match: re.Match[str]) -> str:
+        if not match.group("at"):
+            found.append(match.group(0))
+        return match.group(0)
+
+    _outside_code(message, lambda part: _MENTION.sub(seen, part))
+    return bool(found)
 
 
 class Attached(NamedTuple):
-    """A message as sent, its attachments in its data block, and the images they add."""
+    """A message as sent, its attachments in its data block, the images they add, and each
+    attachment's mention and text (``items``)."""
 
     message: str
     media: tuple[Media, ...] = ()
+    items: tuple[tuple[str, str], ...] = ()
 
 
 def attach_context(
@@ -179,7 +232,7 @@ def attached(
     if not items:
         return Attached(text)
     block = data_block(chr(10).join(items.values()), nonce)
-    return Attached(f"{text}\n\n{block}", tuple(media or ()))
+    return Attached(f"{text}\n\n{block}", tuple(media or ()), tuple(items.items()))
 
 
 def _attached_name(name: object) -> str:

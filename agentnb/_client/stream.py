@@ -21,7 +21,7 @@ from .._core.approvals import (
     PlatformSupport,
     collect_decisions,
 )
-from .._core.client_tools import MAX_ROUNDS
+from .._core.client_tools import MAX_ROUNDS, AskedFirst
 from .._core.exceptions import (
     AgentNBError,
     EventTooLargeError,
@@ -44,6 +44,7 @@ from ..events import (
     RunFailed,
     RunPaused,
     RunStarted,
+    ToolCallStarted,
     Usage,
 )
 from ..providers import HttpRequest, RunRef, Translator
@@ -125,8 +126,9 @@ class AsyncRunStream:
         self._tools = ToolRounds(request.tools, transport.redact)
         self._usage: Usage | None = None  # the steps' usage before the last (client tools)
         platform: ApprovalSupport = self._provider
-        if request.tools:  # decisions on client tools are the client's own, whatever the
-            # platform can carry (its own pauses still go through the provider)
+        if request.tools or request.asks_first:  # decisions on client tools (and on what
+            # is asked before sending) are the client's own, whatever the platform can carry
+            # (its own pauses still go through the provider)
             platform = PlatformSupport(
                 self._provider.named, supports_answers=self._provider.supports_answers
             )
@@ -245,6 +247,12 @@ class AsyncRunStream:
             run.start()
             self._clock.restart()
             self._recording.start(self.request, self._transport.base_url)
+            if self.request.asks_first is not None:  # decided before anything is sent
+                async with contextlib.aclosing(self._asked_first(self.request.asks_first)) as ev:
+                    async for event in ev:
+                        yield event
+                if run.done:
+                    return
             request = await self._prepare(self.request)
             self.request = request
             run.thread_id = run.thread_id or request.thread_id
@@ -509,6 +517,32 @@ class AsyncRunStream:
             resuming = True
 
     # ---- steps -------------------------------------------------------------------------
+    async def _asked_first(self, first: AskedFirst) -> AsyncGenerator[Event, None]:
+        """The call the run asks about before anything is sent, as a call of the run run by
+        the client (:mod:`.tool_rounds`: shown with its preview, decided through the gate);
+        denied, the run ends failed saying so, the message kept as it was typed."""
+        call_id = f"agentnb_{first.tool.name}"
+        started = ToolCallStarted(call_id=call_id, name=first.tool.name, arguments=first.arguments)
+        yield self._feed.deliver(started)
+        call = self.run.tool_call(call_id)
+        assert call is not None
+        rounds = ToolRounds((first.tool,), self._transport.redact)
+        tick = (self._clock.idle_timeout or 60.0) / 2
+        guard, progress = self._watchdog.read, self._clock.progress
+        ran = rounds.run_round([call], self.approvals, guard, tick, progress)
+        async with contextlib.aclosing(ran) as events:
+            async for event in events:
+                yield self._feed.deliver(event)
+        if call.status == "succeeded":
+            return
+        self.run.message, self.run.typed = self.run.asked, None  # what went: nothing
+        if call.status == "denied":
+            why = call.approval.decision_reason if call.approval is not None else None
+            message = f"{first.message} ({why})" if why else first.message
+        else:
+            message = f"{call.name} failed, so nothing was sent: {call.error}"
+        yield self._feed.deliver(RunFailed(message=message, code=first.code))
+
     def _tool_round(self, calls: list[ToolCall]) -> AsyncGenerator[Event, None]:
         """Run the client tools the agent called (see :mod:`.tool_rounds`)."""
         tick = (self._clock.idle_timeout or 60.0) / 2

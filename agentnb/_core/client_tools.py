@@ -28,6 +28,7 @@ __all__ = [
     "MAX_RESULT_CHARS",
     "MAX_ROUNDS",
     "TOOL_TIME_LIMIT",
+    "AskedFirst",
     "ClientTool",
     "ToolResult",
     "arguments_json",
@@ -210,6 +211,20 @@ class ToolResult:
     """The call's arguments as the agent sent them (JSON text)."""
     text: str
     failed: bool = False
+
+
+@dataclass(frozen=True)
+class AskedFirst:
+    """A call of the client's own that a run asks about before it sends anything (what a
+    message attaches from the notebook, where the context settings ask first): shown with
+    ``tool``'s preview of ``arguments``, decided through the run's approval gate, ``tool``'s
+    function run once approved. Denied, the run ends failed with ``code`` and ``message``
+    (and the decision's reason) having sent nothing, the message kept as it was typed."""
+
+    tool: ClientTool
+    arguments: dict[str, Any]
+    code: str
+    message: str
 
 
 def tool(

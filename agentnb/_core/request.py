@@ -9,7 +9,7 @@ from typing import Any, Final, Literal, TypedDict, Unpack, overload
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from .client_tools import ClientTool, client_tools
+from .client_tools import AskedFirst, ClientTool, client_tools
 from .exceptions import ConfigurationError
 from .pricing import finite_number, shown_number
 
@@ -117,6 +117,9 @@ class RunRequest(BaseModel):
     tools: tuple[pydantic.InstanceOf[ClientTool], ...] = Field(default=(), exclude=True)
     """The notebook's functions (and raw declarations) the agent may call: the client runs
     them and sends the results back within the run (see :func:`agentnb.tool`)."""
+    asks_first: pydantic.InstanceOf[AskedFirst] | None = Field(default=None, exclude=True)
+    """A call of the client's own decided before anything is sent (a notebook message's
+    attachments, where the context settings ask first): see :class:`AskedFirst`."""
     fork: Fork | None = None
     """The turn this run replaces (a retry or an edit): start from the thread's state before
     it. Set by the chat cell's Retry and Edit; ``thread_id`` is then the thread the replaced

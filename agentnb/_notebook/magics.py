@@ -28,7 +28,7 @@ from traitlets import Bool, Float, Unicode
 from .._app import api as _api
 from .._app import interrupts
 from .._app.attach_targets import history_row
-from .._app.attachments import as_text, typed_message
+from .._app.attachments import as_text, asks_first, typed_message
 from .._app.connections import connect, connections, get_connection, via_for
 from .._app.context_tools import remember_code_error
 from .._app.history_tables import runs
@@ -284,7 +284,8 @@ class AgentMagics(Magics):
         if not message.strip():
             raise UsageError("the message is empty: write it in the cell body")
         options = request_options(args, ns)
-        local_tools = bool(args.context or options.get("tools"))
+        # a mention's attachment is decided here too (the context settings' ask_first)
+        local_tools = bool(args.context or options.get("tools") or asks_first(message))
         typed = typed_message.set(True)  # the magic's own body: its mentions attach
         try:
             self._send(args, message, ns, options, bind, wait=wait, local_tools=local_tools)

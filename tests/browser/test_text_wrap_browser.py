@@ -27,7 +27,8 @@ CELLS = [
     "import os\nfor key in [k for k in os.environ if k.startswith('AGENTNB_')"
     " and k != 'AGENTNB_HISTORY']:\n    del os.environ[key]\n%load_ext agentnb\nimport agentnb",
     "notes = 'it is the notebook-data block that the agent reads, ' * 6\nx = 41",
-    f'agentnb.ask("echo", "Is @x right, and what does @notes say about it? {LONG_TOKEN}")',
+    f'agentnb.ask("echo", "Is @x right, and what does @notes say about it? {LONG_TOKEN}",'
+    " approve=True)",
 ]
 ASKED = 2
 SPLIT_WORDS = """

@@ -352,7 +352,8 @@ def test_an_attached_figure_reaches_the_model_as_an_image_beside_its_summary(
             fig = Figure(figsize=(4, 2), dpi=100)
             fig.subplots().plot([1, 2, 3], [10, 30, 20])
             agentnb.connect("anthropic", base_url={messages_url!r}, api_key={KEY!r}, name="c")
-            h = agentnb.ask("look", "What does @fig show?", via="c", wait=True, display=False)
+            h = agentnb.ask("look", "What does @fig show?", via="c", wait=True, display=False,
+                            approve=True)
             print(h.run.status, h.run.text)
             """
         )

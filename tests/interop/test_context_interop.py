@@ -71,7 +71,7 @@ def run_in_kernel(connect: str, wire: WireTap, workdir: Path) -> tuple[str, str]
             asked = []
             def approver(call):
                 asked.append((call.name, call.approval.reason))
-                return call.name == "notebook_describe"
+                return call.name in ("attach", "notebook_describe")  # @customers goes
             h = agentnb.ask("context", "Who are @customers?", via="x", context=True,
                             approve=approver, wait=True, display=False)
             import json
@@ -79,8 +79,8 @@ def run_in_kernel(connect: str, wire: WireTap, workdir: Path) -> tuple[str, str]
                 "status": h.run.status,
                 "calls": [[c.name, c.status] for c in h.run.tool_calls],
                 "asked": [name for name, _ in asked],
-                "output": h.run.tool_calls[0].output,
-                "preview": asked[0][1],
+                "output": h.run.tool_calls[1].output,
+                "preview": asked[1][1],
                 "answer": h.run.text,
             }}))
             """
@@ -93,9 +93,13 @@ def check(printed: str, sent: str) -> str:
     seen = json.loads(printed)
     assert (seen["status"], seen["calls"]) == (
         "completed",
-        [["notebook_describe", "succeeded"], ["notebook_read_file", "denied"]],
+        [
+            ["attach", "succeeded"],
+            ["notebook_describe", "succeeded"],
+            ["notebook_read_file", "denied"],
+        ],
     )
-    assert seen["asked"] == ["notebook_describe", "notebook_read_file"]
+    assert seen["asked"] == ["attach", "notebook_describe", "notebook_read_file"]
     output = seen["output"]
     assert seen["preview"] == (
         "reads the notebook once approved, at the sample level: a summary of the variable "

@@ -126,7 +126,7 @@ def test_attachments_arrive_summarized_redacted_and_inside_the_data_block(
     before = len(wire.bodies)
     started = time.monotonic()
     ran = session.execute(
-        "%%agent finance_agent --via t --wait\n"
+        "%%agent finance_agent --via t --wait --approve all\n"
         "Why does @df drop rows? See @customers, @cfg, @db_password, @dsn and @Out[2]."
     )
     took = time.monotonic() - started
@@ -163,16 +163,17 @@ def test_a_read_in_a_run_carrying_an_injection_stops_at_the_gate(
     ran = session.execute(
         """
         asked = []
-        def approver(call):
+        def approver(call):  # the person lets @customers go, and no read of the notebook
             asked.append(call.name)
-            return False
+            return call.name == "attach"
         h = agentnb.ask("finance_agent", "Who are @customers?", via="t", context=True,
                         approve=approver, wait=True, display=False)
         print(h.run.status, [(c.name, c.status) for c in h.run.tool_calls], asked)
         """
     )
     assert session.stdout(ran) == (
-        "completed [('notebook_variables', 'denied')] ['notebook_variables']\n"
+        "completed [('attach', 'succeeded'), ('notebook_variables', 'denied')] "
+        "['attach', 'notebook_variables']\n"
     )
     asking, answered = wire.bodies[before : before + 2]
     assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in asking and '"notebook_read_file"' in asking
@@ -214,7 +215,7 @@ def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
     )
     before = len(wire.bodies)
     started = time.monotonic()
-    session.execute("%%agent finance_agent --via t --wait\n@raises @hangs")
+    session.execute("%%agent finance_agent --via t --wait --approve all\n@raises @hangs")
     took = time.monotonic() - started
     next_cell = session.execute("print(1 + 1)")
     after = time.monotonic() - started - took
@@ -327,7 +328,9 @@ def test_error_and_cells_and_the_magics_context_flag(
     with pytest.raises(AssertionError, match="KeyError"):
         session.execute("customers.merge(df, on='nowhere')")
     before = len(wire.bodies)
-    session.execute("%%agent finance_agent --via t --wait\nWhy did @error happen in @In[3]?")
+    session.execute(
+        "%%agent finance_agent --via t --wait --approve all\nWhy did @error happen in @In[3]?"
+    )
     body = wire.bodies[before]
     assert "@error:\\nKeyError: 'nowhere'\\n  cell, line 1, in <module>" in body
     assert "library frames left out]" in body
@@ -353,7 +356,7 @@ def test_error_is_the_users_error_after_a_magic_refused_a_cell(
         session.execute("customers.merge(df, on='nowhere')")
     session.execute("%%agent finance_agent --via t --wait\nWhat is in @dff?")
     before = len(wire.bodies)
-    session.execute("%%agent finance_agent --via t --wait\nWhy did @error happen?")
+    session.execute("%%agent finance_agent --via t --wait --approve all\nWhy did @error happen?")
     body = wire.bodies[before]
     assert "@error:\\nKeyError: 'nowhere'\\n  cell, line 1, in <module>" in body
     assert "UsageError" not in body
@@ -391,13 +394,16 @@ def test_a_figure_goes_as_an_image_where_the_dialect_takes_images_and_as_words_e
         """
     )
     before = len(wire.bodies)
-    ran = session.execute("%%agent finance_agent --via t --wait\nWhat does @fig show?")
+    ran = session.execute(
+        "%%agent finance_agent --via t --wait --approve all\nWhat does @fig show?"
+    )
     assert stderr(session, ran) == ""
     chat = session.execute(
         """
         cell = agentnb.chat("finance_agent", via="t")
         cell.ask("And @fig?").wait()
-        h = agentnb.ask("finance_agent", "What does @fig show?", via="v", wait=True, display=False)
+        h = agentnb.ask("finance_agent", "What does @fig show?", via="v", wait=True, display=False,
+                        approve=True)
         print(h.run.status)
         """
     )
@@ -562,7 +568,7 @@ def test_a_magic_cell_is_shown_as_it_was_typed(
     timed = "%timeit -n1 -r1 sum(range(3))"
     session.execute(timed)  # In[3]
     before = len(wire.bodies)
-    asked = "%%agent finance_agent --via t --wait\nHow long did @In[3] take?"
+    asked = "%%agent finance_agent --via t --wait --approve all\nHow long did @In[3] take?"
     session.execute(asked)  # In[4]
     assert f"@In[3]:\\n{timed}" in wire.bodies[before]
     listed = session.stdout(
@@ -594,12 +600,14 @@ def test_mentions_attach_only_where_they_were_typed(
         "a variable": 'agentnb.ask("finance_agent", review, via="t", wait=True)',
         "a chat cell": 'agentnb.chat("finance_agent", via="t", followups=False).ask(review).wait()',
         "mentions=True": (
-            'agentnb.ask("finance_agent", review, via="t", mentions=True, wait=True)'
+            'agentnb.ask("finance_agent", review, via="t", mentions=True, wait=True, approve=True)'
         ),
         "attach=": (
-            'agentnb.ask("finance_agent", "Sum up the review", via="t", attach=["cfg"], wait=True)'
+            'agentnb.ask("finance_agent", "Sum up the review", via="t", attach=["cfg"], wait=True,'
+            " approve=True)"
         ),
-        "a magic": "%%agent finance_agent --via t --wait\nSummarize {{review}} using @cfg",
+        "a magic": "%%agent finance_agent --via t --wait --approve all\n"
+        "Summarize {{review}} using @cfg",
     }.items():
         before = len(wire.bodies)
         ran = session.execute(cell)

@@ -290,7 +290,16 @@ def after(screen: str, line: str) -> str:
 
 def test_a_mention_attaches_a_summary_in_terminal_ipython(ipython: Terminal) -> None:
     ipython.run('cfg = {"host": "db.internal", "api_token": "tok-not-for-the-agent"}')
-    printed = ipython.run("%agent echo What does @cfg say?")
+    line = "%agent echo What does @cfg say?"
+    before = ipython.prompts()
+    ipython.type(line)
+    ipython.wait_for(lambda screen: "[y/a/N]" in after(screen, line))
+    asked_part = after(ipython.screen(), line)
+    assert "@cfg: dict, 2 keys" in asked_part  # what would go, shown before the answer
+    assert "completed · " not in asked_part  # nothing was sent yet
+    ipython.type("y")
+    screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+    printed = output_of(screen, line)
     assert "What does @cfg say?" in printed
     assert "@cfg: dict, 2 keys" in printed and "'api_token': ***" in printed
     assert "tok-not-for-the-agent" not in printed

@@ -1,0 +1,68 @@
+"""What a ``%%agent`` cell attaches waits for the person's decision in a real JupyterLab
+(Playwright, Debian's Chromium): ``@df`` in the cell pauses the run before anything is sent,
+its approval card naming the mention and showing the summary that would go; one click on
+Approve and the message goes with it, the run completes, the card saying who let it go.
+Light and dark screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from notebook_pages import (
+    PAUSED,
+    RUN_CELL,
+    THEMES,
+    cell_at,
+    notebook_page,
+    set_theme,
+    wait_for_state,
+    widget_at,
+    widget_errors,
+)
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "%load_ext agentnb\nimport agentnb, pandas as pd\n"
+    "agentnb.context.configure(ask_first=True)\n"
+    'df = pd.DataFrame({"region": ["north", "south"], "revenue": [1.5, 2.5]})',
+    "%%agent finance_agent\nWhy is @df short?",
+]
+ASKING = 1
+
+
+def test_approve_on_the_attachment_card_sends_the_message_with_it(
+    jupyterlab: Any, browser: Any, artifacts: Path
+) -> None:
+    with notebook_page(browser, jupyterlab, "attachment-gate.ipynb", CELLS) as page:
+        page.evaluate(RUN_CELL, ASKING)
+        wait_for_state(page, ASKING, PAUSED)
+        widget = widget_at(page, ASKING)
+        pending = widget.locator('.anb-tool[data-status="awaiting_approval"]')
+        assert pending.locator(".anb-tool-name").inner_text() == "attach"
+        box = pending.locator(".anb-approval")
+        asked = box.locator(".anb-approval-ask").inner_text()
+        assert asked == "Approval needed: attaches to the message, sent once approved: @df"
+        sends = box.locator(".anb-approval-sends").inner_text()
+        assert sends.startswith("@df: pandas DataFrame, 2 rows × 2 columns"), sends
+        buttons = box.locator(".anb-approval-actions button:visible")
+        assert buttons.all_inner_texts() == ["Approve", "Allow for this run", "Deny"]
+        assert widget.locator(".anb-answer").count() == 0  # nothing came back: nothing went
+        for theme in THEMES:
+            set_theme(page, theme)
+            pending.scroll_into_view_if_needed()
+            shade = "light" if theme.endswith("Light") else "dark"
+            page.screenshot(path=str(artifacts / f"attachment-gate-paused-{shade}.png"))
+        set_theme(page, THEMES[0])
+
+        box.get_by_role("button", name="Approve attach: let it run").click()
+        wait_for_state(page, ASKING, "Completed")
+        attached = widget.locator(".anb-tool", has_text="attach").first
+        assert attached.get_attribute("data-status") == "succeeded"
+        assert "approved by you" in attached.locator(".anb-tool-status").inner_text()
+        assert widget.locator(".anb-answer").inner_text().strip() != ""
+        cell_at(page, ASKING).scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "attachment-gate-approved.png"))
+        assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
