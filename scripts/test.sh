@@ -54,6 +54,30 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Without pytest arguments, everything runs at once, each part as soon as what it needs is
+# installed: the tests that drive Chromium (tests/browser: the dev venv, Chromium and the SDK
+# venvs) serially in a pytest process of their own from here; after the Node.js installs, the
+# other tests (kernels included) in two pytest-xdist workers, a test file to a worker so a
+# module's servers start once (tests/conftest.py: the modules sharing a LiteLLM proxy or a
+# Phoenix are one unit), and beside them the slower checks in a shell of their own. On two
+# cores the tests mostly wait on servers, kernels and pipes, and one Chromium beside two
+# workers keeps both cores busy where two Chromiums starved each other. The browser tests'
+# and the checks' output is printed at the end; each pytest process lists its 30 slowest
+# tests, where the suite's time goes. Given pytest arguments, the script runs the checks,
+# then only what the arguments name, in one process.
+BROWSER_TESTS=(tests/browser)
+WORKERS=(-n 2 --dist loadfile)
+browser_pid=
+checks_pid=
+browser_log=$(mktemp)
+checks_log=$(mktemp)
+trap 'for pid in $browser_pid $checks_pid; do kill "$pid" 2>/dev/null; done; rm -f "$browser_log" "$checks_log"' EXIT
+if [ $# -eq 0 ]; then
+  python -m pytest -p no:cacheprovider --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
+  browser_pid=$!
+  step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
+fi
+
 # The `ai` npm package (the interop tests' AI SDK) declares the Node.js it needs; an older
 # `node` gets a project-local Node.js of that major version from the npm registry (the
 # node-<os>-<arch> package, which ships bin/node), first on PATH for everything below.
@@ -102,8 +126,8 @@ if [ -f js/package.json ]; then
   done
 fi
 
-# The checks besides pytest, in the order they run: ruff (seconds: a lint error fails the
-# command at once), then the slower ones (`checks`).
+# The checks besides pytest: ruff first (seconds: a lint error fails the command at once),
+# then the slower ones (`checks`), beside the tests when all of them run.
 checks() {
   if [ -f js/package.json ]; then
     step "Widget bundle: type-check, unit tests, and prove agentnb/static matches js/src"
@@ -125,15 +149,6 @@ step "ruff"
 ruff check agentnb tests benchmarks
 ruff format --check agentnb tests benchmarks
 
-# Given pytest arguments, the script runs the checks, then only what the arguments name, in
-# one process. Without, everything runs at once, as soon as it is installed: the tests that
-# drive Chromium (tests/browser) serially in a pytest process of their own, the slower checks
-# in a shell of their own, both with their output printed at the end, and the other tests
-# (kernels included) in two pytest-xdist workers, a test file to a worker so a module's
-# servers start once (tests/conftest.py: the modules sharing a LiteLLM proxy or a Phoenix are
-# one unit). On two cores the tests mostly wait on servers, kernels and pipes, and one Chromium
-# beside two workers keeps both cores busy where two Chromiums starved each other. Each pytest
-# process lists its 30 slowest tests, where the suite's time goes.
 if [ $# -gt 0 ]; then
   checks
   step "pytest"
@@ -141,16 +156,9 @@ if [ $# -gt 0 ]; then
   exit 0
 fi
 
-BROWSER_TESTS=(tests/browser)
-WORKERS=(-n 2 --dist loadfile)
-browser_log=$(mktemp)
-checks_log=$(mktemp)
-python -m pytest -p no:cacheprovider --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
-browser_pid=$!
 (set -e; checks) >"$checks_log" 2>&1 &
 checks_pid=$!
-trap 'for pid in $browser_pid $checks_pid; do kill "$pid" 2>/dev/null; done; rm -f "$browser_log" "$checks_log"' EXIT
-step "pytest: ${BROWSER_TESTS[*]} (pid $browser_pid) and the checks (pid $checks_pid) started beside the rest, their output at the end"
+step "the checks started beside the tests (pid $checks_pid, output at the end)"
 
 step "pytest: the rest"
 rest=0
