@@ -97,6 +97,7 @@ def parsed(module: Path) -> ast.Module:
         return ast.Module(body=[], type_ignores=[])
 
 
+@functools.cache
 def cross_module_server(module: Path) -> str | None:
     """The unit of the ``CROSS_MODULE_SERVERS`` fixture a function of ``module`` takes (a test
     or a fixture of its own), if any."""
@@ -109,6 +110,7 @@ def cross_module_server(module: Path) -> str | None:
     return next((unit for name, unit in CROSS_MODULE_SERVERS.items() if name in taken), None)
 
 
+@functools.cache
 def marked_slow(module: Path) -> bool:
     """Whether ``module`` marks a test of its (or all) ``slow``."""
     return any(
