@@ -54,6 +54,30 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Without pytest arguments, everything runs at once, each part as soon as what it needs is
+# installed: the tests that drive Chromium (tests/browser: the dev venv, Chromium and the SDK
+# venvs) serially in a pytest process of their own from here; after the Node.js installs, the
+# other tests (kernels included) in two pytest-xdist workers, a test file to a worker so a
+# module's servers start once (tests/conftest.py: the modules sharing a LiteLLM proxy or a
+# Phoenix are one unit), and beside them the slower checks in a shell of their own. On two
+# cores the tests mostly wait on servers, kernels and pipes, and one Chromium beside two
+# workers keeps both cores busy where two Chromiums starved each other. The browser tests'
+# and the checks' output is printed at the end; each pytest process lists its 30 slowest
+# tests, where the suite's time goes. Given pytest arguments, the script runs the checks,
+# then only what the arguments name, in one process.
+BROWSER_TESTS=(tests/browser)
+WORKERS=(-n 2 --dist loadfile)
+browser_pid=
+checks_pid=
+browser_log=$(mktemp)
+checks_log=$(mktemp)
+trap 'for pid in $browser_pid $checks_pid; do kill "$pid" 2>/dev/null; done; rm -f "$browser_log" "$checks_log"' EXIT
+if [ $# -eq 0 ]; then
+  python -m pytest -p no:cacheprovider --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
+  browser_pid=$!
+  step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
+fi
+
 # The `ai` npm package (the interop tests' AI SDK) declares the Node.js it needs; an older
 # `node` gets a project-local Node.js of that major version from the npm registry (the
 # node-<os>-<arch> package, which ships bin/node), first on PATH for everything below.
@@ -102,57 +126,59 @@ if [ -f js/package.json ]; then
   done
 fi
 
-# The tests that drive Chromium (tests/browser) run serially in a pytest process of their
-# own, started once everything they need is installed and left to run beside the checks and
-# the other tests; its output is printed at the end. The other tests (kernels included) run
-# in two pytest-xdist workers, a test file to a worker so a module's servers start once: on
-# two cores the tests mostly wait on servers, kernels and pipes, and one Chromium beside two
-# workers keeps both cores busy where two Chromiums starved each other. Each process lists
-# its 30 slowest tests, where the suite's time goes. Given pytest arguments, the script runs
-# only what they name, in one process.
-BROWSER_TESTS=(tests/browser)
-WORKERS=(-n 2 --dist loadfile)
-browser_pid=
-if [ $# -eq 0 ]; then
-  browser_log=$(mktemp)
-  python -m pytest -p no:cacheprovider --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
-  browser_pid=$!
-  trap '[ -n "$browser_pid" ] && kill "$browser_pid" 2>/dev/null; rm -f "$browser_log"' EXIT
-  step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
-fi
+# The checks besides pytest: ruff first (seconds: a lint error fails the command at once),
+# then the slower ones (`checks`), beside the tests when all of them run.
+checks() {
+  if [ -f js/package.json ]; then
+    step "Widget bundle: type-check, unit tests, and prove agentnb/static matches js/src"
+    npm --prefix js run check
+    npm --prefix js test
+  fi
 
-if [ -f js/package.json ]; then
-  step "Widget bundle: type-check, unit tests, and prove agentnb/static matches js/src"
-  npm --prefix js run check
-  npm --prefix js test
-fi
+  step "mypy (strict)"
+  mypy
+
+  step "docs site (mkdocs build --strict into site/: a broken link or anchor, a page missing from the build or an API name that does not resolve fails)"
+  NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --clean
+
+  step "notebooks (nbval: executed top to bottom, outputs compared with ids and clocks sanitized)"
+  python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+}
 
 step "ruff"
 ruff check agentnb tests benchmarks
 ruff format --check agentnb tests benchmarks
 
-step "mypy (strict)"
-mypy
-
-step "docs site (mkdocs build --strict into site/: a broken link or anchor, a page missing from the build or an API name that does not resolve fails)"
-NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --clean
-
-step "pytest"
 if [ $# -gt 0 ]; then
+  checks
+  step "pytest"
   python -m pytest "$@"
-else
-  rest=0
-  python -m pytest "${WORKERS[@]}" --durations=30 --ignore=tests/browser || rest=$?
-  browser=0
-  wait "$browser_pid" || browser=$?
-  browser_pid=
-  step "pytest: ${BROWSER_TESTS[*]}, run beside the rest"
-  cat "$browser_log"
-  if [ "$rest" -ne 0 ] || [ "$browser" -ne 0 ]; then
-    echo "pytest failed: the rest exited $rest, ${BROWSER_TESTS[*]} $browser" >&2
-    exit 1
-  fi
+  exit 0
 fi
 
-step "notebooks (nbval: executed top to bottom, outputs compared with ids and clocks sanitized)"
-python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+(set -e; checks) >"$checks_log" 2>&1 &
+checks_pid=$!
+step "the checks started beside the tests (pid $checks_pid, output at the end)"
+
+step "pytest: the rest"
+rest=0
+python -m pytest "${WORKERS[@]}" --durations=30 --ignore=tests/browser || rest=$?
+failed=()
+[ "$rest" -eq 0 ] || failed+=("the rest (exit $rest)")
+checks_status=0
+wait "$checks_pid" || checks_status=$?
+checks_pid=
+step "the checks, run beside the tests"
+cat "$checks_log"
+[ "$checks_status" -eq 0 ] || failed+=("the checks (exit $checks_status)")
+browser=0
+wait "$browser_pid" || browser=$?
+browser_pid=
+step "pytest: ${BROWSER_TESTS[*]}, run beside the rest"
+cat "$browser_log"
+[ "$browser" -eq 0 ] || failed+=("${BROWSER_TESTS[*]} (exit $browser)")
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed: ${failed[*]}" >&2
+  exit 1
+fi
+step "all passed"

@@ -3,10 +3,14 @@ started once per test session with fault injection on and no pacing delay."""
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 import signal
 import tempfile
 from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -78,6 +82,75 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A real Arize Phoenix's base URL (OTLP/HTTP at ``/v1/traces``, REST at ``/v1/...``),
     one for the session's tests (``tests/phoenix_testing.py``)."""
     return PHOENIX.url(tmp_path_factory)
+
+
+CROSS_MODULE_SERVERS = {"proxy_url": "litellm", PHOENIX.FIXTURE: "phoenix"}
+"""Fixtures whose server takes seconds to start and is shared by test modules (LiteLLM's
+proxy by ``tests/interop``'s, Phoenix by the session's), and the name of their users' unit."""
+
+
+@functools.cache
+def parsed(module: Path) -> ast.Module:
+    try:
+        return ast.parse(module.read_text(), str(module))
+    except (OSError, SyntaxError, ValueError):  # not a module (pytest says why): nothing in it
+        return ast.Module(body=[], type_ignores=[])
+
+
+@functools.cache
+def cross_module_server(module: Path) -> str | None:
+    """The unit of the ``CROSS_MODULE_SERVERS`` fixture a function of ``module`` takes (a test
+    or a fixture of its own), if any."""
+    taken = {
+        arg.arg
+        for node in ast.walk(parsed(module))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for arg in node.args.args + node.args.kwonlyargs
+    }
+    return next((unit for name, unit in CROSS_MODULE_SERVERS.items() if name in taken), None)
+
+
+@functools.cache
+def marked_slow(module: Path) -> bool:
+    """Whether ``module`` marks a test of its (or all) ``slow``."""
+    return any(
+        isinstance(node, ast.Attribute)
+        and node.attr == "slow"
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "mark"
+        for node in ast.walk(parsed(module))
+    )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's ``--dist loadfile`` (scripts/test.sh), a test module a work unit (its
+    module fixtures start once), except that the modules using one of ``CROSS_MODULE_SERVERS``
+    are one unit: one worker runs them back to back and the server starts once, where a
+    worker each (and other folders' modules between them) started it once per module. The
+    units that take long (a server's users, a module with ``slow`` tests) go out first, so the
+    run does not end on one of them with the other worker idle."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    def takes_long(unit: str) -> bool:
+        return unit in CROSS_MODULE_SERVERS.values() or marked_slow(config.rootpath / unit)
+
+    class ServerUsersTogether(LoadFileScheduling):
+        ordered = False
+
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return cross_module_server(config.rootpath / path) or path
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not self.ordered:  # the first unit given out: the queue is whole
+                self.ordered = True
+                for unit in reversed([unit for unit in self.workqueue if takes_long(unit)]):
+                    self.workqueue.move_to_end(unit, last=False)
+            super()._assign_work_unit(node)
+
+    return ServerUsersTogether(config, log)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -90,6 +90,16 @@ def quiet_settings(base: Path) -> None:
     (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
 
 
+def no_build_check(config_dir: Path) -> None:
+    """JupyterLab's page asks its server, on every load, whether the app needs a rebuild,
+    and the server runs yarn (a Node.js process) to find out: the installed app never does
+    here, so the page is told not to ask (a user's ``page_config.json``, as JupyterLab reads
+    it from the config folder)."""
+    labconfig = config_dir / "labconfig"
+    labconfig.mkdir(parents=True, exist_ok=True)
+    (labconfig / "page_config.json").write_text('{"buildCheck": false, "buildAvailable": false}')
+
+
 @contextmanager
 def serve_jupyter(
     module: str, app_args: list[str], agent_server: ServerHandle, base: Path
@@ -112,6 +122,7 @@ def serve_jupyter(
         PYTHONUNBUFFERED="1",
     )
     quiet_settings(base)
+    no_build_check(base / "config")
     url = f"http://127.0.0.1:{port}"
     with serving(
         [

@@ -317,8 +317,12 @@ def test_a_chatty_agent_never_blocks_on_its_stderr(scripted: str) -> None:
     assert ended(ask(scripted, "chatty")).text == "still here"
 
 
-def test_a_command_that_is_not_an_acp_agent_fails_saying_so() -> None:
-    command = [sys.executable, "-c", "import time; print('hello, world'); time.sleep(60)"]
+def test_a_command_that_is_not_an_acp_agent_fails_saying_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The shell prints at once; its silence after that is what is waited out (10 s by default).
+    monkeypatch.setattr(acp_transport, "INITIALIZE_TIMEOUT_S", 3.0)
+    command = ["sh", "-c", "echo 'hello, world'; exec sleep 60"]
     with AgentClient("acp", command=command) as client, pytest.raises(ProtocolError) as error:
         client.run("agent", "hi")
     assert "did not answer ACP's initialize" in str(error.value)
