@@ -31,7 +31,8 @@ types around a run live here:
   ``ServedCall`` (one call it served, in ``srv.calls``).
 - What makes a remote party's error text fit to show (its secrets redacted, cut):
   ``redacted_error``; whether what goes to an observability tool carries content:
-  ``content_captured``.
+  ``content_captured``; ``annotate_runs`` sends ``RunAnnotation``s (a run's value that is
+  not one of its scores) where tracing sends scores.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
 from ._core.secrets import redacted_error
-from ._tracing import TracingStatus, content_captured
+from ._tracing import RunAnnotation, TracingStatus, annotate_runs, content_captured
 
 if TYPE_CHECKING:
     from ._display.widget import ChatCell
@@ -73,6 +74,7 @@ __all__ = [
     "McpTools",
     "ModelSettings",
     "Part",
+    "RunAnnotation",
     "RunCost",
     "RunErrorInfo",
     "RunHandle",
@@ -86,6 +88,7 @@ __all__ = [
     "ToolStatus",
     "TracingStatus",
     "Via",
+    "annotate_runs",
     "answer_validator",
     "batch_requests",
     "content_captured",

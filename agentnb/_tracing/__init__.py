@@ -11,9 +11,11 @@ history as the default recorder, so every way of starting a run is traced.
 
 from __future__ import annotations
 
+from ._phoenix_scores import RunAnnotation
 from ._settings import CONTENT_VAR, SWITCH_VAR, TracingSettings, settings_from_env
 from ._status import TracingStatus
 from ._switch import (
+    annotate_runs,
     batch_span,
     configure_tracing,
     content_captured,
@@ -26,8 +28,10 @@ from ._switch import (
 __all__ = [
     "CONTENT_VAR",
     "SWITCH_VAR",
+    "RunAnnotation",
     "TracingSettings",
     "TracingStatus",
+    "annotate_runs",
     "batch_span",
     "configure_tracing",
     "content_captured",

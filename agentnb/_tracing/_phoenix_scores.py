@@ -9,20 +9,25 @@ it replaces the run's current score. A Phoenix that cannot be reached is logged 
 With content capture off, a score's comment stays in the history: whoever wrote it (an
 evaluator, a judge, a person) may have quoted the answer, and content off means no answer
 text leaves the process.
+
+A :class:`RunAnnotation` is sent the same way: a value of a run that is not one of its scores
+(a judge's agreement with a person on it, ``agentnb.evals``), its ``metadata`` beside the
+annotation's own.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .._core.secrets import redact, redacted_error
 from .._core.trace_ids import run_span_id
 
-__all__ = ["GivenScore", "PhoenixScores", "annotation"]
+__all__ = ["GivenScore", "PhoenixScores", "RunAnnotation", "annotation"]
 
 logger = logging.getLogger("agentnb.tracing")
 
@@ -47,10 +52,30 @@ class GivenScore(Protocol):
     def author(self) -> str | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RunAnnotation:
+    """A value of a run that is not one of its scores, sent where tracing sends scores
+    (:func:`agentnb.types.annotate_runs`) and kept nowhere: what ``agentnb.evals`` sends of
+    an agreement kept (on each run, whether the judge agreed with the person). Read as a
+    score is (``value``: a number, a bool or a label; ``source``: ``code``, ``agent`` or
+    ``person``); ``metadata`` (JSON values, its text redacted) goes beside the annotation's
+    own."""
+
+    local_id: str
+    """The run's ``local_id``: the annotation goes on its span."""
+    name: str
+    value: float | bool | str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    comment: str | None = None
+    """Its explanation, sent with content capture on only (as a score's comment)."""
+    source: str = "code"
+    author: str | None = None
+
+
 def annotation(score: GivenScore, *, content: bool) -> dict[str, Any]:
     """``score`` as Phoenix's span annotation: a number as its score, a bool as 1 or 0 and
     ``true`` / ``false``, a label as its label, the comment as its explanation (with
-    ``content`` only)."""
+    ``content`` only); a :class:`RunAnnotation`'s metadata beside agentnb's."""
     value = score.value
     result: dict[str, Any] = {}
     if isinstance(value, bool):
@@ -61,7 +86,12 @@ def annotation(score: GivenScore, *, content: bool) -> dict[str, Any]:
         result = {"score": float(value)}
     if content and score.comment:
         result["explanation"] = redact(score.comment)
-    metadata = {"source": "agentnb", **({"author": redact(score.author)} if score.author else {})}
+    given: Mapping[str, Any] = getattr(score, "metadata", None) or {}
+    metadata = {
+        **{key: redact(v) if isinstance(v, str) else v for key, v in given.items()},
+        "source": "agentnb",
+        **({"author": redact(score.author)} if score.author else {}),
+    }
     return {
         "span_id": format(run_span_id(score.local_id), "016x"),
         "name": score.name,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .otel import TracingBackend
 
 __all__ = [
+    "annotate_runs",
     "batch_span",
     "configure_tracing",
     "export_runs",
@@ -156,6 +157,18 @@ def export_runs(
         once.flush(30.0)
     finally:
         once.close()
+
+
+def annotate_runs(annotations: Sequence[GivenScore]) -> bool:
+    """Send ``annotations`` (:class:`~agentnb.types.RunAnnotation`, each on its run's span)
+    where tracing sends the scores given to runs (``configure_tracing(scores="phoenix")``:
+    Phoenix's span annotations), in the background as scores go; they are kept nowhere.
+    False, sending nothing, when scores go nowhere (tracing off, or no ``scores=``)."""
+    backend = _active()
+    if backend is None or backend.scores is None:
+        return False
+    backend.scores.send(annotations)
+    return True
 
 
 def flush_tracing(timeout: float = 10.0) -> bool:

@@ -3,7 +3,8 @@ human="verdict")`` pairs the two scores run by run and says how often they agree
 κ (agreement beyond chance), the evaluator's true positive and true negative rates with the
 person as the truth, the confusion matrix (the person in rows) and the runs where they
 disagree, to open one by one. An agreement can be kept in the history (``.keep()``) to set a
-judge's later versions beside it (:func:`agreements`).
+judge's later versions beside it (:func:`agreements`); kept while tracing sends scores to
+Phoenix, it goes there too, on each run's span (``agreement.<evaluator>.<human>``).
 
 Each side's values are read as classes: a bool as itself, a number as pass when it is at
 least ``threshold``, a label as itself (two label scores: multi-class agreement and κ; no
@@ -34,7 +35,7 @@ from agentnb.display import (
     text_width,
 )
 from agentnb.history import HistoryStore, RunHistory
-from agentnb.types import RunLike, run_ids
+from agentnb.types import RunAnnotation, RunLike, annotate_runs, run_ids
 
 from ._datasets import kept_store
 
@@ -263,7 +264,7 @@ def _measured(
         classes=tuple(classes),
         counts=tuple(tuple(row) for row in counts),
         missing=missing,
-        disagreeing=tuple(local_id for local_id, h, e in pairs if h != e),
+        pairs=tuple(pairs),
         store=store,
     )
 
@@ -294,9 +295,14 @@ class Agreement:
     missing: Mapping[str, int]
     """Score name → runs without it that have the other side's score (scored by one side
     only)."""
-    disagreeing: tuple[str, ...]
-    """The ``local_id`` of each run where they disagree."""
+    pairs: tuple[tuple[str, Class, Class], ...] = field(repr=False)
+    """Each run both scored: its ``local_id``, the person's class, the evaluator's."""
     store: HistoryStore = field(repr=False, compare=False)
+
+    @property
+    def disagreeing(self) -> tuple[str, ...]:
+        """The ``local_id`` of each run where they disagree."""
+        return tuple(local_id for local_id, person, judged in self.pairs if person != judged)
 
     @property
     def n(self) -> int:
@@ -363,7 +369,9 @@ class Agreement:
     # ---- kept ------------------------------------------------------------------------
     def keep(self, note: str | None = None) -> Agreement:
         """Keep this agreement in the history (with ``note``: which judge version, which
-        rubric), to set later ones beside it: :func:`agreements`. Returns it."""
+        rubric), to set later ones beside it: :func:`agreements`. Where tracing sends scores
+        (``configure_tracing(scores="phoenix")``) it also goes there: on each run both
+        scored, whether they agree (see :meth:`annotations`). Returns it."""
         row = (
             time.time(),
             self.evaluator,
@@ -397,7 +405,34 @@ class Agreement:
             )
 
         self.store.transaction(work)
+        annotate_runs(self.annotations(note))
         return self
+
+    def annotations(self, note: str | None = None) -> list[RunAnnotation]:
+        """What :meth:`keep` sends where scores go: on each run both scored, an annotation
+        ``agreement.<evaluator>.<human>``, True where they agree, its metadata each side's
+        reading of the run and this agreement's figures (``n``, ``agreement``, ``kappa``,
+        ``tpr``, ``tnr``), what it read (``scope``, ``group``) and ``note``."""
+        figures = {
+            "evaluator_score": self.evaluator,
+            "human_score": self.human,
+            "threshold": self.threshold,
+            "positive": self.positive,
+            "scope": self.scope,
+            "group": self.group,
+            "note": note,
+            **{name: self.row()[name] for name in ("n", "agreement", "kappa", "tpr", "tnr")},
+        }
+        return [
+            RunAnnotation(
+                local_id,
+                f"agreement.{self.evaluator}.{self.human}",
+                person == judged,
+                {**figures, "person": person, "evaluator": judged},
+                author="agentnb.evals.agreement",
+            )
+            for local_id, person, judged in self.pairs
+        ]
 
     # ---- shown -------------------------------------------------------------------------
     def title(self) -> str:

@@ -8,6 +8,7 @@ modes are counted and judged."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,4 +84,8 @@ def test_the_judge_s_agreement_with_a_person_runs_as_printed(tmp_path: Path) -> 
 def test_failure_modes_run_as_printed(tmp_path: Path) -> None:
     shown_text = shown(tmp_path, MODES)
     assert "score.mode per arm: finance_agent: none 4; echo: parrots the question 4" in shown_text
+    per_arm = (
+        r"^metadata\.arm .*mode\[none\] +mode\[parrots the question\].*\n(?:.*\n)*?echo .* 0 +4 "
+    )
+    assert re.search(per_arm, shown_text, re.M), shown_text  # the modes per arm, shown
     assert "score.mode_parrots_the_question against score.mode (the person), pass: " in shown_text

@@ -49,6 +49,9 @@ def test_modes_are_counted_per_agent_per_period_and_per_arm(connection: str) -> 
     per_day = agentnb.summary("agent", every="day")
     assert per_day[f"score.mode[{PARROTS}]"].sum() == 4
     assert per_day.index.names == ["period", "agent"]
+    per_arm = agentnb.summary("metadata.arm")  # an experiment's runs carry their arm
+    assert per_arm.loc["echo", f"score.mode[{PARROTS}]"] == 4
+    assert per_arm.loc["finance_agent", "score.mode[none]"] == 4
 
     grid = exp._grid()
     counts = f"score.mode per arm: finance_agent: none 4; echo: {PARROTS} 4"
