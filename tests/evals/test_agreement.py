@@ -235,39 +235,69 @@ def test_a_score_no_run_has_or_no_run_scored_by_both_is_a_clear_error(
     assert isinstance(by_mode, Agreement) and by_mode.binary and by_mode.tpr is not None
 
 
-def test_an_experiment_s_two_arms_each_equal_scikit_learn(connection: str) -> None:
-    questions = [f"What is ticker number {i} trading at?" for i in range(12)]
+ARMS_PROCESS = """
+import json
+from agentnb import evals
+per_arm = evals.experiment("calibrated").agreement("judge", by="arm")
+json.dump({arm: {"n": found.n, "kappa": found.kappa, "tpr": found.tpr, "tnr": found.tnr,
+                 "missing": found.missing, "confusion": found.confusion.values.tolist()}
+           for arm, found in per_arm.items()}, __import__("sys").stdout)
+"""
+
+
+def test_an_experiment_s_two_arms_each_equal_scikit_learn_here_and_in_a_new_process(
+    connection: str,
+) -> None:
+    questions = [f"What is ticker number {i} trading at?" for i in range(14)]
     exp = evals.experiment(
         "calibrated", ["finance_agent", "echo"], questions, via=connection, progress=False
     )
     rng = random.Random(SEED + 1)
-    expected: dict[str, tuple[list[bool], list[bool]]] = {
-        "finance_agent": ([], []),
-        "echo": ([], []),
+    expected: dict[str, tuple[list[bool], list[bool], dict[str, int]]] = {
+        arm: ([], [], {"judge": 0, "verdict": 0}) for arm in ("finance_agent", "echo")
     }
-    for row in exp.to_pandas().itertuples():
+    for place, row in enumerate(exp.to_pandas().itertuples()):
         verdict, judged = rng.random() < 0.5, rng.random()
-        agentnb.score(row.local_id, "verdict", verdict)
-        agentnb.score(row.local_id, "judge", judged, source="agent")
-        expected[str(row.agent)][0].append(verdict)
-        expected[str(row.agent)][1].append(judged >= 0.5)
+        person, evaluator, missing = expected[str(row.agent)]
+        if place % 7 != 3:  # now and then a side missing: the person's, or the judge's
+            agentnb.score(row.local_id, "verdict", verdict)
+        if place % 7 != 5:
+            agentnb.score(row.local_id, "judge", judged, source="agent")
+        if place % 7 in (3, 5):
+            missing["verdict" if place % 7 == 3 else "judge"] += 1
+            continue
+        person.append(verdict)
+        evaluator.append(judged >= 0.5)
 
     per_arm = evals.experiment("calibrated").agreement("judge", by="arm")
     assert isinstance(per_arm, Agreements) and list(per_arm) == ["finance_agent", "echo"]
     assert per_arm == agreement(exp, "judge", by="arm")
     references = sklearn_figures(
-        [{"person": p, "evaluator": j, "labels": [False, True]} for p, j in expected.values()]
+        [{"person": p, "evaluator": j, "labels": [False, True]} for p, j, _ in expected.values()]
     )
-    for (arm, (person, judged)), reference in zip(expected.items(), references, strict=True):
-        found = per_arm[arm]
-        assert found.n == 12 and found.group == arm
-        assert found.confusion.values.tolist() == reference["confusion"]
+    close_default_stores()  # the new process reads the file alone
+    again = subprocess.run(
+        [sys.executable, "-c", ARMS_PROCESS], capture_output=True, text=True, timeout=300,
+        env=os.environ,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    later = json.loads(again.stdout)
+    for (arm, (person, judged, missing)), reference in zip(
+        expected.items(), references, strict=True
+    ):
+        found, there = per_arm[arm], later[arm]
+        assert found.n == there["n"] == len(person) > 8 and found.group == arm
+        assert found.missing == there["missing"] == missing and sum(missing.values()) > 0
+        assert found.confusion.values.tolist() == there["confusion"] == reference["confusion"]
         assert found.kappa == pytest.approx(reference["kappa"], abs=1e-12)
+        assert there["kappa"] == pytest.approx(reference["kappa"], abs=1e-12)
         assert (found.tpr, found.tnr) == tuple(map(pytest.approx, rates(person, judged)))
+        assert (there["tpr"], there["tnr"]) == (found.tpr, found.tnr)
     frame = per_arm.to_pandas()
-    assert frame.loc["echo", "n"] == 12 and "kappa" in frame.columns
+    assert frame.loc["echo", "n"] == per_arm["echo"].n and "kappa" in frame.columns
     assert "on finance_agent" in repr(per_arm) and "on echo" in repr(per_arm)
-    whole = exp.agreement("judge")
-    assert isinstance(whole, Agreement) and whole.n == 24 and whole.scope == "experiment calibrated"
+    whole = evals.experiment("calibrated").agreement("judge")
+    assert isinstance(whole, Agreement) and whole.n == sum(len(p) for p, _, _ in expected.values())
+    assert whole.scope == "experiment calibrated"
     with pytest.raises(agentnb.ConfigurationError, match="by= groups an experiment's runs"):
         exp.agreement("judge", by="question")
