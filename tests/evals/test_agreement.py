@@ -21,6 +21,7 @@ import agentnb
 from agentnb import evals
 from agentnb._history import close_default_stores
 from agentnb.evals import Agreement, Agreements, agreement
+from agentnb.types import annotate_runs
 
 SEED = 67
 RUNS = 36
@@ -200,6 +201,12 @@ def test_an_agreement_reads_says_what_is_missing_and_is_kept(
     assert "κ (Cohen)" in page and "TPR" in page and "missing" in page
     assert set(found.disagreements.local_ids) <= {local_id for local_id, _ in scored}
 
+    sent = found.annotations("judge v1")  # what keep() sends where scores go
+    assert len(sent) == found.n and {a.name for a in sent} == {"agreement.judge.verdict"}
+    assert {a.local_id for a in sent if not a.value} == set(found.disagreeing)
+    assert all(a.metadata["kappa"] == found.kappa and a.metadata["note"] == "judge v1"
+               for a in sent)  # fmt: skip
+    assert annotate_runs(sent) is False  # tracing off: scores go nowhere, nor does it
     found.keep("judge v1")
     agreement(runs, "judge_ok").keep("judge v2")
     listed = evals.agreements()
