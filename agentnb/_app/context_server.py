@@ -171,10 +171,14 @@ class ContextServer:
     def __repr__(self) -> str:
         if not self.running:
             return f"<ContextServer {self.url} stopped>"
-        return (
-            f"claude mcp add --transport http notebook {self.url} "
-            f'--header "Authorization: Bearer {self.token}"'
-        )
+        return claude_code_line(self.url, self.token)
+
+
+def claude_code_line(url: str, token: str) -> str:
+    """The line that adds the server at ``url`` to Claude Code (the server's repr)."""
+    return (
+        f'claude mcp add --transport http notebook {url} --header "Authorization: Bearer {token}"'
+    )
 
 
 _running: weakref.WeakSet[ContextServer] = weakref.WeakSet()
