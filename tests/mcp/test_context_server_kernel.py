@@ -227,6 +227,27 @@ async def test_a_call_waits_for_the_person_in_the_kernel(session: Session) -> No
     caller.join(120)
     assert answers[0][0] is False and "sales: pandas DataFrame" in answers[0][1]
     assert answers[1] == (True, "the user denied this call: not the listing")
+    session.wait_for(lambda: ("mcp_2", "denied") in cards_shown(session))
+    assert ("mcp_1", "awaiting_approval") in cards_shown(session), "its approval card"
+    assert ("mcp_1", "succeeded") in cards_shown(session)
+
+
+def cards_shown(session: Session) -> set[tuple[str, str]]:
+    """The tool cards the latest server's cell was sent (call id, status), as its view got
+    them: each ``tool`` op, each whole ``turn``."""
+    mime = "application/vnd.jupyter.widget-view+json"
+    shown = [
+        m["content"]["data"][mime]["model_id"]
+        for m in session.messages
+        if m["msg_type"] == "display_data" and mime in m["content"]["data"]
+    ]
+    cards: set[tuple[str, str]] = set()
+    for data in session.comm_data(shown[-1]):
+        content = data.get("content") if data.get("method") == "custom" else None
+        for op in content.get("ops", []) if isinstance(content, dict) else []:
+            calls = [op["call"]] if op["op"] == "tool" else op.get("turn", {}).get("tools", [])
+            cards.update((call["call_id"], call["status"]) for call in calls)
+    return cards
 
 
 def waiting(session: Session) -> list[str]:
