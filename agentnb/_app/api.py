@@ -98,6 +98,7 @@ def ask(
     typed = as_text(message) if read_as == "text" and "@" in message else message
     target = resolve_target(via, client, agent)
     by_mcp = context and target.context_by_mcp  # the notebook as an MCP server (ACP)
+    options = cast(RunOptions, target._with_mcp_tools(options))  # ACP: mcp_tools as servers
     conn = carrying_tools(target, bool(options.get("tools")) or (context and not by_mcp))
     turn = notebook_context(
         message,

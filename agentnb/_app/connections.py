@@ -43,6 +43,7 @@ from .._history import HistoryStore, default_store
 from ..providers import Capabilities, RemoteAgent, available_providers, provider_class
 from .acp_files import WorkdirFiles
 from .context_server import ContextServer, serve
+from .mcp_tools import McpTools
 
 __all__ = [
     "BUILTIN_AGENTS",
@@ -220,6 +221,18 @@ class Connection:
     def context_by_mcp(self) -> bool:
         """``context=True`` reaches this connection's agent as an MCP server (ACP)."""
         return type(self.client().provider).context_by_mcp
+
+    def _with_mcp_tools(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``options`` with ``tools=agentnb.mcp_tools(...)``, for an agent that takes MCP
+        servers (ACP), as that server's entry in ``extra``'s ``mcpServers``: the agent
+        starts and calls the server itself, asking through its permission requests."""
+        tools = options.get("tools")
+        if not (self.context_by_mcp and isinstance(tools, McpTools)):
+            return dict(options)
+        extra = dict(options.get("extra") or {})
+        listed = [*(extra.get("mcpServers") or []), tools.mcp_server()]
+        rest = {k: v for k, v in options.items() if k != "tools"}
+        return {**rest, "extra": {**extra, "mcpServers": listed}}
 
     def _with_context(self, options: Mapping[str, Any], approve: ApprovalPolicy) -> dict[str, Any]:
         """``options`` with the notebook as an MCP server in ``extra``'s ``mcpServers``, for

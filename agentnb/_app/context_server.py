@@ -47,7 +47,7 @@ def serve(port: int = 0, approve: ApprovalPolicy = None) -> ContextServer:
     ``ToolCall``); None leaves a call to you when ``configure(ask_first=True)``: it waits
     for Approve or Deny in the cell that started the server (or ``srv.approve(call_id)``).
     The server's repr is the line to paste into Claude Code; ``srv.calls`` lists what was
-    read."""
+    read (the last 1,000 calls; ``srv.served`` counts them all)."""
     kernel = running_kernel()
     if kernel is None:
         raise ConfigurationError(NO_KERNEL)
@@ -121,8 +121,14 @@ class ContextServer:
 
     @property
     def calls(self) -> list[ServedCall]:
-        """The calls served, the latest last (the last 1,000)."""
+        """The calls served, the latest last (the last 1,000: :attr:`served` counts them all)."""
         return list(self._served.calls)
+
+    @property
+    def served(self) -> int:
+        """How many calls it served (the cell keeps the cards of the latest 100 or more, and
+        its status line counts the others)."""
+        return self._served.served
 
     def approve(self, call_id: str, *, for_run: bool = False) -> None:
         """Let a call waiting for your decision read (``for_run``: and every later read,
@@ -165,10 +171,14 @@ class ContextServer:
     def __repr__(self) -> str:
         if not self.running:
             return f"<ContextServer {self.url} stopped>"
-        return (
-            f"claude mcp add --transport http notebook {self.url} "
-            f'--header "Authorization: Bearer {self.token}"'
-        )
+        return claude_code_line(self.url, self.token)
+
+
+def claude_code_line(url: str, token: str) -> str:
+    """The line that adds the server at ``url`` to Claude Code (the server's repr)."""
+    return (
+        f'claude mcp add --transport http notebook {url} --header "Authorization: Bearer {token}"'
+    )
 
 
 _running: weakref.WeakSet[ContextServer] = weakref.WeakSet()

@@ -136,7 +136,7 @@ class Conversation:
 
     def _turn(self, text: str) -> tuple[str, dict[str, Any]]:
         """A message as sent from a kernel (attachments, context tools) and its options."""
-        options = dict(self.options)
+        options = self.conn._with_mcp_tools(self.options)  # ACP: mcp_tools as servers
         by_mcp = self.context and self.conn.context_by_mcp  # the notebook as an MCP server
         context = self.context and not by_mcp
         images = self.conn.carries("media")

@@ -69,6 +69,11 @@ def mcp_tools(
             raise ConfigurationError("headers= goes with url=; a command takes env=")
         opener = stdio(command, env, cwd)
         where = " ".join(command)
+        entry: dict[str, Any] = {
+            "command": command[0],
+            "args": list(command[1:]),
+            "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
+        }
     else:
         assert url is not None
         if not re.match(r"^https?://", url):
@@ -78,13 +83,18 @@ def mcp_tools(
         _register_credentials(headers or {})
         opener = streamable(url, headers or {})
         where = url
+        entry = {
+            "type": "http",
+            "url": url,
+            "headers": [{"name": k, "value": v} for k, v in (headers or {}).items()],
+        }
     if not time_limit > 0:
         raise ConfigurationError(f"time_limit is a positive number of seconds, not {time_limit!r}")
     connection = McpConnection(opener, where)
     connection.start()
-    return McpTools(
-        connection, _name_part(name or connection.server_name or "mcp"), approve, time_limit
-    )
+    prefix = _name_part(name or connection.server_name or "mcp")
+    server = {"name": prefix, **entry}
+    return McpTools(connection, prefix, approve, time_limit, server, cwd)
 
 
 def _register_credentials(headers: Mapping[str, str]) -> None:
@@ -107,7 +117,13 @@ class McpTools(Sequence[ClientTool]):
     ``.close()`` (or ``with``) ends the session and the server's process."""
 
     def __init__(
-        self, connection: McpConnection, name: str, approve: bool | None, time_limit: float
+        self,
+        connection: McpConnection,
+        name: str,
+        approve: bool | None,
+        time_limit: float,
+        entry: dict[str, Any],
+        cwd: str | Path | None,
     ) -> None:
         self.name = name
         """What each tool's name starts with: ``<name>__<tool>``."""
@@ -115,6 +131,8 @@ class McpTools(Sequence[ClientTool]):
         self._approve = approve
         self._time_limit = time_limit
         self._made: tuple[tuple[ListedTool, ...], tuple[ClientTool, ...]] = ((), ())
+        self._entry = entry
+        self._cwd = cwd
 
     def _tools(self) -> tuple[ClientTool, ...]:
         listed, made = self._made
@@ -140,6 +158,20 @@ class McpTools(Sequence[ClientTool]):
     @property
     def running(self) -> bool:
         return self._connection.ended is None
+
+    def mcp_server(self) -> dict[str, Any]:
+        """The server as an MCP server entry, the form ACP's ``session/new`` takes in
+        ``mcpServers`` (a process: ``{name, command, args, env}``; a URL: ``{type: "http",
+        name, url, headers}``): what ``tools=`` gives an ACP agent, which starts and calls
+        the server itself. A :class:`ConfigurationError` for a process given ``cwd=``, which
+        an entry cannot carry."""
+        if self._cwd is not None:
+            raise ConfigurationError(
+                f"mcp_tools(cwd={str(self._cwd)!r}): an ACP agent starts the MCP servers it is "
+                "given in its own working directory, and an entry has no place for cwd=; "
+                "start the server without cwd= (with paths in its command) to hand it over"
+            )
+        return {**self._entry}
 
     def close(self) -> None:
         """End the session and the server's process. Safe to call more than once."""

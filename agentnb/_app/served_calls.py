@@ -31,10 +31,14 @@ from ..events import Event, RunCompleted, RunStarted, ToolCallStarted, stamp
 from .context_summary import new_nonce
 from .context_tools import Kernel, context_tools
 
-__all__ = ["KEPT_CALLS", "ServedCall", "ServedCalls"]
+__all__ = ["KEPT_CALLS", "SHOWN_CALLS", "ServedCall", "ServedCalls"]
 
 KEPT_CALLS = 1_000
 """Calls ``srv.calls`` keeps (the latest)."""
+SHOWN_CALLS = 100
+"""Calls whose tool cards the server's run keeps at least (the latest): older ones are
+forgotten half as many at a time and counted, so a client calling in a loop for hours
+leaves a run of bounded size (and a cell the browser can draw)."""
 _TICK = 30.0
 """Seconds a wait for a decision sleeps at most between looks (a decision wakes it at once)."""
 
@@ -60,7 +64,15 @@ class ServedCall:
 class ServedCalls:
     """The server's run: its stream of events, the calls served one at a time."""
 
-    def __init__(self, kernel: Kernel, url: str, approve: ApprovalPolicy) -> None:
+    def __init__(
+        self,
+        kernel: Kernel,
+        url: str,
+        approve: ApprovalPolicy,
+        *,
+        kept: int = KEPT_CALLS,
+        shown: int = SHOWN_CALLS,
+    ) -> None:
         self.run = Run.new(
             "MCP clients",
             f"The notebook's context tools, served over MCP at {url}",
@@ -73,13 +85,19 @@ class ServedCalls:
         platform = PlatformSupport("the notebook's MCP server", supports_answers=False)
         self.approvals = ApprovalGate(self.run, platform)
         self.approvals.approver = approve
-        self.calls: deque[ServedCall] = deque(maxlen=KEPT_CALLS)
+        self.calls: deque[ServedCall] = deque(maxlen=kept)
+        self._shown = shown
         self._kernel = kernel
         self._asks = approve is not None  # a policy given decides every call
         self._queue: asyncio.Queue[_Asked | None] = asyncio.Queue()
         self._seq = 0
         self._served_count = 0
         self._current: concurrent.futures.Future[ToolResult] | None = None
+
+    @property
+    def served(self) -> int:
+        """How many calls were served (those no longer kept too)."""
+        return self._served_count
 
     def declarations(self) -> list[dict[str, Any]]:
         """The six tools as declared (``{name, description, parameters}``)."""
@@ -158,6 +176,14 @@ class ServedCalls:
             ServedCall(call_id, asked.tool, asked.arguments, asked.client, status, result.text)
         )
         asked.future.set_result(result)
+        self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        """Past the cards it shows and half as many again, the run forgets its oldest calls
+        (a batch at a time: the cell's view is sent whole again each time)."""
+        batch = max(1, self._shown // 2)
+        if len(self.run.tool_calls) >= self._shown + batch:
+            self.approvals.forget(self.run.forget_calls(batch))
 
     def _delivered(self, event: Event) -> Event:
         stamp(event, self._seq, time.time())

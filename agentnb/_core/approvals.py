@@ -41,7 +41,7 @@ import contextlib
 import dataclasses
 import inspect
 import threading
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -292,6 +292,15 @@ class ApprovalGate:
         with self._lock:
             self._unattended = self._unattended or why
         self._wake()
+
+    def forget(self, call_ids: Collection[str]) -> None:
+        """Drop what is kept of calls the run forgot (:meth:`Run.forget_calls`). Any thread."""
+        with self._lock:
+            for call_id in call_ids:
+                self._decided.pop(call_id, None)
+                self._by_policy.discard(call_id)
+                self._delivered.discard(call_id)
+                self._consulted.discard(call_id)
 
     def _questioned(self, call_id: str | None) -> str:
         """``call_id`` when its call asks a question, else why not; None: the one such call."""

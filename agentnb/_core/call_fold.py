@@ -91,6 +91,29 @@ class CallFold:
             self._by_id.pop(call.call_id, None)
         del self._calls[position:]
 
+    def forget_oldest(self, count: int) -> set[str]:
+        """Forget the ``count`` oldest top-level calls that have ended (a call still running
+        or awaiting approval stays), each with the calls made inside it, and their places
+        among the parts: the ids forgotten."""
+        gone: set[str] = set()
+        forgotten = 0
+        for call in self._calls:
+            if call.parent_call_id in gone:
+                gone.add(call.call_id)
+            elif (
+                forgotten < count
+                and call.parent_call_id is None
+                and call.status not in ("running", "awaiting_approval")
+            ):
+                gone.add(call.call_id)
+                forgotten += 1
+        self._calls[:] = [c for c in self._calls if c.call_id not in gone]
+        self._parts[:] = [p for p in self._parts if p.call_id not in gone]
+        for call_id in gone:
+            del self._by_id[call_id]
+        self._approval_ids = {a: c for a, c in self._approval_ids.items() if c not in gone}
+        return gone
+
     def end_open(self, completed: bool, why: str, at: float) -> None:
         """The run ended at ``at``: a call still open never gets its result. In a completed
         run the server just never reported it (see ToolStatus); otherwise it failed, ``why``."""

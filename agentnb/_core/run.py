@@ -137,6 +137,9 @@ class Run:
     step_resets: int = 0
     """How many times the platform discarded a step (:class:`~agentnb.events.StepReset`):
     parts may then be shorter than before, so a view that sends only what grew starts over."""
+    forgotten_calls: int = 0
+    """How many of its oldest tool calls the run no longer keeps (:meth:`forget_calls`: a
+    run that goes on for hours, the notebook's MCP server's, keeps its latest ones)."""
     version: int = 0
     """Bumped on every change; observers compare it to skip work."""
     cancel_error: str | None = None
@@ -437,6 +440,28 @@ class Run:
             self.error = error
         self._finish(status, None)
 
+    def forget_calls(self, count: int) -> set[str]:
+        """Forget the ``count`` oldest tool calls that have ended (see
+        :meth:`CallFold.forget_oldest`), counted in :attr:`forgotten_calls`; a view draws the
+        run anew. The ids forgotten."""
+        mark = self._step
+        parts_before = self.parts[: mark.parts]
+        calls_before = self.tool_calls[: mark.tool_calls]
+        gone = self._calls.forget_oldest(count)
+        if not gone:
+            return gone
+        for call_id in gone:
+            self._replaced.pop(("output", call_id), None)
+        parts = mark.parts - sum(p.call_id in gone for p in parts_before)
+        last_length = mark.last_length
+        if parts_before and parts_before[-1].call_id in gone:  # the part before the step went
+            last_length = self.parts[parts - 1].length if parts else 0  # it never grew since
+        calls = mark.tool_calls - sum(c.call_id in gone for c in calls_before)
+        self._step = _StepMark(parts, last_length, calls)
+        self.forgotten_calls += len(gone)
+        self.version += 1
+        return gone
+
     # ---- internals: the folds of :meth:`apply` -------------------------------------------
     def _fold_decision(self, event: ToolApprovalResponded) -> None:
         self._calls.apply(event)
@@ -659,6 +684,7 @@ _SNAPSHOT_FIELDS = (
     "event_count",
     "unknown_dropped",
     "step_resets",
+    "forgotten_calls",
     "state",
     "cancel_error",
     "refused_figures",

@@ -121,12 +121,17 @@ def call_spent(call: ToolCall) -> str:
 
 
 def cut_note(run: Run) -> str:
-    """``answer cut at the token limit (length)`` for a completed run whose answer the model's
-    token limit ended, in the platform's word (empty otherwise); every view says these words."""
+    """What the run shown leaves out (empty: nothing); every view says these words:
+    ``answer cut at the token limit (length)`` for a completed run whose answer the model's
+    token limit ended, in the platform's word, and ``1,234 earlier tool calls not kept`` for
+    a run that forgot its oldest calls (:attr:`Run.forgotten_calls`)."""
+    notes: list[str] = []
     reason = run.finish_reason
-    if run.status != "completed" or reason not in TOKEN_LIMIT_REASONS:
-        return ""
-    return f"answer cut at the token limit ({reason})"
+    if run.status == "completed" and reason in TOKEN_LIMIT_REASONS:
+        notes.append(f"answer cut at the token limit ({reason})")
+    if run.forgotten_calls:
+        notes.append(f"{run.forgotten_calls:,} earlier tool calls not kept")
+    return " · ".join(notes)
 
 
 def status_line(run: Run) -> str:

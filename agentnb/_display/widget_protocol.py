@@ -233,7 +233,9 @@ class Turn:
     sent_streams: dict[tuple[str, str], int] = field(default_factory=dict)
     """Per call and streamed field (:data:`_CALL_STREAMS`), how much of it the views have."""
     sent_meta: dict[str, Any] = field(default_factory=dict)
-    sent_resets: int = 0
+    sent_resets: tuple[int, int] = (0, 0)
+    """The run's step resets and forgotten calls when the whole turn was last sent: when
+    either changes, the parts sent may be gone, so the turn is sent whole again."""
     announced: bool = False
     ended: bool = False
     started_as: str | None = None
@@ -272,12 +274,12 @@ class Turn:
         for call in run.tool_calls:
             self._mark_streams_sent(call)
         self.sent_meta = self.meta()
-        self.sent_resets = run.step_resets
+        self.sent_resets = _resets(run)
 
     def diff(self, t: int) -> list[dict[str, Any]]:
         """The ops that bring a view from what was sent to the run's current state: the whole
         turn when it is new or a step was reset since, else only what grew or changed."""
-        if not self.announced or self.run.step_resets != self.sent_resets:
+        if not self.announced or _resets(self.run) != self.sent_resets:
             self.announced = True
             op = {"op": "turn", "t": t, "turn": self.wire()}
             self.mark_all_sent()
@@ -331,6 +333,10 @@ class Turn:
     def _mark_streams_sent(self, call: ToolCall) -> None:
         for name in _CALL_STREAMS:
             self.sent_streams[call.call_id, name] = len(getattr(call, name))
+
+
+def _resets(run: Run) -> tuple[int, int]:
+    return (run.step_resets, run.forgotten_calls)
 
 
 _CALL_STREAMS: dict[str, dict[str, str]] = {

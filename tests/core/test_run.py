@@ -17,6 +17,8 @@ from agentnb.events import (
     RunFailed,
     RunPaused,
     RunStarted,
+    StepReset,
+    StepStarted,
     TextDelta,
     ToolApprovalRequested,
     ToolApprovalResponded,
@@ -232,3 +234,32 @@ def test_a_run_with_no_token_has_no_ttft_and_no_rate() -> None:
     run = timed(RunFailed(message="boom", received_at=103.0))
     assert run.ttft is None and run.tokens_per_second is None
     assert run.duration == 3.0
+
+
+def test_forgetting_the_oldest_calls_keeps_the_rest_and_a_step_to_reset() -> None:
+    run = folded(
+        ToolCallStarted(call_id="a", name="lookup"),
+        ToolCallStarted(call_id="a1", name="inner", parent_call_id="a"),
+        ToolCallFinished(call_id="a1", output="in"),
+        ToolCallFinished(call_id="a", output="1"),
+        TextDelta(delta="between"),
+        ToolCallStarted(call_id="b", name="lookup"),
+        ToolCallFinished(call_id="b", output="2"),
+        StepStarted(),
+        ToolCallStarted(call_id="c", name="lookup"),
+        ToolCallStarted(call_id="d", name="lookup"),
+        ToolCallFinished(call_id="d", output="4"),
+    )
+    assert run.forget_calls(2) == {"a", "a1", "b"}, "c still runs: kept; a's call goes with it"
+    assert [c.call_id for c in run.tool_calls] == ["c", "d"]
+    assert [(p.kind, p.call_id) for p in run.parts] == [
+        ("text", None),
+        ("tool", "c"),
+        ("tool", "d"),
+    ]
+    assert run.tool_call("a") is None and run.forgotten_calls == 3
+    assert run.forget_calls(5) == {"d"} and run.forgotten_calls == 4
+    run.apply(ToolCallStarted(call_id="e", name="lookup"))
+    run.apply(StepReset())
+    assert [c.call_id for c in run.tool_calls] == [], "the step's calls go, as they came after it"
+    assert [p.kind for p in run.parts] == ["text"] and run.text == "between"

@@ -7,6 +7,7 @@ through the one approval gate; Stop sends ``session/cancel``; failures say what 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -36,6 +37,7 @@ pytestmark = [pytest.mark.timeout(120)]
 
 AGENTS = Path(__file__).resolve().parent / "acp_agents"
 SCRIPTED = AGENTS / "scripted_agent.py"
+NOTES_SERVER = Path(__file__).resolve().parents[1] / "mcp" / "notes_server.py"
 
 
 @pytest.fixture(scope="module")
@@ -512,6 +514,45 @@ def test_mcp_servers_given_in_extra_reach_the_new_session(scripted: str) -> None
     assert run.text == "mcp servers: ['docs']"
     with pytest.raises(ConfigurationError, match="list of MCP servers"):
         ask(scripted, "mcp", extra={"mcpServers": "docs"}).wait(60)
+
+
+def test_mcp_tools_reach_the_new_session_as_its_mcp_servers(scripted: str, tmp_path: Path) -> None:
+    """``tools=agentnb.mcp_tools(...)`` on an ACP agent: the server itself goes in
+    ``session/new``'s ``mcpServers`` (the agent starts and calls it), a stdio server with its
+    command, arguments and ``env=``, a Streamable HTTP one with its URL and headers."""
+    notes = tmp_path / "notes.txt"
+    command = [sys.executable, str(NOTES_SERVER), str(notes)]
+    with agentnb.mcp_tools(command=command, env={"NOTES_MOOD": "calm"}) as tools:
+        run = ended(ask(scripted, "mcpjson", tools=tools))
+        [entry] = json.loads(run.text)
+        assert entry == {
+            "name": "notes",
+            "command": sys.executable,
+            "args": [str(NOTES_SERVER), str(notes)],
+            "env": [{"name": "NOTES_MOOD", "value": "calm", "field_meta": None}],
+            "field_meta": None,
+        }
+        with_extra = ask(
+            scripted,
+            "mcp",
+            tools=tools,
+            extra={
+                "mcpServers": [
+                    {"type": "http", "name": "docs", "url": "http://127.0.0.1:9/mcp", "headers": []}
+                ]
+            },
+        )
+        assert ended(with_extra).text == "mcp servers: ['docs', 'notes']"
+    with (
+        agentnb.mcp_tools(command=command, cwd=tmp_path) as tools,
+        pytest.raises(ConfigurationError, match=r"cwd=.*an ACP agent"),
+    ):
+        ask(scripted, "mcp", tools=tools)
+    with (
+        agentnb.mcp_tools(command=command) as tools,
+        pytest.raises(ConfigurationError, match="cannot send tools"),
+    ):
+        ask(scripted, "mcp", tools=[*tools])  # its tools as functions: not for ACP
 
 
 def test_stop_while_a_permission_waits_cancels_it_and_the_session_goes_on(scripted: str) -> None:

@@ -227,6 +227,27 @@ async def test_a_call_waits_for_the_person_in_the_kernel(session: Session) -> No
     caller.join(120)
     assert answers[0][0] is False and "sales: pandas DataFrame" in answers[0][1]
     assert answers[1] == (True, "the user denied this call: not the listing")
+    session.wait_for(lambda: ("mcp_2", "denied") in cards_shown(session))
+    assert ("mcp_1", "awaiting_approval") in cards_shown(session), "its approval card"
+    assert ("mcp_1", "succeeded") in cards_shown(session)
+
+
+def cards_shown(session: Session) -> set[tuple[str, str]]:
+    """The tool cards the latest server's cell was sent (call id, status), as its view got
+    them: each ``tool`` op, each whole ``turn``."""
+    mime = "application/vnd.jupyter.widget-view+json"
+    shown = [
+        m["content"]["data"][mime]["model_id"]
+        for m in session.messages
+        if m["msg_type"] == "display_data" and mime in m["content"]["data"]
+    ]
+    cards: set[tuple[str, str]] = set()
+    for data in session.comm_data(shown[-1]):
+        content = data.get("content") if data.get("method") == "custom" else None
+        for op in content.get("ops", []) if isinstance(content, dict) else []:
+            calls = [op["call"]] if op["op"] == "tool" else op.get("turn", {}).get("tools", [])
+            cards.update((call["call_id"], call["status"]) for call in calls)
+    return cards
 
 
 def waiting(session: Session) -> list[str]:
@@ -312,23 +333,111 @@ async def test_stop_in_its_cell_stops_the_server_and_a_waiting_call_is_denied(
 
 def test_the_notebook_s_own_server_as_mcp_tools_over_streamable_http(session: Session) -> None:
     """``mcp_tools(url=...)`` over Streamable HTTP, against the notebook's own server: the
-    built-in ``finance_agent`` calls the first tool, ``notebook_variables``."""
-    session.execute("agentnb.context.configure(ask_first=False)")
-    url, token = started(session)
-    printed = session.stdout(
-        session.execute(
-            f"""
-            notebook = agentnb.mcp_tools(url={url!r}, headers={{"Authorization": "Bearer " + servers[-1].token}})
-            run = agentnb.ask("finance_agent", "what is in my notebook?", tools=notebook).wait(120)
-            print(json.dumps([[t.name for t in notebook], run.text, [c.name for c in run.tool_calls]]))
-            notebook.close()
-            """,
-            timeout=180,
-        )
+    built-in ``finance_agent`` calls the first tool, ``notebook_variables``. The token is in
+    no log record (every logger at DEBUG, a refused request too) and not in the history."""
+    session.execute(
+        """
+        import logging
+        from agentnb._history import default_store as _store
+
+        class _Kept(logging.Handler):
+            def __init__(self):
+                super().__init__(logging.DEBUG)
+                self.lines = []
+
+            def emit(self, record):
+                self.lines.append(f"{record.name} {self.format(record)}")
+
+        _kept, _was = _Kept(), logging.getLogger().level
+        logging.getLogger().addHandler(_kept)
+        logging.getLogger().setLevel(logging.DEBUG)
+        agentnb.context.configure(ask_first=False)
+        """
     )
+    try:
+        url, token = started(session)
+        refused = httpx2.post(url, json={}, headers={"Authorization": f"Bearer {token}x"})
+        assert refused.status_code == 401
+        printed = session.stdout(
+            session.execute(
+                f"""
+                notebook = agentnb.mcp_tools(url={url!r}, headers={{"Authorization": "Bearer " + servers[-1].token}})
+                run = agentnb.ask("finance_agent", "what is in my notebook?", tools=notebook).wait(120)
+                print(json.dumps([[t.name for t in notebook], run.text, [c.name for c in run.tool_calls]]))
+                notebook.close()
+                """,
+                timeout=180,
+            )
+        )
+        logged, history = json.loads(
+            session.stdout(
+                session.execute(
+                    """
+                    _store().flush()
+                    _dump = _store().transaction(lambda db: "\\n".join(db.iterdump()))
+                    print(json.dumps(["\\n".join(_kept.lines), _dump]))
+                    """
+                )
+            )
+        )
+    finally:
+        session.execute(
+            "logging.getLogger().removeHandler(_kept); logging.getLogger().setLevel(_was)"
+        )
     names, text, called_names = json.loads(printed.splitlines()[-1])
     assert names == [f"agentnb-notebook__{name}" for name in SIX]
     assert called_names == ["agentnb-notebook__notebook_variables"]
     assert "variables; page 1 of 2" in text and "sales: pandas DataFrame 3×2" in text
     assert token not in printed
     assert calls_served(session) == [["notebook_variables", "succeeded"]]
+    assert "mcp." in logged and "httpx" in logged, "the SDK's and the HTTP client's records"
+    assert token not in logged
+    assert "agentnb-notebook__notebook_variables" in history, "the run is in the history"
+    assert token not in history
+
+
+async def test_approve_true_a_callable_a_port_and_with(session: Session) -> None:
+    """``approve=True`` lets each call read without waiting, though reads ask first; a
+    callable decides each call; ``port=`` is where it listens (a port taken or not a port:
+    a clear error); a ``with`` block ends it."""
+    url, token = started(session, "approve=True")  # ask_first (the default) asks: True decides
+    async with connected(url, token) as client:
+        assert (await called(client, "notebook_describe", name="sales"))[0] is False
+    url, token = started(session, "approve=lambda call: call.arguments.get('name') == 'sales'")
+    async with connected(url, token) as client:
+        sales = await called(client, "notebook_describe", name="sales")
+        cfg = await called(client, "notebook_describe", name="cfg")
+    assert sales[0] is False and "sales: pandas DataFrame" in sales[1]
+    assert cfg[0] is True and cfg[1].startswith("the user denied this call")
+    assert calls_served(session) == [
+        ["notebook_describe", "succeeded"],
+        ["notebook_describe", "denied"],
+    ]
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    printed = session.stdout(
+        session.execute(
+            f"""
+            refused = []
+            for port in ({port}, -1, "80"):
+                try:
+                    agentnb.context.serve(port=port)
+                except agentnb.ConfigurationError as error:
+                    refused.append(str(error))
+            import socket
+            with socket.socket() as free:
+                free.bind(("127.0.0.1", 0))
+                port = free.getsockname()[1]
+            with agentnb.context.serve(port=port) as srv:
+                inside = [srv.url, srv.running]
+            print(json.dumps([refused, port, inside, srv.running, repr(srv)]))
+            """
+        )
+    )
+    refused, free_port, inside, running_after, shown = json.loads(printed.splitlines()[-1])
+    assert refused[0].startswith(f"cannot listen on 127.0.0.1:{port}")
+    assert refused[1:] == [
+        "port is a number from 0 to 65535 (0: a free one), not -1",
+        "port is a number from 0 to 65535 (0: a free one), not '80'",
+    ]
+    assert inside == [f"http://127.0.0.1:{free_port}/mcp", True]
+    assert running_after is False and shown == f"<ContextServer {inside[0]} stopped>"

@@ -141,17 +141,30 @@ def test_a_denied_call_never_reaches_the_server(
     assert notes.read_text() == "NVDA\n", "approved, it runs"
 
 
-def test_approve_true_asks_before_every_call(notes: Path) -> None:
+def test_approve_true_asks_before_every_call(agents: ServerHandle, notes: Path) -> None:
+    """Even a read-only tool's call then asks, and the run's ``approve=`` decides it."""
     with agentnb.mcp_tools(command=[sys.executable, str(SERVER), str(notes)], approve=True) as t:
         assert all(tool.approve for tool in t)
+        with client(agents, "openai") as c:
+            denied = c.run(
+                "finance_agent", "notes?", tools=first(t, "notes__lookup"), approve=False
+            )
+            approved = c.run(
+                "finance_agent", "notes?", tools=first(t, "notes__lookup"), approve=True
+            )
+    assert [(call.status, call.output) for call in denied.tool_calls] == [("denied", None)]
+    assert [(call.status, call.output) for call in approved.tool_calls] == [
+        ("succeeded", "the note on NVDA says: buy low")
+    ]
     with agentnb.mcp_tools(command=[sys.executable, str(SERVER), str(notes)], approve=False) as t:
         assert not any(tool.approve for tool in t)
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
 def test_a_server_that_ends_mid_call_fails_that_call_not_the_run(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    agents: ServerHandle, tools: agentnb.types.McpTools, dialect: str
 ) -> None:
-    with client(agents, "openai") as c:
+    with client(agents, dialect) as c:
         run = c.run("finance_agent", "what do my notes say?", tools=first(tools, "notes__die"))
         [call] = run.tool_calls
         assert call.status == "failed"

@@ -13,12 +13,14 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``env NAME``: answers the variable's value;
 - ``child``: starts a child process in its group and answers its pid;
 - ``count``: answers how many prompts this session had;
-- ``mcp``: answers the names of the MCP servers its session was given.
+- ``mcp``: answers the names of the MCP servers its session was given;
+- ``mcpjson``: answers those servers as JSON, as the SDK read them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from typing import Any
@@ -61,6 +63,7 @@ class ScriptedAgent(Agent):
         self._cancelled: dict[str, asyncio.Event] = {}
         self._cost = 0.0
         self._servers: dict[str, list[str]] = {}
+        self._server_entries: dict[str, list[dict[str, Any]]] = {}
 
     def on_connect(self, conn: Client) -> None:
         self._conn = conn
@@ -78,6 +81,9 @@ class ScriptedAgent(Agent):
         session_id = f"s{len(self._prompts) + 1}"
         self._prompts[session_id] = 0
         self._servers[session_id] = [server.name for server in mcp_servers]
+        self._server_entries[session_id] = [
+            server.model_dump(mode="json") for server in mcp_servers
+        ]
         return NewSessionResponse(session_id=session_id)
 
     async def load_session(
@@ -227,6 +233,10 @@ class ScriptedAgent(Agent):
             sys.executable, "-c", "import time; time.sleep(600)"
         )
         await self._say(session_id, f"child {child.pid}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _mcpjson(self, session_id: str, rest: str) -> PromptResponse:
+        await self._say(session_id, json.dumps(self._server_entries.get(session_id)))
         return PromptResponse(stop_reason="end_turn")
 
     async def _mcp(self, session_id: str, rest: str) -> PromptResponse:
