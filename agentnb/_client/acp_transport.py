@@ -12,8 +12,10 @@ gate and the history take it as any other run. The agent's requests during a tur
 ``session/request_permission`` waits for the gate's decision (sent back as ``ANSWER``);
 ``fs/read_text_file`` and ``fs/write_text_file`` are the :class:`Workspace`'s to judge, read
 and write (only a client made for a connection has one: a bare client offers no file access),
-a write, and a read while the context settings ask first, through the gate; anything else
-(``terminal/*``, which is not offered) is answered "method not found". When the stream lets
+a write, and a read while the context settings ask first, through the gate);
+``terminal/*``, offered only when the person opts in (``terminal=True``), is
+:class:`~agentnb._client.acp_terminals.Terminals`' to run, each ``terminal/create`` through
+the gate; anything else is answered "method not found". When the stream lets
 a turn go before its end (Stop, a time limit), ``session/cancel`` is sent and the turn's end
 awaited in the background for :data:`CANCEL_GRACE_S`; an agent that ignores it is ended.
 """
@@ -36,6 +38,7 @@ import httpx
 from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
 from .._core.retry import RetryPolicy
 from ..providers import HttpRequest, Provider
+from .acp_terminals import Terminals
 from .stdio_rpc import (
     EXIT_GRACE_S,
     METHOD_NOT_FOUND,
@@ -151,6 +154,8 @@ class _Agent(RpcProcess):
         """The turn going on in each session."""
         self.sessions: set[str] = set()
         """Sessions this process opened or loaded."""
+        self.terminals = Terminals(transport.cwd) if transport.terminal else None
+        """The commands it runs in terminals of ours (None: none are offered)."""
         super().__init__(process, named=transport.provider.named, where=transport.base_url)
 
     def on_request(self, rpc_id: Any, method: str, params: object) -> None:
@@ -180,8 +185,11 @@ class AcpTransport(Transport):
         timeout: httpx.Timeout,
         retry: RetryPolicy,
         connection: str = "default",
+        terminal: bool = False,
     ) -> None:
         self.command = list(command)
+        self.terminal = terminal
+        """Whether the agent is offered ``terminal/*`` (the person opted in)."""
         if os.sep in self.command[0] and not os.path.isabs(self.command[0]):
             # a path to the program as typed here, not inside the agent's cwd
             self.command[0] = os.path.abspath(self.command[0])
@@ -272,6 +280,8 @@ class AcpTransport(Transport):
         """``agent`` is going (``why``): what waits on it fails, its turns end saying so."""
         if self._agent is agent:
             self._agent = None
+        if agent.terminals is not None:  # the commands it ran end with it
+            self._in_background(agent.terminals.close())
         tail = agent.stderr_tail()
         agent.fail_waiting(self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why))
         for turn in list(agent.turns.values()):
@@ -291,11 +301,56 @@ class AcpTransport(Transport):
             turn.pending[rpc_id] = (method, params)
             turn.push("permission", {"id": rpc_id, "params": params})
         elif method in ("fs/read_text_file", "fs/write_text_file") and self.workspace:
-            task = asyncio.create_task(self._on_file(agent, turn, rpc_id, method, params))
-            self.background.add(task)
-            task.add_done_callback(self.background.discard)
+            self._in_background(self._on_file(agent, turn, rpc_id, method, params))
+        elif method == "terminal/create" and agent.terminals is not None:
+            self._in_background(self._on_terminal(agent, turn, rpc_id, method, params))
+        elif method.startswith("terminal/") and agent.terminals is not None:
+            self._in_background(self._do_terminal(agent, None, rpc_id, method, params))
         else:
             agent.fail(rpc_id, METHOD_NOT_FOUND, f"agentnb does not offer {method}")
+
+    def _in_background(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _on_terminal(
+        self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
+    ) -> None:
+        """A command the agent would run: refused, or asked for (always) through the gate."""
+        assert agent.terminals is not None
+        frame: dict[str, Any] = {"id": rpc_id, "method": method, "params": _shown(params)}
+        if turn is None or turn.stopping:
+            agent.fail(rpc_id, _INVALID_PARAMS, "no turn of this session is going on")
+            return
+        why = agent.terminals.refusal(params)
+        if why is not None:
+            agent.fail(rpc_id, _INVALID_PARAMS, why)
+            turn.push("file", {**frame, "refused": why})
+            return
+        turn.pending[rpc_id] = (method, params)
+        turn.push("file", {**frame, "ask": True})
+
+    async def _do_terminal(
+        self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
+    ) -> None:
+        """Run a decided ``terminal/create``, or answer the agent about its terminal."""
+        assert agent.terminals is not None
+        try:
+            if method == "terminal/create":
+                terminal_id = await agent.terminals.create(params)
+                result: dict[str, Any] = {"terminalId": terminal_id}
+            else:
+                result = await agent.terminals.answer(method, params)
+        except (OSError, ValueError) as exc:
+            why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            agent.fail(rpc_id, _INVALID_PARAMS, why)
+            if turn is not None:
+                turn.push("file_done", {"id": rpc_id, "error": why})
+            return
+        agent.answer(rpc_id, result)
+        if turn is not None:
+            turn.push("file_done", {"id": rpc_id, "output": f"started in {result['terminalId']}"})
 
     async def _on_file(
         self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
@@ -416,10 +471,11 @@ class AcpTransport(Transport):
             return self.info
         if http.path == "initialize":
             params = dict(http.json) if isinstance(http.json, dict) else {}
+            capabilities = dict(params.get("clientCapabilities") or {})
+            capabilities["terminal"] = self.terminal  # offered only when opted in
             if self.workspace is None:  # no files to offer
-                capabilities = dict(params.get("clientCapabilities") or {})
                 capabilities["fs"] = {"readTextFile": False, "writeTextFile": False}
-                params["clientCapabilities"] = capabilities
+            params["clientCapabilities"] = capabilities
             answer = await self._call("initialize", params, None)
             if not isinstance(answer, dict):
                 raise ProtocolError(f"{shlex.join(self.command)!r} answered initialize oddly")
@@ -492,9 +548,7 @@ class AcpTransport(Transport):
             if agent.turns.get(session_id) is earlier:
                 raise TransportError(f"session {session_id!r} is busy with another turn")
         turn = agent.turns[session_id] = self._latest[session_id] = _Turn(session_id, agent)
-        task = asyncio.create_task(self._run_turn(agent, turn, method, params))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        self._in_background(self._run_turn(agent, turn, method, params))
         return turn
 
     async def _run_turn(
@@ -523,6 +577,8 @@ class AcpTransport(Transport):
             method, params = turn.pending.pop(rpc_id)
             if "result" in answer:
                 await agent.send({"jsonrpc": "2.0", "id": rpc_id, "result": answer["result"]})
+            elif answer.get("approved") and method == "terminal/create":
+                await self._do_terminal(agent, turn, rpc_id, method, params)
             elif answer.get("approved"):
                 await self._do_file(agent, turn, rpc_id, method, params)
             else:
@@ -550,9 +606,7 @@ class AcpTransport(Transport):
         turn.pending.clear()
         cancel = {"jsonrpc": "2.0", "method": "session/cancel"}
         agent.post({**cancel, "params": {"sessionId": turn.session_id}})
-        task = asyncio.create_task(self._end_or_kill(agent, turn))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        self._in_background(self._end_or_kill(agent, turn))
 
     async def _end_or_kill(self, agent: _Agent, turn: _Turn) -> None:
         try:

@@ -67,7 +67,7 @@ from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
 from .origins import checked_origins
 from .reattach import OnceAccepted
-from .stdio_rpc import checked_command
+from .stdio_rpc import checked_command, checked_flag
 from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
 
@@ -99,9 +99,11 @@ def _check_base_url(base_url: str) -> str:
 def _check_process_options(
     provider: Provider, options: Mapping[str, object], base_url: str | None
 ) -> None:
-    """``command``/``cwd``/``env`` go with a dialect that runs its agent as a process, and
-    only there; such a dialect has no URL."""
-    given = [name for name in ("command", "cwd", "env") if options.get(name) is not None]
+    """``command``/``cwd``/``env``/``terminal`` go with a dialect that runs its agent as a
+    process, and only there; such a dialect has no URL."""
+    given = [
+        name for name in ("command", "cwd", "env", "terminal") if options.get(name) is not None
+    ]
     if provider.wire == "http":
         if given:
             raise ConfigurationError(
@@ -222,6 +224,7 @@ class AsyncAgentClient:
                 timeout=self.timeout,
                 retry=self.retry,
                 connection=connection,
+                terminal=checked_flag(options.get("terminal"), "terminal"),
             )
             self.base_url = self.transport.base_url
             return

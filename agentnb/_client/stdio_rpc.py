@@ -36,6 +36,8 @@ __all__ = [
     "RpcProcess",
     "checked_command",
     "checked_env",
+    "checked_flag",
+    "end_group",
     "start_process",
 ]
 
@@ -66,6 +68,15 @@ def checked_command(command: object) -> list[str]:
     if not parts or not parts[0]:
         raise ConfigurationError("command= is empty: give the agent's command")
     return parts
+
+
+def checked_flag(value: object, name: str) -> bool:
+    """An on/off option (None: off)."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name}= is True or False, not {value!r}")
+    return value
 
 
 def checked_env(env: object) -> dict[str, str]:
@@ -113,16 +124,17 @@ def _kill_group(pid: int, sig: signal.Signals) -> None:
 
 
 async def start_process(
-    command: Sequence[str], *, cwd: Path, env: Mapping[str, str]
+    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], merge_stderr: bool = False
 ) -> asyncio.subprocess.Process:
     """Start ``command`` in ``cwd`` with ``env`` added to this process's environment, in a
-    process group of its own, its stdio piped."""
+    process group of its own, its stdio piped (``merge_stderr``: stderr into stdout, no
+    stdin: a command run in an agent's terminal)."""
     try:
         process = await asyncio.create_subprocess_exec(
             *command,
-            stdin=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL if merge_stderr else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
             cwd=cwd,
             env={**os.environ, **env},
             start_new_session=True,  # its own process group, ended whole
@@ -134,6 +146,18 @@ async def start_process(
         ) from None
     _groups.add(process.pid)
     return process
+
+
+async def end_group(process: asyncio.subprocess.Process) -> None:
+    """End ``process``'s process group: SIGTERM, then SIGKILL past :data:`EXIT_GRACE_S`."""
+    pid = process.pid
+    _kill_group(pid, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), EXIT_GRACE_S)
+    _kill_group(pid, signal.SIGKILL)  # the wrapper's children too, wherever they are
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), EXIT_GRACE_S)
+    _groups.discard(pid)
 
 
 class RpcProcess:
@@ -291,17 +315,10 @@ class RpcProcess:
     # ---- ending --------------------------------------------------------------------------
     async def end(self) -> None:
         """End the process group: SIGTERM, then SIGKILL past :data:`EXIT_GRACE_S`."""
-        pid = self.pid
-        _kill_group(pid, signal.SIGTERM)
         with contextlib.suppress(Exception):
             if self.process.stdin is not None:
                 self.process.stdin.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
-        _kill_group(pid, signal.SIGKILL)  # the wrapper's children too, wherever they are
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
-        _groups.discard(pid)
+        await end_group(self.process)
         # its readers end what is still going, saying why; ones that hang are let go
         _, hanging = await asyncio.wait(self.tasks, timeout=EXIT_GRACE_S)
         for task in hanging:

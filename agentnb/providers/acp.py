@@ -14,7 +14,8 @@ transport (:mod:`agentnb._client.acp_transport`) runs it. On that transport an
 
 The transport hands this dialect a turn as frames, each named by its ``event`` and carrying
 JSON ``data``: ``update`` (a ``session/update``'s ``update``), ``permission`` (a
-``session/request_permission``: ``id`` and ``params``), ``file`` (an ``fs/*`` request:
+``session/request_permission``: ``id`` and ``params``), ``file`` (an ``fs/*`` request, or a
+``terminal/create`` when the connection offers terminals:
 ``id``, ``method``, ``params``, and ``ask``, ``refused``, ``old_text`` as the transport
 judged it), ``file_done`` (its answer: ``output`` or ``error``), ``end`` (the prompt's
 result: ``stopReason``, ``usage``), ``error`` (the prompt's JSON-RPC error, with the
@@ -25,6 +26,7 @@ transport's ``advice``) and ``exited`` (the agent's process ended mid-turn: ``st
 from __future__ import annotations
 
 import difflib
+import shlex
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -139,6 +141,16 @@ def _content_text(content: Any) -> str | None:
         elif (text := _text_of(obj.get("content"))) is not None:
             parts.append(text)
     return "\n".join(parts) if parts else None
+
+
+def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``terminal/create`` as the card shows it: the command line, where it runs."""
+    args = params.get("args") or []
+    words = [str(params.get("command")), *(str(a) for a in args if isinstance(a, str))]
+    arguments: dict[str, Any] = {"command": shlex.join(words)}
+    if params.get("cwd") is not None:
+        arguments["cwd"] = params["cwd"]
+    return arguments
 
 
 def _usage(result: Mapping[str, Any], cost: float | None) -> Usage | None:
@@ -316,7 +328,9 @@ class AcpTranslator(Translator):
         for key in ("line", "limit"):
             if params.get(key) is not None:
                 arguments[key] = params[key]
-        if method == "fs/write_text_file":
+        if method == "terminal/create":
+            name, arguments = "terminal", _terminal_arguments(params)
+        elif method == "fs/write_text_file":
             new = params.get("content")
             old = data.get("old_text")
             arguments["diff"] = shown_diff(
@@ -439,7 +453,7 @@ class Acp(Provider):
             "protocolVersion": PROTOCOL_VERSION,
             "clientCapabilities": {
                 "fs": {"readTextFile": True, "writeTextFile": True},
-                "terminal": False,
+                "terminal": False,  # the transport offers it when the person opts in
             },
             "clientInfo": {"name": "agentnb", "title": "agentnb", "version": __version__},
         }

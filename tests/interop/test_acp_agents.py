@@ -278,6 +278,44 @@ def test_a_bare_client_offers_no_files(acp_python: Path, workdir: Path) -> None:
     assert run.text.startswith("read refused:") and "does not offer fs/read_text_file" in run.text
 
 
+# ---- terminals: offered only when opted in, each command through the gate ------------------------
+def test_terminals_are_not_offered_unless_the_person_opts_in(scripted: str) -> None:
+    assert ended(ask(scripted, "terminal pwd", approve=True)).text == "terminal not offered"
+
+
+@pytest.fixture
+def with_terminal(acp_python: Path, workdir: Path) -> Iterator[str]:
+    agentnb.connect(
+        "acp", command=[str(acp_python), str(SCRIPTED)], name="termed", cwd=workdir, terminal=True
+    )
+    yield "termed"
+    disconnect("termed")
+
+
+def test_a_terminal_command_waits_for_the_gate_and_runs_in_the_working_directory(
+    with_terminal: str, workdir: Path
+) -> None:
+    handle = ask(with_terminal, "terminal pwd")
+    until(lambda: handle.run.status == "paused", "the command waits for a decision")
+    [call] = handle.run.awaiting_approval
+    assert (call.name, call.arguments) == ("terminal", {"command": "pwd"})
+    handle.approve(call.call_id)
+    run = ended(handle)
+    assert (run.status, run.text) == ("completed", f"exit 0: {workdir.resolve()}")
+    assert run.tool_calls[0].status == "succeeded"
+
+
+def test_a_denied_terminal_command_never_runs(with_terminal: str, workdir: Path) -> None:
+    run = ended(ask(with_terminal, f"terminal touch {workdir / 'ran'}", approve=False))
+    assert run.text.startswith("terminal refused:") and "denied" in run.text
+    assert run.tool_calls[0].status == "denied" and not (workdir / "ran").exists()
+
+
+def test_terminal_must_be_true_or_false(acp_python: Path) -> None:
+    with pytest.raises(ConfigurationError, match="terminal= is True or False"):
+        AgentClient("acp", command=[str(acp_python)], terminal="yes")  # type: ignore[arg-type]
+
+
 # ---- Stop, and an agent that ignores it ----------------------------------------------------------
 def test_stop_cancels_the_turn_keeping_its_text_and_the_session_goes_on(scripted: str) -> None:
     handle = ask(scripted, "slow")

@@ -13,7 +13,9 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``env NAME``: answers the variable's value;
 - ``child``: starts a child process in its group and answers its pid;
 - ``count``: answers how many prompts this session had;
-- ``mcp``: answers the names of the MCP servers its session was given.
+- ``mcp``: answers the names of the MCP servers its session was given;
+- ``terminal CMD ARG...``: runs the command in the client's terminal (when offered: else
+  says so), waits for it, answers its exit code and output.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from acp import (
 from acp.interfaces import Client
 from acp.schema import (
     AgentCapabilities,
+    ClientCapabilities,
     Cost,
     Implementation,
     PermissionOption,
@@ -61,11 +64,18 @@ class ScriptedAgent(Agent):
         self._cancelled: dict[str, asyncio.Event] = {}
         self._cost = 0.0
         self._servers: dict[str, list[str]] = {}
+        self._terminal_offered = False
 
     def on_connect(self, conn: Client) -> None:
         self._conn = conn
 
-    async def initialize(self, protocol_version: int, **kwargs: Any) -> InitializeResponse:
+    async def initialize(
+        self,
+        protocol_version: int,
+        client_capabilities: ClientCapabilities | None = None,
+        **kwargs: Any,
+    ) -> InitializeResponse:
+        self._terminal_offered = bool(client_capabilities and client_capabilities.terminal)
         return InitializeResponse(
             protocol_version=PROTOCOL_VERSION,
             agent_capabilities=AgentCapabilities(load_session=True),
@@ -231,6 +241,28 @@ class ScriptedAgent(Agent):
 
     async def _mcp(self, session_id: str, rest: str) -> PromptResponse:
         await self._say(session_id, f"mcp servers: {self._servers.get(session_id)}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _terminal(self, session_id: str, rest: str) -> PromptResponse:
+        if not self._terminal_offered:
+            await self._say(session_id, "terminal not offered")
+            return PromptResponse(stop_reason="end_turn")
+        command, *args = rest.split()
+        try:
+            made = await self._conn.create_terminal(
+                session_id=session_id, command=command, args=args
+            )
+        except RequestError as exc:
+            await self._say(session_id, f"terminal refused: {exc}")
+            return PromptResponse(stop_reason="end_turn")
+        ended = await self._conn.wait_for_terminal_exit(
+            session_id=session_id, terminal_id=made.terminal_id
+        )
+        output = await self._conn.terminal_output(
+            session_id=session_id, terminal_id=made.terminal_id
+        )
+        await self._conn.release_terminal(session_id=session_id, terminal_id=made.terminal_id)
+        await self._say(session_id, f"exit {ended.exit_code}: {output.output.strip()}")
         return PromptResponse(stop_reason="end_turn")
 
     async def _count(self, session_id: str, rest: str) -> PromptResponse:
