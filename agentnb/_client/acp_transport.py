@@ -37,11 +37,15 @@ import httpx
 
 from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
 from .._core.retry import RetryPolicy
+from .._http import Verify
 from ..providers import HttpRequest, Provider
 from .acp_terminals import Terminals
+from .rpc_socket import RpcWebSocket, websocket_url
 from .stdio_rpc import (
     EXIT_GRACE_S,
+    LINE_LIMIT,
     METHOD_NOT_FOUND,
+    RpcPeer,
     RpcProcess,
     checked_env,
     start_process,
@@ -144,11 +148,12 @@ class _TurnBody(httpx.AsyncByteStream):
             yield piece
 
 
-# ---- the agent's process ------------------------------------------------------------------------
-class _Agent(RpcProcess):
-    """The running agent: its messages go to the transport, which keeps its turns."""
+# ---- the agent: a process, or a WebSocket -------------------------------------------------------
+class _Agent(RpcPeer):
+    """The running agent: its messages go to the transport, which keeps its turns. Made as
+    :class:`_ProcessAgent` or :class:`_SocketAgent`, which move the messages."""
 
-    def __init__(self, process: asyncio.subprocess.Process, transport: AcpTransport) -> None:
+    def __init__(self, *args: Any, transport: AcpTransport, **options: Any) -> None:
         self.transport = transport
         self.turns: dict[str, _Turn] = {}
         """The turn going on in each session."""
@@ -156,7 +161,7 @@ class _Agent(RpcProcess):
         """Sessions this process opened or loaded."""
         self.terminals = Terminals(transport.cwd) if transport.terminal else None
         """The commands it runs in terminals of ours (None: none are offered)."""
-        super().__init__(process, named=transport.provider.named, where=transport.base_url)
+        super().__init__(*args, named=transport.provider.named, where=transport.base_url)
 
     def on_request(self, rpc_id: Any, method: str, params: object) -> None:
         self.transport.on_request(self, rpc_id, method, params)
@@ -172,6 +177,14 @@ class _Agent(RpcProcess):
         self.transport.gone(self, why)
 
 
+class _ProcessAgent(_Agent, RpcProcess):
+    """An agent run by its command, over its stdio."""
+
+
+class _SocketAgent(_Agent, RpcWebSocket):
+    """An agent served over the network, reached by its URL."""
+
+
 class AcpTransport(Transport):
     """Runs one ACP agent's process and speaks JSON-RPC with it (see the module)."""
 
@@ -179,27 +192,34 @@ class AcpTransport(Transport):
         self,
         provider: Provider,
         *,
-        command: Sequence[str],
+        command: Sequence[str] | None,
         cwd: str | os.PathLike[str] | None,
         env: Mapping[str, str] | None,
         timeout: httpx.Timeout,
         retry: RetryPolicy,
         connection: str = "default",
         terminal: bool = False,
+        url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Verify = True,
     ) -> None:
-        self.command = list(command)
+        self.command = list(command or [])
+        self.socket_url = websocket_url(url) if url is not None else None
+        """The agent's WebSocket, for an agent served over the network (else its command)."""
         self.terminal = terminal
         """Whether the agent is offered ``terminal/*`` (the person opted in)."""
-        if os.sep in self.command[0] and not os.path.isabs(self.command[0]):
+        if self.command and os.sep in self.command[0] and not os.path.isabs(self.command[0]):
             # a path to the program as typed here, not inside the agent's cwd
             self.command[0] = os.path.abspath(self.command[0])
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         if not self.cwd.is_dir():
             raise ConfigurationError(f"cwd={str(cwd)!r} is not a folder")
         self.env = checked_env(env)
+        self._headers = dict(headers or {})
+        self._verify = verify
         super().__init__(
             provider,
-            base_url="acp:" + shlex.join(self.command),
+            base_url=url if url is not None else "acp:" + shlex.join(self.command),
             api_key=None,
             timeout=timeout,
             retry=retry,
@@ -238,8 +258,22 @@ class AcpTransport(Transport):
             await self._start()
 
     async def _start(self) -> None:
-        process = await start_process(self.command, cwd=self.cwd, env=self.env)
-        agent = self._agent = _Agent(process, self)
+        agent: _Agent
+        if self.socket_url is not None:
+            from .._http.websocket import open_websocket  # aiohttp: at the first WebSocket
+
+            within = self.timeout.connect or INITIALIZE_TIMEOUT_S
+            socket = await open_websocket(
+                self.socket_url,
+                headers=self._headers,
+                verify=self._verify,
+                within=within,
+                max_size=LINE_LIMIT,
+            )
+            agent = self._agent = _SocketAgent(socket, transport=self)
+        else:
+            process = await start_process(self.command, cwd=self.cwd, env=self.env)
+            agent = self._agent = _ProcessAgent(process, transport=self)
         try:
             async with asyncio.timeout(INITIALIZE_TIMEOUT_S):
                 await self.provider.discover(self.send_json)
@@ -256,6 +290,11 @@ class AcpTransport(Transport):
         stdout = f"; it printed: {said!r}" if said else ""
         stderr = agent.stderr_tail()
         stderr = f"; the end of its stderr: {stderr[-600:]!r}" if stderr else ""
+        if self.socket_url is not None:
+            return (
+                f"{self.socket_url} did not answer ACP's initialize within "
+                f"{INITIALIZE_TIMEOUT_S:g} s: is it an ACP agent's WebSocket endpoint?"
+            )
         return (
             f"{shlex.join(self.command)!r} did not answer ACP's initialize within "
             f"{INITIALIZE_TIMEOUT_S:g} s: is it an ACP agent (Claude Code: claude-code-acp, "
@@ -286,7 +325,12 @@ class AcpTransport(Transport):
         agent.fail_waiting(self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why))
         for turn in list(agent.turns.values()):
             turn.end(
-                "exited", {"status": agent.process.returncode, "stderr": self.redact(tail[-1500:])}
+                "exited",
+                {
+                    "status": agent.exit_status,
+                    "stderr": self.redact(tail[-1500:]),
+                    "over": "WebSocket" if self.socket_url is not None else "process",
+                },
             )
         agent.turns.clear()
         agent.sessions.clear()
@@ -455,7 +499,8 @@ class AcpTransport(Transport):
                 how = f"set {', '.join(map(str, names))} in env= of agentnb.connect"
             elif method.get("type") == "terminal" or method.get("args"):
                 args = " ".join(str(a) for a in method.get("args") or [])
-                how = f"run `{shlex.join(self.command)} {args}`".rstrip() + " in a terminal"
+                program = shlex.join(self.command) or "the agent"
+                how = f"run `{program} {args}`".rstrip() + " in a terminal"
             else:
                 how = "log in with the agent's own command in a terminal"
             ways.append(f"{name}{about}: {how}")
@@ -478,7 +523,7 @@ class AcpTransport(Transport):
             params["clientCapabilities"] = capabilities
             answer = await self._call("initialize", params, None)
             if not isinstance(answer, dict):
-                raise ProtocolError(f"{shlex.join(self.command)!r} answered initialize oddly")
+                raise ProtocolError(f"{self.base_url!r} answered initialize oddly")
             return answer
         params = dict(http.json) if isinstance(http.json, dict) else {}
         if http.path == "session/cancel":  # a Stop, however early: the turn is let go

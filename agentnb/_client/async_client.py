@@ -111,15 +111,21 @@ def _check_process_options(
                 f"(acp); {provider.title} is reached at base_url=..."
             )
         return
-    if base_url:
+    if base_url and options.get("command") is not None:
         raise ConfigurationError(
-            f"{provider.title} runs its agent as a process: give command=[...] (the agent's "
-            f"command, e.g. ['codex-acp']), not base_url="
+            f"{provider.title} runs its agent by its command=[...] or reaches one served over "
+            f"the network at base_url=ws://...: give one of the two, not both"
         )
-    if options.get("command") is None:
+    if base_url and options.get("env") is not None:
+        raise ConfigurationError(
+            "env= is for an agent agentnb starts by its command=; one served at base_url= "
+            "has its own environment"
+        )
+    if not base_url and options.get("command") is None:
         raise ConfigurationError(
             f"{provider.title} needs command=: the agent's command, as its docs give it "
-            f"(['claude-code-acp'], ['codex-acp'], 'gemini --acp')"
+            f"(['claude-code-acp'], ['codex-acp'], 'gemini --acp'), or base_url= the URL of "
+            f"an agent served over the SDK's WebSocket transport"
         )
 
 
@@ -216,9 +222,13 @@ class AsyncAgentClient:
             )
         self.transport: Transport
         if process:
+            command = None if base_url else checked_command(options.get("command"))
             self.transport = AcpTransport(
                 self.provider,
-                command=checked_command(options.get("command")),
+                command=command,
+                url=base_url,
+                headers=options.get("headers"),
+                verify=checked_verify(verify),
                 cwd=options.get("cwd"),
                 env=options.get("env"),
                 timeout=self.timeout,

@@ -19,8 +19,8 @@ JSON ``data``: ``update`` (a ``session/update``'s ``update``), ``permission`` (a
 ``id``, ``method``, ``params``, and ``ask``, ``refused``, ``old_text`` as the transport
 judged it), ``file_done`` (its answer: ``output`` or ``error``), ``end`` (the prompt's
 result: ``stopReason``, ``usage``), ``error`` (the prompt's JSON-RPC error, with the
-transport's ``advice``) and ``exited`` (the agent's process ended mid-turn: ``status``,
-``stderr``).
+transport's ``advice``) and ``exited`` (the agent's process ended mid-turn, or its WebSocket
+closed: ``status``, ``stderr``, ``over``).
 """
 
 from __future__ import annotations
@@ -401,13 +401,12 @@ class AcpTranslator(Translator):
     def _on_exited(self, data: dict[str, Any]) -> list[Event]:
         self.done = True
         status, stderr = data.get("status"), data.get("stderr")
-        tail = f"; the end of its stderr:\n{stderr}" if stderr else " (its stderr was empty)"
-        return [
-            RunFailed(
-                message=f"the agent's process exited mid-turn with status {status}{tail}",
-                code="agent_exited",
-            )
-        ]
+        if data.get("over") == "WebSocket":
+            message = f"the agent's WebSocket closed mid-turn (close code {status})"
+        else:
+            tail = f"; the end of its stderr:\n{stderr}" if stderr else " (its stderr was empty)"
+            message = f"the agent's process exited mid-turn with status {status}{tail}"
+        return [RunFailed(message=message, code="agent_exited")]
 
     _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
         "update": _on_update,

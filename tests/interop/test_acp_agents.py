@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import sdk_python
+from agentnb_testing import free_port, sdk_python, serving
 
 import agentnb
 from agentnb import (
@@ -385,7 +385,7 @@ def test_a_command_that_cannot_start_is_a_configuration_error() -> None:
     [
         ({}, "needs command="),
         ({"command": []}, "empty"),
-        ({"command": ["x"], "base_url": "http://127.0.0.1:9"}, "not base_url"),
+        ({"command": ["x"], "base_url": "http://127.0.0.1:9"}, "not both"),
         ({"command": ["x"], "cwd": "/no/such/folder"}, "not a folder"),
         ({"command": ["x"], "env": {"A": 1}}, "env="),
     ],
@@ -435,6 +435,77 @@ def test_a_past_session_the_agent_can_load_is_loaded(acp_python: Path) -> None:
     with AgentClient("acp", command=[str(acp_python), str(SCRIPTED)]) as client:
         run = client.run("scripted", "count", thread_id="s-from-yesterday")
     assert run.text == "prompts in this session: 1"  # the load's replay is not the answer
+
+
+# ---- an agent served over the SDK's HTTP/WebSocket transport, reached by its URL ------------------
+@pytest.fixture(scope="module")
+def served_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("served-agent") / "agent.log"
+    command = [str(sdk_python("acp-http")), str(AGENTS / "served_agent.py"), str(port)]
+    with serving(command, ready_url=f"http://127.0.0.1:{port}/ready", log_path=log):
+        yield f"http://127.0.0.1:{port}/acp"
+
+
+@pytest.mark.parametrize("scheme", ["http", "ws"])
+def test_an_agent_served_over_the_sdks_transport_is_reached_by_its_url(
+    served_url: str, workdir: Path, scheme: str
+) -> None:
+    url = served_url.replace("http:", f"{scheme}:", 1)
+    agentnb.connect("acp", base_url=url, name="served", cwd=workdir)
+    try:
+        [agent] = agentnb.connections()["served"].agents()
+        first = ended(ask("served", "count"))
+        second = ended(ask("served", "count", continue_thread=True))
+        handle = ask("served", "permission")
+        until(lambda: handle.run.status == "paused", "the run pauses for the permission")
+        handle.approve(handle.run.awaiting_approval[0].call_id)
+        asked = ended(handle)
+        read = ended(ask("served", f"read {workdir / 'leak.txt'}", approve=True))
+    finally:
+        disconnect("served")
+    assert agent.name == "scripted"
+    assert (first.status, first.text, first.connection) == (
+        "completed",
+        "prompts in this session: 1",
+        "served",
+    )
+    assert second.text == "prompts in this session: 2" and second.thread_id == first.thread_id
+    assert asked.text == "permission: yes"
+    assert read.text.startswith("read: the key is ") and "sk-live" not in read.text
+
+
+def test_stop_reaches_an_agent_served_over_websocket(served_url: str) -> None:
+    agentnb.connect("acp", base_url=served_url, name="served")
+    try:
+        handle = ask("served", "slow")
+        until(lambda: "w2" in handle.run.text, "the slow stream streams")
+        handle.cancel()
+        stopped = ended(handle)
+        after = ended(ask("served", "count", continue_thread=True))
+    finally:
+        disconnect("served")
+    assert stopped.status == "cancelled" and stopped.text.startswith("w0 w1 w2")
+    assert after.text == "prompts in this session: 2"  # the agent ended the turn
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"base_url": "ftp://127.0.0.1/acp"}, "ws://, wss://, http:// or https://"),
+        ({"base_url": "ws://127.0.0.1:9/acp", "command": ["x"]}, "not both"),
+        ({"base_url": "ws://127.0.0.1:9/acp", "env": {"A": "b"}}, "its own environment"),
+    ],
+)
+def test_bad_urls_of_a_served_agent_fail_at_connect(options: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        AgentClient("acp", **options)  # type: ignore[arg-type]
+
+
+def test_a_url_where_no_agent_listens_fails_saying_so() -> None:
+    client = AgentClient("acp", base_url=f"ws://127.0.0.1:{free_port()}/acp")
+    with client, pytest.raises(agentnb.TransportError, match=r"cannot reach ws://127\.0\.0\.1"):
+        client.run("agent", "hi")
 
 
 # ---- no orphans ----------------------------------------------------------------------------------------
