@@ -143,6 +143,19 @@ def _content_text(content: Any) -> str | None:
     return "\n".join(parts) if parts else None
 
 
+def reported_model(session: Mapping[str, Any]) -> str | None:
+    """The model a ``session/new`` answer says the session runs: its config option of the
+    ``model`` category (its ``currentValue``), else the ``models`` state Claude Code's and
+    Codex's adapters send (``currentModelId``); None where it says neither."""
+    for option in session.get("configOptions") or []:
+        if isinstance(option, dict) and option.get("category") == "model":
+            value = option.get("currentValue")
+            if isinstance(value, str) and value:
+                return value
+    current = (as_dict(session.get("models")) or {}).get("currentModelId")
+    return current if isinstance(current, str) and current else None
+
+
 def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
     """A ``terminal/create`` as the card shows it: the command line, where it runs."""
     args = params.get("args") or []
@@ -212,7 +225,9 @@ class AcpTranslator(Translator):
             return [keep_unknown(sse)]
         if not self._started:
             self._started = True
-            return [RunStarted(run_id=self.run_id, thread_id=self.session_id), *events]
+            model = self._provider.session_models.get(self.session_id or "")
+            started = RunStarted(run_id=self.run_id, thread_id=self.session_id, model=model)
+            return [started, *events]
         return events
 
     # ---- frames ----------------------------------------------------------------------------
@@ -439,6 +454,8 @@ class Acp(Provider):
         super().__init__(**options)
         self.info: dict[str, Any] = {}
         """What the agent's ``initialize`` answered (its ``agentInfo``, capabilities)."""
+        self.session_models: dict[str, str] = {}
+        """Each session's model, where its agent reports one (:func:`reported_model`)."""
         self.session_costs: dict[str, float] = {}
         """Each session's cumulative cost (USD) as its agent reported it at a turn's end: a
         turn costs what the agent reports past it (``usage_update``'s ``cost``)."""
@@ -471,6 +488,8 @@ class Acp(Provider):
         session_id = session.get("sessionId")
         if not isinstance(session_id, str) or not session_id:
             raise ProtocolError(f"{self.named} answered session/new without a sessionId")
+        if (model := reported_model(session)) is not None:
+            self.session_models[session_id] = model
         return request.model_copy(update={"thread_id": session_id})
 
     def mcp_servers(self, request: RunRequest) -> list[dict[str, Any]]:

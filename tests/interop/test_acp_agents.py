@@ -126,6 +126,7 @@ def test_thoughts_are_reasoning_and_the_connections_name_is_the_agent(scripted: 
     run = ended(ask(scripted, "think"))  # no via=: the connection's name is the agent
     assert (run.status, run.text, run.reasoning) == ("completed", "thought it through", "pondering")
     assert run.connection == "scripted" and run.agent == "scripted"
+    assert run.model == "scripted-model-1"  # as its session/new's model option says
 
 
 def test_a_tool_call_keeps_its_kind_locations_and_diff_and_the_turn_its_usage_and_cost(

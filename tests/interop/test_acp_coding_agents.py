@@ -80,6 +80,7 @@ def test_codex_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path
     assert run.status == "completed" and run.provider == "acp" and run.connection == "codex"
     assert run.text.endswith("The scripted model says: Say hello from Codex")
     assert recorded(run).answer == run.text
+    assert recorded(run).model == run.model == "gpt-5-codex"  # as its session/new reports
 
 
 def test_claude_code_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path) -> None:
@@ -102,3 +103,4 @@ def test_claude_code_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path
     assert run.status == "completed" and run.connection == "claude"
     assert run.text == "The scripted model says: hello from Claude Code"
     assert recorded(run).answer == run.text
+    assert recorded(run).model == run.model == "default"  # its model option's value

@@ -119,3 +119,25 @@ def test_context_hands_an_acp_agent_the_notebook_as_an_mcp_server(
     assert session.stdout(said) == (
         "mcp servers: ['notebook'] | mcp servers: ['notebook'] | True True\n"
     )
+
+
+def test_an_at_name_attachment_reaches_an_acp_agent_in_the_nonced_data_block(
+    kernel: Any, tmp_path: Path
+) -> None:
+    session = Session(kernel)
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    session.execute(
+        f"""
+        %load_ext agentnb
+        import agentnb
+        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        cfg = {{"host": "db.internal"}}
+        """
+    )
+    session.execute("%%agent coder --approve all\nlook at @cfg")
+    said = session.execute("run = _agent.wait(60); print(run.status); print(run.text)")
+    status, text = session.stdout(said).split("\n", 1)
+    assert status == "completed" and text.startswith("echo: look at @cfg\n\n<notebook-data id=")
+    assert "@cfg: dict, 1 key" in text and "db.internal" in text
+    nonce = text.split('<notebook-data id="', 1)[1].split('"', 1)[0]
+    assert text.rstrip().endswith(f'</notebook-data id="{nonce}">')

@@ -49,6 +49,8 @@ from acp.schema import (
     Cost,
     Implementation,
     PermissionOption,
+    SessionConfigOptionSelect,
+    SessionConfigSelectOption,
     ToolCallLocation,
     ToolCallUpdate,
     Usage,
@@ -88,7 +90,15 @@ class ScriptedAgent(Agent):
         session_id = f"s{len(self._prompts) + 1}"
         self._prompts[session_id] = 0
         self._servers[session_id] = [server.name for server in mcp_servers]
-        return NewSessionResponse(session_id=session_id)
+        model = SessionConfigOptionSelect(
+            id="model",
+            name="Model",
+            category="model",
+            type="select",
+            current_value="scripted-model-1",
+            options=[SessionConfigSelectOption(value="scripted-model-1", name="Scripted 1")],
+        )
+        return NewSessionResponse(session_id=session_id, config_options=[model])
 
     async def load_session(
         self, cwd: str, mcp_servers: list[Any], session_id: str, **kwargs: Any
