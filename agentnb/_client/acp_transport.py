@@ -338,7 +338,12 @@ class AcpTransport(Transport):
     def on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
         params = params if isinstance(params, dict) else {}
         turn = agent.turns.get(str(params.get("sessionId")))
-        if method == "session/request_permission":
+        if method == "initialize":  # our own request, sent back: a program that echoes
+            agent.fail_waiting(
+                f"{self.base_url.removeprefix('acp:')!r} is not an ACP agent: it sent "
+                f"agentnb's initialize request back (a program that echoes its input)"
+            )
+        elif method == "session/request_permission":
             if turn is None or turn.stopping:
                 agent.answer(rpc_id, {"outcome": {"outcome": "cancelled"}})
                 return

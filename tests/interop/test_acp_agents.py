@@ -221,6 +221,31 @@ def test_a_read_under_the_working_directory_asks_first_and_is_redacted(
     assert call.approval.for_run == "reads of the working directory"
 
 
+def test_allow_for_this_run_on_a_read_allows_the_turns_other_reads(
+    scripted: str, workdir: Path
+) -> None:
+    (workdir / "more.txt").write_text("more text\n")
+    handle = ask(scripted, f"reads {workdir / 'notes.txt'} {workdir / 'more.txt'}")
+    until(lambda: handle.run.status == "paused", "the first read waits for a decision")
+    [call] = handle.run.awaiting_approval
+    handle.approve(call.call_id, for_run=True)
+    run = ended(handle)
+    assert run.text == "first line\nsecond line\nthird line | more text"
+    assert [c.status for c in run.tool_calls] == ["succeeded", "succeeded"]
+
+
+def test_reads_go_without_asking_when_the_context_settings_do_not_ask_first(
+    scripted: str, workdir: Path
+) -> None:
+    agentnb.context.configure(ask_first=False)
+    try:
+        run = ended(ask(scripted, f"read {workdir / 'leak.txt'}"))
+    finally:
+        agentnb.context.configure(ask_first=True)
+    assert run.text.startswith("read: the key is ") and "sk-live" not in run.text
+    assert run.tool_calls[0].approval is None
+
+
 def test_a_read_of_a_relative_line_range_answers_those_lines(scripted: str, workdir: Path) -> None:
     run = ended(ask(scripted, f"read {workdir / 'notes.txt'}", approve=True))
     assert run.text == "read: first line\nsecond line\nthird line\n"
@@ -366,6 +391,12 @@ def test_a_command_that_is_not_an_acp_agent_fails_saying_so(
         client.run("agent", "hi")
     assert "did not answer ACP's initialize" in str(error.value)
     assert "hello, world" in str(error.value)
+
+
+def test_a_command_that_echoes_its_input_is_not_taken_for_an_agent() -> None:
+    with AgentClient("acp", command=["cat"]) as client, pytest.raises(agentnb.TransportError) as e:
+        client.run("agent", "hi")
+    assert "'cat' is not an ACP agent: it sent agentnb's initialize request back" in str(e.value)
 
 
 def test_a_command_that_exits_at_once_fails_with_its_status_and_stderr() -> None:

@@ -7,6 +7,7 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``slow``: streams a word every 0.05 s until cancelled (then ends ``cancelled``);
 - ``stubborn``: the same, ignoring ``session/cancel``;
 - ``read PATH`` / ``write PATH TEXT``: the client's ``fs/*``, says what came back;
+- ``reads PATH...``: reads each file in turn, says what came back;
 - ``crash``: writes to stderr, then exits with status 3 mid-turn;
 - ``chatty``: writes 2 MB to stderr, then answers;
 - ``refuse`` / ``cut``: ends with ``refusal`` / ``max_tokens``;
@@ -203,6 +204,18 @@ class ScriptedAgent(Agent):
             await self._say(session_id, f"read refused: {exc}")
         else:
             await self._say(session_id, f"read: {answer.content}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _reads(self, session_id: str, rest: str) -> PromptResponse:
+        said = []
+        for path in rest.split():
+            try:
+                answer = await self._conn.read_text_file(session_id=session_id, path=path)
+            except RequestError as exc:
+                said.append(f"refused: {exc}")
+            else:
+                said.append(answer.content.strip())
+        await self._say(session_id, " | ".join(said))
         return PromptResponse(stop_reason="end_turn")
 
     async def _write(self, session_id: str, rest: str) -> PromptResponse:
