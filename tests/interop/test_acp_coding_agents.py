@@ -4,7 +4,9 @@ history: Codex through ``@zed-industries/codex-acp`` (its linux-x64 binary) with
 ``auth.json`` holding a dummy key, and Claude Code through ``@zed-industries/claude-code-acp``
 (it bundles Claude Code) with ``ANTHROPIC_BASE_URL`` at a scripted Messages API, its own
 ``HOME``, ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`` and ``IS_SANDBOX=1`` (as root,
-``session/new`` fails without it). The npm packages (``tests/sdk_envs/NAME.npm``) are installed
+``session/new`` fails without it), and Gemini CLI (``@google/gemini-cli``, ``gemini --acp``)
+with ``GOOGLE_GEMINI_BASE_URL`` at a scripted Gemini API and a model named (``--model``: on
+``auto`` it first asks a router model, which the scripted one cannot answer). The npm packages (``tests/sdk_envs/NAME.npm``) are installed
 into ``.tools/NAME`` by ``scripts/test.sh``; a test whose package is missing is skipped, saying
 so."""
 
@@ -104,3 +106,24 @@ def test_claude_code_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path
     assert run.text == "The scripted model says: hello from Claude Code"
     assert recorded(run).answer == run.text
     assert recorded(run).model == run.model == "default"  # its model option's value
+
+
+def test_gemini_cli_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path) -> None:
+    gemini = installed("gemini-cli", "gemini")
+    env = {
+        "HOME": str(tmp_path / "gemini-home"),
+        "GOOGLE_GEMINI_BASE_URL": model_url,
+        "GEMINI_API_KEY": "dummy-gemini-key",
+    }
+    (tmp_path / "gemini-home").mkdir()
+    command = [str(gemini), "--acp", "--model", "gemini-2.5-flash"]
+    agentnb.connect("acp", command=command, name="gemini", cwd=tmp_path, env=env)
+    try:
+        [agent] = agentnb.connections()["gemini"].agents()
+        run = cell("gemini", "Say hello from Gemini")
+    finally:
+        disconnect("gemini")
+    assert agent.name == "gemini-cli"
+    assert run.status == "completed" and run.connection == "gemini"
+    assert run.text == "The scripted model says: Say hello from Gemini"
+    assert recorded(run).answer == run.text and recorded(run).model == "gemini-2.5-flash"
