@@ -337,6 +337,28 @@ def test_a_denied_terminal_command_never_runs(with_terminal: str, workdir: Path)
     assert run.tool_calls[0].status == "denied" and not (workdir / "ran").exists()
 
 
+def test_a_terminal_still_running_ends_with_the_connection(with_terminal: str) -> None:
+    seconds = str(6000 + os.getpid() % 1000)  # a command line no other test runs
+
+    def running() -> list[int]:
+        wanted, found = [b"sleep", seconds.encode()], []
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):
+                if (
+                    entry.name.isdigit()
+                    and (entry / "cmdline").read_bytes().split(b"\0")[:2] == wanted
+                ):
+                    found.append(int(entry.name))
+        return found
+
+    handle = ask(with_terminal, f"terminal sleep {seconds}", approve=True)
+    until(lambda: running(), "the terminal's command runs")
+    [pid] = running()
+    disconnect(with_terminal)
+    until(lambda: gone(pid), "the terminal's command is ended with the connection")
+    assert ended(handle).status in ("failed", "interrupted")
+
+
 def test_terminal_must_be_true_or_false(acp_python: Path) -> None:
     with pytest.raises(ConfigurationError, match="terminal= is True or False"):
         AgentClient("acp", command=[str(acp_python)], terminal="yes")  # type: ignore[arg-type]
