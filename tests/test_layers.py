@@ -114,6 +114,7 @@ LAZY_ALLOWED = (
     "jsonschema",
     "agentnb.server",
     "agentnb._http.aiohttp_transport",  # aiohttp: at the first HTTP client
+    "agentnb._http.websocket",  # aiohttp too: at the first ACP agent reached over WebSocket
     "httpx",  # with its own command line (click, rich, pygments): not at ``import agentnb``
     "agentnb._notebook.magics",
     "agentnb._tracing.otel",

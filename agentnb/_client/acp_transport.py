@@ -12,8 +12,10 @@ gate and the history take it as any other run. The agent's requests during a tur
 ``session/request_permission`` waits for the gate's decision (sent back as ``ANSWER``);
 ``fs/read_text_file`` and ``fs/write_text_file`` are the :class:`Workspace`'s to judge, read
 and write (only a client made for a connection has one: a bare client offers no file access),
-a write, and a read while the context settings ask first, through the gate; anything else
-(``terminal/*``, which is not offered) is answered "method not found". When the stream lets
+a write, and a read while the context settings ask first, through the gate);
+``terminal/*``, offered only when the person opts in (``terminal=True``), is
+:class:`~agentnb._client.acp_terminals.Terminals`' to run, each ``terminal/create`` through
+the gate; anything else is answered "method not found". When the stream lets
 a turn go before its end (Stop, a time limit), ``session/cancel`` is sent and the turn's end
 awaited in the background for :data:`CANCEL_GRACE_S`; an agent that ignores it is ended.
 """
@@ -35,10 +37,15 @@ import httpx
 
 from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
 from .._core.retry import RetryPolicy
+from .._http import Verify
 from ..providers import HttpRequest, Provider
+from .acp_terminals import Terminals
+from .rpc_socket import RpcWebSocket, websocket_url
 from .stdio_rpc import (
     EXIT_GRACE_S,
+    LINE_LIMIT,
     METHOD_NOT_FOUND,
+    RpcPeer,
     RpcProcess,
     checked_env,
     start_process,
@@ -141,17 +148,20 @@ class _TurnBody(httpx.AsyncByteStream):
             yield piece
 
 
-# ---- the agent's process ------------------------------------------------------------------------
-class _Agent(RpcProcess):
-    """The running agent: its messages go to the transport, which keeps its turns."""
+# ---- the agent: a process, or a WebSocket -------------------------------------------------------
+class _Agent(RpcPeer):
+    """The running agent: its messages go to the transport, which keeps its turns. Made as
+    :class:`_ProcessAgent` or :class:`_SocketAgent`, which move the messages."""
 
-    def __init__(self, process: asyncio.subprocess.Process, transport: AcpTransport) -> None:
+    def __init__(self, *args: Any, transport: AcpTransport, **options: Any) -> None:
         self.transport = transport
         self.turns: dict[str, _Turn] = {}
         """The turn going on in each session."""
         self.sessions: set[str] = set()
         """Sessions this process opened or loaded."""
-        super().__init__(process, named=transport.provider.named, where=transport.base_url)
+        self.terminals = Terminals(transport.cwd) if transport.terminal else None
+        """The commands it runs in terminals of ours (None: none are offered)."""
+        super().__init__(*args, named=transport.provider.named, where=transport.base_url)
 
     def on_request(self, rpc_id: Any, method: str, params: object) -> None:
         self.transport.on_request(self, rpc_id, method, params)
@@ -167,6 +177,14 @@ class _Agent(RpcProcess):
         self.transport.gone(self, why)
 
 
+class _ProcessAgent(_Agent, RpcProcess):
+    """An agent run by its command, over its stdio."""
+
+
+class _SocketAgent(_Agent, RpcWebSocket):
+    """An agent served over the network, reached by its URL."""
+
+
 class AcpTransport(Transport):
     """Runs one ACP agent's process and speaks JSON-RPC with it (see the module)."""
 
@@ -174,24 +192,34 @@ class AcpTransport(Transport):
         self,
         provider: Provider,
         *,
-        command: Sequence[str],
+        command: Sequence[str] | None,
         cwd: str | os.PathLike[str] | None,
         env: Mapping[str, str] | None,
         timeout: httpx.Timeout,
         retry: RetryPolicy,
         connection: str = "default",
+        terminal: bool = False,
+        url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Verify = True,
     ) -> None:
-        self.command = list(command)
-        if os.sep in self.command[0] and not os.path.isabs(self.command[0]):
+        self.command = list(command or [])
+        self.socket_url = websocket_url(url) if url is not None else None
+        """The agent's WebSocket, for an agent served over the network (else its command)."""
+        self.terminal = terminal
+        """Whether the agent is offered ``terminal/*`` (the person opted in)."""
+        if self.command and os.sep in self.command[0] and not os.path.isabs(self.command[0]):
             # a path to the program as typed here, not inside the agent's cwd
             self.command[0] = os.path.abspath(self.command[0])
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         if not self.cwd.is_dir():
             raise ConfigurationError(f"cwd={str(cwd)!r} is not a folder")
         self.env = checked_env(env)
+        self._headers = dict(headers or {})
+        self._verify = verify
         super().__init__(
             provider,
-            base_url="acp:" + shlex.join(self.command),
+            base_url=url if url is not None else "acp:" + shlex.join(self.command),
             api_key=None,
             timeout=timeout,
             retry=retry,
@@ -230,8 +258,22 @@ class AcpTransport(Transport):
             await self._start()
 
     async def _start(self) -> None:
-        process = await start_process(self.command, cwd=self.cwd, env=self.env)
-        agent = self._agent = _Agent(process, self)
+        agent: _Agent
+        if self.socket_url is not None:
+            from .._http.websocket import open_websocket  # aiohttp: at the first WebSocket
+
+            within = self.timeout.connect or INITIALIZE_TIMEOUT_S
+            socket = await open_websocket(
+                self.socket_url,
+                headers=self._headers,
+                verify=self._verify,
+                within=within,
+                max_size=LINE_LIMIT,
+            )
+            agent = self._agent = _SocketAgent(socket, transport=self)
+        else:
+            process = await start_process(self.command, cwd=self.cwd, env=self.env)
+            agent = self._agent = _ProcessAgent(process, transport=self)
         try:
             async with asyncio.timeout(INITIALIZE_TIMEOUT_S):
                 await self.provider.discover(self.send_json)
@@ -248,6 +290,11 @@ class AcpTransport(Transport):
         stdout = f"; it printed: {said!r}" if said else ""
         stderr = agent.stderr_tail()
         stderr = f"; the end of its stderr: {stderr[-600:]!r}" if stderr else ""
+        if self.socket_url is not None:
+            return (
+                f"{self.socket_url} did not answer ACP's initialize within "
+                f"{INITIALIZE_TIMEOUT_S:g} s: is it an ACP agent's WebSocket endpoint?"
+            )
         return (
             f"{shlex.join(self.command)!r} did not answer ACP's initialize within "
             f"{INITIALIZE_TIMEOUT_S:g} s: is it an ACP agent (Claude Code: claude-code-acp, "
@@ -272,11 +319,18 @@ class AcpTransport(Transport):
         """``agent`` is going (``why``): what waits on it fails, its turns end saying so."""
         if self._agent is agent:
             self._agent = None
+        if agent.terminals is not None:  # the commands it ran end with it
+            self._in_background(agent.terminals.close())
         tail = agent.stderr_tail()
         agent.fail_waiting(self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why))
         for turn in list(agent.turns.values()):
             turn.end(
-                "exited", {"status": agent.process.returncode, "stderr": self.redact(tail[-1500:])}
+                "exited",
+                {
+                    "status": agent.exit_status,
+                    "stderr": self.redact(tail[-1500:]),
+                    "over": "WebSocket" if self.socket_url is not None else "process",
+                },
             )
         agent.turns.clear()
         agent.sessions.clear()
@@ -284,18 +338,68 @@ class AcpTransport(Transport):
     def on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
         params = params if isinstance(params, dict) else {}
         turn = agent.turns.get(str(params.get("sessionId")))
-        if method == "session/request_permission":
+        if method == "initialize":  # our own request, sent back: a program that echoes
+            agent.fail_waiting(
+                f"{self.base_url.removeprefix('acp:')!r} is not an ACP agent: it sent "
+                f"agentnb's initialize request back (a program that echoes its input)"
+            )
+        elif method == "session/request_permission":
             if turn is None or turn.stopping:
                 agent.answer(rpc_id, {"outcome": {"outcome": "cancelled"}})
                 return
             turn.pending[rpc_id] = (method, params)
             turn.push("permission", {"id": rpc_id, "params": params})
         elif method in ("fs/read_text_file", "fs/write_text_file") and self.workspace:
-            task = asyncio.create_task(self._on_file(agent, turn, rpc_id, method, params))
-            self.background.add(task)
-            task.add_done_callback(self.background.discard)
+            self._in_background(self._on_file(agent, turn, rpc_id, method, params))
+        elif method == "terminal/create" and agent.terminals is not None:
+            self._in_background(self._on_terminal(agent, turn, rpc_id, method, params))
+        elif method.startswith("terminal/") and agent.terminals is not None:
+            self._in_background(self._do_terminal(agent, None, rpc_id, method, params))
         else:
             agent.fail(rpc_id, METHOD_NOT_FOUND, f"agentnb does not offer {method}")
+
+    def _in_background(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _on_terminal(
+        self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
+    ) -> None:
+        """A command the agent would run: refused, or asked for (always) through the gate."""
+        assert agent.terminals is not None
+        frame: dict[str, Any] = {"id": rpc_id, "method": method, "params": _shown(params)}
+        if turn is None or turn.stopping:
+            agent.fail(rpc_id, _INVALID_PARAMS, "no turn of this session is going on")
+            return
+        why = agent.terminals.refusal(params)
+        if why is not None:
+            agent.fail(rpc_id, _INVALID_PARAMS, why)
+            turn.push("file", {**frame, "refused": why})
+            return
+        turn.pending[rpc_id] = (method, params)
+        turn.push("file", {**frame, "ask": True})
+
+    async def _do_terminal(
+        self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
+    ) -> None:
+        """Run a decided ``terminal/create``, or answer the agent about its terminal."""
+        assert agent.terminals is not None
+        try:
+            if method == "terminal/create":
+                terminal_id = await agent.terminals.create(params)
+                result: dict[str, Any] = {"terminalId": terminal_id}
+            else:
+                result = await agent.terminals.answer(method, params)
+        except (OSError, ValueError) as exc:
+            why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            agent.fail(rpc_id, _INVALID_PARAMS, why)
+            if turn is not None:
+                turn.push("file_done", {"id": rpc_id, "error": why})
+            return
+        agent.answer(rpc_id, result)
+        if turn is not None:
+            turn.push("file_done", {"id": rpc_id, "output": f"started in {result['terminalId']}"})
 
     async def _on_file(
         self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
@@ -400,7 +504,8 @@ class AcpTransport(Transport):
                 how = f"set {', '.join(map(str, names))} in env= of agentnb.connect"
             elif method.get("type") == "terminal" or method.get("args"):
                 args = " ".join(str(a) for a in method.get("args") or [])
-                how = f"run `{shlex.join(self.command)} {args}`".rstrip() + " in a terminal"
+                program = shlex.join(self.command) or "the agent"
+                how = f"run `{program} {args}`".rstrip() + " in a terminal"
             else:
                 how = "log in with the agent's own command in a terminal"
             ways.append(f"{name}{about}: {how}")
@@ -416,13 +521,14 @@ class AcpTransport(Transport):
             return self.info
         if http.path == "initialize":
             params = dict(http.json) if isinstance(http.json, dict) else {}
+            capabilities = dict(params.get("clientCapabilities") or {})
+            capabilities["terminal"] = self.terminal  # offered only when opted in
             if self.workspace is None:  # no files to offer
-                capabilities = dict(params.get("clientCapabilities") or {})
                 capabilities["fs"] = {"readTextFile": False, "writeTextFile": False}
-                params["clientCapabilities"] = capabilities
+            params["clientCapabilities"] = capabilities
             answer = await self._call("initialize", params, None)
             if not isinstance(answer, dict):
-                raise ProtocolError(f"{shlex.join(self.command)!r} answered initialize oddly")
+                raise ProtocolError(f"{self.base_url!r} answered initialize oddly")
             return answer
         params = dict(http.json) if isinstance(http.json, dict) else {}
         if http.path == "session/cancel":  # a Stop, however early: the turn is let go
@@ -492,9 +598,7 @@ class AcpTransport(Transport):
             if agent.turns.get(session_id) is earlier:
                 raise TransportError(f"session {session_id!r} is busy with another turn")
         turn = agent.turns[session_id] = self._latest[session_id] = _Turn(session_id, agent)
-        task = asyncio.create_task(self._run_turn(agent, turn, method, params))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        self._in_background(self._run_turn(agent, turn, method, params))
         return turn
 
     async def _run_turn(
@@ -523,6 +627,8 @@ class AcpTransport(Transport):
             method, params = turn.pending.pop(rpc_id)
             if "result" in answer:
                 await agent.send({"jsonrpc": "2.0", "id": rpc_id, "result": answer["result"]})
+            elif answer.get("approved") and method == "terminal/create":
+                await self._do_terminal(agent, turn, rpc_id, method, params)
             elif answer.get("approved"):
                 await self._do_file(agent, turn, rpc_id, method, params)
             else:
@@ -550,9 +656,7 @@ class AcpTransport(Transport):
         turn.pending.clear()
         cancel = {"jsonrpc": "2.0", "method": "session/cancel"}
         agent.post({**cancel, "params": {"sessionId": turn.session_id}})
-        task = asyncio.create_task(self._end_or_kill(agent, turn))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        self._in_background(self._end_or_kill(agent, turn))
 
     async def _end_or_kill(self, agent: _Agent, turn: _Turn) -> None:
         try:

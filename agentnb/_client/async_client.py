@@ -67,7 +67,7 @@ from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
 from .origins import checked_origins
 from .reattach import OnceAccepted
-from .stdio_rpc import checked_command
+from .stdio_rpc import checked_command, checked_flag
 from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
 
@@ -99,9 +99,11 @@ def _check_base_url(base_url: str) -> str:
 def _check_process_options(
     provider: Provider, options: Mapping[str, object], base_url: str | None
 ) -> None:
-    """``command``/``cwd``/``env`` go with a dialect that runs its agent as a process, and
-    only there; such a dialect has no URL."""
-    given = [name for name in ("command", "cwd", "env") if options.get(name) is not None]
+    """``command``/``cwd``/``env``/``terminal`` go with a dialect that runs its agent as a
+    process, and only there; such a dialect has no URL."""
+    given = [
+        name for name in ("command", "cwd", "env", "terminal") if options.get(name) is not None
+    ]
     if provider.wire == "http":
         if given:
             raise ConfigurationError(
@@ -109,15 +111,21 @@ def _check_process_options(
                 f"(acp); {provider.title} is reached at base_url=..."
             )
         return
-    if base_url:
+    if base_url and options.get("command") is not None:
         raise ConfigurationError(
-            f"{provider.title} runs its agent as a process: give command=[...] (the agent's "
-            f"command, e.g. ['codex-acp']), not base_url="
+            f"{provider.title} runs its agent by its command=[...] or reaches one served over "
+            f"the network at base_url=ws://...: give one of the two, not both"
         )
-    if options.get("command") is None:
+    if base_url and options.get("env") is not None:
+        raise ConfigurationError(
+            "env= is for an agent agentnb starts by its command=; one served at base_url= "
+            "has its own environment"
+        )
+    if not base_url and options.get("command") is None:
         raise ConfigurationError(
             f"{provider.title} needs command=: the agent's command, as its docs give it "
-            f"(['claude-code-acp'], ['codex-acp'], 'gemini --acp')"
+            f"(['claude-code-acp'], ['codex-acp'], 'gemini --acp'), or base_url= the URL of "
+            f"an agent served over the SDK's WebSocket transport"
         )
 
 
@@ -214,14 +222,19 @@ class AsyncAgentClient:
             )
         self.transport: Transport
         if process:
+            command = None if base_url else checked_command(options.get("command"))
             self.transport = AcpTransport(
                 self.provider,
-                command=checked_command(options.get("command")),
+                command=command,
+                url=base_url,
+                headers=options.get("headers"),
+                verify=checked_verify(verify),
                 cwd=options.get("cwd"),
                 env=options.get("env"),
                 timeout=self.timeout,
                 retry=self.retry,
                 connection=connection,
+                terminal=checked_flag(options.get("terminal"), "terminal"),
             )
             self.base_url = self.transport.base_url
             return

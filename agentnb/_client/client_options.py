@@ -57,6 +57,9 @@ class ClientOptions(TypedDict, total=False):
     reads and writes files under it only."""
     env: Mapping[str, str] | None
     """Environment variables for the agent's process, over the current environment."""
+    terminal: bool | None
+    """Offer an ACP agent terminals of the client's (``terminal/*``: commands run under
+    ``cwd``, each asked for through the approval gate first); default False."""
     provider_options: Mapping[str, object] | None
     """The dialect's own options (e.g. ``{"path": "/api/chat"}`` for ``vercel``; each
     dialect's in ``agentnb.providers.available_providers()[name].option_names()``)."""

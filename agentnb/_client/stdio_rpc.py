@@ -33,9 +33,12 @@ __all__ = [
     "EXIT_GRACE_S",
     "LINE_LIMIT",
     "METHOD_NOT_FOUND",
+    "RpcPeer",
     "RpcProcess",
     "checked_command",
     "checked_env",
+    "checked_flag",
+    "end_group",
     "start_process",
 ]
 
@@ -66,6 +69,15 @@ def checked_command(command: object) -> list[str]:
     if not parts or not parts[0]:
         raise ConfigurationError("command= is empty: give the agent's command")
     return parts
+
+
+def checked_flag(value: object, name: str) -> bool:
+    """An on/off option (None: off)."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name}= is True or False, not {value!r}")
+    return value
 
 
 def checked_env(env: object) -> dict[str, str]:
@@ -113,16 +125,17 @@ def _kill_group(pid: int, sig: signal.Signals) -> None:
 
 
 async def start_process(
-    command: Sequence[str], *, cwd: Path, env: Mapping[str, str]
+    command: Sequence[str], *, cwd: Path, env: Mapping[str, str], merge_stderr: bool = False
 ) -> asyncio.subprocess.Process:
     """Start ``command`` in ``cwd`` with ``env`` added to this process's environment, in a
-    process group of its own, its stdio piped."""
+    process group of its own, its stdio piped (``merge_stderr``: stderr into stdout, no
+    stdin: a command run in an agent's terminal)."""
     try:
         process = await asyncio.create_subprocess_exec(
             *command,
-            stdin=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL if merge_stderr else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
             cwd=cwd,
             env={**os.environ, **env},
             start_new_session=True,  # its own process group, ended whole
@@ -136,59 +149,65 @@ async def start_process(
     return process
 
 
-class RpcProcess:
-    """The running program: sends requests and answers, reads its messages, keeps stderr's
-    tail. ``named`` (the program as errors name it) and ``where`` (its command) word the
-    errors of :meth:`call`."""
+async def end_group(process: asyncio.subprocess.Process) -> None:
+    """End ``process``'s process group: SIGTERM, then SIGKILL past :data:`EXIT_GRACE_S`."""
+    pid = process.pid
+    _kill_group(pid, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), EXIT_GRACE_S)
+    _kill_group(pid, signal.SIGKILL)  # the wrapper's children too, wherever they are
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), EXIT_GRACE_S)
+    _groups.discard(pid)
 
-    def __init__(
-        self,
-        process: asyncio.subprocess.Process,
-        *,
-        named: str,
-        where: str,
-    ) -> None:
-        self.process = process
+
+class RpcPeer:
+    """JSON-RPC 2.0 with a peer, one message at a time: sends requests and answers, matches
+    answers to requests, hands the peer's requests and notifications to the hooks. How the
+    messages move is a subclass's (:meth:`_write`, a reader calling :meth:`_receive`, then
+    :meth:`on_exit`): :class:`RpcProcess` here, a WebSocket in
+    :mod:`agentnb._client.rpc_socket`. ``named`` (the peer as errors name it) and ``where``
+    (its command or URL) word the errors of :meth:`call`."""
+
+    def __init__(self, *, named: str, where: str) -> None:
         self.named = named
         self.where = where
-        self.stderr: collections.deque[str] = collections.deque()
-        self._stderr_size = 0
         self.noise: collections.deque[str] = collections.deque(maxlen=5)
-        """Lines on stdout that were not JSON-RPC (a command that is not what was said)."""
+        """What it sent that was not JSON-RPC (a command that is not what was said)."""
         self._writing = asyncio.Lock()
         self._next_id = 0
         self.waiting: dict[int, asyncio.Future[Any]] = {}
-        """Our requests waiting for the program's answer, by id."""
+        """Our requests waiting for the peer's answer, by id."""
         self.background: set[asyncio.Task[None]] = set()
         """Answers being sent from a reader's callback (:meth:`post`)."""
-        self.tasks = [
-            asyncio.create_task(self._read(), name=f"agentnb: {named} stdout"),
-            asyncio.create_task(self._read_stderr(), name=f"agentnb: {named} stderr"),
-        ]
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+        self.tasks: list[asyncio.Task[None]] = []
+        """The subclass's readers."""
 
     @property
     def running(self) -> bool:
-        return self.process.returncode is None
+        raise NotImplementedError
+
+    @property
+    def exit_status(self) -> int | None:
+        """How the peer ended (a process's exit status, a WebSocket's close code)."""
+        raise NotImplementedError
 
     def stderr_tail(self) -> str:
-        return "".join(self.stderr)[-STDERR_TAIL:].strip()
+        """What the peer said on the side before it went (a process's stderr)."""
+        return ""
 
     # ---- sending -------------------------------------------------------------------------
+    async def _write(self, line: str) -> None:
+        raise NotImplementedError
+
     async def send(self, message: Mapping[str, Any]) -> None:
-        stdin = self.process.stdin
-        assert stdin is not None
         line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
         async with self._writing:
-            stdin.write(line.encode())
-            await stdin.drain()
+            await self._write(line)
 
     def post(self, message: Mapping[str, Any]) -> None:
         """Send without waiting (from a reader's callback); a write that fails means the
-        process is going, which its reader reports."""
+        peer is going, which its reader reports."""
         task = asyncio.create_task(_quietly(self.send(message)))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
@@ -200,7 +219,7 @@ class RpcProcess:
         self.post({"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}})
 
     async def call(self, method: str, params: object, within: float | None) -> dict[str, Any]:
-        """Send a request and return the program's answer (``result`` or ``error``, as sent);
+        """Send a request and return the peer's answer (``result`` or ``error``, as sent);
         a closed input or no answer within ``within`` seconds is a
         :class:`~agentnb.TransportError`."""
         self._next_id += 1
@@ -211,7 +230,7 @@ class RpcProcess:
             await self.send({"jsonrpc": "2.0", "id": rpc_id, "method": method, "params": params})
             async with asyncio.timeout(within):
                 answer: dict[str, Any] = await future
-        except (BrokenPipeError, ConnectionResetError):
+        except ConnectionError:
             await asyncio.sleep(0.2)  # its reader says why it went
             if future.done() and future.exception() is not None:
                 raise future.exception() from None  # type: ignore[misc]
@@ -225,6 +244,99 @@ class RpcProcess:
         return answer
 
     # ---- reading -------------------------------------------------------------------------
+    def _receive(self, line: bytes | str) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+            self.noise.append(text.strip()[:200])
+            return
+        method = message.get("method")
+        if isinstance(method, str) and "id" in message:
+            self.on_request(message["id"], method, message.get("params"))
+        elif isinstance(method, str):
+            self.on_notification(method, message.get("params"))
+        elif "id" in message:
+            future = self.waiting.pop(message["id"], None)
+            if future is not None and not future.done():
+                future.set_result(message)
+
+    # ---- what the messages mean: a subclass's ------------------------------------------
+    def on_request(self, rpc_id: Any, method: str, params: object) -> None:
+        """The peer asks: by default, nothing is offered."""
+        self.fail(rpc_id, METHOD_NOT_FOUND, f"agentnb does not offer {method}")
+
+    def on_notification(self, method: str, params: object) -> None:
+        """The peer says: by default, heard and let go."""
+
+    def on_exit(self, why: str) -> None:
+        """The peer went (``why`` says how): by default, the requests still waiting fail
+        saying so."""
+        self.fail_waiting(why)
+
+    def fail_waiting(self, detail: str) -> None:
+        """Fail the requests still waiting for an answer with ``detail``."""
+        for future in self.waiting.values():
+            if not future.done():
+                future.set_exception(TransportError(detail))
+        self.waiting.clear()
+
+    # ---- ending --------------------------------------------------------------------------
+    async def end(self) -> None:
+        raise NotImplementedError
+
+    async def _let_readers_end(self) -> None:
+        """Its readers end what is still going, saying why; ones that hang are let go."""
+        if not self.tasks:
+            return
+        _, hanging = await asyncio.wait(self.tasks, timeout=EXIT_GRACE_S)
+        for task in hanging:
+            task.cancel()
+
+
+class RpcProcess(RpcPeer):
+    """The running program (see the module): its stdout read for messages, its stderr's
+    tail kept."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        *,
+        named: str,
+        where: str,
+    ) -> None:
+        super().__init__(named=named, where=where)
+        self.process = process
+        self.stderr: collections.deque[str] = collections.deque()
+        self._stderr_size = 0
+        self.tasks = [
+            asyncio.create_task(self._read(), name=f"agentnb: {named} stdout"),
+            asyncio.create_task(self._read_stderr(), name=f"agentnb: {named} stderr"),
+        ]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process.returncode is None
+
+    @property
+    def exit_status(self) -> int | None:
+        return self.process.returncode
+
+    def stderr_tail(self) -> str:
+        return "".join(self.stderr)[-STDERR_TAIL:].strip()
+
+    async def _write(self, line: str) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        stdin.write(line.encode())
+        await stdin.drain()
+
     async def _read(self) -> None:
         stdout = self.process.stdout
         assert stdout is not None
@@ -250,62 +362,13 @@ class RpcProcess:
             while self._stderr_size > 2 * STDERR_TAIL and len(self.stderr) > 1:
                 self._stderr_size -= len(self.stderr.popleft())
 
-    def _receive(self, line: bytes) -> None:
-        try:
-            message = json.loads(line)
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
-            self.noise.append(line.decode("utf-8", "replace").strip()[:200])
-            return
-        method = message.get("method")
-        if isinstance(method, str) and "id" in message:
-            self.on_request(message["id"], method, message.get("params"))
-        elif isinstance(method, str):
-            self.on_notification(method, message.get("params"))
-        elif "id" in message:
-            future = self.waiting.pop(message["id"], None)
-            if future is not None and not future.done():
-                future.set_result(message)
-
-    # ---- what the messages mean: a subclass's ------------------------------------------
-    def on_request(self, rpc_id: Any, method: str, params: object) -> None:
-        """The program asks: by default, nothing is offered."""
-        self.fail(rpc_id, METHOD_NOT_FOUND, f"agentnb does not offer {method}")
-
-    def on_notification(self, method: str, params: object) -> None:
-        """The program says: by default, heard and let go."""
-
-    def on_exit(self, why: str) -> None:
-        """The program exited (``why`` says how): by default, the requests still waiting
-        fail saying so."""
-        self.fail_waiting(why)
-
-    def fail_waiting(self, detail: str) -> None:
-        """Fail the requests still waiting for an answer with ``detail``."""
-        for future in self.waiting.values():
-            if not future.done():
-                future.set_exception(TransportError(detail))
-        self.waiting.clear()
-
-    # ---- ending --------------------------------------------------------------------------
     async def end(self) -> None:
         """End the process group: SIGTERM, then SIGKILL past :data:`EXIT_GRACE_S`."""
-        pid = self.pid
-        _kill_group(pid, signal.SIGTERM)
         with contextlib.suppress(Exception):
             if self.process.stdin is not None:
                 self.process.stdin.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
-        _kill_group(pid, signal.SIGKILL)  # the wrapper's children too, wherever they are
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
-        _groups.discard(pid)
-        # its readers end what is still going, saying why; ones that hang are let go
-        _, hanging = await asyncio.wait(self.tasks, timeout=EXIT_GRACE_S)
-        for task in hanging:
-            task.cancel()
+        await end_group(self.process)
+        await self._let_readers_end()
 
 
 async def _quietly(sending: Any) -> None:

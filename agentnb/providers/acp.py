@@ -14,17 +14,19 @@ transport (:mod:`agentnb._client.acp_transport`) runs it. On that transport an
 
 The transport hands this dialect a turn as frames, each named by its ``event`` and carrying
 JSON ``data``: ``update`` (a ``session/update``'s ``update``), ``permission`` (a
-``session/request_permission``: ``id`` and ``params``), ``file`` (an ``fs/*`` request:
+``session/request_permission``: ``id`` and ``params``), ``file`` (an ``fs/*`` request, or a
+``terminal/create`` when the connection offers terminals:
 ``id``, ``method``, ``params``, and ``ask``, ``refused``, ``old_text`` as the transport
 judged it), ``file_done`` (its answer: ``output`` or ``error``), ``end`` (the prompt's
 result: ``stopReason``, ``usage``), ``error`` (the prompt's JSON-RPC error, with the
-transport's ``advice``) and ``exited`` (the agent's process ended mid-turn: ``status``,
-``stderr``).
+transport's ``advice``) and ``exited`` (the agent's process ended mid-turn, or its WebSocket
+closed: ``status``, ``stderr``, ``over``).
 """
 
 from __future__ import annotations
 
 import difflib
+import shlex
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -141,6 +143,29 @@ def _content_text(content: Any) -> str | None:
     return "\n".join(parts) if parts else None
 
 
+def reported_model(session: Mapping[str, Any]) -> str | None:
+    """The model a ``session/new`` answer says the session runs: its config option of the
+    ``model`` category (its ``currentValue``), else the ``models`` state Claude Code's and
+    Codex's adapters send (``currentModelId``); None where it says neither."""
+    for option in session.get("configOptions") or []:
+        if isinstance(option, dict) and option.get("category") == "model":
+            value = option.get("currentValue")
+            if isinstance(value, str) and value:
+                return value
+    current = (as_dict(session.get("models")) or {}).get("currentModelId")
+    return current if isinstance(current, str) and current else None
+
+
+def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``terminal/create`` as the card shows it: the command line, where it runs."""
+    args = params.get("args") or []
+    words = [str(params.get("command")), *(str(a) for a in args if isinstance(a, str))]
+    arguments: dict[str, Any] = {"command": shlex.join(words)}
+    if params.get("cwd") is not None:
+        arguments["cwd"] = params["cwd"]
+    return arguments
+
+
 def _usage(result: Mapping[str, Any], cost: float | None) -> Usage | None:
     usage = as_dict(result.get("usage")) or {}
 
@@ -200,7 +225,9 @@ class AcpTranslator(Translator):
             return [keep_unknown(sse)]
         if not self._started:
             self._started = True
-            return [RunStarted(run_id=self.run_id, thread_id=self.session_id), *events]
+            model = self._provider.session_models.get(self.session_id or "")
+            started = RunStarted(run_id=self.run_id, thread_id=self.session_id, model=model)
+            return [started, *events]
         return events
 
     # ---- frames ----------------------------------------------------------------------------
@@ -316,7 +343,9 @@ class AcpTranslator(Translator):
         for key in ("line", "limit"):
             if params.get(key) is not None:
                 arguments[key] = params[key]
-        if method == "fs/write_text_file":
+        if method == "terminal/create":
+            name, arguments = "terminal", _terminal_arguments(params)
+        elif method == "fs/write_text_file":
             new = params.get("content")
             old = data.get("old_text")
             arguments["diff"] = shown_diff(
@@ -387,13 +416,12 @@ class AcpTranslator(Translator):
     def _on_exited(self, data: dict[str, Any]) -> list[Event]:
         self.done = True
         status, stderr = data.get("status"), data.get("stderr")
-        tail = f"; the end of its stderr:\n{stderr}" if stderr else " (its stderr was empty)"
-        return [
-            RunFailed(
-                message=f"the agent's process exited mid-turn with status {status}{tail}",
-                code="agent_exited",
-            )
-        ]
+        if data.get("over") == "WebSocket":
+            message = f"the agent's WebSocket closed mid-turn (close code {status})"
+        else:
+            tail = f"; the end of its stderr:\n{stderr}" if stderr else " (its stderr was empty)"
+            message = f"the agent's process exited mid-turn with status {status}{tail}"
+        return [RunFailed(message=message, code="agent_exited")]
 
     _HANDLERS: ClassVar[dict[str, Callable[..., list[Event] | None]]] = {
         "update": _on_update,
@@ -426,6 +454,8 @@ class Acp(Provider):
         super().__init__(**options)
         self.info: dict[str, Any] = {}
         """What the agent's ``initialize`` answered (its ``agentInfo``, capabilities)."""
+        self.session_models: dict[str, str] = {}
+        """Each session's model, where its agent reports one (:func:`reported_model`)."""
         self.session_costs: dict[str, float] = {}
         """Each session's cumulative cost (USD) as its agent reported it at a turn's end: a
         turn costs what the agent reports past it (``usage_update``'s ``cost``)."""
@@ -439,7 +469,7 @@ class Acp(Provider):
             "protocolVersion": PROTOCOL_VERSION,
             "clientCapabilities": {
                 "fs": {"readTextFile": True, "writeTextFile": True},
-                "terminal": False,
+                "terminal": False,  # the transport offers it when the person opts in
             },
             "clientInfo": {"name": "agentnb", "title": "agentnb", "version": __version__},
         }
@@ -458,6 +488,8 @@ class Acp(Provider):
         session_id = session.get("sessionId")
         if not isinstance(session_id, str) or not session_id:
             raise ProtocolError(f"{self.named} answered session/new without a sessionId")
+        if (model := reported_model(session)) is not None:
+            self.session_models[session_id] = model
         return request.model_copy(update={"thread_id": session_id})
 
     def mcp_servers(self, request: RunRequest) -> list[dict[str, Any]]:

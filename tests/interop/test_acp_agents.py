@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import sdk_python
+from agentnb_testing import free_port, sdk_python, serving
 
 import agentnb
 from agentnb import (
@@ -128,6 +128,7 @@ def test_thoughts_are_reasoning_and_the_connections_name_is_the_agent(scripted: 
     run = ended(ask(scripted, "think"))  # no via=: the connection's name is the agent
     assert (run.status, run.text, run.reasoning) == ("completed", "thought it through", "pondering")
     assert run.connection == "scripted" and run.agent == "scripted"
+    assert run.model == "scripted-model-1"  # as its session/new's model option says
 
 
 def test_a_tool_call_keeps_its_kind_locations_and_diff_and_the_turn_its_usage_and_cost(
@@ -222,6 +223,31 @@ def test_a_read_under_the_working_directory_asks_first_and_is_redacted(
     assert call.approval.for_run == "reads of the working directory"
 
 
+def test_allow_for_this_run_on_a_read_allows_the_turns_other_reads(
+    scripted: str, workdir: Path
+) -> None:
+    (workdir / "more.txt").write_text("more text\n")
+    handle = ask(scripted, f"reads {workdir / 'notes.txt'} {workdir / 'more.txt'}")
+    until(lambda: handle.run.status == "paused", "the first read waits for a decision")
+    [call] = handle.run.awaiting_approval
+    handle.approve(call.call_id, for_run=True)
+    run = ended(handle)
+    assert run.text == "first line\nsecond line\nthird line | more text"
+    assert [c.status for c in run.tool_calls] == ["succeeded", "succeeded"]
+
+
+def test_reads_go_without_asking_when_the_context_settings_do_not_ask_first(
+    scripted: str, workdir: Path
+) -> None:
+    agentnb.context.configure(ask_first=False)
+    try:
+        run = ended(ask(scripted, f"read {workdir / 'leak.txt'}"))
+    finally:
+        agentnb.context.configure(ask_first=True)
+    assert run.text.startswith("read: the key is ") and "sk-live" not in run.text
+    assert run.tool_calls[0].approval is None
+
+
 def test_a_read_of_a_relative_line_range_answers_those_lines(scripted: str, workdir: Path) -> None:
     run = ended(ask(scripted, f"read {workdir / 'notes.txt'}", approve=True))
     assert run.text == "read: first line\nsecond line\nthird line\n"
@@ -280,6 +306,66 @@ def test_a_bare_client_offers_no_files(acp_python: Path, workdir: Path) -> None:
     assert run.text.startswith("read refused:") and "does not offer fs/read_text_file" in run.text
 
 
+# ---- terminals: offered only when opted in, each command through the gate ------------------------
+def test_terminals_are_not_offered_unless_the_person_opts_in(scripted: str) -> None:
+    assert ended(ask(scripted, "terminal pwd", approve=True)).text == "terminal not offered"
+
+
+@pytest.fixture
+def with_terminal(acp_python: Path, workdir: Path) -> Iterator[str]:
+    agentnb.connect(
+        "acp", command=[str(acp_python), str(SCRIPTED)], name="termed", cwd=workdir, terminal=True
+    )
+    yield "termed"
+    disconnect("termed")
+
+
+def test_a_terminal_command_waits_for_the_gate_and_runs_in_the_working_directory(
+    with_terminal: str, workdir: Path
+) -> None:
+    handle = ask(with_terminal, "terminal pwd")
+    until(lambda: handle.run.status == "paused", "the command waits for a decision")
+    [call] = handle.run.awaiting_approval
+    assert (call.name, call.arguments) == ("terminal", {"command": "pwd"})
+    handle.approve(call.call_id)
+    run = ended(handle)
+    assert (run.status, run.text) == ("completed", f"exit 0: {workdir.resolve()}")
+    assert run.tool_calls[0].status == "succeeded"
+
+
+def test_a_denied_terminal_command_never_runs(with_terminal: str, workdir: Path) -> None:
+    run = ended(ask(with_terminal, f"terminal touch {workdir / 'ran'}", approve=False))
+    assert run.text.startswith("terminal refused:") and "denied" in run.text
+    assert run.tool_calls[0].status == "denied" and not (workdir / "ran").exists()
+
+
+def test_a_terminal_still_running_ends_with_the_connection(with_terminal: str) -> None:
+    seconds = str(6000 + os.getpid() % 1000)  # a command line no other test runs
+
+    def running() -> list[int]:
+        wanted, found = [b"sleep", seconds.encode()], []
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):
+                if (
+                    entry.name.isdigit()
+                    and (entry / "cmdline").read_bytes().split(b"\0")[:2] == wanted
+                ):
+                    found.append(int(entry.name))
+        return found
+
+    handle = ask(with_terminal, f"terminal sleep {seconds}", approve=True)
+    until(lambda: running(), "the terminal's command runs")
+    [pid] = running()
+    disconnect(with_terminal)
+    until(lambda: gone(pid), "the terminal's command is ended with the connection")
+    assert ended(handle).status in ("failed", "interrupted")
+
+
+def test_terminal_must_be_true_or_false(acp_python: Path) -> None:
+    with pytest.raises(ConfigurationError, match="terminal= is True or False"):
+        AgentClient("acp", command=[str(acp_python)], terminal="yes")  # type: ignore[arg-type]
+
+
 # ---- Stop, and an agent that ignores it ----------------------------------------------------------
 def test_stop_cancels_the_turn_keeping_its_text_and_the_session_goes_on(scripted: str) -> None:
     handle = ask(scripted, "slow")
@@ -331,6 +417,12 @@ def test_a_command_that_is_not_an_acp_agent_fails_saying_so(
     assert "hello, world" in str(error.value)
 
 
+def test_a_command_that_echoes_its_input_is_not_taken_for_an_agent() -> None:
+    with AgentClient("acp", command=["cat"]) as client, pytest.raises(agentnb.TransportError) as e:
+        client.run("agent", "hi")
+    assert "'cat' is not an ACP agent: it sent agentnb's initialize request back" in str(e.value)
+
+
 def test_a_command_that_exits_at_once_fails_with_its_status_and_stderr() -> None:
     command = [sys.executable, "-c", "import sys; sys.exit('no such model configured')"]
     with AgentClient("acp", command=command) as client, pytest.raises(agentnb.TransportError) as e:
@@ -349,7 +441,7 @@ def test_a_command_that_cannot_start_is_a_configuration_error() -> None:
     [
         ({}, "needs command="),
         ({"command": []}, "empty"),
-        ({"command": ["x"], "base_url": "http://127.0.0.1:9"}, "not base_url"),
+        ({"command": ["x"], "base_url": "http://127.0.0.1:9"}, "not both"),
         ({"command": ["x"], "cwd": "/no/such/folder"}, "not a folder"),
         ({"command": ["x"], "env": {"A": 1}}, "env="),
     ],
@@ -399,6 +491,77 @@ def test_a_past_session_the_agent_can_load_is_loaded(acp_python: Path) -> None:
     with AgentClient("acp", command=[str(acp_python), str(SCRIPTED)]) as client:
         run = client.run("scripted", "count", thread_id="s-from-yesterday")
     assert run.text == "prompts in this session: 1"  # the load's replay is not the answer
+
+
+# ---- an agent served over the SDK's HTTP/WebSocket transport, reached by its URL ------------------
+@pytest.fixture(scope="module")
+def served_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("served-agent") / "agent.log"
+    command = [str(sdk_python("acp-http")), str(AGENTS / "served_agent.py"), str(port)]
+    with serving(command, ready_url=f"http://127.0.0.1:{port}/ready", log_path=log):
+        yield f"http://127.0.0.1:{port}/acp"
+
+
+@pytest.mark.parametrize("scheme", ["http", "ws"])
+def test_an_agent_served_over_the_sdks_transport_is_reached_by_its_url(
+    served_url: str, workdir: Path, scheme: str
+) -> None:
+    url = served_url.replace("http:", f"{scheme}:", 1)
+    agentnb.connect("acp", base_url=url, name="served", cwd=workdir)
+    try:
+        [agent] = agentnb.connections()["served"].agents()
+        first = ended(ask("served", "count"))
+        second = ended(ask("served", "count", continue_thread=True))
+        handle = ask("served", "permission")
+        until(lambda: handle.run.status == "paused", "the run pauses for the permission")
+        handle.approve(handle.run.awaiting_approval[0].call_id)
+        asked = ended(handle)
+        read = ended(ask("served", f"read {workdir / 'leak.txt'}", approve=True))
+    finally:
+        disconnect("served")
+    assert agent.name == "scripted"
+    assert (first.status, first.text, first.connection) == (
+        "completed",
+        "prompts in this session: 1",
+        "served",
+    )
+    assert second.text == "prompts in this session: 2" and second.thread_id == first.thread_id
+    assert asked.text == "permission: yes"
+    assert read.text.startswith("read: the key is ") and "sk-live" not in read.text
+
+
+def test_stop_reaches_an_agent_served_over_websocket(served_url: str) -> None:
+    agentnb.connect("acp", base_url=served_url, name="served")
+    try:
+        handle = ask("served", "slow")
+        until(lambda: "w2" in handle.run.text, "the slow stream streams")
+        handle.cancel()
+        stopped = ended(handle)
+        after = ended(ask("served", "count", continue_thread=True))
+    finally:
+        disconnect("served")
+    assert stopped.status == "cancelled" and stopped.text.startswith("w0 w1 w2")
+    assert after.text == "prompts in this session: 2"  # the agent ended the turn
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"base_url": "ftp://127.0.0.1/acp"}, "ws://, wss://, http:// or https://"),
+        ({"base_url": "ws://127.0.0.1:9/acp", "command": ["x"]}, "not both"),
+        ({"base_url": "ws://127.0.0.1:9/acp", "env": {"A": "b"}}, "its own environment"),
+    ],
+)
+def test_bad_urls_of_a_served_agent_fail_at_connect(options: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        AgentClient("acp", **options)  # type: ignore[arg-type]
+
+
+def test_a_url_where_no_agent_listens_fails_saying_so() -> None:
+    client = AgentClient("acp", base_url=f"ws://127.0.0.1:{free_port()}/acp")
+    with client, pytest.raises(agentnb.TransportError, match=r"cannot reach ws://127\.0\.0\.1"):
+        client.run("agent", "hi")
 
 
 # ---- no orphans ----------------------------------------------------------------------------------------

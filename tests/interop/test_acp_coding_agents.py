@@ -4,7 +4,11 @@ history: Codex through ``@zed-industries/codex-acp`` (its linux-x64 binary) with
 ``auth.json`` holding a dummy key, and Claude Code through ``@zed-industries/claude-code-acp``
 (it bundles Claude Code) with ``ANTHROPIC_BASE_URL`` at a scripted Messages API, its own
 ``HOME``, ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`` and ``IS_SANDBOX=1`` (as root,
-``session/new`` fails without it). The npm packages (``tests/sdk_envs/NAME.npm``) are installed
+``session/new`` fails without it), and Gemini CLI (``@google/gemini-cli``, ``gemini --acp``)
+with ``GOOGLE_GEMINI_BASE_URL`` at a scripted Gemini API and a model named (``--model``: on
+``auto`` it first asks a router model, which the scripted one cannot answer), and OpenCode
+(``opencode-ai``, ``opencode acp``) with its Anthropic provider's ``baseURL`` at the scripted
+Messages API (``OPENCODE_CONFIG_CONTENT``), its models catalog not fetched, no plugins. The npm packages (``tests/sdk_envs/NAME.npm``) are installed
 into ``.tools/NAME`` by ``scripts/test.sh``; a test whose package is missing is skipped, saying
 so."""
 
@@ -80,6 +84,7 @@ def test_codex_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path
     assert run.status == "completed" and run.provider == "acp" and run.connection == "codex"
     assert run.text.endswith("The scripted model says: Say hello from Codex")
     assert recorded(run).answer == run.text
+    assert recorded(run).model == run.model == "gpt-5-codex"  # as its session/new reports
 
 
 def test_claude_code_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path) -> None:
@@ -102,3 +107,58 @@ def test_claude_code_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path
     assert run.status == "completed" and run.connection == "claude"
     assert run.text == "The scripted model says: hello from Claude Code"
     assert recorded(run).answer == run.text
+    assert recorded(run).model == run.model == "default"  # its model option's value
+
+
+def test_gemini_cli_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path) -> None:
+    gemini = installed("gemini-cli", "gemini")
+    env = {
+        "HOME": str(tmp_path / "gemini-home"),
+        "GOOGLE_GEMINI_BASE_URL": model_url,
+        "GEMINI_API_KEY": "dummy-gemini-key",
+    }
+    (tmp_path / "gemini-home").mkdir()
+    command = [str(gemini), "--acp", "--model", "gemini-2.5-flash"]
+    agentnb.connect("acp", command=command, name="gemini", cwd=tmp_path, env=env)
+    try:
+        [agent] = agentnb.connections()["gemini"].agents()
+        run = cell("gemini", "Say hello from Gemini")
+    finally:
+        disconnect("gemini")
+    assert agent.name == "gemini-cli"
+    assert run.status == "completed" and run.connection == "gemini"
+    assert run.text == "The scripted model says: Say hello from Gemini"
+    assert recorded(run).answer == run.text and recorded(run).model == "gemini-2.5-flash"
+
+
+def test_opencode_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path) -> None:
+    opencode = installed("opencode", "opencode")
+    anthropic = {"options": {"baseURL": f"{model_url}/v1", "apiKey": "sk-ant-dummy"}}
+    config = {
+        "model": "anthropic/claude-sonnet-4-5",
+        "autoupdate": False,
+        "share": "disabled",
+        "provider": {"anthropic": anthropic},
+    }
+    env = {
+        "HOME": str(tmp_path / "opencode-home"),
+        "OPENCODE_CONFIG_CONTENT": json.dumps(config),
+        "OPENCODE_DISABLE_MODELS_FETCH": "1",
+        "OPENCODE_DISABLE_AUTOUPDATE": "1",
+        "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+        "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1",
+        "OPENCODE_DISABLE_CLAUDE_CODE": "1",
+    }
+    (tmp_path / "opencode-home").mkdir()
+    agentnb.connect("acp", command=[str(opencode), "acp"], name="opencode", cwd=tmp_path, env=env)
+    try:
+        [agent] = agentnb.connections()["opencode"].agents()
+        run = cell("opencode", "Say hello from OpenCode")
+    finally:
+        disconnect("opencode")
+    assert agent.name == "OpenCode"
+    assert run.status == "completed" and run.connection == "opencode"
+    assert run.text == "The scripted model says: Say hello from OpenCode"
+    assert recorded(run).answer == run.text
+    assert recorded(run).model == "anthropic/claude-sonnet-4-5"
+    assert run.usage is not None and run.usage.total_tokens == 19

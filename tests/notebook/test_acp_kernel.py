@@ -119,3 +119,57 @@ def test_context_hands_an_acp_agent_the_notebook_as_an_mcp_server(
     assert session.stdout(said) == (
         "mcp servers: ['notebook'] | mcp servers: ['notebook'] | True True\n"
     )
+
+
+def test_an_at_name_attachment_reaches_an_acp_agent_in_the_nonced_data_block(
+    kernel: Any, tmp_path: Path
+) -> None:
+    session = Session(kernel)
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    session.execute(
+        f"""
+        %load_ext agentnb
+        import agentnb
+        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        cfg = {{"host": "db.internal"}}
+        """
+    )
+    session.execute("%%agent coder --approve all\nlook at @cfg")
+    said = session.execute("run = _agent.wait(60); print(run.status); print(run.text)")
+    status, text = session.stdout(said).split("\n", 1)
+    assert status == "completed" and text.startswith("echo: look at @cfg\n\n<notebook-data id=")
+    assert "@cfg: dict, 1 key" in text and "db.internal" in text
+    nonce = text.split('<notebook-data id="', 1)[1].split('"', 1)[0]
+    assert text.rstrip().endswith(f'</notebook-data id="{nonce}">')
+
+
+def test_an_experiment_in_a_kernel_compares_two_acp_agents_with_their_cost_per_arm(
+    kernel: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "prices.py").write_text("old line\n")
+    session = Session(kernel)
+    scripted = [str(sdk_python("acp")), str(SCRIPTED)]
+    raw = [sys.executable, str(SCRIPTED.parent / "raw_agent.py")]
+    session.execute(
+        f"""
+        import agentnb
+        from agentnb import evals
+        agentnb.connect("acp", command={scripted!r}, name="alpha", cwd={str(tmp_path)!r})
+        agentnb.connect("acp", command={raw!r}, name="beta", cwd={str(tmp_path)!r})
+        questions = ["think", "edit {tmp_path / "prices.py"}"]
+        exp = evals.experiment("alpha-vs-beta", ["alpha", "beta"], questions, progress=False)
+        table = exp.to_pandas()
+        """
+    )
+    shown = session.execute(
+        "for row in table.itertuples(): print(row.arm, row.status, row.answer)\n"
+        "print(table.groupby('arm')['cost_usd'].sum().to_dict())"
+    )
+    lines = session.stdout(shown).splitlines()
+    assert lines[:4] == [
+        "alpha completed thought it through",
+        "beta completed raw: think",
+        "alpha completed edited",
+        f"beta completed raw: edit {tmp_path / 'prices.py'}",
+    ]
+    assert lines[4] == "{'alpha': 0.25, 'beta': 0.0}"  # the scripted agent's reported cost

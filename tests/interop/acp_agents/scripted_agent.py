@@ -7,6 +7,7 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``slow``: streams a word every 0.05 s until cancelled (then ends ``cancelled``);
 - ``stubborn``: the same, ignoring ``session/cancel``;
 - ``read PATH`` / ``write PATH TEXT``: the client's ``fs/*``, says what came back;
+- ``reads PATH...``: reads each file in turn, says what came back;
 - ``crash``: writes to stderr, then exits with status 3 mid-turn;
 - ``chatty``: writes 2 MB to stderr, then answers;
 - ``refuse`` / ``cut``: ends with ``refusal`` / ``max_tokens``;
@@ -14,7 +15,9 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``child``: starts a child process in its group and answers its pid;
 - ``count``: answers how many prompts this session had;
 - ``mcp``: answers the names of the MCP servers its session was given;
-- ``mcpjson``: answers those servers as JSON, as the SDK read them.
+- ``mcpjson``: answers those servers as JSON, as the SDK read them;
+- ``terminal CMD ARG...``: runs the command in the client's terminal (when offered: else
+  says so), waits for it, answers its exit code and output.
 """
 
 from __future__ import annotations
@@ -45,9 +48,12 @@ from acp import (
 from acp.interfaces import Client
 from acp.schema import (
     AgentCapabilities,
+    ClientCapabilities,
     Cost,
     Implementation,
     PermissionOption,
+    SessionConfigOptionSelect,
+    SessionConfigSelectOption,
     ToolCallLocation,
     ToolCallUpdate,
     Usage,
@@ -64,11 +70,18 @@ class ScriptedAgent(Agent):
         self._cost = 0.0
         self._servers: dict[str, list[str]] = {}
         self._server_entries: dict[str, list[dict[str, Any]]] = {}
+        self._terminal_offered = False
 
     def on_connect(self, conn: Client) -> None:
         self._conn = conn
 
-    async def initialize(self, protocol_version: int, **kwargs: Any) -> InitializeResponse:
+    async def initialize(
+        self,
+        protocol_version: int,
+        client_capabilities: ClientCapabilities | None = None,
+        **kwargs: Any,
+    ) -> InitializeResponse:
+        self._terminal_offered = bool(client_capabilities and client_capabilities.terminal)
         return InitializeResponse(
             protocol_version=PROTOCOL_VERSION,
             agent_capabilities=AgentCapabilities(load_session=True),
@@ -84,7 +97,15 @@ class ScriptedAgent(Agent):
         self._server_entries[session_id] = [
             server.model_dump(mode="json") for server in mcp_servers
         ]
-        return NewSessionResponse(session_id=session_id)
+        model = SessionConfigOptionSelect(
+            id="model",
+            name="Model",
+            category="model",
+            type="select",
+            current_value="scripted-model-1",
+            options=[SessionConfigSelectOption(value="scripted-model-1", name="Scripted 1")],
+        )
+        return NewSessionResponse(session_id=session_id, config_options=[model])
 
     async def load_session(
         self, cwd: str, mcp_servers: list[Any], session_id: str, **kwargs: Any
@@ -191,6 +212,18 @@ class ScriptedAgent(Agent):
             await self._say(session_id, f"read: {answer.content}")
         return PromptResponse(stop_reason="end_turn")
 
+    async def _reads(self, session_id: str, rest: str) -> PromptResponse:
+        said = []
+        for path in rest.split():
+            try:
+                answer = await self._conn.read_text_file(session_id=session_id, path=path)
+            except RequestError as exc:
+                said.append(f"refused: {exc}")
+            else:
+                said.append(answer.content.strip())
+        await self._say(session_id, " | ".join(said))
+        return PromptResponse(stop_reason="end_turn")
+
     async def _write(self, session_id: str, rest: str) -> PromptResponse:
         path, _, content = rest.partition(" ")
         try:
@@ -241,6 +274,28 @@ class ScriptedAgent(Agent):
 
     async def _mcp(self, session_id: str, rest: str) -> PromptResponse:
         await self._say(session_id, f"mcp servers: {self._servers.get(session_id)}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _terminal(self, session_id: str, rest: str) -> PromptResponse:
+        if not self._terminal_offered:
+            await self._say(session_id, "terminal not offered")
+            return PromptResponse(stop_reason="end_turn")
+        command, *args = rest.split()
+        try:
+            made = await self._conn.create_terminal(
+                session_id=session_id, command=command, args=args
+            )
+        except RequestError as exc:
+            await self._say(session_id, f"terminal refused: {exc}")
+            return PromptResponse(stop_reason="end_turn")
+        ended = await self._conn.wait_for_terminal_exit(
+            session_id=session_id, terminal_id=made.terminal_id
+        )
+        output = await self._conn.terminal_output(
+            session_id=session_id, terminal_id=made.terminal_id
+        )
+        await self._conn.release_terminal(session_id=session_id, terminal_id=made.terminal_id)
+        await self._say(session_id, f"exit {ended.exit_code}: {output.output.strip()}")
         return PromptResponse(stop_reason="end_turn")
 
     async def _count(self, session_id: str, rest: str) -> PromptResponse:

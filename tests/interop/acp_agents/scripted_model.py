@@ -1,7 +1,8 @@
 """A scripted model for the real coding agents the ACP tests run, on 127.0.0.1, so they run
 offline: Anthropic's Messages API for Claude Code (every frame one of the ``anthropic`` SDK's
 own event models, as ``tests/interop/messages_server/scripted_messages.py`` makes them) and
-OpenAI's Responses API for Codex (the events as the Responses API streams them). Whatever it
+OpenAI's Responses API for Codex (the events as the Responses API streams them), Gemini's
+``generateContent`` / ``streamGenerateContent`` for Gemini CLI. Whatever it
 is asked, it answers ``The scripted model says: <the last words of the user's message>``.
 Every request's path and model is logged to ``GET /log``. Usage: ``python scripted_model.py
 PORT``, run by ``.tools/anthropic``'s Python."""
@@ -25,10 +26,10 @@ _lock = threading.Lock()
 def last_words(body: dict[str, Any]) -> str:
     """The end of the last user text the request holds (the agent wraps it in its own)."""
     found = ""
-    for message in body.get("messages") or body.get("input") or []:
+    for message in body.get("messages") or body.get("input") or body.get("contents") or []:
         if not isinstance(message, dict) or message.get("role") != "user":
             continue
-        content = message.get("content")
+        content = message.get("content", message.get("parts"))
         pieces = [content] if isinstance(content, str) else content or []
         for piece in pieces:
             value = piece if isinstance(piece, str) else piece.get("text", "")
@@ -85,6 +86,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.messages(body)
         if path.endswith("/responses"):
             return self.respond(body)
+        if path.endswith(":countTokens"):
+            return self.send_json(200, {"totalTokens": 12})
+        if path.endswith(":generateContent") or path.endswith(":streamGenerateContent"):
+            return self.generate(body, path.rsplit("/", 1)[-1].split(":")[0], path)
         self.send_json(404, {"error": {"type": "not_found_error", "message": path}})
 
     def stream(self, frames: list[bytes]) -> None:
@@ -159,6 +164,30 @@ class Handler(BaseHTTPRequestHandler):
             },
         ]
         self.stream([f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events])
+
+    def generate(self, body: dict[str, Any], model: str, path: str) -> None:
+        """Gemini's ``generateContent`` (one JSON answer) or ``streamGenerateContent``
+        (``?alt=sse``: one ``GenerateContentResponse`` a frame, the last with its
+        ``finishReason`` and ``usageMetadata``)."""
+        said = answer_of(body)
+        usage = {"promptTokenCount": 12, "candidatesTokenCount": 7, "totalTokenCount": 19}
+
+        def chunk(text: str, last: bool) -> dict[str, Any]:
+            candidate: dict[str, Any] = {
+                "content": {"role": "model", "parts": [{"text": text}]},
+                "index": 0,
+            }
+            answer: dict[str, Any] = {"candidates": [candidate], "modelVersion": model}
+            if last:
+                candidate["finishReason"] = "STOP"
+                answer["usageMetadata"] = usage
+            return answer
+
+        if path.endswith(":generateContent"):
+            return self.send_json(200, chunk(said, True))
+        words = pieces(said)
+        frames = [chunk(word, i == len(words) - 1) for i, word in enumerate(words)]
+        self.stream([f"data: {json.dumps(f)}\n\n".encode() for f in frames])
 
 
 if __name__ == "__main__":
