@@ -105,6 +105,20 @@ ensure_node() {
   export PATH="$dir/node_modules/$pkg/bin:$PATH"
 }
 
+# install_npm SPEC: the npm packages SPEC names (one a line) into .tools/NAME, unless SPEC is
+# unchanged since; a package that cannot be installed skips its tests, with a warning.
+install_npm() {
+  local spec=$1 dir
+  dir=".tools/$(basename "$spec" .npm)"
+  cmp -s "$spec" "$dir/installed.npm" && return 0
+  # shellcheck disable=SC2046 # the file holds the package specs, one a line
+  if npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error $(cat "$spec"); then
+    cp "$spec" "$dir/installed.npm"
+  else
+    echo "warning: $(cat "$spec") could not be installed: its tests are skipped" >&2
+  fi
+}
+
 if [ -f js/package.json ]; then
   step "Node.js for the widget and the interop tests"
   ensure_node
@@ -113,17 +127,13 @@ if [ -f js/package.json ]; then
   step "Widget bundle: install"
   npm --prefix js ci --no-audit --no-fund --loglevel=error
 
-  step "Coding agents the ACP tests run on a scripted model (tests/sdk_envs/NAME.npm -> .tools/NAME)"
+  step "Coding agents the ACP tests run on a scripted model (tests/sdk_envs/NAME.npm -> .tools/NAME): all at once"
+  pids=()
   for spec in tests/sdk_envs/*.npm; do
-    dir=".tools/$(basename "$spec" .npm)"
-    cmp -s "$spec" "$dir/installed.npm" && continue
-    # shellcheck disable=SC2046 # the file holds the package specs, one a line
-    if npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error $(cat "$spec"); then
-      cp "$spec" "$dir/installed.npm"
-    else
-      echo "warning: $(cat "$spec") could not be installed: its tests are skipped" >&2
-    fi
+    install_npm "$spec" &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid"; done
 fi
 
 # The checks besides pytest: ruff first (seconds: a lint error fails the command at once),
