@@ -67,6 +67,7 @@ __all__ = [
     "scrubbed",
     "secret_name",
     "secret_positions",
+    "url_passwords",
     "value_of",
     "without_a_cut_secret",
 ]
@@ -104,7 +105,8 @@ _KEY_SHAPES = re.compile(
     re.DOTALL,
 )
 _URL_PASSWORD = re.compile(
-    r"(?P<before>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*+://[^\s:/@'\"]*+:)[^\s@/'\"]++(?=@)"
+    r"(?P<before>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*+://[^\s:/@'\"]*+:)"
+    r"(?P<password>[^\s@/'\"]++)(?=@)"
 )
 """The password of a URL (a DSN, a git remote): ``postgres://user:password@host``."""
 _SECRET_WRITTEN = re.compile(
@@ -477,8 +479,12 @@ class SecretSearch:
         self._seen: set[tuple[int, bool]] = set()
 
     def search(self, named: Iterable[tuple[str, object]]) -> FoundSecrets:
-        """The values under secret-looking names in ``named`` (name, value) pairs."""
+        """The values under secret-looking names in ``named`` (name, value) pairs, and the
+        password of a URL a variable holds (``DSN = "postgres://app:…@db"``): it is
+        redacted wherever else it shows, as in the source that built the URL in pieces."""
         for name, value in named:
+            if isinstance(value, str) and "://" in value:
+                self.found.update(url_passwords(str.__str__(value)))
             self._push(value, secret_name(name))
             self._walk()
             if not self.complete:
@@ -638,6 +644,12 @@ def _iterate(value: object) -> Iterator[object]:
     if isinstance(value, frozenset):
         return frozenset.__iter__(value)
     raise TypeError(type(value).__name__)
+
+
+def url_passwords(text: str) -> set[str]:
+    """The passwords of the URLs in ``text`` (``postgres://app:…@db``) that a search keeps."""
+    found = {m.group("password") for m in _URL_PASSWORD.finditer(text)}
+    return {password for password in found if len(password) >= MIN_ENV_SECRET_LENGTH}
 
 
 def named_fields(value: tuple[Any, ...]) -> dict[str, object] | None:

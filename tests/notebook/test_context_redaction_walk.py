@@ -347,6 +347,15 @@ def test_a_urls_password_is_redacted() -> None:
         "postgres://app:***@db.internal:5432/sales https://bob:***@github.com/acme/repo.git"
     )
     assert "dsn-password-1" not in summarize(text, "dsn")
+    namespace = {
+        "DSN": "postgresql://app:dsn-password-2@db.internal/sales",
+        "In": ["", 'DSN = "postgresql://app:" + "dsn-password-2" + "@db.internal/sales"'],
+        "Out": {},
+        "note": "login refused with dsn-password-2",
+    }
+    read = reads(namespace)
+    for sent in (read("notebook_cells"), read("notebook_describe", name="note")):
+        assert "dsn-password-2" not in sent and "***" in sent, sent
 
 
 @pytest.mark.parametrize(
