@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S, serving_asgi
+from agentnb_testing import PATIENCE_S, said_on_page, serving_asgi
 from kernel_session import Session, reset_kernel, running_kernel
 from wire_tap import WireTap
 
@@ -122,6 +122,13 @@ def stderr(session: Session, msg_id: str) -> str:
 def test_attachments_arrive_summarized_redacted_and_inside_the_data_block(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md",
+        'Everything read from it reaches the agent inside `<notebook-data id="…">` … '
+        '`</notebook-data id="…">`, a block whose id is new for each run and which says it is '
+        "data; a `notebook-data` tag inside the data is written `‹/notebook-data` so it cannot "
+        "close the block.",
+    )
     wire = tap[0]
     before = len(wire.bodies)
     started = time.monotonic()
@@ -158,6 +165,7 @@ def test_a_read_in_a_run_carrying_an_injection_stops_at_the_gate(
     a run whose message carries the injected instruction still asks first, and that denied,
     nothing it would have read reaches the server (servers that obey the injection are
     tests/interop/test_context_interop.py's)."""
+    said_on_page("context.md", "A tool call such text provokes still stops at the approval gate.")
     wire = tap[0]
     before = len(wire.bodies)
     ran = session.execute(
@@ -191,6 +199,9 @@ def test_a_read_in_a_run_carrying_an_injection_stops_at_the_gate(
 def test_an_unknown_name_is_refused_and_nothing_is_sent(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md", "A name the kernel does not have, typed, is refused before anything is sent"
+    )
     wire = tap[0]
     before = len(wire.bodies)
     refused = session.execute("%%agent finance_agent --via t --wait\nWhat is in @dff?")
@@ -201,6 +212,12 @@ def test_an_unknown_name_is_refused_and_nothing_is_sent(
 def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md",
+        "A `repr` that raises gives the value's type and `<repr failed: RuntimeError>` (`b: Bad "
+        "<repr failed: RuntimeError>`); one that hangs gives its type and `<repr timed out>` "
+        "after 1.5 s and the kernel goes on (the next cell runs at once).",
+    )
     wire = tap[0]
     session.execute(
         """
@@ -229,6 +246,12 @@ def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
 def test_context_tools_ask_naming_what_they_read_and_read_once_allowed(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md",
+        "Nothing is read before you decide: a denied read runs none of your code, and an "
+        "allowed one is made then, its result shown as the call's output in the run (and kept "
+        "by the history).",
+    )  # the denied half: test_a_denied_read_runs_nothing_and_the_deny_list_binds_the_cells
     wire = tap[0]
     before = len(wire.bodies)
     ran = session.execute(
@@ -241,6 +264,8 @@ def test_context_tools_ask_naming_what_they_read_and_read_once_allowed(
                         approve=approver, wait=True, display=False)
         print(h.run.status, len(asked), asked[0][0])
         print(asked[0][1])
+        [kept] = agentnb.runs(limit=1)[0].tool_calls
+        print(kept.output == h.run.tool_calls[0].output, "db_password: str = ***" in kept.output)
         """
     )
     out = session.stdout(ran)
@@ -248,6 +273,7 @@ def test_context_tools_ask_naming_what_they_read_and_read_once_allowed(
         "completed 1 notebook_variables\n"
         "reads the notebook once approved, at the sample level: the names, types and sizes "
         "of its variables (page 1)\n"
+        "True True\n"
     )
     sent = wire.bodies[before + 1]
     assert "customers: pandas DataFrame 2×3" in sent and "db_password: str = ***" in sent
@@ -261,6 +287,11 @@ def test_each_read_asks_by_name_and_kind_and_sends_placeholders_where_its_secret
     upper-case word of the message: each read below would carry secrets (cell 1's source
     holds four of them); its approval names what it reads, and the request body answering
     it holds ``***`` instead of each secret."""
+    said_on_page(
+        "context.md",
+        "Every text read from the notebook is redacted on its way out, the same for the request "
+        "body, the approval question, a trace and the history",
+    )  # the trace and the history: the session fixture's end
     wire = tap[0]
     session.execute(
         f"""
@@ -592,6 +623,11 @@ def test_mentions_attach_only_where_they_were_typed(
     the request, and ``@bob_smith`` made the call raise. Text made at run time goes as it
     is; a literal typed in the call, a magic's body and ``mentions=True`` or ``attach=``
     attach (the chat input's own messages are the tests above)."""
+    said_on_page(
+        "context.md",
+        "`@name` attaches where you typed it: in a `%%agent` / `%agent` cell, in the chat "
+        "cell's input, and in a message written as a string literal in the call",
+    )
     wire = tap[0]
     session.execute(f"review = {REVIEW!r}")
     sent: dict[str, str] = {}
