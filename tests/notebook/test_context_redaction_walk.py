@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import pytest
+from agentnb_testing import said_on_page
 
 from agentnb._app import context_summary
 from agentnb._app.attachments import attach_context
@@ -242,6 +243,12 @@ def test_an_authorization_header_written_as_text_is_redacted_whole() -> None:
 
 
 def test_the_search_runs_none_of_the_users_code() -> None:
+    said_on_page(
+        "context.md",
+        "The kernel is searched for those values at each read by one walk over its values, at "
+        "any depth, that runs none of your code (a container is read through its built-in "
+        "type: an override of `__iter__` is not called).",
+    )
     ran: list[str] = []
 
     class Loud(dict[str, Any]):
