@@ -675,7 +675,8 @@ def pair_value(value: object) -> object | None:
     value under that key; None for any other tuple."""
     if type(value) is not tuple or tuple.__len__(value) != 2:
         return None
-    name, held = tuple.__iter__(value)
+    items: list[object] = list(tuple.__iter__(value))
+    name, held = items
     if type(name) is not str or not _HINT.search(name) or not secret_name(name):
         return None
     return held
@@ -752,8 +753,8 @@ def scrubbed(value: object, depth: int = SHOWN_DEPTH) -> object:
         return _scrubbed_mapping(value, depth)
     if isinstance(value, tuple) and (fields := named_fields(value)) is not None:
         return _Record(type(value).__qualname__, _scrubbed_mapping(fields, depth))
-    if pair_value(value) is not None:
-        return (tuple.__getitem__(value, 0), WITHHELD)  # type: ignore[arg-type]
+    if isinstance(value, tuple) and pair_value(value) is not None:
+        return (tuple.__getitem__(value, 0), WITHHELD)
     if isinstance(value, list | tuple):
         first = itertools.islice(_iterate(value), SHOWN_ITEMS)
         items = [scrubbed(item, depth - 1) for item in first]
