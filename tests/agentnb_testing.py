@@ -46,6 +46,7 @@ __all__ = [
     "free_port",
     "recording_connection",
     "run_echo_every_way",
+    "said_on_page",
     "serving",
 ]
 
@@ -496,3 +497,12 @@ def history_id(i: int) -> str:
     """The ``local_id`` of run ``i`` of :func:`history_records`: its number first, as a
     run's short id shows the first eight characters."""
     return f"{i:08x}{'ab' * 12}"
+
+
+def said_on_page(page: str, sentence: str) -> str:
+    """``sentence`` as docs/``page`` writes it (runs of white space read as one space): the
+    test that calls this holds the sentence, and fails when the page no longer says it."""
+    sentence = " ".join(sentence.split())
+    written = " ".join((REPO / "docs" / page).read_text().split())
+    assert sentence in written, f"docs/{page} no longer says: {sentence}"
+    return sentence

@@ -43,6 +43,7 @@ from .._core.secrets import (
     SECRET_VALUES,
     FoundSecrets,
     SecretSearch,
+    named_fields,
     redact,
     redact_key_shapes,
     scrubbed,
@@ -493,6 +494,14 @@ def _polars_frame(df: Any, reading: _Reading) -> str:
 
 def _numpy_array(array: Any, reading: _Reading) -> str:
     text = f"numpy ndarray, shape {array.shape}, dtype {array.dtype}"
+    fields = array.dtype.names or ()
+    hidden = [field for field in fields if secret_name(field)]
+    if hidden:  # a structured array's fields are its columns
+        text += f"\nvalues not read (their names look secret): {', '.join(hidden)}"
+        readable = [field for field in fields if field not in hidden]
+        if not readable:
+            return text
+        array = array[readable]  # a view of the other fields
     if reading.level == "schema" or array.size == 0:
         return text
     flat = array.flat[_spaced(array.size)]  # those values only: a view is never copied whole
@@ -570,6 +579,11 @@ def _module(value: Any, reading: _Reading) -> str:
     return f"module {value.__name__}" + (f" {version}" if isinstance(version, str) else "")
 
 
+def _named(value: object) -> bool:
+    """A named tuple: a record, shown with its fields' names as a dataclass is."""
+    return isinstance(value, tuple) and named_fields(value) is not None
+
+
 _CODE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 
 
@@ -583,7 +597,7 @@ _DESCRIBERS: tuple[tuple[Callable[[Any], bool], Callable[[Any, _Reading], str]],
     (lambda v: isinstance(v, str), _string),
     (lambda v: isinstance(v, bool | int | float | complex) or v is None, _scalar),
     (lambda v: isinstance(v, dict), _mapping),
-    (lambda v: isinstance(v, list | tuple | set | frozenset), _collection),
+    (lambda v: isinstance(v, list | tuple | set | frozenset) and not _named(v), _collection),
     (lambda v: isinstance(v, types.ModuleType), _module),
     (lambda v: isinstance(v, _CODE), _code),
 )

@@ -54,7 +54,9 @@ __all__ = [
     "key_advice",
     "known_secrets",
     "mask",
+    "named_fields",
     "no_key_note",
+    "pair_value",
     "record_attributes",
     "redact",
     "redact_credentials",
@@ -65,6 +67,7 @@ __all__ = [
     "scrubbed",
     "secret_name",
     "secret_positions",
+    "url_passwords",
     "value_of",
     "without_a_cut_secret",
 ]
@@ -80,7 +83,8 @@ ENV_RESCAN_SECONDS: Final = 1.0
 _SECRET_ENV_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW", re.IGNORECASE)
 _CREDENTIAL_SHAPES = re.compile(
     r"(?P<label>\b(?:bearer|basic|token)\s+|"
-    r"\b(?:authorization|x-api-key|api[-_]?key|access[-_]?token|secret)\b\s*[:=]\s*(?:bearer\s+)?+"
+    r"\b(?:authorization|x-api-key|api[-_]?key|access[-_]?token|secret)\b\s*[:=]\s*"
+    r"(?:(?:bearer|basic|digest|token)\s+)?+"
     r"['\"]?)"
     r"(?P<value>[^\s'\",;&]{4,})",
     re.IGNORECASE,
@@ -101,7 +105,8 @@ _KEY_SHAPES = re.compile(
     re.DOTALL,
 )
 _URL_PASSWORD = re.compile(
-    r"(?P<before>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*+://[^\s:/@'\"]*+:)[^\s@/'\"]++(?=@)"
+    r"(?P<before>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*+://[^\s:/@'\"]*+:)"
+    r"(?P<password>[^\s@/'\"]++)(?=@)"
 )
 """The password of a URL (a DSN, a git remote): ``postgres://user:password@host``."""
 _SECRET_WRITTEN = re.compile(
@@ -353,7 +358,8 @@ def redact_key_shapes(text: str) -> str:
         return text
     text = _KEY_SHAPES.sub(REDACTED, text)
     text = _URL_PASSWORD.sub(lambda m: m.group("before") + REDACTED, text)
-    return redact_credentials(_without_written_secrets(text))
+    text = _CREDENTIAL_SHAPES.sub(lambda m: m.group("label") + REDACTED, text)  # a scheme's
+    return redact(_without_written_secrets(text))  # value first: ``Authorization: Bearer …``
 
 
 def _without_written_secrets(text: str) -> str:
@@ -423,6 +429,7 @@ SHOWN_ITEMS: Final = 50
 _HINTS: Final = ("pass", "pwd", "secret", "token", "auth", "cred", "key", "cookie", "priv")
 """What a secret-looking name holds, one of these at least (a fast first look at many
 names at once, before each is judged by its words)."""
+_HINT: Final = re.compile("|".join(_HINTS), re.IGNORECASE)
 _FLAT = (list, tuple, set, frozenset)
 
 
@@ -472,8 +479,12 @@ class SecretSearch:
         self._seen: set[tuple[int, bool]] = set()
 
     def search(self, named: Iterable[tuple[str, object]]) -> FoundSecrets:
-        """The values under secret-looking names in ``named`` (name, value) pairs."""
+        """The values under secret-looking names in ``named`` (name, value) pairs, and the
+        password of a URL a variable holds (``DSN = "postgres://app:…@db"``): it is
+        redacted wherever else it shows, as in the source that built the URL in pieces."""
         for name, value in named:
+            if isinstance(value, str) and "://" in value:
+                self.found.update(url_passwords(str.__str__(value)))
             self._push(value, secret_name(name))
             self._walk()
             if not self.complete:
@@ -488,9 +499,10 @@ class SecretSearch:
 
     def _push(self, value: object, secret: bool) -> None:
         kind = type(value)
-        if kind is str or kind is bytes or kind is bytearray:
-            if secret and len(value) >= MIN_ENV_SECRET_LENGTH:  # type: ignore[arg-type]
-                self.found.add(_text(value))
+        if isinstance(value, str | bytes | bytearray):  # numpy's str_ and bytes_ too
+            text = _text(value)
+            if secret and len(text) >= MIN_ENV_SECRET_LENGTH:
+                self.found.add(text)
             return
         if kind in (int, float, bool, complex) or value is None:
             return
@@ -510,7 +522,11 @@ class SecretSearch:
     def _visit(self, value: object, secret: bool) -> None:
         if isinstance(value, dict):
             self._mapping(value, secret)
+        elif isinstance(value, tuple) and (fields := named_fields(value)) is not None:
+            self._mapping(fields, secret)
         elif isinstance(value, _FLAT):
+            if not secret and (held := pair_value(value)) is not None:
+                self._push(held, True)
             self._flat(lambda: _iterate(value), len(value), secret)
         elif value_of("pandas", "DataFrame")(value):
             self._pandas_frame(value, secret)
@@ -519,9 +535,7 @@ class SecretSearch:
         elif value_of("polars", "DataFrame")(value):
             self._polars_frame(value, secret)
         elif value_of("numpy", "ndarray")(value):
-            array: Any = value
-            if array.dtype.kind in "OUS":
-                self._flat(lambda: iter(array.flat), int(array.size), secret)
+            self._numpy_array(value, secret)
         else:
             attributes = record_attributes(value)
             if attributes is not None:
@@ -551,6 +565,17 @@ class SecretSearch:
             if len(self.found) > SECRET_VALUES:
                 self._spend(0)
                 return
+
+    def _numpy_array(self, array: Any, secret: bool) -> None:
+        """An array's values that may hold names or text; a structured array's fields as a
+        frame's columns (``dtype=[("id", "i4"), ("password", "U20")]``), each a view."""
+        fields = array.dtype.names
+        if fields is None:
+            if array.dtype.kind in "OUS":
+                self._flat(lambda: iter(array.flat), int(array.size), secret)
+            return
+        for field in fields:
+            self._numpy_array(array[field], secret or secret_name(field))
 
     def _pandas_frame(self, frame: Any, secret: bool) -> None:
         rows = [] if secret else secret_positions(frame.index)
@@ -597,10 +622,14 @@ def _distinct(values: Any) -> list[object]:
         return list(values)
 
 
-def _text(value: object) -> str:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "backslashreplace")
-    return str(value)
+def _text(value: str | bytes | bytearray) -> str:
+    """A text's or bytes' own characters, read by the built-in type (a subclass's
+    ``__str__`` is user code, not called)."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bytes):
+        return bytes.decode(value, "utf-8", "backslashreplace")
+    return bytearray.decode(value, "utf-8", "backslashreplace")
 
 
 def _iterate(value: object) -> Iterator[object]:
@@ -615,6 +644,42 @@ def _iterate(value: object) -> Iterator[object]:
     if isinstance(value, frozenset):
         return frozenset.__iter__(value)
     raise TypeError(type(value).__name__)
+
+
+def url_passwords(text: str) -> set[str]:
+    """The passwords of the URLs in ``text`` (``postgres://app:…@db``) that a search keeps."""
+    found = {m.group("password") for m in _URL_PASSWORD.finditer(text)}
+    return {password for password in found if len(password) >= MIN_ENV_SECRET_LENGTH}
+
+
+def named_fields(value: tuple[Any, ...]) -> dict[str, object] | None:
+    """A named tuple's fields by name (``Login(user='bob', password=…)``), read from its
+    class's ``_fields`` without running its code; None for another tuple."""
+    mro = type.__dict__["__mro__"].__get__(type(value))
+    for kind in mro:
+        fields = type.__dict__["__dict__"].__get__(kind).get("_fields")
+        if fields is None:
+            continue
+        items = tuple(tuple.__iter__(value))
+        if type(fields) is not tuple or len(fields) != len(items):
+            return None
+        if not all(type(field) is str for field in fields):
+            return None
+        return dict(zip(fields, items, strict=True))
+    return None
+
+
+def pair_value(value: object) -> object | None:
+    """The value of a pair ``(name, value)`` whose name looks secret (a header list's
+    ``("Authorization", "Bearer …")``, ``parse_qsl``'s ``("password", "…")``), as a dict's
+    value under that key; None for any other tuple."""
+    if type(value) is not tuple or tuple.__len__(value) != 2:
+        return None
+    items: list[object] = list(tuple.__iter__(value))
+    name, held = items
+    if type(name) is not str or not _HINT.search(name) or not secret_name(name):
+        return None
+    return held
 
 
 def _plain(kind: type) -> bool:
@@ -686,6 +751,10 @@ def scrubbed(value: object, depth: int = SHOWN_DEPTH) -> object:
         return _Elided()
     if isinstance(value, dict):
         return _scrubbed_mapping(value, depth)
+    if isinstance(value, tuple) and (fields := named_fields(value)) is not None:
+        return _Record(type(value).__qualname__, _scrubbed_mapping(fields, depth))
+    if isinstance(value, tuple) and pair_value(value) is not None:
+        return (tuple.__getitem__(value, 0), WITHHELD)
     if isinstance(value, list | tuple):
         first = itertools.islice(_iterate(value), SHOWN_ITEMS)
         items = [scrubbed(item, depth - 1) for item in first]

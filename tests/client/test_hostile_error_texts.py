@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import said_on_page
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 from agentnb import ProtocolError, RunFailedError
@@ -115,6 +116,19 @@ def assert_bounded(error: RunFailedError, history: Path) -> None:
 async def test_an_error_frame_of_two_million_characters_is_cut_and_redacted(
     dialect: str, tmp_path: Path
 ) -> None:
+    said_on_page(
+        "security.md",
+        "| the failure a server reports in its stream (any dialect's error frame, a refusal's or "
+        "an abort's reason) | 2,000 characters of its message, its lines kept; 200 of its code | "
+        "cut after its secrets are redacted, with a line saying how many more characters were "
+        "left out: the exception, `run.error` and the history hold the cut text |",
+    )
+    said_on_page(
+        "security.md",
+        "Every error text built from what a remote party sent (an error body, an in-stream error "
+        "frame, a refusal's reason, a side request's answer quoted in an error, Phoenix's answer "
+        "to `to_phoenix`) is redacted of the key sent to it, then cut.",
+    )  # Phoenix's: tests/evals/test_phoenix_refusals.py
     history = tmp_path / "history.db"
     error = await failed_run(dialect, frames(dialect, said(HUGE)), history)
     assert_bounded(error, history)

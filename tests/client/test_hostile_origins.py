@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import said_on_page
 from hostile_server import Conn, HostileServer, Request, http_head
 
 from agentnb._app.connections import connect, disconnect
@@ -218,13 +219,23 @@ def test_an_origin_is_scheme_host_and_port() -> None:
     }
 
 
+@pytest.mark.parametrize("own_client", [False, True])
 @pytest.mark.parametrize("dialect", ["ag-ui", "a2a", "openai"])
 async def test_the_probe_for_a_known_framework_outside_the_base_path_carries_no_key(
-    dialect: str,
+    dialect: str, own_client: bool
 ) -> None:
     """A 404 on the base path the person gave: agentnb asks the host's root whether it is
     Google ADK (``GET /list-apps``), to say which dialect to use; that request is outside
-    the path the key was given for, so it carries neither the key nor ``headers=``."""
+    the path the key was given for, so it carries neither the key nor ``headers=``, nor an
+    ``http_client``'s own credentials (its ``auth=`` and default headers)."""
+    said_on_page(
+        "security.md",
+        "A request agentnb makes of its own accord goes with them only below your `base_url`'s "
+        "path: after a 404, the host's root is asked whether it is Google ADK (`GET "
+        "/list-apps`, to suggest the `adk` dialect) without the key, your headers or an "
+        "`http_client`'s credentials, since another path on a shared host may be another "
+        "service.",
+    )
 
     async def handle(conn: Conn, request: Request) -> None:
         if request.path == "/list-apps":
@@ -232,20 +243,30 @@ async def test_the_probe_for_a_known_framework_outside_the_base_path_carries_no_
         else:
             await conn.send(_json("404 Not Found", {"detail": "Not Found"}))
 
+    own = httpx.AsyncClient(
+        auth=httpx.BasicAuth("bob", "client-auth-0123456789"),
+        headers={"X-API-Key": "client-header-0123456789"},
+    )
     with HostileServer(handle) as srv:
-        async with AsyncAgentClient(
-            dialect,
-            base_url=f"{srv.url}/tenant/agents",
-            api_key=KEY,
-            headers={"X-Tenant-Secret": "tenant-0123456789"},
-            record=False,
-            max_retries=0,
-        ) as client:
+        async with (
+            own,
+            AsyncAgentClient(
+                dialect,
+                base_url=f"{srv.url}/tenant/agents",
+                api_key=KEY,
+                headers={"X-Tenant-Secret": "tenant-0123456789"},
+                record=False,
+                max_retries=0,
+                http_client=own if own_client else None,
+            ) as client,
+        ):
             with pytest.raises(AgentNBError) as caught:
                 await client.run("calc", "hello")
     assert "use the `adk` dialect" in str(caught.value)
     sent = [r for r in srv.requests if r.path.startswith("/tenant/agents")]
-    assert sent and all(KEY in str(r.headers) for r in sent)  # the person's path: with the key
+    carried = "Ym9iOmNsaWVudC1hdXRo" if own_client else KEY  # the client's auth= wins there
+    assert sent and all(carried in str(r.headers) for r in sent)  # the person's path: with it
     [probe] = [r for r in srv.requests if r.path == "/list-apps"]
-    assert KEY not in str(probe.headers) and "tenant-0123456789" not in str(probe.headers)
-    assert "authorization" not in probe.headers and "x-tenant-secret" not in probe.headers
+    for secret in (KEY, "tenant-0123456789", "client-header-0123456789", "Ym9iOmNsaWVudC1hdXRo"):
+        assert secret not in str(probe.headers)
+    assert not {"authorization", "x-tenant-secret", "x-api-key"} & set(probe.headers)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from agentnb_testing import serving_asgi
+from agentnb_testing import said_on_page, serving_asgi
 from reading_agent import BODIES, reading_agent
 
 import agentnb
@@ -105,6 +105,11 @@ def summary_threads() -> list[threading.Thread]:
 
 
 def test_a_summary_given_up_on_is_stopped_and_does_not_outlive_its_read() -> None:
+    said_on_page(
+        "security.md",
+        "one summarizer (bounded in time and size: a summary past its time is stopped, never "
+        "left running)",
+    )
     spinning = Spinning()
     for _ in range(3):
         assert summarize(spinning, "slow") == "slow: Spinning <repr timed out>"

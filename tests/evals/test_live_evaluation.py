@@ -5,13 +5,15 @@ history file by a later process."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import recording_connection
+from agentnb_testing import recording_connection, said_on_page
 from scripted_judge import JUDGE_MODEL, JUDGE_RUN_COST, scripted_judge
 
 import agentnb
@@ -186,3 +188,37 @@ def test_an_evaluator_asking_the_watched_connection_is_not_scored_and_its_cost_c
     assert judge_app.asked == ["first", "grade: first", "second"]
     assert (watching.scored, watching.over_budget) == (1, 1)
     assert watching.spent == pytest.approx(JUDGE_RUN_COST)  # the evaluator's run, counted
+
+
+def test_an_evaluator_asking_from_threads_given_its_context_is_not_scored_either(
+    judge_via: tuple[str, Any], history: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An evaluator that asks two judges at once from a thread pool of its own, each task run
+    in a copy of the body's context (a new thread starts with an empty one, and the
+    evaluator's runs are known by it): their runs are the evaluation's, never scored, and
+    their cost counts."""
+    said_on_page(
+        "analysis.md",
+        "A run an evaluator starts in a thread of its own is known as the evaluator's only when "
+        "the thread runs it in a copy of the body's context "
+        "(`pool.submit(contextvars.copy_context().run, fn, ...)`): start runs in the "
+        "evaluator's body, or hand them its context.",
+    )
+    monkeypatch.setenv("AGENTNB_HISTORY", str(history))
+    judge_name, judge_app = judge_via
+
+    def grade(prompt: str) -> str:
+        return agentnb.ask(JUDGE_MODEL, prompt, via=judge_name, display=False).wait().text
+
+    def two_judges(run: RunRecord, example: dict[str, Any]) -> bool:
+        prompts = [f"grade: {run.message}", f"check: {run.message}"]
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            asked = [pool.submit(contextvars.copy_context().run, grade, p) for p in prompts]
+            return all(future.result() for future in asked)
+
+    with live([two_judges], via=judge_name) as watching:
+        ask(JUDGE_MODEL, "first", judge_name)
+        watching.wait(60)
+    assert sorted(judge_app.asked) == ["check: first", "first", "grade: first"]
+    assert watching.scored == 1
+    assert watching.spent == pytest.approx(2 * JUDGE_RUN_COST)

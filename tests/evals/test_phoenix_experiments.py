@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import said_on_page
 
 import agentnb
 from agentnb import evals
@@ -114,6 +115,12 @@ def test_with_content_capture_off_no_question_answer_or_comment_leaves(
     """Content capture off (tracing's setting, the default): the export carries the
     experiment's shape (ids, splits, arms, statuses, timings, score values, traces) and none
     of its text: no question, expected answer, other field, answer, error text or comment."""
+    said_on_page(
+        "security.md",
+        "`agentnb.evals.to_phoenix` sends an experiment's shape only (ids, splits, statuses, "
+        "timings, score values, traces): no question, expected answer, answer, error message "
+        "or comment unless you pass `content=True`.",
+    )
     monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
     rows = experiment.examples()
     sent = to_phoenix(experiment, phoenix)

@@ -14,6 +14,7 @@ from agentnb import ConfigurationError, evals
 from agentnb.evals import to_phoenix
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
+from agentnb_testing import said_on_page
 from hostile_server import Conn, HostileServer, Request, http_head
 
 KEY = "px-key1"
@@ -30,6 +31,7 @@ async def echo_401(conn: Conn, request: Request) -> None:
 def test_a_refusal_quoting_the_phoenix_key_shows_no_key(
     given: str, connection: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    said_on_page("security.md", "Phoenix's answer to `to_phoenix`) is redacted of the key sent")
     exp = evals.experiment("px_refused", "echo", ["hi"], via=connection, progress=False)
     if given == "environment":
         monkeypatch.setenv("PHOENIX_API_KEY", KEY)

@@ -275,6 +275,7 @@ def test_no_secret_reaches_the_database_file(
 
 def test_credential_shapes_are_cut_from_error_messages() -> None:
     assert redact_error("Authorization: Bearer abc.def-ghi") == "Authorization: Bearer ***"
+    assert redact_error("authorization=Basic Ym9iOnB3ZA==") == "authorization=Basic ***"
     assert redact_error("bad X-API-Key: 'zzzzzzzz' given") == "bad X-API-Key: '***' given"
     assert redact_error("GET /runs?api_key=abcd1234&x=1") == "GET /runs?api_key=***&x=1"
     assert redact_error("connection refused") == "connection refused"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import free_port, said_on_page, sdk_python, serving
 from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient, InvalidRequestError, RunFailedError, ServerError
@@ -115,6 +115,11 @@ async def test_two_calls_on_one_block_index_both_run_and_both_go_back(messages_u
     """A hostile stream starts a second ``tool_use`` on an index already open: each call is
     run with its own arguments, and the next request carries both calls with their results
     (the server refuses a result whose call is missing, as Anthropic's API does)."""
+    said_on_page(
+        "security.md",
+        "two calls started on one Anthropic content-block index are two calls, each run and "
+        "each sent back with its result.",
+    )
     seen: list[tuple[str, int]] = []
 
     def position_value(ticker: str, shares: int = 1) -> float:
@@ -139,6 +144,13 @@ async def test_a_call_whose_start_and_streamed_input_disagree_is_denied(
     """The block's start says NVDA × 3, its streamed input AAPL × 1000: neither is run (a
     function run with one while the thread says the other would misreport what ran); the
     call fails saying why, and the thread goes on valid."""
+    said_on_page(
+        "security.md",
+        "The call the function runs with is the call the thread sends back: a call whose "
+        "versions disagree (its start's parsed input against its streamed input, as a hostile "
+        "Anthropic stream may send; text pieces then an object saying another thing, in Chat "
+        "Completions) is denied, nothing runs, and the agent gets a tool error saying why",
+    )
     seen: list[tuple[str, int]] = []
 
     def position_value(ticker: str, shares: int = 1) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S, serving_asgi
+from agentnb_testing import PATIENCE_S, said_on_page, serving_asgi
 from kernel_session import Session, reset_kernel, running_kernel
 from wire_tap import WireTap
 
@@ -68,6 +68,15 @@ def session(kernel: Any, tap: tuple[WireTap, str, str], tmp_path: Path) -> Sessi
 def test_nothing_reaches_the_server_before_the_attachments_are_approved(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md",
+        "Nothing leaves before you decide, not even a first request to the platform",
+    )
+    said_on_page(
+        "security.md",
+        "What a message's `@name` attachments would send is shown, the exact text, and waits "
+        "for your decision too: nothing of the run is sent before it",
+    )
     wire = tap[0]
     before = len(wire.bodies)
     asked = session.execute(
@@ -99,6 +108,12 @@ def test_nothing_reaches_the_server_before_the_attachments_are_approved(
 def test_a_denial_sends_nothing_ends_the_run_saying_so_and_the_history_keeps_it(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md",
+        "Denied, nothing is sent and the run ends failed, saying so (error code "
+        "`attachments_denied`); the history keeps the run with the message as you typed it and "
+        "the `attach` call with what was decided and by whom.",
+    )
     wire = tap[0]
     before = len(wire.bodies)
     ran = session.execute(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from agentnb_testing import said_on_page
 
 from agentnb._app import context_summary
 from agentnb._app.attachments import attach_context
@@ -171,6 +172,13 @@ CUT_POINTS = {
 def test_a_secret_across_a_cut_is_redacted_before_the_cut(
     where: str, kind: str, tmp_path: Path
 ) -> None:
+    said_on_page(
+        "context.md",
+        "Each is replaced by `***`, before anything is cut: a secret across a cut (a cell cut at "
+        "80 characters, a string or a summary at its budget) is replaced whole, never sent in "
+        "part. The head of a file read that stops inside the file leaves out its last "
+        "characters where a secret may start.",
+    )
     point, secret = CUT_POINTS[where], SECRETS[kind]
     for into in range(7, 21):
         at = point.limit - point.before - into

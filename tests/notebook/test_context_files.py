@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import said_on_page
 
 from agentnb._app.context_tools import Kernel, context_tools
 
@@ -60,6 +61,11 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("path", sorted(PRIVATE))
 def test_a_file_that_holds_secrets_is_never_read(project: Path, path: str) -> None:
+    said_on_page(
+        "context.md",
+        "Nothing outside the working directory is read, and a file is judged by its path, both "
+        "the path asked for and where it leads (a link to `.ssh/id_rsa` is `.ssh/id_rsa`)",
+    )
     read = reads(project)
     with pytest.raises(ValueError, match="is never read"):
         read("notebook_read_file", path=path)
@@ -85,6 +91,11 @@ def test_folders_that_hold_secrets_are_listed_and_never_listed_inside(project: P
 
 
 def test_every_file_read_is_redacted_another_notebook_too(tmp_path: Path) -> None:
+    said_on_page(
+        "context.md",
+        "what is read is redacted as every text is (below): another notebook holding "
+        '`db_password = "…"` is sent with `db_password = \\"***\\"`.',
+    )
     cell = {
         "cell_type": "code",
         "source": [

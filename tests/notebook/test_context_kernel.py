@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S, serving_asgi
+from agentnb_testing import PATIENCE_S, said_on_page, serving_asgi
 from kernel_session import Session, reset_kernel, running_kernel
 from wire_tap import WireTap
 
@@ -122,6 +122,13 @@ def stderr(session: Session, msg_id: str) -> str:
 def test_attachments_arrive_summarized_redacted_and_inside_the_data_block(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md",
+        'Everything read from it reaches the agent inside `<notebook-data id="…">` … '
+        '`</notebook-data id="…">`, a block whose id is new for each run and which says it is '
+        "data; a `notebook-data` tag inside the data is written `‹/notebook-data` so it cannot "
+        "close the block.",
+    )
     wire = tap[0]
     before = len(wire.bodies)
     started = time.monotonic()
@@ -158,6 +165,7 @@ def test_a_read_in_a_run_carrying_an_injection_stops_at_the_gate(
     a run whose message carries the injected instruction still asks first, and that denied,
     nothing it would have read reaches the server (servers that obey the injection are
     tests/interop/test_context_interop.py's)."""
+    said_on_page("context.md", "A tool call such text provokes still stops at the approval gate.")
     wire = tap[0]
     before = len(wire.bodies)
     ran = session.execute(
@@ -191,6 +199,9 @@ def test_a_read_in_a_run_carrying_an_injection_stops_at_the_gate(
 def test_an_unknown_name_is_refused_and_nothing_is_sent(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md", "A name the kernel does not have, typed, is refused before anything is sent"
+    )
     wire = tap[0]
     before = len(wire.bodies)
     refused = session.execute("%%agent finance_agent --via t --wait\nWhat is in @dff?")
@@ -201,6 +212,12 @@ def test_an_unknown_name_is_refused_and_nothing_is_sent(
 def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md",
+        "A `repr` that raises gives the value's type and `<repr failed: RuntimeError>` (`b: Bad "
+        "<repr failed: RuntimeError>`); one that hangs gives its type and `<repr timed out>` "
+        "after 1.5 s and the kernel goes on (the next cell runs at once).",
+    )
     wire = tap[0]
     session.execute(
         """
@@ -229,6 +246,12 @@ def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
 def test_context_tools_ask_naming_what_they_read_and_read_once_allowed(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
+    said_on_page(
+        "context.md",
+        "Nothing is read before you decide: a denied read runs none of your code, and an "
+        "allowed one is made then, its result shown as the call's output in the run (and kept "
+        "by the history).",
+    )  # the denied half: test_a_denied_read_runs_nothing_and_the_deny_list_binds_the_cells
     wire = tap[0]
     before = len(wire.bodies)
     ran = session.execute(
@@ -241,6 +264,8 @@ def test_context_tools_ask_naming_what_they_read_and_read_once_allowed(
                         approve=approver, wait=True, display=False)
         print(h.run.status, len(asked), asked[0][0])
         print(asked[0][1])
+        [kept] = agentnb.runs(limit=1)[0].tool_calls
+        print(kept.output == h.run.tool_calls[0].output, "db_password: str = ***" in kept.output)
         """
     )
     out = session.stdout(ran)
@@ -248,6 +273,7 @@ def test_context_tools_ask_naming_what_they_read_and_read_once_allowed(
         "completed 1 notebook_variables\n"
         "reads the notebook once approved, at the sample level: the names, types and sizes "
         "of its variables (page 1)\n"
+        "True True\n"
     )
     sent = wire.bodies[before + 1]
     assert "customers: pandas DataFrame 2×3" in sent and "db_password: str = ***" in sent
@@ -261,6 +287,11 @@ def test_each_read_asks_by_name_and_kind_and_sends_placeholders_where_its_secret
     upper-case word of the message: each read below would carry secrets (cell 1's source
     holds four of them); its approval names what it reads, and the request body answering
     it holds ``***`` instead of each secret."""
+    said_on_page(
+        "context.md",
+        "Every text read from the notebook is redacted on its way out, the same for the request "
+        "body, the approval question, a trace and the history",
+    )  # the trace and the history: the session fixture's end
     wire = tap[0]
     session.execute(
         f"""
@@ -592,6 +623,11 @@ def test_mentions_attach_only_where_they_were_typed(
     the request, and ``@bob_smith`` made the call raise. Text made at run time goes as it
     is; a literal typed in the call, a magic's body and ``mentions=True`` or ``attach=``
     attach (the chat input's own messages are the tests above)."""
+    said_on_page(
+        "context.md",
+        "`@name` attaches where you typed it: in a `%%agent` / `%agent` cell, in the chat "
+        "cell's input, and in a message written as a string literal in the call",
+    )
     wire = tap[0]
     session.execute(f"review = {REVIEW!r}")
     sent: dict[str, str] = {}
@@ -661,3 +697,242 @@ def test_a_denied_read_runs_nothing_and_the_deny_list_binds_the_cells(
     sent = wire.bodies[-1]  # the request answering the cells' read
     assert "it names customers, on the context deny list" in sent
     assert "IGNORE ALL PREVIOUS INSTRUCTIONS" not in sent and "pandas DataFrame, 2 rows" not in sent
+
+
+DEEPER = {
+    "four levels down": "deep-" + secrets.token_hex(8),
+    "a frame cell of JSON": "json-" + secrets.token_hex(8),
+    "after 20,000 items": "many-" + secrets.token_hex(8),
+    "db_pass": "dbpass-" + secrets.token_hex(8),
+    "credentials": "cred-" + secrets.token_hex(8),
+    "auth": "auth-" + secrets.token_hex(8),
+    "a DSN": "dsn-" + secrets.token_hex(8),
+    "Stripe": "sk_live_" + secrets.token_hex(12),
+    "Google": "AIza" + secrets.token_hex(18),
+    "Hugging Face": "hf_" + secrets.token_hex(17),
+    "GitLab": "glpat-" + secrets.token_hex(10),
+    "bytes": "bytes-" + secrets.token_hex(8),
+    "a named tuple": "login-" + secrets.token_hex(8),
+    "a header pair": "hdr-" + secrets.token_hex(8),
+}
+
+
+def test_secrets_one_step_deeper_and_the_shapes_missed_reach_no_request(
+    session: Session, tap: tuple[WireTap, str, str], tmp_path: Path
+) -> None:
+    """Issue 66's "Secrets one step deeper" and "Shapes and names missed", made again in the
+    kernel: each value below reached the agent (a variable's summary, an attachment, a
+    cell's source and output). Attached, listed and read through the cells, none goes."""
+    wire = tap[0]
+    s = DEEPER
+    session.execute(
+        f"""
+        import collections, json
+        CFG = {{"prod": {{"db": {{"conn": {{"password": {s["four levels down"]!r}}}}}}}}}
+        USERS = pd.DataFrame({{"user": ["ann"],
+                              "prefs": [json.dumps({{"password": {s["a frame cell of JSON"]!r}}})]}})
+        BIG = {{f"k{{i}}": i for i in range(20_000)}}
+        BIG["db"] = {{"token": {s["after 20,000 items"]!r}}}
+        db_pass = {s["db_pass"]!r}
+        credentials = {{"pass": {s["credentials"]!r}}}
+        auth = ("bob", {s["auth"]!r})
+        DSN = "postgres://app:" + {s["a DSN"]!r} + "@db.internal/sales"
+        KEYS = "stripe " + {s["Stripe"]!r} + " google " + {s["Google"]!r} + \\
+            " hf " + {s["Hugging Face"]!r} + " gitlab " + {s["GitLab"]!r}
+        HELD = {{"api_key": {s["bytes"].encode()!r}}}
+        Login = collections.namedtuple("Login", "user password")
+        LOGIN = Login("bob", {s["a named tuple"]!r})
+        HDRS = [("Accept", "text/plain"), ("Authorization", {s["a header pair"]!r})]
+        """
+    )
+    session.execute("CFG, USERS, BIG['db'], DSN, KEYS, HELD, LOGIN, HDRS")  # an output
+    session.execute("str(CFG) + USERS.to_json() + str(LOGIN) + str(HDRS)")  # its text
+    before = len(wire.bodies)
+    names = ["CFG", "USERS", "BIG", "db_pass", "credentials", "auth", "DSN", "KEYS", "HELD"]
+    names += ["LOGIN", "HDRS", "Out[4]", "Out[5]", "In[3]"]  # the cells above
+    ran = session.execute(
+        f"""
+        read = [t for t in agentnb.context.tools()
+                if t.name in ("notebook_cells", "notebook_variables")]
+        statuses = []
+        for tools in ([read[0]], [read[1]]):
+            h = agentnb.ask("finance_agent", "What is in my notebook?", via="t", tools=tools,
+                            approve=True, wait=True, display=False)
+            statuses.append(h.run.status)
+        for name in {names!r}:
+            h = agentnb.ask("finance_agent", "What is it?", via="t", attach=[name],
+                            approve=True, wait=True, display=False)
+            statuses.append(h.run.status)
+        print(set(statuses))
+        """,
+        timeout=PATIENCE_S,
+    )
+    assert session.stdout(ran) == "{'completed'}\n"
+    sent = "\n".join(wire.bodies[before:])
+    assert len(wire.bodies) - before >= 4 + len(names)  # the reads, then each attachment
+    for kind, secret in DEEPER.items():
+        at = sent.find(secret)
+        assert at == -1, f"{kind}: went over the wire: {sent[max(at - 300, 0) : at + 50]}"
+    assert "'password': ***" in sent and "db.internal" in sent  # the rest was read
+    assert "db_pass: str = *** (not read: its name looks secret)" in sent
+    assert "Login(user='bob', password=***)" in sent
+    history = b"".join(path.read_bytes() for path in tmp_path.glob("history.db*"))
+    for kind, secret in DEEPER.items():
+        assert secret.encode() not in history, f"{kind}: in the history file"
+
+
+def test_the_schema_level_binds_the_cells_the_error_and_the_files(
+    session: Session, tap: tuple[WireTap, str, str], tmp_path: Path
+) -> None:
+    """Issue 66: at ``schema`` level ``notebook_cells``, ``notebook_error`` and
+    ``notebook_read_file`` sent the values the level withholds. Each read made by the agent
+    over the wire, in the kernel, at ``schema``."""
+    wire = tap[0]
+    ssn = "123-45-" + str(secrets.randbelow(9000) + 1000)
+    (tmp_path / "ROWS").write_text(f"ssn\n{ssn}\n")
+    session.execute(f"IDS = pd.DataFrame({{'ssn': [{ssn!r}]}}); IDS.shape[0]")
+    with pytest.raises(AssertionError, match="LookupError"):
+        session.execute(f"raise LookupError('no customer with ssn ' + {ssn!r})")
+    before = len(wire.bodies)
+    ran = session.execute(
+        f"""
+        import os
+        here = os.getcwd()
+        os.chdir({str(tmp_path)!r})
+        agentnb.context.configure(level="schema")
+        try:
+            calls = []
+            for tool in ("notebook_cells", "notebook_error", "notebook_read_file"):
+                offered = [t for t in agentnb.context.tools() if t.name == tool]
+                h = agentnb.ask("finance_agent", "What is in ROWS?", via="t", tools=offered,
+                                approve=True, wait=True, display=False)
+                calls += [(c.name, c.status) for c in h.run.tool_calls]
+        finally:
+            agentnb.context.configure(level="sample")
+            os.chdir(here)
+        print(calls)
+        """
+    )
+    assert session.stdout(ran) == (
+        "[('notebook_cells', 'succeeded'), ('notebook_error', 'succeeded'), "
+        "('notebook_read_file', 'failed')]\n"
+    )
+    cells, error, read = (wire.bodies[before + 2 * n + 1] for n in range(3))
+    assert "IDS = pd.DataFrame({…: […]}); IDS.shape[…]\\nOut[3]: int" in cells
+    assert "LookupError" in error and "read at the sample level only" in read
+    for body in (cells, error, read):
+        assert ssn not in body
+
+
+def test_files_that_hold_secrets_are_judged_by_their_path_in_the_kernel(
+    session: Session, tmp_path: Path
+) -> None:
+    """Issue 66's "Files judged by their own name", made again in the kernel through its own
+    tools: ``secrets/prod.yaml``, ``.git/config`` (a token in the remote URL),
+    ``.docker/config.json``, a link to one, and another notebook holding a password."""
+    token = "ghp_" + secrets.token_hex(18)
+    password = "nbpw-" + secrets.token_hex(8)
+    files = {
+        "secrets/prod.yaml": f"db:\n  password: {password}\n",
+        ".git/config": f'[remote "origin"]\n  url = https://bob:{token}@github.com/a/b.git\n',
+        ".docker/config.json": json.dumps({"auths": {"ghcr.io": {"auth": token}}}),
+        "other.ipynb": json.dumps(
+            {"cells": [{"cell_type": "code", "source": [f'db_password = "{password}"\n']}]}
+        ),
+    }
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    (tmp_path / "prod.yaml").symlink_to(tmp_path / "secrets" / "prod.yaml")
+    ran = session.execute(
+        f"""
+        import os
+        here = os.getcwd()
+        os.chdir({str(tmp_path)!r})
+        try:
+            read = {{t.name: t.function for t in agentnb.context.tools()}}
+            for path in {[*files, "prod.yaml"]!r}:
+                try:
+                    print(read["notebook_read_file"](path=path))
+                except ValueError as refused:
+                    print("refused:", refused)
+            print(read["notebook_files"](path="."))
+        finally:
+            os.chdir(here)
+        """
+    )
+    said = session.stdout(ran)
+    assert token not in said and password not in said
+    for refusal in (
+        "refused: 'secrets/prod.yaml' is never read: it is inside secrets/",
+        "refused: '.git/config' is never read: it is inside .git/",
+        "refused: '.docker/config.json' is never read: it is inside .docker/",
+        "refused: 'prod.yaml' is never read: it is inside secrets/",
+    ):
+        assert refusal in said, said
+    assert 'db_password = \\"***\\"' in said  # the other notebook, read and redacted
+    assert ".git/ (listed, never read: it holds secrets)" in said
+
+
+def test_denied_reads_of_a_slow_value_hold_nothing_and_leave_no_summary_running(
+    session: Session,
+) -> None:
+    """Issue 66: 32 denied reads of a slow object held the run 58 s and left 10 summary
+    threads spinning a core after it. In the kernel: denied reads run nothing; an allowed
+    one gives up at its bound, and its summary stops rather than spinning on."""
+    ran = session.execute(
+        """
+        import threading, time
+        class Slow:
+            turns = 0
+            def __repr__(self):
+                while True:
+                    Slow.turns += 1
+        SLOW = Slow()
+        describe = [t for t in agentnb.context.tools() if t.name == "notebook_describe"]
+        earlier = set(threading.enumerate())  # an earlier test's summary asleep in C: its own
+        def summaries():
+            return [t for t in threading.enumerate()
+                    if t.name == "agentnb-context-summary" and t not in earlier]
+        denied = []
+        for _ in range(8):
+            h = agentnb.ask("finance_agent", "What is in SLOW?", via="t", tools=describe,
+                            approve=False, wait=True, display=False)
+            denied.append([c.status for c in h.run.tool_calls])
+        print(Slow.turns, summaries() == [], denied == [["denied"]] * 8)
+        h = agentnb.ask("finance_agent", "What is in SLOW?", via="t", tools=describe,
+                        approve=True, wait=True, display=False)
+        print(h.run.status, "SLOW: Slow <repr timed out>" in h.run.tool_calls[0].output)
+        deadline = time.monotonic() + 60
+        while summaries() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        turns = Slow.turns
+        time.sleep(0.3)
+        print(summaries() == [], Slow.turns == turns)
+        """,
+        timeout=PATIENCE_S,
+    )
+    assert session.stdout(ran) == "0 True True\ncompleted True\nTrue True\n"
+
+
+def test_a_view_of_an_array_is_described_in_the_kernel_without_a_copy(session: Session) -> None:
+    """Issue 66: describing a non-contiguous numpy array copied it whole (+275 MiB for a
+    275 MiB array). The kernel's own tool, on a 16 MB view of a 32 MB array."""
+    ran = session.execute(
+        """
+        import tracemalloc
+        whole = np.arange(4_000_000, dtype=np.float64).reshape(2_000, 2_000)
+        view = whole[:, ::2]
+        describe = {t.name: t.function for t in agentnb.context.tools()}["notebook_describe"]
+        tracemalloc.start()
+        try:
+            said = describe(name="view")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        print(view.flags.c_contiguous, "shape (2000, 1000), dtype float64" in said, peak)
+        """
+    )
+    contiguous, described, peak = session.stdout(ran).split()
+    assert (contiguous, described) == ("False", "True")
+    assert int(peak) < 2_000_000, f"{int(peak):,} bytes allocated to describe a 16 MB view"

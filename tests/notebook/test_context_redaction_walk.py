@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import pytest
+from agentnb_testing import said_on_page
 
 from agentnb._app import context_summary
 from agentnb._app.attachments import attach_context
@@ -177,7 +179,76 @@ def test_a_records_attributes_are_names_too() -> None:
     assert "record-secret" not in read("notebook_describe", name="note")
 
 
+class Login(NamedTuple):
+    user: str
+    password: str
+
+
+def test_a_named_tuples_fields_and_a_structured_arrays_fields_are_names_too() -> None:
+    """A named tuple is a record (``Login(user, password)``), a structured array's field a
+    column (``dtype=[("id", "i4"), ("password", "U20")]``): values under their secret names
+    are never read, wherever else they show."""
+    accounts = np.array(
+        [(1, "struct-field-secret"), (2, "pw-1")], dtype=[("id", "i4"), ("password", "U40")]
+    )
+    namespace = {
+        "login": Login("bob", "named-tuple-secret"),
+        "short": Login("ann", "pw-2"),
+        "accounts": accounts,
+        "api_keys": np.array(["numpy-text-secret"]),
+        "note": "named-tuple-secret struct-field-secret numpy-text-secret",
+        "In": [""],
+        "Out": {},
+    }
+    read = reads(namespace)
+    for name in ("login", "accounts", "api_keys", "note"):
+        sent = read("notebook_describe", name=name)
+        for secret in ("named-tuple-secret", "struct-field-secret", "numpy-text-secret"):
+            assert secret not in sent, sent
+    assert "Login(user='bob', password=***)" in read("notebook_describe", name="login")
+    assert "pw-2" not in read("notebook_describe", name="short")  # short, and never read
+    described = read("notebook_describe", name="accounts")
+    assert "values not read (their names look secret): password" in described
+    assert "pw-1" not in described and "first values: (1,), (2,)" in described
+
+
+def test_a_name_and_its_value_held_as_a_pair_are_held_like_a_dict() -> None:
+    """``[("Authorization", "Bearer …")]`` (headers as a list of pairs), ``{("token",
+    "…")}``, ``parse_qsl``'s answer: the value of a pair whose first item is a secret-looking
+    name is held as a dict's value under that key is."""
+    namespace = {
+        "headers": [("Accept", "text/plain"), ("Authorization", "pair-secret-value-1")],
+        "pairs": {("token", "pair-secret-value-2")},
+        "query": [("user", "bob"), ("password", "pair-secret-value-3")],
+        "note": "pair-secret-value-1 pair-secret-value-2 pair-secret-value-3",
+        "In": [""],
+        "Out": {},
+    }
+    read = reads(namespace)
+    for name in ("headers", "pairs", "query", "note"):
+        assert "pair-secret-value" not in read("notebook_describe", name=name), name
+    assert "text/plain" in read("notebook_describe", name="headers")
+
+
+def test_an_authorization_header_written_as_text_is_redacted_whole() -> None:
+    """``Authorization: Bearer <token>`` in a cell, a log line or a file: the token after the
+    scheme is the secret, not the scheme's word."""
+    for written in (
+        "Authorization: Bearer header-token-value-1",
+        "authorization=Basic header-token-value-1",
+        '{"Authorization": "Bearer header-token-value-1"}',
+    ):
+        shown = redact_key_shapes(written)
+        assert "header-token-value-1" not in shown and "***" in shown, shown
+
+
 def test_the_search_runs_none_of_the_users_code() -> None:
+    said_on_page(
+        "context.md",
+        "The kernel is searched for those values at each read by one walk over its values, at "
+        "any depth, that runs none of your code (a container is read through its built-in "
+        "type: an override of `__iter__` is not called).",
+    )
     ran: list[str] = []
 
     class Loud(dict[str, Any]):
@@ -283,6 +354,15 @@ def test_a_urls_password_is_redacted() -> None:
         "postgres://app:***@db.internal:5432/sales https://bob:***@github.com/acme/repo.git"
     )
     assert "dsn-password-1" not in summarize(text, "dsn")
+    namespace = {
+        "DSN": "postgresql://app:dsn-password-2@db.internal/sales",
+        "In": ["", 'DSN = "postgresql://app:" + "dsn-password-2" + "@db.internal/sales"'],
+        "Out": {},
+        "note": "login refused with dsn-password-2",
+    }
+    read = reads(namespace)
+    for sent in (read("notebook_cells"), read("notebook_describe", name="note")):
+        assert "dsn-password-2" not in sent and "***" in sent, sent
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from agentnb_testing import said_on_page
 
 from agentnb import ConfigurationError
 from agentnb._app import context_summary
@@ -94,6 +95,15 @@ def last_error() -> Iterator[None]:
 def test_a_denied_frames_rows_are_not_read_from_the_cells_that_showed_them(
     tmp_path: Path,
 ) -> None:
+    said_on_page(
+        "context.md",
+        '`configure(deny=["customers", "raw"])` keeps names out of every read: a denied name is '
+        "not listed, described or attached, nor is another name for its value (`c = customers`).",
+    )
+    said_on_page(
+        "context.md",
+        "Each read takes the settings in force when it is made, in a run that has begun too.",
+    )
     kernel = the_kernel(tmp_path)
     read = reads(kernel)  # made before the setting: each read takes the settings in force
     configure(deny=["customers"])
@@ -117,6 +127,7 @@ def test_a_denied_frames_rows_are_not_read_from_the_cells_that_showed_them(
 
 
 def test_an_output_that_is_a_denied_value_is_not_read(tmp_path: Path) -> None:
+    said_on_page("context.md", "neither is an output that is its value")
     people = customers()
     kernel = Kernel({"customers": people, "In": ["", "x"], "Out": {1: people}}, cwd=tmp_path)
     configure(deny=["customers"])
@@ -128,6 +139,10 @@ def test_an_output_that_is_a_denied_value_is_not_read(tmp_path: Path) -> None:
 def test_the_error_a_denied_frames_cell_raised_is_sent_without_its_message(
     tmp_path: Path, last_error: None
 ) -> None:
+    said_on_page(
+        "context.md",
+        "an error whose lines name it is sent without its message and those lines.",
+    )
     namespace: dict[str, Any] = {"customers": customers()}
     raised_in_a_cell("customers.loc['Ann Privé', 'nowhere']", namespace)
     kernel = Kernel({**namespace, "In": [""], "Out": {}}, cwd=tmp_path)
@@ -139,6 +154,16 @@ def test_the_error_a_denied_frames_cell_raised_is_sent_without_its_message(
 
 
 def test_at_the_schema_level_no_read_sends_a_value(tmp_path: Path, last_error: None) -> None:
+    said_on_page(
+        "context.md",
+        "It binds every read: the variables, the cells and their outputs, the last error and "
+        "the files, as attachments and as tools alike.",
+    )
+    said_on_page(
+        "context.md",
+        "| `stats` | and `describe()` of the sample, a number's value, a string's text, a cell's "
+        "source as typed, an error's message |",
+    )
     (tmp_path / "people.csv").write_text("name,ssn\nAnn,123-45-6789\n")
     raised_in_a_cell("raise ValueError('bad ssn 123-45-6789: ' + str(41 + 1))", {})
     kernel = the_kernel(tmp_path)
@@ -175,6 +200,12 @@ def test_a_magic_cell_at_the_schema_level(tmp_path: Path) -> None:
 
 
 def test_the_deny_list_takes_paths_for_files(tmp_path: Path) -> None:
+    said_on_page(
+        "context.md",
+        "An entry that is not a Python name is a path under the working directory "
+        '(`configure(deny=["customers", "data/*.csv", "private/"])`): the files and folders it '
+        "matches are neither listed nor read.",
+    )
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "customers.csv").write_text("name\nAnn Privé\n")
     (tmp_path / "data" / "regions.csv").write_text("name\nnorth\n")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, said_on_page
 
 from agentnb import ConfigurationError
 from agentnb._app import context_summary
@@ -26,6 +26,7 @@ from agentnb._app.context_summary import (
     within_turn,
 )
 from agentnb._app.context_tools import PAGE_SIZE, Kernel, context_tools
+from agentnb._core.secrets import checked_key
 
 SECRETS = {
     "openai": "sk-proj-abcdefghijklmnopqrstuvwxyz012345",
@@ -119,9 +120,17 @@ def test_values_under_secret_looking_names_are_never_read() -> None:
 
 
 def test_environment_secrets_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    said_on_page(
+        "context.md",
+        "the values of environment variables whose names say key, token, secret or password, "
+        "and every API key agentnb was given, in each form a serializer may write them;",
+    )
     monkeypatch.setenv("WAREHOUSE_PASSWORD", "correct-horse-battery")
     monkeypatch.setattr("agentnb._core.secrets._cache", (-10.0, ()))
     assert "correct-horse" not in summarize("dsn: correct-horse-battery", "dsn")
+    checked_key("given/key+12345")  # a key agentnb was given, as a connection checks it
+    shown = summarize('{"k": "given\\/key+12345", "q": "given%2Fkey%2B12345"}', "echo")
+    assert "given" not in shown and shown.count("***") == 2, shown
 
 
 def test_a_figure_says_what_a_person_reads_off_it() -> None:

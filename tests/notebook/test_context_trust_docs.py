@@ -5,11 +5,13 @@ the code is made to do what it says, here, over the in-process tools."""
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -55,13 +57,21 @@ def default_settings() -> Iterator[None]:
     context_summary._settings = ContextSettings()
 
 
+class Login(NamedTuple):
+    user: str
+    password: str
+
+
 def test_values_under_secret_names_are_never_read_at_any_depth() -> None:
     said(
         "context.md",
         "values under secret-looking names are never read at all, at any depth: a variable "
         "(`db_password: str = *** (not read: its name looks secret)`), a dict key or a "
-        "record's attribute (a dataclass, a namespace, a pydantic model) four levels down "
-        "or forty (`'password': ***`)",
+        "record's attribute (a dataclass, a namespace, a pydantic model, a named tuple) four "
+        "levels down or forty (`'password': ***`), a column (its name and dtype are listed, "
+        "its values left out of statistics and rows) or a structured array's field, a row of "
+        "a frame or a series whose label looks secret, the value of a pair that names it "
+        '(`("Authorization", "Bearer …")` in a list of headers);',
     )
     assert summarize("hunter2-hunter2", "db_password") == (
         "db_password: str = *** (not read: its name looks secret)"
@@ -69,8 +79,58 @@ def test_values_under_secret_names_are_never_read_at_any_depth() -> None:
     deep: dict[str, Any] = {"password": "forty-levels-down"}
     for level in range(40):
         deep = {f"l{level}": deep}
-    kernel = Kernel({"cfg": deep, "note": "forty-levels-down"})
-    assert "forty-levels-down" not in reads(kernel)("notebook_describe", name="note")
+    held = {
+        "cfg": deep,
+        "login": Login("bob", "named-tuple-pw"),
+        "users": pd.DataFrame({"api_key": ["column-secret"], "n": [1.0]}),
+        "accounts": np.array([(1, "field-secret")], dtype=[("id", "i4"), ("password", "U20")]),
+        "settings": pd.Series({"host": "db", "token": "row-secret"}),
+        "headers": [("Authorization", "Bearer pair-secret")],
+    }
+    read = reads(Kernel({**held, "note": "forty-levels-down"}))
+    assert "forty-levels-down" not in read("notebook_describe", name="note")
+    for name in held:
+        sent = read("notebook_describe", name=name)
+        for secret in ("named-tuple-pw", "column-secret", "field-secret", "row-secret"):
+            assert secret not in sent, sent
+        assert "pair-secret" not in sent
+    assert "api_key — str, 0 null" in read("notebook_describe", name="users")
+
+
+def test_those_values_are_redacted_wherever_else_they_show(tmp_path: Path) -> None:
+    said(
+        "context.md",
+        "and those values (strings and bytes of 8 characters or more), and the password of a "
+        "URL a variable holds, wherever else they show: in the source of the cell that typed "
+        "them, in a cell's output, inside another variable, in an error's message, in a file.",
+    )
+    (tmp_path / "log.txt").write_text("logged in with typed-secret-1 via dsn-pw-123\n")
+    namespace: dict[str, Any] = {
+        "db_password": "typed-secret-1",
+        "DSN": "postgres://app:dsn-pw-123@db/sales",
+        "note": ["typed-secret-1", "dsn-pw-123"],
+        "In": ["", "login('bob', 'typed-secret-1')", "note[0] + ' ' + note[1]"],
+        "Out": {2: "typed-secret-1 dsn-pw-123"},
+    }
+    kernel = Kernel(namespace, cwd=tmp_path)
+    read = reads(kernel)
+    try:
+        raise PermissionError("refused typed-secret-1 and dsn-pw-123")
+    except PermissionError as error:
+        kept = {name: getattr(sys, name, None) for name in ("last_exc", "last_value")}
+        sys.last_exc = sys.last_value = error
+    try:
+        sent = [
+            read("notebook_cells"),
+            read("notebook_describe", name="note"),
+            read("notebook_error"),
+            read("notebook_read_file", path="log.txt"),
+        ]
+    finally:
+        for name, value in kept.items():
+            setattr(sys, name, value)
+    for text in sent:
+        assert "typed-secret-1" not in text and "dsn-pw-123" not in text and "***" in text, text
 
 
 def test_the_key_shapes_and_the_values_written_beside_secret_names() -> None:
@@ -281,3 +341,52 @@ def test_text_not_typed_attaches_nothing() -> None:
         return bool(ask("a", message))
 
     assert ask("a", "cc @cfg") and not mine("cc @cfg")
+
+
+def test_securitys_account_of_the_notebook_as_context(tmp_path: Path) -> None:
+    """docs/security.md's paragraph on the notebook as context, each of its claims made here
+    (the kernel's tests make them again in a real kernel)."""
+    said(
+        "security.md",
+        "values under secret-looking names are not read at any depth (a dict four levels down, "
+        "a frame's cell, a record's attribute, a named tuple's field, bytes, a tuple, a pair "
+        'such as `("password", …)`), secret environment values and the common providers\' key '
+        "shapes (`sk-`, `sk_live_`, `AIza`, `hf_`, `glpat-`, `ghp_`, `AKIA`, `xox`, JWTs, PEM "
+        "keys, a URL's password) are redacted wherever they show, and past the walk's cap "
+        "values are withheld.",
+    )
+    held: dict[str, Any] = {
+        "cfg": {"prod": {"db": {"conn": {"password": "sec-four-down"}}}},
+        "frame": pd.DataFrame({"prefs": ['{"token": "sec-frame-cell"}']}),
+        "login": Login("bob", "sec-named-field"),
+        "blob": {"api_key": b"sec-bytes-value"},
+        "auth": ("bob", "sec-tuple-value"),
+        "query": [("password", "sec-pair-value")],
+    }
+    note = "sk_live_" + "a1" * 12 + " AIza" + "b2" * 18 + " postgres://u:sec-url-pw@db"
+    read = reads(Kernel({**held, "note": note, "In": ["", *held], "Out": {}}))
+    sent = "\n".join(read("notebook_describe", name=name) for name in [*held, "note"])
+    sent += read("notebook_cells", count=20)
+    assert "sec-" not in sent and "a1a1" not in sent and "b2b2" not in sent, sent
+    said(
+        "security.md",
+        "The privacy level and the deny list bind every read (cells, outputs, errors, files), "
+        "files are judged by their path (`.git/`, `.ssh/`, `secrets/`, `.env*`, `*.pem`...), "
+        "and `@name` is expanded only where you typed it.",
+    )  # each held above: test_the_privacy_level_binds..., test_the_deny_list_binds_every_read,
+    # test_folders_and_files_that_hold_secrets_as_the_page_lists_them, test_text_not_typed...
+    configure(level="schema", deny=["cfg"])
+    kernel = Kernel({"cfg": {"a": 1}, "In": ["", "cfg['a']"], "Out": {1: 1}}, cwd=tmp_path)
+    (tmp_path / "rows.csv").write_text("a\n1\n")
+    read = reads(kernel)
+    assert "In[1]: [not read: it names cfg, on the context deny list]" in read("notebook_cells")
+    with pytest.raises(ValueError, match="read at the sample level only"):
+        read("notebook_read_file", path="rows.csv")
+    said(
+        "security.md",
+        "It reaches the agent inside a per-run-nonced block that says it is data, and each read "
+        "asks first, naming what it will read",
+    )
+    assert read("notebook_variables").startswith(f'<notebook-data id="{NONCE}">\nRead from')
+    tools = context_tools.context_tools(kernel, NONCE)
+    assert all(tool.approve and tool.preview is not None for tool in tools)  # asks, naming it
