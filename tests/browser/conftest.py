@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import SharedServers, connection_env, free_port, serving
+from notebook_pages import is_warm
 
 from agentnb.server import ServerHandle, start_server
 
@@ -224,10 +225,12 @@ def chromium_browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Chromium, shared like the servers (each test's pages are in contexts of their own);
-    the contexts a module leaves open close with it."""
+    the contexts a module leaves open close with it, but for the warm JupyterLab page
+    (``notebook_pages.notebook_page``)."""
     chromium = SHARED.get("browser", chromium_browser)
     try:
         yield chromium
     finally:
         for context in chromium.contexts:
-            context.close()
+            if not is_warm(context):
+                context.close()

@@ -138,6 +138,11 @@ def load_jupyter_app(page: Any, url: str) -> None:
 def open_notebook_at(page: Any, url: str) -> None:
     """Open ``url`` (a notebook in JupyterLab or Notebook 7) and wait for an idle kernel."""
     load_jupyter_app(page, url)
+    wait_for_idle_kernel(page)
+
+
+def wait_for_idle_kernel(page: Any) -> None:
+    """Wait until the page's notebook is loaded and its kernel idle."""
     deadline = time.monotonic() + 90
     status = page.evaluate(WAIT_READY)
     while status != "idle":
@@ -156,6 +161,101 @@ def run_and_wait(page: Any, index: int) -> None:
     )
 
 
+# ---- one JupyterLab page kept warm across tests ---------------------------------------------
+#
+# Loading JupyterLab costs Chromium about 4 s of CPU before a notebook opens (its plugins
+# start), opening one more notebook in a loaded page about 1.5 s, and the browser tests run
+# beside the rest of the suite on two cores. So ``notebook_page`` keeps one JupyterLab page
+# per browser and opens each test's notebook in it, as a person opens a notebook in the Lab
+# they already have, with nothing of the last test's left: its notebook is closed (its
+# kernel goes with the module, as before), a dialog left open, another page or a failed
+# test retire the page, and the theme goes back to the default light one. Notebook 7 has
+# a page per notebook, and a test that needs Lab's first load opens a page of its own.
+
+CLOSE_DOCUMENTS = """
+() => {
+  const app = window.jupyterapp;
+  for (const widget of [...app.shell.widgets("main")]) widget.dispose();
+}
+"""
+WARM_AND_EMPTY = """
+(lab) => Boolean(
+  window.jupyterapp
+  && window.location.href.startsWith(lab)
+  && !document.querySelector(".jp-Dialog")
+  && window.__anbPanel() === null
+)
+"""
+OPEN_DOCUMENT = """
+(path) => {
+  const app = window.jupyterapp;
+  for (const widget of [...app.shell.widgets("main")]) widget.dispose();  // a launcher
+  return app.commands.execute("docmanager:open", {path});
+}
+"""
+
+
+class _WarmLab:
+    """The JupyterLab page kept for the next test: its context, page and error list."""
+
+    def __init__(self, context: Any, page: Any, errors: list[str]) -> None:
+        self.context = context
+        self.page = page
+        self.errors = errors
+
+
+_warm: dict[int, _WarmLab] = {}
+"""The warm JupyterLab page of each browser (by ``id``)."""
+
+
+def is_warm(context: Any) -> bool:
+    """Whether ``context`` holds a warm JupyterLab page (the ``browser`` fixture keeps it
+    open from one module to the next)."""
+    return any(warm.context is context for warm in _warm.values())
+
+
+def _retire(browser: Any) -> None:
+    warm = _warm.pop(id(browser), None)
+    if warm is not None:
+        warm.context.close()
+
+
+def _warm_lab(browser: Any, server: Any, width: int, height: int) -> _WarmLab | None:
+    """The browser's warm JupyterLab page on ``server``, empty and light, sized for this
+    test; None (and the page retired) when there is none or it cannot be trusted."""
+    warm = _warm.get(id(browser))
+    if warm is None:
+        return None
+    try:
+        usable = not warm.page.is_closed() and warm.page.evaluate(WARM_AND_EMPTY, server.url)
+    except Exception:  # a page Playwright cannot talk to any more is not used again
+        usable = False
+    if not usable:
+        _retire(browser)
+        return None
+    warm.page.set_viewport_size({"width": width, "height": height})
+    set_theme(warm.page, THEMES[0])
+    warm.errors.clear()
+    return warm
+
+
+def _open_lab_notebook(
+    browser: Any, server: Any, name: str, width: int, height: int
+) -> tuple[Any, list[str]]:
+    """Notebook ``name`` open in JupyterLab with an idle kernel: in the warm page when there
+    is one, else in a new page that becomes the warm one."""
+    warm = _warm_lab(browser, server, width, height)
+    if warm is not None:
+        warm.page.evaluate(OPEN_DOCUMENT, f"{server.folder}/{name}")
+        wait_for_idle_kernel(warm.page)
+        return warm.page, warm.errors
+    _retire(browser)
+    context, page, errors = new_page(browser, width=width, height=height)
+    _warm[id(browser)] = _WarmLab(context, page, errors)
+    open_notebook_at(page, url_of(server, "jupyterlab", name))
+    return page, errors
+
+
 @contextmanager
 def notebook_page(
     browser: Any,
@@ -170,21 +270,37 @@ def notebook_page(
     last_shot: Path | None = None,
 ) -> Iterator[Any]:
     """``cells`` written as notebook ``name`` in ``server``'s folder and opened in ``app``
-    (see ``url_of``) on a new page, its first ``run_first`` cells run one by one, each to
-    its end. Yields the page, its errors as ``page.errors``; at the end photographs the whole
-    page to ``last_shot`` (when given) and closes it."""
+    (see ``url_of``; JupyterLab's page is kept warm, see above), its first ``run_first``
+    cells run one by one, each to its end. Yields the page, its errors as ``page.errors``;
+    at the end photographs the whole page to ``last_shot`` (when given) and closes the
+    notebook (Notebook 7: the page)."""
     new_notebook(server.root / name, cells)
-    context, page, errors = new_page(browser, width=width, height=height)
+    context = None
     try:
-        open_notebook_at(page, url_of(server, app, name))
+        if app == "jupyterlab":
+            page, errors = _open_lab_notebook(browser, server, name, width, height)
+        else:
+            context, page, errors = new_page(browser, width=width, height=height)
+            open_notebook_at(page, url_of(server, app, name))
         for index in range(run_first):
             run_and_wait(page, index)
         page.errors = errors
         yield page
         if last_shot is not None:
             page.screenshot(path=str(last_shot), full_page=True)
+    except BaseException:
+        _retire(browser)  # what a failed test leaves is not the next test's start
+        raise
     finally:
-        context.close()
+        if context is not None:
+            context.close()
+        _close_documents(browser)
+
+
+def _close_documents(browser: Any) -> None:
+    warm = _warm.get(id(browser))
+    if warm is not None and not warm.page.is_closed():
+        warm.page.evaluate(CLOSE_DOCUMENTS)
 
 
 def cell_at(page: Any, index: int) -> Any:
