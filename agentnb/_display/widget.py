@@ -364,6 +364,17 @@ class ChatCell(anywidget.AnyWidget):
         """The live view's output (:func:`view_output`)."""
         return view_output(self)
 
+    def __repr__(self) -> str:
+        """What a script or a terminal prints (a notebook shows the cell): the last turn, as
+        a ``RunHandle`` reads."""
+        if not self.runs:
+            return "<ChatCell turns=0>"
+        r = self.runs[-1]
+        return (
+            f"<ChatCell turns={len(self.runs)} agent={r.agent!r} status={r.status} "
+            f"chars={len(r.text)} tools={len(r.tool_calls)}>"
+        )
+
     def _repr_mimebundle_(self, **_kwargs: Any) -> Any:
         return self.view_bundle()
 

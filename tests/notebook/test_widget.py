@@ -100,6 +100,18 @@ def test_show_a_finished_run_prints_it_whole(capsys: pytest.CaptureFixture[str])
     assert "z" * 5_000 in capsys.readouterr().out
 
 
+def test_a_chat_cell_printed_by_a_script_names_its_last_turn() -> None:
+    """A script or a terminal prints a chat cell (``print(agentnb.show(...))``, a docs
+    example's last line): the last turn as a ``RunHandle`` reads, not an address."""
+    assert repr(ChatCell()) == "<ChatCell turns=0>"
+    first, last = Run(agent="echo", message="m"), Run(agent="writer", message="n")
+    first.apply(RunCompleted())
+    last.apply(TextDelta(delta="hello"))
+    cell = ChatCell(first)
+    cell.add(last)
+    assert repr(cell) == "<ChatCell turns=2 agent='writer' status=running chars=5 tools=0>"
+
+
 def test_chat_cell_with_input_sends_typed_messages_through_on_followup() -> None:
     asked: list[str] = []
 
