@@ -122,7 +122,7 @@ class McpTools(Sequence[ClientTool]):
         name: str,
         approve: bool | None,
         time_limit: float,
-        entry: dict[str, Any],
+        entry: Mapping[str, object],
         cwd: str | Path | None,
     ) -> None:
         self.name = name
@@ -131,7 +131,7 @@ class McpTools(Sequence[ClientTool]):
         self._approve = approve
         self._time_limit = time_limit
         self._made: tuple[tuple[ListedTool, ...], tuple[ClientTool, ...]] = ((), ())
-        self._entry = entry
+        self._entry: dict[str, Any] = dict(entry)  # the ACP entry, JSON
         self._cwd = cwd
 
     def _tools(self) -> tuple[ClientTool, ...]:
