@@ -41,7 +41,15 @@ CHROMIUM_ARGS = [
 SHARED = SharedServers(HERE)
 
 
+BROWSER_TEST_TIMEOUT_S = 600
+"""pytest-timeout's bound for a browser test (the suite's is 120 s): a test makes several waits
+of ``PATIENCE_MS`` on a page, each a bound for a hang; on a busy machine they add up."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "browser" in item.keywords and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(BROWSER_TEST_TIMEOUT_S))
     if CHROMIUM.exists():
         return
     skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing (apt-get install chromium)")

@@ -22,9 +22,11 @@ from agentnb_testing import PATIENCE_S, connection_env, free_port, serving
 
 from agentnb.server import ServerHandle
 
-PATIENCE_MS = int(PATIENCE_S * 1000)
+PATIENCE_MS = int(2 * PATIENCE_S * 1000)
 """Playwright's wait for anything on a page (every page's default): a bound for a hang, not a
-speed."""
+speed. Twice the suite's ``PATIENCE_S``: one wait on a page may cover a whole notebook's
+restore (its kernel, its widgets' models and modules), which took over a minute beside two
+CPU burners and the rest of the suite."""
 
 APPS = ["jupyterlab", "notebook7"]
 """The Jupyter front ends a test can ask for, by their fixtures' names."""
@@ -131,7 +133,7 @@ def load_jupyter_app(page: Any, url: str) -> None:
     """Go to ``url`` and wait for the app (``window.jupyterapp``); ``window.__anbPanel()``
     is then the notebook panel, once there is one."""
     page.goto(url)
-    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)
     page.evaluate(f"() => {{ {NOTEBOOK_PANEL} }}")
 
 
@@ -426,7 +428,7 @@ def wait_for_state(page: Any, index: int, label: str, *, turn: int = -1) -> None
     """Wait until the status of turn ``turn`` (the last by default) of cell ``index`` reads
     ``label``."""
     page.wait_for_function(
-        f"(args) => ({LAST_TURN_STATE})(args) === {label!r}", arg=[index, turn], timeout=60_000
+        f"(args) => ({LAST_TURN_STATE})(args) === {label!r}", arg=[index, turn], timeout=PATIENCE_MS
     )
 
 

@@ -154,7 +154,7 @@ def test_stop_is_in_the_viewport_at_the_end_of_a_long_streaming_answer(
               const a = window.__anbPanel().content.widgets[1].node.querySelector(".anb-answer");
               return a && a.textContent.length > 8000;
             }""",
-            timeout=60_000,
+            timeout=PATIENCE_MS,
         )
         for theme in THEMES:  # switched to while the answer streams on
             set_theme(page, theme)

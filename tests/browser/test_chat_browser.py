@@ -106,7 +106,7 @@ def test_stop_ends_a_writer_run_as_cancelled_with_partial_text(page: Any, artifa
           const a = cell.querySelector('.anb-answer');
           return a && a.textContent.length > 200;
         }}""",
-        timeout=60_000,
+        timeout=PATIENCE_MS,
     )
     stop = widget.locator(".anb-stop")
     assert stop.is_visible()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    PATIENCE_MS,
     SHUTDOWN_KERNEL,
     cell_at,
     notebook_page,
@@ -97,10 +98,10 @@ def test_reopened_without_a_kernel_the_static_grid_reads(
         page.wait_for_function(
             """() => [...document.querySelectorAll(".jp-OutputArea-output:not([data-mime-type])")]
                  .some((el) => el.textContent.startsWith("Error"))""",
-            timeout=60_000,
+            timeout=PATIENCE_MS,
         )
         static = cell_at(page, 1).locator(".agentnb-static .agentnb-experiment")
-        static.wait_for(timeout=60_000)
+        static.wait_for(timeout=PATIENCE_MS)
         assert "Compare AAPL and MSFT" in static.inner_text()
         named = static.locator("td[title^='run ']")
         assert named.count() == 4, "each cell names its run for agentnb.show"

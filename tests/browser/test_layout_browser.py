@@ -102,7 +102,7 @@ def test_stop_stays_in_reach_while_a_long_answer_streams(
               const a = window.__anbPanel().content.widgets[1].node.querySelector(".anb-answer");
               return a && a.textContent.length > 3000;
             }""",
-            timeout=60_000,
+            timeout=PATIENCE_MS,
         )
         stop = cell_at(page, 1).locator(".anb-stop")
         stop.scroll_into_view_if_needed()

@@ -56,7 +56,7 @@ def completed_run_id(page: Any, index: int, turn: int) -> str:
           return code && code.textContent;
         }}""",
         arg=[index, turn],
-        timeout=60_000,
+        timeout=PATIENCE_MS,
     )
     run_id: str = handle.json_value()
     return run_id

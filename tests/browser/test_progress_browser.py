@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    PATIENCE_MS,
     SHUTDOWN_KERNEL,
     cell_at,
     notebook_page,
@@ -50,11 +51,11 @@ def test_a_reopened_notebook_shows_the_batchs_progress_as_text(
         page.evaluate(SHUTDOWN_KERNEL)
         open_notebook_at(page, url_of(notebook7, "notebook7", name))
         reopened = cell_at(page, 1)
-        reopened.locator(".agentnb-progress").wait_for(timeout=60_000)
+        reopened.locator(".agentnb-progress").wait_for(timeout=PATIENCE_MS)
         page.wait_for_function(  # the widget manager gives up on the missing model
             """() => [...document.querySelectorAll(".jp-OutputArea-output:not([data-mime-type])")]
                  .some((el) => el.textContent.startsWith("Error"))""",
-            timeout=60_000,
+            timeout=PATIENCE_MS,
         )
         shown = reopened.evaluate(SHOWN)
         assert len(shown) == 1 and shown[0].startswith("batch echo: 2/2 runs"), shown

@@ -255,7 +255,9 @@ def test_a_reopened_notebook_shows_the_static_table(
     with notebook_page(browser, jupyterlab, name, cells, run_first=2) as page:
         the_view(page)
         # the static form is the cell's second output: the save must hold it
-        page.wait_for_function(STATIC_COPY, arg=[1, 'class="agentnb-runs-table"'], timeout=60_000)
+        page.wait_for_function(
+            STATIC_COPY, arg=[1, 'class="agentnb-runs-table"'], timeout=PATIENCE_MS
+        )
         page.evaluate(SHUTDOWN_KERNEL)
         open_notebook_at(page, url_of(jupyterlab, "jupyterlab", name))
         static = cell_at(page, 1).locator(".agentnb-static .agentnb-runs-table")
@@ -263,9 +265,9 @@ def test_a_reopened_notebook_shows_the_static_table(
         page.wait_for_function(
             """() => [...document.querySelectorAll(".jp-OutputArea-output:not([data-mime-type])")]
                  .some((el) => el.textContent.startsWith("Error"))""",
-            timeout=60_000,
+            timeout=PATIENCE_MS,
         )
-        static.wait_for(timeout=60_000)
+        static.wait_for(timeout=PATIENCE_MS)
         assert static.is_visible()
         assert static.locator("tbody tr").count() == 20
         # the live table's columns, not every column with the ids: it does not scroll

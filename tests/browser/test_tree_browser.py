@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from notebook_pages import (
     CONTRASTS,
+    PATIENCE_MS,
     RUN_CELL,
     THEMES,
     TOP_CARDS,
@@ -107,7 +108,7 @@ def test_nested_cards_stream_inside_their_parent_and_never_at_the_top(
     page = tree_page
     set_theme(page, "JupyterLab Light")
     page.evaluate(RUN_CELL, 1)
-    page.wait_for_function(LIVE_NESTED, arg=1, timeout=60_000)
+    page.wait_for_function(LIVE_NESTED, arg=1, timeout=PATIENCE_MS)
     widget = widget_at(page, 1)
     assert widget.evaluate(TOP_CARDS) == ["research", "research"]
     page.screenshot(path=str(artifacts / "tree-live-light.png"))

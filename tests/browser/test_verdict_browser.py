@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from notebook_pages import (
     EXECUTION_COUNT,
+    PATIENCE_MS,
     RECORD_ESCAPED,
     RUN_CELL,
     cell_at,
@@ -201,7 +202,7 @@ def test_a_thumb_on_a_run_table_row_keeps_the_verdict(page: Any, artifacts: Path
 
     page.evaluate(RESTART_KERNEL)  # the next kernel reads only the history file
     page.evaluate(RUN_CELL, CHECK)
-    page.wait_for_function(f"() => ({EXECUTION_COUNT})({CHECK}) > 0", timeout=60_000)
+    page.wait_for_function(f"() => ({EXECUTION_COUNT})({CHECK}) > 0", timeout=PATIENCE_MS)
     assert page.evaluate(EXECUTION_COUNT, CHECK) == 1, "the first cell of a new kernel"
     printed = cell_at(page, CHECK).locator(".jp-OutputArea-output").inner_text().splitlines()
     assert json.loads(printed[0]) == [["alice", True], ["bob", False]]
