@@ -24,6 +24,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb._app.connections import disconnect
+from agentnb.providers import RemoteAgent
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -57,6 +58,20 @@ def cell(agent: str, message: str) -> agentnb.Run:
     return run
 
 
+def answered(
+    command: list[str], name: str, cwd: Path, env: dict[str, str], message: str
+) -> tuple[RemoteAgent, agentnb.Run]:
+    """The coding agent started by ``command`` as a user connects it (connection ``name``),
+    the agent its ``initialize`` reported, and its answer to ``message`` in a cell; the
+    connection ends with it."""
+    agentnb.connect("acp", command=command, name=name, cwd=cwd, env=env)
+    try:
+        [agent] = agentnb.connections()[name].agents()
+        return agent, cell(name, message)
+    finally:
+        disconnect(name)
+
+
 def recorded(run: agentnb.Run) -> agentnb.history.RunRecord:
     [row] = [r for r in agentnb.runs(agent=run.agent) if r.local_id == run.local_id]
     return row
@@ -74,12 +89,7 @@ def test_codex_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path
     )
     (home / "auth.json").write_text(json.dumps({"OPENAI_API_KEY": "sk-dummy"}))
     env = {"CODEX_HOME": str(home), "SCRIPTED_KEY": "sk-dummy"}
-    agentnb.connect("acp", command=[str(codex)], name="codex", cwd=tmp_path, env=env)
-    try:
-        [agent] = agentnb.connections()["codex"].agents()
-        run = cell("codex", "Say hello from Codex")
-    finally:
-        disconnect("codex")
+    agent, run = answered([str(codex)], "codex", tmp_path, env, "Say hello from Codex")
     assert agent.name == "codex-acp"
     assert run.status == "completed" and run.provider == "acp" and run.connection == "codex"
     assert run.text.endswith("The scripted model says: Say hello from Codex")
@@ -97,12 +107,7 @@ def test_claude_code_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path
         "IS_SANDBOX": "1",
     }
     (tmp_path / "claude-home").mkdir()
-    agentnb.connect("acp", command=[str(claude)], name="claude", cwd=tmp_path, env=env)
-    try:
-        [agent] = agentnb.connections()["claude"].agents()
-        run = cell("claude", "Say hello from Claude Code")
-    finally:
-        disconnect("claude")
+    agent, run = answered([str(claude)], "claude", tmp_path, env, "Say hello from Claude Code")
     assert (agent.name, agent.title) == ("@zed-industries/claude-code-acp", "Claude Code")
     assert run.status == "completed" and run.connection == "claude"
     assert run.text == "The scripted model says: hello from Claude Code"
@@ -119,12 +124,7 @@ def test_gemini_cli_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path:
     }
     (tmp_path / "gemini-home").mkdir()
     command = [str(gemini), "--acp", "--model", "gemini-2.5-flash"]
-    agentnb.connect("acp", command=command, name="gemini", cwd=tmp_path, env=env)
-    try:
-        [agent] = agentnb.connections()["gemini"].agents()
-        run = cell("gemini", "Say hello from Gemini")
-    finally:
-        disconnect("gemini")
+    agent, run = answered(command, "gemini", tmp_path, env, "Say hello from Gemini")
     assert agent.name == "gemini-cli"
     assert run.status == "completed" and run.connection == "gemini"
     assert run.text == "The scripted model says: Say hello from Gemini"
@@ -150,12 +150,9 @@ def test_opencode_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: P
         "OPENCODE_DISABLE_CLAUDE_CODE": "1",
     }
     (tmp_path / "opencode-home").mkdir()
-    agentnb.connect("acp", command=[str(opencode), "acp"], name="opencode", cwd=tmp_path, env=env)
-    try:
-        [agent] = agentnb.connections()["opencode"].agents()
-        run = cell("opencode", "Say hello from OpenCode")
-    finally:
-        disconnect("opencode")
+    agent, run = answered(
+        [str(opencode), "acp"], "opencode", tmp_path, env, "Say hello from OpenCode"
+    )
     assert agent.name == "OpenCode"
     assert run.status == "completed" and run.connection == "opencode"
     assert run.text == "The scripted model says: Say hello from OpenCode"
