@@ -29,8 +29,14 @@ PACKAGE = Path(agentnb.__file__).resolve().parent
 
 # ---- errors -------------------------------------------------------------------------------
 def test_every_run_error_carries_the_run_and_its_partial_text(server: ServerHandle) -> None:
+    # Paced (20 ms a chunk, seconds in all) so the run is still going when the cancel
+    # lands, however busy the machine: unpaced, a loaded worker saw it finish first.
     conn = agentnb.connect(
-        "runagent", base_url=server.url_for("runagent"), api_key=server.api_key, name="core"
+        "runagent",
+        base_url=server.url_for("runagent"),
+        api_key=server.api_key,
+        name="core",
+        headers={"X-AgentNB-Delay-Ms": "20"},
     )
     handle = agentnb.ask(
         "writer", "go", via=conn.name, display=False, metadata={"paragraphs": "40"}
