@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${AGENTNB_VENV:-.venv}
 
+# The suite starts hundreds of Python processes (kernels, servers, the CLI, other projects'
+# SDKs). Where the machine sets PYTHONDONTWRITEBYTECODE (CI's does) and uv installs without
+# bytecode, each of them compiled every module it imported from source: a kernel's start cost
+# 3x the CPU it costs with bytecode, a fifth of the run's CPU went to compiling. The suite
+# writes bytecode as Python does by default (into __pycache__, ignored by git).
+unset PYTHONDONTWRITEBYTECODE
+
 step() { printf '\n==> [%d s] %s\n' "$SECONDS" "$*"; }
 
 step "Python environment ($VENV), installed by uv (from PyPI by pip, the one thing pip installs)"
