@@ -159,22 +159,25 @@ scalars = st.one_of(
     st.sampled_from(NAMES),
     st.text(max_size=12),
 )
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4),
-        st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=6),
-    ),
-    max_leaves=25,
-)
-field_values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3),
-        st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=3),
-    ),
-    max_leaves=4,
-)
+
+
+def nested(list_size: int, object_size: int, max_leaves: int) -> st.SearchStrategy[Any]:
+    """JSON values: scalars, and lists (up to ``list_size`` items) and objects (up to
+    ``object_size`` keys) of them, ``max_leaves`` scalars in all."""
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=list_size),
+            st.dictionaries(
+                st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=object_size
+            ),
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+json_values = nested(list_size=4, object_size=6, max_leaves=25)
+field_values = nested(list_size=3, object_size=3, max_leaves=4)
 """A field's value in a near-miss object: a wrong type, at the top or a level or two down.
 (With ``json_values`` in each of ~40 fields, drawing an object took nearly all the test's CPU.)"""
 
