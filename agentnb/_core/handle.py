@@ -143,18 +143,44 @@ class RunHandle:
         return self.run
 
     # ---- listeners -------------------------------------------------------------------
-    def add_listener(self, listener: RunListener, *, end_only: bool = False) -> None:
+    def add_listener(
+        self,
+        listener: RunListener,
+        *,
+        end_only: bool = False,
+        catch_up: Callable[[Run], None] | None = None,
+    ) -> None:
         """Call ``listener`` on the background loop after each event and once at the end
         (``end_only``: only at the end, costing the events nothing).
 
-        A listener added after the run ended is called once at once (on the loop)."""
+        The listener joins on the loop, where events are heard, so whenever it is added it
+        hears each later event once and the end once, never one twice: a run already ended
+        calls it once at the end's place. ``catch_up(run)``, if given, is called there first,
+        with the run as it stands: what the listener missed (a printer joining a run already
+        going prints it so far)."""
+        if in_loop_thread():
+            self._join(listener, end_only, catch_up)
+        else:
+            get_loop().call_soon_threadsafe(self._join, listener, end_only, catch_up)
+
+    def _join(
+        self, listener: RunListener, end_only: bool, catch_up: Callable[[Run], None] | None
+    ) -> None:
+        # on the loop: between two events, or after the end (heard and set in one turn)
+        try:
+            if catch_up is not None:
+                catch_up(self.run)
+            if self._ended:
+                listener(self.run, None)
+                return
+        except Exception as exc:  # a display bug must not kill the run
+            warn(f"agentnb: run listener failed: {exc!r}", stacklevel=1)
+            return
         with self._lock:
             if end_only:
                 self._end_listeners = (*self._end_listeners, listener)
             else:
                 self._listeners = (*self._listeners, listener)
-        if self._ended:
-            get_loop().call_soon_threadsafe(listener, self.run, None)
 
     def _notify(self, event: Event | None) -> None:
         if event is not None and not self._started.is_set():

@@ -105,7 +105,8 @@ def _print_live(cell: ChatCell, out: IO[str] | None = None) -> None:
     stream = out or sys.stdout
     handle = cell.handle
     if handle is not None:
-        handle.add_listener(TerminalPrinter(stream))
+        printer = TerminalPrinter(stream)
+        handle.add_listener(printer, catch_up=printer.catch_up)  # a fast run may be gone
         return
     stream.write(static_text(cell.runs, answer_chars=None) + "\n")
     stream.flush()

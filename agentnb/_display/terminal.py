@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
@@ -263,6 +264,13 @@ class TerminalPrinter:
                 return
         self._out.flush()
 
+    def catch_up(self, run: Run) -> None:
+        """Print what ``run`` holds so far as its events would have printed it: a printer
+        joining a run already going, or ended, misses nothing
+        (``handle.add_listener(printer, catch_up=printer.catch_up)``)."""
+        for event in _events_so_far(run):
+            self(run, event)
+
     def _level_of(self, run: Run, call_id: str) -> int:
         """A call's nesting level: its parent's + 1 when the parent was seen before it."""
         level = self._level.get(call_id)
@@ -391,6 +399,49 @@ class TerminalPrinter:
             )
         output = excerpt(tool_output(call), 120, marked=True)
         return self._paint(f"{pad}  ✓ {name}{took}" + (f": {output}" if output else "") + "\n", DIM)
+
+
+def _events_so_far(run: Run) -> Iterator[Event]:
+    """Events that would print ``run`` as it stands: its reasoning, answer and calls in the
+    order they came (a sub-agent's text after its call's start, not between its calls)."""
+    for part in run.parts:
+        if part.kind == "reasoning":
+            yield ReasoningDelta(delta=part.text)
+        elif part.kind == "text":
+            yield TextDelta(delta=part.text)
+        elif part.call_id is not None and (call := run.tool_call(part.call_id)) is not None:
+            yield from _call_events(call)
+    if run.status == "paused":
+        yield RunPaused()
+
+
+def _call_events(call: ToolCall) -> Iterator[Event]:
+    yield ToolCallStarted(call_id=call.call_id, name=call.name, arguments=call.arguments)
+    for kind, said in (("reasoning", call.agent_reasoning), ("text", call.agent_text)):
+        if said:
+            delta = TextDelta if kind == "text" else ReasoningDelta
+            yield delta(delta=said, parent_call_id=call.call_id, agent=call.sub_agent)
+    approval = call.approval
+    if approval is not None:
+        yield ToolApprovalRequested(
+            call_id=call.call_id,
+            reason=approval.reason,
+            question=approval.question,
+            for_run=approval.for_run,
+        )
+        if approval.approved is not None and approval.decided_by is not None:
+            yield ToolApprovalResponded(
+                call_id=call.call_id,
+                approved=approval.approved,
+                answer=approval.answer,
+                decided_by=approval.decided_by,
+            )
+    if call.status == "succeeded":
+        yield ToolCallFinished(call_id=call.call_id, output=call.output)
+    elif call.status == "failed":
+        yield ToolCallFinished(call_id=call.call_id, error=call.error or "failed")
+    elif call.status == "denied":
+        yield ToolCallDenied(call_id=call.call_id, reason=call.error)
 
 
 MAX_PENDING = 32 * 1024

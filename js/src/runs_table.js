@@ -92,8 +92,10 @@ export class RunsTableView {
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.waiting = undefined;
     this.askedAt = 0;
-    /** What the head was drawn for (its columns and sort): redrawn only when it changes. */
-    this.headKey = "";
+    /** The columns the head's cells were built for: built again only when they change. */
+    this.headTitles = "";
+    /** Each head cell and its sort arrow, by column. @type {Map<string, {th: HTMLElement, arrow: HTMLElement}>} */
+    this.headCells = new Map();
     /** The columns shown, by title (a person's last choice, else the ones scanned). */
     this.chosen = new Set(loadChoice() || DEFAULT_SHOWN);
     /** The rows whose details are open, by run id. @type {Set<string>} */
@@ -394,19 +396,22 @@ export class RunsTableView {
     }));
   }
 
-  /** @param {Placed[]} columns @param {Row[]} rows */
+  /** The head: its cells built when the columns shown change, else kept (a browser fires a
+   * click only where the button went down and came up on the same cell, so a head drawn
+   * anew as a page arrives would lose a click), sized and marked for the sort each page.
+   * @param {Placed[]} columns @param {Row[]} rows */
   drawHead(columns, rows) {
     const shown = columns.map(({ head }) => head);
-    /** A number is never cut (a cut number is wrong information): its column is as wide as
-     * the widest figure of the page. @type {Map<string, number>} */
-    const widths = new Map(columns.map(({ head, index }) => {
-      const chars = Math.max(0, ...rows.map((row) => (row.cells[index] || [""])[0].length));
-      const em = head.right ? Math.max(widthEm(head.title), chars * NUMBER_EM + 1.3) : widthEm(head.title);
-      return [head.title, em];
-    }));
-    const key = JSON.stringify([shown.map((head) => head.title), this.query.sort, [...widths]]);
-    if (key === this.headKey) return;
-    this.headKey = key;
+    const titles = JSON.stringify(shown.map((head) => head.title));
+    if (titles !== this.headTitles) {
+      this.headTitles = titles;
+      this.buildHead(shown);
+    }
+    this.sizeHead(columns, rows);
+  }
+
+  /** The head's cells, a title and a filter box per column shown. @param {Head[]} shown */
+  buildHead(shown) {
     const focused = /** @type {HTMLElement | null} */ (document.activeElement);
     const keep = focused?.tagName === "INPUT" ? focused.dataset.column : undefined;
     const titles = h("tr");
@@ -416,34 +421,19 @@ export class RunsTableView {
     pick.style.width = `${PICK_EM}em`;
     titles.append(pick);
     filters.append(h("th"));
-    let fixedEm = PICK_EM;
-    const flexible = shown.filter((head) => FLEXIBLE.has(head.title)).length;
-    // A figure wider than its column's usual width (a cost of a few billionths of a dollar)
-    // takes its room from the question's, so the table still fits its output.
-    const grown = shown.reduce((sum, head) => FLEXIBLE.has(head.title) ? sum
-      : sum + Math.max(0, (widths.get(head.title) || 0) - widthEm(head.title)), 0);
-    const flexibleEm = Math.max(MIN_FLEXIBLE_EM,
-      (flexible > 1 ? SHARED_FLEXIBLE_EM : FLEXIBLE_EM) - grown / Math.max(1, flexible));
+    this.headCells.clear();
     for (const head of shown) {
       const th = h("th", head.right ? "anb-runs-right" : "");
       th.title = head.about;
       th.dataset.column = head.title;
-      if (FLEXIBLE.has(head.title)) {
-        fixedEm += flexibleEm;
-      } else {
-        const em = widths.get(head.title) || widthEm(head.title);
-        th.style.width = `${em.toFixed(1)}em`;
-        fixedEm += em;
-      }
-      const sort = this.query.sort;
-      const sorted = sort && sort.column === head.title;
-      th.setAttribute("aria-sort", sorted ? (sort.descending ? "descending" : "ascending") : "none");
       const sorter = h("button", "anb-runs-sort", head.title);
       sorter.type = "button";
       sorter.dataset.column = head.title;
-      sorter.append(h("span", "anb-runs-arrow", sorted ? (sort.descending ? " ▼" : " ▲") : ""));
+      const arrow = h("span", "anb-runs-arrow");
+      sorter.append(arrow);
       th.append(sorter);
       titles.append(th);
+      this.headCells.set(head.title, { th, arrow });
       const cell = h("th");
       if (head.title !== "match") {
         const input = this.filterInputs.get(head.title) || h("input", "anb-runs-filter");
@@ -458,14 +448,49 @@ export class RunsTableView {
     }
     const verdict = h("th", "", "verdict");
     verdict.style.width = `${VERDICT_EM}em`;
-    fixedEm += VERDICT_EM;
     verdict.title = "Your verdict on the run (✓ / ✗, with a note): kept as its score verdict";
     titles.append(verdict);
     filters.append(h("th"));
     this.head.replaceChildren(titles, filters);
+    if (keep) this.filterInputs.get(keep)?.focus();
+  }
+
+  /** Each head cell's width for the page's figures, and the sort's mark.
+   * @param {Placed[]} columns @param {Row[]} rows */
+  sizeHead(columns, rows) {
+    const shown = columns.map(({ head }) => head);
+    /** A number is never cut (a cut number is wrong information): its column is as wide as
+     * the widest figure of the page. @type {Map<string, number>} */
+    const widths = new Map(columns.map(({ head, index }) => {
+      const chars = Math.max(0, ...rows.map((row) => (row.cells[index] || [""])[0].length));
+      const em = head.right ? Math.max(widthEm(head.title), chars * NUMBER_EM + 1.3) : widthEm(head.title);
+      return [head.title, em];
+    }));
+    const flexible = shown.filter((head) => FLEXIBLE.has(head.title)).length;
+    // A figure wider than its column's usual width (a cost of a few billionths of a dollar)
+    // takes its room from the question's, so the table still fits its output.
+    const grown = shown.reduce((sum, head) => FLEXIBLE.has(head.title) ? sum
+      : sum + Math.max(0, (widths.get(head.title) || 0) - widthEm(head.title)), 0);
+    const flexibleEm = Math.max(MIN_FLEXIBLE_EM,
+      (flexible > 1 ? SHARED_FLEXIBLE_EM : FLEXIBLE_EM) - grown / Math.max(1, flexible));
+    let fixedEm = PICK_EM + VERDICT_EM;
+    const sort = this.query.sort;
+    for (const head of shown) {
+      const cells = this.headCells.get(head.title);
+      if (!cells) continue;
+      if (FLEXIBLE.has(head.title)) {
+        fixedEm += flexibleEm;
+      } else {
+        const em = widths.get(head.title) || widthEm(head.title);
+        cells.th.style.width = `${em.toFixed(1)}em`;
+        fixedEm += em;
+      }
+      const sorted = sort && sort.column === head.title;
+      cells.th.setAttribute("aria-sort", sorted ? (sort.descending ? "descending" : "ascending") : "none");
+      cells.arrow.textContent = sorted ? (sort.descending ? " ▼" : " ▲") : "";
+    }
     // Columns share the output's width; past it (many columns chosen) the table scrolls.
     this.table.style.minWidth = `${fixedEm}em`;
-    if (keep) this.filterInputs.get(keep)?.focus();
   }
 
   /** @param {Placed[]} shown @param {Placed[]} folded @param {Row[]} rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import threading
 from typing import Any
 
@@ -199,3 +200,72 @@ def test_wait_on_agentnb_s_loop_says_to_await_instead_of_hanging() -> None:
     with pytest.raises(RuntimeError, match="await the handle"):
         run_sync(on_the_loop(), 30)
     assert handle.wait(timeout=PATIENCE_S).status == "completed"
+
+
+def _printed_from_the_start() -> str:
+    out = io.StringIO()
+    start(
+        Scripted(agent="finance_agent", events=SCRIPT),
+        listeners=(TerminalPrinter(out, color=False),),
+    ).wait(timeout=PATIENCE_S)
+    return out.getvalue()
+
+
+def _strip_times(text: str) -> str:
+    """The printed run without its figures of time (two runs never take the same)."""
+    return re.sub(r"\d+(\.\d+)? (ms|s)\b|[\d.]+ tok/s", "…", text)
+
+
+def _heard_all(handle: RunHandle) -> None:
+    """Wait until the listeners joined before now have had the run's end (they are called
+    in the order they joined)."""
+    ended = threading.Event()
+    handle.add_listener(lambda run, event: ended.set(), end_only=True)
+    assert ended.wait(PATIENCE_S)
+
+
+@pytest.mark.parametrize("joins_after", [0, 1, 3, 4, 5, 6, len(SCRIPT)])
+def test_a_printer_joining_a_run_late_prints_what_one_there_from_the_start_prints(
+    joins_after: int,
+) -> None:
+    """``agentnb.show(handle)`` outside a notebook attaches its printer to a run already
+    going, or already ended (a fast run): it used to print only what came after it (a run
+    ended before it: two call lines and the summary, no answer). It catches up first."""
+    source = Scripted(agent="finance_agent", events=SCRIPT, pause_after=joins_after)
+    handle = start(source)
+    if joins_after < len(SCRIPT):
+        assert source.paused.wait(PATIENCE_S)
+    else:
+        handle.wait(timeout=PATIENCE_S)
+    out = io.StringIO()
+    printer = TerminalPrinter(out, color=False)
+    handle.add_listener(printer, catch_up=printer.catch_up)
+    source.resume()
+    handle.wait(timeout=PATIENCE_S)
+    _heard_all(handle)
+    assert _strip_times(out.getvalue()) == _strip_times(_printed_from_the_start())
+
+
+def _joined_while_streaming() -> tuple[list[int], list[str | None]]:
+    """What a listener joining a run just started hears: the event count its catch-up
+    saw, and each event type (None: the end) it was called with."""
+    handle = start(Scripted(agent="finance_agent", events=SCRIPT))
+    caught: list[int] = []
+    heard: list[str | None] = []
+    handle.add_listener(
+        lambda run, event: heard.append(event.type if event else None),
+        catch_up=lambda run: caught.append(run.event_count),
+    )
+    handle.wait(timeout=PATIENCE_S)
+    _heard_all(handle)
+    return caught, heard
+
+
+def test_a_listener_joining_at_any_moment_hears_each_event_once_after_its_catch_up() -> None:
+    """Joining from another thread while the run streams: the catch-up sees the run as it
+    stands, the listener every event after it, and the end once (none lost, none twice)."""
+    for _ in range(40):
+        caught, heard = _joined_while_streaming()
+        assert len(caught) == 1
+        assert heard.count(None) == 1 and heard[-1] is None
+        assert caught[0] + len(heard) - 1 == len(SCRIPT)

@@ -138,7 +138,8 @@ def test_a_wait_to_approve_a_notebook_tool_is_not_in_the_time_and_rate_any_view_
         display=False,
     )
     printed = io.StringIO()
-    handle.add_listener(TerminalPrinter(printed, color=False))
+    printer = TerminalPrinter(printed, color=False)
+    handle.add_listener(printer, catch_up=printer.catch_up)
     cell = ChatCell()
     recorder = capture(cell)
     cell.add(handle)

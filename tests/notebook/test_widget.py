@@ -91,6 +91,23 @@ def test_show_outside_a_notebook_prints_the_run_as_it_streams(
     assert out.rstrip().splitlines()[-1].startswith("completed · ")
 
 
+def test_show_of_a_run_that_ended_before_it_prints_the_whole_run(
+    server: ServerHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fast run may end before ``show`` attaches its printer (CI saw a 15 ms run print two
+    call lines and its summary, no answer and no results): the printer catches up."""
+    stream = client_for(server, "seekrflow").stream("finance_agent", "NVDA?")
+    handle = RunHandle.start(lambda: stream, run=stream.run)
+    run = handle.wait(60)
+    agentnb.show(handle)
+    quiesce()
+    out = capsys.readouterr().out
+    assert out.count("→ get_stock_price(") == 1
+    assert out.count("✓ get_stock_price") == 1
+    assert run.text in out
+    assert out.rstrip().splitlines()[-1].startswith("completed · ")
+
+
 def test_show_a_finished_run_prints_it_whole(capsys: pytest.CaptureFixture[str]) -> None:
     run = Run(agent="echo", message="m")
     run.apply(TextDelta(delta="z" * 5_000))
