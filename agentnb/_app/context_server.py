@@ -21,7 +21,7 @@ from .._core.approvals import ApprovalPolicy, as_approver
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
 from .._core.handle import RunHandle
-from .._core.run import Run
+from .._core.run import Run, ToolCall
 from .._core.secrets import register_secret
 from .._display.environment import kernel_shell, note
 from ..events import Event, ToolApprovalRequested
@@ -85,16 +85,26 @@ def _show(handle: RunHandle) -> None:
     if kernel_shell() is not None:
         show_live(handle)
     else:
-        handle.add_listener(_say_waiting)
+        handle.add_listener(_say_waiting, catch_up=_say_all_waiting)
 
 
 def _say_waiting(run: Run, event: Event | None) -> None:
     if isinstance(event, ToolApprovalRequested) and (call := run.tool_call(event.call_id)):
-        note(
-            f"the notebook's MCP server: {call.name}({call.arguments_text or call.arguments}) "
-            f"waits for your decision: .approve({call.call_id!r}) or .deny({call.call_id!r}) "
-            "on the server agentnb.context.serve() gave"
-        )
+        _say_waiting_on(call)
+
+
+def _say_all_waiting(run: Run) -> None:
+    """The calls that asked before the line-saying listener joined."""
+    for call in run.awaiting_approval:
+        _say_waiting_on(call)
+
+
+def _say_waiting_on(call: ToolCall) -> None:
+    note(
+        f"the notebook's MCP server: {call.name}({call.arguments_text or call.arguments}) "
+        f"waits for your decision: .approve({call.call_id!r}) or .deny({call.call_id!r}) "
+        "on the server agentnb.context.serve() gave"
+    )
 
 
 class ContextServer:

@@ -83,7 +83,7 @@ class Conversation:
         if _run_of(run).thread_id:
             self.thread_id = _run_of(run).thread_id
         if isinstance(run, RunHandle) and not run.done:
-            run.add_listener(self._keep_thread)
+            run.add_listener(self._keep_thread, catch_up=lambda run: self._keep_thread(run, None))
 
     def retry_note(self) -> str:
         """What a cell says beside Retry and Edit of the last turn before they are used:
