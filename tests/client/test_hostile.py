@@ -190,7 +190,9 @@ async def test_run_timeout_ends_a_run_that_never_finishes() -> None:
         async with client("openai", srv.url, run_timeout=0.7) as c:
             with pytest.raises(StreamStallError) as caught:
                 await c.run("m", "hi")  # the server never stops: only the run limit ends it
-    assert caught.value.partial_text.startswith("more more ")
+    # what came within the limit: none at all on a loaded machine (seen beside two burners)
+    partial = caught.value.partial_text
+    assert partial == "more " * (len(partial) // 5)
     assert caught.value.run is not None and caught.value.run.status == "interrupted"
     assert "run_timeout" in str(caught.value)
 
