@@ -130,11 +130,11 @@ def test_an_evaluator_that_never_returns_is_a_failed_evaluation(connection: str)
             via=connection,
             progress=False,
             evaluators=[hangs, quick],
-            evaluator_timeout=0.2,
+            evaluator_timeout=0.5,
         )
         experiment = evals.experiment("slow")
-        experiment.evaluate(hangs, evaluator_timeout=0.2)
-        evals.evaluate(experiment.runs(), hangs, evaluator_timeout=0.2)
+        experiment.evaluate(hangs, evaluator_timeout=0.5)
+        evals.evaluate(experiment.runs(), hangs, evaluator_timeout=0.5)
         frame = experiment.to_pandas()
         assert frame["evaluator_error.hangs"].str.startswith("TimeoutError: no result").all()
         assert frame["score.quick"].tolist() == [True, True]
