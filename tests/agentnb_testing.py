@@ -243,6 +243,16 @@ def cli_in_process(
     return subprocess.CompletedProcess(["agentnb", *args], code, out.getvalue(), err.getvalue())
 
 
+def process_ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended: gone, or a zombie (ended, its parent has not yet
+    reaped it). Read from ``/proc`` in one step: the process may be reaped at any moment."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1].startswith("Z")
+    except (FileNotFoundError, ProcessLookupError):  # reaped before the open, or during the read
+        return True
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as probe:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import free_port, process_ended, sdk_python, serving
 
 import agentnb
 from agentnb import (
@@ -79,15 +79,6 @@ def ended(handle: RunHandle) -> agentnb.Run:
     with contextlib.suppress(agentnb.AgentNBError):
         handle.wait(60)
     return handle.run
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone, only not reaped yet
-        return stat.read().split(") ", 1)[1].startswith("Z")
 
 
 def until(condition: object, what: str, deadline: float = 30.0) -> None:
@@ -357,7 +348,7 @@ def test_a_terminal_still_running_ends_with_the_connection(with_terminal: str) -
     until(lambda: running(), "the terminal's command runs")
     [pid] = running()
     disconnect(with_terminal)
-    until(lambda: gone(pid), "the terminal's command is ended with the connection")
+    until(lambda: process_ended(pid), "the terminal's command is ended with the connection")
     assert ended(handle).status in ("failed", "interrupted")
 
 
@@ -387,7 +378,7 @@ def test_an_agent_ignoring_cancel_is_ended_after_the_grace(
     until(lambda: "w2" in handle.run.text, "the stubborn stream streams")
     handle.cancel()
     assert ended(handle).status == "cancelled"
-    until(lambda: gone(child), "the agent's process group is ended")
+    until(lambda: process_ended(child), "the agent's process group is ended")
     assert ended(ask(scripted, "think")).text == "thought it through"  # started again
 
 
@@ -567,9 +558,9 @@ def test_a_url_where_no_agent_listens_fails_saying_so() -> None:
 # ---- no orphans ----------------------------------------------------------------------------------------
 def test_closing_the_connection_ends_the_agents_whole_process_group(scripted: str) -> None:
     child = int(ended(ask(scripted, "child")).text.split()[-1])
-    assert not gone(child)
+    assert not process_ended(child)
     disconnect(scripted)
-    until(lambda: gone(child), "the agent's child is ended with the connection")
+    until(lambda: process_ended(child), "the agent's child is ended with the connection")
 
 
 # ---- evaluation: ACP agents as arms, each on its own connection ---------------------------------
@@ -734,7 +725,7 @@ def test_closing_the_connection_mid_turn_ends_the_agent_and_the_turn(scripted: s
     until(lambda: "w2" in handle.run.text, "the slow stream streams")
     pid = agentnb.connections()[scripted].client().transport._agent.process.pid  # type: ignore[attr-defined]
     disconnect(scripted)
-    until(lambda: gone(pid), "the agent is ended with its connection")
+    until(lambda: process_ended(pid), "the agent is ended with its connection")
     run = ended(handle)
     assert run.status in ("failed", "interrupted") and run.text.startswith("w0 w1 w2")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import sdk_python
+from agentnb_testing import process_ended, sdk_python
 from kernel_session import WIDGET_MIME, Session, running_kernel
 
 pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
@@ -83,18 +83,9 @@ def test_an_acp_turn_streams_into_the_chat_cell_and_is_in_the_history(
 
     kernel.shutdown()  # the kernel ends as a restart ends it: its agent with it
     end = time.monotonic() + 60.0
-    while _alive(agent_pid) and time.monotonic() < end:
+    while not process_ended(agent_pid) and time.monotonic() < end:
         time.sleep(0.1)
-    assert not _alive(agent_pid), "the agent's process outlived the kernel"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:
-        return not stat.read().split(") ", 1)[1].startswith("Z")
+    assert process_ended(agent_pid), "the agent's process outlived the kernel"
 
 
 def test_context_hands_an_acp_agent_the_notebook_as_an_mcp_server(
