@@ -151,12 +151,7 @@ def test_result_parses_json_with_a_schema() -> None:
 
 
 def test_terminal_printer_output() -> None:
-    out = io.StringIO()
-    start(
-        Scripted(agent="finance_agent", events=SCRIPT),
-        listeners=(TerminalPrinter(out, color=False),),
-    ).wait(timeout=PATIENCE_S)
-    text = out.getvalue()
+    text = _printed_from_the_start()
     assert "thinking: Look up NVDA." in text
     assert '→ get_stock_price(ticker: "NVDA")' in text
     assert "✓ get_stock_price" in text and '{"price": 100.5}' in text
