@@ -243,6 +243,18 @@ def cli_in_process(
     return subprocess.CompletedProcess(["agentnb", *args], code, out.getvalue(), err.getvalue())
 
 
+def wait_until(
+    condition: Callable[[], object], what: str = "the condition", timeout: float = PATIENCE_S
+) -> None:
+    """Return once ``condition()`` is true; fail saying ``what`` was not met if ``timeout``
+    seconds pass first (a busy machine makes a test slower, never red)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:g} s")
+        time.sleep(0.02)
+
+
 def process_ended(pid: int) -> bool:
     """Whether process ``pid`` has ended: gone, or a zombie (ended, its parent has not yet
     reaped it). Read from ``/proc`` in one step: the process may be reaped at any moment."""

@@ -8,11 +8,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agentnb_testing import PATIENCE_S, client_for
+from agentnb_testing import PATIENCE_S, client_for, wait_until
 
 import agentnb
 from agentnb import AsyncAgentClient
@@ -37,13 +36,6 @@ def writer_runs(server: ServerHandle) -> dict[str, str]:
 def cancelled_by_client(server: ServerHandle, run_id: str) -> bool:
     log = server.app.state.agentnb.runs.get(run_id)
     return log is not None and log.status == "cancelled" and log.cancel_requested
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = PATIENCE_S) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.02)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pthread_kill is POSIX")

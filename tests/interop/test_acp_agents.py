@@ -7,17 +7,17 @@ through the one approval gate; Stop sends ``session/cancel``; failures say what 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import free_port, process_ended, sdk_python, serving
+from agentnb_testing import free_port, process_ended, sdk_python, serving, wait_until
 
 import agentnb
 from agentnb import (
@@ -81,12 +81,7 @@ def ended(handle: RunHandle) -> agentnb.Run:
     return handle.run
 
 
-def until(condition: object, what: str, deadline: float = 30.0) -> None:
-    end = time.monotonic() + deadline
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > end:
-            pytest.fail(f"{what}: not within {deadline:g} s")
-        time.sleep(0.05)
+until = functools.partial(wait_until, timeout=30.0)  # this module's deadline, as it was
 
 
 # ---- the SDK's own example agents ----------------------------------------------------------------

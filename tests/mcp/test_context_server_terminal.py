@@ -4,11 +4,10 @@ line-saying listener joined included. Served below the wire (:class:`ServedCalls
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, wait_until
 
 from agentnb._app.context_server import _show
 from agentnb._app.context_tools import Kernel
@@ -17,13 +16,15 @@ from agentnb._core.handle import RunHandle
 
 
 def said_within(capsys: pytest.CaptureFixture[str], words: str) -> str:
-    """stderr until it holds ``words`` (or the suite's patience runs out)."""
-    said = ""
-    deadline = time.monotonic() + PATIENCE_S
-    while words not in said and time.monotonic() < deadline:
-        said += capsys.readouterr().err
-        time.sleep(0.02)
-    return said
+    """stderr once it holds ``words``."""
+    said: list[str] = []
+
+    def heard() -> bool:
+        said.append(capsys.readouterr().err)
+        return words in "".join(said)
+
+    wait_until(heard, f"{words!r} on stderr")
+    return "".join(said)
 
 
 def test_a_call_waiting_before_the_server_is_shown_is_said(
@@ -33,9 +34,7 @@ def test_a_call_waiting_before_the_server_is_shown_is_said(
     handle = RunHandle.start(lambda: served, run=served.run)
     try:
         served.submit("notebook_describe", {"name": "sales"}, "a client")
-        deadline = time.monotonic() + PATIENCE_S
-        while not served.run.awaiting_approval and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: served.run.awaiting_approval, "the call waits for a decision")
         [call] = served.run.awaiting_approval
         _show(handle)  # outside a kernel: the waiting calls are said on stderr
         said = said_within(capsys, "waits for your decision")

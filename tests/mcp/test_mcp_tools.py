@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from agentnb_testing import wait_until
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
@@ -55,13 +55,6 @@ def client(agents: ServerHandle, dialect: str, store: HistoryStore | None = None
     if store is None:
         return AgentClient(dialect, api_key=agents.api_key, record=False, **settings)
     return AgentClient(dialect, api_key=agents.api_key, recorder=store, **settings)
-
-
-def eventually(seen: object, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not seen():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.05)
 
 
 def test_the_tools_are_named_after_the_server_and_ask_as_it_marks_them(
@@ -182,7 +175,7 @@ def test_a_changed_list_of_tools_is_followed(
     assert "notes__count" not in [t.name for t in tools]
     with client(agents, "openai") as c:
         c.run("finance_agent", "grow", tools=first(tools, "notes__grow"))
-        eventually(lambda: "notes__count" in [t.name for t in tools])
+        wait_until(lambda: "notes__count" in [t.name for t in tools])
         run = c.run("finance_agent", "how many notes?", tools=first(tools, "notes__count"))
     assert run.text == "Your notebook's tool says: 0 notes"
 
@@ -194,7 +187,7 @@ def test_the_server_s_process_ends_with_its_tools(notes: Path) -> None:
     tools.close()
     tools.close()
 
-    eventually(lambda: not alive(pid))
+    wait_until(lambda: not alive(pid))
     assert not tools.running and "stopped" in repr(tools)
 
 
@@ -230,7 +223,7 @@ def test_the_server_s_process_ends_with_the_process_that_started_it(notes: Path,
         else:
             owner.kill()
         owner.wait(60)
-    eventually(lambda: not alive(pid))
+    wait_until(lambda: not alive(pid))
 
 
 def alive(pid: int) -> bool:

@@ -22,7 +22,6 @@ __all__ = [
     "Recorder",
     "Replica",
     "capture",
-    "eventually",
     "follow",
     "matches_run",
     "notices",
@@ -219,13 +218,6 @@ def loop_caught_up() -> None:
     done = threading.Event()
     get_loop().call_soon_threadsafe(done.set)
     assert done.wait(PATIENCE_S), "the background loop did not get to a callback"
-
-
-def eventually(predicate: Callable[[], bool], timeout: float = PATIENCE_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 def transcript_turn(cell: ChatCell) -> dict[str, Any]:

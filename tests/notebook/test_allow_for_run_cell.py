@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from agentnb_testing import serving_asgi
-from chat_cell_views import capture, eventually, notices, paused, transcript_turn, view
+from agentnb_testing import serving_asgi, wait_until
+from chat_cell_views import capture, notices, paused, transcript_turn, view
 from reading_agent import reading_agent
 
 from agentnb._app.context_tools import Kernel, context_tools
@@ -35,14 +35,14 @@ def test_allow_for_this_run_from_a_view_lets_the_later_reads_pass(url: str) -> N
     recorder = capture(cell)
     handle = RunHandle.start(lambda: stream, run=stream.run)
     cell.add(handle)
-    eventually(lambda: paused(cell))
+    wait_until(lambda: paused(cell))
     (first,) = transcript_turn(cell)["tools"]
     assert first["approval"]["for_run"] == "reads of the notebook"
     assert first["approval"]["reason"].startswith("reads the notebook once approved")
     view(cell, {"kind": "approve", "t": 0, "call_id": first["call_id"], "for_run": True})
     run = handle.wait(60)
     assert run.text == "done"
-    eventually(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
+    wait_until(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     calls = list(transcript_turn(cell)["tools"])
     assert [(c["name"], c["status"], c["approval"]["state"]) for c in calls] == [
         ("notebook_variables", "succeeded", "approved"),

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat_cell_views import capture, eventually, notices, paused, replica_of, transcript_turn, view
+from agentnb_testing import wait_until
+from chat_cell_views import capture, notices, paused, replica_of, transcript_turn, view
 
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
@@ -37,7 +38,7 @@ def asked_call(cell: ChatCell) -> dict[str, Any]:
 
 def test_an_answer_from_a_view_reaches_the_agent(server: ServerHandle) -> None:
     cell, recorder = planner_cell(server)
-    eventually(lambda: paused(cell))
+    wait_until(lambda: paused(cell))
     pending = asked_call(cell)
     assert pending["approval"]["question"] == QUESTION
     assert pending["approval"]["state"] == "awaiting"
@@ -46,7 +47,7 @@ def test_an_answer_from_a_view_reaches_the_agent(server: ServerHandle) -> None:
     view(cell, {"kind": "answer", "t": 0, "call_id": pending["call_id"], "text": "Lisbon"})
     run = cell.wait(60)
     assert run.status == "completed" and "plan for Lisbon" in run.text
-    eventually(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
+    wait_until(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     answered = asked_call(cell)["approval"]
     assert (answered["state"], answered["answer"]) == ("approved", "Lisbon")
     html = cell.static_bundle()["text/html"]
@@ -56,7 +57,7 @@ def test_an_answer_from_a_view_reaches_the_agent(server: ServerHandle) -> None:
 
 def test_answers_the_handle_refuses_come_back_as_notices(server: ServerHandle) -> None:
     cell, recorder = planner_cell(server, agent="trader", message="Buy 1 NVDA")
-    eventually(lambda: paused(cell))
+    wait_until(lambda: paused(cell))
     tools = transcript_turn(cell)["tools"]
     call_id = next(c["call_id"] for c in tools if c["name"] == "place_trade")
     view(cell, {"kind": "answer", "t": 0, "call_id": call_id, "text": "yes"})

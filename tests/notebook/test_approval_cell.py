@@ -13,11 +13,11 @@ import time
 from typing import Any
 
 import pytest
+from agentnb_testing import wait_until
 from chat_cell_views import (
     Recorder,
     Replica,
     capture,
-    eventually,
     loop_caught_up,
     notices,
     paused,
@@ -64,7 +64,7 @@ def trader_cell(
         cell.refresh_copies = lambda: copies.append(cell.static_bundle()["text/html"])  # type: ignore[method-assign]
     handle = RunHandle.start(lambda: stream, run=stream.run)
     if late:
-        eventually(lambda: handle.run.status == "paused")
+        wait_until(lambda: handle.run.status == "paused")
     cell.add(handle)
     return cell, recorder, handle
 
@@ -81,7 +81,7 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
 ) -> None:
     copies: list[str] = []  # the display seam: what a saved notebook's copy says
     cell, recorder, handle = trader_cell(server, provider, copies, late=late)
-    eventually(lambda: paused(cell))  # the synced transcript is written at the pause
+    wait_until(lambda: paused(cell))  # the synced transcript is written at the pause
     loop_caught_up()  # the flush that wrote it has refreshed the copy too
     assert len(copies) == 1, "the pause refreshed the copy, whether the cell saw it or not"
     assert "Paused: waiting for a human to approve place_trade." in copies[0]
@@ -117,7 +117,7 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
     view(cell, {"kind": "approve", "t": 0, "call_id": pending["call_id"]})
     run = cell.wait(60)
     assert run.status == "completed"
-    eventually(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
+    wait_until(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     placed = trade_of(transcript_turn(cell))
     assert placed["status"] == "succeeded"
     assert placed["approval"]["state"] == "approved"
@@ -126,7 +126,7 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
     assert trade_of(final)["approval"]["state"] == "approved"
     assert final["meta"]["finish_reason"] == run.finish_reason
     assert notices(recorder) == []
-    eventually(lambda: len(copies) == 2)
+    wait_until(lambda: len(copies) == 2)
     assert "<p><em>Approved.</em></p>" in copies[1] and "Paused" not in copies[1]
     assert handle.done
 
@@ -136,12 +136,12 @@ def test_deny_from_a_view_ends_the_call_denied_with_the_reason(
     server: ServerHandle, provider: str
 ) -> None:
     cell, recorder, _ = trader_cell(server, provider)
-    eventually(lambda: paused(cell))
+    wait_until(lambda: paused(cell))
     call_id = trade_of(transcript_turn(cell))["call_id"]
     view(cell, {"kind": "deny", "t": 0, "call_id": call_id, "reason": "  too risky "})
     run = cell.wait(60)
     assert run.status == "completed"
-    eventually(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
+    wait_until(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     denied = trade_of(transcript_turn(cell))
     assert (denied["status"], denied["error"]) == ("denied", "too risky")
     assert isinstance(denied["approval"]["decided_at"], float)  # when the person decided
@@ -162,7 +162,7 @@ def test_deny_from_a_view_ends_the_call_denied_with_the_reason(
 
 def test_a_decision_the_run_refuses_comes_back_as_a_notice(server: ServerHandle) -> None:
     cell, recorder, _ = trader_cell(server, "vercel")
-    eventually(lambda: paused(cell))
+    wait_until(lambda: paused(cell))
     call_id = trade_of(transcript_turn(cell))["call_id"]
     view(cell, {"kind": "approve", "t": 0, "call_id": "no-such-call"})
     recorder.wait_for(lambda: len(notices(recorder)) == 1)

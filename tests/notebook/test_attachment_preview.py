@@ -10,8 +10,7 @@ import threading
 from collections.abc import Collection
 from typing import Any
 
-from agentnb_testing import PATIENCE_S
-from chat_cell_views import eventually
+from agentnb_testing import PATIENCE_S, wait_until
 
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.loop import get_loop
@@ -45,12 +44,12 @@ def test_only_the_latest_waiting_request_is_read_after_the_one_under_way() -> No
         loop.call_soon_threadsafe(preview.request, {"kind": "preview", "n": n, "text": text})
 
     ask(1, "@d")
-    eventually(lambda: held.read == ["@d"])
+    wait_until(lambda: held.read == ["@d"])
     for n, text in enumerate(["@df", "@df,", "@dff"], start=2):
         ask(n, text)
     ask(5, "@df and more")
     held.release.set()
-    eventually(lambda: len(answers) == 2)
+    wait_until(lambda: len(answers) == 2)
     assert held.read == ["@d", "@df and more"]
     assert [a["n"] for a in answers] == [1, 5]
     assert answers[1]["items"] == [{"mention": "@df", "text": "summary for @df and more"}]
@@ -63,7 +62,7 @@ def test_a_refused_message_answers_with_the_reason() -> None:
     preview = AttachmentPreview(held, answers.append, loop)
     bad: dict[str, Any] = {"kind": "preview", "n": 7, "text": "@dff"}
     loop.call_soon_threadsafe(preview.request, bad)
-    eventually(lambda: len(answers) == 1)
+    wait_until(lambda: len(answers) == 1)
     assert answers == [
         {"kind": "attachments", "n": 7, "items": [], "error": "@dff: did you mean @df?"}
     ]

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from agentnb_testing import PATIENCE_S, run_request
+from agentnb_testing import run_request
 
 from agentnb.server import DIALECT_PROVIDERS, ServerHandle
 from agentnb.server._service import AppState
@@ -83,13 +82,6 @@ def iter_sse(response: httpx.Response) -> Iterator[SSE]:
 def state_of(server: ServerHandle) -> AppState:
     state: AppState = server.app.state.agentnb
     return state
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = PATIENCE_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 KINDS = list(DIALECT_PROVIDERS)

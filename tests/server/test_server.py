@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from agentnb_testing import new_thread, run_request
+from agentnb_testing import new_thread, run_request, wait_until
 from fault_injection import FaultBook
 from pydantic import BaseModel, Field
 from server_testing import (
@@ -21,7 +21,6 @@ from server_testing import (
     parse_sse,
     state_of,
     stream,
-    wait_until,
 )
 
 from agentnb._core.exceptions import ConfigurationError

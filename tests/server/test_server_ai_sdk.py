@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import run_request
-from server_testing import SSE, iter_sse, parse_sse, wait_until
+from agentnb_testing import run_request, wait_until
+from server_testing import SSE, iter_sse, parse_sse
 
 from agentnb.server import ServerHandle
 from agentnb.server._run_log import RunLog

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import run_request
-from server_testing import SSE, parse_sse, wait_until
+from agentnb_testing import run_request, wait_until
+from server_testing import SSE, parse_sse
 
 ORDER = "Buy 10 NVDA"
 PART_FIELDS = {
