@@ -17,7 +17,12 @@ tables, the built-in server) are imported on first use, so ``import agentnb`` st
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import TYPE_CHECKING, Any
+
+# agentnb.evals is a distribution of its own (agentnb-evals) that installs into this package:
+# beside it in site-packages, or, installed editable, in a directory of its own on the path.
+__path__ = pkgutil.extend_path(__path__, __name__)
 
 from ._core.client_tools import ClientTool, tool
 from ._core.exceptions import (

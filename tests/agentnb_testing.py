@@ -34,6 +34,8 @@ from agentnb.events import Event
 from agentnb.server import ServerHandle
 
 __all__ = [
+    "EVALS_DISTRIBUTION",
+    "PACKAGE_DIRS",
     "PATIENCE_S",
     "REPO",
     "STALL_TIMEOUT",
@@ -63,6 +65,11 @@ PUBLIC_FRONTS = (
 """The public submodules that hold the types a user rarely names (each with its ``__all__``);
 the root's ``__all__`` holds the rest."""
 """The checkout under test: a child process given it as ``PYTHONPATH`` imports this agentnb."""
+EVALS_DISTRIBUTION = REPO / "evals"
+"""agentnb-evals, the evaluation's own distribution in this repository: its ``agentnb/evals``
+joins the ``agentnb`` package where both are installed."""
+PACKAGE_DIRS = (REPO / "agentnb", EVALS_DISTRIBUTION / "agentnb")
+"""Where the ``agentnb`` package's modules are in the checkout: the core's, and evaluation's."""
 
 
 PATIENCE_S = 60.0
