@@ -51,6 +51,7 @@ from ._core.exceptions import (
     TransportError,
     UnsupportedOptionError,
 )
+from ._core.extras import hint_missing_parts, missing_part
 from ._core.price_settings import set_prices
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media
@@ -162,6 +163,7 @@ def _default_recorder() -> RunRecorder | None:
 
 
 set_default_recorder(_default_recorder)
+hint_missing_parts()  # ``import agentnb.evals`` without agentnb-evals says how to install it
 
 
 _SUBMODULES = (
@@ -211,6 +213,8 @@ def __getattr__(name: str) -> Any:
             f"agentnb.{name} is evaluation's: from agentnb.evals import {name} (its package "
             "since 0.5; batch(experiment=...) is agentnb.evals.experiment(name, agents, dataset))"
         )
+    if module is None and (hint := missing_part(f"{__name__}.{name}")):
+        raise ModuleNotFoundError(hint, name=f"{__name__}.{name}")  # from agentnb import evals
     if module is None:
         raise AttributeError(f"module 'agentnb' has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)
