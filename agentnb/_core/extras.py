@@ -72,7 +72,7 @@ def missing_part(fullname: str) -> str | None:
     distributions brings (``agentnb.NAME`` from ``agentnb-NAME``, which an extra of
     agentnb's requires: ``agentnb.evals`` from ``pip install "agentnb[evals]"``), or None."""
     package, _, part = fullname.partition(".")
-    if package != "agentnb" or not part.isidentifier():
+    if package != "agentnb" or not part.isidentifier() or part.startswith("_"):
         return None
     try:
         requires = importlib.metadata.requires("agentnb") or []
