@@ -27,6 +27,7 @@ from notebook_pages import (
     RUN_CELL,
     SHUTDOWN_KERNEL,
     THEMES,
+    WORD_BREAKS,
     cell_at,
     notebook_page,
     open_notebook_at,
@@ -47,24 +48,6 @@ pytestmark = pytest.mark.browser
 
 SETUP, FAILED, TRADE, ROOM = 0, 1, 2, 3
 
-WORD_BREAKS = """
-(root) => {
-  // Every word under root whose glyphs sit on more than one rendered line.
-  const broken = [];
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    for (const m of node.textContent.matchAll(/\\S+/g)) {
-      const range = document.createRange();
-      range.setStart(node, m.index);
-      range.setEnd(node, m.index + m[0].length);
-      const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0)
-        .map((r) => Math.round(r.top)));
-      if (tops.size > 1) broken.push(m[0]);
-    }
-  }
-  return broken;
-}
-"""
 BOXES = """
 (root, selectors) => selectors.map((s) => {
   const el = root.querySelector(s);
