@@ -1,7 +1,8 @@
 """The short reprs of the objects a person meets (a run, its handle, a tool call, a recorded
 run): what it is, its status, how long it took and how many calls it made, on one line; in
-a notebook the same line as HTML with the answer's first characters under it. Never a key,
-a header or the whole transcript: a repr ends up in saved notebooks and shared logs."""
+a notebook the same line as HTML with the answer's first characters under it. Never the
+question (it may quote a key), a header or the whole transcript: a repr ends up in saved
+notebooks and shared logs."""
 
 from __future__ import annotations
 
@@ -19,26 +20,17 @@ def one_line(kind: str, name: str | None, status: str | None, facts: Iterable[st
     status and the facts known (empty ones left out)."""
     head = " ".join(part for part in (kind, _named(name), status or "") if part)
     shown = [fact for fact in facts if fact]
-    return _redacted(f"<{' · '.join([head, *shown])}>")
+    return f"<{' · '.join([head, *shown])}>"
 
 
 def as_html(line: str, preview: str | None) -> str:
-    """``line`` as a notebook shows it, with the first characters of ``preview`` under it
-    (known keys and credential-shaped text redacted, as everywhere agentnb shows text)."""
+    """``line`` as a notebook shows it, with the first characters of ``preview`` (the
+    answer, as the chat cell shows it; an error as kept, its keys redacted) under it."""
     body = f"<code>{escape(line)}</code>"
     if preview:
-        shown = excerpt(_redacted(preview), PREVIEW_CHARS)
-        body += f"<div style='opacity:.8'>{escape(shown)}</div>"
+        body += f"<div style='opacity:.8'>{escape(excerpt(preview, PREVIEW_CHARS))}</div>"
     return f"<div class='agentnb-repr'>{body}</div>"
 
 
 def _named(name: str | None) -> str:
     return repr(excerpt(name, 60)) if name else ""
-
-
-def _redacted(text: str) -> str:
-    # imported here: the secrets module needs the exceptions, which need the run, whose
-    # pieces (the tool call) use this module
-    from .secrets import redact_credentials
-
-    return redact_credentials(text)
