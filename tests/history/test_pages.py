@@ -178,6 +178,21 @@ def test_a_searched_history_pages_within_its_search(store: HistoryStore) -> None
     assert best.page(PageQuery.build(search="earnings", filters={"tokens": ">0"})).total <= 3
 
 
+def test_a_search_typed_in_a_limited_table_searches_the_history(store: HistoryStore) -> None:
+    """``runs(limit=30)`` shows the 30 latest runs; a search typed in its table finds the
+    older ones too, as ``runs(search=..., limit=30)`` does (the best 30 matches), not only
+    the matches among the rows shown."""
+    limited = run_pages(store.runs(RunFilter.build(limit=30)))
+    page = limited.page(PageQuery.build(search="NVDA", limit=MAX_PAGE_SIZE))
+    expected = [i for i in range(COUNT) if i % 6 == 0]
+    assert sorted(ids(page)) == expected and page.total == len(expected)
+    assert max(ids(page)) >= 30, "runs older than the 30 shown"
+    same = store.runs(RunFilter.build(search="NVDA", limit=30))
+    assert sorted(same.local_ids) == sorted(page.local_ids)
+    few = run_pages(store.runs(RunFilter.build(limit=3)))
+    assert few.page(PageQuery.build(search="NVDA")).total == 3, "the best 3, as limit=3 says"
+
+
 def test_the_selection_is_a_history_in_the_order_given(store: HistoryStore) -> None:
     pages, memory = both(store)
     wanted = [history_id(7), history_id(2), "not-a-run"]
