@@ -194,10 +194,26 @@ async def test_no_token_a_wrong_token_and_a_foreign_origin_run_nothing(
     assert "Authorization: Bearer" in none.json()["error"]
     assert token not in none.text + wrong.text + foreign.text
     assert calls_served(session) == []
-    shown = session.stdout(session.execute("print(repr(servers[-1]))"))
-    assert shown.strip() == (
-        f'claude mcp add --transport http notebook {url} --header "Authorization: Bearer {token}"'
-    )
+    line = f'claude mcp add --transport http notebook {url} --header "Authorization: Bearer '
+    shown = session.execute("servers[-1]")
+    (result,) = session.of(shown, "execute_result")
+    for text in result["content"]["data"].values():  # text/plain and text/html
+        assert token not in text and token[:4] + "…" in text and "srv.reveal()" in text
+    assert result["content"]["data"]["text/plain"].startswith(f'{line}{token[:4]}…"\n')
+    revealed = session.execute("servers[-1].reveal(1)")
+    (whole,) = session.of(revealed, "display_data")
+    assert whole["content"]["data"]["text/plain"] == f'{line}{token}"'
+    display_id = whole["content"]["transient"]["display_id"]
+
+    def masked_again() -> list[dict[str, Any]]:
+        return [
+            m for m in session.messages
+            if m["msg_type"] == "update_display_data"
+            and m["content"]["transient"]["display_id"] == display_id
+        ]  # fmt: skip
+
+    session.wait_for(lambda: bool(masked_again()))
+    assert token not in masked_again()[0]["content"]["data"]["text/plain"]
 
 
 async def test_a_denied_call_is_a_tool_error_saying_so(session: Session) -> None:
