@@ -142,6 +142,9 @@ class ClientTool:
     """What the question about a call shows, given its arguments: made without running the
     user's code (a read of the notebook names what it will read: a variable and its kind),
     for the call itself runs only once approved."""
+    refusal: Callable[[dict[str, Any]], str | None] | None = field(default=None, repr=False)
+    """Why a call with these arguments is never run, whatever a person would decide (a read
+    of ``.env``), said before anyone is asked; None: it may run."""
     takes_non_finite: bool = field(default=False, repr=False)
     """Whether a parameter's annotation lets NaN or infinity in (``allow_inf_nan=True``):
     only then may the arguments hold them."""
