@@ -550,7 +550,10 @@ class StorePages:
         if query.sort is None or query.sort == MATCH:  # MATCH without a search
             return latest
         direction = "DESC" if query.descending else "ASC"
-        return f"{_BY_TITLE[query.sort].sql} {direction}, {latest}"
+        column = _BY_TITLE[query.sort].sql
+        # empty values (an unpriced run's cost, a failed run's tokens) last either way: the
+        # cheapest first are runs with a price
+        return f"({column} IS NULL), {column} {direction}, {latest}"
 
     def _check_search_index(self) -> None:
         found = self.store.read_rows(
@@ -578,7 +581,8 @@ class MemoryPages:
         matching = [i for i in range(len(self.source)) if self._keeps(columns, i, query)]
         if query.sort is not None and query.sort != MATCH:
             read = _BY_TITLE[query.sort].raw
-            matching.sort(key=lambda i: _sort_key(read(columns, i)), reverse=query.descending)
+            down = query.descending
+            matching.sort(key=lambda i: _sort_key(read(columns, i), down), reverse=down)
         offset = _last_offset(len(matching), query.limit) if query.last else query.offset
         shown = matching[offset : offset + query.limit]
         return _page(columns, shown, total=Count(len(matching)), offset=offset, searching=False)
@@ -619,9 +623,13 @@ class MemoryPages:
         return True
 
 
-def _sort_key(value: Any) -> tuple[bool, Any]:
-    """SQLite's order: empty values first going up."""
-    return (value is not None, value if value is not None else 0)
+def _sort_key(value: Any, descending: bool) -> tuple[bool, Any]:
+    """:meth:`StorePages._order`'s order: empty values (an unpriced run's cost) last, going up
+    or down (``sort(reverse=descending)`` turns the key round)."""
+    return (
+        (value is not None) if descending else (value is None),
+        value if value is not None else 0,
+    )
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -5,6 +5,7 @@ two agreeing; every bad request a clear ``ConfigurationError``."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -87,17 +88,18 @@ def test_every_column_sorts_the_same_in_sqlite_and_in_memory(
     assert len(in_sql.local_ids) == COUNT
 
 
-def test_sorting_by_tokens_puts_empty_values_first_going_up(store: HistoryStore) -> None:
+@pytest.mark.parametrize("title", ["tokens", "cost"])
+def test_sorting_puts_empty_values_last_going_up_or_down(store: HistoryStore, title: str) -> None:
+    """An ascending cost sort starts with the cheapest priced run, not the unpriced ones."""
     pages, _ = both(store)
-    up = pages.page(PageQuery.build(sort="tokens", limit=MAX_PAGE_SIZE))
-    tokens = column(up, "tokens")
-    empty = tokens.count("")
-    assert empty == 2 * COUNT // 5, "failed and cancelled runs have no tokens"
-    assert tokens[:empty] == [""] * empty
-    numbers = [int(t.replace(",", "")) for t in tokens[empty:]]
-    assert numbers == sorted(numbers)
-    down = pages.page(PageQuery.build(sort="tokens", descending=True))
-    assert int(column(down, "tokens")[0].replace(",", "")) == max(numbers)
+    for descending in (False, True):
+        query = PageQuery.build(sort=title, descending=descending, limit=MAX_PAGE_SIZE)
+        shown = column(pages.page(query), title)
+        empty = shown.count("")
+        assert empty > 0, "failed and cancelled runs have no tokens, nor a cost"
+        assert shown[-empty:] == [""] * empty
+        numbers = [float(re.sub(r"[$,]", "", t)) for t in shown[:-empty]]
+        assert numbers == sorted(numbers, reverse=descending)
 
 
 def test_text_filters_hold_the_text_in_any_ascii_case(store: HistoryStore) -> None:
