@@ -401,7 +401,25 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     ask_first = context_settings().ask_first
     made = (tool(fn, approve=ask_first, time_limit=10) for fn in functions)
     previews = _previews(kernel)
-    return tuple(replace(t, reads_notebook=True, preview=previews[t.name]) for t in made)
+    refusals = {"notebook_read_file": _read_refusal(kernel.cwd)}
+    return tuple(
+        replace(t, reads_notebook=True, preview=previews[t.name], refusal=refusals.get(t.name))
+        for t in made
+    )
+
+
+def _read_refusal(cwd: Path) -> Callable[[dict[str, Any]], str | None]:
+    """Why a file is never read (``.env``, outside the working directory, the deny list),
+    judged before the person is asked: approving could not make it read."""
+
+    def refusal(arguments: dict[str, Any]) -> str | None:
+        try:
+            judged_file(cwd, str(arguments.get("path", "")), "read", context_settings())
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    return refusal
 
 
 def _previews(kernel: Kernel) -> dict[str, Callable[[dict[str, Any]], str]]:

@@ -138,6 +138,9 @@ class ToolRounds:
         if position >= MAX_CALLS_PER_ROUND:
             raise ValueError(f"at most {MAX_CALLS_PER_ROUND} client tool calls are run per step")
         checked = declared.checked_arguments(call.arguments, call.arguments_text)
+        never = declared.refusal(checked) if declared.refusal is not None else None
+        if never is not None:  # refused before anyone is asked, as an ACP agent's reads are
+            raise ValueError(never)
         disagree = disagreement(call)  # run with one, the dialect would send back the other
         if disagree is not None:
             raise ValueError(disagree)

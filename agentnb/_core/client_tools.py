@@ -12,7 +12,7 @@ import re
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docstring_parser
 import pydantic
@@ -21,6 +21,9 @@ import pydantic_core
 from .exceptions import ConfigurationError
 from .figure_reading import plotted_reading
 from .loop import in_loop_thread
+
+if TYPE_CHECKING:
+    from .transcript import ToolCall
 
 __all__ = [
     "MAX_ARGUMENT_CHARS",
@@ -139,6 +142,9 @@ class ClientTool:
     """What the question about a call shows, given its arguments: made without running the
     user's code (a read of the notebook names what it will read: a variable and its kind),
     for the call itself runs only once approved."""
+    refusal: Callable[[dict[str, Any]], str | None] | None = field(default=None, repr=False)
+    """Why a call with these arguments is never run, whatever a person would decide (a read
+    of ``.env``), said before anyone is asked; None: it may run."""
     takes_non_finite: bool = field(default=False, repr=False)
     """Whether a parameter's annotation lets NaN or infinity in (``allow_inf_nan=True``):
     only then may the arguments hold them."""
@@ -225,6 +231,25 @@ class AskedFirst:
     arguments: dict[str, Any]
     code: str
     message: str
+
+
+ASKED_FIRST_PREFIX = "agentnb_"
+"""How the id of a call asked before anything is sent begins (``agentnb_attach``)."""
+
+
+def asked_first_id(first: AskedFirst) -> str:
+    """The id of the call ``first`` is shown as in its run."""
+    return ASKED_FIRST_PREFIX + first.tool.name
+
+
+def waits_to_send(calls: Iterable[ToolCall]) -> bool:
+    """Whether a call asked before anything is sent (:class:`AskedFirst`) is still undecided
+    or running: the message has not gone yet (and may never go)."""
+    return any(
+        call.call_id.startswith(ASKED_FIRST_PREFIX)
+        and call.status in ("awaiting_approval", "running")
+        for call in calls
+    )
 
 
 def tool(

@@ -405,8 +405,8 @@ class Experiment:
         or refused by a rate limit (``retry_failed=True``: failed ones too), on the
         connection the experiment ran on (``via``: another, a name, a Connection or a client), then
         apply ``evaluators`` to every completed run they have not scored yet. Returns every
-        pair's current run. With nothing left to run it says so (a warning) and starts
-        nothing."""
+        pair's current run. With nothing left to run it says so (a line, not a warning)
+        and starts nothing."""
         return run_experiment(
             self._record,
             via or self._record.connection,

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence, Set
 from typing import Any, Final
 
 from agentnb import ConfigurationError, HistoryError, RateLimitError, Run
-from agentnb.display import warn
+from agentnb.display import note, warn
 from agentnb.history import HistoryStore, RunHistory, RunRecord, history_of
 from agentnb.types import Example, RunOptions, RunRequest, Via, batch_requests, send_batch
 
@@ -113,10 +113,9 @@ def run_experiment(
             on_end=_evaluating(evaluators, store, [example for example, _ in todo]),
         )
     else:  # said, and nothing started
-        warn(
+        note(  # information, not a warning: nothing is wrong, and no file and line to show
             f"agentnb: experiment {record.name!r} has nothing left to run: every question has "
-            "its run on every arm (retry_failed=True runs the failed ones again)",
-            stacklevel=3,
+            "its run on every arm (retry_failed=True runs the failed ones again)"
         )
     current = book.current_runs(record.name)
     order = [
