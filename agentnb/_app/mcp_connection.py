@@ -16,6 +16,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
 import tempfile
 import threading
@@ -39,8 +40,25 @@ from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
 from .._core.version import __version__
 
-__all__ = ["START_TIMEOUT", "ListedTool", "MCPToolError", "McpConnection", "stdio", "streamable"]
+__all__ = [
+    "MAX_LISTED_TOOLS",
+    "MAX_LISTING_BYTES",
+    "MAX_LIST_PAGES",
+    "START_TIMEOUT",
+    "ListedTool",
+    "ListingTooLong",
+    "MCPToolError",
+    "McpConnection",
+    "stdio",
+    "streamable",
+]
 
+MAX_LIST_PAGES = 100
+"""Pages of ``tools/list`` read for one listing: a server that paginates past it is refused."""
+MAX_LISTED_TOOLS = 1_000
+"""Tools one listing may hold."""
+MAX_LISTING_BYTES = 4_000_000
+"""Bytes one listing's tools may take, as JSON (names, descriptions, schemas)."""
 START_TIMEOUT = 30.0
 """Seconds a server has to start, answer ``initialize`` and list its tools."""
 STOP_TIMEOUT = 10.0
@@ -56,6 +74,10 @@ Opener = Callable[[TextIO], AbstractAsyncContextManager[Streams]]
 
 class MCPToolError(Exception):
     """A tool call the MCP server answered with an error (``isError``): what the agent reads."""
+
+
+class ListingTooLong(Exception):
+    """A server's ``tools/list`` goes past a bound (pages, tools, bytes): it is not read on."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,10 @@ class McpConnection:
         self.server_name = ""
         self.tools: tuple[ListedTool, ...] = ()
         """The latest listing: replaced whole when the server says its list changed."""
+        self._asked: set[str] = set()
+        """The tools ever listed as not read-only in this session: a server's hints only make
+        the gate stricter, so a tool that asked keeps asking when it is listed again as
+        read-only (a re-listing is the server's word again, and the first one was stricter)."""
         self.ended: str | None = None
         """Why the session is over (None while it runs)."""
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -128,6 +154,8 @@ class McpConnection:
             self._started.result(START_TIMEOUT)
         except concurrent.futures.TimeoutError:
             why = f"did not answer within {START_TIMEOUT:g} s{self._stderr_tail()}"
+        except ListingTooLong as exc:
+            why = str(exc)
         except Exception as exc:
             why = f"could not start: {_reason(exc)}{self._stderr_tail()}"
         else:
@@ -197,7 +225,13 @@ class McpConnection:
             ):
                 initialized = await session.initialize()
                 self.server_name = initialized.server_info.name
-                self.tools = await _listing(session)
+                try:
+                    listed = await _listing(session)
+                except ListingTooLong as exc:  # said as itself, not inside a task group's
+                    self.ended = f"it {exc}"
+                    self._started.set_exception(exc)
+                    return
+                self.tools = self._held_to_the_strictest(listed)
                 self._session = session
                 self._started.set_result(None)
                 await asyncio.Event().wait()  # until close() cancels it
@@ -219,9 +253,28 @@ class McpConnection:
 
     async def _list_again(self) -> None:
         session = self._session
-        if session is not None:
-            with contextlib.suppress(Exception):  # the old listing stays; a call says the rest
-                self.tools = await _listing(session)
+        if session is None:
+            return
+        try:
+            self.tools = self._held_to_the_strictest(await _listing(session))
+        except ListingTooLong as exc:  # a server that lists without end is not talked to on
+            self.ended = f"it {exc}"
+            if self._main is not None:
+                self._main.cancel()
+        except Exception:  # the old listing stays; a call says the rest
+            return
+
+    def _held_to_the_strictest(self, listed: tuple[ListedTool, ...]) -> tuple[ListedTool, ...]:
+        """``listed``, each tool that was ever listed as not read-only in this session still
+        not read-only (and destructive if it ever said so)."""
+        held: list[ListedTool] = []
+        for tool in listed:
+            if tool.name in self._asked and tool.read_only:
+                tool = dataclasses.replace(tool, read_only=False, destructive=True)
+            if not tool.read_only:
+                self._asked.add(tool.name)
+            held.append(tool)
+        return tuple(held)
 
     def _stderr_tail(self) -> str:
         try:
@@ -233,16 +286,24 @@ class McpConnection:
 
 
 async def _listing(session: ClientSession) -> tuple[ListedTool, ...]:
-    """Every tool the server lists, page after page."""
+    """Every tool the server lists, page after page, within the bounds (pages, tools,
+    bytes); a :class:`ListingTooLong` saying which bound it went past."""
     tools: list[types.Tool] = []
+    size = 0
     cursor: str | None = None
-    while True:
+    for _page in range(MAX_LIST_PAGES):
         params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
         page = await session.list_tools(params=params)
         tools.extend(page.tools)
+        if len(tools) > MAX_LISTED_TOOLS:
+            raise ListingTooLong(f"lists its tools in more than {MAX_LISTED_TOOLS:,} tools")
+        size += sum(len(tool.model_dump_json(by_alias=True)) for tool in page.tools)
+        if size > MAX_LISTING_BYTES:
+            raise ListingTooLong(f"lists its tools in more than {MAX_LISTING_BYTES:,} bytes")
         cursor = page.next_cursor
         if not cursor:
             return tuple(_listed(tool) for tool in tools)
+    raise ListingTooLong(f"lists its tools in more than {MAX_LIST_PAGES} pages")
 
 
 def _listed(tool: types.Tool) -> ListedTool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, overload
 from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
-from .._core.secrets import register_secret, secret_name
+from .._core.secrets import redact, register_secret, secret_name, url_credentials
 
 if TYPE_CHECKING:
     from .mcp_connection import ListedTool, McpConnection
@@ -80,9 +80,9 @@ def mcp_tools(
             raise ConfigurationError(f"url= is an http:// or https:// URL, not {url!r:.200}")
         if env is not None or cwd is not None:
             raise ConfigurationError("env= and cwd= go with command=; a url takes headers=")
-        _register_credentials(headers or {})
+        _register_credentials(headers or {}, url)
         opener = streamable(url, headers or {})
-        where = url
+        where = redact(url)
         entry = {
             "type": "http",
             "url": url,
@@ -97,8 +97,11 @@ def mcp_tools(
     return McpTools(connection, prefix, approve, time_limit, server, cwd)
 
 
-def _register_credentials(headers: Mapping[str, str]) -> None:
-    """A header's credential is redacted wherever it might show, as a key is."""
+def _register_credentials(headers: Mapping[str, str], url: str) -> None:
+    """A header's credential, and one in the URL (a password, ``?api_key=``), is redacted
+    wherever it might show, as a key is."""
+    for secret in url_credentials(url):
+        register_secret(secret)
     for header, value in headers.items():
         if header.lower() in _CREDENTIAL_HEADERS or secret_name(header):
             register_secret(value)
