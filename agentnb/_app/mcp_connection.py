@@ -36,9 +36,11 @@ from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.session import IncomingMessage
 from mcp.client.streamable_http import streamable_http_client
 
+from .._core.client_tools import FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
 from .._core.version import __version__
+from .mcp_results import formed_result
 
 __all__ = [
     "MAX_LISTED_TOOLS",
@@ -179,9 +181,11 @@ class McpConnection:
         _open.discard(self)
 
     # ---- calling (this connection's loop) -------------------------------------------------
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
-        """Call tool ``name``: its result as text; an :class:`MCPToolError` when the server
-        answers with an error, a :class:`ConnectionError` when the session is over."""
+    async def call(self, name: str, arguments: dict[str, Any]) -> FormedResult | str:
+        """Call tool ``name``: its result as text, with the forms it shows in
+        (:func:`.mcp_results.formed_result`) where it has more than text; an
+        :class:`MCPToolError` when the server answers with an error, a
+        :class:`ConnectionError` when the session is over."""
         session = self._session
         if session is None or self.ended is not None:
             raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
@@ -201,7 +205,7 @@ class McpConnection:
         text = result_text(result)
         if result.is_error:
             raise MCPToolError(text or "the MCP server reported an error without a message")
-        return text
+        return formed_result(result, text, name)
 
     # ---- the session (this connection's thread) -------------------------------------------
     def _serve(self) -> None:

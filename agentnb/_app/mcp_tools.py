@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
 
-from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool
+from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool, FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
 from .._core.secrets import redact, register_secret, secret_name, url_credentials
@@ -237,7 +237,7 @@ def _object_schema(schema: dict[str, Any]) -> dict[str, object]:
 def _caller(connection: McpConnection, tool: str) -> Any:
     """The function the runner of client tools awaits on the connection's loop."""
 
-    async def call(**arguments: Any) -> str:
+    async def call(**arguments: Any) -> FormedResult | str:
         return await connection.call(tool, arguments)
 
     call.__name__ = call.__qualname__ = f"mcp_{_name_part(tool)}"
