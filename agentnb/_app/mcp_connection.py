@@ -40,6 +40,8 @@ from .._core.client_tools import FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
 from .._core.version import __version__
+from .mcp_elicitation import elicitation_handler
+from .mcp_question import Elicit
 from .mcp_results import formed_result
 
 __all__ = [
@@ -121,7 +123,7 @@ def streamable(url: str, headers: Mapping[str, str]) -> Opener:
 class McpConnection:
     """A session with one MCP server, on its own thread and loop (see the module)."""
 
-    def __init__(self, opener: Opener, where: str) -> None:
+    def __init__(self, opener: Opener, where: str, elicit: Elicit | None = None) -> None:
         self.where = where
         """The server as the person named it (its command, or its URL)."""
         self.server_name = ""
@@ -146,6 +148,11 @@ class McpConnection:
         self._thread = threading.Thread(target=self._serve, name=f"agentnb-mcp:{where}"[:60])
         self._thread.daemon = True
         self._tasks: set[asyncio.Task[None]] = set()
+        self._elicit = elicit
+        self._notes: list[str] = []
+        """What the results of the calls running now should say (a question of the server's
+        that was declined, and why); cleared when no call runs."""
+        self._running = 0
 
     # ---- starting and stopping (any thread) -----------------------------------------------
     def start(self) -> None:
@@ -189,6 +196,8 @@ class McpConnection:
         session = self._session
         if session is None or self.ended is not None:
             raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
+        heard = len(self._notes)
+        self._running += 1
         try:
             result = await session.call_tool(name, arguments)
         except MCPError as exc:
@@ -200,9 +209,14 @@ class McpConnection:
             raise ConnectionError(
                 f"the MCP server {self.where} failed during the call: {_reason(exc)}"
             ) from None
+        finally:
+            said = [f"[{note}]" for note in self._notes[heard:]]
+            self._running -= 1
+            if not self._running:
+                self._notes.clear()
         if not isinstance(result, types.CallToolResult):
             raise MCPToolError(f"the MCP server answered with a {type(result).__name__}")
-        text = result_text(result)
+        text = "\n".join([result_text(result), *said]) if said else result_text(result)
         if result.is_error:
             raise MCPToolError(text or "the MCP server reported an error without a message")
         return formed_result(result, text, name)
@@ -224,6 +238,9 @@ class McpConnection:
                     read,
                     write,
                     message_handler=self._heard,
+                    elicitation_callback=elicitation_handler(
+                        self.where, self._elicit, self._notes.append
+                    ),
                     client_info=types.Implementation(name="agentnb", version=__version__),
                 ) as session,
             ):

@@ -21,6 +21,7 @@ from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool, FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
 from .._core.secrets import redact, register_secret, secret_name, url_credentials
+from .mcp_question import Elicit
 
 if TYPE_CHECKING:
     from .mcp_connection import ListedTool, McpConnection
@@ -41,6 +42,7 @@ def mcp_tools(
     name: str | None = None,
     approve: bool | None = None,
     time_limit: float = TOOL_TIME_LIMIT,
+    elicit: Elicit | None = None,
 ) -> McpTools:
     """The tools of an MCP server, for ``tools=`` (see the "Your functions as tools" page).
 
@@ -51,6 +53,10 @@ def mcp_tools(
     (``<name>__<tool>``; default the name the server gives itself). ``approve``: None asks
     before each call of a tool the server does not mark read-only (``readOnlyHint``), True
     before every call, False before none. ``time_limit``: seconds a call may take.
+    ``elicit``: answers a question the server asks in the middle of a call (MCP's
+    elicitation): it gets an :class:`~agentnb.types.McpElicitation` and returns the answer
+    (a dict of the form's fields, ``True`` for a link the person will open, ``None`` to
+    decline, ``"cancel"``); without it such a question is declined, the call's result saying so.
 
     The server runs until ``.close()`` (or the end of a ``with`` block, or the kernel's exit).
     """
@@ -90,7 +96,11 @@ def mcp_tools(
         }
     if not time_limit > 0:
         raise ConfigurationError(f"time_limit is a positive number of seconds, not {time_limit!r}")
-    connection = McpConnection(opener, where)
+    if elicit is not None and not callable(elicit):
+        raise ConfigurationError(
+            f"elicit= is a function that answers a question, not {elicit!r:.200}"
+        )
+    connection = McpConnection(opener, where, elicit)
     connection.start()
     prefix = _name_part(name or connection.server_name or "mcp")
     server = {"name": prefix, **entry}
