@@ -43,6 +43,7 @@ from ._app.batch_runs import batch_requests, send_batch
 from ._app.connections import Connection, Via
 from ._app.context_server import ContextServer
 from ._app.examples import DatasetRows, Example, examples_of, in_split
+from ._app.mcp_question import McpElicitation
 from ._app.mcp_tools import McpTools
 from ._app.run_like import RunLike, run_ids
 from ._app.served_calls import ServedCall
@@ -71,6 +72,7 @@ __all__ = [
     "DatasetRows",
     "Example",
     "Fork",
+    "McpElicitation",
     "McpTools",
     "ModelSettings",
     "Part",

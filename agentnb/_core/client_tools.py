@@ -33,6 +33,7 @@ __all__ = [
     "TOOL_TIME_LIMIT",
     "AskedFirst",
     "ClientTool",
+    "FormedResult",
     "ToolResult",
     "arguments_json",
     "client_tools",
@@ -217,6 +218,41 @@ class ToolResult:
     """The call's arguments as the agent sent them (JSON text)."""
     text: str
     failed: bool = False
+    images: tuple[tuple[str, str], ...] = ()
+    """Images that go back beside ``text`` (``(mime type, base64)``), where the dialect's
+    tool results take images; elsewhere the text says they were there."""
+    structured: dict[str, Any] | None = None
+    """The result as data beside its text (a :class:`FormedResult`'s), redacted as the text
+    is: what the notebook's MCP server returns as ``structuredContent``."""
+
+
+class FormedResult(str):
+    """A result's text that comes with its forms made (an MCP tool's result, which
+    :mod:`..._app.mcp_results` reads; a context tool's): the text is what the agent reads (a
+    ``str``, so it is used as any text result is); ``shown``, what the chat cell shows beside
+    it (a ``call.shown`` form, safe by how it was made: no user code runs to show it);
+    ``images``, what goes to the model beside the text where its dialect takes images
+    (:attr:`ToolResult.images`); ``structured``, the result as data (JSON values) beside the
+    text, for an MCP client (:attr:`ToolResult.structured`)."""
+
+    shown: dict[str, str] | None
+    images: tuple[tuple[str, str], ...]
+    structured: dict[str, Any] | None
+
+    def __new__(
+        cls,
+        text: str,
+        shown: dict[str, str] | None = None,
+        images: tuple[tuple[str, str], ...] = (),
+        structured: dict[str, Any] | None = None,
+    ) -> FormedResult:
+        made = super().__new__(cls, text)
+        made.shown, made.images, made.structured = shown, images, structured
+        return made
+
+    @property
+    def text(self) -> str:
+        return str.__str__(self)
 
 
 @dataclass(frozen=True)
@@ -404,8 +440,8 @@ def result_text(value: Any) -> str:
 
 
 def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
+    if isinstance(value, str):  # a FormedResult too: its text
+        return str.__str__(value)
     if hasattr(value, "to_string") and hasattr(value, "head") and hasattr(value, "shape"):
         rows = value.shape[0]
         text = str(value.head(_TABLE_ROWS).to_string())

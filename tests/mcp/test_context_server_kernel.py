@@ -166,6 +166,38 @@ async def test_the_six_tools_answer_as_context_true_does(session: Session) -> No
     ]
 
 
+async def test_describe_and_variables_return_structured_content_as_their_schemas_say(
+    session: Session,
+) -> None:
+    """The SDK's client checks each result against its tool's ``outputSchema``; the data is
+    redacted as the text is."""
+    session.execute("agentnb.context.configure(ask_first=False)")
+    url, token = started(session)
+    async with connected(url, token) as client:
+        listed = {t.name: t for t in (await client.list_tools()).tools}
+        described = await client.call_tool("notebook_describe", {"name": "sales"})
+        variables = await client.call_tool("notebook_variables", {"page": 2})
+        secret = await client.call_tool("notebook_describe", {"name": "cfg"})
+        missing = await client.call_tool("notebook_describe", {"name": "nothing"})
+        cells = await client.call_tool("notebook_cells", {})
+    schemas = {name: tool.output_schema for name, tool in listed.items()}
+    assert schemas["notebook_describe"] is not None and schemas["notebook_variables"] is not None
+    assert {name for name, schema in schemas.items() if schema is None} == set(SIX[2:])
+    data = described.structured_content
+    assert data is not None
+    assert (data["name"], data["type"]) == ("sales", "pandas DataFrame")
+    assert "revenue — float64, 1 null" in data["description"]
+    page = variables.structured_content
+    assert page is not None and (page["page"], page["pages"]) == (2, 2)
+    assert page["count"] == len(page["variables"]) + 50
+    assert {"name": "x059", "summary": "int"} in page["variables"]
+    assert secret.structured_content is not None
+    assert "'api_token': ***" in secret.structured_content["description"]
+    assert KEY not in json.dumps(secret.structured_content)
+    assert missing.is_error and missing.structured_content is None
+    assert cells.structured_content is None
+
+
 async def test_no_token_a_wrong_token_and_a_foreign_origin_run_nothing(
     session: Session,
 ) -> None:
