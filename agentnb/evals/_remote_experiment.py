@@ -116,8 +116,8 @@ class RemoteWork:
         """Of those, the runs that did not complete."""
         self.undone = 0
         """Pairs left to do: their task cancelled, lost twice, or failed saying why."""
-        self.problems: list[str] = []
-        """Why each pair left undone was (its task's error)."""
+        self.problems: list[tuple[str, str]] = []
+        """Each pair left undone (its question and arm) and why (its task's error)."""
         self._cost: float | None = None
 
     def __repr__(self) -> str:
@@ -186,7 +186,7 @@ class RemoteWork:
 
     def _leave_undone(self, task: PairTask, why: str) -> None:
         self.undone += 1
-        self.problems.append(f"question {task.example.example_id!r} ({self._arm(task)}): {why}")
+        self.problems.append((f"{task.example.example_id!r} on {self._arm(task)}", why))
 
     def _arm(self, task: PairTask) -> str:
         return self._record.arms[self._todo[task.index][1]].label
@@ -265,11 +265,22 @@ class RemoteWork:
                 f"back after {timeout:g} s; its tasks go on"
             )
         if self.problems:
-            shown = "; ".join(self.problems[:3])
-            more = f" (and {len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
             warn(
                 f"agentnb: experiment {self._record.name!r} left {self.undone} pairs undone: "
-                f"{shown}{more}. experiment(name, agents, dataset, executor=...) again runs them",
+                f"{_by_reason(self.problems)}. The experiment run again (experiment(name, "
+                "agents, dataset, executor=...)) runs them",
                 stacklevel=3,
             )
             self.problems = []
+
+
+def _by_reason(problems: Sequence[tuple[str, str]]) -> str:
+    """``reason (pair, pair, ...)`` for each reason, the pairs it left undone (a key the
+    workers lack is said once, not once a pair)."""
+    pairs: dict[str, list[str]] = {}
+    for pair, why in problems:
+        pairs.setdefault(why, []).append(pair)
+    return "; ".join(
+        f"{why} ({', '.join(named[:5])}{f' and {len(named) - 5} more' if len(named) > 5 else ''})"
+        for why, named in pairs.items()
+    )
