@@ -16,8 +16,8 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
-from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from agentnb import AgentNBError, ConfigurationError, HistoryError
@@ -101,7 +101,7 @@ class RemoteWork:
         self._landed: queue.Queue[tuple[int, concurrent.futures.Future[RemoteRun]]] = queue.Queue()
         self._lock = threading.Lock()
         self._futures: dict[int, concurrent.futures.Future[RemoteRun]] = {}
-        self._attempts: Counter[int] = Counter()
+        self._sent: dict[int, PairTask] = {}  # each pair's task as last sent
         self._cancelled = threading.Event()
         self._scoring = concurrent.futures.ThreadPoolExecutor(
             max(1, concurrency), thread_name_prefix="agentnb-remote-evaluation"
@@ -139,7 +139,6 @@ class RemoteWork:
         self._collector.start()
 
     def _send(self, task: PairTask) -> None:
-        self._attempts[task.index] += 1
         try:
             future = self._executor.submit(task)
         except Exception as exc:  # a broken or shut-down executor: the pair stays undone
@@ -148,6 +147,7 @@ class RemoteWork:
             future = failed
         with self._lock:
             self._futures[task.index] = future
+            self._sent[task.index] = task
         future.add_done_callback(lambda done: self._landed.put((task.index, done)))
 
     def _collect(self) -> None:
@@ -159,7 +159,8 @@ class RemoteWork:
                 with self._lock:
                     if self._futures.get(index) is not future:
                         continue  # an earlier attempt's future
-                left -= self._settle(self._tasks[index], future)
+                    task = self._sent[index]
+                left -= self._settle(task, future)
             for scoring in self._scored:
                 scoring.result()
             if self._evaluators and not self._cancelled.is_set():
@@ -178,8 +179,8 @@ class RemoteWork:
             self._write(task, future.result())
             return 1
         said = isinstance(error, AgentNBError)  # the task failed saying why: no retry
-        if not said and self._attempts[task.index] < ATTEMPTS and not self._cancelled.is_set():
-            self._send(task)
+        if not said and task.attempt < ATTEMPTS and not self._cancelled.is_set():
+            self._send(replace(task, attempt=task.attempt + 1))
             return 0
         self._leave_undone(task, f"{type(error).__name__}: {error}")
         return 1

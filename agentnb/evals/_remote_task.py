@@ -169,6 +169,9 @@ class PairTask:
     approve: Any = None
     evaluators: Sequence[Evaluator] = field(default_factory=tuple)
     """Those that must run where the run ran (:func:`on_worker`)."""
+    attempt: int = 1
+    """Which sending of the pair this is: a task sent again is another task (a cluster that
+    names a task by its content, as Dask does, would give back the lost one's failure)."""
 
     def __call__(self) -> RemoteRun:
         recorded = HistoryStore(":memory:")

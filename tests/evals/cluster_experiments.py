@@ -58,5 +58,10 @@ def spin(
 ) -> evals.Experiment:
     """The scripted ACP agent spending ``seconds`` of CPU on each of ``pairs`` questions."""
     return evals.experiment(
-        name, "spinner", spin_rows(pairs, seconds), progress=False, executor=executor
+        name,
+        "spinner",
+        spin_rows(pairs, seconds),
+        via="spinner",
+        progress=False,
+        executor=executor,
     ).wait()

@@ -103,7 +103,19 @@ def test_the_same_experiment_on_ray_has_the_same_history(
     assert_same_as_in_process(remote_history(ray, "tickers", tmp_path), in_process, "ray")
 
 
-def test_a_dask_worker_killed_mid_task_loses_nothing(dask: Cluster, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sent_again_by", ["dask", "agentnb"])
+def test_a_dask_worker_killed_mid_task_loses_nothing(
+    sent_again_by: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Dask sends a lost task again itself; told to allow no failure, it fails the task
+    (KilledWorker) and the experiment sends it again, once."""
+    if sent_again_by == "agentnb":
+        env = env | {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    with dask_cluster(sdk_python("dask"), env, tmp_path) as dask:
+        killed_and_redone(dask, tmp_path)
+
+
+def killed_and_redone(dask: Cluster, tmp_path: Path) -> None:
     spins = Path(dask.env["SCRIPTED_SPIN_LOG"])
     history = tmp_path / "killed.sqlite3"
     driver = drive(dask, "spin", history, tmp_path)
