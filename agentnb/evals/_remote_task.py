@@ -15,13 +15,16 @@ before anything is sent.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from agentnb import ConfigurationError
+from agentnb import ConfigurationError, Run
 from agentnb.history import HistoryStore, RunRecord, ToolCallRecord
 from agentnb.types import ClientOptions, Connection, Example, RunRequest, env_prefix, send_batch
 
@@ -89,9 +92,9 @@ class ConnectionAddress:
         """The environment variable the worker reads the key from."""
         return f"{env_prefix(self.name)}API_KEY"
 
-    def connection(self, recorder: HistoryStore) -> Connection:
-        """The connection on the worker, its key from the worker's environment, its runs
-        recorded in ``recorder``."""
+    def key_on_worker(self) -> str | None:
+        """The key from this process's environment; an error naming the variable when the
+        notebook's connection has a key and this process has none."""
         key = os.environ.get(self.key_variable) or None
         if self.keyed and key is None:
             raise ConfigurationError(
@@ -99,6 +102,10 @@ class ConnectionAddress:
                 f"worker {worker_name()}: set it in the worker's environment (a key never "
                 "travels with a task)"
             )
+        return key
+
+    def connection(self, key: str | None, recorder: HistoryStore) -> Connection:
+        """The connection on the worker, with ``key``, its runs recorded in ``recorder``."""
         options = ClientOptions(**self.options)  # type: ignore[typeddict-item]
         options["recorder"] = recorder
         return Connection(
@@ -174,27 +181,31 @@ class PairTask:
     names a task by its content, as Dask does, would give back the lost one's failure)."""
 
     def __call__(self) -> RemoteRun:
-        recorded = HistoryStore(":memory:")
-        try:
-            return self._run(recorded)
-        finally:
-            recorded.close()
+        recorded = _WORKER.history()
+        made: list[str] = []
 
-    def _run(self, recorded: HistoryStore) -> RemoteRun:
-        conn = self.address.connection(recorded)
+        def started(runs: Sequence[tuple[int, Run]]) -> None:
+            made.extend(run.local_id for _, run in runs)  # a 429's run, then the one sent again
+
         try:
-            ran = send_batch(
-                [self.request], via=conn, progress=False, approve=self.approve, on_start=None
+            send_batch(
+                [self.request],
+                via=_WORKER.connection(self.address),
+                progress=False,
+                approve=self.approve,
+                on_start=started,
             )
+            recorded.flush()
+            return self._result(recorded, made)
         finally:
-            conn.close()
-        recorded.flush()
+            _forget(recorded, made)
+
+    def _result(self, recorded: HistoryStore, made: Sequence[str]) -> RemoteRun:
         worker = worker_name()
-        ids = [record.local_id for record in ran]
-        made = _made_runs(recorded, ids)
-        evaluations = self._evaluate(recorded, made[-1]) if made else ()
-        runs = tuple(_marked(record, worker) for record in made)
-        return RemoteRun(worker, runs, tuple(recorded.tool_calls(ids)), evaluations)
+        records = list(recorded.runs_by_ids(list(made)))
+        evaluations = self._evaluate(recorded, records[-1]) if records else ()
+        runs = tuple(_marked(record, worker) for record in records)
+        return RemoteRun(worker, runs, tuple(recorded.tool_calls(list(made))), evaluations)
 
     def _evaluate(self, recorded: HistoryStore, record: RunRecord) -> tuple[WorkerEvaluation, ...]:
         if record.status != "completed" or not self.evaluators:
@@ -215,18 +226,64 @@ class PairTask:
         )
 
 
-def _made_runs(recorded: HistoryStore, result_ids: Sequence[str]) -> list[RunRecord]:
-    """Every run the task recorded, oldest first (a run refused with 429, then the one sent
-    again), the pair's own last."""
-    every = [recorded.get(local_id) for local_id in _recorded_ids(recorded)]
-    made = [record for record in every if record is not None]
-    last = set(result_ids)
-    return [r for r in made if r.local_id not in last] + [r for r in made if r.local_id in last]
+class _Worker:
+    """What a worker process keeps between tasks, as a kernel keeps it between runs: one
+    history in memory that every task records in (each reads back its own runs, then
+    forgets them), and each connection's client (an ACP agent's process, an HTTP pool),
+    made at its first task and reused by the next."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._history: HistoryStore | None = None
+        self._connections: dict[str, Connection] = {}
+        self._pid = 0
+
+    def _fresh(self) -> None:
+        """After a fork, nothing of the parent's is this process's."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._history = None
+            self._connections = {}
+
+    def history(self) -> HistoryStore:
+        with self._lock:
+            self._fresh()
+            return self._history_now()
+
+    def connection(self, address: ConnectionAddress) -> Connection:
+        key = address.key_on_worker()
+        found = json.dumps(
+            [address.name, address.provider, address.base_url, key, address.options],
+            default=repr, sort_keys=True,
+        )  # fmt: skip
+        with self._lock:
+            self._fresh()
+            conn = self._connections.get(found)
+            if conn is None:
+                conn = self._connections[found] = address.connection(key, self._history_now())
+            return conn
+
+    def _history_now(self) -> HistoryStore:
+        if self._history is None or self._history.closed:
+            self._history = HistoryStore(":memory:")
+        return self._history
 
 
-def _recorded_ids(recorded: HistoryStore) -> list[str]:
-    rows = recorded.read_rows("SELECT local_id FROM runs ORDER BY started_at", ())
-    return [row[0] for row in rows]
+_WORKER = _Worker()
+
+
+def _forget(recorded: HistoryStore, local_ids: Sequence[str]) -> None:
+    """Drop a task's runs from the worker's history once they are on their way back (their
+    calls, scores and side rows go with them), so a long-lived worker keeps none."""
+    if not local_ids:
+        return
+    marks = ", ".join("?" * len(local_ids))
+
+    def drop(db: sqlite3.Connection) -> None:
+        db.execute(f"DELETE FROM evaluations WHERE local_id IN ({marks})", list(local_ids))
+        db.execute(f"DELETE FROM runs WHERE local_id IN ({marks})", list(local_ids))
+
+    recorded.transaction(drop)
 
 
 def _marked(record: RunRecord, worker: str) -> RunRecord:

@@ -21,6 +21,7 @@ import agentnb
 from agentnb import ConfigurationError, evals
 from agentnb._app.connections import disconnect
 from agentnb._history import close_default_stores
+from agentnb.evals._remote_task import _WORKER
 from agentnb.history import RunRecord
 from agentnb.server import ServerHandle
 from agentnb.types import env_prefix
@@ -103,6 +104,7 @@ def test_an_experiment_on_an_executor_keeps_what_a_local_one_keeps(
     assert {p["ran_on"] for p in local} == {None}
     assert all(p["ran_on"] and p["ran_on"].rsplit(":", 1)[1].isdigit() for p in remote)
     assert len(executor.sent) == 4  # one task a pair
+    assert _WORKER.history().count() == 0  # the worker (this process) forgot what it sent
 
 
 def test_a_task_carries_no_key(
