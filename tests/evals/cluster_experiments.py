@@ -11,6 +11,9 @@ agent, ``AGENTNB_SPINNER_*``).
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 from agentnb import evals
@@ -65,3 +68,28 @@ def spin(
         progress=False,
         executor=executor,
     ).wait()
+
+
+def spin_cancelled(executor: concurrent.futures.Executor) -> evals.Experiment:
+    """Four pairs of ten minutes' CPU on two workers: once two have started, cancelled (the
+    two not started are dropped, the two running asked to stop)."""
+    exp = evals.experiment(
+        "spin-cancelled",
+        "spinner",
+        spin_rows(4, 600),
+        via="spinner",
+        progress=False,
+        executor=executor,
+    )
+    log = Path(os.environ["SCRIPTED_SPIN_LOG"])
+    while len(started(log)) < 2:
+        time.sleep(0.2)
+    exp.cancel()
+    return exp.wait()
+
+
+def started(log: Path) -> list[str]:
+    """The questions whose spin an agent started, in order (a start's line is
+    ``NAME pid ppid``; a stop's, ``NAME stopped pid ppid``)."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [line.split()[0] for line in lines if len(line.split()) == 3]

@@ -26,6 +26,7 @@ from cluster_testing import (
 )
 
 from agentnb._history import close_default_stores
+from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -129,7 +130,7 @@ def killed_and_redone(dask: Cluster, tmp_path: Path) -> None:
     assert [(p["id"], p["status"], p["answer"]) for p in pairs] == [
         (f"q{n}", "completed", f"q{n} spun") for n in range(4)
     ]
-    starts = [line.split()[0] for line in spins.read_text().splitlines()]
+    starts = cluster_experiments.started(spins)
     assert starts.count(name) == 2, f"{name} redone once: {starts}"
     assert all(starts.count(f"q{n}") == 1 for n in range(4) if f"q{n}" != name), starts
     redone = next(p for p in pairs if p["id"] == name)
@@ -139,10 +140,28 @@ def killed_and_redone(dask: Cluster, tmp_path: Path) -> None:
 
 
 def _runs_of(history: Path) -> list[str]:
-    from agentnb.history import HistoryStore
-
     store = HistoryStore(history)
     try:
         return [r.local_id for r in store.runs()]
     finally:
         store.close()
+
+
+def test_cancel_on_ray_drops_the_tasks_not_started_and_stops_the_running_ones(
+    ray: Cluster, tmp_path: Path
+) -> None:
+    spins = Path(ray.env["SCRIPTED_SPIN_LOG"])
+    history = tmp_path / "cancelled.sqlite3"
+    output = driven(
+        drive(ray, "spin_cancelled", history, tmp_path), tmp_path / "driver-spin_cancelled.log"
+    )
+    assert "undone: 4" in output
+    running = cluster_experiments.started(spins)
+    assert len(running) == 2, running  # the two not started never did
+
+    def stopped() -> set[str]:
+        lines = spins.read_text().splitlines()
+        return {line.split()[0] for line in lines if line.split()[1:2] == ["stopped"]}
+
+    wait_until(lambda: stopped() == set(running), "both running spins stopped", timeout=300)
+    assert _runs_of(history) == []  # nothing half-written

@@ -20,7 +20,8 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
   says so), waits for it, answers its exit code and output;
 - ``spin SECONDS NAME``: spends SECONDS of CPU (cancel stops it), then answers
   ``NAME spun`` with usage; with ``SCRIPTED_SPIN_LOG`` set, first appends ``NAME pid ppid``
-  to that file (which worker's agent started it, and how often).
+  to that file (which worker's agent started it, and how often), and ``NAME stopped pid
+  ppid`` when a cancel stopped it.
 """
 
 from __future__ import annotations
@@ -209,6 +210,7 @@ class ScriptedAgent(Agent):
         cancelled = self._cancelled[session_id]
         spent = await asyncio.to_thread(_spend_cpu, float(seconds), cancelled, name)
         if not spent:
+            await asyncio.to_thread(_note, f"{name} stopped")
             return PromptResponse(stop_reason="cancelled")
         await self._say(session_id, f"{name} spun")
         return PromptResponse(
@@ -319,13 +321,18 @@ class ScriptedAgent(Agent):
         return PromptResponse(stop_reason="end_turn")
 
 
-def _spend_cpu(seconds: float, cancelled: asyncio.Event, name: str) -> bool:
-    """Note the start in ``SCRIPTED_SPIN_LOG`` (where set), then spend ``seconds`` of this
-    process's CPU; False when cancelled first."""
+def _note(what: str) -> None:
+    """Append ``what``, this process's id and its parent's to ``SCRIPTED_SPIN_LOG``."""
     log = os.environ.get("SCRIPTED_SPIN_LOG")
     if log:
         with open(log, "a") as file:
-            file.write(f"{name} {os.getpid()} {os.getppid()}\n")
+            file.write(f"{what} {os.getpid()} {os.getppid()}\n")
+
+
+def _spend_cpu(seconds: float, cancelled: asyncio.Event, name: str) -> bool:
+    """Note the start in ``SCRIPTED_SPIN_LOG`` (where set), then spend ``seconds`` of this
+    process's CPU; False when cancelled first."""
+    _note(name)
     end = time.process_time() + seconds
     while time.process_time() < end:
         if cancelled.is_set():
