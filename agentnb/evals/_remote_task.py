@@ -263,6 +263,16 @@ class _Worker:
                 conn = self._connections[found] = address.connection(key, self._history_now())
             return conn
 
+    def close(self) -> None:
+        """Close the connections kept (their agents' processes end) and the history."""
+        with self._lock:
+            conns, self._connections = list(self._connections.values()), {}
+            history, self._history = self._history, None
+        for conn in conns:
+            conn.close()
+        if history is not None:
+            history.close()
+
     def _history_now(self) -> HistoryStore:
         if self._history is None or self._history.closed:
             self._history = HistoryStore(":memory:")

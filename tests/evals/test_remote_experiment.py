@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import sdk_python
-from cluster_testing import pairs_of, without_place
+from cluster_testing import SCRIPTED_AGENT, pairs_of, without_place
 
 import agentnb
 from agentnb import ConfigurationError, evals
@@ -65,8 +65,10 @@ class Where:
 
 @pytest.fixture
 def executor() -> Iterator[PicklingExecutor]:
+    """The pool; after it, what its tasks kept in this process (the worker) is closed."""
     with PicklingExecutor() as made:
         yield made
+    _WORKER.close()
 
 
 @pytest.fixture
@@ -199,6 +201,7 @@ def test_cancel_cancels_the_tasks_not_started_and_a_rerun_runs_them(keyed: str) 
             "cancelled", ["finance_agent", "echo"], ROWS, via=keyed, progress=False,
             executor=executor,
         ).wait()  # fmt: skip
+    _WORKER.close()
     assert list(again.to_pandas()["status"]) == ["completed"] * 4
 
 
@@ -229,3 +232,25 @@ def test_ray_executor_without_ray_says_which_extra_to_install() -> None:
         pytest.skip("Ray is installed here")
     with pytest.raises(ConfigurationError, match=r"agentnb\[ray\]"):
         evals.ray_executor()
+
+
+def test_a_task_that_hangs_is_bounded_by_its_runs_own_limit(
+    executor: PicklingExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent that never ends (``slow``) on a connection with ``run_timeout``: the limit
+    travels with the task, ends the run there, and the task comes back with it."""
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+    agentnb.connect(
+        "acp", command=[str(sdk_python("acp")), str(SCRIPTED_AGENT)], name="slowpoke",
+        run_timeout=3,
+    )  # fmt: skip
+    try:
+        exp = evals.experiment(
+            "hangs", "slowpoke", ["slow"], via="slowpoke", progress=False, executor=executor
+        ).wait()
+        (record,) = exp.runs()
+    finally:
+        disconnect("slowpoke")
+        close_default_stores()
+    assert (record.status, record.error_code) == ("interrupted", "timeout")
+    assert record.answer and record.answer.startswith("w0 ")  # what came before the limit
