@@ -85,9 +85,11 @@ def test_the_base_wheel_holds_no_evaluation_and_names_it_as_an_extra(wheel: Path
         for line in metadata(wheel, "METADATA").splitlines()
         if line.startswith(("Requires-Dist:", "Provides-Extra:")) and "evals" in line
     ]
-    assert requires == [
+    assert sorted(requires) == [
         "Provides-Extra: evals",
+        "Requires-Dist: agentnb-evals>=0.8.0; extra == 'dask'",  # an experiment on a cluster: evals
         "Requires-Dist: agentnb-evals>=0.8.0; extra == 'evals'",
+        "Requires-Dist: agentnb-evals>=0.8.0; extra == 'ray'",
     ]
 
 

@@ -192,6 +192,12 @@ class Connection:
             client.provider.known_as = server if self.name == DEFAULT_NAME else named
         return client
 
+    def close(self) -> None:
+        """Close the connection's client (an ACP agent's process ends), for a connection made
+        by hand and never registered (``agentnb.disconnect`` closes a registered one)."""
+        if self._client is not None:
+            run_sync(self._client.aclose())
+
     def client(self) -> AsyncAgentClient:
         """The connection's async client. Use it only on agentnb's background loop."""
         client = self._client
