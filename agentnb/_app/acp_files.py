@@ -77,13 +77,17 @@ class WorkdirFiles:
             text += f"\n[agentnb read the first {MAX_READ_BYTES // (1024 * 1024)} MiB only]"
         return text
 
+    def redacted(self, text: str) -> str:
+        """``text`` as it may leave the machine: what :meth:`read` does to a file's text."""
+        return redacted(text, _secrets().values)
+
     def old_text(self, path: str) -> str | None:
         target = self._target(path, writing=True)
         if not target.exists():
             return None
         with target.open("rb") as file:
             text = codecs.decode(file.read(MAX_READ_BYTES), "utf-8", "replace")
-        return redacted(text, _secrets().values)  # shown, and kept with the run: redacted too
+        return self.redacted(text)  # shown, and kept with the run: redacted too
 
     def write_refusal(self, path: str, content: str) -> str | None:
         """Why ``content`` is not written over ``path``: it keeps the redacted copy of a line

@@ -106,6 +106,11 @@ class Workspace(Protocol):
         not."""
         ...
 
+    def redacted(self, text: str) -> str:
+        """``text`` of the person's machine as it may leave it: the redaction :meth:`read`
+        applies (a terminal's output passes it too)."""
+        ...
+
     def old_text(self, path: str) -> str | None:
         """The file's text before a write (None: a new file), to show the diff."""
         ...
@@ -168,7 +173,8 @@ class _Agent(RpcPeer):
         """The turn going on in each session."""
         self.sessions: set[str] = set()
         """Sessions this process opened or loaded."""
-        self.terminals = Terminals(transport.cwd) if transport.terminal else None
+        terminals = Terminals(transport.cwd, transport.outgoing) if transport.terminal else None
+        self.terminals = terminals
         """The commands it runs in terminals of ours (None: none are offered)."""
         self.requests = PendingRequests()
         """Its requests waiting for an answer (:mod:`agentnb._client.acp_requests`)."""
@@ -243,6 +249,12 @@ class AcpTransport(Transport):
         self._latest: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
         """Each session's latest turn while a stream holds it: decisions sent after it
         ended (the agent exited meanwhile) read its last frames."""
+
+    def outgoing(self, text: str) -> str:
+        """``text`` of the person's machine as the agent may read it (a terminal's output):
+        through the one redaction a file it reads passes (the connection's workspace's), or,
+        with no workspace (a bare client), without any secret this process knows."""
+        return self.workspace.redacted(text) if self.workspace is not None else self.redact(text)
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def aclose(self) -> None:

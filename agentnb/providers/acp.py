@@ -183,12 +183,16 @@ def reported_model(session: Mapping[str, Any]) -> str | None:
 
 
 def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``terminal/create`` as the card shows it: the command line, where it runs."""
+    """A ``terminal/create`` as the card shows it: everything that decides what runs, the
+    command line, where it runs and the environment it adds (``BASH_ENV`` runs a file)."""
     args = params.get("args") or []
     words = [str(params.get("command")), *(str(a) for a in args if isinstance(a, str))]
     arguments: dict[str, Any] = {"command": shlex.join(words)}
     if params.get("cwd") is not None:
         arguments["cwd"] = params["cwd"]
+    env = params.get("env")
+    if env:  # well formed (the transport refuses any other before it is shown)
+        arguments["env"] = {v.get("name"): v.get("value") for v in env if isinstance(v, dict)}
     return arguments
 
 

@@ -28,7 +28,7 @@ from agentnb import (
     evals,
 )
 from agentnb._app.connections import disconnect
-from agentnb._client import acp_transport
+from agentnb._client import acp_terminals, acp_transport
 from agentnb.approvals import ApprovalDecision
 from agentnb.providers.acp import answer_to_permission
 from agentnb.types import RunHandle
@@ -325,26 +325,71 @@ def test_a_denied_terminal_command_never_runs(with_terminal: str, workdir: Path)
     assert run.tool_calls[0].status == "denied" and not (workdir / "ran").exists()
 
 
+def sleeping(seconds: str) -> list[int]:
+    """The processes running ``sleep SECONDS``."""
+    wanted, found = [b"sleep", seconds.encode()], []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().split(b"\0")[:2] == wanted:
+                found.append(int(entry.name))
+    return found
+
+
 def test_a_terminal_still_running_ends_with_the_connection(with_terminal: str) -> None:
     seconds = str(6000 + os.getpid() % 1000)  # a command line no other test runs
-
-    def running() -> list[int]:
-        wanted, found = [b"sleep", seconds.encode()], []
-        for entry in Path("/proc").iterdir():
-            with contextlib.suppress(OSError):
-                if (
-                    entry.name.isdigit()
-                    and (entry / "cmdline").read_bytes().split(b"\0")[:2] == wanted
-                ):
-                    found.append(int(entry.name))
-        return found
-
     handle = ask(with_terminal, f"terminal sleep {seconds}", approve=True)
-    until(lambda: running(), "the terminal's command runs")
-    [pid] = running()
+    until(lambda: sleeping(seconds), "the terminal's command runs")
+    [pid] = sleeping(seconds)
     disconnect(with_terminal)
     until(lambda: process_ended(pid), "the terminal's command is ended with the connection")
     assert ended(handle).status in ("failed", "interrupted")
+
+
+def terminal(agent: str, spec: dict[str, object], **options: object) -> RunHandle:
+    return ask(agent, f"terminaljson {json.dumps(spec)}", **options)
+
+
+def test_a_terminals_card_shows_everything_it_runs_its_env_too(with_terminal: str) -> None:
+    spec = {"command": "bash", "args": ["-c", "echo build ok"], "env": {"BASH_ENV": ".hook.sh"}}
+    handle = terminal(with_terminal, spec)
+    until(lambda: handle.run.status == "paused", "the command waits for a decision")
+    [call] = handle.run.awaiting_approval
+    assert call.arguments == {"command": "bash -c 'echo build ok'", "env": {"BASH_ENV": ".hook.sh"}}
+    handle.deny(call.call_id)
+    assert ended(handle).text.startswith("terminal refused:")
+
+
+def test_a_terminals_output_reaches_the_agent_redacted_as_a_file_read_does(
+    with_terminal: str,
+) -> None:
+    run = ended(terminal(with_terminal, {"command": "cat", "args": ["leak.txt"]}, approve=True))
+    said = json.loads(run.text)
+    assert said["exit"] == 0 and said["output"].startswith("the key is ")
+    assert "sk-live" not in run.text
+
+
+def test_a_terminals_output_is_bounded_by_agentnbs_cap_whatever_the_agent_asks(
+    with_terminal: str,
+) -> None:
+    spec = {
+        "command": sys.executable,
+        "args": ["-c", "print(('x' * 99 + '\\n') * 50_000)"],  # 5 MB
+        "outputByteLimit": 1_000_000_000,
+    }
+    said = json.loads(ended(terminal(with_terminal, spec, approve=True)).text)
+    assert said["truncated"] is True
+    assert 0 < len(said["output"]) <= acp_terminals.OUTPUT_LIMIT
+    assert set(said["output"]) == {"x", "\n"} and said["output"].startswith("x" * 99 + "\n")
+
+
+def test_a_child_the_command_detached_with_setsid_ends_with_its_terminal(
+    with_terminal: str,
+) -> None:
+    seconds = str(7000 + os.getpid() % 1000)  # a command line no other test runs
+    detach = f"setsid sleep {seconds} </dev/null >/dev/null 2>&1 & echo started"
+    run = ended(terminal(with_terminal, {"command": "sh", "args": ["-c", detach]}, approve=True))
+    assert json.loads(run.text)["output"] == "started\n"  # the agent released the terminal
+    until(lambda: not sleeping(seconds), "the detached child is ended with its terminal")
 
 
 def test_terminal_must_be_true_or_false(acp_python: Path) -> None:
