@@ -34,6 +34,7 @@ from .._core.client_tools import ToolResult
 from .._core.loop import get_loop
 from .._core.run import Run
 from .._core.secrets import redact
+from .._core.text import excerpt
 from ..events import Event, RunCompleted, RunStarted, ToolCallFinished, ToolCallStarted, stamp
 from .context_summary import new_nonce
 from .context_tools import Kernel, context_tools
@@ -49,6 +50,9 @@ leaves a run of bounded size (and a cell the browser can draw)."""
 _TICK = 30.0
 """Seconds a wait for a decision sleeps at most between looks (a decision wakes it at once)."""
 
+ARGUMENTS_CHARS = 4_000
+"""The longest arguments (as JSON) a call is served with: the six tools take a name, a path,
+a page; a call past it is refused, and what is kept of it is cut to this (once)."""
 NOT_SHARED = (
     "the notebook is not shared now: it is shared with a turn asked with context=True, "
     "while that turn goes on"
@@ -199,6 +203,11 @@ class ServedCalls:
         self._served_count += 1
         call_id = f"mcp_{self._served_count}"
         refused, approver, asks = self._policy()
+        text = json.dumps(asked.arguments, default=repr)
+        if len(text) > ARGUMENTS_CHARS:  # kept cut, once: the run's card and srv.calls share it
+            why = f"its arguments are {len(text):,} characters as JSON, past {ARGUMENTS_CHARS:,}"
+            refused = refused or f"the call was refused: {why}"
+            asked = replace(asked, arguments={"cut": excerpt(text, ARGUMENTS_CHARS)})
         self.approvals.approver = approver
         tools = tuple(
             replace(t, approve=t.approve or asks)  # the settings as they are now
@@ -213,8 +222,7 @@ class ServedCalls:
         assert call is not None
         if refused is not None:
             yield self._delivered(ToolCallFinished(call_id=call_id, error=refused))
-            arguments = json.dumps(asked.arguments, default=repr)
-            result = ToolResult(call_id, asked.tool, arguments, refused, failed=True)
+            result = ToolResult(call_id, asked.tool, "{}", refused, failed=True)
         else:
             rounds = ToolRounds(tools, redact)
             ran = rounds.run_round([call], self.approvals, _unbounded, _TICK, _idle)
