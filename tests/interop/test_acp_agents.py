@@ -702,6 +702,16 @@ def test_a_write_back_of_a_redacted_secret_is_refused_and_the_secret_kept(
     assert "sk-live-0123456789abcdef0123456789" in leak.read_text()
 
 
+@pytest.mark.parametrize("written", ["The KEY is *** here, reformatted", "key=***"])
+def test_a_write_putting_the_redaction_mark_where_a_secret_was_is_refused_however_formatted(
+    scripted: str, workdir: Path, written: str
+) -> None:
+    leak = workdir / "leak.txt"
+    run = ended(ask(scripted, f"write {leak} {written}", approve=True))
+    assert run.text.startswith("write refused:") and "replace a secret" in run.text
+    assert "sk-live-0123456789abcdef0123456789" in leak.read_text()
+
+
 def test_mcp_servers_given_in_extra_reach_the_new_session(scripted: str) -> None:
     server = {"type": "http", "name": "docs", "url": "http://127.0.0.1:9/mcp", "headers": []}
     run = ended(ask(scripted, "mcp", extra={"mcpServers": [server]}))
