@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, overload
 from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
-from .._core.secrets import register_secret, secret_name
+from .._core.secrets import register_header_credentials
 
 if TYPE_CHECKING:
     from .mcp_connection import ListedTool, McpConnection
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["McpTools", "mcp_tools"]
 
 _NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_-]+")
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 def mcp_tools(
@@ -80,7 +79,7 @@ def mcp_tools(
             raise ConfigurationError(f"url= is an http:// or https:// URL, not {url!r:.200}")
         if env is not None or cwd is not None:
             raise ConfigurationError("env= and cwd= go with command=; a url takes headers=")
-        _register_credentials(headers or {})
+        register_header_credentials(headers or {})
         opener = streamable(url, headers or {})
         where = url
         entry = {
@@ -95,14 +94,6 @@ def mcp_tools(
     prefix = _name_part(name or connection.server_name or "mcp")
     server = {"name": prefix, **entry}
     return McpTools(connection, prefix, approve, time_limit, server, cwd)
-
-
-def _register_credentials(headers: Mapping[str, str]) -> None:
-    """A header's credential is redacted wherever it might show, as a key is."""
-    for header, value in headers.items():
-        if header.lower() in _CREDENTIAL_HEADERS or secret_name(header):
-            register_secret(value)
-            register_secret(value.partition(" ")[2] or None)  # "Bearer <token>": the token
 
 
 def _name_part(text: str) -> str:

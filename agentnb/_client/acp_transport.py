@@ -40,6 +40,7 @@ import httpx
 
 from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
 from .._core.retry import RetryPolicy
+from .._core.secrets import register_header_credentials
 from .._http import Verify
 from ..providers import HttpRequest, Provider
 from .acp_requests import Pending, PendingRequests
@@ -233,6 +234,7 @@ class AcpTransport(Transport):
             raise ConfigurationError(f"cwd={str(cwd)!r} is not a folder")
         self.env = checked_env(env)
         self._headers = dict(headers or {})
+        register_header_credentials(self._headers)  # an agent may echo them back
         self._verify = verify
         super().__init__(
             provider,

@@ -151,3 +151,25 @@ def test_a_list_as_an_id_is_an_invalid_request_and_the_reader_reads_on(
     assert run.status == "completed"
     said = json.loads(run.text)["answers"]
     assert said["null"]["code"] == -32600 and "[1]" in said["null"]["message"]
+
+
+def test_the_websockets_authorization_is_never_shown_whole_when_the_agent_echoes_it(
+    served_hostile: str, workdir: Path
+) -> None:
+    token = "hostile-test-token-" + "0123456789abcdef"
+    agentnb.connect(
+        "acp",
+        name="echoing",
+        base_url=served_hostile,
+        cwd=workdir,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    try:
+        run = ended(agentnb.ask("echoing", "echo", plain=True, wait=False))
+    finally:
+        disconnect("echoing")
+    assert run.status == "failed" and run.error is not None
+    assert "rejected" in run.error.message and token not in run.error.message
+    [kept] = agentnb.runs(agent="echoing")
+    assert kept.answer is not None and kept.answer.startswith("you sent ")
+    assert token not in kept.answer and token not in str(kept.error_message)

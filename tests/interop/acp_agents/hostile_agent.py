@@ -12,7 +12,9 @@ its stdio (``python hostile_agent.py``), or served over a WebSocket at ``/acp`` 
   the person's decision on the first card waits), writing ``sent`` then;
 - ``fakefs``: a permission request whose ``toolCallId`` is ``acp-fs-70`` and whose params
   carry ``path`` (plans.txt);
-- ``listid``: a read under the id ``[1]``.
+- ``listid``: a read under the id ``[1]``;
+- ``echo``: says the ``Authorization`` header its WebSocket was opened with, and answers the
+  prompt with an error quoting it.
 
 Each answer to one of its requests is kept in ``answers.json`` in its folder (the id as JSON:
 the answer) as it comes; once every answer it waits for came (or ``session/cancel``), it says
@@ -38,9 +40,10 @@ Later = Callable[[Callable[[], None]], None]
 class Hostile:
     """The agent's side of one connection: each message in, what it sends back out."""
 
-    def __init__(self, send: Send, later: Later) -> None:
+    def __init__(self, send: Send, later: Later, authorization: str = "") -> None:
         self.send = send
         self.later = later
+        self.authorization = authorization
         self.cwd = os.getcwd()
         self.turn: dict[str, Any] | None = None
 
@@ -87,7 +90,12 @@ class Hostile:
 
             self.later(second)
 
-        if word == "reuse":
+        if word == "echo":
+            self.turn = None
+            self.say(session, f"you sent {self.authorization}")
+            error = {"code": -32603, "message": f"rejected {self.authorization}"}
+            self.send({"jsonrpc": "2.0", "id": prompt_id, "error": error})
+        elif word == "reuse":
             write(5, notes, "approved text\n")
             then(lambda: write(5, run_me, "print('pwned')\n"))
         elif word == "float":
@@ -125,17 +133,14 @@ class Hostile:
         turn, self.turn = self.turn, None
         if turn is None:
             return
-        said = json.dumps({"answers": turn["answers"]}, sort_keys=True)
-        content = {"type": "text", "text": said}
-        update = {"sessionUpdate": "agent_message_chunk", "content": content}
-        self.send(
-            {
-                "jsonrpc": "2.0",
-                "method": "session/update",
-                "params": {"sessionId": turn["session"], "update": update},
-            }
-        )
+        self.say(turn["session"], json.dumps({"answers": turn["answers"]}, sort_keys=True))
         self.send({"jsonrpc": "2.0", "id": turn["id"], "result": {"stopReason": "end_turn"}})
+
+    def say(self, session: str, text: str) -> None:
+        content = {"type": "text", "text": text}
+        update = {"sessionUpdate": "agent_message_chunk", "content": content}
+        params = {"sessionId": session, "update": update}
+        self.send({"jsonrpc": "2.0", "method": "session/update", "params": params})
 
 
 def wait_for_go(folder: str) -> None:
@@ -186,7 +191,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             message = await outbox.get()
             await send({"type": "websocket.send", "text": json.dumps(message)})
 
-    agent = Hostile(outbox.put_nowait, later)
+    headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers") or []}
+    agent = Hostile(outbox.put_nowait, later, headers.get("authorization", ""))
     writer = asyncio.create_task(write())
     try:
         while True:
