@@ -35,6 +35,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, ProtocolError
+from .._core.pricing import sane_cost, sane_count, shown_number
 from .._core.request import RunRequest
 from .._core.version import __version__
 from ..events import (
@@ -196,12 +197,17 @@ def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
     return arguments
 
 
-def _usage(result: Mapping[str, Any], cost: float | None) -> Usage | None:
+def _usage(result: Mapping[str, Any], cost: float | None, refused: list[str]) -> Usage | None:
+    """The turn's usage, by the figures' one rule (:func:`~agentnb._core.pricing.sane_count`,
+    as every dialect's and the history's): a figure outside it is noted in ``refused``."""
     usage = as_dict(result.get("usage")) or {}
 
     def count(key: str) -> int | None:
         value = usage.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        sane = sane_count(value)
+        if sane is None and isinstance(value, int | float) and not isinstance(value, bool):
+            refused.append(f"{key}={shown_number(value)}")
+        return sane
 
     figures = {
         "prompt_tokens": count("inputTokens"),
@@ -211,7 +217,9 @@ def _usage(result: Mapping[str, Any], cost: float | None) -> Usage | None:
         "reasoning_tokens": count("thoughtTokens"),
         "cost": cost,
     }
-    known = {name: value for name, value in figures.items() if value is not None}
+    known: dict[str, Any] = {name: value for name, value in figures.items() if value is not None}
+    if refused:
+        known["refused"] = ", ".join(refused)
     return Usage(**known) if known else None
 
 
@@ -254,6 +262,8 @@ class AcpTranslator(Translator):
         """Calls a decision denied: the agent's report that they failed is the denial."""
         self._cost_before: float | None = None  # the session's cost when the turn began
         self._cost_now: float | None = None
+        self._refused: list[str] = []
+        """Figures the agent reported outside the sane range (never the run's)."""
         self._started = False
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
@@ -336,11 +346,14 @@ class AcpTranslator(Translator):
 
     def _usage_update(self, update: dict[str, Any]) -> list[Event]:
         cost = as_dict(update.get("cost"))
-        amount = cost.get("amount") if cost else None
-        if cost and cost.get("currency") == "USD" and isinstance(amount, int | float):
+        claimed = cost.get("amount") if cost else None
+        amount = sane_cost(claimed)  # the one rule for a cost, the history's too
+        if cost and cost.get("currency") == "USD" and amount is not None:
             if self._cost_before is None:
                 self._cost_before = self._provider.session_costs.get(self.session_id or "", 0.0)
-            self._cost_now = float(amount)
+            self._cost_now = amount
+        elif claimed is not None and amount is None:
+            self._refused.append(f"cost={shown_number(claimed)}")
         return [CustomEvent(name="usage_update", value=update)]
 
     def _on_permission(self, data: dict[str, Any]) -> list[Event] | None:
@@ -431,7 +444,7 @@ class AcpTranslator(Translator):
         cost = None
         if self._cost_now is not None and self._cost_before is not None:
             self._provider.session_costs[self.session_id or ""] = self._cost_now
-            cost = max(0.0, self._cost_now - self._cost_before)
+            cost = sane_cost(max(0.0, self._cost_now - self._cost_before))
         reason = result.get("stopReason")
         if reason == "refusal":
             return [RunFailed(message="the agent refused to go on", code="refusal")]
@@ -439,7 +452,7 @@ class AcpTranslator(Translator):
             return [RunFailed(message="the agent cancelled the turn", code="cancelled")]
         return [
             RunCompleted(
-                usage=_usage(result, cost),
+                usage=_usage(result, cost, list(self._refused)),
                 finish_reason=_FINISH.get(str(reason), str(reason) if reason else None),
             )
         ]

@@ -173,3 +173,16 @@ def test_the_websockets_authorization_is_never_shown_whole_when_the_agent_echoes
     [kept] = agentnb.runs(agent="echoing")
     assert kept.answer is not None and kept.answer.startswith("you sent ")
     assert token not in kept.answer and token not in str(kept.error_message)
+
+
+def test_a_claimed_cost_or_count_past_the_sane_range_is_dropped_from_the_run_as_from_the_history(
+    hostile: str,
+) -> None:
+    run = ended(agentnb.ask(hostile, "cost", plain=True, wait=False))
+    assert (run.status, run.text) == ("completed", "priced")
+    assert run.usage is not None
+    assert run.usage.cost is None and run.usage.prompt_tokens is None
+    assert run.usage.completion_tokens == 3
+    assert "cost=inf" in (run.usage.refused or "") and "inputTokens=" in (run.usage.refused or "")
+    [kept] = agentnb.runs(agent="hostile", limit=1)
+    assert kept.cost_usd is None

@@ -14,7 +14,9 @@ its stdio (``python hostile_agent.py``), or served over a WebSocket at ``/acp`` 
   carry ``path`` (plans.txt);
 - ``listid``: a read under the id ``[1]``;
 - ``echo``: says the ``Authorization`` header its WebSocket was opened with, and answers the
-  prompt with an error quoting it.
+  prompt with an error quoting it;
+- ``cost``: claims the session cost ``Infinity`` USD, then ``1e300``, and the turn 10^15
+  input tokens.
 
 Each answer to one of its requests is kept in ``answers.json`` in its folder (the id as JSON:
 the answer) as it comes; once every answer it waits for came (or ``session/cancel``), it says
@@ -90,7 +92,18 @@ class Hostile:
 
             self.later(second)
 
-        if word == "echo":
+        if word == "cost":
+            self.turn = None
+            for amount in (float("inf"), 1e300):
+                cost = {"amount": amount, "currency": "USD"}
+                update = {"sessionUpdate": "usage_update", "used": 1, "size": 10, "cost": cost}
+                params = {"sessionId": session, "update": update}
+                self.send({"jsonrpc": "2.0", "method": "session/update", "params": params})
+            self.say(session, "priced")
+            usage = {"inputTokens": 10**15, "outputTokens": 3, "totalTokens": 10**15 + 3}
+            result = {"stopReason": "end_turn", "usage": usage}
+            self.send({"jsonrpc": "2.0", "id": prompt_id, "result": result})
+        elif word == "echo":
             self.turn = None
             self.say(session, f"you sent {self.authorization}")
             error = {"code": -32603, "message": f"rejected {self.authorization}"}
