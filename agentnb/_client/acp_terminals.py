@@ -60,8 +60,9 @@ class _Terminal:
         """The output kept, in whole lines: a line cut at the start, and one still being
         written while the command runs, are left out (either may hold part of a secret)."""
         kept = bytes(self.output)
-        if self.truncated:
-            kept = kept[kept.find(b"\n") + 1 :]
+        if self.truncated:  # no line break kept: all of it is the cut line
+            start = kept.find(b"\n")
+            kept = kept[start + 1 :] if start >= 0 else b""
         if self.process.returncode is None:
             kept = kept[: kept.rfind(b"\n") + 1]
         return kept.decode("utf-8", "replace")
