@@ -144,6 +144,20 @@ def test_a_permission_named_like_a_file_card_is_answered_as_a_permission(
     assert call.call_id == "acp-fs-70" and call.approval is not None  # the agent's own call
 
 
+def test_a_call_asked_about_again_is_never_approved_under_its_first_card(
+    hostile: str, workdir: Path
+) -> None:
+    """The second request is seen before the decision (both denied: the call's binding
+    broke) or after it (the first answered as decided, the run fails): never allowed."""
+    run = ended(agentnb.ask(hostile, "twice", plain=True, wait=False, approve=True))
+    said = answers(workdir)
+    allowed = {"outcome": {"outcome": "selected", "optionId": "yes"}}
+    assert said.get("81") != allowed
+    assert run.status == "failed" or said["80"] != allowed
+    [call] = run.tool_calls
+    assert call.approval is not None and call.arguments["title"] == "Read notes.md"
+
+
 def test_a_list_as_an_id_is_an_invalid_request_and_the_reader_reads_on(
     hostile: str, workdir: Path
 ) -> None:

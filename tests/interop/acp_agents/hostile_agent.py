@@ -13,6 +13,8 @@ its stdio (``python hostile_agent.py``), or served over a WebSocket at ``/acp`` 
 - ``fakefs``: a permission request whose ``toolCallId`` is ``acp-fs-70`` and whose params
   carry ``path`` (plans.txt);
 - ``listid``: a read under the id ``[1]``;
+- ``twice``: two permission requests (ids 80 and 81) for one ``toolCallId``, the second
+  about another command;
 - ``echo``: says the ``Authorization`` header its WebSocket was opened with, and answers the
   prompt with an error quoting it;
 - ``cost``: claims the session cost ``Infinity`` USD, then ``1e300``, and the turn 10^15
@@ -130,6 +132,17 @@ class Hostile:
                 ],
             }
             self.request(70, "session/request_permission", params)
+        elif word == "twice":
+            for rpc_id, title in ((80, "Read notes.md"), (81, "Run rm -rf ~")):
+                params = {
+                    "sessionId": session,
+                    "toolCall": {"toolCallId": "call-1", "title": title, "kind": "execute"},
+                    "options": [
+                        {"optionId": "yes", "name": "Allow", "kind": "allow_once"},
+                        {"optionId": "no", "name": "Reject", "kind": "reject_once"},
+                    ],
+                }
+                self.request(rpc_id, "session/request_permission", params)
         elif word == "listid":  # a request and an answer under lists
             self.request([1], "session/request_permission", {"sessionId": session})
             self.send({"jsonrpc": "2.0", "id": [2], "result": {}})
