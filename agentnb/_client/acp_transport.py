@@ -174,8 +174,9 @@ class _Agent(RpcPeer):
         """The turn going on in each session."""
         self.sessions: set[str] = set()
         """Sessions this process opened or loaded."""
-        terminals = Terminals(transport.cwd, transport.outgoing) if transport.terminal else None
-        self.terminals = terminals
+        self.terminals = (
+            Terminals(transport.cwd, transport.outgoing) if transport.terminal else None
+        )
         """The commands it runs in terminals of ours (None: none are offered)."""
         self.requests = PendingRequests()
         """Its requests waiting for an answer (:mod:`agentnb._client.acp_requests`)."""
