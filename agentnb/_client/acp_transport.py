@@ -755,6 +755,13 @@ class AcpTransport(Transport):
         if isinstance(turn, _Turn) and not keep and not turn.ended.is_set():
             self._stop(turn)
 
+    async def let_go(self, response: httpx.Response) -> None:
+        """A run ended unfinished while its turn waited for decisions (it failed at a
+        pause): the turn is stopped, its waiting requests answered (see :meth:`_stop`)."""
+        turn = response.extensions.get(_TURN)
+        if isinstance(turn, _Turn) and not turn.ended.is_set():
+            self._stop(turn)
+
     def _stop(self, turn: _Turn) -> None:
         agent = turn.agent
         if turn.stopping:
