@@ -42,6 +42,7 @@ from .._display.plain_table import PlainTable
 from .._history import HistoryStore, default_store
 from ..providers import Capabilities, RemoteAgent, available_providers, provider_class
 from .acp_files import WorkdirFiles
+from .acp_sessions import CommandList, ConfigOptions, config_options, session_commands
 from .context_server import ContextServer, serve
 from .mcp_tools import McpTools
 
@@ -152,6 +153,20 @@ class Connection:
                 found = run_sync(self.client().list_agents())
             self._agents, self._unlisted = AgentList(self.name, found), None
         return self._agents
+
+    @property
+    def config_options(self) -> ConfigOptions:
+        """The settings an ACP agent offers its sessions (model, mode, effort...: id, name,
+        category, current value, choices), as its latest session says, kept current as the
+        agent updates them; a session is opened to read them if none is. Set them with
+        ``config={...}`` on ``connect`` (every session) or a run."""
+        return config_options(self.client(), self.name)
+
+    @property
+    def commands(self) -> CommandList:
+        """The slash commands an ACP agent advertises for its latest session (name,
+        description, input hint): send one as the message (``"/review"``)."""
+        return session_commands(self.client(), self.name)
 
     def _list_quietly(self) -> None:
         """Read the listing for a display, once; a display never raises for it, it shows

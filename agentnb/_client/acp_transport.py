@@ -169,9 +169,13 @@ class _Agent(RpcPeer):
     def on_notification(self, method: str, params: object) -> None:
         if method != "session/update" or not isinstance(params, dict):
             return
-        turn = self.turns.get(str(params.get("sessionId")))
-        if turn is not None and isinstance(params.get("update"), dict):
-            turn.push("update", params["update"])
+        session_id, update = str(params.get("sessionId")), params.get("update")
+        if not isinstance(update, dict):
+            return
+        self.transport.observe(session_id, update)
+        turn = self.turns.get(session_id)
+        if turn is not None:
+            turn.push("update", update)
 
     def on_exit(self, why: str) -> None:
         self.transport.gone(self, why)
@@ -334,6 +338,13 @@ class AcpTransport(Transport):
             )
         agent.turns.clear()
         agent.sessions.clear()
+
+    def observe(self, session_id: str, update: dict[str, Any]) -> None:
+        """A session's update, in or out of a turn, for the dialect to keep what it says of
+        the session (its settings, commands, plan)."""
+        observe = getattr(self.provider, "observe", None)
+        if callable(observe):
+            observe(session_id, update)
 
     def on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
         params = params if isinstance(params, dict) else {}
@@ -558,9 +569,9 @@ class AcpTransport(Transport):
                     f"not open in the agent's process (which started again since), and the "
                     f"agent does not offer session/load; start a new thread"
                 )
-            await self._call(method, params, REQUEST_TIMEOUT_S, agent)
+            answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
             agent.sessions.add(session_id)
-            return {}
+            return answer if isinstance(answer, dict) else {}
         answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
         if isinstance(answer, dict) and isinstance(answer.get("sessionId"), str):
             agent.sessions.add(answer["sessionId"])

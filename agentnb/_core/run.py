@@ -114,6 +114,12 @@ class Run:
     usage: Usage | None = None
     model: str | None = None
     """The model that ran: as the stream named it, else as the request set it (None: unknown)."""
+    mode: str | None = None
+    """The agent's mode the run was in, where it has modes (an ACP session's; None:
+    unknown)."""
+    config: dict[str, str | bool] | None = None
+    """The session's settings in effect, by their id (an ACP session's model, mode,
+    effort...); None where the platform says none."""
     requested_model: str | None = field(default=None, repr=False, compare=False)
     """The model as the request set it (the dialect says how), whatever the stream names."""
     execution_time: float | None = None
@@ -420,6 +426,8 @@ class Run:
                 self.run_id = event.run_id or self.run_id
                 self.thread_id = event.thread_id or self.thread_id
                 self.model = event.model or self.model
+                self.mode = event.mode or self.mode
+                self.config = event.config or self.config
             case RunPaused():
                 self._fold_paused(event)
             case RunCompleted():
@@ -672,6 +680,8 @@ _SNAPSHOT_FIELDS = (
     "run_id",
     "thread_id",
     "model",
+    "mode",
+    "config",
     "status",
     "execution_time",
     "finish_reason",

@@ -651,6 +651,16 @@ _step(
 )
 
 
+# The ACP session's mode a run was in and its settings in effect (model, mode, effort...,
+# as JSON by their id), so runs on two models or modes of one agent compare; NULL where the
+# agent said none, and for runs recorded before these columns.
+_step(
+    "m029_run_mode_and_config",
+    "ALTER TABLE runs ADD COLUMN mode TEXT",
+    "ALTER TABLE runs ADD COLUMN config TEXT",
+)
+
+
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(
         [

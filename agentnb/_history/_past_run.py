@@ -72,7 +72,13 @@ def _events(record: RunRecord, calls: Sequence[ToolCallRecord]) -> list[Event]:
     first = to_seconds(record.first_token_at) or started
     ended = to_seconds(record.finished_at) or first
     events: list[Event] = [
-        RunStarted(run_id=record.run_id, thread_id=record.thread_id, received_at=started or 0.0)
+        RunStarted(
+            run_id=record.run_id,
+            thread_id=record.thread_id,
+            mode=record.mode,
+            config=record.config if isinstance(record.config, dict) else None,
+            received_at=started or 0.0,
+        )
     ]
     if record.reasoning:
         events.append(ReasoningDelta(delta=record.reasoning, received_at=first or 0.0))

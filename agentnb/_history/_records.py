@@ -121,6 +121,8 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("paused_seconds", "float"),
     ("refused_figures", "text"),
     ("finish_reason", "category"),
+    ("mode", "category"),
+    ("config", "json"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
 
@@ -298,6 +300,12 @@ class RunRecord:
     finish_reason: str | None = None
     """Why the platform ended the answer, in its word (``stop``, ``length``, ``max_tokens``:
     :attr:`agentnb.Run.finish_reason`); None for runs recorded before it was kept."""
+    mode: str | None = None
+    """The agent's mode the run was in (an ACP session's: :attr:`agentnb.Run.mode`); None
+    where it has none, and for runs recorded before it was kept."""
+    config: dict[str, Any] | None = None
+    """The session's settings in effect, by id (:attr:`agentnb.Run.config`); None where the
+    platform said none."""
     malformed: str | None = None
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""
@@ -744,6 +752,8 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
         "unapproved_calls": len(run.unapproved_calls),
         "refused_figures": redacted(refused_list(usage)) if usage else None,
         "finish_reason": run.finish_reason,
+        "mode": run.mode,
+        "config": to_json(run.config) if run.config else None,
     }
 
 

@@ -51,6 +51,13 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
+from ._acp_session import (
+    SessionState,
+    check_config,
+    options_of,
+    resolve_config,
+    set_config_request,
+)
 from ._base import HttpRequest, Provider, RemoteAgent, RunRef, Translator
 from ._frames import as_dict, parse_json
 from ._frames import unknown as keep_unknown
@@ -143,19 +150,6 @@ def _content_text(content: Any) -> str | None:
     return "\n".join(parts) if parts else None
 
 
-def reported_model(session: Mapping[str, Any]) -> str | None:
-    """The model a ``session/new`` answer says the session runs: its config option of the
-    ``model`` category (its ``currentValue``), else the ``models`` state Claude Code's and
-    Codex's adapters send (``currentModelId``); None where it says neither."""
-    for option in session.get("configOptions") or []:
-        if isinstance(option, dict) and option.get("category") == "model":
-            value = option.get("currentValue")
-            if isinstance(value, str) and value:
-                return value
-    current = (as_dict(session.get("models")) or {}).get("currentModelId")
-    return current if isinstance(current, str) and current else None
-
-
 def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
     """A ``terminal/create`` as the card shows it: the command line, where it runs."""
     args = params.get("args") or []
@@ -225,8 +219,14 @@ class AcpTranslator(Translator):
             return [keep_unknown(sse)]
         if not self._started:
             self._started = True
-            model = self._provider.session_models.get(self.session_id or "")
-            started = RunStarted(run_id=self.run_id, thread_id=self.session_id, model=model)
+            state = self._provider.sessions.get(self.session_id or "") or SessionState()
+            started = RunStarted(
+                run_id=self.run_id,
+                thread_id=self.session_id,
+                model=state.current("model"),
+                mode=state.current("mode"),
+                config=state.in_effect() or None,
+            )
             return [started, *events]
         return events
 
@@ -446,16 +446,26 @@ class Acp(Provider):
     supports_approvals: ClassVar[bool] = True
     serves_one_agent: ClassVar[bool] = True
     context_by_mcp: ClassVar[bool] = True
-    carries: ClassVar[frozenset[str] | None] = frozenset({"metadata"})
+    carries: ClassVar[frozenset[str] | None] = frozenset({"metadata", "config"})
     """``metadata`` goes in the prompt's ``_meta`` (``{"agentnb": {"metadata": ...}}``),
-    ACP's place for what a client attaches; ACP has no field for a model setting."""
+    ACP's place for what a client attaches; ``config`` (the model, the mode, the effort...)
+    sets the session's settings before the prompt (``session/set_config_option``); sampling
+    settings have no field."""
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
         self.info: dict[str, Any] = {}
         """What the agent's ``initialize`` answered (its ``agentInfo``, capabilities)."""
-        self.session_models: dict[str, str] = {}
-        """Each session's model, where its agent reports one (:func:`reported_model`)."""
+        self.sessions: dict[str, SessionState] = {}
+        """Each session's settings, commands and plan, as its agent reported them."""
+        self.latest: str | None = None
+        """The session opened last: the one :meth:`latest_session` describes."""
+        self.spare: str | None = None
+        """A session opened to read its settings and not used yet: the next new thread's,
+        when it asks for no MCP servers."""
+        self.config: dict[str, str | bool] = {}
+        """The settings every session is given (``agentnb.connect(..., config={...})``);
+        a run's own ``config=`` goes over them."""
         self.session_costs: dict[str, float] = {}
         """Each session's cumulative cost (USD) as its agent reported it at a turn's end: a
         turn costs what the agent reports past it (``usage_update``'s ``cost``)."""
@@ -463,6 +473,20 @@ class Acp(Provider):
     async def discover(self, send: Any) -> None:
         answer = await send(HttpRequest("POST", "initialize", json=self.initialize_params()))
         self.info = answer if isinstance(answer, dict) else {}
+
+    def configure(self, config: object) -> None:
+        """The settings every session is given (``connect``'s ``config=``), checked."""
+        self.config = check_config(config, "connect's")
+
+    def observe(self, session_id: str, update: Mapping[str, Any]) -> None:
+        """A ``session/update`` of ``session_id``, in or out of a turn: the session's
+        settings, commands and plan kept current."""
+        state = self.sessions.get(session_id)
+        if state is None:
+            if update.get("sessionUpdate") not in _STATE_UPDATES | {"plan"}:
+                return
+            state = self.sessions[session_id] = SessionState()
+        state.update(update)
 
     def initialize_params(self) -> dict[str, Any]:
         return {
@@ -479,18 +503,59 @@ class Acp(Provider):
         session, loaded first when this process did not open it (``session/load``)."""
         params: dict[str, Any] = {"mcpServers": self.mcp_servers(request)}
         if request.thread_id:
-            await send(
-                HttpRequest("POST", "session/load", json={**params, "sessionId": request.thread_id})
+            session_id = request.thread_id
+            loaded = await send(
+                HttpRequest("POST", "session/load", json={**params, "sessionId": session_id})
             )
+            self._opened(session_id, as_dict(loaded) or {})
+            await self._configure(session_id, request, send)
             return request
+        spare, self.spare = self.spare, None
+        if spare is not None and not params["mcpServers"]:
+            session_id = spare
+        else:
+            session_id = await self._new_session(params, send)
+        await self._configure(session_id, request, send)
+        return request.model_copy(update={"thread_id": session_id})
+
+    async def _new_session(self, params: dict[str, Any], send: Any) -> str:
         opened = await send(HttpRequest("POST", "session/new", json=params))
         session = as_dict(opened) or {}
         session_id = session.get("sessionId")
         if not isinstance(session_id, str) or not session_id:
             raise ProtocolError(f"{self.named} answered session/new without a sessionId")
-        if (model := reported_model(session)) is not None:
-            self.session_models[session_id] = model
-        return request.model_copy(update={"thread_id": session_id})
+        self._opened(session_id, session)
+        return session_id
+
+    def _opened(self, session_id: str, answer: Mapping[str, Any]) -> SessionState:
+        """The session's state, with the settings its opening answer offers."""
+        state = self.sessions.setdefault(session_id, SessionState())
+        if (options := options_of(answer)) or "configOptions" in answer:
+            state.options = options
+        self.latest = session_id
+        return state
+
+    async def latest_session(self, send: Any) -> SessionState:
+        """The state of the session opened last; with none yet, one is opened (no MCP
+        servers) to read, and kept for the next new thread."""
+        if self.latest is None or self.latest not in self.sessions:
+            self.spare = await self._new_session({"mcpServers": []}, send)
+        return self.sessions[self.latest or ""]
+
+    async def _configure(self, session_id: str, request: RunRequest, send: Any) -> None:
+        """Set the session's settings the connection and the run ask for, before the
+        prompt; a value the agent does not offer fails here, naming what it offers."""
+        wanted = {**self.config, **request.config}
+        if not wanted:
+            return
+        state = self.sessions.setdefault(session_id, SessionState())
+        for option, value in resolve_config(state.options, wanted, self.named):
+            method, params = set_config_request(session_id, option, value)
+            answer = as_dict(await send(HttpRequest("POST", method, json=params))) or {}
+            if isinstance(answer.get("configOptions"), list):
+                state.update({**answer, "sessionUpdate": "config_option_update"})
+            else:
+                state.set_current(option.id, value)
 
     def mcp_servers(self, request: RunRequest) -> list[dict[str, Any]]:
         """The MCP servers ``session/new`` (or ``session/load``) hands the agent: those given

@@ -1,0 +1,163 @@
+"""An ACP session's own controls, against a scripted agent on the official SDK
+(``acp_agents/controls_agent.py``): its settings (model, mode, effort) read as
+``conn.config_options`` and set for every session (``connect(..., config=...)``) or one run
+(``config=``), recorded with the run; its slash commands; its plan; image and file blocks in
+the prompt; its past sessions listed and imported."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agentnb_testing import sdk_python
+from IPython.core.interactiveshell import InteractiveShell
+
+import agentnb
+from agentnb import ConfigurationError
+from agentnb._app.connections import disconnect
+
+pytestmark = [pytest.mark.timeout(120)]
+
+AGENT = Path(__file__).resolve().parent / "acp_agents" / "controls_agent.py"
+
+
+@pytest.fixture(scope="module")
+def acp_python() -> Path:
+    return sdk_python("acp")
+
+
+@contextlib.contextmanager
+def controls(
+    acp_python: Path, cwd: Path, style: str = "config", **options: object
+) -> Iterator[agentnb.Connection]:
+    name = f"controls_{style}"
+    conn = agentnb.connect(
+        "acp",
+        command=[str(acp_python), str(AGENT)],
+        name=name,
+        cwd=cwd,
+        env={"CONTROLS_STYLE": style},
+        **options,  # type: ignore[arg-type]
+    )
+    try:
+        yield conn
+    finally:
+        disconnect(name)
+
+
+def ask(conn: agentnb.Connection, message: str, **options: object) -> agentnb.Run:
+    """The run of ``message`` once it ended (failing: its error raised)."""
+    handle = agentnb.ask(conn.name, message, plain=True, wait=False, via=conn.name, **options)  # type: ignore[arg-type]
+    handle.wait(60)
+    return handle.run
+
+
+# ---- settings: model, mode, effort ---------------------------------------------------------
+def test_the_sessions_settings_are_read_with_their_choices(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        options = conn.config_options
+        assert [(o.id, o.category, o.current) for o in options] == [
+            ("model", "model", "controls-model-1"),
+            ("mode", "mode", "ask"),
+            ("effort", "thought_level", "low"),
+        ]
+        assert [c.value for c in options["model"].choices] == [
+            "controls-model-1",
+            "controls-model-2",
+        ]
+        assert "controls-model-2" in repr(options)  # a table of them
+
+
+def test_a_connections_config_sets_every_session_and_the_run_records_it(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    config = {"model": "controls-model-2", "mode": "code"}
+    with controls(acp_python, tmp_path, config=config) as conn:
+        run = ask(conn, "settings")
+        assert run.text == "model=controls-model-2 mode=code effort=low"
+        assert (run.model, run.mode) == ("controls-model-2", "code")
+        assert run.config == {"model": "controls-model-2", "mode": "code", "effort": "low"}
+        # a run's config goes over the connection's
+        other = ask(conn, "settings", config={"model": "controls-model-1", "effort": "High"})
+        assert other.text == "model=controls-model-1 mode=code effort=high"
+        assert conn.config_options["model"].current == "controls-model-1"
+    past = agentnb.runs(model="controls-model-2", mode="code").local_ids
+    assert run.local_id in past and other.local_id not in past
+    [kept] = [
+        row
+        for row in agentnb.runs(model="controls-model-1").to_dicts()
+        if row["local_id"] == other.local_id
+    ]
+    assert (kept["mode"], kept["config"]) == ("code", other.config)
+
+
+def test_a_value_the_agent_does_not_offer_fails_before_the_prompt_naming_the_choices(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        with pytest.raises(ConfigurationError, match=r"controls-model-1.*controls-model-2"):
+            ask(conn, "settings", config={"model": "gpt-9"})
+        with pytest.raises(ConfigurationError, match=r"no setting 'colour'.*model, mode, effort"):
+            ask(conn, "settings", config={"colour": "red"})
+        assert ask(conn, "settings").text.startswith("model=controls-model-1")
+
+
+def test_an_agent_with_modes_only_is_set_by_session_set_mode(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "modes", config={"mode": "code"}) as conn:
+        run = ask(conn, "settings")
+        assert "mode=code" in run.text and run.mode == "code"
+        assert [(o.id, o.current) for o in conn.config_options] == [("mode", "code")]
+
+
+def test_config_is_refused_where_the_dialect_has_no_settings() -> None:
+    with pytest.raises(ConfigurationError, match="config"):
+        agentnb.ask("echo", "hi", config={"model": "x"}, plain=True)
+
+
+def test_a_cells_config_flags_set_the_runs_settings(acp_python: Path, tmp_path: Path) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "agentnb")
+        line = f"{conn.name} --wait --plain --config model=controls-model-2 --config effort=high"
+        shell.run_cell_magic("agent", line, "settings")
+        run: agentnb.Run = shell.user_ns["_agent"].run
+    assert run.text == "model=controls-model-2 mode=ask effort=high"
+    assert run.model == "controls-model-2"
+
+
+def test_agentnb_run_takes_config_flags(acp_python: Path, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AGENTNB_CTL_PROVIDER": "acp",
+        "AGENTNB_CTL_COMMAND": f"{acp_python} {AGENT}",
+        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
+    }
+    cli = Path(sys.executable).parent / "agentnb"
+    ran = subprocess.run(
+        [str(cli), "run", "ctl", "settings", "--plain", "--config", "mode=Code"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "model=controls-model-1 mode=code effort=low" in ran.stdout
+    refused = subprocess.run(
+        [str(cli), "run", "ctl", "settings", "--plain", "--config", "model=nope"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0
+    said = refused.stdout + refused.stderr
+    assert "controls-model-1" in said and "controls-model-2" in said
