@@ -18,8 +18,9 @@ from agentnb_testing import sdk_python
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
-from agentnb import ConfigurationError
+from agentnb import ConfigurationError, evals
 from agentnb._app.connections import disconnect
+from agentnb.providers._acp_session import MAX_OPTIONS
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -116,6 +117,46 @@ def test_an_agent_with_modes_only_is_set_by_session_set_mode(
         run = ask(conn, "settings")
         assert "mode=code" in run.text and run.mode == "code"
         assert [(o.id, o.current) for o in conn.config_options] == [("mode", "code")]
+
+
+def test_an_experiment_whose_arms_differ_only_in_model(acp_python: Path, tmp_path: Path) -> None:
+    command = [str(acp_python), str(AGENT)]
+    for n in (1, 2):
+        agentnb.connect(
+            "acp",
+            command=command,
+            name=f"m{n}",
+            cwd=tmp_path,
+            config={"model": f"controls-model-{n}"},
+        )
+    try:
+        name = f"two-models-{tmp_path.name}"
+        done = evals.experiment(name, ["m1", "m2"], ["settings"], progress=False)
+    finally:
+        disconnect("m1")
+        disconnect("m2")
+    by_arm = {r.connection: r for r in done.runs()}
+    assert {arm: (r.model, r.answer.split()[0]) for arm, r in by_arm.items()} == {
+        "m1": ("controls-model-1", "model=controls-model-1"),
+        "m2": ("controls-model-2", "model=controls-model-2"),
+    }
+
+
+def test_hundreds_of_settings_with_markup_and_controls_are_bounded_and_marked(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile") as conn:
+        options = conn.config_options
+        assert len(options) == MAX_OPTIONS
+        shown = repr(options)
+        html = options._repr_html_()
+        assert "\u202e" not in shown and "\u202e" not in html
+        assert "⟨U+202E⟩" in shown and "⟨U+000A⟩" in shown  # marked, not acted on
+        assert "<b>Option</b>" not in html and "&lt;b&gt;Option&lt;/b&gt;" in html
+        assert "(and 289 more)" in shown
+        with pytest.raises(ConfigurationError, match=r"and 281 more") as refused:
+            ask(conn, "settings", config={"opt3": "nope"})
+        assert "\n" not in str(refused.value) and "\u202e" not in str(refused.value)
 
 
 def test_config_is_refused_where_the_dialect_has_no_settings() -> None:
