@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any, SupportsIndex, overload
 
@@ -20,8 +21,19 @@ from ..providers._acp_session import (
 )
 from ..providers.acp import Acp
 
-__all__ = ["CommandList", "ConfigOptions", "config_options", "session_commands", "session_of"]
+__all__ = [
+    "CommandList",
+    "ConfigOptions",
+    "acp_of",
+    "completed_command",
+    "config_options",
+    "session_commands",
+    "session_of",
+]
 
+COMMANDS_WAIT_S = 3.0
+"""How long a completion waits for a session's commands, which an agent advertises just
+after the session opens (``available_commands_update``)."""
 SHOWN_CHOICES = 12
 """How many of a setting's choices its row shows (the rest are counted)."""
 
@@ -139,3 +151,28 @@ def session_commands(client: AsyncAgentClient, connection: str) -> CommandList:
     """The slash commands the connection's agent advertised for its latest session."""
     state = session_of(client, connection, "commands")
     return CommandList(connection, state.commands, state.commands_dropped)
+
+
+def completed_command(client: AsyncAgentClient, connection: str, message: str) -> tuple[str, str]:
+    """``message`` with its leading ``/command`` completed where it begins one the agent
+    advertises and no other (``/rev`` → ``/review``), and a note saying what was done (empty:
+    nothing); the rest is sent as typed. A message that is not a command (``/tmp/x``, text)
+    is left as it is."""
+    word, sep, rest = message.partition(" ")
+    typed = word[1:]
+    if not word.startswith("/") or not typed or "/" in typed:
+        return message, ""
+    state = session_of(client, connection, "commands")
+    deadline = time.monotonic() + COMMANDS_WAIT_S
+    while not state.commands and time.monotonic() < deadline:
+        time.sleep(0.05)
+    names = [command.name for command in state.commands]
+    if typed in names:
+        return message, ""
+    starting = [name for name in names if name.startswith(typed)]
+    if len(starting) == 1:
+        return f"/{starting[0]}{sep}{rest}", f"/{shown(typed)} → /{shown(starting[0])}"
+    if starting:
+        said = ", ".join(f"/{shown(name)}" for name in starting[:10])
+        return message, f"/{shown(typed)} may be {said}: sent as typed"
+    return message, ""

@@ -69,6 +69,9 @@ TOO_LARGE = "too_large"
 """The error code of a run that went past its ``max_size`` (its error: RunTooLargeError)."""
 
 
+PLAN_EVENT = "plan"
+"""The custom event an agent's plan comes as (its value: the entries)."""
+
 _IDS = random.Random()
 os.register_at_fork(after_in_child=_IDS.seed)  # a forked child draws ids of its own
 
@@ -277,6 +280,16 @@ class Run:
     def custom_events(self) -> list[CustomEvent]:
         """Application events the chat cell does not draw, in arrival order."""
         return self._shared.custom_events
+
+    @property
+    def plan(self) -> list[dict[str, Any]] | None:
+        """The agent's last plan (an ACP agent's ``plan`` updates): its entries, each with
+        ``content``, ``status`` (``pending``, ``in_progress``, ``completed``) and
+        ``priority``; None when it sent none."""
+        for event in reversed(self._shared.custom_events):
+            if event.name == PLAN_EVENT:
+                return event.value if isinstance(event.value, list) else None
+        return None
 
     @property
     def done(self) -> bool:

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, get_args
 
 from .._core.pricing import CostSource, RunCost
-from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
+from .._core.run import PLAN_EVENT, TERMINAL_STATUSES, Run, RunErrorInfo
 from .._core.transcript import DecidedBy, parse_json_or_text
 from ..events import (
+    CustomEvent,
     Event,
     ReasoningDelta,
     RunCompleted,
@@ -84,6 +85,8 @@ def _events(record: RunRecord, calls: Sequence[ToolCallRecord]) -> list[Event]:
         events.append(ReasoningDelta(delta=record.reasoning, received_at=first or 0.0))
     for call in sorted(calls, key=lambda c: c.position):
         events += _call_events(call)
+    if isinstance(record.plan, list):
+        events.append(CustomEvent(name=PLAN_EVENT, value=record.plan, received_at=started or 0.0))
     if record.answer:
         events.append(TextDelta(delta=record.answer, received_at=first or 0.0))
     end = _end(record, ended or 0.0)

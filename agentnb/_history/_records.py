@@ -123,6 +123,8 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("finish_reason", "category"),
     ("mode", "category"),
     ("config", "json"),
+    ("plan", "json"),
+    ("imported", "int"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
 
@@ -306,6 +308,11 @@ class RunRecord:
     config: dict[str, Any] | None = None
     """The session's settings in effect, by id (:attr:`agentnb.Run.config`); None where the
     platform said none."""
+    plan: list[Any] | None = None
+    """The agent's last plan (:attr:`agentnb.Run.plan`); None when it sent none."""
+    imported: int | None = None
+    """1 for a turn imported from the agent's own past session
+    (``Connection.import_session``), not run here; None for a run of agentnb's."""
     malformed: str | None = None
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""
@@ -754,6 +761,7 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
         "finish_reason": run.finish_reason,
         "mode": run.mode,
         "config": to_json(run.config) if run.config else None,
+        "plan": redacted(to_json(run.plan)) if run.plan else None,
     }
 
 

@@ -55,6 +55,7 @@ from ._acp_session import (
     SessionState,
     check_config,
     options_of,
+    plan_of,
     resolve_config,
     set_config_request,
 )
@@ -242,7 +243,7 @@ class AcpTranslator(Translator):
         if kind in ("tool_call", "tool_call_update"):
             return self._tool_call(update)
         if kind == "plan":
-            return [CustomEvent(name="plan", value=update.get("entries"))]
+            return [CustomEvent(name="plan", value=plan_of(update.get("entries")))]
         if kind == "usage_update":
             return self._usage_update(update)
         if kind in _SILENT_UPDATES:

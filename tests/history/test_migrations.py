@@ -68,6 +68,8 @@ SAMPLE_RUN: dict[str, Any] = {
     "finish_reason": "length",
     "mode": "code",
     "config": '{"model": "m", "mode": "code"}',
+    "plan": '[{"content": "a step", "status": "pending", "priority": null}]',
+    "imported": 1,
 }
 SAMPLE_TOOL_CALL: dict[str, Any] = {
     "local_id": "old-run",

@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import sdk_python
+from agentnb_testing import sdk_python, wait_until
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb import ConfigurationError, evals
 from agentnb._app.connections import disconnect
-from agentnb.providers._acp_session import MAX_OPTIONS
+from agentnb._history._past_run import past_run
+from agentnb.providers._acp_session import MAX_COMMANDS, MAX_OPTIONS, MAX_PLAN_ENTRIES
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -202,3 +203,108 @@ def test_agentnb_run_takes_config_flags(acp_python: Path, tmp_path: Path) -> Non
     assert refused.returncode != 0
     said = refused.stdout + refused.stderr
     assert "controls-model-1" in said and "controls-model-2" in said
+
+
+# ---- the plan ------------------------------------------------------------------------------
+def test_the_last_plan_is_the_runs_and_the_historys_and_the_terminal_prints_it(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        run = ask(conn, "plan")
+    assert run.plan == [
+        {"content": "read the code", "status": "completed", "priority": "high"},
+        {"content": "write the fix", "status": "in_progress", "priority": "medium"},
+        {"content": "run the tests", "status": "pending", "priority": "low"},
+    ]
+    [kept] = [r for r in agentnb.runs(thread=run.thread_id) if r.local_id == run.local_id]
+    assert kept.plan == run.plan
+    again = past_run(kept, [])  # a past run read back has it
+    assert (again.plan, again.mode, again.config) == (run.plan, run.mode, run.config)
+    env = {
+        **os.environ,
+        "AGENTNB_CTL_PROVIDER": "acp",
+        "AGENTNB_CTL_COMMAND": f"{acp_python} {AGENT}",
+        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
+    }
+    cli = Path(sys.executable).parent / "agentnb"
+    ran = subprocess.run(
+        [str(cli), "run", "ctl", "plan", "--plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "◐ read the code (high)\n  ☐ write the fix" in ran.stdout  # the first plan, as it came
+    assert (
+        "☑ read the code (high)\n  ◐ write the fix (medium)\n  ☐ run the tests (low)" in ran.stdout
+    )
+
+
+def test_a_plan_of_ten_thousand_entries_is_kept_bounded(acp_python: Path, tmp_path: Path) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        run = ask(conn, "bigplan")
+    assert run.plan is not None and len(run.plan) == MAX_PLAN_ENTRIES + 1
+    assert run.plan[-1]["content"] == "… 9,000 more entries not kept"
+    assert "… 971 more entries" in agentnb_text(run)
+
+
+def agentnb_text(run: agentnb.Run) -> str:
+    from agentnb._display.run_text import run_text
+
+    return run_text(run)
+
+
+# ---- slash commands ------------------------------------------------------------------------
+def test_the_commands_the_session_advertises_are_listed_and_go_as_the_prompt_text(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        wait_until(lambda: len(conn.commands) == 2, "the agent advertises its commands")
+        commands = conn.commands
+        assert [(c.name, c.description, c.hint) for c in commands] == [
+            ("review", "Review the changes so far", None),
+            ("test", "Run the tests", "which tests"),
+        ]
+        assert "/test" in repr(commands) and "which tests" in repr(commands)
+        assert ask(conn, "/test unit").text == "echo: /test unit"
+
+
+def test_agentnb_run_completes_a_command(acp_python: Path, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AGENTNB_CTL_PROVIDER": "acp",
+        "AGENTNB_CTL_COMMAND": f"{acp_python} {AGENT}",
+        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
+    }
+    cli = Path(sys.executable).parent / "agentnb"
+    ran = subprocess.run(
+        [str(cli), "run", "ctl", "/rev", "the", "diff", "--plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "echo: /review the diff" in ran.stdout
+    assert "/rev → /review" in ran.stderr
+    path = subprocess.run(
+        [str(cli), "run", "ctl", "/tmp/x", "--plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "echo: /tmp/x" in path.stdout and "→" not in path.stderr
+
+
+def test_hundreds_of_commands_with_markup_are_bounded_and_marked(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile") as conn:
+        wait_until(lambda: len(conn.commands) > 0, "the agent advertises its commands")
+        commands = conn.commands
+        assert len(commands) == MAX_COMMANDS and commands.dropped == 302
+        html = commands._repr_html_()
+        assert "<script>" not in html and "&lt;script&gt;" in html
+        assert "\u202e" not in repr(commands) and "⟨U+202E⟩" in repr(commands)
