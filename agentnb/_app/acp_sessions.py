@@ -5,28 +5,40 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, SupportsIndex, overload
 
 from .._client.async_client import AsyncAgentClient
 from .._core.exceptions import ConfigurationError
 from .._core.loop import run_sync
+from .._core.request import build_request
+from .._core.run import Run
 from .._display.plain_table import PlainTable
+from ..events import RunCompleted, RunStarted
+from ..providers import HttpRequest
 from ..providers._acp_session import (
     ConfigOption,
     SessionCommand,
     SessionState,
     shown,
 )
-from ..providers.acp import Acp
+from ..providers.acp import Acp, AcpTranslator
+from ..sse import ServerSentEvent
 
 __all__ = [
     "CommandList",
     "ConfigOptions",
+    "PastSession",
+    "SessionList",
     "acp_of",
     "completed_command",
     "config_options",
+    "import_session",
+    "past_sessions",
     "session_commands",
     "session_of",
 ]
@@ -176,3 +188,191 @@ def completed_command(client: AsyncAgentClient, connection: str, message: str) -
         said = ", ".join(f"/{shown(name)}" for name in starting[:10])
         return message, f"/{shown(typed)} may be {said}: sent as typed"
     return message, ""
+
+
+# ---- past sessions ------------------------------------------------------------------------
+MAX_LISTED = 1000
+"""The most sessions :func:`past_sessions` reads (pages of ``session/list`` followed)."""
+
+
+@dataclass(frozen=True)
+class PastSession:
+    """A session the agent lists (``session/list``): what :func:`import_session` takes."""
+
+    session_id: str
+    title: str | None
+    cwd: str | None
+    updated: str | None
+
+
+class SessionList(list[PastSession]):
+    """The sessions an ACP agent lists, shown as a table (id, title, cwd, updated)."""
+
+    def __init__(self, connection: str, sessions: Iterable[PastSession], more: bool) -> None:
+        super().__init__(sessions)
+        self.connection = connection
+        self.more = more
+
+    def _table(self) -> PlainTable:
+        rows = (
+            (
+                shown(s.session_id),
+                shown(s.updated or ""),
+                shown(s.cwd or "", 300),
+                shown(s.title or "", 300),
+            )
+            for s in self
+        )
+        notes = [f"the first {MAX_LISTED:,} sessions; the agent lists more"] if self.more else []
+        title = f"sessions of {self.connection!r}:"
+        header = ("session", "updated", "cwd", "title")
+        return PlainTable(header, rows, code=(0,), title=title, notes=notes)
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"(connection {self.connection!r}'s agent lists no sessions)"
+        return repr(self._table())
+
+    def _repr_html_(self) -> str:
+        return self._table()._repr_html_()
+
+
+def past_sessions(client: AsyncAgentClient, connection: str, cwd: str | None) -> SessionList:
+    """The sessions the connection's agent lists (``session/list``, every page up to
+    :data:`MAX_LISTED`), for ``cwd`` when given; an agent that does not offer it says so."""
+    provider = acp_of(client, connection, "sessions")
+    send = client.transport.send_json
+
+    async def read() -> tuple[list[PastSession], bool]:
+        await client.transport.discover()
+        if not provider.offers("list"):
+            raise ConfigurationError(
+                f"{provider.named} does not list its sessions (no session/list)"
+            )
+        found: list[PastSession] = []
+        cursor: str | None = None
+        while len(found) < MAX_LISTED:
+            params: dict[str, Any] = {"cwd": cwd} if cwd else {}
+            if cursor:
+                params["cursor"] = cursor
+            answer = await send(HttpRequest("POST", "session/list", json=params))
+            page = answer if isinstance(answer, dict) else {}
+            found += [s for item in page.get("sessions") or [] if (s := _listed(item))]
+            cursor = page.get("nextCursor") if isinstance(page.get("nextCursor"), str) else None
+            if not cursor:
+                return found[:MAX_LISTED], False
+        return found[:MAX_LISTED], True
+
+    found, more = run_sync(read())
+    return SessionList(connection, found, more)
+
+
+def _listed(item: object) -> PastSession | None:
+    if not isinstance(item, dict) or not isinstance(item.get("sessionId"), str):
+        return None
+
+    def text(key: str) -> str | None:
+        value = item.get(key)
+        return value[:TEXT_LIMIT] if isinstance(value, str) else None
+
+    return PastSession(
+        session_id=item["sessionId"][:TEXT_LIMIT],
+        title=text("title"),
+        cwd=text("cwd"),
+        updated=text("updatedAt"),
+    )
+
+
+TEXT_LIMIT = 1000
+"""How much of a listed session's id, title or cwd is kept."""
+
+
+def import_session(
+    client: AsyncAgentClient, connection: str, session_id: str, store: Any
+) -> list[Run]:
+    """Replay the agent's past session ``session_id`` (``session/load``) into ``store`` as
+    runs, one per user turn, marked imported (a turn imported before is not again); the
+    runs, oldest first. An agent that cannot load sessions says so."""
+    provider = acp_of(client, connection, "import_session")
+    if not isinstance(session_id, str) or not session_id:
+        raise ConfigurationError("import_session takes a session id (see conn.sessions())")
+
+    async def load() -> list[dict[str, Any]]:
+        await client.transport.discover()
+        if not provider.offers("loadSession"):
+            raise ConfigurationError(
+                f"{provider.named} cannot replay its past sessions (no session/load)"
+            )
+        return await provider.replay(session_id, client.transport.send_json)
+
+    updates = run_sync(load())
+    runs = [
+        _imported_run(provider, client, connection, session_id, n, turn)
+        for n, turn in enumerate(_turns(updates))
+    ]
+    if store is not None:
+        for run in runs:
+            if store.get(run.local_id) is None:
+                request = build_request(run.agent, run.message, thread_id=session_id)
+                store.record(run, request, base_url=client.base_url)
+        store.flush()
+    return runs
+
+
+def _turns(updates: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The replay cut into turns: each begins with the user's message (its chunks joined)."""
+    turns: list[tuple[str, list[dict[str, Any]]]] = []
+    asked: list[str] = []
+    for update in updates:
+        if update.get("sessionUpdate") == "user_message_chunk":
+            if turns and not asked and not turns[-1][1]:
+                asked = [turns.pop()[0]]  # the user's message in several chunks
+            asked.append(_chunk_text(update))
+            continue
+        if asked:
+            turns.append(("".join(asked), []))
+            asked = []
+        if turns:
+            turns[-1][1].append(update)
+    if asked:
+        turns.append(("".join(asked), []))
+    return turns
+
+
+def _chunk_text(update: dict[str, Any]) -> str:
+    content = update.get("content")
+    if isinstance(content, dict) and isinstance(content.get("text"), str):
+        return str(content["text"])
+    return ""
+
+
+def _imported_run(
+    provider: Acp,
+    client: AsyncAgentClient,
+    connection: str,
+    session_id: str,
+    n: int,
+    turn: tuple[str, list[dict[str, Any]]],
+) -> Run:
+    asked, updates = turn
+    digest = hashlib.sha256(f"{connection}\0{session_id}\0{n}".encode()).hexdigest()[:32]
+    run = Run.new(
+        connection,
+        asked,
+        thread_id=session_id,
+        provider=provider.name,
+        connection=connection,
+        model=None,
+        max_size=None,
+        local_id=f"imported-{digest}",
+    )
+    run.imported = True
+    translator = AcpTranslator(provider, session_id, started=True)  # not today's model
+    run.start()
+    run.apply(RunStarted(thread_id=session_id))
+    for update in updates:
+        frame = ServerSentEvent(event="update", data=json.dumps(update))
+        for event in translator.translate(frame):
+            run.apply(event)
+    run.apply(RunCompleted(finish_reason="stop"))
+    return run

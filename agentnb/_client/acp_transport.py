@@ -72,6 +72,10 @@ still in the turn then is ended (its process group), and the next turn starts it
 REQUEST_TIMEOUT_S = 120.0
 """How long a request other than a prompt (``session/new``, ``session/load``) may take."""
 
+REPLAY = "session/replay"
+"""A ``session/load`` sent even for a session open in the process: its replay is wanted
+(an import of the session's turns)."""
+
 _log = logging.getLogger("agentnb")
 _TURN = "agentnb.acp_turn"
 _INVALID_PARAMS = -32602
@@ -548,7 +552,7 @@ class AcpTransport(Transport):
                 self._stop(turn)
             return None
         await self.discover()
-        if http.path in ("session/new", "session/load"):
+        if http.path in ("session/new", "session/load", REPLAY):
             return await self._open_session(http.path, params)
         return await self._call(http.path, params, REQUEST_TIMEOUT_S)
 
@@ -558,9 +562,10 @@ class AcpTransport(Transport):
             raise TransportError(f"the agent {self.base_url} is not running")
         params.setdefault("cwd", str(self.cwd))
         params.setdefault("mcpServers", [])
+        replay, method = method == REPLAY, "session/load" if method == REPLAY else method
         if method == "session/load":
             session_id = str(params.get("sessionId"))
-            if session_id in agent.sessions:
+            if session_id in agent.sessions and not replay:
                 return {}  # open in this process
             offered = (self.info.get("agentCapabilities") or {}).get("loadSession")
             if not offered:

@@ -123,6 +123,9 @@ class Run:
     config: dict[str, str | bool] | None = None
     """The session's settings in effect, by their id (an ACP session's model, mode,
     effort...); None where the platform says none."""
+    imported: bool = False
+    """A turn of the agent's own past session, imported (``Connection.import_session``), not
+    run here."""
     requested_model: str | None = field(default=None, repr=False, compare=False)
     """The model as the request set it (the dialect says how), whatever the stream names."""
     execution_time: float | None = None
@@ -695,6 +698,7 @@ _SNAPSHOT_FIELDS = (
     "model",
     "mode",
     "config",
+    "imported",
     "status",
     "execution_time",
     "finish_reason",

@@ -58,6 +58,7 @@ def past_run(record: RunRecord, calls: Sequence[ToolCallRecord]) -> Run:
         run.finish(record.status if ended else "interrupted", error)  # type: ignore[arg-type]
         run.finished_at = to_seconds(record.finished_at)  # None: its process died, when unknown
     run.model = run.model or record.model
+    run.imported = bool(record.imported)
     run.paused_seconds = record.paused_seconds or 0.0  # the agent's time leaves it out
     run.usage = run.usage or _usage(record)
     if record.cost_usd is not None:  # as priced then, not by today's prices or without cache

@@ -762,6 +762,7 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
         "mode": run.mode,
         "config": to_json(run.config) if run.config else None,
         "plan": redacted(to_json(run.plan)) if run.plan else None,
+        "imported": 1 if run.imported else None,
     }
 
 

@@ -7,8 +7,10 @@ transport (:mod:`agentnb._client.acp_transport`) runs it. On that transport an
 :class:`~agentnb.providers.HttpRequest` is one JSON-RPC message:
 
 - ``POST`` a request: ``path`` is the method (``initialize``, ``session/new``,
-  ``session/load``, ``session/prompt``), ``json`` its params; a prompt's answer is the turn's
-  frames, any other request's is its result;
+  ``session/load``, ``session/prompt``, ``session/set_config_option``, ``session/list``...),
+  ``json`` its params; a prompt's answer is the turn's frames, any other request's is its
+  result; ``session/replay`` is a ``session/load`` sent even for a session open in the
+  process (an import reads its replay);
 - ``ANSWER`` the agent's requests of the turn (``json``: one answer each) and read on;
 - ``GET agent``: what ``initialize`` said of the agent.
 
@@ -72,6 +74,8 @@ READS_FOR_RUN = "reads of the working directory"
 """What approving one ``fs/read_text_file`` "for this run" allows: the turn's other reads."""
 
 _FINISH = {"end_turn": "stop", "max_tokens": "max_tokens", "max_turn_requests": "max_turns"}
+MAX_REPLAYED = 100_000
+"""The most updates a loaded session's replay is read to (an import's turns)."""
 _SILENT_UPDATES = frozenset({"user_message_chunk"})
 """Updates a turn has no use for: the agent echoing the prompt, a loaded session's replay."""
 _STATE_UPDATES = frozenset(
@@ -194,7 +198,7 @@ class _Call:
 class AcpTranslator(Translator):
     """One turn's frames (see the module) as events."""
 
-    def __init__(self, provider: Acp, session_id: str | None) -> None:
+    def __init__(self, provider: Acp, session_id: str | None, *, started: bool = False) -> None:
         self._provider = provider
         self.session_id = session_id
         self.run_id = f"{session_id}:{uuid.uuid4().hex[:12]}"
@@ -208,7 +212,8 @@ class AcpTranslator(Translator):
         """Calls a decision denied: the agent's report that they failed is the denial."""
         self._cost_before: float | None = None  # the session's cost when the turn began
         self._cost_now: float | None = None
-        self._started = False
+        self._started = started
+        """Whether the run's start was told (a replayed turn's is its own, not this one's)."""
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         data = as_dict(parse_json(sse.data))
@@ -464,6 +469,9 @@ class Acp(Provider):
         self.spare: str | None = None
         """A session opened to read its settings and not used yet: the next new thread's,
         when it asks for no MCP servers."""
+        self.replaying: dict[str, list[dict[str, Any]]] = {}
+        """The updates a ``session/load`` replays, by session, while :meth:`replay` reads
+        them."""
         self.config: dict[str, str | bool] = {}
         """The settings every session is given (``agentnb.connect(..., config={...})``);
         a run's own ``config=`` goes over them."""
@@ -482,6 +490,9 @@ class Acp(Provider):
     def observe(self, session_id: str, update: Mapping[str, Any]) -> None:
         """A ``session/update`` of ``session_id``, in or out of a turn: the session's
         settings, commands and plan kept current."""
+        replay = self.replaying.get(session_id)
+        if replay is not None and len(replay) < MAX_REPLAYED:
+            replay.append(dict(update))
         state = self.sessions.get(session_id)
         if state is None:
             if update.get("sessionUpdate") not in _STATE_UPDATES | {"plan"}:
@@ -535,6 +546,31 @@ class Acp(Provider):
             state.options = options
         self.latest = session_id
         return state
+
+    def offers(self, capability: str) -> bool:
+        """Whether the agent's ``initialize`` offers ``loadSession``, or ``list`` (its
+        ``sessionCapabilities``)."""
+        capabilities = as_dict(self.info.get("agentCapabilities")) or {}
+        if capabilities.get(capability):
+            return True
+        sessions = as_dict(capabilities.get("sessionCapabilities")) or {}
+        return sessions.get(capability) is not None
+
+    async def replay(self, session_id: str, send: Any) -> list[dict[str, Any]]:
+        """The updates the agent replays loading its past session ``session_id``
+        (``session/load``, sent as ``session/replay``: the transport loads it even when it is
+        open in the agent's process; at most :data:`MAX_REPLAYED`)."""
+        self.replaying[session_id] = []
+        try:
+            loaded = await send(
+                HttpRequest(
+                    "POST", "session/replay", json={"mcpServers": [], "sessionId": session_id}
+                )
+            )
+            self._opened(session_id, as_dict(loaded) or {})
+            return self.replaying[session_id]
+        finally:
+            self.replaying.pop(session_id, None)
 
     async def latest_session(self, send: Any) -> SessionState:
         """The state of the session opened last; with none yet, one is opened (no MCP

@@ -308,3 +308,51 @@ def test_hundreds_of_commands_with_markup_are_bounded_and_marked(
         html = commands._repr_html_()
         assert "<script>" not in html and "&lt;script&gt;" in html
         assert "\u202e" not in repr(commands) and "⟨U+202E⟩" in repr(commands)
+
+
+# ---- past sessions -------------------------------------------------------------------------
+def test_past_sessions_are_listed_and_one_is_imported_as_runs_once(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        listed = conn.sessions()
+        assert [(s.session_id, s.title, s.updated) for s in listed] == [
+            ("past-1", "Fix the tests", "2026-11-26T10:00:00Z")
+        ]
+        assert "Fix the tests" in repr(listed) and "past-1" in listed._repr_html_()
+        runs = conn.import_session("past-1")
+        again = conn.import_session("past-1")
+        # going on with it from here: the agent loads it, and it answers
+        later = ask(conn, "settings", thread_id="past-1")
+    assert [(r.message, r.text, r.imported, r.thread_id) for r in runs] == [
+        ("fix the tests", "fixed 3 tests", True, "past-1"),
+        ("now the docs", "docs updated", True, "past-1"),
+    ]
+    assert [r.local_id for r in again] == [r.local_id for r in runs]
+    kept = [r for r in agentnb.runs(thread="past-1") if r.imported]
+    assert sorted(r.message for r in kept) == ["fix the tests", "now the docs"]
+    assert [r.local_id for r in agentnb.runs(search="docs updated")] == [runs[1].local_id]
+    assert later.text.startswith("model=") and not later.imported
+
+
+def test_an_agent_without_past_sessions_says_so(acp_python: Path, tmp_path: Path) -> None:
+    with controls(acp_python, tmp_path, "none") as conn:
+        with pytest.raises(ConfigurationError, match=r"does not list its sessions"):
+            conn.sessions()
+        with pytest.raises(ConfigurationError, match=r"cannot replay its past sessions"):
+            conn.import_session("past-1")
+        assert list(conn.config_options) == [] and list(conn.commands) == []
+
+
+def test_session_titles_with_markup_and_controls_are_marked(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile") as conn:
+        listed = conn.sessions()
+    assert "<b>x</b>" not in listed._repr_html_() and "⟨U+202E⟩" in repr(listed)
+
+
+def test_sessions_are_an_acp_agents() -> None:
+    with pytest.raises(ConfigurationError, match=r"ACP agent's"):
+        agentnb.connect(local=True, name="plainly").sessions()
+    disconnect("plainly")
