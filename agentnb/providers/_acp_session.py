@@ -11,7 +11,7 @@ itself (:func:`~agentnb._core.text.excerpt`, ``marked=True``): line breaks, bidi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -28,6 +28,8 @@ __all__ = [
     "SessionCommand",
     "SessionState",
     "options_of",
+    "plan_of",
+    "prompt_blocks",
     "resolve_config",
     "set_config_request",
 ]
@@ -404,3 +406,38 @@ def set_config_request(
     if option.kind == "boolean":
         params["type"] = "boolean"
     return "session/set_config_option", params
+
+
+# ---- the prompt's blocks ----------------------------------------------------------------------
+def prompt_blocks(
+    message: str, media: Sequence[Any], capabilities: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """A prompt's content blocks (``ContentBlock``): the message's text, then each of its
+    ``media`` (:class:`~agentnb.types.Media`: a MIME ``type`` and base64 ``data`` or a URL)
+    as the agent's ``promptCapabilities`` allow: an image as an ``image`` block where it
+    takes images, a URL as a ``resource_link`` (every agent takes one), other data as an
+    embedded ``resource`` where it takes ``embeddedContext``; otherwise a text block saying
+    what was left out and why (the agent reads that it was)."""
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": message}]
+    for n, item in enumerate(media, 1):
+        kind, data = str(getattr(item, "type", "")), str(getattr(item, "data", ""))
+        name = f"attachment-{n}"
+        if data.startswith(("http://", "https://")):
+            blocks.append({"type": "resource_link", "uri": data, "name": name, "mimeType": kind})
+        elif kind.startswith("image/") and capabilities.get("image"):
+            blocks.append({"type": "image", "mimeType": kind, "data": data})
+        elif not kind.startswith("image/") and capabilities.get("embeddedContext"):
+            uri = f"agentnb:attachment/{n}"
+            resource = {"uri": uri, "mimeType": kind, "blob": data}
+            blocks.append({"type": "resource", "resource": resource})
+        else:
+            what = "images" if kind.startswith("image/") else "embedded files"
+            size = len(data) * 3 // 4
+            blocks.append(
+                {
+                    "type": "text",
+                    "text": f"[{name} ({shown(kind, 80)}, {size:,} bytes) is not sent: the "
+                    f"agent's promptCapabilities take no {what}]",
+                }
+            )
+    return blocks

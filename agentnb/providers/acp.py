@@ -58,6 +58,7 @@ from ._acp_session import (
     check_config,
     options_of,
     plan_of,
+    prompt_blocks,
     resolve_config,
     set_config_request,
 )
@@ -452,9 +453,11 @@ class Acp(Provider):
     supports_approvals: ClassVar[bool] = True
     serves_one_agent: ClassVar[bool] = True
     context_by_mcp: ClassVar[bool] = True
-    carries: ClassVar[frozenset[str] | None] = frozenset({"metadata", "config"})
+    carries: ClassVar[frozenset[str] | None] = frozenset({"metadata", "config", "media"})
     """``metadata`` goes in the prompt's ``_meta`` (``{"agentnb": {"metadata": ...}}``),
-    ACP's place for what a client attaches; ``config`` (the model, the mode, the effort...)
+    ACP's place for what a client attaches; ``media`` goes as the prompt's ``image``,
+    ``resource`` and ``resource_link`` blocks as the agent takes them (:func:`prompt_blocks`);
+    ``config`` (the model, the mode, the effort...)
     sets the session's settings before the prompt (``session/set_config_option``); sampling
     settings have no field."""
 
@@ -608,7 +611,10 @@ class Acp(Provider):
         return [dict(server) for server in given]
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
-        prompt = [{"type": "text", "text": request.message}]
+        taken = as_dict(
+            (as_dict(self.info.get("agentCapabilities")) or {}).get("promptCapabilities")
+        )
+        prompt = prompt_blocks(request.message, request.media, taken or {})
         params: dict[str, Any] = {"sessionId": request.thread_id, "prompt": prompt}
         if request.metadata:
             params["_meta"] = {"agentnb": {"metadata": dict(request.metadata)}}

@@ -356,3 +356,72 @@ def test_sessions_are_an_acp_agents() -> None:
     with pytest.raises(ConfigurationError, match=r"ACP agent's"):
         agentnb.connect(local=True, name="plainly").sessions()
     disconnect("plainly")
+
+
+# ---- images and files in the prompt ------------------------------------------------------------
+PNG = agentnb.Media(type="image/png", data="iVBORw0KGgo=")
+CSV = agentnb.Media(type="text/csv", data="YSxiCjEsMgo=")
+LINK = agentnb.Media(type="application/pdf", data="https://example.org/paper.pdf")
+
+
+def test_media_go_as_image_resource_and_link_blocks_where_the_agent_takes_them(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        run = ask(conn, "blocks", media=[PNG, CSV, LINK])
+    assert run.text == (
+        "text:6 image:image/png:12 resource:agentnb:attachment/2:0 "
+        "link:https://example.org/paper.pdf"
+    )
+
+
+def test_media_an_agent_does_not_take_go_as_text_saying_so(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "none") as conn:
+        run = ask(conn, "blocks", media=[PNG, CSV, LINK])
+    said = run.text
+    assert (
+        "[attachment-1 (image/png, 9 bytes) is not sent: the agent's promptCapabilities take no images]"
+        in said
+    )
+    assert (
+        "[attachment-2 (text/csv, 9 bytes) is not sent: the agent's promptCapabilities take no embedded files]"
+        in said
+    )
+    assert said.endswith("link:https://example.org/paper.pdf")
+
+
+@pytest.mark.kernel
+def test_a_figure_mentioned_in_a_cell_goes_as_an_image_block(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    from kernel_session import Session, running_kernel
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env["AGENTNB_HISTORY"] = "off"
+    command = [str(acp_python), str(AGENT)]
+    with running_kernel(env) as kernel:
+        session = Session(kernel)
+        ran = session.execute(
+            f"""
+            import agentnb
+            from matplotlib.figure import Figure
+            fig = Figure(figsize=(4, 2), dpi=100)
+            fig.subplots().plot([1, 2, 3], [10, 30, 20])
+            agentnb.connect("acp", command={command!r}, name="ctl", cwd={str(tmp_path)!r})
+            h = agentnb.ask("ctl", "blocks @fig", wait=True, display=False, approve=True)
+            print(h.run.status, h.run.text)
+            """
+        )
+        said = session.stdout(ran)
+    assert said.startswith("completed text:") and " image:image/png:" in said, said
+
+
+def test_an_image_the_agent_claims_then_rejects_fails_the_run_saying_why(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile") as conn:
+        with pytest.raises(agentnb.RunFailedError, match="takes no images"):
+            ask(conn, "blocks", media=[PNG])
+        assert ask(conn, "blocks").text == "text:6"  # the connection goes on

@@ -261,7 +261,7 @@ def _described(block: Any) -> str:
         return f"resource:{resource.uri}:{len(getattr(resource, 'text', '') or '')}"
     if block.type == "resource_link":
         return f"link:{block.uri}"
-    return f"text:{len(block.text)}"
+    return f"text:{block.text}" if block.text.startswith("[") else f"text:{len(block.text)}"
 
 
 async def main() -> None:
