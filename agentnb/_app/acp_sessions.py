@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -14,7 +15,7 @@ from typing import Any, SupportsIndex, overload
 
 from .._client.async_client import AsyncAgentClient
 from .._core.exceptions import ConfigurationError
-from .._core.loop import run_sync
+from .._core.loop import run_sync, submit
 from .._core.request import build_request
 from .._core.run import Run
 from .._display.plain_table import PlainTable
@@ -24,12 +25,15 @@ from ..providers._acp_session import (
     ConfigOption,
     SessionCommand,
     SessionState,
+    option_named,
+    resolve_config,
     shown,
 )
 from ..providers.acp import Acp, AcpTranslator
 from ..sse import ServerSentEvent
 
 __all__ = [
+    "ChatSession",
     "CommandList",
     "ConfigOptions",
     "PastSession",
@@ -376,3 +380,101 @@ def _imported_run(
             run.apply(event)
     run.apply(RunCompleted(finish_reason="stop"))
     return run
+
+
+# ---- a chat cell's controls --------------------------------------------------------------------
+SHOWN_SETTINGS = 8
+"""How many of a session's settings a chat cell offers beside its input (model, mode and
+effort first)."""
+OFFERED_CHOICES = 200
+"""How many of a setting's choices its selector offers."""
+OFFERED_COMMANDS = 200
+"""How many commands ``/`` offers in a chat cell."""
+_FIRST = {"model": 0, "mode": 1, "thought_level": 2}
+
+
+class ChatSession:
+    """A chat cell's view of its ACP session (:class:`~agentnb._display.controller.
+    SessionControls`): the settings its selectors offer and the commands ``/`` offers, those
+    of the conversation's session (the latest one before it has one); a setting picked goes
+    in ``options["config"]``, which every run of the conversation sends."""
+
+    def __init__(
+        self,
+        client: AsyncAgentClient,
+        connection: str,
+        options: dict[str, Any],
+        thread: Any,
+    ) -> None:
+        self.provider = acp_of(client, connection, "session controls")
+        self.client, self.connection = client, connection
+        self.options = options
+        self.thread = thread
+        """Returns the conversation's thread (its session id), None before the first run."""
+        self._changed: list[Any] = []
+        self.provider.watch(self._session_changed)
+
+    def _state(self) -> SessionState | None:
+        session = self.thread() or self.provider.latest
+        return self.provider.sessions.get(session) if session else None
+
+    def wire(self) -> dict[str, Any] | None:
+        state = self._state()
+        if state is None:
+            return None
+        chosen = dict(self.options.get("config") or {})
+        options = sorted(
+            (o for o in state.options if o.kind == "select"),
+            key=lambda o: _FIRST.get(o.category or "", 3),
+        )
+        settings = [
+            {
+                "id": o.id,
+                "name": shown(o.name),
+                "category": o.category,
+                "current": chosen.get(o.id, o.current),
+                "choices": [
+                    {"value": c.value, "name": shown(c.name)} for c in o.choices[:OFFERED_CHOICES]
+                ],
+            }
+            for o in options[:SHOWN_SETTINGS]
+        ]
+        commands = [
+            {
+                "name": c.name,
+                "label": shown(c.name),
+                "description": shown(c.description, 300),
+                "hint": shown(c.hint or "", 200),
+            }
+            for c in state.commands[:OFFERED_COMMANDS]
+        ]
+        more = max(0, len(state.commands) - OFFERED_COMMANDS) + state.commands_dropped
+        return {"settings": settings, "commands": commands, "more_commands": more}
+
+    def choose(self, setting: str, value: str | bool) -> None:
+        state = self._state()
+        if state is not None:
+            resolve_config(state.options, {setting: value}, self.provider.named)  # says why not
+            option = option_named(state.options, setting)
+            if option is not None:
+                setting, value = option.id, option.choice_of(value) or value
+        self.options["config"] = {**(self.options.get("config") or {}), setting: value}
+        self._tell()
+
+    def watch(self, changed: Any) -> None:
+        self._changed.append(changed)
+        if self.provider.latest is None:  # the selectors before the first message
+            submit(self._open_one())
+
+    async def _open_one(self) -> None:
+        with contextlib.suppress(Exception):  # the first run says why, where it fails
+            await self.client.transport.discover()
+            await self.provider.latest_session(self.client.transport.send_json)
+
+    def _session_changed(self, session_id: str) -> None:
+        if session_id in (self.thread(), self.provider.latest):
+            self._tell()
+
+    def _tell(self) -> None:
+        for changed in self._changed:
+            changed()

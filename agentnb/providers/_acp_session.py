@@ -27,6 +27,7 @@ __all__ = [
     "ConfigOption",
     "SessionCommand",
     "SessionState",
+    "option_named",
     "options_of",
     "plan_of",
     "prompt_blocks",
@@ -362,7 +363,7 @@ def resolve_config(
     offers."""
     changes: list[tuple[ConfigOption, str | bool]] = []
     for key, value in wanted.items():
-        option = _option_named(options, key)
+        option = option_named(options, key)
         if option is None:
             offered = ", ".join(
                 f"{shown(o.id)}" + (f" ({o.category})" if o.category not in (None, o.id) else "")
@@ -383,7 +384,9 @@ def resolve_config(
     return changes
 
 
-def _option_named(options: tuple[ConfigOption, ...], key: str) -> ConfigOption | None:
+def option_named(options: tuple[ConfigOption, ...], key: str) -> ConfigOption | None:
+    """The setting ``key`` names: by its id, else by its category (``effort``: the
+    thought level)."""
     for option in options:
         if option.id == key:
             return option

@@ -30,6 +30,7 @@ from __future__ import annotations
 import difflib
 import shlex
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -472,6 +473,9 @@ class Acp(Provider):
         self.spare: str | None = None
         """A session opened to read its settings and not used yet: the next new thread's,
         when it asks for no MCP servers."""
+        self.watchers: list[weakref.WeakMethod[Callable[[str], None]]] = []
+        """Told (on the loop) of each session whose settings, commands or plan changed: a
+        chat cell's controls (:meth:`watch`)."""
         self.replaying: dict[str, list[dict[str, Any]]] = {}
         """The updates a ``session/load`` replays, by session, while :meth:`replay` reads
         them."""
@@ -501,7 +505,21 @@ class Acp(Provider):
             if update.get("sessionUpdate") not in _STATE_UPDATES | {"plan"}:
                 return
             state = self.sessions[session_id] = SessionState()
-        state.update(update)
+        if state.update(update):
+            self.changed(session_id)
+
+    def watch(self, changed: Callable[[str], None]) -> None:
+        """Call the bound method ``changed(session_id)`` when a session's settings, commands
+        or plan change (held weakly: a closed chat cell's goes)."""
+        self.watchers.append(weakref.WeakMethod(changed))
+
+    def changed(self, session_id: str) -> None:
+        alive = [w for w in self.watchers if w() is not None]
+        self.watchers = alive
+        for watcher in alive:
+            told = watcher()
+            if told is not None:
+                told(session_id)
 
     def initialize_params(self) -> dict[str, Any]:
         return {
@@ -548,6 +566,7 @@ class Acp(Provider):
         if (options := options_of(answer)) or "configOptions" in answer:
             state.options = options
         self.latest = session_id
+        self.changed(session_id)
         return state
 
     def offers(self, capability: str) -> bool:
@@ -596,6 +615,7 @@ class Acp(Provider):
                 state.update({**answer, "sessionUpdate": "config_option_update"})
             else:
                 state.set_current(option.id, value)
+            self.changed(session_id)
 
     def mcp_servers(self, request: RunRequest) -> list[dict[str, Any]]:
         """The MCP servers ``session/new`` (or ``session/load``) hands the agent: those given

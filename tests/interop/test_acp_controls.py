@@ -425,3 +425,33 @@ def test_an_image_the_agent_claims_then_rejects_fails_the_run_saying_why(
         with pytest.raises(agentnb.RunFailedError, match="takes no images"):
             ask(conn, "blocks", media=[PNG])
         assert ask(conn, "blocks").text == "text:6"  # the connection goes on
+
+
+# ---- the chat cell ---------------------------------------------------------------------------
+def test_a_chat_cell_offers_the_sessions_settings_and_commands_and_a_pick_goes_next(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        cell = agentnb.chat(conn.name)
+        wait_until(
+            lambda: len((cell.options.get("session") or {}).get("commands") or []) == 2,
+            "the cell offers the session's settings and commands before the first message",
+        )
+        session = cell.options["session"]
+        assert [(s["id"], s["current"]) for s in session["settings"]] == [
+            ("model", "controls-model-1"),
+            ("mode", "ask"),
+            ("effort", "low"),
+        ]
+        cell._on_view_message(
+            cell, {"kind": "config", "id": "model", "value": "controls-model-2"}, []
+        )
+        wait_until(
+            lambda: cell.options["session"]["settings"][0]["current"] == "controls-model-2",
+            "the pick shows in the selector",
+        )
+        run = cell.ask("settings").wait(60)
+        assert run.text == "model=controls-model-2 mode=ask effort=low"
+        planned = cell.ask("plan").wait(60)
+        cell.close()
+    assert planned.plan is not None and planned.plan[0]["status"] == "completed"
