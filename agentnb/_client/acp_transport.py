@@ -342,6 +342,9 @@ class AcpTransport(Transport):
             )
         agent.turns.clear()
         agent.sessions.clear()
+        ended = getattr(self.provider, "process_ended", None)
+        if callable(ended):  # the sessions it kept of this process are gone with it
+            ended()
 
     def observe(self, session_id: str, update: dict[str, Any]) -> None:
         """A session's update, in or out of a turn, for the dialect to keep what it says of
@@ -567,12 +570,15 @@ class AcpTransport(Transport):
             session_id = str(params.get("sessionId"))
             if session_id in agent.sessions and not replay:
                 return {}  # open in this process
-            offered = (self.info.get("agentCapabilities") or {}).get("loadSession")
-            if not offered:
+            capabilities = self.info.get("agentCapabilities") or {}
+            sessions = capabilities.get("sessionCapabilities") or {}
+            if not replay and sessions.get("resume") is not None:
+                method = "session/resume"  # goes on without replaying what the turns said
+            elif not capabilities.get("loadSession"):
                 raise ConfigurationError(
                     f"{self.provider.named} cannot go on with session {session_id!r}: it is "
                     f"not open in the agent's process (which started again since), and the "
-                    f"agent does not offer session/load; start a new thread"
+                    f"agent offers neither session/resume nor session/load; start a new thread"
                 )
             answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
             agent.sessions.add(session_id)

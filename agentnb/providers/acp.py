@@ -569,6 +569,10 @@ class Acp(Provider):
         self.changed(session_id)
         return state
 
+    def process_ended(self) -> None:
+        """The agent's process ended: a session opened to read its settings is gone too."""
+        self.spare = None
+
     def offers(self, capability: str) -> bool:
         """Whether the agent's ``initialize`` offers ``loadSession``, or ``list`` (its
         ``sessionCapabilities``)."""

@@ -455,3 +455,12 @@ def test_a_chat_cell_offers_the_sessions_settings_and_commands_and_a_pick_goes_n
         planned = cell.ask("plan").wait(60)
         cell.close()
     assert planned.plan is not None and planned.plan[0]["status"] == "completed"
+
+
+def test_a_past_session_goes_on_by_session_resume_where_offered_else_session_load(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        assert ask(conn, "how", thread_id="past-1").text == "resumed"
+    with controls(acp_python, tmp_path, "modes") as conn:  # it offers session/load only
+        assert ask(conn, "how", thread_id="past-1").text == "not resumed"

@@ -10,7 +10,7 @@ from ``.tools/acp`` by the tests. ``CONTROLS_STYLE`` says how it advertises its 
   controls, a plan of 10,000 entries, and it claims images but rejects them.
 
 The prompt's first word says what it does: ``settings`` (answers the settings in effect),
-``plan`` (a plan of three entries, updated), ``blocks`` (answers the prompt's blocks by
+``plan`` (a plan of three entries, updated), ``how`` (whether the session was resumed), ``blocks`` (answers the prompt's blocks by
 type), ``bigplan`` (a plan of 10,000 entries); anything else is echoed.
 """
 
@@ -44,6 +44,7 @@ from acp.schema import (
     Implementation,
     ListSessionsResponse,
     PromptCapabilities,
+    ResumeSessionResponse,
     SessionCapabilities,
     SessionConfigOptionSelect,
     SessionConfigSelectOption,
@@ -51,6 +52,7 @@ from acp.schema import (
     SessionListCapabilities,
     SessionMode,
     SessionModeState,
+    SessionResumeCapabilities,
     SetSessionConfigOptionResponse,
     SetSessionModeResponse,
     UnstructuredCommandInput,
@@ -72,6 +74,7 @@ class ControlsAgent(Agent):
     def __init__(self) -> None:
         self._settings: dict[str, dict[str, str]] = {}
         self._turns: dict[str, list[tuple[str, str]]] = {}
+        self._resumed: set[str] = set()
         self._past = {
             "past-1": [("fix the tests", "fixed 3 tests"), ("now the docs", "docs updated")],
         }
@@ -80,7 +83,10 @@ class ControlsAgent(Agent):
         self._conn = conn
 
     async def initialize(self, protocol_version: int, **kwargs: Any) -> InitializeResponse:
-        sessions = SessionCapabilities(list=SessionListCapabilities())
+        sessions = SessionCapabilities(
+            list=SessionListCapabilities(),
+            resume=SessionResumeCapabilities() if STYLE == "config" else None,
+        )
         capabilities = AgentCapabilities(
             load_session=STYLE != "none",
             prompt_capabilities=PromptCapabilities(
@@ -213,6 +219,17 @@ class ControlsAgent(Agent):
             await self._conn.session_update(session_id, update_agent_message_text(answered))
         return LoadSessionResponse(config_options=self._options(session_id))
 
+    async def resume_session(
+        self, session_id: str, cwd: str, mcp_servers: list[Any] | None = None, **kwargs: Any
+    ) -> ResumeSessionResponse:
+        turns = self._past.get(session_id) or self._turns.get(session_id)
+        if turns is None:
+            raise RequestError.resource_not_found(session_id)
+        self._settings.setdefault(session_id, {k: v[0] for k, v in CHOICES.items()})
+        self._turns.setdefault(session_id, list(turns))
+        self._resumed.add(session_id)
+        return ResumeSessionResponse(config_options=self._options(session_id))
+
     # ---- turns ------------------------------------------------------------------------------
     async def _say(self, session_id: str, text: str) -> None:
         await self._conn.session_update(session_id, update_agent_message_text(text))
@@ -220,7 +237,9 @@ class ControlsAgent(Agent):
     async def prompt(self, prompt: list[Any], session_id: str, **kwargs: Any) -> PromptResponse:
         text = " ".join(getattr(block, "text", "") for block in prompt if block.type == "text")
         word = text.strip().split(" ", 1)[0]
-        if word == "settings":
+        if word == "how":
+            answer = "resumed" if session_id in self._resumed else "not resumed"
+        elif word == "settings":
             now = self._settings[session_id]
             answer = " ".join(f"{k}={v}" for k, v in now.items())
         elif word == "plan":
@@ -265,7 +284,7 @@ def _described(block: Any) -> str:
 
 
 async def main() -> None:
-    await run_agent(ControlsAgent())
+    await run_agent(ControlsAgent(), use_unstable_protocol=True)  # session/resume is unstable
 
 
 if __name__ == "__main__":
