@@ -76,6 +76,8 @@ READS_FOR_RUN = "reads of the working directory"
 """What approving one ``fs/read_text_file`` "for this run" allows: the turn's other reads."""
 
 _FINISH = {"end_turn": "stop", "max_tokens": "max_tokens", "max_turn_requests": "max_turns"}
+MAX_SESSIONS = 256
+"""The most sessions whose settings, commands and plan a connection keeps."""
 MAX_REPLAYED = 100_000
 """The most updates a loaded session's replay is read to (an import's turns)."""
 _SILENT_UPDATES = frozenset({"user_message_chunk"})
@@ -504,9 +506,23 @@ class Acp(Provider):
         if state is None:
             if update.get("sessionUpdate") not in _STATE_UPDATES | {"plan"}:
                 return
-            state = self.sessions[session_id] = SessionState()
+            state = self.session_state(session_id)
         if state.update(update):
             self.changed(session_id)
+
+    def session_state(self, session_id: str) -> SessionState:
+        """The state kept of ``session_id`` (new: an empty one); the oldest go past
+        :data:`MAX_SESSIONS` (a batch opens a session a run)."""
+        state = self.sessions.get(session_id)
+        if state is None:
+            state = self.sessions[session_id] = SessionState()
+            while len(self.sessions) > MAX_SESSIONS:
+                oldest = next(iter(self.sessions))
+                if oldest == self.latest:  # kept: the one conn.config_options reads
+                    self.sessions[oldest] = self.sessions.pop(oldest)
+                    oldest = next(iter(self.sessions))
+                del self.sessions[oldest]
+        return state
 
     def watch(self, changed: Callable[[str], None]) -> None:
         """Call the bound method ``changed(session_id)`` when a session's settings, commands
@@ -562,7 +578,7 @@ class Acp(Provider):
 
     def _opened(self, session_id: str, answer: Mapping[str, Any]) -> SessionState:
         """The session's state, with the settings its opening answer offers."""
-        state = self.sessions.setdefault(session_id, SessionState())
+        state = self.session_state(session_id)
         if (options := options_of(answer)) or "configOptions" in answer:
             state.options = options
         self.latest = session_id
@@ -611,7 +627,7 @@ class Acp(Provider):
         wanted = {**self.config, **request.config}
         if not wanted:
             return
-        state = self.sessions.setdefault(session_id, SessionState())
+        state = self.session_state(session_id)
         for option, value in resolve_config(state.options, wanted, self.named):
             method, params = set_config_request(session_id, option, value)
             answer = as_dict(await send(HttpRequest("POST", method, json=params))) or {}

@@ -93,3 +93,16 @@ test("a plan is a checklist, redrawn as it changes, its entries as text", () => 
   plan.update(null);
   assert.equal(plan.el.hidden, true);
 });
+
+test("hundreds of commands with markup: the menu lists some, as text, and says how many more", () => {
+  const commands = Array.from({ length: 300 }, (_, n) => ({
+    name: `cmd${n}<script>`, label: `cmd${n}<script>`, description: "<img src=x onerror=alert(1)>", hint: "",
+  }));
+  const { view, el } = chat(/** @type {any} */ ({ settings: [], commands, more_commands: 302 }));
+  const input = /** @type {HTMLTextAreaElement} */ (view.chatInput?.input);
+  type(input, "/");
+  const menu = /** @type {HTMLElement} */ (el.querySelector(".anb-slash"));
+  assert.equal(menu.querySelectorAll(".anb-slash-item").length, 50);
+  assert.equal(menu.querySelector("script, img"), null, "markup stays text");
+  assert.match(menu.textContent || "", /552 more: type to narrow/);
+});

@@ -22,6 +22,7 @@ from agentnb import ConfigurationError, evals
 from agentnb._app.connections import disconnect
 from agentnb._history._past_run import past_run
 from agentnb.providers._acp_session import MAX_COMMANDS, MAX_OPTIONS, MAX_PLAN_ENTRIES
+from agentnb.providers.acp import MAX_SESSIONS, Acp
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -464,3 +465,13 @@ def test_a_past_session_goes_on_by_session_resume_where_offered_else_session_loa
         assert ask(conn, "how", thread_id="past-1").text == "resumed"
     with controls(acp_python, tmp_path, "modes") as conn:  # it offers session/load only
         assert ask(conn, "how", thread_id="past-1").text == "not resumed"
+
+
+def test_a_connection_keeps_the_state_of_its_latest_sessions_only() -> None:
+    provider = Acp()
+    provider.latest = "s0"  # the one conn.config_options reads stays
+    for n in range(MAX_SESSIONS + 50):
+        provider.session_state(f"s{n}")
+    assert len(provider.sessions) == MAX_SESSIONS
+    assert "s0" in provider.sessions and "s1" not in provider.sessions
+    assert f"s{MAX_SESSIONS + 49}" in provider.sessions
