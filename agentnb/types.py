@@ -15,6 +15,9 @@ types around a run live here:
   anything is sent, what a message attaches). ``Media`` (``media=``) stays at the top:
   ``%%agent --media`` asks for it.
 - Where runs go: ``Via`` (a connection's name, a ``Connection`` or a client).
+- What an ACP agent's sessions offer (``Connection.config_options``, ``.commands``,
+  ``.sessions()``): ``ConfigOptions`` of ``ConfigOption`` (each with its ``ConfigChoice``s),
+  ``CommandList`` of ``SessionCommand``, ``SessionList`` of ``PastSession``.
 - What reads a run as it goes: ``AsyncRunStream`` and ``RunStream`` (what ``client.stream``
   gives, async and sync).
 - What a ``Run`` is made of: ``RunStatus``, ``Part``, ``ToolStatus`` (``ToolCall.status``),
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._app.acp_sessions import CommandList, ConfigOptions, PastSession, SessionList
 from ._app.batch_runs import batch_requests, connections_of, send_batch
 from ._app.connections import Connection, Via
 from ._app.context_server import ContextServer
@@ -61,6 +65,7 @@ from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
 from ._core.secrets import env_prefix, redacted_error
 from ._tracing import RunAnnotation, TracingStatus, annotate_runs, content_captured
+from .providers._acp_session import ConfigChoice, ConfigOption, SessionCommand
 
 if TYPE_CHECKING:
     from ._display.widget import ChatCell
@@ -70,6 +75,10 @@ __all__ = [
     "AsyncRunStream",
     "ChatCell",
     "ClientOptions",
+    "CommandList",
+    "ConfigChoice",
+    "ConfigOption",
+    "ConfigOptions",
     "Connection",
     "ContextServer",
     "DatasetRows",
@@ -79,6 +88,7 @@ __all__ = [
     "McpTools",
     "ModelSettings",
     "Part",
+    "PastSession",
     "RunAnnotation",
     "RunCost",
     "RunErrorInfo",
@@ -89,6 +99,8 @@ __all__ = [
     "RunStatus",
     "RunStream",
     "ServedCall",
+    "SessionCommand",
+    "SessionList",
     "ToolCall",
     "ToolStatus",
     "TracingStatus",

@@ -68,6 +68,7 @@ OPTIONS: dict[str, Any] = {
     "extra": {"custom_field": 1},
     "response_format": {"type": "object", "properties": {"n": {"type": "integer"}}},
     "tools": [position_value],
+    "config": {"model": "m2"},
 }
 INVALID: dict[str, Any] = {"temperature": 5, "top_p": 2.0, "max_tokens": 0}
 """Values out of range: every path must refuse each with the one builder's message."""
@@ -178,8 +179,8 @@ def magic_flags(options: dict[str, Any], namespace: dict[str, Any] | None = None
     flags = []
     for name, value in options.items():
         flag = SCHEMA_FLAG if name == "response_format" else FLAG_OF[name].flag
-        if name == "metadata":
-            flags += [f"--meta {k}={v}" for k, v in value.items()]
+        if name in ("metadata", "config"):
+            flags += [f"{flag} {k}={v}" for k, v in value.items()]
         elif name == "followups":
             flags += ["--followups"] if value else []
         elif name == "tools":

@@ -239,12 +239,14 @@ def chat(
 ) -> ChatCell:
     """Display a chat cell with an input box for ``agent``: each message sent from it (or a
     follow-up chip) starts a run on the same thread and appends a turn. Options are those of
-    ``client.stream``; follow-up suggestions are asked for unless ``followups=False``.
+    ``client.stream``; follow-up suggestions are asked for unless ``followups=False`` (where
+    the dialect has them).
     ``approve`` decides on every turn's tool calls awaiting approval, as in :func:`ask`; what
     it leaves undecided waits for the cell's Approve / Deny buttons. ``@name`` attachments
     and ``context=True`` as in :func:`ask`, for every message."""
     conn = carrying_tools(resolve_target(via, client, agent), bool(options.get("tools")) or context)
-    options.setdefault("followups", True)
+    if conn.carries("followups"):  # asked for where the dialect can (not ACP)
+        options.setdefault("followups", True)
     # a bad option or policy fails now, not at the first run
     conn.check(build_request(agent, "", **options), approve)
     conversation = Conversation(conn, agent, dict(options), approve=approve, context=context)

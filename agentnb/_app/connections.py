@@ -35,6 +35,7 @@ from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit
 from .._core.request import RunRequest
+from .._core.run import Run
 from .._core.secrets import env_prefix, mask, no_key_note
 from .._core.text import terminal_safe
 from .._display.environment import note
@@ -42,6 +43,15 @@ from .._display.plain_table import PlainTable
 from .._history import HistoryStore, default_store
 from ..providers import Capabilities, RemoteAgent, available_providers, provider_class
 from .acp_files import WorkdirFiles
+from .acp_sessions import (
+    CommandList,
+    ConfigOptions,
+    SessionList,
+    config_options,
+    import_session,
+    past_sessions,
+    session_commands,
+)
 from .context_server import ContextServer, serve
 from .mcp_tools import McpTools
 
@@ -152,6 +162,33 @@ class Connection:
                 found = run_sync(self.client().list_agents())
             self._agents, self._unlisted = AgentList(self.name, found), None
         return self._agents
+
+    @property
+    def config_options(self) -> ConfigOptions:
+        """The settings an ACP agent offers its sessions (model, mode, effort...: id, name,
+        category, current value, choices), as its latest session says, kept current as the
+        agent updates them; a session is opened to read them if none is. Set them with
+        ``config={...}`` on ``connect`` (every session) or a run."""
+        return config_options(self.client(), self.name)
+
+    @property
+    def commands(self) -> CommandList:
+        """The slash commands an ACP agent advertises for its latest session (name,
+        description, input hint): send one as the message (``"/review"``)."""
+        return session_commands(self.client(), self.name)
+
+    def sessions(self, *, cwd: str | os.PathLike[str] | None = None) -> SessionList:
+        """The past sessions an ACP agent lists (``session/list``: id, title, cwd, updated),
+        as a table; ``cwd`` keeps those of that folder. An agent without it says so."""
+        return past_sessions(self.client(), self.name, None if cwd is None else str(cwd))
+
+    def import_session(self, session_id: str) -> list[Run]:
+        """Replay an ACP agent's past session (``session/load``) into the history: one run
+        per user turn, marked imported (``run.imported``), searchable and analysable as any
+        run; a turn imported before is not again. The runs, oldest first. Continue the
+        session with ``thread_id=session_id``. An agent without ``session/load`` says so."""
+        client = self.client()
+        return import_session(client, self.name, session_id, store_of(client))
 
     def _list_quietly(self) -> None:
         """Read the listing for a display, once; a display never raises for it, it shows

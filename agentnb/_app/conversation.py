@@ -23,6 +23,7 @@ from .._core.run import Run
 from .._display.controller import ChatActions
 from .._display.environment import kernel_shell
 from ..events import Event
+from .acp_sessions import ChatSession
 from .attachments import KernelAttachments, notebook_context
 from .connections import Connection
 from .run_start import start_run
@@ -101,7 +102,11 @@ class Conversation:
         """What a chat cell's controls do with this conversation."""
         images = self.conn.carries("media")
         attachments = KernelAttachments(images) if kernel_shell() is not None else None
-        return ChatActions(self.send, self.again, self.new, self.retry_note, attachments)
+        session = None
+        if self.conn.provider == "acp":  # its model, mode and commands beside the input
+            client = self.conn.client()
+            session = ChatSession(client, self.conn.name, self.options, lambda: self.thread_id)
+        return ChatActions(self.send, self.again, self.new, self.retry_note, attachments, session)
 
     def send(self, text: str) -> RunHandle:
         """Start ``text`` as the next turn of the thread (a new one if there is none)."""
@@ -184,6 +189,7 @@ def conversation_cell(conversation: Conversation, first: RunHandle | Run | None 
         retry_note=actions.retry_note,
         keep_verdict=keep_verdict,
         attachments=actions.attachments,
+        session=actions.session,
     )
 
 

@@ -213,7 +213,8 @@ def runs(
 ) -> RunHistory:
     """Recorded runs, most recent first.
 
-    ``agent`` and ``status`` take a name or a list; ``since`` a datetime, date, ISO 8601
+    ``agent``, ``status``, ``model`` and ``mode`` (an ACP agent's) take a name or a list;
+    ``since`` a datetime, date, ISO 8601
     string, unix seconds, or a timedelta meaning "within the last"; ``thread`` a thread or
     session id; ``limit`` keeps the most recent that many. Empty when history is off.
 

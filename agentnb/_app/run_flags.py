@@ -82,11 +82,20 @@ def parser_options(parser: argparse.ArgumentParser) -> list[str]:
 
 def metadata_pairs(items: list[str]) -> dict[str, str]:
     """``["k=v", ...]`` (repeated ``--meta``) as a dict; a malformed pair is refused."""
+    return _pairs(items, "--meta")
+
+
+def config_pairs(items: list[str]) -> dict[str, str]:
+    """``["model=x", ...]`` (repeated ``--config``) as a dict; a malformed pair is refused."""
+    return _pairs(items, "--config")
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
     pairs: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ConfigurationError(f"--meta {item!r}: expected KEY=VALUE")
+            raise ConfigurationError(f"{flag} {item!r}: expected KEY=VALUE")
         pairs[key] = value
     return pairs
 
@@ -250,6 +259,16 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         action="append",
         default=[],
         metavar="KEY=VALUE",
+    ),
+    RunFlag(
+        "--config",
+        "an ACP session's setting for this run (repeatable): model=..., mode=..., effort=... "
+        "or a setting's id (see connection.config_options)",
+        option="config",
+        convert=config_pairs,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
     ),
     RunFlag("--followups", "ask for follow-up questions", option="followups", action="store_true"),
     RunFlag(

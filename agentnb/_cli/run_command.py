@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._app.acp_sessions import completed_command
 from .._app.connections import (
     Connection,
     configured_connection,
@@ -50,7 +51,12 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run_command(args: argparse.Namespace) -> int:
     try:
         conn = _connection(args)
-        request = build_request(args.agent, " ".join(args.message), **run_options_from(args))
+        message = " ".join(args.message)
+        if conn.provider == "acp" and message.startswith("/"):
+            message, note = completed_command(conn.client(), conn.name, message)
+            if note:
+                print_fitted(f"agentnb: {note}")
+        request = build_request(args.agent, message, **run_options_from(args))
         printer = TerminalPrinter(color=False if args.no_color or args.plain else None)
         handle = start_run(
             conn,

@@ -78,6 +78,10 @@ still in the turn then is ended (its process group), and the next turn starts it
 REQUEST_TIMEOUT_S = 120.0
 """How long a request other than a prompt (``session/new``, ``session/load``) may take."""
 
+REPLAY = "session/replay"
+"""A ``session/load`` sent even for a session open in the process: its replay is wanted
+(an import of the session's turns)."""
+
 _log = logging.getLogger("agentnb")
 _TURN = "agentnb.acp_turn"
 _INVALID_PARAMS = -32602
@@ -188,9 +192,13 @@ class _Agent(RpcPeer):
     def on_notification(self, method: str, params: object) -> None:
         if method != "session/update" or not isinstance(params, dict):
             return
-        turn = self.turns.get(str(params.get("sessionId")))
-        if turn is not None and isinstance(params.get("update"), dict):
-            turn.push("update", params["update"])
+        session_id, update = str(params.get("sessionId")), params.get("update")
+        if not isinstance(update, dict):
+            return
+        self.transport.observe(session_id, update)
+        turn = self.turns.get(session_id)
+        if turn is not None:
+            turn.push("update", update)
 
     def on_exit(self, why: str) -> None:
         self.transport.gone(self, why)
@@ -361,6 +369,16 @@ class AcpTransport(Transport):
         agent.turns.clear()
         agent.sessions.clear()
         agent.requests.clear()
+        ended = getattr(self.provider, "process_ended", None)
+        if callable(ended):  # the sessions it kept of this process are gone with it
+            ended()
+
+    def observe(self, session_id: str, update: dict[str, Any]) -> None:
+        """A session's update, in or out of a turn, for the dialect to keep what it says of
+        the session (its settings, commands, plan)."""
+        observe = getattr(self.provider, "observe", None)
+        if callable(observe):
+            observe(session_id, update)
 
     def on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
         """A request of the agent's: kept in its table under its id until answered (an id
@@ -632,7 +650,7 @@ class AcpTransport(Transport):
                 self._stop(turn)
             return None
         await self.discover()
-        if http.path in ("session/new", "session/load"):
+        if http.path in ("session/new", "session/load", REPLAY):
             return await self._open_session(http.path, params)
         return await self._call(http.path, params, REQUEST_TIMEOUT_S)
 
@@ -642,20 +660,24 @@ class AcpTransport(Transport):
             raise TransportError(f"the agent {self.base_url} is not running")
         params.setdefault("cwd", str(self.cwd))
         params.setdefault("mcpServers", [])
+        replay, method = method == REPLAY, "session/load" if method == REPLAY else method
         if method == "session/load":
             session_id = str(params.get("sessionId"))
-            if session_id in agent.sessions:
+            if session_id in agent.sessions and not replay:
                 return {}  # open in this process
-            offered = (self.info.get("agentCapabilities") or {}).get("loadSession")
-            if not offered:
+            capabilities = self.info.get("agentCapabilities") or {}
+            sessions = capabilities.get("sessionCapabilities") or {}
+            if not replay and sessions.get("resume") is not None:
+                method = "session/resume"  # goes on without replaying what the turns said
+            elif not capabilities.get("loadSession"):
                 raise ConfigurationError(
                     f"{self.provider.named} cannot go on with session {session_id!r}: it is "
                     f"not open in the agent's process (which started again since), and the "
-                    f"agent does not offer session/load; start a new thread"
+                    f"agent offers neither session/resume nor session/load; start a new thread"
                 )
-            await self._call(method, params, REQUEST_TIMEOUT_S, agent)
+            answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
             agent.sessions.add(session_id)
-            return {}
+            return answer if isinstance(answer, dict) else {}
         answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
         if isinstance(answer, dict) and isinstance(answer.get("sessionId"), str):
             agent.sessions.add(answer["sessionId"])

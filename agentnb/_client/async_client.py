@@ -61,6 +61,7 @@ from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
 from .._http import checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
+from ..providers.acp import Acp
 from .acp_transport import ACP_IDLE_TIMEOUT, AcpTransport
 from .client_options import ClientOptions, provider_options_of
 from .clock import DEFAULT_IDLE_TIMEOUT
@@ -102,7 +103,9 @@ def _check_process_options(
     """``command``/``cwd``/``env``/``terminal`` go with a dialect that runs its agent as a
     process, and only there; such a dialect has no URL."""
     given = [
-        name for name in ("command", "cwd", "env", "terminal") if options.get(name) is not None
+        name
+        for name in ("command", "cwd", "env", "terminal", "config")
+        if options.get(name) is not None
     ]
     if provider.wire == "http":
         if given:
@@ -236,6 +239,8 @@ class AsyncAgentClient:
                 connection=connection,
                 terminal=checked_flag(options.get("terminal"), "terminal"),
             )
+            if isinstance(self.provider, Acp):
+                self.provider.configure(options.get("config"))
             self.base_url = self.transport.base_url
             return
         self.transport = Transport(

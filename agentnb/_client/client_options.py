@@ -60,6 +60,10 @@ class ClientOptions(TypedDict, total=False):
     terminal: bool | None
     """Offer an ACP agent terminals of the client's (``terminal/*``: commands run under
     ``cwd``, each asked for through the approval gate first); default False."""
+    config: Mapping[str, str | bool] | None
+    """An ACP agent's settings for every session (``{"model": ..., "mode": ...}``: a
+    setting's id or category, ``effort`` for the thought level, and a value the agent
+    offers); a run's ``config=`` goes over them. See ``Connection.config_options``."""
     provider_options: Mapping[str, object] | None
     """The dialect's own options (e.g. ``{"path": "/api/chat"}`` for ``vercel``; each
     dialect's in ``agentnb.providers.available_providers()[name].option_names()``)."""

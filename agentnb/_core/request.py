@@ -111,6 +111,9 @@ class RunRequest(BaseModel):
     """Operativus ``userId``."""
     org_id: str | None = None
     """Operativus ``orgId``."""
+    config: dict[str, str | bool] = Field(default_factory=dict)
+    """The session's settings for this run, where the dialect has them (ACP: ``model``,
+    ``mode``, ``effort`` or a setting's id, and a value the agent offers)."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Dialect-specific body fields, merged into the request body as they are (a ``tools``
     list after the declared ``tools``: see :meth:`with_extra`)."""
@@ -161,6 +164,7 @@ class RunOptions(TypedDict, total=False):
     org_id: str | None
     extra: Mapping[str, Any] | None
     tools: Sequence[Any] | None
+    config: Mapping[str, str | bool] | None
 
 
 MAX_SECONDS = 1e9
@@ -204,6 +208,7 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
             model_settings=ModelSettings(**settings) if settings else _NO_SETTINGS,
             metadata=dict(given.pop("metadata", None) or {}),
             media=tuple(given.pop("media", None) or ()),
+            config=dict(given.pop("config", None) or {}),
             extra=extra,
             tools=tools,
             **given,

@@ -71,6 +71,9 @@ TOO_LARGE = "too_large"
 """The error code of a run that went past its ``max_size`` (its error: RunTooLargeError)."""
 
 
+PLAN_EVENT = "plan"
+"""The custom event an agent's plan comes as (its value: the entries)."""
+
 _IDS = random.Random()
 os.register_at_fork(after_in_child=_IDS.seed)  # a forked child draws ids of its own
 
@@ -116,6 +119,15 @@ class Run:
     usage: Usage | None = None
     model: str | None = None
     """The model that ran: as the stream named it, else as the request set it (None: unknown)."""
+    mode: str | None = None
+    """The agent's mode the run was in, where it has modes (an ACP session's; None:
+    unknown)."""
+    config: dict[str, str | bool] | None = None
+    """The session's settings in effect, by their id (an ACP session's model, mode,
+    effort...); None where the platform says none."""
+    imported: bool = False
+    """A turn of the agent's own past session, imported (``Connection.import_session``), not
+    run here."""
     requested_model: str | None = field(default=None, repr=False, compare=False)
     """The model as the request set it (the dialect says how), whatever the stream names."""
     execution_time: float | None = None
@@ -295,6 +307,16 @@ class Run:
         return self._shared.custom_events
 
     @property
+    def plan(self) -> list[dict[str, Any]] | None:
+        """The agent's last plan (an ACP agent's ``plan`` updates): its entries, each with
+        ``content``, ``status`` (``pending``, ``in_progress``, ``completed``) and
+        ``priority``; None when it sent none."""
+        for event in reversed(self._shared.custom_events):
+            if event.name == PLAN_EVENT:
+                return event.value if isinstance(event.value, list) else None
+        return None
+
+    @property
     def done(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
@@ -442,6 +464,8 @@ class Run:
                 self.run_id = event.run_id or self.run_id
                 self.thread_id = event.thread_id or self.thread_id
                 self.model = event.model or self.model
+                self.mode = event.mode or self.mode
+                self.config = event.config or self.config
             case RunPaused():
                 self._fold_paused(event)
             case RunCompleted():
@@ -694,6 +718,9 @@ _SNAPSHOT_FIELDS = (
     "run_id",
     "thread_id",
     "model",
+    "mode",
+    "config",
+    "imported",
     "status",
     "execution_time",
     "finish_reason",

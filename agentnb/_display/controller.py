@@ -33,12 +33,36 @@ from .environment import kernel_shell
 from .verdicts import VerdictKeeper, watch_verdicts
 from .widget_protocol import Turn
 
-__all__ = ["ChatActions", "ChatController", "ControllerSink", "NewConversation", "StartRun"]
+__all__ = [
+    "ChatActions",
+    "ChatController",
+    "ControllerSink",
+    "NewConversation",
+    "SessionControls",
+    "StartRun",
+]
 
 StartRun = Callable[[str], "RunHandle | None"]
 """Starts the next run of a conversation for a follow-up or a typed message."""
 NewConversation = Callable[[], None]
 """Makes the next message start a new conversation."""
+
+
+class SessionControls(Protocol):
+    """An agent session's own controls, beside a chat cell's input (an ACP agent's): the
+    settings a person picks (model, mode, effort) and the slash commands ``/`` offers."""
+
+    def wire(self) -> dict[str, Any] | None:
+        """What the views show: ``{"settings": [{id, name, category, current, choices:
+        [{value, name}]}], "commands": [{name, description, hint}], "more": int}``; None
+        while nothing is known yet."""
+
+    def choose(self, setting: str, value: str | bool) -> None:
+        """The person picked ``value`` for ``setting``: the next runs ask for it (a
+        ``ConfigurationError`` says why not)."""
+
+    def watch(self, changed: Callable[[], None]) -> None:
+        """Call ``changed`` (any thread) once the session's controls may have changed."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,8 @@ class ChatActions:
     continue the thread); asked again each time a turn is added."""
     attachments: Attachments | None = None
     """How the input's ``@`` mentions are shown before sending and left out when removed."""
+    session: SessionControls | None = None
+    """The agent session's settings and commands, shown beside the input (ACP)."""
 
 
 _BOUNDARIES = (
@@ -383,6 +409,20 @@ class ChatController:
             self._new()
         elif kind == "verdict":
             self._verdict(content)
+        elif kind == "config":
+            self._choose(content)
+
+    def _choose(self, content: dict[str, Any]) -> None:
+        """A setting picked beside the input: asked for by the next runs, or the person told
+        why not."""
+        session = self._actions.session if self._actions is not None else None
+        setting, value = content.get("id"), content.get("value")
+        if session is None or not isinstance(setting, str) or not isinstance(value, str | bool):
+            return
+        try:
+            session.choose(setting, value)
+        except Exception as exc:  # said in the cell, never raised there
+            self._notice(f"Could not set {setting}: {exc}")
 
     def _detached(self, text: str, mentions: Any) -> str:
         """``text`` without the attachments removed in the view (``detach``: their mentions)."""

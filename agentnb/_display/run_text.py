@@ -35,6 +35,7 @@ __all__ = [
     "cut_note",
     "indent",
     "no_result_note",
+    "plan_lines",
     "run_text",
     "seconds",
     "status_line",
@@ -214,6 +215,27 @@ def tool_output(call: ToolCall) -> Any:
 _RETURNED_PRINTED = {"returned", "printed"}
 
 
+PLAN_MARKS = {"completed": "☑", "in_progress": "◐", "pending": "☐"}
+"""The glyph of each plan entry's status."""
+PLAN_LINES = 30
+"""How many of a plan's entries its text shows (the rest are counted)."""
+
+
+def plan_lines(entries: list[Any]) -> list[str]:
+    """A plan as a checklist, one line an entry (``☑ read the code (high)``), bounded, each
+    entry's text marked where it would not show as itself."""
+    lines = ["plan:"]
+    for entry in entries[:PLAN_LINES]:
+        item = entry if isinstance(entry, dict) else {}
+        mark = PLAN_MARKS.get(str(item.get("status")), PLAN_MARKS["pending"])
+        priority = item.get("priority")
+        said = f" ({excerpt(priority, 20, marked=True)})" if priority else ""
+        lines.append(f"  {mark} {excerpt(item.get('content'), 200, marked=True)}{said}")
+    if len(entries) > PLAN_LINES:
+        lines.append(f"  … {len(entries) - PLAN_LINES:,} more entries")
+    return lines
+
+
 def run_text(run: Run, *, text_chars: int | None = None) -> str:
     """The whole run as plain text; ``text_chars`` cuts its reasoning and its answer (None
     keeps them whole)."""
@@ -221,6 +243,8 @@ def run_text(run: Run, *, text_chars: int | None = None) -> str:
     lines: list[str] = []
     if run.reasoning:
         lines.append("thinking: " + excerpt(run.reasoning.strip(), limit, lines=True))
+    if run.plan:
+        lines += plan_lines(run.plan)
     tree = call_tree(run.tool_calls)
     for root in (call for call in run.tool_calls if not tree.is_nested(call)):
         for call, opening in tree.walk(root):

@@ -26,9 +26,10 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
-from .._core.run import Run, ToolCall
+from .._core.run import PLAN_EVENT, Run, ToolCall
 from .._core.text import excerpt, terminal_safe
 from ..events import (
+    CustomEvent,
     Event,
     ReasoningDelta,
     RunPaused,
@@ -50,6 +51,7 @@ from .run_text import (
     call_spent,
     indent,
     no_result_note,
+    plan_lines,
     summary_line,
     tool_output,
 )
@@ -247,6 +249,9 @@ class TerminalPrinter:
             case RunPaused():
                 self._switch("tool")
                 self._out.write(self._paint(self._pause(run), YELLOW))
+            case CustomEvent(name=name) if name == PLAN_EVENT and run.plan is not None:
+                self._switch("tool")
+                self._out.write(self._paint("\n".join(plan_lines(run.plan)) + "\n", DIM))
             case StepReset():
                 self._switch("tool")
                 note = "↺ the agent discarded its last step (the text above may not stand)\n"
@@ -404,6 +409,8 @@ class TerminalPrinter:
 def _events_so_far(run: Run) -> Iterator[Event]:
     """Events that would print ``run`` as it stands: its reasoning, answer and calls in the
     order they came (a sub-agent's text after its call's start, not between its calls)."""
+    if run.plan is not None:
+        yield CustomEvent(name=PLAN_EVENT, value=run.plan)
     for part in run.parts:
         if part.kind == "reasoning":
             yield ReasoningDelta(delta=part.text)

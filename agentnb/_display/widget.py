@@ -36,7 +36,13 @@ from .._core.handle import RunHandle
 from .._core.loop import get_loop, in_loop_thread, result_of, submit
 from .._core.run import Run
 from .attachment_preview import Attachments
-from .controller import ChatActions, ChatController, NewConversation, StartRun
+from .controller import (
+    ChatActions,
+    ChatController,
+    NewConversation,
+    SessionControls,
+    StartRun,
+)
 from .display_slot import DisplaySlot, first_of_cell
 from .environment import kernel_shell
 from .marimo import in_marimo, self_contained_front_end
@@ -177,6 +183,7 @@ class ChatCell(anywidget.AnyWidget):
         continue_note: str = "",
         keep_verdict: VerdictKeeper | None = None,
         attachments: Attachments | None = None,
+        session: SessionControls | None = None,
     ) -> None:
         start_run = on_followup
         if input and start_run is None:
@@ -203,6 +210,7 @@ class ChatCell(anywidget.AnyWidget):
                 "continue_note": continue_note,
                 "can_verdict": keep_verdict is not None,
                 "can_attach": attachments is not None,
+                "session": None,
             },
         )
         self.agent = agent
@@ -213,7 +221,9 @@ class ChatCell(anywidget.AnyWidget):
         self._echo_guard: int | None = None
         actions = None
         if start_run is not None:
-            actions = ChatActions(start_run, on_retry, on_new_conversation, attachments=attachments)
+            actions = ChatActions(
+                start_run, on_retry, on_new_conversation, attachments=attachments, session=session
+            )
         self._controller = ChatController(
             self,
             actions,
@@ -222,6 +232,9 @@ class ChatCell(anywidget.AnyWidget):
             max_fps=max_fps,
         )
         self.on_msg(self._on_view_message)
+        self._session: SessionControls | None = None
+        if actions is not None:
+            self._show_session(actions.session)
         if source is not None:
             self.add(source)
 
@@ -321,6 +334,20 @@ class ChatCell(anywidget.AnyWidget):
             "placeholder": f"Continue the conversation with {self.agent}…" if self.agent else "",
         }
         contextvars.Context().run(setattr, self, "options", options)
+        self._show_session(actions.session)
+
+    def _show_session(self, session: SessionControls | None) -> None:
+        """Offer the agent session's settings and commands beside the input, kept current."""
+        self._session = session
+        if session is not None:
+            session.watch(self._refresh_session)
+            self._refresh_session()
+
+    def _refresh_session(self) -> None:
+        """The session's settings and commands as the views show them (any thread)."""
+        wire = self._session.wire() if self._session is not None else None
+        if self.options.get("session") != wire:
+            contextvars.Context().run(setattr, self, "options", {**self.options, "session": wire})
 
     def _refresh_retry_note(self) -> None:
         """Say beside Retry and Edit what they will do to the turn now last (any thread)."""

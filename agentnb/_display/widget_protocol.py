@@ -12,6 +12,7 @@ from .._core.handle import RunHandle
 from .._core.pricing import RunCost, price_call
 from .._core.run import Run, ToolCall
 from .._core.shown_call import shown_call
+from .._core.text import excerpt
 from ..events import Usage
 from .run_text import cut_note, tool_output
 
@@ -171,7 +172,30 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "finish_reason": run.finish_reason,
         "cut_note": cut_note(run),
         "error": run.error.to_dict() if run.error else None,
+        "mode": run.mode,
+        "plan": plan_wire(run.plan),
     }
+
+
+PLAN_SHOWN = 200
+"""How many of a plan's entries the views get (the rest are counted)."""
+
+
+def plan_wire(plan: list[Any] | None) -> dict[str, Any] | None:
+    """An agent's plan as the views show it: its first :data:`PLAN_SHOWN` entries
+    (``content``, ``status``, ``priority``) and how many more there are; None: no plan."""
+    if plan is None:
+        return None
+    entries = [
+        {
+            "content": excerpt(entry.get("content"), 1000, marked=True),
+            "status": str(entry.get("status") or "pending"),
+            "priority": entry.get("priority") if isinstance(entry.get("priority"), str) else None,
+        }
+        for entry in plan[:PLAN_SHOWN]
+        if isinstance(entry, dict)
+    ]
+    return {"entries": entries, "more": max(0, len(plan) - PLAN_SHOWN)}
 
 
 class _Same:

@@ -579,6 +579,20 @@ _step(
 # now agentnb-evals' own step under the same name.
 
 
+# What an ACP session says beside its turns: the mode a run was in and the settings in
+# effect (model, mode, effort..., as JSON by their id), so runs on two models or modes of
+# one agent compare; the agent's last plan (JSON entries); and whether the run was imported
+# from the agent's own past sessions (session/load) rather than run here. NULL where the
+# agent said none, and for runs recorded before these columns.
+_step(
+    "m029_acp_session_controls",
+    "ALTER TABLE runs ADD COLUMN mode TEXT",
+    "ALTER TABLE runs ADD COLUMN config TEXT",
+    "ALTER TABLE runs ADD COLUMN plan TEXT",
+    "ALTER TABLE runs ADD COLUMN imported INTEGER",
+)
+
+
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(
         [

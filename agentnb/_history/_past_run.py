@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, get_args
 
 from .._core.pricing import CostSource, RunCost
-from .._core.run import TERMINAL_STATUSES, Run, RunErrorInfo
+from .._core.run import PLAN_EVENT, TERMINAL_STATUSES, Run, RunErrorInfo
 from .._core.transcript import DecidedBy, parse_json_or_text
 from ..events import (
+    CustomEvent,
     Event,
     ReasoningDelta,
     RunCompleted,
@@ -57,6 +58,7 @@ def past_run(record: RunRecord, calls: Sequence[ToolCallRecord]) -> Run:
         run.finish(record.status if ended else "interrupted", error)  # type: ignore[arg-type]
         run.finished_at = to_seconds(record.finished_at)  # None: its process died, when unknown
     run.model = run.model or record.model
+    run.imported = bool(record.imported)
     run.paused_seconds = record.paused_seconds or 0.0  # the agent's time leaves it out
     run.usage = run.usage or _usage(record)
     if record.cost_usd is not None:  # as priced then, not by today's prices or without cache
@@ -72,12 +74,20 @@ def _events(record: RunRecord, calls: Sequence[ToolCallRecord]) -> list[Event]:
     first = to_seconds(record.first_token_at) or started
     ended = to_seconds(record.finished_at) or first
     events: list[Event] = [
-        RunStarted(run_id=record.run_id, thread_id=record.thread_id, received_at=started or 0.0)
+        RunStarted(
+            run_id=record.run_id,
+            thread_id=record.thread_id,
+            mode=record.mode,
+            config=record.config if isinstance(record.config, dict) else None,
+            received_at=started or 0.0,
+        )
     ]
     if record.reasoning:
         events.append(ReasoningDelta(delta=record.reasoning, received_at=first or 0.0))
     for call in sorted(calls, key=lambda c: c.position):
         events += _call_events(call)
+    if isinstance(record.plan, list):
+        events.append(CustomEvent(name=PLAN_EVENT, value=record.plan, received_at=started or 0.0))
     if record.answer:
         events.append(TextDelta(delta=record.answer, received_at=first or 0.0))
     end = _end(record, ended or 0.0)

@@ -77,6 +77,10 @@ class RunFilters(TypedDict, total=False):
     """An agent's name or a list of them (an evaluator's runs only when its agent is named)."""
     status: str | Iterable[str] | None
     """A run status or a list of them."""
+    model: str | Iterable[str] | None
+    """The model that ran, or a list of them."""
+    mode: str | Iterable[str] | None
+    """The agent's mode the run was in (an ACP session's), or a list of them."""
     since: Since | None
     """A datetime, date, ISO 8601 string or unix seconds, or a timedelta: within the last."""
     thread: str | None
@@ -102,6 +106,8 @@ class RunFilter:
 
     agents: tuple[str, ...] | None = None
     statuses: tuple[str, ...] | None = None
+    models: tuple[str, ...] | None = None
+    modes: tuple[str, ...] | None = None
     since: float | None = None
     thread: str | None = None
     limit: int | None = None
@@ -148,6 +154,8 @@ class RunFilter:
         return cls(
             agents=_names(agent, "agent"),
             statuses=statuses,
+            models=_names(filters.get("model"), "model"),
+            modes=_names(filters.get("mode"), "mode"),
             since=since_seconds(filters.get("since")),
             thread=thread,
             limit=_limit(limit),
@@ -166,7 +174,13 @@ class RunFilter:
         reads it)."""
         terms: list[str] = []
         params: list[Any] = []
-        named = (("agent", self.agents), ("status", self.statuses), ("provider", self.providers))
+        named = (
+            ("agent", self.agents),
+            ("status", self.statuses),
+            ("provider", self.providers),
+            ("model", self.models),
+            ("mode", self.modes),
+        )
         for column, values in named:
             if values is not None:
                 terms.append(f"runs.{column} IN ({', '.join('?' * len(values))})")

@@ -68,6 +68,7 @@ def _requested_features(request: RunRequest) -> set[str]:
         "user_id": request.user_id is not None,
         "org_id": request.org_id is not None,
         "tools": bool(request.tools),
+        "config": bool(request.config),
     }
     return {name for name, wanted in asked.items() if wanted}
 

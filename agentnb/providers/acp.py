@@ -7,8 +7,10 @@ transport (:mod:`agentnb._client.acp_transport`) runs it. On that transport an
 :class:`~agentnb.providers.HttpRequest` is one JSON-RPC message:
 
 - ``POST`` a request: ``path`` is the method (``initialize``, ``session/new``,
-  ``session/load``, ``session/prompt``), ``json`` its params; a prompt's answer is the turn's
-  frames, any other request's is its result;
+  ``session/load``, ``session/prompt``, ``session/set_config_option``, ``session/list``...),
+  ``json`` its params; a prompt's answer is the turn's frames, any other request's is its
+  result; ``session/replay`` is a ``session/load`` sent even for a session open in the
+  process (an import reads its replay);
 - ``ANSWER`` the agent's requests of the turn (``json``: one answer each) and read on;
 - ``GET agent``: what ``initialize`` said of the agent.
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import difflib
 import shlex
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -54,6 +57,15 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
+from ._acp_session import (
+    SessionState,
+    check_config,
+    options_of,
+    plan_of,
+    prompt_blocks,
+    resolve_config,
+    set_config_request,
+)
 from ._base import HttpRequest, Provider, RemoteAgent, RunRef, Translator
 from ._frames import as_dict, parse_json
 from ._frames import unknown as keep_unknown
@@ -67,6 +79,10 @@ READS_FOR_RUN = "reads of the working directory"
 """What approving one ``fs/read_text_file`` "for this run" allows: the turn's other reads."""
 
 _FINISH = {"end_turn": "stop", "max_tokens": "max_tokens", "max_turn_requests": "max_turns"}
+MAX_SESSIONS = 256
+"""The most sessions whose settings, commands and plan a connection keeps."""
+MAX_REPLAYED = 100_000
+"""The most updates a loaded session's replay is read to (an import's turns)."""
 _SILENT_UPDATES = frozenset({"user_message_chunk"})
 """Updates a turn has no use for: the agent echoing the prompt, a loaded session's replay."""
 _STATE_UPDATES = frozenset(
@@ -170,19 +186,6 @@ def _content_text(content: Any) -> str | None:
     return "\n".join(parts) if parts else None
 
 
-def reported_model(session: Mapping[str, Any]) -> str | None:
-    """The model a ``session/new`` answer says the session runs: its config option of the
-    ``model`` category (its ``currentValue``), else the ``models`` state Claude Code's and
-    Codex's adapters send (``currentModelId``); None where it says neither."""
-    for option in session.get("configOptions") or []:
-        if isinstance(option, dict) and option.get("category") == "model":
-            value = option.get("currentValue")
-            if isinstance(value, str) and value:
-                return value
-    current = (as_dict(session.get("models")) or {}).get("currentModelId")
-    return current if isinstance(current, str) and current else None
-
-
 def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
     """A ``terminal/create`` as the card shows it: everything that decides what runs, the
     command line, where it runs and the environment it adds (``BASH_ENV`` runs a file)."""
@@ -248,7 +251,7 @@ class _Call:
 class AcpTranslator(Translator):
     """One turn's frames (see the module) as events."""
 
-    def __init__(self, provider: Acp, session_id: str | None) -> None:
+    def __init__(self, provider: Acp, session_id: str | None, *, started: bool = False) -> None:
         self._provider = provider
         self.session_id = session_id
         self.run_id = f"{session_id}:{uuid.uuid4().hex[:12]}"
@@ -264,7 +267,8 @@ class AcpTranslator(Translator):
         self._cost_now: float | None = None
         self._refused: list[str] = []
         """Figures the agent reported outside the sane range (never the run's)."""
-        self._started = False
+        self._started = started
+        """Whether the run's start was told (a replayed turn's is its own, not this one's)."""
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         data = as_dict(parse_json(sse.data))
@@ -276,8 +280,14 @@ class AcpTranslator(Translator):
             return [keep_unknown(sse)]
         if not self._started:
             self._started = True
-            model = self._provider.session_models.get(self.session_id or "")
-            started = RunStarted(run_id=self.run_id, thread_id=self.session_id, model=model)
+            state = self._provider.sessions.get(self.session_id or "") or SessionState()
+            started = RunStarted(
+                run_id=self.run_id,
+                thread_id=self.session_id,
+                model=state.current("model"),
+                mode=state.current("mode"),
+                config=state.in_effect() or None,
+            )
             return [started, *events]
         return events
 
@@ -293,7 +303,7 @@ class AcpTranslator(Translator):
         if kind in ("tool_call", "tool_call_update"):
             return self._tool_call(update)
         if kind == "plan":
-            return [CustomEvent(name="plan", value=update.get("entries"))]
+            return [CustomEvent(name="plan", value=plan_of(update.get("entries")))]
         if kind == "usage_update":
             return self._usage_update(update)
         if kind in _SILENT_UPDATES:
@@ -501,16 +511,34 @@ class Acp(Provider):
     supports_approvals: ClassVar[bool] = True
     serves_one_agent: ClassVar[bool] = True
     context_by_mcp: ClassVar[bool] = True
-    carries: ClassVar[frozenset[str] | None] = frozenset({"metadata"})
+    carries: ClassVar[frozenset[str] | None] = frozenset({"metadata", "config", "media"})
     """``metadata`` goes in the prompt's ``_meta`` (``{"agentnb": {"metadata": ...}}``),
-    ACP's place for what a client attaches; ACP has no field for a model setting."""
+    ACP's place for what a client attaches; ``media`` goes as the prompt's ``image``,
+    ``resource`` and ``resource_link`` blocks as the agent takes them (:func:`prompt_blocks`);
+    ``config`` (the model, the mode, the effort...)
+    sets the session's settings before the prompt (``session/set_config_option``); sampling
+    settings have no field."""
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
         self.info: dict[str, Any] = {}
         """What the agent's ``initialize`` answered (its ``agentInfo``, capabilities)."""
-        self.session_models: dict[str, str] = {}
-        """Each session's model, where its agent reports one (:func:`reported_model`)."""
+        self.sessions: dict[str, SessionState] = {}
+        """Each session's settings, commands and plan, as its agent reported them."""
+        self.latest: str | None = None
+        """The session opened last: the one :meth:`latest_session` describes."""
+        self.spare: str | None = None
+        """A session opened to read its settings and not used yet: the next new thread's,
+        when it asks for no MCP servers."""
+        self.watchers: list[weakref.WeakMethod[Callable[[str], None]]] = []
+        """Told (on the loop) of each session whose settings, commands or plan changed: a
+        chat cell's controls (:meth:`watch`)."""
+        self.replaying: dict[str, list[dict[str, Any]]] = {}
+        """The updates a ``session/load`` replays, by session, while :meth:`replay` reads
+        them."""
+        self.config: dict[str, str | bool] = {}
+        """The settings every session is given (``agentnb.connect(..., config={...})``);
+        a run's own ``config=`` goes over them."""
         self.session_costs: dict[str, float] = {}
         """Each session's cumulative cost (USD) as its agent reported it at a turn's end: a
         turn costs what the agent reports past it (``usage_update``'s ``cost``)."""
@@ -518,6 +546,51 @@ class Acp(Provider):
     async def discover(self, send: Any) -> None:
         answer = await send(HttpRequest("POST", "initialize", json=self.initialize_params()))
         self.info = answer if isinstance(answer, dict) else {}
+
+    def configure(self, config: object) -> None:
+        """The settings every session is given (``connect``'s ``config=``), checked."""
+        self.config = check_config(config, "connect's")
+
+    def observe(self, session_id: str, update: Mapping[str, Any]) -> None:
+        """A ``session/update`` of ``session_id``, in or out of a turn: the session's
+        settings, commands and plan kept current."""
+        replay = self.replaying.get(session_id)
+        if replay is not None and len(replay) < MAX_REPLAYED:
+            replay.append(dict(update))
+        state = self.sessions.get(session_id)
+        if state is None:
+            if update.get("sessionUpdate") not in _STATE_UPDATES | {"plan"}:
+                return
+            state = self.session_state(session_id)
+        if state.update(update):
+            self.changed(session_id)
+
+    def session_state(self, session_id: str) -> SessionState:
+        """The state kept of ``session_id`` (new: an empty one); the oldest go past
+        :data:`MAX_SESSIONS` (a batch opens a session a run)."""
+        state = self.sessions.get(session_id)
+        if state is None:
+            state = self.sessions[session_id] = SessionState()
+            while len(self.sessions) > MAX_SESSIONS:
+                oldest = next(iter(self.sessions))
+                if oldest == self.latest:  # kept: the one conn.config_options reads
+                    self.sessions[oldest] = self.sessions.pop(oldest)
+                    oldest = next(iter(self.sessions))
+                del self.sessions[oldest]
+        return state
+
+    def watch(self, changed: Callable[[str], None]) -> None:
+        """Call the bound method ``changed(session_id)`` when a session's settings, commands
+        or plan change (held weakly: a closed chat cell's goes)."""
+        self.watchers.append(weakref.WeakMethod(changed))
+
+    def changed(self, session_id: str) -> None:
+        alive = [w for w in self.watchers if w() is not None]
+        self.watchers = alive
+        for watcher in alive:
+            told = watcher()
+            if told is not None:
+                told(session_id)
 
     def initialize_params(self) -> dict[str, Any]:
         return {
@@ -534,18 +607,90 @@ class Acp(Provider):
         session, loaded first when this process did not open it (``session/load``)."""
         params: dict[str, Any] = {"mcpServers": self.mcp_servers(request)}
         if request.thread_id:
-            await send(
-                HttpRequest("POST", "session/load", json={**params, "sessionId": request.thread_id})
+            session_id = request.thread_id
+            loaded = await send(
+                HttpRequest("POST", "session/load", json={**params, "sessionId": session_id})
             )
+            self._opened(session_id, as_dict(loaded) or {})
+            await self._configure(session_id, request, send)
             return request
+        spare, self.spare = self.spare, None
+        if spare is not None and not params["mcpServers"]:
+            session_id = spare
+        else:
+            session_id = await self._new_session(params, send)
+        await self._configure(session_id, request, send)
+        return request.model_copy(update={"thread_id": session_id})
+
+    async def _new_session(self, params: dict[str, Any], send: Any) -> str:
         opened = await send(HttpRequest("POST", "session/new", json=params))
         session = as_dict(opened) or {}
         session_id = session.get("sessionId")
         if not isinstance(session_id, str) or not session_id:
             raise ProtocolError(f"{self.named} answered session/new without a sessionId")
-        if (model := reported_model(session)) is not None:
-            self.session_models[session_id] = model
-        return request.model_copy(update={"thread_id": session_id})
+        self._opened(session_id, session)
+        return session_id
+
+    def _opened(self, session_id: str, answer: Mapping[str, Any]) -> SessionState:
+        """The session's state, with the settings its opening answer offers."""
+        state = self.session_state(session_id)
+        if (options := options_of(answer)) or "configOptions" in answer:
+            state.options = options
+        self.latest = session_id
+        self.changed(session_id)
+        return state
+
+    def process_ended(self) -> None:
+        """The agent's process ended: a session opened to read its settings is gone too."""
+        self.spare = None
+
+    def offers(self, capability: str) -> bool:
+        """Whether the agent's ``initialize`` offers ``loadSession``, or ``list`` (its
+        ``sessionCapabilities``)."""
+        capabilities = as_dict(self.info.get("agentCapabilities")) or {}
+        if capabilities.get(capability):
+            return True
+        sessions = as_dict(capabilities.get("sessionCapabilities")) or {}
+        return sessions.get(capability) is not None
+
+    async def replay(self, session_id: str, send: Any) -> list[dict[str, Any]]:
+        """The updates the agent replays loading its past session ``session_id``
+        (``session/load``, sent as ``session/replay``: the transport loads it even when it is
+        open in the agent's process; at most :data:`MAX_REPLAYED`)."""
+        self.replaying[session_id] = []
+        try:
+            loaded = await send(
+                HttpRequest(
+                    "POST", "session/replay", json={"mcpServers": [], "sessionId": session_id}
+                )
+            )
+            self._opened(session_id, as_dict(loaded) or {})
+            return self.replaying[session_id]
+        finally:
+            self.replaying.pop(session_id, None)
+
+    async def latest_session(self, send: Any) -> SessionState:
+        """The state of the session opened last; with none yet, one is opened (no MCP
+        servers) to read, and kept for the next new thread."""
+        if self.latest is None or self.latest not in self.sessions:
+            self.spare = await self._new_session({"mcpServers": []}, send)
+        return self.sessions[self.latest or ""]
+
+    async def _configure(self, session_id: str, request: RunRequest, send: Any) -> None:
+        """Set the session's settings the connection and the run ask for, before the
+        prompt; a value the agent does not offer fails here, naming what it offers."""
+        wanted = {**self.config, **request.config}
+        if not wanted:
+            return
+        state = self.session_state(session_id)
+        for option, value in resolve_config(state.options, wanted, self.named):
+            method, params = set_config_request(session_id, option, value)
+            answer = as_dict(await send(HttpRequest("POST", method, json=params))) or {}
+            if isinstance(answer.get("configOptions"), list):
+                state.update({**answer, "sessionUpdate": "config_option_update"})
+            else:
+                state.set_current(option.id, value)
+            self.changed(session_id)
 
     def mcp_servers(self, request: RunRequest) -> list[dict[str, Any]]:
         """The MCP servers ``session/new`` (or ``session/load``) hands the agent: those given
@@ -561,7 +706,10 @@ class Acp(Provider):
         return [dict(server) for server in given]
 
     def stream_http_request(self, request: RunRequest) -> HttpRequest:
-        prompt = [{"type": "text", "text": request.message}]
+        taken = as_dict(
+            (as_dict(self.info.get("agentCapabilities")) or {}).get("promptCapabilities")
+        )
+        prompt = prompt_blocks(request.message, request.media, taken or {})
         params: dict[str, Any] = {"sessionId": request.thread_id, "prompt": prompt}
         if request.metadata:
             params["_meta"] = {"agentnb": {"metadata": dict(request.metadata)}}

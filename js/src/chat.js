@@ -18,6 +18,7 @@ import { TurnView } from "./turn.js";
 import { conversationTotal } from "./format.js";
 import { AttachmentChips } from "./attachments.js";
 import { ChatInput, ContinueControl } from "./input.js";
+import { SessionBar, SlashMenu } from "./controls.js";
 
 /** Milliseconds of markdown rendering per animation frame before yielding to the page. */
 export const FRAME_BUDGET_MS = 12;
@@ -29,7 +30,8 @@ const TICK_MS = 250;
  * @typedef {import("./turn.js").TurnContext} TurnContext
  * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string,
  *   can_retry?: boolean, can_reset?: boolean, retry_note?: string, can_verdict?: boolean,
- *   can_continue?: boolean, continue_note?: string, can_attach?: boolean }} Options
+ *   can_continue?: boolean, continue_note?: string, can_attach?: boolean,
+ *   session?: import("./controls.js").SessionState | null }} Options
  * @typedef {{
  *   schedule?: (cb: () => void) => () => void,
  *   copy?: (text: string) => Promise<void>,
@@ -74,6 +76,10 @@ export class ChatView {
     this.ticker = null;
     /** @type {ChatInput | null} */
     this.chatInput = null;
+    /** The agent session's settings beside the input, and its `/` commands. @type {SessionBar | null} */
+    this.sessionBar = null;
+    /** @type {SlashMenu | null} */
+    this.slashMenu = null;
     /** Seen on the page at least once (see LiveViews.isReplaced). */
     this.attachedOnce = false;
     this.stopped = false;
@@ -81,6 +87,7 @@ export class ChatView {
     this.turnContext = this.makeTurnContext();
     this.buildInput();
     this.continuing.update(this.options);
+    this.updateSession();
     el.append(this.root);
   }
 
@@ -162,6 +169,7 @@ export class ChatView {
     const hadInput = this.chatInput !== null;
     this.buildInput();
     this.continuing.update(this.options);
+    this.updateSession();
     // the box a click on "Continue this conversation" asked for gets the keyboard
     if (!hadInput && this.chatInput && this.continuing.requested) this.chatInput.input.focus();
     for (const turn of this.sync.state.turns) turn.dirtyMeta = true;
@@ -289,10 +297,15 @@ export class ChatView {
     if (this.options.input !== true) {
       this.chatInput?.remove();
       this.chatInput = null;
+      this.sessionBar = this.slashMenu = null;
       return;
     }
     if (this.chatInput) return;
+    const signal = this.lifetime.signal;
+    this.sessionBar = new SessionBar({ signal, onChoose: (id, value) => this.send({ kind: "config", id, value }) });
     this.chatInput = new ChatInput({
+      assist: (input) => (this.slashMenu = new SlashMenu({ signal, input })),
+      beside: this.sessionBar.el,
       signal: this.lifetime.signal,
       memory: this.memory,
       placeholder: this.options.placeholder,
@@ -304,6 +317,12 @@ export class ChatView {
         : null,
     });
     this.root.append(this.chatInput.el);
+  }
+
+  /** The agent session's settings and commands, as the kernel last sent them. */
+  updateSession() {
+    this.sessionBar?.update(this.options.session);
+    this.slashMenu?.setCommands(this.options.session);
   }
 
   /**

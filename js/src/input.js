@@ -16,18 +16,27 @@ import { button, childController, h, isSendKey, listen } from "./dom.js";
  *   onNew?: (() => void) | null,
  *   schedule: (cb: () => void) => () => void,
  *   attachments?: import("./attachments.js").AttachmentChips | null,
+ *   assist?: ((input: HTMLTextAreaElement) => InputAssist) | null,
+ *   beside?: HTMLElement | null,
  * }} InputContext
  *   `onSubmit(text, editing, detach)`: `editing` is the turn whose question the text replaces
  *   (Edit), or null; `detach`: the mentions removed from its attachments; `onNew`: start a
  *   new conversation (the "New conversation" button), if the cell can; `attachments`: the
- *   chips of what the message would attach, when the cell shows them
+ *   chips of what the message would attach, when the cell shows them; `assist`: what offers
+ *   to complete the text as it is typed (the `/` commands), made for the box; `beside`: put
+ *   in the row beside the box (the agent's settings)
+ * @typedef {{ el: HTMLElement, typed: (text: string) => void,
+ *   key: (event: KeyboardEvent) => boolean }} InputAssist  `key`: true when it took the key
  */
 
 const KEYS_HINT = "(Enter to send, Shift+Enter for a new line)";
 
 export class ChatInput {
   /** @param {InputContext} context */
-  constructor({ signal, memory, placeholder, onSubmit, onNew, schedule, attachments = null }) {
+  constructor({
+    signal, memory, placeholder, onSubmit, onNew, schedule, attachments = null, assist = null,
+    beside = null,
+  }) {
     this.lifetime = childController(signal);
     /** The turn whose question is being edited here, if any. @type {number | null} */
     this.editing = null;
@@ -53,7 +62,9 @@ export class ChatInput {
     this.editNote.append(button("Cancel", "anb-edit-cancel", () => this.cancelEdit(),
       { signal: this.lifetime.signal, title: "Stop editing" }));
     const row = h("div", "anb-input-row");
-    row.append(this.input, this.sendButton);
+    row.append(this.input, ...(beside ? [beside] : []), this.sendButton);
+    /** @type {InputAssist | null} */
+    this.assist = assist ? assist(this.input) : null;
     if (onNew) {
       this.newButton = button("New conversation", "anb-new", () => onNew(), {
         signal: this.lifetime.signal, title: "Start a new conversation: the next message starts a new thread",
@@ -61,7 +72,8 @@ export class ChatInput {
       row.append(this.newButton);
     }
     this.attachments = attachments;
-    this.el.append(this.editNote, ...(attachments ? [attachments.el] : []), row);
+    this.el.append(this.editNote, ...(attachments ? [attachments.el] : []), row,
+      ...(this.assist ? [this.assist.el] : []));
     this.listen();
     attachments?.typed(this.input.value);
   }
@@ -89,6 +101,7 @@ export class ChatInput {
     listen(input, "input", () => {
       memory.draft = input.value;
       this.attachments?.typed(input.value);
+      this.assist?.typed(input.value);
     }, signal);
     listen(input, "focus", () => {
       memory.focused = true;
@@ -107,7 +120,9 @@ export class ChatInput {
     listen(input, "keydown", (/** @type {KeyboardEvent} */ event) => {
       // Enter (or Ctrl/Cmd+Enter) sends; Shift+Enter is the box's own new line. The cell's
       // key guard (dom.js keepKeys) keeps every key typed here from the notebook.
-      if (isSendKey(event)) {
+      if (this.assist?.key(event)) {
+        event.preventDefault();
+      } else if (isSendKey(event)) {
         event.preventDefault();
         this.submit();
       } else if (event.key === "Escape" && this.editing !== null) {

@@ -64,11 +64,15 @@
  *   tokens_per_second?: number | null,
  *   execution_time?: number | null, followups?: string[], error?: ErrorState | null,
  *   finish_reason?: string | null, cut_note?: string, started_as?: string | null,
- *   model?: string | null,
+ *   model?: string | null, mode?: string | null, plan?: PlanState | null,
  *   cost?: number | null, cost_source?: string | null, cost_reason?: string | null,
  *   verdict?: { value: boolean, comment: string | null } | null,
  * }} MetaState  status: pending | running | paused | completed | failed | cancelled |
  *   interrupted (paused: waiting for a human to decide on a tool call; not an end)
+ * @typedef {{ content: string, status: string, priority?: string | null }} PlanEntry  one step
+ *   of an agent's plan: status pending | in_progress | completed; priority high | medium | low
+ * @typedef {{ entries: PlanEntry[], more: number }} PlanState  the agent's last plan (its first
+ *   entries, and how many more it has)
  * @typedef {{ model?: string | null, cost?: number | null, cost_source?: string | null,
  *   cost_reason?: string | null }} PricedState  what a run or a call spent, and its price
  * @typedef {{ parts: PartState[], tools: ToolState[], meta: MetaState }} TurnWire

@@ -13,6 +13,7 @@ import { fitNotes, noteBox, setNote } from "./note.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
 import { FollowupChips } from "./input.js";
 import { placeHeadSoon } from "./pin.js";
+import { PlanView } from "./plan.js";
 
 export { tokenText };
 
@@ -142,7 +143,9 @@ export class TurnView {
     this.shownVerdict = "";
     footer.append(this.statusLine, actions, this.verdict);
 
-    this.el.append(this.head, this.body, this.waiting, this.errorBanner, this.chips.el, footer);
+    this.plan = new PlanView();
+    this.el.append(this.head, this.plan.el, this.body, this.waiting, this.errorBanner, this.chips.el,
+      footer);
     /** The parts' listeners, dropped with them when the turn is sent whole again. */
     this.partsLifetime = childController(signal);
     /** @type {(TextPartView | ReasoningPartView | ToolCardView)[]} */
@@ -349,6 +352,7 @@ export class TurnView {
     this.verdict.hidden = !followups.canVerdict || running || !TERMINAL.has(status);
     this.showVerdict(meta.verdict || null);
     this.updateError(meta, status);
+    this.plan.update(meta.plan);
     const askedBefore = followups.askedBefore || [];
     const offered = (meta.followups || []).filter((q) => !askedBefore.includes(q.trim()));
     this.chips.update(offered, {

@@ -68,6 +68,10 @@ SAMPLE_RUN: dict[str, Any] = {
     "paused_seconds": 0.0,
     "refused_figures": "cost=1e+308",
     "finish_reason": "length",
+    "mode": "code",
+    "config": '{"model": "m", "mode": "code"}',
+    "plan": '[{"content": "a step", "status": "pending", "priority": null}]',
+    "imported": 1,
 }
 SAMPLE_TOOL_CALL: dict[str, Any] = {
     "local_id": "old-run",

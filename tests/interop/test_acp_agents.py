@@ -527,7 +527,7 @@ def test_the_login_advice_quotes_the_agents_arguments_as_data_never_as_shell() -
 
 def test_a_past_session_the_agent_cannot_load_is_refused_with_advice() -> None:
     client = AgentClient("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")])
-    with client, pytest.raises(ConfigurationError, match="does not offer session/load"):
+    with client, pytest.raises(ConfigurationError, match="neither session/resume nor session/load"):
         client.run("raw-agent", "hi", thread_id="raw-from-yesterday")
 
 

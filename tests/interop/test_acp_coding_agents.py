@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from agentnb_testing import REPO, free_port, sdk_python, serving
 from IPython.core.interactiveshell import InteractiveShell
@@ -159,3 +160,73 @@ def test_opencode_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: P
     assert recorded(run).answer == run.text
     assert recorded(run).model == "anthropic/claude-sonnet-4-5"
     assert run.usage is not None and run.usage.total_tokens == 19
+
+
+# ---- their sessions' settings: listed as they advertise them, a model set reaches the model -----
+def model_log(model_url: str) -> list[dict[str, object]]:
+    """The requests the scripted model was sent (path, model), oldest first."""
+    log: list[dict[str, object]] = httpx.get(f"{model_url}/log").json()
+    return log
+
+
+def test_claude_codes_models_and_modes_are_listed_and_a_model_set_reaches_the_model(
+    model_url: str, tmp_path: Path
+) -> None:
+    claude = installed("claude-code-acp", "claude-code-acp")
+    env = {
+        "HOME": str(tmp_path / "claude-home"),
+        "ANTHROPIC_BASE_URL": model_url,
+        "ANTHROPIC_API_KEY": "sk-ant-dummy",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "IS_SANDBOX": "1",
+    }
+    (tmp_path / "claude-home").mkdir()
+    conn = agentnb.connect("acp", command=[str(claude)], name="claude", cwd=tmp_path, env=env)
+    try:
+        options = conn.config_options
+        model, mode = options["model"], options["mode"]
+        assert "haiku" in [c.value for c in model.choices]  # its `models` state
+        assert {"default", "plan", "acceptEdits"} <= {c.value for c in mode.choices}
+        before = len(model_log(model_url))
+        handle = agentnb.ask(
+            "claude", "Say hello", config={"model": "haiku"}, plain=True, wait=False
+        )
+        run = handle.wait(120)
+    finally:
+        disconnect("claude")
+    assert (run.status, run.model, run.mode) == ("completed", "haiku", "default")
+    sent = [entry["model"] for entry in model_log(model_url)[before:]]
+    assert sent and all("haiku" in str(name) for name in sent), sent  # session/set_model
+
+
+def test_codexs_config_options_are_listed_and_a_model_set_reaches_the_model(
+    model_url: str, tmp_path: Path
+) -> None:
+    codex = installed("codex-acp", "codex-acp")
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        'model = "gpt-5-codex"\nmodel_provider = "scripted"\n'
+        "[model_providers.scripted]\n"
+        f'name = "scripted"\nbase_url = "{model_url}/v1"\nwire_api = "responses"\n'
+        'env_key = "SCRIPTED_KEY"\n'
+    )
+    (home / "auth.json").write_text(json.dumps({"OPENAI_API_KEY": "sk-dummy"}))
+    env = {"CODEX_HOME": str(home), "SCRIPTED_KEY": "sk-dummy"}
+    conn = agentnb.connect("acp", command=[str(codex)], name="codex", cwd=tmp_path, env=env)
+    try:
+        options = conn.config_options
+        model = options["model"]
+        assert model.current == "gpt-5-codex" and model.source == "config"  # configOptions
+        other = next(c.value for c in model.choices if c.value != "gpt-5-codex")
+        with pytest.raises(agentnb.ConfigurationError, match="the choices: gpt-5-codex"):
+            agentnb.ask(
+                "codex", "Say hello", config={"model": "no-such-model"}, plain=True, wait=False
+            ).wait(60)
+        before = len(model_log(model_url))
+        handle = agentnb.ask("codex", "Say hello", config={"model": other}, plain=True, wait=False)
+        run = handle.wait(120)
+    finally:
+        disconnect("codex")
+    assert run.status == "completed" and run.model == other
+    assert [entry["model"] for entry in model_log(model_url)[before:]] == [other]

@@ -1,0 +1,108 @@
+// @ts-check
+import { fakeModel } from "./dom.js";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ChatView } from "../src/chat.js";
+import { PlanView } from "../src/plan.js";
+
+const SESSION = {
+  settings: [
+    { id: "model", name: "Model", category: "model", current: "m1",
+      choices: [{ value: "m1", name: "Model one" }, { value: "m2", name: "Model two" }] },
+    { id: "mode", name: "Mode", category: "mode", current: "ask",
+      choices: [{ value: "ask", name: "Ask" }, { value: "code", name: "Code" }] },
+  ],
+  commands: [
+    { name: "review", label: "review", description: "Review the changes", hint: "" },
+    { name: "test", label: "test", description: "Run the tests", hint: "which tests" },
+  ],
+  more_commands: 0,
+};
+
+function chat(session = /** @type {any} */ (SESSION)) {
+  const model = fakeModel({ options: { input: true, can_followup: true, session } });
+  const el = document.createElement("div");
+  document.body.append(el);
+  const view = new ChatView(el, /** @type {any} */ (model.proxy()), { schedule: () => () => {} });
+  view.start();
+  return { model, view, el };
+}
+
+/** @param {HTMLElement} el @param {string} key @param {boolean} [shiftKey] */
+function press(el, key, shiftKey = false) {
+  el.dispatchEvent(new window.KeyboardEvent("keydown", { key, shiftKey, cancelable: true, bubbles: true }));
+}
+
+/** @param {HTMLTextAreaElement} input @param {string} text */
+function type(input, text) {
+  input.value = text;
+  input.dispatchEvent(new window.Event("input", { bubbles: true }));
+}
+
+test("the session's settings are selectors beside the input; a pick is sent as config", () => {
+  const { model, el } = chat();
+  const selects = /** @type {HTMLSelectElement[]} */ ([...el.querySelectorAll(".anb-setting-select")]);
+  assert.deepEqual(selects.map((s) => [s.getAttribute("aria-label"), s.value]), [["Model", "m1"], ["Mode", "ask"]]);
+  assert.ok(selects[0].closest(".anb-input-row"), "beside the input box");
+  selects[0].value = "m2";
+  selects[0].dispatchEvent(new window.Event("change"));
+  assert.deepEqual(model.sent.at(-1), { kind: "config", id: "model", value: "m2" });
+  model.set("options", { input: true, can_followup: true, session: { ...SESSION, settings: [] } });
+  assert.equal(/** @type {HTMLElement} */ (el.querySelector(".anb-session")).hidden, true);
+});
+
+test("typing / offers the commands; arrows move, Enter takes one, Escape closes", () => {
+  const { model, view, el } = chat();
+  const input = /** @type {HTMLTextAreaElement} */ (view.chatInput?.input);
+  const menu = /** @type {HTMLElement} */ (el.querySelector(".anb-slash"));
+  assert.equal(menu.hidden, true);
+  type(input, "/");
+  assert.equal(menu.hidden, false);
+  const names = () => [...menu.querySelectorAll(".anb-slash-name")].map((n) => n.textContent);
+  assert.deepEqual(names(), ["/review", "/test"]);
+  assert.match(menu.textContent || "", /which tests/);
+  press(input, "ArrowDown");
+  assert.equal(input.getAttribute("aria-activedescendant")?.endsWith("-1"), true);
+  press(input, "Enter");
+  assert.equal(input.value, "/test ");
+  assert.equal(menu.hidden, true);
+  assert.deepEqual(model.sent.filter((m) => m.kind === "send"), [], "Enter took the command, sent nothing");
+  type(input, "/re");
+  assert.deepEqual(names(), ["/review"]);
+  press(input, "Escape");
+  assert.equal(menu.hidden, true);
+  press(input, "Enter");
+  assert.deepEqual(model.sent.filter((m) => m.kind === "send"), [{ kind: "send", text: "/re" }]);
+  type(input, "/tmp/x is empty");
+  assert.equal(menu.hidden, true, "not a command word");
+});
+
+test("a plan is a checklist, redrawn as it changes, its entries as text", () => {
+  const plan = new PlanView();
+  plan.update({ entries: [
+    { content: "read <b>the</b> code", status: "completed", priority: "high" },
+    { content: "write the fix", status: "in_progress", priority: null },
+    { content: "run the tests", status: "pending", priority: "low" },
+  ], more: 9000 });
+  const items = [...plan.el.querySelectorAll(".anb-plan-entry")];
+  assert.deepEqual(items.map((i) => /** @type {HTMLElement} */ (i).dataset.status),
+    ["completed", "in_progress", "pending"]);
+  assert.equal(plan.el.querySelector("b"), null, "markup stays text");
+  assert.match(plan.el.textContent || "", /Plan · 1 of 9,003 done/);
+  assert.match(plan.el.textContent || "", /9,000 more steps/);
+  plan.update(null);
+  assert.equal(plan.el.hidden, true);
+});
+
+test("hundreds of commands with markup: the menu lists some, as text, and says how many more", () => {
+  const commands = Array.from({ length: 300 }, (_, n) => ({
+    name: `cmd${n}<script>`, label: `cmd${n}<script>`, description: "<img src=x onerror=alert(1)>", hint: "",
+  }));
+  const { view, el } = chat(/** @type {any} */ ({ settings: [], commands, more_commands: 302 }));
+  const input = /** @type {HTMLTextAreaElement} */ (view.chatInput?.input);
+  type(input, "/");
+  const menu = /** @type {HTMLElement} */ (el.querySelector(".anb-slash"));
+  assert.equal(menu.querySelectorAll(".anb-slash-item").length, 50);
+  assert.equal(menu.querySelector("script, img"), null, "markup stays text");
+  assert.match(menu.textContent || "", /552 more: type to narrow/);
+});

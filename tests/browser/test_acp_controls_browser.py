@@ -1,0 +1,75 @@
+"""An ACP session's own controls in a real JupyterLab (Playwright, Debian's Chromium), on the
+scripted agent on the official SDK that advertises them (``acp_agents/controls_agent.py``):
+the chat cell's selectors beside the input (model, mode, effort), a model picked there and
+answered on; ``/`` offering the session's commands, taken by keyboard alone; the agent's plan
+as a checklist in its turn. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentnb_testing import sdk_python
+from notebook_pages import RUN_CELL, notebook_page, wait_for_state, widget_at, widget_errors
+
+pytestmark = pytest.mark.browser
+
+AGENT = Path(__file__).parents[1] / "interop" / "acp_agents" / "controls_agent.py"
+
+
+def cells(folder: Path) -> list[str]:
+    command = [str(sdk_python("acp")), str(AGENT)]
+    return [
+        "%load_ext agentnb\nimport agentnb\n"
+        f'agentnb.connect("acp", command={command!r}, name="ctl", cwd={str(folder)!r})',
+        'agentnb.chat("ctl")',
+    ]
+
+
+CHAT = 1
+
+
+def test_the_selectors_slash_commands_and_plan_in_the_chat_cell(
+    request: pytest.FixtureRequest, browser: Any, artifacts: Path, tmp_path: Path
+) -> None:
+    server = request.getfixturevalue("jupyterlab")
+    with notebook_page(browser, server, "acp-controls.ipynb", cells(tmp_path)) as page:
+        page.evaluate(RUN_CELL, CHAT)
+        chat = widget_at(page, CHAT)
+        model = chat.get_by_label("Model", exact=True)
+        model.wait_for()
+        assert model.input_value() == "controls-model-1"
+        assert chat.get_by_label("Mode", exact=True).input_value() == "ask"
+        assert chat.get_by_label("Effort", exact=True).input_value() == "low"
+        model.select_option("controls-model-2")
+        page.screenshot(path=str(artifacts / "acp-controls-selectors.png"))
+
+        box = chat.locator(".anb-input-text")
+        box.click()
+        box.type("/")
+        menu = chat.locator(".anb-slash")
+        menu.wait_for()
+        assert "/review" in menu.inner_text() and "Run the tests" in menu.inner_text()
+        page.screenshot(path=str(artifacts / "acp-controls-slash.png"))
+        box.press("ArrowDown")
+        box.press("Enter")  # takes /test, sends nothing
+        assert box.input_value() == "/test "
+        box.press("Control+a")
+        box.type("settings")
+        box.press("Enter")
+        wait_for_state(page, CHAT, "Completed", turn=0)
+        assert "model=controls-model-2 mode=ask effort=low" in chat.inner_text()
+
+        box.type("plan")
+        box.press("Enter")
+        wait_for_state(page, CHAT, "Completed", turn=1)
+        plan = chat.locator(".anb-turn").nth(1).locator(".anb-plan")
+        assert "Plan · 1 of 3 done" in plan.inner_text()
+        statuses = plan.locator(".anb-plan-entry").evaluate_all(
+            "items => items.map(i => i.dataset.status)"
+        )
+        assert statuses == ["completed", "in_progress", "pending"]
+        plan.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "acp-controls-plan.png"))
+        assert widget_errors(page.errors) == []

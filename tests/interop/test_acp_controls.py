@@ -1,0 +1,477 @@
+"""An ACP session's own controls, against a scripted agent on the official SDK
+(``acp_agents/controls_agent.py``): its settings (model, mode, effort) read as
+``conn.config_options`` and set for every session (``connect(..., config=...)``) or one run
+(``config=``), recorded with the run; its slash commands; its plan; image and file blocks in
+the prompt; its past sessions listed and imported."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agentnb_testing import sdk_python, wait_until
+from IPython.core.interactiveshell import InteractiveShell
+
+import agentnb
+from agentnb import ConfigurationError, evals
+from agentnb._app.connections import disconnect
+from agentnb._history._past_run import past_run
+from agentnb.providers._acp_session import MAX_COMMANDS, MAX_OPTIONS, MAX_PLAN_ENTRIES
+from agentnb.providers.acp import MAX_SESSIONS, Acp
+
+pytestmark = [pytest.mark.timeout(120)]
+
+AGENT = Path(__file__).resolve().parent / "acp_agents" / "controls_agent.py"
+
+
+@pytest.fixture(scope="module")
+def acp_python() -> Path:
+    return sdk_python("acp")
+
+
+@contextlib.contextmanager
+def controls(
+    acp_python: Path, cwd: Path, style: str = "config", **options: object
+) -> Iterator[agentnb.Connection]:
+    name = f"controls_{style}"
+    conn = agentnb.connect(
+        "acp",
+        command=[str(acp_python), str(AGENT)],
+        name=name,
+        cwd=cwd,
+        env={"CONTROLS_STYLE": style},
+        **options,  # type: ignore[arg-type]
+    )
+    try:
+        yield conn
+    finally:
+        disconnect(name)
+
+
+def ask(conn: agentnb.Connection, message: str, **options: object) -> agentnb.Run:
+    """The run of ``message`` once it ended (failing: its error raised)."""
+    handle = agentnb.ask(conn.name, message, plain=True, wait=False, via=conn.name, **options)  # type: ignore[arg-type]
+    handle.wait(60)
+    return handle.run
+
+
+# ---- settings: model, mode, effort ---------------------------------------------------------
+def test_the_sessions_settings_are_read_with_their_choices(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        options = conn.config_options
+        assert [(o.id, o.category, o.current) for o in options] == [
+            ("model", "model", "controls-model-1"),
+            ("mode", "mode", "ask"),
+            ("effort", "thought_level", "low"),
+        ]
+        assert [c.value for c in options["model"].choices] == [
+            "controls-model-1",
+            "controls-model-2",
+        ]
+        assert "controls-model-2" in repr(options)  # a table of them
+
+
+def test_a_connections_config_sets_every_session_and_the_run_records_it(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    config = {"model": "controls-model-2", "mode": "code"}
+    with controls(acp_python, tmp_path, config=config) as conn:
+        run = ask(conn, "settings")
+        assert run.text == "model=controls-model-2 mode=code effort=low"
+        assert (run.model, run.mode) == ("controls-model-2", "code")
+        assert run.config == {"model": "controls-model-2", "mode": "code", "effort": "low"}
+        # a run's config goes over the connection's
+        other = ask(conn, "settings", config={"model": "controls-model-1", "effort": "High"})
+        assert other.text == "model=controls-model-1 mode=code effort=high"
+        assert conn.config_options["model"].current == "controls-model-1"
+    past = agentnb.runs(model="controls-model-2", mode="code").local_ids
+    assert run.local_id in past and other.local_id not in past
+    [kept] = [
+        row
+        for row in agentnb.runs(model="controls-model-1").to_dicts()
+        if row["local_id"] == other.local_id
+    ]
+    assert (kept["mode"], kept["config"]) == ("code", other.config)
+
+
+def test_a_value_the_agent_does_not_offer_fails_before_the_prompt_naming_the_choices(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        with pytest.raises(ConfigurationError, match=r"controls-model-1.*controls-model-2"):
+            ask(conn, "settings", config={"model": "gpt-9"})
+        with pytest.raises(ConfigurationError, match=r"no setting 'colour'.*model, mode, effort"):
+            ask(conn, "settings", config={"colour": "red"})
+        assert ask(conn, "settings").text.startswith("model=controls-model-1")
+
+
+def test_an_agent_with_modes_only_is_set_by_session_set_mode(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "modes", config={"mode": "code"}) as conn:
+        run = ask(conn, "settings")
+        assert "mode=code" in run.text and run.mode == "code"
+        assert [(o.id, o.current) for o in conn.config_options] == [("mode", "code")]
+
+
+def test_an_experiment_whose_arms_differ_only_in_model(acp_python: Path, tmp_path: Path) -> None:
+    command = [str(acp_python), str(AGENT)]
+    for n in (1, 2):
+        agentnb.connect(
+            "acp",
+            command=command,
+            name=f"m{n}",
+            cwd=tmp_path,
+            config={"model": f"controls-model-{n}"},
+        )
+    try:
+        name = f"two-models-{tmp_path.name}"
+        done = evals.experiment(name, ["m1", "m2"], ["settings"], progress=False)
+    finally:
+        disconnect("m1")
+        disconnect("m2")
+    by_arm = {r.connection: r for r in done.runs()}
+    assert {arm: (r.model, r.answer.split()[0]) for arm, r in by_arm.items()} == {
+        "m1": ("controls-model-1", "model=controls-model-1"),
+        "m2": ("controls-model-2", "model=controls-model-2"),
+    }
+
+
+def test_hundreds_of_settings_with_markup_and_controls_are_bounded_and_marked(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile") as conn:
+        options = conn.config_options
+        assert len(options) == MAX_OPTIONS
+        shown = repr(options)
+        html = options._repr_html_()
+        assert "\u202e" not in shown and "\u202e" not in html
+        assert "⟨U+202E⟩" in shown and "⟨U+000A⟩" in shown  # marked, not acted on
+        assert "<b>Option</b>" not in html and "&lt;b&gt;Option&lt;/b&gt;" in html
+        assert "(and 289 more)" in shown
+        with pytest.raises(ConfigurationError, match=r"and 281 more") as refused:
+            ask(conn, "settings", config={"opt3": "nope"})
+        assert "\n" not in str(refused.value) and "\u202e" not in str(refused.value)
+
+
+def test_config_is_refused_where_the_dialect_has_no_settings() -> None:
+    with pytest.raises(ConfigurationError, match="config"):
+        agentnb.ask("echo", "hi", config={"model": "x"}, plain=True)
+
+
+def test_a_cells_config_flags_set_the_runs_settings(acp_python: Path, tmp_path: Path) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "agentnb")
+        line = f"{conn.name} --wait --plain --config model=controls-model-2 --config effort=high"
+        shell.run_cell_magic("agent", line, "settings")
+        run: agentnb.Run = shell.user_ns["_agent"].run
+    assert run.text == "model=controls-model-2 mode=ask effort=high"
+    assert run.model == "controls-model-2"
+
+
+def test_agentnb_run_takes_config_flags(acp_python: Path, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AGENTNB_CTL_PROVIDER": "acp",
+        "AGENTNB_CTL_COMMAND": f"{acp_python} {AGENT}",
+        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
+    }
+    cli = Path(sys.executable).parent / "agentnb"
+    ran = subprocess.run(
+        [str(cli), "run", "ctl", "settings", "--plain", "--config", "mode=Code"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "model=controls-model-1 mode=code effort=low" in ran.stdout
+    refused = subprocess.run(
+        [str(cli), "run", "ctl", "settings", "--plain", "--config", "model=nope"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0
+    said = refused.stdout + refused.stderr
+    assert "controls-model-1" in said and "controls-model-2" in said
+
+
+# ---- the plan ------------------------------------------------------------------------------
+def test_the_last_plan_is_the_runs_and_the_historys_and_the_terminal_prints_it(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        run = ask(conn, "plan")
+    assert run.plan == [
+        {"content": "read the code", "status": "completed", "priority": "high"},
+        {"content": "write the fix", "status": "in_progress", "priority": "medium"},
+        {"content": "run the tests", "status": "pending", "priority": "low"},
+    ]
+    [kept] = [r for r in agentnb.runs(thread=run.thread_id) if r.local_id == run.local_id]
+    assert kept.plan == run.plan
+    again = past_run(kept, [])  # a past run read back has it
+    assert (again.plan, again.mode, again.config) == (run.plan, run.mode, run.config)
+    env = {
+        **os.environ,
+        "AGENTNB_CTL_PROVIDER": "acp",
+        "AGENTNB_CTL_COMMAND": f"{acp_python} {AGENT}",
+        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
+    }
+    cli = Path(sys.executable).parent / "agentnb"
+    ran = subprocess.run(
+        [str(cli), "run", "ctl", "plan", "--plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "◐ read the code (high)\n  ☐ write the fix" in ran.stdout  # the first plan, as it came
+    assert (
+        "☑ read the code (high)\n  ◐ write the fix (medium)\n  ☐ run the tests (low)" in ran.stdout
+    )
+
+
+def test_a_plan_of_ten_thousand_entries_is_kept_bounded(acp_python: Path, tmp_path: Path) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        run = ask(conn, "bigplan")
+    assert run.plan is not None and len(run.plan) == MAX_PLAN_ENTRIES + 1
+    assert run.plan[-1]["content"] == "… 9,000 more entries not kept"
+    assert "… 971 more entries" in agentnb_text(run)
+
+
+def agentnb_text(run: agentnb.Run) -> str:
+    from agentnb._display.run_text import run_text
+
+    return run_text(run)
+
+
+# ---- slash commands ------------------------------------------------------------------------
+def test_the_commands_the_session_advertises_are_listed_and_go_as_the_prompt_text(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        wait_until(lambda: len(conn.commands) == 2, "the agent advertises its commands")
+        commands = conn.commands
+        assert [(c.name, c.description, c.hint) for c in commands] == [
+            ("review", "Review the changes so far", None),
+            ("test", "Run the tests", "which tests"),
+        ]
+        assert "/test" in repr(commands) and "which tests" in repr(commands)
+        assert ask(conn, "/test unit").text == "echo: /test unit"
+
+
+def test_agentnb_run_completes_a_command(acp_python: Path, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AGENTNB_CTL_PROVIDER": "acp",
+        "AGENTNB_CTL_COMMAND": f"{acp_python} {AGENT}",
+        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
+    }
+    cli = Path(sys.executable).parent / "agentnb"
+    ran = subprocess.run(
+        [str(cli), "run", "ctl", "/rev", "the", "diff", "--plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "echo: /review the diff" in ran.stdout
+    assert "/rev → /review" in ran.stderr
+    path = subprocess.run(
+        [str(cli), "run", "ctl", "/tmp/x", "--plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "echo: /tmp/x" in path.stdout and "→" not in path.stderr
+
+
+def test_hundreds_of_commands_with_markup_are_bounded_and_marked(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile") as conn:
+        wait_until(lambda: len(conn.commands) > 0, "the agent advertises its commands")
+        commands = conn.commands
+        assert len(commands) == MAX_COMMANDS and commands.dropped == 302
+        html = commands._repr_html_()
+        assert "<script>" not in html and "&lt;script&gt;" in html
+        assert "\u202e" not in repr(commands) and "⟨U+202E⟩" in repr(commands)
+
+
+# ---- past sessions -------------------------------------------------------------------------
+def test_past_sessions_are_listed_and_one_is_imported_as_runs_once(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        listed = conn.sessions()
+        assert [(s.session_id, s.title, s.updated) for s in listed] == [
+            ("past-1", "Fix the tests", "2026-11-26T10:00:00Z")
+        ]
+        assert "Fix the tests" in repr(listed) and "past-1" in listed._repr_html_()
+        runs = conn.import_session("past-1")
+        again = conn.import_session("past-1")
+        # going on with it from here: the agent loads it, and it answers
+        later = ask(conn, "settings", thread_id="past-1")
+    assert [(r.message, r.text, r.imported, r.thread_id) for r in runs] == [
+        ("fix the tests", "fixed 3 tests", True, "past-1"),
+        ("now the docs", "docs updated", True, "past-1"),
+    ]
+    assert [r.local_id for r in again] == [r.local_id for r in runs]
+    kept = [r for r in agentnb.runs(thread="past-1") if r.imported]
+    assert sorted(r.message for r in kept) == ["fix the tests", "now the docs"]
+    assert [r.local_id for r in agentnb.runs(search="docs updated")] == [runs[1].local_id]
+    assert later.text.startswith("model=") and not later.imported
+
+
+def test_an_agent_without_past_sessions_says_so(acp_python: Path, tmp_path: Path) -> None:
+    with controls(acp_python, tmp_path, "none") as conn:
+        with pytest.raises(ConfigurationError, match=r"does not list its sessions"):
+            conn.sessions()
+        with pytest.raises(ConfigurationError, match=r"cannot replay its past sessions"):
+            conn.import_session("past-1")
+        assert list(conn.config_options) == [] and list(conn.commands) == []
+
+
+def test_session_titles_with_markup_and_controls_are_marked(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile") as conn:
+        listed = conn.sessions()
+    assert "<b>x</b>" not in listed._repr_html_() and "⟨U+202E⟩" in repr(listed)
+
+
+def test_sessions_are_an_acp_agents() -> None:
+    with pytest.raises(ConfigurationError, match=r"ACP agent's"):
+        agentnb.connect(local=True, name="plainly").sessions()
+    disconnect("plainly")
+
+
+# ---- images and files in the prompt ------------------------------------------------------------
+PNG = agentnb.Media(type="image/png", data="iVBORw0KGgo=")
+CSV = agentnb.Media(type="text/csv", data="YSxiCjEsMgo=")
+LINK = agentnb.Media(type="application/pdf", data="https://example.org/paper.pdf")
+
+
+def test_media_go_as_image_resource_and_link_blocks_where_the_agent_takes_them(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        run = ask(conn, "blocks", media=[PNG, CSV, LINK])
+    assert run.text == (
+        "text:6 image:image/png:12 resource:agentnb:attachment/2:0 "
+        "link:https://example.org/paper.pdf"
+    )
+
+
+def test_media_an_agent_does_not_take_go_as_text_saying_so(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "none") as conn:
+        run = ask(conn, "blocks", media=[PNG, CSV, LINK])
+    said = run.text
+    assert (
+        "[attachment-1 (image/png, 9 bytes) is not sent: the agent's promptCapabilities take no images]"
+        in said
+    )
+    assert (
+        "[attachment-2 (text/csv, 9 bytes) is not sent: the agent's promptCapabilities take no embedded files]"
+        in said
+    )
+    assert said.endswith("link:https://example.org/paper.pdf")
+
+
+@pytest.mark.kernel
+def test_a_figure_mentioned_in_a_cell_goes_as_an_image_block(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    from kernel_session import Session, running_kernel
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env["AGENTNB_HISTORY"] = "off"
+    command = [str(acp_python), str(AGENT)]
+    with running_kernel(env) as kernel:
+        session = Session(kernel)
+        ran = session.execute(
+            f"""
+            import agentnb
+            from matplotlib.figure import Figure
+            fig = Figure(figsize=(4, 2), dpi=100)
+            fig.subplots().plot([1, 2, 3], [10, 30, 20])
+            agentnb.connect("acp", command={command!r}, name="ctl", cwd={str(tmp_path)!r})
+            h = agentnb.ask("ctl", "blocks @fig", wait=True, display=False, approve=True)
+            print(h.run.status, h.run.text)
+            """
+        )
+        said = session.stdout(ran)
+    assert said.startswith("completed text:") and " image:image/png:" in said, said
+
+
+def test_an_image_the_agent_claims_then_rejects_fails_the_run_saying_why(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile") as conn:
+        with pytest.raises(agentnb.RunFailedError, match="takes no images"):
+            ask(conn, "blocks", media=[PNG])
+        assert ask(conn, "blocks").text == "text:6"  # the connection goes on
+
+
+# ---- the chat cell ---------------------------------------------------------------------------
+def test_a_chat_cell_offers_the_sessions_settings_and_commands_and_a_pick_goes_next(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        cell = agentnb.chat(conn.name)
+        wait_until(
+            lambda: len((cell.options.get("session") or {}).get("commands") or []) == 2,
+            "the cell offers the session's settings and commands before the first message",
+        )
+        session = cell.options["session"]
+        assert [(s["id"], s["current"]) for s in session["settings"]] == [
+            ("model", "controls-model-1"),
+            ("mode", "ask"),
+            ("effort", "low"),
+        ]
+        cell._on_view_message(
+            cell, {"kind": "config", "id": "model", "value": "controls-model-2"}, []
+        )
+        wait_until(
+            lambda: cell.options["session"]["settings"][0]["current"] == "controls-model-2",
+            "the pick shows in the selector",
+        )
+        run = cell.ask("settings").wait(60)
+        assert run.text == "model=controls-model-2 mode=ask effort=low"
+        planned = cell.ask("plan").wait(60)
+        cell.close()
+    assert planned.plan is not None and planned.plan[0]["status"] == "completed"
+
+
+def test_a_past_session_goes_on_by_session_resume_where_offered_else_session_load(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        assert ask(conn, "how", thread_id="past-1").text == "resumed"
+    with controls(acp_python, tmp_path, "modes") as conn:  # it offers session/load only
+        assert ask(conn, "how", thread_id="past-1").text == "not resumed"
+
+
+def test_a_connection_keeps_the_state_of_its_latest_sessions_only() -> None:
+    provider = Acp()
+    provider.latest = "s0"  # the one conn.config_options reads stays
+    for n in range(MAX_SESSIONS + 50):
+        provider.session_state(f"s{n}")
+    assert len(provider.sessions) == MAX_SESSIONS
+    assert "s0" in provider.sessions and "s1" not in provider.sessions
+    assert f"s{MAX_SESSIONS + 49}" in provider.sessions
