@@ -24,7 +24,8 @@ types around a run live here:
 - What a batch takes and sends: ``DatasetRows`` (questions, dicts, a DataFrame), read as
   ``Example``s by ``examples_of`` (``in_split``: those of one ``split``);
   ``batch_requests`` builds its requests, checked, which ``send_batch`` runs as ``batch``
-  does (with a hook as each run starts and ends).
+  does (with a hook as each run starts and ends); ``agent_connection`` is the connection a
+  batch sends an agent's runs through (``Connection.in_folder``: its agent in another folder).
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 - What MCP gives and takes: ``McpTools`` (``agentnb.mcp_tools``: an MCP server's tools),
   ``ContextServer`` (``agentnb.context.serve``: the notebook as an MCP server) and
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._app.batch_runs import batch_requests, send_batch
+from ._app.batch_runs import agent_connection, batch_requests, send_batch
 from ._app.connections import Connection, Via
 from ._app.context_server import ContextServer
 from ._app.examples import DatasetRows, Example, examples_of, in_split
@@ -88,6 +89,7 @@ __all__ = [
     "ToolStatus",
     "TracingStatus",
     "Via",
+    "agent_connection",
     "annotate_runs",
     "answer_validator",
     "batch_requests",

@@ -286,6 +286,12 @@ def _connections_of(requests: Sequence[RunRequest], via: Via) -> list[Connection
     experiment compares ``claude`` with ``codex``), else the default one."""
     if via is not None:
         return [connection_of(via)] * len(requests)
-    named = {agent: via_for(agent, None) for agent in {r.agent for r in requests}}
-    conns = {name: connection_of(name) for name in set(named.values())}
-    return [conns[named[r.agent]] for r in requests]
+    conns = {agent: agent_connection(agent, None) for agent in {r.agent for r in requests}}
+    return [conns[r.agent] for r in requests]
+
+
+def agent_connection(agent: str, via: Via) -> Connection:
+    """The connection a run of ``agent`` goes through in a batch: ``via``'s; with none, the
+    one ``agent`` names when it names a connection that reaches one agent, else the
+    default one."""
+    return connection_of(via if via is not None else via_for(agent, None))

@@ -211,6 +211,24 @@ class Connection:
         where = f"{self.provider} at {self.base_url or 'its default URL'}"
         note(terminal_safe(no_key_note(self.name, where)))
 
+    def in_folder(self, folder: str | os.PathLike[str]) -> Connection | None:
+        """A connection of its own to this one's agent, run in ``folder`` (an ACP agent's
+        process: its working directory, its sessions' ``cwd`` and the files it may read and
+        write); not registered, :meth:`close` it after. None for an agent that does not run
+        here (a platform, an agent served over the network): it cannot reach the folder."""
+        if self.client().provider.wire != "acp-stdio":
+            return None
+        options = ClientOptions(**{**self.options, "cwd": os.fspath(folder)})
+        by_command = options.get("command") is not None  # its base_url is the command's
+        base_url = None if by_command else self.base_url
+        return Connection(self.name, self.provider, base_url, self.api_key, options)
+
+    def close(self) -> None:
+        """Close this connection's client (an ACP agent's process ends), waiting for it."""
+        client, self._client = self._client, None
+        if client is not None:
+            run_sync(client.aclose())
+
     def carries(self, option: str) -> bool:
         """Whether this connection's dialect has a field for run option ``option``
         (``"tools"``, ``"media"``, ...: :attr:`~agentnb.providers.Provider.carries`)."""

@@ -651,6 +651,23 @@ _step(
 )
 
 
+# The change each run of an experiment made in its own working copy (agentnb.evals.workspace):
+# its files (path, lines added and removed), its bounded diff, and where the copy is kept
+# (NULL: removed). Evaluation's table: its SQL lives in agentnb/evals/_book.py. No value of a
+# run changes.
+_step(
+    "m030_run_changes",
+    """
+        CREATE TABLE run_changes (
+            local_id TEXT PRIMARY KEY REFERENCES runs (local_id) ON DELETE CASCADE,
+            created REAL NOT NULL,
+            files TEXT NOT NULL,
+            diff TEXT NOT NULL,
+            kept_at TEXT
+        )
+        """,
+)
+
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(
         [

@@ -1,0 +1,233 @@
+"""Which coding agent does my task best: an experiment of two ACP coding agents (scripted on
+the official SDK, each its own process per run) over a throwaway git repository with one
+failing test, each run in its own ``git worktree``; the project's tests run in each copy
+(``agentnb.evals.command``), each run's change kept, the cost frontier, a pairwise judge."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agentnb_testing import sdk_python
+from scripted_judge import JUDGE_MODEL, scripted_judge
+
+import agentnb
+from agentnb import ConfigurationError
+from agentnb._app.connections import disconnect
+from agentnb._history import close_default_stores
+from agentnb.evals import command, experiment, pairwise, pairwise_judge, workspace
+from agentnb.history import HistoryStore
+
+pytestmark = [pytest.mark.timeout(300)]
+
+CODER = Path(__file__).resolve().parent / "coding_agent.py"
+PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
+QUESTIONS = [f"make test_add pass ({n})" for n in range(4)]
+
+
+def git(where: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=where, check=True, capture_output=True, text=True,
+        env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+             "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(where)},
+    ).stdout  # fmt: skip
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository whose one test fails: ``add`` subtracts."""
+    made = tmp_path / "repo"
+    made.mkdir()
+    (made / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (made / "test_calc.py").write_text("from calc import add\n\n\ndef test_add():\n"
+                                       "    assert add(2, 3) == 5\n")  # fmt: skip
+    git(made, "init", "-q", "-b", "main")
+    git(made, "add", ".")
+    git(made, "commit", "-q", "-m", "start")
+    return made
+
+
+@pytest.fixture
+def coders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    """Two ACP connections, ``fixer_*`` (fixes ``add``, $0.20 a turn) and ``idler_*``
+    (changes nothing, $0.30 a turn), their runs recorded in the test's own history; the
+    notebook's folder is ``tmp_path / "notebook"``."""
+    python = sdk_python("acp")
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+    notebook = tmp_path / "notebook"
+    notebook.mkdir()
+    monkeypatch.chdir(notebook)
+    tag = uuid.uuid4().hex[:6]
+    fixer, idler = f"fixer_{tag}", f"idler_{tag}"
+    agentnb.connect("acp", command=[str(python), str(CODER), "--fix", "--cost", "0.2"], name=fixer)
+    agentnb.connect("acp", command=[str(python), str(CODER), "--cost", "0.3"], name=idler)
+    try:
+        yield fixer, idler
+    finally:
+        disconnect(fixer)
+        disconnect(idler)
+        close_default_stores()
+
+
+def copies_left() -> list[Path]:
+    import tempfile
+
+    return sorted(Path(tempfile.gettempdir()).glob("agentnb-workspace-*"))
+
+
+def test_two_coding_agents_each_in_its_own_copy_checked_kept_and_judged(
+    repo: Path, coders: tuple[str, str], tmp_path: Path
+) -> None:
+    fixer, idler = coders
+    before = copies_left()
+    notebook = Path.cwd()
+    exp = experiment(
+        f"coding_{uuid.uuid4().hex[:6]}",
+        [fixer, idler],
+        QUESTIONS,
+        workspace=workspace(repo),
+        evaluators=[command(PYTEST, name="tests")],
+        concurrency=4,
+        approve=True,  # the file writes
+        progress=False,
+    )
+    table = exp.to_pandas()
+    assert set(table["status"]) == {"completed"}
+    by_arm = table.groupby("arm")["score.tests"].mean().to_dict()
+    assert by_arm == {fixer: 1.0, idler: 0.0}
+    # each agent worked in its own copy: its session's cwd and its process's
+    folders = {answer.split("session cwd ")[1].split(";")[0] for answer in table["answer"]}
+    assert len(folders) == len(QUESTIONS) * 2
+    assert all("agentnb-workspace-" in f and str(repo) not in f for f in folders)
+    assert all(a.split("session cwd ")[1].split("; process cwd ") [0] ==
+               a.split("process cwd ")[1].rstrip(")") for a in table["answer"])  # fmt: skip
+    # its change, and nothing else (the check's own files are not in it)
+    for question in QUESTIONS:
+        fixed = exp.change(question, fixer)
+        assert [(f.path, f.added, f.removed) for f in fixed.files] == [("calc.py", 1, 1)]
+        assert "-    return a - b\n+    return a + b" in fixed.diff
+        assert fixed.kept_at is None
+        assert exp.change(question, idler).files == ()
+    # the failing check's output is its comment
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    [failed] = store.scores([exp.run(QUESTIONS[0], idler).local_id])
+    [passed] = store.scores([exp.run(QUESTIONS[0], fixer).local_id])
+    store.close()
+    assert failed.comment is not None and "failed (exit code 1)" in failed.comment
+    assert "1 failed" in failed.comment and "assert -1 == 5" in failed.comment
+    assert passed.comment is not None and "passed" in passed.comment
+    # nothing left behind: no copy, no worktree, the notebook's folder and the repo untouched
+    assert copies_left() == before
+    assert git(repo, "worktree", "list").count("\n") == 1
+    assert git(repo, "status", "--porcelain") == ""
+    assert list(notebook.iterdir()) == []
+    # the frontier: the idler passes less at more cost
+    frontier = exp.frontier(score="tests", cost="cost")
+    points = {p.arm: p for p in frontier.points}
+    assert (points[fixer].pass_rate, points[idler].pass_rate) == (1.0, 0.0)
+    assert points[idler].dominated_by == (fixer,) and not points[fixer].dominated
+    assert points[fixer].mean_cost == pytest.approx(0.2)
+    assert "yes, by" in repr(frontier)
+    # a judge that always prefers the first position: every question a tie, none a win
+    judge_name = f"pj_{uuid.uuid4().hex[:6]}"
+    with scripted_judge(judge_name) as app:
+        app.answer = json.dumps({"winner": "A", "rationale": "the first one"})
+        judged = pairwise(exp, a=fixer, b=idler, judge=pairwise_judge(JUDGE_MODEL, via=judge_name))
+    disconnect(judge_name)
+    assert (judged.wins, judged.losses, judged.ties, judged.no_verdict) == (0, 0, 4, 0)
+    assert judged.win_rate is None and "the orders disagree: A then A" in repr(judged)
+    assert len(app.asked) == 8 and '"diff": "diff --git' in app.asked[0]
+
+
+def test_a_ref_that_does_not_exist_is_said_with_the_branches(repo: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"ref='nope'.*no such branch.*main"):
+        workspace(repo, ref="nope")
+
+
+def test_a_folder_that_is_no_repository_has_no_ref(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no git repository"):
+        workspace(tmp_path, ref="main")
+
+
+def test_uncommitted_changes_are_said_and_left_out_of_the_copy(repo: Path) -> None:
+    (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    with pytest.warns(UserWarning, match=r"1 uncommitted change.*calc\.py.*committed state"):
+        space = workspace(repo)
+    copy = space.copy()
+    try:
+        assert "a - b" in (copy.folder / "calc.py").read_text()
+    finally:
+        copy.remove()
+
+
+def test_a_setup_that_fails_fails_the_run_before_its_agent_starts_naming_it(
+    repo: Path, coders: tuple[str, str]
+) -> None:
+    fixer, _ = coders
+    before = copies_left()
+    said = r"question .* on fixer_.*'echo preparing; exit 7' failed \(exit code 7\).*not started"
+    with pytest.raises(agentnb.evals.SetupFailed, match=f"(?s){said}.*preparing"):
+        experiment(
+            f"setup_{uuid.uuid4().hex[:6]}",
+            fixer,
+            QUESTIONS[:1],
+            workspace=workspace(repo, setup="echo preparing; exit 7"),
+            progress=False,
+            approve=True,
+        )
+    assert copies_left() == before
+
+
+def test_a_question_names_its_own_ref_and_a_failed_run_keeps_its_copy(
+    repo: Path, coders: tuple[str, str]
+) -> None:
+    _, idler = coders
+    git(repo, "checkout", "-q", "-b", "fixed")
+    (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    git(repo, "commit", "-qam", "fixed")
+    git(repo, "checkout", "-q", "main")
+    exp = experiment(
+        f"refs_{uuid.uuid4().hex[:6]}",
+        idler,
+        [{"question": "on main"}, {"question": "on fixed", "ref": "fixed"}],
+        workspace=workspace(repo, keep="failed"),
+        evaluators=[command(PYTEST, name="tests")],
+        progress=False,
+        approve=True,
+    )
+    table = exp.to_pandas().set_index("message")
+    assert table.loc["on main", "score.tests"] == False  # noqa: E712 - a bool score
+    assert table.loc["on fixed", "score.tests"] == True  # noqa: E712
+    kept = exp.change("on main", idler).kept_at
+    assert kept is not None and Path(kept, "calc.py").exists()
+    assert exp.change("on fixed", idler).kept_at is None
+    subprocess.run(["git", "worktree", "remove", "--force", kept], cwd=repo, check=True)
+
+
+def test_a_folder_is_copied_and_its_change_is_the_agents(
+    tmp_path: Path, coders: tuple[str, str]
+) -> None:
+    fixer, _ = coders
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (folder / "logo.bin").write_bytes(b"\x00\x01binary")
+    exp = experiment(
+        f"folder_{uuid.uuid4().hex[:6]}",
+        fixer,
+        ["fix it"],
+        workspace=workspace(folder),
+        progress=False,
+        approve=True,
+    )
+    change = exp.change("fix it", fixer)
+    assert [f.path for f in change.files] == ["calc.py"] and change.summary() == (
+        "1 file(s) changed, +1 -1"
+    )
+    assert (folder / "calc.py").read_text().endswith("a - b\n")  # the original untouched
+    assert not (folder / ".git").exists()
