@@ -1,7 +1,8 @@
 """A scripted coding agent on the official ACP SDK (``agent-client-protocol``, run from
 ``.tools/acp`` by the tests). Every prompt: it reads ``calc.py`` in its session's ``cwd``
 through the client's ``fs/read_text_file``; started with ``--fix`` it writes it back with
-``a - b`` made ``a + b`` (``fs/write_text_file``), else it leaves it. It reports a cost per
+``a - b`` made ``a + b`` (``fs/write_text_file``); with ``--escape`` it writes that beside
+its copy instead, outside it; else it leaves it. It reports a cost per
 turn (``--cost``) and answers what it did and where (its session's cwd, its process's)."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from acp.interfaces import Client
 from acp.schema import AgentCapabilities, Cost, Implementation, Usage, UsageUpdate
 
 FIX = "--fix" in sys.argv
+ESCAPE = "--escape" in sys.argv
 COST = float(sys.argv[sys.argv.index("--cost") + 1]) if "--cost" in sys.argv else 0.1
 
 
@@ -78,11 +80,12 @@ class CodingAgent(Agent):
             code = (await self._conn.read_text_file(session_id=session_id, path=path)).content
         except RequestError as exc:
             return f"read refused: {exc}"
-        if not FIX:
+        if not (FIX or ESCAPE):
             return "looked, changed nothing"
+        target = os.path.join(os.path.dirname(path), os.pardir, "calc.py") if ESCAPE else path
         try:
             await self._conn.write_text_file(
-                session_id=session_id, path=path, content=code.replace("a - b", "a + b")
+                session_id=session_id, path=target, content=code.replace("a - b", "a + b")
             )
         except RequestError as exc:
             return f"write refused: {exc}"

@@ -6,6 +6,7 @@ failing test, each run in its own ``git worktree``; the project's tests run in e
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import uuid
@@ -72,6 +73,12 @@ def coders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
         disconnect(fixer)
         disconnect(idler)
         close_default_stores()
+
+
+def remove_kept(repo: Path, copy: Path) -> None:
+    """Remove a kept copy (a worktree of ``repo``) and its temporary folder."""
+    subprocess.run(["git", "worktree", "remove", "--force", str(copy)], cwd=repo, check=True)
+    shutil.rmtree(copy.parent)
 
 
 def copies_left() -> list[Path]:
@@ -206,7 +213,7 @@ def test_a_question_names_its_own_ref_and_a_failed_run_keeps_its_copy(
     kept = exp.change("on main", idler).kept_at
     assert kept is not None and Path(kept, "calc.py").exists()
     assert exp.change("on fixed", idler).kept_at is None
-    subprocess.run(["git", "worktree", "remove", "--force", kept], cwd=repo, check=True)
+    remove_kept(repo, Path(kept))
 
 
 def test_a_folder_is_copied_and_its_change_is_the_agents(
@@ -231,3 +238,30 @@ def test_a_folder_is_copied_and_its_change_is_the_agents(
     )
     assert (folder / "calc.py").read_text().endswith("a - b\n")  # the original untouched
     assert not (folder / ".git").exists()
+
+
+def test_an_agent_writing_outside_its_copy_is_refused(
+    repo: Path, coders: tuple[str, str], tmp_path: Path
+) -> None:
+    escaper = f"escaper_{uuid.uuid4().hex[:6]}"
+    command_line = [str(sdk_python("acp")), str(CODER), "--escape"]
+    agentnb.connect("acp", command=command_line, name=escaper)
+    try:
+        exp = experiment(
+            f"escape_{uuid.uuid4().hex[:6]}",
+            escaper,
+            QUESTIONS[:1],
+            workspace=workspace(repo, keep=True),
+            progress=False,
+            approve=True,
+        )
+    finally:
+        disconnect(escaper)
+    run = exp.run(QUESTIONS[0], escaper)
+    assert run.answer is not None and run.answer.startswith("write refused:")
+    assert "outside" in run.answer
+    change = exp.change(QUESTIONS[0], escaper)
+    assert change.files == () and change.kept_at is not None
+    copy = Path(change.kept_at)
+    assert not (copy.parent / "calc.py").exists()  # beside the copy: nothing written
+    remove_kept(repo, copy)
