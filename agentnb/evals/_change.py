@@ -6,6 +6,7 @@ inlined. Taken right after the turn, before any check runs in the copy."""
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -22,6 +23,7 @@ __all__ = [
     "Change",
     "ChangedFile",
     "ChangesSideBySide",
+    "changes_shown",
     "diff_html",
     "kept_change",
     "take_change",
@@ -80,17 +82,27 @@ class Change:
         return diff_html(self)
 
 
+_LINE_STYLES: Final = {
+    "add": "background:rgba(46,160,67,0.18)",
+    "del": "background:rgba(248,81,73,0.18)",
+    "same": "",
+}
+
+
 def diff_html(change: Change, title: str | None = None) -> str:
     """The change as HTML: its summary, then its diff, lines coloured as added or removed."""
     lines = []
     for line in change.diff.splitlines():
-        kind = "add" if line.startswith("+") else "del" if line.startswith("-") else ""
-        style = {"add": "background:#e6ffec", "del": "background:#ffebe9"}.get(kind, "")
-        lines.append(f'<div style="{style}">{html.escape(line) or "&nbsp;"}</div>')
+        kind = "add" if line.startswith("+") else "del" if line.startswith("-") else "same"
+        style = _LINE_STYLES[kind]  # translucent: read on a light and a dark theme
+        shown = html.escape(line) or "&nbsp;"
+        lines.append(f'<div class="anb-diff-{kind}" style="{style}">{shown}</div>')
     head = f"<b>{html.escape(title)}</b>: " if title else ""
     return (
-        f'<div class="agentnb-change"><p>{head}{html.escape(change.summary())}</p>'
-        f'<pre style="font-size:12px">{"".join(lines)}</pre></div>'
+        f'<div class="agentnb-change" style="text-align:left">'
+        f"<p>{head}{html.escape(change.summary())}</p>"
+        f'<pre style="font-size:12px;text-align:left;overflow-x:auto">{"".join(lines)}</pre>'
+        "</div>"
     )
 
 
@@ -134,26 +146,44 @@ def kept_change(store: HistoryStore, local_id: str) -> Change | None:
 
 @dataclass(frozen=True, slots=True)
 class ChangesSideBySide:
-    """Two arms' changes to one question, side by side (``exp.compare_changes(q, a, b)``)."""
+    """Runs' changes side by side (``exp.compare_changes(question, a, b)``; under an
+    experiment grid's Open and Compare)."""
 
-    question: str
-    labels: tuple[str, str]
-    changes: tuple[Change, Change]
+    title: str
+    labels: tuple[str, ...]
+    changes: tuple[Change, ...]
 
     def __repr__(self) -> str:
         sides = zip(self.labels, self.changes, strict=True)
-        blocks = [f"== {label}: {change!r}" for label, change in sides]
-        return f"question {self.question}\n" + "\n\n".join(blocks)
+        return f"{self.title}\n" + "\n\n".join(f"== {label}: {change!r}" for label, change in sides)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
 
     def _repr_html_(self) -> str:
+        width = 100 / max(1, len(self.changes))
         cells = "".join(
-            f'<td style="vertical-align:top;width:50%">{diff_html(change, label)}</td>'
+            f'<td style="vertical-align:top;text-align:left;width:{width:.0f}%;overflow-x:auto">'
+            f"{diff_html(change, label)}</td>"
             for label, change in zip(self.labels, self.changes, strict=True)
         )
         return (
-            f'<div class="agentnb-changes"><p>question {html.escape(self.question)}</p>'
+            f'<div class="agentnb-changes"><p>{html.escape(self.title)}</p>'
             f'<table style="width:100%;table-layout:fixed"><tr>{cells}</tr></table></div>'
         )
+
+
+def changes_shown(
+    store: HistoryStore, local_ids: Sequence[str], labels: Mapping[str, str]
+) -> dict[str, str] | None:
+    """The changes runs ``local_ids`` made, side by side, as a display bundle (each named
+    by ``labels``' arm); None when none of them kept one."""
+    found = [(i, change) for i in local_ids if (change := kept_change(store, i)) is not None]
+    if not found:
+        return None
+    shown = ChangesSideBySide(
+        "the change each run made" if len(found) > 1 else "the change this run made",
+        tuple(labels.get(i, i) for i, _ in found),
+        tuple(change for _, change in found),
+    )
+    return {"text/html": shown._repr_html_(), "text/plain": repr(shown)}

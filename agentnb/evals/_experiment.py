@@ -19,7 +19,7 @@ from agentnb.types import Connection, DatasetRows, Example, RunOptions, Via, exa
 
 from ._agreement import Agreement, Agreements, ScoredRun, agreement
 from ._book import ExperimentBook, ExperimentRecord, PairRun
-from ._change import Change, ChangesSideBySide, kept_change
+from ._change import Change, ChangesSideBySide, changes_shown, kept_change
 from ._datasets import Dataset, kept_store
 from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
 from ._experiment_runs import check_store, completed_work, experiment_arms, run_experiment
@@ -274,7 +274,7 @@ class Experiment:
         labels = self.arms[self._arm(a)], self.arms[self._arm(b)]
         asked = self._example(question).example_id
         changes = self.change(question, a), self.change(question, b)
-        return ChangesSideBySide(asked, labels, changes)
+        return ChangesSideBySide(f"question {asked}", labels, changes)
 
     def frontier(self, score: str, cost: str = "cost", *, confidence: float = 0.95) -> Frontier:
         """Per arm: the share of questions passing ``score`` with its Wilson interval, the
@@ -367,7 +367,10 @@ class Experiment:
             for i in range(0, len(rows), count)
         ]
         title = f"experiment {self.name}: {len(grid_rows)} questions × {count} arms"
-        return ExperimentGrid(title, self.arms, grid_rows)
+        labels = {row["local_id"]: row["arm"] for row in rows if row["local_id"] is not None}
+        return ExperimentGrid(
+            title, self.arms, grid_rows, lambda ids: changes_shown(self._store, ids, labels)
+        )
 
     def overview(self) -> tuple[dict[str, Any], dict[str, bool]]:
         """What :func:`experiments` lists of it, and whether each score's mean it has is a

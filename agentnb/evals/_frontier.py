@@ -149,13 +149,15 @@ class Frontier:
                 capsize=4,
                 color="tab:gray" if point.dominated else "tab:blue",
             )
-            ax.annotate(point.arm, (point.mean_cost, point.pass_rate), xytext=(6, 6),
+            label = f"{point.arm} (dominated)" if point.dominated else point.arm
+            ax.annotate(label, (point.mean_cost, point.pass_rate), xytext=(6, 6),
                         textcoords="offset points")  # fmt: skip
         line = sorted((p for p in placed if not p.dominated), key=lambda p: p.mean_cost or 0.0)
         if line:
             ax.plot([p.mean_cost for p in line], [p.pass_rate for p in line], "-",
                     color="tab:blue", label="frontier")  # fmt: skip
-            ax.legend(loc="lower right")
+            ax.legend(loc="best")
+        ax.margins(x=0.25)  # room for the labels of the arms at either end
         ax.set_xlabel(f"mean {self.cost}" + (" (USD)" if self.cost == "cost" else ""))
         ax.set_ylabel(f"pass rate (score.{self.score})")
         ax.set_ylim(-0.05, 1.05)

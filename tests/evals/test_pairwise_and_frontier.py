@@ -117,7 +117,9 @@ def test_the_frontier_table_and_plot(exp: Experiment) -> None:
     assert not all(p.dominated for p in points.values())  # someone is on the frontier
     assert "pass rate (long_answer)" in repr(frontier) and "<table" in frontier._repr_html_()
     ax = frontier.plot()
-    assert {t.get_text() for t in ax.texts} == {"finance_agent", "echo"}
+    assert {t.get_text() for t in ax.texts} == {
+        f"{p.arm} (dominated)" if p.dominated else p.arm for p in frontier.points
+    }
     assert ax.get_ylabel() == "pass rate (score.long_answer)"
     assert "frontier" in [t.get_text() for t in ax.get_legend().get_texts()]
     assert list(frontier.to_pandas().index) == ["finance_agent", "echo"]
