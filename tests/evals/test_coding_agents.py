@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import sdk_python
+from agentnb_testing import REPO, free_port, sdk_python, serving
 from scripted_judge import JUDGE_MODEL, scripted_judge
 
 import agentnb
@@ -27,6 +27,7 @@ from agentnb.history import HistoryStore
 pytestmark = [pytest.mark.timeout(300)]
 
 CODER = Path(__file__).resolve().parent / "coding_agent.py"
+CODEX_MODEL = Path(__file__).resolve().parent / "scripted_codex_model.py"
 PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 QUESTIONS = [f"make test_add pass ({n})" for n in range(4)]
 
@@ -265,3 +266,52 @@ def test_an_agent_writing_outside_its_copy_is_refused(
     copy = Path(change.kept_at)
     assert not (copy.parent / "calc.py").exists()  # beside the copy: nothing written
     remove_kept(repo, copy)
+
+
+@pytest.mark.slow
+def test_real_codex_on_a_scripted_model_edits_its_own_copy(
+    repo: Path, coders: tuple[str, str], tmp_path: Path
+) -> None:
+    codex = REPO / ".tools" / "codex-acp" / "node_modules" / ".bin" / "codex-acp"
+    if not codex.exists():
+        pytest.skip("codex-acp is not installed in .tools/codex-acp (scripts/test.sh installs it)")
+    _, idler = coders
+    port = free_port()
+    model = [sys.executable, str(CODEX_MODEL), str(port)]
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    (home / "config.toml").write_text(  # the copy is the isolation: Codex's own sandbox off
+        'sandbox_mode = "danger-full-access"\napproval_policy = "never"\n'
+        'model = "gpt-5-codex"\nmodel_provider = "scripted"\n[model_providers.scripted]\n'
+        f'name = "scripted"\nbase_url = "http://127.0.0.1:{port}/v1"\nwire_api = "responses"\n'
+        'env_key = "SCRIPTED_KEY"\n'
+    )
+    (home / "auth.json").write_text(json.dumps({"OPENAI_API_KEY": "sk-dummy"}))
+    name = f"codex_{uuid.uuid4().hex[:6]}"
+    env = {"CODEX_HOME": str(home), "SCRIPTED_KEY": "sk-dummy"}
+    before = copies_left()
+    log = tmp_path / "model.log"
+    with serving(model, ready_url=f"http://127.0.0.1:{port}/log", log_path=log):
+        agentnb.connect("acp", command=[str(codex)], name=name, env=env)
+        try:
+            exp = experiment(
+                f"codex_{uuid.uuid4().hex[:6]}",
+                [name, idler],
+                QUESTIONS[:2],
+                workspace=workspace(repo),
+                evaluators=[command(PYTEST, name="tests")],
+                concurrency=2,
+                approve=True,
+                progress=False,
+            )
+        finally:
+            disconnect(name)
+    table = exp.to_pandas()
+    assert set(table["status"]) == {"completed"}, table[["arm", "status", "answer"]]
+    assert table.groupby("arm")["score.tests"].mean().to_dict() == {name: 1.0, idler: 0.0}
+    for question in QUESTIONS[:2]:
+        change = exp.change(question, name)
+        assert [(f.path, f.added, f.removed) for f in change.files] == [("calc.py", 1, 1)]
+        assert "+    return a + b" in change.diff
+    assert copies_left() == before
+    assert git(repo, "status", "--porcelain") == "" and "a - b" in (repo / "calc.py").read_text()
