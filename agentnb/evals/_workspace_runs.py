@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from agentnb import Run
 from agentnb.history import HistoryStore, RunHistory, RunRecord
-from agentnb.types import Example, RunRequest, Via, agent_connection, send_batch
+from agentnb.types import (
+    Example,
+    RunAnnotation,
+    RunRequest,
+    Via,
+    agent_connection,
+    annotate_runs,
+    send_batch,
+)
 
 from ._book import ExperimentBook, keep_change, keep_copy_place
 from ._change import Change, take_change
@@ -21,7 +29,10 @@ from ._command_check import COPY_KEY
 from ._evaluators import Evaluator, run_evaluator
 from ._workspace import Copy, SetupFailed, Workspace
 
-__all__ = ["send_in_copies"]
+__all__ = ["CHANGE_ANNOTATION", "send_in_copies"]
+
+CHANGE_ANNOTATION: Final = "change"
+"""The name of the annotation a run's change is sent as, where tracing sends scores."""
 
 Link = Callable[[Sequence[tuple[int, Run]]], None]
 
@@ -89,6 +100,7 @@ def _one_pair(
             return None
         change = take_change(copy)  # before any check writes in the copy
         keep_change(store, record.local_id, _file_rows(change), change.diff)
+        _send_change(record.local_id, change)
         passed = _evaluated(evaluators, record, example, store)
         kept = chosen.keep is True or (
             chosen.keep == "failed" and (record.status != "completed" or not passed)
@@ -141,6 +153,26 @@ def _evaluated(
     names = {evaluator.name for evaluator in evaluators}
     failed = book.evaluation_errors([record.local_id])
     return not failed and all(bool(score.value) for score in scores if score.author in names)
+
+
+def _send_change(local_id: str, change: Change) -> None:
+    """The change as an annotation on the run's span, where tracing sends scores (its diff
+    as the explanation, with content capture on only); nothing when scores go nowhere."""
+    annotate_runs(
+        [
+            RunAnnotation(
+                local_id,
+                CHANGE_ANNOTATION,
+                change.summary(),
+                metadata={
+                    "files": [[f.path, f.added, f.removed] for f in change.files],
+                    "added": change.added,
+                    "removed": change.removed,
+                },
+                comment=change.diff or None,
+            )
+        ]
+    )
 
 
 def _file_rows(change: Change) -> list[tuple[str, int | None, int | None]]:

@@ -13,14 +13,17 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from agentnb_testing import REPO, free_port, sdk_python, serving
+from agentnb_testing import REPO, free_port, sdk_python, serving, wait_until
 from scripted_judge import JUDGE_MODEL, scripted_judge
 
 import agentnb
 from agentnb import ConfigurationError
 from agentnb._app.connections import disconnect
+from agentnb._core.trace_ids import run_span_id
 from agentnb._history import close_default_stores
+from agentnb._tracing import configure_tracing, flush_tracing
 from agentnb.evals import command, experiment, pairwise, pairwise_judge, workspace
 from agentnb.history import HistoryStore
 
@@ -315,3 +318,45 @@ def test_real_codex_on_a_scripted_model_edits_its_own_copy(
         assert "+    return a + b" in change.diff
     assert copies_left() == before
     assert git(repo, "status", "--porcelain") == "" and "a - b" in (repo / "calc.py").read_text()
+
+
+@pytest.mark.slow
+def test_each_runs_change_goes_to_phoenix_with_its_diff_when_content_is_captured(
+    repo: Path, coders: tuple[str, str], phoenix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixer, _ = coders
+    project = f"agentnb-coding-{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", f"openinference.project.name={project}")
+    configure_tracing(endpoint=phoenix, scores="phoenix", content=True)
+    try:
+        exp = experiment(
+            f"traced_{uuid.uuid4().hex[:6]}",
+            fixer,
+            QUESTIONS[:2],
+            workspace=workspace(repo),
+            progress=False,
+            approve=True,
+        )
+        assert flush_tracing(timeout=30)
+    finally:
+        configure_tracing(False)
+    spans = {format(run_span_id(run.local_id), "016x") for run in exp.runs()}
+    found: list[dict[str, object]] = []
+
+    def arrived() -> bool:
+        reply = httpx.get(
+            f"{phoenix}/v1/projects/{project}/span_annotations",
+            params={"span_ids": sorted(spans), "limit": 100},
+            timeout=30,
+        )
+        data = reply.json().get("data", []) if reply.status_code == 200 else []
+        found[:] = [a for a in data if a["name"] == "change"]
+        return len(found) == 2
+
+    wait_until(arrived, "both runs' changes are annotations in Phoenix", timeout=90)
+    for note in found:
+        result, meta = note["result"], note["metadata"]
+        assert isinstance(result, dict) and isinstance(meta, dict)
+        assert result["label"] == "1 file(s) changed, +1 -1"
+        assert "+    return a + b" in result["explanation"]
+        assert (meta["files"], meta["added"], meta["removed"]) == ([["calc.py", 1, 1]], 1, 1)
