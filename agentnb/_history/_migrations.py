@@ -659,7 +659,7 @@ _step(
     "m030_run_changes",
     """
         CREATE TABLE run_changes (
-            local_id TEXT PRIMARY KEY REFERENCES runs (local_id) ON DELETE CASCADE,
+            local_id TEXT PRIMARY KEY,
             created REAL NOT NULL,
             files TEXT NOT NULL,
             diff TEXT NOT NULL,
