@@ -13,7 +13,8 @@ way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html
   columns that fit one row a group in a width).
 - ``require_pandas()``, ``require_pyplot()``: pandas, matplotlib's pyplot, or an error
   saying which extra to install.
-- ``warn``: a warning worded in lines a terminal and a notebook hold.
+- ``warn``: a warning worded in lines a terminal and a notebook hold; ``make_progress``: the
+  progress bar a batch shows (a widget in a notebook, a line in a terminal).
 - ``in_notebook``, and ``show_grid``: a question × arm grid shown as the clickable view an
   experiment is (``ShownGrid``).
 """
@@ -25,6 +26,7 @@ from ._core.extras import require_pandas, require_pyplot
 from ._core.text import excerpt, visible
 from ._core.warning import warn
 from ._display.environment import in_notebook
+from ._display.progress import Progress, make_progress
 from ._display.run_comparison import seen_text
 from ._display.safe_markdown import NO_MATH
 from ._display.static_copy import clean
@@ -45,6 +47,7 @@ __all__ = [
     "NO_MATH",
     "Cell",
     "Column",
+    "Progress",
     "Row",
     "ShownGrid",
     "Table",
@@ -55,6 +58,7 @@ __all__ = [
     "in_blocks",
     "in_notebook",
     "is_share",
+    "make_progress",
     "percent",
     "require_pandas",
     "require_pyplot",

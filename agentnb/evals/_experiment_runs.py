@@ -113,6 +113,7 @@ def run_experiment(
             store=store,
             evaluators=evaluators,
             concurrency=concurrency,
+            progress=progress,
             approve=approve,
             label=f"experiment {record.name}",
             on_start=link,

@@ -8,10 +8,12 @@ removed unless kept."""
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from agentnb import Run
+from agentnb.display import Progress, make_progress
 from agentnb.history import HistoryStore, RunHistory, RunRecord
 from agentnb.types import (
     Example,
@@ -46,6 +48,7 @@ def send_in_copies(
     store: HistoryStore,
     evaluators: Sequence[Evaluator],
     concurrency: int,
+    progress: bool,
     approve: Any,
     label: str,
     on_start: Link,
@@ -53,6 +56,7 @@ def send_in_copies(
     """Run ``requests`` (request ``i`` asks ``examples[i]``) each in a copy of ``space``;
     their runs, in order. A copy whose setup failed fails its pair before its agent starts:
     the first such error is raised once every other pair ended."""
+    bar = _Tally(make_progress(len(requests), label, enabled=progress))
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, concurrency))
     futures = [
         pool.submit(
@@ -61,17 +65,41 @@ def send_in_copies(
         )
         for index, request in enumerate(requests)
     ]  # fmt: skip
+    for future in futures:
+        future.add_done_callback(bar.ended)
     try:
         concurrent.futures.wait(futures)
     except KeyboardInterrupt:  # a Stop: no new pair starts; those going end on their own
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    finally:
+        bar.progress.close()
     pool.shutdown()
     records = [r for f in futures if f.exception() is None and (r := f.result()) is not None]
     failures = [f.exception() for f in futures if f.exception() is not None]
     if failures:
         raise failures[0]  # type: ignore[misc]
     return RunHistory.from_records(records)
+
+
+class _Tally:
+    """The pairs ended, failed and their cost, drawn on a progress bar as each ends."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self._lock = threading.Lock()
+        self.done = self.failed = 0
+        self.cost: float | None = None
+
+    def ended(self, future: concurrent.futures.Future[RunRecord | None]) -> None:
+        record = None if future.cancelled() or future.exception() else future.result()
+        with self._lock:
+            self.done += 1
+            self.failed += record is None or record.status != "completed"
+            if record is not None and record.cost_usd is not None:
+                self.cost = (self.cost or 0.0) + record.cost_usd
+            counts = self.done, self.failed, self.cost
+        self.progress.update(*counts)
 
 
 def _one_pair(

@@ -221,7 +221,7 @@ def test_a_question_names_its_own_ref_and_a_failed_run_keeps_its_copy(
 
 
 def test_a_folder_is_copied_and_its_change_is_the_agents(
-    tmp_path: Path, coders: tuple[str, str]
+    tmp_path: Path, coders: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     fixer, _ = coders
     folder = tmp_path / "plain"
@@ -233,9 +233,9 @@ def test_a_folder_is_copied_and_its_change_is_the_agents(
         fixer,
         ["fix it"],
         workspace=workspace(folder),
-        progress=False,
         approve=True,
     )
+    assert f"experiment {exp.name}: 1/1 runs, $0.20 so far" in capsys.readouterr().err
     change = exp.change("fix it", fixer)
     assert [f.path for f in change.files] == ["calc.py"] and change.summary() == (
         "1 file(s) changed, +1 -1"
