@@ -64,9 +64,9 @@ class Workspace:
 
     def for_question(self, fields: Mapping[str, Any]) -> Workspace:
         """This workspace with a question's own ``repo``, ``ref`` or ``setup`` over it."""
-        path = fields.get("repo")
-        ref = fields.get("ref", self.ref)
-        setup = fields.get("setup", self.setup)
+        path = _field(fields, "repo")
+        ref = _field(fields, "ref") or self.ref
+        setup = _field(fields, "setup") or self.setup
         if path is None and ref == self.ref and setup == self.setup:
             return self
         return workspace(self.path if path is None else path, ref, setup, self.keep, quiet=True)
@@ -153,6 +153,19 @@ def workspace(
     if not quiet:
         _say_uncommitted(found.path, ref)
     return found
+
+
+def _field(fields: Mapping[str, Any], name: str) -> str | None:
+    """A question's own ``repo``, ``ref`` or ``setup``: a text; None where it has none (a
+    DataFrame's missing value too)."""
+    value = fields.get(name)
+    if value is None or (isinstance(value, float) and value != value):  # NaN: left empty
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(
+            f"a question's {name!r} field names its own {name} as text, not {value!r}"
+        )
+    return value
 
 
 def _git(

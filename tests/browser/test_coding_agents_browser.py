@@ -1,7 +1,7 @@
 """Choosing a coding agent, as a person sees it in JupyterLab on Debian's Chromium: an
 experiment of two ACP coding agents (scripted on the official SDK), each run in its own git
 worktree; a question's **Compare** under the grid sets the two runs side by side and, under
-them, the two diffs they made; the cost frontier plotted (cost on x, pass rate on y, the arms
+them, the two diffs they made (a cell's **Open**: its run, its diff under it); the cost frontier plotted (cost on x, pass rate on y, the arms
 labelled). Screenshots go to test-artifacts/ (coding-agents-*.png)."""
 
 from __future__ import annotations
@@ -78,6 +78,14 @@ def test_a_questions_compare_shows_the_two_diffs_and_the_frontier_is_plotted(
         changes.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "coding-agents-compared.png"))
         changes.screenshot(path=str(artifacts / "coding-agents-diffs.png"))
+
+        grid.locator("tbody tr").nth(0).locator(".anb-grid-open").first.click()  # the fixer's
+        cell_at(page, 1).locator(".agentnb .anb-message").first.wait_for()
+        opened = cell_at(page, 1).locator(".agentnb-changes")
+        opened.filter(has_text="the change this run made").wait_for()
+        assert opened.locator("td").count() == 1 and "+    return a + b" in opened.inner_text()
+        opened.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "coding-agents-opened.png"))
 
         plot = cell_at(page, 2).locator(".jp-OutputArea-output img")
         plot.wait_for()

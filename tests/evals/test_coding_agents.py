@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pandas
 import pytest
 from agentnb_testing import REPO, free_port, sdk_python, serving, wait_until
 from scripted_judge import JUDGE_MODEL, scripted_judge
@@ -205,7 +206,7 @@ def test_a_question_names_its_own_ref_and_a_failed_run_keeps_its_copy(
     exp = experiment(
         f"refs_{uuid.uuid4().hex[:6]}",
         idler,
-        [{"question": "on main"}, {"question": "on fixed", "ref": "fixed"}],
+        pandas.DataFrame([{"question": "on main"}, {"question": "on fixed", "ref": "fixed"}]),
         workspace=workspace(repo, keep="failed"),
         evaluators=[command(PYTEST, name="tests")],
         progress=False,
