@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import agentnb
 from agentnb import ConfigurationError
+from agentnb.display import excerpt
 from agentnb.history import EVALUATES
 
 from ._change import kept_change
@@ -35,6 +36,9 @@ __all__ = ["Pairwise", "PairwiseVerdict", "pairwise", "pairwise_judge"]
 Side = Literal["A", "B", "tie"]
 Outcome = Literal["a", "b", "tie"]
 PairJudge = Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]], object]
+
+JUDGED_DIFF_CHARS: Final = 20_000
+"""Characters of a run's diff a pairwise judge is shown (the rest said to be left out)."""
 
 PAIRWISE_RUBRIC: Final = (
     "Which response answers the question better (for a change to code: which change does "
@@ -153,8 +157,9 @@ def pairwise(
     or ``"tie"``; ``first`` and ``second`` are dicts of ``answer``, ``status`` and ``diff``)
     is asked twice, once in each order; a verdict stands when both orders name the same
     arm, else the question is a tie. Each verdict (``"a"``, ``"b"``, ``"tie"``) is kept as
-    ``score.<name>`` on arm ``a``'s run. Returns the wins, losses and ties and the win rate
-    with its Wilson interval."""
+    ``score.<name>`` on arm ``a``'s run (another ``name=`` for another pair of arms with the
+    same ``a``: a later call replaces the score). Returns the wins, losses and ties and the
+    win rate with its Wilson interval."""
     if not callable(judge):
         raise ConfigurationError(
             "judge= is a pairwise judge: agentnb.evals.pairwise_judge(agent) or a function "
@@ -195,7 +200,7 @@ def _side(store: Any, record: Any) -> dict[str, Any]:
     return {
         "answer": record.answer or "",
         "status": record.status,
-        **({"diff": change.diff} if change is not None else {}),
+        **({"diff": excerpt(change.diff, JUDGED_DIFF_CHARS, lines=True)} if change else {}),
     }
 
 
