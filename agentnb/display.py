@@ -13,8 +13,9 @@ way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html
   columns that fit one row a group in a width).
 - ``require_pandas()``, ``require_pyplot()``: pandas, matplotlib's pyplot, or an error
   saying which extra to install.
-- ``warn``: a warning worded in lines a terminal and a notebook hold; ``make_progress``: the
-  progress bar a batch shows (a widget in a notebook, a line in a terminal).
+- ``warn``: a warning worded in lines a terminal and a notebook hold; ``note``: information,
+  not a warning (an ordinary output in a notebook, a line on stderr elsewhere).
+- ``make_progress(total, label)``: the progress a batch shows (done, failed, left, cost).
 - ``in_notebook``, and ``show_grid``: a question × arm grid shown as the clickable view an
   experiment is (``ShownGrid``).
 """
@@ -25,7 +26,7 @@ from ._app.history_tables import show_grid, shown_summary
 from ._core.extras import require_pandas, require_pyplot
 from ._core.text import excerpt, visible
 from ._core.warning import warn
-from ._display.environment import in_notebook
+from ._display.environment import in_notebook, note
 from ._display.progress import Progress, make_progress
 from ._display.run_comparison import seen_text
 from ._display.safe_markdown import NO_MATH
@@ -59,6 +60,7 @@ __all__ = [
     "in_notebook",
     "is_share",
     "make_progress",
+    "note",
     "percent",
     "require_pandas",
     "require_pyplot",

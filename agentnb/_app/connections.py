@@ -193,6 +193,12 @@ class Connection:
             client.provider.known_as = server if self.name == DEFAULT_NAME else named
         return client
 
+    def close(self) -> None:
+        """Close the connection's client (an ACP agent's process ends), for a connection made
+        by hand and never registered (``agentnb.disconnect`` closes a registered one)."""
+        if self._client is not None:
+            run_sync(self._client.aclose())
+
     def client(self) -> AsyncAgentClient:
         """The connection's async client. Use it only on agentnb's background loop."""
         client = self._client
@@ -228,12 +234,6 @@ class Connection:
         by_command = options.get("command") is not None  # its base_url is the command's
         base_url = None if by_command else self.base_url
         return Connection(self.name, self.provider, base_url, self.api_key, options)
-
-    def close(self) -> None:
-        """Close this connection's client (an ACP agent's process ends), waiting for it."""
-        client, self._client = self._client, None
-        if client is not None:
-            run_sync(client.aclose())
 
     def carries(self, option: str) -> bool:
         """Whether this connection's dialect has a field for run option ``option``

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._core.client_tools import ToolResult
 from .._core.version import __version__
+from .context_tools import OUTPUT_SCHEMAS
 
 __all__ = ["INSTRUCTIONS", "HttpServer", "serve_http"]
 
@@ -116,6 +117,7 @@ def _mcp_server(tools: list[dict[str, Any]], submit: Submit) -> Server[Any]:
             name=tool["name"],
             description=tool["description"],
             input_schema=tool["parameters"],
+            output_schema=OUTPUT_SCHEMAS.get(tool["name"]),
             annotations=types.ToolAnnotations(
                 read_only_hint=True,
                 destructive_hint=False,
@@ -137,7 +139,10 @@ def _mcp_server(tools: list[dict[str, Any]], submit: Submit) -> Server[Any]:
         served = submit(params.name, dict(params.arguments or {}), _client_of(ctx))
         result = await asyncio.wrap_future(served)
         text = [types.TextContent(text=result.text)]
-        return types.CallToolResult(content=text, is_error=result.failed)
+        structured = None if result.failed else result.structured
+        return types.CallToolResult(
+            content=text, structured_content=structured, is_error=result.failed
+        )
 
     return Server(
         "agentnb-notebook",

@@ -21,7 +21,7 @@ from .._core.approvals import (
     PlatformSupport,
     collect_decisions,
 )
-from .._core.client_tools import MAX_ROUNDS, AskedFirst
+from .._core.client_tools import MAX_ROUNDS, AskedFirst, asked_first_id
 from .._core.exceptions import (
     AgentNBError,
     EventTooLargeError,
@@ -521,7 +521,7 @@ class AsyncRunStream:
         """The call the run asks about before anything is sent, as a call of the run run by
         the client (:mod:`.tool_rounds`: shown with its preview, decided through the gate);
         denied, the run ends failed saying so, the message kept as it was typed."""
-        call_id = f"agentnb_{first.tool.name}"
+        call_id = asked_first_id(first)
         started = ToolCallStarted(call_id=call_id, name=first.tool.name, arguments=first.arguments)
         yield self._feed.deliver(started)
         call = self.run.tool_call(call_id)

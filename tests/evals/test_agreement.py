@@ -242,6 +242,23 @@ def test_a_score_no_run_has_or_no_run_scored_by_both_is_a_clear_error(
     assert isinstance(by_mode, Agreement) and by_mode.binary and by_mode.tpr is not None
 
 
+def test_an_agreement_on_a_label_says_labelled_and_the_label_never_passed(
+    scored: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """With ``positive=`` a failure mode, a run the person labelled so *has* the failure: the
+    figures say "labelled 'stale price'", never "passed" or ✓ / ✗."""
+    found = agreement(agentnb.runs(agent="echo"), "judge_ok", "mode", positive="stale price")
+    assert isinstance(found, Agreement)
+    for shown in (found.to_text(200), found._repr_html_()):
+        assert "positive: labelled 'stale price'" in shown.replace("&#x27;", "'"), shown
+        assert "passed" not in shown and "✓" not in shown and "✗" not in shown, shown
+    text = found.to_text(200)
+    assert "of those the person labelled 'stale price'" in text, text
+    assert "of those the person did not label 'stale price'" in text, text
+    assert "person not 'stale price': not 'stale price' " in text, text
+    assert "; person 'stale price': not 'stale price' " in text, text
+
+
 ARMS_PROCESS = """
 import json
 from agentnb import evals

@@ -17,7 +17,11 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``mcp``: answers the names of the MCP servers its session was given;
 - ``mcpjson``: answers those servers as JSON, as the SDK read them;
 - ``terminal CMD ARG...``: runs the command in the client's terminal (when offered: else
-  says so), waits for it, answers its exit code and output.
+  says so), waits for it, answers its exit code and output;
+- ``spin SECONDS NAME``: spends SECONDS of CPU (cancel stops it), then answers
+  ``NAME spun`` with usage; with ``SCRIPTED_SPIN_LOG`` set, first appends ``NAME pid ppid``
+  to that file (which worker's agent started it, and how often), and ``NAME stopped pid
+  ppid`` when a cancel stopped it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from acp import (
@@ -200,6 +205,19 @@ class ScriptedAgent(Agent):
             await asyncio.sleep(0.05)
         return PromptResponse(stop_reason="end_turn")
 
+    async def _spin(self, session_id: str, rest: str) -> PromptResponse:
+        seconds, _, name = rest.partition(" ")
+        cancelled = self._cancelled[session_id]
+        spent = await asyncio.to_thread(_spend_cpu, float(seconds), cancelled, name)
+        if not spent:
+            await asyncio.to_thread(_note, f"{name} stopped")
+            return PromptResponse(stop_reason="cancelled")
+        await self._say(session_id, f"{name} spun")
+        return PromptResponse(
+            stop_reason="end_turn",
+            usage=Usage(input_tokens=len(name) + 10, output_tokens=3, total_tokens=len(name) + 13),
+        )
+
     async def _stubborn(self, session_id: str, rest: str) -> PromptResponse:
         return await self._slow(session_id, rest, stubborn=True)
 
@@ -301,6 +319,26 @@ class ScriptedAgent(Agent):
     async def _count(self, session_id: str, rest: str) -> PromptResponse:
         await self._say(session_id, f"prompts in this session: {self._prompts[session_id]}")
         return PromptResponse(stop_reason="end_turn")
+
+
+def _note(what: str) -> None:
+    """Append ``what``, this process's id and its parent's to ``SCRIPTED_SPIN_LOG``."""
+    log = os.environ.get("SCRIPTED_SPIN_LOG")
+    if log:
+        with open(log, "a") as file:
+            file.write(f"{what} {os.getpid()} {os.getppid()}\n")
+
+
+def _spend_cpu(seconds: float, cancelled: asyncio.Event, name: str) -> bool:
+    """Note the start in ``SCRIPTED_SPIN_LOG`` (where set), then spend ``seconds`` of this
+    process's CPU; False when cancelled first."""
+    _note(name)
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        if cancelled.is_set():
+            return False
+        sum(range(10000))
+    return True
 
 
 async def main() -> None:

@@ -21,6 +21,9 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
   ``propose_modes(agent=...)``: an agent groups the failed runs' notes into modes, shown
   for the person to accept (nothing is labelled until ``.accept()``).
 - ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
+- ``experiment(..., executor=ex)``: each pair a task on a Dask or Ray cluster (any
+  ``concurrent.futures.Executor``; ``ray_executor()`` makes one of Ray), every run back in
+  this history.
 - ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
 - ``workspace(path, ref=, setup=, keep=)``: each run of ``experiment(..., workspace=...)`` in
   a fresh copy of a repository or folder, its change kept (``exp.change(q, arm)``);
@@ -39,6 +42,7 @@ from ._change import Change, ChangedFile, ChangesSideBySide
 from ._command_check import command
 from ._datasets import Dataset, dataset
 from ._evaluators import evaluate
+from ._executors import RayExecutor, ray_executor
 from ._experiment import Comparisons, Experiment, experiment, experiments
 from ._frontier import ArmPoint, Frontier
 from ._judge import judge
@@ -79,6 +83,7 @@ __all__ = [
     "PairwiseVerdict",
     "PhoenixExport",
     "ProposedMode",
+    "RayExecutor",
     "ScoredRun",
     "SetupFailed",
     "Verdict",
@@ -102,6 +107,7 @@ __all__ = [
     "pairwise",
     "pairwise_judge",
     "propose_modes",
+    "ray_executor",
     "regex",
     "to_phoenix",
     "tool_called",

@@ -20,8 +20,8 @@ from agentnb.types import (
     RunAnnotation,
     RunRequest,
     Via,
-    agent_connection,
     annotate_runs,
+    connections_of,
     send_batch,
 )
 
@@ -145,7 +145,7 @@ def _run_in(
     copy: Copy, request: RunRequest, via: Via, approve: Any, label: str, on_start: Link
 ) -> RunRecord | None:
     """The run of ``request`` by an agent working in ``copy``."""
-    base = agent_connection(request.agent, via)
+    [base] = connections_of([request], via)
     own = base.in_folder(copy.folder)
     placed = request.model_copy(
         update={"metadata": {**request.metadata, COPY_KEY: str(copy.folder)}}

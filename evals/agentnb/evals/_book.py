@@ -14,8 +14,8 @@ An evaluation is one evaluator applied to one run: it either gave scores (the sc
 table's) or raised, and then its error is kept here, so a table can say the evaluator
 failed while a summary's means, reading only scores, leave it out.
 
-The tables are made by the history's frozen migrations (m016, m019, m028, m030); their SQL lives
-here, evaluation's own.
+The tables are made by evaluation's frozen migrations (``_evaluation_tables``: m016, m019,
+m028, evals_run_changes); their SQL lives here, evaluation's own.
 """
 
 from __future__ import annotations
@@ -374,7 +374,7 @@ def _same(old: Example, new: Example) -> bool:
 
 
 # ---- the change a run made in its copy (experiment(..., workspace=...)) ----------------
-# Evaluation's table run_changes (the history's migration m030): a run's files changed
+# Evaluation's table run_changes (its migration evals_run_changes): a run's files changed
 # (path, lines added and removed), its bounded diff, and where its copy is kept.
 
 

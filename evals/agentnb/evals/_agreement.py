@@ -331,8 +331,8 @@ class Agreement:
 
     @property
     def tpr(self) -> float | None:
-        """Of the runs the person passed, the share the evaluator passed (its sensitivity);
-        None for labels, or when the person passed none."""
+        """Of the runs the person passed (with ``positive=``: labelled so), the share the
+        evaluator passed (its sensitivity); None for labels, or when the person passed none."""
         return self._rate(True)
 
     @property
@@ -437,7 +437,9 @@ class Agreement:
     # ---- shown -------------------------------------------------------------------------
     def title(self) -> str:
         reading = (
-            f"pass at {self.threshold:g}" if self.positive is None else f"pass: {self.positive!r}"
+            f"pass at {self.threshold:g}"
+            if self.positive is None
+            else f"positive: labelled {self.positive!r}"
         )
         how = f", {reading}" if self.binary else ", labels"
         group = f" on {self.group}" if self.group is not None else ""
@@ -465,12 +467,20 @@ class Agreement:
 
     def _rate_text(self, truth: bool) -> str:
         row = self.counts[self.classes.index(truth)]
-        word = "passed" if truth else "failed"
+        word = self._verb(truth)
         if not sum(row):
             return f"— (the person {word} none)"
         rate = self._rate(truth)
         hit = row[self.classes.index(truth)]
         return f"{_share(rate, hit, sum(row))} of those the person {word}"
+
+    def _verb(self, truth: bool) -> str:
+        """What the person did to a run of that class: ``passed`` / ``failed``; with
+        ``positive=`` a label (a failure mode, often), ``labelled 'parrots'`` / ``did not
+        label 'parrots'``: not a pass, whatever the label says."""
+        if self.positive is None:
+            return "passed" if truth else "failed"
+        return f"labelled {self.positive!r}" if truth else f"did not label {self.positive!r}"
 
     def _missing_text(self) -> str:
         lacking = [(name, count) for name, count in self.missing.items() if count]
@@ -482,12 +492,18 @@ class Agreement:
         )
 
     def _confusion_text(self) -> str:
-        """``person ✓: judge ✓ 18, ✗ 2; person ✗: ...`` in one line a row."""
+        """``person ✓: judge ✓ 18, ✗ 2; person ✗: ...`` in one line a row (with ``positive=``
+        the label and ``not`` it, never ✓ / ✗)."""
         return "; ".join(
-            f"person {_class(c)}: "
-            + ", ".join(f"{_class(d)} {self.counts[i][j]}" for j, d in enumerate(self.classes))
+            f"person {self._class(c)}: "
+            + ", ".join(f"{self._class(d)} {self.counts[i][j]}" for j, d in enumerate(self.classes))
             for i, c in enumerate(self.classes)
         )
+
+    def _class(self, value: Class) -> str:
+        if isinstance(value, bool) and self.positive is not None:
+            return repr(self.positive) if value else f"not {self.positive!r}"
+        return _class(value)
 
     def _table(self) -> Table:
         columns = [Column("", head=True), Column("", wrap=True)]
