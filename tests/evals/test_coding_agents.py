@@ -5,6 +5,7 @@ failing test, each run in its own ``git worktree``; the project's tests run in e
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import shutil
 import subprocess
@@ -361,3 +362,12 @@ def test_each_runs_change_goes_to_phoenix_with_its_diff_when_content_is_captured
         assert result["label"] == "1 file(s) changed, +1 -1"
         assert "+    return a + b" in result["explanation"]
         assert (meta["files"], meta["added"], meta["removed"]) == ([["calc.py", 1, 1]], 1, 1)
+
+
+def test_a_workspace_is_not_sent_to_an_executor(tmp_path: Path) -> None:
+    said = r"copy on this machine.*without executor="
+    with (
+        concurrent.futures.ThreadPoolExecutor(1) as pool,
+        pytest.raises(ConfigurationError, match=said),
+    ):
+        experiment("remote_copies", "echo", ["q"], workspace=workspace(tmp_path), executor=pool)
