@@ -53,6 +53,7 @@ __all__ = [
     "run_echo_every_way",
     "said_on_page",
     "serving",
+    "wait_for_start",
 ]
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
@@ -342,13 +343,13 @@ def serving(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server ``command`` (output to ``log_path``) until ``ready_url`` answers 200, and
     stop it on leaving. Fails with the log's tail if it exits or stops making progress before
-    it answers (:func:`_wait_until_ready`)."""
+    it answers (:func:`wait_for_start`)."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             list(command), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            _wait_until_ready(process, ready_url, log_path)
+            wait_for_start(process, lambda: _answers(ready_url), log_path, f"answer {ready_url}")
             yield process
         finally:
             process.terminate()
@@ -400,18 +401,21 @@ SERVICE_START_BOUND_S = 900.0
 start at load 12 took over 120 s)."""
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    """Return once ``url`` answers 200. While it does not, wait as long as the process lives
-    and makes progress (its output grows or it uses the CPU), up to
-    :data:`SERVICE_START_BOUND_S`; fail with its output's tail otherwise. pytest-timeout's
-    bound on the test is held meanwhile: a module's service starts in its first test's set-up,
-    and the start is bounded here."""
+def wait_for_start(
+    process: subprocess.Popen[bytes], ready: Callable[[], object], log_path: Path, what: str
+) -> None:
+    """Return once ``ready()`` is true (the service can ``what``: answer its URL, or what a
+    service without one shows). While it is not, wait as long as the process lives and makes
+    progress (its output grows or it uses the CPU), up to :data:`SERVICE_START_BOUND_S`;
+    fail with its output's tail otherwise. pytest-timeout's bound on the test is held
+    meanwhile: a module's service starts in its first test's set-up, and the start is
+    bounded here."""
     name = Path(str(process.args[0] if isinstance(process.args, list) else process.args)).name
     held, _ = signal.setitimer(signal.ITIMER_REAL, 0)  # pytest-timeout's timer (0: none)
     try:
         started = progressed = time.monotonic()
         seen: tuple[int, float] | None = None
-        while not _answers(url):
+        while not ready():
             now = time.monotonic()
             if process.poll() is not None:
                 problem = f"exited ({process.returncode})"
@@ -425,7 +429,7 @@ def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path
                 time.sleep(0.3)
                 continue
             tail = log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{name} {problem} and did not answer {url}:\n{tail}")
+            raise RuntimeError(f"{name} {problem} and did not {what}:\n{tail}")
     finally:
         if held:
             signal.setitimer(signal.ITIMER_REAL, held)

@@ -14,6 +14,7 @@ import atexit
 import secrets
 import threading
 import weakref
+from collections.abc import Callable
 from html import escape
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -162,6 +163,11 @@ class ContextServer:
         """Refuse a call waiting for your decision: its client gets a tool error saying the
         user denied it."""
         self.handle.deny(call_id, reason)
+
+    def share_with_turn(self, approve: ApprovalPolicy) -> Callable[[], None]:
+        """Serve calls while a turn goes on, decided by its ``approve`` (a connection's
+        server: from then on, only through turns); the function that ends it."""
+        return self._served.share_with_turn(approve)
 
     def mcp_server(self, name: str = "notebook") -> dict[str, object]:
         """This server as an MCP server entry (``{type, name, url, headers}``, the form ACP's

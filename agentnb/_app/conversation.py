@@ -146,7 +146,7 @@ class Conversation:
             options["tools"] = turn.tools
         if turn.media:  # the attached figures' images, then those given
             options["media"] = [*turn.media, *(options.get("media") or ())]
-        return text, self.conn._with_context(options, self.approve) if by_mcp else options
+        return text, self.conn._with_context(options) if by_mcp else options
 
     def new(self) -> None:
         """The next message starts a new thread."""

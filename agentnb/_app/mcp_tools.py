@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any, overload
 from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool, FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
-from .._core.secrets import redact, register_secret, secret_name, url_credentials
+from .._core.secrets import (
+    redact,
+    register_header_credentials,
+    register_secret,
+    url_credentials,
+)
 from .mcp_question import Elicit
 
 if TYPE_CHECKING:
@@ -29,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["McpTools", "mcp_tools"]
 
 _NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_-]+")
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 def mcp_tools(
@@ -112,10 +116,7 @@ def _register_credentials(headers: Mapping[str, str], url: str) -> None:
     wherever it might show, as a key is."""
     for secret in url_credentials(url):
         register_secret(secret)
-    for header, value in headers.items():
-        if header.lower() in _CREDENTIAL_HEADERS or secret_name(header):
-            register_secret(value)
-            register_secret(value.partition(" ")[2] or None)  # "Bearer <token>": the token
+    register_header_credentials(headers)
 
 
 def _name_part(text: str) -> str:

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
@@ -63,6 +63,7 @@ __all__ = [
     "redact_key_shapes",
     "redact_pieces",
     "redacted_error",
+    "register_header_credentials",
     "register_secret",
     "scrubbed",
     "secret_name",
@@ -218,6 +219,20 @@ def register_secret(value: str | None) -> None:
         _registered.update(_echo_forms(value))
         _registered.update(_echo_forms(value.strip()))
         _cache = (-ENV_RESCAN_SECONDS, ())
+
+
+CREDENTIAL_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
+"""Headers whose value is a credential, whatever a secret-looking name would say."""
+
+
+def register_header_credentials(headers: Mapping[str, str]) -> None:
+    """The credentials among ``headers`` (``Authorization``, a cookie, a header with a
+    secret-looking name), registered as secrets: redacted wherever they might show, a
+    ``Bearer <token>``'s token alone too (a peer may echo either)."""
+    for header, value in headers.items():
+        if header.lower() in CREDENTIAL_HEADERS or secret_name(header):
+            register_secret(value)
+            register_secret(value.partition(" ")[2] or None)
 
 
 def _echo_forms(secret: str) -> set[str]:

@@ -19,7 +19,7 @@ def executor(kind: str, address: str):  # type: ignore[no-untyped-def]
         from distributed import Client
 
         client = Client(address)
-        client.wait_for_workers(2, timeout=300)
+        client.wait_for_workers(2)  # registered before the driver starts (cluster_testing)
         return client.get_executor()
     return evals.ray_executor(address)
 

@@ -1,8 +1,9 @@
 """Clusters for the executor tests, started by their own commands as a person starts them:
 ``dask scheduler`` and two ``dask worker`` processes, or ``ray start --head``, all on
 127.0.0.1, from the venvs ``tests/sdk_envs/dask.txt`` and ``ray.txt`` make (each with agentnb
-from the checkout). Each service is waited for while its process lives (a loaded machine
-starts it later, never fails it); leaving stops exactly the processes started here.
+from the checkout). Each service is waited for while its process lives and makes progress
+(``agentnb_testing.wait_for_start``: a loaded machine starts it later, never fails it);
+leaving stops exactly the processes started here.
 
 Also: the driver that runs an experiment on a cluster from the cluster's venv, and what two
 histories are compared on."""
@@ -21,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-from agentnb_testing import free_port
+from agentnb_testing import free_port, wait_for_start
 
 from agentnb import evals
 from agentnb.history import HistoryStore
@@ -32,16 +32,6 @@ DRIVER = HERE / "cluster_driver.py"
 SCRIPTED_AGENT = (
     Path(__file__).resolve().parents[1] / "interop" / "acp_agents" / "scripted_agent.py"
 )
-
-
-def started(process: subprocess.Popen[bytes], ready: Any, what: str, log: Path) -> None:
-    """Wait until ``ready()`` is true, as long as ``process`` lives; fail with its log's tail
-    if it ends first."""
-    while not ready():
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-3000:]
-            pytest.fail(f"{what} ended ({process.returncode}) before it was ready:\n{tail}")
-        time.sleep(0.2)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -97,13 +87,18 @@ def dask_cluster(python: Path, env: Mapping[str, str], tmp: Path) -> Iterator[Cl
                 tmp / "scheduler.log", env,
             )
         )  # fmt: skip
-        started(scheduler, address_file.exists, "dask scheduler", tmp / "scheduler.log")
-        started(scheduler, lambda: _address(address_file), "dask scheduler", tmp / "scheduler.log")
+        wait_for_start(
+            scheduler, lambda: _address(address_file), tmp / "scheduler.log", "write its address"
+        )
         address = _address(address_file)
         workers = [
             stack.enter_context(spawned(_worker(dask, address, n), tmp / f"worker-{n}.log", env))
             for n in range(2)
         ]
+        for n, worker in enumerate(workers):
+            log = tmp / f"worker-{n}.log"
+            wait_for_start(worker, lambda log=log: "Registered to" in log.read_text(), log,
+                           "register with the scheduler")  # fmt: skip
         yield Cluster("dask", python, address, dict(env), workers)
 
 
@@ -145,7 +140,7 @@ def ray_cluster(python: Path, env: Mapping[str, str], tmp: Path) -> Iterator[Clu
                 time.sleep(2)  # each look starts a Python that loads Ray: not too often
             return status.returncode == 0
 
-        started(head, up, "ray start --head", tmp / "ray.log")
+        wait_for_start(head, up, tmp / "ray.log", f"answer ray status at {address}")
         yield Cluster("ray", python, address, dict(env))
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pandas as pd
 import pytest
 from agentnb_testing import sdk_python
 
@@ -213,6 +214,20 @@ def test_an_agreement_reads_says_what_is_missing_and_is_kept(
     assert listed["note"].tolist() == ["judge v2", "judge v1"]
     assert listed["kappa"].tolist()[1] == pytest.approx(found.kappa)
     assert listed["n"].tolist()[1] == found.n and listed["scope"].tolist()[1] == f"{RUNS} runs"
+
+
+def test_a_run_named_twice_counts_once_and_the_agreement_says_so(
+    scored: list[tuple[str, dict[str, Any]]],
+) -> None:
+    runs = agentnb.runs(agent="echo")
+    once = agreement(runs, "judge_ok")
+    frame = runs.to_pandas()
+    twice = agreement(pd.concat([frame, frame.head(10), frame.head(1)]), "judge_ok")
+    assert isinstance(once, Agreement) and isinstance(twice, Agreement)
+    assert (twice.n, twice.kappa, twice.counts) == (once.n, once.kappa, once.counts)
+    assert twice.repeated == 11 and once.repeated == 0
+    assert "11 runs were named more than once: each counted once" in twice.to_text(200)
+    assert "named more than once" not in once.to_text(200)
 
 
 def test_a_score_no_run_has_or_no_run_scored_by_both_is_a_clear_error(

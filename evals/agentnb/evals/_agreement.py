@@ -151,13 +151,14 @@ def agreement_of(
     by: str | None = None,
 ) -> Agreement | Agreements:
     """The agreement of ``evaluator`` with ``human`` on ``scored`` (per group with
-    ``by``)."""
+    ``by``). A run named more than once counts once, and the agreement says so."""
+    scored, repeated = _each_once(scored)
     _check_names(scored, evaluator, human)
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         raise ConfigurationError(f"threshold is a number (pass at or above it), not {threshold!r}")
     reading = _reading(scored, evaluator, human, float(threshold), positive)
     if by is None:
-        return _measured(scored, evaluator, human, reading, scope, None, store)
+        return _measured(scored, evaluator, human, reading, scope, None, store, repeated=repeated)
     groups = list(dict.fromkeys(run.group for run in scored))
     found = Agreements(
         (str(group), _measured([r for r in scored if r.group == group], evaluator, human,
@@ -167,6 +168,14 @@ def agreement_of(
     if not any(one.n for one in found.values()):
         _measured(scored, evaluator, human, reading, scope, None, store)  # says why
     return found
+
+
+def _each_once(scored: Sequence[ScoredRun]) -> tuple[list[ScoredRun], int]:
+    """``scored`` with each run once (its first naming), and how many namings were dropped."""
+    first: dict[str, ScoredRun] = {}
+    for run in scored:
+        first.setdefault(run.local_id, run)
+    return list(first.values()), len(scored) - len(first)
 
 
 def _check_names(scored: Sequence[ScoredRun], evaluator: str, human: str) -> None:
@@ -231,6 +240,7 @@ def _measured(
     store: HistoryStore,
     *,
     strict: bool = True,
+    repeated: int = 0,
 ) -> Agreement:
     pairs: list[tuple[str, Class, Class]] = []
     missing = {evaluator: 0, human: 0}
@@ -266,6 +276,7 @@ def _measured(
         missing=missing,
         pairs=tuple(pairs),
         store=store,
+        repeated=repeated,
     )
 
 
@@ -298,6 +309,8 @@ class Agreement:
     pairs: tuple[tuple[str, Class, Class], ...] = field(repr=False)
     """Each run both scored: its ``local_id``, the person's class, the evaluator's."""
     store: HistoryStore = field(repr=False, compare=False)
+    repeated: int = 0
+    """How many namings of a run already named were left out (each run counts once)."""
 
     @property
     def disagreeing(self) -> tuple[str, ...]:
@@ -460,6 +473,9 @@ class Agreement:
         figures.append(("confusion", self._confusion_text()))
         if self.disagreeing:
             figures.append(("disagreements", f"{len(self.disagreeing)} runs: .disagreements"))
+        if self.repeated:
+            said = f"{self.repeated} runs were named more than once: each counted once"
+            figures.append(("note", said))
         return figures
 
     def _agreed(self) -> int:

@@ -22,6 +22,8 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
   ``NAME spun`` with usage; with ``SCRIPTED_SPIN_LOG`` set, first appends ``NAME pid ppid``
   to that file (which worker's agent started it, and how often), and ``NAME stopped pid
   ppid`` when a cancel stopped it.
+- ``terminaljson {"command", "args", "env", "outputByteLimit"}``: the same, the request as
+  given (``env`` a dict), answering ``{"exit", "output", "truncated"}`` as JSON.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from acp.schema import (
     AgentCapabilities,
     ClientCapabilities,
     Cost,
+    EnvVariable,
     Implementation,
     PermissionOption,
     SessionConfigOptionSelect,
@@ -314,6 +317,30 @@ class ScriptedAgent(Agent):
         )
         await self._conn.release_terminal(session_id=session_id, terminal_id=made.terminal_id)
         await self._say(session_id, f"exit {ended.exit_code}: {output.output.strip()}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _terminaljson(self, session_id: str, rest: str) -> PromptResponse:
+        spec = json.loads(rest)
+        env = [EnvVariable(name=k, value=v) for k, v in (spec.get("env") or {}).items()]
+        try:
+            made = await self._conn.create_terminal(
+                session_id=session_id,
+                command=spec["command"],
+                args=spec.get("args"),
+                env=env or None,
+                output_byte_limit=spec.get("outputByteLimit"),
+            )
+        except RequestError as exc:
+            await self._say(session_id, f"terminal refused: {exc}")
+            return PromptResponse(stop_reason="end_turn")
+        terminal_id = made.terminal_id
+        ended = await self._conn.wait_for_terminal_exit(
+            session_id=session_id, terminal_id=terminal_id
+        )
+        output = await self._conn.terminal_output(session_id=session_id, terminal_id=terminal_id)
+        await self._conn.release_terminal(session_id=session_id, terminal_id=terminal_id)
+        said = {"exit": ended.exit_code, "output": output.output, "truncated": output.truncated}
+        await self._say(session_id, json.dumps(said))
         return PromptResponse(stop_reason="end_turn")
 
     async def _count(self, session_id: str, rest: str) -> PromptResponse:
