@@ -11,7 +11,8 @@ way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html
   ``is_share`` (a score's mean is a share of True), ``shown_summary`` (a frame shown as a
   summary is, ``shares=`` its bool scores' columns), ``fitting_columns`` (those of its
   columns that fit one row a group in a width).
-- ``require_pandas()``: pandas, or an error saying which extra to install.
+- ``require_pandas()``, ``require_pyplot()``: pandas, matplotlib's pyplot, or an error
+  saying which extra to install.
 - ``warn``: a warning worded in lines a terminal and a notebook hold; ``note``: information,
   not a warning (an ordinary output in a notebook, a line on stderr elsewhere).
 - ``make_progress(total, label)``: the progress a batch shows (done, failed, left, cost).
@@ -22,7 +23,7 @@ way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html
 from __future__ import annotations
 
 from ._app.history_tables import show_grid, shown_summary
-from ._core.extras import require_pandas
+from ._core.extras import require_pandas, require_pyplot
 from ._core.text import excerpt, visible
 from ._core.warning import warn
 from ._display.environment import in_notebook, note
@@ -62,6 +63,7 @@ __all__ = [
     "note",
     "percent",
     "require_pandas",
+    "require_pyplot",
     "seen_text",
     "show_grid",
     "shown_summary",

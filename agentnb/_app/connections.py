@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shlex
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -253,6 +254,23 @@ class Connection:
             return
         where = f"{self.provider} at {self.base_url or 'its default URL'}"
         note(terminal_safe(no_key_note(self.name, where)))
+
+    def in_folder(self, folder: str | os.PathLike[str]) -> Connection | None:
+        """A connection of its own to this one's agent, run in ``folder`` (an ACP agent's
+        process: its working directory, its sessions' ``cwd`` and the files it may read and
+        write); not registered, :meth:`close` it after. None for an agent that does not run
+        here (a platform, an agent served over the network): it cannot reach the folder.
+        Its command's arguments that name a file here (``agent.py``) name it still."""
+        if self.client().provider.wire != "acp-stdio":
+            return None
+        options = ClientOptions(**{**self.options, "cwd": os.fspath(folder)})
+        command = options.get("command")
+        if command is not None:
+            words = shlex.split(command) if isinstance(command, str) else list(command)
+            options["command"] = [_from_here(word) for word in words]
+        by_command = options.get("command") is not None  # its base_url is the command's
+        base_url = None if by_command else self.base_url
+        return Connection(self.name, self.provider, base_url, self.api_key, options)
 
     def carries(self, option: str) -> bool:
         """Whether this connection's dialect has a field for run option ``option``
@@ -616,6 +634,13 @@ def _replace(name: str, conn: Connection | None) -> None:
         submit(old._client.aclose())
     if old is not None and old._context_server is not None:
         old._context_server.stop()
+
+
+def _from_here(word: str) -> str:
+    """``word``, or the absolute path of the file it names relative to this folder."""
+    if os.path.isabs(word) or not os.path.exists(word):
+        return word
+    return os.path.abspath(word)
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")

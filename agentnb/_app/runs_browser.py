@@ -130,6 +130,16 @@ class GridSource(HistorySource):
         html = static_root(self.grid.to_html()) + REOPENED_STYLE
         return {"text/html": html, "text/plain": self.grid.to_text()}
 
+    def open(self, local_ids: Sequence[str]) -> Shown:
+        return (*super().open(local_ids), self._beside(local_ids))
+
+    def compare(self, local_ids: Sequence[str]) -> Shown:
+        return (*super().compare(local_ids), self._beside(local_ids))
+
+    def _beside(self, local_ids: Sequence[str]) -> dict[str, Any]:
+        """What the grid adds under these runs (an empty output when nothing)."""
+        return self.grid.beside(local_ids) or EMPTY_OUTPUT
+
 
 def grid_view(grid: ShownGrid, runs: RunHistory) -> RunsGrid:
     """``grid`` as a view whose cells open their run and whose questions compare theirs

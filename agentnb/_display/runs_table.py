@@ -31,9 +31,10 @@ __all__ = [
 
 logger = logging.getLogger("agentnb.display")
 
-Shown = tuple[dict[str, Any], dict[str, Any]]
-"""What Open or Compare shows below the table: two display bundles (a chat cell's view and
-its static copy; a comparison and an empty output)."""
+Shown = tuple[dict[str, Any], ...]
+"""What Open or Compare shows below the table: display bundles, as many for each (a chat
+cell's view and its static copy; a comparison and an empty output; an experiment grid's:
+then what its grid adds beside the runs, ``ShownGrid.beside``)."""
 EMPTY_OUTPUT: dict[str, Any] = {"text/plain": ""}
 
 

@@ -113,8 +113,9 @@ def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
         ["experiments"],
         ["experiments", "quotes"],
         ["experiments", "quotes", "--compare", "finance_agent", "echo"],
+        ["experiments", "quotes", "--frontier", "--score", "long_enough", "--cost", "duration"],
     )
-    listed, grid, compared = ("\n".join(lines) for lines in each)
+    listed, grid, compared, frontier = ("\n".join(lines) for lines in each)
     assert "quotes" in listed and "finance_agent, echo" in listed, listed
     # one row per experiment, its score beside it, not the columns in stacked blocks; the
     # footer says how to see the rest as the command takes it, not in Python
@@ -127,6 +128,8 @@ def test_the_experiments_their_grid_and_a_compare(db: Path) -> None:
     assert "--question ID --arm ARM (one)" in grid, grid  # how to open what the grid shows
     assert "quotes: finance_agent (A) against echo (B) on score." in compared, compared
     assert "wins / ties / losses" in compared and "EXIT=0" in compared, compared
+    assert "score.long_enough against duration" in frontier and "EXIT=0" in frontier, frontier
+    assert "finance_agent" in frontier and "dominated" in frontier, frontier
 
 
 def test_a_mistake_is_one_line_and_status_2(db: Path) -> None:

@@ -41,6 +41,8 @@ class ScriptedJudge:
         self.asked: list[str] = []
         self.held = threading.Event()
         self.held.set()
+        self.answer = json.dumps({"score": 0.75, "rationale": "states the price"})
+        """What it answers every prompt with."""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = await asgi_body(scope, receive, send)
@@ -48,7 +50,7 @@ class ScriptedJudge:
             return
         self.asked.append(json.loads(body)["messages"][-1]["content"])
         await asyncio.to_thread(self.held.wait)
-        grade = json.dumps({"score": 0.75, "rationale": "states the price"})
+        grade = self.answer
         usage = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
         head = [(b"content-type", b"text/event-stream")]
         await send({"type": "http.response.start", "status": 200, "headers": head})

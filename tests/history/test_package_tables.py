@@ -26,7 +26,14 @@ from agentnb.history import HistoryStore, add_migrations
 BEFORE_0_8 = Path(__file__).parent / "data" / "evals-0.8.0.dev0.sqlite3"
 """Written by the code before 0.8.0, whose own steps m016, m019 and m028 made evaluation's
 tables (``data/make_evals_history.py``)."""
-EVALUATION = ["m016_experiments", "m019_datasets", "m028_experiment_split_and_agreements"]
+EVALUATION = [
+    "m016_experiments",
+    "m019_datasets",
+    "m028_experiment_split_and_agreements",
+    "evals_run_changes",
+]
+SHIPPED_BEFORE_0_8 = EVALUATION[:3]
+"""The steps that were agentnb's own before 0.8 (a file of then has them applied)."""
 
 
 @pytest.fixture
@@ -52,7 +59,9 @@ def test_evaluation_s_steps_are_its_own_and_not_agentnb_s() -> None:
     core = {step.__name__ for step in MIGRATIONS}
     assert [name for name, _ in STEPS] == EVALUATION
     assert not core & set(EVALUATION)
-    assert [step.__name__ for step in _migrations.every_migration()][-3:] == EVALUATION
+    assert [step.__name__ for step in _migrations.every_migration()][
+        -len(EVALUATION) :
+    ] == EVALUATION
 
 
 def test_a_file_with_evaluation_s_tables_from_before_0_8_keeps_its_data(tmp_path: Path) -> None:
@@ -99,7 +108,7 @@ def test_agentnb_without_evaluation_opens_a_file_with_its_tables(tmp_path: Path)
     shutil.copyfile(BEFORE_0_8, path)
     runs, read_only, evaluation, applied = core_alone(path)
     assert (runs, read_only, evaluation) == (6, None, False)
-    assert set(EVALUATION) <= set(applied)
+    assert set(SHIPPED_BEFORE_0_8) <= set(applied)
     with HistoryStore(path) as store:  # and evaluation's reads go on there after it
         assert experiments(store=store).index.tolist() == ["tickers"]
 
@@ -110,7 +119,7 @@ def test_a_file_agentnb_made_alone_gets_evaluation_s_tables_at_its_first_use(
     path = tmp_path / "history.sqlite3"
     assert core_alone(path)[3] == [step.__name__ for step in MIGRATIONS]
     with HistoryStore(path) as store:
-        assert store.migrations()[-3:] == EVALUATION
+        assert store.migrations()[-len(EVALUATION) :] == EVALUATION
         assert len(dataset("qs", ["What is NVDA trading at?"], store=store)) == 1
 
 

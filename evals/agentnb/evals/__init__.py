@@ -25,6 +25,12 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
   ``concurrent.futures.Executor``; ``ray_executor()`` makes one of Ray), every run back in
   this history.
 - ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
+- ``workspace(path, ref=, setup=, keep=)``: each run of ``experiment(..., workspace=...)`` in
+  a fresh copy of a repository or folder, its change kept (``exp.change(q, arm)``);
+  ``command("pytest -q", name="tests")``: an evaluator run in the copy after the turn.
+- ``exp.frontier(score=, cost=)``: each arm's pass rate against its cost, dominated or not.
+- ``pairwise(exp, a=, b=, judge=)``: a judge shown both arms' answers in both orders;
+  ``pairwise_judge(agent)``: an agent as that judge.
 
     from agentnb.evals import contains, dataset, experiment, judge
 """
@@ -32,13 +38,17 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
 from __future__ import annotations
 
 from ._agreement import Agreement, Agreements, ScoredRun, agreement, agreements
+from ._change import Change, ChangedFile, ChangesSideBySide
+from ._command_check import command
 from ._datasets import Dataset, dataset
 from ._evaluators import evaluate
 from ._executors import RayExecutor, ray_executor
 from ._experiment import Comparisons, Experiment, experiment, experiments
+from ._frontier import ArmPoint, Frontier
 from ._judge import judge
 from ._live import LiveEvaluation, live
 from ._modes import ModeProposal, ProposedMode, mode_judge, propose_modes
+from ._pairwise import Pairwise, PairwiseJudge, PairwiseVerdict, pairwise, pairwise_judge
 from ._phoenix import PhoenixExport, to_phoenix
 from ._ready import (
     contains,
@@ -50,24 +60,37 @@ from ._ready import (
 )
 from ._tool_steps import no_tool_called, tool_called, tool_sequence
 from ._views import ExperimentComparison, LeftOut, Verdict
+from ._workspace import Copy, SetupFailed, Workspace, workspace
 
 __all__ = [
     "Agreement",
     "Agreements",
+    "ArmPoint",
+    "Change",
+    "ChangedFile",
+    "ChangesSideBySide",
     "Comparisons",
+    "Copy",
     "Dataset",
     "Experiment",
     "ExperimentComparison",
+    "Frontier",
     "LeftOut",
     "LiveEvaluation",
     "ModeProposal",
+    "Pairwise",
+    "PairwiseJudge",
+    "PairwiseVerdict",
     "PhoenixExport",
     "ProposedMode",
     "RayExecutor",
     "ScoredRun",
+    "SetupFailed",
     "Verdict",
+    "Workspace",
     "agreement",
     "agreements",
+    "command",
     "contains",
     "dataset",
     "equals",
@@ -81,10 +104,13 @@ __all__ = [
     "max_duration",
     "mode_judge",
     "no_tool_called",
+    "pairwise",
+    "pairwise_judge",
     "propose_modes",
     "ray_executor",
     "regex",
     "to_phoenix",
     "tool_called",
     "tool_sequence",
+    "workspace",
 ]

@@ -14,8 +14,8 @@ An evaluation is one evaluator applied to one run: it either gave scores (the sc
 table's) or raised, and then its error is kept here, so a table can say the evaluator
 failed while a summary's means, reading only scores, leave it out.
 
-The tables are made by the history's frozen migrations (m016, m019, m028); their SQL lives
-here, evaluation's own.
+The tables are made by evaluation's frozen migrations (``_evaluation_tables``: m016, m019,
+m028, evals_run_changes); their SQL lives here, evaluation's own.
 """
 
 from __future__ import annotations
@@ -371,3 +371,49 @@ def _same(old: Example, new: Example) -> bool:
         _json(new.expected),
         _json(new.extra),
     )
+
+
+# ---- the change a run made in its copy (experiment(..., workspace=...)) ----------------
+# Evaluation's table run_changes (its migration evals_run_changes): a run's files changed
+# (path, lines added and removed), its bounded diff, and where its copy is kept.
+
+
+def keep_change(store: HistoryStore, local_id: str, files: Sequence[Any], diff: str) -> None:
+    """Keep the change run ``local_id`` made: ``files`` (``[path, added, removed]`` each,
+    None for a binary file's counts) and its diff."""
+
+    def work(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO run_changes (local_id, created, files, diff) "
+            "VALUES (?, ?, ?, ?)",
+            (local_id, time.time(), _json([list(f) for f in files]), diff),
+        )
+
+    store.transaction(work)
+
+
+def keep_copy_place(store: HistoryStore, local_id: str, kept_at: str) -> None:
+    """Keep where run ``local_id``'s copy is kept (``workspace(..., keep=...)``)."""
+    store.transaction(
+        lambda db: db.execute(
+            "UPDATE run_changes SET kept_at = ? WHERE local_id = ?", (kept_at, local_id)
+        )
+    )
+
+
+def kept_changes(
+    store: HistoryStore, local_ids: Sequence[str]
+) -> dict[str, tuple[list[Any], str, str | None]]:
+    """``local_id`` → (files, diff, kept_at) of each of those runs whose change is kept."""
+    found: dict[str, tuple[list[Any], str, str | None]] = {}
+    for chunk in chunks(list(local_ids)):
+        marks = ", ".join("?" * len(chunk))
+        for local_id, files, diff, kept_at in store.read_rows(
+            f"SELECT local_id, files, diff, kept_at FROM run_changes WHERE local_id IN ({marks})",
+            chunk,
+        ):
+            listed = read_json(files, f"the change of run {local_id!r:.40}")
+            if not isinstance(listed, list):
+                raise HistoryError(f"the change of run {local_id!r:.40} lists no files")
+            found[local_id] = (listed, diff, kept_at)
+    return found

@@ -49,7 +49,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar=("A", "B"),
         help="arm A against arm B question by question (an agent, an arm's label or index)",
     )
-    parser.add_argument("--score", help="the score --compare pairs (default: the only one)")
+    parser.add_argument(
+        "--frontier",
+        action="store_true",
+        help="each arm's pass rate on --score against its mean --cost, dominated or not",
+    )
+    parser.add_argument(
+        "--cost",
+        choices=["cost", "duration", "tokens"],
+        default="cost",
+        help="with --frontier: what an arm spends (default: cost, USD)",
+    )
+    parser.add_argument(
+        "--score", help="the score --compare pairs (default: the only one), --frontier reads"
+    )
     parser.add_argument(
         "--all-columns",
         action="store_true",
@@ -108,6 +121,7 @@ def experiments_text(args: argparse.Namespace, store: HistoryStore) -> str | tup
         ("--compare", args.compare),
         ("--question", args.question),
         ("--check", args.check),
+        ("--frontier", args.frontier),
     ):
         if given and not args.name:
             raise ConfigurationError(f"{option} needs the experiment's name")
@@ -118,6 +132,10 @@ def experiments_text(args: argparse.Namespace, store: HistoryStore) -> str | tup
     found = experiment(args.name, store=store)
     if args.check:
         return _checked(found, args, store)
+    if args.frontier:
+        if not args.score:
+            raise ConfigurationError("--frontier needs --score: the score an arm passes")
+        return found.frontier(args.score, args.cost).to_text()
     if args.compare:
         a, b = map(_arm, args.compare)
         return found.compare(a, b, score=args.score, min_questions=args.min_questions).to_text()

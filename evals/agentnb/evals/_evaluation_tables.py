@@ -111,6 +111,23 @@ STEPS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         """,
         ),
     ),
+    # The change each run of an experiment made in its own working copy (workspace=; see
+    # _book.keep_change): its files (path, lines added and removed), its bounded diff, and
+    # where the copy is kept (NULL: removed). No value of a run changes.
+    (
+        "evals_run_changes",
+        (
+            """
+        CREATE TABLE run_changes (
+            local_id TEXT PRIMARY KEY,
+            created REAL NOT NULL,
+            files TEXT NOT NULL,
+            diff TEXT NOT NULL,
+            kept_at TEXT
+        )
+        """,
+        ),
+    ),
 )
 
 add_migrations("evals", STEPS)  # at import: before any table of evaluation's is read

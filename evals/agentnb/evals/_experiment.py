@@ -20,12 +20,15 @@ from agentnb.types import Connection, DatasetRows, Example, RunOptions, Via, exa
 
 from ._agreement import Agreement, Agreements, ScoredRun, agreement
 from ._book import ExperimentBook, ExperimentRecord, PairRun
+from ._change import Change, ChangesSideBySide, changes_shown, kept_change
 from ._datasets import Dataset, kept_store
 from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
 from ._experiment_runs import check_store, completed_work, experiment_arms, run_experiment
+from ._frontier import Frontier, frontier_of
 from ._paired import NothingPaired, checked_statistics, paired_comparison, score_number
 from ._remote_experiment import RemoteWork, start_remote
 from ._views import ExperimentComparison, ExperimentGrid, GridCell, GridRow, Verdict
+from ._workspace import Workspace, checked_workspace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,6 +51,7 @@ def experiment(
     split: str | None = None,
     store: HistoryStore | None = None,
     executor: concurrent.futures.Executor | None = None,
+    workspace: Workspace | None = None,
     **options: Any,
 ) -> Experiment:
     """``experiment(name)``: the experiment ``name`` the history keeps (the default one, or
@@ -67,7 +71,9 @@ def experiment(
     it has not answered yet (stopped, crashed, new at the dataset's end) run. Otherwise it is
     an error saying what differs. ``split``: only the rows whose ``split`` field is that
     (``"test"``); each question keeps its split (``exp.compare(a, b, split="test")``).
-    Returns the experiment (shown as its grid).
+    ``workspace``: each run in a fresh copy of a repository or folder, its change kept
+    (:func:`agentnb.evals.workspace`; here, not with ``executor``). Returns the experiment
+    (shown as its grid).
 
     ``executor``: a ``concurrent.futures.Executor`` whose workers import agentnb (Dask's
     ``distributed.Client(...).get_executor()``, :func:`ray_executor`): each pair (question,
@@ -87,6 +93,10 @@ def experiment(
         raise ConfigurationError(
             "experiment(name) reopens one; experiment(name, agents, dataset) runs one: "
             "give both the agents and the dataset"
+        )
+    if executor is not None and workspace is not None:
+        raise ConfigurationError(
+            "workspace= runs each pair in a copy on this machine; give it without executor="
         )
     examples = [  # a split's questions are numbered in it; their ids stay the dataset's
         replace(example, position=place)
@@ -111,6 +121,7 @@ def experiment(
         concurrency=concurrency,
         progress=progress,
         approve=approve,
+        workspace=checked_workspace(workspace),
     )
     return Experiment(record, kept)
 
@@ -270,6 +281,32 @@ class Experiment:
             [pair.local_id for pair in pairs if pair is not None], table=RunHistory
         )
 
+    def change(self, question: str | int, arm: str | int) -> Change:
+        """What the current run of ``question`` on ``arm`` changed in its copy
+        (``workspace=``): files, lines added and removed, the diff, where the copy is kept."""
+        record = self.run(question, arm)
+        found = kept_change(self._store, record.local_id)
+        if found is None:
+            raise ConfigurationError(
+                f"run {record.local_id} kept no change: an experiment keeps each run's change "
+                "when it runs with workspace=agentnb.evals.workspace(path)"
+            )
+        return found
+
+    def compare_changes(self, question: str | int, a: str | int, b: str | int) -> ChangesSideBySide:
+        """The changes arms ``a`` and ``b`` made to ``question``, side by side."""
+        labels = self.arms[self._arm(a)], self.arms[self._arm(b)]
+        asked = self._example(question).example_id
+        changes = self.change(question, a), self.change(question, b)
+        return ChangesSideBySide(f"question {asked}", labels, changes)
+
+    def frontier(self, score: str, cost: str = "cost", *, confidence: float = 0.95) -> Frontier:
+        """Per arm: the share of questions passing ``score`` with its Wilson interval, the
+        mean ``cost`` (``"cost"``: dollars; ``"duration"``, ``"tokens"``) and duration, and
+        whether another arm dominates it (as good or better on both, better on one): a table,
+        ``.plot()`` draws it (cost on x, pass rate on y, the frontier drawn)."""
+        return frontier_of(self.name, self.arms, self._table(), score, cost, confidence)
+
     def _example(self, question: str | int) -> Example:
         examples = self._book.examples(self.name)
         if isinstance(question, int) and not isinstance(question, bool):
@@ -354,7 +391,10 @@ class Experiment:
             for i in range(0, len(rows), count)
         ]
         title = f"experiment {self.name}: {len(grid_rows)} questions × {count} arms"
-        return ExperimentGrid(title, self.arms, grid_rows)
+        labels = {row["local_id"]: row["arm"] for row in rows if row["local_id"] is not None}
+        return ExperimentGrid(
+            title, self.arms, grid_rows, lambda ids: changes_shown(self._store, ids, labels)
+        )
 
     def overview(self) -> tuple[dict[str, Any], dict[str, bool]]:
         """What :func:`experiments` lists of it, and whether each score's mean it has is a
@@ -419,13 +459,15 @@ class Experiment:
         approve: Any = None,
         retry_failed: bool = False,
         evaluator_timeout: float = EVALUATOR_TIMEOUT,
+        workspace: Workspace | None = None,
     ) -> RunHistory:
         """Run the pairs (question, arm) left undone: never run, stopped, cut by a crash,
         or refused by a rate limit (``retry_failed=True``: failed ones too), on the
         connection the experiment ran on (``via``: another, a name, a Connection or a client), then
         apply ``evaluators`` to every completed run they have not scored yet. Returns every
         pair's current run. With nothing left to run it says so (a line, not a warning)
-        and starts nothing."""
+        and starts nothing. ``workspace``: each run in a copy of its own, as ``experiment``
+        takes."""
         return run_experiment(
             self._record,
             via or self._record.connection,
@@ -435,6 +477,7 @@ class Experiment:
             progress=progress,
             approve=approve,
             retry_failed=retry_failed,
+            workspace=checked_workspace(workspace),
         )
 
     def wait(self, timeout: float | None = None) -> Experiment:

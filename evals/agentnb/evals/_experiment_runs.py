@@ -16,6 +16,8 @@ from agentnb.types import Example, RunOptions, RunRequest, Via, batch_requests, 
 from ._book import Arm, ExperimentBook, ExperimentRecord, PairRun
 from ._datasets import Dataset
 from ._evaluators import Evaluator, evaluate_runs, run_evaluator
+from ._workspace import Workspace
+from ._workspace_runs import send_in_copies
 
 __all__ = [
     "UNDONE",
@@ -70,6 +72,7 @@ def run_experiment(
     progress: bool = True,
     approve: Any = None,
     retry_failed: bool = False,
+    workspace: Workspace | None = None,
 ) -> RunHistory:
     """Run the experiment's pairs (question, arm) left to do on ``via`` (see
     :data:`UNDONE`; ``retry_failed``: failed ones too), each linked to its pair before it
@@ -87,7 +90,21 @@ def run_experiment(
         )
 
     ran = RunHistory()
-    if todo:
+    if todo and workspace is not None:  # each pair in a copy of its own
+        ran = send_in_copies(
+            workspace,
+            requests,
+            [example for example, _ in todo],
+            via=via,
+            store=store,
+            evaluators=evaluators,
+            concurrency=concurrency,
+            progress=progress,
+            approve=approve,
+            label=f"experiment {record.name}",
+            on_start=link,
+        )
+    elif todo:
         ran = send_batch(
             requests,
             via=via,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -160,9 +160,14 @@ class ExperimentGrid:
     title: str
     arms: Sequence[str]
     rows: Sequence[GridRow]
+    besides: Callable[[Sequence[str]], dict[str, str] | None] | None = None
+    """What shows under the runs Open or Compare shows (the changes they made)."""
 
     def _repr_html_(self) -> str:
         return self.to_html()
+
+    def beside(self, local_ids: Sequence[str]) -> dict[str, str] | None:
+        return None if self.besides is None else self.besides(local_ids)
 
     def to_html(self) -> str:
         """The grid as a table that fits the notebook's cell: columns share its width (the

@@ -1,0 +1,163 @@
+"""Checks in a run's copy: :func:`command` is an evaluator that runs a shell command (the
+project's tests) in the copy its run worked in (``experiment(..., workspace=...)``), after
+the turn: exit 0 passes. The command runs in a process group of its own, ended whole at its
+timeout; of its output only a head and a tail are held (a check printing 1 GB holds a few
+KiB), redacted, as the score's comment."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from agentnb import ConfigurationError
+from agentnb.history import RunRecord
+from agentnb.types import redacted_error
+
+__all__ = ["Finished", "command", "run_bounded"]
+
+HEAD_BYTES: Final = 4096
+"""Bytes of a command's output kept from its start."""
+TAIL_BYTES: Final = 12288
+"""Bytes of a command's output kept from its end (a test run's summary is there)."""
+COMMENT_CHARS: Final = 20000
+"""Characters of a command's output kept as the score's comment."""
+COPY_KEY: Final = "workspace"
+"""The run's metadata key naming the copy it worked in."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """How a command ended: its exit code (None: ended at its timeout), its output."""
+
+    exit_code: int | None
+    output: str
+    timeout: float
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def outcome(self) -> str:
+        if self.exit_code is None:
+            return f"did not end within {self.timeout:g} s and was ended with its processes"
+        return "passed" if self.passed else f"failed (exit code {self.exit_code})"
+
+
+def run_bounded(shell: str, folder: Path, timeout: float) -> Finished:
+    """Run ``shell`` in ``folder`` in a process group of its own, for at most ``timeout``
+    seconds (then the whole group is killed); its stdout and stderr merged, a head and a
+    tail of them kept. Whatever it left running is ended with it."""
+    process = subprocess.Popen(
+        shell,
+        shell=True,
+        cwd=folder,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own group: ended whole
+    )
+    assert process.stdout is not None
+    kept = _HeadAndTail()
+    reader = threading.Thread(target=kept.read, args=(process.stdout,), daemon=True)
+    reader.start()
+    try:
+        code: int | None = process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        code = None
+    finally:
+        _end_group(process)
+    reader.join(30)
+    process.stdout.close()
+    return Finished(code, kept.text(), timeout)
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # it has ended already
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+class _HeadAndTail:
+    """A stream's first and last bytes, however much of it there is."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.tail: deque[bytes] = deque()
+        self.tail_size = 0
+        self.left_out = 0
+
+    def read(self, stream: Any) -> None:
+        while piece := stream.read1(65536):
+            room = HEAD_BYTES - len(self.head)
+            self.head += piece[:room]
+            self._to_tail(piece[room:] if room > 0 else piece)
+
+    def _to_tail(self, piece: bytes) -> None:
+        if not piece:
+            return
+        self.tail.append(piece)
+        self.tail_size += len(piece)
+        while self.tail_size - len(self.tail[0]) >= TAIL_BYTES:
+            self.tail_size -= len(first := self.tail.popleft())
+            self.left_out += len(first)
+
+    def text(self) -> str:
+        tail = b"".join(self.tail)
+        cut = max(0, len(tail) - TAIL_BYTES)
+        left_out = self.left_out + cut
+        gap = f"\n[... {left_out} bytes of output left out ...]\n".encode() if left_out else b""
+        return (bytes(self.head) + gap + tail[cut:]).decode("utf-8", "replace")
+
+
+def command(shell: str, *, name: str | None = None, timeout: float = 300.0) -> Any:
+    """An evaluator (``experiment(..., workspace=..., evaluators=[command("pytest -q",
+    name="tests")])``) that runs ``shell`` in the run's copy after its turn: exit code 0 is
+    ``score.<name>`` True, else False; the comment is its output (a head and a tail, secrets
+    redacted). One that does not end within ``timeout`` seconds is ended with its whole
+    process group: a failure saying so. It runs only in a run's copy, never in the
+    notebook's folder: a run that had none (no ``workspace=``, or its copy removed) is an
+    evaluator error saying so."""
+    if not isinstance(shell, str) or not shell.strip():
+        raise ConfigurationError(f"command() takes a shell command, not {shell!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ConfigurationError(f"timeout is seconds > 0, not {timeout!r}")
+    label = name if name is not None else shell.split()[0].rsplit("/", 1)[-1]
+    if not label.isidentifier():
+        raise ConfigurationError(
+            f"command({shell!r}) needs name=: its score is score.<name>, and {label!r} is no "
+            "name (name='tests')"
+        )
+
+    def check(run: RunRecord, example: dict[str, Any]) -> tuple[bool, str]:
+        folder = _copy_of(run, shell)
+        done = run_bounded(shell, folder, float(timeout))
+        said = f"`{shell}` {done.outcome}\n{done.output}"
+        return done.passed, redacted_error(said, limit=COMMENT_CHARS)
+
+    check.__name__ = check.__qualname__ = label
+    check.runs_in_copy = True  # type: ignore[attr-defined]
+    return check
+
+
+def _copy_of(run: RunRecord, shell: str) -> Path:
+    given = (run.metadata or {}).get(COPY_KEY)
+    if not given:
+        raise ConfigurationError(
+            f"command({shell!r}) runs in a run's own copy, and run {run.local_id} had none: "
+            "run the experiment with workspace=agentnb.evals.workspace(path)"
+        )
+    folder = Path(str(given))
+    if not folder.is_dir():
+        raise ConfigurationError(
+            f"command({shell!r}): run {run.local_id}'s copy {folder} is gone (removed after "
+            "its checks); workspace(..., keep=True) keeps it"
+        )
+    return folder

@@ -1,0 +1,84 @@
+"""``agentnb.evals.command``: a check run in a run's copy, in a process group of its own —
+exit 0 passes; its output bounded (1 GB printed holds a few KiB) and redacted; a hang ended
+with its whole group at the timeout; never run outside a copy."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from agentnb_testing import process_ended, wait_until
+
+from agentnb import ConfigurationError
+from agentnb._core import secrets
+from agentnb.evals import command
+from agentnb.evals._command_check import COMMENT_CHARS
+
+
+def ran_in(folder: Path) -> Any:
+    """What the check reads of a run: its id and the copy its metadata names."""
+    return SimpleNamespace(local_id="run-1", metadata={"workspace": str(folder)})
+
+
+def test_exit_zero_passes_and_the_output_is_the_comment(tmp_path: Path) -> None:
+    (tmp_path / "marker.txt").write_text("here")
+    check = command("cat marker.txt", name="reads")
+    assert check.__name__ == "reads"
+    assert check(ran_in(tmp_path), {}) == (True, "`cat marker.txt` passed\nhere")
+
+
+def test_a_failure_keeps_its_exit_code_and_secrets_are_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-live-0123456789abcdef0123456789")
+    monkeypatch.setattr(secrets, "_cache", (float("-inf"), ()))  # the environment read again
+    passed, said = command("echo key $OPENAI_API_KEY; exit 3", name="leaks")(ran_in(tmp_path), {})
+    assert passed is False and "failed (exit code 3)" in said
+    assert "sk-live-0123456789abcdef0123456789" not in said
+
+
+def test_a_check_printing_1_gb_holds_its_head_and_tail(tmp_path: Path) -> None:
+    shell = "echo first; head -c 1000000000 /dev/zero | tr '\\0' x; echo; echo last line"
+    passed, said = command(shell, name="loud", timeout=600)(ran_in(tmp_path), {})
+    assert passed is True and len(said) <= COMMENT_CHARS + 200
+    assert said.startswith("`echo first;") and "\nfirst\n" in said
+    assert said.rstrip().endswith("last line") and "bytes of output left out" in said
+
+
+def test_a_hang_is_ended_with_its_whole_process_group_at_the_timeout(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    shell = f"{sys.executable} -c 'import time; time.sleep(600)' & echo $! > child.pid; wait"
+    started = time.monotonic()
+    passed, said = command(shell, name="hangs", timeout=3)(ran_in(tmp_path), {})
+    assert passed is False and "did not end within 3 s" in said
+    assert time.monotonic() - started < 120  # ended, not waited out
+    child = int(pid_file.read_text())
+    wait_until(lambda: process_ended(child), "the check's child is ended with its group")
+
+
+def test_a_run_without_a_copy_is_never_checked_in_the_notebooks_folder(tmp_path: Path) -> None:
+    check = command("touch should-not-exist", name="tests")
+    no_copy = SimpleNamespace(local_id="run-2", metadata={})
+    with pytest.raises(ConfigurationError, match=r"runs in a run's own copy.*workspace="):
+        check(no_copy, {})
+    gone = ran_in(tmp_path / "removed")
+    with pytest.raises(ConfigurationError, match=r"is gone.*keep=True"):
+        check(gone, {})
+    assert not Path("should-not-exist").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"shell": ""}, "takes a shell command"),
+        ({"shell": "pytest", "timeout": 0}, "timeout is seconds > 0"),
+        ({"shell": "./run-tests.sh"}, "needs name="),
+    ],
+)
+def test_bad_checks_are_said(given: dict[str, Any], said: str) -> None:
+    with pytest.raises(ConfigurationError, match=said):
+        command(**given)
