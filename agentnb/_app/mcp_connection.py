@@ -176,6 +176,7 @@ class McpConnection:
         self._tasks: set[asyncio.Task[None]] = set()
         self._elicit = elicit
         self._signs_in = signs_in
+        self._leave: asyncio.Event | None = None
         """The person may have to sign in first (OAuth): starting waits for them too."""
         self._notes: list[str] = []
         """What the results of the calls running now should say (a question of the server's
@@ -284,7 +285,8 @@ class McpConnection:
                 self.tools = self._held_to_the_strictest(listed)
                 self._session = session
                 self._started.set_result(None)
-                await asyncio.Event().wait()  # until close() cancels it
+                self._leave = asyncio.Event()
+                await self._leave.wait()  # until close() cancels it, or the session is left
         except Exception as exc:  # told to whoever waits, never raised on a thread
             if not self._started.done():
                 self._started.set_exception(exc)
@@ -309,8 +311,8 @@ class McpConnection:
             self.tools = self._held_to_the_strictest(await _listing(session))
         except ListingTooLong as exc:  # a server that lists without end is not talked to on
             self.ended = f"it {exc}"
-            if self._main is not None:  # once this task is done: the session ends as close()'s
-                asyncio.get_running_loop().call_soon(self._main.cancel)
+            if self._leave is not None:  # the session is left as it ends, its process too
+                self._leave.set()
         except Exception:  # the old listing stays; a call says the rest
             return
 
