@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from ._app.compare_runs import compare
     from ._app.connections import connect, connections, get_connection
     from ._app.history_tables import browse, runs, summary
-    from ._app.mcp_tools import mcp_tools
+    from ._app.mcp_tools import mcp_logout, mcp_tools
     from ._app.past_runs import show
     from ._app.remote_runs import remote_runs
     from ._app.scoring import score, scores
@@ -119,6 +119,7 @@ __all__ = [
     "connections",
     "export_traces",
     "get_connection",
+    "mcp_logout",
     "mcp_tools",
     "remote_runs",
     "runs",
@@ -148,6 +149,7 @@ _LAZY: dict[str, str] = {
     "scores": "._app.scoring",
     "browse": "._app.history_tables",
     "remote_runs": "._app.remote_runs",
+    "mcp_logout": "._app.mcp_tools",
     "mcp_tools": "._app.mcp_tools",
     "runs": "._app.history_tables",
     "summary": "._app.history_tables",

@@ -41,6 +41,7 @@ from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
 from .._core.version import __version__
 from .mcp_elicitation import elicitation_handler
+from .mcp_oauth import AUTHORIZE_TIMEOUT, OAuthCallback, oauth
 from .mcp_question import Elicit
 from .mcp_results import formed_result
 
@@ -106,24 +107,49 @@ def stdio(command: Sequence[str], env: Mapping[str, str] | None, cwd: str | Path
     return lambda errlog: stdio_client(parameters, errlog=errlog)
 
 
-def streamable(url: str, headers: Mapping[str, str]) -> Opener:
-    """A server at ``url`` over Streamable HTTP, each request carrying ``headers``."""
+def streamable(url: str, headers: Mapping[str, str], where: str, signed_in: bool = False) -> Opener:
+    """A server at ``url`` over Streamable HTTP, each request carrying ``headers``; with
+    ``signed_in``, through OAuth (:mod:`.mcp_oauth`: the link shown, the tokens kept)."""
 
     @contextlib.asynccontextmanager
     async def opened(_errlog: TextIO) -> AsyncIterator[Streams]:
-        async with (
-            httpx2.AsyncClient(headers=dict(headers), timeout=httpx2.Timeout(30, read=300)) as http,
-            streamable_http_client(url, http_client=http) as streams,
-        ):
-            yield streams
+        callback = OAuthCallback() if signed_in else None
+        auth = None if callback is None else oauth(url, callback, _shown_link(where))
+        try:
+            async with (
+                httpx2.AsyncClient(
+                    headers=dict(headers), timeout=httpx2.Timeout(30, read=300), auth=auth
+                ) as http,
+                streamable_http_client(url, http_client=http) as streams,
+            ):
+                yield streams
+        finally:
+            if callback is not None:
+                callback.close()
 
     return opened
+
+
+def _shown_link(where: str) -> Callable[[str], None]:
+    """Shows the authorization link where the person is: the output of the cell that
+    connects, or the terminal."""
+
+    def print_link(link: str) -> None:
+        print(
+            f"agentnb: to connect to the MCP server {where}, open this link and sign in "
+            f"(agentnb does not open it):\n{link}",
+            flush=True,
+        )
+
+    return print_link
 
 
 class McpConnection:
     """A session with one MCP server, on its own thread and loop (see the module)."""
 
-    def __init__(self, opener: Opener, where: str, elicit: Elicit | None = None) -> None:
+    def __init__(
+        self, opener: Opener, where: str, elicit: Elicit | None = None, signs_in: bool = False
+    ) -> None:
         self.where = where
         """The server as the person named it (its command, or its URL)."""
         self.server_name = ""
@@ -149,6 +175,9 @@ class McpConnection:
         self._thread.daemon = True
         self._tasks: set[asyncio.Task[None]] = set()
         self._elicit = elicit
+        self._signs_in = signs_in
+        self._leave: asyncio.Event | None = None
+        """The person may have to sign in first (OAuth): starting waits for them too."""
         self._notes: list[str] = []
         """What the results of the calls running now should say (a question of the server's
         that was declined, and why); cleared when no call runs."""
@@ -159,10 +188,11 @@ class McpConnection:
         """Start the session and wait until its tools are listed; a
         :class:`ConfigurationError` saying why it could not start."""
         self._thread.start()
+        patience = START_TIMEOUT + (AUTHORIZE_TIMEOUT if self._signs_in else 0)
         try:
-            self._started.result(START_TIMEOUT)
+            self._started.result(patience)
         except concurrent.futures.TimeoutError:
-            why = f"did not answer within {START_TIMEOUT:g} s{self._stderr_tail()}"
+            why = f"did not answer within {patience:g} s{self._stderr_tail()}"
         except ListingTooLong as exc:
             why = str(exc)
         except Exception as exc:
@@ -255,7 +285,8 @@ class McpConnection:
                 self.tools = self._held_to_the_strictest(listed)
                 self._session = session
                 self._started.set_result(None)
-                await asyncio.Event().wait()  # until close() cancels it
+                self._leave = asyncio.Event()
+                await self._leave.wait()  # until close() cancels it, or the session is left
         except Exception as exc:  # told to whoever waits, never raised on a thread
             if not self._started.done():
                 self._started.set_exception(exc)
@@ -280,8 +311,8 @@ class McpConnection:
             self.tools = self._held_to_the_strictest(await _listing(session))
         except ListingTooLong as exc:  # a server that lists without end is not talked to on
             self.ended = f"it {exc}"
-            if self._main is not None:
-                self._main.cancel()
+            if self._leave is not None:  # the session is left as it ends, its process too
+                self._leave.set()
         except Exception:  # the old listing stays; a call says the rest
             return
 

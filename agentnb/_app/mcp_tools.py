@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool, FormedResult
 from .._core.exceptions import ConfigurationError
@@ -31,7 +31,7 @@ from .mcp_question import Elicit
 if TYPE_CHECKING:
     from .mcp_connection import ListedTool, McpConnection
 
-__all__ = ["McpTools", "mcp_tools"]
+__all__ = ["McpTools", "mcp_logout", "mcp_tools"]
 
 _NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -47,6 +47,7 @@ def mcp_tools(
     approve: bool | None = None,
     time_limit: float = TOOL_TIME_LIMIT,
     elicit: Elicit | None = None,
+    auth: Literal["oauth"] | None = None,
 ) -> McpTools:
     """The tools of an MCP server, for ``tools=`` (see the "Your functions as tools" page).
 
@@ -62,6 +63,10 @@ def mcp_tools(
     (a dict of the form's fields, ``True`` for a link the person will open, ``None`` to
     decline, ``"cancel"``); without it such a question is declined, the call's result saying so.
 
+    ``auth="oauth"`` (with ``url=``): sign in through the server's OAuth 2.1 authorization
+    server (the link is shown here; the tokens are kept in agentnb's MCP key file and
+    refreshed; ``agentnb.mcp_logout(url)`` forgets them).
+
     The server runs until ``.close()`` (or the end of a ``with`` block, or the kernel's exit).
     """
     require_mcp()
@@ -75,8 +80,8 @@ def mcp_tools(
                 f"command= is the server's command as a list of strings, such as "
                 f'["python", "server.py"], not {command!r:.200}'
             )
-        if headers is not None:
-            raise ConfigurationError("headers= goes with url=; a command takes env=")
+        if headers is not None or auth is not None:
+            raise ConfigurationError("headers= and auth= go with url=; a command takes env=")
         opener = stdio(command, env, cwd)
         where = " ".join(command)
         entry: dict[str, Any] = {
@@ -90,9 +95,11 @@ def mcp_tools(
             raise ConfigurationError(f"url= is an http:// or https:// URL, not {url!r:.200}")
         if env is not None or cwd is not None:
             raise ConfigurationError("env= and cwd= go with command=; a url takes headers=")
+        if auth not in (None, "oauth"):
+            raise ConfigurationError(f'auth= is "oauth" or None, not {auth!r:.100}')
         _register_credentials(headers or {}, url)
-        opener = streamable(url, headers or {})
         where = redact(url)
+        opener = streamable(url, headers or {}, where, signed_in=auth == "oauth")
         entry = {
             "type": "http",
             "url": url,
@@ -104,11 +111,21 @@ def mcp_tools(
         raise ConfigurationError(
             f"elicit= is a function that answers a question, not {elicit!r:.200}"
         )
-    connection = McpConnection(opener, where, elicit)
+    connection = McpConnection(opener, where, elicit, signs_in=auth == "oauth")
     connection.start()
     prefix = _name_part(name or connection.server_name or "mcp")
     server = {"name": prefix, **entry}
     return McpTools(connection, prefix, approve, time_limit, server, cwd)
+
+
+def mcp_logout(url: str) -> bool:
+    """Forget what ``mcp_tools(url=url, auth="oauth")`` kept for the server at ``url`` (its
+    tokens and agentnb's registration with it, in agentnb's MCP key file): whether there was
+    anything. The next ``mcp_tools(url=url, auth="oauth")`` signs in again."""
+    require_mcp()
+    from .mcp_oauth import forget  # the mcp SDK: an extra
+
+    return forget(url)
 
 
 def _register_credentials(headers: Mapping[str, str], url: str) -> None:

@@ -9,6 +9,7 @@ with the ``mcp`` SDK (``hostile_server.py`` over stdio; one over Streamable HTTP
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,18 +80,19 @@ def test_a_listing_without_end_is_refused_saying_which_bound(mode: str, said: st
         hostile(mode)
 
 
-def test_a_listing_that_grows_without_end_ends_the_session(agents: ServerHandle) -> None:
-    with (
-        hostile("grow-forever") as tools,
-        AgentClient(
-            "openai", api_key=agents.api_key, record=False, **agents.client_settings("openai")
-        ) as c,
-    ):
-        c.run("finance_agent", "flood", tools=first(tools, "hostile__flood"))
+def test_a_listing_that_grows_without_end_ends_the_session() -> None:
+    with hostile("grow-forever") as tools:
+        assert called(tools, "hostile__flood") == "called flood"
         wait_until(lambda: not tools.running, "the session ended")
-        assert "more than" in repr(tools)
-        run = c.run("finance_agent", "lookup", tools=first(tools, "hostile__lookup"))
-    assert "lists its tools in more than" in str(run.tool_calls[0].error)
+        assert "stopped (it lists its tools in more than 1,000 tools)" in repr(tools)
+
+
+def called(tools: agentnb.types.McpTools, name: str) -> object:
+    """What the tool ``name`` returned, called as a run calls it."""
+    [tool] = [t for t in tools if t.name == name]
+    assert tool.function is not None and tool.user_loop is not None
+    done = asyncio.run_coroutine_threadsafe(tool.function(key="NVDA"), tool.user_loop)
+    return done.result(60)
 
 
 KEY = "qk-4f9b2c71d0e8a6355e1b"
