@@ -121,6 +121,9 @@ class _Turn:
         """The agent's requests waiting for a decision: id → (method, params)."""
         self.ended = asyncio.Event()
         self.stopping = False
+        self.permits: list[dict[str, Any]] = []
+        """The writes a person approved on the agent's permission card (its proposed diffs:
+        ``call``, ``path``, ``old``, ``new``): each is made once without asking again."""
 
     def push(self, event: str, data: object) -> None:
         if not self.stopping and not self.ended.is_set():
@@ -427,6 +430,10 @@ class AcpTransport(Transport):
         if writing:
             with contextlib.suppress(OSError, ValueError):
                 frame["old_text"] = await asyncio.to_thread(workspace.old_text, str(path))
+            if "old_text" in frame and (call := _permitted(turn, params, frame["old_text"])):
+                turn.push("file", {**frame, "permitted_by": call})  # its card was this write's
+                await self._do_file(agent, turn, rpc_id, method, params)
+                return
         if writing or workspace.ask_first():
             turn.pending[rpc_id] = (method, params)
             turn.push("file", {**frame, "ask": True})
@@ -626,6 +633,7 @@ class AcpTransport(Transport):
             rpc_id = answer["id"]
             method, params = turn.pending.pop(rpc_id)
             if "result" in answer:
+                turn.permits += [p for p in answer.get("permits") or [] if isinstance(p, dict)]
                 await agent.send({"jsonrpc": "2.0", "id": rpc_id, "result": answer["result"]})
             elif answer.get("approved") and method == "terminal/create":
                 await self._do_terminal(agent, turn, rpc_id, method, params)
@@ -679,3 +687,25 @@ class AcpTransport(Transport):
 def _shown(params: Mapping[str, Any]) -> dict[str, Any]:
     """A file request's params as its frame carries them (its session is the turn's)."""
     return {k: v for k, v in params.items() if k != "sessionId"}
+
+
+def _permitted(turn: _Turn, params: Mapping[str, Any], current: str | None) -> str | None:
+    """The call whose approved diff this write is, used up (None: no approved diff is this
+    write): its path is the diff's, and its text the file as it is with the diff applied
+    (``old`` found once and replaced by ``new``; a diff of a new file where there is none)."""
+    for permit in turn.permits:
+        old, new = permit.get("old"), permit.get("new")
+        if permit.get("path") != params.get("path") or not isinstance(new, str):
+            continue
+        if old is None:
+            written = new if current is None else None
+        elif not isinstance(old, str) or current is None:
+            written = None
+        elif current == old or current.count(old) != 1:
+            written = new if current == old else None
+        else:
+            written = current.replace(old, new, 1)
+        if written is not None and written == params.get("content"):
+            turn.permits.remove(permit)
+            return str(permit.get("call"))
+    return None

@@ -25,7 +25,6 @@ closed: ``status``, ``stderr``, ``over``).
 
 from __future__ import annotations
 
-import difflib
 import shlex
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -51,15 +50,26 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
+from ._acp_calls import AcpCall, block_text, output_of, shown_diff
 from ._base import HttpRequest, Provider, RemoteAgent, RunRef, Translator
 from ._frames import as_dict, parse_json
 from ._frames import unknown as keep_unknown
 
-__all__ = ["PROTOCOL_VERSION", "Acp", "AcpTranslator", "answer_to_permission"]
+__all__ = [
+    "DENIED",
+    "PROTOCOL_VERSION",
+    "Acp",
+    "AcpTranslator",
+    "answer_to_permission",
+    "shown_diff",
+]
 
 PROTOCOL_VERSION = 1
 """The ACP version agentnb speaks (the schema's ``PROTOCOL_VERSION``)."""
 
+DENIED = "denied"
+"""The ``finish_reason`` of a turn that ended at a person's (or their policy's) denial: the
+agent stopped, or cancelled the turn, because it was told no. The run completed as decided."""
 READS_FOR_RUN = "reads of the working directory"
 """What approving one ``fs/read_text_file`` "for this run" allows: the turn's other reads."""
 
@@ -96,53 +106,6 @@ def answer_to_permission(options: Sequence[Mapping[str, Any]], decision: Approva
     return {"outcome": {"outcome": "cancelled"}}
 
 
-def _text_of(block: Any) -> str | None:
-    obj = as_dict(block)
-    if obj is None:
-        return None
-    if obj.get("type") == "text" and isinstance(obj.get("text"), str):
-        return str(obj["text"])
-    resource = as_dict(obj.get("resource"))
-    if obj.get("type") == "resource" and resource and isinstance(resource.get("text"), str):
-        return str(resource["text"])
-    if obj.get("type") == "resource_link":
-        return f"[{obj.get('name') or 'resource'}]({obj.get('uri')})"
-    return None
-
-
-def shown_diff(path: str, old: str | None, new: str) -> str:
-    """A diff as a person reads one: unified, the file named (a new file: every line added)."""
-    lines = difflib.unified_diff(
-        (old or "").splitlines(keepends=True),
-        new.splitlines(keepends=True),
-        fromfile="/dev/null" if old is None else f"a/{path.lstrip('/')}",
-        tofile=f"b/{path.lstrip('/')}",
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-
-def _content_text(content: Any) -> str | None:
-    """A tool call's content as text: its text blocks, each diff as a unified diff, a
-    terminal by its id."""
-    if not isinstance(content, list):
-        return None
-    parts: list[str] = []
-    for item in content:
-        obj = as_dict(item) or {}
-        if obj.get("type") == "diff" and isinstance(obj.get("newText"), str):
-            old = obj.get("oldText")
-            parts.append(
-                shown_diff(
-                    str(obj.get("path", "")), old if isinstance(old, str) else None, obj["newText"]
-                )
-            )
-        elif obj.get("type") == "terminal":
-            parts.append(f"[terminal {obj.get('terminalId')}]")
-        elif (text := _text_of(obj.get("content"))) is not None:
-            parts.append(text)
-    return "\n".join(parts) if parts else None
-
-
 def reported_model(session: Mapping[str, Any]) -> str | None:
     """The model a ``session/new`` answer says the session runs: its config option of the
     ``model`` category (its ``currentValue``), else the ``models`` state Claude Code's and
@@ -166,6 +129,25 @@ def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
     return arguments
 
 
+def _file_arguments(method: str, params: Mapping[str, Any], old: Any) -> tuple[str, dict[str, Any]]:
+    """A client request (``fs/*``, ``terminal/create``) as its card shows it: its name and
+    arguments (a write's diff against the file as it is)."""
+    if method == "terminal/create":
+        return "terminal", _terminal_arguments(params)
+    arguments: dict[str, Any] = {"path": params.get("path")}
+    for key in ("line", "limit"):
+        if params.get(key) is not None:
+            arguments[key] = params[key]
+    if method == "fs/write_text_file":
+        new = params.get("content")
+        arguments["diff"] = shown_diff(
+            str(params.get("path")),
+            old if isinstance(old, str) else None,
+            new if isinstance(new, str) else "",
+        )
+    return method.rsplit("/", 1)[-1], arguments
+
+
 def _usage(result: Mapping[str, Any], cost: float | None) -> Usage | None:
     usage = as_dict(result.get("usage")) or {}
 
@@ -185,17 +167,6 @@ def _usage(result: Mapping[str, Any], cost: float | None) -> Usage | None:
     return Usage(**known) if known else None
 
 
-class _Call:
-    """What the turn knows of one of the agent's tool calls."""
-
-    __slots__ = ("arguments", "finished", "name")
-
-    def __init__(self, name: str, arguments: dict[str, Any]) -> None:
-        self.name = name
-        self.arguments = arguments
-        self.finished = False
-
-
 class AcpTranslator(Translator):
     """One turn's frames (see the module) as events."""
 
@@ -205,12 +176,19 @@ class AcpTranslator(Translator):
         self.run_id = f"{session_id}:{uuid.uuid4().hex[:12]}"
         """ACP names no turn: agentnb names it in its session, so a Stop reaches it
         (:meth:`Acp.cancel_request`) however early it comes."""
-        self._calls: dict[str, _Call] = {}
+        self._calls: dict[str, AcpCall] = {}
+        self._writes: dict[Any, str] = {}
+        """Each write the transport made unasked, by its request id: the call whose approved
+        proposal it is (its card is the write's)."""
         self.asked: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
         """Each call awaiting a decision: the agent's request id and its permission options
         (none for a file request, which the transport carries out as decided)."""
         self.denied: set[str] = set()
         """Calls a decision denied: the agent's report that they failed is the denial."""
+        self._after_denial = False
+        """Nothing but a denial happened since the turn last said or did something."""
+        self._message: tuple[Any, bool] = (None, False)
+        """The message being said (its ``messageId``) and whether one has begun."""
         self._cost_before: float | None = None  # the session's cost when the turn began
         self._cost_now: float | None = None
         self._started = False
@@ -234,10 +212,10 @@ class AcpTranslator(Translator):
     def _on_update(self, update: dict[str, Any]) -> list[Event] | None:
         kind = update.get("sessionUpdate")
         if kind == "agent_message_chunk":
-            text = _text_of(update.get("content"))
-            return None if text is None else [text_delta(text)]
+            text = block_text(update.get("content"))
+            return None if text is None else self._said(text, update.get("messageId"))
         if kind == "agent_thought_chunk":
-            text = _text_of(update.get("content"))
+            text = block_text(update.get("content"))
             return None if text is None else [reasoning_delta(text)]
         if kind in ("tool_call", "tool_call_update"):
             return self._tool_call(update)
@@ -251,47 +229,82 @@ class AcpTranslator(Translator):
             return [CustomEvent(name=str(kind), value=update)]
         return None
 
+    def _said(self, text: str, message_id: Any) -> list[Event]:
+        """A chunk of the agent's message; one of another message (another ``messageId``,
+        or after a tool call) starts a paragraph of its own, not glued to the last."""
+        if not text:
+            return []
+        self._after_denial = False
+        current, begun = self._message
+        new = begun and (self._broken or (message_id is not None and message_id != current))
+        self._message, self._broken = (message_id, True), False
+        if new and not self._tail.endswith("\n\n"):
+            text = ("\n" if self._tail.endswith("\n") else "\n\n") + text.lstrip("\n")
+        self._tail = (self._tail + text)[-2:]
+        return [text_delta(text)]
+
+    _broken = False
+    """A tool call came since the agent last said something: its next words are another
+    message."""
+    _tail = ""
+    """The last characters of what the agent said."""
+
+    def _break(self) -> None:
+        self._broken = True
+
     def _tool_call(self, update: dict[str, Any]) -> list[Event] | None:
         call_id = update.get("toolCallId")
         if not isinstance(call_id, str) or not call_id:
             return None
-        events: list[Event] = []
+        self._break()
         call = self._calls.get(call_id)
         if call is None:
-            events.append(self._start(call_id, update))
-            call = self._calls[call_id]
-        content = _content_text(update.get("content"))
+            call = self._calls[call_id] = AcpCall()
+            call.merge(update)
+            self._after_denial = False
+            return [ToolCallStarted(call_id=call_id, name=call.name, arguments=call.arguments())]
+        events = self._re_announced(call_id, call, update)
         status = update.get("status")
         if status == "failed" and call_id in self.denied:
             call.finished = True  # the run shows the call denied, as decided
         if status in ("completed", "failed") and not call.finished:
             call.finished = True
-            output = content if content is not None else update.get("rawOutput")
-            error = (content or "the tool call failed") if status == "failed" else None
+            output = output_of(update)
+            error = (
+                (str(output) if output else "the tool call failed") if status == "failed" else None
+            )
             events.append(
                 ToolCallFinished(call_id=call_id, output=None if error else output, error=error)
             )
-        elif content is not None and not call.finished:
-            events.append(ToolCallProgress(call_id=call_id, output=content))
+        elif call.running and not call.finished and (output := output_of(update)) is not None:
+            events.append(ToolCallProgress(call_id=call_id, output=output))
         return events
 
-    def _start(self, call_id: str, update: Mapping[str, Any]) -> ToolCallStarted:
-        arguments: dict[str, Any] = {}
-        if update.get("title"):
-            arguments["title"] = update["title"]
-        locations = [
-            loc.get("path")
-            for loc in update.get("locations") or []
-            if isinstance(loc, dict) and loc.get("path")
-        ]
-        if locations:
-            arguments["locations"] = locations
-        if update.get("rawInput") is not None:
-            arguments["input"] = update["rawInput"]
-        kind = update.get("kind")
-        name = kind if isinstance(kind, str) and kind else "tool"
-        self._calls[call_id] = _Call(name, arguments)
-        return ToolCallStarted(call_id=call_id, name=name, arguments=arguments)
+    def _re_announced(self, call_id: str, call: AcpCall, update: dict[str, Any]) -> list[Event]:
+        """An update of a known call: its new fields. Before a decision is asked, more or
+        other words are a new version of the call (the card asks about the last); once it
+        was shown for a decision, only another command, cwd, path or diff is reported (the
+        run then flags it), not the agent's other bookkeeping."""
+        before = call.arguments()
+        call.merge(update)
+        after = call.arguments()
+        if after == before:
+            return []
+        if call.asked_action is not None and call.action() == call.asked_action:
+            return []
+        return [ToolCallStarted(call_id=call_id, name=call.name, arguments=after)]
+
+    def decided(self, decision: ApprovalDecision) -> None:
+        """A decision goes to the agent: a denial is the person's, and the turn that stops
+        right after it ends as they decided (:data:`DENIED`)."""
+        if not decision.approved:
+            self.denied.add(decision.call_id)
+        self._after_denial = not decision.approved
+
+    def permits(self, call_id: str) -> list[dict[str, Any]]:
+        """The writes an approval of ``call_id`` approves: its card's diffs."""
+        call = self._calls.get(call_id)
+        return call.permits(call_id) if call is not None else []
 
     def _usage_update(self, update: dict[str, Any]) -> list[Event]:
         cost = as_dict(update.get("cost"))
@@ -304,56 +317,47 @@ class AcpTranslator(Translator):
 
     def _on_permission(self, data: dict[str, Any]) -> list[Event] | None:
         params = as_dict(data.get("params")) or {}
-        call = as_dict(params.get("toolCall")) or {}
-        call_id = call.get("toolCallId")
+        update = as_dict(params.get("toolCall")) or {}
+        call_id = update.get("toolCallId")
         options = [o for o in params.get("options") or [] if isinstance(o, dict)]
         if not isinstance(call_id, str) or "id" not in data:
             return None
-        events: list[Event] = []
-        known = self._calls.get(call_id)
-        if known is None:
-            events.append(self._start(call_id, call))
-            known = self._calls[call_id]
-        arguments = dict(known.arguments)
-        if (content := _content_text(call.get("content"))) is not None:
-            arguments["content"] = content
+        self._break()
+        call = self._calls.get(call_id)
+        if call is None:
+            call = self._calls[call_id] = AcpCall()
+        call.merge(update, proposal=True)  # the request's fields are the call it asks about
+        call.asked_action = call.action()
         self.asked[call_id] = (data["id"], options)
         always = any(o.get("kind") == "allow_always" for o in options)
-        title = arguments.get("title") or known.name
-        events += [
+        question = call.question()
+        return [
             ToolApprovalRequested(
                 call_id=call_id,
                 approval_id=str(data["id"]),
-                name=known.name,
-                arguments=arguments,
-                for_run=f"{title}, for the rest of the ACP session" if always else None,
+                reason=question,
+                name=call.name,
+                arguments=call.arguments(),
+                for_run=f"{question or call.name}, for the rest of the ACP session"
+                if always
+                else None,
             ),
             RunPaused(reason="the agent asks permission"),
         ]
-        return events
 
     def _on_file(self, data: dict[str, Any]) -> list[Event] | None:
         rpc_id, method = data.get("id"), data.get("method")
         params = as_dict(data.get("params")) or {}
         if rpc_id is None or not isinstance(method, str):
             return None
+        self._break()
+        permitted = data.get("permitted_by")
+        if isinstance(permitted, str) and permitted in self._calls:
+            self._writes[rpc_id] = permitted  # the write its approved card showed: that card
+            return [ToolCallProgress(call_id=permitted, output=f"writing {params.get('path')}")]
         call_id = f"acp-fs-{rpc_id}"
-        name = method.rsplit("/", 1)[-1]
-        arguments: dict[str, Any] = {"path": params.get("path")}
-        for key in ("line", "limit"):
-            if params.get(key) is not None:
-                arguments[key] = params[key]
-        if method == "terminal/create":
-            name, arguments = "terminal", _terminal_arguments(params)
-        elif method == "fs/write_text_file":
-            new = params.get("content")
-            old = data.get("old_text")
-            arguments["diff"] = shown_diff(
-                str(params.get("path")),
-                old if isinstance(old, str) else None,
-                new if isinstance(new, str) else "",
-            )
-        self._calls[call_id] = _Call(name, arguments)
+        name, arguments = _file_arguments(method, params, data.get("old_text"))
+        self._calls[call_id] = AcpCall(arguments, name)
         events: list[Event] = [ToolCallStarted(call_id=call_id, name=name, arguments=arguments)]
         if isinstance(data.get("refused"), str):
             self._calls[call_id].finished = True
@@ -374,12 +378,16 @@ class AcpTranslator(Translator):
         return events
 
     def _on_file_done(self, data: dict[str, Any]) -> list[Event] | None:
-        call_id = f"acp-fs-{data.get('id')}"
+        rpc_id = data.get("id")
+        error = data.get("error")
+        if (permitted := self._writes.pop(rpc_id, None)) is not None:
+            said = f"the write failed: {error}" if isinstance(error, str) else data.get("output")
+            return [ToolCallProgress(call_id=permitted, output=said)]
+        call_id = f"acp-fs-{rpc_id}"
         call = self._calls.get(call_id)
         if call is None or call.finished:
             return []
         call.finished = True
-        error = data.get("error")
         if isinstance(error, str):
             return [ToolCallFinished(call_id=call_id, error=error)]
         return [ToolCallFinished(call_id=call_id, output=data.get("output"))]
@@ -393,7 +401,9 @@ class AcpTranslator(Translator):
         reason = result.get("stopReason")
         if reason == "refusal":
             return [RunFailed(message="the agent refused to go on", code="refusal")]
-        if reason == "cancelled":
+        if self._after_denial and reason in ("cancelled", "end_turn"):
+            reason = DENIED  # it stopped because it was told no: the turn went as decided
+        elif reason == "cancelled":
             return [RunFailed(message="the agent cancelled the turn", code="cancelled")]
         return [
             RunCompleted(
@@ -527,14 +537,16 @@ class Acp(Provider):
             if asked is None:
                 continue
             rpc_id, options = asked
-            if not decision.approved:
-                translator.denied.add(decision.call_id)
+            translator.decided(decision)
             if decision.call_id.startswith("acp-fs-"):
                 answers.append(
                     {"id": rpc_id, "approved": decision.approved, "reason": decision.reason}
                 )
-            else:
-                answers.append({"id": rpc_id, "result": answer_to_permission(options, decision)})
+                continue
+            answer = {"id": rpc_id, "result": answer_to_permission(options, decision)}
+            if decision.approved and (permits := translator.permits(decision.call_id)):
+                answer["permits"] = permits
+            answers.append(answer)
         return HttpRequest("ANSWER", "", json={"sessionId": request.thread_id, "answers": answers})
 
     def cancel_request(self, ref: RunRef) -> HttpRequest | None:

@@ -125,7 +125,7 @@ def test_a_tool_call_keeps_its_kind_locations_and_diff_and_the_turn_its_usage_an
     assert (run.status, run.text) == ("completed", "edited")
     [call] = run.tool_calls
     assert call.name == "edit" and call.status == "succeeded"
-    assert call.arguments == {"title": f"Edit {path}", "locations": [path], "input": {"path": path}}
+    assert call.arguments == {"path": path, "input": {"path": path}}  # what it does, then all
     assert "-old line\n+new line\n" in call.output and call.output.startswith("--- a/")
     assert run.usage is not None
     assert (run.usage.prompt_tokens, run.usage.completion_tokens, run.usage.cost) == (120, 30, 0.25)
