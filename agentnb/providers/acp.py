@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, ProtocolError
 from .._core.request import RunRequest
+from .._core.statuses import DENIED
 from .._core.version import __version__
 from ..events import (
     CustomEvent,
@@ -56,7 +57,6 @@ from ._frames import as_dict, parse_json
 from ._frames import unknown as keep_unknown
 
 __all__ = [
-    "DENIED",
     "PROTOCOL_VERSION",
     "Acp",
     "AcpTranslator",
@@ -67,9 +67,6 @@ __all__ = [
 PROTOCOL_VERSION = 1
 """The ACP version agentnb speaks (the schema's ``PROTOCOL_VERSION``)."""
 
-DENIED = "denied"
-"""The ``finish_reason`` of a turn that ended at a person's (or their policy's) denial: the
-agent stopped, or cancelled the turn, because it was told no. The run completed as decided."""
 READS_FOR_RUN = "reads of the working directory"
 """What approving one ``fs/read_text_file`` "for this run" allows: the turn's other reads."""
 

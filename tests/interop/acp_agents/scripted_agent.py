@@ -17,7 +17,15 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``mcp``: answers the names of the MCP servers its session was given;
 - ``mcpjson``: answers those servers as JSON, as the SDK read them;
 - ``terminal CMD ARG...``: runs the command in the client's terminal (when offered: else
-  says so), waits for it, answers its exit code and output.
+  says so), waits for it, answers its exit code and output;
+- ``askrun CMD...``: asks permission to run a command as Codex's adapter does (the request
+  first, its ``rawInput`` the adapter's bookkeeping around ``command`` and ``cwd``, its
+  ``content`` a note); approved, reports the call running (other bookkeeping) and its
+  ``rawOutput``, then says so; denied, ends the turn ``cancelled``;
+- ``askwrite PATH TEXT...``: writes a file as Claude Code's adapter does: the call announced
+  with an empty input, again with its input and diff, a permission request naming it, then
+  (approved) ``fs/write_text_file``; denied, the call fails and the turn ends;
+- ``twice``: says two messages with a tool call between, then two by ``messageId``.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ from acp import (
     plan_entry,
     run_agent,
     start_tool_call,
+    text_block,
+    tool_content,
     tool_diff_content,
     update_agent_message_text,
     update_agent_thought_text,
@@ -296,6 +306,92 @@ class ScriptedAgent(Agent):
         )
         await self._conn.release_terminal(session_id=session_id, terminal_id=made.terminal_id)
         await self._say(session_id, f"exit {ended.exit_code}: {output.output.strip()}")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _ask(self, session_id: str, call: ToolCallUpdate) -> bool:
+        options = [
+            PermissionOption(option_id="allow", name="Allow", kind="allow_once"),
+            PermissionOption(option_id="reject", name="Reject", kind="reject_once"),
+        ]
+        answer = await self._conn.request_permission(
+            session_id=session_id, tool_call=call, options=options
+        )
+        return getattr(answer.outcome, "option_id", None) == "allow"
+
+    async def _askrun(self, session_id: str, command: str) -> PromptResponse:
+        await self._say(session_id, "Model metadata not found; this can cause issues.")
+        words = ["/bin/bash", "-lc", command]
+        asked = {"call_id": "c1", "turn_id": "t1", "command": words, "cwd": os.getcwd()}
+        asked |= {"parsed_cmd": [{"type": "unknown", "cmd": command}]}
+        note = tool_content(text_block(f"Proposed Amendment: {command}"))
+        call = ToolCallUpdate(
+            tool_call_id="run-1",
+            title=command,
+            kind="execute",
+            status="pending",
+            raw_input=asked,
+            content=[note],
+        )
+        if not await self._ask(session_id, call):
+            return PromptResponse(stop_reason="cancelled")
+        running = {**asked, "process_id": "42", "source": "unified_exec_startup"}
+        del running["parsed_cmd"]
+        started = start_tool_call(
+            "run-1", command, kind="execute", status="in_progress", raw_input=running
+        )
+        await self._conn.session_update(session_id, started)
+        output = {"stdout": f"ran {command}\n", "exit_code": 0, "formatted_output": "done\n"}
+        await self._conn.session_update(
+            session_id, update_tool_call("run-1", status="completed", raw_output=output)
+        )
+        await self._say(session_id, "The command ran.")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _askwrite(self, session_id: str, rest: str) -> PromptResponse:
+        path, _, text = rest.partition(" ")
+        given = {"file_path": path, "content": text}
+        empty = start_tool_call("w-1", "Write", kind="edit", status="pending", raw_input={})
+        await self._conn.session_update(session_id, empty)
+        full = start_tool_call(
+            "w-1",
+            f"Write {path}",
+            kind="edit",
+            status="pending",
+            raw_input=given,
+            content=[tool_diff_content(path, text, None)],
+            locations=[ToolCallLocation(path=path)],
+        )
+        await self._conn.session_update(session_id, full)
+        call = ToolCallUpdate(tool_call_id="w-1", title=f"Write {path}", raw_input=given)
+        if not await self._ask(session_id, call):
+            refused = tool_content(text_block("User refused permission to run tool"))
+            await self._conn.session_update(
+                session_id, update_tool_call("w-1", status="failed", content=[refused])
+            )
+            return PromptResponse(stop_reason="end_turn")
+        try:
+            await self._conn.write_text_file(session_id=session_id, path=path, content=text)
+        except RequestError as exc:
+            await self._conn.session_update(session_id, update_tool_call("w-1", status="failed"))
+            await self._say(session_id, f"write refused: {exc}")
+            return PromptResponse(stop_reason="end_turn")
+        said = [text_block(f"The file {path} has been updated successfully.")]
+        await self._conn.session_update(
+            session_id, update_tool_call("w-1", status="completed", raw_output=said)
+        )
+        await self._say(session_id, "written")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _twice(self, session_id: str, rest: str) -> PromptResponse:
+        await self._say(session_id, "First message.")
+        await self._conn.session_update(
+            session_id, start_tool_call("t-1", "Look", kind="read", status="completed")
+        )
+        await self._say(session_id, "Second message.")
+        for message_id, text in (("m1", "Third"), ("m1", " message."), ("m2", "Fourth.")):
+            chunk = update_agent_message_text(text)
+            chunk.message_id = message_id
+            await self._conn.session_update(session_id, chunk)
         return PromptResponse(stop_reason="end_turn")
 
     async def _count(self, session_id: str, rest: str) -> PromptResponse:
