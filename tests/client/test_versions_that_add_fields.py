@@ -21,9 +21,7 @@ def asked(announced: Any, requested: Any) -> Run:
     run.apply(RunStarted(run_id="r1"))
     run.apply(ToolCallStarted(call_id="c1", name="execute", arguments=announced))
     run.apply(
-        ToolApprovalRequested(
-            call_id="c1", approval_id="7", name="execute", arguments=requested
-        )
+        ToolApprovalRequested(call_id="c1", approval_id="7", name="execute", arguments=requested)
     )
     return run
 
