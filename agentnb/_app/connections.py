@@ -234,14 +234,19 @@ class Connection:
         rest = {k: v for k, v in options.items() if k != "tools"}
         return {**rest, "extra": {**extra, "mcpServers": listed}}
 
-    def _with_context(self, options: Mapping[str, Any], approve: ApprovalPolicy) -> dict[str, Any]:
+    def _with_context(
+        self, options: Mapping[str, Any], approve: ApprovalPolicy, *, in_cell: bool = True
+    ) -> dict[str, Any]:
         """``options`` with the notebook as an MCP server in ``extra``'s ``mcpServers``, for
         ``context=True`` on an agent that takes MCP servers: one server for the connection,
-        started on first use (shown in that cell, its calls decided there or by
-        ``approve``), kept while it runs, stopped with the connection."""
+        started on first use (shown in that cell, and again in each later cell whose code
+        uses it, ``in_cell``; its calls decided there or by ``approve``), kept while it runs,
+        stopped with the connection."""
         server = self._context_server
         if server is None or not server.running:
             server = self._context_server = serve(approve=approve)
+        elif in_cell:
+            server.show_here()  # its calls' cards where this turn waits for them
         extra = dict(options.get("extra") or {})
         listed = [*(extra.get("mcpServers") or []), server.mcp_server()]
         return {**options, "extra": {**extra, "mcpServers": listed}}

@@ -164,3 +164,36 @@ def test_an_experiment_in_a_kernel_compares_two_acp_agents_with_their_cost_per_a
         f"beta completed raw: edit {tmp_path / 'prices.py'}",
     ]
     assert lines[4] == "{'alpha': 0.25, 'beta': 0.0}"  # the scripted agent's reported cost
+
+
+def test_a_later_context_turn_shows_the_notebooks_mcp_server_in_its_own_cell(
+    kernel: Any, tmp_path: Path
+) -> None:
+    """The notebook's MCP server starts with the first ``--context`` turn and is shown in its
+    cell; a later cell's turn, which may wait for one of its calls, shows it too (once), so
+    the call's card is where the turn waits, not only in the earlier cell."""
+    session = Session(kernel)
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    session.execute(
+        f"""
+        %load_ext agentnb
+        import agentnb
+        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        """
+    )
+
+    def servers_shown(cell: str) -> int:
+        shown = [
+            d["content"]["data"].get("text/plain", "") for d in session.of(cell, "display_data")
+        ]
+        return sum("served over MCP" in text for text in shown)
+
+    first = session.execute("%%agent coder --context\nmcp")
+    session.execute("_agent.wait(60)")
+    later = session.execute("%%agent coder --context\nmcp")
+    session.execute("_agent.wait(60)")
+    twice = session.execute(
+        "for _ in range(2): agentnb.ask('coder', 'mcp', context=True, wait=True)"
+    )
+    plain = session.execute("%%agent coder\nmcp")
+    assert [servers_shown(c) for c in (first, later, twice, plain)] == [1, 1, 1, 0]
