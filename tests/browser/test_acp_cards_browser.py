@@ -10,7 +10,9 @@ Claude Code on the scripted model (``tests/coding_agents.py``):
   without a second card;
 - a denial is the person's: the run reads ``Completed · ended at your denial of …``, no red
   box, the card denied by you, never "without your approval";
-- the agent's separate messages are separate paragraphs.
+- the agent's separate messages are separate paragraphs;
+- with ``--context``, a read of the notebook that a later cell's turn waits on has its card in
+  that cell, and the agent's call is named by its ACP title.
 
 Screenshots go to test-artifacts/."""
 
@@ -129,6 +131,34 @@ def test_the_scripted_agents_cards_read_as_what_will_happen(
         scroll_to(widget.locator(".anb-state").last)
         page.screenshot(path=str(artifacts / "acp-cards-denied.png"))
         assert not (tmp_path / "other.txt").exists()
+        assert widget_errors(page.errors) == []
+
+
+def test_a_notebook_read_a_later_turn_waits_on_is_decided_in_its_own_cell(
+    request: pytest.FixtureRequest, browser: Any, artifacts: Path, tmp_path: Path
+) -> None:
+    server = request.getfixturevalue("jupyterlab")
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    cells = [
+        connect_cell("coder", command, tmp_path, {})
+        + "\nagentnb.context.configure(ask_first=True)\nprices = [1.5, 2.5]",
+        "%%agent coder --context\nmcp",
+        "%%agent coder --context\nmcpcall notebook_variables",
+    ]
+    with notebook_page(browser, server, "acp-context.ipynb", cells) as page:
+        page.evaluate(RUN_CELL, 1)
+        wait_for_state(page, 1, "Completed")
+        page.evaluate(RUN_CELL, 2)
+        card = pending(page, 2)  # the server's card, in the cell whose turn waits on it
+        assert card.locator(".anb-tool-name").inner_text() == "notebook_variables"
+        assert widget_at(page, 1).locator(".anb-tool").count() == 1  # there too, as before
+        page.screenshot(path=str(artifacts / "acp-context-read.png"))
+        card.locator(".anb-approve").click()
+        widget = decided(page, 2, "Completed")
+        said = widget.locator(".anb-answer").last.inner_text()
+        assert said.startswith("the notebook said:"), said
+        named = widget.locator(".anb-tool-name").all_inner_texts()
+        assert "notebook/notebook_variables" in named, named  # its ACP title, not "tool"
         assert widget_errors(page.errors) == []
 
 

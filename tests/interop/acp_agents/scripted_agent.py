@@ -25,7 +25,10 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``askwrite PATH TEXT...``: writes a file as Claude Code's adapter does: the call announced
   with an empty input, again with its input and diff, a permission request naming it, then
   (approved) ``fs/write_text_file``; denied, the call fails and the turn ends;
-- ``twice``: says two messages with a tool call between, then two by ``messageId``.
+- ``twice``: says two messages with a tool call between, then two by ``messageId``;
+- ``mcpcall TOOL``: calls TOOL of the session's first HTTP MCP server (Streamable HTTP, its
+  headers sent), reporting it as a tool call titled by the tool (no ``kind``, as Codex reports
+  an MCP call), and says the result's first line.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import asyncio
 import json
 import os
 import sys
+import urllib.request
 from typing import Any
 
 from acp import (
@@ -394,9 +398,53 @@ class ScriptedAgent(Agent):
             await self._conn.session_update(session_id, chunk)
         return PromptResponse(stop_reason="end_turn")
 
+    async def _mcpcall(self, session_id: str, tool: str) -> PromptResponse:
+        [server, *_] = [s for s in self._server_entries[session_id] if s.get("url")]
+        title = f"notebook/{tool}"
+        await self._conn.session_update(
+            session_id, start_tool_call("m-1", title, status="in_progress", raw_input={})
+        )
+        said = await asyncio.to_thread(mcp_call, server, tool)
+        output = [text_block(said)]
+        await self._conn.session_update(
+            session_id, update_tool_call("m-1", status="completed", raw_output=output)
+        )
+        await self._say(session_id, f"the notebook said: {said.splitlines()[0]}")
+        return PromptResponse(stop_reason="end_turn")
+
     async def _count(self, session_id: str, rest: str) -> PromptResponse:
         await self._say(session_id, f"prompts in this session: {self._prompts[session_id]}")
         return PromptResponse(stop_reason="end_turn")
+
+
+def mcp_call(server: dict[str, Any], tool: str) -> str:
+    """``tools/call`` of ``tool`` on a Streamable HTTP MCP server (initialize first): the
+    text of its result (or its error)."""
+    headers = {h["name"]: h["value"] for h in server.get("headers") or []}
+    headers |= {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+    def post(body: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        request = urllib.request.Request(
+            server["url"], json.dumps(body).encode(), headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            session = answer.headers.get("mcp-session-id")
+            text = answer.read().decode()
+        lines = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+        found = json.loads(lines[-1] if lines else text) if text.strip() else None
+        return found, session
+
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}}
+    hello |= {"clientInfo": {"name": "scripted", "version": "1.0"}}
+    _, session = post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello})
+    if session:
+        headers["mcp-session-id"] = session
+    post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    call = {"name": tool, "arguments": {}}
+    answer, _ = post({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+    result = (answer or {}).get("result") or {}
+    texts = [c.get("text", "") for c in result.get("content") or []]
+    return "\n".join(texts) or json.dumps(answer)
 
 
 async def main() -> None:
