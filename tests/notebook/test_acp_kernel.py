@@ -59,7 +59,7 @@ def test_an_acp_turn_streams_into_the_chat_cell_and_is_in_the_history(
         return json.dumps(session.comm_data(comm_id))
 
     session.wait_for(lambda: "edited" in streamed() and "+new line" in streamed())
-    assert "Edit " in streamed()  # the tool card's title
+    assert '"arguments": {"path": ' in streamed()  # the tool card: what the edit does first
 
     pid = session.execute(
         "print(agentnb.connections()['coder'].client().transport._agent.process.pid)"
