@@ -186,6 +186,11 @@ class AcpTranslator(Translator):
         """Nothing but a denial happened since the turn last said or did something."""
         self._message: tuple[Any, bool] = (None, False)
         """The message being said (its ``messageId``) and whether one has begun."""
+        self._broken = False
+        """A tool call came since the agent last said something: its next words are another
+        message."""
+        self._tail = ""
+        """The last characters of what the agent said."""
         self._cost_before: float | None = None  # the session's cost when the turn began
         self._cost_now: float | None = None
         self._started = False
@@ -239,12 +244,6 @@ class AcpTranslator(Translator):
             text = ("\n" if self._tail.endswith("\n") else "\n\n") + text.lstrip("\n")
         self._tail = (self._tail + text)[-2:]
         return [text_delta(text)]
-
-    _broken = False
-    """A tool call came since the agent last said something: its next words are another
-    message."""
-    _tail = ""
-    """The last characters of what the agent said."""
 
     def _break(self) -> None:
         self._broken = True
