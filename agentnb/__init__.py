@@ -17,7 +17,12 @@ tables, the built-in server) are imported on first use, so ``import agentnb`` st
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import TYPE_CHECKING, Any
+
+# agentnb.evals is a distribution of its own (agentnb-evals) that installs into this package:
+# beside it in site-packages, or, installed editable, in a directory of its own on the path.
+__path__ = pkgutil.extend_path(__path__, __name__)
 
 from ._core.client_tools import ClientTool, tool
 from ._core.exceptions import (
@@ -46,6 +51,7 @@ from ._core.exceptions import (
     TransportError,
     UnsupportedOptionError,
 )
+from ._core.extras import hint_missing_parts, missing_part
 from ._core.price_settings import set_prices
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.request import Media
@@ -157,6 +163,7 @@ def _default_recorder() -> RunRecorder | None:
 
 
 set_default_recorder(_default_recorder)
+hint_missing_parts()  # ``import agentnb.evals`` without agentnb-evals says how to install it
 
 
 _SUBMODULES = (
@@ -206,6 +213,8 @@ def __getattr__(name: str) -> Any:
             f"agentnb.{name} is evaluation's: from agentnb.evals import {name} (its package "
             "since 0.5; batch(experiment=...) is agentnb.evals.experiment(name, agents, dataset))"
         )
+    if module is None and (hint := missing_part(f"{__name__}.{name}")):
+        raise ModuleNotFoundError(hint, name=f"{__name__}.{name}")  # from agentnb import evals
     if module is None:
         raise AttributeError(f"module 'agentnb' has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)

@@ -20,7 +20,9 @@ step "Python environment ($VENV), installed by uv (from PyPI by pip, the one thi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 [ -x "$VENV/bin/uv" ] || "$VENV/bin/python" -m pip install --quiet uv
 UV=$PWD/$VENV/bin/uv
-"$UV" pip install --quiet --python "$VENV/bin/python" -e ".[dev]"
+# agentnb-evals (evals/, agentnb.evals) is a distribution of its own: installed editable beside
+# the core, as `pip install "agentnb[evals]"` installs it for a user.
+"$UV" pip install --quiet --python "$VENV/bin/python" -e ".[dev]" -e ./evals
 export PATH="$PWD/$VENV/bin:$PATH"
 
 # install_venv DIR STAMP_SOURCE UV_PIP_ARGS...: (re)install venv DIR when STAMP_SOURCE changed
@@ -163,8 +165,8 @@ checks() {
 }
 
 step "ruff"
-ruff check agentnb tests benchmarks
-ruff format --check agentnb tests benchmarks
+ruff check agentnb evals tests benchmarks
+ruff format --check agentnb evals tests benchmarks
 
 if [ $# -gt 0 ]; then
   checks

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import io
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import httpx
+import psutil
 import pytest
 import uvicorn
 from IPython.core.interactiveshell import InteractiveShell
@@ -34,6 +36,8 @@ from agentnb.events import Event
 from agentnb.server import ServerHandle
 
 __all__ = [
+    "EVALS_DISTRIBUTION",
+    "PACKAGE_DIRS",
     "PATIENCE_S",
     "REPO",
     "STALL_TIMEOUT",
@@ -44,6 +48,7 @@ __all__ = [
     "client_for",
     "connection_env",
     "free_port",
+    "growing_limits",
     "recording_connection",
     "run_echo_every_way",
     "said_on_page",
@@ -63,6 +68,11 @@ PUBLIC_FRONTS = (
 """The public submodules that hold the types a user rarely names (each with its ``__all__``);
 the root's ``__all__`` holds the rest."""
 """The checkout under test: a child process given it as ``PYTHONPATH`` imports this agentnb."""
+EVALS_DISTRIBUTION = REPO / "evals"
+"""agentnb-evals, the evaluation's own distribution in this repository: its ``agentnb/evals``
+joins the ``agentnb`` package where both are installed."""
+PACKAGE_DIRS = (REPO / "agentnb", EVALS_DISTRIBUTION / "agentnb")
+"""Where the ``agentnb`` package's modules are in the checkout: the core's, and evaluation's."""
 
 
 PATIENCE_S = 60.0
@@ -255,6 +265,20 @@ def wait_until(
         time.sleep(0.02)
 
 
+def growing_limits(what: str, first: float = 1.0) -> Iterator[float]:
+    """Time limits for a test of what happens when one passes (a stream's idle limit, a run's,
+    an evaluator's): ``first`` seconds, then twice as long each time the test goes on to the
+    next, which it does when the machine was slower than the limit before the step the test
+    is about (the decision not yet posted when the stream stalled): so the limit is short on
+    a quiet machine and never races a loaded one. Past the suite's patience the test fails,
+    saying ``what`` step the limit never let come."""
+    limit = first
+    while limit <= PATIENCE_S:
+        yield limit
+        limit *= 2
+    pytest.fail(f"{what}: not before a limit of {limit / 2:g} s passed, in any attempt")
+
+
 def process_ended(pid: int) -> bool:
     """Whether process ``pid`` has ended: gone, or a zombie (ended, its parent has not yet
     reaped it). Read from ``/proc`` in one step: the process may be reaped at any moment."""
@@ -315,16 +339,16 @@ def serving(
     log_path: Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-    startup_seconds: float = 60,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server ``command`` (output to ``log_path``) until ``ready_url`` answers 200, and
-    stop it on leaving. Fails with the log's tail if it exits or is not up in time."""
+    stop it on leaving. Fails with the log's tail if it exits or stops making progress before
+    it answers (:func:`_wait_until_ready`)."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             list(command), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            _wait_until_ready(process, ready_url, log_path, startup_seconds)
+            _wait_until_ready(process, ready_url, log_path)
             yield process
         finally:
             process.terminate()
@@ -368,20 +392,64 @@ async def asgi_body(scope: dict[str, Any], receive: Any, send: Any) -> bytes | N
             return body
 
 
-def _wait_until_ready(
-    process: subprocess.Popen[bytes], url: str, log_path: Path, seconds: float
-) -> None:
+SERVICE_STALL_S = 2 * PATIENCE_S
+"""A service starting (LiteLLM, Phoenix, an SDK's server) that neither writes a line nor uses
+the CPU for this long, and does not answer, has stopped making progress: it fails."""
+SERVICE_START_BOUND_S = 900.0
+"""The bound on a start that keeps making progress: a bound for a hang, never a speed (a
+start at load 12 took over 120 s)."""
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    """Return once ``url`` answers 200. While it does not, wait as long as the process lives
+    and makes progress (its output grows or it uses the CPU), up to
+    :data:`SERVICE_START_BOUND_S`; fail with its output's tail otherwise. pytest-timeout's
+    bound on the test is held meanwhile: a module's service starts in its first test's set-up,
+    and the start is bounded here."""
     name = Path(str(process.args[0] if isinstance(process.args, list) else process.args)).name
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
+    held, _ = signal.setitimer(signal.ITIMER_REAL, 0)  # pytest-timeout's timer (0: none)
+    try:
+        started = progressed = time.monotonic()
+        seen: tuple[int, float] | None = None
+        while not _answers(url):
+            now = time.monotonic()
+            if process.poll() is not None:
+                problem = f"exited ({process.returncode})"
+            elif now - progressed > SERVICE_STALL_S:
+                problem = f"wrote nothing and used no CPU for {SERVICE_STALL_S:g} s"
+            elif now - started > SERVICE_START_BOUND_S:
+                problem = f"kept working for {SERVICE_START_BOUND_S:g} s"
+            else:
+                if (progress := (log_path.stat().st_size, _cpu_seconds(process.pid))) != seen:
+                    seen, progressed = progress, now
+                time.sleep(0.3)
+                continue
             tail = log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{name} exited ({process.returncode}):\n{tail}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"{name} did not answer {url} within {seconds:g} s")
+            raise RuntimeError(f"{name} {problem} and did not answer {url}:\n{tail}")
+    finally:
+        if held:
+            signal.setitimer(signal.ITIMER_REAL, held)
+
+
+def _answers(url: str) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(url, timeout=5).status_code == 200
+    return False
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time process ``pid`` and its children have used (0 once it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
 
 
 def run_echo_every_way(url: str, key: str, name: str) -> agentnb.types.Connection:

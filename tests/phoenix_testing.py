@@ -17,7 +17,6 @@ from agentnb_testing import REPO, free_port, serving
 __all__ = ["PHOENIX", "SharedPhoenix", "phoenix_env", "running_phoenix"]
 
 PHOENIX = REPO / ".tools" / "phoenix" / "bin" / "phoenix"
-STARTUP_SECONDS = 240.0
 STARTS = 3
 """Phoenix binds two ports picked free beforehand (HTTP and OTLP/gRPC, the latter on every
 interface: it cannot be turned off); another process may take one first, and Phoenix then
@@ -57,7 +56,6 @@ def running_phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ready_url=f"{url}/healthz",
             log_path=working_dir / "phoenix.log",
             env=phoenix_env(working_dir, port),
-            startup_seconds=STARTUP_SECONDS,
         )
         try:
             server.__enter__()

@@ -8,10 +8,9 @@ import ast
 import re
 from pathlib import Path
 
-import agentnb
+from agentnb_testing import PACKAGE_DIRS, REPO
 
-PACKAGE = Path(agentnb.__file__).resolve().parent
-REPO = PACKAGE.parent
+PACKAGE = PACKAGE_DIRS[0]
 DOC = (REPO / "docs" / "architecture.md").read_text()
 
 _PATH = re.compile(r"(?<![\w/.*-])((?:[\w.-]+/)+[\w.-]*)")
@@ -30,8 +29,9 @@ def cited_names() -> list[tuple[str, str]]:
 
 
 def where(path: str) -> Path | None:
-    """The file or folder a cited path means: from the repo root, else inside agentnb/."""
-    for base in (REPO, PACKAGE):
+    """The file or folder a cited path means: from the repo root, else inside agentnb/ (the
+    core's, or evaluation's: evals/agentnb/)."""
+    for base in (REPO, *PACKAGE_DIRS):
         candidate = base / path
         if candidate.exists():
             return candidate

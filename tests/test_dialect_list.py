@@ -26,7 +26,7 @@ from agentnb.providers import available_providers
 from agentnb.providers.openai import OpenAI
 from agentnb.server import DIALECT_PROVIDERS
 
-SCANNED = ("agentnb", "tests", "benchmarks", "scripts")
+SCANNED = ("agentnb", "evals", "tests", "benchmarks", "scripts")
 BUILTINS = sorted(
     name
     for name, cls in available_providers().items()

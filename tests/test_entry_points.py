@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PUBLIC_FRONTS
+from agentnb_testing import PACKAGE_DIRS, PUBLIC_FRONTS
 
 import agentnb
 
@@ -117,11 +117,17 @@ def test_every_public_callable_that_starts_a_run_is_listed() -> None:
     assert set(READERS) <= {dotted for dotted, _ in public_callables()}
 
 
+def package_files() -> dict[Path, Path]:
+    """Every module of agentnb: where it is in its agentnb/ (the core's or evaluation's) → its
+    file."""
+    return {path.relative_to(found): path for found in PACKAGE_DIRS for path in found.rglob("*.py")}
+
+
 def _calls_by_function() -> dict[str, set[str]]:
     """Each function or method name in agentnb (the server apart) → the names it calls."""
     calls: dict[str, set[str]] = {}
-    for path in PACKAGE.rglob("*.py"):
-        if "server" in path.relative_to(PACKAGE).parts:
+    for where, path in package_files().items():
+        if "server" in where.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -155,12 +161,12 @@ def test_one_place_builds_a_run() -> None:
     """Only the engine's door makes the ``Run`` of a request that streams (there were five
     places in four modules); every other path takes the one it made (``stream.run``)."""
     made = []
-    for path in PACKAGE.rglob("*.py"):
+    for where, path in package_files().items():
         for node in ast.walk(ast.parse(path.read_text())):
             func = node.func if isinstance(node, ast.Call) else None
             is_run_new = isinstance(func, ast.Attribute) and func.attr == "new"
             if is_run_new and getattr(getattr(func, "value", None), "id", None) == "Run":
-                made.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+                made.append(f"{where}:{node.lineno}")
     engine = [place for place in made if not place.startswith(NOT_STREAMED)]
     assert len(engine) == 1 and engine[0].startswith("_client/async_client.py"), made
     assert len(made) <= 1 + len(NOT_STREAMED), made

@@ -22,9 +22,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import agentnb
-
-PACKAGE = Path(agentnb.__file__).resolve().parent
+from agentnb_testing import PACKAGE_DIRS, REPO
 
 LAYER_OF_PREFIX = {
     "agentnb.sse": "core",
@@ -137,8 +135,18 @@ LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)
 """The package root opens the default history on the first run, not on ``import agentnb``."""
 
 
+def package_dir(path: Path) -> Path:
+    """The ``agentnb`` directory holding ``path``: the core's, or evaluation's."""
+    return next(found for found in PACKAGE_DIRS if path.is_relative_to(found))
+
+
+def package_files() -> list[Path]:
+    """Every module of the ``agentnb`` package, the core's and evaluation's."""
+    return sorted(path for found in PACKAGE_DIRS for path in found.rglob("*.py"))
+
+
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    parts = list(path.relative_to(package_dir(path).parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -154,7 +162,7 @@ def layer(module: str) -> str:
 
 
 def modules() -> Iterator[tuple[str, Path, ast.Module]]:
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in package_files():
         yield module_name(path), path, ast.parse(path.read_text(), str(path))
 
 
@@ -398,10 +406,11 @@ def test_a_dialects_routes_take_the_service_from_the_route_kit() -> None:
 def plain_names() -> dict[str, list[str]]:
     """Each module or package name of agentnb/, a leading underscore dropped → where it is."""
     found: dict[str, list[str]] = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in package_files():
         named = path.parent if path.name == "__init__.py" else path.with_suffix("")
-        if named != PACKAGE:
-            found.setdefault(named.name.lstrip("_"), []).append(str(path.relative_to(PACKAGE)))
+        if named not in PACKAGE_DIRS:
+            where = str(path.relative_to(package_dir(path)))
+            found.setdefault(named.name.lstrip("_"), []).append(where)
     return found
 
 
@@ -420,7 +429,8 @@ one idea, its public door and its rooms."""
 
 def test_a_public_front_only_re_exports() -> None:
     for name in PUBLIC_FRONTS:
-        body = ast.parse((PACKAGE / name).read_text()).body
+        [path] = [found / name for found in PACKAGE_DIRS if (found / name).exists()]
+        body = ast.parse(path.read_text()).body
         assert isinstance(body[0], ast.Expr), f"{name} says what it holds in a docstring"
         for node in body[1:]:  # after the docstring
             assert isinstance(node, ast.ImportFrom) or is_widget_loaded_lazily(node), (
@@ -463,7 +473,7 @@ def test_module_names_are_unique_once_the_leading_underscore_is_dropped() -> Non
 
 
 # ---- js/src: split by job, child views without the root -------------------------------------
-JS_SRC = PACKAGE.parent / "js" / "src"
+JS_SRC = REPO / "js" / "src"
 JS_ROOT_VIEWS = {"chat.js", "widget.js", "index.js"}
 """The chat view (the root) and the entry points that make it."""
 _JS_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^'"]*?from\s*['"](\./[^'"]+)['"]""", re.M)

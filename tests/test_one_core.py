@@ -16,7 +16,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from agentnb_testing import PATIENCE_S, PUBLIC_FRONTS, cli_in_process, run_echo_every_way
+from agentnb_testing import (
+    PACKAGE_DIRS,
+    PATIENCE_S,
+    PUBLIC_FRONTS,
+    cli_in_process,
+    run_echo_every_way,
+)
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
@@ -24,7 +30,15 @@ from agentnb._core import exceptions
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
-PACKAGE = Path(agentnb.__file__).resolve().parent
+
+def package_files() -> dict[str, Path]:
+    """Every module of agentnb: where it is in its agentnb/ (the core's, or evaluation's in
+    evals/agentnb/) → its file."""
+    return {
+        str(path.relative_to(found)): path
+        for found in PACKAGE_DIRS
+        for path in sorted(found.rglob("*.py"))
+    }
 
 
 # ---- errors -------------------------------------------------------------------------------
@@ -84,12 +98,12 @@ def test_what_a_run_keeps_of_an_error_is_worded_once() -> None:
 
 def test_run_error_info_is_made_from_an_exception_only_by_error_info() -> None:
     built = []
-    for path in PACKAGE.rglob("*.py"):
+    for where, path in package_files().items():
         for handler in ast.walk(ast.parse(path.read_text())):
             if not isinstance(handler, ast.ExceptHandler) or handler.name is None:
                 continue
             built += [
-                f"{path.relative_to(PACKAGE)}:{call.lineno}"
+                f"{where}:{call.lineno}"
                 for call in ast.walk(handler)
                 if isinstance(call, ast.Call)
                 and getattr(call.func, "id", "") == "RunErrorInfo"
@@ -122,10 +136,10 @@ def test_the_exception_tree_docstring_lists_every_error_and_the_root_exports_the
 # ---- one of each --------------------------------------------------------------------------
 def _calls(name: str) -> list[str]:
     found = []
-    for path in PACKAGE.rglob("*.py"):
+    for where, path in package_files().items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == name:
-                found.append(str(path.relative_to(PACKAGE)))
+                found.append(where)
     return found
 
 
@@ -134,9 +148,9 @@ def test_one_request_builder() -> None:
     pydantic's complaints about them (there used to be three builders, three wordings)."""
     assert set(_calls("RunRequest")) | set(_calls("ModelSettings")) == {"_core/request.py"}
     worded = {
-        str(path.relative_to(PACKAGE))
-        for path in PACKAGE.rglob("*.py")
-        if not str(path.relative_to(PACKAGE)).startswith("server/")
+        where
+        for where, path in package_files().items()
+        if not where.startswith("server/")
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -166,8 +180,8 @@ def test_one_way_to_warn() -> None:
     """Every warning goes through ``warn``, which words it in lines a terminal of 80 columns
     and a notebook's output hold without cutting a word (a raw ``warnings.warn`` did not)."""
     warned = {
-        str(path.relative_to(PACKAGE))
-        for path in PACKAGE.rglob("*.py")
+        where
+        for where, path in package_files().items()
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Attribute)
         and node.attr == "warn"
@@ -179,8 +193,8 @@ def test_one_way_to_warn() -> None:
 
 def test_one_home_for_secrets() -> None:
     defined = {
-        str(path.relative_to(PACKAGE))
-        for path in PACKAGE.rglob("*.py")
+        where
+        for where, path in package_files().items()
         for node in ast.parse(path.read_text()).body
         if isinstance(node, ast.FunctionDef) and node.name in {"mask", "redact", "excerpt"}
     }
@@ -194,7 +208,7 @@ def test_the_dialects_come_from_the_entry_points() -> None:
 
     installed = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
     assert set(available_providers()) == installed
-    source = (PACKAGE / "providers" / "__init__.py").read_text()
+    source = (PACKAGE_DIRS[0] / "providers" / "__init__.py").read_text()
     assert "seekrflow" not in source  # no second list of names beside the entry points
 
 
@@ -310,7 +324,7 @@ def test_history_off_records_no_run_whichever_way_it_started(
 # ---- the public surface -------------------------------------------------------------------
 def test_one_chat_cell_with_the_input_as_an_option(server: ServerHandle) -> None:
     assert not hasattr(agentnb, "ChatWidget")
-    assert not [p for p in PACKAGE.rglob("*.py") if "ChatWidget" in p.read_text()]
+    assert not [p for p in package_files().values() if "ChatWidget" in p.read_text()]
     client = agentnb.AgentClient(
         "runagent", base_url=server.url_for("runagent"), api_key=server.api_key
     )

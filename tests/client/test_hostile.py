@@ -12,7 +12,7 @@ import tracemalloc
 from typing import Any
 
 import pytest
-from agentnb_testing import RecordedSleeps
+from agentnb_testing import PATIENCE_S, RecordedSleeps, growing_limits
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 from agentnb import (
@@ -147,11 +147,14 @@ async def unknown_frames_forever(conn: Conn, request: Request) -> None:
     "handler", [keepalives_forever, one_byte_at_a_time, unknown_frames_forever]
 )
 async def test_idle_timeout_ends_a_stream_that_sends_no_event(handler: Any) -> None:
-    with HostileServer(handler) as srv:
-        async with client("openai", srv.url, timeout=2, idle_timeout=0.5) as c:
-            with pytest.raises(StreamStallError) as caught:
-                await c.run("m", "hi")  # the server never stops: only the idle limit ends it
-    error = caught.value
+    for limit in growing_limits("the first event"):  # which the idle limit waits for too
+        with HostileServer(handler) as srv:
+            async with client("openai", srv.url, timeout=PATIENCE_S, idle_timeout=limit) as c:
+                with pytest.raises(StreamStallError) as caught:
+                    await c.run("m", "hi")  # the server never stops: only the idle limit ends it
+        error = caught.value
+        if error.partial_text:
+            break
     assert isinstance(error, RunInterruptedError) and isinstance(error, StreamTimeoutError)
     assert error.partial_text == "partial " and error.run is not None
     assert error.run.status == "interrupted" and "idle_timeout" in str(error)
@@ -167,16 +170,24 @@ async def test_idle_timeout_still_holds_after_a_consumer_slower_than_it() -> Non
     the second, read already, starts it over; then nothing comes: the limit ends the run (it
     used to be left without a timer, and the run waited for the read timeout)."""
 
-    async def read_slowly(c: AsyncAgentClient) -> None:
-        async with asyncio.timeout(10), c.stream("m", "hi") as stream:
+    async def read_slowly(c: AsyncAgentClient, limit: float, read: list[str]) -> None:
+        # a bound for a hang (the bug: no timer after the slow read, the read timeout's wait)
+        async with asyncio.timeout(PATIENCE_S + 2 * limit), c.stream("m", "hi") as stream:
             async for event in stream:
-                if isinstance(event, TextDelta) and event.delta == "one ":
-                    await asyncio.sleep(0.8)
+                if isinstance(event, TextDelta):
+                    read.append(event.delta)
+                    if event.delta == "one ":
+                        await asyncio.sleep(limit * 1.6)
 
-    with HostileServer(two_events_then_silence) as srv:
-        async with client("openai", srv.url, timeout=30, idle_timeout=0.5) as c:
-            with pytest.raises(StreamStallError, match="idle_timeout"):
-                await read_slowly(c)
+    for limit in growing_limits("both events"):  # the idle limit covers the first reply too
+        read: list[str] = []
+        with HostileServer(two_events_then_silence) as srv:
+            async with client("openai", srv.url, timeout=4 * PATIENCE_S, idle_timeout=limit) as c:
+                with pytest.raises(StreamStallError, match="idle_timeout"):
+                    await read_slowly(c, limit, read)
+        if read:
+            break
+    assert read == ["one ", "two "]  # the second, read during the wait, started the limit over
 
 
 async def test_run_timeout_ends_a_run_that_never_finishes() -> None:
@@ -187,7 +198,7 @@ async def test_run_timeout_ends_a_run_that_never_finishes() -> None:
             await asyncio.sleep(0.05)
 
     with HostileServer(forever) as srv:
-        async with client("openai", srv.url, run_timeout=0.7) as c:
+        async with client("openai", srv.url, run_timeout=1.0) as c:
             with pytest.raises(StreamStallError) as caught:
                 await c.run("m", "hi")  # the server never stops: only the run limit ends it
     # what came within the limit: none at all on a loaded machine (seen beside two burners)
@@ -199,7 +210,8 @@ async def test_run_timeout_ends_a_run_that_never_finishes() -> None:
 
 def test_the_timeouts_reach_the_sync_client_and_connections() -> None:
     with HostileServer(keepalives_forever) as srv:
-        sync = AgentClient("openai", base_url=srv.url, record=False, idle_timeout=0.5)
+        # stalled before or after its first event, a run ends so: no limit races the machine
+        sync = AgentClient("openai", base_url=srv.url, record=False, idle_timeout=1.0)
         with pytest.raises(StreamStallError):
             sync.run("m", "hi")
         sync.close()

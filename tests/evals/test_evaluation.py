@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import pytest
+from agentnb_testing import growing_limits
 
 import agentnb
 from agentnb import evals, runs
@@ -123,18 +124,24 @@ def test_an_evaluator_that_never_returns_is_a_failed_evaluation(connection: str)
         return True
 
     try:
-        evals.experiment(
-            "slow",
-            "echo",
-            TICKERS,
-            via=connection,
-            progress=False,
-            evaluators=[hangs, quick],
-            evaluator_timeout=0.5,
-        )
-        experiment = evals.experiment("slow")
-        experiment.evaluate(hangs, evaluator_timeout=0.5)
-        evals.evaluate(experiment.runs(), hangs, evaluator_timeout=0.5)
+        # the limit bounds the quick evaluator too: it grows while a loaded machine had not
+        # run even that one within it
+        for limit in growing_limits("the quick evaluator's scores"):
+            name = f"slow-{limit:g}"
+            evals.experiment(
+                name,
+                "echo",
+                TICKERS,
+                via=connection,
+                progress=False,
+                evaluators=[hangs, quick],
+                evaluator_timeout=limit,
+            )
+            experiment = evals.experiment(name)
+            if experiment.to_pandas()["score.quick"].tolist() == [True, True]:
+                break
+        experiment.evaluate(hangs, evaluator_timeout=limit)
+        evals.evaluate(experiment.runs(), hangs, evaluator_timeout=limit)
         frame = experiment.to_pandas()
         assert frame["evaluator_error.hangs"].str.startswith("TimeoutError: no result").all()
         assert frame["score.quick"].tolist() == [True, True]

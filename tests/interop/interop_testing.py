@@ -96,7 +96,6 @@ def serve_litellm(server: ServerHandle, folder: Path) -> Iterator[str]:
         log_path=folder / "proxy.log",
         env=env,
         cwd=folder,
-        startup_seconds=120,
     ):
         yield f"http://127.0.0.1:{port}/v1"
 

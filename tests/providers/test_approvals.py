@@ -8,11 +8,12 @@ and is refused in the others."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S, client_for
+from agentnb_testing import PATIENCE_S, client_for, growing_limits
 
 from agentnb import (
     AsyncAgentClient,
@@ -173,13 +174,21 @@ def test_a_handle_runs_the_policy_its_stream_was_given(server: ServerHandle) -> 
 
 
 async def test_waiting_for_a_human_is_not_a_stall(server: ServerHandle) -> None:
-    # a person takes twice the idle limit (a stream that goes on is never that silent)
-    client = client_for(server, "vercel", record=False, idle_timeout=2.0)
-    async with client, client.stream("trader", ORDER) as stream:
-        async for event in stream:
-            if isinstance(event, RunPaused):
-                call_id = stream.run.awaiting_approval[0].call_id
-                asyncio.get_running_loop().call_later(4.0, stream.approvals.approve, call_id)
+    # a person takes twice the idle limit (a stream that goes on is never that silent); the
+    # limit grows while a loaded machine took longer than it to bring the pause
+    for limit in growing_limits("the pause"):
+        client = client_for(server, "vercel", record=False, idle_timeout=limit)
+        paused = False
+        with contextlib.suppress(StreamStallError):
+            async with client, client.stream("trader", ORDER) as stream:
+                async for event in stream:
+                    if isinstance(event, RunPaused):
+                        paused = True
+                        call_id = stream.run.awaiting_approval[0].call_id
+                        decide = stream.approvals.approve
+                        asyncio.get_running_loop().call_later(2 * limit, decide, call_id)
+        if paused:
+            break
     assert stream.run.status == "completed"
 
 
