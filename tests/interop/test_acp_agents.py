@@ -289,6 +289,29 @@ def test_a_write_other_than_the_approved_diff_asks_again(scripted: str, workdir:
     assert "-first line" in run.tool_calls[1].arguments["diff"]
 
 
+def test_an_approved_edit_of_a_piece_of_a_file_is_written_on_its_one_card(
+    scripted: str, workdir: Path
+) -> None:
+    """The card shows the piece's diff; the write is the file as it is with that piece
+    replaced, so it is the approved write (the read before it asks as reads do)."""
+    path = workdir / "notes.txt"
+    handle = ask(scripted, f"askedit {path} second SECOND")
+    until(lambda: handle.run.status == "paused", "the run pauses for the edit")
+    [call] = handle.run.awaiting_approval
+    assert shown_call(call).diff[-2:] == ("-second", "+SECOND")
+    handle.approve(call.call_id)
+
+    def reads() -> list[agentnb.types.ToolCall]:
+        return [c for c in handle.run.awaiting_approval if c.name == "read_text_file"]
+
+    until(lambda: reads(), "the agent's read asks as reads do")
+    handle.approve(reads()[0].call_id)
+    run = ended(handle)
+    assert path.read_text() == "first line\nSECOND line\nthird line\n"
+    assert [c.name for c in run.tool_calls] == ["edit", "read_text_file"]  # no write card
+    assert run.tool_calls[0].status == "succeeded"
+
+
 def test_separate_messages_are_separate_paragraphs(scripted: str) -> None:
     run = ended(ask(scripted, "twice"))
     assert run.text == "First message.\n\nSecond message.\n\nThird message.\n\nFourth."

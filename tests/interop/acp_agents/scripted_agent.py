@@ -25,6 +25,8 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``askwrite PATH TEXT...``: writes a file as Claude Code's adapter does: the call announced
   with an empty input, again with its input and diff, a permission request naming it, then
   (approved) ``fs/write_text_file``; denied, the call fails and the turn ends;
+- ``askedit PATH OLD NEW``: the same for an edit of a piece of the file (``OLD`` to
+  ``NEW``), which it reads (``fs/read_text_file``) and writes whole;
 - ``twice``: says two messages with a tool call between, then two by ``messageId``;
 - ``mcpcall TOOL``: calls TOOL of the session's first HTTP MCP server (Streamable HTTP, its
   headers sent), reporting it as a tool call titled by the tool (no ``kind``, as Codex reports
@@ -354,6 +356,18 @@ class ScriptedAgent(Agent):
     async def _askwrite(self, session_id: str, rest: str) -> PromptResponse:
         path, _, text = rest.partition(" ")
         given = {"file_path": path, "content": text}
+        return await self._write_asked(session_id, path, given, None, text)
+
+    async def _askedit(self, session_id: str, rest: str) -> PromptResponse:
+        path, old, new = rest.split(" ", 2)
+        given = {"file_path": path, "old_string": old, "new_string": new}
+        return await self._write_asked(session_id, path, given, old, new)
+
+    async def _write_asked(
+        self, session_id: str, path: str, given: dict[str, Any], old: str | None, new: str
+    ) -> PromptResponse:
+        """Claude Code's way: announced empty, then with its input and diff (``old`` to
+        ``new``: a new file, or a piece of it), asked, then written whole."""
         empty = start_tool_call("w-1", "Write", kind="edit", status="pending", raw_input={})
         await self._conn.session_update(session_id, empty)
         full = start_tool_call(
@@ -362,7 +376,7 @@ class ScriptedAgent(Agent):
             kind="edit",
             status="pending",
             raw_input=given,
-            content=[tool_diff_content(path, text, None)],
+            content=[tool_diff_content(path, new, old)],
             locations=[ToolCallLocation(path=path)],
         )
         await self._conn.session_update(session_id, full)
@@ -373,6 +387,10 @@ class ScriptedAgent(Agent):
                 session_id, update_tool_call("w-1", status="failed", content=[refused])
             )
             return PromptResponse(stop_reason="end_turn")
+        text = new
+        if old is not None:
+            read = await self._conn.read_text_file(session_id=session_id, path=path)
+            text = read.content.replace(old, new, 1)
         try:
             await self._conn.write_text_file(session_id=session_id, path=path, content=text)
         except RequestError as exc:
