@@ -202,7 +202,8 @@ class AcpCall:
             arguments["command"] = command
         if (cwd := _first_text(raw, _CWD_KEYS)) is not None:
             arguments["cwd"] = cwd
-        paths = list(dict.fromkeys([*self.locations, *(str(d.get("path")) for d in self.diffs)]))
+        diffed = [str(d["path"]) for d in self.diffs if isinstance(d.get("path"), str)]
+        paths = list(dict.fromkeys([*self.locations, *diffed]))
         if not paths and (path := _first_text(raw, _PATH_KEYS)) is not None:
             paths = [path]
         if len(paths) == 1:
@@ -221,9 +222,10 @@ class AcpCall:
 
     def action(self) -> dict[str, Any]:
         """What the call does (:data:`ACTION_KEYS`), to tell another call from more words
-        about the same one."""
+        about the same one; a call that names none of them is all its arguments."""
         arguments = self.arguments()
-        return {key: arguments[key] for key in ACTION_KEYS if key in arguments}
+        action = {key: arguments[key] for key in ACTION_KEYS if key in arguments}
+        return action or arguments
 
     def question(self) -> str | None:
         """What the card asks about, in the agent's words: the title, and the agent's

@@ -108,3 +108,16 @@ def test_a_proposed_diff_is_the_cards_not_an_output() -> None:
 def test_a_call_without_a_kind_is_named_by_its_title() -> None:
     run, _ = turn(call(title="notebook/read_cell", status="in_progress", rawInput={}))
     assert run.tool_calls[0].name == "notebook/read_cell"
+
+
+def test_other_input_reported_once_approved_for_a_call_naming_no_command_or_path_is_marked() -> (
+    None
+):
+    fetch = {"url": "https://example.com/a"}
+    run, translator = turn(asked(kind="fetch", rawInput=fetch))
+    decide(run, translator, True)
+    other = {"url": "https://evil.example/b"}
+    for event, data in (update(status="in_progress", rawInput=other), update(status="completed")):
+        for translated in translator.translate(ServerSentEvent(event, json.dumps(data))):
+            run.apply(translated)
+    assert run.tool_calls[0].unapproved is not None
