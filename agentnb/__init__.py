@@ -213,8 +213,10 @@ def __getattr__(name: str) -> Any:
             f"agentnb.{name} is evaluation's: from agentnb.evals import {name} (its package "
             "since 0.5; batch(experiment=...) is agentnb.evals.experiment(name, agents, dataset))"
         )
-    if module is None and (hint := missing_part(f"{__name__}.{name}")):
-        raise ModuleNotFoundError(hint, name=f"{__name__}.{name}")  # from agentnb import evals
+    if module is None and not name.startswith("_") and missing_part(f"{__name__}.{name}"):
+        # agentnb.evals, another distribution's: imported, or its ModuleNotFoundError says
+        # how to install it (``from agentnb import evals`` asks here first)
+        return importlib.import_module(f".{name}", __name__)
     if module is None:
         raise AttributeError(f"module 'agentnb' has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)

@@ -12,7 +12,9 @@ way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html
   summary is, ``shares=`` its bool scores' columns), ``fitting_columns`` (those of its
   columns that fit one row a group in a width).
 - ``require_pandas()``: pandas, or an error saying which extra to install.
-- ``warn``: a warning worded in lines a terminal and a notebook hold.
+- ``warn``: a warning worded in lines a terminal and a notebook hold; ``note``: information,
+  not a warning (an ordinary output in a notebook, a line on stderr elsewhere).
+- ``make_progress(total, label)``: the progress a batch shows (done, failed, left, cost).
 - ``in_notebook``, and ``show_grid``: a question × arm grid shown as the clickable view an
   experiment is (``ShownGrid``).
 """
@@ -23,7 +25,8 @@ from ._app.history_tables import show_grid, shown_summary
 from ._core.extras import require_pandas
 from ._core.text import excerpt, visible
 from ._core.warning import warn
-from ._display.environment import in_notebook
+from ._display.environment import in_notebook, note
+from ._display.progress import Progress, make_progress
 from ._display.run_comparison import seen_text
 from ._display.safe_markdown import NO_MATH
 from ._display.static_copy import clean
@@ -44,6 +47,7 @@ __all__ = [
     "NO_MATH",
     "Cell",
     "Column",
+    "Progress",
     "Row",
     "ShownGrid",
     "Table",
@@ -54,6 +58,8 @@ __all__ = [
     "in_blocks",
     "in_notebook",
     "is_share",
+    "make_progress",
+    "note",
     "percent",
     "require_pandas",
     "seen_text",

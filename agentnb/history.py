@@ -19,6 +19,8 @@
   grades, which keeps it out of listings that do not name its agent.
 - ``RunRecorder``: what records a run (the history is one); pass your own as ``recorder=``,
   or hand it every run recorded by default with ``add_recorder`` (``remove_recorder``).
+- ``add_migrations``: a package's own tables in the history file (evaluation's are), as named
+  steps of SQL applied after agentnb's.
 """
 
 from __future__ import annotations
@@ -35,7 +37,14 @@ from ._app.history_tables import (
 from ._core.recorder import RunRecorder, add_recorder, remove_recorder
 from ._display.history_plot import PlotOptions
 from ._display.run_comparison import Comparison
-from ._history import EVALUATES, RunFilters, RunRecord, ScoreRecord, ToolCallRecord
+from ._history import (
+    EVALUATES,
+    RunFilters,
+    RunRecord,
+    ScoreRecord,
+    ToolCallRecord,
+    add_migrations,
+)
 
 if TYPE_CHECKING:
     from ._display.runs_table import RunsTable
@@ -53,6 +62,7 @@ __all__ = [
     "ScoreRecord",
     "ToolCallHistory",
     "ToolCallRecord",
+    "add_migrations",
     "add_recorder",
     "default_store",
     "history_of",

@@ -24,25 +24,29 @@ types around a run live here:
 - What a batch takes and sends: ``DatasetRows`` (questions, dicts, a DataFrame), read as
   ``Example``s by ``examples_of`` (``in_split``: those of one ``split``);
   ``batch_requests`` builds its requests, checked, which ``send_batch`` runs as ``batch``
-  does (with a hook as each run starts and ends).
+  does (with a hook as each run starts and ends); ``connections_of`` says the connection
+  each request goes through.
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 - What MCP gives and takes: ``McpTools`` (``agentnb.mcp_tools``: an MCP server's tools),
   ``ContextServer`` (``agentnb.context.serve``: the notebook as an MCP server) and
   ``ServedCall`` (one call it served, in ``srv.calls``).
 - What makes a remote party's error text fit to show (its secrets redacted, cut):
-  ``redacted_error``; whether what goes to an observability tool carries content:
-  ``content_captured``; ``annotate_runs`` sends ``RunAnnotation``s (a run's value that is
-  not one of its scores) where tracing sends scores.
+  ``redacted_error``; ``env_prefix(name)``, the prefix of a connection's environment
+  variables (``AGENTNB_<NAME>_``: its ``API_KEY`` is read there); whether what goes to an
+  observability tool carries content: ``content_captured``; ``annotate_runs`` sends
+  ``RunAnnotation``s (a run's value that is not one of its scores) where tracing sends
+  scores.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._app.batch_runs import batch_requests, send_batch
+from ._app.batch_runs import batch_requests, connections_of, send_batch
 from ._app.connections import Connection, Via
 from ._app.context_server import ContextServer
 from ._app.examples import DatasetRows, Example, examples_of, in_split
+from ._app.mcp_question import McpElicitation
 from ._app.mcp_tools import McpTools
 from ._app.run_like import RunLike, run_ids
 from ._app.served_calls import ServedCall
@@ -55,7 +59,7 @@ from ._core.pricing import RunCost
 from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
-from ._core.secrets import redacted_error
+from ._core.secrets import env_prefix, redacted_error
 from ._tracing import RunAnnotation, TracingStatus, annotate_runs, content_captured
 
 if TYPE_CHECKING:
@@ -71,6 +75,7 @@ __all__ = [
     "DatasetRows",
     "Example",
     "Fork",
+    "McpElicitation",
     "McpTools",
     "ModelSettings",
     "Part",
@@ -91,7 +96,9 @@ __all__ = [
     "annotate_runs",
     "answer_validator",
     "batch_requests",
+    "connections_of",
     "content_captured",
+    "env_prefix",
     "examples_of",
     "in_split",
     "redacted_error",

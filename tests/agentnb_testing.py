@@ -482,9 +482,13 @@ def run_echo_every_way(url: str, key: str, name: str) -> agentnb.types.Connectio
 
 def sdk_python(name: str) -> Path:
     """The Python of ``.tools/NAME``, the venv ``scripts/test.sh`` makes from
-    ``tests/sdk_envs/NAME.txt`` for another project's server or SDK. Missing, the test is
-    skipped saying so, except under CI (``CI`` set), where that fails."""
+    ``tests/sdk_envs/NAME.txt`` for another project's server or SDK (``AGENTNB_SDK_ENVS``:
+    a folder of such venvs looked in first, e.g. ones built by hand beside a checkout).
+    Missing, the test is skipped saying so, except under CI (``CI`` set), where that fails."""
     python = Path(__file__).resolve().parents[1] / ".tools" / name / "bin" / "python"
+    mine = os.environ.get("AGENTNB_SDK_ENVS")
+    if mine and (Path(mine) / name / "bin" / "python").exists():
+        python = Path(mine) / name / "bin" / "python"
     if not python.exists():
         reason = f"{python.parent.parent} is missing: bash scripts/test.sh installs it"
         if os.environ.get("CI"):

@@ -129,6 +129,7 @@ LAZY_ALLOWED = (
     "ipywidgets",
     "agentnb._app.mcp_connection",  # the mcp SDK, an optional extra: at the first MCP server
     "agentnb._app.mcp_http",  # likewise, at the first notebook served over MCP
+    "ray",  # an optional extra: when agentnb.evals.ray_executor() is called
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)

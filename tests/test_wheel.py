@@ -85,7 +85,12 @@ def test_the_base_wheel_holds_no_evaluation_and_names_it_as_an_extra(wheel: Path
         for line in metadata(wheel, "METADATA").splitlines()
         if line.startswith(("Requires-Dist:", "Provides-Extra:")) and "evals" in line
     ]
-    assert requires == ["Provides-Extra: evals", "Requires-Dist: agentnb-evals; extra == 'evals'"]
+    assert sorted(requires) == [
+        "Provides-Extra: evals",
+        "Requires-Dist: agentnb-evals>=0.8.0; extra == 'dask'",  # an experiment on a cluster: evals
+        "Requires-Dist: agentnb-evals>=0.8.0; extra == 'evals'",
+        "Requires-Dist: agentnb-evals>=0.8.0; extra == 'ray'",
+    ]
 
 
 def test_the_evaluation_wheel_holds_its_package_and_its_command_only(
@@ -95,7 +100,7 @@ def test_the_evaluation_wheel_holds_its_package_and_its_command_only(
     assert package == set(tracked(EVALS_DISTRIBUTION / "agentnb")) - {"agentnb/README.md"}
     assert all(name.startswith("agentnb/evals/") for name in package)
     assert "evals = agentnb.evals._commands" in metadata(wheels["evals"], "entry_points.txt")
-    assert "Requires-Dist: agentnb" in metadata(wheels["evals"], "METADATA")
+    assert "Requires-Dist: agentnb>=0.8.0" in metadata(wheels["evals"], "METADATA")
 
 
 def venv_with(tmp_path: Path, *install: str) -> tuple[Path, dict[str, str]]:

@@ -7,7 +7,8 @@ never read nor written), and what it reads redacted as every read of the noteboo
 ``sample`` level only, as a context tool reads a file's lines. Whether a read asks first is
 the context settings' ``ask_first``; a write always asks, showing its diff (the transport:
 :mod:`agentnb._client.acp_transport`). What an agent read redacted and writes back is
-refused where it would replace a secret with the redaction's mark: no data lost.
+refused where it would replace a secret with the redaction's mark (the mark where the file
+held a secret, however the lines were reformatted): no data lost.
 
 A file's text is not put in the notebook's nonced data block, as a context tool's is: a
 coding agent edits what it reads, and an edit is matched against the file's text as it is."""
@@ -18,7 +19,7 @@ import codecs
 from pathlib import Path
 from typing import Final
 
-from .._core.secrets import FoundSecrets, without_a_cut_secret
+from .._core.secrets import REDACTED, FoundSecrets, without_a_cut_secret
 from .context_summary import context_settings, redacted, searched
 from .context_tools import judged_file, kernel_secrets, running_kernel
 
@@ -77,33 +78,35 @@ class WorkdirFiles:
             text += f"\n[agentnb read the first {MAX_READ_BYTES // (1024 * 1024)} MiB only]"
         return text
 
+    def redacted(self, text: str) -> str:
+        """``text`` as it may leave the machine: what :meth:`read` does to a file's text."""
+        return redacted(text, _secrets().values)
+
     def old_text(self, path: str) -> str | None:
         target = self._target(path, writing=True)
         if not target.exists():
             return None
         with target.open("rb") as file:
             text = codecs.decode(file.read(MAX_READ_BYTES), "utf-8", "replace")
-        return redacted(text, _secrets().values)  # shown, and kept with the run: redacted too
+        return self.redacted(text)  # shown, and kept with the run: redacted too
 
     def write_refusal(self, path: str, content: str) -> str | None:
-        """Why ``content`` is not written over ``path``: it keeps the redacted copy of a line
-        that holds a secret there (the agent read the file redacted and writes it back),
-        which would replace the secret with the redaction's mark."""
+        """Why ``content`` is not written over ``path``: the file holds a secret (its text
+        as the agent reads it is redacted) and ``content`` carries the redaction's mark more
+        often than the file does (the agent read it redacted and writes it back, however it
+        reformatted the lines): writing it would replace the secret with the mark."""
         target = self._target(path, writing=True)
-        if not target.is_file():
+        if not target.is_file() or REDACTED not in content:
             return None
         with target.open("rb") as file:
             text = codecs.decode(file.read(MAX_READ_BYTES), "utf-8", "replace")
-        secrets = _secrets().values
-        for number, line in enumerate(text.splitlines(), 1):
-            shown = redacted(line, secrets)
-            if shown != line and shown.strip() and shown in content:
-                return (
-                    f"the new text keeps line {number} of {path!r} as the agent read it, "
-                    f"redacted: writing it would replace a secret in the file; edit that "
-                    f"line yourself"
-                )
-        return None
+        if self.redacted(text) == text or content.count(REDACTED) <= text.count(REDACTED):
+            return None
+        return (
+            f"the new text has the redaction's mark {REDACTED} where {path!r} holds a secret "
+            f"(the agent read the file redacted): writing it would replace a secret in the "
+            f"file with the mark; edit those lines yourself"
+        )
 
     def write(self, path: str, content: str) -> None:
         target = self._target(path, writing=True)

@@ -114,7 +114,7 @@ def ask(
     if turn.media:  # the attached figures' images, then those given
         options["media"] = [*turn.media, *(options.get("media") or ())]
     if by_mcp:
-        options = cast(RunOptions, target._with_context(options, approve))
+        options = cast(RunOptions, target._with_context(options))
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
         options["response_format"] = response_format

@@ -34,6 +34,7 @@ from .._core.figure_reading import is_figure
 from .._core.request import Media
 from .._core.secrets import FoundSecrets
 from .._core.text import did_you_mean
+from .._display.attachment_preview import RefusedMentions
 from .context_summary import (
     TURN_IMAGES,
     ContextSettings,
@@ -258,10 +259,12 @@ def _attachments(
     settings: ContextSettings,
     strict: bool = True,
     images: list[Media] | None = None,
+    refused: list[str] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """``message`` with ``@@`` written ``@``, and each mention's text as sent (within the
     turn's budget); each figure's image added to ``images`` where they are asked for. A
-    mention that names nothing to read is refused when ``strict``, else left as text."""
+    mention that names nothing to read is refused when ``strict`` (its reason added to
+    ``refused`` where given, the other mentions read on), else left as text."""
     summaries: dict[str, str] = {}
     found = kernel_secrets(kernel) if "@" in message else FoundSecrets()
     settings, secrets = searched(settings, found), found.values
@@ -273,9 +276,11 @@ def _attachments(
         if mention not in summaries:
             try:
                 summary, value = _summary(match, kernel, settings, secrets)
-            except (ConfigurationError, ValueError):
-                if strict:
+            except (ConfigurationError, ValueError) as exc:
+                if strict and refused is None:
                     raise
+                if strict and refused is not None:
+                    refused.append(str(exc))
                 return mention
             if images is not None and is_figure(value):
                 summary += "\n" + _image(value, mention, settings, secrets, images)
@@ -318,8 +323,9 @@ class KernelAttachments:
         self.images = images
 
     def preview(self, message: str) -> list[tuple[str, str]]:
-        """Each mention of ``message`` and the exact text it attaches; a
-        :class:`ConfigurationError` for a name the kernel lacks (as sending would)."""
+        """Each mention of ``message`` and the exact text it attaches; for a name the kernel
+        lacks, :class:`RefusedMentions` (a ``ConfigurationError``, as sending would raise)
+        saying why, holding those of the other mentions."""
         kernel = running_kernel()
         if kernel is None or "@" not in message:
             return []
@@ -329,7 +335,12 @@ class KernelAttachments:
                 f"messages of up to {PREVIEW_CHARS:,} (they are still attached when sent)"
             )
         images: list[Media] | None = [] if self.images else None
-        return list(_attachments(message, kernel, context_settings(), True, images)[1].items())
+        refused: list[str] = []
+        read = _attachments(message, kernel, context_settings(), True, images, refused)
+        items = list(read[1].items())
+        if refused:  # the names that do resolve keep their chips beside the reason
+            raise RefusedMentions("; ".join(refused), items)
+        return items
 
     def as_text(self, message: str) -> str:
         """``message`` sending every mention as written, attaching nothing."""

@@ -43,6 +43,7 @@ __all__ = [
     "batch",
     "batch_requests",
     "build_requests",
+    "connections_of",
     "run_batch",
     "send_batch",
 ]
@@ -246,7 +247,7 @@ def send_batch(
     start (a question the platform refused with 429 starts again as a new run), ``on_end``
     ``(index, run)`` once a run ended for good, each in a worker thread: what a package built
     on agentnb (``agentnb.evals``) links and scores runs with."""
-    conns = _connections_of(requests, via)
+    conns = connections_of(requests, via)
     for conn in {id(c): c for c in conns}.values():
         mine = [r for r, c in zip(requests, conns, strict=True) if c is conn]
         for request in one_per_agent_and_settings(mine):
@@ -280,7 +281,7 @@ def send_batch(
         bar.close()
 
 
-def _connections_of(requests: Sequence[RunRequest], via: Via) -> list[Connection]:
+def connections_of(requests: Sequence[RunRequest], via: Via) -> list[Connection]:
     """The connection of each request: ``via``'s; with none, the one a request's agent names
     when it names a connection that reaches one agent (``via_for``: an ACP agent, so an
     experiment compares ``claude`` with ``codex``), else the default one."""

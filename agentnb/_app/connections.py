@@ -22,7 +22,7 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Unpack
@@ -192,6 +192,12 @@ class Connection:
             client.provider.known_as = server if self.name == DEFAULT_NAME else named
         return client
 
+    def close(self) -> None:
+        """Close the connection's client (an ACP agent's process ends), for a connection made
+        by hand and never registered (``agentnb.disconnect`` closes a registered one)."""
+        if self._client is not None:
+            run_sync(self._client.aclose())
+
     def client(self) -> AsyncAgentClient:
         """The connection's async client. Use it only on agentnb's background loop."""
         client = self._client
@@ -234,22 +240,38 @@ class Connection:
         rest = {k: v for k, v in options.items() if k != "tools"}
         return {**rest, "extra": {**extra, "mcpServers": listed}}
 
-    def _with_context(
-        self, options: Mapping[str, Any], approve: ApprovalPolicy, *, in_cell: bool = True
-    ) -> dict[str, Any]:
+    def _with_context(self, options: Mapping[str, Any], *, in_cell: bool = True) -> dict[str, Any]:
         """``options`` with the notebook as an MCP server in ``extra``'s ``mcpServers``, for
         ``context=True`` on an agent that takes MCP servers: one server for the connection,
         started on first use (shown in that cell, and again in each later cell whose code
-        uses it, ``in_cell``; its calls decided there or by ``approve``), kept while it runs,
-        stopped with the connection."""
+        uses it, ``in_cell``, so a call its turn waits on has its card there; its calls
+        decided there), kept while it runs, stopped with the connection. It serves a call
+        only while a turn that lists it goes on, decided by that turn's ``approve``
+        (:meth:`share_notebook`): an agent that keeps the server from an earlier turn reads
+        nothing in a turn without ``context=True``."""
         server = self._context_server
         if server is None or not server.running:
-            server = self._context_server = serve(approve=approve)
+            server = self._context_server = serve()
+            server.share_with_turn(None)()  # from now on, only through turns
         elif in_cell:
             server.show_here()  # its calls' cards where this turn waits for them
         extra = dict(options.get("extra") or {})
         listed = [*(extra.get("mcpServers") or []), server.mcp_server()]
         return {**options, "extra": {**extra, "mcpServers": listed}}
+
+    def share_notebook(
+        self, request: RunRequest, approve: ApprovalPolicy
+    ) -> Callable[[], None] | None:
+        """Share the notebook with the turn ``request`` starts, when it lists the
+        connection's server (:meth:`_with_context`), its calls decided by ``approve``: the
+        function that ends the sharing (at the turn's end); None when it does not."""
+        server = self._context_server
+        listed = request.extra.get("mcpServers")
+        if server is None or not server.running or not isinstance(listed, list):
+            return None
+        if not any(isinstance(s, dict) and s.get("url") == server.url for s in listed):
+            return None
+        return server.share_with_turn(approve)
 
     def check(self, request: RunRequest, approve: ApprovalPolicy = None) -> None:
         """Raise :class:`ConfigurationError` before any I/O for an option this connection

@@ -14,6 +14,8 @@ import atexit
 import secrets
 import threading
 import weakref
+from collections.abc import Callable
+from html import escape
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,18 @@ if TYPE_CHECKING:
     from .mcp_http import HttpServer
 
 __all__ = ["ContextServer", "serve"]
+
+REVEAL_SECONDS = 60.0
+"""How long :meth:`ContextServer.reveal` shows the token in a notebook."""
+REVEAL_NOTE = (
+    "(the token is masked, so a saved notebook keeps none: srv.reveal() shows it whole for "
+    f"{REVEAL_SECONDS:.0f} s; srv.token is the token)"
+)
+
+
+def masked(token: str) -> str:
+    """A token's first four characters and an ellipsis: enough to tell two apart."""
+    return token[:4] + "…"
 
 
 def serve(port: int = 0, approve: ApprovalPolicy = None) -> ContextServer:
@@ -170,6 +184,11 @@ class ContextServer:
         self._shown_in = here
         _show(self.handle)
 
+    def share_with_turn(self, approve: ApprovalPolicy) -> Callable[[], None]:
+        """Serve calls while a turn goes on, decided by its ``approve`` (a connection's
+        server: from then on, only through turns); the function that ends it."""
+        return self._served.share_with_turn(approve)
+
     def mcp_server(self, name: str = "notebook") -> dict[str, object]:
         """This server as an MCP server entry (``{type, name, url, headers}``, the form ACP's
         ``session/new`` takes in ``mcpServers``)."""
@@ -199,13 +218,34 @@ class ContextServer:
         self.stop()
 
     def __repr__(self) -> str:
+        """The line to paste into Claude Code, its token masked (a notebook is saved with
+        its outputs, and shared): :meth:`reveal` shows it whole."""
         if not self.running:
             return f"<ContextServer {self.url} stopped>"
-        return claude_code_line(self.url, self.token)
+        return f"{claude_code_line(self.url, masked(self.token))}\n{REVEAL_NOTE}"
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{escape(repr(self))}</pre>"
+
+    def reveal(self, seconds: float = REVEAL_SECONDS) -> None:
+        """Show the line to paste into Claude Code with its token whole: in a notebook for
+        ``seconds``, then masked again (the saved notebook keeps the masked one, unless it
+        is saved in the meantime); in a terminal, printed. ``srv.token`` is the token."""
+        whole = claude_code_line(self.url, self.token)
+        if kernel_shell() is None:
+            print(whole)
+            return
+        from IPython.display import display  # in a notebook, whose kernel has loaded it
+
+        shown = display({"text/plain": whole}, raw=True, display_id=True)  # type: ignore[no-untyped-call]
+        hide = threading.Timer(seconds, lambda: shown.update({"text/plain": repr(self)}, raw=True))
+        hide.daemon = True
+        hide.start()
 
 
 def claude_code_line(url: str, token: str) -> str:
-    """The line that adds the server at ``url`` to Claude Code (the server's repr)."""
+    """The line that adds the server at ``url`` to Claude Code (the server's repr, its token
+    masked)."""
     return (
         f'claude mcp add --transport http notebook {url} --header "Authorization: Bearer {token}"'
     )

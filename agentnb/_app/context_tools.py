@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from types import FunctionType, ModuleType
 from typing import Any, Final
 
-from .._core.client_tools import ClientTool, tool
+from .._core.client_tools import ClientTool, FormedResult, tool
 from .._core.exceptions import ConfigurationError
 from .._core.secrets import REDACTED, FoundSecrets, secret_name, without_a_cut_secret
 from .._display.environment import user_shell
@@ -55,6 +55,7 @@ from .context_summary import (
 __all__ = [
     "FILE_LINES",
     "NO_KERNEL",
+    "OUTPUT_SCHEMAS",
     "PAGE_SIZE",
     "Kernel",
     "cell_source",
@@ -328,18 +329,22 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     """The context tools over ``kernel``, their results in the data block marked ``nonce``.
     Each read takes the settings in force when it is made (:func:`configure`)."""
 
-    def as_data(read: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
+    def read_safely(read: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
         """What ``read`` gives, given the settings and the kernel's secrets as they are now,
-        redacted of them (again, as a whole), within the item budget, in the data block; at
-        the schema level when the search for secrets could not finish, saying so."""
+        redacted of them (again, as a whole), within the item budget; at the schema level
+        when the search for secrets could not finish, saying so."""
         found = kernel_secrets(kernel)
         settings = searched(context_settings(), found)
         text = read(settings, found.values)
         if not found.complete:
             text = f"{UNSEARCHED}\n{text}"
-        return data_block(cut(text, settings.item_chars, secrets=found.values), nonce)
+        return cut(text, settings.item_chars, secrets=found.values)
 
-    def notebook_variables(page: int = 1) -> str:
+    def as_data(read: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
+        """What ``read`` gives, read safely, in the data block."""
+        return data_block(read_safely(read), nonce)
+
+    def notebook_variables(page: int = 1) -> FormedResult:
         """List the variables in the user's notebook, a page at a time.
 
         :param page: the page to list, from 1
@@ -348,9 +353,14 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         pages = max(1, -(-len(names) // PAGE_SIZE))
         if not 1 <= page <= pages:
             raise ValueError(f"page {page} does not exist: there are {counted(pages, 'page')}")
-        return as_data(lambda *_: bounded(lambda: _variables_page(kernel, names, page, pages)))
+        listed: list[dict[str, str]] = []
+        text = as_data(
+            lambda *_: bounded(lambda: _variables_page(kernel, names, page, pages, listed))
+        )
+        structured = {"count": len(names), "page": page, "pages": pages, "variables": listed}
+        return FormedResult(text, structured=structured)
 
-    def notebook_describe(name: str) -> str:
+    def notebook_describe(name: str) -> FormedResult:
         """Describe one variable of the user's notebook (a frame's columns, dtypes, nulls,
         statistics and a few rows; a value in a form that fits it).
 
@@ -359,7 +369,9 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         if name not in user_variables(kernel, context_settings()):
             raise ValueError(f"no variable {name!r} in the notebook (see notebook_variables)")
         value = kernel.namespace[name]
-        return as_data(lambda settings, secrets: summarize(value, name, settings, secrets))
+        said = read_safely(lambda settings, secrets: summarize(value, name, settings, secrets))
+        structured = {"name": name, "type": kind_of(value), "description": said}
+        return FormedResult(data_block(said, nonce), structured=structured)
 
     def notebook_cells(count: int = RECENT_CELLS) -> str:
         """Show the notebook's most recent cells as they were typed, and the values they
@@ -401,7 +413,25 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     ask_first = context_settings().ask_first
     made = (tool(fn, approve=ask_first, time_limit=10) for fn in functions)
     previews = _previews(kernel)
-    return tuple(replace(t, reads_notebook=True, preview=previews[t.name]) for t in made)
+    refusals = {"notebook_read_file": _read_refusal(kernel.cwd)}
+    return tuple(
+        replace(t, reads_notebook=True, preview=previews[t.name], refusal=refusals.get(t.name))
+        for t in made
+    )
+
+
+def _read_refusal(cwd: Path) -> Callable[[dict[str, Any]], str | None]:
+    """Why a file is never read (``.env``, outside the working directory, the deny list),
+    judged before the person is asked: approving could not make it read."""
+
+    def refusal(arguments: dict[str, Any]) -> str | None:
+        try:
+            judged_file(cwd, str(arguments.get("path", "")), "read", context_settings())
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    return refusal
 
 
 def _previews(kernel: Kernel) -> dict[str, Callable[[dict[str, Any]], str]]:
@@ -479,13 +509,50 @@ def _short(name: str, value: Any) -> str:
     return text
 
 
-def _variables_page(kernel: Kernel, names: list[str], page: int, pages: int) -> str:
+def _variables_page(
+    kernel: Kernel, names: list[str], page: int, pages: int, listed: list[dict[str, str]]
+) -> str:
+    """The page's lines; each variable also put in ``listed`` (``{name, summary}``: the
+    structured form of the page)."""
     shown = names[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     head = f"{counted(len(names), 'variable')}; page {page} of {pages}"
     if page < pages:
         head += f" (call again with page={page + 1} for more)"
-    lines = [head, *(f"{name}: {_short(name, kernel.namespace[name])}" for name in shown)]
-    return "\n".join(lines)
+    for name in shown:
+        listed.append({"name": name, "summary": _short(name, kernel.namespace[name])})
+    return "\n".join([head, *(f"{v['name']}: {v['summary']}" for v in listed)])
+
+
+OUTPUT_SCHEMAS: Final[Mapping[str, dict[str, Any]]] = {
+    "notebook_variables": {
+        "type": "object",
+        "properties": {
+            "count": {"type": "integer", "description": "How many variables there are"},
+            "page": {"type": "integer"},
+            "pages": {"type": "integer"},
+            "variables": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "summary": {"type": "string"}},
+                    "required": ["name", "summary"],
+                },
+            },
+        },
+        "required": ["count", "page", "pages", "variables"],
+    },
+    "notebook_describe": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "type": {"type": "string", "description": "The value's type"},
+            "description": {"type": "string", "description": "The text the tool returns"},
+        },
+        "required": ["name", "type", "description"],
+    },
+}
+"""The tools whose results also come as structured content, and its schema (an MCP tool's
+``outputSchema``: the notebook's MCP server declares it and returns ``structuredContent``)."""
 
 
 def _recent_cells(

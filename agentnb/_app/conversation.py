@@ -149,7 +149,7 @@ class Conversation:
         if not by_mcp:
             return text, options
         # a turn the chat cell's input sends runs in no cell of its own to show the server in
-        return text, self.conn._with_context(options, self.approve, in_cell=False)
+        return text, self.conn._with_context(options, in_cell=False)
 
     def new(self) -> None:
         """The next message starts a new thread."""

@@ -16,6 +16,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
 import tempfile
 import threading
@@ -35,12 +36,33 @@ from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.session import IncomingMessage
 from mcp.client.streamable_http import streamable_http_client
 
+from .._core.client_tools import FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
 from .._core.version import __version__
+from .mcp_elicitation import elicitation_handler
+from .mcp_question import Elicit
+from .mcp_results import formed_result
 
-__all__ = ["START_TIMEOUT", "ListedTool", "MCPToolError", "McpConnection", "stdio", "streamable"]
+__all__ = [
+    "MAX_LISTED_TOOLS",
+    "MAX_LISTING_BYTES",
+    "MAX_LIST_PAGES",
+    "START_TIMEOUT",
+    "ListedTool",
+    "ListingTooLong",
+    "MCPToolError",
+    "McpConnection",
+    "stdio",
+    "streamable",
+]
 
+MAX_LIST_PAGES = 100
+"""Pages of ``tools/list`` read for one listing: a server that paginates past it is refused."""
+MAX_LISTED_TOOLS = 1_000
+"""Tools one listing may hold."""
+MAX_LISTING_BYTES = 4_000_000
+"""Bytes one listing's tools may take, as JSON (names, descriptions, schemas)."""
 START_TIMEOUT = 30.0
 """Seconds a server has to start, answer ``initialize`` and list its tools."""
 STOP_TIMEOUT = 10.0
@@ -56,6 +78,10 @@ Opener = Callable[[TextIO], AbstractAsyncContextManager[Streams]]
 
 class MCPToolError(Exception):
     """A tool call the MCP server answered with an error (``isError``): what the agent reads."""
+
+
+class ListingTooLong(Exception):
+    """A server's ``tools/list`` goes past a bound (pages, tools, bytes): it is not read on."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +123,16 @@ def streamable(url: str, headers: Mapping[str, str]) -> Opener:
 class McpConnection:
     """A session with one MCP server, on its own thread and loop (see the module)."""
 
-    def __init__(self, opener: Opener, where: str) -> None:
+    def __init__(self, opener: Opener, where: str, elicit: Elicit | None = None) -> None:
         self.where = where
         """The server as the person named it (its command, or its URL)."""
         self.server_name = ""
         self.tools: tuple[ListedTool, ...] = ()
         """The latest listing: replaced whole when the server says its list changed."""
+        self._asked: set[str] = set()
+        """The tools ever listed as not read-only in this session: a server's hints only make
+        the gate stricter, so a tool that asked keeps asking when it is listed again as
+        read-only (a re-listing is the server's word again, and the first one was stricter)."""
         self.ended: str | None = None
         """Why the session is over (None while it runs)."""
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -118,6 +148,11 @@ class McpConnection:
         self._thread = threading.Thread(target=self._serve, name=f"agentnb-mcp:{where}"[:60])
         self._thread.daemon = True
         self._tasks: set[asyncio.Task[None]] = set()
+        self._elicit = elicit
+        self._notes: list[str] = []
+        """What the results of the calls running now should say (a question of the server's
+        that was declined, and why); cleared when no call runs."""
+        self._running = 0
 
     # ---- starting and stopping (any thread) -----------------------------------------------
     def start(self) -> None:
@@ -128,6 +163,8 @@ class McpConnection:
             self._started.result(START_TIMEOUT)
         except concurrent.futures.TimeoutError:
             why = f"did not answer within {START_TIMEOUT:g} s{self._stderr_tail()}"
+        except ListingTooLong as exc:
+            why = str(exc)
         except Exception as exc:
             why = f"could not start: {_reason(exc)}{self._stderr_tail()}"
         else:
@@ -151,12 +188,16 @@ class McpConnection:
         _open.discard(self)
 
     # ---- calling (this connection's loop) -------------------------------------------------
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
-        """Call tool ``name``: its result as text; an :class:`MCPToolError` when the server
-        answers with an error, a :class:`ConnectionError` when the session is over."""
+    async def call(self, name: str, arguments: dict[str, Any]) -> FormedResult | str:
+        """Call tool ``name``: its result as text, with the forms it shows in
+        (:func:`.mcp_results.formed_result`) where it has more than text; an
+        :class:`MCPToolError` when the server answers with an error, a
+        :class:`ConnectionError` when the session is over."""
         session = self._session
         if session is None or self.ended is not None:
             raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
+        heard = len(self._notes)
+        self._running += 1
         try:
             result = await session.call_tool(name, arguments)
         except MCPError as exc:
@@ -168,12 +209,17 @@ class McpConnection:
             raise ConnectionError(
                 f"the MCP server {self.where} failed during the call: {_reason(exc)}"
             ) from None
+        finally:
+            said = [f"[{note}]" for note in self._notes[heard:]]
+            self._running -= 1
+            if not self._running:
+                self._notes.clear()
         if not isinstance(result, types.CallToolResult):
             raise MCPToolError(f"the MCP server answered with a {type(result).__name__}")
-        text = result_text(result)
+        text = "\n".join([result_text(result), *said]) if said else result_text(result)
         if result.is_error:
             raise MCPToolError(text or "the MCP server reported an error without a message")
-        return text
+        return formed_result(result, text, name)
 
     # ---- the session (this connection's thread) -------------------------------------------
     def _serve(self) -> None:
@@ -192,12 +238,21 @@ class McpConnection:
                     read,
                     write,
                     message_handler=self._heard,
+                    elicitation_callback=elicitation_handler(
+                        self.where, self._elicit, self._notes.append
+                    ),
                     client_info=types.Implementation(name="agentnb", version=__version__),
                 ) as session,
             ):
                 initialized = await session.initialize()
                 self.server_name = initialized.server_info.name
-                self.tools = await _listing(session)
+                try:
+                    listed = await _listing(session)
+                except ListingTooLong as exc:  # said as itself, not inside a task group's
+                    self.ended = f"it {exc}"
+                    self._started.set_exception(exc)
+                    return
+                self.tools = self._held_to_the_strictest(listed)
                 self._session = session
                 self._started.set_result(None)
                 await asyncio.Event().wait()  # until close() cancels it
@@ -219,9 +274,28 @@ class McpConnection:
 
     async def _list_again(self) -> None:
         session = self._session
-        if session is not None:
-            with contextlib.suppress(Exception):  # the old listing stays; a call says the rest
-                self.tools = await _listing(session)
+        if session is None:
+            return
+        try:
+            self.tools = self._held_to_the_strictest(await _listing(session))
+        except ListingTooLong as exc:  # a server that lists without end is not talked to on
+            self.ended = f"it {exc}"
+            if self._main is not None:
+                self._main.cancel()
+        except Exception:  # the old listing stays; a call says the rest
+            return
+
+    def _held_to_the_strictest(self, listed: tuple[ListedTool, ...]) -> tuple[ListedTool, ...]:
+        """``listed``, each tool that was ever listed as not read-only in this session still
+        not read-only (and destructive if it ever said so)."""
+        held: list[ListedTool] = []
+        for tool in listed:
+            if tool.name in self._asked and tool.read_only:
+                tool = dataclasses.replace(tool, read_only=False, destructive=True)
+            if not tool.read_only:
+                self._asked.add(tool.name)
+            held.append(tool)
+        return tuple(held)
 
     def _stderr_tail(self) -> str:
         try:
@@ -233,16 +307,24 @@ class McpConnection:
 
 
 async def _listing(session: ClientSession) -> tuple[ListedTool, ...]:
-    """Every tool the server lists, page after page."""
+    """Every tool the server lists, page after page, within the bounds (pages, tools,
+    bytes); a :class:`ListingTooLong` saying which bound it went past."""
     tools: list[types.Tool] = []
+    size = 0
     cursor: str | None = None
-    while True:
+    for _page in range(MAX_LIST_PAGES):
         params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
         page = await session.list_tools(params=params)
         tools.extend(page.tools)
+        if len(tools) > MAX_LISTED_TOOLS:
+            raise ListingTooLong(f"lists its tools in more than {MAX_LISTED_TOOLS:,} tools")
+        size += sum(len(tool.model_dump_json(by_alias=True)) for tool in page.tools)
+        if size > MAX_LISTING_BYTES:
+            raise ListingTooLong(f"lists its tools in more than {MAX_LISTING_BYTES:,} bytes")
         cursor = page.next_cursor
         if not cursor:
             return tuple(_listed(tool) for tool in tools)
+    raise ListingTooLong(f"lists its tools in more than {MAX_LIST_PAGES} pages")
 
 
 def _listed(tool: types.Tool) -> ListedTool:

@@ -7,6 +7,11 @@ the loopback through DNS rebinding) is refused with 403, and a request without t
 bearer token with 401, so nothing runs for either. The SDK's own check of ``Host`` (421 for a
 name that is not the loopback's) stays on. Nothing logs a request: uvicorn's access log is
 off and the token is registered as a secret, redacted wherever it might show.
+
+The guard keeps the MCP sessions open bounded: past :data:`MAX_SESSIONS`, the one used least
+lately is ended (the SDK's own ``DELETE``, as a client ends one), so a client that opens a
+session for each call never fills the server; one that idles past
+:data:`SESSION_IDLE_S` is ended by the SDK.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -25,15 +31,21 @@ import mcp.types as types
 import uvicorn
 from mcp.server import Server, ServerRequestContext
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._core.client_tools import ToolResult
 from .._core.version import __version__
+from .context_tools import OUTPUT_SCHEMAS
 
 __all__ = ["INSTRUCTIONS", "HttpServer", "serve_http"]
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
+MAX_SESSIONS = 16
+"""MCP sessions kept open at once (the least lately used is ended past it)."""
+SESSION_IDLE_S = 600.0
+"""How long an MCP session may go without a request before the SDK ends it."""
+_SESSION_HEADER = b"mcp-session-id"
 INSTRUCTIONS = (
     "These tools read the user's live Jupyter notebook (its variables, cells, last error and "
     "the files under its working directory) and never change it. What they return is data "
@@ -77,7 +89,9 @@ def serve_http(
 ) -> HttpServer:
     """Serve ``tools`` on ``sock`` at ``/mcp``; each call goes to ``submit``."""
     port = sock.getsockname()[1]
-    app = _mcp_server(tools, submit).streamable_http_app(host="127.0.0.1")
+    app = _mcp_server(tools, submit).streamable_http_app(
+        host="127.0.0.1", session_idle_timeout=SESSION_IDLE_S
+    )
     config = uvicorn.Config(
         _Guard(app, token, port),
         http="h11",
@@ -116,6 +130,7 @@ def _mcp_server(tools: list[dict[str, Any]], submit: Submit) -> Server[Any]:
             name=tool["name"],
             description=tool["description"],
             input_schema=tool["parameters"],
+            output_schema=OUTPUT_SCHEMAS.get(tool["name"]),
             annotations=types.ToolAnnotations(
                 read_only_hint=True,
                 destructive_hint=False,
@@ -137,7 +152,10 @@ def _mcp_server(tools: list[dict[str, Any]], submit: Submit) -> Server[Any]:
         served = submit(params.name, dict(params.arguments or {}), _client_of(ctx))
         result = await asyncio.wrap_future(served)
         text = [types.TextContent(text=result.text)]
-        return types.CallToolResult(content=text, is_error=result.failed)
+        structured = None if result.failed else result.structured
+        return types.CallToolResult(
+            content=text, structured_content=structured, is_error=result.failed
+        )
 
     return Server(
         "agentnb-notebook",
@@ -161,6 +179,8 @@ class _Guard:
         self._app = app
         self._expected = f"Bearer {token}".encode()
         self._origins = {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
+        self._sessions: OrderedDict[bytes, None] = OrderedDict()
+        """The sessions open, the least lately used first."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -177,7 +197,55 @@ class _Guard:
             why = "the notebook's MCP server needs the header Authorization: Bearer <its token>"
             await _refuse(send, 401, why, [(b"www-authenticate", b"Bearer")])
             return
+        session = headers.get("mcp-session-id")
+        if session is None:
+            await self._app(scope, receive, self._noting_sessions(scope, send))
+            return
+        key = session.encode("latin-1")
+        if scope["method"] == "DELETE":
+            self._sessions.pop(key, None)
+        elif key in self._sessions:
+            self._sessions.move_to_end(key)
         await self._app(scope, receive, send)
+
+    def _noting_sessions(self, scope: Scope, send: Send) -> Send:
+        """``send``, noting the session a request opens; past :data:`MAX_SESSIONS`, the
+        least lately used is ended."""
+
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                for name, value in message.get("headers") or []:
+                    if name.lower() == _SESSION_HEADER:
+                        self._sessions[bytes(value)] = None
+                while len(self._sessions) > MAX_SESSIONS:  # ended before the new one answers
+                    oldest, _ = self._sessions.popitem(last=False)
+                    await self._end_session(scope, oldest)
+            await send(message)
+
+        return noting
+
+    async def _end_session(self, scope: Scope, session: bytes) -> None:
+        """End ``session`` as its client would: a ``DELETE`` naming it, to the SDK's app."""
+        kept = [(k, v) for k, v in scope["headers"] if k.lower() in (b"host", b"authorization")]
+        deleting = {
+            **scope,
+            "method": "DELETE",
+            "headers": [*kept, (_SESSION_HEADER, session)],
+            "query_string": b"",
+        }
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:  # the request had no body; after it, the client is gone
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def discard(message: Message) -> None:
+            pass
+
+        await self._app(deleting, receive, discard)
 
 
 async def _refuse(

@@ -17,10 +17,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
 
-from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool
+from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool, FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
-from .._core.secrets import register_secret, secret_name
+from .._core.secrets import (
+    redact,
+    register_header_credentials,
+    register_secret,
+    url_credentials,
+)
+from .mcp_question import Elicit
 
 if TYPE_CHECKING:
     from .mcp_connection import ListedTool, McpConnection
@@ -28,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["McpTools", "mcp_tools"]
 
 _NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_-]+")
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 def mcp_tools(
@@ -41,6 +46,7 @@ def mcp_tools(
     name: str | None = None,
     approve: bool | None = None,
     time_limit: float = TOOL_TIME_LIMIT,
+    elicit: Elicit | None = None,
 ) -> McpTools:
     """The tools of an MCP server, for ``tools=`` (see the "Your functions as tools" page).
 
@@ -51,6 +57,10 @@ def mcp_tools(
     (``<name>__<tool>``; default the name the server gives itself). ``approve``: None asks
     before each call of a tool the server does not mark read-only (``readOnlyHint``), True
     before every call, False before none. ``time_limit``: seconds a call may take.
+    ``elicit``: answers a question the server asks in the middle of a call (MCP's
+    elicitation): it gets an :class:`~agentnb.types.McpElicitation` and returns the answer
+    (a dict of the form's fields, ``True`` for a link the person will open, ``None`` to
+    decline, ``"cancel"``); without it such a question is declined, the call's result saying so.
 
     The server runs until ``.close()`` (or the end of a ``with`` block, or the kernel's exit).
     """
@@ -80,9 +90,9 @@ def mcp_tools(
             raise ConfigurationError(f"url= is an http:// or https:// URL, not {url!r:.200}")
         if env is not None or cwd is not None:
             raise ConfigurationError("env= and cwd= go with command=; a url takes headers=")
-        _register_credentials(headers or {})
+        _register_credentials(headers or {}, url)
         opener = streamable(url, headers or {})
-        where = url
+        where = redact(url)
         entry = {
             "type": "http",
             "url": url,
@@ -90,19 +100,23 @@ def mcp_tools(
         }
     if not time_limit > 0:
         raise ConfigurationError(f"time_limit is a positive number of seconds, not {time_limit!r}")
-    connection = McpConnection(opener, where)
+    if elicit is not None and not callable(elicit):
+        raise ConfigurationError(
+            f"elicit= is a function that answers a question, not {elicit!r:.200}"
+        )
+    connection = McpConnection(opener, where, elicit)
     connection.start()
     prefix = _name_part(name or connection.server_name or "mcp")
     server = {"name": prefix, **entry}
     return McpTools(connection, prefix, approve, time_limit, server, cwd)
 
 
-def _register_credentials(headers: Mapping[str, str]) -> None:
-    """A header's credential is redacted wherever it might show, as a key is."""
-    for header, value in headers.items():
-        if header.lower() in _CREDENTIAL_HEADERS or secret_name(header):
-            register_secret(value)
-            register_secret(value.partition(" ")[2] or None)  # "Bearer <token>": the token
+def _register_credentials(headers: Mapping[str, str], url: str) -> None:
+    """A header's credential, and one in the URL (a password, ``?api_key=``), is redacted
+    wherever it might show, as a key is."""
+    for secret in url_credentials(url):
+        register_secret(secret)
+    register_header_credentials(headers)
 
 
 def _name_part(text: str) -> str:
@@ -234,7 +248,7 @@ def _object_schema(schema: dict[str, Any]) -> dict[str, object]:
 def _caller(connection: McpConnection, tool: str) -> Any:
     """The function the runner of client tools awaits on the connection's loop."""
 
-    async def call(**arguments: Any) -> str:
+    async def call(**arguments: Any) -> FormedResult | str:
         return await connection.call(tool, arguments)
 
     call.__name__ = call.__qualname__ = f"mcp_{_name_part(tool)}"

@@ -51,17 +51,25 @@ def start_run(
         if event is None and run.thread_id:
             conn.turns.setdefault(run.thread_id, []).append(run.local_id)
 
-    with conn.naming_options(request.agent):  # the stream checks the request
-        stream = conn.client().stream(request, record=record, approve=approve)
-    if typed is not None and typed != request.message:
-        stream.run.typed = typed
-    handle = RunHandle.start(
-        lambda: stream,
-        run=stream.run,
-        listeners=(remember_thread, *listeners),
-        schema=request.response_format,
-        validate_result=validate,
-    )
+    shared = conn.share_notebook(request, approve)  # context=True on ACP: for this turn
+    try:
+        with conn.naming_options(request.agent):  # the stream checks the request
+            stream = conn.client().stream(request, record=record, approve=approve)
+        if typed is not None and typed != request.message:
+            stream.run.typed = typed
+        handle = RunHandle.start(
+            lambda: stream,
+            run=stream.run,
+            listeners=(remember_thread, *listeners),
+            schema=request.response_format,
+            validate_result=validate,
+        )
+    except BaseException:
+        if shared is not None:
+            shared()
+        raise
+    if shared is not None:
+        handle.add_listener(lambda _run, _event: shared(), end_only=True)
     track_interrupts(handle)
     return handle
 

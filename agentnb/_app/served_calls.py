@@ -8,6 +8,11 @@ the cell's tool cards are the log of what was read and its approval cards decide
 The HTTP side hands each call over from its own thread (:meth:`ServedCalls.submit`); the calls
 are served one at a time, in order, on agentnb's loop, by the run's stream (this object, which
 a :class:`~agentnb._core.handle.RunHandle` consumes).
+
+A connection's server (``context=True`` on an ACP agent) is shared turn by turn
+(:meth:`ServedCalls.share_with_turn`): a call is served only while a turn that shares the
+notebook goes on, decided by that turn's ``approve=`` (turns going on at once with other
+policies: by the person); with none going on, it is refused saying so.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +34,8 @@ from .._core.client_tools import ToolResult
 from .._core.loop import get_loop
 from .._core.run import Run
 from .._core.secrets import redact
-from ..events import Event, RunCompleted, RunStarted, ToolCallStarted, stamp
+from .._core.text import excerpt
+from ..events import Event, RunCompleted, RunStarted, ToolCallFinished, ToolCallStarted, stamp
 from .context_summary import new_nonce
 from .context_tools import Kernel, context_tools
 
@@ -41,6 +49,15 @@ forgotten half as many at a time and counted, so a client calling in a loop for 
 leaves a run of bounded size (and a cell the browser can draw)."""
 _TICK = 30.0
 """Seconds a wait for a decision sleeps at most between looks (a decision wakes it at once)."""
+
+ARGUMENTS_CHARS = 4_000
+"""The longest arguments (as JSON) a call is served with: the six tools take a name, a path,
+a page; a call past it is refused, and what is kept of it is cut to this (once)."""
+NOT_SHARED = (
+    "the notebook is not shared now: it is shared with a turn asked with context=True, "
+    "while that turn goes on"
+)
+"""What a call of a connection's server gets with no such turn going on."""
 
 Status = Literal["succeeded", "failed", "denied"]
 
@@ -88,7 +105,11 @@ class ServedCalls:
         self.calls: deque[ServedCall] = deque(maxlen=kept)
         self._shown = shown
         self._kernel = kernel
-        self._asks = approve is not None  # a policy given decides every call
+        self._approve = approve
+        self._turns: list[tuple[object, ApprovalPolicy]] | None = None
+        """The turns the notebook is shared with, and their policies (None: not shared turn
+        by turn, a server of ``serve()``'s)."""
+        self._turns_lock = threading.Lock()
         self._queue: asyncio.Queue[_Asked | None] = asyncio.Queue()
         self._seq = 0
         self._served_count = 0
@@ -98,6 +119,33 @@ class ServedCalls:
     def served(self) -> int:
         """How many calls were served (those no longer kept too)."""
         return self._served_count
+
+    def share_with_turn(self, approve: ApprovalPolicy) -> Callable[[], None]:
+        """Serve calls while a turn goes on, decided by its ``approve`` (from now on, calls
+        come only through turns): the function that ends the sharing, at the turn's end."""
+        turn = object()
+        with self._turns_lock:
+            self._turns = [*(self._turns or []), (turn, approve)]
+
+        def end() -> None:
+            with self._turns_lock:
+                self._turns = [t for t in self._turns or [] if t[0] is not turn]
+
+        return end
+
+    def _policy(self) -> tuple[str | None, ApprovalPolicy, bool]:
+        """How the next call is decided: (why it is refused, the approver, whether every call
+        asks)."""
+        with self._turns_lock:
+            turns = self._turns
+        if turns is None:
+            return None, self._approve, self._approve is not None  # a policy decides each
+        if not turns:
+            return NOT_SHARED, None, False
+        first = turns[0][1]
+        if all(policy is first for _, policy in turns):
+            return None, first, first is not None
+        return None, None, True  # turns with other policies: the person decides
 
     def declarations(self) -> list[dict[str, Any]]:
         """The six tools as declared (``{name, description, parameters}``)."""
@@ -154,8 +202,15 @@ class ServedCalls:
     async def _served(self, asked: _Asked) -> AsyncIterator[Event]:
         self._served_count += 1
         call_id = f"mcp_{self._served_count}"
+        refused, approver, asks = self._policy()
+        text = json.dumps(asked.arguments, default=repr)
+        if len(text) > ARGUMENTS_CHARS:  # kept cut, once: the run's card and srv.calls share it
+            why = f"its arguments are {len(text):,} characters as JSON, past {ARGUMENTS_CHARS:,}"
+            refused = refused or f"the call was refused: {why}"
+            asked = replace(asked, arguments={"cut": excerpt(text, ARGUMENTS_CHARS)})
+        self.approvals.approver = approver
         tools = tuple(
-            replace(t, approve=t.approve or self._asks)  # the settings as they are now
+            replace(t, approve=t.approve or asks)  # the settings as they are now
             for t in context_tools(self._kernel, new_nonce())  # a new data block each read
         )
         yield self._delivered(
@@ -165,10 +220,15 @@ class ServedCalls:
         )
         call = self.run.tool_call(call_id)
         assert call is not None
-        rounds = ToolRounds(tools, redact)
-        async for event in rounds.run_round([call], self.approvals, _unbounded, _TICK, _idle):
-            yield self._delivered(event)
-        (result,) = rounds.results
+        if refused is not None:
+            yield self._delivered(ToolCallFinished(call_id=call_id, error=refused))
+            result = ToolResult(call_id, asked.tool, "{}", refused, failed=True)
+        else:
+            rounds = ToolRounds(tools, redact)
+            ran = rounds.run_round([call], self.approvals, _unbounded, _TICK, _idle)
+            async for event in ran:
+                yield self._delivered(event)
+            (result,) = rounds.results
         status: Status = (
             "denied" if call.status == "denied" else "failed" if result.failed else "succeeded"
         )

@@ -3,32 +3,45 @@ when the person opts in (``agentnb.connect("acp", ..., terminal=True)``), each
 ``terminal/create`` decided through the gate first (the transport:
 :mod:`agentnb._client.acp_transport`), run under the working directory only, in a process
 group of its own (:func:`~agentnb._client.stdio_rpc.start_process`), its stdout and stderr
-kept as one output, cut from the beginning past the agent's ``outputByteLimit``. A terminal
-is killed at ``terminal/kill``, ended at ``terminal/release`` and with the connection.
+kept as one output, cut from the beginning past the agent's ``outputByteLimit`` or
+:data:`OUTPUT_LIMIT`, whichever is less. What the agent reads of it passes the redaction a
+file it reads passes (the connection's: ``redact``), in whole lines (a line cut at the start,
+or still being written, is not sent: it may hold part of a secret).
+
+A terminal is killed at ``terminal/kill``, ended at ``terminal/release`` and with the
+connection: its process group, and every process that carries its mark in its environment
+(:data:`MARK`: what it started, even in a session of its own with ``setsid``, or orphaned),
+found by a walk over ``/proc``. A command that clears its own environment and detaches is
+beyond this: the card shows every command before it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
 from .stdio_rpc import EXIT_GRACE_S, end_group, start_process
 
-__all__ = ["DEFAULT_OUTPUT_LIMIT", "Terminals"]
+__all__ = ["MARK", "OUTPUT_LIMIT", "Terminals"]
 
-DEFAULT_OUTPUT_LIMIT = 1024 * 1024
-"""The output a terminal keeps (bytes) when the agent names no ``outputByteLimit``."""
+OUTPUT_LIMIT = 1024 * 1024
+"""The most output a terminal keeps (bytes), whatever ``outputByteLimit`` the agent names."""
+MARK = "AGENTNB_TERMINAL"
+"""The environment variable that marks what a terminal started (its value: the terminal's)."""
 
 
 class _Terminal:
-    def __init__(self, process: asyncio.subprocess.Process, limit: int) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, limit: int, mark: str) -> None:
         self.process = process
         self.limit = limit
+        self.mark = mark
         self.output = bytearray()
         self.truncated = False
         self.reader = asyncio.create_task(self._read())
@@ -44,7 +57,22 @@ class _Terminal:
         await self.process.wait()
 
     def text(self) -> str:
-        return bytes(self.output).decode("utf-8", "ignore")  # a cut character is dropped
+        """The output kept, in whole lines: a line cut at the start, and one still being
+        written while the command runs, are left out (either may hold part of a secret)."""
+        kept = bytes(self.output)
+        if self.truncated:  # no line break kept: all of it is the cut line
+            start = kept.find(b"\n")
+            kept = kept[start + 1 :] if start >= 0 else b""
+        if self.process.returncode is None:
+            kept = kept[: kept.rfind(b"\n") + 1]
+        return kept.decode("utf-8", "replace")
+
+    async def end(self) -> None:
+        """End the command's process group, then whatever carries its mark."""
+        await end_group(self.process)
+        for pid in _marked(self.mark):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     def exit_status(self) -> dict[str, Any] | None:
         code = self.process.returncode
@@ -58,10 +86,13 @@ class _Terminal:
 class Terminals:
     """The terminals of one agent's process, by id (see the module)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, redact: Callable[[str], str]) -> None:
         self.root = root
+        self.redact = redact
+        """What the agent reads of a terminal passes (the connection's one redaction)."""
         self._terminals: dict[str, _Terminal] = {}
         self._count = 0
+        self._mark = secrets.token_hex(8)
 
     def refusal(self, params: Mapping[str, Any]) -> str | None:
         """Why a ``terminal/create`` is never run (before anyone is asked)."""
@@ -72,6 +103,11 @@ class Terminals:
             isinstance(args, list) and all(isinstance(a, str) for a in args)
         ):
             return "the request's args are not a list of strings"
+        env = params.get("env")
+        if env is not None and not (isinstance(env, list) and all(map(_is_variable, env))):
+            return "the request's env is not a list of {name, value} strings"
+        if any(v["name"] == MARK for v in env or []):
+            return f"the request's env sets {MARK}, agentnb's own"
         cwd = self.cwd_of(params)
         if cwd is None:
             return f"the terminal's cwd {params.get('cwd')!r} is outside the working directory"
@@ -91,21 +127,24 @@ class Terminals:
         cwd = self.cwd_of(params)
         if cwd is None:
             raise ValueError(f"the terminal's cwd {params.get('cwd')!r} is outside")
-        env = {
-            str(v.get("name")): str(v.get("value"))
-            for v in params.get("env") or []
-            if isinstance(v, dict) and isinstance(v.get("name"), str)
-        }
-        limit = params.get("outputByteLimit")
-        limit = limit if isinstance(limit, int) and limit >= 0 else DEFAULT_OUTPUT_LIMIT
-        command = [str(params["command"]), *(params.get("args") or [])]
-        try:
-            process = await start_process(command, cwd=cwd, env=env, merge_stderr=True)
-        except ConfigurationError as exc:
-            raise ValueError(str(exc)) from None
+        why = self.refusal(params)
+        if why is not None:
+            raise ValueError(why)
         self._count += 1
         terminal_id = f"term-{self._count}"
-        self._terminals[terminal_id] = _Terminal(process, limit)
+        mark = f"{self._mark}-{self._count}"
+        env = {str(v["name"]): str(v["value"]) for v in params.get("env") or []}
+        limit = params.get("outputByteLimit")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            limit = OUTPUT_LIMIT
+        command = [str(params["command"]), *(params.get("args") or [])]
+        try:
+            process = await start_process(
+                command, cwd=cwd, env={**env, MARK: mark}, merge_stderr=True
+            )
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
+        self._terminals[terminal_id] = _Terminal(process, min(limit, OUTPUT_LIMIT), mark)
         return terminal_id
 
     def _get(self, params: Mapping[str, Any]) -> _Terminal:
@@ -119,7 +158,7 @@ class Terminals:
         terminal = self._get(params)
         if method == "terminal/output":
             return {
-                "output": terminal.text(),
+                "output": self.redact(terminal.text()),
                 "truncated": terminal.truncated,
                 "exitStatus": terminal.exit_status(),
             }
@@ -127,11 +166,11 @@ class Terminals:
             await asyncio.shield(terminal.reader)
             return terminal.exit_status() or {}
         if method == "terminal/kill":
-            await end_group(terminal.process)
+            await terminal.end()
             return {}
         if method == "terminal/release":
             del self._terminals[str(params.get("terminalId"))]
-            await end_group(terminal.process)
+            await terminal.end()
             return {}
         raise ValueError(f"agentnb does not offer {method}")
 
@@ -139,6 +178,33 @@ class Terminals:
         """End every terminal (the connection, or the agent's process, ends)."""
         terminals, self._terminals = list(self._terminals.values()), {}
         for terminal in terminals:
-            await end_group(terminal.process)
+            await terminal.end()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(terminal.reader, EXIT_GRACE_S)
+
+
+def _is_variable(entry: object) -> bool:
+    """Whether ``entry`` is an environment variable as ACP gives one: ``{name, value}``."""
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and isinstance(entry.get("value"), str)
+    )
+
+
+def _marked(mark: str) -> list[int]:
+    """The processes whose environment carries ``MARK=mark`` (read from ``/proc``; a
+    process of another user's, or one gone meanwhile, is passed over)."""
+    wanted = f"{MARK}={mark}".encode()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no /proc (not Linux): the process group alone is ended
+        return []
+    found: list[int] = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/environ", "rb") as environ:
+            if wanted in environ.read().split(b"\0"):
+                found.append(int(entry))
+    return found

@@ -15,7 +15,10 @@ and write (only a client made for a connection has one: a bare client offers no 
 a write, and a read while the context settings ask first, through the gate);
 ``terminal/*``, offered only when the person opts in (``terminal=True``), is
 :class:`~agentnb._client.acp_terminals.Terminals`' to run, each ``terminal/create`` through
-the gate; anything else is answered "method not found". When the stream lets
+the gate; anything else is answered "method not found". Each request waits for its answer
+in the agent's one table (:mod:`agentnb._client.acp_requests`): known by its id as JSON gives
+it, an id reused while one waits a protocol error that ends the turn, a decision carried out
+only on the request (method and params) its card showed. When the stream lets
 a turn go before its end (Stop, a time limit), ``session/cancel`` is sent and the turn's end
 awaited in the background for :data:`CANCEL_GRACE_S`; an agent that ignores it is ended.
 """
@@ -37,12 +40,15 @@ import httpx
 
 from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
 from .._core.retry import RetryPolicy
+from .._core.secrets import register_header_credentials
 from .._http import Verify
 from ..providers import HttpRequest, Provider
+from .acp_requests import Pending, PendingRequests
 from .acp_terminals import Terminals
 from .rpc_socket import RpcWebSocket, websocket_url
 from .stdio_rpc import (
     EXIT_GRACE_S,
+    INVALID_REQUEST,
     LINE_LIMIT,
     METHOD_NOT_FOUND,
     RpcPeer,
@@ -76,6 +82,9 @@ _log = logging.getLogger("agentnb")
 _TURN = "agentnb.acp_turn"
 _INVALID_PARAMS = -32602
 _AUTH_REQUIRED = -32000
+_PERMISSION = "session/request_permission"
+_FILE_METHODS = ("fs/read_text_file", "fs/write_text_file")
+_CANCELLED = {"outcome": {"outcome": "cancelled"}}
 
 
 class Workspace(Protocol):
@@ -98,6 +107,11 @@ class Workspace(Protocol):
         not."""
         ...
 
+    def redacted(self, text: str) -> str:
+        """``text`` of the person's machine as it may leave it: the redaction :meth:`read`
+        applies (a terminal's output passes it too)."""
+        ...
+
     def old_text(self, path: str) -> str | None:
         """The file's text before a write (None: a new file), to show the diff."""
         ...
@@ -117,9 +131,10 @@ class _Turn:
         self.session_id = session_id
         self.agent = agent
         self.frames: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.pending: dict[Any, tuple[str, dict[str, Any]]] = {}
-        """The agent's requests waiting for a decision: id → (method, params)."""
         self.ended = asyncio.Event()
+        """The turn's frames are over (its end, an error, the agent gone)."""
+        self.finished = asyncio.Event()
+        """The agent answered the prompt (or went): nothing of the turn goes on in it."""
         self.stopping = False
         self.permits: list[dict[str, Any]] = []
         """The writes a person approved on the agent's permission card (its proposed diffs:
@@ -162,8 +177,12 @@ class _Agent(RpcPeer):
         """The turn going on in each session."""
         self.sessions: set[str] = set()
         """Sessions this process opened or loaded."""
-        self.terminals = Terminals(transport.cwd) if transport.terminal else None
+        self.terminals = (
+            Terminals(transport.cwd, transport.outgoing) if transport.terminal else None
+        )
         """The commands it runs in terminals of ours (None: none are offered)."""
+        self.requests = PendingRequests()
+        """Its requests waiting for an answer (:mod:`agentnb._client.acp_requests`)."""
         super().__init__(*args, named=transport.provider.named, where=transport.base_url)
 
     def on_request(self, rpc_id: Any, method: str, params: object) -> None:
@@ -219,6 +238,7 @@ class AcpTransport(Transport):
             raise ConfigurationError(f"cwd={str(cwd)!r} is not a folder")
         self.env = checked_env(env)
         self._headers = dict(headers or {})
+        register_header_credentials(self._headers)  # an agent may echo them back
         self._verify = verify
         super().__init__(
             provider,
@@ -235,6 +255,12 @@ class AcpTransport(Transport):
         self._latest: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
         """Each session's latest turn while a stream holds it: decisions sent after it
         ended (the agent exited meanwhile) read its last frames."""
+
+    def outgoing(self, text: str) -> str:
+        """``text`` of the person's machine as the agent may read it (a terminal's output):
+        through the one redaction a file it reads passes (the connection's workspace's), or,
+        with no workspace (a bare client), without any secret this process knows."""
+        return self.workspace.redacted(text) if self.workspace is not None else self.redact(text)
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def aclose(self) -> None:
@@ -337,82 +363,150 @@ class AcpTransport(Transport):
             )
         agent.turns.clear()
         agent.sessions.clear()
+        agent.requests.clear()
 
     def on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
+        """A request of the agent's: kept in its table under its id until answered (an id
+        reused while one waits is a protocol error), then judged, asked about or done."""
         params = params if isinstance(params, dict) else {}
-        turn = agent.turns.get(str(params.get("sessionId")))
         if method == "initialize":  # our own request, sent back: a program that echoes
             agent.fail_waiting(
                 f"{self.base_url.removeprefix('acp:')!r} is not an ACP agent: it sent "
                 f"agentnb's initialize request back (a program that echoes its input)"
             )
-        elif method == "session/request_permission":
-            if turn is None or turn.stopping:
-                agent.answer(rpc_id, {"outcome": {"outcome": "cancelled"}})
-                return
-            turn.pending[rpc_id] = (method, params)
-            turn.push("permission", {"id": rpc_id, "params": params})
-        elif method in ("fs/read_text_file", "fs/write_text_file") and self.workspace:
-            self._in_background(self._on_file(agent, turn, rpc_id, method, params))
-        elif method == "terminal/create" and agent.terminals is not None:
-            self._in_background(self._on_terminal(agent, turn, rpc_id, method, params))
-        elif method.startswith("terminal/") and agent.terminals is not None:
-            self._in_background(self._do_terminal(agent, None, rpc_id, method, params))
-        else:
+            return
+        if agent.requests.under(rpc_id) is not None:
+            self._reused(agent, rpc_id, method, params)
+            return
+        if not self._offers(agent, method):
             agent.fail(rpc_id, METHOD_NOT_FOUND, f"agentnb does not offer {method}")
+            return
+        pending = agent.requests.open(rpc_id, method, params)
+        assert pending is not None, "a valid id (the reader's) that no request waits under"
+        turn = agent.turns.get(pending.session_id)
+        if method == _PERMISSION:
+            self._on_permission(agent, turn, pending)
+        elif method in _FILE_METHODS:
+            self._in_background(self._on_file(agent, turn, pending))
+        elif method == "terminal/create":
+            self._in_background(self._on_terminal(agent, turn, pending))
+        else:
+            self._in_background(self._do_terminal(agent, None, pending))
+
+    def _offers(self, agent: _Agent, method: str) -> bool:
+        """Whether the agent may ask ``method`` of this client."""
+        if method == _PERMISSION:
+            return True
+        if method in _FILE_METHODS:
+            return self.workspace is not None
+        return method.startswith("terminal/") and agent.terminals is not None
+
+    def _reused(self, agent: _Agent, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
+        """A request under an id another request still waits under: a protocol error. The
+        one that waited is withdrawn (a decision on its card finds nothing), the id is
+        answered with the error once, and the turns of both end failed, saying so."""
+        earlier = agent.requests.under(rpc_id)
+        assert earlier is not None
+        agent.requests.close(earlier)
+        shown = json.dumps(rpc_id)[:80]
+        why = (
+            f"protocol error: {self.provider.named} sent a request ({method}) under the id "
+            f"{shown} while its request {earlier.method} under that id waited for an "
+            f"answer; neither was carried out, and the turn was ended"
+        )
+        agent.fail(rpc_id, INVALID_REQUEST, why)
+        for session_id in dict.fromkeys((earlier.session_id, str(params.get("sessionId")))):
+            turn = agent.turns.get(session_id)
+            if turn is None:
+                continue
+            if session_id == earlier.session_id and earlier.method != _PERMISSION:
+                turn.push("file_done", {"ticket": earlier.ticket, "error": why})
+            self._break(turn, why)
+
+    def _break(self, turn: _Turn, why: str) -> None:
+        """End ``turn`` failed (``why``), its waiting requests answered, the agent told to
+        cancel it (and ended past its grace)."""
+        if turn.stopping or turn.ended.is_set():
+            return
+        turn.end("error", {"message": why, "code": "protocol_error"})
+        self._stop(turn)
+
+    def _reply(self, agent: _Agent, pending: Pending, result: object) -> None:
+        """Answer ``pending`` with ``result`` (once)."""
+        if agent.requests.close(pending):
+            agent.answer(pending.rpc_id, result)
+
+    def _refuse(self, agent: _Agent, pending: Pending, why: str) -> None:
+        """Answer ``pending`` with an error saying ``why`` (once)."""
+        if agent.requests.close(pending):
+            agent.fail(pending.rpc_id, _INVALID_PARAMS, why)
+
+    @staticmethod
+    def _frame(pending: Pending, params: Mapping[str, Any]) -> dict[str, Any]:
+        """What a frame says of a request: its ticket, method, digest and ``params``."""
+        return {
+            "ticket": pending.ticket,
+            "method": pending.method,
+            "digest": pending.digest,
+            "params": params,
+        }
 
     def _in_background(self, work: Any) -> None:
         task = asyncio.create_task(work)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    async def _on_terminal(
-        self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
-    ) -> None:
+    def _on_permission(self, agent: _Agent, turn: _Turn | None, pending: Pending) -> None:
+        """A permission the agent asks: through the gate, or cancelled with no turn on."""
+        if turn is None or turn.stopping:
+            self._reply(agent, pending, _CANCELLED)
+            return
+        pending.asked = True
+        turn.push("permission", self._frame(pending, pending.params))
+
+    async def _on_terminal(self, agent: _Agent, turn: _Turn | None, pending: Pending) -> None:
         """A command the agent would run: refused, or asked for (always) through the gate."""
         assert agent.terminals is not None
-        frame: dict[str, Any] = {"id": rpc_id, "method": method, "params": _shown(params)}
+        frame = self._frame(pending, _shown(pending.params))
         if turn is None or turn.stopping:
-            agent.fail(rpc_id, _INVALID_PARAMS, "no turn of this session is going on")
+            self._refuse(agent, pending, "no turn of this session is going on")
             return
-        why = agent.terminals.refusal(params)
+        why = agent.terminals.refusal(pending.params)
         if why is not None:
-            agent.fail(rpc_id, _INVALID_PARAMS, why)
+            self._refuse(agent, pending, why)
             turn.push("file", {**frame, "refused": why})
             return
-        turn.pending[rpc_id] = (method, params)
+        pending.asked = True
         turn.push("file", {**frame, "ask": True})
 
-    async def _do_terminal(
-        self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
-    ) -> None:
+    async def _do_terminal(self, agent: _Agent, turn: _Turn | None, pending: Pending) -> None:
         """Run a decided ``terminal/create``, or answer the agent about its terminal."""
         assert agent.terminals is not None
         try:
-            if method == "terminal/create":
-                terminal_id = await agent.terminals.create(params)
+            if pending.method == "terminal/create":
+                terminal_id = await agent.terminals.create(pending.params)
                 result: dict[str, Any] = {"terminalId": terminal_id}
             else:
-                result = await agent.terminals.answer(method, params)
+                result = await agent.terminals.answer(pending.method, pending.params)
         except (OSError, ValueError) as exc:
             why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-            agent.fail(rpc_id, _INVALID_PARAMS, why)
+            self._refuse(agent, pending, why)
             if turn is not None:
-                turn.push("file_done", {"id": rpc_id, "error": why})
+                turn.push("file_done", {"ticket": pending.ticket, "error": why})
             return
-        agent.answer(rpc_id, result)
+        self._reply(agent, pending, result)
         if turn is not None:
-            turn.push("file_done", {"id": rpc_id, "output": f"started in {result['terminalId']}"})
+            said = f"started in {result['terminalId']}"
+            turn.push("file_done", {"ticket": pending.ticket, "output": said})
 
-    async def _on_file(
-        self, agent: _Agent, turn: _Turn | None, rpc_id: Any, method: str, params: dict[str, Any]
-    ) -> None:
+    async def _on_file(self, agent: _Agent, turn: _Turn | None, pending: Pending) -> None:
         workspace = self.workspace
         assert workspace is not None
-        path, writing = params.get("path"), method == "fs/write_text_file"
-        frame: dict[str, Any] = {"id": rpc_id, "method": method, "params": _shown(params)}
+        params = pending.params
+        path, writing = params.get("path"), pending.method == "fs/write_text_file"
+        frame = self._frame(pending, _shown(params))
         if turn is None or turn.stopping:
-            agent.fail(rpc_id, _INVALID_PARAMS, "no turn of this session is going on")
+            self._refuse(agent, pending, "no turn of this session is going on")
             return
         why = (
             workspace.refusal(path, writing=writing)
@@ -424,31 +518,36 @@ class AcpTransport(Transport):
             with contextlib.suppress(OSError, ValueError):
                 why = await asyncio.to_thread(workspace.write_refusal, str(path), content)
         if why is not None:
-            agent.fail(rpc_id, _INVALID_PARAMS, why)
+            self._refuse(agent, pending, why)
             turn.push("file", {**frame, "refused": why})
             return
         if writing:
             with contextlib.suppress(OSError, ValueError):
                 frame["old_text"] = await asyncio.to_thread(workspace.old_text, str(path))
-            if "old_text" in frame and (call := _permitted(turn, params, frame["old_text"])):
-                turn.push("file", {**frame, "permitted_by": call})  # its card was this write's
-                await self._do_file(agent, turn, rpc_id, method, params)
-                return
+        if not agent.requests.waits(pending) or turn.stopping:
+            return  # withdrawn while it was judged (its id reused), or the turn stopped
+        if (
+            writing
+            and "old_text" in frame
+            and (call := _permitted(turn, params, frame["old_text"]))
+        ):
+            turn.push("file", {**frame, "permitted_by": call})  # its card was this write's
+            await self._do_file(agent, turn, pending)
+            return
         if writing or workspace.ask_first():
-            turn.pending[rpc_id] = (method, params)
+            pending.asked = True
             turn.push("file", {**frame, "ask": True})
             return
         turn.push("file", frame)
-        await self._do_file(agent, turn, rpc_id, method, params)
+        await self._do_file(agent, turn, pending)
 
-    async def _do_file(
-        self, agent: _Agent, turn: _Turn, rpc_id: Any, method: str, params: dict[str, Any]
-    ) -> None:
+    async def _do_file(self, agent: _Agent, turn: _Turn, pending: Pending) -> None:
         workspace = self.workspace
         assert workspace is not None
+        params = pending.params
         path = str(params.get("path"))
         try:
-            if method == "fs/write_text_file":
+            if pending.method == "fs/write_text_file":
                 content = params.get("content")
                 if not isinstance(content, str):
                     raise ValueError("the request's content is not text")
@@ -466,11 +565,11 @@ class AcpTransport(Transport):
                 result, output = {"content": text}, text
         except (OSError, ValueError) as exc:
             why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-            agent.fail(rpc_id, _INVALID_PARAMS, why)
-            turn.push("file_done", {"id": rpc_id, "error": why})
+            self._refuse(agent, pending, why)
+            turn.push("file_done", {"ticket": pending.ticket, "error": why})
             return
-        agent.answer(rpc_id, result)
-        turn.push("file_done", {"id": rpc_id, "output": output})
+        self._reply(agent, pending, result)
+        turn.push("file_done", {"ticket": pending.ticket, "output": output})
 
     # ---- requests ------------------------------------------------------------------------
     async def _call(
@@ -509,10 +608,10 @@ class AcpTransport(Transport):
             names = [v.get("name") for v in method.get("vars") or [] if isinstance(v, dict)]
             if names:
                 how = f"set {', '.join(map(str, names))} in env= of agentnb.connect"
-            elif method.get("type") == "terminal" or method.get("args"):
-                args = " ".join(str(a) for a in method.get("args") or [])
-                program = shlex.join(self.command) or "the agent"
-                how = f"run `{program} {args}`".rstrip() + " in a terminal"
+            elif (method.get("type") == "terminal" or method.get("args")) and self.command:
+                # the agent's arguments are data: each quoted, none read by a shell as code
+                args = [str(a) for a in method.get("args") or []]
+                how = f"run `{shlex.join([*self.command, *args])}` in a terminal"
             else:
                 how = "log in with the agent's own command in a terminal"
             ways.append(f"{name}{about}: {how}")
@@ -601,7 +700,7 @@ class AcpTransport(Transport):
         earlier = agent.turns.get(session_id)
         if earlier is not None:  # a stopped turn still ending: wait for it (bounded)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(earlier.ended.wait(), CANCEL_GRACE_S + EXIT_GRACE_S)
+                await asyncio.wait_for(earlier.finished.wait(), CANCEL_GRACE_S + EXIT_GRACE_S)
             if agent.turns.get(session_id) is earlier:
                 raise TransportError(f"session {session_id!r} is busy with another turn")
         turn = agent.turns[session_id] = self._latest[session_id] = _Turn(session_id, agent)
@@ -620,28 +719,46 @@ class AcpTransport(Transport):
         else:
             turn.end("end", result if isinstance(result, dict) else {})
         finally:
+            turn.finished.set()
             if agent.turns.get(turn.session_id) is turn:
                 del agent.turns[turn.session_id]
 
     async def _send_answers(self, turn: _Turn, answers: Sequence[Any]) -> None:
+        """Carry out the decisions on the turn's requests: each reaches the request its
+        ticket names in the agent's table, and only when it names the method and params
+        (their digest) its card was made from; else the request is refused."""
         agent = turn.agent
         if not agent.running:
             return  # its reader ends the turn, saying why
         for answer in answers:
-            if not isinstance(answer, dict) or answer.get("id") not in turn.pending:
+            if not isinstance(answer, dict):
                 continue
-            rpc_id = answer["id"]
-            method, params = turn.pending.pop(rpc_id)
-            if "result" in answer:
-                turn.permits += [p for p in answer.get("permits") or [] if isinstance(p, dict)]
-                await agent.send({"jsonrpc": "2.0", "id": rpc_id, "result": answer["result"]})
-            elif answer.get("approved") and method == "terminal/create":
-                await self._do_terminal(agent, turn, rpc_id, method, params)
-            elif answer.get("approved"):
-                await self._do_file(agent, turn, rpc_id, method, params)
+            pending = agent.requests.get(answer.get("ticket"))
+            if pending is None or not pending.asked or pending.session_id != turn.session_id:
+                continue  # answered, withdrawn, or never asked: nothing to carry out
+            if (answer.get("method"), answer.get("digest")) != (pending.method, pending.digest):
+                self._deny(agent, pending, "the decision was made on another request's card")
+            elif pending.method == _PERMISSION:
+                outcome = answer.get("outcome")
+                if answer.get("approved"):  # the writes its card showed: made without a card
+                    turn.permits += [p for p in answer.get("permits") or [] if isinstance(p, dict)]
+                self._reply(agent, pending, outcome if isinstance(outcome, dict) else _CANCELLED)
+            elif not answer.get("approved"):
+                self._deny(agent, pending, str(answer.get("reason") or "the person denied it"))
+            elif pending.method == "terminal/create":
+                await self._do_terminal(agent, turn, pending)
+            elif pending.method in _FILE_METHODS:
+                await self._do_file(agent, turn, pending)
             else:
-                why = answer.get("reason") or "the person denied it"
-                agent.fail(rpc_id, _INVALID_PARAMS, f"denied: {why}")
+                self._deny(agent, pending, f"{pending.method} is never asked about")
+
+    def _deny(self, agent: _Agent, pending: Pending, why: str) -> None:
+        """A request decided against: a permission answered ``cancelled``, any other
+        refused with ``why``."""
+        if pending.method == _PERMISSION:
+            self._reply(agent, pending, _CANCELLED)
+        else:
+            self._refuse(agent, pending, f"denied: {why}")
 
     async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
         """Let a turn's body go; without ``keep``, before the turn's end (a Stop, a time
@@ -651,24 +768,30 @@ class AcpTransport(Transport):
         if isinstance(turn, _Turn) and not keep and not turn.ended.is_set():
             self._stop(turn)
 
+    async def let_go(self, response: httpx.Response) -> None:
+        """A run ended unfinished while its turn waited for decisions (it failed at a
+        pause): the turn is stopped, its waiting requests answered (see :meth:`_stop`)."""
+        turn = response.extensions.get(_TURN)
+        if isinstance(turn, _Turn) and not turn.ended.is_set():
+            self._stop(turn)
+
     def _stop(self, turn: _Turn) -> None:
         agent = turn.agent
         if turn.stopping:
             return
         turn.stopping = True
-        for rpc_id, (method, _) in list(turn.pending.items()):
-            if method == "session/request_permission":
-                agent.answer(rpc_id, {"outcome": {"outcome": "cancelled"}})
+        for pending in agent.requests.asked_in(turn.session_id):
+            if pending.method == _PERMISSION:
+                self._reply(agent, pending, _CANCELLED)
             else:
-                agent.fail(rpc_id, _INVALID_PARAMS, "the turn was stopped")
-        turn.pending.clear()
+                self._refuse(agent, pending, "the turn was stopped")
         cancel = {"jsonrpc": "2.0", "method": "session/cancel"}
         agent.post({**cancel, "params": {"sessionId": turn.session_id}})
         self._in_background(self._end_or_kill(agent, turn))
 
     async def _end_or_kill(self, agent: _Agent, turn: _Turn) -> None:
         try:
-            await asyncio.wait_for(turn.ended.wait(), CANCEL_GRACE_S)
+            await asyncio.wait_for(turn.finished.wait(), CANCEL_GRACE_S)
         except TimeoutError:
             _log.warning(
                 "agentnb: %s went on with a stopped turn %g s after session/cancel: its "

@@ -31,6 +31,7 @@ from .._core.secrets import register_secret, secret_name
 
 __all__ = [
     "EXIT_GRACE_S",
+    "INVALID_REQUEST",
     "LINE_LIMIT",
     "METHOD_NOT_FOUND",
     "RpcPeer",
@@ -39,6 +40,7 @@ __all__ = [
     "checked_env",
     "checked_flag",
     "end_group",
+    "id_key",
     "start_process",
 ]
 
@@ -50,6 +52,20 @@ STDERR_TAIL = 4000
 """Characters of the program's stderr kept for an error."""
 METHOD_NOT_FOUND = -32601
 """JSON-RPC's error code for a method the other side does not offer."""
+INVALID_REQUEST = -32600
+"""JSON-RPC's error code for a message that is not a valid request (an id that is not a
+string, a number or null)."""
+
+
+def id_key(rpc_id: object) -> str | None:
+    """A JSON-RPC id as JSON gives it, type included (``5``, ``5.0``, ``"5"`` and ``null``
+    are four keys, never one another's, as they would be as Python's dict keys); None: not
+    an id JSON-RPC allows (a boolean, a list, an object)."""
+    if rpc_id is None or isinstance(rpc_id, str):
+        return json.dumps(rpc_id)
+    if isinstance(rpc_id, int | float) and not isinstance(rpc_id, bool):
+        return json.dumps(rpc_id)  # 5 → "5", 5.0 → "5.0"
+    return None
 
 
 def checked_command(command: object) -> list[str]:
@@ -254,14 +270,27 @@ class RpcPeer:
             self.noise.append(text.strip()[:200])
             return
         method = message.get("method")
-        if isinstance(method, str) and "id" in message:
+        if "id" in message and id_key(message["id"]) is None:
+            self._invalid_id(message, method)
+        elif isinstance(method, str) and "id" in message:
             self.on_request(message["id"], method, message.get("params"))
         elif isinstance(method, str):
             self.on_notification(method, message.get("params"))
-        elif "id" in message:
+        elif "id" in message and type(message["id"]) is int:  # our ids: integers, no other
             future = self.waiting.pop(message["id"], None)
             if future is not None and not future.done():
                 future.set_result(message)
+
+    def _invalid_id(self, message: dict[str, Any], method: object) -> None:
+        """An id JSON-RPC does not allow (a boolean, a list, an object): a request is
+        answered as an Invalid Request (with the null id JSON-RPC gives an id it cannot
+        read), an answer is noise; the reader reads on."""
+        shown = json.dumps(message["id"], default=repr)[:80]
+        if isinstance(method, str):
+            why = f"invalid request: its id {shown} is not a string, a number or null"
+            self.fail(None, INVALID_REQUEST, why)
+        else:
+            self.noise.append(f"an answer under the invalid id {shown}")
 
     # ---- what the messages mean: a subclass's ------------------------------------------
     def on_request(self, rpc_id: Any, method: str, params: object) -> None:

@@ -21,7 +21,7 @@ from .._core.approvals import (
     PlatformSupport,
     collect_decisions,
 )
-from .._core.client_tools import MAX_ROUNDS, AskedFirst
+from .._core.client_tools import MAX_ROUNDS, AskedFirst, asked_first_id
 from .._core.exceptions import (
     AgentNBError,
     EventTooLargeError,
@@ -139,6 +139,9 @@ class AsyncRunStream:
         self._stopped_reader = self._closing = False
         self._finished = asyncio.Event()
         self._response: httpx.Response | None = None
+        self._paused_response: httpx.Response | None = None
+        """The last response, closed to be read on later (a pause): let go if the run ends
+        unfinished (:meth:`Transport.let_go`)."""
         self._retries = 0
         self._server_retry_ms: int | None = None
         self._resumed_at: list[float] = []
@@ -281,6 +284,7 @@ class AsyncRunStream:
                 run.finish("cancelled" if self._closing else "interrupted")
             naming = self._naming() if run.status == "cancelled" else None
             await self._close_response(keep=False)
+            await self._let_go_of_paused()
             self._let_go_of_request()
             if run.status == "cancelled":
                 cancel_on_platform(self._transport, run, self._recording.end_changed, naming)
@@ -524,7 +528,7 @@ class AsyncRunStream:
         denied, nothing is sent and the message is kept as it was typed: the person's denial
         ends the run as they decided (completed, ``finish_reason`` :data:`DENIED`); one by a
         policy, or because no one could decide, ends it failed saying so."""
-        call_id = f"agentnb_{first.tool.name}"
+        call_id = asked_first_id(first)
         started = ToolCallStarted(call_id=call_id, name=first.tool.name, arguments=first.arguments)
         yield self._feed.deliver(started)
         call = self.run.tool_call(call_id)
@@ -707,8 +711,17 @@ class AsyncRunStream:
             reader.close()  # first: the connection may carry another run's body next
         response, self._response = self._response, None
         if response is not None:
+            self._paused_response = response if keep else None
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await self._transport.close_response(response, keep=keep)
+
+    async def _let_go_of_paused(self) -> None:
+        """The run ended unfinished with its last response closed to be read on later (it
+        failed while paused for decisions): the transport lets go of what it holds."""
+        response, self._paused_response = self._paused_response, None
+        if response is not None and self.run.status != "completed":
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await self._transport.let_go(response)
 
 
 def _without_stream_frames(error: AgentNBError) -> AgentNBError:

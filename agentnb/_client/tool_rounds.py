@@ -15,6 +15,7 @@ from .._core.client_tools import (
     MAX_CALLS_PER_ROUND,
     MAX_ROUNDS,
     ClientTool,
+    FormedResult,
     ToolResult,
     arguments_json,
     error_text,
@@ -54,6 +55,9 @@ class ToolRounds:
         self.rounds = 0
         self.results: list[ToolResult] = []
         self._redact = redact
+        self._formed: dict[str, FormedResult] = {}
+        """This round's results that came with their forms: their images and data go back
+        beside the call's text."""
 
     def pending(self, calls: list[ToolCall]) -> list[ToolCall]:
         """The calls the agent left to the client: open at the end of its step (a call to a
@@ -71,6 +75,7 @@ class ToolRounds:
         goes back. Decisions on tools that ask first are collected through ``gate``."""
         self.rounds += 1
         self.results = []
+        self._formed = {}
         refused: dict[str, str] = {}
         arguments: dict[str, dict[str, Any]] = {}
         for position, call in enumerate(calls):
@@ -138,6 +143,9 @@ class ToolRounds:
         if position >= MAX_CALLS_PER_ROUND:
             raise ValueError(f"at most {MAX_CALLS_PER_ROUND} client tool calls are run per step")
         checked = declared.checked_arguments(call.arguments, call.arguments_text)
+        never = declared.refusal(checked) if declared.refusal is not None else None
+        if never is not None:  # refused before anyone is asked, as an ACP agent's reads are
+            raise ValueError(never)
         disagree = disagreement(call)  # run with one, the dialect would send back the other
         if disagree is not None:
             raise ValueError(disagree)
@@ -170,16 +178,23 @@ class ToolRounds:
         text = self._redact(result_text(outcome.value))
         output: Any = {"returned": text, "printed": printed} if printed else text
         shown = await self._shown(outcome.value)
+        if isinstance(outcome.value, FormedResult):
+            self._formed[call.call_id] = outcome.value
         return _by_client(ToolCallFinished(call_id=call.call_id, output=output, shown=shown))
 
     async def _shown(self, value: Any) -> dict[str, str] | None:
         """The value as a person sees it in the notebook, where it has a form beside its
         text (a figure, a table), formatted under a bound (it runs the value's own code); its
         text redacted as the agent's is."""
-        if not has_rich_form(value):
+        if isinstance(value, FormedResult):  # made safe where it was made: no code runs
+            shown = value.shown
+        elif not has_rich_form(value):
             return None
-        formatted = await run_user_code(shown_result, args=(value,), time_limit=SHOWN_TIME_LIMIT)
-        shown = formatted.value if formatted.status == "ok" else None
+        else:
+            formatted = await run_user_code(
+                shown_result, args=(value,), time_limit=SHOWN_TIME_LIMIT
+            )
+            shown = formatted.value if formatted.status == "ok" else None
         if not isinstance(shown, dict):
             return None
         if not shown["mime"].startswith("image/") or shown["mime"] == "image/svg+xml":
@@ -197,7 +212,23 @@ class ToolRounds:
             return ToolResult(call.call_id, call.name, sent, call.error, True)
         output = call.output
         text = output["returned"] if isinstance(output, dict) and "returned" in output else output
-        return ToolResult(call.call_id, call.name, sent, str(text))
+        formed = self._formed.get(call.call_id)
+        if formed is None:
+            return ToolResult(call.call_id, call.name, sent, str(text))
+        structured = None if formed.structured is None else self._redacted(formed.structured)
+        return ToolResult(
+            call.call_id, call.name, sent, str(text), images=formed.images, structured=structured
+        )
+
+    def _redacted(self, value: Any) -> Any:
+        """JSON values with each string redacted as the text is (its keys too)."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, dict):
+            return {self._redact(str(k)): self._redacted(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._redacted(v) for v in value]
+        return value
 
 
 def _sent(arguments: Any) -> str:

@@ -281,6 +281,11 @@ class Transport:
             abort(response)
         await response.aclose()
 
+    async def let_go(self, response: httpx.Response) -> None:
+        """A run ended unfinished (failed, stopped) after its last response was closed to be
+        read on later (a pause for decisions): what the platform still holds for it may go.
+        Over HTTP nothing is held: the response is closed already."""
+
     async def read_capped(self, response: httpx.Response, limit: int) -> tuple[bytes, bool]:
         """Up to ``limit`` bytes of the body, and whether there was more. Closes it."""
         pieces: list[bytes] = []

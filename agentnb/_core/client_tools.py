@@ -12,7 +12,7 @@ import re
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docstring_parser
 import pydantic
@@ -22,6 +22,9 @@ from .exceptions import ConfigurationError
 from .figure_reading import plotted_reading
 from .loop import in_loop_thread
 
+if TYPE_CHECKING:
+    from .transcript import ToolCall
+
 __all__ = [
     "MAX_ARGUMENT_CHARS",
     "MAX_CALLS_PER_ROUND",
@@ -30,6 +33,7 @@ __all__ = [
     "TOOL_TIME_LIMIT",
     "AskedFirst",
     "ClientTool",
+    "FormedResult",
     "ToolResult",
     "arguments_json",
     "client_tools",
@@ -139,6 +143,9 @@ class ClientTool:
     """What the question about a call shows, given its arguments: made without running the
     user's code (a read of the notebook names what it will read: a variable and its kind),
     for the call itself runs only once approved."""
+    refusal: Callable[[dict[str, Any]], str | None] | None = field(default=None, repr=False)
+    """Why a call with these arguments is never run, whatever a person would decide (a read
+    of ``.env``), said before anyone is asked; None: it may run."""
     takes_non_finite: bool = field(default=False, repr=False)
     """Whether a parameter's annotation lets NaN or infinity in (``allow_inf_nan=True``):
     only then may the arguments hold them."""
@@ -211,6 +218,41 @@ class ToolResult:
     """The call's arguments as the agent sent them (JSON text)."""
     text: str
     failed: bool = False
+    images: tuple[tuple[str, str], ...] = ()
+    """Images that go back beside ``text`` (``(mime type, base64)``), where the dialect's
+    tool results take images; elsewhere the text says they were there."""
+    structured: dict[str, Any] | None = None
+    """The result as data beside its text (a :class:`FormedResult`'s), redacted as the text
+    is: what the notebook's MCP server returns as ``structuredContent``."""
+
+
+class FormedResult(str):
+    """A result's text that comes with its forms made (an MCP tool's result, which
+    :mod:`..._app.mcp_results` reads; a context tool's): the text is what the agent reads (a
+    ``str``, so it is used as any text result is); ``shown``, what the chat cell shows beside
+    it (a ``call.shown`` form, safe by how it was made: no user code runs to show it);
+    ``images``, what goes to the model beside the text where its dialect takes images
+    (:attr:`ToolResult.images`); ``structured``, the result as data (JSON values) beside the
+    text, for an MCP client (:attr:`ToolResult.structured`)."""
+
+    shown: dict[str, str] | None
+    images: tuple[tuple[str, str], ...]
+    structured: dict[str, Any] | None
+
+    def __new__(
+        cls,
+        text: str,
+        shown: dict[str, str] | None = None,
+        images: tuple[tuple[str, str], ...] = (),
+        structured: dict[str, Any] | None = None,
+    ) -> FormedResult:
+        made = super().__new__(cls, text)
+        made.shown, made.images, made.structured = shown, images, structured
+        return made
+
+    @property
+    def text(self) -> str:
+        return str.__str__(self)
 
 
 @dataclass(frozen=True)
@@ -225,6 +267,25 @@ class AskedFirst:
     arguments: dict[str, Any]
     code: str
     message: str
+
+
+ASKED_FIRST_PREFIX = "agentnb_"
+"""How the id of a call asked before anything is sent begins (``agentnb_attach``)."""
+
+
+def asked_first_id(first: AskedFirst) -> str:
+    """The id of the call ``first`` is shown as in its run."""
+    return ASKED_FIRST_PREFIX + first.tool.name
+
+
+def waits_to_send(calls: Iterable[ToolCall]) -> bool:
+    """Whether a call asked before anything is sent (:class:`AskedFirst`) is still undecided
+    or running: the message has not gone yet (and may never go)."""
+    return any(
+        call.call_id.startswith(ASKED_FIRST_PREFIX)
+        and call.status in ("awaiting_approval", "running")
+        for call in calls
+    )
 
 
 def tool(
@@ -379,8 +440,8 @@ def result_text(value: Any) -> str:
 
 
 def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
+    if isinstance(value, str):  # a FormedResult too: its text
+        return str.__str__(value)
     if hasattr(value, "to_string") and hasattr(value, "head") and hasattr(value, "shape"):
         rows = value.shape[0]
         text = str(value.head(_TABLE_ROWS).to_string())

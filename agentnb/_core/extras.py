@@ -72,21 +72,22 @@ def missing_part(fullname: str) -> str | None:
     distributions brings (``agentnb.NAME`` from ``agentnb-NAME``, which an extra of
     agentnb's requires: ``agentnb.evals`` from ``pip install "agentnb[evals]"``), or None."""
     package, _, part = fullname.partition(".")
-    if package != "agentnb" or not part.isidentifier():
+    if package != "agentnb" or not part.isidentifier() or part.startswith("_"):
         return None
     try:
         requires = importlib.metadata.requires("agentnb") or []
     except importlib.metadata.PackageNotFoundError:  # agentnb run from a path, not installed
         return None
     wanted = re.compile(rf"agentnb[-_.]{part}\b[^;]*;.*\bextra\s*==\s*[\"'](?P<extra>[\w-]+)")
-    for requirement in requires:
-        if found := wanted.match(requirement):
-            command = f'pip install "agentnb[{found["extra"]}]"'
-            return (
-                f"{fullname} is its own distribution, agentnb-{part}, which is not installed: "
-                f"{command} (in a checkout of agentnb: pip install -e ./{part})"
-            )
-    return None
+    extras = [found["extra"] for r in requires if (found := wanted.match(r))]
+    if not extras:
+        return None
+    # the extra named for the part (evals), not one that brings it with more (dask, ray)
+    extra = part if part in extras else extras[0]
+    return (
+        f"{fullname} is its own distribution, agentnb-{part}, which is not installed: "
+        f'pip install "agentnb[{extra}]" (in a checkout of agentnb: pip install -e ./{part})'
+    )
 
 
 class _MissingPartFinder(importlib.abc.MetaPathFinder):

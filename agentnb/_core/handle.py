@@ -28,6 +28,7 @@ from .exceptions import (
 from .loop import get_loop, in_loop_thread, wait_for
 from .request import MAX_SECONDS, checked_number
 from .run import Run, ToolCall
+from .short_repr import as_html, one_line
 from .warning import warn
 
 __all__ = ["RunHandle", "RunListener", "StreamSource"]
@@ -355,11 +356,11 @@ class RunHandle:
         return value
 
     def __repr__(self) -> str:
-        r = self.run
-        return (
-            f"<RunHandle agent={r.agent!r} status={r.status} run_id={r.run_id!r} "
-            f"chars={len(r.text)} tools={len(r.tool_calls)}>"
-        )
+        """The run's line, named a handle (``await handle`` gives the :class:`Run`)."""
+        return one_line("RunHandle", self.run.agent, self.run.status, self.run._repr_facts())
+
+    def _repr_html_(self) -> str:
+        return as_html(repr(self), self.run.text)
 
 
 def _settle(ended: asyncio.Future[None]) -> None:

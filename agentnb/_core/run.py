@@ -30,8 +30,10 @@ from ..events import (
 )
 from .call_fold import CallEvent, CallFold
 from .json_size import json_size
-from .pricing import CostSource, RunCost, price_run, prices_generation, refused_figures
+from .pricing import CostSource, RunCost, price_run, prices_generation, refused_figures, usd
+from .short_repr import as_html, one_line
 from .state import AgentState, PatchTooLarge, PatchTooMuchWork, patch_work
+from .text import counted, seconds
 from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
@@ -174,6 +176,26 @@ class Run:
 
     def __post_init__(self) -> None:
         self._calls = CallFold(self.parts, self.tool_calls)
+
+    def __repr__(self) -> str:
+        """One line: the agent, status, time, answer length, calls (never the transcript:
+        ``run.text``, ``run.parts`` and ``run.tool_calls`` hold it)."""
+        return one_line("Run", self.agent, self.status, self._repr_facts())
+
+    def _repr_html_(self) -> str:
+        preview = self.error.message if self.error is not None else self.text
+        return as_html(repr(self), preview)
+
+    def _repr_facts(self) -> list[str]:
+        cost = self.cost
+        return [
+            seconds(self.duration),
+            counted(len(self.text), "character"),
+            counted(len(self.tool_calls), "tool call"),
+            usd(cost) if cost is not None else "",
+            f"error {self.error.code}" if self.error is not None and self.error.code else "",
+            f"unknown_dropped={self.unknown_dropped}" if self.unknown_dropped else "",
+        ]
 
     # ---- making one ------------------------------------------------------------------------
     @classmethod

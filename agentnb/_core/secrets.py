@@ -32,10 +32,10 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 from .exceptions import ConfigurationError
 from .text import ERROR_CHARS, excerpt
@@ -63,10 +63,12 @@ __all__ = [
     "redact_key_shapes",
     "redact_pieces",
     "redacted_error",
+    "register_header_credentials",
     "register_secret",
     "scrubbed",
     "secret_name",
     "secret_positions",
+    "url_credentials",
     "url_passwords",
     "value_of",
     "without_a_cut_secret",
@@ -217,6 +219,20 @@ def register_secret(value: str | None) -> None:
         _registered.update(_echo_forms(value))
         _registered.update(_echo_forms(value.strip()))
         _cache = (-ENV_RESCAN_SECONDS, ())
+
+
+CREDENTIAL_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
+"""Headers whose value is a credential, whatever a secret-looking name would say."""
+
+
+def register_header_credentials(headers: Mapping[str, str]) -> None:
+    """The credentials among ``headers`` (``Authorization``, a cookie, a header with a
+    secret-looking name), registered as secrets: redacted wherever they might show, a
+    ``Bearer <token>``'s token alone too (a peer may echo either)."""
+    for header, value in headers.items():
+        if header.lower() in CREDENTIAL_HEADERS or secret_name(header):
+            register_secret(value)
+            register_secret(value.partition(" ")[2] or None)
 
 
 def _echo_forms(secret: str) -> set[str]:
@@ -650,6 +666,29 @@ def url_passwords(text: str) -> set[str]:
     """The passwords of the URLs in ``text`` (``postgres://app:…@db``) that a search keeps."""
     found = {m.group("password") for m in _URL_PASSWORD.finditer(text)}
     return {password for password in found if len(password) >= MIN_ENV_SECRET_LENGTH}
+
+
+_KEY_PARAMETERS: Final = frozenset({"key", "keys", "sig", "signature", "code"})
+"""Query parameters that hold a credential though their names alone do not say so
+(``?key=…``, a signed URL's ``?sig=…``, an OAuth ``?code=…``)."""
+
+
+def url_credentials(url: str) -> set[str]:
+    """The credentials ``url`` carries, to register: its password (or its user name when it
+    has no password, as a token is given in ``https://TOKEN@host``), and each query value
+    under a secret-looking name (``api_key=``, ``token=``, ``key=``, ``sig=``)."""
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:  # not a URL: nothing to read from it
+        return set()
+    found = {password, unquote(password)} if password else set()
+    if user and not password:
+        found |= {user, unquote(user)}
+    for name, value in parse_qsl(parts.query):
+        if secret_name(name) or name.lower() in _KEY_PARAMETERS:
+            found.add(value)  # its URL-encoded forms are among the forms registered
+    return {value for value in found if len(value) >= MIN_SECRET_LENGTH}
 
 
 def named_fields(value: tuple[Any, ...]) -> dict[str, object] | None:

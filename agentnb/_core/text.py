@@ -151,3 +151,12 @@ def visible(text: str) -> str:
     if text.isprintable() and _INVISIBLE_EXTRA.isdisjoint(text):
         return text
     return "".join(f"⟨U+{ord(c):04X}⟩" if _needs_marking(c) else c for c in text)
+
+
+def seconds(value: float | None) -> str:
+    """``340 ms``, ``2.5 s`` (empty for None)."""
+    if value is None:
+        return ""
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:.1f} s"

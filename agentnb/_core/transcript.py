@@ -9,6 +9,9 @@ from typing import Any, Literal
 
 from pydantic_core import from_json
 
+from .short_repr import as_html, one_line
+from .text import excerpt, seconds
+
 __all__ = [
     "CallVersion",
     "DecidedBy",
@@ -179,6 +182,17 @@ class ToolCall:
     versions: list[CallVersion] = field(default_factory=list, repr=False)
     """Each name and parsed arguments the platform announced for the call (its starts and
     approval requests), in order, a repeat of the last one left out."""
+
+    def __repr__(self) -> str:
+        """One line: the tool, status, time and call id (the arguments and output are
+        :attr:`arguments` and :attr:`output`)."""
+        facts = [seconds(self.duration), f"call_id={self.call_id!r}"]
+        if self.error:
+            facts.append(f"error {excerpt(self.error, 80)!r}")
+        return one_line("ToolCall", self.name, self.status, facts)
+
+    def _repr_html_(self) -> str:
+        return as_html(repr(self), None)
 
     def stream(self, kind: str, delta: str) -> None:
         """Append ``delta`` to the streamed text ``kind`` (``arguments``, ``text``,

@@ -15,7 +15,18 @@ import threading
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-__all__ = ["AttachmentPreview", "Attachments"]
+from .._core.exceptions import ConfigurationError
+
+__all__ = ["AttachmentPreview", "Attachments", "RefusedMentions"]
+
+
+class RefusedMentions(ConfigurationError):
+    """A message names something the kernel lacks (a typo): why, and the mentions that do
+    resolve with their texts (``items``), shown as chips beside the reason."""
+
+    def __init__(self, message: str, items: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.items = items
 
 
 class Attachments(Protocol):
@@ -67,12 +78,15 @@ class AttachmentPreview:
         future.add_done_callback(self._next)
 
     def _answer(self, number: int, text: str) -> dict[str, Any]:
+        error: str | None = None
         try:
             items = self.attachments.preview(text)
+        except RefusedMentions as exc:  # a typo: the names beside it keep their chips
+            items, error = exc.items, str(exc)
         except Exception as exc:  # the reason the message would be refused, said in the cell
-            return {"kind": "attachments", "n": number, "items": [], "error": str(exc)}
+            items, error = [], str(exc)
         shown = [{"mention": mention, "text": body} for mention, body in items]
-        return {"kind": "attachments", "n": number, "items": shown, "error": None}
+        return {"kind": "attachments", "n": number, "items": shown, "error": error}
 
     def _next(self, future: asyncio.Future[dict[str, Any]]) -> None:
         if not future.cancelled() and future.exception() is None:

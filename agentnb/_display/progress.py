@@ -27,6 +27,8 @@ MIN_INTERVAL = 0.1
 
 
 class Progress(Protocol):
+    """What shows a batch's progress (:func:`make_progress` makes one)."""
+
     def update(self, done: int, failed: int, cost: float | None = None) -> None:
         """``done`` runs of the total ended, ``failed`` of them not completed; ``cost``: what
         they cost so far in USD (None: no run's cost is known)."""
@@ -149,6 +151,9 @@ class WidgetProgress(_Throttled):
 
 
 def make_progress(total: int, label: str, enabled: bool = True) -> Progress:
+    """The progress a batch shows of ``total`` runs named ``label`` (done, failed, left, the
+    cost so far): a widget in a notebook, one rewritten line on a terminal, nothing when not
+    ``enabled``. ``update(done, failed, cost)`` as runs end, ``close()`` at the end."""
     if not enabled:
         return NoProgress()
     if in_notebook():

@@ -23,7 +23,7 @@ from .._core.pricing import price_call, usd
 from .._core.run import Run, ToolCall
 from .._core.shown_call import shown_call
 from .._core.statuses import DENIED
-from .._core.text import excerpt, terminal_safe, visible
+from .._core.text import excerpt, seconds, terminal_safe, visible
 from ..events import Usage
 from .call_tree import MAX_INDENT, call_tree
 
@@ -79,14 +79,6 @@ def no_result_note(run: Run, call: ToolCall) -> str:
 
 NAME_CHARS = 80
 """Characters of a tool's name, and of each argument's value, on a call's line."""
-
-
-def seconds(value: float | None) -> str:
-    if value is None:
-        return ""
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    return f"{value:.1f} s"
 
 
 def tokens_text(usage: Usage | None) -> str:

@@ -20,6 +20,7 @@ ALLOWED_TAGS = frozenset(
         "br",
         "code",
         "del",
+        "details",
         "em",
         "h1",
         "h2",
@@ -35,6 +36,7 @@ ALLOWED_TAGS = frozenset(
         "pre",
         "s",
         "strong",
+        "summary",
         "table",
         "tbody",
         "td",
@@ -45,7 +47,7 @@ ALLOWED_TAGS = frozenset(
     ]
 )
 """As js/src/markdown.js's ``ALLOWED_TAGS``."""
-ALLOWED_ATTRS = frozenset(("href", "title", "class", "start", "src", "alt", "style"))
+ALLOWED_ATTRS = frozenset(("href", "title", "class", "start", "src", "alt", "style", "open"))
 """As js/src/markdown.js's ``ALLOWED_ATTR``; each kept only where its value is safe."""
 _DROPPED_WHOLE = frozenset(
     [
@@ -89,6 +91,8 @@ def safe_html(source: str) -> str:
 
 def _safe_attribute(tag: str, name: str, value: str | None) -> str | None:
     """The attribute's value where it may be kept, else None."""
+    if name == "open":  # a bare attribute: its value is None
+        return "" if tag == "details" else None
     if name not in ALLOWED_ATTRS or value is None:
         return None
     if name == "href":

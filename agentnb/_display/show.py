@@ -95,7 +95,8 @@ def _echo_handle(handle: RunHandle) -> None:
     shell = kernel_shell()
     if shell is not None and _shown_live.get(handle) == shell.execution_count:
         return
-    display({"text/plain": repr(handle)}, raw=True)  # type: ignore[no-untyped-call]
+    shown = {"text/plain": repr(handle), "text/html": handle._repr_html_()}
+    display(shown, raw=True)  # type: ignore[no-untyped-call]
 
 
 # ---- outside a notebook -------------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core.client_tools import waits_to_send
 from .._core.handle import RunHandle
 from .._core.pricing import RunCost, price_call
 from .._core.run import Run, ToolCall
@@ -152,7 +153,9 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "status": run.status,
         "agent": run.agent,
         "message": run.asked,
-        "sent": run.message if run.typed is not None else None,
+        "sent": run.message
+        if run.typed is not None and not waits_to_send(run.tool_calls)
+        else None,
         "run_id": run.run_id,
         "thread_id": run.thread_id,
         "usage": run.usage.model_dump() if run.usage else None,

@@ -19,7 +19,7 @@ from .._core.exceptions import (
 )
 from .._core.warning import warn
 from ._file import ENV_VAR, default_location
-from ._migrations import MIGRATIONS
+from ._migrations import MIGRATIONS, add_migrations
 from ._past_run import past_run
 from ._records import OUTPUT_LIMIT, RunRecord, ToolCallRecord, call_records_of, host_of
 from ._run_filter import EVALUATES, STATUSES, RunFilter, RunFilters, Since, metadata_key
@@ -47,6 +47,7 @@ __all__ = [
     "Since",
     "ToolCallHistory",
     "ToolCallRecord",
+    "add_migrations",
     "call_records_of",
     "checked_score",
     "close_default_stores",

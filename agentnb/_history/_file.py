@@ -18,7 +18,7 @@ from typing import Final, Literal, TypeVar
 import platformdirs
 
 from .._core.exceptions import HistoryError, HistoryLocationError, HistoryWriteError
-from ._migrations import MIGRATIONS, apply_migrations, shipped_then_dropped
+from ._migrations import Migration, apply_migrations, every_migration, shipped_then_dropped
 from ._run_filter import SEARCH_TABLE
 
 __all__ = [
@@ -161,7 +161,7 @@ def check_schema(db: sqlite3.Connection, where: str) -> list[str]:
     if not found:
         return []
     applied, newer = _applied(db, found, where)
-    expected = dict(_made_by(frozenset(applied)))
+    expected = dict(_made_by(frozenset(applied), every_migration()))
     found = _as_the_steps_make_it(found, expected, applied)
     if (("table", SEARCH_TABLE) not in found) and ("table", SEARCH_TABLE) in expected:
         expected = {key: value for key, value in expected.items() if not _search_part(key)}
@@ -232,8 +232,9 @@ def _schema_of(db: sqlite3.Connection, where: str) -> Schema:
 def _applied(db: sqlite3.Connection, found: Schema, where: str) -> tuple[tuple[str, ...], bool]:
     """The known migrations the file names (``_migrations`` checked first: a view there could
     make the read endless), and whether it names others (a newer agentnb's)."""
-    every = frozenset(migration.__name__ for migration in MIGRATIONS)
-    expected = dict(_made_by(every))[("table", "_migrations")]
+    steps = every_migration()
+    every = frozenset(migration.__name__ for migration in steps)
+    expected = dict(_made_by(every, steps))[("table", "_migrations")]
     kinds = {kind for kind, name in found if name == "_migrations"}
     if kinds != {"table"} or found[("table", "_migrations")] != expected:
         what = "no _migrations table" if not kinds else None
@@ -245,18 +246,20 @@ def _applied(db: sqlite3.Connection, found: Schema, where: str) -> tuple[tuple[s
             )
         _refuse(where, [what])
     rows = db.execute(
-        f"SELECT name FROM _migrations ORDER BY rowid LIMIT {len(MIGRATIONS) + 20}"
+        f"SELECT name FROM _migrations ORDER BY rowid LIMIT {len(steps) + MAX_SCHEMA_OBJECTS}"
     ).fetchall()
     names = [name for (name,) in rows]
     return tuple(name for name in names if name in every), any(n not in every for n in names)
 
 
 @functools.cache
-def _made_by(applied: frozenset[str]) -> tuple[tuple[SchemaObject, tuple[str, str]], ...]:
-    """The schema agentnb's migrations named ``applied`` make (with ``_migrations``)."""
+def _made_by(
+    applied: frozenset[str], steps: tuple[Migration, ...]
+) -> tuple[tuple[SchemaObject, tuple[str, str]], ...]:
+    """The schema the ``steps`` named ``applied`` make (with ``_migrations``)."""
     db = sqlite3.connect(":memory:", isolation_level=None)
     try:
-        apply_migrations(db, [m for m in MIGRATIONS if m.__name__ in applied])
+        apply_migrations(db, [m for m in steps if m.__name__ in applied])
         rows = db.execute(
             "SELECT type, name, tbl_name, sql FROM sqlite_master "
             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"

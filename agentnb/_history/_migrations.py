@@ -4,7 +4,13 @@ nothing of agentnb, so a fresh file and an upgraded one end the same whatever th
 them becomes. Append only: never rename, edit or reorder a migration that has shipped (the files
 on users' disks name them); add a new one at the end, as literal SQL. The one exception: a step
 whose every object a later step drops may be emptied (:func:`_step`), its objects then known
-to the schema check by their SQL's digest (:func:`shipped_then_dropped`)."""
+to the schema check by their SQL's digest (:func:`shipped_then_dropped`).
+
+A package built on agentnb keeps tables of its own through the same machinery
+(:func:`add_migrations`): its named steps of frozen SQL, applied after the core's, in order,
+recorded by name in the same ``_migrations`` table. Evaluation's (``agentnb-evals``) are there:
+its three steps were the core's ``m016``, ``m019`` and ``m028`` until 0.8.0, and keep their
+names, so every file those made counts them applied."""
 
 from __future__ import annotations
 
@@ -14,12 +20,17 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Final
 
+from .._core.exceptions import ConfigurationError
+
 __all__ = [
     "MIGRATIONS",
     "Migration",
+    "add_migrations",
     "applied_migrations",
     "apply_migrations",
+    "every_migration",
     "pending_migrations",
+    "plugin_generation",
     "rebuild_side_tables",
     "shipped_then_dropped",
 ]
@@ -40,16 +51,19 @@ def _each(db: sqlite3.Connection, statements: Sequence[str]) -> None:
         db.execute(statement)
 
 
-def _step(name: str, *statements: str) -> None:
-    """Append the shipped step ``name``: its SQL statements, run in order. An emptied step
-    has none now: all it made a later step drops (:data:`_DROPPED_BY`), and the files that
-    applied it still name it."""
-
+def _sql_step(name: str, statements: Sequence[str]) -> Migration:
     def step(db: sqlite3.Connection) -> None:
         _each(db, statements)
 
     step.__name__ = step.__qualname__ = name
-    migration(step)
+    return step
+
+
+def _step(name: str, *statements: str) -> None:
+    """Append the shipped step ``name``: its SQL statements, run in order. An emptied step
+    has none now: all it made a later step drops (:data:`_DROPPED_BY`), and the files that
+    applied it still name it."""
+    migration(_sql_step(name, statements))
 
 
 _step(
@@ -305,55 +319,6 @@ _step(
 )
 
 
-# Experiments kept in the history (see _experiment_book): each one's arms, its examples (the
-# dataset's questions with their expected answers), which run answered which example on
-# which arm, and each evaluator's evaluations of a run (an error when it raised). No
-# value of a run changes.
-_step(
-    "m016_experiments",
-    """
-        CREATE TABLE experiments (
-            name TEXT PRIMARY KEY,
-            created REAL NOT NULL,
-            arms TEXT NOT NULL,
-            connection TEXT
-        )
-        """,
-    """
-        CREATE TABLE experiment_examples (
-            experiment TEXT NOT NULL REFERENCES experiments (name) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            example_id TEXT NOT NULL,
-            question TEXT NOT NULL,
-            expected TEXT,
-            extra TEXT,
-            PRIMARY KEY (experiment, position)
-        )
-        """,
-    """
-        CREATE TABLE experiment_runs (
-            id INTEGER PRIMARY KEY,
-            experiment TEXT NOT NULL REFERENCES experiments (name) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            arm INTEGER NOT NULL,
-            local_id TEXT NOT NULL
-        )
-        """,
-    ("CREATE INDEX experiment_runs_by_pair ON experiment_runs (experiment, position, arm, id)"),
-    "CREATE INDEX experiment_runs_by_run ON experiment_runs (local_id)",
-    """
-        CREATE TABLE evaluations (
-            id INTEGER PRIMARY KEY,
-            local_id TEXT NOT NULL,
-            evaluator TEXT NOT NULL,
-            error TEXT,
-            created REAL NOT NULL
-        )
-        """,
-    "CREATE INDEX evaluations_by_run ON evaluations (local_id, evaluator, id)",
-)
-
-
 # The run's note of the figures it refused (Run.refused_figures), NULL for runs recorded
 # before and for runs that refused none. (As shipped, it also remade the rollups' and
 # the side table's triggers to copy sane figures only: what m022 drops.)
@@ -366,20 +331,8 @@ _step(
 _step("m018_metadata_rollup")  # emptied: a later step drops all it made (_DROPPED_BY)
 
 
-# Datasets kept by name, each version once (agentnb.dataset: different rows under a name
-# make its next version), and the dataset and version an experiment ran on. No value of a
-# run changes.
-_step(
-    "m019_datasets",
-    (
-        "CREATE TABLE datasets (name TEXT NOT NULL, version INTEGER NOT NULL, "
-        "digest TEXT NOT NULL, rows TEXT NOT NULL, created REAL NOT NULL, "
-        "PRIMARY KEY (name, version))"
-    ),
-    "CREATE UNIQUE INDEX datasets_by_digest ON datasets (name, digest)",
-    "ALTER TABLE experiments ADD COLUMN dataset TEXT",
-    "ALTER TABLE experiments ADD COLUMN dataset_version INTEGER",
-)
+# m016_experiments and m019_datasets were here until 0.8.0: evaluation's tables, now
+# agentnb-evals' own steps (add_migrations), under the same names.
 
 
 # "client" for a call a notebook function ran (a client tool); NULL: the platform ran it,
@@ -622,33 +575,8 @@ _step(
 )
 
 
-# The split an experiment ran on (experiment(..., split="test"); NULL: the whole dataset, and
-# experiments made before this column), and the agreements of an evaluator with a person's
-# scores kept to compare over time (agentnb.evals.agreement(...).keep()). No value of a run
-# changes.
-_step(
-    "m028_experiment_split_and_agreements",
-    "ALTER TABLE experiments ADD COLUMN split TEXT",
-    """
-        CREATE TABLE agreements (
-            id INTEGER PRIMARY KEY,
-            created REAL NOT NULL,
-            evaluator TEXT NOT NULL,
-            human TEXT NOT NULL,
-            threshold REAL,
-            positive TEXT,
-            scope TEXT NOT NULL,
-            subset TEXT,
-            n INTEGER NOT NULL,
-            agreement REAL,
-            kappa REAL,
-            tpr REAL,
-            tnr REAL,
-            details TEXT NOT NULL,
-            note TEXT
-        )
-        """,
-)
+# m028_experiment_split_and_agreements was here before 0.8.0 (never in a release): evaluation's,
+# now agentnb-evals' own step under the same name.
 
 
 _DROPPED_BY: Final = {
@@ -747,6 +675,57 @@ def rebuild_side_tables(db: sqlite3.Connection) -> None:
     )
 
 
+_PLUGIN_STEPS: dict[str, tuple[Migration, ...]] = {}
+"""Each package's steps (:func:`add_migrations`), in the order the packages added them."""
+_PLUGIN_SQL: dict[str, tuple[str, ...]] = {}
+"""Each package step's SQL by its name: a step added again must be the same."""
+_generation = [0]
+
+
+def add_migrations(owner: str, steps: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """Keep a package's own tables in the history: ``steps`` are ``(name, [sql, ...])``,
+    oldest first, each applied once to every history file this process opens (and to the
+    ones open now, at their next use), after agentnb's own, and recorded by its name.
+
+    As agentnb's, the steps are frozen: a step that shipped is never edited, renamed or
+    reordered, and a new one goes at the end (a file on a user's disk names the steps it
+    ran). ``owner`` names the package (``"evals"``); adding its steps again (a reload) is
+    a no-op, and a list that does not start with the steps it added before, or a name
+    another package's or agentnb's step has, raises :class:`~agentnb.ConfigurationError`."""
+    if not owner.isidentifier():
+        raise ConfigurationError(f"add_migrations: the owner is a name, not {owner!r}")
+    named = [(str(name), tuple(statements)) for name, statements in steps]
+    names = [name for name, _ in named]
+    before = [step.__name__ for step in _PLUGIN_STEPS.get(owner, ())]
+    others = {step.__name__ for step in MIGRATIONS} | {
+        step.__name__ for who, made in _PLUGIN_STEPS.items() if who != owner for step in made
+    }
+    if len(set(names)) != len(names) or others & set(names):
+        taken = sorted(others & set(names)) or sorted({n for n in names if names.count(n) > 1})
+        raise ConfigurationError(f"{owner}'s migrations: the step names {taken} are taken")
+    changed = [name for name, sql in named[: len(before)] if _PLUGIN_SQL.get(name) != sql]
+    if names[: len(before)] != before or changed:
+        raise ConfigurationError(
+            f"{owner}'s migrations change the steps it added before ({before}): a step is "
+            "never edited, renamed or reordered; add a new one at the end"
+        )
+    if len(named) == len(before):
+        return
+    _PLUGIN_SQL.update(named)
+    _PLUGIN_STEPS[owner] = tuple(_sql_step(name, sql) for name, sql in named)
+    _generation[0] += 1
+
+
+def every_migration() -> tuple[Migration, ...]:
+    """agentnb's steps, then each package's (:func:`add_migrations`), in order."""
+    return (*MIGRATIONS, *(step for made in _PLUGIN_STEPS.values() for step in made))
+
+
+def plugin_generation() -> int:
+    """How many times packages added steps: a store open since applies them at its next use."""
+    return _generation[0]
+
+
 def applied_migrations(db: sqlite3.Connection) -> list[str]:
     """Names of the migrations applied to ``db``, in the order they were applied."""
     exists = db.execute(
@@ -758,13 +737,15 @@ def applied_migrations(db: sqlite3.Connection) -> list[str]:
 
 
 def apply_migrations(
-    db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS
+    db: sqlite3.Connection, migrations: Sequence[Migration] | None = None
 ) -> list[str]:
-    """Apply the migrations ``db`` lacks, in one write transaction; return their names.
+    """Apply the migrations ``db`` lacks (of ``migrations``; by default agentnb's and every
+    package's, :func:`every_migration`), in one write transaction; return their names.
 
     ``db`` must be in autocommit mode (``isolation_level=None``). Several processes may call
     this at once: the pending list is re-read under the write lock, so each migration runs once.
     """
+    migrations = every_migration() if migrations is None else migrations
     pending = pending_migrations(applied_migrations(db), migrations)
     if not pending:
         return []
@@ -790,7 +771,8 @@ def apply_migrations(
 
 
 def pending_migrations(
-    applied: Sequence[str], migrations: Sequence[Migration] = MIGRATIONS
+    applied: Sequence[str], migrations: Sequence[Migration] | None = None
 ) -> list[Migration]:
+    migrations = every_migration() if migrations is None else migrations
     done = set(applied)
     return [migration for migration in migrations if migration.__name__ not in done]

@@ -413,7 +413,7 @@ class StorePages:
         first = self._first_page(query, search)
         if first is not None:
             return first
-        terms, params = self._conditions(query)
+        terms, params = self._conditions(query, search)
         if search is not None:
             self._check_search_index()
         total = self._count(search, query, terms, params)
@@ -510,11 +510,13 @@ class StorePages:
             self.own_total = total
         return total
 
-    def _conditions(self, query: PageQuery) -> tuple[list[str], list[Any]]:
+    def _conditions(self, query: PageQuery, search: str | None) -> tuple[list[str], list[Any]]:
         terms, params = self.where.conditions()
         if self.where.limit is not None:
-            # runs(limit=n) holds the n latest runs (best n matches): the page is of those
-            sql, params = self._limited()
+            # runs(limit=n) holds the n latest runs (best n matches): the page is of those;
+            # a search typed in the table searches the history, as runs(search=, limit=n)
+            # would: the best n matches, not the matches among the n latest runs
+            sql, params = self._limited(search)
             terms = [f"runs.rowid IN ({sql})"]
         for title, wanted in query.filters:
             column = _BY_TITLE[title]
@@ -532,14 +534,15 @@ class StorePages:
             params += [key, value]
         return terms, params
 
-    def _limited(self) -> tuple[str, list[Any]]:
-        """The rowids of the runs a ``runs(limit=n)`` result holds, and the parameters."""
+    def _limited(self, search: str | None) -> tuple[str, list[Any]]:
+        """The rowids of the runs a ``runs(limit=n)`` result holds (with ``search``: the n
+        best matches of its filters), and the parameters."""
         terms, params = self.where.conditions()
-        if self.where.search is None:
+        if search is None:
             clause = f" WHERE {' AND '.join(terms)}" if terms else ""
             sql = f"SELECT rowid FROM runs{clause} ORDER BY started_at DESC, rowid DESC LIMIT ?"
             return sql, [*params, self.where.limit]
-        return ranked_ids_sql(self.where.search, terms, params, self.where.limit)
+        return ranked_ids_sql(search, terms, params, self.where.limit)
 
     @staticmethod
     def _order(query: PageQuery) -> str:
@@ -547,7 +550,10 @@ class StorePages:
         if query.sort is None or query.sort == MATCH:  # MATCH without a search
             return latest
         direction = "DESC" if query.descending else "ASC"
-        return f"{_BY_TITLE[query.sort].sql} {direction}, {latest}"
+        column = _BY_TITLE[query.sort].sql
+        # empty values (an unpriced run's cost, a failed run's tokens) last either way: the
+        # cheapest first are runs with a price
+        return f"({column} IS NULL), {column} {direction}, {latest}"
 
     def _check_search_index(self) -> None:
         found = self.store.read_rows(
@@ -575,7 +581,8 @@ class MemoryPages:
         matching = [i for i in range(len(self.source)) if self._keeps(columns, i, query)]
         if query.sort is not None and query.sort != MATCH:
             read = _BY_TITLE[query.sort].raw
-            matching.sort(key=lambda i: _sort_key(read(columns, i)), reverse=query.descending)
+            down = query.descending
+            matching.sort(key=lambda i: _sort_key(read(columns, i), down), reverse=down)
         offset = _last_offset(len(matching), query.limit) if query.last else query.offset
         shown = matching[offset : offset + query.limit]
         return _page(columns, shown, total=Count(len(matching)), offset=offset, searching=False)
@@ -616,9 +623,13 @@ class MemoryPages:
         return True
 
 
-def _sort_key(value: Any) -> tuple[bool, Any]:
-    """SQLite's order: empty values first going up."""
-    return (value is not None, value if value is not None else 0)
+def _sort_key(value: Any, descending: bool) -> tuple[bool, Any]:
+    """:meth:`StorePages._order`'s order: empty values (an unpriced run's cost) last, going up
+    or down (``sort(reverse=descending)`` turns the key round)."""
+    return (
+        (value is not None) if descending else (value is None),
+        value if value is not None else 0,
+    )
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

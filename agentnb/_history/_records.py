@@ -18,10 +18,19 @@ from urllib.parse import urlsplit
 from pydantic_core import from_json
 
 from .._core.exceptions import ConfigurationError, HistoryError
-from .._core.pricing import MAX_COST_USD, MAX_TOKENS, price_call, price_run, refused_list
+from .._core.pricing import (
+    MAX_COST_USD,
+    MAX_TOKENS,
+    price_call,
+    price_run,
+    refused_list,
+    usd,
+)
 from .._core.request import RunRequest
 from .._core.run import TERMINAL_STATUSES, Run, ToolCall
 from .._core.secrets import redact, redact_credentials, redact_pieces
+from .._core.short_repr import as_html, one_line
+from .._core.text import counted, seconds
 from .._core.trace_ids import run_trace_id
 from ..events import Usage
 
@@ -336,6 +345,21 @@ class RunRecord:
         for f, value in zip(fields(self), state, strict=True):
             object.__setattr__(self, f.name, value)
 
+    def __repr__(self) -> str:
+        """One line: the agent, status, time, calls, cost and the run's id (every column is
+        a field: ``record.answer``, ``record.to_dict()``)."""
+        facts = [
+            seconds(self.duration),
+            counted(self.tool_call_count, "tool call") if self.tool_call_count is not None else "",
+            usd(self.cost_usd) if self.cost_usd is not None else "",
+            f"error {self.error_code}" if self.error_code else "",
+            f"local_id={self.local_id!r}",
+        ]
+        return one_line("RunRecord", self.agent, self.status, facts)
+
+    def _repr_html_(self) -> str:
+        return as_html(repr(self), self.error_message or self.answer)
+
     @property
     def trace_id(self) -> str:
         """The id of the trace this run is exported as (``export_traces``; traced live too
@@ -439,6 +463,15 @@ class ToolCallRecord:
     call, or its arguments changed before the decision was sent); None when it did not."""
     ran_by: str | None = None
     """``client`` for a call a notebook function ran (a client tool); None: the platform."""
+
+    def __repr__(self) -> str:
+        """One line: the tool, status, time and where it belongs (arguments and output are
+        fields)."""
+        facts = [seconds(self.duration), f"call_id={self.call_id!r}", f"run {self.local_id!r}"]
+        return one_line("ToolCallRecord", self.name, self.status, facts)
+
+    def _repr_html_(self) -> str:
+        return as_html(repr(self), None)
 
     @classmethod
     def from_row(cls, row: Sequence[object]) -> ToolCallRecord:

@@ -18,8 +18,9 @@ from typing import Any, Final, TypedDict, Unpack, get_args
 
 from .._core.exceptions import ConfigurationError
 from .._core.request import EVALUATES
-from .._core.text import excerpt
+from .._core.text import did_you_mean, excerpt
 from .._core.transcript import ToolStatus
+from ..providers import provider_names
 from ._records import column_sql
 from ._scores import ScoreMatch, score_condition_sql, score_filter
 
@@ -90,6 +91,9 @@ class RunFilters(TypedDict, total=False):
     """A tool (or a list: any of them) the runs called."""
     tool_status: str | None
     """How that tool's call ended (``succeeded``, ``failed``, ``denied``...)."""
+    provider: str | Iterable[str] | None
+    """A dialect (or a list: any of them) the runs spoke: ``"acp"`` keeps every coding
+    agent's runs, whatever their connection's name."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class RunFilter:
     only when agents are named, or the metadata asked for is what they evaluate."""
     tools: tuple[tuple[str, str | None], ...] | None = None
     """Tool calls each run must hold: a tool's name and, unless None, the call's status."""
+    providers: tuple[str, ...] | None = None
+    """The dialects the runs spoke (any of them)."""
     recorded_upto: int | None = None
     """The highest rowid of the runs table when ``runs()`` was called: a result holds the
     runs recorded by then, however late its rows are read (later runs have higher ones)."""
@@ -150,6 +156,7 @@ class RunFilter:
             scores=score_filter(filters.get("score")),
             evaluations=agent is not None or EVALUATES in (filters.get("metadata") or {}),
             tools=_tools(filters.get("tool"), filters.get("tool_status")),
+            providers=_providers(filters.get("provider")),
         )
 
     def conditions(self, *, pinned: bool = True) -> tuple[list[str], list[Any]]:
@@ -159,7 +166,8 @@ class RunFilter:
         reads it)."""
         terms: list[str] = []
         params: list[Any] = []
-        for column, values in (("agent", self.agents), ("status", self.statuses)):
+        named = (("agent", self.agents), ("status", self.statuses), ("provider", self.providers))
+        for column, values in named:
             if values is not None:
                 terms.append(f"runs.{column} IN ({', '.join('?' * len(values))})")
                 params.extend(values)
@@ -200,6 +208,20 @@ def _check_filter_names(filters: Mapping[str, object]) -> None:
             f"unknown run filter {', '.join(map(repr, unknown))}; the filters are "
             f"{', '.join(RunFilters.__annotations__)} (and limit, search for runs())"
         )
+
+
+def _providers(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    """The dialects asked for, each one agentnb knows (a typo would keep no run, silently)."""
+    names = _names(value, "provider")
+    known = provider_names()
+    for name in names or ():
+        if name not in known:
+            near = did_you_mean(name, known)
+            hint = f"did you mean {near!r}? " if near else ""
+            raise ConfigurationError(
+                f"unknown provider {name!r}: {hint}the providers (dialects) are {', '.join(known)}"
+            )
+    return names
 
 
 def _tools(

@@ -53,9 +53,11 @@ from ._file import (
     store_error,
 )
 from ._migrations import (
+    MIGRATIONS,
     applied_migrations,
     apply_migrations,
     pending_migrations,
+    plugin_generation,
     rebuild_side_tables,
 )
 from ._records import (
@@ -207,6 +209,8 @@ class HistoryStore(Generic[Shown]):
         self.read_only: str | None = None
         """Why the file is only read (a file from elsewhere: :meth:`_open_read_only`)."""
         self._next_sweep = time.monotonic() + ORPHAN_SWEEP_SECONDS
+        self._packages_migrated = -1
+        """:func:`plugin_generation` when the packages' steps were last applied here."""
         self._recording = RecorderWrites(self._write_now, closed=lambda: self._closed)
         self._search_count_cap = SEARCH_COUNT_CAP
         self._unread_results: weakref.WeakSet[RunHistory] = weakref.WeakSet()
@@ -368,7 +372,9 @@ class HistoryStore(Generic[Shown]):
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 logger.warning("agentnb history: %s is not in WAL mode (%s)", self.path, mode)
+        generation = plugin_generation()
         apply_migrations(db)
+        self._packages_migrated = generation
         self._mark_orphans_interrupted(db, other_pids_only=False)
 
     def _open_read_only(self, db: sqlite3.Connection, acting: list[str]) -> None:
@@ -380,7 +386,7 @@ class HistoryStore(Generic[Shown]):
             f"not make that would act on its writes: {'; '.join(acting)}"
         )
         db.execute("PRAGMA query_only = ON")
-        if pending_migrations(applied_migrations(db)):
+        if pending_migrations(applied_migrations(db), MIGRATIONS):
             raise HistoryLocationError(
                 f"{self.read_only}; it lacks migrations this agentnb needs to read it. "
                 f"agentnb did not change it: move it away, or point {ENV_VAR} elsewhere"
@@ -647,14 +653,33 @@ class HistoryStore(Generic[Shown]):
         return RunsHead(total.n, head, total.exact)
 
     def read_rows(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-        """The rows a read-only query gives (a browsable table's pages: :mod:`._pages`)."""
+        """The rows a read-only query gives (a browsable table's pages, a package's own
+        tables: :func:`~agentnb.history.add_migrations`)."""
+        self._apply_packages_steps()
         with self._reading() as db:
             return db.execute(sql, list(params)).fetchall()
 
     def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Do ``work`` (SQL of the history's own modules: experiments) in one write
+        """Do ``work`` (SQL of a package's own tables: evaluation's experiments) in one write
         transaction, after the recorder's queued writes."""
+        self._apply_packages_steps()
         return self._write(work)
+
+    def _apply_packages_steps(self) -> None:
+        """Apply the steps packages added since this store opened (evaluation imported after
+        a run was recorded), before their tables are read or written."""
+        generation = plugin_generation()
+        if generation == self._packages_migrated:
+            return
+        with self._lock, self._db("write to") as db:
+            if self.read_only is None:
+                retry_busy(lambda: apply_migrations(db), self.busy_timeout)
+            elif missing := pending_migrations(applied_migrations(db)):
+                raise HistoryLocationError(
+                    f"{self.read_only}; it lacks the tables of the steps "
+                    f"{[step.__name__ for step in missing]}, which agentnb cannot add to it"
+                )
+        self._packages_migrated = generation
 
     def summary(
         self,

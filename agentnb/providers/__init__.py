@@ -55,6 +55,11 @@ def available_providers() -> dict[str, type[Provider]]:
     return {**{name: cls for name, cls in installed.items() if cls is not None}, **_registered}
 
 
+def provider_names() -> list[str]:
+    """Every provider's name (a dialect: ``openai``, ``acp``...), sorted, none imported."""
+    return sorted({*_entry_points(), *_registered})
+
+
 def provider_class(name: str) -> type[Provider] | None:
     """The provider registered under ``name`` (None: there is none), loading only its own
     module: a run of one dialect does not import every dialect's."""

@@ -14,13 +14,15 @@ transport (:mod:`agentnb._client.acp_transport`) runs it. On that transport an
 
 The transport hands this dialect a turn as frames, each named by its ``event`` and carrying
 JSON ``data``: ``update`` (a ``session/update``'s ``update``), ``permission`` (a
-``session/request_permission``: ``id`` and ``params``), ``file`` (an ``fs/*`` request, or a
-``terminal/create`` when the connection offers terminals:
-``id``, ``method``, ``params``, and ``ask``, ``refused``, ``old_text`` as the transport
-judged it), ``file_done`` (its answer: ``output`` or ``error``), ``end`` (the prompt's
-result: ``stopReason``, ``usage``), ``error`` (the prompt's JSON-RPC error, with the
-transport's ``advice``) and ``exited`` (the agent's process ended mid-turn, or its WebSocket
-closed: ``status``, ``stderr``, ``over``).
+``session/request_permission``), ``file`` (an ``fs/*`` request, or a ``terminal/create``
+when the connection offers terminals: ``ask``, ``refused``, ``old_text`` as the transport
+judged it), both naming the request by ``ticket`` (the client's own name for it, the card's
+approval id, and a file card's call id), ``method``, ``digest`` and ``params``, as a decision
+(``ANSWER``) names it back; ``file_done`` (its answer, by ``ticket``: ``output`` or
+``error``), ``end`` (the prompt's result: ``stopReason``, ``usage``), ``error`` (the prompt's
+JSON-RPC error, with the transport's ``advice``; a protocol error of the agent's) and
+``exited`` (the agent's process ended mid-turn, or its WebSocket closed: ``status``,
+``stderr``, ``over``).
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from __future__ import annotations
 import shlex
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, ProtocolError
+from .._core.pricing import sane_cost, sane_count, shown_number
 from .._core.request import RunRequest
 from .._core.statuses import DENIED
 from .._core.version import __version__
@@ -68,6 +71,7 @@ PROTOCOL_VERSION = 1
 """The ACP version agentnb speaks (the schema's ``PROTOCOL_VERSION``)."""
 
 READS_FOR_RUN = "reads of the working directory"
+_PERMISSION = "session/request_permission"
 """What approving one ``fs/read_text_file`` "for this run" allows: the turn's other reads."""
 
 _FINISH = {"end_turn": "stop", "max_tokens": "max_tokens", "max_turn_requests": "max_turns"}
@@ -103,6 +107,30 @@ def answer_to_permission(options: Sequence[Mapping[str, Any]], decision: Approva
     return {"outcome": {"outcome": "cancelled"}}
 
 
+def _asked_of(data: Mapping[str, Any], options: list[dict[str, Any]]) -> _Asked | None:
+    """The request a frame names (its ticket, method and digest); None: it names none."""
+    named = [data.get("ticket"), data.get("method"), data.get("digest")]
+    if not all(isinstance(n, str) and n for n in named):
+        return None
+    ticket, method, digest = map(str, named)
+    return _Asked(ticket, method, digest, options)
+
+
+def _answer(asked: _Asked, decision: ApprovalDecision) -> dict[str, Any]:
+    """A decision as the transport carries it out: naming the request its card asked about
+    (its ticket, method and digest), for a permission with the option it chooses."""
+    answer: dict[str, Any] = {
+        "ticket": asked.ticket,
+        "method": asked.method,
+        "digest": asked.digest,
+        "approved": decision.approved,
+        "reason": decision.reason,
+    }
+    if asked.method == _PERMISSION:
+        answer["outcome"] = answer_to_permission(asked.options, decision)
+    return answer
+
+
 def reported_model(session: Mapping[str, Any]) -> str | None:
     """The model a ``session/new`` answer says the session runs: its config option of the
     ``model`` category (its ``currentValue``), else the ``models`` state Claude Code's and
@@ -117,12 +145,16 @@ def reported_model(session: Mapping[str, Any]) -> str | None:
 
 
 def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``terminal/create`` as the card shows it: the command line, where it runs."""
+    """A ``terminal/create`` as the card shows it: everything that decides what runs, the
+    command line, where it runs and the environment it adds (``BASH_ENV`` runs a file)."""
     args = params.get("args") or []
     words = [str(params.get("command")), *(str(a) for a in args if isinstance(a, str))]
     arguments: dict[str, Any] = {"command": shlex.join(words)}
     if params.get("cwd") is not None:
         arguments["cwd"] = params["cwd"]
+    env = params.get("env")
+    if env:  # well formed (the transport refuses any other before it is shown)
+        arguments["env"] = {v.get("name"): v.get("value") for v in env if isinstance(v, dict)}
     return arguments
 
 
@@ -145,12 +177,17 @@ def _file_arguments(method: str, params: Mapping[str, Any], old: Any) -> tuple[s
     return method.rsplit("/", 1)[-1], arguments
 
 
-def _usage(result: Mapping[str, Any], cost: float | None) -> Usage | None:
+def _usage(result: Mapping[str, Any], cost: float | None, refused: list[str]) -> Usage | None:
+    """The turn's usage, by the figures' one rule (:func:`~agentnb._core.pricing.sane_count`,
+    as every dialect's and the history's): a figure outside it is noted in ``refused``."""
     usage = as_dict(result.get("usage")) or {}
 
     def count(key: str) -> int | None:
         value = usage.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        sane = sane_count(value)
+        if sane is None and isinstance(value, int | float) and not isinstance(value, bool):
+            refused.append(f"{key}={shown_number(value)}")
+        return sane
 
     figures = {
         "prompt_tokens": count("inputTokens"),
@@ -160,8 +197,21 @@ def _usage(result: Mapping[str, Any], cost: float | None) -> Usage | None:
         "reasoning_tokens": count("thoughtTokens"),
         "cost": cost,
     }
-    known = {name: value for name, value in figures.items() if value is not None}
+    known: dict[str, Any] = {name: value for name, value in figures.items() if value is not None}
+    if refused:
+        known["refused"] = ", ".join(refused)
     return Usage(**known) if known else None
+
+
+class _Asked(NamedTuple):
+    """A request of the agent's that a card asks about, as its frame named it: the decision
+    goes back naming the same (the transport carries it out only on that request)."""
+
+    ticket: str
+    method: str
+    digest: str
+    options: list[dict[str, Any]]
+    """A permission's options (none for a file or terminal request)."""
 
 
 class AcpTranslator(Translator):
@@ -174,12 +224,12 @@ class AcpTranslator(Translator):
         """ACP names no turn: agentnb names it in its session, so a Stop reaches it
         (:meth:`Acp.cancel_request`) however early it comes."""
         self._calls: dict[str, AcpCall] = {}
-        self._writes: dict[Any, str] = {}
-        """Each write the transport made unasked, by its request id: the call whose approved
+        self._writes: dict[str, str] = {}
+        """Each write the transport made unasked, by its ticket: the call whose approved
         proposal it is (its card is the write's)."""
-        self.asked: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
-        """Each call awaiting a decision: the agent's request id and its permission options
-        (none for a file request, which the transport carries out as decided)."""
+        self.asked: dict[str, list[_Asked]] = {}
+        """Each call awaiting a decision: the requests its card asks about (one, unless the
+        agent asked about its call again before the decision: then none is approved)."""
         self.denied: set[str] = set()
         """Calls a decision denied: the agent's report that they failed is the denial."""
         self._after_denial = False
@@ -193,6 +243,8 @@ class AcpTranslator(Translator):
         """The last characters of what the agent said."""
         self._cost_before: float | None = None  # the session's cost when the turn began
         self._cost_now: float | None = None
+        self._refused: list[str] = []
+        """Figures the agent reported outside the sane range (never the run's)."""
         self._started = False
 
     def translate(self, sse: ServerSentEvent) -> list[Event]:
@@ -304,11 +356,14 @@ class AcpTranslator(Translator):
 
     def _usage_update(self, update: dict[str, Any]) -> list[Event]:
         cost = as_dict(update.get("cost"))
-        amount = cost.get("amount") if cost else None
-        if cost and cost.get("currency") == "USD" and isinstance(amount, int | float):
+        claimed = cost.get("amount") if cost else None
+        amount = sane_cost(claimed)  # the one rule for a cost, the history's too
+        if cost and cost.get("currency") == "USD" and amount is not None:
             if self._cost_before is None:
                 self._cost_before = self._provider.session_costs.get(self.session_id or "", 0.0)
-            self._cost_now = float(amount)
+            self._cost_now = amount
+        elif claimed is not None and amount is None:
+            self._refused.append(f"cost={shown_number(claimed)}")
         return [CustomEvent(name="usage_update", value=update)]
 
     def _on_permission(self, data: dict[str, Any]) -> list[Event] | None:
@@ -316,7 +371,8 @@ class AcpTranslator(Translator):
         update = as_dict(params.get("toolCall")) or {}
         call_id = update.get("toolCallId")
         options = [o for o in params.get("options") or [] if isinstance(o, dict)]
-        if not isinstance(call_id, str) or "id" not in data:
+        asked = _asked_of(data, options)
+        if not isinstance(call_id, str) or asked is None:
             return None
         self._break()
         call = self._calls.get(call_id)
@@ -324,13 +380,13 @@ class AcpTranslator(Translator):
             call = self._calls[call_id] = AcpCall()
         call.merge(update, proposal=True)  # the request's fields are the call it asks about
         call.asked_action = call.action()
-        self.asked[call_id] = (data["id"], options)
+        self.asked.setdefault(call_id, []).append(asked)
         always = any(o.get("kind") == "allow_always" for o in options)
         question = call.question()
         return [
             ToolApprovalRequested(
                 call_id=call_id,
-                approval_id=str(data["id"]),
+                approval_id=asked.ticket,
                 reason=question,
                 name=call.name,
                 arguments=call.arguments(),
@@ -342,16 +398,16 @@ class AcpTranslator(Translator):
         ]
 
     def _on_file(self, data: dict[str, Any]) -> list[Event] | None:
-        rpc_id, method = data.get("id"), data.get("method")
         params = as_dict(data.get("params")) or {}
-        if rpc_id is None or not isinstance(method, str):
+        asked = _asked_of(data, [])
+        if asked is None:
             return None
         self._break()
         permitted = data.get("permitted_by")
         if isinstance(permitted, str) and permitted in self._calls:
-            self._writes[rpc_id] = permitted  # the write its approved card showed: that card
+            self._writes[asked.ticket] = permitted  # the write its approved card showed
             return [ToolCallProgress(call_id=permitted, output=f"writing {params.get('path')}")]
-        call_id = f"acp-fs-{rpc_id}"
+        call_id, method = asked.ticket, asked.method  # the ticket: no agent's call id is it
         name, arguments = _file_arguments(method, params, data.get("old_text"))
         self._calls[call_id] = AcpCall(arguments, name)
         events: list[Event] = [ToolCallStarted(call_id=call_id, name=name, arguments=arguments)]
@@ -359,12 +415,12 @@ class AcpTranslator(Translator):
             self._calls[call_id].finished = True
             return [*events, ToolCallFinished(call_id=call_id, error=data["refused"])]
         if data.get("ask"):
-            self.asked[call_id] = (rpc_id, [])
+            self.asked.setdefault(call_id, []).append(asked)
             reads = method == "fs/read_text_file"
             events += [
                 ToolApprovalRequested(
                     call_id=call_id,
-                    approval_id=str(rpc_id),
+                    approval_id=asked.ticket,
                     name=name,
                     arguments=arguments,
                     for_run=READS_FOR_RUN if reads else None,
@@ -374,13 +430,12 @@ class AcpTranslator(Translator):
         return events
 
     def _on_file_done(self, data: dict[str, Any]) -> list[Event] | None:
-        rpc_id = data.get("id")
+        call_id = data.get("ticket")
         error = data.get("error")
-        if (permitted := self._writes.pop(rpc_id, None)) is not None:
+        if isinstance(call_id, str) and (permitted := self._writes.pop(call_id, None)):
             said = f"the write failed: {error}" if isinstance(error, str) else data.get("output")
             return [ToolCallProgress(call_id=permitted, output=said)]
-        call_id = f"acp-fs-{rpc_id}"
-        call = self._calls.get(call_id)
+        call = self._calls.get(call_id) if isinstance(call_id, str) else None
         if call is None or call.finished:
             return []
         call.finished = True
@@ -393,7 +448,7 @@ class AcpTranslator(Translator):
         cost = None
         if self._cost_now is not None and self._cost_before is not None:
             self._provider.session_costs[self.session_id or ""] = self._cost_now
-            cost = max(0.0, self._cost_now - self._cost_before)
+            cost = sane_cost(max(0.0, self._cost_now - self._cost_before))
         reason = result.get("stopReason")
         if reason == "refusal":
             return [RunFailed(message="the agent refused to go on", code="refusal")]
@@ -403,7 +458,7 @@ class AcpTranslator(Translator):
             return [RunFailed(message="the agent cancelled the turn", code="cancelled")]
         return [
             RunCompleted(
-                usage=_usage(result, cost),
+                usage=_usage(result, cost, list(self._refused)),
                 finish_reason=_FINISH.get(str(reason), str(reason) if reason else None),
             )
         ]
@@ -529,20 +584,14 @@ class Acp(Provider):
         assert isinstance(translator, AcpTranslator)
         answers: list[dict[str, Any]] = []
         for decision in decisions:
-            asked = translator.asked.pop(decision.call_id, None)
-            if asked is None:
-                continue
-            rpc_id, options = asked
-            translator.decided(decision)
-            if decision.call_id.startswith("acp-fs-"):
-                answers.append(
-                    {"id": rpc_id, "approved": decision.approved, "reason": decision.reason}
-                )
-                continue
-            answer = {"id": rpc_id, "result": answer_to_permission(options, decision)}
-            if decision.approved and (permits := translator.permits(decision.call_id)):
-                answer["permits"] = permits
-            answers.append(answer)
+            asked = translator.asked.pop(decision.call_id, [])
+            if len(asked) > 1:  # one card, two requests: the gate denies it; never approved
+                decision = ApprovalDecision(decision.call_id, False, "asked about twice")
+            if asked:
+                translator.decided(decision)
+            answers += [_answer(one, decision) for one in asked]
+            if decision.approved and len(asked) == 1 and asked[0].method == _PERMISSION:
+                answers[-1]["permits"] = translator.permits(decision.call_id)
         return HttpRequest("ANSWER", "", json={"sessionId": request.thread_id, "answers": answers})
 
     def cancel_request(self, ref: RunRef) -> HttpRequest | None:

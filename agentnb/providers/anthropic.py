@@ -325,7 +325,13 @@ def _server_result(block: _Obj) -> list[Event] | None:
 
 
 def _tool_result(result: ToolResult) -> _Obj:
-    answer: _Obj = {"type": "tool_result", "tool_use_id": result.call_id, "content": result.text}
+    """A result as a ``tool_result`` block: its text, and its images beside it (an MCP
+    tool's) as image blocks."""
+    content: str | list[_Obj] = result.text
+    if result.images:
+        images = [_media_block(Media(type=mime, data=data)) for mime, data in result.images]
+        content = [{"type": "text", "text": result.text}, *images]
+    answer: _Obj = {"type": "tool_result", "tool_use_id": result.call_id, "content": content}
     if result.failed:
         answer["is_error"] = True
     return answer

@@ -210,7 +210,7 @@ class OpenAIResponses(OpenAIAPI):
         if not isinstance(translator, ResponsesTranslator) or not translator.run_id:
             raise ConfigurationError("the OpenAI Responses dialect continues only its own runs")
         outputs = [
-            {"type": "function_call_output", "call_id": r.call_id, "output": r.text}
+            {"type": "function_call_output", "call_id": r.call_id, "output": _output(r)}
             for r in results
         ]
         translator.next_response()
@@ -287,3 +287,15 @@ def _remote_run(response: _Obj) -> RemoteRun:
         raw=response,
         usage=usage,
     )
+
+
+def _output(result: ToolResult) -> str | list[_Obj]:
+    """A result as a ``function_call_output``'s output: its text, and its images beside it
+    (an MCP tool's), as ``input_image`` parts."""
+    if not result.images:
+        return result.text
+    images = [
+        {"type": "input_image", "image_url": f"data:{mime};base64,{data}"}
+        for mime, data in result.images
+    ]
+    return [{"type": "input_text", "text": result.text}, *images]

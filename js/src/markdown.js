@@ -28,11 +28,13 @@ const renderImage = (tokens, idx, options, env, self) => {
 md.renderer.rules.image = renderImage;
 
 const ALLOWED_TAGS = [
-  "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-  "img", "li", "ol", "p", "pre", "s", "strong", "table", "tbody", "td", "th", "thead", "tr",
-  "ul",
+  "a", "blockquote", "br", "code", "del", "details", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+  "hr", "img", "li", "ol", "p", "pre", "s", "strong", "summary", "table", "tbody", "td", "th",
+  "thead", "tr", "ul",
 ];
-const ALLOWED_ATTR = ["href", "title", "class", "start", "src", "alt", "style"];
+// `open` keeps a tree's top level open (an MCP tool's structured result); `details` and
+// `summary` never come from an answer: markdown-it writes no raw HTML
+const ALLOWED_ATTR = ["href", "title", "class", "start", "src", "alt", "style", "open"];
 // Links may only go to the web or mail; everything else (javascript:, vbscript:, data:, file:)
 // loses its href. Fragment-only links stay (markdown footnote-style anchors).
 const ALLOWED_URI = /^(?:https?:|mailto:|#)/i;

@@ -57,14 +57,33 @@ export function backdrop(el) {
 
 /**
  * How far down `head` must move to be seen: the distance from its place in the turn to the
- * top of the visible area, never past the end of its turn.
- * @param {{ headTop: number, headHeight: number, turnBottom: number, visibleTop: number }} box
- *   `headTop`: where the head is without any offset
+ * top of the visible area, never past the end of its turn, and never over a card waiting
+ * for a person's decision (`cards`, their boxes): the head stops above such a card and
+ * goes with it, so the card's headline and warning are never under the head.
+ * @param {{ headTop: number, headHeight: number, turnBottom: number, visibleTop: number,
+ *   cards?: { top: number, bottom: number }[], cover?: number }} box
+ *   `headTop`: where the head is without any offset; `cover`: how far under its edge a
+ *   pinned head covers what is below it
  */
-export function pinOffset({ headTop, headHeight, turnBottom, visibleTop }) {
+export function pinOffset({ headTop, headHeight, turnBottom, visibleTop, cards = [], cover = 0 }) {
   const room = turnBottom - headHeight - headTop;
-  return Math.max(0, Math.min(visibleTop - headTop, room));
+  let offset = Math.max(0, Math.min(visibleTop - headTop, room));
+  const covers = headHeight + cover;
+  // from the lowest card up: a head moved above one card may then cover the card above it
+  for (const card of [...cards].sort((a, b) => b.top - a.top)) {
+    const top = headTop + offset;
+    if (offset > 0 && card.bottom > top && card.top < top + covers) {
+      offset = Math.max(0, Math.min(offset, card.top - covers - headTop));
+    }
+  }
+  return offset;
 }
+
+/** How far under its edge a pinned head covers (`.anb-pinned::after` in widget.css), in em. */
+const COVER_EM = 2.4;
+
+/** The cards of a turn that wait for a person's decision (a call's approval, attachments'). */
+const WAITING_CARD = '.anb-tool[data-status="awaiting_approval"]';
 
 /**
  * @typedef {{ offset: number, seen: string | null }} Placement  where a head goes, and the
@@ -87,11 +106,17 @@ function measure(turn, head, pinned, scrollers) {
   }
   const visibleTop = scroller ? Math.max(0, scroller.getBoundingClientRect().top) : 0;
   const headBox = head.getBoundingClientRect();
+  const cards = Array.from(turn.querySelectorAll(WAITING_CARD), (card) => {
+    const { top, bottom } = card.getBoundingClientRect();
+    return { top, bottom };
+  });
   const offset = pinOffset({
     headTop: headBox.top - current,
     headHeight: headBox.height,
     turnBottom: turn.getBoundingClientRect().bottom,
     visibleTop,
+    cards,
+    cover: cards.length ? COVER_EM * parseFloat(getComputedStyle(head).fontSize) : 0,
   });
   // read at each placement: the theme may have changed
   return { offset, seen: offset > 0 ? backdrop(turn) : null };

@@ -32,11 +32,13 @@ const XSS = [
 ];
 
 const ALLOWED_TAGS = new Set([
-  "A", "BLOCKQUOTE", "BR", "CODE", "DEL", "EM", "H1", "H2", "H3", "H4", "H5", "H6", "HR",
+  "A", "BLOCKQUOTE", "BR", "CODE", "DEL", "DETAILS", "SUMMARY", "EM", "H1", "H2", "H3", "H4", "H5", "H6", "HR",
   "IMG", "LI", "OL", "P", "PRE", "S", "STRONG", "TABLE", "TBODY", "TD", "TH", "THEAD", "TR",
   "UL", "DIV",
 ]);
-const ALLOWED_ATTRS = new Set(["href", "title", "class", "start", "src", "alt", "style", "target", "rel"]);
+const ALLOWED_ATTRS = new Set([
+  "href", "title", "class", "start", "src", "alt", "style", "target", "rel", "open",
+]);
 
 /** @param {HTMLElement} root */
 function assertSafe(root) {

@@ -30,3 +30,19 @@ test("a pinned head's colour is what shows behind its turn: layers laid over the
   page.remove();
   assert.equal(backdrop(turn), null, "nothing painted: the stylesheet's colour stays");
 });
+
+test("a pinned head never covers a card waiting for a decision: it stops above the card", () => {
+  const box = { headHeight: 30, turnBottom: 5000, headTop: -900 };
+  const card = { top: 110, bottom: 400 };
+  assert.equal(pinOffset({ ...box, visibleTop: 100, cards: [card] }), 980, "right above the card");
+  assert.equal(pinOffset({ ...box, visibleTop: 200, cards: [card] }), 980, "goes with the card");
+  assert.equal(pinOffset({ ...box, visibleTop: 50, cards: [card] }), 950, "clear of it: pinned");
+  assert.equal(pinOffset({ ...box, visibleTop: 500, cards: [card] }), 1400, "past it: pinned");
+  const above = { top: 60, bottom: 100 };
+  assert.equal(pinOffset({ ...box, visibleTop: 100, cards: [card, above] }), 930,
+    "above the card above too");
+  assert.equal(pinOffset({ headTop: 0, headHeight: 30, turnBottom: 500, visibleTop: 100,
+    cards: [{ top: 10, bottom: 400 }] }), 0, "a card right under the head: the head stays");
+  assert.equal(pinOffset({ ...box, visibleTop: 50, cards: [card], cover: 40 }), 940,
+    "nor does the band it covers under its edge");
+});

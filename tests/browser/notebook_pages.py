@@ -361,6 +361,26 @@ def setup_cell(agent_server: ServerHandle) -> str:
 
 # ---- a chat cell's state --------------------------------------------------------------------
 
+WORD_BREAKS = """
+(root) => {
+  // Every word under root whose glyphs sit on more than one rendered line, though the word
+  // would fit on one (a token wider than root must break).
+  const broken = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.textContent.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+      const tops = new Set(rects.map((r) => Math.round(r.top)));
+      const wide = rects.reduce((sum, r) => sum + r.width, 0);
+      if (tops.size > 1 && wide < root.clientWidth) broken.push(m[0]);
+    }
+  }
+  return broken;
+}
+"""
 LAST_TURN_STATE = """
 ([index, turn]) => {
   const cell = document.querySelectorAll(".jp-Notebook .jp-Cell")[index];

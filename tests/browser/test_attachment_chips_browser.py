@@ -2,7 +2,7 @@
 (Playwright, Debian's Chromium), against the built-in server's ``echo`` agent (it answers
 with the message it got, so the answer shows what was sent): typing ``@df`` and ``@cfg``
 shows a chip each, read in the kernel, open to the exact redacted text; ``@dff`` shows the
-kernel's refusal with the near name; the × on ``@cfg`` sends the message without that
+kernel's refusal with the near name, the chip of a valid name beside it kept; the × on ``@cfg`` sends the message without that
 attachment. Light and dark screenshots go to test-artifacts/."""
 
 from __future__ import annotations
@@ -38,13 +38,17 @@ def test_the_inputs_attachments_show_their_text_and_a_removed_one_is_not_sent(
         widget = widget_at(page, CHAT)
         box = widget.locator(".anb-input-text")
         chips = widget.locator(".anb-attachments")
-        box.fill("Is @dff right?")
+        box.fill("Is @dff right, beside @cfg?")
         refusal = chips.locator(".anb-attachment-error")
         refusal.wait_for()
         assert "did you mean @df?" in refusal.inner_text()
+        # the typo does not hide the chip of the valid name typed beside it
+        assert chips.locator(".anb-attachment-name").all_inner_texts() == ["@cfg"]
+        widget.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "attachments-typo-beside.png"))
 
         box.fill("Compare @df with @cfg")
-        chips.locator('.anb-attachment[data-mention="@cfg"]').wait_for()
+        chips.locator('.anb-attachment[data-mention="@df"]').wait_for()
         assert chips.locator(".anb-attachment-name").all_inner_texts() == ["@df", "@cfg"]
         assert chips.locator(".anb-attachment-error").count() == 0
         df_chip = chips.locator('.anb-attachment[data-mention="@df"]')

@@ -1,9 +1,9 @@
 """What a ``%%agent`` cell attaches waits for the person's decision in a real JupyterLab
 (Playwright, Debian's Chromium): ``@df`` in the cell pauses the run before anything is sent,
 its approval card naming the mention and showing the summary that would go; one click on
-Approve and the message goes with it, the run completes, the card saying who let it go; Deny,
-and nothing goes: the run ends as the person decided, no red failure box. Light and dark
-screenshots go to test-artifacts/."""
+Approve and the message goes with it ("As sent" shows only then), the run completes, the
+card saying who let it go; Deny, and nothing goes: the run ends as the person decided, no red
+failure box. Light and dark screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def test_approve_on_the_attachment_card_sends_the_message_with_it(
         buttons = box.locator(".anb-approval-actions button:visible")
         assert buttons.all_inner_texts() == ["Approve", "Allow for this run", "Deny"]
         assert widget.locator(".anb-answer").count() == 0  # nothing came back: nothing went
+        assert widget.locator(".anb-sent").is_hidden()  # nor is anything "As sent" yet
         for theme in THEMES:
             set_theme(page, theme)
             pending.scroll_into_view_if_needed()
@@ -65,6 +66,7 @@ def test_approve_on_the_attachment_card_sends_the_message_with_it(
         assert attached.get_attribute("data-status") == "succeeded"
         assert "approved by you" in attached.locator(".anb-tool-status").inner_text()
         assert widget.locator(".anb-answer").inner_text().strip() != ""
+        assert widget.locator(".anb-sent summary").inner_text() == "As sent"  # now it went
         cell_at(page, ASKING).scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "attachment-gate-approved.png"))
         assert widget_errors(page.errors) == []  # type: ignore[attr-defined]

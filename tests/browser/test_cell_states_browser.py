@@ -1,8 +1,9 @@
 """Three states of a chat cell where a person meets them: JupyterLab and Notebook 7 in
 Debian's Chromium at 1280x800, light and dark, live and reopened without a kernel. A run
 asked of a misspelt agent fails: its banner says the platform's words first, wrapped at
-words. A trade waits for approval, scrolled so that the turn's head is pinned over it: the
-line the head's edge cuts is covered, in the colour behind the cell. Approved, the folded
+words. A trade waits for approval, scrolled so that the turn's head is pinned over its
+reasoning: the line the head's edge cuts is covered, in the colour behind the cell; the
+head never covers the card that waits (it stops above it). Approved, the folded
 card says who decided and when, and the tool's own time, without the wait. Measured by line
 boxes, bounding boxes, pixels and contrast (WCAG AA); screenshots in
 test-artifacts/states-*.png; one page load per app.
@@ -26,6 +27,7 @@ from notebook_pages import (
     RUN_CELL,
     SHUTDOWN_KERNEL,
     THEMES,
+    WORD_BREAKS,
     cell_at,
     notebook_page,
     open_notebook_at,
@@ -46,24 +48,6 @@ pytestmark = pytest.mark.browser
 
 SETUP, FAILED, TRADE, ROOM = 0, 1, 2, 3
 
-WORD_BREAKS = """
-(root) => {
-  // Every word under root whose glyphs sit on more than one rendered line.
-  const broken = [];
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    for (const m of node.textContent.matchAll(/\\S+/g)) {
-      const range = document.createRange();
-      range.setStart(node, m.index);
-      range.setEnd(node, m.index + m[0].length);
-      const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0)
-        .map((r) => Math.round(r.top)));
-      if (tops.size > 1) broken.push(m[0]);
-    }
-  }
-  return broken;
-}
-"""
 BOXES = """
 (root, selectors) => selectors.map((s) => {
   const el = root.querySelector(s);
@@ -71,23 +55,35 @@ BOXES = """
   return { s, top: r.top, bottom: r.bottom, left: r.left, right: r.right };
 })
 """
-SCROLL_TO_CUT = """
-(cell) => {
-  // Scroll so that the pinned head's lower edge would fall across the middle of the
-  // call's second line.
+SCROLL_TO = """
+(cell, [selector, lines]) => {
+  // Scroll so that a pinned head's lower edge would fall `lines` line heights into the first
+  // element `selector` finds in the turn.
   const turn = cell.querySelector(".anb-turn");
   const head = turn.querySelector(".anb-head");
-  const line = turn.querySelector('.anb-tool[data-status="awaiting_approval"] .anb-approval-call-text');
+  const line = turn.querySelector(selector);
   let scroller = turn.parentElement;
   const scrolls = (el) => /(auto|scroll)/.test(getComputedStyle(el).overflowY)
     && el.scrollHeight > el.clientHeight + 1;
   while (scroller && !scrolls(scroller)) scroller = scroller.parentElement;
   const top = Math.max(0, scroller.getBoundingClientRect().top);
   const lineHeight = parseFloat(getComputedStyle(line).lineHeight);
-  const target = line.getBoundingClientRect().top + 1.5 * lineHeight;
+  const target = line.getBoundingClientRect().top + lines * lineHeight;
   scroller.scrollTop += target - (top + head.getBoundingClientRect().height);
 }
 """
+COVERED_TO = """
+(head) => {
+  // How far down the head covers: its edge, and the band its ::after covers once pinned.
+  const bottom = head.getBoundingClientRect().bottom;
+  if (!head.classList.contains("anb-pinned")) return bottom;
+  const after = getComputedStyle(head, "::after");
+  return bottom - 1 + parseFloat(after.height);
+}
+"""
+ABOVE_THE_CARD = ".anb-reasoning-summary"
+"""A line above the trade's waiting card (and its price quote's card): its reasoning."""
+WAITING_CARD = '.anb-tool[data-status="awaiting_approval"]'
 CUT_LINES = """
 (head) => {
   // The lines of the turn (the head left out) that the pinned head's lower edge cuts, and
@@ -173,7 +169,7 @@ def check_error_banner(page: Any, theme: str) -> None:
 def check_pinned_head(page: Any, app: str, theme: str, artifacts: Path) -> None:
     cell = cell_at(page, TRADE)
     head = cell.locator(".anb-head")
-    cell.evaluate(SCROLL_TO_CUT)
+    cell.evaluate(SCROLL_TO, [ABOVE_THE_CARD, 0.5])
     page.wait_for_function("(el) => el.classList.contains('anb-pinned')", arg=head.element_handle())
     page.evaluate(NEXT_FRAMES)
     shown = head.evaluate(CUT_LINES)
@@ -197,6 +193,25 @@ def check_pinned_head(page: Any, app: str, theme: str, artifacts: Path) -> None:
     assert colours == {expected}, f"only the page's colour under the head: {colours}"
     assert low_contrast(page, head) == [], theme
     page.screenshot(path=str(artifacts / f"states-pinned-{app}-{shade(theme)}.png"))
+
+
+def check_waiting_card_clear(page: Any, app: str, theme: str, artifacts: Path) -> None:
+    """Scrolled so that a pinned head would cover the waiting card's headline, or its call's
+    second line, the head stops above the card: nothing covers a card waiting for a person."""
+    cell = cell_at(page, TRADE)
+    head, card = cell.locator(".anb-head"), cell.locator(WAITING_CARD)
+    # the head's edge across the card's headline; across its call's second line
+    places = [(WAITING_CARD, 0.7), (WAITING_CARD + " .anb-approval-call-text", 1.5)]
+    for selector, lines in places:
+        cell.evaluate(SCROLL_TO, [selector, lines])
+        page.evaluate(NEXT_FRAMES)
+        page.evaluate(NEXT_FRAMES)
+        covered = head.evaluate(COVERED_TO)
+        card_box = card.bounding_box()
+        assert card_box is not None
+        assert covered <= card_box["y"] + 0.5, (covered, card_box)
+        if selector == WAITING_CARD:
+            page.screenshot(path=str(artifacts / f"states-card-clear-{app}-{shade(theme)}.png"))
 
 
 def check_decided_card(page: Any, app: str, theme: str, waited: float, artifacts: Path) -> None:
@@ -244,6 +259,7 @@ def test_error_banner_pinned_head_and_decided_card_read_in_every_theme(
         for theme in THEMES:  # the second is switched to while the head is pinned
             set_theme(page, theme)
             check_pinned_head(page, app, theme, artifacts)
+        check_waiting_card_clear(page, app, THEMES[-1], artifacts)
         for theme in reversed(THEMES):
             set_theme(page, theme)
             check_error_banner(page, theme)

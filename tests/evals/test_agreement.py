@@ -14,6 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pandas as pd
 import pytest
 from agentnb_testing import sdk_python
 
@@ -215,6 +216,20 @@ def test_an_agreement_reads_says_what_is_missing_and_is_kept(
     assert listed["n"].tolist()[1] == found.n and listed["scope"].tolist()[1] == f"{RUNS} runs"
 
 
+def test_a_run_named_twice_counts_once_and_the_agreement_says_so(
+    scored: list[tuple[str, dict[str, Any]]],
+) -> None:
+    runs = agentnb.runs(agent="echo")
+    once = agreement(runs, "judge_ok")
+    frame = runs.to_pandas()
+    twice = agreement(pd.concat([frame, frame.head(10), frame.head(1)]), "judge_ok")
+    assert isinstance(once, Agreement) and isinstance(twice, Agreement)
+    assert (twice.n, twice.kappa, twice.counts) == (once.n, once.kappa, once.counts)
+    assert twice.repeated == 11 and once.repeated == 0
+    assert "11 runs were named more than once: each counted once" in twice.to_text(200)
+    assert "named more than once" not in once.to_text(200)
+
+
 def test_a_score_no_run_has_or_no_run_scored_by_both_is_a_clear_error(
     scored: list[tuple[str, dict[str, Any]]],
 ) -> None:
@@ -240,6 +255,23 @@ def test_a_score_no_run_has_or_no_run_scored_by_both_is_a_clear_error(
         agreement(runs, "judge", "mode")
     by_mode = agreement(runs, "judge_ok", "mode", positive="ok")
     assert isinstance(by_mode, Agreement) and by_mode.binary and by_mode.tpr is not None
+
+
+def test_an_agreement_on_a_label_says_labelled_and_the_label_never_passed(
+    scored: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """With ``positive=`` a failure mode, a run the person labelled so *has* the failure: the
+    figures say "labelled 'stale price'", never "passed" or ✓ / ✗."""
+    found = agreement(agentnb.runs(agent="echo"), "judge_ok", "mode", positive="stale price")
+    assert isinstance(found, Agreement)
+    for shown in (found.to_text(200), found._repr_html_()):
+        assert "positive: labelled 'stale price'" in shown.replace("&#x27;", "'"), shown
+        assert "passed" not in shown and "✓" not in shown and "✗" not in shown, shown
+    text = found.to_text(200)
+    assert "of those the person labelled 'stale price'" in text, text
+    assert "of those the person did not label 'stale price'" in text, text
+    assert "person not 'stale price': not 'stale price' " in text, text
+    assert "; person 'stale price': not 'stale price' " in text, text
 
 
 ARMS_PROCESS = """

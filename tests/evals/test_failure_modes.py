@@ -89,7 +89,7 @@ def test_a_mode_s_judge_reads_its_examples_as_data_and_its_agreement_is_measured
     assert measured.confusion.loc[True, True] == int((judged & person).sum())
     assert measured.tpr == pytest.approx((judged & person).sum() / person.sum())
     assert measured.tnr == pytest.approx((~judged & ~person).sum() / (~person).sum())
-    assert "pass: 'parrots the question'" in measured.to_text(200)
+    assert "positive: labelled 'parrots the question'" in measured.to_text(200)
 
 
 def test_a_mode_no_run_has_is_a_clear_error(connection: str) -> None:

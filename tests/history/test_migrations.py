@@ -17,12 +17,14 @@ from genai_prices import calc_price
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import MIGRATIONS, HistoryLocationError
-from agentnb._history._migrations import applied_migrations, apply_migrations
+from agentnb._history._migrations import applied_migrations, apply_migrations, every_migration
 from agentnb._history._run_filter import RunFilter
 from agentnb.events import RunCompleted, TextDelta, Usage
 from agentnb.history import HistoryStore
 
 ALL = [migration.__name__ for migration in MIGRATIONS]
+EVERY = [migration.__name__ for migration in every_migration()]
+"""agentnb's steps, then the packages' (evaluation's: this suite imports agentnb.evals)."""
 
 SAMPLE_RUN: dict[str, Any] = {
     "local_id": "old-run",
@@ -152,7 +154,7 @@ def test_a_new_database_gets_every_migration(tmp_path: Path, empty: str) -> None
     if empty == "zero-bytes":
         path.write_bytes(b"")
     with HistoryStore(path) as store:
-        assert store.migrations() == ALL
+        assert store.migrations() == EVERY
         assert store.count() == 0
 
 
@@ -161,7 +163,7 @@ def test_upgrade_from_every_earlier_version_keeps_every_value(tmp_path: Path, ve
     path = tmp_path / f"v{version}.sqlite3"
     written = build_version(path, version)
     with HistoryStore(path) as store:
-        assert store.migrations() == ALL
+        assert store.migrations() == EVERY
         new = Run(agent="echo", message="new question")
         new.start()
         store.record_start(new, RunRequest(agent="echo", message="new question"), base_url="")
@@ -284,7 +286,7 @@ def test_a_database_from_a_newer_agentnb_still_opens(tmp_path: Path) -> None:
     finally:
         db.close()
     with HistoryStore(path) as store:
-        assert store.migrations() == [*ALL, "m999_future"]
+        assert store.migrations() == [*EVERY, "m999_future"]
         run = Run(agent="echo", message="hi")
         run.finish("cancelled")
         store.record_end(run)
@@ -339,7 +341,7 @@ def test_model_and_cost_fill_old_rows_when_asked_where_their_data_allows(tmp_pat
     finally:
         db.close()
     with HistoryStore(path) as store:
-        assert store.migrations() == ALL
+        assert store.migrations() == EVERY
         assert {r.model for r in store.runs()} == {None}, "a migration runs no code of agentnb"
         assert store.fill_models_and_costs() == 1
         found = {r.local_id: (r.model, r.cost_usd, r.cost_source) for r in store.runs()}
@@ -412,7 +414,7 @@ def test_a_file_of_every_shipped_version_upgrades_to_a_fresh_files_schema(
             db.close()
         before["scores"] = read_all(old, KEPT_ROWS["scores"])
     with HistoryStore(old) as store:
-        assert store.migrations() == ALL
+        assert sorted(store.migrations()) == sorted(EVERY)  # each once: evaluation's in its place
         history = store.runs()
         assert sorted(history.local_ids) == sorted(row[0] for row in before["runs"])
         assert {record.answer for record in history} == {f"answer {i}" for i in range(24)}

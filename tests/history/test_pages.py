@@ -5,6 +5,7 @@ two agreeing; every bad request a clear ``ConfigurationError``."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -87,17 +88,18 @@ def test_every_column_sorts_the_same_in_sqlite_and_in_memory(
     assert len(in_sql.local_ids) == COUNT
 
 
-def test_sorting_by_tokens_puts_empty_values_first_going_up(store: HistoryStore) -> None:
+@pytest.mark.parametrize("title", ["tokens", "cost"])
+def test_sorting_puts_empty_values_last_going_up_or_down(store: HistoryStore, title: str) -> None:
+    """An ascending cost sort starts with the cheapest priced run, not the unpriced ones."""
     pages, _ = both(store)
-    up = pages.page(PageQuery.build(sort="tokens", limit=MAX_PAGE_SIZE))
-    tokens = column(up, "tokens")
-    empty = tokens.count("")
-    assert empty == 2 * COUNT // 5, "failed and cancelled runs have no tokens"
-    assert tokens[:empty] == [""] * empty
-    numbers = [int(t.replace(",", "")) for t in tokens[empty:]]
-    assert numbers == sorted(numbers)
-    down = pages.page(PageQuery.build(sort="tokens", descending=True))
-    assert int(column(down, "tokens")[0].replace(",", "")) == max(numbers)
+    for descending in (False, True):
+        query = PageQuery.build(sort=title, descending=descending, limit=MAX_PAGE_SIZE)
+        shown = column(pages.page(query), title)
+        empty = shown.count("")
+        assert empty > 0, "failed and cancelled runs have no tokens, nor a cost"
+        assert shown[-empty:] == [""] * empty
+        numbers = [float(re.sub(r"[$,]", "", t)) for t in shown[:-empty]]
+        assert numbers == sorted(numbers, reverse=descending)
 
 
 def test_text_filters_hold_the_text_in_any_ascii_case(store: HistoryStore) -> None:
@@ -176,6 +178,21 @@ def test_a_searched_history_pages_within_its_search(store: HistoryStore) -> None
     page = best.page(PageQuery.build(sort="started"))
     assert page.total == 3 and set(column(page, "agent")) == {"echo"}
     assert best.page(PageQuery.build(search="earnings", filters={"tokens": ">0"})).total <= 3
+
+
+def test_a_search_typed_in_a_limited_table_searches_the_history(store: HistoryStore) -> None:
+    """``runs(limit=30)`` shows the 30 latest runs; a search typed in its table finds the
+    older ones too, as ``runs(search=..., limit=30)`` does (the best 30 matches), not only
+    the matches among the rows shown."""
+    limited = run_pages(store.runs(RunFilter.build(limit=30)))
+    page = limited.page(PageQuery.build(search="NVDA", limit=MAX_PAGE_SIZE))
+    expected = [i for i in range(COUNT) if i % 6 == 0]
+    assert sorted(ids(page)) == expected and page.total == len(expected)
+    assert max(ids(page)) >= 30, "runs older than the 30 shown"
+    same = store.runs(RunFilter.build(search="NVDA", limit=30))
+    assert sorted(same.local_ids) == sorted(page.local_ids)
+    few = run_pages(store.runs(RunFilter.build(limit=3)))
+    assert few.page(PageQuery.build(search="NVDA")).total == 3, "the best 3, as limit=3 says"
 
 
 def test_the_selection_is_a_history_in_the_order_given(store: HistoryStore) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from agentnb_testing import PATIENCE_S, REPO
 
-import agentnb
+from agentnb._history._migrations import every_migration
 from agentnb._history._writer import current_owner
 from agentnb.history import HistoryStore
 
@@ -198,4 +198,4 @@ def test_several_processes_write_one_file_at_once(tmp_path: Path) -> None:
             f"{w}-{i}" for w in range(workers) for i in range(count)
         )
         assert len(history.tool_calls()) == workers * count
-        assert store.migrations() == [m.__name__ for m in agentnb._history.MIGRATIONS]
+        assert store.migrations() == [m.__name__ for m in every_migration()]

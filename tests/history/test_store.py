@@ -501,3 +501,18 @@ def test_import_records_never_drops_a_record_silently(tmp_path: Path) -> None:
         assert store.get("a").event_count == 0  # type: ignore[union-attr]
         with pytest.raises(HistoryError, match="started_at"):
             store.import_records([no_start])
+
+
+def test_runs_filter_by_dialect_whatever_their_connection(store: HistoryStore) -> None:
+    """``provider="acp"`` keeps every coding agent's runs, each connection named its own way;
+    a dialect agentnb does not know is an error naming the near one, not an empty table."""
+    for provider, connection in (("acp", "claude"), ("acp", "codex"), ("openai", "acp")):
+        run = Run(agent="coder", message="fix it", provider=provider, connection=connection)
+        run.start()
+        record(store, run)
+    kept = store.runs(RunFilter.build(provider="acp"))
+    assert sorted(r.connection or "" for r in kept) == ["claude", "codex"]
+    both = store.runs(RunFilter.build(provider=["acp", "openai"]))
+    assert len(both) == 3
+    with pytest.raises(ConfigurationError, match=r"unknown provider 'acpp': did you mean 'acp'\?"):
+        RunFilter.build(provider="acpp")

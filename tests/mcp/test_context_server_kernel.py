@@ -146,7 +146,7 @@ async def test_the_six_tools_answer_as_context_true_does(session: Session) -> No
     assert "'api_token': ***" in results["cfg"][1]
     assert "sales.csv (first 2 lines):\nregion,revenue\nnorth,10" in results["csv"][1]
     assert ".env (listed, never read: it may hold secrets)" in results["files"][1]
-    assert results["env"][1] == "ValueError: '.env' is never read: it may hold secrets"
+    assert results["env"][1] == "'.env' is never read: it may hold secrets"
     assert "outside the working directory" in results["outside"][1]
     for name, (_, text) in results.items():
         assert KEY not in text, name
@@ -164,6 +164,38 @@ async def test_the_six_tools_answer_as_context_true_does(session: Session) -> No
         "notebook_read_file",
         "notebook_read_file",
     ]
+
+
+async def test_describe_and_variables_return_structured_content_as_their_schemas_say(
+    session: Session,
+) -> None:
+    """The SDK's client checks each result against its tool's ``outputSchema``; the data is
+    redacted as the text is."""
+    session.execute("agentnb.context.configure(ask_first=False)")
+    url, token = started(session)
+    async with connected(url, token) as client:
+        listed = {t.name: t for t in (await client.list_tools()).tools}
+        described = await client.call_tool("notebook_describe", {"name": "sales"})
+        variables = await client.call_tool("notebook_variables", {"page": 2})
+        secret = await client.call_tool("notebook_describe", {"name": "cfg"})
+        missing = await client.call_tool("notebook_describe", {"name": "nothing"})
+        cells = await client.call_tool("notebook_cells", {})
+    schemas = {name: tool.output_schema for name, tool in listed.items()}
+    assert schemas["notebook_describe"] is not None and schemas["notebook_variables"] is not None
+    assert {name for name, schema in schemas.items() if schema is None} == set(SIX[2:])
+    data = described.structured_content
+    assert data is not None
+    assert (data["name"], data["type"]) == ("sales", "pandas DataFrame")
+    assert "revenue — float64, 1 null" in data["description"]
+    page = variables.structured_content
+    assert page is not None and (page["page"], page["pages"]) == (2, 2)
+    assert page["count"] == len(page["variables"]) + 50
+    assert {"name": "x059", "summary": "int"} in page["variables"]
+    assert secret.structured_content is not None
+    assert "'api_token': ***" in secret.structured_content["description"]
+    assert KEY not in json.dumps(secret.structured_content)
+    assert missing.is_error and missing.structured_content is None
+    assert cells.structured_content is None
 
 
 async def test_no_token_a_wrong_token_and_a_foreign_origin_run_nothing(
@@ -194,10 +226,26 @@ async def test_no_token_a_wrong_token_and_a_foreign_origin_run_nothing(
     assert "Authorization: Bearer" in none.json()["error"]
     assert token not in none.text + wrong.text + foreign.text
     assert calls_served(session) == []
-    shown = session.stdout(session.execute("print(repr(servers[-1]))"))
-    assert shown.strip() == (
-        f'claude mcp add --transport http notebook {url} --header "Authorization: Bearer {token}"'
-    )
+    line = f'claude mcp add --transport http notebook {url} --header "Authorization: Bearer '
+    shown = session.execute("servers[-1]")
+    (result,) = session.of(shown, "execute_result")
+    for text in result["content"]["data"].values():  # text/plain and text/html
+        assert token not in text and token[:4] + "…" in text and "srv.reveal()" in text
+    assert result["content"]["data"]["text/plain"].startswith(f'{line}{token[:4]}…"\n')
+    revealed = session.execute("servers[-1].reveal(1)")
+    (whole,) = session.of(revealed, "display_data")
+    assert whole["content"]["data"]["text/plain"] == f'{line}{token}"'
+    display_id = whole["content"]["transient"]["display_id"]
+
+    def masked_again() -> list[dict[str, Any]]:
+        return [
+            m for m in session.messages
+            if m["msg_type"] == "update_display_data"
+            and m["content"]["transient"]["display_id"] == display_id
+        ]  # fmt: skip
+
+    session.wait_for(lambda: bool(masked_again()))
+    assert token not in masked_again()[0]["content"]["data"]["text/plain"]
 
 
 async def test_a_denied_call_is_a_tool_error_saying_so(session: Session) -> None:
@@ -230,6 +278,20 @@ async def test_a_call_waits_for_the_person_in_the_kernel(session: Session) -> No
     session.wait_for(lambda: ("mcp_2", "denied") in cards_shown(session))
     assert ("mcp_1", "awaiting_approval") in cards_shown(session), "its approval card"
     assert ("mcp_1", "succeeded") in cards_shown(session)
+
+
+async def test_a_read_never_made_is_refused_before_anyone_is_asked(session: Session) -> None:
+    """Asking first, a read of ``.env`` (or outside the working directory) is refused at once,
+    as an ACP agent's reads are: approving could not make it read, so no card asks."""
+    url, token = started(session)  # ask_first: each read that may be made waits
+    async with connected(url, token) as client:
+        env = await called(client, "notebook_read_file", path=".env")
+        outside = await called(client, "notebook_read_file", path="../x")
+    assert env == (True, "'.env' is never read: it may hold secrets")
+    assert outside[0] and "outside the working directory" in outside[1]
+    assert waiting(session) == []
+    session.wait_for(lambda: {("mcp_1", "failed"), ("mcp_2", "failed")} <= cards_shown(session))
+    assert not {c for c in cards_shown(session) if c[1] == "awaiting_approval"}, "none asked"
 
 
 def cards_shown(session: Session) -> set[tuple[str, str]]:

@@ -6,6 +6,7 @@ kernel."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -15,9 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from agentnb_testing import process_ended, sdk_python
 from kernel_session import WIDGET_MIME, Session, running_kernel
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 
 pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
 
@@ -164,6 +168,67 @@ def test_an_experiment_in_a_kernel_compares_two_acp_agents_with_their_cost_per_a
         f"beta completed raw: edit {tmp_path / 'prices.py'}",
     ]
     assert lines[4] == "{'alpha': 0.25, 'beta': 0.0}"  # the scripted agent's reported cost
+
+
+def test_each_acp_turn_decides_its_own_notebook_reads_and_one_without_context_reads_none(
+    kernel: Any, tmp_path: Path
+) -> None:
+    """The notebook's server stays with the connection (the agent keeps it in its session),
+    but a call is served only during a turn asked with ``context=True``, decided by that
+    turn's ``approve=``: a later turn's denial holds, and a turn without it reads nothing."""
+    session = Session(kernel)
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    session.execute(
+        f"""
+        import contextlib, json
+        import agentnb
+        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        plan = "launch on tuesday"
+
+        def turn(**options):
+            global going
+            going = agentnb.ask("coder", "slow", wait=False, display=False, **options)
+
+        def stop():
+            going.cancel()
+            with contextlib.suppress(Exception):
+                going.wait(60)
+
+        turn(context=True, approve=True)
+        server = agentnb.connections()["coder"]._context_server
+        """
+    )
+    url, token = json.loads(
+        session.stdout(session.execute("print(json.dumps([server.url, server.token]))"))
+    )
+
+    def read_plan() -> tuple[bool, str]:
+        async def call() -> tuple[bool, str]:
+            headers = {"Authorization": f"Bearer {token}"}
+            async with (
+                httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(120)) as http,
+                streamable_http_client(url, http_client=http) as (read, write),
+                ClientSession(read, write) as client,
+            ):
+                await client.initialize()
+                result = await client.call_tool("notebook_describe", {"name": "plan"})
+            [block] = result.content
+            assert block.type == "text"
+            return result.is_error, block.text
+
+        return asyncio.run(call())
+
+    approved = read_plan()
+    session.execute("stop(); turn(context=True, approve=False, continue_thread=True)")
+    denied = read_plan()
+    session.execute("stop(); turn(continue_thread=True)")
+    unshared = read_plan()
+    session.execute("stop()")
+    after = read_plan()
+    assert approved[0] is False and "tuesday" in approved[1]
+    assert denied[0] is True and "denied" in denied[1]
+    assert unshared[0] is True and "not shared" in unshared[1]
+    assert after[0] is True and "not shared" in after[1]
 
 
 def test_a_later_context_turn_shows_the_notebooks_mcp_server_in_its_own_cell(

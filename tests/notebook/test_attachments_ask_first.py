@@ -85,11 +85,13 @@ def test_nothing_reaches_the_server_before_the_attachments_are_approved(
         h = agentnb.ask("finance_agent", "Why is @df short?", via="t", display=False)
         call = asking(h)
         print(call.name, call.arguments, h.status)
+        from agentnb._display.widget_protocol import meta_wire
+        print("as sent:", meta_wire(h.run)["sent"])
         print(call.approval.reason)
         """
     )
     out = session.stdout(asked)
-    assert out.startswith("attach {'mentions': ['@df']} paused\n"), out
+    assert out.startswith("attach {'mentions': ['@df']} paused\nas sent: None\n"), out
     assert "attaches to the message, sent once approved: @df" in out
     assert "@df: pandas DataFrame" in out  # the summary that would go, shown before
     session.execute("time.sleep(0.5)")
@@ -99,9 +101,10 @@ def test_nothing_reaches_the_server_before_the_attachments_are_approved(
         h.approve(call.call_id)
         h.wait()
         print(h.status, [(c.name, c.status) for c in h.run.tool_calls][0])
+        print("@df: pandas DataFrame" in meta_wire(h.run)["sent"])
         """
     )
-    assert session.stdout(done) == "completed ('attach', 'succeeded')\n"
+    assert session.stdout(done) == "completed ('attach', 'succeeded')\nTrue\n"
     sent = wire.sent()[len("\n".join(wire.bodies[:before])) :]
     assert "@df: pandas DataFrame" in sent
 

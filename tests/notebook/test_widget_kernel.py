@@ -431,7 +431,7 @@ def test_a_handle_ending_a_cell_that_shows_its_run_live_prints_no_stale_status(
         m["content"]["data"]["text/plain"]
         for m in session.of(hidden, "execute_result") + session.of(hidden, "display_data")
     ]
-    assert any("<RunHandle" in text and "status=completed" in text for text in printed), printed
+    assert any("<RunHandle 'finance_agent' completed" in text for text in printed), printed
     session.execute("_ = None")
 
 

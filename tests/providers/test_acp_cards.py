@@ -38,7 +38,9 @@ def update(**fields: Any) -> tuple[str, dict[str, Any]]:
 def asked(**fields: Any) -> tuple[str, dict[str, Any]]:
     options = [{"optionId": "y", "name": "Yes", "kind": "allow_once"}]
     tool_call = {"toolCallId": "t1", **fields}
-    return "permission", {"id": 7, "params": {"toolCall": tool_call, "options": options}}
+    params = {"toolCall": tool_call, "options": options}
+    named = {"ticket": "k7", "method": "session/request_permission", "digest": "d7"}
+    return "permission", {**named, "params": params}
 
 
 def decide(run: Run, translator: AcpTranslator, approved: bool) -> None:

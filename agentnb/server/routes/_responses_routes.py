@@ -438,11 +438,28 @@ def _tool_outputs(body: _Body) -> tuple[kit.ChatMessage, ...]:
     """The input's ``function_call_output`` items: the client's results of its tools."""
     items = body.input if isinstance(body.input, list) else []
     return tuple(
-        kit.ChatMessage("tool", str(extra.get("output")), tool_call_id=str(extra.get("call_id")))
+        kit.ChatMessage(
+            "tool", _output_text(extra.get("output")), tool_call_id=str(extra.get("call_id"))
+        )
         for item in items
         if item.type == "function_call_output"
         for extra in (item.model_extra or {},)
     )
+
+
+def _output_text(output: object) -> str:
+    """A tool's output as the agent reads it: its text, or its parts' (``input_text``; an
+    ``input_image`` as ``[an image]``)."""
+    if not isinstance(output, list):
+        return str(output)
+    said = []
+    for part in output:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "input_text":
+            said.append(str(part.get("text", "")))
+        elif kind == "input_image":
+            said.append("[an image]")
+    return "\n".join(said)
 
 
 def _conversation(state: kit.AppState, body: _Body) -> kit.Conversation:

@@ -21,6 +21,9 @@ evaluators, each ``fn(run, example)``, its score kept as ``score.<name>``.
   ``propose_modes(agent=...)``: an agent groups the failed runs' notes into modes, shown
   for the person to accept (nothing is labelled until ``.accept()``).
 - ``live(evaluators, via=, sample=, max_cost=)``: score runs as they end, in the background.
+- ``experiment(..., executor=ex)``: each pair a task on a Dask or Ray cluster (any
+  ``concurrent.futures.Executor``; ``ray_executor()`` makes one of Ray), every run back in
+  this history.
 - ``to_phoenix(experiment, endpoint)``: an experiment as Phoenix's own dataset and experiments.
 
     from agentnb.evals import contains, dataset, experiment, judge
@@ -31,6 +34,7 @@ from __future__ import annotations
 from ._agreement import Agreement, Agreements, ScoredRun, agreement, agreements
 from ._datasets import Dataset, dataset
 from ._evaluators import evaluate
+from ._executors import RayExecutor, ray_executor
 from ._experiment import Comparisons, Experiment, experiment, experiments
 from ._judge import judge
 from ._live import LiveEvaluation, live
@@ -59,6 +63,7 @@ __all__ = [
     "ModeProposal",
     "PhoenixExport",
     "ProposedMode",
+    "RayExecutor",
     "ScoredRun",
     "Verdict",
     "agreement",
@@ -77,6 +82,7 @@ __all__ = [
     "mode_judge",
     "no_tool_called",
     "propose_modes",
+    "ray_executor",
     "regex",
     "to_phoenix",
     "tool_called",

@@ -151,13 +151,14 @@ def agreement_of(
     by: str | None = None,
 ) -> Agreement | Agreements:
     """The agreement of ``evaluator`` with ``human`` on ``scored`` (per group with
-    ``by``)."""
+    ``by``). A run named more than once counts once, and the agreement says so."""
+    scored, repeated = _each_once(scored)
     _check_names(scored, evaluator, human)
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         raise ConfigurationError(f"threshold is a number (pass at or above it), not {threshold!r}")
     reading = _reading(scored, evaluator, human, float(threshold), positive)
     if by is None:
-        return _measured(scored, evaluator, human, reading, scope, None, store)
+        return _measured(scored, evaluator, human, reading, scope, None, store, repeated=repeated)
     groups = list(dict.fromkeys(run.group for run in scored))
     found = Agreements(
         (str(group), _measured([r for r in scored if r.group == group], evaluator, human,
@@ -167,6 +168,14 @@ def agreement_of(
     if not any(one.n for one in found.values()):
         _measured(scored, evaluator, human, reading, scope, None, store)  # says why
     return found
+
+
+def _each_once(scored: Sequence[ScoredRun]) -> tuple[list[ScoredRun], int]:
+    """``scored`` with each run once (its first naming), and how many namings were dropped."""
+    first: dict[str, ScoredRun] = {}
+    for run in scored:
+        first.setdefault(run.local_id, run)
+    return list(first.values()), len(scored) - len(first)
 
 
 def _check_names(scored: Sequence[ScoredRun], evaluator: str, human: str) -> None:
@@ -231,6 +240,7 @@ def _measured(
     store: HistoryStore,
     *,
     strict: bool = True,
+    repeated: int = 0,
 ) -> Agreement:
     pairs: list[tuple[str, Class, Class]] = []
     missing = {evaluator: 0, human: 0}
@@ -266,6 +276,7 @@ def _measured(
         missing=missing,
         pairs=tuple(pairs),
         store=store,
+        repeated=repeated,
     )
 
 
@@ -298,6 +309,8 @@ class Agreement:
     pairs: tuple[tuple[str, Class, Class], ...] = field(repr=False)
     """Each run both scored: its ``local_id``, the person's class, the evaluator's."""
     store: HistoryStore = field(repr=False, compare=False)
+    repeated: int = 0
+    """How many namings of a run already named were left out (each run counts once)."""
 
     @property
     def disagreeing(self) -> tuple[str, ...]:
@@ -331,8 +344,8 @@ class Agreement:
 
     @property
     def tpr(self) -> float | None:
-        """Of the runs the person passed, the share the evaluator passed (its sensitivity);
-        None for labels, or when the person passed none."""
+        """Of the runs the person passed (with ``positive=``: labelled so), the share the
+        evaluator passed (its sensitivity); None for labels, or when the person passed none."""
         return self._rate(True)
 
     @property
@@ -437,7 +450,9 @@ class Agreement:
     # ---- shown -------------------------------------------------------------------------
     def title(self) -> str:
         reading = (
-            f"pass at {self.threshold:g}" if self.positive is None else f"pass: {self.positive!r}"
+            f"pass at {self.threshold:g}"
+            if self.positive is None
+            else f"positive: labelled {self.positive!r}"
         )
         how = f", {reading}" if self.binary else ", labels"
         group = f" on {self.group}" if self.group is not None else ""
@@ -458,6 +473,9 @@ class Agreement:
         figures.append(("confusion", self._confusion_text()))
         if self.disagreeing:
             figures.append(("disagreements", f"{len(self.disagreeing)} runs: .disagreements"))
+        if self.repeated:
+            said = f"{self.repeated} runs were named more than once: each counted once"
+            figures.append(("note", said))
         return figures
 
     def _agreed(self) -> int:
@@ -465,12 +483,20 @@ class Agreement:
 
     def _rate_text(self, truth: bool) -> str:
         row = self.counts[self.classes.index(truth)]
-        word = "passed" if truth else "failed"
+        word = self._verb(truth)
         if not sum(row):
             return f"— (the person {word} none)"
         rate = self._rate(truth)
         hit = row[self.classes.index(truth)]
         return f"{_share(rate, hit, sum(row))} of those the person {word}"
+
+    def _verb(self, truth: bool) -> str:
+        """What the person did to a run of that class: ``passed`` / ``failed``; with
+        ``positive=`` a label (a failure mode, often), ``labelled 'parrots'`` / ``did not
+        label 'parrots'``: not a pass, whatever the label says."""
+        if self.positive is None:
+            return "passed" if truth else "failed"
+        return f"labelled {self.positive!r}" if truth else f"did not label {self.positive!r}"
 
     def _missing_text(self) -> str:
         lacking = [(name, count) for name, count in self.missing.items() if count]
@@ -482,12 +508,18 @@ class Agreement:
         )
 
     def _confusion_text(self) -> str:
-        """``person ✓: judge ✓ 18, ✗ 2; person ✗: ...`` in one line a row."""
+        """``person ✓: judge ✓ 18, ✗ 2; person ✗: ...`` in one line a row (with ``positive=``
+        the label and ``not`` it, never ✓ / ✗)."""
         return "; ".join(
-            f"person {_class(c)}: "
-            + ", ".join(f"{_class(d)} {self.counts[i][j]}" for j, d in enumerate(self.classes))
+            f"person {self._class(c)}: "
+            + ", ".join(f"{self._class(d)} {self.counts[i][j]}" for j, d in enumerate(self.classes))
             for i, c in enumerate(self.classes)
         )
+
+    def _class(self, value: Class) -> str:
+        if isinstance(value, bool) and self.positive is not None:
+            return repr(self.positive) if value else f"not {self.positive!r}"
+        return _class(value)
 
     def _table(self) -> Table:
         columns = [Column("", head=True), Column("", wrap=True)]

@@ -1,6 +1,6 @@
 """``dataset``: a dataset kept in the history by name, in versions (the ``datasets`` table
-of migration m019): its rows as the JSON list an experiment's examples are made of; the same
-rows under a name are the same version."""
+of evaluation's step m019, :mod:`._evaluation_tables`): its rows as the JSON list an
+experiment's examples are made of; the same rows under a name are the same version."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from agentnb.display import require_pandas
 from agentnb.history import HistoryStore, RunHistory, default_store
 from agentnb.types import DatasetRows, examples_of
 
+from . import _evaluation_tables  # noqa: F401  (its tables join the history's steps on import)
 from ._columns import read_json, read_time
 
 if TYPE_CHECKING:

@@ -5,6 +5,7 @@ arms compared) in any later kernel, and ``experiments()`` lists them."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import html
 import statistics
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from ._datasets import Dataset, kept_store
 from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
 from ._experiment_runs import check_store, completed_work, experiment_arms, run_experiment
 from ._paired import NothingPaired, checked_statistics, paired_comparison, score_number
+from ._remote_experiment import RemoteWork, start_remote
 from ._views import ExperimentComparison, ExperimentGrid, GridCell, GridRow, Verdict
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ def experiment(
     evaluator_timeout: float = EVALUATOR_TIMEOUT,
     split: str | None = None,
     store: HistoryStore | None = None,
+    executor: concurrent.futures.Executor | None = None,
     **options: Any,
 ) -> Experiment:
     """``experiment(name)``: the experiment ``name`` the history keeps (the default one, or
@@ -64,7 +67,14 @@ def experiment(
     it has not answered yet (stopped, crashed, new at the dataset's end) run. Otherwise it is
     an error saying what differs. ``split``: only the rows whose ``split`` field is that
     (``"test"``); each question keeps its split (``exp.compare(a, b, split="test")``).
-    Returns the experiment (shown as its grid)."""
+    Returns the experiment (shown as its grid).
+
+    ``executor``: a ``concurrent.futures.Executor`` whose workers import agentnb (Dask's
+    ``distributed.Client(...).get_executor()``, :func:`ray_executor`): each pair (question,
+    arm) is one task run there, its key read from the worker's environment, its run
+    written into this history as it comes back (``worker`` in its metadata says where it
+    ran). It returns at once, the tasks under way: ``exp.wait()``, ``exp.cancel()``;
+    evaluators with ``fn.on_worker = True`` run on the worker, the others here."""
     if agents is None and dataset is None:
         kept = kept_store("experiments", store)
         record = ExperimentBook(kept).get(name)
@@ -87,6 +97,12 @@ def experiment(
     kept = store if store is not None else check_store(via)
     kept_dataset = dataset if isinstance(dataset, Dataset) else None
     record = ExperimentBook(kept).begin(name, arms, examples, _name_of(via), kept_dataset, split)
+    if executor is not None:
+        remote = start_remote(
+            record, via, kept, checked, executor,
+            concurrency=concurrency, progress=progress, approve=approve,
+        )  # fmt: skip
+        return Experiment(record, kept, remote)
     run_experiment(
         record,
         via,
@@ -168,9 +184,12 @@ class Experiment:
     arms: list[str]
     """Its arms' labels: an agent, or ``agent [option=value, ...]`` for a variant."""
 
-    def __init__(self, record: ExperimentRecord, store: HistoryStore) -> None:
+    def __init__(
+        self, record: ExperimentRecord, store: HistoryStore, remote: RemoteWork | None = None
+    ) -> None:
         self._record = record
         self._store = store
+        self._remote = remote
         self._book = ExperimentBook(store)
         self.name = record.name
         self.created = datetime.fromtimestamp(record.created, UTC)
@@ -405,8 +424,8 @@ class Experiment:
         or refused by a rate limit (``retry_failed=True``: failed ones too), on the
         connection the experiment ran on (``via``: another, a name, a Connection or a client), then
         apply ``evaluators`` to every completed run they have not scored yet. Returns every
-        pair's current run. With nothing left to run it says so (a warning) and starts
-        nothing."""
+        pair's current run. With nothing left to run it says so (a line, not a warning)
+        and starts nothing."""
         return run_experiment(
             self._record,
             via or self._record.connection,
@@ -417,6 +436,23 @@ class Experiment:
             approve=approve,
             retry_failed=retry_failed,
         )
+
+    def wait(self, timeout: float | None = None) -> Experiment:
+        """Wait for the tasks an ``executor=`` sent (at most ``timeout`` seconds: then
+        ``TimeoutError``, the tasks going on) until each run is written and scored; an
+        interrupt cancels them. Pairs left undone are said in a warning. Returns the
+        experiment; without an executor, at once."""
+        if self._remote is not None:
+            self._remote.wait(timeout)
+        return self
+
+    def cancel(self) -> None:
+        """Cancel the tasks an ``executor=`` sent that have not started, and ask the
+        running ones to stop; their pairs stay undone (the experiment run again, or
+        ``resume()``, runs them). Nothing without an executor (a local experiment stops
+        with the kernel's interrupt)."""
+        if self._remote is not None:
+            self._remote.cancel()
 
     def delete(self) -> None:
         """Forget the experiment (its questions and which run answered which); the runs and

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence, Set
 from typing import Any, Final
 
 from agentnb import ConfigurationError, HistoryError, RateLimitError, Run
-from agentnb.display import warn
+from agentnb.display import note, warn
 from agentnb.history import HistoryStore, RunHistory, RunRecord, history_of
 from agentnb.types import Example, RunOptions, RunRequest, Via, batch_requests, send_batch
 
@@ -17,7 +17,15 @@ from ._book import Arm, ExperimentBook, ExperimentRecord, PairRun
 from ._datasets import Dataset
 from ._evaluators import Evaluator, evaluate_runs, run_evaluator
 
-__all__ = ["UNDONE", "completed_work", "experiment_arms", "run_experiment"]
+__all__ = [
+    "UNDONE",
+    "completed_work",
+    "evaluate_left",
+    "experiment_arms",
+    "nothing_left",
+    "pairs_left",
+    "run_experiment",
+]
 
 UNDONE: Final = frozenset({None, "cancelled", "interrupted"})
 """An experiment's pair is left to do when its current run is one of these (None: it never
@@ -69,30 +77,8 @@ def run_experiment(
     Return every pair's current run, in the experiment's order."""
     book = ExperimentBook(store)
     examples = book.examples(record.name)
-    current = book.current_runs(record.name)
     arms = record.arms
-    todo = [
-        (example, arm)
-        for example in examples
-        for arm in range(len(arms))
-        if _left_to_do(store, current.get((example.position, arm)), retry_failed)
-    ]
-    templates = [RunRequest.model_validate_json(arm.request) for arm in arms]
-    marks = _experiment_marks(record.name, book.dataset(record.name))
-    requests = [
-        templates[arm].model_copy(
-            update={
-                "message": example.question,
-                "metadata": {
-                    **templates[arm].metadata,
-                    **marks,
-                    "arm": arms[arm].label,
-                    "question_id": example.example_id,
-                },
-            }
-        )
-        for example, arm in todo
-    ]
+    todo, requests = pairs_left(record, store, retry_failed)
 
     def link(runs: Sequence[tuple[int, Run]]) -> None:
         book.link(
@@ -113,11 +99,7 @@ def run_experiment(
             on_end=_evaluating(evaluators, store, [example for example, _ in todo]),
         )
     else:  # said, and nothing started
-        warn(
-            f"agentnb: experiment {record.name!r} has nothing left to run: every question has "
-            "its run on every arm (retry_failed=True runs the failed ones again)",
-            stacklevel=3,
-        )
+        nothing_left(record.name)
     current = book.current_runs(record.name)
     order = [
         current[(example.position, arm)].local_id
@@ -126,8 +108,49 @@ def run_experiment(
         if (example.position, arm) in current
     ]
     if evaluators:
-        _evaluate_left(evaluators, store, book, examples, current, concurrency)
+        evaluate_left(evaluators, store, record.name, concurrency)
     return _every_pair(order, store, ran)
+
+
+def pairs_left(
+    record: ExperimentRecord, store: HistoryStore, retry_failed: bool
+) -> tuple[list[tuple[Example, int]], list[RunRequest]]:
+    """The experiment's pairs (example, arm) left to do (see :data:`UNDONE`;
+    ``retry_failed``: failed ones too), and the request each is sent with."""
+    book = ExperimentBook(store)
+    current = book.current_runs(record.name)
+    arms = record.arms
+    todo = [
+        (example, arm)
+        for example in book.examples(record.name)
+        for arm in range(len(arms))
+        if _left_to_do(store, current.get((example.position, arm)), retry_failed)
+    ]
+    templates = [RunRequest.model_validate_json(arm.request) for arm in arms]
+    marks = _experiment_marks(record.name, book.dataset(record.name))
+    requests = [
+        templates[arm].model_copy(
+            update={
+                "message": example.question,
+                "metadata": {
+                    **templates[arm].metadata,
+                    **marks,
+                    "arm": arms[arm].label,
+                    "question_id": example.example_id,
+                },
+            }
+        )
+        for example, arm in todo
+    ]
+    return todo, requests
+
+
+def nothing_left(name: str) -> None:
+    """Say that experiment ``name`` has no pair left to run (and start nothing)."""
+    note(  # information, not a warning: nothing is wrong, and no file and line to show
+        f"agentnb: experiment {name!r} has nothing left to run: every question has "
+        "its run on every arm (retry_failed=True runs the failed ones again)"
+    )
 
 
 def _every_pair(local_ids: Sequence[str], store: HistoryStore, ran: RunHistory) -> RunHistory:
@@ -151,16 +174,14 @@ def _left_to_do(store: HistoryStore, pair: PairRun | None, retry_failed: bool) -
     return record is not None and record.error_code == RateLimitError.__name__
 
 
-def _evaluate_left(
-    evaluators: Sequence[Evaluator],
-    store: HistoryStore,
-    book: ExperimentBook,
-    examples: Sequence[Example],
-    current: Mapping[tuple[int, int], PairRun],
-    concurrency: int,
+def evaluate_left(
+    evaluators: Sequence[Evaluator], store: HistoryStore, name: str, concurrency: int
 ) -> None:
-    """Evaluate the experiment's completed runs an evaluator has not seen (a kernel that
-    stopped before evaluating them, an evaluator new to the experiment)."""
+    """Evaluate the completed runs of experiment ``name`` an evaluator has not seen (a
+    kernel that stopped before evaluating them, an evaluator new to the experiment)."""
+    book = ExperimentBook(store)
+    examples = book.examples(name)
+    current = book.current_runs(name)
     ids = [pair.local_id for pair in current.values() if pair.status == "completed"]
     for evaluator in evaluators:
         seen = book.evaluated(ids, evaluator.name)

@@ -1,6 +1,7 @@
 """An ACP agent written without the SDK: newline-delimited JSON-RPC read and written by hand
 (the wire as the protocol's schema gives it). ``RAW_AGENT_LOGIN=1`` makes it an agent that
-needs a login: ``session/new`` answers "Authentication required" (-32000)."""
+needs a login: ``session/new`` answers "Authentication required" (-32000); its terminal login's
+arguments are ``RAW_AGENT_LOGIN_ARGS`` (JSON), else ``["--login"]``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import sys
 
 NEEDS_LOGIN = os.environ.get("RAW_AGENT_LOGIN") == "1"
+LOGIN_ARGS = json.loads(os.environ.get("RAW_AGENT_LOGIN_ARGS") or '["--login"]')
 
 
 def send(message: dict[str, object]) -> None:
@@ -37,7 +39,7 @@ def main() -> None:
                     "type": "env_var",
                     "vars": [{"name": "RAW_AGENT_KEY"}],
                 },
-                {"id": "login", "name": "Log in", "type": "terminal", "args": ["--login"]},
+                {"id": "login", "name": "Log in", "type": "terminal", "args": LOGIN_ARGS},
             ]
             result = {
                 "protocolVersion": 1,

@@ -30,7 +30,13 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``twice``: says two messages with a tool call between, then two by ``messageId``;
 - ``mcpcall TOOL``: calls TOOL of the session's first HTTP MCP server (Streamable HTTP, its
   headers sent), reporting it as a tool call titled by the tool (no ``kind``, as Codex reports
-  an MCP call), and says the result's first line.
+  an MCP call), and says the result's first line;
+- ``spin SECONDS NAME``: spends SECONDS of CPU (cancel stops it), then answers
+  ``NAME spun`` with usage; with ``SCRIPTED_SPIN_LOG`` set, first appends ``NAME pid ppid``
+  to that file (which worker's agent started it, and how often), and ``NAME stopped pid
+  ppid`` when a cancel stopped it.
+- ``terminaljson {"command", "args", "env", "outputByteLimit"}``: the same, the request as
+  given (``env`` a dict), answering ``{"exit", "output", "truncated"}`` as JSON.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 import urllib.request
 from typing import Any
 
@@ -66,6 +73,7 @@ from acp.schema import (
     AgentCapabilities,
     ClientCapabilities,
     Cost,
+    EnvVariable,
     Implementation,
     PermissionOption,
     SessionConfigOptionSelect,
@@ -215,6 +223,19 @@ class ScriptedAgent(Agent):
             await self._say(session_id, f"w{n} ")
             await asyncio.sleep(0.05)
         return PromptResponse(stop_reason="end_turn")
+
+    async def _spin(self, session_id: str, rest: str) -> PromptResponse:
+        seconds, _, name = rest.partition(" ")
+        cancelled = self._cancelled[session_id]
+        spent = await asyncio.to_thread(_spend_cpu, float(seconds), cancelled, name)
+        if not spent:
+            await asyncio.to_thread(_note, f"{name} stopped")
+            return PromptResponse(stop_reason="cancelled")
+        await self._say(session_id, f"{name} spun")
+        return PromptResponse(
+            stop_reason="end_turn",
+            usage=Usage(input_tokens=len(name) + 10, output_tokens=3, total_tokens=len(name) + 13),
+        )
 
     async def _stubborn(self, session_id: str, rest: str) -> PromptResponse:
         return await self._slow(session_id, rest, stubborn=True)
@@ -430,6 +451,30 @@ class ScriptedAgent(Agent):
         await self._say(session_id, f"the notebook said: {said.splitlines()[0]}")
         return PromptResponse(stop_reason="end_turn")
 
+    async def _terminaljson(self, session_id: str, rest: str) -> PromptResponse:
+        spec = json.loads(rest)
+        env = [EnvVariable(name=k, value=v) for k, v in (spec.get("env") or {}).items()]
+        try:
+            made = await self._conn.create_terminal(
+                session_id=session_id,
+                command=spec["command"],
+                args=spec.get("args"),
+                env=env or None,
+                output_byte_limit=spec.get("outputByteLimit"),
+            )
+        except RequestError as exc:
+            await self._say(session_id, f"terminal refused: {exc}")
+            return PromptResponse(stop_reason="end_turn")
+        terminal_id = made.terminal_id
+        ended = await self._conn.wait_for_terminal_exit(
+            session_id=session_id, terminal_id=terminal_id
+        )
+        output = await self._conn.terminal_output(session_id=session_id, terminal_id=terminal_id)
+        await self._conn.release_terminal(session_id=session_id, terminal_id=terminal_id)
+        said = {"exit": ended.exit_code, "output": output.output, "truncated": output.truncated}
+        await self._say(session_id, json.dumps(said))
+        return PromptResponse(stop_reason="end_turn")
+
     async def _count(self, session_id: str, rest: str) -> PromptResponse:
         await self._say(session_id, f"prompts in this session: {self._prompts[session_id]}")
         return PromptResponse(stop_reason="end_turn")
@@ -463,6 +508,26 @@ def mcp_call(server: dict[str, Any], tool: str) -> str:
     result = (answer or {}).get("result") or {}
     texts = [c.get("text", "") for c in result.get("content") or []]
     return "\n".join(texts) or json.dumps(answer)
+
+
+def _note(what: str) -> None:
+    """Append ``what``, this process's id and its parent's to ``SCRIPTED_SPIN_LOG``."""
+    log = os.environ.get("SCRIPTED_SPIN_LOG")
+    if log:
+        with open(log, "a") as file:
+            file.write(f"{what} {os.getpid()} {os.getppid()}\n")
+
+
+def _spend_cpu(seconds: float, cancelled: asyncio.Event, name: str) -> bool:
+    """Note the start in ``SCRIPTED_SPIN_LOG`` (where set), then spend ``seconds`` of this
+    process's CPU; False when cancelled first."""
+    _note(name)
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        if cancelled.is_set():
+            return False
+        sum(range(10000))
+    return True
 
 
 async def main() -> None:

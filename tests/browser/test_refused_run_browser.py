@@ -1,0 +1,75 @@
+"""A run the platform refuses (a 422: the body failed its validation) reads at words in a
+real JupyterLab and Notebook 7 (Debian's Chromium, 1280 and 900 wide): the chat cell's banner, the
+platform's words first, and the error ``wait()`` raises under the cell, whose long first
+line (the request's URL) JupyterLab would otherwise break anywhere, mid-word, and the copy
+a saved notebook keeps. Screenshots
+in test-artifacts/refused-*.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from notebook_pages import (
+    APPS,
+    WORD_BREAKS,
+    cell_at,
+    notebook_page,
+    run_and_wait,
+    wait_for_state,
+    widget_at,
+)
+
+from agentnb.server import ServerHandle
+
+pytestmark = pytest.mark.browser
+
+REFUSED, RAISED, COPY = 1, 2, 3
+TRACEBACK_FITS = 1280
+"""A window this wide (the file browser open) holds the 80 columns the error's text is
+wrapped to (``TRACEBACK_WIDTH``); in a narrower one JupyterLab breaks its lines anywhere."""
+
+
+@pytest.mark.parametrize("width", [1280, 900])
+@pytest.mark.parametrize("app", APPS)
+def test_a_refused_run_s_error_breaks_no_word(
+    app: str,
+    width: int,
+    browser: Any,
+    agent_server: ServerHandle,
+    request: pytest.FixtureRequest,
+    artifacts: Path,
+) -> None:
+    server = request.getfixturevalue(app)
+    cells = [
+        "%load_ext agentnb\nimport agentnb\n"
+        f'agentnb.connect("operativus", base_url="{agent_server.url_for("operativus")}", '
+        f'api_key="{agent_server.api_key}", name="ops")',
+        'bad = agentnb.ask("finance_agent", "What is NVDA trading at?", via="ops", '
+        'extra={"message": 123})',
+        "bad.wait()",
+        "from agentnb._display.static_copy import static_bundle\n"
+        "display(static_bundle([bad.run]), raw=True)",
+    ]
+    with notebook_page(
+        browser, server, f"refused_{app}.ipynb", cells, app=app, width=width
+    ) as page:
+        run_and_wait(page, REFUSED)
+        wait_for_state(page, REFUSED, "Failed")
+        banner = widget_at(page, REFUSED).locator(".anb-error")
+        said = banner.locator(".anb-error-message").inner_text()
+        assert said.startswith("body.message: Input should be a valid string (422"), said
+        assert banner.evaluate(WORD_BREAKS) == []
+        run_and_wait(page, RAISED)
+        raised = cell_at(page, RAISED).locator(".jp-OutputArea-output").last
+        text = raised.inner_text()
+        assert text.startswith("InvalidRequestError: body.message: Input should be"), text
+        if width >= TRACEBACK_FITS:
+            assert raised.evaluate(WORD_BREAKS) == [], text
+        run_and_wait(page, COPY)  # the copy a saved notebook keeps, as a reopened one shows
+        alert = cell_at(page, COPY).locator("[role=alert]")
+        assert "(422 Unprocessable Entity from POST" in alert.inner_text()
+        assert alert.evaluate(WORD_BREAKS) == [], alert.inner_text()
+        widget_at(page, REFUSED).scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"refused-{app}-{width}.png"))

@@ -1,0 +1,55 @@
+"""An MCP server written with the ``mcp`` SDK, over stdio, whose tools ask the person a question
+in the middle of their call (MCP's elicitation): ``book`` a form of a date and a number of
+seats, ``survey`` a form of 300 fields, ``pay`` a link to open (URL mode). Each says what came
+back: ``accepted {...}``, ``declined`` or ``cancelled``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import ToolAnnotations
+
+server = MCPServer("travel")
+READ = ToolAnnotations(read_only_hint=True)
+
+
+class Booking(pydantic.BaseModel):
+    date: str = pydantic.Field(title="<b>Date</b> of travel")
+    seats: int = pydantic.Field(title="Seats", ge=1, le=9)
+
+
+SURVEY: Any = pydantic.create_model("Survey", **{f"q{n:03}": (str, ...) for n in range(300)})
+
+
+def said(answer: Any) -> str:
+    if answer.action == "accept":
+        data = getattr(answer, "data", None)
+        return f"accepted {data.model_dump() if data is not None else ''}".strip()
+    return {"decline": "declined", "cancel": "cancelled"}[answer.action]
+
+
+@server.tool(annotations=READ)
+async def book(city: str, ctx: Context) -> str:
+    """Book a trip: asks for the date and the seats."""
+    return said(await ctx.elicit(f"Which date and how many seats for {city}?", schema=Booking))
+
+
+@server.tool(annotations=READ)
+async def survey(city: str, ctx: Context) -> str:
+    """Asks 300 questions at once."""
+    return said(await ctx.elicit("A few questions", schema=SURVEY))
+
+
+@server.tool(annotations=READ)
+async def pay(city: str, ctx: Context) -> str:
+    """Asks the person to open a payment page."""
+    url = "https://pay.example.com/checkout/42"
+    return said(await ctx.elicit_url(f"Pay for {city} at the link", url, "pay-42"))
+
+
+if __name__ == "__main__":
+    server.run("stdio")

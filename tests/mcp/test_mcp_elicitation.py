@@ -1,0 +1,146 @@
+"""A question an MCP server asks in the middle of a call (elicitation), against
+``elicit_server.py`` (the ``mcp`` SDK's ``ctx.elicit`` and ``ctx.elicit_url``):
+``mcp_tools(elicit=fn)`` answers in code, and accept, decline and cancel reach the server; an
+answer that does not fit the form is declined, saying why; a form of 300 fields is declined
+unasked; a run nobody can answer declines, its call's result saying so."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import agentnb
+from agentnb import AgentClient, ConfigurationError
+from agentnb.history import HistoryStore
+from agentnb.server import ServerHandle, start_server
+from agentnb.types import McpElicitation
+
+pytestmark = pytest.mark.timeout(180)
+
+SERVER = Path(__file__).with_name("elicit_server.py")
+COMMAND = [sys.executable, str(SERVER)]
+
+
+def called(tools: agentnb.types.McpTools, name: str) -> str:
+    """What the tool ``travel__<name>`` returned (called as a run calls it)."""
+    [tool] = [t for t in tools if t.name == f"travel__{name}"]
+    assert tool.function is not None and tool.user_loop is not None
+    done = asyncio.run_coroutine_threadsafe(tool.function(city="Paris"), tool.user_loop)
+    result: str = done.result(60)
+    return result
+
+
+def test_a_form_is_answered_in_code() -> None:
+    asked: list[McpElicitation] = []
+
+    def elicit(question: McpElicitation) -> dict[str, Any]:
+        asked.append(question)
+        return {"date": "2026-12-01", "seats": 2}
+
+    with agentnb.mcp_tools(command=COMMAND, elicit=elicit) as tools:
+        assert called(tools, "book") == "accepted {'date': '2026-12-01', 'seats': 2}"
+    [question] = asked
+    assert question.mode == "form" and question.url is None
+    assert question.message == "Which date and how many seats for Paris?"
+    assert question.fields["seats"]["type"] == "integer"
+    assert question.fields["date"]["title"] == "<b>Date</b> of travel", (
+        "the server's text, as it is"
+    )
+    assert question.server == " ".join(COMMAND)
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"), [(None, "declined"), ("decline", "declined"), ("cancel", "cancelled")]
+)
+def test_decline_and_cancel_reach_the_server(answer: str | None, said: str) -> None:
+    with agentnb.mcp_tools(command=COMMAND, elicit=lambda _: answer) as tools:
+        assert called(tools, "book") == said
+        assert called(tools, "pay") == said
+
+
+def test_a_link_is_accepted_and_never_opened_here() -> None:
+    asked: list[McpElicitation] = []
+
+    def elicit(question: McpElicitation) -> bool:
+        asked.append(question)
+        return True
+
+    with agentnb.mcp_tools(command=COMMAND, elicit=elicit) as tools:
+        assert called(tools, "pay") == "accepted"
+    [question] = asked
+    assert (question.mode, question.url) == ("url", "https://pay.example.com/checkout/42")
+    assert question.fields == {}
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ({"date": "2026-12-01", "seats": "two"}, "'two' is not of type 'integer'"),
+        ({"date": "2026-12-01", "seats": 12}, "12 is greater than the maximum of 9"),
+        ({"date": "2026-12-01"}, "'seats' is a required property"),
+        ({"date": "x", "seats": 1, "card": "4111"}, "Additional properties are not allowed"),
+        ("yes", "the answer was not a dict of its fields"),
+    ],
+)
+def test_an_answer_that_does_not_fit_the_form_is_declined_saying_why(
+    answer: object, why: str
+) -> None:
+    with agentnb.mcp_tools(command=COMMAND, elicit=lambda _: answer) as tools:
+        result = called(tools, "book")
+    assert result.startswith("declined\n[the server asked 'Which date and how many seats")
+    assert why in result
+
+
+def test_a_form_of_hundreds_of_fields_is_declined_unasked() -> None:
+    asked: list[McpElicitation] = []
+    with agentnb.mcp_tools(command=COMMAND, elicit=asked.append) as tools:
+        result = called(tools, "survey")
+    assert asked == []
+    assert result == (
+        "declined\n[the server asked 'A few questions' with a form of 300 fields, more than "
+        "the 50 agentnb asks for: declined unasked]"
+    )
+
+
+def test_an_elicit_function_that_raises_cancels() -> None:
+    def elicit(question: McpElicitation) -> None:
+        raise RuntimeError("no screen")
+
+    with agentnb.mcp_tools(command=COMMAND, elicit=elicit) as tools:
+        result = called(tools, "book")
+    assert result.startswith("cancelled\n[the server asked")
+    assert "the elicit function raised RuntimeError('no screen')" in result
+
+
+def test_elicit_must_be_a_function() -> None:
+    with pytest.raises(ConfigurationError, match="elicit= is a function"):
+        agentnb.mcp_tools(command=COMMAND, elicit="yes")  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def agents() -> Iterator[ServerHandle]:
+    with start_server(delay_ms=0) as handle:
+        yield handle
+
+
+def test_a_run_nobody_can_answer_declines_saying_so(agents: ServerHandle, tmp_path: Path) -> None:
+    with agentnb.mcp_tools(command=COMMAND) as tools, HistoryStore(tmp_path / "h.db") as store:
+        ordered = sorted(tools, key=lambda t: t.name != "travel__book")
+        settings = agents.client_settings("openai")
+        with AgentClient("openai", api_key=agents.api_key, recorder=store, **settings) as c:
+            run = c.run("finance_agent", "book Paris", tools=ordered)
+        store.flush()
+        [record] = store.runs()
+        kept = record.tool_calls[0].output
+    said = (
+        "declined\n[the server asked 'Which date and how many seats for NVDA?': declined, as "
+        "nobody here can answer it (mcp_tools(..., elicit=fn) answers in code)]"
+    )
+    assert [(call.status, call.output) for call in run.tool_calls] == [("succeeded", said)]
+    assert said in run.text, "the agent reads it"
+    assert kept == said
