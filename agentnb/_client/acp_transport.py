@@ -12,7 +12,9 @@ gate and the history take it as any other run. The agent's requests during a tur
 ``session/request_permission`` waits for the gate's decision (sent back as ``ANSWER``);
 ``fs/read_text_file`` and ``fs/write_text_file`` are the :class:`Workspace`'s to judge, read
 and write (only a client made for a connection has one: a bare client offers no file access),
-a write, and a read while the context settings ask first, through the gate);
+a write, and a read while the context settings ask first, through the gate; a write that is
+exactly a diff the person approved on the agent's own permission card, its ``permits``, is
+made without a second card);
 ``terminal/*``, offered only when the person opts in (``terminal=True``), is
 :class:`~agentnb._client.acp_terminals.Terminals`' to run, each ``terminal/create`` through
 the gate; anything else is answered "method not found". Each request waits for its answer

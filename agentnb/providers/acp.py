@@ -16,8 +16,10 @@ The transport hands this dialect a turn as frames, each named by its ``event`` a
 JSON ``data``: ``update`` (a ``session/update``'s ``update``), ``permission`` (a
 ``session/request_permission``), ``file`` (an ``fs/*`` request, or a ``terminal/create``
 when the connection offers terminals: ``ask``, ``refused``, ``old_text`` as the transport
-judged it), both naming the request by ``ticket`` (the client's own name for it, the card's
-approval id, and a file card's call id), ``method``, ``digest`` and ``params``, as a decision
+judged it, ``permitted_by`` for a write a person approved on the agent's own permission
+card, made without asking again: :meth:`AcpTranslator.permits`), both naming the request by
+``ticket`` (the client's own name for it, the card's approval id, and a file card's call id),
+``method``, ``digest`` and ``params``, as a decision
 (``ANSWER``) names it back; ``file_done`` (its answer, by ``ticket``: ``output`` or
 ``error``), ``end`` (the prompt's result: ``stopReason``, ``usage``), ``error`` (the prompt's
 JSON-RPC error, with the transport's ``advice``; a protocol error of the agent's) and
