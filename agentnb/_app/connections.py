@@ -295,18 +295,21 @@ class Connection:
         rest = {k: v for k, v in options.items() if k != "tools"}
         return {**rest, "extra": {**extra, "mcpServers": listed}}
 
-    def _with_context(self, options: Mapping[str, Any]) -> dict[str, Any]:
+    def _with_context(self, options: Mapping[str, Any], *, in_cell: bool = True) -> dict[str, Any]:
         """``options`` with the notebook as an MCP server in ``extra``'s ``mcpServers``, for
         ``context=True`` on an agent that takes MCP servers: one server for the connection,
-        started on first use (shown in that cell, its calls decided there), kept while it
-        runs, stopped with the connection. It serves a call only while a turn that lists it
-        goes on, decided by that turn's ``approve`` (:meth:`share_notebook`): an agent that
-        keeps the server from an earlier turn reads nothing in a turn without
-        ``context=True``."""
+        started on first use (shown in that cell, and again in each later cell whose code
+        uses it, ``in_cell``, so a call its turn waits on has its card there; its calls
+        decided there), kept while it runs, stopped with the connection. It serves a call
+        only while a turn that lists it goes on, decided by that turn's ``approve``
+        (:meth:`share_notebook`): an agent that keeps the server from an earlier turn reads
+        nothing in a turn without ``context=True``."""
         server = self._context_server
         if server is None or not server.running:
             server = self._context_server = serve()
             server.share_with_turn(None)()  # from now on, only through turns
+        elif in_cell:
+            server.show_here()  # its calls' cards where this turn waits for them
         extra = dict(options.get("extra") or {})
         listed = [*(extra.get("mcpServers") or []), server.mcp_server()]
         return {**options, "extra": {**extra, "mcpServers": listed}}

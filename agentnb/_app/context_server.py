@@ -88,6 +88,7 @@ def serve(port: int = 0, approve: ApprovalPolicy = None) -> ContextServer:
     server = ContextServer(http, token, served, handle)
     handle.add_listener(lambda _run, _event: server._ended(), end_only=True)
     _show(handle)
+    server._shown_in = _this_cell()
     return server
 
 
@@ -100,6 +101,13 @@ def _show(handle: RunHandle) -> None:
         show_live(handle)
     else:
         handle.add_listener(_say_waiting, catch_up=_say_all_waiting)
+
+
+def _this_cell() -> int | None:
+    """The notebook cell running now (its execution count; None outside a kernel)."""
+    shell = kernel_shell()
+    count = getattr(shell, "execution_count", None) if shell is not None else None
+    return count if isinstance(count, int) else None
 
 
 def _say_waiting(run: Run, event: Event | None) -> None:
@@ -136,6 +144,8 @@ class ContextServer:
         self._http = http
         self._served = served
         self._lock = threading.Lock()
+        self._shown_in: int | None = None
+        """The cell that shows the server's run last (its execution count)."""
         _running.add(self)
 
     @property
@@ -163,6 +173,16 @@ class ContextServer:
         """Refuse a call waiting for your decision: its client gets a tool error saying the
         user denied it."""
         self.handle.deny(call_id, reason)
+
+    def show_here(self) -> None:
+        """Show the server's run in the notebook cell running now too, unless it shows
+        there already: a turn that waits for a call of the server's to be decided has the
+        call's card in its own cell, not only in the earlier one that started the server."""
+        here = _this_cell()
+        if here is None or here == self._shown_in:
+            return
+        self._shown_in = here
+        _show(self.handle)
 
     def share_with_turn(self, approve: ApprovalPolicy) -> Callable[[], None]:
         """Serve calls while a turn goes on, decided by its ``approve`` (a connection's

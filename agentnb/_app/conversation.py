@@ -151,7 +151,10 @@ class Conversation:
             options["tools"] = turn.tools
         if turn.media:  # the attached figures' images, then those given
             options["media"] = [*turn.media, *(options.get("media") or ())]
-        return text, self.conn._with_context(options) if by_mcp else options
+        if not by_mcp:
+            return text, options
+        # a turn the chat cell's input sends runs in no cell of its own to show the server in
+        return text, self.conn._with_context(options, in_cell=False)
 
     def new(self) -> None:
         """The next message starts a new thread."""

@@ -12,7 +12,9 @@ gate and the history take it as any other run. The agent's requests during a tur
 ``session/request_permission`` waits for the gate's decision (sent back as ``ANSWER``);
 ``fs/read_text_file`` and ``fs/write_text_file`` are the :class:`Workspace`'s to judge, read
 and write (only a client made for a connection has one: a bare client offers no file access),
-a write, and a read while the context settings ask first, through the gate);
+a write, and a read while the context settings ask first, through the gate; a write that is
+exactly a diff the person approved on the agent's own permission card, its ``permits``, is
+made without a second card);
 ``terminal/*``, offered only when the person opts in (``terminal=True``), is
 :class:`~agentnb._client.acp_terminals.Terminals`' to run, each ``terminal/create`` through
 the gate; anything else is answered "method not found". Each request waits for its answer
@@ -140,6 +142,9 @@ class _Turn:
         self.finished = asyncio.Event()
         """The agent answered the prompt (or went): nothing of the turn goes on in it."""
         self.stopping = False
+        self.permits: list[dict[str, Any]] = []
+        """The writes a person approved on the agent's permission card (its proposed diffs:
+        ``call``, ``path``, ``old``, ``new``): each is made once without asking again."""
 
     def push(self, event: str, data: object) -> None:
         if not self.stopping and not self.ended.is_set():
@@ -541,6 +546,14 @@ class AcpTransport(Transport):
                 frame["old_text"] = await asyncio.to_thread(workspace.old_text, str(path))
         if not agent.requests.waits(pending) or turn.stopping:
             return  # withdrawn while it was judged (its id reused), or the turn stopped
+        if (
+            writing
+            and "old_text" in frame
+            and (call := _permitted(turn, params, frame["old_text"]))
+        ):
+            turn.push("file", {**frame, "permitted_by": call})  # its card was this write's
+            await self._do_file(agent, turn, pending)
+            return
         if writing or workspace.ask_first():
             pending.asked = True
             turn.push("file", {**frame, "ask": True})
@@ -751,6 +764,8 @@ class AcpTransport(Transport):
                 self._deny(agent, pending, "the decision was made on another request's card")
             elif pending.method == _PERMISSION:
                 outcome = answer.get("outcome")
+                if answer.get("approved"):  # the writes its card showed: made without a card
+                    turn.permits += [p for p in answer.get("permits") or [] if isinstance(p, dict)]
                 self._reply(agent, pending, outcome if isinstance(outcome, dict) else _CANCELLED)
             elif not answer.get("approved"):
                 self._deny(agent, pending, str(answer.get("reason") or "the person denied it"))
@@ -819,3 +834,25 @@ class AcpTransport(Transport):
 def _shown(params: Mapping[str, Any]) -> dict[str, Any]:
     """A file request's params as its frame carries them (its session is the turn's)."""
     return {k: v for k, v in params.items() if k != "sessionId"}
+
+
+def _permitted(turn: _Turn, params: Mapping[str, Any], current: str | None) -> str | None:
+    """The call whose approved diff this write is, used up (None: no approved diff is this
+    write): its path is the diff's, and its text the file as it is with the diff applied
+    (``old`` found once and replaced by ``new``; a diff of a new file where there is none)."""
+    for permit in turn.permits:
+        old, new = permit.get("old"), permit.get("new")
+        if permit.get("path") != params.get("path") or not isinstance(new, str):
+            continue
+        if old is None:
+            written = new if current is None else None
+        elif not isinstance(old, str) or current is None:
+            written = None
+        elif current == old or current.count(old) != 1:
+            written = new if current == old else None
+        else:
+            written = current.replace(old, new, 1)
+        if written is not None and written == params.get("content"):
+            turn.permits.remove(permit)
+            return str(permit.get("call"))
+    return None

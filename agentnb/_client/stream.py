@@ -37,6 +37,7 @@ from .._core.recorder import RunRecorder
 from .._core.request import RunRequest
 from .._core.retry import Retryable
 from .._core.run import Run, RunErrorInfo
+from .._core.statuses import DENIED
 from .._core.transcript import ToolCall
 from ..events import (
     Event,
@@ -524,7 +525,9 @@ class AsyncRunStream:
     async def _asked_first(self, first: AskedFirst) -> AsyncGenerator[Event, None]:
         """The call the run asks about before anything is sent, as a call of the run run by
         the client (:mod:`.tool_rounds`: shown with its preview, decided through the gate);
-        denied, the run ends failed saying so, the message kept as it was typed."""
+        denied, nothing is sent and the message is kept as it was typed: the person's denial
+        ends the run as they decided (completed, ``finish_reason`` :data:`DENIED`); one by a
+        policy, or because no one could decide, ends it failed saying so."""
         call_id = asked_first_id(first)
         started = ToolCallStarted(call_id=call_id, name=first.tool.name, arguments=first.arguments)
         yield self._feed.deliver(started)
@@ -540,6 +543,9 @@ class AsyncRunStream:
         if call.status == "succeeded":
             return
         self.run.message, self.run.typed = self.run.asked, None  # what went: nothing
+        if call.status == "denied" and self.approvals.decided_by(call_id) == "user":
+            yield self._feed.deliver(RunCompleted(finish_reason=DENIED))
+            return
         if call.status == "denied":
             why = call.approval.decision_reason if call.approval is not None else None
             message = f"{first.message} ({why})" if why else first.message

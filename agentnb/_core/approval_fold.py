@@ -5,7 +5,8 @@ A decision is bound to one call as it was shown: (approval id, call id, name, ar
 When the approval is asked, the version of the call the platform acts on is fixed
 (:attr:`ToolApproval.asked`: the one its request names, else the call's latest parsed
 arguments, else its streamed text), and the platform's other versions that disagree with it
-are kept beside it (:attr:`ToolApproval.other_versions`), for every surface to show flagged.
+are kept beside it (:attr:`ToolApproval.other_versions`), for every surface to show flagged;
+a version the asked one only adds fields to (:func:`only_adds`) does not disagree with it.
 Then, until the decision is sent, nothing may move the binding: another name or arguments
 reported for the call (streamed text included), or its approval id naming another call too,
 is a protocol error for the call (:attr:`ToolApproval.protocol_error`), which the approval gate
@@ -34,6 +35,7 @@ __all__ = [
     "disagreement",
     "note_reported_call",
     "note_streamed",
+    "only_adds",
     "open_approval",
     "record_decision",
     "refuse",
@@ -131,7 +133,7 @@ def disagreement(call: ToolCall) -> str | None:
             version.where
             for version in candidates
             if (version.name and version.name != call.name)
-            or (version.arguments is not None and not _same(version.arguments, call.arguments))
+            or (version.arguments is not None and not only_adds(version.arguments, call.arguments))
         }
     )
     if not where:
@@ -140,6 +142,15 @@ def disagreement(call: ToolCall) -> str | None:
         f"the platform sent versions of this call that disagree ({', '.join(where)} against "
         f"its parsed arguments): it was denied, and nothing ran"
     )
+
+
+def only_adds(earlier: Any, later: Any) -> bool:
+    """Whether ``later`` is ``earlier`` with fields added, at any depth of its objects (the
+    same value included): more words about the same call, not another call. A field whose
+    value changed, or that is gone, is another call."""
+    if isinstance(earlier, dict) and isinstance(later, dict):
+        return all(key in later and only_adds(value, later[key]) for key, value in earlier.items())
+    return _same(earlier, later)
 
 
 def _same(one: Any, other: Any) -> bool:
@@ -163,7 +174,7 @@ def _disagreeing(call: ToolCall, asked: CallVersion) -> tuple[CallVersion, ...]:
     others: list[CallVersion] = []
     for version in candidates:
         differs = version.name != asked.name or (
-            version.arguments is not None and version.arguments != asked.arguments
+            version.arguments is not None and not only_adds(version.arguments, asked.arguments)
         )
         seen = any((o.name, o.arguments) == (version.name, version.arguments) for o in others)
         if differs and not seen:

@@ -15,6 +15,9 @@ static copy, ``agentnb runs``, ``Run``'s repr) shows it through this module, so 
   ``mcp:search``) is flagged, since a look-alike of a harmless name is the usual disguise;
 - arguments whose JSON text names a key twice, at any depth, are flagged: which of the two a
   platform keeps is its own choice, and the person must not be shown the harmless one only;
+- a call that writes a file (its arguments' ``diff``: a unified diff) shows that diff as
+  lines, each made visible, old and new marked by ``-`` and ``+`` (:attr:`ShownCall.diff`),
+  so what a write will change is read, not decoded from an escaped string;
 - a call awaiting approval is shown as the decision is bound to it
   (:attr:`~agentnb.approvals.ToolApproval.asked`: the version the platform acts on), and the
   platform's other versions that disagree with it are shown below it, flagged, as is a call no
@@ -34,6 +37,7 @@ from .text import compact_json, visible
 from .transcript import CallVersion, ToolCall
 
 __all__ = [
+    "DIFF_LINES",
     "VALUE_CHARS",
     "ShownArgument",
     "ShownCall",
@@ -45,6 +49,9 @@ __all__ = [
 
 VALUE_CHARS = 200
 """Characters of one argument value a surface shows before clipping it."""
+
+DIFF_LINES = 400
+"""Lines of a call's diff a surface shows before saying how many more there are."""
 
 _PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,127}")
 
@@ -112,6 +119,16 @@ class ShownCall:
     """The platform's other versions of the call that disagree with this one."""
     protocol_error: str | None = None
     """Why no decision can be bound to the call (agentnb denies it), made visible."""
+    diff: tuple[str, ...] = ()
+    """The diff the call writes (its arguments' ``diff``), line by line, each made
+    visible, at most :data:`DIFF_LINES` of them; none when it writes none."""
+    diff_hidden: int = 0
+    """Lines of the diff left out past :data:`DIFF_LINES`."""
+
+    def diff_lines(self) -> list[str]:
+        """The diff as lines under the call, saying how many are left out."""
+        more = [f"… {self.diff_hidden:,} more lines of the diff"] if self.diff_hidden else []
+        return [*self.diff, *more]
 
     @property
     def clipped(self) -> bool:
@@ -176,6 +193,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
     whole, duplicates = _shown_arguments(version)
     others = approval.other_versions if approval is not None else ()
     why = approval.protocol_error if approval is not None else None
+    diff = _diff_of(version.arguments)
     return ShownCall(
         name=visible(version.name),
         name_is_plain=is_plain_identifier(version.name),
@@ -184,7 +202,17 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         whole_arguments=whole,
         other_versions=tuple(_shown_version(other, value_chars) for other in others),
         protocol_error=visible(why) if why is not None else None,
+        diff=tuple(visible(line) for line in diff[:DIFF_LINES]),
+        diff_hidden=max(0, len(diff) - DIFF_LINES),
     )
+
+
+def _diff_of(arguments: Any) -> list[str]:
+    """The lines of the unified diff a call's arguments carry as ``diff`` (none: no diff)."""
+    diff = arguments.get("diff") if isinstance(arguments, Mapping) else None
+    if not isinstance(diff, str) or not diff.startswith(("--- ", "@@ ")):
+        return []
+    return diff.splitlines()
 
 
 def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:

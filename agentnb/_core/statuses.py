@@ -7,10 +7,14 @@ from collections.abc import Sequence
 
 from .exceptions import ConfigurationError
 
-__all__ = ["CALL_FAILED", "CALL_PENDING", "timed_statuses"]
+__all__ = ["CALL_FAILED", "CALL_PENDING", "DENIED", "timed_statuses"]
 
 CALL_FAILED = ("failed", "denied", "no_result")
 """The tool calls a failure rate counts against their tool."""
+DENIED = "denied"
+"""The ``finish_reason`` of a run the agent ended at a denial of its call (Codex cancels the
+turn, Claude Code ends it): it completed as the person (or their policy) decided, and counts
+as completed, not failed."""
 CALL_PENDING = ("running", "awaiting_approval")
 """The tool calls that have not ended: a failure rate counts them neither way."""
 

@@ -151,9 +151,10 @@ def question(call: ToolCall) -> str:
     notes = shown.warnings()
     signature = shown.signature()
     sends, choices = _sends(call), _choices(call)
-    if not notes and not shown.clipped and len(signature) <= ONE_LINE:
+    if not notes and not shown.clipped and not shown.diff and len(signature) <= ONE_LINE:
         return "\n".join([*sends, f"Approve {signature}? {choices}] "])
     lines = [f"{shown.name} wants to run:", *shown.lines()[1:-1], *shown.other_lines()]
+    lines += _diff_block(shown)
     lines += [f"⚠ {note}" for note in notes]
     if shown.clipped:
         count = shown.hidden_values
@@ -164,6 +165,14 @@ def question(call: ToolCall) -> str:
     else:
         lines.append(f"Approve {shown.name}? {choices}] ")
     return "\n".join([*sends, *lines])
+
+
+def _diff_block(shown: ShownCall) -> list[str]:
+    """The diff the call writes, under a head line, each line in a gutter (so a line of the
+    file can never pass for a line of the prompt)."""
+    if not shown.diff:
+        return []
+    return ["what it writes:", *(f"  │ {line}" for line in shown.diff_lines())]
 
 
 def _sends(call: ToolCall) -> list[str]:

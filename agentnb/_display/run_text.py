@@ -22,7 +22,8 @@ from typing import Any
 from .._core.pricing import price_call, usd
 from .._core.run import Run, ToolCall
 from .._core.shown_call import shown_call
-from .._core.text import excerpt, seconds, terminal_safe
+from .._core.statuses import DENIED
+from .._core.text import excerpt, seconds, terminal_safe, visible
 from ..events import Usage
 from .call_tree import MAX_INDENT, call_tree
 
@@ -33,6 +34,7 @@ __all__ = [
     "call_head",
     "call_spent",
     "cut_note",
+    "denial_note",
     "indent",
     "no_result_note",
     "plan_lines",
@@ -117,14 +119,31 @@ def cut_note(run: Run) -> str:
     """What the run shown leaves out (empty: nothing); every view says these words:
     ``answer cut at the token limit (length)`` for a completed run whose answer the model's
     token limit ended, in the platform's word, and ``1,234 earlier tool calls not kept`` for
-    a run that forgot its oldest calls (:attr:`Run.forgotten_calls`)."""
+    a run that forgot its oldest calls (:attr:`Run.forgotten_calls`), and
+    ``ended at your denial of execute`` for a run the agent ended at a denial
+    (:func:`denial_note`)."""
     notes: list[str] = []
     reason = run.finish_reason
     if run.status == "completed" and reason in TOKEN_LIMIT_REASONS:
         notes.append(f"answer cut at the token limit ({reason})")
+    if run.status == "completed" and reason == DENIED:
+        notes.append(denial_note(run))
     if run.forgotten_calls:
         notes.append(f"{run.forgotten_calls:,} earlier tool calls not kept")
     return " · ".join(notes)
+
+
+def denial_note(run: Run) -> str:
+    """Why a run the agent ended at a denial has no more to say: whose decision it was."""
+    denied = [c for c in run.tool_calls if c.status == "denied" and c.approval is not None]
+    if not denied:
+        return "ended at a denial"
+    call = denied[-1]
+    assert call.approval is not None
+    who = {"user": "your", "policy": "your approve= policy's"}.get(
+        call.approval.decided_by or "user", "the server's"
+    )
+    return f"ended at {who} denial of {visible(call.name or 'a tool call')}"
 
 
 def status_line(run: Run) -> str:

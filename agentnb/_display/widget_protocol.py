@@ -65,7 +65,9 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
     visible, values clipped with the count of what is hidden), ``whole`` (the same unclipped,
     for "Show whole call"), ``name_is_plain``, ``warnings``, ``others`` (the platform's other
     versions of the call that disagree with it: ``{where, name, arguments, whole}`` each) and
-    ``protocol_error`` (why agentnb denies it whatever is answered, or None)."""
+    ``protocol_error`` (why agentnb denies it whatever is answered, or None), and ``diff``
+    (the lines of the diff it writes, each made visible, with a last line saying how many
+    more there are; none when it writes none)."""
     shown = shown_call(call)
     return {
         "name": shown.name,
@@ -83,6 +85,7 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
             for other in shown.other_versions
         ],
         "protocol_error": shown.protocol_error,
+        "diff": shown.diff_lines(),
     }
 
 

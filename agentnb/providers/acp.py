@@ -18,8 +18,10 @@ The transport hands this dialect a turn as frames, each named by its ``event`` a
 JSON ``data``: ``update`` (a ``session/update``'s ``update``), ``permission`` (a
 ``session/request_permission``), ``file`` (an ``fs/*`` request, or a ``terminal/create``
 when the connection offers terminals: ``ask``, ``refused``, ``old_text`` as the transport
-judged it), both naming the request by ``ticket`` (the client's own name for it, the card's
-approval id, and a file card's call id), ``method``, ``digest`` and ``params``, as a decision
+judged it, ``permitted_by`` for a write a person approved on the agent's own permission
+card, made without asking again: :meth:`AcpTranslator.permits`), both naming the request by
+``ticket`` (the client's own name for it, the card's approval id, and a file card's call id),
+``method``, ``digest`` and ``params``, as a decision
 (``ANSWER``) names it back; ``file_done`` (its answer, by ``ticket``: ``output`` or
 ``error``), ``end`` (the prompt's result: ``stopReason``, ``usage``), ``error`` (the prompt's
 JSON-RPC error, with the transport's ``advice``; a protocol error of the agent's) and
@@ -29,7 +31,6 @@ JSON-RPC error, with the transport's ``advice``; a protocol error of the agent's
 
 from __future__ import annotations
 
-import difflib
 import shlex
 import uuid
 import weakref
@@ -40,6 +41,7 @@ from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, ProtocolError
 from .._core.pricing import sane_cost, sane_count, shown_number
 from .._core.request import RunRequest
+from .._core.statuses import DENIED
 from .._core.version import __version__
 from ..events import (
     CustomEvent,
@@ -57,6 +59,7 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
+from ._acp_calls import AcpCall, block_text, output_of, shown_diff
 from ._acp_session import (
     SessionState,
     check_config,
@@ -70,12 +73,19 @@ from ._base import HttpRequest, Provider, RemoteAgent, RunRef, Translator
 from ._frames import as_dict, parse_json
 from ._frames import unknown as keep_unknown
 
-__all__ = ["PROTOCOL_VERSION", "Acp", "AcpTranslator", "answer_to_permission"]
+__all__ = [
+    "PROTOCOL_VERSION",
+    "Acp",
+    "AcpTranslator",
+    "answer_to_permission",
+    "shown_diff",
+]
 
 PROTOCOL_VERSION = 1
 """The ACP version agentnb speaks (the schema's ``PROTOCOL_VERSION``)."""
 
 READS_FOR_RUN = "reads of the working directory"
+_PERMISSION = "session/request_permission"
 """What approving one ``fs/read_text_file`` "for this run" allows: the turn's other reads."""
 
 _FINISH = {"end_turn": "stop", "max_tokens": "max_tokens", "max_turn_requests": "max_turns"}
@@ -134,56 +144,9 @@ def _answer(asked: _Asked, decision: ApprovalDecision) -> dict[str, Any]:
         "approved": decision.approved,
         "reason": decision.reason,
     }
-    if asked.method == "session/request_permission":
+    if asked.method == _PERMISSION:
         answer["outcome"] = answer_to_permission(asked.options, decision)
     return answer
-
-
-def _text_of(block: Any) -> str | None:
-    obj = as_dict(block)
-    if obj is None:
-        return None
-    if obj.get("type") == "text" and isinstance(obj.get("text"), str):
-        return str(obj["text"])
-    resource = as_dict(obj.get("resource"))
-    if obj.get("type") == "resource" and resource and isinstance(resource.get("text"), str):
-        return str(resource["text"])
-    if obj.get("type") == "resource_link":
-        return f"[{obj.get('name') or 'resource'}]({obj.get('uri')})"
-    return None
-
-
-def shown_diff(path: str, old: str | None, new: str) -> str:
-    """A diff as a person reads one: unified, the file named (a new file: every line added)."""
-    lines = difflib.unified_diff(
-        (old or "").splitlines(keepends=True),
-        new.splitlines(keepends=True),
-        fromfile="/dev/null" if old is None else f"a/{path.lstrip('/')}",
-        tofile=f"b/{path.lstrip('/')}",
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-
-def _content_text(content: Any) -> str | None:
-    """A tool call's content as text: its text blocks, each diff as a unified diff, a
-    terminal by its id."""
-    if not isinstance(content, list):
-        return None
-    parts: list[str] = []
-    for item in content:
-        obj = as_dict(item) or {}
-        if obj.get("type") == "diff" and isinstance(obj.get("newText"), str):
-            old = obj.get("oldText")
-            parts.append(
-                shown_diff(
-                    str(obj.get("path", "")), old if isinstance(old, str) else None, obj["newText"]
-                )
-            )
-        elif obj.get("type") == "terminal":
-            parts.append(f"[terminal {obj.get('terminalId')}]")
-        elif (text := _text_of(obj.get("content"))) is not None:
-            parts.append(text)
-    return "\n".join(parts) if parts else None
 
 
 def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -198,6 +161,25 @@ def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
     if env:  # well formed (the transport refuses any other before it is shown)
         arguments["env"] = {v.get("name"): v.get("value") for v in env if isinstance(v, dict)}
     return arguments
+
+
+def _file_arguments(method: str, params: Mapping[str, Any], old: Any) -> tuple[str, dict[str, Any]]:
+    """A client request (``fs/*``, ``terminal/create``) as its card shows it: its name and
+    arguments (a write's diff against the file as it is)."""
+    if method == "terminal/create":
+        return "terminal", _terminal_arguments(params)
+    arguments: dict[str, Any] = {"path": params.get("path")}
+    for key in ("line", "limit"):
+        if params.get(key) is not None:
+            arguments[key] = params[key]
+    if method == "fs/write_text_file":
+        new = params.get("content")
+        arguments["diff"] = shown_diff(
+            str(params.get("path")),
+            old if isinstance(old, str) else None,
+            new if isinstance(new, str) else "",
+        )
+    return method.rsplit("/", 1)[-1], arguments
 
 
 def _usage(result: Mapping[str, Any], cost: float | None, refused: list[str]) -> Usage | None:
@@ -237,17 +219,6 @@ class _Asked(NamedTuple):
     """A permission's options (none for a file or terminal request)."""
 
 
-class _Call:
-    """What the turn knows of one of the agent's tool calls."""
-
-    __slots__ = ("arguments", "finished", "name")
-
-    def __init__(self, name: str, arguments: dict[str, Any]) -> None:
-        self.name = name
-        self.arguments = arguments
-        self.finished = False
-
-
 class AcpTranslator(Translator):
     """One turn's frames (see the module) as events."""
 
@@ -257,12 +228,24 @@ class AcpTranslator(Translator):
         self.run_id = f"{session_id}:{uuid.uuid4().hex[:12]}"
         """ACP names no turn: agentnb names it in its session, so a Stop reaches it
         (:meth:`Acp.cancel_request`) however early it comes."""
-        self._calls: dict[str, _Call] = {}
+        self._calls: dict[str, AcpCall] = {}
+        self._writes: dict[str, str] = {}
+        """Each write the transport made unasked, by its ticket: the call whose approved
+        proposal it is (its card is the write's)."""
         self.asked: dict[str, list[_Asked]] = {}
         """Each call awaiting a decision: the requests its card asks about (one, unless the
         agent asked about its call again before the decision: then none is approved)."""
         self.denied: set[str] = set()
         """Calls a decision denied: the agent's report that they failed is the denial."""
+        self._after_denial = False
+        """Nothing but a denial happened since the turn last said or did something."""
+        self._message: tuple[Any, bool] = (None, False)
+        """The message being said (its ``messageId``) and whether one has begun."""
+        self._broken = False
+        """A tool call came since the agent last said something: its next words are another
+        message."""
+        self._tail = ""
+        """The last characters of what the agent said."""
         self._cost_before: float | None = None  # the session's cost when the turn began
         self._cost_now: float | None = None
         self._refused: list[str] = []
@@ -295,10 +278,10 @@ class AcpTranslator(Translator):
     def _on_update(self, update: dict[str, Any]) -> list[Event] | None:
         kind = update.get("sessionUpdate")
         if kind == "agent_message_chunk":
-            text = _text_of(update.get("content"))
-            return None if text is None else [text_delta(text)]
+            text = block_text(update.get("content"))
+            return None if text is None else self._said(text, update.get("messageId"))
         if kind == "agent_thought_chunk":
-            text = _text_of(update.get("content"))
+            text = block_text(update.get("content"))
             return None if text is None else [reasoning_delta(text)]
         if kind in ("tool_call", "tool_call_update"):
             return self._tool_call(update)
@@ -312,47 +295,76 @@ class AcpTranslator(Translator):
             return [CustomEvent(name=str(kind), value=update)]
         return None
 
+    def _said(self, text: str, message_id: Any) -> list[Event]:
+        """A chunk of the agent's message; one of another message (another ``messageId``,
+        or after a tool call) starts a paragraph of its own, not glued to the last."""
+        if not text:
+            return []
+        self._after_denial = False
+        current, begun = self._message
+        new = begun and (self._broken or (message_id is not None and message_id != current))
+        self._message, self._broken = (message_id, True), False
+        if new and not self._tail.endswith("\n\n"):
+            text = ("\n" if self._tail.endswith("\n") else "\n\n") + text.lstrip("\n")
+        self._tail = (self._tail + text)[-2:]
+        return [text_delta(text)]
+
+    def _break(self) -> None:
+        self._broken = True
+
     def _tool_call(self, update: dict[str, Any]) -> list[Event] | None:
         call_id = update.get("toolCallId")
         if not isinstance(call_id, str) or not call_id:
             return None
-        events: list[Event] = []
+        self._break()
         call = self._calls.get(call_id)
         if call is None:
-            events.append(self._start(call_id, update))
-            call = self._calls[call_id]
-        content = _content_text(update.get("content"))
+            call = self._calls[call_id] = AcpCall()
+            call.merge(update)
+            self._after_denial = False
+            return [ToolCallStarted(call_id=call_id, name=call.name, arguments=call.arguments())]
+        events = self._re_announced(call_id, call, update)
         status = update.get("status")
         if status == "failed" and call_id in self.denied:
             call.finished = True  # the run shows the call denied, as decided
         if status in ("completed", "failed") and not call.finished:
             call.finished = True
-            output = content if content is not None else update.get("rawOutput")
-            error = (content or "the tool call failed") if status == "failed" else None
+            output = output_of(update)
+            error = (
+                (str(output) if output else "the tool call failed") if status == "failed" else None
+            )
             events.append(
                 ToolCallFinished(call_id=call_id, output=None if error else output, error=error)
             )
-        elif content is not None and not call.finished:
-            events.append(ToolCallProgress(call_id=call_id, output=content))
+        elif call.running and not call.finished and (output := output_of(update)) is not None:
+            events.append(ToolCallProgress(call_id=call_id, output=output))
         return events
 
-    def _start(self, call_id: str, update: Mapping[str, Any]) -> ToolCallStarted:
-        arguments: dict[str, Any] = {}
-        if update.get("title"):
-            arguments["title"] = update["title"]
-        locations = [
-            loc.get("path")
-            for loc in update.get("locations") or []
-            if isinstance(loc, dict) and loc.get("path")
-        ]
-        if locations:
-            arguments["locations"] = locations
-        if update.get("rawInput") is not None:
-            arguments["input"] = update["rawInput"]
-        kind = update.get("kind")
-        name = kind if isinstance(kind, str) and kind else "tool"
-        self._calls[call_id] = _Call(name, arguments)
-        return ToolCallStarted(call_id=call_id, name=name, arguments=arguments)
+    def _re_announced(self, call_id: str, call: AcpCall, update: dict[str, Any]) -> list[Event]:
+        """An update of a known call: its new fields. Before a decision is asked, more or
+        other words are a new version of the call (the card asks about the last); once it
+        was shown for a decision, only another command, cwd, path or diff is reported (the
+        run then flags it), not the agent's other bookkeeping."""
+        before = call.arguments()
+        call.merge(update)
+        after = call.arguments()
+        if after == before:
+            return []
+        if call.asked_action is not None and call.action() == call.asked_action:
+            return []
+        return [ToolCallStarted(call_id=call_id, name=call.name, arguments=after)]
+
+    def decided(self, decision: ApprovalDecision) -> None:
+        """A decision goes to the agent: a denial is the person's, and the turn that stops
+        right after it ends as they decided (:data:`DENIED`)."""
+        if not decision.approved:
+            self.denied.add(decision.call_id)
+        self._after_denial = not decision.approved
+
+    def permits(self, call_id: str) -> list[dict[str, Any]]:
+        """The writes an approval of ``call_id`` approves: its card's diffs."""
+        call = self._calls.get(call_id)
+        return call.permits(call_id) if call is not None else []
 
     def _usage_update(self, update: dict[str, Any]) -> list[Event]:
         cost = as_dict(update.get("cost"))
@@ -368,57 +380,48 @@ class AcpTranslator(Translator):
 
     def _on_permission(self, data: dict[str, Any]) -> list[Event] | None:
         params = as_dict(data.get("params")) or {}
-        call = as_dict(params.get("toolCall")) or {}
-        call_id = call.get("toolCallId")
+        update = as_dict(params.get("toolCall")) or {}
+        call_id = update.get("toolCallId")
         options = [o for o in params.get("options") or [] if isinstance(o, dict)]
         asked = _asked_of(data, options)
         if not isinstance(call_id, str) or asked is None:
             return None
-        events: list[Event] = []
-        known = self._calls.get(call_id)
-        if known is None:
-            events.append(self._start(call_id, call))
-            known = self._calls[call_id]
-        arguments = dict(known.arguments)
-        if (content := _content_text(call.get("content"))) is not None:
-            arguments["content"] = content
+        self._break()
+        call = self._calls.get(call_id)
+        if call is None:
+            call = self._calls[call_id] = AcpCall()
+        call.merge(update, proposal=True)  # the request's fields are the call it asks about
+        call.asked_action = call.action()
         self.asked.setdefault(call_id, []).append(asked)
         always = any(o.get("kind") == "allow_always" for o in options)
-        title = arguments.get("title") or known.name
-        events += [
+        question = call.question()
+        return [
             ToolApprovalRequested(
                 call_id=call_id,
                 approval_id=asked.ticket,
-                name=known.name,
-                arguments=arguments,
-                for_run=f"{title}, for the rest of the ACP session" if always else None,
+                reason=question,
+                name=call.name,
+                arguments=call.arguments(),
+                for_run=f"{question or call.name}, for the rest of the ACP session"
+                if always
+                else None,
             ),
             RunPaused(reason="the agent asks permission"),
         ]
-        return events
 
     def _on_file(self, data: dict[str, Any]) -> list[Event] | None:
         params = as_dict(data.get("params")) or {}
         asked = _asked_of(data, [])
         if asked is None:
             return None
+        self._break()
+        permitted = data.get("permitted_by")
+        if isinstance(permitted, str) and permitted in self._calls:
+            self._writes[asked.ticket] = permitted  # the write its approved card showed
+            return [ToolCallProgress(call_id=permitted, output=f"writing {params.get('path')}")]
         call_id, method = asked.ticket, asked.method  # the ticket: no agent's call id is it
-        name = method.rsplit("/", 1)[-1]
-        arguments: dict[str, Any] = {"path": params.get("path")}
-        for key in ("line", "limit"):
-            if params.get(key) is not None:
-                arguments[key] = params[key]
-        if method == "terminal/create":
-            name, arguments = "terminal", _terminal_arguments(params)
-        elif method == "fs/write_text_file":
-            new = params.get("content")
-            old = data.get("old_text")
-            arguments["diff"] = shown_diff(
-                str(params.get("path")),
-                old if isinstance(old, str) else None,
-                new if isinstance(new, str) else "",
-            )
-        self._calls[call_id] = _Call(name, arguments)
+        name, arguments = _file_arguments(method, params, data.get("old_text"))
+        self._calls[call_id] = AcpCall(arguments, name)
         events: list[Event] = [ToolCallStarted(call_id=call_id, name=name, arguments=arguments)]
         if isinstance(data.get("refused"), str):
             self._calls[call_id].finished = True
@@ -440,11 +443,14 @@ class AcpTranslator(Translator):
 
     def _on_file_done(self, data: dict[str, Any]) -> list[Event] | None:
         call_id = data.get("ticket")
+        error = data.get("error")
+        if isinstance(call_id, str) and (permitted := self._writes.pop(call_id, None)):
+            said = f"the write failed: {error}" if isinstance(error, str) else data.get("output")
+            return [ToolCallProgress(call_id=permitted, output=said)]
         call = self._calls.get(call_id) if isinstance(call_id, str) else None
         if call is None or call.finished:
             return []
         call.finished = True
-        error = data.get("error")
         if isinstance(error, str):
             return [ToolCallFinished(call_id=call_id, error=error)]
         return [ToolCallFinished(call_id=call_id, output=data.get("output"))]
@@ -458,7 +464,9 @@ class AcpTranslator(Translator):
         reason = result.get("stopReason")
         if reason == "refusal":
             return [RunFailed(message="the agent refused to go on", code="refusal")]
-        if reason == "cancelled":
+        if self._after_denial and reason in ("cancelled", "end_turn"):
+            reason = DENIED  # it stopped because it was told no: the turn went as decided
+        elif reason == "cancelled":
             return [RunFailed(message="the agent cancelled the turn", code="cancelled")]
         return [
             RunCompleted(
@@ -729,9 +737,11 @@ class Acp(Provider):
             asked = translator.asked.pop(decision.call_id, [])
             if len(asked) > 1:  # one card, two requests: the gate denies it; never approved
                 decision = ApprovalDecision(decision.call_id, False, "asked about twice")
-            if asked and not decision.approved:
-                translator.denied.add(decision.call_id)
+            if asked:
+                translator.decided(decision)
             answers += [_answer(one, decision) for one in asked]
+            if decision.approved and len(asked) == 1 and asked[0].method == _PERMISSION:
+                answers[-1]["permits"] = translator.permits(decision.call_id)
         return HttpRequest("ANSWER", "", json={"sessionId": request.thread_id, "answers": answers})
 
     def cancel_request(self, ref: RunRef) -> HttpRequest | None:

@@ -22,8 +22,10 @@
  * it whatever is answered) says why. Everything the server sent (name, keys,
  * values, reason, question) is shown through `visible()`: nothing can start a line or reorder
  * text. A decision the server made itself says so, and a call that ran without the user's
- * approval is marked.
+ * approval is marked. A call that writes a file shows the diff it writes, rendered, above the
+ * controls (diff.js).
  */
+import { DiffView, diffOf } from "./diff.js";
 import { button, h, isSendKey, listen } from "./dom.js";
 import { clockTime, formatCount, visible } from "./format.js";
 
@@ -62,7 +64,10 @@ export class ApprovalBox {
     this.wholeButton = button("Show whole call", "anb-show-whole", () => this.toggleWhole(),
       { signal, title: "Show every argument value whole" });
     this.clipNote.append(this.clipText, this.wholeButton);
-    this.shownCall.append(this.callWarnings, this.callText, this.otherText, this.clipNote);
+    /** The diff the call writes, rendered (hidden when it writes none). */
+    this.diff = new DiffView();
+    this.shownCall.append(this.callWarnings, this.callText, this.otherText, this.clipNote,
+      this.diff.el);
     /** @type {import("./state.js").ShownCallState | null} */
     this.shown = null;
     this.actions = h("div", "anb-approval-actions");
@@ -116,6 +121,7 @@ export class ApprovalBox {
     this.forRun = typeof approval.for_run === "string" ? approval.for_run : null;
     this.label(this.name);
     this.showCall(approval.shown ?? null);
+    this.diff.update(diffOf(call));
     const waiting = approval.state === "awaiting" && call.status === "awaiting_approval";
     if (!waiting) this.sent = null;
     this.question = typeof approval.question === "string" ? approval.question : null;

@@ -10,6 +10,7 @@ import {
 } from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
 import { ApprovalBox, withDecision } from "./approval.js";
+import { DiffView, diffOf } from "./diff.js";
 import { ChildCalls, MAX_INDENT, SubAgentView, markLevel } from "./tree.js";
 
 /** Tool output characters shown before "Show all". */
@@ -239,6 +240,8 @@ export class ToolCardView {
     this.argsBox = h("div", "anb-tool-args");
     this.args = h("pre", "anb-pre");
     this.argsBox.append(h("div", "anb-tool-label", "Arguments"), this.args);
+    // the diff a call nobody was asked about writes (an approval box shows its own)
+    this.diff = new DiffView();
 
     this.output = h("details", "anb-tool-output");
     this.output.open = remembered.open === true;
@@ -263,7 +266,7 @@ export class ToolCardView {
     this.error = h("div", "anb-tool-error");
     this.error.hidden = true;
     this.el.append(
-      head, this.argsBox, this.approval.el, this.subAgent.el, this.children.el, this.output, this.error,
+      head, this.argsBox, this.diff.el, this.approval.el, this.subAgent.el, this.children.el, this.output, this.error,
     );
     /** The call as last drawn. @type {ToolState | null} */
     this.call = null;
@@ -336,6 +339,7 @@ export class ToolCardView {
     if (this.args.textContent !== shownArgs) this.args.textContent = shownArgs;
     // A call that asked for a decision is shown in its approval box (every key, clipped values)
     this.argsBox.hidden = args === "" || Boolean(call.approval?.shown);
+    this.diff.update(call.approval ? null : diffOf(call));
 
     // A running call's output is an interim one (the platform's progress), shown as such.
     const hasOutput = call.output !== undefined && call.output !== null;

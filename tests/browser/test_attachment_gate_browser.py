@@ -2,8 +2,8 @@
 (Playwright, Debian's Chromium): ``@df`` in the cell pauses the run before anything is sent,
 its approval card naming the mention and showing the summary that would go; one click on
 Approve and the message goes with it ("As sent" shows only then), the run completes, the
-card saying who let it go.
-Light and dark screenshots go to test-artifacts/."""
+card saying who let it go; Deny, and nothing goes: the run ends as the person decided, no red
+failure box. Light and dark screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ CELLS = [
     "agentnb.context.configure(ask_first=True)\n"
     'df = pd.DataFrame({"region": ["north", "south"], "revenue": [1.5, 2.5]})',
     "%%agent finance_agent\nWhy is @df short?",
+    "%%agent finance_agent\nAnd @df again?",
 ]
-ASKING = 1
+ASKING, DENYING = 1, 2
 
 
 def test_approve_on_the_attachment_card_sends_the_message_with_it(
@@ -68,4 +69,25 @@ def test_approve_on_the_attachment_card_sends_the_message_with_it(
         assert widget.locator(".anb-sent summary").inner_text() == "As sent"  # now it went
         cell_at(page, ASKING).scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "attachment-gate-approved.png"))
+        assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
+
+
+def test_deny_on_the_attachment_card_sends_nothing_and_is_the_persons_decision(
+    jupyterlab: Any, browser: Any, artifacts: Path
+) -> None:
+    with notebook_page(browser, jupyterlab, "attachment-deny.ipynb", CELLS) as page:
+        page.evaluate(RUN_CELL, DENYING)
+        wait_for_state(page, DENYING, PAUSED)
+        widget = widget_at(page, DENYING)
+        widget.locator(".anb-approval").get_by_role(
+            "button", name="Deny attach: do not run it"
+        ).click()
+        wait_for_state(page, DENYING, "Completed · ended at your denial of attach")
+        assert widget.locator(".anb-error:visible").count() == 0  # no red failure box
+        card = widget.locator(".anb-tool", has_text="attach").first
+        assert card.get_attribute("data-status") == "denied"
+        assert "denied by you" in card.locator(".anb-tool-status").inner_text()
+        assert widget.locator(".anb-answer").count() == 0  # nothing went, nothing came back
+        cell_at(page, DENYING).scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "attachment-gate-denied.png"))
         assert widget_errors(page.errors) == []  # type: ignore[attr-defined]

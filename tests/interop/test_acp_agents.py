@@ -30,6 +30,8 @@ from agentnb import (
 )
 from agentnb._app.connections import disconnect
 from agentnb._client import acp_terminals, acp_transport
+from agentnb._core.shown_call import shown_call
+from agentnb._display.run_text import status_line
 from agentnb.approvals import ApprovalDecision
 from agentnb.providers.acp import answer_to_permission
 from agentnb.types import RunHandle
@@ -126,7 +128,7 @@ def test_a_tool_call_keeps_its_kind_locations_and_diff_and_the_turn_its_usage_an
     assert (run.status, run.text) == ("completed", "edited")
     [call] = run.tool_calls
     assert call.name == "edit" and call.status == "succeeded"
-    assert call.arguments == {"title": f"Edit {path}", "locations": [path], "input": {"path": path}}
+    assert call.arguments == {"path": path, "input": {"path": path}}  # what it does, then all
     assert "-old line\n+new line\n" in call.output and call.output.startswith("--- a/")
     assert run.usage is not None
     assert (run.usage.prompt_tokens, run.usage.completion_tokens, run.usage.cost) == (120, 30, 0.25)
@@ -196,6 +198,124 @@ def test_a_caller_waiting_with_no_policy_rejects_saying_no_one_could_approve(scr
     [call] = run.tool_calls
     assert call.status == "denied" and call.approval is not None
     assert "no one could approve it" in (call.approval.decision_reason or "")
+
+
+# ---- the cards: what a person reads is what will happen ------------------------------------------
+def test_a_command_card_shows_the_command_and_its_cwd_first_and_no_false_disagreement(
+    scripted: str, workdir: Path
+) -> None:
+    """As Codex's adapter asks: the request adds a note to the announced call; the card reads
+    the command line and cwd out of ``rawInput`` (its bookkeeping stays, last), warns of
+    nothing, and the call's output is its text, not its JSON; the agent's warning and its
+    answer are two paragraphs."""
+    handle = ask(scripted, "askrun touch made.txt")
+    until(lambda: handle.run.status == "paused", "the run pauses for the command")
+    [call] = handle.run.awaiting_approval
+    shown = shown_call(call)
+    assert [a.key for a in shown.arguments] == ["command", "cwd", "details", "input"]
+    assert call.arguments["command"] == "/bin/bash -lc 'touch made.txt'"
+    assert call.arguments["cwd"] == str(workdir)
+    assert shown.other_versions == () and shown.warnings() == []
+    assert call.approval is not None and call.approval.reason == "touch made.txt"
+    handle.approve(call.call_id)
+    run = ended(handle)
+    [call] = run.tool_calls
+    assert (call.status, call.output, call.unapproved) == ("succeeded", "done\n", None)
+    assert call.approval is not None and not call.approval.arguments_changed
+    assert run.text == "Model metadata not found; this can cause issues.\n\nThe command ran."
+
+
+@pytest.mark.parametrize("how", ["deny", "no one to ask"])
+def test_a_turn_the_agent_ends_at_a_denial_is_the_persons_decision_not_a_failure(
+    scripted: str, how: str
+) -> None:
+    """Codex ends the turn ``cancelled`` when told no, Claude Code ``end_turn``: either way
+    the run completed as decided, ``finish_reason`` ``denied``, the call denied."""
+    if how == "deny":
+        handle = ask(scripted, "askrun touch made.txt")
+        until(lambda: handle.run.status == "paused", "the run pauses for the command")
+        handle.deny(handle.run.awaiting_approval[0].call_id)
+        run = ended(handle)
+    else:
+        run = agentnb.ask(scripted, "askrun touch made.txt", plain=True, wait=True).run
+    assert (run.status, run.finish_reason, run.error) == ("completed", "denied", None)
+    assert [c.status for c in run.tool_calls] == ["denied"]
+    whose = "your" if how == "deny" else "your approve= policy's"
+    assert f"completed · ended at {whose} denial of execute" in status_line(run)
+
+
+def test_a_write_is_one_card_with_its_diff_and_is_written_once_approved(
+    scripted: str, workdir: Path
+) -> None:
+    """As Claude Code's adapter writes: announced empty, then with its input and diff, then a
+    permission naming it, then ``fs/write_text_file``. One card, asked once: the write its
+    approved diff shows is made without a second card."""
+    path = workdir / "new.txt"
+    handle = ask(scripted, f"askwrite {path} hello there")
+    until(lambda: handle.run.status == "paused", "the run pauses for the write")
+    [call] = handle.run.awaiting_approval
+    shown = shown_call(call)
+    assert shown.other_versions == () and shown.warnings() == []
+    assert call.arguments["path"] == str(path) and "+hello there" in call.arguments["diff"]
+    assert call.output is None  # the proposed diff is not an output
+    handle.approve(call.call_id)
+    run = ended(handle)
+    assert path.read_text() == "hello there"
+    [call] = run.tool_calls
+    assert call.status == "succeeded" and call.unapproved is None
+    assert call.output == f"The file {path} has been updated successfully."
+    assert run.text == "written"
+
+
+def test_a_denied_write_is_denied_by_the_person_and_nothing_is_written(
+    scripted: str, workdir: Path
+) -> None:
+    path = workdir / "new.txt"
+    handle = ask(scripted, f"askwrite {path} hello there")
+    until(lambda: handle.run.status == "paused", "the run pauses for the write")
+    handle.deny(handle.run.awaiting_approval[0].call_id)
+    run = ended(handle)
+    assert not path.exists()
+    [call] = run.tool_calls
+    assert (call.status, call.output, call.unapproved) == ("denied", None, None)
+    assert (run.status, run.finish_reason) == ("completed", "denied")
+
+
+def test_a_write_other_than_the_approved_diff_asks_again(scripted: str, workdir: Path) -> None:
+    """The approved diff made a new file: where a file is there already, the write would
+    replace it, which the card did not show, so it has a card of its own."""
+    path = workdir / "notes.txt"
+    run = ended(ask(scripted, f"askwrite {path} replaced", approve=True))
+    assert [c.name for c in run.tool_calls] == ["edit", "write_text_file"]
+    assert "-first line" in run.tool_calls[1].arguments["diff"]
+
+
+def test_an_approved_edit_of_a_piece_of_a_file_is_written_on_its_one_card(
+    scripted: str, workdir: Path
+) -> None:
+    """The card shows the piece's diff; the write is the file as it is with that piece
+    replaced, so it is the approved write (the read before it asks as reads do)."""
+    path = workdir / "notes.txt"
+    handle = ask(scripted, f"askedit {path} second SECOND")
+    until(lambda: handle.run.status == "paused", "the run pauses for the edit")
+    [call] = handle.run.awaiting_approval
+    assert shown_call(call).diff[-2:] == ("-second", "+SECOND")
+    handle.approve(call.call_id)
+
+    def reads() -> list[agentnb.types.ToolCall]:
+        return [c for c in handle.run.awaiting_approval if c.name == "read_text_file"]
+
+    until(lambda: reads(), "the agent's read asks as reads do")
+    handle.approve(reads()[0].call_id)
+    run = ended(handle)
+    assert path.read_text() == "first line\nSECOND line\nthird line\n"
+    assert [c.name for c in run.tool_calls] == ["edit", "read_text_file"]  # no write card
+    assert run.tool_calls[0].status == "succeeded"
+
+
+def test_separate_messages_are_separate_paragraphs(scripted: str) -> None:
+    run = ended(ask(scripted, "twice"))
+    assert run.text == "First message.\n\nSecond message.\n\nThird message.\n\nFourth."
 
 
 # ---- files: under the working directory, redacted, through the gate -----------------------------

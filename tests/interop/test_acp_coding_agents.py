@@ -1,53 +1,40 @@
 """Real coding agents over ACP, offline, each answering a ``%%agent`` cell and recorded in the
-history: Codex through ``@zed-industries/codex-acp`` (its linux-x64 binary) with a
-``config.toml`` in its own ``CODEX_HOME`` naming a provider at a scripted Responses API and an
-``auth.json`` holding a dummy key, and Claude Code through ``@zed-industries/claude-code-acp``
-(it bundles Claude Code) with ``ANTHROPIC_BASE_URL`` at a scripted Messages API, its own
-``HOME``, ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`` and ``IS_SANDBOX=1`` (as root,
-``session/new`` fails without it), and Gemini CLI (``@google/gemini-cli``, ``gemini --acp``)
-with ``GOOGLE_GEMINI_BASE_URL`` at a scripted Gemini API and a model named (``--model``: on
-``auto`` it first asks a router model, which the scripted one cannot answer), and OpenCode
-(``opencode-ai``, ``opencode acp``) with its Anthropic provider's ``baseURL`` at the scripted
-Messages API (``OPENCODE_CONFIG_CONTENT``), its models catalog not fetched, no plugins. The npm packages (``tests/sdk_envs/NAME.npm``) are installed
-into ``.tools/NAME`` by ``scripts/test.sh``; a test whose package is missing is skipped, saying
-so."""
+history: Codex and Claude Code as ``tests/coding_agents.py`` starts them (each asking before
+it runs a command or writes a file, the card showing what will happen), Gemini CLI
+(``@google/gemini-cli``, ``gemini --acp``) with ``GOOGLE_GEMINI_BASE_URL`` at a scripted
+Gemini API and a model named (``--model``: on ``auto`` it first asks a router model, which
+the scripted one cannot answer), and OpenCode (``opencode-ai``, ``opencode acp``) with its
+Anthropic provider's ``baseURL`` at the scripted Messages API (``OPENCODE_CONFIG_CONTENT``),
+its models catalog not fetched, no plugins. The npm packages (``tests/sdk_envs/NAME.npm``)
+are installed into ``.tools/NAME`` by ``scripts/test.sh``; a test whose package is missing
+is skipped, saying so."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import REPO, free_port, sdk_python, serving
+from agentnb_testing import wait_until
+from coding_agents import claude_code, codex, installed, scripted_model
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb._app.connections import disconnect
+from agentnb._core.shown_call import shown_call
 from agentnb.providers import RemoteAgent
+from agentnb.types import RunHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-MODEL = Path(__file__).resolve().parent / "acp_agents" / "scripted_model.py"
-
-
-def installed(name: str, binary: str) -> Path:
-    """The npm package's binary under ``.tools/NAME`` (skipped, saying why, without it)."""
-    path = REPO / ".tools" / name / "node_modules" / ".bin" / binary
-    if not path.exists():
-        spec = (REPO / "tests" / "sdk_envs" / f"{name}.npm").read_text().strip()
-        pytest.skip(f"{spec} is not installed in .tools/{name} (scripts/test.sh installs it)")
-    return path
 
 
 @pytest.fixture(scope="module")
 def model_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("scripted-model") / "model.log"
-    command = [str(sdk_python("anthropic")), str(MODEL), str(port)]
-    with serving(command, ready_url=f"http://127.0.0.1:{port}/log", log_path=log):
-        yield f"http://127.0.0.1:{port}"
+    with scripted_model(tmp_path_factory.mktemp("scripted-model")) as url:
+        yield url
 
 
 def cell(agent: str, message: str) -> agentnb.Run:
@@ -79,18 +66,8 @@ def recorded(run: agentnb.Run) -> agentnb.history.RunRecord:
 
 
 def test_codex_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path) -> None:
-    codex = installed("codex-acp", "codex-acp")
-    home = tmp_path / "codex-home"
-    home.mkdir()
-    (home / "config.toml").write_text(
-        'model = "gpt-5-codex"\nmodel_provider = "scripted"\n'
-        "[model_providers.scripted]\n"
-        f'name = "scripted"\nbase_url = "{model_url}/v1"\nwire_api = "responses"\n'
-        'env_key = "SCRIPTED_KEY"\n'
-    )
-    (home / "auth.json").write_text(json.dumps({"OPENAI_API_KEY": "sk-dummy"}))
-    env = {"CODEX_HOME": str(home), "SCRIPTED_KEY": "sk-dummy"}
-    agent, run = answered([str(codex)], "codex", tmp_path, env, "Say hello from Codex")
+    command, env = codex(model_url, tmp_path / "codex-home")
+    agent, run = answered(command, "codex", tmp_path, env, "Say hello from Codex")
     assert agent.name == "codex-acp"
     assert run.status == "completed" and run.provider == "acp" and run.connection == "codex"
     assert run.text.endswith("The scripted model says: Say hello from Codex")
@@ -99,16 +76,8 @@ def test_codex_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path
 
 
 def test_claude_code_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path) -> None:
-    claude = installed("claude-code-acp", "claude-code-acp")
-    env = {
-        "HOME": str(tmp_path / "claude-home"),
-        "ANTHROPIC_BASE_URL": model_url,
-        "ANTHROPIC_API_KEY": "sk-ant-dummy",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "IS_SANDBOX": "1",
-    }
-    (tmp_path / "claude-home").mkdir()
-    agent, run = answered([str(claude)], "claude", tmp_path, env, "Say hello from Claude Code")
+    command, env = claude_code(model_url, tmp_path / "claude-home")
+    agent, run = answered(command, "claude", tmp_path, env, "Say hello from Claude Code")
     assert (agent.name, agent.title) == ("@zed-industries/claude-code-acp", "Claude Code")
     assert run.status == "completed" and run.connection == "claude"
     assert run.text == "The scripted model says: hello from Claude Code"
@@ -230,3 +199,91 @@ def test_codexs_config_options_are_listed_and_a_model_set_reaches_the_model(
         disconnect("codex")
     assert run.status == "completed" and run.model == other
     assert [entry["model"] for entry in model_log(model_url)[before:]] == [other]
+
+
+# ---- the cards: what a person reads is what will happen ------------------------------------------
+@contextlib.contextmanager
+def connected(
+    agent: Callable[[str, Path], tuple[list[str], dict[str, str]]],
+    model_url: str,
+    tmp_path: Path,
+) -> Iterator[str]:
+    """The coding agent connected (named ``coder``), run in ``tmp_path``."""
+    command, env = agent(model_url, tmp_path / "home")
+    agentnb.connect("acp", command=command, name="coder", cwd=tmp_path, env=env)
+    try:
+        yield "coder"
+    finally:
+        disconnect("coder")
+
+
+def asking(name: str, message: str) -> RunHandle:
+    """A run of ``message`` once it waits for a decision on one call."""
+    handle = agentnb.ask(name, message, plain=True, wait=False)
+    wait_until(lambda: handle.run.status == "paused", "the run waits for a decision")
+    return handle
+
+
+def ended(handle: RunHandle) -> agentnb.Run:
+    with contextlib.suppress(agentnb.AgentNBError):
+        handle.wait(120)
+    return handle.run
+
+
+@pytest.mark.parametrize("approve", [True, False], ids=["approved", "denied"])
+def test_codexs_command_card_shows_the_command_and_cwd_and_its_denial_is_the_persons(
+    model_url: str, tmp_path: Path, approve: bool
+) -> None:
+    with connected(codex, model_url, tmp_path) as name:
+        handle = asking(name, "run touch made.txt")
+        [call] = handle.run.awaiting_approval
+        shown = shown_call(call)
+        assert [a.key for a in shown.arguments][:2] == ["command", "cwd"]
+        assert call.arguments["command"] == "/bin/bash -lc 'touch made.txt'"
+        assert call.arguments["cwd"] == str(tmp_path)
+        assert "call_id" in call.arguments["input"]  # the adapter's bookkeeping, kept last
+        assert shown.other_versions == () and shown.warnings() == []  # no false disagreement
+        if approve:
+            handle.approve(call.call_id)
+        else:
+            handle.deny(call.call_id)
+        run = ended(handle)
+    warning, _, answer = run.text.partition("\n\n")  # two messages, not glued
+    assert warning.endswith("cause issues.")
+    if approve:
+        assert run.status == "completed" and run.finish_reason == "stop"
+        assert answer.startswith("The scripted model says: the tool said")
+        assert run.tool_calls[0].approval is not None
+        assert not run.tool_calls[0].approval.arguments_changed
+    else:
+        assert (run.status, run.finish_reason, run.error) == ("completed", "denied", None)
+        assert [c.status for c in run.tool_calls] == ["denied"]
+
+
+@pytest.mark.parametrize("approve", [True, False], ids=["approved", "denied"])
+def test_claude_codes_write_is_one_card_with_its_diff_and_its_denial_is_the_persons(
+    model_url: str, tmp_path: Path, approve: bool
+) -> None:
+    path = tmp_path / "notes.txt"
+    with connected(claude_code, model_url, tmp_path) as name:
+        handle = asking(name, f"write {path} hello there")
+        [call] = handle.run.awaiting_approval
+        shown = shown_call(call)
+        assert call.name == "edit" and call.arguments["path"] == str(path)
+        assert "+hello there" in shown.diff and shown.warnings() == []
+        assert call.output is None  # the proposed diff is not an output
+        if approve:
+            handle.approve(call.call_id)
+        else:
+            handle.deny(call.call_id)
+        run = ended(handle)
+    [call] = run.tool_calls  # one card: the write its diff showed was not asked again
+    assert call.unapproved is None
+    if approve:
+        assert path.read_text() == "hello there\n"
+        assert call.status == "succeeded" and "updated successfully" in str(call.output)
+        assert run.status == "completed" and run.text.startswith("The scripted model says")
+    else:
+        assert not path.exists()
+        assert (call.status, call.output) == ("denied", None)
+        assert (run.status, run.finish_reason) == ("completed", "denied")

@@ -63,7 +63,7 @@ def test_an_acp_turn_streams_into_the_chat_cell_and_is_in_the_history(
         return json.dumps(session.comm_data(comm_id))
 
     session.wait_for(lambda: "edited" in streamed() and "+new line" in streamed())
-    assert "Edit " in streamed()  # the tool card's title
+    assert '"arguments": {"path": ' in streamed()  # the tool card: what the edit does first
 
     pid = session.execute(
         "print(agentnb.connections()['coder'].client().transport._agent.process.pid)"
@@ -229,3 +229,36 @@ def test_each_acp_turn_decides_its_own_notebook_reads_and_one_without_context_re
     assert denied[0] is True and "denied" in denied[1]
     assert unshared[0] is True and "not shared" in unshared[1]
     assert after[0] is True and "not shared" in after[1]
+
+
+def test_a_later_context_turn_shows_the_notebooks_mcp_server_in_its_own_cell(
+    kernel: Any, tmp_path: Path
+) -> None:
+    """The notebook's MCP server starts with the first ``--context`` turn and is shown in its
+    cell; a later cell's turn, which may wait for one of its calls, shows it too (once), so
+    the call's card is where the turn waits, not only in the earlier cell."""
+    session = Session(kernel)
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    session.execute(
+        f"""
+        %load_ext agentnb
+        import agentnb
+        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        """
+    )
+
+    def servers_shown(cell: str) -> int:
+        shown = [
+            d["content"]["data"].get("text/plain", "") for d in session.of(cell, "display_data")
+        ]
+        return sum("served over MCP" in text for text in shown)
+
+    first = session.execute("%%agent coder --context\nmcp")
+    session.execute("_agent.wait(60)")
+    later = session.execute("%%agent coder --context\nmcp")
+    session.execute("_agent.wait(60)")
+    twice = session.execute(
+        "for _ in range(2): agentnb.ask('coder', 'mcp', context=True, wait=True)"
+    )
+    plain = session.execute("%%agent coder\nmcp")
+    assert [servers_shown(c) for c in (first, later, twice, plain)] == [1, 1, 1, 0]

@@ -2,9 +2,10 @@
 context"): in a real kernel against the built-in server behind a proxy that keeps every
 request, ``@name`` in ``ask`` or a ``%%agent`` cell waits, where the context settings ask
 first (the default), as one call of the run (``attach``) through its approval gate: nothing
-reaches the server before the decision, a denial sends nothing and ends the run saying so,
-and the history keeps what was decided. ``approve=`` decides it as it decides any call;
-``configure(ask_first=False)`` sends at once."""
+reaches the server before the decision, a denial sends nothing (yours ends the run as you
+decided; a policy's, or no one's, fails it saying so), and the history keeps what was
+decided. ``approve=`` decides it as it decides any call; ``configure(ask_first=False)`` sends
+at once."""
 
 from __future__ import annotations
 
@@ -108,33 +109,35 @@ def test_nothing_reaches_the_server_before_the_attachments_are_approved(
     assert "@df: pandas DataFrame" in sent
 
 
-def test_a_denial_sends_nothing_ends_the_run_saying_so_and_the_history_keeps_it(
+def test_your_denial_sends_nothing_ends_the_run_as_decided_and_the_history_keeps_it(
     session: Session, tap: tuple[WireTap, str, str]
 ) -> None:
     said_on_page(
         "context.md",
-        "Denied, nothing is sent and the run ends failed, saying so (error code "
-        "`attachments_denied`); the history keeps the run with the message as you typed it and "
-        "the `attach` call with what was decided and by whom.",
+        "Denied, nothing is sent. Your denial is your decision, not a failure: the run ends "
+        'completed, `finish_reason` `"denied"`, its status saying `ended at your denial of '
+        "attach`. Denied by `approve=` or because no one could decide, the run ends failed, "
+        "saying so (error code `attachments_denied`). Either way the history keeps the run with "
+        "the message as you typed it and the `attach` call with what was decided and by whom.",
     )
     wire = tap[0]
     before = len(wire.bodies)
     ran = session.execute(
         """
         h = agentnb.ask("finance_agent", "Why is @df short?", via="t", display=False)
+        from agentnb._display.run_text import status_line
         h.deny(asking(h).call_id, "not this one")
-        try:
-            h.wait()
-        except agentnb.RunFailedError as exc:
-            print(type(exc).__name__, exc.code, str(exc))
+        run = h.wait()
+        print(run.status, run.finish_reason, repr(run.text), status_line(run).split(" · ")[1])
         row = agentnb.runs(limit=1)[0]
         print(row.status, repr(row.message), [(c.name, c.status) for c in row.tool_calls])
+        print(run.tool_calls[0].error)
         """
     )
     assert session.stdout(ran) == (
-        "RunFailedError attachments_denied the attachments (@df) were denied: nothing was "
-        "sent to the agent (not this one)\n"
-        "failed 'Why is @df short?' [('attach', 'denied')]\n"
+        "completed denied '' ended at your denial of attach\n"
+        "completed 'Why is @df short?' [('attach', 'denied')]\n"
+        "not this one\n"
     )
     assert len(wire.bodies) == before
 

@@ -18,6 +18,19 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``mcpjson``: answers those servers as JSON, as the SDK read them;
 - ``terminal CMD ARG...``: runs the command in the client's terminal (when offered: else
   says so), waits for it, answers its exit code and output;
+- ``askrun CMD...``: asks permission to run a command as Codex's adapter does (the request
+  first, its ``rawInput`` the adapter's bookkeeping around ``command`` and ``cwd``, its
+  ``content`` a note); approved, reports the call running (other bookkeeping) and its
+  ``rawOutput``, then says so; denied, ends the turn ``cancelled``;
+- ``askwrite PATH TEXT...``: writes a file as Claude Code's adapter does: the call announced
+  with an empty input, again with its input and diff, a permission request naming it, then
+  (approved) ``fs/write_text_file``; denied, the call fails and the turn ends;
+- ``askedit PATH OLD NEW``: the same for an edit of a piece of the file (``OLD`` to
+  ``NEW``), which it reads (``fs/read_text_file``) and writes whole;
+- ``twice``: says two messages with a tool call between, then two by ``messageId``;
+- ``mcpcall TOOL``: calls TOOL of the session's first HTTP MCP server (Streamable HTTP, its
+  headers sent), reporting it as a tool call titled by the tool (no ``kind``, as Codex reports
+  an MCP call), and says the result's first line;
 - ``spin SECONDS NAME``: spends SECONDS of CPU (cancel stops it), then answers
   ``NAME spun`` with usage; with ``SCRIPTED_SPIN_LOG`` set, first appends ``NAME pid ppid``
   to that file (which worker's agent started it, and how often), and ``NAME stopped pid
@@ -33,6 +46,7 @@ import json
 import os
 import sys
 import time
+import urllib.request
 from typing import Any
 
 from acp import (
@@ -46,6 +60,8 @@ from acp import (
     plan_entry,
     run_agent,
     start_tool_call,
+    text_block,
+    tool_content,
     tool_diff_content,
     update_agent_message_text,
     update_agent_thought_text,
@@ -319,6 +335,122 @@ class ScriptedAgent(Agent):
         await self._say(session_id, f"exit {ended.exit_code}: {output.output.strip()}")
         return PromptResponse(stop_reason="end_turn")
 
+    async def _ask(self, session_id: str, call: ToolCallUpdate) -> bool:
+        options = [
+            PermissionOption(option_id="allow", name="Allow", kind="allow_once"),
+            PermissionOption(option_id="reject", name="Reject", kind="reject_once"),
+        ]
+        answer = await self._conn.request_permission(
+            session_id=session_id, tool_call=call, options=options
+        )
+        return getattr(answer.outcome, "option_id", None) == "allow"
+
+    async def _askrun(self, session_id: str, command: str) -> PromptResponse:
+        await self._say(session_id, "Model metadata not found; this can cause issues.")
+        words = ["/bin/bash", "-lc", command]
+        asked = {"call_id": "c1", "turn_id": "t1", "command": words, "cwd": os.getcwd()}
+        asked |= {"parsed_cmd": [{"type": "unknown", "cmd": command}]}
+        note = tool_content(text_block(f"Proposed Amendment: {command}"))
+        call = ToolCallUpdate(
+            tool_call_id="run-1",
+            title=command,
+            kind="execute",
+            status="pending",
+            raw_input=asked,
+            content=[note],
+        )
+        if not await self._ask(session_id, call):
+            return PromptResponse(stop_reason="cancelled")
+        running = {**asked, "process_id": "42", "source": "unified_exec_startup"}
+        del running["parsed_cmd"]
+        started = start_tool_call(
+            "run-1", command, kind="execute", status="in_progress", raw_input=running
+        )
+        await self._conn.session_update(session_id, started)
+        output = {"stdout": f"ran {command}\n", "exit_code": 0, "formatted_output": "done\n"}
+        await self._conn.session_update(
+            session_id, update_tool_call("run-1", status="completed", raw_output=output)
+        )
+        await self._say(session_id, "The command ran.")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _askwrite(self, session_id: str, rest: str) -> PromptResponse:
+        path, _, text = rest.partition(" ")
+        given = {"file_path": path, "content": text}
+        return await self._write_asked(session_id, path, given, None, text)
+
+    async def _askedit(self, session_id: str, rest: str) -> PromptResponse:
+        path, old, new = rest.split(" ", 2)
+        given = {"file_path": path, "old_string": old, "new_string": new}
+        return await self._write_asked(session_id, path, given, old, new)
+
+    async def _write_asked(
+        self, session_id: str, path: str, given: dict[str, Any], old: str | None, new: str
+    ) -> PromptResponse:
+        """Claude Code's way: announced empty, then with its input and diff (``old`` to
+        ``new``: a new file, or a piece of it), asked, then written whole."""
+        empty = start_tool_call("w-1", "Write", kind="edit", status="pending", raw_input={})
+        await self._conn.session_update(session_id, empty)
+        full = start_tool_call(
+            "w-1",
+            f"Write {path}",
+            kind="edit",
+            status="pending",
+            raw_input=given,
+            content=[tool_diff_content(path, new, old)],
+            locations=[ToolCallLocation(path=path)],
+        )
+        await self._conn.session_update(session_id, full)
+        call = ToolCallUpdate(tool_call_id="w-1", title=f"Write {path}", raw_input=given)
+        if not await self._ask(session_id, call):
+            refused = tool_content(text_block("User refused permission to run tool"))
+            await self._conn.session_update(
+                session_id, update_tool_call("w-1", status="failed", content=[refused])
+            )
+            return PromptResponse(stop_reason="end_turn")
+        text = new
+        if old is not None:
+            read = await self._conn.read_text_file(session_id=session_id, path=path)
+            text = read.content.replace(old, new, 1)
+        try:
+            await self._conn.write_text_file(session_id=session_id, path=path, content=text)
+        except RequestError as exc:
+            await self._conn.session_update(session_id, update_tool_call("w-1", status="failed"))
+            await self._say(session_id, f"write refused: {exc}")
+            return PromptResponse(stop_reason="end_turn")
+        said = [text_block(f"The file {path} has been updated successfully.")]
+        await self._conn.session_update(
+            session_id, update_tool_call("w-1", status="completed", raw_output=said)
+        )
+        await self._say(session_id, "written")
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _twice(self, session_id: str, rest: str) -> PromptResponse:
+        await self._say(session_id, "First message.")
+        await self._conn.session_update(
+            session_id, start_tool_call("t-1", "Look", kind="read", status="completed")
+        )
+        await self._say(session_id, "Second message.")
+        for message_id, text in (("m1", "Third"), ("m1", " message."), ("m2", "Fourth.")):
+            chunk = update_agent_message_text(text)
+            chunk.message_id = message_id
+            await self._conn.session_update(session_id, chunk)
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _mcpcall(self, session_id: str, tool: str) -> PromptResponse:
+        [server, *_] = [s for s in self._server_entries[session_id] if s.get("url")]
+        title = f"notebook/{tool}"
+        await self._conn.session_update(
+            session_id, start_tool_call("m-1", title, status="in_progress", raw_input={})
+        )
+        said = await asyncio.to_thread(mcp_call, server, tool)
+        output = [text_block(said)]
+        await self._conn.session_update(
+            session_id, update_tool_call("m-1", status="completed", raw_output=output)
+        )
+        await self._say(session_id, f"the notebook said: {said.splitlines()[0]}")
+        return PromptResponse(stop_reason="end_turn")
+
     async def _terminaljson(self, session_id: str, rest: str) -> PromptResponse:
         spec = json.loads(rest)
         env = [EnvVariable(name=k, value=v) for k, v in (spec.get("env") or {}).items()]
@@ -346,6 +478,36 @@ class ScriptedAgent(Agent):
     async def _count(self, session_id: str, rest: str) -> PromptResponse:
         await self._say(session_id, f"prompts in this session: {self._prompts[session_id]}")
         return PromptResponse(stop_reason="end_turn")
+
+
+def mcp_call(server: dict[str, Any], tool: str) -> str:
+    """``tools/call`` of ``tool`` on a Streamable HTTP MCP server (initialize first): the
+    text of its result (or its error)."""
+    headers = {h["name"]: h["value"] for h in server.get("headers") or []}
+    headers |= {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+    def post(body: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        request = urllib.request.Request(
+            server["url"], json.dumps(body).encode(), headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            session = answer.headers.get("mcp-session-id")
+            text = answer.read().decode()
+        lines = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+        found = json.loads(lines[-1] if lines else text) if text.strip() else None
+        return found, session
+
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}}
+    hello |= {"clientInfo": {"name": "scripted", "version": "1.0"}}
+    _, session = post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello})
+    if session:
+        headers["mcp-session-id"] = session
+    post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    call = {"name": tool, "arguments": {}}
+    answer, _ = post({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+    result = (answer or {}).get("result") or {}
+    texts = [c.get("text", "") for c in result.get("content") or []]
+    return "\n".join(texts) or json.dumps(answer)
 
 
 def _note(what: str) -> None:

@@ -5,7 +5,13 @@ OpenAI's Responses API for Codex (the events as the Responses API streams them),
 ``generateContent`` / ``streamGenerateContent`` for Gemini CLI. Whatever it
 is asked, it answers ``The scripted model says: <the last words of the user's message>``.
 Every request's path and model is logged to ``GET /log``. Usage: ``python scripted_model.py
-PORT``, run by ``.tools/anthropic``'s Python."""
+PORT``, run by ``.tools/anthropic``'s Python.
+
+Two scripts make the coding agents ask the client's permission, by the user's message:
+``write PATH TEXT...`` (Claude Code: a ``tool_use`` of its file-writing tool, ``Write`` as the
+request declares it) and ``run COMMAND...`` (Codex: a call of its shell tool, as the request
+declares it); the turn after the tool's result answers ``The scripted model says: the tool
+said <its result's first words>``."""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "messages_server"))
-from scripted_messages import end, frame, start, text
+from scripted_messages import block, delta, end, frame, start, stop, text
 
 LOG: list[dict[str, Any]] = []
 _lock = threading.Lock()
@@ -44,7 +50,52 @@ def pieces(said: str) -> list[str]:
     return [word + " " for word in words[:-1]] + words[-1:]
 
 
+def user_text(body: dict[str, Any]) -> str:
+    """The last user text the request holds, whole (see :func:`last_words`)."""
+    found = ""
+    for message in body.get("messages") or body.get("input") or []:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        pieces = [content] if isinstance(content, str) else content or []
+        for piece in pieces:
+            value = piece if isinstance(piece, str) else piece.get("text", "")
+            if value.strip() and not value.lstrip().startswith("<"):
+                found = value.strip()
+    return found
+
+
+def tool_result(body: dict[str, Any]) -> str | None:
+    """The text of the tool result the request ends with (None: it ends otherwise)."""
+    items = body.get("messages") or body.get("input") or []
+    last = items[-1] if items else {}
+    if last.get("type") == "function_call_output":
+        output = last.get("output")
+        return output if isinstance(output, str) else json.dumps(output)
+    content = last.get("content") if last.get("role") == "user" else None
+    for piece in content if isinstance(content, list) else []:
+        if isinstance(piece, dict) and piece.get("type") == "tool_result":
+            inner = piece.get("content")
+            if isinstance(inner, list):
+                inner = " ".join(str(i.get("text", "")) for i in inner if isinstance(i, dict))
+            return f"{'error: ' if piece.get('is_error') else ''}{inner}"
+    return None
+
+
+def declared(body: dict[str, Any], *names: str) -> str | None:
+    """The first of ``names`` the request declares as a tool (by its name's end)."""
+    tools = [str(tool.get("name", "")) for tool in body.get("tools") or []]
+    for name in names:
+        for tool in tools:
+            if tool == name or tool.endswith(f"__{name}"):
+                return tool
+    return None
+
+
 def answer_of(body: dict[str, Any]) -> str:
+    result = tool_result(body)
+    if result is not None:
+        return f"The scripted model says: the tool said {' '.join(result.split()[:6])}"
     return f"The scripted model says: {last_words(body)}"
 
 
@@ -104,6 +155,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def messages(self, body: dict[str, Any]) -> None:
         model, said = str(body.get("model")), answer_of(body)
+        words = user_text(body).split(" ")
+        writer = declared(body, "Write")
+        if words[0] == "write" and writer and body.get("stream") and tool_result(body) is None:
+            given = {"file_path": words[1], "content": " ".join(words[2:]) + "\n"}
+            use = {"type": "tool_use", "id": "toolu_write", "name": writer, "input": {}}
+            events = [
+                start(model, "msg_write", 12),
+                block(0, use),
+                delta(0, {"type": "input_json_delta", "partial_json": json.dumps(given)}),
+                stop(0),
+                *end("tool_use", 7),
+            ]
+            return self.stream([frame(event) for event in events])
         if not body.get("stream"):
             message = {
                 "id": "msg_scripted",
@@ -121,6 +185,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def respond(self, body: dict[str, Any]) -> None:
         said, model = answer_of(body), body.get("model")
+        words = user_text(body).split(" ")
+        if words[0] == "run" and tool_result(body) is None:
+            return self.call_shell(body, " ".join(words[1:]))
         item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed"}
         part = {"type": "output_text", "text": said, "annotations": []}
         response = {"id": "resp_1", "object": "response", "model": model, "status": "in_progress"}
@@ -161,6 +228,58 @@ class Handler(BaseHTTPRequestHandler):
                     "usage": usage,
                     "output": [{**item, "content": [part]}],
                 },
+            },
+        ]
+        self.stream([f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events])
+
+    def call_shell(self, body: dict[str, Any], command: str) -> None:
+        """A Responses API turn that calls the agent's shell tool with ``command``."""
+        model = body.get("model")
+        tool = declared(body, "shell_command", "shell", "exec_command") or "shell"
+        arguments: dict[str, Any] = {
+            "shell_command": {"command": command},
+            "shell": {"command": ["bash", "-lc", command]},
+            "exec_command": {"cmd": command},
+        }.get(tool, {"command": ["bash", "-lc", command]})
+        item = {
+            "id": "fc_1",
+            "type": "function_call",
+            "call_id": "call_run_1",
+            "name": tool,
+            "arguments": json.dumps(arguments),
+            "status": "completed",
+        }
+        response = {"id": "resp_run", "object": "response", "model": model, "status": "in_progress"}
+        usage = {
+            "input_tokens": 12,
+            "output_tokens": 7,
+            "total_tokens": 19,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        }
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": response},
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {**item, "arguments": "", "status": "in_progress"},
+            },
+            {
+                "type": "response.function_call_arguments.delta",
+                "item_id": "fc_1",
+                "output_index": 0,
+                "delta": item["arguments"],
+            },
+            {
+                "type": "response.function_call_arguments.done",
+                "item_id": "fc_1",
+                "output_index": 0,
+                "arguments": item["arguments"],
+            },
+            {"type": "response.output_item.done", "output_index": 0, "item": item},
+            {
+                "type": "response.completed",
+                "response": {**response, "status": "completed", "usage": usage, "output": [item]},
             },
         ]
         self.stream([f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events])

@@ -1,0 +1,125 @@
+"""ACP's tool-call fields read for what they are, frame by frame (the turn's frames as the
+transport hands them to the dialect, folded into a run as every stream folds them): what a
+card shows, and the real disagreements still caught. The same behaviours against agents on
+the SDK and the real adapters: tests/interop/test_acp_agents.py, test_acp_coding_agents.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agentnb._core.run import Run
+from agentnb._core.shown_call import shown_call
+from agentnb.approvals import ApprovalDecision
+from agentnb.events import ToolApprovalResponded
+from agentnb.providers.acp import Acp, AcpTranslator
+from agentnb.sse import ServerSentEvent
+
+RAW = {"command": ["rm", "-rf", "build"], "cwd": "/work", "call_id": "c1"}
+
+
+def turn(*frames: tuple[str, dict[str, Any]]) -> tuple[Run, AcpTranslator]:
+    translator = AcpTranslator(Acp(), "s1")
+    run = Run(agent="coder")
+    for event, data in frames:
+        for translated in translator.translate(ServerSentEvent(event, json.dumps(data))):
+            run.apply(translated)
+    return run, translator
+
+
+def call(**fields: Any) -> tuple[str, dict[str, Any]]:
+    return "update", {"sessionUpdate": "tool_call", "toolCallId": "t1", **fields}
+
+
+def update(**fields: Any) -> tuple[str, dict[str, Any]]:
+    return "update", {"sessionUpdate": "tool_call_update", "toolCallId": "t1", **fields}
+
+
+def asked(**fields: Any) -> tuple[str, dict[str, Any]]:
+    options = [{"optionId": "y", "name": "Yes", "kind": "allow_once"}]
+    tool_call = {"toolCallId": "t1", **fields}
+    params = {"toolCall": tool_call, "options": options}
+    named = {"ticket": "k7", "method": "session/request_permission", "digest": "d7"}
+    return "permission", {**named, "params": params}
+
+
+def decide(run: Run, translator: AcpTranslator, approved: bool) -> None:
+    translator.decided(ApprovalDecision("t1", approved))
+    run.apply(ToolApprovalResponded(call_id="t1", approved=approved, decided_by="user"))
+
+
+def test_the_command_and_cwd_come_first_and_the_input_last() -> None:
+    run, _ = turn(asked(title="rm -rf build", kind="execute", rawInput=RAW))
+    [shown] = [shown_call(c) for c in run.tool_calls]
+    assert [(a.key, a.value) for a in shown.arguments][:2] == [
+        ("command", '"rm -rf build"'),
+        ("cwd", '"/work"'),
+    ]
+    assert shown.arguments[-1].key == "input"
+    assert run.tool_calls[0].approval is not None
+    assert run.tool_calls[0].approval.reason == "rm -rf build"  # the title, as the question
+
+
+def test_a_request_for_another_command_than_announced_is_still_flagged() -> None:
+    other = {**RAW, "command": ["rm", "-rf", "/"]}
+    run, _ = turn(call(kind="execute", rawInput=RAW), asked(rawInput=other))
+    [shown] = [shown_call(c) for c in run.tool_calls]
+    assert '"rm -rf /"' in shown.lines()[1]  # the one the agent acts on, first
+    assert len(shown.other_versions) == 1 and "disagree" in shown.warnings()[0]
+
+
+def test_another_command_reported_once_approved_is_marked_as_run_unapproved() -> None:
+    run, translator = turn(call(kind="execute", rawInput=RAW), asked(rawInput=RAW))
+    decide(run, translator, True)
+    other = {**RAW, "command": ["curl", "evil.example"]}
+    for event, data in (update(status="in_progress", rawInput=other), update(status="completed")):
+        for translated in translator.translate(ServerSentEvent(event, json.dumps(data))):
+            run.apply(translated)
+    [done] = run.tool_calls
+    assert done.unapproved == "it ran with other arguments than the ones shown for approval"
+
+
+def test_bookkeeping_reported_once_approved_is_not_another_call() -> None:
+    run, translator = turn(asked(kind="execute", rawInput=RAW))
+    decide(run, translator, True)
+    running = {**RAW, "process_id": "42"}
+    output = {"formatted_output": "removed\n", "exit_code": 0}
+    for event, data in (
+        update(status="in_progress", rawInput=running),
+        update(status="completed", rawOutput=output),
+    ):
+        for translated in translator.translate(ServerSentEvent(event, json.dumps(data))):
+            run.apply(translated)
+    [done] = run.tool_calls
+    assert (done.status, done.output, done.unapproved) == ("succeeded", "removed\n", None)
+
+
+def test_a_proposed_diff_is_the_cards_not_an_output() -> None:
+    diff = {"type": "diff", "path": "/work/a.txt", "oldText": "old\n", "newText": "new\n"}
+    run, _ = turn(
+        call(kind="edit", status="pending", rawInput={}),
+        update(rawInput={"file_path": "/work/a.txt"}, content=[diff]),
+        asked(title="Edit /work/a.txt"),
+    )
+    [pending] = run.tool_calls
+    assert pending.output is None
+    assert shown_call(pending).diff[-2:] == ("-old", "+new")
+    assert shown_call(pending).other_versions == ()  # more of the input, not another call
+
+
+def test_a_call_without_a_kind_is_named_by_its_title() -> None:
+    run, _ = turn(call(title="notebook/read_cell", status="in_progress", rawInput={}))
+    assert run.tool_calls[0].name == "notebook/read_cell"
+
+
+def test_other_input_reported_once_approved_for_a_call_naming_no_command_or_path_is_marked() -> (
+    None
+):
+    fetch = {"url": "https://example.com/a"}
+    run, translator = turn(asked(kind="fetch", rawInput=fetch))
+    decide(run, translator, True)
+    other = {"url": "https://evil.example/b"}
+    for event, data in (update(status="in_progress", rawInput=other), update(status="completed")):
+        for translated in translator.translate(ServerSentEvent(event, json.dumps(data))):
+            run.apply(translated)
+    assert run.tool_calls[0].unapproved is not None
