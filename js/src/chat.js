@@ -212,6 +212,8 @@ export class ChatView {
   /** Scrolled into view or out of it: seen again, it catches up at the next frame. */
   /** @param {boolean} seen */
   onSeen(seen) {
+    // not yet on the page (a view is drawn before the notebook attaches it): no reason to wait
+    if (!seen && !this.root.isConnected) return;
     if (this.stopped || seen === this.seen) return;
     this.seen = seen;
     if (!seen) {
