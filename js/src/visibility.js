@@ -12,8 +12,9 @@
  * - `watchVisibility`: one IntersectionObserver for every cell says whether a cell is on
  *   screen (or near it). A cell off screen redraws at most once every `HIDDEN_EVERY_MS`
  *   (its state stays true to its run, cheaply), ticks no clock and places no pinned head;
- *   seen again, it catches up at the next frame. Off-screen cells skip layout and paint too
- *   (`content-visibility: auto` in widget.css, with the height they had).
+ *   seen again, it catches up at the next frame. (`content-visibility: auto` on a cell, which
+ *   would skip its layout too, empties its `innerText` out of sight: left out, see
+ *   docs/benchmarks.md.)
  */
 
 /** Milliseconds of every cell's drawing in one animation frame. */
