@@ -20,7 +20,7 @@ SCRIPTS = sorted(
 )
 """Every benchmark a person runs (a helper module is not one)."""
 SMOKE = [script for script in SCRIPTS if '"--smoke"' in (BENCHMARKS / script).read_text()]
-IN_A_BROWSER = {"bench_cell_hold.py", "bench_widget_browser.py"}
+IN_A_BROWSER = {"bench_cell_hold.py", "bench_page_typing.py", "bench_widget_browser.py"}
 """Benchmarks that start JupyterLab and Chromium: a minute even in smoke mode, so they run
 with the browser tests (``-m browser``)."""
 

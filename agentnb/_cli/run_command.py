@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .._app.acp_sessions import completed_command
@@ -66,7 +69,8 @@ def run_command(args: argparse.Namespace) -> int:
             approve=approval_policy(args.approve, conn, waiting=True),
         )
         try:
-            handle.wait()
+            with _no_echoed_controls():
+                handle.wait()
         except AgentNBError:
             return 1  # the printer's summary line already says why
         except KeyboardInterrupt:
@@ -74,6 +78,31 @@ def run_command(args: argparse.Namespace) -> int:
     except AgentNBError as exc:
         return failed(exc)
     return 0
+
+
+@contextmanager
+def _no_echoed_controls() -> Iterator[None]:
+    """While the answer streams, a terminal does not echo Ctrl-C as ``^C`` where the cursor
+    is (inside a word of the answer); the printer's summary says the run was cancelled. The
+    terminal's settings are put back after. Not a terminal (or Windows): nothing to do."""
+    try:
+        import termios  # POSIX only
+    except ImportError:
+        yield
+        return
+    try:
+        fd = sys.stdin.fileno()
+        before = termios.tcgetattr(fd)
+    except (OSError, ValueError, termios.error):  # stdin closed, or not a terminal
+        yield
+        return
+    quiet = list(before)
+    quiet[3] &= ~termios.ECHOCTL
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
 
 
 def failed(exc: AgentNBError) -> int:

@@ -197,6 +197,16 @@ def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str 
     ax.set_ylim(bottom=0)
     _report_style(ax, grid="y")
     ax.legend(title=by, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    left_out = _without_values(frame, values, level)
+    if left_out and kind == "cost":  # an absent line would read as "cost nothing"
+        _note(ax, f"not priced, so not drawn: {', '.join(left_out)}")
+
+
+def _without_values(frame: Any, values: Any, level: str) -> list[str]:
+    """The groups of ``frame`` with no value to draw (an agent whose runs have no cost)."""
+    every_group = {key_label(level, name) for name in frame.index.get_level_values(level)}
+    drawn = {key_label(level, name) for name in values.index.get_level_values(level)}
+    return sorted(every_group - drawn)
 
 
 def _check_options(kind: str, options: dict[str, Any]) -> None:

@@ -12,13 +12,14 @@
  */
 import { renderMarkdown } from "./markdown.js";
 import { SyncClient } from "./sync.js";
-import { animationFrame, copyToClipboard, flash, h, keepKeys } from "./dom.js";
+import { copyToClipboard, flash, h, keepKeys } from "./dom.js";
 import { memoryFor, rememberUnder } from "./memory.js";
 import { TurnView } from "./turn.js";
 import { conversationTotal } from "./format.js";
 import { AttachmentChips } from "./attachments.js";
 import { ChatInput, ContinueControl } from "./input.js";
 import { SessionBar, SlashMenu } from "./controls.js";
+import { HIDDEN_EVERY_MS, frameDeadline, onSharedFrame, watchVisibility } from "./visibility.js";
 
 /** Milliseconds of markdown rendering per animation frame before yielding to the page. */
 export const FRAME_BUDGET_MS = 12;
@@ -48,7 +49,8 @@ export class ChatView {
   constructor(el, model, hooks = {}) {
     this.el = el;
     this.model = model;
-    this.schedule = hooks.schedule || animationFrame;
+    // one animation frame shared by every cell on the page (see visibility.js)
+    this.schedule = hooks.schedule || onSharedFrame;
     this.copyImpl = hooks.copy || copyToClipboard;
     this.frameBudgetMs = hooks.frameBudgetMs ?? FRAME_BUDGET_MS;
     /** Aborted when the view stops: every DOM listener of the view goes with it. */
@@ -82,6 +84,10 @@ export class ChatView {
     this.slashMenu = null;
     /** Seen on the page at least once (see LiveViews.isReplaced). */
     this.attachedOnce = false;
+    /** On screen or near it (visibility.js): off it, the view redraws seldom, ticks no clock. */
+    this.seen = true;
+    /** @type {(() => void) | null} */
+    this.unwatch = null;
     this.stopped = false;
     this.onOptions = this.onOptions.bind(this);
     this.turnContext = this.makeTurnContext();
@@ -126,6 +132,7 @@ export class ChatView {
     this.themes.observe(document.body, { attributes: true });
     this.sync.start();
     this.renderNow();
+    this.unwatch = watchVisibility(this.root, (seen) => this.onSeen(seen));
     this.chatInput?.restoreFocus();
   }
 
@@ -140,6 +147,7 @@ export class ChatView {
     this.cancelFrame = null;
     this.chatInput?.dispose();
     this.setTicking(false);
+    this.unwatch?.();
     this.themes?.disconnect();
     for (const view of this.turnViews) view.dispose();
     this.lifetime.abort();
@@ -189,10 +197,41 @@ export class ChatView {
 
   requestRender() {
     if (this.cancelFrame || this.stopped) return;
+    if (!this.seen) {
+      // off screen: drawn once a while, at a shared frame (catches up when seen again)
+      const timer = setTimeout(() => {
+        this.cancelFrame = null;
+        this.drawAtFrame();
+      }, HIDDEN_EVERY_MS);
+      this.cancelFrame = () => clearTimeout(timer);
+      return;
+    }
+    this.drawAtFrame();
+  }
+
+  drawAtFrame() {
+    if (this.cancelFrame || this.stopped) return;
     this.cancelFrame = this.schedule(() => {
       this.cancelFrame = null;
       if (!this.retireIfReplaced()) this.renderNow();
     });
+  }
+
+  /** Scrolled into view or out of it: seen again, it catches up at the next frame. */
+  /** @param {boolean} seen */
+  onSeen(seen) {
+    // not yet on the page (a view is drawn before the notebook attaches it): no reason to wait
+    if (!seen && !this.root.isConnected) return;
+    if (this.stopped || seen === this.seen) return;
+    this.seen = seen;
+    if (!seen) {
+      this.setTicking(false);
+      return;
+    }
+    if (this.cancelFrame) this.cancelFrame(); // a slow redraw waiting: at once instead
+    this.cancelFrame = null;
+    this.drawAtFrame();
+    this.tick();
   }
 
   renderNow() {
@@ -202,7 +241,7 @@ export class ChatView {
     this.matchTurnViews(state.turns);
     // Only the last turn's chips may start a run: a new turn changes every turn's chips.
     if (recounted) for (const turn of state.turns) turn.dirtyMeta = true;
-    const deadline = performance.now() + this.frameBudgetMs;
+    const deadline = frameDeadline(this.frameBudgetMs);
     const canFollowup = this.options.can_followup === true;
     const last = state.turns.length - 1;
     const busy = state.running;
@@ -224,8 +263,8 @@ export class ChatView {
     this.updateConversation(state.turns);
     this.root.dataset.running = String(busy);
     this.chatInput?.setBusy(busy);
-    this.setTicking(busy);
-    this.pinHeads();
+    this.setTicking(busy && this.seen);
+    if (this.seen) this.pinHeads();
   }
 
   /**
@@ -255,7 +294,7 @@ export class ChatView {
   /** After a scroll: place the running turns' heads where they are seen (at the next frame,
    * with every other cell's: see pin.js). */
   requestPin() {
-    if (this.stopped || !this.sync.state.running) return;
+    if (this.stopped || !this.seen || !this.sync.state.running) return;
     this.pinHeads();
   }
 

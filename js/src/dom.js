@@ -141,15 +141,6 @@ export async function copyToClipboard(text) {
 }
 
 /**
- * Run `cb` on the next animation frame; returns what cancels it.
- * @param {() => void} cb
- */
-export function animationFrame(cb) {
-  const id = requestAnimationFrame(cb);
-  return () => cancelAnimationFrame(id);
-}
-
-/**
  * A controller aborted with `parent` or on its own (a part of a view that can go before the
  * view does). Aborting it also drops its hook on the parent, so short-lived children do not
  * pile up on a long-lived parent.

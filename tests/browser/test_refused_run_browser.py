@@ -2,7 +2,7 @@
 real JupyterLab and Notebook 7 (Debian's Chromium, 1280 and 900 wide): the chat cell's banner, the
 platform's words first, and the error ``wait()`` raises under the cell, whose long first
 line (the request's URL) JupyterLab would otherwise break anywhere, mid-word, and the copy
-a saved notebook keeps. Screenshots
+a saved notebook keeps; the run as a cell's last line is one short line (its HTML repr). Screenshots
 in test-artifacts/refused-*.png."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.browser
 
-REFUSED, RAISED, COPY = 1, 2, 3
+REFUSED, RAISED, COPY, REPR = 1, 2, 3, 4
 TRACEBACK_FITS = 1280
 """A window this wide (the file browser open) holds the 80 columns the error's text is
 wrapped to (``TRACEBACK_WIDTH``); in a narrower one JupyterLab breaks its lines anywhere."""
@@ -51,6 +51,7 @@ def test_a_refused_run_s_error_breaks_no_word(
         "bad.wait()",
         "from agentnb._display.static_copy import static_bundle\n"
         "display(static_bundle([bad.run]), raw=True)",
+        "bad.run",
     ]
     with notebook_page(
         browser, server, f"refused_{app}.ipynb", cells, app=app, width=width
@@ -71,5 +72,11 @@ def test_a_refused_run_s_error_breaks_no_word(
         alert = cell_at(page, COPY).locator("[role=alert]")
         assert "(422 Unprocessable Entity from POST" in alert.inner_text()
         assert alert.evaluate(WORD_BREAKS) == [], alert.inner_text()
+        run_and_wait(page, REPR)  # the run as a cell's last line: one short line, as HTML
+        shown = cell_at(page, REPR).locator(".agentnb-repr")
+        line = shown.locator("code").inner_text()
+        assert line.startswith("<Run 'finance_agent' failed · ") and "0 tool calls" in line
+        assert line.endswith("error InvalidRequestError>") and "Part(" not in line, line
+        assert shown.evaluate(WORD_BREAKS) == []
         widget_at(page, REFUSED).scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"refused-{app}-{width}.png"))

@@ -66,6 +66,7 @@ def test_ctrl_c_in_agentnb_run_cancels_the_run_on_the_platform(
     lines = [line.rstrip() for line in screen.splitlines()]
     assert "EXIT=130" in lines, screen
     assert "Traceback" not in screen, screen
+    assert "^C" not in screen, "the terminal echoed ^C into a word of the answer"
     assert any("cancelled" in line for line in lines), screen
     started = [run_id for run_id in writer_runs(slow_server) if run_id not in before]
     assert len(started) == 1

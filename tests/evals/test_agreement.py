@@ -212,6 +212,9 @@ def test_an_agreement_reads_says_what_is_missing_and_is_kept(
     agreement(runs, "judge_ok").keep("judge v2")
     listed = evals.agreements()
     assert listed["note"].tolist() == ["judge v2", "judge v1"]
+    with pd.option_context("display.width", 80, "display.max_columns", 6):
+        shown = repr(listed)  # as a terminal of 80 columns shows it: κ is not behind "..."
+    assert "kappa" in shown.splitlines()[0], shown
     assert listed["kappa"].tolist()[1] == pytest.approx(found.kappa)
     assert listed["n"].tolist()[1] == found.n and listed["scope"].tolist()[1] == f"{RUNS} runs"
 

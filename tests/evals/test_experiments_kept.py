@@ -197,12 +197,13 @@ def test_a_judge_agent_grades_against_the_expected_answer(connection: str) -> No
     grader = judge(via=connection)
     evals.experiment("judged", "echo", dataset, via=connection, progress=False, evaluators=[grader])
     frame = evals.experiment("judged").to_pandas()
-    # The echo answers the question: the judge finds part of each expected answer in it.
-    assert frame["score.judge"].tolist() == [pytest.approx(1 / 3, abs=0.01), 0.5]
+    # The echo says the question back: the judge gives a parrot nothing, though it holds
+    # words of each expected answer.
+    assert frame["score.judge"].tolist() == [0.0, 0.0]
     scores = default_store().scores(list(frame["local_id"]))  # type: ignore[union-attr]
     judged = {score.local_id: score for score in scores}
     assert all(score.source == "agent" for score in judged.values())
-    assert "lacks" in (judged[frame["local_id"][1]].comment or "")
+    assert "says back words of the question" in (judged[frame["local_id"][1]].comment or "")
     close_default_stores()  # a later kernel: the user's figures are as they were
     assert {run.agent for run in runs()} == {"echo"}
     judged_runs = runs(agent="judge")  # naming the agent brings its evaluator runs back
@@ -288,3 +289,13 @@ def test_a_stopped_experiment_is_resumed(server: ServerHandle, connection: str) 
     assert [run.status for run in resumed] == ["completed"] * len(questions)
     assert done <= set(resumed.local_ids)
     assert "cancelled" in set(runs().to_pandas()["status"])  # the stopped runs are kept
+
+
+def test_the_demo_judge_gives_nothing_to_an_answer_that_parrots_the_question() -> None:
+    from agentnb.server.agents._judge_agent import grade
+
+    question = "What is NVDA trading at?"
+    parroted = grade("NVDA trades at $182.50", "What is NVDA trading at?", question)
+    assert parroted["score"] == 0.0 and "says back words of the question" in str(parroted)
+    answered = grade("NVDA trades at $182.50", "NVDA trades at $182.50 today.", question)
+    assert answered["score"] == 1.0

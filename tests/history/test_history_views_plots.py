@@ -236,6 +236,7 @@ def test_cost_per_day_by_agent_draws_each_days_known_cost(drawn: list[Any]) -> N
     labelled_like_a_report(ax)
     assert ax.get_title(loc="left") == "Cost per day by agent"
     assert lines(ax) == {"finance_agent": pytest.approx([0.03, 0.03, 0.001])}  # echo: unknown
+    assert ax.get_title(loc="right") == "not priced, so not drawn: echo"  # said, not just absent
     assert lines(draw(drawn, days(), "cost", by="model")) == {
         "gpt-4.1": pytest.approx([0.03, 0.03]),
         "gpt-4o-mini": pytest.approx([0.001]),

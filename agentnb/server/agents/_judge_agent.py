@@ -31,7 +31,8 @@ SHOWN_MISSING = 5
 
 
 def _fields(message: str) -> dict[str, str]:
-    """The fenced object's ``expected`` and ``answer`` as text ({} when there is none)."""
+    """The fenced object's ``question``, ``expected`` and ``answer`` as text ({} when there
+    is none)."""
     found = _FENCED.search(message)
     try:
         data = json.loads(found.group(2)) if found else {}
@@ -41,7 +42,7 @@ def _fields(message: str) -> dict[str, str]:
         return {}
     return {
         key: value if isinstance(value, str) else json.dumps(value)
-        for key in ("expected", "answer")
+        for key in ("question", "expected", "answer")
         if (value := data.get(key)) is not None
     }
 
@@ -51,8 +52,10 @@ def _terms(text: str) -> list[str]:
     return list(dict.fromkeys(term for term in found if term not in _COMMON))
 
 
-def grade(expected: str, answer: str) -> dict[str, object]:
-    """The judge's verdict on ``answer`` against ``expected``."""
+def grade(expected: str, answer: str, question: str = "") -> dict[str, object]:
+    """The judge's verdict on ``answer`` against ``expected``; an answer that says back the
+    ``question``'s words and nothing else scores 0 (it would hold the expected answer's
+    terms that the question names, a ticker, and overlap for nothing)."""
     key = _terms(expected)
     if not key:
         return {
@@ -60,7 +63,16 @@ def grade(expected: str, answer: str) -> dict[str, object]:
             "verdict": "ungraded",
             "rationale": "There is no expected answer to grade against.",
         }
-    given = set(_terms(answer))
+    asked = set(_terms(question))
+    said = _terms(answer)
+    if asked and not set(said) - asked:
+        return {
+            "score": 0.0,
+            "verdict": "incorrect",
+            "rationale": "Offline word-overlap judge (the rubric is not applied): the answer "
+            "only says back words of the question.",
+        }
+    given = set(said)
     missing = [term for term in key if term not in given]
     score = round((len(key) - len(missing)) / len(key), 2)
     verdict = "correct" if score >= 0.8 else "partly correct" if score >= 0.4 else "incorrect"
@@ -89,7 +101,9 @@ class JudgeAgent(DemoAgent):
     def steps(self, request: AgentInput) -> Iterator[Step]:
         fields = _fields(request.message)
         yield Reasoning("I compare the answer's key terms with the expected answer's.")
-        verdict = grade(fields.get("expected", ""), fields.get("answer", ""))
+        verdict = grade(
+            fields.get("expected", ""), fields.get("answer", ""), fields.get("question", "")
+        )
         answer = json.dumps(verdict)
         yield Text(answer)
         yield Finish(final_output=answer)

@@ -593,17 +593,19 @@ class Agreements(dict[str, Agreement]):
 
 
 def agreements(*, store: HistoryStore | None = None) -> pd.DataFrame:
-    """The agreements kept (``agreement(...).keep()``), newest first: when, the evaluator
-    and person's scores, how values were read, the runs it read (``scope``, ``subset``: the
-    arm or agent), n, agreement, κ, TPR, TNR and the note; set a judge's versions side by
-    side."""
+    """The agreements kept (``agreement(...).keep()``), newest first: the evaluator and
+    person's scores, κ, agreement, n, TPR, TNR and the note first (what a terminal's width
+    shows), then how values were read, the runs it read (``scope``, ``subset``: the arm or
+    agent) and when; set a judge's versions side by side."""
     require_pandas()  # says which extra to install when it is missing
     import pandas as pd  # optional: the listing is a frame
 
     kept = kept_store("agreements", store)
+    # the figures first, beside what they are of: a terminal's 80 columns show the first
+    # and last columns and hide the middle behind "..." (κ was there)
     columns = [
-        "created", "evaluator", "human", "threshold", "positive", "scope", "subset", "n",
-        "agreement", "kappa", "tpr", "tnr", "note",
+        "evaluator", "human", "kappa", "agreement", "n", "tpr", "tnr", "note",
+        "threshold", "positive", "scope", "subset", "created",
     ]  # fmt: skip
     rows = kept.read_rows(
         f"SELECT {', '.join(columns)} FROM agreements ORDER BY created DESC, id DESC", ()

@@ -1,0 +1,203 @@
+"""How quick the page stays while a cell starts N displayed asks that stream: in JupyterLab
+(headless Chromium, 1280×800), a person clicks into a cell *above* the loop right after its
+Shift+Enter and types one character every 0.5 s for 12 s. Beside it, the same notebook with
+``display=False`` (no chat cells): what the page costs without agentnb's views.
+
+    python benchmarks/bench_page_typing.py [--runs 50] [--seconds 12] [--smoke]
+
+Each key's latency is measured in the page, as a person feels it: from the key event's time
+stamp (when the browser took the key) to the first frame painted after it was handled (a
+``requestAnimationFrame``, then a task: the frame is out). The click into the cell is one
+more sample. Long tasks (> 50 ms on the page's main thread) are counted over the typing. The
+runs stream through the built-in server's ``echo`` agent on a connection paced at a chunk
+every ``--delay-ms`` ms, so every chat cell is still streaming while the person types. The
+runs without chat cells go first, in the same page and kernel, then those with. Goal: p95
+≤ 100 ms and no long task over 100 ms with chat cells. ``--profile`` prints the page's JavaScript by inclusive time while typing beside chat cells.
+``--smoke``: 3 runs, 2 s of typing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from bench_cell_hold import ARGS, CHROMIUM, inclusive_times, jupyterlab
+from browser_bench_page import PANEL, READY
+
+from agentnb.server import start_server
+
+SETUP = """
+import os, agentnb
+agentnb.connect("seekrflow", base_url=os.environ["AGENTNB_BASE_URL"],
+                api_key=os.environ["AGENTNB_API_KEY"], name="paced",
+                headers={{"X-AgentNB-Delay-Ms": "{delay}"}})
+words = " ".join(f"word{{i}}" for i in range({words}))
+agentnb.ask("echo", "warm up", via="paced", wait=True)
+"""
+TYPED = "note = 1"
+"""The cell above the loop the person types into."""
+LOOP = 'handles = [agentnb.ask("echo", f"{{i}} {{words}}", via="paced"{extra}) for i in range({n})]'
+VARIANTS = {"display=False (no chat cells)": ", display=False", "displayed (chat cells)": ""}
+
+# ---- in the page ------------------------------------------------------------------------
+
+WATCH = """
+() => {
+  // Each key's (and the click's) time from its event to the next painted frame, and the
+  // long tasks, from now on.
+  window.__latency = [];
+  window.__long = [];
+  const painted = (event) => {
+    const at = event.timeStamp;
+    requestAnimationFrame(() => setTimeout(() => {
+      window.__latency.push({ kind: event.type, ms: performance.now() - at });
+    }, 0));
+  };
+  if (!window.__watching) {
+    window.__watching = true;
+    document.addEventListener("keydown", (e) => window.__latency && painted(e), true);
+    document.addEventListener("pointerdown", (e) => window.__latency && painted(e), true);
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        if (window.__long) window.__long.push({ start: entry.startTime, ms: entry.duration });
+      }
+    }).observe({ type: "longtask" });
+  }
+}
+"""
+READ = "() => ({ latency: window.__latency, long: window.__long })"
+START = """
+([loop, typed]) => {
+  const panel = window.__anbPanel();
+  panel.content.activeCellIndex = loop;
+  window.jupyterapp.commands.execute("notebook:run-cell");  // Shift+Enter on the loop's cell
+}
+"""
+ENDED = """
+([index, n]) => {
+  const states = window.__anbPanel().content.widgets[index].node.querySelectorAll(".anb-state");
+  return states.length >= n && [...states].every((s) => s.textContent === "Completed");
+}
+"""
+KERNEL_IDLE = "() => window.__anbPanel().sessionContext.session.kernel.status === 'idle'"
+
+
+def typing_round(
+    page: Any, typed: int, loop: int, seconds: float, profile: bool = False
+) -> dict[str, Any]:
+    """Start the loop's cell, click into the cell above, type a key every 0.5 s."""
+    cdp = page.context.new_cdp_session(page)
+    if profile:
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 500})
+        cdp.send("Profiler.start")
+    page.evaluate(WATCH)
+    page.evaluate(START, [loop, typed])
+    editor = page.locator(".jp-Notebook .jp-Cell").nth(typed).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("End")
+    started = time.monotonic()
+    keys = 0
+    while time.monotonic() - started < seconds:
+        page.keyboard.type("x")
+        keys += 1
+        time.sleep(max(0.0, started + keys * 0.5 - time.monotonic()))
+    page.wait_for_timeout(500)  # the last key's frame
+    seen = page.evaluate(READ)
+    if profile:
+        for line in inclusive_times(cdp.send("Profiler.stop")["profile"], limit=60):
+            print(line)
+    samples = [s["ms"] for s in seen["latency"] if s["kind"] in ("keydown", "pointerdown")]
+    return {"samples": samples, "long": [t["ms"] for t in seen["long"]]}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    from playwright.sync_api import sync_playwright
+
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp, start_server() as server:
+        root = Path(tmp) / "nb"
+        root.mkdir()
+        notebook = nbformat.v4.new_notebook()
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+        sources = [SETUP.format(delay=args.delay_ms, words=args.words)]
+        for extra in VARIANTS.values():
+            sources += [TYPED, LOOP.format(n=args.runs, extra=extra)]
+        notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+        nbformat.write(notebook, root / "typing.ipynb")
+        with jupyterlab(root, server, Path(tmp)) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{url}/lab/tree/typing.ipynb?reset")
+            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+            page.evaluate(f"() => {{ {PANEL} }}")
+            while page.evaluate(READY) != "idle":
+                page.wait_for_timeout(250)
+            page.evaluate(
+                "() => { window.__anbPanel().content.activeCellIndex = 0;"
+                " return window.jupyterapp.commands.execute('notebook:run-cell'); }"
+            )
+            page.wait_for_function(ENDED, arg=[0, 1], timeout=120_000)
+            for position, name in enumerate(VARIANTS):
+                typed, loop = 1 + 2 * position, 2 + 2 * position
+                page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+                profile = args.profile and position == len(VARIANTS) - 1
+                results[name] = typing_round(page, typed, loop, args.seconds, profile)
+                page.wait_for_function(KERNEL_IDLE, timeout=300_000)
+                page.evaluate(
+                    "() => window.__anbPanel().sessionContext.session.kernel.requestExecute("
+                    "{ code: '[h.wait(300) for h in handles]', store_history: false }).done"
+                )
+            browser.close()
+    return results
+
+
+def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
+    print(f"\n{args.runs} asks started by one cell, typing a key every 0.5 s for "
+          f"{args.seconds:g} s in the cell above (JupyterLab, Chromium 1280×800)")  # fmt: skip
+    print("| notebook | samples | p50 | p95 | max | long tasks | longest | in long tasks |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, seen in results.items():
+        samples, long = seen["samples"], seen["long"]
+        if not samples:
+            print(f"| {name} | 0 | — | — | — | — | — | — |")
+            continue
+        print(f"| {name} | {len(samples)} | {statistics.median(samples):.0f} ms | "
+              f"{percentile(samples, 0.95):.0f} ms | {max(samples):.0f} ms | {len(long)} | "
+              f"{max(long, default=0):.0f} ms | {sum(long) / 1000:.2f} s |")  # fmt: skip
+    shown = results.get("displayed (chat cells)")
+    if shown and shown["samples"]:
+        p95, longest = percentile(shown["samples"], 0.95), max(shown["long"], default=0)
+        verdict = "PASS" if p95 <= 100 and longest <= 100 else "FAIL"
+        print(f"\n{verdict}  with chat cells: p95 {p95:.0f} ms ≤ 100 ms and no long task over "
+              f"100 ms (longest {longest:.0f} ms)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--delay-ms", type=int, default=25, help="between the echo's chunks")
+    parser.add_argument("--words", type=int, default=600, help="each run's message (echoed)")
+    parser.add_argument(
+        "--profile", action="store_true", help="the page's JavaScript while typing, chat cells"
+    )
+    parser.add_argument("--smoke", action="store_true", help="3 runs, 2 s of typing")
+    args = parser.parse_args()
+    if args.smoke:
+        args.runs, args.seconds, args.words = 3, 2.0, 40
+    report(args, run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+// @ts-check
+/**
+ * A page of many live chat cells stays quick (fifty asks in a loop, each streaming): the
+ * cells share one animation frame and its budget, and a cell off screen does no work the
+ * person cannot see.
+ *
+ * - `onSharedFrame`: every cell's redraw asked for before the next frame runs in that frame,
+ *   one after another, until the frame's share of time (`FRAME_SHARE_MS`) is spent; the rest
+ *   run at the next frame, first. Fifty cells each allowed a frame's budget of their own
+ *   would make one task of many frames (a long task: the key a person types waits for it).
+ *   `frameDeadline` is when the one drawing now must yield.
+ * - `watchVisibility`: one IntersectionObserver for every cell says whether a cell is on
+ *   screen (or near it). A cell off screen redraws at most once every `HIDDEN_EVERY_MS`
+ *   (its state stays true to its run, cheaply), ticks no clock and places no pinned head;
+ *   seen again, it catches up at the next frame. (`content-visibility: auto` on a cell, which
+ *   would skip its layout too, empties its `innerText` out of sight: left out, see
+ *   docs/benchmarks.md.)
+ */
+
+/** Milliseconds of every cell's drawing in one animation frame. */
+export const FRAME_SHARE_MS = 8;
+
+/** Milliseconds between the redraws of a cell off screen. */
+export const HIDDEN_EVERY_MS = 1000;
+
+/** How far outside the visible area a cell counts as seen (drawn before it scrolls in). */
+const NEAR = "400px";
+
+/** @type {Set<() => void>} */
+const waiting = new Set();
+let framePending = false;
+/** When the cell drawing now must yield (0: no shared frame is running). */
+let frameEnd = 0;
+
+/**
+ * Run `cb` in the next shared animation frame (see the module); returns what cancels it.
+ * @param {() => void} cb
+ */
+export function onSharedFrame(cb) {
+  waiting.add(cb);
+  if (!framePending) {
+    framePending = true;
+    requestAnimationFrame(runShared);
+  }
+  return () => {
+    waiting.delete(cb);
+  };
+}
+
+function runShared() {
+  framePending = false;
+  frameEnd = performance.now() + FRAME_SHARE_MS;
+  let ran = false;
+  try {
+    for (const cb of Array.from(waiting)) {
+      if (ran && performance.now() >= frameEnd) break; // the rest go first next frame
+      waiting.delete(cb);
+      ran = true;
+      cb();
+    }
+  } finally {
+    frameEnd = 0;
+    if (waiting.size && !framePending) {
+      framePending = true;
+      requestAnimationFrame(runShared);
+    }
+  }
+}
+
+/**
+ * When a cell drawing now must stop and ask for another frame: its own budget from now,
+ * within the shared frame's share.
+ * @param {number} budgetMs
+ */
+export function frameDeadline(budgetMs) {
+  const own = performance.now() + budgetMs;
+  return frameEnd ? Math.min(own, frameEnd) : own;
+}
+
+/** @type {IntersectionObserver | null} */
+let observer = null;
+/** @type {WeakMap<Element, (seen: boolean) => void>} */
+const watchers = new WeakMap();
+
+/**
+ * Tell `onChange` whether `el` is on screen (or near), now and whenever that changes;
+ * returns what stops watching. Where the page has no IntersectionObserver, always seen.
+ * @param {Element} el @param {(seen: boolean) => void} onChange
+ */
+export function watchVisibility(el, onChange) {
+  if (typeof IntersectionObserver === "undefined") {
+    onChange(true);
+    return () => {};
+  }
+  observer ??= new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) watchers.get(entry.target)?.(entry.isIntersecting);
+    },
+    { rootMargin: `${NEAR} 0px` },
+  );
+  const watching = observer;
+  watchers.set(el, onChange);
+  watching.observe(el);
+  return () => {
+    watching.unobserve(el);
+    watchers.delete(el);
+  };
+}
