@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,9 +88,17 @@ def remove_kept(repo: Path, copy: Path) -> None:
     shutil.rmtree(copy.parent)
 
 
-def copies_left() -> list[Path]:
-    import tempfile
+@pytest.fixture(autouse=True)
+def copies_of_our_own(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This process's copies go in a temporary folder of the test's own: copies another
+    process makes at the same time (the other worker's tests, the docs' examples) are not
+    taken for ones left behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("copies")))
 
+
+def copies_left() -> list[Path]:
     return sorted(Path(tempfile.gettempdir()).glob("agentnb-workspace-*"))
 
 
