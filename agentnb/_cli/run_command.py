@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+if sys.platform != "win32":
+    import termios
+
 from .._app.acp_sessions import completed_command
 from .._app.connections import (
     Connection,
@@ -85,9 +88,7 @@ def _no_echoed_controls() -> Iterator[None]:
     """While the answer streams, a terminal does not echo Ctrl-C as ``^C`` where the cursor
     is (inside a word of the answer); the printer's summary says the run was cancelled. The
     terminal's settings are put back after. Not a terminal (or Windows): nothing to do."""
-    try:
-        import termios  # POSIX only
-    except ImportError:
+    if sys.platform == "win32":
         yield
         return
     try:
