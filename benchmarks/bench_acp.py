@@ -1,8 +1,8 @@
 """An ACP agent's first chunk and turn through agentnb, beside the official SDK's own
 ``ClientSideConnection`` on the same agent, in one run; and what sessions cost in memory.
 
-    python benchmarks/bench_acp.py [--turns 30] [--words 50] [--think-ms 20] [--sessions 10]
-                                   [--smoke]
+    python benchmarks/bench_acp.py [--turns 30] [--words 50] [--think-ms 20] [--rounds 3]
+                                   [--sessions 10] [--smoke]
 
 The agent is the tests' scripted ACP agent on the official SDK
 (``tests/interop/acp_agents/scripted_agent.py``, run by ``.tools/acp``'s Python, which
@@ -14,7 +14,8 @@ waits that long, as a model does before its first token.
    end, over ``--turns`` turns on one session after two warm-up turns (median and p95), and
    a cold row: from starting the agent's process to the first chunk of its first turn
    (``initialize``, ``session/new``, the prompt). Twice: an agent answering at once (the
-   clients' own cost, nothing else in the way), and one that waits ``--think-ms`` first.
+   clients' own cost, nothing else in the way), and one that waits ``--think-ms`` first;
+   ``--rounds`` times over, the clients in turn, as the machine's load drifts.
    The SDK side is a driver script run by ``.tools/acp``'s Python (where the SDK is
    installed) that prints its timings as JSON; the agentnb side is
    ``AsyncAgentClient("acp", command=[...])`` streaming each turn, not recorded
@@ -236,6 +237,7 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=50, help="chunks a turn")
     parser.add_argument("--think-ms", type=float, default=20, help="the waiting agent's wait")
     parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="the latency tables, each again")
     parser.add_argument("--smoke", action="store_true", help="3 turns, 3 sessions: runs, fast")
     parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -244,7 +246,7 @@ def main() -> None:
         print(json.dumps(asyncio.run(held(mode, int(count), prompt))))
         return
     if args.smoke:
-        args.turns, args.words, args.sessions = 3, 5, 3
+        args.turns, args.words, args.sessions, args.rounds = 3, 5, 3, 1
     if not ACP_PYTHON.exists():
         print(f"skipped: {ACP_PYTHON} is missing (bash scripts/test.sh makes .tools/acp)")
         return
@@ -262,8 +264,12 @@ def report(args: argparse.Namespace) -> None:
     at_once = f"words {args.words}"
     waiting = f"words {args.words} {args.think_ms / 1000:g}"
     each = f"{args.turns} turns of {args.words} chunks on one session, after {WARM_UP} warm-up"
-    print_latency(f"agent answering at once: {each}", latency(args.turns, at_once))
-    print_latency(f"agent waiting {args.think_ms:g} ms first: {each}", latency(args.turns, waiting))
+    for round_ in range(1, args.rounds + 1):  # the machine's load drifts: a range, not a point
+        print(f"\nround {round_} of {args.rounds}")
+        print_latency(f"agent answering at once: {each}", latency(args.turns, at_once))
+        print_latency(
+            f"agent waiting {args.think_ms:g} ms first: {each}", latency(args.turns, waiting)
+        )
     print_memory(memory(args.sessions, at_once), args.sessions)
 
 
