@@ -5,6 +5,8 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``edit PATH``: a plan, a tool call editing PATH with a diff, usage and a cost;
 - ``permission``: asks permission for a tool call, says which option it was given;
 - ``slow``: streams a word every 0.05 s until cancelled (then ends ``cancelled``);
+- ``words N [SECONDS]``: waits SECONDS (default none), as a model would before its first
+  token, then streams N words, one chunk each, as fast as it can (``bench_acp.py``);
 - ``stubborn``: the same, ignoring ``session/cancel``;
 - ``read PATH`` / ``write PATH TEXT``: the client's ``fs/*``, says what came back;
 - ``reads PATH...``: reads each file in turn, says what came back;
@@ -222,6 +224,13 @@ class ScriptedAgent(Agent):
                 return PromptResponse(stop_reason="cancelled")
             await self._say(session_id, f"w{n} ")
             await asyncio.sleep(0.05)
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _words(self, session_id: str, rest: str) -> PromptResponse:
+        count, _, wait = rest.partition(" ")
+        await asyncio.sleep(float(wait or 0))
+        for n in range(int(count)):
+            await self._say(session_id, f"w{n} ")
         return PromptResponse(stop_reason="end_turn")
 
     async def _spin(self, session_id: str, rest: str) -> PromptResponse:

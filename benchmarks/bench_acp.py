@@ -1,0 +1,277 @@
+"""An ACP agent's first chunk and turn through agentnb, beside the official SDK's own
+``ClientSideConnection`` on the same agent, in one run; and what sessions cost in memory.
+
+    python benchmarks/bench_acp.py [--turns 30] [--words 50] [--think-ms 20] [--rounds 3]
+                                   [--sessions 10] [--smoke]
+
+The agent is the tests' scripted ACP agent on the official SDK
+(``tests/interop/acp_agents/scripted_agent.py``, run by ``.tools/acp``'s Python, which
+``scripts/test.sh`` makes), asked ``words N [SECONDS]``: it streams N words, one
+``agent_message_chunk`` each, as fast as it can, then ends the turn; with SECONDS it first
+waits that long, as a model does before its first token.
+
+1. **Latency**: the time from sending a prompt to its first text chunk and to the turn's
+   end, over ``--turns`` turns on one session after two warm-up turns (median and p95), and
+   a cold row: from starting the agent's process to the first chunk of its first turn
+   (``initialize``, ``session/new``, the prompt). Twice: an agent answering at once (the
+   clients' own cost, nothing else in the way), and one that waits ``--think-ms`` first;
+   ``--rounds`` times over, the clients in turn, as the machine's load drifts.
+   The SDK side is a driver script run by ``.tools/acp``'s Python (where the SDK is
+   installed) that prints its timings as JSON; the agentnb side is
+   ``AsyncAgentClient("acp", command=[...])`` streaming each turn, not recorded
+   (``agentnb, recorded`` writes each run to a history file, as a notebook does).
+   Target: agentnb's first chunk ≤ 1.2× the SDK's.
+2. **Memory**: ``--sessions`` runs on one session against as many runs each on a session of
+   its own (a new thread each), on one connection, in a fresh process each: the Python heap
+   the client holds after the runs (``tracemalloc``, the runs dropped and collected) and the
+   RSS growth, both less the same after one warm-up run. Target: sessions hold no more than
+   runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import psutil
+
+from agentnb import AsyncAgentClient
+from agentnb.events import TextDelta
+
+ROOT = Path(__file__).resolve().parents[1]
+AGENT = ROOT / "tests" / "interop" / "acp_agents" / "scripted_agent.py"
+ACP_PYTHON = Path(os.environ.get("AGENTNB_SDK_ENVS") or ROOT / ".tools") / "acp" / "bin" / "python"
+if not ACP_PYTHON.exists():
+    ACP_PYTHON = ROOT / ".tools" / "acp" / "bin" / "python"
+WARM_UP = 2
+
+SDK_DRIVER = r"""
+import asyncio, json, sys, time
+from typing import Any
+from acp import PROTOCOL_VERSION, spawn_agent_process, text_block
+from acp.schema import AgentMessageChunk, ClientCapabilities
+
+agent, turns, prompt, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+
+
+class Client:
+    # The least a client needs for this agent: the chunks' times, no permission asked.
+    first = 0.0
+
+    async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
+        if not self.first and isinstance(update, AgentMessageChunk):
+            self.first = time.perf_counter()
+
+    async def request_permission(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def on_connect(self, conn: Any) -> None:
+        pass
+
+
+async def turn(conn, client, session_id):
+    # (started, first chunk, end) of one turn, perf_counter seconds
+    client.first = 0.0
+    started = time.perf_counter()
+    await conn.prompt(session_id=session_id, prompt=[text_block(prompt)])
+    ended = time.perf_counter()
+    assert client.first, "no text chunk"
+    return started, client.first, ended
+
+
+async def main():
+    client = Client()
+    started = time.perf_counter()
+    async with spawn_agent_process(client, sys.executable, agent) as (conn, _process):
+        await conn.initialize(
+            protocol_version=PROTOCOL_VERSION, client_capabilities=ClientCapabilities()
+        )
+        session = (await conn.new_session(cwd=".", mcp_servers=[])).session_id
+        _, cold, _ = await turn(conn, client, session)
+        for _ in range(warm):
+            await turn(conn, client, session)
+        timings = [await turn(conn, client, session) for _ in range(turns)]
+    print(json.dumps({"cold": cold - started, "turns": timings}))
+
+
+asyncio.run(main())
+"""
+
+Timings = dict[str, float | list[tuple[float, float, float]]]
+"""``cold``: process start to the first chunk; ``turns``: (started, first chunk, end) each."""
+
+
+def through_sdk(turns: int, prompt: str) -> Timings:
+    """The SDK's own client (``spawn_agent_process`` → ``ClientSideConnection``), in a
+    driver run by the SDK's Python."""
+    done = subprocess.run(
+        [str(ACP_PYTHON), "-c", SDK_DRIVER, str(AGENT), str(turns), prompt, str(WARM_UP)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode:
+        raise SystemExit(f"the SDK driver failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+async def agentnb_turn(
+    client: AsyncAgentClient, prompt: str, thread_id: str | None, record: bool
+) -> tuple[tuple[float, float, float], str]:
+    """One turn streamed: its (started, first chunk, end) and the session's id."""
+    first = 0.0
+    started = time.perf_counter()
+    async with client.stream("scripted", prompt, thread_id=thread_id, record=record) as stream:
+        async for event in stream:
+            if not first and isinstance(event, TextDelta):
+                first = time.perf_counter()
+    ended = time.perf_counter()
+    run = stream.run
+    if run.status != "completed" or not first or not run.text.startswith("w0 "):
+        raise SystemExit(f"the turn went wrong: {run.status}, {run.error}, {run.text[:200]!r}")
+    return (started, first, ended), str(run.thread_id)
+
+
+async def through_agentnb(turns: int, prompt: str, record: bool) -> Timings:
+    started = time.perf_counter()  # the process starts on the client's first use
+    client = AsyncAgentClient("acp", command=[str(ACP_PYTHON), str(AGENT)], record=record)
+    async with client:
+        (_, cold, _), thread = await agentnb_turn(client, prompt, None, record)
+        for _ in range(WARM_UP):
+            await agentnb_turn(client, prompt, thread, record)
+        timings = [(await agentnb_turn(client, prompt, thread, record))[0] for _ in range(turns)]
+    return {"cold": cold - started, "turns": timings}
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[round(0.95 * (len(ordered) - 1))]
+
+
+def latency(turns: int, prompt: str) -> dict[str, Timings]:
+    """Each client in turn on the same agent: the SDK, agentnb, agentnb recording."""
+    return {
+        "SDK ClientSideConnection": through_sdk(turns, prompt),
+        "agentnb": asyncio.run(through_agentnb(turns, prompt, record=False)),
+        "agentnb, recorded": asyncio.run(through_agentnb(turns, prompt, record=True)),
+    }
+
+
+def print_latency(title: str, results: dict[str, Timings]) -> None:
+    print(f"\n{title}")
+    print(
+        f"{'client':26} {'first p50 ms':>13} {'first p95 ms':>13} {'end p50 ms':>11} "
+        f"{'end p95 ms':>11} {'cold first ms':>14}  first p50 vs SDK"
+    )
+    sdk_first = 0.0
+    for client, timings in results.items():
+        rows = timings["turns"]
+        cold = timings["cold"]
+        assert isinstance(rows, list)
+        assert isinstance(cold, float)
+        first = [1000 * (chunk - started) for started, chunk, _ in rows]
+        end = [1000 * (ended - started) for started, _, ended in rows]
+        sdk_first = sdk_first or statistics.median(first)
+        print(
+            f"{client:26} {statistics.median(first):>13.2f} {p95(first):>13.2f} "
+            f"{statistics.median(end):>11.2f} {p95(end):>11.2f} {1000 * cold:>14.0f}"
+            f"  {statistics.median(first) / sdk_first:.2f}×"
+        )
+
+
+# ---- memory: a fresh process each -------------------------------------------------------
+async def held(mode: str, count: int, prompt: str) -> dict[str, float]:
+    """What the client holds after ``count`` runs on one session (``runs``) or each on a
+    session of its own (``sessions``), beside after one warm-up run: traced heap and RSS."""
+    client = AsyncAgentClient("acp", command=[str(ACP_PYTHON), str(AGENT)], record=False)
+    async with client:
+        _, thread = await agentnb_turn(client, prompt, None, False)
+        gc.collect()
+        tracemalloc.start()
+        heap, rss = tracemalloc.get_traced_memory()[0], psutil.Process().memory_info().rss
+        for _ in range(count):
+            await agentnb_turn(client, prompt, thread if mode == "runs" else None, False)
+        gc.collect()
+        heap_after = tracemalloc.get_traced_memory()[0]
+        rss_after = psutil.Process().memory_info().rss
+    return {"heap": heap_after - heap, "rss": rss_after - rss}
+
+
+def memory(count: int, prompt: str) -> dict[str, dict[str, float]]:
+    found = {}
+    for mode in ("runs", "sessions"):
+        done = subprocess.run(
+            [sys.executable, __file__, "--memory-child", mode, str(count), prompt],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode:
+            raise SystemExit(f"the memory child failed:\n{done.stderr[-3000:]}")
+        found[mode] = json.loads(done.stdout)
+    return found
+
+
+def print_memory(found: dict[str, dict[str, float]], count: int) -> None:
+    print(f"\n{count} runs on one connection: held after them (runs dropped and collected)")
+    print(f"{'runs':34} {'traced heap KB':>15} {'RSS KB':>9}")
+    labels = {"runs": f"{count} runs on one session", "sessions": f"{count} sessions, a run each"}
+    for mode, label in labels.items():
+        print(f"{label:34} {found[mode]['heap'] / 1024:>15.1f} {found[mode]['rss'] / 1024:>9.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=30)
+    parser.add_argument("--words", type=int, default=50, help="chunks a turn")
+    parser.add_argument("--think-ms", type=float, default=20, help="the waiting agent's wait")
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="the latency tables, each again")
+    parser.add_argument("--smoke", action="store_true", help="3 turns, 3 sessions: runs, fast")
+    parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        mode, count, prompt = args.memory_child
+        print(json.dumps(asyncio.run(held(mode, int(count), prompt))))
+        return
+    if args.smoke:
+        args.turns, args.words, args.sessions, args.rounds = 3, 5, 3, 1
+    if not ACP_PYTHON.exists():
+        print(f"skipped: {ACP_PYTHON} is missing (bash scripts/test.sh makes .tools/acp)")
+        return
+    home = tempfile.mkdtemp(prefix="agentnb-bench-acp-")
+    os.environ["AGENTNB_HISTORY"] = str(Path(home) / "history.sqlite3")  # `recorded` writes here
+    try:
+        report(args)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def report(args: argparse.Namespace) -> None:
+    print(f"the scripted ACP agent on the SDK, {sys.platform}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    at_once = f"words {args.words}"
+    waiting = f"words {args.words} {args.think_ms / 1000:g}"
+    each = f"{args.turns} turns of {args.words} chunks on one session, after {WARM_UP} warm-up"
+    for round_ in range(1, args.rounds + 1):  # the machine's load drifts: a range, not a point
+        print(f"\nround {round_} of {args.rounds}")
+        print_latency(f"agent answering at once: {each}", latency(args.turns, at_once))
+        print_latency(
+            f"agent waiting {args.think_ms:g} ms first: {each}", latency(args.turns, waiting)
+        )
+    print_memory(memory(args.sessions, at_once), args.sessions)
+
+
+if __name__ == "__main__":
+    main()
