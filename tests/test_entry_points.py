@@ -42,6 +42,7 @@ READERS = {
     "agentnb.evals.Experiment.runs": "reads the history",
     "agentnb.evals.Experiment.pair": "reads the history (one question's runs)",
     "agentnb.Run.as_started": "copies a run going on (its question, running): starts nothing",
+    "agentnb.types.Connection.import_session": "replays an ACP agent's past session (turns done)",
 }
 """Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
 ENGINE_DOOR = "_open"
@@ -171,10 +172,11 @@ def test_every_listed_entry_point_reaches_the_engine() -> None:
     ]
 
 
-NOT_STREAMED = ("_app/served_calls.py",)
-"""The other ``Run.new`` call makes one that never streams from a platform: the calls MCP
+NOT_STREAMED = ("_app/served_calls.py", "_app/acp_sessions.py")
+"""The other ``Run.new`` calls make runs that never stream from a platform: the calls MCP
 clients make of the notebook served over MCP (``agentnb.context.serve``), which no agent's
-request starts. (``tests/test_one_core.py`` holds where a ``Run`` is constructed at all.)"""
+request starts, and an ACP agent's past session replayed into the history
+(``Connection.import_session``: its turns, done before). (``tests/test_one_core.py`` holds where a ``Run`` is constructed at all.)"""
 
 
 def test_one_place_builds_a_run() -> None:

@@ -141,7 +141,9 @@ def test_clicking_a_header_sorts_in_the_kernel(lab_page: Any, artifacts: Path) -
     page.wait_for_function(
         "(el) => !el.querySelector('.anb-runs-status').textContent", arg=view.element_handle()
     )
-    assert set(column(view, "cost")) == {""}, "going up, runs without a cost come first"
+    up = column(view, "cost")
+    assert "" not in up, "going up, the cheapest priced runs come first, the unpriced last"
+    assert [float(t.lstrip("$")) for t in up] == sorted(float(t.lstrip("$")) for t in up)
     cost.click()
     page.wait_for_function(
         "(el) => el.querySelector('th[aria-sort=descending]')", arg=view.element_handle()
