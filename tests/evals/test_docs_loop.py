@@ -88,4 +88,9 @@ def test_failure_modes_run_as_printed(tmp_path: Path) -> None:
         r"^metadata\.arm .*mode\[none\] +mode\[parrots the question\].*\n(?:.*\n)*?echo .* 0 +4 "
     )
     assert re.search(per_arm, shown_text, re.M), shown_text  # the modes per arm, shown
-    assert "score.mode_parrots_the_question against score.mode (the person), pass: " in shown_text
+    assert (
+        "score.mode_parrots_the_question against score.mode (the person), "
+        "positive: labelled 'parrots the question'"
+    ) in shown_text
+    # the offline judge grades answers, not the mode: the page says the agreement shows it
+    assert re.search(r"^κ \(Cohen\) +-1\.000$", shown_text, re.M), shown_text

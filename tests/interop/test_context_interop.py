@@ -4,8 +4,9 @@ LiteLLM proxy (``.tools/litellm``), each over a scripted model that calls the co
 it is offered (``notebook_describe`` for ``customers``) and, provoked by an instruction
 injected into a DataFrame cell, ``notebook_read_file`` for ``.env``.
 
-In both: the read asks first with the exact text it sends, the provoked read stops at the
-gate (denied there, and the agent reads the denial), the injected instruction travels only
+In both: the read asks first with the exact text it sends, the provoked read of ``.env`` is
+refused before anyone is asked (approving could not make it read; the agent reads the
+refusal), the injected instruction travels only
 inside the data block, no secret crosses the wire, and the tools and their result are the
 same on both dialects."""
 
@@ -96,17 +97,17 @@ def check(printed: str, sent: str) -> str:
         [
             ["attach", "succeeded"],
             ["notebook_describe", "succeeded"],
-            ["notebook_read_file", "denied"],
+            ["notebook_read_file", "failed"],  # refused before anyone was asked
         ],
     )
-    assert seen["asked"] == ["attach", "notebook_describe", "notebook_read_file"]
+    assert seen["asked"] == ["attach", "notebook_describe"]
     output = seen["output"]
     assert seen["preview"] == (
         "reads the notebook once approved, at the sample level: a summary of the variable "
         "customers (pandas DataFrame)"
     )
     assert seen["answer"].startswith("I read ")
-    assert "the user denied this call" in sent  # the agent read the denial
+    assert "is never read: it may hold secrets" in sent  # the agent read the refusal
     for secret in (SECRET_COLUMN, SECRET_IN_TEXT):
         assert secret not in sent and secret not in printed
     for name in TOOLS:
