@@ -93,9 +93,14 @@ def test_the_grid_opens_a_cells_run_and_compares_a_questions_runs_below(kernel: 
         if m["msg_type"] in ("display_data", "update_display_data")
         and m["parent_header"].get("msg_id") == shown and m["content"].get("transient")
     ]  # fmt: skip
-    opened_view, opened_copy, compared, _ = (m["content"]["data"] for m in below[:4])
+    # three outputs below the grid (the run's view, its copy, what the grid adds beside them:
+    # nothing here, no run changed files), then the comparison in the copy's place, and what
+    # the grid adds beside the compared runs in the third
+    opened_view, opened_copy, _, compared, _ = (m["content"]["data"] for m in below[:5])
     assert WIDGET_MIME in opened_view and "What is NVDA trading at?" in opened_copy["text/plain"]
-    assert [m["msg_type"] for m in below[2:4]] == ["update_display_data"] * 2, "then replaced"
+    assert [m["msg_type"] for m in below] == ["display_data"] * 3 + ["update_display_data"] * 2, (
+        "then replaced"
+    )
     assert 'class="agentnb-compare ' in compared["text/html"]
     assert "Compare AAPL and MSFT" in compared["text/plain"]
     notices = [
