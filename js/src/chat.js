@@ -259,7 +259,10 @@ export class ChatView {
       };
       if (!this.turnViews[t].update(turn, deadline, followups)) finished = false;
     });
-    if (!finished) this.requestRender();
+    // The rest of a redraw the frame cut short goes on at the next shared frame, on screen or
+    // off: only new data waits while a cell is out of sight (requestRender), or a long
+    // answer of a cell off screen would be drawn a block a second.
+    if (!finished) this.drawAtFrame();
     this.updateConversation(state.turns);
     this.root.dataset.running = String(busy);
     this.chatInput?.setBusy(busy);

@@ -659,3 +659,34 @@ test("a snapshot with another run at a turn's place draws that turn anew: nothin
   const pressed = Array.from(el.querySelectorAll(".anb-verdict button")).map((b) => b.getAttribute("aria-pressed"));
   assert.deepEqual(pressed, ["false", "false"], "and so is its verdict");
 });
+
+test("a cell off screen finishes a redraw its frame cut short at the next frame, not a second later", () => {
+  const model = fakeModel();
+  const el = document.createElement("div");
+  document.body.append(el);
+  /** @type {(() => void)[]} */
+  const frames = [];
+  const view = new ChatView(el, /** @type {any} */ (model), {
+    frameBudgetMs: -1, // every frame is over at once: a long answer takes several
+    schedule: (cb) => {
+      frames.push(cb);
+      return () => frames.splice(frames.indexOf(cb), 1);
+    },
+  });
+  view.start();
+  mounted.push(view);
+  view.onSeen(false); // scrolled out of sight (fifty cells in one output area)
+  const paragraphs = Array.from({ length: 40 }, (_, i) => `Paragraph ${i}.`).join("\n\n");
+  model.deliver({
+    kind: "delta",
+    seq: 1,
+    ops: [{ op: "turn", t: 0, turn: { parts: [], tools: [], meta: { status: "completed" } } }],
+  });
+  model.deliver({ kind: "delta", seq: 2, ops: [{ op: "part", t: 0, i: 0, kind: "text", text: paragraphs }] });
+  view.cancelFrame?.(); // the once-a-second redraw of new data off screen, come due
+  view.cancelFrame = null;
+  view.renderNow();
+  assert.equal(frames.length, 1, "the rest of the redraw waits for the next shared frame");
+  for (let i = 0; frames.length && i < 200; i++) frames.splice(0, 1)[0]();
+  assert.match(text(el.querySelector(".anb-answer")), /Paragraph 39\.$/, "drawn whole");
+});
