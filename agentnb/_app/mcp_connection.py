@@ -195,19 +195,29 @@ class McpConnection:
             why = f"did not answer within {patience:g} s{self._stderr_tail()}"
         except ListingTooLong as exc:
             why = str(exc)
+            self._left_by_itself()
         except Exception as exc:
             why = f"could not start: {_reason(exc)}{self._stderr_tail()}"
+            self._left_by_itself()
         else:
             _open.add(self)
             return
         self.close()
         raise ConfigurationError(f"the MCP server {self.where} {why}")
 
+    def _left_by_itself(self) -> None:
+        """The session failed to start and is leaving on its own: wait while the SDK ends the
+        server's process, uncancelled (a cancel in the middle of its shutdown left the
+        process running, unreaped, after the session's loop had closed)."""
+        self._thread.join(STOP_TIMEOUT)
+
     def close(self) -> None:
         """End the session (and the server's process). Safe to call more than once."""
         self._closing = True
         loop, main = self.loop, self._main
-        if loop is not None and main is not None:
+        # a session leaving on its own is not cancelled: the SDK is ending the server's process
+        leaving = self._leave is not None and self._leave.is_set()
+        if loop is not None and main is not None and not leaving:
             with contextlib.suppress(RuntimeError):  # its loop closed: the session is over
                 loop.call_soon_threadsafe(main.cancel)
         if self._thread.is_alive() and self._thread is not threading.current_thread():

@@ -10,6 +10,7 @@ with the ``mcp`` SDK (``hostile_server.py`` over stdio; one over Streamable HTTP
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,17 @@ def test_a_destructive_tool_listed_again_as_read_only_still_asks(agents: ServerH
 def test_a_listing_without_end_is_refused_saying_which_bound(mode: str, said: str) -> None:
     with pytest.raises(ConfigurationError, match=f"lists its tools in {said}"):
         hostile(mode)
+    gc.collect()  # a server process left running unreaped warns here (an error), not later
+
+
+def test_a_session_left_on_its_own_ends_its_servers_process() -> None:
+    """Closed while it leaves (its listing grew without end), the session is not cancelled
+    in the middle of the SDK's shutdown: that left the server's process running, unreaped,
+    after the session's loop had closed (a ResourceWarning in whichever later test)."""
+    with hostile("grow-forever") as tools:
+        called(tools, "hostile__flood")
+        wait_until(lambda: not tools.running, "the session ended")
+    gc.collect()  # warnings are errors: a process left running fails this test
 
 
 def test_a_listing_that_grows_without_end_ends_the_session() -> None:
