@@ -58,9 +58,15 @@ class Reach:
         given = [name for name in REACH_OPTIONS if name not in self.takes and _given(options, name)]
         if not given:
             return
-        names = ", ".join(f"{name}=" for name in given)
-        purposes = "; ".join(f"{name}= is for {REACH_OPTIONS[name]}" for name in given)
-        raise ConfigurationError(f"{provider.named}, {self.said}, takes no {names} ({purposes})")
+        by_purpose: dict[str, list[str]] = {}
+        for name in given:
+            by_purpose.setdefault(REACH_OPTIONS[name], []).append(f"{name}=")
+        purposes = "; ".join(
+            f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} for {purpose}"
+            for purpose, names in by_purpose.items()
+        )
+        taken = ", ".join(f"{name}=" for name in given)
+        raise ConfigurationError(f"{provider.named}, {self.said}, takes no {taken} ({purposes})")
 
 
 REACH_OPTIONS: Mapping[str, str] = {

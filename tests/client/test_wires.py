@@ -118,7 +118,7 @@ def test_several_options_of_another_wire_are_named_together() -> None:
     message = str(error.value)
     taken = "ACP agent, run by its command= over the process's stdio, takes no headers=, verify="
     assert taken in message
-    assert message.count("is for an agent reached over the network") == 2
+    assert "headers=, verify= are for an agent reached over the network" in message
 
 
 async def test_an_http_client_of_ones_own_goes_with_an_http_dialect_only() -> None:
