@@ -399,7 +399,7 @@ def test_every_path_hands_an_acp_agent_mcp_tools_as_that_server(
 ) -> None:
     """A dialect that takes MCP servers, not functions (ACP), gets ``tools=mcp_tools(...)``
     as the server's entry in ``extra``'s ``mcpServers``, the same on every path that takes
-    such tools (``Connection.fit_tools``); a client of its own has no connection to fit them
+    such tools (``Connection._fit_tools``); a client of its own has no connection to fit them
     and refuses them as any dialect without tools does."""
     command = [sys.executable, str(NOTES_SERVER), str(tmp_path / "notes.txt")]
     with agentnb.mcp_tools(command=command) as tools:

@@ -97,7 +97,7 @@ def ask(
     read_as = _mentions(message, mentions)
     typed = as_text(message) if read_as == "text" and "@" in message else message
     target = resolve_target(via, client, agent)
-    fitted = target.fit_tools(options, context=context)  # ACP: MCP servers, not functions
+    fitted = target._fit_tools(options, context=context)  # ACP: MCP servers, not functions
     options = cast(RunOptions, fitted.options)
     conn = carrying_tools(target, bool(options.get("tools")) or fitted.context_as_tools)
     turn = notebook_context(
@@ -246,7 +246,7 @@ def chat(
     if conn.carries("followups"):  # asked for where the dialect can (not ACP)
         options.setdefault("followups", True)
     # a bad option or policy fails now, not at the first run (each turn fits its own tools)
-    conn.check(build_request(agent, "", **conn.fit_tools(options).options), approve)
+    conn.check(build_request(agent, "", **conn._fit_tools(options).options), approve)
     conversation = Conversation(conn, agent, dict(options), approve=approve, context=context)
     cell = conversation_cell(conversation)
     _show(cell)

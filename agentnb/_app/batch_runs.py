@@ -231,7 +231,8 @@ def batch(
 
     def fit(name: str, arm: dict[str, Any]) -> dict[str, Any]:
         """An arm's options as the connection its agent runs on takes tools."""
-        fitted = (resolve_target(None, None, name) if own else conn).fit_tools(arm, context=context)
+        runs_on = resolve_target(None, None, name) if own else conn
+        fitted = runs_on._fit_tools(arm, context=context)
         if fitted.context_as_tools:
             tools = fitted.options.get("tools")
             fitted.options["tools"] = notebook_context("", tools, context=True).tools
@@ -316,7 +317,7 @@ def _share_notebook(
     kinds: Sequence[tuple[Connection, RunRequest]], approve: ApprovalPolicy
 ) -> list[Callable[[], None]]:
     """Share the notebook, for the batch, with the turns of each connection whose requests
-    list its MCP server (``context=True`` on an ACP agent: :meth:`Connection.fit_tools`),
+    list its MCP server (``context=True`` on an ACP agent: :meth:`Connection._fit_tools`),
     each read decided as the notebook's context tools are in a batch: where the context
     settings ask first, by ``approve``, and denied when it leaves one undecided; the
     functions that end the sharing."""

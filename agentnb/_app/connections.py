@@ -99,7 +99,7 @@ _local_note_shown = False
 
 
 class FittedTools(NamedTuple):
-    """A run's options as its connection's dialect takes tools (:meth:`Connection.fit_tools`)."""
+    """A run's options as its connection's dialect takes tools (:meth:`Connection._fit_tools`)."""
 
     options: dict[str, Any]
     context_as_tools: bool
@@ -292,7 +292,7 @@ class Connection:
         """``context=True`` reaches this connection's agent as an MCP server (ACP)."""
         return type(self.client().provider).context_by_mcp
 
-    def fit_tools(
+    def _fit_tools(
         self, options: Mapping[str, Any], *, context: bool = False, in_cell: bool = True
     ) -> FittedTools:
         """A run's ``options`` and ``context=`` as this connection's dialect takes tools: the

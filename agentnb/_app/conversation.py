@@ -142,7 +142,7 @@ class Conversation:
     def _turn(self, text: str) -> tuple[str, dict[str, Any]]:
         """A message as sent from a kernel (attachments, context tools) and its options."""
         # a turn the chat cell's input sends runs in no cell of its own to show a server in
-        options, context = self.conn.fit_tools(self.options, context=self.context, in_cell=False)
+        options, context = self.conn._fit_tools(self.options, context=self.context, in_cell=False)
         images = self.conn.carries("media")
         turn = notebook_context(text, options.get("tools"), context=context, images=images)
         if turn.tools:

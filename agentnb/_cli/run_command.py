@@ -62,7 +62,7 @@ def run_command(args: argparse.Namespace) -> int:
             message, note = completed_command(conn.client(), conn.name, message)
             if note:
                 print_fitted(f"agentnb: {note}")
-        options = conn.fit_tools(run_options_from(args)).options  # as every entry point does
+        options = conn._fit_tools(run_options_from(args)).options  # as every entry point does
         request = build_request(args.agent, message, **options)
         printer = TerminalPrinter(color=False if args.no_color or args.plain else None)
         handle = start_run(

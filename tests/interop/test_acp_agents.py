@@ -894,7 +894,7 @@ def test_mcp_tools_reach_the_new_session_as_its_mcp_servers(scripted: str, tmp_p
 
 def test_mcp_tools_reach_the_session_from_every_entry_point(scripted: str, tmp_path: Path) -> None:
     """``ask``, a chat's turns and ``batch`` (and the experiments sent through it) fit
-    ``tools=mcp_tools(...)`` to an ACP agent in one place (``Connection.fit_tools``): each
+    ``tools=mcp_tools(...)`` to an ACP agent in one place (``Connection._fit_tools``): each
     turn's session gets the server, whatever started it."""
     command = [sys.executable, str(NOTES_SERVER), str(tmp_path / "notes.txt")]
     with agentnb.mcp_tools(command=command) as tools:
