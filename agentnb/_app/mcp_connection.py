@@ -40,6 +40,7 @@ from .._core.client_tools import FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
 from .._core.version import __version__
+from .mcp_apps import UI_EXTENSION, tool_view
 from .mcp_elicitation import elicitation_handler
 from .mcp_oauth import AUTHORIZE_TIMEOUT, OAuthCallback, oauth
 from .mcp_question import Elicit
@@ -96,6 +97,12 @@ class ListedTool:
     """The server's ``readOnlyHint``: it says the tool changes nothing."""
     destructive: bool
     """The server's ``destructiveHint`` (true unless it says otherwise, as MCP's default)."""
+    view: str | None = None
+    """The ``ui://`` resource of its MCP App view (``_meta.ui.resourceUri``), if it has one."""
+    for_model: bool = True
+    """Whether the agent may call it (an MCP App's ``visibility`` names ``"model"``)."""
+    for_view: bool = True
+    """Whether its server's views may call it (``visibility`` names ``"app"``)."""
 
 
 def stdio(command: Sequence[str], env: Mapping[str, str] | None, cwd: str | Path | None) -> Opener:
@@ -233,6 +240,13 @@ class McpConnection:
         (:func:`.mcp_results.formed_result`) where it has more than text; an
         :class:`MCPToolError` when the server answers with an error, a
         :class:`ConnectionError` when the session is over."""
+        result, text = await self.called(name, arguments)
+        return formed_result(result, text, name)
+
+    async def called(
+        self, name: str, arguments: dict[str, Any]
+    ) -> tuple[types.CallToolResult, str]:
+        """Call tool ``name``: the server's result and its text (as :meth:`call`)."""
         session = self._session
         if session is None or self.ended is not None:
             raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
@@ -259,7 +273,18 @@ class McpConnection:
         text = "\n".join([result_text(result), *said]) if said else result_text(result)
         if result.is_error:
             raise MCPToolError(text or "the MCP server reported an error without a message")
-        return formed_result(result, text, name)
+        return result, text
+
+    async def read_resource(self, uri: str) -> types.ReadResourceResult:
+        """The server's resource ``uri`` (``resources/read``); a :class:`ConnectionError`
+        when the session is over, an :class:`MCPError` when the server refuses."""
+        session = self._session
+        if session is None or self.ended is not None:
+            raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
+        read = await session.read_resource(uri)
+        if not isinstance(read, types.ReadResourceResult):
+            raise MCPToolError(f"the MCP server answered with a {type(read).__name__}")
+        return read
 
     # ---- the session (this connection's thread) -------------------------------------------
     def _serve(self) -> None:
@@ -282,6 +307,7 @@ class McpConnection:
                         self.where, self._elicit, self._notes.append
                     ),
                     client_info=types.Implementation(name="agentnb", version=__version__),
+                    extensions=UI_EXTENSION,
                 ) as session,
             ):
                 initialized = await session.initialize()
@@ -372,8 +398,16 @@ def _listed(tool: types.Tool) -> ListedTool:
     hints = tool.annotations
     read_only = bool(hints and hints.read_only_hint)
     destructive = not read_only and (hints is None or hints.destructive_hint is not False)
+    view, for_model, for_view = tool_view(tool)
     return ListedTool(
-        tool.name, tool.description or "", dict(tool.input_schema), read_only, destructive
+        tool.name,
+        tool.description or "",
+        dict(tool.input_schema),
+        read_only,
+        destructive,
+        view,
+        for_model,
+        for_view,
     )
 
 
