@@ -317,7 +317,7 @@ class _ViewCall:
     the session, as :class:`~agentnb._app.served_calls.ServedCalls` serves a client's."""
 
     def __init__(self, view: _View, name: str, arguments: dict[str, Any]) -> None:
-        self.tool = view.tools.tool_for_view(name, self._heard)
+        self.tool = view.tools.tool_for_view(name, self._heard, view.origin)
         self.arguments = arguments
         self.run = Run.new(
             VIEW_AGENT,

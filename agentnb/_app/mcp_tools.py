@@ -11,6 +11,7 @@ thread of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -193,14 +194,17 @@ class McpTools(Sequence[ClientTool]):
             user_loop=self._connection.loop,
         )
 
-    def tool_for_view(self, tool: str, heard: Any) -> ClientTool:
-        """Tool ``tool`` as a call of one of the server's MCP App views makes it
-        (:mod:`.mcp_apps`): the result it returns is ``heard`` too, for the view."""
+    def tool_for_view(self, tool: str, heard: Any, view: str) -> ClientTool:
+        """Tool ``tool`` as a call of one of the server's MCP App views makes it (the view of
+        the call of ``view``; :mod:`.mcp_apps`): the result it returns is ``heard`` too, for
+        the view, and its question says the view asks."""
         from .mcp_apps import view_tool_function
 
         listed = next(t for t in self._connection.tools if t.name == tool)
         name = f"{self.name}__{_NOT_IN_A_NAME.sub('_', tool)}"[:64]
-        return self.client_tool(listed, name, view_tool_function(self, tool, heard))
+        made = self.client_tool(listed, name, view_tool_function(self, tool, heard))
+        asks = f"the MCP App view of {view} asks to call it (not the agent)"
+        return dataclasses.replace(made, preview=lambda _arguments: asks)
 
     @overload
     def __getitem__(self, index: int) -> ClientTool: ...

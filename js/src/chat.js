@@ -117,7 +117,7 @@ export class ChatView {
             : { kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
       renderMarkdown,
       remember: (key) => this.memory.disclosure(key),
-      apps: new AppChannel(this.model, this.lifetime.signal),
+      apps: new AppChannel(this.model),
     };
   }
 

@@ -55,15 +55,23 @@ export class AppChannel {
   /**
    * @param {{ send: (content: object) => void, on: (name: string, fn: (msg: any) => void) => void,
    *   off: (name: string, fn: (msg: any) => void) => void }} model
-   * @param {AbortSignal} signal
    */
-  constructor(model, signal) {
+  constructor(model) {
     this.model = model;
     /** @type {Map<string, Set<AppBridge>>} */
     this.bridges = new Map();
     this.onMessage = this.onMessage.bind(this);
-    model.on("msg:custom", this.onMessage);
-    signal.addEventListener("abort", () => model.off("msg:custom", this.onMessage), { once: true });
+    // the kernel's answers are listened for while a view is shown (a cell has none, mostly);
+    // each view leaves with its card, the cell's too
+    this.listening = false;
+  }
+
+  /** @param {boolean} on */
+  listen(on) {
+    if (on === this.listening) return;
+    this.listening = on;
+    if (on) this.model.on("msg:custom", this.onMessage);
+    else this.model.off("msg:custom", this.onMessage);
   }
 
   /** @param {any} msg */
@@ -77,6 +85,7 @@ export class AppChannel {
     const set = this.bridges.get(bridge.shown.view) ?? new Set();
     set.add(bridge);
     this.bridges.set(bridge.shown.view, set);
+    this.listen(true);
   }
 
   /** @param {AppBridge} bridge */
@@ -84,6 +93,7 @@ export class AppChannel {
     const set = this.bridges.get(bridge.shown.view);
     set?.delete(bridge);
     if (set?.size === 0) this.bridges.delete(bridge.shown.view);
+    if (this.bridges.size === 0) this.listen(false);
   }
 
   /** @param {object} content */
@@ -187,7 +197,7 @@ export class AppBridge {
     this.frame.setAttribute("allow", "");
     this.frame.title = `The view of ${shown.tool}`;
     this.frame.style.height = `${FIRST_HEIGHT}px`;
-    this.frame.srcdoc = withPolicy(shown.html, viewPolicy(shown.csp, location));
+    this.frame.srcdoc = withPolicy(shown.html, viewPolicy(shown.csp, window.location));
     this.note = h("div", "anb-app-note");
     this.note.hidden = true;
     this.el.append(label, this.frame, this.note);
@@ -203,7 +213,11 @@ export class AppBridge {
     listen(window, "message", (/** @type {MessageEvent} */ event) => this.onMessage(event), signal);
     listen(this.frame, "load", () => this.onLoad(), signal);
     channel?.add(this);
-    signal.addEventListener("abort", () => this.teardown(), { once: true });
+    const told = new AbortController();
+    listen(signal, "abort", () => {
+      this.teardown();
+      told.abort();
+    }, told.signal);
   }
 
   /**

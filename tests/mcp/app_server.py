@@ -12,7 +12,7 @@
   server's ``http://127.0.0.1``): it tries to reach the page's DOM, its cookies, the top
   window's location, a popup, the network and other frames, floods ``tools/call``, and
   writes what happened into its own page (``#report``, one line each);
-- ``wander`` and its view ``ui://apps/wander.html``, which navigates itself away at once;
+- ``wander`` and its view ``ui://apps/wander.html``, which navigates itself away once loaded;
 - ``broken``, whose view is not an MCP App's type.
 """
 
@@ -143,7 +143,10 @@ report("done");
 
 WANDER = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"></head><body><p>leaving</p>
-<script>location.href = "https://example.com/";</script>
+<script>
+// once it has loaded (a view that navigates while it loads is not told apart: see docs/tools.md)
+addEventListener("load", () => setTimeout(() => { location.href = "about:blank"; }, 0));
+</script>
 </body></html>
 """
 
