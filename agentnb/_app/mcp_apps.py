@@ -16,6 +16,7 @@ server's tools that let views call them (``visibility``), one call at a time and
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -24,13 +25,14 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import mcp.types as types
 
 from .._client.tool_rounds import ToolRounds
 from .._core.approvals import ApprovalGate, PlatformSupport
 from .._core.client_tools import FormedResult, ToolResult
+from .._core.handle import RunHandle
 from .._core.recorder import default_recorder, record_whole_run
 from .._core.request import build_request
 from .._core.rich_result import APP_VIEW_MIME
@@ -38,32 +40,25 @@ from .._core.run import Run
 from .._core.secrets import redact
 from .._core.text import excerpt
 from ..events import Event, RunCompleted, RunStarted, ToolCallStarted, stamp
+from .mcp_connection import VIEW_MIME, ListedTool, McpConnection
 from .mcp_results import formed_result
 from .served_calls import no_progress, unbounded_wait
 
 if TYPE_CHECKING:
-    from .._core.handle import RunHandle
+    from .._core.client_tools import ClientTool
     from .._display.widget import ChatCell
-    from .mcp_connection import ListedTool
-    from .mcp_tools import McpTools
 
 __all__ = [
     "MAX_VIEWS",
     "MAX_VIEW_CALLS",
     "MAX_VIEW_CHARS",
     "SHOWN_MIME",
-    "UI_EXTENSION",
-    "VIEW_MIME",
+    "ViewHost",
     "allowed_domains",
-    "tool_view",
     "view_called",
     "view_result",
 ]
 
-VIEW_MIME = "text/html;profile=mcp-app"
-"""The MIME type of an MCP App's view (the only one the extension defines)."""
-UI_EXTENSION = {"io.modelcontextprotocol/ui": {"mimeTypes": [VIEW_MIME]}}
-"""What agentnb tells a server it supports (the client's ``extensions`` capability)."""
 SHOWN_MIME = APP_VIEW_MIME
 """A call's shown form that is a view: JSON of the view, its CSP, the call's input and result."""
 MAX_VIEW_CHARS = 2_000_000
@@ -86,21 +81,6 @@ _HOST = re.compile(
 label) and a port, nothing else (no path, no quote, no ``;``: it is written into a CSP)."""
 
 
-def tool_view(tool: types.Tool) -> tuple[str | None, bool, bool]:
-    """The tool's view (its ``ui://`` resource, or None), whether the agent may call it and
-    whether views may (its ``visibility``; both when it names neither)."""
-    meta = tool.meta or {}
-    ui = meta.get("ui")
-    uri = ui.get("resourceUri") if isinstance(ui, dict) else None
-    if uri is None:
-        uri = meta.get("ui/resourceUri")  # the extension's first, deprecated, form
-    view = uri if isinstance(uri, str) and uri.startswith("ui://") and len(uri) <= 2_000 else None
-    seen = ui.get("visibility") if isinstance(ui, dict) else None
-    if not isinstance(seen, list) or not seen:
-        return view, True, True
-    return view, "model" in seen, "app" in seen
-
-
 def allowed_domains(declared: object) -> list[str]:
     """The hosts of a CSP list a view declares that it may have: ``https://`` or ``wss://``
     hosts (``https://*.example.com`` too), at most :data:`MAX_DOMAINS`; ``*``, a scheme
@@ -111,6 +91,20 @@ def allowed_domains(declared: object) -> list[str]:
     return list(dict.fromkeys(kept))[:MAX_DOMAINS]
 
 
+class ViewHost(Protocol):
+    """An MCP server's tools as a view needs them (:class:`~.mcp_tools.McpTools`)."""
+
+    _connection: McpConnection
+    """The session with the server (the views' calls and resources go through it)."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def _tool_for_view(
+        self, tool: str, heard: Callable[[types.CallToolResult], None], view: str
+    ) -> ClientTool: ...
+
+
 # ---- a view, as a call's shown form -----------------------------------------------------------
 
 
@@ -118,7 +112,7 @@ def allowed_domains(declared: object) -> list[str]:
 class _View:
     """A view shown in a chat cell: whose it is, and the calls it made."""
 
-    tools: McpTools
+    tools: ViewHost
     origin: str
     """The call's tool as the agent named it (``<server>__<tool>``)."""
     calls: int = 0
@@ -130,12 +124,12 @@ _views_lock = threading.Lock()
 
 
 async def view_result(
-    tools: McpTools, listed: ListedTool, name: str, arguments: dict[str, Any]
+    tools: ViewHost, listed: ListedTool, name: str, arguments: dict[str, Any]
 ) -> FormedResult | str:
     """Call ``listed`` (a tool with a view) on ``tools``' session: its result as the agent
     reads it, shown as its view (or, when the view cannot be read, as text saying why)."""
     assert listed.view is not None
-    connection = tools.connection
+    connection = tools._connection
     result, text = await connection.called(listed.name, arguments)
     formed = formed_result(result, text, listed.name)
     images = formed.images if isinstance(formed, FormedResult) else ()
@@ -163,10 +157,10 @@ async def view_result(
     return FormedResult(text, {"mime": SHOWN_MIME, "data": json.dumps(shown)}, images)
 
 
-async def _read_view(tools: McpTools, uri: str) -> tuple[str, dict[str, Any]]:
+async def _read_view(tools: ViewHost, uri: str) -> tuple[str, dict[str, Any]]:
     """The view's HTML and its ``_meta.ui`` (its CSP, its border); a ``ValueError`` saying
     why it cannot be shown."""
-    read = await tools.connection.read_resource(uri)
+    read = await tools._connection.read_resource(uri)
     for content in read.contents:
         if str(content.uri) != uri:
             continue
@@ -184,8 +178,6 @@ async def _read_view(tools: McpTools, uri: str) -> tuple[str, dict[str, Any]]:
 
 
 def _decoded(blob: str) -> str:
-    import base64
-
     if len(blob) * 3 // 4 > MAX_VIEW_CHARS:
         raise ValueError(f"it is {len(blob) * 3 // 4:,} bytes, past {MAX_VIEW_CHARS:,}")
     return base64.b64decode(blob, validate=True).decode("utf-8", errors="replace")
@@ -218,6 +210,7 @@ def _keep(view: _View) -> str:
 
 def _listen_to_cells() -> None:
     """Chat cells hand a view's calls here (the display layer knows no MCP)."""
+    # the widget stack: a view is shown only in a notebook
     from .._display.widget import VIEW_MESSAGES
 
     VIEW_MESSAGES["mcp_app_call"] = view_called
@@ -263,12 +256,12 @@ def _refusal(view: _View | None, name: str) -> str | None:
     if view is None:
         return "this view is no longer served by the kernel (it restarted, or the view is old)"
     if not view.tools.running:
-        return f"its MCP server is not running ({view.tools.connection.ended})"
+        return f"its MCP server is not running ({view.tools._connection.ended})"
     if view.pending:
         return "a call of this view waits already: a view makes one call at a time"
     if view.calls >= MAX_VIEW_CALLS:
         return f"this view made {MAX_VIEW_CALLS} calls, the most one view may make"
-    listed = next((t for t in view.tools.connection.tools if t.name == name), None)
+    listed = next((t for t in view.tools._connection.tools if t.name == name), None)
     if listed is None:
         return f"its server has no tool named {excerpt(name, 100)!r}"
     if not listed.for_view:
@@ -296,8 +289,6 @@ def _start(
     arguments: dict[str, Any],
     answer: Callable[[dict[str, Any] | None, str], None],
 ) -> RunHandle:
-    from .._core.handle import RunHandle
-
     call = _ViewCall(view, name, arguments)
     handle = RunHandle.start(lambda: call, run=call.run)
 
@@ -317,7 +308,7 @@ class _ViewCall:
     the session, as :class:`~agentnb._app.served_calls.ServedCalls` serves a client's."""
 
     def __init__(self, view: _View, name: str, arguments: dict[str, Any]) -> None:
-        self.tool = view.tools.tool_for_view(name, self._heard, view.origin)
+        self.tool = view.tools._tool_for_view(name, self._heard, view.origin)
         self.arguments = arguments
         self.run = Run.new(
             VIEW_AGENT,
@@ -393,13 +384,13 @@ class _ViewCall:
 
 
 def view_tool_function(
-    tools: McpTools, name: str, heard: Callable[[types.CallToolResult], None]
+    tools: ViewHost, name: str, heard: Callable[[types.CallToolResult], None]
 ) -> Callable[..., Awaitable[FormedResult | str]]:
     """The function a view's call of tool ``name`` runs: the call on the session, its
     result heard (for the view) and formed (for the card)."""
 
     async def call(**arguments: Any) -> FormedResult | str:
-        result, text = await tools.connection.called(name, arguments)
+        result, text = await tools._connection.called(name, arguments)
         heard(result)
         return formed_result(result, text, name)
 

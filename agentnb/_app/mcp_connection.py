@@ -40,7 +40,6 @@ from .._core.client_tools import FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.text import excerpt
 from .._core.version import __version__
-from .mcp_apps import UI_EXTENSION, tool_view
 from .mcp_elicitation import elicitation_handler
 from .mcp_oauth import AUTHORIZE_TIMEOUT, OAuthCallback, oauth
 from .mcp_question import Elicit
@@ -76,6 +75,13 @@ _STDERR_SHOWN = 1_000
 Streams = tuple[Any, Any]
 Opener = Callable[[TextIO], AbstractAsyncContextManager[Streams]]
 """Opens the transport (given the file a process's stderr goes to): the SDK's stream pair."""
+
+
+VIEW_MIME = "text/html;profile=mcp-app"
+"""The MIME type of an MCP App's view (the only one the ``io.modelcontextprotocol/ui``
+extension defines: :mod:`.mcp_apps` shows such views)."""
+UI_EXTENSION = {"io.modelcontextprotocol/ui": {"mimeTypes": [VIEW_MIME]}}
+"""What agentnb tells a server it supports (the client's ``extensions`` capability)."""
 
 
 class MCPToolError(Exception):
@@ -392,6 +398,21 @@ async def _listing(session: ClientSession) -> tuple[ListedTool, ...]:
         if not cursor:
             return tuple(_listed(tool) for tool in tools)
     raise ListingTooLong(f"lists its tools in more than {MAX_LIST_PAGES} pages")
+
+
+def tool_view(tool: types.Tool) -> tuple[str | None, bool, bool]:
+    """The tool's view (its ``ui://`` resource, or None), whether the agent may call it and
+    whether views may (its ``visibility``; both when it names neither)."""
+    meta = tool.meta or {}
+    ui = meta.get("ui")
+    uri = ui.get("resourceUri") if isinstance(ui, dict) else None
+    if uri is None:
+        uri = meta.get("ui/resourceUri")  # the extension's first, deprecated, form
+    view = uri if isinstance(uri, str) and uri.startswith("ui://") and len(uri) <= 2_000 else None
+    seen = ui.get("visibility") if isinstance(ui, dict) else None
+    if not isinstance(seen, list) or not seen:
+        return view, True, True
+    return view, "model" in seen, "app" in seen
 
 
 def _listed(tool: types.Tool) -> ListedTool:

@@ -174,12 +174,7 @@ class McpTools(Sequence[ClientTool]):
             self._made = (listed, made)
         return made
 
-    @property
-    def connection(self) -> McpConnection:
-        """The session with the server."""
-        return self._connection
-
-    def client_tool(self, tool: ListedTool, name: str, function: Any) -> ClientTool:
+    def _client_tool(self, tool: ListedTool, name: str, function: Any) -> ClientTool:
         """``tool`` as a tool named ``name`` that runs ``function``, asking first as
         ``approve=`` and the server's hints say."""
         approve = (not tool.read_only) if self._approve is None else self._approve
@@ -194,15 +189,16 @@ class McpTools(Sequence[ClientTool]):
             user_loop=self._connection.loop,
         )
 
-    def tool_for_view(self, tool: str, heard: Any, view: str) -> ClientTool:
+    def _tool_for_view(self, tool: str, heard: Any, view: str) -> ClientTool:
         """Tool ``tool`` as a call of one of the server's MCP App views makes it (the view of
         the call of ``view``; :mod:`.mcp_apps`): the result it returns is ``heard`` too, for
         the view, and its question says the view asks."""
+        # the mcp SDK, an optional extra (as for mcp_connection)
         from .mcp_apps import view_tool_function
 
         listed = next(t for t in self._connection.tools if t.name == tool)
         name = f"{self.name}__{_NOT_IN_A_NAME.sub('_', tool)}"[:64]
-        made = self.client_tool(listed, name, view_tool_function(self, tool, heard))
+        made = self._client_tool(listed, name, view_tool_function(self, tool, heard))
         asks = f"the MCP App view of {view} asks to call it (not the agent)"
         return dataclasses.replace(made, preview=lambda _arguments: asks)
 
@@ -273,7 +269,7 @@ def _declared(listed: Sequence[ListedTool], tools: McpTools) -> tuple[ClientTool
         while name in taken:
             name, number = f"{name[:60]}_{number}", number + 1
         taken.add(name)
-        made.append(tools.client_tool(tool, name, _caller(tools, tool, name)))
+        made.append(tools._client_tool(tool, name, _caller(tools, tool, name)))
     return tuple(made)
 
 
@@ -285,10 +281,10 @@ def _object_schema(schema: dict[str, Any]) -> dict[str, object]:
 def _caller(tools: McpTools, tool: ListedTool, name: str) -> Any:
     """The function the runner of client tools awaits on the connection's loop: a tool with
     an MCP App view is shown as its view (:mod:`.mcp_apps`)."""
-    connection = tools.connection
+    connection = tools._connection
 
     async def call(**arguments: Any) -> FormedResult | str:
-        if tool.view is not None:
+        if tool.view is not None:  # the mcp SDK, an optional extra (as for mcp_connection)
             from .mcp_apps import view_result
 
             return await view_result(tools, tool, name, arguments)
