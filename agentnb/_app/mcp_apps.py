@@ -249,7 +249,7 @@ def view_called(cell: ChatCell, content: dict[str, Any]) -> None:
             view.pending = False
         answer(None, f"the call could not start: {type(exc).__name__}: {exc}")
         return
-    cell.add(handle)
+    cell.add(handle, retryable=False)
 
 
 def _refusal(view: _View | None, name: str) -> str | None:

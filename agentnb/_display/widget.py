@@ -254,12 +254,13 @@ class ChatCell(anywidget.AnyWidget):
             super().add_traits(**undeclared)
 
     # ---- runs ----------------------------------------------------------------------------
-    def add(self, source: RunHandle | Run) -> None:
-        """Append a run as the next turn: a `RunHandle` is followed live, a `Run` shown as is."""
+    def add(self, source: RunHandle | Run, *, retryable: bool = True) -> None:
+        """Append a run as the next turn: a `RunHandle` is followed live, a `Run` shown as is;
+        one not ``retryable`` (an MCP App view's call) is never replaced by Retry or Edit."""
         if isinstance(source, RunHandle):
-            self._controller.add(source.run, source)
+            self._controller.add(source.run, source, retryable=retryable)
         elif isinstance(source, Run):
-            self._controller.add(source, None)
+            self._controller.add(source, None, retryable=retryable)
         else:
             raise TypeError(f"expected a RunHandle or a Run, not {type(source).__name__}")
 

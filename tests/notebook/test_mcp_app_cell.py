@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import wait_until
-from chat_cell_views import Recorder, capture, view
+from chat_cell_views import Recorder, capture, notices, view
 
 import agentnb
 from agentnb import AgentClient
@@ -178,3 +178,23 @@ def test_a_view_makes_at_most_its_bound_of_calls(agents: ServerHandle) -> None:
         assert said[MAX_VIEW_CALLS] == (
             f"this view made {MAX_VIEW_CALLS} calls, the most one view may make"
         )
+
+
+def test_a_view_s_call_is_never_retried_as_a_question(
+    agents: ServerHandle, tools: agentnb.types.McpTools
+) -> None:
+    view_id = shown_view(agents, tools)
+    asked_again: list[str] = []
+
+    def never(text: str) -> Any:
+        asked_again.append(text)
+        raise AssertionError("nothing is sent")
+
+    cell = ChatCell(on_followup=never, on_retry=never)
+    recorder = capture(cell)
+    view(cell, calling(view_id, 1, "show_time"))  # read-only: it runs unasked
+    wait_until(lambda: len(answers(recorder)) == 1)
+    view(cell, {"kind": "retry", "t": 0})
+    wait_until(lambda: bool(notices(recorder)))
+    assert notices(recorder) == ["This turn is a call an MCP App view made: it cannot be retried."]
+    assert asked_again == []
