@@ -16,8 +16,9 @@
  * `event.source` is this frame's window are heard. The host answers `ui/initialize` (theme,
  * container size), sends `ui/notifications/tool-input` and `ui/notifications/tool-result`
  * once the view says `ui/notifications/initialized`, resizes on
- * `ui/notifications/size-changed` (within bounds), and sends `ui/resource-teardown` when the
- * card goes. A `tools/call` goes to the kernel, which runs it through the approval gate as a
+ * `ui/notifications/size-changed` (within bounds), tells it a theme switched
+ * (`ui/notifications/host-context-changed`), and sends `ui/resource-teardown` when the card
+ * goes. A `tools/call` goes to the kernel, which runs it through the approval gate as a
  * run of its own in this cell; one at a time, at most `MAX_VIEW_CALLS` a view; the others are
  * refused with a JSON-RPC error. A frame that navigates away from its view is closed.
  */
@@ -213,6 +214,10 @@ export class AppBridge {
     listen(window, "message", (/** @type {MessageEvent} */ event) => this.onMessage(event), signal);
     listen(this.frame, "load", () => this.onLoad(), signal);
     channel?.add(this);
+    // a theme switched (JupyterLab marks it on <body>) is told to the view
+    this.theme = theme();
+    this.themes = new MutationObserver(() => this.onTheme());
+    this.themes.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light"] });
     const told = new AbortController();
     listen(signal, "abort", () => {
       this.teardown();
@@ -240,6 +245,13 @@ export class AppBridge {
     }
     this.restarting = true;
     this.frame.srcdoc = this.frame.srcdoc;
+  }
+
+  onTheme() {
+    const now = theme();
+    if (now === this.theme) return;
+    this.theme = now;
+    if (this.initialized) this.notify("ui/notifications/host-context-changed", { theme: now });
   }
 
   /** @param {MessageEvent} event */
@@ -352,6 +364,7 @@ export class AppBridge {
 
   /** The card goes: the view is told, then its frame goes with the card. */
   teardown() {
+    this.themes.disconnect();
     if (!this.closed) this.post({ id: `teardown-${this.nextId++}`, method: "ui/resource-teardown", params: {} });
     this.closed = true;
     this.channel?.remove(this);
@@ -359,6 +372,7 @@ export class AppBridge {
 
   /** @param {string} why */
   close(why) {
+    this.themes.disconnect();
     this.closed = true;
     this.channel?.remove(this);
     this.frame.remove();

@@ -143,3 +143,16 @@ test("what the host does not offer is refused, links are never opened", () => {
   assert.deepEqual(posted.map((m) => m.error.code), [-32000, -32601]);
   lifetime.abort();
 });
+
+test("a theme switched is told to the view once it is initialized", async () => {
+  const { from, posted, lifetime } = bridged();
+  from({ jsonrpc: "2.0", method: "ui/notifications/initialized" });
+  const before = posted.length;
+  document.body.dataset.jpThemeLight = "false";
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(posted.slice(before), [
+    { jsonrpc: "2.0", method: "ui/notifications/host-context-changed", params: { theme: "dark" } },
+  ]);
+  delete document.body.dataset.jpThemeLight;
+  lifetime.abort();
+});
