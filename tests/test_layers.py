@@ -129,6 +129,7 @@ LAZY_ALLOWED = (
     "ipywidgets",
     "agentnb._app.mcp_connection",  # the mcp SDK, an optional extra: at the first MCP server
     "agentnb._app.mcp_http",  # likewise, at the first notebook served over MCP
+    "agentnb._app.mcp_apps",  # likewise, at the first call of a tool with an MCP App view
     "ray",  # an optional extra: when agentnb.evals.ray_executor() is called
     "agentnb._app.mcp_oauth",  # likewise, at the first mcp_logout
 )
