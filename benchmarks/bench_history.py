@@ -1,8 +1,8 @@
 """Run-history speed at a million runs: recording, loading into pandas, summaries, search.
 
     python benchmarks/bench_history.py [--rows 1000000] [--runs 2000] [--queries 100]
-        [--repeat 2] [--scans 3] [--cache DIR] [--only frames|summary] [--smoke]
-        [--search-only]
+        [--repeat 2] [--scans 3] [--cache DIR] [--only frames|summary|outside]
+        [--no-bytecode] [--smoke] [--search-only]
 
 1. Generates a ``--rows`` history file once (realistic questions, answers and tool calls,
    bulk-inserted in the store's own schema: ``executemany``, one transaction per chunk; the
@@ -18,7 +18,9 @@
    equal), and raw: the loads take turns, warm, best of ``--repeat``, in wall and CPU seconds
    (``--only frames``: only these). Then the summary per agent in SQLite (with the means of
    50,000 scores) beside ``read_sql`` of the columns it needs + ``groupby``, taking turns as
-   the loads do (``--only summary``: only these); by pandas (a ``runs()`` result's); by a
+   the loads do (``--only summary``: only these); the same two from outside, each a fresh
+   Python process timed whole, taking turns (``--only outside``; ``--no-bytecode``: every
+   module compiled at each start); by pandas (a ``runs()`` result's); by a
    metadata key (50 users, five teams on every run), per user and day, per agent and team;
    the runs scored ``correct``; a user's last 1,000 runs; the cost per day (overall, and per
    model) in SQLite beside ``read_sql`` + ``groupby``; an agent's last 1,000 runs of the past week;
