@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool, FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
+from .._core.questions import Ask
 from .._core.secrets import (
     redact,
     register_header_credentials,
@@ -252,6 +253,7 @@ def _declared(
                 parallel=True,  # the server's own work: it shares nothing with the kernel's
                 time_limit=time_limit,
                 user_loop=connection.loop,
+                asks=True,  # the server may ask the person mid-call (elicitation)
             )
         )
     return tuple(made)
@@ -265,8 +267,8 @@ def _object_schema(schema: dict[str, Any]) -> dict[str, object]:
 def _caller(connection: McpConnection, tool: str) -> Any:
     """The function the runner of client tools awaits on the connection's loop."""
 
-    async def call(**arguments: Any) -> FormedResult | str:
-        return await connection.call(tool, arguments)
+    async def call(ask: Ask | None = None, /, **arguments: Any) -> FormedResult | str:
+        return await connection.call(tool, arguments, ask)
 
     call.__name__ = call.__qualname__ = f"mcp_{_name_part(tool)}"
     return call
