@@ -167,7 +167,10 @@ def test_a_person_answers_the_form_the_run_shows(agents: ServerHandle) -> None:
         assert asked["message"] == "Which date and how many seats for NVDA?"
         seats = {f["key"]: f for f in asked["fields"]}["seats"]
         assert (seats["kind"], seats["min"], seats["max"], seats["required"]) == (
-            "integer", 1, 9, True,
+            "integer",
+            1,
+            9,
+            True,
         )
         assert {f["key"]: f for f in asked["fields"]}["date"]["label"] == "<b>Date</b> of travel"
         handle.reply(call.call_id, "accept", {"date": "2026-12-01", "seats": 3})
