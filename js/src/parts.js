@@ -10,6 +10,7 @@ import {
 } from "./format.js";
 import { button, h, listen, plainButton, spinner } from "./dom.js";
 import { ApprovalBox, withDecision } from "./approval.js";
+import { QuestionBox } from "./question.js";
 import { DiffView, diffOf } from "./diff.js";
 import { ChildCalls, MAX_INDENT, SubAgentView, markLevel } from "./tree.js";
 
@@ -209,9 +210,11 @@ export class ToolCardView {
    * remembers whether the sub-agent's text inside the call was opened.
    * `card` remembers whether the user unfolded or folded the card itself.
    * @param {{ signal: AbortSignal, remembered: Disclosure,
-   *   decide: import("./approval.js").Decide, subAgent?: Disclosure, card?: Disclosure }} context
+   *   decide: import("./approval.js").Decide, subAgent?: Disclosure, card?: Disclosure,
+   *   reply?: import("./question.js").Reply }} context  `reply`: the person's reply to a
+   *   question the running call asks (question.js)
    */
-  constructor({ signal, remembered, decide, subAgent, card }) {
+  constructor({ signal, remembered, decide, subAgent, card, reply }) {
     this.remembered = remembered;
     this.card = card ?? { open: null, full: false };
     this.el = h("div", "anb-tool");
@@ -261,12 +264,13 @@ export class ToolCardView {
     this.output.hidden = true;
 
     this.approval = new ApprovalBox({ signal, decide });
+    this.question = new QuestionBox({ signal, reply: reply ?? (() => {}) });
     this.subAgent = new SubAgentView({ signal, remembered: subAgent ?? { open: null, full: false } });
     this.children = new ChildCalls();
     this.error = h("div", "anb-tool-error");
     this.error.hidden = true;
     this.el.append(
-      head, this.argsBox, this.diff.el, this.approval.el, this.subAgent.el, this.children.el, this.output, this.error,
+      head, this.argsBox, this.diff.el, this.approval.el, this.question.el, this.subAgent.el, this.children.el, this.output, this.error,
     );
     /** The call as last drawn. @type {ToolState | null} */
     this.call = null;
@@ -348,6 +352,7 @@ export class ToolCardView {
     this.setShown(call);
 
     this.approval.update(call);
+    this.question.update(call);
     this.subAgent.update(call, this.children.agent);
     const error = errorText(call);
     this.error.hidden = !error;

@@ -32,6 +32,8 @@ export { tokenText };
  *   onEdit: (t: number, text: string) => void,
  *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null,
  *     answer?: string, forRun?: boolean) => void,
+ *   onReply: (t: number, callId: string, action: string,
+ *     content: Record<string, unknown> | null) => void,
  *   renderMarkdown: (source: string) => DocumentFragment,
  *   remember: (key: string) => Disclosure,
  * }} TurnContext
@@ -284,6 +286,7 @@ export class TurnView {
       subAgent: this.remember(`${key}/agent`),
       card: this.remember(`${key}/card`),
       decide,
+      reply: (callId, action, content) => this.context.onReply(this.index, callId, action, content),
     });
   }
 
