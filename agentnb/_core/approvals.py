@@ -41,7 +41,7 @@ import contextlib
 import dataclasses
 import inspect
 import threading
-from collections.abc import AsyncGenerator, Awaitable, Callable, Collection
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -364,14 +364,14 @@ class ApprovalGate:
                     loop.call_soon_threadsafe(event.set)
 
     # ---- a question a running call asks (any thread / the stream's loop) -------------------
-    def reply(self, call_id: str, action: str, content: dict[str, Any] | None = None) -> None:
+    def reply(self, call_id: str, action: str, content: Mapping[str, object] | None = None) -> None:
         """A person's reply to the question call ``call_id`` asks while it runs (an MCP
         server's form or link, ``call.asks``): ``accept`` (a form's ``content``: its fields'
         values), ``decline`` or ``cancel``. A :class:`ConfigurationError` when the call asks
         nothing now, or for an action or content that is not one. Any thread."""
         if action not in ACTIONS:
             raise ConfigurationError(f"a reply is accept, decline or cancel, not {action!r:.100}")
-        if content is not None and not isinstance(content, dict):
+        if content is not None and not isinstance(content, Mapping):
             raise ConfigurationError(
                 f"a reply's content is a dict of the form's fields, not {type(content).__name__}"
             )
@@ -379,7 +379,7 @@ class ApprovalGate:
         with self._lock:
             if call is None or call.asks is None or call_id in self._replies:
                 raise ConfigurationError(f"tool call {call_id!r} asks no question now")
-            kept = content if action == "accept" else None
+            kept = dict(content) if action == "accept" and content is not None else None
             self._replies[call_id] = QuestionReply(action, kept, by_user=True)
         self._wake()
 

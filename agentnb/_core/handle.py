@@ -235,7 +235,7 @@ class RunHandle:
         waits. The same decision as ``approve(call_id, answer=text)``. Safe from any thread."""
         self._approvals().answer(call_id, text)
 
-    def reply(self, call_id: str, action: str, content: dict[str, Any] | None = None) -> None:
+    def reply(self, call_id: str, action: str, content: Mapping[str, object] | None = None) -> None:
         """Reply to the question a running call asks a person (an MCP server's form or link:
         ``call.asks``): ``"accept"`` with ``content``, the form's fields' values (a link's
         accept says you will open it yourself), ``"decline"`` or ``"cancel"``. Safe from any
