@@ -42,7 +42,7 @@ from .._core.questions import Ask
 from .._core.text import excerpt
 from .._core.version import __version__
 from .mcp_elicitation import elicitation_handler
-from .mcp_oauth import AUTHORIZE_TIMEOUT, OAuthCallback, oauth
+from .mcp_oauth import AUTHORIZE_TIMEOUT, OAuthCallback, oauth, over_tls
 from .mcp_question import Elicit
 from .mcp_results import formed_result
 
@@ -116,10 +116,14 @@ def streamable(url: str, headers: Mapping[str, str], where: str, signed_in: bool
     async def opened(_errlog: TextIO) -> AsyncIterator[Streams]:
         callback = OAuthCallback() if signed_in else None
         auth = None if callback is None else oauth(url, callback, _shown_link(where))
+        hooks = {"request": [_over_tls]} if signed_in else {}
         try:
             async with (
                 httpx2.AsyncClient(
-                    headers=dict(headers), timeout=httpx2.Timeout(30, read=300), auth=auth
+                    headers=dict(headers),
+                    timeout=httpx2.Timeout(30, read=300),
+                    auth=auth,
+                    event_hooks=hooks,
                 ) as http,
                 streamable_http_client(url, http_client=http) as streams,
             ):
@@ -129,6 +133,12 @@ def streamable(url: str, headers: Mapping[str, str], where: str, signed_in: bool
                 callback.close()
 
     return opened
+
+
+async def _over_tls(request: httpx2.Request) -> None:
+    """Every request of a signed-in session (the server's, the OAuth flow's) goes over https,
+    or to this machine."""
+    over_tls(str(request.url))
 
 
 def _shown_link(where: str) -> Callable[[str], None]:
