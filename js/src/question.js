@@ -59,7 +59,9 @@ export class QuestionBox {
     this.drawn = json;
     this.lifetime?.abort();
     this.lifetime = new AbortController();
-    const signal = AbortSignal.any([this.signal, this.lifetime.signal]);
+    const lifetime = this.lifetime;
+    this.signal.addEventListener("abort", () => lifetime.abort(), { signal: lifetime.signal });
+    const signal = lifetime.signal;
     this.el.hidden = false;
     this.el.dataset.mode = asks.mode;
     const head = h("div", "anb-question-head", `${asks.server || "The tool"} asks:`);
