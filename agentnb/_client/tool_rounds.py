@@ -141,13 +141,15 @@ class ToolRounds:
         progress: Any,
     ) -> AsyncGenerator[Event, None]:
         """While the calls run: each question one asks (one at a time), shown in the run and
-        answered through ``gate``; a question still open when its call ends is cancelled."""
+        answered through ``gate``; a question still open when its call ends, or when the run
+        stops, is cancelled (the tool's side never waits for ever)."""
+        asked: _Asked | None = None
+        taking: asyncio.Future[_Asked] | None = None
         try:
             while not work.done():
                 taking = asyncio.ensure_future(questions.get())
                 await asyncio.wait({work, taking}, return_when=asyncio.FIRST_COMPLETED)
                 if not taking.done():
-                    taking.cancel()
                     return
                 asked = taking.result()
                 yield ToolQuestionAsked(call_id=asked.call.call_id, question=asked.question)
@@ -161,8 +163,9 @@ class ToolRounds:
                 reply = (
                     answering.result()
                     if answering.done() and not answering.cancelled()
-                    else (QuestionReply("cancel", reason=CALL_ENDED))
+                    else QuestionReply("cancel", reason=CALL_ENDED)
                 )
+                asked.settle(reply)
                 by = "user" if reply.by_user else "policy"
                 yield ToolQuestionAnswered(
                     call_id=asked.call.call_id,
@@ -170,10 +173,16 @@ class ToolRounds:
                     reason=reply.reason,
                     decided_by=by,
                 )
-                asked.settle(reply)
         finally:
+            if taking is not None and not taking.cancel() and not taking.cancelled():
+                late = taking.result()  # taken as the round ended
+                if late is not asked:
+                    late.settle(QuestionReply("cancel", reason=CALL_ENDED))
+            ended = QuestionReply("cancel", reason=CALL_ENDED)
+            if asked is not None:
+                asked.settle(ended)  # stopped while it waited (no-op once replied)
             while not questions.empty():  # asked as its call ended: nobody will see it
-                questions.get_nowait().settle(QuestionReply("cancel", reason=CALL_ENDED))
+                questions.get_nowait().settle(ended)
 
     def _asker(self, call: ToolCall, questions: asyncio.Queue[_Asked]) -> Ask:
         """What a tool that asks gets: hands its question to this round, on this loop, from

@@ -237,3 +237,19 @@ def test_what_a_person_cannot_be_shown_is_declined_unasked(
     [call] = run.tool_calls
     assert call.output.startswith("declined\n[the server asked"), call.output
     assert why in call.output
+
+
+def test_a_run_stopped_while_its_question_waits_leaves_the_server_answering(
+    agents: ServerHandle,
+) -> None:
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        handle = asking_run(agents, tools, "book")
+        wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the form")
+        handle.cancel()
+        with pytest.raises(agentnb.RunCancelledError):
+            handle.wait(PATIENCE_S)
+        assert handle.run.tool_calls[0].asks is None
+        again = asking_run(agents, tools, "pay")
+        wait_until(lambda: again.run.tool_calls and again.run.tool_calls[0].asks, "the link")
+        again.reply(again.run.tool_calls[0].call_id, "accept")
+        assert again.wait(PATIENCE_S).tool_calls[0].output == "accepted"
