@@ -892,6 +892,23 @@ def test_mcp_tools_reach_the_new_session_as_its_mcp_servers(scripted: str, tmp_p
         ask(scripted, "mcp", tools=[*tools])  # its tools as functions: not for ACP
 
 
+def test_mcp_tools_reach_the_session_from_every_entry_point(scripted: str, tmp_path: Path) -> None:
+    """``ask``, a chat's turns and ``batch`` (and the experiments sent through it) fit
+    ``tools=mcp_tools(...)`` to an ACP agent in one place (``Connection._fit_tools``): each
+    turn's session gets the server, whatever started it."""
+    command = [sys.executable, str(NOTES_SERVER), str(tmp_path / "notes.txt")]
+    with agentnb.mcp_tools(command=command) as tools:
+        asked = ended(ask(scripted, "mcp", tools=tools)).text
+        cell = agentnb.chat(scripted, tools=tools)
+        try:
+            chatted = cell.ask("mcp").wait(60).text
+        finally:
+            cell.close()
+        [batched] = agentnb.batch(scripted, ["mcp"], tools=tools, progress=False)
+        [variant] = agentnb.batch(scripted, ["mcp"], variants=[{"tools": tools}], progress=False)
+    assert asked == chatted == batched.answer == variant.answer == "mcp servers: ['notes']"
+
+
 def test_stop_while_a_permission_waits_cancels_it_and_the_session_goes_on(scripted: str) -> None:
     handle = ask(scripted, "permission")
     until(lambda: handle.run.status == "paused", "the run pauses for the permission")
