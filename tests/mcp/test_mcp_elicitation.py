@@ -173,6 +173,8 @@ def test_a_person_answers_the_form_the_run_shows(agents: ServerHandle) -> None:
             True,
         )
         assert {f["key"]: f for f in asked["fields"]}["date"]["label"] == "<b>Date</b> of travel"
+        with pytest.raises(ConfigurationError, match="accept, decline or cancel, not 'yes'"):
+            handle.reply(call.call_id, "yes")
         handle.reply(call.call_id, "accept", {"date": "2026-12-01", "seats": 3})
         run = handle.wait(PATIENCE_S)
     assert run.tool_calls[0].output == "accepted {'date': '2026-12-01', 'seats': 3}"
