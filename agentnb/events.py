@@ -36,6 +36,8 @@ __all__ = [
     "ToolCallFinished",
     "ToolCallProgress",
     "ToolCallStarted",
+    "ToolQuestionAnswered",
+    "ToolQuestionAsked",
     "UnknownEvent",
     "Usage",
     "event_adapter",
@@ -284,6 +286,33 @@ class ToolApprovalResponded(_Event):
     stream carried (a platform's own approval, an echo): never shown as the user's."""
 
 
+class ToolQuestionAsked(_Event):
+    """A running tool call asks a person a question (an MCP server's elicitation): a form to
+    fill in, or a link to open. It waits for :class:`ToolQuestionAnswered`; the call goes on
+    running meanwhile (``call.asks`` holds the question)."""
+
+    type: Literal["tool_question_asked"] = "tool_question_asked"
+    call_id: str
+    """The call that asks."""
+    question: dict[str, Any]
+    """The question as a person is shown it (``agentnb._app.mcp_form.shown_form``): ``server``,
+    ``message``, ``mode`` (``form`` or ``url``), ``fields`` and ``hidden`` (a form's), ``url``
+    and ``host`` (a link's). The server's text: untrusted."""
+
+
+class ToolQuestionAnswered(_Event):
+    """The reply to the question a running call asked (:class:`ToolQuestionAsked`). What a
+    person typed into a form goes to the tool only: the run keeps the action, not the
+    content."""
+
+    type: Literal["tool_question_answered"] = "tool_question_answered"
+    call_id: str
+    action: Literal["accept", "decline", "cancel"]
+    reason: str | None = None
+    """Why, when the reply was not a person's (nobody could answer, the call ended)."""
+    decided_by: Literal["user", "policy"] = "user"
+
+
 class StateSnapshot(_Event):
     """The agent's whole shared state (AG-UI ``STATE_SNAPSHOT``, LangGraph ``values``);
     replaces :attr:`agentnb.Run.state`."""
@@ -398,6 +427,8 @@ Event = Annotated[
     | ToolCallDenied
     | ToolApprovalRequested
     | ToolApprovalResponded
+    | ToolQuestionAsked
+    | ToolQuestionAnswered
     | StateSnapshot
     | StateDelta
     | CustomEvent

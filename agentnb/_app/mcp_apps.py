@@ -33,6 +33,7 @@ from .._client.tool_rounds import ToolRounds
 from .._core.approvals import ApprovalGate, PlatformSupport
 from .._core.client_tools import FormedResult, ToolResult
 from .._core.handle import RunHandle
+from .._core.questions import Ask
 from .._core.recorder import default_recorder, record_whole_run
 from .._core.request import build_request
 from .._core.rich_result import APP_VIEW_MIME
@@ -124,13 +125,13 @@ _views_lock = threading.Lock()
 
 
 async def view_result(
-    tools: ViewHost, listed: ListedTool, name: str, arguments: dict[str, Any]
+    tools: ViewHost, listed: ListedTool, name: str, arguments: dict[str, Any], ask: Ask | None
 ) -> FormedResult | str:
     """Call ``listed`` (a tool with a view) on ``tools``' session: its result as the agent
     reads it, shown as its view (or, when the view cannot be read, as text saying why)."""
     assert listed.view is not None
     connection = tools._connection
-    result, text = await connection.called(listed.name, arguments)
+    result, text = await connection.called(listed.name, arguments, ask)
     formed = formed_result(result, text, listed.name)
     images = formed.images if isinstance(formed, FormedResult) else ()
     try:
@@ -389,8 +390,8 @@ def view_tool_function(
     """The function a view's call of tool ``name`` runs: the call on the session, its
     result heard (for the view) and formed (for the card)."""
 
-    async def call(**arguments: Any) -> FormedResult | str:
-        result, text = await tools._connection.called(name, arguments)
+    async def call(ask: Ask | None = None, /, **arguments: Any) -> FormedResult | str:
+        result, text = await tools._connection.called(name, arguments, ask)
         heard(result)
         return formed_result(result, text, name)
 

@@ -38,10 +38,11 @@ from mcp.client.streamable_http import streamable_http_client
 
 from .._core.client_tools import FormedResult
 from .._core.exceptions import ConfigurationError
+from .._core.questions import Ask
 from .._core.text import excerpt
 from .._core.version import __version__
 from .mcp_elicitation import elicitation_handler
-from .mcp_oauth import AUTHORIZE_TIMEOUT, OAuthCallback, oauth
+from .mcp_oauth import AUTHORIZE_TIMEOUT, OAuthCallback, oauth, over_tls
 from .mcp_question import Elicit
 from .mcp_results import formed_result
 
@@ -128,10 +129,14 @@ def streamable(url: str, headers: Mapping[str, str], where: str, signed_in: bool
     async def opened(_errlog: TextIO) -> AsyncIterator[Streams]:
         callback = OAuthCallback() if signed_in else None
         auth = None if callback is None else oauth(url, callback, _shown_link(where))
+        hooks = {"request": [_over_tls]} if signed_in else {}
         try:
             async with (
                 httpx2.AsyncClient(
-                    headers=dict(headers), timeout=httpx2.Timeout(30, read=300), auth=auth
+                    headers=dict(headers),
+                    timeout=httpx2.Timeout(30, read=300),
+                    auth=auth,
+                    event_hooks=hooks,
                 ) as http,
                 streamable_http_client(url, http_client=http) as streams,
             ):
@@ -141,6 +146,12 @@ def streamable(url: str, headers: Mapping[str, str], where: str, signed_in: bool
                 callback.close()
 
     return opened
+
+
+async def _over_tls(request: httpx2.Request) -> None:
+    """Every request of a signed-in session (the server's, the OAuth flow's) goes over https,
+    or to this machine."""
+    over_tls(str(request.url))
 
 
 def _shown_link(where: str) -> Callable[[str], None]:
@@ -195,6 +206,9 @@ class McpConnection:
         """What the results of the calls running now should say (a question of the server's
         that was declined, and why); cleared when no call runs."""
         self._running = 0
+        self._askers: list[Ask] = []
+        """Who asks the person for each call running now (its run), oldest first: a server's
+        question names no call, so it goes to the oldest."""
 
     # ---- starting and stopping (any thread) -----------------------------------------------
     def start(self) -> None:
@@ -241,16 +255,19 @@ class McpConnection:
         _open.discard(self)
 
     # ---- calling (this connection's loop) -------------------------------------------------
-    async def call(self, name: str, arguments: dict[str, Any]) -> FormedResult | str:
+    async def call(
+        self, name: str, arguments: dict[str, Any], ask: Ask | None = None
+    ) -> FormedResult | str:
         """Call tool ``name``: its result as text, with the forms it shows in
-        (:func:`.mcp_results.formed_result`) where it has more than text; an
+        (:func:`.mcp_results.formed_result`) where it has more than text; a question the
+        server asks meanwhile goes to the person through ``ask`` (the run's); an
         :class:`MCPToolError` when the server answers with an error, a
         :class:`ConnectionError` when the session is over."""
-        result, text = await self.called(name, arguments)
+        result, text = await self.called(name, arguments, ask)
         return formed_result(result, text, name)
 
     async def called(
-        self, name: str, arguments: dict[str, Any]
+        self, name: str, arguments: dict[str, Any], ask: Ask | None = None
     ) -> tuple[types.CallToolResult, str]:
         """Call tool ``name``: the server's result and its text (as :meth:`call`)."""
         session = self._session
@@ -258,6 +275,8 @@ class McpConnection:
             raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
         heard = len(self._notes)
         self._running += 1
+        if ask is not None:
+            self._askers.append(ask)
         try:
             result = await session.call_tool(name, arguments)
         except MCPError as exc:
@@ -270,6 +289,8 @@ class McpConnection:
                 f"the MCP server {self.where} failed during the call: {_reason(exc)}"
             ) from None
         finally:
+            if ask is not None:
+                self._askers.remove(ask)
             said = [f"[{note}]" for note in self._notes[heard:]]
             self._running -= 1
             if not self._running:
@@ -310,7 +331,7 @@ class McpConnection:
                     write,
                     message_handler=self._heard,
                     elicitation_callback=elicitation_handler(
-                        self.where, self._elicit, self._notes.append
+                        self.where, self._elicit, self._notes.append, self._asker
                     ),
                     client_info=types.Implementation(name="agentnb", version=__version__),
                     extensions=UI_EXTENSION,
@@ -338,6 +359,9 @@ class McpConnection:
             self.ended = self.ended or "it was closed"
             if not self._started.done():
                 self._started.set_exception(ConnectionError("it was closed while starting"))
+
+    def _asker(self) -> Ask | None:
+        return self._askers[0] if self._askers else None
 
     async def _heard(self, message: IncomingMessage) -> None:
         if isinstance(message, types.ToolListChangedNotification):

@@ -1,12 +1,15 @@
 """A question an MCP server asks in the middle of a call (MCP's elicitation, ``elicitation/
 create``), answered for ``agentnb.mcp_tools``: by the ``elicit=`` function given (scripts,
-tests), which gets a :class:`McpElicitation` and returns the answer; without one, declined,
-saying so in the call's result (nobody here can answer).
+tests), which gets a :class:`McpElicitation` and returns the answer; else by the person, through
+the run whose call waits (:data:`~agentnb._core.questions.Ask`: the chat cell's card, the
+terminal's prompt), shown as :func:`.mcp_form.shown_form` shows it; with neither (no run asks,
+or nobody can answer it), declined, saying so in the call's result.
 
 Form mode asks for fields typed by a JSON schema (primitive values); URL mode asks the person
-to open a link (its answer only says whether they will: agentnb never opens it). What the
-function returns is checked against the form before it goes: an answer that does not fit is
-declined, saying why. A form of more than :data:`MAX_FIELDS` fields is declined unasked.
+to open a link (its answer only says whether they will: agentnb never opens it, and a link
+that is not http(s) is refused unasked). An answer is checked against the form before it goes:
+one that does not fit is declined, saying why. A form of more than :data:`MAX_FIELDS` fields
+is declined unasked.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import jsonschema
 import mcp.types as types
 from mcp.client.context import ClientRequestContext
 
+from .._core.questions import Ask, QuestionReply
 from .._core.text import excerpt
+from .mcp_form import FormRefused, shown_form
 from .mcp_question import Answer, Elicit, McpElicitation
 
 __all__ = ["MAX_FIELDS", "elicitation_handler"]
@@ -28,10 +33,16 @@ MAX_FIELDS = 50
 """The most fields a form may ask for: a larger one is declined without asking."""
 
 
-def elicitation_handler(where: str, elicit: Elicit | None, note: Callable[[str], None]) -> Any:
+def elicitation_handler(
+    where: str,
+    elicit: Elicit | None,
+    note: Callable[[str], None],
+    asker: Callable[[], Ask | None] = lambda: None,
+) -> Any:
     """The SDK's elicitation callback for the server ``where``: asks ``elicit`` (on a thread:
-    it may wait for a person), else declines; ``note`` is told what the call's result should
-    say (a question declined because nobody could answer, an answer that did not fit)."""
+    it may wait for a person), else the person through ``asker()`` (the run whose call waits,
+    None when none does), else declines; ``note`` is told what the call's result should say
+    (a question declined because nobody could answer, an answer that did not fit)."""
 
     async def handle(
         context: ClientRequestContext, params: types.ElicitRequestParams
@@ -44,12 +55,18 @@ def elicitation_handler(where: str, elicit: Elicit | None, note: Callable[[str],
                 f"than the {MAX_FIELDS} agentnb asks for: declined unasked"
             )
             return types.ElicitResult(action="decline")
-        if elicit is None:
-            note(
-                f"the server asked {said!r}: declined, as nobody here can answer it "
-                "(mcp_tools(..., elicit=fn) answers in code)"
-            )
+        try:
+            shown = shown_form(asked)
+        except FormRefused as refused:
+            note(f"the server asked {said!r}: declined unasked, {refused}")
             return types.ElicitResult(action="decline")
+        ask = asker()
+        if elicit is None and ask is None:
+            note(f"the server asked {said!r}: declined, as {_NOBODY}")
+            return types.ElicitResult(action="decline")
+        if elicit is None:
+            assert ask is not None
+            return _from_person(asked, await ask(shown), said, note)
         try:
             answer = await asyncio.to_thread(elicit, asked)
         except Exception as exc:  # the person's function failed: the question is cancelled
@@ -58,6 +75,22 @@ def elicitation_handler(where: str, elicit: Elicit | None, note: Callable[[str],
         return _result(asked, answer, said, note)
 
     return handle
+
+
+_NOBODY = "nobody here can answer it (mcp_tools(..., elicit=fn) answers in code)"
+
+
+def _from_person(
+    asked: McpElicitation, reply: QuestionReply, said: str, note: Callable[[str], None]
+) -> types.ElicitResult:
+    """The person's reply (or why nobody gave one) as the server gets it."""
+    if reply.reason is not None:
+        verb = {"accept": "accepted", "decline": "declined", "cancel": "cancelled"}[reply.action]
+        hint = " (mcp_tools(..., elicit=fn) answers in code)" if reply.action == "decline" else ""
+        note(f"the server asked {said!r}: {verb}, as {reply.reason}{hint}")
+    if reply.action != "accept":
+        return types.ElicitResult(action=reply.action)
+    return _result(asked, True if asked.mode == "url" else reply.content or {}, said, note)
 
 
 def _question(where: str, params: types.ElicitRequestParams) -> McpElicitation:

@@ -9,13 +9,22 @@ parts around it:
 - the tokens and the client's registration are kept in agentnb's MCP key file (one JSON file,
   mode 0600, in a folder of mode 0700; :func:`key_file`), by server URL, and registered as
   secrets, so no text agentnb writes (the history, a log, an error) carries them;
-- :func:`forget` (``agentnb.mcp_logout(url)``) removes a server's entry.
+- :func:`forget` (``agentnb.mcp_logout(url)``) removes a server's entry;
+- codes, tokens and the person go only over https, or to this machine (OAuth 2.1, 1.5, as
+  MCP's authorization asks): a request of the session (:func:`over_tls`) or a link to a
+  host elsewhere over plain http is refused before it goes.
+
+The rest of what another host may do is the SDK's to refuse, and it does (the tests hold it
+to that): metadata naming another issuer (RFC 8414, 3.3), a callback's ``iss`` of another
+issuer (RFC 9207), a redirect off the server's origin, tokens kept from an authorization
+server sent to another, a resource that is not the server's (RFC 9728).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import socket
@@ -40,7 +49,15 @@ from .._core.exceptions import ConfigurationError
 from .._core.secrets import register_secret
 from .._core.version import __version__
 
-__all__ = ["AUTHORIZE_TIMEOUT", "ENV_VAR", "OAuthCallback", "forget", "key_file", "oauth"]
+__all__ = [
+    "AUTHORIZE_TIMEOUT",
+    "ENV_VAR",
+    "OAuthCallback",
+    "forget",
+    "key_file",
+    "oauth",
+    "over_tls",
+]
 
 ENV_VAR: Final = "AGENTNB_MCP_KEYS"
 """Names the MCP key file (default: ``mcp-keys.json`` in agentnb's per-user data folder)."""
@@ -227,6 +244,7 @@ def oauth(url: str, callback: OAuthCallback, show: Callable[[str], None]) -> OAu
     )
 
     async def redirect(link: str) -> None:
+        over_tls(link)
         show(link)
 
     return OAuthClientProvider(
@@ -236,3 +254,25 @@ def oauth(url: str, callback: OAuthCallback, show: Callable[[str], None]) -> OAu
         redirect_handler=redirect,
         callback_handler=callback.wait,
     )
+
+
+def over_tls(url: str) -> None:
+    """A :class:`ConfigurationError` for a URL a signed-in session would reach over plain
+    http on another machine (codes, tokens, the person's sign-in): https, or this machine."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" or (parts.scheme == "http" and _this_machine(host)):
+        return
+    raise ConfigurationError(
+        f"refused to reach {host or url:.200} over plain {parts.scheme or 'text'}: OAuth "
+        "sends codes and tokens only over https, or to this machine"
+    )
+
+
+def _this_machine(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from .._core.client_tools import TOOL_TIME_LIMIT, ClientTool, FormedResult
 from .._core.exceptions import ConfigurationError
 from .._core.extras import require_mcp
+from .._core.questions import Ask
 from .._core.secrets import (
     redact,
     register_header_credentials,
@@ -187,6 +188,7 @@ class McpTools(Sequence[ClientTool]):
             parallel=True,  # the server's own work: it shares nothing with the kernel's
             time_limit=self._time_limit,
             user_loop=self._connection.loop,
+            asks=True,  # the server may ask the person mid-call (elicitation)
         )
 
     def _tool_for_view(self, tool: str, heard: Any, view: str) -> ClientTool:
@@ -283,12 +285,12 @@ def _caller(tools: McpTools, tool: ListedTool, name: str) -> Any:
     an MCP App view is shown as its view (:mod:`.mcp_apps`)."""
     connection = tools._connection
 
-    async def call(**arguments: Any) -> FormedResult | str:
+    async def call(ask: Ask | None = None, /, **arguments: Any) -> FormedResult | str:
         if tool.view is not None:  # the mcp SDK, an optional extra (as for mcp_connection)
             from .mcp_apps import view_result
 
-            return await view_result(tools, tool, name, arguments)
-        return await connection.call(tool.name, arguments)
+            return await view_result(tools, tool, name, arguments, ask)
+        return await connection.call(tool.name, arguments, ask)
 
     call.__name__ = call.__qualname__ = f"mcp_{_name_part(tool.name)}"
     return call

@@ -6,7 +6,10 @@ shown in the run and handed to the dialect, which sends the results and reads on
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .._core.approval_fold import disagreement
@@ -21,6 +24,7 @@ from .._core.client_tools import (
     error_text,
     result_text,
 )
+from .._core.questions import Ask, QuestionReply
 from .._core.rich_result import SHOWN_TIME_LIMIT, has_rich_form, shown_result
 from .._core.transcript import ToolCall
 from .._core.user_code import run_user_code
@@ -30,12 +34,17 @@ from ..events import (
     ToolApprovalRequested,
     ToolCallFinished,
     ToolCallProgress,
+    ToolQuestionAnswered,
+    ToolQuestionAsked,
 )
 
 __all__ = ["NOTEBOOK_READS", "STOPPED_WHILE_RUNNING", "ToolRounds"]
 
 NOTEBOOK_READS = "reads of the notebook"
 """What approving one read of the notebook for the run allows: the run's later reads."""
+
+CALL_ENDED = "the call ended before anyone answered"
+"""Why a question is cancelled when its call ends (its time limit, Stop) before a reply."""
 
 STOPPED_WHILE_RUNNING = (
     "the run was stopped while the notebook ran this call: it was abandoned and the function "
@@ -97,9 +106,18 @@ class ToolRounds:
         runnable = [c for c in calls if c.call_id not in refused and c.status == "running"]
         for call in runnable:  # shown running in the notebook before it starts
             yield ToolCallProgress(call_id=call.call_id, ran_by="client")
+        questions: asyncio.Queue[_Asked] = asyncio.Queue()
+        work = asyncio.ensure_future(
+            asyncio.gather(*(self._run(c, arguments[c.call_id], questions) for c in runnable))
+        )
         try:
-            outcomes = await asyncio.gather(*(self._run(c, arguments[c.call_id]) for c in runnable))
+            asked = self._questions(work, questions, gate, guard, tick, progress)
+            async with contextlib.aclosing(asked) as shown:
+                async for event in shown:
+                    yield event
+            outcomes = await work
         except asyncio.CancelledError:  # Stop: the run ends (no event can follow), say why here
+            work.cancel()
             for call in runnable:
                 call.error = STOPPED_WHILE_RUNNING
             raise
@@ -112,6 +130,74 @@ class ToolRounds:
                 yield finished[call.call_id]
             result = self._result(call)
             self.results.append(result)
+
+    async def _questions(
+        self,
+        work: asyncio.Future[Any],
+        questions: asyncio.Queue[_Asked],
+        gate: ApprovalGate,
+        guard: Any,
+        tick: float,
+        progress: Any,
+    ) -> AsyncGenerator[Event, None]:
+        """While the calls run: each question one asks (one at a time), shown in the run and
+        answered through ``gate``; a question still open when its call ends, or when the run
+        stops, is cancelled (the tool's side never waits for ever)."""
+        asked: _Asked | None = None
+        taking: asyncio.Future[_Asked] | None = None
+        try:
+            while not work.done():
+                taking = asyncio.ensure_future(questions.get())
+                await asyncio.wait({work, taking}, return_when=asyncio.FIRST_COMPLETED)
+                if not taking.done():
+                    return
+                asked = taking.result()
+                yield ToolQuestionAsked(call_id=asked.call.call_id, question=asked.question)
+                answering = asyncio.ensure_future(
+                    gate.ask_person(asked.call, guard, tick, progress)
+                )
+                try:
+                    await asyncio.wait({work, answering}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    answering.cancel()
+                reply = (
+                    answering.result()
+                    if answering.done() and not answering.cancelled()
+                    else QuestionReply("cancel", reason=CALL_ENDED)
+                )
+                asked.settle(reply)
+                by = "user" if reply.by_user else "policy"
+                yield ToolQuestionAnswered(
+                    call_id=asked.call.call_id,
+                    action=reply.action,
+                    reason=reply.reason,
+                    decided_by=by,
+                )
+        finally:
+            if taking is not None and not taking.cancel() and not taking.cancelled():
+                late = taking.result()  # taken as the round ended
+                if late is not asked:
+                    late.settle(QuestionReply("cancel", reason=CALL_ENDED))
+            ended = QuestionReply("cancel", reason=CALL_ENDED)
+            if asked is not None:
+                asked.settle(ended)  # stopped while it waited (no-op once replied)
+            while not questions.empty():  # asked as its call ended: nobody will see it
+                questions.get_nowait().settle(ended)
+
+    def _asker(self, call: ToolCall, questions: asyncio.Queue[_Asked]) -> Ask:
+        """What a tool that asks gets: hands its question to this round, on this loop, from
+        whichever loop the tool runs on, and waits for the reply."""
+        loop = asyncio.get_running_loop()
+
+        async def ask(question: dict[str, Any]) -> QuestionReply:
+            replied: concurrent.futures.Future[QuestionReply] = concurrent.futures.Future()
+            try:
+                loop.call_soon_threadsafe(questions.put_nowait, _Asked(call, question, replied))
+            except RuntimeError:  # the run's loop closed: the run is over
+                return QuestionReply("cancel", reason=CALL_ENDED)
+            return await asyncio.wrap_future(replied)
+
+        return ask
 
     def _reason(self, declared: ClientTool, arguments: dict[str, Any]) -> str:
         """Why a call asks, and what it will do once approved (its tool's preview, made
@@ -151,11 +237,14 @@ class ToolRounds:
             raise ValueError(disagree)
         return checked
 
-    async def _run(self, call: ToolCall, arguments: dict[str, Any]) -> ToolCallFinished:
+    async def _run(
+        self, call: ToolCall, arguments: dict[str, Any], questions: asyncio.Queue[_Asked]
+    ) -> ToolCallFinished:
         declared = self.tools[call.name]
         assert declared.function is not None
         outcome = await run_user_code(
             declared.function,
+            args=(self._asker(call, questions),) if declared.asks else (),
             kwargs=arguments,
             time_limit=declared.time_limit,
             parallel=declared.parallel,
@@ -229,6 +318,19 @@ class ToolRounds:
         if isinstance(value, list | tuple):
             return [self._redacted(v) for v in value]
         return value
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A question a running call asks, and where its reply goes (the asking tool's loop)."""
+
+    call: ToolCall
+    question: dict[str, Any]
+    replied: concurrent.futures.Future[QuestionReply]
+
+    def settle(self, reply: QuestionReply) -> None:
+        if not self.replied.done():
+            self.replied.set_result(reply)
 
 
 def _sent(arguments: Any) -> str:

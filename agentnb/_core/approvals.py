@@ -41,12 +41,13 @@ import contextlib
 import dataclasses
 import inspect
 import threading
-from collections.abc import AsyncGenerator, Awaitable, Callable, Collection
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..events import ToolApprovalResponded
 from .exceptions import ConfigurationError, ProtocolError, RunFailedError
+from .questions import ACTIONS, QuestionAnswerer, QuestionReply, nobody_could_answer
 from .run import Run
 from .transcript import DecidedBy, ToolCall
 
@@ -237,6 +238,9 @@ class ApprovalGate:
         self._collected: list[ApprovalDecision] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
+        self._replies: dict[str, QuestionReply] = {}
+        """A person's replies to the questions calls ask while they run, not taken yet."""
+        self._replied: asyncio.Event | None = None
 
     @property
     def approver(self) -> Approver | None:
@@ -366,11 +370,71 @@ class ApprovalGate:
         )
 
     def _wake(self) -> None:
-        loop, changed = self._loop, self._changed
-        if loop is None or changed is None:
+        loop = self._loop
+        if loop is None:
             return
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            loop.call_soon_threadsafe(changed.set)
+        for event in (self._changed, self._replied):
+            if event is not None:
+                with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                    loop.call_soon_threadsafe(event.set)
+
+    # ---- a question a running call asks (any thread / the stream's loop) -------------------
+    def reply(self, call_id: str, action: str, content: Mapping[str, object] | None = None) -> None:
+        """A person's reply to the question call ``call_id`` asks while it runs (an MCP
+        server's form or link, ``call.asks``): ``accept`` (a form's ``content``: its fields'
+        values), ``decline`` or ``cancel``. A :class:`ConfigurationError` when the call asks
+        nothing now, or for an action or content that is not one. Any thread."""
+        if action not in ACTIONS:
+            raise ConfigurationError(f"a reply is accept, decline or cancel, not {action!r:.100}")
+        if content is not None and not isinstance(content, Mapping):
+            raise ConfigurationError(
+                f"a reply's content is a dict of the form's fields, not {type(content).__name__}"
+            )
+        call = self.run.tool_call(call_id)
+        with self._lock:
+            if call is None or call.asks is None or call_id in self._replies:
+                raise ConfigurationError(f"tool call {call_id!r} asks no question now")
+            kept = dict(content) if action == "accept" and content is not None else None
+            self._replies[call_id] = QuestionReply(action, kept, by_user=True)
+        self._wake()
+
+    async def ask_person(
+        self,
+        call: ToolCall,
+        guard: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
+        tick: float,
+        progress: Callable[[], None],
+    ) -> QuestionReply:
+        """The reply to the question ``call`` asks (``call.asks``, shown already): the
+        approver's, when it answers questions (the terminal's prompt), else a person's
+        (:meth:`reply`), else, once nobody can answer, declined saying so. Waits as
+        :func:`collect_decisions` does (``guard``, ``tick``, ``progress``)."""
+        self._loop = asyncio.get_running_loop()
+        self._replied = asyncio.Event()
+        answerer = self._approver
+        if isinstance(answerer, QuestionAnswerer):
+            said = await answerer.answer_question(call)
+            if said is not None:
+                return said
+        while True:
+            with self._lock:
+                reply = self._replies.pop(call.call_id, None)
+            if reply is not None:
+                return reply
+            why = self._unattended
+            if why is not None:
+                return QuestionReply("decline", reason=nobody_could_answer(why))
+            progress()
+            await guard(lambda: self._wait_for_reply(tick))
+
+    async def _wait_for_reply(self, tick: float) -> None:
+        replied = self._replied
+        assert replied is not None
+        try:
+            await asyncio.wait_for(replied.wait(), tick)
+        except TimeoutError:
+            return
+        replied.clear()
 
     # ---- collecting (the stream's loop) ----------------------------------------------------
     def undecided(self) -> list[ToolCall]:

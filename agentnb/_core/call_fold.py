@@ -16,6 +16,8 @@ from ..events import (
     ToolCallFinished,
     ToolCallProgress,
     ToolCallStarted,
+    ToolQuestionAnswered,
+    ToolQuestionAsked,
 )
 from .approval_fold import (
     asked_again,
@@ -39,6 +41,8 @@ CallEvent = (
     | ToolCallDenied
     | ToolApprovalRequested
     | ToolApprovalResponded
+    | ToolQuestionAsked
+    | ToolQuestionAnswered
 )
 """The events :meth:`CallFold.apply` takes."""
 
@@ -78,6 +82,10 @@ class CallFold:
                 self._ask(event)
             case ToolApprovalResponded():
                 self._decide(event)
+            case ToolQuestionAsked():
+                self._call(event.call_id, event.received_at).asks = event.question
+            case ToolQuestionAnswered():
+                self._call(event.call_id, event.received_at).asks = None
 
     def sub_agent_delta(self, event: TextDelta | ReasoningDelta) -> None:
         """A sub-agent's text belongs to its call (a path to no known call makes one)."""
@@ -122,6 +130,7 @@ class CallFold:
                 continue
             call.settle_arguments()
             call.finished_at = at
+            call.asks = None
             if completed:
                 call.status = "no_result"
             else:
@@ -210,6 +219,7 @@ class CallFold:
         call.error = event.error
         call.status = "failed" if event.error is not None else "succeeded"
         call.finished_at = event.received_at or time.time()
+        call.asks = None
 
     def _deny(self, call_id: str, reason: str | None, at: float) -> None:
         call = self._call(call_id, at)
@@ -219,6 +229,7 @@ class CallFold:
         call.error = reason if reason is not None else call.error
         call.status = "denied"
         call.finished_at = call.finished_at or at or time.time()
+        call.asks = None
 
     def _decide(self, event: ToolApprovalResponded) -> None:
         call = self._call(event.call_id, event.received_at)

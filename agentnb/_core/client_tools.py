@@ -146,6 +146,9 @@ class ClientTool:
     refusal: Callable[[dict[str, Any]], str | None] | None = field(default=None, repr=False)
     """Why a call with these arguments is never run, whatever a person would decide (a read
     of ``.env``), said before anyone is asked; None: it may run."""
+    asks: bool = field(default=False, repr=False)
+    """The function takes, first, an :data:`~agentnb._core.questions.Ask`: it may ask a person
+    a question while it runs (an MCP server's elicitation), through the run's gate."""
     takes_non_finite: bool = field(default=False, repr=False)
     """Whether a parameter's annotation lets NaN or infinity in (``allow_inf_nan=True``):
     only then may the arguments hold them."""

@@ -235,6 +235,13 @@ class RunHandle:
         waits. The same decision as ``approve(call_id, answer=text)``. Safe from any thread."""
         self._approvals().answer(call_id, text)
 
+    def reply(self, call_id: str, action: str, content: Mapping[str, object] | None = None) -> None:
+        """Reply to the question a running call asks a person (an MCP server's form or link:
+        ``call.asks``): ``"accept"`` with ``content``, the form's fields' values (a link's
+        accept says you will open it yourself), ``"decline"`` or ``"cancel"``. Safe from any
+        thread."""
+        self._approvals().reply(call_id, action, content)
+
     def _approvals(self) -> ApprovalGate:
         with self._lock:
             gate = self._gate

@@ -179,6 +179,9 @@ class ToolCall:
     shown: dict[str, str] | None = None
     """What a notebook function returned as a person sees it, where it has a form beside its
     text (``{"mime", "data"}``: see ``ToolCallFinished.shown``); not kept in the history."""
+    asks: dict[str, Any] | None = field(default=None, repr=False)
+    """The question the call asks a person while it runs (an MCP server's form or link, as
+    ``ToolQuestionAsked.question`` shows it), until it is answered; None when none waits."""
     versions: list[CallVersion] = field(default_factory=list, repr=False)
     """Each name and parsed arguments the platform announced for the call (its starts and
     approval requests), in order, a repeat of the last one left out."""

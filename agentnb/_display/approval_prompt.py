@@ -32,8 +32,11 @@ if sys.platform != "win32":
     import termios
 
 from .._core.approvals import ApprovalDecision, question_of
+from .._core.questions import QuestionReply
 from .._core.run import ToolCall
 from .._core.shown_call import ShownCall, shown_call, visible
+from .question_prompt import NO_ANSWER as NO_FORM_ANSWER
+from .question_prompt import form_reply
 from .terminal import fit_lines, terminal_width
 
 __all__ = ["TerminalApprover", "answer_prompt", "question", "wait_for_readers", "whole_call"]
@@ -75,6 +78,34 @@ class TerminalApprover:
             return await asyncio.to_thread(self.ask, call, stop)
         finally:
             stop.set()  # cancelled (Ctrl-C): the reading thread gives up at its next poll
+
+    async def answer_question(self, call: ToolCall) -> QuestionReply:
+        """The person's reply, typed here, to the question a running call asks (an MCP
+        server's form or link: :mod:`.question_prompt`); declined, saying why, without a
+        terminal."""
+        stop = threading.Event()
+        try:
+            return await asyncio.to_thread(self.ask_question, call, stop)
+        finally:
+            stop.set()
+
+    def ask_question(self, call: ToolCall, stop: threading.Event) -> QuestionReply:
+        """Ask the question ``call`` asks and wait for the reply (or for ``stop``)."""
+        fd = _terminal_fd()
+        if fd is None:
+            return QuestionReply("decline", reason="there is no terminal to ask at")
+        if stop.is_set():
+            return QuestionReply("decline", reason=NO_FORM_ANSWER)
+        out = self._out or sys.stderr
+        _drop_typeahead(fd)
+        width = terminal_width(out)
+
+        def write(text: str) -> None:
+            out.write(fit_lines(text, width))
+            out.flush()
+
+        with _reading:
+            return form_reply(call, lambda: _read_line(fd, stop), write)
 
     def ask(self, call: ToolCall, stop: threading.Event) -> ApprovalDecision:
         """Ask about ``call`` and wait for the answer (or for ``stop``)."""

@@ -395,6 +395,8 @@ class ChatController:
             self._decide(kind == "approve", content)
         elif kind == "answer":
             self._answer(content)
+        elif kind == "reply":
+            self._reply(content)
         elif kind in ("followup", "send"):
             text = content.get("text")
             if isinstance(text, str) and text.strip():
@@ -521,6 +523,13 @@ class ChatController:
         text = content.get("text")
         if isinstance(text, str):
             self._to_handle(content, "answer", lambda h, c: h.answer(c, text))
+
+    def _reply(self, content: dict[str, Any]) -> None:
+        """Pass a view's reply to the question a running call asks (its card's form or
+        link) to the run's handle."""
+        action, form = content.get("action"), content.get("content")
+        if isinstance(action, str) and (form is None or isinstance(form, dict)):
+            self._to_handle(content, "reply to", lambda h, c: h.reply(c, action, form))
 
     def _to_handle(
         self, content: dict[str, Any], verb: str, act: Callable[[RunHandle, str], None]

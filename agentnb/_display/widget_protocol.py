@@ -129,6 +129,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         "model": call.model,
         "ran_by": call.ran_by,
         "shown": call.shown,
+        "asks": call.asks,
         **_cost_wire(price_call(call) if usage is not None else None),
     }
     if with_arguments_text:
@@ -232,6 +233,7 @@ def _tool_signature(call: ToolCall) -> tuple[Any, ...]:
         approval is None,
         *decided,
         _Same(call.output),
+        _Same(call.asks),
     )
 
 

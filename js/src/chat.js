@@ -115,6 +115,8 @@ export class ChatView {
           : forRun
             ? { kind: "approve", t, call_id: callId, reason, for_run: true }
             : { kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
+      onReply: (t, callId, action, content) =>
+        this.send({ kind: "reply", t, call_id: callId, action, content }),
       renderMarkdown,
       remember: (key) => this.memory.disclosure(key),
       apps: new AppChannel(this.model),

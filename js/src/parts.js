@@ -10,6 +10,7 @@ import {
 } from "./format.js";
 import { button, childController, h, listen, plainButton, spinner } from "./dom.js";
 import { ApprovalBox, withDecision } from "./approval.js";
+import { QuestionBox } from "./question.js";
 import { DiffView, diffOf } from "./diff.js";
 import { ChildCalls, MAX_INDENT, SubAgentView, markLevel } from "./tree.js";
 import { APP_MIME, AppBridge, appShown } from "./mcp_app.js";
@@ -212,9 +213,11 @@ export class ToolCardView {
    * `apps` is the cell's channel for an MCP App view's calls (mcp_app.js).
    * @param {{ signal: AbortSignal, remembered: Disclosure,
    *   decide: import("./approval.js").Decide, subAgent?: Disclosure, card?: Disclosure,
-   *   apps?: import("./mcp_app.js").AppChannel | null }} context
+   *   apps?: import("./mcp_app.js").AppChannel | null,
+   *   reply?: import("./question.js").Reply }} context  `reply`: the person's reply to a
+   *   question the running call asks (question.js)
    */
-  constructor({ signal, remembered, decide, subAgent, card, apps }) {
+  constructor({ signal, remembered, decide, subAgent, card, apps, reply }) {
     this.signal = signal;
     this.apps = apps ?? null;
     /** The MCP App view shown, its lifetime. @type {AbortController | null} */
@@ -268,12 +271,13 @@ export class ToolCardView {
     this.output.hidden = true;
 
     this.approval = new ApprovalBox({ signal, decide });
+    this.question = new QuestionBox({ signal, reply: reply ?? (() => {}) });
     this.subAgent = new SubAgentView({ signal, remembered: subAgent ?? { open: null, full: false } });
     this.children = new ChildCalls();
     this.error = h("div", "anb-tool-error");
     this.error.hidden = true;
     this.el.append(
-      head, this.argsBox, this.diff.el, this.approval.el, this.subAgent.el, this.children.el, this.output, this.error,
+      head, this.argsBox, this.diff.el, this.approval.el, this.question.el, this.subAgent.el, this.children.el, this.output, this.error,
     );
     /** The call as last drawn. @type {ToolState | null} */
     this.call = null;
@@ -355,6 +359,7 @@ export class ToolCardView {
     this.setShown(call);
 
     this.approval.update(call);
+    this.question.update(call);
     this.subAgent.update(call, this.children.agent);
     const error = errorText(call);
     this.error.hidden = !error;

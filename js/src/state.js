@@ -38,14 +38,15 @@
  *   depth?: number, usage?: UsageState | null, agent_text?: string, agent_reasoning?: string,
  *   unapproved?: string | null, model?: string | null, cost?: number | null,
  *   cost_source?: string | null, cost_reason?: string | null, ran_by?: string | null,
- *   shown?: ShownState | null,
+ *   shown?: ShownState | null, asks?: import("./question.js").QuestionState | null,
  * }} ToolState  status: running | awaiting_approval | succeeded | failed | denied | no_result;
  *   parent_call_id: the call a sub-agent made this one in; agent: who made it; sub_agent: the
  *   agent that ran inside it, where named; agent_text /
  *   agent_reasoning: what a sub-agent streamed inside this call; unapproved: why it ran
  *   without the user's approval; model and cost: what a sub-agent's model spent inside
  *   it, where the platform says (as a run's); ran_by: "client" when a notebook function ran it;
- *   shown: what that function returned as a person sees it in the notebook (a figure, a table)
+ *   shown: what that function returned as a person sees it in the notebook (a figure, a table);
+ *   asks: the question the running call asks the person (question.js), until answered
  * @typedef {{ mime: string, data: string }} ShownState  a notebook function's result as shown:
  *   `image/png` / `image/jpeg` (base64), `image/svg+xml`, `text/html` (sanitized here) or
  *   `text/plain` (a form too large to show, said in words)

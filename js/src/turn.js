@@ -32,6 +32,8 @@ export { tokenText };
  *   onEdit: (t: number, text: string) => void,
  *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null,
  *     answer?: string, forRun?: boolean) => void,
+ *   onReply: (t: number, callId: string, action: string,
+ *     content: Record<string, unknown> | null) => void,
  *   renderMarkdown: (source: string) => DocumentFragment,
  *   remember: (key: string) => Disclosure,
  *   apps?: import("./mcp_app.js").AppChannel,
@@ -286,6 +288,7 @@ export class TurnView {
       card: this.remember(`${key}/card`),
       decide,
       apps: this.context.apps,
+      reply: (callId, action, content) => this.context.onReply(this.index, callId, action, content),
     });
   }
 

@@ -28,6 +28,7 @@ function turnView(memory = new WidgetMemory()) {
       onVerdict: () => {},
       onEdit: () => {},
       onDecide: () => {},
+      onReply: () => {},
       renderMarkdown,
       remember: (key) => memory.disclosure(key),
     },

@@ -28,6 +28,7 @@ function turnView(index = 0) {
       onVerdict: (t, value, comment) => calls.push(["verdict", t, value, comment]),
       onEdit: (t, text) => calls.push(["edit", t, text]),
       onDecide: (t, callId, approved, reason) => calls.push(["decide", t, callId, approved, reason]),
+      onReply: (t, callId, action, content) => calls.push(["reply", t, callId, action, content]),
       renderMarkdown,
       remember: (key) => {
         remembered.push(key);

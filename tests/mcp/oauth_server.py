@@ -8,6 +8,7 @@ is another resource (a token meant for another audience).
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, Re
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from mcp.types import ToolAnnotations
 from starlette.applications import Starlette
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
 
 
 @dataclass
@@ -107,15 +111,45 @@ class Provider:
         return OAuthToken(access_token=access, expires_in=self.lifetime, refresh_token=refresh)
 
 
-def oauth_app(base: str, provider: Provider, audience: str | None = None) -> Starlette:
+@dataclass
+class Seen:
+    """Each request the app answered: its ``Host`` and headers, and what it changed."""
+
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    """``(host, path, headers)`` of each request, in order."""
+    bodies: list[tuple[str, str, bytes]] = field(default_factory=list)
+    """``(host, path, body)`` of each request, in order."""
+
+    def to(self, host: str) -> list[tuple[str, dict[str, str]]]:
+        return [(path, headers) for seen, path, headers in self.requests if seen == host]
+
+
+def oauth_app(
+    base: str,
+    provider: Provider,
+    audience: str | None = None,
+    *,
+    issuer: str | None = None,
+    claims_issuer: str | None = None,
+    endpoints_at: str | None = None,
+    moved_endpoints: tuple[str, ...] = (),
+    moved_to: str | None = None,
+    seen: Seen | None = None,
+) -> Starlette:
     """The app at ``base`` (``http://127.0.0.1:PORT``): the MCP endpoint ``/mcp`` and the
-    authorization server beside it. ``audience``: the path of the resource the server says it
-    is (on the same host: ``/payments``), where it is not its MCP endpoint's."""
+            authorization server beside it. ``audience``: the path of the resource the server says it
+            is (on the same host: ``/payments``), where it is not its MCP endpoint's. ``issuer``: the
+            authorization server's own address, where it is not ``base`` (another host name for the
+            same listener, ``http://localhost:PORT``). ``claims_issuer``: an issuer its metadata names
+            instead of its own (a metadata document of another server). ``endpoints_at``: the origin
+        its metadata names for its endpoints (``moved_endpoints``, or all of them: plain http on
+    another host). ``moved_to``: ``/moved``
+            redirects there. ``seen`` records every request."""
     server = MCPServer(
         "vault",
         auth_server_provider=provider,
         auth=AuthSettings(
-            issuer_url=base,
+            issuer_url=issuer or base,
             resource_server_url=f"{base}{audience or '/mcp'}",
             validate_token_resource=False,
             client_registration_options=ClientRegistrationOptions(enabled=True),
@@ -129,4 +163,54 @@ def oauth_app(base: str, provider: Provider, audience: str | None = None) -> Sta
         return f"{account}: 1,234.56 USD"
 
     app: Any = server.streamable_http_app()
+    if moved_to is not None:
+        app.add_route("/moved", lambda request: RedirectResponse(moved_to, 307), ["GET", "POST"])
+    if claims_issuer is not None or endpoints_at is not None:
+        app.add_middleware(
+            MetadataChanged, issuer=claims_issuer, endpoints=endpoints_at, which=moved_endpoints
+        )
+    if seen is not None:
+        app.add_middleware(Recorded, seen=seen)
     return app
+
+
+class Recorded(BaseHTTPMiddleware):
+    def __init__(self, app: Any, seen: Seen) -> None:
+        super().__init__(app)
+        self.seen = seen
+
+    async def dispatch(self, request: Request, call_next: Any) -> Any:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        host = headers.get("host", "")
+        self.seen.requests.append((host, request.url.path, headers))
+        self.seen.bodies.append((host, request.url.path, await request.body()))
+        return await call_next(request)
+
+
+class MetadataChanged(BaseHTTPMiddleware):
+    """The authorization server's metadata, its ``issuer`` replaced, or the origin of its
+    endpoints."""
+
+    def __init__(
+        self, app: Any, issuer: str | None, endpoints: str | None, which: tuple[str, ...]
+    ) -> None:
+        super().__init__(app)
+        self.issuer = issuer
+        self.endpoints = endpoints
+        self.which = which
+
+    async def dispatch(self, request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        if not request.url.path.startswith("/.well-known/oauth-authorization-server"):
+            return response
+        body = b"".join([chunk async for chunk in response.body_iterator])
+        document = json.loads(body)
+        if self.issuer is not None:
+            document["issuer"] = self.issuer
+        if self.endpoints is not None:
+            for key, value in list(document.items()):
+                moved = key in self.which if self.which else key.endswith("_endpoint")
+                if moved and isinstance(value, str):
+                    path = value.split("/", 3)[3]
+                    document[key] = f"{self.endpoints}/{path}"
+        return JSONResponse(document, status_code=response.status_code)

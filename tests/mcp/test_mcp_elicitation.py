@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S, wait_until
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
@@ -139,8 +140,118 @@ def test_a_run_nobody_can_answer_declines_saying_so(agents: ServerHandle, tmp_pa
         kept = record.tool_calls[0].output
     said = (
         "declined\n[the server asked 'Which date and how many seats for NVDA?': declined, as "
-        "nobody here can answer it (mcp_tools(..., elicit=fn) answers in code)]"
+        "nobody could answer it: the caller was waiting for the run to end "
+        "(mcp_tools(..., elicit=fn) answers in code)]"
     )
     assert [(call.status, call.output) for call in run.tool_calls] == [("succeeded", said)]
     assert said in run.text, "the agent reads it"
     assert kept == said
+
+
+def asking_run(agents: ServerHandle, tools: agentnb.types.McpTools, first: str) -> Any:
+    """A run (not waited for: a person may answer) whose agent calls ``travel__<first>``."""
+    ordered = sorted(tools, key=lambda t: t.name != f"travel__{first}")
+    settings = agents.client_settings("openai")
+    conn = agentnb.connect("openai", api_key=agents.api_key, name="elicit", **settings)
+    return agentnb.ask("finance_agent", "book Paris", via=conn.name, tools=ordered, display=False)
+
+
+def test_a_person_answers_the_form_the_run_shows(agents: ServerHandle) -> None:
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        handle = asking_run(agents, tools, "book")
+        wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the form")
+        [call] = handle.run.tool_calls
+        asked = call.asks
+        assert asked is not None and call.status == "running"
+        assert asked["mode"] == "form" and asked["hidden"] == 0
+        assert asked["message"] == "Which date and how many seats for NVDA?"
+        seats = {f["key"]: f for f in asked["fields"]}["seats"]
+        assert (seats["kind"], seats["min"], seats["max"], seats["required"]) == (
+            "integer",
+            1,
+            9,
+            True,
+        )
+        assert {f["key"]: f for f in asked["fields"]}["date"]["label"] == "<b>Date</b> of travel"
+        with pytest.raises(ConfigurationError, match="accept, decline or cancel, not 'yes'"):
+            handle.reply(call.call_id, "yes")
+        handle.reply(call.call_id, "accept", {"date": "2026-12-01", "seats": 3})
+        run = handle.wait(PATIENCE_S)
+    assert run.tool_calls[0].output == "accepted {'date': '2026-12-01', 'seats': 3}"
+    assert run.tool_calls[0].asks is None
+    with pytest.raises(ConfigurationError, match="asks no question now"):
+        handle.reply(call.call_id, "decline")
+
+
+@pytest.mark.parametrize(("action", "said"), [("decline", "declined"), ("cancel", "cancelled")])
+def test_a_person_declines_or_cancels_a_link(agents: ServerHandle, action: str, said: str) -> None:
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        handle = asking_run(agents, tools, "pay")
+        wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the link")
+        [call] = handle.run.tool_calls
+        assert call.asks is not None
+        assert (call.asks["mode"], call.asks["host"]) == ("url", "pay.example.com")
+        handle.reply(call.call_id, action)
+        run = handle.wait(PATIENCE_S)
+    assert run.tool_calls[0].output == said
+
+
+def test_required_fields_past_what_a_person_is_shown_decline_unasked(
+    agents: ServerHandle,
+) -> None:
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        run = asking_run(agents, tools, "survey").wait(PATIENCE_S)
+    output = run.tool_calls[0].output
+    assert output.startswith("declined\n[the server asked 'A few questions'"), output
+    assert all(call.asks is None for call in run.tool_calls)
+
+
+def test_a_person_is_shown_twenty_fields_plainly_and_told_how_many_more(
+    agents: ServerHandle,
+) -> None:
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        handle = asking_run(agents, tools, "preferences")
+        wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the form")
+        [call] = handle.run.tool_calls
+        asked = call.asks
+        assert asked is not None
+        assert (len(asked["fields"]), asked["hidden"]) == (20, 10)
+        assert asked["fields"][0]["label"] == "<img src=x onerror=alert(1)>⟨U+202E⟩evil 0", (
+            "the markup is text for the views to show as text; the override is made visible"
+        )
+        handle.reply(call.call_id, "accept", {"p00": "window"})
+        run = handle.wait(PATIENCE_S)
+    assert run.tool_calls[0].output.startswith("accepted {'p00': 'window', 'p01': ''")
+
+
+@pytest.mark.parametrize(
+    ("tool", "why"),
+    [
+        ("feedback", "whose 10 required ones past the 20 a person is shown"),
+        ("launch", "a link that is not http(s) ('file:///etc/passwd') is not shown"),
+    ],
+)
+def test_what_a_person_cannot_be_shown_is_declined_unasked(
+    agents: ServerHandle, tool: str, why: str
+) -> None:
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        run = asking_run(agents, tools, tool).wait(PATIENCE_S)
+    [call] = run.tool_calls
+    assert call.output.startswith("declined\n[the server asked"), call.output
+    assert why in call.output
+
+
+def test_a_run_stopped_while_its_question_waits_leaves_the_server_answering(
+    agents: ServerHandle,
+) -> None:
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        handle = asking_run(agents, tools, "book")
+        wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the form")
+        handle.cancel()
+        with pytest.raises(agentnb.RunCancelledError):
+            handle.wait(PATIENCE_S)
+        assert handle.run.tool_calls[0].asks is None
+        again = asking_run(agents, tools, "pay")
+        wait_until(lambda: again.run.tool_calls and again.run.tool_calls[0].asks, "the link")
+        again.reply(again.run.tool_calls[0].call_id, "accept")
+        assert again.wait(PATIENCE_S).tool_calls[0].output == "accepted"

@@ -3,7 +3,11 @@
 test opens it as the person would (the authorization server approves at once and sends the
 browser back to agentnb's listener on 127.0.0.1), the tool is called, the token is refreshed
 when it runs out, the key file is 0600 and the tokens are secrets, and ``mcp_logout`` forgets
-them. A server that says it is another resource (a token for another audience) is refused."""
+them. A server that says it is another resource (a token for another audience) is refused.
+Another host (``localhost`` or 127.0.0.2 beside 127.0.0.1, one listener): an authorization
+server there works and gets none of the server's headers, nor tokens kept from another;
+metadata naming another issuer, a redirect of the server to another host, and endpoints over
+plain http elsewhere are refused."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import httpx
 import pytest
 import uvicorn
 from agentnb_testing import PATIENCE_S, free_port, wait_until
-from oauth_server import Provider, oauth_app
+from oauth_server import Provider, Seen, oauth_app
 
 import agentnb
 from agentnb import ConfigurationError
@@ -145,3 +149,134 @@ def test_auth_is_oauth_and_goes_with_a_url() -> None:
         agentnb.mcp_tools(url="http://127.0.0.1:9/mcp", auth="basic")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="go with url="):
         agentnb.mcp_tools(command=["server"], auth="oauth")
+
+
+# ---- another host ----------------------------------------------------------------------------
+# One listener on 127.0.0.1 answers both names; ``localhost`` (or 127.0.0.2) is "another host"
+# by its name in the URL, as a browser and an HTTP client tell origins apart.
+
+
+@contextlib.contextmanager
+def served(app: Any, port: int) -> Iterator[None]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, "the OAuth server started")
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(PATIENCE_S)
+
+
+def test_an_authorization_server_on_another_host_gets_none_of_the_server_s_headers(
+    keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The resource's metadata may name an authorization server elsewhere (MCP's
+    authorization, RFC 9728): signing in there works, and the headers given for the MCP
+    server (a key) go to the MCP server's origin only."""
+    provider, seen, port = Provider(), Seen(), free_port()
+    base, elsewhere = f"http://127.0.0.1:{port}", f"http://localhost:{port}"
+    app = oauth_app(base, provider, issuer=elsewhere, seen=seen)
+    with served(app, port), person(capsys) as links:
+        url = f"{base}/mcp"
+        headers = {"X-Api-Key": "k-4f1d9b2c7a"}
+        with agentnb.mcp_tools(url=url, auth="oauth", headers=headers) as tools:
+            assert balance(tools) == "savings: 1,234.56 USD"
+        [link] = links
+        assert link.startswith(f"{elsewhere}/authorize?")
+    there = seen.to(f"localhost:{port}")
+    assert {path for path, _ in there} >= {"/register", "/token"}, there
+    assert all("x-api-key" not in sent for _, sent in there), "the key stays with the server"
+    assert all(
+        sent.get("x-api-key") == "k-4f1d9b2c7a"
+        for path, sent in seen.to(f"127.0.0.1:{port}")
+        if path == "/mcp"
+    )
+
+
+def test_metadata_naming_another_host_as_its_issuer_is_refused(
+    keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RFC 8414 (3.3): the authorization server's metadata names the issuer it was asked for,
+    or it is not used: nobody is shown a link, no client is registered."""
+    provider, port = Provider(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = oauth_app(base, provider, claims_issuer=f"http://127.0.0.2:{port}")
+    with (
+        served(app, port),
+        person(capsys) as links,
+        pytest.raises(ConfigurationError, match="could not start") as refused,
+    ):
+        agentnb.mcp_tools(url=f"{base}/mcp", auth="oauth")
+    assert "127.0.0.2" in str(refused.value), refused.value
+    assert links == [] and provider.clients == {} and provider.access == {}
+
+
+def test_a_server_that_redirects_to_another_host_is_refused_and_its_token_stays(
+    keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Signed in, the MCP server's URL redirects to the same server under another host name:
+    the request is not sent there (the token would go with it): refused, saying where."""
+    provider, seen, port = Provider(), Seen(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = oauth_app(base, provider, moved_to=f"http://localhost:{port}/mcp", seen=seen)
+    with served(app, port), person(capsys):
+        with agentnb.mcp_tools(url=f"{base}/mcp", auth="oauth") as tools:
+            assert balance(tools) == "savings: 1,234.56 USD"
+        with pytest.raises(ConfigurationError, match="could not start") as refused:
+            agentnb.mcp_tools(url=f"{base}/moved", auth="oauth")
+    assert f"localhost:{port}" in str(refused.value), refused.value
+    assert seen.to(f"localhost:{port}") == [], "nothing went to the other host"
+
+
+def test_kept_tokens_never_go_to_an_authorization_server_on_another_host(
+    keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tokens kept from one authorization server, and the server then names another (on
+    another host): neither the refresh token nor the access token goes there; the person
+    signs in there anew."""
+    port = free_port()
+    base, elsewhere = f"http://127.0.0.1:{port}", f"http://localhost:{port}"
+    url = f"{base}/mcp"
+    first = Provider(lifetime=2)
+    with served(oauth_app(base, first), port), person(capsys) as links:
+        with agentnb.mcp_tools(url=url, auth="oauth") as tools:
+            assert balance(tools) == "savings: 1,234.56 USD"
+        assert len(links) == 1
+    [kept_refresh] = first.refresh
+    [kept_access] = first.access
+    wait_until(lambda: time.time() > first.access[kept_access].expires_at + 1, "expiry", 30)
+    seen, second = Seen(), Provider()
+    with (
+        served(oauth_app(base, second, issuer=elsewhere, seen=seen), port),
+        person(capsys) as links,
+        agentnb.mcp_tools(url=url, auth="oauth") as tools,
+    ):
+        assert balance(tools) == "savings: 1,234.56 USD"
+        assert [link.startswith(f"{elsewhere}/authorize?") for link in links] == [True]
+    sent = b"".join(body for host, _, body in seen.bodies if host == f"localhost:{port}")
+    headers = str(seen.to(f"localhost:{port}"))
+    assert kept_refresh.encode() not in sent and kept_refresh not in headers
+    assert kept_access.encode() not in sent and kept_access not in headers
+
+
+@pytest.mark.parametrize("moved", [(), ("authorization_endpoint",)], ids=["all", "the link"])
+def test_endpoints_over_plain_http_on_another_host_are_refused_unasked(
+    keys: Path, capsys: pytest.CaptureFixture[str], moved: tuple[str, ...]
+) -> None:
+    """MCP's authorization (OAuth 2.1, 1.5): an authorization server's endpoints are https,
+    or on this machine. Metadata that sends the registration, the person and the code over
+    plain http to another host is refused before anything goes there or a link shows."""
+    provider, port = Provider(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = oauth_app(base, provider, endpoints_at="http://auth.invalid", moved_endpoints=moved)
+    with (
+        served(app, port),
+        person(capsys) as links,
+        pytest.raises(ConfigurationError, match="could not start") as refused,
+    ):
+        agentnb.mcp_tools(url=f"{base}/mcp", auth="oauth")
+    assert "auth.invalid over plain http" in str(refused.value), refused.value
+    assert links == [] and provider.access == {}, "auth.invalid never resolves: nothing went"
