@@ -24,7 +24,7 @@ from .._display.controller import ChatActions
 from .._display.environment import kernel_shell
 from ..events import Event
 from .acp_sessions import ChatSession
-from .attachments import KernelAttachments, notebook_context
+from .attachments import KernelAttachments, NotebookTurn, notebook_context, with_attachments
 from .connections import Connection
 from .run_start import start_run
 from .scoring import keep_verdict
@@ -110,9 +110,9 @@ class Conversation:
 
     def send(self, text: str) -> RunHandle:
         """Start ``text`` as the next turn of the thread (a new one if there is none)."""
-        sent, options = self._turn(text)
-        request = build_request(self.agent, sent, thread_id=self.thread_id, **options)
-        return self._start(request, text)
+        turn, options = self._turn(text)
+        request = build_request(self.agent, turn.message, thread_id=self.thread_id, **options)
+        return self._start(with_attachments(request, turn), text)
 
     def again(self, text: str) -> RunHandle:
         """Start ``text`` in place of the last turn: from the state before it (a fork) where
@@ -125,8 +125,9 @@ class Conversation:
                 "Retry and Edit replace a turn asked from this cell or this ask; this run was "
                 "not (it was attached or opened from the history): send the question again"
             )
-        sent, options = self._turn(text)
-        request = build_request(self.agent, sent, thread_id=last.started_from, **options)
+        turn, options = self._turn(text)
+        request = build_request(self.agent, turn.message, thread_id=last.started_from, **options)
+        request = with_attachments(request, turn)
         replaced = _run_of(last.run)
         provider = self.conn.client().provider
         if last.started_from is None:
@@ -139,22 +140,21 @@ class Conversation:
             request = request.model_copy(update={"fork": fork})
         return self._start(request, text)
 
-    def _turn(self, text: str) -> tuple[str, dict[str, Any]]:
+    def _turn(self, text: str) -> tuple[NotebookTurn, dict[str, Any]]:
         """A message as sent from a kernel (attachments, context tools) and its options."""
         options = self.conn._with_mcp_tools(self.options)  # ACP: mcp_tools as servers
         by_mcp = self.context and self.conn.context_by_mcp  # the notebook as an MCP server
         context = self.context and not by_mcp
         images = self.conn.carries("media")
         turn = notebook_context(text, options.get("tools"), context=context, images=images)
-        text = turn.message
         if turn.tools:
             options["tools"] = turn.tools
         if turn.media:  # the attached figures' images, then those given
             options["media"] = [*turn.media, *(options.get("media") or ())]
         if not by_mcp:
-            return text, options
+            return turn, options
         # a turn the chat cell's input sends runs in no cell of its own to show the server in
-        return text, self.conn._with_context(options, in_cell=False)
+        return turn, self.conn._with_context(options, in_cell=False)
 
     def new(self) -> None:
         """The next message starts a new thread."""

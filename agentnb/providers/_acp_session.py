@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .._core.exceptions import ConfigurationError
+from .._core.request import RunRequest
 from .._core.text import excerpt
 from ._frames import as_dict
 
@@ -27,6 +28,8 @@ __all__ = [
     "ConfigOption",
     "SessionCommand",
     "SessionState",
+    "attachment_blocks",
+    "media_blocks",
     "option_named",
     "options_of",
     "plan_of",
@@ -412,16 +415,52 @@ def set_config_request(
 
 
 # ---- the prompt's blocks ----------------------------------------------------------------------
-def prompt_blocks(
-    message: str, media: Sequence[Any], capabilities: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """A prompt's content blocks (``ContentBlock``): the message's text, then each of its
-    ``media`` (:class:`~agentnb.types.Media`: a MIME ``type`` and base64 ``data`` or a URL)
-    as the agent's ``promptCapabilities`` allow: an image as an ``image`` block where it
-    takes images, a URL as a ``resource_link`` (every agent takes one), other data as an
-    embedded ``resource`` where it takes ``embeddedContext``; otherwise a text block saying
-    what was left out and why (the agent reads that it was)."""
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": message}]
+def prompt_blocks(request: RunRequest, capabilities: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A prompt's content blocks (``ContentBlock``): the message's text, its ``@``
+    attachments (:func:`attachment_blocks`), then each of its ``media`` (:func:`media_blocks`),
+    as the agent's ``promptCapabilities`` allow."""
+    blocks = attachment_blocks(request, capabilities)
+    return blocks + media_blocks(request.media, capabilities)
+
+
+def attachment_blocks(request: RunRequest, capabilities: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The message and its ``@`` attachments (:class:`~agentnb._core.request.Attachments`):
+    where the agent takes ``embeddedContext``, the message as typed, then each attachment as
+    an embedded text ``resource`` (a file's ``file://`` URI and type; its text as every
+    attachment's, redacted, bounded, in the run's nonced data block); elsewhere the message
+    with its data block, as every dialect sends it, and a ``resource_link`` to each file
+    (every agent takes one: it says which file the text is of)."""
+    attachments = request.attachments
+    if attachments is None:
+        return [{"type": "text", "text": request.message}]
+    if capabilities.get("embeddedContext"):
+        return [{"type": "text", "text": attachments.message}] + [
+            {
+                "type": "resource",
+                "resource": {"uri": item.uri, "mimeType": item.mime_type, "text": item.text},
+            }
+            for item in attachments.items
+        ]
+    links = [
+        {
+            "type": "resource_link",
+            "uri": item.uri,
+            "name": item.mention.removeprefix("@"),
+            "mimeType": item.mime_type,
+        }
+        for item in attachments.items
+        if item.file
+    ]
+    return [{"type": "text", "text": request.message}, *links]
+
+
+def media_blocks(media: Sequence[Any], capabilities: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each of ``media`` (:class:`~agentnb.types.Media`: a MIME ``type`` and base64 ``data``
+    or a URL) as the agent's ``promptCapabilities`` allow: an image as an ``image`` block
+    where it takes images, a URL as a ``resource_link`` (every agent takes one), other data
+    as an embedded ``resource`` where it takes ``embeddedContext``; otherwise a text block
+    saying what was left out and why (the agent reads that it was)."""
+    blocks: list[dict[str, Any]] = []
     for n, item in enumerate(media, 1):
         kind, data = str(getattr(item, "type", "")), str(getattr(item, "data", ""))
         name = f"attachment-{n}"

@@ -717,7 +717,7 @@ class Acp(Provider):
         taken = as_dict(
             (as_dict(self.info.get("agentCapabilities")) or {}).get("promptCapabilities")
         )
-        prompt = prompt_blocks(request.message, request.media, taken or {})
+        prompt = prompt_blocks(request, taken or {})
         params: dict[str, Any] = {"sessionId": request.thread_id, "prompt": prompt}
         if request.metadata:
             params["_meta"] = {"agentnb": {"metadata": dict(request.metadata)}}

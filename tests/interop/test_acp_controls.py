@@ -7,6 +7,7 @@ the prompt; its past sessions listed and imported."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -475,3 +476,63 @@ def test_a_connection_keeps_the_state_of_its_latest_sessions_only() -> None:
     assert len(provider.sessions) == MAX_SESSIONS
     assert "s0" in provider.sessions and "s1" not in provider.sessions
     assert f"s{MAX_SESSIONS + 49}" in provider.sessions
+
+
+# ---- @ attachments as content blocks ---------------------------------------------------------
+PRICES = 'def load_prices():\n    db_password = "hunter2hunter2"\n    return [1, 2]\n'
+
+
+@pytest.mark.kernel
+def test_attachments_go_as_resources_where_the_agent_takes_them_else_in_the_text(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    """A cell mentioning a variable and a file, to an agent taking embedded context and to
+    one that does not: the blocks each received."""
+    from kernel_session import Session, running_kernel
+
+    (tmp_path / "prices.py").write_text(PRICES)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env["AGENTNB_HISTORY"] = "off"
+    command = [str(acp_python), str(AGENT)]
+    with running_kernel(env) as kernel:
+        session = Session(kernel)
+        ran = session.execute(
+            f"""
+            import os, agentnb
+            get_ipython().run_line_magic("load_ext", "agentnb")
+            os.chdir({str(tmp_path)!r})  # where @./file is read
+            prices_seen = [101.5, 99.25]
+            for style in ("config", "none"):
+                agentnb.connect("acp", command={command!r}, name="at_" + style,
+                                cwd={str(tmp_path)!r}, env={{"CONTROLS_STYLE": style}})
+                get_ipython().run_cell_magic(
+                    "agent", "at_" + style + " --wait --plain --approve all",
+                    "attached @prices_seen @./prices.py")
+                print("BLOCKS", _agent.run.text)
+            """
+        )
+        said = session.stdout(ran)
+    received = [line.split(" ", 1)[1] for line in said.splitlines() if line.startswith("BLOCKS ")]
+    embedded, linked = [json.loads(blocks) for blocks in received]
+    file_uri = (tmp_path / "prices.py").resolve().as_uri()
+
+    assert [b["type"] for b in embedded] == ["text", "resource", "resource"]
+    assert embedded[0]["text"] == "attached @prices_seen @./prices.py"  # no data block in it
+    value, file = embedded[1]["resource"], embedded[2]["resource"]
+    assert value["uri"] == "agentnb:notebook/prices_seen" and value["mimeType"] == "text/plain"
+    assert "101.5" in value["text"] and value["text"].startswith('<notebook-data id="')
+    assert file["uri"] == file_uri and file["mimeType"] == "text/x-python"
+    assert file["text"].startswith('<notebook-data id="') and "def load_prices():" in file["text"]
+    assert "hunter2hunter2" not in file["text"] and "db_password" in file["text"]  # redacted
+    assert value["text"].split('"')[1] == file["text"].split('"')[1]  # the run's one nonce
+
+    assert [b["type"] for b in linked] == ["text", "resource_link"]
+    text = linked[0]["text"]
+    assert text.startswith("attached @prices_seen @./prices.py\n\n<notebook-data id=")
+    assert "101.5" in text and "def load_prices():" in text and "hunter2hunter2" not in text
+    assert linked[1] == {
+        "type": "resource_link",
+        "uri": file_uri,
+        "name": "./prices.py",
+        "mimeType": "text/x-python",
+    }

@@ -11,12 +11,14 @@ from ``.tools/acp`` by the tests. ``CONTROLS_STYLE`` says how it advertises its 
 
 The prompt's first word says what it does: ``settings`` (answers the settings in effect),
 ``plan`` (a plan of three entries, updated), ``how`` (whether the session was resumed), ``blocks`` (answers the prompt's blocks by
-type), ``bigplan`` (a plan of 10,000 entries); anything else is echoed.
+type), ``attached`` (answers the prompt's blocks whole, as JSON), ``bigplan`` (a plan of 10,000
+entries); anything else is echoed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
@@ -249,6 +251,10 @@ class ControlsAgent(Agent):
             entries = [plan_entry(f"step {n}", status="pending") for n in range(10000)]
             await self._conn.session_update(session_id, update_plan(entries))
             answer = "a big plan"
+        elif word == "attached":
+            answer = json.dumps(
+                [block.model_dump(by_alias=True, exclude_none=True) for block in prompt]
+            )
         elif word == "blocks":
             if STYLE == "hostile" and any(b.type == "image" for b in prompt):
                 raise RequestError.invalid_params({"reason": "this model takes no images"})
