@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, Literal, TypeVar, cast
 
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
@@ -55,6 +56,7 @@ SETTING_ALIASES = {"effort": "thought_level", "reasoning": "thought_level"}
 """What ``config={"effort": ...}`` names: the setting of that category."""
 
 Source = Literal["config", "modes", "models"]
+_Kept = TypeVar("_Kept", bound=tuple[Any, ...])
 
 
 def _text(value: object, limit: int = NAME_CHARS) -> str:
@@ -145,9 +147,11 @@ class SessionCommand:
     """What its input is, as the agent hints it (None: it takes none)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionState:
-    """One session's settings, commands and plan, kept current by :meth:`update`."""
+    """One session's settings, commands and plan, kept current by :meth:`update`. A
+    connection keeps one a session it opened (to continue it): the settings and commands
+    most sessions share are one value (:func:`shared`), not a copy each."""
 
     options: tuple[ConfigOption, ...] = ()
     commands: tuple[SessionCommand, ...] = ()
@@ -164,7 +168,8 @@ class SessionState:
         elif kind == "current_mode_update":
             self.options = _with_current(self.options, "mode", update.get("currentModeId"))
         elif kind == "available_commands_update":
-            self.commands, self.commands_dropped = commands_of(update.get("availableCommands"))
+            commands, self.commands_dropped = commands_of(update.get("availableCommands"))
+            self.commands = shared(commands)
         elif kind == "plan":
             self.plan = plan_of(update.get("entries"))
         else:
@@ -173,8 +178,8 @@ class SessionState:
 
     def set_current(self, option_id: str, value: str | bool) -> None:
         """Say ``option_id``'s value is now ``value`` (the agent set it, answering nothing)."""
-        self.options = tuple(
-            replace(o, current=value) if o.id == option_id else o for o in self.options
+        self.options = shared(
+            tuple(replace(o, current=value) if o.id == option_id else o for o in self.options)
         )
 
     def current(self, category: str) -> str | None:
@@ -189,6 +194,23 @@ class SessionState:
         return {o.id: o.current for o in self.options if o.current is not None}
 
 
+SHARED_ITEMS = 2_000
+"""The most items (settings' choices, commands) a value :func:`shared` keeps may hold: the
+few it keeps stay small, whatever agent this process spoke to."""
+
+
+def shared(kept: _Kept) -> _Kept:
+    """``kept`` (a session's settings or commands), or the equal value kept before it: the
+    sessions of one agent mostly offer the same, and a connection keeps many sessions."""
+    size = sum(len(item.choices) if isinstance(item, ConfigOption) else 1 for item in kept)
+    return cast(_Kept, _first_kept(kept)) if size <= SHARED_ITEMS else kept
+
+
+@lru_cache(maxsize=16)
+def _first_kept(kept: tuple[Any, ...]) -> tuple[Any, ...]:
+    return kept
+
+
 def _merged(
     old: tuple[ConfigOption, ...], new: tuple[ConfigOption, ...]
 ) -> tuple[ConfigOption, ...]:
@@ -196,7 +218,7 @@ def _merged(
     where it has none of their category."""
     categories = {o.category for o in new}
     kept = tuple(o for o in old if o.source != "config" and o.category not in categories)
-    return (new + kept)[:MAX_OPTIONS]
+    return shared((new + kept)[:MAX_OPTIONS])
 
 
 def _with_current(
@@ -204,8 +226,10 @@ def _with_current(
 ) -> tuple[ConfigOption, ...]:
     if not isinstance(value, str):
         return options
-    return tuple(
-        replace(o, current=value[:NAME_CHARS]) if o.category == category else o for o in options
+    return shared(
+        tuple(
+            replace(o, current=value[:NAME_CHARS]) if o.category == category else o for o in options
+        )
     )
 
 
@@ -229,7 +253,7 @@ def options_of(answer: Mapping[str, Any]) -> tuple[ConfigOption, ...]:
         options.append(
             _legacy("model", "Model", models, "currentModelId", "availableModels", "modelId")
         )
-    return tuple(options[:MAX_OPTIONS])
+    return shared(tuple(options[:MAX_OPTIONS]))
 
 
 def _config_option(raw: object) -> ConfigOption | None:

@@ -536,3 +536,42 @@ def test_attachments_go_as_resources_where_the_agent_takes_them_else_in_the_text
         "name": "./prices.py",
         "mimeType": "text/x-python",
     }
+
+
+def test_sessions_offering_the_same_settings_and_commands_share_one_value() -> None:
+    """What makes 10 sessions hold no more than their ids beside 10 runs (the memory rows of
+    benchmarks/bench_acp.py): each session's state is its id and a reference."""
+    answer = {
+        "configOptions": [
+            {
+                "id": "model",
+                "name": "Model",
+                "category": "model",
+                "type": "select",
+                "currentValue": "m1",
+                "options": [{"value": f"m{n}", "name": f"M{n}"} for n in range(1, 4)],
+            }
+        ]
+    }
+    commands = {
+        "sessionUpdate": "available_commands_update",
+        "availableCommands": [{"name": "review", "description": "Review"}],
+    }
+    provider = Acp()
+    states = [provider.session_state(f"s{n}") for n in range(3)]
+    for n, state in enumerate(states):
+        provider._opened(f"s{n}", json.loads(json.dumps(answer)))  # parsed afresh each time
+        state.update(json.loads(json.dumps(commands)))
+    assert states[0].options is states[1].options is states[2].options
+    assert states[0].commands is states[2].commands
+    states[1].set_current("model", "m2")  # one changed: its own value, the others' as they were
+    assert states[1].current("model") == "m2" and states[0].current("model") == "m1"
+    many = {
+        "configOptions": [
+            {"id": f"o{k}", "type": "select", "options": [{"value": f"v{n}"} for n in range(500)]}
+            for k in range(5)
+        ]
+    }  # 2,500 choices in all
+    provider._opened("s0", many)
+    provider._opened("s1", json.loads(json.dumps(many)))
+    assert states[0].options is not states[1].options  # a value this large is not kept shared
