@@ -105,8 +105,14 @@ class Conversation:
         session = None
         if self.conn.provider == "acp":  # its model, mode and commands beside the input
             client = self.conn.client()
-            session = ChatSession(client, self.conn.name, self.options, lambda: self.thread_id)
+            session = ChatSession(
+                client, self.conn.name, self.options, lambda: self.thread_id, self.running
+            )
         return ChatActions(self.send, self.again, self.new, self.retry_note, attachments, session)
+
+    def running(self) -> bool:
+        """Whether the conversation's last turn is still going."""
+        return bool(self._turns) and not _run_of(self._turns[-1].run).done
 
     def send(self, text: str) -> RunHandle:
         """Start ``text`` as the next turn of the thread (a new one if there is none)."""

@@ -53,13 +53,14 @@ class SessionControls(Protocol):
     settings a person picks (model, mode, effort) and the slash commands ``/`` offers."""
 
     def wire(self) -> dict[str, Any] | None:
-        """What the views show: ``{"settings": [{id, name, category, current, choices:
-        [{value, name}]}], "commands": [{name, description, hint}], "more": int}``; None
-        while nothing is known yet."""
+        """What the views show: ``{"settings": [{id, name, category, current, pending,
+        choices: [{value, name}]}], "commands": [{name, description, hint}], "more": int,
+        "error": str | None}``; None while nothing is known yet."""
 
     def choose(self, setting: str, value: str | bool) -> None:
-        """The person picked ``value`` for ``setting``: the next runs ask for it (a
-        ``ConfigurationError`` says why not)."""
+        """The person picked ``value`` for ``setting``: the next runs ask for it, and an
+        open session is set to it at once (``pending`` until the agent answers); a refusal
+        is the wire's ``error``, the selector back as it was."""
 
     def watch(self, changed: Callable[[], None]) -> None:
         """Call ``changed`` (any thread) once the session's controls may have changed."""
@@ -413,8 +414,8 @@ class ChatController:
             self._choose(content)
 
     def _choose(self, content: dict[str, Any]) -> None:
-        """A setting picked beside the input: asked for by the next runs, or the person told
-        why not."""
+        """A setting picked beside the input: set at once where a session is open, asked
+        for by the next runs, or the person told why not."""
         session = self._actions.session if self._actions is not None else None
         setting, value = content.get("id"), content.get("value")
         if session is None or not isinstance(setting, str) or not isinstance(value, str | bool):

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar, cast
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from .._core.text import excerpt
+from ._base import HttpRequest
 from ._frames import as_dict
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "prompt_blocks",
     "resolve_config",
     "set_config_request",
+    "set_setting",
 ]
 
 MAX_OPTIONS = 64
@@ -436,6 +438,19 @@ def set_config_request(
     if option.kind == "boolean":
         params["type"] = "boolean"
     return "session/set_config_option", params
+
+
+async def set_setting(
+    state: SessionState, session_id: str, option: ConfigOption, value: str | bool, send: Any
+) -> None:
+    """Set ``option`` of session ``session_id`` to ``value`` (``send``: the transport's), and
+    keep ``state`` as the agent answered: the settings its answer lists, else ``value``."""
+    method, params = set_config_request(session_id, option, value)
+    answer = as_dict(await send(HttpRequest("POST", method, json=params))) or {}
+    if isinstance(answer.get("configOptions"), list):
+        state.update({**answer, "sessionUpdate": "config_option_update"})
+    else:
+        state.set_current(option.id, value)
 
 
 # ---- the prompt's blocks ----------------------------------------------------------------------

@@ -51,6 +51,32 @@ test("the session's settings are selectors beside the input; a pick is sent as c
   assert.equal(/** @type {HTMLElement} */ (el.querySelector(".anb-session")).hidden, true);
 });
 
+test("a pick shows pending until the kernel answers; refused, the selector goes back and says why", () => {
+  const { model, el } = chat();
+  const select = () => /** @type {HTMLSelectElement} */ (el.querySelector(".anb-setting-select"));
+  const label = () => /** @type {HTMLElement} */ (select().closest(".anb-setting"));
+  const error = () => /** @type {HTMLElement} */ (el.querySelector(".anb-session-error"));
+  select().value = "m2";
+  select().dispatchEvent(new window.Event("change"));
+  assert.ok(label().classList.contains("anb-setting-pending"), "pending at once, before the kernel");
+  assert.equal(select().getAttribute("aria-busy"), "true");
+  assert.match(label().textContent || "", /setting…/);
+  const pending = structuredClone(SESSION);
+  pending.settings[0] = { ...pending.settings[0], current: "m2", pending: true };
+  model.set("options", { input: true, can_followup: true, session: pending });
+  assert.equal(select().value, "m2");
+  assert.ok(label().classList.contains("anb-setting-pending"), "still pending as the kernel says");
+  const refused = { ...SESSION, error: "Could not set Model to m2: <b>no</b> such model" };
+  model.set("options", { input: true, can_followup: true, session: refused });
+  assert.equal(select().value, "m1", "back as it was");
+  assert.ok(!label().classList.contains("anb-setting-pending"));
+  assert.equal(error().hidden, false);
+  assert.equal(error().getAttribute("role"), "alert");
+  assert.equal(error().textContent, "Could not set Model to m2: <b>no</b> such model", "as text");
+  model.set("options", { input: true, can_followup: true, session: SESSION });
+  assert.equal(error().hidden, true);
+});
+
 test("typing / offers the commands; arrows move, Enter takes one, Escape closes", () => {
   const { model, view, el } = chat();
   const input = /** @type {HTMLTextAreaElement} */ (view.chatInput?.input);

@@ -37,7 +37,11 @@ def acp_python() -> Path:
 
 @contextlib.contextmanager
 def controls(
-    acp_python: Path, cwd: Path, style: str = "config", **options: object
+    acp_python: Path,
+    cwd: Path,
+    style: str = "config",
+    env: dict[str, str] | None = None,
+    **options: object,
 ) -> Iterator[agentnb.Connection]:
     name = f"controls_{style}"
     conn = agentnb.connect(
@@ -45,7 +49,7 @@ def controls(
         command=[str(acp_python), str(AGENT)],
         name=name,
         cwd=cwd,
-        env={"CONTROLS_STYLE": style},
+        env={"CONTROLS_STYLE": style, **(env or {})},
         **options,  # type: ignore[arg-type]
     )
     try:
@@ -457,6 +461,38 @@ def test_a_chat_cell_offers_the_sessions_settings_and_commands_and_a_pick_goes_n
         planned = cell.ask("plan").wait(60)
         cell.close()
     assert planned.plan is not None and planned.plan[0]["status"] == "completed"
+
+
+def test_a_pick_in_the_chat_cell_is_set_on_the_open_session_at_once(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "set.log"
+    env = {"CONTROLS_SET_DELAY": "1.5", "CONTROLS_LOG": str(log), "CONTROLS_REFUSE": "effort"}
+    with controls(acp_python, tmp_path, env=env) as conn:
+        cell = agentnb.chat(conn.name)
+        setting = lambda n: (cell.options.get("session") or {"settings": [{}] * 3})["settings"][n]  # noqa: E731
+        wait_until(lambda: setting(0).get("current") == "controls-model-1", "the selectors")
+        cell._on_view_message(
+            cell, {"kind": "config", "id": "model", "value": "Controls-Model-2"}, []
+        )
+        wait_until(lambda: setting(0)["pending"], "the pick shows pending")
+        assert setting(0)["current"] == "controls-model-2"
+        wait_until(lambda: not setting(0)["pending"], "the agent answers the setting")
+        assert log.read_text() == "set model controls-model-2\n"  # before any message
+        provider = conn.client().provider
+        assert isinstance(provider, Acp) and provider.latest is not None
+        assert provider.sessions[provider.latest].current("model") == "controls-model-2"
+
+        cell._on_view_message(cell, {"kind": "config", "id": "effort", "value": "high"}, [])
+        wait_until(lambda: cell.options["session"]["error"] is not None, "the refusal")
+        assert setting(2)["current"] == "low" and not setting(2)["pending"]  # back as it was
+        assert "Could not set Effort to high: " in cell.options["session"]["error"]
+        assert "effort is locked by policy" in cell.options["session"]["error"]
+
+        run = cell.ask("settings").wait(60)  # the first message takes the session as set
+        assert run.text == "model=controls-model-2 mode=ask effort=low"
+        assert log.read_text() == "set model controls-model-2\nset effort high\n"  # no more
+        cell.close()
 
 
 def test_a_past_session_goes_on_by_session_resume_where_offered_else_session_load(
