@@ -73,3 +73,49 @@ def test_the_selectors_slash_commands_and_plan_in_the_chat_cell(
         plan.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "acp-controls-plan.png"))
         assert widget_errors(page.errors) == []
+
+
+def test_a_pick_is_set_at_once_pending_until_answered_and_a_refusal_goes_back(
+    request: pytest.FixtureRequest, browser: Any, artifacts: Path, tmp_path: Path
+) -> None:
+    """The agent takes 3 s to answer a setting and refuses every effort: a pick shows pending,
+    reaches the agent before any message, and a refusal puts the selector back, saying why."""
+    log = tmp_path / "set.log"
+    command = [str(sdk_python("acp")), str(AGENT)]
+    env = {"CONTROLS_SET_DELAY": "3", "CONTROLS_LOG": str(log), "CONTROLS_REFUSE": "effort"}
+    setup = (
+        "%load_ext agentnb\nimport agentnb\n"
+        f'agentnb.connect("acp", command={command!r}, name="ctl", cwd={str(tmp_path)!r}, '
+        f"env={env!r})"
+    )
+    server = request.getfixturevalue("jupyterlab")
+    with notebook_page(browser, server, "acp-pick.ipynb", [setup, 'agentnb.chat("ctl")']) as page:
+        page.evaluate(RUN_CELL, CHAT)
+        chat = widget_at(page, CHAT)
+        model = chat.get_by_label("Model", exact=True)
+        model.wait_for()
+        model.select_option("controls-model-2")
+        pending = chat.locator(".anb-setting-pending")
+        pending.wait_for()
+        assert "setting…" in pending.inner_text() and model.input_value() == "controls-model-2"
+        page.screenshot(path=str(artifacts / "acp-controls-pick-pending.png"))
+        pending.wait_for(state="detached", timeout=60_000)
+        assert model.input_value() == "controls-model-2"
+        assert log.read_text() == "set model controls-model-2\n"  # no message sent yet
+
+        effort = chat.get_by_label("Effort", exact=True)
+        effort.select_option("high")
+        error = chat.locator(".anb-session-error")
+        error.wait_for(timeout=60_000)
+        assert "Could not set Effort to high" in error.inner_text()
+        assert "effort is locked by policy" in error.inner_text()
+        assert effort.input_value() == "low"  # back as it was
+        page.screenshot(path=str(artifacts / "acp-controls-pick-refused.png"))
+
+        box = chat.locator(".anb-input-text")
+        box.click()
+        box.type("settings")
+        box.press("Enter")
+        wait_for_state(page, CHAT, "Completed", turn=0)
+        assert "model=controls-model-2 mode=ask effort=low" in chat.inner_text()
+        assert widget_errors(page.errors) == []
