@@ -12,13 +12,14 @@ thread in every dialect.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError
 from .._core.handle import RunHandle
-from .._core.request import Fork, RunRequest, build_request
+from .._core.request import Fork, Media, RunRequest, build_request
 from .._core.run import Run
 from .._display.controller import ChatActions
 from .._display.environment import kernel_shell
@@ -108,15 +109,19 @@ class Conversation:
             session = ChatSession(
                 client, self.conn.name, self.options, lambda: self.thread_id, self.running
             )
-        return ChatActions(self.send, self.again, self.new, self.retry_note, attachments, session)
+        paste = self.send if images else None  # images pasted into the input go as media
+        return ChatActions(
+            self.send, self.again, self.new, self.retry_note, attachments, session, paste
+        )
 
     def running(self) -> bool:
         """Whether the conversation's last turn is still going."""
         return bool(self._turns) and not _run_of(self._turns[-1].run).done
 
-    def send(self, text: str) -> RunHandle:
-        """Start ``text`` as the next turn of the thread (a new one if there is none)."""
-        turn, options = self._turn(text)
+    def send(self, text: str, pasted: Sequence[Media] = ()) -> RunHandle:
+        """Start ``text`` as the next turn of the thread (a new one if there is none), with
+        the images ``pasted`` into the chat cell's input."""
+        turn, options = self._turn(text, pasted)
         request = build_request(self.agent, turn.message, thread_id=self.thread_id, **options)
         return self._start(with_attachments(request, turn), text)
 
@@ -146,8 +151,9 @@ class Conversation:
             request = request.model_copy(update={"fork": fork})
         return self._start(request, text)
 
-    def _turn(self, text: str) -> tuple[NotebookTurn, dict[str, Any]]:
-        """A message as sent from a kernel (attachments, context tools) and its options."""
+    def _turn(self, text: str, pasted: Sequence[Media] = ()) -> tuple[NotebookTurn, dict[str, Any]]:
+        """A message as sent from a kernel (attachments, context tools) and its options
+        (``pasted``: images pasted beside it)."""
         options = self.conn._with_mcp_tools(self.options)  # ACP: mcp_tools as servers
         by_mcp = self.context and self.conn.context_by_mcp  # the notebook as an MCP server
         context = self.context and not by_mcp
@@ -155,8 +161,8 @@ class Conversation:
         turn = notebook_context(text, options.get("tools"), context=context, images=images)
         if turn.tools:
             options["tools"] = turn.tools
-        if turn.media:  # the attached figures' images, then those given
-            options["media"] = [*turn.media, *(options.get("media") or ())]
+        if turn.media or pasted:  # the attached figures' images, the pasted, those given
+            options["media"] = [*turn.media, *pasted, *(options.get("media") or ())]
         if not by_mcp:
             return turn, options
         # a turn the chat cell's input sends runs in no cell of its own to show the server in
@@ -199,6 +205,7 @@ def conversation_cell(conversation: Conversation, first: RunHandle | Run | None 
         keep_verdict=keep_verdict,
         attachments=actions.attachments,
         session=actions.session,
+        on_paste=actions.paste,
     )
 
 

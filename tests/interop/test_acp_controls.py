@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import agentnb
 from agentnb import ConfigurationError, evals
 from agentnb._app.connections import disconnect
+from agentnb._display.controller import pasted_media
 from agentnb._history._past_run import past_run
 from agentnb.providers._acp_session import MAX_COMMANDS, MAX_OPTIONS, MAX_PLAN_ENTRIES
 from agentnb.providers.acp import MAX_SESSIONS, Acp
@@ -611,3 +613,31 @@ def test_sessions_offering_the_same_settings_and_commands_share_one_value() -> N
     provider._opened("s0", many)
     provider._opened("s1", json.loads(json.dumps(many)))
     assert states[0].options is not states[1].options  # a value this large is not kept shared
+
+
+def test_an_image_pasted_into_the_chat_cell_goes_as_an_image_block(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    png = {"type": "image/png", "data": "iVBORw0KGgo="}
+    with controls(acp_python, tmp_path) as conn:
+        cell = agentnb.chat(conn.name)
+        assert cell.options["can_paste"] is True  # the dialect carries media
+        cell._on_view_message(cell, {"kind": "send", "text": "blocks", "images": [png]}, [])
+        wait_until(lambda: cell.runs and cell.runs[-1].done, "the turn with the pasted image")
+        assert cell.runs[-1].text == "text:6 image:image/png:12"
+        cell.close()
+
+
+@pytest.mark.parametrize(
+    ("images", "why"),
+    [
+        ([{"type": "image/svg+xml", "data": "PHN2Zy8+"}], "PNG, JPEG, GIF or WebP, not"),
+        ([{"type": "image/png", "data": "not base64!"}], "arrived damaged"),
+        ([{"type": "image/png", "data": "iVBORw=="}] * 5, "4 pasted images at most"),
+        ([{"type": "image/png", "data": "A" * 8_000_000}], "bytes; one of up to 5,242,880"),
+    ],
+)
+def test_pasted_images_are_checked_in_the_kernel(images: list[object], why: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(why)):
+        pasted_media(images)
+    assert pasted_media(None) == () and pasted_media([]) == ()
