@@ -1,8 +1,8 @@
 """Run-history speed at a million runs: recording, loading into pandas, summaries, search.
 
     python benchmarks/bench_history.py [--rows 1000000] [--runs 2000] [--queries 100]
-        [--repeat 2] [--scans 3] [--cache DIR] [--only frames|summary] [--smoke]
-        [--search-only]
+        [--repeat 2] [--scans 3] [--cache DIR] [--only frames|summary|outside]
+        [--no-bytecode] [--smoke] [--search-only]
 
 1. Generates a ``--rows`` history file once (realistic questions, answers and tool calls,
    bulk-inserted in the store's own schema: ``executemany``, one transaction per chunk; the
@@ -18,7 +18,9 @@
    equal), and raw: the loads take turns, warm, best of ``--repeat``, in wall and CPU seconds
    (``--only frames``: only these). Then the summary per agent in SQLite (with the means of
    50,000 scores) beside ``read_sql`` of the columns it needs + ``groupby``, taking turns as
-   the loads do (``--only summary``: only these); by pandas (a ``runs()`` result's); by a
+   the loads do (``--only summary``: only these); the same two from outside, each a fresh
+   Python process timed whole, taking turns (``--only outside``; ``--no-bytecode``: every
+   module compiled at each start); by pandas (a ``runs()`` result's); by a
    metadata key (50 users, five teams on every run), per user and day, per agent and team;
    the runs scored ``correct``; a user's last 1,000 runs; the cost per day (overall, and per
    model) in SQLite beside ``read_sql`` + ``groupby``; an agent's last 1,000 runs of the past week;
@@ -42,9 +44,12 @@ import gc
 import hashlib
 import json
 import math
+import os
 import random
+import resource
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from summary_by_pandas import read_sql_summary_by_agent
 
 from agentnb._app.runs_browser import HistorySource
 from agentnb._core.request import ModelSettings, RunRequest
@@ -413,32 +419,6 @@ def read_sql_cost_per_day(path: Path) -> pd.Series:
     return frame.groupby([day, "model"])["cost_usd"].sum(min_count=1)
 
 
-def read_sql_summary_by_agent(path: Path) -> pd.DataFrame:
-    """``summary(by='agent')`` the usual pandas way: read the columns it needs, group; the
-    quantiles of the completed runs' durations and TTFTs."""
-    db = sqlite3.connect(path)
-    try:
-        columns = "agent, status, total_tokens, cost_usd, tool_call_count, paused_seconds"
-        frame = pd.read_sql(f"SELECT {columns}, duration, ttft FROM runs", db)
-    finally:
-        db.close()
-    by = frame.groupby("agent")
-    out = by.agg(
-        runs=("status", "size"),
-        tokens_total=("total_tokens", "sum"),
-        tokens_mean=("total_tokens", "mean"),
-        cost_total=("cost_usd", "sum"),
-        cost_mean=("cost_usd", "mean"),
-        tool_calls_per_run=("tool_call_count", "mean"),
-    )
-    out = out.join(pd.crosstab(frame["agent"], frame["status"]))
-    completed = frame[frame["status"] == "completed"].groupby("agent")
-    out["paused_total"] = completed["paused_seconds"].sum()
-    quantiles = completed[["duration", "ttft"]].quantile([0.5, 0.95]).unstack()
-    quantiles.columns = [f"{metric}_p{round(q * 100)}" for metric, q in quantiles.columns]
-    return out.join(quantiles)
-
-
 def read_sql_typed(path: Path) -> pd.DataFrame:
     """read_sql, then the dtypes RunHistory.to_pandas() gives and its ``score.<name>``
     columns, done the usual pandas way (the benchmark checks the frames are the same)."""
@@ -562,6 +542,102 @@ def bench_summary(path: Path, repeat: int) -> list[tuple[str, tuple[float, float
         ("agentnb: summary(by='agent') (in SQLite, with score means)", best["agentnb"]),
         ("pandas.read_sql of the columns it needs + groupby", best["pandas"]),
     ]
+
+
+AGENTNB_SUMMARY = """
+import json, agentnb
+summary = agentnb.summary("agent")
+print(json.dumps(summary["duration_p95"].astype(float).to_dict()))
+"""
+"""What a user writes: ``agentnb.summary("agent")`` (the history: ``AGENTNB_HISTORY``)."""
+
+
+def bench_outside(
+    path: Path, repeat: int, bytecode: bool = True
+) -> dict[str, list[tuple[float, float]]]:
+    """``agentnb.summary("agent")`` and ``summary_by_pandas.py`` (``read_sql`` + ``groupby``)
+    timed from outside, as a user's script is: each a fresh Python process (its start, its
+    imports, the file opened, the summary, its exit), cold but for the OS's page cache;
+    taking turns, in another order each round, after one warm-up round (their results
+    checked equal). Each round's wall and CPU seconds (the child's user + system time).
+    ``bytecode``: cached, as an installed package has it (the warm-up writes it); else every
+    module compiled from source at every start (``PYTHONDONTWRITEBYTECODE``, no cache)."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PYTHONPYCACHE")},
+        "AGENTNB_HISTORY": str(path),
+        "PYTHONDONTWRITEBYTECODE": "" if bytecode else "1",
+    }
+    if bytecode:
+        env["PYTHONPYCACHEPREFIX"] = str(path.parent / "pycache")
+    commands = {
+        "agentnb": [sys.executable, "-c", AGENTNB_SUMMARY],
+        "pandas": [
+            sys.executable,
+            str(Path(__file__).with_name("summary_by_pandas.py")),
+            str(path),
+        ],
+    }
+    said = {name: process_output(command, env, path.parent) for name, command in commands.items()}
+    ours, theirs = json.loads(said["agentnb"]), json.loads(said["pandas"])
+    assert ours.keys() == theirs.keys(), (ours, theirs)
+    assert all(abs(ours[k] - theirs[k]) < 1e-9 for k in ours), (ours, theirs)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    names = list(commands)
+    for round_ in range(repeat):
+        for name in names[round_ % 2 :] + names[: round_ % 2]:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            process_output(commands[name], env, path.parent)
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            print(f"  … {name}: {wall:.2f} s, {cpu:.2f} s CPU", file=sys.stderr, flush=True)
+            times[name].append((wall, cpu))
+    return times
+
+
+def process_output(command: Sequence[str], env: dict[str, str], folder: Path) -> str:
+    """What ``command`` printed, run in ``folder`` (not a checkout: ``-c`` imports the
+    agentnb ``PYTHONPATH`` or the environment names, not the one in the current folder)."""
+    done = subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def print_outside(
+    rows: int, times: dict[str, list[tuple[float, float]]], bytecode: bool = True
+) -> None:
+    """Each contender's median, lowest and highest wall and CPU seconds, and the ratios of
+    the medians and of each round's pair."""
+    repeat = len(times["agentnb"])
+    print(
+        f"\nSummarising {rows:,} runs by agent from outside (a fresh process each, taking "
+        f"turns, {repeat} rounds, bytecode {'cached' if bytecode else 'compiled at each start'};"
+        f" load average {load_average()})"
+    )
+    print(f"  {'process':<52} {'wall s: median (min-max)':>26} {'CPU s: median (min-max)':>26}")
+    labels = {
+        "agentnb": 'agentnb.summary("agent")',
+        "pandas": "read_sql of the columns it needs + groupby",
+    }
+    for name, label in labels.items():
+        walls, cpus = ([t[i] for t in times[name]] for i in (0, 1))
+        shown = [f"{statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})" for v in (walls, cpus)]
+        print(f"  {label:<52} {shown[0]:>26} {shown[1]:>26}")
+    ratios = [
+        (ours[0] / theirs[0], ours[1] / theirs[1])
+        for ours, theirs in zip(times["agentnb"], times["pandas"], strict=True)
+    ]
+    medians = [
+        statistics.median(t[i] for t in times["agentnb"])
+        / statistics.median(t[i] for t in times["pandas"])
+        for i in (0, 1)
+    ]
+    each = ", ".join(f"{wall:.2f}x/{cpu:.2f}x" for wall, cpu in ratios)
+    print(
+        f"  {'agentnb / pandas, medians (wall, CPU)':<52} {medians[0]:>25.2f}x {medians[1]:>25.2f}x"
+    )
+    print(f"  each round's pair (wall/CPU): {each}")
 
 
 def bench_loading(path: Path) -> list[tuple[str, float]]:
@@ -734,9 +810,16 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["frames", "summary"],
+        choices=["frames", "summary", "outside"],
         help="frames: only the whole-file loads into pandas; summary: only the summary by "
-        "agent beside read_sql + groupby (the cached file made if missing)",
+        "agent beside read_sql + groupby (the cached file made if missing); outside: the "
+        "same two, each a fresh process timed whole (--repeat rounds)",
+    )
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="--only outside: every module compiled from source at each start "
+        "(PYTHONDONTWRITEBYTECODE=1, no cached bytecode) instead of an installed package's",
     )
     args = parser.parse_args()
     scans = args.scans
@@ -752,6 +835,9 @@ def main() -> None:
             loaded, _ = cached_history(cache, args.rows)
             if args.only == "frames":
                 print_frames(args.rows, repeat, bench_frames(loaded, repeat))
+            elif args.only == "outside":
+                bytecode = not args.no_bytecode
+                print_outside(args.rows, bench_outside(loaded, repeat, bytecode), bytecode)
             else:
                 print_summaries(args.rows, repeat, bench_summary(loaded, repeat))
             return
@@ -762,12 +848,14 @@ def main() -> None:
         large_recording = bench_recording(loaded, args.runs)
         frames = bench_frames(loaded, repeat)
         summaries = bench_summary(loaded, repeat)
+        outside = bench_outside(loaded, repeat)
         loading = steps + bench_loading(loaded)
         size = file_size(loaded)
         searching = bench_search(loaded, args.queries, scans=scans)
     print_tables(args, small_recording, large_recording, loading, size, searching)
     print_frames(args.rows, repeat, frames)
     print_summaries(args.rows, repeat, summaries)
+    print_outside(args.rows, outside)
 
 
 def search_only(args: argparse.Namespace) -> None:

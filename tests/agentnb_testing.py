@@ -501,6 +501,23 @@ def sdk_python(name: str) -> Path:
     return python
 
 
+def sdk_npm_file(name: str, path: str) -> Path:
+    """A file of the npm packages ``scripts/test.sh`` installs into ``.tools/NAME`` from
+    ``tests/sdk_envs/NAME.npm`` (``path`` under its ``node_modules``; ``AGENTNB_SDK_ENVS``
+    looked in first, as :func:`sdk_python` does). Missing, the test is skipped saying so,
+    except under CI (``CI`` set), where that fails."""
+    found = Path(__file__).resolve().parents[1] / ".tools" / name / "node_modules" / path
+    mine = os.environ.get("AGENTNB_SDK_ENVS")
+    if mine and (Path(mine) / name / "node_modules" / path).exists():
+        found = Path(mine) / name / "node_modules" / path
+    if not found.exists():
+        reason = f"{found} is missing: bash scripts/test.sh installs it"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run this test against the real {name}")
+        pytest.skip(reason)
+    return found
+
+
 def new_thread(client: httpx.Client, message: str) -> str:
     thread_id: str = client.post("/v1/threads", json={}).json()["id"]
     posted = client.post(f"/v1/threads/{thread_id}/messages", json={"content": message})

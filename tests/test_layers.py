@@ -129,8 +129,12 @@ LAZY_ALLOWED = (
     "ipywidgets",
     "agentnb._app.mcp_connection",  # the mcp SDK, an optional extra: at the first MCP server
     "agentnb._app.mcp_http",  # likewise, at the first notebook served over MCP
+    "agentnb._app.mcp_apps",  # likewise, at the first call of a tool with an MCP App view
     "ray",  # an optional extra: when agentnb.evals.ray_executor() is called
     "agentnb._app.mcp_oauth",  # likewise, at the first mcp_logout
+    # the connections and their clients (httpx, the ACP SDK): at the first history_of(via),
+    # never on the way of agentnb.runs() or summary(), which read the history file alone
+    "agentnb._app.connections",
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)

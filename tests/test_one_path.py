@@ -23,6 +23,7 @@ import contextlib
 import io
 import json
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
+from agentnb_testing import REPO
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -326,12 +328,14 @@ NOWHERE = "http://127.0.0.1:9/in-process"
 """A base URL nothing is sent to: the door keeps each request before any I/O."""
 
 
-def built(path: Path, dialect: str, options: dict[str, Any], kept: Kept) -> tuple[Kept, str]:
+def built(
+    path: Path, dialect: str, options: dict[str, Any], kept: Kept, url: str = NOWHERE
+) -> tuple[Kept, str]:
     """(the requests ``path`` gave the door, the configuration error's message or "")."""
     kept.clear()
     refused = ""
     try:
-        path(dialect, NOWHERE, "capture_agent", options)
+        path(dialect, url, "capture_agent", options)
     except Opened:
         pass
     except agentnb.AgentNBError as exc:
@@ -383,6 +387,30 @@ def test_an_unknown_option_is_refused_alike_on_every_python_path(door: Kept, pat
     expected = built(via_async_client, "openai", options, door)
     assert expected == ([], expected[1]) and "unknown run option(s) 'temprature'" in expected[1]
     assert built(PATHS[path], "openai", options, door) == expected
+
+
+NOTES_SERVER = REPO / "tests" / "mcp" / "notes_server.py"
+AT_AN_ACP_AGENT = "ws://127.0.0.1:9/in-process"
+"""An ACP agent served over the network that is never reached: the door keeps each request."""
+
+
+def test_every_path_hands_an_acp_agent_mcp_tools_as_that_server(
+    door: Kept, tmp_path: pathlib.Path
+) -> None:
+    """A dialect that takes MCP servers, not functions (ACP), gets ``tools=mcp_tools(...)``
+    as the server's entry in ``extra``'s ``mcpServers``, the same on every path that takes
+    such tools (``Connection._fit_tools``); a client of its own has no connection to fit them
+    and refuses them as any dialect without tools does."""
+    command = [sys.executable, str(NOTES_SERVER), str(tmp_path / "notes.txt")]
+    with agentnb.mcp_tools(command=command) as tools:
+        expected = built(via_ask, "acp", {"tools": tools}, door, AT_AN_ACP_AGENT)
+        [(_, request)] = expected[0]
+        assert request["tools"] == [] and request["extra"]["mcpServers"][0]["name"] == "notes"
+        for name in ("chat", "batch"):
+            options = {"tools": tools, **({"followups": False} if name == "chat" else {})}
+            assert built(PATHS[name], "acp", options, door, AT_AN_ACP_AGENT) == expected, name
+        _, refused = built(via_async_client, "acp", {"tools": tools}, door, AT_AN_ACP_AGENT)
+    assert "cannot send tools" in refused
 
 
 # ---- through a server, once per dialect: the same request leaves the same way -----------

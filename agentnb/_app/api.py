@@ -104,13 +104,13 @@ def ask(
     read_as = _mentions(message, mentions)
     typed = as_text(message) if read_as == "text" and "@" in message else message
     target = resolve_target(via, client, agent)
-    by_mcp = context and target.context_by_mcp  # the notebook as an MCP server (ACP)
-    options = cast(RunOptions, target._with_mcp_tools(options))  # ACP: mcp_tools as servers
-    conn = carrying_tools(target, bool(options.get("tools")) or (context and not by_mcp))
+    fitted = target._fit_tools(options, context=context)  # ACP: MCP servers, not functions
+    options = cast(RunOptions, fitted.options)
+    conn = carrying_tools(target, bool(options.get("tools")) or fitted.context_as_tools)
     turn = notebook_context(
         message,
         options.get("tools"),
-        context=context and not by_mcp,
+        context=fitted.context_as_tools,
         mentions=read_as,
         attach=attach,
         images=conn.carries("media"),
@@ -120,8 +120,6 @@ def ask(
         options["tools"] = turn.tools
     if turn.media:  # the attached figures' images, then those given
         options["media"] = [*turn.media, *(options.get("media") or ())]
-    if by_mcp:
-        options = cast(RunOptions, target._with_context(options))
     response_format, validate = resolve_schema(schema)
     if response_format is not None:
         options["response_format"] = response_format
@@ -254,8 +252,8 @@ def chat(
     conn = carrying_tools(resolve_target(via, client, agent), bool(options.get("tools")) or context)
     if conn.carries("followups"):  # asked for where the dialect can (not ACP)
         options.setdefault("followups", True)
-    # a bad option or policy fails now, not at the first run
-    conn.check(build_request(agent, "", **options), approve)
+    # a bad option or policy fails now, not at the first run (each turn fits its own tools)
+    conn.check(build_request(agent, "", **conn._fit_tools(options).options), approve)
     conversation = Conversation(conn, agent, dict(options), approve=approve, context=context)
     cell = conversation_cell(conversation)
     _show(cell)

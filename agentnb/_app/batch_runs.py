@@ -6,11 +6,11 @@ the requests are built and checked here and run by :mod:`agentnb._app.run_many`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Unpack
 
 from .._client.async_client import AsyncAgentClient
-from .._core.approvals import ApprovalPolicy
+from .._core.approvals import ApprovalPolicy, or_denied
 from .._core.exceptions import ConfigurationError
 from .._core.loop import in_loop_thread, result_of, submit
 from .._core.request import RunOptions, RunRequest, build_request
@@ -27,10 +27,12 @@ from .connections import (
     resolve_target,
     via_for,
 )
+from .context_summary import context_settings
 from .examples import DatasetRows, examples_of, in_split
 from .history_tables import RunHistory
 from .run_many import (
     CANCEL_GRACE,
+    UNATTENDED_BATCH,
     AfterRun,
     Link,
     check_concurrency,
@@ -73,11 +75,23 @@ def batch_requests(
     (the variant's options over ``options``), agents outer; every option checked up front,
     before any I/O. Each is what :func:`send_batch` runs, and its JSON is what a later
     kernel needs to send it again."""
+    return _arms_requests(agent, messages, variants, options, lambda _name, arm: arm)
+
+
+def _arms_requests(
+    agent: str | Sequence[str],
+    messages: Sequence[str],
+    variants: Sequence[RunOptions] | None,
+    options: Mapping[str, Any],
+    fit: Callable[[str, dict[str, Any]], dict[str, Any]],
+) -> list[RunRequest]:
+    """:func:`batch_requests`, each arm's options (a variant's over ``options``) passed
+    through ``fit(agent, options)`` first (``batch``: fitted to the agent's connection)."""
     names = _check_agents(agent)
     if variants is not None and (isinstance(variants, Mapping | str) or not list(variants)):
         raise ConfigurationError("variants must be a non-empty list of option dicts")
     arms = [
-        build_requests(name, messages, {**options, **dict(variant)})
+        build_requests(name, messages, fit(name, {**options, **dict(variant)}))
         for name in names
         for variant in (variants if variants is not None else [{}])
     ]
@@ -208,17 +222,27 @@ def batch(
     if in_loop_thread():
         raise RuntimeError("batch() blocks; on agentnb's loop use `await run_batch(...)`")
     _no_evaluation_options(options)
-    if context:
-        options["tools"] = notebook_context("", options.get("tools"), context=True).tools
     questions = [example.question for example in in_split(examples_of(messages), split)]
     check_concurrency(concurrency)
-    requests = batch_requests(agent, questions, variants=variants, **options)  # bad options first
-    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")))
+    batch_requests(agent, [""], variants=variants, **options)  # bad options before any connection
+    conn = carrying_tools(resolve_target(via, client), bool(options.get("tools")) or context)
+    names = _check_agents(agent)
+    own = via is None and client is None and any(via_for(name, None) for name in names)
+
+    def fit(name: str, arm: dict[str, Any]) -> dict[str, Any]:
+        """An arm's options as the connection its agent runs on takes tools."""
+        runs_on = resolve_target(None, None, name) if own else conn
+        fitted = runs_on._fit_tools(arm, context=context)
+        if fitted.context_as_tools:
+            tools = fitted.options.get("tools")
+            fitted.options["tools"] = notebook_context("", tools, context=True).tools
+        return fitted.options
+
+    requests = _arms_requests(agent, questions, variants, options, fit)
     if not requests:  # nothing to run, and still the options are checked against conn
-        for request in batch_requests(agent, [""], variants=variants, **options):
+        for request in _arms_requests(agent, [""], variants, options, fit):
             conn.check(request, approve)
     label = agent if isinstance(agent, str) else " vs ".join(agent)
-    own = via is None and client is None and any(via_for(r.agent, None) for r in requests)
     return send_batch(
         requests,
         via=None if own else conn,  # None: each agent on the connection its name names
@@ -248,13 +272,19 @@ def send_batch(
     ``(index, run)`` once a run ended for good, each in a worker thread: what a package built
     on agentnb (``agentnb.evals``) links and scores runs with."""
     conns = connections_of(requests, via)
-    for conn in {id(c): c for c in conns}.values():
-        mine = [r for r, c in zip(requests, conns, strict=True) if c is conn]
-        for request in one_per_agent_and_settings(mine):
-            conn.check(request, approve)
+    kinds = [
+        (conn, request)
+        for conn in {id(c): c for c in conns}.values()
+        for request in one_per_agent_and_settings(
+            [r for r, c in zip(requests, conns, strict=True) if c is conn]
+        )
+    ]
+    for conn, request in kinds:
+        conn.check(request, approve)
     check_concurrency(concurrency)
     bar = make_progress(len(requests), label, enabled=progress)
     ended = threading.Event()
+    unshare = _share_notebook(kinds, approve)
 
     async def main() -> RunHistory:
         try:
@@ -279,6 +309,26 @@ def send_batch(
         raise
     finally:
         bar.close()
+        for end in unshare:
+            end()
+
+
+def _share_notebook(
+    kinds: Sequence[tuple[Connection, RunRequest]], approve: ApprovalPolicy
+) -> list[Callable[[], None]]:
+    """Share the notebook, for the batch, with the turns of each connection whose requests
+    list its MCP server (``context=True`` on an ACP agent: :meth:`Connection._fit_tools`),
+    each read decided as the notebook's context tools are in a batch: where the context
+    settings ask first, by ``approve``, and denied when it leaves one undecided; the
+    functions that end the sharing."""
+    policy = or_denied(approve, UNATTENDED_BATCH) if context_settings().ask_first else None
+    ends: dict[int, Callable[[], None]] = {}
+    for conn, request in kinds:
+        if id(conn) not in ends:
+            end = conn.share_notebook(request, policy)
+            if end is not None:
+                ends[id(conn)] = end
+    return list(ends.values())
 
 
 def connections_of(requests: Sequence[RunRequest], via: Via) -> list[Connection]:

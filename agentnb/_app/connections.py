@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Unpack
+from typing import Any, NamedTuple, Unpack
 
 from .._client.acp_transport import AcpTransport
 from .._client.async_client import AsyncAgentClient
@@ -63,6 +63,7 @@ __all__ = [
     "AnyClient",
     "Connection",
     "ConnectionList",
+    "FittedTools",
     "close_all",
     "configured_connection",
     "connect",
@@ -95,6 +96,14 @@ DEFAULT_LOCAL_PROVIDER = "operativus"
 _lock = threading.RLock()
 _connections: dict[str, Connection] = {}
 _local_note_shown = False
+
+
+class FittedTools(NamedTuple):
+    """A run's options as its connection's dialect takes tools (:meth:`Connection._fit_tools`)."""
+
+    options: dict[str, Any]
+    context_as_tools: bool
+    """``context=True`` is still to be sent, as the notebook's context tools."""
 
 
 @dataclass(eq=False)
@@ -283,19 +292,39 @@ class Connection:
         """``context=True`` reaches this connection's agent as an MCP server (ACP)."""
         return type(self.client().provider).context_by_mcp
 
+    def _fit_tools(
+        self, options: Mapping[str, Any], *, context: bool = False, in_cell: bool = True
+    ) -> FittedTools:
+        """A run's ``options`` and ``context=`` as this connection's dialect takes tools: the
+        one place they are rewritten, which every entry point calls before it builds its
+        requests (``ask`` and the magics, a chat's turns, ``batch`` and what is built on it,
+        ``agentnb run``). For a dialect that takes MCP servers instead of the notebook's
+        functions (ACP): ``tools=agentnb.mcp_tools(...)`` becomes that server's entry and
+        ``context=True`` the notebook's own server (:meth:`_with_context`; ``in_cell`` as
+        there), both in ``extra``'s ``mcpServers``. Elsewhere the options go as given and
+        ``context=True`` as the notebook's context tools, which the caller adds
+        (:attr:`FittedTools.context_as_tools`: with the message's attachments, one nonce)."""
+        if not self.context_by_mcp:
+            return FittedTools(dict(options), context)
+        fitted = self._with_mcp_tools(options)
+        if context:
+            fitted = self._with_context(fitted, in_cell=in_cell)
+        return FittedTools(fitted, False)
+
     def _with_mcp_tools(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """``options`` with ``tools=agentnb.mcp_tools(...)``, for an agent that takes MCP
-        servers (ACP), as that server's entry in ``extra``'s ``mcpServers``: the agent
-        starts and calls the server itself, asking through its permission requests."""
+        """``options`` with ``tools=agentnb.mcp_tools(...)`` as that server's entry in
+        ``extra``'s ``mcpServers``: the agent starts and calls the server itself, asking
+        through its permission requests. A list of a server's tools (``[*tools]``) stays a
+        list of functions, which the dialect refuses."""
         tools = options.get("tools")
-        if not (self.context_by_mcp and isinstance(tools, McpTools)):
+        if not isinstance(tools, McpTools):
             return dict(options)
         extra = dict(options.get("extra") or {})
         listed = [*(extra.get("mcpServers") or []), tools.mcp_server()]
         rest = {k: v for k, v in options.items() if k != "tools"}
         return {**rest, "extra": {**extra, "mcpServers": listed}}
 
-    def _with_context(self, options: Mapping[str, Any], *, in_cell: bool = True) -> dict[str, Any]:
+    def _with_context(self, options: Mapping[str, Any], *, in_cell: bool) -> dict[str, Any]:
         """``options`` with the notebook as an MCP server in ``extra``'s ``mcpServers``, for
         ``context=True`` on an agent that takes MCP servers: one server for the connection,
         started on first use (shown in that cell, and again in each later cell whose code

@@ -154,19 +154,15 @@ class Conversation:
     def _turn(self, text: str, pasted: Sequence[Media] = ()) -> tuple[NotebookTurn, dict[str, Any]]:
         """A message as sent from a kernel (attachments, context tools) and its options
         (``pasted``: images pasted beside it)."""
-        options = self.conn._with_mcp_tools(self.options)  # ACP: mcp_tools as servers
-        by_mcp = self.context and self.conn.context_by_mcp  # the notebook as an MCP server
-        context = self.context and not by_mcp
+        # a turn the chat cell's input sends runs in no cell of its own to show a server in
+        options, context = self.conn._fit_tools(self.options, context=self.context, in_cell=False)
         images = self.conn.carries("media")
         turn = notebook_context(text, options.get("tools"), context=context, images=images)
         if turn.tools:
             options["tools"] = turn.tools
         if turn.media or pasted:  # the attached figures' images, the pasted, those given
             options["media"] = [*turn.media, *pasted, *(options.get("media") or ())]
-        if not by_mcp:
-            return turn, options
-        # a turn the chat cell's input sends runs in no cell of its own to show the server in
-        return turn, self.conn._with_context(options, in_cell=False)
+        return turn, options
 
     def new(self) -> None:
         """The next message starts a new thread."""

@@ -34,13 +34,13 @@ from .._history import ToolCallHistory as CallsData
 from .._history import default_store as open_default_store_quietly
 from .._history._summary import SHARES, ShownColumns
 from .._history._tables import SHOWN_ROWS
-from .connections import Via, connection_of, store_of
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
     from .._display.runs_table import RunsTable
+    from .connections import Via
 
 __all__ = [
     "HistoryStore",
@@ -298,6 +298,8 @@ def default_store() -> HistoryStore | None:
 def history_of(via: Via = None) -> HistoryStore | None:
     """The history the connection ``via`` (a name, a Connection or a client; default: the
     default connection) records its runs in; None when it records none."""
+    from .connections import connection_of, store_of  # the clients: never on a summary's way
+
     return shown_store(store_of(connection_of(via).client()))
 
 

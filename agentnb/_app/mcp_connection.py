@@ -77,6 +77,13 @@ Opener = Callable[[TextIO], AbstractAsyncContextManager[Streams]]
 """Opens the transport (given the file a process's stderr goes to): the SDK's stream pair."""
 
 
+VIEW_MIME = "text/html;profile=mcp-app"
+"""The MIME type of an MCP App's view (the only one the ``io.modelcontextprotocol/ui``
+extension defines: :mod:`.mcp_apps` shows such views)."""
+UI_EXTENSION = {"io.modelcontextprotocol/ui": {"mimeTypes": [VIEW_MIME]}}
+"""What agentnb tells a server it supports (the client's ``extensions`` capability)."""
+
+
 class MCPToolError(Exception):
     """A tool call the MCP server answered with an error (``isError``): what the agent reads."""
 
@@ -96,6 +103,12 @@ class ListedTool:
     """The server's ``readOnlyHint``: it says the tool changes nothing."""
     destructive: bool
     """The server's ``destructiveHint`` (true unless it says otherwise, as MCP's default)."""
+    view: str | None = None
+    """The ``ui://`` resource of its MCP App view (``_meta.ui.resourceUri``), if it has one."""
+    for_model: bool = True
+    """Whether the agent may call it (an MCP App's ``visibility`` names ``"model"``)."""
+    for_view: bool = True
+    """Whether its server's views may call it (``visibility`` names ``"app"``)."""
 
 
 def stdio(command: Sequence[str], env: Mapping[str, str] | None, cwd: str | Path | None) -> Opener:
@@ -233,6 +246,13 @@ class McpConnection:
         (:func:`.mcp_results.formed_result`) where it has more than text; an
         :class:`MCPToolError` when the server answers with an error, a
         :class:`ConnectionError` when the session is over."""
+        result, text = await self.called(name, arguments)
+        return formed_result(result, text, name)
+
+    async def called(
+        self, name: str, arguments: dict[str, Any]
+    ) -> tuple[types.CallToolResult, str]:
+        """Call tool ``name``: the server's result and its text (as :meth:`call`)."""
         session = self._session
         if session is None or self.ended is not None:
             raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
@@ -259,7 +279,18 @@ class McpConnection:
         text = "\n".join([result_text(result), *said]) if said else result_text(result)
         if result.is_error:
             raise MCPToolError(text or "the MCP server reported an error without a message")
-        return formed_result(result, text, name)
+        return result, text
+
+    async def read_resource(self, uri: str) -> types.ReadResourceResult:
+        """The server's resource ``uri`` (``resources/read``); a :class:`ConnectionError`
+        when the session is over, an :class:`MCPError` when the server refuses."""
+        session = self._session
+        if session is None or self.ended is not None:
+            raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
+        read = await session.read_resource(uri)
+        if not isinstance(read, types.ReadResourceResult):
+            raise MCPToolError(f"the MCP server answered with a {type(read).__name__}")
+        return read
 
     # ---- the session (this connection's thread) -------------------------------------------
     def _serve(self) -> None:
@@ -282,6 +313,7 @@ class McpConnection:
                         self.where, self._elicit, self._notes.append
                     ),
                     client_info=types.Implementation(name="agentnb", version=__version__),
+                    extensions=UI_EXTENSION,
                 ) as session,
             ):
                 initialized = await session.initialize()
@@ -368,12 +400,35 @@ async def _listing(session: ClientSession) -> tuple[ListedTool, ...]:
     raise ListingTooLong(f"lists its tools in more than {MAX_LIST_PAGES} pages")
 
 
+def tool_view(tool: types.Tool) -> tuple[str | None, bool, bool]:
+    """The tool's view (its ``ui://`` resource, or None), whether the agent may call it and
+    whether views may (its ``visibility``; both when it names neither)."""
+    meta = tool.meta or {}
+    ui = meta.get("ui")
+    uri = ui.get("resourceUri") if isinstance(ui, dict) else None
+    if uri is None:
+        uri = meta.get("ui/resourceUri")  # the extension's first, deprecated, form
+    view = uri if isinstance(uri, str) and uri.startswith("ui://") and len(uri) <= 2_000 else None
+    seen = ui.get("visibility") if isinstance(ui, dict) else None
+    if not isinstance(seen, list) or not seen:
+        return view, True, True
+    return view, "model" in seen, "app" in seen
+
+
 def _listed(tool: types.Tool) -> ListedTool:
     hints = tool.annotations
     read_only = bool(hints and hints.read_only_hint)
     destructive = not read_only and (hints is None or hints.destructive_hint is not False)
+    view, for_model, for_view = tool_view(tool)
     return ListedTool(
-        tool.name, tool.description or "", dict(tool.input_schema), read_only, destructive
+        tool.name,
+        tool.description or "",
+        dict(tool.input_schema),
+        read_only,
+        destructive,
+        view,
+        for_model,
+        for_view,
     )
 
 

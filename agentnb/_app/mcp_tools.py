@@ -11,6 +11,7 @@ thread of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -169,9 +170,37 @@ class McpTools(Sequence[ClientTool]):
         listed, made = self._made
         if listed is not self._connection.tools:
             listed = self._connection.tools
-            made = _declared(listed, self.name, self._connection, self._approve, self._time_limit)
+            made = _declared(listed, self)
             self._made = (listed, made)
         return made
+
+    def _client_tool(self, tool: ListedTool, name: str, function: Any) -> ClientTool:
+        """``tool`` as a tool named ``name`` that runs ``function``, asking first as
+        ``approve=`` and the server's hints say."""
+        approve = (not tool.read_only) if self._approve is None else self._approve
+        return ClientTool(
+            name=name,
+            description=tool.description,
+            parameters=_object_schema(tool.schema),
+            function=function,
+            approve=approve,
+            parallel=True,  # the server's own work: it shares nothing with the kernel's
+            time_limit=self._time_limit,
+            user_loop=self._connection.loop,
+        )
+
+    def _tool_for_view(self, tool: str, heard: Any, view: str) -> ClientTool:
+        """Tool ``tool`` as a call of one of the server's MCP App views makes it (the view of
+        the call of ``view``; :mod:`.mcp_apps`): the result it returns is ``heard`` too, for
+        the view, and its question says the view asks."""
+        # the mcp SDK, an optional extra (as for mcp_connection)
+        from .mcp_apps import view_tool_function
+
+        listed = next(t for t in self._connection.tools if t.name == tool)
+        name = f"{self.name}__{_NOT_IN_A_NAME.sub('_', tool)}"[:64]
+        made = self._client_tool(listed, name, view_tool_function(self, tool, heard))
+        asks = f"the MCP App view of {view} asks to call it (not the agent)"
+        return dataclasses.replace(made, preview=lambda _arguments: asks)
 
     @overload
     def __getitem__(self, index: int) -> ClientTool: ...
@@ -225,35 +254,22 @@ class McpTools(Sequence[ClientTool]):
         return f"<McpTools {self._connection.where} [{names}] {state}>"
 
 
-def _declared(
-    listed: Sequence[ListedTool],
-    prefix: str,
-    connection: McpConnection,
-    approve: bool | None,
-    time_limit: float,
-) -> tuple[ClientTool, ...]:
-    """The listed tools as the agent's tools, each named ``<prefix>__<tool>`` (a name cut or
-    changed to fit the names every dialect takes; two that would meet get a number)."""
+def _declared(listed: Sequence[ListedTool], tools: McpTools) -> tuple[ClientTool, ...]:
+    """The listed tools the agent may call as the agent's tools, each named
+    ``<prefix>__<tool>`` (a name cut or changed to fit the names every dialect takes; two
+    that would meet get a number). A tool only views may call (an MCP App's
+    ``visibility: ["app"]``) is left out."""
     made: list[ClientTool] = []
     taken: set[str] = set()
     for tool in listed:
-        name = f"{prefix}__{_NOT_IN_A_NAME.sub('_', tool.name)}"[:64]
+        if not tool.for_model:
+            continue
+        name = f"{tools.name}__{_NOT_IN_A_NAME.sub('_', tool.name)}"[:64]
         number = 2
         while name in taken:
             name, number = f"{name[:60]}_{number}", number + 1
         taken.add(name)
-        made.append(
-            ClientTool(
-                name=name,
-                description=tool.description,
-                parameters=_object_schema(tool.schema),
-                function=_caller(connection, tool.name),
-                approve=(not tool.read_only) if approve is None else approve,
-                parallel=True,  # the server's own work: it shares nothing with the kernel's
-                time_limit=time_limit,
-                user_loop=connection.loop,
-            )
-        )
+        made.append(tools._client_tool(tool, name, _caller(tools, tool, name)))
     return tuple(made)
 
 
@@ -262,11 +278,17 @@ def _object_schema(schema: dict[str, Any]) -> dict[str, object]:
     return {"type": "object", "properties": {}, **schema}
 
 
-def _caller(connection: McpConnection, tool: str) -> Any:
-    """The function the runner of client tools awaits on the connection's loop."""
+def _caller(tools: McpTools, tool: ListedTool, name: str) -> Any:
+    """The function the runner of client tools awaits on the connection's loop: a tool with
+    an MCP App view is shown as its view (:mod:`.mcp_apps`)."""
+    connection = tools._connection
 
     async def call(**arguments: Any) -> FormedResult | str:
-        return await connection.call(tool, arguments)
+        if tool.view is not None:  # the mcp SDK, an optional extra (as for mcp_connection)
+            from .mcp_apps import view_result
 
-    call.__name__ = call.__qualname__ = f"mcp_{_name_part(tool)}"
+            return await view_result(tools, tool, name, arguments)
+        return await connection.call(tool.name, arguments)
+
+    call.__name__ = call.__qualname__ = f"mcp_{_name_part(tool.name)}"
     return call

@@ -225,7 +225,7 @@ class ServedCalls:
             result = ToolResult(call_id, asked.tool, "{}", refused, failed=True)
         else:
             rounds = ToolRounds(tools, redact)
-            ran = rounds.run_round([call], self.approvals, _unbounded, _TICK, _idle)
+            ran = rounds.run_round([call], self.approvals, unbounded_wait, _TICK, no_progress)
             async for event in ran:
                 yield self._delivered(event)
             (result,) = rounds.results
@@ -260,10 +260,10 @@ class _Asked:
     future: concurrent.futures.Future[ToolResult]
 
 
-async def _unbounded(wait: Callable[[], Awaitable[None]]) -> None:
+async def unbounded_wait(wait: Callable[[], Awaitable[None]]) -> None:
     """A wait for a person's decision, on no clock: a server waits as long as they take."""
     await wait()
 
 
-def _idle() -> None:
+def no_progress() -> None:
     """Nothing to tell of progress: the server's run has no stall timer."""

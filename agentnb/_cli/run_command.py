@@ -62,7 +62,8 @@ def run_command(args: argparse.Namespace) -> int:
             message, note = completed_command(conn.client(), conn.name, message)
             if note:
                 print_fitted(f"agentnb: {note}")
-        request = build_request(args.agent, message, **run_options_from(args))
+        options = conn._fit_tools(run_options_from(args)).options  # as every entry point does
+        request = build_request(args.agent, message, **options)
         printer = TerminalPrinter(color=False if args.no_color or args.plain else None)
         handle = start_run(
             conn,

@@ -40,7 +40,7 @@ leaves undecided are denied, saying no one could approve them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Unpack, overload
 
 import httpx
@@ -59,18 +59,13 @@ from .._core.request import (
 from .._core.retry import RetryPolicy
 from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
-from .._http import checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
-from ..providers.acp import Acp
-from .acp_transport import ACP_IDLE_TIMEOUT, AcpTransport
 from .client_options import ClientOptions, provider_options_of
-from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
-from .origins import checked_origins
 from .reattach import OnceAccepted
-from .stdio_rpc import checked_command, checked_flag
 from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
+from .wires import Wiring, default_idle_timeout, open_transport
 
 __all__ = ["AsyncAgentClient"]
 
@@ -83,53 +78,6 @@ def _as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     return httpx.Timeout(
         checked_number(timeout, "timeout", above=0, most=MAX_SECONDS, unit="seconds")
     )
-
-
-def _check_base_url(base_url: str) -> str:
-    try:
-        url = httpx.URL(base_url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ConfigurationError(f"invalid base_url {base_url!r}: {exc}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigurationError(
-            f"base_url must be an http:// or https:// URL with a host, not {base_url!r}"
-        )
-    return base_url  # as given: a provider's empty path posts to it exactly (join_url)
-
-
-def _check_process_options(
-    provider: Provider, options: Mapping[str, object], base_url: str | None
-) -> None:
-    """``command``/``cwd``/``env``/``terminal`` go with a dialect that runs its agent as a
-    process, and only there; such a dialect has no URL."""
-    given = [
-        name
-        for name in ("command", "cwd", "env", "terminal", "config")
-        if options.get(name) is not None
-    ]
-    if provider.wire == "http":
-        if given:
-            raise ConfigurationError(
-                f"{', '.join(given)}= are for a dialect that runs its agent as a process "
-                f"(acp); {provider.title} is reached at base_url=..."
-            )
-        return
-    if base_url and options.get("command") is not None:
-        raise ConfigurationError(
-            f"{provider.title} runs its agent by its command=[...] or reaches one served over "
-            f"the network at base_url=ws://...: give one of the two, not both"
-        )
-    if base_url and options.get("env") is not None:
-        raise ConfigurationError(
-            "env= is for an agent agentnb starts by its command=; one served at base_url= "
-            "has its own environment"
-        )
-    if not base_url and options.get("command") is None:
-        raise ConfigurationError(
-            f"{provider.title} needs command=: the agent's command, as its docs give it "
-            f"(['claude-code-acp'], ['codex-acp'], 'gemini --acp'), or base_url= the URL of "
-            f"an agent served over the SDK's WebSocket transport"
-        )
 
 
 class AsyncAgentClient:
@@ -162,6 +110,10 @@ class AsyncAgentClient:
     over ``http://``) is sent to without them, unless ``trusted_origins`` lists its origin
     (``["https://agents.example.com:8443"]``). A redirect is never followed with them.
 
+    The dialect's wire chooses the transport (:func:`~agentnb._client.wires.open_transport`:
+    HTTP, or an ACP agent's process or WebSocket); an option only another wire takes
+    (``verify=`` for an agent run by its ``command=``) is a :class:`ConfigurationError`.
+
     Use it on one event loop; ``async with`` (or :meth:`aclose`) closes the HTTP client it
     owns. The key never appears in reprs or error messages.
     """
@@ -176,20 +128,13 @@ class AsyncAgentClient:
         **options: Unpack[ClientOptions],
     ) -> None:
         self.provider = get_provider(provider, **provider_options_of(provider, options))
-        process = self.provider.wire == "acp-stdio"
-        _check_process_options(self.provider, options, base_url)
-        base = base_url or self.provider.default_base_url
-        if not base and not process:
-            raise ConfigurationError(
-                f"{self.provider.title} has no public URL: pass base_url=... "
-                f"(e.g. the built-in server's url_for({self.provider.name!r}))"
-            )
-        self.base_url = "" if process else _check_base_url(self.provider.base_url_from(base or ""))
+        self.connection = connection
+        if connection != "default":  # messages name the connection the caller named
+            self.provider.known_as = f"connection {connection!r} ({self.provider.title})"
         self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(options.get("timeout"))
-        quiet = ACP_IDLE_TIMEOUT if process else DEFAULT_IDLE_TIMEOUT
         self.idle_timeout = checked_number(
-            options.get("idle_timeout", quiet),
+            options.get("idle_timeout", default_idle_timeout(self.provider)),
             "idle_timeout",
             above=0,
             most=MAX_SECONDS,
@@ -214,47 +159,10 @@ class AsyncAgentClient:
         )
         self.record = options.get("record", True)
         self._recorder = options.get("recorder")
-        self.connection = connection
-        if connection != "default":  # messages name the connection the caller named
-            self.provider.known_as = f"connection {connection!r} ({self.provider.title})"
-        http_client, verify = options.get("http_client"), options.get("verify", True)
-        if http_client is not None and verify is not True:
-            raise ConfigurationError(
-                "verify= applies to agentnb's own HTTP clients: set it on the http_client "
-                "you pass instead (httpx.AsyncClient(verify=...))"
-            )
-        self.transport: Transport
-        if process:
-            command = None if base_url else checked_command(options.get("command"))
-            self.transport = AcpTransport(
-                self.provider,
-                command=command,
-                url=base_url,
-                headers=options.get("headers"),
-                verify=checked_verify(verify),
-                cwd=options.get("cwd"),
-                env=options.get("env"),
-                timeout=self.timeout,
-                retry=self.retry,
-                connection=connection,
-                terminal=checked_flag(options.get("terminal"), "terminal"),
-            )
-            if isinstance(self.provider, Acp):
-                self.provider.configure(options.get("config"))
-            self.base_url = self.transport.base_url
-            return
-        self.transport = Transport(
-            self.provider,
-            base_url=self.base_url,
-            api_key=self._api_key,
-            timeout=self.timeout,
-            retry=self.retry,
-            headers=options.get("headers"),
-            http_client=http_client,
-            verify=checked_verify(verify),
-            trusted_origins=checked_origins(options.get("trusted_origins")),
-            connection=connection,
-        )
+        wiring = Wiring(base_url, self._api_key, self.timeout, self.retry, connection, options)
+        self.transport: Transport = open_transport(self.provider, wiring)
+        self.base_url = self.transport.base_url
+        """The platform's URL (an ACP agent's: ``acp:`` and its command, or its WebSocket)."""
 
     @property
     def api_key(self) -> str | None:

@@ -63,6 +63,7 @@ __all__ = [
     "as_approver",
     "collect_decisions",
     "no_one_could_approve",
+    "or_denied",
     "question_of",
     "refused",
 ]
@@ -148,6 +149,20 @@ def approver_for(policy: ApprovalPolicy, platform: ApprovalSupport) -> Approver 
             "dialects can"
         )
     return approver
+
+
+def or_denied(policy: ApprovalPolicy, why: str) -> Approver:
+    """``policy``, denying each call it leaves undecided (every call, for None): nothing
+    else can decide them (``why`` says why: :func:`no_one_could_approve`)."""
+    approver = as_approver(policy)
+
+    async def decided(call: ToolCall) -> object:
+        verdict = None if approver is None else await _ask(approver, call)
+        if verdict is None:
+            return ApprovalDecision(call.call_id, False, no_one_could_approve(why))
+        return verdict
+
+    return decided
 
 
 def _always(approved: bool) -> Approver:

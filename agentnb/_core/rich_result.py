@@ -20,6 +20,7 @@ from typing import Any
 from .figure_reading import is_figure
 
 __all__ = [
+    "APP_VIEW_MIME",
     "MAX_SHOWN_HTML_CHARS",
     "MAX_SHOWN_IMAGE_BYTES",
     "SHOWN_MIMES",
@@ -36,6 +37,9 @@ MAX_SHOWN_IMAGE_BYTES = 1_000_000
 in words."""
 MAX_SHOWN_HTML_CHARS = 200_000
 """The largest HTML a chat cell shows; a larger one is said in words."""
+APP_VIEW_MIME = "application/vnd.agentnb.mcp-app+json"
+"""A call's shown form that is an MCP App's view (``_app/mcp_apps.py``): JSON the live chat
+cell renders in a sandboxed frame; the static copy only says a view was there."""
 SHOWN_TIME_LIMIT = 10.0
 """Seconds a value's formatting may take (its ``_repr_*_`` methods, a figure drawn)."""
 _REPR_METHODS = (

@@ -248,13 +248,15 @@ class ChatController:
         watch_verdicts(self)
 
     # ---- any thread --------------------------------------------------------------------
-    def add(self, run: Run, handle: RunHandle | None = None) -> None:
+    def add(self, run: Run, handle: RunHandle | None = None, *, retryable: bool = True) -> None:
         """Show ``run`` as the next turn; with a handle, follow it live. Its `Turn.started_as`
         is what the view asked last (a new conversation, a retry, an edit) and no turn took
-        yet. ``on_turn()`` is called then."""
+        yet; a turn not ``retryable`` (a view's call) is never replaced by Retry or Edit.
+        ``on_turn()`` is called then."""
         with self._lock:
             started_as, self._next_started_as = self._next_started_as, None
-            self._turns.append(Turn(run=run, handle=handle, started_as=started_as))
+            turn = Turn(run=run, handle=handle, started_as=started_as, retryable=retryable)
+            self._turns.append(turn)
             index = len(self._turns) - 1
         if self._on_turn is not None:
             self._on_turn()
@@ -516,6 +518,9 @@ class ChatController:
             return
         if index != len(self._turns) - 1:
             self._notice("Only the last turn can be retried or edited.")
+            return
+        if not self._turns[-1].retryable:
+            self._notice("This turn is a call an MCP App view made: it cannot be retried.")
             return
         if kind == "retry":
             text = self._turns[-1].run.asked

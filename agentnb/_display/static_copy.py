@@ -21,6 +21,7 @@ from typing import Any
 
 from markdown_it.token import Token
 
+from .._core.rich_result import APP_VIEW_MIME
 from .._core.run import Run, ToolCall
 from .._core.shown_call import ShownCall, shown_call
 from .._core.text import excerpt, terminal_safe, visible
@@ -327,6 +328,8 @@ def _shown_html(name: str, shown: dict[str, str]) -> str:
     SVG too: an image runs no script), HTML rebuilt from the live view's allow-list, a form
     too large to show said in words."""
     mime, data = shown.get("mime", ""), shown.get("data", "")
+    if mime == APP_VIEW_MIME:
+        return f"<p><em>{_esc(_app_view_note(data))}</em></p>"
     alt = html.escape(f"What {name} returned", quote=True)
     if _IMAGE.match(mime) and _BASE64.match(data):
         return f'<p><img src="data:{mime};base64,{data}" alt="{alt}"></p>'
@@ -345,7 +348,20 @@ def _shown_markdown(name: str, shown: dict[str, str]) -> list[str]:
         return [f"![What {_line(name)} returned](data:{mime};base64,{data})"]
     if mime == "text/plain":
         return [f"*{_line(data)}*"]
+    if mime == APP_VIEW_MIME:
+        return [f"*{_line(_app_view_note(data))}*"]
     return []
+
+
+def _app_view_note(data: str) -> str:
+    """What the static copy says of an MCP App's view: that it was there (its result is the
+    call's output, beside it), never the view itself."""
+    try:
+        uri = json.loads(data).get("uri")
+    except (ValueError, AttributeError):
+        uri = None
+    where = f" ({uri})" if isinstance(uri, str) else ""
+    return f"An MCP App view{where} shows this result in the live chat cell, not in this copy."
 
 
 def _esc(text: str) -> str:

@@ -104,6 +104,10 @@ def shared_runtime() -> AgentRuntime:
         return _runtime
 
 
+VIEW_MESSAGES: dict[str, Callable[[ChatCell, dict[str, Any]], None]] = {}
+"""What a message from a view does, by its ``kind``, for the kinds a layer above the display
+handles (an MCP App's ``tools/call``: ``_app/mcp_apps.py`` registers it)."""
+
 _layout: ipywidgets.Layout | None = None
 
 
@@ -258,12 +262,13 @@ class ChatCell(anywidget.AnyWidget):
             super().add_traits(**undeclared)
 
     # ---- runs ----------------------------------------------------------------------------
-    def add(self, source: RunHandle | Run) -> None:
-        """Append a run as the next turn: a `RunHandle` is followed live, a `Run` shown as is."""
+    def add(self, source: RunHandle | Run, *, retryable: bool = True) -> None:
+        """Append a run as the next turn: a `RunHandle` is followed live, a `Run` shown as is;
+        one not ``retryable`` (an MCP App view's call) is never replaced by Retry or Edit."""
         if isinstance(source, RunHandle):
-            self._controller.add(source.run, source)
+            self._controller.add(source.run, source, retryable=retryable)
         elif isinstance(source, Run):
-            self._controller.add(source, None)
+            self._controller.add(source, None, retryable=retryable)
         else:
             raise TypeError(f"expected a RunHandle or a Run, not {type(source).__name__}")
 
@@ -310,6 +315,10 @@ class ChatCell(anywidget.AnyWidget):
         contextvars.Context().run(setattr, self, "transcript", transcript)
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if isinstance(kind, str) and kind in VIEW_MESSAGES:
+            VIEW_MESSAGES[kind](self, content)
+            return
         if isinstance(content, dict) and content.get("kind") == "continue":
             # may open a connection: on a worker thread, off the kernel's and the loop's
             get_loop().run_in_executor(None, self._continue_from_view)

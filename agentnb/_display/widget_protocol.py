@@ -268,6 +268,8 @@ class Turn:
     either changes, the parts sent may be gone, so the turn is sent whole again."""
     announced: bool = False
     ended: bool = False
+    retryable: bool = True
+    """Whether Retry and Edit may replace it (not a run of an MCP App view's call)."""
     started_as: str | None = None
     """How the person started this turn from the cell, when not by a plain message: ``"new"``
     (the first turn of a new conversation), ``"retry"`` (the last question again),

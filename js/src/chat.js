@@ -21,6 +21,7 @@ import { ChatInput, ContinueControl } from "./input.js";
 import { SessionBar, SlashMenu } from "./controls.js";
 import { PastedImages } from "./pasted.js";
 import { HIDDEN_EVERY_MS, frameDeadline, onSharedFrame, watchVisibility } from "./visibility.js";
+import { AppChannel } from "./mcp_app.js";
 
 /** Milliseconds of markdown rendering per animation frame before yielding to the page. */
 export const FRAME_BUDGET_MS = 12;
@@ -119,6 +120,7 @@ export class ChatView {
             : { kind: approved ? "approve" : "deny", t, call_id: callId, reason }),
       renderMarkdown,
       remember: (key) => this.memory.disclosure(key),
+      apps: new AppChannel(this.model),
     };
   }
 

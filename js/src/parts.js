@@ -8,10 +8,11 @@ import {
   NO_RESULT_TITLE, costTitle, formatCount, formatSeconds, formatValue, oneLine, prettyJsonText,
   spentText, toolStatus, visible, visibleLines,
 } from "./format.js";
-import { button, h, listen, plainButton, spinner } from "./dom.js";
+import { button, childController, h, listen, plainButton, spinner } from "./dom.js";
 import { ApprovalBox, withDecision } from "./approval.js";
 import { DiffView, diffOf } from "./diff.js";
 import { ChildCalls, MAX_INDENT, SubAgentView, markLevel } from "./tree.js";
+import { APP_MIME, AppBridge, appShown } from "./mcp_app.js";
 
 /** Tool output characters shown before "Show all". */
 export const OUTPUT_PREVIEW_CHARS = 2000;
@@ -208,10 +209,16 @@ export class ToolCardView {
    * `decide` sends a human's decision on a call awaiting approval to the kernel; `subAgent`
    * remembers whether the sub-agent's text inside the call was opened.
    * `card` remembers whether the user unfolded or folded the card itself.
+   * `apps` is the cell's channel for an MCP App view's calls (mcp_app.js).
    * @param {{ signal: AbortSignal, remembered: Disclosure,
-   *   decide: import("./approval.js").Decide, subAgent?: Disclosure, card?: Disclosure }} context
+   *   decide: import("./approval.js").Decide, subAgent?: Disclosure, card?: Disclosure,
+   *   apps?: import("./mcp_app.js").AppChannel | null }} context
    */
-  constructor({ signal, remembered, decide, subAgent, card }) {
+  constructor({ signal, remembered, decide, subAgent, card, apps }) {
+    this.signal = signal;
+    this.apps = apps ?? null;
+    /** The MCP App view shown, its lifetime. @type {AbortController | null} */
+    this.app = null;
     this.remembered = remembered;
     this.card = card ?? { open: null, full: false };
     this.el = h("div", "anb-tool");
@@ -415,7 +422,17 @@ export class ToolCardView {
     if (shown === this.shownFrom) return;
     this.shownFrom = shown;
     this.shown.hidden = shown === null;
-    this.shown.replaceChildren(...(shown ? [shownElement(shown, visible(call.name || "tool"))] : []));
+    this.app?.abort();
+    this.app = null;
+    const view = shown?.mime === APP_MIME ? appShown(shown.data) : null;
+    if (view) {
+      this.app = childController(this.signal);
+      this.shown.replaceChildren(new AppBridge(view, this.apps, this.app.signal).el);
+    } else if (shown?.mime === APP_MIME) {
+      this.shown.replaceChildren(h("div", "anb-tool-shown-note", "The tool's view could not be read."));
+    } else {
+      this.shown.replaceChildren(...(shown ? [shownElement(shown, visible(call.name || "tool"))] : []));
+    }
     // the output is open where it has a form to see, unless the person closed it
     if (hasRichForm(call) && this.remembered.open === null) this.output.open = true;
   }

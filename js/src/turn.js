@@ -34,6 +34,7 @@ export { tokenText };
  *     answer?: string, forRun?: boolean) => void,
  *   renderMarkdown: (source: string) => DocumentFragment,
  *   remember: (key: string) => Disclosure,
+ *   apps?: import("./mcp_app.js").AppChannel,
  * }} TurnContext
  */
 
@@ -284,6 +285,7 @@ export class TurnView {
       subAgent: this.remember(`${key}/agent`),
       card: this.remember(`${key}/card`),
       decide,
+      apps: this.context.apps,
     });
   }
 

@@ -42,9 +42,15 @@ XSS_MESSAGE = "\n\n".join(
         "![pixel](javascript:window.__xss=7)",
     ]
 )
+# The finance run is paced at 300 ms a chunk: its reasoning, tool cards and answer are each
+# drawn on their own even when a busy machine draws the page a frame a second (at 40 ms a
+# chunk, CI at load 18 drew reasoning and the answer's start in one frame).
 CELLS = [
-    "%load_ext agentnb",
-    "%%agent finance_agent\nWhat is NVDA trading at, and how did it move this week?",
+    "%load_ext agentnb\nimport os, agentnb\n"
+    'agentnb.connect("seekrflow", base_url=os.environ["AGENTNB_BASE_URL"], '
+    'api_key=os.environ["AGENTNB_API_KEY"], name="paced", '
+    'headers={"X-AgentNB-Delay-Ms": "300"})',
+    "%%agent finance_agent --via paced\nWhat is NVDA trading at, and how did it move this week?",
     "%%agent writer --meta paragraphs=80\nWrite a long report on GPUs.",
     f"%%agent echo --no-interpolate\n{XSS_MESSAGE}",
 ]

@@ -32,6 +32,10 @@ EVALUATION = [
     "m028_experiment_split_and_agreements",
     "evals_run_changes",
 ]
+RELEASED_0_8 = Path(__file__).parent / "data" / "evals-0.8.0.sqlite3"
+"""Written by the tagged v0.8.0, evaluation's tables by agentnb-evals' own steps: the same
+experiment as the file before it, and one run in working copies, each run's change kept
+(``data/make_evals_history.py``)."""
 SHIPPED_BEFORE_0_8 = EVALUATION[:3]
 """The steps that were agentnb's own before 0.8 (a file of then has them applied)."""
 
@@ -80,6 +84,27 @@ def test_a_file_with_evaluation_s_tables_from_before_0_8_keeps_its_data(tmp_path
         assert agreements(store=store)["note"].tolist() == ["the first rubric"]
     HistoryStore(tmp_path / "fresh.sqlite3").close()
     assert schema(path) == schema(tmp_path / "fresh.sqlite3")
+
+
+def test_the_file_0_8_0_wrote_opens_with_its_experiments_and_their_changes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    shutil.copyfile(RELEASED_0_8, path)
+    with HistoryStore(path) as store:
+        assert store.read_only is None
+        assert store.migrations()[-len(EVALUATION) :] == EVALUATION
+        assert sorted(experiments(store=store).index) == ["fix-add", "tickers"]
+        assert len(experiment("tickers", store=store).runs()) == 6
+        assert agreements(store=store)["note"].tolist() == ["the first rubric"]
+        coding = experiment("fix-add", store=store)
+        assert len(coding.runs()) == 4
+        for question in ("Fix add()", "add(2, 3) should be 5"):
+            fixed = coding.change(question, "fixer")
+            assert [(f.path, f.added, f.removed) for f in fixed.files] == [("calc.py", 1, 1)]
+            assert "-    return a - b\n+    return a + b" in fixed.diff
+            assert fixed.summary() == "1 file(s) changed, +1 -1"
+            assert coding.change(question, "looker").summary() == "no change"
 
 
 CORE_ALONE = """

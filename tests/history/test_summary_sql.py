@@ -4,9 +4,13 @@ platform made up, filters, an empty history)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -281,6 +285,67 @@ def test_agentnb_summary_reads_the_default_history(
         assert agentnb.summary().empty
     finally:
         close_default_stores()
+
+
+def users_summary_by_agent(path: Path) -> pd.DataFrame:
+    """What a user writes instead of ``summary("agent")`` (``read_sql`` + ``groupby``): the
+    benchmark's own code, ``benchmarks/summary_by_pandas.py``."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "summary_by_pandas.py"
+    spec = importlib.util.spec_from_file_location("summary_by_pandas", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    frame: pd.DataFrame = module.read_sql_summary_by_agent(path)
+    return frame
+
+
+def test_the_summary_by_agent_equals_what_a_user_computes_with_read_sql_and_groupby(
+    store: HistoryStore,
+) -> None:
+    ours = store.summary(RunFilter(), "agent").to_pandas()
+    ours = ours[ours.index.notna()]  # pandas' groupby leaves out the runs of no agent
+    ours.index = pd.Index(ours.index.astype(str).tolist(), dtype=object)
+    theirs = users_summary_by_agent(store.path)
+    theirs.index = pd.Index(theirs.index.astype(str).tolist(), dtype=object)
+    same_columns = [
+        "runs",
+        "tokens_total",
+        "tokens_mean",
+        "cost_total",
+        "cost_mean",
+        "tool_calls_per_run",
+        "completed",
+        "cancelled",
+        "interrupted",
+        "running",
+        "paused_total",
+        "duration_p50",
+        "duration_p95",
+        "ttft_p50",
+        "ttft_p95",
+    ]
+    pd.testing.assert_frame_equal(
+        ours[same_columns].astype("float64"),
+        theirs[same_columns].astype("float64"),
+        check_names=False,
+        check_exact=False,
+        rtol=1e-9,
+    )
+    made_up = theirs["failed"] + theirs["paused"]  # agentnb counts other statuses as failed
+    assert ours["failed"].tolist() == made_up.tolist()
+
+
+def test_a_summary_imports_neither_the_clients_nor_httpx(store: HistoryStore) -> None:
+    code = (
+        "import sys, agentnb; agentnb.summary('agent'); "
+        "print(sorted(m for m in sys.modules if m.startswith(('httpx', 'agentnb._client'))))"
+    )
+    env = {**os.environ, "AGENTNB_HISTORY": str(store.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def assert_summary_is_the_runs(store: HistoryStore) -> None:

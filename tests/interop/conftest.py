@@ -6,13 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agentnb_testing import SharedServers
+from agentnb_testing import SharedServers, sdk_python
 from interop_testing import node_or_skip, serve_litellm
 
 from agentnb.server import ServerHandle
 
 # The LiteLLM proxy takes tens of seconds to start: one serves every module here.
 SHARED = SharedServers(Path(__file__).resolve().parent)
+
+
+@pytest.fixture(scope="module")
+def acp_python() -> Path:
+    """The Python of the ``agent-client-protocol`` SDK's venv (``tests/sdk_envs/acp.txt``)."""
+    return sdk_python("acp")
 
 
 @pytest.fixture(scope="session")

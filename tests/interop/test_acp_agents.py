@@ -12,12 +12,12 @@ import json
 import os
 import shlex
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from acp_testing import acp_connection, agentnb_run
 from agentnb_testing import free_port, process_ended, sdk_python, serving, wait_until
 
 import agentnb
@@ -43,11 +43,6 @@ SCRIPTED = AGENTS / "scripted_agent.py"
 NOTES_SERVER = Path(__file__).resolve().parents[1] / "mcp" / "notes_server.py"
 
 
-@pytest.fixture(scope="module")
-def acp_python() -> Path:
-    return sdk_python("acp")
-
-
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     (tmp_path / "notes.txt").write_text("first line\nsecond line\nthird line\n")
@@ -62,15 +57,9 @@ def workdir(tmp_path: Path) -> Path:
 @pytest.fixture
 def scripted(acp_python: Path, workdir: Path) -> Iterator[str]:
     """A connection named ``scripted`` to the scripted agent, run in ``workdir``."""
-    agentnb.connect(
-        "acp",
-        command=[str(acp_python), str(SCRIPTED)],
-        name="scripted",
-        cwd=workdir,
-        env={"SCRIPTED_GREETING": "hello from env"},
-    )
-    yield "scripted"
-    disconnect("scripted")
+    env = {"SCRIPTED_GREETING": "hello from env"}
+    with acp_connection("scripted", [acp_python, SCRIPTED], cwd=workdir, env=env):
+        yield "scripted"
 
 
 def ask(agent: str, message: str, **options: object) -> RunHandle:
@@ -420,11 +409,8 @@ def test_terminals_are_not_offered_unless_the_person_opts_in(scripted: str) -> N
 
 @pytest.fixture
 def with_terminal(acp_python: Path, workdir: Path) -> Iterator[str]:
-    agentnb.connect(
-        "acp", command=[str(acp_python), str(SCRIPTED)], name="termed", cwd=workdir, terminal=True
-    )
-    yield "termed"
-    disconnect("termed")
+    with acp_connection("termed", [acp_python, SCRIPTED], cwd=workdir, terminal=True):
+        yield "termed"
 
 
 def test_a_terminal_command_waits_for_the_gate_and_runs_in_the_working_directory(
@@ -672,8 +658,7 @@ def test_an_agent_served_over_the_sdks_transport_is_reached_by_its_url(
     served_url: str, workdir: Path, scheme: str
 ) -> None:
     url = served_url.replace("http:", f"{scheme}:", 1)
-    agentnb.connect("acp", base_url=url, name="served", cwd=workdir)
-    try:
+    with acp_connection("served", base_url=url, cwd=workdir):
         [agent] = agentnb.connections()["served"].agents()
         first = ended(ask("served", "count"))
         second = ended(ask("served", "count", continue_thread=True))
@@ -682,8 +667,6 @@ def test_an_agent_served_over_the_sdks_transport_is_reached_by_its_url(
         handle.approve(handle.run.awaiting_approval[0].call_id)
         asked = ended(handle)
         read = ended(ask("served", f"read {workdir / 'leak.txt'}", approve=True))
-    finally:
-        disconnect("served")
     assert agent.name == "scripted"
     assert (first.status, first.text, first.connection) == (
         "completed",
@@ -696,15 +679,12 @@ def test_an_agent_served_over_the_sdks_transport_is_reached_by_its_url(
 
 
 def test_stop_reaches_an_agent_served_over_websocket(served_url: str) -> None:
-    agentnb.connect("acp", base_url=served_url, name="served")
-    try:
+    with acp_connection("served", base_url=served_url):
         handle = ask("served", "slow")
         until(lambda: "w2" in handle.run.text, "the slow stream streams")
         handle.cancel()
         stopped = ended(handle)
         after = ended(ask("served", "count", continue_thread=True))
-    finally:
-        disconnect("served")
     assert stopped.status == "cancelled" and stopped.text.startswith("w0 w1 w2")
     assert after.text == "prompts in this session: 2"  # the agent ended the turn
 
@@ -740,15 +720,13 @@ def test_closing_the_connection_ends_the_agents_whole_process_group(scripted: st
 def test_an_experiment_compares_two_acp_agents_each_on_its_own_connection(
     acp_python: Path, workdir: Path
 ) -> None:
-    agentnb.connect("acp", command=[str(acp_python), str(SCRIPTED)], name="alpha", cwd=workdir)
-    agentnb.connect("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")], name="beta")
-    try:
+    with (
+        acp_connection("alpha", [acp_python, SCRIPTED], cwd=workdir),
+        acp_connection("beta", [sys.executable, AGENTS / "raw_agent.py"]),
+    ):
         name = f"acp-arms-{workdir.name}"
         done = evals.experiment(name, ["alpha", "beta"], ["think", "hello"], progress=False)
         cost = evals.experiment(name).run("think", "alpha")
-    finally:
-        disconnect("alpha")
-        disconnect("beta")
     by_pair = {(r.message, r.connection): r for r in done.runs()}
     assert {(m, c): r.answer for (m, c), r in by_pair.items()} == {
         ("think", "alpha"): "thought it through",
@@ -761,13 +739,11 @@ def test_an_experiment_compares_two_acp_agents_each_on_its_own_connection(
 
 
 def test_a_batch_of_two_acp_agents_runs_each_on_its_own_connection(acp_python: Path) -> None:
-    agentnb.connect("acp", command=[str(acp_python), str(SCRIPTED)], name="gamma")
-    agentnb.connect("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")], name="delta")
-    try:
+    with (
+        acp_connection("gamma", [acp_python, SCRIPTED]),
+        acp_connection("delta", [sys.executable, AGENTS / "raw_agent.py"]),
+    ):
         ran = agentnb.batch(["gamma", "delta"], ["hi"], progress=False)
-    finally:
-        disconnect("gamma")
-        disconnect("delta")
     assert sorted((r.connection, r.answer) for r in ran) == [
         ("delta", "raw: hi"),
         ("gamma", "echo: hi"),
@@ -775,20 +751,8 @@ def test_a_batch_of_two_acp_agents_runs_each_on_its_own_connection(acp_python: P
 
 
 def test_agentnb_run_reaches_an_acp_agent_the_environment_names(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "AGENTNB_RAW_PROVIDER": "acp",
-        "AGENTNB_RAW_COMMAND": f"{sys.executable} {AGENTS / 'raw_agent.py'}",
-        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
-    }
-    cli = Path(sys.executable).parent / "agentnb"
-    ran = subprocess.run(
-        [str(cli), "run", "raw", "from", "the", "shell", "--plain"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    raw = [sys.executable, AGENTS / "raw_agent.py"]
+    ran = agentnb_run("raw", raw, tmp_path / "history.db", "from", "the", "shell", "--plain")
     assert ran.returncode == 0, ran.stderr
     assert "raw: from the shell" in ran.stdout
 
@@ -890,6 +854,23 @@ def test_mcp_tools_reach_the_new_session_as_its_mcp_servers(scripted: str, tmp_p
         pytest.raises(ConfigurationError, match="cannot send tools"),
     ):
         ask(scripted, "mcp", tools=[*tools])  # its tools as functions: not for ACP
+
+
+def test_mcp_tools_reach_the_session_from_every_entry_point(scripted: str, tmp_path: Path) -> None:
+    """``ask``, a chat's turns and ``batch`` (and the experiments sent through it) fit
+    ``tools=mcp_tools(...)`` to an ACP agent in one place (``Connection._fit_tools``): each
+    turn's session gets the server, whatever started it."""
+    command = [sys.executable, str(NOTES_SERVER), str(tmp_path / "notes.txt")]
+    with agentnb.mcp_tools(command=command) as tools:
+        asked = ended(ask(scripted, "mcp", tools=tools)).text
+        cell = agentnb.chat(scripted, tools=tools)
+        try:
+            chatted = cell.ask("mcp").wait(60).text
+        finally:
+            cell.close()
+        [batched] = agentnb.batch(scripted, ["mcp"], tools=tools, progress=False)
+        [variant] = agentnb.batch(scripted, ["mcp"], variants=[{"tools": tools}], progress=False)
+    assert asked == chatted == batched.answer == variant.answer == "mcp servers: ['notes']"
 
 
 def test_stop_while_a_permission_waits_cancels_it_and_the_session_goes_on(scripted: str) -> None:

@@ -11,12 +11,11 @@ import json
 import os
 import re
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import sdk_python, wait_until
+from acp_testing import acp_connection, agentnb_run
+from agentnb_testing import wait_until
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
@@ -32,32 +31,18 @@ pytestmark = [pytest.mark.timeout(120)]
 AGENT = Path(__file__).resolve().parent / "acp_agents" / "controls_agent.py"
 
 
-@pytest.fixture(scope="module")
-def acp_python() -> Path:
-    return sdk_python("acp")
-
-
-@contextlib.contextmanager
 def controls(
     acp_python: Path,
     cwd: Path,
     style: str = "config",
     env: dict[str, str] | None = None,
     **options: object,
-) -> Iterator[agentnb.Connection]:
-    name = f"controls_{style}"
-    conn = agentnb.connect(
-        "acp",
-        command=[str(acp_python), str(AGENT)],
-        name=name,
-        cwd=cwd,
-        env={"CONTROLS_STYLE": style, **(env or {})},
-        **options,  # type: ignore[arg-type]
-    )
-    try:
-        yield conn
-    finally:
-        disconnect(name)
+) -> contextlib.AbstractContextManager[agentnb.Connection]:
+    """A connection to the controls agent in ``style`` (``CONTROLS_STYLE``), run in ``cwd``,
+    with ``env`` over it."""
+    command = [acp_python, AGENT]
+    env = {"CONTROLS_STYLE": style, **(env or {})}
+    return acp_connection(f"controls_{style}", command, cwd=cwd, env=env, **options)
 
 
 def ask(conn: agentnb.Connection, message: str, **options: object) -> agentnb.Run:
@@ -129,21 +114,13 @@ def test_an_agent_with_modes_only_is_set_by_session_set_mode(
 
 
 def test_an_experiment_whose_arms_differ_only_in_model(acp_python: Path, tmp_path: Path) -> None:
-    command = [str(acp_python), str(AGENT)]
-    for n in (1, 2):
-        agentnb.connect(
-            "acp",
-            command=command,
-            name=f"m{n}",
-            cwd=tmp_path,
-            config={"model": f"controls-model-{n}"},
-        )
-    try:
+    command = [acp_python, AGENT]
+    with (
+        acp_connection("m1", command, cwd=tmp_path, config={"model": "controls-model-1"}),
+        acp_connection("m2", command, cwd=tmp_path, config={"model": "controls-model-2"}),
+    ):
         name = f"two-models-{tmp_path.name}"
         done = evals.experiment(name, ["m1", "m2"], ["settings"], progress=False)
-    finally:
-        disconnect("m1")
-        disconnect("m2")
     by_arm = {r.connection: r for r in done.runs()}
     assert {arm: (r.model, r.answer.split()[0]) for arm, r in by_arm.items()} == {
         "m1": ("controls-model-1", "model=controls-model-1"),
@@ -185,29 +162,13 @@ def test_a_cells_config_flags_set_the_runs_settings(acp_python: Path, tmp_path: 
 
 
 def test_agentnb_run_takes_config_flags(acp_python: Path, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "AGENTNB_CTL_PROVIDER": "acp",
-        "AGENTNB_CTL_COMMAND": f"{acp_python} {AGENT}",
-        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
-    }
-    cli = Path(sys.executable).parent / "agentnb"
-    ran = subprocess.run(
-        [str(cli), "run", "ctl", "settings", "--plain", "--config", "mode=Code"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    def ctl(*args: str) -> subprocess.CompletedProcess[str]:
+        return agentnb_run("ctl", [acp_python, AGENT], tmp_path / "history.db", *args)
+
+    ran = ctl("settings", "--plain", "--config", "mode=Code")
     assert ran.returncode == 0, ran.stderr
     assert "model=controls-model-1 mode=code effort=low" in ran.stdout
-    refused = subprocess.run(
-        [str(cli), "run", "ctl", "settings", "--plain", "--config", "model=nope"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    refused = ctl("settings", "--plain", "--config", "model=nope")
     assert refused.returncode != 0
     said = refused.stdout + refused.stderr
     assert "controls-model-1" in said and "controls-model-2" in said
@@ -228,20 +189,7 @@ def test_the_last_plan_is_the_runs_and_the_historys_and_the_terminal_prints_it(
     assert kept.plan == run.plan
     again = past_run(kept, [])  # a past run read back has it
     assert (again.plan, again.mode, again.config) == (run.plan, run.mode, run.config)
-    env = {
-        **os.environ,
-        "AGENTNB_CTL_PROVIDER": "acp",
-        "AGENTNB_CTL_COMMAND": f"{acp_python} {AGENT}",
-        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
-    }
-    cli = Path(sys.executable).parent / "agentnb"
-    ran = subprocess.run(
-        [str(cli), "run", "ctl", "plan", "--plain"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    ran = agentnb_run("ctl", [acp_python, AGENT], tmp_path / "history.db", "plan", "--plain")
     assert ran.returncode == 0, ran.stderr
     assert "◐ read the code (high)\n  ☐ write the fix" in ran.stdout  # the first plan, as it came
     assert (
@@ -279,30 +227,14 @@ def test_the_commands_the_session_advertises_are_listed_and_go_as_the_prompt_tex
 
 
 def test_agentnb_run_completes_a_command(acp_python: Path, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "AGENTNB_CTL_PROVIDER": "acp",
-        "AGENTNB_CTL_COMMAND": f"{acp_python} {AGENT}",
-        "AGENTNB_HISTORY": str(tmp_path / "history.db"),
-    }
-    cli = Path(sys.executable).parent / "agentnb"
-    ran = subprocess.run(
-        [str(cli), "run", "ctl", "/rev", "the", "diff", "--plain"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    def ctl(*args: str) -> subprocess.CompletedProcess[str]:
+        return agentnb_run("ctl", [acp_python, AGENT], tmp_path / "history.db", *args)
+
+    ran = ctl("/rev", "the", "diff", "--plain")
     assert ran.returncode == 0, ran.stderr
     assert "echo: /review the diff" in ran.stdout
     assert "/rev → /review" in ran.stderr
-    path = subprocess.run(
-        [str(cli), "run", "ctl", "/tmp/x", "--plain"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    path = ctl("/tmp/x", "--plain")
     assert "echo: /tmp/x" in path.stdout and "→" not in path.stderr
 
 

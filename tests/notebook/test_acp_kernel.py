@@ -116,6 +116,32 @@ def test_context_hands_an_acp_agent_the_notebook_as_an_mcp_server(
     )
 
 
+def test_a_batch_with_context_hands_an_acp_agent_the_notebook_and_decides_its_reads(
+    kernel: Any, tmp_path: Path
+) -> None:
+    """``batch(context=True)`` fits the tools as ``ask`` does (the notebook as the agent's
+    MCP server), shares the notebook with the batch's turns, and decides each read as a
+    batch decides the context tools: by ``approve=``, what it leaves undecided denied."""
+    session = Session(kernel)
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    session.execute(
+        f"""
+        import agentnb
+        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        plan = "launch on tuesday"
+        def said(**options):
+            [run] = agentnb.batch(
+                "coder", ["mcpcall notebook_variables"], context=True, progress=False, **options
+            )
+            return run.answer
+        """
+    )
+    approved = session.execute("print(said(approve=True))")
+    assert session.stdout(approved).startswith("the notebook said: <notebook-data")  # read
+    unattended = session.execute("print(said())")
+    assert "batch runs are unattended" in session.stdout(unattended)
+
+
 def test_an_at_name_attachment_reaches_an_acp_agent_in_the_nonced_data_block(
     kernel: Any, tmp_path: Path
 ) -> None:

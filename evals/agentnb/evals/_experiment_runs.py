@@ -5,7 +5,8 @@ scored."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+import functools
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any, Final
 
 from agentnb import ConfigurationError, HistoryError, RateLimitError, Run
@@ -90,22 +91,9 @@ def run_experiment(
         )
 
     ran = RunHistory()
-    if todo and workspace is not None:  # each pair in a copy of its own
-        ran = send_in_copies(
-            workspace,
-            requests,
-            [example for example, _ in todo],
-            via=via,
-            store=store,
-            evaluators=evaluators,
-            concurrency=concurrency,
-            progress=progress,
-            approve=approve,
-            label=f"experiment {record.name}",
-            on_start=link,
-        )
-    elif todo:
-        ran = send_batch(
+    if todo:
+        send = _sender(workspace, [example for example, _ in todo], store, evaluators)
+        ran = send(
             requests,
             via=via,
             concurrency=concurrency,
@@ -113,7 +101,6 @@ def run_experiment(
             approve=approve,
             label=f"experiment {record.name}",
             on_start=link,
-            on_end=_evaluating(evaluators, store, [example for example, _ in todo]),
         )
     else:  # said, and nothing started
         nothing_left(record.name)
@@ -225,6 +212,22 @@ def completed_work(
     }
     records = store.runs_by_ids(list(completed))
     return [(record, completed[record.local_id]) for record in records]
+
+
+def _sender(
+    workspace: Workspace | None,
+    examples: Sequence[Example],
+    store: HistoryStore,
+    evaluators: Sequence[Evaluator],
+) -> Callable[..., RunHistory]:
+    """How the pairs left are sent, as :func:`agentnb.types.send_batch` is called (request
+    ``i`` asks ``examples[i]``): each in a copy of its own (``workspace``), evaluated there;
+    else as one batch, each run evaluated as it ends."""
+    if workspace is None:
+        return functools.partial(send_batch, on_end=_evaluating(evaluators, store, examples))
+    return functools.partial(
+        send_in_copies, workspace, examples=examples, store=store, evaluators=evaluators
+    )
 
 
 def _evaluating(

@@ -184,57 +184,27 @@ class Handler(BaseHTTPRequestHandler):
         self.stream([frame(event) for event in events])
 
     def respond(self, body: dict[str, Any]) -> None:
-        said, model = answer_of(body), body.get("model")
+        said = answer_of(body)
         words = user_text(body).split(" ")
         if words[0] == "run" and tool_result(body) is None:
             return self.call_shell(body, " ".join(words[1:]))
         item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed"}
         part = {"type": "output_text", "text": said, "annotations": []}
-        response = {"id": "resp_1", "object": "response", "model": model, "status": "in_progress"}
-        usage = {
-            "input_tokens": 12,
-            "output_tokens": 7,
-            "total_tokens": 19,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens_details": {"reasoning_tokens": 0},
-        }
-        events: list[dict[str, Any]] = [
-            {"type": "response.created", "response": response},
+        deltas = [
             {
-                "type": "response.output_item.added",
+                "type": "response.output_text.delta",
+                "item_id": "msg_1",
                 "output_index": 0,
-                "item": {**item, "status": "in_progress", "content": []},
-            },
-            *(
-                {
-                    "type": "response.output_text.delta",
-                    "item_id": "msg_1",
-                    "output_index": 0,
-                    "content_index": 0,
-                    "delta": word,
-                }
-                for word in pieces(said)
-            ),
-            {
-                "type": "response.output_item.done",
-                "output_index": 0,
-                "item": {**item, "content": [part]},
-            },
-            {
-                "type": "response.completed",
-                "response": {
-                    **response,
-                    "status": "completed",
-                    "usage": usage,
-                    "output": [{**item, "content": [part]}],
-                },
-            },
+                "content_index": 0,
+                "delta": word,
+            }
+            for word in pieces(said)
         ]
-        self.stream([f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events])
+        started = {**item, "status": "in_progress", "content": []}
+        self.stream_response(body, "resp_1", started, deltas, {**item, "content": [part]})
 
     def call_shell(self, body: dict[str, Any], command: str) -> None:
         """A Responses API turn that calls the agent's shell tool with ``command``."""
-        model = body.get("model")
         tool = declared(body, "shell_command", "shell", "exec_command") or "shell"
         arguments: dict[str, Any] = {
             "shell_command": {"command": command},
@@ -249,7 +219,30 @@ class Handler(BaseHTTPRequestHandler):
             "arguments": json.dumps(arguments),
             "status": "completed",
         }
-        response = {"id": "resp_run", "object": "response", "model": model, "status": "in_progress"}
+        at = {"item_id": "fc_1", "output_index": 0}
+        deltas = [
+            {"type": "response.function_call_arguments.delta", **at, "delta": item["arguments"]},
+            {"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"]},
+        ]
+        started = {**item, "arguments": "", "status": "in_progress"}
+        self.stream_response(body, "resp_run", started, deltas, item)
+
+    def stream_response(
+        self,
+        body: dict[str, Any],
+        response_id: str,
+        started: dict[str, Any],
+        deltas: list[dict[str, Any]],
+        done: dict[str, Any],
+    ) -> None:
+        """A Responses API turn of one output item: ``started`` as it is added, ``deltas``,
+        then ``done`` as it and the response complete (with the turn's usage)."""
+        response = {
+            "id": response_id,
+            "object": "response",
+            "model": body.get("model"),
+            "status": "in_progress",
+        }
         usage = {
             "input_tokens": 12,
             "output_tokens": 7,
@@ -259,27 +252,12 @@ class Handler(BaseHTTPRequestHandler):
         }
         events: list[dict[str, Any]] = [
             {"type": "response.created", "response": response},
-            {
-                "type": "response.output_item.added",
-                "output_index": 0,
-                "item": {**item, "arguments": "", "status": "in_progress"},
-            },
-            {
-                "type": "response.function_call_arguments.delta",
-                "item_id": "fc_1",
-                "output_index": 0,
-                "delta": item["arguments"],
-            },
-            {
-                "type": "response.function_call_arguments.done",
-                "item_id": "fc_1",
-                "output_index": 0,
-                "arguments": item["arguments"],
-            },
-            {"type": "response.output_item.done", "output_index": 0, "item": item},
+            {"type": "response.output_item.added", "output_index": 0, "item": started},
+            *deltas,
+            {"type": "response.output_item.done", "output_index": 0, "item": done},
             {
                 "type": "response.completed",
-                "response": {**response, "status": "completed", "usage": usage, "output": [item]},
+                "response": {**response, "status": "completed", "usage": usage, "output": [done]},
             },
         ]
         self.stream([f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events])
