@@ -12,7 +12,9 @@ types around a run live here:
   ``client.stream`` also take), ``RunOptions`` (the options every entry point takes, as
   keywords), ``ModelSettings`` (``model_settings=``), ``Fork`` (``fork=``: go on from an
   earlier turn) and ``AskedFirst`` (``asks_first=``: a call of the notebook's decided before
-  anything is sent, what a message attaches). ``Media`` (``media=``) stays at the top:
+  anything is sent, what a message attaches), ``Attachments`` of ``Attachment``
+  (``attachments=``: a notebook message's ``@`` attachments one by one, for a dialect that
+  sends each as a block of its own). ``Media`` (``media=``) stays at the top:
   ``%%agent --media`` asks for it.
 - Where runs go: ``Via`` (a connection's name, a ``Connection`` or a client).
 - What an ACP agent's sessions offer (``Connection.config_options``, ``.commands``,
@@ -60,7 +62,7 @@ from ._client.sync import RunStream
 from ._core.client_tools import AskedFirst
 from ._core.handle import RunHandle
 from ._core.pricing import RunCost
-from ._core.request import Fork, ModelSettings, RunOptions, RunRequest
+from ._core.request import Attachment, Attachments, Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
 from ._core.secrets import env_prefix, redacted_error
@@ -73,6 +75,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AskedFirst",
     "AsyncRunStream",
+    "Attachment",
+    "Attachments",
     "ChatCell",
     "ClientOptions",
     "CommandList",

@@ -27,6 +27,7 @@ from ..providers._acp_session import (
     SessionState,
     option_named,
     resolve_config,
+    set_setting,
     shown,
 )
 from ..providers.acp import Acp, AcpTranslator
@@ -396,8 +397,10 @@ _FIRST = {"model": 0, "mode": 1, "thought_level": 2}
 class ChatSession:
     """A chat cell's view of its ACP session (:class:`~agentnb._display.controller.
     SessionControls`): the settings its selectors offer and the commands ``/`` offers, those
-    of the conversation's session (the latest one before it has one); a setting picked goes
-    in ``options["config"]``, which every run of the conversation sends."""
+    of the conversation's session (the latest one before it has one). A setting picked goes
+    in ``options["config"]``, which every run of the conversation sends, and is set on the
+    session at once where one is open and idle (``session/set_config_option``), shown
+    pending until the agent answers; refused, the selector goes back and says why."""
 
     def __init__(
         self,
@@ -405,12 +408,20 @@ class ChatSession:
         connection: str,
         options: dict[str, Any],
         thread: Any,
+        busy: Any = lambda: False,
     ) -> None:
         self.provider = acp_of(client, connection, "session controls")
         self.client, self.connection = client, connection
         self.options = options
         self.thread = thread
         """Returns the conversation's thread (its session id), None before the first run."""
+        self.busy = busy
+        """Returns whether a turn of the conversation is running (a pick then waits for the
+        next message, set before its prompt)."""
+        self.pending: dict[str, str | bool] = {}
+        """Each setting being set on the session, by its id: the value asked for."""
+        self.error: str | None = None
+        """Why the last pick was refused (shown beside the selectors until the next one)."""
         self._changed: list[Any] = []
         self.provider.watch(self._session_changed)
 
@@ -433,6 +444,7 @@ class ChatSession:
                 "name": shown(o.name),
                 "category": o.category,
                 "current": chosen.get(o.id, o.current),
+                "pending": o.id in self.pending,
                 "choices": [
                     {"value": c.value, "name": shown(c.name)} for c in o.choices[:OFFERED_CHOICES]
                 ],
@@ -449,17 +461,67 @@ class ChatSession:
             for c in state.commands[:OFFERED_COMMANDS]
         ]
         more = max(0, len(state.commands) - OFFERED_COMMANDS) + state.commands_dropped
-        return {"settings": settings, "commands": commands, "more_commands": more}
+        return {
+            "settings": settings,
+            "commands": commands,
+            "more_commands": more,
+            "error": self.error,
+        }
 
     def choose(self, setting: str, value: str | bool) -> None:
+        """The person picked ``value`` for ``setting``: the next runs ask for it, and the
+        open session is set to it now (:meth:`_set`); refused, the cell says why."""
+        self.error = None
         state = self._state()
+        option = None
         if state is not None:
-            resolve_config(state.options, {setting: value}, self.provider.named)  # says why not
+            try:
+                resolve_config(state.options, {setting: value}, self.provider.named)
+            except ConfigurationError as exc:
+                self.error = f"Could not set {shown(setting)}: {exc}"
+                self._tell()
+                return
             option = option_named(state.options, setting)
             if option is not None:
                 setting, value = option.id, option.choice_of(value) or value
-        self.options["config"] = {**(self.options.get("config") or {}), setting: value}
+        config = dict(self.options.get("config") or {})
+        before = config.get(setting)
+        self.options["config"] = {**config, setting: value}
+        session = self._open_session()
+        if option is not None and session is not None and not self.busy():
+            self.pending[setting] = value
+            submit(self._set(session, option, value, before))
         self._tell()
+
+    def _open_session(self) -> str | None:
+        """The session a pick is set on now: the conversation's, else the one opened to read
+        the settings, which its first message takes (None: none is open)."""
+        session = self.thread() or self.provider.spare
+        return session if session in self.provider.sessions else None
+
+    async def _set(
+        self, session: str, option: ConfigOption, value: str | bool, before: str | bool | None
+    ) -> None:
+        """Set ``option`` on ``session`` now; refused, the pick is undone (``before``: what
+        ``config`` asked for it before) and the cell says why."""
+        state = self.provider.sessions[session]
+        try:
+            await set_setting(state, session, option, value, self.client.transport.send_json)
+        except Exception as exc:  # the agent's refusal, or its process gone: said in the cell
+            config = dict(self.options.get("config") or {})
+            if config.get(option.id) == value:
+                config.pop(option.id)
+                if before is not None:
+                    config[option.id] = before
+                self.options["config"] = config
+            self.error = (
+                f"Could not set {shown(option.name)} to {shown(str(value))}: {shown(str(exc), 300)}"
+            )
+        finally:
+            if self.pending.get(option.id) == value:
+                del self.pending[option.id]
+            self.provider.changed(session)
+            self._tell()
 
     def watch(self, changed: Any) -> None:
         self._changed.append(changed)

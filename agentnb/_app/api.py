@@ -25,7 +25,14 @@ from .._display.environment import in_notebook, note
 from .._display.marimo import in_marimo
 from .._display.run_text import run_text
 from .._display.terminal import TerminalPrinter
-from .attachments import Mentions, as_text, asked_first, notebook_context, typed_message
+from .attachments import (
+    Mentions,
+    as_text,
+    asked_first,
+    notebook_context,
+    typed_message,
+    with_attachments,
+)
 from .connections import AnyClient, Connection, carrying_tools, resolve_target
 from .conversation import UNKNOWN, Conversation, Unknown, conversation_cell
 from .outcome import HeldSummary, has_content, without_error
@@ -118,7 +125,7 @@ def ask(
         options["response_format"] = response_format
     if continue_thread and options.get("thread_id") is None:
         options["thread_id"] = conn.threads.get(agent)
-    request = build_request(agent, message, **options)
+    request = with_attachments(build_request(agent, message, **options), turn)
     first = asked_first(turn.attached)
     if first is not None:  # shown and decided before anything is sent
         request = request.model_copy(update={"asks_first": first})

@@ -3,6 +3,9 @@ live kernel (the syntax beside :mod:`.interpolate`'s ``{{name}}``, which sends `
 
 - ``@df`` a variable, ``@df.revenue`` one column of a frame (or one attribute);
 - ``@error`` the last exception, ``@In[3]`` / ``@Out[3]`` a cell and its output;
+- ``@./prices.py``, ``@src/io.py`` (a mention with a ``/``) the first lines of a text file
+  under the working directory, read as ``notebook_read_file`` reads one (the same judgement
+  of what may be read, the same redaction);
 - ``@@`` sends a literal ``@``; an ``@`` inside a word (``a@b.com``) or inside backticks is
   left alone.
 
@@ -13,7 +16,9 @@ f-string, a variable holding a scraped review: ``"… cc @cfg @In[1]"``) unless 
 (``mentions=True``, or ``attach=`` naming what to attach). There an unknown name is refused
 before anything is sent, naming the near ones; in text asked to be read for mentions it
 stays as text. The summaries come from the one summarizer (:mod:`.context_summary`) and go
-after the message, inside the run's nonced data block.
+after the message, inside the run's nonced data block; the request also carries them one by
+one (:class:`~agentnb._core.request.Attachments`, each in the same block), for a dialect that
+sends each as a content block of its own (ACP's ``resource``).
 
 The chat cell's input shows them before sending (:class:`KernelAttachments`: each mention's
 exact text, what the message would carry) and a mention removed there is sent as written
@@ -22,16 +27,18 @@ without its summary (``@df`` becomes ``@@df``, a literal ``@df``).
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from collections.abc import Collection, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, NamedTuple
+from urllib.parse import quote
 
 from .._core.client_tools import AskedFirst, tool
 from .._core.exceptions import ConfigurationError
 from .._core.figure_reading import is_figure
-from .._core.request import Media
+from .._core.request import Attachment, Attachments, Media, RunRequest
 from .._core.secrets import FoundSecrets
 from .._core.text import did_you_mean
 from .._display.attachment_preview import RefusedMentions
@@ -40,6 +47,7 @@ from .context_summary import (
     ContextSettings,
     bounded,
     context_settings,
+    cut,
     data_block,
     figure_image,
     new_nonce,
@@ -54,6 +62,7 @@ from .context_tools import (
     context_tools,
     denied_in,
     denied_value,
+    file_head,
     kernel_secrets,
     last_error,
     running_kernel,
@@ -74,6 +83,7 @@ __all__ = [
     "attached",
     "notebook_context",
     "typed_message",
+    "with_attachments",
 ]
 
 Mentions = Literal["typed", "asked", "text"]
@@ -94,8 +104,13 @@ PREVIEW_CHARS: Final = 20_000
 _CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)
 _MENTION = re.compile(
     r"(?<![\w@])@(?:(?P<at>@)|(?P<cells>In|Out)\[(?P<number>\d{1,9})\]"
+    r"|(?P<path>(?:[\w.-]+/)+[\w.-]*[\w-])"
     r"|(?P<name>[A-Za-z_]\w*)(?:\.(?P<attr>[A-Za-z_]\w*))?)"
 )
+"""A mention: ``@@``, a cell, a path (it has a ``/``: ``@./prices.py``), a name."""
+MAX_FILE_LINES: Final = 1_000
+"""The most lines of a file an ``@./file`` mention attaches (and the item budget's
+characters at most)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,8 @@ class NotebookTurn:
     media: tuple[Media, ...] = ()
     attached: tuple[tuple[str, str], ...] = ()
     """Each attachment's mention and its text as sent (in the message's data block)."""
+    attachments: Attachments | None = None
+    """The same one by one, for a dialect that sends each as a block of its own."""
 
 
 def notebook_context(
@@ -138,7 +155,14 @@ def notebook_context(
     if context:
         tools = [*(tools or ()), *context_tools(kernel, nonce)]
     sent = attached(message, kernel, nonce, mentions=mentions, attach=attach, images=images)
-    return NotebookTurn(sent.message, tools, sent.media, sent.items)
+    return NotebookTurn(sent.message, tools, sent.media, sent.items, sent.one_by_one)
+
+
+def with_attachments(request: RunRequest, turn: NotebookTurn) -> RunRequest:
+    """``request`` (of ``turn``'s message) carrying its attachments one by one."""
+    if turn.attachments is None:
+        return request
+    return request.model_copy(update={"attachments": turn.attachments})
 
 
 def asked_first(attached: Sequence[tuple[str, str]]) -> AskedFirst | None:
@@ -190,6 +214,8 @@ class Attached(NamedTuple):
     message: str
     media: tuple[Media, ...] = ()
     items: tuple[tuple[str, str], ...] = ()
+    one_by_one: Attachments | None = None
+    """The message without its data block, and each attachment in a block of its own."""
 
 
 def attach_context(
@@ -233,7 +259,23 @@ def attached(
     if not items:
         return Attached(text)
     block = data_block(chr(10).join(items.values()), nonce)
-    return Attached(f"{text}\n\n{block}", tuple(media or ()), tuple(items.items()))
+    one_by_one = Attachments(
+        message=text,
+        items=tuple(_attachment(m, item, kernel, nonce) for m, item in items.items()),
+    )
+    return Attached(f"{text}\n\n{block}", tuple(media or ()), tuple(items.items()), one_by_one)
+
+
+def _attachment(mention: str, text: str, kernel: Kernel, nonce: str) -> Attachment:
+    """One attachment as a block of its own: its text in the run's data block, named by the
+    file's URI, else by the notebook's name for it."""
+    path = _MENTION.fullmatch(mention)
+    sent = data_block(text, nonce)
+    if path is not None and path.group("path"):
+        where = (kernel.cwd / path.group("path")).resolve()
+        kind = mimetypes.guess_type(where.name)[0] or "text/plain"
+        return Attachment(mention=mention, text=sent, uri=where.as_uri(), mime_type=kind, file=True)
+    return Attachment(mention=mention, text=sent, uri=f"agentnb:notebook/{quote(mention[1:])}")
 
 
 def _attached_name(name: object) -> str:
@@ -242,7 +284,7 @@ def _attached_name(name: object) -> str:
     if not _MENTION.fullmatch(f"@{text}") or text.startswith("@"):
         raise ConfigurationError(
             f"attach= takes names as a mention names them (df, df.revenue, error, In[3], "
-            f"Out[3]), not {text!r}"
+            f"Out[3], ./prices.py), not {text!r}"
         )
     return text
 
@@ -364,6 +406,8 @@ def _summary(
     """A mention's text as sent, redacted of the kernel's ``secrets`` among the rest, and
     the value it summarizes (None for a cell's source or the last error)."""
     mention = match.group(0)
+    if match.group("path"):
+        return _file(mention, match.group("path"), kernel, settings, secrets), None
     if match.group("cells"):
         number = int(match.group("number"))
         if match.group("cells") == "In":
@@ -377,6 +421,21 @@ def _summary(
     if attr is not None:
         value = _part(value, name, attr)
     return summarize(value, mention, settings, secrets), value
+
+
+def _file(
+    mention: str, path: str, kernel: Kernel, settings: ContextSettings, secrets: tuple[str, ...]
+) -> str:
+    """``@./prices.py``: the file's first lines as a context tool reads them, redacted and
+    within the item budget."""
+    try:
+        head = file_head(kernel.cwd, path, MAX_FILE_LINES, secrets, settings)
+    except (ValueError, OSError) as exc:
+        raise ConfigurationError(
+            f"{mention}: {exc} (a mention with a / names a file; nothing was sent; write @@ "
+            f"for a literal @)"
+        ) from None
+    return cut(f"@{head}", settings.item_chars, secrets=secrets)
 
 
 def _variable(name: str, kernel: Kernel, settings: ContextSettings) -> Any:

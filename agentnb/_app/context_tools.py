@@ -63,6 +63,7 @@ __all__ = [
     "denied_in",
     "denied_path",
     "denied_value",
+    "file_head",
     "judged_file",
     "kernel_secrets",
     "kernel_tools",
@@ -400,7 +401,9 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         :param path: the file, relative to the working directory
         :param lines: how many lines from its start
         """
-        return as_data(lambda settings, secrets: _head(kernel.cwd, path, lines, secrets, settings))
+        return as_data(
+            lambda settings, secrets: file_head(kernel.cwd, path, lines, secrets, settings)
+        )
 
     functions = (
         notebook_variables,
@@ -679,9 +682,13 @@ def _judged(cwd: Path, path: str, target: Path, settings: ContextSettings, done:
         )
 
 
-def _head(
+def file_head(
     cwd: Path, path: str, lines: int, secrets: Iterable[str], settings: ContextSettings
 ) -> str:
+    """The first ``lines`` of the text file ``path`` under ``cwd`` (judged as every read of a
+    file is, at the ``sample`` level only), after a line naming it: what
+    ``notebook_read_file`` and an ``@./file`` attachment read. Not yet redacted: the caller
+    cuts it (:func:`~.context_summary.cut`, which redacts)."""
     target = _inside(cwd, path)
     _judged(cwd, path, target, settings, "read")
     if settings.level != "sample":

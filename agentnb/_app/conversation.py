@@ -12,19 +12,20 @@ thread in every dialect.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._core.approvals import ApprovalPolicy
 from .._core.exceptions import ConfigurationError
 from .._core.handle import RunHandle
-from .._core.request import Fork, RunRequest, build_request
+from .._core.request import Fork, Media, RunRequest, build_request
 from .._core.run import Run
 from .._display.controller import ChatActions
 from .._display.environment import kernel_shell
 from ..events import Event
 from .acp_sessions import ChatSession
-from .attachments import KernelAttachments, notebook_context
+from .attachments import KernelAttachments, NotebookTurn, notebook_context, with_attachments
 from .connections import Connection
 from .run_start import start_run
 from .scoring import keep_verdict
@@ -105,14 +106,24 @@ class Conversation:
         session = None
         if self.conn.provider == "acp":  # its model, mode and commands beside the input
             client = self.conn.client()
-            session = ChatSession(client, self.conn.name, self.options, lambda: self.thread_id)
-        return ChatActions(self.send, self.again, self.new, self.retry_note, attachments, session)
+            session = ChatSession(
+                client, self.conn.name, self.options, lambda: self.thread_id, self.running
+            )
+        paste = self.send if images else None  # images pasted into the input go as media
+        return ChatActions(
+            self.send, self.again, self.new, self.retry_note, attachments, session, paste
+        )
 
-    def send(self, text: str) -> RunHandle:
-        """Start ``text`` as the next turn of the thread (a new one if there is none)."""
-        sent, options = self._turn(text)
-        request = build_request(self.agent, sent, thread_id=self.thread_id, **options)
-        return self._start(request, text)
+    def running(self) -> bool:
+        """Whether the conversation's last turn is still going."""
+        return bool(self._turns) and not _run_of(self._turns[-1].run).done
+
+    def send(self, text: str, pasted: Sequence[Media] = ()) -> RunHandle:
+        """Start ``text`` as the next turn of the thread (a new one if there is none), with
+        the images ``pasted`` into the chat cell's input."""
+        turn, options = self._turn(text, pasted)
+        request = build_request(self.agent, turn.message, thread_id=self.thread_id, **options)
+        return self._start(with_attachments(request, turn), text)
 
     def again(self, text: str) -> RunHandle:
         """Start ``text`` in place of the last turn: from the state before it (a fork) where
@@ -125,8 +136,9 @@ class Conversation:
                 "Retry and Edit replace a turn asked from this cell or this ask; this run was "
                 "not (it was attached or opened from the history): send the question again"
             )
-        sent, options = self._turn(text)
-        request = build_request(self.agent, sent, thread_id=last.started_from, **options)
+        turn, options = self._turn(text)
+        request = build_request(self.agent, turn.message, thread_id=last.started_from, **options)
+        request = with_attachments(request, turn)
         replaced = _run_of(last.run)
         provider = self.conn.client().provider
         if last.started_from is None:
@@ -139,17 +151,18 @@ class Conversation:
             request = request.model_copy(update={"fork": fork})
         return self._start(request, text)
 
-    def _turn(self, text: str) -> tuple[str, dict[str, Any]]:
-        """A message as sent from a kernel (attachments, context tools) and its options."""
+    def _turn(self, text: str, pasted: Sequence[Media] = ()) -> tuple[NotebookTurn, dict[str, Any]]:
+        """A message as sent from a kernel (attachments, context tools) and its options
+        (``pasted``: images pasted beside it)."""
         # a turn the chat cell's input sends runs in no cell of its own to show a server in
         options, context = self.conn._fit_tools(self.options, context=self.context, in_cell=False)
         images = self.conn.carries("media")
         turn = notebook_context(text, options.get("tools"), context=context, images=images)
         if turn.tools:
             options["tools"] = turn.tools
-        if turn.media:  # the attached figures' images, then those given
-            options["media"] = [*turn.media, *(options.get("media") or ())]
-        return turn.message, options
+        if turn.media or pasted:  # the attached figures' images, the pasted, those given
+            options["media"] = [*turn.media, *pasted, *(options.get("media") or ())]
+        return turn, options
 
     def new(self) -> None:
         """The next message starts a new thread."""
@@ -188,6 +201,7 @@ def conversation_cell(conversation: Conversation, first: RunHandle | Run | None 
         keep_verdict=keep_verdict,
         attachments=actions.attachments,
         session=actions.session,
+        on_paste=actions.paste,
     )
 
 

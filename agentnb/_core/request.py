@@ -18,6 +18,8 @@ __all__ = [
     "EVALUATES",
     "MAX_SECONDS",
     "RUN_OPTIONS",
+    "Attachment",
+    "Attachments",
     "Fork",
     "Media",
     "ModelSettings",
@@ -67,6 +69,36 @@ class Media(BaseModel):
     """Base64 data or a URL."""
 
 
+class Attachment(BaseModel):
+    """One ``@`` attachment of a notebook message, as sent: what a dialect that takes content
+    blocks sends as a block of its own (ACP's embedded ``resource``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mention: str
+    """The mention as typed (``@df``, ``@./prices.py``)."""
+    text: str
+    """Its text as sent (summarized, redacted and bounded as every attachment is), inside
+    the run's nonced data block."""
+    uri: str
+    """A file's ``file://`` URI; a notebook value's ``agentnb:notebook/NAME``."""
+    mime_type: str = "text/plain"
+    """What the text is (a file's type, by its name)."""
+    file: bool = False
+    """Whether it names a file (which an agent can also be sent a link to)."""
+
+
+class Attachments(BaseModel):
+    """A notebook message's attachments one by one: the message without its data block, and
+    each attachment (the data block holds them all, for the dialects that take text)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message: str
+    """The message as typed, without the data block its attachments follow it in."""
+    items: tuple[Attachment, ...]
+
+
 class Fork(BaseModel):
     """Which turn a run replaces (a retry, an edited question): the run starts from the
     thread's state before that turn, so the model is not given the turn it replaces, and the
@@ -105,6 +137,10 @@ class RunRequest(BaseModel):
     """Ask for suggested follow-up questions where the platform supports it."""
     media: tuple[Media, ...] = ()
     """Multimodal inputs, where the platform supports them."""
+    attachments: Attachments | None = None
+    """The message's ``@`` attachments one by one, for a dialect that sends them as content
+    blocks where the agent takes them (ACP); :attr:`message` holds them too, in its data
+    block, which is what every other dialect sends."""
     team_id: str | None = None
     """SeekrFlow ``x-team-id`` header."""
     user_id: str | None = None

@@ -6,6 +6,8 @@ idle. The messages both ways are described on the Development page ("The chat ce
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import threading
 import time
 import weakref
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 
 from .._core.handle import RunHandle
 from .._core.loop import get_loop
+from .._core.request import Media
 from .._core.run import Run
 from .._core.warning import warn
 from ..events import (
@@ -38,11 +41,47 @@ __all__ = [
     "ChatController",
     "ControllerSink",
     "NewConversation",
+    "SendPasted",
     "SessionControls",
     "StartRun",
+    "pasted_media",
 ]
 
 StartRun = Callable[[str], "RunHandle | None"]
+SendPasted = Callable[[str, "tuple[Media, ...]"], "RunHandle | None"]
+"""Starts the next turn of a conversation for a typed message with the images pasted beside it."""
+PASTED_IMAGES = 4
+"""The most images one message takes pasted into the chat cell's input."""
+PASTED_BYTES = 5 * 1024 * 1024
+"""The largest image pasted into the chat cell's input."""
+PASTED_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def pasted_media(images: object) -> tuple[Media, ...]:
+    """The images a view sent beside a message (``[{type, data}]``, base64), checked: a
+    ``ValueError`` saying what is wrong with them."""
+    if not isinstance(images, list) or not images:
+        return ()
+    if len(images) > PASTED_IMAGES:
+        raise ValueError(f"a message takes {PASTED_IMAGES} pasted images at most")
+    media: list[Media] = []
+    for image in images:
+        kind = image.get("type") if isinstance(image, dict) else None
+        data = image.get("data") if isinstance(image, dict) else None
+        if kind not in PASTED_TYPES or not isinstance(data, str):
+            raise ValueError(f"a pasted image is PNG, JPEG, GIF or WebP, not {str(kind)[:40]!r}")
+        try:
+            size = len(base64.b64decode(data, validate=True))
+        except (binascii.Error, ValueError):
+            raise ValueError("a pasted image arrived damaged (not base64)") from None
+        if size > PASTED_BYTES:
+            raise ValueError(
+                f"a pasted image is {size:,} bytes; one of up to {PASTED_BYTES:,} is sent"
+            )
+        media.append(Media(type=kind, data=data))
+    return tuple(media)
+
+
 """Starts the next run of a conversation for a follow-up or a typed message."""
 NewConversation = Callable[[], None]
 """Makes the next message start a new conversation."""
@@ -53,13 +92,14 @@ class SessionControls(Protocol):
     settings a person picks (model, mode, effort) and the slash commands ``/`` offers."""
 
     def wire(self) -> dict[str, Any] | None:
-        """What the views show: ``{"settings": [{id, name, category, current, choices:
-        [{value, name}]}], "commands": [{name, description, hint}], "more": int}``; None
-        while nothing is known yet."""
+        """What the views show: ``{"settings": [{id, name, category, current, pending,
+        choices: [{value, name}]}], "commands": [{name, description, hint}], "more": int,
+        "error": str | None}``; None while nothing is known yet."""
 
     def choose(self, setting: str, value: str | bool) -> None:
-        """The person picked ``value`` for ``setting``: the next runs ask for it (a
-        ``ConfigurationError`` says why not)."""
+        """The person picked ``value`` for ``setting``: the next runs ask for it, and an
+        open session is set to it at once (``pending`` until the agent answers); a refusal
+        is the wire's ``error``, the selector back as it was."""
 
     def watch(self, changed: Callable[[], None]) -> None:
         """Call ``changed`` (any thread) once the session's controls may have changed."""
@@ -83,6 +123,9 @@ class ChatActions:
     """How the input's ``@`` mentions are shown before sending and left out when removed."""
     session: SessionControls | None = None
     """The agent session's settings and commands, shown beside the input (ACP)."""
+    paste: SendPasted | None = None
+    """A typed message with the images pasted into the input (None: the cell takes none: the
+    dialect carries no ``media``)."""
 
 
 _BOUNDARIES = (
@@ -403,7 +446,12 @@ class ChatController:
                 text = self._detached(text, content.get("detach")).strip()
                 if kind == "followup" and self.attachments is not None:
                     text = self.attachments.as_text(text)  # the agent's words: @ is text
-                self._begin_next(text)
+                try:
+                    media = pasted_media(content.get("images") if kind == "send" else None)
+                except ValueError as exc:
+                    self._notice(f"Not sent: {exc}.")
+                    return
+                self._begin_next(text, media=media)
         elif kind == "preview":
             if self._preview is not None:
                 self._preview.request(content)
@@ -417,8 +465,8 @@ class ChatController:
             self._choose(content)
 
     def _choose(self, content: dict[str, Any]) -> None:
-        """A setting picked beside the input: asked for by the next runs, or the person told
-        why not."""
+        """A setting picked beside the input: set at once where a session is open, asked
+        for by the next runs, or the person told why not."""
         session = self._actions.session if self._actions is not None else None
         setting, value = content.get("id"), content.get("value")
         if session is None or not isinstance(setting, str) or not isinstance(value, str | bool):
@@ -558,9 +606,14 @@ class ChatController:
         candidates = having or turns
         return candidates[-1] if candidates else None
 
-    def _begin_next(self, text: str, *, again: str | None = None) -> None:
+    def _begin_next(
+        self, text: str, *, again: str | None = None, media: tuple[Media, ...] = ()
+    ) -> None:
         if self._actions is None:
             self._notice("This cell cannot start runs; copy the question into a new cell.")
+            return
+        if media and self._actions.paste is None:
+            self._notice("Not sent: this cell's agent takes no images.")
             return
         if self._starting or any(not turn.run.done for turn in self._turns):
             self._notice("A run is still going; wait for it to end or stop it first.")
@@ -572,7 +625,10 @@ class ChatController:
             self._next_started_as = again
         # The caller's callback may block (open a thread on the server, wait on the loop):
         # run it on a worker thread so the loop stays free.
-        future = self._loop.run_in_executor(None, start_run, text)
+        if media and self._actions.paste is not None:
+            future = self._loop.run_in_executor(None, self._actions.paste, text, media)
+        else:
+            future = self._loop.run_in_executor(None, start_run, text)
         future.add_done_callback(self._started)
 
     def _started(self, future: asyncio.Future[RunHandle | None]) -> None:

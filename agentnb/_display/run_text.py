@@ -37,6 +37,8 @@ __all__ = [
     "denial_note",
     "indent",
     "no_result_note",
+    "plan_done",
+    "plan_items",
     "plan_lines",
     "run_text",
     "seconds",
@@ -240,19 +242,53 @@ PLAN_LINES = 30
 """How many of a plan's entries its text shows (the rest are counted)."""
 
 
-def plan_lines(entries: list[Any]) -> list[str]:
-    """A plan as a checklist, one line an entry (``☑ read the code (high)``), bounded, each
-    entry's text marked where it would not show as itself."""
-    lines = ["plan:"]
+def plan_items(entries: list[Any]) -> list[tuple[str, str, str]]:
+    """A plan's first :data:`PLAN_LINES` entries as every view's text shows them: each one's
+    mark, text and priority (bounded, marked where they would not show as themselves), then
+    how many more there are."""
+    shown: list[tuple[str, str, str]] = []
     for entry in entries[:PLAN_LINES]:
         item = entry if isinstance(entry, dict) else {}
         mark = PLAN_MARKS.get(str(item.get("status")), PLAN_MARKS["pending"])
         priority = item.get("priority")
-        said = f" ({excerpt(priority, 20, marked=True)})" if priority else ""
-        lines.append(f"  {mark} {excerpt(item.get('content'), 200, marked=True)}{said}")
+        said = excerpt(priority, 20, marked=True) if priority else ""
+        shown.append((mark, excerpt(item.get("content"), 200, marked=True), said))
     if len(entries) > PLAN_LINES:
-        lines.append(f"  … {len(entries) - PLAN_LINES:,} more entries")
-    return lines
+        shown.append(("…", f"{len(entries) - PLAN_LINES:,} more entries", ""))
+    return shown
+
+
+def plan_lines(entries: list[Any]) -> list[str]:
+    """A plan as a checklist, one line an entry (``☑ read the code (high)``)."""
+    return ["plan:"] + [
+        f"  {mark} {text}" + (f" ({priority})" if priority else "")
+        for mark, text, priority in plan_items(entries)
+    ]
+
+
+SETTINGS_SHOWN = 8
+"""How many of a session's settings a run's line of them names."""
+
+
+def settings_line(run: Run) -> str:
+    """The session's settings the run was in, where the agent has them (an ACP session's
+    model, mode, effort: ``model sonnet · mode plan``), as text, each marked where it would
+    not show as itself; empty where none is known."""
+    said: dict[str, object] = dict(run.config or {})
+    if not said and run.mode:
+        said = {"mode": run.mode}
+    bits = [
+        f"{excerpt(key, 40, marked=True)} {excerpt(str(value), 80, marked=True)}"
+        for key, value in list(said.items())[:SETTINGS_SHOWN]
+    ]
+    more = len(said) - SETTINGS_SHOWN
+    return " · ".join(bits) + (f" · {more:,} more" if more > 0 else "")
+
+
+def plan_done(entries: list[Any]) -> str:
+    """A plan's title as the views show it: ``Plan · 1 of 3 done``."""
+    done = sum(1 for e in entries if isinstance(e, dict) and e.get("status") == "completed")
+    return f"Plan · {done:,} of {len(entries):,} done"
 
 
 def run_text(run: Run, *, text_chars: int | None = None) -> str:

@@ -32,8 +32,11 @@ from .run_text import (
     call_spent,
     decision,
     no_result_note,
+    plan_done,
+    plan_items,
     run_text,
     seconds,
+    settings_line,
     status_line,
     tool_output,
 )
@@ -254,6 +257,10 @@ def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
     the questions in ``asked``."""
     tree = call_tree(run.tool_calls)
     out: list[Block] = [(0, "question", run)] if run.agent or run.asked else []
+    if settings_line(run):  # as text: the copy has no selectors
+        out.append((0, "small", settings_line(run)))
+    if run.plan:
+        out.append((0, "plan", run.plan))
     for part in run.parts:
         if part.kind == "text":
             out.append((0, "text", _Answer(part.text)))
@@ -405,8 +412,30 @@ def _question_html(run: Run) -> str:
     return f"<p><small>{caption}</small></p>{message}"
 
 
+def _plan_html(entries: list[Any]) -> str:
+    """The plan as a checklist, as the live cell draws it (its marks, its priorities)."""
+    items = "".join(
+        f"<li>{mark} {_esc(text)}" + (f" <small>({_esc(priority)})</small>" if priority else "")
+        + "</li>"
+        for mark, text, priority in plan_items(entries)
+    )  # fmt: skip
+    return (
+        f'<div class="agentnb-plan"><p><strong>{_esc(plan_done(entries))}</strong></p>'
+        f'<ul class="agentnb-plan-list">{items}</ul></div>'
+    )
+
+
+def _plan_markdown(entries: list[Any]) -> list[str]:
+    items = "\n".join(
+        f"- {mark} {_line(text)}" + (f" ({_line(priority)})" if priority else "")
+        for mark, text, priority in plan_items(entries)
+    )
+    return [f"**{_line(plan_done(entries))}**\n\n{items}"]
+
+
 _HTML: dict[str, Callable[[Any], str]] = {
     "question": _question_html,
+    "plan": _plan_html,
     "text": lambda answer: markdown_html(answer.tokens),
     "reasoning": lambda t: f"<details><summary>Reasoning</summary><pre>{_esc(t)}</pre></details>",
     "call": lambda v: _call_html(*v),
@@ -505,6 +534,7 @@ def _followups_markdown(questions: list[str]) -> list[str]:
 
 _MARKDOWN: dict[str, Callable[[Any], list[str]]] = {
     "question": _question_markdown,
+    "plan": _plan_markdown,
     "text": lambda answer: [safe_markdown(answer.tokens)],
     "reasoning": _reasoning_markdown,
     "call": lambda v: _call_markdown(*v),

@@ -40,6 +40,7 @@ from .controller import (
     ChatActions,
     ChatController,
     NewConversation,
+    SendPasted,
     SessionControls,
     StartRun,
 )
@@ -188,6 +189,7 @@ class ChatCell(anywidget.AnyWidget):
         keep_verdict: VerdictKeeper | None = None,
         attachments: Attachments | None = None,
         session: SessionControls | None = None,
+        on_paste: SendPasted | None = None,
     ) -> None:
         start_run = on_followup
         if input and start_run is None:
@@ -214,6 +216,7 @@ class ChatCell(anywidget.AnyWidget):
                 "continue_note": continue_note,
                 "can_verdict": keep_verdict is not None,
                 "can_attach": attachments is not None,
+                "can_paste": start_run is not None and on_paste is not None,
                 "session": None,
             },
         )
@@ -226,7 +229,12 @@ class ChatCell(anywidget.AnyWidget):
         actions = None
         if start_run is not None:
             actions = ChatActions(
-                start_run, on_retry, on_new_conversation, attachments=attachments, session=session
+                start_run,
+                on_retry,
+                on_new_conversation,
+                attachments=attachments,
+                session=session,
+                paste=on_paste,
             )
         self._controller = ChatController(
             self,
@@ -340,6 +348,7 @@ class ChatCell(anywidget.AnyWidget):
             "can_continue": False,
             "continue_note": "",
             "can_attach": actions.attachments is not None,
+            "can_paste": actions.paste is not None,
             "placeholder": f"Continue the conversation with {self.agent}…" if self.agent else "",
         }
         contextvars.Context().run(setattr, self, "options", options)

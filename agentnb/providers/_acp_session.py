@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, Literal, TypeVar, cast
 
 from .._core.exceptions import ConfigurationError
+from .._core.request import RunRequest
 from .._core.text import excerpt
+from ._base import HttpRequest
 from ._frames import as_dict
 
 __all__ = [
@@ -27,12 +30,15 @@ __all__ = [
     "ConfigOption",
     "SessionCommand",
     "SessionState",
+    "attachment_blocks",
+    "media_blocks",
     "option_named",
     "options_of",
     "plan_of",
     "prompt_blocks",
     "resolve_config",
     "set_config_request",
+    "set_setting",
 ]
 
 MAX_OPTIONS = 64
@@ -52,6 +58,7 @@ SETTING_ALIASES = {"effort": "thought_level", "reasoning": "thought_level"}
 """What ``config={"effort": ...}`` names: the setting of that category."""
 
 Source = Literal["config", "modes", "models"]
+_Kept = TypeVar("_Kept", bound=tuple[Any, ...])
 
 
 def _text(value: object, limit: int = NAME_CHARS) -> str:
@@ -142,9 +149,11 @@ class SessionCommand:
     """What its input is, as the agent hints it (None: it takes none)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionState:
-    """One session's settings, commands and plan, kept current by :meth:`update`."""
+    """One session's settings, commands and plan, kept current by :meth:`update`. A
+    connection keeps one a session it opened (to continue it): the settings and commands
+    most sessions share are one value (:func:`shared`), not a copy each."""
 
     options: tuple[ConfigOption, ...] = ()
     commands: tuple[SessionCommand, ...] = ()
@@ -161,7 +170,8 @@ class SessionState:
         elif kind == "current_mode_update":
             self.options = _with_current(self.options, "mode", update.get("currentModeId"))
         elif kind == "available_commands_update":
-            self.commands, self.commands_dropped = commands_of(update.get("availableCommands"))
+            commands, self.commands_dropped = commands_of(update.get("availableCommands"))
+            self.commands = shared(commands)
         elif kind == "plan":
             self.plan = plan_of(update.get("entries"))
         else:
@@ -170,8 +180,8 @@ class SessionState:
 
     def set_current(self, option_id: str, value: str | bool) -> None:
         """Say ``option_id``'s value is now ``value`` (the agent set it, answering nothing)."""
-        self.options = tuple(
-            replace(o, current=value) if o.id == option_id else o for o in self.options
+        self.options = shared(
+            tuple(replace(o, current=value) if o.id == option_id else o for o in self.options)
         )
 
     def current(self, category: str) -> str | None:
@@ -186,6 +196,23 @@ class SessionState:
         return {o.id: o.current for o in self.options if o.current is not None}
 
 
+SHARED_ITEMS = 2_000
+"""The most items (settings' choices, commands) a value :func:`shared` keeps may hold: the
+few it keeps stay small, whatever agent this process spoke to."""
+
+
+def shared(kept: _Kept) -> _Kept:
+    """``kept`` (a session's settings or commands), or the equal value kept before it: the
+    sessions of one agent mostly offer the same, and a connection keeps many sessions."""
+    size = sum(len(item.choices) if isinstance(item, ConfigOption) else 1 for item in kept)
+    return cast(_Kept, _first_kept(kept)) if size <= SHARED_ITEMS else kept
+
+
+@lru_cache(maxsize=16)
+def _first_kept(kept: tuple[Any, ...]) -> tuple[Any, ...]:
+    return kept
+
+
 def _merged(
     old: tuple[ConfigOption, ...], new: tuple[ConfigOption, ...]
 ) -> tuple[ConfigOption, ...]:
@@ -193,7 +220,7 @@ def _merged(
     where it has none of their category."""
     categories = {o.category for o in new}
     kept = tuple(o for o in old if o.source != "config" and o.category not in categories)
-    return (new + kept)[:MAX_OPTIONS]
+    return shared((new + kept)[:MAX_OPTIONS])
 
 
 def _with_current(
@@ -201,8 +228,10 @@ def _with_current(
 ) -> tuple[ConfigOption, ...]:
     if not isinstance(value, str):
         return options
-    return tuple(
-        replace(o, current=value[:NAME_CHARS]) if o.category == category else o for o in options
+    return shared(
+        tuple(
+            replace(o, current=value[:NAME_CHARS]) if o.category == category else o for o in options
+        )
     )
 
 
@@ -226,7 +255,7 @@ def options_of(answer: Mapping[str, Any]) -> tuple[ConfigOption, ...]:
         options.append(
             _legacy("model", "Model", models, "currentModelId", "availableModels", "modelId")
         )
-    return tuple(options[:MAX_OPTIONS])
+    return shared(tuple(options[:MAX_OPTIONS]))
 
 
 def _config_option(raw: object) -> ConfigOption | None:
@@ -411,17 +440,66 @@ def set_config_request(
     return "session/set_config_option", params
 
 
+async def set_setting(
+    state: SessionState, session_id: str, option: ConfigOption, value: str | bool, send: Any
+) -> None:
+    """Set ``option`` of session ``session_id`` to ``value`` (``send``: the transport's), and
+    keep ``state`` as the agent answered: the settings its answer lists, else ``value``."""
+    method, params = set_config_request(session_id, option, value)
+    answer = as_dict(await send(HttpRequest("POST", method, json=params))) or {}
+    if isinstance(answer.get("configOptions"), list):
+        state.update({**answer, "sessionUpdate": "config_option_update"})
+    else:
+        state.set_current(option.id, value)
+
+
 # ---- the prompt's blocks ----------------------------------------------------------------------
-def prompt_blocks(
-    message: str, media: Sequence[Any], capabilities: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """A prompt's content blocks (``ContentBlock``): the message's text, then each of its
-    ``media`` (:class:`~agentnb.types.Media`: a MIME ``type`` and base64 ``data`` or a URL)
-    as the agent's ``promptCapabilities`` allow: an image as an ``image`` block where it
-    takes images, a URL as a ``resource_link`` (every agent takes one), other data as an
-    embedded ``resource`` where it takes ``embeddedContext``; otherwise a text block saying
-    what was left out and why (the agent reads that it was)."""
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": message}]
+def prompt_blocks(request: RunRequest, capabilities: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A prompt's content blocks (``ContentBlock``): the message's text, its ``@``
+    attachments (:func:`attachment_blocks`), then each of its ``media`` (:func:`media_blocks`),
+    as the agent's ``promptCapabilities`` allow."""
+    blocks = attachment_blocks(request, capabilities)
+    return blocks + media_blocks(request.media, capabilities)
+
+
+def attachment_blocks(request: RunRequest, capabilities: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The message and its ``@`` attachments (:class:`~agentnb._core.request.Attachments`):
+    where the agent takes ``embeddedContext``, the message as typed, then each attachment as
+    an embedded text ``resource`` (a file's ``file://`` URI and type; its text as every
+    attachment's, redacted, bounded, in the run's nonced data block); elsewhere the message
+    with its data block, as every dialect sends it, and a ``resource_link`` to each file
+    (every agent takes one: it says which file the text is of)."""
+    attachments = request.attachments
+    if attachments is None:
+        return [{"type": "text", "text": request.message}]
+    if capabilities.get("embeddedContext"):
+        return [{"type": "text", "text": attachments.message}] + [
+            {
+                "type": "resource",
+                "resource": {"uri": item.uri, "mimeType": item.mime_type, "text": item.text},
+            }
+            for item in attachments.items
+        ]
+    links = [
+        {
+            "type": "resource_link",
+            "uri": item.uri,
+            "name": item.mention.removeprefix("@"),
+            "mimeType": item.mime_type,
+        }
+        for item in attachments.items
+        if item.file
+    ]
+    return [{"type": "text", "text": request.message}, *links]
+
+
+def media_blocks(media: Sequence[Any], capabilities: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each of ``media`` (:class:`~agentnb.types.Media`: a MIME ``type`` and base64 ``data``
+    or a URL) as the agent's ``promptCapabilities`` allow: an image as an ``image`` block
+    where it takes images, a URL as a ``resource_link`` (every agent takes one), other data
+    as an embedded ``resource`` where it takes ``embeddedContext``; otherwise a text block
+    saying what was left out and why (the agent reads that it was)."""
+    blocks: list[dict[str, Any]] = []
     for n, item in enumerate(media, 1):
         kind, data = str(getattr(item, "type", "")), str(getattr(item, "data", ""))
         name = f"attachment-{n}"

@@ -67,7 +67,7 @@ from ._acp_session import (
     plan_of,
     prompt_blocks,
     resolve_config,
-    set_config_request,
+    set_setting,
 )
 from ._base import HttpRequest, Provider, RemoteAgent, RunRef, Translator
 from ._frames import as_dict, parse_json
@@ -692,12 +692,7 @@ class Acp(Provider):
             return
         state = self.session_state(session_id)
         for option, value in resolve_config(state.options, wanted, self.named):
-            method, params = set_config_request(session_id, option, value)
-            answer = as_dict(await send(HttpRequest("POST", method, json=params))) or {}
-            if isinstance(answer.get("configOptions"), list):
-                state.update({**answer, "sessionUpdate": "config_option_update"})
-            else:
-                state.set_current(option.id, value)
+            await set_setting(state, session_id, option, value, send)
             self.changed(session_id)
 
     def mcp_servers(self, request: RunRequest) -> list[dict[str, Any]]:
@@ -717,7 +712,7 @@ class Acp(Provider):
         taken = as_dict(
             (as_dict(self.info.get("agentCapabilities")) or {}).get("promptCapabilities")
         )
-        prompt = prompt_blocks(request.message, request.media, taken or {})
+        prompt = prompt_blocks(request, taken or {})
         params: dict[str, Any] = {"sessionId": request.thread_id, "prompt": prompt}
         if request.metadata:
             params["_meta"] = {"agentnb": {"metadata": dict(request.metadata)}}

@@ -19,6 +19,7 @@ import { conversationTotal } from "./format.js";
 import { AttachmentChips } from "./attachments.js";
 import { ChatInput, ContinueControl } from "./input.js";
 import { SessionBar, SlashMenu } from "./controls.js";
+import { PastedImages } from "./pasted.js";
 import { HIDDEN_EVERY_MS, frameDeadline, onSharedFrame, watchVisibility } from "./visibility.js";
 import { AppChannel } from "./mcp_app.js";
 
@@ -32,7 +33,7 @@ const TICK_MS = 250;
  * @typedef {import("./turn.js").TurnContext} TurnContext
  * @typedef {{ can_followup?: boolean, input?: boolean, placeholder?: string,
  *   can_retry?: boolean, can_reset?: boolean, retry_note?: string, can_verdict?: boolean,
- *   can_continue?: boolean, continue_note?: string, can_attach?: boolean,
+ *   can_continue?: boolean, continue_note?: string, can_attach?: boolean, can_paste?: boolean,
  *   session?: import("./controls.js").SessionState | null }} Options
  * @typedef {{
  *   schedule?: (cb: () => void) => () => void,
@@ -79,6 +80,8 @@ export class ChatView {
     this.ticker = null;
     /** @type {ChatInput | null} */
     this.chatInput = null;
+    /** Images pasted into the input, sent with the next message. @type {PastedImages | null} */
+    this.pasted = null;
     /** The agent session's settings beside the input, and its `/` commands. @type {SessionBar | null} */
     this.sessionBar = null;
     /** @type {SlashMenu | null} */
@@ -343,7 +346,7 @@ export class ChatView {
     if (this.options.input !== true) {
       this.chatInput?.remove();
       this.chatInput = null;
-      this.sessionBar = this.slashMenu = null;
+      this.sessionBar = this.slashMenu = this.pasted = null;
       return;
     }
     if (this.chatInput) return;
@@ -362,6 +365,10 @@ export class ChatView {
         ? new AttachmentChips({ signal: this.lifetime.signal, model: this.model })
         : null,
     });
+    this.pasted = this.options.can_paste === true
+      ? new PastedImages({ signal: this.lifetime.signal, input: this.chatInput.input })
+      : null;
+    if (this.pasted) this.chatInput.el.prepend(this.pasted.el);
     this.root.append(this.chatInput.el);
   }
 
@@ -379,8 +386,9 @@ export class ChatView {
   submit(text, editing, detach = []) {
     if (this.sync.state.running) return false;
     const removed = detach.length > 0 ? { detach } : {};
+    const images = editing === null ? this.pasted?.take() ?? [] : [];
     this.send(editing === null
-      ? { kind: "send", text, ...removed }
+      ? { kind: "send", text, ...removed, ...(images.length > 0 ? { images } : {}) }
       : { kind: "edit", t: editing, text, ...removed });
     return true;
   }

@@ -1,9 +1,11 @@
 // @ts-check
 /**
  * An agent session's own controls beside the chat input (an ACP agent's, as Zed offers them):
- * a selector for each setting it offers (model, mode, effort, ...), whose pick the next
- * messages ask for, and the slash commands it advertises, offered as `/` is typed (arrow keys
- * move, Enter or Tab takes one, Escape closes). The kernel sends the settings and commands
+ * a selector for each setting it offers (model, mode, effort, ...), whose pick the kernel sets
+ * on the open session at once (shown pending until the agent answers; refused, the selector
+ * goes back and the reason shows under it) and the next messages ask for, and the slash
+ * commands it advertises, offered as `/` is typed (arrow keys move, Enter or Tab takes one,
+ * Escape closes). The kernel sends the settings and commands
  * bounded, their names with what would not show as itself marked; they reach the page as text.
  */
 import { childController, h, isSendKey, listen } from "./dom.js";
@@ -11,9 +13,10 @@ import { childController, h, isSendKey, listen } from "./dom.js";
 /**
  * @typedef {{ value: string, name: string }} ChoiceState
  * @typedef {{ id: string, name: string, category?: string | null, current?: string | boolean | null,
- *   choices: ChoiceState[] }} SettingState
+ *   pending?: boolean, choices: ChoiceState[] }} SettingState  `pending`: being set on the session
  * @typedef {{ name: string, label: string, description: string, hint: string }} CommandState
- * @typedef {{ settings: SettingState[], commands: CommandState[], more_commands?: number }} SessionState
+ * @typedef {{ settings: SettingState[], commands: CommandState[], more_commands?: number,
+ *   error?: string | null }} SessionState  `error`: why the last pick was refused
  */
 
 /** How many matching commands the `/` menu lists at once. */
@@ -38,13 +41,30 @@ export class SessionBar {
   /** @param {SessionState | null | undefined} session */
   update(session) {
     const settings = session?.settings || [];
-    const key = JSON.stringify(settings);
+    const error = session?.error || "";
+    const key = JSON.stringify([settings, error]);
     if (key === this.shownKey) return;
     this.shownKey = key;
     this.lifetime.abort();
     this.lifetime = childController(this.signal);
     this.el.hidden = settings.length === 0;
-    this.el.replaceChildren(...settings.map((setting) => this.selector(setting)));
+    const said = h("div", "anb-session-error", error);
+    said.setAttribute("role", "alert");
+    said.hidden = !error;
+    this.el.replaceChildren(...settings.map((setting) => this.selector(setting)), said);
+  }
+
+  /**
+   * A pick the kernel has not answered yet: the selector keeps it, marked pending, until the
+   * session's state comes back (set, or refused and put back).
+   * @param {HTMLElement} label @param {HTMLSelectElement} select
+   */
+  markPending(label, select) {
+    label.classList.add("anb-setting-pending");
+    select.setAttribute("aria-busy", "true");
+    if (!label.querySelector(".anb-setting-status")) {
+      label.append(h("span", "anb-setting-status", "setting…"));
+    }
   }
 
   /** @param {SettingState} setting */
@@ -67,8 +87,12 @@ export class SessionBar {
     }
     select.append(...options);
     select.value = current;
-    listen(select, "change", () => this.onChoose(setting.id, select.value), this.lifetime.signal);
+    listen(select, "change", () => {
+      this.markPending(label, select);
+      this.onChoose(setting.id, select.value);
+    }, this.lifetime.signal);
     label.append(h("span", "anb-setting-name", setting.name), select);
+    if (setting.pending) this.markPending(label, select);
     return label;
   }
 }

@@ -51,6 +51,32 @@ test("the session's settings are selectors beside the input; a pick is sent as c
   assert.equal(/** @type {HTMLElement} */ (el.querySelector(".anb-session")).hidden, true);
 });
 
+test("a pick shows pending until the kernel answers; refused, the selector goes back and says why", () => {
+  const { model, el } = chat();
+  const select = () => /** @type {HTMLSelectElement} */ (el.querySelector(".anb-setting-select"));
+  const label = () => /** @type {HTMLElement} */ (select().closest(".anb-setting"));
+  const error = () => /** @type {HTMLElement} */ (el.querySelector(".anb-session-error"));
+  select().value = "m2";
+  select().dispatchEvent(new window.Event("change"));
+  assert.ok(label().classList.contains("anb-setting-pending"), "pending at once, before the kernel");
+  assert.equal(select().getAttribute("aria-busy"), "true");
+  assert.match(label().textContent || "", /setting…/);
+  const pending = /** @type {any} */ (structuredClone(SESSION));
+  pending.settings[0] = { ...pending.settings[0], current: "m2", pending: true };
+  model.set("options", { input: true, can_followup: true, session: pending });
+  assert.equal(select().value, "m2");
+  assert.ok(label().classList.contains("anb-setting-pending"), "still pending as the kernel says");
+  const refused = { ...SESSION, error: "Could not set Model to m2: <b>no</b> such model" };
+  model.set("options", { input: true, can_followup: true, session: refused });
+  assert.equal(select().value, "m1", "back as it was");
+  assert.ok(!label().classList.contains("anb-setting-pending"));
+  assert.equal(error().hidden, false);
+  assert.equal(error().getAttribute("role"), "alert");
+  assert.equal(error().textContent, "Could not set Model to m2: <b>no</b> such model", "as text");
+  model.set("options", { input: true, can_followup: true, session: SESSION });
+  assert.equal(error().hidden, true);
+});
+
 test("typing / offers the commands; arrows move, Enter takes one, Escape closes", () => {
   const { model, view, el } = chat();
   const input = /** @type {HTMLTextAreaElement} */ (view.chatInput?.input);
@@ -105,4 +131,54 @@ test("hundreds of commands with markup: the menu lists some, as text, and says h
   assert.equal(menu.querySelectorAll(".anb-slash-item").length, 50);
   assert.equal(menu.querySelector("script, img"), null, "markup stays text");
   assert.match(menu.textContent || "", /552 more: type to narrow/);
+});
+
+/** A paste of `files` (and no text) into `input`. @param {HTMLElement} input @param {File[]} files */
+function paste(input, files) {
+  const event = new window.Event("paste", { bubbles: true, cancelable: true });
+  const items = files.map((file) => ({ kind: "file", type: file.type, getAsFile: () => file }));
+  Object.defineProperty(event, "clipboardData", { value: { items } });
+  input.dispatchEvent(event);
+  return event;
+}
+
+/** @param {() => boolean} seen */
+async function until(seen) {
+  for (let i = 0; i < 200 && !seen(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(seen());
+}
+
+test("an image pasted into the input is a thumbnail, sent with the message as its image", async () => {
+  const model = fakeModel({ options: { input: true, can_followup: true, can_paste: true, session: null } });
+  const el = document.createElement("div");
+  document.body.append(el);
+  const view = new ChatView(el, /** @type {any} */ (model.proxy()), { schedule: () => () => {} });
+  view.start();
+  const input = /** @type {HTMLTextAreaElement} */ (view.chatInput?.input);
+  const png = new window.File([new Uint8Array([137, 80, 78, 71])], "shot.png", { type: "image/png" });
+  const svg = new window.File(["<svg/>"], "x.svg", { type: "image/svg+xml" });
+  assert.equal(paste(input, [png, png]).defaultPrevented, true);
+  const thumbs = () => [...el.querySelectorAll(".anb-pasted-thumb")];
+  await until(() => thumbs().length === 2);
+  assert.equal(/** @type {HTMLImageElement} */ (thumbs()[0]).src, "data:image/png;base64,iVBORw==");
+  /** @type {HTMLButtonElement} */ (el.querySelector(".anb-pasted-remove")).click();
+  assert.equal(thumbs().length, 1);
+  paste(input, [svg]);
+  assert.match(/** @type {HTMLElement} */ (el.querySelector(".anb-pasted-note")).textContent || "", /PNG, JPEG, GIF or WebP only/);
+  type(input, "what is in it?");
+  press(input, "Enter");
+  assert.deepEqual(model.sent.at(-1), {
+    kind: "send", text: "what is in it?", images: [{ type: "image/png", data: "iVBORw==" }],
+  });
+  assert.equal(thumbs().length, 0, "sent once");
+  assert.equal(/** @type {HTMLElement} */ (el.querySelector(".anb-pasted")).hidden, true);
+  assert.equal(paste(input, []).defaultPrevented, false, "text pastes as text");
+});
+
+test("a cell whose agent takes no images offers no paste", () => {
+  const { el, view } = chat();
+  const input = /** @type {HTMLTextAreaElement} */ (view.chatInput?.input);
+  const png = new window.File([new Uint8Array([1])], "a.png", { type: "image/png" });
+  assert.equal(paste(input, [png]).defaultPrevented, false);
+  assert.equal(el.querySelector(".anb-pasted"), null);
 });

@@ -16,6 +16,7 @@ g.MutationObserver = dom.window.MutationObserver;
 // The views pass AbortSignals to addEventListener: jsdom accepts only its own.
 g.AbortController = dom.window.AbortController;
 g.AbortSignal = dom.window.AbortSignal;
+g.FileReader = dom.window.FileReader;
 if (!("navigator" in globalThis)) g.navigator = dom.window.navigator;
 g.requestAnimationFrame = dom.window.requestAnimationFrame.bind(dom.window);
 g.cancelAnimationFrame = dom.window.cancelAnimationFrame.bind(dom.window);

@@ -7,7 +7,9 @@ the prompt; its past sessions listed and imported."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import agentnb
 from agentnb import ConfigurationError, evals
 from agentnb._app.connections import disconnect
+from agentnb._display.controller import pasted_media
 from agentnb._history._past_run import past_run
 from agentnb.providers._acp_session import MAX_COMMANDS, MAX_OPTIONS, MAX_PLAN_ENTRIES
 from agentnb.providers.acp import MAX_SESSIONS, Acp
@@ -29,11 +32,16 @@ AGENT = Path(__file__).resolve().parent / "acp_agents" / "controls_agent.py"
 
 
 def controls(
-    acp_python: Path, cwd: Path, style: str = "config", **options: object
+    acp_python: Path,
+    cwd: Path,
+    style: str = "config",
+    env: dict[str, str] | None = None,
+    **options: object,
 ) -> contextlib.AbstractContextManager[agentnb.Connection]:
-    """A connection to the controls agent in ``style`` (``CONTROLS_STYLE``), run in ``cwd``."""
+    """A connection to the controls agent in ``style`` (``CONTROLS_STYLE``), run in ``cwd``,
+    with ``env`` over it."""
     command = [acp_python, AGENT]
-    env = {"CONTROLS_STYLE": style}
+    env = {"CONTROLS_STYLE": style, **(env or {})}
     return acp_connection(f"controls_{style}", command, cwd=cwd, env=env, **options)
 
 
@@ -389,6 +397,38 @@ def test_a_chat_cell_offers_the_sessions_settings_and_commands_and_a_pick_goes_n
     assert planned.plan is not None and planned.plan[0]["status"] == "completed"
 
 
+def test_a_pick_in_the_chat_cell_is_set_on_the_open_session_at_once(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "set.log"
+    env = {"CONTROLS_SET_DELAY": "1.5", "CONTROLS_LOG": str(log), "CONTROLS_REFUSE": "effort"}
+    with controls(acp_python, tmp_path, env=env) as conn:
+        cell = agentnb.chat(conn.name)
+        setting = lambda n: (cell.options.get("session") or {"settings": [{}] * 3})["settings"][n]  # noqa: E731
+        wait_until(lambda: setting(0).get("current") == "controls-model-1", "the selectors")
+        cell._on_view_message(
+            cell, {"kind": "config", "id": "model", "value": "Controls-Model-2"}, []
+        )
+        wait_until(lambda: setting(0)["pending"], "the pick shows pending")
+        assert setting(0)["current"] == "controls-model-2"
+        wait_until(lambda: not setting(0)["pending"], "the agent answers the setting")
+        assert log.read_text() == "set model controls-model-2\n"  # before any message
+        provider = conn.client().provider
+        assert isinstance(provider, Acp) and provider.latest is not None
+        assert provider.sessions[provider.latest].current("model") == "controls-model-2"
+
+        cell._on_view_message(cell, {"kind": "config", "id": "effort", "value": "high"}, [])
+        wait_until(lambda: cell.options["session"]["error"] is not None, "the refusal")
+        assert setting(2)["current"] == "low" and not setting(2)["pending"]  # back as it was
+        assert "Could not set Effort to high: " in cell.options["session"]["error"]
+        assert "effort is locked by policy" in cell.options["session"]["error"]
+
+        run = cell.ask("settings").wait(60)  # the first message takes the session as set
+        assert run.text == "model=controls-model-2 mode=ask effort=low"
+        assert log.read_text() == "set model controls-model-2\nset effort high\n"  # no more
+        cell.close()
+
+
 def test_a_past_session_goes_on_by_session_resume_where_offered_else_session_load(
     acp_python: Path, tmp_path: Path
 ) -> None:
@@ -406,3 +446,130 @@ def test_a_connection_keeps_the_state_of_its_latest_sessions_only() -> None:
     assert len(provider.sessions) == MAX_SESSIONS
     assert "s0" in provider.sessions and "s1" not in provider.sessions
     assert f"s{MAX_SESSIONS + 49}" in provider.sessions
+
+
+# ---- @ attachments as content blocks ---------------------------------------------------------
+PRICES = 'def load_prices():\n    db_password = "hunter2hunter2"\n    return [1, 2]\n'
+
+
+@pytest.mark.kernel
+def test_attachments_go_as_resources_where_the_agent_takes_them_else_in_the_text(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    """A cell mentioning a variable and a file, to an agent taking embedded context and to
+    one that does not: the blocks each received."""
+    from kernel_session import Session, running_kernel
+
+    (tmp_path / "prices.py").write_text(PRICES)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
+    env["AGENTNB_HISTORY"] = "off"
+    command = [str(acp_python), str(AGENT)]
+    with running_kernel(env) as kernel:
+        session = Session(kernel)
+        ran = session.execute(
+            f"""
+            import os, agentnb
+            get_ipython().run_line_magic("load_ext", "agentnb")
+            os.chdir({str(tmp_path)!r})  # where @./file is read
+            prices_seen = [101.5, 99.25]
+            for style in ("config", "none"):
+                agentnb.connect("acp", command={command!r}, name="at_" + style,
+                                cwd={str(tmp_path)!r}, env={{"CONTROLS_STYLE": style}})
+                get_ipython().run_cell_magic(
+                    "agent", "at_" + style + " --wait --plain --approve all",
+                    "attached @prices_seen @./prices.py")
+                print("BLOCKS", _agent.run.text)
+            """
+        )
+        said = session.stdout(ran)
+    received = [line.split(" ", 1)[1] for line in said.splitlines() if line.startswith("BLOCKS ")]
+    embedded, linked = [json.loads(blocks) for blocks in received]
+    file_uri = (tmp_path / "prices.py").resolve().as_uri()
+
+    assert [b["type"] for b in embedded] == ["text", "resource", "resource"]
+    assert embedded[0]["text"] == "attached @prices_seen @./prices.py"  # no data block in it
+    value, file = embedded[1]["resource"], embedded[2]["resource"]
+    assert value["uri"] == "agentnb:notebook/prices_seen" and value["mimeType"] == "text/plain"
+    assert "101.5" in value["text"] and value["text"].startswith('<notebook-data id="')
+    assert file["uri"] == file_uri and file["mimeType"] == "text/x-python"
+    assert file["text"].startswith('<notebook-data id="') and "def load_prices():" in file["text"]
+    assert "hunter2hunter2" not in file["text"] and "db_password" in file["text"]  # redacted
+    assert value["text"].split('"')[1] == file["text"].split('"')[1]  # the run's one nonce
+
+    assert [b["type"] for b in linked] == ["text", "resource_link"]
+    text = linked[0]["text"]
+    assert text.startswith("attached @prices_seen @./prices.py\n\n<notebook-data id=")
+    assert "101.5" in text and "def load_prices():" in text and "hunter2hunter2" not in text
+    assert linked[1] == {
+        "type": "resource_link",
+        "uri": file_uri,
+        "name": "./prices.py",
+        "mimeType": "text/x-python",
+    }
+
+
+def test_sessions_offering_the_same_settings_and_commands_share_one_value() -> None:
+    """What makes 10 sessions hold no more than their ids beside 10 runs (the memory rows of
+    benchmarks/bench_acp.py): each session's state is its id and a reference."""
+    answer = {
+        "configOptions": [
+            {
+                "id": "model",
+                "name": "Model",
+                "category": "model",
+                "type": "select",
+                "currentValue": "m1",
+                "options": [{"value": f"m{n}", "name": f"M{n}"} for n in range(1, 4)],
+            }
+        ]
+    }
+    commands = {
+        "sessionUpdate": "available_commands_update",
+        "availableCommands": [{"name": "review", "description": "Review"}],
+    }
+    provider = Acp()
+    states = [provider.session_state(f"s{n}") for n in range(3)]
+    for n, state in enumerate(states):
+        provider._opened(f"s{n}", json.loads(json.dumps(answer)))  # parsed afresh each time
+        state.update(json.loads(json.dumps(commands)))
+    assert states[0].options is states[1].options is states[2].options
+    assert states[0].commands is states[2].commands
+    states[1].set_current("model", "m2")  # one changed: its own value, the others' as they were
+    assert states[1].current("model") == "m2" and states[0].current("model") == "m1"
+    many = {
+        "configOptions": [
+            {"id": f"o{k}", "type": "select", "options": [{"value": f"v{n}"} for n in range(500)]}
+            for k in range(5)
+        ]
+    }  # 2,500 choices in all
+    provider._opened("s0", many)
+    provider._opened("s1", json.loads(json.dumps(many)))
+    assert states[0].options is not states[1].options  # a value this large is not kept shared
+
+
+def test_an_image_pasted_into_the_chat_cell_goes_as_an_image_block(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    png = {"type": "image/png", "data": "iVBORw0KGgo="}
+    with controls(acp_python, tmp_path) as conn:
+        cell = agentnb.chat(conn.name)
+        assert cell.options["can_paste"] is True  # the dialect carries media
+        cell._on_view_message(cell, {"kind": "send", "text": "blocks", "images": [png]}, [])
+        wait_until(lambda: cell.runs and cell.runs[-1].done, "the turn with the pasted image")
+        assert cell.runs[-1].text == "text:6 image:image/png:12"
+        cell.close()
+
+
+@pytest.mark.parametrize(
+    ("images", "why"),
+    [
+        ([{"type": "image/svg+xml", "data": "PHN2Zy8+"}], "PNG, JPEG, GIF or WebP, not"),
+        ([{"type": "image/png", "data": "not base64!"}], "arrived damaged"),
+        ([{"type": "image/png", "data": "iVBORw=="}] * 5, "4 pasted images at most"),
+        ([{"type": "image/png", "data": "A" * 8_000_000}], "bytes; one of up to 5,242,880"),
+    ],
+)
+def test_pasted_images_are_checked_in_the_kernel(images: list[object], why: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(why)):
+        pasted_media(images)
+    assert pasted_media(None) == () and pasted_media([]) == ()

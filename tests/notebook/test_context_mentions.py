@@ -9,6 +9,7 @@ keeps text as it is, and how a literal typed in the call is told from text made 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentnb import ConfigurationError
-from agentnb._app.attachments import as_text, attach_context, notebook_context
+from agentnb._app.attachments import as_text, attach_context, attached, notebook_context
 from agentnb._app.context_tools import Kernel
 from agentnb._core.call_site import typed_literal
 
@@ -118,3 +119,57 @@ def test_a_literal_typed_in_the_call_is_told_from_text_made_at_run_time() -> Non
     assert not cell.ask(text=review)
     assert not helper("@df")  # through a function of the user's: not this call's literal
     assert not ask(*["a"], "@df")  # a starred call's places are not read
+
+
+# ---- @./file: a mention with a / names a file under the working directory -----------------
+def test_a_mention_with_a_slash_attaches_the_files_first_lines_redacted(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "io.py").write_text('def read():\n    token = "abcdefgh12345678"\n')
+    (tmp_path / "notes.txt").write_text("remember the milk\n")
+    at = Kernel({"df": pd.DataFrame({"a": [1]})}, cwd=tmp_path)
+    sent = attached("See @src/io.py and @./notes.txt, then @df.a.", at, NONCE)
+    head, block = sent.message.split("\n\n", 1)
+    assert head == "See @src/io.py and @./notes.txt, then @df.a."
+    assert "@src/io.py (first 2 lines):\ndef read():" in block
+    assert "abcdefgh12345678" not in block and "token = " in block  # redacted as every read
+    assert "@./notes.txt (first 1 line):\nremember the milk" in block
+    assert "@df.a: pandas Series" in block  # a name with a dot is still a name
+    assert sent.one_by_one is not None
+    assert sent.one_by_one.message == head
+    items = {item.mention: item for item in sent.one_by_one.items}
+    assert items["@src/io.py"].uri == (tmp_path / "src" / "io.py").as_uri()
+    assert items["@src/io.py"].mime_type == "text/x-python" and items["@src/io.py"].file
+    assert items["@./notes.txt"].mime_type == "text/plain"
+    assert items["@df.a"].uri == "agentnb:notebook/df.a" and not items["@df.a"].file
+    assert all(item.text.startswith(f'<notebook-data id="{NONCE}">') for item in items.values())
+
+
+@pytest.mark.parametrize(
+    ("mention", "why"),
+    [
+        ("@./missing.py", "'./missing.py' is not a file under the working directory"),
+        ("@../outside.py", "is outside the working directory"),
+        ("@./.env", "'.env' is never read: it may hold secrets"),
+        ("@.git/config", "inside .git/, a folder that holds secrets"),
+    ],
+)
+def test_a_file_mention_that_cannot_be_read_is_refused_saying_why(
+    tmp_path: Path, mention: str, why: str
+) -> None:
+    (tmp_path / ".env").write_text("KEY=1\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("[core]\n")
+    with pytest.raises(ConfigurationError, match="a mention with a / names a file") as raised:
+        attach_context(f"read {mention}", Kernel({}, cwd=tmp_path), NONCE)
+    assert why in str(raised.value) and str(raised.value).startswith(mention)
+
+
+def test_a_file_mention_written_as_text_is_sent_as_it_was(tmp_path: Path) -> None:
+    text = "see @./a.py, @src/b.py and mail@host.org/x"
+    assert attach_context(as_text(text), Kernel({}, cwd=tmp_path), NONCE) == text
+    assert attach_context(text, Kernel({}, cwd=tmp_path), NONCE, mentions="asked") == text
+
+
+@given(st.text(alphabet="@@a_./-`[]1In \n", max_size=40))
+def test_any_text_with_paths_written_as_text_is_sent_as_it_was(text: str) -> None:
+    assert attach_context(as_text(text), kernel(), NONCE) == text

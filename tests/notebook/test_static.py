@@ -22,6 +22,7 @@ from agentnb._display.static_copy import (
     static_text,
 )
 from agentnb.events import (
+    CustomEvent,
     ReasoningDelta,
     RunCompleted,
     RunFailed,
@@ -549,3 +550,50 @@ def test_a_turn_that_attached_something_shows_the_question_as_typed() -> None:
         assert "notebook-data" not in bundle[mime], mime
     assert "@@NVDA @df" in bundle["text/html"] and "@@NVDA @df" in bundle["text/plain"]
     assert r"\@\@NVDA \@df" in bundle["text/markdown"]
+
+
+def acp_turn(plan: list[dict[str, object]]) -> Run:
+    """A coding agent's turn: the session's settings in effect, a plan, an answer."""
+    run = Run(agent="claude", message="Fix the tests")
+    run.start(at=1000.0)
+    config = {"model": "sonnet", "mode": "plan\u202e<b>x</b>", "effort": "low"}
+    run.apply(RunStarted(run_id="r1", model="sonnet", mode=config["mode"], config=config))
+    run.apply(CustomEvent(name="plan", value=plan))
+    run.apply(TextDelta(delta="Done."))
+    run.apply(RunCompleted())
+    return run
+
+
+PLAN = [
+    {"content": "read the code", "status": "completed", "priority": "high"},
+    {"content": "write <i>the</i> fix", "status": "in_progress", "priority": None},
+    {"content": "run\nthe tests", "status": "pending", "priority": "low"},
+]
+
+
+def test_the_copy_draws_the_plan_and_the_sessions_settings_as_text() -> None:
+    run = acp_turn(PLAN)
+    bundle = static_bundle([run])
+    page = bundle["text/html"]
+    assert_safe(page)
+    assert "<select" not in page
+    assert (
+        "<small>model sonnet · mode plan⟨U+202E⟩&lt;b&gt;x&lt;/b&gt; · effort low</small>" in page
+    )
+    assert "<strong>Plan · 1 of 3 done</strong>" in page
+    assert "<li>☑ read the code <small>(high)</small></li>" in page
+    assert "<li>◐ write &lt;i&gt;the&lt;/i&gt; fix</li>" in page
+    assert "<li>☐ run⟨U+000A⟩the tests <small>(low)</small></li>" in page
+    assert page.index("Plan · 1 of 3") < page.index("Done.")  # above the answer, as live
+    markdown = bundle["text/markdown"]
+    assert "**Plan · 1 of 3 done**\n\n- ☑ read the code (high)\n- ◐ write" in markdown
+    assert "*model sonnet · mode plan" in markdown and "<i>" not in markdown
+    assert "plan:\n  ☑ read the code (high)" in bundle["text/plain"]
+
+
+def test_a_long_plan_is_drawn_bounded_and_a_run_without_settings_says_none() -> None:
+    steps = [{"content": f"step {n}", "status": "pending"} for n in range(5000)]
+    page = static_html([acp_turn(steps)])
+    assert page.count("<li>") == 31 and "… 4,970 more entries" in page
+    plain = finished_run("hi")
+    assert "agentnb-plan" not in static_html([plain]) and "mode" not in static_html([plain])

@@ -9,14 +9,20 @@ from ``.tools/acp`` by the tests. ``CONTROLS_STYLE`` says how it advertises its 
 - ``hostile``: hundreds of settings and commands, names with markup, line breaks and bidi
   controls, a plan of 10,000 entries, and it claims images but rejects them.
 
+``CONTROLS_SET_DELAY`` (seconds) delays its answer to ``session/set_config_option``,
+``CONTROLS_REFUSE`` names a setting whose every change it refuses (an error), and
+``CONTROLS_LOG`` a file it appends each setting it was asked to set to (``set ID VALUE``).
+
 The prompt's first word says what it does: ``settings`` (answers the settings in effect),
 ``plan`` (a plan of three entries, updated), ``how`` (whether the session was resumed), ``blocks`` (answers the prompt's blocks by
-type), ``bigplan`` (a plan of 10,000 entries); anything else is echoed.
+type), ``attached`` (answers the prompt's blocks whole, as JSON), ``bigplan`` (a plan of 10,000
+entries); anything else is echoed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
@@ -175,6 +181,11 @@ class ControlsAgent(Agent):
     async def set_config_option(
         self, config_id: str, session_id: str, value: str | bool, **kwargs: Any
     ) -> SetSessionConfigOptionResponse | None:
+        if os.environ.get("CONTROLS_LOG"):
+            _logged(os.environ["CONTROLS_LOG"], f"set {config_id} {value}")
+        await asyncio.sleep(float(os.environ.get("CONTROLS_SET_DELAY") or 0))
+        if config_id == os.environ.get("CONTROLS_REFUSE"):
+            raise RequestError.invalid_params({"reason": f"{config_id} is locked by policy"})
         if config_id not in CHOICES or value not in CHOICES[config_id]:
             raise RequestError.invalid_params({"configId": config_id, "value": value})
         self._settings[session_id][config_id] = str(value)
@@ -249,6 +260,10 @@ class ControlsAgent(Agent):
             entries = [plan_entry(f"step {n}", status="pending") for n in range(10000)]
             await self._conn.session_update(session_id, update_plan(entries))
             answer = "a big plan"
+        elif word == "attached":
+            answer = json.dumps(
+                [block.model_dump(by_alias=True, exclude_none=True) for block in prompt]
+            )
         elif word == "blocks":
             if STYLE == "hostile" and any(b.type == "image" for b in prompt):
                 raise RequestError.invalid_params({"reason": "this model takes no images"})
@@ -270,6 +285,11 @@ class ControlsAgent(Agent):
         entries[0] = plan_entry("read the code", priority="high", status="completed")
         entries[1] = plan_entry("write the fix", priority="medium", status="in_progress")
         await self._conn.session_update(session_id, update_plan(entries))
+
+
+def _logged(path: str, line: str) -> None:
+    with open(path, "a") as log:  # a line, at once: the tests read it while the agent runs
+        log.write(line + "\n")
 
 
 def _described(block: Any) -> str:
