@@ -1,5 +1,6 @@
-"""The ACP transport: an ACP agent's process (:mod:`agentnb._client.stdio_rpc`: JSON-RPC 2.0
-over its stdio, its process group ended whole), beside the HTTP
+"""The ACP transport: an ACP agent's process (its process group ended whole:
+:mod:`agentnb._client.agent_process`), spoken to in JSON-RPC 2.0 over its stdio by the
+official SDK's ``ClientSideConnection`` (:mod:`agentnb._client.acp_wire`), beside the HTTP
 :class:`~agentnb._client.transport.Transport` (which it extends).
 
 The process starts on first use (``initialize``, within :data:`INITIALIZE_TIMEOUT_S`), serves
@@ -9,7 +10,7 @@ exits).
 A turn (``session/prompt``) is handed to the stream as a response whose body is the turn's
 frames (:mod:`agentnb.providers.acp`), so the dialect's translator, the run, the approval
 gate and the history take it as any other run. The agent's requests during a turn:
-``session/request_permission`` waits for the gate's decision (sent back as ``ANSWER``);
+``session/request_permission`` waits for the gate's decision;
 ``fs/read_text_file`` and ``fs/write_text_file`` are the :class:`Workspace`'s to judge, read
 and write (only a client made for a connection has one: a bare client offers no file access),
 a write, and a read while the context settings ask first, through the gate; a write that is
@@ -47,17 +48,18 @@ from .._http import Verify
 from ..providers import HttpRequest, Provider
 from .acp_requests import Pending, PendingRequests
 from .acp_terminals import Terminals
-from .rpc_socket import RpcWebSocket, websocket_url
-from .stdio_rpc import (
-    EXIT_GRACE_S,
+from .acp_wire import (
     INVALID_REQUEST,
-    LINE_LIMIT,
     METHOD_NOT_FOUND,
-    RpcPeer,
-    RpcProcess,
-    checked_env,
-    start_process,
+    ProcessWire,
+    SocketWire,
+    Wire,
+    connect,
+    request,
+    sdk,
+    websocket_url,
 )
+from .agent_process import EXIT_GRACE_S, LINE_LIMIT, checked_env, start_process
 from .transport import Transport
 
 __all__ = [
@@ -173,12 +175,16 @@ class _TurnBody(httpx.AsyncByteStream):
 
 
 # ---- the agent: a process, or a WebSocket -------------------------------------------------------
-class _Agent(RpcPeer):
-    """The running agent: its messages go to the transport, which keeps its turns. Made as
-    :class:`_ProcessAgent` or :class:`_SocketAgent`, which move the messages."""
+class _Agent:
+    """The running agent (a process, or a WebSocket: its :class:`Wire`) and the SDK's
+    connection over it; its requests and updates go to the transport, which keeps its
+    turns (the connection's :class:`~agentnb._client.acp_wire.Host`)."""
 
-    def __init__(self, *args: Any, transport: AcpTransport, **options: Any) -> None:
+    def __init__(self, transport: AcpTransport, wire: Wire) -> None:
         self.transport = transport
+        self.wire = wire
+        self.requests = wire.requests
+        """Its requests waiting for an answer (:mod:`agentnb._client.acp_requests`)."""
         self.turns: dict[str, _Turn] = {}
         """The turn going on in each session."""
         self.sessions: set[str] = set()
@@ -187,34 +193,68 @@ class _Agent(RpcPeer):
             Terminals(transport.cwd, transport.outgoing) if transport.terminal else None
         )
         """The commands it runs in terminals of ours (None: none are offered)."""
-        self.requests = PendingRequests()
-        """Its requests waiting for an answer (:mod:`agentnb._client.acp_requests`)."""
-        super().__init__(*args, named=transport.provider.named, where=transport.base_url)
+        self.failure: str | None = None
+        """Why it went, as the requests still waiting fail."""
+        self.went = False
+        self.connection = connect(self, wire)
 
-    def on_request(self, rpc_id: Any, method: str, params: object) -> None:
-        self.transport.on_request(self, rpc_id, method, params)
+    @property
+    def running(self) -> bool:
+        return self.wire.running
 
-    def on_notification(self, method: str, params: object) -> None:
-        if method != "session/update" or not isinstance(params, dict):
-            return
-        session_id, update = str(params.get("sessionId")), params.get("update")
-        if not isinstance(update, dict):
-            return
+    # ---- the connection's Host ---------------------------------------------------------------
+    async def answer(self, pending: Pending) -> dict[str, Any]:
+        await self.transport.on_request(self, pending)
+        return await pending.answer
+
+    def update(self, session_id: str, update: dict[str, Any]) -> None:
         self.transport.observe(session_id, update)
         turn = self.turns.get(session_id)
         if turn is not None:
             turn.push("update", update)
 
-    def on_exit(self, why: str) -> None:
-        self.transport.gone(self, why)
+    def reused(self, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
+        self.transport.reused(self, rpc_id, method, params)
+
+    def gone(self, why: str) -> None:
+        if not self.went:
+            self.went = True
+            self.transport.gone(self, why)
+
+    # ---- requests of ours ----------------------------------------------------------------
+    async def call(self, method: str, params: object, within: float | None) -> dict[str, Any]:
+        """Send a request and return the agent's answer (``result`` or ``error``); the
+        agent gone or no answer within ``within`` seconds is a
+        :class:`~agentnb.TransportError`."""
+        refused = sdk().RequestError
+        try:
+            async with asyncio.timeout(within):
+                return {"result": await request(self.connection, method, params)}
+        except refused as exc:
+            return {"error": {"code": exc.code, "message": str(exc), "data": exc.data}}
+        except (ConnectionError, OSError):
+            why = self.failure or self.wire.failure
+            raise TransportError(why or f"the agent {self.wire.where} closed its input") from None
+        except TimeoutError:
+            named = self.transport.provider.named
+            raise TransportError(f"{named} did not answer {method} within {within:g} s") from None
+
+    def cancel(self, session_id: str) -> None:
+        """``session/cancel`` (the SDK's), not waited for."""
+        self.transport._in_background(_quietly(self.connection.cancel(session_id=session_id)))
+
+    async def end(self) -> None:
+        """End the agent (its process group, its WebSocket), then the SDK's connection."""
+        await self.wire.end()
+        with contextlib.suppress(TimeoutError):  # its reader says how it went
+            await asyncio.wait_for(self.wire.over.wait(), EXIT_GRACE_S)
+        self.gone(self.wire.failure or "the agent was ended")
+        await self.connection.close()
 
 
-class _ProcessAgent(_Agent, RpcProcess):
-    """An agent run by its command, over its stdio."""
-
-
-class _SocketAgent(_Agent, RpcWebSocket):
-    """An agent served over the network, reached by its URL."""
+async def _quietly(sending: Any) -> None:
+    with contextlib.suppress(OSError, RuntimeError, ConnectionError):
+        await sending
 
 
 class AcpTransport(Transport):
@@ -297,7 +337,9 @@ class AcpTransport(Transport):
             await self._start()
 
     async def _start(self) -> None:
-        agent: _Agent
+        sdk()  # how to install it, before anything starts
+        requests, where = PendingRequests(), self.base_url.removeprefix("acp:")
+        wire: Wire
         if self.socket_url is not None:
             from .._http.websocket import open_websocket  # aiohttp: at the first WebSocket
 
@@ -309,10 +351,11 @@ class AcpTransport(Transport):
                 within=within,
                 max_size=LINE_LIMIT,
             )
-            agent = self._agent = _SocketAgent(socket, transport=self)
+            wire = SocketWire(socket, requests, where=where)
         else:
             process = await start_process(self.command, cwd=self.cwd, env=self.env)
-            agent = self._agent = _ProcessAgent(process, transport=self)
+            wire = ProcessWire(process, requests, where=where)
+        agent = self._agent = _Agent(self, wire)
         try:
             async with asyncio.timeout(INITIALIZE_TIMEOUT_S):
                 await self.provider.discover(self.send_json)
@@ -325,9 +368,9 @@ class AcpTransport(Transport):
         self._check_version()
 
     def _not_an_agent(self, agent: _Agent) -> str:
-        said = "; ".join(agent.noise)
+        said = "; ".join(agent.wire.noise)
         stdout = f"; it printed: {said!r}" if said else ""
-        stderr = agent.stderr_tail()
+        stderr = agent.wire.stderr_tail()
         stderr = f"; the end of its stderr: {stderr[-600:]!r}" if stderr else ""
         if self.socket_url is not None:
             return (
@@ -360,13 +403,13 @@ class AcpTransport(Transport):
             self._agent = None
         if agent.terminals is not None:  # the commands it ran end with it
             self._in_background(agent.terminals.close())
-        tail = agent.stderr_tail()
-        agent.fail_waiting(self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why))
+        tail = agent.wire.stderr_tail()
+        agent.failure = self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why)
         for turn in list(agent.turns.values()):
             turn.end(
                 "exited",
                 {
-                    "status": agent.exit_status,
+                    "status": agent.wire.exit_status,
                     "stderr": self.redact(tail[-1500:]),
                     "over": "WebSocket" if self.socket_url is not None else "process",
                 },
@@ -385,33 +428,24 @@ class AcpTransport(Transport):
         if callable(observe):
             observe(session_id, update)
 
-    def on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
-        """A request of the agent's: kept in its table under its id until answered (an id
-        reused while one waits is a protocol error), then judged, asked about or done."""
-        params = params if isinstance(params, dict) else {}
-        if method == "initialize":  # our own request, sent back: a program that echoes
-            agent.fail_waiting(
-                f"{self.base_url.removeprefix('acp:')!r} is not an ACP agent: it sent "
-                f"agentnb's initialize request back (a program that echoes its input)"
-            )
-            return
-        if agent.requests.under(rpc_id) is not None:
-            self._reused(agent, rpc_id, method, params)
-            return
+    async def on_request(self, agent: _Agent, pending: Pending) -> None:
+        """A request of the agent's (kept in its table under its id until answered: an id
+        reused while one waits is a protocol error, :meth:`reused`): judged, asked about or
+        done; its answer is set on it (:attr:`Pending.answer`)."""
+        method = pending.method
         if not self._offers(agent, method):
-            agent.fail(rpc_id, METHOD_NOT_FOUND, f"agentnb does not offer {method}")
+            why = f"agentnb does not offer {method}"
+            agent.requests.refuse(pending, sdk().RequestError(METHOD_NOT_FOUND, why))
             return
-        pending = agent.requests.open(rpc_id, method, params)
-        assert pending is not None, "a valid id (the reader's) that no request waits under"
         turn = agent.turns.get(pending.session_id)
         if method == _PERMISSION:
             self._on_permission(agent, turn, pending)
         elif method in _FILE_METHODS:
-            self._in_background(self._on_file(agent, turn, pending))
+            await self._on_file(agent, turn, pending)
         elif method == "terminal/create":
-            self._in_background(self._on_terminal(agent, turn, pending))
+            await self._on_terminal(agent, turn, pending)
         else:
-            self._in_background(self._do_terminal(agent, None, pending))
+            await self._do_terminal(agent, None, pending)
 
     def _offers(self, agent: _Agent, method: str) -> bool:
         """Whether the agent may ask ``method`` of this client."""
@@ -421,20 +455,20 @@ class AcpTransport(Transport):
             return self.workspace is not None
         return method.startswith("terminal/") and agent.terminals is not None
 
-    def _reused(self, agent: _Agent, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
+    def reused(self, agent: _Agent, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
         """A request under an id another request still waits under: a protocol error. The
         one that waited is withdrawn (a decision on its card finds nothing), the id is
         answered with the error once, and the turns of both end failed, saying so."""
         earlier = agent.requests.under(rpc_id)
         assert earlier is not None
-        agent.requests.close(earlier)
+        agent.requests.withdraw(earlier)
         shown = json.dumps(rpc_id)[:80]
         why = (
             f"protocol error: {self.provider.named} sent a request ({method}) under the id "
             f"{shown} while its request {earlier.method} under that id waited for an "
             f"answer; neither was carried out, and the turn was ended"
         )
-        agent.fail(rpc_id, INVALID_REQUEST, why)
+        agent.wire.fail(rpc_id, INVALID_REQUEST, why)
         for session_id in dict.fromkeys((earlier.session_id, str(params.get("sessionId")))):
             turn = agent.turns.get(session_id)
             if turn is None:
@@ -453,13 +487,11 @@ class AcpTransport(Transport):
 
     def _reply(self, agent: _Agent, pending: Pending, result: object) -> None:
         """Answer ``pending`` with ``result`` (once)."""
-        if agent.requests.close(pending):
-            agent.answer(pending.rpc_id, result)
+        agent.requests.reply(pending, result if isinstance(result, dict) else {})
 
     def _refuse(self, agent: _Agent, pending: Pending, why: str) -> None:
         """Answer ``pending`` with an error saying ``why`` (once)."""
-        if agent.requests.close(pending):
-            agent.fail(pending.rpc_id, _INVALID_PARAMS, why)
+        agent.requests.refuse(pending, sdk().RequestError(_INVALID_PARAMS, why))
 
     @staticmethod
     def _frame(pending: Pending, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -809,8 +841,7 @@ class AcpTransport(Transport):
                 self._reply(agent, pending, _CANCELLED)
             else:
                 self._refuse(agent, pending, "the turn was stopped")
-        cancel = {"jsonrpc": "2.0", "method": "session/cancel"}
-        agent.post({**cancel, "params": {"sessionId": turn.session_id}})
+        agent.cancel(turn.session_id)
         self._in_background(self._end_or_kill(agent, turn))
 
     async def _end_or_kill(self, agent: _Agent, turn: _Turn) -> None:

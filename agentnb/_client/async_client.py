@@ -63,12 +63,12 @@ from .._http import checked_verify
 from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
 from ..providers.acp import Acp
 from .acp_transport import ACP_IDLE_TIMEOUT, AcpTransport
+from .agent_process import checked_command, checked_flag
 from .client_options import ClientOptions, provider_options_of
 from .clock import DEFAULT_IDLE_TIMEOUT
 from .listing_bounds import ListingBounds
 from .origins import checked_origins
 from .reattach import OnceAccepted
-from .stdio_rpc import checked_command, checked_flag
 from .stream import AsyncRunStream
 from .transport import DEFAULT_TIMEOUT, Transport
 
