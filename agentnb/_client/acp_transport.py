@@ -45,7 +45,8 @@ from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
 from .._core.retry import RetryPolicy
 from .._core.secrets import register_header_credentials
 from .._http import Verify
-from ..providers import HttpRequest, Provider
+from ..providers import Provider, RpcCall, RpcDecisions, WireRequest
+from ..sse import ServerSentEvent
 from .acp_requests import Pending, PendingRequests
 from .acp_terminals import Terminals
 from .acp_wire import (
@@ -60,6 +61,7 @@ from .acp_wire import (
     websocket_url,
 )
 from .agent_process import EXIT_GRACE_S, LINE_LIMIT, checked_env, start_process
+from .frame_reader import FRAMES
 from .transport import Transport
 
 __all__ = [
@@ -81,10 +83,6 @@ CANCEL_GRACE_S = 10.0
 still in the turn then is ended (its process group), and the next turn starts it again."""
 REQUEST_TIMEOUT_S = 120.0
 """How long a request other than a prompt (``session/new``, ``session/load``) may take."""
-
-REPLAY = "session/replay"
-"""A ``session/load`` sent even for a session open in the process: its replay is wanted
-(an import of the session's turns)."""
 
 _log = logging.getLogger("agentnb")
 _TURN = "agentnb.acp_turn"
@@ -133,12 +131,12 @@ class Workspace(Protocol):
 
 # ---- a turn ---------------------------------------------------------------------------------
 class _Turn:
-    """One ``session/prompt`` going on: its frames, as SSE, for the stream to read."""
+    """One ``session/prompt`` going on: its frames, for the stream to read."""
 
     def __init__(self, session_id: str, agent: _Agent) -> None:
         self.session_id = session_id
         self.agent = agent
-        self.frames: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.frames: asyncio.Queue[ServerSentEvent | None] = asyncio.Queue()
         self.ended = asyncio.Event()
         """The turn's frames are over (its end, an error, the agent gone)."""
         self.finished = asyncio.Event()
@@ -151,7 +149,7 @@ class _Turn:
     def push(self, event: str, data: object) -> None:
         if not self.stopping and not self.ended.is_set():
             line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-            self.frames.put_nowait(f"event: {event}\ndata: {line}\n\n".encode())
+            self.frames.put_nowait(ServerSentEvent(event, line))
 
     def end(self, event: str, data: object) -> None:
         self.push(event, data)
@@ -159,13 +157,13 @@ class _Turn:
         self.frames.put_nowait(None)
 
 
-class _TurnBody(httpx.AsyncByteStream):
-    """A turn's frames as a response body; a body read after a pause reads on."""
+class _TurnFrames:
+    """A turn's frames as the stream reads them; read again after a pause, they read on."""
 
     def __init__(self, turn: _Turn) -> None:
         self.turn = turn
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
         while True:
             piece = await self.turn.frames.get()
             if piece is None:
@@ -672,13 +670,14 @@ class AcpTransport(Transport):
         return "The agent needs a login; it offers: " + "; ".join(ways)
 
     async def send_json(
-        self, http: HttpRequest, *, on_retry: Callable[[], None] | None = None
+        self, http: WireRequest, *, on_retry: Callable[[], None] | None = None
     ) -> Any:
-        if http.method == "GET" and http.path == "agent":
+        call = _rpc_call(http)
+        params = dict(call.params or {})
+        if call.method == "initialize" and call.params is None:  # what the agent said of itself
             await self.discover()
             return self.info
-        if http.path == "initialize":
-            params = dict(http.json) if isinstance(http.json, dict) else {}
+        if call.method == "initialize":
             capabilities = dict(params.get("clientCapabilities") or {})
             capabilities["terminal"] = self.terminal  # offered only when opted in
             if self.workspace is None:  # no files to offer
@@ -688,24 +687,22 @@ class AcpTransport(Transport):
             if not isinstance(answer, dict):
                 raise ProtocolError(f"{self.base_url!r} answered initialize oddly")
             return answer
-        params = dict(http.json) if isinstance(http.json, dict) else {}
-        if http.path == "session/cancel":  # a Stop, however early: the turn is let go
+        if call.method == "session/cancel":  # a Stop, however early: the turn is let go
             turn = self._latest.get(str(params.get("sessionId")))
             if turn is not None and not turn.ended.is_set():
                 self._stop(turn)
             return None
         await self.discover()
-        if http.path in ("session/new", "session/load", REPLAY):
-            return await self._open_session(http.path, params)
-        return await self._call(http.path, params, REQUEST_TIMEOUT_S)
+        if call.method in ("session/new", "session/load"):
+            return await self._open_session(call.method, params, replay=call.replay)
+        return await self._call(call.method, params, REQUEST_TIMEOUT_S)
 
-    async def _open_session(self, method: str, params: dict[str, Any]) -> Any:
+    async def _open_session(self, method: str, params: dict[str, Any], *, replay: bool) -> Any:
         agent = self._agent
         if agent is None:
             raise TransportError(f"the agent {self.base_url} is not running")
         params.setdefault("cwd", str(self.cwd))
         params.setdefault("mcpServers", [])
-        replay, method = method == REPLAY, "session/load" if method == REPLAY else method
         if method == "session/load":
             session_id = str(params.get("sessionId"))
             if session_id in agent.sessions and not replay:
@@ -728,25 +725,27 @@ class AcpTransport(Transport):
             agent.sessions.add(answer["sessionId"])
         return answer
 
-    async def open_stream(self, http: HttpRequest, *, idempotent: bool = False) -> httpx.Response:
-        """A turn's frames: the prompt sent (``POST session/prompt``), or the decisions on
-        its requests sent (``ANSWER``) and the turn read on."""
-        params = http.json if isinstance(http.json, dict) else {}
-        session_id = str(params.get("sessionId"))
-        if http.method == "ANSWER":
+    async def open_stream(self, http: WireRequest, *, idempotent: bool = False) -> httpx.Response:
+        """A turn's frames: the prompt sent (``session/prompt``), or the decisions on its
+        requests carried out (:class:`~agentnb.providers.RpcDecisions`) and the turn read on.
+        The frames are handed over as they are (:data:`~agentnb._client.frame_reader.FRAMES`),
+        not as a body to decode."""
+        if isinstance(http, RpcDecisions):
+            session_id, method = str(http.session_id), "answer"
             turn = self._latest.get(session_id)
             if turn is None:
                 raise TransportError(f"the turn of session {session_id!r} is over")
-            await self._send_answers(turn, params.get("answers") or [])
+            await self._send_answers(turn, http.answers)
         else:
+            call = _rpc_call(http)
+            params, method = dict(call.params or {}), call.method
             await self.discover()
-            turn = await self._prompt(session_id, http.path, params)
+            turn = await self._prompt(str(params.get("sessionId")), method, params)
         return httpx.Response(
             200,
             headers={"content-type": "text/event-stream"},
-            stream=_TurnBody(turn),
-            request=httpx.Request("POST", self.url(http.path or "answer")),
-            extensions={_TURN: turn},
+            request=httpx.Request("POST", self.url(method)),
+            extensions={_TURN: turn, FRAMES: _TurnFrames(turn)},
         )
 
     async def _prompt(self, session_id: str, method: str, params: dict[str, Any]) -> _Turn:
@@ -887,3 +886,12 @@ def _permitted(turn: _Turn, params: Mapping[str, Any], current: str | None) -> s
             turn.permits.remove(permit)
             return str(permit.get("call"))
     return None
+
+
+def _rpc_call(http: WireRequest) -> RpcCall:
+    """``http`` as the JSON-RPC request it must be on this wire."""
+    if not isinstance(http, RpcCall):
+        raise ConfigurationError(
+            f"an ACP agent is sent JSON-RPC requests (RpcCall), not {type(http).__name__}"
+        )
+    return http

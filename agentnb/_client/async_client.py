@@ -60,7 +60,14 @@ from .._core.retry import RetryPolicy
 from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
 from .._http import checked_verify
-from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
+from ..providers import (
+    Provider,
+    RemoteAgent,
+    RemoteRun,
+    RunRef,
+    WireRequest,
+    get_provider,
+)
 from ..providers.acp import Acp
 from .acp_transport import ACP_IDLE_TIMEOUT, AcpTransport
 from .agent_process import checked_command, checked_flag
@@ -560,6 +567,6 @@ class AsyncAgentClient:
         return found
 
     # ---- HTTP --------------------------------------------------------------------------
-    async def send_json(self, http: HttpRequest) -> Any:
+    async def send_json(self, http: WireRequest) -> Any:
         """Send a JSON request with this client's key and retries; the parsed answer."""
         return await self.transport.send_json(http)
