@@ -229,6 +229,9 @@ class Wire:
         self.post({"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}})
 
     async def receive(self) -> dict[str, Any] | None:
+        # The task the SDK made of the last message runs before the next one is read: a
+        # turn's first chunk reaches the stream before the rest of its burst is parsed.
+        await asyncio.sleep(0)
         while self.failure is None:
             text = await self._read()
             if text is None:

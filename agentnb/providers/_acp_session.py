@@ -142,7 +142,7 @@ class SessionCommand:
     """What its input is, as the agent hints it (None: it takes none)."""
 
 
-@dataclass
+@dataclass(slots=True)  # one a session a connection opened: kept small
 class SessionState:
     """One session's settings, commands and plan, kept current by :meth:`update`."""
 

@@ -63,6 +63,7 @@ from ..events import (
 from ..sse import ServerSentEvent
 from ._acp_calls import AcpCall, block_text, output_of, shown_diff
 from ._acp_session import (
+    ConfigOption,
     SessionState,
     check_config,
     options_of,
@@ -643,10 +644,17 @@ class Acp(Provider):
         """The session's state, with the settings its opening answer offers."""
         state = self.session_state(session_id)
         if (options := options_of(answer)) or "configOptions" in answer:
-            state.options = options
+            state.options = self._shared(options)
         self.latest = session_id
         self.changed(session_id)
         return state
+
+    def _shared(self, options: tuple[ConfigOption, ...]) -> tuple[ConfigOption, ...]:
+        """``options``, or the equal ones the latest session holds: the sessions of one agent
+        mostly open with the same settings, and a connection opening a session a run keeps
+        one copy of them, not one a session."""
+        latest = self.sessions.get(self.latest or "")
+        return latest.options if latest is not None and latest.options == options else options
 
     def process_ended(self) -> None:
         """The agent's process ended: a session opened to read its settings is gone too."""
