@@ -299,6 +299,7 @@ class AcpTransport(Transport):
         self.workspace: Workspace | None = None
         """The files the agent may reach (None: it is offered none)."""
         self._agent: _Agent | None = None
+        self._requests: dict[str, httpx.Request] = {}
         self._starting = asyncio.Lock()
         self._latest: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
         """Each session's latest turn while a stream holds it: decisions sent after it
@@ -744,9 +745,17 @@ class AcpTransport(Transport):
         return httpx.Response(
             200,
             headers={"content-type": "text/event-stream"},
-            request=httpx.Request("POST", self.url(method)),
+            request=self._request_of(method),
             extensions={_TURN: turn, FRAMES: _TurnFrames(turn)},
         )
+
+    def _request_of(self, method: str) -> httpx.Request:
+        """The request a turn's response names in an error (one a method: made once, a URL
+        parse each turn being a tenth of agentnb's work before the prompt is sent)."""
+        request = self._requests.get(method)
+        if request is None:
+            request = self._requests[method] = httpx.Request("POST", self.url(method))
+        return request
 
     async def _prompt(self, session_id: str, method: str, params: dict[str, Any]) -> _Turn:
         agent = self._agent

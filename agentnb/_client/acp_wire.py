@@ -31,6 +31,7 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import functools
 import json
 import signal
 from typing import TYPE_CHECKING, Any, Protocol
@@ -109,6 +110,7 @@ def arriving() -> Pending:
     return pending
 
 
+@functools.cache
 def sdk() -> Any:
     """The SDK's modules (``acp``), or a :class:`~agentnb.ConfigurationError` saying how to
     install them."""

@@ -29,7 +29,7 @@ from agentnb import (
     evals,
 )
 from agentnb._app.connections import disconnect
-from agentnb._client import acp_terminals, acp_transport
+from agentnb._client import acp_terminals, acp_transport, acp_wire
 from agentnb._core.shown_call import shown_call
 from agentnb._display.run_text import status_line
 from agentnb.approvals import ApprovalDecision
@@ -609,10 +609,12 @@ def test_an_http_dialect_refuses_command() -> None:
 
 
 def test_without_the_acp_sdk_connecting_says_how_to_install_it_and_starts_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     for module in ("acp", "acp.client", "acp.client.connection"):
         monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    acp_wire.sdk.cache_clear()  # the SDK as this test's process has it (none)
+    request.addfinalizer(acp_wire.sdk.cache_clear)
     command = [sys.executable, "-c", "open('started', 'w').close()"]
     with (
         AgentClient("acp", command=command, cwd=tmp_path) as client,
