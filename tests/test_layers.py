@@ -113,6 +113,7 @@ LAZY_ALLOWED = (
     "agentnb.server",
     "agentnb._http.aiohttp_transport",  # aiohttp: at the first HTTP client
     "agentnb._http.websocket",  # aiohttp too: at the first ACP agent reached over WebSocket
+    "acp",  # the optional ACP SDK (agentnb[acp]): at the first ACP agent started
     "httpx",  # with its own command line (click, rich, pygments): not at ``import agentnb``
     "agentnb._notebook.magics",
     "agentnb._tracing.otel",

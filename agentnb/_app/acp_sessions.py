@@ -20,7 +20,7 @@ from .._core.request import build_request
 from .._core.run import Run
 from .._display.plain_table import PlainTable
 from ..events import RunCompleted, RunStarted
-from ..providers import HttpRequest
+from ..providers import RpcCall
 from ..providers._acp_session import (
     ConfigOption,
     SessionCommand,
@@ -260,7 +260,7 @@ def past_sessions(client: AsyncAgentClient, connection: str, cwd: str | None) ->
             params: dict[str, Any] = {"cwd": cwd} if cwd else {}
             if cursor:
                 params["cursor"] = cursor
-            answer = await send(HttpRequest("POST", "session/list", json=params))
+            answer = await send(RpcCall("session/list", params))
             page = answer if isinstance(answer, dict) else {}
             found += [s for item in page.get("sessions") or [] if (s := _listed(item))]
             cursor = page.get("nextCursor") if isinstance(page.get("nextCursor"), str) else None

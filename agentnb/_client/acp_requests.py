@@ -3,9 +3,9 @@ read, a terminal's output): one table for the connection to the agent
 (:mod:`agentnb._client.acp_transport`), so the call a person approves is the call that runs.
 
 - A request is known by its JSON-RPC id as JSON gives it, type included
-  (:func:`~agentnb._client.stdio_rpc.id_key`): ``5``, ``5.0`` and ``"5"`` are three ids.
-  An id JSON-RPC does not allow (``true``, a list, an object) never reaches the table: the
-  reader answers it as an Invalid Request (:mod:`agentnb._client.stdio_rpc`).
+  (:func:`id_key`): ``5``, ``5.0`` and ``"5"`` are three ids. An id JSON-RPC does not
+  allow (``true``, a list, an object) never reaches the table: the reader answers it as an
+  Invalid Request (:mod:`agentnb._client.acp_wire`).
 - An id reused while a request under it still waits is a protocol error
   (:meth:`PendingRequests.open` says so): the request that waited is withdrawn, and what
   decides next finds nothing under it.
@@ -14,11 +14,14 @@ read, a terminal's output): one table for the connection to the agent
   ``toolCallId`` never names one. A decision reaches the request by its ticket in this
   table, and only when it names the request's method and the digest of the params its card
   was made from (:attr:`Pending.digest`); the params are a copy taken on arrival.
-- Each request is answered once (:meth:`PendingRequests.close`).
+- Each request is answered once (:meth:`PendingRequests.close`): its answer is set on its
+  :attr:`Pending.answer`, which the SDK's task for the request awaits and sends; a request
+  withdrawn is never answered (:attr:`Pending.withdrawn`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -26,15 +29,34 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from .stdio_rpc import id_key
+__all__ = ["Pending", "PendingRequests", "id_key"]
 
-__all__ = ["Pending", "PendingRequests"]
+
+def id_key(rpc_id: object) -> str | None:
+    """A JSON-RPC id as JSON gives it, type included (``5``, ``5.0``, ``"5"`` and ``null``
+    are four keys, never one another's, as they would be as Python's dict keys); None: not
+    an id JSON-RPC allows (a boolean, a list, an object)."""
+    if rpc_id is None or isinstance(rpc_id, str):
+        return json.dumps(rpc_id)
+    if isinstance(rpc_id, int | float) and not isinstance(rpc_id, bool):
+        return json.dumps(rpc_id)  # 5 → "5", 5.0 → "5.0"
+    return None
 
 
 class Pending:
     """One request of the agent's, from its arrival until it is answered."""
 
-    __slots__ = ("asked", "digest", "method", "params", "rpc_id", "session_id", "ticket")
+    __slots__ = (
+        "answer",
+        "asked",
+        "digest",
+        "method",
+        "params",
+        "rpc_id",
+        "session_id",
+        "ticket",
+        "withdrawn",
+    )
 
     def __init__(self, ticket: str, rpc_id: Any, method: str, params: Mapping[str, Any]) -> None:
         self.ticket = ticket
@@ -49,6 +71,10 @@ class Pending:
         """What a decision on it must name: its method and params, hashed."""
         self.asked = False
         """Whether it waits for a person's decision (its card is shown)."""
+        self.answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        """Its result (or the error refusing it), once decided: what the agent is sent."""
+        self.withdrawn = False
+        """Whether it was withdrawn (its id reused while it waited): never answered."""
 
 
 class PendingRequests:
@@ -95,12 +121,31 @@ class PendingRequests:
             del self._by_key[key]
         return True
 
+    def reply(self, pending: Pending, result: dict[str, Any]) -> None:
+        """Answer ``pending`` with ``result`` (once)."""
+        if self.close(pending):
+            pending.answer.set_result(result)
+
+    def refuse(self, pending: Pending, error: Exception) -> None:
+        """Answer ``pending`` with ``error`` (once)."""
+        if self.close(pending):
+            pending.answer.set_exception(error)
+
+    def withdraw(self, pending: Pending) -> None:
+        """``pending`` is never answered (its id was reused while it waited)."""
+        if self.close(pending):
+            pending.withdrawn = True
+            pending.answer.cancel()
+
     def asked_in(self, session_id: str) -> list[Pending]:
         """The requests of a session that wait for a person's decision."""
         return [p for p in self._by_ticket.values() if p.asked and p.session_id == session_id]
 
     def clear(self) -> None:
         """The agent went: nothing of it waits any more."""
+        for pending in self._by_ticket.values():
+            pending.withdrawn = True
+            pending.answer.cancel()
         self._by_key.clear()
         self._by_ticket.clear()
 

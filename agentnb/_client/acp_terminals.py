@@ -2,7 +2,7 @@
 when the person opts in (``agentnb.connect("acp", ..., terminal=True)``), each
 ``terminal/create`` decided through the gate first (the transport:
 :mod:`agentnb._client.acp_transport`), run under the working directory only, in a process
-group of its own (:func:`~agentnb._client.stdio_rpc.start_process`), its stdout and stderr
+group of its own (:func:`~agentnb._client.agent_process.start_process`), its stdout and stderr
 kept as one output, cut from the beginning past the agent's ``outputByteLimit`` or
 :data:`OUTPUT_LIMIT`, whichever is less. What the agent reads of it passes the redaction a
 file it reads passes (the connection's: ``redact``), in whole lines (a line cut at the start,
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .._core.exceptions import ConfigurationError
-from .stdio_rpc import EXIT_GRACE_S, end_group, start_process
+from .agent_process import EXIT_GRACE_S, end_group, start_process
 
 __all__ = ["MARK", "OUTPUT_LIMIT", "Terminals"]
 

@@ -1,5 +1,6 @@
-"""The ACP transport: an ACP agent's process (:mod:`agentnb._client.stdio_rpc`: JSON-RPC 2.0
-over its stdio, its process group ended whole), beside the HTTP
+"""The ACP transport: an ACP agent's process (its process group ended whole:
+:mod:`agentnb._client.agent_process`), spoken to in JSON-RPC 2.0 over its stdio by the
+official SDK's ``ClientSideConnection`` (:mod:`agentnb._client.acp_wire`), beside the HTTP
 :class:`~agentnb._client.transport.Transport` (which it extends).
 
 The process starts on first use (``initialize``, within :data:`INITIALIZE_TIMEOUT_S`), serves
@@ -9,7 +10,7 @@ exits).
 A turn (``session/prompt``) is handed to the stream as a response whose body is the turn's
 frames (:mod:`agentnb.providers.acp`), so the dialect's translator, the run, the approval
 gate and the history take it as any other run. The agent's requests during a turn:
-``session/request_permission`` waits for the gate's decision (sent back as ``ANSWER``);
+``session/request_permission`` waits for the gate's decision;
 ``fs/read_text_file`` and ``fs/write_text_file`` are the :class:`Workspace`'s to judge, read
 and write (only a client made for a connection has one: a bare client offers no file access),
 a write, and a read while the context settings ask first, through the gate; a write that is
@@ -44,20 +45,23 @@ from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
 from .._core.retry import RetryPolicy
 from .._core.secrets import register_header_credentials
 from .._http import Verify
-from ..providers import HttpRequest, Provider
+from ..providers import Provider, RpcCall, RpcDecisions, WireRequest
+from ..sse import ServerSentEvent
 from .acp_requests import Pending, PendingRequests
 from .acp_terminals import Terminals
-from .rpc_socket import RpcWebSocket, websocket_url
-from .stdio_rpc import (
-    EXIT_GRACE_S,
+from .acp_wire import (
     INVALID_REQUEST,
-    LINE_LIMIT,
     METHOD_NOT_FOUND,
-    RpcPeer,
-    RpcProcess,
-    checked_env,
-    start_process,
+    ProcessWire,
+    SocketWire,
+    Wire,
+    connect,
+    request,
+    sdk,
+    websocket_url,
 )
+from .agent_process import EXIT_GRACE_S, LINE_LIMIT, checked_env, start_process
+from .frame_reader import FRAMES
 from .transport import Transport
 
 __all__ = [
@@ -79,10 +83,6 @@ CANCEL_GRACE_S = 10.0
 still in the turn then is ended (its process group), and the next turn starts it again."""
 REQUEST_TIMEOUT_S = 120.0
 """How long a request other than a prompt (``session/new``, ``session/load``) may take."""
-
-REPLAY = "session/replay"
-"""A ``session/load`` sent even for a session open in the process: its replay is wanted
-(an import of the session's turns)."""
 
 _log = logging.getLogger("agentnb")
 _TURN = "agentnb.acp_turn"
@@ -131,12 +131,12 @@ class Workspace(Protocol):
 
 # ---- a turn ---------------------------------------------------------------------------------
 class _Turn:
-    """One ``session/prompt`` going on: its frames, as SSE, for the stream to read."""
+    """One ``session/prompt`` going on: its frames, for the stream to read."""
 
     def __init__(self, session_id: str, agent: _Agent) -> None:
         self.session_id = session_id
         self.agent = agent
-        self.frames: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.frames: asyncio.Queue[ServerSentEvent | None] = asyncio.Queue()
         self.ended = asyncio.Event()
         """The turn's frames are over (its end, an error, the agent gone)."""
         self.finished = asyncio.Event()
@@ -149,7 +149,7 @@ class _Turn:
     def push(self, event: str, data: object) -> None:
         if not self.stopping and not self.ended.is_set():
             line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-            self.frames.put_nowait(f"event: {event}\ndata: {line}\n\n".encode())
+            self.frames.put_nowait(ServerSentEvent(event, line))
 
     def end(self, event: str, data: object) -> None:
         self.push(event, data)
@@ -157,13 +157,13 @@ class _Turn:
         self.frames.put_nowait(None)
 
 
-class _TurnBody(httpx.AsyncByteStream):
-    """A turn's frames as a response body; a body read after a pause reads on."""
+class _TurnFrames:
+    """A turn's frames as the stream reads them; read again after a pause, they read on."""
 
     def __init__(self, turn: _Turn) -> None:
         self.turn = turn
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
         while True:
             piece = await self.turn.frames.get()
             if piece is None:
@@ -173,12 +173,16 @@ class _TurnBody(httpx.AsyncByteStream):
 
 
 # ---- the agent: a process, or a WebSocket -------------------------------------------------------
-class _Agent(RpcPeer):
-    """The running agent: its messages go to the transport, which keeps its turns. Made as
-    :class:`_ProcessAgent` or :class:`_SocketAgent`, which move the messages."""
+class _Agent:
+    """The running agent (a process, or a WebSocket: its :class:`Wire`) and the SDK's
+    connection over it; its requests and updates go to the transport, which keeps its
+    turns (the connection's :class:`~agentnb._client.acp_wire.Host`)."""
 
-    def __init__(self, *args: Any, transport: AcpTransport, **options: Any) -> None:
+    def __init__(self, transport: AcpTransport, wire: Wire) -> None:
         self.transport = transport
+        self.wire = wire
+        self.requests = wire.requests
+        """Its requests waiting for an answer (:mod:`agentnb._client.acp_requests`)."""
         self.turns: dict[str, _Turn] = {}
         """The turn going on in each session."""
         self.sessions: set[str] = set()
@@ -187,34 +191,68 @@ class _Agent(RpcPeer):
             Terminals(transport.cwd, transport.outgoing) if transport.terminal else None
         )
         """The commands it runs in terminals of ours (None: none are offered)."""
-        self.requests = PendingRequests()
-        """Its requests waiting for an answer (:mod:`agentnb._client.acp_requests`)."""
-        super().__init__(*args, named=transport.provider.named, where=transport.base_url)
+        self.failure: str | None = None
+        """Why it went, as the requests still waiting fail."""
+        self.went = False
+        self.connection = connect(self, wire)
 
-    def on_request(self, rpc_id: Any, method: str, params: object) -> None:
-        self.transport.on_request(self, rpc_id, method, params)
+    @property
+    def running(self) -> bool:
+        return self.wire.running
 
-    def on_notification(self, method: str, params: object) -> None:
-        if method != "session/update" or not isinstance(params, dict):
-            return
-        session_id, update = str(params.get("sessionId")), params.get("update")
-        if not isinstance(update, dict):
-            return
+    # ---- the connection's Host ---------------------------------------------------------------
+    async def answer(self, pending: Pending) -> dict[str, Any]:
+        await self.transport.on_request(self, pending)
+        return await pending.answer
+
+    def update(self, session_id: str, update: dict[str, Any]) -> None:
         self.transport.observe(session_id, update)
         turn = self.turns.get(session_id)
         if turn is not None:
             turn.push("update", update)
 
-    def on_exit(self, why: str) -> None:
-        self.transport.gone(self, why)
+    def reused(self, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
+        self.transport.reused(self, rpc_id, method, params)
+
+    def gone(self, why: str) -> None:
+        if not self.went:
+            self.went = True
+            self.transport.gone(self, why)
+
+    # ---- requests of ours ----------------------------------------------------------------
+    async def call(self, method: str, params: object, within: float | None) -> dict[str, Any]:
+        """Send a request and return the agent's answer (``result`` or ``error``); the
+        agent gone or no answer within ``within`` seconds is a
+        :class:`~agentnb.TransportError`."""
+        refused = sdk().RequestError
+        try:
+            async with asyncio.timeout(within):
+                return {"result": await request(self.connection, method, params)}
+        except refused as exc:
+            return {"error": {"code": exc.code, "message": str(exc), "data": exc.data}}
+        except (ConnectionError, OSError):
+            why = self.failure or self.wire.failure
+            raise TransportError(why or f"the agent {self.wire.where} closed its input") from None
+        except TimeoutError:
+            named = self.transport.provider.named
+            raise TransportError(f"{named} did not answer {method} within {within:g} s") from None
+
+    def cancel(self, session_id: str) -> None:
+        """``session/cancel`` (the SDK's), not waited for."""
+        self.transport._in_background(_quietly(self.connection.cancel(session_id=session_id)))
+
+    async def end(self) -> None:
+        """End the agent (its process group, its WebSocket), then the SDK's connection."""
+        await self.wire.end()
+        with contextlib.suppress(TimeoutError):  # its reader says how it went
+            await asyncio.wait_for(self.wire.over.wait(), EXIT_GRACE_S)
+        self.gone(self.wire.failure or "the agent was ended")
+        await self.connection.close()
 
 
-class _ProcessAgent(_Agent, RpcProcess):
-    """An agent run by its command, over its stdio."""
-
-
-class _SocketAgent(_Agent, RpcWebSocket):
-    """An agent served over the network, reached by its URL."""
+async def _quietly(sending: Any) -> None:
+    with contextlib.suppress(OSError, RuntimeError, ConnectionError):
+        await sending
 
 
 class AcpTransport(Transport):
@@ -261,6 +299,7 @@ class AcpTransport(Transport):
         self.workspace: Workspace | None = None
         """The files the agent may reach (None: it is offered none)."""
         self._agent: _Agent | None = None
+        self._requests: dict[str, httpx.Request] = {}
         self._starting = asyncio.Lock()
         self._latest: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
         """Each session's latest turn while a stream holds it: decisions sent after it
@@ -297,7 +336,9 @@ class AcpTransport(Transport):
             await self._start()
 
     async def _start(self) -> None:
-        agent: _Agent
+        sdk()  # how to install it, before anything starts
+        requests, where = PendingRequests(), self.base_url.removeprefix("acp:")
+        wire: Wire
         if self.socket_url is not None:
             from .._http.websocket import open_websocket  # aiohttp: at the first WebSocket
 
@@ -309,10 +350,11 @@ class AcpTransport(Transport):
                 within=within,
                 max_size=LINE_LIMIT,
             )
-            agent = self._agent = _SocketAgent(socket, transport=self)
+            wire = SocketWire(socket, requests, where=where)
         else:
             process = await start_process(self.command, cwd=self.cwd, env=self.env)
-            agent = self._agent = _ProcessAgent(process, transport=self)
+            wire = ProcessWire(process, requests, where=where)
+        agent = self._agent = _Agent(self, wire)
         try:
             async with asyncio.timeout(INITIALIZE_TIMEOUT_S):
                 await self.provider.discover(self.send_json)
@@ -325,9 +367,9 @@ class AcpTransport(Transport):
         self._check_version()
 
     def _not_an_agent(self, agent: _Agent) -> str:
-        said = "; ".join(agent.noise)
+        said = "; ".join(agent.wire.noise)
         stdout = f"; it printed: {said!r}" if said else ""
-        stderr = agent.stderr_tail()
+        stderr = agent.wire.stderr_tail()
         stderr = f"; the end of its stderr: {stderr[-600:]!r}" if stderr else ""
         if self.socket_url is not None:
             return (
@@ -360,13 +402,13 @@ class AcpTransport(Transport):
             self._agent = None
         if agent.terminals is not None:  # the commands it ran end with it
             self._in_background(agent.terminals.close())
-        tail = agent.stderr_tail()
-        agent.fail_waiting(self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why))
+        tail = agent.wire.stderr_tail()
+        agent.failure = self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why)
         for turn in list(agent.turns.values()):
             turn.end(
                 "exited",
                 {
-                    "status": agent.exit_status,
+                    "status": agent.wire.exit_status,
                     "stderr": self.redact(tail[-1500:]),
                     "over": "WebSocket" if self.socket_url is not None else "process",
                 },
@@ -385,33 +427,24 @@ class AcpTransport(Transport):
         if callable(observe):
             observe(session_id, update)
 
-    def on_request(self, agent: _Agent, rpc_id: Any, method: str, params: object) -> None:
-        """A request of the agent's: kept in its table under its id until answered (an id
-        reused while one waits is a protocol error), then judged, asked about or done."""
-        params = params if isinstance(params, dict) else {}
-        if method == "initialize":  # our own request, sent back: a program that echoes
-            agent.fail_waiting(
-                f"{self.base_url.removeprefix('acp:')!r} is not an ACP agent: it sent "
-                f"agentnb's initialize request back (a program that echoes its input)"
-            )
-            return
-        if agent.requests.under(rpc_id) is not None:
-            self._reused(agent, rpc_id, method, params)
-            return
+    async def on_request(self, agent: _Agent, pending: Pending) -> None:
+        """A request of the agent's (kept in its table under its id until answered: an id
+        reused while one waits is a protocol error, :meth:`reused`): judged, asked about or
+        done; its answer is set on it (:attr:`Pending.answer`)."""
+        method = pending.method
         if not self._offers(agent, method):
-            agent.fail(rpc_id, METHOD_NOT_FOUND, f"agentnb does not offer {method}")
+            why = f"agentnb does not offer {method}"
+            agent.requests.refuse(pending, sdk().RequestError(METHOD_NOT_FOUND, why))
             return
-        pending = agent.requests.open(rpc_id, method, params)
-        assert pending is not None, "a valid id (the reader's) that no request waits under"
         turn = agent.turns.get(pending.session_id)
         if method == _PERMISSION:
             self._on_permission(agent, turn, pending)
         elif method in _FILE_METHODS:
-            self._in_background(self._on_file(agent, turn, pending))
+            await self._on_file(agent, turn, pending)
         elif method == "terminal/create":
-            self._in_background(self._on_terminal(agent, turn, pending))
+            await self._on_terminal(agent, turn, pending)
         else:
-            self._in_background(self._do_terminal(agent, None, pending))
+            await self._do_terminal(agent, None, pending)
 
     def _offers(self, agent: _Agent, method: str) -> bool:
         """Whether the agent may ask ``method`` of this client."""
@@ -421,20 +454,20 @@ class AcpTransport(Transport):
             return self.workspace is not None
         return method.startswith("terminal/") and agent.terminals is not None
 
-    def _reused(self, agent: _Agent, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
+    def reused(self, agent: _Agent, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
         """A request under an id another request still waits under: a protocol error. The
         one that waited is withdrawn (a decision on its card finds nothing), the id is
         answered with the error once, and the turns of both end failed, saying so."""
         earlier = agent.requests.under(rpc_id)
         assert earlier is not None
-        agent.requests.close(earlier)
+        agent.requests.withdraw(earlier)
         shown = json.dumps(rpc_id)[:80]
         why = (
             f"protocol error: {self.provider.named} sent a request ({method}) under the id "
             f"{shown} while its request {earlier.method} under that id waited for an "
             f"answer; neither was carried out, and the turn was ended"
         )
-        agent.fail(rpc_id, INVALID_REQUEST, why)
+        agent.wire.fail(rpc_id, INVALID_REQUEST, why)
         for session_id in dict.fromkeys((earlier.session_id, str(params.get("sessionId")))):
             turn = agent.turns.get(session_id)
             if turn is None:
@@ -453,13 +486,11 @@ class AcpTransport(Transport):
 
     def _reply(self, agent: _Agent, pending: Pending, result: object) -> None:
         """Answer ``pending`` with ``result`` (once)."""
-        if agent.requests.close(pending):
-            agent.answer(pending.rpc_id, result)
+        agent.requests.reply(pending, result if isinstance(result, dict) else {})
 
     def _refuse(self, agent: _Agent, pending: Pending, why: str) -> None:
         """Answer ``pending`` with an error saying ``why`` (once)."""
-        if agent.requests.close(pending):
-            agent.fail(pending.rpc_id, _INVALID_PARAMS, why)
+        agent.requests.refuse(pending, sdk().RequestError(_INVALID_PARAMS, why))
 
     @staticmethod
     def _frame(pending: Pending, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -640,13 +671,14 @@ class AcpTransport(Transport):
         return "The agent needs a login; it offers: " + "; ".join(ways)
 
     async def send_json(
-        self, http: HttpRequest, *, on_retry: Callable[[], None] | None = None
+        self, http: WireRequest, *, on_retry: Callable[[], None] | None = None
     ) -> Any:
-        if http.method == "GET" and http.path == "agent":
+        call = _rpc_call(http)
+        params = dict(call.params or {})
+        if call.method == "initialize" and call.params is None:  # what the agent said of itself
             await self.discover()
             return self.info
-        if http.path == "initialize":
-            params = dict(http.json) if isinstance(http.json, dict) else {}
+        if call.method == "initialize":
             capabilities = dict(params.get("clientCapabilities") or {})
             capabilities["terminal"] = self.terminal  # offered only when opted in
             if self.workspace is None:  # no files to offer
@@ -656,24 +688,22 @@ class AcpTransport(Transport):
             if not isinstance(answer, dict):
                 raise ProtocolError(f"{self.base_url!r} answered initialize oddly")
             return answer
-        params = dict(http.json) if isinstance(http.json, dict) else {}
-        if http.path == "session/cancel":  # a Stop, however early: the turn is let go
+        if call.method == "session/cancel":  # a Stop, however early: the turn is let go
             turn = self._latest.get(str(params.get("sessionId")))
             if turn is not None and not turn.ended.is_set():
                 self._stop(turn)
             return None
         await self.discover()
-        if http.path in ("session/new", "session/load", REPLAY):
-            return await self._open_session(http.path, params)
-        return await self._call(http.path, params, REQUEST_TIMEOUT_S)
+        if call.method in ("session/new", "session/load"):
+            return await self._open_session(call.method, params, replay=call.replay)
+        return await self._call(call.method, params, REQUEST_TIMEOUT_S)
 
-    async def _open_session(self, method: str, params: dict[str, Any]) -> Any:
+    async def _open_session(self, method: str, params: dict[str, Any], *, replay: bool) -> Any:
         agent = self._agent
         if agent is None:
             raise TransportError(f"the agent {self.base_url} is not running")
         params.setdefault("cwd", str(self.cwd))
         params.setdefault("mcpServers", [])
-        replay, method = method == REPLAY, "session/load" if method == REPLAY else method
         if method == "session/load":
             session_id = str(params.get("sessionId"))
             if session_id in agent.sessions and not replay:
@@ -696,26 +726,36 @@ class AcpTransport(Transport):
             agent.sessions.add(answer["sessionId"])
         return answer
 
-    async def open_stream(self, http: HttpRequest, *, idempotent: bool = False) -> httpx.Response:
-        """A turn's frames: the prompt sent (``POST session/prompt``), or the decisions on
-        its requests sent (``ANSWER``) and the turn read on."""
-        params = http.json if isinstance(http.json, dict) else {}
-        session_id = str(params.get("sessionId"))
-        if http.method == "ANSWER":
+    async def open_stream(self, http: WireRequest, *, idempotent: bool = False) -> httpx.Response:
+        """A turn's frames: the prompt sent (``session/prompt``), or the decisions on its
+        requests carried out (:class:`~agentnb.providers.RpcDecisions`) and the turn read on.
+        The frames are handed over as they are (:data:`~agentnb._client.frame_reader.FRAMES`),
+        not as a body to decode."""
+        if isinstance(http, RpcDecisions):
+            session_id, method = str(http.session_id), "answer"
             turn = self._latest.get(session_id)
             if turn is None:
                 raise TransportError(f"the turn of session {session_id!r} is over")
-            await self._send_answers(turn, params.get("answers") or [])
+            await self._send_answers(turn, http.answers)
         else:
+            call = _rpc_call(http)
+            params, method = dict(call.params or {}), call.method
             await self.discover()
-            turn = await self._prompt(session_id, http.path, params)
+            turn = await self._prompt(str(params.get("sessionId")), method, params)
         return httpx.Response(
             200,
             headers={"content-type": "text/event-stream"},
-            stream=_TurnBody(turn),
-            request=httpx.Request("POST", self.url(http.path or "answer")),
-            extensions={_TURN: turn},
+            request=self._request_of(method),
+            extensions={_TURN: turn, FRAMES: _TurnFrames(turn)},
         )
+
+    def _request_of(self, method: str) -> httpx.Request:
+        """The request a turn's response names in an error (one a method: made once, a URL
+        parse each turn being a tenth of agentnb's work before the prompt is sent)."""
+        request = self._requests.get(method)
+        if request is None:
+            request = self._requests[method] = httpx.Request("POST", self.url(method))
+        return request
 
     async def _prompt(self, session_id: str, method: str, params: dict[str, Any]) -> _Turn:
         agent = self._agent
@@ -809,8 +849,7 @@ class AcpTransport(Transport):
                 self._reply(agent, pending, _CANCELLED)
             else:
                 self._refuse(agent, pending, "the turn was stopped")
-        cancel = {"jsonrpc": "2.0", "method": "session/cancel"}
-        agent.post({**cancel, "params": {"sessionId": turn.session_id}})
+        agent.cancel(turn.session_id)
         self._in_background(self._end_or_kill(agent, turn))
 
     async def _end_or_kill(self, agent: _Agent, turn: _Turn) -> None:
@@ -856,3 +895,12 @@ def _permitted(turn: _Turn, params: Mapping[str, Any], current: str | None) -> s
             turn.permits.remove(permit)
             return str(permit.get("call"))
     return None
+
+
+def _rpc_call(http: WireRequest) -> RpcCall:
+    """``http`` as the JSON-RPC request it must be on this wire."""
+    if not isinstance(http, RpcCall):
+        raise ConfigurationError(
+            f"an ACP agent is sent JSON-RPC requests (RpcCall), not {type(http).__name__}"
+        )
+    return http

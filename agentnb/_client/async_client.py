@@ -59,7 +59,7 @@ from .._core.request import (
 from .._core.retry import RetryPolicy
 from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
-from ..providers import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, get_provider
+from ..providers import Provider, RemoteAgent, RemoteRun, RunRef, WireRequest, get_provider
 from .client_options import ClientOptions, provider_options_of
 from .listing_bounds import ListingBounds
 from .reattach import OnceAccepted
@@ -468,6 +468,6 @@ class AsyncAgentClient:
         return found
 
     # ---- HTTP --------------------------------------------------------------------------
-    async def send_json(self, http: HttpRequest) -> Any:
+    async def send_json(self, http: WireRequest) -> Any:
         """Send a JSON request with this client's key and retries; the parsed answer."""
         return await self.transport.send_json(http)

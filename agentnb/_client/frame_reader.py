@@ -1,4 +1,6 @@
-"""One response's body read into SSE frames, each handed to the run as it is decoded.
+"""One response's body read into SSE frames, each handed to the run as it is decoded; or a
+response whose frames a transport hands over as they are (:data:`FRAMES`: an ACP turn's, no
+bytes to decode), each handed to the run as it comes.
 
 The reader pulls: it reads the body only while its task asks for frames, so a consumer that
 pauses stops the socket's reads (backpressure) instead of buffering the stream. The run's
@@ -8,16 +10,18 @@ pauses stops the socket's reads (backpressure) instead of buffering the stream. 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+from typing import Any
 
 import httpx
 
-from .._core.exceptions import ProtocolError
+from .._core.exceptions import EventTooLargeError, ProtocolError
 from .._http import decoded_body, is_event_stream
 from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 from .clock import Watchdog
 
 __all__ = [
+    "FRAMES",
     "FrameReader",
     "OnEnd",
     "OnFrame",
@@ -25,6 +29,12 @@ __all__ = [
     "frame_cap",
     "frames_after_stop",
 ]
+
+FRAMES = "agentnb.frames"
+"""A response's extension holding its frames as they are (an ``AsyncIterable`` of
+:class:`~agentnb.sse.ServerSentEvent`, each iteration reading on where the last one
+stopped): a transport whose wire is not HTTP (ACP) hands a turn over so, and its body is
+not read."""
 
 OnFrame = Callable[[ServerSentEvent], bool]
 """Called with each frame; returns False when the task waiting in :meth:`FrameReader.wait`
@@ -67,6 +77,27 @@ class WholeBody:
         return [ServerSentEvent(data=self.body.decode("utf-8", "replace"))]
 
 
+class PassedFrames:
+    """The frames a transport hands over (:data:`FRAMES`), each as it is, up to the cap of
+    one frame."""
+
+    retry: int | None = None
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+
+    def feed(self, frame: ServerSentEvent) -> list[ServerSentEvent]:
+        if len(frame.data) > self.cap:
+            raise EventTooLargeError(
+                f"a frame of {len(frame.data):,} characters, past the cap of {self.cap:,} "
+                f"bytes a frame of this run may hold (max_run_mib)"
+            )
+        return [frame]
+
+    def end(self) -> list[ServerSentEvent]:
+        return []
+
+
 def frame_cap(max_run_size: int | None) -> int:
     """The bytes one frame may hold, for a run that may keep ``max_run_size``: twice that (a
     frame's JSON escapes its text, and some dialects repeat an answer whole at its end), never
@@ -95,10 +126,16 @@ class FrameReader:
         """``where()`` names the request in an error (made only then: it is the request's URL
         with every known secret taken out). One frame may hold at most :func:`frame_cap` of a
         run that may keep ``max_run_size`` bytes; a JSON answer is one frame."""
-        streamed = is_event_stream(response.headers.get("content-type"))
         cap = frame_cap(max_run_size)
-        self._decoder = SSEDecoder(cap) if streamed else WholeBody(where())
-        self._pieces = decoded_body(response, where)
+        self._decoder: SSEDecoder | WholeBody | PassedFrames
+        self._pieces: AsyncIterator[Any]  # bytes to decode, or frames as they are
+        passed: AsyncIterable[ServerSentEvent] | None = response.extensions.get(FRAMES)
+        if passed is not None:
+            self._decoder, self._pieces = PassedFrames(cap), aiter(passed)
+        else:
+            streamed = is_event_stream(response.headers.get("content-type"))
+            self._decoder = SSEDecoder(cap) if streamed else WholeBody(where())
+            self._pieces = decoded_body(response, where)
         self._outcome = outcome
         self._on_frame = on_frame
         self._on_end = on_end
@@ -159,8 +196,10 @@ class FrameReader:
     async def aclose(self) -> None:
         """:meth:`close`, and let the body's iteration go."""
         self.close()
+        closing = getattr(self._pieces, "aclose", None)
         with contextlib.suppress(Exception):
-            await self._pieces.aclose()
+            if closing is not None:
+                await closing()
 
     def close(self) -> None:
         """The response is let go: no frame of it is handed on."""
@@ -177,6 +216,10 @@ async def frames_after_stop(
     iterated anew: a read cancelled inside ``decoded_body`` ended that iterator."""
     decoder = reader._decoder if reader is not None else SSEDecoder()
     if isinstance(decoder, WholeBody):
+        return
+    if isinstance(decoder, PassedFrames):
+        async for frame in response.extensions[FRAMES]:
+            yield frame
         return
     async for piece in decoded_body(response, where):
         for sse in decoder.feed(piece):

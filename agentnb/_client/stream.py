@@ -48,7 +48,7 @@ from ..events import (
     ToolCallStarted,
     Usage,
 )
-from ..providers import HttpRequest, RunRef, Translator
+from ..providers import HttpRequest, RunRef, Translator, WireRequest
 from ..sse import ServerSentEvent
 from .clock import DEFAULT_IDLE_TIMEOUT, Expired, RunClock, Watchdog
 from .frame_reader import FrameReader, Outcome, frame_cap, frames_after_stop
@@ -341,7 +341,7 @@ class AsyncRunStream:
                 with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                     await self._transport.close_response(response, keep=False)
 
-    async def _open(self, http: HttpRequest, resuming: bool) -> httpx.Response:
+    async def _open(self, http: WireRequest, resuming: bool) -> httpx.Response:
         """Send the stream's request. A Stop while it waits for the answer leaves the request
         going (the platform may have started the run): :meth:`_naming` takes it over."""
         answer: asyncio.Future[httpx.Response] = asyncio.get_running_loop().create_future()
@@ -359,7 +359,7 @@ class AsyncRunStream:
                 opening.cancel()
 
     async def _send(
-        self, http: HttpRequest, resuming: bool, answer: asyncio.Future[httpx.Response]
+        self, http: WireRequest, resuming: bool, answer: asyncio.Future[httpx.Response]
     ) -> httpx.Response | None:
         """The request, in a task of its own: its answer goes to ``answer``, or, when a Stop
         left no one waiting there, is the task's (:meth:`_named_after_stop` reads it). Not
@@ -437,7 +437,8 @@ class AsyncRunStream:
             self._response = response
             self._recording.responded()
             if resuming:
-                self._feed.guard.resumed(from_start=http.replays_run)
+                replays = isinstance(http, HttpRequest) and http.replays_run
+                self._feed.guard.resumed(from_start=replays)
             for event in translator.on_response(response.headers):
                 yield self._feed.deliver(event)
             outcome, paused, continued = Outcome(), False, None
@@ -591,18 +592,19 @@ class AsyncRunStream:
         self._retries += 1
         self.run.retries += 1
 
-    def _refused(self, request: RunRequest, sent: HttpRequest, error: AgentNBError) -> HttpRequest:
+    def _refused(self, request: RunRequest, sent: WireRequest, error: AgentNBError) -> WireRequest:
         """The refused request once more, as the dialect changes it to be taken (once a run,
         see :meth:`Provider.refused`); else the refusal is raised."""
         fixed = None
-        if isinstance(error, HTTPStatusError) and not self._refusal_answered:
+        refused = isinstance(error, HTTPStatusError) and not self._refusal_answered
+        if refused and isinstance(sent, HttpRequest) and isinstance(error, HTTPStatusError):
             self._refusal_answered = True
             fixed = self._provider.refused(request, sent, error)
         if fixed is None:
             raise error
         return fixed
 
-    def _first_request(self, request: RunRequest) -> HttpRequest:
+    def _first_request(self, request: RunRequest) -> WireRequest:
         if self._attach is None:
             return self._provider.stream_http_request(request)
         if http := self._provider.attach_request(self._attach, None):
@@ -611,7 +613,7 @@ class AsyncRunStream:
 
     def _resume_request(
         self, request: RunRequest, translator: Translator, outcome: Outcome
-    ) -> HttpRequest:
+    ) -> WireRequest:
         if outcome.kind == "stalled" and self._feed.resumes_in_a_row >= 1:
             self._stall(outcome.detail)
         if self._attach is not None:
@@ -699,7 +701,7 @@ class AsyncRunStream:
             logger.warning("agentnb: %s %s (%s)", self._provider.named, lost, exc)
             return event
 
-    async def _send_json(self, http: HttpRequest) -> Any:
+    async def _send_json(self, http: WireRequest) -> Any:
         return await self._transport.send_json(http, on_retry=self._count_retry)
 
     def _count_retry(self) -> None:

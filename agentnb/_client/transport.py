@@ -45,7 +45,7 @@ from .._http import (
     transport_error,
 )
 from ..events import Event, RunFailed, ToolCallFinished
-from ..providers import HttpRequest, Provider
+from ..providers import HttpRequest, Provider, WireRequest
 from .logs import install_log_redaction
 from .origins import KeyScope, Origin
 
@@ -341,11 +341,11 @@ class Transport:
             raise Retryable(error, error.retry_after)
         raise error
 
-    async def open_stream(self, http: HttpRequest, *, idempotent: bool = False) -> httpx.Response:
+    async def open_stream(self, http: WireRequest, *, idempotent: bool = False) -> httpx.Response:
         """Send a stream request once; the response is an event stream, else a typed error
         (a JSON answer is the dialect's to read when it has ``json_answers``: JSON-RPC errors).
         ``idempotent``: a resume, which may be re-sent after the connection broke."""
-        request = self.build(http, accept="text/event-stream")
+        request = self.build(over_http(http), accept="text/event-stream")
         response = await self.send(request, stream=True, idempotent=idempotent)
         try:
             await self.check_status(response)
@@ -438,11 +438,12 @@ class Transport:
             ) from None
 
     async def send_json(
-        self, http: HttpRequest, *, on_retry: Callable[[], None] | None = None
+        self, http: WireRequest, *, on_retry: Callable[[], None] | None = None
     ) -> Any:
         """Send a JSON request and return the parsed answer; raises agentnb's typed errors.
         Retries connect errors, 429 and 502/503/504, and for GETs a connection broken before
         the answer. ``on_retry()`` is called per retry."""
+        http = over_http(http)
         attempt = 0
         await self.paced()
         while True:
@@ -489,3 +490,13 @@ class Transport:
     async def sleep(self, seconds: float) -> None:
         """Every wait between attempts goes through here (tests observe the delays)."""
         await asyncio.sleep(seconds)
+
+
+def over_http(http: WireRequest) -> HttpRequest:
+    """``http`` as the HTTP request it must be on this transport: a dialect's requests of
+    another wire (:class:`~agentnb.providers.RpcCall`) are its wire's transport's."""
+    if not isinstance(http, HttpRequest):
+        raise ConfigurationError(
+            f"a {type(http).__name__} is sent by its dialect's own transport, not over HTTP"
+        )
+    return http

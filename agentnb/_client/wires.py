@@ -22,10 +22,10 @@ from .._http import checked_verify
 from ..providers import Provider
 from ..providers.acp import Acp
 from .acp_transport import ACP_IDLE_TIMEOUT, AcpTransport
+from .agent_process import checked_command, checked_flag
 from .client_options import ClientOptions
 from .clock import DEFAULT_IDLE_TIMEOUT
 from .origins import checked_origins
-from .stdio_rpc import checked_command, checked_flag
 from .transport import Transport
 
 __all__ = ["OPENERS", "Reach", "Wiring", "default_idle_timeout", "open_transport"]

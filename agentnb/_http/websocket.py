@@ -1,5 +1,5 @@
 """A WebSocket client on aiohttp's wire (its public API), text frames only: what reaches an
-ACP agent served over the network (:mod:`agentnb._client.rpc_socket`). TLS is checked as
+ACP agent served over the network (:mod:`agentnb._client.acp_wire`). TLS is checked as
 agentnb's HTTP clients check it (:func:`~agentnb._http.clients.tls_context`); a failure to
 connect is a :class:`~agentnb.TransportError` naming the URL. Imported at the first
 WebSocket, as aiohttp is at the first HTTP client."""

@@ -15,9 +15,12 @@ from ._base import (
     RemoteAgent,
     RemoteRun,
     ResumeMode,
+    RpcCall,
+    RpcDecisions,
     RunRef,
     SendJson,
     Translator,
+    WireRequest,
 )
 
 __all__ = [
@@ -28,9 +31,12 @@ __all__ = [
     "RemoteAgent",
     "RemoteRun",
     "ResumeMode",
+    "RpcCall",
+    "RpcDecisions",
     "RunRef",
     "SendJson",
     "Translator",
+    "WireRequest",
     "available_providers",
     "get_provider",
     "provider_class",

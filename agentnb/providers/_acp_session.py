@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar, cast
 from .._core.exceptions import ConfigurationError
 from .._core.request import RunRequest
 from .._core.text import excerpt
-from ._base import HttpRequest
+from ._base import RpcCall
 from ._frames import as_dict
 
 __all__ = [
@@ -149,7 +149,7 @@ class SessionCommand:
     """What its input is, as the agent hints it (None: it takes none)."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True)  # one a session a connection opened: kept small
 class SessionState:
     """One session's settings, commands and plan, kept current by :meth:`update`. A
     connection keeps one a session it opened (to continue it): the settings and commands
@@ -446,7 +446,7 @@ async def set_setting(
     """Set ``option`` of session ``session_id`` to ``value`` (``send``: the transport's), and
     keep ``state`` as the agent answered: the settings its answer lists, else ``value``."""
     method, params = set_config_request(session_id, option, value)
-    answer = as_dict(await send(HttpRequest("POST", method, json=params))) or {}
+    answer = as_dict(await send(RpcCall(method, params))) or {}
     if isinstance(answer.get("configOptions"), list):
         state.update({**answer, "sessionUpdate": "config_option_update"})
     else:

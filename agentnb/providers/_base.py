@@ -1,7 +1,9 @@
 """What a dialect is: how to build its HTTP requests and how to read its frames.
 
-A provider does no I/O of its own. The client asks it for :class:`HttpRequest` descriptions,
-sends them, and feeds every decoded SSE frame to the run's :class:`Translator`.
+A provider does no I/O of its own. The client asks it for request descriptions (a
+:class:`HttpRequest`; a dialect whose wire is JSON-RPC to an agent, ACP, an :class:`RpcCall`
+or :class:`RpcDecisions`), has its wire's transport send them, and feeds every frame (an SSE
+frame decoded, or one the transport hands over as it is) to the run's :class:`Translator`.
 Steps a dialect needs before the stream (SeekrFlow puts the message on a thread first) go
 through :meth:`Provider.prepare`, which is handed a ``send`` function by the client.
 """
@@ -30,9 +32,12 @@ __all__ = [
     "RemoteAgent",
     "RemoteRun",
     "ResumeMode",
+    "RpcCall",
+    "RpcDecisions",
     "RunRef",
     "SendJson",
     "Translator",
+    "WireRequest",
 ]
 
 ResumeMode = Literal["none", "last-event-id", "cursor"]
@@ -61,7 +66,34 @@ class HttpRequest:
         return dataclasses.replace(self, headers={**self.headers, "Last-Event-ID": last_event_id})
 
 
-SendJson = Callable[[HttpRequest], Awaitable[Any]]
+@dataclass(frozen=True)
+class RpcCall:
+    """One JSON-RPC request of a dialect whose wire is not HTTP (:attr:`Provider.wire`
+    ``acp-stdio``): its method and params, sent by that wire's transport, which answers with
+    the result. ``initialize`` without params is the agent as it introduced itself (started
+    first when it is not running): what :meth:`Provider.list_agents_request` asks."""
+
+    method: str
+    params: Mapping[str, Any] | None = None
+    replay: bool = False
+    """A ``session/load`` sent even for a session open in the agent's process: its replay of
+    the session's turns is wanted (an import), not only the session."""
+
+
+@dataclass(frozen=True)
+class RpcDecisions:
+    """The person's decisions on the requests a turn of ``session_id`` waits on, carried out
+    by the wire's transport, which reads the turn on (:meth:`Provider.approval_request` of
+    a dialect whose wire is not HTTP)."""
+
+    session_id: str | None
+    answers: Sequence[Mapping[str, Any]]
+
+
+WireRequest = HttpRequest | RpcCall | RpcDecisions
+"""A request as a dialect describes it; its wire's transport sends it."""
+
+SendJson = Callable[[WireRequest], Awaitable[Any]]
 """Sends a request and returns its parsed JSON body, raising agentnb's typed errors."""
 
 
@@ -220,8 +252,9 @@ class Provider(abc.ABC):
     """The answer arrives in pieces as it is made (every dialect agentnb ships)."""
     wire: ClassVar[Literal["http", "acp-stdio"]] = "http"
     """What carries the dialect's requests and frames: HTTP to a base URL, or JSON-RPC on the
-    stdio of an agent process the client runs (ACP: the connection's ``command``), where an
-    :class:`HttpRequest` is one JSON-RPC message (see :mod:`agentnb.providers.acp`)."""
+    stdio of an agent process the client runs (ACP: the connection's ``command``), whose
+    requests are :class:`RpcCall` and :class:`RpcDecisions` (see
+    :mod:`agentnb.providers.acp`)."""
     context_by_mcp: ClassVar[bool] = False
     """``context=True`` hands the agent the notebook as an MCP server (``agentnb.context.serve``,
     named in ``extra={"mcpServers": [...]}``), not as the notebook's tools: the dialect has
@@ -304,7 +337,7 @@ class Provider(abc.ABC):
         return request
 
     @abc.abstractmethod
-    def stream_http_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> WireRequest:
         """The request that starts the run's event stream."""
 
     def refused(
@@ -332,11 +365,12 @@ class Provider(abc.ABC):
                 ref = RunRef(request.agent, translator.run_id, request.thread_id)
                 return self.attach_request(ref, None)
             return None
-        return self.stream_http_request(request).after(last_event_id)
+        sent = self.stream_http_request(request)
+        return sent.after(last_event_id) if isinstance(sent, HttpRequest) else None
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
-    ) -> HttpRequest | None:
+    ) -> WireRequest | None:
         """The request that sends the decisions on a paused run's tool calls and streams the
         rest of the run (read by the same ``translator``); None when the dialect cannot send
         decisions (the run then fails, saying so). Default: None."""
@@ -382,7 +416,7 @@ class Provider(abc.ABC):
         return completed
 
     # Optional: the platform's own run. Dialects whose platform has these override them.
-    def cancel_request(self, ref: RunRef) -> HttpRequest | None:
+    def cancel_request(self, ref: RunRef) -> WireRequest | None:
         """The request that stops the run on the platform (not only the connection), or None
         when the platform has no cancel operation."""
         return None
@@ -425,7 +459,7 @@ class Provider(abc.ABC):
         )
 
     # Optional: remote listings. Providers that have them override these.
-    def list_agents_request(self) -> HttpRequest | None:
+    def list_agents_request(self) -> WireRequest | None:
         """The request for the agents the platform serves (read by :meth:`parse_agents`),
         or None when it has no such listing."""
         return None

@@ -2,17 +2,18 @@
 speaks JSON-RPC 2.0 on its own process's stdio (agentclientprotocol.com; the wire as the
 official ``agent-client-protocol`` SDK's schema defines it).
 
-The agent is not reached over HTTP: its command is the connection's address, and the stdio
-transport (:mod:`agentnb._client.acp_transport`) runs it. On that transport an
-:class:`~agentnb.providers.HttpRequest` is one JSON-RPC message:
+The agent is not reached over HTTP: its command is the connection's address, and the ACP
+transport (:mod:`agentnb._client.acp_transport`, the official SDK's connection) runs it. Its
+requests are not HTTP requests:
 
-- ``POST`` a request: ``path`` is the method (``initialize``, ``session/new``,
-  ``session/load``, ``session/prompt``, ``session/set_config_option``, ``session/list``...),
-  ``json`` its params; a prompt's answer is the turn's frames, any other request's is its
-  result; ``session/replay`` is a ``session/load`` sent even for a session open in the
-  process (an import reads its replay);
-- ``ANSWER`` the agent's requests of the turn (``json``: one answer each) and read on;
-- ``GET agent``: what ``initialize`` said of the agent.
+- an :class:`~agentnb.providers.RpcCall` is a JSON-RPC request: its method (``initialize``,
+  ``session/new``, ``session/load``, ``session/prompt``, ``session/set_config_option``,
+  ``session/list``...) and params; a prompt's answer is the turn's frames, any other
+  request's is its result; a ``session/load`` with ``replay`` is sent even for a session
+  open in the process (an import reads its replay); ``initialize`` without params is what
+  the agent said of itself when it started;
+- :class:`~agentnb.providers.RpcDecisions` are the person's decisions on the agent's requests
+  of the turn (one answer each): the transport carries them out and reads the turn on.
 
 The transport hands this dialect a turn as frames, each named by its ``event`` and carrying
 JSON ``data``: ``update`` (a ``session/update``'s ``update``), ``permission`` (a
@@ -22,9 +23,10 @@ judged it, ``permitted_by`` for a write a person approved on the agent's own per
 card, made without asking again: :meth:`AcpTranslator.permits`), both naming the request by
 ``ticket`` (the client's own name for it, the card's approval id, and a file card's call id),
 ``method``, ``digest`` and ``params``, as a decision
-(``ANSWER``) names it back; ``file_done`` (its answer, by ``ticket``: ``output`` or
-``error``), ``end`` (the prompt's result: ``stopReason``, ``usage``), ``error`` (the prompt's
-JSON-RPC error, with the transport's ``advice``; a protocol error of the agent's) and
+(:class:`~agentnb.providers.RpcDecisions`) names it back; ``file_done`` (its answer, by
+``ticket``: ``output`` or ``error``), ``end`` (the prompt's result: ``stopReason``,
+``usage``), ``error`` (the prompt's JSON-RPC error, with the transport's ``advice``; a
+protocol error of the agent's) and
 ``exited`` (the agent's process ended mid-turn, or its WebSocket closed: ``status``,
 ``stderr``, ``over``).
 """
@@ -69,7 +71,7 @@ from ._acp_session import (
     resolve_config,
     set_setting,
 )
-from ._base import HttpRequest, Provider, RemoteAgent, RunRef, Translator
+from ._base import Provider, RemoteAgent, RpcCall, RpcDecisions, RunRef, Translator
 from ._frames import as_dict, parse_json
 from ._frames import unknown as keep_unknown
 
@@ -552,7 +554,7 @@ class Acp(Provider):
         turn costs what the agent reports past it (``usage_update``'s ``cost``)."""
 
     async def discover(self, send: Any) -> None:
-        answer = await send(HttpRequest("POST", "initialize", json=self.initialize_params()))
+        answer = await send(RpcCall("initialize", self.initialize_params()))
         self.info = answer if isinstance(answer, dict) else {}
 
     def configure(self, config: object) -> None:
@@ -616,9 +618,7 @@ class Acp(Provider):
         params: dict[str, Any] = {"mcpServers": self.mcp_servers(request)}
         if request.thread_id:
             session_id = request.thread_id
-            loaded = await send(
-                HttpRequest("POST", "session/load", json={**params, "sessionId": session_id})
-            )
+            loaded = await send(RpcCall("session/load", {**params, "sessionId": session_id}))
             self._opened(session_id, as_dict(loaded) or {})
             await self._configure(session_id, request, send)
             return request
@@ -631,7 +631,7 @@ class Acp(Provider):
         return request.model_copy(update={"thread_id": session_id})
 
     async def _new_session(self, params: dict[str, Any], send: Any) -> str:
-        opened = await send(HttpRequest("POST", "session/new", json=params))
+        opened = await send(RpcCall("session/new", params))
         session = as_dict(opened) or {}
         session_id = session.get("sessionId")
         if not isinstance(session_id, str) or not session_id:
@@ -663,14 +663,12 @@ class Acp(Provider):
 
     async def replay(self, session_id: str, send: Any) -> list[dict[str, Any]]:
         """The updates the agent replays loading its past session ``session_id``
-        (``session/load``, sent as ``session/replay``: the transport loads it even when it is
+        (``session/load`` with ``replay``: the transport loads it even when it is
         open in the agent's process; at most :data:`MAX_REPLAYED`)."""
         self.replaying[session_id] = []
         try:
             loaded = await send(
-                HttpRequest(
-                    "POST", "session/replay", json={"mcpServers": [], "sessionId": session_id}
-                )
+                RpcCall("session/load", {"mcpServers": [], "sessionId": session_id}, replay=True)
             )
             self._opened(session_id, as_dict(loaded) or {})
             return self.replaying[session_id]
@@ -708,7 +706,7 @@ class Acp(Provider):
             )
         return [dict(server) for server in given]
 
-    def stream_http_request(self, request: RunRequest) -> HttpRequest:
+    def stream_http_request(self, request: RunRequest) -> RpcCall:
         taken = as_dict(
             (as_dict(self.info.get("agentCapabilities")) or {}).get("promptCapabilities")
         )
@@ -718,14 +716,14 @@ class Acp(Provider):
             params["_meta"] = {"agentnb": {"metadata": dict(request.metadata)}}
         extra = {k: v for k, v in request.extra.items() if k != "mcpServers"}  # session/new's
         params = request.model_copy(update={"extra": extra}).with_extra(params)
-        return HttpRequest("POST", "session/prompt", json=params)
+        return RpcCall("session/prompt", params)
 
     def translator(self, request: RunRequest) -> Translator:
         return AcpTranslator(self, request.thread_id)
 
     def approval_request(
         self, request: RunRequest, translator: Translator, decisions: Sequence[ApprovalDecision]
-    ) -> HttpRequest | None:
+    ) -> RpcDecisions | None:
         assert isinstance(translator, AcpTranslator)
         answers: list[dict[str, Any]] = []
         for decision in decisions:
@@ -737,20 +735,20 @@ class Acp(Provider):
             answers += [_answer(one, decision) for one in asked]
             if decision.approved and len(asked) == 1 and asked[0].method == _PERMISSION:
                 answers[-1]["permits"] = translator.permits(decision.call_id)
-        return HttpRequest("ANSWER", "", json={"sessionId": request.thread_id, "answers": answers})
+        return RpcDecisions(request.thread_id, answers)
 
-    def cancel_request(self, ref: RunRef) -> HttpRequest | None:
+    def cancel_request(self, ref: RunRef) -> RpcCall | None:
         """``session/cancel`` of the run's session (the transport answers the turn's waiting
         requests ``cancelled`` and ends an agent that goes on past its grace)."""
         if not ref.thread_id:
             return None
-        return HttpRequest("POST", "session/cancel", json={"sessionId": ref.thread_id})
+        return RpcCall("session/cancel", {"sessionId": ref.thread_id})
 
     def cannot_fork(self, thread_id: str | None) -> str | None:
         return f"{self.named} keeps the session in its process and cannot branch it"
 
-    def list_agents_request(self) -> HttpRequest | None:
-        return HttpRequest("GET", "agent")
+    def list_agents_request(self) -> RpcCall | None:
+        return RpcCall("initialize")  # the agent as it introduced itself
 
     def parse_agents(self, body: object) -> list[RemoteAgent]:
         info = as_dict((as_dict(body) or {}).get("agentInfo")) or {}

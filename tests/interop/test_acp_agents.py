@@ -29,7 +29,7 @@ from agentnb import (
     evals,
 )
 from agentnb._app.connections import disconnect
-from agentnb._client import acp_terminals, acp_transport
+from agentnb._client import acp_terminals, acp_transport, acp_wire
 from agentnb._core.shown_call import shown_call
 from agentnb._display.run_text import status_line
 from agentnb.approvals import ApprovalDecision
@@ -594,6 +594,22 @@ def test_an_http_dialect_refuses_command() -> None:
         AgentClient("openai", base_url="http://127.0.0.1:9", command=["x"])
 
 
+def test_without_the_acp_sdk_connecting_says_how_to_install_it_and_starts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    for module in ("acp", "acp.client", "acp.client.connection"):
+        monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    acp_wire.sdk.cache_clear()  # the SDK as this test's process has it (none)
+    request.addfinalizer(acp_wire.sdk.cache_clear)
+    command = [sys.executable, "-c", "open('started', 'w').close()"]
+    with (
+        AgentClient("acp", command=command, cwd=tmp_path) as client,
+        pytest.raises(ConfigurationError, match=r'pip install "agentnb\[acp\]"'),
+    ):
+        client.run("any", "hi")
+    assert not (tmp_path / "started").exists()
+
+
 # ---- an agent written without the SDK ----------------------------------------------------------------
 def test_an_agent_without_the_sdk_answers_in_raw_json_lines() -> None:
     with AgentClient("acp", command=[sys.executable, str(AGENTS / "raw_agent.py")]) as client:
@@ -771,7 +787,7 @@ def test_an_agent_killed_while_a_permission_waits_fails_the_run_saying_so(script
     handle = ask(scripted, "permission")
     until(lambda: handle.run.status == "paused", "the run pauses for the permission")
     transport = agentnb.connections()[scripted].client().transport
-    os.kill(transport._agent.process.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+    os.kill(transport._agent.wire.process.pid, signal.SIGKILL)  # type: ignore[attr-defined]
     until(lambda: transport._agent is None, "the agent's end is seen")  # type: ignore[attr-defined]
     handle.approve(handle.run.awaiting_approval[0].call_id)
     with pytest.raises(RunFailedError, match="exited mid-turn with status -9"):
@@ -887,7 +903,7 @@ def test_stop_while_a_permission_waits_cancels_it_and_the_session_goes_on(script
 def test_closing_the_connection_mid_turn_ends_the_agent_and_the_turn(scripted: str) -> None:
     handle = ask(scripted, "slow")
     until(lambda: "w2" in handle.run.text, "the slow stream streams")
-    pid = agentnb.connections()[scripted].client().transport._agent.process.pid  # type: ignore[attr-defined]
+    pid = agentnb.connections()[scripted].client().transport._agent.wire.process.pid  # type: ignore[attr-defined]
     disconnect(scripted)
     until(lambda: process_ended(pid), "the agent is ended with its connection")
     run = ended(handle)

@@ -66,7 +66,7 @@ def test_an_acp_turn_streams_into_the_chat_cell_and_is_in_the_history(
     assert '"arguments": {"path": ' in streamed()  # the tool card: what the edit does first
 
     pid = session.execute(
-        "print(agentnb.connections()['coder'].client().transport._agent.process.pid)"
+        "print(agentnb.connections()['coder'].client().transport._agent.wire.process.pid)"
     )
     agent_pid = int(session.stdout(pid))
 

@@ -1,0 +1,529 @@
+"""ACP's JSON-RPC on the official SDK (``agent-client-protocol``, the ``acp`` extra): the
+SDK's :class:`acp.client.connection.ClientSideConnection` runs over the agent process agentnb
+starts itself (:mod:`agentnb._client.agent_process`: its group ended whole) or over a
+WebSocket to an agent served over the network, and agentnb answers the SDK's
+:class:`acp.interfaces.Client` protocol (:class:`WireClient`) by handing each request to the
+ACP transport (:mod:`agentnb._client.acp_transport`).
+
+The SDK reads the messages through agentnb's own reader (:class:`Wire`, the SDK's message
+transport), which guards what the SDK takes for granted about ids:
+
+- An id JSON-RPC does not allow (``true``, a list, an object) never reaches the SDK: a
+  request under it is answered as an Invalid Request (with the null id JSON-RPC gives an id
+  it cannot read), an answer under it is noise; the reader reads on. (The SDK keeps its
+  requests in a dict: ``true`` would be its request ``1``'s answer.)
+- An answer reaches the SDK only under an integer id, the ids the SDK sends (``5.0`` would
+  be its request ``5``'s answer as a Python dict key).
+- Each request is kept in the connection's table (:mod:`agentnb._client.acp_requests`) under
+  its id as JSON gives it, so ``5``, ``5.0`` and ``"5"`` are three requests; one under an id
+  a request still waits under is a protocol error the transport handles
+  (:meth:`Host.reused`), never the SDK's. The SDK runs each request in a task of its own;
+  the request's entry in the table (:func:`arriving`) goes with the task, so its answer is
+  the answer to that request and no other, and a request withdrawn is never answered.
+- A program that sends agentnb's ``initialize`` back (one that echoes its input) ends the
+  connection, saying so; a line that is not JSON-RPC is kept as noise (a command that is
+  not what it was said to be).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import contextvars
+import functools
+import json
+import signal
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+
+from .._core.exceptions import ConfigurationError
+from .acp_requests import Pending, PendingRequests, id_key
+from .agent_process import LINE_LIMIT, StderrTail, end_group, exited, kill_group
+
+if TYPE_CHECKING:
+    from acp.client.connection import ClientSideConnection
+    from acp.interfaces import Agent, Client
+    from acp.schema import (
+        AgentMessageChunk,
+        AgentPlanContentUpdate,
+        AgentPlanRemovedUpdate,
+        AgentPlanUpdate,
+        AgentThoughtChunk,
+        AvailableCommandsUpdate,
+        ConfigOptionUpdate,
+        CreateElicitationResponse,
+        CreateTerminalResponse,
+        CurrentModeUpdate,
+        ElicitationMode,
+        EnvVariable,
+        KillTerminalResponse,
+        PermissionOption,
+        ReadTextFileResponse,
+        ReleaseTerminalResponse,
+        RequestPermissionResponse,
+        SessionInfoUpdate,
+        TerminalOutputResponse,
+        ToolCallProgress,
+        ToolCallStart,
+        ToolCallUpdate,
+        UsageUpdate,
+        UserMessageChunk,
+        WaitForTerminalExitResponse,
+        WriteTextFileResponse,
+    )
+
+    from .._http.websocket import WebSocket
+
+__all__ = [
+    "INVALID_REQUEST",
+    "METHOD_NOT_FOUND",
+    "Host",
+    "ProcessWire",
+    "SocketWire",
+    "Wire",
+    "WireClient",
+    "arriving",
+    "connect",
+    "request",
+    "sdk",
+    "websocket_url",
+]
+
+METHOD_NOT_FOUND = -32601
+"""JSON-RPC's error code for a method the other side does not offer."""
+INVALID_REQUEST = -32600
+"""JSON-RPC's error code for a message that is not a valid request (an id that is not a
+string, a number or null; an id reused while a request under it waits)."""
+
+_arriving: contextvars.ContextVar[Pending | None] = contextvars.ContextVar(
+    "agentnb_acp_request", default=None
+)
+
+
+def arriving() -> Pending:
+    """The agent's request the running SDK handler answers (set by :meth:`Wire.receive` as
+    the SDK takes the request, carried into the task the SDK runs it in)."""
+    pending = _arriving.get()
+    assert pending is not None, "an SDK handler outside a request's task"
+    return pending
+
+
+@functools.cache
+def sdk() -> Any:
+    """The SDK's modules (``acp``), or a :class:`~agentnb.ConfigurationError` saying how to
+    install them."""
+    try:  # the optional extra (pydantic models of the whole schema): at the first agent
+        import acp
+        import acp.client.connection
+    except ImportError:
+        raise ConfigurationError(
+            "connecting to an ACP agent needs the agent-client-protocol SDK: "
+            'pip install "agentnb[acp]"'
+        ) from None
+    return acp
+
+
+def websocket_url(url: str) -> str:
+    """``url`` as the WebSocket URL it is reached at (``http`` → ``ws``, ``https`` → ``wss``)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigurationError(f"invalid base_url {url!r}: {exc}") from None
+    scheme = {"http": "ws", "https": "wss"}.get(parsed.scheme, parsed.scheme)
+    if scheme not in ("ws", "wss") or not parsed.host:
+        raise ConfigurationError(
+            f"an ACP agent served over the network is reached at a ws://, wss://, http:// or "
+            f"https:// URL with a host (the SDK's server serves its WebSocket on its "
+            f"endpoint, e.g. ws://127.0.0.1:8000/acp), not {url!r}"
+        )
+    return str(parsed.copy_with(scheme=scheme))
+
+
+class Host(Protocol):
+    """What the connection's messages mean: the ACP transport's agent
+    (:class:`agentnb._client.acp_transport`)."""
+
+    async def answer(self, pending: Pending) -> dict[str, Any]:
+        """The result of the agent's request ``pending`` (a decision waited for, a file
+        read, a terminal's output); :class:`acp.RequestError` refuses it."""
+        ...
+
+    def update(self, session_id: str, update: dict[str, Any]) -> None:
+        """A ``session/update`` the agent sent."""
+        ...
+
+    def reused(self, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
+        """A request under an id another request still waits under."""
+        ...
+
+    def gone(self, why: str) -> None:
+        """The agent went (``why`` says how)."""
+        ...
+
+
+class Wire:
+    """The messages to and from the agent, as the SDK's message transport
+    (``acp._transport.Transport``: ``send``, ``receive``, ``close``), read through the
+    guards of the module. A subclass moves the text: :class:`ProcessWire`,
+    :class:`SocketWire`."""
+
+    def __init__(self, requests: PendingRequests, *, where: str) -> None:
+        self.requests = requests
+        self.where = where
+        self.host: Host | None = None
+        self.noise: collections.deque[str] = collections.deque(maxlen=5)
+        """What it sent that was not JSON-RPC (a command that is not what was said)."""
+        self.failure: str | None = None
+        """Why the connection ended, for the requests it fails."""
+        self._writing = asyncio.Lock()
+        self.over = asyncio.Event()
+        """The SDK read its last message (the agent went, or broke the protocol)."""
+
+    @property
+    def running(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def exit_status(self) -> int | None:
+        """How the agent ended (a process's exit status, a WebSocket's close code)."""
+        raise NotImplementedError
+
+    def stderr_tail(self) -> str:
+        """What the agent said on the side before it went (a process's stderr)."""
+        return ""
+
+    async def _read(self) -> str | bytes | None:
+        """The next message's text; None: the agent went (the subclass says why first)."""
+        raise NotImplementedError
+
+    async def _write(self, line: str) -> None:
+        raise NotImplementedError
+
+    async def end(self) -> None:
+        """End the agent (its process group, the WebSocket)."""
+        raise NotImplementedError
+
+    # ---- the SDK's transport -----------------------------------------------------------
+    async def send(self, message: dict[str, Any]) -> None:
+        if "method" not in message:  # an answer to a request of the agent's
+            pending = _arriving.get()
+            if pending is not None:
+                if pending.withdrawn:
+                    return  # its id was reused: it is answered with the protocol error
+                self.requests.close(pending)
+        await self.send_raw(message)
+
+    async def send_raw(self, message: dict[str, Any]) -> None:
+        line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
+        async with self._writing:
+            await self._write(line)
+
+    def post(self, message: dict[str, Any]) -> None:
+        """Send without waiting (an answer the reader gives); a write that fails means the
+        agent is going, which its reader reports."""
+        task = asyncio.create_task(_quietly(self.send_raw(message)))
+        _posting.add(task)
+        task.add_done_callback(_posting.discard)
+
+    def fail(self, rpc_id: Any, code: int, message: str) -> None:
+        self.post({"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}})
+
+    async def receive(self) -> dict[str, Any] | None:
+        # The task the SDK made of the last message runs before the next one is read: a
+        # turn's first chunk reaches the stream before the rest of its burst is parsed.
+        await asyncio.sleep(0)
+        while self.failure is None:
+            text = await self._read()
+            if text is None:
+                break
+            message = self._admitted(text)
+            if message is not None:
+                return message
+        self.over.set()
+        return None
+
+    async def close(self) -> None:
+        """The SDK closes the connection: the agent is ended by its owner
+        (:meth:`end`)."""
+
+    # ---- the guards ------------------------------------------------------------------------
+    def _admitted(self, text: str | bytes) -> dict[str, Any] | None:
+        """``text`` as a message the SDK may take (None: answered here, or not one)."""
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            shown = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+            self.noise.append(shown.strip()[:200])
+            return None
+        method, has_id = message.get("method"), "id" in message
+        if has_id and id_key(message["id"]) is None:
+            self._invalid_id(message, method)
+            return None
+        if isinstance(method, str) and has_id:
+            return self._request(message, method)
+        if isinstance(method, str):
+            return message  # a notification
+        if method is None and has_id and type(message["id"]) is int:
+            return message  # an answer under an id of the SDK's
+        return None  # an answer under an id the SDK never sent (5.0, "5", null)
+
+    def _request(self, message: dict[str, Any], method: str) -> dict[str, Any] | None:
+        rpc_id = message["id"]
+        params = message.get("params")
+        params = params if isinstance(params, dict) else {}
+        if method == "initialize":  # our own request, sent back: a program that echoes
+            self.failure = (
+                f"{self.where!r} is not an ACP agent: it sent agentnb's initialize request "
+                f"back (a program that echoes its input)"
+            )
+            return None
+        if self.requests.under(rpc_id) is not None:
+            assert self.host is not None
+            self.host.reused(rpc_id, method, params)
+            return None
+        pending = self.requests.open(rpc_id, method, params)
+        assert pending is not None, "a valid id that no request waits under"
+        _arriving.set(pending)  # the SDK's task for it is made next, in this context
+        return message
+
+    def _invalid_id(self, message: dict[str, Any], method: object) -> None:
+        shown = json.dumps(message["id"], default=repr)[:80]
+        if isinstance(method, str):
+            why = f"invalid request: its id {shown} is not a string, a number or null"
+            self.fail(None, INVALID_REQUEST, why)
+        else:
+            self.noise.append(f"an answer under the invalid id {shown}")
+
+    def _went(self, why: str) -> None:
+        if self.failure is None:
+            self.failure = why
+        if self.host is not None:
+            self.host.gone(why)
+
+
+_posting: set[asyncio.Task[None]] = set()
+
+
+class ProcessWire(Wire):
+    """An agent run by its command: one message a line over its stdio, its stderr's tail
+    kept."""
+
+    def __init__(
+        self, process: asyncio.subprocess.Process, requests: PendingRequests, *, where: str
+    ) -> None:
+        super().__init__(requests, where=where)
+        self.process = process
+        self.stderr = StderrTail(process, named=where)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process.returncode is None and self.failure is None
+
+    @property
+    def exit_status(self) -> int | None:
+        return self.process.returncode
+
+    def stderr_tail(self) -> str:
+        return self.stderr.text()
+
+    async def _write(self, line: str) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        stdin.write(line.encode())
+        await stdin.drain()
+
+    async def _read(self) -> bytes | None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            line = await stdout.readline()
+        except (ValueError, asyncio.LimitOverrunError):
+            self.noise.append(f"a line longer than {LINE_LIMIT // (1024 * 1024)} MiB")
+            kill_group(self.pid, signal.SIGKILL)
+            line = b""
+        if line:
+            return line
+        status = await exited(self.process)
+        await self.stderr.settled()  # the stderr reader takes what is left first
+        self._went(f"the agent exited with status {status}")
+        return None
+
+    async def end(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        await end_group(self.process)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.stderr.task), 1.0)
+
+
+class SocketWire(Wire):
+    """An agent served over the network: one message a WebSocket text frame
+    (:mod:`agentnb._http.websocket`; the SDK's ``acp.http`` server)."""
+
+    def __init__(self, socket: WebSocket, requests: PendingRequests, *, where: str) -> None:
+        super().__init__(requests, where=where)
+        self.socket = socket
+        self._texts = socket.texts()
+        self._over = False
+
+    @property
+    def running(self) -> bool:
+        return not self.socket.closed and not self._over and self.failure is None
+
+    @property
+    def exit_status(self) -> int | None:
+        return self.socket.close_code
+
+    async def _write(self, line: str) -> None:
+        await self.socket.send(line.rstrip("\n"))
+
+    async def _read(self) -> str | None:
+        with contextlib.suppress(StopAsyncIteration):
+            return await anext(self._texts)
+        self._over = True
+        await self.socket.close()
+        self._went(f"the WebSocket to {self.where} closed (code {self.socket.close_code})")
+        return None
+
+    async def end(self) -> None:
+        """Close the WebSocket (the SDK's server ends the connection's sessions)."""
+        self._over = True
+        await self.socket.close()
+
+
+class WireClient:
+    """The SDK's :class:`acp.interfaces.Client` protocol, each request handed to the
+    connection's :class:`Host` (which judges, asks or does it) and its result given back as
+    the SDK's schema model."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    async def _answer(self) -> dict[str, Any]:
+        return await self.host.answer(arriving())
+
+    async def request_permission(
+        self,
+        session_id: str,
+        tool_call: ToolCallUpdate,
+        options: list[PermissionOption],
+        **kwargs: Any,
+    ) -> RequestPermissionResponse:
+        return sdk().schema.RequestPermissionResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
+
+    async def session_update(
+        self,
+        session_id: str,
+        update: UserMessageChunk
+        | AgentMessageChunk
+        | AgentThoughtChunk
+        | ToolCallStart
+        | ToolCallProgress
+        | AgentPlanUpdate
+        | AgentPlanContentUpdate
+        | AgentPlanRemovedUpdate
+        | AvailableCommandsUpdate
+        | CurrentModeUpdate
+        | ConfigOptionUpdate
+        | SessionInfoUpdate
+        | UsageUpdate,
+        **kwargs: Any,
+    ) -> None:
+        shown = update.model_dump(mode="json", by_alias=True, exclude_none=True)
+        self.host.update(session_id, shown)
+
+    async def write_text_file(
+        self, session_id: str, path: str, content: str, **kwargs: Any
+    ) -> WriteTextFileResponse | None:
+        return sdk().schema.WriteTextFileResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
+
+    async def read_text_file(
+        self,
+        session_id: str,
+        path: str,
+        line: int | None = None,
+        limit: int | None = None,
+        **kwargs: Any,
+    ) -> ReadTextFileResponse:
+        return sdk().schema.ReadTextFileResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
+
+    async def create_terminal(
+        self,
+        session_id: str,
+        command: str,
+        args: list[str] | None = None,
+        env: list[EnvVariable] | None = None,
+        cwd: str | None = None,
+        output_byte_limit: int | None = None,
+        **kwargs: Any,
+    ) -> CreateTerminalResponse:
+        return sdk().schema.CreateTerminalResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
+
+    async def terminal_output(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> TerminalOutputResponse:
+        return sdk().schema.TerminalOutputResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
+
+    async def release_terminal(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> ReleaseTerminalResponse | None:
+        return sdk().schema.ReleaseTerminalResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
+
+    async def wait_for_terminal_exit(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> WaitForTerminalExitResponse:
+        return sdk().schema.WaitForTerminalExitResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
+
+    async def kill_terminal(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> KillTerminalResponse | None:
+        return sdk().schema.KillTerminalResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
+
+    async def create_elicitation(
+        self, message: str, mode: ElicitationMode, **kwargs: Any
+    ) -> CreateElicitationResponse:
+        raise sdk().RequestError(METHOD_NOT_FOUND, "agentnb does not offer elicitation/create")
+
+    async def complete_elicitation(self, elicitation_id: str, **kwargs: Any) -> None:
+        return None
+
+    async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer _{method}")
+
+    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
+        return None
+
+    def on_connect(self, conn: Agent) -> None:
+        return None
+
+
+def connect(host: Host, wire: Wire) -> ClientSideConnection:
+    """The SDK's connection over ``wire``, its agent's requests and updates ``host``'s."""
+    wire.host = host
+    client: Client = WireClient(host)  # the SDK's protocol, checked
+    connection: ClientSideConnection = sdk().client.connection.ClientSideConnection(client, wire)
+    return connection
+
+
+async def request(connection: ClientSideConnection, method: str, params: object) -> Any:
+    """Send the request ``method`` over the SDK's connection and return its result as JSON
+    gives it; :class:`acp.RequestError` is the agent's error, :class:`ConnectionError` the
+    connection gone. The params go as the dialect made them (its ``extra=`` and ``_meta``
+    included, which the SDK's typed calls would drop as fields their models do not have; and
+    the agent's unstable methods, such as ``session/set_model``, that have no typed call), so
+    through the connection's own request (the SDK is pinned below 0.13)."""
+    return await connection._conn.send_request(method, params)
+
+
+async def _quietly(sending: Any) -> None:
+    with contextlib.suppress(OSError, RuntimeError, ConnectionError):
+        await sending
