@@ -43,6 +43,10 @@ REVEAL_NOTE = (
 )
 
 
+WRAP_AT_WORDS = "white-space:pre-wrap;overflow-wrap:break-word;word-break:normal"
+"""A <pre>'s lines wrapped between words; only a token longer than a line breaks inside."""
+
+
 def masked(token: str) -> str:
     """A token's first four characters and an ellipsis: enough to tell two apart."""
     return token[:4] + "…"
@@ -225,7 +229,8 @@ class ContextServer:
         return f"{claude_code_line(self.url, masked(self.token))}\n{REVEAL_NOTE}"
 
     def _repr_html_(self) -> str:
-        return f"<pre>{escape(repr(self))}</pre>"
+        # lines break between words: a notebook's <pre> breaks anywhere ("Authorizatio|n")
+        return f"<pre style='{WRAP_AT_WORDS}'>{escape(repr(self))}</pre>"
 
     def reveal(self, seconds: float = REVEAL_SECONDS) -> None:
         """Show the line to paste into Claude Code with its token whole: in a notebook for
