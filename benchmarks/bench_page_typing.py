@@ -13,20 +13,26 @@ runs stream through the built-in server's ``echo`` agent on a connection paced a
 every ``--delay-ms`` ms, so every chat cell is still streaming while the person types. The
 runs without chat cells go first, in the same page and kernel, then those with. Goal: p95
 ≤ 100 ms and no long task over 100 ms with chat cells. ``--profile`` prints the page's JavaScript by inclusive time while typing beside chat cells.
+``--trace`` records a Chromium trace of each round's typing and prints the page's main-thread
+CPU and what its tasks over 50 ms were made of (its own time by kind: the chat cells' code,
+JupyterLab's, style and layout, paint and compositing, garbage collection, the rest), and
+the same of every task.
 ``--smoke``: 3 runs, 2 s of typing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import nbformat
-from bench_cell_hold import ARGS, CHROMIUM, inclusive_times, jupyterlab
+from bench_cell_hold import ARGS, CHROMIUM, inclusive_times, jupyterlab, page_cpu
 from browser_bench_page import PANEL, READY
 
 from agentnb.server import start_server
@@ -88,9 +94,11 @@ KERNEL_IDLE = "() => window.__anbPanel().sessionContext.session.kernel.status ==
 
 
 def typing_round(
-    page: Any, typed: int, loop: int, seconds: float, profile: bool = False
+    page: Any, typed: int, loop: int, seconds: float, profile: bool = False, trace: bool = False
 ) -> dict[str, Any]:
     """Start the loop's cell, click into the cell above, type a key every 0.5 s."""
+    if trace:
+        page.context.browser.start_tracing(page=page, categories=TRACED)
     cdp = page.context.new_cdp_session(page)
     if profile:
         cdp.send("Profiler.enable")
@@ -113,7 +121,84 @@ def typing_round(
         for line in inclusive_times(cdp.send("Profiler.stop")["profile"], limit=60):
             print(line)
     samples = [s["ms"] for s in seen["latency"] if s["kind"] in ("keydown", "pointerdown")]
-    return {"samples": samples, "long": [t["ms"] for t in seen["long"]]}
+    result: dict[str, Any] = {"samples": samples, "long": [t["ms"] for t in seen["long"]]}
+    if trace:
+        recorded = page.context.browser.stop_tracing()
+        result["page_cpu"] = page_cpu(recorded)
+        result["makeup"] = long_task_makeup(recorded)
+        result["all"] = long_task_makeup(recorded, over_ms=0)
+    return result
+
+
+TRACED = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8"]
+OTHER = "messages, promise jobs, the rest"
+"""What no script call of a task is: JupyterLab's websocket messages and promise jobs (and
+the chat cells' promise jobs: the trace does not tell them apart), timers, the browser's own."""
+LONGEST_CPU = "longest task's CPU"
+"""What the longest task would take on an idle machine: its CPU time."""
+KINDS = {
+    "UpdateLayoutTree": "style and layout",
+    "Layout": "style and layout",
+    "Document::recalcStyle": "style and layout",
+    "LocalFrameView::performLayout": "style and layout",
+    "InlineNode::ShapeTextIncludingFirstLine": "style and layout",
+    "Paint": "paint and compositing",
+    "PrePaint": "paint and compositing",
+    "Blink.PrePaint.UpdateTime": "paint and compositing",
+    "Layerize": "paint and compositing",
+    "PaintArtifactCompositor::Update": "paint and compositing",
+    "Commit": "paint and compositing",
+    "HitTest": "paint and compositing",
+    "MajorGC": "garbage collection",
+    "MinorGC": "garbage collection",
+    "V8.GC_MARK_COMPACTOR": "garbage collection",
+    "V8.GC_SCAVENGER": "garbage collection",
+}
+
+
+def long_task_makeup(trace: bytes, over_ms: float = 50) -> dict[str, float]:
+    """The page's main-thread tasks over ``over_ms``: milliseconds of CPU by kind (each trace
+    event's own CPU time, its children's taken out; a script call is the chat cells' where
+    their code is, a blob: URL, else JupyterLab's; what a call makes the browser do, like a
+    forced layout, counts as that), and the milliseconds the thread waited for a CPU
+    (``waiting for a CPU``: the tasks' wall time less their CPU time, other jobs running);
+    and of every task, the most CPU one took (``LONGEST_CPU``)."""
+    events = json.loads(trace)["traceEvents"]
+    main = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("name") == "thread_name" and e["args"]["name"] == "CrRendererMain"
+    }
+    timeline = sorted(
+        (e for e in events if (e["pid"], e["tid"]) in main and e.get("ph") == "X" and "tdur" in e),
+        key=lambda e: (e["ts"], -e["dur"]),
+    )
+    own: dict[str, float] = defaultdict(float)
+    stack: list[list[Any]] = []  # [end, kind, cpu, children's cpu, wall of its top task]
+
+    def close() -> None:
+        _, kind, cpu, children, top = stack.pop()
+        if top > over_ms * 1000:
+            own[kind] += (cpu - children) / 1000
+        if stack:
+            stack[-1][3] += cpu
+
+    for event in timeline:
+        while stack and event["ts"] >= stack[-1][0]:
+            close()
+        kind = KINDS.get(event["name"], stack[-1][1] if stack else OTHER)
+        if event["name"] == "FunctionCall":
+            url = event["args"].get("data", {}).get("url", "")
+            kind = "chat cells' code" if url.startswith("blob:") else "JupyterLab's code"
+        if not stack and event["dur"] > over_ms * 1000:
+            own["waiting for a CPU"] += (event["dur"] - event["tdur"]) / 1000
+        if not stack:
+            own[LONGEST_CPU] = max(own[LONGEST_CPU], event["tdur"] / 1000)
+        top = stack[0][4] if stack else event["dur"]
+        stack.append([event["ts"] + event["dur"], kind, event["tdur"], 0, top])
+    while stack:
+        close()
+    return dict(own)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -152,7 +237,7 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                 typed, loop = 1 + 2 * position, 2 + 2 * position
                 page.wait_for_function(KERNEL_IDLE, timeout=120_000)
                 profile = args.profile and position == len(VARIANTS) - 1
-                results[name] = typing_round(page, typed, loop, args.seconds, profile)
+                results[name] = typing_round(page, typed, loop, args.seconds, profile, args.trace)
                 page.wait_for_function(KERNEL_IDLE, timeout=300_000)
                 page.evaluate(
                     "() => window.__anbPanel().sessionContext.session.kernel.requestExecute("
@@ -175,6 +260,21 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None
         print(f"| {name} | {len(samples)} | {statistics.median(samples):.0f} ms | "
               f"{percentile(samples, 0.95):.0f} ms | {max(samples):.0f} ms | {len(long)} | "
               f"{max(long, default=0):.0f} ms | {sum(long) / 1000:.2f} s |")  # fmt: skip
+    if all("makeup" in seen for seen in results.values()):
+        kinds = sorted({kind for seen in results.values() for kind in seen["makeup"]})
+        print("\nThe page's main thread while typing (a Chromium trace): CPU, and the tasks over "
+              "50 ms by what they did (ms)")  # fmt: skip
+        print(f"| notebook | CPU | {' | '.join(kinds)} |")
+        print(f"|---|---:|{'---:|' * len(kinds)}")
+        for name, seen in results.items():
+            spent = " | ".join(f"{seen['makeup'].get(kind, 0):.0f}" for kind in kinds)
+            print(f"| {name} | {seen['page_cpu']:.2f} s | {spent} |")
+        print("\nEvery task of the page's main thread while typing, by what it did (ms)")
+        print(f"| notebook | {' | '.join(kinds)} |")
+        print(f"|---|{'---:|' * len(kinds)}")
+        for name, seen in results.items():
+            spent = " | ".join(f"{seen['all'].get(kind, 0):.0f}" for kind in kinds)
+            print(f"| {name} | {spent} |")
     shown = results.get("displayed (chat cells)")
     if shown and shown["samples"]:
         p95, longest = percentile(shown["samples"], 0.95), max(shown["long"], default=0)
@@ -191,6 +291,9 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=600, help="each run's message (echoed)")
     parser.add_argument(
         "--profile", action="store_true", help="the page's JavaScript while typing, chat cells"
+    )
+    parser.add_argument(
+        "--trace", action="store_true", help="the page's CPU and its long tasks' makeup"
     )
     parser.add_argument("--smoke", action="store_true", help="3 runs, 2 s of typing")
     args = parser.parse_args()

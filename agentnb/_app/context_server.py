@@ -43,6 +43,10 @@ REVEAL_NOTE = (
 )
 
 
+WRAP_AT_WORDS = "white-space:pre-wrap;overflow-wrap:break-word;word-break:normal"
+"""A <pre>'s lines wrapped between words; only a token longer than a line breaks inside."""
+
+
 def masked(token: str) -> str:
     """A token's first four characters and an ellipsis: enough to tell two apart."""
     return token[:4] + "…"
@@ -225,7 +229,7 @@ class ContextServer:
         return f"{claude_code_line(self.url, masked(self.token))}\n{REVEAL_NOTE}"
 
     def _repr_html_(self) -> str:
-        return f"<pre>{escape(repr(self))}</pre>"
+        return as_pre(repr(self))
 
     def reveal(self, seconds: float = REVEAL_SECONDS) -> None:
         """Show the line to paste into Claude Code with its token whole: in a notebook for
@@ -237,10 +241,21 @@ class ContextServer:
             return
         from IPython.display import display  # in a notebook, whose kernel has loaded it
 
-        shown = display({"text/plain": whole}, raw=True, display_id=True)  # type: ignore[no-untyped-call]
-        hide = threading.Timer(seconds, lambda: shown.update({"text/plain": repr(self)}, raw=True))
+        shown = display(shown_as(whole), raw=True, display_id=True)  # type: ignore[no-untyped-call]
+        hide = threading.Timer(seconds, lambda: shown.update(shown_as(repr(self)), raw=True))
         hide.daemon = True
         hide.start()
+
+
+def as_pre(text: str) -> str:
+    """``text`` as HTML, its lines broken between words: a notebook's <pre> of text breaks
+    anywhere (JupyterLab: ``Authorizatio|n``, ``th|e token``)."""
+    return f"<pre style='{WRAP_AT_WORDS}'>{escape(text)}</pre>"
+
+
+def shown_as(text: str) -> dict[str, str]:
+    """An output of ``text``: as :func:`as_pre` where HTML shows, plain elsewhere."""
+    return {"text/plain": text, "text/html": as_pre(text)}
 
 
 def claude_code_line(url: str, token: str) -> str:

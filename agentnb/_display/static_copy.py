@@ -51,6 +51,7 @@ from .safe_markdown import (
 )
 
 __all__ = [
+    "BREAK_LONG_WORDS",
     "PLAIN_ANSWER_CHARS",
     "REOPENED_STYLE",
     "TOOL_LABELS",
@@ -488,10 +489,16 @@ def _html_of(transcript: list[list[Block]]) -> str:
     )
 
 
+BREAK_LONG_WORDS = "overflow-wrap:break-word"
+"""Lines break between words; only a word wider than the line breaks inside (``anywhere``
+would also shrink a table to a letter a column)."""
+
+
 def static_root(body: str) -> str:
     """``body`` in the static copy's root: the element `REOPENED_STYLE` finds, kept out of the
-    notebook's MathJax (:data:`~agentnb._display.safe_markdown.NO_MATH`)."""
-    return f'<div class="agentnb-static {NO_MATH}">{body}</div>'
+    notebook's MathJax (:data:`~agentnb._display.safe_markdown.NO_MATH`). A word longer than
+    a line (a URL in an error) breaks where it must, not cut off at the output's edge."""
+    return f'<div class="agentnb-static {NO_MATH}" style="{BREAK_LONG_WORDS}">{body}</div>'
 
 
 # ---- markdown -----------------------------------------------------------------------------

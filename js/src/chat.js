@@ -36,7 +36,7 @@ const TICK_MS = 250;
  *   can_continue?: boolean, continue_note?: string, can_attach?: boolean, can_paste?: boolean,
  *   session?: import("./controls.js").SessionState | null }} Options
  * @typedef {{
- *   schedule?: (cb: () => void) => () => void,
+ *   schedule?: (cb: () => void, key?: unknown) => () => void,
  *   copy?: (text: string) => Promise<void>,
  *   frameBudgetMs?: number,
  * }} ViewHooks
@@ -221,7 +221,7 @@ export class ChatView {
     this.cancelFrame = this.schedule(() => {
       this.cancelFrame = null;
       if (!this.retireIfReplaced()) this.renderNow();
-    });
+    }, this);
   }
 
   /** Scrolled into view or out of it: seen again, it catches up at the next frame. */
@@ -231,6 +231,7 @@ export class ChatView {
     if (!seen && !this.root.isConnected) return;
     if (this.stopped || seen === this.seen) return;
     this.seen = seen;
+    this.root.dataset.seen = String(seen); // its spinners stand still out of sight (widget.css)
     if (!seen) {
       this.setTicking(false);
       return;

@@ -20,6 +20,15 @@ export function h(tag, className, text) {
 }
 
 /**
+ * Put `text` in `el` only where it differs: writing the same text makes a new text node,
+ * which the page lays out again (a redraw of many live cells would re-lay out every head).
+ * @param {HTMLElement} el @param {string} text
+ */
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/**
  * `target.addEventListener`, removed when `signal` aborts.
  * @template {Event} E
  * @param {EventTarget} target

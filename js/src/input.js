@@ -142,8 +142,9 @@ export class ChatInput {
 
   /** @param {boolean} running */
   setBusy(running) {
-    this.sendButton.disabled = running;
-    if (this.newButton) this.newButton.disabled = running;
+    // set only when it changes: setting it again restyles the box (its :disabled state)
+    if (this.sendButton.disabled !== running) this.sendButton.disabled = running;
+    if (this.newButton && this.newButton.disabled !== running) this.newButton.disabled = running;
   }
 
   /**

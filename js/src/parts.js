@@ -122,8 +122,62 @@ export class TextPartView {
   fill(block, source) {
     const fragment = this.renderMarkdown(source);
     for (const pre of Array.from(fragment.querySelectorAll("pre"))) decorateCode(pre);
-    block.replaceChildren(fragment);
+    patchChildren(block, fragment);
   }
+}
+
+/**
+ * Make `target`'s children those of `source` (which it takes them from), changing only what
+ * differs: the block being written keeps its elements and text nodes, and new words are
+ * appended to the text node they continue. The page then lays out what was added (a
+ * paragraph replaced whole is shaped and laid out again at every frame: with many cells
+ * streaming, that was most of the page's layout), and a selection in it stays.
+ * @param {Element | DocumentFragment} target @param {Node} source
+ */
+export function patchChildren(target, source) {
+  const wanted = Array.from(source.childNodes);
+  const had = target.childNodes;
+  for (let i = 0; i < wanted.length; i++) {
+    const old = had[i];
+    if (!old) {
+      target.append(...wanted.slice(i));
+      return;
+    }
+    if (!patchNode(old, wanted[i])) old.replaceWith(wanted[i]);
+  }
+  while (had.length > wanted.length) had[had.length - 1].remove();
+}
+
+const [ELEMENT_NODE, TEXT_NODE] = [1, 3];
+
+/**
+ * Make `old` equal to `next` in place where they are the same kind of node; false where it
+ * must be replaced.
+ * @param {Node} old @param {Node} next
+ */
+function patchNode(old, next) {
+  if (old.nodeType !== next.nodeType || old.nodeName !== next.nodeName) return false;
+  if (old.nodeType === TEXT_NODE) {
+    const [text, was, now] = [/** @type {Text} */ (old), old.nodeValue || "", next.nodeValue || ""];
+    if (now === was) return true;
+    if (now.startsWith(was)) text.appendData(now.slice(was.length));
+    else text.data = now;
+    return true;
+  }
+  if (old.nodeType !== ELEMENT_NODE) return false;
+  const [was, now] = [/** @type {Element} */ (old), /** @type {Element} */ (next)];
+  if (!sameAttributes(was, now)) return false;
+  patchChildren(was, now);
+  return true;
+}
+
+/** @param {Element} a @param {Element} b */
+function sameAttributes(a, b) {
+  if (a.attributes.length !== b.attributes.length) return false;
+  for (const { name, value } of Array.from(a.attributes)) {
+    if (b.getAttribute(name) !== value) return false;
+  }
+  return true;
 }
 
 /**

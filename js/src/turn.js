@@ -8,7 +8,7 @@
  */
 import { TERMINAL, answerText, sameRun } from "./state.js";
 import { costText, costTitle, formatSeconds, statusLabel, statusText, tokenText, turnTime } from "./format.js";
-import { button, childController, h, spinner } from "./dom.js";
+import { button, childController, h, setText, spinner } from "./dom.js";
 import { fitNotes, noteBox, setNote } from "./note.js";
 import { ReasoningPartView, TextPartView, ToolCardView } from "./parts.js";
 import { FollowupChips } from "./input.js";
@@ -321,10 +321,10 @@ export class TurnView {
     const status = meta.status || "pending";
     const running = !TERMINAL.has(status);
     this.el.dataset.status = status;
-    this.agent.textContent = meta.agent || "";
+    setText(this.agent, meta.agent || "");
     this.updateWhen(meta.started_at);
     this.el.dataset.startedAs = meta.started_as || "";
-    this.startedAs.textContent = STARTED_AS[meta.started_as || ""] || "";
+    setText(this.startedAs, STARTED_AS[meta.started_as || ""] || "");
     // Rewritten only when it changed: a new text node is laid out again.
     const message = clipPrompt(meta.message || "");
     if (this.message.textContent !== message) this.message.textContent = message;
@@ -334,15 +334,14 @@ export class TurnView {
     this.prompt.hidden = !meta.agent && !meta.message;
 
     this.state.dataset.status = status;
-    this.state.textContent =
-      this.stopRequested && running ? "Stopping…" : statusText(status, meta.cut_note);
+    setText(this.state,
+      this.stopRequested && running ? "Stopping…" : statusText(status, meta.cut_note));
     this.updateElapsed();
-    this.ttft.textContent =
-      meta.ttft !== null && meta.ttft !== undefined ? `first token ${formatSeconds(meta.ttft)}` : "";
-    this.tokens.textContent = tokenText(meta.usage);
-    this.tps.textContent =
-      meta.tokens_per_second ? `${meta.tokens_per_second.toFixed(1)} tok/s` : "";
-    this.cost.textContent = costText(meta);
+    setText(this.ttft,
+      meta.ttft !== null && meta.ttft !== undefined ? `first token ${formatSeconds(meta.ttft)}` : "");
+    setText(this.tokens, tokenText(meta.usage));
+    setText(this.tps, meta.tokens_per_second ? `${meta.tokens_per_second.toFixed(1)} tok/s` : "");
+    setText(this.cost, costText(meta));
     this.cost.title = costTitle(meta);
     this.updateRunId(meta.run_id || "");
 
@@ -422,7 +421,7 @@ export class TurnView {
     }
     const { short, full, iso } = turnTime(startedAt);
     this.when.hidden = false;
-    this.when.textContent = short;
+    setText(this.when, short);
     this.when.dateTime = iso;
     this.when.title = full;
   }
@@ -437,7 +436,7 @@ export class TurnView {
       const end = meta.paused_at ?? this.context.kernelNow();
       seconds = Math.max(0, end - meta.started_at - (meta.paused_seconds ?? 0));
     }
-    this.elapsed.textContent = seconds !== null ? formatSeconds(seconds) : "";
+    setText(this.elapsed, seconds !== null ? formatSeconds(seconds) : "");
   }
 
   /** @param {string} runId */

@@ -6,7 +6,8 @@
  *
  * - `onSharedFrame`: every cell's redraw asked for before the next frame runs in that frame,
  *   one after another, until the frame's share of time (`FRAME_SHARE_MS`) is spent; the rest
- *   run at the next frame, first. Fifty cells each allowed a frame's budget of their own
+ *   run at the next frame, first. The more cells drew in the last second, the further apart
+ *   these frames are (`APART_PER_CELL_MS`): many cells streaming are drawn together. Fifty cells each allowed a frame's budget of their own
  *   would make one task of many frames (a long task: the key a person types waits for it).
  *   `frameDeadline` is when the one drawing now must yield.
  * - `watchVisibility`: one IntersectionObserver for every cell says whether a cell is on
@@ -20,50 +21,82 @@
 /** Milliseconds of every cell's drawing in one animation frame. */
 export const FRAME_SHARE_MS = 8;
 
+/**
+ * Milliseconds between shared frames for each cell that drew in the last second, up to
+ * `MOST_APART_MS`: one cell streaming redraws at every frame; many streaming at once are
+ * drawn together, a few times a second. Each frame that changes the page costs it style,
+ * layout, paint and compositing of the whole notebook beyond the cells' own work: fifty
+ * cells each redrawn in a frame of its own made the page busy all along (a key typed waited
+ * behind those frames).
+ */
+export const APART_PER_CELL_MS = 4;
+const MOST_APART_MS = 100;
+
 /** Milliseconds between the redraws of a cell off screen. */
 export const HIDDEN_EVERY_MS = 1000;
 
 /** How far outside the visible area a cell counts as seen (drawn before it scrolls in). */
 const NEAR = "400px";
 
-/** @type {Set<() => void>} */
-const waiting = new Set();
+/** Each redraw waiting for the next shared frame, and the cell it draws. */
+/** @type {Map<() => void, unknown>} */
+const waiting = new Map();
 let framePending = false;
 /** When the cell drawing now must yield (0: no shared frame is running). */
 let frameEnd = 0;
 
+/** The cells (their keys) drawn since `windowStart`, and how many drew in the second before. */
+/** @type {Set<unknown>} */
+const drawing = new Set();
+let windowStart = 0;
+let drewLastSecond = 0;
+/** When the last shared frame ran. */
+let lastShared = -Infinity;
+
 /**
  * Run `cb` in the next shared animation frame (see the module); returns what cancels it.
- * @param {() => void} cb
+ * `key` names the cell it draws (how many cells draw sets how far apart the frames are).
+ * @param {() => void} cb @param {unknown} [key]
  */
-export function onSharedFrame(cb) {
-  waiting.add(cb);
-  if (!framePending) {
-    framePending = true;
-    requestAnimationFrame(runShared);
-  }
+export function onSharedFrame(cb, key = cb) {
+  waiting.set(cb, key);
+  requestShared();
   return () => {
     waiting.delete(cb);
   };
 }
 
+function requestShared() {
+  if (framePending) return;
+  framePending = true;
+  const apart = Math.min(MOST_APART_MS, APART_PER_CELL_MS * drewLastSecond);
+  const wait = lastShared + apart - performance.now();
+  if (wait <= 0) requestAnimationFrame(runShared);
+  else setTimeout(() => requestAnimationFrame(runShared), wait);
+}
+
 function runShared() {
   framePending = false;
-  frameEnd = performance.now() + FRAME_SHARE_MS;
+  const now = performance.now();
+  lastShared = now;
+  if (now - windowStart >= 1000) {
+    drewLastSecond = drawing.size;
+    drawing.clear();
+    windowStart = now;
+  }
+  frameEnd = now + FRAME_SHARE_MS;
   let ran = false;
   try {
-    for (const cb of Array.from(waiting)) {
+    for (const [cb, key] of Array.from(waiting)) {
       if (ran && performance.now() >= frameEnd) break; // the rest go first next frame
       waiting.delete(cb);
+      drawing.add(key);
       ran = true;
       cb();
     }
   } finally {
     frameEnd = 0;
-    if (waiting.size && !framePending) {
-      framePending = true;
-      requestAnimationFrame(runShared);
-    }
+    if (waiting.size) requestShared();
   }
 }
 

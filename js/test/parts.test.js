@@ -47,6 +47,26 @@ test("the answer renders finished blocks once and redraws only the open one", ()
   assert.equal(view.el.textContent?.trim(), "other");
 });
 
+test("the block being written keeps its nodes: new words are appended to its text", () => {
+  const { view } = answer();
+  view.update("intro\n\nfirst words", NO_DEADLINE);
+  const paragraph = view.el.querySelectorAll("p")[1];
+  const text = paragraph.firstChild;
+  view.update("intro\n\nfirst words and more", NO_DEADLINE);
+  assert.equal(view.el.querySelectorAll("p")[1], paragraph, "the same paragraph");
+  assert.equal(paragraph.firstChild, text, "the same text node, grown");
+  assert.equal(text?.nodeValue, "first words and more");
+  view.update("intro\n\nfirst words and more *stressed*", NO_DEADLINE);
+  assert.equal(paragraph.firstChild, text);
+  assert.equal(paragraph.querySelector("em")?.textContent, "stressed");
+  view.update("intro\n\nfirst words and more *stressed*\n===", NO_DEADLINE);
+  assert.equal(paragraph.isConnected, false, "a paragraph that became a heading is replaced");
+  assert.equal(view.el.querySelector("h1")?.textContent, "first words and more stressed");
+  view.update("intro\n\nfirst words and more *stressed*\n===\ncut", NO_DEADLINE);
+  assert.deepEqual([...view.el.querySelectorAll("h1, p")].map((el) => el.textContent),
+    ["intro", "first words and more stressed", "cut"], "as if drawn anew");
+});
+
 test("the answer's code blocks get their language and a Copy button that copies the code", () => {
   const { view, copied, controller } = answer();
   view.update("```python\nprint(1)\n```\n", NO_DEADLINE);

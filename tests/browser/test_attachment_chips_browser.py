@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    APPS,
     THEMES,
     notebook_page,
     set_theme,
@@ -31,10 +32,13 @@ CELLS = [
 CHAT = 1
 
 
+@pytest.mark.parametrize("app", APPS)
 def test_the_inputs_attachments_show_their_text_and_a_removed_one_is_not_sent(
-    jupyterlab: Any, browser: Any, artifacts: Path
+    app: str, browser: Any, request: pytest.FixtureRequest, artifacts: Path
 ) -> None:
-    with notebook_page(browser, jupyterlab, "attachments.ipynb", CELLS, run_first=2) as page:
+    server = request.getfixturevalue(app)
+    with notebook_page(browser, server, f"attachments-{app}.ipynb", CELLS, app=app,
+                       run_first=2) as page:  # fmt: skip
         widget = widget_at(page, CHAT)
         box = widget.locator(".anb-input-text")
         chips = widget.locator(".anb-attachments")
@@ -45,7 +49,7 @@ def test_the_inputs_attachments_show_their_text_and_a_removed_one_is_not_sent(
         # the typo does not hide the chip of the valid name typed beside it
         assert chips.locator(".anb-attachment-name").all_inner_texts() == ["@cfg"]
         widget.scroll_into_view_if_needed()
-        page.screenshot(path=str(artifacts / "attachments-typo-beside.png"))
+        page.screenshot(path=str(artifacts / f"attachments-typo-beside-{app}.png"))
 
         box.fill("Compare @df with @cfg")
         chips.locator('.anb-attachment[data-mention="@df"]').wait_for()
@@ -62,12 +66,12 @@ def test_the_inputs_attachments_show_their_text_and_a_removed_one_is_not_sent(
             set_theme(page, theme)
             widget.scroll_into_view_if_needed()
             shade = "light" if theme.endswith("Light") else "dark"
-            page.screenshot(path=str(artifacts / f"attachment-chips-{shade}.png"))
+            page.screenshot(path=str(artifacts / f"attachment-chips-{app}-{shade}.png"))
         set_theme(page, THEMES[0])
 
         cfg_chip.locator(".anb-attachment-remove").click()
         assert cfg_chip.get_attribute("data-attached") == "false"
-        page.screenshot(path=str(artifacts / "attachment-chips-removed.png"))
+        page.screenshot(path=str(artifacts / f"attachment-chips-removed-{app}.png"))
         box.press("Enter")
         wait_for_state(page, CHAT, "Completed")
         answer = widget.locator(".anb-answer").inner_text()

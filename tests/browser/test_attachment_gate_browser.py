@@ -2,8 +2,9 @@
 (Playwright, Debian's Chromium): ``@df`` in the cell pauses the run before anything is sent,
 its approval card naming the mention and showing the summary that would go; one click on
 Approve and the message goes with it ("As sent" shows only then), the run completes, the
-card saying who let it go; Deny, and nothing goes: the run ends as the person decided, no red
-failure box. Light and dark screenshots go to test-artifacts/."""
+card saying who let it go (in JupyterLab and Notebook 7); Deny, and nothing goes: the run
+ends as the person decided, no red failure box. Light and dark screenshots go to
+test-artifacts/."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    APPS,
     PAUSED,
     RUN_CELL,
     THEMES,
@@ -35,10 +37,12 @@ CELLS = [
 ASKING, DENYING = 1, 2
 
 
+@pytest.mark.parametrize("app", APPS)
 def test_approve_on_the_attachment_card_sends_the_message_with_it(
-    jupyterlab: Any, browser: Any, artifacts: Path
+    app: str, browser: Any, request: pytest.FixtureRequest, artifacts: Path
 ) -> None:
-    with notebook_page(browser, jupyterlab, "attachment-gate.ipynb", CELLS) as page:
+    server = request.getfixturevalue(app)
+    with notebook_page(browser, server, f"attachment-gate-{app}.ipynb", CELLS, app=app) as page:
         page.evaluate(RUN_CELL, ASKING)
         wait_for_state(page, ASKING, PAUSED)
         widget = widget_at(page, ASKING)
@@ -57,7 +61,7 @@ def test_approve_on_the_attachment_card_sends_the_message_with_it(
             set_theme(page, theme)
             pending.scroll_into_view_if_needed()
             shade = "light" if theme.endswith("Light") else "dark"
-            page.screenshot(path=str(artifacts / f"attachment-gate-paused-{shade}.png"))
+            page.screenshot(path=str(artifacts / f"attachment-gate-paused-{app}-{shade}.png"))
         set_theme(page, THEMES[0])
 
         box.get_by_role("button", name="Approve attach: let it run").click()
@@ -68,7 +72,7 @@ def test_approve_on_the_attachment_card_sends_the_message_with_it(
         assert widget.locator(".anb-answer").inner_text().strip() != ""
         assert widget.locator(".anb-sent summary").inner_text() == "As sent"  # now it went
         cell_at(page, ASKING).scroll_into_view_if_needed()
-        page.screenshot(path=str(artifacts / "attachment-gate-approved.png"))
+        page.screenshot(path=str(artifacts / f"attachment-gate-approved-{app}.png"))
         assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
 
 

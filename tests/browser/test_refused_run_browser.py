@@ -1,5 +1,5 @@
 """A run the platform refuses (a 422: the body failed its validation) reads at words in a
-real JupyterLab and Notebook 7 (Debian's Chromium, 1280 and 900 wide): the chat cell's banner, the
+real JupyterLab and Notebook 7 (Debian's Chromium, 1280, 900 and 800 wide): the chat cell's banner, the
 platform's words first, and the error ``wait()`` raises under the cell, whose long first
 line (the request's URL) JupyterLab would otherwise break anywhere, mid-word, and the copy
 a saved notebook keeps; the run as a cell's last line is one short line (its HTML repr). Screenshots
@@ -26,12 +26,13 @@ from agentnb.server import ServerHandle
 pytestmark = pytest.mark.browser
 
 REFUSED, RAISED, COPY, REPR = 1, 2, 3, 4
+CUT_OFF = "(el) => el.scrollWidth > el.clientWidth + 1"
 TRACEBACK_FITS = 1280
 """A window this wide (the file browser open) holds the 80 columns the error's text is
 wrapped to (``TRACEBACK_WIDTH``); in a narrower one JupyterLab breaks its lines anywhere."""
 
 
-@pytest.mark.parametrize("width", [1280, 900])
+@pytest.mark.parametrize("width", [1280, 900, 800])
 @pytest.mark.parametrize("app", APPS)
 def test_a_refused_run_s_error_breaks_no_word(
     app: str,
@@ -72,6 +73,7 @@ def test_a_refused_run_s_error_breaks_no_word(
         alert = cell_at(page, COPY).locator("[role=alert]")
         assert "(422 Unprocessable Entity from POST" in alert.inner_text()
         assert alert.evaluate(WORD_BREAKS) == [], alert.inner_text()
+        assert alert.evaluate(CUT_OFF) is False, "the URL breaks, not hidden past the edge"
         run_and_wait(page, REPR)  # the run as a cell's last line: one short line, as HTML
         shown = cell_at(page, REPR).locator(".agentnb-repr")
         line = shown.locator("code").inner_text()

@@ -7,11 +7,15 @@ selection; light and dark themes read at 4.5:1; a notebook saved and reopened wi
 kernel shows the static table and no widget error, and so does nbconvert's HTML of it; in
 Notebook 7 too a search keeps its keys and a run opens below the table. Screenshots go to
 test-artifacts/ (runs-table-*.png); how the table fits a notebook's width:
-test_runs_table_fit_browser.py.
+test_runs_table_fit_browser.py. In JupyterLab and Notebook 7: a search typed in a
+``runs(limit=60)`` table finds a run older than the 60 it shows (the history is searched),
+and ``runs(provider="acp")`` shows every coding agent's runs, whatever their connection's
+name, and no other.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ from typing import Any
 import pytest
 from agentnb_testing import history_records
 from notebook_pages import (
+    APPS,
     CONTRASTS,
     NOTEBOOK_STATE,
     PATIENCE_MS,
@@ -43,6 +48,8 @@ pytestmark = pytest.mark.browser
 COUNT = 3000
 NVDA = COUNT // 6
 """Runs whose question names NVDA (every sixth)."""
+CODERS = {0: ("claude", "claude-code"), 1: ("codex", "codex")}
+"""In ``coders_history``, run ``i``'s connection and agent when it is a coding agent's."""
 
 # The texts of one column of the live table, by its head's title.
 COLUMN = """
@@ -60,6 +67,21 @@ def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("browse") / "history.sqlite3"
     with HistoryStore(path) as store:
         store.import_records(history_records(COUNT))
+    return path
+
+
+@pytest.fixture(scope="module")
+def coders_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """100 runs, every tenth a coding agent's (ACP), on connections named two ways."""
+    path = tmp_path_factory.mktemp("coders") / "history.sqlite3"
+    records = [
+        dataclasses.replace(record, provider="acp", connection=CODERS[i // 10 % 2][0],
+                            agent=CODERS[i // 10 % 2][1])
+        if i % 10 == 0 else record
+        for i, record in enumerate(history_records(100))
+    ]  # fmt: skip
+    with HistoryStore(path) as store:
+        store.import_records(records)
     return path
 
 
@@ -309,4 +331,47 @@ def test_in_notebook_7_a_selected_run_opens_below_the_table(
         assert "TSLA" in chat.inner_text()
         scroll_to(chat)
         page.screenshot(path=str(artifacts / "runs-table-notebook7.png"))
+        assert widget_errors(page.errors) == []
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_a_limited_tables_search_finds_runs_older_than_those_shown(
+    app: str, browser: Any, history_file: Path, artifacts: Path, request: pytest.FixtureRequest
+) -> None:
+    """``runs(limit=60)`` shows the 60 latest runs; "2999" typed in its search box finds the
+    oldest run of the history (run 2999, 50 hours back), not "No runs match." as a search of
+    the rows shown would."""
+    cells = [cells_for(history_file)[0], "agentnb.runs(limit=60)"]
+    name = f"browse-limited-{app}.ipynb"
+    with notebook_page(browser, request.getfixturevalue(app), name, cells, app=app,
+                       run_first=2) as page:  # fmt: skip
+        view = the_view(page)
+        wait_for_range(page, view, "1–20 of 60")
+        box = view.locator(".anb-runs-search")
+        box.click()
+        box.type("2999")
+        wait_for_range(page, view, "1–1 of 1")
+        rows = view.locator("tbody tr[data-id]")
+        assert rows.count() == 1
+        assert "Question 2999: how did" in rows.first.inner_text()
+        assert view.locator(".anb-runs-empty").count() == 0
+        view.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"runs-table-limited-search-{app}.png"))
+        assert widget_errors(page.errors) == []
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_runs_of_the_acp_dialect_are_every_coding_agents_runs(
+    app: str, browser: Any, coders_history: Path, artifacts: Path, request: pytest.FixtureRequest
+) -> None:
+    cells = [cells_for(coders_history)[0], 'agentnb.runs(provider="acp")']
+    name = f"browse-acp-{app}.ipynb"
+    with notebook_page(browser, request.getfixturevalue(app), name, cells, app=app,
+                       run_first=2) as page:  # fmt: skip
+        view = cell_at(page, 1).locator(".agentnb-runs-view")
+        view.locator("tbody tr").first.wait_for()
+        wait_for_range(page, view, "1–10 of 10")
+        assert column(view, "agent") == ["claude-code", "codex"] * 5
+        view.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"runs-table-acp-{app}.png"))
         assert widget_errors(page.errors) == []

@@ -66,7 +66,7 @@ def test_a_history_as_a_cells_result_is_the_view_then_the_static_table(kernel: A
     assert set(view) == {WIDGET_MIME, "text/plain"} and view["text/plain"] == ""
     assert set(static) == {"text/html", "text/plain"}
     assert re.match(
-        r'<div class="agentnb-static [^"]*mathjax_ignore[^"]*"><div class="agentnb-runs"',
+        r'<div class="agentnb-static [^"]*mathjax_ignore[^"]*"[^>]*><div class="agentnb-runs"',
         static["text/html"],
     )
     assert "agentnb-runs-table" in static["text/html"] and "<style>" in static["text/html"]

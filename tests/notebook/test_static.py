@@ -15,6 +15,7 @@ from agentnb._core.transcript import DecidedBy
 from agentnb._display.run_text import NO_RESULT_NOTE
 from agentnb._display.safe_markdown import code_block, markdown_html, one_line, safe_markdown
 from agentnb._display.static_copy import (
+    BREAK_LONG_WORDS,
     REOPENED_STYLE,
     static_bundle,
     static_html,
@@ -107,8 +108,9 @@ def assert_safe(html_text: str) -> None:
         assert lowered.startswith(("http:", "https:", "mailto:", "#", "data:image/png")) or (
             ":" not in lowered.split("/")[0]
         ), url
-    for style in found.styles:
-        assert style in ("text-align:left", "text-align:right", "text-align:center"), style
+    for style in found.styles:  # markdown's table alignment; the root's, agentnb's constant
+        assert style in ("text-align:left", "text-align:right", "text-align:center",
+                         BREAK_LONG_WORDS), style  # fmt: skip
 
 
 def finished_run(text: str, *, tools: bool = True) -> Run:
