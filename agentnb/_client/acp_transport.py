@@ -77,7 +77,10 @@ ACP_IDLE_TIMEOUT = 1800.0
 without a word, and its process's exit (not silence) says when it is gone."""
 INITIALIZE_TIMEOUT_S = 10.0
 """How long a started command may take to answer ``initialize`` before agentnb says it is
-not an ACP agent (or not one that starts)."""
+not an ACP agent (or not one that starts), where the connection's timeout has no connect
+limit."""
+SLOW_START = " (one that starts slowly: timeout=httpx.Timeout(60, connect=SECONDS))"
+"""What a timed-out ``initialize`` advises, for an agent that is one but starts slowly."""
 CANCEL_GRACE_S = 10.0
 """How long a stopped turn's agent may take to end the turn after ``session/cancel``; an agent
 still in the turn then is ended (its process group), and the next turn starts it again."""
@@ -342,12 +345,11 @@ class AcpTransport(Transport):
         if self.socket_url is not None:
             from .._http.websocket import open_websocket  # aiohttp: at the first WebSocket
 
-            within = self.timeout.connect or INITIALIZE_TIMEOUT_S
             socket = await open_websocket(
                 self.socket_url,
                 headers=self._headers,
                 verify=self._verify,
-                within=within,
+                within=self._within,
                 max_size=LINE_LIMIT,
             )
             wire = SocketWire(socket, requests, where=where)
@@ -356,7 +358,7 @@ class AcpTransport(Transport):
             wire = ProcessWire(process, requests, where=where)
         agent = self._agent = _Agent(self, wire)
         try:
-            async with asyncio.timeout(INITIALIZE_TIMEOUT_S):
+            async with asyncio.timeout(self._within):
                 await self.provider.discover(self.send_json)
         except TimeoutError:
             await agent.end()
@@ -366,6 +368,13 @@ class AcpTransport(Transport):
             raise
         self._check_version()
 
+    @property
+    def _within(self) -> float:
+        """How long the agent has to answer ``initialize`` (and a WebSocket to open): the
+        connection's connect timeout (an agent that starts slowly, as OpenCode does on a
+        busy machine, is given longer by ``timeout=httpx.Timeout(..., connect=SECONDS)``)."""
+        return self.timeout.connect or INITIALIZE_TIMEOUT_S
+
     def _not_an_agent(self, agent: _Agent) -> str:
         said = "; ".join(agent.wire.noise)
         stdout = f"; it printed: {said!r}" if said else ""
@@ -374,12 +383,12 @@ class AcpTransport(Transport):
         if self.socket_url is not None:
             return (
                 f"{self.socket_url} did not answer ACP's initialize within "
-                f"{INITIALIZE_TIMEOUT_S:g} s: is it an ACP agent's WebSocket endpoint?"
+                f"{self._within:g} s: is it an ACP agent's WebSocket endpoint?{SLOW_START}"
             )
         return (
             f"{shlex.join(self.command)!r} did not answer ACP's initialize within "
-            f"{INITIALIZE_TIMEOUT_S:g} s: is it an ACP agent (Claude Code: claude-code-acp, "
-            f"Codex: codex-acp, Gemini CLI: gemini --acp)?{stdout}{stderr}"
+            f"{self._within:g} s: is it an ACP agent (Claude Code: claude-code-acp, "
+            f"Codex: codex-acp, Gemini CLI: gemini --acp)?{SLOW_START}{stdout}{stderr}"
         )
 
     def _check_version(self) -> None:

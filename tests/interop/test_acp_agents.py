@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from acp_testing import acp_connection, agentnb_run
 from agentnb_testing import free_port, process_ended, sdk_python, serving, wait_until
@@ -543,16 +544,16 @@ def test_a_chatty_agent_never_blocks_on_its_stderr(scripted: str) -> None:
     assert ended(ask(scripted, "chatty")).text == "still here"
 
 
-def test_a_command_that_is_not_an_acp_agent_fails_saying_so(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The shell prints at once; its silence after that is what is waited out (10 s by default).
-    monkeypatch.setattr(acp_transport, "INITIALIZE_TIMEOUT_S", 3.0)
+def test_a_command_that_is_not_an_acp_agent_fails_saying_so() -> None:
+    # The shell prints at once; its silence after that is what is waited out: the
+    # connection's connect timeout (10 s by default).
     command = ["sh", "-c", "echo 'hello, world'; exec sleep 60"]
-    with AgentClient("acp", command=command) as client, pytest.raises(ProtocolError) as error:
+    timeout = httpx.Timeout(60, connect=3)
+    client = AgentClient("acp", command=command, timeout=timeout)
+    with client, pytest.raises(ProtocolError) as error:
         client.run("agent", "hi")
-    assert "did not answer ACP's initialize" in str(error.value)
-    assert "hello, world" in str(error.value)
+    assert "did not answer ACP's initialize within 3 s" in str(error.value)
+    assert "hello, world" in str(error.value) and "connect=SECONDS" in str(error.value)
 
 
 def test_a_command_that_echoes_its_input_is_not_taken_for_an_agent() -> None:
