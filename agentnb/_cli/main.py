@@ -8,11 +8,12 @@ import argparse
 import os
 import shlex
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from .._app.connections import close_all
 from .._app.history_tables import HistoryStore
@@ -236,9 +237,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub.error(unknown_options(unknown, parser_options(sub)))
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _said_plainly
+            return handler(args)
     finally:
         _close_clients()
+
+
+_python_showwarning = warnings.showwarning
+
+
+def _said_plainly(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """agentnb's own warnings (``agentnb: ...``) as the terminal's other lines: its words,
+    fitted, not a Python warning headed by a source file and line; any other as Python
+    shows it."""
+    text = str(message).strip()
+    if text.startswith("agentnb:"):
+        print_fitted(text, file or sys.stderr)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
 
 
 def _close_clients() -> None:

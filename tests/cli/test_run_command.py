@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +21,10 @@ def agentnb_here(
 
 
 def agentnb_cli(
-    *args: str, server: Any, key: str | None = None
+    *args: str, server: Any, key: str | None = None, history: str = "off"
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTNB_")}
-    env["AGENTNB_HISTORY"] = "off"
+    env["AGENTNB_HISTORY"] = history
     env["AGENTNB_API_KEY"] = key if key is not None else server.api_key
     return subprocess.run(
         [sys.executable, "-m", "agentnb", "run", *args],
@@ -56,6 +57,27 @@ def test_streams_a_finance_run_to_the_terminal(server: Any, provider: str) -> No
     if provider != "runagent":  # run-agent's stream has no tool frames
         assert any(line.startswith("→ get_stock_price(") for line in lines)
         assert "\x1b[" not in done.stdout
+
+
+def test_agentnbs_own_warnings_are_lines_not_python_warnings(server: Any, tmp_path: Path) -> None:
+    # A history file agentnb cannot use: the run goes on unrecorded, and the terminal says
+    # so in agentnb's words, not as a Python warning headed by a source file and line.
+    garbage = tmp_path / "history.sqlite3"
+    garbage.write_text("not a database")
+    done = agentnb_cli(
+        "echo",
+        "hi",
+        "--provider",
+        "operativus",
+        "--base-url",
+        server.base_url,
+        server=server,
+        history=str(garbage),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "agentnb: runs are not being recorded" in done.stderr
+    assert "UserWarning" not in done.stderr and ".py:" not in done.stderr
+    assert garbage.read_text() == "not a database"  # nothing lost
 
 
 def test_a_failed_run_exits_non_zero(server: Any) -> None:
