@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import mcp.types as types
 
 from .._client.tool_rounds import ToolRounds
-from .._core.approvals import ApprovalGate, PlatformSupport
 from .._core.client_tools import FormedResult, ToolResult
 from .._core.handle import RunHandle
 from .._core.questions import Ask
@@ -43,7 +42,7 @@ from .._core.text import excerpt
 from ..events import Event, RunCompleted, RunStarted, ToolCallStarted, stamp
 from .mcp_connection import VIEW_MIME, ListedTool, McpConnection
 from .mcp_results import formed_result
-from .served_calls import no_progress, unbounded_wait
+from .served_calls import no_progress, peer_run, unbounded_wait
 
 if TYPE_CHECKING:
     from .._core.client_tools import ClientTool
@@ -311,17 +310,9 @@ class _ViewCall:
     def __init__(self, view: _View, name: str, arguments: dict[str, Any]) -> None:
         self.tool = view.tools._tool_for_view(name, self._heard, view.origin)
         self.arguments = arguments
-        self.run = Run.new(
-            VIEW_AGENT,
-            f"The view of {view.origin} calls {self.tool.name}",
-            thread_id=None,
-            provider="mcp",
-            connection="",
-            model=None,
-            max_size=None,
+        self.run, self.approvals = peer_run(
+            VIEW_AGENT, f"The view of {view.origin} calls {self.tool.name}", "an MCP App view"
         )
-        platform = PlatformSupport("an MCP App view", supports_answers=False)
-        self.approvals = ApprovalGate(self.run, platform)
         self.origin = view.origin
         self.result: ToolResult | None = None
         self._raw: types.CallToolResult | None = None

@@ -62,6 +62,16 @@ NOT_SHARED = (
 Status = Literal["succeeded", "failed", "denied"]
 
 
+def peer_run(agent: str, message: str, platform: str) -> tuple[Run, ApprovalGate]:
+    """The run that holds the calls an MCP peer asks for (a client of the notebook's server,
+    an MCP App's view: no agent's turn, no model, no connection) and the approval gate they
+    go through, ``platform`` naming who asks."""
+    run = Run.new(
+        agent, message, thread_id=None, provider="mcp", connection="", model=None, max_size=None
+    )
+    return run, ApprovalGate(run, PlatformSupport(platform, supports_answers=False))
+
+
 @dataclass(frozen=True)
 class ServedCall:
     """One call an MCP client made, as ``srv.calls`` lists it."""
@@ -90,17 +100,11 @@ class ServedCalls:
         kept: int = KEPT_CALLS,
         shown: int = SHOWN_CALLS,
     ) -> None:
-        self.run = Run.new(
+        self.run, self.approvals = peer_run(
             "MCP clients",
             f"The notebook's context tools, served over MCP at {url}",
-            thread_id=None,
-            provider="mcp",
-            connection="",
-            model=None,
-            max_size=None,
+            "the notebook's MCP server",
         )
-        platform = PlatformSupport("the notebook's MCP server", supports_answers=False)
-        self.approvals = ApprovalGate(self.run, platform)
         self.approvals.approver = approve
         self.calls: deque[ServedCall] = deque(maxlen=kept)
         self._shown = shown
