@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +82,13 @@ def spin_cancelled(executor: concurrent.futures.Executor) -> evals.Experiment:
     )
     log = Path(os.environ["SCRIPTED_SPIN_LOG"])
     while len(started(log)) < 2:
-        time.sleep(0.2)
+        try:
+            exp.wait(timeout=0.2)
+        except TimeoutError:
+            continue  # the tasks go on: two spins not started yet
+        # every task ended and the spins never started (an agent that cannot start): say
+        # so, rather than wait for them for ever
+        raise RuntimeError(f"the tasks ended before two spins started: {exp.runs()!r}")
     exp.cancel()
     return exp.wait()
 
