@@ -1,3 +1,3 @@
 """agentnb's version: the one place it is written (``pyproject.toml`` reads it)."""
 
-__version__ = "0.8.0"
+__version__ = "0.9.0"
