@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
@@ -18,6 +19,7 @@ from agentnb._client.acp_transport import AcpTransport
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.transport import Transport
 from agentnb._client.wires import OPENERS
+from agentnb._core.loop import submit
 from agentnb.providers.openai import OpenAI
 from agentnb.server import ServerHandle
 
@@ -61,8 +63,11 @@ def test_every_front_runs_an_acp_agent_by_its_command(
     client = front("acp", command=COMMAND)
     assert isinstance(client.transport, AcpTransport)
     assert client.base_url.startswith("acp:") and str(RAW_AGENT) in client.base_url
-    run = agentnb.ask("raw-agent", "by command", client=client, wait=True, display=False).run
-    assert (run.status, run.text) == ("completed", "raw: by command")
+    try:
+        run = agentnb.ask("raw-agent", "by command", client=client, wait=True, display=False).run
+        assert (run.status, run.text) == ("completed", "raw: by command")
+    finally:  # the agent's process ends with its client, not when the worker exits
+        submit(client.aclose()).result(timeout=PATIENCE_S)
 
 
 @pytest.mark.parametrize("front", FRONTS)
