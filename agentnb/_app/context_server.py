@@ -11,6 +11,7 @@ call asks first (:mod:`.served_calls`). The wire is :mod:`.mcp_http`'s.
 from __future__ import annotations
 
 import atexit
+import re
 import secrets
 import threading
 import weakref
@@ -250,7 +251,11 @@ class ContextServer:
 def as_pre(text: str) -> str:
     """``text`` as HTML, its lines broken between words: a notebook's <pre> of text breaks
     anywhere (JupyterLab: ``Authorizatio|n``, ``th|e token``)."""
-    return f"<pre style='{WRAP_AT_WORDS}'>{escape(text)}</pre>"
+    # each word kept whole: a token's "-" is no place to break it (a browser breaks there)
+    words = re.sub(
+        r"\S+", lambda word: f"<span style='white-space:nowrap'>{word[0]}</span>", escape(text)
+    )
+    return f"<pre style='{WRAP_AT_WORDS}'>{words}</pre>"
 
 
 def shown_as(text: str) -> dict[str, str]:
