@@ -10,8 +10,9 @@ types a user rarely names in public submodules: ``agentnb.types`` (what ``ask``,
 ``agentnb.history`` and ``agentnb.approvals``; ``agentnb.providers`` holds
 ``RemoteRun``, ``agentnb.server`` the ``ServerHandle``; evaluation (datasets, experiments,
 evaluators, the judge) is its own package, ``agentnb.evals``, which nothing here imports.
-Everything else lives in private modules. Heavy parts (the widget, the history's pandas
-tables, the built-in server) are imported on first use, so ``import agentnb`` stays fast.
+Everything else lives in private modules. Heavy parts (the run's model and its pydantic
+events, the clients, the widget, the history's pandas tables, the built-in server) are
+imported on first use, so ``import agentnb`` stays fast.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 # beside it in site-packages, or, installed editable, in a directory of its own on the path.
 __path__ = pkgutil.extend_path(__path__, __name__)
 
-from ._core.client_tools import ClientTool, tool
 from ._core.exceptions import (
     AgentNBError,
     AnswerSchemaError,
@@ -52,10 +52,7 @@ from ._core.exceptions import (
     UnsupportedOptionError,
 )
 from ._core.extras import hint_missing_parts, missing_part
-from ._core.price_settings import set_prices
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
-from ._core.request import Media
-from ._core.run import Run
 from ._core.version import __version__
 from ._tracing import configure_tracing, tracing_recorder
 
@@ -74,6 +71,10 @@ if TYPE_CHECKING:
     from ._app.trace_export import export_traces
     from ._client.async_client import AsyncAgentClient
     from ._client.sync import AgentClient
+    from ._core.client_tools import ClientTool, tool
+    from ._core.price_settings import set_prices
+    from ._core.request import Media
+    from ._core.run import Run
     from .server import start_server
 
 
@@ -133,6 +134,11 @@ __all__ = [
 ]
 
 _LAZY: dict[str, str] = {
+    "ClientTool": "._core.client_tools",
+    "tool": "._core.client_tools",
+    "Media": "._core.request",
+    "Run": "._core.run",
+    "set_prices": "._core.price_settings",
     "AgentClient": "._client.sync",
     "AsyncAgentClient": "._client.async_client",
     "ask": "._app.api",

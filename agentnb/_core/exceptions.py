@@ -44,9 +44,12 @@ import re
 import sys
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .run import TOO_LARGE, Run, RunErrorInfo
+from .run_error import TOO_LARGE, RunErrorInfo
+
+if TYPE_CHECKING:  # the run and its events (pydantic) load with the first run, not the errors
+    from .run import Run
 
 __all__ = [
     "AgentNBError",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .request import RunRequest
-from .run import Run
+if TYPE_CHECKING:  # named in annotations only: the seam loads with the package, they with a run
+    from .request import RunRequest
+    from .run import Run
 
 __all__ = [
     "RecorderGroup",

@@ -31,10 +31,11 @@ from ..events import (
 from .call_fold import CallEvent, CallFold
 from .json_size import json_size
 from .pricing import CostSource, RunCost, price_run, prices_generation, refused_figures, usd
+from .run_error import TOO_LARGE, RunErrorInfo
 from .short_repr import as_html, one_line
 from .state import AgentState, PatchTooLarge, PatchTooMuchWork, patch_work
 from .text import counted, seconds
-from .transcript import CallVersion, Part, RunErrorInfo, ToolApproval, ToolCall, ToolStatus
+from .transcript import CallVersion, Part, ToolApproval, ToolCall, ToolStatus
 
 __all__ = [
     "DEFAULT_MAX_RUN_MIB",
@@ -67,8 +68,6 @@ DEFAULT_MAX_RUN_MIB = 16.0
 runs at most, about 256 MiB of the process with the views' copies; 16 MiB of text is some
 4 million tokens, past any model's longest answer."""
 MIB = 1024 * 1024
-TOO_LARGE = "too_large"
-"""The error code of a run that went past its ``max_size`` (its error: RunTooLargeError)."""
 
 
 PLAN_EVENT = "plan"

@@ -16,7 +16,6 @@ __all__ = [
     "CallVersion",
     "DecidedBy",
     "Part",
-    "RunErrorInfo",
     "ToolApproval",
     "ToolCall",
     "ToolStatus",
@@ -257,18 +256,6 @@ class ToolCall:
             "sub_agent": self.sub_agent,
             "unapproved": self.unapproved,
         }
-
-
-@dataclass
-class RunErrorInfo:
-    """Why a run did not complete."""
-
-    message: str
-    code: str | None = None
-    retry_after: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"message": self.message, "code": self.code, "retry_after": self.retry_after}
 
 
 @dataclass

@@ -14,16 +14,16 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from .._core.exceptions import ConfigurationError
-from .._core.recorder import RunRecorder
-from .._core.request import RunRequest
-from .._core.run import Run
 from ._phoenix_scores import GivenScore
 from ._settings import SCORES_BACKENDS, TracingSettings, otlp_traces_url, settings_from_env
 from ._status import OFF, TracingStatus
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the run's model (pydantic) loads with the first run, not with tracing's switch
     from opentelemetry import trace
 
+    from .._core.recorder import RunRecorder
+    from .._core.request import RunRequest
+    from .._core.run import Run
     from .otel import TracingBackend
 
 __all__ = [

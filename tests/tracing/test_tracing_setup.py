@@ -195,11 +195,14 @@ def child_env(server: ServerHandle, **extra: str) -> dict[str, str]:
     return env
 
 
-def test_importing_agentnb_loads_no_http_client() -> None:
+def test_importing_agentnb_loads_no_http_client_nor_run_model() -> None:
     """httpx, with the command line it imports along (click, rich, pygments), loads with the
-    first client or the first score sent to Phoenix, not with ``import agentnb``."""
+    first client or the first score sent to Phoenix, not with ``import agentnb``; so does the
+    run's model (its events are pydantic's, the tools' arguments too) and what shows a run
+    (rich) or a table (pandas): a script, a kernel's ``%load_ext`` and every subprocess that
+    imports agentnb pay for them when they use them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTNB_", "OTEL_"))}
-    names = ("httpx", "click", "pygments", "aiohttp")
+    names = ("httpx", "click", "pygments", "aiohttp", "pydantic", "rich", "pandas")
     done = run_python(
         f"import sys, agentnb; print([n for n in {names!r} if n in sys.modules])", env
     )
