@@ -110,6 +110,8 @@ LAZY_ALLOWED = (
     "matplotlib",
     "numpy",
     "jsonschema",
+    "referencing",  # jsonschema's registry (and jsonschema_specifications): loaded with it
+    "jsonschema_specifications",
     "agentnb.server",
     "agentnb._http.aiohttp_transport",  # aiohttp: at the first HTTP client
     "agentnb._http.websocket",  # aiohttp too: at the first ACP agent reached over WebSocket

@@ -8,17 +8,17 @@ the network, so a remote ``$ref`` is refused up front.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pydantic
-import referencing
-import referencing.exceptions
-import referencing.jsonschema
-from jsonschema_specifications import REGISTRY as META_SCHEMAS  # type: ignore[import-untyped]
 
 from .exceptions import AnswerSchemaError, ConfigurationError
 from .text import excerpt
+
+if TYPE_CHECKING:
+    import referencing
 
 __all__ = ["AnswerSchema", "answer_validator", "resolve_schema"]
 
@@ -43,9 +43,17 @@ def _refuse_to_fetch(uri: str) -> referencing.Resource[Any]:
     raise _NotFetched(uri)
 
 
-_REGISTRY: referencing.Registry[Any] = META_SCHEMAS.combine(
-    referencing.Registry(retrieve=_refuse_to_fetch)  # type: ignore[call-arg]
-)
+@functools.cache
+def _registry() -> referencing.Registry[Any]:
+    """The JSON Schema meta-schemas, and nothing fetched beyond them."""
+    # jsonschema's own registry parts: loaded with it, when a schema is first used
+    import referencing
+    from jsonschema_specifications import REGISTRY  # type: ignore[import-untyped]
+
+    registry: referencing.Registry[Any] = REGISTRY.combine(
+        referencing.Registry(retrieve=_refuse_to_fetch)  # type: ignore[call-arg]
+    )
+    return registry
 
 
 def resolve_schema(schema: object) -> tuple[dict[str, Any] | None, Validator | None]:
@@ -109,6 +117,7 @@ def _pydantic_validator(model: type[pydantic.BaseModel]) -> Validator:
 
 def _json_schema_validator(schema: dict[str, Any]) -> Validator:
     import jsonschema  # heavy (its format checkers build grammars): only when a schema is used
+    import referencing.exceptions  # jsonschema's registry, loaded with it
 
     validator_cls = _validator_class(schema)
     try:
@@ -118,7 +127,7 @@ def _json_schema_validator(schema: dict[str, Any]) -> Validator:
         raise ConfigurationError(f"invalid JSON schema: {exc.message}") from None
     except RecursionError:
         raise ConfigurationError(f"the JSON schema is {_TOO_DEEP}") from None
-    validator = validator_cls(schema, registry=_REGISTRY)
+    validator = validator_cls(schema, registry=_registry())
 
     def validate(value: Any) -> Any:
         try:
@@ -161,8 +170,10 @@ def _validator_class(schema: dict[str, Any]) -> Any:
 def _check_refs(schema: dict[str, Any], validator_cls: Any) -> None:
     """Resolve every ``$ref`` of the schema now: one that points nowhere, or outside the
     schema (a URL), is refused here rather than fetched or failing mid-validation."""
+    import referencing.jsonschema  # jsonschema's registry, loaded with it
+
     spec = referencing.jsonschema.specification_with(validator_cls.META_SCHEMA["$schema"])
-    root = _REGISTRY.resolver_with_root(spec.create_resource(schema))
+    root = _registry().resolver_with_root(spec.create_resource(schema))
     stack: list[tuple[Any, referencing._core.Resolver[Any]]] = [(schema, root)]
     while stack:
         node, resolver = stack.pop()
@@ -181,6 +192,8 @@ def _check_refs(schema: dict[str, Any], validator_cls: Any) -> None:
 
 
 def _look_up(resolver: referencing._core.Resolver[Any], keyword: str, ref: str) -> None:
+    import referencing.exceptions  # jsonschema's registry, loaded with it
+
     try:
         resolver.lookup(ref)
     except (referencing.exceptions.Unresolvable, referencing.exceptions.NoSuchResource):
