@@ -337,8 +337,8 @@ def test_a_delta_is_counted_by_what_it_leaves_in_the_state() -> None:
     assert run.status == "interrupted" and json.dumps(run.state).count("seed") == 2**10
 
 
-TINY_DELTAS = 200_000
-WARM_DELTAS = 1000
+DELTAS = {"warm": 1000, "fewer": 20_000, "more": 60_000}
+"""Deltas of 8 characters the Vercel app streams, by the message's word."""
 
 
 def _ui_frame(**chunk: str) -> str:
@@ -346,12 +346,12 @@ def _ui_frame(**chunk: str) -> str:
 
 
 async def _vercel_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """A Vercel AI SDK UI message stream of 200,000 deltas of 8 characters, each its own (a
-    thousand when the message is "warm")."""
+    """A Vercel AI SDK UI message stream of deltas of 8 characters, each its own, as many as
+    :data:`DELTAS` gives the message's word."""
     body = await asgi_body(scope, receive, send)
     if body is None:
         return
-    deltas = WARM_DELTAS if b'"warm"' in body else TINY_DELTAS
+    deltas = next(count for word, count in DELTAS.items() if f'"{word}"'.encode() in body)
     head = [(b"content-type", b"text/event-stream"), (b"x-vercel-ai-ui-message-stream", b"v1")]
     await send({"type": "http.response.start", "status": 200, "headers": head})
     start = _ui_frame(type="start", messageId="m1") + _ui_frame(type="text-start", id="t1")
@@ -368,21 +368,33 @@ async def _vercel_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 @pytest.mark.timeout(600)
 def test_a_thread_keeps_its_answer_without_an_object_per_delta() -> None:
     """The Vercel dialect keeps the answer for the thread's next turn beside the run's own:
-    gathered as the run gathers it, not as 200,000 small strings (~60 bytes each for 8
-    characters), so a run of tiny deltas holds a small multiple of its text."""
+    gathered as the run gathers it, not as one small string a delta (~60 bytes each for 8
+    characters), so a run of tiny deltas holds a small multiple of its text. Measured as
+    what each further character adds at the peak, between a run of 20,000 deltas and one of
+    60,000, so what every run holds whatever its length (buffers, the client's caches)
+    cancels out: ~4 bytes (the run's text, the thread's reading of it, their joins), where
+    an object a delta adds ~8 more (the run's own chunks left unjoined: ~8 in all)."""
     with (
         serving_asgi(_vercel_app) as base,
         agentnb.AgentClient("vercel", base_url=base, api_key="k", record=False) as client,
     ):
         warm = client.run("agent", "warm")  # every cache warm first, on the same code path
-        assert len(warm.text) == 8 * WARM_DELTAS
-        gc.collect()
-        tracemalloc.start()
-        try:
-            base_memory = tracemalloc.get_traced_memory()[0]
-            run = client.run("agent", "tiny deltas")
-            peak = tracemalloc.get_traced_memory()[1] - base_memory
-        finally:
-            tracemalloc.stop()
-    assert len(run.text) == 8 * TINY_DELTAS
-    assert peak < 8 * len(run.text)
+        assert len(warm.text) == 8 * DELTAS["warm"]
+        fewer, fewer_peak = _traced_run(client, "fewer")
+        more, more_peak = _traced_run(client, "more")
+    assert (len(fewer.text), len(more.text)) == (8 * DELTAS["fewer"], 8 * DELTAS["more"])
+    per_character = (more_peak - fewer_peak) / (len(more.text) - len(fewer.text))
+    assert per_character < 6, (fewer_peak, more_peak)
+
+
+def _traced_run(client: agentnb.AgentClient, word: str) -> tuple[agentnb.Run, int]:
+    """A run of the Vercel app's ``word`` deltas, and the most memory it held at once
+    beyond what the process held before it (tracemalloc's peak)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base_memory = tracemalloc.get_traced_memory()[0]
+        run = client.run("agent", word)
+        return run, tracemalloc.get_traced_memory()[1] - base_memory
+    finally:
+        tracemalloc.stop()
