@@ -57,15 +57,23 @@ def execute(*sources: str, env: dict[str, str] | None = None) -> tuple[Any, list
 
 
 def output_text(cell: Any) -> str:
-    """Everything a cell shows, as text: streams, error tracebacks and every display's data."""
+    """Everything a cell shows, as text: streams, error tracebacks and every display's data.
+    A stream's consecutive outputs are one text, as the notebook shows them (a busy kernel may
+    send one ``print`` as two messages)."""
     parts: list[str] = []
+    previous: Any = None
     for output in cell.outputs:
         if output.output_type == "stream":
-            parts.append(output.text)
+            stream = previous is not None and previous.output_type == "stream"
+            if stream and previous.name == output.name:
+                parts[-1] += output.text
+            else:
+                parts.append(output.text)
         elif output.output_type == "error":
             parts.append("\n".join(output.traceback))
         else:
             parts.extend(str(value) for value in output.get("data", {}).values())
+        previous = output
     return "\n".join(parts)
 
 
