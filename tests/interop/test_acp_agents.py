@@ -598,7 +598,7 @@ def test_an_http_dialect_refuses_command() -> None:
 def test_without_the_acp_sdk_connecting_says_how_to_install_it_and_starts_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    for module in ("acp", "acp.client", "acp.client.connection"):
+    for module in ("acp", "acp.client", "acp.client.router", "acp.connection"):
         monkeypatch.setitem(sys.modules, module, None)  # as if not installed
     acp_wire.sdk.cache_clear()  # the SDK as this test's process has it (none)
     request.addfinalizer(acp_wire.sdk.cache_clear)
