@@ -48,6 +48,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import httpx
 import psutil
 
 from agentnb import AsyncAgentClient
@@ -61,6 +62,9 @@ if not ACP_PYTHON.exists():
 SDK_PYTHON = Path(sys.executable if importlib.util.find_spec("acp") else ACP_PYTHON)
 """What runs the SDK's own client: this Python when it has the SDK (see the module)."""
 WARM_UP = 2
+PATIENT = httpx.Timeout(120, connect=120)
+"""How long the agent may take to start and answer: on a busy machine, more than the default
+10 s to ``initialize``."""
 
 SDK_DRIVER = r"""
 import asyncio, json, sys, time
@@ -153,7 +157,9 @@ async def agentnb_turn(
 
 async def through_agentnb(turns: int, prompt: str, record: bool) -> Timings:
     started = time.perf_counter()  # the process starts on the client's first use
-    client = AsyncAgentClient("acp", command=[str(ACP_PYTHON), str(AGENT)], record=record)
+    client = AsyncAgentClient(
+        "acp", command=[str(ACP_PYTHON), str(AGENT)], record=record, timeout=PATIENT
+    )
     async with client:
         (_, cold, _), thread = await agentnb_turn(client, prompt, None, record)
         for _ in range(WARM_UP):
@@ -202,7 +208,9 @@ def print_latency(title: str, results: dict[str, Timings]) -> None:
 async def held(mode: str, count: int, prompt: str) -> dict[str, float]:
     """What the client holds after ``count`` runs on one session (``runs``) or each on a
     session of its own (``sessions``), beside after one warm-up run: traced heap and RSS."""
-    client = AsyncAgentClient("acp", command=[str(ACP_PYTHON), str(AGENT)], record=False)
+    client = AsyncAgentClient(
+        "acp", command=[str(ACP_PYTHON), str(AGENT)], record=False, timeout=PATIENT
+    )
     async with client:
         _, thread = await agentnb_turn(client, prompt, None, False)
         gc.collect()
