@@ -16,8 +16,11 @@ waits that long, as a model does before its first token.
    (``initialize``, ``session/new``, the prompt). Twice: an agent answering at once (the
    clients' own cost, nothing else in the way), and one that waits ``--think-ms`` first;
    ``--rounds`` times over, the clients in turn, as the machine's load drifts.
-   The SDK side is a driver script run by ``.tools/acp``'s Python (where the SDK is
-   installed) that prints its timings as JSON; the agentnb side is
+   The SDK side is a driver script that prints its timings as JSON, run by this Python (the
+   SDK agentnb runs on, beside the same packages: with OpenTelemetry installed, as agentnb's
+   ``otel`` extra and its dev install have it, the SDK opens a span for every message it
+   handles, in either client), or by ``.tools/acp``'s when this one has no SDK; the agent is
+   ``.tools/acp``'s for both. The agentnb side is
    ``AsyncAgentClient("acp", command=[...])`` streaming each turn, not recorded
    (``agentnb, recorded`` writes each run to a history file, as a notebook does).
    Target: agentnb's first chunk ≤ 1.2× the SDK's.
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib.util
 import json
 import os
 import shutil
@@ -44,6 +48,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import httpx
 import psutil
 
 from agentnb import AsyncAgentClient
@@ -54,7 +59,12 @@ AGENT = ROOT / "tests" / "interop" / "acp_agents" / "scripted_agent.py"
 ACP_PYTHON = Path(os.environ.get("AGENTNB_SDK_ENVS") or ROOT / ".tools") / "acp" / "bin" / "python"
 if not ACP_PYTHON.exists():
     ACP_PYTHON = ROOT / ".tools" / "acp" / "bin" / "python"
+SDK_PYTHON = Path(sys.executable if importlib.util.find_spec("acp") else ACP_PYTHON)
+"""What runs the SDK's own client: this Python when it has the SDK (see the module)."""
 WARM_UP = 2
+PATIENT = httpx.Timeout(120, connect=120)
+"""How long the agent may take to start and answer: on a busy machine, more than the default
+10 s to ``initialize``."""
 
 SDK_DRIVER = r"""
 import asyncio, json, sys, time
@@ -62,7 +72,8 @@ from typing import Any
 from acp import PROTOCOL_VERSION, spawn_agent_process, text_block
 from acp.schema import AgentMessageChunk, ClientCapabilities
 
-agent, turns, prompt, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+agent_python, agent = sys.argv[1], sys.argv[2]
+turns, prompt, warm = int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 
 
 class Client:
@@ -93,7 +104,7 @@ async def turn(conn, client, session_id):
 async def main():
     client = Client()
     started = time.perf_counter()
-    async with spawn_agent_process(client, sys.executable, agent) as (conn, _process):
+    async with spawn_agent_process(client, agent_python, agent) as (conn, _process):
         await conn.initialize(
             protocol_version=PROTOCOL_VERSION, client_capabilities=ClientCapabilities()
         )
@@ -114,9 +125,10 @@ Timings = dict[str, float | list[tuple[float, float, float]]]
 
 def through_sdk(turns: int, prompt: str) -> Timings:
     """The SDK's own client (``spawn_agent_process`` → ``ClientSideConnection``), in a
-    driver run by the SDK's Python."""
+    driver run by :data:`SDK_PYTHON`."""
+    driver = [str(SDK_PYTHON), "-c", SDK_DRIVER, str(ACP_PYTHON), str(AGENT)]
     done = subprocess.run(
-        [str(ACP_PYTHON), "-c", SDK_DRIVER, str(AGENT), str(turns), prompt, str(WARM_UP)],
+        [*driver, str(turns), prompt, str(WARM_UP)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -145,7 +157,9 @@ async def agentnb_turn(
 
 async def through_agentnb(turns: int, prompt: str, record: bool) -> Timings:
     started = time.perf_counter()  # the process starts on the client's first use
-    client = AsyncAgentClient("acp", command=[str(ACP_PYTHON), str(AGENT)], record=record)
+    client = AsyncAgentClient(
+        "acp", command=[str(ACP_PYTHON), str(AGENT)], record=record, timeout=PATIENT
+    )
     async with client:
         (_, cold, _), thread = await agentnb_turn(client, prompt, None, record)
         for _ in range(WARM_UP):
@@ -194,7 +208,9 @@ def print_latency(title: str, results: dict[str, Timings]) -> None:
 async def held(mode: str, count: int, prompt: str) -> dict[str, float]:
     """What the client holds after ``count`` runs on one session (``runs``) or each on a
     session of its own (``sessions``), beside after one warm-up run: traced heap and RSS."""
-    client = AsyncAgentClient("acp", command=[str(ACP_PYTHON), str(AGENT)], record=False)
+    client = AsyncAgentClient(
+        "acp", command=[str(ACP_PYTHON), str(AGENT)], record=False, timeout=PATIENT
+    )
     async with client:
         _, thread = await agentnb_turn(client, prompt, None, False)
         gc.collect()
@@ -260,12 +276,12 @@ def main() -> None:
 
 def report(args: argparse.Namespace) -> None:
     print(f"the scripted ACP agent on the SDK, {sys.platform}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+          f"load average {os.getloadavg()[0]:.1f}; the SDK's client run by {SDK_PYTHON}")  # fmt: skip
     at_once = f"words {args.words}"
     waiting = f"words {args.words} {args.think_ms / 1000:g}"
     each = f"{args.turns} turns of {args.words} chunks on one session, after {WARM_UP} warm-up"
     for round_ in range(1, args.rounds + 1):  # the machine's load drifts: a range, not a point
-        print(f"\nround {round_} of {args.rounds}")
+        print(f"\nround {round_} of {args.rounds}, load average {os.getloadavg()[0]:.1f}")
         print_latency(f"agent answering at once: {each}", latency(args.turns, at_once))
         print_latency(
             f"agent waiting {args.think_ms:g} ms first: {each}", latency(args.turns, waiting)
