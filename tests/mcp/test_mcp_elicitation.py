@@ -17,6 +17,7 @@ from agentnb_testing import PATIENCE_S, wait_until
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
+from agentnb._core.questions import QuestionReply
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle, start_server
 from agentnb.types import McpElicitation
@@ -148,11 +149,13 @@ def test_a_run_nobody_can_answer_declines_saying_so(agents: ServerHandle, tmp_pa
     assert kept == said
 
 
-def asking_run(agents: ServerHandle, tools: agentnb.types.McpTools, first: str) -> Any:
+def asking_run(
+    agents: ServerHandle, tools: agentnb.types.McpTools, first: str, via: str = "elicit"
+) -> Any:
     """A run (not waited for: a person may answer) whose agent calls ``travel__<first>``."""
     ordered = sorted(tools, key=lambda t: t.name != f"travel__{first}")
     settings = agents.client_settings("openai")
-    conn = agentnb.connect("openai", api_key=agents.api_key, name="elicit", **settings)
+    conn = agentnb.connect("openai", api_key=agents.api_key, name=via, **settings)
     return agentnb.ask("finance_agent", "book Paris", via=conn.name, tools=ordered, display=False)
 
 
@@ -181,6 +184,50 @@ def test_a_person_answers_the_form_the_run_shows(agents: ServerHandle) -> None:
     assert run.tool_calls[0].asks is None
     with pytest.raises(ConfigurationError, match="asks no question now"):
         handle.reply(call.call_id, "decline")
+
+
+def test_a_question_goes_to_the_call_that_asked_not_the_oldest(agents: ServerHandle) -> None:
+    """Two runs on one server: the second's question is shown on its own call's card while
+    the first's waits on its own, and each answer reaches its own call."""
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        first = asking_run(agents, tools, "book")
+        wait_until(lambda: first.run.tool_calls and first.run.tool_calls[0].asks, "the form")
+        second = asking_run(agents, tools, "pay", via="elicit-2")
+        wait_until(lambda: second.run.tool_calls and second.run.tool_calls[0].asks, "the link")
+        [booking], [paying] = first.run.tool_calls, second.run.tool_calls
+        assert booking.asks is not None and booking.asks["mode"] == "form"
+        assert paying.asks is not None and paying.asks["mode"] == "url"
+        second.reply(paying.call_id, "decline")
+        first.reply(booking.call_id, "accept", {"date": "2026-12-01", "seats": 1})
+        paid, booked = second.wait(PATIENCE_S), first.wait(PATIENCE_S)
+    assert paid.tool_calls[0].output == "declined"
+    assert booked.tool_calls[0].output == "accepted {'date': '2026-12-01', 'seats': 1}"
+
+
+def test_a_question_the_session_cannot_place_is_declined_saying_why() -> None:
+    """Two calls running on one session and a question that names neither (MCP's
+    elicitation over stdio): nobody is asked on a card that may not be its call's."""
+    asked: list[dict[str, Any]] = []
+
+    async def ask(form: dict[str, Any]) -> QuestionReply:
+        asked.append(form)
+        return QuestionReply("accept", {"date": "2026-12-01", "seats": 1})
+
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        by_name = {t.name: t for t in tools}
+        hold, book = by_name["travel__hold"], by_name["travel__book"]
+        assert hold.function is not None and book.function is not None
+        loop = book.user_loop
+        assert loop is not None
+        holding = asyncio.run_coroutine_threadsafe(hold.function(ask, city="Paris"), loop)
+        booking = asyncio.run_coroutine_threadsafe(book.function(ask, city="Paris"), loop)
+        booked = booking.result(PATIENCE_S)
+        assert called(tools, "release") == "released"
+        held = holding.result(PATIENCE_S)
+    assert asked == []
+    assert booked.startswith("declined\n[the server asked 'Which date and how many seats")
+    assert "2 calls of it were running and its question does not say which" in booked
+    assert held == booked.replace("declined", "released", 1), "each call that may have asked"
 
 
 @pytest.mark.parametrize(("action", "said"), [("decline", "declined"), ("cancel", "cancelled")])
