@@ -29,8 +29,9 @@ types around a run live here:
 - What a batch takes and sends: ``DatasetRows`` (questions, dicts, a DataFrame), read as
   ``Example``s by ``examples_of`` (``in_split``: those of one ``split``);
   ``batch_requests`` builds its requests, checked, which ``send_batch`` runs as ``batch``
-  does (with a hook as each run starts and ends); ``connections_of`` says the connection
-  each request goes through.
+  does (with a hook as each run starts and ends, and ``RequestPlace``: a place of its own
+  for each request, made as its turn comes); ``connections_of`` says the connection each
+  request goes through.
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 - What MCP gives and takes: ``McpTools`` (``agentnb.mcp_tools``: an MCP server's tools),
   ``ContextServer`` (``agentnb.context.serve``: the notebook as an MCP server) and
@@ -48,7 +49,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._app.acp_sessions import CommandList, ConfigOptions, PastSession, SessionList
-from ._app.batch_runs import batch_requests, connections_of, send_batch
+from ._app.batch_runs import RequestPlace, batch_requests, connections_of, send_batch
 from ._app.connections import Connection, Via
 from ._app.context_server import ContextServer
 from ._app.examples import DatasetRows, Example, examples_of, in_split
@@ -93,6 +94,7 @@ __all__ = [
     "ModelSettings",
     "Part",
     "PastSession",
+    "RequestPlace",
     "RunAnnotation",
     "RunCost",
     "RunErrorInfo",

@@ -12,7 +12,7 @@ What it leaves undecided waits for a human — the chat cell's Approve / Deny bu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Unpack, cast
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
 from .._core.approvals import ApprovalPolicy
 from .._core.call_site import typed_literal
@@ -87,7 +87,9 @@ def ask(
     False, an :class:`~agentnb.approvals.ApprovalDecision` or None (leave it to a human; it may be
     async). Calls left to a human wait for the chat cell's buttons or ``handle.approve`` /
     ``handle.deny``; with ``wait=True`` nothing can decide while ``ask`` blocks, so they are
-    denied, saying no one could approve them. Follow-ups from the cell use the same policy.
+    denied, saying no one could approve them. Follow-ups from the cell use the same policy,
+    the same ``tools=``, ``context=`` and run options (but this message's ``media``, thread
+    and answer schema).
 
     In a notebook, ``@name`` in ``message`` attaches a summary of that variable (``@error``,
     ``@In[3]``, ``@Out[3]``, ``@df.column``; ``@@`` is a literal ``@``) where the message is
@@ -103,6 +105,7 @@ def ask(
     """
     read_as = _mentions(message, mentions)
     typed = as_text(message) if read_as == "text" and "@" in message else message
+    follow_ups = _follow_up_options(options)
     target = resolve_target(via, client, agent)
     fitted = target._fit_tools(options, context=context)  # ACP: MCP servers, not functions
     options = cast(RunOptions, fitted.options)
@@ -131,7 +134,8 @@ def ask(
         request = request.model_copy(update={"asks_first": first})
     view = _RunView(
         conn,
-        request.followups,
+        {**follow_ups, "followups": request.followups},
+        context=context,
         display=display,
         plain=plain,
         approve=approve,
@@ -152,6 +156,16 @@ def ask(
         on_started(handle)
     _wait_and_present(handle, view, wait=wait, start_timeout=start_timeout)
     return handle
+
+
+_THIS_MESSAGE_ONLY = frozenset({"thread_id", "media", "response_format"})
+"""``ask``'s options that belong to its one message, not to the follow-ups typed under it."""
+
+
+def _follow_up_options(options: RunOptions) -> dict[str, Any]:
+    """The options a follow-up typed under ``ask``'s cell runs with: those ``ask`` was given
+    (its tools as given: each turn fits them to the dialect afresh), but its message's own."""
+    return {name: value for name, value in options.items() if name not in _THIS_MESSAGE_ONLY}
 
 
 def _mentions(message: str, asked: bool | None) -> Mentions:
@@ -196,7 +210,7 @@ def attach(
     run's error, and leaves its history row as it was.
     """
     conn, target = attach_connection(run, agent=agent, thread_id=thread_id, via=via, client=client)
-    view = _RunView(conn, False, display=display, plain=plain, approve=approve)
+    view = _RunView(conn, {"followups": False}, display=display, plain=plain, approve=approve)
     handle = start_attach(conn, target, listeners=view.listeners, record=record, approve=approve)
     _wait_and_present(handle, view, wait=wait, start_timeout=start_timeout)
     return handle
@@ -268,14 +282,18 @@ class _RunView:
     def __init__(
         self,
         conn: Connection,
-        followups: bool,
+        options: dict[str, Any],
         *,
+        context: bool = False,
         display: bool,
         plain: bool,
         approve: ApprovalPolicy,
         started_from: str | Unknown | None = UNKNOWN,
     ) -> None:
-        self.conn, self.followups, self.approve = conn, followups, approve
+        self.conn, self.approve = conn, approve
+        self.options, self.context = options, context
+        """What a follow-up typed under the run is sent with (``ask``'s options and
+        ``context=``)."""
         self.started_from = started_from
         """The thread the run was asked on (its Retry starts there), if it is known."""
         self.notebook = display and (in_notebook() or in_marimo())
@@ -300,8 +318,9 @@ class _RunView:
             self._print_plain(source)
             return
         run = source.run if isinstance(source, RunHandle) else source
-        options = {"followups": self.followups}
-        conversation = Conversation(self.conn, run.agent, options, approve=self.approve)
+        conversation = Conversation(
+            self.conn, run.agent, self.options, approve=self.approve, context=self.context
+        )
         conversation.follow(source, started_from=self.started_from)
         # the chat box keeps a follow-up in this cell, continuing this run's thread
         _show(conversation_cell(conversation, source))

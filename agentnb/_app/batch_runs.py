@@ -5,8 +5,10 @@ the requests are built and checked here and run by :mod:`agentnb._app.run_many`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Unpack
 
 from .._client.async_client import AsyncAgentClient
@@ -35,6 +37,7 @@ from .run_many import (
     UNATTENDED_BATCH,
     AfterRun,
     Link,
+    Place,
     check_concurrency,
     one_per_agent_and_settings,
     run_requests,
@@ -42,6 +45,7 @@ from .run_many import (
 
 __all__ = [
     "BatchOptions",
+    "RequestPlace",
     "batch",
     "batch_requests",
     "build_requests",
@@ -263,6 +267,7 @@ def send_batch(
     label: str = "batch",
     on_start: Link | None = None,
     on_end: AfterRun | None = None,
+    place: RequestPlace | None = None,
 ) -> RunHistory:
     """Run ``requests`` (:func:`batch_requests` builds them) on the connection ``via`` (a
     name, a Connection or a client; default: the default connection) as :func:`agentnb.batch` does:
@@ -270,7 +275,12 @@ def send_batch(
     their runs in order. ``on_start`` is handed ``[(index, run), ...]`` for runs about to
     start (a question the platform refused with 429 starts again as a new run), ``on_end``
     ``(index, run)`` once a run ended for good, each in a worker thread: what a package built
-    on agentnb (``agentnb.evals``) links and scores runs with."""
+    on agentnb (``agentnb.evals``) links and scores runs with.
+
+    ``place`` puts each request somewhere of its own (:data:`RequestPlace`: an experiment's
+    pair in a copy of its workspace, on a connection working there), made as its turn comes
+    (within ``concurrency``) and left after ``on_end``; a place that could not be made fails
+    its request without a run, and the batch raises its error once the others ended."""
     conns = connections_of(requests, via)
     kinds = [
         (conn, request)
@@ -296,6 +306,7 @@ def send_batch(
                 approve=approve,
                 link=on_start,
                 after=on_end,
+                place=None if place is None else _on_clients(place, conns),
             )
         finally:
             ended.set()
@@ -311,6 +322,28 @@ def send_batch(
         bar.close()
         for end in unshare:
             end()
+
+
+RequestPlace = Callable[
+    [int, RunRequest, Connection], AbstractContextManager[tuple[Via, RunRequest]]
+]
+"""``send_batch(place=...)``: called with a request's index, the request and the connection
+the batch would run it on when its turn comes, a context manager that makes its place (in a
+worker thread: it may block) and gives the connection it runs on there (a :data:`Via`) and
+the request as it goes there; left, in a worker thread, once its run ended and ``on_end``
+was told (an error in between is passed to its exit)."""
+
+
+def _on_clients(place: RequestPlace, conns: Sequence[Connection]) -> Place:
+    """``place`` as the batch engine takes it: the connection it gives, as its client."""
+
+    @contextlib.contextmanager
+    def placed(index: int, request: RunRequest) -> Iterator[tuple[AsyncAgentClient, RunRequest]]:
+        with place(index, request, conns[index]) as (via, there):
+            [conn] = connections_of([there], via)
+            yield conn.client(), there
+
+    return placed
 
 
 def _share_notebook(

@@ -32,6 +32,7 @@ from .._client.acp_transport import AcpTransport
 from .._client.async_client import AsyncAgentClient
 from .._client.client_options import ClientOptions
 from .._client.sync import AgentClient
+from .._client.wires import wire_of
 from .._core.approvals import ApprovalPolicy, approver_for
 from .._core.exceptions import ConfigurationError, UnsupportedOptionError
 from .._core.loop import run_sync, submit
@@ -270,7 +271,7 @@ class Connection:
         write); not registered, :meth:`close` it after. None for an agent that does not run
         here (a platform, an agent served over the network): it cannot reach the folder.
         Its command's arguments that name a file here (``agent.py``) name it still."""
-        if self.client().provider.wire != "acp-stdio":
+        if wire_of(self.client().provider) != "acp":
             return None
         options = ClientOptions(**{**self.options, "cwd": os.fspath(folder)})
         command = options.get("command")

@@ -38,10 +38,10 @@ from mcp.client.streamable_http import streamable_http_client
 
 from .._core.client_tools import FormedResult
 from .._core.exceptions import ConfigurationError
-from .._core.questions import Ask
+from .._core.questions import Ask, QuestionReply
 from .._core.text import excerpt
 from .._core.version import __version__
-from .mcp_elicitation import elicitation_handler
+from .mcp_elicitation import Asker, elicitation_handler
 from .mcp_oauth import AUTHORIZE_TIMEOUT, OAuthCallback, oauth, over_tls
 from .mcp_question import Elicit
 from .mcp_results import formed_result
@@ -202,13 +202,9 @@ class McpConnection:
         self._signs_in = signs_in
         self._leave: asyncio.Event | None = None
         """The person may have to sign in first (OAuth): starting waits for them too."""
-        self._notes: list[str] = []
-        """What the results of the calls running now should say (a question of the server's
-        that was declined, and why); cleared when no call runs."""
-        self._running = 0
-        self._askers: list[Ask] = []
-        """Who asks the person for each call running now (its run), oldest first: a server's
-        question names no call, so it goes to the oldest."""
+        self._calls: list[_RunningCall] = []
+        """The calls running now, oldest first: where a server's question goes
+        (:meth:`_asker`)."""
 
     # ---- starting and stopping (any thread) -----------------------------------------------
     def start(self) -> None:
@@ -273,10 +269,8 @@ class McpConnection:
         session = self._session
         if session is None or self.ended is not None:
             raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
-        heard = len(self._notes)
-        self._running += 1
-        if ask is not None:
-            self._askers.append(ask)
+        call = _RunningCall(ask)
+        self._calls.append(call)
         try:
             result = await session.call_tool(name, arguments)
         except MCPError as exc:
@@ -289,12 +283,8 @@ class McpConnection:
                 f"the MCP server {self.where} failed during the call: {_reason(exc)}"
             ) from None
         finally:
-            if ask is not None:
-                self._askers.remove(ask)
-            said = [f"[{note}]" for note in self._notes[heard:]]
-            self._running -= 1
-            if not self._running:
-                self._notes.clear()
+            self._calls.remove(call)
+        said = [f"[{note}]" for note in call.notes]
         if not isinstance(result, types.CallToolResult):
             raise MCPToolError(f"the MCP server answered with a {type(result).__name__}")
         text = "\n".join([result_text(result), *said]) if said else result_text(result)
@@ -330,9 +320,7 @@ class McpConnection:
                     read,
                     write,
                     message_handler=self._heard,
-                    elicitation_callback=elicitation_handler(
-                        self.where, self._elicit, self._notes.append, self._asker
-                    ),
+                    elicitation_callback=elicitation_handler(self.where, self._elicit, self._asker),
                     client_info=types.Implementation(name="agentnb", version=__version__),
                     extensions=UI_EXTENSION,
                 ) as session,
@@ -360,8 +348,29 @@ class McpConnection:
             if not self._started.done():
                 self._started.set_exception(ConnectionError("it was closed while starting"))
 
-    def _asker(self) -> Ask | None:
-        return self._askers[0] if self._askers else None
+    def _asker(self) -> Asker:
+        """Where the question the server asks now goes. MCP's ``elicitation/create`` names
+        no call (over stdio nothing on the wire does; over HTTP the SDK does not say which
+        response stream it came on), so it goes to the call that asked when only one can
+        have: the one running call not already waiting on a question of its own (a call's
+        handler waits for its answer before it goes on). Where several could have, no
+        person is asked: a card shows its own call's question or none."""
+        free = [call for call in self._calls if call.waiting == 0]
+        if len(free) == 1:
+            return Asker(free[0].asked(), free[0].notes.append)
+        could = free or self._calls
+        if not could:  # asked outside any call: nobody's result to tell
+            return Asker(None, lambda _note: None)
+
+        def tell_each(note: str) -> None:
+            for call in could:
+                call.notes.append(note)
+
+        why = (
+            f"{len(could)} calls of it were running and its question does not say which "
+            f"asked (MCP's elicitation names no call)"
+        )
+        return Asker(None, tell_each, why)
 
     async def _heard(self, message: IncomingMessage) -> None:
         if isinstance(message, types.ToolListChangedNotification):
@@ -401,6 +410,31 @@ class McpConnection:
         except (OSError, ValueError):
             return ""
         return f" (its stderr ends: {text[-_STDERR_SHOWN:]})" if text else ""
+
+
+@dataclass(eq=False)
+class _RunningCall:
+    """A call running on the session: who asks the person for it, what its result should
+    say, and how many of its questions wait for an answer."""
+
+    ask: Ask | None
+    notes: list[str] = dataclasses.field(default_factory=list)
+    waiting: int = 0
+
+    def asked(self) -> Ask | None:
+        """Its ``ask``, counting the question as waiting until it is answered."""
+        ask = self.ask
+        if ask is None:
+            return None
+
+        async def waited(form: dict[str, Any]) -> QuestionReply:
+            self.waiting += 1
+            try:
+                return await ask(form)
+            finally:
+                self.waiting -= 1
+
+        return waited
 
 
 async def _listing(session: ClientSession) -> tuple[ListedTool, ...]:

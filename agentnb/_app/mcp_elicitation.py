@@ -1,9 +1,10 @@
 """A question an MCP server asks in the middle of a call (MCP's elicitation, ``elicitation/
 create``), answered for ``agentnb.mcp_tools``: by the ``elicit=`` function given (scripts,
 tests), which gets a :class:`McpElicitation` and returns the answer; else by the person, through
-the run whose call waits (:data:`~agentnb._core.questions.Ask`: the chat cell's card, the
-terminal's prompt), shown as :func:`.mcp_form.shown_form` shows it; with neither (no run asks,
-or nobody can answer it), declined, saying so in the call's result.
+the run of the call that asked (:data:`~agentnb._core.questions.Ask`: the chat cell's card,
+the terminal's prompt), shown as :func:`.mcp_form.shown_form` shows it; with neither (no run
+asks, nobody can answer it, or the session cannot tell which of its calls asked:
+:class:`Asker`), declined, saying so in the call's result.
 
 Form mode asks for fields typed by a JSON schema (primitive values); URL mode asks the person
 to open a link (its answer only says whether they will: agentnb never opens it, and a link
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
@@ -27,28 +29,37 @@ from .._core.text import excerpt
 from .mcp_form import FormRefused, shown_form
 from .mcp_question import Answer, Elicit, McpElicitation
 
-__all__ = ["MAX_FIELDS", "elicitation_handler"]
+__all__ = ["MAX_FIELDS", "Asker", "elicitation_handler"]
 
 MAX_FIELDS = 50
 """The most fields a form may ask for: a larger one is declined without asking."""
 
 
-def elicitation_handler(
-    where: str,
-    elicit: Elicit | None,
-    note: Callable[[str], None],
-    asker: Callable[[], Ask | None] = lambda: None,
-) -> Any:
+@dataclass(frozen=True)
+class Asker:
+    """Where a server's question goes: the call that asked, as its session can tell it."""
+
+    ask: Ask | None
+    """The person, through the asking call's run (None: no run of it can ask one)."""
+    note: Callable[[str], None]
+    """Tells the asking call's result what it should say (a question declined, and why)."""
+    unplaced: str | None = None
+    """Why the session cannot tell which call asked (then no person is asked)."""
+
+
+def elicitation_handler(where: str, elicit: Elicit | None, asker: Callable[[], Asker]) -> Any:
     """The SDK's elicitation callback for the server ``where``: asks ``elicit`` (on a thread:
-    it may wait for a person), else the person through ``asker()`` (the run whose call waits,
-    None when none does), else declines; ``note`` is told what the call's result should say
-    (a question declined because nobody could answer, an answer that did not fit)."""
+    it may wait for a person), else the person through the asking call's run (``asker()``),
+    else declines; the asking call's result is told what it should say (a question declined
+    because nobody could answer, an answer that did not fit)."""
 
     async def handle(
         context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult:
         asked = _question(where, params)
         said = excerpt(asked.message, 200)
+        asking = asker()
+        note = asking.note
         if asked.mode == "form" and len(asked.fields) > MAX_FIELDS:
             note(
                 f"the server asked {said!r} with a form of {len(asked.fields):,} fields, more "
@@ -60,13 +71,12 @@ def elicitation_handler(
         except FormRefused as refused:
             note(f"the server asked {said!r}: declined unasked, {refused}")
             return types.ElicitResult(action="decline")
-        ask = asker()
-        if elicit is None and ask is None:
-            note(f"the server asked {said!r}: declined, as {_NOBODY}")
+        if elicit is None and asking.ask is None:
+            note(f"the server asked {said!r}: declined, as {asking.unplaced or _NOBODY}")
             return types.ElicitResult(action="decline")
         if elicit is None:
-            assert ask is not None
-            return _from_person(asked, await ask(shown), said, note)
+            assert asking.ask is not None
+            return _from_person(asked, await asking.ask(shown), said, note)
         try:
             answer = await asyncio.to_thread(elicit, asked)
         except Exception as exc:  # the person's function failed: the question is cancelled

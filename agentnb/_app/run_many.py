@@ -13,9 +13,11 @@ the reason "no one could approve it: batch runs are unattended", so no run waits
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 
 from .._client.async_client import AsyncAgentClient
 from .._client.stream import AsyncRunStream
@@ -32,6 +34,7 @@ from .history_tables import RunHistory
 __all__ = [
     "AfterRun",
     "Link",
+    "Place",
     "check_concurrency",
     "one_per_agent_and_settings",
     "run_requests",
@@ -57,6 +60,10 @@ Link = Callable[[Sequence[tuple[int, Run]]], None]
 """Called with ``(request index, run)`` for runs about to start (in a worker thread)."""
 AfterRun = Callable[[int, Run], None]
 """Called with ``(request index, run)`` once the run ended for good (in a worker thread)."""
+Place = Callable[[int, RunRequest], AbstractContextManager[tuple[AsyncAgentClient, RunRequest]]]
+"""Where the request of an index runs: the client and the request as it goes there, from a
+context manager entered when its turn comes and left once its run ended (see
+:func:`run_requests`)."""
 
 
 @dataclass
@@ -70,11 +77,18 @@ class _Tally:
     priced: bool = field(default=False)
 
     def ended(self, run: Run) -> None:
-        self.done += 1
-        self.failed += run.status != "completed"
         if run.cost is not None:
             self.cost += run.cost
             self.priced = True
+        self._count(failed=run.status != "completed")
+
+    def lost(self) -> None:
+        """A request that never ran (its place could not be made): failed."""
+        self._count(failed=True)
+
+    def _count(self, *, failed: bool) -> None:
+        self.done += 1
+        self.failed += failed
         self.progress.update(self.done, self.failed, self.cost if self.priced else None)
 
 
@@ -88,6 +102,7 @@ async def run_requests(
     approve: ApprovalPolicy = None,
     link: Link | None = None,
     after: AfterRun | None = None,
+    place: Place | None = None,
 ) -> RunHistory:
     """Run ``requests`` as :func:`run_batch` does (at most ``concurrency`` at once), and
     return their runs in the requests' order.
@@ -97,7 +112,14 @@ async def run_requests(
     stays in the history, failed, and the new one takes its place. ``link`` is told of each
     run before it starts, ``after`` of each run once it ended for good. ``client`` is one
     client for every request, or one per request (an experiment's arms on their own
-    connections: each ACP agent is one)."""
+    connections: each ACP agent is one).
+
+    ``place(index, request)`` puts each request somewhere of its own (an experiment's pair in
+    a copy of a workspace, on a connection working there): entered in a worker thread when
+    the request's turn comes, holding its place in ``concurrency``, it gives the client and
+    the request as it goes there; it is left in a worker thread once the run ended and
+    ``after`` was told. A request whose place could not be entered has no run: the others go
+    on, and then its error is raised (the first such)."""
     clients = [client] * len(requests) if isinstance(client, AsyncAgentClient) else client
     if len(clients) != len(requests):
         raise ConfigurationError("run_requests takes one client, or one per request")
@@ -109,48 +131,114 @@ async def run_requests(
     if store is None and clients:
         store = store_of(clients[0])
     tally = _Tally(progress or NoProgress())
-    streams = [
-        c.stream(request, approve=approve) for c, request in zip(clients, requests, strict=True)
-    ]
-    runs = [stream.run for stream in streams]
-    if link is not None:
-        await asyncio.to_thread(link, list(enumerate(runs)))
+    streams: dict[int, AsyncRunStream] = {}
+    """Each request's stream (its last, once the platform refused one with 429)."""
+    unplaced: dict[int, BaseException] = {}
+    if place is None:  # each made now, so a cancelled batch ends the runs not started too
+        streams.update(
+            (index, c.stream(request, approve=approve))
+            for index, (c, request) in enumerate(zip(clients, requests, strict=True))
+        )
+        if link is not None:
+            await asyncio.to_thread(link, [(i, s.run) for i, s in streams.items()])
 
     async def attempt(stream: AsyncRunStream) -> BaseException | None:
-        async with limit:
-            stream.approvals.deny_undecided(UNATTENDED_BATCH)
-            return await stream.run_to_end()  # a failed run is recorded failed; the batch goes on
+        stream.approvals.deny_undecided(UNATTENDED_BATCH)
+        return await stream.run_to_end()  # a failed run is recorded failed; the batch goes on
 
-    async def one(index: int) -> None:
-        stream = streams[index]
+    async def run_of(
+        index: int, client: AsyncAgentClient, request: RunRequest, slot: _Slot
+    ) -> None:
+        """The run of request ``index`` (its stream made first where none is), sent again
+        while the platform refuses it with 429, ``after`` told once it ended."""
+        if index not in streams:
+            streams[index] = client.stream(request, approve=approve)
+            if link is not None:
+                await asyncio.to_thread(link, [(index, streams[index].run)])
         try:
-            error = await attempt(stream)
+            async with slot:
+                error = await attempt(streams[index])
             for _ in range(RATE_LIMITED_AGAIN):
                 if not isinstance(error, RateLimitError):
                     break
-                stream = streams[index] = clients[index].stream(requests[index], approve=approve)
-                runs[index] = stream.run
+                streams[index] = client.stream(request, approve=approve)
                 if link is not None:
-                    await asyncio.to_thread(link, [(index, stream.run)])
-                error = await attempt(stream)
+                    await asyncio.to_thread(link, [(index, streams[index].run)])
+                async with slot:
+                    error = await attempt(streams[index])
         finally:
-            tally.ended(stream.run)
+            tally.ended(streams[index].run)
         if after is not None:
-            await asyncio.to_thread(after, index, stream.run)
+            await asyncio.to_thread(after, index, streams[index].run)
+
+    async def one(index: int) -> None:
+        if place is None:
+            await run_of(index, clients[index], requests[index], limit)
+            return
+        async with limit:
+            placed = place(index, requests[index])
+            try:
+                client, request = await _entered_in_a_thread(placed)
+            except Exception as exc:  # its place could not be made: no run, the others go on
+                unplaced[index] = exc
+                tally.lost()
+                return
+            async with _left_in_a_thread(placed):
+                await run_of(index, client, request, contextlib.nullcontext())
+
+    def ended_runs() -> list[Run]:
+        return [streams[index].run for index in sorted(streams)]
 
     agents = ", ".join(dict.fromkeys(request.agent for request in requests))
-    with batch_span(agents, runs):  # tracing on: the runs' tasks copy it, each links to it
-        tasks = [asyncio.ensure_future(one(index)) for index in range(len(streams))]
+    # tracing on: the runs' tasks copy the batch's span, each links to it
+    with batch_span(agents, len(requests), ended_runs):
+        tasks = [asyncio.ensure_future(one(index)) for index in range(len(requests))]
         try:
             await asyncio.gather(*tasks)
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for stream in streams:
+            for stream in streams.values():
                 await stream.aclose()  # the runs not started yet end cancelled too
             raise
+    if unplaced:
+        raise unplaced[min(unplaced)]
+    runs = ended_runs()
     return _result([run.local_id for run in runs], runs, store)
+
+
+_T = TypeVar("_T")
+
+_Slot = asyncio.Semaphore | contextlib.nullcontext[None]
+"""What a run's attempt holds while it runs: a place in the batch's concurrency, or nothing
+more (a placed request holds its place already)."""
+
+
+async def _entered_in_a_thread(placed: AbstractContextManager[_T]) -> _T:
+    """``placed`` (a request's place) entered in a worker thread: making it may block (a copy
+    made). A batch cancelled meanwhile leaves it again once it is made."""
+    entering = asyncio.ensure_future(asyncio.to_thread(placed.__enter__))
+    try:
+        return await asyncio.shield(entering)
+    except asyncio.CancelledError:
+        await asyncio.wait([entering])
+        if not entering.cancelled() and entering.exception() is None:
+            await asyncio.to_thread(placed.__exit__, None, None, None)
+        raise
+
+
+@contextlib.asynccontextmanager
+async def _left_in_a_thread(entered: AbstractContextManager[object]) -> AsyncIterator[None]:
+    """Leaves ``entered`` (a request's place) at the end, in a worker thread: leaving may
+    block (a copy removed)."""
+    try:
+        yield
+    except BaseException as exc:
+        if not await asyncio.to_thread(entered.__exit__, type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await asyncio.to_thread(entered.__exit__, None, None, None)
 
 
 def one_per_agent_and_settings(requests: Sequence[RunRequest]) -> list[RunRequest]:

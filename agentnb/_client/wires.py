@@ -28,7 +28,7 @@ from .clock import DEFAULT_IDLE_TIMEOUT
 from .origins import checked_origins
 from .transport import Transport
 
-__all__ = ["OPENERS", "Reach", "Wiring", "default_idle_timeout", "open_transport"]
+__all__ = ["OPENERS", "Reach", "Wiring", "default_idle_timeout", "open_transport", "wire_of"]
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def _given(options: ClientOptions, name: str) -> bool:
 
 def open_transport(provider: Provider, wiring: Wiring) -> Transport:
     """The transport ``provider``'s wire takes, its options checked (see the module)."""
-    opener = OPENERS.get(provider.wire)
+    opener = OPENERS.get(wire_of(provider))
     if opener is None:  # a plugin's dialect may name a wire this agentnb has no transport for
         raise ConfigurationError(
             f"{provider.named} speaks over {provider.wire!r}, which this agentnb has no "
@@ -185,9 +185,18 @@ def _open_acp(provider: Provider, wiring: Wiring) -> Transport:
 
 OPENERS: Mapping[str, Callable[[Provider, Wiring], Transport]] = {
     "http": _open_http,
-    "acp-stdio": _open_acp,
+    "acp": _open_acp,
 }
 """Each wire's opener, by :attr:`Provider.wire <agentnb.providers.Provider.wire>`."""
+
+OLD_WIRE_NAMES: Mapping[str, str] = {"acp-stdio": "acp"}
+"""Wires' old names a plugin's dialect may still give, and their names now (``acp-stdio``
+also carried ACP over a WebSocket)."""
+
+
+def wire_of(provider: Provider) -> str:
+    """The name of ``provider``'s wire (its old name taken: :data:`OLD_WIRE_NAMES`)."""
+    return OLD_WIRE_NAMES.get(provider.wire, provider.wire)
 
 
 def _checked_base_url(base_url: str) -> str:

@@ -29,6 +29,8 @@ from ..events import (
     ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
+    ToolQuestionAnswered,
+    ToolQuestionAsked,
 )
 from .attachment_preview import AttachmentPreview, Attachments
 from .display_slot import executing_cell
@@ -138,6 +140,9 @@ _BOUNDARIES = (
     StepReset,
 )
 """Events after which the synced transcript is rewritten (never per token)."""
+_WAITS_FOR_A_PERSON = (RunPaused, ToolQuestionAsked, ToolQuestionAnswered)
+"""What refreshes the static copy before the end: a notebook saved meanwhile says what the
+run waits on a person for (an approval, a call's question), or that it no longer does."""
 
 
 ALL_CELLS_FPS = 200.0
@@ -334,7 +339,7 @@ class ChatController:
         turn.run = run
         if isinstance(event, _BOUNDARIES):
             self._transcript_dirty = True
-        if isinstance(event, RunPaused):
+        if isinstance(event, _WAITS_FOR_A_PERSON):
             self._copy_pending = True
         if event is None and not turn.ended:
             turn.ended = True

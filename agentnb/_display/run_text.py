@@ -45,7 +45,9 @@ __all__ = [
     "status_line",
     "summary_line",
     "tokens_text",
+    "tool_name",
     "tool_output",
+    "waiting_question",
 ]
 
 TOOL_MARKS = {
@@ -222,6 +224,31 @@ def call_head(call: ToolCall, level: int) -> str:
     return f"{indent(level)}{mark}→ {shown.signature()}{where}{flags}"
 
 
+def tool_name(call: ToolCall) -> str:
+    """The call's name as it is shown (made visible; ``tool`` when it has none)."""
+    return visible(call.name) if call.name else "tool"
+
+
+QUESTION_CHARS = 300
+"""Characters of a waiting question's message a copy says (the card shows it whole)."""
+
+
+def waiting_question(call: ToolCall) -> str:
+    """``book asks: MESSAGE (a form of 2 fields)``: the question ``call`` waits on a person
+    for (an MCP server's, ``call.asks``), its message cut and every character that would not
+    show as itself made visible; empty when it waits on none."""
+    asks = call.asks
+    if not asks:
+        return ""
+    message = excerpt(asks.get("message"), QUESTION_CHARS, marked=True)
+    if asks.get("mode") == "url":
+        what = f"a link to {excerpt(asks.get('host'), NAME_CHARS, marked=True)}"
+    else:
+        count = len(asks.get("fields") or []) + int(asks.get("hidden") or 0)
+        what = "a form of 1 field" if count == 1 else f"a form of {count:,} fields"
+    return f"{tool_name(call)} asks: {message} ({what})"
+
+
 def tool_output(call: ToolCall) -> Any:
     """A call's output as a person reads it. A notebook tool that printed keeps
     ``{"returned": ..., "printed": ...}`` (the agent receives the returned value alone): shown
@@ -337,6 +364,8 @@ def _call_lines(call: ToolCall, level: int) -> list[str]:
         decided = decided.removeprefix("denied ")
     decided = f" · {decided}" if decided else ""
     lines = [f"{call_head(call, level)}{spent} {_outcome(call)}{decided}{unapproved}"]
+    if call.asks:
+        lines.append(f"{indent(level + 1)}‖ {waiting_question(call)}: waiting for an answer")
     if call.agent_text:
         who = excerpt(call.sub_agent, 40, marked=True) if call.sub_agent else "sub-agent"
         lines.append(f"{indent(level + 1)}┆ {who}: {excerpt(call.agent_text, 160, marked=True)}")

@@ -38,7 +38,9 @@ from .run_text import (
     seconds,
     settings_line,
     status_line,
+    tool_name,
     tool_output,
+    waiting_question,
 )
 from .safe_html import safe_html
 from .safe_markdown import (
@@ -102,11 +104,6 @@ def argument_lines(call: ShownCall, *, whole: bool = False) -> str:
     """Every argument of a shown call on a line of its own, ``key: value``, then the
     platform's other versions of the call, flagged."""
     return "\n".join([*call.argument_texts(whole=whole), *call.other_lines(whole=whole)])
-
-
-def tool_name(call: ToolCall) -> str:
-    """The call's name as it is shown (made visible; ``tool`` when it has none)."""
-    return visible(call.name) if call.name else "tool"
 
 
 def call_warnings(call: ShownCall) -> list[str]:
@@ -182,6 +179,8 @@ def approval_notes(run: Run, call: ToolCall) -> list[str]:
             why = approval.decision_reason
             decided = f"{verb}: {visible(why)}" if why else f"{verb}."
         notes += [line for line in (asked, decided) if line]
+    if call.asks:
+        notes.append(f"{waiting_question(call)}: waiting for an answer in the live cell.")
     if call.unapproved is not None:
         notes.append(f"⚠ Ran without your approval: {call.unapproved}.")
     if call.status == "no_result":
@@ -213,6 +212,9 @@ def waiting_line(run: Run) -> str:
     if run.status == "paused":
         names = ", ".join(tool_name(c) for c in run.awaiting_approval) or "a tool call"
         return f"Paused: waiting for a human to approve {names}."
+    asking = [tool_name(call) for call in run.tool_calls if call.asks]
+    if asking:
+        return f"Waiting: {', '.join(asking)} asks a question; answer it in the live cell."
     return "Running… the final answer appears here when the run ends."
 
 

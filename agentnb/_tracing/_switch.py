@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
@@ -114,10 +114,13 @@ def tracing_recorder() -> RunRecorder | None:
     return None if backend is None else backend.recorder
 
 
-def batch_span(agent: str, runs: Sequence[Run]) -> AbstractContextManager[None]:
-    """The parent span of a ``batch(...)`` of ``runs`` while tracing is on; else nothing."""
+def batch_span(
+    agent: str, size: int, runs: Callable[[], Sequence[Run]]
+) -> AbstractContextManager[None]:
+    """The parent span of a ``batch(...)`` of ``size`` requests while tracing is on (``runs``:
+    their runs as they ended); else nothing."""
     backend = _active()
-    return nullcontext() if backend is None else backend.batch_span(agent, runs)
+    return nullcontext() if backend is None else backend.batch_span(agent, size, runs)
 
 
 def export_runs(

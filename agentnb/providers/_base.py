@@ -69,7 +69,7 @@ class HttpRequest:
 @dataclass(frozen=True)
 class RpcCall:
     """One JSON-RPC request of a dialect whose wire is not HTTP (:attr:`Provider.wire`
-    ``acp-stdio``): its method and params, sent by that wire's transport, which answers with
+    ``acp``): its method and params, sent by that wire's transport, which answers with
     the result. ``initialize`` without params is the agent as it introduced itself (started
     first when it is not running): what :meth:`Provider.list_agents_request` asks."""
 
@@ -250,11 +250,12 @@ class Provider(abc.ABC):
     (``ApprovalDecision.answer``); without it, a dialect takes only approve / deny."""
     streaming: ClassVar[bool] = True
     """The answer arrives in pieces as it is made (every dialect agentnb ships)."""
-    wire: ClassVar[Literal["http", "acp-stdio"]] = "http"
-    """What carries the dialect's requests and frames: HTTP to a base URL, or JSON-RPC on the
-    stdio of an agent process the client runs (ACP: the connection's ``command``), whose
-    requests are :class:`RpcCall` and :class:`RpcDecisions` (see
-    :mod:`agentnb.providers.acp`)."""
+    wire: ClassVar[Literal["http", "acp", "acp-stdio"]] = "http"
+    """What carries the dialect's requests and frames: ``http``, HTTP to a base URL; or
+    ``acp``, ACP's JSON-RPC with an agent, on the stdio of the process the client runs (the
+    connection's ``command``) or over a WebSocket (``base_url=ws://...``), whose requests are
+    :class:`RpcCall` and :class:`RpcDecisions` (see :mod:`agentnb.providers.acp`).
+    ``acp-stdio`` is the old name of ``acp``, still taken."""
     context_by_mcp: ClassVar[bool] = False
     """``context=True`` hands the agent the notebook as an MCP server (``agentnb.context.serve``,
     named in ``extra={"mcpServers": [...]}``), not as the notebook's tools: the dialect has

@@ -526,7 +526,7 @@ class Acp(Provider):
 
     name: ClassVar[str] = "acp"
     title: ClassVar[str] = "ACP agent"
-    wire = "acp-stdio"
+    wire = "acp"
     resume_mode = "none"
     supports_approvals: ClassVar[bool] = True
     serves_one_agent: ClassVar[bool] = True

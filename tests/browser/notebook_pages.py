@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -343,6 +343,30 @@ def widget_errors(errors: list[str]) -> list[str]:
     # Notebook 7.x's keyboard-shortcuts plugin throws this on startup whatever the notebook
     # holds (a settings-load race: jupyter/notebook#7862); anything else is ours to explain.
     return [e for e in errors if not ("'schema'" in e and "notebook_core" in e)]
+
+
+KERNELS_OWN_SERVER_CELL = (
+    "import os\nfor key in [k for k in os.environ if k.startswith('AGENTNB_')"
+    " and k != 'AGENTNB_HISTORY']:\n    del os.environ[key]\n%load_ext agentnb\nimport agentnb"
+)
+"""A first cell: agentnb loaded with nothing configured but the history, as in the README
+(the page's kernels get a default connection: their own built-in server, which calls a
+notebook's tools)."""
+
+
+def mcp_cells(tools: str, command: Sequence[str]) -> list[str]:
+    """A page's first cells over an MCP server: :data:`KERNELS_OWN_SERVER_CELL`, then the
+    server run by ``command`` as the notebook's tools ``tools``."""
+    return [KERNELS_OWN_SERVER_CELL, f"{tools} = agentnb.mcp_tools(command={list(command)!r})"]
+
+
+def calling_cell(tools: str, tool: str, message: str, *, bound: str = "") -> str:
+    """A cell whose run (``bound`` to a name, ``"run = "``) asks ``finance_agent``
+    ``message`` with the tools ``tools``, the one named ``tool`` first: the one it calls."""
+    return (
+        f"{bound}agentnb.ask('finance_agent', {message!r}, "
+        f"tools=sorted({tools}, key=lambda t: t.name != {tool!r}))"
+    )
 
 
 def setup_cell(agent_server: ServerHandle) -> str:

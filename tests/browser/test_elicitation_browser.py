@@ -9,15 +9,17 @@ and is declined. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp_servers import server_command
 from notebook_pages import (
     APPS,
     RUN_CELL,
+    calling_cell,
     cell_at,
+    mcp_cells,
     notebook_page,
     scroll_to,
     wait_for_state,
@@ -27,21 +29,14 @@ from notebook_pages import (
 
 pytestmark = pytest.mark.browser
 
-ELICIT_SERVER = Path(__file__).parent.parent / "mcp" / "elicit_server.py"
-
 
 def asked(tool: str) -> str:
-    """A cell whose run's agent calls ``travel__<tool>`` (the built-in agent calls the first)."""
-    return (
-        f"run = agentnb.ask('finance_agent', 'book {tool}', "
-        f"tools=sorted(travel, key=lambda t: t.name != 'travel__{tool}'))"
-    )
+    """A cell whose run's agent calls ``travel__<tool>``."""
+    return calling_cell("travel", f"travel__{tool}", f"book {tool}", bound="run = ")
 
 
 CELLS = [
-    "import os\nfor key in [k for k in os.environ if k.startswith('AGENTNB_')"
-    " and k != 'AGENTNB_HISTORY']:\n    del os.environ[key]\n%load_ext agentnb\nimport agentnb",
-    f"travel = agentnb.mcp_tools(command=[{sys.executable!r}, {str(ELICIT_SERVER)!r}])",
+    *mcp_cells("travel", server_command("elicit_server.py")),
     asked("book"),
     asked("preferences"),
     asked("pay"),

@@ -11,16 +11,18 @@ away from itself is closed. Light and dark screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agentnb_testing import sdk_npm_file
+from mcp_servers import server_command
 from notebook_pages import (
     RUN_CELL,
     THEMES,
+    calling_cell,
     cell_at,
+    mcp_cells,
     notebook_page,
     run_and_wait,
     scroll_to,
@@ -32,25 +34,19 @@ from notebook_pages import (
 
 pytestmark = pytest.mark.browser
 
-APP_SERVER = Path(__file__).parent.parent / "mcp" / "app_server.py"
 SDK = "@modelcontextprotocol/ext-apps/dist/src/app-with-deps.js"
 VIEW_AGENT = "MCP App view"
 
 
 def asked(tool: str) -> str:
-    """A cell whose run's agent calls ``apps__<tool>`` (the built-in agent calls the first)."""
-    return (
-        f"agentnb.ask('finance_agent', 'Show me {tool}', "
-        f"tools=sorted(apps, key=lambda t: t.name != 'apps__{tool}'))"
-    )
+    """A cell whose run's agent calls ``apps__<tool>``."""
+    return calling_cell("apps", f"apps__{tool}", f"Show me {tool}")
 
 
 def cells(sdk: Path, notebook_url: str) -> list[str]:
-    command = [sys.executable, str(APP_SERVER), str(sdk), notebook_url.rstrip("/")]
+    command = server_command("app_server.py", str(sdk), notebook_url.rstrip("/"))
     return [
-        "import os\nfor key in [k for k in os.environ if k.startswith('AGENTNB_')"
-        " and k != 'AGENTNB_HISTORY']:\n    del os.environ[key]\n%load_ext agentnb\nimport agentnb",
-        f"apps = agentnb.mcp_tools(command={command!r})",
+        *mcp_cells("apps", command),
         asked("show_time"),
         f"print([(c.name, c.status, c.output) for c in agentnb.runs(agent={VIEW_AGENT!r})[0]"
         ".tool_calls])",

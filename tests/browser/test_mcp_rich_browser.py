@@ -6,15 +6,17 @@ dark screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp_servers import server_command
 from notebook_pages import (
     RUN_CELL,
     THEMES,
+    calling_cell,
     cell_at,
+    mcp_cells,
     notebook_page,
     scroll_to,
     set_theme,
@@ -25,21 +27,14 @@ from notebook_pages import (
 
 pytestmark = pytest.mark.browser
 
-RICH_SERVER = Path(__file__).parent.parent / "mcp" / "rich_server.py"
-
 
 def asked(tool: str) -> str:
-    """A cell whose run's agent calls ``rich__<tool>`` (the built-in agent calls the first)."""
-    return (
-        f"agentnb.ask('finance_agent', 'Show me {tool}', "
-        f"tools=sorted(rich, key=lambda t: t.name != 'rich__{tool}'))"
-    )
+    """A cell whose run's agent calls ``rich__<tool>``."""
+    return calling_cell("rich", f"rich__{tool}", f"Show me {tool}")
 
 
 CELLS = [
-    "import os\nfor key in [k for k in os.environ if k.startswith('AGENTNB_')"
-    " and k != 'AGENTNB_HISTORY']:\n    del os.environ[key]\n%load_ext agentnb\nimport agentnb",
-    f"rich = agentnb.mcp_tools(command=[{sys.executable!r}, {str(RICH_SERVER)!r}])",
+    *mcp_cells("rich", server_command("rich_server.py")),
     asked("report"),
     asked("nested"),
     asked("hostile"),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    KERNELS_OWN_SERVER_CELL,
     PAUSED,
     RUN_CELL,
     THEMES,
@@ -29,8 +30,7 @@ pytestmark = pytest.mark.browser
 
 CELLS = [
     # nothing configured, as in the README (this server's kernels get a default connection)
-    "import os\nfor key in [k for k in os.environ if k.startswith('AGENTNB_')"
-    " and k != 'AGENTNB_HISTORY']:\n    del os.environ[key]\n%load_ext agentnb\nimport agentnb",
+    KERNELS_OWN_SERVER_CELL,
     "def position_value(ticker: str, shares: int) -> str:\n"
     '    """The value of my position in a stock."""\n'
     '    return f"{shares} {ticker} shares, worth ${shares * 875.4:,.2f}"',

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    KERNELS_OWN_SERVER_CELL,
     RUN_CELL,
     notebook_page,
     scroll_to,
@@ -24,8 +25,7 @@ pytestmark = pytest.mark.browser
 
 LONG_TOKEN = "x" * 400
 CELLS = [
-    "import os\nfor key in [k for k in os.environ if k.startswith('AGENTNB_')"
-    " and k != 'AGENTNB_HISTORY']:\n    del os.environ[key]\n%load_ext agentnb\nimport agentnb",
+    KERNELS_OWN_SERVER_CELL,
     "notes = 'it is the notebook-data block that the agent reads, ' * 6\nx = 41",
     f'agentnb.ask("echo", "Is @x right, and what does @notes say about it? {LONG_TOKEN}",'
     " approve=True)",

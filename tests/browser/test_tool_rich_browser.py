@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    KERNELS_OWN_SERVER_CELL,
     RUN_CELL,
     THEMES,
     cell_at,
@@ -28,8 +29,7 @@ pytest.importorskip("pandas")
 
 CELLS = [
     # the kernels' own built-in server, which calls a notebook's tools
-    "import os\nfor key in [k for k in os.environ if k.startswith('AGENTNB_')"
-    " and k != 'AGENTNB_HISTORY']:\n    del os.environ[key]\n%load_ext agentnb\nimport agentnb",
+    KERNELS_OWN_SERVER_CELL,
     "from matplotlib.figure import Figure\nimport pandas as pd\n\n"
     "def price_chart(ticker: str) -> Figure:\n"
     '    """A chart of a stock\'s price this week."""\n'

@@ -20,6 +20,7 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.transport import Transport
 from agentnb._client.wires import OPENERS
 from agentnb._core.loop import submit
+from agentnb.providers.acp import Acp
 from agentnb.providers.openai import OpenAI
 from agentnb.server import ServerHandle
 
@@ -148,3 +149,18 @@ def test_a_dialect_on_a_wire_without_a_transport_says_so() -> None:
     assert "pigeon" not in OPENERS
     with pytest.raises(ConfigurationError, match=r"speaks over 'pigeon'.*no transport"):
         AsyncAgentClient(_Carrier(), base_url="http://127.0.0.1:9")
+
+
+class _OldNamedAcp(Acp):
+    """A plugin's ACP dialect written when the wire was named ``acp-stdio``."""
+
+    name: ClassVar[str] = "old-acp"
+    wire = "acp-stdio"
+
+
+def test_the_acp_wire_is_named_acp_and_its_old_name_still_gets_its_transport() -> None:
+    assert Acp.wire == "acp" and "acp-stdio" not in OPENERS, "it is stdio or a WebSocket"
+    client = AsyncAgentClient(_OldNamedAcp(), base_url="ws://127.0.0.1:9/acp")
+    assert isinstance(client.transport, AcpTransport)
+    with pytest.raises(ConfigurationError, match="takes no verify="):
+        AsyncAgentClient(_OldNamedAcp(), command=COMMAND, verify=False)

@@ -4,6 +4,7 @@ resumes, batch, remote listings with pagination, and no key in the database file
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import threading
@@ -25,6 +26,7 @@ from agentnb._core.loop import run_sync
 from agentnb._display.progress import Progress
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
+from agentnb.types import Connection, RunRequest, Via, batch_requests, send_batch
 
 
 @pytest.fixture
@@ -257,6 +259,46 @@ def test_sync_batch_via_a_connection_shows_progress(
     err = capfd.readouterr().err
     assert "batch echo: 4/4 runs" in err and err.endswith("\n")
     assert sorted(runs(agent="echo").local_ids) == sorted(history.local_ids)
+
+
+def test_a_batch_runs_each_request_in_a_place_made_as_its_turn_comes(connection: str) -> None:
+    """``send_batch(place=...)``: each request's place is made within the concurrency, its
+    run goes where it says, ``on_end`` is told before the place is left, and a place that
+    could not be made fails its request alone, raised once the others ended."""
+    said: list[str] = []
+    lock = threading.Lock()
+    inside = most = 0
+
+    @contextlib.contextmanager
+    def place(
+        index: int, request: RunRequest, conn: Connection
+    ) -> Iterator[tuple[Via, RunRequest]]:
+        nonlocal inside, most
+        if index == 2:
+            raise RuntimeError("no room for request 2")
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        try:
+            yield conn, request.model_copy(update={"message": f"placed {index}"})
+        finally:
+            with lock:
+                inside -= 1
+                said.append(f"left {index}")
+
+    def ended(index: int, run: agentnb.Run) -> None:
+        said.append(f"ended {index}: {run.text}")
+
+    requests = batch_requests("echo", ["a", "b", "c", "d", "e"])
+    with pytest.raises(RuntimeError, match="no room for request 2"):
+        send_batch(
+            requests, via=connection, concurrency=2, progress=False, place=place, on_end=ended
+        )
+    assert 1 <= most <= 2
+    for index in (0, 1, 3, 4):
+        assert said.index(f"ended {index}: placed {index}") < said.index(f"left {index}")
+    assert not any("2" in line for line in said)
+    assert sorted(r.answer for r in runs(agent="echo")) == [f"placed {i}" for i in (0, 1, 3, 4)]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pthread_kill is POSIX")

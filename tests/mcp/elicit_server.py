@@ -3,11 +3,13 @@ in the middle of their call (MCP's elicitation): ``book`` a form of a date and a
 seats, ``survey`` a form of 300 fields, ``feedback`` of 30 required ones, ``preferences`` of
 30 optional ones titled with markup and a bidi override, ``pay`` a link to open (URL mode),
 ``launch`` a link that is not http(s). Each says what came
-back: ``accepted {...}``, ``declined`` or ``cancelled``.
+back: ``accepted {...}``, ``declined`` or ``cancelled``. ``hold`` asks nothing: it runs until
+``release`` is called.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pydantic
@@ -75,6 +77,23 @@ async def preferences(city: str, ctx: Context) -> str:
 async def launch(city: str, ctx: Context) -> str:
     """Asks the person to open a link that is not http(s)."""
     return said(await ctx.elicit_url("Open the app", "file:///etc/passwd", "app-1"))
+
+
+RELEASED = asyncio.Event()
+
+
+@server.tool(annotations=READ)
+async def hold(city: str) -> str:
+    """Runs until ``release`` is called."""
+    await RELEASED.wait()
+    return "released"
+
+
+@server.tool(annotations=READ)
+async def release(city: str) -> str:
+    """Ends the calls of ``hold``."""
+    RELEASED.set()
+    return "released"
 
 
 if __name__ == "__main__":

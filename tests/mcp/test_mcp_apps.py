@@ -7,42 +7,24 @@ everything keeps only https hosts; a view of another type is said in words."""
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp_servers import run_calling, tools_of
 
 import agentnb
-from agentnb import AgentClient
 from agentnb._app.mcp_apps import SHOWN_MIME, allowed_domains
 from agentnb._display.static_copy import static_bundle
-from agentnb.server import ServerHandle, start_server
+from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(300)
 
-SERVER = Path(__file__).with_name("app_server.py")
+tools = tools_of("app_server.py")
 
 
-@pytest.fixture(scope="module")
-def agents() -> Iterator[ServerHandle]:
-    with start_server(delay_ms=0) as handle:
-        yield handle
-
-
-@pytest.fixture(scope="module")
-def tools() -> Iterator[agentnb.types.McpTools]:
-    with agentnb.mcp_tools(command=[sys.executable, str(SERVER)]) as made:
-        yield made
-
-
-def called(agents: ServerHandle, tools: agentnb.types.McpTools, name: str) -> agentnb.Run:
+def called(server: ServerHandle, tools: agentnb.types.McpTools, name: str) -> agentnb.Run:
     """A run whose agent calls the tool ``apps__<name>``."""
-    ordered = sorted(tools, key=lambda t: t.name != f"apps__{name}")
-    settings = agents.client_settings("openai")
-    with AgentClient("openai", api_key=agents.api_key, record=False, **settings) as c:
-        return c.run("finance_agent", f"call {name}", tools=ordered)
+    return run_calling(server, tools, f"apps__{name}", message=f"call {name}")
 
 
 def view_of(run: agentnb.Run) -> dict[str, Any]:
@@ -63,9 +45,9 @@ def test_a_tool_only_views_may_call_is_not_the_agent_s(tools: agentnb.types.McpT
 
 
 def test_a_tool_with_a_view_shows_it_with_the_call_s_input_and_result(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    run = called(agents, tools, "show_time")
+    run = called(server, tools, "show_time")
     view = view_of(run)
     assert view["uri"] == "ui://apps/clock.html"
     assert view["tool"] == "apps__show_time"
@@ -78,9 +60,9 @@ def test_a_tool_with_a_view_shows_it_with_the_call_s_input_and_result(
 
 
 def test_a_csp_that_allows_everything_keeps_only_https_hosts(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    view = view_of(called(agents, tools, "probe"))
+    view = view_of(called(server, tools, "probe"))
     assert view["csp"] == {"connect": [], "resources": ["https://*.example.com"]}
 
 
@@ -109,9 +91,9 @@ def test_declared_hosts_are_kept_only_when_plain_secure_hosts(
 
 
 def test_a_view_of_another_type_is_said_in_words(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    run = called(agents, tools, "broken")
+    run = called(server, tools, "broken")
     [call] = run.tool_calls
     assert call.output == "broken in NVDA"
     assert call.shown == {
@@ -122,9 +104,9 @@ def test_a_view_of_another_type_is_said_in_words(
 
 
 def test_the_static_copy_shows_the_text_and_says_a_view_was_there(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    run = called(agents, tools, "show_time")
+    run = called(server, tools, "show_time")
     copy = static_bundle([run])
     said = "An MCP App view (ui://apps/clock.html) shows this result in the live chat cell"
     for mime in ("text/html", "text/markdown"):

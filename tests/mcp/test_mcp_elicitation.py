@@ -7,24 +7,23 @@ unasked; a run nobody can answer declines, its call's result saying so."""
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S, wait_until
+from mcp_servers import calling_first, server_command
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
+from agentnb._core.questions import QuestionReply
 from agentnb.history import HistoryStore
-from agentnb.server import ServerHandle, start_server
+from agentnb.server import ServerHandle
 from agentnb.types import McpElicitation
 
 pytestmark = pytest.mark.timeout(180)
 
-SERVER = Path(__file__).with_name("elicit_server.py")
-COMMAND = [sys.executable, str(SERVER)]
+COMMAND = server_command("elicit_server.py")
 
 
 def called(tools: agentnb.types.McpTools, name: str) -> str:
@@ -123,17 +122,11 @@ def test_elicit_must_be_a_function() -> None:
         agentnb.mcp_tools(command=COMMAND, elicit="yes")  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
-def agents() -> Iterator[ServerHandle]:
-    with start_server(delay_ms=0) as handle:
-        yield handle
-
-
-def test_a_run_nobody_can_answer_declines_saying_so(agents: ServerHandle, tmp_path: Path) -> None:
+def test_a_run_nobody_can_answer_declines_saying_so(server: ServerHandle, tmp_path: Path) -> None:
     with agentnb.mcp_tools(command=COMMAND) as tools, HistoryStore(tmp_path / "h.db") as store:
-        ordered = sorted(tools, key=lambda t: t.name != "travel__book")
-        settings = agents.client_settings("openai")
-        with AgentClient("openai", api_key=agents.api_key, recorder=store, **settings) as c:
+        ordered = calling_first(tools, "travel__book")
+        settings = server.client_settings("openai")
+        with AgentClient("openai", api_key=server.api_key, recorder=store, **settings) as c:
             run = c.run("finance_agent", "book Paris", tools=ordered)
         store.flush()
         [record] = store.runs()
@@ -148,17 +141,19 @@ def test_a_run_nobody_can_answer_declines_saying_so(agents: ServerHandle, tmp_pa
     assert kept == said
 
 
-def asking_run(agents: ServerHandle, tools: agentnb.types.McpTools, first: str) -> Any:
+def asking_run(
+    server: ServerHandle, tools: agentnb.types.McpTools, first: str, via: str = "elicit"
+) -> Any:
     """A run (not waited for: a person may answer) whose agent calls ``travel__<first>``."""
-    ordered = sorted(tools, key=lambda t: t.name != f"travel__{first}")
-    settings = agents.client_settings("openai")
-    conn = agentnb.connect("openai", api_key=agents.api_key, name="elicit", **settings)
+    ordered = calling_first(tools, f"travel__{first}")
+    settings = server.client_settings("openai")
+    conn = agentnb.connect("openai", api_key=server.api_key, name=via, **settings)
     return agentnb.ask("finance_agent", "book Paris", via=conn.name, tools=ordered, display=False)
 
 
-def test_a_person_answers_the_form_the_run_shows(agents: ServerHandle) -> None:
+def test_a_person_answers_the_form_the_run_shows(server: ServerHandle) -> None:
     with agentnb.mcp_tools(command=COMMAND) as tools:
-        handle = asking_run(agents, tools, "book")
+        handle = asking_run(server, tools, "book")
         wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the form")
         [call] = handle.run.tool_calls
         asked = call.asks
@@ -183,10 +178,54 @@ def test_a_person_answers_the_form_the_run_shows(agents: ServerHandle) -> None:
         handle.reply(call.call_id, "decline")
 
 
-@pytest.mark.parametrize(("action", "said"), [("decline", "declined"), ("cancel", "cancelled")])
-def test_a_person_declines_or_cancels_a_link(agents: ServerHandle, action: str, said: str) -> None:
+def test_a_question_goes_to_the_call_that_asked_not_the_oldest(server: ServerHandle) -> None:
+    """Two runs on one server: the second's question is shown on its own call's card while
+    the first's waits on its own, and each answer reaches its own call."""
     with agentnb.mcp_tools(command=COMMAND) as tools:
-        handle = asking_run(agents, tools, "pay")
+        first = asking_run(server, tools, "book")
+        wait_until(lambda: first.run.tool_calls and first.run.tool_calls[0].asks, "the form")
+        second = asking_run(server, tools, "pay", via="elicit-2")
+        wait_until(lambda: second.run.tool_calls and second.run.tool_calls[0].asks, "the link")
+        [booking], [paying] = first.run.tool_calls, second.run.tool_calls
+        assert booking.asks is not None and booking.asks["mode"] == "form"
+        assert paying.asks is not None and paying.asks["mode"] == "url"
+        second.reply(paying.call_id, "decline")
+        first.reply(booking.call_id, "accept", {"date": "2026-12-01", "seats": 1})
+        paid, booked = second.wait(PATIENCE_S), first.wait(PATIENCE_S)
+    assert paid.tool_calls[0].output == "declined"
+    assert booked.tool_calls[0].output == "accepted {'date': '2026-12-01', 'seats': 1}"
+
+
+def test_a_question_the_session_cannot_place_is_declined_saying_why() -> None:
+    """Two calls running on one session and a question that names neither (MCP's
+    elicitation over stdio): nobody is asked on a card that may not be its call's."""
+    asked: list[dict[str, Any]] = []
+
+    async def ask(form: dict[str, Any]) -> QuestionReply:
+        asked.append(form)
+        return QuestionReply("accept", {"date": "2026-12-01", "seats": 1})
+
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        by_name = {t.name: t for t in tools}
+        hold, book = by_name["travel__hold"], by_name["travel__book"]
+        assert hold.function is not None and book.function is not None
+        loop = book.user_loop
+        assert loop is not None
+        holding = asyncio.run_coroutine_threadsafe(hold.function(ask, city="Paris"), loop)
+        booking = asyncio.run_coroutine_threadsafe(book.function(ask, city="Paris"), loop)
+        booked = booking.result(PATIENCE_S)
+        assert called(tools, "release") == "released"
+        held = holding.result(PATIENCE_S)
+    assert asked == []
+    assert booked.startswith("declined\n[the server asked 'Which date and how many seats")
+    assert "2 calls of it were running and its question does not say which" in booked
+    assert held == booked.replace("declined", "released", 1), "each call that may have asked"
+
+
+@pytest.mark.parametrize(("action", "said"), [("decline", "declined"), ("cancel", "cancelled")])
+def test_a_person_declines_or_cancels_a_link(server: ServerHandle, action: str, said: str) -> None:
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        handle = asking_run(server, tools, "pay")
         wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the link")
         [call] = handle.run.tool_calls
         assert call.asks is not None
@@ -197,20 +236,20 @@ def test_a_person_declines_or_cancels_a_link(agents: ServerHandle, action: str, 
 
 
 def test_required_fields_past_what_a_person_is_shown_decline_unasked(
-    agents: ServerHandle,
+    server: ServerHandle,
 ) -> None:
     with agentnb.mcp_tools(command=COMMAND) as tools:
-        run = asking_run(agents, tools, "survey").wait(PATIENCE_S)
+        run = asking_run(server, tools, "survey").wait(PATIENCE_S)
     output = run.tool_calls[0].output
     assert output.startswith("declined\n[the server asked 'A few questions'"), output
     assert all(call.asks is None for call in run.tool_calls)
 
 
 def test_a_person_is_shown_twenty_fields_plainly_and_told_how_many_more(
-    agents: ServerHandle,
+    server: ServerHandle,
 ) -> None:
     with agentnb.mcp_tools(command=COMMAND) as tools:
-        handle = asking_run(agents, tools, "preferences")
+        handle = asking_run(server, tools, "preferences")
         wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the form")
         [call] = handle.run.tool_calls
         asked = call.asks
@@ -232,26 +271,26 @@ def test_a_person_is_shown_twenty_fields_plainly_and_told_how_many_more(
     ],
 )
 def test_what_a_person_cannot_be_shown_is_declined_unasked(
-    agents: ServerHandle, tool: str, why: str
+    server: ServerHandle, tool: str, why: str
 ) -> None:
     with agentnb.mcp_tools(command=COMMAND) as tools:
-        run = asking_run(agents, tools, tool).wait(PATIENCE_S)
+        run = asking_run(server, tools, tool).wait(PATIENCE_S)
     [call] = run.tool_calls
     assert call.output.startswith("declined\n[the server asked"), call.output
     assert why in call.output
 
 
 def test_a_run_stopped_while_its_question_waits_leaves_the_server_answering(
-    agents: ServerHandle,
+    server: ServerHandle,
 ) -> None:
     with agentnb.mcp_tools(command=COMMAND) as tools:
-        handle = asking_run(agents, tools, "book")
+        handle = asking_run(server, tools, "book")
         wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the form")
         handle.cancel()
         with pytest.raises(agentnb.RunCancelledError):
             handle.wait(PATIENCE_S)
         assert handle.run.tool_calls[0].asks is None
-        again = asking_run(agents, tools, "pay")
+        again = asking_run(server, tools, "pay")
         wait_until(lambda: again.run.tool_calls and again.run.tool_calls[0].asks, "the link")
         again.reply(again.run.tool_calls[0].call_id, "accept")
         assert again.wait(PATIENCE_S).tool_calls[0].output == "accepted"

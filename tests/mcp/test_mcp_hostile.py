@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,38 +19,27 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from mcp_servers import calling_first as first
+from mcp_servers import server_command
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
 from agentnb._app import mcp_connection
 from agentnb.history import HistoryStore
-from agentnb.server import ServerHandle, start_server
+from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(180)
 
-HOSTILE = Path(__file__).with_name("hostile_server.py")
-
-
-@pytest.fixture(scope="module")
-def agents() -> Iterator[ServerHandle]:
-    with start_server(delay_ms=0) as handle:
-        yield handle
-
-
-def first(tools: agentnb.types.McpTools, name: str) -> list[agentnb.ClientTool]:
-    """The tools with ``name`` first: the one the demo agent calls."""
-    return sorted(tools, key=lambda t: t.name != name)
-
 
 def hostile(mode: str) -> agentnb.types.McpTools:
-    return agentnb.mcp_tools(command=[sys.executable, str(HOSTILE), mode])
+    return agentnb.mcp_tools(command=server_command("hostile_server.py", mode))
 
 
-def test_a_destructive_tool_listed_again_as_read_only_still_asks(agents: ServerHandle) -> None:
+def test_a_destructive_tool_listed_again_as_read_only_still_asks(server: ServerHandle) -> None:
     with (
         hostile("relist") as tools,
         AgentClient(
-            "openai", api_key=agents.api_key, record=False, **agents.client_settings("openai")
+            "openai", api_key=server.api_key, record=False, **server.client_settings("openai")
         ) as c,
     ):
         assert {t.name: t.approve for t in tools} == {
@@ -129,7 +116,7 @@ def echoing() -> MCPServer:
 
 @pytest.mark.parametrize("where", ["query", "userinfo"])
 def test_a_key_in_the_url_never_reaches_the_agent_or_the_history(
-    agents: ServerHandle, tmp_path: Path, where: str
+    server: ServerHandle, tmp_path: Path, where: str
 ) -> None:
     app = echoing().streamable_http_app()
     with serving_asgi(app) as base, HistoryStore(tmp_path / "history.db") as store:
@@ -137,12 +124,12 @@ def test_a_key_in_the_url_never_reaches_the_agent_or_the_history(
         url = f"{base}/mcp?api_key={KEY}" if where == "query" else f"http://me:{KEY}@{host}/mcp"
         with agentnb.mcp_tools(url=url) as tools:
             assert KEY not in repr(tools)
-            settings = agents.client_settings("openai")
-            with AgentClient("openai", api_key=agents.api_key, recorder=store, **settings) as c:
+            settings = server.client_settings("openai")
+            with AgentClient("openai", api_key=server.api_key, recorder=store, **settings) as c:
                 said = c.run("finance_agent", "where?", tools=first(tools, "echo__where"))
                 refused = c.run("finance_agent", "where?", tools=first(tools, "echo__refuse"))
             tools.close()
-            with AgentClient("openai", api_key=agents.api_key, recorder=store, **settings) as c:
+            with AgentClient("openai", api_key=server.api_key, recorder=store, **settings) as c:
                 ended = c.run("finance_agent", "where?", tools=first(tools, "echo__where"))
         store.flush()
         kept = repr([(r.text, r.tool_calls) for r in store.runs()])

@@ -8,47 +8,29 @@ from __future__ import annotations
 
 import base64
 import re
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import mcp.types as types
 import pytest
+from mcp_servers import run_calling, tools_of
 
 import agentnb
-from agentnb import AgentClient
 from agentnb._app.mcp_results import MAX_TREE_DEPTH, formed_result
 from agentnb._core.client_tools import FormedResult, ToolResult
 from agentnb._display.safe_html import safe_html
 from agentnb.providers import anthropic
-from agentnb.server import ServerHandle, start_server
+from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(300)
 
-SERVER = Path(__file__).with_name("rich_server.py")
-
-
-@pytest.fixture(scope="module")
-def agents() -> Iterator[ServerHandle]:
-    with start_server(delay_ms=0) as handle:
-        yield handle
-
-
-@pytest.fixture(scope="module")
-def tools() -> Iterator[agentnb.types.McpTools]:
-    with agentnb.mcp_tools(command=[sys.executable, str(SERVER)]) as made:
-        yield made
+tools = tools_of("rich_server.py")
 
 
 def called(
-    agents: ServerHandle, tools: agentnb.types.McpTools, name: str, dialect: str = "openai"
+    server: ServerHandle, tools: agentnb.types.McpTools, name: str, dialect: str = "openai"
 ) -> agentnb.Run:
     """A run whose agent calls the tool ``rich__<name>``."""
-    ordered = sorted(tools, key=lambda t: t.name != f"rich__{name}")
-    settings = agents.client_settings(dialect)
-    with AgentClient(dialect, api_key=agents.api_key, record=False, **settings) as c:
-        return c.run("finance_agent", f"call {name}", tools=ordered)
+    return run_calling(server, tools, f"rich__{name}", message=f"call {name}", dialect=dialect)
 
 
 def shown(run: agentnb.Run) -> dict[str, str]:
@@ -59,9 +41,9 @@ def shown(run: agentnb.Run) -> dict[str, str]:
 
 
 def test_an_image_shows_as_the_image_and_the_agent_reads_that_it_was_there(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    run = called(agents, tools, "chart")
+    run = called(server, tools, "chart")
     form = shown(run)
     assert form["mime"] == "image/png"
     assert base64.b64decode(form["data"]).startswith(b"\x89PNG")
@@ -69,11 +51,11 @@ def test_an_image_shows_as_the_image_and_the_agent_reads_that_it_was_there(
 
 
 def test_an_image_goes_to_the_model_where_the_dialect_takes_images(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
     """OpenAI Responses: an ``input_image`` part beside the text (the built-in server's agent
     says what it was given); Anthropic: an image block in the ``tool_result``."""
-    run = called(agents, tools, "chart", dialect="openai-responses")
+    run = called(server, tools, "chart", dialect="openai-responses")
     assert run.text.endswith("[an image]"), run.text
     result = ToolResult("c1", "rich__chart", "{}", "a chart", images=(("image/png", "AAAA"),))
     block = anthropic._tool_result(result)
@@ -84,9 +66,9 @@ def test_an_image_goes_to_the_model_where_the_dialect_takes_images(
 
 
 def test_an_image_bomb_is_said_in_words_and_never_sent(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    run = called(agents, tools, "bomb", dialect="openai-responses")
+    run = called(server, tools, "bomb", dialect="openai-responses")
     form = shown(run)
     assert form["mime"] == "text/html"
     assert "100,000 × 100,000 pixels: more than a chat cell shows" in form["data"]
@@ -95,9 +77,9 @@ def test_an_image_bomb_is_said_in_words_and_never_sent(
 
 
 def test_tabular_structured_content_is_a_table(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    form = shown(called(agents, tools, "prices"))
+    form = shown(called(server, tools, "prices"))
     assert form["mime"] == "text/html"
     assert "<th>ticker</th><th>close</th>" in form["data"]
     assert "<td>NVDA</td><td>875.4</td>" in form["data"]
@@ -105,31 +87,31 @@ def test_tabular_structured_content_is_a_table(
 
 
 def test_a_million_rows_show_their_first_fifty(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    form = shown(called(agents, tools, "rows"))
+    form = shown(called(server, tools, "rows"))
     assert form["data"].count("<tr>") == 51  # the head and fifty rows
     assert "50 of 1,000,000 rows shown" in form["data"]
 
 
 def test_other_structured_content_is_a_collapsible_tree(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    form = shown(called(agents, tools, "nested"))
+    form = shown(called(server, tools, "nested"))
     data = form["data"]
     assert data.startswith("<details open><summary>structured content {3 keys}</summary>")
     assert "<summary>quote {2 keys}</summary>" in data
     assert "<strong>close</strong>: <code>875.4</code>" in data
     assert safe_html(data) == data.replace("<details open>", '<details open="">')
-    deep = shown(called(agents, tools, "deep"))["data"]
+    deep = shown(called(server, tools, "deep"))["data"]
     assert f"deeper than {MAX_TREE_DEPTH} levels: not shown" in deep
     assert deep.count("<details") == MAX_TREE_DEPTH
 
 
 def test_resource_links_are_links_only_to_the_web(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    data = shown(called(agents, tools, "links"))["data"]
+    data = shown(called(server, tools, "links"))["data"]
     assert '<a href="https://example.com/nvda">NVDA report</a>' in data
     assert "raw <code>file:///srv/reports/nvda.csv</code>" in data
     assert "javascript" not in safe_html(data).split("<code>")[0].split("href")[-1]
@@ -137,18 +119,18 @@ def test_resource_links_are_links_only_to_the_web(
 
 
 def test_an_image_and_a_table_show_together(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    data = shown(called(agents, tools, "report"))["data"]
+    data = shown(called(server, tools, "report"))["data"]
     assert data.startswith('<p><img src="data:image/png;base64,iVBOR')
     assert "<td>NVDA</td>" in data
     assert safe_html(data) == data
 
 
 def test_markup_from_the_server_is_text(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    data = shown(called(agents, tools, "hostile"))["data"]
+    data = shown(called(server, tools, "hostile"))["data"]
     assert "<script" not in data and "<img" not in data and "<b>" not in data
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in data
     assert 'href="https://example.com/&quot;onmouseover=&quot;alert(3)"' in data

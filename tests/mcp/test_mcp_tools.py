@@ -16,22 +16,17 @@ from pathlib import Path
 
 import pytest
 from agentnb_testing import wait_until
+from mcp_servers import calling_first as first
+from mcp_servers import server_command
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
 from agentnb.history import HistoryStore
-from agentnb.server import ServerHandle, start_server
+from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(180)
 
-SERVER = Path(__file__).with_name("notes_server.py")
 DIALECTS = ["openai", "ag-ui"]
-
-
-@pytest.fixture(scope="module")
-def agents() -> Iterator[ServerHandle]:
-    with start_server(delay_ms=0) as handle:
-        yield handle
 
 
 @pytest.fixture
@@ -41,20 +36,15 @@ def notes(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tools(notes: Path) -> Iterator[agentnb.types.McpTools]:
-    with agentnb.mcp_tools(command=[sys.executable, str(SERVER), str(notes)]) as made:
+    with agentnb.mcp_tools(command=server_command("notes_server.py", str(notes))) as made:
         yield made
 
 
-def first(tools: agentnb.types.McpTools, name: str) -> list[agentnb.ClientTool]:
-    """The tools with ``name`` first: the one the demo agent calls."""
-    return sorted(tools, key=lambda t: t.name != name)
-
-
-def client(agents: ServerHandle, dialect: str, store: HistoryStore | None = None) -> AgentClient:
-    settings = agents.client_settings(dialect)
+def client(server: ServerHandle, dialect: str, store: HistoryStore | None = None) -> AgentClient:
+    settings = server.client_settings(dialect)
     if store is None:
-        return AgentClient(dialect, api_key=agents.api_key, record=False, **settings)
-    return AgentClient(dialect, api_key=agents.api_key, recorder=store, **settings)
+        return AgentClient(dialect, api_key=server.api_key, record=False, **settings)
+    return AgentClient(dialect, api_key=server.api_key, recorder=store, **settings)
 
 
 def test_the_tools_are_named_after_the_server_and_ask_as_it_marks_them(
@@ -77,10 +67,10 @@ def test_the_tools_are_named_after_the_server_and_ask_as_it_marks_them(
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_a_read_only_tool_s_result_is_what_the_agent_answers_with(
-    agents: ServerHandle, tools: agentnb.types.McpTools, tmp_path: Path, dialect: str
+    server: ServerHandle, tools: agentnb.types.McpTools, tmp_path: Path, dialect: str
 ) -> None:
     with HistoryStore(tmp_path / "history.db") as store:
-        with client(agents, dialect, store) as c:
+        with client(server, dialect, store) as c:
             run = c.run(
                 "finance_agent", "what do my notes say?", tools=first(tools, "notes__lookup")
             )
@@ -98,9 +88,9 @@ def test_a_read_only_tool_s_result_is_what_the_agent_answers_with(
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_a_tool_that_raises_is_an_error_the_agent_reads(
-    agents: ServerHandle, tools: agentnb.types.McpTools, dialect: str
+    server: ServerHandle, tools: agentnb.types.McpTools, dialect: str
 ) -> None:
-    with client(agents, dialect) as c:
+    with client(server, dialect) as c:
         run = c.run("finance_agent", "what do my notes say?", tools=first(tools, "notes__fail"))
     [call] = run.tool_calls
     assert call.status == "failed"
@@ -111,10 +101,10 @@ def test_a_tool_that_raises_is_an_error_the_agent_reads(
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_a_denied_call_never_reaches_the_server(
-    agents: ServerHandle, tools: agentnb.types.McpTools, notes: Path, tmp_path: Path, dialect: str
+    server: ServerHandle, tools: agentnb.types.McpTools, notes: Path, tmp_path: Path, dialect: str
 ) -> None:
     with HistoryStore(tmp_path / "history.db") as store:
-        with client(agents, dialect, store) as c:
+        with client(server, dialect, store) as c:
             run = c.run(
                 "finance_agent", "note this", tools=first(tools, "notes__write_note"), approve=False
             )
@@ -127,18 +117,20 @@ def test_a_denied_call_never_reaches_the_server(
     assert "the user denied this call" in run.text
     assert kept == [("notes__write_note", "denied")]
     assert not notes.exists(), "the server never ran the call"
-    with client(agents, dialect) as c:
+    with client(server, dialect) as c:
         run = c.run(
             "finance_agent", "note this", tools=first(tools, "notes__write_note"), approve=True
         )
     assert notes.read_text() == "NVDA\n", "approved, it runs"
 
 
-def test_approve_true_asks_before_every_call(agents: ServerHandle, notes: Path) -> None:
+def test_approve_true_asks_before_every_call(server: ServerHandle, notes: Path) -> None:
     """Even a read-only tool's call then asks, and the run's ``approve=`` decides it."""
-    with agentnb.mcp_tools(command=[sys.executable, str(SERVER), str(notes)], approve=True) as t:
+    with agentnb.mcp_tools(
+        command=server_command("notes_server.py", str(notes)), approve=True
+    ) as t:
         assert all(tool.approve for tool in t)
-        with client(agents, "openai") as c:
+        with client(server, "openai") as c:
             denied = c.run(
                 "finance_agent", "notes?", tools=first(t, "notes__lookup"), approve=False
             )
@@ -149,15 +141,17 @@ def test_approve_true_asks_before_every_call(agents: ServerHandle, notes: Path) 
     assert [(call.status, call.output) for call in approved.tool_calls] == [
         ("succeeded", "the note on NVDA says: buy low")
     ]
-    with agentnb.mcp_tools(command=[sys.executable, str(SERVER), str(notes)], approve=False) as t:
+    with agentnb.mcp_tools(
+        command=server_command("notes_server.py", str(notes)), approve=False
+    ) as t:
         assert not any(tool.approve for tool in t)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_a_server_that_ends_mid_call_fails_that_call_not_the_run(
-    agents: ServerHandle, tools: agentnb.types.McpTools, dialect: str
+    server: ServerHandle, tools: agentnb.types.McpTools, dialect: str
 ) -> None:
-    with client(agents, dialect) as c:
+    with client(server, dialect) as c:
         run = c.run("finance_agent", "what do my notes say?", tools=first(tools, "notes__die"))
         [call] = run.tool_calls
         assert call.status == "failed"
@@ -170,10 +164,10 @@ def test_a_server_that_ends_mid_call_fails_that_call_not_the_run(
 
 
 def test_a_changed_list_of_tools_is_followed(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
     assert "notes__count" not in [t.name for t in tools]
-    with client(agents, "openai") as c:
+    with client(server, "openai") as c:
         c.run("finance_agent", "grow", tools=first(tools, "notes__grow"))
         wait_until(lambda: "notes__count" in [t.name for t in tools])
         run = c.run("finance_agent", "how many notes?", tools=first(tools, "notes__count"))
@@ -181,7 +175,7 @@ def test_a_changed_list_of_tools_is_followed(
 
 
 def test_the_server_s_process_ends_with_its_tools(notes: Path) -> None:
-    tools = agentnb.mcp_tools(command=[sys.executable, str(SERVER), str(notes)])
+    tools = agentnb.mcp_tools(command=server_command("notes_server.py", str(notes)))
     pid = int(Path(f"{notes}.pid").read_text())
     os.kill(pid, 0)  # running
     tools.close()
@@ -208,7 +202,7 @@ def test_a_command_that_is_no_server_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_server_s_process_ends_with_the_process_that_started_it(notes: Path, how: str) -> None:
     script = (
         "import sys, agentnb\n"
-        f"tools = agentnb.mcp_tools(command=[sys.executable, {str(SERVER)!r}, {str(notes)!r}])\n"
+        f"tools = agentnb.mcp_tools(command={server_command('notes_server.py', str(notes))!r})\n"
         "print('started', flush=True)\n"
         "sys.stdin.read()\n"
     )

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import pytest
-from agentnb_testing import wait_until
+from agentnb_testing import PATIENCE_S, Scripted, wait_until
 from chat_cell_views import (
     Recorder,
     Replica,
@@ -22,6 +22,7 @@ from chat_cell_views import (
     notices,
     paused,
     replica_of,
+    start,
     transcript_turn,
     view,
 )
@@ -39,6 +40,7 @@ from agentnb.events import (
     ToolCallFinished,
     ToolCallProgress,
     ToolCallStarted,
+    ToolQuestionAsked,
 )
 from agentnb.server import ServerHandle
 from agentnb.server.agents._trader_agent import APPROVAL_REASON
@@ -254,3 +256,27 @@ def test_interim_outputs_of_a_running_call_reach_the_views() -> None:
     applied(run, ToolCallFinished(call_id="c", output=3))
     last = [op["call"] for op in turn.diff(0) if op["op"] == "tool"]
     assert [(c["status"], c["output"]) for c in last] == [("succeeded", 3)]
+
+
+def test_a_question_a_call_asks_refreshes_the_copy_to_say_it_waits() -> None:
+    """A notebook saved while a call's question waits (an MCP server's form) says so: the
+    question refreshes the static copy, as a pause for an approval does."""
+    question = {"server": "travel", "message": "Seats?", "mode": "form", "fields": [{}]}
+    asked = [
+        ToolCallStarted(call_id="c1", name="book", arguments={"city": "Paris"}),
+        ToolQuestionAsked(call_id="c1", question=question),
+        TextDelta(delta="never sent"),
+    ]
+    stream = Scripted(asked, pause_after=2)
+    copies: list[str] = []
+    cell = ChatCell()
+    capture(cell)
+    cell.refresh_copies = lambda: copies.append(cell.static_bundle()["text/html"])  # type: ignore[method-assign]
+    handle = start(stream)
+    cell.add(handle)
+    assert stream.paused.wait(PATIENCE_S)
+    wait_until(lambda: copies, "a refreshed copy")
+    assert "book asks: Seats? (a form of 1 field): waiting for an answer" in copies[-1]
+    assert "Waiting: book asks a question; answer it in the live cell." in copies[-1]
+    handle.cancel()
+    cell.close()

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S, said_on_page, serving_asgi
-from kernel_session import Session, reset_kernel, running_kernel
+from kernel_session import WIDGET_MIME, Session, reset_kernel, running_kernel
 from wire_tap import WireTap
 
 from agentnb.server import start_server
@@ -591,6 +591,46 @@ def test_retry_and_edit_resend_what_was_typed_attaching_afresh(
         )
     )
     assert said == f"['completed', 'completed', 'completed']\n{kept} Briefly.\n"
+
+
+def test_a_follow_up_under_an_asks_cell_keeps_its_tools_and_context(
+    session: Session, tap: tuple[WireTap, str, str]
+) -> None:
+    """The chat box under ``ask(..., tools=..., context=True)`` runs the next turn with the
+    same tools and the same context tools as the run it follows."""
+    wire = tap[0]
+    asked = session.execute(
+        """
+        def city_weather(city: str) -> str:
+            "The weather in a city."
+            return "sunny"
+        handle = agentnb.ask("finance_agent", "What is in my notebook?", via="t",
+                             tools=[city_weather], context=True, approve=True)
+        print(handle.wait(60).status)
+        """
+    )
+    assert session.stdout(asked) == "completed\n"
+    [view] = [
+        d["content"]
+        for d in session.of(asked, "display_data")
+        if WIDGET_MIME in d["content"]["data"]
+    ]
+    before = len(wire.bodies)
+    _view_says(
+        session, view["data"][WIDGET_MIME]["model_id"], {"kind": "send", "text": "And then?"}
+    )
+    session.execute(
+        f"deadline = time.monotonic() + {PATIENCE_S}\n"
+        "while len(agentnb.runs()) < 2 and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)",
+        timeout=PATIENCE_S + 60,
+    )
+    assert len(wire.bodies) > before, "the follow-up sent nothing"
+    follow_up = wire.bodies[before]
+    assert "And then?" in follow_up
+    declared = re.findall(r'"name":\s*"(\w+)"', follow_up)
+    assert "city_weather" in declared, "the ask's tools= went with the follow-up"
+    assert "notebook_variables" in declared, "the ask's context=True went with the follow-up"
 
 
 def test_a_magic_cell_is_shown_as_it_was_typed(

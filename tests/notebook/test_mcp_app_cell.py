@@ -11,44 +11,26 @@ The widget's ``send`` is replaced by a recorder: the seam between the kernel and
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from agentnb_testing import wait_until
 from chat_cell_views import Recorder, capture, notices, view
+from mcp_servers import run_calling, server_command, tools_of
 
 import agentnb
-from agentnb import AgentClient
 from agentnb._app.mcp_apps import MAX_VIEW_CALLS, SHOWN_MIME, VIEW_AGENT
 from agentnb._display.widget import ChatCell
-from agentnb.server import ServerHandle, start_server
+from agentnb.server import ServerHandle
 
 pytestmark = pytest.mark.timeout(300)
 
-SERVER = Path(__file__).parent.parent / "mcp" / "app_server.py"
+tools = tools_of("app_server.py")
 
 
-@pytest.fixture(scope="module")
-def agents() -> Iterator[ServerHandle]:
-    with start_server(delay_ms=0) as handle:
-        yield handle
-
-
-@pytest.fixture(scope="module")
-def tools() -> Iterator[agentnb.types.McpTools]:
-    with agentnb.mcp_tools(command=[sys.executable, str(SERVER)]) as made:
-        yield made
-
-
-def shown_view(agents: ServerHandle, tools: agentnb.types.McpTools) -> str:
+def shown_view(server: ServerHandle, tools: agentnb.types.McpTools) -> str:
     """A view the agent's call of ``show_time`` showed: its id."""
-    ordered = sorted(tools, key=lambda t: t.name != "apps__show_time")
-    settings = agents.client_settings("openai")
-    with AgentClient("openai", api_key=agents.api_key, record=False, **settings) as c:
-        run = c.run("finance_agent", "what time is it?", tools=ordered)
+    run = run_calling(server, tools, "apps__show_time", message="what time is it?")
     [call] = run.tool_calls
     assert call.shown is not None and call.shown["mime"] == SHOWN_MIME
     view_id: str = json.loads(call.shown["data"])["view"]
@@ -70,9 +52,9 @@ def calling(view_id: str, rpc_id: int, name: str = "refresh_time") -> dict[str, 
 
 
 def test_a_view_s_call_asks_runs_answers_the_view_and_is_kept(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    view_id = shown_view(agents, tools)
+    view_id = shown_view(server, tools)
     cell = ChatCell()
     recorder = capture(cell)
     view(cell, calling(view_id, 7))
@@ -127,9 +109,9 @@ def test_a_view_s_call_asks_runs_answers_the_view_and_is_kept(
 
 
 def test_a_denied_call_answers_the_view_with_the_denial(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    view_id = shown_view(agents, tools)
+    view_id = shown_view(server, tools)
     cell = ChatCell()
     recorder = capture(cell)
     view(cell, calling(view_id, "a"))
@@ -150,13 +132,13 @@ def test_a_denied_call_answers_the_view_with_the_denial(
     ],
 )
 def test_a_call_the_view_may_not_make_is_refused_at_once(
-    agents: ServerHandle,
+    server: ServerHandle,
     tools: agentnb.types.McpTools,
     name: str,
     view_id: str | None,
     said: str,
 ) -> None:
-    real = shown_view(agents, tools)
+    real = shown_view(server, tools)
     cell = ChatCell()
     recorder = capture(cell)
     view(cell, calling(view_id or real, 1, name))
@@ -165,9 +147,9 @@ def test_a_call_the_view_may_not_make_is_refused_at_once(
     assert cell.runs == [], "nothing ran, nobody was asked"
 
 
-def test_a_view_makes_at_most_its_bound_of_calls(agents: ServerHandle) -> None:
-    with agentnb.mcp_tools(command=[sys.executable, str(SERVER)], approve=False) as unasked:
-        view_id = shown_view(agents, unasked)
+def test_a_view_makes_at_most_its_bound_of_calls(server: ServerHandle) -> None:
+    with agentnb.mcp_tools(command=server_command("app_server.py"), approve=False) as unasked:
+        view_id = shown_view(server, unasked)
         cell = ChatCell()
         recorder = capture(cell)
         for n in range(MAX_VIEW_CALLS + 1):
@@ -181,9 +163,9 @@ def test_a_view_makes_at_most_its_bound_of_calls(agents: ServerHandle) -> None:
 
 
 def test_a_view_s_call_is_never_retried_as_a_question(
-    agents: ServerHandle, tools: agentnb.types.McpTools
+    server: ServerHandle, tools: agentnb.types.McpTools
 ) -> None:
-    view_id = shown_view(agents, tools)
+    view_id = shown_view(server, tools)
     asked_again: list[str] = []
 
     def never(text: str) -> Any:

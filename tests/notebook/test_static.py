@@ -10,6 +10,8 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
+from agentnb._app.mcp_form import shown_form
+from agentnb._app.mcp_question import McpElicitation
 from agentnb._core.run import Run
 from agentnb._core.transcript import DecidedBy
 from agentnb._display.run_text import NO_RESULT_NOTE
@@ -35,6 +37,7 @@ from agentnb.events import (
     ToolCallDenied,
     ToolCallFinished,
     ToolCallStarted,
+    ToolQuestionAsked,
     Usage,
 )
 
@@ -402,6 +405,46 @@ def test_a_paused_run_shows_the_call_waiting_for_a_human_in_every_copy() -> None
     assert plain.startswith("agentnb · trader: Buy 10 NVDA\n→ get_stock_price(")
     assert '→ place_trade(ticker: "NVDA") ‖ awaiting approval' in plain
     assert plain.splitlines()[-1].startswith("paused — waiting for approval")
+
+
+def question_run(question: dict[str, object]) -> Run:
+    """A run whose ``book`` call waits on the question an MCP server asked (as it is shown)."""
+    run = Run(agent="travel", message="Book Paris")
+    run.start(at=1000.0)
+    run.apply(ToolCallStarted(call_id="c1", name="book", arguments={"city": "Paris"}))
+    run.apply(ToolQuestionAsked(call_id="c1", question=question))
+    return run
+
+
+HOSTILE_ASK = "<img src=x onerror=alert(1)> Seats for *Paris*?\u202e" + "x" * 3_000
+
+
+def test_a_question_a_call_waits_on_is_said_in_every_copy_escaped_and_bounded() -> None:
+    form = shown_form(
+        McpElicitation(
+            "travel", HOSTILE_ASK, "form", {"properties": {"seats": {"type": "integer"}}}
+        )
+    )
+    bundle = static_bundle([question_run(form)])
+    html_text = bundle["text/html"]
+    assert_safe(html_text)
+    assert "book asks: &lt;img src=x onerror=alert(1)&gt; Seats for *Paris*?⟨U+202E⟩x" in html_text
+    assert "(a form of 1 field): waiting for an answer in the live cell." in html_text
+    assert "Waiting: book asks a question; answer it in the live cell." in html_text
+    assert "x" * 400 not in html_text, "the server's message is cut"
+    rendered = render_with_html_on(bundle["text/markdown"])
+    assert "<img" not in rendered and "book asks: " in rendered
+    assert "x" * 400 not in bundle["text/markdown"]
+    plain = bundle["text/plain"]
+    assert "‖ book asks: <img src=x onerror=alert(1)> Seats for *Paris*?⟨U+202E⟩x" in plain
+    assert "\u202e" not in plain and "x" * 400 not in plain
+    link = shown_form(McpElicitation("travel", "Pay here", "url", url="https://pay.example.com/1"))
+    linked = static_bundle([question_run(link)])
+    for copy in (linked["text/html"], linked["text/plain"]):
+        assert "book asks: Pay here (a link to pay.example.com)" in copy
+    assert "book asks: Pay here (a link to pay.example.com)" in render_with_html_on(
+        linked["text/markdown"]
+    )
 
 
 def test_an_approved_call_says_so_with_its_output() -> None:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 
 from opentelemetry import trace
@@ -48,9 +48,11 @@ class TracingBackend:
             scores=settings.scores,
         )
 
-    def batch_span(self, agent: str, runs: Sequence[Run]) -> AbstractContextManager[None]:
+    def batch_span(
+        self, agent: str, size: int, runs: Callable[[], Sequence[Run]]
+    ) -> AbstractContextManager[None]:
         """The span of one ``batch(...)`` call, which its runs link to (see :mod:`._batch`)."""
-        return batch_span(self._tracer, agent, runs, content=self.status.content)
+        return batch_span(self._tracer, agent, size, runs, content=self.status.content)
 
     def export(
         self, runs: Sequence[tuple[Run, RunRequest, str]], scores: Sequence[GivenScore]

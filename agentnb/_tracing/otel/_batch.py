@@ -8,7 +8,7 @@ its runs copy that context, and each run's ``record_start`` finds the batch ther
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -31,16 +31,22 @@ def current_batch() -> trace.SpanContext | None:
 
 @contextmanager
 def batch_span(
-    tracer: trace.Tracer, agent: str, runs: Sequence[Run], *, content: bool = False
+    tracer: trace.Tracer,
+    agent: str,
+    size: int,
+    runs: Callable[[], Sequence[Run]],
+    *,
+    content: bool = False,
 ) -> Iterator[None]:
-    """An ``invoke_workflow`` span around a batch of ``runs`` of ``agent``: counts by status
-    and the tokens used are added at its end. Failed runs do not fail the batch (it goes
-    on); a cancelled batch (a kernel interrupt) ends in error, described by the exception's
-    type only unless ``content`` is on (its message may quote a question or an answer)."""
+    """An ``invoke_workflow`` span around a batch of ``size`` requests of ``agent``: counts by
+    status and the tokens used of its runs (``runs()``, as they ended) are added at its end.
+    Failed runs do not fail the batch (it goes on); a cancelled batch (a kernel interrupt)
+    ends in error, described by the exception's type only unless ``content`` is on (its
+    message may quote a question or an answer)."""
     span = tracer.start_span(
         f"invoke_workflow batch {agent}",
         kind=SpanKind.INTERNAL,
-        attributes=batch_attributes(agent, len(runs)),
+        attributes=batch_attributes(agent, size),
     )
     token = _batch.set(span.get_span_context())
     try:
@@ -56,5 +62,5 @@ def batch_span(
         raise
     finally:
         _batch.reset(token)
-        span.set_attributes(batch_outcome_attributes(runs))
+        span.set_attributes(batch_outcome_attributes(runs()))
         span.end()

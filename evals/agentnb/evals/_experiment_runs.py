@@ -18,7 +18,7 @@ from ._book import Arm, ExperimentBook, ExperimentRecord, PairRun
 from ._datasets import Dataset
 from ._evaluators import Evaluator, evaluate_runs, run_evaluator
 from ._workspace import Workspace
-from ._workspace_runs import send_in_copies
+from ._workspace_runs import InCopies
 
 __all__ = [
     "UNDONE",
@@ -225,9 +225,8 @@ def _sender(
     else as one batch, each run evaluated as it ends."""
     if workspace is None:
         return functools.partial(send_batch, on_end=_evaluating(evaluators, store, examples))
-    return functools.partial(
-        send_in_copies, workspace, examples=examples, store=store, evaluators=evaluators
-    )
+    copies = InCopies(workspace, examples, store, evaluators)
+    return functools.partial(send_batch, place=copies.place, on_end=copies.ended)
 
 
 def _evaluating(
