@@ -97,6 +97,8 @@ def run_agentnb(deltas: list[str], seconds: float) -> dict[str, Any]:
             sent.append((time.monotonic(), len(json.dumps(content, ensure_ascii=False))))
 
     cell.send = capture  # type: ignore[method-assign]
+    # a view on screen, as the page's says (a cell no view shows gets a frame a second)
+    cell._on_view_message(cell, {"kind": "seen", "view": "bench", "seen": True}, [])
     trait_bytes: list[int] = []
     cell.observe(
         lambda change: trait_bytes.append(len(json.dumps(change["new"], ensure_ascii=False))),
