@@ -34,11 +34,11 @@ function show(el, isIntersecting) {
   observed?.([{ target: el, isIntersecting }]);
 }
 
-function mount() {
-  const model = fakeModel();
+/** A view of `model` (a new cell's by default) on the page. */
+function mount(model = fakeModel()) {
   const el = document.createElement("div");
   document.body.append(el);
-  const view = new ChatView(el, /** @type {any} */ (model), { schedule: () => () => {} });
+  const view = new ChatView(el, /** @type {any} */ (model.proxy()), { schedule: () => () => {} });
   view.start();
   return { model, view };
 }
@@ -65,15 +65,17 @@ test("a view says when it comes on screen and leaves it, once each time, and at 
 
 test("two views of one cell are told apart; one taken off the page is out of sight", () => {
   const first = mount();
-  const second = mount();
+  const second = mount(first.model);
+  const reports = first.model.seenReports;
   show(first.view.root, true);
   show(second.view.root, true);
-  const [one, two] = [first.model.seenReports[0].view, second.model.seenReports[0].view];
+  const [one, two] = [reports[0].view, reports[1].view];
   assert.notEqual(one, two);
   first.view.root.remove(); // the notebook's windowing detached the cell
   show(first.view.root, false);
-  assert.deepEqual(first.model.seenReports.at(-1), { kind: "seen", view: one, seen: false });
+  assert.deepEqual(reports.at(-1), { kind: "seen", view: one, seen: false });
   first.view.destroy();
+  assert.equal(reports.filter((r) => r.view === one).length, 2, "told once that it left");
   second.view.destroy();
-  assert.equal(first.model.seenReports.length, 2, "told once that it left");
+  assert.deepEqual(reports.at(-1), { kind: "seen", view: two, seen: false });
 });
