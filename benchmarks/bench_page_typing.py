@@ -11,7 +11,10 @@ stamp (when the browser took the key) to the first frame painted after it was ha
 more sample. Long tasks (> 50 ms on the page's main thread) are counted over the typing. The
 runs stream through the built-in server's ``echo`` agent on a connection paced at a chunk
 every ``--delay-ms`` ms, so every chat cell is still streaming while the person types. The
-runs without chat cells go first, in the same page and kernel, then those with. Goal: p95
+runs without chat cells go first, in the same page and kernel, then those with. The kernel's
+messages to the page (the websocket's frames, and of them the widgets' ``comm_msg``) are
+counted from the Shift+Enter to the end of the typing, a second, and from when the loop's cell
+ended (the chat cells made, all streaming) to the end of the typing. Goal: p95
 ≤ 100 ms and no long task over 100 ms with chat cells. ``--profile`` prints the page's JavaScript by inclusive time while typing beside chat cells.
 ``--trace`` records a Chromium trace of each round's typing and prints the page's main-thread
 CPU and what its tasks over 50 ms were made of (its own time by kind: the chat cells' code,
@@ -93,8 +96,40 @@ ENDED = """
 KERNEL_IDLE = "() => window.__anbPanel().sessionContext.session.kernel.status === 'idle'"
 
 
+class KernelMessages:
+    """The kernel's messages to the page, counted as the page's websockets receive them (the
+    time is when this process heard of each: within the half second between two keys)."""
+
+    def __init__(self) -> None:
+        self.frames: list[float] = []
+        self.comm: list[float] = []
+
+    def watch(self, websocket: Any) -> None:
+        websocket.on("framereceived", self.count)
+
+    def count(self, payload: str | bytes) -> None:
+        now = time.monotonic()
+        self.frames.append(now)
+        if (b"comm_msg" if isinstance(payload, bytes) else "comm_msg") in payload:
+            self.comm.append(now)
+
+    def rates(self, start: float, end: float) -> tuple[float, float]:
+        """Messages a second between ``start`` and ``end``, and of them ``comm_msg``."""
+        took = max(end - start, 1e-9)
+        return (
+            sum(start <= t < end for t in self.frames) / took,
+            sum(start <= t < end for t in self.comm) / took,
+        )
+
+
 def typing_round(
-    page: Any, typed: int, loop: int, seconds: float, profile: bool = False, trace: bool = False
+    page: Any,
+    typed: int,
+    loop: int,
+    seconds: float,
+    messages: KernelMessages,
+    profile: bool = False,
+    trace: bool = False,
 ) -> dict[str, Any]:
     """Start the loop's cell, click into the cell above, type a key every 0.5 s."""
     if trace:
@@ -105,23 +140,36 @@ def typing_round(
         cdp.send("Profiler.setSamplingInterval", {"interval": 500})
         cdp.send("Profiler.start")
     page.evaluate(WATCH)
+    counted_from = time.monotonic()
     page.evaluate(START, [loop, typed])
     editor = page.locator(".jp-Notebook .jp-Cell").nth(typed).locator(".cm-content")
     editor.click()
     page.keyboard.press("End")
     started = time.monotonic()
     keys = 0
+    loop_ended: float | None = None
     while time.monotonic() - started < seconds:
         page.keyboard.type("x")
         keys += 1
+        if loop_ended is None and page.evaluate(KERNEL_IDLE):
+            loop_ended = time.monotonic()  # the loop's cell ended: the cells stream
         time.sleep(max(0.0, started + keys * 0.5 - time.monotonic()))
     page.wait_for_timeout(500)  # the last key's frame
     seen = page.evaluate(READ)
+    counted_to = time.monotonic()
+    rates = messages.rates(counted_from, counted_to)
+    streaming = messages.rates(loop_ended, counted_to) if loop_ended is not None else None
     if profile:
         for line in inclusive_times(cdp.send("Profiler.stop")["profile"], limit=60):
             print(line)
     samples = [s["ms"] for s in seen["latency"] if s["kind"] in ("keydown", "pointerdown")]
-    result: dict[str, Any] = {"samples": samples, "long": [t["ms"] for t in seen["long"]]}
+    result: dict[str, Any] = {
+        "samples": samples,
+        "long": [t["ms"] for t in seen["long"]],
+        "messages": rates,
+        "streaming": streaming,
+        "loop_s": loop_ended - counted_from if loop_ended is not None else None,
+    }
     if trace:
         recorded = page.context.browser.stop_tracing()
         result["page_cpu"] = page_cpu(recorded)
@@ -223,6 +271,8 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         with jupyterlab(root, server, Path(tmp)) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
+            messages = KernelMessages()
+            page.on("websocket", messages.watch)
             page.goto(f"{url}/lab/tree/typing.ipynb?reset")
             page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
             page.evaluate(f"() => {{ {PANEL} }}")
@@ -237,7 +287,9 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                 typed, loop = 1 + 2 * position, 2 + 2 * position
                 page.wait_for_function(KERNEL_IDLE, timeout=120_000)
                 profile = args.profile and position == len(VARIANTS) - 1
-                results[name] = typing_round(page, typed, loop, args.seconds, profile, args.trace)
+                results[name] = typing_round(
+                    page, typed, loop, args.seconds, messages, profile, args.trace
+                )
                 page.wait_for_function(KERNEL_IDLE, timeout=300_000)
                 page.evaluate(
                     "() => window.__anbPanel().sessionContext.session.kernel.requestExecute("
@@ -250,16 +302,21 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
     print(f"\n{args.runs} asks started by one cell, typing a key every 0.5 s for "
           f"{args.seconds:g} s in the cell above (JupyterLab, Chromium 1280×800)")  # fmt: skip
-    print("| notebook | samples | p50 | p95 | max | long tasks | longest | in long tasks |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| notebook | samples | p50 | p95 | max | long tasks | longest | in long tasks | "
+          "loop's cell | kernel → page, messages/s (comm_msg) | once the cell ended |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, seen in results.items():
         samples, long = seen["samples"], seen["long"]
+        frames, comm = seen["messages"]
+        after = "—" if seen["streaming"] is None else "{:.0f} ({:.0f})".format(*seen["streaming"])
+        loop = "—" if seen["loop_s"] is None else f"{seen['loop_s']:.1f} s"
+        sent = f"{loop} | {frames:.0f} ({comm:.0f}) | {after}"
         if not samples:
-            print(f"| {name} | 0 | — | — | — | — | — | — |")
+            print(f"| {name} | 0 | — | — | — | — | — | — | {sent} |")
             continue
         print(f"| {name} | {len(samples)} | {statistics.median(samples):.0f} ms | "
               f"{percentile(samples, 0.95):.0f} ms | {max(samples):.0f} ms | {len(long)} | "
-              f"{max(long, default=0):.0f} ms | {sum(long) / 1000:.2f} s |")  # fmt: skip
+              f"{max(long, default=0):.0f} ms | {sum(long) / 1000:.2f} s | {sent} |")  # fmt: skip
     if all("makeup" in seen for seen in results.values()):
         kinds = sorted({kind for seen in results.values() for kind in seen["makeup"]})
         print("\nThe page's main thread while typing (a Chromium trace): CPU, and the tasks over "

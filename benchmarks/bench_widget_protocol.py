@@ -8,7 +8,9 @@ whole answer) and the messages the ChatCell sends are captured at the widget's `
 naive figures are computed exactly (its message for delta k carries the first k deltas as
 JSON). "Envelope" adds the Jupyter message around each comm message (header, parent header,
 metadata: about 600 bytes as ipykernel sends it). Last, the state a chat cell opens with (its
-comm_open), and the runtime widget's, which a kernel's first cell opens once.
+comm_open), and the runtime widget's, which a kernel's first cell opens once. Then ``--cells``
+chat cells streaming at once, each with a view on screen and with none (scrolled out of sight,
+behind JupyterLab's "Show more outputs", or on no page): the messages they send together.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ def run_agentnb(deltas: list[str], seconds: float) -> dict[str, Any]:
             sent.append((time.monotonic(), len(json.dumps(content, ensure_ascii=False))))
 
     cell.send = capture  # type: ignore[method-assign]
+    # a view on screen, as the page's says (a cell no view shows gets a frame a second)
+    cell._on_view_message(cell, {"kind": "seen", "view": "bench", "seen": True}, [])
     trait_bytes: list[int] = []
     cell.observe(
         lambda change: trait_bytes.append(len(json.dumps(change["new"], ensure_ascii=False))),
@@ -120,6 +124,40 @@ def run_agentnb(deltas: list[str], seconds: float) -> dict[str, Any]:
         "max_per_s": max(per_second.values()),
         "elapsed": elapsed,
     }
+
+
+def paced_handle(deltas: list[str], seconds: float) -> RunHandle:
+    stream = PacedStream(deltas, seconds)
+    return RunHandle.start(lambda: stream, run=stream.run)
+
+
+def run_many(cells: int, deltas: list[str], seconds: float, *, seen: bool) -> dict[str, float]:
+    """``cells`` chat cells streaming the same answer at once, each with a view on screen or
+    none (out of sight, or on no page): the messages they send, in all and a second."""
+    sent = [0]
+    lock = threading.Lock()
+
+    def capture(content: object, buffers: Any = None) -> None:
+        with lock:
+            sent[0] += 1
+
+    shown = [ChatCell() for _ in range(cells)]
+    for cell in shown:
+        cell.send = capture  # type: ignore[method-assign]
+        cell.observe(lambda change: capture({}), names="transcript")
+        if seen:
+            cell._on_view_message(cell, {"kind": "seen", "view": "bench", "seen": True}, [])
+    began = time.monotonic()
+    handles = []
+    for cell in shown:
+        handle = paced_handle(deltas, seconds)
+        handles.append(handle)
+        cell.add(handle)
+    for handle in handles:
+        handle.wait(seconds * 20 + 60)
+    elapsed = time.monotonic() - began
+    time.sleep(0.2)
+    return {"messages": sent[0], "per_s": sent[0] / elapsed, "elapsed": elapsed}
 
 
 def run_naive(deltas: list[str]) -> dict[str, Any]:
@@ -148,11 +186,14 @@ def main() -> None:
     parser.add_argument("--deltas", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument(
+        "--cells", type=int, default=50, help="chat cells streaming at once, in sight or not"
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="a small load, once: the test suite's check"
     )
     args = parser.parse_args()
     if args.smoke:
-        args.chars, args.deltas, args.seconds = 2_000, 200, 0.3
+        args.chars, args.deltas, args.seconds, args.cells = 2_000, 200, 0.3, 3
     deltas = make_deltas(args.chars, args.deltas)
     answer_json = len(json.dumps("".join(deltas), ensure_ascii=False))
     ours = run_agentnb(deltas, args.seconds)
@@ -185,6 +226,12 @@ def main() -> None:
     )
     if naive_rate > 1000:
         print("naive rate exceeds Jupyter server's default iopub limit (1000 msg/s): text is lost")
+    many = make_deltas(4_000, 400)  # a chunk every 25 ms, as the page benchmark's echo
+    print(f"\n{args.cells} chat cells streaming at once (4,000 characters in 400 deltas each)")
+    print(f"{'each cell':<34}{'messages':>10}{'a second':>10}{'took':>8}")
+    for seen, where in ((True, "a view on screen"), (False, "no view on screen")):
+        got = run_many(args.cells, many, 10 * args.seconds / 3, seen=seen)
+        print(f"{where:<34}{got['messages']:>10,}{got['per_s']:>10,.0f}{got['elapsed']:>7.1f}s")
     opened = opening_state()
     cell, runtime = opened["cell"], opened["runtime"]
     print(

@@ -144,6 +144,15 @@ _WAITS_FOR_A_PERSON = (RunPaused, ToolQuestionAsked, ToolQuestionAnswered)
 """What refreshes the static copy before the end: a notebook saved meanwhile says what the
 run waits on a person for (an approval, a call's question), or that it no longer does."""
 
+_DECISIONS = (
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    ToolQuestionAsked,
+    ToolQuestionAnswered,
+    RunPaused,
+)
+"""Events that show or take away a card waiting for a person: sent at once, seen or not."""
+
 
 ALL_CELLS_FPS = 200.0
 """Frames a second all chat cells together send at most while their runs stream: a cell
@@ -151,6 +160,16 @@ sends at its own ``max_fps`` while few stream, and its share of this as more do 
 streaming at once: one frame a second each), so that many runs at once do not flood the
 kernel's output channel (Jupyter's server drops what passes 1000 messages a second) nor hold
 up the kernel's own replies behind it."""
+
+UNSEEN_INTERVAL = 1.0
+"""Seconds at least between the frames of a chat cell no view shows: one out of sight,
+behind JupyterLab's "Show more outputs", or on no page at all (nbclient). Its state still
+follows the run, once a second; a view that comes into sight gets what it lacks at once, and
+a run's end, a change of its status, and a card waiting for a person go at once, seen or not.
+Fifty asks of one cell stream mostly out of sight: the page handled every frame of every
+cell (200 a second), which was most of its work beside those cells."""
+UNSEEN_BY_MOST = 64
+"""The most views a cell keeps as on screen (a page closed without a word leaves its own)."""
 
 _streaming: weakref.WeakSet[ChatController] = weakref.WeakSet()
 """The controllers following a run still going (read and changed on the loop thread only)."""
@@ -238,6 +257,9 @@ class ChatController:
         until the next flush answers it (-1 where a view could not say)."""
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = float("-inf")
+        self._seen_by: set[str] = set()
+        """The views that said they are on screen (or near it) and have not said otherwise;
+        none: the cell is out of sight (`UNSEEN_INTERVAL`)."""
         self._transcript_dirty = False
         self._copy_pending = False
         self._starting = False
@@ -332,11 +354,12 @@ class ChatController:
                 _streaming.add(self)
         else:
             turn.ended = turn.run.done
-        self._schedule()
+        self._schedule(now=True)  # a new turn shows at once, seen or not
 
     def _on_event(self, index: int, run: Run, event: Event | None) -> None:
         turn = self._turns[index]
         turn.run = run
+        urgent = isinstance(event, _DECISIONS) or turn.sent_meta.get("status") != run.status
         if isinstance(event, _BOUNDARIES):
             self._transcript_dirty = True
         if isinstance(event, _WAITS_FOR_A_PERSON):
@@ -353,19 +376,30 @@ class ChatController:
                 self._flush_handle.cancel()
             self._flush()
             return
-        self._schedule()
+        self._schedule(now=urgent)
 
-    def _schedule(self) -> None:
-        if self._flush_handle is not None or self._closed:
+    def _schedule(self, *, now: bool = False, seen: bool = False) -> None:
+        """Flush at the next frame this cell may send: ``now`` (a card, a status, a view
+        come into sight), at its share of the frame budget where a view shows it or ``seen``
+        (a view asked), else once every `UNSEEN_INTERVAL`. A flush already due sooner stays."""
+        if self._closed:
             return
         self._hold_first = self._hold_first and self._made_in == _cells_ended
         if self._hold_first:
-            _holding.add(self)
-            self._flush_handle = self._loop.call_later(FIRST_FRAME_HOLD, self._flush)
+            if self._flush_handle is None:
+                _holding.add(self)
+                self._flush_handle = self._loop.call_later(FIRST_FRAME_HOLD, self._flush)
             return
+        due = self._loop.time() if now else self._last_flush + self._spacing(seen)
+        if self._flush_handle is not None:
+            if self._flush_handle.when() <= due:
+                return
+            self._flush_handle.cancel()
+        self._flush_handle = self._loop.call_at(max(due, self._loop.time()), self._flush)
+
+    def _spacing(self, seen: bool) -> float:
         interval = max(self._interval, len(_streaming) / ALL_CELLS_FPS)
-        delay = max(0.0, self._last_flush + interval - self._loop.time())
-        self._flush_handle = self._loop.call_later(delay, self._flush)
+        return interval if seen or self._seen_by else max(interval, UNSEEN_INTERVAL)
 
     def release_first_frame(self) -> None:
         """The cell that made this chat cell ended: its held first frame goes now (loop)."""
@@ -436,7 +470,9 @@ class ChatController:
             have = have if isinstance(have, int) and not isinstance(have, bool) else -1
             asked = self._asked_from
             self._asked_from = have if asked is None else min(asked, have)
-            self._schedule()
+            self._schedule(seen=True)
+        elif kind == "seen":
+            self._on_seen(content.get("view"), content.get("seen"))
         elif kind == "stop":
             self._stop(content.get("t"))
         elif kind in ("approve", "deny"):
@@ -468,6 +504,20 @@ class ChatController:
             self._verdict(content)
         elif kind == "config":
             self._choose(content)
+
+    def _on_seen(self, view: Any, seen: Any) -> None:
+        """A view came into sight (or near it) or went out of it: come into sight, the first
+        of the cell's views gets what the cell held back at once."""
+        if not isinstance(view, str) or not isinstance(seen, bool) or len(view) > 64:
+            return
+        if not seen:
+            self._seen_by.discard(view)
+            return
+        came = not self._seen_by
+        if len(self._seen_by) < UNSEEN_BY_MOST:
+            self._seen_by.add(view)
+        if came:
+            self._schedule(now=True)
 
     def _choose(self, content: dict[str, Any]) -> None:
         """A setting picked beside the input: set at once where a session is open, asked

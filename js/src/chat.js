@@ -28,6 +28,13 @@ export const FRAME_BUDGET_MS = 12;
 
 const TICK_MS = 250;
 
+let viewsMade = 0;
+/** A name for a view the kernel tells apart from the other views of its cell (seen or not). */
+function viewName() {
+  viewsMade += 1;
+  return `${viewsMade.toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
 /**
  * @typedef {import("./sync.js").WidgetModel} WidgetModel
  * @typedef {import("./turn.js").TurnContext} TurnContext
@@ -90,6 +97,10 @@ export class ChatView {
     this.attachedOnce = false;
     /** On screen or near it (visibility.js): off it, the view redraws seldom, ticks no clock. */
     this.seen = true;
+    /** What the kernel was last told of this view's being on screen (it starts from unseen:
+     * a cell no view shows gets a frame a second; see `reportSeen`). */
+    this.toldSeen = false;
+    this.name = viewName();
     /** @type {(() => void) | null} */
     this.unwatch = null;
     this.stopped = false;
@@ -139,7 +150,10 @@ export class ChatView {
     this.themes.observe(document.body, { attributes: true });
     this.sync.start();
     this.renderNow();
-    this.unwatch = watchVisibility(this.root, (seen) => this.onSeen(seen));
+    this.unwatch = watchVisibility(this.root, (seen) => {
+      this.reportSeen(seen);
+      this.onSeen(seen);
+    });
     this.chatInput?.restoreFocus();
   }
 
@@ -148,6 +162,7 @@ export class ChatView {
     if (this.stopped) return;
     this.stopped = true;
     this.memory.views.delete(this);
+    this.reportSeen(false);
     this.sync.stop();
     this.model.off("change:options", this.onOptions);
     if (this.cancelFrame) this.cancelFrame();
@@ -222,6 +237,23 @@ export class ChatView {
       this.cancelFrame = null;
       if (!this.retireIfReplaced()) this.renderNow();
     }, this);
+  }
+
+  /**
+   * Tell the kernel when this view comes on screen (or near it) or leaves it: a cell none of
+   * whose views is seen gets a frame a second, and what it lacks at once when one comes into
+   * sight (the kernel's `UNSEEN_INTERVAL`). A view the notebook took off the page (windowing)
+   * is out of sight.
+   * @param {boolean} seen
+   */
+  reportSeen(seen) {
+    if (seen === this.toldSeen || (seen && this.stopped)) return;
+    this.toldSeen = seen;
+    try {
+      this.model.send({ kind: "seen", view: this.name, seen });
+    } catch (err) {
+      console.warn("agentnb: could not tell the kernel this view's visibility", err);
+    }
   }
 
   /** Scrolled into view or out of it: seen again, it catches up at the next frame. */

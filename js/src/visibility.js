@@ -13,7 +13,9 @@
  * - `watchVisibility`: one IntersectionObserver for every cell says whether a cell is on
  *   screen (or near it). A cell off screen redraws at most once every `HIDDEN_EVERY_MS`
  *   (its state stays true to its run, cheaply), ticks no clock and places no pinned head;
- *   seen again, it catches up at the next frame. (`content-visibility: auto` on a cell, which
+ *   seen again, it catches up at the next frame. Each view tells the kernel too (chat.js,
+ *   `reportSeen`): a cell none of whose views is seen gets a frame a second, not thirty, and
+ *   what it lacks at once when one comes into sight. (`content-visibility: auto` on a cell, which
  *   would skip its layout too, empties its `innerText` out of sight: left out, see
  *   docs/benchmarks.md.)
  */

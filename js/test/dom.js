@@ -32,16 +32,20 @@ export function fakeModel(traits = {}) {
   const handlers = new Map();
   /** @type {any[]} */
   const sent = [];
+  /** What the views told of their being on screen (`{kind: "seen"}`), apart from `sent`. */
+  /** @type {any[]} */
+  const seenReports = [];
   const state = { transcript: { seq: 0, turns: [] }, options: {}, ...traits };
   return {
     sent,
+    seenReports,
     /** @param {string} name */
     get(name) {
       return /** @type {any} */ (state)[name];
     },
     /** @param {any} content */
     send(content) {
-      sent.push(content);
+      (content?.kind === "seen" ? seenReports : sent).push(content);
     },
     /** @param {string} event @param {(...args: any[]) => void} cb */
     on(event, cb) {
