@@ -123,12 +123,12 @@ Timings = dict[str, float | list[tuple[float, float, float]]]
 """``cold``: process start to the first chunk; ``turns``: (started, first chunk, end) each."""
 
 
-def through_sdk(turns: int, prompt: str) -> Timings:
+def through_sdk(turns: int, prompt: str, warm_up: int) -> Timings:
     """The SDK's own client (``spawn_agent_process`` → ``ClientSideConnection``), in a
     driver run by :data:`SDK_PYTHON`."""
     driver = [str(SDK_PYTHON), "-c", SDK_DRIVER, str(ACP_PYTHON), str(AGENT)]
     done = subprocess.run(
-        [*driver, str(turns), prompt, str(WARM_UP)],
+        [*driver, str(turns), prompt, str(warm_up)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -155,14 +155,14 @@ async def agentnb_turn(
     return (started, first, ended), str(run.thread_id)
 
 
-async def through_agentnb(turns: int, prompt: str, record: bool) -> Timings:
+async def through_agentnb(turns: int, prompt: str, record: bool, warm_up: int) -> Timings:
     started = time.perf_counter()  # the process starts on the client's first use
     client = AsyncAgentClient(
         "acp", command=[str(ACP_PYTHON), str(AGENT)], record=record, timeout=PATIENT
     )
     async with client:
         (_, cold, _), thread = await agentnb_turn(client, prompt, None, record)
-        for _ in range(WARM_UP):
+        for _ in range(warm_up):
             await agentnb_turn(client, prompt, thread, record)
         timings = [(await agentnb_turn(client, prompt, thread, record))[0] for _ in range(turns)]
     return {"cold": cold - started, "turns": timings}
@@ -173,12 +173,12 @@ def p95(values: list[float]) -> float:
     return ordered[round(0.95 * (len(ordered) - 1))]
 
 
-def latency(turns: int, prompt: str) -> dict[str, Timings]:
+def latency(turns: int, prompt: str, warm_up: int) -> dict[str, Timings]:
     """Each client in turn on the same agent: the SDK, agentnb, agentnb recording."""
     return {
-        "SDK ClientSideConnection": through_sdk(turns, prompt),
-        "agentnb": asyncio.run(through_agentnb(turns, prompt, record=False)),
-        "agentnb, recorded": asyncio.run(through_agentnb(turns, prompt, record=True)),
+        "SDK ClientSideConnection": through_sdk(turns, prompt, warm_up),
+        "agentnb": asyncio.run(through_agentnb(turns, prompt, False, warm_up)),
+        "agentnb, recorded": asyncio.run(through_agentnb(turns, prompt, True, warm_up)),
     }
 
 
@@ -251,10 +251,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--words", type=int, default=50, help="chunks a turn")
-    parser.add_argument("--think-ms", type=float, default=20, help="the waiting agent's wait")
+    parser.add_argument(
+        "--think-ms", type=float, default=20, help="the waiting agent's wait (0: no such agent)"
+    )
+    parser.add_argument("--warm-up", type=int, default=WARM_UP, help="turns before the clock")
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="the latency tables, each again")
-    parser.add_argument("--smoke", action="store_true", help="3 turns, 3 sessions: runs, fast")
+    parser.add_argument("--smoke", action="store_true", help="a turn, 3 sessions: runs, fast")
     parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -262,7 +265,10 @@ def main() -> None:
         print(json.dumps(asyncio.run(held(mode, int(count), prompt))))
         return
     if args.smoke:
-        args.turns, args.words, args.sessions, args.rounds = 3, 5, 3, 1
+        # Every client and the memory children once; the waiting agent's turns go through
+        # the same clients' code as the answering one's.
+        args.turns, args.words, args.sessions, args.rounds = 1, 5, 3, 1
+        args.think_ms, args.warm_up = 0, 0
     if not ACP_PYTHON.exists():
         print(f"skipped: {ACP_PYTHON} is missing (bash scripts/test.sh makes .tools/acp)")
         return
@@ -279,13 +285,17 @@ def report(args: argparse.Namespace) -> None:
           f"load average {os.getloadavg()[0]:.1f}; the SDK's client run by {SDK_PYTHON}")  # fmt: skip
     at_once = f"words {args.words}"
     waiting = f"words {args.words} {args.think_ms / 1000:g}"
-    each = f"{args.turns} turns of {args.words} chunks on one session, after {WARM_UP} warm-up"
+    each = f"{args.turns} turns of {args.words} chunks on one session, after {args.warm_up} warm-up"
     for round_ in range(1, args.rounds + 1):  # the machine's load drifts: a range, not a point
         print(f"\nround {round_} of {args.rounds}, load average {os.getloadavg()[0]:.1f}")
-        print_latency(f"agent answering at once: {each}", latency(args.turns, at_once))
         print_latency(
-            f"agent waiting {args.think_ms:g} ms first: {each}", latency(args.turns, waiting)
+            f"agent answering at once: {each}", latency(args.turns, at_once, args.warm_up)
         )
+        if args.think_ms:
+            print_latency(
+                f"agent waiting {args.think_ms:g} ms first: {each}",
+                latency(args.turns, waiting, args.warm_up),
+            )
     print_memory(memory(args.sessions, at_once), args.sessions)
 
 

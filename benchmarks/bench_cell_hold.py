@@ -20,7 +20,7 @@ JupyterLab shows at most 50 outputs of a cell by default (the rest behind "Show 
 outputs"): 25 chat cells of 50 asks are drawn. To compare two trees, run this with
 ``PYTHONPATH=<the other tree>``: the kernels import agentnb from there.
 ``--profile-page`` prints the page's JavaScript by inclusive time for the last agentnb round.
-``--smoke``: 3 runs, one round (the test suite runs it with the browser tests).
+``--smoke``: one run, one round (the test suite runs it with the browser tests).
 """
 
 from __future__ import annotations
@@ -316,10 +316,10 @@ def main() -> None:
     parser.add_argument(
         "--profile-page", action="store_true", help="the page's JavaScript, last agentnb round"
     )
-    parser.add_argument("--smoke", action="store_true", help="3 runs, one round")
+    parser.add_argument("--smoke", action="store_true", help="one run, one round")
     args = parser.parse_args()
     if args.smoke:
-        args.runs, args.rounds = 3, 1
+        args.runs, args.rounds = 1, 1
     lab = {} if args.no_lab else lab_rounds(args)
     bare = {} if args.no_kernel else kernel_rounds(args)
     report(args, lab, bare)

@@ -86,10 +86,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="rounds of the overhead part")
-    parser.add_argument("--smoke", action="store_true", help="4 pairs of 0.2 s: runs, fast")
+    parser.add_argument(
+        "--smoke", action="store_true", help="2 pairs of 0.05 s on one worker: runs, fast"
+    )
     args = parser.parse_args()
     if args.smoke:
-        args.pairs, args.seconds = 4, 0.2
+        args.pairs, args.seconds, args.workers = 2, 0.05, 1
     if not ACP_PYTHON.exists():
         print(f"skipped: {ACP_PYTHON} is missing (bash scripts/test.sh makes .tools/acp)")
         return

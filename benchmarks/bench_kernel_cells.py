@@ -21,7 +21,7 @@ from sending the first cell to the first comm message holding answer text is rep
 the ``%load_ext`` cell alone (the kernels before it have compiled the bytecode). Each kernel
 keeps bytecode as an installed package does, even where ``PYTHONDONTWRITEBYTECODE`` is set.
 
-``--smoke``: 5 runs, a 0.2 s probe (the test suite runs it).
+``--smoke``: 2 runs, a 0.2 s probe (the test suite runs it).
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def main() -> None:
     parser.add_argument("--probe-s", type=float, default=5.0)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
-    runs, probe_s = (5, 0.2) if args.smoke else (args.runs, args.probe_s)
+    runs, probe_s = (2, 0.2) if args.smoke else (args.runs, args.probe_s)
     server = start_server(delay_ms=20)
     try:
         rows = many_runs(runs, probe_s, server.url_for("operativus"), server.api_key)

@@ -135,12 +135,12 @@ def main() -> None:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="small answers, two finished cells, two turns: the test suite's check",
+        help="small answers, two finished cells, a turn: the test suite's check",
     )
     args = parser.parse_args()
     if args.smoke:
-        args.doc_kb, args.turns, args.skip_plain = 2, 2, True
-        args.words, args.finished = 200, 2
+        args.doc_kb, args.turns, args.skip_plain = 1, 1, True
+        args.words, args.finished = 50, 2  # both kinds of finished cell
     from playwright.sync_api import sync_playwright
 
     doc = markdown_doc(args.doc_kb)

@@ -21,12 +21,13 @@ SCRIPTS = sorted(
 """Every benchmark a person runs (a helper module is not one)."""
 SMOKE = [script for script in SCRIPTS if '"--smoke"' in (BENCHMARKS / script).read_text()]
 IN_A_BROWSER = {"bench_cell_hold.py", "bench_page_typing.py", "bench_widget_browser.py"}
-"""Benchmarks that start JupyterLab and Chromium: a minute even in smoke mode, so they run
-with the browser tests (``-m browser``)."""
+"""Benchmarks that start JupyterLab and Chromium, marked ``browser`` (``-m "not browser"`` leaves
+them out where no Chromium is). scripts/test.sh runs them with the rest, not in tests/browser's
+serial process: that part ends near the rest's end, and their minute there would outlast what it
+takes off the rest's two workers."""
 ROWS = {
     "bench_acp.py": [
         "agent answering at once",
-        "agent waiting 20 ms first",
         "SDK ClientSideConnection",
         "agentnb, recorded",
         "3 runs on one session",
