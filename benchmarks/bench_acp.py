@@ -45,6 +45,7 @@ import tracemalloc
 from pathlib import Path
 
 import psutil
+from patience import PROGRAM_PATIENCE_S
 
 from agentnb import AsyncAgentClient
 from agentnb.events import TextDelta
@@ -119,7 +120,7 @@ def through_sdk(turns: int, prompt: str) -> Timings:
         [str(ACP_PYTHON), "-c", SDK_DRIVER, str(AGENT), str(turns), prompt, str(WARM_UP)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=PROGRAM_PATIENCE_S,
     )
     if done.returncode:
         raise SystemExit(f"the SDK driver failed:\n{done.stderr[-3000:]}")
@@ -215,7 +216,7 @@ def memory(count: int, prompt: str) -> dict[str, dict[str, float]]:
             [sys.executable, __file__, "--memory-child", mode, str(count), prompt],
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=PROGRAM_PATIENCE_S,
         )
         if done.returncode:
             raise SystemExit(f"the memory child failed:\n{done.stderr[-3000:]}")

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pandas
 import pytest
-from agentnb_testing import REPO, free_port, sdk_python, serving, wait_until
+from agentnb_testing import PATIENCE_S, REPO, free_port, sdk_python, serving, wait_until
 from scripted_judge import JUDGE_MODEL, scripted_judge
 
 import agentnb
@@ -29,8 +29,6 @@ from agentnb._history import close_default_stores
 from agentnb._tracing import configure_tracing, flush_tracing
 from agentnb.evals import command, experiment, pairwise, pairwise_judge, workspace
 from agentnb.history import HistoryStore
-
-pytestmark = [pytest.mark.timeout(300)]
 
 CODER = Path(__file__).resolve().parent / "coding_agent.py"
 CODEX_MODEL = Path(__file__).resolve().parent / "scripted_codex_model.py"
@@ -348,7 +346,7 @@ def test_each_runs_change_goes_to_phoenix_with_its_diff_when_content_is_captured
             progress=False,
             approve=True,
         )
-        assert flush_tracing(timeout=30)
+        assert flush_tracing(timeout=PATIENCE_S)
     finally:
         configure_tracing(False)
     spans = {format(run_span_id(run.local_id), "016x") for run in exp.runs()}
@@ -358,13 +356,13 @@ def test_each_runs_change_goes_to_phoenix_with_its_diff_when_content_is_captured
         reply = httpx.get(
             f"{phoenix}/v1/projects/{project}/span_annotations",
             params={"span_ids": sorted(spans), "limit": 100},
-            timeout=30,
+            timeout=PATIENCE_S,
         )
         data = reply.json().get("data", []) if reply.status_code == 200 else []
         found[:] = [a for a in data if a["name"] == "change"]
         return len(found) == 2
 
-    wait_until(arrived, "both runs' changes are annotations in Phoenix", timeout=90)
+    wait_until(arrived, "both runs' changes are annotations in Phoenix", timeout=PATIENCE_S)
     for note in found:
         result, meta = note["result"], note["metadata"]
         assert isinstance(result, dict) and isinstance(meta, dict)

@@ -11,7 +11,7 @@ from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow]
 
 
 async def test_the_function_runs_and_the_run_ends_with_its_result(proxy_url: str) -> None:

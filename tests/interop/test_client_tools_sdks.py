@@ -22,8 +22,6 @@ from agentnb._client.tool_rounds import STOPPED_WHILE_RUNNING
 from agentnb._core.client_tools import MAX_CALLS_PER_ROUND
 from agentnb.history import HistoryStore
 
-pytestmark = pytest.mark.timeout(300)
-
 SERVERS = Path(__file__).parents[1] / "providers" / "sdk_servers"
 
 

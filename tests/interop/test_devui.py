@@ -16,7 +16,7 @@ from agentnb_testing import free_port, sdk_python, serving
 
 from agentnb import AsyncAgentClient, NotFoundError
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow]
 
 AGENTS = Path(__file__).resolve().parent / "devui_agents"
 

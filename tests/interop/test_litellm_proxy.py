@@ -16,19 +16,20 @@ from typing import Any
 
 import openai
 import pytest
+from agentnb_testing import PATIENCE_S
 from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient
 from agentnb.server import ServerHandle
 from agentnb.types import ToolCall
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow]
 
 NVDA = [{"role": "user", "content": "What is NVDA trading at, and how did it move this week?"}]
 
 
 def sdk(base_url: str, api_key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=30)
+    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=PATIENCE_S)
 
 
 def streamed(client: openai.OpenAI, model: str = "finance_agent") -> dict[str, Any]:

@@ -20,8 +20,6 @@ from agentnb._app.mcp_apps import SHOWN_MIME, allowed_domains
 from agentnb._display.static_copy import static_bundle
 from agentnb.server import ServerHandle, start_server
 
-pytestmark = pytest.mark.timeout(300)
-
 SERVER = Path(__file__).with_name("app_server.py")
 
 

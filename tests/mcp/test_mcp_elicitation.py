@@ -21,8 +21,6 @@ from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle, start_server
 from agentnb.types import McpElicitation
 
-pytestmark = pytest.mark.timeout(180)
-
 SERVER = Path(__file__).with_name("elicit_server.py")
 COMMAND = [sys.executable, str(SERVER)]
 
@@ -32,7 +30,7 @@ def called(tools: agentnb.types.McpTools, name: str) -> str:
     [tool] = [t for t in tools if t.name == f"travel__{name}"]
     assert tool.function is not None and tool.user_loop is not None
     done = asyncio.run_coroutine_threadsafe(tool.function(city="Paris"), tool.user_loop)
-    result: str = done.result(60)
+    result: str = done.result(PATIENCE_S)
     return result
 
 

@@ -24,8 +24,6 @@ from agentnb._display.safe_html import safe_html
 from agentnb.providers import anthropic
 from agentnb.server import ServerHandle, start_server
 
-pytestmark = pytest.mark.timeout(300)
-
 SERVER = Path(__file__).with_name("rich_server.py")
 
 

@@ -15,14 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import wait_until
+from agentnb_testing import PATIENCE_S, wait_until
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle, start_server
-
-pytestmark = pytest.mark.timeout(180)
 
 SERVER = Path(__file__).with_name("notes_server.py")
 DIALECTS = ["openai", "ag-ui"]
@@ -222,7 +220,7 @@ def test_the_server_s_process_ends_with_the_process_that_started_it(notes: Path,
             owner.stdin.close()
         else:
             owner.kill()
-        owner.wait(60)
+        owner.wait(PATIENCE_S)
     wait_until(lambda: not alive(pid))
 
 

@@ -26,8 +26,6 @@ from agentnb._app.mcp_apps import MAX_VIEW_CALLS, SHOWN_MIME, VIEW_AGENT
 from agentnb._display.widget import ChatCell
 from agentnb.server import ServerHandle, start_server
 
-pytestmark = pytest.mark.timeout(300)
-
 SERVER = Path(__file__).parent.parent / "mcp" / "app_server.py"
 
 

@@ -24,8 +24,6 @@ from agentnb.providers import RunRef
 from agentnb.providers.a2a import A2A
 from agentnb.sse import ServerSentEvent, SSEDecoder
 
-pytestmark = pytest.mark.timeout(300)
-
 SERVERS = Path(__file__).parent / "sdk_servers"
 
 

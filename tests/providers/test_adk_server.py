@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S, free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, free_port, patient_polls, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
@@ -28,8 +28,6 @@ from agentnb._core.exceptions import (
 )
 from agentnb._history import close_default_stores
 from agentnb.types import ToolCall
-
-pytestmark = pytest.mark.timeout(300)
 
 AGENTS = Path(__file__).parent / "sdk_servers" / "adk_agents"
 
@@ -124,7 +122,7 @@ async def test_stop_closes_the_stream_and_adk_ends_the_run(
     assert run.status == "cancelled"
     assert run.text.startswith("1 ")
     stopped = agents_dir / "stopped.log"
-    for _ in range(200):
+    for _ in patient_polls():
         if stopped.exists():
             break
         await asyncio.sleep(0.05)

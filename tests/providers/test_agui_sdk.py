@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient, Run
@@ -22,8 +22,6 @@ from agentnb._core.exceptions import NotFoundError, RunFailedError
 from agentnb._core.request import build_request
 from agentnb.server import ServerHandle
 from agentnb.types import Fork
-
-pytestmark = pytest.mark.timeout(300)
 
 SERVERS = Path(__file__).parent / "sdk_servers"
 
@@ -174,7 +172,7 @@ def validate(frames: list[str]) -> dict[str, object]:
         input="\n".join(frames),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE_S,
         check=True,
     )
     result: dict[str, object] = json.loads(done.stdout)
@@ -202,7 +200,7 @@ def test_the_builtin_server_speaks_valid_ag_ui(
     }
     headers = {"Authorization": f"Bearer {server.api_key}"}
     url = server.url_for("ag-ui") + f"/{agent}"
-    response = httpx.post(url, json=body, headers=headers, timeout=30)
+    response = httpx.post(url, json=body, headers=headers, timeout=PATIENCE_S)
     assert response.status_code == 200, response.text
     frames = [
         line.removeprefix("data: ")
@@ -221,7 +219,7 @@ def post_frames(
     """The data of each frame the built-in server answers ``body`` with."""
     headers = {"Authorization": f"Bearer {server.api_key}", **headers}
     url = server.url_for("ag-ui") + f"/{agent}"
-    response = httpx.post(url, json=body, headers=headers, timeout=30)
+    response = httpx.post(url, json=body, headers=headers, timeout=PATIENCE_S)
     assert response.status_code == 200, response.text
     return [
         line.removeprefix("data: ")
