@@ -39,6 +39,7 @@ __all__ = [
     "EVALS_DISTRIBUTION",
     "PACKAGE_DIRS",
     "PATIENCE_S",
+    "PEER_TIMEOUT",
     "PROGRAM_PATIENCE_S",
     "REPO",
     "STALL_TIMEOUT",
@@ -97,6 +98,13 @@ TEST_BOUND_S = 4 * PATIENCE_S
 checks against this): above every wait a test makes, so a test fails by its own wait, saying
 what it waited for, and pytest-timeout only ends a test that hangs outside one. A test marks
 a larger bound only as a multiple of this."""
+
+
+PEER_TIMEOUT = httpx.Timeout(PATIENCE_S)
+"""An agentnb client's ``timeout`` against another project's server or agent (LiteLLM's
+proxy, an SDK's server, an ACP agent's process): each waits up to the suite's patience
+for an answer. The client's own default (60 s to read) is the product's choice for a
+user's server; such a peer on a loaded machine took longer to write its first bytes."""
 
 
 def stall_timeout(read: float) -> httpx.Timeout:

@@ -18,7 +18,15 @@ from pathlib import Path
 import httpx
 import pandas
 import pytest
-from agentnb_testing import PATIENCE_S, REPO, free_port, sdk_python, serving, wait_until
+from agentnb_testing import (
+    PATIENCE_S,
+    PEER_TIMEOUT,
+    REPO,
+    free_port,
+    sdk_python,
+    serving,
+    wait_until,
+)
 from scripted_judge import JUDGE_MODEL, scripted_judge
 
 import agentnb
@@ -70,8 +78,15 @@ def coders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     monkeypatch.chdir(notebook)
     tag = uuid.uuid4().hex[:6]
     fixer, idler = f"fixer_{tag}", f"idler_{tag}"
-    agentnb.connect("acp", command=[str(python), str(CODER), "--fix", "--cost", "0.2"], name=fixer)
-    agentnb.connect("acp", command=[str(python), str(CODER), "--cost", "0.3"], name=idler)
+    agentnb.connect(
+        "acp",
+        command=[str(python), str(CODER), "--fix", "--cost", "0.2"],
+        name=fixer,
+        timeout=PEER_TIMEOUT,
+    )
+    agentnb.connect(
+        "acp", command=[str(python), str(CODER), "--cost", "0.3"], name=idler, timeout=PEER_TIMEOUT
+    )
     try:
         yield fixer, idler
     finally:
@@ -117,6 +132,12 @@ def test_two_coding_agents_each_in_its_own_copy_checked_kept_and_judged(
         progress=False,
     )
     table = exp.to_pandas()
+    not_completed = [
+        (r.agent, r.message, r.status, r.error_code, r.error_message)
+        for r in exp.runs()
+        if r.status != "completed"
+    ]
+    assert not not_completed, not_completed
     assert set(table["status"]) == {"completed"}
     by_arm = table.groupby("arm")["score.tests"].mean().to_dict()
     assert by_arm == {fixer: 1.0, idler: 0.0}
@@ -258,7 +279,7 @@ def test_an_agent_writing_outside_its_copy_is_refused(
 ) -> None:
     escaper = f"escaper_{uuid.uuid4().hex[:6]}"
     command_line = [str(sdk_python("acp")), str(CODER), "--escape"]
-    agentnb.connect("acp", command=command_line, name=escaper)
+    agentnb.connect("acp", command=command_line, name=escaper, timeout=PEER_TIMEOUT)
     try:
         exp = experiment(
             f"escape_{uuid.uuid4().hex[:6]}",
@@ -304,7 +325,7 @@ def test_real_codex_on_a_scripted_model_edits_its_own_copy(
     before = copies_left()
     log = tmp_path / "model.log"
     with serving(model, ready_url=f"http://127.0.0.1:{port}/log", log_path=log):
-        agentnb.connect("acp", command=[str(codex)], name=name, env=env)
+        agentnb.connect("acp", command=[str(codex)], name=name, env=env, timeout=PEER_TIMEOUT)
         try:
             exp = experiment(
                 f"codex_{uuid.uuid4().hex[:6]}",

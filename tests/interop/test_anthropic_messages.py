@@ -20,7 +20,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S, free_port, patient_polls, said_on_page, sdk_python, serving
+from agentnb_testing import (
+    PATIENCE_S,
+    PEER_TIMEOUT,
+    free_port,
+    patient_polls,
+    said_on_page,
+    sdk_python,
+    serving,
+)
 from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient, InvalidRequestError, RunFailedError, ServerError
@@ -43,6 +51,7 @@ def messages_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def client(url: str, key: str = KEY, **options: object) -> AsyncAgentClient:
+    options.setdefault("timeout", PEER_TIMEOUT)
     return AsyncAgentClient("anthropic", base_url=url, api_key=key, record=False, **options)
 
 

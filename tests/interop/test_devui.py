@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PEER_TIMEOUT, free_port, sdk_python, serving
 
 from agentnb import AsyncAgentClient, NotFoundError
 
@@ -34,6 +34,7 @@ def devui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def client(url: str, **options: object) -> AsyncAgentClient:
+    options.setdefault("timeout", PEER_TIMEOUT)
     return AsyncAgentClient("openai-responses", base_url=url, record=False, **options)
 
 

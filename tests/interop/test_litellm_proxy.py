@@ -16,7 +16,7 @@ from typing import Any
 
 import openai
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT
 from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient
@@ -113,11 +113,15 @@ async def test_agentnb_gets_the_whole_run_through_the_proxy(
     server: ServerHandle, proxy_url: str
 ) -> None:
     async with AsyncAgentClient(
-        "openai", base_url=server.url_for("openai"), api_key=server.api_key, record=False
+        "openai",
+        base_url=server.url_for("openai"),
+        api_key=server.api_key,
+        record=False,
+        timeout=PEER_TIMEOUT,
     ) as client:
         plain = await client.run("finance_agent", NVDA[0]["content"])
     async with AsyncAgentClient(
-        "openai", base_url=proxy_url, api_key=LITELLM_KEY, record=False
+        "openai", base_url=proxy_url, api_key=LITELLM_KEY, record=False, timeout=PEER_TIMEOUT
     ) as client:
         proxied = await client.run("finance_agent", NVDA[0]["content"])
         follow_up = await client.run(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S, free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient, Run
@@ -40,7 +40,11 @@ def pydantic_ai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def client(pydantic_ai_url: str) -> AsyncIterator[AsyncAgentClient]:
     """A client of the multi-agent server: one agent per path, named by ``path="/{agent}"``."""
     async with AsyncAgentClient(
-        "ag-ui", base_url=pydantic_ai_url, provider_options={"path": "/{agent}"}, record=False
+        "ag-ui",
+        base_url=pydantic_ai_url,
+        provider_options={"path": "/{agent}"},
+        record=False,
+        timeout=PEER_TIMEOUT,
     ) as agent_client:
         yield agent_client
 
@@ -116,7 +120,9 @@ async def test_state_goes_both_ways_and_custom_events_are_kept(client: AsyncAgen
 def test_the_url_a_user_is_given_is_the_endpoint(pydantic_ai_url: str, pasted: str) -> None:
     """pydantic-ai's AGUIAdapter mounted at ``/`` (or at ``/quotes``): the URL is posted to
     as given, with no ``path`` option and whatever the agent is called."""
-    conn = agentnb.connect("ag-ui", base_url=pasted.format(url=pydantic_ai_url), name="pasted")
+    conn = agentnb.connect(
+        "ag-ui", base_url=pasted.format(url=pydantic_ai_url), name="pasted", timeout=PEER_TIMEOUT
+    )
     try:
         handle = agentnb.ask(
             "assistant", "What is NVDA at?", via="pasted", display=False, wait=True, record=False
@@ -129,7 +135,11 @@ def test_the_url_a_user_is_given_is_the_endpoint(pydantic_ai_url: str, pasted: s
 
 def test_connect_and_ask_continue_the_thread(pydantic_ai_url: str) -> None:
     conn = agentnb.connect(
-        "ag-ui", base_url=pydantic_ai_url, provider_options={"path": "/{agent}"}, name="agui-sdk"
+        "ag-ui",
+        base_url=pydantic_ai_url,
+        provider_options={"path": "/{agent}"},
+        name="agui-sdk",
+        timeout=PEER_TIMEOUT,
     )
     try:
         first = agentnb.ask(

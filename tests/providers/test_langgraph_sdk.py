@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S, free_port, patient_polls, sdk_python, serving
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, patient_polls, sdk_python, serving
 
 from agentnb import AsyncAgentClient
 from agentnb._core.request import build_request
@@ -64,7 +64,9 @@ def langgraph_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def client(langgraph_url: str) -> AsyncIterator[AsyncAgentClient]:
-    async with AsyncAgentClient(LangGraph(), base_url=langgraph_url, record=False) as agent:
+    async with AsyncAgentClient(
+        LangGraph(), base_url=langgraph_url, record=False, timeout=PEER_TIMEOUT
+    ) as agent:
         yield agent
 
 

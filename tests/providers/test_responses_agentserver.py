@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, patient_polls, sdk_python, serving
+from agentnb_testing import PEER_TIMEOUT, free_port, patient_polls, sdk_python, serving
 
 from agentnb import AsyncAgentClient
 from agentnb._core.request import RunRequest
@@ -40,6 +40,7 @@ def agentserver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def client_of(url: str, **options: object) -> AsyncAgentClient:
+    options.setdefault("timeout", PEER_TIMEOUT)
     return AsyncAgentClient("openai-responses", base_url=url, record=False, **options)
 
 
