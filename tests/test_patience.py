@@ -28,7 +28,8 @@ SMALLEST_BOUND_S = 5.0
 
 def literal_bounds(path: Path) -> Iterator[tuple[int, float]]:
     """(line, seconds) of each number written where a wait's bound goes: ``x.wait(N)``,
-    ``timeout=N`` (a keyword or a parameter's default), ``Timeout(N``, ``monotonic() + N``;
+    ``timeout=N`` and ``time_limit=N`` (a keyword or a parameter's default), ``Timeout(N``,
+    ``monotonic() + N``;
     in code, not in strings (a kernel's code takes the patience through an f-string)."""
     tokens = [
         t
@@ -41,7 +42,7 @@ def literal_bounds(path: Path) -> Iterator[tuple[int, float]]:
         before = [t.string for t in tokens[i - 4 : i]]
         if (
             before[-3:] == [".", "wait", "("]
-            or before[-2:] == ["timeout", "="]
+            or before[-2:] in (["timeout", "="], ["time_limit", "="])
             or (before[-4] == "timeout" and before[-3] == ":" and before[-1] == "=")
             or before[-2:] == ["Timeout", "("]
             or before == ["monotonic", "(", ")", "+"]
