@@ -50,6 +50,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from patience import PATIENCE_S, PROGRAM_PATIENCE_S
 
 from agentnb import AsyncAgentClient
 from agentnb.events import TextDelta
@@ -62,7 +63,7 @@ if not ACP_PYTHON.exists():
 SDK_PYTHON = Path(sys.executable if importlib.util.find_spec("acp") else ACP_PYTHON)
 """What runs the SDK's own client: this Python when it has the SDK (see the module)."""
 WARM_UP = 2
-PATIENT = httpx.Timeout(120, connect=120)
+PATIENT = httpx.Timeout(PATIENCE_S, connect=PATIENCE_S)
 """How long the agent may take to start and answer: on a busy machine, more than the default
 10 s to ``initialize``."""
 
@@ -131,7 +132,7 @@ def through_sdk(turns: int, prompt: str, warm_up: int) -> Timings:
         [*driver, str(turns), prompt, str(warm_up)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=PROGRAM_PATIENCE_S,
     )
     if done.returncode:
         raise SystemExit(f"the SDK driver failed:\n{done.stderr[-3000:]}")
@@ -231,7 +232,7 @@ def memory(count: int, prompt: str) -> dict[str, dict[str, float]]:
             [sys.executable, __file__, "--memory-child", mode, str(count), prompt],
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=PROGRAM_PATIENCE_S,
         )
         if done.returncode:
             raise SystemExit(f"the memory child failed:\n{done.stderr[-3000:]}")

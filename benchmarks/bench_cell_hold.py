@@ -44,6 +44,7 @@ import httpx
 import nbformat
 from bench_kernel_cells import kernel, timed_reply
 from browser_bench_page import PANEL, READY
+from patience import PATIENCE_MS, PATIENCE_S, patient_polls
 
 from agentnb.server import start_server
 
@@ -127,12 +128,12 @@ def lab_rounds(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"{url}/lab/tree/hold.ipynb?reset")
-            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)
             page.evaluate(f"() => {{ {PANEL} }}")
             while page.evaluate(READY) != "idle":
                 page.wait_for_timeout(250)
             page.evaluate(RUN_SETUP)
-            page.wait_for_function(ENDED, arg=[0, 1], timeout=120_000)
+            page.wait_for_function(ENDED, arg=[0, 1], timeout=PATIENCE_MS)
             index = 1
             for round_ in range(args.rounds):
                 for name, cell in CELLS.items():
@@ -158,7 +159,7 @@ def lab_round(
     hold = page.evaluate(HOLD, [code, index])
     kernel_cpu = page.evaluate(MAIN_CPU_IN_PAGE) - cpu
     if name == "agentnb":
-        page.wait_for_function(ENDED, arg=[index, min(LAB_SHOWS, runs)], timeout=120_000)
+        page.wait_for_function(ENDED, arg=[index, min(LAB_SHOWS, runs)], timeout=PATIENCE_MS)
     page.wait_for_timeout(1000)
     trace = browser.stop_tracing()
     if profile:
@@ -238,16 +239,16 @@ def jupyterlab(root: Path, server: Any, tmp: Path) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in patient_polls():
             try:
-                if httpx.get(f"{url}/api/status", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/api/status", timeout=PATIENCE_S).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
         yield url
     finally:
         lab.terminate()
-        lab.wait(15)
+        lab.wait(PATIENCE_S)
 
 
 def connection(server: Any) -> dict[str, str]:
@@ -274,7 +275,7 @@ def kernel_rounds(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]
                     hold = time.perf_counter() - started
                     results[name].append({"hold": hold, "cpu": main_cpu(client) - cpu})
                     if name == "agentnb":
-                        timed_reply(client, "[h.wait(60) for h in handles]")
+                        timed_reply(client, f"[h.wait({PATIENCE_S:g}) for h in handles]")
     return results
 
 

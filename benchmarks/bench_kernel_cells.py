@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import jupyter_client
+from patience import PATIENCE_S
 
 from agentnb.server import start_server
 
@@ -54,7 +55,7 @@ def kernel() -> Any:
     manager.start_kernel(env=env)
     client = manager.client()
     client.start_channels()
-    client.wait_for_ready(timeout=60)
+    client.wait_for_ready(timeout=PATIENCE_S)
     try:
         yield client
     finally:
@@ -71,13 +72,13 @@ def drain(client: Any) -> list[dict[str, Any]]:
             return messages
 
 
-def timed(client: Any, code: str, timeout: float = 120) -> float:
+def timed(client: Any, code: str, timeout: float = PATIENCE_S) -> float:
     """Seconds from sending ``code`` to the kernel's reply; raises if the cell raised."""
     return timed_reply(client, code, timeout)[0]
 
 
 def timed_reply(
-    client: Any, code: str, timeout: float = 120, expressions: dict[str, str] | None = None
+    client: Any, code: str, timeout: float = PATIENCE_S, expressions: dict[str, str] | None = None
 ) -> tuple[float, dict[str, Any]]:
     """Seconds from sending ``code`` to the kernel's reply, and the reply's user expressions."""
     started = time.perf_counter()
@@ -166,7 +167,10 @@ def many_runs(runs: int, probe_s: float, paced_url: str, paced_key: str) -> list
         with kernel() as client:
             timed(client, setup)
             floor = probe(client, min(probe_s, 2.0))
-            timed(client, f"agentnb.ask({agent!r}, 'warm up'{via}, display=False).wait(60)")
+            timed(
+                client,
+                f"agentnb.ask({agent!r}, 'warm up'{via}, display=False).wait({PATIENCE_S:g})",
+            )
             before = threads_cpu(client)
             cell = timed(
                 client,
@@ -178,7 +182,7 @@ def many_runs(runs: int, probe_s: float, paced_url: str, paced_key: str) -> list
             msg_id = client.execute("print(sum(h.run.done for h in handles))")
             done_after = ""
             while not done_after:
-                msg = client.get_iopub_msg(timeout=60)
+                msg = client.get_iopub_msg(timeout=PATIENCE_S)
                 if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
                     done_after = msg["content"]["text"].strip()
             rows.append(
@@ -197,7 +201,7 @@ def first_answer() -> str:
         msg_id = client.execute("%%agent echo\nHello there")
         answer = None
         while answer is None:
-            msg = client.get_iopub_msg(timeout=60)
+            msg = client.get_iopub_msg(timeout=PATIENCE_S)
             if msg["msg_type"] == "comm_msg" and "Hello" in str(msg["content"]["data"]):
                 answer = time.perf_counter() - started
             elif msg["msg_type"] == "error" and msg["parent_header"].get("msg_id") == msg_id:

@@ -55,6 +55,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from patience import PATIENCE_S
+
 os.environ["AGENTNB_HISTORY"] = os.path.join(tempfile.mkdtemp(prefix="agentnb-bench-"), "h.db")
 
 import aiohttp
@@ -182,7 +184,7 @@ def built_in_server(in_process: bool) -> Iterator[tuple[str, str]]:
         if child.stdin is not None:
             child.stdin.close()
         try:
-            child.wait(10)
+            child.wait(PATIENCE_S)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
@@ -325,7 +327,7 @@ async def naive_gather(
         session = aiohttp.ClientSession(connector=connector)
         transport = httpx_aiohttp.AiohttpTransport(client=session)
     async with httpx.AsyncClient(
-        limits=limits, timeout=60, verify=tls, transport=transport
+        limits=limits, timeout=PATIENCE_S, verify=tls, transport=transport
     ) as client:
         done = await asyncio.gather(*(one(client, text) for text in texts))
     if on_aiohttp:
@@ -474,7 +476,7 @@ def tls_server() -> Iterator[tuple[str, str, str]]:
         if child.stdin is not None:
             child.stdin.close()
         try:
-            child.wait(10)
+            child.wait(PATIENCE_S)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
+from patience import PATIENCE_S, PROGRAM_PATIENCE_S
 
 MIB = 1024 * 1024
 SERVER = r"""
@@ -115,7 +116,7 @@ def raw_server(mib: int, delta: int) -> Iterator[str]:
     finally:
         assert child.stdin is not None
         child.stdin.close()
-        child.wait(10)
+        child.wait(PATIENCE_S)
 
 
 # ---- the measured side (a child process each) -------------------------------------------------
@@ -168,7 +169,7 @@ async def naive_run(dialect: str, url: str, message: str, bound: float | None) -
     limit = None if bound is None else int(bound * MIB)
     pieces: list[str] = []
     size = 0
-    timeout = httpx.Timeout(60.0)
+    timeout = httpx.Timeout(PATIENCE_S)
     async with (
         httpx.AsyncClient(timeout=timeout) as client,
         httpx_sse.aconnect_sse(client, "POST", url + path, json=body) as source,
@@ -211,7 +212,9 @@ CASES = [("operativus", 16.0), ("vercel", 0.0)]
 def measure(url: str, client: str, dialect: str, bound: float) -> dict[str, int]:
     command = [sys.executable, __file__, "--child", client, "--dialect", dialect]
     command += ["--url", url, "--bound", str(bound)]
-    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=900)
+    out = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=PROGRAM_PATIENCE_S
+    )
     result: dict[str, int] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 

@@ -37,6 +37,7 @@ from typing import Any
 import nbformat
 from bench_cell_hold import ARGS, CHROMIUM, inclusive_times, jupyterlab, page_cpu
 from browser_bench_page import PANEL, READY
+from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S
 
 from agentnb.server import start_server
 
@@ -274,7 +275,7 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             messages = KernelMessages()
             page.on("websocket", messages.watch)
             page.goto(f"{url}/lab/tree/typing.ipynb?reset")
-            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)
             page.evaluate(f"() => {{ {PANEL} }}")
             while page.evaluate(READY) != "idle":
                 page.wait_for_timeout(250)
@@ -282,18 +283,18 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                 "() => { window.__anbPanel().content.activeCellIndex = 0;"
                 " return window.jupyterapp.commands.execute('notebook:run-cell'); }"
             )
-            page.wait_for_function(ENDED, arg=[0, 1], timeout=120_000)
+            page.wait_for_function(ENDED, arg=[0, 1], timeout=PATIENCE_MS)
             for position, name in enumerate(VARIANTS):
                 typed, loop = 1 + 2 * position, 2 + 2 * position
-                page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+                page.wait_for_function(KERNEL_IDLE, timeout=PATIENCE_MS)
                 profile = args.profile and position == len(VARIANTS) - 1
                 results[name] = typing_round(
                     page, typed, loop, args.seconds, messages, profile, args.trace
                 )
-                page.wait_for_function(KERNEL_IDLE, timeout=300_000)
+                page.wait_for_function(KERNEL_IDLE, timeout=PROGRAM_PATIENCE_S * 1000)
                 page.evaluate(
                     "() => window.__anbPanel().sessionContext.session.kernel.requestExecute("
-                    "{ code: '[h.wait(300) for h in handles]', store_history: false }).done"
+                    f"{{ code: '[h.wait({PATIENCE_S:g}) for h in handles]', store_history: false }}).done"
                 )
             browser.close()
     return results

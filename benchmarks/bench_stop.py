@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import httpx
 import httpx_sse
 from bench_load import add_load_options, built_in_server, messages, pct
+from patience import PATIENCE_S
 
 import agentnb
 from agentnb._app.connections import disconnect
@@ -93,7 +94,7 @@ def stop_naive(base_url: str, api_key: str, texts: list[str], stops: int, delay:
 
     async def work() -> int:
         limits = httpx.Limits(max_connections=None)
-        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        async with httpx.AsyncClient(limits=limits, timeout=PATIENCE_S) as client:
             tasks = [asyncio.create_task(one(client, text)) for text in texts]
             await asyncio.sleep(0.3)
             victims = tasks[:: max(1, len(tasks) // stops)][:stops]

@@ -26,6 +26,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from patience import PATIENCE_S
+
 os.environ["AGENTNB_HISTORY"] = "off"  # measure tracing, not the history
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -155,7 +157,7 @@ async def end_to_end(server: ServerHandle, runs: int, collector: str) -> None:
     for label, backend in backends.items():
         if backend is not None:
             if label != DOWN:  # a flush to nobody only waits out the exporter's retries
-                backend.flush(timeout=15)
+                backend.flush(timeout=PATIENCE_S)
             backend.close()
 
 

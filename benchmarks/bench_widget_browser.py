@@ -59,6 +59,7 @@ from browser_bench_page import (
     marker_ends,
     top_self_time,
 )  # fmt: skip
+from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S, patient_polls
 
 from agentnb.server import start_server
 
@@ -98,13 +99,13 @@ def notebook_cells(words: str, plain_every_ms: int, turns: int, finished: int) -
     return [
         SETUP,
         f"cell = start({words!r}, 5, 'words')",
-        "cell.wait(120)\nsave('words')",
+        f"cell.wait({PATIENCE_S:g})\nsave('words')",
         *(finished_cell(i) for i in range(finished)),
         "big = start(open('doc.md').read(), 1, 'big')",
-        "big.wait(600)\nsave('big')",
+        f"big.wait({PROGRAM_PATIENCE_S:g})\nsave('big')",
         f"await plain(open('doc.md').read(), 1, {plain_every_ms / 1000}, 'plain')",
         "chat = agentnb.chat('echo', followups=False)",
-        f"for i in range({turns}):\n    chat.ask(f'turn {{i}}: ' + 'some words ' * 20).wait(60)",
+        f"for i in range({turns}):\n    chat.ask(f'turn {{i}}: ' + 'some words ' * 20).wait({PATIENCE_S:g})",
     ]
 
 
@@ -180,9 +181,9 @@ def main() -> None:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(200):
+            for _ in patient_polls():
                 try:
-                    if httpx.get(f"{url}/api/status", timeout=1).status_code == 200:
+                    if httpx.get(f"{url}/api/status", timeout=PATIENCE_S).status_code == 200:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.3)
@@ -190,7 +191,7 @@ def main() -> None:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 1000})
                 page.goto(f"{url}/lab/tree/bench.ipynb?reset")
-                page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+                page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)
                 page.evaluate(f"() => {{ {PANEL} }}")
                 while page.evaluate(READY) != "idle":
                     page.wait_for_timeout(250)
@@ -200,11 +201,11 @@ def main() -> None:
                 browser.close()
         finally:
             lab.terminate()
-            lab.wait(15)
+            lab.wait(PATIENCE_S)
     report(results, len(doc), args)
 
 
-def run_and_wait(page: Any, index: int, timeout_ms: int = 120_000) -> None:
+def run_and_wait(page: Any, index: int, timeout_ms: float = PATIENCE_MS) -> None:
     page.evaluate(RUN, index)
     page.wait_for_function(
         f"() => window.__anbPanel().content.widgets[{index}].model.executionCount !== null",
@@ -221,14 +222,14 @@ def wait_completed(page: Any, index: int, count: int = 1) -> None:
           return s.filter((t) => ['Completed', 'Failed', 'Interrupted'].includes(t)).length
             >= {count};
         }}""",
-        timeout=600_000,
+        timeout=PROGRAM_PATIENCE_S * 1000,
         polling=250,
     )
 
 
 def read_marks(root: Path, name: str) -> list[list[float]]:
     path = root / f"{name}.json"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + PATIENCE_S
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(0.3)
@@ -277,19 +278,19 @@ def measure(
     big = stream_and_watch(page, big_at, ANSWER, big_stream)
     if args.profile:
         big["profile"] = top_self_time(cdp.send("Profiler.stop")["profile"])
-    run_and_wait(page, big_at + 1, 600_000)
+    run_and_wait(page, big_at + 1, PROGRAM_PATIENCE_S * 1000)
     big["latencies"] = latencies(read_marks(root, "big"), big["seen"], marker_ends(doc))
     plain = {"long": [], "gaps": [], "loaf": [], "seen": [], "seconds": 0.0, "latencies": []}
     if not args.skip_plain:
         plain = stream_and_watch(
-            page, plain_at, PLAIN, lambda: run_and_wait(page, plain_at, 900_000)
+            page, plain_at, PLAIN, lambda: run_and_wait(page, plain_at, PROGRAM_PATIENCE_S * 1000)
         )
         plain["latencies"] = latencies(read_marks(root, "plain"), plain["seen"], marker_ends(doc))
     run_and_wait(page, chat_at)
     page.wait_for_timeout(1000)
     before = heap_and_views(cdp)
     started = time.monotonic()
-    run_and_wait(page, chat_at + 1, 900_000)
+    run_and_wait(page, chat_at + 1, PROGRAM_PATIENCE_S * 1000)
     wait_completed(page, chat_at, args.turns)
     turns_seconds = time.monotonic() - started
     page.wait_for_timeout(1000)

@@ -39,8 +39,11 @@ __all__ = [
     "EVALS_DISTRIBUTION",
     "PACKAGE_DIRS",
     "PATIENCE_S",
+    "PEER_TIMEOUT",
+    "PROGRAM_PATIENCE_S",
     "REPO",
     "STALL_TIMEOUT",
+    "TEST_BOUND_S",
     "RecordedSleeps",
     "Scripted",
     "SharedServers",
@@ -49,10 +52,12 @@ __all__ = [
     "connection_env",
     "free_port",
     "growing_limits",
+    "patient_polls",
     "recording_connection",
     "run_echo_every_way",
     "said_on_page",
     "serving",
+    "stall_timeout",
     "wait_for_start",
 ]
 
@@ -76,15 +81,43 @@ PACKAGE_DIRS = (REPO / "agentnb", EVALS_DISTRIBUTION / "agentnb")
 """Where the ``agentnb`` package's modules are in the checkout: the core's, and evaluation's."""
 
 
-PATIENCE_S = 60.0
-"""How long a test waits for something to happen (a run to end, a row to be written, a
-server to answer) before it fails: a bound for a hang, never a speed. A busy machine only
-makes the test wait longer; no test asserts how fast anything went (benchmarks/ measures)."""
+PATIENCE_S = 300.0
+"""How long a test waits for one step to happen (a run to end, a row to be written, a server
+or a child process to answer, a kernel cell to finish) before it fails: a bound for a hang,
+never a speed. Every such limit in tests/ is this or a named multiple of it, never a number
+of its own. Five minutes: a step that takes a second on a quiet machine took over a minute
+on 2 cores at load ~22 (a fresh-clone run beside CPU burners), and a hang fails no sooner
+than it would at any bound: a busy machine only makes the test wait longer. No test asserts
+how fast anything went (benchmarks/ measures)."""
+PROGRAM_PATIENCE_S = 3 * PATIENCE_S
+"""The bound for a wait on a whole program of steps: a notebook executed end to end, a child
+Python that installs, builds or runs a benchmark's smoke mode, a kernel cell that runs many
+runs (a bench_cell_hold smoke run took 457 s at load ~22)."""
+TEST_BOUND_S = 4 * PATIENCE_S
+"""pytest-timeout's bound on one test (``timeout`` in pyproject.toml, which the root conftest
+checks against this): above every wait a test makes, so a test fails by its own wait, saying
+what it waited for, and pytest-timeout only ends a test that hangs outside one. A test marks
+a larger bound only as a multiple of this."""
 
-STALL_TIMEOUT = httpx.Timeout(PATIENCE_S, read=2.0)
-"""The client's ``timeout`` in a test of a stream that stalls: two seconds of silence within a
-body is the stall (a local stream that goes on is never silent that long, even on a busy
-machine); connecting, sending and the pool keep the test's patience."""
+
+PEER_TIMEOUT = httpx.Timeout(PATIENCE_S)
+"""An agentnb client's ``timeout`` against another project's server or agent (LiteLLM's
+proxy, an SDK's server, an ACP agent's process): each waits up to the suite's patience
+for an answer. The client's own default (60 s to read) is the product's choice for a
+user's server; such a peer on a loaded machine took longer to write its first bytes."""
+
+
+def stall_timeout(read: float) -> httpx.Timeout:
+    """The client's ``timeout`` in a test of a stream that stalls: ``read`` seconds of silence
+    is the stall; connecting, sending and the pool keep the test's patience. A test that needs
+    what comes before the stall takes ``read`` from :func:`growing_limits` (a loaded machine
+    can be silent for seconds between two frames, or before the first)."""
+    return httpx.Timeout(PATIENCE_S, read=read)
+
+
+STALL_TIMEOUT = stall_timeout(2.0)
+"""``stall_timeout`` for a test that only needs the stream to stall somewhere: two seconds of
+silence, wherever it falls, is the stall the test is about."""
 
 
 class RecordedSleeps:
@@ -266,6 +299,17 @@ def wait_until(
         time.sleep(0.02)
 
 
+def patient_polls() -> Iterator[int]:
+    """The turns of a polling loop that breaks once what it waits for is seen: as many as
+    :data:`PATIENCE_S` allows, never a count (a count of polls is a time limit that a loaded
+    machine's slower polls run out of). The check after the loop says what was not seen."""
+    deadline = time.monotonic() + PATIENCE_S
+    turn = 0
+    while time.monotonic() < deadline:
+        yield turn
+        turn += 1
+
+
 def growing_limits(what: str, first: float = 1.0) -> Iterator[float]:
     """Time limits for a test of what happens when one passes (a stream's idle limit, a run's,
     an evaluator's): ``first`` seconds, then twice as long each time the test goes on to the
@@ -354,10 +398,10 @@ def serving(
         finally:
             process.terminate()
             try:
-                process.wait(15)
+                process.wait(PATIENCE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait(15)
+                process.wait(PATIENCE_S)
 
 
 @contextlib.contextmanager
@@ -396,9 +440,9 @@ async def asgi_body(scope: dict[str, Any], receive: Any, send: Any) -> bytes | N
 SERVICE_STALL_S = 2 * PATIENCE_S
 """A service starting (LiteLLM, Phoenix, an SDK's server) that neither writes a line nor uses
 the CPU for this long, and does not answer, has stopped making progress: it fails."""
-SERVICE_START_BOUND_S = 900.0
+SERVICE_START_BOUND_S = 6 * PATIENCE_S
 """The bound on a start that keeps making progress: a bound for a hang, never a speed (a
-start at load 12 took over 120 s)."""
+start at load 12 took over 120 s; LiteLLM's took 527 s at load ~22, Phoenix's over 900 s)."""
 
 
 def wait_for_start(
@@ -437,7 +481,7 @@ def wait_for_start(
 
 def _answers(url: str) -> bool:
     with contextlib.suppress(httpx.HTTPError):
-        return httpx.get(url, timeout=5).status_code == 200
+        return httpx.get(url, timeout=PATIENCE_S).status_code == 200
     return False
 
 

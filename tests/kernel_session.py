@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from agentnb_testing import PATIENCE_S
+
 __all__ = ["WIDGET_MIME", "Session", "executed_cell", "reset_kernel", "running_kernel"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -25,7 +27,7 @@ def executed_cell(code: str, env: Mapping[str, str]) -> tuple[list[Any], dict[st
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code)]
     client = nbclient.NotebookClient(
-        nb, timeout=120, kernel_name="python3", store_widget_state=True
+        nb, timeout=PATIENCE_S, kernel_name="python3", store_widget_state=True
     )
     client.execute(env=dict(env))
     states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
@@ -47,7 +49,7 @@ def running_kernel(env: Mapping[str, str] | None = None, cwd: str | None = None)
         manager.start_kernel(env=dict(env), **where)
     client = manager.client()
     client.start_channels()
-    client.wait_for_ready(timeout=60)
+    client.wait_for_ready(timeout=PATIENCE_S)
     try:
         yield client
     finally:
@@ -64,7 +66,7 @@ def reset_kernel(client: Any) -> None:
         "get_ipython().reset(new_session=True)", silent=True, store_history=False
     )
     while True:
-        reply = client.get_shell_msg(timeout=60)
+        reply = client.get_shell_msg(timeout=PATIENCE_S)
         if reply["parent_header"].get("msg_id") == msg_id:
             break
     assert reply["content"]["status"] == "ok", reply["content"]
@@ -84,7 +86,7 @@ class Session:
             except queue.Empty:
                 return
 
-    def execute(self, code: str, timeout: float = 60, *, store_history: bool = True) -> str:
+    def execute(self, code: str, timeout: float = PATIENCE_S, *, store_history: bool = True) -> str:
         """Run ``code``; return its msg id once the kernel is idle again (outputs collected).
         ``store_history=False``: a cell the person did not type (``In``/``Out`` and the
         execution count stay as they were)."""
@@ -103,7 +105,7 @@ class Session:
             raise AssertionError("\n".join(msg["content"]["traceback"]))
         return msg_id
 
-    def wait_for(self, seen: Callable[[], bool], timeout: float = 60) -> None:
+    def wait_for(self, seen: Callable[[], bool], timeout: float = PATIENCE_S) -> None:
         """Keep iopub messages until ``seen()`` is true of them: what the background loop
         sends comes when it is done, maybe after the next cell's idle."""
         deadline = time.monotonic() + timeout

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 SCRIPTS = sorted(
@@ -43,7 +44,6 @@ def test_every_benchmark_has_a_smoke_mode() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
 @pytest.mark.parametrize(
     "script",
     [
@@ -52,12 +52,16 @@ def test_every_benchmark_has_a_smoke_mode() -> None:
     ],
 )
 def test_benchmark_runs_in_smoke_mode(script: str, tmp_path: Path) -> None:
-    env = {**os.environ, "AGENTNB_HISTORY": str(tmp_path / "history.sqlite3")}
+    env = {
+        **os.environ,
+        "AGENTNB_HISTORY": str(tmp_path / "history.sqlite3"),
+        "BENCH_PATIENCE_S": str(PATIENCE_S),  # benchmarks/patience.py: each wait's bound
+    }
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / script), "--smoke"],
         capture_output=True,
         text=True,
-        timeout=480,  # a hang's bound: a smoke run's time is not checked
+        timeout=PROGRAM_PATIENCE_S,  # a hang's bound: a smoke run's time is not checked
         cwd=tmp_path,
         env=env,
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S, REPO
 from docs_blocks import Block, page_blocks, shell_commands, shows
 from kernel_session import Session, running_kernel
 
@@ -55,7 +55,6 @@ def page_name(path: Path) -> str:
 
 @pytest.mark.kernel
 @pytest.mark.slow
-@pytest.mark.timeout(900)
 @pytest.mark.parametrize(
     "page", [p for p in PAGES if runnable(p)], ids=[page_name(p) for p in PAGES if runnable(p)]
 )
@@ -154,7 +153,7 @@ def run_cell(block: Block, session: Session, then: Block | None) -> str | None:
     writes to stderr without a traceback)."""
     shown = then.code if then is not None and then.kind == "output" else None
     msg_id = session.client.execute(block.code)
-    session.wait_for(lambda: bool(idle(session, msg_id)), timeout=180)
+    session.wait_for(lambda: bool(idle(session, msg_id)), timeout=PROGRAM_PATIENCE_S)
     reply = shell_reply(session, msg_id)
     if reply["status"] == "error":
         raised = plain(f"{reply['ename']}: {reply['evalue']}")
@@ -182,7 +181,13 @@ def run_marimo(blocks: list[Block], env: Mapping[str, str], cwd: Path) -> str | 
     steps = [[*marimo, "convert", "page.ipynb", "-o", "page.py"], [sys.executable, "page.py"]]
     for step in steps:
         done = subprocess.run(
-            step, capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False
+            step,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
+            timeout=PROGRAM_PATIENCE_S,
+            check=False,
         )
         if done.returncode != 0:
             cells = "\n\n".join(block.code for block in blocks)
@@ -197,7 +202,7 @@ def idle(session: Session, msg_id: str) -> bool:
 def shell_reply(session: Session, msg_id: str) -> dict[str, Any]:
     """The kernel's execute reply to ``msg_id`` (replies to earlier requests skipped)."""
     while True:
-        reply = session.client.get_shell_msg(timeout=60)
+        reply = session.client.get_shell_msg(timeout=PATIENCE_S)
         if reply["parent_header"].get("msg_id") == msg_id:
             content: dict[str, Any] = reply["content"]
             return content
@@ -210,7 +215,7 @@ def run_commands(block: Block, env: Mapping[str, str], cwd: Path, then: Block | 
     for command in shell_commands(block):
         done = subprocess.run(
             [sys.executable, "-m", *command.argv],
-            capture_output=True, text=True, env=env, cwd=cwd, timeout=180, check=False,
+            capture_output=True, text=True, env=env, cwd=cwd, timeout=PROGRAM_PATIENCE_S, check=False,
         )  # fmt: skip
         line = " ".join(command.argv)
         if done.returncode != 0:

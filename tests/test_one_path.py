@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import PATIENCE_S, REPO
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -249,7 +249,7 @@ def via_cli(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None
 def via_cli_process(dialect: str, url: str, agent: str, options: dict[str, Any]) -> None:
     env = {**os.environ, "AGENTNB_API_KEY": KEY}
     args = [sys.executable, "-m", "agentnb", *cli_args(dialect, url, agent, options)]
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=PATIENCE_S)
     if done.returncode != 0:
         raise agentnb.AgentNBError(done.stderr)
 

@@ -17,9 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from agentnb_testing import EVALS_DISTRIBUTION, REPO
-
-pytestmark = pytest.mark.timeout(300)
+from agentnb_testing import EVALS_DISTRIBUTION, PATIENCE_S, REPO
 
 QUESTION = "What is NVDA trading at, and how did it move this week?"
 
@@ -128,7 +126,7 @@ def venv_with(tmp_path: Path, *install: str) -> tuple[Path, dict[str, str]]:
 def in_venv(python: Path, env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(python), "-c", code],
-        capture_output=True, text=True, cwd=python.parents[2], env=env, timeout=120, check=False,
+        capture_output=True, text=True, cwd=python.parents[2], env=env, timeout=PATIENCE_S, check=False,
     )  # fmt: skip
 
 
@@ -137,7 +135,7 @@ def test_the_installed_wheel_runs_the_readme_s_main_job(wheel: Path, tmp_path: P
     where = in_venv(python, env, "import agentnb; print(agentnb.__file__)").stdout.strip()
     done = subprocess.run(
         [str(python.parent / "agentnb"), "run", "finance_agent", QUESTION],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=PATIENCE_S, check=False,
     )  # fmt: skip
 
     assert Path(where).is_relative_to(tmp_path / "venv"), where

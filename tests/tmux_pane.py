@@ -8,9 +8,11 @@ import time
 import uuid
 from collections.abc import Callable
 
+from agentnb_testing import PATIENCE_S
+
 __all__ = ["WAIT", "Pane"]
 
-WAIT = 30.0
+WAIT = PATIENCE_S
 """Seconds a step may take before the test gives up (a failure, not a timing claim)."""
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import SharedServers, connection_env, free_port, serving
+from agentnb_testing import PATIENCE_S, SharedServers, connection_env, free_port, serving
 from notebook_pages import is_warm
 
 from agentnb.server import ServerHandle, start_server
@@ -41,15 +41,7 @@ CHROMIUM_ARGS = [
 SHARED = SharedServers(HERE)
 
 
-BROWSER_TEST_TIMEOUT_S = 600
-"""pytest-timeout's bound for a browser test (the suite's is 120 s): a test makes several waits
-of ``PATIENCE_MS`` on a page, each a bound for a hang; on a busy machine they add up."""
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "browser" in item.keywords and item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(BROWSER_TEST_TIMEOUT_S))
     if CHROMIUM.exists():
         return
     skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing (apt-get install chromium)")
@@ -156,7 +148,7 @@ def serve_jupyter(
 
 def jupyter_api(lab: Lab, method: str, path: str) -> Any:
     request = urllib.request.Request(f"{lab.url}/api/{path}", method=method)
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with urllib.request.urlopen(request, timeout=PATIENCE_S) as response:
         body = response.read()
     return json.loads(body) if body else None
 

@@ -145,7 +145,7 @@ def open_notebook_at(page: Any, url: str) -> None:
 
 def wait_for_idle_kernel(page: Any) -> None:
     """Wait until the page's notebook is loaded and its kernel idle."""
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + PATIENCE_S
     status = page.evaluate(WAIT_READY)
     while status != "idle":
         assert time.monotonic() < deadline, f"the notebook's kernel is not ready: {status}"
@@ -572,7 +572,7 @@ def nbconvert(*args: str, env: dict[str, str] | None = None) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=PATIENCE_S,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -44,7 +44,7 @@ def connect_cell(name: str, command: list[str], folder: Path, env: dict[str, str
     return (
         "%load_ext agentnb\nimport agentnb, httpx\n"
         f"agentnb.connect('acp', command={command!r}, name={name!r}, cwd={str(folder)!r}, "
-        f"env={env!r}, timeout=httpx.Timeout(60.0, connect={PATIENCE_S}))"
+        f"env={env!r}, timeout=httpx.Timeout({PATIENCE_S:g}, connect={PATIENCE_S}))"
     )
 
 

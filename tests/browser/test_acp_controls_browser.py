@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 from agentnb_testing import sdk_python
-from notebook_pages import RUN_CELL, notebook_page, wait_for_state, widget_at, widget_errors
+from notebook_pages import (
+    PATIENCE_MS,
+    RUN_CELL,
+    notebook_page,
+    wait_for_state,
+    widget_at,
+    widget_errors,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -102,14 +109,14 @@ def test_a_pick_is_set_at_once_pending_until_answered_and_a_refusal_goes_back(
         pending.wait_for()
         assert "setting…" in pending.inner_text() and model.input_value() == "controls-model-2"
         page.screenshot(path=str(artifacts / "acp-controls-pick-pending.png"))
-        pending.wait_for(state="detached", timeout=60_000)
+        pending.wait_for(state="detached", timeout=PATIENCE_MS)
         assert model.input_value() == "controls-model-2"
         assert log.read_text() == "set model controls-model-2\n"  # no message sent yet
 
         effort = chat.get_by_label("Effort", exact=True)
         effort.select_option("high")
         error = chat.locator(".anb-session-error")
-        error.wait_for(timeout=60_000)
+        error.wait_for(timeout=PATIENCE_MS)
         assert "Could not set Effort to high" in error.inner_text()
         assert "effort is locked by policy" in error.inner_text()
         assert effort.input_value() == "low"  # back as it was

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import sdk_python
+from agentnb_testing import PROGRAM_PATIENCE_S, sdk_python
 from notebook_pages import cell_at, notebook_page, widget_errors
 
 pytestmark = pytest.mark.browser
@@ -45,7 +45,7 @@ def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     where = tmp_path_factory.mktemp("coders")
     path = where / "history.sqlite3"
     given = [str(path), str(sdk_python("acp")), str(CODER), str(where / "repo")]
-    subprocess.run([sys.executable, "-c", MAKE, *given], check=True, timeout=300)
+    subprocess.run([sys.executable, "-c", MAKE, *given], check=True, timeout=PROGRAM_PATIENCE_S)
     return path
 
 

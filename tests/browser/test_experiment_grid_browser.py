@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PROGRAM_PATIENCE_S
 from notebook_pages import (
     PATIENCE_MS,
     SHUTDOWN_KERNEL,
@@ -43,7 +44,7 @@ FITS = "(el) => el.closest('.jp-OutputArea-output').scrollWidth - el.clientWidth
 @pytest.fixture(scope="module")
 def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("grid") / "history.sqlite3"
-    subprocess.run([sys.executable, "-c", MAKE, str(path)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-c", MAKE, str(path)], check=True, timeout=PROGRAM_PATIENCE_S)
     return path
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PROGRAM_PATIENCE_S
 from notebook_pages import CONTRASTS, THEMES, cell_at, notebook_page, run_and_wait, set_theme
 
 pytestmark = pytest.mark.browser
@@ -57,7 +58,7 @@ FITS = """
 @pytest.fixture(scope="module")
 def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("experiment") / "history.sqlite3"
-    subprocess.run([sys.executable, "-c", MAKE, str(path)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-c", MAKE, str(path)], check=True, timeout=PROGRAM_PATIENCE_S)
     return path
 
 

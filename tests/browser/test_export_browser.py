@@ -23,6 +23,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from agentnb_testing import PATIENCE_S
 from notebook_pages import (
     PATIENCE_MS,
     REOPENED,
@@ -47,7 +48,7 @@ CELLS = [
     "%load_ext agentnb",
     "%%agent finance_agent --wait\nWhat is NVDA trading at, and how did it move this week?",
     "%%agent echo\nHello from a cell that returns at once",
-    "print(_agent.wait(60).status)",
+    f"print(_agent.wait({PATIENCE_S:g}).status)",
 ]
 ECHO = "Hello from a cell that returns at once"
 

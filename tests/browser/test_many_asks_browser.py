@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
+    PATIENCE_MS,
     RUN_CELL,
     cell_at,
     notebook_page,
@@ -62,14 +63,14 @@ def test_fifty_asks_in_one_cell_all_end_in_their_chat_cells_and_the_kernel_answe
     with notebook_page(browser, jupyterlab, "many-asks.ipynb", CELLS, run_first=1) as page:
         page.evaluate(RUN_CELL, 1)
         assert page.evaluate(ONE_PLUS_ONE) == "2"
-        page.wait_for_function(FINAL_COPIES, arg=[1, ASKS], timeout=120_000)
+        page.wait_for_function(FINAL_COPIES, arg=[1, ASKS], timeout=PATIENCE_MS)
         more = cell_at(page, 1).locator(".jp-TrimmedOutputs")
         if more.count():  # JupyterLab shows 50 outputs of a cell: two a chat cell
             more.click()
         page.wait_for_function(
             f"(i) => ({STATES})(i).filter(([s]) => s === 'Completed').length === {ASKS}",
             arg=1,
-            timeout=120_000,
+            timeout=PATIENCE_MS,
         )
         states = page.evaluate(STATES, 1)
         assert [answer for _, answer in states] == [f"question {i}" for i in range(ASKS)]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from notebook_pages import (
     RUN_CELL,
     STATIC_COPY,
@@ -98,7 +99,7 @@ def test_a_chat_cell_streaming_out_of_sight_is_whole_when_scrolled_back(
         page.wait_for_function(OUT_OF_SIGHT, arg=STREAMING)
         drawn_then = page.evaluate(PARAGRAPHS_DRAWN, STREAMING)
         assert drawn_then < PARAGRAPHS, "the rest streams while the cell is out of sight"
-        page.evaluate(RUN_IN_KERNEL, "streaming.wait(120)")
+        page.evaluate(RUN_IN_KERNEL, f"streaming.wait({PATIENCE_S:g})")
         assert page.evaluate(OUT_OF_SIGHT, STREAMING), "it streamed to its end out of sight"
         page.wait_for_function(STATIC_COPY, arg=[STREAMING, f"Paragraph {PARAGRAPHS - 1} of"])
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from typing import Any
 
-from agentnb_testing import cli_in_process
+from agentnb_testing import PATIENCE_S, cli_in_process
 
 __all__ = ["cli_env", "on", "run_in_process", "run_piped"]
 
@@ -38,7 +38,7 @@ def run_piped(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
         stdin=subprocess.DEVNULL,
         text=True,
         env=cli_env(server),
-        timeout=60,
+        timeout=PATIENCE_S,
         check=False,
     )
 

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from cli_process import cli_env, on, run_piped
 
 from agentnb._display.approval_prompt import NO_REPLY, NO_TERMINAL
@@ -35,7 +36,7 @@ def test_a_terminal_is_asked_for_text(
         ["-m", "agentnb", "run", *PLAN, *on(server)],
         env=cli_env(server),
         encoding="utf-8",
-        timeout=30,
+        timeout=PATIENCE_S,
         dimensions=(50, 200),
     )
     child.expect_exact(PROMPT.replace("\n", "\r\n"))

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 import pytest
-from agentnb_testing import cli_in_process
+from agentnb_testing import PATIENCE_S, cli_in_process
 from cli_process import cli_env, on, run_in_process, run_piped
 
 from agentnb._app.run_flags import BY_POLICY
@@ -38,7 +38,7 @@ def test_a_terminal_is_asked(server: Any, answer: str, outcome: str, answer_text
         ["-m", "agentnb", "run", *TRADE, *on(server)],
         env=cli_env(server),
         encoding="utf-8",
-        timeout=30,
+        timeout=PATIENCE_S,
         dimensions=(50, 200),
     )
     child.expect_exact('Approve place_trade(ticker: "NVDA", side: "buy", shares: 3)? [y/N] ')

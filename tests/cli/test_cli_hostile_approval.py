@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
+from agentnb_testing import PATIENCE_S
 from hostile_server import Conn, HostileServer, Request, sse_head
 
 pexpect = pytest.importorskip("pexpect")
@@ -63,7 +64,7 @@ def spawn(url: str) -> Any:
         ["-m", "agentnb", "run", "agent", "pay", "--provider", "vercel", "--base-url", url],
         env=env,
         encoding="utf-8",
-        timeout=30,
+        timeout=PATIENCE_S,
         dimensions=(
             60,
             5000,

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agentnb_testing import PATIENCE_S
 from cli_process import cli_env, on
 
 NOTEBOOK_ONLY = (
@@ -51,7 +52,7 @@ def loaded_by(*args: str, env: dict[str, str]) -> dict[str, Any]:
         stdin=subprocess.DEVNULL,
         text=True,
         env=env,
-        timeout=120,
+        timeout=PATIENCE_S,
         check=False,
     )
     assert done.stdout.strip(), done.stderr
@@ -120,7 +121,7 @@ def test_a_script_s_ask_loads_nothing_of_the_notebook(server: Any) -> None:
         stdin=subprocess.DEVNULL,
         text=True,
         env=cli_env(),
-        timeout=120,
+        timeout=PATIENCE_S,
         check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb._cli.main import COMMANDS, PLUGINS, commands, main
 from agentnb.history import HistoryStore
@@ -53,7 +54,7 @@ def test_agentnb_s_own_commands_load_no_plugin(tmp_path: Path) -> None:
         "print('evals loaded' if 'agentnb.evals' in sys.modules else 'evals not loaded')"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=PATIENCE_S, check=True
     )
     assert done.stdout.strip().endswith("evals not loaded"), done.stdout + done.stderr
 

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from agentnb_testing import cli_in_process
+from agentnb_testing import PATIENCE_S, cli_in_process
 from cli_process import cli_env
 
 RUN_PY_FIX = (
@@ -61,7 +61,7 @@ def test_an_interrupted_run_is_reported_once() -> None:
     process.stdout.readline()  # the run is streaming
     time.sleep(0.3)
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=PATIENCE_S)
     assert process.returncode == 130
     assert (out + err).count("cancelled") == 1, out + err
 

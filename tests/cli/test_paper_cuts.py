@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agentnb_testing import PATIENCE_S
 from agentnb_testing import cli_in_process as cli
 
 import agentnb
@@ -23,7 +24,7 @@ def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
         capture_output=True,
         text=True,
         env={**base, "AGENTNB_HISTORY": "off", **(env or {})},
-        timeout=60,
+        timeout=PATIENCE_S,
         check=False,
     )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import cli_in_process
+from agentnb_testing import PATIENCE_S, cli_in_process
 
 
 def agentnb_here(
@@ -31,7 +31,7 @@ def agentnb_cli(
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=PATIENCE_S,
         check=False,
     )
 

@@ -19,7 +19,6 @@ from agentnb.server import ServerHandle, start_server
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
-    pytest.mark.timeout(120),
 ]
 
 

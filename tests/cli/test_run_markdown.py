@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 import pytest
-from agentnb_testing import cli_in_process
+from agentnb_testing import PATIENCE_S, cli_in_process
 from cli_process import on
 from hypothesis import given
 from hypothesis import strategies as st
@@ -42,7 +42,7 @@ def in_a_pty(server: Any, *args: str, **env: str) -> str:
         ["-m", "agentnb", *ASK, *on(server), *args],
         env=environment(server, **env),
         encoding="utf-8",
-        timeout=60,
+        timeout=PATIENCE_S,
         dimensions=(50, 120),
     )
     child.expect(pexpect.EOF)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from agentnb_testing import cli_in_process
+from agentnb_testing import PATIENCE_S, cli_in_process
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
@@ -49,7 +49,7 @@ def in_a_pty(*args: str, columns: int) -> list[str]:
         ["-m", "agentnb", "runs", *args],
         env=env,
         encoding="utf-8",
-        timeout=30,
+        timeout=PATIENCE_S,
         dimensions=(40, columns),
     )
     child.expect(pexpect.EOF)

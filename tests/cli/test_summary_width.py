@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb._history import RunRecord
 from agentnb._history._records import RUN_COLUMNS
@@ -60,7 +61,7 @@ def printed_in_a_pty(db: Path, call: str, columns: int = 80) -> list[str]:
         ["-c", f"import agentnb; print({call})"],
         env=env,
         encoding="utf-8",
-        timeout=60,
+        timeout=PATIENCE_S,
         dimensions=(60, columns),
     )
     child.expect(pexpect.EOF)

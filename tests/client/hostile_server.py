@@ -164,7 +164,7 @@ class CuttingRelay:
         self.targets.append(f"{request.method} {request.path}")
         headers = {k: v for k, v in request.headers.items() if k in _RELAYED}
         async with (
-            httpx.AsyncClient(timeout=30) as client,
+            httpx.AsyncClient(timeout=PATIENCE_S) as client,
             client.stream(
                 request.method, self.upstream + request.path, headers=headers, content=request.body
             ) as answer,

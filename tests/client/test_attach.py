@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import client_for
+from agentnb_testing import PATIENCE_S, client_for
 
 from agentnb import AgentClient, Run
 from agentnb._core.exceptions import ConfigurationError, NotFoundError
@@ -21,14 +21,12 @@ from agentnb.history import HistoryStore
 from agentnb.providers import HttpRequest
 from agentnb.server import ServerHandle
 
-pytestmark = pytest.mark.timeout(120)
-
 
 def start_and_walk_away(server: ServerHandle, agent: str, **body: Any) -> tuple[str, str]:
     """Start a SeekrFlow run with plain httpx, read its first frames, drop the connection
     (nothing tells the platform to stop) and return (thread id, run id)."""
     headers = {"Authorization": f"Bearer {server.api_key}", "X-AgentNB-Delay-Ms": "30"}
-    with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as http:
+    with httpx.Client(base_url=server.base_url, headers=headers, timeout=PATIENCE_S) as http:
         thread_id = http.post("/v1/threads", json={}).json()["id"]
         http.post(f"/v1/threads/{thread_id}/messages", json={"content": "a long story"})
         path = f"/v1/threads/{thread_id}/runs/stream/vercel"

@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 
+from agentnb_testing import patient_polls
 from hostile_server import Conn, HostileServer, Request, sse_head
 
 from agentnb._client.async_client import AsyncAgentClient
@@ -50,7 +51,7 @@ async def test_a_paused_iteration_stops_the_socket_reads_and_loses_nothing() -> 
                 if deltas == 3:
                     break  # the consumer pauses, the stream stays open
             settled = -1
-            for _ in range(100):  # until the server's writes stop getting anywhere
+            for _ in patient_polls():  # until the server's writes stop getting anywhere
                 if written == settled:
                     break
                 settled = written
@@ -91,7 +92,7 @@ def test_a_paused_sync_iteration_stops_the_socket_reads_too() -> None:
             if deltas == 3:
                 break  # the consumer pauses, the stream stays open
         settled = -1
-        for _ in range(100):  # until the server's writes stop getting anywhere
+        for _ in patient_polls():  # until the server's writes stop getting anywhere
             if written == settled:
                 break
             settled = written

@@ -57,7 +57,6 @@ async def test_run_follows_its_policy(
 
 
 @pytest.mark.parametrize("dialect", APPROVING)
-@pytest.mark.timeout(60)
 async def test_run_without_a_policy_denies_as_no_one_could_approve(
     server: ServerHandle, dialect: str
 ) -> None:

@@ -42,8 +42,6 @@ from agentnb._display.approval_prompt import question, whole_call
 from agentnb._display.static_copy import static_bundle
 from agentnb.history import HistoryStore
 
-pytestmark = pytest.mark.timeout(60)
-
 ACTED_ON = {"to": "acct-666", "amount": 5000}
 OTHER = {"to": "acct-9", "amount": 5}
 

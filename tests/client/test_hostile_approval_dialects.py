@@ -35,8 +35,6 @@ from agentnb._core.shown_call import is_plain_identifier, visible
 from agentnb._core.text import compact_json
 from agentnb._display.static_copy import static_bundle
 
-pytestmark = pytest.mark.timeout(300)
-
 DANGEROUS = [
     "\n", "\r", "\t", "\x1b", "\x1b[2J", "\x07", "\x00", "\x7f", "\x85", "\x9b",
     "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
@@ -148,7 +146,7 @@ def spawn(dialect: str, url: str) -> Any:
     env.update(AGENTNB_HISTORY="off", NO_COLOR="1")
     argv = ["-m", "agentnb", "run", "agent", "go", "--provider", dialect, "--base-url", url]
     return pexpect.spawn(
-        sys.executable, argv, env=env, encoding="utf-8", timeout=20, dimensions=(60, 5000)
+        sys.executable, argv, env=env, encoding="utf-8", timeout=PATIENCE_S, dimensions=(60, 5000)
     )
 
 

@@ -256,9 +256,9 @@ async def test_each_pause_waits_for_its_own_decision_and_stop_ends_it_cancelled(
                             fourth_pause.set()
 
             reader = asyncio.create_task(read())
-            await asyncio.wait_for(fourth_pause.wait(), 10)
+            await asyncio.wait_for(fourth_pause.wait(), PATIENCE_S)
             assert stream.run.status == "paused"
-            await asyncio.wait_for(stream.aclose(), 10)
+            await asyncio.wait_for(stream.aclose(), PATIENCE_S)
             await asyncio.wait_for(reader, PATIENCE_S)
     assert pauses == [["c1"], ["c2"], ["c3"], ["c4"]]
     assert stream.run.status == "cancelled"

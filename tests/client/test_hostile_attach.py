@@ -15,8 +15,6 @@ from agentnb import AsyncAgentClient, Run
 from agentnb._core.exceptions import AgentNBError, RunInterruptedError
 from agentnb.events import UnknownEvent
 
-pytestmark = pytest.mark.timeout(60)
-
 THREAD, RUN = "thread_1", "run_1"
 ATTACH = f"/v1/threads/{THREAD}/runs/{RUN}/attach"
 WORDS = ["The ", "run ", "goes ", "on ", "to ", "its ", "end."]

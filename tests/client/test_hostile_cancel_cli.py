@@ -18,7 +18,6 @@ from tmux_pane import Pane
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
-    pytest.mark.timeout(120),
 ]
 
 

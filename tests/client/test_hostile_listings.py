@@ -30,8 +30,6 @@ from agentnb._client.listing_bounds import LISTING_PAGES, LISTING_ROWS
 from agentnb._client.stream import MAX_PAUSES_PER_RUN
 from agentnb._core.exceptions import ProtocolError, RunInterruptedError
 
-pytestmark = pytest.mark.timeout(600)
-
 GIVES_UP_AFTER = LISTING_PAGES * 3
 """Pages a server offers before it ends its listing (so a test without the bound ends)."""
 

@@ -9,6 +9,7 @@ import asyncio
 import json
 from typing import Any
 
+from agentnb_testing import PATIENCE_S
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 from agentnb import Run
@@ -95,7 +96,7 @@ def _serving(frames: list[dict[str, Any]], *, hold_open: bool = False) -> Any:
 async def _read(handler: Any, dialect: str = "seekrflow-vercel") -> Run:
     with HostileServer(handler) as srv:
         async with AsyncAgentClient(dialect, base_url=srv.url, record=False, max_retries=0) as c:
-            return await asyncio.wait_for(c.run("agent", "hi"), 30)
+            return await asyncio.wait_for(c.run("agent", "hi"), PATIENCE_S)
 
 
 def assert_no_cycle(run: Run) -> None:

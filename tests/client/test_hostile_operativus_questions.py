@@ -29,8 +29,6 @@ from agentnb._display.approval_prompt import MAX_QUESTION, answer_prompt
 from agentnb._display.static_copy import static_html
 from agentnb.events import RunPaused
 
-pytestmark = pytest.mark.timeout(60)
-
 CONTROL = "\x1b[2J\x1b]0;pwned\x07where?\r\n\x00\u202e\x9b31m"
 QUESTIONS = [
     pytest.param("Where to? " + "x" * (1024 * 1024), id="1MB"),

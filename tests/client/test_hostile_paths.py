@@ -31,8 +31,6 @@ from agentnb._core.request import Fork, RunRequest
 from agentnb._core.retry import RetryPolicy
 from agentnb.providers import HttpRequest, Provider, RunRef, available_providers
 
-pytestmark = pytest.mark.timeout(600)
-
 PLAIN = "plainvalue"
 OPTIONS: dict[str, dict[str, Any]] = {"a2a": {"path": "/{agent}"}, "ag-ui": {"path": "/{agent}"}}
 """Options that put the agent's name into the path, where a dialect has one."""

@@ -10,13 +10,10 @@ import asyncio
 import json
 from typing import Any
 
-import pytest
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.run import Run
-
-pytestmark = pytest.mark.timeout(60)
 
 
 def _event(kind: str, **fields: Any) -> bytes:

@@ -15,12 +15,12 @@ import sys
 import textwrap
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb.server import ServerHandle
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="pthread_kill is POSIX"),
-    pytest.mark.timeout(180),
 ]
 
 SCRIPT = textwrap.dedent(
@@ -95,7 +95,7 @@ SCRIPT = textwrap.dedent(
 
 
 def interrupted(
-    server: ServerHandle, case: str, tmp_path: object, timeout: float = 150
+    server: ServerHandle, case: str, tmp_path: object, timeout: float = PATIENCE_S
 ) -> dict[str, object]:
     env = {**os.environ, "AGENTNB_HISTORY": f"{tmp_path}/history.sqlite3"}
     done = subprocess.run(
@@ -135,5 +135,5 @@ def test_an_interrupt_stops_an_experiment_s_evaluation(
 def test_an_interrupt_ends_a_wait_for_a_first_event_that_never_comes(
     server: ServerHandle, tmp_path: object
 ) -> None:
-    outcome = interrupted(server, "started", tmp_path, timeout=60)
+    outcome = interrupted(server, "started", tmp_path)
     assert outcome["raised"] == "KeyboardInterrupt"

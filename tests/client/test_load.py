@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import STALL_TIMEOUT
+from agentnb_testing import PATIENCE_S, STALL_TIMEOUT
 
 import agentnb
 from agentnb._app import connections as conns
@@ -182,7 +182,7 @@ CAPPED_WORDS = " ".join(f"w{j}" for j in range(30))
 async def finish_together_on_a_capped_pool(server: ServerHandle, runs: int) -> list[agentnb.Run]:
     http = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=runs),
-        timeout=httpx.Timeout(10.0, pool=1.0),
+        timeout=httpx.Timeout(PATIENCE_S, pool=1.0),
     )
     client = AsyncAgentClient(
         "operativus",
@@ -208,7 +208,7 @@ def test_runs_ending_together_on_a_full_pool_still_fetch_their_usage(
     """Operativus reads usage with a second request after the stream: a run must not hold
     its stream's connection while it waits for another one, or runs that fill the pool and end
     together wait on each other until the pool timeout and lose their usage."""
-    runs = run_sync(finish_together_on_a_capped_pool(server, 3), timeout=60)
+    runs = run_sync(finish_together_on_a_capped_pool(server, 3), timeout=PATIENCE_S)
     assert [r.status for r in runs] == ["completed"] * 3
     assert [r.usage is not None for r in runs] == [True] * 3
 
@@ -229,5 +229,5 @@ def test_wait_reports_the_runs_own_timeout_not_a_wait_timeout(
     )
     handle = agentnb.ask("writer", "Write", via="stalls", display=False)
     with pytest.raises(agentnb.StreamTimeoutError, match="stalled"):
-        handle.wait(60)
+        handle.wait(PATIENCE_S)
     assert handle.status == "interrupted"

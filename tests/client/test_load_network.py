@@ -65,7 +65,7 @@ async def test_a_cookie_the_server_sets_is_sent_back() -> None:
         await conn.send(http_head("200 OK", head) + b"{}")
 
     with HostileServer(answer) as srv:
-        client = new_http_client(httpx.Timeout(5))
+        client = new_http_client(httpx.Timeout(PATIENCE_S))
         try:
             await client.get(srv.url + "/a")
             await client.get(srv.url + "/b")
@@ -128,7 +128,7 @@ async def test_a_keep_alive_connection_the_server_closed_is_not_reused() -> None
         await conn.send(head + body)  # keep-alive by its head, then closed by the server
 
     with HostileServer(answer_then_close) as srv:
-        client = new_http_client(httpx.Timeout(5))
+        client = new_http_client(httpx.Timeout(PATIENCE_S))
         try:
             first = await client.get(srv.url + "/x")
             await asyncio.sleep(0.2)  # the server's close arrives
@@ -147,7 +147,7 @@ async def test_a_request_head_and_body_arrive_whole() -> None:
 
     payloads = [{"message": "hi"}, {"message": "x" * 300_000}, {"message": "y" * 3_000_000}]
     with HostileServer(echo) as srv:
-        client = new_http_client(httpx.Timeout(5))
+        client = new_http_client(httpx.Timeout(PATIENCE_S))
         try:
             for payload in payloads:
                 await client.post(srv.url + "/p", json=payload)
@@ -206,7 +206,7 @@ async def test_a_stop_during_a_read_is_a_cancel_not_a_timeout() -> None:
         await asyncio.sleep(30)
 
     with HostileServer(slow) as srv:
-        client = AsyncAgentClient("openai", base_url=srv.url, record=False, idle_timeout=60)
+        client = AsyncAgentClient("openai", base_url=srv.url, record=False, idle_timeout=PATIENCE_S)
         stream = client.stream("m", "hi")
         first = await stream.__anext__()
         assert first is not None
@@ -236,7 +236,7 @@ def test_an_abandoned_async_generator_is_closed_on_agentnb_loop() -> None:
         generator = numbers()
         assert await generator.__anext__() == 1
         del generator  # left unfinished: the loop's finalizer closes it
-        await asyncio.wait_for(closed.wait(), 5)
+        await asyncio.wait_for(closed.wait(), PATIENCE_S)
 
     run_sync(take_one_and_drop())
     assert seen == [True]
@@ -280,9 +280,9 @@ async def test_https_streams_and_keeps_alive_over_tls(tls_files: tuple[Path, Pat
     server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_context)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with new_http_client(httpx.Timeout(5), str(cert)) as client:
+        async with new_http_client(httpx.Timeout(PATIENCE_S), str(cert)) as client:
             texts = [(await client.get(f"https://127.0.0.1:{port}/s")).text for _ in range(3)]
-        async with new_http_client(httpx.Timeout(5)) as other:
+        async with new_http_client(httpx.Timeout(PATIENCE_S)) as other:
             with pytest.raises(httpx.ConnectError):  # an untrusted certificate is refused
                 await other.get(f"https://127.0.0.1:{port}/s")
     finally:

@@ -24,8 +24,6 @@ from agentnb.events import RunStarted, TextDelta
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
-pytestmark = pytest.mark.timeout(120)
-
 DIALECTS = ["seekrflow", "seekrflow-vercel"]
 
 

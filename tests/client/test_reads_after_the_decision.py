@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from agentnb_testing import said_on_page, serving_asgi
+from agentnb_testing import PATIENCE_S, said_on_page, serving_asgi
 from reading_agent import BODIES, reading_agent
 
 import agentnb
@@ -113,7 +113,7 @@ def test_a_summary_given_up_on_is_stopped_and_does_not_outlive_its_read() -> Non
     spinning = Spinning()
     for _ in range(3):
         assert summarize(spinning, "slow") == "slow: Spinning <repr timed out>"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     while summary_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert summary_threads() == []

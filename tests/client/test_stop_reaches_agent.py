@@ -21,8 +21,6 @@ from agentnb._display.widget import ChatCell
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
-pytestmark = pytest.mark.timeout(120)
-
 SLOW_STORY = {"metadata": {"paragraphs": "40"}}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import client_for
+from agentnb_testing import client_for, patient_polls
 from fault_injection import FaultBook
 from hostile_server import Conn, HostileServer, Request
 
@@ -140,7 +140,7 @@ async def test_a_stop_over_tls_closes_the_connection_at_once(
             async for _ in stream:
                 assert state.streams.open == 1
                 break
-        for _ in range(500):  # the server notices a disconnect on its own time
+        for _ in patient_polls():  # the server notices a disconnect on its own time
             if state.streams.open == 0:
                 break
             await asyncio.sleep(0.01)

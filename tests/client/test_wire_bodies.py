@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import PATIENCE_S
 from hostile_server import Conn, HostileServer, Request
 
 from agentnb._client.async_client import AsyncAgentClient
@@ -97,7 +98,11 @@ async def outcome(server: HostileServer, *, given: bool) -> tuple[Any, ...]:
     async with contextlib.AsyncExitStack() as stack:
         http_client = await stack.enter_async_context(httpx.AsyncClient()) if given else None
         client = AsyncAgentClient(
-            "openai", base_url=server.url, record=False, idle_timeout=5, http_client=http_client
+            "openai",
+            base_url=server.url,
+            record=False,
+            idle_timeout=PATIENCE_S,
+            http_client=http_client,
         )
         stack.push_async_callback(client.aclose)
         try:

@@ -119,7 +119,7 @@ def test_a_failing_listener_does_not_kill_the_run() -> None:
 
     with pytest.warns(UserWarning, match="display bug"):
         run = start(Scripted(agent="finance_agent", events=SCRIPT), listeners=(broken,)).wait(
-            timeout=10
+            timeout=PATIENCE_S
         )
     assert run.status == "completed"
 
@@ -190,10 +190,10 @@ def test_wait_on_agentnb_s_loop_says_to_await_instead_of_hanging() -> None:
     handle = start(source)
 
     async def on_the_loop() -> Run:
-        return handle.wait(timeout=5)
+        return handle.wait(timeout=PATIENCE_S)
 
     with pytest.raises(RuntimeError, match="await the handle"):
-        run_sync(on_the_loop(), 30)
+        run_sync(on_the_loop(), PATIENCE_S)
     assert handle.wait(timeout=PATIENCE_S).status == "completed"
 
 

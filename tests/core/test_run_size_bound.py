@@ -259,7 +259,6 @@ def test_a_bad_bound_is_a_configuration_error(bad: object) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
 @pytest.mark.parametrize("scenario", ["copy_doubling", "empty_lists", *SMALL_VALUES])
 def test_what_the_state_and_custom_events_hold_counts_not_their_wire_size(
     url: str, scenario: str
@@ -365,7 +364,6 @@ async def _vercel_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
 def test_a_thread_keeps_its_answer_without_an_object_per_delta() -> None:
     """The Vercel dialect keeps the answer for the thread's next turn beside the run's own:
     gathered as the run gathers it, not as one small string a delta (~60 bytes each for 8

@@ -56,7 +56,7 @@ async def test_a_raising_function_is_an_error_outcome_not_a_raise() -> None:
 
 async def test_past_its_time_a_sync_call_is_abandoned_and_frees_the_line() -> None:
     release = threading.Event()
-    outcome = await run_user_code(lambda: release.wait(10), time_limit=0.05)
+    outcome = await run_user_code(lambda: release.wait(PATIENCE_S), time_limit=0.05)
     assert (outcome.status, outcome.abandoned) == ("timed_out", True)
     # the abandoned call still runs, yet the next one is not held behind it
     assert (await run_user_code(lambda: "next", time_limit=PATIENCE_S)).value == "next"
@@ -129,7 +129,7 @@ async def test_output_is_kept_up_to_its_bound() -> None:
 
 async def test_cancelling_the_caller_abandons_the_call() -> None:
     release = threading.Event()
-    task = asyncio.create_task(run_user_code(lambda: release.wait(10), time_limit=None))
+    task = asyncio.create_task(run_user_code(lambda: release.wait(PATIENCE_S), time_limit=None))
     await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

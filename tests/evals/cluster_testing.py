@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentnb_testing import free_port, wait_for_start
+from agentnb_testing import PATIENCE_S, free_port, wait_for_start
 
 from agentnb import evals
 from agentnb.history import HistoryStore
@@ -40,11 +40,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(30)
+            process.wait(PATIENCE_S)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            process.wait(30)
+            process.wait(PATIENCE_S)
 
 
 @dataclass

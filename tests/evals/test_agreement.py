@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from agentnb_testing import sdk_python
+from agentnb_testing import PROGRAM_PATIENCE_S, sdk_python
 
 import agentnb
 from agentnb import evals
@@ -110,7 +110,7 @@ def sklearn_figures(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
         input=json.dumps(cases),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=PROGRAM_PATIENCE_S,
     )
     assert done.returncode == 0, done.stderr
     found: list[dict[str, Any]] = json.loads(done.stdout)
@@ -158,7 +158,7 @@ def test_agreement_equals_scikit_learn_here_and_in_a_new_process(
         [sys.executable, "-c", NEW_PROCESS, json.dumps(CASES)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=PROGRAM_PATIENCE_S,
         env=os.environ,
     )
     assert again.returncode == 0, again.stderr
@@ -319,7 +319,7 @@ def test_an_experiment_s_two_arms_each_equal_scikit_learn_here_and_in_a_new_proc
     )
     close_default_stores()  # the new process reads the file alone
     again = subprocess.run(
-        [sys.executable, "-c", ARMS_PROCESS], capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", ARMS_PROCESS], capture_output=True, text=True, timeout=PROGRAM_PATIENCE_S,
         env=os.environ,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr

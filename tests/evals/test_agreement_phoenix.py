@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import evals
 from agentnb._core.trace_ids import run_span_id
 from agentnb._tracing import configure_tracing, flush_tracing
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow]
 
 PROJECT = "agentnb-agreement"
 NAME = "agreement.judge.verdict"
@@ -32,7 +33,7 @@ def annotations(phoenix: str, span_ids: list[str]) -> list[dict[str, Any]]:
     reply = httpx.get(
         f"{phoenix}/v1/projects/{PROJECT}/span_annotations",
         params={"span_ids": span_ids, "limit": 1000},
-        timeout=30,
+        timeout=PATIENCE_S,
     )
     return list(reply.json()["data"]) if reply.status_code == 200 else []
 
@@ -40,7 +41,7 @@ def annotations(phoenix: str, span_ids: list[str]) -> list[dict[str, Any]]:
 def settled(phoenix: str, span_ids: list[str], name: str, expected: int) -> list[dict[str, Any]]:
     """The spans' annotations named ``name``, once ``expected`` are there (Phoenix retries
     an annotation whose span arrives later every 10 s)."""
-    deadline, found = time.monotonic() + 90, []
+    deadline, found = time.monotonic() + PATIENCE_S, []
     while time.monotonic() < deadline:
         found = [a for a in annotations(phoenix, span_ids) if a["name"] == name]
         if len(found) >= expected:
@@ -67,7 +68,7 @@ def test_a_kept_agreement_is_an_annotation_on_each_run_s_span(
             agentnb.score(run, "judge_ok", place % 3 == 0, source="code")
         evals.agreement(exp, "judge_ok")  # computed, not kept: sends nothing
         kept = exp.agreement("judge", by="arm").keep("judge v1")
-        assert flush_tracing(timeout=30)
+        assert flush_tracing(timeout=PATIENCE_S)
     finally:
         configure_tracing(False)
 

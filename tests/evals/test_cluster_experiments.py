@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cluster_experiments
 import pytest
-from agentnb_testing import sdk_python, wait_until
+from agentnb_testing import PROGRAM_PATIENCE_S, sdk_python, wait_until
 from cluster_testing import (
     Cluster,
     cluster_env,
@@ -29,7 +29,7 @@ from agentnb._history import close_default_stores
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def killed_and_redone(dask: Cluster, tmp_path: Path) -> None:
     spins = Path(dask.env["SCRIPTED_SPIN_LOG"])
     history = tmp_path / "killed.sqlite3"
     driver = drive(dask, "spin", history, tmp_path)
-    wait_until(spins.exists, "a task's agent started", timeout=600)
+    wait_until(spins.exists, "a task's agent started", timeout=PROGRAM_PATIENCE_S)
     name, _, worker_pid = spins.read_text().splitlines()[0].split()
     killed = next(w for w in dask.workers if w.pid == int(worker_pid))
     os.kill(killed.pid, signal.SIGKILL)  # mid-task: its agent is spending its 3 s
@@ -163,5 +163,7 @@ def test_cancel_on_ray_drops_the_tasks_not_started_and_stops_the_running_ones(
         lines = spins.read_text().splitlines()
         return {line.split()[0] for line in lines if line.split()[1:2] == ["stopped"]}
 
-    wait_until(lambda: stopped() == set(running), "both running spins stopped", timeout=300)
+    wait_until(
+        lambda: stopped() == set(running), "both running spins stopped", timeout=PROGRAM_PATIENCE_S
+    )
     assert _runs_of(history) == []  # nothing half-written

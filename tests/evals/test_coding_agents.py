@@ -18,7 +18,15 @@ from pathlib import Path
 import httpx
 import pandas
 import pytest
-from agentnb_testing import REPO, free_port, sdk_python, serving, wait_until
+from agentnb_testing import (
+    PATIENCE_S,
+    PEER_TIMEOUT,
+    REPO,
+    free_port,
+    sdk_python,
+    serving,
+    wait_until,
+)
 from scripted_judge import JUDGE_MODEL, scripted_judge
 
 import agentnb
@@ -29,8 +37,6 @@ from agentnb._history import close_default_stores
 from agentnb._tracing import configure_tracing, flush_tracing
 from agentnb.evals import command, experiment, pairwise, pairwise_judge, workspace
 from agentnb.history import HistoryStore
-
-pytestmark = [pytest.mark.timeout(300)]
 
 CODER = Path(__file__).resolve().parent / "coding_agent.py"
 CODEX_MODEL = Path(__file__).resolve().parent / "scripted_codex_model.py"
@@ -72,8 +78,15 @@ def coders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     monkeypatch.chdir(notebook)
     tag = uuid.uuid4().hex[:6]
     fixer, idler = f"fixer_{tag}", f"idler_{tag}"
-    agentnb.connect("acp", command=[str(python), str(CODER), "--fix", "--cost", "0.2"], name=fixer)
-    agentnb.connect("acp", command=[str(python), str(CODER), "--cost", "0.3"], name=idler)
+    agentnb.connect(
+        "acp",
+        command=[str(python), str(CODER), "--fix", "--cost", "0.2"],
+        name=fixer,
+        timeout=PEER_TIMEOUT,
+    )
+    agentnb.connect(
+        "acp", command=[str(python), str(CODER), "--cost", "0.3"], name=idler, timeout=PEER_TIMEOUT
+    )
     try:
         yield fixer, idler
     finally:
@@ -119,6 +132,12 @@ def test_two_coding_agents_each_in_its_own_copy_checked_kept_and_judged(
         progress=False,
     )
     table = exp.to_pandas()
+    not_completed = [
+        (r.agent, r.message, r.status, r.error_code, r.error_message)
+        for r in exp.runs()
+        if r.status != "completed"
+    ]
+    assert not not_completed, not_completed
     assert set(table["status"]) == {"completed"}
     by_arm = table.groupby("arm")["score.tests"].mean().to_dict()
     assert by_arm == {fixer: 1.0, idler: 0.0}
@@ -260,7 +279,7 @@ def test_an_agent_writing_outside_its_copy_is_refused(
 ) -> None:
     escaper = f"escaper_{uuid.uuid4().hex[:6]}"
     command_line = [str(sdk_python("acp")), str(CODER), "--escape"]
-    agentnb.connect("acp", command=command_line, name=escaper)
+    agentnb.connect("acp", command=command_line, name=escaper, timeout=PEER_TIMEOUT)
     try:
         exp = experiment(
             f"escape_{uuid.uuid4().hex[:6]}",
@@ -306,7 +325,7 @@ def test_real_codex_on_a_scripted_model_edits_its_own_copy(
     before = copies_left()
     log = tmp_path / "model.log"
     with serving(model, ready_url=f"http://127.0.0.1:{port}/log", log_path=log):
-        agentnb.connect("acp", command=[str(codex)], name=name, env=env)
+        agentnb.connect("acp", command=[str(codex)], name=name, env=env, timeout=PEER_TIMEOUT)
         try:
             exp = experiment(
                 f"codex_{uuid.uuid4().hex[:6]}",
@@ -348,7 +367,7 @@ def test_each_runs_change_goes_to_phoenix_with_its_diff_when_content_is_captured
             progress=False,
             approve=True,
         )
-        assert flush_tracing(timeout=30)
+        assert flush_tracing(timeout=PATIENCE_S)
     finally:
         configure_tracing(False)
     spans = {format(run_span_id(run.local_id), "016x") for run in exp.runs()}
@@ -358,13 +377,13 @@ def test_each_runs_change_goes_to_phoenix_with_its_diff_when_content_is_captured
         reply = httpx.get(
             f"{phoenix}/v1/projects/{project}/span_annotations",
             params={"span_ids": sorted(spans), "limit": 100},
-            timeout=30,
+            timeout=PATIENCE_S,
         )
         data = reply.json().get("data", []) if reply.status_code == 200 else []
         found[:] = [a for a in data if a["name"] == "change"]
         return len(found) == 2
 
-    wait_until(arrived, "both runs' changes are annotations in Phoenix", timeout=90)
+    wait_until(arrived, "both runs' changes are annotations in Phoenix", timeout=PATIENCE_S)
     for note in found:
         result, meta = note["result"], note["metadata"]
         assert isinstance(result, dict) and isinstance(meta, dict)

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from agentnb_testing import process_ended, wait_until
+from agentnb_testing import PROGRAM_PATIENCE_S, process_ended, wait_until
 
 from agentnb import ConfigurationError
 from agentnb._core import secrets
@@ -43,7 +43,7 @@ def test_a_failure_keeps_its_exit_code_and_secrets_are_redacted(
 
 def test_a_check_printing_1_gb_holds_its_head_and_tail(tmp_path: Path) -> None:
     shell = "echo first; head -c 1000000000 /dev/zero | tr '\\0' x; echo; echo last line"
-    passed, said = command(shell, name="loud", timeout=600)(ran_in(tmp_path), {})
+    passed, said = command(shell, name="loud", timeout=PROGRAM_PATIENCE_S)(ran_in(tmp_path), {})
     assert passed is True and len(said) <= COMMENT_CHARS + 200
     assert said.startswith("`echo first;") and "\nfirst\n" in said
     assert said.rstrip().endswith("last line") and "bytes of output left out" in said

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agentnb_testing import REPO
+from agentnb_testing import PROGRAM_PATIENCE_S, REPO
 
 PAGE = REPO / "docs" / "analysis.md"
 LOOP = "import agentnb\nfrom agentnb.evals import (contains"
@@ -52,7 +52,7 @@ def shown(tmp_path: Path, first: str) -> str:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=PROGRAM_PATIENCE_S,
         env=env,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import evals
@@ -74,7 +75,7 @@ def test_the_command_exits_1_on_a_failed_gate_and_0_on_a_passed_one(
             [*command, "--score", "repeats", "--db", history],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=PATIENCE_S,
             env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100"},
         )
 

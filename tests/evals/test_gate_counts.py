@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import AgentClient, evals
@@ -44,7 +45,7 @@ def gate_command(*arguments: str) -> subprocess.CompletedProcess[str]:
         [*command, "--db", os.environ["AGENTNB_HISTORY"]],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE_S,
         env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100"},
     )
 

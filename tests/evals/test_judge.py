@@ -5,6 +5,7 @@ agentnb's loop it refuses at once instead of hanging the loop its own run needs.
 from __future__ import annotations
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb import AgentClient
 from agentnb._core.loop import run_sync
@@ -36,4 +37,4 @@ def test_a_judge_called_on_agentnb_s_loop_refuses_at_once(client: AgentClient) -
         return grader(store.runs()[0], {"question": "Capital?", "expected": "Paris"})
 
     with pytest.raises(RuntimeError, match="await the handle"):
-        run_sync(on_the_loop(), 30)
+        run_sync(on_the_loop(), PATIENCE_S)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import recording_connection, said_on_page
+from agentnb_testing import PATIENCE_S, recording_connection, said_on_page
 from scripted_judge import JUDGE_MODEL, JUDGE_RUN_COST, scripted_judge
 
 import agentnb
@@ -68,7 +68,7 @@ def test_each_run_through_the_connection_is_scored_as_it_ends_judge_included(
         assert run.status == "completed"  # ended and answered while its judge is held
         assert watching.scored == 0
         judge_app.held.set()
-        watching.wait(60)
+        watching.wait(PATIENCE_S)
         ask("finance_agent", "What is AAPL trading at?", via)
     assert scores_in(history) == {
         "What is NVDA trading at?": {"called_get_stock_price": True, "judged": 0.75},
@@ -90,7 +90,7 @@ def test_no_run_is_scored_once_the_evaluation_spent_its_bound(
     with live([judge(JUDGE_MODEL, name="judged", via=judge_name)], via=via, max_cost=bound) as w:
         for ticker in ("NVDA", "AAPL", "MSFT"):
             ask("finance_agent", f"What is {ticker} trading at?", via)
-            w.wait(60)
+            w.wait(PATIENCE_S)
     assert (w.scored, w.over_budget) == (2, 1)
     assert w.spent == pytest.approx(2 * JUDGE_RUN_COST)
     assert len(judge_app.asked) == 2
@@ -181,9 +181,9 @@ def test_an_evaluator_asking_the_watched_connection_is_not_scored_and_its_cost_c
 
     with live([asks_again], via=judge_name, max_cost=0.5 * JUDGE_RUN_COST) as watching:
         ask(JUDGE_MODEL, "first", judge_name)
-        watching.wait(60)
+        watching.wait(PATIENCE_S)
         ask(JUDGE_MODEL, "second", judge_name)  # the first's evaluator spent the bound
-        watching.wait(60)
+        watching.wait(PATIENCE_S)
     assert len(asked_back) == 1
     assert judge_app.asked == ["first", "grade: first", "second"]
     assert (watching.scored, watching.over_budget) == (1, 1)
@@ -218,7 +218,7 @@ def test_an_evaluator_asking_from_threads_given_its_context_is_not_scored_either
 
     with live([two_judges], via=judge_name) as watching:
         ask(JUDGE_MODEL, "first", judge_name)
-        watching.wait(60)
+        watching.wait(PATIENCE_S)
     assert sorted(judge_app.asked) == ["check: first", "first", "grade: first"]
     assert watching.scored == 1
     assert watching.spent == pytest.approx(2 * JUDGE_RUN_COST)

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import said_on_page
+from agentnb_testing import PATIENCE_S, said_on_page
 
 import agentnb
 from agentnb import evals
@@ -21,7 +21,7 @@ from agentnb._history import close_default_stores
 from agentnb.evals import contains, judge, to_phoenix
 from agentnb.server import ServerHandle
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow]
 
 ROWS = [
     {"id": "nvda", "question": "What is NVDA trading at?", "expected": "NVDA", "split": "test"},
@@ -51,7 +51,7 @@ def get(phoenix: str, path: str, **params: Any) -> Any:
 
 def spans(phoenix: str, project: str, expected: int) -> list[dict[str, Any]]:
     """The project's ``invoke_agent`` spans, once ``expected`` of them arrived."""
-    deadline, found = time.monotonic() + 60, []
+    deadline, found = time.monotonic() + PATIENCE_S, []
     while time.monotonic() < deadline:
         data = get(phoenix, f"/v1/projects/{project}/spans", limit=1000)["data"]
         found = [span for span in data if span["name"].startswith("invoke_agent")]

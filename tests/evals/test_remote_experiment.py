@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import sdk_python
+from agentnb_testing import PEER_TIMEOUT, sdk_python
 from cluster_testing import SCRIPTED_AGENT, pairs_of, without_place
 
 import agentnb
@@ -242,7 +242,7 @@ def test_a_task_that_hangs_is_bounded_by_its_runs_own_limit(
     monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
     agentnb.connect(
         "acp", command=[str(sdk_python("acp")), str(SCRIPTED_AGENT)], name="slowpoke",
-        run_timeout=3,
+        run_timeout=3, timeout=PEER_TIMEOUT,
     )  # fmt: skip
     try:
         exp = evals.experiment(

@@ -15,7 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from agentnb_testing import REPO
+from agentnb_testing import PATIENCE_S, REPO
 
 from agentnb.server import ServerHandle
 
@@ -65,9 +65,9 @@ def start_and_kill(server: ServerHandle, dialect: str, history: Path, paragraphs
     try:
         assert child.stdout is not None
         local_id = child.stdout.readline().strip()
-        assert local_id, child.communicate(timeout=30)[1]
+        assert local_id, child.communicate(timeout=PATIENCE_S)[1]
         os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
+        child.wait(timeout=PATIENCE_S)
     finally:
         if child.poll() is None:
             child.kill()

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from agentnb_testing import REPO, cli_in_process
+from agentnb_testing import PATIENCE_S, REPO, cli_in_process
 from killed_runs import start_and_kill
 
 import agentnb
@@ -20,7 +20,6 @@ from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
 pytestmark = [
-    pytest.mark.timeout(180),
     pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
 ]
 
@@ -41,7 +40,7 @@ def attach_process(
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=PATIENCE_S,
         check=False,
     )
 

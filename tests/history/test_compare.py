@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from agentnb_testing import client_for
+from agentnb_testing import PATIENCE_S, client_for
 
 from agentnb import runs
 from agentnb._app.compare_runs import compare
@@ -262,7 +262,7 @@ def test_in_a_notebook_and_its_nbconvert_copy(
     )
     cells = [setup, "agentnb.compare(a, b)", "agentnb.compare(a.local_id, b.local_id)"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=90).execute()
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=PATIENCE_S).execute()
     views = []
     for cell in notebook.cells[1:]:
         [output] = cell.outputs

@@ -21,7 +21,7 @@ from agentnb_testing import history_id, history_records
 from agentnb._history._run_filter import RunFilter
 from agentnb.history import HistoryStore
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow]
 
 SMALL = 400
 GROWTH = 4

@@ -12,15 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from agentnb_testing import cli_in_process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
 from hostile_server import Conn, HostileServer, Request, sse_head
 
 from agentnb.history import HistoryStore
-
-pytestmark = pytest.mark.timeout(60)
 
 TOOL = "wire\u202eyenom"  # reads "wiremoney" backwards in a bidi-aware terminal
 ERROR = "quota\u202eexceeded\x1b[2J"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._history import ToolCallRecord
@@ -182,7 +183,7 @@ def test_in_a_notebook_the_cell_shows_the_figure_and_no_axes_text() -> None:
     )
     cells = [setup, "history.plot('tokens')", "history.plot('latency')"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=90).execute()
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=PATIENCE_S).execute()
     for cell in notebook.cells[1:]:
         kinds = [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]
         assert kinds == [("display_data", ["image/png", "text/plain"])], kinds

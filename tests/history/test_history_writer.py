@@ -238,14 +238,14 @@ def test_one_bad_write_costs_only_itself_and_is_reported_once(
 
 # ---- a process that exits right after its run -------------------------------------------------------------
 EXIT_AFTER_RUN = textwrap.dedent(
-    """
+    f"""
     import sys
     import agentnb
 
     url, key = sys.argv[1], sys.argv[2]
     agentnb.connect("operativus", base_url=url, api_key=key, name="quick")
     handle = agentnb.ask("echo", "exit right after me", via="quick", display=False)
-    handle.wait(60)
+    handle.wait({PATIENCE_S:g})
     print(handle.run.local_id, flush=True)
     # no close, no flush: the interpreter exits at once
     """
@@ -260,7 +260,7 @@ def test_a_run_is_in_the_history_of_a_process_that_exits_right_after_it(
         [sys.executable, "-c", EXIT_AFTER_RUN, server.url_for("operativus"), server.api_key],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE_S,
         env={**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": str(path)},
     )
     assert done.returncode == 0, done.stderr

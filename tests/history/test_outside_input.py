@@ -331,7 +331,7 @@ def test_a_newer_file_that_would_change_agentnbs_writes_opens_read_only(
         with pytest.warns(UserWarning, match="read-only") as warned:
             handle = agentnb.ask("echo", "hello", via=failing_connection, display=False)
         with pytest.raises(agentnb.RunFailedError):
-            handle.wait(60)
+            handle.wait(PATIENCE_S)
         message = str(warned[0].message)
         assert str(path) in message and named in message, message
         found = agentnb.runs()
@@ -362,7 +362,7 @@ def test_a_newer_file_with_plain_additions_still_records(
     try:
         handle = agentnb.ask("echo", "hello", via=failing_connection, display=False)
         with pytest.raises(agentnb.RunFailedError):
-            handle.wait(60)
+            handle.wait(PATIENCE_S)
         found = agentnb.runs()
         assert len(found) == COUNT + 1
         assert {run.local_id: run.status for run in found}[handle.run.local_id] == "failed"
@@ -541,7 +541,7 @@ def test_a_long_query_stops_at_ctrl_c_and_the_store_reads_on(tmp_path: Path) -> 
 def wait_for_output(client: Any, msg_id: str, text: str) -> None:
     """Until the cell ``msg_id`` has printed ``text``."""
     while True:
-        message = client.get_iopub_msg(timeout=60)
+        message = client.get_iopub_msg(timeout=PATIENCE_S)
         if message["parent_header"].get("msg_id") != msg_id:
             continue
         if message["msg_type"] == "stream" and text in message["content"]["text"]:
@@ -556,10 +556,10 @@ def test_a_kernel_interrupt_stops_a_long_query(tmp_path: Path) -> None:
     client = manager.client()
     client.start_channels()
     try:
-        client.wait_for_ready(timeout=60)
+        client.wait_for_ready(timeout=PATIENCE_S)
         opened = client.execute_interactive(
             f"from agentnb._history import HistoryStore; store = HistoryStore({str(path)!r})",
-            timeout=60,
+            timeout=PATIENCE_S,
         )
         assert opened["content"]["status"] == "ok"
         msg_id = client.execute(  # its error must not abort the cell after it (ipykernel 7)
@@ -574,7 +574,7 @@ def test_a_kernel_interrupt_stops_a_long_query(tmp_path: Path) -> None:
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KeyboardInterrupt"
         assert "read_rows" in "".join(reply["content"]["traceback"])
-        after = client.execute_interactive("assert store.count() == 3", timeout=30)
+        after = client.execute_interactive("assert store.count() == 3", timeout=PATIENCE_S)
         assert after["content"]["status"] == "ok"
     finally:
         client.stop_channels()

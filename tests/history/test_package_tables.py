@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import PATIENCE_S, REPO
 
 from agentnb import ConfigurationError
 from agentnb._history import MIGRATIONS, _migrations
@@ -121,7 +121,7 @@ def core_alone(path: Path) -> list[Any]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-c", CORE_ALONE, str(path)],
-        capture_output=True, text=True, env=env, cwd=path.parent, timeout=120, check=False,
+        capture_output=True, text=True, env=env, cwd=path.parent, timeout=PATIENCE_S, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result: list[Any] = json.loads(done.stdout)

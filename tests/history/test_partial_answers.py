@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import PATIENCE_S, REPO
 
 from agentnb._client import recording
 from agentnb._client.async_client import AsyncAgentClient
@@ -60,7 +60,7 @@ STREAMER = textwrap.dedent(
 )
 
 EXITER = textwrap.dedent(
-    """
+    f"""
     import logging, sys, time
     import agentnb
     from agentnb._client.async_client import AsyncAgentClient
@@ -74,13 +74,13 @@ EXITER = textwrap.dedent(
         recorder = HistoryStore(own_store) if own_store else None
         client = AsyncAgentClient(
             "operativus", base_url=url, api_key=key, recorder=recorder,
-            headers={"X-AgentNB-Delay-Ms": "40"},
+            headers={{"X-AgentNB-Delay-Ms": "40"}},
         )
         handle = agentnb.ask(
             "writer", "write at length", client=client, display=False,
-            metadata={"paragraphs": "60"},
+            metadata={{"paragraphs": "60"}},
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + {PATIENCE_S:g}
         while not handle.run.text and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
@@ -111,11 +111,11 @@ def test_a_killed_process_keeps_its_partial_answer(server: ServerHandle, tmp_pat
     try:
         assert process.stdout is not None
         local_id = process.stdout.readline().strip()
-        assert local_id, process.communicate(timeout=30)[1]
+        assert local_id, process.communicate(timeout=PATIENCE_S)[1]
         time.sleep(1.0)  # about a second of streaming
         assert process.poll() is None, "the run ended before it could be killed"
         os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
+        process.wait(timeout=PATIENCE_S)
     finally:
         if process.poll() is None:
             process.kill()
@@ -140,7 +140,7 @@ def test_an_exit_mid_run_keeps_the_partial_answer_and_logs_nothing(
         capture_output=True,
         text=True,
         env=env,
-        timeout=90,
+        timeout=PATIENCE_S,
     )
     assert done.returncode == 0, done.stderr
     local_id, seen = done.stdout.split()

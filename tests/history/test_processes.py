@@ -187,7 +187,7 @@ def test_several_processes_write_one_file_at_once(tmp_path: Path) -> None:
     time.sleep(0.5)  # let them all import and wait at the line
     go.touch()
     for process in processes:
-        _, err = process.communicate(timeout=90)
+        _, err = process.communicate(timeout=PATIENCE_S)
         assert process.returncode == 0, err
         assert "locked" not in err
     with HistoryStore(path) as store:

@@ -19,7 +19,6 @@ from agentnb._history import close_default_stores
 from agentnb.server import ServerHandle
 
 pytestmark = [
-    pytest.mark.timeout(180),
     pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
 ]
 

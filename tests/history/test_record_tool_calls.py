@@ -100,7 +100,7 @@ def test_a_record_in_a_fresh_process_reads_its_tool_calls(
         env={**os.environ, "AGENTNB_HISTORY": str(path), "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE_S,
         check=True,
     )
     expected = [[c.name, c.arguments, c.output, c.status] for c in run.tool_calls]

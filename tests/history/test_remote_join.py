@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import client_for, run_request
+from agentnb_testing import PATIENCE_S, client_for, run_request
 from genai_prices import Usage as PricedUsage
 from genai_prices import calc_price
 
@@ -35,7 +35,7 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
 def http_client(server: ServerHandle) -> httpx.Client:
     key = server.api_key
     headers = {"Authorization": f"Bearer {key}", "X-API-Key": key}
-    return httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
+    return httpx.Client(base_url=server.base_url, headers=headers, timeout=PATIENCE_S)
 
 
 def stream_over_http(http: httpx.Client, path: str, body: dict[str, Any]) -> str:

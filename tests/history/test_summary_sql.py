@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb._core.request import RunRequest
@@ -342,7 +343,7 @@ def test_a_summary_imports_neither_the_clients_nor_httpx(store: HistoryStore) ->
     )
     env = {**os.environ, "AGENTNB_HISTORY": str(store.path)}
     done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=PATIENCE_S
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

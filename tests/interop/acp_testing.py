@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from agentnb_testing import PATIENCE_S
+
 import agentnb
 from agentnb._app.connections import disconnect
 
@@ -49,6 +51,6 @@ def agentnb_run(
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE_S,
         check=False,
     )

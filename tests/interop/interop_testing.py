@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, free_port, sdk_python, serving
 
 from agentnb.server import ServerHandle
 
@@ -138,7 +138,9 @@ def _candidates() -> list[str]:
 
 def _major(binary: str) -> int | None:
     try:
-        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=PATIENCE_S
+        )
     except OSError:
         return None
     found = re.match(r"v(\d+)", done.stdout.strip())
@@ -152,7 +154,9 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def run_script(node: str, script: str, *args: str, stdin: bytes = b"", timeout: float = 60) -> Any:
+def run_script(
+    node: str, script: str, *args: str, stdin: bytes = b"", timeout: float = PATIENCE_S
+) -> Any:
     """Run ``js/test/interop/<script>`` and return its JSON output; fail with its stderr."""
     done = subprocess.run(
         [node, str(SCRIPTS / script), *args],

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from acp_testing import acp_connection, agentnb_run
-from agentnb_testing import free_port, process_ended, sdk_python, serving, wait_until
+from agentnb_testing import PATIENCE_S, free_port, process_ended, sdk_python, serving, wait_until
 
 import agentnb
 from agentnb import (
@@ -36,8 +36,6 @@ from agentnb._display.run_text import status_line
 from agentnb.approvals import ApprovalDecision
 from agentnb.providers.acp import answer_to_permission
 from agentnb.types import RunHandle
-
-pytestmark = [pytest.mark.timeout(120)]
 
 AGENTS = Path(__file__).resolve().parent / "acp_agents"
 SCRIPTED = AGENTS / "scripted_agent.py"
@@ -70,11 +68,11 @@ def ask(agent: str, message: str, **options: object) -> RunHandle:
 def ended(handle: RunHandle) -> agentnb.Run:
     """The run once it ended, whatever its outcome."""
     with contextlib.suppress(agentnb.AgentNBError):
-        handle.wait(60)
+        handle.wait(PATIENCE_S)
     return handle.run
 
 
-until = functools.partial(wait_until, timeout=30.0)  # this module's deadline, as it was
+until = functools.partial(wait_until, timeout=PATIENCE_S)  # this module's deadline, as it was
 
 
 # ---- the SDK's own example agents ----------------------------------------------------------------
@@ -136,7 +134,7 @@ def test_stop_reasons_are_the_runs_status(scripted: str) -> None:
         "a long answer that",
     )
     with pytest.raises(RunFailedError, match="refused") as refused:
-        ask(scripted, "refuse").wait(60)
+        ask(scripted, "refuse").wait(PATIENCE_S)
     assert refused.value.run is not None and refused.value.run.error is not None
     assert refused.value.run.error.code == "refusal" and refused.value.partial_text == "I will not"
 
@@ -548,7 +546,7 @@ def test_an_agent_ignoring_cancel_is_ended_after_the_grace(
 # ---- failures ------------------------------------------------------------------------------------
 def test_an_agent_exiting_mid_turn_fails_the_run_with_its_status_and_stderr(scripted: str) -> None:
     with pytest.raises(RunFailedError) as failed:
-        ask(scripted, "crash").wait(60)
+        ask(scripted, "crash").wait(PATIENCE_S)
     message = str(failed.value)
     assert "status 3" in message and "something broke inside the agent" in message
     assert failed.value.partial_text == "about to crash"
@@ -563,7 +561,7 @@ def test_a_command_that_is_not_an_acp_agent_fails_saying_so() -> None:
     # The shell prints at once; its silence after that is what is waited out: the
     # connection's connect timeout (10 s by default).
     command = ["sh", "-c", "echo 'hello, world'; exec sleep 60"]
-    timeout = httpx.Timeout(60, connect=3)
+    timeout = httpx.Timeout(PATIENCE_S, connect=3)
     client = AgentClient("acp", command=command, timeout=timeout)
     with client, pytest.raises(ProtocolError) as error:
         client.run("agent", "hi")
@@ -807,7 +805,7 @@ def test_an_agent_killed_while_a_permission_waits_fails_the_run_saying_so(script
     until(lambda: transport._agent is None, "the agent's end is seen")  # type: ignore[attr-defined]
     handle.approve(handle.run.awaiting_approval[0].call_id)
     with pytest.raises(RunFailedError, match="exited mid-turn with status -9"):
-        handle.wait(60)
+        handle.wait(PATIENCE_S)
 
 
 def test_turns_of_many_sessions_run_at_once_on_one_agent(scripted: str) -> None:
@@ -846,7 +844,7 @@ def test_mcp_servers_given_in_extra_reach_the_new_session(scripted: str) -> None
     run = ended(ask(scripted, "mcp", extra={"mcpServers": [server]}))
     assert run.text == "mcp servers: ['docs']"
     with pytest.raises(ConfigurationError, match="list of MCP servers"):
-        ask(scripted, "mcp", extra={"mcpServers": "docs"}).wait(60)
+        ask(scripted, "mcp", extra={"mcpServers": "docs"}).wait(PATIENCE_S)
 
 
 def test_mcp_tools_reach_the_new_session_as_its_mcp_servers(scripted: str, tmp_path: Path) -> None:
@@ -897,7 +895,7 @@ def test_mcp_tools_reach_the_session_from_every_entry_point(scripted: str, tmp_p
         asked = ended(ask(scripted, "mcp", tools=tools)).text
         cell = agentnb.chat(scripted, tools=tools)
         try:
-            chatted = cell.ask("mcp").wait(60).text
+            chatted = cell.ask("mcp").wait(PATIENCE_S).text
         finally:
             cell.close()
         [batched] = agentnb.batch(scripted, ["mcp"], tools=tools, progress=False)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import wait_until
+from agentnb_testing import PATIENCE_S, wait_until
 from coding_agents import START, claude_code, codex, installed, scripted_model
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -28,7 +28,7 @@ from agentnb._core.shown_call import shown_call
 from agentnb.providers import RemoteAgent
 from agentnb.types import RunHandle
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ def test_claude_codes_models_and_modes_are_listed_and_a_model_set_reaches_the_mo
         handle = agentnb.ask(
             "claude", "Say hello", config={"model": "haiku"}, plain=True, wait=False
         )
-        run = handle.wait(120)
+        run = handle.wait(PATIENCE_S)
     finally:
         disconnect("claude")
     assert (run.status, run.model, run.mode) == ("completed", "haiku", "default")
@@ -195,10 +195,10 @@ def test_codexs_config_options_are_listed_and_a_model_set_reaches_the_model(
         with pytest.raises(agentnb.ConfigurationError, match="the choices: gpt-5-codex"):
             agentnb.ask(
                 "codex", "Say hello", config={"model": "no-such-model"}, plain=True, wait=False
-            ).wait(60)
+            ).wait(PATIENCE_S)
         before = len(model_log(model_url))
         handle = agentnb.ask("codex", "Say hello", config={"model": other}, plain=True, wait=False)
-        run = handle.wait(120)
+        run = handle.wait(PATIENCE_S)
     finally:
         disconnect("codex")
     assert run.status == "completed" and run.model == other
@@ -230,7 +230,7 @@ def asking(name: str, message: str) -> RunHandle:
 
 def ended(handle: RunHandle) -> agentnb.Run:
     with contextlib.suppress(agentnb.AgentNBError):
-        handle.wait(120)
+        handle.wait(PATIENCE_S)
     return handle.run
 
 

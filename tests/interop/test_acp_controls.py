@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from acp_testing import acp_connection, agentnb_run
-from agentnb_testing import wait_until
+from agentnb_testing import PATIENCE_S, wait_until
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
@@ -25,8 +25,6 @@ from agentnb._display.controller import pasted_media
 from agentnb._history._past_run import past_run
 from agentnb.providers._acp_session import MAX_COMMANDS, MAX_OPTIONS, MAX_PLAN_ENTRIES
 from agentnb.providers.acp import MAX_SESSIONS, Acp
-
-pytestmark = [pytest.mark.timeout(120)]
 
 AGENT = Path(__file__).resolve().parent / "acp_agents" / "controls_agent.py"
 
@@ -48,7 +46,7 @@ def controls(
 def ask(conn: agentnb.Connection, message: str, **options: object) -> agentnb.Run:
     """The run of ``message`` once it ended (failing: its error raised)."""
     handle = agentnb.ask(conn.name, message, plain=True, wait=False, via=conn.name, **options)  # type: ignore[arg-type]
-    handle.wait(60)
+    handle.wait(PATIENCE_S)
     return handle.run
 
 
@@ -390,9 +388,9 @@ def test_a_chat_cell_offers_the_sessions_settings_and_commands_and_a_pick_goes_n
             lambda: cell.options["session"]["settings"][0]["current"] == "controls-model-2",
             "the pick shows in the selector",
         )
-        run = cell.ask("settings").wait(60)
+        run = cell.ask("settings").wait(PATIENCE_S)
         assert run.text == "model=controls-model-2 mode=ask effort=low"
-        planned = cell.ask("plan").wait(60)
+        planned = cell.ask("plan").wait(PATIENCE_S)
         cell.close()
     assert planned.plan is not None and planned.plan[0]["status"] == "completed"
 
@@ -423,7 +421,7 @@ def test_a_pick_in_the_chat_cell_is_set_on_the_open_session_at_once(
         assert "Could not set Effort to high: " in cell.options["session"]["error"]
         assert "effort is locked by policy" in cell.options["session"]["error"]
 
-        run = cell.ask("settings").wait(60)  # the first message takes the session as set
+        run = cell.ask("settings").wait(PATIENCE_S)  # the first message takes the session as set
         assert run.text == "model=controls-model-2 mode=ask effort=low"
         assert log.read_text() == "set model controls-model-2\nset effort high\n"  # no more
         cell.close()

@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import free_port, serving, wait_until
+from agentnb_testing import PATIENCE_S, free_port, serving, wait_until
 
 import agentnb
 from agentnb._app.connections import disconnect
 from agentnb.approvals import ApprovalDecision
 from agentnb.types import ToolCall
-
-pytestmark = [pytest.mark.timeout(120)]
 
 HOSTILE = Path(__file__).resolve().parent / "acp_agents" / "hostile_agent.py"
 NOTES = "the notes as they were\n"
@@ -60,7 +58,7 @@ def hostile(request: pytest.FixtureRequest, workdir: Path) -> Iterator[str]:
 
 def ended(handle: agentnb.types.RunHandle) -> agentnb.Run:
     with contextlib.suppress(agentnb.AgentNBError):
-        handle.wait(60)
+        handle.wait(PATIENCE_S)
     return handle.run
 
 
@@ -82,7 +80,7 @@ def deciding_after_the_second(
         if not (workdir / "go").exists():
             (workdir / "go").write_text("go")
             wait_until(lambda: (workdir / "sent").exists(), "the agent sends its second request")
-            deadline = time.monotonic() + 10.0
+            deadline = time.monotonic() + PATIENCE_S
             while not answered(answers(workdir)) and time.monotonic() < deadline:
                 time.sleep(0.1)
         writes_notes = str(call.arguments.get("path", "")).endswith("notes.md")

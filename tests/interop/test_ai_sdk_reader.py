@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentnb_testing import PATIENCE_S
 from interop_testing import run_script
 
 from agentnb._core.approvals import ApprovalDecision
@@ -41,7 +42,7 @@ def agentnb_read(raw: bytes, translator: UIMessageTranslator | None = None) -> t
 
 def chat(server: ServerHandle, path: str, body: dict[str, Any]) -> bytes:
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    response = httpx.post(server.base_url + path, json=body, headers=headers, timeout=30)
+    response = httpx.post(server.base_url + path, json=body, headers=headers, timeout=PATIENCE_S)
     assert response.status_code == 200, response.text
     return response.content
 

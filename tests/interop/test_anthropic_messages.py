@@ -20,14 +20,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, said_on_page, sdk_python, serving
+from agentnb_testing import (
+    PATIENCE_S,
+    PEER_TIMEOUT,
+    free_port,
+    patient_polls,
+    said_on_page,
+    sdk_python,
+    serving,
+)
 from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient, InvalidRequestError, RunFailedError, ServerError
 from agentnb._core.run import Run
 from agentnb.providers.anthropic import MAX_PAUSED_TURNS
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow]
 
 SCRIPT = Path(__file__).resolve().parent / "messages_server" / "scripted_messages.py"
 KEY = "sk-ant-agentnb-test"
@@ -43,6 +51,7 @@ def messages_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def client(url: str, key: str = KEY, **options: object) -> AsyncAgentClient:
+    options.setdefault("timeout", PEER_TIMEOUT)
     return AsyncAgentClient("anthropic", base_url=url, api_key=key, record=False, **options)
 
 
@@ -277,7 +286,7 @@ async def test_stop_closes_the_stream_and_the_server_sees_it_go(messages_url: st
                 break  # Stop
     assert stream.run.status == "cancelled" and stream.run.text.startswith("word")
     async with httpx.AsyncClient(base_url=messages_url) as probe:
-        for _ in range(200):  # the server notices at its next write
+        for _ in patient_polls():  # the server notices at its next write
             if (await probe.get("/gone")).json() == ["slow"]:
                 break
             await asyncio.sleep(0.05)
@@ -298,7 +307,10 @@ def sdk_message(url: str, key: str, model: str) -> dict[str, object]:
     """The message the ``anthropic`` SDK's own stream accumulator reads from ``url``."""
     python = sdk_python("anthropic")
     done = subprocess.run(
-        [str(python), "-c", SDK_READS, url, key, model], capture_output=True, text=True, timeout=120
+        [str(python), "-c", SDK_READS, url, key, model],
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE_S,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     message: dict[str, object] = json.loads(done.stdout)

@@ -7,11 +7,12 @@ back, and the same run ends with the answer that uses the result."""
 from __future__ import annotations
 
 import pytest
+from agentnb_testing import PEER_TIMEOUT
 from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow]
 
 
 async def test_the_function_runs_and_the_run_ends_with_its_result(proxy_url: str) -> None:
@@ -23,7 +24,7 @@ async def test_the_function_runs_and_the_run_ends_with_its_result(proxy_url: str
         return 100.5 * shares
 
     async with AsyncAgentClient(
-        "openai", base_url=proxy_url, api_key=LITELLM_KEY, record=False
+        "openai", base_url=proxy_url, api_key=LITELLM_KEY, record=False, timeout=PEER_TIMEOUT
     ) as client:
         run = await client.run("portfolio", "portfolio", tools=[position_value])
     assert seen == [("NVDA", 3)]

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import PATIENCE_S, free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
@@ -21,8 +21,6 @@ from agentnb._app.connections import disconnect
 from agentnb._client.tool_rounds import STOPPED_WHILE_RUNNING
 from agentnb._core.client_tools import MAX_CALLS_PER_ROUND
 from agentnb.history import HistoryStore
-
-pytestmark = pytest.mark.timeout(300)
 
 SERVERS = Path(__file__).parents[1] / "providers" / "sdk_servers"
 
@@ -49,14 +47,20 @@ def responses_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 async def agui(agui_url: str) -> AsyncIterator[AsyncAgentClient]:
     async with AsyncAgentClient(
-        "ag-ui", base_url=agui_url, provider_options={"path": "/{agent}"}, record=False
+        "ag-ui",
+        base_url=agui_url,
+        provider_options={"path": "/{agent}"},
+        record=False,
+        timeout=PEER_TIMEOUT,
     ) as c:
         yield c
 
 
 @pytest.fixture
 async def responses(responses_url: str) -> AsyncIterator[AsyncAgentClient]:
-    async with AsyncAgentClient("openai-responses", base_url=responses_url, record=False) as c:
+    async with AsyncAgentClient(
+        "openai-responses", base_url=responses_url, record=False, timeout=PEER_TIMEOUT
+    ) as c:
         yield c
 
 
@@ -217,7 +221,9 @@ def test_a_dialect_without_client_tools_refuses_them_before_sending(dialect: str
     def position_value(ticker: str) -> float:
         return 1.0
 
-    agentnb.connect(dialect, base_url="http://127.0.0.1:9", api_key="k", name="no_tools")
+    agentnb.connect(
+        dialect, base_url="http://127.0.0.1:9", api_key="k", name="no_tools", timeout=PEER_TIMEOUT
+    )
     try:
         with pytest.raises(agentnb.UnsupportedOptionError) as refused:
             agentnb.ask("portfolio", "portfolio", via="no_tools", tools=[position_value])
@@ -236,7 +242,7 @@ async def test_the_history_tells_a_client_call_from_a_platforms(
     calls = Calls()
     with HistoryStore(tmp_path / "history.sqlite3") as store:
         async with AsyncAgentClient(
-            "openai-responses", base_url=responses_url, recorder=store
+            "openai-responses", base_url=responses_url, recorder=store, timeout=PEER_TIMEOUT
         ) as client:
             await client.run("portfolio", "portfolio", tools=[calls.position_value])
             await client.run("portfolio", "weather")  # a function call left to the client

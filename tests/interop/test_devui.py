@@ -12,11 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PEER_TIMEOUT, free_port, sdk_python, serving
 
 from agentnb import AsyncAgentClient, NotFoundError
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow]
 
 AGENTS = Path(__file__).resolve().parent / "devui_agents"
 
@@ -34,6 +34,7 @@ def devui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def client(url: str, **options: object) -> AsyncAgentClient:
+    options.setdefault("timeout", PEER_TIMEOUT)
     return AsyncAgentClient("openai-responses", base_url=url, record=False, **options)
 
 

@@ -16,19 +16,20 @@ from typing import Any
 
 import openai
 import pytest
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT
 from interop_testing import LITELLM_KEY
 
 from agentnb import AsyncAgentClient
 from agentnb.server import ServerHandle
 from agentnb.types import ToolCall
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow]
 
 NVDA = [{"role": "user", "content": "What is NVDA trading at, and how did it move this week?"}]
 
 
 def sdk(base_url: str, api_key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=30)
+    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=PATIENCE_S)
 
 
 def streamed(client: openai.OpenAI, model: str = "finance_agent") -> dict[str, Any]:
@@ -112,11 +113,15 @@ async def test_agentnb_gets_the_whole_run_through_the_proxy(
     server: ServerHandle, proxy_url: str
 ) -> None:
     async with AsyncAgentClient(
-        "openai", base_url=server.url_for("openai"), api_key=server.api_key, record=False
+        "openai",
+        base_url=server.url_for("openai"),
+        api_key=server.api_key,
+        record=False,
+        timeout=PEER_TIMEOUT,
     ) as client:
         plain = await client.run("finance_agent", NVDA[0]["content"])
     async with AsyncAgentClient(
-        "openai", base_url=proxy_url, api_key=LITELLM_KEY, record=False
+        "openai", base_url=proxy_url, api_key=LITELLM_KEY, record=False, timeout=PEER_TIMEOUT
     ) as client:
         proxied = await client.run("finance_agent", NVDA[0]["content"])
         follow_up = await client.run(

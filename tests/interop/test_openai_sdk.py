@@ -12,6 +12,7 @@ from typing import Any
 
 import openai
 import pytest
+from agentnb_testing import PATIENCE_S
 from pydantic import BaseModel
 
 from agentnb import AsyncAgentClient
@@ -29,7 +30,7 @@ class Quote(BaseModel):
 @pytest.fixture
 def sdk(server: ServerHandle) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(
-        base_url=server.url_for("openai"), api_key=server.api_key, max_retries=0, timeout=10
+        base_url=server.url_for("openai"), api_key=server.api_key, max_retries=0, timeout=PATIENCE_S
     ) as client:
         yield client
 
@@ -37,7 +38,7 @@ def sdk(server: ServerHandle) -> Iterator[openai.OpenAI]:
 @pytest.fixture
 async def async_sdk(server: ServerHandle) -> AsyncIterator[openai.AsyncOpenAI]:
     async with openai.AsyncOpenAI(
-        base_url=server.url_for("openai"), api_key=server.api_key, max_retries=0, timeout=10
+        base_url=server.url_for("openai"), api_key=server.api_key, max_retries=0, timeout=PATIENCE_S
     ) as client:
         yield client
 

@@ -21,11 +21,12 @@ from typing import Any
 
 import httpx2
 import pytest
+from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S
 from kernel_session import Session, reset_kernel, running_kernel
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.kernel]
 
 KEY = "sk-proj-" + secrets.token_hex(16)
 """Planted in the kernel's environment, a variable, a dict and a cell's source."""
@@ -90,7 +91,7 @@ def started(session: Session, options: str = "") -> tuple[str, str]:
 async def connected(url: str, token: str) -> AsyncIterator[ClientSession]:
     headers = {"Authorization": f"Bearer {token}"}
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(120)) as http,
+        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(PATIENCE_S)) as http,
         streamable_http_client(url, http_client=http) as (read, write),
         ClientSession(read, write) as client,
     ):
@@ -205,7 +206,7 @@ async def test_no_token_a_wrong_token_and_a_foreign_origin_run_nothing(
     url, token = started(session)
     call = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     accept = {"Accept": "application/json, text/event-stream"}
-    async with httpx2.AsyncClient(timeout=60) as http:
+    async with httpx2.AsyncClient(timeout=PATIENCE_S) as http:
         none = await http.post(url, json=call, headers=accept)
         wrong = await http.post(
             url, json=call, headers={**accept, "Authorization": f"Bearer {token[:-1]}x"}
@@ -272,7 +273,7 @@ async def test_a_call_waits_for_the_person_in_the_kernel(session: Session) -> No
     session.execute("servers[-1].approve('mcp_1')")
     session.wait_for(lambda: waiting(session) == ["mcp_2"])
     session.execute("servers[-1].deny('mcp_2', 'not the listing')")
-    caller.join(120)
+    caller.join(PATIENCE_S)
     assert answers[0][0] is False and "sales: pandas DataFrame" in answers[0][1]
     assert answers[1] == (True, "the user denied this call: not the listing")
     session.wait_for(lambda: ("mcp_2", "denied") in cards_shown(session))
@@ -344,7 +345,7 @@ async def test_the_kernel_answers_while_a_client_calls_in_a_loop(session: Sessio
         session.wait_for(lambda: calls > during)
     finally:
         stop.set()
-        caller.join(120)
+        caller.join(PATIENCE_S)
 
 
 async def test_stop_in_its_cell_stops_the_server_and_a_waiting_call_is_denied(
@@ -361,7 +362,7 @@ async def test_stop_in_its_cell_stops_the_server_and_a_waiting_call_is_denied(
     caller.start()
     session.wait_for(lambda: waiting(session) == ["mcp_1"])
     session.execute("servers[-1].stop()")
-    caller.join(120)
+    caller.join(PATIENCE_S)
     assert answers == [
         (
             True,
@@ -382,13 +383,13 @@ async def test_stop_in_its_cell_stops_the_server_and_a_waiting_call_is_denied(
     caller.start()
     session.wait_for(lambda: waiting(session) == ["mcp_1"])
     session.execute("servers[-1].handle.cancel()")  # what Stop in the cell does
-    caller.join(120)
+    caller.join(PATIENCE_S)
     assert not caller.is_alive() and ended, "the waiting call ended with the server"
     assert "the notebook's MCP server was stopped" in repr(ended[0]), "and its client was told"
     session.wait_for(
         lambda: "False" in session.stdout(session.execute("print(servers[-1].running)"))
     )
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(timeout=PATIENCE_S) as http:
         with pytest.raises(httpx2.ConnectError):
             await http.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
 
@@ -424,11 +425,11 @@ def test_the_notebook_s_own_server_as_mcp_tools_over_streamable_http(session: Se
             session.execute(
                 f"""
                 notebook = agentnb.mcp_tools(url={url!r}, headers={{"Authorization": "Bearer " + servers[-1].token}})
-                run = agentnb.ask("finance_agent", "what is in my notebook?", tools=notebook).wait(120)
+                run = agentnb.ask("finance_agent", "what is in my notebook?", tools=notebook).wait({PATIENCE_S:g})
                 print(json.dumps([[t.name for t in notebook], run.text, [c.name for c in run.tool_calls]]))
                 notebook.close()
                 """,
-                timeout=180,
+                timeout=PROGRAM_PATIENCE_S,
             )
         )
         logged, history = json.loads(

@@ -17,8 +17,6 @@ from agentnb._app.mcp_apps import SHOWN_MIME, allowed_domains
 from agentnb._display.static_copy import static_bundle
 from agentnb.server import ServerHandle
 
-pytestmark = pytest.mark.timeout(300)
-
 tools = tools_of("app_server.py")
 
 

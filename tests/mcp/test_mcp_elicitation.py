@@ -21,8 +21,6 @@ from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 from agentnb.types import McpElicitation
 
-pytestmark = pytest.mark.timeout(180)
-
 COMMAND = server_command("elicit_server.py")
 
 
@@ -31,7 +29,7 @@ def called(tools: agentnb.types.McpTools, name: str) -> str:
     [tool] = [t for t in tools if t.name == f"travel__{name}"]
     assert tool.function is not None and tool.user_loop is not None
     done = asyncio.run_coroutine_threadsafe(tool.function(city="Paris"), tool.user_loop)
-    result: str = done.result(60)
+    result: str = done.result(PATIENCE_S)
     return result
 
 

@@ -14,7 +14,7 @@ import gc
 from pathlib import Path
 
 import pytest
-from agentnb_testing import serving_asgi, wait_until
+from agentnb_testing import PATIENCE_S, serving_asgi, wait_until
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -27,8 +27,6 @@ from agentnb import AgentClient, ConfigurationError
 from agentnb._app import mcp_connection
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
-
-pytestmark = pytest.mark.timeout(180)
 
 
 def hostile(mode: str) -> agentnb.types.McpTools:
@@ -91,7 +89,7 @@ def called(tools: agentnb.types.McpTools, name: str) -> object:
     [tool] = [t for t in tools if t.name == name]
     assert tool.function is not None and tool.user_loop is not None
     done = asyncio.run_coroutine_threadsafe(tool.function(key="NVDA"), tool.user_loop)
-    return done.result(60)
+    return done.result(PATIENCE_S)
 
 
 KEY = "qk-4f9b2c71d0e8a6355e1b"

@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 import mcp.types as types
-import pytest
 from mcp_servers import run_calling, tools_of
 
 import agentnb
@@ -20,8 +19,6 @@ from agentnb._core.client_tools import FormedResult, ToolResult
 from agentnb._display.safe_html import safe_html
 from agentnb.providers import anthropic
 from agentnb.server import ServerHandle
-
-pytestmark = pytest.mark.timeout(300)
 
 tools = tools_of("rich_server.py")
 

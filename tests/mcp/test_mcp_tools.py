@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import wait_until
+from agentnb_testing import PATIENCE_S, wait_until
 from mcp_servers import calling_first as first
 from mcp_servers import server_command
 
@@ -23,8 +23,6 @@ import agentnb
 from agentnb import AgentClient, ConfigurationError
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
-
-pytestmark = pytest.mark.timeout(180)
 
 DIALECTS = ["openai", "ag-ui"]
 
@@ -216,7 +214,7 @@ def test_the_server_s_process_ends_with_the_process_that_started_it(notes: Path,
             owner.stdin.close()
         else:
             owner.kill()
-        owner.wait(60)
+        owner.wait(PATIENCE_S)
     wait_until(lambda: not alive(pid))
 
 

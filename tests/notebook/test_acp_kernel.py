@@ -18,12 +18,12 @@ from typing import Any
 
 import httpx2
 import pytest
-from agentnb_testing import process_ended, sdk_python
+from agentnb_testing import PATIENCE_S, process_ended, sdk_python
 from kernel_session import WIDGET_MIME, Session, running_kernel
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.kernel]
 
 SCRIPTED = Path(__file__).parents[1] / "interop" / "acp_agents" / "scripted_agent.py"
 
@@ -56,7 +56,7 @@ def test_an_acp_turn_streams_into_the_chat_cell_and_is_in_the_history(
     displays = session.of(cell, "display_data")
     view = next(d["content"] for d in displays if WIDGET_MIME in d["content"]["data"])
     comm_id = view["data"][WIDGET_MIME]["model_id"]
-    ended = session.execute("run = _agent.wait(60); print(run.status, run.text)")
+    ended = session.execute(f"run = _agent.wait({PATIENCE_S:g}); print(run.status, run.text)")
     assert session.stdout(ended) == "completed edited\n"
 
     def streamed() -> str:
@@ -80,13 +80,13 @@ def test_an_acp_turn_streams_into_the_chat_cell_and_is_in_the_history(
         env={**os.environ, "AGENTNB_HISTORY": str(history)},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE_S,
     )
     assert read.returncode == 0, read.stderr
     assert read.stdout.strip() == "acp coder completed edited 0.25 edit"
 
     kernel.shutdown()  # the kernel ends as a restart ends it: its agent with it
-    end = time.monotonic() + 60.0
+    end = time.monotonic() + PATIENCE_S
     while not process_ended(agent_pid) and time.monotonic() < end:
         time.sleep(0.1)
     assert process_ended(agent_pid), "the agent's process outlived the kernel"
@@ -156,7 +156,7 @@ def test_an_at_name_attachment_reaches_an_acp_agent_in_the_nonced_data_block(
         """
     )
     session.execute("%%agent coder --approve all\nlook at @cfg")
-    said = session.execute("run = _agent.wait(60); print(run.status); print(run.text)")
+    said = session.execute(f"run = _agent.wait({PATIENCE_S:g}); print(run.status); print(run.text)")
     status, text = session.stdout(said).split("\n", 1)
     assert status == "completed" and text.startswith("echo: look at @cfg\n\n<notebook-data id=")
     assert "@cfg: dict, 1 key" in text and "db.internal" in text
@@ -218,7 +218,7 @@ def test_each_acp_turn_decides_its_own_notebook_reads_and_one_without_context_re
         def stop():
             going.cancel()
             with contextlib.suppress(Exception):
-                going.wait(60)
+                going.wait({PATIENCE_S:g})
 
         turn(context=True, approve=True)
         server = agentnb.connections()["coder"]._context_server
@@ -232,7 +232,7 @@ def test_each_acp_turn_decides_its_own_notebook_reads_and_one_without_context_re
         async def call() -> tuple[bool, str]:
             headers = {"Authorization": f"Bearer {token}"}
             async with (
-                httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(120)) as http,
+                httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(PATIENCE_S)) as http,
                 streamable_http_client(url, http_client=http) as (read, write),
                 ClientSession(read, write) as client,
             ):
@@ -280,9 +280,9 @@ def test_a_later_context_turn_shows_the_notebooks_mcp_server_in_its_own_cell(
         return sum("served over MCP" in text for text in shown)
 
     first = session.execute("%%agent coder --context\nmcp")
-    session.execute("_agent.wait(60)")
+    session.execute(f"_agent.wait({PATIENCE_S:g})")
     later = session.execute("%%agent coder --context\nmcp")
-    session.execute("_agent.wait(60)")
+    session.execute(f"_agent.wait({PATIENCE_S:g})")
     twice = session.execute(
         "for _ in range(2): agentnb.ask('coder', 'mcp', context=True, wait=True)"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from agentnb_testing import serving_asgi, wait_until
+from agentnb_testing import PATIENCE_S, serving_asgi, wait_until
 from chat_cell_views import capture, notices, paused, transcript_turn, view
 from reading_agent import reading_agent
 
@@ -40,7 +40,7 @@ def test_allow_for_this_run_from_a_view_lets_the_later_reads_pass(url: str) -> N
     assert first["approval"]["for_run"] == "reads of the notebook"
     assert first["approval"]["reason"].startswith("reads the notebook once approved")
     view(cell, {"kind": "approve", "t": 0, "call_id": first["call_id"], "for_run": True})
-    run = handle.wait(60)
+    run = handle.wait(PATIENCE_S)
     assert run.text == "done"
     wait_until(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     calls = list(transcript_turn(cell)["tools"])

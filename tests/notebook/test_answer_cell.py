@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentnb_testing import wait_until
+from agentnb_testing import PATIENCE_S, wait_until
 from chat_cell_views import capture, notices, paused, replica_of, transcript_turn, view
 
 from agentnb._client.async_client import AsyncAgentClient
@@ -45,7 +45,7 @@ def test_an_answer_from_a_view_reaches_the_agent(server: ServerHandle) -> None:
     assert f"ask_user asked: {QUESTION}" in cell.static_bundle()["text/html"]
     recorder.wait_for(lambda: replica_of(recorder).turns[0]["meta"]["status"] == "paused")
     view(cell, {"kind": "answer", "t": 0, "call_id": pending["call_id"], "text": "Lisbon"})
-    run = cell.wait(60)
+    run = cell.wait(PATIENCE_S)
     assert run.status == "completed" and "plan for Lisbon" in run.text
     wait_until(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     answered = asked_call(cell)["approval"]
@@ -65,7 +65,7 @@ def test_answers_the_handle_refuses_come_back_as_notices(server: ServerHandle) -
     assert "asks no question" in notices(recorder)[0]
     view(cell, {"kind": "answer", "t": 0, "call_id": call_id, "text": None})  # ignored
     view(cell, {"kind": "approve", "t": 0, "call_id": call_id})
-    assert cell.wait(60).status == "completed"
+    assert cell.wait(PATIENCE_S).status == "completed"
     view(cell, {"kind": "answer", "t": 0, "call_id": call_id, "text": "late"})
     recorder.wait_for(lambda: len(notices(recorder)) == 2)
     assert "Could not answer" in notices(recorder)[1]

@@ -118,7 +118,7 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
     )
 
     view(cell, {"kind": "approve", "t": 0, "call_id": pending["call_id"]})
-    run = cell.wait(60)
+    run = cell.wait(PATIENCE_S)
     assert run.status == "completed"
     wait_until(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     placed = trade_of(transcript_turn(cell))
@@ -142,7 +142,7 @@ def test_deny_from_a_view_ends_the_call_denied_with_the_reason(
     wait_until(lambda: paused(cell))
     call_id = trade_of(transcript_turn(cell))["call_id"]
     view(cell, {"kind": "deny", "t": 0, "call_id": call_id, "reason": "  too risky "})
-    run = cell.wait(60)
+    run = cell.wait(PATIENCE_S)
     assert run.status == "completed"
     wait_until(lambda: transcript_turn(cell)["meta"]["status"] == "completed")
     denied = trade_of(transcript_turn(cell))
@@ -179,7 +179,7 @@ def test_a_decision_the_run_refuses_comes_back_as_a_notice(server: ServerHandle)
     twice = notices(recorder)[1]
     assert twice.startswith(f"Could not deny tool call {call_id}: "), twice
     assert "already approved" in twice
-    run = cell.wait(60)
+    run = cell.wait(PATIENCE_S)
     assert next(c for c in run.tool_calls if c.name == "place_trade").status == "succeeded"
     view(cell, {"kind": "deny", "t": 0, "call_id": call_id})
     recorder.wait_for(lambda: len(notices(recorder)) == 3)

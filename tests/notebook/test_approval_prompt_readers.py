@@ -49,10 +49,10 @@ def test_a_cancelled_question_stops_reading_before_wait_for_readers_returns(
     stop = threading.Event()
     thread, _ = asking(stop)
     stop.set()
-    assert wait_for_readers(2)
-    assert not thread.is_alive() or (thread.join(1) is None and not thread.is_alive())
+    assert wait_for_readers(PATIENCE_S)
+    assert not thread.is_alive() or (thread.join(PATIENCE_S) is None and not thread.is_alive())
     os.write(keyboard, b"print(6 * 7)\n")
-    assert select.select([tty], [], [], 2)[0], "the typed line was swallowed"
+    assert select.select([tty], [], [], PATIENCE_S)[0], "the typed line was swallowed"
     assert os.read(tty, 1024).startswith(b"print(6 * 7)")
 
 
@@ -61,8 +61,8 @@ def test_wait_for_readers_waits_while_a_question_is_open(terminal: tuple[int, in
     thread, _ = asking(stop)
     assert not wait_for_readers(0.2)
     stop.set()
-    assert wait_for_readers(2)
-    thread.join(2)
+    assert wait_for_readers(PATIENCE_S)
+    thread.join(PATIENCE_S)
 
 
 def test_a_question_cancelled_before_it_starts_touches_nothing_typed(
@@ -76,5 +76,5 @@ def test_a_question_cancelled_before_it_starts_touches_nothing_typed(
     decision = TerminalApprover(out).ask(call, stop)
     assert not decision.approved and out.getvalue() == ""
     os.write(keyboard, b"y\n")
-    assert select.select([tty], [], [], 2)[0]
+    assert select.select([tty], [], [], PATIENCE_S)[0]
     assert os.read(tty, 1024).startswith(b"y")

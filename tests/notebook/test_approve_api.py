@@ -86,7 +86,6 @@ def test_ask_follows_its_policy(
 
 
 @pytest.mark.parametrize("dialect", APPROVING)
-@pytest.mark.timeout(60)
 def test_ask_that_waits_without_a_policy_denies_as_no_one_could_approve(
     server: ServerHandle, dialect: str
 ) -> None:
@@ -116,7 +115,6 @@ def test_ask_leaves_the_call_to_a_human_who_decides_on_the_handle(
     assert approved or trade(run).error == "let me think"
 
 
-@pytest.mark.timeout(60)
 def test_waiting_on_a_paused_handle_denies_what_nobody_can_decide(server: ServerHandle) -> None:
     conn = connect(server, "vercel")
     handle = agentnb.ask("trader", ORDER, via=conn.name, display=False)
@@ -126,7 +124,6 @@ def test_waiting_on_a_paused_handle_denies_what_nobody_can_decide(server: Server
     assert run.status == "completed"
 
 
-@pytest.mark.timeout(60)
 async def test_awaiting_a_handle_is_waiting_too(server: ServerHandle) -> None:
     conn = connect(server, "operativus")
     handle = agentnb.ask("trader", ORDER, via=conn.name, display=False)
@@ -193,7 +190,6 @@ def test_a_chat_turn_without_a_policy_waits_for_a_decision(server: ServerHandle)
 
 
 @pytest.mark.parametrize("dialect", APPROVING)
-@pytest.mark.timeout(60)
 def test_a_batch_without_a_policy_denies_every_call(server: ServerHandle, dialect: str) -> None:
     conn = connect(server, dialect)
     table = agentnb.batch("trader", [ORDER, "Sell 2 MSFT"], via=conn.name, progress=False)

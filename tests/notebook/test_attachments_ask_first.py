@@ -21,7 +21,7 @@ from wire_tap import WireTap
 
 from agentnb.server import start_server
 
-pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.kernel]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import ConfigurationError
@@ -225,7 +226,7 @@ def test_a_run_with_notebook_tools_on_the_default_built_in_server_goes_in_a_dial
     handle = agentnb.ask(
         "finance_agent", "What is my NVDA position worth?", tools=[_position_value], display=False
     )
-    run = handle.wait(60)
+    run = handle.wait(PATIENCE_S)
     assert run.connection == conns.LOCAL_TOOLS_NAME
     assert [c.name for c in run.tool_calls if c.status == "succeeded"] == ["_position_value"]
     assert agentnb.get_connection(conns.LOCAL_TOOLS_NAME).local

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb._app import context_summary, context_tools
 from agentnb._app.attachments import attach_context
@@ -265,7 +266,7 @@ def test_a_summary_given_up_on_is_stopped() -> None:
                 turns[0] += 1
 
     assert summarize(Spins(), "s") == "s: Spins <repr timed out>"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     before = -1
     while turns[0] != before and time.monotonic() < deadline:
         before = turns[0]

@@ -303,7 +303,7 @@ def test_a_followup_chip_is_the_agents_text_and_attaches_nothing() -> None:
 
     cell = ChatCell(on_followup=on_followup, attachments=Mentions())
     cell._controller.receive({"kind": "followup", "text": "Compare @cfg with @In[1]"})
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     while len(sent) < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert sent[0] == "Compare @@cfg with @@In[1]"
@@ -381,7 +381,7 @@ def test_many_cells_streaming_at_once_share_one_frame_budget() -> None:
     started = time.monotonic()
     handles = [follow(cell, stream) for cell, stream in zip(cells, streams, strict=True)]
     for handle in handles:
-        handle.wait(120)
+        handle.wait(PATIENCE_S)
     took = time.monotonic() - started
     for cell, recorder in zip(cells, recorders, strict=True):
         settle(cell, recorder)

@@ -64,7 +64,7 @@ def _printed_run(url: str) -> tuple[Run, str]:
         listeners=(TerminalPrinter(out, color=False),),
         record=False,
     )
-    handle.wait(60)
+    handle.wait(PATIENCE_S)
     return handle.run, out.getvalue()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 
@@ -33,7 +34,7 @@ def ipython() -> Iterator[Any]:
         ["-m", "IPython", "--simple-prompt", "--no-banner", "--colors=nocolor"],
         env=env,
         encoding="utf-8",
-        timeout=90,
+        timeout=PATIENCE_S,
         dimensions=(50, 200),
     )
     try:

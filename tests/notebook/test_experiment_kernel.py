@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S
 from kernel_session import Session
 
 from agentnb.evals._book import ExperimentBook
@@ -48,7 +49,7 @@ def kernel(env: dict[str, str]) -> tuple[object, object]:
     manager.start_kernel(env=env)
     client = manager.client()
     client.start_channels()
-    client.wait_for_ready(timeout=60)
+    client.wait_for_ready(timeout=PATIENCE_S)
     return manager, client
 
 
@@ -72,12 +73,12 @@ def test_an_experiment_killed_mid_way_is_resumed_in_a_new_kernel(
     try:
         Session(client).execute(setup)
         client.execute(START)  # type: ignore[attr-defined]  # not waited for: it is killed
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + PATIENCE_S
         while len(pairs_by_status(history).get("completed", [])) < 3:
             assert time.monotonic() < deadline, pairs_by_status(history)
             time.sleep(0.1)
         os.kill(manager.provisioner.pid, signal.SIGKILL)  # type: ignore[attr-defined]
-        manager.provisioner.process.wait(30)  # type: ignore[attr-defined]
+        manager.provisioner.process.wait(PATIENCE_S)  # type: ignore[attr-defined]
     finally:
         client.stop_channels()  # type: ignore[attr-defined]
         manager.shutdown_kernel(now=True)  # type: ignore[attr-defined]
@@ -91,7 +92,7 @@ def test_an_experiment_killed_mid_way_is_resumed_in_a_new_kernel(
     try:
         session = Session(client)
         session.execute(setup + "\nimport json")
-        statuses = json.loads(session.stdout(session.execute(RESUME, timeout=180)))
+        statuses = json.loads(session.stdout(session.execute(RESUME, timeout=PROGRAM_PATIENCE_S)))
     finally:
         client.stop_channels()  # type: ignore[attr-defined]
         manager.shutdown_kernel(now=True)  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -125,7 +126,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env={**env, "AGENTNB_HISTORY": "off"},
-        timeout=60,
+        timeout=PATIENCE_S,
         check=False,
     )
 

@@ -52,7 +52,7 @@ class Kernel:
         pid: int = self.manager.provisioner.pid
         return pid
 
-    def run(self, code: str, timeout: float = 60) -> str:
+    def run(self, code: str, timeout: float = PATIENCE_S) -> str:
         """Execute ``code``; return its stdout; fail with the traceback on an error."""
         printed: list[str] = []
 
@@ -83,7 +83,7 @@ def kernels(env: dict[str, str], count: int) -> Iterator[list[Kernel]]:
             client = manager.client()
             client.start_channels()
             started.append(Kernel(manager, client))
-            client.wait_for_ready(timeout=60)
+            client.wait_for_ready(timeout=PATIENCE_S)
         yield started
     finally:
         for kernel in started:
@@ -172,7 +172,7 @@ def test_a_killed_kernel_leaves_its_run_interrupted_and_a_live_kernels_run_is_le
         assert wait_status(history, survivor_id, "running")["owner_pid"] == survivor.pid
 
         os.kill(victim.pid, signal.SIGKILL)
-        victim.manager.provisioner.process.wait(timeout=30)
+        victim.manager.provisioner.process.wait(timeout=PATIENCE_S)
         assert raw_row(history, victim_id)["status"] == "running", "nothing ran at the kill"
 
         with HistoryStore(history) as store:  # opening sweeps rows of dead processes
@@ -197,10 +197,10 @@ def test_a_killed_kernel_leaves_its_run_interrupted_and_a_live_kernels_run_is_le
         assert alive.status == "running" and alive.error_code is None
 
         out = survivor.run(
-            """
+            f"""
             _agent.cancel()
             try:
-                _agent.wait(30)
+                _agent.wait({PATIENCE_S:g})
             except agentnb.RunCancelledError as exc:
                 print("cancelled", len(exc.partial_text) > 0)
             """

@@ -63,7 +63,7 @@ def test_cell_body_is_the_message_and_handle_is_bound(shell: InteractiveShell) -
 def test_returns_at_once_while_the_run_streams(shell: InteractiveShell) -> None:
     handle = cell(shell, "writer --via slow --meta paragraphs=30", "a long one")
     assert not handle.done  # the cell returned before the run ended
-    run = handle.wait(timeout=60)
+    run = handle.wait(timeout=PATIENCE_S)
     assert run.status == "completed" and len(run.text) > 1000
 
 

@@ -49,7 +49,7 @@ def execute(*sources: str, env: dict[str, str] | None = None) -> tuple[Any, list
         statuses.append(execute_reply["content"]["status"])
 
     client = nbclient.NotebookClient(
-        notebook, kernel_name="python3", timeout=60, on_cell_executed=executed
+        notebook, kernel_name="python3", timeout=PATIENCE_S, on_cell_executed=executed
     )
     with contextlib.suppress(nbclient.exceptions.CellExecutionError):
         client.execute(**({} if env is None else {"env": env}))
@@ -134,7 +134,7 @@ class Kernel:
     def __init__(self, manager: Any, client: Any) -> None:
         self.manager, self.client = manager, client
 
-    def run(self, code: str, timeout: float = 60) -> str:
+    def run(self, code: str, timeout: float = PATIENCE_S) -> str:
         """Execute ``code``; return its stdout; fail with the traceback on an error.
 
         A request the kernel aborted (it does so for a moment after a cell failed, so that
@@ -163,7 +163,7 @@ def kernel() -> Iterator[Kernel]:
     manager.start_kernel()
     client = manager.client()
     client.start_channels()
-    client.wait_for_ready(timeout=60)
+    client.wait_for_ready(timeout=PATIENCE_S)
     try:
         yield Kernel(manager, client)
     finally:
@@ -228,7 +228,7 @@ def test_interrupting_the_idle_kernel_leaves_a_run_waiting_for_a_person(
     assert wait_for_status(kernel, "streaming", within=PATIENCE_S) == "cancelled"
     time.sleep(0.3)
     assert kernel.run("print(asking.status)").strip() == "paused"  # the decision is still owed
-    kernel.run("asking.approve(asking.awaiting_approval[0].call_id); asking.wait(30)")
+    kernel.run(f"asking.approve(asking.awaiting_approval[0].call_id); asking.wait({PATIENCE_S:g})")
     assert kernel.run("print(asking.status)").strip() == "completed"
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb.server import ServerHandle
 
@@ -33,7 +34,7 @@ def ipython(server: ServerHandle) -> Iterator[Any]:
         ["-m", "IPython", "--simple-prompt", "--no-banner", "--colors=nocolor"],
         env=env,
         encoding="utf-8",
-        timeout=30,
+        timeout=PATIENCE_S,
         dimensions=(50, 200),
     )
     try:

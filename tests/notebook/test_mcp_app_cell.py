@@ -23,8 +23,6 @@ from agentnb._app.mcp_apps import MAX_VIEW_CALLS, SHOWN_MIME, VIEW_AGENT
 from agentnb._display.widget import ChatCell
 from agentnb.server import ServerHandle
 
-pytestmark = pytest.mark.timeout(300)
-
 tools = tools_of("app_server.py")
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from chat_cell_views import capture, replica_of, settle
 
 import agentnb
@@ -48,7 +49,7 @@ def test_a_tool_that_prints_and_returns_a_table_reads_as_it_would_in_the_noteboo
     handle = agentnb.ask(
         "finance_agent", "My NVDA position?", via="tools_here", tools=[positions], display=False
     )
-    run = handle.wait(60)
+    run = handle.wait(PATIENCE_S)
     [call] = [c for c in run.tool_calls if c.name == "positions"]
     assert call.output == {
         "returned": "  ticker  shares\n0   NVDA      10",
@@ -83,7 +84,7 @@ def test_a_notebook_tool_that_asks_first_pauses_the_run_and_the_wait_is_not_the_
         tools=[agentnb.tool(positions, approve=True)],
         display=False,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     while not handle.run.awaiting_approval:
         assert time.monotonic() < deadline and not handle.run.done, handle.run.status
         time.sleep(0.01)
@@ -91,7 +92,7 @@ def test_a_notebook_tool_that_asks_first_pauses_the_run_and_the_wait_is_not_the_
     time.sleep(0.2)  # a person reading the call
     [call] = handle.run.awaiting_approval
     handle.approve(call.call_id)
-    run = handle.wait(60)
+    run = handle.wait(PATIENCE_S)
     assert run.status == "completed"
     assert run.paused_seconds >= 0.2
     assert run.finished_at is not None and run.started_at is not None
@@ -106,7 +107,7 @@ A_PERSON_READS = 2.0
 def paused_for_a_person(handle: RunHandle) -> float:
     """Wait until the run pauses for its call, then as long as a person reads it: the
     seconds read."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     while not handle.run.awaiting_approval:
         assert time.monotonic() < deadline and not handle.run.done, handle.run.status
         time.sleep(0.01)
@@ -148,7 +149,7 @@ def test_a_wait_to_approve_a_notebook_tool_is_not_in_the_time_and_rate_any_view_
     assert live["status"] == "paused" and live["paused_at"] >= live["started_at"], live
     [call] = handle.run.awaiting_approval
     handle.approve(call.call_id)
-    run = handle.wait(60)
+    run = handle.wait(PATIENCE_S)
     settle(cell, recorder)
     assert run.status == "completed" and run.usage is not None
     assert run.started_at is not None and run.finished_at and run.first_token_at

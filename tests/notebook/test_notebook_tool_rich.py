@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb._app import connections as conns
@@ -79,7 +80,7 @@ def test_a_tool_that_returns_a_figure_shows_it_in_the_card_and_the_copy_and_send
     handle = agentnb.ask(
         "finance_agent", "Chart NVDA", via=tools_here, tools=[price_chart], display=False
     )
-    run = handle.wait(60)
+    run = handle.wait(PATIENCE_S)
     [call] = [c for c in run.tool_calls if c.name == "price_chart"]
     assert call.shown is not None and call.shown["mime"] == "image/png"
     assert base64.b64decode(call.shown["data"]).startswith(b"\x89PNG"), "a PNG, base64"
@@ -99,7 +100,7 @@ def test_a_tool_that_returns_a_dataframe_shows_its_table_made_safe(tools_here: s
     handle = agentnb.ask(
         "finance_agent", "My NVDA holdings?", via=tools_here, tools=[holdings], display=False
     )
-    run = handle.wait(60)
+    run = handle.wait(PATIENCE_S)
     [call] = [c for c in run.tool_calls if c.name == "holdings"]
     assert call.shown is not None and call.shown["mime"] == "text/html"
     assert "<table" in call.shown["data"], "the DataFrame's own HTML, for the live sanitizer"
@@ -132,7 +133,7 @@ def test_a_tool_whose_value_cannot_be_drawn_still_answers_the_agent(tools_here: 
 
     run = agentnb.ask(
         "finance_agent", "Chart it", via=tools_here, tools=[broken_chart], display=False
-    ).wait(60)
+    ).wait(PATIENCE_S)
     [call] = [c for c in run.tool_calls if c.name == "broken_chart"]
     assert call.status == "succeeded" and call.shown is None
     assert "Broken object" in str(call.output)

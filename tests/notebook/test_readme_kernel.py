@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S, REPO
 
-pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.kernel]
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -57,11 +57,11 @@ def test_the_readme_s_quickstart_runs_as_printed(tmp_path: Path) -> None:
         "assert calls and calls[0].status == 'succeeded', _agent.run.tool_calls\n"
         "print(calls[0].output)"
     )
-    cells = [*blocks, *commented_magics(blocks), "_agent.wait(60)", check]
+    cells = [*blocks, *commented_magics(blocks), f"_agent.wait({PATIENCE_S:g})", check]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code) for code in cells]
     env = {**os.environ, "AGENTNB_HISTORY": str(tmp_path / "history.sqlite3")}
-    client = nbclient.NotebookClient(nb, timeout=240, kernel_name="python3")
+    client = nbclient.NotebookClient(nb, timeout=PROGRAM_PATIENCE_S, kernel_name="python3")
     client.execute(env=env, cwd=str(tmp_path))  # raises CellExecutionError on any cell's error
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert "shares" in printed and "worth $" in printed, printed

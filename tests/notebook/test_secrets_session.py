@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb.server import start_server
 
@@ -49,12 +50,12 @@ def session_cells(log_file: Path, snapshot_dir: Path) -> list[Any]:
         ),
         (f"%%agent finance_agent --wait\n{NVDA_QUESTION}", False),
         ("%%agent finance_agent --followups\nAnd how did AAPL do?", False),
-        ("run = _agent.wait(60)\nprint(run.status)\n_agent", False),
+        (f"run = _agent.wait({PATIENCE_S:g})\nprint(run.status)\n_agent", False),
         ("%%agent no_such_agent\nhello", True),
         ("%%agent echo --via wrong\nhello with the wrong key", True),
         (f"%%agent echo --plain --wait\n{PLAIN_MESSAGE}", False),
         ("%%agent echo --plain\nplain, not waited for", False),
-        ("print(repr(_agent.wait(60)))", False),
+        (f"print(repr(_agent.wait({PATIENCE_S:g})))", False),
         ("%agent_config", False),
         ("%agent_runs", False),
         (
@@ -150,7 +151,7 @@ def test_a_whole_notebook_session_never_reveals_the_api_key(
         nb = nbformat.v4.new_notebook()
         nb.cells = session_cells(log_file, snapshot_dir)
         client = nbclient.NotebookClient(
-            nb, timeout=120, kernel_name="python3", store_widget_state=True
+            nb, timeout=PATIENCE_S, kernel_name="python3", store_widget_state=True
         )
         with (
             open(tmp_path / "kernel.stdout", "wb") as out,

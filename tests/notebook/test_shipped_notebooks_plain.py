@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from agentnb_testing import REPO, sdk_python
+from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S, REPO, sdk_python
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 EXTRAS = ("pandas", "matplotlib", "opentelemetry")
@@ -23,7 +23,8 @@ from nbclient import NotebookClient
 
 path = sys.argv[1]
 notebook = nbformat.read(path, as_version=4)
-NotebookClient(notebook, timeout=240, kernel_name="python3", allow_errors=True).execute()
+per_cell = float(sys.argv[2])  # the suite's PATIENCE_S: a bound for a hang
+NotebookClient(notebook, timeout=per_cell, kernel_name="python3", allow_errors=True).execute()
 outputs = []
 for cell in notebook.cells:
     for output in cell.get("outputs", []):
@@ -39,7 +40,7 @@ def plain() -> Path:
     python = sdk_python("plain")
     found = subprocess.run(
         [str(python), "-c", f"import importlib.util as u; print([m for m in {EXTRAS!r} if u.find_spec(m)])"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True, text=True, check=True, timeout=PATIENCE_S,
     )  # fmt: skip
     assert found.stdout.strip() == "[]", f"the plain install has extras: {found.stdout}"
     return python
@@ -53,8 +54,8 @@ def test_a_shipped_notebook_runs_in_a_plain_install(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTNB_", "PYTHON"))}
     env.update(PYTHONPATH=str(REPO), AGENTNB_HISTORY=str(tmp_path / "history.sqlite3"))
     done = subprocess.run(
-        [str(plain), "-c", EXECUTE, str(path)],
-        capture_output=True, text=True, env=env, cwd=path.parent, timeout=600, check=False,
+        [str(plain), "-c", EXECUTE, str(path), str(PATIENCE_S)],
+        capture_output=True, text=True, env=env, cwd=path.parent, timeout=PROGRAM_PATIENCE_S, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     outputs = json.loads(done.stdout)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb._core.run import Run, RunErrorInfo
@@ -153,7 +154,7 @@ def render_markdown_it(docs: list[str]) -> list[str]:
         input=json.dumps(docs),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE_S,
         check=True,
     )
     rendered: list[str] = json.loads(done.stdout)

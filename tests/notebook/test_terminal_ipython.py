@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import serving_asgi
+from agentnb_testing import PATIENCE_S, serving_asgi
 from reading_agent import reading_agent
 
 import agentnb
@@ -33,7 +33,7 @@ pytestmark = [
 ]
 
 PROMPT = re.compile(r"^In \[(\d+)\]:", re.MULTILINE)
-WAIT = 30.0
+WAIT = PATIENCE_S
 """Seconds a step may take before the test gives up (a failure, not a timing claim)."""
 
 

@@ -51,7 +51,7 @@ def trade(server: ServerHandle, approve: Any, *listeners: Any) -> tuple[Run, str
         approve=approve,
         record=False,
     )
-    handle.wait(60)
+    handle.wait(PATIENCE_S)
     return handle.run, out.getvalue()
 
 
@@ -99,7 +99,7 @@ def test_a_pause_left_to_a_human_is_shown_while_it_waits(server: ServerHandle) -
     assert paused.wait(PATIENCE_S)
     assert out.getvalue().splitlines()[-1] == PAUSED
     handle.approve(waiting[0])
-    handle.wait(60)
+    handle.wait(PATIENCE_S)
     assert "  ✓ place_trade approved" in out.getvalue().splitlines()
 
 

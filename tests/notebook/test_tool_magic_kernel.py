@@ -13,7 +13,7 @@ import pytest
 from agentnb_testing import free_port, sdk_python, serving
 from kernel_session import Session, reset_kernel, running_kernel
 
-pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.kernel]
 
 SERVER = Path(__file__).parents[1] / "providers" / "sdk_servers" / "responses_agentserver.py"
 

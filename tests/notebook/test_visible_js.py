@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,7 +56,7 @@ def js_visible(inputs: list[str]) -> list[str]:
         input=json.dumps(inputs),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE_S,
         check=True,
     )
     shown: list[str] = json.loads(done.stdout)

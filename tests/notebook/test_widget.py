@@ -48,7 +48,7 @@ def test_a_real_finance_run_reaches_the_views_and_the_static_copy(server: Server
     frames = recorded(cell)
     handle = RunHandle.start(lambda: stream, run=stream.run)
     cell.add(handle)
-    run = cell.wait(60)
+    run = cell.wait(PATIENCE_S)
     quiesce()
 
     assert run.status == "completed"
@@ -82,7 +82,7 @@ def test_show_outside_a_notebook_prints_the_run_as_it_streams(
     cell = agentnb.show(stream)
     assert isinstance(cell, ChatCell)
     assert cell.handle is not None, "a stream is started through a RunHandle"
-    run = cell.wait(60)
+    run = cell.wait(PATIENCE_S)
     quiesce()
     out = capsys.readouterr().out
     assert "→ get_stock_price(" in out
@@ -98,7 +98,7 @@ def test_show_of_a_run_that_ended_before_it_prints_the_whole_run(
     call lines and its summary, no answer and no results): the printer catches up."""
     stream = client_for(server, "seekrflow").stream("finance_agent", "NVDA?")
     handle = RunHandle.start(lambda: stream, run=stream.run)
-    run = handle.wait(60)
+    run = handle.wait(PATIENCE_S)
     agentnb.show(handle)
     quiesce()
     out = capsys.readouterr().out

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from chat_cell_views import Replica
 from kernel_session import WIDGET_MIME, Session, running_kernel
 
@@ -79,7 +80,9 @@ def test_a_cell_shows_a_run_returns_at_once_and_the_copy_is_refreshed_on_that_ce
     probe = session.execute("print(cell.runs[0].done, cell.runs[0].status)")
     assert session.stdout(probe).split()[0] == "False", "the run goes on after the cell ends"
 
-    wait_id = session.execute("import json; run = cell.wait(60); print(json.dumps(run.text))")
+    wait_id = session.execute(
+        f"import json; run = cell.wait({PATIENCE_S:g}); print(json.dumps(run.text))"
+    )
     final_text = json.loads(session.stdout(wait_id))
     assert "NVDA" in final_text
     session.drain(0.5)
@@ -132,9 +135,9 @@ def test_stop_sent_by_the_view_while_the_kernel_is_idle_cancels_the_run(
     )
     kernel.shell_channel.send(stop)
     check = session.execute(
-        """
+        f"""
         try:
-            cell.wait(60)
+            cell.wait({PATIENCE_S:g})
         except agentnb.RunCancelledError as exc:
             print("cancelled", len(exc.partial_text) > 0, len(exc.partial_text))
         """
@@ -165,10 +168,10 @@ def test_nbclient_saves_the_final_answer_in_the_output_and_the_widget_state(
             'cell = agentnb.show(client.stream("finance_agent", "NVDA?"))\n'
             "print('returned while', cell.runs[0].status)"
         ),
-        nbformat.v4.new_code_cell("run = cell.wait(60)\nprint(run.status)"),
+        nbformat.v4.new_code_cell(f"run = cell.wait({PATIENCE_S:g})\nprint(run.status)"),
     ]
     client = nbclient.NotebookClient(
-        nb, timeout=120, kernel_name="python3", store_widget_state=True
+        nb, timeout=PATIENCE_S, kernel_name="python3", store_widget_state=True
     )
     client.execute()
     show_outputs = nb.cells[1].outputs
@@ -219,7 +222,7 @@ def test_the_widget_code_goes_to_the_page_once_and_later_cells_open_small(
     ids = session.execute("print(a.runtime, b.runtime, c.runtime)")
     runtimes = set(session.stdout(ids).split())
     assert len(runtimes) == 1 and runtimes != {""}, "every cell loads the one runtime"
-    session.execute("a.wait(60); b.wait(60); c.wait(60)")
+    session.execute(f"a.wait({PATIENCE_S:g}); b.wait({PATIENCE_S:g}); c.wait({PATIENCE_S:g})")
 
 
 def test_a_cell_displays_runs_while_agentnb_s_loop_is_busy_and_their_copies_end_final(
@@ -253,7 +256,7 @@ def test_a_cell_displays_runs_while_agentnb_s_loop_is_busy_and_their_copies_end_
         assert f"Question {i} on NVDA" in copy["data"]["text/plain"], "the copy names its question"
     display_ids = [copy["transient"]["display_id"] for copy in copies]
 
-    session.execute("for cell in cells: cell.wait(60)")
+    session.execute(f"for cell in cells: cell.wait({PATIENCE_S:g})")
 
     def final_copies() -> list[str]:
         finals = []
@@ -333,10 +336,10 @@ def test_a_cell_that_goes_on_after_displaying_a_run_streams_it_meanwhile(
     session = Session(kernel)
     session.execute(setup_code(paced_server))
     cell_id = session.execute(
-        """
+        f"""
         import time
-        cell = agentnb.show(client.stream("writer", "Write", metadata={"paragraphs": "40"}))
-        deadline = time.monotonic() + 60
+        cell = agentnb.show(client.stream("writer", "Write", metadata={{"paragraphs": "40"}}))
+        deadline = time.monotonic() + {PATIENCE_S:g}
         while cell.frames_sent < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         print(cell.frames_sent >= 2)
@@ -363,9 +366,9 @@ def test_the_first_copy_a_cell_displays_carries_the_reopened_style_and_keeps_it(
     session.execute(setup_code(paced_server))
     cell_ids = [
         session.execute(
-            """
-            cells = [agentnb.show(client.stream("echo", f"Twin {i}")) for i in range(3)]
-            for cell in cells: cell.wait(60)
+            f"""
+            cells = [agentnb.show(client.stream("echo", f"Twin {{i}}")) for i in range(3)]
+            for cell in cells: cell.wait({PATIENCE_S:g})
             """
         )
         for _ in range(2)
@@ -395,9 +398,9 @@ def test_a_copy_refreshed_while_its_own_cell_runs_is_sent_once(
     session = Session(kernel)
     session.execute(setup_code(paced_server))
     show_id = session.execute(
-        """
+        f"""
         cell = agentnb.show(client.stream("finance_agent", "What is NVDA trading at?"))
-        print(cell.wait(60).status)
+        print(cell.wait({PATIENCE_S:g}).status)
         """
     )
     assert session.stdout(show_id).strip() == "completed"
@@ -429,7 +432,7 @@ def test_a_handle_ending_a_cell_that_shows_its_run_live_prints_no_stale_status(
     assert len(texts) == 2 and not any("<RunHandle" in text for text in texts)
 
     hidden = session.execute(
-        'h = agentnb.ask("finance_agent", "And AMD?", client=client, display=False); h.wait(60)\nh'
+        f'h = agentnb.ask("finance_agent", "And AMD?", client=client, display=False); h.wait({PATIENCE_S:g})\nh'
     )
     printed = [
         m["content"]["data"]["text/plain"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PEER_TIMEOUT, free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
@@ -23,8 +23,6 @@ from agentnb.events import Event, RunFailed, RunStarted, TextDelta
 from agentnb.providers import RunRef
 from agentnb.providers.a2a import A2A
 from agentnb.sse import ServerSentEvent, SSEDecoder
-
-pytestmark = pytest.mark.timeout(300)
 
 SERVERS = Path(__file__).parent / "sdk_servers"
 
@@ -50,7 +48,7 @@ def card_endpoint(sdk_url: str) -> str:
 @pytest.fixture(params=["1.0", "0.3"])
 async def client(sdk_url: str, request: pytest.FixtureRequest) -> AsyncIterator[AsyncAgentClient]:
     base_url = card_endpoint(sdk_url)
-    options = {"provider_options": {"path": "", "version": request.param}}
+    options = {"provider_options": {"path": "", "version": request.param}, "timeout": PEER_TIMEOUT}
     async with AsyncAgentClient("a2a", base_url=base_url, record=False, **options) as agent_client:
         yield agent_client
 
@@ -227,7 +225,7 @@ async def test_the_documented_recipe_works_when_the_cards_url_has_a_path(sdk_url
     endpoint = card["supportedInterfaces"][0]["url"]
     assert endpoint == f"{sdk_url}/agents/scripted"
     async with AsyncAgentClient(
-        "a2a", base_url=endpoint, provider_options={"path": ""}, record=False
+        "a2a", base_url=endpoint, provider_options={"path": ""}, record=False, timeout=PEER_TIMEOUT
     ) as client:
         run = await client.run("scripted", "What is NVDA at?")
     assert run.text == "NVDA trades at 875.4"
@@ -247,7 +245,9 @@ async def test_a_base_or_card_url_is_resolved_through_the_card(sdk_url: str, pas
     """The URL a user is given (the agent's base, or its card's URL), with no ``path``: the
     card names the JSON-RPC endpoint and its version, the run goes there."""
     base_url = pasted.format(url=sdk_url)
-    async with AsyncAgentClient("a2a", base_url=base_url, record=False) as client:
+    async with AsyncAgentClient(
+        "a2a", base_url=base_url, record=False, timeout=PEER_TIMEOUT
+    ) as client:
         run = await client.run("scripted", "What is NVDA at?")
         provider = client.provider
         assert isinstance(provider, A2A) and provider.card is not None
@@ -262,7 +262,9 @@ async def test_a_base_or_card_url_is_resolved_through_the_card(sdk_url: str, pas
 
 
 def test_connect_lists_the_cards_agent_and_what_it_supports(sdk_url: str) -> None:
-    conn = agentnb.connect("a2a", base_url=sdk_url + "/agents/scripted", name="card")
+    conn = agentnb.connect(
+        "a2a", base_url=sdk_url + "/agents/scripted", name="card", timeout=PEER_TIMEOUT
+    )
     try:
         assert conn.supports() == ["streaming", "cancel", "attach", "approvals", "listing"]
         assert [a.name for a in conn.agents()] == ["scripted"]

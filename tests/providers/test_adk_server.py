@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S, free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, patient_polls, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
@@ -28,8 +28,6 @@ from agentnb._core.exceptions import (
 )
 from agentnb._history import close_default_stores
 from agentnb.types import ToolCall
-
-pytestmark = pytest.mark.timeout(300)
 
 AGENTS = Path(__file__).parent / "sdk_servers" / "adk_agents"
 
@@ -54,7 +52,9 @@ def adk_url(agents_dir: Path) -> Iterator[str]:
 
 @pytest.fixture
 async def client(adk_url: str) -> AsyncIterator[AsyncAgentClient]:
-    async with AsyncAgentClient("adk", base_url=adk_url, record=False) as agent_client:
+    async with AsyncAgentClient(
+        "adk", base_url=adk_url, record=False, timeout=PEER_TIMEOUT
+    ) as agent_client:
         yield agent_client
 
 
@@ -108,7 +108,9 @@ async def test_a_thread_named_by_the_caller_is_made_once_then_reused(
     second = await client.run("calc", "again?", thread_id="notebook-thread", user_id="ada")
     assert (first.thread_id, second.thread_id) == ("notebook-thread", "notebook-thread")
     assert second.text == "This session holds 2 questions."
-    async with AsyncAgentClient("adk", base_url=adk_url, record=False) as fresh:
+    async with AsyncAgentClient(
+        "adk", base_url=adk_url, record=False, timeout=PEER_TIMEOUT
+    ) as fresh:
         third = await fresh.run("calc", "again?", thread_id="notebook-thread", user_id="ada")
     assert third.text == "This session holds 3 questions."  # ADK had it: 409, then used
 
@@ -124,7 +126,7 @@ async def test_stop_closes_the_stream_and_adk_ends_the_run(
     assert run.status == "cancelled"
     assert run.text.startswith("1 ")
     stopped = agents_dir / "stopped.log"
-    for _ in range(200):
+    for _ in patient_polls():
         if stopped.exists():
             break
         await asyncio.sleep(0.05)
@@ -238,7 +240,7 @@ def test_connect_and_ask_run_a_notebook_tool_the_history_keeps(
         """Adds two numbers in the notebook."""
         return a + b
 
-    agentnb.connect("adk", base_url=adk_url, name="adk_notebook")
+    agentnb.connect("adk", base_url=adk_url, name="adk_notebook", timeout=PEER_TIMEOUT)
     try:
         handle = agentnb.ask(
             "notebook", "please add 2 and 2", via="adk_notebook", tools=[add], display=False
@@ -380,7 +382,9 @@ async def test_the_connection_lists_adks_apps(client: AsyncAgentClient) -> None:
 
 
 async def test_another_dialect_at_adks_run_endpoint_is_told_to_use_adk(adk_url: str) -> None:
-    async with AsyncAgentClient("ag-ui", base_url=f"{adk_url}/run_sse", record=False) as other:
+    async with AsyncAgentClient(
+        "ag-ui", base_url=f"{adk_url}/run_sse", record=False, timeout=PEER_TIMEOUT
+    ) as other:
         with pytest.raises(InvalidRequestError) as caught:
             await other.run("calc", "hello")
     assert "this looks like a Google ADK server: use the `adk` dialect" in str(caught.value)
@@ -400,7 +404,9 @@ def adk_a2a_url(agents_dir: Path) -> Iterator[str]:
 async def test_over_a2a_adks_tool_call_is_a_tool_call_and_the_answer_shows_once(
     adk_a2a_url: str,
 ) -> None:
-    async with AsyncAgentClient("a2a", base_url=adk_a2a_url, record=False) as a2a:
+    async with AsyncAgentClient(
+        "a2a", base_url=adk_a2a_url, record=False, timeout=PEER_TIMEOUT
+    ) as a2a:
         run = await a2a.run("calc", "please add 2 and 2")
     assert run.status == "completed", run.error
     [call] = run.tool_calls
@@ -445,7 +451,9 @@ async def test_over_ag_ui_adks_confirmation_is_the_approval_of_its_call(
         shown.append((call.name, call.arguments))
         return approve
 
-    async with AsyncAgentClient("ag-ui", base_url=adk_agui_url + path, record=False) as agui:
+    async with AsyncAgentClient(
+        "ag-ui", base_url=adk_agui_url + path, record=False, timeout=PEER_TIMEOUT
+    ) as agui:
         run = await agui.run("calc", "please add 2 and 2", approve=decide)
     assert run.status == "completed", run.error
     assert shown == [("add", {"a": 2, "b": 2})]
@@ -461,7 +469,9 @@ async def test_another_dialect_given_adks_url_is_told_to_use_adk(
     adk_url: str, dialect: str
 ) -> None:
     """Its run's request answers 404 there; ADK's ``GET /list-apps`` says what it is."""
-    async with AsyncAgentClient(dialect, base_url=adk_url, record=False) as other:
+    async with AsyncAgentClient(
+        dialect, base_url=adk_url, record=False, timeout=PEER_TIMEOUT
+    ) as other:
         with pytest.raises(NotFoundError) as caught:
             await other.run("calc", "hello")
     assert str(caught.value).endswith(
@@ -470,7 +480,9 @@ async def test_another_dialect_given_adks_url_is_told_to_use_adk(
 
 
 async def test_a_404_elsewhere_says_nothing_of_adk(adk_agui_url: str) -> None:
-    async with AsyncAgentClient("openai", base_url=adk_agui_url, record=False) as other:
+    async with AsyncAgentClient(
+        "openai", base_url=adk_agui_url, record=False, timeout=PEER_TIMEOUT
+    ) as other:
         with pytest.raises(NotFoundError) as caught:
             await other.run("calc", "hello")
     assert "ADK" not in str(caught.value)

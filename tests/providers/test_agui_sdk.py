@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient, Run
@@ -22,8 +22,6 @@ from agentnb._core.exceptions import NotFoundError, RunFailedError
 from agentnb._core.request import build_request
 from agentnb.server import ServerHandle
 from agentnb.types import Fork
-
-pytestmark = pytest.mark.timeout(300)
 
 SERVERS = Path(__file__).parent / "sdk_servers"
 
@@ -42,7 +40,11 @@ def pydantic_ai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def client(pydantic_ai_url: str) -> AsyncIterator[AsyncAgentClient]:
     """A client of the multi-agent server: one agent per path, named by ``path="/{agent}"``."""
     async with AsyncAgentClient(
-        "ag-ui", base_url=pydantic_ai_url, provider_options={"path": "/{agent}"}, record=False
+        "ag-ui",
+        base_url=pydantic_ai_url,
+        provider_options={"path": "/{agent}"},
+        record=False,
+        timeout=PEER_TIMEOUT,
     ) as agent_client:
         yield agent_client
 
@@ -118,7 +120,9 @@ async def test_state_goes_both_ways_and_custom_events_are_kept(client: AsyncAgen
 def test_the_url_a_user_is_given_is_the_endpoint(pydantic_ai_url: str, pasted: str) -> None:
     """pydantic-ai's AGUIAdapter mounted at ``/`` (or at ``/quotes``): the URL is posted to
     as given, with no ``path`` option and whatever the agent is called."""
-    conn = agentnb.connect("ag-ui", base_url=pasted.format(url=pydantic_ai_url), name="pasted")
+    conn = agentnb.connect(
+        "ag-ui", base_url=pasted.format(url=pydantic_ai_url), name="pasted", timeout=PEER_TIMEOUT
+    )
     try:
         handle = agentnb.ask(
             "assistant", "What is NVDA at?", via="pasted", display=False, wait=True, record=False
@@ -131,7 +135,11 @@ def test_the_url_a_user_is_given_is_the_endpoint(pydantic_ai_url: str, pasted: s
 
 def test_connect_and_ask_continue_the_thread(pydantic_ai_url: str) -> None:
     conn = agentnb.connect(
-        "ag-ui", base_url=pydantic_ai_url, provider_options={"path": "/{agent}"}, name="agui-sdk"
+        "ag-ui",
+        base_url=pydantic_ai_url,
+        provider_options={"path": "/{agent}"},
+        name="agui-sdk",
+        timeout=PEER_TIMEOUT,
     )
     try:
         first = agentnb.ask(
@@ -174,7 +182,7 @@ def validate(frames: list[str]) -> dict[str, object]:
         input="\n".join(frames),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE_S,
         check=True,
     )
     result: dict[str, object] = json.loads(done.stdout)
@@ -202,7 +210,7 @@ def test_the_builtin_server_speaks_valid_ag_ui(
     }
     headers = {"Authorization": f"Bearer {server.api_key}"}
     url = server.url_for("ag-ui") + f"/{agent}"
-    response = httpx.post(url, json=body, headers=headers, timeout=30)
+    response = httpx.post(url, json=body, headers=headers, timeout=PATIENCE_S)
     assert response.status_code == 200, response.text
     frames = [
         line.removeprefix("data: ")
@@ -221,7 +229,7 @@ def post_frames(
     """The data of each frame the built-in server answers ``body`` with."""
     headers = {"Authorization": f"Bearer {server.api_key}", **headers}
     url = server.url_for("ag-ui") + f"/{agent}"
-    response = httpx.post(url, json=body, headers=headers, timeout=30)
+    response = httpx.post(url, json=body, headers=headers, timeout=PATIENCE_S)
     assert response.status_code == 200, response.text
     return [
         line.removeprefix("data: ")

@@ -242,7 +242,6 @@ def near_miss(kinds: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
 @FUZZ
 @given(objs=st.lists(near_miss(NAMES), max_size=10), name=st.sampled_from(DIALECTS))
 def test_near_miss_objects_every_dialect(objs: list[dict[str, Any]], name: str) -> None:

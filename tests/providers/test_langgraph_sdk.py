@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, patient_polls, sdk_python, serving
 
 from agentnb import AsyncAgentClient
 from agentnb._core.request import build_request
@@ -25,8 +25,6 @@ from agentnb.providers.langgraph import LangGraph, LangGraphTranslator
 from agentnb.server import ServerHandle
 from agentnb.sse import ServerSentEvent, SSEDecoder
 from agentnb.types import Fork
-
-pytestmark = pytest.mark.timeout(300)
 
 APP = Path(__file__).parent / "sdk_servers" / "langgraph_app"
 OFFLINE = {
@@ -66,7 +64,9 @@ def langgraph_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def client(langgraph_url: str) -> AsyncIterator[AsyncAgentClient]:
-    async with AsyncAgentClient(LangGraph(), base_url=langgraph_url, record=False) as agent:
+    async with AsyncAgentClient(
+        LangGraph(), base_url=langgraph_url, record=False, timeout=PEER_TIMEOUT
+    ) as agent:
         yield agent
 
 
@@ -152,7 +152,7 @@ async def test_cancel_stops_the_run_on_the_server(client: AsyncAgentClient) -> N
     cancel = client.provider.cancel_request(ref)
     assert cancel is not None
     await client.send_json(cancel)
-    for _ in range(100):
+    for _ in patient_polls():
         status = (await client.send_json(_run_status(ref)))["status"]
         if status != "running":
             break
@@ -168,7 +168,7 @@ async def test_a_running_run_can_be_joined(client: AsyncAgentClient, langgraph_u
     assert join is not None and join.method == "GET"
     translator = LangGraphTranslator(ref.thread_id)
     ticks: list[object] = []
-    http = httpx.AsyncClient(base_url=langgraph_url, timeout=30)
+    http = httpx.AsyncClient(base_url=langgraph_url, timeout=PATIENCE_S)
     async with http, http.stream(join.method, join.path, headers=dict(join.headers)) as response:
         decoder = SSEDecoder()
         async for chunk in response.aiter_bytes():
@@ -200,7 +200,7 @@ async def test_a_join_after_last_event_id_goes_on_from_there(
 ) -> None:
     ref, _ = await _start_slow(client)
     provider = client.provider
-    http = httpx.AsyncClient(base_url=langgraph_url, timeout=30)
+    http = httpx.AsyncClient(base_url=langgraph_url, timeout=PATIENCE_S)
     async with http:
         first = await _ticks(http, provider.attach_request(ref, None), 3)
         last_id, last_tick = first[-1]
@@ -237,7 +237,7 @@ async def test_stop_cancels_the_run_on_the_server(client: AsyncAgentClient) -> N
     run = stream.run
     assert run.status == "cancelled" and run.run_id and run.thread_id
     ref = RunRef("slow", run.run_id, run.thread_id)
-    for _ in range(100):
+    for _ in patient_polls():
         status = (await client.send_json(_run_status(ref)))["status"]
         if status != "running":
             break
@@ -255,7 +255,7 @@ def _subgraph_frames(
     base_url: str, graph: str, message: str, **headers: str
 ) -> list[ServerSentEvent]:
     """The frames of one run streamed with ``stream_subgraphs``, as the server sends them."""
-    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as http:
+    with httpx.Client(base_url=base_url, headers=headers, timeout=PATIENCE_S) as http:
         thread_id = http.post("/threads", json={}).json()["thread_id"]
         body = {
             "assistant_id": graph,

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agentnb_testing import PATIENCE_S
+
 from agentnb.providers import ENTRY_POINT_GROUP
 
 BROKEN = "raise RuntimeError('this plugin is broken')\n"
@@ -39,7 +41,7 @@ def fresh(code: str, site: Path) -> dict[str, object]:
         [sys.executable, "-c", program],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE_S,
         env=env,
         check=True,
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import free_port, sdk_python, serving
+from agentnb_testing import PEER_TIMEOUT, free_port, patient_polls, sdk_python, serving
 
 from agentnb import AsyncAgentClient
 from agentnb._core.request import RunRequest
@@ -24,8 +24,6 @@ from agentnb.providers import RunRef
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "client"))
 from hostile_server import CuttingRelay, HostileServer
-
-pytestmark = pytest.mark.timeout(300)
 
 SERVERS = Path(__file__).parent / "sdk_servers"
 
@@ -42,6 +40,7 @@ def agentserver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def client_of(url: str, **options: object) -> AsyncAgentClient:
+    options.setdefault("timeout", PEER_TIMEOUT)
     return AsyncAgentClient("openai-responses", base_url=url, record=False, **options)
 
 
@@ -176,7 +175,7 @@ async def test_stop_cancels_the_response_on_the_server(agentserver_url: str) -> 
         assert run.status == "cancelled" and run.run_id
         ref = RunRef("scripted", run.run_id)
         found = None
-        for _ in range(100):
+        for _ in patient_polls():
             found = await agent_client.retrieve_run(ref)
             if found is not None and found.status == "cancelled":
                 break
@@ -205,7 +204,7 @@ async def test_stop_of_a_foreground_response_closes_its_stream_and_sends_no_canc
     await client.aclose()  # waits for any request sent after the run's end
     assert run.cancel_error is None
     async with httpx.AsyncClient() as http:
-        for _ in range(100):
+        for _ in patient_polls():
             cancelled = (await http.get(f"{agentserver_url}/log")).json()["cancelled"]
             if run.run_id in cancelled:
                 break

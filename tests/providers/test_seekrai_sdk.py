@@ -16,12 +16,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-from agentnb_testing import client_for, sdk_python
+from agentnb_testing import PATIENCE_S, client_for, sdk_python
 
 from agentnb.server import ServerHandle
-
-pytestmark = pytest.mark.timeout(300)
 
 CLIENT = Path(__file__).parent / "sdk_clients" / "seekrai_client.py"
 QUESTION = "What is NVDA trading at, and how did it move this week?"
@@ -30,7 +27,7 @@ QUESTION = "What is NVDA trading at, and how did it move this week?"
 def seekrai(server: ServerHandle, mode: str, agent: str, question: str) -> dict[str, Any]:
     command = [str(sdk_python("seekrai")), str(CLIENT), server.base_url, server.api_key]
     done = subprocess.run(
-        [*command, mode, agent, question], capture_output=True, text=True, timeout=120
+        [*command, mode, agent, question], capture_output=True, text=True, timeout=PATIENCE_S
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, Any] = json.loads(done.stdout)

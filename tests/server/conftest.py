@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from agentnb_testing import PATIENCE_S
 
 from agentnb.server import ServerHandle
 
@@ -14,5 +15,5 @@ from agentnb.server import ServerHandle
 def client(server: ServerHandle) -> Iterator[httpx.Client]:
     """An httpx client of the shared server, sending its key."""
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as c:
+    with httpx.Client(base_url=server.base_url, headers=headers, timeout=PATIENCE_S) as c:
         yield c

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from agentnb_testing import PATIENCE_S
 from server_testing import parse_sse, state_of
 
 from agentnb import AsyncAgentClient
@@ -21,7 +22,9 @@ from agentnb.server import ServerHandle
 @pytest.fixture
 def http(server: ServerHandle) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(base_url=server.url_for("a2a"), headers=headers, timeout=30) as client:
+    with httpx.Client(
+        base_url=server.url_for("a2a"), headers=headers, timeout=PATIENCE_S
+    ) as client:
         yield client
 
 
@@ -105,7 +108,7 @@ async def test_a_subscription_repeats_no_text_the_run_made_before_its_first_fram
     async def read() -> bytes:
         return b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[misc]
 
-    body = await asyncio.wait_for(read(), timeout=10)
+    body = await asyncio.wait_for(read(), timeout=PATIENCE_S)
     results = [json.loads(frame.data)["result"] for frame in parse_sse(body.decode())]
     seen = results[0]["task"]["artifacts"][0]["parts"][0]["text"]
     seen += "".join(

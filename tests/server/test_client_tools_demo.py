@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from agentnb_testing import client_for
+from agentnb_testing import PATIENCE_S, client_for
 
 import agentnb
 from agentnb._app.connections import disconnect
@@ -142,7 +142,8 @@ def test_a_tool_may_start_a_run_with_tools_of_its_own(server: ServerHandle) -> N
     try:
         outer = agentnb.ask(
             "finance_agent", "My NVDA position?", via="tools_nested",
-            tools=[agentnb.tool(position_value, time_limit=30)], wait=True, display=False,
+            tools=[agentnb.tool(position_value, time_limit=PATIENCE_S)], wait=True,
+            display=False,
         )  # fmt: skip
     finally:
         disconnect("tools_nested")
@@ -167,7 +168,7 @@ async def test_an_async_tool_may_start_a_run_with_tools_of_its_own(
         return f"{inner.status}: {inner.text}"
 
     async with client_for(server, "openai", record=False) as client:
-        tool = agentnb.tool(position_value, time_limit=30)
+        tool = agentnb.tool(position_value, time_limit=PATIENCE_S)
         run = await client.run("finance_agent", "My NVDA position?", tools=[tool])
     assert run.tool_calls[0].status == "succeeded"
     assert (

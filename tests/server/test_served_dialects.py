@@ -8,6 +8,7 @@ import importlib
 from pathlib import Path
 
 import httpx
+from agentnb_testing import PATIENCE_S
 
 import agentnb.server
 from agentnb.server import DIALECT_PROVIDERS, start_server
@@ -41,7 +42,7 @@ def test_a_server_without_the_switch_ignores_the_fault_header() -> None:
             server.base_url + "/v1/run",
             json={"agent": "echo", "prompt": "hi", "stream": False},
             headers={"Authorization": f"Bearer {server.api_key}", "X-AgentNB-Fault": "status=503"},
-            timeout=30,
+            timeout=PATIENCE_S,
         )
         assert server.app.state.agentnb.faults is None
     assert answer.status_code == 200

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from agentnb_testing import PATIENCE_S
 from server_testing import ipv6_loopback_available
 
 from agentnb._cli.main import build_parser
@@ -65,7 +66,7 @@ class Stopped:
     errors: str
 
 
-def interrupt(served: Served, timeout: float = 30) -> Stopped:
+def interrupt(served: Served, timeout: float = PATIENCE_S) -> Stopped:
     """Ctrl-C, then what the server printed; a server still running after ``timeout`` is
     killed (never left for the garbage collector to warn about in a later test)."""
     served.process.send_signal(signal.SIGINT)
@@ -93,14 +94,16 @@ def post_stream(base_url: str, path: str, body: dict[str, object], key: str = KE
     """The raw streamed body, as ``curl -N`` prints it."""
     if CURL is None:
         headers = {"Authorization": f"Bearer {key}"}
-        return httpx.post(base_url + path, json=body, headers=headers, timeout=10).text
+        return httpx.post(base_url + path, json=body, headers=headers, timeout=PATIENCE_S).text
     command = [
         CURL, "-sS", "-N", "-X", "POST", base_url + path,
         "-H", f"Authorization: Bearer {key}",
         "-H", "Content-Type: application/json",
         "-d", json.dumps(body),
     ]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=15).stdout
+    return subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=PATIENCE_S
+    ).stdout
 
 
 def finance_requests(base_url: str) -> dict[str, tuple[str, dict[str, object]]]:
@@ -224,7 +227,7 @@ def test_serve_refuses_a_non_loopback_host() -> None:
         [*agentnb_command(), "serve", "--host", "0.0.0.0", "--port", "0"],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=PATIENCE_S,
     )
     assert result.returncode == 2
     assert "loopback" in result.stderr
@@ -237,7 +240,7 @@ def test_serve_listens_on_ipv6_loopback() -> None:
     try:
         assert running.base_url.startswith("http://[::1]:")
         assert f"base URL {running.base_url}/v1" in running.banner
-        ok = httpx.get(running.base_url + "/", headers={"X-API-Key": KEY}, timeout=10)
+        ok = httpx.get(running.base_url + "/", headers={"X-API-Key": KEY}, timeout=PATIENCE_S)
         assert ok.status_code == 200
     finally:
         assert interrupt(running).returncode == 0
@@ -245,7 +248,7 @@ def test_serve_listens_on_ipv6_loopback() -> None:
 
 def serve_and_fail(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*agentnb_command(), "serve", *args], capture_output=True, text=True, timeout=30
+        [*agentnb_command(), "serve", *args], capture_output=True, text=True, timeout=PATIENCE_S
     )
 
 

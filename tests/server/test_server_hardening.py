@@ -170,7 +170,6 @@ def test_mangled_bodies_never_get_a_500(
     assert response.status_code < 500, response.text
 
 
-@pytest.mark.timeout(30)  # a bound for building the answer, generous for a busy machine
 @pytest.mark.parametrize(
     "schema",
     [
@@ -278,7 +277,7 @@ def test_bad_numbers_in_the_query_are_a_422(client: httpx.Client, value: str) ->
 # --- request heads that never finish (slowloris) ------------------------------------------
 
 QUICK_HEAD_TIMEOUT_S = 1.0
-CLOSE_GRACE_S = 60.0
+CLOSE_GRACE_S = PATIENCE_S
 """How long past its timeout a connection may stay open before a test fails: a bound for a
 hung test, not a speed claim (a server under load closes late)."""
 

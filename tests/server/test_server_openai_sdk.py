@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from agentnb_testing import PATIENCE_S
 from openai.types.chat import ChatCompletionChunk
 
 from agentnb.server import ServerHandle
@@ -20,7 +21,7 @@ NVDA = [{"role": "user", "content": "What is NVDA trading at?"}]
 @pytest.fixture
 def sdk(server: ServerHandle) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(
-        base_url=server.url_for("openai"), api_key=server.api_key, max_retries=0, timeout=10
+        base_url=server.url_for("openai"), api_key=server.api_key, max_retries=0, timeout=PATIENCE_S
     ) as client:
         yield client
 

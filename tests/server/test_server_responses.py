@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from agentnb_testing import patient_polls
 
 from agentnb import AsyncAgentClient, InvalidRequestError
 from agentnb.providers import RunRef
@@ -120,7 +121,7 @@ async def test_stop_cancels_the_response_on_the_server(server: ServerHandle) -> 
     assert run.status == "cancelled" and run.run_id
     ref = RunRef("writer", run.run_id)
     async with client_of(url, server.api_key) as reader:
-        for _ in range(100):
+        for _ in patient_polls():
             found = await reader.retrieve_run(ref)
             if found is not None and found.status == "cancelled":
                 break

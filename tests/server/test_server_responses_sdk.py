@@ -25,7 +25,7 @@ def sdk(server: ServerHandle) -> Iterator[openai.OpenAI]:
         base_url=server.url_for("openai-responses"),
         api_key=server.api_key,
         max_retries=0,
-        timeout=20,
+        timeout=PATIENCE_S,
     ) as client:
         yield client
 

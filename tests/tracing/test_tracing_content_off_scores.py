@@ -55,7 +55,7 @@ def scored_run(server: ServerHandle, phoenix: OtlpReceiver, *, content: bool) ->
     assert store is not None and store.flush(timeout=PATIENCE_S)
     agentnb.evals.evaluate(agentnb.runs(limit=1), json_schema(SCHEMA))
     agentnb.score(run.local_id, "verdict", False, f"it gave away {SECRET}")
-    assert flush_tracing(timeout=30)
+    assert flush_tracing(timeout=PATIENCE_S)
     [score] = agentnb.scores(agentnb.runs(limit=1), "json_schema")
     assert score.value is False and score.comment is not None
     return score.comment

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from agentnb_testing import PATIENCE_S
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from tracing_testing import OtlpReceiver
@@ -40,7 +41,7 @@ def test_agent_config_turns_tracing_on_and_off(shell: InteractiveShell) -> None:
         assert f"tracing=on → OTLP/HTTP {collector.url}/v1/traces" in repr(view)
         assert "content on" in repr(view) and "tracing=on" in view._repr_html_()
         shell.run_line_magic("agent", "echo --via traced --wait traced from a magic")
-        assert flush_tracing(timeout=10)
+        assert flush_tracing(timeout=PATIENCE_S)
         [span] = [s for s in collector.spans if s.name == "invoke_agent echo"]
         assert "traced from a magic" in span.attributes["gen_ai.input.messages"]
         assert "tracing=off" in repr(config(shell, "--tracing off"))

@@ -42,12 +42,12 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 DOCS_IMAGE = REPO / "docs" / "img" / "phoenix-trace.png"
 QUESTION = "What is NVDA trading at, and how did it move this week?"
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow]
 
 
 def spans_of_trace(phoenix: str, trace_id: str, expected: int) -> list[dict[str, Any]]:
     """The trace's spans as Phoenix's REST API lists them, once all ``expected`` arrived."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     spans: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         page = httpx.get(f"{phoenix}/v1/projects/default/spans", params={"limit": 100})
@@ -101,7 +101,7 @@ def test_phoenix_shows_the_run_its_model_calls_its_tool_calls_and_its_tokens(
         url, key = agents.url_for("operativus"), agents.api_key
         client = AgentClient("operativus", base_url=url, api_key=key)
         handle = agentnb.ask("finance_agent", QUESTION, client=client, display=False, wait=True)
-        assert flush_tracing(timeout=30)
+        assert flush_tracing(timeout=PATIENCE_S)
     finally:
         agents.stop()
     run = handle.run
@@ -129,7 +129,7 @@ def test_phoenix_shows_the_run_its_model_calls_its_tool_calls_and_its_tokens(
 
 def _trace_id_of(phoenix: str, local_id: str) -> str:
     """The trace whose run span carries agentnb's id for the run."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         page = httpx.get(f"{phoenix}/v1/projects/default/spans", params={"limit": 100})
         if page.status_code == 200:
@@ -214,7 +214,7 @@ def test_phoenix_totals_equal_the_historys_for_traces_sessions_and_the_project(
         writer = client("seekrflow")
         first = writer.run("writer", "Write a haiku about the market")
         second = writer.run("writer", "Now one about bonds", thread_id=first.thread_id)
-        assert flush_tracing(timeout=30)
+        assert flush_tracing(timeout=PATIENCE_S)
     finally:
         agents.stop()
         agentnb.set_prices(None)
@@ -252,7 +252,7 @@ def test_each_thread_of_a_batch_is_a_session_with_its_own_totals(
         )
         questions = [f"Write a haiku about {topic}" for topic in TOPICS]
         agentnb.batch("writer", questions, client=client, progress=False)
-        assert flush_tracing(timeout=30)
+        assert flush_tracing(timeout=PATIENCE_S)
     finally:
         agents.stop()
     assert fresh_history.flush(timeout=PATIENCE_S)
@@ -268,7 +268,7 @@ def settled_totals(phoenix: str, project: str, expected: Totals) -> Totals:
     """Phoenix's totals for ``project`` once they equal ``expected`` (else after 60 s):
     Phoenix inserts spans, then their costs, in batches."""
     seen = phoenix_totals(phoenix, project)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     while seen != pytest.approx(expected, rel=1e-9, abs=1e-12) and time.monotonic() < deadline:
         time.sleep(1)
         seen = phoenix_totals(phoenix, project)
@@ -291,7 +291,7 @@ def price_in_phoenix(phoenix: str, model: str, price: dict[str, float]) -> None:
     reply = httpx.post(
         f"{phoenix}/graphql",
         json={"query": CREATE_MODEL, "variables": {"input": model_input}},
-        timeout=30,
+        timeout=PATIENCE_S,
     )
     assert reply.status_code == 200 and "errors" not in reply.json(), reply.text
     provider = TracerProvider(
@@ -299,7 +299,7 @@ def price_in_phoenix(phoenix: str, model: str, price: dict[str, float]) -> None:
     )
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{phoenix}/v1/traces")))
     probe = {"openinference.span.kind": "LLM", "llm.model_name": model}
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + PATIENCE_S
     try:
         while time.monotonic() < deadline:  # a million prompt tokens cost input_mtok
             with provider.get_tracer("probe").start_as_current_span(
@@ -320,7 +320,7 @@ def probed_cost(phoenix: str, trace_id: str) -> float | None:
         reply = httpx.post(
             f"{phoenix}/graphql",
             json={"query": TRACE_COST, "variables": {"traceId": trace_id}},
-            timeout=30,
+            timeout=PATIENCE_S,
         )
         projects = [edge["node"] for edge in reply.json()["data"]["projects"]["edges"]]
         for project in projects:
@@ -355,7 +355,7 @@ def history_totals(rows: list[dict[str, Any]]) -> Totals:
 def phoenix_totals(phoenix: str, project_name: str) -> Totals:
     """Phoenix's own token counts and costs for ``project_name``: the project's, each
     session's, and each trace's (named by the agentnb run id on its root span)."""
-    reply = httpx.post(f"{phoenix}/graphql", json={"query": TOTALS_QUERY}, timeout=30)
+    reply = httpx.post(f"{phoenix}/graphql", json={"query": TOTALS_QUERY}, timeout=PATIENCE_S)
     reply.raise_for_status()
     assert "errors" not in reply.json(), reply.json()
     projects = [edge["node"] for edge in reply.json()["data"]["projects"]["edges"]]
@@ -438,7 +438,7 @@ def test_runs_recorded_before_tracing_reach_phoenix_once_with_their_scores(
         agentnb.score(live.local_id, "verdict", False, "too long")
         assert agentnb.export_traces(agentnb.runs()) == 4  # the live run too: sent again
         agentnb.score(before[2].local_id, "tone", "wistful", source="agent", author="judge")
-        assert flush_tracing(timeout=30)
+        assert flush_tracing(timeout=PATIENCE_S)
     finally:
         agents.stop()
     rows = agentnb.runs().to_dicts()
@@ -472,7 +472,7 @@ def phoenix_annotations(phoenix: str, project: str, span_ids: list[str]) -> dict
     reply = httpx.get(
         f"{phoenix}/v1/projects/{project}/span_annotations",
         params={"span_ids": span_ids, "limit": 100},
-        timeout=30,
+        timeout=PATIENCE_S,
     )
     if reply.status_code != 200:
         return {}
@@ -492,7 +492,7 @@ def settled_annotations(phoenix: str, project: str, scores: list[Any]) -> dict[A
     """Phoenix's annotations of the scored runs' spans, once there are as many as scores
     (Phoenix retries an annotation whose span arrives later every 10 s)."""
     span_ids = sorted({format(run_span_id(s.local_id), "016x") for s in scores})
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + PATIENCE_S
     seen = phoenix_annotations(phoenix, project, span_ids)
     while len(seen) < len(scores) and time.monotonic() < deadline:
         time.sleep(1)
@@ -508,7 +508,7 @@ def probe_after(phoenix: str, project: str) -> None:
     with provider.get_tracer("probe").start_as_current_span("probe") as span:
         span_id = format(span.get_span_context().span_id, "016x")
     provider.shutdown()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         page = httpx.get(f"{phoenix}/v1/projects/{project}/spans", params={"limit": 100})
         if any(s["context"]["span_id"] == span_id for s in page.json()["data"]):

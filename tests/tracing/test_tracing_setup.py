@@ -100,7 +100,7 @@ async def test_spans_go_over_otlp_http_to_the_collector_named(server: ServerHand
         )
         async with client_for(server, "vercel") as client:
             run = await client.run("finance_agent", "What is NVDA trading at?")
-        assert flush_tracing(timeout=10)
+        assert flush_tracing(timeout=PATIENCE_S)
     [root] = [span for span in collector.spans if span.name == "invoke_agent finance_agent"]
     assert root.resource["service.name"] == "agentnb-test"
     assert root.attributes["agentnb.run.id"] == run.local_id
@@ -118,7 +118,7 @@ def test_an_exported_run_carries_the_ids_its_live_spans_carried(server: ServerHa
     with OtlpReceiver() as collector:
         configure_tracing(endpoint=collector.url)
         run = client_for_sync(server).run("finance_agent", "What is NVDA trading at?")
-        assert flush_tracing(timeout=10)
+        assert flush_tracing(timeout=PATIENCE_S)
         live = sorted((s.name, s.trace_id, s.span_id, s.parent_span_id) for s in collector.spans)
         store = default_store()
         assert store is not None and store.flush(timeout=PATIENCE_S)
@@ -148,7 +148,7 @@ async def test_an_unreachable_collector_is_logged_once_and_runs_go_on(
         for message in ("one", "two"):
             run = await client.run("echo", message)
             assert run.status == "completed"
-            flush_tracing(timeout=5)  # one failed export per run
+            flush_tracing(timeout=PATIENCE_S)  # one failed export per run
     ours = [r for r in caplog.records if r.name == "agentnb.tracing"]
     assert [r.levelno for r in ours] == [logging.WARNING], [r.getMessage() for r in ours]
     said = ours[0].getMessage()
@@ -183,7 +183,7 @@ def run_python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=PATIENCE_S,
         check=False,
     )
 
@@ -312,7 +312,7 @@ def test_one_environment_variable_traces_a_cli_run(server: ServerHandle) -> None
             capture_output=True,
             text=True,
             env=env,
-            timeout=120,
+            timeout=PATIENCE_S,
         )
     assert done.returncode == 0, done.stderr
     names: Any = {span.name for span in collector.spans}
