@@ -1,6 +1,6 @@
 """The ACP transport: an ACP agent's process (its process group ended whole:
 :mod:`agentnb._client.agent_process`), spoken to in JSON-RPC 2.0 over its stdio by the
-official SDK's ``ClientSideConnection`` (:mod:`agentnb._client.acp_wire`), beside the HTTP
+official SDK's JSON-RPC connection (:mod:`agentnb._client.acp_wire`), beside the HTTP
 :class:`~agentnb._client.transport.Transport` (which it extends).
 
 The process starts on first use (``initialize``, within :data:`INITIALIZE_TIMEOUT_S`), serves
@@ -56,6 +56,7 @@ from .acp_wire import (
     SocketWire,
     Wire,
     connect,
+    notify,
     request,
     sdk,
     websocket_url,
@@ -175,6 +176,18 @@ class _TurnFrames:
             yield piece
 
 
+class _NoBody(httpx.AsyncByteStream):
+    """A turn's response body: none, its frames are handed over as they are."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        return
+        yield b""
+
+
+_NO_BODY = _NoBody()
+_EVENT_STREAM = httpx.Headers({"content-type": "text/event-stream"})
+
+
 # ---- the agent: a process, or a WebSocket -------------------------------------------------------
 class _Agent:
     """The running agent (a process, or a WebSocket: its :class:`Wire`) and the SDK's
@@ -241,8 +254,9 @@ class _Agent:
             raise TransportError(f"{named} did not answer {method} within {within:g} s") from None
 
     def cancel(self, session_id: str) -> None:
-        """``session/cancel`` (the SDK's), not waited for."""
-        self.transport._in_background(_quietly(self.connection.cancel(session_id=session_id)))
+        """``session/cancel``, not waited for."""
+        cancel = notify(self.connection, "session/cancel", {"sessionId": session_id})
+        self.transport._in_background(_quietly(cancel))
 
     async def end(self) -> None:
         """End the agent (its process group, its WebSocket), then the SDK's connection."""
@@ -753,7 +767,8 @@ class AcpTransport(Transport):
             turn = await self._prompt(str(params.get("sessionId")), method, params)
         return httpx.Response(
             200,
-            headers={"content-type": "text/event-stream"},
+            headers=_EVENT_STREAM,
+            stream=_NO_BODY,  # not bytes to read at once (which the default, an empty body, is)
             request=self._request_of(method),
             extensions={_TURN: turn, FRAMES: _TurnFrames(turn)},
         )

@@ -1,9 +1,11 @@
 """ACP's JSON-RPC on the official SDK (``agent-client-protocol``, the ``acp`` extra): the
-SDK's :class:`acp.client.connection.ClientSideConnection` runs over the agent process agentnb
-starts itself (:mod:`agentnb._client.agent_process`: its group ended whole) or over a
-WebSocket to an agent served over the network, and agentnb answers the SDK's
-:class:`acp.interfaces.Client` protocol (:class:`WireClient`) by handing each request to the
-ACP transport (:mod:`agentnb._client.acp_transport`).
+SDK's JSON-RPC :class:`acp.connection.Connection`, its requests routed by the SDK's client
+router (:func:`acp.client.router.build_client_router`, what its ``ClientSideConnection`` runs
+on), runs over the agent process agentnb starts itself
+(:mod:`agentnb._client.agent_process`: its group ended whole) or over a WebSocket to an agent
+served over the network, and agentnb answers the SDK's :class:`acp.interfaces.Client`
+protocol (:class:`WireClient`) by handing each request to the ACP transport
+(:mod:`agentnb._client.acp_transport`).
 
 The SDK reads the messages through agentnb's own reader (:class:`Wire`, the SDK's message
 transport), which guards what the SDK takes for granted about ids:
@@ -43,7 +45,7 @@ from .acp_requests import Pending, PendingRequests, id_key
 from .agent_process import LINE_LIMIT, StderrTail, end_group, exited, kill_group
 
 if TYPE_CHECKING:
-    from acp.client.connection import ClientSideConnection
+    from acp.connection import Connection
     from acp.interfaces import Agent, Client
     from acp.schema import (
         AgentMessageChunk,
@@ -86,6 +88,7 @@ __all__ = [
     "WireClient",
     "arriving",
     "connect",
+    "notify",
     "request",
     "sdk",
     "websocket_url",
@@ -116,7 +119,8 @@ def sdk() -> Any:
     install them."""
     try:  # the optional extra (pydantic models of the whole schema): at the first agent
         import acp
-        import acp.client.connection
+        import acp.client.router
+        import acp.connection
     except ImportError:
         raise ConfigurationError(
             "connecting to an ACP agent needs the agent-client-protocol SDK: "
@@ -506,22 +510,35 @@ class WireClient:
         return None
 
 
-def connect(host: Host, wire: Wire) -> ClientSideConnection:
-    """The SDK's connection over ``wire``, its agent's requests and updates ``host``'s."""
+def connect(host: Host, wire: Wire) -> Connection:
+    """The SDK's connection over ``wire``, its agent's requests and updates ``host``'s.
+
+    The SDK's JSON-RPC connection and client router, both public, rather than the
+    ``ClientSideConnection`` built of them: its calls are typed (each a pydantic model of the
+    params), so the params the dialect made would lose its ``extra=`` fields and the agent's
+    unstable methods (``session/set_model``) would have no call, and it offers no request of
+    a method and params as they are but through its private ``_conn``. Its wrapper of the
+    client, which lets its ``prompt`` wait for the turn's updates, is not needed either: a
+    turn's end is its frames' (:mod:`agentnb._client.acp_transport`)."""
     wire.host = host
     client: Client = WireClient(host)  # the SDK's protocol, checked
-    connection: ClientSideConnection = sdk().client.connection.ClientSideConnection(client, wire)
+    acp = sdk()
+    connection: Connection = acp.connection.Connection(
+        acp.client.router.build_client_router(client), wire
+    )
     return connection
 
 
-async def request(connection: ClientSideConnection, method: str, params: object) -> Any:
+async def request(connection: Connection, method: str, params: object) -> Any:
     """Send the request ``method`` over the SDK's connection and return its result as JSON
     gives it; :class:`acp.RequestError` is the agent's error, :class:`ConnectionError` the
-    connection gone. The params go as the dialect made them (its ``extra=`` and ``_meta``
-    included, which the SDK's typed calls would drop as fields their models do not have; and
-    the agent's unstable methods, such as ``session/set_model``, that have no typed call), so
-    through the connection's own request (the SDK is pinned below 0.13)."""
-    return await connection._conn.send_request(method, params)
+    connection gone. The params go as the dialect made them (see :func:`connect`)."""
+    return await connection.send_request(method, params)
+
+
+async def notify(connection: Connection, method: str, params: object) -> None:
+    """Send the notification ``method`` (``session/cancel``) over the SDK's connection."""
+    await connection.send_notification(method, params)
 
 
 async def _quietly(sending: Any) -> None:

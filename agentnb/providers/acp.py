@@ -34,7 +34,6 @@ protocol error of the agent's) and
 from __future__ import annotations
 
 import shlex
-import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
@@ -43,6 +42,7 @@ from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, ProtocolError
 from .._core.pricing import sane_cost, sane_count, shown_number
 from .._core.request import RunRequest
+from .._core.run import fresh_id
 from .._core.statuses import DENIED
 from .._core.version import __version__
 from ..events import (
@@ -227,7 +227,7 @@ class AcpTranslator(Translator):
     def __init__(self, provider: Acp, session_id: str | None, *, started: bool = False) -> None:
         self._provider = provider
         self.session_id = session_id
-        self.run_id = f"{session_id}:{uuid.uuid4().hex[:12]}"
+        self.run_id = f"{session_id}:{fresh_id()[:12]}"
         """ACP names no turn: agentnb names it in its session, so a Stop reaches it
         (:meth:`Acp.cancel_request`) however early it comes."""
         self._calls: dict[str, AcpCall] = {}
@@ -255,6 +255,11 @@ class AcpTranslator(Translator):
         self._started = started
         """Whether the run's start was told (a replayed turn's is its own, not this one's)."""
 
+    def on_response(self, headers: Mapping[str, str]) -> list[Event]:
+        """The run's start, as the transport hands the turn over (the prompt sent): told
+        while the agent works on its first words, not with them."""
+        return self._start()
+
     def translate(self, sse: ServerSentEvent) -> list[Event]:
         data = as_dict(parse_json(sse.data))
         if data is None:
@@ -263,18 +268,23 @@ class AcpTranslator(Translator):
         events = handler(self, data) if handler is not None else None
         if events is None:
             return [keep_unknown(sse)]
-        if not self._started:
-            self._started = True
-            state = self._provider.sessions.get(self.session_id or "") or SessionState()
-            started = RunStarted(
-                run_id=self.run_id,
-                thread_id=self.session_id,
-                model=state.current("model"),
-                mode=state.current("mode"),
-                config=state.in_effect() or None,
-            )
-            return [started, *events]
-        return events
+        return [*self._start(), *events] if not self._started else events
+
+    def _start(self) -> list[Event]:
+        """:class:`RunStarted` with the session's settings in effect, once (none for a
+        replayed turn, whose start is its own)."""
+        if self._started:
+            return []
+        self._started = True
+        state = self._provider.sessions.get(self.session_id or "") or SessionState()
+        started = RunStarted(
+            run_id=self.run_id,
+            thread_id=self.session_id,
+            model=state.current("model"),
+            mode=state.current("mode"),
+            config=state.in_effect() or None,
+        )
+        return [started]
 
     # ---- frames ----------------------------------------------------------------------------
     def _on_update(self, update: dict[str, Any]) -> list[Event] | None:
@@ -714,9 +724,10 @@ class Acp(Provider):
         params: dict[str, Any] = {"sessionId": request.thread_id, "prompt": prompt}
         if request.metadata:
             params["_meta"] = {"agentnb": {"metadata": dict(request.metadata)}}
-        extra = {k: v for k, v in request.extra.items() if k != "mcpServers"}  # session/new's
-        params = request.model_copy(update={"extra": extra}).with_extra(params)
-        return RpcCall("session/prompt", params)
+        if "mcpServers" in request.extra:  # session/new's, not the prompt's
+            extra = {k: v for k, v in request.extra.items() if k != "mcpServers"}
+            request = request.model_copy(update={"extra": extra})
+        return RpcCall("session/prompt", request.with_extra(params))
 
     def translator(self, request: RunRequest) -> Translator:
         return AcpTranslator(self, request.thread_id)

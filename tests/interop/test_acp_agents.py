@@ -180,6 +180,21 @@ def test_approve_true_answers_the_permission_without_asking(scripted: str) -> No
     assert run.text == "permission: yes"
 
 
+def test_the_run_starts_once_as_the_prompt_goes_out_even_across_a_pause(acp_python: Path) -> None:
+    # the start is told as the turn is handed over (not with the agent's first words), and
+    # a pause's decisions, which hand the turn over again, do not tell it twice
+    with (
+        AgentClient("acp", command=[str(acp_python), str(SCRIPTED)], record=False) as client,
+        client.stream("scripted", "permission", approve=True) as stream,
+    ):
+        kinds = [type(event).__name__ for event in stream]
+    run = stream.run
+    assert kinds[0] == "RunStarted" and kinds.count("RunStarted") == 1
+    assert "RunPaused" in kinds and kinds.index("RunPaused") > 0
+    assert (run.status, run.text, run.model) == ("completed", "permission: yes", "scripted-model-1")
+    assert run.thread_id is not None and str(run.run_id).startswith(f"{run.thread_id}:")
+
+
 def test_a_caller_waiting_with_no_policy_rejects_saying_no_one_could_approve(scripted: str) -> None:
     run = agentnb.ask(scripted, "permission", plain=True, wait=True).run
     assert run.text == "permission: no"
@@ -596,7 +611,7 @@ def test_an_http_dialect_refuses_command() -> None:
 def test_without_the_acp_sdk_connecting_says_how_to_install_it_and_starts_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    for module in ("acp", "acp.client", "acp.client.connection"):
+    for module in ("acp", "acp.client", "acp.client.router", "acp.connection"):
         monkeypatch.setitem(sys.modules, module, None)  # as if not installed
     acp_wire.sdk.cache_clear()  # the SDK as this test's process has it (none)
     request.addfinalizer(acp_wire.sdk.cache_clear)
