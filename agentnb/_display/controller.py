@@ -144,6 +144,13 @@ _WAITS_FOR_A_PERSON = (RunPaused, ToolQuestionAsked, ToolQuestionAnswered)
 """What refreshes the static copy before the end: a notebook saved meanwhile says what the
 run waits on a person for (an approval, a call's question), or that it no longer does."""
 
+
+
+def _waits_for_a_person(run: Run) -> bool:
+    """The run is paused for an approval, or one of its calls asks a question."""
+    return run.status == "paused" or any(call.asks for call in run.tool_calls)
+
+
 _DECISIONS = (
     ToolApprovalRequested,
     ToolApprovalResponded,
@@ -345,10 +352,11 @@ class ChatController:
         self._transcript_dirty = True
         if turn.handle is not None:
             turn.handle.add_listener(lambda r, e: self._on_event(index, r, e))
-            # A run that paused before it was followed (a busy kernel) sent its RunPaused to
-            # no one: its copy says it waits all the same. Events come on this loop, after.
+            # A run that paused or asked a question before it was followed (a busy kernel)
+            # sent that event to no one: its copy says it waits all the same. Events come on
+            # this loop, after.
             turn.run = turn.handle.run
-            if turn.run.status == "paused":
+            if _waits_for_a_person(turn.run):
                 self._copy_pending = True
             if not turn.run.done:
                 _streaming.add(self)

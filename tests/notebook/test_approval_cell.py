@@ -280,3 +280,27 @@ def test_a_question_a_call_asks_refreshes_the_copy_to_say_it_waits() -> None:
     assert "Waiting: book asks a question; answer it in the live cell." in copies[-1]
     handle.cancel()
     cell.close()
+
+
+def test_a_question_asked_before_the_cell_follows_the_run_still_refreshes_the_copy() -> None:
+    """The question came before the cell was given the run (a busy kernel): it went to no
+    listener, and the copy says it waits all the same, as for a run that paused unfollowed."""
+    question = {"server": "travel", "message": "Seats?", "mode": "form", "fields": [{}]}
+    asked = [
+        ToolCallStarted(call_id="c1", name="book", arguments={"city": "Paris"}),
+        ToolQuestionAsked(call_id="c1", question=question),
+        TextDelta(delta="never sent"),
+    ]
+    stream = Scripted(asked, pause_after=2)
+    copies: list[str] = []
+    cell = ChatCell()
+    capture(cell)
+    cell.refresh_copies = lambda: copies.append(cell.static_bundle()["text/html"])  # type: ignore[method-assign]
+    handle = start(stream)
+    assert stream.paused.wait(PATIENCE_S)
+    wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the question")
+    cell.add(handle)
+    wait_until(lambda: copies, "a refreshed copy")
+    assert "book asks: Seats? (a form of 1 field): waiting for an answer" in copies[-1]
+    handle.cancel()
+    cell.close()
