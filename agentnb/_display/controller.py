@@ -145,7 +145,6 @@ _WAITS_FOR_A_PERSON = (RunPaused, ToolQuestionAsked, ToolQuestionAnswered)
 run waits on a person for (an approval, a call's question), or that it no longer does."""
 
 
-
 def _waits_for_a_person(run: Run) -> bool:
     """The run is paused for an approval, or one of its calls asks a question."""
     return run.status == "paused" or any(call.asks for call in run.tool_calls)
