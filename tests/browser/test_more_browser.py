@@ -43,9 +43,10 @@ LONG_TAIL = " ".join(f"w{i}" for i in range(150))
 PACE_MS = 300
 """The built-in server's pause between frames in the Notebook 7 run: the run (37 frames)
 then takes ~11 s, its tool cards ~2 s before its answer and the answer ~6 s growing, so a
-view sees each stage at the kernel's frame rate even on a busy machine. At its usual 15 ms the
-whole run took 0.6 s, within the chat cell's first held frame and its first frames at a
-second's spacing before the view said it is on screen: the stages could land in one frame."""
+view sees each stage at the kernel's frame rate even on a busy machine. At the browser tests'
+40 ms the whole run took 1.5 s, within the chat cell's first held frame and its first frames at
+a second's spacing before the view said it is on screen: on a busy machine (CI) its tools and
+its answer's start landed in one frame."""
 SEVEN_CELLS = [
     "%load_ext agentnb\nimport agentnb\n"
     f'agentnb.connect(headers={{"X-AgentNB-Delay-Ms": "{PACE_MS}"}})',
