@@ -181,7 +181,9 @@ VIEWS_AT_MOST = 64
 page closed without a word leaves its own). A view says it exists when it starts (its first
 ``seen`` report, its ``hello``) and that it is ``gone`` when it stops; while a cell has none,
 it sends no frame at all, nothing drawing it: its synced transcript and static copy are still
-written at a run's boundaries and end, and a view that appears gets what it lacks at once."""
+written at a run's boundaries and end, and a view that appears gets what it lacks at once.
+Until the notebook cell that made it ends, its views cannot say so (the kernel reads their
+messages after that cell): it is sent frames as if one view out of sight showed it."""
 
 _streaming: weakref.WeakSet[ChatController] = weakref.WeakSet()
 """The controllers following a run still going (read and changed on the loop thread only)."""
@@ -279,6 +281,10 @@ class ChatController:
         self._closed = False
         self._hold_first = executing_cell()
         """Its first frame waits for the executing cell to end (`FIRST_FRAME_HOLD`)."""
+        self._made_in_a_cell = self._hold_first
+        """Made while a notebook cell executes: its views cannot say they exist before that
+        cell ends (the kernel reads no message meanwhile), so until then it is drawn as if
+        a view out of sight showed it (a cell that waits for its run shows it streaming)."""
         if self._hold_first:
             _watch_cell_ends()
         self._made_in = _cells_ended
@@ -420,8 +426,11 @@ class ChatController:
         return interval if seen or self._in_sight() else max(interval, UNSEEN_INTERVAL)
 
     def _drawn(self) -> bool:
-        """Some view draws this cell's frames: one said it exists, or asked to catch up."""
-        return bool(self._views) or self._asked_from is not None
+        """Some view draws this cell's frames: one said it exists, or asked to catch up, or
+        may yet say so once the cell that made this one ends."""
+        if self._views or self._asked_from is not None:
+            return True
+        return self._made_in_a_cell and self._made_in == _cells_ended
 
     def _in_sight(self) -> bool:
         return any(self._views.values())
