@@ -35,6 +35,7 @@ from ..events import (
 from .attachment_preview import AttachmentPreview, Attachments
 from .display_slot import executing_cell
 from .environment import kernel_shell
+from .marimo import in_marimo
 from .verdicts import VerdictKeeper, watch_verdicts
 from .widget_protocol import Turn
 
@@ -183,7 +184,8 @@ page closed without a word leaves its own). A view says it exists when it starts
 it sends no frame at all, nothing drawing it: its synced transcript and static copy are still
 written at a run's boundaries and end, and a view that appears gets what it lacks at once.
 Until the notebook cell that made it ends, its views cannot say so (the kernel reads their
-messages after that cell): it is sent frames as if one view out of sight showed it."""
+messages after that cell; marimo, while any cell runs): it is sent frames as if one view out
+of sight showed it, until that cell ends or a view speaks."""
 
 _streaming: weakref.WeakSet[ChatController] = weakref.WeakSet()
 """The controllers following a run still going (read and changed on the loop thread only)."""
@@ -281,10 +283,12 @@ class ChatController:
         self._closed = False
         self._hold_first = executing_cell()
         """Its first frame waits for the executing cell to end (`FIRST_FRAME_HOLD`)."""
-        self._made_in_a_cell = self._hold_first
-        """Made while a notebook cell executes: its views cannot say they exist before that
-        cell ends (the kernel reads no message meanwhile), so until then it is drawn as if
-        a view out of sight showed it (a cell that waits for its run shows it streaming)."""
+        self._views_unheard = self._hold_first or in_marimo()
+        """Made where its views cannot say yet that they exist: in a notebook cell still
+        executing (the kernel reads no message before it ends), or in marimo (none while a
+        cell runs, and no word of its end). Until that cell ends or a view speaks, it is
+        drawn as if a view out of sight showed it (a cell that waits for its run shows it
+        streaming)."""
         if self._hold_first:
             _watch_cell_ends()
         self._made_in = _cells_ended
@@ -430,7 +434,7 @@ class ChatController:
         may yet say so once the cell that made this one ends."""
         if self._views or self._asked_from is not None:
             return True
-        return self._made_in_a_cell and self._made_in == _cells_ended
+        return self._views_unheard and self._made_in == _cells_ended
 
     def _in_sight(self) -> bool:
         return any(self._views.values())
@@ -562,6 +566,7 @@ class ChatController:
         if not isinstance(view, str) or len(view) > 64:
             return
         drawn, in_sight = bool(self._views), self._in_sight()
+        self._views_unheard = False
         was_seen = self._views.pop(view, False)
         self._views[view] = was_seen if seen is None else seen
         while len(self._views) > VIEWS_AT_MOST:

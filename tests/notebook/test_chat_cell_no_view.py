@@ -240,3 +240,22 @@ def test_the_views_a_cell_counts_are_bounded_the_least_recently_heard_forgotten(
     handle.wait(PATIENCE_S)
     loop_caught_up()
     assert "Hello" in str(kept.of_kind("delta")), "v0 still counted: it gets the frames"
+
+
+def test_in_marimo_a_cell_is_drawn_until_a_view_speaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """marimo reads no widget message while a cell runs (one that waits for its run): there
+    a chat cell gets frames, as one out of sight, until a view says something of itself."""
+    monkeypatch.setattr(controller, "in_marimo", lambda: True)
+    cell = ChatCell()
+    recorder = capture(cell, seen=None)
+    source, handle = shown(cell)
+    source.feed(TextDelta(delta="Hello "))
+    recorder.wait_for(lambda: "Hello" in str(recorder.of_kind("delta")))
+    view(cell, {"kind": "seen", "view": "v1", "seen": True})
+    view(cell, {"kind": "gone", "view": "v1"})
+    loop_caught_up()
+    sent = len(recorder.frames)
+    source.feed(TextDelta(delta="world"), RunCompleted())
+    handle.wait(PATIENCE_S)
+    loop_caught_up()
+    assert len(recorder.frames) == sent, "heard from, then gone: no view left"
