@@ -575,8 +575,8 @@ class ChatController:
             self._schedule(now=True)
 
     def _gone(self, view: Any) -> None:
-        """A view stopped (its output cleared, its page's widget manager closing): a cell
-        left with none sends no more frames."""
+        """A view stopped (its output cleared or drawn again, a newer view in its place): a
+        cell left with none sends no more frames."""
         if isinstance(view, str):
             self._views.pop(view, None)
 
