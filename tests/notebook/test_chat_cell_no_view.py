@@ -75,6 +75,19 @@ def streamed(source: Fed, text: str) -> None:
     loop_caught_up()
 
 
+def drawn_then_gone() -> tuple[ChatCell, Recorder, Fed, RunHandle]:
+    """A cell whose one view, on screen, drew the answer's first words, then said it is gone."""
+    cell = ChatCell()
+    recorder = capture(cell)
+    source, handle = shown(cell)
+    source.feed(TextDelta(delta="Hello "))
+    streamed(source, "Hello ")
+    recorder.wait_for(lambda: "Hello" in str(recorder.of_kind("delta")))
+    view(cell, {"kind": "gone", "view": "recorder"})
+    loop_caught_up()
+    return cell, recorder, source, handle
+
+
 def the_transcript_holds(cell: ChatCell, call_id: str) -> bool:
     turns = cell.transcript.get("turns") or []
     return bool(turns) and any(call["call_id"] == call_id for call in turns[0]["tools"])
@@ -125,14 +138,7 @@ def test_a_view_that_appears_from_the_transcript_gets_what_it_lacks_at_once_then
     call's start holds the text before it; a new view starts from that transcript and says
     it exists (its first visibility report, out of sight, or a hello): at once, the next
     frame carries only what the transcript lacks; then frames as it streams."""
-    cell = ChatCell()
-    recorder = capture(cell)
-    source, handle = shown(cell)
-    source.feed(TextDelta(delta="Hello "))
-    streamed(source, "Hello ")
-    recorder.wait_for(lambda: "Hello" in str(recorder.of_kind("delta")))
-    view(cell, {"kind": "gone", "view": "recorder"})
-    loop_caught_up()
+    cell, recorder, source, handle = drawn_then_gone()
     sent = len(recorder.frames)
     source.feed(TextDelta(delta="big "), ToolCallStarted(call_id="c1", name="lookup"))
     wait_until(lambda: the_transcript_holds(cell, "c1"), "the transcript at the call's start")
@@ -191,14 +197,7 @@ def test_a_view_with_nothing_says_hello_and_gets_the_whole_state_then_frames() -
 
 
 def test_a_view_that_says_it_is_gone_gets_no_more_frames() -> None:
-    cell = ChatCell()
-    recorder = capture(cell)
-    source, handle = shown(cell)
-    source.feed(TextDelta(delta="Hello "))
-    streamed(source, "Hello ")
-    recorder.wait_for(lambda: "Hello" in str(recorder.of_kind("delta")))
-    view(cell, {"kind": "gone", "view": "recorder"})
-    loop_caught_up()
+    cell, recorder, source, handle = drawn_then_gone()
     sent = len(recorder.frames)
     source.feed(
         TextDelta(delta="world"),

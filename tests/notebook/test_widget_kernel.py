@@ -587,6 +587,24 @@ def printed(session: Session, code: str) -> Any:
     return json.loads(session.stdout(session.execute(code)))
 
 
+def stopped_by_view(session: Session, comm_id: str) -> Any:
+    """The view's Stop on the cell's run, and once it ended: its status, its text and the
+    frames the cell sent."""
+    from_view(session, comm_id, {"kind": "stop", "t": 0})
+    return printed(
+        session,
+        """
+        try:
+            cell.wait(60)
+        except agentnb.RunCancelledError:
+            pass
+        caught_up()
+        run = cell.runs[0]
+        print(json.dumps({"status": run.status, "text": run.text, "frames": cell.frames_sent}))
+        """,
+    )
+
+
 def test_an_unseen_cell_gets_few_frames_what_it_lacks_when_seen_and_its_final_state(
     unseen: Session,
 ) -> None:
@@ -615,17 +633,7 @@ def test_an_unseen_cell_gets_few_frames_what_it_lacks_when_seen_and_its_final_st
     assert not done
     assert frames <= left_at + 1, "out of sight again (a frame already due at most)"
 
-    from_view(session, comm_id, {"kind": "stop", "t": 0})
-    ended = printed(
-        session,
-        """
-        try:
-            cell.wait(60)
-        except agentnb.RunCancelledError:
-            pass
-        print(json.dumps({"status": cell.runs[0].status, "text": cell.runs[0].text}))
-        """,
-    )
+    ended = stopped_by_view(session, comm_id)
     assert ended["status"] == "cancelled", "Stop works on a cell out of sight"
 
     def final() -> bool:
@@ -730,18 +738,7 @@ def test_a_cell_with_no_view_gets_no_frame_a_hello_gets_the_whole_state_then_fra
     frames, length, done = printed(session, f"streamed_to({length + STREAMED})")
     assert not done
     assert frames == gone_at, "the view is gone: no frame"
-    from_view(session, comm_id, {"kind": "stop", "t": 0})
-    ended = printed(
-        session,
-        """
-        try:
-            cell.wait(60)
-        except agentnb.RunCancelledError:
-            pass
-        caught_up()
-        print(json.dumps({"frames": cell.frames_sent, "text": cell.runs[0].text}))
-        """,
-    )
+    ended = stopped_by_view(session, comm_id)
     assert ended["frames"] == gone_at, "not even the run's end"
     session.wait_for(lambda: answered().turns[0]["meta"]["status"] == "cancelled")
     final = answered()
