@@ -9,8 +9,9 @@ naive figures are computed exactly (its message for delta k carries the first k 
 JSON). "Envelope" adds the Jupyter message around each comm message (header, parent header,
 metadata: about 600 bytes as ipykernel sends it). Last, the state a chat cell opens with (its
 comm_open), and the runtime widget's, which a kernel's first cell opens once. Then ``--cells``
-chat cells streaming at once, each with a view on screen and with none (scrolled out of sight,
-behind JupyterLab's "Show more outputs", or on no page): the messages they send together.
+chat cells streaming at once, each with a view on screen, with a view out of sight (scrolled
+away), and with no view at all (behind JupyterLab's "Show more outputs", or on no page): the
+messages they send together, the transcripts they write included.
 """
 
 from __future__ import annotations
@@ -131,9 +132,12 @@ def paced_handle(deltas: list[str], seconds: float) -> RunHandle:
     return RunHandle.start(lambda: stream, run=stream.run)
 
 
-def run_many(cells: int, deltas: list[str], seconds: float, *, seen: bool) -> dict[str, float]:
-    """``cells`` chat cells streaming the same answer at once, each with a view on screen or
-    none (out of sight, or on no page): the messages they send, in all and a second."""
+def run_many(
+    cells: int, deltas: list[str], seconds: float, *, seen: bool | None
+) -> dict[str, float]:
+    """``cells`` chat cells streaming the same answer at once, each with a view on screen
+    (``seen``), out of sight (False) or none at all (None: behind "Show more outputs", or on
+    no page): the messages they send, in all and a second."""
     sent = [0]
     lock = threading.Lock()
 
@@ -145,8 +149,8 @@ def run_many(cells: int, deltas: list[str], seconds: float, *, seen: bool) -> di
     for cell in shown:
         cell.send = capture  # type: ignore[method-assign]
         cell.observe(lambda change: capture({}), names="transcript")
-        if seen:
-            cell._on_view_message(cell, {"kind": "seen", "view": "bench", "seen": True}, [])
+        if seen is not None:  # the view says it exists, and whether it is on screen
+            cell._on_view_message(cell, {"kind": "seen", "view": "bench", "seen": seen}, [])
     began = time.monotonic()
     handles = []
     for cell in shown:
@@ -229,7 +233,8 @@ def main() -> None:
     many = make_deltas(4_000, 400)  # a chunk every 25 ms, as the page benchmark's echo
     print(f"\n{args.cells} chat cells streaming at once (4,000 characters in 400 deltas each)")
     print(f"{'each cell':<34}{'messages':>10}{'a second':>10}{'took':>8}")
-    for seen, where in ((True, "a view on screen"), (False, "no view on screen")):
+    kinds = ((True, "a view on screen"), (False, "a view out of sight"), (None, "no view"))
+    for seen, where in kinds:
         got = run_many(args.cells, many, 10 * args.seconds / 3, seen=seen)
         print(f"{where:<34}{got['messages']:>10,}{got['per_s']:>10,.0f}{got['elapsed']:>7.1f}s")
     opened = opening_state()

@@ -35,6 +35,7 @@ from ..events import (
 from .attachment_preview import AttachmentPreview, Attachments
 from .display_slot import executing_cell
 from .environment import kernel_shell
+from .marimo import in_marimo
 from .verdicts import VerdictKeeper, watch_verdicts
 from .widget_protocol import Turn
 
@@ -168,14 +169,23 @@ kernel's output channel (Jupyter's server drops what passes 1000 messages a seco
 up the kernel's own replies behind it."""
 
 UNSEEN_INTERVAL = 1.0
-"""Seconds at least between the frames of a chat cell no view shows: one out of sight,
-behind JupyterLab's "Show more outputs", or on no page at all (nbclient). Its state still
-follows the run, once a second; a view that comes into sight gets what it lacks at once, and
-a run's end, a change of its status, and a card waiting for a person go at once, seen or not.
-Fifty asks of one cell stream mostly out of sight: the page handled every frame of every
-cell (200 a second), which was most of its work beside those cells."""
-UNSEEN_BY_MOST = 64
-"""The most views a cell keeps as on screen (a page closed without a word leaves its own)."""
+"""Seconds at least between the frames of a chat cell whose views are all out of sight
+(scrolled away, or a page closed without a word: its views are still counted). Its views
+still follow the run, once a second; one that comes into sight gets what it lacks at once,
+and a run's end, a change of its status, and a card waiting for a person go at once, seen or
+not. Fifty asks of one cell stream mostly out of sight: the page handled every frame of
+every cell (200 a second), which was most of its work beside those cells. A cell with no view
+at all (behind JupyterLab's "Show more outputs", or on no page: nbclient) gets no frame: see
+`VIEWS_AT_MOST`."""
+VIEWS_AT_MOST = 64
+"""The most views a cell keeps count of, the least recently heard from forgotten first (a
+page closed without a word leaves its own). A view says it exists when it starts (its first
+``seen`` report, its ``hello``) and that it is ``gone`` when it stops; while a cell has none,
+it sends no frame at all, nothing drawing it: its synced transcript and static copy are still
+written at a run's boundaries and end, and a view that appears gets what it lacks at once.
+Until the notebook cell that made it ends, its views cannot say so (the kernel reads their
+messages after that cell; marimo, while any cell runs): it is sent frames as if one view out
+of sight showed it, until that cell ends or a view speaks."""
 
 _streaming: weakref.WeakSet[ChatController] = weakref.WeakSet()
 """The controllers following a run still going (read and changed on the loop thread only)."""
@@ -263,15 +273,22 @@ class ChatController:
         until the next flush answers it (-1 where a view could not say)."""
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = float("-inf")
-        self._seen_by: set[str] = set()
-        """The views that said they are on screen (or near it) and have not said otherwise;
-        none: the cell is out of sight (`UNSEEN_INTERVAL`)."""
+        self._views: dict[str, bool] = {}
+        """The views that said they exist and are not gone, each with whether it is on
+        screen (or near it), the least recently heard from first (`VIEWS_AT_MOST`); none on
+        screen: a frame a second (`UNSEEN_INTERVAL`); none at all: no frame."""
         self._transcript_dirty = False
         self._copy_pending = False
         self._starting = False
         self._closed = False
         self._hold_first = executing_cell()
         """Its first frame waits for the executing cell to end (`FIRST_FRAME_HOLD`)."""
+        self._views_unheard = self._hold_first or in_marimo()
+        """Made where its views cannot say yet that they exist: in a notebook cell still
+        executing (the kernel reads no message before it ends), or in marimo (none while a
+        cell runs, and no word of its end). Until that cell ends or a view speaks, it is
+        drawn as if a view out of sight showed it (a cell that waits for its run shows it
+        streaming)."""
         if self._hold_first:
             _watch_cell_ends()
         self._made_in = _cells_ended
@@ -388,8 +405,12 @@ class ChatController:
     def _schedule(self, *, now: bool = False, seen: bool = False) -> None:
         """Flush at the next frame this cell may send: ``now`` (a card, a status, a view
         come into sight), at its share of the frame budget where a view shows it or ``seen``
-        (a view asked), else once every `UNSEEN_INTERVAL`. A flush already due sooner stays."""
+        (a view asked), else once every `UNSEEN_INTERVAL`. A flush already due sooner stays.
+        With no view, only what the kernel keeps itself is flushed: the transcript and the
+        static copy (`VIEWS_AT_MOST`)."""
         if self._closed:
+            return
+        if not self._drawn() and not (self._transcript_dirty or self._copy_pending):
             return
         self._hold_first = self._hold_first and self._made_in == _cells_ended
         if self._hold_first:
@@ -406,7 +427,17 @@ class ChatController:
 
     def _spacing(self, seen: bool) -> float:
         interval = max(self._interval, len(_streaming) / ALL_CELLS_FPS)
-        return interval if seen or self._seen_by else max(interval, UNSEEN_INTERVAL)
+        return interval if seen or self._in_sight() else max(interval, UNSEEN_INTERVAL)
+
+    def _drawn(self) -> bool:
+        """Some view draws this cell's frames: one said it exists, or asked to catch up, or
+        may yet say so once the cell that made this one ends."""
+        if self._views or self._asked_from is not None:
+            return True
+        return self._views_unheard and self._made_in == _cells_ended
+
+    def _in_sight(self) -> bool:
+        return any(self._views.values())
 
     def release_first_frame(self) -> None:
         """The cell that made this chat cell ended: its held first frame goes now (loop)."""
@@ -420,19 +451,14 @@ class ChatController:
         _holding.discard(self)
         if self._closed:
             return
-        ops: list[dict[str, Any]] = []
-        for t, turn in enumerate(self._turns):
-            ops.extend(turn.diff(t))
-        sent = False
         held = self._seq
-        if ops:
+        if self._drawn():
+            self._send_frames(held)
+        elif self._transcript_dirty and self._changes():
+            # No view draws a frame: the transcript written below carries this frame number,
+            # so a view that starts from it (or a hello from it) takes the next delta as next.
             self._seq += 1
-            self._send({"kind": "delta", "seq": self._seq, "now": time.time(), "ops": ops})
-            sent = True
-        if self._asked_from is not None:
-            self._answer_views(current=self._asked_from == held)
-            sent = True
-        if sent:
+        if self._seq != held or self._transcript_dirty:
             self._last_flush = self._loop.time()
         if self._transcript_dirty:
             self._transcript_dirty = False
@@ -440,6 +466,24 @@ class ChatController:
         if self._copy_pending:
             self._copy_pending = False
             self._guard(self._sink.refresh_copies)
+
+    def _send_frames(self, held: int) -> None:
+        """What changed since the last frame, then the answers to the views that asked."""
+        ops = self._changes()
+        if ops:
+            self._seq += 1
+            self._send({"kind": "delta", "seq": self._seq, "now": time.time(), "ops": ops})
+        if self._asked_from is not None:
+            self._answer_views(current=self._asked_from == held)
+            self._last_flush = self._loop.time()
+
+    def _changes(self) -> list[dict[str, Any]]:
+        """The ops that bring the views from the last frame to the runs' state, which becomes
+        the next frame's starting point (see `Turn.diff`)."""
+        ops: list[dict[str, Any]] = []
+        for t, turn in enumerate(self._turns):
+            ops.extend(turn.diff(t))
+        return ops
 
     def _answer_views(self, *, current: bool) -> None:
         """Answer the views that said hello or asked for a resync: a view that holds every
@@ -477,9 +521,12 @@ class ChatController:
             have = have if isinstance(have, int) and not isinstance(have, bool) else -1
             asked = self._asked_from
             self._asked_from = have if asked is None else min(asked, have)
+            self._heard_from(content.get("view"))
             self._schedule(seen=True)
-        elif kind == "seen":
-            self._on_seen(content.get("view"), content.get("seen"))
+        elif kind == "seen" and isinstance(content.get("seen"), bool):
+            self._heard_from(content.get("view"), content["seen"])
+        elif kind == "gone":
+            self._gone(content.get("view"))
         elif kind == "stop":
             self._stop(content.get("t"))
         elif kind in ("approve", "deny"):
@@ -512,19 +559,26 @@ class ChatController:
         elif kind == "config":
             self._choose(content)
 
-    def _on_seen(self, view: Any, seen: Any) -> None:
-        """A view came into sight (or near it) or went out of it: come into sight, the first
-        of the cell's views gets what the cell held back at once."""
-        if not isinstance(view, str) or not isinstance(seen, bool) or len(view) > 64:
+    def _heard_from(self, view: Any, seen: bool | None = None) -> None:
+        """A view said it exists (a hello: on screen or not, as it last said) or whether it
+        is on screen (or near it). The first view of a cell with none, or the first in sight
+        of a cell out of sight, gets what the cell held back at once."""
+        if not isinstance(view, str) or len(view) > 64:
             return
-        if not seen:
-            self._seen_by.discard(view)
-            return
-        came = not self._seen_by
-        if len(self._seen_by) < UNSEEN_BY_MOST:
-            self._seen_by.add(view)
-        if came:
+        drawn, in_sight = bool(self._views), self._in_sight()
+        self._views_unheard = False
+        was_seen = self._views.pop(view, False)
+        self._views[view] = was_seen if seen is None else seen
+        while len(self._views) > VIEWS_AT_MOST:
+            del self._views[next(iter(self._views))]
+        if not drawn or (self._in_sight() and not in_sight):
             self._schedule(now=True)
+
+    def _gone(self, view: Any) -> None:
+        """A view stopped (its output cleared or drawn again, a newer view in its place): a
+        cell left with none sends no more frames."""
+        if isinstance(view, str):
+            self._views.pop(view, None)
 
     def _choose(self, content: dict[str, Any]) -> None:
         """A setting picked beside the input: set at once where a session is open, asked

@@ -6,6 +6,10 @@
  * Agent-provided strings reach the DOM only as text nodes, except the answer's markdown,
  * which goes through markdown.js (raw HTML off, DOMPurify).
  *
+ * A view tells the kernel that it exists, whether it is on screen, and that it is gone
+ * (`reportSeen`, `stop`): a cell no view draws gets no frames, one whose views are all out of
+ * sight a frame a second.
+ *
  * The notebook may replace a view without cleaning it up (see memory.js): a view that finds
  * a newer view of its widget has taken its place stops itself, and every view restores the
  * user's UI state (draft, expanded outputs) from the widget's memory.
@@ -29,7 +33,8 @@ export const FRAME_BUDGET_MS = 12;
 const TICK_MS = 250;
 
 let viewsMade = 0;
-/** A name for a view the kernel tells apart from the other views of its cell (seen or not). */
+/** A name for a view the kernel tells apart from the other views of its cell (the views it
+ * counts, and which of them are seen). */
 function viewName() {
   viewsMade += 1;
   return `${viewsMade.toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
@@ -64,7 +69,8 @@ export class ChatView {
     this.frameBudgetMs = hooks.frameBudgetMs ?? FRAME_BUDGET_MS;
     /** Aborted when the view stops: every DOM listener of the view goes with it. */
     this.lifetime = new AbortController();
-    this.sync = new SyncClient(model, (why, text) => this.onSync(why, text));
+    this.name = viewName();
+    this.sync = new SyncClient(model, (why, text) => this.onSync(why, text), this.name);
     /** @type {Options} */
     this.options = model.get("options") || {};
     this.memory = memoryFor(this.options);
@@ -97,10 +103,9 @@ export class ChatView {
     this.attachedOnce = false;
     /** On screen or near it (visibility.js): off it, the view redraws seldom, ticks no clock. */
     this.seen = true;
-    /** What the kernel was last told of this view's being on screen (it starts from unseen:
-     * a cell no view shows gets a frame a second; see `reportSeen`). */
-    this.toldSeen = false;
-    this.name = viewName();
+    /** What the kernel was last told of this view's being on screen; null: nothing yet, so
+     * the first visibility callback always reports (see `reportSeen`). @type {boolean | null} */
+    this.toldSeen = null;
     /** @type {(() => void) | null} */
     this.unwatch = null;
     this.stopped = false;
@@ -162,7 +167,7 @@ export class ChatView {
     if (this.stopped) return;
     this.stopped = true;
     this.memory.views.delete(this);
-    this.reportSeen(false);
+    this.tellKernel({ kind: "gone", view: this.name }, "that this view is gone");
     this.sync.stop();
     this.model.off("change:options", this.onOptions);
     if (this.cancelFrame) this.cancelFrame();
@@ -240,19 +245,27 @@ export class ChatView {
   }
 
   /**
-   * Tell the kernel when this view comes on screen (or near it) or leaves it: a cell none of
-   * whose views is seen gets a frame a second, and what it lacks at once when one comes into
-   * sight (the kernel's `UNSEEN_INTERVAL`). A view the notebook took off the page (windowing)
-   * is out of sight.
+   * Tell the kernel this view exists and whether it is on screen (or near it): the first
+   * visibility callback (an IntersectionObserver's comes once on `observe`) always reports,
+   * later ones when that changes; `stop()` says the view is gone. The kernel sends a cell
+   * with no view no frame at all (behind JupyterLab's "Show more outputs", nothing draws
+   * it), one none of whose views is seen a frame a second (its `UNSEEN_INTERVAL`), and a view
+   * that appears, or comes into sight, what it lacks at once. A view the notebook took off
+   * the page (windowing) is out of sight, not gone.
    * @param {boolean} seen
    */
   reportSeen(seen) {
-    if (seen === this.toldSeen || (seen && this.stopped)) return;
+    if (this.stopped || seen === this.toldSeen) return;
     this.toldSeen = seen;
+    this.tellKernel({ kind: "seen", view: this.name, seen }, "this view's visibility");
+  }
+
+  /** @param {Record<string, unknown>} content @param {string} what */
+  tellKernel(content, what) {
     try {
-      this.model.send({ kind: "seen", view: this.name, seen });
+      this.model.send(content);
     } catch (err) {
-      console.warn("agentnb: could not tell the kernel this view's visibility", err);
+      console.warn(`agentnb: could not tell the kernel ${what}`, err);
     }
   }
 

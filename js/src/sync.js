@@ -12,7 +12,8 @@
  * one whose turns have all ended holds the last frame (the kernel writes the transcript with
  * it) and asks for nothing. Until an answer arrives, gaps are expected and do not trigger more
  * requests. A request that goes unanswered is repeated (bounded), late enough that a page busy
- * drawing many cells is not sent its answer twice.
+ * drawing many cells is not sent its answer twice. A hello or a resync names the view (the
+ * kernel counts the views that exist: chat.js, `reportSeen`).
  */
 import { TranscriptState } from "./state.js";
 
@@ -39,10 +40,12 @@ export class SyncClient {
    * @param {WidgetModel} model
    * @param {(why: ChangeKind, message?: string) => void} onChange  called for every kernel
    *   frame, "ignored" when it changed nothing (already applied, or after a gap)
+   * @param {string} [view]  the view's name, said with each hello and resync
    */
-  constructor(model, onChange) {
+  constructor(model, onChange, view) {
     this.model = model;
     this.onChange = onChange;
+    this.view = view;
     this.state = new TranscriptState();
     /** Kernel clock minus browser clock, in seconds (kept from the last frame's `now`). */
     this.clockOffset = 0;
@@ -153,7 +156,7 @@ export class SyncClient {
   request(kind) {
     this.awaitingSnapshot = true;
     if (kind === "resync") this.resyncRequests += 1;
-    this.model.send({ kind, have: this.state.seq });
+    this.model.send({ kind, have: this.state.seq, ...(this.view ? { view: this.view } : {}) });
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     // A finished transcript from saved state needs no kernel; stop asking after a few tries.
     if (this.retries >= RETRY_MS.length) return;

@@ -14,10 +14,12 @@
  *   screen (or near it). A cell off screen redraws at most once every `HIDDEN_EVERY_MS`
  *   (its state stays true to its run, cheaply), ticks no clock and places no pinned head;
  *   seen again, it catches up at the next frame. Each view tells the kernel too (chat.js,
- *   `reportSeen`): a cell none of whose views is seen gets a frame a second, not thirty, and
- *   what it lacks at once when one comes into sight. (`content-visibility: auto` on a cell, which
- *   would skip its layout too, empties its `innerText` out of sight: left out, see
- *   docs/benchmarks.md.)
+ *   `reportSeen`): the observer's first callback (it comes once on `observe`) says the view
+ *   exists, seen or not, and the view says it is gone when it stops. A cell with no view
+ *   (behind JupyterLab's "Show more outputs", on no page) gets no frames; one none of whose
+ *   views is seen a frame a second, not thirty; a view that appears or comes into sight, what
+ *   it lacks at once. (`content-visibility: auto` on a cell, which would skip its layout
+ *   too, empties its `innerText` out of sight: left out, see docs/benchmarks.md.)
  */
 
 /** Milliseconds of every cell's drawing in one animation frame. */

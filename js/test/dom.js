@@ -32,7 +32,7 @@ export function fakeModel(traits = {}) {
   const handlers = new Map();
   /** @type {any[]} */
   const sent = [];
-  /** What the views told of their being on screen (`{kind: "seen"}`), apart from `sent`. */
+  /** What the views told of themselves (`{kind: "seen"}`, `{kind: "gone"}`), apart from `sent`. */
   /** @type {any[]} */
   const seenReports = [];
   const state = { transcript: { seq: 0, turns: [] }, options: {}, ...traits };
@@ -45,7 +45,7 @@ export function fakeModel(traits = {}) {
     },
     /** @param {any} content */
     send(content) {
-      (content?.kind === "seen" ? seenReports : sent).push(content);
+      (content?.kind === "seen" || content?.kind === "gone" ? seenReports : sent).push(content);
     },
     /** @param {string} event @param {(...args: any[]) => void} cb */
     on(event, cb) {

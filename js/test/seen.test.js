@@ -1,7 +1,8 @@
 // @ts-check
-// A view tells the kernel when it comes on screen and when it leaves it (the kernel sends a
-// cell no view shows a frame a second): a stand-in IntersectionObserver, installed before
-// visibility.js makes its one observer, says what is on screen.
+// A view tells the kernel that it exists, when it comes on screen and leaves it, and that it
+// is gone (the kernel sends a cell with no view no frames, one no view shows a frame a
+// second): a stand-in IntersectionObserver, installed before visibility.js makes its one
+// observer, says what is on screen.
 import "./dom.js";
 import { fakeModel } from "./dom.js";
 import { test } from "node:test";
@@ -43,27 +44,36 @@ function mount(model = fakeModel()) {
   return { model, view };
 }
 
-test("a view says when it comes on screen and leaves it, once each time, and at its end", () => {
+test("a view says it exists at the observer's first callback, seen or not, then each change, and that it is gone at its end", () => {
   const { model, view } = mount();
   assert.equal(model.seenReports.length, 0, "nothing is said before the observer says");
   show(view.root, false);
-  assert.equal(model.seenReports.length, 0, "out of sight is what the kernel assumes");
-  show(view.root, true);
-  show(view.root, true);
   const name = model.seenReports[0]?.view;
   assert.equal(typeof name, "string");
-  assert.deepEqual(model.seenReports, [{ kind: "seen", view: name, seen: true }]);
+  assert.deepEqual(model.seenReports, [{ kind: "seen", view: name, seen: false }],
+    "out of sight at first: said all the same (the kernel learns the view exists)");
+  show(view.root, true);
+  show(view.root, true);
   show(view.root, false);
   show(view.root, true);
-  assert.deepEqual(model.seenReports.map((r) => r.seen), [true, false, true]);
+  assert.deepEqual(model.seenReports.map((r) => r.seen), [false, true, false, true]);
   view.destroy();
-  assert.deepEqual(model.seenReports.at(-1), { kind: "seen", view: name, seen: false },
-    "a view that ends is no longer on screen");
+  assert.deepEqual(model.seenReports.at(-1), { kind: "gone", view: name });
   assert.equal(watched.has(view.root), false);
+  view.reportSeen(true);
+  assert.equal(model.seenReports.length, 5, "a view gone says nothing more");
   assert.deepEqual(model.sent, [], "the reports are all it sent");
 });
 
-test("two views of one cell are told apart; one taken off the page is out of sight", () => {
+test("a view first seen on screen says so once", () => {
+  const { model, view } = mount();
+  show(view.root, true);
+  show(view.root, true);
+  assert.deepEqual(model.seenReports.map((r) => r.seen), [true]);
+  view.destroy();
+});
+
+test("two views of one cell are told apart; one taken off the page is out of sight, not gone", () => {
   const first = mount();
   const second = mount(first.model);
   const reports = first.model.seenReports;
@@ -75,7 +85,16 @@ test("two views of one cell are told apart; one taken off the page is out of sig
   show(first.view.root, false);
   assert.deepEqual(reports.at(-1), { kind: "seen", view: one, seen: false });
   first.view.destroy();
-  assert.equal(reports.filter((r) => r.view === one).length, 2, "told once that it left");
+  assert.deepEqual(reports.filter((r) => r.view === one).map((r) => r.kind),
+    ["seen", "seen", "gone"]);
   second.view.destroy();
-  assert.deepEqual(reports.at(-1), { kind: "seen", view: two, seen: false });
+  assert.deepEqual(reports.at(-1), { kind: "gone", view: two });
+});
+
+test("a view's hello names it, as its reports do", () => {
+  const { model, view } = mount(fakeModel({ transcript: null }));
+  show(view.root, false);
+  const name = model.seenReports[0]?.view;
+  assert.deepEqual(model.sent, [{ kind: "hello", have: -1, view: name }]);
+  view.destroy();
 });

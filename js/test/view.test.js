@@ -137,7 +137,7 @@ test("duplicates are ignored, a gap asks for a resync and a snapshot repairs the
   deliver(FRAMES[0]);
   assert.equal(view.sync.framesIgnored, 2);
   deliver(FRAMES[2]);
-  assert.deepEqual(model.sent.at(-1), { kind: "resync", have: 1 });
+  assert.deepEqual(model.sent.at(-1), { kind: "resync", have: 1, view: view.name });
   const before = model.sent.length;
   deliver(FRAMES[3]);
   assert.equal(model.sent.length, before, "one request per gap until the snapshot comes");
@@ -188,20 +188,23 @@ test("a view of ended runs asks for nothing; one of a running run says hello onl
   told.deliver({ kind: "delta", seq: 5, ops: [] });
   const gap = mount({ transcript: running });
   gap.deliver({ kind: "delta", seq: 9, ops: [] });
-  assert.deepEqual(gap.model.sent, [{ kind: "resync", have: 4 }], "a gap asks at once");
+  assert.deepEqual(gap.model.sent, [{ kind: "resync", have: 4, view: gap.view.name }],
+    "a gap asks at once");
   await new Promise((resolve) => setTimeout(resolve, HELLO_AFTER_MS + 50));
   assert.deepEqual(done.model.sent, [], "the transcript of ended runs holds the last frame");
   assert.deepEqual(told.model.sent, [], "a frame came: nothing to ask");
-  assert.deepEqual(quiet.model.sent, [{ kind: "hello", have: 4 }], "no frame came: it asks");
+  assert.deepEqual(quiet.model.sent, [{ kind: "hello", have: 4, view: quiet.view.name }],
+    "no frame came: it asks");
   quiet.deliver({ kind: "current", seq: 4 });
   assert.equal(quiet.view.sync.awaitingSnapshot, false, "answered: a gap asks again");
   quiet.deliver({ kind: "delta", seq: 6, ops: [] });
-  assert.deepEqual(quiet.model.sent.at(-1), { kind: "resync", have: 4 });
+  assert.deepEqual(quiet.model.sent.at(-1), { kind: "resync", have: 4, view: quiet.view.name });
 
   const behind = mount({ transcript: running });
   behind.view.sync.request("hello");
   behind.deliver({ kind: "current", seq: 5 });
-  assert.deepEqual(behind.model.sent.at(-1), { kind: "resync", have: 4 }, "a frame never came");
+  assert.deepEqual(behind.model.sent.at(-1), { kind: "resync", have: 4, view: behind.view.name },
+    "a frame never came");
 });
 
 test("finished blocks are never re-rendered while the answer grows", () => {

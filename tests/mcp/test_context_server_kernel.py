@@ -296,8 +296,9 @@ async def test_a_read_never_made_is_refused_before_anyone_is_asked(session: Sess
 
 
 def cards_shown(session: Session) -> set[tuple[str, str]]:
-    """The tool cards the latest server's cell was sent (call id, status), as its view got
-    them: each ``tool`` op, each whole ``turn``."""
+    """The tool cards the latest server's cell was sent (call id, status), as a view gets
+    them: each ``tool`` op, each whole ``turn``, and the transcript the cell writes at each
+    call (all a cell no view has said it draws is sent)."""
     mime = "application/vnd.jupyter.widget-view+json"
     shown = [
         m["content"]["data"][mime]["model_id"]
@@ -310,6 +311,9 @@ def cards_shown(session: Session) -> set[tuple[str, str]]:
         for op in content.get("ops", []) if isinstance(content, dict) else []:
             calls = [op["call"]] if op["op"] == "tool" else op.get("turn", {}).get("tools", [])
             cards.update((call["call_id"], call["status"]) for call in calls)
+        transcript = data.get("state", {}).get("transcript") or {"turns": []}
+        for turn in transcript["turns"]:
+            cards.update((call["call_id"], call["status"]) for call in turn["tools"])
     return cards
 
 

@@ -160,13 +160,14 @@ def matches_run(replica: Replica, t: int, run: Run) -> None:
     assert turn["meta"]["usage"] == (run.usage.model_dump() if run.usage else None)
 
 
-def capture(cell: ChatCell, *, seen: bool = True) -> Recorder:
-    """Record what ``cell`` sends its views: one view on screen, unless not ``seen`` (a cell
-    out of sight, or on no page, gets a frame a second: `UNSEEN_INTERVAL`)."""
+def capture(cell: ChatCell, *, seen: bool | None = True) -> Recorder:
+    """Record what ``cell`` sends its views: one view on screen; out of sight where not
+    ``seen`` (a frame a second: `UNSEEN_INTERVAL`); None: no view at all (behind "Show more
+    outputs", or on no page: no frame)."""
     recorder = Recorder()
     cell.send = recorder  # type: ignore[method-assign]
-    if seen:
-        cell._controller.receive({"kind": "seen", "view": "recorder", "seen": True})
+    if seen is not None:
+        cell._controller.receive({"kind": "seen", "view": "recorder", "seen": seen})
     return recorder
 
 

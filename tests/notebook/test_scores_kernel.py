@@ -46,6 +46,7 @@ def test_a_score_and_a_verdict_given_in_a_cell_are_in_the_next_kernels_frame(
         assert len(views) == 1, "ask showed its chat cell"
         session.execute("agentnb.score(h, 'correct', True, 'checked by hand')")
         session.execute("%%agent echo --meta user=bob --meta team=red\nHello there")
+        send_to_view(kernel, views[0], {"kind": "seen", "view": "page", "seen": True})
         send_to_view(
             kernel, views[0], {"kind": "verdict", "t": 0, "value": True, "comment": "nice"}
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S, Scripted, client_for
+from chat_cell_views import view
 
 import agentnb
 from agentnb._core.handle import RunHandle
@@ -30,6 +31,7 @@ def recorded(cell: ChatCell) -> list[dict[str, Any]]:
             frames.append(json.loads(json.dumps(content)))
 
     cell.send = record  # type: ignore[method-assign]
+    view(cell, {"kind": "seen", "view": "page", "seen": True})  # a view on screen draws them
     return frames
 
 

@@ -3,9 +3,11 @@
 A cell shows a run and returns at once; the stream goes on between cells; the widget's frames
 arrive numbered; the static copy is refreshed on the cell that displayed it when the run ends;
 a Stop sent by the view while the kernel is idle cancels the run; a notebook executed by
-nbclient saves the final answer in both the output and the widget state; and a chat cell no
-view shows gets a frame once in a long while (`UNSEEN_INTERVAL`), what it lacks at once when a
-view says it came into sight, a card waiting for a person at once, and its whole final state.
+nbclient saves the final answer in both the output and the widget state; a chat cell whose
+views are out of sight gets a frame once in a long while (`UNSEEN_INTERVAL`), what it lacks at
+once when a view says it came into sight, a card waiting for a person at once, and its whole
+final state; and one with no view at all gets no frame, then the whole state once a view says
+hello, until that view says it is gone.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def test_a_cell_shows_a_run_returns_at_once_and_the_copy_is_refreshed_on_that_ce
     display_id = copy["transient"]["display_id"]
     comm_id = view["data"][WIDGET_MIME]["model_id"]
 
+    from_view(session, comm_id, {"kind": "seen", "view": "page", "seen": True})
     probe = session.execute("print(cell.runs[0].done, cell.runs[0].status)")
     assert session.stdout(probe).split()[0] == "False", "the run goes on after the cell ends"
 
@@ -107,7 +110,9 @@ def test_a_cell_shows_a_run_returns_at_once_and_the_copy_is_refreshed_on_that_ce
     data = session.comm_data(comm_id)
     customs = [d["content"] for d in data if d.get("method") == "custom"]
     seqs = [c["seq"] for c in customs if c["kind"] == "delta"]
-    assert seqs == list(range(1, len(seqs) + 1))
+    assert seqs and seqs == list(range(seqs[0], seqs[0] + len(seqs))), "numbered, none lost"
+    shown = view_of(session, comm_id)
+    assert shown.answer() == final_text and shown.ignored == 0 and shown.requests == []
     states = [d["state"]["transcript"] for d in data if "transcript" in d.get("state", {})]
     assert len(states) < len(seqs) + 2, "the transcript trait is not written per frame"
     last = states[-1]
@@ -128,6 +133,7 @@ def test_stop_sent_by_the_view_while_the_kernel_is_idle_cancels_the_run(
     )
     view = session.of(show_id, "display_data")[0]["content"]
     comm_id = view["data"][WIDGET_MIME]["model_id"]
+    from_view(session, comm_id, {"kind": "seen", "view": "page", "seen": True})
     time.sleep(0.5)
     stop = kernel.session.msg(
         "comm_msg",
@@ -290,8 +296,9 @@ def test_a_cell_s_chat_cells_all_open_before_their_first_frames_which_go_when_it
 ) -> None:
     """JupyterLab handles a kernel's messages one after another, and anywidget holds a
     model's messages until the page has imported its module: the chat cells a cell displays
-    hold their first frames until the cell ends (here held for as long as it takes), so the
-    page opens them all before any frame comes."""
+    hold their first frames (the transcript a turn starts with too) until the cell ends (here
+    held for as long as it takes), so the page opens them all before any frame comes. Their
+    views, which can say they exist only then, get every frame, none lost."""
     session = Session(kernel)
     session.execute(setup_code(paced_server))
     session.execute("import agentnb._display.controller as controller")
@@ -305,24 +312,29 @@ def test_a_cell_s_chat_cells_all_open_before_their_first_frames_which_go_when_it
                 for i in range(3)
             ]
             time.sleep(1)  # the runs stream meanwhile
-            print([cell.frames_sent for cell in cells])
+            print([cell.frames_sent for cell in cells], [cell.transcript["seq"] for cell in cells])
             """
         )
-        assert session.stdout(cell_id).strip() == "[0, 0, 0]", "no frame while the cell runs"
+        assert session.stdout(cell_id).strip() == "[0, 0, 0] [0, 0, 0]", (
+            "no frame, no transcript while the cell runs"
+        )
         comm_ids = chat_views(session, cell_id)
         assert len(comm_ids) == 3
+        for comm_id in comm_ids:
+            from_view(session, comm_id, {"kind": "seen", "view": "page", "seen": True})
         session.wait_for(lambda: all(frames_of(session, c) for c in comm_ids))
         order = [
-            (m["msg_type"], m["content"].get("data", {}).get("method"))
+            m["msg_type"]
             for m in session.messages
             if m["msg_type"] in ("comm_open", "comm_msg") and m["content"]["comm_id"] in comm_ids
         ]
-        opened = max(i for i, kind in enumerate(order) if kind[0] == "comm_open")
-        framed = min(i for i, kind in enumerate(order) if kind == ("comm_msg", "custom"))
-        assert opened < framed, "every chat cell opened before the first frame"
+        opened = max(i for i, kind in enumerate(order) if kind == "comm_open")
+        framed = min(i for i, kind in enumerate(order) if kind == "comm_msg")
+        assert opened < framed, "every chat cell opened before its first message"
         for comm_id in comm_ids:
-            first = frames_of(session, comm_id)[0]
-            assert first["kind"] == "delta" and first["seq"] == 1, "nothing lost: frame 1 first"
+            shown = view_of(session, comm_id)
+            assert shown.answer(), "the views follow the runs"
+            assert shown.ignored == 0 and shown.requests == [], "nothing lost, nothing twice"
         session.execute("for cell in cells: cell.stop()")
     finally:
         session.execute("controller.FIRST_FRAME_HOLD = 0.5")
@@ -499,7 +511,7 @@ def test_a_copy_refreshed_after_a_view_s_message_is_sent_once_to_its_own_cell(
     assert answers()[1] == {"kind": "current", "seq": ended["seq"], "now": answers()[1]["now"]}
 
 
-# ---- a chat cell no view shows -----------------------------------------------------------
+# ---- a chat cell no view shows, or with no view ----------------------------------------------
 
 STREAMED = 3000
 """Characters of the answer that stream between two looks (many frames' worth in sight)."""
@@ -507,8 +519,8 @@ STREAMED = 3000
 
 @pytest.fixture
 def unseen(kernel: Any, paced_server: ServerHandle) -> Iterator[Session]:
-    """A session whose chat cells out of sight get a frame every ten minutes: what arrives
-    sooner was sent at once."""
+    """A session whose chat cells out of sight (or with no view) get a frame (or write their
+    transcript) every ten minutes: what arrives sooner was sent at once."""
     session = Session(kernel)
     try:
         session.execute(
@@ -556,17 +568,41 @@ def shown_cell(session: Session, code: str) -> str:
     return comm_id
 
 
-def view_of(session: Session, comm_id: str) -> Replica:
-    """A view that was shown at once: every frame the cell sent so far, applied."""
-    replica = Replica()
-    for data in session.comm_data(comm_id):
+def view_of(
+    session: Session, comm_id: str, replica: Replica | None = None, first: int = 0
+) -> Replica:
+    """A view that was shown at once (or ``replica``): every frame the cell sent so far and
+    every transcript it wrote (from its ``first`` message on), applied in order, as
+    js/src/sync.js applies them."""
+    replica = replica or Replica()
+    for data in session.comm_data(comm_id)[first:]:
         if data.get("method") == "custom":
             replica.feed(data["content"])
+        elif "transcript" in data.get("state", {}):
+            replica.start_from(data["state"]["transcript"])
     return replica
 
 
 def printed(session: Session, code: str) -> Any:
     return json.loads(session.stdout(session.execute(code)))
+
+
+def stopped_by_view(session: Session, comm_id: str) -> Any:
+    """The view's Stop on the cell's run, and once it ended: its status, its text and the
+    frames the cell sent."""
+    from_view(session, comm_id, {"kind": "stop", "t": 0})
+    return printed(
+        session,
+        """
+        try:
+            cell.wait(60)
+        except agentnb.RunCancelledError:
+            pass
+        caught_up()
+        run = cell.runs[0]
+        print(json.dumps({"status": run.status, "text": run.text, "frames": cell.frames_sent}))
+        """,
+    )
 
 
 def test_an_unseen_cell_gets_few_frames_what_it_lacks_when_seen_and_its_final_state(
@@ -577,6 +613,7 @@ def test_an_unseen_cell_gets_few_frames_what_it_lacks_when_seen_and_its_final_st
         session,
         'cell = agentnb.show(vercel.stream("writer", "Write", metadata={"paragraphs": "200"}))',
     )
+    from_view(session, comm_id, {"kind": "seen", "view": "v1", "seen": False})
     frames, length, done = printed(session, f"streamed_to({STREAMED})")
     assert not done and length >= STREAMED, "the document still streams"
     assert frames <= 2, "out of sight: the new turn (and its status), then nothing yet"
@@ -596,17 +633,7 @@ def test_an_unseen_cell_gets_few_frames_what_it_lacks_when_seen_and_its_final_st
     assert not done
     assert frames <= left_at + 1, "out of sight again (a frame already due at most)"
 
-    from_view(session, comm_id, {"kind": "stop", "t": 0})
-    ended = printed(
-        session,
-        """
-        try:
-            cell.wait(60)
-        except agentnb.RunCancelledError:
-            pass
-        print(json.dumps({"status": cell.runs[0].status, "text": cell.runs[0].text}))
-        """,
-    )
+    ended = stopped_by_view(session, comm_id)
     assert ended["status"] == "cancelled", "Stop works on a cell out of sight"
 
     def final() -> bool:
@@ -630,6 +657,7 @@ def test_a_card_waiting_for_a_person_in_an_unseen_cell_is_sent_at_once(
 ) -> None:
     session = unseen
     comm_id = shown_cell(session, 'cell = agentnb.show(vercel.stream("trader", "Buy 10 NVDA"))')
+    from_view(session, comm_id, {"kind": "seen", "view": "v1", "seen": False})
 
     def card() -> dict[str, Any] | None:
         view = view_of(session, comm_id)
@@ -664,3 +692,55 @@ def test_a_card_waiting_for_a_person_in_an_unseen_cell_is_sent_at_once(
     decided = view.turns[0]["tools"][waiting["call_id"]]["approval"]
     assert decided["state"] == "approved" and decided["decided_by"] == "user"
     assert ended["frames"] - seen <= 4, "the decision, then the run's end: no stream of frames"
+
+
+def test_a_cell_with_no_view_gets_no_frame_a_hello_gets_the_whole_state_then_frames(
+    unseen: Session,
+) -> None:
+    """No view (behind "Show more outputs", or on no page): no frame while the run streams. A
+    view that says hello holding nothing gets the whole state at once, then frames as it
+    streams once in sight; one that says it is gone gets no more, not even the run's end,
+    which the transcript still carries."""
+    session = unseen
+    comm_id = shown_cell(
+        session,
+        'cell = agentnb.show(vercel.stream("writer", "Write", metadata={"paragraphs": "200"}))',
+    )
+    frames, length, done = printed(session, f"streamed_to({STREAMED})")
+    assert not done and frames == 0, "no view: no frame"
+    session.drain()
+    asked_at = len(session.comm_data(comm_id))
+
+    from_view(session, comm_id, {"kind": "hello", "have": -1, "view": "v1"})
+
+    def answered() -> Replica:
+        """The view that said hello: what came after it, applied."""
+        replica = Replica()
+        replica.seq, replica.awaiting = -1, True  # as sync.js: it holds nothing, asked, waits
+        return view_of(session, comm_id, replica, asked_at)
+
+    def answer_shown() -> str:
+        shown = answered()
+        return shown.answer() if shown.turns else ""
+
+    session.wait_for(lambda: len(answer_shown()) >= length)
+    snapshots = [f for f in frames_of(session, comm_id) if f["kind"] == "snapshot"]
+    assert len(snapshots) == 1, "the whole state in one answer"
+    from_view(session, comm_id, {"kind": "seen", "view": "v1", "seen": True})
+    seen_from, length, _ = printed(session, "caught_up(); streamed_to(0)")
+    frames, length, done = printed(session, f"streamed_to({length + STREAMED})")
+    assert not done
+    assert frames >= seen_from + 3, "in sight, the answer streams in many frames"
+    session.wait_for(lambda: len(answer_shown()) >= length)
+
+    from_view(session, comm_id, {"kind": "gone", "view": "v1"})
+    gone_at, length, _ = printed(session, "caught_up(); streamed_to(0)")
+    frames, length, done = printed(session, f"streamed_to({length + STREAMED})")
+    assert not done
+    assert frames == gone_at, "the view is gone: no frame"
+    ended = stopped_by_view(session, comm_id)
+    assert ended["frames"] == gone_at, "not even the run's end"
+    session.wait_for(lambda: answered().turns[0]["meta"]["status"] == "cancelled")
+    final = answered()
+    assert final.answer() == ended["text"], "the transcript written at the end holds it all"
+    assert final.requests == [], "every frame applied in order (no gap to ask about)"
