@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -134,7 +133,15 @@ def test_stop_sent_by_the_view_while_the_kernel_is_idle_cancels_the_run(
     view = session.of(show_id, "display_data")[0]["content"]
     comm_id = view["data"][WIDGET_MIME]["model_id"]
     from_view(session, comm_id, {"kind": "seen", "view": "page", "seen": True})
-    time.sleep(0.5)
+    # the run has words to keep when the Stop comes (a cell that returns: the kernel is idle)
+    session.execute(
+        f"""
+        import time
+        deadline = time.monotonic() + {PATIENCE_S:g}
+        while not cell.runs[0].text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        """
+    )
     stop = kernel.session.msg(
         "comm_msg",
         {"comm_id": comm_id, "data": {"method": "custom", "content": {"kind": "stop", "t": 0}}},
