@@ -23,6 +23,10 @@ waits that long, as a model does before its first token.
    ``.tools/acp``'s for both. The agentnb side is
    ``AsyncAgentClient("acp", command=[...])`` streaming each turn, not recorded
    (``agentnb, recorded`` writes each run to a history file, as a notebook does).
+   *CPU to first* is each client's own work to the first chunk (``time.thread_time`` of
+   the thread that runs the connection, from the call to the chunk in hand; median over
+   the turns): what the machine's load decides least, where the wall-clock figures are
+   mostly when the scheduler runs each process.
    Target: agentnb's first chunk ≤ 1.2× the SDK's.
 2. **Memory**: ``--sessions`` runs on one session against as many runs each on a session of
    its own (a new thread each), on one connection, in a fresh process each: the Python heap
