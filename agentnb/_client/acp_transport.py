@@ -242,7 +242,7 @@ class _Agent:
         :class:`~agentnb.TransportError`."""
         refused = sdk().RequestError
         try:
-            if within is None:  # a prompt: its turn ends it (no timer to set a turn)
+            if within is None:  # a prompt has no time limit: no timer (its turn ends it)
                 return {"result": await request(self.connection, method, params)}
             async with asyncio.timeout(within):
                 return {"result": await request(self.connection, method, params)}
