@@ -23,6 +23,10 @@ waits that long, as a model does before its first token.
    ``.tools/acp``'s for both. The agentnb side is
    ``AsyncAgentClient("acp", command=[...])`` streaming each turn, not recorded
    (``agentnb, recorded`` writes each run to a history file, as a notebook does).
+   *CPU to first* is each client's own work to the first chunk (``time.thread_time`` of
+   the thread that runs the connection, from the call to the chunk in hand; median over
+   the turns): what the machine's load decides least, where the wall-clock figures are
+   mostly when the scheduler runs each process.
    Target: agentnb's first chunk ≤ 1.2× the SDK's.
 2. **Memory**: ``--sessions`` runs on one session against as many runs each on a session of
    its own (a new thread each), on one connection, in a fresh process each: the Python heap
@@ -79,11 +83,11 @@ turns, prompt, warm = int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 
 class Client:
     # The least a client needs for this agent: the chunks' times, no permission asked.
-    first = 0.0
+    first = first_cpu = 0.0
 
     async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
         if not self.first and isinstance(update, AgentMessageChunk):
-            self.first = time.perf_counter()
+            self.first, self.first_cpu = time.perf_counter(), time.thread_time()
 
     async def request_permission(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -93,13 +97,14 @@ class Client:
 
 
 async def turn(conn, client, session_id):
-    # (started, first chunk, end) of one turn, perf_counter seconds
+    # (started, first chunk, end) of one turn, perf_counter seconds; then the CPU to the
+    # first chunk (this thread's, which runs the whole connection)
     client.first = 0.0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     await conn.prompt(session_id=session_id, prompt=[text_block(prompt)])
     ended = time.perf_counter()
     assert client.first, "no text chunk"
-    return started, client.first, ended
+    return started, client.first, ended, client.first_cpu - cpu
 
 
 async def main():
@@ -110,7 +115,7 @@ async def main():
             protocol_version=PROTOCOL_VERSION, client_capabilities=ClientCapabilities()
         )
         session = (await conn.new_session(cwd=".", mcp_servers=[])).session_id
-        _, cold, _ = await turn(conn, client, session)
+        _, cold, _, _ = await turn(conn, client, session)
         for _ in range(warm):
             await turn(conn, client, session)
         timings = [await turn(conn, client, session) for _ in range(turns)]
@@ -120,8 +125,11 @@ async def main():
 asyncio.run(main())
 """
 
-Timings = dict[str, float | list[tuple[float, float, float]]]
-"""``cold``: process start to the first chunk; ``turns``: (started, first chunk, end) each."""
+Turn = tuple[float, float, float, float]
+"""A turn's (started, first chunk, end) by ``time.perf_counter``, then the client's CPU to
+its first chunk (``time.thread_time``: the thread running the connection, all its work)."""
+Timings = dict[str, float | list[Turn]]
+"""``cold``: process start to the first chunk; ``turns``: each turn's :data:`Turn`."""
 
 
 def through_sdk(turns: int, prompt: str, warm_up: int) -> Timings:
@@ -141,19 +149,19 @@ def through_sdk(turns: int, prompt: str, warm_up: int) -> Timings:
 
 async def agentnb_turn(
     client: AsyncAgentClient, prompt: str, thread_id: str | None, record: bool
-) -> tuple[tuple[float, float, float], str]:
-    """One turn streamed: its (started, first chunk, end) and the session's id."""
-    first = 0.0
-    started = time.perf_counter()
+) -> tuple[Turn, str]:
+    """One turn streamed: its :data:`Turn` and the session's id."""
+    first = first_cpu = 0.0
+    started, cpu = time.perf_counter(), time.thread_time()
     async with client.stream("scripted", prompt, thread_id=thread_id, record=record) as stream:
         async for event in stream:
             if not first and isinstance(event, TextDelta):
-                first = time.perf_counter()
+                first, first_cpu = time.perf_counter(), time.thread_time()
     ended = time.perf_counter()
     run = stream.run
     if run.status != "completed" or not first or not run.text.startswith("w0 "):
         raise SystemExit(f"the turn went wrong: {run.status}, {run.error}, {run.text[:200]!r}")
-    return (started, first, ended), str(run.thread_id)
+    return (started, first, ended, first_cpu - cpu), str(run.thread_id)
 
 
 async def through_agentnb(turns: int, prompt: str, record: bool, warm_up: int) -> Timings:
@@ -162,7 +170,7 @@ async def through_agentnb(turns: int, prompt: str, record: bool, warm_up: int) -
         "acp", command=[str(ACP_PYTHON), str(AGENT)], record=record, timeout=PATIENT
     )
     async with client:
-        (_, cold, _), thread = await agentnb_turn(client, prompt, None, record)
+        (_, cold, _, _), thread = await agentnb_turn(client, prompt, None, record)
         for _ in range(warm_up):
             await agentnb_turn(client, prompt, thread, record)
         timings = [(await agentnb_turn(client, prompt, thread, record))[0] for _ in range(turns)]
@@ -187,21 +195,24 @@ def print_latency(title: str, results: dict[str, Timings]) -> None:
     print(f"\n{title}")
     print(
         f"{'client':26} {'first p50 ms':>13} {'first p95 ms':>13} {'end p50 ms':>11} "
-        f"{'end p95 ms':>11} {'cold first ms':>14}  first p50 vs SDK"
+        f"{'end p95 ms':>11} {'cold first ms':>14} {'CPU to first p50 ms':>20}  "
+        f"vs SDK: first p50, CPU"
     )
-    sdk_first = 0.0
+    sdk_first = sdk_cpu = 0.0
     for client, timings in results.items():
         rows = timings["turns"]
         cold = timings["cold"]
         assert isinstance(rows, list)
         assert isinstance(cold, float)
-        first = [1000 * (chunk - started) for started, chunk, _ in rows]
-        end = [1000 * (ended - started) for started, _, ended in rows]
-        sdk_first = sdk_first or statistics.median(first)
+        firsts = [1000 * (chunk - started) for started, chunk, _, _ in rows]
+        first = statistics.median(firsts)
+        end = [1000 * (ended - started) for started, _, ended, _ in rows]
+        cpu = statistics.median(1000 * cpu for _, _, _, cpu in rows)
+        sdk_first, sdk_cpu = sdk_first or first, sdk_cpu or cpu
         print(
-            f"{client:26} {statistics.median(first):>13.2f} {p95(first):>13.2f} "
-            f"{statistics.median(end):>11.2f} {p95(end):>11.2f} {1000 * cold:>14.0f}"
-            f"  {statistics.median(first) / sdk_first:.2f}×"
+            f"{client:26} {first:>13.2f} {p95(firsts):>13.2f} "
+            f"{statistics.median(end):>11.2f} {p95(end):>11.2f} {1000 * cold:>14.0f} "
+            f"{cpu:>20.2f}  {first / sdk_first:.2f}×, {cpu / sdk_cpu:.2f}×"
         )
 
 

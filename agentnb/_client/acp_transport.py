@@ -56,6 +56,7 @@ from .acp_wire import (
     SocketWire,
     Wire,
     connect,
+    json_line,
     notify,
     request,
     sdk,
@@ -152,8 +153,7 @@ class _Turn:
 
     def push(self, event: str, data: object) -> None:
         if not self.stopping and not self.ended.is_set():
-            line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-            self.frames.put_nowait(ServerSentEvent(event, line))
+            self.frames.put_nowait(ServerSentEvent(event, json_line(data)))
 
     def end(self, event: str, data: object) -> None:
         self.push(event, data)
@@ -242,6 +242,8 @@ class _Agent:
         :class:`~agentnb.TransportError`."""
         refused = sdk().RequestError
         try:
+            if within is None:  # a prompt has no time limit: no timer (its turn ends it)
+                return {"result": await request(self.connection, method, params)}
             async with asyncio.timeout(within):
                 return {"result": await request(self.connection, method, params)}
         except refused as exc:
@@ -274,6 +276,11 @@ async def _quietly(sending: Any) -> None:
 
 class AcpTransport(Transport):
     """Runs one ACP agent's process and speaks JSON-RPC with it (see the module)."""
+
+    opens_cleanly_cancelled = True
+    """A turn is named before its prompt goes (its session, and agentnb's id in it), and
+    :meth:`open_stream` hands it over before the prompt is sent: cancelled before that, it
+    sent nothing; after it, the stream holds the turn to stop."""
 
     def __init__(
         self,

@@ -88,6 +88,7 @@ __all__ = [
     "WireClient",
     "arriving",
     "connect",
+    "json_line",
     "notify",
     "request",
     "sdk",
@@ -99,6 +100,10 @@ METHOD_NOT_FOUND = -32601
 INVALID_REQUEST = -32600
 """JSON-RPC's error code for a message that is not a valid request (an id that is not a
 string, a number or null; an id reused while a request under it waits)."""
+
+json_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""A message as the wire's compact JSON text. One encoder made once: ``json.dumps`` given
+arguments makes one each call, a third of the time it takes for a message of a turn."""
 
 _arriving: contextvars.ContextVar[Pending | None] = contextvars.ContextVar(
     "agentnb_acp_request", default=None
@@ -220,7 +225,7 @@ class Wire:
         await self.send_raw(message)
 
     async def send_raw(self, message: dict[str, Any]) -> None:
-        line = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = json_line(message) + "\n"
         async with self._writing:
             await self._write(line)
 

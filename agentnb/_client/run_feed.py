@@ -61,7 +61,8 @@ class RunFeed:
         self._recording = recording
         self._redact = redact
         self._translator: Translator | None = None
-        self.guard = ReplayGuard()
+        self.guard: ReplayGuard
+        """What the stream applied (:meth:`restart` makes it, before its first frame)."""
         self.last_id: str | None = None
         """The last SSE event id received: what a resume sends as ``Last-Event-ID``."""
         self.queue: list[Event] = []

@@ -343,7 +343,14 @@ class AsyncRunStream:
 
     async def _open(self, http: WireRequest, resuming: bool) -> httpx.Response:
         """Send the stream's request. A Stop while it waits for the answer leaves the request
-        going (the platform may have started the run): :meth:`_naming` takes it over."""
+        going (the platform may have started the run): :meth:`_naming` takes it over; where
+        a Stop can end the request at once, it is awaited in place (a task and a turn of the
+        event loop less before the run's first event: :attr:`Transport.opens_cleanly_cancelled`)."""
+        transport = self._transport
+        if transport.opens_cleanly_cancelled:
+            return await self._watchdog.read(
+                lambda: transport.open_stream(http, idempotent=resuming)
+            )
         answer: asyncio.Future[httpx.Response] = asyncio.get_running_loop().create_future()
         opening = asyncio.ensure_future(self._send(http, resuming, answer))
         try:

@@ -101,6 +101,12 @@ class Transport:
     """Sends one platform's requests. Use it on one event loop; :meth:`aclose` closes the
     HTTP client it created (not one that was passed in)."""
 
+    opens_cleanly_cancelled = False
+    """Whether :meth:`open_stream` cancelled at any of its waits leaves nothing started that
+    only its answer names, so a run's stream awaits it in place. An HTTP request cannot: the
+    platform may have started the run when the Stop comes, so the stream sends it in a task
+    of its own that a Stop leaves to its answer (:mod:`agentnb._client.platform_cancel`)."""
+
     def __init__(
         self,
         provider: Provider,

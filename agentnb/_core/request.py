@@ -209,6 +209,8 @@ None is how to say no limit."""
 RUN_OPTIONS: frozenset[str] = frozenset(RunOptions.__annotations__)
 _NO_SETTINGS = ModelSettings()
 """Shared by every request that sets none (frozen, so it cannot change under them)."""
+_SETTING_NAMES = tuple(ModelSettings.model_fields)
+"""The options that are model settings (read once: pydantic's class property is not free)."""
 
 
 CONTEXT_ON_A_CLIENT = (
@@ -233,7 +235,7 @@ def build_request(agent: str, message: str, **options: Unpack[RunOptions]) -> Ru
             f"{', '.join(sorted(RUN_OPTIONS))} (put dialect-specific body fields in extra={{...}})"
         )
     given: dict[str, Any] = dict(options)
-    settings = {name: given.pop(name) for name in ModelSettings.model_fields if name in given}
+    settings = {name: given.pop(name) for name in _SETTING_NAMES if name in given}
     extra = dict(given.pop("extra", None) or {})
     tools = client_tools(given.pop("tools", None))
     _check_extra_tools(tools, extra.get("tools"))

@@ -55,7 +55,9 @@ def carried(*features: str, settings: Collection[str] = ALL_SETTINGS) -> frozens
 
 def requested_options(request: RunRequest) -> set[str]:
     """The options ``request`` asks for, by the names :attr:`Provider.carries` uses."""
-    return set(request.model_settings.as_dict()) | _requested_features(request)
+    settings = request.model_settings
+    asked = set(settings.as_dict()) if settings.model_fields_set else set()  # most set none
+    return asked | _requested_features(request)
 
 
 def _requested_features(request: RunRequest) -> set[str]:
@@ -78,7 +80,7 @@ def reject_unsupported(
 ) -> None:
     """Raise :class:`UnsupportedOptionError` naming every option dialect ``name`` (``title``
     to people) cannot send."""
-    problems = sorted(requested_options(request) - set(carries))
+    problems = sorted(requested_options(request).difference(carries))
     if not problems:
         return
     supported = sorted(carries)

@@ -652,7 +652,8 @@ class Acp(Provider):
     def _opened(self, session_id: str, answer: Mapping[str, Any]) -> SessionState:
         """The session's state, with the settings its opening answer offers."""
         state = self.session_state(session_id)
-        if (options := options_of(answer)) or "configOptions" in answer:
+        # a session open in the agent's process answers its load with nothing to read
+        if answer and ((options := options_of(answer)) or "configOptions" in answer):
             state.options = options
         self.latest = session_id
         self.changed(session_id)
