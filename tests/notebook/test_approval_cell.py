@@ -258,9 +258,11 @@ def test_interim_outputs_of_a_running_call_reach_the_views() -> None:
     assert [(c["status"], c["output"]) for c in last] == [("succeeded", 3)]
 
 
-def test_a_question_a_call_asks_refreshes_the_copy_to_say_it_waits() -> None:
+@pytest.mark.parametrize("given", ["before its question", "after its question"])
+def test_a_question_a_call_asks_refreshes_the_copy_to_say_it_waits(given: str) -> None:
     """A notebook saved while a call's question waits (an MCP server's form) says so: the
-    question refreshes the static copy, as a pause for an approval does."""
+    question refreshes the static copy, as a pause for an approval does; also where it came
+    before the cell was given the run (a busy kernel), when it went to no listener."""
     question = {"server": "travel", "message": "Seats?", "mode": "form", "fields": [{}]}
     asked = [
         ToolCallStarted(call_id="c1", name="book", arguments={"city": "Paris"}),
@@ -273,34 +275,14 @@ def test_a_question_a_call_asks_refreshes_the_copy_to_say_it_waits() -> None:
     capture(cell)
     cell.refresh_copies = lambda: copies.append(cell.static_bundle()["text/html"])  # type: ignore[method-assign]
     handle = start(stream)
-    cell.add(handle)
+    if given == "before its question":
+        cell.add(handle)
     assert stream.paused.wait(PATIENCE_S)
+    wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the question")
+    if given == "after its question":
+        cell.add(handle)
     wait_until(lambda: copies, "a refreshed copy")
     assert "book asks: Seats? (a form of 1 field): waiting for an answer" in copies[-1]
     assert "Waiting: book asks a question; answer it in the live cell." in copies[-1]
-    handle.cancel()
-    cell.close()
-
-
-def test_a_question_asked_before_the_cell_follows_the_run_still_refreshes_the_copy() -> None:
-    """The question came before the cell was given the run (a busy kernel): it went to no
-    listener, and the copy says it waits all the same, as for a run that paused unfollowed."""
-    question = {"server": "travel", "message": "Seats?", "mode": "form", "fields": [{}]}
-    asked = [
-        ToolCallStarted(call_id="c1", name="book", arguments={"city": "Paris"}),
-        ToolQuestionAsked(call_id="c1", question=question),
-        TextDelta(delta="never sent"),
-    ]
-    stream = Scripted(asked, pause_after=2)
-    copies: list[str] = []
-    cell = ChatCell()
-    capture(cell)
-    cell.refresh_copies = lambda: copies.append(cell.static_bundle()["text/html"])  # type: ignore[method-assign]
-    handle = start(stream)
-    assert stream.paused.wait(PATIENCE_S)
-    wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].asks, "the question")
-    cell.add(handle)
-    wait_until(lambda: copies, "a refreshed copy")
-    assert "book asks: Seats? (a form of 1 field): waiting for an answer" in copies[-1]
     handle.cancel()
     cell.close()
