@@ -36,19 +36,6 @@ class Release:
         return f"v{self.version}"
 
 
-REPO = HERE
-"""The clone whose releases are tagged (``--repo``)."""
-
-
-def git(*args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=REPO, capture_output=True, text=True, env=env, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
-
-
 def releases(changelog: str) -> list[Release]:
     """Every dated section of the changelog, newest first."""
     lines = changelog.splitlines()
@@ -77,25 +64,62 @@ def first_sentence(section: list[str]) -> str:
     return joined if end < 0 else joined[: end + 1]
 
 
-def release_commit(release: Release) -> str | None:
-    """The first commit whose CHANGELOG.md has this release's dated heading."""
-    heading = f"## [{release.version}] - {release.date}"
-    added = git("log", "--reverse", "--format=%H", "-S", heading, "--", "CHANGELOG.md")
-    return added.splitlines()[0] if added else None
+@dataclass(frozen=True)
+class Clone:
+    """The clone whose releases are tagged (``--repo``; this one by default)."""
+
+    root: Path
+
+    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=self.root, capture_output=True, text=True, env=env, check=False
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout.strip()
+
+    def releases(self) -> list[Release]:
+        return releases((self.root / "CHANGELOG.md").read_text(encoding="utf-8"))
+
+    def release_commit(self, release: Release) -> str | None:
+        """The first commit whose CHANGELOG.md has this release's dated heading."""
+        heading = f"## [{release.version}] - {release.date}"
+        added = self.git("log", "--reverse", "--format=%H", "-S", heading, "--", "CHANGELOG.md")
+        return added.splitlines()[0] if added else None
+
+    def tagged(self, tag: str) -> str | None:
+        """The commit ``tag`` points at, or None when there is no such tag."""
+        if not self.git("tag", "--list", tag):
+            return None
+        return self.git("rev-list", "-n", "1", tag)
+
+    def place(self, release: Release, commit: str) -> None:
+        """An annotated tag on ``commit``, dated as the commit is."""
+        dated = self.git("log", "-1", "--format=%cI", commit)
+        message = f"agentnb {release.version} ({release.date}): {release.summary}"
+        env = {**os.environ, "GIT_COMMITTER_DATE": dated}
+        self.git("tag", "-a", release.tag, "-m", message, commit, env=env)
 
 
-def tagged(tag: str) -> str | None:
-    """The commit ``tag`` points at, or None when there is no such tag."""
-    if not git("tag", "--list", tag):
-        return None
-    return git("rev-list", "-n", "1", tag)
-
-
-def place(release: Release, commit: str) -> None:
-    """An annotated tag on ``commit``, dated as the commit is."""
-    env = {**os.environ, "GIT_COMMITTER_DATE": git("log", "-1", "--format=%cI", commit)}
-    message = f"agentnb {release.version} ({release.date}): {release.summary}"
-    git("tag", "-a", release.tag, "-m", message, commit, env=env)
+def settle(clone: Clone, release: Release, *, list_only: bool) -> bool:
+    """Tag ``release`` where it lacks its tag (unless ``list_only``), saying what was done;
+    False where it cannot be: no commit dated it, or its tag points elsewhere."""
+    commit = clone.release_commit(release)
+    if commit is None:
+        print(f"{release.tag}: no commit added its changelog heading", file=sys.stderr)
+        return False
+    existing = clone.tagged(release.tag)
+    if existing is not None and existing != commit:
+        print(f"{release.tag}: tagged {existing[:8]}, its release is {commit[:8]}: left")
+        return False
+    if existing is not None:
+        print(f"{release.tag}: {commit[:8]} (tagged)")
+    elif list_only:
+        print(f"{release.tag}: {commit[:8]} (not tagged)")
+    else:
+        clone.place(release, commit)
+        print(f"{release.tag}: {commit[:8]} (tagged now)")
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,29 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print, tag nothing")
     parser.add_argument("--repo", type=Path, default=HERE, help="the clone (default: this one)")
     args = parser.parse_args(argv)
-    global REPO
-    REPO = args.repo.resolve()
-    if git("rev-parse", "--is-shallow-repository") == "true":
+    clone = Clone(args.repo.resolve())
+    if clone.git("rev-parse", "--is-shallow-repository") == "true":
         raise SystemExit("a shallow clone lacks the release commits: git fetch --unshallow")
-    problems = 0
-    for release in releases((REPO / "CHANGELOG.md").read_text(encoding="utf-8")):
-        commit = release_commit(release)
-        if commit is None:
-            print(f"{release.tag}: no commit added its changelog heading", file=sys.stderr)
-            problems += 1
-            continue
-        existing = tagged(release.tag)
-        if existing is not None and existing != commit:
-            print(f"{release.tag}: tagged {existing[:8]}, its release is {commit[:8]}: left")
-            problems += 1
-        elif existing is not None:
-            print(f"{release.tag}: {commit[:8]} (tagged)")
-        elif args.list:
-            print(f"{release.tag}: {commit[:8]} (not tagged)")
-        else:
-            place(release, commit)
-            print(f"{release.tag}: {commit[:8]} (tagged now)")
-    return 1 if problems else 0
+    settled = [settle(clone, release, list_only=args.list) for release in clone.releases()]
+    return 0 if all(settled) else 1
 
 
 if __name__ == "__main__":

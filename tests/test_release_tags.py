@@ -40,9 +40,10 @@ def script() -> ModuleType:
 
 
 def test_each_release_has_a_commit_in_order_carrying_its_version(script: ModuleType) -> None:
-    releases = script.releases((ROOT / "CHANGELOG.md").read_text(encoding="utf-8"))
+    clone = script.Clone(ROOT)
+    releases = clone.releases()
     assert len(releases) >= 10 and releases[-1].version == "0.1.0"
-    commits = [script.release_commit(release) for release in releases]
+    commits = [clone.release_commit(release) for release in releases]
     assert None not in commits, [
         r.version for r, c in zip(releases, commits, strict=True) if c is None
     ]
