@@ -73,6 +73,8 @@ class RunFeed:
         """Whether an answer, reasoning or tool call arrived (a failure is then not retried)."""
         self.resumes_in_a_row = 0
         """Resumes since the last event that was progress."""
+        self.halted = False
+        """A Stop came (:meth:`halt`): nothing more is applied to the run."""
         self._seq = 0
 
     @property
@@ -87,9 +89,18 @@ class RunFeed:
         self.guard = ReplayGuard()
         self.last_id = None
 
+    def halt(self) -> None:
+        """A Stop: the frames still to come (those read in the same chunk included: a busy
+        machine reads many at once) are dropped, and the queue with them, so the run stays
+        as it was when the Stop was given while the stream's task reaches its cancellation."""
+        self.halted = True
+        self.queue.clear()
+
     def on_frame(self, sse: ServerSentEvent) -> bool:
         """One frame: its events applied at once (see the module), or queued. False: the
         queue holds events for the stream's task."""
+        if self.halted:
+            return True
         self.last_id = sse.id or self.last_id
         if not self.guard.admit(sse):
             return True  # replayed after a resume: applied already
@@ -110,6 +121,8 @@ class RunFeed:
             self.deliver(event)
             self.made_progress(event)
             inline(event)
+            if self.halted:  # the callback stopped the run
+                return True
         return True
 
     def on_end(self) -> bool:

@@ -192,10 +192,18 @@ class AsyncRunStream:
         finally:
             self._reader = None
 
+    def halt(self) -> None:
+        """Apply nothing more to the run: what arrives from here on (frames already read
+        with the last one included) is dropped. A Stop's first step, on the event loop: the
+        run then stays as it was when the Stop was given, however many frames a read brought
+        (:meth:`aclose` and a cancelled :class:`~agentnb.types.RunHandle` take it)."""
+        self._feed.halt()
+
     async def aclose(self) -> None:
         """Cancel the run if it is still going: close the connection, mark it cancelled."""
         if self._finished.is_set():
             return
+        self.halt()
         self._closing = True
         reader = self._reader
         if reader is not None and reader is not asyncio.current_task():

@@ -72,6 +72,7 @@ class RunHandle:
         self._end_listeners: tuple[RunListener, ...] = ()
         self._lock = threading.Lock()
         self._task: asyncio.Task[Run] | None = None
+        self._stream: StreamSource | None = None
         # the run's end, set once on the loop; an awaiting loop's future is made only when
         # something awaits
         self._ended = False
@@ -109,7 +110,7 @@ class RunHandle:
     async def _consume(self) -> Run:
         error: BaseException | None = None
         try:
-            stream = self._make_stream()
+            stream = self._stream = self._make_stream()
             if stream.run is not self.run:
                 self.run = stream.run
             self._attach_approvals(stream)
@@ -252,11 +253,16 @@ class RunHandle:
         return ApprovalGate(self.run)  # nothing awaits approval: its check says so
 
     def cancel(self) -> None:
-        """Stop the run: closes the HTTP connection at once. Safe from any thread."""
+        """Stop the run: closes the HTTP connection at once, and nothing arriving after the
+        Stop is applied to the run (a listener's Stop keeps the text it saw). Safe from any
+        thread."""
         self._cancel_requested = True
 
         def cancel_task() -> None:
             if self._task is not None and not self._task.done():
+                halt = getattr(self._stream, "halt", None)
+                if halt is not None:  # agentnb's stream: nothing after the Stop is applied
+                    halt()
                 self._task.cancel()
 
         if in_loop_thread():
