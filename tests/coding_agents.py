@@ -17,15 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
-from agentnb_testing import PATIENCE_S, REPO, free_port, sdk_python, serving
+from agentnb_testing import REPO, free_port, sdk_python, serving
 
 __all__ = ["MODEL", "claude_code", "codex", "installed", "scripted_model"]
 
-START = httpx.Timeout(PATIENCE_S, connect=PATIENCE_S)
-"""A real coding agent's connection timeout: its ``initialize`` waited for as long as the
-suite's patience (OpenCode took over 10 s, agentnb's default, at load 18), not raced."""
 MODEL = REPO / "tests" / "interop" / "acp_agents" / "scripted_model.py"
 
 

@@ -62,7 +62,15 @@ from .acp_wire import (
     sdk,
     websocket_url,
 )
-from .agent_process import EXIT_GRACE_S, LINE_LIMIT, checked_env, start_process
+from .agent_process import (
+    EXIT_GRACE_S,
+    LINE_LIMIT,
+    Unanswered,
+    checked_env,
+    command_label,
+    start_process,
+    while_it_shows_life,
+)
 from .frame_reader import FRAMES
 from .transport import Transport
 
@@ -78,16 +86,24 @@ ACP_IDLE_TIMEOUT = 1800.0
 """A turn's default ``idle_timeout``: a coding agent may run a build or the tests for minutes
 without a word, and its process's exit (not silence) says when it is gone."""
 INITIALIZE_TIMEOUT_S = 10.0
-"""How long a started command may take to answer ``initialize`` before agentnb says it is
-not an ACP agent (or not one that starts), where the connection's timeout has no connect
+"""How long a started command may go without a sign of life (output, CPU) before it has
+answered ``initialize``, and a WebSocket agent may take to answer it, before agentnb says it
+is not an ACP agent (or not one that starts), where the connection's timeout has no connect
 limit."""
+WORKING_BOUND_S = 600.0
+"""The longest an agent's process that keeps working is waited for to answer a request
+other than a prompt (``initialize`` after a first ``npx`` fetch of a large agent on a slow
+network, ``session/new`` starting its model's CLI on a busy machine): a bound for a loop,
+not a guess at a start's speed."""
 SLOW_START = " (one that starts slowly: timeout=httpx.Timeout(60, connect=SECONDS))"
 """What a timed-out ``initialize`` advises, for an agent that is one but starts slowly."""
 CANCEL_GRACE_S = 10.0
 """How long a stopped turn's agent may take to end the turn after ``session/cancel``; an agent
 still in the turn then is ended (its process group), and the next turn starts it again."""
 REQUEST_TIMEOUT_S = 120.0
-"""How long a request other than a prompt (``session/new``, ``session/load``) may take."""
+"""How long a request other than a prompt (``session/new``, ``session/load``) may take: an
+agent's process, how long it may go without a sign of life meanwhile (up to
+:data:`WORKING_BOUND_S`)."""
 
 _log = logging.getLogger("agentnb")
 _TURN = "agentnb.acp_turn"
@@ -238,19 +254,28 @@ class _Agent:
     # ---- requests of ours ----------------------------------------------------------------
     async def call(self, method: str, params: object, within: float | None) -> dict[str, Any]:
         """Send a request and return the agent's answer (``result`` or ``error``); the
-        agent gone or no answer within ``within`` seconds is a
+        agent gone, or no answer within ``within`` seconds (from a process: no answer and no
+        sign of life for that long, see :func:`.agent_process.while_it_shows_life`), is a
         :class:`~agentnb.TransportError`."""
         refused = sdk().RequestError
+        answered = request(self.connection, method, params)
         try:
             if within is None:  # a prompt has no time limit: no timer (its turn ends it)
-                return {"result": await request(self.connection, method, params)}
+                return {"result": await answered}
+            if isinstance(self.wire, ProcessWire):
+                signs = self.wire.signs_of_life
+                working = while_it_shows_life(answered, signs, idle=within, bound=WORKING_BOUND_S)
+                return {"result": await working}
             async with asyncio.timeout(within):
-                return {"result": await request(self.connection, method, params)}
+                return {"result": await answered}
         except refused as exc:
             return {"error": {"code": exc.code, "message": str(exc), "data": exc.data}}
         except (ConnectionError, OSError):
             why = self.failure or self.wire.failure
             raise TransportError(why or f"the agent {self.wire.where} closed its input") from None
+        except Unanswered as stalled:
+            named = self.transport.provider.named
+            raise TransportError(f"{named} did not answer {method}: it {stalled}") from None
         except TimeoutError:
             named = self.transport.provider.named
             raise TransportError(f"{named} did not answer {method} within {within:g} s") from None
@@ -314,7 +339,7 @@ class AcpTransport(Transport):
         self._verify = verify
         super().__init__(
             provider,
-            base_url=url if url is not None else "acp:" + shlex.join(self.command),
+            base_url=url if url is not None else "acp:" + command_label(self.command),
             api_key=None,
             timeout=timeout,
             retry=retry,
@@ -379,24 +404,35 @@ class AcpTransport(Transport):
             wire = ProcessWire(process, requests, where=where)
         agent = self._agent = _Agent(self, wire)
         try:
-            async with asyncio.timeout(self._within):
-                await self.provider.discover(self.send_json)
-        except TimeoutError:
+            await self._initialized(wire)
+        except (TimeoutError, Unanswered) as stalled:
             await agent.end()
-            raise ProtocolError(self._not_an_agent(agent)) from None
+            raise ProtocolError(self._not_an_agent(agent, str(stalled))) from None
         except BaseException:
             await agent.end()
             raise
         self._check_version()
 
+    async def _initialized(self, wire: Wire) -> None:
+        """The agent's answer to ``initialize``: a process's as long as it shows signs of
+        life (a start is waited for while it works, however slow the machine or the first
+        fetch of a package), a WebSocket's within the connect timeout."""
+        discovering = self.provider.discover(self.send_json)
+        if isinstance(wire, ProcessWire):
+            signs = wire.signs_of_life
+            await while_it_shows_life(discovering, signs, idle=self._within, bound=WORKING_BOUND_S)
+            return
+        async with asyncio.timeout(self._within):
+            await discovering
+
     @property
     def _within(self) -> float:
-        """How long the agent has to answer ``initialize`` (and a WebSocket to open): the
-        connection's connect timeout (an agent that starts slowly, as OpenCode does on a
-        busy machine, is given longer by ``timeout=httpx.Timeout(..., connect=SECONDS)``)."""
+        """How long a starting agent may show no sign of life (a WebSocket's agent: may take
+        to open and answer ``initialize``): the connection's connect timeout, else
+        :data:`INITIALIZE_TIMEOUT_S`."""
         return self.timeout.connect or INITIALIZE_TIMEOUT_S
 
-    def _not_an_agent(self, agent: _Agent) -> str:
+    def _not_an_agent(self, agent: _Agent, stalled: str) -> str:
         said = "; ".join(agent.wire.noise)
         stdout = f"; it printed: {said!r}" if said else ""
         stderr = agent.wire.stderr_tail()
@@ -407,9 +443,9 @@ class AcpTransport(Transport):
                 f"{self._within:g} s: is it an ACP agent's WebSocket endpoint?{SLOW_START}"
             )
         return (
-            f"{shlex.join(self.command)!r} did not answer ACP's initialize within "
-            f"{self._within:g} s: is it an ACP agent (Claude Code: claude-code-acp, "
-            f"Codex: codex-acp, Gemini CLI: gemini --acp)?{SLOW_START}{stdout}{stderr}"
+            f"{command_label(self.command)!r} did not answer ACP's initialize: it {stalled}. "
+            f"Is it an ACP agent (Claude Code: claude-code-acp, Codex: codex-acp, Gemini "
+            f"CLI: gemini --acp)?{SLOW_START}{stdout}{stderr}"
         )
 
     def _check_version(self) -> None:

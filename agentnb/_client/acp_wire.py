@@ -42,7 +42,14 @@ import httpx
 
 from .._core.exceptions import ConfigurationError
 from .acp_requests import Pending, PendingRequests, id_key
-from .agent_process import LINE_LIMIT, StderrTail, end_group, exited, kill_group
+from .agent_process import (
+    LINE_LIMIT,
+    StderrTail,
+    end_group,
+    exited,
+    group_cpu_seconds,
+    kill_group,
+)
 
 if TYPE_CHECKING:
     from acp.connection import Connection
@@ -184,6 +191,8 @@ class Wire:
         self.host: Host | None = None
         self.noise: collections.deque[str] = collections.deque(maxlen=5)
         """What it sent that was not JSON-RPC (a command that is not what was said)."""
+        self.heard = 0
+        """Messages (or lines that were not) read from it so far."""
         self.failure: str | None = None
         """Why the connection ended, for the requests it fails."""
         self._writing = asyncio.Lock()
@@ -247,6 +256,7 @@ class Wire:
             text = await self._read()
             if text is None:
                 break
+            self.heard += 1
             message = self._admitted(text)
             if message is not None:
                 return message
@@ -342,6 +352,12 @@ class ProcessWire(Wire):
 
     def stderr_tail(self) -> str:
         return self.stderr.text()
+
+    async def signs_of_life(self) -> tuple[int, int, float | None]:
+        """What changes while the agent's process works: what it wrote to stdout and stderr,
+        and the CPU its process group used (:func:`.agent_process.while_it_shows_life`)."""
+        cpu = await asyncio.to_thread(group_cpu_seconds, self.pid)
+        return self.heard, self.stderr.received, cpu
 
     async def _write(self, line: str) -> None:
         stdin = self.process.stdin

@@ -15,8 +15,9 @@ import os
 import shlex
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from .._core.exceptions import ConfigurationError
 from .._core.secrets import register_secret, secret_name
@@ -25,13 +26,17 @@ __all__ = [
     "EXIT_GRACE_S",
     "LINE_LIMIT",
     "StderrTail",
+    "Unanswered",
     "checked_command",
     "checked_env",
     "checked_flag",
+    "command_label",
     "end_group",
     "exited",
+    "group_cpu_seconds",
     "kill_group",
     "start_process",
+    "while_it_shows_life",
 ]
 
 EXIT_GRACE_S = 3.0
@@ -40,6 +45,9 @@ LINE_LIMIT = 64 * 1024 * 1024
 """The longest message line read from an agent (a file's text in a diff can be long)."""
 STDERR_TAIL = 4000
 """Characters of the program's stderr kept for an error."""
+_T = TypeVar("_T")
+LIFE_CHECK_S = 0.25
+"""How often a starting process is looked at for signs of life."""
 
 
 def checked_command(command: object) -> list[str]:
@@ -139,6 +147,73 @@ async def start_process(
     return process
 
 
+def command_label(command: Sequence[str]) -> str:
+    """``command`` as one line a person reads, and a URL may hold (a connection's
+    ``base_url``, an error): as a shell would take it, a control character (a newline in a
+    ``sh -c`` script) written as its escape."""
+    joined = shlex.join(command)
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in joined)
+
+
+def group_cpu_seconds(group: int) -> float | None:
+    """The CPU time the processes of process group ``group`` have used, those they reaped
+    included (a package runner's child fetching the agent): a sign a silent process is
+    working. None where ``/proc`` cannot tell (not Linux)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    ticks = 0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        # after the name: state, ppid, pgrp, ... utime (12th), stime, cutime, cstime
+        if len(fields) > 14 and int(fields[2]) == group:
+            ticks += sum(int(field) for field in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Unanswered(Exception):
+    """A process stopped showing signs of life, or kept busy past the bound, before it
+    answered (:func:`while_it_shows_life`); the message says which."""
+
+
+async def while_it_shows_life(
+    answer: Awaitable[_T], signs: Callable[[], Awaitable[object]], *, idle: float, bound: float
+) -> _T:
+    """``answer``, awaited as long as the process it waits on shows signs of life: what
+    ``signs()`` returns (its output so far, its CPU time) changes at least every ``idle``
+    seconds, up to ``bound`` seconds in all. A start is waited for as long as it works,
+    however slow the machine or the first fetch of a package, and a program that sits
+    silent (not an agent) is given up on ``idle`` seconds after its last sign. Raises
+    :class:`Unanswered`, ``answer`` cancelled."""
+    task = asyncio.ensure_future(answer)
+    loop = asyncio.get_running_loop()
+    started = lively = loop.time()
+    seen: object = None  # looked at only once the answer is late: most come at once
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=LIFE_CHECK_S)
+            if done:
+                return task.result()
+            now = loop.time()
+            if (now_seen := await signs()) != seen:
+                seen, lively = now_seen, now
+            if now - lively > idle:
+                raise Unanswered(f"showed no sign of life (no output, no CPU) for {idle:g} s")
+            if now - started > bound:
+                raise Unanswered(f"kept working for {bound:g} s")
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})  # its end, not its error: the stall is the news
+
+
 async def end_group(process: asyncio.subprocess.Process) -> None:
     """End ``process``'s process group: SIGTERM, then SIGKILL past :data:`EXIT_GRACE_S`."""
     pid = process.pid
@@ -158,6 +233,8 @@ class StderrTail:
     def __init__(self, process: asyncio.subprocess.Process, *, named: str) -> None:
         self._chunks: collections.deque[str] = collections.deque()
         self._size = 0
+        self.received = 0
+        """Characters read so far (a sign of life of a starting agent)."""
         self.task = asyncio.create_task(self._read(process), name=f"agentnb: {named} stderr")
 
     def text(self) -> str:
@@ -169,6 +246,7 @@ class StderrTail:
         while chunk := await stderr.read(65536):
             self._chunks.append(chunk.decode("utf-8", "replace"))
             self._size += len(self._chunks[-1])
+            self.received += len(self._chunks[-1])
             while self._size > 2 * STDERR_TAIL and len(self._chunks) > 1:
                 self._size -= len(self._chunks.popleft())
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S, sdk_python
+from agentnb_testing import sdk_python
 from coding_agents import claude_code, codex, scripted_model
 from notebook_pages import (
     PAUSED,
@@ -42,9 +42,9 @@ SCRIPTED = Path(__file__).parents[1] / "interop" / "acp_agents" / "scripted_agen
 
 def connect_cell(name: str, command: list[str], folder: Path, env: dict[str, str]) -> str:
     return (
-        "%load_ext agentnb\nimport agentnb, httpx\n"
+        "%load_ext agentnb\nimport agentnb\n"
         f"agentnb.connect('acp', command={command!r}, name={name!r}, cwd={str(folder)!r}, "
-        f"env={env!r}, timeout=httpx.Timeout({PATIENCE_S:g}, connect={PATIENCE_S}))"
+        f"env={env!r})"
     )
 
 

@@ -558,15 +558,40 @@ def test_a_chatty_agent_never_blocks_on_its_stderr(scripted: str) -> None:
 
 
 def test_a_command_that_is_not_an_acp_agent_fails_saying_so() -> None:
-    # The shell prints at once; its silence after that is what is waited out: the
-    # connection's connect timeout (10 s by default).
+    # The shell prints at once; its silence after that (no output, no CPU) is what is
+    # waited out: the connection's connect timeout (10 s by default).
     command = ["sh", "-c", "echo 'hello, world'; exec sleep 60"]
     timeout = httpx.Timeout(PATIENCE_S, connect=3)
     client = AgentClient("acp", command=command, timeout=timeout)
     with client, pytest.raises(ProtocolError) as error:
         client.run("agent", "hi")
-    assert "did not answer ACP's initialize within 3 s" in str(error.value)
+    assert "did not answer ACP's initialize: it showed no sign of life" in str(error.value)
+    assert "(no output, no CPU) for 3 s" in str(error.value)
     assert "hello, world" in str(error.value) and "connect=SECONDS" in str(error.value)
+
+
+SLOW_START = httpx.Timeout(PATIENCE_S, connect=2)
+"""A connect timeout the slow starts below outlast: 2 s without a sign of life."""
+
+
+@pytest.mark.parametrize(
+    "starting",
+    [
+        # a package runner fetching the agent, saying so on stderr every 0.1 s for 4 s
+        "for i in $(seq 40); do echo fetching >&2; sleep 0.1; done",
+        # a silent one working for 3 s of CPU in a child of its own (the process group's)
+        'python3 -c "import time\nwhile time.process_time() < 3: pass"',
+    ],
+    ids=["saying-so", "silent-but-working"],
+)
+def test_an_agent_slow_to_start_is_waited_for_while_it_shows_signs_of_life(
+    acp_python: Path, workdir: Path, starting: str
+) -> None:
+    # the connect timeout bounds a start's silence, not the start: a busy machine or a
+    # first `npx` fetch takes longer than any fixed guess
+    command = ["sh", "-c", f'{starting}; exec "$0" "$@"', str(acp_python), str(SCRIPTED)]
+    with AgentClient("acp", command=command, cwd=workdir, timeout=SLOW_START) as client:
+        assert client.run("agent", "think").text == "thought it through"
 
 
 def test_a_command_that_echoes_its_input_is_not_taken_for_an_agent() -> None:

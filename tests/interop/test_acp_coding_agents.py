@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from agentnb_testing import PATIENCE_S, wait_until
-from coding_agents import START, claude_code, codex, installed, scripted_model
+from coding_agents import claude_code, codex, installed, scripted_model
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
@@ -52,7 +52,7 @@ def answered(
     """The coding agent started by ``command`` as a user connects it (connection ``name``),
     the agent its ``initialize`` reported, and its answer to ``message`` in a cell; the
     connection ends with it."""
-    agentnb.connect("acp", command=command, name=name, cwd=cwd, env=env, timeout=START)
+    agentnb.connect("acp", command=command, name=name, cwd=cwd, env=env)
     try:
         [agent] = agentnb.connections()[name].agents()
         return agent, cell(name, message)
@@ -150,9 +150,7 @@ def test_claude_codes_models_and_modes_are_listed_and_a_model_set_reaches_the_mo
         "IS_SANDBOX": "1",
     }
     (tmp_path / "claude-home").mkdir()
-    conn = agentnb.connect(
-        "acp", command=[str(claude)], name="claude", cwd=tmp_path, env=env, timeout=START
-    )
+    conn = agentnb.connect("acp", command=[str(claude)], name="claude", cwd=tmp_path, env=env)
     try:
         options = conn.config_options
         model, mode = options["model"], options["mode"]
@@ -184,9 +182,7 @@ def test_codexs_config_options_are_listed_and_a_model_set_reaches_the_model(
     )
     (home / "auth.json").write_text(json.dumps({"OPENAI_API_KEY": "sk-dummy"}))
     env = {"CODEX_HOME": str(home), "SCRIPTED_KEY": "sk-dummy"}
-    conn = agentnb.connect(
-        "acp", command=[str(codex)], name="codex", cwd=tmp_path, env=env, timeout=START
-    )
+    conn = agentnb.connect("acp", command=[str(codex)], name="codex", cwd=tmp_path, env=env)
     try:
         options = conn.config_options
         model = options["model"]
@@ -214,7 +210,7 @@ def connected(
 ) -> Iterator[str]:
     """The coding agent connected (named ``coder``), run in ``tmp_path``."""
     command, env = agent(model_url, tmp_path / "home")
-    agentnb.connect("acp", command=command, name="coder", cwd=tmp_path, env=env, timeout=START)
+    agentnb.connect("acp", command=command, name="coder", cwd=tmp_path, env=env)
     try:
         yield "coder"
     finally:
