@@ -129,6 +129,8 @@ class RunFeed:
         """The stream ended cleanly: what that means to the dialect (its run's end or pause
         where the stream ends: Google ADK's, a LangGraph join), queued for the stream's task
         as a frame's events are. False: the queue holds events for it."""
+        if self.halted:  # stopped: the end the stream brings is not the run's
+            return True
         assert self._translator is not None
         self.queue.extend(map(self._redact, self._translator.ended()))
         return not self.queue

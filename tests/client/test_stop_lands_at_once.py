@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from collections.abc import Iterator
 
 import pytest
 from agentnb_testing import PATIENCE_S
-from hostile_server import Conn, HostileServer, Request, sse_head
+from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 import agentnb
 from agentnb import Run, RunCancelledError
@@ -30,15 +32,50 @@ def chunk(content: str) -> bytes:
     return f"data: {json.dumps(body)}\n\n".encode()
 
 
+def adk_chunk(content: str) -> bytes:
+    """One Google ADK event frame carrying partial answer text."""
+    body = {"invocationId": "i1", "partial": True, "content": {"parts": [{"text": content}]}}
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
+LISTENING = threading.Event()
+"""Set once the test's listener is on the run: the burst comes after it (a listener joins
+on agentnb's loop, and one joining after the whole burst was applied would see nothing)."""
+
+
+async def the_answer_after_the_listener(frames: bytes, conn: Conn) -> None:
+    await asyncio.to_thread(LISTENING.wait, PATIENCE_S)
+    await conn.send(sse_head() + frames)
+
+
 async def the_answer_in_one_burst(conn: Conn, request: Request) -> None:
-    await conn.send(sse_head() + chunk(PIECE) * PIECES)
+    await the_answer_after_the_listener(chunk(PIECE) * PIECES, conn)
     await asyncio.sleep(PATIENCE_S)  # the run's end never comes: only a Stop ends it
 
 
-@pytest.fixture
-def burst_server() -> object:
-    with HostileServer(the_answer_in_one_burst) as srv:
-        connect("openai", base_url=srv.url, name="burst", api_key="k", record=False)
+async def adk_s_answer_in_one_burst_and_its_end(conn: Conn, request: Request) -> None:
+    """ADK's server: a session made, then a run whose stream ends when it is over, here at
+    once after its burst: the end that means "completed" arrives with the Stop."""
+    if request.path.endswith("/sessions"):
+        body = json.dumps({"id": "s1"}).encode()
+        head = http_head("200 OK", {"Content-Type": "application/json"})
+        await conn.send(head + body)
+        return
+    await the_answer_after_the_listener(adk_chunk(PIECE) * PIECES, conn)
+
+
+BURSTS = {
+    "openai-holding-on": ("openai", the_answer_in_one_burst),
+    "adk-ending-at-once": ("adk", adk_s_answer_in_one_burst_and_its_end),
+}
+
+
+@pytest.fixture(params=sorted(BURSTS))
+def burst_server(request: pytest.FixtureRequest) -> Iterator[HostileServer]:
+    provider, handler = BURSTS[request.param]
+    LISTENING.clear()
+    with HostileServer(handler) as srv:
+        connect(provider, base_url=srv.url, name="burst", api_key="k", record=False)
         try:
             yield srv
         finally:
@@ -46,7 +83,9 @@ def burst_server() -> object:
 
 
 @pytest.mark.parametrize("stop_past", [0, 35, 300])
-def test_a_listener_s_stop_keeps_the_text_it_saw(burst_server: object, stop_past: int) -> None:
+def test_a_listener_s_stop_keeps_the_text_it_saw(
+    burst_server: HostileServer, stop_past: int
+) -> None:
     seen_at_stop: list[str] = []
     handle = agentnb.ask("m", "hi", via="burst", display=False)
 
@@ -56,6 +95,7 @@ def test_a_listener_s_stop_keeps_the_text_it_saw(burst_server: object, stop_past
             handle.cancel()
 
     handle.add_listener(stop_past_the_mark)
+    LISTENING.set()
     with pytest.raises(RunCancelledError) as stopped:
         handle.wait(timeout=PATIENCE_S)
     expected = PIECE * (stop_past // len(PIECE) + 1)
