@@ -44,7 +44,7 @@ import httpx
 import nbformat
 from bench_kernel_cells import kernel, timed_reply
 from browser_bench_page import PANEL, READY
-from patience import PATIENCE_MS, PATIENCE_S, patient_polls
+from patience import PATIENCE_MS, PATIENCE_S, patient, patient_polls
 
 from agentnb.server import start_server
 
@@ -126,7 +126,7 @@ def lab_rounds(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
         nbformat.write(notebook, root / "hold.ipynb")
         with jupyterlab(root, server, Path(tmp)) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page = patient(browser.new_page(viewport={"width": 1280, "height": 800}))
             page.goto(f"{url}/lab/tree/hold.ipynb?reset")
             page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)
             page.evaluate(f"() => {{ {PANEL} }}")

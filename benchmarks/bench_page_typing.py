@@ -37,7 +37,7 @@ from typing import Any
 import nbformat
 from bench_cell_hold import ARGS, CHROMIUM, inclusive_times, jupyterlab, page_cpu
 from browser_bench_page import PANEL, READY
-from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S
+from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S, patient
 
 from agentnb.server import start_server
 
@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         nbformat.write(notebook, root / "typing.ipynb")
         with jupyterlab(root, server, Path(tmp)) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page = patient(browser.new_page(viewport={"width": 1280, "height": 800}))
             messages = KernelMessages()
             page.on("websocket", messages.watch)
             page.goto(f"{url}/lab/tree/typing.ipynb?reset")

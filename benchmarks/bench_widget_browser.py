@@ -59,7 +59,7 @@ from browser_bench_page import (
     marker_ends,
     top_self_time,
 )  # fmt: skip
-from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S, patient_polls
+from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S, patient, patient_polls
 
 from agentnb.server import start_server
 
@@ -189,7 +189,7 @@ def main() -> None:
                     time.sleep(0.3)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                page = patient(browser.new_page(viewport={"width": 1280, "height": 1000}))
                 page.goto(f"{url}/lab/tree/bench.ipynb?reset")
                 page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)
                 page.evaluate(f"() => {{ {PANEL} }}")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from typing import Any, TypeVar
 
-__all__ = ["PATIENCE_MS", "PATIENCE_S", "PROGRAM_PATIENCE_S", "patient_polls"]
+__all__ = ["PATIENCE_MS", "PATIENCE_S", "PROGRAM_PATIENCE_S", "patient", "patient_polls"]
 
 PATIENCE_S = float(os.environ.get("BENCH_PATIENCE_S", "300"))
 """The wait for one step (the test suite's ``PATIENCE_S`` under its smoke test)."""
@@ -31,3 +32,14 @@ def patient_polls() -> Iterator[int]:
     while time.monotonic() < deadline:
         yield turn
         turn += 1
+
+
+_Waiting = TypeVar("_Waiting", bound=Any)
+
+
+def patient(playwright: _Waiting) -> _Waiting:
+    """A Playwright page or browser context whose every wait (a navigation, a locator, a
+    function) has :data:`PATIENCE_MS` where it gives none, not Playwright's own 30 s, which a
+    loaded machine outruns."""
+    playwright.set_default_timeout(PATIENCE_MS)
+    return playwright

@@ -52,6 +52,7 @@ __all__ = [
     "connection_env",
     "free_port",
     "growing_limits",
+    "patient",
     "patient_polls",
     "recording_connection",
     "run_echo_every_way",
@@ -81,6 +82,9 @@ PACKAGE_DIRS = (REPO / "agentnb", EVALS_DISTRIBUTION / "agentnb")
 """Where the ``agentnb`` package's modules are in the checkout: the core's, and evaluation's."""
 
 
+_Waiting = TypeVar("_Waiting", bound=Any)
+"""A Playwright page or browser context (both take ``set_default_timeout``)."""
+
 PATIENCE_S = 300.0
 """How long a test waits for one step to happen (a run to end, a row to be written, a server
 or a child process to answer, a kernel cell to finish) before it fails: a bound for a hang,
@@ -98,6 +102,15 @@ TEST_BOUND_S = 4 * PATIENCE_S
 checks against this): above every wait a test makes, so a test fails by its own wait, saying
 what it waited for, and pytest-timeout only ends a test that hangs outside one. A test marks
 a larger bound only as a multiple of this."""
+
+
+def patient(playwright: _Waiting, ms: float = PATIENCE_S * 1000) -> _Waiting:
+    """A Playwright page or browser context whose every wait (a navigation, a locator, a
+    function) has the suite's patience, ``ms``, where it gives none: Playwright's own 30 s is
+    a number a loaded machine outruns (Phoenix's page took longer to load at load 10). Every
+    page and context the tests and benchmarks make is one (tests/test_patience.py)."""
+    playwright.set_default_timeout(ms)
+    return playwright
 
 
 PEER_TIMEOUT = httpx.Timeout(PATIENCE_S)

@@ -1,10 +1,12 @@
 """The suite's waits have one patience: every bound for a hang in tests/ and benchmarks/ is
 ``PATIENCE_S`` or a named multiple of it (tests/agentnb_testing.py, benchmarks/patience.py),
 never a number of its own that a loaded machine outruns (a fresh-clone run at load ~22 failed
-on a 60 s read, a 30 s client, a 15 s wait for JupyterLab to stop, a 900 s service start)."""
+on a 60 s read, a 30 s client, a 15 s wait for JupyterLab to stop, a 900 s service start; one
+at load 10 on Playwright's own 30 s for Phoenix's page to load)."""
 
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 import tomllib
@@ -80,3 +82,39 @@ def test_pytest_timeout_s_bound_is_above_every_wait() -> None:
     ini = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert float(ini["timeout"]) == TEST_BOUND_S
     assert PATIENCE_S < PROGRAM_PATIENCE_S < TEST_BOUND_S
+
+
+PLAYWRIGHT_MAKERS = {"new_page", "new_context"}
+
+
+def impatient_playwright(path: Path) -> Iterator[int]:
+    """Lines where a Playwright page or browser context is made and not handed straight to
+    ``patient(...)``: its waits would have Playwright's own 30 s."""
+    tree = ast.parse(path.read_text())
+    handed = {
+        id(arg)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        if node.func.id == "patient"
+        for arg in node.args[:1]
+    }
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in PLAYWRIGHT_MAKERS
+            and id(node) not in handed
+        ):
+            yield node.lineno
+
+
+def test_every_playwright_page_and_context_waits_with_the_patience() -> None:
+    found = [
+        f"{path.relative_to(REPO)}:{line}"
+        for folder in ("tests", "benchmarks")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        for line in impatient_playwright(path)
+    ]
+    assert not found, "a page or context with Playwright's 30 s (wrap it in patient()): " + (
+        ", ".join(found)
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from agentnb_testing import PATIENCE_S, connection_env, free_port, serving
+from agentnb_testing import PATIENCE_S, connection_env, free_port, patient, serving
 
 from agentnb.server import ServerHandle
 
@@ -120,9 +120,8 @@ def new_notebook(path: Path, sources: list[str]) -> None:
 
 def new_page(browser: Any, *, width: int = 1280, height: int = 1000) -> tuple[Any, Any, list[str]]:
     """A page in a context of its own, and the list its script errors and dialogs go to."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(PATIENCE_MS)
+    context = patient(browser.new_context(viewport={"width": width, "height": height}), PATIENCE_MS)
+    page = patient(context.new_page(), PATIENCE_MS)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
     page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
@@ -623,9 +622,8 @@ def serve_marimo(
 def new_marimo_page(browser: Any) -> tuple[Any, Any, list[str]]:
     """A page for marimo in a context of its own, and the list its script errors go to (no
     dialog handler: marimo asks before a reload leaves unsaved changes)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1200})
-    page = context.new_page()
-    page.set_default_timeout(PATIENCE_MS)
+    context = patient(browser.new_context(viewport={"width": 1280, "height": 1200}), PATIENCE_MS)
+    page = patient(context.new_page(), PATIENCE_MS)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return context, page, errors

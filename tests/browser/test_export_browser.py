@@ -23,7 +23,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, patient
 from notebook_pages import (
     PATIENCE_MS,
     REOPENED,
@@ -91,7 +91,7 @@ def trusted_copy(source: Path, lab: Any, name: str, *, widget_state: bool) -> No
 @pytest.fixture
 def offline(browser: Any) -> Iterator[Any]:
     """A page that can load only file:// URLs: every other request is aborted."""
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context = patient(browser.new_context(viewport={"width": 1100, "height": 900}))
     blocked: list[str] = []
 
     def only_files(route: Any) -> None:
@@ -102,8 +102,7 @@ def offline(browser: Any) -> Iterator[Any]:
             route.abort()
 
     context.route("**/*", only_files)
-    page = context.new_page()
-    page.set_default_timeout(PATIENCE_MS)
+    page = patient(context.new_page(), PATIENCE_MS)
     page.blocked = blocked  # type: ignore[attr-defined]
     try:
         yield page
@@ -299,11 +298,11 @@ def test_a_github_like_render_shows_every_agent_cell_without_script_or_style(
     assert "<script" not in sanitized and "<style" not in sanitized and "class=" not in sanitized
     (tmp_path / "github.html").write_text(sanitized)
 
-    context = browser.new_context(
-        viewport={"width": 1100, "height": 900}, java_script_enabled=False
+    context = patient(
+        browser.new_context(viewport={"width": 1100, "height": 900}, java_script_enabled=False)
     )
     try:
-        page = context.new_page()
+        page = patient(context.new_page())
         page.goto((tmp_path / "github.html").as_uri())
         page.screenshot(path=str(artifacts / f"github-like-{widget_state=}.png"), full_page=True)
         text = page.locator("body").inner_text()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from agentnb_testing import patient
 
 from agentnb._app.connections import Connection, ConnectionList
 from agentnb._notebook.magics import _config_table
@@ -57,7 +58,7 @@ def _gaps_in_shadow_root(page: Any, html: str) -> list[float]:
 
 @pytest.mark.parametrize("name", ["connections", "agent_config"])
 def test_cells_are_apart_without_a_stylesheet(browser: Any, name: str) -> None:
-    page = browser.new_page()
+    page = patient(browser.new_page())
     try:
         gaps = _gaps_in_shadow_root(page, _tables()[name])
     finally:

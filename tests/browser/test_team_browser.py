@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import patient
 from notebook_pages import (
     CONTRASTS,
     RUN_CELL,
@@ -143,9 +144,9 @@ def test_the_exported_static_copy_keeps_the_tree(
     new_notebook(tmp_path / NOTEBOOK, cells(agent_server, wait=True))
     env = kernel_env(agent_server, tmp_path)
     nbconvert("--to", "html", "--execute", str(tmp_path / NOTEBOOK), env=env)
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context = patient(browser.new_context(viewport={"width": 1100, "height": 900}))
     try:
-        static = context.new_page()
+        static = patient(context.new_page())
         static.goto((tmp_path / "team.html").as_uri())
         copy = static.locator(".agentnb-static").last
         summaries = copy.locator("summary").all_inner_texts()

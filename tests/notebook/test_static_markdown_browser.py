@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, patient
 
 import agentnb
 from agentnb._core.run import Run, RunErrorInfo
@@ -309,7 +309,7 @@ def browser_context() -> Iterator[Any]:
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            context = browser.new_context(java_script_enabled=True)
+            context = patient(browser.new_context(java_script_enabled=True))
             # nothing may leave the machine, not even a broken image
             context.route("**/*", lambda route: route.abort())
             yield context
@@ -332,7 +332,7 @@ def load(context: Any, bodies: list[str]) -> list[dict[str, Any]]:
     frames = "".join(
         f'<iframe id="f{i}" srcdoc="{html.escape(body)}"></iframe>' for i, body in enumerate(bodies)
     )
-    page = context.new_page()
+    page = patient(context.new_page())
     try:
         page.set_content(f"<!doctype html><html><body>{frames}</body></html>", wait_until="load")
         page.wait_for_timeout(200)

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, patient
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -76,7 +76,7 @@ def photograph_trace(url: str, expect: list[str]) -> Path:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = patient(browser.new_page(viewport={"width": 1400, "height": 1000}))
             page.goto(url)
             for text in expect:
                 page.get_by_text(text, exact=True).first.wait_for(timeout=PATIENCE_S * 1000)
