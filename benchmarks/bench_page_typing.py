@@ -14,8 +14,10 @@ every ``--delay-ms`` ms, so every chat cell is still streaming while the person 
 runs without chat cells go first, in the same page and kernel, then those with. The kernel's
 messages to the page (the websocket's frames, and of them the widgets' ``comm_msg``) are
 counted from the Shift+Enter to the end of the typing, a second, and from when the loop's cell
-ended (the chat cells made, all streaming) to the end of the typing. Goal: p95
-≤ 100 ms and no long task over 100 ms with chat cells. ``--profile`` prints the page's JavaScript by inclusive time while typing beside chat cells.
+ended (the chat cells made, all streaming) to the end of the typing; the keys and long tasks
+are reported over the whole typing and, apart, over what came once that cell ended (what a
+person feels while fifty cells stream, without the start's burst). Goal: p95 ≤ 100 ms and no
+long task over 100 ms with chat cells. ``--profile`` prints the page's JavaScript by inclusive time while typing beside chat cells.
 ``--trace`` records a Chromium trace of each round's typing and prints the page's main-thread
 CPU and what its tasks over 50 ms were made of (its own time by kind: the chat cells' code,
 JupyterLab's, style and layout, paint and compositing, garbage collection, the rest), and
@@ -65,7 +67,7 @@ WATCH = """
   const painted = (event) => {
     const at = event.timeStamp;
     requestAnimationFrame(() => setTimeout(() => {
-      window.__latency.push({ kind: event.type, ms: performance.now() - at });
+      window.__latency.push({ kind: event.type, ms: performance.now() - at, at });
     }, 0));
   };
   if (!window.__watching) {
@@ -95,6 +97,8 @@ ENDED = """
 }
 """
 KERNEL_IDLE = "() => window.__anbPanel().sessionContext.session.kernel.status === 'idle'"
+IDLE_SINCE = f"() => ({KERNEL_IDLE})() ? performance.now() : null"
+"""The page's clock when the kernel is seen idle (the loop's cell ended), else null."""
 
 
 class KernelMessages:
@@ -149,10 +153,11 @@ def typing_round(
     started = time.monotonic()
     keys = 0
     loop_ended: float | None = None
+    ended_on_page: float | None = None  # the same moment on the page's clock
     while time.monotonic() - started < seconds:
         page.keyboard.type("x")
         keys += 1
-        if loop_ended is None and page.evaluate(KERNEL_IDLE):
+        if loop_ended is None and (ended_on_page := page.evaluate(IDLE_SINCE)) is not None:
             loop_ended = time.monotonic()  # the loop's cell ended: the cells stream
         time.sleep(max(0.0, started + keys * 0.5 - time.monotonic()))
     page.wait_for_timeout(500)  # the last key's frame
@@ -163,10 +168,19 @@ def typing_round(
     if profile:
         for line in inclusive_times(cdp.send("Profiler.stop")["profile"], limit=60):
             print(line)
-    samples = [s["ms"] for s in seen["latency"] if s["kind"] in ("keydown", "pointerdown")]
+    taken = [s for s in seen["latency"] if s["kind"] in ("keydown", "pointerdown")]
+    samples = [s["ms"] for s in taken]
     result: dict[str, Any] = {
         "samples": samples,
+        "streaming_samples": [
+            s["ms"] for s in taken if ended_on_page is not None and s["at"] >= ended_on_page
+        ],
         "long": [t["ms"] for t in seen["long"]],
+        "streaming_long": [
+            t["ms"]
+            for t in seen["long"]
+            if ended_on_page is not None and t["start"] >= ended_on_page
+        ],
         "messages": rates,
         "streaming": streaming,
         "loop_s": loop_ended - counted_from if loop_ended is not None else None,
@@ -318,6 +332,17 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None
         print(f"| {name} | {len(samples)} | {statistics.median(samples):.0f} ms | "
               f"{percentile(samples, 0.95):.0f} ms | {max(samples):.0f} ms | {len(long)} | "
               f"{max(long, default=0):.0f} ms | {sum(long) / 1000:.2f} s | {sent} |")  # fmt: skip
+    print("\nOnce the loop's cell ended (the chat cells made, all streaming): the keys typed")
+    print("| notebook | samples | p50 | p95 | max | long tasks | longest |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, seen in results.items():
+        samples, long = seen["streaming_samples"], seen["streaming_long"]
+        if not samples:
+            print(f"| {name} | 0 | — | — | — | — | — |")
+            continue
+        print(f"| {name} | {len(samples)} | {statistics.median(samples):.0f} ms | "
+              f"{percentile(samples, 0.95):.0f} ms | {max(samples):.0f} ms | {len(long)} | "
+              f"{max(long, default=0):.0f} ms |")  # fmt: skip
     if all("makeup" in seen for seen in results.values()):
         kinds = sorted({kind for seen in results.values() for kind in seen["makeup"]})
         print("\nThe page's main thread while typing (a Chromium trace): CPU, and the tasks over "
@@ -335,10 +360,17 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None
             print(f"| {name} | {spent} |")
     shown = results.get("displayed (chat cells)")
     if shown and shown["samples"]:
-        p95, longest = percentile(shown["samples"], 0.95), max(shown["long"], default=0)
-        verdict = "PASS" if p95 <= 100 and longest <= 100 else "FAIL"
-        print(f"\n{verdict}  with chat cells: p95 {p95:.0f} ms ≤ 100 ms and no long task over "
-              f"100 ms (longest {longest:.0f} ms)")  # fmt: skip
+        print()
+        for window, samples, long in [
+            ("from the Shift+Enter", shown["samples"], shown["long"]),
+            ("once the loop's cell ended", shown["streaming_samples"], shown["streaming_long"]),
+        ]:
+            if not samples:
+                continue
+            p95, longest = percentile(samples, 0.95), max(long, default=0)
+            verdict = "PASS" if p95 <= 100 and longest <= 100 else "FAIL"
+            print(f"{verdict}  with chat cells, {window}: p95 {p95:.0f} ms ≤ 100 ms and no long "
+                  f"task over 100 ms (longest {longest:.0f} ms)")  # fmt: skip
 
 
 def main() -> None:
