@@ -299,13 +299,15 @@ def searched(settings: ContextSettings, found: FoundSecrets) -> ContextSettings:
     return settings if found.complete else replace(settings, level="schema")
 
 
-def bounded(describe: Callable[[], str], limit: float = ITEM_TIME_LIMIT, of: object = None) -> str:
-    """``describe()`` within ``limit`` seconds (:func:`~agentnb._core.user_code.call_within`:
+def bounded(describe: Callable[[], str], limit: float | None = None, of: object = None) -> str:
+    """``describe()`` within ``limit`` seconds (default :data:`ITEM_TIME_LIMIT`, read when
+    called) (:func:`~agentnb._core.user_code.call_within`:
     on a thread of its own, stopped past its time, so it does not outlive the read); a
     failure named by its type, after the type of the value described (``of``), which the
     agent still gets to know. Inside another bounded call it runs there, under that one's
     bound."""
-    status, value = call_within(describe, limit, "agentnb-context-summary")
+    within = ITEM_TIME_LIMIT if limit is None else limit
+    status, value = call_within(describe, within, "agentnb-context-summary")
     what = "" if of is None else f"{_type_name(of)} "
     if status == "timed_out":
         return f"{what}<repr timed out>"
