@@ -69,7 +69,6 @@ from .agent_process import (
     checked_env,
     command_label,
     start_process,
-    while_it_shows_life,
 )
 from .frame_reader import FRAMES
 from .transport import Transport
@@ -90,11 +89,6 @@ INITIALIZE_TIMEOUT_S = 10.0
 answered ``initialize``, and a WebSocket agent may take to answer it, before agentnb says it
 is not an ACP agent (or not one that starts), where the connection's timeout has no connect
 limit."""
-WORKING_BOUND_S = 600.0
-"""The longest an agent's process that keeps working is waited for to answer a request
-other than a prompt (``initialize`` after a first ``npx`` fetch of a large agent on a slow
-network, ``session/new`` starting its model's CLI on a busy machine): a bound for a loop,
-not a guess at a start's speed."""
 SLOW_START = " (one that starts slowly: timeout=httpx.Timeout(60, connect=SECONDS))"
 """What a timed-out ``initialize`` advises, for an agent that is one but starts slowly."""
 CANCEL_GRACE_S = 10.0
@@ -102,8 +96,8 @@ CANCEL_GRACE_S = 10.0
 still in the turn then is ended (its process group), and the next turn starts it again."""
 REQUEST_TIMEOUT_S = 120.0
 """How long a request other than a prompt (``session/new``, ``session/load``) may take: an
-agent's process, how long it may go without a sign of life meanwhile (up to
-:data:`WORKING_BOUND_S`)."""
+agent's process, how long it may go without a sign of life meanwhile (see
+:meth:`.acp_wire.Wire.answered`)."""
 
 _log = logging.getLogger("agentnb")
 _TURN = "agentnb.acp_turn"
@@ -255,19 +249,14 @@ class _Agent:
     async def call(self, method: str, params: object, within: float | None) -> dict[str, Any]:
         """Send a request and return the agent's answer (``result`` or ``error``); the
         agent gone, or no answer within ``within`` seconds (from a process: no answer and no
-        sign of life for that long, see :func:`.agent_process.while_it_shows_life`), is a
+        sign of life for that long: :meth:`.acp_wire.Wire.answered`), is a
         :class:`~agentnb.TransportError`."""
         refused = sdk().RequestError
         answered = request(self.connection, method, params)
         try:
             if within is None:  # a prompt has no time limit: no timer (its turn ends it)
                 return {"result": await answered}
-            if isinstance(self.wire, ProcessWire):
-                signs = self.wire.signs_of_life
-                working = while_it_shows_life(answered, signs, idle=within, bound=WORKING_BOUND_S)
-                return {"result": await working}
-            async with asyncio.timeout(within):
-                return {"result": await answered}
+            return {"result": await self.wire.answered(answered, within)}
         except refused as exc:
             return {"error": {"code": exc.code, "message": str(exc), "data": exc.data}}
         except (ConnectionError, OSError):
@@ -404,7 +393,7 @@ class AcpTransport(Transport):
             wire = ProcessWire(process, requests, where=where)
         agent = self._agent = _Agent(self, wire)
         try:
-            await self._initialized(wire)
+            await wire.answered(self.provider.discover(self.send_json), self._within)
         except (TimeoutError, Unanswered) as stalled:
             await agent.end()
             raise ProtocolError(self._not_an_agent(agent, str(stalled))) from None
@@ -412,18 +401,6 @@ class AcpTransport(Transport):
             await agent.end()
             raise
         self._check_version()
-
-    async def _initialized(self, wire: Wire) -> None:
-        """The agent's answer to ``initialize``: a process's as long as it shows signs of
-        life (a start is waited for while it works, however slow the machine or the first
-        fetch of a package), a WebSocket's within the connect timeout."""
-        discovering = self.provider.discover(self.send_json)
-        if isinstance(wire, ProcessWire):
-            signs = wire.signs_of_life
-            await while_it_shows_life(discovering, signs, idle=self._within, bound=WORKING_BOUND_S)
-            return
-        async with asyncio.timeout(self._within):
-            await discovering
 
     @property
     def _within(self) -> float:

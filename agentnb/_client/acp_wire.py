@@ -36,7 +36,8 @@ import contextvars
 import functools
 import json
 import signal
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
@@ -49,6 +50,7 @@ from .agent_process import (
     exited,
     group_cpu_seconds,
     kill_group,
+    while_it_shows_life,
 )
 
 if TYPE_CHECKING:
@@ -179,6 +181,14 @@ class Host(Protocol):
         ...
 
 
+WORKING_BOUND_S = 600.0
+"""The longest an agent's process that keeps working is waited for to answer a request
+other than a prompt (``initialize`` after a first ``npx`` fetch of a large agent on a slow
+network, ``session/new`` starting its model's CLI on a busy machine): a bound for a loop,
+not a guess at a start's speed."""
+_T = TypeVar("_T")
+
+
 class Wire:
     """The messages to and from the agent, as the SDK's message transport
     (``acp._transport.Transport``: ``send``, ``receive``, ``close``), read through the
@@ -211,6 +221,13 @@ class Wire:
     def stderr_tail(self) -> str:
         """What the agent said on the side before it went (a process's stderr)."""
         return ""
+
+    async def answered(self, answer: Awaitable[_T], idle: float) -> _T:
+        """``answer`` (a request's, ``initialize``'s) within ``idle`` seconds, else
+        :class:`TimeoutError`; an agent's process (:class:`ProcessWire`) is given as long as
+        it shows signs of life."""
+        async with asyncio.timeout(idle):
+            return await answer
 
     async def _read(self) -> str | bytes | None:
         """The next message's text; None: the agent went (the subclass says why first)."""
@@ -352,6 +369,15 @@ class ProcessWire(Wire):
 
     def stderr_tail(self) -> str:
         return self.stderr.text()
+
+    async def answered(self, answer: Awaitable[_T], idle: float) -> _T:
+        """``answer`` while the process shows signs of life: no answer and no sign for
+        ``idle`` seconds, or :data:`WORKING_BOUND_S` in all, is
+        :class:`~.agent_process.Unanswered` (a start is waited for while it works, however
+        slow the machine or the first fetch of a package)."""
+        return await while_it_shows_life(
+            answer, self.signs_of_life, idle=idle, bound=WORKING_BOUND_S
+        )
 
     async def signs_of_life(self) -> tuple[int, int, float | None]:
         """What changes while the agent's process works: what it wrote to stdout and stderr,
