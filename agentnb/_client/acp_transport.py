@@ -260,14 +260,23 @@ class _Agent:
         except refused as exc:
             return {"error": {"code": exc.code, "message": str(exc), "data": exc.data}}
         except (ConnectionError, OSError):
-            why = self.failure or self.wire.failure
-            raise TransportError(why or f"the agent {self.wire.where} closed its input") from None
+            raise TransportError(await self._why_gone()) from None
         except Unanswered as stalled:
             named = self.transport.provider.named
             raise TransportError(f"{named} did not answer {method}: it {stalled}") from None
         except TimeoutError:
             named = self.transport.provider.named
             raise TransportError(f"{named} did not answer {method} within {within:g} s") from None
+
+    async def _why_gone(self) -> str:
+        """Why the agent went, as its reader tells it (its exit status, its stderr's end):
+        a write can fail before the reader has seen the exit (an agent that exits at once,
+        on a busy machine), so the reader is given a moment to say so."""
+        if self.failure is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wire.over.wait(), EXIT_GRACE_S)
+        why = self.failure or self.wire.failure
+        return why or f"the agent {self.wire.where} closed its input"
 
     def cancel(self, session_id: str) -> None:
         """``session/cancel``, not waited for."""
@@ -293,8 +302,9 @@ class AcpTransport(Transport):
 
     opens_cleanly_cancelled = True
     """A turn is named before its prompt goes (its session, and agentnb's id in it), and
-    :meth:`open_stream` hands it over before the prompt is sent: cancelled before that, it
-    sent nothing; after it, the stream holds the turn to stop."""
+    :meth:`open_stream` sends the prompt and hands the turn over: a Stop at any moment
+    reaches the turn as the platform's cancel (``session/cancel`` finds the session's latest
+    turn), whether the stream holds it yet or not."""
 
     def __init__(
         self,
@@ -813,6 +823,10 @@ class AcpTransport(Transport):
                 raise TransportError(f"session {session_id!r} is busy with another turn")
         turn = agent.turns[session_id] = self._latest[session_id] = _Turn(session_id, agent)
         self._in_background(self._run_turn(agent, turn, method, params))
+        # The prompt is written now, by its task's first step, not once the stream has handed
+        # out the run's start: the agent works on it while agentnb does that. A Stop from
+        # here on reaches the turn as the platform's cancel (`_latest`, in send_json).
+        await asyncio.sleep(0)
         return turn
 
     async def _run_turn(

@@ -20,7 +20,13 @@ from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 import agentnb
 from agentnb import Run, RunCancelledError
 from agentnb._app.connections import connect, disconnect
-from agentnb.events import Event
+from agentnb._client.clock import RunClock
+from agentnb._client.recording import RunRecording
+from agentnb._client.run_feed import RunFeed
+from agentnb._core.request import RunRequest
+from agentnb.events import Event, RunCompleted
+from agentnb.providers import get_provider
+from agentnb.sse import ServerSentEvent
 
 PIECE = "0123456789"
 PIECES = 60
@@ -102,3 +108,21 @@ def test_a_listener_s_stop_keeps_the_text_it_saw(
     assert seen_at_stop == [expected]
     assert stopped.value.partial_text == expected
     assert handle.run.text == expected and handle.run.status == "cancelled"
+
+
+def test_the_end_a_stream_brings_after_a_stop_is_not_the_runs() -> None:
+    """The end of the body read in the same read as the Stop (ADK's stream ends when its run
+    is over, so its end means "completed") is dropped with the frames: the run stays stopped.
+    Driven on the feed itself: over a socket the body's end is seen after a turn of the event
+    loop, where the cancellation lands first, save on a machine too busy to be made so."""
+    run = Run(agent="a", message="hi")
+    feed = RunFeed(run, RunClock(None, None), RunRecording(None, run), lambda event: event)
+    feed.restart(get_provider("adk").translator(RunRequest(agent="a", message="hi")))
+    applied: list[Event] = []
+    feed.inline = applied.append
+    frame = ServerSentEvent(data=adk_chunk(PIECE).decode().removeprefix("data: ").strip())
+    assert feed.on_frame(frame) and run.text == PIECE
+    feed.halt()
+    assert feed.on_frame(frame) and run.text == PIECE  # a frame after the Stop: dropped
+    assert feed.on_end() and feed.queue == []  # no RunCompleted waits for the stream's task
+    assert all(not isinstance(event, RunCompleted) for event in applied)

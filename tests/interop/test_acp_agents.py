@@ -6,6 +6,7 @@ through the one approval gate; Stop sends ``session/cancel``; failures say what 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -15,6 +16,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from agentnb_testing import PATIENCE_S, free_port, process_ended, sdk_python, se
 import agentnb
 from agentnb import (
     AgentClient,
+    AsyncAgentClient,
     ConfigurationError,
     ProtocolError,
     RunFailedError,
@@ -529,6 +532,39 @@ def test_stop_cancels_the_turn_keeping_its_text_and_the_session_goes_on(scripted
     assert after.text == "prompts in this session: 2"
 
 
+def test_a_stop_at_any_moment_of_a_turns_start_leaves_no_turn_going(acp_python: Path) -> None:
+    """Cancelled after 0, 1, 2, … turns of the event loop (before the prompt goes, while it
+    is written, after the stream holds the turn), a ``slow`` turn never streams on unheard:
+    the next turn in the session is answered, not refused as busy."""
+
+    async def read(stream: Any) -> None:
+        async with stream as events:
+            async for _ in events:
+                pass
+
+    async def stop_after(client: AsyncAgentClient, thread: str, turns: int) -> None:
+        reading = asyncio.ensure_future(read(client.stream("scripted", "slow", thread_id=thread)))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+
+    async def main() -> list[str]:
+        client = AsyncAgentClient("acp", command=[str(acp_python), str(SCRIPTED)], record=False)
+        async with client:
+            first = await client.run("scripted", "count")
+            thread, said = str(first.thread_id), []
+            for turns in range(12):
+                await stop_after(client, thread, turns)
+                after = await client.run("scripted", "count", thread_id=thread)
+                said.append(f"{turns}: {after.status} {after.text}")
+            return said
+
+    said = asyncio.run(main())
+    assert all(": completed prompts in this session: " in line for line in said), said
+
+
 def test_an_agent_ignoring_cancel_is_ended_after_the_grace(
     scripted: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -610,6 +646,23 @@ def test_a_command_that_exits_at_once_fails_with_its_status_and_stderr() -> None
     with AgentClient("acp", command=command) as client, pytest.raises(agentnb.TransportError) as e:
         client.run("agent", "hi")
     assert "status 1" in str(e.value) and "no such model configured" in str(e.value)
+
+
+def test_an_agent_gone_before_its_first_line_is_written_fails_with_its_status_and_stderr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a busy machine the agent can exit before agentnb writes ``initialize`` (found at
+    load: 6 tries of 40 said only "closed its input"): the write fails at once, and the
+    error still gives the status and stderr its reader learns a moment later. Here each
+    write waits for the process's exit first, which the load otherwise decides."""
+    write = acp_wire.ProcessWire._write
+
+    async def after_its_exit(wire: acp_wire.ProcessWire, line: str) -> None:
+        await wire.process.wait()
+        await write(wire, line)
+
+    monkeypatch.setattr(acp_wire.ProcessWire, "_write", after_its_exit)
+    test_a_command_that_exits_at_once_fails_with_its_status_and_stderr()
 
 
 def test_a_command_that_cannot_start_is_a_configuration_error() -> None:
