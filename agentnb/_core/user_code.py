@@ -291,7 +291,8 @@ _within = threading.local()
 
 
 def call_within(fn: Callable[[], Any], limit: float, name: str) -> tuple[str, Any]:
-    """``fn()`` on a thread named ``name`` within ``limit`` seconds: ``("ok", value)``,
+    """``fn()`` on a thread named ``name`` within ``limit`` seconds of its work (see
+    :func:`_ended_within`): ``("ok", value)``,
     ``("error", exception)`` or ``("timed_out", None)``, when the thread is stopped (see
     the module's docstring). Called from inside such a call, ``fn`` runs there, under the
     same bound (no thread waits on another)."""
@@ -321,7 +322,7 @@ def call_within(fn: Callable[[], Any], limit: float, name: str) -> tuple[str, An
 
     worker = threading.Thread(target=work, name=name, daemon=True)
     worker.start()
-    if not done.wait(limit):
+    if not _ended_within(worker, done, limit):
         _stop(worker, done)
         return "timed_out", None
     if "error" in box:
@@ -329,6 +330,35 @@ def call_within(fn: Callable[[], Any], limit: float, name: str) -> tuple[str, An
     if "stopped" in box:
         return "timed_out", None
     return "ok", box.get("value")
+
+
+WAITING_FACTOR: Final = 4.0
+"""How many times its limit a call bounded by :func:`call_within` may take of the wall when
+it waits (sleeps, blocks on a lock or a socket) rather than works: its limit is of its own
+CPU."""
+_CPU_POLL_S: Final = 0.05
+"""How often a call's CPU is read while it runs."""
+
+
+def _ended_within(worker: threading.Thread, done: threading.Event, limit: float) -> bool:
+    """Whether ``worker``'s call ended within ``limit`` seconds of its own CPU, and
+    :data:`WAITING_FACTOR` times that of the wall: a busy machine, or the kernel's other
+    threads holding the GIL, stretch a call's wall time, not its work, so a frame's
+    ``describe()`` is not given up on for the load. Where a thread's CPU clock cannot be read
+    (not Linux or BSD), the limit is of the wall."""
+    try:
+        clock = time.pthread_getcpuclockid(worker.ident or 0)
+    except (AttributeError, OSError):
+        return done.wait(limit)
+    wall_deadline = time.monotonic() + WAITING_FACTOR * limit
+    while not done.wait(_CPU_POLL_S):
+        try:
+            worked = time.clock_gettime(clock)
+        except OSError:  # the thread ended between the two reads
+            return done.wait(_CPU_POLL_S)
+        if worked >= limit or time.monotonic() >= wall_deadline:
+            return done.is_set()
+    return True
 
 
 STOP_TRIES: Final = 40
