@@ -35,6 +35,7 @@ import contextlib
 import contextvars
 import functools
 import json
+import os
 import signal
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -44,6 +45,7 @@ import httpx
 from .._core.exceptions import ConfigurationError
 from .acp_requests import Pending, PendingRequests, id_key
 from .agent_process import (
+    EXIT_GRACE_S,
     LINE_LIMIT,
     StderrTail,
     end_group,
@@ -344,6 +346,10 @@ class Wire:
 _posting: set[asyncio.Task[None]] = set()
 
 
+_EXIT_POLL_S = 0.5
+"""How often a process's exit is looked for apart from its stdout's end."""
+
+
 class ProcessWire(Wire):
     """An agent run by its command: one message a line over its stdio, its stderr's tail
     kept."""
@@ -354,6 +360,53 @@ class ProcessWire(Wire):
         super().__init__(requests, where=where)
         self.process = process
         self.stderr = StderrTail(process, named=where)
+        self._exit_seen = asyncio.ensure_future(self._see_exit())
+
+    async def _see_exit(self) -> None:
+        """The process's exit, seen even when its stdout does not end: a child it left
+        behind may hold the pipe open (a tool's command, a server it started), and the
+        reader would wait for the pipe's end for ever. While the reader reads the last
+        lines it is left to say how it went; once it has read nothing for
+        :data:`EXIT_GRACE_S`, the group is ended (such a child with it, and the pipe ends),
+        and past that a child in a session of its own holds the pipe still: the exit is
+        told without the reader."""
+        status = await self._exit_status()
+        group_ended = False
+        while True:
+            heard = self.heard
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.over.wait()), EXIT_GRACE_S)
+                return
+            if self.heard != heard:
+                continue  # still reading what it wrote before it went
+            if not group_ended:
+                kill_group(self.pid, signal.SIGKILL)
+                group_ended = True
+                continue
+            await self.stderr.settled()
+            self._went(f"the agent exited with status {status}")
+            return
+
+    async def _exit_status(self) -> int:
+        """The process's status once it exits, its pipes open or not (its ``wait()`` waits
+        for them too): told by a pidfd where the system has one (Linux), else looked for
+        every :data:`_EXIT_POLL_S`."""
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):  # no pidfd here, or it is reaped already
+            pidfd = None
+        if pidfd is not None:
+            exited = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            loop.add_reader(pidfd, exited.set)
+            try:
+                await exited.wait()
+            finally:
+                loop.remove_reader(pidfd)
+                os.close(pidfd)
+        while self.process.returncode is None:  # noqa: ASYNC110 (no pidfd, or not reaped yet)
+            await asyncio.sleep(_EXIT_POLL_S)
+        return self.process.returncode
 
     @property
     def pid(self) -> int:
@@ -414,6 +467,7 @@ class ProcessWire(Wire):
         await end_group(self.process)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self.stderr.task), 1.0)
+        self._exit_seen.cancel()  # ended on purpose: its owner tells how (_Agent.end)
 
 
 class SocketWire(Wire):

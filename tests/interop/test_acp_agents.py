@@ -589,6 +589,22 @@ def test_an_agent_exiting_mid_turn_fails_the_run_with_its_status_and_stderr(scri
     assert ended(ask(scripted, "think")).status == "completed"  # a new process serves on
 
 
+def test_an_agent_exiting_mid_turn_is_seen_though_a_child_holds_its_stdout(
+    scripted: str,
+) -> None:
+    """The agent exits, leaving a child that inherited its stdout: the pipe never ends, and
+    the turn used to wait for it for ever. Its exit is seen all the same: the run fails
+    with its status and stderr, and the child is ended with the agent's process group."""
+    handle = ask(scripted, "orphan")
+    with pytest.raises(RunFailedError) as failed:
+        handle.wait(PATIENCE_S)
+    message = str(failed.value)
+    assert "status 3" in message and "the agent went, its child did not" in message
+    child = int(handle.run.text.split()[-1])
+    until(lambda: process_ended(child), "the child holding the pipe is ended")
+    assert ended(ask(scripted, "think")).status == "completed"  # a new process serves on
+
+
 def test_a_chatty_agent_never_blocks_on_its_stderr(scripted: str) -> None:
     assert ended(ask(scripted, "chatty")).text == "still here"
 

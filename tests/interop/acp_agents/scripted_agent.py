@@ -11,6 +11,8 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``read PATH`` / ``write PATH TEXT``: the client's ``fs/*``, says what came back;
 - ``reads PATH...``: reads each file in turn, says what came back;
 - ``crash``: writes to stderr, then exits with status 3 mid-turn;
+- ``orphan``: starts a child that holds its stdout open, says ``child PID``, then exits
+  with status 3 mid-turn (the child keeps the pipe open after it);
 - ``chatty``: writes 2 MB to stderr, then answers;
 - ``refuse`` / ``cut``: ends with ``refusal`` / ``max_tokens``;
 - ``env NAME``: answers the variable's value;
@@ -284,6 +286,16 @@ class ScriptedAgent(Agent):
         await self._say(session_id, "about to crash")
         await asyncio.sleep(0.2)
         sys.stderr.write("Traceback: something broke inside the agent\n")
+        sys.stderr.flush()
+        os._exit(3)
+
+    async def _orphan(self, session_id: str, rest: str) -> PromptResponse:
+        child = await asyncio.create_subprocess_exec(  # stdout inherited: the pipe stays open
+            sys.executable, "-c", "import time; time.sleep(600)"
+        )
+        await self._say(session_id, f"child {child.pid}")
+        await asyncio.sleep(0.2)
+        sys.stderr.write("Traceback: the agent went, its child did not\n")
         sys.stderr.flush()
         os._exit(3)
 
