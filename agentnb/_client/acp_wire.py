@@ -348,6 +348,9 @@ _posting: set[asyncio.Task[None]] = set()
 
 _EXIT_POLL_S = 0.5
 """How often a process's exit is looked for apart from its stdout's end."""
+_DRAIN_GRACES = 20
+"""Graces of :data:`~.agent_process.EXIT_GRACE_S` an exited agent's last lines may take to
+be read while each reads some (a busy machine's reader); then its group is ended."""
 
 
 class ProcessWire(Wire):
@@ -367,25 +370,28 @@ class ProcessWire(Wire):
         behind may hold the pipe open (a tool's command, a server it started), and the
         reader would wait for the pipe's end for ever. While the reader reads the last
         lines it is left to say how it went; once it has read nothing for
-        :data:`EXIT_GRACE_S`, the group is ended (such a child with it, and the pipe ends),
-        and past that a child in a session of its own holds the pipe still: the exit is
-        told without the reader."""
+        :data:`EXIT_GRACE_S` (or read on past :data:`_DRAIN_GRACES` of them), the group is
+        ended (such a child with it, and the pipe ends), and past that a child in a
+        session of its own holds the pipe still: the exit is told without the reader."""
         status = await self._exit_status()
-        group_ended = False
-        while True:
+        for _ in range(_DRAIN_GRACES):  # a child writing on for ever is not its last lines
             heard = self.heard
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self.over.wait()), EXIT_GRACE_S)
+            if await self._said_how_it_went():
                 return
-            if self.heard != heard:
-                continue  # still reading what it wrote before it went
-            if not group_ended:
-                kill_group(self.pid, signal.SIGKILL)
-                group_ended = True
-                continue
+            if self.heard == heard:
+                break  # nothing read for a grace: the pipe is held, not being drained
+        kill_group(self.pid, signal.SIGKILL)
+        if not await self._said_how_it_went():
             await self.stderr.settled()
             self._went(f"the agent exited with status {status}")
-            return
+
+    async def _said_how_it_went(self) -> bool:
+        """Whether the reader ends within :data:`EXIT_GRACE_S` (its ``over``)."""
+        try:
+            await asyncio.wait_for(asyncio.shield(self.over.wait()), EXIT_GRACE_S)
+        except TimeoutError:
+            return False
+        return True
 
     async def _exit_status(self) -> int:
         """The process's status once it exits, its pipes open or not (its ``wait()`` waits
