@@ -216,7 +216,8 @@ def test_a_repr_that_raises_or_hangs_and_the_next_cell_runs(
         "context.md",
         "A `repr` that raises gives the value's type and `<repr failed: RuntimeError>` (`b: Bad "
         "<repr failed: RuntimeError>`); one that hangs gives its type and `<repr timed out>` "
-        "after 1.5 s and the kernel goes on (the next cell runs at once).",
+        "after 1.5 s of its own CPU, or 6 s of waiting (a sleep, a lock, a socket), and the "
+        "kernel goes on (the next cell runs at once).",
     )
     wire = tap[0]
     session.execute(
