@@ -273,8 +273,7 @@ class _Agent:
         a write can fail before the reader has seen the exit (an agent that exits at once,
         on a busy machine), so the reader is given a moment to say so."""
         if self.failure is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wire.over.wait(), EXIT_GRACE_S)
+            await self.wire.said_how_it_went()
         why = self.failure or self.wire.failure
         return why or f"the agent {self.wire.where} closed its input"
 
@@ -286,8 +285,7 @@ class _Agent:
     async def end(self) -> None:
         """End the agent (its process group, its WebSocket), then the SDK's connection."""
         await self.wire.end()
-        with contextlib.suppress(TimeoutError):  # its reader says how it went
-            await asyncio.wait_for(self.wire.over.wait(), EXIT_GRACE_S)
+        await self.wire.said_how_it_went()
         self.gone(self.wire.failure or "the agent was ended")
         await self.connection.close()
 

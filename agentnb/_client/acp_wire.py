@@ -267,6 +267,15 @@ class Wire:
     def fail(self, rpc_id: Any, code: int, message: str) -> None:
         self.post({"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}})
 
+    async def said_how_it_went(self) -> bool:
+        """Whether the reader ends (``over``: it read the agent's last message and said why
+        it went) within :data:`~.agent_process.EXIT_GRACE_S`."""
+        try:
+            await asyncio.wait_for(self.over.wait(), EXIT_GRACE_S)
+        except TimeoutError:
+            return False
+        return True
+
     async def receive(self) -> dict[str, Any] | None:
         # The task the SDK made of the last message runs before the next one is read: a
         # turn's first chunk reaches the stream before the rest of its burst is parsed.
@@ -376,22 +385,14 @@ class ProcessWire(Wire):
         status = await self._exit_status()
         for _ in range(_DRAIN_GRACES):  # a child writing on for ever is not its last lines
             heard = self.heard
-            if await self._said_how_it_went():
+            if await self.said_how_it_went():
                 return
             if self.heard == heard:
                 break  # nothing read for a grace: the pipe is held, not being drained
         kill_group(self.pid, signal.SIGKILL)
-        if not await self._said_how_it_went():
+        if not await self.said_how_it_went():
             await self.stderr.settled()
             self._went(f"the agent exited with status {status}")
-
-    async def _said_how_it_went(self) -> bool:
-        """Whether the reader ends within :data:`EXIT_GRACE_S` (its ``over``)."""
-        try:
-            await asyncio.wait_for(asyncio.shield(self.over.wait()), EXIT_GRACE_S)
-        except TimeoutError:
-            return False
-        return True
 
     async def _exit_status(self) -> int:
         """The process's status once it exits, its pipes open or not (its ``wait()`` waits
