@@ -36,6 +36,7 @@ from notebook_pages import (
     new_page,
     notebook_page,
     open_notebook_at,
+    open_with_live_view,
     run_and_wait,
     set_theme,
     setup_cell,
@@ -356,7 +357,8 @@ def test_a_page_reloaded_while_its_kernel_runs_shows_the_live_cell(
         wait_for_state(page, 1, "Completed")
         page.evaluate("() => window.__anbPanel().context.save()")
 
-        open_notebook_at(page, url_of(server, app, name))  # the kernel goes on running
+        # the kernel goes on running
+        open_with_live_view(page, url_of(server, app, name), 1, ".agentnb .anb-message")
         chat = cell_at(page, 1)
         wait_for_state(page, 1, "Completed")
         assert "Hello before the reload" in chat.locator(".agentnb .anb-message").inner_text()

@@ -32,6 +32,7 @@ from notebook_pages import (
     new_notebook,
     new_page,
     open_notebook_at,
+    open_with_live_view,
     url_of,
     widget_errors,
 )
@@ -176,9 +177,9 @@ def test_a_notebook_reopened_with_its_widget_state_renders_the_live_view(
     )
     context, page, errors = new_page(browser)
     try:
-        open_notebook_at(page, url_of(jupyterlab, "jupyterlab", "with_state.ipynb"))
+        url = url_of(jupyterlab, "jupyterlab", "with_state.ipynb")
+        open_with_live_view(page, url, 1, ".agentnb .anb-answer")
         finance = page.locator(".jp-Notebook .jp-Cell").nth(1)
-        finance.locator(".agentnb .anb-answer").wait_for(timeout=PATIENCE_MS)
         assert "trades at" in finance.locator(".agentnb .anb-answer").inner_text()
         assert finance.locator(".agentnb .anb-tool").count() == 2
         assert finance.locator(".agentnb .anb-state").inner_text() == "Completed"
