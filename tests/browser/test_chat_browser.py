@@ -20,7 +20,7 @@ from notebook_pages import (
     RECORD,
     RUN_CELL,
     notebook_page,
-    open_notebook_at,
+    open_with_live_view,
     set_theme,
     url_of,
     wait_for_state,
@@ -168,9 +168,10 @@ def test_saved_notebook_holds_the_static_copy_and_reload_re_renders_the_cell(
     )
     assert "<img src=x" not in xss_copy and "<script>" not in xss_copy
 
-    open_notebook_at(page, url_of(jupyterlab, "jupyterlab", NOTEBOOK))
+    open_with_live_view(
+        page, url_of(jupyterlab, "jupyterlab", NOTEBOOK), FINANCE, ".agentnb .anb-answer"
+    )
     widget = widget_at(page, FINANCE)
-    widget.locator(".anb-answer").wait_for(timeout=PATIENCE_MS)
     wait_for_state(page, FINANCE, "Completed")
     assert "NVDA" in widget.locator(".anb-answer").inner_text()
     assert widget.locator(".anb-tool").count() == 2
