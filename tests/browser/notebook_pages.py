@@ -165,8 +165,9 @@ def open_with_live_view(page: Any, url: str, index: int, selector: str) -> int:
     the page restores: a view's ``get_model`` polls for 2 s, and its renderer, told "not
     found" after the restore has ended, writes "Error displaying widget: model not found" for
     good, though the model is there by then. Beside two CPU burners 3 openings of 30 landed
-    in that window (a reopened notebook with its widget state). The cell then shows its static copy (checked here, it is
-    what a person reads), and a reload shows the live view, as it does for a person."""
+    in that window (a reopened notebook with its widget state). The cell then shows its
+    static copy (checked here: it is what a person reads), and a reload shows the live
+    view, as it does for a person."""
     for reload in range(LIVE_VIEW_RELOADS + 1):
         open_notebook_at(page, url)
         shown = page.wait_for_function(
