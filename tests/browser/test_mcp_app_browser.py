@@ -113,7 +113,10 @@ def test_an_mcp_app_shows_its_result_calls_through_the_gate_and_stays_in_its_fra
         assert printed.strip() == "[('apps__refresh_time', 'succeeded', '12:01 in Paris')]"
 
         page.evaluate(RUN_CELL, PROBE)
-        wait_for_state(page, PROBE, "Completed")
+        # The agent's turn (the first): the hostile view floods as soon as it loads, and its
+        # one admitted call is a turn of its own below, waiting for approval: the cell's last
+        # turn may be that one before the agent's reads Completed here.
+        wait_for_state(page, PROBE, "Completed", turn=0)
         card, probe = frame_of(page, PROBE, "probe")
         srcdoc = card.locator(FRAME).get_attribute("srcdoc")
         assert srcdoc.startswith(
