@@ -16,7 +16,10 @@ messages to the page (the websocket's frames, and of them the widgets' ``comm_ms
 counted from the Shift+Enter to the end of the typing, a second, and from when the loop's cell
 ended (the chat cells made, all streaming) to the end of the typing; the keys and long tasks
 are reported over the whole typing and, apart, over what came once that cell ended (what a
-person feels while fifty cells stream, without the start's burst). Goal: p95 ≤ 100 ms and no
+person feels while fifty cells stream, without the start's burst). The CPU each process took
+over the same two spans (the kernel, the Jupyter server, Chromium's page and its other
+processes, and this one, which runs the agent server) says whether a key waited on the page's
+own work or on the others sharing the machine's cores. Goal: p95 ≤ 100 ms and no
 long task over 100 ms with chat cells. ``--profile`` prints the page's JavaScript by inclusive
 time while typing beside chat cells (not with ``--trace``: the profiler's work would be in the
 trace).
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -39,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import psutil
 from bench_cell_hold import ARGS, CHROMIUM, inclusive_times, jupyterlab, page_cpu
 from browser_bench_page import PANEL, READY
 from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S, patient
@@ -103,6 +108,45 @@ IDLE_SINCE = f"() => ({KERNEL_IDLE})() ? performance.now() : null"
 """The page's clock when the kernel is seen idle (the loop's cell ended), else null."""
 
 
+CORES = psutil.cpu_count() or 1
+ROLES = ("kernel", "Jupyter server", "Chromium's page", "Chromium, the rest", "this process")
+"""Who takes the machine's CPU while the person types: the kernel, the Jupyter server that
+relays its messages, the page's renderer, Chromium's browser, GPU and utility processes (and
+Playwright's driver), and this process (the built-in agent server streaming every run, and
+Playwright's client)."""
+
+
+def role(process: psutil.Process) -> str:
+    if process.pid == os.getpid():
+        return "this process"
+    command = " ".join(process.cmdline())
+    if "ipykernel" in command:
+        return "kernel"
+    if "jupyterlab" in command or "jupyter-lab" in command:
+        return "Jupyter server"
+    if "--type=renderer" in command:
+        return "Chromium's page"
+    return "Chromium, the rest"
+
+
+def cpu_by_role() -> dict[str, float]:
+    """CPU seconds (user + system) so far of this process and every process it started, by
+    :data:`ROLES`. A process gone since is not counted: none ends while the person types."""
+    spent = dict.fromkeys(ROLES, 0.0)
+    me = psutil.Process()
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            spent[role(process)] += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return spent
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in ROLES}
+
+
 class KernelMessages:
     """The kernel's messages to the page, counted as the page's websockets receive them (the
     time is when this process heard of each: within the half second between two keys)."""
@@ -148,6 +192,7 @@ def typing_round(
         cdp.send("Profiler.start")
     page.evaluate(WATCH)
     counted_from = time.monotonic()
+    cpu_from = cpu_by_role()
     page.evaluate(START, [loop, typed])
     editor = page.locator(".jp-Notebook .jp-Cell").nth(typed).locator(".cm-content")
     editor.click()
@@ -156,15 +201,18 @@ def typing_round(
     keys = 0
     loop_ended: float | None = None
     ended_on_page: float | None = None  # the same moment on the page's clock
+    cpu_at_end: dict[str, float] | None = None
     while time.monotonic() - started < seconds:
         page.keyboard.type("x")
         keys += 1
         if loop_ended is None and (ended_on_page := page.evaluate(IDLE_SINCE)) is not None:
             loop_ended = time.monotonic()  # the loop's cell ended: the cells stream
+            cpu_at_end = cpu_by_role()
         time.sleep(max(0.0, started + keys * 0.5 - time.monotonic()))
     page.wait_for_timeout(500)  # the last key's frame
     seen = page.evaluate(READ)
     counted_to = time.monotonic()
+    cpu_to = cpu_by_role()
     rates = messages.rates(counted_from, counted_to)
     streaming = messages.rates(loop_ended, counted_to) if loop_ended is not None else None
     if profile:
@@ -186,6 +234,13 @@ def typing_round(
         "messages": rates,
         "streaming": streaming,
         "loop_s": loop_ended - counted_from if loop_ended is not None else None,
+        "cpu": {
+            "start": None if cpu_at_end is None else cpu_between(cpu_from, cpu_at_end),
+            "streaming": None if cpu_at_end is None else cpu_between(cpu_at_end, cpu_to),
+            "span": (
+                None if loop_ended is None else (loop_ended - counted_from, counted_to - loop_ended)
+            ),
+        },
     }
     if trace:
         recorded = page.context.browser.stop_tracing()
@@ -345,6 +400,21 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None
         print(f"| {name} | {len(samples)} | {statistics.median(samples):.0f} ms | "
               f"{percentile(samples, 0.95):.0f} ms | {max(samples):.0f} ms | {len(long)} | "
               f"{max(long, default=0):.0f} ms |")  # fmt: skip
+    print("\nThe machine's CPU by process (seconds of CPU, and the share of the span's two cores):"
+          " from the Shift+Enter to the loop's end, then to the end of the typing")  # fmt: skip
+    print(f"| notebook | span | {' | '.join(ROLES)} |")
+    print(f"|---|---|{'---:|' * len(ROLES)}")
+    for name, seen in results.items():
+        cpu = seen["cpu"]
+        if cpu["span"] is None:
+            print(f"| {name} | — |{' — |' * len(ROLES)}")
+            continue
+        for label, spent, span in [
+            ("the start", cpu["start"], cpu["span"][0]),
+            ("streaming", cpu["streaming"], cpu["span"][1]),
+        ]:
+            cells = " | ".join(f"{spent[r]:.2f} s ({spent[r] / (CORES * span):.0%})" for r in ROLES)
+            print(f"| {name} | {label}, {span:.1f} s | {cells} |")
     if all("makeup" in seen for seen in results.values()):
         kinds = sorted({kind for seen in results.values() for kind in seen["makeup"]})
         print("\nThe page's main thread while typing (a Chromium trace): CPU, and the tasks over "

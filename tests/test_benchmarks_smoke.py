@@ -34,6 +34,11 @@ ROWS = {
         "3 runs on one session",
         "3 sessions, a run each",
     ],
+    "bench_page_typing.py": [
+        "| display=False (no chat cells) |",
+        "| displayed (chat cells) |",
+        "The machine's CPU by process",
+    ],
 }
 """The rows a benchmark's smoke run prints, beyond printing something: its table's rows."""
 
