@@ -542,7 +542,8 @@ CONTRASTS = """
     const scale = m[1] === "color" ? 255 : 1;
     return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1];
   };
-  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
+  const over = (top, under) =>
+    [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
   const background = (el) => {
     const layers = [];
     for (let node = el; node; node = node.parentElement) {

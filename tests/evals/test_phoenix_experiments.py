@@ -38,9 +38,30 @@ def experiment(
         "operativus", base_url=server.url_for("operativus"), api_key=server.api_key, name="px"
     )
     kept = evals.dataset("tickers", ROWS)
-    yield evals.experiment("tickers_px", ["finance_agent", "echo"], kept, via="px",
-                           progress=False, evaluators=[contains, judge(via="px")])  # fmt: skip
+    made = evals.experiment("tickers_px", ["finance_agent", "echo"], kept, via="px",
+                            progress=False, evaluators=[contains, judge(via="px")])  # fmt: skip
+    every_run_scored(made)
+    yield made
     close_default_stores()
+
+
+def every_run_scored(made: evals.Experiment) -> None:
+    """What these tests send: each of the four runs completed with both scores. Else the
+    failure says why (the run's status, the evaluator's kept error), not Phoenix's lack."""
+    table = made.to_pandas()
+    for _, row in table.iterrows():
+        lacking = [name for name in ("contains", "judge") if _missing(row.get(f"score.{name}"))]
+        if row["status"] != "completed" or lacking:
+            errors = {k: v for k, v in row.items() if str(k).startswith("evaluator_error.")}
+            pytest.fail(
+                f"the run of {row['arm']} on {row['id']} is {row['status']} and lacks the "
+                f"scores {lacking}: {errors or 'no evaluator error kept'}; "
+                f"its error: {row.get('error')!r}"
+            )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value != value  # None, or NaN: pandas' empty cell
 
 
 def get(phoenix: str, path: str, **params: Any) -> Any:
