@@ -17,6 +17,7 @@ from notebook_pages import (
     notebook_page,
     widget_errors,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +56,13 @@ FINAL_COPIES = """
   return finals === asks;
 }
 """
+SHOWN_OR_TRIMMED = """
+([index, asks]) => {
+  const node = window.__anbPanel().content.widgets[index].node;
+  return Boolean(node.querySelector(".jp-TrimmedOutputs"))
+    || node.querySelectorAll(".agentnb").length === asks;
+}
+"""
 
 
 def test_fifty_asks_in_one_cell_all_end_in_their_chat_cells_and_the_kernel_answers(
@@ -64,14 +72,27 @@ def test_fifty_asks_in_one_cell_all_end_in_their_chat_cells_and_the_kernel_answe
         page.evaluate(RUN_CELL, 1)
         assert page.evaluate(ONE_PLUS_ONE) == "2"
         page.wait_for_function(FINAL_COPIES, arg=[1, ASKS], timeout=PATIENCE_MS)
+        # JupyterLab shows 50 outputs of a cell (two a chat cell) and "Show more outputs" for
+        # the rest. The page draws the outputs after the model holds them: wait until it shows
+        # either that button or every view, not the model's word, before deciding to click.
+        page.wait_for_function(SHOWN_OR_TRIMMED, arg=[1, ASKS], timeout=PATIENCE_MS)
         more = cell_at(page, 1).locator(".jp-TrimmedOutputs")
-        if more.count():  # JupyterLab shows 50 outputs of a cell: two a chat cell
+        if more.count():
             more.click()
-        page.wait_for_function(
-            f"(i) => ({STATES})(i).filter(([s]) => s === 'Completed').length === {ASKS}",
-            arg=1,
-            timeout=PATIENCE_MS,
-        )
+        try:
+            page.wait_for_function(
+                f"(i) => ({STATES})(i).filter(([s]) => s === 'Completed').length === {ASKS}",
+                arg=1,
+                timeout=PATIENCE_MS,
+            )
+        except PlaywrightTimeout:
+            states = page.evaluate(STATES, 1)
+            page.screenshot(path=str(artifacts / "many-asks-lab-stuck.png"))
+            pytest.fail(
+                f"{len(states)} views, {more.count()} 'Show more outputs' left; the states: "
+                f"{sorted({state for state, _ in states})}, not Completed: "
+                f"{[i for i, (state, _) in enumerate(states) if state != 'Completed']}"
+            )
         states = page.evaluate(STATES, 1)
         assert [answer for _, answer in states] == [f"question {i}" for i in range(ASKS)]
         page.screenshot(path=str(artifacts / "many-asks-lab.png"))
