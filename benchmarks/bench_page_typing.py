@@ -234,13 +234,12 @@ def typing_round(
         "messages": rates,
         "streaming": streaming,
         "loop_s": loop_ended - counted_from if loop_ended is not None else None,
-        "cpu": {
-            "start": None if cpu_at_end is None else cpu_between(cpu_from, cpu_at_end),
-            "streaming": None if cpu_at_end is None else cpu_between(cpu_at_end, cpu_to),
-            "span": (
-                None if loop_ended is None else (loop_ended - counted_from, counted_to - loop_ended)
-            ),
-        },
+        "cpu": None
+        if loop_ended is None or cpu_at_end is None
+        else [
+            ("the start", cpu_between(cpu_from, cpu_at_end), loop_ended - counted_from),
+            ("streaming", cpu_between(cpu_at_end, cpu_to), counted_to - loop_ended),
+        ],
     }
     if trace:
         recorded = page.context.browser.stop_tracing()
@@ -400,19 +399,15 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None
         print(f"| {name} | {len(samples)} | {statistics.median(samples):.0f} ms | "
               f"{percentile(samples, 0.95):.0f} ms | {max(samples):.0f} ms | {len(long)} | "
               f"{max(long, default=0):.0f} ms |")  # fmt: skip
-    print("\nThe machine's CPU by process (seconds of CPU, and the share of the span's two cores):"
-          " from the Shift+Enter to the loop's end, then to the end of the typing")  # fmt: skip
+    print(f"\nThe machine's CPU by process (seconds of CPU, and the share of the span's {CORES} "
+          "cores): from the Shift+Enter to the loop's end, then to the end of the typing")  # fmt: skip
     print(f"| notebook | span | {' | '.join(ROLES)} |")
     print(f"|---|---|{'---:|' * len(ROLES)}")
     for name, seen in results.items():
-        cpu = seen["cpu"]
-        if cpu["span"] is None:
+        if seen["cpu"] is None:  # the loop's cell had not ended by the end of the typing
             print(f"| {name} | — |{' — |' * len(ROLES)}")
             continue
-        for label, spent, span in [
-            ("the start", cpu["start"], cpu["span"][0]),
-            ("streaming", cpu["streaming"], cpu["span"][1]),
-        ]:
+        for label, spent, span in seen["cpu"]:
             cells = " | ".join(f"{spent[r]:.2f} s ({spent[r] / (CORES * span):.0%})" for r in ROLES)
             print(f"| {name} | {label}, {span:.1f} s | {cells} |")
     if all("makeup" in seen for seen in results.values()):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 from agentnb_testing import PATIENCE_S, said_on_page
 
@@ -50,7 +51,7 @@ def every_run_scored(made: evals.Experiment) -> None:
     failure says why (the run's status, the evaluator's kept error), not Phoenix's lack."""
     table = made.to_pandas()
     for _, row in table.iterrows():
-        lacking = [name for name in ("contains", "judge") if _missing(row.get(f"score.{name}"))]
+        lacking = [name for name in ("contains", "judge") if pd.isna(row.get(f"score.{name}"))]
         if row["status"] != "completed" or lacking:
             errors = {k: v for k, v in row.items() if str(k).startswith("evaluator_error.")}
             pytest.fail(
@@ -58,10 +59,6 @@ def every_run_scored(made: evals.Experiment) -> None:
                 f"scores {lacking}: {errors or 'no evaluator error kept'}; "
                 f"its error: {row.get('error')!r}"
             )
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value != value  # None, or NaN: pandas' empty cell
 
 
 def get(phoenix: str, path: str, **params: Any) -> Any:
