@@ -15,13 +15,16 @@ waits that long, as a model does before its first token.
    a cold row: from starting the agent's process to the first chunk of its first turn
    (``initialize``, ``session/new``, the prompt). Twice: an agent answering at once (the
    clients' own cost, nothing else in the way), and one that waits ``--think-ms`` first;
-   ``--rounds`` times over, the clients in turn, as the machine's load drifts.
-   The SDK side is a driver script that prints its timings as JSON, run by this Python (the
-   SDK agentnb runs on, beside the same packages: with OpenTelemetry installed, as agentnb's
+   ``--rounds`` times over. The three clients run in this process, in one event loop, each
+   on an agent process of its own, and take their turns in rotation (who goes first changes
+   each turn): every client's turns meet the machine's load as the others' do. (One client
+   after the other, each in its own minute, read 0.9–2.5× for the same code as the load
+   drifted.) The SDK's is its own ``ClientSideConnection`` (``spawn_agent_process``) with
+   the least client the agent needs, the first chunk taken in its ``session_update``; it
+   runs beside the same packages as agentnb (with OpenTelemetry installed, as agentnb's
    ``otel`` extra and its dev install have it, the SDK opens a span for every message it
-   handles, in either client), or by ``.tools/acp``'s when this one has no SDK; the agent is
-   ``.tools/acp``'s for both. The agentnb side is
-   ``AsyncAgentClient("acp", command=[...])`` streaming each turn, not recorded
+   handles, in either client). The agent is ``.tools/acp``'s for all three. The agentnb
+   side is ``AsyncAgentClient("acp", command=[...])`` streaming each turn, not recorded
    (``agentnb, recorded`` writes each run to a history file, as a notebook does).
    *CPU to first* is each client's own work to the first chunk (``time.thread_time`` of
    the thread that runs the connection, from the call to the chunk in hand; median over
@@ -39,8 +42,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import gc
-import importlib.util
 import json
 import os
 import shutil
@@ -50,80 +54,32 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import psutil
+from acp import PROTOCOL_VERSION, spawn_agent_process, text_block
+from acp.schema import AgentMessageChunk, ClientCapabilities
 from patience import PATIENCE_S, PROGRAM_PATIENCE_S
 
 from agentnb import AsyncAgentClient
 from agentnb.events import TextDelta
+
+if TYPE_CHECKING:  # the name, not the module attribute that warns it is deprecated
+    from acp import ClientSideConnection
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENT = ROOT / "tests" / "interop" / "acp_agents" / "scripted_agent.py"
 ACP_PYTHON = Path(os.environ.get("AGENTNB_SDK_ENVS") or ROOT / ".tools") / "acp" / "bin" / "python"
 if not ACP_PYTHON.exists():
     ACP_PYTHON = ROOT / ".tools" / "acp" / "bin" / "python"
-SDK_PYTHON = Path(sys.executable if importlib.util.find_spec("acp") else ACP_PYTHON)
-"""What runs the SDK's own client: this Python when it has the SDK (see the module)."""
+SDK, AGENTNB, RECORDED = "SDK ClientSideConnection", "agentnb", "agentnb, recorded"
 WARM_UP = 2
 PATIENT = httpx.Timeout(PATIENCE_S, connect=PATIENCE_S)
 """How long the agent may take to start and answer: on a busy machine, more than the default
 10 s to ``initialize``."""
-
-SDK_DRIVER = r"""
-import asyncio, json, sys, time
-from typing import Any
-from acp import PROTOCOL_VERSION, spawn_agent_process, text_block
-from acp.schema import AgentMessageChunk, ClientCapabilities
-
-agent_python, agent = sys.argv[1], sys.argv[2]
-turns, prompt, warm = int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-
-
-class Client:
-    # The least a client needs for this agent: the chunks' times, no permission asked.
-    first = first_cpu = 0.0
-
-    async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
-        if not self.first and isinstance(update, AgentMessageChunk):
-            self.first, self.first_cpu = time.perf_counter(), time.thread_time()
-
-    async def request_permission(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-    def on_connect(self, conn: Any) -> None:
-        pass
-
-
-async def turn(conn, client, session_id):
-    # (started, first chunk, end) of one turn, perf_counter seconds; then the CPU to the
-    # first chunk (this thread's, which runs the whole connection)
-    client.first = 0.0
-    started, cpu = time.perf_counter(), time.thread_time()
-    await conn.prompt(session_id=session_id, prompt=[text_block(prompt)])
-    ended = time.perf_counter()
-    assert client.first, "no text chunk"
-    return started, client.first, ended, client.first_cpu - cpu
-
-
-async def main():
-    client = Client()
-    started = time.perf_counter()
-    async with spawn_agent_process(client, agent_python, agent) as (conn, _process):
-        await conn.initialize(
-            protocol_version=PROTOCOL_VERSION, client_capabilities=ClientCapabilities()
-        )
-        session = (await conn.new_session(cwd=".", mcp_servers=[])).session_id
-        _, cold, _, _ = await turn(conn, client, session)
-        for _ in range(warm):
-            await turn(conn, client, session)
-        timings = [await turn(conn, client, session) for _ in range(turns)]
-    print(json.dumps({"cold": cold - started, "turns": timings}))
-
-
-asyncio.run(main())
-"""
 
 Turn = tuple[float, float, float, float]
 """A turn's (started, first chunk, end) by ``time.perf_counter``, then the client's CPU to
@@ -132,19 +88,34 @@ Timings = dict[str, float | list[Turn]]
 """``cold``: process start to the first chunk; ``turns``: each turn's :data:`Turn`."""
 
 
-def through_sdk(turns: int, prompt: str, warm_up: int) -> Timings:
-    """The SDK's own client (``spawn_agent_process`` → ``ClientSideConnection``), in a
-    driver run by :data:`SDK_PYTHON`."""
-    driver = [str(SDK_PYTHON), "-c", SDK_DRIVER, str(ACP_PYTHON), str(AGENT)]
-    done = subprocess.run(
-        [*driver, str(turns), prompt, str(warm_up)],
-        capture_output=True,
-        text=True,
-        timeout=PROGRAM_PATIENCE_S,
-    )
-    if done.returncode:
-        raise SystemExit(f"the SDK driver failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+class SdkClient:
+    """The least a client of the SDK's needs for this agent: the first chunk's time and
+    CPU, no permission asked (the SDK's ``Client`` protocol)."""
+
+    first = first_cpu = 0.0
+
+    async def session_update(self, session_id: str, update: object, **kwargs: object) -> None:
+        if not self.first and isinstance(update, AgentMessageChunk):
+            self.first, self.first_cpu = time.perf_counter(), time.thread_time()
+
+    async def request_permission(self, *args: object, **kwargs: object) -> object:
+        raise NotImplementedError
+
+    def on_connect(self, conn: object) -> None:
+        pass
+
+
+async def sdk_turn(
+    conn: ClientSideConnection, client: SdkClient, session_id: str, prompt: str
+) -> Turn:
+    """One turn through the SDK's own client: ``prompt`` returns at the turn's end."""
+    client.first = 0.0
+    started, cpu = time.perf_counter(), time.thread_time()
+    await conn.prompt(session_id=session_id, prompt=[text_block(prompt)])
+    ended = time.perf_counter()
+    if not client.first:
+        raise SystemExit("the SDK's turn had no text chunk")
+    return started, client.first, ended, client.first_cpu - cpu
 
 
 async def agentnb_turn(
@@ -164,17 +135,50 @@ async def agentnb_turn(
     return (started, first, ended, first_cpu - cpu), str(run.thread_id)
 
 
-async def through_agentnb(turns: int, prompt: str, record: bool, warm_up: int) -> Timings:
-    started = time.perf_counter()  # the process starts on the client's first use
-    client = AsyncAgentClient(
-        "acp", command=[str(ACP_PYTHON), str(AGENT)], record=record, timeout=PATIENT
-    )
-    async with client:
-        (_, cold, _, _), thread = await agentnb_turn(client, prompt, None, record)
-        for _ in range(warm_up):
-            await agentnb_turn(client, prompt, thread, record)
-        timings = [(await agentnb_turn(client, prompt, thread, record))[0] for _ in range(turns)]
-    return {"cold": cold - started, "turns": timings}
+async def turn_about(turns: int, prompt: str, warm_up: int) -> dict[str, Timings]:
+    """The SDK's client, agentnb and agentnb recording, each on an agent process of its own,
+    in one event loop, taking their turns in rotation (who goes first changes each turn):
+    each client's turns meet the machine's load as the others' do, where one client after
+    the other meets whatever the load was in its minute."""
+    cold: dict[str, float] = {}
+    turn_of: dict[str, Callable[[], Awaitable[Turn]]] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        sdk = SdkClient()
+        started = time.perf_counter()
+        conn, _ = await stack.enter_async_context(
+            spawn_agent_process(sdk, str(ACP_PYTHON), str(AGENT))
+        )
+        await conn.initialize(
+            protocol_version=PROTOCOL_VERSION, client_capabilities=ClientCapabilities()
+        )
+        session = (await conn.new_session(cwd=".", mcp_servers=[])).session_id
+        cold[SDK] = (await sdk_turn(conn, sdk, session, prompt))[1] - started
+        turn_of[SDK] = functools.partial(sdk_turn, conn, sdk, session, prompt)
+        for name, record in ((AGENTNB, False), (RECORDED, True)):
+            started = time.perf_counter()  # the process starts on the client's first use
+            client = await stack.enter_async_context(
+                AsyncAgentClient(
+                    "acp", command=[str(ACP_PYTHON), str(AGENT)], record=record, timeout=PATIENT
+                )
+            )
+            (_, first, _, _), thread = await agentnb_turn(client, prompt, None, record)
+            cold[name] = first - started
+            turn_of[name] = functools.partial(_agentnb_turn_only, client, prompt, thread, record)
+        rows: dict[str, list[Turn]] = {name: [] for name in turn_of}
+        names = list(turn_of)
+        for index in range(warm_up + turns):
+            shift = index % len(names)
+            for name in names[shift:] + names[:shift]:
+                timing = await turn_of[name]()
+                if index >= warm_up:
+                    rows[name].append(timing)
+    return {name: {"cold": cold[name], "turns": rows[name]} for name in names}
+
+
+async def _agentnb_turn_only(
+    client: AsyncAgentClient, prompt: str, thread_id: str, record: bool
+) -> Turn:
+    return (await agentnb_turn(client, prompt, thread_id, record))[0]
 
 
 def p95(values: list[float]) -> float:
@@ -183,12 +187,8 @@ def p95(values: list[float]) -> float:
 
 
 def latency(turns: int, prompt: str, warm_up: int) -> dict[str, Timings]:
-    """Each client in turn on the same agent: the SDK, agentnb, agentnb recording."""
-    return {
-        "SDK ClientSideConnection": through_sdk(turns, prompt, warm_up),
-        "agentnb": asyncio.run(through_agentnb(turns, prompt, False, warm_up)),
-        "agentnb, recorded": asyncio.run(through_agentnb(turns, prompt, True, warm_up)),
-    }
+    """The three clients turn about on the same agent (:func:`turn_about`)."""
+    return asyncio.run(turn_about(turns, prompt, warm_up))
 
 
 def print_latency(title: str, results: dict[str, Timings]) -> None:
@@ -294,7 +294,7 @@ def main() -> None:
 
 def report(args: argparse.Namespace) -> None:
     print(f"the scripted ACP agent on the SDK, {sys.platform}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}; the SDK's client run by {SDK_PYTHON}")  # fmt: skip
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     at_once = f"words {args.words}"
     waiting = f"words {args.words} {args.think_ms / 1000:g}"
     each = f"{args.turns} turns of {args.words} chunks on one session, after {args.warm_up} warm-up"
