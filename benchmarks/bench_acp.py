@@ -77,6 +77,8 @@ if not ACP_PYTHON.exists():
     ACP_PYTHON = ROOT / ".tools" / "acp" / "bin" / "python"
 SDK, AGENTNB, RECORDED = "SDK ClientSideConnection", "agentnb", "agentnb, recorded"
 WARM_UP = 2
+SETTLE_S = 0.01
+"""The pause between two turns, in which the last turn's leftovers run, not in the next."""
 PATIENT = httpx.Timeout(PATIENCE_S, connect=PATIENCE_S)
 """How long the agent may take to start and answer: on a busy machine, more than the default
 10 s to ``initialize``."""
@@ -172,6 +174,9 @@ async def turn_about(turns: int, prompt: str, warm_up: int) -> dict[str, Timings
                 timing = await turn_of[name]()
                 if index >= warm_up:
                     rows[name].append(timing)
+                # What a turn leaves to the loop (the SDK's handlers of the burst's last
+                # chunks, tasks of its own) runs before the next client's clock starts.
+                await asyncio.sleep(SETTLE_S)
     return {name: {"cold": cold[name], "turns": rows[name]} for name in names}
 
 
