@@ -37,6 +37,7 @@ from .text import compact_json, visible
 from .transcript import CallVersion, ToolCall
 
 __all__ = [
+    "DIFF_BELOW",
     "DIFF_LINES",
     "VALUE_CHARS",
     "ShownArgument",
@@ -52,6 +53,8 @@ VALUE_CHARS = 200
 
 DIFF_LINES = 400
 """Lines of a call's diff a surface shows before saying how many more there are."""
+DIFF_BELOW = "(the diff below)"
+"""The ``diff`` argument's value where the diff is shown as lines under the call."""
 
 _PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,127}")
 
@@ -124,6 +127,18 @@ class ShownCall:
     visible, at most :data:`DIFF_LINES` of them; none when it writes none."""
     diff_hidden: int = 0
     """Lines of the diff left out past :data:`DIFF_LINES`."""
+
+    def beside_diff(self) -> tuple[ShownArgument, ...]:
+        """:attr:`arguments` for a surface that shows :attr:`diff` as lines under the call
+        (the chat cell's card, the terminal's prompt): the ``diff`` argument points there
+        instead of repeating it as an escaped string (its key stays; :meth:`whole` has its
+        value). :attr:`arguments` itself for a call that writes no diff."""
+        if not self.diff:
+            return self.arguments
+        return tuple(
+            ShownArgument(argument.key, DIFF_BELOW) if argument.key == "diff" else argument
+            for argument in self.arguments
+        )
 
     def diff_lines(self) -> list[str]:
         """The diff as lines under the call, saying how many are left out."""

@@ -62,7 +62,9 @@ def approval_wire(call: ToolCall) -> dict[str, Any] | None:
 def shown_wire(call: ToolCall) -> dict[str, Any]:
     """The call through :func:`~agentnb._core.shown_call.shown_call`, the one way a call is
     shown before a decision: ``name`` and every argument as ``[key, value, hidden]`` (made
-    visible, values clipped with the count of what is hidden), ``whole`` (the same unclipped,
+    visible, values clipped with the count of what is hidden; a ``diff`` the card renders as
+    lines points to them: :meth:`~agentnb._core.shown_call.ShownCall.beside_diff`),
+    ``whole`` (the same unclipped,
     for "Show whole call"), ``name_is_plain``, ``warnings``, ``others`` (the platform's other
     versions of the call that disagree with it: ``{where, name, arguments, whole}`` each) and
     ``protocol_error`` (why agentnb denies it whatever is answered, or None), and ``diff``
@@ -72,7 +74,7 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
     return {
         "name": shown.name,
         "name_is_plain": shown.name_is_plain,
-        "arguments": [[a.key, a.value, a.hidden] for a in shown.arguments],
+        "arguments": [[a.key, a.value, a.hidden] for a in shown.beside_diff()],
         "whole": [[a.key, a.value] for a in shown.whole_arguments],
         "warnings": shown.warnings(),
         "others": [

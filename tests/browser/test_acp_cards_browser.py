@@ -6,8 +6,9 @@ Claude Code on the scripted model (``tests/coding_agents.py``):
 - a command's card shows the command line and its cwd first (the adapter's bookkeeping
   last, under them), and no "versions disagree" warning where the request only adds to the
   announced call;
-- a write is one card, its diff rendered line by line, and the write it approved is made
-  without a second card;
+- a write is one card, its diff rendered line by line (the call's ``diff`` pointing there,
+  not repeated as an escaped string), and the write it approved is made without a second
+  card;
 - a denial is the person's: the run reads ``Completed · ended at your denial of …``, no red
   box, the card denied by you, never "without your approval";
 - the agent's separate messages are separate paragraphs;
@@ -73,6 +74,8 @@ def check_command_card(card: Any, command: str, cwd: Path) -> None:
 
 
 def check_write_card(card: Any, path: Path, added: str) -> None:
+    text = card.locator(".anb-approval-call-text").inner_text()
+    assert "  diff: (the diff below)" in text.splitlines(), text  # read once, as lines
     rows = card.locator(".anb-diff-line")
     kinds = rows.evaluate_all("(rows) => rows.map((r) => [r.dataset.kind, r.textContent])")
     assert ["add", f"+{added}"] in kinds, kinds
