@@ -265,6 +265,11 @@ class ToolApprovalRequested(_Event):
     """What approving this call "for this run" would allow with it (``"reads of the
     notebook"``: the later ones in the run then pass without asking), when the client offers
     that; None: the call is decided alone."""
+    agent_option: str | None = None
+    """The agent's own words for that choice, when the agent, not agentnb, decides what it
+    covers and how long it keeps it (an ACP agent's ``allow_always`` option: "Yes, and don't
+    ask again for commands that start with `touch`", "Always Allow"): shown on the choice
+    instead of "Allow for this run". None: the choice, if offered, is agentnb's own."""
 
 
 class ToolApprovalResponded(_Event):

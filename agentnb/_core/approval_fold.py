@@ -84,6 +84,7 @@ def open_approval(call: ToolCall, event: ToolApprovalRequested) -> None:
         asked=asked,
         other_versions=_disagreeing(call, asked),
         for_run=event.for_run,
+        agent_option=event.agent_option,
     )
     call.status = "awaiting_approval"
 

@@ -222,7 +222,9 @@ class RunHandle:
         """Let the platform run a tool call awaiting approval; ``answer`` replies to an
         agent's free-form question (AG-UI interrupts); ``for_run=True`` also allows, for the
         rest of the run, what the call offers (``call.approval.for_run``: a read of the
-        notebook allows the later reads). Safe from any thread."""
+        notebook allows the later reads), or, where ``call.approval.agent_option`` names it,
+        picks the agent's own "always" (an ACP agent's, which the agent keeps as it says).
+        Safe from any thread."""
         self._approvals().approve(call_id, reason, answer=answer, for_run=for_run)
 
     def deny(self, call_id: str, reason: str | None = None) -> None:

@@ -95,6 +95,9 @@ class ToolApproval:
     for_run: str | None = None
     """What approving the call "for this run" allows with it (``"reads of the notebook"``),
     when that is offered; None: the call is decided alone."""
+    agent_option: str | None = None
+    """The agent's own words for that choice where the agent decides what it covers (an ACP
+    agent's ``allow_always`` option): every surface shows them on the choice."""
 
     @property
     def asked_arguments(self) -> Any:
@@ -115,6 +118,7 @@ class ToolApproval:
             "arguments_changed": self.arguments_changed,
             "protocol_error": self.protocol_error,
             "for_run": self.for_run,
+            "agent_option": self.agent_option,
         }
 
 

@@ -210,17 +210,25 @@ def _diff_block(shown: ShownCall) -> list[str]:
 def _sends(call: ToolCall) -> list[str]:
     """What a read of the notebook will read (the approval's reason names it), line by
     line."""
-    reason = call.approval.reason if call.approval is not None else None
-    if _for_run(call) is None or not reason:
-        return []
+    approval = call.approval
+    reason = approval.reason if approval is not None else None
+    if _for_run(call) is None or not reason or approval is None or approval.agent_option:
+        return []  # not a read of the notebook (an agent's "always" is the agent's own)
     return [visible(line) for line in reason.splitlines()]
 
 
 def _choices(call: ToolCall) -> str:
-    """``[y/N`` or, for a call that offers to be allowed for the run, what ``a`` does too."""
+    """``[y/N`` or, for a call that offers to be allowed for the run, what ``a`` does too:
+    in the agent's words where the agent decides what that covers."""
     allowed = _for_run(call)
     if allowed is None:
         return "[y/N"
+    option = call.approval.agent_option if call.approval is not None else None
+    if option is not None:
+        return (
+            f"({FOR_RUN}: the agent's option “{visible(option)}”: it decides what that "
+            f"covers and how long it keeps it) [y/{FOR_RUN}/N"
+        )
     return f"({FOR_RUN}: approve, and the later {visible(allowed)} in this run) [y/{FOR_RUN}/N"
 
 

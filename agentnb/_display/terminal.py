@@ -330,7 +330,8 @@ class TerminalPrinter:
         if isinstance(event, ToolApprovalRequested):
             self._show_start(run, event.call_id)
             reason = event.reason
-            if reason and event.for_run is not None:  # a read: its text is the prompt's to show
+            if reason and event.for_run is not None and event.agent_option is None:
+                # a read of the notebook: what it would send is the prompt's to show
                 reason = reason.split("\n", 1)[0]
             why = f": {excerpt(reason, 200, marked=True)}" if reason else ""
             if event.question is not None:

@@ -41,8 +41,9 @@ def _jsonable(value: Any) -> Any:
 def approval_wire(call: ToolCall) -> dict[str, Any] | None:
     """A call's approval as the views get it (None when nobody was asked to decide): its
     state, reason, question and answer, who decided (``decided_by``) and when
-    (``decided_at``), what approving it for the run allows (``for_run``), and ``shown``, the
-    call as a person deciding sees it (:func:`shown_wire`)."""
+    (``decided_at``), what approving it for the run allows (``for_run``; ``agent_option``: the
+    agent's own words for that choice, where the agent decides what it covers), and
+    ``shown``, the call as a person deciding sees it (:func:`shown_wire`)."""
     approval = call.approval
     if approval is None:
         return None
@@ -55,6 +56,7 @@ def approval_wire(call: ToolCall) -> dict[str, Any] | None:
         "decided_by": approval.decided_by,
         "decided_at": approval.decided_at,
         "for_run": approval.for_run,
+        "agent_option": approval.agent_option,
         "shown": shown_wire(call),
     }
 

@@ -44,6 +44,7 @@ from .._core.pricing import sane_cost, sane_count, shown_number
 from .._core.request import RunRequest
 from .._core.run import fresh_id
 from .._core.statuses import DENIED
+from .._core.text import excerpt
 from .._core.version import __version__
 from ..events import (
     CustomEvent,
@@ -95,6 +96,8 @@ MAX_SESSIONS = 256
 """The most sessions whose settings, commands and plan a connection keeps."""
 MAX_REPLAYED = 100_000
 """The most updates a loaded session's replay is read to (an import's turns)."""
+OPTION_CHARS = 160
+"""Characters of an agent's permission option's name a choice shows."""
 _SILENT_UPDATES = frozenset({"user_message_chunk"})
 """Updates a turn has no use for: the agent echoing the prompt, a loaded session's replay."""
 _STATE_UPDATES = frozenset(
@@ -125,6 +128,17 @@ def answer_to_permission(options: Sequence[Mapping[str, Any]], decision: Approva
             if option.get("kind") == kind and isinstance(option.get("optionId"), str):
                 return {"outcome": {"outcome": "selected", "optionId": option["optionId"]}}
     return {"outcome": {"outcome": "cancelled"}}
+
+
+def _option_words(option: Mapping[str, Any]) -> str:
+    """A permission option as the agent names it, for the choice that picks it: the agent
+    decides what "always" covers (Codex amends its command policy, "don't ask again for
+    commands that start with …"), so the choice says the agent's words, made visible and
+    bounded, not agentnb's "Allow for this run"."""
+    name = option.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return "Allow always (the agent's option, which it does not name)"
+    return excerpt(name, OPTION_CHARS, marked=True)
 
 
 def _asked_of(data: Mapping[str, Any], options: list[dict[str, Any]]) -> _Asked | None:
@@ -405,7 +419,7 @@ class AcpTranslator(Translator):
         call.merge(update, proposal=True)  # the request's fields are the call it asks about
         call.asked_action = call.action()
         self.asked.setdefault(call_id, []).append(asked)
-        always = any(o.get("kind") == "allow_always" for o in options)
+        always = next((o for o in options if o.get("kind") == "allow_always"), None)
         question = call.question()
         return [
             ToolApprovalRequested(
@@ -417,6 +431,7 @@ class AcpTranslator(Translator):
                 for_run=f"{question or call.name}, for the rest of the ACP session"
                 if always
                 else None,
+                agent_option=_option_words(always) if always else None,
             ),
             RunPaused(reason="the agent asks permission"),
         ]

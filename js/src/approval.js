@@ -3,7 +3,9 @@
  * The human decision on a tool call the platform runs only once approved: Approve and Deny
  * (with an optional reason) while the call waits, then what was decided. A call that offers
  * to be allowed for the rest of the run (a read of the notebook: `approval.for_run` names
- * what) also has "Allow for this run": the run's later such calls then pass without asking;
+ * what) also has "Allow for this run": the run's later such calls then pass without asking
+ * (where the agent decides what that choice covers, an ACP agent's "always", the button says
+ * the agent's own words, `approval.agent_option`);
  * the lines of its reason after the first (what the read would send, read by the kernel
  * itself) are shown as lines in a block of their own, each made visible. When the agent asks
  * a free-form question, the box shows it with an answer box, Send and Deny instead (Enter
@@ -78,6 +80,9 @@ export class ApprovalBox {
     /** What "Allow for this run" allows with this call, when it offers that. */
     /** @type {string | null} */
     this.forRun = null;
+    /** The agent's own words for that choice, where the agent decides what it covers. */
+    /** @type {string | null} */
+    this.agentOption = null;
     this.reason = h("input", "anb-deny-reason");
     this.reason.type = "text";
     this.reason.placeholder = "Reason (optional)";
@@ -119,6 +124,10 @@ export class ApprovalBox {
     this.callId = call.call_id;
     this.name = approval.shown?.name || visible(call.name || "tool");
     this.forRun = typeof approval.for_run === "string" ? approval.for_run : null;
+    this.agentOption = typeof approval.agent_option === "string" ? visible(approval.agent_option)
+      : null;
+    const runText = this.agentOption ?? "Allow for this run";
+    if (this.runButton.textContent !== runText) this.runButton.textContent = runText;
     this.label(this.name);
     this.showCall(approval.shown ?? null);
     this.diff.update(diffOf(call));
@@ -126,7 +135,9 @@ export class ApprovalBox {
     if (!waiting) this.sent = null;
     this.question = typeof approval.question === "string" ? approval.question : null;
     this.showQuestion(this.question !== null);
-    const [reason, ...sends] = this.forRun !== null ? (approval.reason ?? "").split("\n") : [];
+    // what a read of the notebook would send (not an agent's "always", whose reason is its own)
+    const [reason, ...sends] = this.forRun !== null && this.agentOption === null
+      ? (approval.reason ?? "").split("\n") : [];
     this.ask.textContent = askText(sends.length ? { ...approval, reason } : approval, this.name,
       waiting);
     this.sends.hidden = sends.length === 0;
@@ -213,8 +224,11 @@ export class ApprovalBox {
       ? `Approve ${name} anyway: run the version shown first`
       : `Approve ${name}: let it run`);
     this.approveButton.textContent = this.disagrees ? "Approve anyway" : "Approve";
-    setLabel(this.runButton, `Approve ${name}, and the later ${
-      visible(this.forRun ?? "such calls")} in this run without asking`);
+    setLabel(this.runButton, this.agentOption !== null
+      ? `Approve ${name} with the agent's option “${this.agentOption}”: the agent decides ` +
+        "what that covers and how long it keeps it"
+      : `Approve ${name}, and the later ${
+        visible(this.forRun ?? "such calls")} in this run without asking`);
     setLabel(this.denyButton, `Deny ${name}: do not run it`);
     this.reason.setAttribute("aria-label", `Reason for denying ${name} (optional)`);
     this.answer.setAttribute("aria-label", `Your answer to ${name}'s question`);

@@ -13,9 +13,11 @@
  *   state: "awaiting" | "approved" | "denied", reason?: string | null,
  *   decision_reason?: string | null, question?: string | null, answer?: string | null,
  *   decided_by?: "user" | "policy" | "server" | null, decided_at?: number | null,
- *   shown?: ShownCallState | null, for_run?: string | null,
+ *   shown?: ShownCallState | null, for_run?: string | null, agent_option?: string | null,
  * }} ApprovalState  a human's decision on a call the platform runs only once approved;
  *   for_run: what approving it for the rest of the run allows (the reads of the notebook);
+ *   agent_option: the agent's own words for that choice, where the agent decides what it
+ *   covers (an ACP agent's "always");
  *   decided_by: who decided (the server's own decision is never the user's), decided_at: when
  * @typedef {{
  *   name: string, name_is_plain: boolean, arguments: [string, string, number][],

@@ -363,6 +363,35 @@ test("a read of the notebook offers Allow for this run, which sends one decision
     "Approved: reads of the notebook allowed for this run");
 });
 
+test("an agent's own \"always\" is offered in the agent's words, its reason one line", () => {
+  /** @type {unknown[][]} */
+  const decisions = [];
+  const view = new ToolCardView({
+    signal: new AbortController().signal,
+    remembered: { open: null, full: false },
+    decide: (...decision) => decisions.push(decision),
+  });
+  const codex = "Yes, and don't ask again for commands that start with `touch made.txt`";
+  view.update(trade({ name: "execute", arguments: {}, approval: {
+    state: "awaiting", reason: "touch made.txt\nAvailable Decisions",
+    for_run: "touch made.txt, for the rest of the ACP session",
+    agent_option: `${codex}\u202e` } }));
+  const always = buttonIn(view.el, ".anb-approve-run");
+  assert.equal(always.hidden, false);
+  assert.equal(always.textContent, `${codex}⟨U+202E⟩`, "the agent's words, made visible");
+  assert.equal(always.getAttribute("aria-label"), `Approve execute with the agent's option ` +
+    `“${codex}⟨U+202E⟩”: the agent decides what that covers and how long it keeps it`);
+  assert.ok(!(always.getAttribute("aria-label") || "").includes("in this run"));
+  assert.equal($(view.el, ".anb-approval-sends").hidden, true, "no read's lines");
+  assert.equal($(view.el, ".anb-approval-ask").textContent,
+    "Approval needed: touch made.txt⟨U+000A⟩Available Decisions");
+  always.click();
+  assert.deepEqual(decisions, [["c2", true, null, undefined, true]]);
+  view.update(trade({ name: "notebook_variables", arguments: {}, approval: {
+    state: "awaiting", for_run: "reads of the notebook" } }));
+  assert.equal(always.textContent, "Allow for this run", "agentnb's own choice, its own words");
+});
+
 test("a call that offers nothing for the run has no Allow for this run", () => {
   const { view } = card();
   view.update(trade());

@@ -5,7 +5,8 @@ Claude Code on the scripted model (``tests/coding_agents.py``):
 
 - a command's card shows the command line and its cwd first (the adapter's bookkeeping
   last, under them), and no "versions disagree" warning where the request only adds to the
-  announced call;
+  announced call; the agent's own "always" is offered in its own words (Codex's amends its
+  command policy), never as agentnb's "Allow for this run";
 - a write is one card, its diff rendered line by line (the call's ``diff`` pointing there,
   not repeated as an escaped string), and the write it approved is made without a second
   card;
@@ -191,6 +192,9 @@ def test_codex_and_claude_codes_cards_read_as_what_will_happen(
         wait_for_state(page, 1, PAUSED)
         card = pending(page, 1)
         check_command_card(card, "/bin/bash -lc 'touch made.txt'", tmp_path)
+        # Codex's "always" amends its command policy: the choice says so in Codex's words
+        always = card.locator(".anb-approve-run").inner_text()
+        assert always.startswith("Yes, and don't ask again for commands that start with"), always
         page.screenshot(path=str(artifacts / "acp-codex-command.png"))
         card.locator(".anb-deny").click()
         widget = decided(page, 1, "Completed · ended at your denial of execute")
@@ -200,6 +204,8 @@ def test_codex_and_claude_codes_cards_read_as_what_will_happen(
         wait_for_state(page, 2, PAUSED)
         card = pending(page, 2)
         check_write_card(card, notes, "hello there")
+        always = card.locator(".anb-approve-run").inner_text()  # Claude Code's own words
+        assert always not in ("", "Allow for this run"), always
         page.screenshot(path=str(artifacts / "acp-claude-write.png"))
         card.locator(".anb-approve").click()
         widget = decided(page, 2, "Completed")

@@ -99,6 +99,7 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
         "decided_by": None,
         "decided_at": None,
         "for_run": None,
+        "agent_option": None,
         "shown": {
             "name": "place_trade",
             "name_is_plain": True,
@@ -156,6 +157,7 @@ def test_deny_from_a_view_ends_the_call_denied_with_the_reason(
         "answer": None,
         "decided_by": "user",
         "for_run": None,
+        "agent_option": None,
     }
     assert denied["unapproved"] is None
     assert "declined (too risky)" in run.text

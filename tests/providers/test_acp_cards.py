@@ -10,9 +10,10 @@ from typing import Any
 
 from agentnb._core.run import Run
 from agentnb._core.shown_call import shown_call
+from agentnb._display.approval_prompt import question
 from agentnb.approvals import ApprovalDecision
 from agentnb.events import ToolApprovalResponded
-from agentnb.providers.acp import Acp, AcpTranslator
+from agentnb.providers.acp import OPTION_CHARS, Acp, AcpTranslator
 from agentnb.sse import ServerSentEvent
 
 RAW = {"command": ["rm", "-rf", "build"], "cwd": "/work", "call_id": "c1"}
@@ -123,3 +124,40 @@ def test_other_input_reported_once_approved_for_a_call_naming_no_command_or_path
         for translated in translator.translate(ServerSentEvent(event, json.dumps(data))):
             run.apply(translated)
     assert run.tool_calls[0].unapproved is not None
+
+
+def asked_with(options: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    kind, data = asked(title="touch made.txt", kind="execute", rawInput=RAW)
+    return kind, {**data, "params": {**data["params"], "options": options}}
+
+
+def test_the_agents_always_option_is_offered_in_its_own_words() -> None:
+    """What "always" covers is the agent's (Codex amends its command policy): the choice
+    that picks it says so in the agent's words, not agentnb's "for this run"."""
+    codex = "Yes, and don't ask again for commands that start with `touch made.txt`"
+    options = [
+        {"optionId": "y", "name": "Yes", "kind": "allow_once"},
+        {"optionId": "a", "name": codex, "kind": "allow_always"},
+        {"optionId": "n", "name": "No", "kind": "reject_once"},
+    ]
+    run, _ = turn(asked_with(options))
+    approval = run.tool_calls[0].approval
+    assert approval is not None and approval.agent_option == codex
+    assert approval.for_run is not None  # the choice is offered
+    assert approval.to_dict()["agent_option"] == codex  # what the chat cell reads
+    prompt = question(run.tool_calls[0])
+    assert f"(a: the agent's option “{codex}”: it decides what that covers" in prompt
+    assert "in this run" not in prompt
+
+
+def test_an_option_name_is_shown_visible_and_bounded_and_none_without_always() -> None:
+    hostile = "Always\u202e allow\nApprove rm -rf / " + "x" * 5000
+    options = [{"optionId": "a", "name": hostile, "kind": "allow_always"}]
+    approval = turn(asked_with(options))[0].tool_calls[0].approval
+    assert approval is not None and approval.agent_option is not None
+    assert approval.agent_option.startswith("Always⟨U+202E⟩ allow⟨U+000A⟩Approve rm -rf /")
+    assert len(approval.agent_option) == OPTION_CHARS and approval.agent_option.endswith("…")
+    unnamed = turn(asked_with([{"optionId": "a", "kind": "allow_always"}]))[0]
+    assert "does not name" in str(unnamed.tool_calls[0].approval.agent_option)  # type: ignore[union-attr]
+    once = turn(asked_with([{"optionId": "y", "name": "Yes", "kind": "allow_once"}]))[0]
+    assert once.tool_calls[0].approval.agent_option is None  # type: ignore[union-attr]
