@@ -186,9 +186,11 @@ class ShownCall:
         """``name(key: value, ...)`` on one line, values clipped."""
         return f"{self.name}({', '.join(_argument_texts(self.arguments))})"
 
-    def lines(self) -> list[str]:
-        """``name(`` then one ``  key: value`` line per argument, values clipped."""
-        return _as_lines(self.name, self.arguments)
+    def lines(self, *, beside_diff: bool = False) -> list[str]:
+        """``name(`` then one ``  key: value`` line per argument, values clipped (with
+        ``beside_diff``, for a surface that shows the diff under them:
+        :meth:`beside_diff`)."""
+        return _as_lines(self.name, self.beside_diff() if beside_diff else self.arguments)
 
     def whole(self) -> list[str]:
         """:meth:`lines` with no value clipped: the call exactly as it will run."""

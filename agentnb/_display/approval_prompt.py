@@ -184,11 +184,11 @@ def question(call: ToolCall) -> str:
     sends, choices = _sends(call), _choices(call)
     if not notes and not shown.clipped and not shown.diff and len(signature) <= ONE_LINE:
         return "\n".join([*sends, f"Approve {signature}? {choices}] "])
-    face = shown.beside_diff()  # the diff is read as lines below, not as an escaped string
-    lines = [f"{shown.name} wants to run:", *(f"  {a.text()}" for a in face)]
+    # the diff is read as lines below the call, not again as an escaped string
+    lines = [f"{shown.name} wants to run:", *shown.lines(beside_diff=True)[1:-1]]
     lines += [*shown.other_lines(), *_diff_block(shown)]
     lines += [f"⚠ {note}" for note in notes]
-    count = sum(1 for argument in face if argument.hidden)
+    count = sum(1 for argument in shown.beside_diff() if argument.hidden)
     if count:
         clipped = f"{count} value{'s are' if count > 1 else ' is'} clipped"
         lines.append(
