@@ -27,13 +27,14 @@ function trade(fields = {}) {
   };
 }
 
-function card() {
-  /** @type {[string, boolean, string | null][]} */
+/** A card and the decisions it sends: (call id, approved, reason), or every argument. */
+function card(everyArgument = false) {
+  /** @type {unknown[][]} */
   const decisions = [];
   const view = new ToolCardView({
     signal: new AbortController().signal,
     remembered: { open: null, full: false },
-    decide: (callId, approved, reason) => decisions.push([callId, approved, reason]),
+    decide: (...decision) => decisions.push(everyArgument ? decision : decision.slice(0, 3)),
   });
   return { view, decisions };
 }
@@ -333,13 +334,7 @@ test("a policy's decision names the policy; a user's says only what was decided"
 });
 
 test("a read of the notebook offers Allow for this run, which sends one decision for the run", () => {
-  /** @type {unknown[][]} */
-  const decisions = [];
-  const view = new ToolCardView({
-    signal: new AbortController().signal,
-    remembered: { open: null, full: false },
-    decide: (...decision) => decisions.push(decision),
-  });
+  const { view, decisions } = card(true);
   const read = {
     state: /** @type {const} */ ("awaiting"),
     reason: "reads the notebook; it would send:\n2 variables",
@@ -364,13 +359,7 @@ test("a read of the notebook offers Allow for this run, which sends one decision
 });
 
 test("an agent's own \"always\" is offered in the agent's words, its reason one line", () => {
-  /** @type {unknown[][]} */
-  const decisions = [];
-  const view = new ToolCardView({
-    signal: new AbortController().signal,
-    remembered: { open: null, full: false },
-    decide: (...decision) => decisions.push(decision),
-  });
+  const { view, decisions } = card(true);
   const codex = "Yes, and don't ask again for commands that start with `touch made.txt`";
   view.update(trade({ name: "execute", arguments: {}, approval: {
     state: "awaiting", reason: "touch made.txt\nAvailable Decisions",
