@@ -59,16 +59,16 @@ from ._tracing import configure_tracing, tracing_recorder
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from ._app.api import ask, attach, chat
-    from ._app.batch_runs import batch
-    from ._app.compare_runs import compare
-    from ._app.connections import connect, connections, get_connection
-    from ._app.history_tables import browse, runs, summary
-    from ._app.mcp_tools import mcp_logout, mcp_tools
-    from ._app.past_runs import show
-    from ._app.remote_runs import remote_runs
-    from ._app.scoring import score, scores
-    from ._app.trace_export import export_traces
+    from ._app.front.api import ask, attach, chat
+    from ._app.front.connections import connect, connections, get_connection
+    from ._app.front.scoring import score, scores
+    from ._app.many.batch_runs import batch
+    from ._app.mcp.mcp_tools import mcp_logout, mcp_tools
+    from ._app.past.compare_runs import compare
+    from ._app.past.history_tables import browse, runs, summary
+    from ._app.past.past_runs import show
+    from ._app.past.remote_runs import remote_runs
+    from ._app.past.trace_export import export_traces
     from ._client.async_client import AsyncAgentClient
     from ._client.sync import AgentClient
     from ._core.client_tools import ClientTool, tool
@@ -141,24 +141,24 @@ _LAZY: dict[str, str] = {
     "set_prices": "._core.price_settings",
     "AgentClient": "._client.sync",
     "AsyncAgentClient": "._client.async_client",
-    "ask": "._app.api",
-    "attach": "._app.api",
-    "chat": "._app.api",
-    "connect": "._app.connections",
-    "connections": "._app.connections",
-    "get_connection": "._app.connections",
-    "show": "._app.past_runs",
-    "batch": "._app.batch_runs",
-    "compare": "._app.compare_runs",
-    "export_traces": "._app.trace_export",
-    "score": "._app.scoring",
-    "scores": "._app.scoring",
-    "browse": "._app.history_tables",
-    "remote_runs": "._app.remote_runs",
-    "mcp_logout": "._app.mcp_tools",
-    "mcp_tools": "._app.mcp_tools",
-    "runs": "._app.history_tables",
-    "summary": "._app.history_tables",
+    "ask": "._app.front.api",
+    "attach": "._app.front.api",
+    "chat": "._app.front.api",
+    "connect": "._app.front.connections",
+    "connections": "._app.front.connections",
+    "get_connection": "._app.front.connections",
+    "show": "._app.past.past_runs",
+    "batch": "._app.many.batch_runs",
+    "compare": "._app.past.compare_runs",
+    "export_traces": "._app.past.trace_export",
+    "score": "._app.front.scoring",
+    "scores": "._app.front.scoring",
+    "browse": "._app.past.history_tables",
+    "remote_runs": "._app.past.remote_runs",
+    "mcp_logout": "._app.mcp.mcp_tools",
+    "mcp_tools": "._app.mcp.mcp_tools",
+    "runs": "._app.past.history_tables",
+    "summary": "._app.past.history_tables",
     "start_server": ".server",
 }
 

@@ -13,9 +13,9 @@ tools ``context=True`` offers (see the "The notebook as context" page).
 
 from __future__ import annotations
 
-from ._app.context_server import serve
-from ._app.context_summary import ContextSettings, configure, summarize
-from ._app.context_summary import context_settings as settings
-from ._app.context_tools import kernel_tools as tools
+from ._app.context.context_server import serve
+from ._app.context.context_summary import ContextSettings, configure, summarize
+from ._app.context.context_summary import context_settings as settings
+from ._app.context.context_tools import kernel_tools as tools
 
 __all__ = ["ContextSettings", "configure", "serve", "settings", "summarize", "tools"]

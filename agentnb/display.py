@@ -22,7 +22,7 @@ way (``agentnb.evals``): ``from agentnb.display import Table, Column, table_html
 
 from __future__ import annotations
 
-from ._app.history_tables import show_grid, shown_summary
+from ._app.past.history_tables import show_grid, shown_summary
 from ._core.extras import require_pandas, require_pyplot
 from ._core.text import excerpt, visible
 from ._core.warning import warn

@@ -300,7 +300,7 @@ class ToolQuestionAsked(_Event):
     call_id: str
     """The call that asks."""
     question: dict[str, Any]
-    """The question as a person is shown it (``agentnb._app.mcp_form.shown_form``): ``server``,
+    """The question as a person is shown it (``agentnb._app.mcp.mcp_form.shown_form``): ``server``,
     ``message``, ``mode`` (``form`` or ``url``), ``fields`` and ``hidden`` (a form's), ``url``
     and ``host`` (a link's). The server's text: untrusted."""
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._app.history_tables import (
+from ._app.past.history_tables import (
     HistoryStore,
     RunHistory,
     ToolCallHistory,

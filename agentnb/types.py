@@ -48,15 +48,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._app.acp_sessions import CommandList, ConfigOptions, PastSession, SessionList
-from ._app.batch_runs import RequestPlace, batch_requests, connections_of, send_batch
-from ._app.connections import Connection, Via
-from ._app.context_server import ContextServer
-from ._app.examples import DatasetRows, Example, examples_of, in_split
-from ._app.mcp_question import McpElicitation
-from ._app.mcp_tools import McpTools
-from ._app.run_like import RunLike, run_ids
-from ._app.served_calls import ServedCall
+from ._app.coding_agents.acp_sessions import CommandList, ConfigOptions, PastSession, SessionList
+from ._app.context.context_server import ContextServer
+from ._app.context.served_calls import ServedCall
+from ._app.front.connections import Connection, Via
+from ._app.front.run_like import RunLike, run_ids
+from ._app.many.batch_runs import RequestPlace, batch_requests, connections_of, send_batch
+from ._app.many.examples import DatasetRows, Example, examples_of, in_split
+from ._app.mcp.mcp_question import McpElicitation
+from ._app.mcp.mcp_tools import McpTools
 from ._client.client_options import ClientOptions
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream

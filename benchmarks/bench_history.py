@@ -60,7 +60,7 @@ from typing import Any
 import pandas as pd
 from summary_by_pandas import read_sql_summary_by_agent
 
-from agentnb._app.runs_browser import HistorySource
+from agentnb._app.past.runs_browser import HistorySource
 from agentnb._core.request import ModelSettings, RunRequest
 from agentnb._core.run import Run
 from agentnb._history import HistoryStore

@@ -65,7 +65,7 @@ import httpx_aiohttp
 import httpx_sse
 
 import agentnb
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._core.loop import get_loop, run_sync
 from agentnb._history import default_store
 

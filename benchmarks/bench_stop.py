@@ -26,7 +26,7 @@ from bench_load import add_load_options, built_in_server, messages, pct
 from patience import PATIENCE_S
 
 import agentnb
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._core.loop import run_sync
 
 STOP_EVERY_S = 0.02

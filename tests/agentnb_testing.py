@@ -198,7 +198,7 @@ def recording_connection(
     try:
         yield name
     finally:
-        from agentnb._app.connections import disconnect
+        from agentnb._app.front.connections import disconnect
         from agentnb._history import close_default_stores
 
         disconnect(name)

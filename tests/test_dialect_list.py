@@ -21,7 +21,7 @@ from agentnb_testing import REPO
 
 import agentnb
 import agentnb.providers
-from agentnb._app.run_flags import add_run_flags
+from agentnb._app.front.run_flags import add_run_flags
 from agentnb.providers import available_providers
 from agentnb.providers.openai import OpenAI
 from agentnb.server import DIALECT_PROVIDERS

@@ -232,7 +232,7 @@ RUNS = """
 def _runs_of_the_page(wait):
     import json, time
     import agentnb
-    from agentnb._app import interrupts
+    from agentnb._app.front import interrupts
     from agentnb.history import default_store
 
     def streaming():  # a run paused for a person's approval waits for a click that never comes

@@ -172,7 +172,7 @@ def test_every_listed_entry_point_reaches_the_engine() -> None:
     ]
 
 
-NOT_STREAMED = ("_app/served_calls.py", "_app/acp_sessions.py")
+NOT_STREAMED = ("_app/context/served_calls.py", "_app/coding_agents/acp_sessions.py")
 """The other ``Run.new`` calls make runs that never stream from a platform: the calls MCP
 clients make of the notebook served over MCP (``agentnb.context.serve``), which no agent's
 request starts, and an ACP agent's past session replayed into the history

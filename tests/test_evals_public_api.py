@@ -63,13 +63,16 @@ def test_the_parsers_see_every_kind_of_import(tmp_path: Path) -> None:
         "if TYPE_CHECKING:\n"
         "    from .._history import HistoryStore\n"
         "def later():\n"
-        "    import agentnb._app.api\n"
+        "    import agentnb._app.front.api\n"
         "    return importlib.import_module('agentnb._client.sync')\n"
     )
     found = [name for _, name in imported(sample, "agentnb.evals._sample") if private(name)]
-    assert {"agentnb._core", "agentnb._history", "agentnb._app.api", "agentnb._client.sync"} <= set(
-        found
-    )
+    assert {
+        "agentnb._core",
+        "agentnb._history",
+        "agentnb._app.front.api",
+        "agentnb._client.sync",
+    } <= set(found)
 
 
 def test_evals_imports_no_private_module_of_agentnb() -> None:

@@ -10,7 +10,9 @@ functions and under ``TYPE_CHECKING`` alike).
     _display reads runs and imports only the core; _app (what notebook and CLI share)
     shows its runs with it; the CLI never imports the notebook (the magics).
     The history keeps records and draws nothing: never history → display (what shows a
-    history is above both: _app/history_tables.py).
+    history is above both: _app/past/history_tables.py).
+    Inside _app, its sub-packages import one way too (APP_ORDER):
+      context  ←  mcp, coding_agents  ←  front  ←  past  ←  many
     server: apart, it uses nothing above the core's exceptions.
 """
 
@@ -122,22 +124,22 @@ LAZY_ALLOWED = (
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
     "rich.markdown",  # markdown-it: at the first answer a terminal prints
     "polars",  # RunHistory.to_polars (pyarrow, untyped, is loaded through importlib)
-    "agentnb._app.runs_browser",  # the widget, at the first history browsed
-    "agentnb._app.trace_export",  # past runs (and the widget with them), at the first export
+    "agentnb._app.past.runs_browser",  # the widget, at the first history browsed
+    "agentnb._app.past.trace_export",  # past runs (and the widget with them), at the first export
     # the widget stack (anywidget, ipywidgets, IPython's display): at the first thing drawn in
     # a notebook, never in a script, the command line or evaluation's commands
     "agentnb._display.widget",
     "agentnb._display.show",
     "agentnb._display.runs_table",
     "ipywidgets",
-    "agentnb._app.mcp_connection",  # the mcp SDK, an optional extra: at the first MCP server
-    "agentnb._app.mcp_http",  # likewise, at the first notebook served over MCP
-    "agentnb._app.mcp_apps",  # likewise, at the first call of a tool with an MCP App view
+    "agentnb._app.mcp.mcp_connection",  # the mcp SDK, an optional extra: at the first MCP server
+    "agentnb._app.context.mcp_http",  # likewise, at the first notebook served over MCP
+    "agentnb._app.mcp.mcp_apps",  # likewise, at the first call of a tool with an MCP App view
     "ray",  # an optional extra: when agentnb.evals.ray_executor() is called
-    "agentnb._app.mcp_oauth",  # likewise, at the first mcp_logout
+    "agentnb._app.mcp.mcp_oauth",  # likewise, at the first mcp_logout
     # the connections and their clients (httpx, the ACP SDK): at the first history_of(via),
     # never on the way of agentnb.runs() or summary(), which read the history file alone
-    "agentnb._app.connections",
+    "agentnb._app.front.connections",
 )
 """Heavy optional parts: the only imports that may sit inside a function (with a reason)."""
 LAZY_ALLOWED_IN_ROOT = ("agentnb._history",)
@@ -296,6 +298,34 @@ def test_no_import_cycles_even_through_function_level_imports() -> None:
                 edges.add(target)
     cycle = find_cycle(graph)
     assert cycle is None, " → ".join(cycle or [])
+
+
+APP_ORDER = ("context", "mcp", "coding_agents", "front", "past", "many")
+"""``_app``'s sub-packages, lowest first: each imports only those before it (``mcp`` and
+``coding_agents`` sit side by side and import neither the other)."""
+APP_SIDE_BY_SIDE = frozenset({("coding_agents", "mcp"), ("mcp", "coding_agents")})
+
+
+def app_part(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[:2] == ["agentnb", "_app"] else None
+
+
+def test_the_app_sub_packages_import_one_way() -> None:
+    wrong = []
+    for module, path, tree in modules_cache():
+        source = app_part(module)
+        if source is None:
+            continue
+        assert source in APP_ORDER, f"{module}: add its sub-package to APP_ORDER"
+        for target, node, _ in imports(module, path, tree):
+            destination = app_part(target)
+            if destination is None or destination == source:
+                continue
+            upward = APP_ORDER.index(destination) > APP_ORDER.index(source)
+            if upward or (source, destination) in APP_SIDE_BY_SIDE:
+                wrong.append(f"{module}:{node.lineno} ({source}) imports {target} ({destination})")
+    assert not wrong, "\n".join(wrong)
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:

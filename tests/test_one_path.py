@@ -38,7 +38,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
-from agentnb._app.run_flags import RUN_FLAGS, RunFlag
+from agentnb._app.front.run_flags import RUN_FLAGS, RunFlag
 from agentnb._cli.main import main as cli_main
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.stream import AsyncRunStream

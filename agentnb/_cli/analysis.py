@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._app.history_tables import HistoryStore
+from .._app.past.history_tables import HistoryStore
 from .._core.exceptions import AgentNBError
 from .._core.extras import MissingExtraError
 from .._core.text import terminal_safe

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .._app.outcome import HeldSummary
-from .._app.run_flags import add_run_flags, approval_policy
-from .._app.run_start import attach_connection, start_attach
+from .._app.front.outcome import HeldSummary
+from .._app.front.run_flags import add_run_flags, approval_policy
+from .._app.front.run_start import attach_connection, start_attach
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.handle import RunHandle
 from .._core.text import terminal_safe

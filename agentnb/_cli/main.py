@@ -15,9 +15,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from .._app.connections import close_all
-from .._app.history_tables import HistoryStore
-from .._app.run_flags import parser_options, unknown_options
+from .._app.front.connections import close_all
+from .._app.front.run_flags import parser_options, unknown_options
+from .._app.past.history_tables import HistoryStore
 from .._core.exceptions import ConfigurationError
 from .._core.text import did_you_mean
 from .._display.terminal import fit_lines, print_fitted, terminal_width

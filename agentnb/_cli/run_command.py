@@ -11,22 +11,22 @@ from pathlib import Path
 if sys.platform != "win32":
     import termios
 
-from .._app.acp_sessions import completed_command
-from .._app.connections import (
+from .._app.coding_agents.acp_sessions import completed_command
+from .._app.front.connections import (
     Connection,
     configured_connection,
     connect,
     get_connection,
     via_for,
 )
-from .._app.run_flags import (
+from .._app.front.run_flags import (
     AGENT_HELP,
     add_run_flags,
     approval_policy,
     dialect_names,
     run_options_from,
 )
-from .._app.run_start import start_run
+from .._app.front.run_start import start_run
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.request import build_request
 from .._core.text import terminal_safe

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .._app.history_tables import HistoryStore, RunHistory
+from .._app.past.history_tables import HistoryStore, RunHistory
 from .._core.exceptions import ConfigurationError
 from .._core.text import terminal_safe
 from .._display.terminal import print_fitted

@@ -110,7 +110,7 @@ _CANCELLED = {"outcome": {"outcome": "cancelled"}}
 
 class Workspace(Protocol):
     """What an ACP agent may read and write of the person's files (given by the connection;
-    :mod:`agentnb._app.acp_files`). Every method but :meth:`ask_first` may block: the
+    :mod:`agentnb._app.coding_agents.acp_files`). Every method but :meth:`ask_first` may block: the
     transport calls them in a worker thread."""
 
     root: Path

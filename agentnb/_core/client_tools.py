@@ -231,7 +231,7 @@ class ToolResult:
 
 class FormedResult(str):
     """A result's text that comes with its forms made (an MCP tool's result, which
-    :mod:`..._app.mcp_results` reads; a context tool's): the text is what the agent reads (a
+    :mod:`..._app.mcp.mcp_results` reads; a context tool's): the text is what the agent reads (a
     ``str``, so it is used as any text result is); ``shown``, what the chat cell shows beside
     it (a ``call.shown`` form, safe by how it was made: no user code runs to show it);
     ``images``, what goes to the model beside the text where its dialect takes images

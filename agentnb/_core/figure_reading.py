@@ -1,7 +1,7 @@
 """A matplotlib figure (or one plot of it, an ``Axes``) as a person reads it: its size, its
 title and each plot's, each axis's label and range, what is drawn and the legend. The one
 reading of a figure, for what the agent gets in words: an ``@fig`` attachment
-(:mod:`agentnb._app.context_summary`, which quotes each text redacted and leaves the ranges
+(:mod:`agentnb._app.context.context_summary`, which quotes each text redacted and leaves the ranges
 out at the ``schema`` level) and a figure a notebook tool returned
 (:func:`agentnb._core.client_tools.result_text`).
 

@@ -38,7 +38,7 @@ in words."""
 MAX_SHOWN_HTML_CHARS = 200_000
 """The largest HTML a chat cell shows; a larger one is said in words."""
 APP_VIEW_MIME = "application/vnd.agentnb.mcp-app+json"
-"""A call's shown form that is an MCP App's view (``_app/mcp_apps.py``): JSON the live chat
+"""A call's shown form that is an MCP App's view (``_app/mcp/mcp_apps.py``): JSON the live chat
 cell renders in a sandboxed frame; the static copy only says a view was there."""
 SHOWN_TIME_LIMIT = 10.0
 """Seconds a value's formatting may take (its ``_repr_*_`` methods, a figure drawn)."""

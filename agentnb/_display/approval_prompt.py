@@ -1,6 +1,6 @@
 """The ``Approve? [y/N]`` prompt a run that blocks a terminal asks at (or, when the agent asks
 a free-form question, an ``Answer:`` prompt whose line is the answer); ``--approve ask``
-chooses it (:func:`agentnb._app.run_flags.approval_policy`).
+chooses it (:func:`agentnb._app.front.run_flags.approval_policy`).
 
 The prompt shows the call through :mod:`agentnb._core.shown_call`: every argument key with
 its value, long values clipped one by one (the prompt then says so, and ``v`` prints the

@@ -3,7 +3,7 @@ sent: the view asks (``{"kind": "preview", "n", "text"}``) as the person types, 
 ``{"kind": "attachments", "n", "items": [{"mention", "text"}], "error"}`` back.
 
 The mentions are read in the kernel by what the cell was given (:class:`Attachments`; the
-notebook's is ``agentnb._app.attachments.KernelAttachments``), on a worker thread, one read
+notebook's is ``agentnb._app.context.attachments.KernelAttachments``), on a worker thread, one read
 at a time per cell: a request that comes while one is read waits, and only the latest such
 request is read then, so typing never queues work and never holds the kernel or the loop.
 """

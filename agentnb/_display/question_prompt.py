@@ -8,7 +8,7 @@ declines, ``c`` cancels, ``y`` goes on: a form's fields are asked one by one (``
 (integer 1-9, required) [default]:``, a value that does not fit asked again, Enter keeps the
 default or leaves an optional field empty); a link's ``y`` says the person will open it
 themselves (nothing here opens it). At the end of input the question is declined, saying so.
-The server's text reaches here made plain (:mod:`agentnb._app.mcp_form`).
+The server's text reaches here made plain (:mod:`agentnb._app.mcp.mcp_form`).
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def shared_runtime() -> AgentRuntime:
 
 VIEW_MESSAGES: dict[str, Callable[[ChatCell, dict[str, Any]], None]] = {}
 """What a message from a view does, by its ``kind``, for the kinds a layer above the display
-handles (an MCP App's ``tools/call``: ``_app/mcp_apps.py`` registers it)."""
+handles (an MCP App's ``tools/call``: ``_app/mcp/mcp_apps.py`` registers it)."""
 
 _layout: ipywidgets.Layout | None = None
 

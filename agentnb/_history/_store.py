@@ -140,7 +140,7 @@ _shown_summary: SummaryView | None = None
 def show_tables_as(runs: type[RunHistory], summary: SummaryView) -> None:
     """Have every store's ``runs()`` and ``runs_by_ids()`` return ``runs`` and its
     ``summary()`` be ``summary(frame, columns)``: the tables a person is shown. What shows
-    the history is above it (``agentnb._app.history_tables``, which calls this when
+    the history is above it (``agentnb._app.past.history_tables``, which calls this when
     imported); a store reads them at each call, so one a plain script's first run opened
     (recording loads no display) gives them too once they are imported."""
     global _shown_runs, _shown_summary

@@ -1,7 +1,7 @@
 """The options of ``%%agent`` / ``%agent`` and how they become run options.
 
 The options themselves are declared once, for the magics and ``agentnb run`` alike, in
-:data:`~agentnb._app.run_flags.RUN_FLAGS`: the same option gives the same request on
+:data:`~agentnb._app.front.run_flags.RUN_FLAGS`: the same option gives the same request on
 every path.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 
-from .._app.run_flags import flags_for, run_options_from
+from .._app.front.run_flags import flags_for, run_options_from
 from .._core.client_tools import ClientTool
 from .._core.request import RunOptions
 

@@ -25,15 +25,15 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Unicode
 
-from .._app import api as _api
-from .._app import interrupts
-from .._app.attach_targets import history_row
-from .._app.attachments import as_text, asks_first, typed_message
-from .._app.connections import connect, connections, get_connection, via_for
-from .._app.context_tools import remember_code_error
-from .._app.history_tables import runs
-from .._app.interpolate import interpolate
-from .._app.run_flags import AGENT_HELP, approval_policy, parser_options, unknown_options
+from .._app.context.attachments import as_text, asks_first, typed_message
+from .._app.context.context_tools import remember_code_error
+from .._app.context.interpolate import interpolate
+from .._app.front import api as _api
+from .._app.front import interrupts
+from .._app.front.attach_targets import history_row
+from .._app.front.connections import connect, connections, get_connection, via_for
+from .._app.front.run_flags import AGENT_HELP, approval_policy, parser_options, unknown_options
+from .._app.past.history_tables import runs
 from .._core.exceptions import AgentNBError, HTTPStatusError
 from .._core.handle import RunHandle
 from .._core.request import RunOptions

@@ -4,7 +4,7 @@
  *
  * The kernel sends the view as the call's shown form (`application/vnd.agentnb.mcp-app+json`:
  * its HTML, the hosts its resource declares, the call's input and result; see
- * agentnb/_app/mcp_apps.py). It runs in `<iframe sandbox="allow-scripts">` (never
+ * agentnb/_app/mcp/mcp_apps.py). It runs in `<iframe sandbox="allow-scripts">` (never
  * `allow-same-origin`: an opaque origin, no cookies, no storage, no parent DOM; no popups, no
  * top navigation, no forms) from `srcdoc`, with a Content-Security-Policy `<meta>` put before
  * anything of its own: no network at all unless its resource declares hosts, and then only

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from agentnb_testing import patient
 
-from agentnb._app.connections import Connection, ConnectionList
+from agentnb._app.front.connections import Connection, ConnectionList
 from agentnb._notebook.magics import _config_table
 
 pytestmark = pytest.mark.browser

@@ -12,7 +12,7 @@ import pytest
 from agentnb_testing import PATIENCE_S, cli_in_process
 from cli_process import cli_env, on, run_in_process, run_piped
 
-from agentnb._app.run_flags import BY_POLICY
+from agentnb._app.front.run_flags import BY_POLICY
 from agentnb._display.approval_prompt import NO_TERMINAL
 
 pexpect = pytest.importorskip("pexpect")

@@ -24,7 +24,7 @@ NOTEBOOK_ONLY = (
     "comm",
     "agentnb._display.widget",
     "agentnb._display.show",
-    "agentnb._app.api",
+    "agentnb._app.front.api",
 )
 """What only a notebook (or an IPython shell) uses."""
 SENDING_ONLY = ("aiohttp", "rich.markdown")
@@ -114,7 +114,9 @@ print(json.dumps({{"text": bool(handle.text), "loaded": [n for n in names if n i
 def test_a_script_s_ask_loads_nothing_of_the_notebook(server: Any) -> None:
     """``agentnb.ask`` in a plain script (no kernel): the run streams, and nothing of the
     notebook's widget stack is imported to show it."""
-    code = ASK_IN_A_SCRIPT.format(names=NOTEBOOK_ONLY[:-1])  # the script calls agentnb._app.api
+    code = ASK_IN_A_SCRIPT.format(
+        names=NOTEBOOK_ONLY[:-1]
+    )  # the script calls agentnb._app.front.api
     done = subprocess.run(
         [sys.executable, "-c", code, server.base_url, server.api_key],
         capture_output=True,

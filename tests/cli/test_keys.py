@@ -15,7 +15,7 @@ from cli_process import on
 
 import agentnb
 from agentnb import AuthenticationError
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 
 WAYS = ("AGENTNB_API_KEY", "agentnb run --api-key-file PATH", "agentnb.connect(..., api_key=...)")
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from agentnb._app.connections import BUILTIN_AGENTS
-from agentnb._app.run_flags import (
+from agentnb._app.front.connections import BUILTIN_AGENTS
+from agentnb._app.front.run_flags import (
     AGENT_HELP,
     RUN_FLAGS,
     flags_for,

@@ -13,7 +13,7 @@ from agentnb_testing import serving_asgi
 from reading_agent import BODIES, reading_agent
 
 import agentnb
-from agentnb._app.context_tools import Kernel, context_tools
+from agentnb._app.context.context_tools import Kernel, context_tools
 from agentnb._core.approval_fold import open_approval
 from agentnb._core.client_tools import tool
 from agentnb._core.transcript import ToolCall

@@ -22,7 +22,7 @@ from agentnb import (
     StreamTimeoutError,
     TransportError,
 )
-from agentnb._app.connections import connect, disconnect
+from agentnb._app.front.connections import connect, disconnect
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import StreamStallError
 from agentnb._core.run import MAX_UNKNOWN_BYTES, MAX_UNKNOWN_EVENTS

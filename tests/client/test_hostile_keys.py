@@ -24,7 +24,7 @@ from agentnb import (
     TransportError,
     connect,
 )
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.request import build_request
 from agentnb._core.run import Run

@@ -23,7 +23,7 @@ import pytest
 from approval_dialects import DIALECTS, AskedCall
 from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
-from agentnb._app.remote_runs import remote_runs
+from agentnb._app.past.remote_runs import remote_runs
 from agentnb._client import listing_bounds
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.listing_bounds import LISTING_PAGES, LISTING_ROWS

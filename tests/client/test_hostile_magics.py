@@ -17,7 +17,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
-from agentnb._app import connections as conns
+from agentnb._app.front import connections as conns
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb._history import close_default_stores

@@ -24,7 +24,7 @@ import pytest
 from agentnb_testing import said_on_page
 from hostile_server import Conn, HostileServer, Request, http_head
 
-from agentnb._app.connections import connect, disconnect
+from agentnb._app.front.connections import connect, disconnect
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.origins import checked_origins
 from agentnb._core.exceptions import AgentNBError, AuthenticationError, ConfigurationError

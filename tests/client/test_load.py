@@ -24,7 +24,7 @@ import pytest
 from agentnb_testing import PATIENCE_S, STALL_TIMEOUT
 
 import agentnb
-from agentnb._app import connections as conns
+from agentnb._app.front import connections as conns
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.loop import run_sync
 from agentnb._history import default_location, default_store

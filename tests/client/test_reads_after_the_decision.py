@@ -18,8 +18,8 @@ from agentnb_testing import PATIENCE_S, said_on_page, serving_asgi
 from reading_agent import BODIES, reading_agent
 
 import agentnb
-from agentnb._app.context_summary import summarize
-from agentnb._app.context_tools import Kernel, context_tools
+from agentnb._app.context.context_summary import summarize
+from agentnb._app.context.context_tools import Kernel, context_tools
 from agentnb.events import ToolApprovalRequested
 
 NONCE = "0123456789abcdef"

@@ -19,7 +19,7 @@ from hostile_server import Conn, HostileServer, Request, http_head, sse_head
 
 import agentnb
 from agentnb import Run, RunCancelledError
-from agentnb._app.connections import connect, disconnect
+from agentnb._app.front.connections import connect, disconnect
 from agentnb._client.clock import RunClock
 from agentnb._client.recording import RunRecording
 from agentnb._client.run_feed import RunFeed

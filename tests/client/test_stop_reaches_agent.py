@@ -15,7 +15,7 @@ from agentnb_testing import PATIENCE_S, client_for, wait_until
 
 import agentnb
 from agentnb import AsyncAgentClient
-from agentnb._app.batch_runs import batch
+from agentnb._app.many.batch_runs import batch
 from agentnb._core.loop import run_sync
 from agentnb._display.widget import ChatCell
 from agentnb.history import HistoryStore

@@ -14,7 +14,7 @@ from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._client.acp_transport import AcpTransport
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._client.transport import Transport

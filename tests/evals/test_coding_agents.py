@@ -31,7 +31,7 @@ from scripted_judge import JUDGE_MODEL, scripted_judge
 
 import agentnb
 from agentnb import ConfigurationError
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._core.trace_ids import run_span_id
 from agentnb._history import close_default_stores
 from agentnb._tracing import configure_tracing, flush_tracing

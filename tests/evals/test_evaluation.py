@@ -12,7 +12,7 @@ from agentnb_testing import growing_limits
 
 import agentnb
 from agentnb import evals, runs
-from agentnb._app.batch_runs import batch
+from agentnb._app.many.batch_runs import batch
 from agentnb._history import RunRecord, close_default_stores
 from agentnb.evals import contains, judge
 

@@ -13,7 +13,7 @@ import pytest
 
 import agentnb
 from agentnb import evals, runs
-from agentnb._app.batch_runs import batch
+from agentnb._app.many.batch_runs import batch
 from agentnb._display.summary_table import table
 from agentnb._history import RunRecord, close_default_stores, default_store
 from agentnb.evals import judge

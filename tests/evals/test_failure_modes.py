@@ -17,7 +17,7 @@ from agentnb_testing import PATIENCE_S, asgi_body, serving_asgi
 
 import agentnb
 from agentnb import evals
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb.evals import agreement, mode_judge, propose_modes
 
 PARROTS = "parrots the question"

@@ -17,7 +17,7 @@ from agentnb_testing import PATIENCE_S, recording_connection, said_on_page
 from scripted_judge import JUDGE_MODEL, JUDGE_RUN_COST, scripted_judge
 
 import agentnb
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb.evals import contains, judge, live, tool_called
 from agentnb.history import HistoryStore, RunRecord, add_recorder
 from agentnb.server import ServerHandle

@@ -19,7 +19,7 @@ from cluster_testing import SCRIPTED_AGENT, pairs_of, without_place
 
 import agentnb
 from agentnb import ConfigurationError, evals
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._history import close_default_stores
 from agentnb.evals._remote_task import _WORKER
 from agentnb.history import RunRecord

@@ -18,8 +18,8 @@ from agentnb_testing import PATIENCE_S, client_for
 
 import agentnb
 from agentnb import runs
-from agentnb._app.batch_runs import batch, run_batch
-from agentnb._app.remote_runs import fetch_remote_runs, remote_runs
+from agentnb._app.many.batch_runs import batch, run_batch
+from agentnb._app.past.remote_runs import fetch_remote_runs, remote_runs
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import AgentNBError
 from agentnb._core.loop import run_sync

@@ -12,7 +12,7 @@ import pytest
 from agentnb_testing import PATIENCE_S, client_for
 
 from agentnb import runs
-from agentnb._app.compare_runs import compare
+from agentnb._app.past.compare_runs import compare
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run

@@ -18,8 +18,8 @@ import pytest
 import agentnb
 import agentnb._history
 import agentnb.history
-from agentnb._app.connections import disconnect, store_of
-from agentnb._app.history_tables import summary_class
+from agentnb._app.front.connections import disconnect, store_of
+from agentnb._app.past.history_tables import summary_class
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
 from agentnb.events import RunCompleted, TextDelta, Usage
@@ -64,7 +64,7 @@ def test_default_store_is_the_public_store_whose_tables_are_shown() -> None:
 
 
 def test_every_part_that_opens_the_default_store_gets_the_same_object() -> None:
-    from agentnb._app.scoring import scores
+    from agentnb._app.front.scoring import scores
 
     recorder = agentnb._default_recorder()
     assert isinstance(recorder, agentnb.history.HistoryStore)
@@ -118,7 +118,7 @@ recorder.record_start(run, RunRequest(agent="echo", message="q"), base_url="http
 recorder.record_end(run)
 recorder.flush()
 after_run = {name: name in sys.modules for name in ("agentnb.history",
-    "agentnb._app.history_tables", "IPython")}
+    "agentnb._app.past.history_tables", "IPython")}
 
 import agentnb.history as history
 store = history.default_store()
@@ -147,7 +147,7 @@ def test_a_run_recorded_before_the_history_is_imported_lands_in_the_same_store(
     seen = json.loads(done.stdout)
     assert seen["after_run"] == {  # recording loads nothing that shows the tables
         "agentnb.history": False,
-        "agentnb._app.history_tables": False,
+        "agentnb._app.past.history_tables": False,
         "IPython": False,
     }
     assert seen["same"] and seen["public"] and seen["table"]

@@ -9,7 +9,7 @@ import pytest
 
 import agentnb
 from agentnb import runs
-from agentnb._app.batch_runs import batch
+from agentnb._app.many.batch_runs import batch
 from agentnb.server import ServerHandle
 
 QUESTIONS = ["What is NVDA trading at?", "What is AAPL trading at?", "How is MSFT doing?"]

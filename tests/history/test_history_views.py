@@ -289,7 +289,7 @@ def test_the_static_copy_of_the_table_to_browse_shows_its_default_columns_and_it
 
     from agentnb_testing import history_id, history_records
 
-    from agentnb._app.runs_browser import HistorySource
+    from agentnb._app.past.runs_browser import HistorySource
     from agentnb.history import HistoryStore
 
     with HistoryStore(tmp_path / "history.sqlite3") as store:

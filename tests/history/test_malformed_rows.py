@@ -15,7 +15,7 @@ import pytest
 from agentnb_testing import cli_in_process, history_id, history_records
 
 import agentnb
-from agentnb._app.runs_browser import HistorySource
+from agentnb._app.past.runs_browser import HistorySource
 from agentnb._history import close_default_stores
 from agentnb.history import HistoryStore
 

@@ -312,7 +312,7 @@ def failing_connection(server: ServerHandle) -> Iterator[str]:
     try:
         yield name
     finally:
-        from agentnb._app.connections import disconnect
+        from agentnb._app.front.connections import disconnect
 
         disconnect(name)
 

@@ -18,7 +18,7 @@ from genai_prices import Usage as PricedUsage
 from genai_prices import calc_price
 
 import agentnb
-from agentnb._app.remote_runs import fetch_remote_runs
+from agentnb._app.past.remote_runs import fetch_remote_runs
 from agentnb._history import RunFilter
 from agentnb.history import HistoryStore, RunHistory
 from agentnb.server import ServerHandle

@@ -14,7 +14,7 @@ import pytest
 from agentnb_testing import cli_in_process, history_records
 
 from agentnb import ConfigurationError
-from agentnb._app.runs_browser import HistorySource
+from agentnb._app.past.runs_browser import HistorySource
 from agentnb._history._pages import PageQuery, StorePages, run_pages
 from agentnb._history._run_filter import RunFilter
 from agentnb.history import HistoryStore, RunHistory

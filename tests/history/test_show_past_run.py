@@ -11,7 +11,7 @@ import pytest
 
 import agentnb
 from agentnb import ConfigurationError
-from agentnb._app.past_runs import past_run
+from agentnb._app.past.past_runs import past_run
 from agentnb._history import close_default_stores
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle

@@ -13,7 +13,7 @@ from pathlib import Path
 from agentnb_testing import PATIENCE_S
 
 import agentnb
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 
 __all__ = ["acp_connection", "agentnb_run"]
 

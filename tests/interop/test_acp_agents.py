@@ -32,7 +32,7 @@ from agentnb import (
     RunFailedError,
     evals,
 )
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._client import acp_terminals, acp_transport, acp_wire
 from agentnb._core.shown_call import shown_call
 from agentnb._display.run_text import status_line

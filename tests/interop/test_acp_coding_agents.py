@@ -23,7 +23,7 @@ from coding_agents import claude_code, codex, installed, scripted_model
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._core.shown_call import shown_call
 from agentnb.providers import RemoteAgent
 from agentnb.types import RunHandle

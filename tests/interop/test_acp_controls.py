@@ -20,7 +20,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb import ConfigurationError, evals
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._display.controller import pasted_media
 from agentnb._history._past_run import past_run
 from agentnb.providers._acp_session import MAX_COMMANDS, MAX_OPTIONS, MAX_PLAN_ENTRIES

@@ -19,7 +19,7 @@ import pytest
 from agentnb_testing import PATIENCE_S, free_port, serving, wait_until
 
 import agentnb
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb.approvals import ApprovalDecision
 from agentnb.types import ToolCall
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agentnb._app.context_server import claude_code_line
+from agentnb._app.context.context_server import claude_code_line
 
 PAGE = (Path(__file__).parents[2] / "docs" / "context.md").read_text()
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from agentnb_testing import PATIENCE_S, wait_until
 
-from agentnb._app.context_server import _show
-from agentnb._app.context_tools import Kernel
-from agentnb._app.served_calls import ServedCalls
+from agentnb._app.context.context_server import _show
+from agentnb._app.context.context_tools import Kernel
+from agentnb._app.context.served_calls import ServedCalls
 from agentnb._core.handle import RunHandle
 
 

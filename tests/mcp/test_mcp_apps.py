@@ -13,7 +13,7 @@ import pytest
 from mcp_servers import run_calling, tools_of
 
 import agentnb
-from agentnb._app.mcp_apps import SHOWN_MIME, allowed_domains
+from agentnb._app.mcp.mcp_apps import SHOWN_MIME, allowed_domains
 from agentnb._display.static_copy import static_bundle
 from agentnb.server import ServerHandle
 

@@ -1,4 +1,4 @@
-"""A server's question as a person is shown it (``_app/mcp_form.py``): fields typed by their
+"""A server's question as a person is shown it (``_app/mcp/mcp_form.py``): fields typed by their
 schema, bounded, the server's text made plain; a link's host in ASCII; what cannot be shown
 refused, saying why."""
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agentnb._app.mcp_form import MAX_SHOWN_FIELDS, FormRefused, shown_form
+from agentnb._app.mcp.mcp_form import MAX_SHOWN_FIELDS, FormRefused, shown_form
 from agentnb.types import McpElicitation
 
 

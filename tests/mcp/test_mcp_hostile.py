@@ -24,7 +24,7 @@ from mcp_servers import server_command
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError
-from agentnb._app import mcp_connection
+from agentnb._app.mcp import mcp_connection
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 

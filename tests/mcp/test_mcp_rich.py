@@ -14,7 +14,7 @@ import mcp.types as types
 from mcp_servers import run_calling, tools_of
 
 import agentnb
-from agentnb._app.mcp_results import MAX_TREE_DEPTH, formed_result
+from agentnb._app.mcp.mcp_results import MAX_TREE_DEPTH, formed_result
 from agentnb._core.client_tools import FormedResult, ToolResult
 from agentnb._display.safe_html import safe_html
 from agentnb.providers import anthropic

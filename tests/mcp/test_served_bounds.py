@@ -15,9 +15,9 @@ import httpx
 import pytest
 from agentnb_testing import PATIENCE_S
 
-from agentnb._app import mcp_http
-from agentnb._app.context_tools import Kernel
-from agentnb._app.served_calls import ARGUMENTS_CHARS, ServedCalls
+from agentnb._app.context import mcp_http
+from agentnb._app.context.context_tools import Kernel
+from agentnb._app.context.served_calls import ARGUMENTS_CHARS, ServedCalls
 from agentnb._core.handle import RunHandle
 
 TOKEN = "a-token-for-the-bounds-test-0123456789"

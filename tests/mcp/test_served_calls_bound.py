@@ -13,8 +13,8 @@ from pathlib import Path
 
 from agentnb_testing import PATIENCE_S
 
-from agentnb._app.context_tools import Kernel
-from agentnb._app.served_calls import ServedCalls
+from agentnb._app.context.context_tools import Kernel
+from agentnb._app.context.served_calls import ServedCalls
 from agentnb._core.handle import RunHandle
 from agentnb._display.run_text import status_line
 from agentnb._display.widget_protocol import Turn

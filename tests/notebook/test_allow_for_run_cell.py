@@ -15,7 +15,7 @@ from agentnb_testing import PATIENCE_S, serving_asgi, wait_until
 from chat_cell_views import capture, notices, paused, transcript_turn, view
 from reading_agent import reading_agent
 
-from agentnb._app.context_tools import Kernel, context_tools
+from agentnb._app.context.context_tools import Kernel, context_tools
 from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.handle import RunHandle
 from agentnb._display.widget import ChatCell

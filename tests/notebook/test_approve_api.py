@@ -18,8 +18,8 @@ from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import AgentClient, ConfigurationError, Run
-from agentnb._app import connections as conns
-from agentnb._app.run_start import start_run
+from agentnb._app.front import connections as conns
+from agentnb._app.front.run_start import start_run
 from agentnb._core.request import build_request
 from agentnb.approvals import ApprovalDecision
 from agentnb.server import ServerHandle

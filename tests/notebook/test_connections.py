@@ -5,7 +5,7 @@ from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import ConfigurationError
-from agentnb._app import connections as conns
+from agentnb._app.front import connections as conns
 
 
 @pytest.fixture(autouse=True)
@@ -111,7 +111,7 @@ def test_a_connection_that_cannot_list_says_so(server) -> None:  # type: ignore[
 
 
 def test_the_local_connection_lists_the_demo_agents() -> None:
-    from agentnb._app.connections import BUILTIN_AGENTS
+    from agentnb._app.front.connections import BUILTIN_AGENTS
 
     conn = conns.get_connection()
     assert conn.local

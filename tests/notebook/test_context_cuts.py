@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from agentnb_testing import said_on_page
 
-from agentnb._app import context_summary
-from agentnb._app.attachments import attach_context
-from agentnb._app.context_summary import CELL_CHARS, ITEM_CHARS, ContextSettings
-from agentnb._app.context_tools import Kernel, context_tools
+from agentnb._app.context import context_summary
+from agentnb._app.context.attachments import attach_context
+from agentnb._app.context.context_summary import CELL_CHARS, ITEM_CHARS, ContextSettings
+from agentnb._app.context.context_tools import Kernel, context_tools
 
 SECRETS = {
     "key shape": "sk-proj-a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6",

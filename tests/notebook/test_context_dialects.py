@@ -18,7 +18,7 @@ from agentnb_testing import serving_asgi
 from wire_tap import WireTap
 
 from agentnb import AsyncAgentClient
-from agentnb._app.context_tools import Kernel, context_tools
+from agentnb._app.context.context_tools import Kernel, context_tools
 from agentnb.providers import available_providers
 from agentnb.server import ServerHandle, start_server
 from agentnb.server._served_dialects import served_dialects

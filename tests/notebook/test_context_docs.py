@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from agentnb._app.attachments import attach_context
-from agentnb._app.context_tools import Kernel, context_tools
+from agentnb._app.context.attachments import attach_context
+from agentnb._app.context.context_tools import Kernel, context_tools
 
 PAGE = Path(__file__).parents[2] / "docs" / "context.md"
 NONCE = "3f9c0a7d2b1e4c55"  # the page's

@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agentnb._app.attachments import KernelAttachments, attach_context, attached
-from agentnb._app.context_summary import (
+from agentnb._app.context.attachments import KernelAttachments, attach_context, attached
+from agentnb._app.context.context_summary import (
     IMAGE_SIDE,
     TURN_IMAGES,
     ContextSettings,
     figure_image,
     summarize,
 )
-from agentnb._app.context_tools import Kernel
+from agentnb._app.context.context_tools import Kernel
 from agentnb._core.request import Media
 
 matplotlib_figure = pytest.importorskip("matplotlib.figure")
@@ -67,7 +67,7 @@ def test_the_preview_shows_what_sending_sends(monkeypatch: pytest.MonkeyPatch) -
     """The chat cell's input shows the exact text: with the image line on a dialect that
     takes images, without it elsewhere."""
     kernel = Kernel({"fig": chart()})
-    monkeypatch.setattr("agentnb._app.attachments.running_kernel", lambda: kernel)
+    monkeypatch.setattr("agentnb._app.context.attachments.running_kernel", lambda: kernel)
     shown = {
         images: KernelAttachments(images).preview("What does @fig show?")
         for images in (True, False)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from agentnb_testing import said_on_page
 
-from agentnb._app.context_tools import Kernel, context_tools
+from agentnb._app.context.context_tools import Kernel, context_tools
 
 NONCE = "0123456789abcdef"
 TOKEN = "ghp_" + "a1B2c3D4" * 5

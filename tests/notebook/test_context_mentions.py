@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentnb import ConfigurationError
-from agentnb._app.attachments import as_text, attach_context, attached, notebook_context
-from agentnb._app.context_tools import Kernel
+from agentnb._app.context.attachments import as_text, attach_context, attached, notebook_context
+from agentnb._app.context.context_tools import Kernel
 from agentnb._core.call_site import typed_literal
 
 NONCE = "0123456789abcdef"

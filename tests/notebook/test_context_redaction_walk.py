@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from agentnb_testing import said_on_page
 
-from agentnb._app import context_summary
-from agentnb._app.attachments import attach_context
-from agentnb._app.context_summary import ContextSettings, summarize
-from agentnb._app.context_tools import Kernel, context_tools
+from agentnb._app.context import context_summary
+from agentnb._app.context.attachments import attach_context
+from agentnb._app.context.context_summary import ContextSettings, summarize
+from agentnb._app.context.context_tools import Kernel, context_tools
 from agentnb._core import secrets as core_secrets
 from agentnb._core.secrets import SecretSearch, redact_key_shapes, secret_name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentnb._app.context_summary import CELL_CHARS, summarize
+from agentnb._app.context.context_summary import CELL_CHARS, summarize
 
 pd = pytest.importorskip("pandas")
 

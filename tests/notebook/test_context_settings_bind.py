@@ -20,10 +20,10 @@ import pytest
 from agentnb_testing import said_on_page
 
 from agentnb import ConfigurationError
-from agentnb._app import context_summary
-from agentnb._app.attachments import attach_context
-from agentnb._app.context_summary import ContextSettings, configure
-from agentnb._app.context_tools import Kernel, context_tools
+from agentnb._app.context import context_summary
+from agentnb._app.context.attachments import attach_context
+from agentnb._app.context.context_summary import ContextSettings, configure
+from agentnb._app.context.context_tools import Kernel, context_tools
 
 NONCE = "0123456789abcdef"
 CELL_FILE = "/tmp/ipykernel_4242/{}.py"

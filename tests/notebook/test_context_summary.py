@@ -17,16 +17,16 @@ import pytest
 from agentnb_testing import PATIENCE_S, said_on_page
 
 from agentnb import ConfigurationError
-from agentnb._app import context_summary
-from agentnb._app.attachments import KernelAttachments, attach_context
-from agentnb._app.context_summary import (
+from agentnb._app.context import context_summary
+from agentnb._app.context.attachments import KernelAttachments, attach_context
+from agentnb._app.context.context_summary import (
     ContextSettings,
     configure,
     data_block,
     summarize,
     within_turn,
 )
-from agentnb._app.context_tools import PAGE_SIZE, Kernel, context_tools
+from agentnb._app.context.context_tools import PAGE_SIZE, Kernel, context_tools
 from agentnb._core import user_code
 from agentnb._core.secrets import checked_key
 

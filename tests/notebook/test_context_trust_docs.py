@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from agentnb_testing import PATIENCE_S
 
-from agentnb._app import context_summary, context_tools
-from agentnb._app.attachments import attach_context
-from agentnb._app.context_summary import ContextSettings, configure, summarize
-from agentnb._app.context_tools import Kernel
+from agentnb._app.context import context_summary, context_tools
+from agentnb._app.context.attachments import attach_context
+from agentnb._app.context.context_summary import ContextSettings, configure, summarize
+from agentnb._app.context.context_tools import Kernel
 from agentnb._core import secrets as core_secrets
 from agentnb._core.call_site import typed_literal
 from agentnb._core.secrets import redact_key_shapes, secret_name

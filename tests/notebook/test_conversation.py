@@ -16,8 +16,8 @@ from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb import ConfigurationError
-from agentnb._app import connections as conns
-from agentnb._app.conversation import Conversation, conversation_cell
+from agentnb._app.front import connections as conns
+from agentnb._app.front.conversation import Conversation, conversation_cell
 from agentnb._core.loop import run_sync
 from agentnb._history import close_default_stores
 from agentnb.server import ServerHandle

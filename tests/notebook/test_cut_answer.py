@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from agentnb_testing import PATIENCE_S, asgi_body, serving_asgi
 
-from agentnb._app import connections as conns
-from agentnb._app.past_runs import past_run
-from agentnb._app.run_start import start_run
+from agentnb._app.front import connections as conns
+from agentnb._app.front.run_start import start_run
+from agentnb._app.past.past_runs import past_run
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
 from agentnb._display.static_copy import static_html, static_markdown, static_text

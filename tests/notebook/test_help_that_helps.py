@@ -18,7 +18,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import agentnb
-from agentnb._app import connections as conns
+from agentnb._app.front import connections as conns
 from agentnb._cli.main import main as cli_main
 
 

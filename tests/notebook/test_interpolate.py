@@ -3,7 +3,7 @@ from types import SimpleNamespace
 import pytest
 
 from agentnb import ConfigurationError
-from agentnb._app.interpolate import interpolate
+from agentnb._app.context.interpolate import interpolate
 
 NS = {
     "ticker": "NVDA",

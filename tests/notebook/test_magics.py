@@ -18,7 +18,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb import RunCancelledError
-from agentnb._app import connections as conns
+from agentnb._app.front import connections as conns
 from agentnb._core.loop import run_sync
 
 

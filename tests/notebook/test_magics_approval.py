@@ -13,8 +13,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
-from agentnb._app import connections as conns
-from agentnb._app.run_flags import BY_POLICY
+from agentnb._app.front import connections as conns
+from agentnb._app.front.run_flags import BY_POLICY
 from agentnb._display.approval_prompt import NO_TERMINAL
 
 

@@ -14,7 +14,7 @@ from IPython.core.magic_arguments import parse_argstring
 
 import agentnb
 from agentnb import Media
-from agentnb._app import connections as conns
+from agentnb._app.front import connections as conns
 from agentnb._core.request import RUN_OPTIONS, build_request
 from agentnb._notebook.magic_args import request_options
 from agentnb._notebook.magics import OUTPUT_COLUMNS

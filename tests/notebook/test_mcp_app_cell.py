@@ -19,7 +19,7 @@ from chat_cell_views import Recorder, capture, notices, view
 from mcp_servers import run_calling, server_command, tools_of
 
 import agentnb
-from agentnb._app.mcp_apps import MAX_VIEW_CALLS, SHOWN_MIME, VIEW_AGENT
+from agentnb._app.mcp.mcp_apps import MAX_VIEW_CALLS, SHOWN_MIME, VIEW_AGENT
 from agentnb._display.widget import ChatCell
 from agentnb.server import ServerHandle
 

@@ -16,8 +16,8 @@ from agentnb_testing import PATIENCE_S
 from chat_cell_views import capture, replica_of, settle
 
 import agentnb
-from agentnb._app import connections as conns
-from agentnb._app.past_runs import past_run
+from agentnb._app.front import connections as conns
+from agentnb._app.past.past_runs import past_run
 from agentnb._core.handle import RunHandle
 from agentnb._display.static_copy import static_bundle
 from agentnb._display.terminal import TerminalPrinter

@@ -16,7 +16,7 @@ import pytest
 from agentnb_testing import PATIENCE_S
 
 import agentnb
-from agentnb._app import connections as conns
+from agentnb._app.front import connections as conns
 from agentnb._core import rich_result
 from agentnb._core.rich_result import has_rich_form, shown_result
 from agentnb._display import safe_html as safe_html_module

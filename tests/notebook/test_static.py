@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from agentnb._app.mcp_form import shown_form
-from agentnb._app.mcp_question import McpElicitation
+from agentnb._app.mcp.mcp_form import shown_form
+from agentnb._app.mcp.mcp_question import McpElicitation
 from agentnb._core.run import Run
 from agentnb._core.transcript import DecidedBy
 from agentnb._display.run_text import NO_RESULT_NOTE

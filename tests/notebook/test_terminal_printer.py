@@ -12,8 +12,8 @@ from typing import Any
 
 from agentnb_testing import PATIENCE_S
 
-from agentnb._app import connections as conns
-from agentnb._app.run_start import start_run
+from agentnb._app.front import connections as conns
+from agentnb._app.front.run_start import start_run
 from agentnb._core.pricing import usd
 from agentnb._core.request import build_request
 from agentnb._core.run import Run

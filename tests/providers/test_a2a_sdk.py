@@ -15,7 +15,7 @@ from agentnb_testing import PEER_TIMEOUT, free_port, sdk_python, serving
 
 import agentnb
 from agentnb import AsyncAgentClient
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._core.exceptions import ConfigurationError, RunFailedError
 from agentnb._core.request import RunRequest
 from agentnb.approvals import ApprovalDecision

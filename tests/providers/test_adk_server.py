@@ -18,7 +18,7 @@ from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, patient_polls, 
 
 import agentnb
 from agentnb import AsyncAgentClient
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._client.tool_rounds import STOPPED_WHILE_RUNNING
 from agentnb._core.exceptions import (
     ConfigurationError,

@@ -17,7 +17,7 @@ from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, sdk_python, ser
 
 import agentnb
 from agentnb import AsyncAgentClient, Run
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._core.exceptions import NotFoundError, RunFailedError
 from agentnb._core.request import build_request
 from agentnb.server import ServerHandle

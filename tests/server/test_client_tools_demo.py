@@ -13,7 +13,7 @@ import pytest
 from agentnb_testing import PATIENCE_S, client_for
 
 import agentnb
-from agentnb._app.connections import disconnect
+from agentnb._app.front.connections import disconnect
 from agentnb._display.run_text import run_text
 from agentnb._display.static_copy import static_bundle
 from agentnb.server import ServerHandle

@@ -13,7 +13,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from tracing_testing import OtlpReceiver
 
 import agentnb
-from agentnb._app import connections as conns
+from agentnb._app.front import connections as conns
 from agentnb._tracing import flush_tracing
 from agentnb.server import ServerHandle
 

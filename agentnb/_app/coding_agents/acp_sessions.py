@@ -1,0 +1,542 @@
+"""An ACP connection's sessions as a person reads them: the settings a session offers
+(``conn.config_options``: model, mode, effort...) and the slash commands it advertises
+(``conn.commands``), each shown as a table. What the agent said is kept by the dialect
+(:mod:`agentnb.providers._acp_session`); this reads it on the person's side."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, SupportsIndex, overload
+
+from ..._client.async_client import AsyncAgentClient
+from ..._core.exceptions import ConfigurationError
+from ..._core.loop import run_sync, submit
+from ..._core.request import build_request
+from ..._core.run import Run
+from ..._display.plain_table import PlainTable
+from ...events import RunCompleted, RunStarted
+from ...providers import RpcCall
+from ...providers._acp_session import (
+    ConfigOption,
+    SessionCommand,
+    SessionState,
+    option_named,
+    resolve_config,
+    set_setting,
+    shown,
+)
+from ...providers.acp import Acp, AcpTranslator
+from ...sse import ServerSentEvent
+
+__all__ = [
+    "ChatSession",
+    "CommandList",
+    "ConfigOptions",
+    "PastSession",
+    "SessionList",
+    "acp_of",
+    "completed_command",
+    "config_options",
+    "import_session",
+    "past_sessions",
+    "session_commands",
+    "session_of",
+]
+
+COMMANDS_WAIT_S = 3.0
+"""How long a completion waits for a session's commands, which an agent advertises just
+after the session opens (``available_commands_update``)."""
+SHOWN_CHOICES = 12
+"""How many of a setting's choices its row shows (the rest are counted)."""
+
+
+class ConfigOptions(list[ConfigOption]):
+    """The settings an ACP session offers, shown as a table; ``options["model"]`` is the
+    setting of that id, else of that category (``model``, ``mode``, ``thought_level``)."""
+
+    def __init__(self, connection: str, options: Iterable[ConfigOption]) -> None:
+        super().__init__(options)
+        self.connection = connection
+
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> ConfigOption: ...
+    @overload
+    def __getitem__(self, key: slice) -> list[ConfigOption]: ...
+    @overload
+    def __getitem__(self, key: str) -> ConfigOption: ...
+    def __getitem__(self, key: Any) -> Any:
+        if not isinstance(key, str):
+            return super().__getitem__(key)
+        for option in self:
+            if option.id == key:
+                return option
+        for option in self:
+            if option.category == key:
+                return option
+        raise KeyError(f"no setting {key!r}; the settings: {', '.join(o.id for o in self)}")
+
+    def _table(self) -> PlainTable:
+        rows = (
+            (
+                shown(o.id),
+                shown(o.name),
+                shown(o.category or ""),
+                shown(str(o.current)) if o.current is not None else "",
+                _choices(o),
+            )
+            for o in self
+        )
+        title = f"settings of {self.connection!r}'s session:"
+        header = ("id", "name", "category", "current", "choices")
+        return PlainTable(header, rows, code=(0, 3), title=title)
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"(connection {self.connection!r}'s agent offers no settings)"
+        return repr(self._table())
+
+    def _repr_html_(self) -> str:
+        return self._table()._repr_html_()
+
+
+def _choices(option: ConfigOption) -> str:
+    if option.kind == "boolean":
+        return "True, False"
+    said = [shown(c.value) for c in option.choices[:SHOWN_CHOICES]]
+    more = len(option.choices) + option.dropped - SHOWN_CHOICES
+    return ", ".join(said) + (f" (and {more:,} more)" if more > 0 else "")
+
+
+class CommandList(list[SessionCommand]):
+    """The slash commands an ACP session advertises, shown as a table."""
+
+    def __init__(self, connection: str, commands: Iterable[SessionCommand], dropped: int) -> None:
+        super().__init__(commands)
+        self.connection = connection
+        self.dropped = dropped
+
+    def names(self) -> list[str]:
+        return [f"/{command.name}" for command in self]
+
+    def _table(self) -> PlainTable:
+        rows = ((f"/{shown(c.name)}", shown(c.hint or ""), shown(c.description, 300)) for c in self)
+        notes = [f"{self.dropped:,} more commands not kept"] if self.dropped else []
+        title = f"commands of {self.connection!r}'s session:"
+        return PlainTable(
+            ("command", "input", "description"), rows, code=(0,), title=title, notes=notes
+        )
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"(connection {self.connection!r}'s agent advertises no commands)"
+        return repr(self._table())
+
+    def _repr_html_(self) -> str:
+        return self._table()._repr_html_()
+
+
+def acp_of(client: AsyncAgentClient, connection: str, what: str) -> Acp:
+    """The ACP dialect of connection ``connection``'s client; else an error saying ``what``
+    (a feature) is an ACP agent's."""
+    provider = client.provider
+    if not isinstance(provider, Acp):
+        raise ConfigurationError(
+            f"connection {connection!r} speaks the {provider.name} dialect: {what} are an "
+            f"ACP agent's (agentnb.connect('acp', command=[...]))"
+        )
+    return provider
+
+
+def session_of(client: AsyncAgentClient, connection: str, what: str) -> SessionState:
+    """The state of the connection's latest ACP session (one opened to read it, if none
+    is)."""
+    provider = acp_of(client, connection, what)
+    return run_sync(provider.latest_session(client.transport.send_json))
+
+
+def config_options(client: AsyncAgentClient, connection: str) -> ConfigOptions:
+    """The settings the connection's agent offers its sessions (:class:`ConfigOptions`)."""
+    return ConfigOptions(connection, session_of(client, connection, "config_options").options)
+
+
+def session_commands(client: AsyncAgentClient, connection: str) -> CommandList:
+    """The slash commands the connection's agent advertised for its latest session."""
+    state = session_of(client, connection, "commands")
+    return CommandList(connection, state.commands, state.commands_dropped)
+
+
+def completed_command(client: AsyncAgentClient, connection: str, message: str) -> tuple[str, str]:
+    """``message`` with its leading ``/command`` completed where it begins one the agent
+    advertises and no other (``/rev`` → ``/review``), and a note saying what was done (empty:
+    nothing); the rest is sent as typed. A message that is not a command (``/tmp/x``, text)
+    is left as it is."""
+    word, sep, rest = message.partition(" ")
+    typed = word[1:]
+    if not word.startswith("/") or not typed or "/" in typed:
+        return message, ""
+    state = session_of(client, connection, "commands")
+    deadline = time.monotonic() + COMMANDS_WAIT_S
+    while not state.commands and time.monotonic() < deadline:
+        time.sleep(0.05)
+    names = [command.name for command in state.commands]
+    if typed in names:
+        return message, ""
+    starting = [name for name in names if name.startswith(typed)]
+    if len(starting) == 1:
+        return f"/{starting[0]}{sep}{rest}", f"/{shown(typed)} → /{shown(starting[0])}"
+    if starting:
+        said = ", ".join(f"/{shown(name)}" for name in starting[:10])
+        return message, f"/{shown(typed)} may be {said}: sent as typed"
+    return message, ""
+
+
+# ---- past sessions ------------------------------------------------------------------------
+MAX_LISTED = 1000
+"""The most sessions :func:`past_sessions` reads (pages of ``session/list`` followed)."""
+
+
+@dataclass(frozen=True)
+class PastSession:
+    """A session the agent lists (``session/list``): what :func:`import_session` takes."""
+
+    session_id: str
+    title: str | None
+    cwd: str | None
+    updated: str | None
+
+
+class SessionList(list[PastSession]):
+    """The sessions an ACP agent lists, shown as a table (id, title, cwd, updated)."""
+
+    def __init__(self, connection: str, sessions: Iterable[PastSession], more: bool) -> None:
+        super().__init__(sessions)
+        self.connection = connection
+        self.more = more
+
+    def _table(self) -> PlainTable:
+        rows = (
+            (
+                shown(s.session_id),
+                shown(s.updated or ""),
+                shown(s.cwd or "", 300),
+                shown(s.title or "", 300),
+            )
+            for s in self
+        )
+        notes = [f"the first {MAX_LISTED:,} sessions; the agent lists more"] if self.more else []
+        title = f"sessions of {self.connection!r}:"
+        header = ("session", "updated", "cwd", "title")
+        return PlainTable(header, rows, code=(0,), title=title, notes=notes)
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"(connection {self.connection!r}'s agent lists no sessions)"
+        return repr(self._table())
+
+    def _repr_html_(self) -> str:
+        return self._table()._repr_html_()
+
+
+def past_sessions(client: AsyncAgentClient, connection: str, cwd: str | None) -> SessionList:
+    """The sessions the connection's agent lists (``session/list``, every page up to
+    :data:`MAX_LISTED`), for ``cwd`` when given; an agent that does not offer it says so."""
+    provider = acp_of(client, connection, "sessions")
+    send = client.transport.send_json
+
+    async def read() -> tuple[list[PastSession], bool]:
+        await client.transport.discover()
+        if not provider.offers("list"):
+            raise ConfigurationError(
+                f"{provider.named} does not list its sessions (no session/list)"
+            )
+        found: list[PastSession] = []
+        cursor: str | None = None
+        while len(found) < MAX_LISTED:
+            params: dict[str, Any] = {"cwd": cwd} if cwd else {}
+            if cursor:
+                params["cursor"] = cursor
+            answer = await send(RpcCall("session/list", params))
+            page = answer if isinstance(answer, dict) else {}
+            found += [s for item in page.get("sessions") or [] if (s := _listed(item))]
+            cursor = page.get("nextCursor") if isinstance(page.get("nextCursor"), str) else None
+            if not cursor:
+                return found[:MAX_LISTED], False
+        return found[:MAX_LISTED], True
+
+    found, more = run_sync(read())
+    return SessionList(connection, found, more)
+
+
+def _listed(item: object) -> PastSession | None:
+    if not isinstance(item, dict) or not isinstance(item.get("sessionId"), str):
+        return None
+
+    def text(key: str) -> str | None:
+        value = item.get(key)
+        return value[:TEXT_LIMIT] if isinstance(value, str) else None
+
+    return PastSession(
+        session_id=item["sessionId"][:TEXT_LIMIT],
+        title=text("title"),
+        cwd=text("cwd"),
+        updated=text("updatedAt"),
+    )
+
+
+TEXT_LIMIT = 1000
+"""How much of a listed session's id, title or cwd is kept."""
+
+
+def import_session(
+    client: AsyncAgentClient, connection: str, session_id: str, store: Any
+) -> list[Run]:
+    """Replay the agent's past session ``session_id`` (``session/load``) into ``store`` as
+    runs, one per user turn, marked imported (a turn imported before is not again); the
+    runs, oldest first. An agent that cannot load sessions says so."""
+    provider = acp_of(client, connection, "import_session")
+    if not isinstance(session_id, str) or not session_id:
+        raise ConfigurationError("import_session takes a session id (see conn.sessions())")
+
+    async def load() -> list[dict[str, Any]]:
+        await client.transport.discover()
+        if not provider.offers("loadSession"):
+            raise ConfigurationError(
+                f"{provider.named} cannot replay its past sessions (no session/load)"
+            )
+        return await provider.replay(session_id, client.transport.send_json)
+
+    updates = run_sync(load())
+    runs = [
+        _imported_run(provider, client, connection, session_id, n, turn)
+        for n, turn in enumerate(_turns(updates))
+    ]
+    if store is not None:
+        for run in runs:
+            if store.get(run.local_id) is None:
+                request = build_request(run.agent, run.message, thread_id=session_id)
+                store.record(run, request, base_url=client.base_url)
+        store.flush()
+    return runs
+
+
+def _turns(updates: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The replay cut into turns: each begins with the user's message (its chunks joined)."""
+    turns: list[tuple[str, list[dict[str, Any]]]] = []
+    asked: list[str] = []
+    for update in updates:
+        if update.get("sessionUpdate") == "user_message_chunk":
+            if turns and not asked and not turns[-1][1]:
+                asked = [turns.pop()[0]]  # the user's message in several chunks
+            asked.append(_chunk_text(update))
+            continue
+        if asked:
+            turns.append(("".join(asked), []))
+            asked = []
+        if turns:
+            turns[-1][1].append(update)
+    if asked:
+        turns.append(("".join(asked), []))
+    return turns
+
+
+def _chunk_text(update: dict[str, Any]) -> str:
+    content = update.get("content")
+    if isinstance(content, dict) and isinstance(content.get("text"), str):
+        return str(content["text"])
+    return ""
+
+
+def _imported_run(
+    provider: Acp,
+    client: AsyncAgentClient,
+    connection: str,
+    session_id: str,
+    n: int,
+    turn: tuple[str, list[dict[str, Any]]],
+) -> Run:
+    asked, updates = turn
+    digest = hashlib.sha256(f"{connection}\0{session_id}\0{n}".encode()).hexdigest()[:32]
+    run = Run.new(
+        connection,
+        asked,
+        thread_id=session_id,
+        provider=provider.name,
+        connection=connection,
+        model=None,
+        max_size=None,
+        local_id=f"imported-{digest}",
+    )
+    run.imported = True
+    translator = AcpTranslator(provider, session_id, started=True)  # not today's model
+    run.start()
+    run.apply(RunStarted(thread_id=session_id))
+    for update in updates:
+        frame = ServerSentEvent(event="update", data=json.dumps(update))
+        for event in translator.translate(frame):
+            run.apply(event)
+    run.apply(RunCompleted(finish_reason="stop"))
+    return run
+
+
+# ---- a chat cell's controls --------------------------------------------------------------------
+SHOWN_SETTINGS = 8
+"""How many of a session's settings a chat cell offers beside its input (model, mode and
+effort first)."""
+OFFERED_CHOICES = 200
+"""How many of a setting's choices its selector offers."""
+OFFERED_COMMANDS = 200
+"""How many commands ``/`` offers in a chat cell."""
+_FIRST = {"model": 0, "mode": 1, "thought_level": 2}
+
+
+class ChatSession:
+    """A chat cell's view of its ACP session (:class:`~agentnb._display.controller.
+    SessionControls`): the settings its selectors offer and the commands ``/`` offers, those
+    of the conversation's session (the latest one before it has one). A setting picked goes
+    in ``options["config"]``, which every run of the conversation sends, and is set on the
+    session at once where one is open and idle (``session/set_config_option``), shown
+    pending until the agent answers; refused, the selector goes back and says why."""
+
+    def __init__(
+        self,
+        client: AsyncAgentClient,
+        connection: str,
+        options: dict[str, Any],
+        thread: Any,
+        busy: Any = lambda: False,
+    ) -> None:
+        self.provider = acp_of(client, connection, "session controls")
+        self.client, self.connection = client, connection
+        self.options = options
+        self.thread = thread
+        """Returns the conversation's thread (its session id), None before the first run."""
+        self.busy = busy
+        """Returns whether a turn of the conversation is running (a pick then waits for the
+        next message, set before its prompt)."""
+        self.pending: dict[str, str | bool] = {}
+        """Each setting being set on the session, by its id: the value asked for."""
+        self.error: str | None = None
+        """Why the last pick was refused (shown beside the selectors until the next one)."""
+        self._changed: list[Any] = []
+        self.provider.watch(self._session_changed)
+
+    def _state(self) -> SessionState | None:
+        session = self.thread() or self.provider.latest
+        return self.provider.sessions.get(session) if session else None
+
+    def wire(self) -> dict[str, Any] | None:
+        state = self._state()
+        if state is None:
+            return None
+        chosen = dict(self.options.get("config") or {})
+        options = sorted(
+            (o for o in state.options if o.kind == "select"),
+            key=lambda o: _FIRST.get(o.category or "", 3),
+        )
+        settings = [
+            {
+                "id": o.id,
+                "name": shown(o.name),
+                "category": o.category,
+                "current": chosen.get(o.id, o.current),
+                "pending": o.id in self.pending,
+                "choices": [
+                    {"value": c.value, "name": shown(c.name)} for c in o.choices[:OFFERED_CHOICES]
+                ],
+            }
+            for o in options[:SHOWN_SETTINGS]
+        ]
+        commands = [
+            {
+                "name": c.name,
+                "label": shown(c.name),
+                "description": shown(c.description, 300),
+                "hint": shown(c.hint or "", 200),
+            }
+            for c in state.commands[:OFFERED_COMMANDS]
+        ]
+        more = max(0, len(state.commands) - OFFERED_COMMANDS) + state.commands_dropped
+        return {
+            "settings": settings,
+            "commands": commands,
+            "more_commands": more,
+            "error": self.error,
+        }
+
+    def choose(self, setting: str, value: str | bool) -> None:
+        """The person picked ``value`` for ``setting``: the next runs ask for it, and the
+        open session is set to it now (:meth:`_set`); refused, the cell says why."""
+        self.error = None
+        state = self._state()
+        option = None
+        if state is not None:
+            try:
+                resolve_config(state.options, {setting: value}, self.provider.named)
+            except ConfigurationError as exc:
+                self.error = f"Could not set {shown(setting)}: {exc}"
+                self._tell()
+                return
+            option = option_named(state.options, setting)
+            if option is not None:
+                setting, value = option.id, option.choice_of(value) or value
+        config = dict(self.options.get("config") or {})
+        before = config.get(setting)
+        self.options["config"] = {**config, setting: value}
+        session = self._open_session()
+        if option is not None and session is not None and not self.busy():
+            self.pending[setting] = value
+            submit(self._set(session, option, value, before))
+        self._tell()
+
+    def _open_session(self) -> str | None:
+        """The session a pick is set on now: the conversation's, else the one opened to read
+        the settings, which its first message takes (None: none is open)."""
+        session = self.thread() or self.provider.spare
+        return session if session in self.provider.sessions else None
+
+    async def _set(
+        self, session: str, option: ConfigOption, value: str | bool, before: str | bool | None
+    ) -> None:
+        """Set ``option`` on ``session`` now; refused, the pick is undone (``before``: what
+        ``config`` asked for it before) and the cell says why."""
+        state = self.provider.sessions[session]
+        try:
+            await set_setting(state, session, option, value, self.client.transport.send_json)
+        except Exception as exc:  # the agent's refusal, or its process gone: said in the cell
+            config = dict(self.options.get("config") or {})
+            if config.get(option.id) == value:
+                config.pop(option.id)
+                if before is not None:
+                    config[option.id] = before
+                self.options["config"] = config
+            self.error = (
+                f"Could not set {shown(option.name)} to {shown(str(value))}: {shown(str(exc), 300)}"
+            )
+        finally:
+            if self.pending.get(option.id) == value:
+                del self.pending[option.id]
+            self.provider.changed(session)
+            self._tell()
+
+    def watch(self, changed: Any) -> None:
+        self._changed.append(changed)
+        if self.provider.latest is None:  # the selectors before the first message
+            submit(self._open_one())
+
+    async def _open_one(self) -> None:
+        with contextlib.suppress(Exception):  # the first run says why, where it fails
+            await self.client.transport.discover()
+            await self.provider.latest_session(self.client.transport.send_json)
+
+    def _session_changed(self, session_id: str) -> None:
+        if session_id in (self.thread(), self.provider.latest):
+            self._tell()
+
+    def _tell(self) -> None:
+        for changed in self._changed:
+            changed()

@@ -1,0 +1,280 @@
+"""The notebook as an MCP server for any agent: ``agentnb.context.serve()`` serves the six
+read-only context tools over Streamable HTTP on 127.0.0.1, for a client the person points at
+it (Claude Code, Codex, Gemini CLI, an ACP agent's ``mcpServers``).
+
+The results are what ``context=True`` gives (the same tools, summaries, caps and redaction);
+the gate stays in the kernel: the server's calls are one run, shown in the cell that started
+it, whose approval cards decide where ``configure(ask_first=True)`` or ``approve=`` say a
+call asks first (:mod:`.served_calls`). The wire is :mod:`.mcp_http`'s.
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+import secrets
+import threading
+import weakref
+from collections.abc import Callable
+from html import escape
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from ..._core.approvals import ApprovalPolicy, as_approver
+from ..._core.exceptions import ConfigurationError
+from ..._core.extras import require_mcp
+from ..._core.handle import RunHandle
+from ..._core.run import Run, ToolCall
+from ..._core.secrets import register_secret
+from ..._display.environment import kernel_shell, note
+from ...events import Event, ToolApprovalRequested
+from .context_tools import NO_KERNEL, running_kernel
+from .served_calls import ServedCall, ServedCalls
+
+if TYPE_CHECKING:
+    from .mcp_http import HttpServer
+
+__all__ = ["ContextServer", "serve"]
+
+REVEAL_SECONDS = 60.0
+"""How long :meth:`ContextServer.reveal` shows the token in a notebook."""
+REVEAL_NOTE = (
+    "(the token is masked, so a saved notebook keeps none: srv.reveal() shows it whole for "
+    f"{REVEAL_SECONDS:.0f} s; srv.token is the token)"
+)
+
+
+WRAP_AT_WORDS = "white-space:pre-wrap;overflow-wrap:break-word;word-break:normal"
+"""A <pre>'s lines wrapped between words; only a token longer than a line breaks inside."""
+
+
+def masked(token: str) -> str:
+    """A token's first four characters and an ellipsis: enough to tell two apart."""
+    return token[:4] + "…"
+
+
+def serve(port: int = 0, approve: ApprovalPolicy = None) -> ContextServer:
+    """Serve the notebook's six context tools as an MCP server, over Streamable HTTP at
+    ``srv.url`` (ending ``/mcp``), on 127.0.0.1 only, each request needing the header
+    ``Authorization: Bearer <srv.token>``; until ``srv.stop()``, the end of a ``with``
+    block, Stop in the cell that started it, or the kernel's exit.
+
+    The results are what ``context=True`` gives the agent (the same summaries, caps and
+    redaction; ``.env`` and paths outside the working directory refused as tool errors).
+    ``port``: 0 picks a free one. ``approve``: what decides each call, as ``ask``'s
+    ``approve=`` (True approves every call, False denies every call, a callable gets the
+    ``ToolCall``); None leaves a call to you when ``configure(ask_first=True)``: it waits
+    for Approve or Deny in the cell that started the server (or ``srv.approve(call_id)``).
+    The server's repr is the line to paste into Claude Code; ``srv.calls`` lists what was
+    read (the last 1,000 calls; ``srv.served`` counts them all)."""
+    kernel = running_kernel()
+    if kernel is None:
+        raise ConfigurationError(NO_KERNEL)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(f"port is a number from 0 to 65535 (0: a free one), not {port!r}")
+    as_approver(approve)  # refused here, before anything listens
+    require_mcp()
+    from .mcp_http import listening_socket, serve_http  # the mcp SDK: an optional extra
+
+    token = secrets.token_urlsafe(32)
+    register_secret(token)
+    try:
+        sock = listening_socket(port)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+    served = ServedCalls(kernel, url, approve)
+    handle = RunHandle.start(lambda: served, run=served.run)
+    try:
+        http = serve_http(sock, token, served.declarations(), served.submit)
+    except BaseException:
+        served.end()
+        raise
+    server = ContextServer(http, token, served, handle)
+    handle.add_listener(lambda _run, _event: server._ended(), end_only=True)
+    _show(handle)
+    server._shown_in = _this_cell()
+    return server
+
+
+def _show(handle: RunHandle) -> None:
+    """The server's run in the cell that started it; in terminal IPython, a line for each call
+    that waits for a decision (the prompt stays the person's)."""
+    from ..._display.show import show_live  # the widget: only where a server is shown
+
+    if kernel_shell() is not None:
+        show_live(handle)
+    else:
+        handle.add_listener(_say_waiting, catch_up=_say_all_waiting)
+
+
+def _this_cell() -> int | None:
+    """The notebook cell running now (its execution count; None outside a kernel)."""
+    shell = kernel_shell()
+    count = getattr(shell, "execution_count", None) if shell is not None else None
+    return count if isinstance(count, int) else None
+
+
+def _say_waiting(run: Run, event: Event | None) -> None:
+    if isinstance(event, ToolApprovalRequested) and (call := run.tool_call(event.call_id)):
+        _say_waiting_on(call)
+
+
+def _say_all_waiting(run: Run) -> None:
+    """The calls that asked before the line-saying listener joined."""
+    for call in run.awaiting_approval:
+        _say_waiting_on(call)
+
+
+def _say_waiting_on(call: ToolCall) -> None:
+    note(
+        f"the notebook's MCP server: {call.name}({call.arguments_text or call.arguments}) "
+        f"waits for your decision: .approve({call.call_id!r}) or .deny({call.call_id!r}) "
+        "on the server agentnb.context.serve() gave"
+    )
+
+
+class ContextServer:
+    """The notebook served over MCP (see :func:`serve`)."""
+
+    def __init__(
+        self, http: HttpServer, token: str, served: ServedCalls, handle: RunHandle
+    ) -> None:
+        self.url = http.url
+        """Where clients connect (Streamable HTTP; it ends ``/mcp``)."""
+        self.token = token
+        """What each request carries: ``Authorization: Bearer <token>``."""
+        self.handle = handle
+        """The server's run, whose tool calls are the calls served."""
+        self._http = http
+        self._served = served
+        self._lock = threading.Lock()
+        self._shown_in: int | None = None
+        """The cell that shows the server's run last (its execution count)."""
+        _running.add(self)
+
+    @property
+    def running(self) -> bool:
+        """Whether it still serves (its HTTP thread runs)."""
+        return self._http.running
+
+    @property
+    def calls(self) -> list[ServedCall]:
+        """The calls served, the latest last (the last 1,000: :attr:`served` counts them all)."""
+        return list(self._served.calls)
+
+    @property
+    def served(self) -> int:
+        """How many calls it served (the cell keeps the cards of the latest 100 or more, and
+        its status line counts the others)."""
+        return self._served.served
+
+    def approve(self, call_id: str, *, for_run: bool = False) -> None:
+        """Let a call waiting for your decision read (``for_run``: and every later read,
+        without asking, while the server runs)."""
+        self.handle.approve(call_id, for_run=for_run)
+
+    def deny(self, call_id: str, reason: str | None = None) -> None:
+        """Refuse a call waiting for your decision: its client gets a tool error saying the
+        user denied it."""
+        self.handle.deny(call_id, reason)
+
+    def show_here(self) -> None:
+        """Show the server's run in the notebook cell running now too, unless it shows
+        there already: a turn that waits for a call of the server's to be decided has the
+        call's card in its own cell, not only in the earlier one that started the server."""
+        here = _this_cell()
+        if here is None or here == self._shown_in:
+            return
+        self._shown_in = here
+        _show(self.handle)
+
+    def share_with_turn(self, approve: ApprovalPolicy) -> Callable[[], None]:
+        """Serve calls while a turn goes on, decided by its ``approve`` (a connection's
+        server: from then on, only through turns); the function that ends it."""
+        return self._served.share_with_turn(approve)
+
+    def mcp_server(self, name: str = "notebook") -> dict[str, object]:
+        """This server as an MCP server entry (``{type, name, url, headers}``, the form ACP's
+        ``session/new`` takes in ``mcpServers``)."""
+        header = {"name": "Authorization", "value": f"Bearer {self.token}"}
+        return {"type": "http", "name": name, "url": self.url, "headers": [header]}
+
+    def stop(self) -> None:
+        """Stop serving (a call waiting for a decision is denied). Safe more than once."""
+        with self._lock:
+            self._served.end()
+            self._http.stop()
+            _running.discard(self)
+
+    def _ended(self) -> None:
+        """The run ended (Stop in its cell): the wire stops too, without waiting here."""
+        self._http.stop_soon()
+
+    def __enter__(self) -> ContextServer:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        """The line to paste into Claude Code, its token masked (a notebook is saved with
+        its outputs, and shared): :meth:`reveal` shows it whole."""
+        if not self.running:
+            return f"<ContextServer {self.url} stopped>"
+        return f"{claude_code_line(self.url, masked(self.token))}\n{REVEAL_NOTE}"
+
+    def _repr_html_(self) -> str:
+        return as_pre(repr(self))
+
+    def reveal(self, seconds: float = REVEAL_SECONDS) -> None:
+        """Show the line to paste into Claude Code with its token whole: in a notebook for
+        ``seconds``, then masked again (the saved notebook keeps the masked one, unless it
+        is saved in the meantime); in a terminal, printed. ``srv.token`` is the token."""
+        whole = claude_code_line(self.url, self.token)
+        if kernel_shell() is None:
+            print(whole)
+            return
+        from IPython.display import display  # in a notebook, whose kernel has loaded it
+
+        shown = display(shown_as(whole), raw=True, display_id=True)  # type: ignore[no-untyped-call]
+        hide = threading.Timer(seconds, lambda: shown.update(shown_as(repr(self)), raw=True))
+        hide.daemon = True
+        hide.start()
+
+
+def as_pre(text: str) -> str:
+    """``text`` as HTML, its lines broken between words: a notebook's <pre> of text breaks
+    anywhere (JupyterLab: ``Authorizatio|n``, ``th|e token``)."""
+    # each word kept whole: a token's "-" is no place to break it (a browser breaks there)
+    words = re.sub(
+        r"\S+", lambda word: f"<span style='white-space:nowrap'>{word[0]}</span>", escape(text)
+    )
+    return f"<pre style='{WRAP_AT_WORDS}'>{words}</pre>"
+
+
+def shown_as(text: str) -> dict[str, str]:
+    """An output of ``text``: as :func:`as_pre` where HTML shows, plain elsewhere."""
+    return {"text/plain": text, "text/html": as_pre(text)}
+
+
+def claude_code_line(url: str, token: str) -> str:
+    """The line that adds the server at ``url`` to Claude Code (the server's repr, its token
+    masked)."""
+    return (
+        f'claude mcp add --transport http notebook {url} --header "Authorization: Bearer {token}"'
+    )
+
+
+_running: weakref.WeakSet[ContextServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_running):
+        server.stop()

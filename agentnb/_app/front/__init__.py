@@ -1,0 +1,1 @@
+"""Named connections and the runs started on them: the one front door."""

@@ -1,0 +1,1 @@
+"""Many runs at once: ``batch`` and a dataset's examples."""

@@ -1,0 +1,1 @@
+"""An MCP server's tools as the agent's: sessions, OAuth, elicitation, MCP Apps."""

@@ -1,0 +1,1 @@
+"""The history as a person reads it: tables, past runs shown, comparisons, listings."""
