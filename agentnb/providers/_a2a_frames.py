@@ -347,24 +347,24 @@ class A2ATranslator(Translator):
     # ---- artifacts and messages ---------------------------------------------------------------
     def _artifact(self, update: _Obj) -> list[Event]:
         artifact = as_dict(update.get("artifact")) or {}
-        artifact_id = first_str(artifact, "artifactId") or "artifact"
-        text = _text_of(artifact.get("parts"))
-        seen = self._artifact_text.get(artifact_id, "")
-        if update.get("append") is not True:
-            seen = ""
-        self._artifact_text[artifact_id] = seen + text
-        held = self._shown_note(answer=seen + text)
-        return [*held, *self._text(artifact_id, text), *self._kept_parts(artifact)]
+        answer, events = self._artifact_events(artifact, appended=update.get("append") is True)
+        return [*self._shown_note(answer=answer), *events]
 
     def _artifact_snapshot(self, artifact: _Obj) -> list[Event]:
+        return self._artifact_events(artifact, appended=False)[1]
+
+    def _artifact_events(self, artifact: _Obj, *, appended: bool) -> tuple[str, list[Event]]:
+        """An artifact's text so far, and what of it is new. Without ``append`` an artifact
+        already seen is replaced (A2A): sent again whole (fasta2a's last frame, a snapshot after
+        a cut), only what follows the text shown is shown."""
         artifact_id = first_str(artifact, "artifactId") or "artifact"
         text = _text_of(artifact.get("parts"))
         seen = self._artifact_text.get(artifact_id)
-        if seen is not None and text.startswith(seen):
-            self._artifact_text[artifact_id] = text
-            return self._text(artifact_id, text[len(seen) :])
-        self._artifact_text[artifact_id] = text
-        return [*self._text(artifact_id, text), *self._kept_parts(artifact)]
+        whole = (seen or "") + text if appended else text
+        self._artifact_text[artifact_id] = whole
+        if not appended and seen is not None and text.startswith(seen):
+            return whole, self._text(artifact_id, text[len(seen) :])
+        return whole, [*self._text(artifact_id, text), *self._kept_parts(artifact)]
 
     def _text(self, artifact_id: str, text: str) -> list[Event]:
         if not text:

@@ -200,3 +200,21 @@ def test_a_note_that_is_not_the_answer_stays_reasoning() -> None:
     assert shown(events) == [("reasoning_delta", "Checking."), ("text_delta", "4")]
     events = translate(A2ATranslator(), working("Checking."), COMPLETED)
     assert shown(events) == [("reasoning_delta", "Checking.")]
+
+
+def test_an_artifact_sent_again_whole_replaces_it_and_only_what_is_new_is_shown() -> None:
+    """Pydantic AI's fasta2a streams an artifact in ``append: true`` chunks, then sends it whole
+    with ``append: false``: A2A's replacement of a known artifact, not a second answer."""
+    events = translate(
+        A2ATranslator(),
+        chunk("The answer ", append=False),
+        chunk("is 4.", append=True),
+        chunk("The answer is 4.", append=False),
+        chunk("The answer is 4. Sure.", append=False),
+        COMPLETED,
+    )
+    assert shown(events) == [
+        ("text_delta", "The answer "),
+        ("text_delta", "is 4."),
+        ("text_delta", " Sure."),
+    ]
