@@ -264,6 +264,7 @@ class _Subagent:
 class _Calls:
     names: dict[str, str] = field(default_factory=dict)
     arguments: dict[str, list[str]] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)
 
 
 class AGUITranslator(Translator):
@@ -453,6 +454,7 @@ class AGUITranslator(Translator):
         if call_id is None:
             return []
         output = json_or_text(event.get("content"))
+        self._calls.answered.add(call_id)
         self.interrupts.pop(call_id, None)
         self.history.result(call_id, output=output)
         if self._calls.names.get(call_id) == ADK_CONFIRMATION:
@@ -460,6 +462,18 @@ class AGUITranslator(Translator):
         if call_id in self.denied:
             return [ToolCallDenied(call_id=call_id, reason=_text_of(output))]
         return [ToolCallFinished(call_id=call_id, output=output)]
+
+    def _messages_snapshot(self, event: _Obj) -> list[Event]:
+        """The results of calls left without one (LlamaIndex sends a result only here)."""
+        unanswered = self._calls.names.keys() - self._calls.answered
+        return [
+            finished
+            for message in map(as_dict, _entries(event.get("messages")))
+            if message
+            and message.get("role") == "tool"
+            and first_str(message, "toolCallId") in unanswered
+            for finished in self._tool_result(message)
+        ]
 
     # ---- state, custom events, sub-agents -------------------------------------------------------
     def _state_snapshot(self, event: _Obj) -> list[Event]:
@@ -514,7 +528,7 @@ class AGUITranslator(Translator):
         "TOOL_CALL_RESULT": _tool_result,
         "STATE_SNAPSHOT": _state_snapshot,
         "STATE_DELTA": _state_delta,
-        "MESSAGES_SNAPSHOT": lambda self, event: [],
+        "MESSAGES_SNAPSHOT": _messages_snapshot,
         "CUSTOM": _custom,
         "SUBAGENT_STARTED": _subagent_started,
         "RUN_FINISHED": _run_finished,

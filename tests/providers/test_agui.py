@@ -235,3 +235,31 @@ def test_a_patch_applies_all_or_nothing() -> None:
         kept.apply(StateDelta(patch=bad), None)
     assert kept.state == {"items": []}
     assert [e.name for e in kept.custom_events] == ["state_delta_rejected"] * 3
+
+
+def test_a_tool_result_only_in_the_messages_snapshot_finishes_its_call() -> None:
+    """LlamaIndex's AG-UI workflow server sends a call's result only as a ``tool`` message of
+    ``MESSAGES_SNAPSHOT``: the call finishes with it; a call already finished is not redone."""
+    snapshot = frame(
+        "MESSAGES_SNAPSHOT",
+        messages=[
+            {"id": "u", "role": "user", "content": "What is 2 + 2?"},
+            {"id": "t1", "role": "tool", "toolCallId": "call_1", "content": "4"},
+            {"id": "t2", "role": "tool", "toolCallId": "call_2", "content": "again"},
+            {"id": "t3", "role": "tool", "toolCallId": "unknown", "content": "no such call"},
+        ],
+    )
+    run = fold(
+        START,
+        frame("TOOL_CALL_START", toolCallId="call_1", toolCallName="add"),
+        frame("TOOL_CALL_END", toolCallId="call_1"),
+        frame("TOOL_CALL_START", toolCallId="call_2", toolCallName="add"),
+        frame("TOOL_CALL_RESULT", messageId="r", toolCallId="call_2", content="done"),
+        snapshot,
+        snapshot,
+        DONE,
+    )
+    assert [(call.call_id, call.output) for call in run.tool_calls] == [
+        ("call_1", "4"),
+        ("call_2", "done"),
+    ]
