@@ -2,7 +2,8 @@
 in the middle of their call (MCP's elicitation): ``book`` a form of a date and a number of
 seats, ``survey`` a form of 300 fields, ``feedback`` of 30 required ones, ``preferences`` of
 30 optional ones titled with markup and a bidi override, ``pay`` a link to open (URL mode),
-``launch`` a link that is not http(s). Each says what came
+``launch`` a link that is not http(s), ``cabin`` a form whose fields have defaults (it says the
+content as it came, before any default of its own is applied). Each says what came
 back: ``accepted {...}``, ``declined`` or ``cancelled``. ``hold`` asks nothing: it runs until
 ``release`` is called.
 """
@@ -71,6 +72,26 @@ async def feedback(city: str, ctx: Context) -> str:
 async def preferences(city: str, ctx: Context) -> str:
     """Asks 30 optional questions whose titles hold markup and a bidi override."""
     return said(await ctx.elicit("Your preferences", schema=PREFERENCES))
+
+
+CABIN = {
+    "type": "object",
+    "properties": {
+        "cabin": {"type": "string", "enum": ["economy", "business"], "default": "economy"},
+        "meals": {"type": "boolean", "default": True},
+        "bags": {"type": "integer", "default": 1},
+        "note": {"type": "string"},
+    },
+}
+
+
+@server.tool(annotations=READ)
+async def cabin(city: str, ctx: Context) -> str:
+    """Asks for a cabin, meals and bags, each with a default: says the content it received."""
+    answer = await ctx.request_context.session.elicit_form(
+        f"Your cabin to {city}", CABIN, related_request_id=ctx.request_id
+    )
+    return said(answer) if answer.action != "accept" else f"received {answer.content}"
 
 
 @server.tool(annotations=READ)

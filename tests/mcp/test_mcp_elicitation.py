@@ -52,6 +52,14 @@ def test_a_form_is_answered_in_code() -> None:
     assert question.server == " ".join(COMMAND)
 
 
+def test_an_answer_in_code_gets_the_forms_defaults_for_the_fields_it_left_out() -> None:
+    """SEP-1034 (the MCP conformance suite checks it): the client fills what a form's fields
+    default to, as the chat cell's card does; a field the answer gives keeps its value."""
+    with agentnb.mcp_tools(command=COMMAND, elicit=lambda _: {"bags": 2}) as tools:
+        received = called(tools, "cabin")
+    assert received == "received {'bags': 2, 'cabin': 'economy', 'meals': True}"
+
+
 @pytest.mark.parametrize(
     ("answer", "said"), [(None, "declined"), ("decline", "declined"), ("cancel", "cancelled")]
 )

@@ -8,7 +8,8 @@ asks, nobody can answer it, or the session cannot tell which of its calls asked:
 
 Form mode asks for fields typed by a JSON schema (primitive values); URL mode asks the person
 to open a link (its answer only says whether they will: agentnb never opens it, and a link
-that is not http(s) is refused unasked). An answer is checked against the form before it goes:
+that is not http(s) is refused unasked). The fields an answer leaves out get the form's
+defaults (SEP-1034), and the answer is checked against the form before it goes:
 one that does not fit is declined, saying why. A form of more than :data:`MAX_FIELDS` fields
 is declined unasked.
 """
@@ -123,9 +124,10 @@ def _result(
     if not isinstance(answer, Mapping):
         note(f"the server asked {said!r}: declined, the answer was not a dict of its fields")
         return types.ElicitResult(action="decline")
-    content = dict(answer)
+    form = _checked_form(asked)
+    content = {**dict(answer), **_defaults_left_out(asked, form, answer)}
     try:
-        jsonschema.validate(content, _checked_form(asked))
+        jsonschema.validate(content, form)
     except (jsonschema.ValidationError, jsonschema.SchemaError) as exc:
         why = excerpt(exc.message, 300)
         note(f"the server asked {said!r}: declined, the answer does not fit its form: {why}")
@@ -137,6 +139,19 @@ _KEPT = ("type", "enum", "minimum", "maximum", "minLength", "maxLength", "minIte
 """What of a field's schema an answer is checked against (a form's fields are primitive
 values, or a list of choices); never a ``$ref`` (it could name a remote schema) nor a
 ``pattern`` (a server's regular expression could take forever)."""
+
+
+def _defaults_left_out(
+    asked: McpElicitation, form: dict[str, Any], answer: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the form's fields the answer left out default to (SEP-1034: the client fills
+    them, as the chat cell's card does), where a default fits its own field."""
+    return {
+        name: spec["default"]
+        for name, spec in asked.fields.items()
+        if isinstance(spec, dict) and "default" in spec and name not in answer
+        if jsonschema.Draft202012Validator(form["properties"][name]).is_valid(spec["default"])
+    }
 
 
 def _checked_form(asked: McpElicitation) -> dict[str, Any]:
