@@ -5,6 +5,7 @@ plot."""
 
 from __future__ import annotations
 
+import html
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import agentnb
 from agentnb import ConfigurationError
 from agentnb.evals import Experiment, experiment, pairwise
+from agentnb.evals._frontier import frontier_of
 from agentnb.evals._pairwise import read_preference
 
 QUESTIONS = ["What is NVDA trading at?", "Compare AAPL and MSFT", "hello", "TSLA price?"]
@@ -127,3 +129,32 @@ def test_the_frontier_table_and_plot(exp: Experiment) -> None:
         exp.frontier(score="nope")
     with pytest.raises(ConfigurationError, match="cost is one of"):
         exp.frontier(score="long_answer", cost="dollars")
+
+
+def test_a_frontier_without_costs_says_so_and_claims_no_dominance() -> None:
+    """Arms that report no cost (every ACP agent): nothing is placed on a cost axis, no arm is
+    called dominated on a cost nobody measured, and the table and the plot say what can be
+    drawn instead."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rows = [
+        {"status": "completed", "score.tests": passed, "cost_usd": None, "duration": 2.0}
+        for passed in (True, False, True, True)  # two questions × arms "fixer", "writer"
+    ]
+    frontier = frontier_of("fix", ["fixer", "writer"], rows, "tests", "cost", 0.95)
+    assert [(p.arm, p.pass_rate, p.mean_cost) for p in frontier.points] == [
+        ("fixer", 1.0, None),
+        ("writer", 0.5, None),
+    ]
+    assert not any(p.dominated for p in frontier.points)
+    said = (
+        "no arm has a cost: frontier(cost='duration') or frontier(cost='tokens') draws what was"
+        " measured"
+    )
+    assert said in repr(frontier) and said in html.unescape(frontier._repr_html_())
+    assert frontier.to_pandas()["dominated"].isna().all()
+    ax = frontier.plot()
+    assert [t.get_text() for t in ax.texts] == [said]
+    with_costs = frontier_of("fix", ["fixer", "writer"], rows, "tests", "duration", 0.95)
+    assert [p.dominated for p in with_costs.points] == [False, True]

@@ -58,7 +58,7 @@ class ArmPoint:
     mean_duration: float | None
     dominated_by: tuple[str, ...]
     """The arms that dominate it: at least as good a pass rate at no more cost, better on
-    one (empty: it is on the frontier)."""
+    one (empty: it is on the frontier, or its cost was not measured)."""
 
     @property
     def dominated(self) -> bool:
@@ -94,12 +94,23 @@ class Frontier:
                 f"{percent(point.low)}–{percent(point.high)}",
                 _shown(self.cost, point.mean_cost),
                 _shown("duration", point.mean_duration),
-                f"yes, by {', '.join(point.dominated_by)}" if point.dominated else "no",
+                _dominance(point),
             ]
             for point in self.points
         ]
         title = f"experiment {self.experiment}: score.{self.score} against {self.cost}"
-        return Table(columns, rows, title=title, name="agentnb-frontier")
+        notes = [note] if (note := self._unmeasured()) else []
+        return Table(columns, rows, title=title, notes=notes, name="agentnb-frontier")
+
+    def _unmeasured(self) -> str | None:
+        """What has no cost to place it by, said with what can be drawn instead."""
+        unmeasured = [p.arm for p in self.points if p.mean_cost is None]
+        if not unmeasured:
+            return None
+        others = " or ".join(f"frontier(cost={c!r})" for c in COSTS if c != self.cost)
+        if len(unmeasured) == len(self.points):
+            return f"no arm has a {self.cost}: {others} draws what was measured"
+        return f"no {self.cost} for {', '.join(unmeasured)}: not placed, not compared"
 
     def to_text(self) -> str:
         return table_text(self._table())
@@ -127,7 +138,7 @@ class Frontier:
                     "high": p.high,
                     f"mean_{self.cost}": p.mean_cost,
                     "mean_duration": p.mean_duration,
-                    "dominated": p.dominated,
+                    "dominated": p.dominated if p.mean_cost is not None else None,
                 }
                 for p in self.points
             ]
@@ -152,6 +163,9 @@ class Frontier:
             label = f"{point.arm} (dominated)" if point.dominated else point.arm
             ax.annotate(label, (point.mean_cost, point.pass_rate), xytext=(6, 6),
                         textcoords="offset points")  # fmt: skip
+        if not placed:
+            ax.text(0.5, 0.5, self._unmeasured(), ha="center", va="center", wrap=True,
+                    transform=ax.transAxes)  # fmt: skip
         line = sorted((p for p in placed if not p.dominated), key=lambda p: p.mean_cost or 0.0)
         if line:
             ax.plot([p.mean_cost for p in line], [p.pass_rate for p in line], "-",
@@ -163,6 +177,12 @@ class Frontier:
         ax.set_ylim(-0.05, 1.05)
         ax.set_title(f"{self.experiment}: quality against {self.cost}")
         return ax
+
+
+def _dominance(point: ArmPoint) -> str:
+    if point.mean_cost is None:
+        return "—"
+    return f"yes, by {', '.join(point.dominated_by)}" if point.dominated else "no"
 
 
 def _shown(cost: str, value: float | None) -> str:
@@ -225,12 +245,10 @@ def _with_dominance(point: ArmPoint, others: Sequence[ArmPoint]) -> ArmPoint:
 
 
 def _dominates(one: ArmPoint, other: ArmPoint) -> bool:
-    """``one`` passes at least as often at no more cost, and is better on one of them (an
-    arm of unknown cost is compared on its pass rate alone)."""
-    if one is other:
+    """``one`` passes at least as often at no more cost, and is better on one of them
+    (claimed only where both costs were measured)."""
+    if one is other or one.mean_cost is None or other.mean_cost is None:
         return False
-    if one.mean_cost is None or other.mean_cost is None:
-        return one.pass_rate > other.pass_rate
     no_worse = one.pass_rate >= other.pass_rate and one.mean_cost <= other.mean_cost
     better = one.pass_rate > other.pass_rate or one.mean_cost < other.mean_cost
     return no_worse and better
