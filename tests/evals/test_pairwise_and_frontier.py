@@ -14,7 +14,7 @@ import pytest
 
 import agentnb
 from agentnb import ConfigurationError
-from agentnb.evals import Experiment, experiment, pairwise
+from agentnb.evals import Experiment, experiment, pairwise, pairwise_judge
 from agentnb.evals._frontier import frontier_of
 from agentnb.evals._pairwise import read_preference
 
@@ -72,7 +72,17 @@ def test_a_judge_answering_no_side_is_a_tie_of_no_verdict(exp: Experiment, said:
 
     judged = pairwise(exp, "finance_agent", "echo", judge)
     assert (judged.wins, judged.losses, judged.ties, judged.no_verdict) == (0, 0, 4, 4)
-    assert judged.win_rate is None and "no verdict" in repr(judged)
+    answered = (
+        "nothing: it raised RuntimeError('the judge broke')" if said == "raise" else repr(said)
+    )
+    assert judged.win_rate is None and f"no verdict: the judge answered {answered}" in repr(judged)
+
+
+def test_the_built_in_judge_decides_a_pair_offline(exp: Experiment, connection: str) -> None:
+    """The built-in server's ``judge`` answers pairwise_judge()'s prompt: the echo agent only
+    says the question back, so the finance agent wins every question, in both orders."""
+    judged = pairwise(exp, "finance_agent", "echo", pairwise_judge("judge", via=connection))
+    assert (judged.wins, judged.losses, judged.no_verdict) == (4, 0, 0), repr(judged)
 
 
 def test_a_judge_that_always_prefers_the_first_position_gives_ties(exp: Experiment) -> None:

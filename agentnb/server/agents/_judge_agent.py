@@ -1,5 +1,6 @@
 """The ``judge`` demo agent: an offline, deterministic word-overlap judge that answers what
-``agentnb.evals.judge()`` asks an LLM judge for, so judging can be tried without a model.
+``agentnb.evals.judge()`` and ``agentnb.evals.pairwise_judge()`` ask an LLM judge for, so
+judging can be tried without a model.
 
 It reads only the fenced JSON object of ``agentnb.evals.judge()``'s prompt (the first
 ``DATA-<fence>`` line to its ``END-<fence>``), never labelled lines an answer could forge; it
@@ -30,16 +31,18 @@ SHOWN_MISSING = 5
 """Missing terms a rationale names, at most."""
 
 
-def _fields(message: str) -> dict[str, str]:
-    """The fenced object's ``question``, ``expected`` and ``answer`` as text ({} when there
-    is none)."""
+def _fenced(message: str) -> dict[str, object]:
+    """The fenced object ({} when there is none)."""
     found = _FENCED.search(message)
     try:
         data = json.loads(found.group(2)) if found else {}
     except ValueError:
         data = {}
-    if not isinstance(data, dict):
-        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _fields(data: dict[str, object]) -> dict[str, str]:
+    """The fenced object's ``question``, ``expected`` and ``answer`` as text."""
     return {
         key: value if isinstance(value, str) else json.dumps(value)
         for key in ("question", "expected", "answer")
@@ -88,6 +91,32 @@ def grade(expected: str, answer: str, question: str = "") -> dict[str, object]:
     return {"score": score, "verdict": verdict, "rationale": found + lacking}
 
 
+def prefer(question: str, expected: str, first: object, second: object) -> dict[str, object]:
+    """Which of two responses (``{"answer", "status", "diff"}``) is better, the same whichever
+    is shown first: one that completed over one that did not; then, against an expected
+    answer, the better :func:`grade`; without one, the one saying more than the question
+    asks (its answer's and its change's terms the question does not name)."""
+    weights = [_weight(question, expected, side) for side in (first, second)]
+    winner = "A" if weights[0] > weights[1] else "B" if weights[1] > weights[0] else "tie"
+    measure = "its grade against the expected answer" if _terms(expected) else "new terms"
+    return {
+        "winner": winner,
+        "rationale": "Offline word-overlap judge (the rubric is not applied), by completion "
+        f"then {measure}: A {weights[0][1]:g}, B {weights[1][1]:g}.",
+    }
+
+
+def _weight(question: str, expected: str, side: object) -> tuple[bool, float]:
+    response = side if isinstance(side, dict) else {}
+    said = f"{response.get('answer') or ''}\n{response.get('diff') or ''}"
+    if _terms(expected):
+        score = grade(expected, said, question)["score"]
+        measure = float(score) if isinstance(score, int | float) else 0.0
+    else:
+        measure = float(len(set(_terms(said)) - set(_terms(question))))
+    return response.get("status") == "completed", measure
+
+
 class JudgeAgent(DemoAgent):
     name = "judge"
     model = "gpt-4o-mini"
@@ -95,15 +124,19 @@ class JudgeAgent(DemoAgent):
     description = (
         "Grades an answer against the expected answer by word overlap, offline (the fenced "
         "data of agentnb.evals.judge()'s prompt): a JSON score from 0 to 1 with a short "
-        "rationale."
+        "rationale; of two responses (pairwise_judge()'s prompt), names the better."
     )
 
     def steps(self, request: AgentInput) -> Iterator[Step]:
-        fields = _fields(request.message)
-        yield Reasoning("I compare the answer's key terms with the expected answer's.")
-        verdict = grade(
-            fields.get("expected", ""), fields.get("answer", ""), fields.get("question", "")
-        )
+        data = _fenced(request.message)
+        fields = _fields(data)
+        question, expected = fields.get("question", ""), fields.get("expected", "")
+        if "response_A" in data:
+            yield Reasoning("I compare the two responses' key terms.")
+            verdict = prefer(question, expected, data["response_A"], data.get("response_B"))
+        else:
+            yield Reasoning("I compare the answer's key terms with the expected answer's.")
+            verdict = grade(expected, fields.get("answer", ""), question)
         answer = json.dumps(verdict)
         yield Text(answer)
         yield Finish(final_output=answer)

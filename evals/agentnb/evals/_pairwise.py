@@ -37,6 +37,8 @@ Side = Literal["A", "B", "tie"]
 Outcome = Literal["a", "b", "tie"]
 PairJudge = Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]], object]
 
+UNREAD_CHARS: Final = 200
+"""Characters of an answer that gave no verdict shown with it."""
 JUDGED_DIFF_CHARS: Final = 20_000
 """Characters of a run's diff a pairwise judge is shown (the rest said to be left out)."""
 
@@ -58,6 +60,8 @@ class PairwiseVerdict:
     verdict: Outcome
     no_verdict: bool
     """The judge gave no readable answer in one order at least (a tie, counted apart)."""
+    unread: str | None = None
+    """What the judge answered where it gave no verdict (an excerpt), or how it failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +132,7 @@ class Pairwise:
     @staticmethod
     def _why(verdict: PairwiseVerdict) -> str:
         if verdict.no_verdict:
-            return "no verdict"
+            return f"no verdict: the judge answered {verdict.unread}"
         if verdict.a_first == verdict.b_first == "tie":
             return "the judge said tie"
         return f"the orders disagree: {verdict.a_first} then {verdict.b_first}"
@@ -210,16 +214,17 @@ def _asked(
     first: Mapping[str, Any],
     second: Mapping[str, Any],
     judged: str,
-) -> Side | None:
+) -> tuple[Side | None, str]:
+    """The judge's side, and its answer as it gave it (an excerpt), or how it failed."""
     said: object
     try:
         if isinstance(judge, PairwiseJudge):
-            said = judge.ask(example, first, second, judged)
-        else:
-            said = judge(example, first, second)
-    except Exception:  # a judge that fails gives no verdict, counted
-        return None
-    return _side_named(said)
+            text = judge.answer(example, first, second, judged)
+            return read_preference(text), repr(excerpt(text or "", UNREAD_CHARS))
+        said = judge(example, first, second)
+    except Exception as exc:  # a judge that fails gives no verdict, counted
+        return None, f"nothing: it raised {excerpt(repr(exc), UNREAD_CHARS)}"
+    return _side_named(said), excerpt(repr(said), UNREAD_CHARS)
 
 
 def _side_named(said: object) -> Side | None:
@@ -229,10 +234,14 @@ def _side_named(said: object) -> Side | None:
     return {"a": "A", "b": "B", "tie": "tie"}.get(word)  # type: ignore[return-value]
 
 
-def _verdict(question: str, a_first: Side | None, b_first: Side | None) -> PairwiseVerdict:
+def _verdict(
+    question: str, asked_a_first: tuple[Side | None, str], asked_b_first: tuple[Side | None, str]
+) -> PairwiseVerdict:
     """Both orders read as arms: ``a_first``'s A is arm a, ``b_first``'s A is arm b."""
+    (a_first, said_a_first), (b_first, said_b_first) = asked_a_first, asked_b_first
     if a_first is None or b_first is None:
-        return PairwiseVerdict(question, a_first, b_first, "tie", True)
+        unread = said_a_first if a_first is None else said_b_first
+        return PairwiseVerdict(question, a_first, b_first, "tie", True, unread)
     as_arms = (
         {"A": "a", "B": "b", "tie": "tie"}[a_first],
         {"A": "b", "B": "a", "tie": "tie"}[b_first],
@@ -256,15 +265,16 @@ class PairwiseJudge:
     def __call__(
         self, example: Mapping[str, Any], first: Mapping[str, Any], second: Mapping[str, Any]
     ) -> Side | None:
-        return self.ask(example, first, second, None)
+        return read_preference(self.answer(example, first, second, None))
 
-    def ask(
+    def answer(
         self,
         example: Mapping[str, Any],
         first: Mapping[str, Any],
         second: Mapping[str, Any],
         judged: str | None,
-    ) -> Side | None:
+    ) -> str | None:
+        """The judge agent's answer to the pair, as it gave it."""
         message = pairwise_prompt(self.rubric, example, first, second)
         marks = {**self._options.get("metadata", {}), **({EVALUATES: judged} if judged else {})}
         handle = agentnb.ask(
@@ -276,7 +286,7 @@ class PairwiseJudge:
         except (TimeoutError, RuntimeError):
             handle.cancel()
             raise
-        return read_preference(answered.text)
+        return answered.text
 
 
 def pairwise_judge(
