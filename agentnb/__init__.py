@@ -54,6 +54,7 @@ from ._core.exceptions import (
 from ._core.extras import hint_missing_parts, missing_part
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.version import __version__
+from ._notebook import offer_magics
 from ._tracing import configure_tracing, tracing_recorder
 
 if TYPE_CHECKING:
@@ -172,6 +173,7 @@ def _default_recorder() -> RunRecorder | None:
 
 set_default_recorder(_default_recorder)
 hint_missing_parts()  # ``import agentnb.evals`` without agentnb-evals says how to install it
+offer_magics()  # in IPython, ``%%agent`` works after ``import agentnb`` alone
 
 
 _SUBMODULES = (

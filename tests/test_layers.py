@@ -120,6 +120,7 @@ LAZY_ALLOWED = (
     "acp",  # the optional ACP SDK (agentnb[acp]): at the first ACP agent started
     "httpx",  # with its own command line (click, rich, pygments): not at ``import agentnb``
     "agentnb._notebook.magics",
+    "agentnb._notebook.magic_input",  # IPython's input transforms: where a shell runs (import)
     "agentnb._tracing.otel",
     "genai_prices",  # ~0.6-1 s to import: imported at the first cost computed
     "rich.markdown",  # markdown-it: at the first answer a terminal prints

@@ -42,7 +42,7 @@ from .._display.approval_prompt import wait_for_readers
 from .._display.environment import kernel_shell, terminal_shell
 from .._display.plain_table import PlainTable
 from .._tracing import SWITCH_VAR, configure_tracing, settings_from_env, tracing_status
-from . import magic_input
+from . import MAGICS, magic_input
 from .magic_args import (
     attach_options,
     lookup,
@@ -450,5 +450,5 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.registry.get("AgentMagics")
     if magics is not None:
         for kind in ("line", "cell"):
-            for name in ("agent", "agent_attach", "agent_runs", "agent_config"):
+            for name in MAGICS:
                 ipython.magics_manager.magics[kind].pop(name, None)

@@ -89,6 +89,23 @@ def test_a_question_ending_in_a_question_mark_runs(server: ServerHandle) -> None
     assert notebook.cells[3].outputs[0].text.strip() == repr("what is up??")
 
 
+def test_the_magics_work_after_import_agentnb_without_load_ext(server: ServerHandle) -> None:
+    """``import agentnb`` in a notebook is enough: ``%%agent`` loads the magics at its first
+    use, as ``%load_ext agentnb`` would (it was IPython's "Cell magic not found")."""
+    connect = connect_code(server).replace("%load_ext agentnb\n", "")
+    notebook, statuses = execute(
+        connect,
+        "%agent echo --via test --wait what is NVDA at?",
+        "%%agent echo --via test --wait\nhello there",
+        "%agent_runs",
+        "%load_ext agentnb",
+    )
+    assert statuses == ["ok", "ok", "ok", "ok", "ok"], output_text(notebook.cells[1])
+    assert "Object `at` not found" not in output_text(notebook.cells[1])
+    assert "hello there" in output_text(notebook.cells[2])
+    assert "already loaded" in output_text(notebook.cells[4])
+
+
 @pytest.mark.parametrize(
     "source",
     [
