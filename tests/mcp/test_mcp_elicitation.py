@@ -49,7 +49,7 @@ def test_a_form_is_answered_in_code() -> None:
     assert question.fields["date"]["title"] == "<b>Date</b> of travel", (
         "the server's text, as it is"
     )
-    assert question.server == " ".join(COMMAND)
+    assert question.server == "travel", "the name its calls carry, not its command line"
 
 
 def test_an_answer_in_code_gets_the_forms_defaults_for_the_fields_it_left_out() -> None:

@@ -62,7 +62,7 @@ FORM = (
 
 def test_a_form_is_declined_at_the_terminal(ipython: Any) -> None:
     ipython.sendline("%agent finance_agent --tool book --wait book it")
-    ipython.expect_exact(FORM.format(server=" ".join(COMMAND)))
+    ipython.expect_exact(FORM.format(server="travel"))
     ipython.sendline("n")
     ipython.expect(PROMPT)
     printed = ipython.before.replace("\r\n", "\n")
@@ -74,7 +74,7 @@ def test_a_form_is_declined_at_the_terminal(ipython: Any) -> None:
 
 def test_a_form_is_answered_field_by_field(ipython: Any) -> None:
     ipython.sendline("%agent finance_agent --tool book --wait book it")
-    ipython.expect_exact(FORM.format(server=" ".join(COMMAND)))
+    ipython.expect_exact(FORM.format(server="travel"))
     ipython.sendline("y")
     ipython.expect_exact("<b>Date</b> of travel (text; required): ")
     ipython.sendline("2026-12-01")

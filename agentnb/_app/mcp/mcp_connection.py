@@ -177,6 +177,9 @@ class McpConnection:
         self.where = where
         """The server as the person named it (its command, or its URL)."""
         self.server_name = ""
+        self.name = ""
+        """What its calls are named after (``<name>__<tool>``): ``mcp_tools(name=)``, else
+        :attr:`server_name`; set once the tools are made."""
         self.tools: tuple[ListedTool, ...] = ()
         """The latest listing: replaced whole when the server says its list changed."""
         self._asked: set[str] = set()
@@ -320,7 +323,9 @@ class McpConnection:
                     read,
                     write,
                     message_handler=self._heard,
-                    elicitation_callback=elicitation_handler(self.where, self._elicit, self._asker),
+                    elicitation_callback=elicitation_handler(
+                        self._named, self._elicit, self._asker
+                    ),
                     client_info=types.Implementation(name="agentnb", version=__version__),
                     extensions=UI_EXTENSION,
                 ) as session,
@@ -347,6 +352,9 @@ class McpConnection:
             self.ended = self.ended or "it was closed"
             if not self._started.done():
                 self._started.set_exception(ConnectionError("it was closed while starting"))
+
+    def _named(self) -> str:
+        return self.name or self.server_name or self.where
 
     def _asker(self) -> Asker:
         """Where the question the server asks now goes. MCP's ``elicitation/create`` names

@@ -48,8 +48,10 @@ class Asker:
     """Why the session cannot tell which call asked (then no person is asked)."""
 
 
-def elicitation_handler(where: str, elicit: Elicit | None, asker: Callable[[], Asker]) -> Any:
-    """The SDK's elicitation callback for the server ``where``: asks ``elicit`` (on a thread:
+def elicitation_handler(
+    named: Callable[[], str], elicit: Elicit | None, asker: Callable[[], Asker]
+) -> Any:
+    """The SDK's elicitation callback for the server ``named()``: asks ``elicit`` (on a thread:
     it may wait for a person), else the person through the asking call's run (``asker()``),
     else declines; the asking call's result is told what it should say (a question declined
     because nobody could answer, an answer that did not fit)."""
@@ -57,7 +59,7 @@ def elicitation_handler(where: str, elicit: Elicit | None, asker: Callable[[], A
     async def handle(
         context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult:
-        asked = _question(where, params)
+        asked = _question(named(), params)
         said = excerpt(asked.message, 200)
         asking = asker()
         note = asking.note

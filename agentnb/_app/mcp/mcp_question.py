@@ -25,7 +25,8 @@ class McpElicitation:
     Everything here is the server's text: untrusted."""
 
     server: str
-    """The server that asks (as the person named it: its command, or its URL)."""
+    """The server that asks, by the name its calls carry (``<name>__<tool>``: ``mcp_tools(
+    name=)``, else the name the server gives itself)."""
     message: str
     mode: Literal["form", "url"]
     schema: dict[str, Any] = field(default_factory=dict)

@@ -116,6 +116,7 @@ def mcp_tools(
     connection = McpConnection(opener, where, elicit, signs_in=auth == "oauth")
     connection.start()
     prefix = _name_part(name or connection.server_name or "mcp")
+    connection.name = prefix
     server = {"name": prefix, **entry}
     return McpTools(connection, prefix, approve, time_limit, server, cwd)
 
