@@ -25,6 +25,8 @@ from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S
 from kernel_session import Session, reset_kernel, running_kernel
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 
 pytestmark = [pytest.mark.kernel]
 
@@ -256,6 +258,18 @@ async def test_a_denied_call_is_a_tool_error_saying_so(session: Session) -> None
     assert error
     assert text.startswith("the user denied this call")
     assert calls_served(session) == [["notebook_describe", "denied"]]
+
+
+async def test_an_unknown_tool_is_a_protocol_error_and_runs_nothing(session: Session) -> None:
+    """MCP's tools/call of a tool the server never listed is a JSON-RPC error (-32602,
+    invalid params; the conformance suite checks it), not a tool result worded as a client's."""
+    url, token = started(session, "approve=False")
+    async with connected(url, token) as client:
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("notebook_delete_everything", {})
+    assert refused.value.code == INVALID_PARAMS
+    assert "notebook_delete_everything" in refused.value.message
+    assert calls_served(session) == []
 
 
 async def test_a_call_waits_for_the_person_in_the_kernel(session: Session) -> None:

@@ -30,10 +30,12 @@ from typing import Any
 import mcp.types as types
 import uvicorn
 from mcp.server import Server, ServerRequestContext
+from mcp.shared.exceptions import MCPError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..._core.client_tools import ToolResult
+from ..._core.text import excerpt
 from ..._core.version import __version__
 from .context_tools import OUTPUT_SCHEMAS
 
@@ -140,6 +142,7 @@ def _mcp_server(tools: list[dict[str, Any]], submit: Submit) -> Server[Any]:
         )
         for tool in tools
     ]
+    names = {tool.name for tool in listed}
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
@@ -149,6 +152,8 @@ def _mcp_server(tools: list[dict[str, Any]], submit: Submit) -> Server[Any]:
     async def call_tool(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        if params.name not in names:  # a protocol error (MCP's tools/call), not a tool's
+            raise MCPError(types.INVALID_PARAMS, f"unknown tool: {excerpt(params.name, 100)!r}")
         served = submit(params.name, dict(params.arguments or {}), _client_of(ctx))
         result = await asyncio.wrap_future(served)
         text = [types.TextContent(text=result.text)]
