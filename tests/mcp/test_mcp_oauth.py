@@ -278,3 +278,15 @@ def test_endpoints_over_plain_http_on_another_host_are_refused_unasked(
         agentnb.mcp_tools(url=f"{base}/mcp", auth="oauth")
     assert "auth.invalid over plain http" in str(refused.value), refused.value
     assert links == [] and provider.access == {}, "auth.invalid never resolves: nothing went"
+
+
+def test_a_sign_in_nobody_finishes_is_said_once_without_the_sdks_traceback(
+    keys: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nobody opens the link: agentnb's own message says so, and the SDK's logged traceback
+    of the same failure ("OAuth flow error") is not printed above it."""
+    monkeypatch.setattr("agentnb._app.mcp.mcp_oauth.AUTHORIZE_TIMEOUT", 1.0)
+    with vault(Provider()) as base, pytest.raises(ConfigurationError) as refused:
+        agentnb.mcp_tools(url=f"{base}/mcp", auth="oauth")
+    assert "nobody signed in within 1 s" in str(refused.value)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("mcp")] == []

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -66,6 +67,18 @@ AUTHORIZE_TIMEOUT: Final = 300.0
 _REQUEST_BYTES: Final = 8_192
 """The most of a request the callback reads (its first line and headers)."""
 _lock = threading.Lock()
+
+
+class _SaidByAgentnb(logging.Filter):
+    """Drops the SDK's log of a failure agentnb raises with its own message (a sign-in
+    nobody finished): said once, by agentnb, not also as the SDK's traceback above it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failure = record.exc_info[1] if record.exc_info else None
+        return not isinstance(failure, ConfigurationError)
+
+
+logging.getLogger("mcp.client.auth.oauth2").addFilter(_SaidByAgentnb())
 
 
 def key_file() -> Path:
