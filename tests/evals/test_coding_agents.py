@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas
@@ -31,6 +32,7 @@ from scripted_judge import JUDGE_MODEL, scripted_judge
 
 import agentnb
 from agentnb import ConfigurationError
+from agentnb._app.front import connections as connections_module
 from agentnb._app.front.connections import disconnect
 from agentnb._core.trace_ids import run_span_id
 from agentnb._history import close_default_stores
@@ -116,10 +118,18 @@ def copies_left() -> list[Path]:
 
 
 def test_two_coding_agents_each_in_its_own_copy_checked_kept_and_judged(
-    repo: Path, coders: tuple[str, str], tmp_path: Path
+    repo: Path, coders: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fixer, idler = coders
     before = copies_left()
+    asked: list[str | None] = []
+
+    def get_connection(name: str | None = None) -> Any:
+        asked.append(name)
+        return original(name)
+
+    original = connections_module.get_connection
+    monkeypatch.setattr(connections_module, "get_connection", get_connection)
     notebook = Path.cwd()
     exp = experiment(
         f"coding_{uuid.uuid4().hex[:6]}",
@@ -131,6 +141,7 @@ def test_two_coding_agents_each_in_its_own_copy_checked_kept_and_judged(
         approve=True,  # the file writes
         progress=False,
     )
+    assert None not in asked and "default" not in asked, "no built-in server for the history"
     table = exp.to_pandas()
     not_completed = [
         (r.agent, r.message, r.status, r.error_code, r.error_message)

@@ -13,13 +13,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentnb import ConfigurationError
+from agentnb import ConfigurationError, connections
 from agentnb.display import clean, in_notebook, is_share, require_pandas, show_grid, shown_summary
 from agentnb.history import HistoryStore, RunHistory, RunRecord, ScoreRecord
 from agentnb.types import Connection, DatasetRows, Example, RunOptions, Via, examples_of, in_split
 
 from ._agreement import Agreement, Agreements, ScoredRun, agreement
-from ._book import ExperimentBook, ExperimentRecord, PairRun
+from ._book import Arm, ExperimentBook, ExperimentRecord, PairRun
 from ._change import Change, ChangesSideBySide, changes_shown, kept_change
 from ._datasets import Dataset, kept_store
 from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, evaluators_of
@@ -104,7 +104,7 @@ def experiment(
     ]
     checked = evaluators_of(evaluators, evaluator_timeout)
     arms = experiment_arms(agents, options, variants)  # bad options first
-    kept = store if store is not None else check_store(via)
+    kept = store if store is not None else check_store(_kept_via(via, arms))
     kept_dataset = dataset if isinstance(dataset, Dataset) else None
     record = ExperimentBook(kept).begin(name, arms, examples, _name_of(via), kept_dataset, split)
     if executor is not None:
@@ -164,6 +164,17 @@ def experiments(*, store: HistoryStore | None = None) -> pd.DataFrame:
     frame = frame.set_index("name")
     frame.attrs["of"] = "experiments"
     return shown_summary(frame, "all", shares=shares)
+
+
+def _kept_via(via: Via, arms: Sequence[Arm]) -> Via:
+    """Whose history keeps the experiment: ``via``'s; with none, the connection the arms'
+    agents name when each names one (coding agents: ``["claude", "codex"]``), so no built-in
+    server is started only to find the default history."""
+    if via is not None:
+        return via
+    named = connections()
+    agents = [arm.agent for arm in arms]
+    return agents[0] if agents and all(agent in named for agent in agents) else None
 
 
 def _name_of(via: Via) -> str | None:
