@@ -1,16 +1,17 @@
 """The ACP transport: an ACP agent's process (its process group ended whole:
 :mod:`agentnb._client.agent_process`), spoken to in JSON-RPC 2.0 over its stdio by the
-official SDK's JSON-RPC connection (:mod:`agentnb._client.acp_wire`), beside the HTTP
-:class:`~agentnb._client.transport.Transport` (which it extends).
+official SDK's JSON-RPC connection (:mod:`agentnb._client.acp_wire`): the
+:class:`~agentnb._client.wire.Wire` a dialect whose ``wire`` is ``acp`` gets, beside the HTTP
+:class:`~agentnb._client.transport.Transport`.
 
 The process starts on first use (``initialize``, within :data:`INITIALIZE_TIMEOUT_S`), serves
 every turn of the connection, and ends with it (:meth:`AcpTransport.aclose`, or when Python
 exits).
 
-A turn (``session/prompt``) is handed to the stream as a response whose body is the turn's
-frames (:mod:`agentnb.providers.acp`), so the dialect's translator, the run, the approval
-gate and the history take it as any other run. The agent's requests during a turn:
-``session/request_permission`` waits for the gate's decision;
+A turn (``session/prompt``) is handed to the stream as its frames as they are
+(:class:`~agentnb._client.wire.HandedFrames`; :mod:`agentnb.providers.acp`), so the dialect's
+translator, the run, the approval gate and the history take it as any other run. The
+agent's requests during a turn: ``session/request_permission`` waits for the gate's decision;
 ``fs/read_text_file`` and ``fs/write_text_file`` are the :class:`Workspace`'s to judge, read
 and write (only a client made for a connection has one: a bare client offers no file access),
 a write, and a read while the context settings ask first, through the gate; a write that is
@@ -52,9 +53,9 @@ from .acp_terminals import Terminals
 from .acp_wire import (
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
+    MessageWire,
     ProcessWire,
     SocketWire,
-    Wire,
     connect,
     json_line,
     notify,
@@ -70,8 +71,7 @@ from .agent_process import (
     command_label,
     start_process,
 )
-from .frame_reader import FRAMES
-from .transport import Transport
+from .wire import HandedFrames, Opened, Wire
 
 __all__ = [
     "ACP_IDLE_TIMEOUT",
@@ -97,10 +97,9 @@ still in the turn then is ended (its process group), and the next turn starts it
 REQUEST_TIMEOUT_S = 120.0
 """How long a request other than a prompt (``session/new``, ``session/load``) may take: an
 agent's process, how long it may go without a sign of life meanwhile (see
-:meth:`.acp_wire.Wire.answered`)."""
+:meth:`.acp_wire.MessageWire.answered`)."""
 
 _log = logging.getLogger("agentnb")
-_TURN = "agentnb.acp_turn"
 _INVALID_PARAMS = -32602
 _AUTH_REQUIRED = -32000
 _PERMISSION = "session/request_permission"
@@ -186,25 +185,14 @@ class _TurnFrames:
             yield piece
 
 
-class _NoBody(httpx.AsyncByteStream):
-    """A turn's response body: none, its frames are handed over as they are."""
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        return
-        yield b""
-
-
-_NO_BODY = _NoBody()
-_EVENT_STREAM = httpx.Headers({"content-type": "text/event-stream"})
-
-
 # ---- the agent: a process, or a WebSocket -------------------------------------------------------
 class _Agent:
-    """The running agent (a process, or a WebSocket: its :class:`Wire`) and the SDK's
-    connection over it; its requests and updates go to the transport, which keeps its
-    turns (the connection's :class:`~agentnb._client.acp_wire.Host`)."""
+    """The running agent (a process, or a WebSocket: its
+    :class:`~agentnb._client.acp_wire.MessageWire`) and the SDK's connection over it; its
+    requests and updates go to the transport, which keeps its turns (the connection's
+    :class:`~agentnb._client.acp_wire.Host`)."""
 
-    def __init__(self, transport: AcpTransport, wire: Wire) -> None:
+    def __init__(self, transport: AcpTransport, wire: MessageWire) -> None:
         self.transport = transport
         self.wire = wire
         self.requests = wire.requests
@@ -249,7 +237,7 @@ class _Agent:
     async def call(self, method: str, params: object, within: float | None) -> dict[str, Any]:
         """Send a request and return the agent's answer (``result`` or ``error``); the
         agent gone, or no answer within ``within`` seconds (from a process: no answer and no
-        sign of life for that long: :meth:`.acp_wire.Wire.answered`), is a
+        sign of life for that long: :meth:`.acp_wire.MessageWire.answered`), is a
         :class:`~agentnb.TransportError`."""
         refused = sdk().RequestError
         answered = request(self.connection, method, params)
@@ -295,7 +283,7 @@ async def _quietly(sending: Any) -> None:
         await sending
 
 
-class AcpTransport(Transport):
+class AcpTransport(Wire):
     """Runs one ACP agent's process and speaks JSON-RPC with it (see the module)."""
 
     opens_cleanly_cancelled = True
@@ -334,6 +322,7 @@ class AcpTransport(Transport):
         self._headers = dict(headers or {})
         register_header_credentials(self._headers)  # an agent may echo them back
         self._verify = verify
+        self._where: dict[str, str] = {}
         super().__init__(
             provider,
             base_url=url if url is not None else "acp:" + command_label(self.command),
@@ -345,7 +334,6 @@ class AcpTransport(Transport):
         self.workspace: Workspace | None = None
         """The files the agent may reach (None: it is offered none)."""
         self._agent: _Agent | None = None
-        self._requests: dict[str, httpx.Request] = {}
         self._starting = asyncio.Lock()
         self._latest: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
         """Each session's latest turn while a stream holds it: decisions sent after it
@@ -384,7 +372,7 @@ class AcpTransport(Transport):
     async def _start(self) -> None:
         sdk()  # how to install it, before anything starts
         requests, where = PendingRequests(), self.base_url.removeprefix("acp:")
-        wire: Wire
+        wire: MessageWire
         if self.socket_url is not None:
             from .._http.websocket import open_websocket  # aiohttp: at the first WebSocket
 
@@ -777,11 +765,10 @@ class AcpTransport(Transport):
             agent.sessions.add(answer["sessionId"])
         return answer
 
-    async def open_stream(self, http: WireRequest, *, idempotent: bool = False) -> httpx.Response:
+    async def open_stream(self, http: WireRequest, *, idempotent: bool = False) -> HandedFrames:
         """A turn's frames: the prompt sent (``session/prompt``), or the decisions on its
         requests carried out (:class:`~agentnb.providers.RpcDecisions`) and the turn read on.
-        The frames are handed over as they are (:data:`~agentnb._client.frame_reader.FRAMES`),
-        not as a body to decode."""
+        The frames are handed over as they are, not as a body to decode."""
         if isinstance(http, RpcDecisions):
             session_id, method = str(http.session_id), "answer"
             turn = self._latest.get(session_id)
@@ -793,21 +780,18 @@ class AcpTransport(Transport):
             params, method = dict(call.params or {}), call.method
             await self.discover()
             turn = await self._prompt(str(params.get("sessionId")), method, params)
-        return httpx.Response(
-            200,
-            headers=_EVENT_STREAM,
-            stream=_NO_BODY,  # not bytes to read at once (which the default, an empty body, is)
-            request=self._request_of(method),
-            extensions={_TURN: turn, FRAMES: _TurnFrames(turn)},
-        )
+        return HandedFrames(_TurnFrames(turn), self._named(method), turn)
 
-    def _request_of(self, method: str) -> httpx.Request:
-        """The request a turn's response names in an error (one a method: made once, a URL
-        parse each turn being a tenth of agentnb's work before the prompt is sent)."""
-        request = self._requests.get(method)
-        if request is None:
-            request = self._requests[method] = httpx.Request("POST", self.url(method))
-        return request
+    def _named(self, method: str) -> str:
+        """A request as an error names it (made once a method: a redaction each turn is a
+        tenth of agentnb's work before the prompt is sent)."""
+        where = self._where.get(method)
+        if where is None:
+            where = self._where[method] = self.redact(f"ACP {method} to {self.base_url}")
+        return where
+
+    def where_of(self, response: Opened) -> str:
+        return response.where if isinstance(response, HandedFrames) else self._named("")
 
     async def _prompt(self, session_id: str, method: str, params: dict[str, Any]) -> _Turn:
         agent = self._agent
@@ -880,18 +864,16 @@ class AcpTransport(Transport):
         else:
             self._refuse(agent, pending, f"denied: {why}")
 
-    async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
-        """Let a turn's body go; without ``keep``, before the turn's end (a Stop, a time
+    async def close_response(self, response: Opened, *, keep: bool) -> None:
+        """Let a turn's frames go; without ``keep``, before the turn's end (a Stop, a time
         limit), the turn is cancelled (see the module)."""
-        await response.aclose()
-        turn = response.extensions.get(_TURN)
-        if isinstance(turn, _Turn) and not keep and not turn.ended.is_set():
-            self._stop(turn)
+        if not keep:
+            await self.let_go(response)
 
-    async def let_go(self, response: httpx.Response) -> None:
+    async def let_go(self, response: Opened) -> None:
         """A run ended unfinished while its turn waited for decisions (it failed at a
         pause): the turn is stopped, its waiting requests answered (see :meth:`_stop`)."""
-        turn = response.extensions.get(_TURN)
+        turn = response.held if isinstance(response, HandedFrames) else None
         if isinstance(turn, _Turn) and not turn.ended.is_set():
             self._stop(turn)
 
@@ -921,9 +903,6 @@ class AcpTransport(Transport):
             if self._agent is agent:  # the next turn starts another
                 self._agent = None
             await agent.end()
-
-    def where(self, request: httpx.Request) -> str:
-        return self.redact(f"ACP {request.url.path} to {self.base_url}")
 
 
 def _shown(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ served over the network, and agentnb answers the SDK's :class:`acp.interfaces.Cl
 protocol (:class:`WireClient`) by handing each request to the ACP transport
 (:mod:`agentnb._client.acp_transport`).
 
-The SDK reads the messages through agentnb's own reader (:class:`Wire`, the SDK's message
+The SDK reads the messages through agentnb's own reader (:class:`MessageWire`, the SDK's message
 transport), which guards what the SDK takes for granted about ids:
 
 - An id JSON-RPC does not allow (``true``, a list, an object) never reaches the SDK: a
@@ -93,9 +93,9 @@ __all__ = [
     "INVALID_REQUEST",
     "METHOD_NOT_FOUND",
     "Host",
+    "MessageWire",
     "ProcessWire",
     "SocketWire",
-    "Wire",
     "WireClient",
     "arriving",
     "connect",
@@ -122,7 +122,7 @@ _arriving: contextvars.ContextVar[Pending | None] = contextvars.ContextVar(
 
 
 def arriving() -> Pending:
-    """The agent's request the running SDK handler answers (set by :meth:`Wire.receive` as
+    """The agent's request the running SDK handler answers (set by :meth:`MessageWire.receive` as
     the SDK takes the request, carried into the task the SDK runs it in)."""
     pending = _arriving.get()
     assert pending is not None, "an SDK handler outside a request's task"
@@ -191,7 +191,7 @@ not a guess at a start's speed."""
 _T = TypeVar("_T")
 
 
-class Wire:
+class MessageWire:
     """The messages to and from the agent, as the SDK's message transport
     (``acp._transport.Transport``: ``send``, ``receive``, ``close``), read through the
     guards of the module. A subclass moves the text: :class:`ProcessWire`,
@@ -362,7 +362,7 @@ _DRAIN_GRACES = 20
 be read while each reads some (a busy machine's reader); then its group is ended."""
 
 
-class ProcessWire(Wire):
+class ProcessWire(MessageWire):
     """An agent run by its command: one message a line over its stdio, its stderr's tail
     kept."""
 
@@ -477,7 +477,7 @@ class ProcessWire(Wire):
         self._exit_seen.cancel()  # ended on purpose: its owner tells how (_Agent.end)
 
 
-class SocketWire(Wire):
+class SocketWire(MessageWire):
     """An agent served over the network: one message a WebSocket text frame
     (:mod:`agentnb._http.websocket`; the SDK's ``acp.http`` server)."""
 
@@ -618,7 +618,7 @@ class WireClient:
         return None
 
 
-def connect(host: Host, wire: Wire) -> Connection:
+def connect(host: Host, wire: MessageWire) -> Connection:
     """The SDK's connection over ``wire``, its agent's requests and updates ``host``'s.
 
     The SDK's JSON-RPC connection and client router, both public, rather than the
