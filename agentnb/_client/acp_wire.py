@@ -3,9 +3,8 @@ SDK's JSON-RPC :class:`acp.connection.Connection`, its requests routed by the SD
 router (:func:`acp.client.router.build_client_router`, what its ``ClientSideConnection`` runs
 on), runs over the agent process agentnb starts itself
 (:mod:`agentnb._client.agent_process`: its group ended whole) or over a WebSocket to an agent
-served over the network, and agentnb answers the SDK's :class:`acp.interfaces.Client`
-protocol (:class:`WireClient`) by handing each request to the ACP transport
-(:mod:`agentnb._client.acp_transport`).
+served over the network; the ACP transport's agent (:mod:`agentnb._client.acp_transport`)
+is the SDK's :class:`acp.interfaces.Client`, each typed method doing its request's work.
 
 The SDK reads the messages through agentnb's own reader (:class:`MessageWire`, the SDK's message
 transport), which guards what the SDK takes for granted about ids:
@@ -57,35 +56,7 @@ from .agent_process import (
 
 if TYPE_CHECKING:
     from acp.connection import Connection
-    from acp.interfaces import Agent, Client
-    from acp.schema import (
-        AgentMessageChunk,
-        AgentPlanContentUpdate,
-        AgentPlanRemovedUpdate,
-        AgentPlanUpdate,
-        AgentThoughtChunk,
-        AvailableCommandsUpdate,
-        ConfigOptionUpdate,
-        CreateElicitationResponse,
-        CreateTerminalResponse,
-        CurrentModeUpdate,
-        ElicitationMode,
-        EnvVariable,
-        KillTerminalResponse,
-        PermissionOption,
-        ReadTextFileResponse,
-        ReleaseTerminalResponse,
-        RequestPermissionResponse,
-        SessionInfoUpdate,
-        TerminalOutputResponse,
-        ToolCallProgress,
-        ToolCallStart,
-        ToolCallUpdate,
-        UsageUpdate,
-        UserMessageChunk,
-        WaitForTerminalExitResponse,
-        WriteTextFileResponse,
-    )
+    from acp.interfaces import Client
 
     from .._http.websocket import WebSocket
 
@@ -96,12 +67,10 @@ __all__ = [
     "MessageWire",
     "ProcessWire",
     "SocketWire",
-    "WireClient",
     "arriving",
     "connect",
     "json_line",
-    "notify",
-    "request",
+    "quietly",
     "sdk",
     "websocket_url",
 ]
@@ -162,17 +131,8 @@ def websocket_url(url: str) -> str:
 
 
 class Host(Protocol):
-    """What the connection's messages mean: the ACP transport's agent
-    (:class:`agentnb._client.acp_transport`)."""
-
-    async def answer(self, pending: Pending) -> dict[str, Any]:
-        """The result of the agent's request ``pending`` (a decision waited for, a file
-        read, a terminal's output); :class:`acp.RequestError` refuses it."""
-        ...
-
-    def update(self, session_id: str, update: dict[str, Any]) -> None:
-        """A ``session/update`` the agent sent."""
-        ...
+    """What the connection's messages mean beside the requests the SDK's client answers:
+    the ACP transport's agent (:class:`agentnb._client.acp_transport`)."""
 
     def reused(self, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
         """A request under an id another request still waits under."""
@@ -260,7 +220,7 @@ class MessageWire:
     def post(self, message: dict[str, Any]) -> None:
         """Send without waiting (an answer the reader gives); a write that fails means the
         agent is going, which its reader reports."""
-        task = asyncio.create_task(_quietly(self.send_raw(message)))
+        task = asyncio.create_task(quietly(self.send_raw(message)))
         _posting.add(task)
         task.add_done_callback(_posting.discard)
 
@@ -512,114 +472,9 @@ class SocketWire(MessageWire):
         await self.socket.close()
 
 
-class WireClient:
-    """The SDK's :class:`acp.interfaces.Client` protocol, each request handed to the
-    connection's :class:`Host` (which judges, asks or does it) and its result given back as
-    the SDK's schema model."""
-
-    def __init__(self, host: Host) -> None:
-        self.host = host
-
-    async def _answer(self) -> dict[str, Any]:
-        return await self.host.answer(arriving())
-
-    async def request_permission(
-        self,
-        session_id: str,
-        tool_call: ToolCallUpdate,
-        options: list[PermissionOption],
-        **kwargs: Any,
-    ) -> RequestPermissionResponse:
-        return sdk().schema.RequestPermissionResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def session_update(
-        self,
-        session_id: str,
-        update: UserMessageChunk
-        | AgentMessageChunk
-        | AgentThoughtChunk
-        | ToolCallStart
-        | ToolCallProgress
-        | AgentPlanUpdate
-        | AgentPlanContentUpdate
-        | AgentPlanRemovedUpdate
-        | AvailableCommandsUpdate
-        | CurrentModeUpdate
-        | ConfigOptionUpdate
-        | SessionInfoUpdate
-        | UsageUpdate,
-        **kwargs: Any,
-    ) -> None:
-        shown = update.model_dump(mode="json", by_alias=True, exclude_none=True)
-        self.host.update(session_id, shown)
-
-    async def write_text_file(
-        self, session_id: str, path: str, content: str, **kwargs: Any
-    ) -> WriteTextFileResponse | None:
-        return sdk().schema.WriteTextFileResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def read_text_file(
-        self,
-        session_id: str,
-        path: str,
-        line: int | None = None,
-        limit: int | None = None,
-        **kwargs: Any,
-    ) -> ReadTextFileResponse:
-        return sdk().schema.ReadTextFileResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def create_terminal(
-        self,
-        session_id: str,
-        command: str,
-        args: list[str] | None = None,
-        env: list[EnvVariable] | None = None,
-        cwd: str | None = None,
-        output_byte_limit: int | None = None,
-        **kwargs: Any,
-    ) -> CreateTerminalResponse:
-        return sdk().schema.CreateTerminalResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def terminal_output(
-        self, session_id: str, terminal_id: str, **kwargs: Any
-    ) -> TerminalOutputResponse:
-        return sdk().schema.TerminalOutputResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def release_terminal(
-        self, session_id: str, terminal_id: str, **kwargs: Any
-    ) -> ReleaseTerminalResponse | None:
-        return sdk().schema.ReleaseTerminalResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def wait_for_terminal_exit(
-        self, session_id: str, terminal_id: str, **kwargs: Any
-    ) -> WaitForTerminalExitResponse:
-        return sdk().schema.WaitForTerminalExitResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def kill_terminal(
-        self, session_id: str, terminal_id: str, **kwargs: Any
-    ) -> KillTerminalResponse | None:
-        return sdk().schema.KillTerminalResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def create_elicitation(
-        self, message: str, mode: ElicitationMode, **kwargs: Any
-    ) -> CreateElicitationResponse:
-        raise sdk().RequestError(METHOD_NOT_FOUND, "agentnb does not offer elicitation/create")
-
-    async def complete_elicitation(self, elicitation_id: str, **kwargs: Any) -> None:
-        return None
-
-    async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        raise sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer _{method}")
-
-    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
-        return None
-
-    def on_connect(self, conn: Agent) -> None:
-        return None
-
-
-def connect(host: Host, wire: MessageWire) -> Connection:
-    """The SDK's connection over ``wire``, its agent's requests and updates ``host``'s.
+def connect(client: Client, wire: MessageWire) -> Connection:
+    """The SDK's connection over ``wire``, the agent's requests and updates ``client``'s
+    (the SDK's :class:`acp.interfaces.Client`, each method typed).
 
     The SDK's JSON-RPC connection and client router, both public, rather than the
     ``ClientSideConnection`` built of them: its calls are typed (each a pydantic model of the
@@ -628,8 +483,6 @@ def connect(host: Host, wire: MessageWire) -> Connection:
     a method and params as they are but through its private ``_conn``. Its wrapper of the
     client, which lets its ``prompt`` wait for the turn's updates, is not needed either: a
     turn's end is its frames' (:mod:`agentnb._client.acp_transport`)."""
-    wire.host = host
-    client: Client = WireClient(host)  # the SDK's protocol, checked
     acp = sdk()
     connection: Connection = acp.connection.Connection(
         acp.client.router.build_client_router(client), wire
@@ -637,18 +490,7 @@ def connect(host: Host, wire: MessageWire) -> Connection:
     return connection
 
 
-async def request(connection: Connection, method: str, params: object) -> Any:
-    """Send the request ``method`` over the SDK's connection and return its result as JSON
-    gives it; :class:`acp.RequestError` is the agent's error, :class:`ConnectionError` the
-    connection gone. The params go as the dialect made them (see :func:`connect`)."""
-    return await connection.send_request(method, params)
-
-
-async def notify(connection: Connection, method: str, params: object) -> None:
-    """Send the notification ``method`` (``session/cancel``) over the SDK's connection."""
-    await connection.send_notification(method, params)
-
-
-async def _quietly(sending: Any) -> None:
+async def quietly(sending: Awaitable[Any]) -> None:
+    """``sending``, a write that fails once the agent is going (its reader says how)."""
     with contextlib.suppress(OSError, RuntimeError, ConnectionError):
         await sending

@@ -38,12 +38,11 @@ class HandedFrames:
     headers: Mapping[str, str] = {}
     """What the dialect's ``on_response`` reads: no wire headers."""
 
-    def __init__(self, frames: AsyncIterable[ServerSentEvent], where: str, held: object) -> None:
+    def __init__(self, frames: AsyncIterable[ServerSentEvent], where: str) -> None:
         self.frames = frames
+        """The frames (an ACP turn, which its transport lets go at the stream's end)."""
         self.where = where
         """The request, as an error names it (redacted)."""
-        self.held = held
-        """What the transport lets go at the stream's end (an ACP turn)."""
 
 
 Opened = httpx.Response | HandedFrames
