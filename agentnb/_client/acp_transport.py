@@ -411,8 +411,7 @@ class AcpTransport(Wire):
         self._where: dict[str, str] = {}
         super().__init__(
             provider,
-            base_url=url if url is not None else "acp:" + command_label(self.command),
-            api_key=None,
+            url if url is not None else "acp:" + command_label(self.command),
             timeout=timeout,
             retry=retry,
             connection=connection,

@@ -114,12 +114,7 @@ class Transport(Wire):
         connection: str = "default",
     ) -> None:
         super().__init__(
-            provider,
-            base_url=base_url,
-            api_key=api_key,
-            timeout=timeout,
-            retry=retry,
-            connection=connection,
+            provider, base_url, connection=connection, timeout=timeout, retry=retry, api_key=api_key
         )
         self._extra_headers = dict(headers or {})
         self.keys = KeyScope(base_url, trusted_origins)

@@ -62,12 +62,12 @@ class Wire:
     def __init__(
         self,
         provider: Provider,
-        *,
         base_url: str,
-        api_key: str | None,
+        *,
+        connection: str,
         timeout: httpx.Timeout,
         retry: RetryPolicy,
-        connection: str,
+        api_key: str | None = None,
     ) -> None:
         self.provider = provider
         self.base_url = base_url
