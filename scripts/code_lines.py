@@ -2,7 +2,7 @@
 docstrings (a module's, a class's or a function's first string), the measure the house rounds
 hold the core to.
 
-Usage: python scripts/code_lines.py [FOLDER ...] [--by-file]
+Usage: python scripts/code_lines.py [FOLDER or FILE ...] [--by-file]
 Prints each sub-folder's (or, with --by-file, each file's) count, largest first, then the total.
 """
 
@@ -57,7 +57,7 @@ def main(argv: list[str]) -> None:
     folders = [Path(arg) for arg in argv if not arg.startswith("--")] or [Path("agentnb")]
     counts: Counter[str] = Counter()
     for folder in folders:
-        for path in sorted(folder.rglob("*.py")):
+        for path in sorted(folder.rglob("*.py")) if folder.is_dir() else [folder]:
             key = path if by_file else path.parent
             counts[str(key)] += code_lines(path.read_text(encoding="utf-8"))
     for name, count in counts.most_common():

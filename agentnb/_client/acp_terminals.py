@@ -95,21 +95,13 @@ class Terminals:
         self._mark = secrets.token_hex(8)
 
     def refusal(self, params: Mapping[str, Any]) -> str | None:
-        """Why a ``terminal/create`` is never run (before anyone is asked)."""
-        if not isinstance(params.get("command"), str) or not params["command"]:
+        """Why a ``terminal/create`` is never run (before anyone is asked; its fields' types
+        the SDK checked first)."""
+        if not params["command"]:
             return "the request names no command"
-        args = params.get("args")
-        if args is not None and not (
-            isinstance(args, list) and all(isinstance(a, str) for a in args)
-        ):
-            return "the request's args are not a list of strings"
-        env = params.get("env")
-        if env is not None and not (isinstance(env, list) and all(map(_is_variable, env))):
-            return "the request's env is not a list of {name, value} strings"
-        if any(v["name"] == MARK for v in env or []):
+        if any(v["name"] == MARK for v in params.get("env") or []):
             return f"the request's env sets {MARK}, agentnb's own"
-        cwd = self.cwd_of(params)
-        if cwd is None:
+        if self.cwd_of(params) is None:
             return f"the terminal's cwd {params.get('cwd')!r} is outside the working directory"
         return None
 
@@ -124,12 +116,9 @@ class Terminals:
         return cwd if cwd.is_dir() and cwd.is_relative_to(self.root) else None
 
     async def create(self, params: Mapping[str, Any]) -> str:
-        cwd = self.cwd_of(params)
-        if cwd is None:
-            raise ValueError(f"the terminal's cwd {params.get('cwd')!r} is outside")
-        why = self.refusal(params)
-        if why is not None:
-            raise ValueError(why)
+        why, cwd = self.refusal(params), self.cwd_of(params)
+        if why is not None or cwd is None:
+            raise ValueError(why or f"the terminal's cwd {params.get('cwd')!r} is outside")
         self._count += 1
         terminal_id = f"term-{self._count}"
         mark = f"{self._mark}-{self._count}"
@@ -147,32 +136,33 @@ class Terminals:
         self._terminals[terminal_id] = _Terminal(process, min(limit, OUTPUT_LIMIT), mark)
         return terminal_id
 
-    def _get(self, params: Mapping[str, Any]) -> _Terminal:
-        terminal = self._terminals.get(str(params.get("terminalId")))
+    def _get(self, terminal_id: str) -> _Terminal:
+        terminal = self._terminals.get(terminal_id)
         if terminal is None:
-            raise ValueError(f"no terminal {params.get('terminalId')!r} is open")
+            raise ValueError(f"no terminal {terminal_id!r} is open")
         return terminal
 
-    async def answer(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The result of ``terminal/output``, ``wait_for_exit``, ``kill`` or ``release``."""
-        terminal = self._get(params)
-        if method == "terminal/output":
-            return {
-                "output": self.redact(terminal.text()),
-                "truncated": terminal.truncated,
-                "exitStatus": terminal.exit_status(),
-            }
-        if method == "terminal/wait_for_exit":
-            await asyncio.shield(terminal.reader)
-            return terminal.exit_status() or {}
-        if method == "terminal/kill":
-            await terminal.end()
-            return {}
-        if method == "terminal/release":
-            del self._terminals[str(params.get("terminalId"))]
-            await terminal.end()
-            return {}
-        raise ValueError(f"agentnb does not offer {method}")
+    async def output(self, terminal_id: str) -> dict[str, Any]:
+        """``terminal/output``: what it wrote (redacted, whole lines), and its exit."""
+        terminal = self._get(terminal_id)
+        return {
+            "output": self.redact(terminal.text()),
+            "truncated": terminal.truncated,
+            "exitStatus": terminal.exit_status(),
+        }
+
+    async def wait_for_exit(self, terminal_id: str) -> dict[str, Any]:
+        terminal = self._get(terminal_id)
+        await asyncio.shield(terminal.reader)
+        return terminal.exit_status() or {}
+
+    async def kill(self, terminal_id: str) -> None:
+        await self._get(terminal_id).end()
+
+    async def release(self, terminal_id: str) -> None:
+        terminal = self._get(terminal_id)
+        del self._terminals[terminal_id]
+        await terminal.end()
 
     async def close(self) -> None:
         """End every terminal (the connection, or the agent's process, ends)."""
@@ -181,15 +171,6 @@ class Terminals:
             await terminal.end()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(terminal.reader, EXIT_GRACE_S)
-
-
-def _is_variable(entry: object) -> bool:
-    """Whether ``entry`` is an environment variable as ACP gives one: ``{name, value}``."""
-    return (
-        isinstance(entry, dict)
-        and isinstance(entry.get("name"), str)
-        and isinstance(entry.get("value"), str)
-    )
 
 
 def _marked(mark: str) -> list[int]:

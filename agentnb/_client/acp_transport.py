@@ -1,16 +1,17 @@
 """The ACP transport: an ACP agent's process (its process group ended whole:
 :mod:`agentnb._client.agent_process`), spoken to in JSON-RPC 2.0 over its stdio by the
-official SDK's JSON-RPC connection (:mod:`agentnb._client.acp_wire`), beside the HTTP
-:class:`~agentnb._client.transport.Transport` (which it extends).
+official SDK's JSON-RPC connection (:mod:`agentnb._client.acp_wire`): the
+:class:`~agentnb._client.wire.Wire` a dialect whose ``wire`` is ``acp`` gets, beside the HTTP
+:class:`~agentnb._client.transport.Transport`.
 
 The process starts on first use (``initialize``, within :data:`INITIALIZE_TIMEOUT_S`), serves
 every turn of the connection, and ends with it (:meth:`AcpTransport.aclose`, or when Python
 exits).
 
-A turn (``session/prompt``) is handed to the stream as a response whose body is the turn's
-frames (:mod:`agentnb.providers.acp`), so the dialect's translator, the run, the approval
-gate and the history take it as any other run. The agent's requests during a turn:
-``session/request_permission`` waits for the gate's decision;
+A turn (``session/prompt``) is handed to the stream as its frames as they are
+(:class:`~agentnb._client.wire.HandedFrames`; :mod:`agentnb.providers.acp`), so the dialect's
+translator, the run, the approval gate and the history take it as any other run. The
+agent's requests during a turn: ``session/request_permission`` waits for the gate's decision;
 ``fs/read_text_file`` and ``fs/write_text_file`` are the :class:`Workspace`'s to judge, read
 and write (only a client made for a connection has one: a bare client offers no file access),
 a write, and a read while the context settings ask first, through the gate; a write that is
@@ -35,11 +36,12 @@ import logging
 import os
 import shlex
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from .._core.exceptions import ConfigurationError, ProtocolError, TransportError
 from .._core.retry import RetryPolicy
@@ -52,13 +54,13 @@ from .acp_terminals import Terminals
 from .acp_wire import (
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
+    MessageWire,
     ProcessWire,
     SocketWire,
-    Wire,
+    arriving,
     connect,
     json_line,
-    notify,
-    request,
+    quietly,
     sdk,
     websocket_url,
 )
@@ -70,8 +72,13 @@ from .agent_process import (
     command_label,
     start_process,
 )
-from .frame_reader import FRAMES
-from .transport import Transport
+from .wire import HandedFrames, Opened, Wire
+
+if TYPE_CHECKING:
+    from acp import schema
+    from acp.exceptions import RequestError
+    from acp.interfaces import Agent as AgentSide
+    from acp.interfaces import Client
 
 __all__ = [
     "ACP_IDLE_TIMEOUT",
@@ -97,10 +104,10 @@ still in the turn then is ended (its process group), and the next turn starts it
 REQUEST_TIMEOUT_S = 120.0
 """How long a request other than a prompt (``session/new``, ``session/load``) may take: an
 agent's process, how long it may go without a sign of life meanwhile (see
-:meth:`.acp_wire.Wire.answered`)."""
+:meth:`.acp_wire.MessageWire.answered`)."""
 
 _log = logging.getLogger("agentnb")
-_TURN = "agentnb.acp_turn"
+_T = TypeVar("_T")
 _INVALID_PARAMS = -32602
 _AUTH_REQUIRED = -32000
 _PERMISSION = "session/request_permission"
@@ -170,41 +177,22 @@ class _Turn:
         self.ended.set()
         self.frames.put_nowait(None)
 
-
-class _TurnFrames:
-    """A turn's frames as the stream reads them; read again after a pause, they read on."""
-
-    def __init__(self, turn: _Turn) -> None:
-        self.turn = turn
-
     async def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
-        while True:
-            piece = await self.turn.frames.get()
-            if piece is None:
-                self.turn.frames.put_nowait(None)  # every later reader ends too
-                return
+        """The turn's frames as the stream reads them; read again after a pause, they read
+        on."""
+        while (piece := await self.frames.get()) is not None:
             yield piece
-
-
-class _NoBody(httpx.AsyncByteStream):
-    """A turn's response body: none, its frames are handed over as they are."""
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        return
-        yield b""
-
-
-_NO_BODY = _NoBody()
-_EVENT_STREAM = httpx.Headers({"content-type": "text/event-stream"})
+        self.frames.put_nowait(None)  # every later reader ends too
 
 
 # ---- the agent: a process, or a WebSocket -------------------------------------------------------
 class _Agent:
-    """The running agent (a process, or a WebSocket: its :class:`Wire`) and the SDK's
-    connection over it; its requests and updates go to the transport, which keeps its
-    turns (the connection's :class:`~agentnb._client.acp_wire.Host`)."""
+    """The running agent (a process, or a WebSocket: its
+    :class:`~agentnb._client.acp_wire.MessageWire`) and the SDK's connection over it; its
+    requests and updates go to the transport, which keeps its turns (the connection's
+    :class:`~agentnb._client.acp_wire.Host`)."""
 
-    def __init__(self, transport: AcpTransport, wire: Wire) -> None:
+    def __init__(self, transport: AcpTransport, wire: MessageWire) -> None:
         self.transport = transport
         self.wire = wire
         self.requests = wire.requests
@@ -220,23 +208,115 @@ class _Agent:
         self.failure: str | None = None
         """Why it went, as the requests still waiting fail."""
         self.went = False
-        self.connection = connect(self, wire)
+        wire.host = self
+        client: Client = self  # the SDK's protocol, checked
+        self.connection = connect(client, wire)
 
     @property
     def running(self) -> bool:
         return self.wire.running
 
-    # ---- the connection's Host ---------------------------------------------------------------
-    async def answer(self, pending: Pending) -> dict[str, Any]:
-        await self.transport.on_request(self, pending)
-        return await pending.answer
+    # ---- the SDK's Client: each of the agent's requests, done here -------------------------
+    # What a card showed is carried out on the params as the agent sent them (the request's
+    # entry, :func:`arriving`), not on the SDK's keyword arguments: its router merges the
+    # request's ``_meta`` into them (see docs/architecture.md, "ACP on its SDK").
+    async def request_permission(
+        self,
+        session_id: str,
+        tool_call: schema.ToolCallUpdate,
+        options: list[schema.PermissionOption],
+        **kwargs: Any,
+    ) -> schema.RequestPermissionResponse:
+        pending = arriving()
+        self.transport.on_permission(self, pending)
+        return sdk().schema.RequestPermissionResponse.model_validate(await pending.answer)  # type: ignore[no-any-return]
 
-    def update(self, session_id: str, update: dict[str, Any]) -> None:
-        self.transport.observe(session_id, update)
+    async def session_update(self, session_id: str, update: BaseModel, **kwargs: Any) -> None:
+        shown = update.model_dump(mode="json", by_alias=True, exclude_none=True)
+        self.transport.observe(session_id, shown)
         turn = self.turns.get(session_id)
         if turn is not None:
-            turn.push("update", update)
+            turn.push("update", shown)
 
+    async def read_text_file(
+        self,
+        session_id: str,
+        path: str,
+        line: int | None = None,
+        limit: int | None = None,
+        **kwargs: Any,
+    ) -> schema.ReadTextFileResponse:
+        return sdk().schema.ReadTextFileResponse.model_validate(await self._file())  # type: ignore[no-any-return]
+
+    async def write_text_file(
+        self, session_id: str, path: str, content: str, **kwargs: Any
+    ) -> schema.WriteTextFileResponse:
+        return sdk().schema.WriteTextFileResponse.model_validate(await self._file())  # type: ignore[no-any-return]
+
+    async def _file(self) -> dict[str, Any]:
+        pending = arriving()
+        if self.transport.workspace is None:
+            raise sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer {pending.method}")
+        await self.transport.on_file(self, pending)
+        return await pending.answer
+
+    async def create_terminal(
+        self,
+        session_id: str,
+        command: str,
+        args: list[str] | None = None,
+        env: list[schema.EnvVariable] | None = None,
+        cwd: str | None = None,
+        output_byte_limit: int | None = None,
+        **kwargs: Any,
+    ) -> schema.CreateTerminalResponse:
+        pending = arriving()
+        self.transport.on_terminal(self, self._terminals(), pending)
+        return sdk().schema.CreateTerminalResponse.model_validate(await pending.answer)  # type: ignore[no-any-return]
+
+    async def terminal_output(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> schema.TerminalOutputResponse:
+        output = await _refusing(self._terminals().output(terminal_id))
+        return sdk().schema.TerminalOutputResponse.model_validate(output)  # type: ignore[no-any-return]
+
+    async def wait_for_terminal_exit(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> schema.WaitForTerminalExitResponse:
+        status = await _refusing(self._terminals().wait_for_exit(terminal_id))
+        return sdk().schema.WaitForTerminalExitResponse.model_validate(status)  # type: ignore[no-any-return]
+
+    async def kill_terminal(self, session_id: str, terminal_id: str, **kwargs: Any) -> None:
+        await _refusing(self._terminals().kill(terminal_id))
+
+    async def release_terminal(self, session_id: str, terminal_id: str, **kwargs: Any) -> None:
+        await _refusing(self._terminals().release(terminal_id))
+
+    def _terminals(self) -> Terminals:
+        if self.terminals is None:
+            raise sdk().RequestError(
+                METHOD_NOT_FOUND, f"agentnb does not offer {arriving().method}"
+            )
+        return self.terminals
+
+    async def create_elicitation(
+        self, message: str, mode: schema.ElicitationMode, **kwargs: Any
+    ) -> schema.CreateElicitationResponse:
+        raise sdk().RequestError(METHOD_NOT_FOUND, "agentnb does not offer elicitation/create")
+
+    async def complete_elicitation(self, elicitation_id: str, **kwargs: Any) -> None:
+        return None
+
+    async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer _{method}")
+
+    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
+        return None
+
+    def on_connect(self, conn: AgentSide) -> None:
+        return None
+
+    # ---- the connection's Host -----------------------------------------------------------
     def reused(self, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
         self.transport.reused(self, rpc_id, method, params)
 
@@ -246,26 +326,25 @@ class _Agent:
             self.transport.gone(self, why)
 
     # ---- requests of ours ----------------------------------------------------------------
-    async def call(self, method: str, params: object, within: float | None) -> dict[str, Any]:
-        """Send a request and return the agent's answer (``result`` or ``error``); the
-        agent gone, or no answer within ``within`` seconds (from a process: no answer and no
-        sign of life for that long: :meth:`.acp_wire.Wire.answered`), is a
-        :class:`~agentnb.TransportError`."""
-        refused = sdk().RequestError
-        answered = request(self.connection, method, params)
+    async def call(self, method: str, params: object, within: float | None) -> Any:
+        """Send a request (its params as the dialect made them) and return its result as
+        JSON gives it; the agent's error is raised as agentnb's
+        (:meth:`AcpTransport.error_of`), and the agent gone, or no answer within ``within``
+        seconds (from a process: no answer and no sign of life for that long:
+        :meth:`.acp_wire.MessageWire.answered`), is a :class:`~agentnb.TransportError`."""
+        answered = self.connection.send_request(method, params)
+        named = self.transport.provider.named
         try:
             if within is None:  # a prompt has no time limit: no timer (its turn ends it)
-                return {"result": await answered}
-            return {"result": await self.wire.answered(answered, within)}
-        except refused as exc:
-            return {"error": {"code": exc.code, "message": str(exc), "data": exc.data}}
+                return await answered
+            return await self.wire.answered(answered, within)
+        except sdk().RequestError as exc:
+            raise self.transport.error_of(method, exc) from None
         except (ConnectionError, OSError):
             raise TransportError(await self._why_gone()) from None
         except Unanswered as stalled:
-            named = self.transport.provider.named
             raise TransportError(f"{named} did not answer {method}: it {stalled}") from None
         except TimeoutError:
-            named = self.transport.provider.named
             raise TransportError(f"{named} did not answer {method} within {within:g} s") from None
 
     async def _why_gone(self) -> str:
@@ -279,8 +358,8 @@ class _Agent:
 
     def cancel(self, session_id: str) -> None:
         """``session/cancel``, not waited for."""
-        cancel = notify(self.connection, "session/cancel", {"sessionId": session_id})
-        self.transport._in_background(_quietly(cancel))
+        cancel = self.connection.send_notification("session/cancel", {"sessionId": session_id})
+        self.transport._in_background(quietly(cancel))
 
     async def end(self) -> None:
         """End the agent (its process group, its WebSocket), then the SDK's connection."""
@@ -290,12 +369,7 @@ class _Agent:
         await self.connection.close()
 
 
-async def _quietly(sending: Any) -> None:
-    with contextlib.suppress(OSError, RuntimeError, ConnectionError):
-        await sending
-
-
-class AcpTransport(Transport):
+class AcpTransport(Wire):
     """Runs one ACP agent's process and speaks JSON-RPC with it (see the module)."""
 
     opens_cleanly_cancelled = True
@@ -334,10 +408,10 @@ class AcpTransport(Transport):
         self._headers = dict(headers or {})
         register_header_credentials(self._headers)  # an agent may echo them back
         self._verify = verify
+        self._where: dict[str, str] = {}
         super().__init__(
             provider,
-            base_url=url if url is not None else "acp:" + command_label(self.command),
-            api_key=None,
+            url if url is not None else "acp:" + command_label(self.command),
             timeout=timeout,
             retry=retry,
             connection=connection,
@@ -345,7 +419,6 @@ class AcpTransport(Transport):
         self.workspace: Workspace | None = None
         """The files the agent may reach (None: it is offered none)."""
         self._agent: _Agent | None = None
-        self._requests: dict[str, httpx.Request] = {}
         self._starting = asyncio.Lock()
         self._latest: weakref.WeakValueDictionary[str, _Turn] = weakref.WeakValueDictionary()
         """Each session's latest turn while a stream holds it: decisions sent after it
@@ -384,7 +457,7 @@ class AcpTransport(Transport):
     async def _start(self) -> None:
         sdk()  # how to install it, before anything starts
         requests, where = PendingRequests(), self.base_url.removeprefix("acp:")
-        wire: Wire
+        wire: MessageWire
         if self.socket_url is not None:
             from .._http.websocket import open_websocket  # aiohttp: at the first WebSocket
 
@@ -478,33 +551,6 @@ class AcpTransport(Transport):
         if callable(observe):
             observe(session_id, update)
 
-    async def on_request(self, agent: _Agent, pending: Pending) -> None:
-        """A request of the agent's (kept in its table under its id until answered: an id
-        reused while one waits is a protocol error, :meth:`reused`): judged, asked about or
-        done; its answer is set on it (:attr:`Pending.answer`)."""
-        method = pending.method
-        if not self._offers(agent, method):
-            why = f"agentnb does not offer {method}"
-            agent.requests.refuse(pending, sdk().RequestError(METHOD_NOT_FOUND, why))
-            return
-        turn = agent.turns.get(pending.session_id)
-        if method == _PERMISSION:
-            self._on_permission(agent, turn, pending)
-        elif method in _FILE_METHODS:
-            await self._on_file(agent, turn, pending)
-        elif method == "terminal/create":
-            await self._on_terminal(agent, turn, pending)
-        else:
-            await self._do_terminal(agent, None, pending)
-
-    def _offers(self, agent: _Agent, method: str) -> bool:
-        """Whether the agent may ask ``method`` of this client."""
-        if method == _PERMISSION:
-            return True
-        if method in _FILE_METHODS:
-            return self.workspace is not None
-        return method.startswith("terminal/") and agent.terminals is not None
-
     def reused(self, agent: _Agent, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
         """A request under an id another request still waits under: a protocol error. The
         one that waited is withdrawn (a decision on its card finds nothing), the id is
@@ -558,22 +604,23 @@ class AcpTransport(Transport):
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    def _on_permission(self, agent: _Agent, turn: _Turn | None, pending: Pending) -> None:
+    def on_permission(self, agent: _Agent, pending: Pending) -> None:
         """A permission the agent asks: through the gate, or cancelled with no turn on."""
+        turn = agent.turns.get(pending.session_id)
         if turn is None or turn.stopping:
             self._reply(agent, pending, _CANCELLED)
             return
         pending.asked = True
         turn.push("permission", self._frame(pending, pending.params))
 
-    async def _on_terminal(self, agent: _Agent, turn: _Turn | None, pending: Pending) -> None:
+    def on_terminal(self, agent: _Agent, terminals: Terminals, pending: Pending) -> None:
         """A command the agent would run: refused, or asked for (always) through the gate."""
-        assert agent.terminals is not None
-        frame = self._frame(pending, _shown(pending.params))
+        turn = agent.turns.get(pending.session_id)
         if turn is None or turn.stopping:
             self._refuse(agent, pending, "no turn of this session is going on")
             return
-        why = agent.terminals.refusal(pending.params)
+        frame = self._frame(pending, _shown(pending.params))
+        why = terminals.refusal(pending.params)
         if why is not None:
             self._refuse(agent, pending, why)
             turn.push("file", {**frame, "refused": why})
@@ -581,51 +628,40 @@ class AcpTransport(Transport):
         pending.asked = True
         turn.push("file", {**frame, "ask": True})
 
-    async def _do_terminal(self, agent: _Agent, turn: _Turn | None, pending: Pending) -> None:
-        """Run a decided ``terminal/create``, or answer the agent about its terminal."""
+    async def _do_terminal(self, agent: _Agent, turn: _Turn, pending: Pending) -> None:
+        """Run a decided ``terminal/create``."""
         assert agent.terminals is not None
         try:
-            if pending.method == "terminal/create":
-                terminal_id = await agent.terminals.create(pending.params)
-                result: dict[str, Any] = {"terminalId": terminal_id}
-            else:
-                result = await agent.terminals.answer(pending.method, pending.params)
+            terminal_id = await agent.terminals.create(pending.params)
         except (OSError, ValueError) as exc:
-            why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-            self._refuse(agent, pending, why)
-            if turn is not None:
-                turn.push("file_done", {"ticket": pending.ticket, "error": why})
+            self._refuse(agent, pending, _why(exc))
+            turn.push("file_done", {"ticket": pending.ticket, "error": _why(exc)})
             return
-        self._reply(agent, pending, result)
-        if turn is not None:
-            said = f"started in {result['terminalId']}"
-            turn.push("file_done", {"ticket": pending.ticket, "output": said})
+        self._reply(agent, pending, {"terminalId": terminal_id})
+        turn.push("file_done", {"ticket": pending.ticket, "output": f"started in {terminal_id}"})
 
-    async def _on_file(self, agent: _Agent, turn: _Turn | None, pending: Pending) -> None:
-        workspace = self.workspace
+    async def on_file(self, agent: _Agent, pending: Pending) -> None:
+        """A file the agent would read or write (``path`` and ``content`` are text: the
+        SDK checked the request first): refused, done, or asked about through the gate."""
+        workspace, turn = self.workspace, agent.turns.get(pending.session_id)
         assert workspace is not None
         params = pending.params
-        path, writing = params.get("path"), pending.method == "fs/write_text_file"
+        path, writing = params["path"], pending.method == "fs/write_text_file"
         frame = self._frame(pending, _shown(params))
         if turn is None or turn.stopping:
             self._refuse(agent, pending, "no turn of this session is going on")
             return
-        why = (
-            workspace.refusal(path, writing=writing)
-            if isinstance(path, str)
-            else "the request names no path"
-        )
-        content = params.get("content")
-        if why is None and writing and isinstance(content, str):
+        why = workspace.refusal(path, writing=writing)
+        if why is None and writing:
             with contextlib.suppress(OSError, ValueError):
-                why = await asyncio.to_thread(workspace.write_refusal, str(path), content)
+                why = await asyncio.to_thread(workspace.write_refusal, path, params["content"])
         if why is not None:
             self._refuse(agent, pending, why)
             turn.push("file", {**frame, "refused": why})
             return
         if writing:
             with contextlib.suppress(OSError, ValueError):
-                frame["old_text"] = await asyncio.to_thread(workspace.old_text, str(path))
+                frame["old_text"] = await asyncio.to_thread(workspace.old_text, path)
         if not agent.requests.waits(pending) or turn.stopping:
             return  # withdrawn while it was judged (its id reused), or the turn stopped
         if (
@@ -647,28 +683,24 @@ class AcpTransport(Transport):
         workspace = self.workspace
         assert workspace is not None
         params = pending.params
-        path = str(params.get("path"))
+        path = params["path"]
         try:
             if pending.method == "fs/write_text_file":
-                content = params.get("content")
-                if not isinstance(content, str):
-                    raise ValueError("the request's content is not text")
-                await asyncio.to_thread(workspace.write, path, content)
+                await asyncio.to_thread(workspace.write, path, params["content"])
                 result: dict[str, Any] = {}
-                output = f"wrote {len(content):,} characters to {path}"
+                output = f"wrote {len(params['content']):,} characters to {path}"
             else:
                 line, limit = params.get("line"), params.get("limit")
                 text = await asyncio.to_thread(
                     workspace.read,
                     path,
-                    line if isinstance(line, int) else None,
+                    line if isinstance(line, int) else None,  # "5" too is valid to the SDK
                     limit if isinstance(limit, int) else None,
                 )
                 result, output = {"content": text}, text
         except (OSError, ValueError) as exc:
-            why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-            self._refuse(agent, pending, why)
-            turn.push("file_done", {"ticket": pending.ticket, "error": why})
+            self._refuse(agent, pending, _why(exc))
+            turn.push("file_done", {"ticket": pending.ticket, "error": _why(exc)})
             return
         self._reply(agent, pending, result)
         turn.push("file_done", {"ticket": pending.ticket, "output": output})
@@ -677,25 +709,22 @@ class AcpTransport(Transport):
     async def _call(
         self, method: str, params: object, within: float | None, agent: _Agent | None = None
     ) -> Any:
-        """Send a request (to ``agent``, else the running one) and return its result; a
-        JSON-RPC error is raised as agentnb's."""
+        """Send a request to ``agent``, else the running one (:meth:`_Agent.call`)."""
         agent = agent or self._agent
         if agent is None:
             raise TransportError(f"the agent {self.base_url} is not running")
-        answer = await agent.call(method, params, within)
-        if "error" in answer:
-            raise self._error_of(method, answer.get("error"))
-        return answer.get("result")
+        return await agent.call(method, params, within)
 
-    def _error_of(self, method: str, error: object) -> Exception:
-        error = error if isinstance(error, dict) else {}
-        code, message = error.get("code"), str(error.get("message") or "an error")
-        data = error.get("data")
+    def error_of(self, method: str, error: RequestError) -> Exception:
+        """The agent's error answering ``method`` as agentnb's."""
+        data, message = error.data, str(error) or "an error"
         said = f"{message}: {data}" if data not in (None, "", {}) else message
-        text = self.redact(f"{self.provider.named} answered {method} with {said} (code {code})")
-        if code == _AUTH_REQUIRED:
+        text = self.redact(
+            f"{self.provider.named} answered {method} with {said} (code {error.code})"
+        )
+        if error.code == _AUTH_REQUIRED:
             return ConfigurationError(f"{text}. {self.login_advice()}")
-        if code == METHOD_NOT_FOUND:
+        if error.code == METHOD_NOT_FOUND:
             return ConfigurationError(text)
         return TransportError(text)
 
@@ -777,11 +806,10 @@ class AcpTransport(Transport):
             agent.sessions.add(answer["sessionId"])
         return answer
 
-    async def open_stream(self, http: WireRequest, *, idempotent: bool = False) -> httpx.Response:
+    async def open_stream(self, http: WireRequest, *, idempotent: bool = False) -> HandedFrames:
         """A turn's frames: the prompt sent (``session/prompt``), or the decisions on its
         requests carried out (:class:`~agentnb.providers.RpcDecisions`) and the turn read on.
-        The frames are handed over as they are (:data:`~agentnb._client.frame_reader.FRAMES`),
-        not as a body to decode."""
+        The frames are handed over as they are, not as a body to decode."""
         if isinstance(http, RpcDecisions):
             session_id, method = str(http.session_id), "answer"
             turn = self._latest.get(session_id)
@@ -793,21 +821,18 @@ class AcpTransport(Transport):
             params, method = dict(call.params or {}), call.method
             await self.discover()
             turn = await self._prompt(str(params.get("sessionId")), method, params)
-        return httpx.Response(
-            200,
-            headers=_EVENT_STREAM,
-            stream=_NO_BODY,  # not bytes to read at once (which the default, an empty body, is)
-            request=self._request_of(method),
-            extensions={_TURN: turn, FRAMES: _TurnFrames(turn)},
-        )
+        return HandedFrames(turn, self._named(method))
 
-    def _request_of(self, method: str) -> httpx.Request:
-        """The request a turn's response names in an error (one a method: made once, a URL
-        parse each turn being a tenth of agentnb's work before the prompt is sent)."""
-        request = self._requests.get(method)
-        if request is None:
-            request = self._requests[method] = httpx.Request("POST", self.url(method))
-        return request
+    def _named(self, method: str) -> str:
+        """A request as an error names it (made once a method: a redaction each turn is a
+        tenth of agentnb's work before the prompt is sent)."""
+        where = self._where.get(method)
+        if where is None:
+            where = self._where[method] = self.redact(f"ACP {method} to {self.base_url}")
+        return where
+
+    def where_of(self, response: Opened) -> str:
+        return response.where if isinstance(response, HandedFrames) else self._named("")
 
     async def _prompt(self, session_id: str, method: str, params: dict[str, Any]) -> _Turn:
         agent = self._agent
@@ -880,18 +905,16 @@ class AcpTransport(Transport):
         else:
             self._refuse(agent, pending, f"denied: {why}")
 
-    async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
-        """Let a turn's body go; without ``keep``, before the turn's end (a Stop, a time
+    async def close_response(self, response: Opened, *, keep: bool) -> None:
+        """Let a turn's frames go; without ``keep``, before the turn's end (a Stop, a time
         limit), the turn is cancelled (see the module)."""
-        await response.aclose()
-        turn = response.extensions.get(_TURN)
-        if isinstance(turn, _Turn) and not keep and not turn.ended.is_set():
-            self._stop(turn)
+        if not keep:
+            await self.let_go(response)
 
-    async def let_go(self, response: httpx.Response) -> None:
+    async def let_go(self, response: Opened) -> None:
         """A run ended unfinished while its turn waited for decisions (it failed at a
         pause): the turn is stopped, its waiting requests answered (see :meth:`_stop`)."""
-        turn = response.extensions.get(_TURN)
+        turn = response.frames if isinstance(response, HandedFrames) else None
         if isinstance(turn, _Turn) and not turn.ended.is_set():
             self._stop(turn)
 
@@ -922,8 +945,20 @@ class AcpTransport(Transport):
                 self._agent = None
             await agent.end()
 
-    def where(self, request: httpx.Request) -> str:
-        return self.redact(f"ACP {request.url.path} to {self.base_url}")
+
+def _why(failure: Exception) -> str:
+    """Why a request of the agent's failed, as it is told (an ``OSError`` named)."""
+    if isinstance(failure, ValueError):
+        return str(failure)
+    return f"{type(failure).__name__}: {failure}"
+
+
+async def _refusing(work: Awaitable[_T]) -> _T:
+    """``work``'s result; its ``ValueError`` or ``OSError`` refuses the agent's request."""
+    try:
+        return await work
+    except (OSError, ValueError) as exc:
+        raise sdk().RequestError(_INVALID_PARAMS, _why(exc)) from None
 
 
 def _shown(params: Mapping[str, Any]) -> dict[str, Any]:

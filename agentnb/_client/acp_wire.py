@@ -3,11 +3,10 @@ SDK's JSON-RPC :class:`acp.connection.Connection`, its requests routed by the SD
 router (:func:`acp.client.router.build_client_router`, what its ``ClientSideConnection`` runs
 on), runs over the agent process agentnb starts itself
 (:mod:`agentnb._client.agent_process`: its group ended whole) or over a WebSocket to an agent
-served over the network, and agentnb answers the SDK's :class:`acp.interfaces.Client`
-protocol (:class:`WireClient`) by handing each request to the ACP transport
-(:mod:`agentnb._client.acp_transport`).
+served over the network; the ACP transport's agent (:mod:`agentnb._client.acp_transport`)
+is the SDK's :class:`acp.interfaces.Client`, each typed method doing its request's work.
 
-The SDK reads the messages through agentnb's own reader (:class:`Wire`, the SDK's message
+The SDK reads the messages through agentnb's own reader (:class:`MessageWire`, the SDK's message
 transport), which guards what the SDK takes for granted about ids:
 
 - An id JSON-RPC does not allow (``true``, a list, an object) never reaches the SDK: a
@@ -57,35 +56,7 @@ from .agent_process import (
 
 if TYPE_CHECKING:
     from acp.connection import Connection
-    from acp.interfaces import Agent, Client
-    from acp.schema import (
-        AgentMessageChunk,
-        AgentPlanContentUpdate,
-        AgentPlanRemovedUpdate,
-        AgentPlanUpdate,
-        AgentThoughtChunk,
-        AvailableCommandsUpdate,
-        ConfigOptionUpdate,
-        CreateElicitationResponse,
-        CreateTerminalResponse,
-        CurrentModeUpdate,
-        ElicitationMode,
-        EnvVariable,
-        KillTerminalResponse,
-        PermissionOption,
-        ReadTextFileResponse,
-        ReleaseTerminalResponse,
-        RequestPermissionResponse,
-        SessionInfoUpdate,
-        TerminalOutputResponse,
-        ToolCallProgress,
-        ToolCallStart,
-        ToolCallUpdate,
-        UsageUpdate,
-        UserMessageChunk,
-        WaitForTerminalExitResponse,
-        WriteTextFileResponse,
-    )
+    from acp.interfaces import Client
 
     from .._http.websocket import WebSocket
 
@@ -93,15 +64,13 @@ __all__ = [
     "INVALID_REQUEST",
     "METHOD_NOT_FOUND",
     "Host",
+    "MessageWire",
     "ProcessWire",
     "SocketWire",
-    "Wire",
-    "WireClient",
     "arriving",
     "connect",
     "json_line",
-    "notify",
-    "request",
+    "quietly",
     "sdk",
     "websocket_url",
 ]
@@ -122,7 +91,7 @@ _arriving: contextvars.ContextVar[Pending | None] = contextvars.ContextVar(
 
 
 def arriving() -> Pending:
-    """The agent's request the running SDK handler answers (set by :meth:`Wire.receive` as
+    """The agent's request the running SDK handler answers (set by :meth:`MessageWire.receive` as
     the SDK takes the request, carried into the task the SDK runs it in)."""
     pending = _arriving.get()
     assert pending is not None, "an SDK handler outside a request's task"
@@ -162,17 +131,8 @@ def websocket_url(url: str) -> str:
 
 
 class Host(Protocol):
-    """What the connection's messages mean: the ACP transport's agent
-    (:class:`agentnb._client.acp_transport`)."""
-
-    async def answer(self, pending: Pending) -> dict[str, Any]:
-        """The result of the agent's request ``pending`` (a decision waited for, a file
-        read, a terminal's output); :class:`acp.RequestError` refuses it."""
-        ...
-
-    def update(self, session_id: str, update: dict[str, Any]) -> None:
-        """A ``session/update`` the agent sent."""
-        ...
+    """What the connection's messages mean beside the requests the SDK's client answers:
+    the ACP transport's agent (:class:`agentnb._client.acp_transport`)."""
 
     def reused(self, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
         """A request under an id another request still waits under."""
@@ -191,7 +151,7 @@ not a guess at a start's speed."""
 _T = TypeVar("_T")
 
 
-class Wire:
+class MessageWire:
     """The messages to and from the agent, as the SDK's message transport
     (``acp._transport.Transport``: ``send``, ``receive``, ``close``), read through the
     guards of the module. A subclass moves the text: :class:`ProcessWire`,
@@ -260,7 +220,7 @@ class Wire:
     def post(self, message: dict[str, Any]) -> None:
         """Send without waiting (an answer the reader gives); a write that fails means the
         agent is going, which its reader reports."""
-        task = asyncio.create_task(_quietly(self.send_raw(message)))
+        task = asyncio.create_task(quietly(self.send_raw(message)))
         _posting.add(task)
         task.add_done_callback(_posting.discard)
 
@@ -362,7 +322,7 @@ _DRAIN_GRACES = 20
 be read while each reads some (a busy machine's reader); then its group is ended."""
 
 
-class ProcessWire(Wire):
+class ProcessWire(MessageWire):
     """An agent run by its command: one message a line over its stdio, its stderr's tail
     kept."""
 
@@ -477,7 +437,7 @@ class ProcessWire(Wire):
         self._exit_seen.cancel()  # ended on purpose: its owner tells how (_Agent.end)
 
 
-class SocketWire(Wire):
+class SocketWire(MessageWire):
     """An agent served over the network: one message a WebSocket text frame
     (:mod:`agentnb._http.websocket`; the SDK's ``acp.http`` server)."""
 
@@ -512,114 +472,9 @@ class SocketWire(Wire):
         await self.socket.close()
 
 
-class WireClient:
-    """The SDK's :class:`acp.interfaces.Client` protocol, each request handed to the
-    connection's :class:`Host` (which judges, asks or does it) and its result given back as
-    the SDK's schema model."""
-
-    def __init__(self, host: Host) -> None:
-        self.host = host
-
-    async def _answer(self) -> dict[str, Any]:
-        return await self.host.answer(arriving())
-
-    async def request_permission(
-        self,
-        session_id: str,
-        tool_call: ToolCallUpdate,
-        options: list[PermissionOption],
-        **kwargs: Any,
-    ) -> RequestPermissionResponse:
-        return sdk().schema.RequestPermissionResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def session_update(
-        self,
-        session_id: str,
-        update: UserMessageChunk
-        | AgentMessageChunk
-        | AgentThoughtChunk
-        | ToolCallStart
-        | ToolCallProgress
-        | AgentPlanUpdate
-        | AgentPlanContentUpdate
-        | AgentPlanRemovedUpdate
-        | AvailableCommandsUpdate
-        | CurrentModeUpdate
-        | ConfigOptionUpdate
-        | SessionInfoUpdate
-        | UsageUpdate,
-        **kwargs: Any,
-    ) -> None:
-        shown = update.model_dump(mode="json", by_alias=True, exclude_none=True)
-        self.host.update(session_id, shown)
-
-    async def write_text_file(
-        self, session_id: str, path: str, content: str, **kwargs: Any
-    ) -> WriteTextFileResponse | None:
-        return sdk().schema.WriteTextFileResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def read_text_file(
-        self,
-        session_id: str,
-        path: str,
-        line: int | None = None,
-        limit: int | None = None,
-        **kwargs: Any,
-    ) -> ReadTextFileResponse:
-        return sdk().schema.ReadTextFileResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def create_terminal(
-        self,
-        session_id: str,
-        command: str,
-        args: list[str] | None = None,
-        env: list[EnvVariable] | None = None,
-        cwd: str | None = None,
-        output_byte_limit: int | None = None,
-        **kwargs: Any,
-    ) -> CreateTerminalResponse:
-        return sdk().schema.CreateTerminalResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def terminal_output(
-        self, session_id: str, terminal_id: str, **kwargs: Any
-    ) -> TerminalOutputResponse:
-        return sdk().schema.TerminalOutputResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def release_terminal(
-        self, session_id: str, terminal_id: str, **kwargs: Any
-    ) -> ReleaseTerminalResponse | None:
-        return sdk().schema.ReleaseTerminalResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def wait_for_terminal_exit(
-        self, session_id: str, terminal_id: str, **kwargs: Any
-    ) -> WaitForTerminalExitResponse:
-        return sdk().schema.WaitForTerminalExitResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def kill_terminal(
-        self, session_id: str, terminal_id: str, **kwargs: Any
-    ) -> KillTerminalResponse | None:
-        return sdk().schema.KillTerminalResponse.model_validate(await self._answer())  # type: ignore[no-any-return]
-
-    async def create_elicitation(
-        self, message: str, mode: ElicitationMode, **kwargs: Any
-    ) -> CreateElicitationResponse:
-        raise sdk().RequestError(METHOD_NOT_FOUND, "agentnb does not offer elicitation/create")
-
-    async def complete_elicitation(self, elicitation_id: str, **kwargs: Any) -> None:
-        return None
-
-    async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        raise sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer _{method}")
-
-    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
-        return None
-
-    def on_connect(self, conn: Agent) -> None:
-        return None
-
-
-def connect(host: Host, wire: Wire) -> Connection:
-    """The SDK's connection over ``wire``, its agent's requests and updates ``host``'s.
+def connect(client: Client, wire: MessageWire) -> Connection:
+    """The SDK's connection over ``wire``, the agent's requests and updates ``client``'s
+    (the SDK's :class:`acp.interfaces.Client`, each method typed).
 
     The SDK's JSON-RPC connection and client router, both public, rather than the
     ``ClientSideConnection`` built of them: its calls are typed (each a pydantic model of the
@@ -628,8 +483,6 @@ def connect(host: Host, wire: Wire) -> Connection:
     a method and params as they are but through its private ``_conn``. Its wrapper of the
     client, which lets its ``prompt`` wait for the turn's updates, is not needed either: a
     turn's end is its frames' (:mod:`agentnb._client.acp_transport`)."""
-    wire.host = host
-    client: Client = WireClient(host)  # the SDK's protocol, checked
     acp = sdk()
     connection: Connection = acp.connection.Connection(
         acp.client.router.build_client_router(client), wire
@@ -637,18 +490,7 @@ def connect(host: Host, wire: Wire) -> Connection:
     return connection
 
 
-async def request(connection: Connection, method: str, params: object) -> Any:
-    """Send the request ``method`` over the SDK's connection and return its result as JSON
-    gives it; :class:`acp.RequestError` is the agent's error, :class:`ConnectionError` the
-    connection gone. The params go as the dialect made them (see :func:`connect`)."""
-    return await connection.send_request(method, params)
-
-
-async def notify(connection: Connection, method: str, params: object) -> None:
-    """Send the notification ``method`` (``session/cancel``) over the SDK's connection."""
-    await connection.send_notification(method, params)
-
-
-async def _quietly(sending: Any) -> None:
+async def quietly(sending: Awaitable[Any]) -> None:
+    """``sending``, a write that fails once the agent is going (its reader says how)."""
     with contextlib.suppress(OSError, RuntimeError, ConnectionError):
         await sending

@@ -64,7 +64,8 @@ from .client_options import ClientOptions, provider_options_of
 from .listing_bounds import ListingBounds
 from .reattach import OnceAccepted
 from .stream import AsyncRunStream
-from .transport import DEFAULT_TIMEOUT, Transport
+from .transport import DEFAULT_TIMEOUT
+from .wire import Wire
 from .wires import Wiring, default_idle_timeout, open_transport
 
 __all__ = ["AsyncAgentClient"]
@@ -160,7 +161,7 @@ class AsyncAgentClient:
         self.record = options.get("record", True)
         self._recorder = options.get("recorder")
         wiring = Wiring(base_url, self._api_key, self.timeout, self.retry, connection, options)
-        self.transport: Transport = open_transport(self.provider, wiring)
+        self.transport: Wire = open_transport(self.provider, wiring)
         self.base_url = self.transport.base_url
         """The platform's URL (an ACP agent's: ``acp:`` and its command, or its WebSocket)."""
 

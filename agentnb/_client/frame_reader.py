@@ -1,6 +1,6 @@
-"""One response's body read into SSE frames, each handed to the run as it is decoded; or a
-response whose frames a transport hands over as they are (:data:`FRAMES`: an ACP turn's, no
-bytes to decode), each handed to the run as it comes.
+"""One response's body read into SSE frames, each handed to the run as it is decoded; or the
+frames a transport hands over as they are (:class:`~agentnb._client.wire.HandedFrames`: an
+ACP turn's, no bytes to decode), each handed to the run as it comes.
 
 The reader pulls: it reads the body only while its task asks for frames, so a consumer that
 pauses stops the socket's reads (backpressure) instead of buffering the stream. The run's
@@ -10,7 +10,7 @@ pauses stops the socket's reads (backpressure) instead of buffering the stream. 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -19,9 +19,9 @@ from .._core.exceptions import EventTooLargeError, ProtocolError
 from .._http import decoded_body, is_event_stream
 from ..sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 from .clock import Watchdog
+from .wire import HandedFrames, Opened
 
 __all__ = [
-    "FRAMES",
     "FrameReader",
     "OnEnd",
     "OnFrame",
@@ -29,12 +29,6 @@ __all__ = [
     "frame_cap",
     "frames_after_stop",
 ]
-
-FRAMES = "agentnb.frames"
-"""A response's extension holding its frames as they are (an ``AsyncIterable`` of
-:class:`~agentnb.sse.ServerSentEvent`, each iteration reading on where the last one
-stopped): a transport whose wire is not HTTP (ACP) hands a turn over so, and its body is
-not read."""
 
 OnFrame = Callable[[ServerSentEvent], bool]
 """Called with each frame; returns False when the task waiting in :meth:`FrameReader.wait`
@@ -78,8 +72,8 @@ class WholeBody:
 
 
 class PassedFrames:
-    """The frames a transport hands over (:data:`FRAMES`), each as it is, up to the cap of
-    one frame."""
+    """The frames a transport hands over (:class:`~agentnb._client.wire.HandedFrames`), each
+    as it is, up to the cap of one frame."""
 
     retry: int | None = None
 
@@ -113,7 +107,7 @@ class FrameReader:
 
     def __init__(
         self,
-        response: httpx.Response,
+        response: Opened,
         watchdog: Watchdog,
         outcome: Outcome,
         on_frame: OnFrame,
@@ -129,9 +123,8 @@ class FrameReader:
         cap = frame_cap(max_run_size)
         self._decoder: SSEDecoder | WholeBody | PassedFrames
         self._pieces: AsyncIterator[Any]  # bytes to decode, or frames as they are
-        passed: AsyncIterable[ServerSentEvent] | None = response.extensions.get(FRAMES)
-        if passed is not None:
-            self._decoder, self._pieces = PassedFrames(cap), aiter(passed)
+        if isinstance(response, HandedFrames):
+            self._decoder, self._pieces = PassedFrames(cap), aiter(response.frames)
         else:
             streamed = is_event_stream(response.headers.get("content-type"))
             self._decoder = SSEDecoder(cap) if streamed else WholeBody(where())
@@ -209,17 +202,18 @@ class FrameReader:
 
 
 async def frames_after_stop(
-    response: httpx.Response, reader: FrameReader | None, where: Callable[[], str]
+    response: Opened, reader: FrameReader | None, where: Callable[[], str]
 ) -> AsyncGenerator[ServerSentEvent, None]:
     """The frames of the rest of a body whose reading was stopped, decoded by its reader's
     decoder (it holds a frame begun) or a new one (nothing was read yet). The body is
     iterated anew: a read cancelled inside ``decoded_body`` ended that iterator."""
     decoder = reader._decoder if reader is not None else SSEDecoder()
-    if isinstance(decoder, WholeBody):
+    if isinstance(response, HandedFrames):
+        if isinstance(decoder, PassedFrames):
+            async for frame in response.frames:
+                yield frame
         return
-    if isinstance(decoder, PassedFrames):
-        async for frame in response.extensions[FRAMES]:
-            yield frame
+    if isinstance(decoder, PassedFrames | WholeBody):
         return
     async for piece in decoded_body(response, where):
         for sse in decoder.feed(piece):

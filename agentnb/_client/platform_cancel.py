@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 
 from .._core.run import Run
 from ..providers import RunRef
-from .transport import Transport
+from .wire import Wire
 
 __all__ = ["CANCEL_TIMEOUT_S", "NAMING_TIMEOUT_S", "Naming", "can_cancel", "cancel_on_platform"]
 
@@ -41,14 +41,14 @@ stream ended without one). It owns what it reads and lets it go when it returns.
 _log = logging.getLogger("agentnb")
 
 
-def can_cancel(transport: Transport, run: Run) -> bool:
+def can_cancel(transport: Wire, run: Run) -> bool:
     """Whether the dialect has a cancel operation for a run like ``run``."""
     probe = RunRef(run.agent, run.run_id or "probe", run.thread_id)
     return transport.provider.cancel_request(probe) is not None
 
 
 def cancel_on_platform(
-    transport: Transport,
+    transport: Wire,
     run: Run,
     on_change: Callable[[], None] | None = None,
     naming: Naming | None = None,
@@ -68,7 +68,7 @@ def cancel_on_platform(
 
 
 async def _cancel(
-    transport: Transport, run: Run, on_change: Callable[[], None] | None, naming: Naming | None
+    transport: Wire, run: Run, on_change: Callable[[], None] | None, naming: Naming | None
 ) -> None:
     if run.run_id is None and naming is not None and not await _named(run, naming):
         why = f"it had not named the run within {NAMING_TIMEOUT_S:g} s of the Stop"
@@ -101,7 +101,7 @@ async def _named(run: Run, naming: Naming) -> bool:
     return True
 
 
-def _failed(transport: Transport, run: Run, on_change: Callable[[], None] | None, why: str) -> None:
+def _failed(transport: Wire, run: Run, on_change: Callable[[], None] | None, why: str) -> None:
     run.cancel_error = transport.redact(f"the platform was not told to stop the run: {why}")
     run.version += 1
     _log.warning("%s (run %s)", run.cancel_error, run.run_id or run.local_id)

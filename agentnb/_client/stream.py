@@ -13,7 +13,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
-import httpx
 
 from .._core.approvals import (
     ApprovalGate,
@@ -59,7 +58,7 @@ from .run_feed import RunFeed
 from .tool_rounds import ToolRounds
 
 if TYPE_CHECKING:
-    from .transport import Transport
+    from .wire import Opened, Wire
 
 __all__ = ["AsyncRunStream"]
 
@@ -106,7 +105,7 @@ class AsyncRunStream:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: Wire,
         request: RunRequest,
         run: Run,
         *,
@@ -138,10 +137,10 @@ class AsyncRunStream:
         self._reader: asyncio.Task[Any] | None = None  # the task inside __anext__
         self._stopped_reader = self._closing = False
         self._finished = asyncio.Event()
-        self._response: httpx.Response | None = None
-        self._paused_response: httpx.Response | None = None
+        self._response: Opened | None = None
+        self._paused_response: Opened | None = None
         """The last response, closed to be read on later (a pause): let go if the run ends
-        unfinished (:meth:`Transport.let_go`)."""
+        unfinished (:meth:`Wire.let_go`)."""
         self._retries = 0
         self._server_retry_ms: int | None = None
         self._resumed_at: list[float] = []
@@ -149,7 +148,7 @@ class AsyncRunStream:
         self._pauses = 0
         self._refusal_answered = False  # a refused request is sent again, changed, once
         self._body_reader: FrameReader | None = None
-        self._unanswered: asyncio.Future[httpx.Response | None] | None = None
+        self._unanswered: asyncio.Future[Opened | None] | None = None
         """The stream's request, still waiting for its answer when a Stop came."""
 
     @property
@@ -322,8 +321,8 @@ class AsyncRunStream:
     async def _named_after_stop(
         self,
         translator: Translator,
-        opening: asyncio.Future[httpx.Response | None] | None,
-        response: httpx.Response | None,
+        opening: asyncio.Future[Opened | None] | None,
+        response: Opened | None,
         reader: FrameReader | None,
     ) -> tuple[str | None, str | None]:
         """The platform's answer to a stopped run's request, read until it names the run.
@@ -337,7 +336,7 @@ class AsyncRunStream:
                 for event in translator.on_response(response.headers):
                     if isinstance(event, RunStarted) and event.run_id:
                         return event.run_id, event.thread_id
-            where = functools.partial(self._transport.where, response.request)
+            where = functools.partial(self._transport.where_of, response)
             async with contextlib.aclosing(frames_after_stop(response, reader, where)) as frames:
                 return await _named_run(frames, translator)
         finally:
@@ -349,17 +348,17 @@ class AsyncRunStream:
                 with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                     await self._transport.close_response(response, keep=False)
 
-    async def _open(self, http: WireRequest, resuming: bool) -> httpx.Response:
+    async def _open(self, http: WireRequest, resuming: bool) -> Opened:
         """Send the stream's request. A Stop while it waits for the answer leaves the request
         going (the platform may have started the run): :meth:`_naming` takes it over; where
         a Stop can end the request at once, it is awaited in place (a task and a turn of the
-        event loop less before the run's first event: :attr:`Transport.opens_cleanly_cancelled`)."""
+        event loop less before the run's first event: :attr:`Wire.opens_cleanly_cancelled`)."""
         transport = self._transport
         if transport.opens_cleanly_cancelled:
             return await self._watchdog.read(
                 lambda: transport.open_stream(http, idempotent=resuming)
             )
-        answer: asyncio.Future[httpx.Response] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[Opened] = asyncio.get_running_loop().create_future()
         opening = asyncio.ensure_future(self._send(http, resuming, answer))
         try:
             return await self._watchdog.read(lambda: answer)
@@ -374,8 +373,8 @@ class AsyncRunStream:
                 opening.cancel()
 
     async def _send(
-        self, http: WireRequest, resuming: bool, answer: asyncio.Future[httpx.Response]
-    ) -> httpx.Response | None:
+        self, http: WireRequest, resuming: bool, answer: asyncio.Future[Opened]
+    ) -> Opened | None:
         """The request, in a task of its own: its answer goes to ``answer``, or, when a Stop
         left no one waiting there, is the task's (:meth:`_named_after_stop` reads it). Not
         :func:`asyncio.shield`: its extra turn of the loop lets a cut that came with the
@@ -400,7 +399,7 @@ class AsyncRunStream:
             opening.cancel()
             opening.add_done_callback(self._close_unread)
 
-    def _close_unread(self, opening: asyncio.Future[httpx.Response | None]) -> None:
+    def _close_unread(self, opening: asyncio.Future[Opened | None]) -> None:
         if opening.cancelled() or opening.exception() is not None:
             return  # read: the failure is not the run's, which ended before it
         response = opening.result()
@@ -580,7 +579,7 @@ class AsyncRunStream:
         self._feed.restart(translator)
         return translator
 
-    def _frame_reader(self, response: httpx.Response, outcome: Outcome) -> FrameReader:
+    def _frame_reader(self, response: Opened, outcome: Outcome) -> FrameReader:
         self._feed.queue.clear()
         self._body_reader = FrameReader(
             response,
@@ -588,7 +587,7 @@ class AsyncRunStream:
             outcome,
             self._feed.on_frame,
             self._feed.on_end,
-            where=functools.partial(self._transport.where, response.request),
+            where=functools.partial(self._transport.where_of, response),
             read_timeout=self._transport.timeout.read,
             max_run_size=self.run.max_size,
         )

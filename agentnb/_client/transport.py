@@ -1,5 +1,6 @@
 """HTTP for one platform: build a request with the key's headers, send it, turn every failure
-into agentnb's typed errors, and wait between attempts.
+into agentnb's typed errors, and wait between attempts (the :class:`~agentnb._client.wire.Wire`
+a dialect spoken over HTTP gets).
 
 Both the client (JSON side requests, listings) and a run's stream go through one
 :class:`Transport`, so a failure is mapped the same way whichever asked, and no error, log
@@ -22,11 +23,10 @@ from .._core.exceptions import (
     ConfigurationError,
     NotFoundError,
     ProtocolError,
-    RateLimitError,
     TransportError,
 )
-from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy, SharedBackOff
-from .._core.secrets import REDACTED, key_advice, redact, redacted_error
+from .._core.retry import RETRYABLE_STATUS, Retryable, RetryPolicy
+from .._core.secrets import REDACTED, key_advice
 from .._core.version import __version__
 from .._http import (
     KNOWN_SERVERS,
@@ -44,10 +44,10 @@ from .._http import (
     status_error,
     transport_error,
 )
-from ..events import Event, RunFailed, ToolCallFinished
 from ..providers import HttpRequest, Provider, WireRequest
 from .logs import install_log_redaction
 from .origins import KeyScope, Origin
+from .wire import Opened, Wire
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -64,9 +64,6 @@ ERROR_BODY_LIMIT = 64 * 1024
 JSON_BODY_LIMIT = 8 * 1024 * 1024
 """A JSON side answer (thread, run object, run status) larger than this is refused."""
 
-
-ERROR_CODE_CHARS = 200
-"""Characters of an error code a server reports (a word, unless the server is hostile)."""
 _KEY_HEADERS = ("authorization", "x-api-key", "api-key")
 """Headers that carry a key whichever dialect's (an ``http_client``'s defaults included)."""
 
@@ -97,15 +94,10 @@ def join_url(base_url: str, path: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, joined, parts.query, parts.fragment))
 
 
-class Transport:
-    """Sends one platform's requests. Use it on one event loop; :meth:`aclose` closes the
-    HTTP client it created (not one that was passed in)."""
-
-    opens_cleanly_cancelled = False
-    """Whether :meth:`open_stream` cancelled at any of its waits leaves nothing started that
-    only its answer names, so a run's stream awaits it in place. An HTTP request cannot: the
-    platform may have started the run when the Stop comes, so the stream sends it in a task
-    of its own that a Stop leaves to its answer (:mod:`agentnb._client.platform_cancel`)."""
+class Transport(Wire):
+    """Sends one platform's requests over HTTP (the :class:`Wire` a dialect whose ``wire``
+    is ``http`` gets). :meth:`aclose` closes the HTTP client it created (not one that was
+    passed in)."""
 
     def __init__(
         self,
@@ -121,13 +113,9 @@ class Transport:
         trusted_origins: frozenset[Origin] = frozenset(),
         connection: str = "default",
     ) -> None:
-        self.provider = provider
-        self.base_url = base_url
-        self.connection = connection
-        """The name a person knows the connection by, for the advice on a refused key."""
-        self.timeout = timeout
-        self.retry = retry
-        self._api_key = api_key
+        super().__init__(
+            provider, base_url, connection=connection, timeout=timeout, retry=retry, api_key=api_key
+        )
         self._extra_headers = dict(headers or {})
         self.keys = KeyScope(base_url, trusted_origins)
         """Which URLs the key and ``headers`` go to (:mod:`agentnb._client.origins`)."""
@@ -139,23 +127,12 @@ class Transport:
         self._verify = verify
         self._http: httpx.AsyncClient | None = None
         self._side_slots = asyncio.Semaphore(SIDE_CONNECTIONS)
-        self._closed = False
-        self._discovered = False
-        self._discovering = asyncio.Lock()
         self._known_server: str | None = None
         """What a 404 of a run's request adds: which dialect the origin answers like."""
-        self.back_off = SharedBackOff()
-        """Held by an answer saying "not now" (429, Retry-After): every request of this
-        transport waits for it before its first attempt (:meth:`paced`) and its retries."""
-        self.background: set[asyncio.Task[None]] = set()
-        """Requests sent after their run ended (a platform cancel, each bounded in time):
-        closing the transport waits for them."""
 
     # ---- lifecycle -------------------------------------------------------------------
     async def aclose(self) -> None:
-        if self.background:
-            await asyncio.gather(*self.background, return_exceptions=True)
-        self._closed = True
+        await super().aclose()
         if self._http is not None:
             http, self._http = self._http, None
             await http.aclose()
@@ -170,23 +147,6 @@ class Transport:
         if self._http is None:
             self._http = new_http_client(self.timeout, self._verify)
         return self._http
-
-    # ---- text that may leave memory --------------------------------------------------
-    def redact(self, text: str) -> str:
-        """``text`` without this transport's key (or any other known secret)."""
-        return redact(text, (self._api_key,))
-
-    def redact_event(self, event: Event) -> Event:
-        """An error the server reports may quote the key back: it never reaches the run. The
-        failure a dialect reads from any frame is cut as an error body is: every dialect's,
-        a plugin's included, passes here."""
-        if isinstance(event, RunFailed):
-            event.message = redacted_error(event.message, (self._api_key,))
-            if event.code:
-                event.code = redacted_error(event.code, (self._api_key,), ERROR_CODE_CHARS)
-        elif isinstance(event, ToolCallFinished) and event.error:
-            event.error = self.redact(event.error)
-        return event
 
     def where(self, request: httpx.Request) -> str:
         return self.redact(f"{request.method} {request.url}")
@@ -280,17 +240,19 @@ class Transport:
         self._scrub_auth(request)  # sent: it lives on only as response.request
         return response
 
-    async def close_response(self, response: httpx.Response, *, keep: bool) -> None:
+    async def close_response(self, response: Opened, *, keep: bool) -> None:
         """Close a stream's response; ``keep``: its connection may carry another request once
-        the body ended (False when the run was stopped: the server must see it go)."""
-        if not keep:
-            abort(response)
-        await response.aclose()
+        the body ended (False when the run was stopped: the server must see it go). Over
+        HTTP nothing is held past that (:meth:`Wire.let_go`)."""
+        if isinstance(response, httpx.Response):
+            if not keep:
+                abort(response)
+            await response.aclose()
 
-    async def let_go(self, response: httpx.Response) -> None:
-        """A run ended unfinished (failed, stopped) after its last response was closed to be
-        read on later (a pause for decisions): what the platform still holds for it may go.
-        Over HTTP nothing is held: the response is closed already."""
+    def where_of(self, response: Opened) -> str:
+        if isinstance(response, httpx.Response):
+            return self.where(response.request)
+        return response.where
 
     async def read_capped(self, response: httpx.Response, limit: int) -> tuple[bytes, bool]:
         """Up to ``limit`` bytes of the body, and whether there was more. Closes it."""
@@ -460,42 +422,6 @@ class Transport:
                 attempt += 1
                 if on_retry is not None:
                     on_retry()
-
-    async def discover(self) -> None:
-        """Let the provider read what the platform says about itself (A2A's agent card)
-        before the first request is built: once per transport; a failure is raised and the
-        next request tries again."""
-        if self._discovered:
-            return
-        async with self._discovering:
-            if not self._discovered:
-                await self.provider.discover(self.send_json)
-                self._discovered = True
-
-    # ---- waiting -----------------------------------------------------------------------
-    async def wait_to_retry(self, failure: Retryable, attempt: int) -> None:
-        """Sleep before retry number ``attempt``, or raise the failure's error when no retry
-        is left or the server asks for an unreasonable wait."""
-        policy = self.retry
-        if attempt >= policy.max_retries:
-            raise failure.error from failure.__cause__
-        if failure.retry_after is not None and failure.retry_after > policy.max_retry_after:
-            raise failure.error from failure.__cause__
-        delay = policy.delay(attempt, failure.retry_after)
-        if failure.retry_after is not None or isinstance(failure.error, RateLimitError):
-            await self.back_off.hold(delay, self.sleep)  # the key is limited: every run waits
-        else:
-            await self.sleep(delay)
-
-    async def paced(self) -> None:
-        """Before a request's first attempt: wait while the shared back-off is held."""
-        left = self.back_off.left()
-        if left > 0:
-            await self.sleep(left)
-
-    async def sleep(self, seconds: float) -> None:
-        """Every wait between attempts goes through here (tests observe the delays)."""
-        await asyncio.sleep(seconds)
 
 
 def over_http(http: WireRequest) -> HttpRequest:

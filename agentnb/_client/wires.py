@@ -27,6 +27,7 @@ from .client_options import ClientOptions
 from .clock import DEFAULT_IDLE_TIMEOUT
 from .origins import checked_origins
 from .transport import Transport
+from .wire import Wire
 
 __all__ = ["OPENERS", "Reach", "Wiring", "default_idle_timeout", "open_transport", "wire_of"]
 
@@ -104,7 +105,7 @@ def _given(options: ClientOptions, name: str) -> bool:
     return value not in (None, True) if name == "verify" else value is not None
 
 
-def open_transport(provider: Provider, wiring: Wiring) -> Transport:
+def open_transport(provider: Provider, wiring: Wiring) -> Wire:
     """The transport ``provider``'s wire takes, its options checked (see the module)."""
     opener = OPENERS.get(wire_of(provider))
     if opener is None:  # a plugin's dialect may name a wire this agentnb has no transport for
@@ -150,7 +151,7 @@ def _open_http(provider: Provider, wiring: Wiring) -> Transport:
     )
 
 
-def _open_acp(provider: Provider, wiring: Wiring) -> Transport:
+def _open_acp(provider: Provider, wiring: Wiring) -> Wire:
     """An ACP agent: its process, run by ``command=``, or one served at ``base_url=``."""
     options, url = wiring.options, wiring.base_url
     if url and options.get("command") is not None:
@@ -183,7 +184,7 @@ def _open_acp(provider: Provider, wiring: Wiring) -> Transport:
     return transport
 
 
-OPENERS: Mapping[str, Callable[[Provider, Wiring], Transport]] = {
+OPENERS: Mapping[str, Callable[[Provider, Wiring], Wire]] = {
     "http": _open_http,
     "acp": _open_acp,
 }

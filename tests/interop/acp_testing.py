@@ -1,5 +1,6 @@
-"""What the ACP tests share: a connection to an agent for the length of a test, and
-``agentnb run`` reaching an agent the environment names, in a process of its own."""
+"""What the ACP tests share: a connection to an agent for the length of a test, a turn asked
+of it and its run once ended, and ``agentnb run`` reaching an agent the environment names,
+in a process of its own."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from agentnb_testing import PATIENCE_S
 
 import agentnb
 from agentnb._app.front.connections import disconnect
+from agentnb.types import RunHandle
 
-__all__ = ["acp_connection", "agentnb_run"]
+__all__ = ["acp_connection", "agentnb_run", "ask", "ended"]
 
 
 @contextlib.contextmanager
@@ -31,6 +33,18 @@ def acp_connection(
         yield conn
     finally:
         disconnect(name)
+
+
+def ask(agent: str, message: str, **options: object) -> RunHandle:
+    """``message`` asked of ``agent``, as plain text, not waited for."""
+    return agentnb.ask(agent, message, plain=True, wait=False, **options)  # type: ignore[arg-type]
+
+
+def ended(handle: RunHandle) -> agentnb.Run:
+    """The run once it ended, whatever its outcome."""
+    with contextlib.suppress(agentnb.AgentNBError):
+        handle.wait(PATIENCE_S)
+    return handle.run
 
 
 def agentnb_run(

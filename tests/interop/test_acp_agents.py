@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from acp_testing import acp_connection, agentnb_run
+from acp_testing import acp_connection, agentnb_run, ask, ended
 from agentnb_testing import PATIENCE_S, free_port, process_ended, sdk_python, serving, wait_until
 
 import agentnb
@@ -62,17 +62,6 @@ def scripted(acp_python: Path, workdir: Path) -> Iterator[str]:
     env = {"SCRIPTED_GREETING": "hello from env"}
     with acp_connection("scripted", [acp_python, SCRIPTED], cwd=workdir, env=env):
         yield "scripted"
-
-
-def ask(agent: str, message: str, **options: object) -> RunHandle:
-    return agentnb.ask(agent, message, plain=True, wait=False, **options)  # type: ignore[arg-type]
-
-
-def ended(handle: RunHandle) -> agentnb.Run:
-    """The run once it ended, whatever its outcome."""
-    with contextlib.suppress(agentnb.AgentNBError):
-        handle.wait(PATIENCE_S)
-    return handle.run
 
 
 until = functools.partial(wait_until, timeout=PATIENCE_S)  # this module's deadline, as it was

@@ -43,6 +43,11 @@ def controls(
     return acp_connection(f"controls_{style}", command, cwd=cwd, env=env, **options)
 
 
+def ctl(acp_python: Path, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``agentnb run ctl ARGS`` with the controls agent, its runs in ``folder``'s history."""
+    return agentnb_run("ctl", [acp_python, AGENT], folder / "history.db", *args)
+
+
 def ask(conn: agentnb.Connection, message: str, **options: object) -> agentnb.Run:
     """The run of ``message`` once it ended (failing: its error raised)."""
     handle = agentnb.ask(conn.name, message, plain=True, wait=False, via=conn.name, **options)  # type: ignore[arg-type]
@@ -160,13 +165,10 @@ def test_a_cells_config_flags_set_the_runs_settings(acp_python: Path, tmp_path: 
 
 
 def test_agentnb_run_takes_config_flags(acp_python: Path, tmp_path: Path) -> None:
-    def ctl(*args: str) -> subprocess.CompletedProcess[str]:
-        return agentnb_run("ctl", [acp_python, AGENT], tmp_path / "history.db", *args)
-
-    ran = ctl("settings", "--plain", "--config", "mode=Code")
+    ran = ctl(acp_python, tmp_path, "settings", "--plain", "--config", "mode=Code")
     assert ran.returncode == 0, ran.stderr
     assert "model=controls-model-1 mode=code effort=low" in ran.stdout
-    refused = ctl("settings", "--plain", "--config", "model=nope")
+    refused = ctl(acp_python, tmp_path, "settings", "--plain", "--config", "model=nope")
     assert refused.returncode != 0
     said = refused.stdout + refused.stderr
     assert "controls-model-1" in said and "controls-model-2" in said
@@ -187,7 +189,7 @@ def test_the_last_plan_is_the_runs_and_the_historys_and_the_terminal_prints_it(
     assert kept.plan == run.plan
     again = past_run(kept, [])  # a past run read back has it
     assert (again.plan, again.mode, again.config) == (run.plan, run.mode, run.config)
-    ran = agentnb_run("ctl", [acp_python, AGENT], tmp_path / "history.db", "plan", "--plain")
+    ran = ctl(acp_python, tmp_path, "plan", "--plain")
     assert ran.returncode == 0, ran.stderr
     assert "◐ read the code (high)\n  ☐ write the fix" in ran.stdout  # the first plan, as it came
     assert (
@@ -225,14 +227,11 @@ def test_the_commands_the_session_advertises_are_listed_and_go_as_the_prompt_tex
 
 
 def test_agentnb_run_completes_a_command(acp_python: Path, tmp_path: Path) -> None:
-    def ctl(*args: str) -> subprocess.CompletedProcess[str]:
-        return agentnb_run("ctl", [acp_python, AGENT], tmp_path / "history.db", *args)
-
-    ran = ctl("/rev", "the", "diff", "--plain")
+    ran = ctl(acp_python, tmp_path, "/rev", "the", "diff", "--plain")
     assert ran.returncode == 0, ran.stderr
     assert "echo: /review the diff" in ran.stdout
     assert "/rev → /review" in ran.stderr
-    path = ctl("/tmp/x", "--plain")
+    path = ctl(acp_python, tmp_path, "/tmp/x", "--plain")
     assert "echo: /tmp/x" in path.stdout and "→" not in path.stderr
 
 

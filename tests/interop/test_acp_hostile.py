@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S, free_port, serving, wait_until
+from acp_testing import acp_connection, ask, ended
+from agentnb_testing import free_port, serving, wait_until
 
 import agentnb
-from agentnb._app.front.connections import disconnect
 from agentnb.approvals import ApprovalDecision
 from agentnb.types import ToolCall
 
@@ -56,15 +56,8 @@ def hostile(request: pytest.FixtureRequest, workdir: Path) -> Iterator[str]:
         where: dict[str, Any] = {"command": [sys.executable, str(HOSTILE)]}
     else:
         where = {"base_url": request.getfixturevalue("served_hostile")}
-    agentnb.connect("acp", name="hostile", cwd=workdir, terminal=True, **where)
-    yield "hostile"
-    disconnect("hostile")
-
-
-def ended(handle: agentnb.types.RunHandle) -> agentnb.Run:
-    with contextlib.suppress(agentnb.AgentNBError):
-        handle.wait(PATIENCE_S)
-    return handle.run
+    with acp_connection("hostile", cwd=workdir, terminal=True, **where):
+        yield "hostile"
 
 
 def answers(workdir: Path) -> dict[str, Any]:
@@ -98,7 +91,7 @@ def test_a_request_id_reused_while_one_waits_ends_the_turn_and_nothing_runs(
     hostile: str, workdir: Path
 ) -> None:
     approver = deciding_after_the_second(workdir, lambda said: "5" in said)
-    run = ended(agentnb.ask(hostile, "reuse", plain=True, wait=False, approve=approver))
+    run = ended(ask(hostile, "reuse", approve=approver))
     assert "5" in answers(workdir)  # refused at once, before any decision
     assert (workdir / "notes.md").read_text() == NOTES and not (workdir / "run_me.py").exists()
     assert run.status == "failed" and run.error is not None
@@ -113,7 +106,7 @@ def test_ids_equal_as_python_keys_are_two_requests_each_decided_on_its_own_card(
     hostile: str, workdir: Path
 ) -> None:
     approver = deciding_after_the_second(workdir, lambda said: False)  # 5 waits: no answer
-    run = ended(agentnb.ask(hostile, "float", plain=True, wait=False, approve=approver))
+    run = ended(ask(hostile, "float", approve=approver))
     assert (workdir / "notes.md").read_text() == "approved text\n"
     assert not (workdir / "run_me.py").exists()
     said = answers(workdir)
@@ -127,7 +120,7 @@ def test_ids_equal_as_python_keys_are_two_requests_each_decided_on_its_own_card(
 
 def test_true_is_not_an_id_and_the_command_under_it_never_runs(hostile: str, workdir: Path) -> None:
     approver = deciding_after_the_second(workdir, lambda said: "null" in said)
-    run = ended(agentnb.ask(hostile, "bool", plain=True, wait=False, approve=approver))
+    run = ended(ask(hostile, "bool", approve=approver))
     said = answers(workdir)
     assert said["null"]["code"] == -32600 and "is not a string, a number or null" in str(said)
     assert said["1"] == {} and (workdir / "notes.md").read_text() == "approved text\n"
@@ -139,7 +132,7 @@ def test_true_is_not_an_id_and_the_command_under_it_never_runs(hostile: str, wor
 def test_a_permission_named_like_a_file_card_is_answered_as_a_permission(
     hostile: str, workdir: Path
 ) -> None:
-    run = ended(agentnb.ask(hostile, "fakefs", plain=True, wait=False, approve=True))
+    run = ended(ask(hostile, "fakefs", approve=True))
     said = answers(workdir)
     assert said["70"] == {"outcome": {"outcome": "selected", "optionId": "yes"}}
     assert SECRET.strip() not in run.text and SECRET.strip() not in str(said)
@@ -152,7 +145,7 @@ def test_a_call_asked_about_again_is_never_approved_under_its_first_card(
 ) -> None:
     """The second request is seen before the decision (both denied: the call's binding
     broke) or after it (the first answered as decided, the run fails): never allowed."""
-    run = ended(agentnb.ask(hostile, "twice", plain=True, wait=False, approve=True))
+    run = ended(ask(hostile, "twice", approve=True))
     wait_until(lambda: "81" in answers(workdir), "the second request is answered")
     said = answers(workdir)  # a run that failed while it waited lets its turn go
     allowed = {"outcome": {"outcome": "selected", "optionId": "yes"}}
@@ -163,10 +156,21 @@ def test_a_call_asked_about_again_is_never_approved_under_its_first_card(
     assert call.arguments.get("title") == "Read notes.md" or not call.approval.approved
 
 
+def test_a_requests_meta_never_stands_in_for_its_fields(hostile: str, workdir: Path) -> None:
+    """The SDK's router merges a request's ``_meta`` into its method's arguments: what is
+    carried out is the request as its card showed it, never what ``_meta`` names."""
+    run = ended(ask(hostile, "meta", approve=True))
+    [card] = run.tool_calls
+    assert card.arguments["path"].endswith("notes.md") and card.status == "succeeded"
+    assert (workdir / "notes.md").read_text() == "approved text\n"
+    assert not (workdir / "run_me.py").exists()
+    assert run.status == "completed", run.error
+
+
 def test_a_list_as_an_id_is_an_invalid_request_and_the_reader_reads_on(
     hostile: str, workdir: Path
 ) -> None:
-    run = ended(agentnb.ask(hostile, "listid", plain=True, wait=False))
+    run = ended(ask(hostile, "listid"))
     assert run.status == "completed"
     said = json.loads(run.text)["answers"]
     assert said["null"]["code"] == -32600 and "[1]" in said["null"]["message"]
@@ -176,17 +180,9 @@ def test_the_websockets_authorization_is_never_shown_whole_when_the_agent_echoes
     served_hostile: str, workdir: Path
 ) -> None:
     token = "hostile-test-token-" + "0123456789abcdef"
-    agentnb.connect(
-        "acp",
-        name="echoing",
-        base_url=served_hostile,
-        cwd=workdir,
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    try:
-        run = ended(agentnb.ask("echoing", "echo", plain=True, wait=False))
-    finally:
-        disconnect("echoing")
+    authorized = {"Authorization": f"Bearer {token}"}
+    with acp_connection("echoing", base_url=served_hostile, cwd=workdir, headers=authorized):
+        run = ended(ask("echoing", "echo"))
     assert run.status == "failed" and run.error is not None
     assert "rejected" in run.error.message and token not in run.error.message
     [kept] = agentnb.runs(agent="echoing")
@@ -197,7 +193,7 @@ def test_the_websockets_authorization_is_never_shown_whole_when_the_agent_echoes
 def test_a_claimed_cost_or_count_past_the_sane_range_is_dropped_from_the_run_as_from_the_history(
     hostile: str,
 ) -> None:
-    run = ended(agentnb.ask(hostile, "cost", plain=True, wait=False))
+    run = ended(ask(hostile, "cost"))
     assert (run.status, run.text) == ("completed", "priced")
     assert run.usage is not None
     assert run.usage.cost is None and run.usage.prompt_tokens is None

@@ -28,6 +28,12 @@ pytestmark = [pytest.mark.kernel]
 SCRIPTED = Path(__file__).parents[1] / "interop" / "acp_agents" / "scripted_agent.py"
 
 
+def connect_coder(folder: Path) -> str:
+    """The kernel's line connecting ``coder``: the scripted agent, run in ``folder``."""
+    command = [str(sdk_python("acp")), str(SCRIPTED)]
+    return f'agentnb.connect("acp", command={command!r}, name="coder", cwd={str(folder)!r})'
+
+
 @pytest.fixture
 def history(tmp_path: Path) -> Path:
     return tmp_path / "history.db"
@@ -44,12 +50,11 @@ def test_an_acp_turn_streams_into_the_chat_cell_and_is_in_the_history(
 ) -> None:
     (tmp_path / "prices.py").write_text("old line\n")
     session = Session(kernel)
-    command = [str(sdk_python("acp")), str(SCRIPTED)]
     session.execute(
         f"""
         %load_ext agentnb
         import agentnb
-        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        {connect_coder(tmp_path)}
         """
     )
     cell = session.execute(f"%%agent coder\nedit {tmp_path / 'prices.py'}")
@@ -96,11 +101,10 @@ def test_context_hands_an_acp_agent_the_notebook_as_an_mcp_server(
     kernel: Any, tmp_path: Path
 ) -> None:
     session = Session(kernel)
-    command = [str(sdk_python("acp")), str(SCRIPTED)]
     session.execute(
         f"""
         import agentnb
-        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        {connect_coder(tmp_path)}
         first = agentnb.ask("coder", "mcp", context=True, wait=True, display=False).run
         again = agentnb.ask("coder", "mcp", context=True, wait=True, display=False).run
         server = agentnb.connections()["coder"]._context_server
@@ -123,11 +127,10 @@ def test_a_batch_with_context_hands_an_acp_agent_the_notebook_and_decides_its_re
     MCP server), shares the notebook with the batch's turns, and decides each read as a
     batch decides the context tools: by ``approve=``, what it leaves undecided denied."""
     session = Session(kernel)
-    command = [str(sdk_python("acp")), str(SCRIPTED)]
     session.execute(
         f"""
         import agentnb
-        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        {connect_coder(tmp_path)}
         plan = "launch on tuesday"
         def said(**options):
             [run] = agentnb.batch(
@@ -146,12 +149,11 @@ def test_an_at_name_attachment_reaches_an_acp_agent_in_the_nonced_data_block(
     kernel: Any, tmp_path: Path
 ) -> None:
     session = Session(kernel)
-    command = [str(sdk_python("acp")), str(SCRIPTED)]
     session.execute(
         f"""
         %load_ext agentnb
         import agentnb
-        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        {connect_coder(tmp_path)}
         cfg = {{"host": "db.internal"}}
         """
     )
@@ -203,12 +205,11 @@ def test_each_acp_turn_decides_its_own_notebook_reads_and_one_without_context_re
     but a call is served only during a turn asked with ``context=True``, decided by that
     turn's ``approve=``: a later turn's denial holds, and a turn without it reads nothing."""
     session = Session(kernel)
-    command = [str(sdk_python("acp")), str(SCRIPTED)]
     session.execute(
         f"""
         import contextlib, json
         import agentnb
-        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        {connect_coder(tmp_path)}
         plan = "launch on tuesday"
 
         def turn(**options):
@@ -264,12 +265,11 @@ def test_a_later_context_turn_shows_the_notebooks_mcp_server_in_its_own_cell(
     cell; a later cell's turn, which may wait for one of its calls, shows it too (once), so
     the call's card is where the turn waits, not only in the earlier cell."""
     session = Session(kernel)
-    command = [str(sdk_python("acp")), str(SCRIPTED)]
     session.execute(
         f"""
         %load_ext agentnb
         import agentnb
-        agentnb.connect("acp", command={command!r}, name="coder", cwd={str(tmp_path)!r})
+        {connect_coder(tmp_path)}
         """
     )
 

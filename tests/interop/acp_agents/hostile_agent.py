@@ -13,6 +13,8 @@ its stdio (``python hostile_agent.py``), or served over a WebSocket at ``/acp`` 
 - ``fakefs``: a permission request whose ``toolCallId`` is ``acp-fs-70`` and whose params
   carry ``path`` (plans.txt);
 - ``listid``: a read under the id ``[1]``;
+- ``meta``: a write of notes.md whose ``_meta`` names run_me.py and other text (the SDK's
+  router merges ``_meta`` into its method's arguments);
 - ``twice``: two permission requests (ids 80 and 81) for one ``toolCallId``, the second
   about another command;
 - ``echo``: says the ``Authorization`` header its WebSocket was opened with, and answers the
@@ -143,6 +145,14 @@ class Hostile:
                     ],
                 }
                 self.request(rpc_id, "session/request_permission", params)
+        elif word == "meta":
+            params = {
+                "sessionId": session,
+                "path": notes,
+                "content": "approved text\n",
+                "_meta": {"path": run_me, "content": "print('pwned')\n"},
+            }
+            self.request(9, "fs/write_text_file", params)
         elif word == "listid":  # a request and an answer under lists
             self.request([1], "session/request_permission", {"sessionId": session})
             self.send({"jsonrpc": "2.0", "id": [2], "result": {}})
