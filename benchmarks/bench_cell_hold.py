@@ -20,7 +20,7 @@ JupyterLab shows at most 50 outputs of a cell by default (the rest behind "Show 
 outputs"): 25 chat cells of 50 asks are drawn. To compare two trees, run this with
 ``PYTHONPATH=<the other tree>``: the kernels import agentnb from there.
 ``--profile-page`` prints the page's JavaScript by inclusive time for the last agentnb round.
-``--smoke``: one run, one round (the test suite runs it with the browser tests).
+``--smoke``: one run, one round (benchmarks/smoke.py runs it).
 """
 
 from __future__ import annotations
