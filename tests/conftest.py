@@ -8,7 +8,7 @@ import functools
 import os
 import signal
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ os.environ.pop("LINES", None)
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-from agentnb_testing import SharedServers
+from agentnb_testing import SharedServers, free_port, sdk_python, serving
 from fault_injection import FaultBook
 from phoenix_testing import SharedPhoenix
 
@@ -84,9 +84,24 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> str:
     return PHOENIX.url(tmp_path_factory)
 
 
-CROSS_MODULE_SERVERS = {"proxy_url": "litellm", PHOENIX.FIXTURE: "phoenix"}
+@pytest.fixture(scope="session")
+def agui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An AG-UI server on pydantic-ai's own adapter, its agents scripted
+    (``tests/providers/sdk_servers/agui_pydantic_ai.py`` in the ``.tools/agui`` venv), one for
+    the session: the dialect's, the client tools' and the notebook context's tests ask it."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    script = Path(__file__).parent / "providers" / "sdk_servers" / "agui_pydantic_ai.py"
+    log = tmp_path_factory.mktemp("agui") / "server.log"
+    command = [str(sdk_python("agui")), str(script), str(port)]
+    with serving(command, ready_url=f"{url}/health", log_path=log):
+        yield url
+
+
+CROSS_MODULE_SERVERS = {"proxy_url": "litellm", PHOENIX.FIXTURE: "phoenix", "agui_url": "agui"}
 """Fixtures whose server takes seconds to start and is shared by test modules (LiteLLM's
-proxy by ``tests/interop``'s, Phoenix by the session's), and the name of their users' unit."""
+proxy by ``tests/interop``'s, Phoenix and the AG-UI server by the session's), and the name of
+their users' unit (a module taking two joins their units into one)."""
 
 
 @functools.cache
@@ -98,16 +113,32 @@ def parsed(module: Path) -> ast.Module:
 
 
 @functools.cache
-def cross_module_server(module: Path) -> str | None:
-    """The unit of the ``CROSS_MODULE_SERVERS`` fixture a function of ``module`` takes (a test
-    or a fixture of its own), if any."""
+def cross_module_servers(module: Path) -> frozenset[str]:
+    """The units of the ``CROSS_MODULE_SERVERS`` fixtures the functions of ``module`` take (a
+    test or a fixture of its own)."""
     taken = {
         arg.arg
         for node in ast.walk(parsed(module))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         for arg in node.args.args + node.args.kwonlyargs
     }
-    return next((unit for name, unit in CROSS_MODULE_SERVERS.items() if name in taken), None)
+    return frozenset(unit for name, unit in CROSS_MODULE_SERVERS.items() if name in taken)
+
+
+def server_units(modules: Iterable[Path]) -> dict[Path, str]:
+    """Each of ``modules`` that takes a ``CROSS_MODULE_SERVERS`` fixture, and its unit: the
+    servers' users, a module that takes two joining their units (``litellm+agui``), so each
+    server starts on one worker."""
+    joined: dict[str, set[str]] = {unit: {unit} for unit in CROSS_MODULE_SERVERS.values()}
+    for module in modules:
+        together = set().union(*(joined[unit] for unit in cross_module_servers(module)))
+        for unit in together:
+            joined[unit] = together
+    return {
+        module: "+".join(sorted(joined[next(iter(units))]))
+        for module in modules
+        if (units := cross_module_servers(module))
+    }
 
 
 @functools.cache
@@ -133,20 +164,26 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadFileScheduling
 
-    def takes_long(unit: str) -> bool:
-        return unit in CROSS_MODULE_SERVERS.values() or marked_slow(config.rootpath / unit)
-
     class ServerUsersTogether(LoadFileScheduling):
         ordered = False
+        units: dict[Path, str] | None = None
 
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return cross_module_server(config.rootpath / path) or path
+            path = config.rootpath / nodeid.split("::", 1)[0]
+            if self.units is None:  # the first call: the collection is whole
+                assert self.collection is not None
+                modules = {config.rootpath / n.split("::", 1)[0] for n in self.collection}
+                self.units = server_units(sorted(modules))
+            return self.units.get(path) or nodeid.split("::", 1)[0]
+
+        def takes_long(self, unit: str) -> bool:
+            assert self.units is not None
+            return unit in self.units.values() or marked_slow(config.rootpath / unit)
 
         def _assign_work_unit(self, node: Any) -> None:
             if not self.ordered:  # the first unit given out: the queue is whole
                 self.ordered = True
-                for unit in reversed([unit for unit in self.workqueue if takes_long(unit)]):
+                for unit in reversed([unit for unit in self.workqueue if self.takes_long(unit)]):
                     self.workqueue.move_to_end(unit, last=False)
             super()._assign_work_unit(node)
 

@@ -34,11 +34,6 @@ def start(venv: str, script: str, folder: Path, ready: str = "/health") -> Itera
 
 
 @pytest.fixture(scope="module")
-def agui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from start("agui", "agui_pydantic_ai.py", tmp_path_factory.mktemp("agui"))
-
-
-@pytest.fixture(scope="module")
 def responses_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("responses")
     yield from start("agentserver", "responses_agentserver.py", folder, ready="/log")
