@@ -156,10 +156,10 @@ def marked_slow(module: Path) -> bool:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """pytest-xdist's ``--dist loadfile`` (scripts/test.sh), a test module a work unit (its
     module fixtures start once), except that the modules using one of ``CROSS_MODULE_SERVERS``
-    are one unit: one worker runs them back to back and the server starts once, where a
-    worker each (and other folders' modules between them) started it once per module. The
-    units that take long (a server's users, a module with ``slow`` tests) go out first, so the
-    run does not end on one of them with the other worker idle."""
+    are one unit (``server_units``): one worker runs them back to back and the server starts
+    once, where a worker each (and other folders' modules between them) started it once per
+    module. The units that take long (a server's users, a module with ``slow`` tests) go out
+    first, so the run does not end on one of them with the other worker idle."""
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
