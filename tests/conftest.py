@@ -84,21 +84,40 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> str:
     return PHOENIX.url(tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
-def agui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An AG-UI server on pydantic-ai's own adapter, its agents scripted
-    (``tests/providers/sdk_servers/agui_pydantic_ai.py`` in the ``.tools/agui`` venv), one for
-    the session: the dialect's, the client tools' and the notebook context's tests ask it."""
+def sdk_server(venv: str, script: str, ready: str, tmp: Path) -> Iterator[str]:
+    """Another project's server, ``tests/providers/sdk_servers/SCRIPT PORT`` in the
+    ``.tools/VENV`` venv, once ``ready`` answers: its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    script = Path(__file__).parent / "providers" / "sdk_servers" / "agui_pydantic_ai.py"
-    log = tmp_path_factory.mktemp("agui") / "server.log"
-    command = [str(sdk_python("agui")), str(script), str(port)]
-    with serving(command, ready_url=f"{url}/health", log_path=log):
+    script_path = Path(__file__).parent / "providers" / "sdk_servers" / script
+    command = [str(sdk_python(venv)), str(script_path), str(port)]
+    with serving(command, ready_url=f"{url}{ready}", log_path=tmp / "server.log"):
         yield url
 
 
-CROSS_MODULE_SERVERS = {"proxy_url": "litellm", PHOENIX.FIXTURE: "phoenix", "agui_url": "agui"}
+@pytest.fixture(scope="session")
+def agui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An AG-UI server on pydantic-ai's own adapter, its agents scripted
+    (``agui_pydantic_ai.py``), one for the session: the dialect's, the client tools' and the
+    notebook context's tests ask it."""
+    yield from sdk_server("agui", "agui_pydantic_ai.py", "/health", tmp_path_factory.mktemp("agui"))
+
+
+@pytest.fixture(scope="session")
+def agentserver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Responses API server made by ``azure-ai-agentserver-responses`` itself, scripted
+    (``responses_agentserver.py``), one for the session: the dialect's and the client tools'
+    tests ask it."""
+    folder = tmp_path_factory.mktemp("agentserver")
+    yield from sdk_server("agentserver", "responses_agentserver.py", "/log", folder)
+
+
+CROSS_MODULE_SERVERS = {
+    "proxy_url": "litellm",
+    PHOENIX.FIXTURE: "phoenix",
+    "agui_url": "agui",
+    "agentserver_url": "agentserver",
+}
 """Fixtures whose server takes seconds to start and is shared by test modules (LiteLLM's
 proxy by ``tests/interop``'s, Phoenix and the AG-UI server by the session's), and the name of
 their users' unit (a module taking two joins their units into one)."""
