@@ -20,7 +20,7 @@ JupyterLab shows at most 50 outputs of a cell by default (the rest behind "Show 
 outputs"): 25 chat cells of 50 asks are drawn. To compare two trees, run this with
 ``PYTHONPATH=<the other tree>``: the kernels import agentnb from there.
 ``--profile-page`` prints the page's JavaScript by inclusive time for the last agentnb round.
-``--smoke``: one run, one round (the test suite runs it with the browser tests).
+``--smoke``: one run, one round (benchmarks/smoke.py runs it).
 """
 
 from __future__ import annotations
@@ -117,23 +117,11 @@ def lab_rounds(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
 
     results: dict[str, list[dict[str, float]]] = {name: [] for name in CELLS}
     with tempfile.TemporaryDirectory() as tmp, start_server() as server:
-        root = Path(tmp) / "nb"
-        root.mkdir()
-        notebook = nbformat.v4.new_notebook()
-        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-        sources = [SETUP] + [""] * (len(CELLS) * args.rounds)
-        notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-        nbformat.write(notebook, root / "hold.ipynb")
+        root = write_notebook(Path(tmp), "hold.ipynb", [SETUP] + [""] * (len(CELLS) * args.rounds))
         with jupyterlab(root, server, Path(tmp)) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = patient(browser.new_page(viewport={"width": 1280, "height": 800}))
-            page.goto(f"{url}/lab/tree/hold.ipynb?reset")
-            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)
-            page.evaluate(f"() => {{ {PANEL} }}")
-            while page.evaluate(READY) != "idle":
-                page.wait_for_timeout(250)
-            page.evaluate(RUN_SETUP)
-            page.wait_for_function(ENDED, arg=[0, 1], timeout=PATIENCE_MS)
+            open_and_set_up(page, f"{url}/lab/tree/hold.ipynb?reset")
             index = 1
             for round_ in range(args.rounds):
                 for name, cell in CELLS.items():
@@ -144,6 +132,29 @@ def lab_rounds(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
                     index += 1
             browser.close()
     return results
+
+
+def write_notebook(tmp: Path, name: str, sources: list[str]) -> Path:
+    """A notebook ``name`` of code cells ``sources`` in a folder ``nb`` of ``tmp``: the folder."""
+    root = tmp / "nb"
+    root.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(notebook, root / name)
+    return root
+
+
+def open_and_set_up(page: Any, url: str) -> None:
+    """Open the notebook at ``url`` in JupyterLab, wait for its kernel, run its first cell (the
+    set-up, which ends with a warm-up ask) and wait for that ask's chat cell to complete."""
+    page.goto(url)
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)
+    page.evaluate(f"() => {{ {PANEL} }}")
+    while page.evaluate(READY) != "idle":
+        page.wait_for_timeout(250)
+    page.evaluate(RUN_SETUP)
+    page.wait_for_function(ENDED, arg=[0, 1], timeout=PATIENCE_MS)
 
 
 def lab_round(

@@ -94,7 +94,7 @@ if __name__ == "__main__":
     parser.add_argument("--paragraphs", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+        "--smoke", action="store_true", help="a small load, once: benchmarks/smoke.py's check"
     )
     args = parser.parse_args()
     if args.smoke:

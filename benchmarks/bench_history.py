@@ -32,8 +32,8 @@
    ``limit=20``, and every match read; beside a LIKE scan of the same text. ``--search-only``
    does this step alone, over the file already in ``--cache``.
 
-``--smoke`` runs every step on a few hundred rows (a second or two): the test suite runs it,
-so a change to the history that breaks the benchmark fails a test.
+``--smoke`` runs every step on a few hundred rows (a second or two): benchmarks/smoke.py runs
+it (CI too), so a change to the history that breaks the benchmark fails a check.
 """
 
 from __future__ import annotations
@@ -790,7 +790,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2_000, help="runs recorded, timed")
     parser.add_argument("--rows", type=int, default=1_000_000, help="runs in the large file")
     parser.add_argument(
-        "--smoke", action="store_true", help="a few hundred rows, once: the test suite's check"
+        "--smoke", action="store_true", help="a few hundred rows, once: benchmarks/smoke.py's check"
     )
     parser.add_argument("--queries", type=int, default=100, help="searches to time")
     parser.add_argument(

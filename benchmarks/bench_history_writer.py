@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
-        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+        "--smoke", action="store_true", help="a small load, once: benchmarks/smoke.py's check"
     )
     args = parser.parse_args()
     if args.smoke:

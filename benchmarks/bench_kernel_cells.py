@@ -21,7 +21,7 @@ from sending the first cell to the first comm message holding answer text is rep
 the ``%load_ext`` cell alone (the kernels before it have compiled the bytecode). Each kernel
 keeps bytecode as an installed package does, even where ``PYTHONDONTWRITEBYTECODE`` is set.
 
-``--smoke``: 2 runs, a 0.2 s probe (the test suite runs it).
+``--smoke``: 2 runs, a 0.2 s probe (benchmarks/smoke.py runs it).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ uvicorn over TLS, with a certificate for 127.0.0.1 made here (trustme, a dev ext
 CA given to both agentnb (``verify=`` the CA bundle's path) and the naive gather
 (``httpx.AsyncClient(verify=...)``), all on the same TLS.
 
-``--smoke``: 5 runs, one round (a few seconds): the test suite runs it.
+``--smoke``: 5 runs, one round (a few seconds): benchmarks/smoke.py runs it.
 
 Beside it: ``bench_stop.py`` (a Stop under this load, to the run ending ``cancelled``) and
 the floor: a bare ``asyncio.Protocol`` per run that writes the request by hand and only counts
@@ -625,7 +625,7 @@ def main() -> None:
         "--idle-memory", type=int, default=0, metavar="N", help="also: memory per idle stream"
     )
     parser.add_argument(
-        "--smoke", action="store_true", help="5 runs, one round: the test suite's check"
+        "--smoke", action="store_true", help="5 runs, one round: benchmarks/smoke.py's check"
     )
     args = parser.parse_args()
     if args.smoke:

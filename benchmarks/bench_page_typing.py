@@ -42,10 +42,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import psutil
-from bench_cell_hold import ARGS, CHROMIUM, inclusive_times, jupyterlab, page_cpu
-from browser_bench_page import PANEL, READY
+from bench_cell_hold import (
+    ARGS,
+    CHROMIUM,
+    inclusive_times,
+    jupyterlab,
+    open_and_set_up,
+    page_cpu,
+    write_notebook,
+)
 from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S, patient
 
 from agentnb.server import start_server
@@ -95,12 +101,6 @@ START = """
   const panel = window.__anbPanel();
   panel.content.activeCellIndex = loop;
   window.jupyterapp.commands.execute("notebook:run-cell");  // Shift+Enter on the loop's cell
-}
-"""
-ENDED = """
-([index, n]) => {
-  const states = window.__anbPanel().content.widgets[index].node.querySelectorAll(".anb-state");
-  return states.length >= n && [...states].every((s) => s.textContent === "Completed");
 }
 """
 KERNEL_IDLE = "() => window.__anbPanel().sessionContext.session.kernel.status === 'idle'"
@@ -330,30 +330,16 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp, start_server() as server:
-        root = Path(tmp) / "nb"
-        root.mkdir()
-        notebook = nbformat.v4.new_notebook()
-        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
         sources = [SETUP.format(delay=args.delay_ms, words=args.words)]
         for extra in VARIANTS.values():
             sources += [TYPED, LOOP.format(n=args.runs, extra=extra)]
-        notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-        nbformat.write(notebook, root / "typing.ipynb")
+        root = write_notebook(Path(tmp), "typing.ipynb", sources)
         with jupyterlab(root, server, Path(tmp)) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = patient(browser.new_page(viewport={"width": 1280, "height": 800}))
             messages = KernelMessages()
             page.on("websocket", messages.watch)
-            page.goto(f"{url}/lab/tree/typing.ipynb?reset")
-            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)
-            page.evaluate(f"() => {{ {PANEL} }}")
-            while page.evaluate(READY) != "idle":
-                page.wait_for_timeout(250)
-            page.evaluate(
-                "() => { window.__anbPanel().content.activeCellIndex = 0;"
-                " return window.jupyterapp.commands.execute('notebook:run-cell'); }"
-            )
-            page.wait_for_function(ENDED, arg=[0, 1], timeout=PATIENCE_MS)
+            open_and_set_up(page, f"{url}/lab/tree/typing.ipynb?reset")
             for position, name in enumerate(VARIANTS):
                 typed, loop = 1 + 2 * position, 2 + 2 * position
                 page.wait_for_function(KERNEL_IDLE, timeout=PATIENCE_MS)

@@ -9,7 +9,7 @@ sorting by a column without an index (cost); a column filter (agent substring, t
 comparison); a search; a search sorted by date; each beside the obvious alternative, reading
 every matching run with ``runs(...)`` and cutting the page in Python. The page size is 20.
 
-``--smoke`` runs every step on a few hundred rows: the test suite runs it.
+``--smoke`` runs every step on a few hundred rows: benchmarks/smoke.py runs it.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument(
-        "--smoke", action="store_true", help="a few hundred rows: the suite's check"
+        "--smoke", action="store_true", help="a few hundred rows: benchmarks/smoke.py's check"
     )
     parser.add_argument(
         "--cache",

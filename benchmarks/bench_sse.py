@@ -484,7 +484,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=REPEATS, help="rounds; the best counts")
     parser.add_argument("--only", choices=["decoder", "pipeline"], help="run one part only")
     parser.add_argument(
-        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+        "--smoke", action="store_true", help="a small load, once: benchmarks/smoke.py's check"
     )
     args = parser.parse_args()
     if args.smoke:  # a small load: the figures mean nothing, the code runs

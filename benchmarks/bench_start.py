@@ -11,7 +11,7 @@ talks to an OpenAI-compatible agent with) and ``import httpx`` for the import; h
 command line, ``httpx --help``, for the command. Bytecode is written on a first run that is
 not counted, as Python does by default. To compare two trees, run this with
 ``PYTHONPATH=<the other tree>``: the processes import agentnb from there.
-``--smoke``: one run of each (the test suite's check that it still runs).
+``--smoke``: one run of each (benchmarks/smoke.py's check that it still runs).
 """
 
 from __future__ import annotations

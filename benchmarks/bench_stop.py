@@ -119,7 +119,7 @@ def main() -> None:
     add_load_options(parser, words=300)  # long runs: 100 chunks
     parser.add_argument("--stops", type=int, default=40)
     parser.add_argument(
-        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+        "--smoke", action="store_true", help="a small load, once: benchmarks/smoke.py's check"
     )
     args = parser.parse_args()
     if args.smoke:

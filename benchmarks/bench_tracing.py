@@ -214,7 +214,7 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+        "--smoke", action="store_true", help="a small load, once: benchmarks/smoke.py's check"
     )
     args = parser.parse_args()
     if args.smoke:

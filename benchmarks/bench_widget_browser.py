@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="small answers, two finished cells, a turn: the test suite's check",
+        help="small answers, two finished cells, a turn: benchmarks/smoke.py's check",
     )
     args = parser.parse_args()
     if args.smoke:

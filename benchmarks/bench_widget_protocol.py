@@ -193,7 +193,7 @@ def main() -> None:
         "--cells", type=int, default=50, help="chat cells streaming at once, in sight or not"
     )
     parser.add_argument(
-        "--smoke", action="store_true", help="a small load, once: the test suite's check"
+        "--smoke", action="store_true", help="a small load, once: benchmarks/smoke.py's check"
     )
     args = parser.parse_args()
     if args.smoke:

@@ -67,8 +67,10 @@ fi
 # installed: the tests that drive Chromium (tests/browser: the dev venv, Chromium and the SDK
 # venvs) serially in a pytest process of their own from here; after the Node.js installs, the
 # other tests (kernels included) in two pytest-xdist workers, a test file to a worker so a
-# module's servers start once (tests/conftest.py: the modules sharing a LiteLLM proxy or a
-# Phoenix are one unit), and beside them the slower checks in a shell of their own. On two
+# module's servers start once (tests/conftest.py: the modules sharing a LiteLLM proxy or the
+# AG-UI server are one unit, those sharing a Phoenix another), and beside them the slower
+# checks in a shell of their own (the benchmarks are not run: `python benchmarks/smoke.py`,
+# their own check, which CI runs after this command). On two
 # cores the tests mostly wait on servers, kernels and pipes, and one Chromium beside two
 # workers keeps both cores busy where two Chromiums starved each other. The browser tests'
 # and the checks' output is printed at the end; each pytest process lists its 30 slowest

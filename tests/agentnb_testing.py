@@ -34,6 +34,7 @@ from agentnb import AsyncAgentClient, Run
 from agentnb._history._records import RUN_COLUMNS
 from agentnb.events import Event
 from agentnb.server import ServerHandle
+from benchmarks.patience import PATIENCE_S, PROGRAM_PATIENCE_S, patient, patient_polls
 
 __all__ = [
     "EVALS_DISTRIBUTION",
@@ -82,35 +83,20 @@ PACKAGE_DIRS = (REPO / "agentnb", EVALS_DISTRIBUTION / "agentnb")
 """Where the ``agentnb`` package's modules are in the checkout: the core's, and evaluation's."""
 
 
-_Waiting = TypeVar("_Waiting", bound=Any)
-"""A Playwright page or browser context (both take ``set_default_timeout``)."""
-
-PATIENCE_S = 300.0
-"""How long a test waits for one step to happen (a run to end, a row to be written, a server
-or a child process to answer, a kernel cell to finish) before it fails: a bound for a hang,
-never a speed. Every such limit in tests/ is this or a named multiple of it, never a number
-of its own. Five minutes: a step that takes a second on a quiet machine took over a minute
-on 2 cores at load ~22 (a fresh-clone run beside CPU burners), and a hang fails no sooner
-than it would at any bound: a busy machine only makes the test wait longer. No test asserts
-how fast anything went (benchmarks/ measures)."""
-PROGRAM_PATIENCE_S = 3 * PATIENCE_S
-"""The bound for a wait on a whole program of steps: a notebook executed end to end, a child
-Python that installs, builds or runs a benchmark's smoke mode, a kernel cell that runs many
-runs (a bench_cell_hold smoke run took 457 s at load ~22)."""
+# PATIENCE_S, how long a test waits for one step to happen (a run to end, a row to be written,
+# a server or a child process to answer, a kernel cell to finish) before it fails, is a bound
+# for a hang, never a speed. Every such limit in tests/ is it or a named multiple of it, never
+# a number of its own. Five minutes: a step that takes a second on a quiet machine took over a
+# minute on 2 cores at load ~22 (a fresh-clone run beside CPU burners), and a hang fails no
+# sooner than it would at any bound: a busy machine only makes the test wait longer. No test
+# asserts how fast anything went (benchmarks/ measures). It, PROGRAM_PATIENCE_S (a whole
+# program of steps), patient() (a Playwright page's) and patient_polls() are the benchmarks'
+# too, defined once in benchmarks/patience.py.
 TEST_BOUND_S = 4 * PATIENCE_S
 """pytest-timeout's bound on one test (``timeout`` in pyproject.toml, which the root conftest
 checks against this): above every wait a test makes, so a test fails by its own wait, saying
 what it waited for, and pytest-timeout only ends a test that hangs outside one. A test marks
 a larger bound only as a multiple of this."""
-
-
-def patient(playwright: _Waiting, ms: float = PATIENCE_S * 1000) -> _Waiting:
-    """A Playwright page or browser context whose every wait (a navigation, a locator, a
-    function) has the suite's patience, ``ms``, where it gives none: Playwright's own 30 s is
-    a number a loaded machine outruns (Phoenix's page took longer to load at load 10). Every
-    page and context the tests and benchmarks make is one (tests/test_patience.py)."""
-    playwright.set_default_timeout(ms)
-    return playwright
 
 
 PEER_TIMEOUT = httpx.Timeout(PATIENCE_S)
@@ -310,17 +296,6 @@ def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not within {timeout:g} s")
         time.sleep(0.02)
-
-
-def patient_polls() -> Iterator[int]:
-    """The turns of a polling loop that breaks once what it waits for is seen: as many as
-    :data:`PATIENCE_S` allows, never a count (a count of polls is a time limit that a loaded
-    machine's slower polls run out of). The check after the loop says what was not seen."""
-    deadline = time.monotonic() + PATIENCE_S
-    turn = 0
-    while time.monotonic() < deadline:
-        yield turn
-        turn += 1
 
 
 def growing_limits(what: str, first: float = 1.0) -> Iterator[float]:

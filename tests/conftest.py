@@ -8,7 +8,7 @@ import functools
 import os
 import signal
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ os.environ.pop("LINES", None)
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-from agentnb_testing import SharedServers
+from agentnb_testing import SharedServers, free_port, sdk_python, serving
 from fault_injection import FaultBook
 from phoenix_testing import SharedPhoenix
 
@@ -84,9 +84,43 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> str:
     return PHOENIX.url(tmp_path_factory)
 
 
-CROSS_MODULE_SERVERS = {"proxy_url": "litellm", PHOENIX.FIXTURE: "phoenix"}
+def sdk_server(venv: str, script: str, ready: str, tmp: Path) -> Iterator[str]:
+    """Another project's server, ``tests/providers/sdk_servers/SCRIPT PORT`` in the
+    ``.tools/VENV`` venv, once ``ready`` answers: its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    script_path = Path(__file__).parent / "providers" / "sdk_servers" / script
+    command = [str(sdk_python(venv)), str(script_path), str(port)]
+    with serving(command, ready_url=f"{url}{ready}", log_path=tmp / "server.log"):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def agui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An AG-UI server on pydantic-ai's own adapter, its agents scripted
+    (``agui_pydantic_ai.py``), one for the session: the dialect's, the client tools' and the
+    notebook context's tests ask it."""
+    yield from sdk_server("agui", "agui_pydantic_ai.py", "/health", tmp_path_factory.mktemp("agui"))
+
+
+@pytest.fixture(scope="session")
+def agentserver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Responses API server made by ``azure-ai-agentserver-responses`` itself, scripted
+    (``responses_agentserver.py``), one for the session: the dialect's and the client tools'
+    tests ask it."""
+    folder = tmp_path_factory.mktemp("agentserver")
+    yield from sdk_server("agentserver", "responses_agentserver.py", "/log", folder)
+
+
+CROSS_MODULE_SERVERS = {
+    "proxy_url": "litellm",
+    PHOENIX.FIXTURE: "phoenix",
+    "agui_url": "agui",
+    "agentserver_url": "agentserver",
+}
 """Fixtures whose server takes seconds to start and is shared by test modules (LiteLLM's
-proxy by ``tests/interop``'s, Phoenix by the session's), and the name of their users' unit."""
+proxy by ``tests/interop``'s, Phoenix and the AG-UI server by the session's), and the name of
+their users' unit (a module taking two joins their units into one)."""
 
 
 @functools.cache
@@ -98,16 +132,32 @@ def parsed(module: Path) -> ast.Module:
 
 
 @functools.cache
-def cross_module_server(module: Path) -> str | None:
-    """The unit of the ``CROSS_MODULE_SERVERS`` fixture a function of ``module`` takes (a test
-    or a fixture of its own), if any."""
+def cross_module_servers(module: Path) -> frozenset[str]:
+    """The units of the ``CROSS_MODULE_SERVERS`` fixtures the functions of ``module`` take (a
+    test or a fixture of its own)."""
     taken = {
         arg.arg
         for node in ast.walk(parsed(module))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         for arg in node.args.args + node.args.kwonlyargs
     }
-    return next((unit for name, unit in CROSS_MODULE_SERVERS.items() if name in taken), None)
+    return frozenset(unit for name, unit in CROSS_MODULE_SERVERS.items() if name in taken)
+
+
+def server_units(modules: Iterable[Path]) -> dict[Path, str]:
+    """Each of ``modules`` that takes a ``CROSS_MODULE_SERVERS`` fixture, and its unit: the
+    servers' users, a module that takes two joining their units (``litellm+agui``), so each
+    server starts on one worker."""
+    joined: dict[str, set[str]] = {unit: {unit} for unit in CROSS_MODULE_SERVERS.values()}
+    for module in modules:
+        together = set().union(*(joined[unit] for unit in cross_module_servers(module)))
+        for unit in together:
+            joined[unit] = together
+    return {
+        module: "+".join(sorted(joined[next(iter(units))]))
+        for module in modules
+        if (units := cross_module_servers(module))
+    }
 
 
 @functools.cache
@@ -125,28 +175,34 @@ def marked_slow(module: Path) -> bool:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """pytest-xdist's ``--dist loadfile`` (scripts/test.sh), a test module a work unit (its
     module fixtures start once), except that the modules using one of ``CROSS_MODULE_SERVERS``
-    are one unit: one worker runs them back to back and the server starts once, where a
-    worker each (and other folders' modules between them) started it once per module. The
-    units that take long (a server's users, a module with ``slow`` tests) go out first, so the
-    run does not end on one of them with the other worker idle."""
+    are one unit (``server_units``): one worker runs them back to back and the server starts
+    once, where a worker each (and other folders' modules between them) started it once per
+    module. The units that take long (a server's users, a module with ``slow`` tests) go out
+    first, so the run does not end on one of them with the other worker idle."""
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
 
-    def takes_long(unit: str) -> bool:
-        return unit in CROSS_MODULE_SERVERS.values() or marked_slow(config.rootpath / unit)
-
     class ServerUsersTogether(LoadFileScheduling):
         ordered = False
+        units: dict[Path, str] | None = None
 
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return cross_module_server(config.rootpath / path) or path
+            path = config.rootpath / nodeid.split("::", 1)[0]
+            if self.units is None:  # the first call: the collection is whole
+                assert self.collection is not None
+                modules = {config.rootpath / n.split("::", 1)[0] for n in self.collection}
+                self.units = server_units(sorted(modules))
+            return self.units.get(path) or nodeid.split("::", 1)[0]
+
+        def takes_long(self, unit: str) -> bool:
+            assert self.units is not None
+            return unit in self.units.values() or marked_slow(config.rootpath / unit)
 
         def _assign_work_unit(self, node: Any) -> None:
             if not self.ordered:  # the first unit given out: the queue is whole
                 self.ordered = True
-                for unit in reversed([unit for unit in self.workqueue if takes_long(unit)]):
+                for unit in reversed([unit for unit in self.workqueue if self.takes_long(unit)]):
                     self.workqueue.move_to_end(unit, last=False)
             super()._assign_work_unit(node)
 

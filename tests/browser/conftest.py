@@ -209,6 +209,14 @@ def notebook7(
         yield lab
 
 
+@pytest.fixture
+def jupyter(app: str, request: pytest.FixtureRequest) -> Lab:
+    """The Jupyter server of the test's ``app`` (``@pytest.mark.parametrize("app", APPS)``:
+    ``jupyterlab`` or ``notebook7``), the module's folder in it."""
+    lab: Lab = request.getfixturevalue(app)
+    return lab
+
+
 @contextmanager
 def chromium_browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")

@@ -34,10 +34,9 @@ CHAT = 1
 
 @pytest.mark.parametrize("app", APPS)
 def test_the_inputs_attachments_show_their_text_and_a_removed_one_is_not_sent(
-    app: str, browser: Any, request: pytest.FixtureRequest, artifacts: Path
+    app: str, browser: Any, jupyter: Any, artifacts: Path
 ) -> None:
-    server = request.getfixturevalue(app)
-    with notebook_page(browser, server, f"attachments-{app}.ipynb", CELLS, app=app,
+    with notebook_page(browser, jupyter, f"attachments-{app}.ipynb", CELLS, app=app,
                        run_first=2) as page:  # fmt: skip
         widget = widget_at(page, CHAT)
         box = widget.locator(".anb-input-text")

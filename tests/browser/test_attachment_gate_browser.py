@@ -39,10 +39,9 @@ ASKING, DENYING = 1, 2
 
 @pytest.mark.parametrize("app", APPS)
 def test_approve_on_the_attachment_card_sends_the_message_with_it(
-    app: str, browser: Any, request: pytest.FixtureRequest, artifacts: Path
+    app: str, browser: Any, jupyter: Any, artifacts: Path
 ) -> None:
-    server = request.getfixturevalue(app)
-    with notebook_page(browser, server, f"attachment-gate-{app}.ipynb", CELLS, app=app) as page:
+    with notebook_page(browser, jupyter, f"attachment-gate-{app}.ipynb", CELLS, app=app) as page:
         page.evaluate(RUN_CELL, ASKING)
         wait_for_state(page, ASKING, PAUSED)
         widget = widget_at(page, ASKING)

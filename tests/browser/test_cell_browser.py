@@ -62,16 +62,15 @@ def test_keys_typed_in_the_cell_stay_in_the_cell(
     app: str,
     browser: Any,
     agent_server: ServerHandle,
-    request: pytest.FixtureRequest,
+    jupyter: Any,
     artifacts: Path,
 ) -> None:
-    server = request.getfixturevalue(app)
     cells = [
         setup_cell(agent_server),
         'w = agentnb.chat("echo")',
         'trade = agentnb.ask("trader", "buy 10 NVDA", via="trading")',
     ]
-    with notebook_page(browser, server, f"keys_{app}.ipynb", cells, app=app) as page:
+    with notebook_page(browser, jupyter, f"keys_{app}.ipynb", cells, app=app) as page:
         page.evaluate(RECORD_ESCAPED)
         run_and_wait(page, 1)
         box = cell_at(page, 1).locator(".anb-input-text")
@@ -143,12 +142,11 @@ def test_stop_is_in_the_viewport_at_the_end_of_a_long_streaming_answer(
     app: str,
     browser: Any,
     agent_server: ServerHandle,
-    request: pytest.FixtureRequest,
+    jupyter: Any,
     artifacts: Path,
 ) -> None:
-    server = request.getfixturevalue(app)
     cells = [setup_cell(agent_server), "%%agent echo --via fast\n{{doc}}"]
-    with notebook_page(browser, server, f"stop_{app}.ipynb", cells, app=app) as page:
+    with notebook_page(browser, jupyter, f"stop_{app}.ipynb", cells, app=app) as page:
         page.evaluate(RUN_CELL, 1)
         page.wait_for_function(
             """() => {
@@ -275,23 +273,22 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
     trust: str,
     browser: Any,
     agent_server: ServerHandle,
-    request: pytest.FixtureRequest,
+    jupyter: Any,
     artifacts: Path,
     saved_chats: dict[str, Path],
 ) -> None:
-    server = request.getfixturevalue(app)
     name = f"reopen_{app}_{trust}.ipynb"
     # a copy of the one saved run: the same content, so the server's signature still holds
-    shutil.copy(saved_chat(app, server, browser, agent_server, saved_chats), server.root / name)
+    shutil.copy(saved_chat(app, jupyter, browser, agent_server, saved_chats), jupyter.root / name)
     if trust == "untrusted":
-        untrust(server.root / name)
+        untrust(jupyter.root / name)
 
     context, page, errors = new_page(browser)
     try:
         if trust == "unreachable":
-            open_with_an_unreachable_kernel(page, url_of(server, app, name))
+            open_with_an_unreachable_kernel(page, url_of(jupyter, app, name))
         else:
-            open_notebook_at(page, url_of(server, app, name))
+            open_notebook_at(page, url_of(jupyter, app, name))
         trusted = page.evaluate("() => window.__anbPanel().content.widgets[1].model.trusted")
         assert trusted == (trust != "untrusted")
         if trust == "unreachable":
@@ -331,12 +328,11 @@ def test_a_saved_notebook_exports_its_answers_to_html(
     app: str,
     browser: Any,
     agent_server: ServerHandle,
-    request: pytest.FixtureRequest,
+    jupyter: Any,
     saved_chats: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    server = request.getfixturevalue(app)
-    saved = saved_chat(app, server, browser, agent_server, saved_chats)
+    saved = saved_chat(app, jupyter, browser, agent_server, saved_chats)
     nbconvert("--to", "html", "--output-dir", str(tmp_path), str(saved))
     exported = (tmp_path / saved.name.replace(".ipynb", ".html")).read_text()
     assert "NVDA" in exported and "Hello from the chat box" in exported
@@ -345,11 +341,10 @@ def test_a_saved_notebook_exports_its_answers_to_html(
 
 @pytest.mark.parametrize("app", APPS)
 def test_a_page_reloaded_while_its_kernel_runs_shows_the_live_cell(
-    app: str, browser: Any, agent_server: ServerHandle, request: pytest.FixtureRequest
+    app: str, browser: Any, agent_server: ServerHandle, jupyter: Any
 ) -> None:
-    server = request.getfixturevalue(app)
     name = f"reload_{app}.ipynb"
-    with notebook_page(browser, server, name, [setup_cell(agent_server), CHAT], app=app) as page:
+    with notebook_page(browser, jupyter, name, [setup_cell(agent_server), CHAT], app=app) as page:
         run_and_wait(page, 1)
         box = cell_at(page, 1).locator(".anb-input-text")
         box.fill("Hello before the reload")
@@ -358,7 +353,7 @@ def test_a_page_reloaded_while_its_kernel_runs_shows_the_live_cell(
         page.evaluate("() => window.__anbPanel().context.save()")
 
         # the kernel goes on running
-        open_with_live_view(page, url_of(server, app, name), 1, ".agentnb .anb-message")
+        open_with_live_view(page, url_of(jupyter, app, name), 1, ".agentnb .anb-message")
         chat = cell_at(page, 1)
         wait_for_state(page, 1, "Completed")
         assert "Hello before the reload" in chat.locator(".agentnb .anb-message").inner_text()
@@ -395,15 +390,14 @@ def test_the_cell_reads_as_a_conversation(
     app: str,
     browser: Any,
     agent_server: ServerHandle,
-    request: pytest.FixtureRequest,
+    jupyter: Any,
     artifacts: Path,
 ) -> None:
-    server = request.getfixturevalue(app)
     cells = [
         setup_cell(agent_server),
         "%%agent finance_agent --followups\nWhat is NVDA trading at?",
     ]
-    with notebook_page(browser, server, f"talk_{app}.ipynb", cells, app=app) as page:
+    with notebook_page(browser, jupyter, f"talk_{app}.ipynb", cells, app=app) as page:
         page.evaluate(RUN_CELL, 1)
         wait_for_state(page, 1, "Completed")
         # (a running card shown whole: js/test/parts.test.js; the demo's calls can start and
@@ -440,12 +434,11 @@ def test_retry_edit_and_new_conversation_from_the_chat_cell(
     app: str,
     browser: Any,
     agent_server: ServerHandle,
-    request: pytest.FixtureRequest,
+    jupyter: Any,
     artifacts: Path,
 ) -> None:
-    server = request.getfixturevalue(app)
     cells = [setup_cell(agent_server), 'w = agentnb.chat("echo")']
-    with notebook_page(browser, server, f"again_{app}.ipynb", cells, app=app) as page:
+    with notebook_page(browser, jupyter, f"again_{app}.ipynb", cells, app=app) as page:
         run_and_wait(page, 1)
         cell = cell_at(page, 1)
         box = cell.locator(".anb-input-text")

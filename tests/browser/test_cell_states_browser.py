@@ -236,10 +236,9 @@ def test_error_banner_pinned_head_and_decided_card_read_in_every_theme(
     app: str,
     browser: Any,
     agent_server: ServerHandle,
-    request: pytest.FixtureRequest,
+    jupyter: Any,
     artifacts: Path,
 ) -> None:
-    server = request.getfixturevalue(app)
     name = f"states_{app}.ipynb"
     cells = [
         "%load_ext agentnb\nimport agentnb\n"
@@ -249,7 +248,7 @@ def test_error_banner_pinned_head_and_decided_card_read_in_every_theme(
         'buy = agentnb.ask("trader", "buy 10 NVDA", via="trading")',
         "\n".join(f"# room to scroll the trade's head away: {i}" for i in range(30)),
     ]
-    with notebook_page(browser, server, name, cells, app=app, height=800) as page:
+    with notebook_page(browser, jupyter, name, cells, app=app, height=800) as page:
         run_and_wait(page, FAILED)
         run_and_wait(page, ROOM)
         wait_for_state(page, FAILED, "Failed")
@@ -277,7 +276,7 @@ def test_error_banner_pinned_head_and_decided_card_read_in_every_theme(
         assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
 
         page.evaluate(SHUTDOWN_KERNEL)
-        open_notebook_at(page, url_of(server, app, name))
+        open_notebook_at(page, url_of(jupyter, app, name))
         copies = page.locator(".jp-Notebook .agentnb-static")
         for index in (FAILED, TRADE):
             cell_at(page, index).locator(".agentnb-static").wait_for()

@@ -41,10 +41,9 @@ def bearer(text: str) -> str:
 
 @pytest.mark.parametrize("app", APPS)
 def test_the_servers_token_is_masked_until_revealed(
-    app: str, browser: Any, request: pytest.FixtureRequest, artifacts: Path
+    app: str, browser: Any, jupyter: Any, artifacts: Path
 ) -> None:
-    server = request.getfixturevalue(app)
-    with notebook_page(browser, server, f"context-server-{app}.ipynb", CELLS, app=app,
+    with notebook_page(browser, jupyter, f"context-server-{app}.ipynb", CELLS, app=app,
                        run_first=2) as page:  # fmt: skip
         shown = cell_at(page, SHOWN).locator(OUTPUT).last
         text = shown.inner_text()

@@ -62,10 +62,9 @@ def test_retry_edit_and_continue(
     app: str,
     browser: Any,
     agent_server: ServerHandle,
-    request: pytest.FixtureRequest,
+    jupyter: Any,
     artifacts: Path,
 ) -> None:
-    server = request.getfixturevalue(app)
     shade = f"light-{app}"
     tag = f"({shade})"
     graphs = (
@@ -82,7 +81,7 @@ def test_retry_edit_and_continue(
         f'\nagentnb.connect("vercel", base_url="{agent_server.url_for("vercel")}", '
         f'api_key="{agent_server.api_key}", name="trading")\nagentnb.show(lost.run.local_id)',
     ]
-    with notebook_page(browser, server, f"conversation_{shade}.ipynb", cells, app=app) as page:
+    with notebook_page(browser, jupyter, f"conversation_{shade}.ipynb", cells, app=app) as page:
         set_theme(page, THEMES[0])
 
         # a dialect that forks: Retry and Edit replace the second turn

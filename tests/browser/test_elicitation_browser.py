@@ -46,10 +46,11 @@ BOOK, PREFERENCES, PAY = 2, 3, 4
 
 @pytest.mark.parametrize("app", APPS)
 def test_a_server_s_form_is_answered_from_the_card(
-    app: str, browser: Any, request: pytest.FixtureRequest, artifacts: Path
+    app: str, browser: Any, jupyter: Any, artifacts: Path
 ) -> None:
-    server = request.getfixturevalue(app)
-    with notebook_page(browser, server, f"elicit-{app}.ipynb", CELLS, run_first=2, app=app) as page:
+    with notebook_page(
+        browser, jupyter, f"elicit-{app}.ipynb", CELLS, run_first=2, app=app
+    ) as page:
         page.evaluate(RUN_CELL, BOOK)
         question = widget_at(page, BOOK).locator(".anb-question")
         question.wait_for()

@@ -87,10 +87,9 @@ async ([index, growth, every, patience]) => {
 
 @pytest.mark.parametrize("app", APPS)
 def test_stop_stays_in_reach_while_a_long_answer_streams(
-    app: str, browser: Any, request: pytest.FixtureRequest, artifacts: Path
+    app: str, browser: Any, jupyter: Any, artifacts: Path
 ) -> None:
-    server = request.getfixturevalue(app)
-    with notebook_page(browser, server, f"stop_{app}.ipynb", [SETUP, LONG_RUN], app=app) as page:
+    with notebook_page(browser, jupyter, f"stop_{app}.ipynb", [SETUP, LONG_RUN], app=app) as page:
         doc_chars = int(cell_at(page, 0).locator(".jp-OutputArea").inner_text().strip())
         assert doc_chars >= 100_000
         page.evaluate(RUN_CELL, 1)

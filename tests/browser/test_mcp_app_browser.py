@@ -77,13 +77,12 @@ def waiting_card(page: Any, index: int) -> Any:
 
 @pytest.mark.parametrize("app", ["jupyterlab", "notebook7"])
 def test_an_mcp_app_shows_its_result_calls_through_the_gate_and_stays_in_its_frame(
-    request: pytest.FixtureRequest, browser: Any, app: str, artifacts: Path
+    jupyter: Any, browser: Any, app: str, artifacts: Path
 ) -> None:
     sdk = sdk_npm_file("ext-apps", SDK)
-    server = request.getfixturevalue(app)
     notebook = f"mcp-app-{app}.ipynb"
     with notebook_page(
-        browser, server, notebook, cells(sdk, server.url), app=app, run_first=2
+        browser, jupyter, notebook, cells(sdk, jupyter.url), app=app, run_first=2
     ) as page:
         page_url = page.url
         page.evaluate(RUN_CELL, CLOCK)

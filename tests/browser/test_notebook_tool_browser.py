@@ -52,10 +52,9 @@ A_PERSON_READS_MS = 2_000
 
 @pytest.mark.parametrize("app", ["jupyterlab", "notebook7"])
 def test_a_notebook_tool_pauses_for_approval_and_its_output_reads_as_printed(
-    request: pytest.FixtureRequest, browser: Any, app: str, artifacts: Path
+    jupyter: Any, browser: Any, app: str, artifacts: Path
 ) -> None:
-    server = request.getfixturevalue(app)
-    with notebook_page(browser, server, f"tools-{app}.ipynb", CELLS, app=app, run_first=2) as page:
+    with notebook_page(browser, jupyter, f"tools-{app}.ipynb", CELLS, app=app, run_first=2) as page:
         page.evaluate(RUN_CELL, README_TOOL)
         wait_for_state(page, README_TOOL, "Completed")
         card = widget_at(page, README_TOOL).locator(".anb-tool", has_text="position_value")

@@ -39,10 +39,9 @@ def test_a_refused_run_s_error_breaks_no_word(
     width: int,
     browser: Any,
     agent_server: ServerHandle,
-    request: pytest.FixtureRequest,
+    jupyter: Any,
     artifacts: Path,
 ) -> None:
-    server = request.getfixturevalue(app)
     cells = [
         "%load_ext agentnb\nimport agentnb\n"
         f'agentnb.connect("operativus", base_url="{agent_server.url_for("operativus")}", '
@@ -55,7 +54,7 @@ def test_a_refused_run_s_error_breaks_no_word(
         "bad.run",
     ]
     with notebook_page(
-        browser, server, f"refused_{app}.ipynb", cells, app=app, width=width
+        browser, jupyter, f"refused_{app}.ipynb", cells, app=app, width=width
     ) as page:
         run_and_wait(page, REFUSED)
         wait_for_state(page, REFUSED, "Failed")

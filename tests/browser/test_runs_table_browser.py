@@ -336,14 +336,14 @@ def test_in_notebook_7_a_selected_run_opens_below_the_table(
 
 @pytest.mark.parametrize("app", APPS)
 def test_a_limited_tables_search_finds_runs_older_than_those_shown(
-    app: str, browser: Any, history_file: Path, artifacts: Path, request: pytest.FixtureRequest
+    app: str, browser: Any, history_file: Path, artifacts: Path, jupyter: Any
 ) -> None:
     """``runs(limit=60)`` shows the 60 latest runs; "2999" typed in its search box finds the
     oldest run of the history (run 2999, 50 hours back), not "No runs match." as a search of
     the rows shown would."""
     cells = [cells_for(history_file)[0], "agentnb.runs(limit=60)"]
     name = f"browse-limited-{app}.ipynb"
-    with notebook_page(browser, request.getfixturevalue(app), name, cells, app=app,
+    with notebook_page(browser, jupyter, name, cells, app=app,
                        run_first=2) as page:  # fmt: skip
         view = the_view(page)
         wait_for_range(page, view, "1–20 of 60")
@@ -362,11 +362,11 @@ def test_a_limited_tables_search_finds_runs_older_than_those_shown(
 
 @pytest.mark.parametrize("app", APPS)
 def test_runs_of_the_acp_dialect_are_every_coding_agents_runs(
-    app: str, browser: Any, coders_history: Path, artifacts: Path, request: pytest.FixtureRequest
+    app: str, browser: Any, coders_history: Path, artifacts: Path, jupyter: Any
 ) -> None:
     cells = [cells_for(coders_history)[0], 'agentnb.runs(provider="acp")']
     name = f"browse-acp-{app}.ipynb"
-    with notebook_page(browser, request.getfixturevalue(app), name, cells, app=app,
+    with notebook_page(browser, jupyter, name, cells, app=app,
                        run_first=2) as page:  # fmt: skip
         view = cell_at(page, 1).locator(".agentnb-runs-view")
         view.locator("tbody tr").first.wait_for()

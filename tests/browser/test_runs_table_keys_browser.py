@@ -87,9 +87,8 @@ OLDER_CHAT, TABLES, NEWEST_CHAT = 1, (2, 3, 4), 5
 
 @pytest.mark.parametrize("app", APPS)
 def test_tab_from_the_top_passes_three_run_tables_to_the_newest_chat_cell(
-    browser: Any, app: str, request: pytest.FixtureRequest, tmp_path: Path, artifacts: Path
+    browser: Any, app: str, jupyter: Any, tmp_path: Path, artifacts: Path
 ) -> None:
-    server = request.getfixturevalue(app)
     history = tmp_path / "history.sqlite3"
     with HistoryStore(history) as store:
         store.import_records(history_records(45))
@@ -101,7 +100,7 @@ def test_tab_from_the_top_passes_three_run_tables_to_the_newest_chat_cell(
     ]
     name = f"tab_to_chat_{app}.ipynb"
     with notebook_page(
-        browser, server, name, cells, app=app, run_first=len(cells), height=800
+        browser, jupyter, name, cells, app=app, run_first=len(cells), height=800
     ) as page:
         for index in TABLES:
             cell_at(page, index).locator(".agentnb-runs-view tbody tr").nth(19).wait_for()

@@ -75,17 +75,16 @@ def rgb_of(css: str) -> tuple[float, ...]:
 
 @pytest.mark.parametrize("app", APPS)
 def test_a_weeks_summary_and_a_cost_plot_read_in_the_theme(
-    browser: Any, request: Any, history_file: Path, artifacts: Path, app: str
+    browser: Any, jupyter: Any, history_file: Path, artifacts: Path, app: str
 ) -> None:
     from PIL import Image  # with matplotlib
 
-    server = request.getfixturevalue(app)
     cells = [
         f"import os\nos.environ['AGENTNB_HISTORY'] = {str(history_file)!r}\nimport agentnb",
         "agentnb.summary('model', every='week')",
         "agentnb.runs().plot('cost', by='model', every='day')",
     ]
-    with notebook_page(browser, server, "summary.ipynb", cells, app=app) as page:
+    with notebook_page(browser, jupyter, "summary.ipynb", cells, app=app) as page:
         run_and_wait(page, 1)
         run_and_wait(page, 2)
         summary = cell_at(page, 1).locator(".agentnb-summary")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT
 
 import agentnb
 from agentnb import AsyncAgentClient
@@ -21,27 +21,6 @@ from agentnb._app.front.connections import disconnect
 from agentnb._client.tool_rounds import STOPPED_WHILE_RUNNING
 from agentnb._core.client_tools import MAX_CALLS_PER_ROUND
 from agentnb.history import HistoryStore
-
-SERVERS = Path(__file__).parents[1] / "providers" / "sdk_servers"
-
-
-def start(venv: str, script: str, folder: Path, ready: str = "/health") -> Iterator[str]:
-    port = free_port()
-    command = [str(sdk_python(venv)), str(SERVERS / script), str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with serving(command, ready_url=f"{url}{ready}", log_path=folder / "server.log"):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def agui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from start("agui", "agui_pydantic_ai.py", tmp_path_factory.mktemp("agui"))
-
-
-@pytest.fixture(scope="module")
-def responses_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("responses")
-    yield from start("agentserver", "responses_agentserver.py", folder, ready="/log")
 
 
 @pytest.fixture
@@ -57,9 +36,9 @@ async def agui(agui_url: str) -> AsyncIterator[AsyncAgentClient]:
 
 
 @pytest.fixture
-async def responses(responses_url: str) -> AsyncIterator[AsyncAgentClient]:
+async def responses(agentserver_url: str) -> AsyncIterator[AsyncAgentClient]:
     async with AsyncAgentClient(
-        "openai-responses", base_url=responses_url, record=False, timeout=PEER_TIMEOUT
+        "openai-responses", base_url=agentserver_url, record=False, timeout=PEER_TIMEOUT
     ) as c:
         yield c
 
@@ -237,12 +216,12 @@ def test_a_dialect_without_client_tools_refuses_them_before_sending(dialect: str
 
 
 async def test_the_history_tells_a_client_call_from_a_platforms(
-    responses_url: str, tmp_path: Path
+    agentserver_url: str, tmp_path: Path
 ) -> None:
     calls = Calls()
     with HistoryStore(tmp_path / "history.sqlite3") as store:
         async with AsyncAgentClient(
-            "openai-responses", base_url=responses_url, recorder=store, timeout=PEER_TIMEOUT
+            "openai-responses", base_url=agentserver_url, recorder=store, timeout=PEER_TIMEOUT
         ) as client:
             await client.run("portfolio", "portfolio", tools=[calls.position_value])
             await client.run("portfolio", "weather")  # a function call left to the client

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, sdk_python, serving
+from agentnb_testing import PATIENCE_S, PEER_TIMEOUT, free_port, sdk_python
 
 import agentnb
 from agentnb import AsyncAgentClient, Run
@@ -26,22 +26,12 @@ from agentnb.types import Fork
 SERVERS = Path(__file__).parent / "sdk_servers"
 
 
-@pytest.fixture(scope="module")
-def pydantic_ai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    python = sdk_python("agui")
-    port = free_port()
-    log = tmp_path_factory.mktemp("agui") / "server.log"
-    command = [str(python), str(SERVERS / "agui_pydantic_ai.py"), str(port)]
-    with serving(command, ready_url=f"http://127.0.0.1:{port}/health", log_path=log):
-        yield f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
-async def client(pydantic_ai_url: str) -> AsyncIterator[AsyncAgentClient]:
+async def client(agui_url: str) -> AsyncIterator[AsyncAgentClient]:
     """A client of the multi-agent server: one agent per path, named by ``path="/{agent}"``."""
     async with AsyncAgentClient(
         "ag-ui",
-        base_url=pydantic_ai_url,
+        base_url=agui_url,
         provider_options={"path": "/{agent}"},
         record=False,
         timeout=PEER_TIMEOUT,
@@ -117,11 +107,11 @@ async def test_state_goes_both_ways_and_custom_events_are_kept(client: AsyncAgen
 
 
 @pytest.mark.parametrize("pasted", ["{url}", "{url}/", "{url}/quotes"])
-def test_the_url_a_user_is_given_is_the_endpoint(pydantic_ai_url: str, pasted: str) -> None:
+def test_the_url_a_user_is_given_is_the_endpoint(agui_url: str, pasted: str) -> None:
     """pydantic-ai's AGUIAdapter mounted at ``/`` (or at ``/quotes``): the URL is posted to
     as given, with no ``path`` option and whatever the agent is called."""
     conn = agentnb.connect(
-        "ag-ui", base_url=pasted.format(url=pydantic_ai_url), name="pasted", timeout=PEER_TIMEOUT
+        "ag-ui", base_url=pasted.format(url=agui_url), name="pasted", timeout=PEER_TIMEOUT
     )
     try:
         handle = agentnb.ask(
@@ -133,10 +123,10 @@ def test_the_url_a_user_is_given_is_the_endpoint(pydantic_ai_url: str, pasted: s
     assert handle.run.text == "**NVDA** trades at **$875.4**."
 
 
-def test_connect_and_ask_continue_the_thread(pydantic_ai_url: str) -> None:
+def test_connect_and_ask_continue_the_thread(agui_url: str) -> None:
     conn = agentnb.connect(
         "ag-ui",
-        base_url=pydantic_ai_url,
+        base_url=agui_url,
         provider_options={"path": "/{agent}"},
         name="agui-sdk",
         timeout=PEER_TIMEOUT,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from agentnb_testing import PEER_TIMEOUT, free_port, patient_polls, sdk_python, serving
+from agentnb_testing import PEER_TIMEOUT, patient_polls
 
 from agentnb import AsyncAgentClient
 from agentnb._core.request import RunRequest
@@ -24,19 +24,6 @@ from agentnb.providers import RunRef
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "client"))
 from hostile_server import CuttingRelay, HostileServer
-
-SERVERS = Path(__file__).parent / "sdk_servers"
-
-
-@pytest.fixture(scope="module")
-def agentserver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    python = sdk_python("agentserver")
-    port = free_port()
-    log = tmp_path_factory.mktemp("agentserver") / "server.log"
-    command = [str(python), str(SERVERS / "responses_agentserver.py"), str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with serving(command, ready_url=f"{url}/log", log_path=log):
-        yield url
 
 
 def client_of(url: str, **options: object) -> AsyncAgentClient:
