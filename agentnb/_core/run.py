@@ -125,7 +125,7 @@ class Run:
     """The session's settings in effect, by their id (an ACP session's model, mode,
     effort...); None where the platform says none."""
     imported: bool = False
-    """A turn of the agent's own past session, imported (``Connection.import_session``), not
+    """A turn of the agent's own past session, imported (``conn.acp.import_session``), not
     run here."""
     requested_model: str | None = field(default=None, repr=False, compare=False)
     """The model as the request set it (the dialect says how), whatever the stream names."""

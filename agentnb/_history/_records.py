@@ -321,7 +321,7 @@ class RunRecord:
     """The agent's last plan (:attr:`agentnb.Run.plan`); None when it sent none."""
     imported: int | None = None
     """1 for a turn imported from the agent's own past session
-    (``Connection.import_session``), not run here; None for a run of agentnb's."""
+    (``conn.acp.import_session``), not run here; None for a run of agentnb's."""
     malformed: str | None = None
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""

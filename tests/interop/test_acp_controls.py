@@ -1,6 +1,6 @@
 """An ACP session's own controls, against a scripted agent on the official SDK
 (``acp_agents/controls_agent.py``): its settings (model, mode, effort) read as
-``conn.config_options`` and set for every session (``connect(..., config=...)``) or one run
+``conn.acp.config_options`` and set for every session (``connect(..., config=...)``) or one run
 (``config=``), recorded with the run; its slash commands; its plan; image and file blocks in
 the prompt; its past sessions listed and imported."""
 
@@ -21,6 +21,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import agentnb
 from agentnb import ConfigurationError, evals
 from agentnb._app.front.connections import disconnect
+from agentnb._core.run import TOO_LARGE
 from agentnb._display.controller import pasted_media
 from agentnb._history._past_run import past_run
 from agentnb.providers._acp_session import MAX_COMMANDS, MAX_OPTIONS, MAX_PLAN_ENTRIES
@@ -55,7 +56,7 @@ def test_the_sessions_settings_are_read_with_their_choices(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path) as conn:
-        options = conn.config_options
+        options = conn.acp.config_options
         assert [(o.id, o.category, o.current) for o in options] == [
             ("model", "model", "controls-model-1"),
             ("mode", "mode", "ask"),
@@ -80,7 +81,7 @@ def test_a_connections_config_sets_every_session_and_the_run_records_it(
         # a run's config goes over the connection's
         other = ask(conn, "settings", config={"model": "controls-model-1", "effort": "High"})
         assert other.text == "model=controls-model-1 mode=code effort=high"
-        assert conn.config_options["model"].current == "controls-model-1"
+        assert conn.acp.config_options["model"].current == "controls-model-1"
     past = agentnb.runs(model="controls-model-2", mode="code").local_ids
     assert run.local_id in past and other.local_id not in past
     [kept] = [
@@ -108,7 +109,7 @@ def test_an_agent_with_modes_only_is_set_by_session_set_mode(
     with controls(acp_python, tmp_path, "modes", config={"mode": "code"}) as conn:
         run = ask(conn, "settings")
         assert "mode=code" in run.text and run.mode == "code"
-        assert [(o.id, o.current) for o in conn.config_options] == [("mode", "code")]
+        assert [(o.id, o.current) for o in conn.acp.config_options] == [("mode", "code")]
 
 
 def test_an_experiment_whose_arms_differ_only_in_model(acp_python: Path, tmp_path: Path) -> None:
@@ -130,7 +131,7 @@ def test_hundreds_of_settings_with_markup_and_controls_are_bounded_and_marked(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path, "hostile") as conn:
-        options = conn.config_options
+        options = conn.acp.config_options
         assert len(options) == MAX_OPTIONS
         shown = repr(options)
         html = options._repr_html_()
@@ -214,8 +215,8 @@ def test_the_commands_the_session_advertises_are_listed_and_go_as_the_prompt_tex
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path) as conn:
-        wait_until(lambda: len(conn.commands) == 2, "the agent advertises its commands")
-        commands = conn.commands
+        wait_until(lambda: len(conn.acp.commands) == 2, "the agent advertises its commands")
+        commands = conn.acp.commands
         assert [(c.name, c.description, c.hint) for c in commands] == [
             ("review", "Review the changes so far", None),
             ("test", "Run the tests", "which tests"),
@@ -240,8 +241,8 @@ def test_hundreds_of_commands_with_markup_are_bounded_and_marked(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path, "hostile") as conn:
-        wait_until(lambda: len(conn.commands) > 0, "the agent advertises its commands")
-        commands = conn.commands
+        wait_until(lambda: len(conn.acp.commands) > 0, "the agent advertises its commands")
+        commands = conn.acp.commands
         assert len(commands) == MAX_COMMANDS and commands.dropped == 302
         html = commands._repr_html_()
         assert "<script>" not in html and "&lt;script&gt;" in html
@@ -253,13 +254,13 @@ def test_past_sessions_are_listed_and_one_is_imported_as_runs_once(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path) as conn:
-        listed = conn.sessions()
+        listed = conn.acp.sessions()
         assert [(s.session_id, s.title, s.updated) for s in listed] == [
             ("past-1", "Fix the tests", "2026-11-26T10:00:00Z")
         ]
         assert "Fix the tests" in repr(listed) and "past-1" in listed._repr_html_()
-        runs = conn.import_session("past-1")
-        again = conn.import_session("past-1")
+        runs = conn.acp.import_session("past-1")
+        again = conn.acp.import_session("past-1")
         # going on with it from here: the agent loads it, and it answers
         later = ask(conn, "settings", thread_id="past-1")
     assert [(r.message, r.text, r.imported, r.thread_id) for r in runs] == [
@@ -273,27 +274,57 @@ def test_past_sessions_are_listed_and_one_is_imported_as_runs_once(
     assert later.text.startswith("model=") and not later.imported
 
 
+def test_an_imported_turn_is_held_to_the_bound_of_a_live_run(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile", max_run_mib=1) as conn:
+        runs = conn.acp.import_session("past-huge")
+    huge, after = runs
+    assert huge.status == "interrupted" and huge.error is not None
+    assert huge.error.code == TOO_LARGE and "max_run_mib" in huge.error.message
+    assert 0 < len(huge.text) <= 1024 * 1024
+    assert (after.status, after.text) == ("completed", "then")
+    [kept] = [r for r in agentnb.runs(thread="past-huge") if r.local_id == huge.local_id]
+    assert kept.status == "interrupted" and 0 < len(kept.answer or "") <= 1024 * 1024
+
+
 def test_an_agent_without_past_sessions_says_so(acp_python: Path, tmp_path: Path) -> None:
     with controls(acp_python, tmp_path, "none") as conn:
         with pytest.raises(ConfigurationError, match=r"does not list its sessions"):
-            conn.sessions()
+            conn.acp.sessions()
         with pytest.raises(ConfigurationError, match=r"cannot replay its past sessions"):
-            conn.import_session("past-1")
-        assert list(conn.config_options) == [] and list(conn.commands) == []
+            conn.acp.import_session("past-1")
+        assert list(conn.acp.config_options) == [] and list(conn.acp.commands) == []
 
 
 def test_session_titles_with_markup_and_controls_are_marked(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path, "hostile") as conn:
-        listed = conn.sessions()
+        listed = conn.acp.sessions()
     assert "<b>x</b>" not in listed._repr_html_() and "⟨U+202E⟩" in repr(listed)
 
 
 def test_sessions_are_an_acp_agents() -> None:
-    with pytest.raises(ConfigurationError, match=r"ACP agent's"):
-        agentnb.connect(local=True, name="plainly").sessions()
+    with pytest.raises(ConfigurationError, match=r"sessions, their settings and commands"):
+        agentnb.connect(local=True, name="plainly").acp  # noqa: B018 (the access refuses)
     disconnect("plainly")
+
+
+def test_the_old_spellings_still_work_saying_where_they_went(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        with pytest.warns(DeprecationWarning, match=r"use\s+Connection\.acp\.config_options"):
+            options = conn.config_options
+        with pytest.warns(DeprecationWarning, match=r"use\s+Connection\.acp\.commands"):
+            wait_until(lambda: len(conn.commands) == 2, "the agent advertises its commands")
+        with pytest.warns(DeprecationWarning, match=r"use\s+Connection\.acp\.sessions"):
+            listed = conn.sessions(cwd=tmp_path)
+        with pytest.warns(DeprecationWarning, match=r"use\s+Connection\.acp\.import_session"):
+            runs = conn.import_session("past-1")
+    assert [o.id for o in options] == ["model", "mode", "effort"]
+    assert [s.session_id for s in listed] == ["past-1"] and len(runs) == 2
 
 
 # ---- images and files in the prompt ------------------------------------------------------------
@@ -438,7 +469,7 @@ def test_a_past_session_goes_on_by_session_resume_where_offered_else_session_loa
 
 def test_a_connection_keeps_the_state_of_its_latest_sessions_only() -> None:
     provider = Acp()
-    provider.latest = "s0"  # the one conn.config_options reads stays
+    provider.latest = "s0"  # the one conn.acp.config_options reads stays
     for n in range(MAX_SESSIONS + 50):
         provider.session_state(f"s{n}")
     assert len(provider.sessions) == MAX_SESSIONS
