@@ -152,8 +152,8 @@ class AsyncAgentClient:
         self.max_run_mib = checked_number(
             options.get("max_run_mib", DEFAULT_MAX_RUN_MIB), "max_run_mib", above=0, optional=True
         )
+        # what one run may keep, in bytes (None: no bound): a run's, an imported turn's
         self.max_run_size = None if self.max_run_mib is None else int(self.max_run_mib * MIB)
-        """What one run may keep, in bytes (None: no bound): a run's, an imported turn's."""
         self.retry = RetryPolicy(
             max_retries=options.get("max_retries", 3),
             backoff=options.get("backoff", 0.5),

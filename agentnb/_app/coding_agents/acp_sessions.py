@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, SupportsIndex, overload
+from typing import Any, ClassVar, SupportsIndex, TypeVar, overload
 
 from ..._client.async_client import AsyncAgentClient
 from ..._core.exceptions import ConfigurationError
@@ -52,13 +52,36 @@ SHOWN_CHOICES = 12
 """How many of a setting's choices its row shows (the rest are counted)."""
 
 
-class ConfigOptions(list[ConfigOption]):
+T = TypeVar("T")
+
+
+class _Listed(list[T]):
+    """What an ACP agent gave a connection, shown as a table (:meth:`_table`); empty, it
+    says so (:attr:`none`)."""
+
+    none: ClassVar[str]  # what the agent does not give: "offers no settings"
+
+    def __init__(self, connection: str, items: Iterable[T]) -> None:
+        super().__init__(items)
+        self.connection = connection
+
+    def _table(self) -> PlainTable:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"(connection {self.connection!r}'s agent {self.none})"
+        return repr(self._table())
+
+    def _repr_html_(self) -> str:
+        return self._table()._repr_html_()
+
+
+class ConfigOptions(_Listed[ConfigOption]):
     """The settings an ACP session offers, shown as a table; ``options["model"]`` is the
     setting of that id, else of that category (``model``, ``mode``, ``thought_level``)."""
 
-    def __init__(self, connection: str, options: Iterable[ConfigOption]) -> None:
-        super().__init__(options)
-        self.connection = connection
+    none = "offers no settings"
 
     @overload
     def __getitem__(self, key: SupportsIndex) -> ConfigOption: ...
@@ -92,14 +115,6 @@ class ConfigOptions(list[ConfigOption]):
         header = ("id", "name", "category", "current", "choices")
         return PlainTable(header, rows, code=(0, 3), title=title)
 
-    def __repr__(self) -> str:
-        if not self:
-            return f"(connection {self.connection!r}'s agent offers no settings)"
-        return repr(self._table())
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
-
 
 def _choices(option: ConfigOption) -> str:
     if option.kind == "boolean":
@@ -109,12 +124,13 @@ def _choices(option: ConfigOption) -> str:
     return ", ".join(said) + (f" (and {more:,} more)" if more > 0 else "")
 
 
-class CommandList(list[SessionCommand]):
+class CommandList(_Listed[SessionCommand]):
     """The slash commands an ACP session advertises, shown as a table."""
 
+    none = "advertises no commands"
+
     def __init__(self, connection: str, commands: Iterable[SessionCommand], dropped: int) -> None:
-        super().__init__(commands)
-        self.connection = connection
+        super().__init__(connection, commands)
         self.dropped = dropped
 
     def names(self) -> list[str]:
@@ -127,14 +143,6 @@ class CommandList(list[SessionCommand]):
         return PlainTable(
             ("command", "input", "description"), rows, code=(0,), title=title, notes=notes
         )
-
-    def __repr__(self) -> str:
-        if not self:
-            return f"(connection {self.connection!r}'s agent advertises no commands)"
-        return repr(self._table())
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
 
 
 def acp_of(client: AsyncAgentClient, connection: str) -> Acp:
@@ -301,12 +309,13 @@ class PastSession:
     updated: str | None
 
 
-class SessionList(list[PastSession]):
+class SessionList(_Listed[PastSession]):
     """The sessions an ACP agent lists, shown as a table (id, title, cwd, updated)."""
 
+    none = "lists no sessions"
+
     def __init__(self, connection: str, sessions: Iterable[PastSession], more: bool) -> None:
-        super().__init__(sessions)
-        self.connection = connection
+        super().__init__(connection, sessions)
         self.more = more
 
     def _table(self) -> PlainTable:
@@ -323,14 +332,6 @@ class SessionList(list[PastSession]):
         title = f"sessions of {self.connection!r}:"
         header = ("session", "updated", "cwd", "title")
         return PlainTable(header, rows, code=(0,), title=title, notes=notes)
-
-    def __repr__(self) -> str:
-        if not self:
-            return f"(connection {self.connection!r}'s agent lists no sessions)"
-        return repr(self._table())
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
 
 
 def _listed(item: object) -> PastSession | None:
