@@ -295,8 +295,7 @@ class AcpTranslator(Translator):
             run_id=self.run_id,
             thread_id=self.session_id,
             model=state.current("model"),
-            mode=state.current("mode"),
-            config=state.in_effect() or None,
+            extras={"mode": state.current("mode"), "config": state.in_effect() or None},
         )
         return [started]
 

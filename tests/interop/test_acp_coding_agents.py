@@ -163,7 +163,7 @@ def test_claude_codes_models_and_modes_are_listed_and_a_model_set_reaches_the_mo
         run = handle.wait(PATIENCE_S)
     finally:
         disconnect("claude")
-    assert (run.status, run.model, run.mode) == ("completed", "haiku", "default")
+    assert (run.status, run.model, run.extras["mode"]) == ("completed", "haiku", "default")
     sent = [entry["model"] for entry in model_log(model_url)[before:]]
     assert sent and all("haiku" in str(name) for name in sent), sent  # session/set_model
 

@@ -76,8 +76,12 @@ def test_a_connections_config_sets_every_session_and_the_run_records_it(
     with controls(acp_python, tmp_path, config=config) as conn:
         run = ask(conn, "settings")
         assert run.text == "model=controls-model-2 mode=code effort=low"
-        assert (run.model, run.mode) == ("controls-model-2", "code")
-        assert run.config == {"model": "controls-model-2", "mode": "code", "effort": "low"}
+        assert (run.model, run.extras["mode"]) == ("controls-model-2", "code")
+        assert run.extras["config"] == {
+            "model": "controls-model-2",
+            "mode": "code",
+            "effort": "low",
+        }
         # a run's config goes over the connection's
         other = ask(conn, "settings", config={"model": "controls-model-1", "effort": "High"})
         assert other.text == "model=controls-model-1 mode=code effort=high"
@@ -89,7 +93,7 @@ def test_a_connections_config_sets_every_session_and_the_run_records_it(
         for row in agentnb.runs(model="controls-model-1").to_dicts()
         if row["local_id"] == other.local_id
     ]
-    assert (kept["mode"], kept["config"]) == ("code", other.config)
+    assert kept["extras"] == {"mode": "code", "config": other.extras["config"]}
 
 
 def test_a_value_the_agent_does_not_offer_fails_before_the_prompt_naming_the_choices(
@@ -108,7 +112,7 @@ def test_an_agent_with_modes_only_is_set_by_session_set_mode(
 ) -> None:
     with controls(acp_python, tmp_path, "modes", config={"mode": "code"}) as conn:
         run = ask(conn, "settings")
-        assert "mode=code" in run.text and run.mode == "code"
+        assert "mode=code" in run.text and run.extras["mode"] == "code"
         assert [(o.id, o.current) for o in conn.acp.config_options] == [("mode", "code")]
 
 
@@ -179,15 +183,15 @@ def test_the_last_plan_is_the_runs_and_the_historys_and_the_terminal_prints_it(
 ) -> None:
     with controls(acp_python, tmp_path) as conn:
         run = ask(conn, "plan")
-    assert run.plan == [
+    assert run.extras["plan"] == [
         {"content": "read the code", "status": "completed", "priority": "high"},
         {"content": "write the fix", "status": "in_progress", "priority": "medium"},
         {"content": "run the tests", "status": "pending", "priority": "low"},
     ]
     [kept] = [r for r in agentnb.runs(thread=run.thread_id) if r.local_id == run.local_id]
-    assert kept.plan == run.plan
+    assert kept.extras == run.extras and set(run.extras) == {"mode", "config", "plan"}
     again = past_run(kept, [])  # a past run read back has it
-    assert (again.plan, again.mode, again.config) == (run.plan, run.mode, run.config)
+    assert again.extras == run.extras
     ran = agentnb_run("ctl", [acp_python, AGENT], tmp_path / "history.db", "plan", "--plain")
     assert ran.returncode == 0, ran.stderr
     assert "◐ read the code (high)\n  ☐ write the fix" in ran.stdout  # the first plan, as it came
@@ -199,8 +203,10 @@ def test_the_last_plan_is_the_runs_and_the_historys_and_the_terminal_prints_it(
 def test_a_plan_of_ten_thousand_entries_is_kept_bounded(acp_python: Path, tmp_path: Path) -> None:
     with controls(acp_python, tmp_path) as conn:
         run = ask(conn, "bigplan")
-    assert run.plan is not None and len(run.plan) == MAX_PLAN_ENTRIES + 1
-    assert run.plan[-1]["content"] == "… 9,000 more entries not kept"
+    plan = run.extras["plan"]
+    assert (
+        len(plan) == MAX_PLAN_ENTRIES + 1 and plan[-1]["content"] == "… 9,000 more entries not kept"
+    )
     assert "… 971 more entries" in agentnb_text(run)
 
 
@@ -423,7 +429,7 @@ def test_a_chat_cell_offers_the_sessions_settings_and_commands_and_a_pick_goes_n
         assert run.text == "model=controls-model-2 mode=ask effort=low"
         planned = cell.ask("plan").wait(PATIENCE_S)
         cell.close()
-    assert planned.plan is not None and planned.plan[0]["status"] == "completed"
+    assert planned.extras["plan"][0]["status"] == "completed"
 
 
 def test_a_pick_in_the_chat_cell_is_set_on_the_open_session_at_once(

@@ -13,14 +13,14 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, SupportsIndex, TypeVar, overload
+from typing import Any, SupportsIndex, overload
 
 from ..._client.async_client import AsyncAgentClient
 from ..._core.exceptions import ConfigurationError
 from ..._core.loop import run_sync, submit
 from ..._core.request import build_request
 from ..._core.run import Run
-from ..._display.plain_table import PlainTable
+from ..._display.plain_table import ListTable, PlainTable
 from ...events import RunCompleted, RunStarted
 from ...providers import RpcCall
 from ...providers._acp_session import (
@@ -52,32 +52,7 @@ SHOWN_CHOICES = 12
 """How many of a setting's choices its row shows (the rest are counted)."""
 
 
-T = TypeVar("T")
-
-
-class _Listed(list[T]):
-    """What an ACP agent gave a connection, shown as a table (:meth:`_table`); empty, it
-    says so (:attr:`none`)."""
-
-    none: ClassVar[str]  # what the agent does not give: "offers no settings"
-
-    def __init__(self, connection: str, items: Iterable[T]) -> None:
-        super().__init__(items)
-        self.connection = connection
-
-    def _table(self) -> PlainTable:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        if not self:
-            return f"(connection {self.connection!r}'s agent {self.none})"
-        return repr(self._table())
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
-
-
-class ConfigOptions(_Listed[ConfigOption]):
+class ConfigOptions(ListTable[ConfigOption]):
     """The settings an ACP session offers, shown as a table; ``options["model"]`` is the
     setting of that id, else of that category (``model``, ``mode``, ``thought_level``)."""
 
@@ -124,7 +99,7 @@ def _choices(option: ConfigOption) -> str:
     return ", ".join(said) + (f" (and {more:,} more)" if more > 0 else "")
 
 
-class CommandList(_Listed[SessionCommand]):
+class CommandList(ListTable[SessionCommand]):
     """The slash commands an ACP session advertises, shown as a table."""
 
     none = "advertises no commands"
@@ -309,7 +284,7 @@ class PastSession:
     updated: str | None
 
 
-class SessionList(_Listed[PastSession]):
+class SessionList(ListTable[PastSession]):
     """The sessions an ACP agent lists, shown as a table (id, title, cwd, updated)."""
 
     none = "lists no sessions"

@@ -42,7 +42,7 @@ from ..._core.secrets import env_prefix, mask, no_key_note
 from ..._core.text import terminal_safe
 from ..._core.warning import warn
 from ..._display.environment import note
-from ..._display.plain_table import PlainTable
+from ..._display.plain_table import ListTable, PlainTable
 from ..._history import HistoryStore, default_store
 from ...providers import Capabilities, RemoteAgent, available_providers, provider_class
 from ..coding_agents.acp_files import WorkdirFiles
@@ -421,13 +421,11 @@ class Connection:
         }
 
 
-class AgentList(list[RemoteAgent]):
+class AgentList(ListTable[RemoteAgent]):
     """The agents a connection offers: a list of :class:`~agentnb.providers.RemoteAgent`
     shown as a table (name, description, skills)."""
 
-    def __init__(self, connection: str, agents: list[RemoteAgent]) -> None:
-        super().__init__(agents)
-        self.connection = connection
+    none = "lists no agents"
 
     def names(self) -> list[str]:
         return [agent.name for agent in self]
@@ -439,12 +437,6 @@ class AgentList(list[RemoteAgent]):
         )
         title = f"agents of {self.connection!r}:"
         return PlainTable(("agent", "description", "skills"), rows, code=(0,), title=title)
-
-    def __repr__(self) -> str:
-        return repr(self._table()) if self else f"(connection {self.connection!r} lists no agents)"
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
 
 
 class ConnectionList(dict[str, "Connection"]):
