@@ -96,8 +96,37 @@ class _StepMark:
     tool_calls: int = 0
 
 
+class OldExtraNames:
+    """``mode``, ``config`` and ``plan``: a run's (and a history record's) own names for what
+    is now in its :attr:`~Run.extras`, kept for a release; each warns and goes in 0.11."""
+
+    __slots__ = ()
+    extras: Any
+
+    @property
+    def mode(self) -> Any:
+        """Deprecated: ``extras.get("mode")``."""
+        return self._extra("mode")
+
+    @property
+    def config(self) -> Any:
+        """Deprecated: ``extras.get("config")``."""
+        return self._extra("config")
+
+    @property
+    def plan(self) -> Any:
+        """Deprecated: ``extras.get("plan")``."""
+        return self._extra("plan")
+
+    def _extra(self, name: str) -> Any:
+        kind = type(self).__name__
+        said = f"{kind}.{name} is deprecated and goes in 0.11: use {kind}.extras.get({name!r})"
+        warn(said, category=DeprecationWarning, stacklevel=3)
+        return self.extras.get(name) if isinstance(self.extras, dict) else None
+
+
 @dataclass
-class Run:
+class Run(OldExtraNames):
     """The state of one agent run, built by :meth:`apply` from its events."""
 
     agent: str = ""
@@ -304,26 +333,6 @@ class Run:
     def custom_events(self) -> list[CustomEvent]:
         """Application events the chat cell does not draw, in arrival order."""
         return self._shared.custom_events
-
-    @property
-    def mode(self) -> Any:
-        """Deprecated: ``run.extras.get("mode")``."""
-        return self._extra("mode")
-
-    @property
-    def config(self) -> Any:
-        """Deprecated: ``run.extras.get("config")``."""
-        return self._extra("config")
-
-    @property
-    def plan(self) -> Any:
-        """Deprecated: ``run.extras.get("plan")``."""
-        return self._extra("plan")
-
-    def _extra(self, name: str) -> Any:
-        said = f"Run.{name} is deprecated and goes in 0.11: use Run.extras.get({name!r})"
-        warn(said, category=DeprecationWarning, stacklevel=3)
-        return self.extras.get(name)
 
     @property
     def done(self) -> bool:

@@ -27,7 +27,7 @@ from .._core.pricing import (
     usd,
 )
 from .._core.request import RunRequest
-from .._core.run import TERMINAL_STATUSES, Run, ToolCall
+from .._core.run import TERMINAL_STATUSES, OldExtraNames, Run, ToolCall
 from .._core.secrets import redact, redact_credentials, redact_pieces
 from .._core.short_repr import as_html, one_line
 from .._core.text import counted, seconds
@@ -242,7 +242,7 @@ def _unconvert(kind: ColumnKind, value: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(OldExtraNames):
     """One run as the history keeps it. Times are tz-aware UTC datetimes; seconds are floats."""
 
     local_id: str

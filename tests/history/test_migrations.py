@@ -556,6 +556,8 @@ def test_the_dialects_extras_move_into_one_column_whatever_the_file_held(tmp_pat
             "plan": [{"content": "a step", "status": "pending", "priority": None}],
         }
         assert strange.extras == {"mode": "\x00m", "config": "not json {", "plan": 7}
+        with pytest.warns(DeprecationWarning, match=r"use\s+RunRecord\.extras\.get\('plan'\)"):
+            assert (acp.plan, strange.plan) == (acp.extras["plan"], 7)
         assert store.runs(RunFilter.build(mode="code")).local_ids == ["acp-run"]
         again = past_run(acp, [])
         assert again.extras == acp.extras

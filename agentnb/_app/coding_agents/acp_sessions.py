@@ -141,8 +141,7 @@ class AcpSessions:
     def __init__(self, client: AsyncAgentClient, connection: str, store: Any) -> None:
         self.provider = acp_of(client, connection)
         self.client, self.connection = client, connection
-        self._store = store
-        """Returns the history an import records in (None: none)."""
+        self._store = store  # returns the history an import records in (None: none)
 
     def _latest(self) -> SessionState:
         """The state of the connection's latest session (one opened to read it, if none is)."""
@@ -317,12 +316,8 @@ def _listed(item: object) -> PastSession | None:
         value = item.get(key)
         return value[:TEXT_LIMIT] if isinstance(value, str) else None
 
-    return PastSession(
-        session_id=item["sessionId"][:TEXT_LIMIT],
-        title=text("title"),
-        cwd=text("cwd"),
-        updated=text("updatedAt"),
-    )
+    said = item["sessionId"][:TEXT_LIMIT]
+    return PastSession(said, text("title"), text("cwd"), text("updatedAt"))
 
 
 TEXT_LIMIT = 1000
