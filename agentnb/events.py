@@ -131,11 +131,9 @@ class RunStarted(_Event):
     """The conversation this run belongs to (thread id, session id), when known."""
     model: str | None = None
     """The model that runs, as the platform names it, when the stream says at the start."""
-    mode: str | None = None
-    """The agent's mode the run is in, where it has modes (an ACP session's)."""
-    config: dict[str, str | bool] | None = None
-    """The session's settings in effect, by their id (an ACP session's: model, mode,
-    effort...), where the platform says."""
+    extras: dict[str, Any] | None = None
+    """What the dialect says of the run beside what every run has, by name (an ACP
+    session's ``mode`` and its settings in effect, ``config``): the run's ``extras``."""
 
 
 class ReasoningDelta(_Event):

@@ -17,9 +17,10 @@ types around a run live here:
   sends each as a block of its own). ``Media`` (``media=``) stays at the top:
   ``%%agent --media`` asks for it.
 - Where runs go: ``Via`` (a connection's name, a ``Connection`` or a client).
-- What an ACP agent's sessions offer (``Connection.config_options``, ``.commands``,
-  ``.sessions()``): ``ConfigOptions`` of ``ConfigOption`` (each with its ``ConfigChoice``s),
-  ``CommandList`` of ``SessionCommand``, ``SessionList`` of ``PastSession``.
+- What an ACP agent's sessions offer: ``AcpSessions`` (``Connection.acp``), whose
+  ``.config_options``, ``.commands`` and ``.sessions()`` are ``ConfigOptions`` of
+  ``ConfigOption`` (each with its ``ConfigChoice``s), ``CommandList`` of ``SessionCommand``,
+  ``SessionList`` of ``PastSession``.
 - What reads a run as it goes: ``AsyncRunStream`` and ``RunStream`` (what ``client.stream``
   gives, async and sync).
 - What a ``Run`` is made of: ``RunStatus``, ``Part``, ``ToolStatus`` (``ToolCall.status``),
@@ -48,7 +49,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._app.coding_agents.acp_sessions import CommandList, ConfigOptions, PastSession, SessionList
+from ._app.coding_agents.acp_sessions import (
+    AcpSessions,
+    CommandList,
+    ConfigOptions,
+    PastSession,
+    SessionList,
+)
 from ._app.context.context_server import ContextServer
 from ._app.context.served_calls import ServedCall
 from ._app.front.connections import Connection, Via
@@ -74,6 +81,7 @@ if TYPE_CHECKING:
     from ._display.widget import ChatCell
 
 __all__ = [
+    "AcpSessions",
     "AskedFirst",
     "AsyncRunStream",
     "Attachment",

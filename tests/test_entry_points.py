@@ -42,7 +42,8 @@ READERS = {
     "agentnb.evals.Experiment.runs": "reads the history",
     "agentnb.evals.Experiment.pair": "reads the history (one question's runs)",
     "agentnb.Run.as_started": "copies a run going on (its question, running): starts nothing",
-    "agentnb.types.Connection.import_session": "replays an ACP agent's past session (turns done)",
+    "agentnb.types.AcpSessions.import_session": "replays an ACP agent's past session (turns done)",
+    "agentnb.types.Connection.import_session": "the same, by its old spelling (deprecated)",
 }
 """Public callables returning a ``Run`` or a ``RunHistory`` of runs already going or done."""
 ENGINE_DOOR = "_open"
@@ -176,7 +177,7 @@ NOT_STREAMED = ("_app/context/served_calls.py", "_app/coding_agents/acp_sessions
 """The other ``Run.new`` calls make runs that never stream from a platform: the calls MCP
 clients make of the notebook served over MCP (``agentnb.context.serve``), which no agent's
 request starts, and an ACP agent's past session replayed into the history
-(``Connection.import_session``: its turns, done before). (``tests/test_one_core.py`` holds where a ``Run`` is constructed at all.)"""
+(``Connection.acp.import_session``: its turns, done before). (``tests/test_one_core.py`` holds where a ``Run`` is constructed at all.)"""
 
 
 def test_one_place_builds_a_run() -> None:

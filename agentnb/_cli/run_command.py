@@ -11,7 +11,6 @@ from pathlib import Path
 if sys.platform != "win32":
     import termios
 
-from .._app.coding_agents.acp_sessions import completed_command
 from .._app.front.connections import (
     Connection,
     configured_connection,
@@ -58,8 +57,8 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         conn = _connection(args)
         message = " ".join(args.message)
-        if conn.provider == "acp" and message.startswith("/"):
-            message, note = completed_command(conn.client(), conn.name, message)
+        if conn.client().provider.session_controls and message.startswith("/"):
+            message, note = conn.acp.completed(message)
             if note:
                 print_fitted(f"agentnb: {note}")
         options = conn._fit_tools(run_options_from(args)).options  # as every entry point does

@@ -153,6 +153,8 @@ class AsyncAgentClient:
         self.max_run_mib = checked_number(
             options.get("max_run_mib", DEFAULT_MAX_RUN_MIB), "max_run_mib", above=0, optional=True
         )
+        # what one run may keep, in bytes (None: no bound): a run's, an imported turn's
+        self.max_run_size = None if self.max_run_mib is None else int(self.max_run_mib * MIB)
         self.retry = RetryPolicy(
             max_retries=options.get("max_retries", 3),
             backoff=options.get("backoff", 0.5),
@@ -303,7 +305,7 @@ class AsyncAgentClient:
             provider=self.provider.name,
             connection=self.connection,
             model=self.provider.requested_model(request),
-            max_size=None if self.max_run_mib is None else int(self.max_run_mib * MIB),
+            max_size=self.max_run_size,
             run_id=attach.run_id if attach is not None else None,
             local_id=local_id,
             started_at=started_at,

@@ -63,7 +63,7 @@ class ClientOptions(TypedDict, total=False):
     config: Mapping[str, str | bool] | None
     """An ACP agent's settings for every session (``{"model": ..., "mode": ...}``: a
     setting's id or category, ``effort`` for the thought level, and a value the agent
-    offers); a run's ``config=`` goes over them. See ``Connection.config_options``."""
+    offers); a run's ``config=`` goes over them. See ``Connection.acp``."""
     provider_options: Mapping[str, object] | None
     """The dialect's own options (e.g. ``{"path": "/api/chat"}`` for ``vercel``; each
     dialect's in ``agentnb.providers.available_providers()[name].option_names()``)."""

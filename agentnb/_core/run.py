@@ -36,6 +36,7 @@ from .short_repr import as_html, one_line
 from .state import AgentState, PatchTooLarge, PatchTooMuchWork, patch_work
 from .text import counted, seconds
 from .transcript import CallVersion, Part, ToolApproval, ToolCall, ToolStatus
+from .warning import warn
 
 __all__ = [
     "DEFAULT_MAX_RUN_MIB",
@@ -95,8 +96,37 @@ class _StepMark:
     tool_calls: int = 0
 
 
+class OldExtraNames:
+    """``mode``, ``config`` and ``plan``: a run's (and a history record's) own names for what
+    is now in its :attr:`~Run.extras`, kept for a release; each warns and goes in 0.11."""
+
+    __slots__ = ()
+    extras: Any
+
+    @property
+    def mode(self) -> Any:
+        """Deprecated: ``extras.get("mode")``."""
+        return self._extra("mode")
+
+    @property
+    def config(self) -> Any:
+        """Deprecated: ``extras.get("config")``."""
+        return self._extra("config")
+
+    @property
+    def plan(self) -> Any:
+        """Deprecated: ``extras.get("plan")``."""
+        return self._extra("plan")
+
+    def _extra(self, name: str) -> Any:
+        kind = type(self).__name__
+        said = f"{kind}.{name} is deprecated and goes in 0.11: use {kind}.extras.get({name!r})"
+        warn(said, category=DeprecationWarning, stacklevel=3)
+        return self.extras.get(name) if isinstance(self.extras, dict) else None
+
+
 @dataclass
-class Run:
+class Run(OldExtraNames):
     """The state of one agent run, built by :meth:`apply` from its events."""
 
     agent: str = ""
@@ -118,14 +148,13 @@ class Run:
     usage: Usage | None = None
     model: str | None = None
     """The model that ran: as the stream named it, else as the request set it (None: unknown)."""
-    mode: str | None = None
-    """The agent's mode the run was in, where it has modes (an ACP session's; None:
-    unknown)."""
-    config: dict[str, str | bool] | None = None
-    """The session's settings in effect, by their id (an ACP session's model, mode,
-    effort...); None where the platform says none."""
+    extras: dict[str, Any] = field(default_factory=dict)
+    """What the run's dialect says of it beside what every run has, by name: an ACP
+    session's ``mode``, its settings in effect by their id (``config``: model, mode,
+    effort...) and its agent's last ``plan`` (entries with ``content``, ``status`` and
+    ``priority``); the history keeps them (its ``extras`` column)."""
     imported: bool = False
-    """A turn of the agent's own past session, imported (``Connection.import_session``), not
+    """A turn of the agent's own past session, imported (``conn.acp.import_session``), not
     run here."""
     requested_model: str | None = field(default=None, repr=False, compare=False)
     """The model as the request set it (the dialect says how), whatever the stream names."""
@@ -306,16 +335,6 @@ class Run:
         return self._shared.custom_events
 
     @property
-    def plan(self) -> list[dict[str, Any]] | None:
-        """The agent's last plan (an ACP agent's ``plan`` updates): its entries, each with
-        ``content``, ``status`` (``pending``, ``in_progress``, ``completed``) and
-        ``priority``; None when it sent none."""
-        for event in reversed(self._shared.custom_events):
-            if event.name == PLAN_EVENT:
-                return event.value if isinstance(event.value, list) else None
-        return None
-
-    @property
     def done(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
@@ -463,8 +482,7 @@ class Run:
                 self.run_id = event.run_id or self.run_id
                 self.thread_id = event.thread_id or self.thread_id
                 self.model = event.model or self.model
-                self.mode = event.mode or self.mode
-                self.config = event.config or self.config
+                self.extras.update((k, v) for k, v in (event.extras or {}).items() if v)
             case RunPaused():
                 self._fold_paused(event)
             case RunCompleted():
@@ -545,6 +563,9 @@ class Run:
             self._count(bound + 1, bound)
             return
         self._size += self._shared.size - kept
+        match event:
+            case CustomEvent(name=name, value=list() as plan) if name == PLAN_EVENT:
+                self.extras["plan"] = plan  # the agent's last plan
 
     # ---- internals: the bound on what a run keeps ------------------------------------------
     def _fits(self, event: Event, bound: int) -> bool:
@@ -717,8 +738,7 @@ _SNAPSHOT_FIELDS = (
     "run_id",
     "thread_id",
     "model",
-    "mode",
-    "config",
+    "extras",
     "imported",
     "status",
     "execution_time",

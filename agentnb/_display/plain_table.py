@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
+from typing import ClassVar, TypeVar
 
 from .table import Column, Table, table_html, table_text
 from .terminal import terminal_width
 
-__all__ = ["PlainTable"]
+__all__ = ["ListTable", "PlainTable"]
+
+T = TypeVar("T")
 
 
 class PlainTable:
@@ -34,3 +37,23 @@ class PlainTable:
 
     def _repr_html_(self) -> str:
         return table_html(self.table)
+
+
+class ListTable(list[T]):
+    """What a connection lists (its agents; an ACP agent's settings, commands, sessions),
+    shown as a table (:meth:`_table`); empty, it says so (:attr:`none`)."""
+
+    none: ClassVar[str]  # what an empty one says after the connection: "lists no agents"
+
+    def __init__(self, connection: str, items: Iterable[T]) -> None:
+        super().__init__(items)
+        self.connection = connection
+
+    def _table(self) -> PlainTable:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return repr(self._table()) if self else f"(connection {self.connection!r} {self.none})"
+
+    def _repr_html_(self) -> str:
+        return self._table()._repr_html_()

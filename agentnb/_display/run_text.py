@@ -301,9 +301,10 @@ def settings_line(run: Run) -> str:
     """The session's settings the run was in, where the agent has them (an ACP session's
     model, mode, effort: ``model sonnet · mode plan``), as text, each marked where it would
     not show as itself; empty where none is known."""
-    said: dict[str, object] = dict(run.config or {})
-    if not said and run.mode:
-        said = {"mode": run.mode}
+    config = run.extras.get("config")  # a history file's may be anything
+    said: dict[str, object] = dict(config) if isinstance(config, dict) else {}
+    if not said and run.extras.get("mode"):
+        said = {"mode": run.extras["mode"]}
     bits = [
         f"{excerpt(key, 40, marked=True)} {excerpt(str(value), 80, marked=True)}"
         for key, value in list(said.items())[:SETTINGS_SHOWN]
@@ -325,8 +326,8 @@ def run_text(run: Run, *, text_chars: int | None = None) -> str:
     lines: list[str] = []
     if run.reasoning:
         lines.append("thinking: " + excerpt(run.reasoning.strip(), limit, lines=True))
-    if run.plan:
-        lines += plan_lines(run.plan)
+    if run.extras.get("plan"):
+        lines += plan_lines(run.extras["plan"])
     tree = call_tree(run.tool_calls)
     for root in (call for call in run.tool_calls if not tree.is_nested(call)):
         for call, opening in tree.walk(root):

@@ -262,8 +262,8 @@ def _blocks(run: Run, asked: frozenset[str] = frozenset()) -> list[Block]:
     out: list[Block] = [(0, "question", run)] if run.agent or run.asked else []
     if settings_line(run):  # as text: the copy has no selectors
         out.append((0, "small", settings_line(run)))
-    if run.plan:
-        out.append((0, "plan", run.plan))
+    if run.extras.get("plan"):
+        out.append((0, "plan", run.extras["plan"]))
     for part in run.parts:
         if part.kind == "text":
             out.append((0, "text", _Answer(part.text)))

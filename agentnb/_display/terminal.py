@@ -249,9 +249,9 @@ class TerminalPrinter:
             case RunPaused():
                 self._switch("tool")
                 self._out.write(self._paint(self._pause(run), YELLOW))
-            case CustomEvent(name=name) if name == PLAN_EVENT and run.plan is not None:
+            case CustomEvent(name=name) if name == PLAN_EVENT and "plan" in run.extras:
                 self._switch("tool")
-                self._out.write(self._paint("\n".join(plan_lines(run.plan)) + "\n", DIM))
+                self._out.write(self._paint("\n".join(plan_lines(run.extras["plan"])) + "\n", DIM))
             case StepReset():
                 self._switch("tool")
                 note = "↺ the agent discarded its last step (the text above may not stand)\n"
@@ -410,8 +410,8 @@ class TerminalPrinter:
 def _events_so_far(run: Run) -> Iterator[Event]:
     """Events that would print ``run`` as it stands: its reasoning, answer and calls in the
     order they came (a sub-agent's text after its call's start, not between its calls)."""
-    if run.plan is not None:
-        yield CustomEvent(name=PLAN_EVENT, value=run.plan)
+    if run.extras.get("plan") is not None:
+        yield CustomEvent(name=PLAN_EVENT, value=run.extras["plan"])
     for part in run.parts:
         if part.kind == "reasoning":
             yield ReasoningDelta(delta=part.text)

@@ -180,8 +180,8 @@ def meta_wire(run: Run) -> dict[str, Any]:
         "finish_reason": run.finish_reason,
         "cut_note": cut_note(run),
         "error": run.error.to_dict() if run.error else None,
-        "mode": run.mode,
-        "plan": plan_wire(run.plan),
+        "mode": run.extras.get("mode"),
+        "plan": plan_wire(run.extras.get("plan")),
     }
 
 

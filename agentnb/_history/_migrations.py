@@ -593,6 +593,21 @@ _step(
 )
 
 
+# What a run's dialect says of it beside what every run has, one JSON object by name, not a
+# column each: an ACP session's mode, config and plan, copied from m029's columns (a value
+# that is not JSON kept as its text; a null one left out), which stay, NULL in later rows.
+_step(
+    "m030_dialect_extras",
+    "ALTER TABLE runs ADD COLUMN extras TEXT",
+    """
+        UPDATE runs SET extras = json_patch('{}', json_object('mode', CAST(mode AS TEXT),
+            'config', CASE WHEN json_valid(config) THEN json(config) ELSE CAST(config AS TEXT) END,
+            'plan', CASE WHEN json_valid(plan) THEN json(plan) ELSE CAST(plan AS TEXT) END))
+        WHERE coalesce(mode, config, plan) IS NOT NULL
+        """,
+)
+
+
 _DROPPED_BY: Final = {
     "m022_summaries_from_runs": frozenset(
         [

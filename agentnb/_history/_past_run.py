@@ -73,12 +73,12 @@ def _events(record: RunRecord, calls: Sequence[ToolCallRecord]) -> list[Event]:
     started = to_seconds(record.started_at)
     first = to_seconds(record.first_token_at) or started
     ended = to_seconds(record.finished_at) or first
+    extras = record.extras if isinstance(record.extras, dict) else {}
     events: list[Event] = [
         RunStarted(
             run_id=record.run_id,
             thread_id=record.thread_id,
-            mode=record.mode,
-            config=record.config if isinstance(record.config, dict) else None,
+            extras={k: v for k, v in extras.items() if k != "plan"},
             received_at=started or 0.0,
         )
     ]
@@ -86,8 +86,8 @@ def _events(record: RunRecord, calls: Sequence[ToolCallRecord]) -> list[Event]:
         events.append(ReasoningDelta(delta=record.reasoning, received_at=first or 0.0))
     for call in sorted(calls, key=lambda c: c.position):
         events += _call_events(call)
-    if isinstance(record.plan, list):
-        events.append(CustomEvent(name=PLAN_EVENT, value=record.plan, received_at=started or 0.0))
+    if isinstance(plan := extras.get("plan"), list):
+        events.append(CustomEvent(name=PLAN_EVENT, value=plan, received_at=started or 0.0))
     if record.answer:
         events.append(TextDelta(delta=record.answer, received_at=first or 0.0))
     end = _end(record, ended or 0.0)

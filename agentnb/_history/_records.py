@@ -27,7 +27,7 @@ from .._core.pricing import (
     usd,
 )
 from .._core.request import RunRequest
-from .._core.run import TERMINAL_STATUSES, Run, ToolCall
+from .._core.run import TERMINAL_STATUSES, OldExtraNames, Run, ToolCall
 from .._core.secrets import redact, redact_credentials, redact_pieces
 from .._core.short_repr import as_html, one_line
 from .._core.text import counted, seconds
@@ -130,9 +130,7 @@ RUN_COLUMNS: tuple[tuple[str, ColumnKind], ...] = (
     ("paused_seconds", "float"),
     ("refused_figures", "text"),
     ("finish_reason", "category"),
-    ("mode", "category"),
-    ("config", "json"),
-    ("plan", "json"),
+    ("extras", "json"),
     ("imported", "int"),
 )
 """The run columns, in the order the store selects them and DataFrames show them."""
@@ -244,7 +242,7 @@ def _unconvert(kind: ColumnKind, value: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(OldExtraNames):
     """One run as the history keeps it. Times are tz-aware UTC datetimes; seconds are floats."""
 
     local_id: str
@@ -311,17 +309,12 @@ class RunRecord:
     finish_reason: str | None = None
     """Why the platform ended the answer, in its word (``stop``, ``length``, ``max_tokens``:
     :attr:`agentnb.Run.finish_reason`); None for runs recorded before it was kept."""
-    mode: str | None = None
-    """The agent's mode the run was in (an ACP session's: :attr:`agentnb.Run.mode`); None
-    where it has none, and for runs recorded before it was kept."""
-    config: dict[str, Any] | None = None
-    """The session's settings in effect, by id (:attr:`agentnb.Run.config`); None where the
-    platform said none."""
-    plan: list[Any] | None = None
-    """The agent's last plan (:attr:`agentnb.Run.plan`); None when it sent none."""
+    extras: dict[str, Any] | None = None
+    """What the run's dialect said of it beside what every run has (:attr:`agentnb.Run.extras`:
+    an ACP session's ``mode``, ``config`` and ``plan``); None where it said nothing."""
     imported: int | None = None
     """1 for a turn imported from the agent's own past session
-    (``Connection.import_session``), not run here; None for a run of agentnb's."""
+    (``conn.acp.import_session``), not run here; None for a run of agentnb's."""
     malformed: str | None = None
     """Which fields of the file's row were malformed (text where a number goes, a time out
     of range, JSON that does not parse) and were read as None; None for a sound row."""
@@ -792,9 +785,7 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
         "unapproved_calls": len(run.unapproved_calls),
         "refused_figures": redacted(refused_list(usage)) if usage else None,
         "finish_reason": run.finish_reason,
-        "mode": run.mode,
-        "config": to_json(run.config) if run.config else None,
-        "plan": redacted(to_json(run.plan)) if run.plan else None,
+        "extras": redacted(to_json(run.extras)) if run.extras else None,
         "imported": 1 if run.imported else None,
     }
 

@@ -55,6 +55,7 @@ TOOL_STATUSES: Final = get_args(ToolStatus)
 """A tool call's statuses in the history."""
 
 METADATA_TABLE: Final = "run_metadata"
+_MODE: Final = "CASE WHEN json_valid(runs.extras) THEN json_extract(runs.extras, '$.mode') END"
 EVALUATOR_RUNS_SQL: Final = f"SELECT local_id FROM {METADATA_TABLE} WHERE key = '{EVALUATES}'"
 _NOT_EVALUATOR: Final = f"runs.local_id NOT IN ({EVALUATOR_RUNS_SQL})"
 _EVALUATOR_ROWIDS: Final = (
@@ -175,15 +176,15 @@ class RunFilter:
         terms: list[str] = []
         params: list[Any] = []
         named = (
-            ("agent", self.agents),
-            ("status", self.statuses),
-            ("provider", self.providers),
-            ("model", self.models),
-            ("mode", self.modes),
+            ("runs.agent", self.agents),
+            ("runs.status", self.statuses),
+            ("runs.provider", self.providers),
+            ("runs.model", self.models),
+            (_MODE, self.modes),
         )
         for column, values in named:
             if values is not None:
-                terms.append(f"runs.{column} IN ({', '.join('?' * len(values))})")
+                terms.append(f"{column} IN ({', '.join('?' * len(values))})")
                 params.extend(values)
         if self.since is not None:
             terms.append("runs.started_at >= ?")

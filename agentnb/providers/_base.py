@@ -266,6 +266,9 @@ class Provider(abc.ABC):
     ``codex``)."""
     pages_by_token: ClassVar[bool] = False
     """The run listing pages by a token each page gives (A2A's ``ListTasks``), not by offset."""
+    session_controls: ClassVar[bool] = False
+    """Its sessions have settings and slash commands of their own (ACP's: ``conn.acp``),
+    which a chat cell offers beside its input and ``agentnb run`` completes (``/rev``)."""
 
     def __init__(self, **options: object) -> None:
         unknown = set(options) - set(self.option_names())

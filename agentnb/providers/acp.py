@@ -295,8 +295,7 @@ class AcpTranslator(Translator):
             run_id=self.run_id,
             thread_id=self.session_id,
             model=state.current("model"),
-            mode=state.current("mode"),
-            config=state.in_effect() or None,
+            extras={"mode": state.current("mode"), "config": state.in_effect() or None},
         )
         return [started]
 
@@ -546,6 +545,7 @@ class Acp(Provider):
     supports_approvals: ClassVar[bool] = True
     serves_one_agent: ClassVar[bool] = True
     context_by_mcp: ClassVar[bool] = True
+    session_controls: ClassVar[bool] = True
     carries: ClassVar[frozenset[str] | None] = frozenset({"metadata", "config", "media"})
     """``metadata`` goes in the prompt's ``_meta`` (``{"agentnb": {"metadata": ...}}``),
     ACP's place for what a client attaches; ``media`` goes as the prompt's ``image``,

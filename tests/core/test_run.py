@@ -7,10 +7,13 @@ import inspect
 import textwrap
 from typing import Any, get_args
 
+import pytest
+
 from agentnb import Run
 from agentnb._core.call_fold import CallEvent
 from agentnb._core.run import MAX_UNKNOWN_EVENTS
 from agentnb.events import (
+    CustomEvent,
     Event,
     ReasoningDelta,
     RunCompleted,
@@ -263,3 +266,23 @@ def test_forgetting_the_oldest_calls_keeps_the_rest_and_a_step_to_reset() -> Non
     run.apply(StepReset())
     assert [c.call_id for c in run.tool_calls] == [], "the step's calls go, as they came after it"
     assert [p.kind for p in run.parts] == ["text"] and run.text == "between"
+
+
+def test_a_dialects_extras_fold_into_one_mapping_and_the_old_names_warn() -> None:
+    """What one dialect says of a run (an ACP session's mode, settings and plan) is the
+    run's ``extras``: a later start goes over an earlier one's keys and leaves the others, a
+    ``plan`` custom event is the last plan; ``run.mode`` and the like still read it, saying
+    where it went."""
+    plan = [{"content": "read the code", "status": "completed", "priority": "high"}]
+    run = folded(
+        RunStarted(extras={"mode": "ask", "config": {"model": "m1"}}),
+        CustomEvent(name="plan", value={"not": "a list of entries"}),
+        RunStarted(extras={"mode": "code", "config": None}),
+        CustomEvent(name="plan", value=plan),
+    )
+    assert run.extras == {"mode": "code", "config": {"model": "m1"}, "plan": plan}
+    assert run.snapshot()["extras"] == run.extras
+    for name in ("mode", "config", "plan"):
+        with pytest.warns(DeprecationWarning, match=rf"use\s+Run\.extras\.get\('{name}'\)"):
+            assert getattr(run, name) == run.extras[name]
+    assert folded(TextDelta(delta="hi")).extras == {}

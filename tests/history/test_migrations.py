@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import time
@@ -16,8 +17,10 @@ from genai_prices import calc_price
 
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run
+from agentnb._display.run_text import settings_line
 from agentnb._history import MIGRATIONS, HistoryLocationError
 from agentnb._history._migrations import applied_migrations, apply_migrations, every_migration
+from agentnb._history._past_run import past_run
 from agentnb._history._run_filter import RunFilter
 from agentnb.events import RunCompleted, TextDelta, Usage
 from agentnb.history import HistoryStore
@@ -72,6 +75,7 @@ SAMPLE_RUN: dict[str, Any] = {
     "config": '{"model": "m", "mode": "code"}',
     "plan": '[{"content": "a step", "status": "pending", "priority": null}]',
     "imported": 1,
+    "extras": None,
 }
 SAMPLE_TOOL_CALL: dict[str, Any] = {
     "local_id": "old-run",
@@ -181,9 +185,17 @@ def test_upgrade_from_every_earlier_version_keeps_every_value(tmp_path: Path, ve
         upgraded = read_row_by_id(path, "old-run")
         for name, value in written["runs"].items():
             assert upgraded[name] == value, name
-        for name in set(upgraded) - set(written["runs"]) - {"elapsed"}:
+        for name in set(upgraded) - set(written["runs"]) - {"elapsed", "extras"}:
             assert upgraded[name] is None, f"{name} should be unknown (NULL) for an old row"
         assert upgraded["elapsed"] == upgraded["duration"]  # an old row's wall time
+        if "mode" in written["runs"] and "extras" not in written["runs"]:  # m029's, now m030's
+            assert json.loads(upgraded["extras"]) == {
+                "mode": "code",
+                "config": {"model": "m", "mode": "code"},
+                "plan": [{"content": "a step", "status": "pending", "priority": None}],
+            }
+        elif "extras" not in written["runs"]:
+            assert upgraded["extras"] is None
     if "tool_calls" in written:
         upgraded_call = read_row(path, "tool_calls")
         for name, value in written["tool_calls"].items():
@@ -522,3 +534,33 @@ def test_an_upgraded_file_tells_unpriced_runs_from_runs_without_usage(tmp_path: 
         for by in (None, "metadata.case"):
             got = store.summary(RunFilter(), by, include="all")
             assert got[["runs", "unpriced", "no_usage"]].iloc[-1].tolist() == [5, 2, 1]
+
+
+def test_the_dialects_extras_move_into_one_column_whatever_the_file_held(tmp_path: Path) -> None:
+    """``m030_dialect_extras``: m029's three columns, as any file may hold them (text that is
+    not JSON, a BLOB, a number), are copied into ``extras`` and read back as the run's."""
+    path = tmp_path / "v29.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    apply_migrations(db, MIGRATIONS[: ALL.index("m029_acp_session_controls") + 1])
+    odd = {"mode": b"\x00m", "config": "not json {", "plan": 7, "imported": None}
+    for local_id, values in (("acp-run", {}), ("odd-run", odd)):
+        sample = {k: v for k, v in SAMPLE_RUN.items() if k != "extras"}
+        insert_sample(db, "runs", {**sample, "local_id": local_id, **values})
+    db.close()
+    with HistoryStore(path) as store:
+        acp, strange = store.get("acp-run"), store.get("odd-run")
+        assert acp is not None and strange is not None
+        assert acp.extras == {
+            "mode": "code",
+            "config": {"model": "m", "mode": "code"},
+            "plan": [{"content": "a step", "status": "pending", "priority": None}],
+        }
+        assert strange.extras == {"mode": "\x00m", "config": "not json {", "plan": 7}
+        with pytest.warns(DeprecationWarning, match=r"use\s+RunRecord\.extras\.get\('plan'\)"):
+            assert (acp.plan, strange.plan) == (acp.extras["plan"], 7)
+        assert store.runs(RunFilter.build(mode="code")).local_ids == ["acp-run"]
+        again = past_run(acp, [])
+        assert again.extras == acp.extras
+        assert settings_line(past_run(strange, [])) == "mode ⟨U+0000⟩m"  # shown, never acted on
+        frame = store.runs().to_pandas().set_index("local_id")
+        assert frame.loc["acp-run", "extras"]["mode"] == "code"

@@ -93,7 +93,7 @@ def test_the_file_0_8_0_wrote_opens_with_its_experiments_and_their_changes(
     shutil.copyfile(RELEASED_0_8, path)
     with HistoryStore(path) as store:
         assert store.read_only is None
-        assert store.migrations()[-len(EVALUATION) :] == EVALUATION
+        assert [step for step in store.migrations() if step in EVALUATION] == EVALUATION
         assert sorted(experiments(store=store).index) == ["fix-add", "tickers"]
         assert len(experiment("tickers", store=store).runs()) == 6
         assert agreements(store=store)["note"].tolist() == ["the first rubric"]
@@ -144,7 +144,7 @@ def test_a_file_agentnb_made_alone_gets_evaluation_s_tables_at_its_first_use(
     path = tmp_path / "history.sqlite3"
     assert core_alone(path)[3] == [step.__name__ for step in MIGRATIONS]
     with HistoryStore(path) as store:
-        assert store.migrations()[-len(EVALUATION) :] == EVALUATION
+        assert [step for step in store.migrations() if step in EVALUATION] == EVALUATION
         assert len(dataset("qs", ["What is NVDA trading at?"], store=store)) == 1
 
 

@@ -152,7 +152,7 @@ def test_claude_codes_models_and_modes_are_listed_and_a_model_set_reaches_the_mo
     (tmp_path / "claude-home").mkdir()
     conn = agentnb.connect("acp", command=[str(claude)], name="claude", cwd=tmp_path, env=env)
     try:
-        options = conn.config_options
+        options = conn.acp.config_options
         model, mode = options["model"], options["mode"]
         assert "haiku" in [c.value for c in model.choices]  # its `models` state
         assert {"default", "plan", "acceptEdits"} <= {c.value for c in mode.choices}
@@ -163,7 +163,7 @@ def test_claude_codes_models_and_modes_are_listed_and_a_model_set_reaches_the_mo
         run = handle.wait(PATIENCE_S)
     finally:
         disconnect("claude")
-    assert (run.status, run.model, run.mode) == ("completed", "haiku", "default")
+    assert (run.status, run.model, run.extras["mode"]) == ("completed", "haiku", "default")
     sent = [entry["model"] for entry in model_log(model_url)[before:]]
     assert sent and all("haiku" in str(name) for name in sent), sent  # session/set_model
 
@@ -184,7 +184,7 @@ def test_codexs_config_options_are_listed_and_a_model_set_reaches_the_model(
     env = {"CODEX_HOME": str(home), "SCRIPTED_KEY": "sk-dummy"}
     conn = agentnb.connect("acp", command=[str(codex)], name="codex", cwd=tmp_path, env=env)
     try:
-        options = conn.config_options
+        options = conn.acp.config_options
         model = options["model"]
         assert model.current == "gpt-5-codex" and model.source == "config"  # configOptions
         other = next(c.value for c in model.choices if c.value != "gpt-5-codex")

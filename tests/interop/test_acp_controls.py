@@ -1,6 +1,6 @@
 """An ACP session's own controls, against a scripted agent on the official SDK
 (``acp_agents/controls_agent.py``): its settings (model, mode, effort) read as
-``conn.config_options`` and set for every session (``connect(..., config=...)``) or one run
+``conn.acp.config_options`` and set for every session (``connect(..., config=...)``) or one run
 (``config=``), recorded with the run; its slash commands; its plan; image and file blocks in
 the prompt; its past sessions listed and imported."""
 
@@ -21,6 +21,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import agentnb
 from agentnb import ConfigurationError, evals
 from agentnb._app.front.connections import disconnect
+from agentnb._core.run import TOO_LARGE
 from agentnb._display.controller import pasted_media
 from agentnb._history._past_run import past_run
 from agentnb.providers._acp_session import MAX_COMMANDS, MAX_OPTIONS, MAX_PLAN_ENTRIES
@@ -60,7 +61,7 @@ def test_the_sessions_settings_are_read_with_their_choices(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path) as conn:
-        options = conn.config_options
+        options = conn.acp.config_options
         assert [(o.id, o.category, o.current) for o in options] == [
             ("model", "model", "controls-model-1"),
             ("mode", "mode", "ask"),
@@ -80,12 +81,16 @@ def test_a_connections_config_sets_every_session_and_the_run_records_it(
     with controls(acp_python, tmp_path, config=config) as conn:
         run = ask(conn, "settings")
         assert run.text == "model=controls-model-2 mode=code effort=low"
-        assert (run.model, run.mode) == ("controls-model-2", "code")
-        assert run.config == {"model": "controls-model-2", "mode": "code", "effort": "low"}
+        assert (run.model, run.extras["mode"]) == ("controls-model-2", "code")
+        assert run.extras["config"] == {
+            "model": "controls-model-2",
+            "mode": "code",
+            "effort": "low",
+        }
         # a run's config goes over the connection's
         other = ask(conn, "settings", config={"model": "controls-model-1", "effort": "High"})
         assert other.text == "model=controls-model-1 mode=code effort=high"
-        assert conn.config_options["model"].current == "controls-model-1"
+        assert conn.acp.config_options["model"].current == "controls-model-1"
     past = agentnb.runs(model="controls-model-2", mode="code").local_ids
     assert run.local_id in past and other.local_id not in past
     [kept] = [
@@ -93,7 +98,7 @@ def test_a_connections_config_sets_every_session_and_the_run_records_it(
         for row in agentnb.runs(model="controls-model-1").to_dicts()
         if row["local_id"] == other.local_id
     ]
-    assert (kept["mode"], kept["config"]) == ("code", other.config)
+    assert kept["extras"] == {"mode": "code", "config": other.extras["config"]}
 
 
 def test_a_value_the_agent_does_not_offer_fails_before_the_prompt_naming_the_choices(
@@ -112,8 +117,8 @@ def test_an_agent_with_modes_only_is_set_by_session_set_mode(
 ) -> None:
     with controls(acp_python, tmp_path, "modes", config={"mode": "code"}) as conn:
         run = ask(conn, "settings")
-        assert "mode=code" in run.text and run.mode == "code"
-        assert [(o.id, o.current) for o in conn.config_options] == [("mode", "code")]
+        assert "mode=code" in run.text and run.extras["mode"] == "code"
+        assert [(o.id, o.current) for o in conn.acp.config_options] == [("mode", "code")]
 
 
 def test_an_experiment_whose_arms_differ_only_in_model(acp_python: Path, tmp_path: Path) -> None:
@@ -135,7 +140,7 @@ def test_hundreds_of_settings_with_markup_and_controls_are_bounded_and_marked(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path, "hostile") as conn:
-        options = conn.config_options
+        options = conn.acp.config_options
         assert len(options) == MAX_OPTIONS
         shown = repr(options)
         html = options._repr_html_()
@@ -180,15 +185,15 @@ def test_the_last_plan_is_the_runs_and_the_historys_and_the_terminal_prints_it(
 ) -> None:
     with controls(acp_python, tmp_path) as conn:
         run = ask(conn, "plan")
-    assert run.plan == [
+    assert run.extras["plan"] == [
         {"content": "read the code", "status": "completed", "priority": "high"},
         {"content": "write the fix", "status": "in_progress", "priority": "medium"},
         {"content": "run the tests", "status": "pending", "priority": "low"},
     ]
     [kept] = [r for r in agentnb.runs(thread=run.thread_id) if r.local_id == run.local_id]
-    assert kept.plan == run.plan
+    assert kept.extras == run.extras and set(run.extras) == {"mode", "config", "plan"}
     again = past_run(kept, [])  # a past run read back has it
-    assert (again.plan, again.mode, again.config) == (run.plan, run.mode, run.config)
+    assert again.extras == run.extras
     ran = ctl(acp_python, tmp_path, "plan", "--plain")
     assert ran.returncode == 0, ran.stderr
     assert "◐ read the code (high)\n  ☐ write the fix" in ran.stdout  # the first plan, as it came
@@ -200,8 +205,10 @@ def test_the_last_plan_is_the_runs_and_the_historys_and_the_terminal_prints_it(
 def test_a_plan_of_ten_thousand_entries_is_kept_bounded(acp_python: Path, tmp_path: Path) -> None:
     with controls(acp_python, tmp_path) as conn:
         run = ask(conn, "bigplan")
-    assert run.plan is not None and len(run.plan) == MAX_PLAN_ENTRIES + 1
-    assert run.plan[-1]["content"] == "… 9,000 more entries not kept"
+    plan = run.extras["plan"]
+    assert (
+        len(plan) == MAX_PLAN_ENTRIES + 1 and plan[-1]["content"] == "… 9,000 more entries not kept"
+    )
     assert "… 971 more entries" in agentnb_text(run)
 
 
@@ -216,8 +223,8 @@ def test_the_commands_the_session_advertises_are_listed_and_go_as_the_prompt_tex
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path) as conn:
-        wait_until(lambda: len(conn.commands) == 2, "the agent advertises its commands")
-        commands = conn.commands
+        wait_until(lambda: len(conn.acp.commands) == 2, "the agent advertises its commands")
+        commands = conn.acp.commands
         assert [(c.name, c.description, c.hint) for c in commands] == [
             ("review", "Review the changes so far", None),
             ("test", "Run the tests", "which tests"),
@@ -239,8 +246,8 @@ def test_hundreds_of_commands_with_markup_are_bounded_and_marked(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path, "hostile") as conn:
-        wait_until(lambda: len(conn.commands) > 0, "the agent advertises its commands")
-        commands = conn.commands
+        wait_until(lambda: len(conn.acp.commands) > 0, "the agent advertises its commands")
+        commands = conn.acp.commands
         assert len(commands) == MAX_COMMANDS and commands.dropped == 302
         html = commands._repr_html_()
         assert "<script>" not in html and "&lt;script&gt;" in html
@@ -252,13 +259,13 @@ def test_past_sessions_are_listed_and_one_is_imported_as_runs_once(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path) as conn:
-        listed = conn.sessions()
+        listed = conn.acp.sessions()
         assert [(s.session_id, s.title, s.updated) for s in listed] == [
             ("past-1", "Fix the tests", "2026-11-26T10:00:00Z")
         ]
         assert "Fix the tests" in repr(listed) and "past-1" in listed._repr_html_()
-        runs = conn.import_session("past-1")
-        again = conn.import_session("past-1")
+        runs = conn.acp.import_session("past-1")
+        again = conn.acp.import_session("past-1")
         # going on with it from here: the agent loads it, and it answers
         later = ask(conn, "settings", thread_id="past-1")
     assert [(r.message, r.text, r.imported, r.thread_id) for r in runs] == [
@@ -272,27 +279,57 @@ def test_past_sessions_are_listed_and_one_is_imported_as_runs_once(
     assert later.text.startswith("model=") and not later.imported
 
 
+def test_an_imported_turn_is_held_to_the_bound_of_a_live_run(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path, "hostile", max_run_mib=1) as conn:
+        runs = conn.acp.import_session("past-huge")
+    huge, after = runs
+    assert huge.status == "interrupted" and huge.error is not None
+    assert huge.error.code == TOO_LARGE and "max_run_mib" in huge.error.message
+    assert 0 < len(huge.text) <= 1024 * 1024
+    assert (after.status, after.text) == ("completed", "then")
+    [kept] = [r for r in agentnb.runs(thread="past-huge") if r.local_id == huge.local_id]
+    assert kept.status == "interrupted" and 0 < len(kept.answer or "") <= 1024 * 1024
+
+
 def test_an_agent_without_past_sessions_says_so(acp_python: Path, tmp_path: Path) -> None:
     with controls(acp_python, tmp_path, "none") as conn:
         with pytest.raises(ConfigurationError, match=r"does not list its sessions"):
-            conn.sessions()
+            conn.acp.sessions()
         with pytest.raises(ConfigurationError, match=r"cannot replay its past sessions"):
-            conn.import_session("past-1")
-        assert list(conn.config_options) == [] and list(conn.commands) == []
+            conn.acp.import_session("past-1")
+        assert list(conn.acp.config_options) == [] and list(conn.acp.commands) == []
 
 
 def test_session_titles_with_markup_and_controls_are_marked(
     acp_python: Path, tmp_path: Path
 ) -> None:
     with controls(acp_python, tmp_path, "hostile") as conn:
-        listed = conn.sessions()
+        listed = conn.acp.sessions()
     assert "<b>x</b>" not in listed._repr_html_() and "⟨U+202E⟩" in repr(listed)
 
 
 def test_sessions_are_an_acp_agents() -> None:
-    with pytest.raises(ConfigurationError, match=r"ACP agent's"):
-        agentnb.connect(local=True, name="plainly").sessions()
+    with pytest.raises(ConfigurationError, match=r"sessions, their settings and commands"):
+        agentnb.connect(local=True, name="plainly").acp  # noqa: B018 (the access refuses)
     disconnect("plainly")
+
+
+def test_the_old_spellings_still_work_saying_where_they_went(
+    acp_python: Path, tmp_path: Path
+) -> None:
+    with controls(acp_python, tmp_path) as conn:
+        with pytest.warns(DeprecationWarning, match=r"use\s+Connection\.acp\.config_options"):
+            options = conn.config_options
+        with pytest.warns(DeprecationWarning, match=r"use\s+Connection\.acp\.commands"):
+            wait_until(lambda: len(conn.commands) == 2, "the agent advertises its commands")
+        with pytest.warns(DeprecationWarning, match=r"use\s+Connection\.acp\.sessions"):
+            listed = conn.sessions(cwd=tmp_path)
+        with pytest.warns(DeprecationWarning, match=r"use\s+Connection\.acp\.import_session"):
+            runs = conn.import_session("past-1")
+    assert [o.id for o in options] == ["model", "mode", "effort"]
+    assert [s.session_id for s in listed] == ["past-1"] and len(runs) == 2
 
 
 # ---- images and files in the prompt ------------------------------------------------------------
@@ -391,7 +428,7 @@ def test_a_chat_cell_offers_the_sessions_settings_and_commands_and_a_pick_goes_n
         assert run.text == "model=controls-model-2 mode=ask effort=low"
         planned = cell.ask("plan").wait(PATIENCE_S)
         cell.close()
-    assert planned.plan is not None and planned.plan[0]["status"] == "completed"
+    assert planned.extras["plan"][0]["status"] == "completed"
 
 
 def test_a_pick_in_the_chat_cell_is_set_on_the_open_session_at_once(
@@ -437,7 +474,7 @@ def test_a_past_session_goes_on_by_session_resume_where_offered_else_session_loa
 
 def test_a_connection_keeps_the_state_of_its_latest_sessions_only() -> None:
     provider = Acp()
-    provider.latest = "s0"  # the one conn.config_options reads stays
+    provider.latest = "s0"  # the one conn.acp.config_options reads stays
     for n in range(MAX_SESSIONS + 50):
         provider.session_state(f"s{n}")
     assert len(provider.sessions) == MAX_SESSIONS

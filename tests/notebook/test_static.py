@@ -602,7 +602,8 @@ def acp_turn(plan: list[dict[str, object]]) -> Run:
     run = Run(agent="claude", message="Fix the tests")
     run.start(at=1000.0)
     config = {"model": "sonnet", "mode": "plan\u202e<b>x</b>", "effort": "low"}
-    run.apply(RunStarted(run_id="r1", model="sonnet", mode=config["mode"], config=config))
+    extras = {"mode": config["mode"], "config": config}
+    run.apply(RunStarted(run_id="r1", model="sonnet", extras=extras))
     run.apply(CustomEvent(name="plan", value=plan))
     run.apply(TextDelta(delta="Done."))
     run.apply(RunCompleted())

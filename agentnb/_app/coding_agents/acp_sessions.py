@@ -1,13 +1,15 @@
-"""An ACP connection's sessions as a person reads them: the settings a session offers
-(``conn.config_options``: model, mode, effort...) and the slash commands it advertises
-(``conn.commands``), each shown as a table. What the agent said is kept by the dialect
-(:mod:`agentnb.providers._acp_session`); this reads it on the person's side."""
+"""An ACP connection's sessions as a person reaches them, in one place (``conn.acp``,
+:class:`AcpSessions`): the settings a session offers (model, mode, effort...) and the slash
+commands it advertises, each shown as a table; the agent's past sessions, one imported as
+runs. What the agent said is kept by the dialect (:mod:`agentnb.providers._acp_session`);
+this reads it on the person's side."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from ..._core.exceptions import ConfigurationError
 from ..._core.loop import run_sync, submit
 from ..._core.request import build_request
 from ..._core.run import Run
-from ..._display.plain_table import PlainTable
+from ..._display.plain_table import ListTable, PlainTable
 from ...events import RunCompleted, RunStarted
 from ...providers import RpcCall
 from ...providers._acp_session import (
@@ -34,18 +36,13 @@ from ...providers.acp import Acp, AcpTranslator
 from ...sse import ServerSentEvent
 
 __all__ = [
+    "AcpSessions",
     "ChatSession",
     "CommandList",
     "ConfigOptions",
     "PastSession",
     "SessionList",
     "acp_of",
-    "completed_command",
-    "config_options",
-    "import_session",
-    "past_sessions",
-    "session_commands",
-    "session_of",
 ]
 
 COMMANDS_WAIT_S = 3.0
@@ -55,13 +52,11 @@ SHOWN_CHOICES = 12
 """How many of a setting's choices its row shows (the rest are counted)."""
 
 
-class ConfigOptions(list[ConfigOption]):
+class ConfigOptions(ListTable[ConfigOption]):
     """The settings an ACP session offers, shown as a table; ``options["model"]`` is the
     setting of that id, else of that category (``model``, ``mode``, ``thought_level``)."""
 
-    def __init__(self, connection: str, options: Iterable[ConfigOption]) -> None:
-        super().__init__(options)
-        self.connection = connection
+    none = "offers no settings"
 
     @overload
     def __getitem__(self, key: SupportsIndex) -> ConfigOption: ...
@@ -95,14 +90,6 @@ class ConfigOptions(list[ConfigOption]):
         header = ("id", "name", "category", "current", "choices")
         return PlainTable(header, rows, code=(0, 3), title=title)
 
-    def __repr__(self) -> str:
-        if not self:
-            return f"(connection {self.connection!r}'s agent offers no settings)"
-        return repr(self._table())
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
-
 
 def _choices(option: ConfigOption) -> str:
     if option.kind == "boolean":
@@ -112,12 +99,13 @@ def _choices(option: ConfigOption) -> str:
     return ", ".join(said) + (f" (and {more:,} more)" if more > 0 else "")
 
 
-class CommandList(list[SessionCommand]):
+class CommandList(ListTable[SessionCommand]):
     """The slash commands an ACP session advertises, shown as a table."""
 
+    none = "advertises no commands"
+
     def __init__(self, connection: str, commands: Iterable[SessionCommand], dropped: int) -> None:
-        super().__init__(commands)
-        self.connection = connection
+        super().__init__(connection, commands)
         self.dropped = dropped
 
     def names(self) -> list[str]:
@@ -131,68 +119,153 @@ class CommandList(list[SessionCommand]):
             ("command", "input", "description"), rows, code=(0,), title=title, notes=notes
         )
 
-    def __repr__(self) -> str:
-        if not self:
-            return f"(connection {self.connection!r}'s agent advertises no commands)"
-        return repr(self._table())
 
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
-
-
-def acp_of(client: AsyncAgentClient, connection: str, what: str) -> Acp:
-    """The ACP dialect of connection ``connection``'s client; else an error saying ``what``
-    (a feature) is an ACP agent's."""
+def acp_of(client: AsyncAgentClient, connection: str) -> Acp:
+    """The ACP dialect of connection ``connection``'s client; else an error saying a
+    session's controls are an ACP agent's."""
     provider = client.provider
     if not isinstance(provider, Acp):
         raise ConfigurationError(
-            f"connection {connection!r} speaks the {provider.name} dialect: {what} are an "
-            f"ACP agent's (agentnb.connect('acp', command=[...]))"
+            f"connection {connection!r} speaks the {provider.name} dialect: its sessions, their "
+            f"settings and commands (conn.acp) are an ACP agent's "
+            f"(agentnb.connect('acp', command=[...]))"
         )
     return provider
 
 
-def session_of(client: AsyncAgentClient, connection: str, what: str) -> SessionState:
-    """The state of the connection's latest ACP session (one opened to read it, if none
-    is)."""
-    provider = acp_of(client, connection, what)
-    return run_sync(provider.latest_session(client.transport.send_json))
+class AcpSessions:
+    """An ACP agent's sessions as its connection reaches them (``conn.acp``): the settings
+    and commands of its latest session, kept current as the agent updates them, and its
+    past sessions, listed and imported into the history."""
 
+    def __init__(self, client: AsyncAgentClient, connection: str, store: Any) -> None:
+        self.provider = acp_of(client, connection)
+        self.client, self.connection = client, connection
+        self._store = store  # returns the history an import records in (None: none)
 
-def config_options(client: AsyncAgentClient, connection: str) -> ConfigOptions:
-    """The settings the connection's agent offers its sessions (:class:`ConfigOptions`)."""
-    return ConfigOptions(connection, session_of(client, connection, "config_options").options)
+    def _latest(self) -> SessionState:
+        """The state of the connection's latest session (one opened to read it, if none is)."""
+        return run_sync(self.provider.latest_session(self.client.transport.send_json))
 
+    @property
+    def config_options(self) -> ConfigOptions:
+        """The settings the agent offers its sessions (model, mode, effort...: id, name,
+        category, current value, choices), as its latest session says. Set them with
+        ``config={...}`` on ``connect`` (every session) or a run."""
+        return ConfigOptions(self.connection, self._latest().options)
 
-def session_commands(client: AsyncAgentClient, connection: str) -> CommandList:
-    """The slash commands the connection's agent advertised for its latest session."""
-    state = session_of(client, connection, "commands")
-    return CommandList(connection, state.commands, state.commands_dropped)
+    @property
+    def commands(self) -> CommandList:
+        """The slash commands the agent advertises for its latest session (name,
+        description, input hint): send one as the message (``"/review"``)."""
+        state = self._latest()
+        return CommandList(self.connection, state.commands, state.commands_dropped)
 
-
-def completed_command(client: AsyncAgentClient, connection: str, message: str) -> tuple[str, str]:
-    """``message`` with its leading ``/command`` completed where it begins one the agent
-    advertises and no other (``/rev`` → ``/review``), and a note saying what was done (empty:
-    nothing); the rest is sent as typed. A message that is not a command (``/tmp/x``, text)
-    is left as it is."""
-    word, sep, rest = message.partition(" ")
-    typed = word[1:]
-    if not word.startswith("/") or not typed or "/" in typed:
+    def completed(self, message: str) -> tuple[str, str]:
+        """``message`` with its leading ``/command`` completed where it begins one the agent
+        advertises and no other (``/rev`` → ``/review``), and a note saying what was done
+        (empty: nothing); the rest is sent as typed. A message that is not a command
+        (``/tmp/x``, text) is left as it is."""
+        word, sep, rest = message.partition(" ")
+        typed = word[1:]
+        if not word.startswith("/") or not typed or "/" in typed:
+            return message, ""
+        state = self._latest()
+        deadline = time.monotonic() + COMMANDS_WAIT_S
+        while not state.commands and time.monotonic() < deadline:
+            time.sleep(0.05)
+        names = [command.name for command in state.commands]
+        if typed in names:
+            return message, ""
+        starting = [name for name in names if name.startswith(typed)]
+        if len(starting) == 1:
+            return f"/{starting[0]}{sep}{rest}", f"/{shown(typed)} → /{shown(starting[0])}"
+        if starting:
+            said = ", ".join(f"/{shown(name)}" for name in starting[:10])
+            return message, f"/{shown(typed)} may be {said}: sent as typed"
         return message, ""
-    state = session_of(client, connection, "commands")
-    deadline = time.monotonic() + COMMANDS_WAIT_S
-    while not state.commands and time.monotonic() < deadline:
-        time.sleep(0.05)
-    names = [command.name for command in state.commands]
-    if typed in names:
-        return message, ""
-    starting = [name for name in names if name.startswith(typed)]
-    if len(starting) == 1:
-        return f"/{starting[0]}{sep}{rest}", f"/{shown(typed)} → /{shown(starting[0])}"
-    if starting:
-        said = ", ".join(f"/{shown(name)}" for name in starting[:10])
-        return message, f"/{shown(typed)} may be {said}: sent as typed"
-    return message, ""
+
+    def sessions(self, *, cwd: str | os.PathLike[str] | None = None) -> SessionList:
+        """The past sessions the agent lists (``session/list``: id, title, cwd, updated; every
+        page up to :data:`MAX_LISTED`), as a table; ``cwd`` keeps those of that folder. An
+        agent without it says so."""
+        provider, send = self.provider, self.client.transport.send_json
+
+        async def read() -> tuple[list[PastSession], bool]:
+            await self.client.transport.discover()
+            if not provider.offers("list"):
+                raise ConfigurationError(
+                    f"{provider.named} does not list its sessions (no session/list)"
+                )
+            found: list[PastSession] = []
+            cursor: str | None = None
+            while len(found) < MAX_LISTED:
+                params: dict[str, Any] = {"cwd": os.fspath(cwd)} if cwd else {}
+                if cursor:
+                    params["cursor"] = cursor
+                answer = await send(RpcCall("session/list", params))
+                page = answer if isinstance(answer, dict) else {}
+                found += [s for item in page.get("sessions") or [] if (s := _listed(item))]
+                cursor = page.get("nextCursor") if isinstance(page.get("nextCursor"), str) else None
+                if not cursor:
+                    return found[:MAX_LISTED], False
+            return found[:MAX_LISTED], True
+
+        found, more = run_sync(read())
+        return SessionList(self.connection, found, more)
+
+    def import_session(self, session_id: str) -> list[Run]:
+        """Replay the agent's past session ``session_id`` (``session/load``) into the history:
+        one run per user turn, marked imported (``run.imported``), searchable and analysable
+        as any run, each held to what a live run may keep (``max_run_mib``); a turn imported
+        before is not again. The runs, oldest first. Continue the session with
+        ``thread_id=session_id``. An agent without ``session/load`` says so."""
+        provider, client = self.provider, self.client
+        if not isinstance(session_id, str) or not session_id:
+            raise ConfigurationError("import_session takes a session id (see conn.acp.sessions())")
+
+        async def load() -> list[dict[str, Any]]:
+            await client.transport.discover()
+            if not provider.offers("loadSession"):
+                raise ConfigurationError(
+                    f"{provider.named} cannot replay its past sessions (no session/load)"
+                )
+            return await provider.replay(session_id, client.transport.send_json)
+
+        updates = run_sync(load())
+        runs = [self._imported_run(session_id, n, turn) for n, turn in enumerate(_turns(updates))]
+        store = self._store()
+        if store is not None:
+            for run in runs:
+                if store.get(run.local_id) is None:
+                    request = build_request(run.agent, run.message, thread_id=session_id)
+                    store.record(run, request, base_url=client.base_url)
+            store.flush()
+        return runs
+
+    def _imported_run(self, session_id: str, n: int, turn: tuple[str, list[dict[str, Any]]]) -> Run:
+        asked, updates = turn
+        key = f"{self.connection}\0{session_id}\0{n}"
+        run = Run.new(
+            self.connection,
+            asked,
+            thread_id=session_id,
+            provider=self.provider.name,
+            connection=self.connection,
+            model=None,
+            max_size=self.client.max_run_size,
+            local_id=f"imported-{hashlib.sha256(key.encode()).hexdigest()[:32]}",
+        )
+        run.imported = True
+        translator = AcpTranslator(self.provider, session_id, started=True)  # not today's model
+        run.start()
+        run.apply(RunStarted(thread_id=session_id))
+        for update in updates:
+            frame = ServerSentEvent(event="update", data=json.dumps(update))
+            for event in translator.translate(frame):
+                run.apply(event)
+        run.apply(RunCompleted(finish_reason="stop"))
+        return run
 
 
 # ---- past sessions ------------------------------------------------------------------------
@@ -210,12 +283,13 @@ class PastSession:
     updated: str | None
 
 
-class SessionList(list[PastSession]):
+class SessionList(ListTable[PastSession]):
     """The sessions an ACP agent lists, shown as a table (id, title, cwd, updated)."""
 
+    none = "lists no sessions"
+
     def __init__(self, connection: str, sessions: Iterable[PastSession], more: bool) -> None:
-        super().__init__(sessions)
-        self.connection = connection
+        super().__init__(connection, sessions)
         self.more = more
 
     def _table(self) -> PlainTable:
@@ -233,44 +307,6 @@ class SessionList(list[PastSession]):
         header = ("session", "updated", "cwd", "title")
         return PlainTable(header, rows, code=(0,), title=title, notes=notes)
 
-    def __repr__(self) -> str:
-        if not self:
-            return f"(connection {self.connection!r}'s agent lists no sessions)"
-        return repr(self._table())
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
-
-
-def past_sessions(client: AsyncAgentClient, connection: str, cwd: str | None) -> SessionList:
-    """The sessions the connection's agent lists (``session/list``, every page up to
-    :data:`MAX_LISTED`), for ``cwd`` when given; an agent that does not offer it says so."""
-    provider = acp_of(client, connection, "sessions")
-    send = client.transport.send_json
-
-    async def read() -> tuple[list[PastSession], bool]:
-        await client.transport.discover()
-        if not provider.offers("list"):
-            raise ConfigurationError(
-                f"{provider.named} does not list its sessions (no session/list)"
-            )
-        found: list[PastSession] = []
-        cursor: str | None = None
-        while len(found) < MAX_LISTED:
-            params: dict[str, Any] = {"cwd": cwd} if cwd else {}
-            if cursor:
-                params["cursor"] = cursor
-            answer = await send(RpcCall("session/list", params))
-            page = answer if isinstance(answer, dict) else {}
-            found += [s for item in page.get("sessions") or [] if (s := _listed(item))]
-            cursor = page.get("nextCursor") if isinstance(page.get("nextCursor"), str) else None
-            if not cursor:
-                return found[:MAX_LISTED], False
-        return found[:MAX_LISTED], True
-
-    found, more = run_sync(read())
-    return SessionList(connection, found, more)
-
 
 def _listed(item: object) -> PastSession | None:
     if not isinstance(item, dict) or not isinstance(item.get("sessionId"), str):
@@ -280,48 +316,12 @@ def _listed(item: object) -> PastSession | None:
         value = item.get(key)
         return value[:TEXT_LIMIT] if isinstance(value, str) else None
 
-    return PastSession(
-        session_id=item["sessionId"][:TEXT_LIMIT],
-        title=text("title"),
-        cwd=text("cwd"),
-        updated=text("updatedAt"),
-    )
+    said = item["sessionId"][:TEXT_LIMIT]
+    return PastSession(said, text("title"), text("cwd"), text("updatedAt"))
 
 
 TEXT_LIMIT = 1000
 """How much of a listed session's id, title or cwd is kept."""
-
-
-def import_session(
-    client: AsyncAgentClient, connection: str, session_id: str, store: Any
-) -> list[Run]:
-    """Replay the agent's past session ``session_id`` (``session/load``) into ``store`` as
-    runs, one per user turn, marked imported (a turn imported before is not again); the
-    runs, oldest first. An agent that cannot load sessions says so."""
-    provider = acp_of(client, connection, "import_session")
-    if not isinstance(session_id, str) or not session_id:
-        raise ConfigurationError("import_session takes a session id (see conn.sessions())")
-
-    async def load() -> list[dict[str, Any]]:
-        await client.transport.discover()
-        if not provider.offers("loadSession"):
-            raise ConfigurationError(
-                f"{provider.named} cannot replay its past sessions (no session/load)"
-            )
-        return await provider.replay(session_id, client.transport.send_json)
-
-    updates = run_sync(load())
-    runs = [
-        _imported_run(provider, client, connection, session_id, n, turn)
-        for n, turn in enumerate(_turns(updates))
-    ]
-    if store is not None:
-        for run in runs:
-            if store.get(run.local_id) is None:
-                request = build_request(run.agent, run.message, thread_id=session_id)
-                store.record(run, request, base_url=client.base_url)
-        store.flush()
-    return runs
 
 
 def _turns(updates: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -351,38 +351,6 @@ def _chunk_text(update: dict[str, Any]) -> str:
     return ""
 
 
-def _imported_run(
-    provider: Acp,
-    client: AsyncAgentClient,
-    connection: str,
-    session_id: str,
-    n: int,
-    turn: tuple[str, list[dict[str, Any]]],
-) -> Run:
-    asked, updates = turn
-    digest = hashlib.sha256(f"{connection}\0{session_id}\0{n}".encode()).hexdigest()[:32]
-    run = Run.new(
-        connection,
-        asked,
-        thread_id=session_id,
-        provider=provider.name,
-        connection=connection,
-        model=None,
-        max_size=None,
-        local_id=f"imported-{digest}",
-    )
-    run.imported = True
-    translator = AcpTranslator(provider, session_id, started=True)  # not today's model
-    run.start()
-    run.apply(RunStarted(thread_id=session_id))
-    for update in updates:
-        frame = ServerSentEvent(event="update", data=json.dumps(update))
-        for event in translator.translate(frame):
-            run.apply(event)
-    run.apply(RunCompleted(finish_reason="stop"))
-    return run
-
-
 # ---- a chat cell's controls --------------------------------------------------------------------
 SHOWN_SETTINGS = 8
 """How many of a session's settings a chat cell offers beside its input (model, mode and
@@ -410,7 +378,7 @@ class ChatSession:
         thread: Any,
         busy: Any = lambda: False,
     ) -> None:
-        self.provider = acp_of(client, connection, "session controls")
+        self.provider = acp_of(client, connection)
         self.client, self.connection = client, connection
         self.options = options
         self.thread = thread

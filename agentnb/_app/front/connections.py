@@ -40,20 +40,13 @@ from ..._core.request import RunRequest
 from ..._core.run import Run
 from ..._core.secrets import env_prefix, mask, no_key_note
 from ..._core.text import terminal_safe
+from ..._core.warning import warn
 from ..._display.environment import note
-from ..._display.plain_table import PlainTable
+from ..._display.plain_table import ListTable, PlainTable
 from ..._history import HistoryStore, default_store
 from ...providers import Capabilities, RemoteAgent, available_providers, provider_class
 from ..coding_agents.acp_files import WorkdirFiles
-from ..coding_agents.acp_sessions import (
-    CommandList,
-    ConfigOptions,
-    SessionList,
-    config_options,
-    import_session,
-    past_sessions,
-    session_commands,
-)
+from ..coding_agents.acp_sessions import AcpSessions, CommandList, ConfigOptions, SessionList
 from ..context.context_server import ContextServer, serve
 from ..mcp.mcp_tools import McpTools
 
@@ -175,31 +168,37 @@ class Connection:
         return self._agents
 
     @property
+    def acp(self) -> AcpSessions:
+        """An ACP agent's sessions, in one place: the settings and slash commands of its
+        latest session (``conn.acp.config_options``, ``conn.acp.commands``), its past
+        sessions (``conn.acp.sessions()``) and one replayed into the history
+        (``conn.acp.import_session(id)``); a ``ConfigurationError`` for another dialect."""
+        client = self.client()
+        return AcpSessions(client, self.name, lambda: store_of(client))
+
+    @property
     def config_options(self) -> ConfigOptions:
-        """The settings an ACP agent offers its sessions (model, mode, effort...: id, name,
-        category, current value, choices), as its latest session says, kept current as the
-        agent updates them; a session is opened to read them if none is. Set them with
-        ``config={...}`` on ``connect`` (every session) or a run."""
-        return config_options(self.client(), self.name)
+        """Deprecated: ``conn.acp.config_options``."""
+        return self._acp_as("config_options").config_options
 
     @property
     def commands(self) -> CommandList:
-        """The slash commands an ACP agent advertises for its latest session (name,
-        description, input hint): send one as the message (``"/review"``)."""
-        return session_commands(self.client(), self.name)
+        """Deprecated: ``conn.acp.commands``."""
+        return self._acp_as("commands").commands
 
     def sessions(self, *, cwd: str | os.PathLike[str] | None = None) -> SessionList:
-        """The past sessions an ACP agent lists (``session/list``: id, title, cwd, updated),
-        as a table; ``cwd`` keeps those of that folder. An agent without it says so."""
-        return past_sessions(self.client(), self.name, None if cwd is None else str(cwd))
+        """Deprecated: ``conn.acp.sessions()``."""
+        return self._acp_as("sessions").sessions(cwd=cwd)
 
     def import_session(self, session_id: str) -> list[Run]:
-        """Replay an ACP agent's past session (``session/load``) into the history: one run
-        per user turn, marked imported (``run.imported``), searchable and analysable as any
-        run; a turn imported before is not again. The runs, oldest first. Continue the
-        session with ``thread_id=session_id``. An agent without ``session/load`` says so."""
-        client = self.client()
-        return import_session(client, self.name, session_id, store_of(client))
+        """Deprecated: ``conn.acp.import_session(session_id)``."""
+        return self._acp_as("import_session").import_session(session_id)
+
+    def _acp_as(self, old: str) -> AcpSessions:
+        """:attr:`acp`, for the old spelling ``old``, which a warning says is going."""
+        note = f"Connection.{old} is deprecated and goes in 0.11: use Connection.acp.{old}"
+        warn(note, category=DeprecationWarning, stacklevel=3)
+        return self.acp
 
     def _list_quietly(self) -> None:
         """Read the listing for a display, once; a display never raises for it, it shows
@@ -422,13 +421,11 @@ class Connection:
         }
 
 
-class AgentList(list[RemoteAgent]):
+class AgentList(ListTable[RemoteAgent]):
     """The agents a connection offers: a list of :class:`~agentnb.providers.RemoteAgent`
     shown as a table (name, description, skills)."""
 
-    def __init__(self, connection: str, agents: list[RemoteAgent]) -> None:
-        super().__init__(agents)
-        self.connection = connection
+    none = "lists no agents"
 
     def names(self) -> list[str]:
         return [agent.name for agent in self]
@@ -440,12 +437,6 @@ class AgentList(list[RemoteAgent]):
         )
         title = f"agents of {self.connection!r}:"
         return PlainTable(("agent", "description", "skills"), rows, code=(0,), title=title)
-
-    def __repr__(self) -> str:
-        return repr(self._table()) if self else f"(connection {self.connection!r} lists no agents)"
-
-    def _repr_html_(self) -> str:
-        return self._table()._repr_html_()
 
 
 class ConnectionList(dict[str, "Connection"]):

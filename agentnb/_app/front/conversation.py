@@ -108,9 +108,8 @@ class Conversation:
         """What a chat cell's controls do with this conversation."""
         images = self.conn.carries("media")
         attachments = KernelAttachments(images) if kernel_shell() is not None else None
-        session = None
-        if self.conn.provider == "acp":  # its model, mode and commands beside the input
-            client = self.conn.client()
+        session, client = None, self.conn.client()
+        if client.provider.session_controls:  # its model, mode and commands beside the input
             session = ChatSession(
                 client, self.conn.name, self.options, lambda: self.thread_id, self.running
             )

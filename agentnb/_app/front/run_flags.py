@@ -263,7 +263,7 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag(
         "--config",
         "an ACP session's setting for this run (repeatable): model=..., mode=..., effort=... "
-        "or a setting's id (see connection.config_options)",
+        "or a setting's id (see connection.acp.config_options)",
         option="config",
         convert=config_pairs,
         action="append",

@@ -84,6 +84,8 @@ class ControlsAgent(Agent):
         self._past = {
             "past-1": [("fix the tests", "fixed 3 tests"), ("now the docs", "docs updated")],
         }
+        if STYLE == "hostile":  # a past turn of 3 MiB: past a 1 MiB run's bound
+            self._past["past-huge"] = [("dump it", "x" * (3 * 1024 * 1024)), ("and", "then")]
 
     def on_connect(self, conn: Client) -> None:
         self._conn = conn
@@ -227,7 +229,9 @@ class ControlsAgent(Agent):
         self._turns.setdefault(session_id, list(turns))
         for asked, answered in turns:  # a load replays the session's turns
             await self._conn.session_update(session_id, update_user_message_text(asked))
-            await self._conn.session_update(session_id, update_agent_message_text(answered))
+            for start in range(0, len(answered), 64 * 1024):
+                piece = answered[start : start + 64 * 1024]
+                await self._conn.session_update(session_id, update_agent_message_text(piece))
         return LoadSessionResponse(config_options=self._options(session_id))
 
     async def resume_session(
