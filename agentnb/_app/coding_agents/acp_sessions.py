@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, SupportsIndex, overload
 
@@ -21,6 +21,7 @@ from ..._core.loop import run_sync, submit
 from ..._core.request import build_request
 from ..._core.run import Run
 from ..._display.plain_table import ListTable, PlainTable
+from ..._history import HistoryStore
 from ...events import RunCompleted, RunStarted
 from ...providers import RpcCall
 from ...providers._acp_session import (
@@ -138,7 +139,12 @@ class AcpSessions:
     and commands of its latest session, kept current as the agent updates them, and its
     past sessions, listed and imported into the history."""
 
-    def __init__(self, client: AsyncAgentClient, connection: str, store: Any) -> None:
+    def __init__(
+        self,
+        client: AsyncAgentClient,
+        connection: str,
+        store: Callable[[], HistoryStore[object] | None],
+    ) -> None:
         self.provider = acp_of(client, connection)
         self.client, self.connection = client, connection
         self._store = store  # returns the history an import records in (None: none)
