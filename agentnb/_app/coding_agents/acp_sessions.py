@@ -143,7 +143,7 @@ class AcpSessions:
         self,
         client: AsyncAgentClient,
         connection: str,
-        store: Callable[[], HistoryStore[object] | None],
+        store: Callable[[], HistoryStore | None],
     ) -> None:
         self.provider = acp_of(client, connection)
         self.client, self.connection = client, connection
