@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -29,6 +28,7 @@ from ..._core.secrets import (
     url_credentials,
 )
 from ..._core.stoppable import Stoppable
+from ..._core.warning import warn
 from .mcp_question import Elicit
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ class McpTools(Sequence[ClientTool], Stoppable):
 
     def close(self) -> None:
         """Deprecated: :meth:`stop`, as every handle of something running says it."""
-        warnings.warn("McpTools.close() is now .stop()", DeprecationWarning, stacklevel=2)
+        warn("McpTools.close() is now .stop()", category=DeprecationWarning, stacklevel=2)
         self.stop()
 
     def __repr__(self) -> str:
