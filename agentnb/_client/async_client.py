@@ -59,7 +59,15 @@ from .._core.request import (
 from .._core.retry import RetryPolicy
 from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
-from ..providers import Provider, RemoteAgent, RemoteRun, RunRef, WireRequest, get_provider
+from ..providers import (
+    Provider,
+    RemoteAgent,
+    RemoteRun,
+    RunRef,
+    RunsPage,
+    WireRequest,
+    get_provider,
+)
 from .client_options import ClientOptions, provider_options_of
 from .listing_bounds import ListingBounds
 from .reattach import OnceAccepted
@@ -384,9 +392,7 @@ class AsyncAgentClient:
         if page_size < 1 or (limit is not None and limit < 0):
             raise ConfigurationError("page_size must be 1 or more and limit 0 or more")
         await self.transport.discover()
-        probe = self.provider.list_runs_request(
-            thread_id, limit=1, offset=0, order=order, agent=agent
-        )
+        probe = self.provider.list_runs_request(RunsPage(thread_id, 1, order=order, agent=agent))
         if probe is None:
             raise ConfigurationError(f"{self.provider.named} does not list runs")
         runs: list[RemoteRun] = []
@@ -397,9 +403,8 @@ class AsyncAgentClient:
             while limit is None or len(runs) < limit:
                 size = page_size if limit is None else min(page_size, limit - len(runs))
                 page_request = self.provider.list_runs_request(
-                    thread_id, limit=size, offset=offset, order=order, agent=agent,
-                    page_token=token,
-                )  # fmt: skip
+                    RunsPage(thread_id, size, offset, order, agent, token)
+                )
                 assert page_request is not None
                 body = await self.send_json(page_request)
                 page = self.provider.parse_runs(body)
