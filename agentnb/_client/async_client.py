@@ -83,9 +83,12 @@ def _as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    return httpx.Timeout(
-        checked_number(timeout, "timeout", above=0, most=MAX_SECONDS, unit="seconds")
-    )
+    return httpx.Timeout(_seconds(timeout, "timeout"))
+
+
+def _seconds(value: object, name: str) -> float | None:
+    """A client's time limit (None: none), checked."""
+    return checked_number(value, name, above=0, most=MAX_SECONDS, unit="seconds", optional=True)
 
 
 class AsyncAgentClient:
@@ -141,22 +144,9 @@ class AsyncAgentClient:
             self.provider.known_as = f"connection {connection!r} ({self.provider.title})"
         self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(options.get("timeout"))
-        self.idle_timeout = checked_number(
-            options.get("idle_timeout", default_idle_timeout(self.provider)),
-            "idle_timeout",
-            above=0,
-            most=MAX_SECONDS,
-            unit="seconds",
-            optional=True,
-        )
-        self.run_timeout = checked_number(
-            options.get("run_timeout"),
-            "run_timeout",
-            above=0,
-            most=MAX_SECONDS,
-            unit="seconds",
-            optional=True,
-        )
+        idle_timeout = options.get("idle_timeout", default_idle_timeout(self.provider))
+        self.idle_timeout = _seconds(idle_timeout, "idle_timeout")
+        self.run_timeout = _seconds(options.get("run_timeout"), "run_timeout")
         self.max_run_mib = checked_number(
             options.get("max_run_mib", DEFAULT_MAX_RUN_MIB), "max_run_mib", above=0, optional=True
         )
