@@ -437,11 +437,7 @@ class Provider(abc.ABC):
         """A fresh translator for one run."""
 
     async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
+        self, request: RunRequest, translator: Translator, completed: RunCompleted, send: SendJson
     ) -> RunCompleted:
         """Complete the run's terminal event before the client applies it.
 

@@ -27,6 +27,7 @@ from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, RunRef, RunsPage, SendJson, Translator
 from ._frames import (
     as_dict,
+    completed_with,
     first_str,
     is_done_marker,
     listed_runs,
@@ -243,11 +244,7 @@ class SeekrFlow(Provider):
         )
 
     async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
+        self, request: RunRequest, translator: Translator, completed: RunCompleted, send: SendJson
     ) -> RunCompleted:
         if not request.thread_id:
             return completed
@@ -257,12 +254,7 @@ class SeekrFlow(Provider):
         mine = [r for r in runs if r.run_id == run_id] if run_id else runs[:1]
         if not mine:
             return completed
-        usage = read_usage(mine[0].raw.get("usage"))
-        model = completed.model or mine[0].model
-        update: dict[str, Any] = {"model": model}
-        if usage is not None:
-            update["usage"] = usage.merged(completed.usage)
-        return completed.model_copy(update=update)
+        return completed_with(completed, read_usage(mine[0].raw.get("usage")), mine[0].model)
 
     def list_runs_request(self, page: RunsPage) -> HttpRequest:
         params = {"limit": str(page.limit), "offset": str(page.offset), "order": page.order}
