@@ -25,32 +25,8 @@ from typing import TYPE_CHECKING, Any
 # beside it in site-packages, or, installed editable, in a directory of its own on the path.
 __path__ = pkgutil.extend_path(__path__, __name__)
 
-from ._core.exceptions import (
-    AgentNBError,
-    AnswerSchemaError,
-    AuthenticationError,
-    ConfigurationError,
-    ConnectError,
-    EventTooLargeError,
-    HistoryError,
-    HistoryLocationError,
-    HistoryWriteError,
-    HTTPStatusError,
-    InvalidRequestError,
-    NotFoundError,
-    ProtocolError,
-    RateLimitError,
-    RunCancelledError,
-    RunError,
-    RunFailedError,
-    RunInterruptedError,
-    RunTooLargeError,
-    ServerError,
-    StreamStallError,
-    StreamTimeoutError,
-    TransportError,
-    UnsupportedOptionError,
-)
+from ._core import exceptions as _errors
+from ._core.exceptions import *  # noqa: F403  every error agentnb raises is public
 from ._core.extras import hint_missing_parts, missing_part
 from ._core.recorder import RunRecorder, combine_recorders, set_default_recorder
 from ._core.version import __version__
@@ -81,34 +57,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentClient",
-    "AgentNBError",
-    "AnswerSchemaError",
     "AsyncAgentClient",
-    "AuthenticationError",
     "ClientTool",
-    "ConfigurationError",
-    "ConnectError",
-    "EventTooLargeError",
-    "HTTPStatusError",
-    "HistoryError",
-    "HistoryLocationError",
-    "HistoryWriteError",
-    "InvalidRequestError",
     "Media",
-    "NotFoundError",
-    "ProtocolError",
-    "RateLimitError",
     "Run",
-    "RunCancelledError",
-    "RunError",
-    "RunFailedError",
-    "RunInterruptedError",
-    "RunTooLargeError",
-    "ServerError",
-    "StreamStallError",
-    "StreamTimeoutError",
-    "TransportError",
-    "UnsupportedOptionError",
     "__version__",
     "ask",
     "attach",
@@ -133,6 +85,7 @@ __all__ = [
     "summary",
     "tool",
 ]
+__all__ += _errors.__all__
 
 _LAZY: dict[str, str] = {
     "ClientTool": "._core.client_tools",

@@ -7,7 +7,7 @@ literal ``type`` field. Events hold data only; :class:`agentnb.Run` folds them i
 construct events without them. The events of nearly every frame are built and stamped at half
 the cost of pydantic's way by :func:`text_delta`, :func:`reasoning_delta`,
 :func:`attributed_delta` and :func:`stamp` (at the end of this module; not in ``__all__``:
-they are the adapters' and the client's, not a user's).
+they are the adapters' and the client's, not a user's, as is ``CallEvent``).
 """
 
 from __future__ import annotations
@@ -419,11 +419,8 @@ class UnknownEvent(_Event):
     """The SSE last event id in force for the frame."""
 
 
-Event = Annotated[
-    RunStarted
-    | ReasoningDelta
-    | TextDelta
-    | ToolCallStarted
+CallEvent = (
+    ToolCallStarted
     | ToolCallDelta
     | ToolCallProgress
     | ToolCallFinished
@@ -432,6 +429,14 @@ Event = Annotated[
     | ToolApprovalResponded
     | ToolQuestionAsked
     | ToolQuestionAnswered
+)
+"""The events of a tool call (what a run folds into its calls: ``_core.call_fold``)."""
+
+Event = Annotated[
+    RunStarted
+    | ReasoningDelta
+    | TextDelta
+    | CallEvent
     | StateSnapshot
     | StateDelta
     | CustomEvent

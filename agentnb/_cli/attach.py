@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .._app.front.outcome import HeldSummary
-from .._app.front.run_flags import add_run_flags, approval_policy
+from .._app.front.run_flags import add_run_flags, terminal_start
 from .._app.front.run_start import attach_connection, start_attach
 from .._core.exceptions import AgentNBError, ConfigurationError
 from .._core.handle import RunHandle
@@ -77,13 +77,7 @@ def _start(args: argparse.Namespace) -> tuple[RunHandle, HeldSummary]:
         args.run, agent=args.agent, thread_id=args.thread, via=via, client=None
     )
     printer = HeldSummary(TerminalPrinter(color=False if args.no_color else None))
-    handle = start_attach(
-        conn,
-        target,
-        listeners=(printer,),
-        record=not args.no_record,
-        approve=approval_policy(args.approve, conn, waiting=True),
-    )
+    handle = start_attach(conn, target, **terminal_start(args, conn, printer))
     return handle, printer
 
 

@@ -21,9 +21,9 @@ from .._app.front.connections import (
 from .._app.front.run_flags import (
     AGENT_HELP,
     add_run_flags,
-    approval_policy,
     dialect_names,
     run_options_from,
+    terminal_start,
 )
 from .._app.front.run_start import start_run
 from .._core.exceptions import AgentNBError, ConfigurationError
@@ -64,13 +64,7 @@ def run_command(args: argparse.Namespace) -> int:
         options = conn._fit_tools(run_options_from(args)).options  # as every entry point does
         request = build_request(args.agent, message, **options)
         printer = TerminalPrinter(color=False if args.no_color or args.plain else None)
-        handle = start_run(
-            conn,
-            request,
-            listeners=(printer,),
-            record=not args.no_record,
-            approve=approval_policy(args.approve, conn, waiting=True),
-        )
+        handle = start_run(conn, request, **terminal_start(args, conn, printer))
         try:
             with _no_echoed_controls():
                 handle.wait()

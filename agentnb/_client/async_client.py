@@ -59,7 +59,15 @@ from .._core.request import (
 from .._core.retry import RetryPolicy
 from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
-from ..providers import Provider, RemoteAgent, RemoteRun, RunRef, WireRequest, get_provider
+from ..providers import (
+    Provider,
+    RemoteAgent,
+    RemoteRun,
+    RunRef,
+    RunsPage,
+    WireRequest,
+    get_provider,
+)
 from .client_options import ClientOptions, provider_options_of
 from .listing_bounds import ListingBounds
 from .reattach import OnceAccepted
@@ -76,9 +84,12 @@ def _as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    return httpx.Timeout(
-        checked_number(timeout, "timeout", above=0, most=MAX_SECONDS, unit="seconds")
-    )
+    return httpx.Timeout(_seconds(timeout, "timeout"))
+
+
+def _seconds(value: object, name: str) -> float | None:
+    """A client's time limit (None: none), checked."""
+    return checked_number(value, name, above=0, most=MAX_SECONDS, unit="seconds", optional=True)
 
 
 class AsyncAgentClient:
@@ -134,22 +145,9 @@ class AsyncAgentClient:
             self.provider.known_as = f"connection {connection!r} ({self.provider.title})"
         self._api_key = checked_key(api_key)
         self.timeout = _as_timeout(options.get("timeout"))
-        self.idle_timeout = checked_number(
-            options.get("idle_timeout", default_idle_timeout(self.provider)),
-            "idle_timeout",
-            above=0,
-            most=MAX_SECONDS,
-            unit="seconds",
-            optional=True,
-        )
-        self.run_timeout = checked_number(
-            options.get("run_timeout"),
-            "run_timeout",
-            above=0,
-            most=MAX_SECONDS,
-            unit="seconds",
-            optional=True,
-        )
+        idle_timeout = options.get("idle_timeout", default_idle_timeout(self.provider))
+        self.idle_timeout = _seconds(idle_timeout, "idle_timeout")
+        self.run_timeout = _seconds(options.get("run_timeout"), "run_timeout")
         self.max_run_mib = checked_number(
             options.get("max_run_mib", DEFAULT_MAX_RUN_MIB), "max_run_mib", above=0, optional=True
         )
@@ -387,9 +385,7 @@ class AsyncAgentClient:
         if page_size < 1 or (limit is not None and limit < 0):
             raise ConfigurationError("page_size must be 1 or more and limit 0 or more")
         await self.transport.discover()
-        probe = self.provider.list_runs_request(
-            thread_id, limit=1, offset=0, order=order, agent=agent
-        )
+        probe = self.provider.list_runs_request(RunsPage(thread_id, 1, order=order, agent=agent))
         if probe is None:
             raise ConfigurationError(f"{self.provider.named} does not list runs")
         runs: list[RemoteRun] = []
@@ -400,9 +396,8 @@ class AsyncAgentClient:
             while limit is None or len(runs) < limit:
                 size = page_size if limit is None else min(page_size, limit - len(runs))
                 page_request = self.provider.list_runs_request(
-                    thread_id, limit=size, offset=offset, order=order, agent=agent,
-                    page_token=token,
-                )  # fmt: skip
+                    RunsPage(thread_id, size, offset, order, agent, token)
+                )
                 assert page_request is not None
                 body = await self.send_json(page_request)
                 page = self.provider.parse_runs(body)

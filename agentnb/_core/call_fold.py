@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from ..events import (
+    CallEvent,
     ReasoningDelta,
     TextDelta,
     ToolApprovalRequested,
@@ -32,19 +33,6 @@ from .approval_fold import (
 from .transcript import Part, ToolCall
 
 __all__ = ["CallEvent", "CallFold"]
-
-CallEvent = (
-    ToolCallStarted
-    | ToolCallDelta
-    | ToolCallProgress
-    | ToolCallFinished
-    | ToolCallDenied
-    | ToolApprovalRequested
-    | ToolApprovalResponded
-    | ToolQuestionAsked
-    | ToolQuestionAnswered
-)
-"""The events :meth:`CallFold.apply` takes."""
 
 
 class CallFold:

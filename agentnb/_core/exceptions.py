@@ -76,9 +76,9 @@ __all__ = [
     "StreamTimeoutError",
     "TransportError",
     "UnsupportedOptionError",
-    "error_for_run",
-    "error_info",
 ]
+"""Every error agentnb raises, each public at its root (:func:`error_for_run` and
+:func:`error_info` are the package's own)."""
 
 
 class AgentNBError(Exception):

@@ -8,40 +8,18 @@ from importlib.metadata import EntryPoint, entry_points
 
 from .._core.exceptions import ConfigurationError
 from .._core.warning import warn
-from ._base import (
-    Capabilities,
-    HttpRequest,
-    Provider,
-    RemoteAgent,
-    RemoteRun,
-    ResumeMode,
-    RpcCall,
-    RpcDecisions,
-    RunRef,
-    SendJson,
-    Translator,
-    WireRequest,
-)
+from . import _base
+from ._base import *  # noqa: F403  what a dialect is written with is public
+from ._base import Provider
 
 __all__ = [
     "ENTRY_POINT_GROUP",
-    "Capabilities",
-    "HttpRequest",
-    "Provider",
-    "RemoteAgent",
-    "RemoteRun",
-    "ResumeMode",
-    "RpcCall",
-    "RpcDecisions",
-    "RunRef",
-    "SendJson",
-    "Translator",
-    "WireRequest",
     "available_providers",
     "get_provider",
     "provider_class",
     "register_provider",
 ]
+__all__ += _base.__all__
 
 ENTRY_POINT_GROUP = "agentnb.providers"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -21,6 +22,7 @@ from .._core.client_tools import ToolResult
 from .._core.exceptions import ConfigurationError, HTTPStatusError
 from .._core.request import RunRequest
 from .._core.run import Run
+from .._core.warning import warn
 from ..events import Event, RunCompleted, Usage
 from ..sse import ServerSentEvent
 from ._options import reject_unsupported
@@ -35,6 +37,7 @@ __all__ = [
     "RpcCall",
     "RpcDecisions",
     "RunRef",
+    "RunsPage",
     "SendJson",
     "Translator",
     "WireRequest",
@@ -168,6 +171,23 @@ class RunRef:
     """The run's thread (A2A: the context id), where the platform has one."""
 
 
+@dataclass(frozen=True)
+class RunsPage:
+    """A page of a thread's runs to ask the platform for (:meth:`Provider.list_runs_request`)."""
+
+    thread_id: str
+    limit: int
+    """How many runs at most."""
+    offset: int = 0
+    """How many runs of the listing come before this page."""
+    order: str = "desc"
+    """``"asc"`` or ``"desc"``: oldest or newest first."""
+    agent: str | None = None
+    """The agent the listing is asked of (None when the caller named none)."""
+    page_token: str | None = None
+    """What :meth:`Provider.next_page_token` read from the page before (None: the first)."""
+
+
 class Translator(abc.ABC):
     """Turns one run's SSE frames into events. One instance per run; it may keep state.
 
@@ -269,6 +289,23 @@ class Provider(abc.ABC):
     session_controls: ClassVar[bool] = False
     """Its sessions have settings and slash commands of their own (ACP's: ``conn.acp``),
     which a chat cell offers beside its input and ``agentnb run`` completes (``/rev``)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        listing = cls.__dict__.get("list_runs_request")  # the old spelling works a release more
+        if listing is not None and "thread_id" in inspect.signature(listing).parameters:
+            warn(
+                f"{cls.__name__}.list_runs_request(thread_id, *, limit, offset, order, agent, "
+                "page_token) is now list_runs_request(page), page a RunsPage holding them",
+                category=DeprecationWarning,
+                stacklevel=2,
+            )
+
+            def list_runs_request(self: Provider, page: RunsPage) -> HttpRequest | None:
+                keywords = dataclasses.asdict(page)
+                return listing(self, keywords.pop("thread_id"), **keywords)  # type: ignore[no-any-return]
+
+            cls.list_runs_request = list_runs_request  # type: ignore[method-assign]
 
     def __init__(self, **options: object) -> None:
         unknown = set(options) - set(self.option_names())
@@ -403,11 +440,7 @@ class Provider(abc.ABC):
         """A fresh translator for one run."""
 
     async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
+        self, request: RunRequest, translator: Translator, completed: RunCompleted, send: SendJson
     ) -> RunCompleted:
         """Complete the run's terminal event before the client applies it.
 
@@ -471,20 +504,10 @@ class Provider(abc.ABC):
     def parse_agents(self, body: object) -> list[RemoteAgent]:
         return []
 
-    def list_runs_request(
-        self,
-        thread_id: str,
-        *,
-        limit: int,
-        offset: int,
-        order: str,
-        agent: str | None = None,
-        page_token: str | None = None,
-    ) -> HttpRequest | None:
-        """The request for a page of a thread's runs (read by :meth:`parse_runs`), or None
-        when the platform lists no runs. ``agent`` is the agent the listing is asked of
-        (None when the caller named none); a dialect that :attr:`pages_by_token` is given
-        the token :meth:`next_page_token` read from the page before, others ``offset``."""
+    def list_runs_request(self, page: RunsPage) -> HttpRequest | None:
+        """The request for ``page`` of a thread's runs (read by :meth:`parse_runs`), or None
+        when the platform lists no runs. A dialect that :attr:`pages_by_token` reads the
+        page's ``page_token``, others its ``offset``."""
         return None
 
     def next_page_token(self, body: object) -> str | None:

@@ -17,13 +17,14 @@ from .._core.pricing import finite_number, sane_cost, sane_count, shown_number
 from .._core.run import fresh_id
 from .._core.secrets import redacted_error
 from .._core.text import EXCERPT_CHARS, compact_json, terminal_safe
-from ..events import RunFailed, UnknownEvent, Usage
+from ..events import RunCompleted, RunFailed, UnknownEvent, Usage
 from ..sse import ServerSentEvent
 from ._base import RemoteRun
 
 __all__ = [
     "INVALID",
     "as_dict",
+    "completed_with",
     "failure",
     "first_number",
     "first_str",
@@ -303,3 +304,13 @@ def _listed_run(item: Any) -> RemoteRun | None:
         raw=obj,
         usage=usage,
     )
+
+
+def completed_with(completed: RunCompleted, usage: Usage | None, model: str | None) -> RunCompleted:
+    """``completed`` with what the platform's run object says of it (SeekrFlow's and
+    Operativus' streams do not carry usage): its usage filling the stream's unknown figures,
+    its model where the stream named none."""
+    update: dict[str, Any] = {"model": completed.model or model}
+    if usage is not None:
+        update["usage"] = usage.merged(completed.usage)
+    return completed.model_copy(update=update)

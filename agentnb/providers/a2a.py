@@ -13,7 +13,16 @@ from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, HTTPStatusError, ProtocolError
 from .._core.request import RunRequest
 from ._a2a_frames import A2ATranslator, state_name, stream_result
-from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
+from ._base import (
+    HttpRequest,
+    Provider,
+    RemoteAgent,
+    RemoteRun,
+    RunRef,
+    RunsPage,
+    SendJson,
+    Translator,
+)
 from ._frames import as_dict, first_str, local_id, quoted
 from ._options import carried, metadata_with_followups
 from ._paths import fill_agent
@@ -212,29 +221,20 @@ class A2A(Provider):
             return None
         return self._rpc(agent, "get", {"id": run_ids[0]}, stream=False)
 
-    def list_runs_request(
-        self,
-        thread_id: str,
-        *,
-        limit: int,
-        offset: int,
-        order: str,
-        agent: str | None = None,
-        page_token: str | None = None,
-    ) -> HttpRequest | None:
+    def list_runs_request(self, page: RunsPage) -> HttpRequest | None:
         """A2A 1.0's ``ListTasks`` of one context (the thread), newest first (its only
         order), a page at a time by ``pageToken``; A2A 0.3 has no such method (None)."""
         if "list" not in _METHODS[self.version]:
             return None
-        if agent is None and self.path is not None and "{agent}" in self.path:
+        if page.agent is None and self.path is not None and "{agent}" in self.path:
             raise ConfigurationError(
                 "this A2A connection has one endpoint per agent: say which agent's tasks to "
                 "list (agent=...)"
             )
-        params: _Obj = {"contextId": thread_id, "pageSize": max(1, min(limit, 100))}
-        if page_token:
-            params["pageToken"] = page_token
-        return self._rpc(agent or "", "list", params, stream=False)
+        params: _Obj = {"contextId": page.thread_id, "pageSize": max(1, min(page.limit, 100))}
+        if page.page_token:
+            params["pageToken"] = page.page_token
+        return self._rpc(page.agent or "", "list", params, stream=False)
 
     def next_page_token(self, body: Any) -> str | None:
         result = as_dict((as_dict(body) or {}).get("result")) or {}

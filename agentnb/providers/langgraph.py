@@ -11,7 +11,16 @@ from typing import Any, ClassVar
 from .._core.approvals import ApprovalDecision
 from .._core.exceptions import ConfigurationError, ProtocolError
 from .._core.request import RunRequest
-from ._base import HttpRequest, Provider, RemoteAgent, RemoteRun, RunRef, SendJson, Translator
+from ._base import (
+    HttpRequest,
+    Provider,
+    RemoteAgent,
+    RemoteRun,
+    RunRef,
+    RunsPage,
+    SendJson,
+    Translator,
+)
 from ._frames import as_dict, first_str
 from ._langgraph_events import LangGraphTranslator
 from ._options import carried, decision_value, metadata_with_followups
@@ -183,19 +192,10 @@ class LangGraph(Provider):
         agents = [_agent(a) for a in found if isinstance(a, dict)]
         return [a for a in agents if a is not None]
 
-    def list_runs_request(
-        self,
-        thread_id: str,
-        *,
-        limit: int,
-        offset: int,
-        order: str,
-        agent: str | None = None,
-        page_token: str | None = None,
-    ) -> HttpRequest | None:
+    def list_runs_request(self, page: RunsPage) -> HttpRequest | None:
         """A thread's runs, newest first (the server's only order)."""
-        params = {"limit": str(limit), "offset": str(offset)}
-        return HttpRequest("GET", f"{_thread_path(thread_id)}/runs", params=params)
+        params = {"limit": str(page.limit), "offset": str(page.offset)}
+        return HttpRequest("GET", f"{_thread_path(page.thread_id)}/runs", params=params)
 
     def parse_runs(self, body: Any) -> list[RemoteRun]:
         runs = body if isinstance(body, list) else []

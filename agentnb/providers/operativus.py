@@ -23,6 +23,7 @@ from ..sse import ServerSentEvent
 from ._base import HttpRequest, Provider, RemoteRun, SendJson, Translator
 from ._frames import (
     as_dict,
+    completed_with,
     first_str,
     json_or_text,
     listed_runs,
@@ -241,21 +242,15 @@ class Operativus(Provider):
         return HttpRequest("POST", path, json=body, headers={"Accept": "text/event-stream"})
 
     async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
+        self, request: RunRequest, translator: Translator, completed: RunCompleted, send: SendJson
     ) -> RunCompleted:
         run_id = getattr(translator, "run_id", None)
         if not isinstance(run_id, str) or completed.usage is not None:
             return completed
         status = await self._statuses.fetch(request.agent, run_id, send)
-        usage = status.usage if status is not None else None
-        model = completed.model or (status.model if status is not None else None)
-        if usage is None:
-            return completed.model_copy(update={"model": model})
-        return completed.model_copy(update={"usage": usage, "model": model})
+        if status is None:
+            return completed
+        return completed_with(completed, status.usage, status.model)
 
     def run_status_request(self, agent: str, run_ids: Sequence[str]) -> HttpRequest | None:
         """One run: ``/runs/{runId}/status``; several: the batch endpoint (≤ 100 ids)."""

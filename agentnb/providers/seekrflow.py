@@ -24,9 +24,10 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
-from ._base import HttpRequest, Provider, RemoteRun, RunRef, SendJson, Translator
+from ._base import HttpRequest, Provider, RemoteRun, RunRef, RunsPage, SendJson, Translator
 from ._frames import (
     as_dict,
+    completed_with,
     first_str,
     is_done_marker,
     listed_runs,
@@ -243,39 +244,21 @@ class SeekrFlow(Provider):
         )
 
     async def finalize(
-        self,
-        request: RunRequest,
-        translator: Translator,
-        completed: RunCompleted,
-        send: SendJson,
+        self, request: RunRequest, translator: Translator, completed: RunCompleted, send: SendJson
     ) -> RunCompleted:
         if not request.thread_id:
             return completed
-        latest = self.list_runs_request(request.thread_id, limit=5, offset=0, order="desc")
+        latest = self.list_runs_request(RunsPage(request.thread_id, limit=5))
         runs = self.parse_runs(await send(latest))
         run_id = translator.run_id
         mine = [r for r in runs if r.run_id == run_id] if run_id else runs[:1]
         if not mine:
             return completed
-        usage = read_usage(mine[0].raw.get("usage"))
-        model = completed.model or mine[0].model
-        update: dict[str, Any] = {"model": model}
-        if usage is not None:
-            update["usage"] = usage.merged(completed.usage)
-        return completed.model_copy(update=update)
+        return completed_with(completed, read_usage(mine[0].raw.get("usage")), mine[0].model)
 
-    def list_runs_request(
-        self,
-        thread_id: str,
-        *,
-        limit: int,
-        offset: int,
-        order: str,
-        agent: str | None = None,
-        page_token: str | None = None,
-    ) -> HttpRequest:
-        params = {"limit": str(limit), "offset": str(offset), "order": order}
-        return HttpRequest("GET", f"{_thread_path(thread_id)}/runs", params=params)
+    def list_runs_request(self, page: RunsPage) -> HttpRequest:
+        params = {"limit": str(page.limit), "offset": str(page.offset), "order": page.order}
+        return HttpRequest("GET", f"{_thread_path(page.thread_id)}/runs", params=params)
 
     def parse_runs(self, body: Any) -> list[RemoteRun]:
         return listed_runs(body, self.named)

@@ -9,13 +9,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
 from .._core.exceptions import ConfigurationError
+from .._core.stoppable import Stoppable
 from ._auth import generate_api_key
 from ._served_dialects import dialect_for, dialect_providers
 from ._service import AppState, RunFaults
@@ -24,10 +24,12 @@ from ._starlette_app import create_app
 __all__ = [
     "DIALECT_PROVIDERS",
     "ServerHandle",
+    "Serving",
     "bind_socket",
     "check_host",
     "local_server",
     "make_server",
+    "serve_in_thread",
     "start_server",
 ]
 
@@ -164,7 +166,60 @@ def make_server(
     return _Server(config, state, on_started)
 
 
-class ServerHandle:
+class Serving(Stoppable):
+    """uvicorn serving in a daemon thread of its own (:func:`serve_in_thread`): whether it
+    still runs, and how to stop it."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread) -> None:
+        self._server = server
+        self._thread = thread
+        self._stop_lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop serving and wait for the thread to end. Safe to call more than once."""
+        with self._stop_lock:
+            self.stop_soon()
+            if self._thread is not threading.current_thread():
+                self._thread.join(timeout)
+
+    def stop_soon(self) -> None:
+        """Stop serving, without waiting for the thread."""
+        self._server.should_exit = True
+
+
+def serve_in_thread(
+    server: uvicorn.Server, sock: socket.socket, name: str, what: str
+) -> threading.Thread:
+    """Serve on ``sock`` in a daemon thread called ``name``, returned once the server accepts
+    connections (``sock`` is closed when it ends); a RuntimeError saying why ``what`` failed
+    to start when it does not."""
+    failures: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported to the starting thread
+            failures.append(exc)
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=serve, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            reason = repr(failures[0]) if failures else "it did not start in time"
+            raise RuntimeError(f"{what} failed to start: {reason}")
+        time.sleep(0.01)
+    return thread
+
+
+class ServerHandle(Serving):
     """A running server: where it is, its key, and how to stop it."""
 
     def __init__(
@@ -175,16 +230,10 @@ class ServerHandle:
         thread: threading.Thread,
         app: Starlette,
     ) -> None:
+        super().__init__(server, thread)
         self.base_url = base_url
         self.api_key = api_key
         self.app = app
-        self._server = server
-        self._thread = thread
-        self._stop_lock = threading.Lock()
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
 
     def url_for(self, provider: str) -> str:
         """The base URL a provider's client uses (``/v1`` appended for OpenAI, ``/ag-ui`` for
@@ -200,24 +249,6 @@ class ServerHandle:
         if dialect.client_options:
             settings["provider_options"] = dict(dialect.client_options)
         return settings
-
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """Stop serving and wait for the thread to end. Safe to call more than once."""
-        with self._stop_lock:
-            self._server.should_exit = True
-            if self._thread is not threading.current_thread():
-                self._thread.join(timeout)
-
-    def __enter__(self) -> ServerHandle:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -243,32 +274,8 @@ def start_server(
     app = create_app(key, delay_ms=delay_ms, faults=faults)
     server = make_server(app, background=True)
     sock = bind_socket(host, port)
-    failures: list[BaseException] = []
-
-    def serve() -> None:
-        try:
-            asyncio.run(server.serve(sockets=[sock]))
-        except BaseException as exc:  # reported to the starting thread
-            failures.append(exc)
-        finally:
-            sock.close()
-
-    thread = threading.Thread(target=serve, name="agentnb-server", daemon=True)
-    thread.start()
-    _wait_started(server, thread, failures)
+    thread = serve_in_thread(server, sock, "agentnb-server", "the agentnb server")
     return ServerHandle(base_url_of(sock), key, server, thread, app)
-
-
-def _wait_started(
-    server: uvicorn.Server, thread: threading.Thread, failures: list[BaseException]
-) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            reason = repr(failures[0]) if failures else "it did not start in time"
-            raise RuntimeError(f"the agentnb server failed to start: {reason}")
-        time.sleep(0.01)
 
 
 _shared: ServerHandle | None = None

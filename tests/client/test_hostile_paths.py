@@ -29,7 +29,7 @@ from agentnb._client.transport import DEFAULT_TIMEOUT, Transport
 from agentnb._core.exceptions import AgentNBError, ConfigurationError
 from agentnb._core.request import Fork, RunRequest
 from agentnb._core.retry import RetryPolicy
-from agentnb.providers import HttpRequest, Provider, RunRef, available_providers
+from agentnb.providers import HttpRequest, Provider, RunRef, RunsPage, available_providers
 
 PLAIN = "plainvalue"
 OPTIONS: dict[str, dict[str, Any]] = {"a2a": {"path": "/{agent}"}, "ag-ui": {"path": "/{agent}"}}
@@ -85,9 +85,7 @@ def _operations(name: str, value: str) -> dict[str, Callable[[], Any]]:
         "retrieve": lambda: provider.retrieve_run_request(ref),
         "status": lambda: provider.run_status_request(value, [value]),
         "status-batch": lambda: provider.run_status_request(value, [value, "other"]),
-        "list": lambda: provider.list_runs_request(
-            value, limit=5, offset=0, order="desc", agent=value
-        ),
+        "list": lambda: provider.list_runs_request(RunsPage(value, 5, agent=value)),
         "prepare": lambda: asyncio.run(_first_side_request(provider, request)),
         "prepare-fork": lambda: asyncio.run(_first_side_request(provider, forked)),
     }

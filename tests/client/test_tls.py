@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from agentnb._client.async_client import AsyncAgentClient
 from agentnb._core.exceptions import ConfigurationError, ConnectError
 from agentnb.server import ServerHandle, create_app
 from agentnb.server._auth import generate_api_key
-from agentnb.server._serve import _wait_started, base_url_of, bind_socket, make_server
+from agentnb.server._serve import base_url_of, bind_socket, make_server, serve_in_thread
 
 trustme = pytest.importorskip("trustme")
 
@@ -68,19 +67,7 @@ def tls_server(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     server.config.ssl_certfile = str(pem)
     server.config.ssl_keyfile = str(pem)
     sock = bind_socket("127.0.0.1", 0)
-    failures: list[BaseException] = []
-
-    def serve() -> None:
-        try:
-            asyncio.run(server.serve(sockets=[sock]))
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            sock.close()
-
-    thread = threading.Thread(target=serve, name="agentnb-tls-server", daemon=True)
-    thread.start()
-    _wait_started(server, thread, failures)
+    thread = serve_in_thread(server, sock, "agentnb-tls-server", "the TLS server")
     handle = ServerHandle(
         base_url_of(sock).replace("http://", "https://"), key, server, thread, app
     )

@@ -126,7 +126,7 @@ def test_a_key_in_the_url_never_reaches_the_agent_or_the_history(
             with AgentClient("openai", api_key=server.api_key, recorder=store, **settings) as c:
                 said = c.run("finance_agent", "where?", tools=first(tools, "echo__where"))
                 refused = c.run("finance_agent", "where?", tools=first(tools, "echo__refuse"))
-            tools.close()
+            tools.stop()
             with AgentClient("openai", api_key=server.api_key, recorder=store, **settings) as c:
                 ended = c.run("finance_agent", "where?", tools=first(tools, "echo__where"))
         store.flush()

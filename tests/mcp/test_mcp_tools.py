@@ -176,11 +176,20 @@ def test_the_server_s_process_ends_with_its_tools(notes: Path) -> None:
     tools = agentnb.mcp_tools(command=server_command("notes_server.py", str(notes)))
     pid = int(Path(f"{notes}.pid").read_text())
     os.kill(pid, 0)  # running
-    tools.close()
-    tools.close()
+    tools.stop()
+    tools.stop()
 
     wait_until(lambda: not alive(pid))
     assert not tools.running and "stopped" in repr(tools)
+
+
+def test_close_is_the_old_spelling_of_stop(notes: Path) -> None:
+    tools = agentnb.mcp_tools(command=server_command("notes_server.py", str(notes)))
+    pid = int(Path(f"{notes}.pid").read_text())
+    with pytest.warns(DeprecationWarning, match=r"\.stop\(\)"):
+        tools.close()
+    wait_until(lambda: not alive(pid))
+    assert not tools.running
 
 
 def test_a_command_that_is_no_server_is_a_clear_error(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from agentnb.events import (
     ToolCallStarted,
     UnknownEvent,
 )
+from agentnb.providers import RunsPage
 from agentnb.providers.langgraph import LangGraphTranslator
 from agentnb.sse import ServerSentEvent
 
@@ -117,7 +118,7 @@ def test_ids_in_paths_are_quoted() -> None:
     ref = RunRef("graph", "run/1?x", "thread 1")
     cancel = provider.cancel_request(ref)
     join = provider.attach_request(ref, None)
-    listing = provider.list_runs_request("a/b", limit=5, offset=0, order="desc")
+    listing = provider.list_runs_request(RunsPage("a/b", 5))
     assert cancel is not None and cancel.path == "/threads/thread%201/runs/run%2F1%3Fx/cancel"
     assert join is not None and join.path == "/threads/thread%201/runs/run%2F1%3Fx/stream"
     assert listing is not None and listing.path == "/threads/a%2Fb/runs"

@@ -23,7 +23,7 @@ from agentnb.events import (
     UnknownEvent,
     Usage,
 )
-from agentnb.providers import Translator, get_provider
+from agentnb.providers import HttpRequest, RunsPage, Translator, get_provider
 from agentnb.providers.openai import OpenAI, OpenAITranslator
 from agentnb.providers.operativus import Operativus, OperativusTranslator
 from agentnb.providers.runagent import RunAgent, RunAgentTranslator
@@ -418,7 +418,7 @@ def test_seekrflow_request_mapping_and_runs() -> None:
     )
     with pytest.raises(ConfigurationError, match="media"):
         provider.check_request(request(media=(Media(type="image/png", data="x"),)))
-    listing = provider.list_runs_request("t", limit=5, offset=10, order="asc")
+    listing = provider.list_runs_request(RunsPage("t", 5, offset=10, order="asc"))
     assert listing is not None
     assert dict(listing.params) == {"limit": "5", "offset": "10", "order": "asc"}
     runs = provider.parse_runs(
@@ -803,3 +803,25 @@ def test_default_resume_needs_an_event_id() -> None:
     resumed = provider.resume_request(req, "run_1:3", provider.translator(req))
     assert resumed is not None and resumed.headers["Last-Event-ID"] == "run_1:3"
     assert resumed.json == provider.stream_http_request(req).json
+
+
+def test_a_listing_in_the_old_spelling_still_lists_with_a_deprecation_warning() -> None:
+    with pytest.warns(DeprecationWarning, match=r"list_runs_request\(page\)"):
+
+        class OldListing(SeekrFlow):
+            def list_runs_request(  # type: ignore[override]
+                self,
+                thread_id: str,
+                *,
+                limit: int,
+                offset: int,
+                order: str,
+                agent: str | None = None,
+                page_token: str | None = None,
+            ) -> HttpRequest:
+                asked = f"{thread_id} {limit} {offset} {order} {agent} {page_token}"
+                return HttpRequest("GET", "/runs", params={"asked": asked})
+
+    listing = OldListing().list_runs_request(RunsPage("t", 5, offset=10, agent="a"))
+    assert listing is not None
+    assert dict(listing.params) == {"asked": "t 5 10 desc a None"}

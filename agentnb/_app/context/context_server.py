@@ -17,7 +17,6 @@ import threading
 import weakref
 from collections.abc import Callable
 from html import escape
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ..._core.approvals import ApprovalPolicy, as_approver
@@ -26,6 +25,7 @@ from ..._core.extras import require_mcp
 from ..._core.handle import RunHandle
 from ..._core.run import Run, ToolCall
 from ..._core.secrets import register_secret
+from ..._core.stoppable import Stoppable
 from ..._display.environment import kernel_shell, note
 from ...events import Event, ToolApprovalRequested
 from .context_tools import NO_KERNEL, running_kernel
@@ -134,7 +134,7 @@ def _say_waiting_on(call: ToolCall) -> None:
     )
 
 
-class ContextServer:
+class ContextServer(Stoppable):
     """The notebook served over MCP (see :func:`serve`)."""
 
     def __init__(
@@ -210,17 +210,6 @@ class ContextServer:
     def _ended(self) -> None:
         """The run ended (Stop in its cell): the wire stops too, without waiting here."""
         self._http.stop_soon()
-
-    def __enter__(self) -> ContextServer:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         """The line to paste into Claude Code, its token masked (a notebook is saved with

@@ -22,7 +22,6 @@ import hmac
 import json
 import socket
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -37,12 +36,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..._core.client_tools import ToolResult
 from ..._core.text import excerpt
 from ..._core.version import __version__
+from ...server._serve import Serving, serve_in_thread
 from .context_tools import OUTPUT_SCHEMAS
 
 __all__ = ["INSTRUCTIONS", "HttpServer", "serve_http"]
 
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 5.0
 MAX_SESSIONS = 16
 """MCP sessions kept open at once (the least lately used is ended past it)."""
 SESSION_IDLE_S = 600.0
@@ -58,27 +56,12 @@ Submit = Callable[[str, dict[str, Any], str], concurrent.futures.Future[ToolResu
 """Serves one call (tool, arguments, the client's name): its result, later."""
 
 
-class HttpServer:
+class HttpServer(Serving):
     """The running server: its URL and how to stop it."""
 
     def __init__(self, url: str, server: uvicorn.Server, thread: threading.Thread) -> None:
+        super().__init__(server, thread)
         self.url = url
-        self._server = server
-        self._thread = thread
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread. Safe more than once."""
-        self.stop_soon()
-        if self._thread is not threading.current_thread():
-            self._thread.join(STOP_TIMEOUT)
-
-    def stop_soon(self) -> None:
-        """Stop serving, without waiting."""
-        self._server.should_exit = True
 
 
 def listening_socket(port: int) -> socket.socket:
@@ -104,25 +87,7 @@ def serve_http(
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
-    failures: list[BaseException] = []
-
-    def serve() -> None:
-        try:
-            asyncio.run(server.serve(sockets=[sock]))
-        except BaseException as exc:  # told to the thread that started it
-            failures.append(exc)
-        finally:
-            sock.close()
-
-    thread = threading.Thread(target=serve, name="agentnb-mcp-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            why = repr(failures[0]) if failures else "it did not start in time"
-            raise RuntimeError(f"the notebook's MCP server failed to start: {why}")
-        time.sleep(0.01)
+    thread = serve_in_thread(server, sock, "agentnb-mcp-server", "the notebook's MCP server")
     return HttpServer(f"http://127.0.0.1:{port}/mcp", server, thread)
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypedDict, cast
 
 from ..._core.approvals import ApprovalDecision, ApprovalPolicy, Approver
 from ..._core.exceptions import ConfigurationError
+from ..._core.handle import RunListener
 from ..._core.request import RunOptions
 from ..._core.run import ToolCall
 from ..._core.text import did_you_mean
@@ -32,6 +33,7 @@ __all__ = [
     "BY_POLICY",
     "RUN_FLAGS",
     "RunFlag",
+    "TerminalStart",
     "add_run_flags",
     "approval_policy",
     "dialect_names",
@@ -39,6 +41,7 @@ __all__ = [
     "metadata_pairs",
     "parser_options",
     "run_options_from",
+    "terminal_start",
     "unknown_options",
 ]
 
@@ -157,6 +160,23 @@ BUSY_KERNEL = (
 )
 """Why a notebook cell with ``--wait`` denies a call awaiting approval."""
 BY_POLICY = "the --approve none policy"
+
+
+class TerminalStart(TypedDict):
+    """How a command starts the run it streams to the terminal (``start_run``'s keywords)."""
+
+    listeners: tuple[RunListener, ...]
+    record: bool
+    approve: ApprovalPolicy
+
+
+def terminal_start(
+    args: argparse.Namespace, conn: Connection, printer: RunListener
+) -> TerminalStart:
+    """The run a command streams to ``printer``, recorded unless ``--no-record``, its calls
+    decided by ``--approve`` (at a prompt: the command waits for the run)."""
+    approve = approval_policy(args.approve, conn, waiting=True)
+    return {"listeners": (printer,), "record": not args.no_record, "approve": approve}
 
 
 def approval_policy(

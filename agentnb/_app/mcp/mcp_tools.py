@@ -15,7 +15,6 @@ import dataclasses
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..._core.client_tools import TOOL_TIME_LIMIT, ClientTool, FormedResult
@@ -28,6 +27,8 @@ from ..._core.secrets import (
     register_secret,
     url_credentials,
 )
+from ..._core.stoppable import Stoppable
+from ..._core.warning import warn
 from .mcp_question import Elicit
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def mcp_tools(
     server (the link is shown here; the tokens are kept in agentnb's MCP key file and
     refreshed; ``agentnb.mcp_logout(url)`` forgets them).
 
-    The server runs until ``.close()`` (or the end of a ``with`` block, or the kernel's exit).
+    The server runs until ``.stop()`` (or the end of a ``with`` block, or the kernel's exit).
     """
     require_mcp()
     from .mcp_connection import McpConnection, stdio, streamable  # the mcp SDK: an extra
@@ -144,11 +145,11 @@ def _name_part(text: str) -> str:
     return _NOT_IN_A_NAME.sub("_", text).strip("_")[:40] or "mcp"
 
 
-class McpTools(Sequence[ClientTool]):
+class McpTools(Sequence[ClientTool], Stoppable):
     """An MCP server's tools, for ``tools=``: a list that follows the server's (when it says
     its tools changed, the next run gets the new list; ``[*tools]`` takes them as they are).
 
-    ``.close()`` (or ``with``) ends the session and the server's process."""
+    ``.stop()`` (or ``with``) ends the session and the server's process."""
 
     def __init__(
         self,
@@ -236,20 +237,14 @@ class McpTools(Sequence[ClientTool]):
             )
         return {**self._entry}
 
-    def close(self) -> None:
+    def stop(self) -> None:
         """End the session and the server's process. Safe to call more than once."""
         self._connection.close()
 
-    def __enter__(self) -> McpTools:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
+    def close(self) -> None:
+        """Deprecated: :meth:`stop`, as every handle of something running says it."""
+        warn("McpTools.close() is now .stop()", category=DeprecationWarning, stacklevel=2)
+        self.stop()
 
     def __repr__(self) -> str:
         names = ", ".join(t.name for t in self._tools())
