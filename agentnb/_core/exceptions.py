@@ -157,7 +157,8 @@ class StreamTimeoutError(TransportError, TimeoutError):
 
 
 class HTTPStatusError(AgentNBError):
-    """The server answered with an error status."""
+    """The server answered with an error status. ``errors``: the field errors it gave (a
+    400 or 422's, :class:`InvalidRequestError`)."""
 
     def __init__(
         self,
@@ -167,12 +168,14 @@ class HTTPStatusError(AgentNBError):
         status_code: int,
         body: str = "",
         retry_after: float | None = None,
+        errors: Sequence[dict[str, Any]] = (),
     ) -> None:
         super().__init__(message)
         self.url = url
         self.status_code = status_code
         self.body = body
         self.retry_after = retry_after
+        self.errors = list(errors)
 
 
 class AuthenticationError(HTTPStatusError):
@@ -185,18 +188,6 @@ class NotFoundError(HTTPStatusError):
 
 class InvalidRequestError(HTTPStatusError):
     """400 or 422: the server rejected the request. ``errors`` holds its field errors."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str,
-        status_code: int,
-        body: str = "",
-        errors: Sequence[dict[str, Any]] = (),
-    ) -> None:
-        super().__init__(message, url=url, status_code=status_code, body=body)
-        self.errors = list(errors)
 
 
 class RateLimitError(HTTPStatusError):
