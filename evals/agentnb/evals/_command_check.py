@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ COMMENT_CHARS: Final = 20000
 """Characters of a command's output kept as the score's comment."""
 COPY_KEY: Final = "workspace"
 """The run's metadata key naming the copy it worked in."""
+COPY_PREFIX: Final = "agentnb-workspace-"
+"""The start of the name of the temporary folder each copy is made in: a command runs only
+in a folder there (what a run's metadata names is data, from a worker or a history file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +151,10 @@ def command(shell: str, *, name: str | None = None, timeout: float = 300.0) -> A
     return check
 
 
+def _temp() -> Path:
+    return Path(tempfile.gettempdir()).resolve()
+
+
 def _copy_of(run: RunRecord, shell: str) -> Path:
     given = (run.metadata or {}).get(COPY_KEY)
     if not given:
@@ -154,7 +162,13 @@ def _copy_of(run: RunRecord, shell: str) -> Path:
             f"command({shell!r}) runs in a run's own copy, and run {run.local_id} had none: "
             "run the experiment with workspace=agentnb.evals.workspace(path)"
         )
-    folder = Path(str(given))
+    folder = Path(str(given)).resolve()
+    place = folder.relative_to(tmp).parts if folder.is_relative_to(tmp := _temp()) else ()
+    if len(place) < 2 or not place[0].startswith(COPY_PREFIX) or place[1] != "copy":
+        raise ConfigurationError(
+            f"command({shell!r}) runs only in a copy workspace() made, and run "
+            f"{run.local_id} names {str(given)!r}, which is none: it is not run there"
+        )
     if not folder.is_dir():
         raise ConfigurationError(
             f"command({shell!r}): run {run.local_id}'s copy {folder} is gone (removed after "

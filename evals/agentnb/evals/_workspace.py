@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 from agentnb import ConfigurationError
 from agentnb.display import warn
 
-from ._command_check import run_bounded
+from ._command_check import COPY_PREFIX, run_bounded
 
 __all__ = ["Copy", "SetupFailed", "Workspace", "checked_workspace", "workspace"]
 
@@ -74,7 +74,7 @@ class Workspace:
     def copy(self) -> Copy:
         """A fresh copy, its start committed, its setup run; :class:`SetupFailed` when the
         setup fails (the copy is removed)."""
-        root = Path(tempfile.mkdtemp(prefix="agentnb-workspace-"))
+        root = Path(tempfile.mkdtemp(prefix=COPY_PREFIX))
         try:
             made = _git_copy(self, root) if _git_top(self.path) else _folder_copy(self, root)
             if self.setup is not None:
