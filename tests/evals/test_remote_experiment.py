@@ -339,9 +339,7 @@ def test_what_a_worker_hands_back_that_its_task_did_not_ask_leaves_the_pair_undo
     assert len(agentnb.runs()) == 0  # nothing of it kept
 
 
-def test_a_worker_never_names_the_folder_a_later_check_runs_in(
-    keyed: str, tmp_path: Path
-) -> None:
+def test_a_worker_never_names_the_folder_a_later_check_runs_in(keyed: str, tmp_path: Path) -> None:
     def in_the_notebooks_folder(ran: RemoteRun) -> RemoteRun:
         marked = {**(ran.runs[-1].metadata or {}), "workspace": str(tmp_path)}
         return replace(ran, runs=(replace(ran.runs[-1], metadata=marked),))
