@@ -37,7 +37,8 @@ types around a run live here:
   ``ContextServer`` (``agentnb.context.serve``: the notebook as an MCP server) and
   ``ServedCall`` (one call it served, in ``srv.calls``).
 - What makes a remote party's error text fit to show (its secrets redacted, cut):
-  ``redacted_error``; ``env_prefix(name)``, the prefix of a connection's environment
+  ``redacted_error``; what makes a text an agent wrote fit to keep (anything shaped like a key
+  redacted too, the one step for context): ``redact_key_shapes``; ``env_prefix(name)``, the prefix of a connection's environment
   variables (``AGENTNB_<NAME>_``: its ``API_KEY`` is read there); whether what goes to an
   observability tool carries content: ``content_captured``; ``annotate_runs`` sends
   ``RunAnnotation``s (a run's value that is not one of its scores) where tracing sends
@@ -66,7 +67,7 @@ from ._core.pricing import RunCost
 from ._core.request import Attachment, Attachments, Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
-from ._core.secrets import env_prefix, redacted_error
+from ._core.secrets import env_prefix, redact_key_shapes, redacted_error
 from ._tracing import RunAnnotation, TracingStatus, annotate_runs, content_captured
 from .providers._acp_session import ConfigChoice, ConfigOption, SessionCommand
 
@@ -119,6 +120,7 @@ __all__ = [
     "env_prefix",
     "examples_of",
     "in_split",
+    "redact_key_shapes",
     "redacted_error",
     "run_ids",
     "send_batch",

@@ -120,6 +120,30 @@ class Copy:
         """``git args`` on the copy."""
         return _git(self.top, *args, env=self.env, check=check)
 
+    def git_head(self, size: int, *args: str) -> bytes:
+        """The first ``size`` bytes ``git args`` on the copy writes (one more when it writes
+        more: the rest is never read), its process ended there; ``TimeoutExpired`` when it
+        did not end within :data:`GIT_TIMEOUT`."""
+        process = subprocess.Popen(
+            ["git", *args],
+            cwd=self.top,
+            env={**os.environ, **_GIT_ENV, **self.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        late = threading.Event()
+        timer = threading.Timer(GIT_TIMEOUT, lambda: (late.set(), process.kill()))
+        timer.start()
+        assert process.stdout is not None
+        with process.stdout:
+            head = process.stdout.read(size + 1)
+        timer.cancel()
+        process.kill()
+        process.wait()
+        if late.is_set():
+            raise subprocess.TimeoutExpired(args, GIT_TIMEOUT)
+        return head
+
     def remove(self) -> None:
         """Remove the copy (a worktree is unregistered from its repository)."""
         _remove(self.root, self.repository)
