@@ -38,8 +38,9 @@ types around a run live here:
   ``ServedCall`` (one call it served, in ``srv.calls``).
 - What makes a remote party's error text fit to show (its secrets redacted, cut):
   ``redacted_error``; what makes a text an agent wrote fit to keep (anything shaped like a key
-  redacted too, the one step for context): ``redact_key_shapes``; ``env_prefix(name)``, the prefix of a connection's environment
-  variables (``AGENTNB_<NAME>_``: its ``API_KEY`` is read there); whether what goes to an
+  redacted too, the one step for context): ``redact_key_shapes``; ``env_prefix(name)``, the
+  prefix of a connection's environment variables (``AGENTNB_<NAME>_``: its ``API_KEY`` is
+  read there); whether what goes to an
   observability tool carries content: ``content_captured``; ``annotate_runs`` sends
   ``RunAnnotation``s (a run's value that is not one of its scores) where tracing sends
   scores.

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agentnb.evals import workspace
+from agentnb.evals import _workspace, workspace
 from agentnb.evals._change import DIFF_CHARS, take_change
-from agentnb.evals import _workspace
 from agentnb.evals._workspace import Copy
 
 KEYS = [
