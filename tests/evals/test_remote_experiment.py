@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from agentnb_testing import PEER_TIMEOUT, sdk_python
@@ -348,3 +349,23 @@ def test_a_worker_never_names_the_folder_a_later_check_runs_in(keyed: str, tmp_p
     exp.evaluate(evals.command("touch pwned", name="tests"))
     assert not (tmp_path / "pwned").exists()
     assert all("workspace" not in (run.metadata or {}) for run in exp.runs())
+
+
+@pytest.mark.parametrize(
+    "spelled", ["http://agent:sk-userinfo-secret@{host}{path}", "http://{host}{path}?api_key=sk-q"]
+)
+def test_a_base_url_carrying_a_credential_is_refused_before_anything_is_sent(
+    server: ServerHandle, executor: PicklingExecutor, spelled: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+    parts = urlsplit(server.url_for("operativus"))
+    url = spelled.format(host=parts.netloc, path=parts.path)
+    agentnb.connect("operativus", name="in_url", base_url=url, api_key=server.api_key)
+    try:
+        with pytest.raises(ConfigurationError, match="base_url carries a credential"):
+            evals.experiment("t", "echo", ROWS, via="in_url", progress=False, executor=executor)
+    finally:
+        disconnect("in_url")
+        close_default_stores()
+    assert executor.sent == []
