@@ -37,8 +37,9 @@ _WEB_LINK = re.compile(
     re.ASCII | re.IGNORECASE,
 )
 _BYTE = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-"""A number of a plain IPv4 address: a host whose last label is a number (``0x7f.1``) is an
-address to a browser, read alike only in that plain form."""
+_READ_ALIKE = re.compile(rf"(?!(.*\.)?([0-9]+|0x[0-9a-f]*)\.?$).*|({_BYTE}\.){{3}}{_BYTE}")
+"""A host read alike: a name whose last label is no number, or a plain IPv4 address (a host
+whose last label is a number, ``0x7f.1``, is an address to a browser, ``127.0.0.1``)."""
 _TEXT = 1_000
 """Characters of a default or a choice's value kept."""
 
@@ -82,9 +83,7 @@ def shown_form(asked: McpElicitation) -> dict[str, Any]:
 
 def _link(url: str) -> dict[str, Any]:
     found = _WEB_LINK.fullmatch(url)
-    host = found["host"].lower() if found else ""
-    number = re.fullmatch(r"[0-9]+|0x[0-9a-f]*", host.rstrip(".").rsplit(".", 1)[-1])
-    if not host or (number and not re.fullmatch(rf"({_BYTE}\.){{3}}{_BYTE}", host)):
+    if found is None or not _READ_ALIKE.fullmatch(host := found["host"].lower()):
         raise FormRefused(
             f"a link that is not http(s) with a host every parser reads alike "
             f"({_plain(url, 200)!r}) is not shown"
@@ -97,9 +96,7 @@ def _link(url: str) -> dict[str, Any]:
 def _field(name: str, spec: Any, required: bool) -> dict[str, Any] | None:
     """One field as shown, or None for a kind nobody can type (an object, a list of free
     values)."""
-    if not isinstance(spec, dict):
-        return None
-    kind, choices = _kind(spec)
+    kind, choices = _kind(spec) if isinstance(spec, dict) else (None, None)
     if kind is None:
         return None
     field: dict[str, Any] = {
@@ -162,8 +159,6 @@ def _choices(spec: dict[str, Any]) -> list[list[Any]] | None:
 
 
 def _fits(kind: str, value: Any) -> bool:
-    if value is None:
-        return False
     if kind in ("string", "choice"):
         return isinstance(value, str)
     if kind == "boolean":

@@ -221,14 +221,11 @@ def _code_of(head: bytes, expected: str | None) -> AuthorizationCodeResult | Non
     method, _, rest = line.partition(" ")
     target = rest.rpartition(" ")[0] or rest
     parts = urlsplit(target)
-    if method != "GET" or parts.path != "/callback":
-        return None
     query = parse_qs(parts.query)
     code, state = (query.get("code") or [""])[0], (query.get("state") or [None])[0]
-    if not code or state != expected:
+    if method != "GET" or parts.path != "/callback" or not code or state != expected:
         return None
-    issuer = query.get("iss")
-    return AuthorizationCodeResult(code=code, state=state, iss=issuer[0] if issuer else None)
+    return AuthorizationCodeResult(code=code, state=state, iss=(query.get("iss") or [None])[0])
 
 
 def oauth(url: str, callback: OAuthCallback, show: Callable[[str], None]) -> OAuthClientProvider:
