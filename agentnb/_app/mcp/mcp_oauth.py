@@ -221,11 +221,11 @@ def _code_of(head: bytes, expected: str | None) -> AuthorizationCodeResult | Non
     method, _, rest = line.partition(" ")
     target = rest.rpartition(" ")[0] or rest
     parts = urlsplit(target)
-    query = parse_qs(parts.query)
-    code, state = (query.get("code") or [""])[0], (query.get("state") or [None])[0]
+    query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    code, state = query.get("code", ""), query.get("state")
     if method != "GET" or parts.path != "/callback" or not code or state != expected:
         return None
-    return AuthorizationCodeResult(code=code, state=state, iss=(query.get("iss") or [None])[0])
+    return AuthorizationCodeResult(code=code, state=state, iss=query.get("iss"))
 
 
 def oauth(url: str, callback: OAuthCallback, show: Callable[[str], None]) -> OAuthClientProvider:
@@ -241,7 +241,7 @@ def oauth(url: str, callback: OAuthCallback, show: Callable[[str], None]) -> OAu
 
     async def redirect(link: str) -> None:
         over_tls(link)
-        callback.state = (parse_qs(urlsplit(link).query).get("state") or [None])[0]
+        callback.state = next(iter(parse_qs(urlsplit(link).query).get("state", [])), None)
         show(link)
 
     return OAuthClientProvider(

@@ -132,7 +132,12 @@ class Copy:
             stderr=subprocess.DEVNULL,
         )
         late = threading.Event()
-        timer = threading.Timer(GIT_TIMEOUT, lambda: (late.set(), process.kill()))
+
+        def too_late() -> None:
+            late.set()
+            process.kill()
+
+        timer = threading.Timer(GIT_TIMEOUT, too_late)
         timer.start()
         assert process.stdout is not None
         with process.stdout:
