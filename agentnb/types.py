@@ -38,7 +38,9 @@ types around a run live here:
   ``ServedCall`` (one call it served, in ``srv.calls``).
 - What makes a remote party's error text fit to show (its secrets redacted, cut):
   ``redacted_error``; what makes a text an agent wrote fit to keep (anything shaped like a key
-  redacted too, the one step for context): ``redact_key_shapes``; ``env_prefix(name)``, the
+  redacted too, the one step for context): ``redact_key_shapes``; what ends every process a
+  command started, a child in a session of its own too: ``PROCESS_MARK`` set in its
+  environment, then ``end_marked(mark)``; ``env_prefix(name)``, the
   prefix of a connection's environment variables (``AGENTNB_<NAME>_``: its ``API_KEY`` is
   read there); whether what goes to an
   observability tool carries content: ``content_captured``; ``annotate_runs`` sends
@@ -59,6 +61,8 @@ from ._app.many.batch_runs import RequestPlace, batch_requests, connections_of, 
 from ._app.many.examples import DatasetRows, Example, examples_of, in_split
 from ._app.mcp.mcp_question import McpElicitation
 from ._app.mcp.mcp_tools import McpTools
+from ._client.acp_terminals import MARK as PROCESS_MARK
+from ._client.acp_terminals import end_marked
 from ._client.client_options import ClientOptions
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
@@ -76,6 +80,7 @@ if TYPE_CHECKING:
     from ._display.widget import ChatCell
 
 __all__ = [
+    "PROCESS_MARK",
     "AskedFirst",
     "AsyncRunStream",
     "Attachment",
@@ -118,6 +123,7 @@ __all__ = [
     "batch_requests",
     "connections_of",
     "content_captured",
+    "end_marked",
     "env_prefix",
     "examples_of",
     "in_split",

@@ -4,7 +4,10 @@ with its whole group at the timeout; never run outside a copy."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -70,6 +73,23 @@ def test_a_hang_is_ended_with_its_whole_process_group_at_the_timeout(copy: Path)
     assert time.monotonic() - started < 120  # ended, not waited out
     child = int(pid_file.read_text())
     wait_until(lambda: process_ended(child), "the check's child is ended with its group")
+
+
+@pytest.mark.parametrize("ending", ["exit 0", "sleep 600"])
+def test_a_child_that_left_the_group_with_setsid_is_ended_with_the_check(
+    copy: Path, ending: str
+) -> None:
+    """A check (or a copy's setup, run the same way) whose child detached into a session of
+    its own: ended with the check, whether the check ended by itself or at its timeout."""
+    started = "setsid sh -c 'echo $$ > child.pid; exec sleep 600' &"
+    waited = "while [ ! -s child.pid ]; do sleep 0.05; done"
+    command(f"{started} {waited}; {ending}", name="detaches", timeout=5)(ran_in(copy), {})
+    child = int((copy / "child.pid").read_text())
+    try:
+        wait_until(lambda: process_ended(child), "the detached child is ended with the check")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_a_run_without_a_copy_is_never_checked_in_the_notebooks_folder(copy: Path) -> None:

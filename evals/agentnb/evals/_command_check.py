@@ -1,8 +1,10 @@
 """Checks in a run's copy: :func:`command` is an evaluator that runs a shell command (the
 project's tests) in the copy its run worked in (``experiment(..., workspace=...)``), after
-the turn: exit 0 passes. The command runs in a process group of its own, ended whole at its
-timeout; of its output only a head and a tail are held (a check printing 1 GB holds a few
-KiB), redacted, as the score's comment."""
+the turn: exit 0 passes. The command runs in a process group of its own, ended whole when it
+ends or at its timeout, with every process it started that carries its mark in its
+environment (a child in a session of its own with ``setsid`` too); of its output only a
+head and a tail are held (a check printing 1 GB holds a few KiB), redacted, as the score's
+comment."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import uuid
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ from typing import Any, Final
 
 from agentnb import ConfigurationError
 from agentnb.history import RunRecord
-from agentnb.types import redacted_error
+from agentnb.types import PROCESS_MARK, end_marked, redacted_error
 
 __all__ = ["Finished", "command", "run_bounded"]
 
@@ -59,10 +62,12 @@ def run_bounded(shell: str, folder: Path, timeout: float) -> Finished:
     """Run ``shell`` in ``folder`` in a process group of its own, for at most ``timeout``
     seconds (then the whole group is killed); its stdout and stderr merged, a head and a
     tail of them kept. Whatever it left running is ended with it."""
+    mark = uuid.uuid4().hex
     process = subprocess.Popen(
         shell,
         shell=True,
         cwd=folder,
+        env={**os.environ, PROCESS_MARK: mark},  # a child that leaves the group is ended too
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -78,6 +83,7 @@ def run_bounded(shell: str, folder: Path, timeout: float) -> Finished:
         code = None
     finally:
         _end_group(process)
+        end_marked(mark)
     reader.join(30)
     process.stdout.close()
     return Finished(code, kept.text(), timeout)
