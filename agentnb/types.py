@@ -38,8 +38,12 @@ types around a run live here:
   ``ContextServer`` (``agentnb.context.serve``: the notebook as an MCP server) and
   ``ServedCall`` (one call it served, in ``srv.calls``).
 - What makes a remote party's error text fit to show (its secrets redacted, cut):
-  ``redacted_error``; ``env_prefix(name)``, the prefix of a connection's environment
-  variables (``AGENTNB_<NAME>_``: its ``API_KEY`` is read there); whether what goes to an
+  ``redacted_error``; what makes a text an agent wrote fit to keep (anything shaped like a key
+  redacted too, the one step for context): ``redact_key_shapes``; what ends every process a
+  command started, a child in a session of its own too: ``PROCESS_MARK`` set in its
+  environment, then ``end_marked(mark)``; ``env_prefix(name)``, the
+  prefix of a connection's environment variables (``AGENTNB_<NAME>_``: its ``API_KEY`` is
+  read there); whether what goes to an
   observability tool carries content: ``content_captured``; ``annotate_runs`` sends
   ``RunAnnotation``s (a run's value that is not one of its scores) where tracing sends
   scores.
@@ -64,6 +68,8 @@ from ._app.many.batch_runs import RequestPlace, batch_requests, connections_of, 
 from ._app.many.examples import DatasetRows, Example, examples_of, in_split
 from ._app.mcp.mcp_question import McpElicitation
 from ._app.mcp.mcp_tools import McpTools
+from ._client.acp_terminals import MARK as PROCESS_MARK
+from ._client.acp_terminals import end_marked
 from ._client.client_options import ClientOptions
 from ._client.stream import AsyncRunStream
 from ._client.sync import RunStream
@@ -73,7 +79,7 @@ from ._core.pricing import RunCost
 from ._core.request import Attachment, Attachments, Fork, ModelSettings, RunOptions, RunRequest
 from ._core.run import Part, RunErrorInfo, RunStatus, ToolCall, ToolStatus
 from ._core.schema import answer_validator
-from ._core.secrets import env_prefix, redacted_error
+from ._core.secrets import env_prefix, redact_key_shapes, redacted_error
 from ._tracing import RunAnnotation, TracingStatus, annotate_runs, content_captured
 from .providers._acp_session import ConfigChoice, ConfigOption, SessionCommand
 
@@ -81,6 +87,7 @@ if TYPE_CHECKING:
     from ._display.widget import ChatCell
 
 __all__ = [
+    "PROCESS_MARK",
     "AcpSessions",
     "AskedFirst",
     "AsyncRunStream",
@@ -124,9 +131,11 @@ __all__ = [
     "batch_requests",
     "connections_of",
     "content_captured",
+    "end_marked",
     "env_prefix",
     "examples_of",
     "in_split",
+    "redact_key_shapes",
     "redacted_error",
     "run_ids",
     "send_batch",

@@ -29,7 +29,7 @@ from typing import Any
 from .._core.exceptions import ConfigurationError
 from .agent_process import EXIT_GRACE_S, end_group, start_process
 
-__all__ = ["MARK", "OUTPUT_LIMIT", "Terminals"]
+__all__ = ["MARK", "OUTPUT_LIMIT", "Terminals", "end_marked"]
 
 OUTPUT_LIMIT = 1024 * 1024
 """The most output a terminal keeps (bytes), whatever ``outputByteLimit`` the agent names."""
@@ -70,9 +70,7 @@ class _Terminal:
     async def end(self) -> None:
         """End the command's process group, then whatever carries its mark."""
         await end_group(self.process)
-        for pid in _marked(self.mark):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        end_marked(self.mark)
 
     def exit_status(self) -> dict[str, Any] | None:
         code = self.process.returncode
@@ -173,19 +171,13 @@ class Terminals:
                 await asyncio.wait_for(terminal.reader, EXIT_GRACE_S)
 
 
-def _marked(mark: str) -> list[int]:
-    """The processes whose environment carries ``MARK=mark`` (read from ``/proc``; a
-    process of another user's, or one gone meanwhile, is passed over)."""
+def end_marked(mark: str) -> None:
+    """End every process whose environment carries ``MARK=mark`` (what a command started with
+    it, even in a session of its own; read from ``/proc``: a process of another user's, or
+    one gone meanwhile, is passed over; without ``/proc`` its process group alone is ended)."""
     wanted = f"{MARK}={mark}".encode()
-    try:
-        entries = os.listdir("/proc")
-    except OSError:  # no /proc (not Linux): the process group alone is ended
-        return []
-    found: list[int] = []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError), open(f"/proc/{entry}/environ", "rb") as environ:
-            if wanted in environ.read().split(b"\0"):
-                found.append(int(entry))
-    return found
+    with contextlib.suppress(OSError):  # no /proc (not Linux)
+        for entry in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/environ", "rb") as environ:
+                if wanted in environ.read().split(b"\0"):
+                    os.kill(int(entry), signal.SIGKILL)

@@ -121,16 +121,17 @@ export function appShown(data) {
 
 /**
  * Whether a declared host (`https://api.example.com`, `https://*.example.com`,
- * `wss://...:8443`) would reach `origin` (this page's): such a host is never allowed.
+ * `wss://...:8443`) would reach `origin` (this page's): such a host is never allowed. Its name
+ * alone decides, whatever its scheme and port (`:443` is https's own, and a host-source's
+ * scheme reaches its secure upgrade).
  * @param {string} host @param {{ protocol: string, host: string, hostname: string }} page
  */
 function reachesPage(host, page) {
-  const match = /^([a-z]+):\/\/(\*\.)?([^/:]+)(:\d+)?$/.exec(host);
+  const match = /^[a-z]+:\/\/(\*\.)?([^/:]+?)\.?(:\d+)?$/.exec(host);
   if (!match) return true;
-  const [, , wildcard, name, port] = match;
-  const pageName = page.hostname.toLowerCase();
-  if (wildcard) return pageName.endsWith(`.${name}`);
-  return pageName === name && (port ?? "") === (page.host.slice(page.hostname.length) || "");
+  const [, wildcard, name] = match;
+  const pageName = page.hostname.toLowerCase().replace(/\.$/, "");
+  return wildcard ? pageName.endsWith(`.${name}`) : pageName === name;
 }
 
 /**

@@ -122,8 +122,12 @@ export class QuestionBox {
   link(asks, signal) {
     const box = h("div", "anb-question-link");
     const url = asks.url || "";
-    const web = /^https?:\/\//i.test(url);
-    box.append(h("div", "anb-question-host", `Opens a page on ${asks.host || "an unknown host"}`));
+    // The host said is the one this browser's own URL parser reads, the parser that opens it;
+    // where the kernel read another, the link is not opened.
+    const host = webHost(url);
+    const web = host !== null && host === asks.host;
+    box.append(h("div", "anb-question-host",
+      web ? `Opens a page on ${host}` : "A link whose host cannot be told for sure: not opened"));
     box.append(h("div", "anb-question-url", url));
     const actions = h("div", "anb-question-actions");
     const open = button("Open link", "anb-question-open", () => {
@@ -213,4 +217,17 @@ function option(value, label) {
   const item = h("option", "", label);
   item.value = value;
   return item;
+}
+
+/**
+ * The host the browser's URL parser reads in `url`, or null for a link that is not http(s).
+ * @param {string} url @returns {string | null}
+ */
+function webHost(url) {
+  try {
+    const parsed = new URL(url);
+    return /^https?:$/.test(parsed.protocol) ? parsed.hostname : null;
+  } catch {
+    return null;
+  }
 }

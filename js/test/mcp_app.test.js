@@ -49,7 +49,8 @@ test("a view without declared hosts may reach no network at all", () => {
 
 test("declared hosts are allowed, never one that reaches the page's own origin", () => {
   const policy = viewPolicy({
-    connect: ["https://api.other.com", "https://hub.example.com", "wss://live.other.com:8443"],
+    connect: ["https://api.other.com", "https://hub.example.com", "wss://live.other.com:8443",
+      "https://hub.example.com:443", "wss://hub.example.com", "wss://hub.example.com.:443"],
     resources: ["https://*.example.com", "https://cdn.other.com", "*", "http://cdn.other.com"],
   }, PAGE);
   assert.match(policy, /script-src 'unsafe-inline' https:\/\/cdn\.other\.com;/);

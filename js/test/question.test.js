@@ -49,6 +49,29 @@ test("a form shows its fields as text, typed, and submits what was typed", () =>
   assert.ok([...box.el.querySelectorAll("button")].every((b) => b.disabled), "sent once");
 });
 
+test("a link is opened only on the host the browser's own URL parser reads, the one it says", () => {
+  /** @type {string[]} */
+  const opened = [];
+  const was = window.open;
+  window.open = /** @type {any} */ ((/** @type {string} */ url) => { opened.push(url); return null; });
+  try {
+    // a kernel that read the host another way than the browser does: never opened
+    const { box, replies } = drawn({ server: "s", message: "Sign in", mode: "url",
+      url: "https://evil.example\\@accounts.google.com/", host: "accounts.google.com" });
+    const open = /** @type {HTMLButtonElement} */ (box.el.querySelector(".anb-question-open"));
+    assert.equal(open.disabled, true);
+    assert.ok(!box.el.querySelector(".anb-question-host")?.textContent?.includes("accounts.google.com"));
+    open.click();
+    assert.deepEqual([opened, replies], [[], []]);
+    const { box: plain } = drawn({ server: "s", message: "Pay", mode: "url",
+      url: "https://Pay.Example.com/x", host: "pay.example.com" });
+    /** @type {HTMLButtonElement} */ (plain.el.querySelector(".anb-question-open")).click();
+    assert.deepEqual(opened, ["https://Pay.Example.com/x"]);
+  } finally {
+    window.open = was;
+  }
+});
+
 test("the same question drawn again keeps what was typed; none hides the box", () => {
   const { box } = drawn(FORM);
   const date = /** @type {HTMLInputElement} */ (box.el.querySelector("input"));

@@ -235,6 +235,31 @@ def test_a_setup_that_fails_fails_the_run_before_its_agent_starts_naming_it(
     assert copies_left() == before
 
 
+@pytest.mark.parametrize("field", ["setup", "repo"])
+def test_a_datasets_setup_or_repo_is_data_until_the_workspace_trusts_the_dataset(
+    repo: Path, coders: tuple[str, str], tmp_path: Path, field: str
+) -> None:
+    """A dataset may come from someone else (a shared file, a history file): its ``setup``
+    runs as a shell command, and its ``repo`` makes any folder the agent's copy, only where
+    the person's own code said ``workspace(..., trust_dataset=True)``."""
+    fixer, _ = coders
+    before = copies_left()
+    pwned = tmp_path / "pwned"
+    row = {"question": "fix it", field: f"touch {pwned}" if field == "setup" else str(tmp_path)}
+    with pytest.raises(ConfigurationError, match=rf"'{field}'.*trust_dataset=True"):
+        experiment(
+            f"data_{uuid.uuid4().hex[:6]}", fixer, [row], workspace=workspace(repo),
+            progress=False, approve=True,
+        )  # fmt: skip
+    assert not pwned.exists() and copies_left() == before
+    if field == "setup":
+        experiment(
+            f"trusted_{uuid.uuid4().hex[:6]}", fixer, [row],
+            workspace=workspace(repo, trust_dataset=True), progress=False, approve=True,
+        )  # fmt: skip
+        assert pwned.exists()
+
+
 def test_a_question_names_its_own_ref_and_a_failed_run_keeps_its_copy(
     repo: Path, coders: tuple[str, str]
 ) -> None:

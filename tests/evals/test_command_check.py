@@ -4,8 +4,14 @@ with its whole group at the timeout; never run outside a copy."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import signal
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,7 +22,7 @@ from agentnb_testing import PROGRAM_PATIENCE_S, process_ended, wait_until
 from agentnb import ConfigurationError
 from agentnb._core import secrets
 from agentnb.evals import command
-from agentnb.evals._command_check import COMMENT_CHARS
+from agentnb.evals._command_check import COMMENT_CHARS, COPY_PREFIX
 
 
 def ran_in(folder: Path) -> Any:
@@ -24,51 +30,93 @@ def ran_in(folder: Path) -> Any:
     return SimpleNamespace(local_id="run-1", metadata={"workspace": str(folder)})
 
 
-def test_exit_zero_passes_and_the_output_is_the_comment(tmp_path: Path) -> None:
-    (tmp_path / "marker.txt").write_text("here")
+@pytest.fixture
+def copy() -> Iterator[Path]:
+    """A folder where workspace() makes a run's copy."""
+    root = Path(tempfile.mkdtemp(prefix=COPY_PREFIX))
+    (root / "copy").mkdir()
+    yield root / "copy"
+    shutil.rmtree(root)
+
+
+def test_exit_zero_passes_and_the_output_is_the_comment(copy: Path) -> None:
+    (copy / "marker.txt").write_text("here")
     check = command("cat marker.txt", name="reads")
     assert check.__name__ == "reads"
-    assert check(ran_in(tmp_path), {}) == (True, "`cat marker.txt` passed\nhere")
+    assert check(ran_in(copy), {}) == (True, "`cat marker.txt` passed\nhere")
 
 
 def test_a_failure_keeps_its_exit_code_and_secrets_are_redacted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-live-0123456789abcdef0123456789")
     monkeypatch.setattr(secrets, "_cache", (float("-inf"), ()))  # the environment read again
-    passed, said = command("echo key $OPENAI_API_KEY; exit 3", name="leaks")(ran_in(tmp_path), {})
+    passed, said = command("echo key $OPENAI_API_KEY; exit 3", name="leaks")(ran_in(copy), {})
     assert passed is False and "failed (exit code 3)" in said
     assert "sk-live-0123456789abcdef0123456789" not in said
 
 
-def test_a_check_printing_1_gb_holds_its_head_and_tail(tmp_path: Path) -> None:
+def test_a_check_printing_1_gb_holds_its_head_and_tail(copy: Path) -> None:
     shell = "echo first; head -c 1000000000 /dev/zero | tr '\\0' x; echo; echo last line"
-    passed, said = command(shell, name="loud", timeout=PROGRAM_PATIENCE_S)(ran_in(tmp_path), {})
+    passed, said = command(shell, name="loud", timeout=PROGRAM_PATIENCE_S)(ran_in(copy), {})
     assert passed is True and len(said) <= COMMENT_CHARS + 200
     assert said.startswith("`echo first;") and "\nfirst\n" in said
     assert said.rstrip().endswith("last line") and "bytes of output left out" in said
 
 
-def test_a_hang_is_ended_with_its_whole_process_group_at_the_timeout(tmp_path: Path) -> None:
-    pid_file = tmp_path / "child.pid"
+def test_a_hang_is_ended_with_its_whole_process_group_at_the_timeout(copy: Path) -> None:
+    pid_file = copy / "child.pid"
     shell = f"{sys.executable} -c 'import time; time.sleep(600)' & echo $! > child.pid; wait"
     started = time.monotonic()
-    passed, said = command(shell, name="hangs", timeout=3)(ran_in(tmp_path), {})
+    passed, said = command(shell, name="hangs", timeout=3)(ran_in(copy), {})
     assert passed is False and "did not end within 3 s" in said
     assert time.monotonic() - started < 120  # ended, not waited out
     child = int(pid_file.read_text())
     wait_until(lambda: process_ended(child), "the check's child is ended with its group")
 
 
-def test_a_run_without_a_copy_is_never_checked_in_the_notebooks_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ending", ["exit 0", "sleep 600"])
+def test_a_child_that_left_the_group_with_setsid_is_ended_with_the_check(
+    copy: Path, ending: str
+) -> None:
+    """A check (or a copy's setup, run the same way) whose child detached into a session of
+    its own: ended with the check, whether the check ended by itself or at its timeout."""
+    started = "setsid sh -c 'echo $$ > child.pid; exec sleep 600' &"
+    waited = "while [ ! -s child.pid ]; do sleep 0.05; done"
+    command(f"{started} {waited}; {ending}", name="detaches", timeout=5)(ran_in(copy), {})
+    child = int((copy / "child.pid").read_text())
+    try:
+        wait_until(lambda: process_ended(child), "the detached child is ended with the check")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_a_run_without_a_copy_is_never_checked_in_the_notebooks_folder(copy: Path) -> None:
     check = command("touch should-not-exist", name="tests")
     no_copy = SimpleNamespace(local_id="run-2", metadata={})
     with pytest.raises(ConfigurationError, match=r"runs in a run's own copy.*workspace="):
         check(no_copy, {})
-    gone = ran_in(tmp_path / "removed")
+    gone = ran_in(copy / "removed")
     with pytest.raises(ConfigurationError, match=r"is gone.*keep=True"):
         check(gone, {})
     assert not Path("should-not-exist").exists()
+
+
+@pytest.mark.parametrize("named", ["notebook", "lookalike"])
+def test_a_folder_a_runs_metadata_names_is_no_copy_unless_workspace_made_it(
+    tmp_path: Path, named: str
+) -> None:
+    """A worker's run or a history file names the copy: only a folder where workspace()
+    makes copies is one."""
+    folder = {
+        "notebook": tmp_path,
+        "lookalike": tmp_path / f"{COPY_PREFIX}x" / "copy",
+    }[named]
+    folder.mkdir(parents=True, exist_ok=True)
+    with pytest.raises(ConfigurationError, match=r"runs only in a copy workspace\(\) made"):
+        command("touch pwned", name="tests")(ran_in(folder), {})
+    assert not (folder / "pwned").exists()
 
 
 @pytest.mark.parametrize(

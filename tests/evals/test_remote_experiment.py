@@ -10,8 +10,10 @@ import pickle
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from agentnb_testing import PEER_TIMEOUT, sdk_python
@@ -21,8 +23,8 @@ import agentnb
 from agentnb import ConfigurationError, evals
 from agentnb._app.front.connections import disconnect
 from agentnb._history import close_default_stores
-from agentnb.evals._remote_task import _WORKER
-from agentnb.history import RunRecord
+from agentnb.evals._remote_task import _WORKER, RemoteRun
+from agentnb.history import HistoryStore, RunRecord
 from agentnb.server import ServerHandle
 from agentnb.types import env_prefix
 
@@ -254,3 +256,116 @@ def test_a_task_that_hangs_is_bounded_by_its_runs_own_limit(
         close_default_stores()
     # (what came before the limit may be nothing on a loaded machine: not checked)
     assert (record.status, record.error_code) == ("interrupted", "timeout")
+
+
+class HostileCluster(PicklingExecutor):
+    """A cluster whose workers run each task, then hand back what ``tamper`` makes of its
+    result: a worker is a peer, and what it returns is input."""
+
+    def __init__(self, tamper: Callable[[RemoteRun], Any]) -> None:
+        super().__init__()
+        self.tamper = tamper
+
+    def submit(  # type: ignore[override]
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
+        return concurrent.futures.ThreadPoolExecutor.submit(self, lambda: self.tamper(fn()))
+
+
+def hostile_experiment(name: str, connection: str, tamper: Callable[[RemoteRun], Any]) -> Any:
+    with HostileCluster(tamper) as cluster:
+        exp = evals.experiment(
+            name, "echo", ROWS, via=connection, evaluators=[Where("there", True)],
+            progress=False, executor=cluster,
+        )  # fmt: skip
+        exp.wait()
+    _WORKER.close()
+    return exp
+
+
+def test_a_worker_never_names_a_run_of_this_history_nor_its_scores_source(
+    keyed: str, tmp_path: Path
+) -> None:
+    before = evals.experiment("before", "echo", ROWS[:1], via=keyed, progress=False).wait()
+    (existing,) = before.runs()
+
+    def as_the_existing_run(ran: RemoteRun) -> RemoteRun:
+        runs = tuple(replace(r, local_id=existing.local_id) for r in ran.runs)
+        calls = tuple(replace(c, local_id=existing.local_id) for c in ran.calls)
+        said = tuple(replace(e, source="person") for e in ran.evaluations)
+        return RemoteRun(ran.worker, runs, calls, said)
+
+    exp = hostile_experiment("taken", keyed, as_the_existing_run)
+    ids = [run.local_id for run in exp.runs()]
+    assert len(set(ids)) == 2 and existing.local_id not in ids  # ids minted here
+    store = HistoryStore(tmp_path / "default.sqlite3")
+    try:
+        assert store.scores([existing.local_id]) == []  # no worker's score on it
+        assert {(s.author, s.source) for s in store.scores(ids)} == {("there", "code")}
+    finally:
+        store.close()
+
+
+def many_runs(ran: RemoteRun) -> RemoteRun:
+    runs = tuple(replace(ran.runs[-1], local_id=f"run-{i}") for i in range(501))
+    return RemoteRun(ran.worker, runs, (), ())
+
+
+def another_agent(ran: RemoteRun) -> RemoteRun:
+    return replace(ran, runs=tuple(replace(r, agent="finance_agent") for r in ran.runs))
+
+
+def another_question(ran: RemoteRun) -> RemoteRun:
+    return replace(ran, runs=tuple(replace(r, message="What is 2+2?") for r in ran.runs))
+
+
+def a_huge_cost(ran: RemoteRun) -> RemoteRun:
+    return replace(ran, runs=tuple(replace(r, cost_usd=1e300) for r in ran.runs))
+
+
+def not_a_result(ran: RemoteRun) -> Any:
+    return {"runs": "everything"}
+
+
+@pytest.mark.parametrize(
+    "tamper", [many_runs, another_agent, another_question, a_huge_cost, not_a_result]
+)
+def test_what_a_worker_hands_back_that_its_task_did_not_ask_leaves_the_pair_undone(
+    keyed: str, tamper: Callable[[RemoteRun], Any]
+) -> None:
+    with pytest.warns(UserWarning, match="left 2 pairs undone") as warned:
+        exp = hostile_experiment("hostile", keyed, tamper)
+    assert "its run came back and could not be kept" in " ".join(str(warned[0].message).split())
+    assert exp.to_pandas()["status"].isna().all()
+    assert len(agentnb.runs()) == 0  # nothing of it kept
+
+
+def test_a_worker_never_names_the_folder_a_later_check_runs_in(keyed: str, tmp_path: Path) -> None:
+    def in_the_notebooks_folder(ran: RemoteRun) -> RemoteRun:
+        marked = {**(ran.runs[-1].metadata or {}), "workspace": str(tmp_path)}
+        return replace(ran, runs=(replace(ran.runs[-1], metadata=marked),))
+
+    exp = hostile_experiment("steered", keyed, in_the_notebooks_folder)
+    exp.evaluate(evals.command("touch pwned", name="tests"))
+    assert not (tmp_path / "pwned").exists()
+    assert all("workspace" not in (run.metadata or {}) for run in exp.runs())
+
+
+@pytest.mark.parametrize(
+    "spelled", ["http://agent:sk-userinfo-secret@{host}{path}", "http://{host}{path}?api_key=sk-q"]
+)
+def test_a_base_url_carrying_a_credential_is_refused_before_anything_is_sent(
+    server: ServerHandle, executor: PicklingExecutor, spelled: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "history.sqlite3"))
+    parts = urlsplit(server.url_for("operativus"))
+    url = spelled.format(host=parts.netloc, path=parts.path)
+    agentnb.connect("operativus", name="in_url", base_url=url, api_key=server.api_key)
+    try:
+        with pytest.raises(ConfigurationError, match="base_url carries a credential"):
+            evals.experiment("t", "echo", ROWS, via="in_url", progress=False, executor=executor)
+    finally:
+        disconnect("in_url")
+        close_default_stores()
+    assert executor.sent == []

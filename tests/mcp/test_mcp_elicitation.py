@@ -273,7 +273,11 @@ def test_a_person_is_shown_twenty_fields_plainly_and_told_how_many_more(
     ("tool", "why"),
     [
         ("feedback", "whose 10 required ones past the 20 a person is shown"),
-        ("launch", "a link that is not http(s) ('file:///etc/passwd') is not shown"),
+        (
+            "launch",
+            "a link that is not http(s) with a host every parser reads alike "
+            "('file:///etc/passwd') is not shown",
+        ),
     ],
 )
 def test_what_a_person_cannot_be_shown_is_declined_unasked(

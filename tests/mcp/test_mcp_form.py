@@ -76,13 +76,37 @@ def test_a_required_field_nobody_can_type_refuses_an_optional_one_is_left_out() 
 @pytest.mark.parametrize(
     ("url", "host"),
     [
-        ("https://exämple.com/pay", "xn--exmple-cua.com"),
+        ("https://xn--exmple-cua.com/pay", "xn--exmple-cua.com"),
+        ("HTTP://Pay.Example.COM./x?y=1#z", "pay.example.com."),
         ("http://127.0.0.1:8000/x", "127.0.0.1"),
+        ("https://[::1]:8443/", "[::1]"),
     ],
 )
 def test_a_link_s_host_is_said_in_ascii(url: str, host: str) -> None:
     shown = shown_form(McpElicitation("srv", "Pay", "url", url=url))
     assert (shown["url"], shown["host"]) == (url, host)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example\\@accounts.google.com/",  # the browser opens evil.example
+        "https://accounts.google.com@evil.example/",
+        "https://accounts.google.com:pw@evil.example/",
+        "https://evil%2Eexample/",
+        "https://evil.exa\tmple/",
+        "https://evil.example /x",
+        "https://0x7f.1/",  # the browser reads 127.0.0.1
+        "https://127.1/",
+        "https://0x7f.0.0.1./",
+        "https://faß.de/",  # the browser opens xn--fa-hia.de, Python's IDNA fass.de
+        "https:evil.example",
+        "https:/\\evil.example",
+    ],
+)
+def test_a_link_whose_host_two_parsers_could_read_apart_is_refused(url: str) -> None:
+    with pytest.raises(FormRefused, match="not http"):
+        shown_form(McpElicitation("srv", "Sign in", "url", url=url))
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,10 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -60,9 +61,11 @@ def vault(provider: Provider, audience: str | None = None) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def person(capsys: pytest.CaptureFixture[str]) -> Iterator[list[str]]:
+def person(
+    capsys: pytest.CaptureFixture[str], before: Callable[[str], None] = lambda link: None
+) -> Iterator[list[str]]:
     """Someone who opens each link agentnb shows (and signs in: the server approves at
-    once): the links they were shown."""
+    once), ``before`` done first: the links they were shown."""
     shown: list[str] = []
     done = threading.Event()
 
@@ -72,6 +75,7 @@ def person(capsys: pytest.CaptureFixture[str]) -> Iterator[list[str]]:
             said += capsys.readouterr().out
             for link in LINK.findall(said)[len(shown) :]:
                 shown.append(link)
+                before(link)
                 httpx.get(link, follow_redirects=True, timeout=PATIENCE_S)
             time.sleep(0.05)
 
@@ -126,6 +130,27 @@ def test_signs_in_calls_refreshes_and_logs_out(
         with agentnb.mcp_tools(url=url, auth="oauth") as tools:
             assert balance(tools) == "savings: 1,234.56 USD"
         assert len(links) == 2, "logged out: signed in again"
+
+
+def test_a_callback_without_the_flows_state_ends_no_sign_in(
+    keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Any process on this machine can reach the listener: one that calls it first, with a
+    code of its own and without the state the link carries, is turned away."""
+    said: list[int] = []
+
+    def forge(link: str) -> None:
+        query = parse_qs(urlsplit(link).query)
+        callback = query["redirect_uri"][0]
+        for state in ("guessed", ""):
+            forged = httpx.get(f"{callback}?code=forged&state={state}", timeout=PATIENCE_S)
+            said.append(forged.status_code)
+
+    with vault(Provider()) as base, person(capsys, forge) as links:
+        with agentnb.mcp_tools(url=f"{base}/mcp", auth="oauth") as tools:
+            assert balance(tools) == "savings: 1,234.56 USD"
+        assert len(links) == 1
+    assert said == [400, 400]
 
 
 def test_a_server_that_says_it_is_another_resource_is_refused(

@@ -7,14 +7,18 @@ would not show as itself (controls, bidi overrides, zero-width characters) writt
 :data:`MAX_SHOWN_FIELDS` fields, each of a kind a person can type (a string, a number, an
 integer, a yes/no, a choice of one or of several); the rest are said as "N more fields not
 shown" and left out of the answer, and a form whose required fields cannot all be shown is
-declined unasked. A link is shown with its host plainly (in ASCII, an internationalized name
-as its ``xn--`` form) and only when it is http or https.
+declined unasked. A link is shown only when it is http or https and its host is one that
+every URL parser reads alike (Python's here, the browser's WHATWG parser that opens it, the
+one a person pastes it into): plain ASCII (an internationalized name in its ``xn--`` form),
+with no userinfo, backslash, percent sign, space or control character before its path, and a
+number only as a plain IPv4 address; any other is refused, since what is shown and what is
+opened would be two readings of it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..._core.text import excerpt, visible
 from .mcp_question import McpElicitation
@@ -28,6 +32,14 @@ _DESCRIPTION = 500
 _MESSAGE = 2_000
 _CHOICES = 50
 _URL = 2_000
+_WEB_LINK = re.compile(
+    r"https?://(?P<host>[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?([/?#][^\\\s]*)?",
+    re.ASCII | re.IGNORECASE,
+)
+_BYTE = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_READ_ALIKE = re.compile(rf"(?!(.*\.)?([0-9]+|0x[0-9a-f]*)\.?$).*|({_BYTE}\.){{3}}{_BYTE}")
+"""A host read alike: a name whose last label is no number, or a plain IPv4 address (a host
+whose last label is a number, ``0x7f.1``, is an address to a browser, ``127.0.0.1``)."""
 _TEXT = 1_000
 """Characters of a default or a choice's value kept."""
 
@@ -70,25 +82,21 @@ def shown_form(asked: McpElicitation) -> dict[str, Any]:
 
 
 def _link(url: str) -> dict[str, Any]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FormRefused(f"a link that is not http(s) ({_plain(url, 200)!r}) is not shown")
+    found = _WEB_LINK.fullmatch(url)
+    if found is None or not _READ_ALIKE.fullmatch(host := found["host"].lower()):
+        raise FormRefused(
+            f"a link that is not http(s) with a host every parser reads alike "
+            f"({_plain(url, 200)!r}) is not shown"
+        )
     if len(url) > _URL:
         raise FormRefused(f"a link of {len(url):,} characters is not shown")
-    host = parts.hostname
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        host = visible(host)
     return {"url": visible(url), "host": host}
 
 
 def _field(name: str, spec: Any, required: bool) -> dict[str, Any] | None:
     """One field as shown, or None for a kind nobody can type (an object, a list of free
     values)."""
-    if not isinstance(spec, dict):
-        return None
-    kind, choices = _kind(spec)
+    kind, choices = _kind(spec) if isinstance(spec, dict) else (None, None)
     if kind is None:
         return None
     field: dict[str, Any] = {
@@ -151,8 +159,6 @@ def _choices(spec: dict[str, Any]) -> list[list[Any]] | None:
 
 
 def _fits(kind: str, value: Any) -> bool:
-    if value is None:
-        return False
     if kind in ("string", "choice"):
         return isinstance(value, str)
     if kind == "boolean":

@@ -190,6 +190,8 @@ class OAuthCallback:
         self._socket.listen(4)
         self._socket.setblocking(False)
         self.redirect_uri = f"http://127.0.0.1:{self._socket.getsockname()[1]}/callback"
+        self.state: str | None = None
+        """The ``state`` of the link shown: a callback without it is not the sign-in."""
 
     async def wait(self) -> AuthorizationCodeResult:
         """The code the redirect brings (within :data:`AUTHORIZE_TIMEOUT`)."""
@@ -198,7 +200,7 @@ class OAuthCallback:
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 head = await reader.read(_REQUEST_BYTES)
-                result = _code_of(head)
+                result = _code_of(head, self.state)
                 body = b"Signed in: you may close this page." if result else b"Not a sign-in."
                 status = b"200 OK" if result else b"400 Bad Request"
                 writer.write(
@@ -225,24 +227,18 @@ class OAuthCallback:
         self._socket.close()
 
 
-def _code_of(head: bytes) -> AuthorizationCodeResult | None:
-    """The code and state of a ``GET /callback?code=...&state=...`` request; None for any
-    other request."""
+def _code_of(head: bytes, expected: str | None) -> AuthorizationCodeResult | None:
+    """The code and state of a ``GET /callback?code=...&state=...`` request with the
+    ``expected`` state; None for any other request."""
     line = head.split(b"\r\n", 1)[0].decode("latin-1")
     method, _, rest = line.partition(" ")
     target = rest.rpartition(" ")[0] or rest
     parts = urlsplit(target)
-    if method != "GET" or parts.path != "/callback":
+    query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    code, state = query.get("code", ""), query.get("state")
+    if method != "GET" or parts.path != "/callback" or not code or state != expected:
         return None
-    query = parse_qs(parts.query)
-    code = (query.get("code") or [""])[0]
-    if not code:
-        return None
-    state = query.get("state")
-    issuer = query.get("iss")
-    return AuthorizationCodeResult(
-        code=code, state=state[0] if state else None, iss=issuer[0] if issuer else None
-    )
+    return AuthorizationCodeResult(code=code, state=state, iss=query.get("iss"))
 
 
 def oauth(url: str, callback: OAuthCallback, show: Callable[[str], None]) -> OAuthClientProvider:
@@ -258,6 +254,7 @@ def oauth(url: str, callback: OAuthCallback, show: Callable[[str], None]) -> OAu
 
     async def redirect(link: str) -> None:
         over_tls(link)
+        callback.state = next(iter(parse_qs(urlsplit(link).query).get("state", [])), None)
         show(link)
 
     return OAuthClientProvider(

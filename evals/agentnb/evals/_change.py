@@ -1,17 +1,21 @@
 """The change a run made in its copy (:mod:`._workspace`): the files it changed, the lines
-added and removed, and the diff against the copy's start — bounded (its head and its end
-kept, a line saying how much was left out), secrets redacted, a binary file named, never
-inlined. Taken right after the turn, before any check runs in the copy."""
+added and removed, and the diff against the copy's start — bounded (only its first
+:data:`DIFF_BYTES` read from git, then its head and its end kept, a line saying how much was
+left out), secrets and anything shaped like a key redacted (the one redaction step of what
+the notebook gives an agent), a binary file named, never inlined. Taken right after the
+turn, before any check runs in the copy; a git that does not end within its time leaves the
+change said as not taken."""
 
 from __future__ import annotations
 
 import html
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from agentnb.history import HistoryStore
-from agentnb.types import redacted_error
+from agentnb.types import redact_key_shapes, redacted_error
 
 from ._book import kept_changes
 
@@ -31,6 +35,8 @@ __all__ = [
 
 DIFF_CHARS: Final = 200_000
 """Characters of a run's diff kept (the rest is left out, said in the diff)."""
+DIFF_BYTES: Final = 4 * DIFF_CHARS
+"""Bytes of a run's diff read from git: a change of 120 MB is never read whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +115,20 @@ def diff_html(change: Change, title: str | None = None) -> str:
 def take_change(copy: Copy) -> Change:
     """The change made in ``copy`` since its start (what ``git add --all`` sees: files the
     repository ignores are not in it)."""
-    copy.git("add", "--all")
-    numbers = copy.git("diff", "--cached", "--numstat", "-z", "--no-renames", copy.start)
-    files = _files(numbers.stdout.decode("utf-8", "replace"))
-    diff = copy.git(
-        "diff", "--cached", "--no-color", "--no-ext-diff", "--no-renames", copy.start
-    ).stdout.decode("utf-8", "replace")
-    return Change(tuple(files), redacted_error(diff, limit=DIFF_CHARS))
+    try:
+        copy.git("add", "--all")
+        numbers = copy.git("diff", "--cached", "--numstat", "-z", "--no-renames", copy.start)
+        files = _files(numbers.stdout.decode("utf-8", "replace"))
+        diff = copy.git_head(
+            DIFF_BYTES, "diff", "--cached", "--no-color", "--no-ext-diff", "--no-renames",
+            copy.start,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as late:
+        return Change((), f"[the change was not taken: git did not end within {late.timeout:g} s]")
+    text = diff[:DIFF_BYTES].decode("utf-8", "replace")
+    if len(diff) > DIFF_BYTES:
+        text += f"\n[... the diff past its first {DIFF_BYTES:,} bytes left out ...]"
+    return Change(tuple(files), redacted_error(redact_key_shapes(text), limit=DIFF_CHARS))
 
 
 def _files(numstat: str) -> list[ChangedFile]:

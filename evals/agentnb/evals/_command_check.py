@@ -1,8 +1,10 @@
 """Checks in a run's copy: :func:`command` is an evaluator that runs a shell command (the
 project's tests) in the copy its run worked in (``experiment(..., workspace=...)``), after
-the turn: exit 0 passes. The command runs in a process group of its own, ended whole at its
-timeout; of its output only a head and a tail are held (a check printing 1 GB holds a few
-KiB), redacted, as the score's comment."""
+the turn: exit 0 passes. The command runs in a process group of its own, ended whole when it
+ends or at its timeout, with every process it started that carries its mark in its
+environment (a child in a session of its own with ``setsid`` too); of its output only a
+head and a tail are held (a check printing 1 GB holds a few KiB), redacted, as the score's
+comment."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import threading
+import uuid
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +22,7 @@ from typing import Any, Final
 
 from agentnb import ConfigurationError
 from agentnb.history import RunRecord
-from agentnb.types import redacted_error
+from agentnb.types import PROCESS_MARK, end_marked, redacted_error
 
 __all__ = ["Finished", "command", "run_bounded"]
 
@@ -30,6 +34,9 @@ COMMENT_CHARS: Final = 20000
 """Characters of a command's output kept as the score's comment."""
 COPY_KEY: Final = "workspace"
 """The run's metadata key naming the copy it worked in."""
+COPY_PREFIX: Final = "agentnb-workspace-"
+"""The start of the name of the temporary folder each copy is made in: a command runs only
+in a folder there (what a run's metadata names is data, from a worker or a history file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +62,12 @@ def run_bounded(shell: str, folder: Path, timeout: float) -> Finished:
     """Run ``shell`` in ``folder`` in a process group of its own, for at most ``timeout``
     seconds (then the whole group is killed); its stdout and stderr merged, a head and a
     tail of them kept. Whatever it left running is ended with it."""
+    mark = uuid.uuid4().hex
     process = subprocess.Popen(
         shell,
         shell=True,
         cwd=folder,
+        env={**os.environ, PROCESS_MARK: mark},  # a child that leaves the group is ended too
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -74,6 +83,7 @@ def run_bounded(shell: str, folder: Path, timeout: float) -> Finished:
         code = None
     finally:
         _end_group(process)
+        end_marked(mark)
     reader.join(30)
     process.stdout.close()
     return Finished(code, kept.text(), timeout)
@@ -147,6 +157,10 @@ def command(shell: str, *, name: str | None = None, timeout: float = 300.0) -> A
     return check
 
 
+def _temp() -> Path:
+    return Path(tempfile.gettempdir()).resolve()
+
+
 def _copy_of(run: RunRecord, shell: str) -> Path:
     given = (run.metadata or {}).get(COPY_KEY)
     if not given:
@@ -154,7 +168,13 @@ def _copy_of(run: RunRecord, shell: str) -> Path:
             f"command({shell!r}) runs in a run's own copy, and run {run.local_id} had none: "
             "run the experiment with workspace=agentnb.evals.workspace(path)"
         )
-    folder = Path(str(given))
+    folder = Path(str(given)).resolve()
+    place = folder.relative_to(tmp).parts if folder.is_relative_to(tmp := _temp()) else ()
+    if len(place) < 2 or not place[0].startswith(COPY_PREFIX) or place[1] != "copy":
+        raise ConfigurationError(
+            f"command({shell!r}) runs only in a copy workspace() made, and run "
+            f"{run.local_id} names {str(given)!r}, which is none: it is not run there"
+        )
     if not folder.is_dir():
         raise ConfigurationError(
             f"command({shell!r}): run {run.local_id}'s copy {folder} is gone (removed after "

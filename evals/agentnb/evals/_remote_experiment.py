@@ -16,25 +16,32 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
 
 from agentnb import AgentNBError, ConfigurationError, HistoryError
 from agentnb.display import make_progress, warn
-from agentnb.history import HistoryStore
+from agentnb.history import HistoryStore, RunRecord
 from agentnb.types import Example, Via, connections_of
 
 from ._book import ExperimentBook, ExperimentRecord
+from ._command_check import COPY_KEY
 from ._evaluators import Evaluator, run_evaluator
 from ._experiment_runs import evaluate_left, nothing_left, pairs_left
-from ._remote_task import PairTask, RemoteRun, address_of, on_worker
+from ._remote_task import PairTask, RemoteRun, WorkerEvaluation, address_of, on_worker
 
 __all__ = ["RemoteWork", "start_remote"]
 
 ATTEMPTS: Final = 2
 """Times a pair's task is sent: once, and once more when it was lost (not when it failed
 saying why)."""
+RUNS_PER_TASK: Final = 21
+"""Runs a task may hand back: the pair's, and before it those the platform refused with 429
+and the batch sent again (at most 20 times)."""
+MAX_COST_USD: Final = 1e6
+"""The most one run handed back may say it cost: past it, a worker's figure is no cost."""
 
 
 def start_remote(
@@ -197,6 +204,7 @@ class RemoteWork:
         only once written), then its scores from the worker; the local evaluators next."""
         example, arm = self._todo[task.index]
         try:
+            ran = held_to(task, ran)
             self._store.import_records(ran.runs, ran.calls)
             self._book.link(
                 self._record.name, [(example.position, arm, run.local_id) for run in ran.runs]
@@ -273,6 +281,53 @@ class RemoteWork:
                 stacklevel=3,
             )
             self.problems = []
+
+
+def held_to(task: PairTask, ran: object) -> RemoteRun:
+    """What a worker handed back, held to the task it was sent (a worker is a peer, its
+    result input): the task's agent and question, at most :data:`RUNS_PER_TASK` runs, costs
+    that are figures, the evaluations of the evaluators the task carried under their own
+    source. The runs' ids are minted here (a worker never names a run of this history) and
+    no metadata key that steers a later action here (the copy a check runs in) is kept."""
+    if not isinstance(ran, RemoteRun) or not 0 < len(ran.runs) <= RUNS_PER_TASK:
+        raise ConfigurationError(
+            f"a task hands back one run and at most {RUNS_PER_TASK - 1} refused ones, not "
+            f"{len(ran.runs) if isinstance(ran, RemoteRun) else type(ran).__name__}"
+        )
+    ids = {record.local_id: uuid.uuid4().hex for record in ran.runs}
+    runs = tuple(
+        replace(
+            _checked_run(task, record),
+            local_id=ids[record.local_id],
+            metadata={k: v for k, v in (record.metadata or {}).items() if k != COPY_KEY},
+        )
+        for record in ran.runs
+    )
+    if len(ids) != len(runs) or any(call.local_id not in ids for call in ran.calls):
+        raise ConfigurationError("a task's runs share an id, or a tool call is of none of them")
+    calls = tuple(replace(call, local_id=ids[call.local_id]) for call in ran.calls)
+    sent = {evaluator.name: evaluator.source for evaluator in task.evaluators}
+    evaluations = [e for e in ran.evaluations if isinstance(e, WorkerEvaluation)]
+    if sorted(e.evaluator for e in evaluations) != sorted(sent) or len(evaluations) != len(
+        ran.evaluations
+    ):
+        evaluations = []  # not the task's evaluators, each once: scored here by a resume
+    checked = tuple(replace(e, source=sent[e.evaluator]) for e in evaluations)
+    return RemoteRun(ran.worker, runs, calls, checked)
+
+
+def _checked_run(task: PairTask, record: object) -> RunRecord:
+    if not isinstance(record, RunRecord):
+        raise ConfigurationError(f"a task hands back runs, not {type(record).__name__}")
+    if (record.agent, record.message) != (task.request.agent, task.request.message):
+        raise ConfigurationError(
+            f"a run of agent {record.agent!r} came back for a task of {task.request.agent!r} "
+            "(or for another question)"
+        )
+    cost = record.cost_usd
+    if cost is not None and not (isinstance(cost, float | int) and 0 <= cost <= MAX_COST_USD):
+        raise ConfigurationError(f"a run said to cost {cost!r} USD is no run this task made")
+    return record
 
 
 def _by_reason(problems: Sequence[tuple[str, str]]) -> str:

@@ -9,20 +9,23 @@ or an ACP agent's command, its timeouts and limits), the approval policy, the ex
 worker's evaluators. A key never does: the worker reads it from its own environment, under
 the name the notebook's own process would read it from (``AGENTNB_<NAME>_API_KEY``,
 ``AGENTNB_API_KEY`` for the default connection), or the task fails naming the variable.
-Headers and an agent's environment may carry a key, so a connection with either is refused
-before anything is sent.
+Headers, an agent's environment and a base URL's user, password or key-named query
+parameter may carry a key, so a connection with any of them is refused before anything is
+sent.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
+from urllib.parse import parse_qsl, urlsplit
 
 from agentnb import ConfigurationError, Run
 from agentnb.history import HistoryStore, RunRecord, ToolCallRecord
@@ -64,6 +67,9 @@ bound its run (its own limits bound a task that hangs)."""
 
 _MAY_HOLD_A_KEY: Final = ("headers", "env")
 """Options a task never carries: their values may be keys."""
+
+_SECRET_QUERY: Final = re.compile(r"key|token|secret|passw|auth|sig|code|cred", re.IGNORECASE)
+"""A base URL's query parameter whose name says it may be a key (``?api_key=``)."""
 
 _OWN_TO_THIS_PROCESS: Final = ("http_client", "recorder")
 """Options that are objects of this process: the worker makes its own."""
@@ -128,6 +134,17 @@ def address_of(conn: Connection) -> ConnectionAddress:
             "carry a key, and nothing secret travels to a worker: give the worker's agent its "
             "key in the worker's own environment (AGENTNB_<NAME>_API_KEY; an ACP agent reads "
             "the worker's environment) and connect without them"
+        )
+    url = urlsplit(conn.base_url or "")
+    if (
+        url.username
+        or url.password
+        or any(_SECRET_QUERY.search(k) for k, _ in parse_qsl(url.query))
+    ):
+        raise ConfigurationError(
+            f"connection {conn.name!r}'s base_url carries a credential (a user and password, "
+            "or a key in its query), and nothing secret travels to a worker: give the key as "
+            "the worker's AGENTNB_<NAME>_API_KEY and connect to a base_url without it"
         )
     own = [name for name in _OWN_TO_THIS_PROCESS if options.get(name) is not None]
     if own:

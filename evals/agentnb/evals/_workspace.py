@@ -15,14 +15,14 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from agentnb import ConfigurationError
 from agentnb.display import warn
 
-from ._command_check import run_bounded
+from ._command_check import COPY_PREFIX, run_bounded
 
 __all__ = ["Copy", "SetupFailed", "Workspace", "checked_workspace", "workspace"]
 
@@ -61,20 +61,34 @@ class Workspace:
     setup: str | None = None
     keep: Keep = False
     setup_timeout: float = SETUP_TIMEOUT
+    trust_dataset: bool = False
+    """Whether a question's ``repo`` and ``setup`` fields may name its copy and command."""
 
     def for_question(self, fields: Mapping[str, Any]) -> Workspace:
-        """This workspace with a question's own ``repo``, ``ref`` or ``setup`` over it."""
-        path = _field(fields, "repo")
-        ref = _field(fields, "ref") or self.ref
-        setup = _field(fields, "setup") or self.setup
+        """This workspace with a question's own ``repo``, ``ref`` or ``setup`` over it; a
+        question naming a ``repo`` or a ``setup`` is refused unless the workspace trusts the
+        dataset (a dataset is data: it never runs a command, nor picks the folder, unasked)."""
+        path, given = _field(fields, "repo"), _field(fields, "setup")
+        named = [name for name, value in (("repo", path), ("setup", given)) if value is not None]
+        if named and not self.trust_dataset:
+            raise ConfigurationError(
+                f"a question names its own {' and '.join(map(repr, named))} "
+                f"({fields.get(named[0])!r}), and a dataset is data: its setup runs as a shell "
+                "command and its repo is copied for the agent only with "
+                "workspace(..., trust_dataset=True)"
+            )
+        ref, setup = _field(fields, "ref") or self.ref, given or self.setup
         if path is None and ref == self.ref and setup == self.setup:
             return self
-        return workspace(self.path if path is None else path, ref, setup, self.keep, quiet=True)
+        return replace(
+            workspace(self.path if path is None else path, ref, setup, self.keep, quiet=True),
+            trust_dataset=True,
+        )
 
     def copy(self) -> Copy:
         """A fresh copy, its start committed, its setup run; :class:`SetupFailed` when the
         setup fails (the copy is removed)."""
-        root = Path(tempfile.mkdtemp(prefix="agentnb-workspace-"))
+        root = Path(tempfile.mkdtemp(prefix=COPY_PREFIX))
         try:
             made = _git_copy(self, root) if _git_top(self.path) else _folder_copy(self, root)
             if self.setup is not None:
@@ -106,6 +120,35 @@ class Copy:
         """``git args`` on the copy."""
         return _git(self.top, *args, env=self.env, check=check)
 
+    def git_head(self, size: int, *args: str) -> bytes:
+        """The first ``size`` bytes ``git args`` on the copy writes (one more when it writes
+        more: the rest is never read), its process ended there; ``TimeoutExpired`` when it
+        did not end within :data:`GIT_TIMEOUT`."""
+        process = subprocess.Popen(
+            ["git", *args],
+            cwd=self.top,
+            env={**os.environ, **_GIT_ENV, **self.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        late = threading.Event()
+
+        def too_late() -> None:
+            late.set()
+            process.kill()
+
+        timer = threading.Timer(GIT_TIMEOUT, too_late)
+        timer.start()
+        assert process.stdout is not None
+        with process.stdout:
+            head = process.stdout.read(size + 1)
+        timer.cancel()
+        process.kill()
+        process.wait()
+        if late.is_set():
+            raise subprocess.TimeoutExpired(args, GIT_TIMEOUT)
+        return head
+
     def remove(self) -> None:
         """Remove the copy (a worktree is unregistered from its repository)."""
         _remove(self.root, self.repository)
@@ -117,6 +160,7 @@ def workspace(
     setup: str | None = None,
     keep: Keep = False,
     *,
+    trust_dataset: bool = False,
     quiet: bool = False,
 ) -> Workspace:
     """Each run of ``experiment(..., workspace=...)`` gets a fresh copy of ``path`` as its
@@ -128,10 +172,13 @@ def workspace(
     - any other folder: a copy of it.
 
     ``setup``: a shell command run in each copy before its agent starts (``"pip install -e
-    ."``); one that fails fails the run, naming it. A question's ``repo``, ``ref`` and
-    ``setup`` fields (the dataset's) name its own. The copy is removed after its checks
-    (``agentnb.evals.command``), unless ``keep=True``, or ``keep="failed"`` for a run that
-    failed or a check that did not pass; where it is kept is on the run
+    ."``); one that fails fails the run, naming it. A question's ``ref`` field (the
+    dataset's) names its own; its ``repo`` and ``setup`` fields too, only with
+    ``trust_dataset=True`` (a dataset is data, and may come from someone else: without it, an
+    experiment whose dataset names either is refused before any copy is made). The copy is
+    removed after its checks (``agentnb.evals.command``), unless ``keep=True``, or
+    ``keep="failed"`` for a run that failed or a check that did not pass; where it is kept is
+    on the run
     (``exp.change(question, arm).kept_at``)."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
@@ -140,7 +187,7 @@ def workspace(
         raise ConfigurationError(f"keep is False, True or 'failed', not {keep!r}")
     if setup is not None and (not isinstance(setup, str) or not setup.strip()):
         raise ConfigurationError(f"setup is a shell command (a string), not {setup!r}")
-    found = Workspace(folder.resolve(), ref, setup, keep)
+    found = Workspace(folder.resolve(), ref, setup, keep, trust_dataset=trust_dataset is True)
     top = _git_top(found.path)
     if top is None:
         if ref is not None:

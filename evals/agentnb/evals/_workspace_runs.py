@@ -53,6 +53,8 @@ class InCopies:
         evaluators: Sequence[Evaluator],
     ) -> None:
         self.space, self.examples, self.store = space, examples, store
+        for example in examples:  # a question the workspace refuses fails before any copy
+            space.for_question(example.extra)
         self.evaluators = evaluators
         self._pairs: dict[int, _Pair] = {}
 
