@@ -59,6 +59,7 @@ from ._tracing import configure_tracing, tracing_recorder
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from ._app.context.live_notebook import notebook_tools
     from ._app.front.api import ask, attach, chat
     from ._app.front.connections import connect, connections, get_connection
     from ._app.front.scoring import score, scores
@@ -122,6 +123,7 @@ __all__ = [
     "get_connection",
     "mcp_logout",
     "mcp_tools",
+    "notebook_tools",
     "remote_runs",
     "runs",
     "score",
@@ -157,6 +159,7 @@ _LAZY: dict[str, str] = {
     "remote_runs": "._app.past.remote_runs",
     "mcp_logout": "._app.mcp.mcp_tools",
     "mcp_tools": "._app.mcp.mcp_tools",
+    "notebook_tools": "._app.context.live_notebook",
     "runs": "._app.past.history_tables",
     "summary": "._app.past.history_tables",
     "start_server": ".server",

@@ -210,7 +210,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
     whole, duplicates = _shown_arguments(version)
     others = approval.other_versions if approval is not None else ()
     why = approval.protocol_error if approval is not None else None
-    diff = _diff_of(version.arguments)
+    diff = _diff_of(version.arguments) or _diff_of_reason(approval)
     return ShownCall(
         name=visible(version.name),
         name_is_plain=is_plain_identifier(version.name),
@@ -230,6 +230,13 @@ def _diff_of(arguments: Any) -> list[str]:
     if not isinstance(diff, str) or not diff.startswith(("--- ", "@@ ")):
         return []
     return diff.splitlines()
+
+
+def _diff_of_reason(approval: Any) -> list[str]:
+    """The diff under the first line of an approval's reason: the client's own account of
+    what a write will change (a notebook cell's edit, against the cell as it is now)."""
+    said = approval.reason.splitlines() if approval is not None and approval.reason else []
+    return said[1:] if len(said) > 1 and said[1].startswith(("--- ", "@@ ")) else []
 
 
 def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:
