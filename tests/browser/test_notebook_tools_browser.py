@@ -143,3 +143,65 @@ def test_a_persons_typing_between_the_card_and_the_click_refuses_the_edit(
         answer = widget_at(page, ASKING).locator(".anb-answer").last.inner_text()
         assert "changed" in answer and "Stopped" in answer, answer
         assert page.evaluate(AGENT_CELL)["source"] == "print('agent was here')  # mine"
+
+
+# ---- a hostile agent ---------------------------------------------------------------------
+
+KEY = "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
+HOSTILE_SETUP = f"{SETUP}\napi_key = {KEY!r}"
+
+
+def _hostile(message: str) -> list[str]:
+    """The setup and a run of the scripted agent on ``message``, every call approved."""
+    return [
+        HOSTILE_SETUP,
+        f"agentnb.ask('m', {message!r}, client=worker, tools=tools, approve=True)",
+    ]
+
+
+def _answer_to(page: Any, message: str) -> str:
+    page.evaluate(RUN_CELL, ASKING)
+    wait_for_state(page, ASKING, "Completed")
+    return str(widget_at(page, ASKING).locator(".anb-answer").last.inner_text())
+
+
+def test_a_key_a_cell_prints_is_redacted_in_what_goes_back(jupyterlab: Any, browser: Any) -> None:
+    message = "Run: print('the key is', api_key)"
+    with notebook_page(browser, jupyterlab, "cells-key.ipynb", _hostile(message)) as page:
+        answer = _answer_to(page, message)
+        assert "the key is ***" in answer, answer
+        assert KEY not in answer and KEY[:12] not in answer
+        assert KEY in page.evaluate(AGENT_CELL)["outputs"][0]["text"]  # the person sees it
+
+
+def test_a_markdown_cell_with_script_is_rendered_sanitized(jupyterlab: Any, browser: Any) -> None:
+    message = (
+        "Markdown: **hi**\n\n<script>window.__pwned = 1</script>\n\n"
+        '<img src=x onerror="window.__pwned = 2">'
+    )
+    with notebook_page(browser, jupyterlab, "cells-markdown.ipynb", _hostile(message)) as page:
+        assert "Added: added cell" in _answer_to(page, message)
+        page.evaluate(
+            "() => { const cells = window.__anbPanel().content.widgets;"
+            " cells[cells.length - 1].rendered = true; }"
+        )
+        rendered = cell_at(page, len(CELLS)).locator(".jp-RenderedMarkdown")
+        rendered.locator("strong").wait_for(timeout=PATIENCE_MS)
+        assert rendered.locator("script").count() == 0
+        assert page.evaluate("() => window.__pwned === undefined")
+
+
+def test_a_cell_of_another_notebook_is_refused_unasked(jupyterlab: Any, browser: Any) -> None:
+    message = "Edit: 0b7c2a9e-of-another-notebook"
+    cells = [HOSTILE_SETUP, f"agentnb.ask('m', {message!r}, client=worker, tools=tools)"]
+    with notebook_page(browser, jupyterlab, "cells-other.ipynb", cells) as page:
+        answer = _answer_to(page, message)
+        assert "has no cell '0b7c2a9e-of-another-notebook'" in answer, answer
+        assert page.evaluate(CELL_SOURCES) == cells
+
+
+def test_a_thousand_adds_are_bounded(jupyterlab: Any, browser: Any) -> None:
+    with notebook_page(browser, jupyterlab, "cells-flood.ipynb", _hostile("Flood: ")) as page:
+        answer = _answer_to(page, "Flood: ")
+        assert "added 50 cells already, the most they add" in answer, answer
+        assert len(page.evaluate(CELL_SOURCES)) == len(CELLS) + 50

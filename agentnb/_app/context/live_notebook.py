@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
+from comm import create_comm
+
 from ..._core.client_tools import ClientTool, tool
 from ..._core.exceptions import ConfigurationError
 from ..._display.environment import user_shell
@@ -97,8 +99,6 @@ class LivePage:
         self.path = ""
         self._heard = threading.Event()
         self._answers: dict[str, concurrent.futures.Future[dict[str, Any]]] = {}
-        from comm import create_comm  # ipykernel's, present wherever a kernel runs
-
         self._comm = create_comm(target_name=TARGET, data={"op": "hello"})
         self._comm.on_msg(self._received)
 
