@@ -15,9 +15,10 @@ static copy, ``agentnb runs``, ``Run``'s repr) shows it through this module, so 
   ``mcp:search``) is flagged, since a look-alike of a harmless name is the usual disguise;
 - arguments whose JSON text names a key twice, at any depth, are flagged: which of the two a
   platform keeps is its own choice, and the person must not be shown the harmless one only;
-- a call that writes a file (its arguments' ``diff``: a unified diff) shows that diff as
-  lines, each made visible, old and new marked by ``-`` and ``+`` (:attr:`ShownCall.diff`),
-  so what a write will change is read, not decoded from an escaped string;
+- a call that writes a file (its arguments' ``diff``: a unified diff) or a notebook cell
+  (the diff under the first line of the client's reason) shows that diff as lines, each
+  made visible, old and new marked by ``-`` and ``+`` (:attr:`ShownCall.diff`), so what a
+  write will change is read, not decoded from an escaped string;
 - a call awaiting approval is shown as the decision is bound to it
   (:attr:`~agentnb.approvals.ToolApproval.asked`: the version the platform acts on), and the
   platform's other versions that disagree with it are shown below it, flagged, as is a call no
