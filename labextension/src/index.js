@@ -2,7 +2,7 @@
  * agentnb's notebook extension for JupyterLab 4 and Notebook 7: answers the comm the kernel
  * opens ("agentnb.notebook") on every notebook's kernel, sends the notebook's cells as they
  * change (id, type, source, execution count, each output as bounded text), and applies what
- * the kernel asks (add, edit, run, delete a cell, interrupt) on the notebook's own model, so
+ * the kernel asks (add, edit or run a cell, interrupt) on the notebook's own model, so
  * the person sees it happen and undoes an edit as their own. Every change that names a cell
  * carries the source the approval card showed: the change is made only if the cell's source
  * is still exactly that, compared right before it is made. No ILabShell: Notebook 7 loads it.
@@ -85,11 +85,6 @@ async function apply(panel, asked) {
   if (asked.op === "edit") {
     unchanged(panel, asked.cell_id, asked.expected).model.sharedModel.setSource(
       String(asked.source));
-    return {};
-  }
-  if (asked.op === "delete") {
-    const widget = unchanged(panel, asked.cell_id, asked.expected);
-    notebook.deleteCell(panel.content.widgets.indexOf(widget));
     return {};
   }
   if (asked.op === "run") {

@@ -1,5 +1,5 @@
 """The notebook this kernel's page shows, as an agent works in it: its cells listed, a cell
-added, edited, run or deleted, each through the run's approval gate.
+added, edited or run, each through the run's approval gate.
 
 The page is JupyterLab 4 or Notebook 7 with agentnb's prebuilt extension (``labextension/``):
 it answers a comm the kernel opens (:data:`TARGET`), sends the notebook's cells (id, type,
@@ -8,8 +8,8 @@ is asked on the notebook's own model, so a person sees the cell appear and run, 
 undoes it as their own edit. Where no such page answers (VS Code, the classic notebook,
 nbclient, a terminal) a tool says so and nothing is changed.
 
-A cell is named by its id and the hash of its source as the agent read it: an edit, a run or
-a delete whose hash no longer matches (a person typed in the cell) is refused before anyone
+A cell is named by its id and the hash of its source as the agent read it: an edit or a run
+whose hash no longer matches (a person typed in the cell) is refused before anyone
 is asked; once approved, the page applies it only if the cell's source is still the one the
 card showed, compared on the model right before it acts. What the agent reads back (cells,
 what a run printed, returned, raised or displayed) passes the context tools' redaction and
@@ -42,7 +42,7 @@ TARGET: Final = "agentnb.notebook"
 PAGE_WAIT: Final = 5.0
 """Seconds a tool waits for the page's first list of cells."""
 EDIT_WAIT: Final = 10.0
-"""Seconds an add, edit or delete waits for the page to apply it."""
+"""Seconds an add or an edit waits for the page to apply it."""
 CELL_TIME_LIMIT: Final = 300.0
 """Seconds an agent's cell may run: past them the kernel is interrupted and the agent told."""
 MAX_ADDED: Final = 50
@@ -168,7 +168,7 @@ def _page() -> LivePage:
 def notebook_tools() -> tuple[ClientTool, ...]:
     """The notebook tools over the page that shows this kernel, for a client's ``tools=``:
     ``notebook_list_cells`` (reads, as the context tools do) and ``notebook_add_cell``,
-    ``notebook_edit_cell``, ``notebook_run_cell``, ``notebook_delete_cell``, each asking
+    ``notebook_edit_cell`` and ``notebook_run_cell``, each asking
     first through the run's approval gate, its card showing the code, the diff or what will
     run. A :class:`ConfigurationError` outside a notebook's kernel."""
     kernel = running_kernel()
@@ -186,8 +186,8 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str, made_by: str) -> tupl
         return data_block(read_safely(kernel, text), nonce)
 
     def notebook_list_cells() -> str:
-        """List the notebook's cells: each one's id, type and source hash (which an edit,
-        run or delete names), its source and a summary of its outputs."""
+        """List the notebook's cells: each one's id, type and source hash (which an edit
+        or a run names), its source and a summary of its outputs."""
         cells = page.current()
         return read(lambda settings, found: _listing(cells, settings))
 
@@ -230,18 +230,8 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str, made_by: str) -> tupl
         count = reply.get("execution_count")
         return read(lambda settings, found: _ran(cell_id, count, outputs, reply, settings))
 
-    def notebook_delete_cell(cell_id: str, source_hash: str) -> str:
-        """Delete a cell.
-
-        :param cell_id: the cell's id
-        :param source_hash: the hash of its source as you read it
-        """
-        cell = page.find(cell_id, source_hash)
-        page.ask("delete", EDIT_WAIT, cell_id=cell_id, expected=cell.source)
-        return f"deleted cell {cell_id}"
-
     reads = replace(tool(notebook_list_cells, time_limit=PAGE_WAIT + 5), reads_notebook=True)
-    writes = (notebook_add_cell, notebook_edit_cell, notebook_run_cell, notebook_delete_cell)
+    writes = (notebook_add_cell, notebook_edit_cell, notebook_run_cell)
     limits = {"notebook_run_cell": CELL_TIME_LIMIT + 5}
     return (
         reads,
@@ -325,8 +315,6 @@ def _asks(page: LivePage, name: str) -> Callable[[dict[str, Any]], str]:
         if name == "notebook_edit_cell":
             said = f"edits cell {cell.id} (the diff against the cell as it is now)"
             return _with_diff(said, cell.source, arguments["source"])
-        if name == "notebook_delete_cell":
-            return _with_diff(f"deletes cell {cell.id}", cell.source, "")
         code = [f" {line}" for line in cell.source.splitlines()]
         return "\n".join([f"runs cell {cell.id} in the kernel, as it is now:", "@@ @@", *code])
 
