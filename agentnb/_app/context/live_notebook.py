@@ -18,6 +18,7 @@ bounds (:func:`~.context_tools.read_safely`) inside the run's data block.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import difflib
 import hashlib
@@ -134,24 +135,48 @@ class LivePage:
                 return cell
         raise ValueError(f"this notebook ({self.path or 'unsaved'}) has no cell {cell_id!r}")
 
-    def ask(self, op: str, wait: float, **fields: Any) -> dict[str, Any]:
-        """The page's answer to ``op``; a ``ValueError`` when it refuses or does not answer."""
+    def send(self, op: str, **fields: Any) -> tuple[str, concurrent.futures.Future[Any]]:
+        """Ask the page ``op``: the request's id and where its answer comes."""
         self.current()
         request_id = secrets.token_hex(8)
         answer: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
         self._answers[request_id] = answer
         self._comm.send({"op": op, "id": request_id, **fields})
+        return request_id, answer
+
+    def ask(self, op: str, wait: float, **fields: Any) -> dict[str, Any]:
+        """The page's answer to ``op``; a ``ValueError`` when it refuses or does not answer."""
+        request_id, answer = self.send(op, **fields)
         try:
-            reply = answer.result(wait)
+            return _answered(answer.result(wait))
         except concurrent.futures.TimeoutError:
-            if op == "run":
-                self._comm.send({"op": "interrupt", "id": request_id})
             raise ValueError(f"the page did not answer within {wait:g} s ({op})") from None
         finally:
             self._answers.pop(request_id, None)
-        if reply.get("error"):
-            raise ValueError(str(reply["error"])[:1_000])
-        return reply
+
+    async def run(self, cell: Cell) -> dict[str, Any]:
+        """The page's answer once it ran ``cell``: the kernel is interrupted when the cell
+        passes :data:`CELL_TIME_LIMIT` or its call is cancelled (a Stop does not reach it
+        yet: the cell runs on)."""
+        request_id, answer = self.send("run", cell_id=cell.id, expected=cell.source)
+        try:
+            reply = await asyncio.wait_for(asyncio.wrap_future(answer), CELL_TIME_LIMIT)
+        except (asyncio.CancelledError, TimeoutError) as ended:
+            self._comm.send({"op": "interrupt", "id": request_id})
+            if isinstance(ended, asyncio.CancelledError):
+                raise
+            raise ValueError(
+                f"cell {cell.id} ran past {CELL_TIME_LIMIT:g} s: the kernel was interrupted"
+            ) from None
+        finally:
+            self._answers.pop(request_id, None)
+        return _answered(reply)
+
+
+def _answered(reply: dict[str, Any]) -> dict[str, Any]:
+    if reply.get("error"):
+        raise ValueError(str(reply["error"])[:1_000])
+    return reply
 
 
 _pages: list[LivePage] = []
@@ -217,7 +242,7 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str, made_by: str) -> tupl
         page.ask("edit", EDIT_WAIT, cell_id=cell_id, expected=cell.source, source=source)
         return f"edited cell {cell_id} (source hash {hash_of(source)})"
 
-    def notebook_run_cell(cell_id: str, source_hash: str) -> str:
+    async def notebook_run_cell(cell_id: str, source_hash: str) -> str:
         """Run a cell as a person runs it, and read what it printed, returned, raised and
         displayed.
 
@@ -225,7 +250,7 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str, made_by: str) -> tupl
         :param source_hash: the hash of its source as you read it
         """
         cell = page.find(cell_id, source_hash)
-        reply = page.ask("run", CELL_TIME_LIMIT, cell_id=cell_id, expected=cell.source)
+        reply = await page.run(cell)
         outputs = [str(o) for o in reply.get("outputs", [])][:50]
         count = reply.get("execution_count")
         return read(lambda settings, found: _ran(cell_id, count, outputs, reply, settings))
