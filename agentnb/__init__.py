@@ -36,6 +36,7 @@ from ._tracing import configure_tracing, tracing_recorder
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from ._app.context.live_notebook import notebook_tools
     from ._app.front.api import ask, attach, chat
     from ._app.front.connections import connect, connections, get_connection
     from ._app.front.scoring import score, scores
@@ -75,6 +76,7 @@ __all__ = [
     "get_connection",
     "mcp_logout",
     "mcp_tools",
+    "notebook_tools",
     "remote_runs",
     "runs",
     "score",
@@ -111,6 +113,7 @@ _LAZY: dict[str, str] = {
     "remote_runs": "._app.past.remote_runs",
     "mcp_logout": "._app.mcp.mcp_tools",
     "mcp_tools": "._app.mcp.mcp_tools",
+    "notebook_tools": "._app.context.live_notebook",
     "runs": "._app.past.history_tables",
     "summary": "._app.past.history_tables",
     "start_server": ".server",

@@ -7,11 +7,12 @@ Serve it with ``agentnb_testing.serving_asgi(reading_agent)`` (base URL + ``/v1`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from agentnb_testing import asgi_body
 
-__all__ = ["BODIES", "STEPS", "reading_agent"]
+__all__ = ["BODIES", "STEPS", "chat_agent", "chunk", "reading_agent"]
 
 STEPS: list[list[tuple[str, dict[str, Any]]]] = [
     [("notebook_variables", {})],
@@ -21,7 +22,7 @@ BODIES: list[dict[str, Any]] = []
 """Every request body the agent got, in order."""
 
 
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
     choice = {"index": 0, "delta": delta, "finish_reason": finish}
     body = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": [choice]}
     return f"data: {json.dumps(body)}\n\n".encode()
@@ -30,28 +31,40 @@ def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
 def _frames(body: dict[str, Any]) -> list[bytes]:
     step = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
     if step >= len(STEPS):
-        return [_chunk({"role": "assistant", "content": "done"}), _chunk({}, "stop")]
+        return [chunk({"role": "assistant", "content": "done"}), chunk({}, "stop")]
     calls = [
         {"index": i, "id": f"read_{step}_{i}", "type": "function",
          "function": {"name": name, "arguments": json.dumps(arguments)}}
         for i, (name, arguments) in enumerate(STEPS[step])
     ]  # fmt: skip
-    return [_chunk({"role": "assistant", "tool_calls": calls}), _chunk({}, "tool_calls")]
+    return [chunk({"role": "assistant", "tool_calls": calls}), chunk({}, "tool_calls")]
 
 
-async def reading_agent(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The ASGI app."""
-    raw = await asgi_body(scope, receive, send)
-    if raw is None:
-        return
-    if scope["method"] != "POST":  # a listing of models: it has none
-        await send({"type": "http.response.start", "status": 404, "headers": []})
+def chat_agent(frames: Callable[[dict[str, Any]], list[bytes]]) -> Any:
+    """A scripted Chat Completions agent as an ASGI app: each POST's body (parsed) gets the
+    SSE ``frames`` it makes, then ``[DONE]``; a listing of models gets a 404."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raw = await asgi_body(scope, receive, send)
+        if raw is None:
+            return
+        if scope["method"] != "POST":  # a listing of models: it has none
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        head = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": head})
+        for frame in [*frames(json.loads(raw)), b"data: [DONE]\n\n"]:
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
-        return
-    body = json.loads(raw)
+
+    return app
+
+
+def _read(body: dict[str, Any]) -> list[bytes]:
     BODIES.append(body)
-    head = [(b"content-type", b"text/event-stream")]
-    await send({"type": "http.response.start", "status": 200, "headers": head})
-    for frame in [*_frames(body), b"data: [DONE]\n\n"]:
-        await send({"type": "http.response.body", "body": frame, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
+    return _frames(body)
+
+
+reading_agent = chat_agent(_read)
+"""The ASGI app."""

@@ -15,9 +15,10 @@ static copy, ``agentnb runs``, ``Run``'s repr) shows it through this module, so 
   ``mcp:search``) is flagged, since a look-alike of a harmless name is the usual disguise;
 - arguments whose JSON text names a key twice, at any depth, are flagged: which of the two a
   platform keeps is its own choice, and the person must not be shown the harmless one only;
-- a call that writes a file (its arguments' ``diff``: a unified diff) shows that diff as
-  lines, each made visible, old and new marked by ``-`` and ``+`` (:attr:`ShownCall.diff`),
-  so what a write will change is read, not decoded from an escaped string;
+- a call that writes a file (its arguments' ``diff``: a unified diff) or a notebook cell
+  (the diff under the first line of the client's reason) shows that diff as lines, each
+  made visible, old and new marked by ``-`` and ``+`` (:attr:`ShownCall.diff`), so what a
+  write will change is read, not decoded from an escaped string;
 - a call awaiting approval is shown as the decision is bound to it
   (:attr:`~agentnb.approvals.ToolApproval.asked`: the version the platform acts on), and the
   platform's other versions that disagree with it are shown below it, flagged, as is a call no
@@ -210,7 +211,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
     whole, duplicates = _shown_arguments(version)
     others = approval.other_versions if approval is not None else ()
     why = approval.protocol_error if approval is not None else None
-    diff = _diff_of(version.arguments)
+    diff = _diff_of(version.arguments) or _diff_of_reason(approval)
     return ShownCall(
         name=visible(version.name),
         name_is_plain=is_plain_identifier(version.name),
@@ -230,6 +231,13 @@ def _diff_of(arguments: Any) -> list[str]:
     if not isinstance(diff, str) or not diff.startswith(("--- ", "@@ ")):
         return []
     return diff.splitlines()
+
+
+def _diff_of_reason(approval: Any) -> list[str]:
+    """The diff under the first line of an approval's reason: the client's own account of
+    what a write will change (a notebook cell's edit, against the cell as it is now)."""
+    said = approval.reason.splitlines() if approval is not None and approval.reason else []
+    return said[1:] if len(said) > 1 and said[1].startswith(("--- ", "@@ ")) else []
 
 
 def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:

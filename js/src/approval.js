@@ -290,8 +290,10 @@ function askText(approval, name, waiting) {
     return `${name} asks: ${visible(approval.question) || "(an empty question)"}`;
   }
   const asked = waiting ? "Approval needed" : "Approval requested";
-  return approval.reason
-    ? `${asked}: ${visible(approval.reason)}`
+  // a reason over a diff (a notebook cell's edit) says its first line; the diff is drawn below
+  const reason = approval.shown?.diff?.length ? approval.reason?.split("\n")[0] : approval.reason;
+  return reason
+    ? `${asked}: ${visible(reason)}`
     : `${asked} before ${name} runs.`;
 }
 

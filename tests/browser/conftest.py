@@ -120,6 +120,7 @@ def serve_jupyter(
         JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
         JUPYTER_PLATFORM_DIRS="1",
+        JUPYTER_PATH=str(LABEXTENSION),  # agentnb's notebook extension, as the wheel installs it
         PYTHONUNBUFFERED="1",
     )
     quiet_settings(base)
@@ -168,6 +169,9 @@ def module_folder(server: Lab, request: pytest.FixtureRequest) -> Iterator[Lab]:
                 list(pool.map(lambda path: jupyter_api(server, "DELETE", path), paths))
         quiet_settings(server.root.parent)
 
+
+LABEXTENSION = Path(__file__).resolve().parents[2] / "labextension" / "data"
+"""Where the built extension lies as ``share/jupyter`` holds it once agentnb is installed."""
 
 LAB_ARGS = [
     "--LabApp.expose_app_in_browser=True",

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentnb._core.shown_call import is_plain_identifier, shown_call, visible
-from agentnb._core.transcript import ToolCall
+from agentnb._core.transcript import ToolApproval, ToolCall
 
 HOSTILE_CHARS = st.sampled_from(
     [
@@ -110,3 +110,20 @@ def test_arguments_nested_too_deeply_are_said_to_be() -> None:
     )
     text = "[" * 5000 + "]" * 5000
     assert shown_call(ToolCall("c1", "f", None, text)).arguments[0].hidden > 0
+
+
+def test_a_diff_under_the_reasons_first_line_is_shown_as_the_diff() -> None:
+    """A notebook cell's edit: the client's reason says what it does, then the diff against
+    the cell as it is now, which every surface draws as the call's diff."""
+    call = ToolCall("c1", "notebook_edit_cell", arguments={"cell_id": "a", "source": "y = 2"})
+    reason = "edits cell a\n--- cell as it is\n+++ cell after\n@@ -1 +1 @@\n-y = 1\n+y = 2\u202e"
+    call.approval = ToolApproval(reason=reason)
+    assert shown_call(call).diff == (
+        "--- cell as it is",
+        "+++ cell after",
+        "@@ -1 +1 @@",
+        "-y = 1",
+        "+y = 2⟨U+202E⟩",
+    )
+    call.approval = ToolApproval(reason="reads the notebook\nthe names of its variables")
+    assert shown_call(call).diff == ()

@@ -69,6 +69,7 @@ __all__ = [
     "kernel_tools",
     "last_error",
     "private_path",
+    "read_safely",
     "remember_code_error",
     "running_kernel",
     "source_at",
@@ -326,24 +327,25 @@ def _home(path: str) -> str:
     return "~" + path[len(home) :] if home != "~" and path.startswith(home) else path
 
 
+def read_safely(kernel: Kernel, read: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
+    """What ``read`` gives, given the settings and ``kernel``'s secrets as they are now,
+    redacted of them (again, as a whole), within the item budget; at the schema level when
+    the search for secrets could not finish, saying so."""
+    found = kernel_secrets(kernel)
+    settings = searched(context_settings(), found)
+    text = read(settings, found.values)
+    if not found.complete:
+        text = f"{UNSEARCHED}\n{text}"
+    return cut(text, settings.item_chars, secrets=found.values)
+
+
 def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     """The context tools over ``kernel``, their results in the data block marked ``nonce``.
     Each read takes the settings in force when it is made (:func:`configure`)."""
 
-    def read_safely(read: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
-        """What ``read`` gives, given the settings and the kernel's secrets as they are now,
-        redacted of them (again, as a whole), within the item budget; at the schema level
-        when the search for secrets could not finish, saying so."""
-        found = kernel_secrets(kernel)
-        settings = searched(context_settings(), found)
-        text = read(settings, found.values)
-        if not found.complete:
-            text = f"{UNSEARCHED}\n{text}"
-        return cut(text, settings.item_chars, secrets=found.values)
-
     def as_data(read: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
         """What ``read`` gives, read safely, in the data block."""
-        return data_block(read_safely(read), nonce)
+        return data_block(read_safely(kernel, read), nonce)
 
     def notebook_variables(page: int = 1) -> FormedResult:
         """List the variables in the user's notebook, a page at a time.
@@ -370,7 +372,9 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
         if name not in user_variables(kernel, context_settings()):
             raise ValueError(f"no variable {name!r} in the notebook (see notebook_variables)")
         value = kernel.namespace[name]
-        said = read_safely(lambda settings, secrets: summarize(value, name, settings, secrets))
+        said = read_safely(
+            kernel, lambda settings, secrets: summarize(value, name, settings, secrets)
+        )
         structured = {"name": name, "type": kind_of(value), "description": said}
         return FormedResult(data_block(said, nonce), structured=structured)
 

@@ -1,0 +1,353 @@
+"""The notebook this kernel's page shows, as an agent works in it: its cells listed, a cell
+added, edited or run, each through the run's approval gate.
+
+The page is JupyterLab 4 or Notebook 7 with agentnb's prebuilt extension (``labextension/``):
+it answers a comm the kernel opens (:data:`TARGET`), sends the notebook's cells (id, type,
+source, execution count, a bounded text of each output) when they change, and applies what it
+is asked on the notebook's own model, so a person sees the cell appear and run, and
+undoes it as their own edit. Where no such page answers (VS Code, the classic notebook,
+nbclient, a terminal) a tool says so and nothing is changed.
+
+A cell is named by its id and the hash of its source as the agent read it: an edit or a run
+whose hash no longer matches (a person typed in the cell) is refused before anyone
+is asked; once approved, the page applies it only if the cell's source is still the one the
+card showed, compared on the model right before it acts. What the agent reads back (cells,
+what a run printed, returned, raised or displayed) passes the context tools' redaction and
+bounds (:func:`~.context_tools.read_safely`) inside the run's data block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import difflib
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal
+
+from comm import create_comm
+
+from ..._core.client_tools import ClientTool, tool
+from ..._core.exceptions import ConfigurationError
+from ..._display.environment import user_shell
+from .context_summary import ContextSettings, counted, data_block, new_nonce
+from .context_tools import Kernel, denied_in, read_safely, running_kernel, source_at
+
+__all__ = ["CELL_TIME_LIMIT", "MAX_ADDED", "NO_PAGE", "TARGET", "notebook_tools", "source_hash"]
+
+TARGET: Final = "agentnb.notebook"
+"""The comm target agentnb's JupyterLab / Notebook 7 extension registers on every kernel."""
+PAGE_WAIT: Final = 5.0
+"""Seconds a tool waits for the page's first list of cells."""
+EDIT_WAIT: Final = 10.0
+"""Seconds an add or an edit waits for the page to apply it."""
+CELL_TIME_LIMIT: Final = 300.0
+"""Seconds an agent's cell may run: past them the kernel is interrupted and the agent told."""
+MAX_ADDED: Final = 50
+"""Cells one set of notebook tools adds at most."""
+MAX_CELLS: Final = 2_000
+"""Cells of the page's list that are kept (the rest are counted)."""
+NO_PAGE: Final = (
+    "no JupyterLab 4 or Notebook 7 page with agentnb's extension shows this kernel (VS Code, "
+    "the classic notebook, nbclient and a terminal cannot be edited from the kernel): the "
+    "notebook was not changed"
+)
+
+CellType = Literal["code", "markdown"]
+
+
+def source_hash(source: str) -> str:
+    """What names a cell's source as the agent read it: 16 hex digits of its SHA-256."""
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell as the page sent it (bounded: outputs are text, cut on the page)."""
+
+    id: str
+    type: str
+    source: str
+    execution_count: int | None
+    outputs: tuple[str, ...]
+    by_agent: bool
+
+
+def _cell(item: Any) -> Cell | None:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        return None
+    count = item.get("execution_count")
+    outputs = item.get("outputs")
+    return Cell(
+        id=item["id"][:100],
+        type=str(item.get("type", ""))[:20],
+        source=str(item.get("source", "")),
+        execution_count=count if isinstance(count, int) else None,
+        outputs=tuple(str(o) for o in outputs[:50]) if isinstance(outputs, list) else (),
+        by_agent=bool(item.get("agent")),
+    )
+
+
+class LivePage:
+    """The comm to the page that shows this kernel's notebook: its cells as last sent, and
+    requests the page answers (each with an id minted here, one answer each)."""
+
+    def __init__(self) -> None:
+        self.cells: tuple[Cell, ...] = ()
+        self.path = ""
+        self._heard = threading.Event()
+        self._answers: dict[str, concurrent.futures.Future[dict[str, Any]]] = {}
+        self._comm = create_comm(target_name=TARGET, data={"op": "hello"})
+        self._comm.on_msg(self._received)
+
+    def _received(self, message: dict[str, Any]) -> None:
+        data = message.get("content", {}).get("data")
+        if not isinstance(data, dict):
+            return
+        listed = data.get("cells")
+        if isinstance(listed, list):
+            self.cells = tuple(c for c in map(_cell, listed[:MAX_CELLS]) if c is not None)
+            self.path = str(data.get("path", ""))[:500]
+            self._heard.set()
+        waiting = self._answers.pop(str(data.get("id")), None)
+        if data.get("op") == "done" and waiting is not None and not waiting.done():
+            waiting.set_result(data)
+
+    def current(self) -> tuple[Cell, ...]:
+        """The cells as the page last sent them; a ``ValueError`` when no page answers."""
+        if not self._heard.wait(PAGE_WAIT):
+            raise ValueError(NO_PAGE)
+        return self.cells
+
+    def find(self, cell_id: str, seen_hash: str | None = None) -> Cell:
+        """The cell ``cell_id`` of this notebook, whose source still hashes to ``seen_hash``
+        when given; a ``ValueError`` saying why not."""
+        for cell in self.current():
+            if cell.id == cell_id:
+                if seen_hash is not None and source_hash(cell.source) != seen_hash:
+                    raise ValueError(
+                        f"cell {cell_id} changed since you read it (its hash is now "
+                        f"{source_hash(cell.source)}): read it again with notebook_list_cells"
+                    )
+                return cell
+        raise ValueError(f"this notebook ({self.path or 'unsaved'}) has no cell {cell_id!r}")
+
+    def send(self, op: str, **fields: Any) -> tuple[str, concurrent.futures.Future[Any]]:
+        """Ask the page ``op``: the request's id and where its answer comes."""
+        self.current()
+        request_id = secrets.token_hex(8)
+        answer: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
+        self._answers[request_id] = answer
+        self._comm.send({"op": op, "id": request_id, **fields})
+        return request_id, answer
+
+    def ask(self, op: str, wait: float, **fields: Any) -> dict[str, Any]:
+        """The page's answer to ``op``; a ``ValueError`` when it refuses or does not answer."""
+        request_id, answer = self.send(op, **fields)
+        try:
+            return _answered(answer.result(wait))
+        except concurrent.futures.TimeoutError:
+            raise ValueError(f"the page did not answer within {wait:g} s ({op})") from None
+        finally:
+            self._answers.pop(request_id, None)
+
+    async def run(self, cell: Cell) -> dict[str, Any]:
+        """The page's answer once it ran ``cell``: the kernel is interrupted when the cell
+        passes :data:`CELL_TIME_LIMIT` or its call is cancelled (a Stop does not reach it
+        yet: the cell runs on)."""
+        request_id, answer = self.send("run", cell_id=cell.id, expected=cell.source)
+        try:
+            reply = await asyncio.wait_for(asyncio.wrap_future(answer), CELL_TIME_LIMIT)
+        except (asyncio.CancelledError, TimeoutError) as ended:
+            self._comm.send({"op": "interrupt", "id": request_id})
+            if isinstance(ended, asyncio.CancelledError):
+                raise
+            raise ValueError(
+                f"cell {cell.id} ran past {CELL_TIME_LIMIT:g} s: the kernel was interrupted"
+            ) from None
+        finally:
+            self._answers.pop(request_id, None)
+        return _answered(reply)
+
+
+def _answered(reply: dict[str, Any]) -> dict[str, Any]:
+    if reply.get("error"):
+        raise ValueError(str(reply["error"])[:1_000])
+    return reply
+
+
+_pages: list[LivePage] = []
+
+
+def _page() -> LivePage:
+    """The kernel's one comm to its page, opened on first use (from a cell: the page answers
+    once the cell is done)."""
+    if not _pages:
+        _pages.append(LivePage())
+    return _pages[0]
+
+
+def notebook_tools() -> tuple[ClientTool, ...]:
+    """The notebook tools over the page that shows this kernel, for a client's ``tools=``:
+    ``notebook_list_cells`` (reads, as the context tools do) and ``notebook_add_cell``,
+    ``notebook_edit_cell`` and ``notebook_run_cell``, each asking
+    first through the run's approval gate, its card showing the code, the diff or what will
+    run. A :class:`ConfigurationError` outside a notebook's kernel."""
+    kernel = running_kernel()
+    if kernel is None or getattr(user_shell(), "kernel", None) is None:
+        raise ConfigurationError(f"the notebook tools edit a notebook's cells: {NO_PAGE}")
+    return page_tools(_page(), kernel, new_nonce(), secrets.token_hex(4))
+
+
+def page_tools(page: LivePage, kernel: Kernel, nonce: str, made_by: str) -> tuple[ClientTool, ...]:
+    """The notebook tools over ``page``; the cells they add carry ``made_by`` in their
+    metadata (``agentnb.added_by``)."""
+    added: list[str] = []
+
+    def read(text: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
+        return data_block(read_safely(kernel, text), nonce)
+
+    def notebook_list_cells() -> str:
+        """List the notebook's cells: each one's id, type and source hash (which an edit
+        or a run names), its source and a summary of its outputs."""
+        cells = page.current()
+        return read(lambda settings, found: _listing(cells, settings))
+
+    def notebook_add_cell(source: str, cell_type: CellType = "code", after: str = "") -> str:
+        """Add a cell to the notebook (it is not run).
+
+        :param source: the new cell's source
+        :param cell_type: code or markdown
+        :param after: the id of the cell it goes after; empty: at the end
+        """
+        if len(added) >= MAX_ADDED:
+            raise ValueError(f"these tools added {MAX_ADDED} cells already, the most they add")
+        reply = page.ask(
+            "add", EDIT_WAIT, source=source, type=cell_type, after=after or None, by=made_by
+        )
+        added.append(str(reply.get("cell_id")))
+        return f"added cell {reply.get('cell_id')} (source hash {source_hash(source)})"
+
+    def notebook_edit_cell(cell_id: str, source: str, source_hash: str) -> str:
+        """Replace a cell's source (it is not run).
+
+        :param cell_id: the cell's id
+        :param source: its new source
+        :param source_hash: the hash of its source as you read it
+        """
+        cell = page.find(cell_id, source_hash)
+        page.ask("edit", EDIT_WAIT, cell_id=cell_id, expected=cell.source, source=source)
+        return f"edited cell {cell_id} (source hash {hash_of(source)})"
+
+    async def notebook_run_cell(cell_id: str, source_hash: str) -> str:
+        """Run a cell as a person runs it, and read what it printed, returned, raised and
+        displayed.
+
+        :param cell_id: the cell's id
+        :param source_hash: the hash of its source as you read it
+        """
+        cell = page.find(cell_id, source_hash)
+        reply = await page.run(cell)
+        outputs = [str(o) for o in reply.get("outputs", [])][:50]
+        count = reply.get("execution_count")
+        return read(lambda settings, found: _ran(cell_id, count, outputs, reply, settings))
+
+    reads = replace(tool(notebook_list_cells, time_limit=PAGE_WAIT + 5), reads_notebook=True)
+    writes = (notebook_add_cell, notebook_edit_cell, notebook_run_cell)
+    limits = {"notebook_run_cell": CELL_TIME_LIMIT + 5}
+    return (
+        reads,
+        *(
+            replace(
+                tool(fn, approve=True, time_limit=limits.get(fn.__name__, EDIT_WAIT + 5)),
+                preview=_asks(page, fn.__name__),
+                refusal=_refusal(page),
+            )
+            for fn in writes
+        ),
+    )
+
+
+hash_of = source_hash
+""":func:`source_hash` where a tool's parameter of that name hides it."""
+
+
+def _listing(cells: tuple[Cell, ...], settings: ContextSettings) -> str:
+    """The cells as the agent reads them: a head line per cell, its source at the privacy
+    level (a cell that names a denied variable: not its source nor outputs), its outputs."""
+    lines = [f"{counted(len(cells), 'cell')}:"]
+    for position, cell in enumerate(cells):
+        ran = f", run {cell.execution_count}" if cell.execution_count is not None else ""
+        by = ", added by an agent" if cell.by_agent else ""
+        head = f"[{position}] id={cell.id} {cell.type} hash={source_hash(cell.source)}{ran}{by}"
+        denied = denied_in(cell.source, settings)
+        if denied is not None:
+            lines += [head, f"  [not read: it names {denied}, on the context deny list]"]
+            continue
+        lines += [head, *_indented(source_at(cell.source, settings.level)[:2_000])]
+        lines += [f"  out: {line}" for o in cell.outputs for line in o[:1_000].splitlines()]
+    return "\n".join(lines)
+
+
+def _ran(
+    cell_id: str, count: Any, outputs: list[str], reply: dict[str, Any], settings: ContextSettings
+) -> str:
+    status = str(reply.get("status", "ok"))[:20]
+    head = f"ran cell {cell_id} (execution count {count}): {status}"
+    if settings.level != "sample":
+        return f"{head}\n[outputs not sent: they are sent at the sample level only]"
+    return "\n".join([head, *outputs]) if outputs else f"{head}, no output"
+
+
+def _indented(source: str) -> list[str]:
+    return [f"  {line}" for line in source.splitlines()] or ["  (empty)"]
+
+
+def _refusal(page: LivePage) -> Callable[[dict[str, Any]], str | None]:
+    """Why a write is never asked about: no page, another notebook's cell, a cell that
+    changed since the agent read it."""
+
+    def refusal(arguments: dict[str, Any]) -> str | None:
+        try:
+            if "cell_id" in arguments:
+                page.find(str(arguments["cell_id"]), arguments.get("source_hash"))
+            elif arguments.get("after"):
+                page.find(str(arguments["after"]))
+            else:
+                page.current()
+        except ValueError as why:
+            return str(why)
+        return None
+
+    return refusal
+
+
+def _asks(page: LivePage, name: str) -> Callable[[dict[str, Any]], str]:
+    """What the card says a write will do, its first line, and under it a diff of the cell
+    as it is now: the new cell's code, the edit, the code that will run (see
+    :func:`~agentnb._core.shown_call.shown_call`)."""
+
+    def asks(arguments: dict[str, Any]) -> str:
+        if name == "notebook_add_cell":
+            after = arguments.get("after") or ""
+            where = f"after cell {after}" if after else "at the end of the notebook"
+            kind = arguments.get("cell_type", "code")
+            return _with_diff(f"adds a {kind} cell {where}", "", arguments["source"])
+        cell = page.find(str(arguments["cell_id"]))
+        if name == "notebook_edit_cell":
+            said = f"edits cell {cell.id} (the diff against the cell as it is now)"
+            return _with_diff(said, cell.source, arguments["source"])
+        code = [f" {line}" for line in cell.source.splitlines()]
+        return "\n".join([f"runs cell {cell.id} in the kernel, as it is now:", "@@ @@", *code])
+
+    return asks
+
+
+def _with_diff(said: str, old: str, new: str) -> str:
+    diff = difflib.unified_diff(
+        old.splitlines(), new.splitlines(), "cell as it is", "cell after", lineterm="", n=3
+    )
+    return "\n".join([said, *diff])

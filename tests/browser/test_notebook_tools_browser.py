@@ -1,0 +1,207 @@
+"""The agent works in the notebook, in a real JupyterLab 4 and Notebook 7 (Playwright, Debian's
+Chromium) with agentnb's prebuilt extension: a scripted agent (``tests/cell_agent.py``,
+served from the kernel) lists the cells, adds one, edits it and runs it through
+``agentnb.notebook_tools()``, each write asking on its card with a real click. Approved, the
+cell appears marked as the agent's, the edit's card shows the diff against the cell as it
+is, the run's output lands in the notebook and the answer quotes it; denied, the notebook is
+unchanged to the byte; a person's typing between the card and the click makes the edit
+refused, the person's text kept. The saved notebook holds the agent's cell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from notebook_pages import (
+    APPS,
+    PATIENCE_MS,
+    PAUSED,
+    RUN_CELL,
+    cell_at,
+    notebook_page,
+    wait_for_state,
+    widget_at,
+    widget_errors,
+)
+
+pytestmark = pytest.mark.browser
+
+TESTS = Path(__file__).resolve().parents[1]
+SETUP = (
+    f"import sys\nsys.path[:0] = [{str(TESTS)!r}]\n"
+    "import agentnb\nfrom agentnb_testing import serving_asgi\n"
+    "from cell_agent import cell_agent\n"
+    "serving = serving_asgi(cell_agent)\n"
+    'worker = agentnb.AgentClient("openai", base_url=serving.__enter__() + "/v1", api_key="k")\n'
+    "tools = agentnb.notebook_tools()"
+)
+ASK = 'agentnb.ask("m", "Work in my notebook", client=worker, tools=tools)'
+CELLS = [SETUP, ASK]
+ASKING = 1
+NOTEBOOK_JSON = """
+() => {
+  const notebook = window.__anbPanel().content.model.toJSON();
+  notebook.cells[1].outputs = [];  // the run's own view, which goes on changing
+  return JSON.stringify(notebook);
+}
+"""
+CELL_SOURCES = (
+    "() => window.__anbPanel().content.widgets.map((c) => c.model.sharedModel.getSource())"
+)
+AGENT_CELL = """
+() => {
+  const cells = window.__anbPanel().content.widgets;
+  const cell = cells[cells.length - 1].model;
+  return {
+    source: cell.sharedModel.getSource(),
+    by: cell.sharedModel.getMetadata("agentnb"),
+    count: cell.executionCount,
+    outputs: cell.outputs.toJSON(),
+  };
+}
+"""
+
+
+def _card(page: Any, name: str) -> Any:
+    """The waiting card of the call to ``name``, once it asks."""
+    waiting = widget_at(page, ASKING).locator(
+        f'.anb-tool[data-status="awaiting_approval"]:has-text("{name}")'
+    )
+    waiting.wait_for(timeout=PATIENCE_MS)
+    return waiting.locator(".anb-approval")
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_the_agent_adds_edits_and_runs_a_cell_each_approved(
+    app: str, jupyterlab: Any, notebook7: Any, browser: Any, artifacts: Path
+) -> None:
+    server = jupyterlab if app == "jupyterlab" else notebook7
+    with notebook_page(browser, server, f"cells-{app}.ipynb", CELLS, app=app) as page:
+        page.evaluate(RUN_CELL, ASKING)
+        add = _card(page, "notebook_add_cell")
+        assert "adds a code cell at the end of the notebook" in add.inner_text()
+        assert "+print('agent was here')" in add.locator(".anb-diff").inner_text()
+        add.locator(".anb-approve").click()
+
+        edit = _card(page, "notebook_edit_cell")
+        diff = edit.locator(".anb-diff").inner_text()
+        assert "-print('agent was here')" in diff
+        assert "+print('agent was here', 6 * 7)" in diff
+        assert page.evaluate(AGENT_CELL)["source"] == "print('agent was here')"
+        edit.locator(".anb-approve").click()
+
+        run = _card(page, "notebook_run_cell")
+        assert "print('agent was here', 6 * 7)" in run.locator(".anb-diff").inner_text()
+        page.screenshot(path=str(artifacts / f"notebook-tools-run-card-{app}.png"))
+        run.locator(".anb-approve").click()
+
+        wait_for_state(page, ASKING, "Completed")
+        answer = widget_at(page, ASKING).locator(".anb-answer").last.inner_text()
+        assert "The cell printed: agent was here 42" in answer
+        cell = page.evaluate(AGENT_CELL)
+        assert cell["source"] == "print('agent was here', 6 * 7)"
+        assert cell["by"]["added_by"]
+        assert cell["count"] is not None
+        assert cell["outputs"][0]["text"] == "agent was here 42\n"
+        page.evaluate("() => window.__anbPanel().context.save()")
+        saved = json.loads((server.root / f"cells-{app}.ipynb").read_text())
+        assert saved["cells"][-1]["metadata"]["agentnb"]["added_by"] == cell["by"]["added_by"]
+        assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
+
+
+def test_a_denied_add_leaves_the_notebook_as_it_was(
+    jupyterlab: Any, browser: Any, artifacts: Path
+) -> None:
+    with notebook_page(browser, jupyterlab, "cells-denied.ipynb", CELLS) as page:
+        page.evaluate(RUN_CELL, ASKING)
+        add = _card(page, "notebook_add_cell")
+        wait_for_state(page, ASKING, PAUSED)
+        before = page.evaluate(NOTEBOOK_JSON)
+        add.locator(".anb-deny").click()
+        wait_for_state(page, ASKING, "Completed")
+        answer = widget_at(page, ASKING).locator(".anb-answer").last.inner_text()
+        assert "Stopped: the user denied this call" in answer
+        assert page.evaluate(NOTEBOOK_JSON) == before
+        assert page.evaluate(CELL_SOURCES) == CELLS
+
+
+def test_a_persons_typing_between_the_card_and_the_click_refuses_the_edit(
+    jupyterlab: Any, browser: Any
+) -> None:
+    with notebook_page(browser, jupyterlab, "cells-typed.ipynb", CELLS) as page:
+        page.evaluate(RUN_CELL, ASKING)
+        _card(page, "notebook_add_cell").locator(".anb-approve").click()
+        edit = _card(page, "notebook_edit_cell")
+        added = cell_at(page, len(CELLS))
+        added.locator(".cm-content").click()
+        page.keyboard.press("End")
+        page.keyboard.type("  # mine")
+        edit.locator(".anb-approve").click()
+        wait_for_state(page, ASKING, "Completed")
+        answer = widget_at(page, ASKING).locator(".anb-answer").last.inner_text()
+        assert "changed" in answer and "Stopped" in answer, answer
+        assert page.evaluate(AGENT_CELL)["source"] == "print('agent was here')  # mine"
+
+
+# ---- a hostile agent ---------------------------------------------------------------------
+
+KEY = "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
+HOSTILE_SETUP = f"{SETUP}\napi_key = {KEY!r}"
+
+
+def _hostile(message: str) -> list[str]:
+    """The setup and a run of the scripted agent on ``message``, every call approved."""
+    return [
+        HOSTILE_SETUP,
+        f"agentnb.ask('m', {message!r}, client=worker, tools=tools, approve=True)",
+    ]
+
+
+def _answer_to(page: Any, message: str) -> str:
+    page.evaluate(RUN_CELL, ASKING)
+    wait_for_state(page, ASKING, "Completed")
+    return str(widget_at(page, ASKING).locator(".anb-answer").last.inner_text())
+
+
+def test_a_key_a_cell_prints_is_redacted_in_what_goes_back(jupyterlab: Any, browser: Any) -> None:
+    message = "Run: print('the key is', api_key)"
+    with notebook_page(browser, jupyterlab, "cells-key.ipynb", _hostile(message)) as page:
+        answer = _answer_to(page, message)
+        assert "the key is ***" in answer, answer
+        assert KEY not in answer and KEY[:12] not in answer
+        assert KEY in page.evaluate(AGENT_CELL)["outputs"][0]["text"]  # the person sees it
+
+
+def test_a_markdown_cell_with_script_is_rendered_sanitized(jupyterlab: Any, browser: Any) -> None:
+    message = (
+        "Markdown: **hi**\n\n<script>window.__pwned = 1</script>\n\n"
+        '<img src=x onerror="window.__pwned = 2">'
+    )
+    with notebook_page(browser, jupyterlab, "cells-markdown.ipynb", _hostile(message)) as page:
+        assert "Added: added cell" in _answer_to(page, message)
+        page.evaluate(
+            "() => { const cells = window.__anbPanel().content.widgets;"
+            " cells[cells.length - 1].rendered = true; }"
+        )
+        rendered = cell_at(page, len(CELLS)).locator(".jp-RenderedMarkdown")
+        rendered.locator("strong").wait_for(timeout=PATIENCE_MS)
+        assert rendered.locator("script").count() == 0
+        assert page.evaluate("() => window.__pwned === undefined")
+
+
+def test_a_cell_of_another_notebook_is_refused_unasked(jupyterlab: Any, browser: Any) -> None:
+    message = "Edit: 0b7c2a9e-of-another-notebook"
+    cells = [HOSTILE_SETUP, f"agentnb.ask('m', {message!r}, client=worker, tools=tools)"]
+    with notebook_page(browser, jupyterlab, "cells-other.ipynb", cells) as page:
+        answer = _answer_to(page, message)
+        assert "has no cell '0b7c2a9e-of-another-notebook'" in answer, answer
+        assert page.evaluate(CELL_SOURCES) == cells
+
+
+def test_a_thousand_adds_are_bounded(jupyterlab: Any, browser: Any) -> None:
+    with notebook_page(browser, jupyterlab, "cells-flood.ipynb", _hostile("Flood: ")) as page:
+        answer = _answer_to(page, "Flood: ")
+        assert "added 50 cells already, the most they add" in answer, answer
+        assert len(page.evaluate(CELL_SOURCES)) == len(CELLS) + 50
