@@ -138,3 +138,17 @@ def test_a_key_in_the_url_never_reaches_the_agent_or_the_history(
     for run in (said, refused, ended):
         assert KEY not in repr((run.text, run.tool_calls))
     assert KEY not in kept
+
+
+def test_a_result_no_reader_takes_fails_its_call_at_once() -> None:
+    """A result nested 100,000 deep is dropped by the SDK's reader: the call that waited for
+    it fails saying so, not at the end of its time limit as abandoned."""
+    with agentnb.mcp_tools(
+        command=server_command("deep_result_server.py"), time_limit=100_000
+    ) as tools:
+        [tool] = tools
+        assert tool.function is not None and tool.user_loop is not None
+        calling = asyncio.run_coroutine_threadsafe(tool.function(), tool.user_loop)
+        with pytest.raises(Exception, match="could not be read") as failed:
+            calling.result(PATIENCE_S)
+    assert "abandoned" not in str(failed.value)

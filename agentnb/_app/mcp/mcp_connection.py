@@ -272,10 +272,15 @@ class McpConnection:
         session = self._session
         if session is None or self.ended is not None:
             raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
-        call = _RunningCall(ask)
+        call = _RunningCall(ask, task=asyncio.current_task())
         self._calls.append(call)
         try:
             result = await session.call_tool(name, arguments)
+        except asyncio.CancelledError:
+            if call.unread is None or call.task is None:
+                raise
+            call.task.uncancel()
+            raise MCPToolError(call.unread) from None
         except MCPError as exc:
             if exc.code != types.CONNECTION_CLOSED:  # the server refused the call itself
                 raise MCPToolError(exc.message) from None
@@ -381,10 +386,21 @@ class McpConnection:
         return Asker(None, tell_each, why)
 
     async def _heard(self, message: IncomingMessage) -> None:
+        if isinstance(message, Exception):  # a message the SDK could not read: an answer lost
+            self._fail_running(f"the MCP server sent what could not be read: {_reason(message)}")
         if isinstance(message, types.ToolListChangedNotification):
             task = asyncio.get_running_loop().create_task(self._list_again())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _fail_running(self, why: str) -> None:
+        """Fail the calls waiting for an answer at once: over stdio nothing says which call an
+        unreadable message answered, and the one whose answer it was would wait its whole time
+        limit."""
+        for call in self._calls:
+            if call.task is not None and call.unread is None:
+                call.unread = why
+                call.task.cancel()
 
     async def _list_again(self) -> None:
         session = self._session
@@ -428,6 +444,10 @@ class _RunningCall:
     ask: Ask | None
     notes: list[str] = dataclasses.field(default_factory=list)
     waiting: int = 0
+    task: asyncio.Task[Any] | None = None
+    """What awaits the server's answer (cancelled when an answer could not be read)."""
+    unread: str | None = None
+    """Why it failed at once: the server sent what could not be read."""
 
     def asked(self) -> Ask | None:
         """Its ``ask``, counting the question as waiting until it is answered."""
