@@ -480,10 +480,7 @@ class ChatController:
     def _changes(self) -> list[dict[str, Any]]:
         """The ops that bring the views from the last frame to the runs' state, which becomes
         the next frame's starting point (see `Turn.diff`)."""
-        ops: list[dict[str, Any]] = []
-        for t, turn in enumerate(self._turns):
-            ops.extend(turn.diff(t))
-        return ops
+        return [op for t, turn in enumerate(self._turns) for op in turn.diff(t)]
 
     def _answer_views(self, *, current: bool) -> None:
         """Answer the views that said hello or asked for a resync: a view that holds every

@@ -171,9 +171,7 @@ def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str 
     else:
         frame = history.summary(by, every=every)
     what = {"cost": "Cost", "tokens": "Tokens", "latency": "Agent time", "failures": "Failures"}
-    ax.set_title(f"{what[kind]} per {every} by {by}", loc="left")
-    ax.set_ylabel(unit)
-    ax.set_xlabel(f"{every} (UTC)")
+    _titled(ax, f"{what[kind]} per {every} by {by}", x=f"{every} (UTC)", y=unit)
     values = frame[column].astype("float64").dropna() if len(frame) else frame[column]
     if not len(values):
         _empty(
@@ -240,9 +238,8 @@ def _tokens(history: Plotted, ax: Any, column: str = "total_tokens") -> None:
     frame = history.to_pandas(["started_at", "agent", column])
     known = frame.dropna(subset=[column, "started_at"])
     what = column.replace("_", " ")
-    ax.set_title(f"{what[0].upper()}{what[1:]} per run", loc="left")
-    ax.set_ylabel("tokens")
-    ax.set_xlabel(f"run started (local time, {_utc_offset()})")
+    x = f"run started (local time, {_utc_offset()})"
+    _titled(ax, f"{what[0].upper()}{what[1:]} per run", x=x, y="tokens")
     missing = len(frame) - len(known)
     if missing:
         noun = "run" if missing == 1 else "runs"
@@ -279,9 +276,7 @@ def _latency(
         for agent, group in frame.groupby("agent", observed=True, dropna=False, sort=True)
     ]
     title = "Time to first token per agent" if metric == "ttft" else "Run duration per agent"
-    ax.set_title(f"{title} ({counted}; pauses for a person left out)", loc="left")
-    ax.set_ylabel("seconds")
-    ax.set_xlabel("agent")
+    _titled(ax, f"{title} ({counted}; pauses for a person left out)", x="agent", y="seconds")
     if not groups:
         what = "time to first token" if metric == "ttft" else "duration"
         _empty(ax, f"no {counted} with a {what}")
@@ -311,9 +306,7 @@ def _tools(history: Plotted, ax: Any, top: int = 20) -> None:
     counts = list(history.tool_calls().counts().items())
     shown = counts[:top]
     more = f" (top {top} of {len(counts)})" if counts[top:] else ""
-    ax.set_title(f"Tool calls per tool{more}", loc="left")
-    ax.set_xlabel("calls")
-    ax.set_ylabel("tool")
+    _titled(ax, f"Tool calls per tool{more}", x="calls", y="tool")
     if not shown:
         _empty(ax, "no tool calls")
         return
@@ -409,6 +402,12 @@ def _spread(n: int) -> list[float]:
     if n == 1:
         return [0.0]
     return [-0.12 + 0.24 * i / (n - 1) for i in range(n)]
+
+
+def _titled(ax: Any, title: str, *, x: str, y: str) -> None:
+    """A plot's title, at the left as a report's, and its axes' labels."""
+    ax.set_title(title, loc="left")
+    ax.set(xlabel=x, ylabel=y)
 
 
 def _report_style(ax: Any, *, grid: str) -> None:

@@ -115,13 +115,10 @@ def runs_html(
     if not rows:
         return table_html(Table([], [], title=title, name="agentnb-runs"))
     every = shown_columns(columns, range(rows), time.time())
-    scanned = [_scanned(c, scores) for c, _ in every]
     shown = [
-        (c, [_coloured(c, cell) for cell in cells])
-        for (c, cells), s in zip(every, scanned, strict=True)
-        if s
+        (c, [_coloured(c, cell) for cell in cells]) for c, cells in every if _scanned(c, scores)
     ]
-    details = [(c, cells) for (c, cells), s in zip(every, scanned, strict=True) if not s]
+    details = [(c, cells) for c, cells in every if not _scanned(c, scores)]
     if shown and shown[0][0].title == "started" and details:
         started = [_with_details(cell, details, r) for r, cell in enumerate(shown[0][1])]
         shown[0] = (shown[0][0], started)

@@ -280,9 +280,8 @@ class Comparison:
     def _answers_html(self) -> list[Cell]:
         answers = [_SENTINELS.sub("", clean(answer)) for answer in self._answers()]
         first = parse_markdown(answers[0])
-        cells = [markdown_html(first)]
-        for answer in answers[1:]:
-            cells.append(_marked_html(first, parse_markdown(answer)))
+        marked = [_marked_html(first, parse_markdown(answer)) for answer in answers[1:]]
+        cells = [markdown_html(first), *marked]
         return [
             Cell(html=f'<div style="{_ANSWER_STYLE}">{cell}{self._cut(index)}</div>')
             for index, cell in enumerate(cells)

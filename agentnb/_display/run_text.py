@@ -126,15 +126,13 @@ def cut_note(run: Run) -> str:
     a run that forgot its oldest calls (:attr:`Run.forgotten_calls`), and
     ``ended at your denial of execute`` for a run the agent ended at a denial
     (:func:`denial_note`)."""
-    notes: list[str] = []
-    reason = run.finish_reason
-    if run.status == "completed" and reason in TOKEN_LIMIT_REASONS:
-        notes.append(f"answer cut at the token limit ({reason})")
-    if run.status == "completed" and reason == DENIED:
-        notes.append(denial_note(run))
-    if run.forgotten_calls:
-        notes.append(f"{run.forgotten_calls:,} earlier tool calls not kept")
-    return " · ".join(notes)
+    reason = run.finish_reason if run.status == "completed" else None
+    notes = [
+        f"answer cut at the token limit ({reason})" if reason in TOKEN_LIMIT_REASONS else "",
+        denial_note(run) if reason == DENIED else "",
+        f"{run.forgotten_calls:,} earlier tool calls not kept" if run.forgotten_calls else "",
+    ]
+    return " · ".join(note for note in notes if note)
 
 
 def denial_note(run: Run) -> str:
@@ -156,27 +154,19 @@ def status_line(run: Run) -> str:
     status: str = "paused — waiting for approval" if run.status == "paused" else run.status
     if run.client_tool_calls:
         status = "completed — waiting for the client's tool output"
-    bits: list[str] = [status]
-    cut = cut_note(run)
-    if cut:
-        bits.append(cut)
-    if run.done and run.duration is not None:
-        bits.append(seconds(run.duration))
-    if run.ttft is not None:
-        bits.append(f"first token {seconds(run.ttft)}")
-    tokens = tokens_text(run.usage)
-    if tokens:
-        bits.append(tokens)
     rate = run.tokens_per_second
-    if rate is not None:
-        bits.append(f"{rate:.1f} tok/s")
-    if run.model:
-        bits.append(run.model)
-    if run.cost is not None:
-        bits.append(usd(run.cost))
-    if run.run_id:
-        bits.append(f"run {run.run_id}")
-    return " · ".join(bits)
+    bits = [
+        status,
+        cut_note(run),
+        seconds(run.duration) if run.done and run.duration is not None else "",
+        f"first token {seconds(run.ttft)}" if run.ttft is not None else "",
+        tokens_text(run.usage),
+        f"{rate:.1f} tok/s" if rate is not None else "",
+        run.model or "",
+        usd(run.cost) if run.cost is not None else "",
+        f"run {run.run_id}" if run.run_id else "",
+    ]
+    return " · ".join(bit for bit in bits if bit)
 
 
 def summary_line(run: Run) -> str:

@@ -244,11 +244,10 @@ def table_text(table: Table, width: int | None = None) -> str:
     sectioned = len(rows) < len(table.rows)
     indent = "  " if sectioned else ""
     headed = any(column.heading for column in table.columns)
-    columns = enumerate(table.columns)
     grid = RichTable(
         *(
             _rich_column(column, [_cell(row[i]) for row in rows], headed=headed, fitted=bool(width))
-            for i, column in columns
+            for i, column in enumerate(table.columns)
         ),
         box=None,
         pad_edge=False,
@@ -276,11 +275,7 @@ def table_text(table: Table, width: int | None = None) -> str:
     lines = [table.title] if table.title else []
     lines += drawn[:headed]
     body = iter(drawn[headed:])
-    for row in table.rows:
-        if isinstance(row, str):
-            lines.append(visible(row))
-        else:
-            lines.append(next(body))
+    lines += [visible(row) if isinstance(row, str) else next(body) for row in table.rows]
     lines += list(body)  # none, unless a wrapped cell took more than one line
     return "\n".join([*lines, *(visible(note) for note in table.notes)])
 

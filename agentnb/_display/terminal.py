@@ -425,9 +425,8 @@ def _events_so_far(run: Run) -> Iterator[Event]:
 
 def _call_events(call: ToolCall) -> Iterator[Event]:
     yield ToolCallStarted(call_id=call.call_id, name=call.name, arguments=call.arguments)
-    for kind, said in (("reasoning", call.agent_reasoning), ("text", call.agent_text)):
+    for delta, said in ((ReasoningDelta, call.agent_reasoning), (TextDelta, call.agent_text)):
         if said:
-            delta = TextDelta if kind == "text" else ReasoningDelta
             yield delta(delta=said, parent_call_id=call.call_id, agent=call.sub_agent)
     approval = call.approval
     if approval is not None:

@@ -338,20 +338,18 @@ class ChatCell(anywidget.AnyWidget):
         self._controller.set_actions(actions, started_as="continue")
         self._on_continue = None
         self._retry_note = actions.retry_note
-        options = {
-            **self.options,
-            "can_followup": True,
-            "input": True,
-            "can_retry": actions.again is not None,
-            "can_reset": actions.new is not None,
-            "retry_note": "",
-            "can_continue": False,
-            "continue_note": "",
-            "can_attach": actions.attachments is not None,
-            "can_paste": actions.paste is not None,
-            "placeholder": f"Continue the conversation with {self.agent}…" if self.agent else "",
-        }
-        contextvars.Context().run(setattr, self, "options", options)
+        self._set_options(
+            can_followup=True,
+            input=True,
+            can_retry=actions.again is not None,
+            can_reset=actions.new is not None,
+            retry_note="",
+            can_continue=False,
+            continue_note="",
+            can_attach=actions.attachments is not None,
+            can_paste=actions.paste is not None,
+            placeholder=f"Continue the conversation with {self.agent}…" if self.agent else "",
+        )
         self._show_session(actions.session)
 
     def _show_session(self, session: SessionControls | None) -> None:
@@ -365,24 +363,25 @@ class ChatCell(anywidget.AnyWidget):
         """The session's settings and commands as the views show them (any thread)."""
         wire = self._session.wire() if self._session is not None else None
         if self.options.get("session") != wire:
-            contextvars.Context().run(setattr, self, "options", {**self.options, "session": wire})
+            self._set_options(session=wire)
 
     def _refresh_retry_note(self) -> None:
         """Say beside Retry and Edit what they will do to the turn now last (any thread)."""
         note = self._retry_note()
         if self.options.get("retry_note", "") != note:
-            contextvars.Context().run(
-                setattr, self, "options", {**self.options, "retry_note": note}
-            )
+            self._set_options(retry_note=note)
+
+    def _set_options(self, **changes: object) -> None:
+        """Change some of the view options (any thread; sent from an empty context, as
+        :meth:`send` is)."""
+        contextvars.Context().run(setattr, self, "options", {**self.options, **changes})
 
     def _continue_from_view(self) -> None:
         try:
             self.continue_conversation()
         except Exception as exc:  # the person who clicked is told why, in the cell
             note = f"Cannot continue this conversation: {exc}"
-            contextvars.Context().run(
-                setattr, self, "options", {**self.options, "continue_note": note}
-            )
+            self._set_options(continue_note=note)
             self._controller.notice(note)
 
     # ---- display ---------------------------------------------------------------------------

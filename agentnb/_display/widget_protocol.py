@@ -137,9 +137,7 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
         **_cost_wire(price_call(call) if usage is not None else None),
     }
     if with_arguments_text:
-        wire["arguments_text"] = call.arguments_text
-        wire["agent_text"] = call.agent_text
-        wire["agent_reasoning"] = call.agent_reasoning
+        wire.update({name: getattr(call, name) for name in _CALL_STREAMS})
     output = _jsonable(tool_output(call))
     text = output if isinstance(output, str) else json.dumps(output, indent=2)
     if len(text) > MAX_TOOL_OUTPUT_CHARS:
