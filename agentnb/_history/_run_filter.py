@@ -512,12 +512,6 @@ METADATA_PREFIX: Final = "metadata."
 """A summary key, a plot's ``by`` or a DataFrame column ``metadata.<key>``: that key of
 each run's metadata."""
 
-_VALUE_SQL: Final = (
-    "CASE j.type WHEN 'text' THEN j.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
-    "ELSE CAST(j.value AS TEXT) END"
-)
-"""A ``json_each`` row's value as text (:func:`metadata_text`'s rule)."""
-
 
 def metadata_text(value: Any) -> str | None:
     """A metadata value as the history compares it: a string as itself, None (JSON null)
