@@ -24,6 +24,9 @@ UV=$PWD/$VENV/bin/uv
 # the core, as `pip install "agentnb[evals]"` installs it for a user.
 "$UV" pip install --quiet --python "$VENV/bin/python" -e ".[dev]" -e ./evals
 export PATH="$PWD/$VENV/bin:$PATH"
+# The suite's venv is the active one, whichever a shell had activated before (IPython warns,
+# and the suite's warnings are errors, when VIRTUAL_ENV names another venv than its Python's).
+export VIRTUAL_ENV="$PWD/$VENV"
 
 # install_venv DIR STAMP_SOURCE UV_PIP_ARGS...: (re)install venv DIR when STAMP_SOURCE changed
 # since its last install (a copy of it is kept in DIR as the stamp).
