@@ -83,7 +83,7 @@ def spin_cancelled(executor: concurrent.futures.Executor) -> evals.Experiment:
     log = Path(os.environ["SCRIPTED_SPIN_LOG"])
     while len(started(log)) < 2:
         try:
-            exp.wait(timeout=0.2)  # a poll's tick, not a limit: a timeout polls again
+            exp.wait(timeout=0.2)  # a poll's tick: a timeout polls again  # checked: cannot race
         except TimeoutError:
             continue  # the tasks go on: two spins not started yet
         # every task ended and the spins never started (an agent that cannot start): say

@@ -209,7 +209,8 @@ def test_writes_are_done_in_order_and_flush_waits_for_them() -> None:
     run = Run(agent="a", message="m")
     for i in range(100):
         writer.submit(PendingWrite("start", run, str(i), lambda db: None))
-    assert not writer.flush(timeout=0.2), "nothing is done while the batch is held"
+    held = "nothing is done while the batch is held"
+    assert not writer.flush(timeout=0.2), held  # checked: cannot race
     release.set()
     assert writer.flush(timeout=PATIENCE_S)
     writer.stop()

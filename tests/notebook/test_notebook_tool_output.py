@@ -166,7 +166,8 @@ def test_a_wait_to_approve_a_notebook_tool_is_not_in_the_time_and_rate_any_view_
     [status] = [line for line in copy if line.startswith("completed · ")]
     for view, line in (("terminal", summary), ("static copy", status)):
         took, rate = shown_figures(line)
-        assert took <= wall - waited + 0.05 < wall, f"{view}: {line} (waited {waited:.1f} s)"
+        said = f"{view}: {line} (waited {waited:.1f} s)"
+        assert took <= wall - waited + 0.05 < wall, said  # checked: not a rate
         assert rate >= slowest_rate - 0.05 > counted_rate, f"{view}: {line}"
 
     meta = replica_of(recorder).turns[0]["meta"]
