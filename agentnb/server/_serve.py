@@ -33,7 +33,6 @@ __all__ = [
     "start_server",
 ]
 
-START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 GRACEFUL_SHUTDOWN_S = 3
 BACKLOG = 2048
@@ -209,11 +208,11 @@ def serve_in_thread(
 
     thread = threading.Thread(target=serve, name=name, daemon=True)
     thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
+    # no deadline: on a busy machine a start takes what it takes, and one that fails ends
+    # its thread, which is what is waited for besides the start
     while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            reason = repr(failures[0]) if failures else "it did not start in time"
+        if not thread.is_alive():
+            reason = repr(failures[0]) if failures else "its thread ended"
             raise RuntimeError(f"{what} failed to start: {reason}")
         time.sleep(0.01)
     return thread

@@ -58,11 +58,12 @@ def test_an_interrupted_run_is_reported_once() -> None:
         env=cli_env(),
     )
     assert process.stdout is not None
-    process.stdout.readline()  # the run is streaming
+    first = process.stdout.readline()  # the run is streaming
     time.sleep(0.3)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=PATIENCE_S)
-    assert process.returncode == 130
+    assert first, f"the run did not stream: {err}"
+    assert process.returncode == 130, first + out + err
     assert (out + err).count("cancelled") == 1, out + err
 
 
