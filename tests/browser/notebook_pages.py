@@ -29,7 +29,13 @@ restore (its kernel, its widgets' models and modules), which took over a minute 
 CPU burners and the rest of the suite."""
 
 APPS = ["jupyterlab", "notebook7"]
-"""The Jupyter front ends a test can ask for, by their fixtures' names."""
+"""The Jupyter front ends a test can ask for, by their fixtures' names: for a test of what
+differs between them (the page's set-up, the notebook-tools extension, output areas, keys and
+focus around the cell)."""
+WIDGET_APPS = ["jupyterlab"]
+"""The front end for a test of the widget's own behaviour: the same ESM renders it in both, so
+JupyterLab's run proves it; ``APPS``' tests and those taking ``notebook7`` prove Notebook 7's
+front (docs/development.md lists which Notebook 7 test covers each)."""
 THEMES = ["JupyterLab Light", "JupyterLab Dark"]
 PAUSED = "Paused — waiting for your approval"
 

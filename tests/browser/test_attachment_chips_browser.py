@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
-    APPS,
     THEMES,
+    WIDGET_APPS,
     notebook_page,
     set_theme,
     wait_for_state,
@@ -32,7 +32,7 @@ CELLS = [
 CHAT = 1
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_the_inputs_attachments_show_their_text_and_a_removed_one_is_not_sent(
     app: str, browser: Any, jupyter: Any, artifacts: Path
 ) -> None:

@@ -2,7 +2,7 @@
 (Playwright, Debian's Chromium): ``@df`` in the cell pauses the run before anything is sent,
 its approval card naming the mention and showing the summary that would go; one click on
 Approve and the message goes with it ("As sent" shows only then), the run completes, the
-card saying who let it go (in JupyterLab and Notebook 7); Deny, and nothing goes: the run
+card saying who let it go; Deny, and nothing goes: the run
 ends as the person decided, no red failure box. Light and dark screenshots go to
 test-artifacts/."""
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
-    APPS,
     PAUSED,
     RUN_CELL,
     THEMES,
+    WIDGET_APPS,
     cell_at,
     notebook_page,
     set_theme,
@@ -37,7 +37,7 @@ CELLS = [
 ASKING, DENYING = 1, 2
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_approve_on_the_attachment_card_sends_the_message_with_it(
     app: str, browser: Any, jupyter: Any, artifacts: Path
 ) -> None:

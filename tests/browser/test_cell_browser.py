@@ -1,4 +1,5 @@
-"""The chat cell as a person meets it, in JupyterLab 4 and Notebook 7 (Debian's Chromium).
+"""The chat cell as a person meets it, in JupyterLab 4 (Debian's Chromium); in Notebook 7 too
+where its front differs (keys, a reopened or reloaded page: ``APPS``).
 
 - Keys stay where they are typed: every key sent to the real inputs of the cell (the question
   box of ``agentnb.chat``, an approval's reason box) stays there: Shift+Enter makes a new line
@@ -30,6 +31,7 @@ from notebook_pages import (
     RUN_CELL,
     SHUTDOWN_KERNEL,
     THEMES,
+    WIDGET_APPS,
     cell_at,
     load_jupyter_app,
     nbconvert,
@@ -137,7 +139,7 @@ async (index) => {
 """
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_stop_is_in_the_viewport_at_the_end_of_a_long_streaming_answer(
     app: str,
     browser: Any,
@@ -266,8 +268,15 @@ def saved_chat(
     return saved[app]
 
 
-@pytest.mark.parametrize("trust", ["trusted", "untrusted", "unreachable"])
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize(
+    ("app", "trust"),
+    # a trusted copy in both fronts (each saves and reopens it); trust is the widget's own
+    [
+        *[(app, "trusted") for app in APPS],
+        ("jupyterlab", "untrusted"),
+        ("jupyterlab", "unreachable"),
+    ],
+)
 def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
     app: str,
     trust: str,
@@ -323,7 +332,7 @@ def test_a_reopened_notebook_shows_the_saved_answer_and_no_error(
         context.close()
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_a_saved_notebook_exports_its_answers_to_html(
     app: str,
     browser: Any,
@@ -385,7 +394,7 @@ LOOKS = """
 """
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_the_cell_reads_as_a_conversation(
     app: str,
     browser: Any,
@@ -429,7 +438,7 @@ def test_the_cell_reads_as_a_conversation(
         assert widget_errors(page.errors) == []
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_retry_edit_and_new_conversation_from_the_chat_cell(
     app: str,
     browser: Any,

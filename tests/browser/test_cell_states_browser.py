@@ -1,4 +1,4 @@
-"""Three states of a chat cell where a person meets them: JupyterLab and Notebook 7 in
+"""Three states of a chat cell where a person meets them: JupyterLab in
 Debian's Chromium at 1280x800, light and dark, live and reopened without a kernel. A run
 asked of a misspelt agent fails: its banner says the platform's words first, wrapped at
 words. A trade waits for approval, scrolled so that the turn's head is pinned over its
@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
-    APPS,
     CONTRASTS,
     PAUSED,
     RUN_CELL,
     SHUTDOWN_KERNEL,
     THEMES,
+    WIDGET_APPS,
     WORD_BREAKS,
     cell_at,
     notebook_page,
@@ -231,7 +231,7 @@ def check_decided_card(page: Any, app: str, theme: str, waited: float, artifacts
     page.screenshot(path=str(artifacts / f"states-decided-{app}-{shade(theme)}.png"))
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_error_banner_pinned_head_and_decided_card_read_in_every_theme(
     app: str,
     browser: Any,

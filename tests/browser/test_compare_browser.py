@@ -1,7 +1,7 @@
 """``agentnb.compare`` in Debian's Chromium: a notebook executed and exported by a real
 ``jupyter nbconvert --to html --execute`` shows the runs side by side offline, the diff
 marked, and a hostile answer as text (no script runs, no image loads, no dialog opens); in
-JupyterLab 4 and Notebook 7 at 1280×800, light and dark, the answers read as rendered
+JupyterLab 4 at 1280×800, light and dark, the answers read as rendered
 markdown with their ``$`` amounts (the notebook's MathJax leaves them alone), the diff marks
 read at 4.5:1, and the view fits its output. Screenshots: test-artifacts/compare-*.png."""
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from notebook_pages import (
-    APPS,
     CONTRASTS,
     THEMES,
+    WIDGET_APPS,
     cell_at,
     kernel_env,
     nbconvert,
@@ -126,7 +126,7 @@ FITS = """
 """
 
 
-@pytest.fixture(scope="module", params=APPS)
+@pytest.fixture(scope="module", params=WIDGET_APPS)
 def compare_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     server = request.getfixturevalue(request.param)
     cells = [RUNS, "agentnb.compare(a, b)"]

@@ -1,4 +1,4 @@
-"""The notebook's MCP server (``agentnb.context.serve()``) in a real JupyterLab and Notebook 7
+"""The notebook's MCP server (``agentnb.context.serve()``) in a real JupyterLab
 (Debian's Chromium): the server as a cell's last line is the line to paste into Claude Code,
 its bearer token masked (a saved notebook keeps its outputs, and is shared), saying how to see
 it, its lines broken between words; ``srv.reveal(seconds)`` shows the line with the token
@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notebook_pages import APPS, PATIENCE_MS, WORD_BREAKS, cell_at, notebook_page, run_and_wait
+from notebook_pages import (
+    PATIENCE_MS,
+    WIDGET_APPS,
+    WORD_BREAKS,
+    cell_at,
+    notebook_page,
+    run_and_wait,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +46,7 @@ def bearer(text: str) -> str:
     return text.split("Bearer ", 1)[1].split('"', 1)[0]
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_the_servers_token_is_masked_until_revealed(
     app: str, browser: Any, jupyter: Any, artifacts: Path
 ) -> None:

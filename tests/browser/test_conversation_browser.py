@@ -1,4 +1,4 @@
-"""Retry, Edit and Continue in JupyterLab and Notebook 7 (light; JupyterLab's cells shot in
+"""Retry, Edit and Continue in JupyterLab (light, its cells shot in
 dark too), clicked on a real kernel, checked on what the agents of the built-in server (in
 this process) received:
 
@@ -22,6 +22,7 @@ import pytest
 from notebook_pages import (
     NOTEBOOK_STATE,
     THEMES,
+    WIDGET_APPS,
     cell_at,
     notebook_page,
     run_and_wait,
@@ -57,7 +58,7 @@ def shoot(page: Any, cell: Any, artifacts: Path, name: str) -> None:
     cell.screenshot(path=str(artifacts / f"conversation-{name}.png"))
 
 
-@pytest.mark.parametrize("app", ["jupyterlab", "notebook7"])
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_retry_edit_and_continue(
     app: str,
     browser: Any,

@@ -1,5 +1,5 @@
 """An MCP server's question in the middle of a call, answered from the chat cell's card in a
-real JupyterLab and Notebook 7 (Playwright, Debian's Chromium): a server written with the
+real JupyterLab (Playwright, Debian's Chromium): a server written with the
 ``mcp`` SDK (tests/mcp/elicit_server.py) asks for a date and a number of seats; the call's
 card shows the form (its fields typed: a text box, a number box bounded 1 to 9, both
 required), the browser refuses a number out of bounds, and the answer submitted reaches the
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from mcp_servers import server_command
 from notebook_pages import (
-    APPS,
     RUN_CELL,
+    WIDGET_APPS,
     calling_cell,
     cell_at,
     mcp_cells,
@@ -44,7 +44,7 @@ CELLS = [
 BOOK, PREFERENCES, PAY = 2, 3, 4
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_a_server_s_form_is_answered_from_the_card(
     app: str, browser: Any, jupyter: Any, artifacts: Path
 ) -> None:

@@ -1,4 +1,4 @@
-"""An MCP App in a real JupyterLab and Notebook 7 (Playwright, Debian's Chromium): a server
+"""An MCP App in a real JupyterLab (Playwright, Debian's Chromium): a server
 written with the ``mcp`` SDK (tests/mcp/app_server.py) declares a view made as the ext-apps
 SDK's example view is (the SDK's own ``App``, from ``@modelcontextprotocol/ext-apps``). The
 call's card shows it in a frame sandboxed to scripts alone: it shows the tool's input and
@@ -20,6 +20,7 @@ from mcp_servers import server_command
 from notebook_pages import (
     RUN_CELL,
     THEMES,
+    WIDGET_APPS,
     calling_cell,
     cell_at,
     mcp_cells,
@@ -75,7 +76,7 @@ def waiting_card(page: Any, index: int) -> Any:
     return card
 
 
-@pytest.mark.parametrize("app", ["jupyterlab", "notebook7"])
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_an_mcp_app_shows_its_result_calls_through_the_gate_and_stays_in_its_frame(
     jupyter: Any, browser: Any, app: str, artifacts: Path
 ) -> None:

@@ -1,4 +1,4 @@
-"""A notebook tool in a real JupyterLab and Notebook 7 (Playwright, Debian's Chromium): the
+"""A notebook tool in a real JupyterLab (Playwright, Debian's Chromium): the
 README's ``%%agent finance_agent --tool position_value`` as printed (no connection set up),
 then a tool that asks first, prints and returns a table: the run reads ``Paused — waiting for
 your approval`` until Approve is clicked, its clock standing still while a person reads the
@@ -17,6 +17,7 @@ from notebook_pages import (
     PAUSED,
     RUN_CELL,
     THEMES,
+    WIDGET_APPS,
     cell_at,
     notebook_page,
     run_and_wait,
@@ -50,7 +51,7 @@ A_PERSON_READS_MS = 2_000
 """How long the test reads the call before approving it."""
 
 
-@pytest.mark.parametrize("app", ["jupyterlab", "notebook7"])
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_a_notebook_tool_pauses_for_approval_and_its_output_reads_as_printed(
     jupyter: Any, browser: Any, app: str, artifacts: Path
 ) -> None:

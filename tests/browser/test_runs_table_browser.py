@@ -7,7 +7,7 @@ selection; light and dark themes read at 4.5:1; a notebook saved and reopened wi
 kernel shows the static table and no widget error, and so does nbconvert's HTML of it; in
 Notebook 7 too a search keeps its keys and a run opens below the table. Screenshots go to
 test-artifacts/ (runs-table-*.png); how the table fits a notebook's width:
-test_runs_table_fit_browser.py. In JupyterLab and Notebook 7: a search typed in a
+test_runs_table_fit_browser.py. A search typed in a
 ``runs(limit=60)`` table finds a run older than the 60 it shows (the history is searched),
 and ``runs(provider="acp")`` shows every coding agent's runs, whatever their connection's
 name, and no other.
@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from agentnb_testing import history_records
 from notebook_pages import (
-    APPS,
     CONTRASTS,
     NOTEBOOK_STATE,
     PATIENCE_MS,
     SHUTDOWN_KERNEL,
     STATIC_COPY,
     THEMES,
+    WIDGET_APPS,
     cell_at,
     nbconvert,
     notebook_page,
@@ -334,7 +334,7 @@ def test_in_notebook_7_a_selected_run_opens_below_the_table(
         assert widget_errors(page.errors) == []
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_a_limited_tables_search_finds_runs_older_than_those_shown(
     app: str, browser: Any, history_file: Path, artifacts: Path, jupyter: Any
 ) -> None:
@@ -360,7 +360,7 @@ def test_a_limited_tables_search_finds_runs_older_than_those_shown(
         assert widget_errors(page.errors) == []
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_runs_of_the_acp_dialect_are_every_coding_agents_runs(
     app: str, browser: Any, coders_history: Path, artifacts: Path, jupyter: Any
 ) -> None:

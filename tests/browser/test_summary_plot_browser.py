@@ -1,4 +1,4 @@
-"""A week's summary and a cost plot as a person reads them in JupyterLab and Notebook 7 at
+"""A week's summary and a cost plot as a person reads them in JupyterLab at
 1280×800 on Debian's Chromium, light and dark: the summary is a formatted table (no ``nan``,
 no raw timestamp, ``$`` and ``%``) that fits its cell without sideways scrolling; the plot's
 background is the notebook's own, dark on a dark theme, not a white box. Screenshots go to
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import history_records
-from notebook_pages import APPS, THEMES, cell_at, notebook_page, run_and_wait, set_theme
+from notebook_pages import THEMES, WIDGET_APPS, cell_at, notebook_page, run_and_wait, set_theme
 
 from agentnb.history import HistoryStore
 
@@ -73,7 +73,7 @@ def rgb_of(css: str) -> tuple[float, ...]:
     return tuple(float(part) for part in css[css.index("(") + 1 : -1].split(",")[:3])
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", WIDGET_APPS)
 def test_a_weeks_summary_and_a_cost_plot_read_in_the_theme(
     browser: Any, jupyter: Any, history_file: Path, artifacts: Path, app: str
 ) -> None:

@@ -131,6 +131,7 @@ def ray_cluster(python: Path, env: Mapping[str, str], tmp: Path) -> Iterator[Clu
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, temp, ignore_errors=True)  # after Ray stopped
         head = stack.enter_context(spawned(command, tmp / "ray.log", env))
+        stack.callback(_stop_head_first, head)
 
         def up() -> bool:
             status = subprocess.run(
@@ -142,6 +143,18 @@ def ray_cluster(python: Path, env: Mapping[str, str], tmp: Path) -> Iterator[Clu
 
         wait_for_start(head, up, tmp / "ray.log", f"answer ray status at {address}")
         yield Cluster("ray", python, address, dict(env))
+
+
+def _stop_head_first(head: subprocess.Popen[bytes]) -> None:
+    """Ray's head, signalled alone, stops the processes it started while its GCS still
+    answers; signalled with its whole group (``stop``), it waited 30 s to drain the node
+    through a GCS already gone. What it leaves is then stopped with its group."""
+    if head.poll() is None:
+        head.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            head.wait(PATIENCE_S)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(head.pid, signal.SIGKILL)
 
 
 def drive(cluster: Cluster, which: str, history: Path, tmp: Path) -> subprocess.Popen[bytes]:
