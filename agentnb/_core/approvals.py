@@ -425,16 +425,7 @@ class ApprovalGate:
             if why is not None:
                 return QuestionReply("decline", reason=nobody_could_answer(why))
             progress()
-            await guard(lambda: self._wait_for_reply(tick))
-
-    async def _wait_for_reply(self, tick: float) -> None:
-        replied = self._replied
-        assert replied is not None
-        try:
-            await asyncio.wait_for(replied.wait(), tick)
-        except TimeoutError:
-            return
-        replied.clear()
+            await guard(lambda: _woken_within(self._replied, tick))
 
     # ---- collecting (the stream's loop) ----------------------------------------------------
     def undecided(self) -> list[ToolCall]:
@@ -539,15 +530,6 @@ class ApprovalGate:
         self._changed = asyncio.Event()
         self._collected = []
 
-    async def _wait(self, tick: float) -> None:
-        changed = self._changed
-        assert changed is not None
-        try:
-            await asyncio.wait_for(changed.wait(), tick)
-        except TimeoutError:
-            return
-        changed.clear()
-
 
 async def collect_decisions(
     gate: ApprovalGate,
@@ -583,7 +565,17 @@ async def collect_decisions(
                 raise gate.nothing_to_decide()
             return
         progress()
-        await guard(lambda: gate._wait(tick))
+        await guard(lambda: _woken_within(gate._changed, tick))
+
+
+async def _woken_within(event: asyncio.Event | None, tick: float) -> None:
+    """Wait until ``event`` is set (and clear it for the next wait), or ``tick`` seconds."""
+    assert event is not None
+    try:
+        await asyncio.wait_for(event.wait(), tick)
+    except TimeoutError:
+        return
+    event.clear()
 
 
 def _run_scope(call: ToolCall) -> str | None:

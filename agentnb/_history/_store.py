@@ -781,13 +781,9 @@ class HistoryStore(Generic[Shown]):
     ) -> RunHistory:
         """These runs, in the order given (ids not in the store are left out), as
         ``runs()`` gives them (or as a ``table`` of that kind)."""
-        found: dict[str, tuple[Any, ...]] = {}
         with self._reading() as db:
-            for chunk in chunks(local_ids):
-                for row in db.execute(
-                    f"SELECT {_RUN_SELECT} FROM runs WHERE local_id IN ({_marks(chunk)})", chunk
-                ):
-                    found[row[0]] = row
+            read = _rows_in(db, f"SELECT {_RUN_SELECT} FROM runs WHERE local_id", local_ids)
+        found = {row[0]: row for row in read}
         rows = [found[local_id] for local_id in local_ids if local_id in found]
         columns = checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS)
         return (table or _shown_runs)(columns, store=self)
@@ -807,17 +803,13 @@ class HistoryStore(Generic[Shown]):
 
     def tool_call_rows(self, local_ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """Tool-call rows (``TOOL_CALL_COLUMNS`` order) of these runs, in the runs' order."""
-        found: dict[str, list[tuple[Any, ...]]] = {}
         self._flush_writers_of_this_file()
         with self._db() as db:
-            for chunk in chunks(local_ids):
-                for row in db.execute(
-                    f"SELECT {_TOOL_SELECT} FROM tool_calls t JOIN runs r USING (local_id) "
-                    f"WHERE t.local_id IN ({_marks(chunk)}) "
-                    "ORDER BY t.local_id, t.position",
-                    chunk,
-                ):
-                    found.setdefault(row[0], []).append(row)
+            sql = f"SELECT {_TOOL_SELECT} FROM tool_calls t JOIN runs r USING (local_id)"
+            read = _rows_in(db, f"{sql} WHERE t.local_id", local_ids, "ORDER BY t.position")
+        found: dict[str, list[tuple[Any, ...]]] = {}
+        for row in read:
+            found.setdefault(row[0], []).append(row)
         rows = [row for local_id in local_ids for row in found.get(local_id, ())]
         return checked_rows(rows, TOOL_CALL_COLUMNS)
 
@@ -890,15 +882,15 @@ class HistoryStore(Generic[Shown]):
         replaced ones too), in the order they were given; of the runs whose ``local_id`` is
         in ``run_ids``, or of every run."""
         select = f"SELECT {', '.join(f's.{c}' for c in SCORE_COLUMNS)} FROM scores s"
-        kept = [sane_score_row_sql("s"), *([] if history else [current_scores_sql("s")])]
-        rows: list[tuple[Any, ...]] = []
+        kept = " AND ".join(
+            [sane_score_row_sql("s"), *([] if history else [current_scores_sql("s")])]
+        )
         with self._reading() as db:
             if run_ids is None:
-                rows = db.execute(f"{select} WHERE {' AND '.join(kept)} ORDER BY s.id").fetchall()
+                rows = db.execute(f"{select} WHERE {kept} ORDER BY s.id").fetchall()
             else:
-                for chunk in chunks(list(dict.fromkeys(run_ids))):
-                    terms = [f"s.local_id IN ({_marks(chunk)})", *kept]
-                    rows += db.execute(f"{select} WHERE {' AND '.join(terms)}", chunk).fetchall()
+                ids = list(dict.fromkeys(run_ids))
+                rows = _rows_in(db, f"{select} WHERE {kept} AND s.local_id", ids)
                 rows.sort(key=lambda row: int(row[0]))
         return [score_record(row) for row in rows]
 
@@ -922,11 +914,7 @@ class HistoryStore(Generic[Shown]):
                     return rows
                 wanted = set(local_ids)
                 return [row for row in rows if row[0] in wanted]
-            found: list[tuple[str, str, str, float | None, str | None]] = []
-            for chunk in chunks(list(local_ids)):
-                sql = f"{select} AND s.local_id IN ({_marks(chunk)})"
-                found += db.execute(sql, list(chunk)).fetchall()
-            return found
+            return _rows_in(db, f"{select} AND s.local_id", local_ids)
 
     def count(self) -> int:
         """How many runs the store holds."""
@@ -1029,6 +1017,15 @@ _ALL_SCORES_PAST: Final = 5_000
 
 def _marks(columns: Sequence[object]) -> str:
     return ", ".join("?" * len(columns))
+
+
+def _rows_in(db: sqlite3.Connection, query: str, ids: Sequence[str], then: str = "") -> list[Any]:
+    """The rows of ``{query} IN (ids) {then}``, read a chunk of ids at a time (SQLite
+    bounds a query's parameters): ``query`` ends with the column the ids are of."""
+    rows: list[Any] = []
+    for chunk in chunks(ids):
+        rows += db.execute(f"{query} IN ({_marks(chunk)}) {then}", list(chunk)).fetchall()
+    return rows
 
 
 _LIVE_STORES: weakref.WeakSet[HistoryStore] = weakref.WeakSet()
