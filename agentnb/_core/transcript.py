@@ -4,7 +4,7 @@ approvals, and what a run keeps of an error."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from pydantic_core import from_json
@@ -105,21 +105,9 @@ class ToolApproval:
         return self.asked.arguments if self.asked is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "approval_id": self.approval_id,
-            "reason": self.reason,
-            "approved": self.approved,
-            "decision_reason": self.decision_reason,
-            "question": self.question,
-            "answer": self.answer,
-            "requested_at": self.requested_at,
-            "decided_at": self.decided_at,
-            "decided_by": self.decided_by,
-            "arguments_changed": self.arguments_changed,
-            "protocol_error": self.protocol_error,
-            "for_run": self.for_run,
-            "agent_option": self.agent_option,
-        }
+        """Every field but the call's versions (``asked``, ``other_versions``)."""
+        versions = ("asked", "other_versions")
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in versions}
 
 
 class _StreamedText:
