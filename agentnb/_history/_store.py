@@ -106,6 +106,7 @@ from ._writer import (
     RecorderWrites,
     chunks,
     gone_owners,
+    insert_run_sql,
     insert_start,
     mark_interrupted,
     write_end,
@@ -517,10 +518,7 @@ class HistoryStore(Generic[Shown]):
         calls = [storable_row(call.to_row()) for call in tool_calls]
         # ON CONFLICT, not OR IGNORE: that would also drop, silently, a row missing a value
         # the table requires; such a row is an error instead.
-        sql = (
-            f"INSERT INTO runs ({', '.join(RUN_NAMES)}) VALUES ({_marks(RUN_COLUMNS)}) "
-            "ON CONFLICT (local_id) DO NOTHING"
-        )
+        sql = insert_run_sql(RUN_NAMES, "DO NOTHING")
         call_sql = (
             f"INSERT INTO tool_calls ({', '.join(name for name, _ in TOOL_CALL_COLUMNS)})"
             f" VALUES ({_marks(TOOL_CALL_COLUMNS)}) ON CONFLICT (local_id, position) DO NOTHING"
