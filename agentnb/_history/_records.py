@@ -241,6 +241,18 @@ def _unconvert(kind: ColumnKind, value: Any) -> Any:
     return value
 
 
+ColumnSpec = Sequence[tuple[str, ColumnKind]]
+"""Columns by name and kind, in a row's order (:data:`RUN_COLUMNS`, :data:`TOOL_CALL_COLUMNS`)."""
+
+
+def _fields_of(row: Sequence[object], columns: ColumnSpec) -> dict[str, Any]:
+    return {name: _convert(kind, value) for (name, kind), value in zip(columns, row, strict=True)}
+
+
+def _row_of(record: object, columns: ColumnSpec) -> tuple[Any, ...]:
+    return tuple(_unconvert(kind, getattr(record, name)) for name, kind in columns)
+
+
 @dataclass(frozen=True, slots=True)
 class RunRecord(OldExtraNames):
     """One run as the history keeps it. Times are tz-aware UTC datetimes; seconds are floats."""
@@ -391,15 +403,11 @@ class RunRecord(OldExtraNames):
     ) -> RunRecord:
         """A record from database values in :data:`RUN_COLUMNS` order, whose tool calls
         ``calls`` gives."""
-        values = {
-            name: _convert(kind, value)
-            for (name, kind), value in zip(RUN_COLUMNS, row, strict=True)
-        }
-        return cls(**values, malformed=malformed, _calls=calls)
+        return cls(**_fields_of(row, RUN_COLUMNS), malformed=malformed, _calls=calls)
 
     def to_row(self) -> tuple[Any, ...]:
         """Database values in :data:`RUN_COLUMNS` order."""
-        return tuple(_unconvert(kind, getattr(self, name)) for name, kind in RUN_COLUMNS)
+        return _row_of(self, RUN_COLUMNS)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times as ISO 8601 strings; ``malformed`` only for a row that
@@ -483,13 +491,10 @@ class ToolCallRecord:
 
     @classmethod
     def from_row(cls, row: Sequence[object]) -> ToolCallRecord:
-        values = [
-            _convert(kind, value) for (_, kind), value in zip(TOOL_CALL_COLUMNS, row, strict=True)
-        ]
-        return cls(*values)
+        return cls(**_fields_of(row, TOOL_CALL_COLUMNS))
 
     def to_row(self) -> tuple[Any, ...]:
-        return tuple(_unconvert(kind, getattr(self, name)) for name, kind in TOOL_CALL_COLUMNS)
+        return _row_of(self, TOOL_CALL_COLUMNS)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
@@ -1061,7 +1066,7 @@ _EXPECTED: Final[dict[str, str]] = {
 
 def checked_columns(
     columns: Mapping[str, Sequence[Any]],
-    spec: Sequence[tuple[str, ColumnKind]],
+    spec: ColumnSpec,
     parsed: dict[str, Any] | None = None,
 ) -> dict[str, Sequence[Any]]:
     """``columns`` (one sequence per name of ``spec``) with each malformed value None, and
@@ -1121,9 +1126,7 @@ def _note_refused(
         columns[REFUSED] = kept
 
 
-def checked_rows(
-    rows: Sequence[tuple[Any, ...]], spec: Sequence[tuple[str, ColumnKind]]
-) -> list[tuple[Any, ...]]:
+def checked_rows(rows: Sequence[tuple[Any, ...]], spec: ColumnSpec) -> list[tuple[Any, ...]]:
     """Rows (in ``spec`` order) with each malformed value None."""
     if not rows:
         return list(rows)
