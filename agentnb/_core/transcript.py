@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic_core import from_json
 
@@ -228,26 +228,16 @@ class ToolCall:
             self.arguments = parse_json_or_text(self.arguments_text)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "call_id": self.call_id,
-            "name": self.name,
-            "arguments": self.arguments,
-            "arguments_text": self.arguments_text,
-            "output": self.output,
-            "error": self.error,
-            "status": self.status,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "duration": self.duration,
-            "approval": self.approval.to_dict() if self.approval is not None else None,
-            "parent_call_id": self.parent_call_id,
-            "agent": self.agent,
-            "depth": self.depth,
-            "agent_text": self.agent_text,
-            "agent_reasoning": self.agent_reasoning,
-            "sub_agent": self.sub_agent,
-            "unapproved": self.unapproved,
-        }
+        """The call's fields (but a sub-agent's usage and model, who ran it, what it shows
+        and asks, and its versions), with its ``duration`` and why it ran ``unapproved``."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_IN_DICT}
+        data["approval"] = self.approval.to_dict() if self.approval is not None else None
+        data["duration"] = self.duration
+        data["unapproved"] = self.unapproved
+        return data
+
+
+_NOT_IN_DICT: Final = frozenset({"usage", "model", "ran_by", "shown", "asks", "versions"})
 
 
 @dataclass
