@@ -654,7 +654,16 @@ def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
     """The columns a checkpoint of a running run refreshes: the answer and the reasoning
     only while they are no longer than ``text_limit`` characters (None: at any length),
     measured without joining them."""
-    values = {
+    values = _so_far(run)
+    for column, kind in _TEXT_COLUMNS:
+        if text_limit is None or text_length(run, kind) <= text_limit:
+            values[column] = stored_text(run, kind, long_text=True)
+    return values
+
+
+def _so_far(run: Run) -> dict[str, Any]:
+    """The columns a checkpoint refreshes and the run's end writes again."""
+    return {
         "run_id": run.run_id,
         "thread_id": run.thread_id,
         "first_token_at": run.first_token_at,
@@ -664,10 +673,6 @@ def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
         "tool_call_count": len(run.tool_calls),
         "unapproved_calls": len(run.unapproved_calls),
     }
-    for column, kind in _TEXT_COLUMNS:
-        if text_limit is None or text_length(run, kind) <= text_limit:
-            values[column] = stored_text(run, kind, long_text=True)
-    return values
 
 
 def text_length(run: Run, kind: Literal["text", "reasoning"]) -> int:
@@ -760,8 +765,7 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
     with ``long_text``, a long answer or reasoning is a :class:`LongText` (the writer's)."""
     usage, error, priced = run.usage, run.error, run.priced
     return {
-        "run_id": run.run_id,
-        "thread_id": run.thread_id,
+        **_so_far(run),
         "answer": stored_text(run, "text", long_text=long_text),
         "reasoning": stored_text(run, "reasoning", long_text=long_text),
         "status": run.status if run.status in TERMINAL_STATUSES else "interrupted",
@@ -771,7 +775,6 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens if usage else None,
         "total_tokens": usage.total_tokens if usage else None,
         "started_at": run.started_at,
-        "first_token_at": run.first_token_at,
         "finished_at": run.finished_at,
         "duration": run.duration if _ended(run) else None,
         "elapsed": run.elapsed if _ended(run) else None,
@@ -779,15 +782,10 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
         "ttft": run.ttft,
         "tokens_per_second": run.tokens_per_second,
         "execution_time": run.execution_time,
-        "event_count": run.event_count,
-        "retries": run.retries,
-        "resumes": run.resumes,
-        "tool_call_count": len(run.tool_calls),
         "cancel_error": redact_error(run.cancel_error),
         "model": run.model,
         "cost_usd": priced.usd,
         "cost_source": priced.source,
-        "unapproved_calls": len(run.unapproved_calls),
         "refused_figures": redacted(refused_list(usage)) if usage else None,
         "finish_reason": run.finish_reason,
         "extras": redacted(to_json(run.extras)) if run.extras else None,
