@@ -83,6 +83,7 @@ __all__ = [
     "storable_text",
     "stored_text",
     "text_length",
+    "to_json",
     "tool_rows",
     "truncate",
 ]
