@@ -4,8 +4,8 @@ approvals, and what a run keeps of an error."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Final, Literal
 
 from pydantic_core import from_json
 
@@ -105,21 +105,9 @@ class ToolApproval:
         return self.asked.arguments if self.asked is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "approval_id": self.approval_id,
-            "reason": self.reason,
-            "approved": self.approved,
-            "decision_reason": self.decision_reason,
-            "question": self.question,
-            "answer": self.answer,
-            "requested_at": self.requested_at,
-            "decided_at": self.decided_at,
-            "decided_by": self.decided_by,
-            "arguments_changed": self.arguments_changed,
-            "protocol_error": self.protocol_error,
-            "for_run": self.for_run,
-            "agent_option": self.agent_option,
-        }
+        """Every field but the call's versions (``asked``, ``other_versions``)."""
+        versions = ("asked", "other_versions")
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in versions}
 
 
 class _StreamedText:
@@ -240,26 +228,16 @@ class ToolCall:
             self.arguments = parse_json_or_text(self.arguments_text)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "call_id": self.call_id,
-            "name": self.name,
-            "arguments": self.arguments,
-            "arguments_text": self.arguments_text,
-            "output": self.output,
-            "error": self.error,
-            "status": self.status,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "duration": self.duration,
-            "approval": self.approval.to_dict() if self.approval is not None else None,
-            "parent_call_id": self.parent_call_id,
-            "agent": self.agent,
-            "depth": self.depth,
-            "agent_text": self.agent_text,
-            "agent_reasoning": self.agent_reasoning,
-            "sub_agent": self.sub_agent,
-            "unapproved": self.unapproved,
-        }
+        """The call's fields (but a sub-agent's usage and model, who ran it, what it shows
+        and asks, and its versions), with its ``duration`` and why it ran ``unapproved``."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_IN_DICT}
+        data["approval"] = self.approval.to_dict() if self.approval is not None else None
+        data["duration"] = self.duration
+        data["unapproved"] = self.unapproved
+        return data
+
+
+_NOT_IN_DICT: Final = frozenset({"usage", "model", "ran_by", "shown", "asks", "versions"})
 
 
 @dataclass

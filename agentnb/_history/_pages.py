@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
-from .._core.exceptions import ConfigurationError, HistoryError
+from .._core.exceptions import ConfigurationError
 from ._records import MALFORMED_COLUMN, RUN_COLUMNS, SNIPPET_COLUMN, checked_columns, load_json
 from ._run_filter import (
-    METADATA_TABLE,
+    METADATA_IS_SQL,
     SEARCH_TABLE,
     Count,
     RunFilter,
@@ -29,6 +29,7 @@ from ._run_filter import (
     metadata_filter,
     metadata_text,
     ranked_ids_sql,
+    require_search_index,
     search_query,
     since_seconds,
 )
@@ -415,7 +416,7 @@ class StorePages:
             return first
         terms, params = self._conditions(query, search)
         if search is not None:
-            self._check_search_index()
+            require_search_index(self.store.read_rows, "this run history")
         total = self._count(search, query, terms, params)
         if query.last:
             query = dataclasses.replace(query, offset=_last_offset(total.n, query.limit))
@@ -527,10 +528,7 @@ class StorePages:
                 terms.append(f"{column.sql} LIKE ? ESCAPE '\\'")
                 params.append("%" + re.sub(r"([\\%_])", r"\\\1", wanted) + "%")
         for key, value in query.metadata:
-            terms.append(
-                f"runs.local_id IN (SELECT local_id FROM {METADATA_TABLE} "
-                "WHERE key = ? AND value = ?)"
-            )
+            terms.append(METADATA_IS_SQL)
             params += [key, value]
         return terms, params
 
@@ -554,16 +552,6 @@ class StorePages:
         # empty values (an unpriced run's cost, a failed run's tokens) last either way: the
         # cheapest first are runs with a price
         return f"({column} IS NULL), {column} {direction}, {latest}"
-
-    def _check_search_index(self) -> None:
-        found = self.store.read_rows(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [SEARCH_TABLE]
-        )
-        if not found:
-            raise HistoryError(
-                "cannot search this run history: its SQLite was built without FTS5, the "
-                "full-text index"
-            )
 
 
 # ---- in memory ---------------------------------------------------------------------------

@@ -83,6 +83,7 @@ __all__ = [
     "storable_text",
     "stored_text",
     "text_length",
+    "to_json",
     "tool_rows",
     "truncate",
 ]
@@ -241,6 +242,18 @@ def _unconvert(kind: ColumnKind, value: Any) -> Any:
     return value
 
 
+ColumnSpec = Sequence[tuple[str, ColumnKind]]
+"""Columns by name and kind, in a row's order (:data:`RUN_COLUMNS`, :data:`TOOL_CALL_COLUMNS`)."""
+
+
+def _fields_of(row: Sequence[object], columns: ColumnSpec) -> dict[str, Any]:
+    return {name: _convert(kind, value) for (name, kind), value in zip(columns, row, strict=True)}
+
+
+def _row_of(record: object, columns: ColumnSpec) -> tuple[Any, ...]:
+    return tuple(_unconvert(kind, getattr(record, name)) for name, kind in columns)
+
+
 @dataclass(frozen=True, slots=True)
 class RunRecord(OldExtraNames):
     """One run as the history keeps it. Times are tz-aware UTC datetimes; seconds are floats."""
@@ -391,15 +404,11 @@ class RunRecord(OldExtraNames):
     ) -> RunRecord:
         """A record from database values in :data:`RUN_COLUMNS` order, whose tool calls
         ``calls`` gives."""
-        values = {
-            name: _convert(kind, value)
-            for (name, kind), value in zip(RUN_COLUMNS, row, strict=True)
-        }
-        return cls(**values, malformed=malformed, _calls=calls)
+        return cls(**_fields_of(row, RUN_COLUMNS), malformed=malformed, _calls=calls)
 
     def to_row(self) -> tuple[Any, ...]:
         """Database values in :data:`RUN_COLUMNS` order."""
-        return tuple(_unconvert(kind, getattr(self, name)) for name, kind in RUN_COLUMNS)
+        return _row_of(self, RUN_COLUMNS)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times as ISO 8601 strings; ``malformed`` only for a row that
@@ -483,13 +492,10 @@ class ToolCallRecord:
 
     @classmethod
     def from_row(cls, row: Sequence[object]) -> ToolCallRecord:
-        values = [
-            _convert(kind, value) for (_, kind), value in zip(TOOL_CALL_COLUMNS, row, strict=True)
-        ]
-        return cls(*values)
+        return cls(**_fields_of(row, TOOL_CALL_COLUMNS))
 
     def to_row(self) -> tuple[Any, ...]:
-        return tuple(_unconvert(kind, getattr(self, name)) for name, kind in TOOL_CALL_COLUMNS)
+        return _row_of(self, TOOL_CALL_COLUMNS)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
@@ -649,7 +655,16 @@ def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
     """The columns a checkpoint of a running run refreshes: the answer and the reasoning
     only while they are no longer than ``text_limit`` characters (None: at any length),
     measured without joining them."""
-    values = {
+    values = _so_far(run)
+    for column, kind in _TEXT_COLUMNS:
+        if text_limit is None or text_length(run, kind) <= text_limit:
+            values[column] = stored_text(run, kind, long_text=True)
+    return values
+
+
+def _so_far(run: Run) -> dict[str, Any]:
+    """The columns a checkpoint refreshes and the run's end writes again."""
+    return {
         "run_id": run.run_id,
         "thread_id": run.thread_id,
         "first_token_at": run.first_token_at,
@@ -659,10 +674,6 @@ def progress_values(run: Run, text_limit: int | None = None) -> dict[str, Any]:
         "tool_call_count": len(run.tool_calls),
         "unapproved_calls": len(run.unapproved_calls),
     }
-    for column, kind in _TEXT_COLUMNS:
-        if text_limit is None or text_length(run, kind) <= text_limit:
-            values[column] = stored_text(run, kind, long_text=True)
-    return values
 
 
 def text_length(run: Run, kind: Literal["text", "reasoning"]) -> int:
@@ -755,8 +766,7 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
     with ``long_text``, a long answer or reasoning is a :class:`LongText` (the writer's)."""
     usage, error, priced = run.usage, run.error, run.priced
     return {
-        "run_id": run.run_id,
-        "thread_id": run.thread_id,
+        **_so_far(run),
         "answer": stored_text(run, "text", long_text=long_text),
         "reasoning": stored_text(run, "reasoning", long_text=long_text),
         "status": run.status if run.status in TERMINAL_STATUSES else "interrupted",
@@ -766,7 +776,6 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens if usage else None,
         "total_tokens": usage.total_tokens if usage else None,
         "started_at": run.started_at,
-        "first_token_at": run.first_token_at,
         "finished_at": run.finished_at,
         "duration": run.duration if _ended(run) else None,
         "elapsed": run.elapsed if _ended(run) else None,
@@ -774,15 +783,10 @@ def end_values(run: Run, *, long_text: bool = False) -> dict[str, Any]:
         "ttft": run.ttft,
         "tokens_per_second": run.tokens_per_second,
         "execution_time": run.execution_time,
-        "event_count": run.event_count,
-        "retries": run.retries,
-        "resumes": run.resumes,
-        "tool_call_count": len(run.tool_calls),
         "cancel_error": redact_error(run.cancel_error),
         "model": run.model,
         "cost_usd": priced.usd,
         "cost_source": priced.source,
-        "unapproved_calls": len(run.unapproved_calls),
         "refused_figures": redacted(refused_list(usage)) if usage else None,
         "finish_reason": run.finish_reason,
         "extras": redacted(to_json(run.extras)) if run.extras else None,
@@ -1061,7 +1065,7 @@ _EXPECTED: Final[dict[str, str]] = {
 
 def checked_columns(
     columns: Mapping[str, Sequence[Any]],
-    spec: Sequence[tuple[str, ColumnKind]],
+    spec: ColumnSpec,
     parsed: dict[str, Any] | None = None,
 ) -> dict[str, Sequence[Any]]:
     """``columns`` (one sequence per name of ``spec``) with each malformed value None, and
@@ -1121,9 +1125,7 @@ def _note_refused(
         columns[REFUSED] = kept
 
 
-def checked_rows(
-    rows: Sequence[tuple[Any, ...]], spec: Sequence[tuple[str, ColumnKind]]
-) -> list[tuple[Any, ...]]:
+def checked_rows(rows: Sequence[tuple[Any, ...]], spec: ColumnSpec) -> list[tuple[Any, ...]]:
     """Rows (in ``spec`` order) with each malformed value None."""
     if not rows:
         return list(rows)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import math
 import operator
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final, TypedDict, Unpack, get_args
 
-from .._core.exceptions import ConfigurationError
+from .._core.exceptions import ConfigurationError, HistoryError
 from .._core.request import EVALUATES
 from .._core.text import did_you_mean, excerpt
 from .._core.transcript import ToolStatus
@@ -26,6 +27,7 @@ from ._scores import ScoreMatch, score_condition_sql, score_filter
 
 __all__ = [
     "EVALUATES",
+    "METADATA_IS_SQL",
     "METADATA_PREFIX",
     "METADATA_TABLE",
     "SEARCH_CANDIDATES",
@@ -44,6 +46,7 @@ __all__ = [
     "metadata_key_sql",
     "metadata_text",
     "ranked_ids_sql",
+    "require_search_index",
     "search_query",
     "shown_value",
     "since_seconds",
@@ -55,6 +58,10 @@ TOOL_STATUSES: Final = get_args(ToolStatus)
 """A tool call's statuses in the history."""
 
 METADATA_TABLE: Final = "run_metadata"
+METADATA_IS_SQL: Final = (
+    f"runs.local_id IN (SELECT local_id FROM {METADATA_TABLE} WHERE key = ? AND value = ?)"
+)
+"""The condition that a run's metadata ``key`` (the first parameter) is ``value``."""
 _MODE: Final = "CASE WHEN json_valid(runs.extras) THEN json_extract(runs.extras, '$.mode') END"
 EVALUATOR_RUNS_SQL: Final = f"SELECT local_id FROM {METADATA_TABLE} WHERE key = '{EVALUATES}'"
 _NOT_EVALUATOR: Final = f"runs.local_id NOT IN ({EVALUATOR_RUNS_SQL})"
@@ -193,10 +200,7 @@ class RunFilter:
             terms.append("runs.thread_id = ?")
             params.append(self.thread)
         for key, value in self.metadata or ():
-            terms.append(
-                f"runs.local_id IN (SELECT local_id FROM {METADATA_TABLE} "
-                "WHERE key = ? AND value = ?)"
-            )
+            terms.append(METADATA_IS_SQL)
             params += [key, value]
         if not self.evaluations:
             terms.append(_NOT_EVALUATOR)
@@ -414,6 +418,18 @@ def ranked_ids_sql(
 
 
 Query = Callable[[str, Sequence[Any]], Iterable[tuple[Any, ...]]]
+
+
+def require_search_index(query: Query, what: str) -> None:
+    """A clear error when the history (``what``: which) has no full-text index to search."""
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    if not list(query(sql, [SEARCH_TABLE])):
+        raise HistoryError(
+            f"cannot search {what}: this Python's SQLite "
+            f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
+        )
+
+
 """Runs one SQL statement with its parameters and gives its rows."""
 
 

@@ -78,11 +78,11 @@ from ._run_filter import (
     EVALUATES,
     EVALUATOR_RUNS_SQL,
     SEARCH_COUNT_CAP,
-    SEARCH_TABLE,
     RunFilter,
     counted,
     matched_rows,
     ranked_ids_sql,
+    require_search_index,
 )
 from ._scores import (
     SCORE_COLUMNS,
@@ -106,6 +106,7 @@ from ._writer import (
     RecorderWrites,
     chunks,
     gone_owners,
+    insert_run_sql,
     insert_start,
     mark_interrupted,
     write_end,
@@ -517,10 +518,7 @@ class HistoryStore(Generic[Shown]):
         calls = [storable_row(call.to_row()) for call in tool_calls]
         # ON CONFLICT, not OR IGNORE: that would also drop, silently, a row missing a value
         # the table requires; such a row is an error instead.
-        sql = (
-            f"INSERT INTO runs ({', '.join(RUN_NAMES)}) VALUES ({_marks(RUN_COLUMNS)}) "
-            "ON CONFLICT (local_id) DO NOTHING"
-        )
+        sql = insert_run_sql(RUN_NAMES, "DO NOTHING")
         call_sql = (
             f"INSERT INTO tool_calls ({', '.join(name for name, _ in TOOL_CALL_COLUMNS)})"
             f" VALUES ({_marks(TOOL_CALL_COLUMNS)}) ON CONFLICT (local_id, position) DO NOTHING"
@@ -580,7 +578,7 @@ class HistoryStore(Generic[Shown]):
 
     def _read_columns(self, db: sqlite3.Connection, where: RunFilter) -> dict[str, Sequence[Any]]:
         if where.search is not None:
-            self._require_search_index(db)
+            require_search_index(db.execute, f"the run history at {self._where}")
             return self._search(db, where)
         rows = db.execute(*_runs_sql(where)).fetchall()
         return checked_columns(columns_of(rows, RUN_COLUMNS), RUN_COLUMNS)
@@ -595,16 +593,6 @@ class HistoryStore(Generic[Shown]):
         ids = [rowid for (rowid,) in db.execute(sql, params)]
         rows = matched_rows(db.execute, where.search, ids, RUN_NAMES)
         return checked_columns(columns_of(rows, SEARCH_COLUMNS), SEARCH_COLUMNS)
-
-    def _require_search_index(self, db: sqlite3.Connection) -> None:
-        found = db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SEARCH_TABLE,)
-        )
-        if found.fetchone() is None:
-            raise HistoryError(
-                f"cannot search the run history at {self._where}: this Python's SQLite "
-                f"({sqlite3.sqlite_version}) was built without FTS5, the full-text index"
-            )
 
     @overload
     def runs(self, where: RunFilter | None = None) -> Shown: ...

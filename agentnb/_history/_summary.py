@@ -566,12 +566,8 @@ def summary_by_sql(
     """The summary of ``where``'s runs in ``db``: the one engine of every summary (a file's,
     and runs held in memory through :func:`summary_in_memory`)."""
     timed = timed_statuses(include)
-
-    def query(sql: str, params: Sequence[Any]) -> Iterable[tuple[Any, ...]]:
-        return db.execute(sql, params)
-
-    rows = summary_rows(query, keys, where, every, timed)
-    scores = score_summary_rows(query, keys, where, every)
+    rows = summary_rows(db.execute, keys, where, every, timed)
+    scores = score_summary_rows(db.execute, keys, where, every)
     return summary_frame(rows, keys, every, timed, scores)
 
 

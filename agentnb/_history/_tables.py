@@ -5,7 +5,6 @@ column by column, never row by row; records are made only for the rows indexed."
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,6 +29,7 @@ from ._records import (
     load_json,
     remote_row,
     run_row,
+    to_json,
     tool_rows,
 )
 from ._run_filter import Count, RunFilter, metadata_text, shown_value
@@ -608,9 +608,7 @@ def _struct(pyarrow: Any, values: Sequence[Any]) -> Any:
 
 def _json_text(value: Any) -> str:
     """A JSON column's value (or a score column's of several kinds) as text for Arrow."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return value if isinstance(value, str) else to_json(value)
 
 
 def _transpose(

@@ -51,6 +51,7 @@ __all__ = [
     "coalesced",
     "current_owner",
     "gone_owners",
+    "insert_run_sql",
     "insert_start",
     "mark_interrupted",
     "owner_is_gone",
@@ -332,7 +333,7 @@ def insert_start(db: sqlite3.Connection, run: Run, request: RunRequest, base_url
     of a run still going when its process died) reopens it: running again, owned by this
     process, its partial answer kept until the stream brings more."""
     values = {**start_values(run, request, base_url), **_progress(run), **_owner_values()}
-    if db.execute(_insert_sql(tuple(values), _REOPEN), _bound(values)).rowcount:
+    if db.execute(insert_run_sql(tuple(values), _REOPEN), _bound(values)).rowcount:
         _write_rests(db, run.local_id, values, none_keeps=True)
 
 
@@ -387,7 +388,7 @@ def write_ended(db: sqlite3.Connection, run: Run, request: RunRequest, base_url:
     start and an end, so the search index reads its calls once."""
     if not run.tool_calls:
         values = {**start_values(run, request, base_url), **_owner_values(), **_known_end(run)}
-        if db.execute(_insert_sql(tuple(values), "DO NOTHING"), _bound(values)).rowcount:
+        if db.execute(insert_run_sql(tuple(values), "DO NOTHING"), _bound(values)).rowcount:
             _write_rests(db, run.local_id, values)
             return
     insert_start(db, run, request, base_url)
@@ -416,7 +417,7 @@ def write_interrupted(db: sqlite3.Connection, runs: Sequence[Run]) -> None:
 
 
 def _insert_if_missing(db: sqlite3.Connection, values: dict[str, Any]) -> None:
-    db.execute(_insert_sql(tuple(values), "DO NOTHING"), _bound(values))
+    db.execute(insert_run_sql(tuple(values), "DO NOTHING"), _bound(values))
 
 
 # ---- a long text: its first MiB in the row, the rest apart ---------------------------
@@ -460,7 +461,7 @@ def _write_rests(
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(columns: tuple[str, ...], on_conflict: str) -> str:
+def insert_run_sql(columns: tuple[str, ...], on_conflict: str) -> str:
     """The INSERT of a row of ``columns`` (the few column sets in use are built once)."""
     return (
         f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
