@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentnb_testing import wait_until
+from cell_agent import ADDED, EDITED
 from notebook_pages import (
     APPS,
     PATIENCE_MS,
@@ -25,6 +27,8 @@ from notebook_pages import (
     widget_at,
     widget_errors,
 )
+
+from agentnb.history import HistoryStore
 
 pytestmark = pytest.mark.browser
 
@@ -109,6 +113,22 @@ def test_the_agent_adds_edits_and_runs_a_cell_each_approved(
         saved = json.loads((server.root / f"cells-{app}.ipynb").read_text())
         assert saved["cells"][-1]["metadata"]["agentnb"]["added_by"] == cell["by"]["added_by"]
         assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
+        _the_run_kept_each_operation(server.root / "history.sqlite3", cell["by"]["added_by"])
+
+
+def _the_run_kept_each_operation(history: Path, local_id: str) -> None:
+    """The cell's ``added_by`` is the run's id in the history, whose tool calls keep the
+    new cell's source, the edit's diff, the code that ran and what it printed."""
+    store = HistoryStore(history)
+    wait_until(lambda: len(store.tool_calls([local_id])) == 4, "the run's four calls recorded")
+    record = store.get(local_id)
+    assert record is not None and record.message == "Work in my notebook"
+    calls = {c.name: c for c in store.tool_calls([local_id])}
+    assert ADDED in str(calls["notebook_add_cell"].arguments)
+    edited = str(calls["notebook_edit_cell"].output)
+    assert f"-{ADDED}" in edited and f"+{EDITED}" in edited, edited
+    ran = str(calls["notebook_run_cell"].output)
+    assert f"  {EDITED}" in ran and "agent was here 42" in ran, ran
 
 
 def test_a_denied_add_leaves_the_notebook_as_it_was(

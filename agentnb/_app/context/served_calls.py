@@ -228,7 +228,7 @@ class ServedCalls:
             yield self._delivered(ToolCallFinished(call_id=call_id, error=refused))
             result = ToolResult(call_id, asked.tool, "{}", refused, failed=True)
         else:
-            rounds = ToolRounds(tools, redact)
+            rounds = ToolRounds(tools, redact, self.run.local_id)
             ran = rounds.run_round([call], self.approvals, unbounded_wait, _TICK, no_progress)
             async for event in ran:
                 yield self._delivered(event)
