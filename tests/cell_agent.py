@@ -50,7 +50,7 @@ def _frames(body: dict[str, Any]) -> list[bytes]:
             arguments = {"cell_id": cell_id, "source": EDITED, "source_hash": seen}
             return _call("notebook_edit_cell", arguments, step)
         return _call("notebook_run_cell", {"cell_id": cell_id, "source_hash": seen}, step)
-    printed = [line for line in last.splitlines() if "agent was here" in line]
+    printed = [line for line in last.splitlines() if line.startswith("agent was here")]
     return _answer(f"The cell printed: {printed[0]}" if printed else f"Stopped: {last[:300]}")
 
 

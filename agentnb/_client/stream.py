@@ -123,7 +123,7 @@ class AsyncRunStream:
         self.request = request
         self._transport = transport
         self._provider = transport.provider
-        self._tools = ToolRounds(request.tools, transport.redact)
+        self._tools = ToolRounds(request.tools, transport.redact, run.local_id)
         self._usage: Usage | None = None  # the steps' usage before the last (client tools)
         platform: ApprovalSupport = self._provider
         if request.tools or request.asks_first:  # decisions on client tools (and on what

@@ -27,7 +27,7 @@ from .._core.client_tools import (
 from .._core.questions import Ask, QuestionReply
 from .._core.rich_result import SHOWN_TIME_LIMIT, has_rich_form, shown_result
 from .._core.transcript import ToolCall
-from .._core.user_code import run_user_code
+from .._core.user_code import calling_run, run_user_code
 from ..events import (
     Event,
     RunPaused,
@@ -59,8 +59,10 @@ class ToolRounds:
         self,
         tools: tuple[ClientTool, ...],
         redact: Callable[[str], str],
+        run_id: str | None = None,
     ) -> None:
         self.tools = {t.name: t for t in tools}
+        self.run_id = run_id  # the run whose tools these are: what they read as calling_run
         self.rounds = 0
         self.results: list[ToolResult] = []
         self._redact = redact
@@ -242,6 +244,7 @@ class ToolRounds:
     ) -> ToolCallFinished:
         declared = self.tools[call.name]
         assert declared.function is not None
+        calling_run.set(self.run_id)  # this call's own task: no other call sees it
         outcome = await run_user_code(
             declared.function,
             args=(self._asker(call, questions),) if declared.asks else (),

@@ -31,7 +31,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TextIO
 
-__all__ = ["MAX_OUTPUT_CHARS", "Outcome", "ReadStopped", "call_within", "run_user_code"]
+__all__ = [
+    "MAX_OUTPUT_CHARS",
+    "Outcome",
+    "ReadStopped",
+    "call_within",
+    "calling_run",
+    "run_user_code",
+]
 
 MAX_OUTPUT_CHARS = 20_000
 """What a call's captured output keeps; the rest is counted, not kept."""
@@ -43,6 +50,10 @@ _captured: contextvars.ContextVar[_Output | None] = contextvars.ContextVar(
 _enclosing: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
     "agentnb_enclosing_call", default=None
 )
+calling_run: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "agentnb_calling_run", default=None
+)
+"""The ``local_id`` of the run whose client tool this call is (set where the call runs)."""
 _installed = threading.Lock()
 _active = 0
 
@@ -194,9 +205,11 @@ def _call_on_thread(
     output: _Output,
     user_loop: asyncio.AbstractEventLoop | None,
     done: Callable[[str, Any], None],
+    run_id: str | None,
 ) -> None:
     if not call.take_line():
         return
+    calling_run.set(run_id)  # an async function's task on the user's loop copies it
     _captured.set(output)
     _enclosing.set(call)  # what this call starts (a run, its tools) knows it runs inside it
     try:
@@ -250,7 +263,7 @@ async def run_user_code(
     with _capturing():
         threading.Thread(
             target=_call_on_thread,
-            args=(fn, args, kwargs or {}, call, output, user_loop, done),
+            args=(fn, args, kwargs or {}, call, output, user_loop, done, calling_run.get()),
             name=f"agentnb-user-code:{getattr(fn, '__name__', 'function')}",
             daemon=True,
         ).start()

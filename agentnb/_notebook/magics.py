@@ -28,6 +28,7 @@ from traitlets import Bool, Float, Unicode
 from .._app.context.attachments import as_text, asks_first, typed_message
 from .._app.context.context_tools import remember_code_error
 from .._app.context.interpolate import interpolate
+from .._app.context.live_notebook import notebook_tools
 from .._app.front import api as _api
 from .._app.front import interrupts
 from .._app.front.attach_targets import history_row
@@ -284,6 +285,8 @@ class AgentMagics(Magics):
         if not message.strip():
             raise UsageError("the message is empty: write it in the cell body")
         options = request_options(args, ns)
+        if args.notebook:
+            options["tools"] = [*options.get("tools", ()), *notebook_tools()]
         # a mention's attachment is decided here too (the context settings' ask_first)
         local_tools = bool(args.context or options.get("tools") or asks_first(message))
         typed = typed_message.set(True)  # the magic's own body: its mentions attach

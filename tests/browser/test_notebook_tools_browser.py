@@ -9,11 +9,19 @@ refused, the person's text kept. The saved notebook holds the agent's cell."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
+from agentnb_testing import PATIENCE_S, wait_until
+from cell_agent import ADDED, EDITED
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 from notebook_pages import (
     APPS,
     PATIENCE_MS,
@@ -25,6 +33,8 @@ from notebook_pages import (
     widget_at,
     widget_errors,
 )
+
+from agentnb.history import HistoryStore
 
 pytestmark = pytest.mark.browser
 
@@ -109,6 +119,22 @@ def test_the_agent_adds_edits_and_runs_a_cell_each_approved(
         saved = json.loads((server.root / f"cells-{app}.ipynb").read_text())
         assert saved["cells"][-1]["metadata"]["agentnb"]["added_by"] == cell["by"]["added_by"]
         assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
+        _the_run_kept_each_operation(server.root / "history.sqlite3", cell["by"]["added_by"])
+
+
+def _the_run_kept_each_operation(history: Path, local_id: str) -> None:
+    """The cell's ``added_by`` is the run's id in the history, whose tool calls keep the
+    new cell's source, the edit's diff, the code that ran and what it printed."""
+    store = HistoryStore(history)
+    wait_until(lambda: len(store.tool_calls([local_id])) == 4, "the run's four calls recorded")
+    record = store.get(local_id)
+    assert record is not None and record.message == "Work in my notebook"
+    calls = {c.name: c for c in store.tool_calls([local_id])}
+    assert ADDED in str(calls["notebook_add_cell"].arguments)
+    edited = str(calls["notebook_edit_cell"].output)
+    assert f"-{ADDED}" in edited and f"+{EDITED}" in edited, edited
+    ran = str(calls["notebook_run_cell"].output)
+    assert f"  {EDITED}" in ran and "agent was here 42" in ran, ran
 
 
 def test_a_denied_add_leaves_the_notebook_as_it_was(
@@ -205,3 +231,65 @@ def test_a_thousand_adds_are_bounded(jupyterlab: Any, browser: Any) -> None:
         answer = _answer_to(page, "Flood: ")
         assert "added 50 cells already, the most they add" in answer, answer
         assert len(page.evaluate(CELL_SOURCES)) == len(CELLS) + 50
+
+
+# ---- any MCP client: the notebook's MCP server with write tools ---------------------------
+
+SERVING = (
+    "import json, agentnb, agentnb.context\n"
+    "yes = agentnb.context.serve(write=True, approve=True)\n"
+    "no = agentnb.context.serve(write=True, approve=False)\n"
+    "json.dump({'yes': [yes.url, yes.token, yes.handle.run.local_id],"
+    " 'no': [no.url, no.token]}, open('servers.json', 'w'))"
+)
+
+
+def _mcp_calls(url: str, token: str, *calls: tuple[str, dict[str, Any]]) -> list[Any]:
+    """Each call's result, made by the ``mcp`` SDK's own client, in turn (on a thread of its
+    own: Playwright's loop holds this one): ``calls`` may name the cell the last add made as
+    ``{cell}``, its hash as ``{hash}``."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _called(url, token, calls)).result()
+
+
+async def _called(url: str, token: str, calls: tuple[tuple[str, dict[str, Any]], ...]) -> list[Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    results: list[Any] = []
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(PATIENCE_S)) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as client,
+    ):
+        await client.initialize()
+        named = {"cell": "", "hash": ""}
+        for tool, arguments in calls:
+            filled = {k: str(v).format(**named) for k, v in arguments.items()}
+            results.append(await client.call_tool(tool, filled))
+            added = re.search(r"cell (\S+) \(source hash (\w+)\)", results[-1].content[0].text)
+            if added is not None:
+                named = {"cell": added[1], "hash": added[2]}
+    return results
+
+
+def test_an_mcp_client_adds_and_runs_a_cell_through_the_servers_gate(
+    jupyterlab: Any, browser: Any
+) -> None:
+    with notebook_page(browser, jupyterlab, "cells-mcp.ipynb", [SERVING]) as page:
+        servers = json.loads((jupyterlab.root / "servers.json").read_text())
+        url, token, local_id = servers["yes"]
+        calls = [
+            ("notebook_add_cell", {"source": "print(6 * 7)"}),
+            ("notebook_run_cell", {"cell_id": "{cell}", "source_hash": "{hash}"}),
+        ]
+        added, ran = _mcp_calls(url, token, *calls)
+        assert not added.is_error and not ran.is_error, ran.content[0].text
+        assert "  print(6 * 7)" in ran.content[0].text and "42" in ran.content[0].text
+        cell = page.evaluate(AGENT_CELL)
+        assert cell["source"] == "print(6 * 7)" and cell["by"]["added_by"] == local_id
+        assert cell["outputs"][0]["text"] == "42\n"
+
+        before = page.evaluate(CELL_SOURCES)
+        url, token = servers["no"]
+        (denied,) = _mcp_calls(url, token, ("notebook_add_cell", {"source": "1"}))
+        assert denied.is_error and "denied" in denied.content[0].text, denied.content[0].text
+        assert page.evaluate(CELL_SOURCES) == before

@@ -251,6 +251,7 @@ def test_help_prints_every_option(
         "--wait",
         "--plain",
         "--no-interpolate",
+        "--notebook",
     ):
         assert option in out
     assert "_agent" not in shell.user_ns

@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -299,3 +300,26 @@ def test_a_refused_run_s_error_in_a_notebook_is_not_cut_at_a_terminal_s_width(
         "must be an integer, got 'lots'"
     ), shown
     assert second.startswith("(422 Unprocessable Entity from POST http"), shown
+
+
+TESTS = Path(__file__).resolve().parents[1]
+CELL_AGENT = (
+    f"import sys\nsys.path[:0] = [{str(TESTS)!r}]\n"
+    "import agentnb\nfrom agentnb_testing import serving_asgi\nfrom cell_agent import cell_agent\n"
+    "serving = serving_asgi(cell_agent)\n"
+    "agentnb.connect('openai', base_url=serving.__enter__() + '/v1', api_key='k', name='cells')"
+)
+
+
+def test_notebook_hands_the_notebook_tools_to_the_run() -> None:
+    """``%%agent AGENT --notebook`` gives the agent the notebook tools: here, a kernel no
+    JupyterLab page shows (nbclient), each call says the notebook cannot be edited and
+    nothing asks."""
+    notebook, statuses = execute(
+        CELL_AGENT,
+        "%%agent m --via cells --notebook --wait --plain\nWork in my notebook",
+        "print([c.name for c in _agent.run.tool_calls])",
+    )
+    assert statuses == ["ok", "ok", "ok"], output_text(notebook.cells[1])
+    assert "Stopped: no JupyterLab 4 or Notebook 7 page" in output_text(notebook.cells[1])
+    assert "['notebook_list_cells', 'notebook_add_cell']" in output_text(notebook.cells[2])

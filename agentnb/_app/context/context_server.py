@@ -29,6 +29,7 @@ from ..._core.stoppable import Stoppable
 from ..._display.environment import kernel_shell, note
 from ...events import Event, ToolApprovalRequested
 from .context_tools import NO_KERNEL, running_kernel
+from .live_notebook import notebook_tools
 from .served_calls import ServedCall, ServedCalls
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def masked(token: str) -> str:
     return token[:4] + "…"
 
 
-def serve(port: int = 0, approve: ApprovalPolicy = None) -> ContextServer:
+def serve(port: int = 0, approve: ApprovalPolicy = None, *, write: bool = False) -> ContextServer:
     """Serve the notebook's six context tools as an MCP server, over Streamable HTTP at
     ``srv.url`` (ending ``/mcp``), on 127.0.0.1 only, each request needing the header
     ``Authorization: Bearer <srv.token>``; until ``srv.stop()``, the end of a ``with``
@@ -66,10 +67,14 @@ def serve(port: int = 0, approve: ApprovalPolicy = None) -> ContextServer:
     ``ToolCall``); None leaves a call to you when ``configure(ask_first=True)``: it waits
     for Approve or Deny in the cell that started the server (or ``srv.approve(call_id)``).
     The server's repr is the line to paste into Claude Code; ``srv.calls`` lists what was
-    read (the last 1,000 calls; ``srv.served`` counts them all)."""
+    read (the last 1,000 calls; ``srv.served`` counts them all). ``write=True`` serves the
+    notebook tools too (:func:`~.live_notebook.notebook_tools`: cells added, edited, run),
+    each asking first whatever the settings say: a notebook's kernel on a JupyterLab 4 or
+    Notebook 7 page only (a :class:`ConfigurationError` elsewhere)."""
     kernel = running_kernel()
     if kernel is None:
         raise ConfigurationError(NO_KERNEL)
+    writes = notebook_tools() if write else ()
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigurationError(f"port is a number from 0 to 65535 (0: a free one), not {port!r}")
     as_approver(approve)  # refused here, before anything listens
@@ -83,7 +88,7 @@ def serve(port: int = 0, approve: ApprovalPolicy = None) -> ContextServer:
     except OSError as exc:
         raise ConfigurationError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
-    served = ServedCalls(kernel, url, approve)
+    served = ServedCalls(kernel, url, approve, writes)
     handle = RunHandle.start(lambda: served, run=served.run)
     try:
         http = serve_http(sock, token, served.declarations(), served.submit)

@@ -32,8 +32,9 @@ from comm import create_comm
 
 from ..._core.client_tools import ClientTool, tool
 from ..._core.exceptions import ConfigurationError
+from ..._core.user_code import calling_run
 from ..._display.environment import user_shell
-from .context_summary import ContextSettings, counted, data_block, new_nonce
+from .context_summary import ContextSettings, Level, counted, data_block, new_nonce
 from .context_tools import Kernel, denied_in, read_safely, running_kernel, source_at
 
 __all__ = ["CELL_TIME_LIMIT", "MAX_ADDED", "NO_PAGE", "TARGET", "notebook_tools", "source_hash"]
@@ -199,12 +200,12 @@ def notebook_tools() -> tuple[ClientTool, ...]:
     kernel = running_kernel()
     if kernel is None or getattr(user_shell(), "kernel", None) is None:
         raise ConfigurationError(f"the notebook tools edit a notebook's cells: {NO_PAGE}")
-    return page_tools(_page(), kernel, new_nonce(), secrets.token_hex(4))
+    return page_tools(_page(), kernel, new_nonce())
 
 
-def page_tools(page: LivePage, kernel: Kernel, nonce: str, made_by: str) -> tuple[ClientTool, ...]:
-    """The notebook tools over ``page``; the cells they add carry ``made_by`` in their
-    metadata (``agentnb.added_by``)."""
+def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
+    """The notebook tools over ``page``; the cells they add carry the ``local_id`` of the
+    run that added them in their metadata (``agentnb.added_by``)."""
     added: list[str] = []
 
     def read(text: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
@@ -225,9 +226,8 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str, made_by: str) -> tupl
         """
         if len(added) >= MAX_ADDED:
             raise ValueError(f"these tools added {MAX_ADDED} cells already, the most they add")
-        reply = page.ask(
-            "add", EDIT_WAIT, source=source, type=cell_type, after=after or None, by=made_by
-        )
+        where = {"after": after or None, "by": calling_run.get() or "no run"}
+        reply = page.ask("add", EDIT_WAIT, source=source, type=cell_type, **where)
         added.append(str(reply.get("cell_id")))
         return f"added cell {reply.get('cell_id')} (source hash {source_hash(source)})"
 
@@ -240,7 +240,8 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str, made_by: str) -> tupl
         """
         cell = page.find(cell_id, source_hash)
         page.ask("edit", EDIT_WAIT, cell_id=cell_id, expected=cell.source, source=source)
-        return f"edited cell {cell_id} (source hash {hash_of(source)})"
+        said = f"edited cell {cell_id} (source hash {hash_of(source)})"
+        return read(lambda settings, found: _with_diff(said, cell.source, source, settings.level))
 
     async def notebook_run_cell(cell_id: str, source_hash: str) -> str:
         """Run a cell as a person runs it, and read what it printed, returned, raised and
@@ -253,7 +254,7 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str, made_by: str) -> tupl
         reply = await page.run(cell)
         outputs = [str(o) for o in reply.get("outputs", [])][:50]
         count = reply.get("execution_count")
-        return read(lambda settings, found: _ran(cell_id, count, outputs, reply, settings))
+        return read(lambda settings, found: _ran(cell, count, outputs, reply, settings))
 
     reads = replace(tool(notebook_list_cells, time_limit=PAGE_WAIT + 5), reads_notebook=True)
     writes = (notebook_add_cell, notebook_edit_cell, notebook_run_cell)
@@ -293,13 +294,15 @@ def _listing(cells: tuple[Cell, ...], settings: ContextSettings) -> str:
 
 
 def _ran(
-    cell_id: str, count: Any, outputs: list[str], reply: dict[str, Any], settings: ContextSettings
+    cell: Cell, count: Any, outputs: list[str], reply: dict[str, Any], settings: ContextSettings
 ) -> str:
+    """What a run gives back (and the history keeps): the code that ran, what it output."""
     status = str(reply.get("status", "ok"))[:20]
-    head = f"ran cell {cell_id} (execution count {count}): {status}"
+    head = [f"ran cell {cell.id} (execution count {count}): {status}"]
+    head += _indented(source_at(cell.source, settings.level)[:2_000])
     if settings.level != "sample":
-        return f"{head}\n[outputs not sent: they are sent at the sample level only]"
-    return "\n".join([head, *outputs]) if outputs else f"{head}, no output"
+        outputs = ["[outputs not sent: they are sent at the sample level only]"]
+    return "\n".join([*head, *(outputs or ["no output"])])
 
 
 def _indented(source: str) -> list[str]:
@@ -346,7 +349,8 @@ def _asks(page: LivePage, name: str) -> Callable[[dict[str, Any]], str]:
     return asks
 
 
-def _with_diff(said: str, old: str, new: str) -> str:
+def _with_diff(said: str, old: str, new: str, level: Level = "sample") -> str:
+    old, new = source_at(old, level), source_at(new, level)
     diff = difflib.unified_diff(
         old.splitlines(), new.splitlines(), "cell as it is", "cell after", lineterm="", n=3
     )

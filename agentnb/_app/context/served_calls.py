@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from ..._client.tool_rounds import ToolRounds
 from ..._core.approvals import ApprovalGate, ApprovalPolicy, PlatformSupport
-from ..._core.client_tools import ToolResult
+from ..._core.client_tools import ClientTool, ToolResult
 from ..._core.loop import get_loop
 from ..._core.run import Run
 from ..._core.secrets import redact
@@ -96,6 +96,7 @@ class ServedCalls:
         kernel: Kernel,
         url: str,
         approve: ApprovalPolicy,
+        writes: tuple[ClientTool, ...] = (),
         *,
         kept: int = KEPT_CALLS,
         shown: int = SHOWN_CALLS,
@@ -109,6 +110,7 @@ class ServedCalls:
         self.calls: deque[ServedCall] = deque(maxlen=kept)
         self._shown = shown
         self._kernel = kernel
+        self._writes = writes  # one set for the server's life: its bounds hold across calls
         self._approve = approve
         self._turns: list[tuple[object, ApprovalPolicy]] | None = None
         """The turns the notebook is shared with, and their policies (None: not shared turn
@@ -152,8 +154,12 @@ class ServedCalls:
         return None, None, True  # turns with other policies: the person decides
 
     def declarations(self) -> list[dict[str, Any]]:
-        """The six tools as declared (``{name, description, parameters}``)."""
-        return [t.declaration() for t in context_tools(self._kernel, new_nonce())]
+        """The tools as declared (``{name, description, parameters}``)."""
+        return [t.declaration() for t in self._tools()]
+
+    def _tools(self) -> tuple[ClientTool, ...]:
+        """The six context tools, with a new data block each read, and the notebook tools."""
+        return (*context_tools(self._kernel, new_nonce()), *self._writes)
 
     # ---- from the HTTP side's thread -------------------------------------------------------
     def submit(
@@ -215,7 +221,7 @@ class ServedCalls:
         self.approvals.approver = approver
         tools = tuple(
             replace(t, approve=t.approve or asks)  # the settings as they are now
-            for t in context_tools(self._kernel, new_nonce())  # a new data block each read
+            for t in self._tools()
         )
         yield self._delivered(
             ToolCallStarted(
@@ -228,7 +234,7 @@ class ServedCalls:
             yield self._delivered(ToolCallFinished(call_id=call_id, error=refused))
             result = ToolResult(call_id, asked.tool, "{}", refused, failed=True)
         else:
-            rounds = ToolRounds(tools, redact)
+            rounds = ToolRounds(tools, redact, self.run.local_id)
             ran = rounds.run_round([call], self.approvals, unbounded_wait, _TICK, no_progress)
             async for event in ran:
                 yield self._delivered(event)

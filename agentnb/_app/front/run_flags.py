@@ -326,6 +326,13 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         where="magic",
         action="store_true",
     ),
+    RunFlag(
+        "--notebook",
+        "let the agent add, edit and run cells, each asking first (agentnb.notebook_tools(); "
+        "see docs/notebook-tools.md)",
+        where="magic",
+        action="store_true",
+    ),
     RunFlag("--approve", APPROVE_HELP, choices=APPROVE_CHOICES, metavar="{ask,all,none}"),
     RunFlag("--out", "also bind the run handle to this variable", where="magic", metavar="VAR"),
     RunFlag(
