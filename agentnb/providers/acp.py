@@ -224,6 +224,9 @@ def _usage(result: Mapping[str, Any], cost: float | None, refused: list[str]) ->
     return Usage(**known) if known else None
 
 
+_SENTENCE_ENDS = frozenset(".!?")
+
+
 class _Asked(NamedTuple):
     """A request of the agent's that a card asks about, as its frame named it: the decision
     goes back naming the same (the transport carries it out only on that request)."""
@@ -322,12 +325,17 @@ class AcpTranslator(Translator):
 
     def _said(self, text: str, message_id: Any) -> list[Event]:
         """A chunk of the agent's message; one of another message (another ``messageId``,
-        or after a tool call) starts a paragraph of its own, not glued to the last."""
+        after a tool call, or, from an agent that names no message, one that starts a
+        sentence straight after the last one ended, as Codex's notices are sent whole
+        before its answer) starts a paragraph of its own, not glued to the last."""
         if not text:
             return []
         self._after_denial = False
         current, begun = self._message
-        new = begun and (self._broken or (message_id is not None and message_id != current))
+        unnamed = message_id is None and self._tail[-1:] in _SENTENCE_ENDS and text[0].isupper()
+        new = begun and (
+            self._broken or unnamed or (message_id is not None and message_id != current)
+        )
         self._message, self._broken = (message_id, True), False
         if new and not self._tail.endswith("\n\n"):
             text = ("\n" if self._tail.endswith("\n") else "\n\n") + text.lstrip("\n")

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, SupportsIndex, overload
@@ -20,8 +21,9 @@ from ..._core.exceptions import ConfigurationError
 from ..._core.loop import run_sync, submit
 from ..._core.request import build_request
 from ..._core.run import Run
+from ..._display.environment import note
 from ..._display.plain_table import ListTable, PlainTable
-from ..._history import HistoryStore
+from ..._history import HistoryStore, RunFilter
 from ...events import RunCompleted, RunStarted
 from ...providers import RpcCall
 from ...providers._acp_session import (
@@ -238,9 +240,11 @@ class AcpSessions:
                 )
             return await provider.replay(session_id, client.transport.send_json)
 
-        updates = run_sync(load())
-        runs = [self._imported_run(session_id, n, turn) for n, turn in enumerate(_turns(updates))]
+        turns = list(enumerate(_turns(run_sync(load()))))
         store = self._store()
+        if store is not None:
+            turns = _not_kept_live(turns, store, session_id)
+        runs = [self._imported_run(session_id, n, turn) for n, turn in turns]
         if store is not None:
             for run in runs:
                 if store.get(run.local_id) is None:
@@ -310,7 +314,7 @@ class SessionList(ListTable[PastSession]):
         )
         notes = [f"the first {MAX_LISTED:,} sessions; the agent lists more"] if self.more else []
         title = f"sessions of {self.connection!r}:"
-        header = ("session", "updated", "cwd", "title")
+        header = ("session_id", "updated", "cwd", "title")
         return PlainTable(header, rows, code=(0,), title=title, notes=notes)
 
 
@@ -328,6 +332,10 @@ def _listed(item: object) -> PastSession | None:
 
 TEXT_LIMIT = 1000
 """How much of a listed session's id, title or cwd is kept."""
+
+
+_Turn = tuple[int, tuple[str, list[dict[str, Any]]]]
+"""A turn of a replay: its place, the user's message and the updates that answered it."""
 
 
 def _turns(updates: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -348,6 +356,22 @@ def _turns(updates: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]
     if asked:
         turns.append(("".join(asked), []))
     return turns
+
+
+def _not_kept_live(turns: list[_Turn], store: HistoryStore, session_id: str) -> list[_Turn]:
+    """The turns of the session not already in the history as runs agentnb recorded live
+    (each of those matches one turn with its message); how many were is said."""
+    live = Counter(r.message for r in store.runs(RunFilter(thread=session_id)) if not r.imported)
+    left = []
+    for turn in turns:
+        if live[turn[1][0]] > 0:
+            live[turn[1][0]] -= 1
+        else:
+            left.append(turn)
+    if kept := len(turns) - len(left):
+        turns_said = f"{kept} turn" if kept == 1 else f"{kept} turns"
+        note(f"{turns_said} of this session already in the history: not imported again")
+    return left
 
 
 def _chunk_text(update: dict[str, Any]) -> str:
