@@ -285,7 +285,7 @@ def test_a_session_kept_live_is_imported_without_the_turns_already_kept(
 ) -> None:
     """A session whose first turn went unrecorded and whose second was recorded live: the
     import keeps the first, not the second again, and says so."""
-    with controls(acp_python, tmp_path) as conn:
+    with acp_connection("kept_live", [acp_python, AGENT], cwd=tmp_path) as conn:
         first = ask(conn, "look at this", record=False)
         session = first.thread_id
         assert session is not None
@@ -293,8 +293,8 @@ def test_a_session_kept_live_is_imported_without_the_turns_already_kept(
         imported = conn.acp.import_session(session)
     assert [(r.message, r.imported) for r in imported] == [("look at this", True)]
     said = capsys.readouterr()
-    assert "1 turn of this session already in the history: not imported again" in said.err
-    kept = agentnb.runs(thread=session)
+    assert "1 turn already in the history, not imported again" in said.err
+    kept = agentnb.runs(agent="kept_live", thread=session)  # the agent names its sessions c1...
     assert sorted((r.message, bool(r.imported)) for r in kept) == [
         ("and then", False),
         ("look at this", True),

@@ -70,12 +70,9 @@ class ConfigOptions(ListTable[ConfigOption]):
     def __getitem__(self, key: Any) -> Any:
         if not isinstance(key, str):
             return super().__getitem__(key)
-        for option in self:
-            if option.id == key:
-                return option
-        for option in self:
-            if option.category == key:
-                return option
+        named = [o for o in self if o.id == key] or [o for o in self if o.category == key]
+        if named:
+            return named[0]
         raise KeyError(f"no setting {key!r}; the settings: {', '.join(o.id for o in self)}")
 
     def _table(self) -> PlainTable:
@@ -242,9 +239,8 @@ class AcpSessions:
 
         turns = list(enumerate(_turns(run_sync(load()))))
         store = self._store()
-        if store is not None:
-            turns = _not_kept_live(turns, store, session_id)
-        runs = [self._imported_run(session_id, n, turn) for n, turn in turns]
+        new = turns if store is None else self._new_turns(turns, store, session_id)
+        runs = [self._imported_run(session_id, n, turn) for n, turn in new]
         if store is not None:
             for run in runs:
                 if store.get(run.local_id) is None:
@@ -252,6 +248,20 @@ class AcpSessions:
                     store.record(run, request, base_url=client.base_url)
             store.flush()
         return runs
+
+    def _new_turns(self, turns: list[_Turn], store: HistoryStore, session_id: str) -> list[_Turn]:
+        """The turns of the session not already in the history as runs of this connection
+        agentnb recorded live; how many were is said."""
+        recorded = store.runs(RunFilter(agents=(self.connection,), thread=session_id))
+        live = Counter(r.message for r in recorded if not r.imported)
+        left = []
+        for turn in turns:
+            live[turn[1][0]] -= 1  # each run kept live matches one turn with its message
+            if live[turn[1][0]] < 0:
+                left.append(turn)
+        if kept := len(turns) - len(left):
+            note(f"{kept} turn{'s' * (kept > 1)} already in the history, not imported again")
+        return left
 
     def _imported_run(self, session_id: str, n: int, turn: tuple[str, list[dict[str, Any]]]) -> Run:
         asked, updates = turn
@@ -323,8 +333,7 @@ def _listed(item: object) -> PastSession | None:
         return None
 
     def text(key: str) -> str | None:
-        value = item.get(key)
-        return value[:TEXT_LIMIT] if isinstance(value, str) else None
+        return value[:TEXT_LIMIT] if isinstance(value := item.get(key), str) else None
 
     said = item["sessionId"][:TEXT_LIMIT]
     return PastSession(said, text("title"), text("cwd"), text("updatedAt"))
@@ -358,27 +367,10 @@ def _turns(updates: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]
     return turns
 
 
-def _not_kept_live(turns: list[_Turn], store: HistoryStore, session_id: str) -> list[_Turn]:
-    """The turns of the session not already in the history as runs agentnb recorded live
-    (each of those matches one turn with its message); how many were is said."""
-    live = Counter(r.message for r in store.runs(RunFilter(thread=session_id)) if not r.imported)
-    left = []
-    for turn in turns:
-        if live[turn[1][0]] > 0:
-            live[turn[1][0]] -= 1
-        else:
-            left.append(turn)
-    if kept := len(turns) - len(left):
-        turns_said = f"{kept} turn" if kept == 1 else f"{kept} turns"
-        note(f"{turns_said} of this session already in the history: not imported again")
-    return left
-
-
 def _chunk_text(update: dict[str, Any]) -> str:
     content = update.get("content")
-    if isinstance(content, dict) and isinstance(content.get("text"), str):
-        return str(content["text"])
-    return ""
+    text = content.get("text") if isinstance(content, dict) else None
+    return text if isinstance(text, str) else ""
 
 
 # ---- a chat cell's controls --------------------------------------------------------------------
