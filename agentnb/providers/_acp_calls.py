@@ -111,11 +111,7 @@ def output_of(update: Mapping[str, Any]) -> Any:
 
 
 def _first_text(raw: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = raw.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return next((value for key in keys if isinstance(value := raw.get(key), str) and value), None)
 
 
 def _command_line(raw: Mapping[str, Any]) -> str | None:

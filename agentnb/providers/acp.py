@@ -185,9 +185,7 @@ def _file_arguments(method: str, params: Mapping[str, Any], old: Any) -> tuple[s
     if method == "terminal/create":
         return "terminal", _terminal_arguments(params)
     arguments: dict[str, Any] = {"path": params.get("path")}
-    for key in ("line", "limit"):
-        if params.get(key) is not None:
-            arguments[key] = params[key]
+    arguments |= {key: params[key] for key in ("line", "limit") if params.get(key) is not None}
     if method == "fs/write_text_file":
         new = params.get("content")
         arguments["diff"] = shown_diff(
@@ -255,8 +253,8 @@ class AcpTranslator(Translator):
         """Calls a decision denied: the agent's report that they failed is the denial."""
         self._after_denial = False
         """Nothing but a denial happened since the turn last said or did something."""
-        self._message: tuple[Any, bool] = (None, False)
-        """The message being said (its ``messageId``) and whether one has begun."""
+        self._message: Any = None
+        """The message being said (its ``messageId``)."""
         self._broken = False
         """A tool call came since the agent last said something: its next words are another
         message."""
@@ -322,26 +320,25 @@ class AcpTranslator(Translator):
 
     def _said(self, text: str, message_id: Any) -> list[Event]:
         """A chunk of the agent's message; one of another message (another ``messageId``,
-        or after a tool call) starts a paragraph of its own, not glued to the last."""
+        after a tool call, or, from an agent that names no message, one that starts a
+        sentence straight after the last one ended, as Codex's notices are sent whole
+        before its answer) starts a paragraph of its own, not glued to the last."""
         if not text:
             return []
         self._after_denial = False
-        current, begun = self._message
-        new = begun and (self._broken or (message_id is not None and message_id != current))
-        self._message, self._broken = (message_id, True), False
+        glued = message_id is None and self._tail.endswith((".", "!", "?")) and text[0].isupper()
+        new = self._tail and (self._broken or glued or message_id not in (None, self._message))
+        self._message, self._broken = message_id, False
         if new and not self._tail.endswith("\n\n"):
             text = ("\n" if self._tail.endswith("\n") else "\n\n") + text.lstrip("\n")
         self._tail = (self._tail + text)[-2:]
         return [text_delta(text)]
 
-    def _break(self) -> None:
-        self._broken = True
-
     def _tool_call(self, update: dict[str, Any]) -> list[Event] | None:
         call_id = update.get("toolCallId")
         if not isinstance(call_id, str) or not call_id:
             return None
-        self._break()
+        self._broken = True
         call = self._calls.get(call_id)
         if call is None:
             call = self._calls[call_id] = AcpCall()
@@ -411,7 +408,7 @@ class AcpTranslator(Translator):
         asked = _asked_of(data, options)
         if not isinstance(call_id, str) or asked is None:
             return None
-        self._break()
+        self._broken = True
         call = self._calls.get(call_id)
         if call is None:
             call = self._calls[call_id] = AcpCall()
@@ -440,7 +437,7 @@ class AcpTranslator(Translator):
         asked = _asked_of(data, [])
         if asked is None:
             return None
-        self._break()
+        self._broken = True
         permitted = data.get("permitted_by")
         if isinstance(permitted, str) and permitted in self._calls:
             self._writes[asked.ticket] = permitted  # the write its approved card showed
@@ -620,11 +617,9 @@ class Acp(Provider):
         self.watchers.append(weakref.WeakMethod(changed))
 
     def changed(self, session_id: str) -> None:
-        alive = [w for w in self.watchers if w() is not None]
-        self.watchers = alive
-        for watcher in alive:
-            told = watcher()
-            if told is not None:
+        self.watchers = [w for w in self.watchers if w() is not None]
+        for watcher in self.watchers:
+            if (told := watcher()) is not None:
                 told(session_id)
 
     def initialize_params(self) -> dict[str, Any]:
@@ -682,10 +677,8 @@ class Acp(Provider):
         """Whether the agent's ``initialize`` offers ``loadSession``, or ``list`` (its
         ``sessionCapabilities``)."""
         capabilities = as_dict(self.info.get("agentCapabilities")) or {}
-        if capabilities.get(capability):
-            return True
         sessions = as_dict(capabilities.get("sessionCapabilities")) or {}
-        return sessions.get(capability) is not None
+        return bool(capabilities.get(capability)) or sessions.get(capability) is not None
 
     async def replay(self, session_id: str, send: Any) -> list[dict[str, Any]]:
         """The updates the agent replays loading its past session ``session_id``

@@ -70,7 +70,9 @@ def test_codex_answers_a_cell_on_a_scripted_model(model_url: str, tmp_path: Path
     agent, run = answered(command, "codex", tmp_path, env, "Say hello from Codex")
     assert agent.name == "codex-acp"
     assert run.status == "completed" and run.provider == "acp" and run.connection == "codex"
-    assert run.text.endswith("The scripted model says: Say hello from Codex")
+    notice, answer = run.text.split("\n\n")  # Codex's notice and the answer: two paragraphs
+    assert notice.endswith("cause issues.")
+    assert answer == "The scripted model says: Say hello from Codex"
     assert recorded(run).answer == run.text
     assert recorded(run).model == run.model == "gpt-5-codex"  # as its session/new reports
 

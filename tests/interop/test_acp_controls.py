@@ -264,6 +264,7 @@ def test_past_sessions_are_listed_and_one_is_imported_as_runs_once(
             ("past-1", "Fix the tests", "2026-11-26T10:00:00Z")
         ]
         assert "Fix the tests" in repr(listed) and "past-1" in listed._repr_html_()
+        assert repr(listed).splitlines()[1].split()[0] == "session_id"  # as the attribute is
         runs = conn.acp.import_session("past-1")
         again = conn.acp.import_session("past-1")
         # going on with it from here: the agent loads it, and it answers
@@ -277,6 +278,28 @@ def test_past_sessions_are_listed_and_one_is_imported_as_runs_once(
     assert sorted(r.message for r in kept) == ["fix the tests", "now the docs"]
     assert [r.local_id for r in agentnb.runs(search="docs updated")] == [runs[1].local_id]
     assert later.text.startswith("model=") and not later.imported
+
+
+def test_a_session_kept_live_is_imported_without_the_turns_already_kept(
+    acp_python: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A session whose first turn went unrecorded and whose second was recorded live: the
+    import keeps the first, not the second again, and says so."""
+    with acp_connection("kept_live", [acp_python, AGENT], cwd=tmp_path) as conn:
+        first = ask(conn, "look at this", record=False)
+        session = first.thread_id
+        assert session is not None
+        live = ask(conn, "and then", thread_id=session)
+        imported = conn.acp.import_session(session)
+    assert [(r.message, r.imported) for r in imported] == [("look at this", True)]
+    said = capsys.readouterr()
+    assert "1 turn already in the history, not imported again" in said.err
+    kept = agentnb.runs(agent="kept_live", thread=session)  # the agent names its sessions c1...
+    assert sorted((r.message, bool(r.imported)) for r in kept) == [
+        ("and then", False),
+        ("look at this", True),
+    ]
+    assert [r.local_id for r in kept if not r.imported] == [live.local_id]
 
 
 def test_an_imported_turn_is_held_to_the_bound_of_a_live_run(

@@ -161,3 +161,21 @@ def test_an_option_name_is_shown_visible_and_bounded_and_none_without_always() -
     assert "does not name" in str(unnamed.tool_calls[0].approval.agent_option)  # type: ignore[union-attr]
     once = turn(asked_with([{"optionId": "y", "name": "Yes", "kind": "allow_once"}]))[0]
     assert once.tool_calls[0].approval.agent_option is None  # type: ignore[union-attr]
+
+
+def said(*chunks: str, message_id: str | None = None) -> str:
+    """The answer a turn of ``chunks`` (each an ``agent_message_chunk``) reads as."""
+    named = {"messageId": message_id} if message_id else {}
+    chunk = {"sessionUpdate": "agent_message_chunk", **named}
+    run, _ = turn(*(("update", {**chunk, "content": {"type": "text", "text": c}}) for c in chunks))
+    return run.text
+
+
+def test_a_sentence_started_straight_after_one_ended_is_another_message_only_unnamed() -> None:
+    """Codex sends its notices whole, naming no message: the answer after one is its own
+    paragraph. A message's own chunks go on as they came (a lowercase word, a space first),
+    and chunks of one named message are never cut."""
+    notice = "Defaulting to fallback metadata; this can cause issues."
+    assert said(notice, "The ", "answer.") == f"{notice}\n\nThe answer."
+    assert said("See e.g.", "the ", "docs. ", "Then", " go.") == "See e.g.the docs. Then go."
+    assert said("One.", "Two.", message_id="m1") == "One.Two."

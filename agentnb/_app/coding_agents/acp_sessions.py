@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, SupportsIndex, overload
@@ -20,8 +21,9 @@ from ..._core.exceptions import ConfigurationError
 from ..._core.loop import run_sync, submit
 from ..._core.request import build_request
 from ..._core.run import Run
+from ..._display.environment import note
 from ..._display.plain_table import ListTable, PlainTable
-from ..._history import HistoryStore
+from ..._history import HistoryStore, RunFilter
 from ...events import RunCompleted, RunStarted
 from ...providers import RpcCall
 from ...providers._acp_session import (
@@ -68,12 +70,9 @@ class ConfigOptions(ListTable[ConfigOption]):
     def __getitem__(self, key: Any) -> Any:
         if not isinstance(key, str):
             return super().__getitem__(key)
-        for option in self:
-            if option.id == key:
-                return option
-        for option in self:
-            if option.category == key:
-                return option
+        named = [o for o in self if o.id == key] or [o for o in self if o.category == key]
+        if named:
+            return named[0]
         raise KeyError(f"no setting {key!r}; the settings: {', '.join(o.id for o in self)}")
 
     def _table(self) -> PlainTable:
@@ -238,9 +237,10 @@ class AcpSessions:
                 )
             return await provider.replay(session_id, client.transport.send_json)
 
-        updates = run_sync(load())
-        runs = [self._imported_run(session_id, n, turn) for n, turn in enumerate(_turns(updates))]
+        turns = list(enumerate(_turns(run_sync(load()))))
         store = self._store()
+        new = turns if store is None else self._new_turns(turns, store, session_id)
+        runs = [self._imported_run(session_id, n, turn) for n, turn in new]
         if store is not None:
             for run in runs:
                 if store.get(run.local_id) is None:
@@ -248,6 +248,20 @@ class AcpSessions:
                     store.record(run, request, base_url=client.base_url)
             store.flush()
         return runs
+
+    def _new_turns(self, turns: list[_Turn], store: HistoryStore, session_id: str) -> list[_Turn]:
+        """The turns of the session not already in the history as runs of this connection
+        agentnb recorded live; how many were is said."""
+        recorded = store.runs(RunFilter(agents=(self.connection,), thread=session_id))
+        live = Counter(r.message for r in recorded if not r.imported)
+        left = []
+        for turn in turns:
+            live[turn[1][0]] -= 1  # each run kept live matches one turn with its message
+            if live[turn[1][0]] < 0:
+                left.append(turn)
+        if kept := len(turns) - len(left):
+            note(f"{kept} turn{'s' * (kept > 1)} already in the history, not imported again")
+        return left
 
     def _imported_run(self, session_id: str, n: int, turn: tuple[str, list[dict[str, Any]]]) -> Run:
         asked, updates = turn
@@ -310,7 +324,7 @@ class SessionList(ListTable[PastSession]):
         )
         notes = [f"the first {MAX_LISTED:,} sessions; the agent lists more"] if self.more else []
         title = f"sessions of {self.connection!r}:"
-        header = ("session", "updated", "cwd", "title")
+        header = ("session_id", "updated", "cwd", "title")
         return PlainTable(header, rows, code=(0,), title=title, notes=notes)
 
 
@@ -319,8 +333,7 @@ def _listed(item: object) -> PastSession | None:
         return None
 
     def text(key: str) -> str | None:
-        value = item.get(key)
-        return value[:TEXT_LIMIT] if isinstance(value, str) else None
+        return value[:TEXT_LIMIT] if isinstance(value := item.get(key), str) else None
 
     said = item["sessionId"][:TEXT_LIMIT]
     return PastSession(said, text("title"), text("cwd"), text("updatedAt"))
@@ -328,6 +341,10 @@ def _listed(item: object) -> PastSession | None:
 
 TEXT_LIMIT = 1000
 """How much of a listed session's id, title or cwd is kept."""
+
+
+_Turn = tuple[int, tuple[str, list[dict[str, Any]]]]
+"""A turn of a replay: its place, the user's message and the updates that answered it."""
 
 
 def _turns(updates: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -352,9 +369,8 @@ def _turns(updates: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]
 
 def _chunk_text(update: dict[str, Any]) -> str:
     content = update.get("content")
-    if isinstance(content, dict) and isinstance(content.get("text"), str):
-        return str(content["text"])
-    return ""
+    text = content.get("text") if isinstance(content, dict) else None
+    return text if isinstance(text, str) else ""
 
 
 # ---- a chat cell's controls --------------------------------------------------------------------
