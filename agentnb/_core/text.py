@@ -19,10 +19,14 @@ __all__ = [
     "did_you_mean",
     "excerpt",
     "terminal_safe",
+    "typed_words",
     "visible",
 ]
 
 EXCERPT_CHARS = 300
+_DATA_BLOCK = re.compile(r"\s*<notebook-data id=")
+"""Where an ``@`` turn's message goes on with the notebook data agentnb appended to the
+person's words (``agentnb._app.context.context_summary.data_block``)."""
 ERROR_CHARS = 2_000
 """Characters of a remote party's error text (an error frame's message, a refusal's reason)
 an exception and a run keep, its lines kept: a traceback reads; a flood does not."""
@@ -160,3 +164,9 @@ def seconds(value: float | None) -> str:
     if value < 1:
         return f"{value * 1000:.0f} ms"
     return f"{value:.1f} s"
+
+
+def typed_words(message: str) -> str:
+    """``message`` without the notebook data agentnb appended to an ``@`` turn: the person's
+    words, what a table of runs or an agent's list of sessions shows for it."""
+    return _DATA_BLOCK.split(message, maxsplit=1)[0]

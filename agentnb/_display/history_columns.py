@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .._core.pricing import usd
-from .._core.text import visible
+from .._core.text import typed_words, visible
 from .table import Cell
 
 __all__ = [
@@ -75,6 +75,12 @@ def _text_cell(name: str) -> CellReader:
         return Cell() if values is None else _text(values[i])
 
     return read
+
+
+def _typed_cell(columns: Columns, i: int, now: float) -> Cell:
+    """The message as the person typed it: an ``@`` turn's notebook data left out."""
+    value = columns["message"][i]
+    return _text(None if value is None else typed_words(str(value)))
 
 
 def _text(value: Any) -> Cell:
@@ -178,7 +184,7 @@ TABLE_COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("started", "when the run started (local time)", _started),
     TableColumn("agent", "the agent", _text_cell("agent"), chars=20),
     TableColumn("status", "how the run ended", _text_cell("status")),
-    TableColumn("message", "the message sent", _text_cell("message"), chars=EXCERPT),
+    TableColumn("message", "the message typed", _typed_cell, chars=EXCERPT),
     TableColumn("match", "where the search words are, each between « and »", _match, chars=60),
     TableColumn("tokens", "total tokens", _count_cell("total_tokens", thousands=True), right=True),
     TableColumn("model", "the model that ran", _text_cell("model"), chars=18),

@@ -20,6 +20,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import agentnb
 from agentnb import ConfigurationError, evals
+from agentnb._app.coding_agents.acp_sessions import PastSession, SessionList
 from agentnb._app.front.connections import disconnect
 from agentnb._core.run import TOO_LARGE
 from agentnb._display.controller import pasted_media
@@ -278,6 +279,15 @@ def test_past_sessions_are_listed_and_one_is_imported_as_runs_once(
     assert sorted(r.message for r in kept) == ["fix the tests", "now the docs"]
     assert [r.local_id for r in agentnb.runs(search="docs updated")] == [runs[1].local_id]
     assert later.text.startswith("model=") and not later.imported
+
+
+def test_a_session_titled_by_an_at_turn_is_listed_by_the_words_typed() -> None:
+    """An agent titles a session by its first message; an ``@`` turn's carries the notebook's
+    data block after the person's words, which the list leaves out."""
+    title = 'Plot @df by month <notebook-data id="0a1b2c3d4e5f6a7b"> Read from the user\'s'
+    listed = SessionList("coder", [PastSession("s-1", title, None, None)], more=False)
+    assert "Plot @df by month" in repr(listed)
+    assert "notebook-data" not in repr(listed) + listed._repr_html_()
 
 
 def test_a_session_kept_live_is_imported_without_the_turns_already_kept(

@@ -21,6 +21,7 @@ from ..._core.exceptions import ConfigurationError
 from ..._core.loop import run_sync, submit
 from ..._core.request import build_request
 from ..._core.run import Run
+from ..._core.text import typed_words
 from ..._display.environment import note
 from ..._display.plain_table import ListTable, PlainTable
 from ..._history import HistoryStore, RunFilter
@@ -318,7 +319,7 @@ class SessionList(ListTable[PastSession]):
                 shown(s.session_id),
                 shown(s.updated or ""),
                 shown(s.cwd or "", 300),
-                shown(s.title or "", 300),
+                shown(typed_words(s.title or ""), 300),
             )
             for s in self
         )
