@@ -206,7 +206,7 @@ def notebook_tools() -> tuple[ClientTool, ...]:
 def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     """The notebook tools over ``page``; the cells they add carry the ``local_id`` of the
     run that added them in their metadata (``agentnb.added_by``)."""
-    added: list[str] = []
+    added: list[dict[str, Any]] = []
 
     def read(text: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
         return data_block(read_safely(kernel, text), nonce)
@@ -227,9 +227,8 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, 
         if len(added) >= MAX_ADDED:
             raise ValueError(f"these tools added {MAX_ADDED} cells already, the most they add")
         where = {"after": after or None, "by": calling_run.get() or "no run"}
-        reply = page.ask("add", EDIT_WAIT, source=source, type=cell_type, **where)
-        added.append(str(reply.get("cell_id")))
-        return f"added cell {reply.get('cell_id')} (source hash {source_hash(source)})"
+        added.append(page.ask("add", EDIT_WAIT, source=source, type=cell_type, **where))
+        return f"added cell {added[-1].get('cell_id')} (source hash {source_hash(source)})"
 
     def notebook_edit_cell(cell_id: str, source: str, source_hash: str) -> str:
         """Replace a cell's source (it is not run).
@@ -252,9 +251,7 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, 
         """
         cell = page.find(cell_id, source_hash)
         reply = await page.run(cell)
-        outputs = [str(o) for o in reply.get("outputs", [])][:50]
-        count = reply.get("execution_count")
-        return read(lambda settings, found: _ran(cell, count, outputs, reply, settings))
+        return read(lambda settings, found: _ran(cell, reply, settings.level))
 
     reads = replace(tool(notebook_list_cells, time_limit=PAGE_WAIT + 5), reads_notebook=True)
     writes = (notebook_add_cell, notebook_edit_cell, notebook_run_cell)
@@ -293,16 +290,14 @@ def _listing(cells: tuple[Cell, ...], settings: ContextSettings) -> str:
     return "\n".join(lines)
 
 
-def _ran(
-    cell: Cell, count: Any, outputs: list[str], reply: dict[str, Any], settings: ContextSettings
-) -> str:
+def _ran(cell: Cell, reply: dict[str, Any], level: Level) -> str:
     """What a run gives back (and the history keeps): the code that ran, what it output."""
-    status = str(reply.get("status", "ok"))[:20]
-    head = [f"ran cell {cell.id} (execution count {count}): {status}"]
-    head += _indented(source_at(cell.source, settings.level)[:2_000])
-    if settings.level != "sample":
+    status, count = str(reply.get("status", "ok"))[:20], reply.get("execution_count")
+    outputs = [str(o) for o in reply.get("outputs", [])][:50] or ["no output"]
+    if level != "sample":
         outputs = ["[outputs not sent: they are sent at the sample level only]"]
-    return "\n".join([*head, *(outputs or ["no output"])])
+    ran = _indented(source_at(cell.source, level)[:2_000])
+    return "\n".join([f"ran cell {cell.id} (execution count {count}): {status}", *ran, *outputs])
 
 
 def _indented(source: str) -> list[str]:
