@@ -297,3 +297,17 @@ def test_an_mcp_client_adds_and_runs_a_cell_through_the_servers_gate(
         _, denied = _mcp_calls(url, token, ("notebook_add_cell", {"source": "1"}))
         assert denied.is_error and "denied" in denied.content[0].text, denied.content[0].text
         assert page.evaluate(CELL_SOURCES) == before
+
+
+def test_a_cell_past_its_time_limit_is_interrupted(jupyterlab: Any, browser: Any) -> None:
+    """The limit is timed off the kernel's loop, which the agent's running cell holds."""
+    message = "Run: import time\ntime.sleep(600)"
+    limited = "import agentnb._app.context.live_notebook as live\nlive.CELL_TIME_LIMIT = 3\n"
+    cells = _hostile(message)
+    with notebook_page(
+        browser, jupyterlab, "cells-limit.ipynb", [limited + cells[0], cells[1]]
+    ) as page:
+        answer = _answer_to(page, message)
+        assert "): interrupted" in answer, answer
+        stopped = f"() => ({AGENT_CELL})().outputs.some((o) => o.ename === 'KeyboardInterrupt')"
+        page.wait_for_function(stopped, timeout=PATIENCE_MS)
