@@ -35,6 +35,7 @@ __all__ = [
     "MAX_OUTPUT_CHARS",
     "Outcome",
     "ReadStopped",
+    "call_abandoned",
     "call_within",
     "calling_run",
     "run_user_code",
@@ -227,6 +228,13 @@ def _call_on_thread(
         return
     call.give_back()
     done("ok", value)
+
+
+def call_abandoned() -> bool:
+    """Whether the caller gave up on the call running on this thread (its run was stopped,
+    its time ran out): a call that waits on something else may stop it then."""
+    call = _enclosing.get()
+    return call is not None and call.abandoned
 
 
 async def run_user_code(

@@ -286,7 +286,7 @@ class AgentMagics(Magics):
             raise UsageError("the message is empty: write it in the cell body")
         options = request_options(args, ns)
         if args.notebook:
-            options["tools"] = [*options.get("tools", ()), *notebook_tools()]
+            options["tools"] = [*(options.get("tools") or ()), *notebook_tools()]
         # a mention's attachment is decided here too (the context settings' ask_first)
         local_tools = bool(args.context or options.get("tools") or asks_first(message))
         typed = typed_message.set(True)  # the magic's own body: its mentions attach

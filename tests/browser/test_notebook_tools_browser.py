@@ -245,9 +245,9 @@ SERVING = (
 
 
 def _mcp_calls(url: str, token: str, *calls: tuple[str, dict[str, Any]]) -> list[Any]:
-    """Each call's result, made by the ``mcp`` SDK's own client, in turn (on a thread of its
-    own: Playwright's loop holds this one): ``calls`` may name the cell the last add made as
-    ``{cell}``, its hash as ``{hash}``."""
+    """The tools listed, then each call's result, made by the ``mcp`` SDK's own client in
+    turn (on a thread of its own: Playwright's loop holds this one): ``calls`` may name the
+    cell the last add made as ``{cell}``, its hash as ``{hash}``."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, _called(url, token, calls)).result()
 
@@ -261,6 +261,7 @@ async def _called(url: str, token: str, calls: tuple[tuple[str, dict[str, Any]],
         ClientSession(read, write) as client,
     ):
         await client.initialize()
+        results.append((await client.list_tools()).tools)
         named = {"cell": "", "hash": ""}
         for tool, arguments in calls:
             filled = {k: str(v).format(**named) for k, v in arguments.items()}
@@ -281,7 +282,10 @@ def test_an_mcp_client_adds_and_runs_a_cell_through_the_servers_gate(
             ("notebook_add_cell", {"source": "print(6 * 7)"}),
             ("notebook_run_cell", {"cell_id": "{cell}", "source_hash": "{hash}"}),
         ]
-        added, ran = _mcp_calls(url, token, *calls)
+        listed, added, ran = _mcp_calls(url, token, *calls)
+        hints = {t.name: t.annotations.read_only_hint for t in listed}
+        assert hints["notebook_variables"] and hints["notebook_list_cells"]
+        assert not hints["notebook_add_cell"] and not hints["notebook_run_cell"]
         assert not added.is_error and not ran.is_error, ran.content[0].text
         assert "  print(6 * 7)" in ran.content[0].text and "42" in ran.content[0].text
         cell = page.evaluate(AGENT_CELL)
@@ -290,6 +294,20 @@ def test_an_mcp_client_adds_and_runs_a_cell_through_the_servers_gate(
 
         before = page.evaluate(CELL_SOURCES)
         url, token = servers["no"]
-        (denied,) = _mcp_calls(url, token, ("notebook_add_cell", {"source": "1"}))
+        _, denied = _mcp_calls(url, token, ("notebook_add_cell", {"source": "1"}))
         assert denied.is_error and "denied" in denied.content[0].text, denied.content[0].text
         assert page.evaluate(CELL_SOURCES) == before
+
+
+def test_a_cell_past_its_time_limit_is_interrupted(jupyterlab: Any, browser: Any) -> None:
+    """The limit is timed off the kernel's loop, which the agent's running cell holds."""
+    message = "Run: import time\ntime.sleep(600)"
+    limited = "import agentnb._app.context.live_notebook as live\nlive.CELL_TIME_LIMIT = 3\n"
+    cells = _hostile(message)
+    with notebook_page(
+        browser, jupyterlab, "cells-limit.ipynb", [limited + cells[0], cells[1]]
+    ) as page:
+        answer = _answer_to(page, message)
+        assert "): interrupted" in answer, answer
+        stopped = f"() => ({AGENT_CELL})().outputs.some((o) => o.ename === 'KeyboardInterrupt')"
+        page.wait_for_function(stopped, timeout=PATIENCE_MS)

@@ -79,7 +79,6 @@ __all__ = [
     "as_text",
     "asked_first",
     "asks_first",
-    "attach_context",
     "attached",
     "notebook_context",
     "typed_message",
@@ -218,22 +217,6 @@ class Attached(NamedTuple):
     """The message without its data block, and each attachment in a block of its own."""
 
 
-def attach_context(
-    message: str,
-    kernel: Kernel,
-    nonce: str,
-    settings: ContextSettings | None = None,
-    *,
-    mentions: Mentions = "typed",
-    attach: Sequence[str] = (),
-) -> str:
-    """``message`` as sent: its mentions read as ``mentions`` says (``@@`` written ``@``
-    where they are), each attachment's summary after it in the data block marked
-    ``nonce``, those of ``attach`` too; a :class:`ConfigurationError` for a name the kernel
-    lacks where it is typed or named in ``attach``."""
-    return attached(message, kernel, nonce, settings, mentions=mentions, attach=attach).message
-
-
 def attached(
     message: str,
     kernel: Kernel,
@@ -244,8 +227,11 @@ def attached(
     attach: Sequence[str] = (),
     images: bool = False,
 ) -> Attached:
-    """:func:`attach_context`'s message, and with ``images`` each attached figure's image
-    (its summary saying it went, or why not: :func:`.context_summary.figure_image`)."""
+    """``message`` as sent: its mentions read as ``mentions`` says (``@@`` written ``@``
+    where they are), each attachment's summary after it in the data block marked
+    ``nonce``, those of ``attach`` too; a :class:`ConfigurationError` for a name the kernel
+    lacks where it is typed or named in ``attach``. With ``images``, each attached figure's
+    image (its summary saying it went, or why not: :func:`.context_summary.figure_image`)."""
     settings = settings or context_settings()
     media: list[Media] | None = [] if images else None
     text: str = message

@@ -18,12 +18,12 @@ bounds (:func:`~.context_tools.read_safely`) inside the run's data block.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import difflib
 import hashlib
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
@@ -32,7 +32,7 @@ from comm import create_comm
 
 from ..._core.client_tools import ClientTool, tool
 from ..._core.exceptions import ConfigurationError
-from ..._core.user_code import calling_run
+from ..._core.user_code import call_abandoned, calling_run
 from ..._display.environment import user_shell
 from .context_summary import ContextSettings, Level, counted, data_block, new_nonce
 from .context_tools import Kernel, denied_in, read_safely, running_kernel, source_at
@@ -155,23 +155,21 @@ class LivePage:
         finally:
             self._answers.pop(request_id, None)
 
-    async def run(self, cell: Cell) -> dict[str, Any]:
+    def run(self, cell: Cell) -> dict[str, Any]:
         """The page's answer once it ran ``cell``: the kernel is interrupted when the cell
-        passes :data:`CELL_TIME_LIMIT` or its call is cancelled (a Stop does not reach it
-        yet: the cell runs on)."""
+        passes :data:`CELL_TIME_LIMIT` or the call is given up (watched here, off the
+        kernel's loop, which the running cell holds; a Stop does not reach it yet)."""
         request_id, answer = self.send("run", cell_id=cell.id, expected=cell.source)
+        deadline, interrupted = time.monotonic() + CELL_TIME_LIMIT, False
         try:
-            reply = await asyncio.wait_for(asyncio.wrap_future(answer), CELL_TIME_LIMIT)
-        except (asyncio.CancelledError, TimeoutError) as ended:
-            self._comm.send({"op": "interrupt", "id": request_id})
-            if isinstance(ended, asyncio.CancelledError):
-                raise
-            raise ValueError(
-                f"cell {cell.id} ran past {CELL_TIME_LIMIT:g} s: the kernel was interrupted"
-            ) from None
+            while not concurrent.futures.wait([answer], timeout=0.1).done:
+                if not interrupted and (time.monotonic() > deadline or call_abandoned()):
+                    self._comm.send({"op": "interrupt", "id": request_id})
+                    interrupted = True
         finally:
             self._answers.pop(request_id, None)
-        return _answered(reply)
+        reply = answer.result()
+        return _answered({**reply, "status": "interrupted"} if interrupted else reply)
 
 
 def _answered(reply: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +204,7 @@ def notebook_tools() -> tuple[ClientTool, ...]:
 def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
     """The notebook tools over ``page``; the cells they add carry the ``local_id`` of the
     run that added them in their metadata (``agentnb.added_by``)."""
-    added: list[str] = []
+    added: list[dict[str, Any]] = []
 
     def read(text: Callable[[ContextSettings, tuple[str, ...]], str]) -> str:
         return data_block(read_safely(kernel, text), nonce)
@@ -227,9 +225,8 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, 
         if len(added) >= MAX_ADDED:
             raise ValueError(f"these tools added {MAX_ADDED} cells already, the most they add")
         where = {"after": after or None, "by": calling_run.get() or "no run"}
-        reply = page.ask("add", EDIT_WAIT, source=source, type=cell_type, **where)
-        added.append(str(reply.get("cell_id")))
-        return f"added cell {reply.get('cell_id')} (source hash {source_hash(source)})"
+        added.append(page.ask("add", EDIT_WAIT, source=source, type=cell_type, **where))
+        return f"added cell {added[-1].get('cell_id')} (source hash {source_hash(source)})"
 
     def notebook_edit_cell(cell_id: str, source: str, source_hash: str) -> str:
         """Replace a cell's source (it is not run).
@@ -243,7 +240,7 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, 
         said = f"edited cell {cell_id} (source hash {hash_of(source)})"
         return read(lambda settings, found: _with_diff(said, cell.source, source, settings.level))
 
-    async def notebook_run_cell(cell_id: str, source_hash: str) -> str:
+    def notebook_run_cell(cell_id: str, source_hash: str) -> str:
         """Run a cell as a person runs it, and read what it printed, returned, raised and
         displayed.
 
@@ -251,10 +248,8 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, 
         :param source_hash: the hash of its source as you read it
         """
         cell = page.find(cell_id, source_hash)
-        reply = await page.run(cell)
-        outputs = [str(o) for o in reply.get("outputs", [])][:50]
-        count = reply.get("execution_count")
-        return read(lambda settings, found: _ran(cell, count, outputs, reply, settings))
+        reply = page.run(cell)
+        return read(lambda settings, found: _ran(cell, reply, settings.level))
 
     reads = replace(tool(notebook_list_cells, time_limit=PAGE_WAIT + 5), reads_notebook=True)
     writes = (notebook_add_cell, notebook_edit_cell, notebook_run_cell)
@@ -293,16 +288,14 @@ def _listing(cells: tuple[Cell, ...], settings: ContextSettings) -> str:
     return "\n".join(lines)
 
 
-def _ran(
-    cell: Cell, count: Any, outputs: list[str], reply: dict[str, Any], settings: ContextSettings
-) -> str:
+def _ran(cell: Cell, reply: dict[str, Any], level: Level) -> str:
     """What a run gives back (and the history keeps): the code that ran, what it output."""
-    status = str(reply.get("status", "ok"))[:20]
-    head = [f"ran cell {cell.id} (execution count {count}): {status}"]
-    head += _indented(source_at(cell.source, settings.level)[:2_000])
-    if settings.level != "sample":
+    status, count = str(reply.get("status", "ok"))[:20], reply.get("execution_count")
+    outputs = [str(o) for o in reply.get("outputs", [])][:50] or ["no output"]
+    if level != "sample":
         outputs = ["[outputs not sent: they are sent at the sample level only]"]
-    return "\n".join([*head, *(outputs or ["no output"])])
+    ran = _indented(source_at(cell.source, level)[:2_000])
+    return "\n".join([f"ran cell {cell.id} (execution count {count}): {status}", *ran, *outputs])
 
 
 def _indented(source: str) -> list[str]:

@@ -99,9 +99,9 @@ def _mcp_server(tools: list[dict[str, Any]], submit: Submit) -> Server[Any]:
             input_schema=tool["parameters"],
             output_schema=OUTPUT_SCHEMAS.get(tool["name"]),
             annotations=types.ToolAnnotations(
-                read_only_hint=True,
-                destructive_hint=False,
-                idempotent_hint=True,
+                read_only_hint=tool["reads"],
+                destructive_hint=not tool["reads"],  # a cell's edit, run
+                idempotent_hint=tool["reads"],
                 open_world_hint=False,
             ),
         )

@@ -154,8 +154,9 @@ class ServedCalls:
         return None, None, True  # turns with other policies: the person decides
 
     def declarations(self) -> list[dict[str, Any]]:
-        """The tools as declared (``{name, description, parameters}``)."""
-        return [t.declaration() for t in self._tools()]
+        """The tools as declared (``{name, description, parameters, reads}``: ``reads``
+        False for a tool that changes the notebook)."""
+        return [{**t.declaration(), "reads": t.reads_notebook} for t in self._tools()]
 
     def _tools(self) -> tuple[ClientTool, ...]:
         """The six context tools, with a new data block each read, and the notebook tools."""
