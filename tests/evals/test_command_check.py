@@ -22,7 +22,7 @@ from agentnb_testing import PROGRAM_PATIENCE_S, process_ended, wait_until
 from agentnb import ConfigurationError
 from agentnb._core import secrets
 from agentnb.evals import command
-from agentnb.evals._command_check import COMMENT_CHARS, COPY_PREFIX
+from agentnb.evals._command_check import COMMENT_CHARS, COPY_PREFIX, CheckNotRun
 
 
 def ran_in(folder: Path) -> Any:
@@ -68,11 +68,37 @@ def test_a_hang_is_ended_with_its_whole_process_group_at_the_timeout(copy: Path)
     pid_file = copy / "child.pid"
     shell = f"{sys.executable} -c 'import time; time.sleep(600)' & echo $! > child.pid; wait"
     started = time.monotonic()
-    passed, said = command(shell, name="hangs", timeout=3)(ran_in(copy), {})
-    assert passed is False and "did not end within 3 s" in said
-    assert time.monotonic() - started < 120  # ended, not waited out
+    with pytest.raises(CheckNotRun, match="did not end within 3 s"):  # not the agent's failure
+        command(shell, name="hangs", timeout=3)(ran_in(copy), {})
+    assert time.monotonic() - started < 120  # ended, not waited out  # checked: not a rate
     child = int(pid_file.read_text())
     wait_until(lambda: process_ended(child), "the check's child is ended with its group")
+
+
+@pytest.mark.parametrize(
+    ("shell", "why"),
+    [
+        ("no-such-test-runner-here -q", "its command was not found"),
+        (f"{sys.executable} -m no_such_test_runner_here -q", "'no_such_test_runner_here' is not"),
+        ("chmod -x run.sh; ./run.sh", "its command could not be executed"),
+        ("kill -9 $$", "ended by signal 9"),
+        ("sh -c 'kill -9 $$'", "ended by signal 9"),
+    ],
+)
+def test_a_check_that_could_not_run_is_an_evaluator_error_not_a_failure(
+    copy: Path, shell: str, why: str
+) -> None:
+    (copy / "run.sh").write_text("#!/bin/sh\nexit 0\n")
+    with pytest.raises(CheckNotRun, match=why) as raised:
+        command(shell, name="tests")(ran_in(copy), {})
+    assert "could not run in run run-1's copy" in str(raised.value)
+
+
+def test_the_projects_own_missing_module_is_the_agents_failure(copy: Path) -> None:
+    """A module the agent's change lost (the project's, not the check's tool) fails it."""
+    shell = f"{sys.executable} -c 'import lost_by_the_agent'"
+    passed, said = command(shell, name="tests")(ran_in(copy), {})
+    assert passed is False and "No module named 'lost_by_the_agent'" in said
 
 
 @pytest.mark.parametrize("ending", ["exit 0", "sleep 600"])
@@ -83,7 +109,8 @@ def test_a_child_that_left_the_group_with_setsid_is_ended_with_the_check(
     its own: ended with the check, whether the check ended by itself or at its timeout."""
     started = "setsid sh -c 'echo $$ > child.pid; exec sleep 600' &"
     waited = "while [ ! -s child.pid ]; do sleep 0.05; done"
-    command(f"{started} {waited}; {ending}", name="detaches", timeout=5)(ran_in(copy), {})
+    with contextlib.suppress(CheckNotRun):  # the one ended at its timeout
+        command(f"{started} {waited}; {ending}", name="detaches", timeout=5)(ran_in(copy), {})
     child = int((copy / "child.pid").read_text())
     try:
         wait_until(lambda: process_ended(child), "the detached child is ended with the check")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -24,7 +26,7 @@ from agentnb import ConfigurationError
 from agentnb.history import RunRecord
 from agentnb.types import PROCESS_MARK, end_marked, redacted_error
 
-__all__ = ["Finished", "command", "run_bounded"]
+__all__ = ["CheckNotRun", "Finished", "command", "run_bounded"]
 
 HEAD_BYTES: Final = 4096
 """Bytes of a command's output kept from its start."""
@@ -37,6 +39,15 @@ COPY_KEY: Final = "workspace"
 COPY_PREFIX: Final = "agentnb-workspace-"
 """The start of the name of the temporary folder each copy is made in: a command runs only
 in a folder there (what a run's metadata names is data, from a worker or a history file)."""
+
+
+class CheckNotRun(RuntimeError):
+    """A check that could not run (its command not found, its own tool not installed, ended
+    at its timeout or by a signal): an evaluator error, never the agent's failure."""
+
+
+NOT_RUN_CODES: Final = {126: "its command could not be executed", 127: "its command was not found"}
+"""A POSIX shell's exit codes for a command it could not start."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +143,9 @@ def command(shell: str, *, name: str | None = None, timeout: float = 300.0) -> A
     name="tests")])``) that runs ``shell`` in the run's copy after its turn: exit code 0 is
     ``score.<name>`` True, else False; the comment is its output (a head and a tail, secrets
     redacted). One that does not end within ``timeout`` seconds is ended with its whole
-    process group: a failure saying so. It runs only in a run's copy, never in the
+    process group. One that could not run (its command not found or not executable, its own
+    tool not installed, ended at its timeout or by a signal) raises an error:
+    an evaluator error, never the agent's failure. It runs only in a run's copy, never in the
     notebook's folder: a run that had none (no ``workspace=``, or its copy removed) is an
     evaluator error saying so."""
     if not isinstance(shell, str) or not shell.strip():
@@ -149,12 +162,41 @@ def command(shell: str, *, name: str | None = None, timeout: float = 300.0) -> A
     def check(run: RunRecord, example: dict[str, Any]) -> tuple[bool, str]:
         folder = _copy_of(run, shell)
         done = run_bounded(shell, folder, float(timeout))
-        said = f"`{shell}` {done.outcome}\n{done.output}"
-        return done.passed, redacted_error(said, limit=COMMENT_CHARS)
+        said = redacted_error(f"`{shell}` {done.outcome}\n{done.output}", limit=COMMENT_CHARS)
+        if (why := _not_run(shell, done)) is not None:
+            where = f"run {run.local_id}'s copy"
+            raise CheckNotRun(f"`{shell}` could not run in {where}: {why}\n{said}")
+        return done.passed, said
 
     check.__name__ = check.__qualname__ = label
     check.runs_in_copy = True  # type: ignore[attr-defined]
     return check
+
+
+def _not_run(shell: str, done: Finished) -> str | None:
+    """Why ``done`` says nothing of the agent's work (None: it ran, and passed or failed)."""
+    if done.exit_code is None:
+        return f"it did not end within {done.timeout:g} s"
+    if done.exit_code in NOT_RUN_CODES:
+        return NOT_RUN_CODES[done.exit_code]
+    if done.exit_code < 0 or done.exit_code > 128:  # the shell, or its command, ended so
+        return f"it was ended by signal {abs(done.exit_code) % 128}"
+    tool = _tool_of(shell)
+    if tool and re.search(rf"No module named '?{re.escape(tool)}\b", done.output):
+        return f"its tool {tool!r} is not installed where it runs"
+    return None
+
+
+def _tool_of(shell: str) -> str | None:
+    """The Python module a command runs (``pytest`` of ``pytest -q`` and of ``python -m
+    pytest``), whose absence is the check's, not the agent's."""
+    try:
+        words = shlex.split(shell)
+    except ValueError:
+        return None
+    if len(words) >= 3 and Path(words[0]).name.startswith("python") and words[1] == "-m":
+        return words[2]
+    return Path(words[0]).name if words else None
 
 
 def _temp() -> Path:
