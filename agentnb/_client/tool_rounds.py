@@ -108,7 +108,7 @@ class ToolRounds:
         runnable = [c for c in calls if c.call_id not in refused and c.status == "running"]
         for call in runnable:  # shown running in the notebook before it starts
             yield ToolCallProgress(call_id=call.call_id, ran_by="client")
-        questions: asyncio.Queue[_Asked] = asyncio.Queue()
+        questions: asyncio.Queue[_Asked | ToolCallProgress] = asyncio.Queue()
         work = asyncio.ensure_future(
             asyncio.gather(*(self._run(c, arguments[c.call_id], questions) for c in runnable))
         )
@@ -136,7 +136,7 @@ class ToolRounds:
     async def _questions(
         self,
         work: asyncio.Future[Any],
-        questions: asyncio.Queue[_Asked],
+        questions: asyncio.Queue[_Asked | ToolCallProgress],
         gate: ApprovalGate,
         guard: Any,
         tick: float,
@@ -146,14 +146,18 @@ class ToolRounds:
         answered through ``gate``; a question still open when its call ends, or when the run
         stops, is cancelled (the tool's side never waits for ever)."""
         asked: _Asked | None = None
-        taking: asyncio.Future[_Asked] | None = None
+        taking: asyncio.Future[_Asked | ToolCallProgress] | None = None
         try:
             while not work.done():
                 taking = asyncio.ensure_future(questions.get())
                 await asyncio.wait({work, taking}, return_when=asyncio.FIRST_COMPLETED)
                 if not taking.done():
                     return
-                asked = taking.result()
+                taken = taking.result()
+                if isinstance(taken, ToolCallProgress):  # how a running call is going
+                    yield taken
+                    continue
+                asked = taken
                 yield ToolQuestionAsked(call_id=asked.call.call_id, question=asked.question)
                 answering = asyncio.ensure_future(
                     gate.ask_person(asked.call, guard, tick, progress)
@@ -178,15 +182,16 @@ class ToolRounds:
         finally:
             if taking is not None and not taking.cancel() and not taking.cancelled():
                 late = taking.result()  # taken as the round ended
-                if late is not asked:
+                if isinstance(late, _Asked) and late is not asked:
                     late.settle(QuestionReply("cancel", reason=CALL_ENDED))
             ended = QuestionReply("cancel", reason=CALL_ENDED)
             if asked is not None:
                 asked.settle(ended)  # stopped while it waited (no-op once replied)
             while not questions.empty():  # asked as its call ended: nobody will see it
-                questions.get_nowait().settle(ended)
+                if isinstance(left := questions.get_nowait(), _Asked):
+                    left.settle(ended)
 
-    def _asker(self, call: ToolCall, questions: asyncio.Queue[_Asked]) -> Ask:
+    def _asker(self, call: ToolCall, questions: asyncio.Queue[_Asked | ToolCallProgress]) -> Ask:
         """What a tool that asks gets: hands its question to this round, on this loop, from
         whichever loop the tool runs on, and waits for the reply."""
         loop = asyncio.get_running_loop()
@@ -199,7 +204,12 @@ class ToolRounds:
                 return QuestionReply("cancel", reason=CALL_ENDED)
             return await asyncio.wrap_future(replied)
 
-        return ask
+        def progress(said: str) -> None:
+            shown = ToolCallProgress(call_id=call.call_id, output=said, ran_by="client")
+            with contextlib.suppress(RuntimeError):  # the run's loop closed: nobody sees it
+                loop.call_soon_threadsafe(questions.put_nowait, shown)
+
+        return Ask(ask, progress)
 
     def _reason(self, declared: ClientTool, arguments: dict[str, Any]) -> str:
         """Why a call asks, and what it will do once approved (its tool's preview, made
@@ -240,7 +250,10 @@ class ToolRounds:
         return checked
 
     async def _run(
-        self, call: ToolCall, arguments: dict[str, Any], questions: asyncio.Queue[_Asked]
+        self,
+        call: ToolCall,
+        arguments: dict[str, Any],
+        questions: asyncio.Queue[_Asked | ToolCallProgress],
     ) -> ToolCallFinished:
         declared = self.tools[call.name]
         assert declared.function is not None

@@ -38,9 +38,17 @@ class QuestionReply:
     """A person replied (a click, a prompt), not a policy."""
 
 
-Ask = Callable[[dict[str, Any]], Awaitable[QuestionReply]]
-"""What a tool that asks gets first: asks a person the question (the form as shown) and
-returns the reply."""
+@dataclass(frozen=True)
+class Ask:
+    """What a tool that asks gets first: called with a question (the form as shown), asks a
+    person and returns the reply; :attr:`progress` shows how the call is going meanwhile (an
+    MCP server's progress notification) on its card and in the terminal."""
+
+    question: Callable[[dict[str, Any]], Awaitable[QuestionReply]]
+    progress: Callable[[str], None]
+
+    async def __call__(self, question: dict[str, Any]) -> QuestionReply:
+        return await self.question(question)
 
 
 @runtime_checkable

@@ -5,7 +5,7 @@ seats, ``survey`` a form of 300 fields, ``feedback`` of 30 required ones, ``pref
 ``launch`` a link that is not http(s), ``cabin`` a form whose fields have defaults (it says the
 content as it came, before any default of its own is applied). Each says what came
 back: ``accepted {...}``, ``declined`` or ``cancelled``. ``hold`` asks nothing: it runs until
-``release`` is called.
+``release`` is called; ``search`` says how it goes (MCP's progress) and waits for it too.
 """
 
 from __future__ import annotations
@@ -115,6 +115,15 @@ async def release(city: str) -> str:
     """Ends the calls of ``hold``."""
     RELEASED.set()
     return "released"
+
+
+@server.tool(annotations=READ)
+async def search(city: str, ctx: Context) -> str:
+    """Says how its search goes (MCP's progress), halfway until ``release`` is called."""
+    await ctx.report_progress(1, 2, f"searching flights to {city}")
+    await RELEASED.wait()
+    await ctx.report_progress(2, 2, "done")
+    return "found 3 flights"
 
 
 if __name__ == "__main__":

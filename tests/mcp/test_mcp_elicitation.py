@@ -304,3 +304,17 @@ def test_a_run_stopped_while_its_question_waits_leaves_the_server_answering(
         wait_until(lambda: again.run.tool_calls and again.run.tool_calls[0].asks, "the link")
         again.reply(again.run.tool_calls[0].call_id, "accept")
         assert again.wait(PATIENCE_S).tool_calls[0].output == "accepted"
+
+
+def test_a_calls_progress_is_shown_on_its_card_while_it_runs(server: ServerHandle) -> None:
+    """agentnb sends a progress token with each call: the server's progress notifications
+    show on the call's card as they come, and the result replaces them."""
+    with agentnb.mcp_tools(command=COMMAND) as tools:
+        handle = asking_run(server, tools, "search")
+        halfway = "searching flights to NVDA (1/2)"
+        wait_until(lambda: handle.run.tool_calls and handle.run.tool_calls[0].output, "progress")
+        [call] = handle.run.tool_calls
+        assert (call.status, call.output) == ("running", halfway)
+        assert called(tools, "release") == "released"
+        run = handle.wait(PATIENCE_S)
+    assert run.tool_calls[0].output == "found 3 flights"

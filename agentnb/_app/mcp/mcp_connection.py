@@ -219,23 +219,20 @@ class McpConnection:
             self._started.result(patience)
         except concurrent.futures.TimeoutError:
             why = f"did not answer within {patience:g} s{self._stderr_tail()}"
+        # Below, the session failed to start and is leaving on its own: wait while the SDK
+        # ends the server's process, uncancelled (a cancel in the middle of its shutdown left
+        # the process running, unreaped, after the session's loop had closed).
         except ListingTooLong as exc:
             why = str(exc)
-            self._left_by_itself()
+            self._thread.join(STOP_TIMEOUT)
         except Exception as exc:
             why = f"could not start: {_reason(exc)}{self._stderr_tail()}"
-            self._left_by_itself()
+            self._thread.join(STOP_TIMEOUT)
         else:
             _open.add(self)
             return
         self.close()
         raise ConfigurationError(f"the MCP server {self.where} {why}")
-
-    def _left_by_itself(self) -> None:
-        """The session failed to start and is leaving on its own: wait while the SDK ends the
-        server's process, uncancelled (a cancel in the middle of its shutdown left the
-        process running, unreaped, after the session's loop had closed)."""
-        self._thread.join(STOP_TIMEOUT)
 
     def close(self) -> None:
         """End the session (and the server's process). Safe to call more than once."""
@@ -269,13 +266,11 @@ class McpConnection:
         self, name: str, arguments: dict[str, Any], ask: Ask | None = None
     ) -> tuple[types.CallToolResult, str]:
         """Call tool ``name``: the server's result and its text (as :meth:`call`)."""
-        session = self._session
-        if session is None or self.ended is not None:
-            raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
+        session = self._running()
         call = _RunningCall(ask, task=asyncio.current_task())
         self._calls.append(call)
         try:
-            result = await session.call_tool(name, arguments)
+            result = await session.call_tool(name, arguments, progress_callback=call.progressed)
         except asyncio.CancelledError:
             if call.unread is None or call.task is None:
                 raise
@@ -303,13 +298,16 @@ class McpConnection:
     async def read_resource(self, uri: str) -> types.ReadResourceResult:
         """The server's resource ``uri`` (``resources/read``); a :class:`ConnectionError`
         when the session is over, an :class:`MCPError` when the server refuses."""
-        session = self._session
-        if session is None or self.ended is not None:
-            raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
-        read = await session.read_resource(uri)
+        read = await self._running().read_resource(uri)
         if not isinstance(read, types.ReadResourceResult):
             raise MCPToolError(f"the MCP server answered with a {type(read).__name__}")
         return read
+
+    def _running(self) -> ClientSession:
+        """The session; a :class:`ConnectionError` when it is over."""
+        if self._session is None or self.ended is not None:
+            raise ConnectionError(f"the MCP server {self.where} is not running: {self.ended}")
+        return self._session
 
     # ---- the session (this connection's thread) -------------------------------------------
     def _serve(self) -> None:
@@ -418,14 +416,13 @@ class McpConnection:
     def _held_to_the_strictest(self, listed: tuple[ListedTool, ...]) -> tuple[ListedTool, ...]:
         """``listed``, each tool that was ever listed as not read-only in this session still
         not read-only (and destructive if it ever said so)."""
-        held: list[ListedTool] = []
-        for tool in listed:
-            if tool.name in self._asked and tool.read_only:
-                tool = dataclasses.replace(tool, read_only=False, destructive=True)
-            if not tool.read_only:
-                self._asked.add(tool.name)
-            held.append(tool)
-        return tuple(held)
+        stricter = {"read_only": False, "destructive": True}
+        held = tuple(
+            dataclasses.replace(t, **stricter) if t.name in self._asked and t.read_only else t
+            for t in listed
+        )
+        self._asked.update(t.name for t in held if not t.read_only)
+        return held
 
     def _stderr_tail(self) -> str:
         try:
@@ -462,7 +459,13 @@ class _RunningCall:
             finally:
                 self.waiting -= 1
 
-        return waited
+        return Ask(waited, ask.progress)
+
+    async def progressed(self, done: float, total: float | None, message: str | None) -> None:
+        """The server's progress notification on the call, shown on its card."""
+        of = f"{done:g}" + (f"/{total:g}" if total is not None else "")
+        if self.ask is not None:
+            self.ask.progress(f"{message} ({of})" if message else of)
 
 
 async def _listing(session: ClientSession) -> tuple[ListedTool, ...]:
@@ -491,9 +494,8 @@ def tool_view(tool: types.Tool) -> tuple[str | None, bool, bool]:
     whether views may (its ``visibility``; both when it names neither)."""
     meta = tool.meta or {}
     ui = meta.get("ui")
-    uri = ui.get("resourceUri") if isinstance(ui, dict) else None
-    if uri is None:
-        uri = meta.get("ui/resourceUri")  # the extension's first, deprecated, form
+    # else the extension's first, deprecated, form
+    uri = (ui.get("resourceUri") if isinstance(ui, dict) else None) or meta.get("ui/resourceUri")
     view = uri if isinstance(uri, str) and uri.startswith("ui://") and len(uri) <= 2_000 else None
     seen = ui.get("visibility") if isinstance(ui, dict) else None
     if not isinstance(seen, list) or not seen:
@@ -505,17 +507,8 @@ def _listed(tool: types.Tool) -> ListedTool:
     hints = tool.annotations
     read_only = bool(hints and hints.read_only_hint)
     destructive = not read_only and (hints is None or hints.destructive_hint is not False)
-    view, for_model, for_view = tool_view(tool)
-    return ListedTool(
-        tool.name,
-        tool.description or "",
-        dict(tool.input_schema),
-        read_only,
-        destructive,
-        view,
-        for_model,
-        for_view,
-    )
+    said = (tool.name, tool.description or "", dict(tool.input_schema))
+    return ListedTool(*said, read_only, destructive, *tool_view(tool))
 
 
 def result_text(result: types.CallToolResult) -> str:
@@ -529,11 +522,9 @@ def result_text(result: types.CallToolResult) -> str:
         elif isinstance(block, types.ImageContent | types.AudioContent):
             parts.append(f"[{block.mime_type} ({len(block.data) * 3 // 4:,} bytes), not text]")
         elif isinstance(block, types.EmbeddedResource):
-            resource = block.resource
-            if isinstance(resource, types.TextResourceContents):
-                parts.append(resource.text)
-            else:
-                parts.append(f"[resource {resource.uri} ({resource.mime_type}), not text]")
+            res = block.resource
+            note = f"[resource {res.uri} ({res.mime_type}), not text]"
+            parts.append(res.text if isinstance(res, types.TextResourceContents) else note)
         elif isinstance(block, types.ResourceLink):
             parts.append(f"[a link to the resource {block.uri}]")
     if not parts and result.structured_content is not None:

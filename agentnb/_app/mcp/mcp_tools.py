@@ -100,7 +100,11 @@ def mcp_tools(
             raise ConfigurationError("env= and cwd= go with command=; a url takes headers=")
         if auth not in (None, "oauth"):
             raise ConfigurationError(f'auth= is "oauth" or None, not {auth!r:.100}')
-        _register_credentials(headers or {}, url)
+        # a header's credential, and one in the URL (a password, ``?api_key=``), is redacted
+        # wherever it might show, as a key is
+        register_header_credentials(headers or {})
+        for secret in url_credentials(url):
+            register_secret(secret)
         where = redact(url)
         opener = streamable(url, headers or {}, where, signed_in=auth == "oauth")
         entry = {
@@ -130,14 +134,6 @@ def mcp_logout(url: str) -> bool:
     from .mcp_oauth import forget  # the mcp SDK: an extra
 
     return forget(url)
-
-
-def _register_credentials(headers: Mapping[str, str], url: str) -> None:
-    """A header's credential, and one in the URL (a password, ``?api_key=``), is redacted
-    wherever it might show, as a key is."""
-    for secret in url_credentials(url):
-        register_secret(secret)
-    register_header_credentials(headers)
 
 
 def _name_part(text: str) -> str:
