@@ -416,11 +416,13 @@ class McpConnection:
     def _held_to_the_strictest(self, listed: tuple[ListedTool, ...]) -> tuple[ListedTool, ...]:
         """``listed``, each tool that was ever listed as not read-only in this session still
         not read-only (and destructive if it ever said so)."""
-        stricter = {"read_only": False, "destructive": True}
-        held = tuple(
-            dataclasses.replace(t, **stricter) if t.name in self._asked and t.read_only else t
-            for t in listed
-        )
+
+        def held_to(tool: ListedTool) -> ListedTool:
+            if tool.name in self._asked and tool.read_only:
+                return dataclasses.replace(tool, read_only=False, destructive=True)
+            return tool
+
+        held = tuple(map(held_to, listed))
         self._asked.update(t.name for t in held if not t.read_only)
         return held
 
@@ -461,9 +463,9 @@ class _RunningCall:
 
         return Ask(waited, ask.progress)
 
-    async def progressed(self, done: float, total: float | None, message: str | None) -> None:
+    async def progressed(self, progress: float, total: float | None, message: str | None) -> None:
         """The server's progress notification on the call, shown on its card."""
-        of = f"{done:g}" + (f"/{total:g}" if total is not None else "")
+        of = f"{progress:g}" + (f"/{total:g}" if total is not None else "")
         if self.ask is not None:
             self.ask.progress(f"{message} ({of})" if message else of)
 
