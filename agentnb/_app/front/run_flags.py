@@ -146,6 +146,11 @@ class RunFlag:
         return kwargs
 
 
+def _notebook_variable(flag: str, help: str, option: str) -> RunFlag:
+    """A magics-only option whose value names a variable of the notebook's namespace."""
+    return RunFlag(flag, help, where="magic", option=option, from_namespace=True, metavar="VAR")
+
+
 APPROVE_HELP = (
     "tool calls that need a human's approval: ask (the default: a [y/N] prompt in a "
     "terminal, the Approve/Deny buttons in a notebook; a notebook cell with --wait keeps "
@@ -291,25 +296,11 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         metavar="NAME=VALUE",
     ),
     RunFlag("--followups", "ask for follow-up questions", option="followups", action="store_true"),
-    RunFlag(
-        "--media",
-        "list of agentnb.Media (or dicts) to attach",
-        where="magic",
-        option="media",
-        from_namespace=True,
-        metavar="VAR",
-    ),
+    _notebook_variable("--media", "list of agentnb.Media (or dicts) to attach", "media"),
     RunFlag("--team-id", "SeekrFlow team (x-team-id header)", option="team_id", metavar="ID"),
     RunFlag("--user-id", "Operativus userId", option="user_id", metavar="ID"),
     RunFlag("--org-id", "Operativus orgId", option="org_id", metavar="ID"),
-    RunFlag(
-        "--extra",
-        "dict of dialect-specific body fields",
-        where="magic",
-        option="extra",
-        from_namespace=True,
-        metavar="VAR",
-    ),
+    _notebook_variable("--extra", "dict of dialect-specific body fields", "extra"),
     RunFlag(
         "--tool",
         "a function of the notebook the agent may call (repeatable)",
