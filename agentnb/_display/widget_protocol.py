@@ -38,6 +38,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _fields(source: object, names: str) -> dict[str, Any]:
+    """The named attributes (space-separated) of ``source``, under their own names."""
+    return {name: getattr(source, name) for name in names.split()}
+
+
 def approval_wire(call: ToolCall) -> dict[str, Any] | None:
     """A call's approval as the views get it (None when nobody was asked to decide): its
     state, reason, question and answer, who decided (``decided_by``) and when
@@ -49,14 +54,9 @@ def approval_wire(call: ToolCall) -> dict[str, Any] | None:
         return None
     return {
         "state": {None: "awaiting", True: "approved", False: "denied"}[approval.approved],
-        "reason": approval.reason,
-        "decision_reason": approval.decision_reason,
-        "question": approval.question,
+        **_fields(approval, "reason decision_reason question"),
         "answer": _answer_text(approval.answer),
-        "decided_by": approval.decided_by,
-        "decided_at": approval.decided_at,
-        "for_run": approval.for_run,
-        "agent_option": approval.agent_option,
+        **_fields(approval, "decided_by decided_at for_run agent_option"),
         "shown": shown_wire(call),
     }
 
@@ -115,25 +115,16 @@ def tool_wire(call: ToolCall, *, with_arguments_text: bool = True) -> dict[str, 
     after that they grow by their own append ops."""
     usage = call.usage if isinstance(call.usage, Usage) else None
     wire: dict[str, Any] = {
-        "call_id": call.call_id,
-        "name": call.name,
+        **_fields(call, "call_id name"),
         "arguments": _jsonable(call.arguments),
-        "error": call.error,
-        "status": call.status,
+        **_fields(call, "error status"),
         "approval": approval_wire(call),
-        "unapproved": call.unapproved,
-        "started_at": call.started_at,
-        "finished_at": call.finished_at,
-        "duration": call.duration,
-        "parent_call_id": call.parent_call_id,
-        "agent": call.agent,
-        "sub_agent": call.sub_agent,
-        "depth": call.depth,
+        **_fields(
+            call,
+            "unapproved started_at finished_at duration parent_call_id agent sub_agent depth",
+        ),
         "usage": usage.model_dump() if usage is not None else None,
-        "model": call.model,
-        "ran_by": call.ran_by,
-        "shown": call.shown,
-        "asks": call.asks,
+        **_fields(call, "model ran_by shown asks"),
         **_cost_wire(price_call(call) if usage is not None else None),
     }
     if with_arguments_text:
@@ -154,26 +145,18 @@ def meta_wire(run: Run) -> dict[str, Any]:
     ticks the agent's time of a run going on from ``started_at``, ``paused_seconds`` (ended
     pauses) and ``paused_at`` (a pause going on, where it stands still)."""
     return {
-        "status": run.status,
-        "agent": run.agent,
+        **_fields(run, "status agent"),
         "message": run.asked,
         "sent": run.message
         if run.typed is not None and not waits_to_send(run.tool_calls)
         else None,
-        "run_id": run.run_id,
-        "thread_id": run.thread_id,
+        **_fields(run, "run_id thread_id"),
         "usage": run.usage.model_dump() if run.usage else None,
         "model": run.model,
         **_cost_wire(run.priced if run.usage is not None else None),
-        "ttft": run.ttft,
-        "started_at": run.started_at,
-        "first_token_at": run.first_token_at,
-        "finished_at": run.finished_at,
+        **_fields(run, "ttft started_at first_token_at finished_at"),
         "duration": run.duration if run.done else None,
-        "paused_seconds": run.paused_seconds,
-        "paused_at": run.paused_at,
-        "tokens_per_second": run.tokens_per_second,
-        "execution_time": run.execution_time,
+        **_fields(run, "paused_seconds paused_at tokens_per_second execution_time"),
         "followups": list(run.followups),
         "finish_reason": run.finish_reason,
         "cut_note": cut_note(run),
