@@ -17,7 +17,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..._core.approvals import ApprovalPolicy, as_approver
 from ..._core.exceptions import ConfigurationError
@@ -35,7 +35,7 @@ from .served_calls import ServedCall, ServedCalls
 if TYPE_CHECKING:
     from .mcp_http import HttpServer
 
-__all__ = ["ContextServer", "serve"]
+__all__ = ["ContextServer", "serve", "without_notebook_tools"]
 
 REVEAL_SECONDS = 60.0
 """How long :meth:`ContextServer.reveal` shows the token in a notebook."""
@@ -102,6 +102,20 @@ def serve(port: int = 0, approve: ApprovalPolicy = None, *, write: bool = False)
     return server
 
 
+def without_notebook_tools(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``options`` without the notebook tools in its ``tools=`` (an ACP agent is handed them
+    by the notebook's server, :func:`serve` ``write=True``), and whether it held any."""
+    tools = options.get("tools")
+    if not isinstance(tools, list | tuple):
+        return options, False
+    mine = notebook_tools.__module__  # the tools' functions are defined there
+    rest = [t for t in tools if getattr(getattr(t, "function", None), "__module__", "") != mine]
+    if len(rest) == len(tools):
+        return options, False
+    kept = {k: v for k, v in options.items() if k != "tools"}
+    return {**kept, "tools": rest} if rest else kept, True
+
+
 def _show(handle: RunHandle) -> None:
     """The server's run in the cell that started it; in terminal IPython, a line for each call
     that waits for a decision (the prompt stays the person's)."""
@@ -115,8 +129,7 @@ def _show(handle: RunHandle) -> None:
 
 def _this_cell() -> int | None:
     """The notebook cell running now (its execution count; None outside a kernel)."""
-    shell = kernel_shell()
-    count = getattr(shell, "execution_count", None) if shell is not None else None
+    count = getattr(kernel_shell(), "execution_count", None)
     return count if isinstance(count, int) else None
 
 
@@ -162,6 +175,11 @@ class ContextServer(Stoppable):
     def running(self) -> bool:
         """Whether it still serves (its HTTP thread runs)."""
         return self._http.running
+
+    @property
+    def writes(self) -> bool:
+        """Whether it serves the notebook tools too (``serve(write=True)``)."""
+        return bool(self._served.writes)
 
     @property
     def calls(self) -> list[ServedCall]:
