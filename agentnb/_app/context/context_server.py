@@ -28,7 +28,7 @@ from ..._core.secrets import register_secret
 from ..._core.stoppable import Stoppable
 from ..._display.environment import kernel_shell, note
 from ...events import Event, ToolApprovalRequested
-from .context_tools import NO_KERNEL, running_kernel
+from .context_tools import the_kernel
 from .live_notebook import notebook_tools
 from .served_calls import ServedCall, ServedCalls
 
@@ -71,9 +71,7 @@ def serve(port: int = 0, approve: ApprovalPolicy = None, *, write: bool = False)
     notebook tools too (:func:`~.live_notebook.notebook_tools`: cells added, edited, run),
     each asking first whatever the settings say: a notebook's kernel on a JupyterLab 4 or
     Notebook 7 page only (a :class:`ConfigurationError` elsewhere)."""
-    kernel = running_kernel()
-    if kernel is None:
-        raise ConfigurationError(NO_KERNEL)
+    kernel = the_kernel()
     writes = notebook_tools() if write else ()
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigurationError(f"port is a number from 0 to 65535 (0: a free one), not {port!r}")
