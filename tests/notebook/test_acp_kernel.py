@@ -120,6 +120,42 @@ def test_context_hands_an_acp_agent_the_notebook_as_an_mcp_server(
     )
 
 
+def test_the_notebook_tools_reach_an_acp_agent_as_the_notebooks_server_write_tools(
+    kernel: Any, tmp_path: Path
+) -> None:
+    """``tools=agentnb.notebook_tools()`` (``--notebook``) on an ACP agent: the notebook's
+    server with its write tools, the agent's add-cell call taken through the server's one path
+    of calls (here, a kernel no Lab page shows: refused before any card, the agent told why
+    and that nothing changed); ``context=True`` alone serves no write tool."""
+    session = Session(kernel)
+    session.execute(
+        f"""
+        import agentnb
+        {connect_coder(tmp_path)}
+        add = 'mcpcall notebook_add_cell {{"source": "print(41 + 1)"}}'
+        def said(**options):
+            return agentnb.ask("coder", add, wait=True, display=False, **options).run.text
+        """
+    )
+    reading = session.execute("print(said(context=True, approve=True))")
+    asked = session.execute("print(said(tools=agentnb.notebook_tools(), approve=False))")
+    served = session.execute(
+        "server = agentnb.connections()['coder']._context_server\n"
+        "print([(c.tool, c.status) for c in server.calls], server.writes)"
+    )
+    magic = session.execute(
+        '%%agent coder --notebook --approve none\nmcpcall notebook_add_cell {"source": "1"}'
+    )
+    session.execute(f"_agent.wait({PATIENCE_S:g})")
+    shown = session.execute("print(_agent.run.text)")
+    assert "notebook_add_cell" in session.stdout(reading)  # unknown to a reading server
+    assert "unknown tool" in session.stdout(reading)
+    for text in (session.stdout(asked), session.stdout(shown)):
+        assert "no JupyterLab 4 or Notebook 7 page" in text and "was not changed" in text
+    assert session.stdout(served) == "[('notebook_add_cell', 'failed')] True\n"
+    assert session.of(magic, "error") == []
+
+
 def test_a_batch_with_context_hands_an_acp_agent_the_notebook_and_decides_its_reads(
     kernel: Any, tmp_path: Path
 ) -> None:

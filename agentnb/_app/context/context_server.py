@@ -17,7 +17,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..._core.approvals import ApprovalPolicy, as_approver
 from ..._core.exceptions import ConfigurationError
@@ -28,14 +28,14 @@ from ..._core.secrets import register_secret
 from ..._core.stoppable import Stoppable
 from ..._display.environment import kernel_shell, note
 from ...events import Event, ToolApprovalRequested
-from .context_tools import NO_KERNEL, running_kernel
+from .context_tools import the_kernel
 from .live_notebook import notebook_tools
 from .served_calls import ServedCall, ServedCalls
 
 if TYPE_CHECKING:
     from .mcp_http import HttpServer
 
-__all__ = ["ContextServer", "serve"]
+__all__ = ["ContextServer", "serve", "without_notebook_tools"]
 
 REVEAL_SECONDS = 60.0
 """How long :meth:`ContextServer.reveal` shows the token in a notebook."""
@@ -71,9 +71,7 @@ def serve(port: int = 0, approve: ApprovalPolicy = None, *, write: bool = False)
     notebook tools too (:func:`~.live_notebook.notebook_tools`: cells added, edited, run),
     each asking first whatever the settings say: a notebook's kernel on a JupyterLab 4 or
     Notebook 7 page only (a :class:`ConfigurationError` elsewhere)."""
-    kernel = running_kernel()
-    if kernel is None:
-        raise ConfigurationError(NO_KERNEL)
+    kernel = the_kernel()
     writes = notebook_tools() if write else ()
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigurationError(f"port is a number from 0 to 65535 (0: a free one), not {port!r}")
@@ -102,6 +100,20 @@ def serve(port: int = 0, approve: ApprovalPolicy = None, *, write: bool = False)
     return server
 
 
+def without_notebook_tools(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``options`` without the notebook tools in its ``tools=`` (an ACP agent is handed them
+    by the notebook's server, :func:`serve` ``write=True``), and whether it held any."""
+    tools = options.get("tools")
+    if not isinstance(tools, list | tuple):
+        return options, False
+    mine = notebook_tools.__module__  # the tools' functions are defined there
+    rest = [t for t in tools if getattr(getattr(t, "function", None), "__module__", "") != mine]
+    if len(rest) == len(tools):
+        return options, False
+    kept = {k: v for k, v in options.items() if k != "tools"}
+    return {**kept, "tools": rest} if rest else kept, True
+
+
 def _show(handle: RunHandle) -> None:
     """The server's run in the cell that started it; in terminal IPython, a line for each call
     that waits for a decision (the prompt stays the person's)."""
@@ -115,8 +127,7 @@ def _show(handle: RunHandle) -> None:
 
 def _this_cell() -> int | None:
     """The notebook cell running now (its execution count; None outside a kernel)."""
-    shell = kernel_shell()
-    count = getattr(shell, "execution_count", None) if shell is not None else None
+    count = getattr(kernel_shell(), "execution_count", None)
     return count if isinstance(count, int) else None
 
 
@@ -162,6 +173,11 @@ class ContextServer(Stoppable):
     def running(self) -> bool:
         """Whether it still serves (its HTTP thread runs)."""
         return self._http.running
+
+    @property
+    def writes(self) -> bool:
+        """Whether it serves the notebook tools too (``serve(write=True)``)."""
+        return bool(self._served.writes)
 
     @property
     def calls(self) -> list[ServedCall]:

@@ -70,9 +70,11 @@ __all__ = [
     "last_error",
     "private_path",
     "read_safely",
+    "refusal_of",
     "remember_code_error",
     "running_kernel",
     "source_at",
+    "the_kernel",
     "user_variables",
 ]
 
@@ -152,26 +154,28 @@ def running_kernel() -> Kernel | None:
 def kernel_tools() -> tuple[ClientTool, ...]:
     """The context tools over the running session, their results under a new nonce: what a
     client takes as ``tools=`` (one call per run); a :class:`ConfigurationError` outside one."""
+    return context_tools(the_kernel(), new_nonce())
+
+
+def the_kernel() -> Kernel:
+    """The running session; a :class:`ConfigurationError` outside one."""
     kernel = running_kernel()
     if kernel is None:
         raise ConfigurationError(NO_KERNEL)
-    return context_tools(kernel, new_nonce())
+    return kernel
 
 
 def user_variables(kernel: Kernel, settings: ContextSettings) -> list[str]:
     """The user's own names, sorted: not modules, IPython's or agentnb's objects, ``_``
     names, denied names, or another name for a denied value (``c = customers``)."""
     denied = _denied_values(kernel, settings)
-    names = []
-    for name, value in list(kernel.namespace.items()):
-        if name.startswith("_") or name in _IPYTHON_NAMES or name in kernel.hidden:
-            continue
-        if name in settings.deny or id(value) in denied or isinstance(value, ModuleType):
-            continue
-        if _of_agentnb(value):
-            continue
-        names.append(name)
-    return sorted(names)
+    return sorted(
+        name
+        for name, value in list(kernel.namespace.items())
+        if not (name.startswith("_") or name in _IPYTHON_NAMES or name in kernel.hidden)
+        and not (name in settings.deny or id(value) in denied or isinstance(value, ModuleType))
+        and not _of_agentnb(value)
+    )
 
 
 def _denied_values(kernel: Kernel, settings: ContextSettings) -> set[int]:
@@ -253,9 +257,7 @@ def source_at(source: str, level: Level) -> str:
     for line in source.splitlines(keepends=True):
         starts.append(starts[-1] + len(line))
     parts, done = [], 0
-    for token in tokens:
-        if token.type not in _LITERALS:
-            continue
+    for token in (t for t in tokens if t.type in _LITERALS):
         (row, col), (end_row, end_col) = token.start, token.end
         start, end = starts[row - 1] + col, starts[end_row - 1] + end_col
         parts += [source[done:start], "…"]
@@ -409,33 +411,35 @@ def context_tools(kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
             lambda settings, secrets: file_head(kernel.cwd, path, lines, secrets, settings)
         )
 
-    functions = (
-        notebook_variables,
-        notebook_describe,
-        notebook_cells,
-        notebook_error,
-        notebook_files,
-        notebook_read_file,
-    )
+    reads = (notebook_variables, notebook_describe, notebook_cells, notebook_error)
+    functions = (*reads, notebook_files, notebook_read_file)
     ask_first = context_settings().ask_first
     made = (tool(fn, approve=ask_first, time_limit=10) for fn in functions)
     previews = _previews(kernel)
-    refusals = {"notebook_read_file": _read_refusal(kernel.cwd)}
+    refusals = {"notebook_read_file": refusal_of(lambda args: _never_read(kernel.cwd, args))}
     return tuple(
         replace(t, reads_notebook=True, preview=previews[t.name], refusal=refusals.get(t.name))
         for t in made
     )
 
 
-def _read_refusal(cwd: Path) -> Callable[[dict[str, Any]], str | None]:
-    """Why a file is never read (``.env``, outside the working directory, the deny list),
-    judged before the person is asked: approving could not make it read."""
+def _never_read(cwd: Path, arguments: dict[str, Any]) -> None:
+    """A ``ValueError`` for a file never read (``.env``, outside the working directory, the
+    deny list), judged before the person is asked: approving could not make it read."""
+    judged_file(cwd, str(arguments.get("path", "")), "read", context_settings())
+
+
+def refusal_of(
+    check: Callable[[dict[str, Any]], object],
+) -> Callable[[dict[str, Any]], str | None]:
+    """A tool's ``refusal``: why a call is never run, the ``ValueError`` ``check`` raises
+    for its arguments (None: it may run)."""
 
     def refusal(arguments: dict[str, Any]) -> str | None:
         try:
-            judged_file(cwd, str(arguments.get("path", "")), "read", context_settings())
-        except ValueError as exc:
-            return str(exc)
+            check(arguments)
+        except ValueError as why:
+            return str(why)
         return None
 
     return refusal
@@ -607,9 +611,7 @@ def denied_path(relative: PurePosixPath, settings: ContextSettings) -> str | Non
     """The deny list's path pattern (an entry that is no Python name: ``data/*.csv``,
     ``private/``) that ``relative`` (under the working directory) or one of its folders
     matches, if any."""
-    for pattern in sorted(settings.deny):
-        if pattern.isidentifier():
-            continue
+    for pattern in sorted(p for p in settings.deny if not p.isidentifier()):
         wanted = pattern.strip("/")
         paths = [relative, *relative.parents]
         if any(fnmatch.fnmatchcase(str(p), wanted) for p in paths if str(p) != "."):

@@ -35,7 +35,7 @@ from ..._core.exceptions import ConfigurationError
 from ..._core.user_code import call_abandoned, calling_run
 from ..._display.environment import user_shell
 from .context_summary import ContextSettings, Level, counted, data_block, new_nonce
-from .context_tools import Kernel, denied_in, read_safely, running_kernel, source_at
+from .context_tools import Kernel, denied_in, read_safely, refusal_of, running_kernel, source_at
 
 __all__ = ["CELL_TIME_LIMIT", "MAX_ADDED", "NO_PAGE", "TARGET", "notebook_tools", "source_hash"]
 
@@ -80,8 +80,7 @@ class Cell:
 def _cell(item: Any) -> Cell | None:
     if not isinstance(item, dict) or not isinstance(item.get("id"), str):
         return None
-    count = item.get("execution_count")
-    outputs = item.get("outputs")
+    count, outputs = item.get("execution_count"), item.get("outputs")
     return Cell(
         id=item["id"][:100],
         type=str(item.get("type", ""))[:20],
@@ -260,7 +259,7 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, 
             replace(
                 tool(fn, approve=True, time_limit=limits.get(fn.__name__, EDIT_WAIT + 5)),
                 preview=_asks(page, fn.__name__),
-                refusal=_refusal(page),
+                refusal=refusal_of(lambda arguments: _check_write(page, arguments)),
             )
             for fn in writes
         ),
@@ -302,23 +301,13 @@ def _indented(source: str) -> list[str]:
     return [f"  {line}" for line in source.splitlines()] or ["  (empty)"]
 
 
-def _refusal(page: LivePage) -> Callable[[dict[str, Any]], str | None]:
-    """Why a write is never asked about: no page, another notebook's cell, a cell that
-    changed since the agent read it."""
-
-    def refusal(arguments: dict[str, Any]) -> str | None:
-        try:
-            if "cell_id" in arguments:
-                page.find(str(arguments["cell_id"]), arguments.get("source_hash"))
-            elif arguments.get("after"):
-                page.find(str(arguments["after"]))
-            else:
-                page.current()
-        except ValueError as why:
-            return str(why)
-        return None
-
-    return refusal
+def _check_write(page: LivePage, arguments: dict[str, Any]) -> None:
+    """A ``ValueError`` for a write never asked about: no page, another notebook's cell, a
+    cell that changed since the agent read it."""
+    if "cell_id" in arguments:
+        page.find(str(arguments["cell_id"]), arguments.get("source_hash"))
+    else:
+        page.find(str(arguments["after"])) if arguments.get("after") else page.current()
 
 
 def _asks(page: LivePage, name: str) -> Callable[[dict[str, Any]], str]:

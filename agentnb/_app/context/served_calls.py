@@ -110,7 +110,7 @@ class ServedCalls:
         self.calls: deque[ServedCall] = deque(maxlen=kept)
         self._shown = shown
         self._kernel = kernel
-        self._writes = writes  # one set for the server's life: its bounds hold across calls
+        self.writes = writes  # one set for the server's life: its bounds hold across calls
         self._approve = approve
         self._turns: list[tuple[object, ApprovalPolicy]] | None = None
         """The turns the notebook is shared with, and their policies (None: not shared turn
@@ -160,7 +160,7 @@ class ServedCalls:
 
     def _tools(self) -> tuple[ClientTool, ...]:
         """The six context tools, with a new data block each read, and the notebook tools."""
-        return (*context_tools(self._kernel, new_nonce()), *self._writes)
+        return (*context_tools(self._kernel, new_nonce()), *self.writes)
 
     # ---- from the HTTP side's thread -------------------------------------------------------
     def submit(

@@ -47,7 +47,7 @@ from ..._history import HistoryStore, default_store
 from ...providers import Capabilities, RemoteAgent, available_providers, provider_class
 from ..coding_agents.acp_files import WorkdirFiles
 from ..coding_agents.acp_sessions import AcpSessions, CommandList, ConfigOptions, SessionList
-from ..context.context_server import ContextServer, serve
+from ..context.context_server import ContextServer, serve, without_notebook_tools
 from ..mcp.mcp_tools import McpTools
 
 __all__ = [
@@ -301,14 +301,15 @@ class Connection:
         ``agentnb run``). For a dialect that takes MCP servers instead of the notebook's
         functions (ACP): ``tools=agentnb.mcp_tools(...)`` becomes that server's entry and
         ``context=True`` the notebook's own server (:meth:`_with_context`; ``in_cell`` as
-        there), both in ``extra``'s ``mcpServers``. Elsewhere the options go as given and
+        there; ``tools=agentnb.notebook_tools()``: that server with its write tools), both
+        in ``extra``'s ``mcpServers``. Elsewhere the options go as given and
         ``context=True`` as the notebook's context tools, which the caller adds
         (:attr:`FittedTools.context_as_tools`: with the message's attachments, one nonce)."""
         if not self.context_by_mcp:
             return FittedTools(dict(options), context)
-        fitted = self._with_mcp_tools(options)
-        if context:
-            fitted = self._with_context(fitted, in_cell=in_cell)
+        fitted, write = without_notebook_tools(self._with_mcp_tools(options))
+        if context or write:
+            fitted = self._with_context(fitted, in_cell=in_cell, write=write)
         return FittedTools(fitted, False)
 
     def _with_mcp_tools(self, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -324,7 +325,9 @@ class Connection:
         rest = {k: v for k, v in options.items() if k != "tools"}
         return {**rest, "extra": {**extra, "mcpServers": listed}}
 
-    def _with_context(self, options: Mapping[str, Any], *, in_cell: bool) -> dict[str, Any]:
+    def _with_context(
+        self, options: Mapping[str, Any], *, in_cell: bool, write: bool = False
+    ) -> dict[str, Any]:
         """``options`` with the notebook as an MCP server in ``extra``'s ``mcpServers``, for
         ``context=True`` on an agent that takes MCP servers: one server for the connection,
         started on first use (shown in that cell, and again in each later cell whose code
@@ -332,10 +335,13 @@ class Connection:
         decided there), kept while it runs, stopped with the connection. It serves a call
         only while a turn that lists it goes on, decided by that turn's ``approve``
         (:meth:`share_notebook`): an agent that keeps the server from an earlier turn reads
-        nothing in a turn without ``context=True``."""
+        nothing in a turn without ``context=True``. ``write``: it serves the notebook tools
+        too, from then on (started again with them, if it ran without)."""
         server = self._context_server
-        if server is None or not server.running:
-            server = self._context_server = serve()
+        if server is None or not server.running or (write and not server.writes):
+            if server is not None:
+                server.stop()
+            server = self._context_server = serve(write=write)
             server.share_with_turn(None)()  # from now on, only through turns
         elif in_cell:
             server.show_here()  # its calls' cards where this turn waits for them

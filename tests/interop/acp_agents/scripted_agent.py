@@ -32,8 +32,8 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``askedit PATH OLD NEW``: the same for an edit of a piece of the file (``OLD`` to
   ``NEW``), which it reads (``fs/read_text_file``) and writes whole;
 - ``twice``: says two messages with a tool call between, then two by ``messageId``;
-- ``mcpcall TOOL``: calls TOOL of the session's first HTTP MCP server (Streamable HTTP, its
-  headers sent), reporting it as a tool call titled by the tool (no ``kind``, as Codex reports
+- ``mcpcall TOOL [JSON]``: calls TOOL of the session's first HTTP MCP server (Streamable
+  HTTP, its headers sent; JSON: its arguments), reporting it as a tool call titled by the tool (no ``kind``, as Codex reports
   an MCP call), and says the result's first line;
 - ``spin SECONDS NAME``: spends SECONDS of CPU (cancel stops it), then answers
   ``NAME spun`` with usage; with ``SCRIPTED_SPIN_LOG`` set, first appends ``NAME pid ppid``
@@ -458,13 +458,14 @@ class ScriptedAgent(Agent):
             await self._conn.session_update(session_id, chunk)
         return PromptResponse(stop_reason="end_turn")
 
-    async def _mcpcall(self, session_id: str, tool: str) -> PromptResponse:
+    async def _mcpcall(self, session_id: str, rest: str) -> PromptResponse:
+        tool, _, arguments = rest.partition(" ")
         [server, *_] = [s for s in self._server_entries[session_id] if s.get("url")]
         title = f"notebook/{tool}"
         await self._conn.session_update(
             session_id, start_tool_call("m-1", title, status="in_progress", raw_input={})
         )
-        said = await asyncio.to_thread(mcp_call, server, tool)
+        said = await asyncio.to_thread(mcp_call, server, tool, json.loads(arguments or "{}"))
         output = [text_block(said)]
         await self._conn.session_update(
             session_id, update_tool_call("m-1", status="completed", raw_output=output)
@@ -501,7 +502,7 @@ class ScriptedAgent(Agent):
         return PromptResponse(stop_reason="end_turn")
 
 
-def mcp_call(server: dict[str, Any], tool: str) -> str:
+def mcp_call(server: dict[str, Any], tool: str, arguments: dict[str, Any]) -> str:
     """``tools/call`` of ``tool`` on a Streamable HTTP MCP server (initialize first): the
     text of its result (or its error)."""
     headers = {h["name"]: h["value"] for h in server.get("headers") or []}
@@ -524,7 +525,7 @@ def mcp_call(server: dict[str, Any], tool: str) -> str:
     if session:
         headers["mcp-session-id"] = session
     post({"jsonrpc": "2.0", "method": "notifications/initialized"})
-    call = {"name": tool, "arguments": {}}
+    call = {"name": tool, "arguments": arguments}
     answer, _ = post({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
     result = (answer or {}).get("result") or {}
     texts = [c.get("text", "") for c in result.get("content") or []]
