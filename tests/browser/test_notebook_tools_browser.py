@@ -311,3 +311,30 @@ def test_a_cell_past_its_time_limit_is_interrupted(jupyterlab: Any, browser: Any
         assert "): interrupted" in answer, answer
         stopped = f"() => ({AGENT_CELL})().outputs.some((o) => o.ename === 'KeyboardInterrupt')"
         page.wait_for_function(stopped, timeout=PATIENCE_MS)
+
+
+def test_a_person_undoes_the_agents_added_cell_as_their_own_edit(
+    jupyterlab: Any, browser: Any, artifacts: Path
+) -> None:
+    """The extension adds the cell on the notebook's own model, so JupyterLab's undo (command
+    mode ``z``, Edit › Undo Cell Operation) takes it away as a person's edit; the kernel side
+    reads the notebook as it is then, and the agent adds a cell again."""
+    message = "Markdown: **undo me**"
+    cells = _hostile(message)
+    with notebook_page(browser, jupyterlab, "cells-undo.ipynb", cells) as page:
+        first = _answer_to(page, message)
+        assert "Added: added cell" in first
+        assert page.evaluate(CELL_SOURCES)[len(cells)] == "**undo me**"
+        cell_at(page, 0).locator(".cm-content").click()
+        page.keyboard.press("Escape")  # command mode
+        page.keyboard.press("z")
+        page.wait_for_function(f"() => window.__anbPanel().content.widgets.length === {len(cells)}")
+        page.screenshot(path=str(artifacts / "notebook-tools-undone.png"))
+        assert page.evaluate(CELL_SOURCES) == cells
+        again = _answer_to(page, message)  # the kernel side goes on: another cell, another id
+        assert "Added: added cell" in again and again != first
+        page.wait_for_function(
+            f"() => window.__anbPanel().content.widgets.length === {len(cells) + 1}"
+        )
+        assert page.evaluate(CELL_SOURCES) == [*cells, "**undo me**"]
+        assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
