@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from agentnb_testing import said_on_page
+from context_testing import attach_context
 
 from agentnb._app.context import context_summary
-from agentnb._app.context.attachments import attached
 from agentnb._app.context.context_summary import CELL_CHARS, ITEM_CHARS, ContextSettings
 from agentnb._app.context.context_tools import Kernel, context_tools
 
@@ -37,11 +37,6 @@ SERIES_WIDTH = 50
 REDACTED_KEYS = ("sk-" + "z" * 40 + " ") * 340
 """Text before a file's cut that redaction shrinks: the cut's neighbourhood comes within the
 item budget of what is sent."""
-
-
-def attach_context(*args: Any, **options: Any) -> str:
-    """The message as sent, its attachments in its data block."""
-    return attached(*args, **options).message
 
 
 @pytest.fixture(autouse=True)

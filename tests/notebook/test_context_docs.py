@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from context_testing import attach_context
 
-from agentnb._app.context.attachments import attach_context
 from agentnb._app.context.context_tools import Kernel, context_tools
 
 PAGE = Path(__file__).parents[2] / "docs" / "context.md"

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from context_testing import attach_context
 
-from agentnb._app.context.attachments import KernelAttachments, attach_context, attached
+from agentnb._app.context.attachments import KernelAttachments, attached
 from agentnb._app.context.context_summary import (
     IMAGE_SIDE,
     TURN_IMAGES,

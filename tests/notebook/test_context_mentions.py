@@ -14,11 +14,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from context_testing import attach_context
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agentnb import ConfigurationError
-from agentnb._app.context.attachments import as_text, attach_context, attached, notebook_context
+from agentnb._app.context.attachments import as_text, attached, notebook_context
 from agentnb._app.context.context_tools import Kernel
 from agentnb._core.call_site import typed_literal
 

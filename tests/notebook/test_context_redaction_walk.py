@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from agentnb_testing import said_on_page
+from context_testing import attach_context
 
 from agentnb._app.context import context_summary
-from agentnb._app.context.attachments import attach_context
 from agentnb._app.context.context_summary import ContextSettings, summarize
 from agentnb._app.context.context_tools import Kernel, context_tools
 from agentnb._core import secrets as core_secrets

@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 import pytest
 from agentnb_testing import said_on_page
+from context_testing import attach_context
 
 from agentnb import ConfigurationError
 from agentnb._app.context import context_summary
-from agentnb._app.context.attachments import attach_context
 from agentnb._app.context.context_summary import ContextSettings, configure
 from agentnb._app.context.context_tools import Kernel, context_tools
 

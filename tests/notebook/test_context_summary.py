@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from agentnb_testing import PATIENCE_S, said_on_page
+from context_testing import attach_context
 
 from agentnb import ConfigurationError
 from agentnb._app.context import context_summary
-from agentnb._app.context.attachments import KernelAttachments, attached
+from agentnb._app.context.attachments import KernelAttachments
 from agentnb._app.context.context_summary import (
     ContextSettings,
     configure,
@@ -38,11 +39,6 @@ SECRETS = {
     "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
     "pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
 }
-
-
-def attach_context(*args: Any, **options: Any) -> str:
-    """The message as sent, its attachments in its data block."""
-    return attached(*args, **options).message
 
 
 @pytest.fixture(autouse=True)

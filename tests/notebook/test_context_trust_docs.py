@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from agentnb_testing import PATIENCE_S
+from context_testing import attach_context
 
 from agentnb._app.context import context_summary, context_tools
-from agentnb._app.context.attachments import attach_context
 from agentnb._app.context.context_summary import ContextSettings, configure, summarize
 from agentnb._app.context.context_tools import Kernel
 from agentnb._core import secrets as core_secrets
