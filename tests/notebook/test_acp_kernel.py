@@ -139,6 +139,8 @@ def test_the_notebook_tools_reach_an_acp_agent_as_the_notebooks_server_write_too
     )
     reading = session.execute("print(said(context=True, approve=True))")
     asked = session.execute("print(said(tools=agentnb.notebook_tools(), approve=False))")
+    # a later turn that only reads: the server now serves the write tools, but not to it
+    reading_again = session.execute("print(said(context=True, approve=True))")
     served = session.execute(
         "server = agentnb.connections()['coder']._context_server\n"
         "print([(c.tool, c.status) for c in server.calls], server.writes)"
@@ -152,7 +154,10 @@ def test_the_notebook_tools_reach_an_acp_agent_as_the_notebooks_server_write_too
     assert "unknown tool" in session.stdout(reading)
     for text in (session.stdout(asked), session.stdout(shown)):
         assert "no JupyterLab 4 or Notebook 7 page" in text and "was not changed" in text
-    assert session.stdout(served) == "[('notebook_add_cell', 'failed')] True\n"
+    assert "served only while a turn that asked for them" in session.stdout(reading_again)
+    assert "was not changed" in session.stdout(reading_again)
+    assert session.stdout(served).endswith("True\n")
+    assert session.stdout(served).count("notebook_add_cell") == 2, session.stdout(served)
     assert session.of(magic, "error") == []
 
 

@@ -35,7 +35,11 @@ from .served_calls import ServedCall, ServedCalls
 if TYPE_CHECKING:
     from .mcp_http import HttpServer
 
-__all__ = ["ContextServer", "serve", "without_notebook_tools"]
+__all__ = ["WRITE_HEADER", "ContextServer", "serve", "without_notebook_tools"]
+
+WRITE_HEADER: dict[str, str] = {"name": "X-Agentnb-Turn", "value": "writes"}
+"""Marks the server's entry for a turn that asked for the write tools: the turn is shared
+with them (:meth:`ContextServer.share_with_turn`); the agent sends it, the server reads none."""
 
 REVEAL_SECONDS = 60.0
 """How long :meth:`ContextServer.reveal` shows the token in a notebook."""
@@ -210,16 +214,20 @@ class ContextServer(Stoppable):
         self._shown_in = here
         _show(self.handle)
 
-    def share_with_turn(self, approve: ApprovalPolicy) -> Callable[[], None]:
+    def share_with_turn(self, approve: ApprovalPolicy, write: bool = False) -> Callable[[], None]:
         """Serve calls while a turn goes on, decided by its ``approve`` (a connection's
-        server: from then on, only through turns); the function that ends it."""
-        return self._served.share_with_turn(approve)
+        server: from then on, only through turns), the write tools only while one that
+        asked for them (``write``) does; the function that ends it."""
+        return self._served.share_with_turn(approve, write)
 
-    def mcp_server(self, name: str = "notebook") -> dict[str, object]:
+    def mcp_server(self, name: str = "notebook", *, write: bool = False) -> dict[str, object]:
         """This server as an MCP server entry (``{type, name, url, headers}``, the form ACP's
-        ``session/new`` takes in ``mcpServers``)."""
-        header = {"name": "Authorization", "value": f"Bearer {self.token}"}
-        return {"type": "http", "name": name, "url": self.url, "headers": [header]}
+        ``session/new`` takes in ``mcpServers``); ``write``: for a turn that asked for the
+        write tools (:data:`WRITE_HEADER`, which the turn's sharing reads)."""
+        headers = [{"name": "Authorization", "value": f"Bearer {self.token}"}]
+        if write:
+            headers.append(WRITE_HEADER)
+        return {"type": "http", "name": name, "url": self.url, "headers": headers}
 
     def stop(self) -> None:
         """Stop serving (a call waiting for a decision is denied). Safe more than once."""

@@ -58,6 +58,11 @@ NOT_SHARED = (
     "while that turn goes on"
 )
 """What a call of a connection's server gets with no such turn going on."""
+NOT_WRITING = (
+    "the notebook's write tools are served only while a turn that asked for them "
+    "(tools=agentnb.notebook_tools() or --notebook) goes on: the notebook was not changed"
+)
+"""What a write tool's call gets while only turns that read go on."""
 
 Status = Literal["succeeded", "failed", "denied"]
 
@@ -112,9 +117,9 @@ class ServedCalls:
         self._kernel = kernel
         self.writes = writes  # one set for the server's life: its bounds hold across calls
         self._approve = approve
-        self._turns: list[tuple[object, ApprovalPolicy]] | None = None
-        """The turns the notebook is shared with, and their policies (None: not shared turn
-        by turn, a server of ``serve()``'s)."""
+        self._turns: list[tuple[object, ApprovalPolicy, bool]] | None = None
+        """The turns the notebook is shared with, their policies and whether each asked for
+        the write tools (None: not shared turn by turn, a server of ``serve()``'s)."""
         self._turns_lock = threading.Lock()
         self._queue: asyncio.Queue[_Asked | None] = asyncio.Queue()
         self._seq = 0
@@ -126,12 +131,13 @@ class ServedCalls:
         """How many calls were served (those no longer kept too)."""
         return self._served_count
 
-    def share_with_turn(self, approve: ApprovalPolicy) -> Callable[[], None]:
+    def share_with_turn(self, approve: ApprovalPolicy, write: bool = False) -> Callable[[], None]:
         """Serve calls while a turn goes on, decided by its ``approve`` (from now on, calls
-        come only through turns): the function that ends the sharing, at the turn's end."""
+        come only through turns), the write tools only while one that asked for them
+        (``write``) does: the function that ends the sharing, at the turn's end."""
         turn = object()
         with self._turns_lock:
-            self._turns = [*(self._turns or []), (turn, approve)]
+            self._turns = [*(self._turns or []), (turn, approve, write)]
 
         def end() -> None:
             with self._turns_lock:
@@ -139,17 +145,21 @@ class ServedCalls:
 
         return end
 
-    def _policy(self) -> tuple[str | None, ApprovalPolicy, bool]:
-        """How the next call is decided: (why it is refused, the approver, whether every call
-        asks)."""
+    def _policy(self, tool: str) -> tuple[str | None, ApprovalPolicy, bool]:
+        """How a call of ``tool`` is decided: (why it is refused, the approver, whether every
+        call asks)."""
         with self._turns_lock:
             turns = self._turns
         if turns is None:
             return None, self._approve, self._approve is not None  # a policy decides each
         if not turns:
             return NOT_SHARED, None, False
+        if any(t.name == tool for t in self.writes):
+            turns = [turn for turn in turns if turn[2]]
+            if not turns:
+                return NOT_WRITING, None, False
         first = turns[0][1]
-        if all(policy is first for _, policy in turns):
+        if all(policy is first for _, policy, _ in turns):
             return None, first, first is not None
         return None, None, True  # turns with other policies: the person decides
 
@@ -213,7 +223,7 @@ class ServedCalls:
     async def _served(self, asked: _Asked) -> AsyncIterator[Event]:
         self._served_count += 1
         call_id = f"mcp_{self._served_count}"
-        refused, approver, asks = self._policy()
+        refused, approver, asks = self._policy(asked.tool)
         text = json.dumps(asked.arguments, default=repr)
         if len(text) > ARGUMENTS_CHARS:  # kept cut, once: the run's card and srv.calls share it
             why = f"its arguments are {len(text):,} characters as JSON, past {ARGUMENTS_CHARS:,}"

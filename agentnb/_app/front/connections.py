@@ -47,7 +47,7 @@ from ..._history import HistoryStore, default_store
 from ...providers import Capabilities, RemoteAgent, available_providers, provider_class
 from ..coding_agents.acp_files import WorkdirFiles
 from ..coding_agents.acp_sessions import AcpSessions, CommandList, ConfigOptions, SessionList
-from ..context.context_server import ContextServer, serve, without_notebook_tools
+from ..context.context_server import WRITE_HEADER, ContextServer, serve, without_notebook_tools
 from ..mcp.mcp_tools import McpTools
 
 __all__ = [
@@ -346,7 +346,7 @@ class Connection:
         elif in_cell:
             server.show_here()  # its calls' cards where this turn waits for them
         extra = dict(options.get("extra") or {})
-        listed = [*(extra.get("mcpServers") or []), server.mcp_server()]
+        listed = [*(extra.get("mcpServers") or []), server.mcp_server(write=write)]
         return {**options, "extra": {**extra, "mcpServers": listed}}
 
     def share_notebook(
@@ -359,9 +359,11 @@ class Connection:
         listed = request.extra.get("mcpServers")
         if server is None or not server.running or not isinstance(listed, list):
             return None
-        if not any(isinstance(s, dict) and s.get("url") == server.url for s in listed):
+        entries = [s for s in listed if isinstance(s, dict) and s.get("url") == server.url]
+        if not entries:
             return None
-        return server.share_with_turn(approve)
+        write = any(WRITE_HEADER in (entry.get("headers") or []) for entry in entries)
+        return server.share_with_turn(approve, write)
 
     def check(self, request: RunRequest, approve: ApprovalPolicy = None) -> None:
         """Raise :class:`ConfigurationError` before any I/O for an option this connection
