@@ -28,8 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
-from comm import create_comm
-
 from ..._core.client_tools import ClientTool, tool
 from ..._core.exceptions import ConfigurationError
 from ..._core.user_code import call_abandoned, calling_run
@@ -100,6 +98,8 @@ class LivePage:
         self.path = ""
         self._heard = threading.Event()
         self._answers: dict[str, concurrent.futures.Future[dict[str, Any]]] = {}
+        from comm import create_comm  # a kernel's: a command line loads none of it
+
         self._comm = create_comm(target_name=TARGET, data={"op": "hello"})
         self._comm.on_msg(self._received)
 
