@@ -138,6 +138,7 @@ LAZY_ALLOWED = (
     "agentnb._app.mcp.mcp_apps",  # likewise, at the first call of a tool with an MCP App view
     "ray",  # an optional extra: when agentnb.evals.ray_executor() is called
     "agentnb._app.mcp.mcp_oauth",  # likewise, at the first mcp_logout
+    "comm",  # a kernel's page channel: at the first notebook tool's call, never in a command line
     # the connections and their clients (httpx, the ACP SDK): at the first history_of(via),
     # never on the way of agentnb.runs() or summary(), which read the history file alone
     "agentnb._app.front.connections",

@@ -111,14 +111,23 @@ async function apply(panel, asked) {
 /** Answer the kernel's comm for `panel`. @param {any} panel @param {any} comm */
 function serve(panel, comm) {
   let timer = 0;
-  const send = (fields = {}) => comm.send({ ...fields, path: panel.context.path,
-    cells: cellsOf(panel) });
+  let closed = false;
+  // a settling change may come due after the kernel closed the comm (its run ended) or the
+  // kernel connection it was on was disposed: then there is no one to tell, and it is unsent
+  const send = (fields = {}) => {
+    if (closed || comm.isDisposed) return;
+    comm.send({ ...fields, path: panel.context.path, cells: cellsOf(panel) });
+  };
   const changed = () => {
     clearTimeout(timer);
     timer = window.setTimeout(() => send({ op: "cells" }), SETTLE_MS);
   };
   panel.content.model?.contentChanged.connect(changed);
-  comm.onClose = () => panel.content.model?.contentChanged.disconnect(changed);
+  comm.onClose = () => {
+    closed = true;
+    clearTimeout(timer);
+    panel.content.model?.contentChanged.disconnect(changed);
+  };
   const answer = async (/** @type {any} */ asked) => {
     let answered;
     try {
