@@ -168,7 +168,7 @@ def test_a_wait_to_approve_a_notebook_tool_is_not_in_the_time_and_rate_any_view_
         took, rate = shown_figures(line)
         said = f"{view}: {line} (waited {waited:.1f} s)"
         assert took <= wall - waited + 0.05 < wall, said  # checked: not a rate
-        assert rate >= slowest_rate - 0.05 > counted_rate, f"{view}: {line}"
+        assert rate >= slowest_rate - 0.05 > counted_rate, f"{view}: {line}"  # checked: not a rate
 
     meta = replica_of(recorder).turns[0]["meta"]
     assert meta["paused_at"] is None and meta["paused_seconds"] >= waited, meta
