@@ -32,6 +32,11 @@ ROWS = {
         "3 runs on one session",
         "3 sessions, a run each",
     ],
+    "bench_notebook_tools.py": [
+        "| a person's Shift+Enter |",
+        "| the agent's run, approved |",
+        "| the agent's cell running |",
+    ],
     "bench_page_typing.py": [
         "| display=False (no chat cells) |",
         "| displayed (chat cells) |",
