@@ -35,7 +35,9 @@ then its ``place_trade`` call waits for a human to approve it: a DEMO fill, or "
 ``planner`` (asks the human where to go, a free-form question, then plans a DEMO trip) and
 ``research_team`` (delegates to sub-agents: an ``analyst`` per ticker, each asking a
 ``quant``) and ``judge`` (grades the ``Answer:`` of its message against its ``Expected
-answer:``, a JSON score with a short rationale: what ``agentnb.evals.judge()`` asks for).
+answer:``, a JSON score with a short rationale: what ``agentnb.evals.judge()`` asks for)
+and ``notebook_agent`` (adds a cell of the code in its message to the notebook through the
+notebook tools the client declares, runs it, and says what it printed).
 ``trader`` runs only where a dialect can say "wait for a human" (Vercel,
 Operativus, AG-UI, LangGraph, A2A, the Responses API), ``planner`` only where it can also
 carry an answer (Operativus, AG-UI, LangGraph); elsewhere they are a 400

@@ -90,6 +90,7 @@ def test_either_header_style_is_accepted(
         "planner",
         "research_team",
         "judge",
+        "notebook_agent",
     }
 
 
@@ -540,6 +541,7 @@ def test_openai_models_lists_the_agents(client: httpx.Client) -> None:
         "structured",
         "research_team",
         "judge",
+        "notebook_agent",
     }
 
 

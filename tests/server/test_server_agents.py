@@ -380,3 +380,66 @@ def test_a_grade_outside_0_to_1_is_no_grade(reply: str) -> None:
 def test_the_judge_says_when_there_is_nothing_to_grade() -> None:
     judged = _judged("Expected answer: NVDA\nAnswer: NVDA")  # no fenced data at all
     assert (judged["score"], judged["verdict"]) == (None, "ungraded")
+
+
+# --- notebook_agent -------------------------------------------------------------------------
+
+NOTEBOOK_TOOLS = tuple({"name": name} for name in ("notebook_add_cell", "notebook_run_cell"))
+ADDED_CELL = "added cell c-1 (source hash 0123456789abcdef)"
+RAN_CELL = (
+    '<notebook-data id="x">\nRead from the user\'s notebook.\n'
+    'ran cell c-1 (execution count 3): ok\n  print(6 * 7)\n42\n</notebook-data id="x">'
+)
+
+
+def _results(*contents: str) -> tuple[Any, ...]:
+    from agentnb.server.agents import ChatMessage
+
+    return tuple(ChatMessage("tool", text, tool_call_id=f"t{i}") for i, text in enumerate(contents))
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("Add a cell that runs `print(6 * 7)` please", "print(6 * 7)"),
+        ("Run this:\n```python\nx = 1\nprint(x)\n```", "x = 1\nprint(x)"),
+        ("Say hello in a cell", 'print("Hello from the agent")'),
+        ("an empty span `` here", 'print("Hello from the agent")'),
+    ],
+)
+def test_notebook_agent_adds_the_code_its_message_gives(message: str, code: str) -> None:
+    steps = _steps("notebook_agent", message=message, client_tools=NOTEBOOK_TOOLS)
+    (start,) = [s for s in steps if isinstance(s, ToolStart)]
+    assert (start.name, start.arguments, start.client) == (
+        "notebook_add_cell",
+        {"source": code},
+        True,
+    )
+
+
+def test_notebook_agent_runs_the_cell_it_added_then_says_what_it_printed() -> None:
+    run = _steps("notebook_agent", message="`1`", client_tools=NOTEBOOK_TOOLS,
+                 tool_results=_results(ADDED_CELL))  # fmt: skip
+    (start,) = [s for s in run if isinstance(s, ToolStart)]
+    assert start.name == "notebook_run_cell"
+    assert start.arguments == {"cell_id": "c-1", "source_hash": "0123456789abcdef"}
+    said = _steps("notebook_agent", message="`1`", client_tools=NOTEBOOK_TOOLS,
+                  tool_results=_results(ADDED_CELL, RAN_CELL))  # fmt: skip
+    answer = next(s for s in said if isinstance(s, Text)).text
+    assert answer == "I ran the cell (execution count 3, ok). It printed:\n\n```\n42\n```"
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    ["The person denied this call: nothing was done.", "the notebook cannot be edited here"],
+)
+def test_notebook_agent_stops_and_quotes_a_denial_or_an_error(refusal: str) -> None:
+    steps = _steps("notebook_agent", message="`1`", client_tools=NOTEBOOK_TOOLS,
+                   tool_results=_results(refusal))  # fmt: skip
+    assert not [s for s in steps if isinstance(s, ToolStart)]
+    assert next(s for s in steps if isinstance(s, Text)).text == f"I stopped: {refusal}"
+
+
+def test_notebook_agent_without_the_notebook_tools_says_how_to_give_them() -> None:
+    steps = _steps("notebook_agent", message="`1`")
+    assert "--notebook" in next(s for s in steps if isinstance(s, Text)).text

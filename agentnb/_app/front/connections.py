@@ -78,10 +78,12 @@ BUILTIN_AGENTS = (
     "planner",
     "research_team",
     "judge",
+    "notebook_agent",
 )
 """The demo agents of the built-in server (``trader``'s tool waits for a human's approval;
 ``planner`` asks a free-form question first; ``research_team`` delegates to sub-agents;
-``judge`` grades an answer against a reference, as an evaluator)."""
+``judge`` grades an answer against a reference, as an evaluator; ``notebook_agent`` adds and
+runs a cell through the notebook tools)."""
 
 DEFAULT_NAME = "default"
 DEFAULT_LOCAL_PROVIDER = "operativus"

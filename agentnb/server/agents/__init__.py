@@ -34,6 +34,7 @@ from ._agent_input import Agent, AgentInput, ChatMessage, InputProblem
 from ._echo_agent import EchoAgent
 from ._finance_agent import FinanceAgent
 from ._judge_agent import JudgeAgent
+from ._notebook_agent import NotebookAgent
 from ._planner_agent import PlannerAgent
 from ._research_team_agent import ResearchTeamAgent
 from ._structured_agent import StructuredAgent
@@ -61,6 +62,7 @@ AGENTS: dict[str, Agent] = {
         PlannerAgent(),
         ResearchTeamAgent(),
         JudgeAgent(),
+        NotebookAgent(),
     )
 }
 """Every agent the server runs, by name (a new agent's instance goes here)."""
