@@ -143,8 +143,38 @@ function serve(panel, comm) {
   send({ op: "cells" });
 }
 
+const MARK = "anb-agent-cell";
+const MARK_STYLE = `
+.jp-Cell.${MARK} .jp-InputArea-prompt::after {
+  content: "agent"; display: block; margin-top: 2px; font-size: 10px; font-style: italic;
+  color: var(--jp-brand-color1); }
+.jp-Cell.${MARK} .jp-InputArea-editor { border-left: 2px solid var(--jp-brand-color2); }`;
+
+/** Mark the cells an agent added (their metadata's `added_by`), in a notebook as it is
+ * opened and as it changes: the person tells them from their own, a saved one too.
+ * @param {any} panel */
+function markAgentCells(panel) {
+  for (const cell of panel.content.widgets) {
+    const agent = cell.model.sharedModel.getMetadata("agentnb");
+    const by = agent && typeof agent === "object" ? agent.added_by : undefined;
+    cell.toggleClass(MARK, Boolean(by));
+    if (by) cell.node.title = `Added by an agent's run (${String(by).slice(0, 40)})`;
+    else if (cell.node.title.startsWith("Added by an agent's run")) cell.node.title = "";
+  }
+}
+
 /** Register the target on every kernel `panel` gets. @param {any} panel */
 function watch(panel, seen) {
+  let timer = 0;
+  const mark = () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(() => markAgentCells(panel), SETTLE_MS);
+  };
+  panel.context.ready.then(() => {
+    markAgentCells(panel);
+    panel.content.model?.contentChanged.connect(mark);
+  });
+  panel.disposed.connect(() => clearTimeout(timer));
   const register = () => {
     const kernel = panel.sessionContext.session?.kernel;
     if (!kernel || seen.has(kernel)) return;
@@ -162,6 +192,9 @@ export default {
   autoStart: true,
   requires: [INotebookTracker],
   activate: (/** @type {any} */ _app, /** @type {any} */ tracker) => {
+    const style = document.createElement("style");
+    style.textContent = MARK_STYLE;
+    document.head.appendChild(style);
     const seen = new WeakSet();
     tracker.forEach((/** @type {any} */ panel) => watch(panel, seen));
     tracker.widgetAdded.connect((/** @type {any} */ _, /** @type {any} */ panel) =>

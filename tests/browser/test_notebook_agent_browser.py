@@ -2,7 +2,8 @@
 configured, ``%%agent notebook_agent --notebook`` in JupyterLab 4 (Playwright, Debian's
 Chromium, agentnb's extension as the wheel installs it). The agent's add and its run each ask
 on the chat cell's card and go on once clicked; the cell appears at the end marked as the
-agent's, runs in the kernel, and the answer says what it printed."""
+agent's (its prompt reads "agent", a saved one's too), runs in the kernel, and the answer says
+what it printed."""
 
 from __future__ import annotations
 
@@ -51,3 +52,13 @@ def test_a_newcomers_notebook_agent_adds_and_runs_a_cell_each_approved(
         assert cell["source"] == "print(6 * 7)"
         assert cell["by"]["added_by"]
         assert cell["outputs"][0]["text"] == "42\n"
+        marked = page.locator(".jp-Notebook .jp-Cell.anb-agent-cell")
+        marked.wait_for(timeout=PATIENCE_MS)
+        assert marked.count() == 1 and "print(6 * 7)" in marked.inner_text()
+        assert (
+            page.locator(".jp-Notebook .jp-Cell")
+            .nth(0)
+            .get_attribute("class")
+            .count("anb-agent-cell")
+            == 0
+        )
