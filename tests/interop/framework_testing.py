@@ -1,0 +1,71 @@
+"""A scripted Chat Completions model for the frameworks the interop tests start (Strands,
+Agno, LlamaIndex: each its own server, from its venv, with its OpenAI-compatible client
+pointed here), and the one way those tests start a framework's server on it.
+
+The model answers from the request alone, so every run and thread may share it: a ``tool``
+message last, it answers ``The sum is RESULT.``; asked to "add" with an ``add`` tool
+declared, it thinks (``reasoning_content``) and calls ``add(2, 3)``; otherwise it answers
+``This thread holds N questions.``, N the user messages it was sent. Usage rides on a last
+chunk when the request asks for it (``stream_options.include_usage``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from agentnb_testing import free_port, sdk_python, serving, serving_asgi
+from reading_agent import chat_agent, chunk
+
+__all__ = ["USAGE", "framework_server"]
+
+FRAMEWORKS = Path(__file__).resolve().parent / "frameworks"
+USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+
+
+def _said(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content)
+    return str(content or "")
+
+
+def _answer(body: dict[str, Any]) -> list[bytes]:
+    messages = body.get("messages", [])
+    declared = [tool.get("function", {}).get("name") for tool in body.get("tools") or []]
+    last = messages[-1] if messages else {}
+    if last.get("role") == "tool":
+        frames = [chunk({"role": "assistant", "content": f"The sum is {_said(last)}."})]
+        finish = "stop"
+    elif "add" in declared and "add" in _said(last):
+        call = {"index": 0, "id": "call_add_1", "type": "function",
+                "function": {"name": "add", "arguments": json.dumps({"a": 2, "b": 3})}}  # fmt: skip
+        frames = [chunk({"role": "assistant", "reasoning_content": "Adding it up."})]
+        frames.append(chunk({"tool_calls": [call]}))
+        finish = "tool_calls"
+    else:
+        asked = sum(1 for m in messages if m.get("role") == "user")
+        frames = [chunk({"role": "assistant", "content": f"This thread holds {asked} questions."})]
+        finish = "stop"
+    frames.append(chunk({}, finish))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        usage = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": []}
+        frames.append(f"data: {json.dumps({**usage, 'usage': USAGE})}\n\n".encode())
+    return frames
+
+
+@contextmanager
+def framework_server(venv: str, script: str, folder: Path, ready_path: str) -> Iterator[str]:
+    """The scripted model, and ``frameworks/SCRIPT`` run by ``.tools/VENV``'s Python as
+    ``SCRIPT PORT MODEL_URL`` (the model's base URL, ``/v1`` included) in ``folder``,
+    until ``ready_path`` answers: the framework server's base URL."""
+    python = sdk_python(venv)
+    with serving_asgi(chat_agent(_answer)) as model:
+        port = free_port()
+        command = [str(python), str(FRAMEWORKS / script), str(port), f"{model}/v1"]
+        base = f"http://127.0.0.1:{port}"
+        log = folder / f"{venv}.log"
+        with serving(command, ready_url=base + ready_path, log_path=log, cwd=folder):
+            yield base

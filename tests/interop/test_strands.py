@@ -1,0 +1,52 @@
+"""Strands (``strands-agents`` behind ``ag-ui-strands``, ``.tools/strands``, pinned in
+``tests/sdk_envs/strands.txt``): its own AG-UI app (``create_strands_app``) serving an agent
+with one tool, on the scripted model of ``framework_testing``, read by the ``ag-ui``
+dialect: the tool call with its result, the answer, and a second turn in the thread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from agentnb_testing import PEER_TIMEOUT
+from framework_testing import framework_server
+
+from agentnb import AsyncAgentClient
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def strands_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("strands")
+    with framework_server("strands", "strands_agui.py", folder, "/ping") as url:
+        yield url
+
+
+def client(url: str) -> AsyncAgentClient:
+    return AsyncAgentClient("ag-ui", base_url=url, record=False, timeout=PEER_TIMEOUT)
+
+
+async def test_the_tool_strands_ran_its_result_reasoning_usage_and_the_answer(
+    strands_url: str,
+) -> None:
+    async with client(strands_url) as strands:
+        run = await strands.run("calc", "please add 2 and 3")
+    assert (run.status, run.text) == ("completed", "The sum is 5."), run.error
+    [call] = run.tool_calls
+    assert (call.call_id, call.name, call.arguments) == ("call_add_1", "add", {"a": 2, "b": 3})
+    assert (call.status, str(call.output), call.ran_by) == ("succeeded", "5", None)
+    assert run.reasoning == "Adding it up."
+    assert run.usage is not None  # two model calls, each the scripted usage
+    assert (run.usage.prompt_tokens, run.usage.total_tokens) == (24, 34)
+    assert [part.kind for part in run.parts] == ["reasoning", "tool", "text"]
+    assert not run.unknown_events
+
+
+async def test_a_second_turn_continues_the_thread(strands_url: str) -> None:
+    async with client(strands_url) as strands:
+        first = await strands.run("calc", "hello")
+        second = await strands.run("calc", "again?", thread_id=first.thread_id)
+    assert first.text == "This thread holds 1 questions."
+    assert (second.status, second.thread_id) == ("completed", first.thread_id)
+    assert second.text == "This thread holds 2 questions."
