@@ -16,10 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from agentnb_testing import free_port, sdk_python, serving, serving_asgi
+from agentnb_testing import PEER_TIMEOUT, free_port, sdk_python, serving, serving_asgi
 from reading_agent import chat_agent, chunk
 
-__all__ = ["USAGE", "framework_server"]
+from agentnb import AsyncAgentClient, Run
+from agentnb.types import ToolCall
+
+__all__ = ["USAGE", "framework_client", "framework_server", "the_sum"]
 
 FRAMEWORKS = Path(__file__).resolve().parent / "frameworks"
 USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
@@ -69,3 +72,17 @@ def framework_server(venv: str, script: str, folder: Path, ready_path: str) -> I
         log = folder / f"{venv}.log"
         with serving(command, ready_url=base + ready_path, log_path=log, cwd=folder):
             yield base
+
+
+def framework_client(dialect: str, url: str) -> AsyncAgentClient:
+    return AsyncAgentClient(dialect, base_url=url, record=False, timeout=PEER_TIMEOUT)
+
+
+def the_sum(run: Run) -> ToolCall:
+    """The run asked "please add 2 and 3" answered, and its one call of ``add``, made by the
+    framework (its result is the framework's to give)."""
+    assert (run.status, run.text) == ("completed", "The sum is 5."), run.error
+    [call] = run.tool_calls
+    assert (call.call_id, call.name, call.arguments) == ("call_add_1", "add", {"a": 2, "b": 3})
+    assert (call.status, call.ran_by) == ("succeeded", None)
+    return call

@@ -8,10 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from agentnb_testing import PEER_TIMEOUT
-from framework_testing import framework_server
-
-from agentnb import AsyncAgentClient
+from framework_testing import framework_client, framework_server, the_sum
 
 pytestmark = [pytest.mark.slow]
 
@@ -23,19 +20,12 @@ def llamaindex_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"{url}/run"
 
 
-def client(url: str) -> AsyncAgentClient:
-    return AsyncAgentClient("ag-ui", base_url=url, record=False, timeout=PEER_TIMEOUT)
-
-
 async def test_the_tool_llamaindex_ran_with_its_result_from_the_snapshot(
     llamaindex_url: str,
 ) -> None:
-    async with client(llamaindex_url) as llamaindex:
+    async with framework_client("ag-ui", llamaindex_url) as llamaindex:
         run = await llamaindex.run("calc", "please add 2 and 3")
-    assert (run.status, run.text) == ("completed", "The sum is 5."), run.error
-    [call] = run.tool_calls
-    assert (call.call_id, call.name, call.arguments) == ("call_add_1", "add", {"a": 2, "b": 3})
-    assert (call.status, str(call.output), call.ran_by) == ("succeeded", "5", None)
+    assert str(the_sum(run).output) == "5"
     assert (run.reasoning, run.usage) == ("", None)  # LlamaIndex's AG-UI sends neither
     assert [part.kind for part in run.parts] == ["tool", "text"]
     assert not run.unknown_events
@@ -46,7 +36,7 @@ async def test_a_second_turn_sends_the_thread_llamaindex_keeps_none_of(
 ) -> None:
     """The workflow keeps no thread: the second turn reaches the model with the first, as
     agentnb sends it (LlamaIndex passes a tool's result to the model as a user message)."""
-    async with client(llamaindex_url) as llamaindex:
+    async with framework_client("ag-ui", llamaindex_url) as llamaindex:
         first = await llamaindex.run("calc", "please add 2 and 3")
         second = await llamaindex.run("calc", "again?", thread_id=first.thread_id)
     assert (second.status, second.thread_id) == ("completed", first.thread_id), second.error

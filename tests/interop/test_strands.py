@@ -8,10 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from agentnb_testing import PEER_TIMEOUT
-from framework_testing import framework_server
-
-from agentnb import AsyncAgentClient
+from framework_testing import framework_client, framework_server, the_sum
 
 pytestmark = [pytest.mark.slow]
 
@@ -23,19 +20,12 @@ def strands_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def client(url: str) -> AsyncAgentClient:
-    return AsyncAgentClient("ag-ui", base_url=url, record=False, timeout=PEER_TIMEOUT)
-
-
 async def test_the_tool_strands_ran_its_result_reasoning_usage_and_the_answer(
     strands_url: str,
 ) -> None:
-    async with client(strands_url) as strands:
+    async with framework_client("ag-ui", strands_url) as strands:
         run = await strands.run("calc", "please add 2 and 3")
-    assert (run.status, run.text) == ("completed", "The sum is 5."), run.error
-    [call] = run.tool_calls
-    assert (call.call_id, call.name, call.arguments) == ("call_add_1", "add", {"a": 2, "b": 3})
-    assert (call.status, str(call.output), call.ran_by) == ("succeeded", "5", None)
+    assert str(the_sum(run).output) == "5"
     assert run.reasoning == "Adding it up."
     assert run.usage is not None  # two model calls, each the scripted usage
     assert (run.usage.prompt_tokens, run.usage.total_tokens) == (24, 34)
@@ -44,7 +34,7 @@ async def test_the_tool_strands_ran_its_result_reasoning_usage_and_the_answer(
 
 
 async def test_a_second_turn_continues_the_thread(strands_url: str) -> None:
-    async with client(strands_url) as strands:
+    async with framework_client("ag-ui", strands_url) as strands:
         first = await strands.run("calc", "hello")
         second = await strands.run("calc", "again?", thread_id=first.thread_id)
     assert first.text == "This thread holds 1 questions."
