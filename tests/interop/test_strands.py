@@ -5,10 +5,12 @@ dialect: the tool call with its result, the answer, and a second turn in the thr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
-from framework_testing import framework_client, framework_server, the_sum
+from agentnb_testing import PATIENCE_S
+from framework_testing import MODEL_LEFT, framework_client, framework_server, the_sum
 
 pytestmark = [pytest.mark.slow]
 
@@ -40,3 +42,14 @@ async def test_a_second_turn_continues_the_thread(strands_url: str) -> None:
     assert first.text == "This thread holds 1 questions."
     assert (second.status, second.thread_id) == ("completed", first.thread_id)
     assert second.text == "This thread holds 2 questions."
+
+
+async def test_stop_closes_the_stream_and_strands_lets_the_model_go(strands_url: str) -> None:
+    MODEL_LEFT.clear()
+    strands = framework_client("ag-ui", strands_url)
+    async with strands, strands.stream("calc", "count") as stream:
+        async for event in stream:
+            if event.type == "text_delta":
+                break  # Stop
+    assert (stream.run.status, stream.run.text) == ("cancelled", "1 ")
+    assert await asyncio.to_thread(MODEL_LEFT.wait, PATIENCE_S)
