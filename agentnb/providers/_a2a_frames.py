@@ -8,6 +8,10 @@ a text part with ``adk_thought`` is the model's thinking, a data part with ``adk
 (``{id, name, response}``); its status metadata carries each model call's
 ``adk_usage_metadata``. It also sends the answer twice, as a working note and then as the
 artifact: a note is held until the next frame shows it was not the answer.
+
+Agno's A2A marks the tools it runs in a working status's metadata: ``agno_event_type``
+``tool_call_started`` / ``tool_call_completed`` with ``tool_call_id``, ``tool_name`` and
+``tool_args`` (a JSON string); the result is not sent.
 """
 
 from __future__ import annotations
@@ -145,6 +149,18 @@ def _adk_tool_event(part: _Obj) -> Event | None:
     return ToolCallFinished(call_id=call_id, output=output, error=error)
 
 
+def _agno_tool_event(metadata: _Obj) -> list[Event]:
+    """A tool call Agno ran, from its status metadata; none for other metadata."""
+    kind, call_id = metadata.get("agno_event_type"), first_str(metadata, "tool_call_id")
+    if not call_id:
+        return []
+    if kind == "tool_call_started":
+        name, arguments = first_str(metadata, "tool_name") or "", metadata.get("tool_args")
+        parsed = parse_json(arguments) if isinstance(arguments, str) else arguments
+        return [ToolCallStarted(call_id=call_id, name=name, arguments=parsed)]
+    return [ToolCallFinished(call_id=call_id)] if kind == "tool_call_completed" else []
+
+
 def _approval_part(message: _Obj) -> _Obj | None:
     for part in _other_parts(message.get("parts")):
         approval = as_dict((as_dict(part.get("data")) or {}).get("approval"))
@@ -233,7 +249,7 @@ class A2ATranslator(Translator):
             message = as_dict(status.get("message")) or {}
             thought = _text_of(message.get("parts"), thoughts=True)
             notes = [*self._note(thought, {}), *self._note(text, metadata, hold=True)]
-            return [*events, *notes, *self._progress(message)]
+            return [*events, *notes, *self._progress(message), *_agno_tool_event(metadata)]
         if state == "completed":
             self.done = True
             answer: list[Event] = [text_delta(text)] if text else []

@@ -147,7 +147,7 @@ class A2A(Provider):
             "params": params,
         }
         path = fill_agent(self.path, agent) if self.path is not None else self._endpoint or ""
-        return HttpRequest("POST", path, json=body, headers=headers)
+        return HttpRequest("POST", _method_path(path, method), json=body, headers=headers)
 
     def _message(self, text: str, *, context_id: str | None, task_id: str | None) -> _Obj:
         message: _Obj
@@ -317,6 +317,19 @@ def _jsonrpc_interface(card: _Obj) -> tuple[str, str | None]:
         f"speaks A2A over JSON-RPC. Give the endpoint as base_url with "
         "provider_options={'path': ''}"
     )
+
+
+_BESIDE_STREAM = {"get": "tasks:get", "cancel": "tasks:cancel"}
+
+
+def _method_path(endpoint: str, method: str) -> str:
+    """Where ``method`` is posted: the endpoint, but beside it where the endpoint is one
+    method's own URL (Agno's card names ``.../v1/message:stream``; it serves
+    ``.../v1/tasks:get`` and ``.../v1/tasks:cancel``)."""
+    head, stream, tail = endpoint.rpartition("/message:stream")
+    if not stream or tail or method not in _BESIDE_STREAM:
+        return endpoint
+    return f"{head}/{_BESIDE_STREAM[method]}"
 
 
 def _spoken_version(version: str | None) -> str | None:

@@ -1,6 +1,7 @@
 """The A2A translator on frames the scripted SDK server does not send: A2A 0.3's ``kind``
 tagged results, a completed status whose message is the answer, a direct Message result, a
-resubscription's task snapshot after a cut, and frames it cannot read (kept, never dropped)."""
+resubscription's task snapshot after a cut, Agno's tool events, and frames it cannot read
+(kept, never dropped); where Agno's task methods are."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ from agentnb.events import (
     RunStarted,
     TextDelta,
     ToolApprovalRequested,
+    ToolCallFinished,
+    ToolCallStarted,
     UnknownEvent,
 )
-from agentnb.providers.a2a import A2ATranslator
+from agentnb.providers import RunRef
+from agentnb.providers.a2a import A2A, A2ATranslator
 from agentnb.sse import ServerSentEvent
 
 
@@ -218,3 +222,35 @@ def test_an_artifact_sent_again_whole_replaces_it_and_only_what_is_new_is_shown(
         ("text_delta", "is 4."),
         ("text_delta", " Sure."),
     ]
+
+
+def test_agnos_tool_events_in_status_metadata_are_its_tool_call() -> None:
+    def tool_event(kind: str) -> dict[str, Any]:
+        metadata = {"agno_event_type": kind, "tool_name": "add", "tool_call_id": "call_1"}
+        return {
+            "kind": "status-update",
+            "taskId": "t1",
+            "contextId": "c1",
+            "status": {"state": "working"},
+            "metadata": {**metadata, "tool_args": '{"a": 2, "b": 3}'},
+        }
+
+    events = translate(
+        A2ATranslator(), tool_event("tool_call_started"), tool_event("tool_call_completed")
+    )
+    assert [type(e) for e in events] == [RunStarted, ToolCallStarted, ToolCallFinished]
+    started, finished = events[1], events[2]
+    assert isinstance(started, ToolCallStarted) and isinstance(finished, ToolCallFinished)
+    assert (started.call_id, started.name, started.arguments) == ("call_1", "add", {"a": 2, "b": 3})
+    assert (finished.call_id, finished.output, finished.error) == ("call_1", None, None)
+
+
+def test_beside_an_endpoint_named_for_streaming_are_the_task_methods() -> None:
+    """Agno's card names ``.../v1/message:stream``; it gets and cancels tasks beside it."""
+    a2a = A2A(path="/a2a/agents/{agent}/v1/message:stream", version="0.3")
+    ref = RunRef("calc", "t1", "c1")
+    assert a2a.cancel_request(ref).path == "/a2a/agents/calc/v1/tasks:cancel"
+    status = a2a.run_status_request("calc", ["t1"])
+    assert status is not None and status.path == "/a2a/agents/calc/v1/tasks:get"
+    assert a2a.attach_request(ref, None).path == "/a2a/agents/calc/v1/message:stream"
+    assert A2A(path="/rpc").cancel_request(ref).path == "/rpc"
