@@ -19,7 +19,7 @@ from collections.abc import Callable
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ..._core.approvals import ApprovalPolicy, as_approver
+from ..._core.approvals import ApprovalPolicy, Approver, as_approver
 from ..._core.exceptions import ConfigurationError
 from ..._core.extras import require_mcp
 from ..._core.handle import RunHandle
@@ -35,7 +35,12 @@ from .served_calls import ServedCall, ServedCalls
 if TYPE_CHECKING:
     from .mcp_http import HttpServer
 
-__all__ = ["WRITE_HEADER", "ContextServer", "serve", "without_notebook_tools"]
+__all__ = [
+    "WRITE_HEADER",
+    "ContextServer",
+    "serve",
+    "without_notebook_tools",
+]
 
 WRITE_HEADER: dict[str, str] = {"name": "X-Agentnb-Turn", "value": "writes"}
 """Marks the server's entry for a turn that asked for the write tools: the turn is shared
@@ -220,6 +225,21 @@ class ContextServer(Stoppable):
         asked for them (``write``) does; the function that ends it."""
         return self._served.share_with_turn(approve, write)
 
+    def asking_on_its_card(self, approve: ApprovalPolicy) -> Approver:
+        """``approve`` for a turn the server is shared with: the agent's own permission request
+        to call one of its tools is given at once, as the server asks on its own card with the
+        call shown as it will run (the cell's code, the edit's diff): one card for the call,
+        not two; every other call is decided by ``approve``."""
+        approver = as_approver(approve)
+        tools = {str(t["name"]) for t in self._served.declarations()}
+
+        def decided(call: ToolCall) -> object:
+            if _asks_to_call(call, tools):
+                return True
+            return None if approver is None else approver(call)
+
+        return decided
+
     def mcp_server(self, name: str = "notebook", *, write: bool = False) -> dict[str, object]:
         """This server as an MCP server entry (``{type, name, url, headers}``, the form ACP's
         ``session/new`` takes in ``mcpServers``); ``write``: for a turn that asked for the
@@ -264,6 +284,27 @@ class ContextServer(Stoppable):
         hide = threading.Timer(seconds, lambda: shown.update(shown_as(repr(self)), raw=True))
         hide.daemon = True
         hide.start()
+
+
+_NAMED_CALL = re.compile(r"(?:mcp__)?notebook(?:__|/|\.)(?P<tool>\w+)")
+"""An agent's own name for a call of the server's tools (it is listed as ``notebook``): Claude
+Code's ``mcp__notebook__notebook_add_cell``, an ACP title's ``notebook/notebook_variables``."""
+
+
+def _asks_to_call(call: ToolCall, tools: set[str]) -> bool:
+    """Whether an agent's permission request asks to call one of ``tools`` of the server: by
+    the call's name (Claude Code), or as Codex asks, an MCP tool call of the server
+    ``notebook`` naming the tool in its message."""
+    named = _NAMED_CALL.fullmatch(call.name)
+    if named is not None:
+        return named["tool"] in tools
+    asked = call.arguments.get("input") if isinstance(call.arguments, dict) else None
+    request = asked.get("request") if isinstance(asked, dict) else None
+    meta = request.get("_meta") if isinstance(request, dict) else None
+    if not isinstance(meta, dict) or meta.get("codex_approval_kind") != "mcp_tool_call":
+        return False
+    tool = re.search(r'run tool "(\w+)"', str(request.get("message")))  # type: ignore[union-attr]
+    return asked.get("server_name") == "notebook" and tool is not None and tool[1] in tools  # type: ignore[union-attr]
 
 
 def as_pre(text: str) -> str:

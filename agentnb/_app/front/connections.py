@@ -367,6 +367,13 @@ class Connection:
         write = any(WRITE_HEADER in (entry.get("headers") or []) for entry in entries)
         return server.share_with_turn(approve, write)
 
+    def asking_on_the_servers_card(self, approve: ApprovalPolicy) -> ApprovalPolicy:
+        """``approve`` for a turn :meth:`share_notebook` shared the notebook with: the agent's
+        own ask to call the server's tools is given, the server asks on its own card
+        (:meth:`ContextServer.asking_on_its_card`)."""
+        server = self._context_server
+        return approve if server is None else server.asking_on_its_card(approve)
+
     def check(self, request: RunRequest, approve: ApprovalPolicy = None) -> None:
         """Raise :class:`ConfigurationError` before any I/O for an option this connection
         cannot send, or an ``approve`` policy it cannot honour; an unsupported option is

@@ -52,6 +52,8 @@ def start_run(
             conn.turns.setdefault(run.thread_id, []).append(run.local_id)
 
     shared = conn.share_notebook(request, approve)  # context=True on ACP: for this turn
+    if shared is not None:
+        approve = conn.asking_on_the_servers_card(approve)
     try:
         with conn.naming_options(request.agent):  # the stream checks the request
             stream = conn.client().stream(request, record=record, approve=approve)

@@ -11,7 +11,10 @@ Two scripts make the coding agents ask the client's permission, by the user's me
 ``write PATH TEXT...`` (Claude Code: a ``tool_use`` of its file-writing tool, ``Write`` as the
 request declares it) and ``run COMMAND...`` (Codex: a call of its shell tool, as the request
 declares it); the turn after the tool's result answers ``The scripted model says: the tool
-said <its result's first words>``."""
+said <its result's first words>``. A third, ``mcpcall TOOL JSON`` (both agents), calls the
+MCP tool the request declares by that name (an MCP server's tool, whatever prefix the agent
+gives it) with the JSON's arguments; the turn after answers with its whole result (at most
+400 characters)."""
 
 from __future__ import annotations
 
@@ -92,8 +95,27 @@ def declared(body: dict[str, Any], *names: str) -> str | None:
     return None
 
 
+def mcp_call(body: dict[str, Any], words: list[str]) -> tuple[str, str, str | None] | None:
+    """``mcpcall TOOL JSON``, before the tool's result: the declared tool's full name, the
+    arguments (JSON text) and its namespace (Codex declares an MCP server's tools as one
+    Responses API ``namespace`` tool, ``mcp__SERVER``, whose calls name it); None otherwise."""
+    if words[0] != "mcpcall" or len(words) < 2 or tool_result(body) is not None:
+        return None
+    arguments = " ".join(words[2:]) or "{}"
+    tool = declared(body, words[1])
+    if tool is not None:
+        return tool, arguments, None
+    for group in body.get("tools") or []:
+        inner = {str(t.get("name")) for t in group.get("tools") or [] if isinstance(t, dict)}
+        if group.get("type") == "namespace" and words[1] in inner:
+            return words[1], arguments, str(group.get("name"))
+    return None
+
+
 def answer_of(body: dict[str, Any]) -> str:
     result = tool_result(body)
+    if result is not None and user_text(body).startswith("mcpcall "):
+        return f"The scripted model says: the tool said {' '.join(result.split())[:400]}"
     if result is not None:
         return f"The scripted model says: the tool said {' '.join(result.split()[:6])}"
     return f"The scripted model says: {last_words(body)}"
@@ -157,6 +179,22 @@ class Handler(BaseHTTPRequestHandler):
         model, said = str(body.get("model")), answer_of(body)
         words = user_text(body).split(" ")
         writer = declared(body, "Write")
+        called = mcp_call(body, words)
+        if called is not None and body.get("stream"):
+            use = {
+                "type": "tool_use",
+                "id": "toolu_mcp",
+                "name": called[0],
+                "input": {},
+            }  # no namespace
+            events = [
+                start(model, "msg_mcp", 12),
+                block(0, use),
+                delta(0, {"type": "input_json_delta", "partial_json": called[1]}),
+                stop(0),
+                *end("tool_use", 7),
+            ]
+            return self.stream([frame(event) for event in events])
         if words[0] == "write" and writer and body.get("stream") and tool_result(body) is None:
             given = {"file_path": words[1], "content": " ".join(words[2:]) + "\n"}
             use = {"type": "tool_use", "id": "toolu_write", "name": writer, "input": {}}
@@ -188,6 +226,9 @@ class Handler(BaseHTTPRequestHandler):
         words = user_text(body).split(" ")
         if words[0] == "run" and tool_result(body) is None:
             return self.call_shell(body, " ".join(words[1:]))
+        called = mcp_call(body, words)
+        if called is not None:
+            return self.call_function(body, *called)
         item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed"}
         part = {"type": "output_text", "text": said, "annotations": []}
         deltas = [
@@ -211,13 +252,21 @@ class Handler(BaseHTTPRequestHandler):
             "shell": {"command": ["bash", "-lc", command]},
             "exec_command": {"cmd": command},
         }.get(tool, {"command": ["bash", "-lc", command]})
-        item = {
+        self.call_function(body, tool, json.dumps(arguments))
+
+    def call_function(
+        self, body: dict[str, Any], tool: str, arguments: str, namespace: str | None = None
+    ) -> None:
+        """A Responses API turn that calls the function ``tool`` (of ``namespace``, where it
+        has one) with ``arguments`` (JSON)."""
+        item: dict[str, Any] = {
             "id": "fc_1",
             "type": "function_call",
             "call_id": "call_run_1",
             "name": tool,
-            "arguments": json.dumps(arguments),
+            "arguments": arguments,
             "status": "completed",
+            **({"namespace": namespace} if namespace else {}),
         }
         at = {"item_id": "fc_1", "output_index": 0}
         deltas = [
