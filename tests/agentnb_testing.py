@@ -4,8 +4,10 @@ for its root conftest): one way to make a client for the built-in server, one sc
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
+import functools
 import io
 import os
 import signal
@@ -53,6 +55,7 @@ __all__ = [
     "connection_env",
     "free_port",
     "growing_limits",
+    "parsed",
     "patient",
     "patient_polls",
     "recording_connection",
@@ -62,6 +65,15 @@ __all__ = [
     "stall_timeout",
     "wait_for_start",
 ]
+
+
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    """The module at ``path`` parsed once a test session: the checks that read agentnb's
+    source (its layers, its one-of-each rules, its entry points) walk the same trees, and
+    none changes one."""
+    return ast.parse(path.read_text(), str(path))
+
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
 

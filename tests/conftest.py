@@ -32,7 +32,7 @@ os.environ.pop("LINES", None)
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-from agentnb_testing import SharedServers, free_port, sdk_python, serving
+from agentnb_testing import SharedServers, free_port, parsed, sdk_python, serving
 from fault_injection import FaultBook
 from phoenix_testing import SharedPhoenix
 
@@ -123,10 +123,9 @@ proxy by ``tests/interop``'s, Phoenix and the AG-UI server by the session's), an
 their users' unit (a module taking two joins their units into one)."""
 
 
-@functools.cache
-def parsed(module: Path) -> ast.Module:
+def parsed_test(module: Path) -> ast.Module:
     try:
-        return ast.parse(module.read_text(), str(module))
+        return parsed(module)
     except (OSError, SyntaxError, ValueError):  # not a module (pytest says why): nothing in it
         return ast.Module(body=[], type_ignores=[])
 
@@ -137,7 +136,7 @@ def cross_module_servers(module: Path) -> frozenset[str]:
     test or a fixture of its own)."""
     taken = {
         arg.arg
-        for node in ast.walk(parsed(module))
+        for node in ast.walk(parsed_test(module))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         for arg in node.args.args + node.args.kwonlyargs
     }
@@ -168,7 +167,7 @@ def marked_slow(module: Path) -> bool:
         and node.attr == "slow"
         and isinstance(node.value, ast.Attribute)
         and node.value.attr == "mark"
-        for node in ast.walk(parsed(module))
+        for node in ast.walk(parsed_test(module))
     )
 
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from agentnb_testing import REPO
+from agentnb_testing import REPO, parsed
 
 import agentnb
 import agentnb.providers
@@ -108,7 +108,7 @@ def test_no_file_spells_out_the_dialect_list() -> None:
     """One item for every file (a lint is one run, its findings together)."""
     copies = {}
     for relative in FILES:
-        lines = list(copies_in(ast.parse((REPO / relative).read_text(), relative)))
+        lines = list(copies_in(parsed(REPO / relative)))
         if lines:
             copies[relative] = lines
     fixed = sorted(set(NOT_YET) - set(copies))

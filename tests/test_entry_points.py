@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PACKAGE_DIRS, PUBLIC_FRONTS
+from agentnb_testing import PACKAGE_DIRS, PUBLIC_FRONTS, parsed
 
 import agentnb
 
@@ -132,7 +132,7 @@ def _calls_by_function() -> dict[str, set[str]]:
     for where, path in package_files().items():
         if "server" in where.parts:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 called = calls.setdefault(node.name, set())
                 for sub in ast.walk(node):
@@ -185,7 +185,7 @@ def test_one_place_builds_a_run() -> None:
     places in four modules); every other path takes the one it made (``stream.run``)."""
     made = []
     for where, path in package_files().items():
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parsed(path)):
             func = node.func if isinstance(node, ast.Call) else None
             is_run_new = isinstance(func, ast.Attribute) and func.attr == "new"
             if is_run_new and getattr(getattr(func, "value", None), "id", None) == "Run":

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from agentnb_testing import PACKAGE_DIRS, REPO
+from agentnb_testing import PACKAGE_DIRS, REPO, parsed
 
 LAYER_OF_PREFIX = {
     "agentnb.sse": "core",
@@ -176,7 +176,7 @@ def layer(module: str) -> str:
 
 def modules() -> Iterator[tuple[str, Path, ast.Module]]:
     for path in package_files():
-        yield module_name(path), path, ast.parse(path.read_text(), str(path))
+        yield module_name(path), path, parsed(path)
 
 
 def resolve(module: str, path: Path, node: ast.ImportFrom, known: set[str]) -> list[str]:
@@ -471,7 +471,7 @@ one idea, its public door and its rooms."""
 def test_a_public_front_only_re_exports() -> None:
     for name in PUBLIC_FRONTS:
         [path] = [found / name for found in PACKAGE_DIRS if (found / name).exists()]
-        body = ast.parse(path.read_text()).body
+        body = parsed(path).body
         assert isinstance(body[0], ast.Expr), f"{name} says what it holds in a docstring"
         for node in body[1:]:  # after the docstring
             assert isinstance(node, ast.ImportFrom) or is_widget_loaded_lazily(node), (

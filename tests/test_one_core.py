@@ -21,6 +21,7 @@ from agentnb_testing import (
     PATIENCE_S,
     PUBLIC_FRONTS,
     cli_in_process,
+    parsed,
     run_echo_every_way,
 )
 from IPython.core.interactiveshell import InteractiveShell
@@ -99,7 +100,7 @@ def test_what_a_run_keeps_of_an_error_is_worded_once() -> None:
 def test_run_error_info_is_made_from_an_exception_only_by_error_info() -> None:
     built = []
     for where, path in package_files().items():
-        for handler in ast.walk(ast.parse(path.read_text())):
+        for handler in ast.walk(parsed(path)):
             if not isinstance(handler, ast.ExceptHandler) or handler.name is None:
                 continue
             built += [
@@ -137,7 +138,7 @@ def test_the_exception_tree_docstring_lists_every_error_and_the_root_exports_the
 def _calls(name: str) -> list[str]:
     found = []
     for where, path in package_files().items():
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == name:
                 found.append(where)
     return found
@@ -151,7 +152,7 @@ def test_one_request_builder() -> None:
         where
         for where, path in package_files().items()
         if not where.startswith("server/")
-        for node in ast.walk(ast.parse(path.read_text()))
+        for node in ast.walk(parsed(path))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "errors"
@@ -182,7 +183,7 @@ def test_one_way_to_warn() -> None:
     warned = {
         where
         for where, path in package_files().items()
-        for node in ast.walk(ast.parse(path.read_text()))
+        for node in ast.walk(parsed(path))
         if isinstance(node, ast.Attribute)
         and node.attr == "warn"
         and isinstance(node.value, ast.Name)
@@ -195,7 +196,7 @@ def test_one_home_for_secrets() -> None:
     defined = {
         where
         for where, path in package_files().items()
-        for node in ast.parse(path.read_text()).body
+        for node in parsed(path).body
         if isinstance(node, ast.FunctionDef) and node.name in {"mask", "redact", "excerpt"}
     }
     assert defined == {"_core/secrets.py", "_core/text.py"}
