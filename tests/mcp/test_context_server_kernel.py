@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S
+from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S, sdk_npm_file
 from kernel_session import Session, reset_kernel, running_kernel
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -522,3 +523,29 @@ async def test_approve_true_a_callable_a_port_and_with(session: Session) -> None
     ]
     assert inside == [f"http://127.0.0.1:{free_port}/mcp", True]
     assert running_after is False and shown == f"<ContextServer {inside[0]} stopped>"
+
+
+def inspector(tmp_path: Path, url: str, token: str, *arguments: str) -> Any:
+    """The MCP Inspector's CLI (``@modelcontextprotocol/inspector``, its maintainers' own
+    client) run against the server: what it printed, as JSON."""
+    cli = sdk_npm_file("mcp-inspector", ".bin/mcp-inspector")
+    command = [str(cli), "--cli", url, "--header", f"Authorization: Bearer {token}", *arguments]
+    env = {**os.environ, "MCP_CATALOG_PATH": str(tmp_path / "catalog.json")}
+    ran = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=PATIENCE_S, check=False
+    )
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    return json.loads(ran.stdout)
+
+
+def test_the_mcp_inspectors_cli_lists_and_calls_the_tools(session: Session, tmp_path: Path) -> None:
+    url, token = started(session, "approve=True")
+    listed = inspector(tmp_path, url, token, "--method", "tools/list")
+    assert sorted(tool["name"] for tool in listed["tools"]) == sorted(SIX)
+    called = inspector(
+        tmp_path, url, token, "--method", "tools/call", "--tool-name", "notebook_describe",
+        "--tool-arg", "name=sales",
+    )  # fmt: skip
+    said = " ".join(part["text"] for part in called["content"])
+    assert not called.get("isError") and "region" in said and "revenue" in said, said
+    assert KEY not in json.dumps(called)
