@@ -313,6 +313,34 @@ def test_a_cell_past_its_time_limit_is_interrupted(jupyterlab: Any, browser: Any
         page.wait_for_function(stopped, timeout=PATIENCE_MS)
 
 
+def test_stop_interrupts_the_agents_running_cell_and_ends_the_turn(
+    jupyterlab: Any, browser: Any, artifacts: Path
+) -> None:
+    """The chat cell's Stop reaches a kernel whose shell the agent's cell holds: the page
+    interrupts the kernel, then the run ends, its call to the cell stopped, not running.
+    The cell's limit is past the test's patience: only Stop can end the cell in time."""
+    message = "Run: import time\ntime.sleep(600)"
+    unlimited = "import agentnb._app.context.live_notebook as live\nlive.CELL_TIME_LIMIT = 3600\n"
+    setup, run = _hostile(message)
+    with notebook_page(browser, jupyterlab, "cells-stop.ipynb", [unlimited + setup, run]) as page:
+        page.evaluate(RUN_CELL, ASKING)
+        running = "() => { const cells = window.__anbPanel().content.widgets;"
+        running += " return cells.length > 2 && cells[cells.length - 1].promptNode"
+        running += ".textContent.includes('*'); }"
+        page.wait_for_function(running, timeout=PATIENCE_MS)
+        widget_at(page, ASKING).locator(".anb-stop").click()
+        stopped = f"() => ({AGENT_CELL})().outputs.some((o) => o.ename === 'KeyboardInterrupt')"
+        page.wait_for_function(stopped, timeout=PATIENCE_MS)
+        wait_for_state(page, ASKING, "Cancelled")
+        page.screenshot(path=str(artifacts / "notebook-tools-stopped.png"))
+        store = HistoryStore(jupyterlab.root / "history.sqlite3")
+        local_id = page.evaluate(AGENT_CELL)["by"]["added_by"]
+        wait_until(lambda: len(store.tool_calls([local_id])) == 2, "the run's two calls recorded")
+        ran = next(c for c in store.tool_calls([local_id]) if c.name == "notebook_run_cell")
+        assert ran.status == "failed" and "stopped" in str(ran.error), ran
+        assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
+
+
 def test_a_person_undoes_the_agents_added_cell_as_their_own_edit(
     jupyterlab: Any, browser: Any, artifacts: Path
 ) -> None:

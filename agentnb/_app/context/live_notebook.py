@@ -156,8 +156,8 @@ class LivePage:
 
     def run(self, cell: Cell) -> dict[str, Any]:
         """The page's answer once it ran ``cell``: the kernel is interrupted when the cell
-        passes :data:`CELL_TIME_LIMIT` or the call is given up (watched here, off the
-        kernel's loop, which the running cell holds; a Stop does not reach it yet)."""
+        passes :data:`CELL_TIME_LIMIT` or the call is given up (its run's time ran out, or
+        the chat cell's Stop): watched here, off the kernel's loop, which the cell holds."""
         request_id, answer = self.send("run", cell_id=cell.id, expected=cell.source)
         deadline, interrupted = time.monotonic() + CELL_TIME_LIMIT, False
         try:
