@@ -36,7 +36,7 @@ from ._tracing import configure_tracing, tracing_recorder
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from ._app.context.live_notebook import notebook_tools
+    from ._app.context.live_notebook import notebook_tools, undo_notebook
     from ._app.front.api import ask, attach, chat
     from ._app.front.connections import connect, connections, get_connection
     from ._app.front.scoring import score, scores
@@ -86,6 +86,7 @@ __all__ = [
     "start_server",
     "summary",
     "tool",
+    "undo_notebook",
 ]
 __all__ += _errors.__all__
 
@@ -114,6 +115,7 @@ _LAZY: dict[str, str] = {
     "mcp_logout": "._app.mcp.mcp_tools",
     "mcp_tools": "._app.mcp.mcp_tools",
     "notebook_tools": "._app.context.live_notebook",
+    "undo_notebook": "._app.context.live_notebook",
     "runs": "._app.past.history_tables",
     "summary": "._app.past.history_tables",
     "start_server": ".server",

@@ -47,8 +47,8 @@ CALL_ENDED = "the call ended before anyone answered"
 """Why a question is cancelled when its call ends (its time limit, Stop) before a reply."""
 
 STOPPED_WHILE_RUNNING = (
-    "the run was stopped while the notebook ran this call: it was abandoned and the function "
-    "may still be running"
+    "the run was stopped while the notebook ran this call: it was abandoned (a notebook cell "
+    "it ran is interrupted; a function may still be running)"
 )
 
 

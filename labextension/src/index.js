@@ -2,7 +2,7 @@
  * agentnb's notebook extension for JupyterLab 4 and Notebook 7: answers the comm the kernel
  * opens ("agentnb.notebook") on every notebook's kernel, sends the notebook's cells as they
  * change (id, type, source, execution count, each output as bounded text), and applies what
- * the kernel asks (add, edit or run a cell, interrupt) on the notebook's own model, so
+ * the kernel asks (add, edit or run a cell, undo a run's changes, interrupt) on the notebook's own model, so
  * the person sees it happen and undoes an edit as their own. Every change that names a cell
  * carries the source the approval card showed: the change is made only if the cell's source
  * is still exactly that, compared right before it is made. No ILabShell: Notebook 7 loads it.
@@ -67,8 +67,13 @@ function unchanged(panel, id, expected) {
   return widget;
 }
 
-/** What one request does; its answer's fields. @param {any} panel @param {any} asked */
-async function apply(panel, asked) {
+/**
+ * What one request does; its answer's fields. `changes` holds each add and edit made, for
+ * the run that asked it (`by`), so an undo takes back that run's changes, newest first, each
+ * only where the cell is still as the run left it.
+ * @param {any} panel @param {any} asked @param {any[]} changes
+ */
+async function apply(panel, asked, changes) {
   const notebook = panel.content.model.sharedModel;
   if (asked.op === "add") {
     let at = notebook.cells.length;
@@ -80,12 +85,39 @@ async function apply(panel, asked) {
       metadata: { agentnb: { added_by: String(asked.by) } },
       ...(type === "code" ? { execution_count: null, outputs: [] } : {}),
     });
+    changes.push({ by: asked.by, id: made.getId(), before: null, after: String(asked.source) });
     return { cell_id: made.getId() };
   }
   if (asked.op === "edit") {
     unchanged(panel, asked.cell_id, asked.expected).model.sharedModel.setSource(
       String(asked.source));
+    changes.push({ by: asked.by, id: asked.cell_id, before: asked.expected, after: asked.source });
     return {};
+  }
+  if (asked.op === "undo") {
+    const undone = [];
+    const kept = [];
+    for (const change of changes.filter((c) => c.by === asked.run).reverse()) {
+      const widget = panel.content.widgets.find(
+        (/** @type {any} */ cell) => cell.model.sharedModel.getId() === change.id);
+      if (!widget) kept.push(`cell ${change.id} (deleted since the run changed it)`);
+      else if (widget.model.sharedModel.getSource() !== change.after) {
+        kept.push(`cell ${change.id} (changed since the run left it)`);
+      } else if (change.before === null) {
+        notebook.deleteCell(panel.content.widgets.indexOf(widget));
+        undone.push(`removed cell ${change.id}`);
+      } else {
+        widget.model.sharedModel.setSource(change.before);
+        undone.push(`restored cell ${change.id}`);
+      }
+    }
+    changes.splice(0, changes.length, ...changes.filter((c) => c.by !== asked.run));
+    const done = undone.join(", ") || "none";
+    if (kept.length) throw new Error(`not undone: ${kept.join("; ")}; undone: ${done}`);
+    if (!undone.length) {
+      throw new Error(`run ${asked.run} changed no cell of this notebook since its page opened`);
+    }
+    return { undone };
   }
   if (asked.op === "run") {
     const widget = unchanged(panel, asked.cell_id, asked.expected);
@@ -128,10 +160,12 @@ function serve(panel, comm) {
     clearTimeout(timer);
     panel.content.model?.contentChanged.disconnect(changed);
   };
+  /** @type {any[]} */
+  const changes = [];
   const answer = async (/** @type {any} */ asked) => {
     let answered;
     try {
-      answered = { ...(await apply(panel, asked)) };
+      answered = { ...(await apply(panel, asked, changes)) };
     } catch (error) {
       answered = { error: String(error instanceof Error ? error.message : error) };
     }

@@ -313,6 +313,87 @@ def test_a_cell_past_its_time_limit_is_interrupted(jupyterlab: Any, browser: Any
         page.wait_for_function(stopped, timeout=PATIENCE_MS)
 
 
+def test_stop_interrupts_the_agents_running_cell_and_ends_the_turn(
+    jupyterlab: Any, browser: Any, artifacts: Path
+) -> None:
+    """The chat cell's Stop reaches a kernel whose shell the agent's cell holds: the page
+    interrupts the kernel, then the run ends, its call to the cell stopped, not running.
+    The cell's limit is past the test's patience: only Stop can end the cell in time."""
+    message = "Run: import time\ntime.sleep(600)"
+    unlimited = "import agentnb._app.context.live_notebook as live\nlive.CELL_TIME_LIMIT = 3600\n"
+    setup, run = _hostile(message)
+    with notebook_page(browser, jupyterlab, "cells-stop.ipynb", [unlimited + setup, run]) as page:
+        page.evaluate(RUN_CELL, ASKING)
+        running = "() => { const cells = window.__anbPanel().content.widgets;"
+        running += " return cells.length > 2 && cells[cells.length - 1].promptNode"
+        running += ".textContent.includes('*'); }"
+        page.wait_for_function(running, timeout=PATIENCE_MS)
+        widget_at(page, ASKING).locator(".anb-stop").click()
+        stopped = f"() => ({AGENT_CELL})().outputs.some((o) => o.ename === 'KeyboardInterrupt')"
+        page.wait_for_function(stopped, timeout=PATIENCE_MS)
+        wait_for_state(page, ASKING, "Cancelled")
+        page.screenshot(path=str(artifacts / "notebook-tools-stopped.png"))
+        store = HistoryStore(jupyterlab.root / "history.sqlite3")
+        local_id = page.evaluate(AGENT_CELL)["by"]["added_by"]
+        wait_until(lambda: len(store.tool_calls([local_id])) == 2, "the run's two calls recorded")
+        ran = next(c for c in store.tool_calls([local_id]) if c.name == "notebook_run_cell")
+        assert ran.status == "failed" and "stopped" in str(ran.error), ran
+        assert widget_errors(page.errors) == []  # type: ignore[attr-defined]
+
+
+UNDO_AT = 2
+RUN_UNDO = """
+([index, localId]) => {
+  const cell = window.__anbPanel().content.widgets[index];
+  cell.model.sharedModel.setSource(
+    `try:\\n    print(await agentnb.undo_notebook(${JSON.stringify(localId)}))\\n` +
+    `except ValueError as e:\\n    print('refused:', e)`);
+}
+"""
+UNDO_SAID = (
+    "(index) => window.__anbPanel().content.widgets[index].model.outputs.toJSON()"
+    ".map((o) => o.text || '').join('')"
+)
+
+
+def _undo(page: Any, local_id: str) -> str:
+    """What ``agentnb.undo_notebook(local_id)`` said, run from the cell :data:`UNDO_AT`."""
+    page.evaluate(RUN_UNDO, [UNDO_AT, local_id])
+    page.evaluate(RUN_CELL, UNDO_AT)
+    page.wait_for_function(f"(i) => ({UNDO_SAID})(i).length > 0", arg=UNDO_AT)
+    return str(page.evaluate(UNDO_SAID, UNDO_AT))
+
+
+def test_undo_takes_back_the_runs_cells_and_names_what_a_person_changed(
+    jupyterlab: Any, browser: Any
+) -> None:
+    """The run added a cell and edited it: undone, the edit is taken back and the cell
+    removed. Again, with a person's typing in the agent's cell: it is kept, and named."""
+    ask = ASK.replace(")", ", approve=True)")
+    cells = [SETUP, ask, "# undo"]
+    with notebook_page(browser, jupyterlab, "cells-undo-run.ipynb", cells) as page:
+        page.evaluate(RUN_CELL, ASKING)
+        wait_for_state(page, ASKING, "Completed")
+        local_id = page.evaluate(AGENT_CELL)["by"]["added_by"]
+        said = _undo(page, local_id)
+        assert "restored cell" in said and "removed cell" in said, said
+        assert len(page.evaluate(CELL_SOURCES)) == len(cells)
+
+        page.evaluate(RUN_CELL, ASKING)
+        wait_for_state(page, ASKING, "Completed", turn=-1)
+        cell = page.evaluate(AGENT_CELL)
+        assert cell["by"]["added_by"] != local_id and cell["source"] == EDITED
+        mine = f"{EDITED}  # mine"
+        page.evaluate(
+            "(s) => { const c = window.__anbPanel().content.widgets;"
+            " c[c.length - 1].model.sharedModel.setSource(s); }",
+            mine,
+        )
+        said = _undo(page, cell["by"]["added_by"])
+        assert said.startswith("refused: not undone: cell ") and "changed" in said, said
+        assert page.evaluate(CELL_SOURCES)[-1] == mine
+
+
 def test_a_person_undoes_the_agents_added_cell_as_their_own_edit(
     jupyterlab: Any, browser: Any, artifacts: Path
 ) -> None:

@@ -18,8 +18,10 @@ bounds (:func:`~.context_tools.read_safely`) inside the run's data block.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import difflib
+import functools
 import hashlib
 import secrets
 import threading
@@ -30,12 +32,14 @@ from typing import Any, Final, Literal
 
 from ..._core.client_tools import ClientTool, tool
 from ..._core.exceptions import ConfigurationError
+from ..._core.run import Run
 from ..._core.user_code import call_abandoned, calling_run
 from ..._display.environment import user_shell
+from ..._history._records import RunRecord
 from .context_summary import ContextSettings, Level, counted, data_block, new_nonce
 from .context_tools import Kernel, denied_in, read_safely, refusal_of, running_kernel, source_at
 
-__all__ = ["CELL_TIME_LIMIT", "MAX_ADDED", "NO_PAGE", "TARGET", "notebook_tools", "source_hash"]
+__all__ = ["CELL_TIME_LIMIT", "MAX_ADDED", "NO_PAGE", "TARGET", "notebook_tools", "undo_notebook"]
 
 TARGET: Final = "agentnb.notebook"
 """The comm target agentnb's JupyterLab / Notebook 7 extension registers on every kernel."""
@@ -114,7 +118,10 @@ class LivePage:
             self._heard.set()
         waiting = self._answers.pop(str(data.get("id")), None)
         if data.get("op") == "done" and waiting is not None and not waiting.done():
-            waiting.set_result(data)
+            if data.get("error"):  # the page refused: the asker's ValueError
+                waiting.set_exception(ValueError(str(data["error"])[:1_000]))
+            else:
+                waiting.set_result(data)
 
     def current(self) -> tuple[Cell, ...]:
         """The cells as the page last sent them; a ``ValueError`` when no page answers."""
@@ -135,57 +142,44 @@ class LivePage:
                 return cell
         raise ValueError(f"this notebook ({self.path or 'unsaved'}) has no cell {cell_id!r}")
 
-    def send(self, op: str, **fields: Any) -> tuple[str, concurrent.futures.Future[Any]]:
-        """Ask the page ``op``: the request's id and where its answer comes."""
+    def send(self, op: str, **fields: Any) -> tuple[str, concurrent.futures.Future[dict[str, Any]]]:
+        """Ask the page ``op`` for the calling run (``by``, its ``local_id``; the page keeps
+        what it changed for it, for an undo): the request's id and where its answer comes."""
         self.current()
         request_id = secrets.token_hex(8)
         answer: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
         self._answers[request_id] = answer
-        self._comm.send({"op": op, "id": request_id, **fields})
+        self._comm.send({"op": op, "id": request_id, "by": calling_run.get() or "no run", **fields})
         return request_id, answer
 
     def ask(self, op: str, wait: float, **fields: Any) -> dict[str, Any]:
         """The page's answer to ``op``; a ``ValueError`` when it refuses or does not answer."""
         request_id, answer = self.send(op, **fields)
         try:
-            return _answered(answer.result(wait))
+            return answer.result(wait)
         except concurrent.futures.TimeoutError:
+            self._answers.pop(request_id, None)  # an answer pops it
             raise ValueError(f"the page did not answer within {wait:g} s ({op})") from None
-        finally:
-            self._answers.pop(request_id, None)
 
     def run(self, cell: Cell) -> dict[str, Any]:
         """The page's answer once it ran ``cell``: the kernel is interrupted when the cell
-        passes :data:`CELL_TIME_LIMIT` or the call is given up (watched here, off the
-        kernel's loop, which the running cell holds; a Stop does not reach it yet)."""
+        passes :data:`CELL_TIME_LIMIT` or the call is given up (its run's time ran out, or
+        the chat cell's Stop): watched here, off the kernel's loop, which the cell holds."""
         request_id, answer = self.send("run", cell_id=cell.id, expected=cell.source)
         deadline, interrupted = time.monotonic() + CELL_TIME_LIMIT, False
-        try:
-            while not concurrent.futures.wait([answer], timeout=0.1).done:
-                if not interrupted and (time.monotonic() > deadline or call_abandoned()):
-                    self._comm.send({"op": "interrupt", "id": request_id})
-                    interrupted = True
-        finally:
-            self._answers.pop(request_id, None)
+        while not concurrent.futures.wait([answer], timeout=0.1).done:  # the answer pops it
+            if not interrupted and (time.monotonic() > deadline or call_abandoned()):
+                self._comm.send({"op": "interrupt", "id": request_id})
+                interrupted = True
         reply = answer.result()
-        return _answered({**reply, "status": "interrupted"} if interrupted else reply)
+        return {**reply, "status": "interrupted"} if interrupted else reply
 
 
-def _answered(reply: dict[str, Any]) -> dict[str, Any]:
-    if reply.get("error"):
-        raise ValueError(str(reply["error"])[:1_000])
-    return reply
-
-
-_pages: list[LivePage] = []
-
-
+@functools.cache
 def _page() -> LivePage:
     """The kernel's one comm to its page, opened on first use (from a cell: the page answers
     once the cell is done)."""
-    if not _pages:
-        _pages.append(LivePage())
-    return _pages[0]
+    return LivePage()
 
 
 def notebook_tools() -> tuple[ClientTool, ...]:
@@ -198,6 +192,18 @@ def notebook_tools() -> tuple[ClientTool, ...]:
     if kernel is None or getattr(user_shell(), "kernel", None) is None:
         raise ConfigurationError(f"the notebook tools edit a notebook's cells: {NO_PAGE}")
     return page_tools(_page(), kernel, new_nonce())
+
+
+async def undo_notebook(run: Run | RunRecord | str) -> list[str]:
+    """Take back what the notebook tools did for ``run`` (a run, its record or its
+    ``local_id``) in this kernel's notebook since its page opened: a cell it added is
+    removed, a cell it edited gets its source back, each only where the cell is still as
+    the run left it. What was undone, or a ``ValueError`` naming each cell not undone (a
+    person changed or deleted it since; the rest is undone). Awaited in a cell
+    (``await agentnb.undo_notebook(run)``), so the kernel hears the page meanwhile."""
+    local_id = run if isinstance(run, str) else str(run.local_id)
+    said = await asyncio.to_thread(_page().ask, "undo", EDIT_WAIT, run=local_id)
+    return [str(undone) for undone in said.get("undone", [])]
 
 
 def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, ...]:
@@ -223,8 +229,7 @@ def page_tools(page: LivePage, kernel: Kernel, nonce: str) -> tuple[ClientTool, 
         """
         if len(added) >= MAX_ADDED:
             raise ValueError(f"these tools added {MAX_ADDED} cells already, the most they add")
-        where = {"after": after or None, "by": calling_run.get() or "no run"}
-        added.append(page.ask("add", EDIT_WAIT, source=source, type=cell_type, **where))
+        added.append(page.ask("add", EDIT_WAIT, source=source, type=cell_type, after=after))
         return f"added cell {added[-1].get('cell_id')} (source hash {source_hash(source)})"
 
     def notebook_edit_cell(cell_id: str, source: str, source_hash: str) -> str:
@@ -304,10 +309,8 @@ def _indented(source: str) -> list[str]:
 def _check_write(page: LivePage, arguments: dict[str, Any]) -> None:
     """A ``ValueError`` for a write never asked about: no page, another notebook's cell, a
     cell that changed since the agent read it."""
-    if "cell_id" in arguments:
-        page.find(str(arguments["cell_id"]), arguments.get("source_hash"))
-    else:
-        page.find(str(arguments["after"])) if arguments.get("after") else page.current()
+    named = arguments.get("cell_id") or arguments.get("after")
+    page.find(str(named), arguments.get("source_hash")) if named else page.current()
 
 
 def _asks(page: LivePage, name: str) -> Callable[[dict[str, Any]], str]:
