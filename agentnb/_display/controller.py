@@ -11,7 +11,7 @@ import binascii
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -88,6 +88,8 @@ def pasted_media(images: object) -> tuple[Media, ...]:
 """Starts the next run of a conversation for a follow-up or a typed message."""
 NewConversation = Callable[[], None]
 """Makes the next message start a new conversation."""
+UndoNotebook = Callable[[Run], Awaitable[list[str]]]
+"""Takes back what a run's notebook tools did to the notebook: what was undone."""
 
 
 class SessionControls(Protocol):
@@ -129,6 +131,8 @@ class ChatActions:
     paste: SendPasted | None = None
     """A typed message with the images pasted into the input (None: the cell takes none: the
     dialect carries no ``media``)."""
+    undo: UndoNotebook | None = None
+    """"Undo notebook changes" of a turn whose run added or edited cells."""
 
 
 _BOUNDARIES = (
@@ -265,6 +269,7 @@ class ChatController:
         self._loop = get_loop()
         self._actions = actions
         self._preview = self._previewing(actions)
+        self._undoing: asyncio.Task[None] | None = None  # kept: the loop holds tasks weakly
         self._turns: list[Turn] = []
         self._lock = threading.Lock()
         self._seq = 0
@@ -555,6 +560,8 @@ class ChatController:
             self._verdict(content)
         elif kind == "config":
             self._choose(content)
+        elif kind == "undo_notebook":
+            self._undo_notebook(content.get("t"))
 
     def _heard_from(self, view: Any, seen: bool | None = None) -> None:
         """A view said it exists (a hello: on screen or not, as it last said) or whether it
@@ -642,6 +649,29 @@ class ChatController:
         if not isinstance(text, str) or not text.strip():
             return
         self._begin_next(self._detached(text, content.get("detach")).strip(), again=kind)
+
+    def _undo_notebook(self, index: Any) -> None:
+        """Take back what turn ``index``'s run did to the notebook, saying what was undone or
+        which cells a person changed since. Run as a task of the kernel's own loop: the
+        page's answer reaches the kernel while it waits."""
+        undo = self._actions.undo if self._actions is not None else None
+        if undo is None or not isinstance(index, int) or not 0 <= index < len(self._turns):
+            self._notice("This cell cannot undo: await agentnb.undo_notebook(run) in a cell.")
+            return
+        run = self._turns[index].run
+
+        async def undone() -> None:
+            try:
+                said = await undo(run)
+            except Exception as exc:  # said in the cell, never raised there
+                self._notice(f"Undo: {exc}")
+            else:
+                self._notice(f"Undone: {', '.join(said)}.")
+
+        try:
+            self._undoing = asyncio.get_running_loop().create_task(undone())
+        except RuntimeError:  # no loop runs this front end's messages
+            self._notice("This page cannot undo here: await agentnb.undo_notebook(run).")
 
     def _new(self) -> None:
         """The next message starts a new conversation (a new thread on the platform)."""

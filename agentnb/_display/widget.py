@@ -43,6 +43,7 @@ from .controller import (
     SendPasted,
     SessionControls,
     StartRun,
+    UndoNotebook,
 )
 from .display_slot import DisplaySlot, first_of_cell
 from .environment import kernel_shell
@@ -190,6 +191,7 @@ class ChatCell(anywidget.AnyWidget):
         attachments: Attachments | None = None,
         session: SessionControls | None = None,
         on_paste: SendPasted | None = None,
+        on_undo_notebook: UndoNotebook | None = None,
     ) -> None:
         start_run = on_followup
         if input and start_run is None:
@@ -235,6 +237,7 @@ class ChatCell(anywidget.AnyWidget):
                 attachments=attachments,
                 session=session,
                 paste=on_paste,
+                undo=on_undo_notebook,
             )
         self._controller = ChatController(
             self,

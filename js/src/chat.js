@@ -126,6 +126,7 @@ export class ChatView {
       onStop: (t) => this.send({ kind: "stop", t }),
       onFollowup: (text) => this.send({ kind: "followup", text }),
       onRetry: (t) => this.send({ kind: "retry", t }),
+      onUndoNotebook: (t) => this.send({ kind: "undo_notebook", t }),
       onVerdict: (t, value, comment) => this.send({ kind: "verdict", t, value, comment }),
       onEdit: (t, text) => this.chatInput?.edit(t, text),
       onDecide: (t, callId, approved, reason, answer, forRun) =>

@@ -30,6 +30,7 @@ export { tokenText };
  *   onRetry: (t: number) => void,
  *   onVerdict: (t: number, value: boolean, comment: string | null) => void,
  *   onEdit: (t: number, text: string) => void,
+ *   onUndoNotebook: (t: number) => void,
  *   onDecide: (t: number, callId: string, approved: boolean, reason: string | null,
  *     answer?: string, forRun?: boolean) => void,
  *   onReply: (t: number, callId: string, action: string,
@@ -131,12 +132,16 @@ export class TurnView {
       { signal, title: `Ask the last question again, ${FORK_TITLE}` });
     this.edit = button("Edit", "anb-edit", () => context.onEdit(this.index, this.turn?.meta.message || ""),
       { signal, title: `Edit the last question and send it again, ${FORK_TITLE}` });
+    this.undoNotebook = button("Undo notebook changes", "anb-undo-notebook",
+      () => context.onUndoNotebook(this.index),
+      { signal, title: "Remove the cells this run added and restore those it edited" });
     this.retry.hidden = true;
     this.edit.hidden = true;
+    this.undoNotebook.hidden = true;
     // Where Retry and Edit cannot fork the thread, the person is told before using them.
     this.retryNote = h("span", "anb-retry-note");
     this.retryNote.hidden = true;
-    actions.append(this.retryNote, this.retry, this.edit, this.copyAnswer);
+    actions.append(this.retryNote, this.undoNotebook, this.retry, this.edit, this.copyAnswer);
     const verdict = this.makeVerdict(signal);
     this.verdict = verdict.group;
     this.thumbUp = verdict.up;
@@ -352,6 +357,7 @@ export class TurnView {
     const again = Boolean(followups.canRetry) && !running && !followups.busy;
     this.retry.hidden = !again;
     this.edit.hidden = !again || !meta.message;
+    this.undoNotebook.hidden = running || !changedTheNotebook(turn);
     this.updateRetryNote(again, followups.retryNote || "");
     this.verdict.hidden = !followups.canVerdict || running || !TERMINAL.has(status);
     this.showVerdict(meta.verdict || null);
@@ -493,4 +499,12 @@ export class TurnView {
     this.updateElapsed();
     for (const card of this.cards.values()) card.tick(now);
   }
+}
+
+/** Whether `turn`'s run added or edited a cell of the notebook (its notebook tools). */
+const NOTEBOOK_WRITES = /(^|__|\/)notebook_(add|edit)_cell$/;
+/** @param {Turn} turn */
+function changedTheNotebook(turn) {
+  return [...turn.tools.values()].some(
+    (call) => call.status === "succeeded" && NOTEBOOK_WRITES.test(call.name));
 }

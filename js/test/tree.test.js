@@ -25,6 +25,7 @@ function turnView(memory = new WidgetMemory()) {
       onStop: () => {},
       onFollowup: () => {},
       onRetry: () => {},
+      onUndoNotebook: () => {},
       onVerdict: () => {},
       onEdit: () => {},
       onDecide: () => {},

@@ -25,6 +25,7 @@ function turnView(index = 0) {
       onStop: (t) => calls.push(["stop", t]),
       onFollowup: (text) => calls.push(["followup", text]),
       onRetry: (t) => calls.push(["retry", t]),
+      onUndoNotebook: (t) => calls.push(["undo_notebook", t]),
       onVerdict: (t, value, comment) => calls.push(["verdict", t, value, comment]),
       onEdit: (t, text) => calls.push(["edit", t, text]),
       onDecide: (t, callId, approved, reason) => calls.push(["decide", t, callId, approved, reason]),
@@ -339,4 +340,30 @@ test("a turn that attached something shows what was typed, Edit takes that, and 
   const plain = turnOf({ parts: [], tools: [], meta: { status: "completed", message: "Why?" } });
   view.update(plain, NO_DEADLINE, IDLE);
   assert.equal(view.sent.hidden, true, "nothing attached: nothing more to open");
+});
+
+test("a finished run that added or edited a cell offers to undo its notebook changes", () => {
+  /** @param {string} name @param {string} status @param {string} run */
+  const ended = (name, status, run = "completed") => turnOf({
+    parts: [{ kind: "tool", text: "", call_id: "c1" }],
+    tools: [{ call_id: "c1", name, status }],
+    meta: { status: run, agent: "a", message: "m", started_at: 100 },
+  });
+  const { view, calls } = turnView(3);
+  view.update(ended("notebook_add_cell", "succeeded"), NO_DEADLINE, IDLE);
+  assert.equal(view.undoNotebook.hidden, false);
+  view.undoNotebook.click();
+  assert.deepEqual(calls, [["undo_notebook", 3]]);
+  view.update(ended("mcp__notebook__notebook_edit_cell", "succeeded", "cancelled"), NO_DEADLINE, IDLE);
+  assert.equal(view.undoNotebook.hidden, false);
+  for (const [name, status, run] of [
+    ["notebook_add_cell", "denied", "completed"],
+    ["notebook_run_cell", "succeeded", "completed"],
+    ["notebook_add_cell", "succeeded", "running"],
+    ["lookup", "succeeded", "completed"],
+  ]) {
+    const other = turnView();
+    other.view.update(ended(name, status, run), NO_DEADLINE, IDLE);
+    assert.equal(other.view.undoNotebook.hidden, true, `${name} ${status} ${run}`);
+  }
 });

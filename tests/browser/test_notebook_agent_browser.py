@@ -3,7 +3,7 @@ configured, ``%%agent notebook_agent --notebook`` in JupyterLab 4 (Playwright, D
 Chromium, agentnb's extension as the wheel installs it). The agent's add and its run each ask
 on the chat cell's card and go on once clicked; the cell appears at the end marked as the
 agent's (its prompt reads "agent", a saved one's too), runs in the kernel, and the answer says
-what it printed."""
+what it printed; the chat cell's "Undo notebook changes" then takes the cell back out."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ NEWCOMER = (
     "%load_ext agentnb"
 )
 ASK = "%%agent notebook_agent --notebook\nAdd a cell that runs `print(6 * 7)` please"
+CELL_COUNT = "() => window.__anbPanel().content.widgets.length"
 LAST_CELL = """
 () => {
   const cells = window.__anbPanel().content.widgets;
@@ -62,3 +63,10 @@ def test_a_newcomers_notebook_agent_adds_and_runs_a_cell_each_approved(
             .count("anb-agent-cell")
             == 0
         )
+
+        # the chat cell's "Undo notebook changes" takes the agent's cell back out
+        widget_at(page, 1).locator(".anb-undo-notebook").click()
+        page.wait_for_function(f"() => ({CELL_COUNT})() === 2", timeout=PATIENCE_MS)
+        notice = widget_at(page, 1).locator(".anb-notice")
+        notice.filter(has_text="Undone: removed cell").wait_for(timeout=PATIENCE_MS)
+        page.screenshot(path=str(artifacts / "notebook-agent-undone.png"), full_page=True)

@@ -31,6 +31,7 @@ from ..context.attachments import (
     notebook_context,
     with_attachments,
 )
+from ..context.live_notebook import undo_notebook
 from .connections import Connection
 from .run_start import start_run
 from .scoring import keep_verdict
@@ -115,8 +116,9 @@ class Conversation:
             )
         paste = self.send if images else None  # images pasted into the input go as media
         return ChatActions(
-            self.send, self.again, self.new, self.retry_note, attachments, session, paste
-        )
+            self.send, self.again, self.new, self.retry_note, attachments, session, paste,
+            undo_notebook,
+        )  # fmt: skip
 
     def running(self) -> bool:
         """Whether the conversation's last turn is still going."""
@@ -206,6 +208,7 @@ def conversation_cell(conversation: Conversation, first: RunHandle | Run | None 
         attachments=actions.attachments,
         session=actions.session,
         on_paste=actions.paste,
+        on_undo_notebook=actions.undo,
     )
 
 
