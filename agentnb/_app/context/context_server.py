@@ -28,6 +28,7 @@ from ..._core.secrets import register_secret
 from ..._core.stoppable import Stoppable
 from ..._display.environment import kernel_shell, note
 from ...events import Event, ToolApprovalRequested
+from ...providers._frames import as_dict
 from .context_tools import the_kernel
 from .live_notebook import notebook_tools
 from .served_calls import ServedCall, ServedCalls
@@ -298,13 +299,13 @@ def _asks_to_call(call: ToolCall, tools: set[str]) -> bool:
     named = _NAMED_CALL.fullmatch(call.name)
     if named is not None:
         return named["tool"] in tools
-    asked = call.arguments.get("input") if isinstance(call.arguments, dict) else None
-    request = asked.get("request") if isinstance(asked, dict) else None
-    meta = request.get("_meta") if isinstance(request, dict) else None
-    if not isinstance(meta, dict) or meta.get("codex_approval_kind") != "mcp_tool_call":
+    asked = as_dict((as_dict(call.arguments) or {}).get("input")) or {}
+    request = as_dict(asked.get("request")) or {}
+    meta = as_dict(request.get("_meta")) or {}
+    if meta.get("codex_approval_kind") != "mcp_tool_call" or asked.get("server_name") != "notebook":
         return False
-    tool = re.search(r'run tool "(\w+)"', str(request.get("message")))  # type: ignore[union-attr]
-    return asked.get("server_name") == "notebook" and tool is not None and tool[1] in tools  # type: ignore[union-attr]
+    tool = re.search(r'run tool "(\w+)"', str(request.get("message")))
+    return tool is not None and tool[1] in tools
 
 
 def as_pre(text: str) -> str:
