@@ -111,7 +111,7 @@ _T = TypeVar("_T")
 _INVALID_PARAMS = -32602
 _AUTH_REQUIRED = -32000
 _PERMISSION = "session/request_permission"
-_FILE_METHODS = ("fs/read_text_file", "fs/write_text_file")
+_CARRIED_OUT = ("fs/read_text_file", "fs/write_text_file", "terminal/create")  # once decided
 _CANCELLED = {"outcome": {"outcome": "cancelled"}}
 
 
@@ -256,7 +256,7 @@ class _Agent:
     async def _file(self) -> dict[str, Any]:
         pending = arriving()
         if self.transport.workspace is None:
-            raise sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer {pending.method}")
+            raise _not_offered(pending.method)
         await self.transport.on_file(self, pending)
         return await pending.answer
 
@@ -294,21 +294,19 @@ class _Agent:
 
     def _terminals(self) -> Terminals:
         if self.terminals is None:
-            raise sdk().RequestError(
-                METHOD_NOT_FOUND, f"agentnb does not offer {arriving().method}"
-            )
+            raise _not_offered(arriving().method)
         return self.terminals
 
     async def create_elicitation(
         self, message: str, mode: schema.ElicitationMode, **kwargs: Any
     ) -> schema.CreateElicitationResponse:
-        raise sdk().RequestError(METHOD_NOT_FOUND, "agentnb does not offer elicitation/create")
+        raise _not_offered("elicitation/create")
 
     async def complete_elicitation(self, elicitation_id: str, **kwargs: Any) -> None:
         return None
 
     async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        raise sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer _{method}")
+        raise _not_offered(f"_{method}")
 
     async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
         return None
@@ -581,13 +579,26 @@ class AcpTransport(Wire):
         turn.end("error", {"message": why, "code": "protocol_error"})
         self._stop(turn)
 
-    def _reply(self, agent: _Agent, pending: Pending, result: object) -> None:
-        """Answer ``pending`` with ``result`` (once)."""
-        agent.requests.reply(pending, result if isinstance(result, dict) else {})
-
     def _refuse(self, agent: _Agent, pending: Pending, why: str) -> None:
         """Answer ``pending`` with an error saying ``why`` (once)."""
         agent.requests.refuse(pending, sdk().RequestError(_INVALID_PARAMS, why))
+
+    def _decline(self, agent: _Agent, pending: Pending, why: str) -> None:
+        """A request not carried out: a permission answered ``cancelled``, any other
+        refused with ``why``."""
+        if pending.method == _PERMISSION:
+            agent.requests.reply(pending, _CANCELLED)
+        else:
+            self._refuse(agent, pending, why)
+
+    def _turn_of(self, agent: _Agent, pending: Pending) -> _Turn | None:
+        """The turn going on that ``pending`` came in; None: there is none, and it is
+        declined."""
+        turn = agent.turns.get(pending.session_id)
+        if turn is None or turn.stopping:
+            self._decline(agent, pending, "no turn of this session is going on")
+            return None
+        return turn
 
     @staticmethod
     def _frame(pending: Pending, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -606,18 +617,15 @@ class AcpTransport(Wire):
 
     def on_permission(self, agent: _Agent, pending: Pending) -> None:
         """A permission the agent asks: through the gate, or cancelled with no turn on."""
-        turn = agent.turns.get(pending.session_id)
-        if turn is None or turn.stopping:
-            self._reply(agent, pending, _CANCELLED)
-            return
-        pending.asked = True
-        turn.push("permission", self._frame(pending, pending.params))
+        turn = self._turn_of(agent, pending)
+        if turn is not None:
+            pending.asked = True
+            turn.push("permission", self._frame(pending, pending.params))
 
     def on_terminal(self, agent: _Agent, terminals: Terminals, pending: Pending) -> None:
         """A command the agent would run: refused, or asked for (always) through the gate."""
-        turn = agent.turns.get(pending.session_id)
-        if turn is None or turn.stopping:
-            self._refuse(agent, pending, "no turn of this session is going on")
+        turn = self._turn_of(agent, pending)
+        if turn is None:
             return
         frame = self._frame(pending, _shown(pending.params))
         why = terminals.refusal(pending.params)
@@ -628,29 +636,17 @@ class AcpTransport(Wire):
         pending.asked = True
         turn.push("file", {**frame, "ask": True})
 
-    async def _do_terminal(self, agent: _Agent, turn: _Turn, pending: Pending) -> None:
-        """Run a decided ``terminal/create``."""
-        assert agent.terminals is not None
-        try:
-            terminal_id = await agent.terminals.create(pending.params)
-        except (OSError, ValueError) as exc:
-            self._refuse(agent, pending, _why(exc))
-            turn.push("file_done", {"ticket": pending.ticket, "error": _why(exc)})
-            return
-        self._reply(agent, pending, {"terminalId": terminal_id})
-        turn.push("file_done", {"ticket": pending.ticket, "output": f"started in {terminal_id}"})
-
     async def on_file(self, agent: _Agent, pending: Pending) -> None:
         """A file the agent would read or write (``path`` and ``content`` are text: the
         SDK checked the request first): refused, done, or asked about through the gate."""
-        workspace, turn = self.workspace, agent.turns.get(pending.session_id)
+        workspace = self.workspace
         assert workspace is not None
+        turn = self._turn_of(agent, pending)
+        if turn is None:
+            return
         params = pending.params
         path, writing = params["path"], pending.method == "fs/write_text_file"
         frame = self._frame(pending, _shown(params))
-        if turn is None or turn.stopping:
-            self._refuse(agent, pending, "no turn of this session is going on")
-            return
         why = workspace.refusal(path, writing=writing)
         if why is None and writing:
             with contextlib.suppress(OSError, ValueError):
@@ -670,50 +666,60 @@ class AcpTransport(Wire):
             and (call := _permitted(turn, params, frame["old_text"]))
         ):
             turn.push("file", {**frame, "permitted_by": call})  # its card was this write's
-            await self._do_file(agent, turn, pending)
-            return
-        if writing or workspace.ask_first():
+            await self._carry_out(agent, turn, pending)
+        elif writing or workspace.ask_first():
             pending.asked = True
             turn.push("file", {**frame, "ask": True})
-            return
-        turn.push("file", frame)
-        await self._do_file(agent, turn, pending)
+        else:
+            turn.push("file", frame)
+            await self._carry_out(agent, turn, pending)
 
-    async def _do_file(self, agent: _Agent, turn: _Turn, pending: Pending) -> None:
-        workspace = self.workspace
-        assert workspace is not None
-        params = pending.params
-        path = params["path"]
+    async def _carry_out(self, agent: _Agent, turn: _Turn, pending: Pending) -> None:
+        """Do a request a person decided for (or that needs no decision), answering it with
+        its result; its ``OSError`` or ``ValueError`` refuses it. Its card is told either way."""
         try:
-            if pending.method == "fs/write_text_file":
-                await asyncio.to_thread(workspace.write, path, params["content"])
-                result: dict[str, Any] = {}
-                output = f"wrote {len(params['content']):,} characters to {path}"
+            if pending.method == "terminal/create":
+                result, output = await _terminal_started(agent.terminals, pending.params)
             else:
-                line, limit = params.get("line"), params.get("limit")
-                text = await asyncio.to_thread(
-                    workspace.read,
-                    path,
-                    line if isinstance(line, int) else None,  # "5" too is valid to the SDK
-                    limit if isinstance(limit, int) else None,
-                )
-                result, output = {"content": text}, text
+                result, output = await self._file_done(pending)
         except (OSError, ValueError) as exc:
             self._refuse(agent, pending, _why(exc))
             turn.push("file_done", {"ticket": pending.ticket, "error": _why(exc)})
             return
-        self._reply(agent, pending, result)
+        agent.requests.reply(pending, result)
         turn.push("file_done", {"ticket": pending.ticket, "output": output})
+
+    async def _file_done(self, pending: Pending) -> tuple[dict[str, Any], str]:
+        """A file read or written: the agent's answer, and what its card shows."""
+        workspace = self.workspace
+        assert workspace is not None
+        params = pending.params
+        path = params["path"]
+        if pending.method == "fs/write_text_file":
+            await asyncio.to_thread(workspace.write, path, params["content"])
+            return {}, f"wrote {len(params['content']):,} characters to {path}"
+        line, limit = params.get("line"), params.get("limit")
+        text = await asyncio.to_thread(
+            workspace.read,
+            path,
+            line if isinstance(line, int) else None,  # "5" too is valid to the SDK
+            limit if isinstance(limit, int) else None,
+        )
+        return {"content": text}, text
 
     # ---- requests ------------------------------------------------------------------------
     async def _call(
         self, method: str, params: object, within: float | None, agent: _Agent | None = None
     ) -> Any:
         """Send a request to ``agent``, else the running one (:meth:`_Agent.call`)."""
-        agent = agent or self._agent
-        if agent is None:
-            raise TransportError(f"the agent {self.base_url} is not running")
+        agent = agent or self._running()
         return await agent.call(method, params, within)
+
+    def _running(self) -> _Agent:
+        """The running agent, else a :class:`~agentnb.TransportError` saying it is not."""
+        if self._agent is None:
+            raise TransportError(f"the agent {self.base_url} is not running")
+        return self._agent
 
     def error_of(self, method: str, error: RequestError) -> Exception:
         """The agent's error answering ``method`` as agentnb's."""
@@ -779,9 +785,7 @@ class AcpTransport(Wire):
         return await self._call(call.method, params, REQUEST_TIMEOUT_S)
 
     async def _open_session(self, method: str, params: dict[str, Any], *, replay: bool) -> Any:
-        agent = self._agent
-        if agent is None:
-            raise TransportError(f"the agent {self.base_url} is not running")
+        agent = self._running()
         params.setdefault("cwd", str(self.cwd))
         params.setdefault("mcpServers", [])
         if method == "session/load":
@@ -835,9 +839,7 @@ class AcpTransport(Wire):
         return response.where if isinstance(response, HandedFrames) else self._named("")
 
     async def _prompt(self, session_id: str, method: str, params: dict[str, Any]) -> _Turn:
-        agent = self._agent
-        if agent is None:
-            raise TransportError(f"the agent {self.base_url} is not running")
+        agent = self._running()
         earlier = agent.turns.get(session_id)
         if earlier is not None:  # a stopped turn still ending: wait for it (bounded)
             with contextlib.suppress(TimeoutError):
@@ -882,28 +884,21 @@ class AcpTransport(Wire):
             if pending is None or not pending.asked or pending.session_id != turn.session_id:
                 continue  # answered, withdrawn, or never asked: nothing to carry out
             if (answer.get("method"), answer.get("digest")) != (pending.method, pending.digest):
-                self._deny(agent, pending, "the decision was made on another request's card")
+                why = "the decision was made on another request's card"
+                self._decline(agent, pending, f"denied: {why}")
             elif pending.method == _PERMISSION:
                 outcome = answer.get("outcome")
                 if answer.get("approved"):  # the writes its card showed: made without a card
                     turn.permits += [p for p in answer.get("permits") or [] if isinstance(p, dict)]
-                self._reply(agent, pending, outcome if isinstance(outcome, dict) else _CANCELLED)
+                outcome = outcome if isinstance(outcome, dict) else _CANCELLED
+                agent.requests.reply(pending, outcome)
             elif not answer.get("approved"):
-                self._deny(agent, pending, str(answer.get("reason") or "the person denied it"))
-            elif pending.method == "terminal/create":
-                await self._do_terminal(agent, turn, pending)
-            elif pending.method in _FILE_METHODS:
-                await self._do_file(agent, turn, pending)
+                why = str(answer.get("reason") or "the person denied it")
+                self._decline(agent, pending, f"denied: {why}")
+            elif pending.method in _CARRIED_OUT:
+                await self._carry_out(agent, turn, pending)
             else:
-                self._deny(agent, pending, f"{pending.method} is never asked about")
-
-    def _deny(self, agent: _Agent, pending: Pending, why: str) -> None:
-        """A request decided against: a permission answered ``cancelled``, any other
-        refused with ``why``."""
-        if pending.method == _PERMISSION:
-            self._reply(agent, pending, _CANCELLED)
-        else:
-            self._refuse(agent, pending, f"denied: {why}")
+                self._decline(agent, pending, f"denied: {pending.method} is never asked about")
 
     async def close_response(self, response: Opened, *, keep: bool) -> None:
         """Let a turn's frames go; without ``keep``, before the turn's end (a Stop, a time
@@ -924,10 +919,7 @@ class AcpTransport(Wire):
             return
         turn.stopping = True
         for pending in agent.requests.asked_in(turn.session_id):
-            if pending.method == _PERMISSION:
-                self._reply(agent, pending, _CANCELLED)
-            else:
-                self._refuse(agent, pending, "the turn was stopped")
+            self._decline(agent, pending, "the turn was stopped")
         agent.cancel(turn.session_id)
         self._in_background(self._end_or_kill(agent, turn))
 
@@ -946,11 +938,25 @@ class AcpTransport(Wire):
             await agent.end()
 
 
+def _not_offered(method: str) -> Exception:
+    """The error answering a request agentnb does not offer (its method named)."""
+    return sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer {method}")  # type: ignore[no-any-return]
+
+
 def _why(failure: Exception) -> str:
     """Why a request of the agent's failed, as it is told (an ``OSError`` named)."""
     if isinstance(failure, ValueError):
         return str(failure)
     return f"{type(failure).__name__}: {failure}"
+
+
+async def _terminal_started(
+    terminals: Terminals | None, params: Mapping[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """A decided ``terminal/create`` run: the agent's answer, and what its card shows."""
+    assert terminals is not None
+    terminal_id = await terminals.create(params)
+    return {"terminalId": terminal_id}, f"started in {terminal_id}"
 
 
 async def _refusing(work: Awaitable[_T]) -> _T:
@@ -968,24 +974,25 @@ def _shown(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _permitted(turn: _Turn, params: Mapping[str, Any], current: str | None) -> str | None:
     """The call whose approved diff this write is, used up (None: no approved diff is this
-    write): its path is the diff's, and its text the file as it is with the diff applied
-    (``old`` found once and replaced by ``new``; a diff of a new file where there is none)."""
+    write): its path is the diff's, and its text the file as it is with the diff applied."""
     for permit in turn.permits:
-        old, new = permit.get("old"), permit.get("new")
-        if permit.get("path") != params.get("path") or not isinstance(new, str):
-            continue
-        if old is None:
-            written = new if current is None else None
-        elif not isinstance(old, str) or current is None:
-            written = None
-        elif current == old or current.count(old) != 1:
-            written = new if current == old else None
-        else:
-            written = current.replace(old, new, 1)
-        if written is not None and written == params.get("content"):
+        if permit.get("path") == params["path"] and _applied(permit, current) == params["content"]:
             turn.permits.remove(permit)
             return str(permit.get("call"))
     return None
+
+
+def _applied(permit: Mapping[str, Any], current: str | None) -> str | None:
+    """The file's text with the permit's diff applied: ``old`` found once and replaced by
+    ``new``, or a diff of a new file where there is none (None: it does not apply)."""
+    old, new = permit.get("old"), permit.get("new")
+    if not isinstance(new, str):
+        return None
+    if old is None:
+        return new if current is None else None
+    if not isinstance(old, str) or current is None or current.count(old) != 1:
+        return None
+    return current.replace(old, new, 1)
 
 
 def _rpc_call(http: WireRequest) -> RpcCall:
