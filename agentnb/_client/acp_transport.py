@@ -357,7 +357,7 @@ class _Agent:
     def cancel(self, session_id: str) -> None:
         """``session/cancel``, not waited for."""
         cancel = self.connection.send_notification("session/cancel", {"sessionId": session_id})
-        self.transport._in_background(quietly(cancel))
+        self.transport.in_background(quietly(cancel))
 
     async def end(self) -> None:
         """End the agent (its process group, its WebSocket), then the SDK's connection."""
@@ -523,7 +523,7 @@ class AcpTransport(Wire):
         if self._agent is agent:
             self._agent = None
         if agent.terminals is not None:  # the commands it ran end with it
-            self._in_background(agent.terminals.close())
+            self.in_background(agent.terminals.close())
         tail = agent.wire.stderr_tail()
         agent.failure = self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why)
         for turn in list(agent.turns.values()):
@@ -609,11 +609,6 @@ class AcpTransport(Wire):
             "digest": pending.digest,
             "params": params,
         }
-
-    def _in_background(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
 
     def on_permission(self, agent: _Agent, pending: Pending) -> None:
         """A permission the agent asks: through the gate, or cancelled with no turn on."""
@@ -847,7 +842,7 @@ class AcpTransport(Wire):
             if agent.turns.get(session_id) is earlier:
                 raise TransportError(f"session {session_id!r} is busy with another turn")
         turn = agent.turns[session_id] = self._latest[session_id] = _Turn(session_id, agent)
-        self._in_background(self._run_turn(agent, turn, method, params))
+        self.in_background(self._run_turn(agent, turn, method, params))
         # The prompt is written now, by its task's first step, not once the stream has handed
         # out the run's start: the agent works on it while agentnb does that. A Stop from
         # here on reaches the turn as the platform's cancel (`_latest`, in send_json).
@@ -921,7 +916,7 @@ class AcpTransport(Wire):
         for pending in agent.requests.asked_in(turn.session_id):
             self._decline(agent, pending, "the turn was stopped")
         agent.cancel(turn.session_id)
-        self._in_background(self._end_or_kill(agent, turn))
+        self.in_background(self._end_or_kill(agent, turn))
 
     async def _end_or_kill(self, agent: _Agent, turn: _Turn) -> None:
         try:
