@@ -227,8 +227,12 @@ class _Agent:
         options: list[schema.PermissionOption],
         **kwargs: Any,
     ) -> schema.RequestPermissionResponse:
+        """Through the gate, or cancelled with no turn on."""
         pending = arriving()
-        self.transport.on_permission(self, pending)
+        turn = self._turn_of(pending)
+        if turn is not None:
+            pending.asked = True
+            turn.push("permission", _frame(pending, pending.params))
         return sdk().schema.RequestPermissionResponse.model_validate(await pending.answer)  # type: ignore[no-any-return]
 
     async def session_update(self, session_id: str, update: BaseModel, **kwargs: Any) -> None:
@@ -255,10 +259,46 @@ class _Agent:
 
     async def _file(self) -> dict[str, Any]:
         pending = arriving()
-        if self.transport.workspace is None:
+        workspace = self.transport.workspace
+        if workspace is None:
             raise _not_offered(pending.method)
-        await self.transport.on_file(self, pending)
+        turn = self._turn_of(pending)
+        if turn is not None:
+            await self._judge_file(workspace, turn, pending)
         return await pending.answer
+
+    async def _judge_file(self, workspace: Workspace, turn: _Turn, pending: Pending) -> None:
+        """A file the agent would read or write (``path`` and ``content`` are text: the
+        SDK checked the request first): refused, done, or asked about through the gate."""
+        params = pending.params
+        path, writing = params["path"], pending.method == "fs/write_text_file"
+        frame = _frame(pending, _shown(params))
+        why = workspace.refusal(path, writing=writing)
+        if why is None and writing:
+            with contextlib.suppress(OSError, ValueError):
+                why = await asyncio.to_thread(workspace.write_refusal, path, params["content"])
+        if why is not None:
+            self.refuse(pending, why)
+            turn.push("file", {**frame, "refused": why})
+            return
+        if writing:
+            with contextlib.suppress(OSError, ValueError):
+                frame["old_text"] = await asyncio.to_thread(workspace.old_text, path)
+        if not self.requests.waits(pending) or turn.stopping:
+            return  # withdrawn while it was judged (its id reused), or the turn stopped
+        if (
+            writing
+            and "old_text" in frame
+            and (call := _permitted(turn, params, frame["old_text"]))
+        ):
+            turn.push("file", {**frame, "permitted_by": call})  # its card was this write's
+            await self.carry_out(turn, pending)
+        elif writing or workspace.ask_first():
+            pending.asked = True
+            turn.push("file", {**frame, "ask": True})
+        else:
+            turn.push("file", frame)
+            await self.carry_out(turn, pending)
 
     async def create_terminal(
         self,
@@ -270,8 +310,18 @@ class _Agent:
         output_byte_limit: int | None = None,
         **kwargs: Any,
     ) -> schema.CreateTerminalResponse:
+        """Refused, or asked for (always) through the gate."""
         pending = arriving()
-        self.transport.on_terminal(self, self._terminals(), pending)
+        terminals = self._terminals()
+        turn = self._turn_of(pending)
+        frame = _frame(pending, _shown(pending.params))
+        why = terminals.refusal(pending.params)
+        if turn is not None and why is not None:
+            self.refuse(pending, why)
+            turn.push("file", {**frame, "refused": why})
+        elif turn is not None:
+            pending.asked = True
+            turn.push("file", {**frame, "ask": True})
         return sdk().schema.CreateTerminalResponse.model_validate(await pending.answer)  # type: ignore[no-any-return]
 
     async def terminal_output(
@@ -314,9 +364,65 @@ class _Agent:
     def on_connect(self, conn: AgentSide) -> None:
         return None
 
+    # ---- answering its requests ----------------------------------------------------------
+    def _turn_of(self, pending: Pending) -> _Turn | None:
+        """The turn going on that ``pending`` came in; None: there is none, and it is
+        declined."""
+        turn = self.turns.get(pending.session_id)
+        if turn is None or turn.stopping:
+            self.decline(pending, "no turn of this session is going on")
+            return None
+        return turn
+
+    def refuse(self, pending: Pending, why: str) -> None:
+        """Answer ``pending`` with an error saying ``why`` (once)."""
+        self.requests.refuse(pending, sdk().RequestError(_INVALID_PARAMS, why))
+
+    def decline(self, pending: Pending, why: str) -> None:
+        """A request not carried out: a permission answered ``cancelled``, any other
+        refused with ``why``."""
+        if pending.method == _PERMISSION:
+            self.requests.reply(pending, _CANCELLED)
+        else:
+            self.refuse(pending, why)
+
+    async def carry_out(self, turn: _Turn, pending: Pending) -> None:
+        """Do a request a person decided for (or that needs no decision), answering it with
+        its result; its ``OSError`` or ``ValueError`` refuses it. Its card is told either way."""
+        try:
+            if pending.method == "terminal/create":
+                result, output = await _terminal_started(self.terminals, pending.params)
+            else:
+                result, output = await _file_done(self.transport.workspace, pending)
+        except (OSError, ValueError) as exc:
+            self.refuse(pending, _why(exc))
+            turn.push("file_done", {"ticket": pending.ticket, "error": _why(exc)})
+            return
+        self.requests.reply(pending, result)
+        turn.push("file_done", {"ticket": pending.ticket, "output": output})
+
     # ---- the connection's Host -----------------------------------------------------------
     def reused(self, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
-        self.transport.reused(self, rpc_id, method, params)
+        """A request under an id another request still waits under: a protocol error. The
+        one that waited is withdrawn (a decision on its card finds nothing), the id is
+        answered with the error once, and the turns of both end failed, saying so."""
+        earlier = self.requests.under(rpc_id)
+        assert earlier is not None
+        self.requests.withdraw(earlier)
+        shown = json.dumps(rpc_id)[:80]
+        why = (
+            f"protocol error: {self.transport.provider.named} sent a request ({method}) under "
+            f"the id {shown} while its request {earlier.method} under that id waited for an "
+            f"answer; neither was carried out, and the turn was ended"
+        )
+        self.wire.fail(rpc_id, INVALID_REQUEST, why)
+        for session_id in dict.fromkeys((earlier.session_id, str(params.get("sessionId")))):
+            turn = self.turns.get(session_id)
+            if turn is None:
+                continue
+            if session_id == earlier.session_id and earlier.method != _PERMISSION:
+                turn.push("file_done", {"ticket": earlier.ticket, "error": why})
+            self.transport.break_turn(turn, why)
 
     def gone(self, why: str) -> None:
         if not self.went:
@@ -549,158 +655,13 @@ class AcpTransport(Wire):
         if callable(observe):
             observe(session_id, update)
 
-    def reused(self, agent: _Agent, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
-        """A request under an id another request still waits under: a protocol error. The
-        one that waited is withdrawn (a decision on its card finds nothing), the id is
-        answered with the error once, and the turns of both end failed, saying so."""
-        earlier = agent.requests.under(rpc_id)
-        assert earlier is not None
-        agent.requests.withdraw(earlier)
-        shown = json.dumps(rpc_id)[:80]
-        why = (
-            f"protocol error: {self.provider.named} sent a request ({method}) under the id "
-            f"{shown} while its request {earlier.method} under that id waited for an "
-            f"answer; neither was carried out, and the turn was ended"
-        )
-        agent.wire.fail(rpc_id, INVALID_REQUEST, why)
-        for session_id in dict.fromkeys((earlier.session_id, str(params.get("sessionId")))):
-            turn = agent.turns.get(session_id)
-            if turn is None:
-                continue
-            if session_id == earlier.session_id and earlier.method != _PERMISSION:
-                turn.push("file_done", {"ticket": earlier.ticket, "error": why})
-            self._break(turn, why)
-
-    def _break(self, turn: _Turn, why: str) -> None:
+    def break_turn(self, turn: _Turn, why: str) -> None:
         """End ``turn`` failed (``why``), its waiting requests answered, the agent told to
         cancel it (and ended past its grace)."""
         if turn.stopping or turn.ended.is_set():
             return
         turn.end("error", {"message": why, "code": "protocol_error"})
         self._stop(turn)
-
-    def _refuse(self, agent: _Agent, pending: Pending, why: str) -> None:
-        """Answer ``pending`` with an error saying ``why`` (once)."""
-        agent.requests.refuse(pending, sdk().RequestError(_INVALID_PARAMS, why))
-
-    def _decline(self, agent: _Agent, pending: Pending, why: str) -> None:
-        """A request not carried out: a permission answered ``cancelled``, any other
-        refused with ``why``."""
-        if pending.method == _PERMISSION:
-            agent.requests.reply(pending, _CANCELLED)
-        else:
-            self._refuse(agent, pending, why)
-
-    def _turn_of(self, agent: _Agent, pending: Pending) -> _Turn | None:
-        """The turn going on that ``pending`` came in; None: there is none, and it is
-        declined."""
-        turn = agent.turns.get(pending.session_id)
-        if turn is None or turn.stopping:
-            self._decline(agent, pending, "no turn of this session is going on")
-            return None
-        return turn
-
-    @staticmethod
-    def _frame(pending: Pending, params: Mapping[str, Any]) -> dict[str, Any]:
-        """What a frame says of a request: its ticket, method, digest and ``params``."""
-        return {
-            "ticket": pending.ticket,
-            "method": pending.method,
-            "digest": pending.digest,
-            "params": params,
-        }
-
-    def on_permission(self, agent: _Agent, pending: Pending) -> None:
-        """A permission the agent asks: through the gate, or cancelled with no turn on."""
-        turn = self._turn_of(agent, pending)
-        if turn is not None:
-            pending.asked = True
-            turn.push("permission", self._frame(pending, pending.params))
-
-    def on_terminal(self, agent: _Agent, terminals: Terminals, pending: Pending) -> None:
-        """A command the agent would run: refused, or asked for (always) through the gate."""
-        turn = self._turn_of(agent, pending)
-        if turn is None:
-            return
-        frame = self._frame(pending, _shown(pending.params))
-        why = terminals.refusal(pending.params)
-        if why is not None:
-            self._refuse(agent, pending, why)
-            turn.push("file", {**frame, "refused": why})
-            return
-        pending.asked = True
-        turn.push("file", {**frame, "ask": True})
-
-    async def on_file(self, agent: _Agent, pending: Pending) -> None:
-        """A file the agent would read or write (``path`` and ``content`` are text: the
-        SDK checked the request first): refused, done, or asked about through the gate."""
-        workspace = self.workspace
-        assert workspace is not None
-        turn = self._turn_of(agent, pending)
-        if turn is None:
-            return
-        params = pending.params
-        path, writing = params["path"], pending.method == "fs/write_text_file"
-        frame = self._frame(pending, _shown(params))
-        why = workspace.refusal(path, writing=writing)
-        if why is None and writing:
-            with contextlib.suppress(OSError, ValueError):
-                why = await asyncio.to_thread(workspace.write_refusal, path, params["content"])
-        if why is not None:
-            self._refuse(agent, pending, why)
-            turn.push("file", {**frame, "refused": why})
-            return
-        if writing:
-            with contextlib.suppress(OSError, ValueError):
-                frame["old_text"] = await asyncio.to_thread(workspace.old_text, path)
-        if not agent.requests.waits(pending) or turn.stopping:
-            return  # withdrawn while it was judged (its id reused), or the turn stopped
-        if (
-            writing
-            and "old_text" in frame
-            and (call := _permitted(turn, params, frame["old_text"]))
-        ):
-            turn.push("file", {**frame, "permitted_by": call})  # its card was this write's
-            await self._carry_out(agent, turn, pending)
-        elif writing or workspace.ask_first():
-            pending.asked = True
-            turn.push("file", {**frame, "ask": True})
-        else:
-            turn.push("file", frame)
-            await self._carry_out(agent, turn, pending)
-
-    async def _carry_out(self, agent: _Agent, turn: _Turn, pending: Pending) -> None:
-        """Do a request a person decided for (or that needs no decision), answering it with
-        its result; its ``OSError`` or ``ValueError`` refuses it. Its card is told either way."""
-        try:
-            if pending.method == "terminal/create":
-                result, output = await _terminal_started(agent.terminals, pending.params)
-            else:
-                result, output = await self._file_done(pending)
-        except (OSError, ValueError) as exc:
-            self._refuse(agent, pending, _why(exc))
-            turn.push("file_done", {"ticket": pending.ticket, "error": _why(exc)})
-            return
-        agent.requests.reply(pending, result)
-        turn.push("file_done", {"ticket": pending.ticket, "output": output})
-
-    async def _file_done(self, pending: Pending) -> tuple[dict[str, Any], str]:
-        """A file read or written: the agent's answer, and what its card shows."""
-        workspace = self.workspace
-        assert workspace is not None
-        params = pending.params
-        path = params["path"]
-        if pending.method == "fs/write_text_file":
-            await asyncio.to_thread(workspace.write, path, params["content"])
-            return {}, f"wrote {len(params['content']):,} characters to {path}"
-        line, limit = params.get("line"), params.get("limit")
-        text = await asyncio.to_thread(
-            workspace.read,
-            path,
-            line if isinstance(line, int) else None,  # "5" too is valid to the SDK
-            limit if isinstance(limit, int) else None,
-        )
-        return {"content": text}, text
 
     # ---- requests ------------------------------------------------------------------------
     async def _call(
@@ -880,7 +841,7 @@ class AcpTransport(Wire):
                 continue  # answered, withdrawn, or never asked: nothing to carry out
             if (answer.get("method"), answer.get("digest")) != (pending.method, pending.digest):
                 why = "the decision was made on another request's card"
-                self._decline(agent, pending, f"denied: {why}")
+                agent.decline(pending, f"denied: {why}")
             elif pending.method == _PERMISSION:
                 outcome = answer.get("outcome")
                 if answer.get("approved"):  # the writes its card showed: made without a card
@@ -889,11 +850,11 @@ class AcpTransport(Wire):
                 agent.requests.reply(pending, outcome)
             elif not answer.get("approved"):
                 why = str(answer.get("reason") or "the person denied it")
-                self._decline(agent, pending, f"denied: {why}")
+                agent.decline(pending, f"denied: {why}")
             elif pending.method in _CARRIED_OUT:
-                await self._carry_out(agent, turn, pending)
+                await agent.carry_out(turn, pending)
             else:
-                self._decline(agent, pending, f"denied: {pending.method} is never asked about")
+                agent.decline(pending, f"denied: {pending.method} is never asked about")
 
     async def close_response(self, response: Opened, *, keep: bool) -> None:
         """Let a turn's frames go; without ``keep``, before the turn's end (a Stop, a time
@@ -914,7 +875,7 @@ class AcpTransport(Wire):
             return
         turn.stopping = True
         for pending in agent.requests.asked_in(turn.session_id):
-            self._decline(agent, pending, "the turn was stopped")
+            agent.decline(pending, "the turn was stopped")
         agent.cancel(turn.session_id)
         self.in_background(self._end_or_kill(agent, turn))
 
@@ -943,6 +904,34 @@ def _why(failure: Exception) -> str:
     if isinstance(failure, ValueError):
         return str(failure)
     return f"{type(failure).__name__}: {failure}"
+
+
+def _frame(pending: Pending, params: Mapping[str, Any]) -> dict[str, Any]:
+    """What a frame says of a request: its ticket, method, digest and ``params``."""
+    return {
+        "ticket": pending.ticket,
+        "method": pending.method,
+        "digest": pending.digest,
+        "params": params,
+    }
+
+
+async def _file_done(workspace: Workspace | None, pending: Pending) -> tuple[dict[str, Any], str]:
+    """A decided file read or write done: the agent's answer, and what its card shows."""
+    assert workspace is not None
+    params = pending.params
+    path = params["path"]
+    if pending.method == "fs/write_text_file":
+        await asyncio.to_thread(workspace.write, path, params["content"])
+        return {}, f"wrote {len(params['content']):,} characters to {path}"
+    line, limit = params.get("line"), params.get("limit")
+    text = await asyncio.to_thread(
+        workspace.read,
+        path,
+        line if isinstance(line, int) else None,  # "5" too is valid to the SDK
+        limit if isinstance(limit, int) else None,
+    )
+    return {"content": text}, text
 
 
 async def _terminal_started(
