@@ -664,13 +664,6 @@ class AcpTransport(Wire):
         self._stop(turn)
 
     # ---- requests ------------------------------------------------------------------------
-    async def _call(
-        self, method: str, params: object, within: float | None, agent: _Agent | None = None
-    ) -> Any:
-        """Send a request to ``agent``, else the running one (:meth:`_Agent.call`)."""
-        agent = agent or self._running()
-        return await agent.call(method, params, within)
-
     def _running(self) -> _Agent:
         """The running agent, else a :class:`~agentnb.TransportError` saying it is not."""
         if self._agent is None:
@@ -726,7 +719,7 @@ class AcpTransport(Wire):
             if self.workspace is None:  # no files to offer
                 capabilities["fs"] = {"readTextFile": False, "writeTextFile": False}
             params["clientCapabilities"] = capabilities
-            answer = await self._call("initialize", params, None)
+            answer = await self._running().call("initialize", params, None)
             if not isinstance(answer, dict):
                 raise ProtocolError(f"{self.base_url!r} answered initialize oddly")
             return answer
@@ -738,7 +731,7 @@ class AcpTransport(Wire):
         await self.discover()
         if call.method in ("session/new", "session/load"):
             return await self._open_session(call.method, params, replay=call.replay)
-        return await self._call(call.method, params, REQUEST_TIMEOUT_S)
+        return await self._running().call(call.method, params, REQUEST_TIMEOUT_S)
 
     async def _open_session(self, method: str, params: dict[str, Any], *, replay: bool) -> Any:
         agent = self._running()
@@ -758,10 +751,10 @@ class AcpTransport(Wire):
                     f"not open in the agent's process (which started again since), and the "
                     f"agent offers neither session/resume nor session/load; start a new thread"
                 )
-            answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
+            answer = await agent.call(method, params, REQUEST_TIMEOUT_S)
             agent.sessions.add(session_id)
             return answer if isinstance(answer, dict) else {}
-        answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
+        answer = await agent.call(method, params, REQUEST_TIMEOUT_S)
         if isinstance(answer, dict) and isinstance(answer.get("sessionId"), str):
             agent.sessions.add(answer["sessionId"])
         return answer
@@ -814,11 +807,10 @@ class AcpTransport(Wire):
         self, agent: _Agent, turn: _Turn, method: str, params: dict[str, Any]
     ) -> None:
         try:
-            result = await self._call(method, params, None, agent)
+            result = await agent.call(method, params, None)
         except (ConfigurationError, TransportError, ProtocolError) as exc:
             if not turn.ended.is_set():
-                error = {"message": str(exc), "code": "acp_error"}
-                turn.end("error", error)
+                turn.end("error", {"message": str(exc), "code": "acp_error"})
         else:
             turn.end("end", result if isinstance(result, dict) else {})
         finally:
