@@ -6,8 +6,8 @@ read, a terminal's output): one table for the connection to the agent
   (:func:`id_key`): ``5``, ``5.0`` and ``"5"`` are three ids. An id JSON-RPC does not
   allow (``true``, a list, an object) never reaches the table: the reader answers it as an
   Invalid Request (:mod:`agentnb._client.acp_wire`).
-- An id reused while a request under it still waits is a protocol error
-  (:meth:`PendingRequests.open` says so): the request that waited is withdrawn, and what
+- An id reused while a request under it still waits is a protocol error (the reader finds
+  it: :meth:`PendingRequests.under`): the request that waited is withdrawn, and what
   decides next finds nothing under it.
 - Each request gets a ticket, the client's own name for it (the id of its card and of its
   approval): a per-connection random prefix no agent can know, so an agent's own
@@ -46,18 +46,6 @@ def id_key(rpc_id: object) -> str | None:
 class Pending:
     """One request of the agent's, from its arrival until it is answered."""
 
-    __slots__ = (
-        "answer",
-        "asked",
-        "digest",
-        "method",
-        "params",
-        "rpc_id",
-        "session_id",
-        "ticket",
-        "withdrawn",
-    )
-
     def __init__(self, ticket: str, rpc_id: Any, method: str, params: Mapping[str, Any]) -> None:
         self.ticket = ticket
         """The client's own name for the request (its card's call id and approval id)."""
@@ -83,24 +71,21 @@ class PendingRequests:
     def __init__(self) -> None:
         self._prefix = f"acp-{secrets.token_hex(8)}-"
         self._count = 0
-        self._by_key: dict[str, Pending] = {}
+        self._by_key: dict[str | None, Pending] = {}
         self._by_ticket: dict[str, Pending] = {}
 
-    def open(self, rpc_id: Any, method: str, params: Mapping[str, Any]) -> Pending | None:
-        """Keep a request that arrived; None when its id is invalid or a request under it
-        still waits (a protocol error: the caller withdraws that one, see :meth:`under`)."""
-        key = id_key(rpc_id)
-        if key is None or key in self._by_key:
-            return None
+    def open(self, rpc_id: Any, method: str, params: Mapping[str, Any]) -> Pending:
+        """Keep a request that arrived under an id JSON-RPC allows and no request waits
+        under (the reader checks both first: an id reused is a protocol error, see
+        :meth:`under`)."""
         self._count += 1
         pending = Pending(f"{self._prefix}{self._count}", rpc_id, method, params)
-        self._by_key[key] = self._by_ticket[pending.ticket] = pending
+        self._by_key[id_key(rpc_id)] = self._by_ticket[pending.ticket] = pending
         return pending
 
     def under(self, rpc_id: Any) -> Pending | None:
         """The request waiting under ``rpc_id`` (as JSON gives it)."""
-        key = id_key(rpc_id)
-        return None if key is None else self._by_key.get(key)
+        return self._by_key.get(id_key(rpc_id))
 
     def get(self, ticket: object) -> Pending | None:
         """The request a decision names by its ticket, while it waits."""
@@ -116,9 +101,7 @@ class PendingRequests:
         if not self.waits(pending):
             return False
         del self._by_ticket[pending.ticket]
-        key = id_key(pending.rpc_id)
-        if key is not None and self._by_key.get(key) is pending:
-            del self._by_key[key]
+        del self._by_key[id_key(pending.rpc_id)]
         return True
 
     def reply(self, pending: Pending, result: dict[str, Any]) -> None:
@@ -143,11 +126,8 @@ class PendingRequests:
 
     def clear(self) -> None:
         """The agent went: nothing of it waits any more."""
-        for pending in self._by_ticket.values():
-            pending.withdrawn = True
-            pending.answer.cancel()
-        self._by_key.clear()
-        self._by_ticket.clear()
+        for pending in list(self._by_ticket.values()):
+            self.withdraw(pending)
 
 
 def _digest(method: str, params: Mapping[str, Any]) -> str:

@@ -111,7 +111,7 @@ _T = TypeVar("_T")
 _INVALID_PARAMS = -32602
 _AUTH_REQUIRED = -32000
 _PERMISSION = "session/request_permission"
-_FILE_METHODS = ("fs/read_text_file", "fs/write_text_file")
+_CARRIED_OUT = ("fs/read_text_file", "fs/write_text_file", "terminal/create")  # once decided
 _CANCELLED = {"outcome": {"outcome": "cancelled"}}
 
 
@@ -227,8 +227,12 @@ class _Agent:
         options: list[schema.PermissionOption],
         **kwargs: Any,
     ) -> schema.RequestPermissionResponse:
+        """Through the gate, or cancelled with no turn on."""
         pending = arriving()
-        self.transport.on_permission(self, pending)
+        turn = self._turn_of(pending)
+        if turn is not None:
+            pending.asked = True
+            turn.push("permission", _frame(pending, pending.params))
         return sdk().schema.RequestPermissionResponse.model_validate(await pending.answer)  # type: ignore[no-any-return]
 
     async def session_update(self, session_id: str, update: BaseModel, **kwargs: Any) -> None:
@@ -255,10 +259,46 @@ class _Agent:
 
     async def _file(self) -> dict[str, Any]:
         pending = arriving()
-        if self.transport.workspace is None:
-            raise sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer {pending.method}")
-        await self.transport.on_file(self, pending)
+        workspace = self.transport.workspace
+        if workspace is None:
+            raise _not_offered(pending.method)
+        turn = self._turn_of(pending)
+        if turn is not None:
+            await self._judge_file(workspace, turn, pending)
         return await pending.answer
+
+    async def _judge_file(self, workspace: Workspace, turn: _Turn, pending: Pending) -> None:
+        """A file the agent would read or write (``path`` and ``content`` are text: the
+        SDK checked the request first): refused, done, or asked about through the gate."""
+        params = pending.params
+        path, writing = params["path"], pending.method == "fs/write_text_file"
+        frame = _frame(pending, _shown(params))
+        why = workspace.refusal(path, writing=writing)
+        if why is None and writing:
+            with contextlib.suppress(OSError, ValueError):
+                why = await asyncio.to_thread(workspace.write_refusal, path, params["content"])
+        if why is not None:
+            self.refuse(pending, why)
+            turn.push("file", {**frame, "refused": why})
+            return
+        if writing:
+            with contextlib.suppress(OSError, ValueError):
+                frame["old_text"] = await asyncio.to_thread(workspace.old_text, path)
+        if not self.requests.waits(pending) or turn.stopping:
+            return  # withdrawn while it was judged (its id reused), or the turn stopped
+        if (
+            writing
+            and "old_text" in frame
+            and (call := _permitted(turn, params, frame["old_text"]))
+        ):
+            turn.push("file", {**frame, "permitted_by": call})  # its card was this write's
+            await self.carry_out(turn, pending)
+        elif writing or workspace.ask_first():
+            pending.asked = True
+            turn.push("file", {**frame, "ask": True})
+        else:
+            turn.push("file", frame)
+            await self.carry_out(turn, pending)
 
     async def create_terminal(
         self,
@@ -270,8 +310,18 @@ class _Agent:
         output_byte_limit: int | None = None,
         **kwargs: Any,
     ) -> schema.CreateTerminalResponse:
+        """Refused, or asked for (always) through the gate."""
         pending = arriving()
-        self.transport.on_terminal(self, self._terminals(), pending)
+        terminals = self._terminals()
+        turn = self._turn_of(pending)
+        frame = _frame(pending, _shown(pending.params))
+        why = terminals.refusal(pending.params)
+        if turn is not None and why is not None:
+            self.refuse(pending, why)
+            turn.push("file", {**frame, "refused": why})
+        elif turn is not None:
+            pending.asked = True
+            turn.push("file", {**frame, "ask": True})
         return sdk().schema.CreateTerminalResponse.model_validate(await pending.answer)  # type: ignore[no-any-return]
 
     async def terminal_output(
@@ -294,21 +344,19 @@ class _Agent:
 
     def _terminals(self) -> Terminals:
         if self.terminals is None:
-            raise sdk().RequestError(
-                METHOD_NOT_FOUND, f"agentnb does not offer {arriving().method}"
-            )
+            raise _not_offered(arriving().method)
         return self.terminals
 
     async def create_elicitation(
         self, message: str, mode: schema.ElicitationMode, **kwargs: Any
     ) -> schema.CreateElicitationResponse:
-        raise sdk().RequestError(METHOD_NOT_FOUND, "agentnb does not offer elicitation/create")
+        raise _not_offered("elicitation/create")
 
     async def complete_elicitation(self, elicitation_id: str, **kwargs: Any) -> None:
         return None
 
     async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        raise sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer _{method}")
+        raise _not_offered(f"_{method}")
 
     async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
         return None
@@ -316,9 +364,65 @@ class _Agent:
     def on_connect(self, conn: AgentSide) -> None:
         return None
 
+    # ---- answering its requests ----------------------------------------------------------
+    def _turn_of(self, pending: Pending) -> _Turn | None:
+        """The turn going on that ``pending`` came in; None: there is none, and it is
+        declined."""
+        turn = self.turns.get(pending.session_id)
+        if turn is None or turn.stopping:
+            self.decline(pending, "no turn of this session is going on")
+            return None
+        return turn
+
+    def refuse(self, pending: Pending, why: str) -> None:
+        """Answer ``pending`` with an error saying ``why`` (once)."""
+        self.requests.refuse(pending, sdk().RequestError(_INVALID_PARAMS, why))
+
+    def decline(self, pending: Pending, why: str) -> None:
+        """A request not carried out: a permission answered ``cancelled``, any other
+        refused with ``why``."""
+        if pending.method == _PERMISSION:
+            self.requests.reply(pending, _CANCELLED)
+        else:
+            self.refuse(pending, why)
+
+    async def carry_out(self, turn: _Turn, pending: Pending) -> None:
+        """Do a request a person decided for (or that needs no decision), answering it with
+        its result; its ``OSError`` or ``ValueError`` refuses it. Its card is told either way."""
+        try:
+            if pending.method == "terminal/create":
+                result, output = await _terminal_started(self.terminals, pending.params)
+            else:
+                result, output = await _file_done(self.transport.workspace, pending)
+        except (OSError, ValueError) as exc:
+            self.refuse(pending, _why(exc))
+            turn.push("file_done", {"ticket": pending.ticket, "error": _why(exc)})
+            return
+        self.requests.reply(pending, result)
+        turn.push("file_done", {"ticket": pending.ticket, "output": output})
+
     # ---- the connection's Host -----------------------------------------------------------
     def reused(self, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
-        self.transport.reused(self, rpc_id, method, params)
+        """A request under an id another request still waits under: a protocol error. The
+        one that waited is withdrawn (a decision on its card finds nothing), the id is
+        answered with the error once, and the turns of both end failed, saying so."""
+        earlier = self.requests.under(rpc_id)
+        assert earlier is not None
+        self.requests.withdraw(earlier)
+        shown = json.dumps(rpc_id)[:80]
+        why = (
+            f"protocol error: {self.transport.provider.named} sent a request ({method}) under "
+            f"the id {shown} while its request {earlier.method} under that id waited for an "
+            f"answer; neither was carried out, and the turn was ended"
+        )
+        self.wire.fail(rpc_id, INVALID_REQUEST, why)
+        for session_id in dict.fromkeys((earlier.session_id, str(params.get("sessionId")))):
+            turn = self.turns.get(session_id)
+            if turn is None:
+                continue
+            if session_id == earlier.session_id and earlier.method != _PERMISSION:
+                turn.push("file_done", {"ticket": earlier.ticket, "error": why})
+            self.transport.break_turn(turn, why)
 
     def gone(self, why: str) -> None:
         if not self.went:
@@ -359,7 +463,7 @@ class _Agent:
     def cancel(self, session_id: str) -> None:
         """``session/cancel``, not waited for."""
         cancel = self.connection.send_notification("session/cancel", {"sessionId": session_id})
-        self.transport._in_background(quietly(cancel))
+        self.transport.in_background(quietly(cancel))
 
     async def end(self) -> None:
         """End the agent (its process group, its WebSocket), then the SDK's connection."""
@@ -525,7 +629,7 @@ class AcpTransport(Wire):
         if self._agent is agent:
             self._agent = None
         if agent.terminals is not None:  # the commands it ran end with it
-            self._in_background(agent.terminals.close())
+            self.in_background(agent.terminals.close())
         tail = agent.wire.stderr_tail()
         agent.failure = self.redact(f"{why}; the end of its stderr:\n{tail}" if tail else why)
         for turn in list(agent.turns.values()):
@@ -551,29 +655,7 @@ class AcpTransport(Wire):
         if callable(observe):
             observe(session_id, update)
 
-    def reused(self, agent: _Agent, rpc_id: Any, method: str, params: dict[str, Any]) -> None:
-        """A request under an id another request still waits under: a protocol error. The
-        one that waited is withdrawn (a decision on its card finds nothing), the id is
-        answered with the error once, and the turns of both end failed, saying so."""
-        earlier = agent.requests.under(rpc_id)
-        assert earlier is not None
-        agent.requests.withdraw(earlier)
-        shown = json.dumps(rpc_id)[:80]
-        why = (
-            f"protocol error: {self.provider.named} sent a request ({method}) under the id "
-            f"{shown} while its request {earlier.method} under that id waited for an "
-            f"answer; neither was carried out, and the turn was ended"
-        )
-        agent.wire.fail(rpc_id, INVALID_REQUEST, why)
-        for session_id in dict.fromkeys((earlier.session_id, str(params.get("sessionId")))):
-            turn = agent.turns.get(session_id)
-            if turn is None:
-                continue
-            if session_id == earlier.session_id and earlier.method != _PERMISSION:
-                turn.push("file_done", {"ticket": earlier.ticket, "error": why})
-            self._break(turn, why)
-
-    def _break(self, turn: _Turn, why: str) -> None:
+    def break_turn(self, turn: _Turn, why: str) -> None:
         """End ``turn`` failed (``why``), its waiting requests answered, the agent told to
         cancel it (and ended past its grace)."""
         if turn.stopping or turn.ended.is_set():
@@ -581,139 +663,12 @@ class AcpTransport(Wire):
         turn.end("error", {"message": why, "code": "protocol_error"})
         self._stop(turn)
 
-    def _reply(self, agent: _Agent, pending: Pending, result: object) -> None:
-        """Answer ``pending`` with ``result`` (once)."""
-        agent.requests.reply(pending, result if isinstance(result, dict) else {})
-
-    def _refuse(self, agent: _Agent, pending: Pending, why: str) -> None:
-        """Answer ``pending`` with an error saying ``why`` (once)."""
-        agent.requests.refuse(pending, sdk().RequestError(_INVALID_PARAMS, why))
-
-    @staticmethod
-    def _frame(pending: Pending, params: Mapping[str, Any]) -> dict[str, Any]:
-        """What a frame says of a request: its ticket, method, digest and ``params``."""
-        return {
-            "ticket": pending.ticket,
-            "method": pending.method,
-            "digest": pending.digest,
-            "params": params,
-        }
-
-    def _in_background(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-
-    def on_permission(self, agent: _Agent, pending: Pending) -> None:
-        """A permission the agent asks: through the gate, or cancelled with no turn on."""
-        turn = agent.turns.get(pending.session_id)
-        if turn is None or turn.stopping:
-            self._reply(agent, pending, _CANCELLED)
-            return
-        pending.asked = True
-        turn.push("permission", self._frame(pending, pending.params))
-
-    def on_terminal(self, agent: _Agent, terminals: Terminals, pending: Pending) -> None:
-        """A command the agent would run: refused, or asked for (always) through the gate."""
-        turn = agent.turns.get(pending.session_id)
-        if turn is None or turn.stopping:
-            self._refuse(agent, pending, "no turn of this session is going on")
-            return
-        frame = self._frame(pending, _shown(pending.params))
-        why = terminals.refusal(pending.params)
-        if why is not None:
-            self._refuse(agent, pending, why)
-            turn.push("file", {**frame, "refused": why})
-            return
-        pending.asked = True
-        turn.push("file", {**frame, "ask": True})
-
-    async def _do_terminal(self, agent: _Agent, turn: _Turn, pending: Pending) -> None:
-        """Run a decided ``terminal/create``."""
-        assert agent.terminals is not None
-        try:
-            terminal_id = await agent.terminals.create(pending.params)
-        except (OSError, ValueError) as exc:
-            self._refuse(agent, pending, _why(exc))
-            turn.push("file_done", {"ticket": pending.ticket, "error": _why(exc)})
-            return
-        self._reply(agent, pending, {"terminalId": terminal_id})
-        turn.push("file_done", {"ticket": pending.ticket, "output": f"started in {terminal_id}"})
-
-    async def on_file(self, agent: _Agent, pending: Pending) -> None:
-        """A file the agent would read or write (``path`` and ``content`` are text: the
-        SDK checked the request first): refused, done, or asked about through the gate."""
-        workspace, turn = self.workspace, agent.turns.get(pending.session_id)
-        assert workspace is not None
-        params = pending.params
-        path, writing = params["path"], pending.method == "fs/write_text_file"
-        frame = self._frame(pending, _shown(params))
-        if turn is None or turn.stopping:
-            self._refuse(agent, pending, "no turn of this session is going on")
-            return
-        why = workspace.refusal(path, writing=writing)
-        if why is None and writing:
-            with contextlib.suppress(OSError, ValueError):
-                why = await asyncio.to_thread(workspace.write_refusal, path, params["content"])
-        if why is not None:
-            self._refuse(agent, pending, why)
-            turn.push("file", {**frame, "refused": why})
-            return
-        if writing:
-            with contextlib.suppress(OSError, ValueError):
-                frame["old_text"] = await asyncio.to_thread(workspace.old_text, path)
-        if not agent.requests.waits(pending) or turn.stopping:
-            return  # withdrawn while it was judged (its id reused), or the turn stopped
-        if (
-            writing
-            and "old_text" in frame
-            and (call := _permitted(turn, params, frame["old_text"]))
-        ):
-            turn.push("file", {**frame, "permitted_by": call})  # its card was this write's
-            await self._do_file(agent, turn, pending)
-            return
-        if writing or workspace.ask_first():
-            pending.asked = True
-            turn.push("file", {**frame, "ask": True})
-            return
-        turn.push("file", frame)
-        await self._do_file(agent, turn, pending)
-
-    async def _do_file(self, agent: _Agent, turn: _Turn, pending: Pending) -> None:
-        workspace = self.workspace
-        assert workspace is not None
-        params = pending.params
-        path = params["path"]
-        try:
-            if pending.method == "fs/write_text_file":
-                await asyncio.to_thread(workspace.write, path, params["content"])
-                result: dict[str, Any] = {}
-                output = f"wrote {len(params['content']):,} characters to {path}"
-            else:
-                line, limit = params.get("line"), params.get("limit")
-                text = await asyncio.to_thread(
-                    workspace.read,
-                    path,
-                    line if isinstance(line, int) else None,  # "5" too is valid to the SDK
-                    limit if isinstance(limit, int) else None,
-                )
-                result, output = {"content": text}, text
-        except (OSError, ValueError) as exc:
-            self._refuse(agent, pending, _why(exc))
-            turn.push("file_done", {"ticket": pending.ticket, "error": _why(exc)})
-            return
-        self._reply(agent, pending, result)
-        turn.push("file_done", {"ticket": pending.ticket, "output": output})
-
     # ---- requests ------------------------------------------------------------------------
-    async def _call(
-        self, method: str, params: object, within: float | None, agent: _Agent | None = None
-    ) -> Any:
-        """Send a request to ``agent``, else the running one (:meth:`_Agent.call`)."""
-        agent = agent or self._agent
-        if agent is None:
+    def _running(self) -> _Agent:
+        """The running agent, else a :class:`~agentnb.TransportError` saying it is not."""
+        if self._agent is None:
             raise TransportError(f"the agent {self.base_url} is not running")
-        return await agent.call(method, params, within)
+        return self._agent
 
     def error_of(self, method: str, error: RequestError) -> Exception:
         """The agent's error answering ``method`` as agentnb's."""
@@ -764,7 +719,7 @@ class AcpTransport(Wire):
             if self.workspace is None:  # no files to offer
                 capabilities["fs"] = {"readTextFile": False, "writeTextFile": False}
             params["clientCapabilities"] = capabilities
-            answer = await self._call("initialize", params, None)
+            answer = await self._running().call("initialize", params, None)
             if not isinstance(answer, dict):
                 raise ProtocolError(f"{self.base_url!r} answered initialize oddly")
             return answer
@@ -776,12 +731,10 @@ class AcpTransport(Wire):
         await self.discover()
         if call.method in ("session/new", "session/load"):
             return await self._open_session(call.method, params, replay=call.replay)
-        return await self._call(call.method, params, REQUEST_TIMEOUT_S)
+        return await self._running().call(call.method, params, REQUEST_TIMEOUT_S)
 
     async def _open_session(self, method: str, params: dict[str, Any], *, replay: bool) -> Any:
-        agent = self._agent
-        if agent is None:
-            raise TransportError(f"the agent {self.base_url} is not running")
+        agent = self._running()
         params.setdefault("cwd", str(self.cwd))
         params.setdefault("mcpServers", [])
         if method == "session/load":
@@ -798,10 +751,10 @@ class AcpTransport(Wire):
                     f"not open in the agent's process (which started again since), and the "
                     f"agent offers neither session/resume nor session/load; start a new thread"
                 )
-            answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
+            answer = await agent.call(method, params, REQUEST_TIMEOUT_S)
             agent.sessions.add(session_id)
             return answer if isinstance(answer, dict) else {}
-        answer = await self._call(method, params, REQUEST_TIMEOUT_S, agent)
+        answer = await agent.call(method, params, REQUEST_TIMEOUT_S)
         if isinstance(answer, dict) and isinstance(answer.get("sessionId"), str):
             agent.sessions.add(answer["sessionId"])
         return answer
@@ -835,9 +788,7 @@ class AcpTransport(Wire):
         return response.where if isinstance(response, HandedFrames) else self._named("")
 
     async def _prompt(self, session_id: str, method: str, params: dict[str, Any]) -> _Turn:
-        agent = self._agent
-        if agent is None:
-            raise TransportError(f"the agent {self.base_url} is not running")
+        agent = self._running()
         earlier = agent.turns.get(session_id)
         if earlier is not None:  # a stopped turn still ending: wait for it (bounded)
             with contextlib.suppress(TimeoutError):
@@ -845,7 +796,7 @@ class AcpTransport(Wire):
             if agent.turns.get(session_id) is earlier:
                 raise TransportError(f"session {session_id!r} is busy with another turn")
         turn = agent.turns[session_id] = self._latest[session_id] = _Turn(session_id, agent)
-        self._in_background(self._run_turn(agent, turn, method, params))
+        self.in_background(self._run_turn(agent, turn, method, params))
         # The prompt is written now, by its task's first step, not once the stream has handed
         # out the run's start: the agent works on it while agentnb does that. A Stop from
         # here on reaches the turn as the platform's cancel (`_latest`, in send_json).
@@ -856,11 +807,10 @@ class AcpTransport(Wire):
         self, agent: _Agent, turn: _Turn, method: str, params: dict[str, Any]
     ) -> None:
         try:
-            result = await self._call(method, params, None, agent)
+            result = await agent.call(method, params, None)
         except (ConfigurationError, TransportError, ProtocolError) as exc:
             if not turn.ended.is_set():
-                error = {"message": str(exc), "code": "acp_error"}
-                turn.end("error", error)
+                turn.end("error", {"message": str(exc), "code": "acp_error"})
         else:
             turn.end("end", result if isinstance(result, dict) else {})
         finally:
@@ -882,28 +832,21 @@ class AcpTransport(Wire):
             if pending is None or not pending.asked or pending.session_id != turn.session_id:
                 continue  # answered, withdrawn, or never asked: nothing to carry out
             if (answer.get("method"), answer.get("digest")) != (pending.method, pending.digest):
-                self._deny(agent, pending, "the decision was made on another request's card")
+                why = "the decision was made on another request's card"
+                agent.decline(pending, f"denied: {why}")
             elif pending.method == _PERMISSION:
                 outcome = answer.get("outcome")
                 if answer.get("approved"):  # the writes its card showed: made without a card
                     turn.permits += [p for p in answer.get("permits") or [] if isinstance(p, dict)]
-                self._reply(agent, pending, outcome if isinstance(outcome, dict) else _CANCELLED)
+                outcome = outcome if isinstance(outcome, dict) else _CANCELLED
+                agent.requests.reply(pending, outcome)
             elif not answer.get("approved"):
-                self._deny(agent, pending, str(answer.get("reason") or "the person denied it"))
-            elif pending.method == "terminal/create":
-                await self._do_terminal(agent, turn, pending)
-            elif pending.method in _FILE_METHODS:
-                await self._do_file(agent, turn, pending)
+                why = str(answer.get("reason") or "the person denied it")
+                agent.decline(pending, f"denied: {why}")
+            elif pending.method in _CARRIED_OUT:
+                await agent.carry_out(turn, pending)
             else:
-                self._deny(agent, pending, f"{pending.method} is never asked about")
-
-    def _deny(self, agent: _Agent, pending: Pending, why: str) -> None:
-        """A request decided against: a permission answered ``cancelled``, any other
-        refused with ``why``."""
-        if pending.method == _PERMISSION:
-            self._reply(agent, pending, _CANCELLED)
-        else:
-            self._refuse(agent, pending, f"denied: {why}")
+                agent.decline(pending, f"denied: {pending.method} is never asked about")
 
     async def close_response(self, response: Opened, *, keep: bool) -> None:
         """Let a turn's frames go; without ``keep``, before the turn's end (a Stop, a time
@@ -924,12 +867,9 @@ class AcpTransport(Wire):
             return
         turn.stopping = True
         for pending in agent.requests.asked_in(turn.session_id):
-            if pending.method == _PERMISSION:
-                self._reply(agent, pending, _CANCELLED)
-            else:
-                self._refuse(agent, pending, "the turn was stopped")
+            agent.decline(pending, "the turn was stopped")
         agent.cancel(turn.session_id)
-        self._in_background(self._end_or_kill(agent, turn))
+        self.in_background(self._end_or_kill(agent, turn))
 
     async def _end_or_kill(self, agent: _Agent, turn: _Turn) -> None:
         try:
@@ -946,11 +886,53 @@ class AcpTransport(Wire):
             await agent.end()
 
 
+def _not_offered(method: str) -> Exception:
+    """The error answering a request agentnb does not offer (its method named)."""
+    return sdk().RequestError(METHOD_NOT_FOUND, f"agentnb does not offer {method}")  # type: ignore[no-any-return]
+
+
 def _why(failure: Exception) -> str:
     """Why a request of the agent's failed, as it is told (an ``OSError`` named)."""
     if isinstance(failure, ValueError):
         return str(failure)
     return f"{type(failure).__name__}: {failure}"
+
+
+def _frame(pending: Pending, params: Mapping[str, Any]) -> dict[str, Any]:
+    """What a frame says of a request: its ticket, method, digest and ``params``."""
+    return {
+        "ticket": pending.ticket,
+        "method": pending.method,
+        "digest": pending.digest,
+        "params": params,
+    }
+
+
+async def _file_done(workspace: Workspace | None, pending: Pending) -> tuple[dict[str, Any], str]:
+    """A decided file read or write done: the agent's answer, and what its card shows."""
+    assert workspace is not None
+    params = pending.params
+    path = params["path"]
+    if pending.method == "fs/write_text_file":
+        await asyncio.to_thread(workspace.write, path, params["content"])
+        return {}, f"wrote {len(params['content']):,} characters to {path}"
+    line, limit = params.get("line"), params.get("limit")
+    text = await asyncio.to_thread(
+        workspace.read,
+        path,
+        line if isinstance(line, int) else None,  # "5" too is valid to the SDK
+        limit if isinstance(limit, int) else None,
+    )
+    return {"content": text}, text
+
+
+async def _terminal_started(
+    terminals: Terminals | None, params: Mapping[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """A decided ``terminal/create`` run: the agent's answer, and what its card shows."""
+    assert terminals is not None
+    terminal_id = await terminals.create(params)
+    return {"terminalId": terminal_id}, f"started in {terminal_id}"
 
 
 async def _refusing(work: Awaitable[_T]) -> _T:
@@ -968,24 +950,25 @@ def _shown(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _permitted(turn: _Turn, params: Mapping[str, Any], current: str | None) -> str | None:
     """The call whose approved diff this write is, used up (None: no approved diff is this
-    write): its path is the diff's, and its text the file as it is with the diff applied
-    (``old`` found once and replaced by ``new``; a diff of a new file where there is none)."""
+    write): its path is the diff's, and its text the file as it is with the diff applied."""
     for permit in turn.permits:
-        old, new = permit.get("old"), permit.get("new")
-        if permit.get("path") != params.get("path") or not isinstance(new, str):
-            continue
-        if old is None:
-            written = new if current is None else None
-        elif not isinstance(old, str) or current is None:
-            written = None
-        elif current == old or current.count(old) != 1:
-            written = new if current == old else None
-        else:
-            written = current.replace(old, new, 1)
-        if written is not None and written == params.get("content"):
+        if permit.get("path") == params["path"] and _applied(permit, current) == params["content"]:
             turn.permits.remove(permit)
             return str(permit.get("call"))
     return None
+
+
+def _applied(permit: Mapping[str, Any], current: str | None) -> str | None:
+    """The file's text with the permit's diff applied: ``old`` found once and replaced by
+    ``new``, or a diff of a new file where there is none (None: it does not apply)."""
+    old, new = permit.get("old"), permit.get("new")
+    if not isinstance(new, str):
+        return None
+    if old is None:
+        return new if current is None else None
+    if not isinstance(old, str) or current is None or current.count(old) != 1:
+        return None
+    return current.replace(old, new, 1)
 
 
 def _rpc_call(http: WireRequest) -> RpcCall:

@@ -217,15 +217,13 @@ class MessageWire:
         async with self._writing:
             await self._write(line)
 
-    def post(self, message: dict[str, Any]) -> None:
-        """Send without waiting (an answer the reader gives); a write that fails means the
-        agent is going, which its reader reports."""
-        task = asyncio.create_task(quietly(self.send_raw(message)))
+    def fail(self, rpc_id: Any, code: int, message: str) -> None:
+        """Answer ``rpc_id`` with an error, without waiting (an answer the reader gives); a
+        write that fails means the agent is going, which its reader reports."""
+        error = {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}}
+        task = asyncio.create_task(quietly(self.send_raw(error)))
         _posting.add(task)
         task.add_done_callback(_posting.discard)
-
-    def fail(self, rpc_id: Any, code: int, message: str) -> None:
-        self.post({"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}})
 
     async def said_how_it_went(self) -> bool:
         """Whether the reader ends (``over``: it read the agent's last message and said why
@@ -292,9 +290,8 @@ class MessageWire:
             assert self.host is not None
             self.host.reused(rpc_id, method, params)
             return None
-        pending = self.requests.open(rpc_id, method, params)
-        assert pending is not None, "a valid id that no request waits under"
-        _arriving.set(pending)  # the SDK's task for it is made next, in this context
+        # the SDK's task for it is made next, in this context
+        _arriving.set(self.requests.open(rpc_id, method, params))
         return message
 
     def _invalid_id(self, message: dict[str, Any], method: object) -> None:

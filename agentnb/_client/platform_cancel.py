@@ -59,12 +59,8 @@ def cancel_on_platform(
     history records it)."""
     if (run.run_id is None and naming is None) or not can_cancel(transport, run):
         return None
-    task = asyncio.get_running_loop().create_task(
-        _cancel(transport, run, on_change, naming), name=f"agentnb: cancel {run.local_id}"
-    )
-    transport.background.add(task)
-    task.add_done_callback(transport.background.discard)
-    return task
+    cancel = _cancel(transport, run, on_change, naming)
+    return transport.in_background(cancel, name=f"agentnb: cancel {run.local_id}")
 
 
 async def _cancel(

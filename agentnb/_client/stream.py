@@ -404,10 +404,7 @@ class AsyncRunStream:
             return  # read: the failure is not the run's, which ended before it
         response = opening.result()
         if response is not None:
-            closing = self._transport.close_response(response, keep=False)
-            task = asyncio.get_running_loop().create_task(closing)
-            self._transport.background.add(task)
-            task.add_done_callback(self._transport.background.discard)
+            self._transport.in_background(self._transport.close_response(response, keep=False))
 
     async def _prepare(self, request: RunRequest) -> RunRequest:
         """What the platform says about itself (read once per client), then the dialect's

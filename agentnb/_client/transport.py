@@ -329,14 +329,7 @@ class Transport(Wire):
             return response
         if not is_event_stream(content_type):
             body = await self.error_body(response)
-            raise content_type_error(
-                request.method,
-                str(request.url),
-                response.status_code,
-                content_type,
-                body,
-                (self._api_key,),
-            )
+            raise content_type_error(response, body, (self._api_key,))
         return response
 
     async def framework_named(self, error: NotFoundError) -> NotFoundError:
@@ -395,15 +388,8 @@ class Transport(Wire):
                     f"{self.where(request)}: the JSON answer is nested too deeply to read ({exc})",
                     url=self.redact(str(request.url)),
                 ) from None
-            raise content_type_error(
-                request.method,
-                str(request.url),
-                response.status_code,
-                response.headers.get("content-type"),
-                raw[:ERROR_BODY_LIMIT].decode("utf-8", "replace"),
-                (self._api_key,),
-                expected="JSON",
-            ) from None
+            body = raw[:ERROR_BODY_LIMIT].decode("utf-8", "replace")
+            raise content_type_error(response, body, (self._api_key,), expected="JSON") from None
 
     async def send_json(
         self, http: WireRequest, *, on_retry: Callable[[], None] | None = None

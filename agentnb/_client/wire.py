@@ -12,7 +12,7 @@ one copy for every wire.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Callable, Coroutine, Mapping
 from typing import Any
 
 import httpx
@@ -117,6 +117,15 @@ class Wire:
         return error
 
     # ---- lifecycle -------------------------------------------------------------------
+    def in_background(
+        self, work: Coroutine[Any, Any, None], name: str | None = None
+    ) -> asyncio.Task[None]:
+        """Run ``work`` in a task of its own, which closing the transport waits for."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
     async def aclose(self) -> None:
         if self.background:
             await asyncio.gather(*self.background, return_exceptions=True)

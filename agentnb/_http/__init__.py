@@ -8,14 +8,9 @@ from .clients import (
     Verify,
     checked_verify,
     new_http_client,
-    tls_context,
 )
 from .content_coding import (
-    DECODE_RATIO_FLOOR,
-    PIECE_SIZE,
-    Decoder,
     accept_encoding,
-    check_ratio,
     decoded_body,
     decoder_for,
 )
@@ -31,16 +26,12 @@ from .error_map import (
 from .wire_body import abort
 
 __all__ = [
-    "DECODE_RATIO_FLOOR",
     "KNOWN_SERVERS",
-    "PIECE_SIZE",
     "SIDE_CONNECTIONS",
-    "Decoder",
     "KnownServer",
     "Verify",
     "abort",
     "accept_encoding",
-    "check_ratio",
     "checked_verify",
     "content_type_error",
     "decoded_body",
@@ -49,6 +40,5 @@ __all__ = [
     "is_json",
     "new_http_client",
     "status_error",
-    "tls_context",
     "transport_error",
 ]

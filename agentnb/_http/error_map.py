@@ -221,10 +221,7 @@ def is_json(content_type: str | None) -> bool:
 
 
 def content_type_error(
-    method: str,
-    url: str,
-    status: int,
-    content_type: str | None,
+    response: httpx.Response,
     body: str,
     secrets: Iterable[str | None],
     *,
@@ -233,7 +230,9 @@ def content_type_error(
     """The error for a success status whose body is not what was asked for (an HTML page
     instead of an event stream or JSON...)."""
     secrets = list(secrets)
-    safe_url = redact(url, secrets)
+    method, status = response.request.method, response.status_code
+    safe_url = redact(str(response.request.url), secrets)
+    content_type = response.headers.get("content-type")
     kind = content_type or "no content type"
     hint = (
         " (an HTML page: a proxy, a login wall or the wrong base URL?)"

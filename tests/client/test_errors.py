@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import random
 
+import httpx
 import pytest
 
 from agentnb import (
@@ -21,6 +22,12 @@ from agentnb._http.error_map import content_type_error, is_event_stream, status_
 
 URL = "http://127.0.0.1:8765/v1/agents/nope/stream"
 KEY = "sk-test-0123456789abcdef"
+
+
+def answered(method: str, url: str, content_type: str | None) -> httpx.Response:
+    """A 200 to ``method`` of ``url`` with that content type (its body given apart)."""
+    headers = {"content-type": content_type} if content_type is not None else {}
+    return httpx.Response(200, headers=headers, request=httpx.Request(method, url))
 
 
 @pytest.mark.parametrize(
@@ -77,7 +84,8 @@ def test_a_key_echoed_by_the_server_is_redacted() -> None:
     error = status_error("POST", url, 401, {}, body, [KEY])
     assert KEY not in str(error) and KEY not in error.url and KEY not in error.body
     assert "invalid key ***" in str(error)
-    protocol = content_type_error("POST", url, 200, "text/html", f"<p>{KEY}</p>", [KEY])
+    html = answered("POST", url, "text/html")
+    protocol = content_type_error(html, f"<p>{KEY}</p>", [KEY])
     assert KEY not in str(protocol)
 
 
@@ -96,9 +104,10 @@ def test_content_type_checks() -> None:
     assert is_event_stream("Text/Event-Stream; charset=utf-8")
     assert not is_event_stream("application/json")
     assert not is_event_stream(None)
-    error = content_type_error("POST", URL, 200, None, "<!DOCTYPE html><p>login</p>", [])
+    error = content_type_error(answered("POST", URL, None), "<!DOCTYPE html><p>login</p>", [])
     assert "no content type, not an event stream" in str(error) and "HTML page" in str(error)
-    json_error = content_type_error("GET", URL, 200, "text/plain", "hi", [], expected="JSON")
+    plain = answered("GET", URL, "text/plain")
+    json_error = content_type_error(plain, "hi", [], expected="JSON")
     assert "text/plain, not JSON: hi" in str(json_error)
 
 
