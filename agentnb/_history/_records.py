@@ -37,8 +37,6 @@ from ..events import Usage
 if TYPE_CHECKING:
     from ..providers import RemoteRun
 
-    pass
-
 __all__ = [
     "CHECKPOINT_TEXT_LIMIT",
     "FIGURE_RANGES",
