@@ -70,7 +70,6 @@ from .context_tools import (
 )
 
 __all__ = [
-    "ATTACHMENTS_DENIED",
     "PREVIEW_CHARS",
     "KernelAttachments",
     "Mentions",

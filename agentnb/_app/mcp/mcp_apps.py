@@ -48,11 +48,8 @@ if TYPE_CHECKING:
     from ..._display.widget import ChatCell
 
 __all__ = [
-    "MAX_VIEWS",
     "MAX_VIEW_CALLS",
-    "MAX_VIEW_CHARS",
     "SHOWN_MIME",
-    "ViewHost",
     "allowed_domains",
     "view_called",
     "view_result",

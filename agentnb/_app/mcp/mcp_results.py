@@ -29,11 +29,7 @@ from ..._core.text import counted
 
 __all__ = [
     "MAX_IMAGES",
-    "MAX_IMAGE_PIXELS",
-    "MAX_TABLE_COLUMNS",
-    "MAX_TABLE_ROWS",
     "MAX_TREE_DEPTH",
-    "MAX_TREE_NODES",
     "formed_result",
 ]
 
