@@ -5,6 +5,7 @@ parser, run) registered in :data:`COMMANDS`; a package adds its own through the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import sys
@@ -77,17 +78,13 @@ def _serve(args: argparse.Namespace) -> int:
     from ..server._auth import generate_api_key
     from ..server._serve import run_foreground
 
-    try:
-        given, source = _given_key(args)
-    except ConfigurationError as exc:
-        print_fitted(f"agentnb serve: error: {exc}")
-        return 2
+    given, source = _given_key(args)
     api_key = given or generate_api_key()
 
     def ready(base_url: str) -> None:
         _print_banner(base_url, api_key, source)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run_foreground(
             args.host,
             args.port,
@@ -96,11 +93,6 @@ def _serve(args: argparse.Namespace) -> int:
             allow_remote=args.allow_remote,
             on_ready=ready,
         )
-    except ConfigurationError as exc:
-        print_fitted(f"agentnb serve: error: {exc}")
-        return 2
-    except KeyboardInterrupt:
-        pass
     print("agentnb server stopped.", flush=True)
     return 0
 
@@ -240,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _said_plainly
             return handler(args)
+    except ConfigurationError as exc:  # a usage error, before anything ran: one line
+        print_fitted(f"agentnb {args.command}: error: {exc}")
+        return 2
     finally:
         _close_clients()
 

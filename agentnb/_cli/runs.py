@@ -67,11 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        history, where = _read(args)
-    except ConfigurationError as exc:
-        print_fitted(f"agentnb runs: error: {exc}")
-        return 2
+    history, where = _read(args)
     if where is None:
         print_fitted("agentnb runs: the run history is off (AGENTNB_HISTORY=off)")
         return 0

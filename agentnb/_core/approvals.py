@@ -59,7 +59,6 @@ __all__ = [
     "ApprovalSupport",
     "Approver",
     "PlatformSupport",
-    "allowed_for_run",
     "approver_for",
     "as_approver",
     "collect_decisions",

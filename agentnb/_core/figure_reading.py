@@ -18,8 +18,6 @@ from .secrets import value_of
 from .text import counted, excerpt
 
 __all__ = [
-    "SHOWN_LABELS",
-    "SHOWN_PLOTS",
     "TEXT_CHARS",
     "axes_reading",
     "figure_reading",

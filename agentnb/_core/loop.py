@@ -15,7 +15,6 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 __all__ = [
-    "WAIT_SLICE",
     "get_loop",
     "in_loop_thread",
     "result_of",

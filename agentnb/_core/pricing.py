@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_COST_USD",
     "MAX_TOKENS",
-    "PRICES_VAR",
-    "PRICE_KEYS",
     "CostSource",
     "PriceTable",
     "RunCost",

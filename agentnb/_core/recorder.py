@@ -17,7 +17,6 @@ if TYPE_CHECKING:  # named in annotations only: the seam loads with the package,
     from .run import Run
 
 __all__ = [
-    "RecorderGroup",
     "RunRecorder",
     "add_recorder",
     "call_recorder",

@@ -23,7 +23,6 @@ __all__ = [
     "APP_VIEW_MIME",
     "MAX_SHOWN_HTML_CHARS",
     "MAX_SHOWN_IMAGE_BYTES",
-    "SHOWN_MIMES",
     "SHOWN_TIME_LIMIT",
     "figure_png",
     "has_rich_form",

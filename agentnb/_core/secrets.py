@@ -41,23 +41,18 @@ from .exceptions import ConfigurationError
 from .text import ERROR_CHARS, excerpt
 
 __all__ = [
-    "MIN_ENV_SECRET_LENGTH",
     "MIN_SECRET_LENGTH",
     "REDACTED",
     "SECRET_SEARCH_ITEMS",
     "SECRET_VALUES",
-    "WITHHELD",
     "FoundSecrets",
     "SecretSearch",
     "checked_key",
     "env_prefix",
     "key_advice",
-    "known_secrets",
     "mask",
     "named_fields",
     "no_key_note",
-    "pair_value",
-    "record_attributes",
     "redact",
     "redact_credentials",
     "redact_key_shapes",
@@ -69,7 +64,6 @@ __all__ = [
     "secret_name",
     "secret_positions",
     "url_credentials",
-    "url_passwords",
     "value_of",
     "without_a_cut_secret",
 ]

@@ -40,10 +40,7 @@ from .transcript import CallVersion, ToolCall
 __all__ = [
     "DIFF_BELOW",
     "DIFF_LINES",
-    "VALUE_CHARS",
-    "ShownArgument",
     "ShownCall",
-    "ShownVersion",
     "is_plain_identifier",
     "shown_call",
     "visible",

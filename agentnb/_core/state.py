@@ -22,7 +22,6 @@ from ..events import CustomEvent, StateDelta, StateSnapshot
 from .json_size import ITEM_SIZE, STRING_SIZE, json_size, json_walk
 
 __all__ = [
-    "MAX_CUSTOM_EVENTS",
     "MAX_PATCH_OPERATIONS",
     "AgentState",
     "PatchError",

@@ -34,7 +34,6 @@ from typing import Any, Final, Literal, TextIO
 __all__ = [
     "MAX_OUTPUT_CHARS",
     "Outcome",
-    "ReadStopped",
     "call_abandoned",
     "call_within",
     "calling_run",

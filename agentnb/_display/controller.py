@@ -42,7 +42,6 @@ from .widget_protocol import Turn
 __all__ = [
     "ChatActions",
     "ChatController",
-    "ControllerSink",
     "NewConversation",
     "SendPasted",
     "SessionControls",

@@ -19,7 +19,6 @@ from .table import Cell
 
 __all__ = [
     "MONTHS",
-    "TABLE_COLUMNS",
     "TableColumn",
     "column_heads",
     "full_time",

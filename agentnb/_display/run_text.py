@@ -44,7 +44,6 @@ __all__ = [
     "seconds",
     "status_line",
     "summary_line",
-    "tokens_text",
     "tool_name",
     "tool_output",
     "waiting_question",

@@ -24,9 +24,7 @@ __all__ = [
     "EMPTY_OUTPUT",
     "RunsGrid",
     "RunsTable",
-    "RunsView",
     "Shown",
-    "TableSource",
 ]
 
 logger = logging.getLogger("agentnb.display")

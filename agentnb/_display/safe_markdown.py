@@ -22,7 +22,6 @@ from markdown_it.utils import EnvType, OptionsDict
 __all__ = [
     "NO_MATH",
     "code_block",
-    "escape_text",
     "markdown_html",
     "one_line",
     "parse_markdown",

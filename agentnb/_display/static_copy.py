@@ -54,9 +54,7 @@ from .safe_markdown import (
 
 __all__ = [
     "BREAK_LONG_WORDS",
-    "PLAIN_ANSWER_CHARS",
     "REOPENED_STYLE",
-    "TOOL_LABELS",
     "clean",
     "static_bundle",
     "static_html",

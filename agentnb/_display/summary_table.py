@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "ANSWER_COLUMNS",
     "fitting_columns",
     "key_label",
     "percent",

@@ -19,7 +19,6 @@ from .run_text import cut_note, tool_output
 __all__ = [
     "MAX_TOOL_OUTPUT_CHARS",
     "Turn",
-    "approval_wire",
     "meta_wire",
     "shown_wire",
     "tool_wire",

@@ -23,14 +23,11 @@ from ._run_filter import SEARCH_TABLE
 
 __all__ = [
     "ENV_VAR",
-    "FILE_NAME",
-    "MAX_SCHEMA_OBJECTS",
     "MEMORY",
     "HistoryLocation",
     "check_schema",
     "default_location",
     "expand_path",
-    "is_busy",
     "is_interrupted",
     "retry_busy",
     "store_error",

@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Final
 
 from .._core.exceptions import ConfigurationError
@@ -33,6 +34,7 @@ __all__ = [
     "plugin_generation",
     "rebuild_side_tables",
     "shipped_then_dropped",
+    "write_transaction",
 ]
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -778,8 +780,7 @@ def apply_migrations(
     pending = pending_migrations(applied_migrations(db), migrations)
     if not pending:
         return []
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         db.execute(
             "CREATE TABLE IF NOT EXISTS _migrations "
             "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
@@ -791,12 +792,21 @@ def apply_migrations(
                 "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
                 (migration.__name__, time.time()),
             )
+    return [migration.__name__ for migration in pending]
+
+
+@contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (``BEGIN IMMEDIATE``) around the block: committed at its end,
+    rolled back if it raises. ``db`` is in autocommit mode (``isolation_level=None``)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-    return [migration.__name__ for migration in pending]
 
 
 def pending_migrations(

@@ -37,8 +37,6 @@ from ..events import Usage
 if TYPE_CHECKING:
     from ..providers import RemoteRun
 
-    pass
-
 __all__ = [
     "CHECKPOINT_TEXT_LIMIT",
     "FIGURE_RANGES",
@@ -46,13 +44,11 @@ __all__ = [
     "MALFORMED_COLUMN",
     "MAX_SCORE",
     "MAX_SECONDS",
-    "MAX_TOOL_CALLS",
     "ORIGIN_COLUMN",
     "OUTPUT_LIMIT",
     "RUN_COLUMNS",
     "SNIPPET_COLUMN",
     "TOOL_CALL_COLUMNS",
-    "CallSource",
     "ColumnKind",
     "LongText",
     "RunRecord",
@@ -64,8 +60,6 @@ __all__ = [
     "column_sql",
     "end_values",
     "host_of",
-    "normalize_status",
-    "parse_time",
     "progress_values",
     "read_json",
     "read_time",
@@ -81,7 +75,6 @@ __all__ = [
     "storable",
     "storable_row",
     "storable_text",
-    "stored_text",
     "text_length",
     "to_json",
     "tool_rows",

@@ -28,8 +28,6 @@ from ._scores import ScoreMatch, score_condition_sql, score_filter
 __all__ = [
     "EVALUATES",
     "METADATA_IS_SQL",
-    "METADATA_PREFIX",
-    "METADATA_TABLE",
     "SEARCH_CANDIDATES",
     "SEARCH_COUNT_CAP",
     "SEARCH_TABLE",
@@ -38,7 +36,6 @@ __all__ = [
     "RunFilter",
     "RunFilters",
     "Since",
-    "count_sql",
     "counted",
     "matched_rows",
     "metadata_filter",

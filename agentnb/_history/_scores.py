@@ -24,9 +24,6 @@ from ._records import MAX_SCORE, storable_text, truncate
 __all__ = [
     "SCORE_COLUMNS",
     "SCORE_PREFIX",
-    "SCORE_SOURCES",
-    "CheckedScore",
-    "ScoreKind",
     "ScoreMatch",
     "ScoreRecord",
     "ScoreSource",

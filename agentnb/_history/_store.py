@@ -59,6 +59,7 @@ from ._migrations import (
     pending_migrations,
     plugin_generation,
     rebuild_side_tables,
+    write_transaction,
 )
 from ._records import (
     CHECKPOINT_TEXT_LIMIT,
@@ -459,15 +460,8 @@ class HistoryStore(Generic[Shown]):
 
     def _write_with(self, db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
         def attempt() -> T:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(db)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            return result
+            with write_transaction(db):
+                return work(db)
 
         return retry_busy(attempt, self.busy_timeout)
 

@@ -30,26 +30,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "CALL_SUMMARY_COLUMNS",
-    "COUNTED_STATUSES",
-    "GROUPABLE",
-    "PERIOD",
-    "PERIODS",
-    "QUANTILES",
     "SHARES",
     "SUMMARY_COLUMNS",
-    "FrameOf",
     "ShownColumns",
-    "as_summary",
     "is_share",
-    "score_summary_rows",
     "summarize_calls",
     "summary_by_sql",
-    "summary_frame",
     "summary_in_memory",
     "summary_keys",
     "summary_rows",
-    "timed_note",
 ]
 
 FrameOf = Callable[[Sequence[str]], "pd.DataFrame"]

@@ -44,22 +44,13 @@ if TYPE_CHECKING:
     from ..providers._base import RemoteRun
 
 __all__ = [
-    "CALLS_BLOCK",
-    "ORIGINS",
     "SHOWN_ROWS",
-    "CallsBlock",
     "Origin",
-    "RowSource",
     "RunHistory",
     "RunsHead",
     "StoreRead",
     "ToolCallHistory",
-    "ToolCallSource",
-    "build_frame",
     "columns_of",
-    "empty_columns",
-    "join_remote",
-    "score_columns",
 ]
 
 

@@ -20,7 +20,6 @@ from .._core.client_tools import ClientTool
 from .._core.request import RunOptions
 
 __all__ = [
-    "ATTACH_FLAGS",
     "attach_options",
     "lookup",
     "request_options",

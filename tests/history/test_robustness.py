@@ -4,7 +4,6 @@ interrupted by a store that was already open."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
@@ -24,8 +23,7 @@ from agentnb_testing import PATIENCE_S, REPO
 
 import agentnb
 from agentnb import runs
-from agentnb._cli.runs import configure
-from agentnb._cli.runs import main as cli_main
+from agentnb._cli.main import main as cli_main
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run, RunErrorInfo
@@ -180,9 +178,7 @@ def test_a_write_that_fails_raises_a_history_store_error(damaged_at_the_end: Pat
 
 
 def cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    configure(parser)
-    return cli_main(parser.parse_args(argv))
+    return cli_main(["runs", *argv])
 
 
 def test_the_cli_reports_a_damaged_file(damaged: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agentnb._cli.runs import main as cli_main
+from agentnb._cli.main import main as cli_main
 from agentnb._core.request import RunRequest
 from agentnb._core.run import Run, RunErrorInfo
 from agentnb.events import RunCompleted, TextDelta, ToolCallFinished, ToolCallStarted, Usage
@@ -294,13 +294,7 @@ def test_importing_agentnb_does_not_import_pandas_or_matplotlib() -> None:
 
 # ---- the CLI -----------------------------------------------------------------------------
 def cli(*argv: str) -> int:
-    import argparse
-
-    from agentnb._cli.runs import configure
-
-    parser = argparse.ArgumentParser()
-    configure(parser)
-    return cli_main(parser.parse_args(argv))
+    return cli_main(["runs", *argv])
 
 
 def test_cli_prints_a_table(store: HistoryStore, capsys: pytest.CaptureFixture[str]) -> None:

@@ -135,9 +135,9 @@ def test_a_mention_with_a_slash_attaches_the_files_first_lines_redacted(tmp_path
     assert "abcdefgh12345678" not in block and "token = " in block  # redacted as every read
     assert "@./notes.txt (first 1 line):\nremember the milk" in block
     assert "@df.a: pandas Series" in block  # a name with a dot is still a name
-    assert sent.one_by_one is not None
-    assert sent.one_by_one.message == head
-    items = {item.mention: item for item in sent.one_by_one.items}
+    assert sent.attachments is not None
+    assert sent.attachments.message == head
+    items = {item.mention: item for item in sent.attachments.items}
     assert items["@src/io.py"].uri == (tmp_path / "src" / "io.py").as_uri()
     assert items["@src/io.py"].mime_type == "text/x-python" and items["@src/io.py"].file
     assert items["@./notes.txt"].mime_type == "text/plain"

@@ -46,7 +46,6 @@ __all__ = [
     "ConfigOptions",
     "PastSession",
     "SessionList",
-    "acp_of",
 ]
 
 COMMANDS_WAIT_S = 3.0

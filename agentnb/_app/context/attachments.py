@@ -32,7 +32,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal
 from urllib.parse import quote
 
 from ..._core.client_tools import AskedFirst, tool
@@ -70,9 +70,7 @@ from .context_tools import (
 )
 
 __all__ = [
-    "ATTACHMENTS_DENIED",
     "PREVIEW_CHARS",
-    "Attached",
     "KernelAttachments",
     "Mentions",
     "NotebookTurn",
@@ -114,12 +112,12 @@ characters at most)."""
 
 @dataclass(frozen=True)
 class NotebookTurn:
-    """One turn as sent from an IPython session: the ``message`` with its attachments, the
-    run's ``tools`` (the context tools after the caller's) and the ``media`` its attachments
-    add (each attached figure's image, on a dialect that takes images)."""
+    """One turn as sent from an IPython session: the ``message`` with its attachments in its
+    data block, the run's ``tools`` (the context tools after the caller's) and the ``media``
+    its attachments add (each attached figure's image, on a dialect that takes images)."""
 
     message: str
-    tools: Any
+    tools: Any = None
     media: tuple[Media, ...] = ()
     attached: tuple[tuple[str, str], ...] = ()
     """Each attachment's mention and its text as sent (in the message's data block)."""
@@ -154,7 +152,7 @@ def notebook_context(
     if context:
         tools = [*(tools or ()), *context_tools(kernel, nonce)]
     sent = attached(message, kernel, nonce, mentions=mentions, attach=attach, images=images)
-    return NotebookTurn(sent.message, tools, sent.media, sent.items, sent.one_by_one)
+    return replace(sent, tools=tools)
 
 
 def with_attachments(request: RunRequest, turn: NotebookTurn) -> RunRequest:
@@ -206,17 +204,6 @@ def asks_first(message: str) -> bool:
     return bool(found)
 
 
-class Attached(NamedTuple):
-    """A message as sent, its attachments in its data block, the images they add, and each
-    attachment's mention and text (``items``)."""
-
-    message: str
-    media: tuple[Media, ...] = ()
-    items: tuple[tuple[str, str], ...] = ()
-    one_by_one: Attachments | None = None
-    """The message without its data block, and each attachment in a block of its own."""
-
-
 def attached(
     message: str,
     kernel: Kernel,
@@ -226,12 +213,13 @@ def attached(
     mentions: Mentions = "typed",
     attach: Sequence[str] = (),
     images: bool = False,
-) -> Attached:
-    """``message`` as sent: its mentions read as ``mentions`` says (``@@`` written ``@``
-    where they are), each attachment's summary after it in the data block marked
-    ``nonce``, those of ``attach`` too; a :class:`ConfigurationError` for a name the kernel
-    lacks where it is typed or named in ``attach``. With ``images``, each attached figure's
-    image (its summary saying it went, or why not: :func:`.context_summary.figure_image`)."""
+) -> NotebookTurn:
+    """``message`` as sent, a turn without its tools: its mentions read as ``mentions`` says
+    (``@@`` written ``@`` where they are), each attachment's summary after it in the data
+    block marked ``nonce``, those of ``attach`` too; a :class:`ConfigurationError` for a name
+    the kernel lacks where it is typed or named in ``attach``. With ``images``, each attached
+    figure's image (its summary saying it went, or why not:
+    :func:`.context_summary.figure_image`)."""
     settings = settings or context_settings()
     media: list[Media] | None = [] if images else None
     text: str = message
@@ -243,13 +231,18 @@ def attached(
         more = " ".join(mention for mention in named if mention not in items)
         items = {**items, **_attachments(more, kernel, settings, True, media)[1]}
     if not items:
-        return Attached(text)
+        return NotebookTurn(text)
     block = data_block(chr(10).join(items.values()), nonce)
     one_by_one = Attachments(
         message=text,
         items=tuple(_attachment(m, item, kernel, nonce) for m, item in items.items()),
     )
-    return Attached(f"{text}\n\n{block}", tuple(media or ()), tuple(items.items()), one_by_one)
+    return NotebookTurn(
+        f"{text}\n\n{block}",
+        media=tuple(media or ()),
+        attached=tuple(items.items()),
+        attachments=one_by_one,
+    )
 
 
 def _attachment(mention: str, text: str, kernel: Kernel, nonce: str) -> Attachment:

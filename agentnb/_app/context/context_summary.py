@@ -55,14 +55,9 @@ from ..._core.text import compact_json, counted, excerpt
 from ..._core.user_code import call_within
 
 __all__ = [
-    "DEFAULT_LEVEL",
-    "IMAGE_BYTES",
     "IMAGE_SIDE",
     "ITEM_CHARS",
     "ITEM_TIME_LIMIT",
-    "LEVELS",
-    "SAMPLE_ROWS",
-    "TURN_CHARS",
     "TURN_IMAGES",
     "UNSEARCHED",
     "ContextSettings",

@@ -53,7 +53,6 @@ from .context_summary import (
 )
 
 __all__ = [
-    "FILE_LINES",
     "NO_KERNEL",
     "OUTPUT_SCHEMAS",
     "PAGE_SIZE",
@@ -61,14 +60,12 @@ __all__ = [
     "cell_source",
     "context_tools",
     "denied_in",
-    "denied_path",
     "denied_value",
     "file_head",
     "judged_file",
     "kernel_secrets",
     "kernel_tools",
     "last_error",
-    "private_path",
     "read_safely",
     "refusal_of",
     "remember_code_error",

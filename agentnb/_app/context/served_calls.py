@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from ..._client.tool_rounds import ToolRounds
 from ..._core.approvals import ApprovalGate, ApprovalPolicy, PlatformSupport
@@ -39,7 +39,7 @@ from ...events import Event, RunCompleted, RunStarted, ToolCallFinished, ToolCal
 from .context_summary import new_nonce
 from .context_tools import Kernel, context_tools
 
-__all__ = ["KEPT_CALLS", "SHOWN_CALLS", "ServedCall", "ServedCalls"]
+__all__ = ["KEPT_CALLS", "SHOWN_CALLS", "PeerRun", "ServedCall", "ServedCalls"]
 
 KEPT_CALLS = 1_000
 """Calls ``srv.calls`` keeps (the latest)."""
@@ -67,14 +67,36 @@ NOT_WRITING = (
 Status = Literal["succeeded", "failed", "denied"]
 
 
-def peer_run(agent: str, message: str, platform: str) -> tuple[Run, ApprovalGate]:
+class PeerRun:
     """The run that holds the calls an MCP peer asks for (a client of the notebook's server,
     an MCP App's view: no agent's turn, no model, no connection) and the approval gate they
-    go through, ``platform`` naming who asks."""
-    run = Run.new(
-        agent, message, thread_id=None, provider="mcp", connection="", model=None, max_size=None
-    )
-    return run, ApprovalGate(run, PlatformSupport(platform, supports_answers=False))
+    go through, ``platform`` naming who asks; the run's stream, whose events are stamped
+    and applied to the run as they are delivered."""
+
+    def __init__(self, agent: str, message: str, platform: str) -> None:
+        self.run = Run.new(
+            agent, message, thread_id=None, provider="mcp", connection="", model=None, max_size=None
+        )
+        self.approvals = ApprovalGate(self.run, PlatformSupport(platform, supports_answers=False))
+        self._seq = 0
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events()
+
+    def _events(self) -> AsyncIterator[Event]:
+        raise NotImplementedError
+
+    def _delivered(self, event: Event) -> Event:
+        stamp(event, self._seq, time.time())
+        self._seq += 1
+        self.run.apply(event)
+        return event
 
 
 @dataclass(frozen=True)
@@ -93,7 +115,7 @@ class ServedCall:
     at: float = field(default_factory=time.time)
 
 
-class ServedCalls:
+class ServedCalls(PeerRun):
     """The server's run: its stream of events, the calls served one at a time."""
 
     def __init__(
@@ -106,7 +128,7 @@ class ServedCalls:
         kept: int = KEPT_CALLS,
         shown: int = SHOWN_CALLS,
     ) -> None:
-        self.run, self.approvals = peer_run(
+        super().__init__(
             "MCP clients",
             f"The notebook's context tools, served over MCP at {url}",
             "the notebook's MCP server",
@@ -122,7 +144,6 @@ class ServedCalls:
         the write tools (None: not shared turn by turn, a server of ``serve()``'s)."""
         self._turns_lock = threading.Lock()
         self._queue: asyncio.Queue[_Asked | None] = asyncio.Queue()
-        self._seq = 0
         self._served_count = 0
         self._current: concurrent.futures.Future[ToolResult] | None = None
 
@@ -189,9 +210,6 @@ class ServedCalls:
             get_loop().call_soon_threadsafe(self._queue.put_nowait, None)
 
     # ---- the stream the run's handle consumes (agentnb's loop) ----------------------------
-    async def __aenter__(self) -> ServedCalls:
-        return self
-
     async def __aexit__(self, *exc_info: object) -> None:
         """The run ended (stopped, or Stop in its cell): the call being served and those
         waiting their turn end too, their clients told so."""
@@ -202,9 +220,6 @@ class ServedCalls:
             asked = self._queue.get_nowait()
             if asked is not None and asked.future.set_running_or_notify_cancel():
                 asked.future.set_exception(stopped)
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
         yield self._delivered(RunStarted())
@@ -265,12 +280,6 @@ class ServedCalls:
         batch = max(1, self._shown // 2)
         if len(self.run.tool_calls) >= self._shown + batch:
             self.approvals.forget(self.run.forget_calls(batch))
-
-    def _delivered(self, event: Event) -> Event:
-        stamp(event, self._seq, time.time())
-        self._seq += 1
-        self.run.apply(event)
-        return event
 
 
 @dataclass(frozen=True)

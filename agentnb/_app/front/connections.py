@@ -52,12 +52,10 @@ from ..mcp.mcp_tools import McpTools
 
 __all__ = [
     "BUILTIN_AGENTS",
-    "DEFAULT_LOCAL_PROVIDER",
     "AgentList",
     "AnyClient",
     "Connection",
     "ConnectionList",
-    "FittedTools",
     "close_all",
     "configured_connection",
     "connect",

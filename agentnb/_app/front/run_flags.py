@@ -28,17 +28,13 @@ from .connections import BUILTIN_AGENTS, Connection
 
 __all__ = [
     "AGENT_HELP",
-    "APPROVE_CHOICES",
-    "BUSY_KERNEL",
     "BY_POLICY",
     "RUN_FLAGS",
     "RunFlag",
-    "TerminalStart",
     "add_run_flags",
     "approval_policy",
     "dialect_names",
     "flags_for",
-    "metadata_pairs",
     "parser_options",
     "run_options_from",
     "terminal_start",

@@ -38,7 +38,6 @@ else:  # pandas loads on first use; its Series is not subscriptable at run time
     PandasRow = "pd.Series"
 
 __all__ = [
-    "PastRun",
     "RunLike",
     "history_records",
     "names_past_runs",

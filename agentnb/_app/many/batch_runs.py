@@ -44,11 +44,9 @@ from .run_many import (
 )
 
 __all__ = [
-    "BatchOptions",
     "RequestPlace",
     "batch",
     "batch_requests",
-    "build_requests",
     "connections_of",
     "run_batch",
     "send_batch",

@@ -146,26 +146,27 @@ async def run_requests(
         stream.approvals.deny_undecided(UNATTENDED_BATCH)
         return await stream.run_to_end()  # a failed run is recorded failed; the batch goes on
 
+    async def new_stream(index: int, client: AsyncAgentClient, request: RunRequest) -> None:
+        """Request ``index``'s stream, a new run of it; ``link`` is told."""
+        streams[index] = client.stream(request, approve=approve)
+        if link is not None:
+            await asyncio.to_thread(link, [(index, streams[index].run)])
+
     async def run_of(
         index: int, client: AsyncAgentClient, request: RunRequest, slot: _Slot
     ) -> None:
         """The run of request ``index`` (its stream made first where none is), sent again
         while the platform refuses it with 429, ``after`` told once it ended."""
         if index not in streams:
-            streams[index] = client.stream(request, approve=approve)
-            if link is not None:
-                await asyncio.to_thread(link, [(index, streams[index].run)])
+            await new_stream(index, client, request)
         try:
-            async with slot:
-                error = await attempt(streams[index])
-            for _ in range(RATE_LIMITED_AGAIN):
-                if not isinstance(error, RateLimitError):
-                    break
-                streams[index] = client.stream(request, approve=approve)
-                if link is not None:
-                    await asyncio.to_thread(link, [(index, streams[index].run)])
+            for again in range(1 + RATE_LIMITED_AGAIN):
+                if again:
+                    await new_stream(index, client, request)
                 async with slot:
                     error = await attempt(streams[index])
+                if not isinstance(error, RateLimitError):
+                    break
         finally:
             tally.ended(streams[index].run)
         if after is not None:

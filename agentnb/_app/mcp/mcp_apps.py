@@ -21,7 +21,6 @@ import json
 import re
 import secrets
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -39,8 +38,8 @@ from ..._core.rich_result import APP_VIEW_MIME
 from ..._core.run import Run
 from ..._core.secrets import redact
 from ..._core.text import excerpt
-from ...events import Event, RunCompleted, RunStarted, ToolCallStarted, stamp
-from ..context.served_calls import no_progress, peer_run, unbounded_wait
+from ...events import Event, RunCompleted, RunStarted, ToolCallStarted
+from ..context.served_calls import PeerRun, no_progress, unbounded_wait
 from .mcp_connection import VIEW_MIME, ListedTool, McpConnection
 from .mcp_results import formed_result
 
@@ -49,11 +48,8 @@ if TYPE_CHECKING:
     from ..._display.widget import ChatCell
 
 __all__ = [
-    "MAX_VIEWS",
     "MAX_VIEW_CALLS",
-    "MAX_VIEW_CHARS",
     "SHOWN_MIME",
-    "ViewHost",
     "allowed_domains",
     "view_called",
     "view_result",
@@ -303,32 +299,22 @@ def _start(
     return handle
 
 
-class _ViewCall:
+class _ViewCall(PeerRun):
     """One ``tools/call`` of a view, as a run's stream: the call through the run's gate and
     the session, as :class:`~agentnb._app.context.served_calls.ServedCalls` serves a client's."""
 
     def __init__(self, view: _View, name: str, arguments: dict[str, Any]) -> None:
         self.tool = view.tools._tool_for_view(name, self._heard, view.origin)
         self.arguments = arguments
-        self.run, self.approvals = peer_run(
+        super().__init__(
             VIEW_AGENT, f"The view of {view.origin} calls {self.tool.name}", "an MCP App view"
         )
         self.origin = view.origin
         self.result: ToolResult | None = None
         self._raw: types.CallToolResult | None = None
-        self._seq = 0
 
     def _heard(self, result: types.CallToolResult) -> None:
         self._raw = result
-
-    async def __aenter__(self) -> _ViewCall:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
         yield self._delivered(RunStarted())
@@ -348,12 +334,6 @@ class _ViewCall:
             yield self._delivered(event)
         (self.result,) = rounds.results
         yield self._delivered(RunCompleted())
-
-    def _delivered(self, event: Event) -> Event:
-        stamp(event, self._seq, time.time())
-        self._seq += 1
-        self.run.apply(event)
-        return event
 
     def answer(self) -> tuple[dict[str, Any] | None, str]:
         """What the view gets: the result, or why there is none (a denial, an error)."""

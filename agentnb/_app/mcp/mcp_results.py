@@ -25,14 +25,11 @@ import mcp.types as types
 
 from ..._core.client_tools import FormedResult
 from ..._core.rich_result import MAX_SHOWN_HTML_CHARS, MAX_SHOWN_IMAGE_BYTES
+from ..._core.text import counted
 
 __all__ = [
     "MAX_IMAGES",
-    "MAX_IMAGE_PIXELS",
-    "MAX_TABLE_COLUMNS",
-    "MAX_TABLE_ROWS",
     "MAX_TREE_DEPTH",
-    "MAX_TREE_NODES",
     "formed_result",
 ]
 
@@ -211,7 +208,7 @@ def _tree_parts(
         return
     count = len(value)
     kind = (
-        f"{{{_count(count, 'key')}}}" if isinstance(value, dict) else f"[{_count(count, 'item')}]"
+        f"{{{counted(count, 'key')}}}" if isinstance(value, dict) else f"[{counted(count, 'item')}]"
     )
     yield f"<details{' open' if top else ''}><summary>{_esc(label)} {kind}</summary><ul>"
     if depth + 1 >= MAX_TREE_DEPTH:
@@ -226,10 +223,6 @@ def _tree_parts(
             yield from _tree_parts(item, str(key), depth + 1, budget)
             yield "</li>"
     yield "</ul></details>"
-
-
-def _count(count: int, what: str) -> str:
-    return f"{count:,} {what}{'' if count == 1 else 's'}"
 
 
 def _plain(value: Any) -> str:
