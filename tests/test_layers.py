@@ -137,6 +137,7 @@ LAZY_ALLOWED = (
     "agentnb._app.context.mcp_http",  # likewise, at the first notebook served over MCP
     "agentnb._app.mcp.mcp_apps",  # likewise, at the first call of a tool with an MCP App view
     "ray",  # an optional extra: when agentnb.evals.ray_executor() is called
+    "distributed",  # Dask's: only for an experiment whose executor is Dask's (so installed)
     "agentnb._app.mcp.mcp_oauth",  # likewise, at the first mcp_logout
     "comm",  # a kernel's page channel: at the first notebook tool's call, never in a command line
     # the connections and their clients (httpx, the ACP SDK): at the first history_of(via),

@@ -19,8 +19,8 @@ from .static_copy import REOPENED_STYLE, static_root
 
 __all__ = ["Progress", "make_progress"]
 
-Counts = tuple[int, int, float | None]
-"""Runs done, failed, and their cost so far."""
+Counts = tuple[int, int, float | None, str]
+"""Runs done, failed, their cost so far, and what the others are doing."""
 
 MIN_INTERVAL = 0.1
 """Seconds between two redraws, at most."""
@@ -29,15 +29,17 @@ MIN_INTERVAL = 0.1
 class Progress(Protocol):
     """What shows a batch's progress (:func:`make_progress` makes one)."""
 
-    def update(self, done: int, failed: int, cost: float | None = None) -> None:
+    def update(self, done: int, failed: int, cost: float | None = None, doing: str = "") -> None:
         """``done`` runs of the total ended, ``failed`` of them not completed; ``cost``: what
-        they cost so far in USD (None: no run's cost is known)."""
+        they cost so far in USD (None: no run's cost is known); ``doing``: what the others
+        are doing (``3 running on 2 workers``). Called again with the same counts, it
+        redraws the clock."""
 
     def close(self) -> None: ...
 
 
 class NoProgress:
-    def update(self, done: int, failed: int, cost: float | None = None) -> None:
+    def update(self, done: int, failed: int, cost: float | None = None, doing: str = "") -> None:
         return None
 
     def close(self) -> None:
@@ -53,19 +55,19 @@ class _Throttled:
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._last_draw = 0.0
-        self._counts: Counts = (0, 0, None)
+        self._counts: Counts = (0, 0, None, "")
         self._drawn: Counts | None = None
         self._closed = False
 
-    def update(self, done: int, failed: int, cost: float | None = None) -> None:
+    def update(self, done: int, failed: int, cost: float | None = None, doing: str = "") -> None:
         with self._lock:
-            self._counts = (done, failed, cost)
+            self._counts = (done, failed, cost, doing)
             now = time.monotonic()
             if self._closed or (now - self._last_draw < MIN_INTERVAL and done < self.total):
                 return
             self._last_draw = now
             drawn = self._drawn = self._counts
-        self._draw(*drawn)
+        self._draw(drawn)
 
     def close(self) -> None:
         with self._lock:
@@ -74,19 +76,25 @@ class _Throttled:
             self._closed = True
             counts, drawn = self._counts, self._drawn
         if counts != drawn:
-            self._draw(*counts)
+            self._draw(counts)
         self._finish()
 
-    def text(self, done: int, failed: int, cost: float | None = None) -> str:
-        """``batch echo: 120/1000 runs, 3 failed, 880 left, $0.0123 so far (12.3 s)``."""
+    def text(self, counts: Counts) -> str:
+        """``batch echo: 120/1000 runs, 3 failed, 880 left, $0.0123 so far, 3 running on 2
+        workers (12.3 s)``."""
+        done, failed, cost, doing = counts
+        said = [
+            f"{failed} failed" if failed else "",
+            f"{self.total - done} left" if done < self.total else "",
+            "" if cost is None else f"{usd(cost)} so far",
+            doing,
+        ]
         elapsed = time.monotonic() - self.started
-        failures = f", {failed} failed" if failed else ""
-        left = self.total - done
-        waiting = f", {left} left" if left else ""
-        spent = "" if cost is None else f", {usd(cost)} so far"
-        return f"{self.label}: {done}/{self.total} runs{failures}{waiting}{spent} ({elapsed:.1f} s)"
+        return ", ".join([f"{self.label}: {done}/{self.total} runs", *filter(None, said)]) + (
+            f" ({elapsed:.1f} s)"
+        )
 
-    def _draw(self, done: int, failed: int, cost: float | None) -> None:
+    def _draw(self, counts: Counts) -> None:
         raise NotImplementedError
 
     def _finish(self) -> None:
@@ -98,8 +106,8 @@ class TextProgress(_Throttled):
         super().__init__(total, label)
         self.out = out if out is not None else sys.stderr
 
-    def _draw(self, done: int, failed: int, cost: float | None) -> None:
-        self.out.write("\r" + self.text(done, failed, cost))
+    def _draw(self, counts: Counts) -> None:
+        self.out.write("\r" + self.text(counts))
         self.out.flush()
 
     def _finish(self) -> None:
@@ -129,19 +137,20 @@ class WidgetProgress(_Throttled):
 
         super().__init__(total, label)
         self.bar: Any = ipywidgets.IntProgress(value=0, min=0, max=max(total, 1))
-        self.caption: Any = ipywidgets.Label(value=self.text(0, 0))
+        self.caption: Any = ipywidgets.Label(value=self.text(self._counts))
         display(ipywidgets.HBox([self.bar, self.caption]))  # type: ignore[no-untyped-call]
         self.copy = DisplaySlot.display(self._static(0, self.caption.value))
 
-    def _draw(self, done: int, failed: int, cost: float | None) -> None:
+    def _draw(self, counts: Counts) -> None:
+        done, failed, _, _ = counts
         self.bar.value = done
         self.bar.bar_style = "warning" if failed else ""
-        self.caption.value = self.text(done, failed, cost)
+        self.caption.value = self.text(counts)
         if self.copy is not None:
             self.copy.update(self._static(done, self.caption.value))
 
     def _finish(self) -> None:
-        done, failed, _ = self._counts
+        done, failed, _, _ = self._counts
         self.bar.bar_style = "success" if done == self.total and not failed else "warning"
 
     def _static(self, done: int, text: str) -> dict[str, str]:

@@ -58,13 +58,14 @@ def spin(
     seconds: float = 3.0,
     name: str = "spin",
 ) -> evals.Experiment:
-    """The scripted ACP agent spending ``seconds`` of CPU on each of ``pairs`` questions."""
+    """The scripted ACP agent spending ``seconds`` of CPU on each of ``pairs`` questions
+    (on a cluster, with the progress the driver's log shows)."""
     return evals.experiment(
         name,
         "spinner",
         spin_rows(pairs, seconds),
         via="spinner",
-        progress=False,
+        progress=executor is not None,
         executor=executor,
     ).wait()
 

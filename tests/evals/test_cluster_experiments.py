@@ -7,6 +7,7 @@ killed mid-experiment: its pair is run again, once, and nothing is lost."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,14 +118,27 @@ def test_a_dask_worker_killed_mid_task_loses_nothing(
 
 
 def killed_and_redone(dask: Cluster, tmp_path: Path) -> None:
+    """And the driver's progress showed it: its clock moving while no run was back, how
+    many ran where, and the worker lost with its task sent again."""
     spins = Path(dask.env["SCRIPTED_SPIN_LOG"])
     history = tmp_path / "killed.sqlite3"
+    log = tmp_path / "driver-spin.log"
     driver = drive(dask, "spin", history, tmp_path)
-    wait_until(spins.exists, "a task's agent started", timeout=PROGRAM_PATIENCE_S)
-    name, _, worker_pid = spins.read_text().splitlines()[0].split()
+    wait_until(
+        lambda: spins.exists() and "2 running on 2 workers" in log.read_text(errors="replace"),
+        "a task's agent started, and the progress saying both workers run a task",
+        timeout=PROGRAM_PATIENCE_S,
+    )
+    name, _, worker_pid = spins.read_text().splitlines()[-1].split()  # the latest started
     killed = next(w for w in dask.workers if w.pid == int(worker_pid))
     os.kill(killed.pid, signal.SIGKILL)  # mid-task: its agent is spending its 3 s
-    driven(driver, tmp_path / "driver-spin.log")
+    output = driven(driver, log)
+
+    drawn = [line for line in re.split(r"[\r\n]", output) if line.startswith("experiment spin:")]
+    clocks = {line.rsplit("(", 1)[1] for line in drawn if line.startswith("experiment spin: 0/4")}
+    assert len(clocks) >= 2, f"the clock moves while no run is back: {drawn}"
+    lost = r"worker tcp://127\.0\.0\.1:\d+ lost with [1-9]\d* tasks? on it: sent again"
+    assert re.search(lost, output), output
 
     pairs = pairs_of(history, "spin")
     assert [(p["id"], p["status"], p["answer"]) for p in pairs] == [

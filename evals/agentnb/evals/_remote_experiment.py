@@ -16,17 +16,19 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
 
 from agentnb import AgentNBError, ConfigurationError, HistoryError
-from agentnb.display import make_progress, warn
+from agentnb.display import in_notebook, make_progress, note, warn
 from agentnb.history import HistoryStore, RunRecord
 from agentnb.types import Example, Via, connections_of
 
 from ._book import ExperimentBook, ExperimentRecord
+from ._cluster_watch import watching
 from ._command_check import COPY_KEY
 from ._evaluators import Evaluator, run_evaluator
 from ._experiment_runs import evaluate_left, nothing_left, pairs_left
@@ -40,6 +42,8 @@ saying why)."""
 RUNS_PER_TASK: Final = 21
 """Runs a task may hand back: the pair's, and before it those the platform refused with 429
 and the batch sent again (at most 20 times)."""
+TICK_S: Final = 1.0
+"""Seconds between two looks at the cluster while no run comes back (the clock moves)."""
 MAX_COST_USD: Final = 1e6
 """The most one run handed back may say it cost: past it, a worker's figure is no cost."""
 
@@ -104,6 +108,7 @@ class RemoteWork:
         self._executor = executor
         self._evaluators = list(evaluators)
         self._concurrency = concurrency
+        self._progress = progress
         self._bar = make_progress(len(tasks), f"experiment {record.name}", enabled=progress)
         self._landed: queue.Queue[tuple[int, concurrent.futures.Future[RemoteRun]]] = queue.Queue()
         self._lock = threading.Lock()
@@ -126,6 +131,9 @@ class RemoteWork:
         self.problems: list[tuple[str, str]] = []
         """Each pair left undone (its question and arm) and why (its task's error)."""
         self._cost: float | None = None
+        self._watch = watching(executor) if progress else watching(None)
+        self._doing = ""
+        self._looked = time.monotonic()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "cancelled" if self._cancelled.is_set() else "done"
@@ -162,7 +170,11 @@ class RemoteWork:
         left = len(self._tasks)
         try:
             while left:
-                index, future = self._landed.get()
+                self._look()
+                try:
+                    index, future = self._landed.get(timeout=TICK_S)
+                except queue.Empty:
+                    continue
                 with self._lock:
                     if self._futures.get(index) is not future:
                         continue  # an earlier attempt's future
@@ -173,6 +185,7 @@ class RemoteWork:
             if self._evaluators and not self._cancelled.is_set():
                 evaluate_left(self._evaluators, self._store, self._record.name, self._concurrency)
         finally:
+            self._watch.close()
             self._scoring.shutdown(wait=True)
             self._bar.close()
 
@@ -187,6 +200,8 @@ class RemoteWork:
             return 1
         said = isinstance(error, AgentNBError)  # the task failed saying why: no retry
         if not said and task.attempt < ATTEMPTS and not self._cancelled.is_set():
+            self._say(f"{task.example.example_id!r} on {self._arm(task)} lost its task "
+                      f"({type(error).__name__}): sent again")  # fmt: skip
             self._send(replace(task, attempt=task.attempt + 1))
             return 0
         self._leave_undone(task, f"{type(error).__name__}: {error}")
@@ -233,7 +248,23 @@ class RemoteWork:
         self.failed += status != "completed"
         if cost is not None:
             self._cost = (self._cost or 0.0) + cost
-        self._bar.update(self.done, self.failed, self._cost)
+        self._bar.update(self.done, self.failed, self._cost, self._doing)
+
+    def _look(self) -> None:
+        """Each :data:`TICK_S`: what the cluster says (how many run where, a worker lost)
+        into the progress, its clock moved."""
+        if time.monotonic() - self._looked < TICK_S:
+            return
+        self._looked = time.monotonic()
+        for lost in self._watch.lost():
+            self._say(lost)
+        self._doing = self._watch.doing()
+        self._bar.update(self.done, self.failed, self._cost, self._doing)
+
+    def _say(self, what: str) -> None:
+        if self._progress:
+            above = "" if in_notebook() else "\n"  # below the progress line's last drawing
+            note(f"{above}agentnb: experiment {self._record.name!r}: {what}")
 
     def _score(self, local_id: str, example: Example) -> None:
         record = self._store.get(local_id)
