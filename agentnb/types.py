@@ -35,6 +35,7 @@ types around a run live here:
   request goes through.
 - What checks an answer against a schema as ``ask(schema=...)`` does: ``answer_validator``.
 - What MCP gives and takes: ``McpTools`` (``agentnb.mcp_tools``: an MCP server's tools),
+  ``OAuth`` (``mcp_tools(url=..., auth=OAuth(client_id=...))``: how it signs in),
   ``ContextServer`` (``agentnb.context.serve``: the notebook as an MCP server) and
   ``ServedCall`` (one call it served, in ``srv.calls``).
 - What makes a remote party's error text fit to show (its secrets redacted, cut):
@@ -68,6 +69,7 @@ from ._app.many.batch_runs import RequestPlace, batch_requests, connections_of, 
 from ._app.many.examples import DatasetRows, Example, examples_of, in_split
 from ._app.mcp.mcp_question import McpElicitation
 from ._app.mcp.mcp_tools import McpTools
+from ._app.mcp.oauth_client import OAuth
 from ._client.acp_terminals import MARK as PROCESS_MARK
 from ._client.acp_terminals import end_marked
 from ._client.client_options import ClientOptions
@@ -107,6 +109,7 @@ __all__ = [
     "McpElicitation",
     "McpTools",
     "ModelSettings",
+    "OAuth",
     "Part",
     "PastSession",
     "RequestPlace",

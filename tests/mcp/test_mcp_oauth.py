@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
 import stat
 import threading
 import time
@@ -30,6 +31,7 @@ from oauth_server import Provider, Seen, oauth_app
 import agentnb
 from agentnb import ConfigurationError
 from agentnb._core.secrets import redact
+from agentnb.types import OAuth
 
 LINK = re.compile(r"open this link and sign in \(agentnb does not open it\):\n(\S+)")
 
@@ -168,10 +170,44 @@ def test_a_server_that_says_it_is_another_resource_is_refused(
 
 
 def test_auth_is_oauth_and_goes_with_a_url() -> None:
-    with pytest.raises(ConfigurationError, match='auth= is "oauth" or None'):
+    with pytest.raises(ConfigurationError, match='auth= is "oauth", an OAuth'):
         agentnb.mcp_tools(url="http://127.0.0.1:9/mcp", auth="basic")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="go with url="):
         agentnb.mcp_tools(command=["server"], auth="oauth")
+    with pytest.raises(ConfigurationError, match="go with url="):
+        agentnb.mcp_tools(command=["server"], auth=OAuth(client_id="notebook"))
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"client_id": ""}, r"OAuth\(client_id=\) is a text"),
+        ({"client_secret": "s3cret"}, "goes with the client_id= it is for"),
+        ({"client_id": "c", "redirect_port": 70000}, "is a port number"),
+        ({"client_metadata_url": "http://example.org/client.json"}, "an https URL with a path"),
+        ({"client_metadata_url": "https://example.org/"}, "an https URL with a path"),
+    ],
+)
+def test_a_wrong_oauth_client_is_said_before_anything_is_sent(
+    given: dict[str, Any], said: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=said):
+        OAuth(**given)
+
+
+def test_a_client_secret_is_a_secret_and_a_taken_redirect_port_is_said(keys: Path) -> None:
+    """The secret never shows in what agentnb writes; a redirect port registered with the
+    client but taken by another listener is said before any link is shown."""
+    OAuth(client_id="notebook", client_secret="pre-registered-s3cret")
+    assert "pre-registered-s3cret" not in redact("sent pre-registered-s3cret")
+    with contextlib.closing(socket.socket()) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigurationError, match=f"redirect port {port} on 127.0.0.1 is taken"):
+            agentnb.mcp_tools(
+                url="http://127.0.0.1:9/mcp", auth=OAuth(client_id="notebook", redirect_port=port)
+            )
 
 
 # ---- another host ----------------------------------------------------------------------------

@@ -27,10 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-# jsonschema: the SDK checks a result against its tool's output schema with it, and its first
-# import takes seconds: taken when a server starts, not inside a first call's time limit
 import httpx2
-import jsonschema  # noqa: F401
 import mcp.types as types
 from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.session import IncomingMessage
@@ -45,6 +42,7 @@ from .mcp_elicitation import Asker, elicitation_handler
 from .mcp_oauth import AUTHORIZE_TIMEOUT, OAuthCallback, oauth, over_tls
 from .mcp_question import Elicit
 from .mcp_results import formed_result
+from .oauth_client import OAuth
 
 __all__ = [
     "MAX_LISTED_TOOLS",
@@ -119,15 +117,19 @@ def stdio(command: Sequence[str], env: Mapping[str, str] | None, cwd: str | Path
     return lambda errlog: stdio_client(parameters, errlog=errlog)
 
 
-def streamable(url: str, headers: Mapping[str, str], where: str, signed_in: bool = False) -> Opener:
+def streamable(
+    url: str, headers: Mapping[str, str], where: str, signing_in: OAuth | None = None
+) -> Opener:
     """A server at ``url`` over Streamable HTTP, each request carrying ``headers``; with
-    ``signed_in``, through OAuth (:mod:`.mcp_oauth`: the link shown, the tokens kept)."""
+    ``signing_in``, through OAuth (:mod:`.mcp_oauth`: the link shown, the tokens kept)."""
 
     @contextlib.asynccontextmanager
     async def opened(_errlog: TextIO) -> AsyncIterator[Streams]:
-        callback = OAuthCallback() if signed_in else None
-        auth = None if callback is None else oauth(url, callback, _shown_link(where))
-        hooks = {"request": [_over_tls]} if signed_in else {}
+        callback = None if signing_in is None else OAuthCallback(signing_in.redirect_port)
+        auth = None
+        if signing_in is not None and callback is not None:
+            auth = oauth(url, signing_in, callback, _shown_link(where))
+        hooks = {"request": [_over_tls]} if signing_in else {}
         try:
             async with (
                 httpx2.AsyncClient(
@@ -485,6 +487,10 @@ async def _listing(session: ClientSession) -> tuple[ListedTool, ...]:
             raise ListingTooLong(f"lists its tools in more than {MAX_LISTING_BYTES:,} bytes")
         cursor = page.next_cursor
         if not cursor:
+            if any(tool.output_schema for tool in tools):
+                # the SDK checks such a tool's result with jsonschema, whose first import takes
+                # seconds: taken at the listing, not inside a first call's time limit
+                import jsonschema  # noqa: F401
             return tuple(_listed(tool) for tool in tools)
     raise ListingTooLong(f"lists its tools in more than {MAX_LIST_PAGES} pages")
 

@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 import mcp.types as types
 from mcp.client.context import ClientRequestContext
 
@@ -126,6 +125,10 @@ def _result(
     if not isinstance(answer, Mapping):
         note(f"the server asked {said!r}: declined, the answer was not a dict of its fields")
         return types.ElicitResult(action="decline")
+    # seconds to import (its format checks' grammars): at a server's first form, not at every
+    # MCP server's start
+    import jsonschema
+
     form = _checked_form(asked)
     content = {**dict(answer), **_defaults_left_out(asked, form, answer)}
     try:
@@ -148,6 +151,8 @@ def _defaults_left_out(
 ) -> dict[str, Any]:
     """What the form's fields the answer left out default to (SEP-1034: the client fills
     them, as the chat cell's card does), where a default fits its own field."""
+    import jsonschema  # imported already by the answer's check: see there
+
     return {
         name: spec["default"]
         for name, spec in asked.fields.items()

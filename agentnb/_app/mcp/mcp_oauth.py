@@ -49,6 +49,7 @@ from pydantic import AnyUrl, ValidationError
 from ..._core.exceptions import ConfigurationError
 from ..._core.secrets import register_secret
 from ..._core.version import __version__
+from .oauth_client import OAuth
 
 __all__ = [
     "AUTHORIZE_TIMEOUT",
@@ -148,11 +149,13 @@ def _registered(token: OAuthToken) -> OAuthToken:
 
 
 class _KeyFileStorage:
-    """The SDK's token storage, in the key file under ``url``."""
+    """The SDK's token storage, in the key file under ``url``; a client registered ahead of
+    time is the person's (``OAuth(client_id=)``), never kept in the file."""
 
-    def __init__(self, url: str, redirect_uri: str) -> None:
+    def __init__(self, url: str, redirect_uri: str, signing_in: OAuth) -> None:
         self._url = url
         self._redirect_uri = redirect_uri
+        self._given = _given_client(signing_in, redirect_uri)
 
     async def get_tokens(self) -> OAuthToken | None:
         kept = _entries().get(self._url, {}).get("tokens")
@@ -165,6 +168,8 @@ class _KeyFileStorage:
         _update(self._url, "tokens", _registered(tokens).model_dump(mode="json"))
 
     async def get_client_info(self) -> OAuthClientInformationFull | None:
+        if self._given is not None:
+            return self._given
         kept = _entries().get(self._url, {}).get("client")
         try:
             client = OAuthClientInformationFull.model_validate(kept) if kept else None
@@ -180,50 +185,78 @@ class _KeyFileStorage:
         _update(self._url, "client", client_info.model_dump(mode="json"))
 
 
+def _given_client(signing_in: OAuth, redirect_uri: str) -> OAuthClientInformationFull | None:
+    """The client registered ahead of time, as the SDK holds a registration: a confidential
+    one authenticates with HTTP Basic (RFC 6749, 2.3.1), a public one with its id alone."""
+    if signing_in.client_id is None:
+        return None
+    return OAuthClientInformationFull(
+        client_id=signing_in.client_id,
+        client_secret=signing_in.client_secret,
+        redirect_uris=[AnyUrl(redirect_uri)],
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        token_endpoint_auth_method="client_secret_basic" if signing_in.client_secret else "none",
+    )
+
+
 class OAuthCallback:
     """Where the authorization server sends the person back: a listener on 127.0.0.1 only
-    (a port of its own, bound now so the redirect URI is known), for one ``/callback``."""
+    (``port``, else one of its own, bound now so the redirect URI is known), for one
+    ``/callback``."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
+        try:
+            self._socket.bind(("127.0.0.1", port or 0))
+        except OSError as exc:
+            self._socket.close()
+            raise ConfigurationError(
+                f"the sign-in's redirect port {port} on 127.0.0.1 is taken ({exc.strerror}): "
+                "close what listens there, or register another port with the client"
+            ) from None
         self._socket.listen(4)
         self._socket.setblocking(False)
         self.redirect_uri = f"http://127.0.0.1:{self._socket.getsockname()[1]}/callback"
         self.state: str | None = None
         """The ``state`` of the link shown: a callback without it is not the sign-in."""
+        self._server: asyncio.Server | None = None
+        self._came: asyncio.Future[AuthorizationCodeResult] | None = None
 
     async def wait(self) -> AuthorizationCodeResult:
-        """The code the redirect brings (within :data:`AUTHORIZE_TIMEOUT`)."""
-        came: asyncio.Future[AuthorizationCodeResult] = asyncio.get_running_loop().create_future()
-
-        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            try:
-                head = await reader.read(_REQUEST_BYTES)
-                result = _code_of(head, self.state)
-                body = b"Signed in: you may close this page." if result else b"Not a sign-in."
-                status = b"200 OK" if result else b"400 Bad Request"
-                writer.write(
-                    b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain\r\n"
-                    b"content-length: " + str(len(body)).encode() + b"\r\n"
-                    b"connection: close\r\n\r\n" + body
-                )
-                await writer.drain()
-                if result is not None and not came.done():
-                    came.set_result(result)
-            finally:
-                writer.close()
-
-        server = await asyncio.start_server(answer, sock=self._socket)
+        """The code the redirect brings (within :data:`AUTHORIZE_TIMEOUT`). The listener
+        stays up for the session: a server asking for more scope later signs in again to the
+        same redirect URI."""
+        self._came = asyncio.get_running_loop().create_future()
+        if self._server is None:
+            self._server = await asyncio.start_server(self._answer, sock=self._socket)
         try:
-            async with server:
-                return await asyncio.wait_for(came, AUTHORIZE_TIMEOUT)
+            return await asyncio.wait_for(self._came, AUTHORIZE_TIMEOUT)
         except TimeoutError:
             raise ConfigurationError(
                 f"nobody signed in within {AUTHORIZE_TIMEOUT:g} s (the link was not opened)"
             ) from None
 
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.read(_REQUEST_BYTES)
+            result = _code_of(head, self.state)
+            body = b"Signed in: you may close this page." if result else b"Not a sign-in."
+            status = b"200 OK" if result else b"400 Bad Request"
+            writer.write(
+                b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain\r\n"
+                b"content-length: " + str(len(body)).encode() + b"\r\n"
+                b"connection: close\r\n\r\n" + body
+            )
+            await writer.drain()
+            if result is not None and self._came is not None and not self._came.done():
+                self._came.set_result(result)
+        finally:
+            writer.close()
+
     def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
         self._socket.close()
 
 
@@ -241,9 +274,12 @@ def _code_of(head: bytes, expected: str | None) -> AuthorizationCodeResult | Non
     return AuthorizationCodeResult(code=code, state=state, iss=query.get("iss"))
 
 
-def oauth(url: str, callback: OAuthCallback, show: Callable[[str], None]) -> OAuthClientProvider:
-    """The SDK's OAuth client for the server at ``url``, its tokens in the key file, the
-    authorization link given to ``show``, the redirect to ``callback``."""
+def oauth(
+    url: str, signing_in: OAuth, callback: OAuthCallback, show: Callable[[str], None]
+) -> OAuthClientProvider:
+    """The SDK's OAuth client for the server at ``url`` signing in as ``signing_in`` says,
+    its tokens in the key file, the authorization link given to ``show``, the redirect to
+    ``callback``."""
     metadata = OAuthClientMetadata(
         client_name=f"agentnb {__version__}",
         redirect_uris=[AnyUrl(callback.redirect_uri)],
@@ -260,9 +296,10 @@ def oauth(url: str, callback: OAuthCallback, show: Callable[[str], None]) -> OAu
     return OAuthClientProvider(
         server_url=url,
         client_metadata=metadata,
-        storage=_KeyFileStorage(url, callback.redirect_uri),
+        storage=_KeyFileStorage(url, callback.redirect_uri, signing_in),
         redirect_handler=redirect,
         callback_handler=callback.wait,
+        client_metadata_url=signing_in.client_metadata_url,
     )
 
 

@@ -30,11 +30,12 @@ from ..._core.secrets import (
 from ..._core.stoppable import Stoppable
 from ..._core.warning import warn
 from .mcp_question import Elicit
+from .oauth_client import OAuth
 
 if TYPE_CHECKING:
     from .mcp_connection import ListedTool, McpConnection
 
-__all__ = ["McpTools", "mcp_logout", "mcp_tools"]
+__all__ = ["McpTools", "OAuth", "mcp_logout", "mcp_tools"]
 
 _NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -50,7 +51,7 @@ def mcp_tools(
     approve: bool | None = None,
     time_limit: float = TOOL_TIME_LIMIT,
     elicit: Elicit | None = None,
-    auth: Literal["oauth"] | None = None,
+    auth: OAuth | Literal["oauth"] | None = None,
 ) -> McpTools:
     """The tools of an MCP server, for ``tools=`` (see the "Your functions as tools" page).
 
@@ -68,7 +69,9 @@ def mcp_tools(
 
     ``auth="oauth"`` (with ``url=``): sign in through the server's OAuth 2.1 authorization
     server (the link is shown here; the tokens are kept in agentnb's MCP key file and
-    refreshed; ``agentnb.mcp_logout(url)`` forgets them).
+    refreshed; ``agentnb.mcp_logout(url)`` forgets them); ``auth=OAuth(client_id=...,
+    client_secret=..., redirect_port=...)`` as a client registered there ahead of time, or
+    ``OAuth(client_metadata_url=...)`` named by its metadata document (:class:`OAuth`).
 
     The server runs until ``.stop()`` (or the end of a ``with`` block, or the kernel's exit).
     """
@@ -98,15 +101,16 @@ def mcp_tools(
             raise ConfigurationError(f"url= is an http:// or https:// URL, not {url!r:.200}")
         if env is not None or cwd is not None:
             raise ConfigurationError("env= and cwd= go with command=; a url takes headers=")
-        if auth not in (None, "oauth"):
-            raise ConfigurationError(f'auth= is "oauth" or None, not {auth!r:.100}')
+        if auth is not None and auth != "oauth" and not isinstance(auth, OAuth):
+            raise ConfigurationError(f'auth= is "oauth", an OAuth(...) or None, not {auth!r:.100}')
         # a header's credential, and one in the URL (a password, ``?api_key=``), is redacted
         # wherever it might show, as a key is
         register_header_credentials(headers or {})
         for secret in url_credentials(url):
             register_secret(secret)
         where = redact(url)
-        opener = streamable(url, headers or {}, where, signed_in=auth == "oauth")
+        signing_in = OAuth() if auth == "oauth" else auth if isinstance(auth, OAuth) else None
+        opener = streamable(url, headers or {}, where, signing_in)
         entry = {
             "type": "http",
             "url": url,
@@ -118,7 +122,7 @@ def mcp_tools(
         raise ConfigurationError(
             f"elicit= is a function that answers a question, not {elicit!r:.200}"
         )
-    connection = McpConnection(opener, where, elicit, signs_in=auth == "oauth")
+    connection = McpConnection(opener, where, elicit, signs_in=auth is not None)
     connection.start()
     prefix = _name_part(name or connection.server_name or "mcp")
     connection.name = prefix
