@@ -559,8 +559,8 @@ def metadata_filter(metadata: object) -> tuple[tuple[str, str], ...] | None:
     if metadata is None:
         return None
     pairs: list[tuple[str, str]] = []
-    shape = "metadata must be a dict of key: value that every run kept must hold (e.g. "
-    for key, value in filter_items(metadata, shape + "{'user': 'alice'})"):
+    held = "key: value that every run kept must hold"
+    for key, value in filter_items(metadata, "metadata", held, "{'user': 'alice'}"):
         if not isinstance(key, str) or not key or "\x00" in key:
             raise ConfigurationError(f"a metadata key must be a non-empty str, not {key!r}")
         text = metadata_text(value)

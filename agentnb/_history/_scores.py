@@ -190,11 +190,12 @@ class ScoreMatch:
     value: float | str | None
 
 
-def filter_items(given: object, shape: str) -> ItemsView[Any, Any]:
-    """The items of a ``runs()`` filter given as a dict; for anything else or an empty one,
-    the :class:`ConfigurationError` that says its ``shape``."""
+def filter_items(given: object, name: str, pairs: str, example: str) -> ItemsView[Any, Any]:
+    """The items of the ``runs()`` filter ``name``, a dict of ``pairs``; for anything else or
+    an empty dict, the :class:`ConfigurationError` that says so, with an ``example``."""
     if not isinstance(given, Mapping) or not given:
-        raise ConfigurationError(f"{shape}, not {given!r}")
+        wanted = f"{name} must be a dict of {pairs} (e.g. {example})"
+        raise ConfigurationError(f"{wanted}, not {given!r}")
     return given.items()
 
 
@@ -205,8 +206,8 @@ def score_filter(score: object) -> tuple[ScoreMatch, ...] | None:
     if score is None:
         return None
     matches = []
-    shape = "score must be a dict of name: value the runs' current scores must equal (e.g. "
-    for name, value in filter_items(score, shape + "{'correct': True}; None: not scored)"):
+    held = "name: value the runs' current scores must equal"
+    for name, value in filter_items(score, "score", held, "{'correct': True}; None: not scored"):
         checked = _checked_name(name)
         if value is None:
             matches.append(ScoreMatch(checked, None, None))
