@@ -23,7 +23,7 @@ from .._core.text import did_you_mean, excerpt
 from .._core.transcript import ToolStatus
 from ..providers import provider_names
 from ._records import column_sql
-from ._scores import ScoreMatch, score_condition_sql, score_filter
+from ._scores import ScoreMatch, filter_items, score_condition_sql, score_filter
 
 __all__ = [
     "EVALUATES",
@@ -558,13 +558,9 @@ def metadata_filter(metadata: object) -> tuple[tuple[str, str], ...] | None:
     """``runs(metadata=...)`` checked: each key and the text its value must equal."""
     if metadata is None:
         return None
-    if not isinstance(metadata, Mapping) or not metadata:
-        raise ConfigurationError(
-            "metadata must be a dict of key: value that every run kept must hold "
-            f"(e.g. {{'user': 'alice'}}), not {metadata!r}"
-        )
     pairs: list[tuple[str, str]] = []
-    for key, value in metadata.items():
+    held = "key: value that every run kept must hold"
+    for key, value in filter_items(metadata, "metadata", held, "{'user': 'alice'}"):
         if not isinstance(key, str) or not key or "\x00" in key:
             raise ConfigurationError(f"a metadata key must be a non-empty str, not {key!r}")
         text = metadata_text(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numbers
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import ItemsView, Mapping, Sequence
 from dataclasses import asdict, astuple, dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -30,6 +30,7 @@ __all__ = [
     "ScoreValue",
     "checked_score",
     "current_scores_sql",
+    "filter_items",
     "score_column",
     "score_condition_sql",
     "score_filter",
@@ -189,19 +190,24 @@ class ScoreMatch:
     value: float | str | None
 
 
+def filter_items(given: object, name: str, pairs: str, example: str) -> ItemsView[Any, Any]:
+    """The items of the ``runs()`` filter ``name``, a dict of ``pairs``; for anything else or
+    an empty dict, the :class:`ConfigurationError` that says so, with an ``example``."""
+    if not isinstance(given, Mapping) or not given:
+        wanted = f"{name} must be a dict of {pairs} (e.g. {example})"
+        raise ConfigurationError(f"{wanted}, not {given!r}")
+    return given.items()
+
+
 def score_filter(score: object) -> tuple[ScoreMatch, ...] | None:
     """``runs(score={"correct": True, "grade": "good", "verdict": None})`` checked: each
     name's current score must be that value (a bool, a number or a label); None keeps the
     runs not scored by that name."""
     if score is None:
         return None
-    if not isinstance(score, Mapping) or not score:
-        raise ConfigurationError(
-            "score must be a dict of name: value the runs' current scores must equal "
-            f"(e.g. {{'correct': True}}; None: not scored), not {score!r}"
-        )
     matches = []
-    for name, value in score.items():
+    held = "name: value the runs' current scores must equal"
+    for name, value in filter_items(score, "score", held, "{'correct': True}; None: not scored"):
         checked = _checked_name(name)
         if value is None:
             matches.append(ScoreMatch(checked, None, None))

@@ -59,6 +59,18 @@ _QUIET = frozenset(
     }
 )
 """Events whose content also comes whole with their item's ``done``: read there."""
+_TEXTS = {
+    "response.output_text.delta": ("text", "content_index", "delta"),
+    "response.refusal.delta": ("text", "content_index", "delta"),
+    "response.output_text.done": ("text", "content_index", "text"),
+    "response.refusal.done": ("text", "content_index", "refusal"),
+    "response.reasoning_summary_text.delta": ("summary", "summary_index", "delta"),
+    "response.reasoning_summary_text.done": ("summary", "summary_index", "text"),
+    "response.reasoning_text.delta": ("reasoning", "content_index", "delta"),
+    "response.reasoning_text.done": ("reasoning", "content_index", "text"),
+}
+"""Events with a piece of a text (``.delta``) or the whole of it (``.done``): the text's kind,
+the key of its part's index and the key of the text."""
 _TOOL_PHASES = ("in_progress", "searching", "interpreting", "generating", "completed", "failed")
 _HOSTED_TOOLS = {
     "web_search_call": "web_search",
@@ -179,25 +191,15 @@ class ResponsesTranslator(Translator):
             return self._started(as_dict(body.get("response")) or {})
         if kind in _QUIET:
             return []
+        if kind in _TEXTS:
+            text, index_key, value_key = _TEXTS[kind]
+            read = self._text_whole if kind.endswith(".done") else self._text
+            return read(body, text, index_key, body.get(value_key))
         match kind:
             case "response.output_item.added":
                 return self._item_added(as_dict(body.get("item")) or {})
             case "response.output_item.done":
                 return self._item_done(as_dict(body.get("item")) or {})
-            case "response.output_text.delta" | "response.refusal.delta":
-                return self._text(body, "text", "content_index", body.get("delta"))
-            case "response.output_text.done":
-                return self._text_whole(body, "text", "content_index", body.get("text"))
-            case "response.refusal.done":
-                return self._text_whole(body, "text", "content_index", body.get("refusal"))
-            case "response.reasoning_summary_text.delta":
-                return self._text(body, "summary", "summary_index", body.get("delta"))
-            case "response.reasoning_summary_text.done":
-                return self._text_whole(body, "summary", "summary_index", body.get("text"))
-            case "response.reasoning_text.delta":
-                return self._text(body, "reasoning", "content_index", body.get("delta"))
-            case "response.reasoning_text.done":
-                return self._text_whole(body, "reasoning", "content_index", body.get("text"))
             case "response.reasoning_summary_part.added":
                 return self._summary_part(body)
             case "response.function_call_arguments.delta" | "response.mcp_call_arguments.delta":

@@ -160,11 +160,16 @@ class UIMessageTranslator(Translator):
         self.builder.block_delta(kind, first_str(frame, "id") or "", delta)
         return [text_delta(delta) if kind == "text" else reasoning_delta(delta)]
 
-    def _tool_input_start(self, frame: _Frame) -> list[Event] | None:
+    def _tool_input(self, frame: _Frame, *, whole: bool) -> list[Event] | None:
+        """A call named, its arguments to stream (``tool-input-start``) or given whole
+        (``tool-input-available``)."""
         call_id = first_str(frame, "toolCallId")
         if call_id is None:
             return None
         name = first_str(frame, "toolName") or ""
+        if whole:
+            self.builder.tool_input_available(call_id, name, frame)
+            return [ToolCallStarted(call_id=call_id, name=name, arguments=frame.get("input"))]
         self.builder.tool_input_start(call_id, name, frame)
         return [ToolCallStarted(call_id=call_id, name=name)]
 
@@ -175,14 +180,6 @@ class UIMessageTranslator(Translator):
             return None
         self.builder.tool_input_delta(call_id, delta)
         return [ToolCallDelta(call_id=call_id, arguments_delta=delta)]
-
-    def _tool_input_available(self, frame: _Frame) -> list[Event] | None:
-        call_id = first_str(frame, "toolCallId")
-        if call_id is None:
-            return None
-        name = first_str(frame, "toolName") or ""
-        self.builder.tool_input_available(call_id, name, frame)
-        return [ToolCallStarted(call_id=call_id, name=name, arguments=frame.get("input"))]
 
     def _tool_input_error(self, frame: _Frame) -> list[Event] | None:
         call_id = first_str(frame, "toolCallId")
@@ -292,9 +289,9 @@ class UIMessageTranslator(Translator):
         "reasoning-delta": lambda self, frame: self._block_delta("reasoning", frame),
         "reasoning-end": lambda self, frame: self._block_end("reasoning", frame),
         "reasoning": lambda self, frame: self._block_delta("reasoning", frame),
-        "tool-input-start": _tool_input_start,
+        "tool-input-start": lambda self, frame: self._tool_input(frame, whole=False),
         "tool-input-delta": _tool_input_delta,
-        "tool-input-available": _tool_input_available,
+        "tool-input-available": lambda self, frame: self._tool_input(frame, whole=True),
         "tool-input-error": _tool_input_error,
         "tool-approval-request": _approval_request,
         "tool-approval-response": _approval_response,

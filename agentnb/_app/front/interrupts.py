@@ -96,11 +96,16 @@ class _IdleInterrupt:
             self.previous(signum, frame)
 
 
-def _kernel_of(shell: Any) -> Any:
+def _hooked_kernel(shell: Any, *, hooked: bool) -> Any:
+    """Register (``hooked``) or unregister the cell hooks on ``shell``; its kernel, or None
+    for a shell that is not an ipykernel (or one that keeps no idle handler)."""
+    events = shell.events
+    if (_pre_run_cell in events.callbacks["pre_run_cell"]) != hooked:
+        change = events.register if hooked else events.unregister
+        change("pre_run_cell", _pre_run_cell)
+        change("post_run_cell", _post_run_cell)
     kernel = getattr(shell, "kernel", None)
-    if kernel is None or not hasattr(kernel, "saved_sigint_handler"):
-        return None  # not an ipykernel (or one that keeps no idle handler)
-    return kernel
+    return kernel if hasattr(kernel, "saved_sigint_handler") else None
 
 
 def install(shell: Any) -> None:
@@ -108,11 +113,7 @@ def install(shell: Any) -> None:
     only from the main thread, where the shell runs cells and signal handlers run."""
     if threading.current_thread() is not threading.main_thread():
         return
-    events = shell.events
-    if _pre_run_cell not in events.callbacks["pre_run_cell"]:
-        events.register("pre_run_cell", _pre_run_cell)
-        events.register("post_run_cell", _post_run_cell)
-    kernel = _kernel_of(shell)
+    kernel = _hooked_kernel(shell, hooked=True)
     if kernel is None:
         return
     current = kernel.saved_sigint_handler
@@ -124,11 +125,7 @@ def install(shell: Any) -> None:
 
 def uninstall(shell: Any) -> None:
     """Undo :func:`install` (a handler someone chained after agentnb's is kept, disarmed)."""
-    events = shell.events
-    if _pre_run_cell in events.callbacks["pre_run_cell"]:
-        events.unregister("pre_run_cell", _pre_run_cell)
-        events.unregister("post_run_cell", _post_run_cell)
-    kernel = _kernel_of(shell)
+    kernel = _hooked_kernel(shell, hooked=False)
     if kernel is None:
         return
     current = kernel.saved_sigint_handler
