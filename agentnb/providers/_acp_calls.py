@@ -116,13 +116,13 @@ def _first_text(raw: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
 
 def _command_line(raw: Mapping[str, Any]) -> str | None:
     """The command a ``rawInput`` runs, as a shell line (a list of words joined as a shell
-    would read them back)."""
+    would read them back), without the whitespace it ends with (a script's last line break)."""
     for key in _COMMAND_KEYS:
         value = raw.get(key)
-        if isinstance(value, str) and value:
-            return value
+        if isinstance(value, str) and value.strip():
+            return value.rstrip()
         if isinstance(value, list) and value and all(isinstance(w, str) for w in value):
-            return shlex.join(value)
+            return shlex.join([*value[:-1], value[-1].rstrip()])
     return None
 
 
@@ -166,8 +166,8 @@ class AcpCall:
     def merge(self, update: Mapping[str, Any], *, proposal: bool = False) -> None:
         """Take the fields ``update`` carries; its content is a proposal when it came with a
         permission request (``proposal``) or before the call runs."""
-        if isinstance(update.get("title"), str) and update["title"]:
-            self.title = update["title"]
+        if isinstance(update.get("title"), str) and update["title"].strip():
+            self.title = update["title"].strip()
         if isinstance(update.get("kind"), str) and update["kind"] and update["kind"] != "other":
             self.kind = update["kind"]
         if isinstance(update.get("locations"), list):

@@ -5,12 +5,15 @@ the SDK and the real adapters: tests/interop/test_acp_agents.py, test_acp_coding
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 from agentnb._core.run import Run
 from agentnb._core.shown_call import shown_call
 from agentnb._display.approval_prompt import question
+from agentnb._display.static_copy import static_html, static_text
+from agentnb._display.terminal import TerminalPrinter
 from agentnb.approvals import ApprovalDecision
 from agentnb.events import ToolApprovalResponded
 from agentnb.providers.acp import OPTION_CHARS, Acp, AcpTranslator
@@ -179,3 +182,31 @@ def test_a_sentence_started_straight_after_one_ended_is_another_message_only_unn
     assert said(notice, "The ", "answer.") == f"{notice}\n\nThe answer."
     assert said("See e.g.", "the ", "docs. ", "Then", " go.") == "See e.g.the docs. Then go."
     assert said("One.", "Two.", message_id="m1") == "One.Two."
+
+
+def printed(*frames: tuple[str, dict[str, Any]]) -> tuple[Run, str]:
+    """The run of ``frames`` and what the terminal printed of it as they came."""
+    translator, run, out = AcpTranslator(Acp(), "s1"), Run(agent="coder"), io.StringIO()
+    printer = TerminalPrinter(out, color=False)
+    for event, data in frames:
+        for translated in translator.translate(ServerSentEvent(event, json.dumps(data))):
+            run.apply(translated)
+            printer(run, translated)
+    return run, out.getvalue()
+
+
+def test_a_commands_trailing_newline_is_no_hidden_character() -> None:
+    """A model's command ends with a line break (``ls -la\\n``): nothing a person must be
+    warned of, so no surface draws it as ``⟨U+000A⟩``; a hidden character is still marked."""
+    raw = {"command": ["/bin/bash", "-lc", "ls -la\n"], "cwd": "/work"}
+    run, terminal = printed(
+        asked(title="ls -la\n", kind="execute", rawInput=raw),
+        update(status="completed", rawOutput={"formatted_output": "total 0\n", "exit_code": 0}),
+    )
+    [done] = run.tool_calls
+    shown = [terminal, question(done), static_text([run]), static_html([run])]
+    assert all("⟨U+" not in text for text in shown), shown
+    assert all("/bin/bash -lc 'ls -la'" in text for text in shown[:3]), shown
+    assert "awaits approval: ls -la\n" in terminal and terminal.endswith(": total 0\n")
+    _, hidden = printed(asked(title="ls\u202e -la\n", kind="execute", rawInput=raw))
+    assert "awaits approval: ls⟨U+202E⟩ -la\n" in hidden
