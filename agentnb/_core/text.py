@@ -96,15 +96,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 def _one_swap_apart(word: str, choice: str) -> bool:
     """Whether ``word`` is ``choice`` with two neighbouring letters swapped."""
-    if len(word) != len(choice) or word == choice:
-        return False
-    apart = [i for i, (a, b) in enumerate(zip(word, choice, strict=True)) if a != b]
-    return (
-        len(apart) == 2
-        and apart[1] == apart[0] + 1
-        and word[apart[0]] == choice[apart[1]]
-        and word[apart[1]] == choice[apart[0]]
+    swaps = (
+        choice[:i] + choice[i + 1] + choice[i] + choice[i + 2 :] for i in range(len(choice) - 1)
     )
+    return word != choice and word in swaps
 
 
 def compact_json(value: object) -> str:
