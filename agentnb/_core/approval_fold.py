@@ -6,7 +6,8 @@ When the approval is asked, the version of the call the platform acts on is fixe
 (:attr:`ToolApproval.asked`: the one its request names, else the call's latest parsed
 arguments, else its streamed text), and the platform's other versions that disagree with it
 are kept beside it (:attr:`ToolApproval.other_versions`), for every surface to show flagged;
-a version the asked one only adds fields to (:func:`only_adds`) does not disagree with it.
+a version the asked one only adds fields to (:func:`only_adds`), or that differs only in what a
+dialect put aside (:class:`~.transcript.CardArguments`), does not disagree with it.
 Then, until the decision is sent, nothing may move the binding: another name or arguments
 reported for the call (streamed text included), or its approval id naming another call too,
 is a protocol error for the call (:attr:`ToolApproval.protocol_error`), which the approval gate
@@ -26,7 +27,7 @@ from typing import Any
 from pydantic_core import PydanticSerializationError, to_json
 
 from ..events import ToolApprovalRequested, ToolApprovalResponded, ToolCallStarted
-from .transcript import CallVersion, ToolApproval, ToolCall, parse_json_or_text
+from .transcript import CallVersion, ToolApproval, ToolCall, action_of, parse_json_or_text
 
 __all__ = [
     "ANNOUNCED",
@@ -101,7 +102,7 @@ def asked_again(call: ToolCall, event: ToolApprovalRequested) -> bool:
         refuse(call, f"it was asked about again under another approval id ({event.approval_id!r})")
     elif asked is not None and (
         (event.name and event.name != asked.name)
-        or (event.arguments is not None and event.arguments != asked.arguments)
+        or (event.arguments is not None and not _same_action(event.arguments, asked.arguments))
     ):
         approval.arguments_changed = True
         refuse(call, CHANGED)
@@ -125,18 +126,8 @@ def disagreement(call: ToolCall) -> str | None:
     agree, or when its streamed text is its only version."""
     if call.arguments is None:
         return None
-    candidates = [*call.versions]
-    if call.arguments_text:
-        text = call.arguments_text
-        candidates.append(CallVersion(STREAMED, call.name, parse_json_or_text(text), text))
-    where = sorted(
-        {
-            version.where
-            for version in candidates
-            if (version.name and version.name != call.name)
-            or (version.arguments is not None and not only_adds(version.arguments, call.arguments))
-        }
-    )
+    parsed = CallVersion("", call.name, call.arguments)
+    where = sorted({version.where for version in _disagreeing(call, parsed)})
     if not where:
         return None
     return (
@@ -152,6 +143,12 @@ def only_adds(earlier: Any, later: Any) -> bool:
     if isinstance(earlier, dict) and isinstance(later, dict):
         return all(key in later and only_adds(value, later[key]) for key, value in earlier.items())
     return _same(earlier, later)
+
+
+def _same_action(reported: Any, asked: Any) -> bool:
+    """Whether ``reported`` arguments do what the ``asked`` ones do (what these put aside
+    left out of both)."""
+    return bool(action_of(reported, asked) == action_of(asked, asked))
 
 
 def _same(one: Any, other: Any) -> bool:
@@ -174,8 +171,10 @@ def _disagreeing(call: ToolCall, asked: CallVersion) -> tuple[CallVersion, ...]:
         candidates.append(CallVersion(STREAMED, call.name, parse_json_or_text(text), text))
     others: list[CallVersion] = []
     for version in candidates:
-        differs = version.name != asked.name or (
-            version.arguments is not None and not only_adds(version.arguments, asked.arguments)
+        action = action_of(asked.arguments, asked.arguments)  # what it puts aside is no call
+        differs = (version.name and version.name != asked.name) or (
+            version.arguments is not None
+            and not only_adds(action_of(version.arguments, asked.arguments), action)
         )
         seen = any((o.name, o.arguments) == (version.name, version.arguments) for o in others)
         if differs and not seen:
@@ -201,7 +200,7 @@ def note_reported_call(call: ToolCall, name: str, arguments: Any) -> None:
     asked = approval.asked
     shown_name = asked.name if asked is not None else call.name
     if (name and name != shown_name) or (
-        arguments is not None and arguments != approval.asked_arguments
+        arguments is not None and not _same_action(arguments, approval.asked_arguments)
     ):
         approval.arguments_changed = True
         refuse(call, CHANGED)

@@ -6,7 +6,9 @@ Every surface that shows a call (the terminal prompt and printer, the chat cell'
 static copy, ``agentnb runs``, ``Run``'s repr) shows it through this module, so that
 
 - no argument key is ever dropped: long values are clipped one by one, each saying how much
-  of it is hidden, and :meth:`ShownCall.whole` is the call with nothing clipped;
+  of it is hidden, and :meth:`ShownCall.whole` is the call with nothing clipped (and with
+  what a dialect put aside: its bookkeeping, :class:`~.transcript.CardArguments`, whose
+  text values show without JSON's quotes where they need none);
 - nothing can start a new line, move the cursor or reorder the text: line breaks, control
   characters and Unicode format characters (bidi embeddings, overrides and isolates,
   LRM/RLM/ALM, zero-width characters, the BOM, invisible fillers, tag characters) are shown as
@@ -30,12 +32,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .text import compact_json, visible
-from .transcript import CallVersion, ToolCall
+from .transcript import CallVersion, CardArguments, ToolCall
 
 __all__ = [
     "DIFF_BELOW",
@@ -110,8 +113,8 @@ class ShownCall:
     name_is_plain: bool
     """False: the name is not a plain identifier (flag it where it is shown)."""
     arguments: tuple[ShownArgument, ...]
-    """Every argument, in the order the call gave them. A call whose arguments are not a
-    JSON object has one argument with the empty key: the whole value."""
+    """Every argument, in the order the call gave them, but those put aside. A call whose
+    arguments are not a JSON object has one argument with the empty key: the whole value."""
     duplicate_keys: tuple[str, ...] = ()
     """Keys the arguments' JSON text names more than once (made visible)."""
     whole_arguments: tuple[ShownArgument, ...] = ()
@@ -125,6 +128,8 @@ class ShownCall:
     visible, at most :data:`DIFF_LINES` of them; none when it writes none."""
     diff_hidden: int = 0
     """Lines of the diff left out past :data:`DIFF_LINES`."""
+    aside: tuple[str, ...] = ()
+    """The keys a dialect put aside (its bookkeeping): in :attr:`whole_arguments` only."""
 
     def beside_diff(self) -> tuple[ShownArgument, ...]:
         """:attr:`arguments` for a surface that shows :attr:`diff` as lines under the call
@@ -145,13 +150,17 @@ class ShownCall:
 
     @property
     def clipped(self) -> bool:
-        """Whether some value is not shown whole."""
-        return any(argument.hidden for argument in self.arguments)
+        """Whether the call is not shown whole: some value clipped, or some key aside."""
+        return bool(self.aside) or any(argument.hidden for argument in self.arguments)
 
-    @property
-    def hidden_values(self) -> int:
-        """How many values are clipped."""
-        return sum(1 for argument in self.arguments if argument.hidden)
+    def left_out(self) -> str:
+        """What only the whole call shows, in words (``2 values are clipped``, ``details and
+        input kept aside``; empty: nothing)."""
+        count = sum(1 for argument in self.beside_diff() if argument.hidden)
+        said = [f"{count} value{'s are' if count > 1 else ' is'} clipped"] if count else []
+        if self.aside:
+            said.append(f"{' and '.join(self.aside)} kept aside")
+        return ", ".join(said)
 
     def warnings(self) -> list[str]:
         """What a person must know before deciding, one line each."""
@@ -215,6 +224,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         arguments=shown.arguments,
         duplicate_keys=shown.duplicate_keys,
         whole_arguments=shown.whole_arguments,
+        aside=_aside(version.arguments),
         other_versions=tuple(_shown_version(other, value_chars) for other in others),
         protocol_error=visible(why) if why is not None else None,
         diff=tuple(visible(line) for line in diff[:DIFF_LINES]),
@@ -242,7 +252,7 @@ def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:
     return ShownVersion(
         where=visible(version.where),
         name=visible(version.name),
-        arguments=tuple(_clipped(argument, value_chars) for argument in whole),
+        arguments=_face(whole, _aside(version.arguments), value_chars),
         whole_arguments=whole,
         duplicate_keys=duplicates,
     )
@@ -273,9 +283,27 @@ def _argument_pairs(version: CallVersion) -> tuple[list[tuple[str, str]], list[s
     arguments = version.arguments
     if arguments is None:
         return [], []
+    shown = _card_text if isinstance(arguments, CardArguments) else compact_json
     if isinstance(arguments, Mapping):
-        return [(str(key), compact_json(value)) for key, value in arguments.items()], []
+        return [(str(key), shown(value)) for key, value in arguments.items()], []
     return [("", compact_json(arguments))], []
+
+
+def _card_text(value: Any) -> str:
+    """A dialect's card value: a one-line text as itself, anything else as JSON."""
+    plain = isinstance(value, str) and value.isprintable() and value.strip() == value != ""
+    return value if plain else compact_json(value)
+
+
+def _aside(arguments: Any) -> tuple[str, ...]:
+    return tuple(map(visible, arguments.aside)) if isinstance(arguments, CardArguments) else ()
+
+
+def _face(
+    whole: tuple[ShownArgument, ...], aside: tuple[str, ...], limit: int
+) -> tuple[ShownArgument, ...]:
+    """The arguments a card shows (``aside`` left to the whole call), each clipped."""
+    return tuple(_clipped(argument, limit) for argument in whole if argument.key not in aside)
 
 
 class _Pairs(list[tuple[str, Any]]):
@@ -285,10 +313,7 @@ class _Pairs(list[tuple[str, Any]]):
 def _with_last_values(pairs: _Pairs) -> list[tuple[str, str]]:
     """One pair per key, at the key's first place, with the value a parser keeps (the last:
     JSON.parse and Python's json alike)."""
-    last: dict[str, Any] = {}
-    for key, value in pairs:
-        last[key] = value
-    return [(key, compact_json(_plain(value))) for key, value in last.items()]
+    return [(key, compact_json(_plain(value))) for key, value in dict(pairs).items()]
 
 
 def _plain(value: Any) -> Any:
@@ -300,13 +325,7 @@ def _plain(value: Any) -> Any:
 
 
 def _repeated(keys: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    twice: list[str] = []
-    for key in keys:
-        if key in seen and key not in twice:
-            twice.append(key)
-        seen.add(key)
-    return twice
+    return [key for key, count in Counter(keys).items() if count > 1]
 
 
 def _repeated_paths(value: Any, path: str) -> list[str]:

@@ -56,14 +56,15 @@ def excerpt(
     On one line (runs of whitespace become one space), an ellipsis marking a cut; with
     ``marked=True`` every character that would not show as itself (a line break included) is
     written ``⟨U+XXXX⟩`` instead (:func:`visible`), so a person sees exactly what a server
-    sent and nothing can forge a line. With ``lines=True`` the line breaks stay (a carriage
+    sent and nothing can forge a line; the whitespace it ends with is left out (a command's or
+    an output's last line break hides nothing). With ``lines=True`` the line breaks stay (a carriage
     return reads as one) and a cut is followed by a line saying how many characters it left
     out."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else compact_json(value)
     if marked:
-        shown = visible(text)
+        shown = visible(text.rstrip())
         return shown if len(shown) <= limit else shown[: limit - 1] + "…"
     if lines:
         kept = terminal_safe(text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -95,15 +96,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 def _one_swap_apart(word: str, choice: str) -> bool:
     """Whether ``word`` is ``choice`` with two neighbouring letters swapped."""
-    if len(word) != len(choice) or word == choice:
-        return False
-    apart = [i for i, (a, b) in enumerate(zip(word, choice, strict=True)) if a != b]
-    return (
-        len(apart) == 2
-        and apart[1] == apart[0] + 1
-        and word[apart[0]] == choice[apart[1]]
-        and word[apart[1]] == choice[apart[0]]
+    swaps = (
+        choice[:i] + choice[i + 1] + choice[i] + choice[i + 2 :] for i in range(len(choice) - 1)
     )
+    return word != choice and word in swaps
 
 
 def compact_json(value: object) -> str:

@@ -14,11 +14,13 @@ from .text import excerpt, seconds
 
 __all__ = [
     "CallVersion",
+    "CardArguments",
     "DecidedBy",
     "Part",
     "ToolApproval",
     "ToolCall",
     "ToolStatus",
+    "action_of",
     "parse_json_or_text",
 ]
 
@@ -42,6 +44,28 @@ ToolStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "den
 _MERGE_LOCK = threading.Lock()
 MERGE_EVERY = 512
 """A part joins its last this many chunks into one (an object per token costs ~60 bytes)."""
+
+
+class CardArguments(dict[str, Any]):
+    """A call's arguments as a dialect reads them for a person (an ACP agent's command line,
+    cwd, path, diff: text, shown without JSON's quotes where it needs none), with the keys
+    ``aside`` holding the platform's bookkeeping about the call (its whole input, its notes):
+    a card keeps those behind "Show whole call", and versions of the call that differ only
+    there are the same call. Only a dialect makes one: no key of a call's JSON puts a value
+    aside."""
+
+    def __init__(self, arguments: dict[str, Any], aside: tuple[str, ...] = ()) -> None:
+        super().__init__(arguments)
+        self.aside = tuple(key for key in aside if key in arguments)
+
+
+def action_of(arguments: Any, asked: Any) -> Any:
+    """What ``arguments`` do: without the keys the ``asked`` arguments (a version of the
+    same call) put aside (:class:`CardArguments`)."""
+    aside = asked.aside if isinstance(asked, CardArguments) else ()
+    if not aside or not isinstance(arguments, dict):
+        return arguments
+    return {key: value for key, value in arguments.items() if key not in aside}
 
 
 @dataclass(frozen=True)

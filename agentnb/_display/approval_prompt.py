@@ -5,7 +5,8 @@ chooses it (:func:`agentnb._app.front.run_flags.approval_policy`).
 The prompt shows the call through :mod:`agentnb._core.shown_call`: every argument key with
 its value, long values clipped one by one (the prompt then says so, and ``v`` prints the
 whole call before asking again), and nothing the server sent can start a line or move the
-cursor. A short call is one line, ``Approve name(key: value)? [y/N]``. A call the platform
+cursor; what a dialect put aside (an ACP agent's bookkeeping) is left to ``v`` too. A short
+call is one line, ``Approve name(key: value)? [y/N]``. A call the platform
 sent in versions that disagree shows the one it acts on, then the others flagged; Enter (or
 anything but ``y``) denies. A call that offers to be allowed for the rest of the run (a read
 of the notebook) names what it will read and takes ``a`` too: ``[y/a/N]``.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import dataclasses
 import os
 import select
@@ -34,7 +34,7 @@ if sys.platform != "win32":
 from .._core.approvals import ApprovalDecision, question_of
 from .._core.questions import QuestionReply
 from .._core.run import ToolCall
-from .._core.shown_call import ShownCall, shown_call, visible
+from .._core.shown_call import ShownCall, is_plain_identifier, shown_call, visible
 from .question_prompt import NO_ANSWER as NO_FORM_ANSWER
 from .question_prompt import form_reply
 from .terminal import fit_lines, terminal_width
@@ -188,12 +188,9 @@ def question(call: ToolCall) -> str:
     lines = [f"{shown.name} wants to run:", *shown.lines(beside_diff=True)[1:-1]]
     lines += [*shown.other_lines(), *_diff_block(shown)]
     lines += [f"⚠ {note}" for note in notes]
-    count = sum(1 for argument in shown.beside_diff() if argument.hidden)
-    if count:
-        clipped = f"{count} value{'s are' if count > 1 else ' is'} clipped"
-        lines.append(
-            f"Approve {shown.name}? ({clipped}: {WHOLE} shows the whole call) {choices}/v] "
-        )
+    left = shown.left_out()
+    if left:
+        lines.append(f"Approve {shown.name}? ({left}: {WHOLE} shows the whole call) {choices}/v] ")
     else:
         lines.append(f"Approve {shown.name}? {choices}] ")
     return "\n".join([*sends, *lines])
@@ -262,19 +259,13 @@ def whole_question(call: ToolCall, asked: str) -> str:
 
 
 def _shown(call: ToolCall) -> ShownCall:
-    return shown_call(call if call.name else _named_by_id(call))
-
-
-def _named_by_id(call: ToolCall) -> ToolCall:
-    """A nameless call (a stream that named none) is shown by its id."""
-    named = copy.copy(call)
-    named.name = call.call_id
-    approval = call.approval
-    if approval is not None and approval.asked is not None and not approval.asked.name:
-        named.approval = dataclasses.replace(
-            approval, asked=dataclasses.replace(approval.asked, name=call.call_id)
-        )
-    return named
+    """The call as the prompt shows it: a nameless one (a stream that named none) by its id."""
+    shown = shown_call(call)
+    if shown.name:
+        return shown
+    return dataclasses.replace(
+        shown, name=visible(call.call_id), name_is_plain=is_plain_identifier(call.call_id)
+    )
 
 
 def _terminal_fd() -> int | None:

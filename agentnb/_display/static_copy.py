@@ -108,11 +108,7 @@ def call_warnings(call: ShownCall) -> list[str]:
     """What a person must know about a call's name and arguments, and how much is clipped."""
     notes = [f"⚠ {note}" for note in call.warnings()]
     if call.clipped:
-        count = call.hidden_values
-        notes.append(
-            f"{count} argument value{'s' if count > 1 else ''} clipped: each says how many "
-            "characters it hides"
-        )
+        notes.append(f"{call.left_out()} here")
     return notes
 
 

@@ -65,8 +65,8 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
     shown before a decision: ``name`` and every argument as ``[key, value, hidden]`` (made
     visible, values clipped with the count of what is hidden; a ``diff`` the card renders as
     lines points to them: :meth:`~agentnb._core.shown_call.ShownCall.beside_diff`),
-    ``whole`` (the same unclipped,
-    for "Show whole call"), ``name_is_plain``, ``warnings``, ``others`` (the platform's other
+    ``whole`` (the same unclipped, with ``aside``: the keys a dialect put aside, shown there
+    only, for "Show whole call"), ``name_is_plain``, ``warnings``, ``others`` (the platform's other
     versions of the call that disagree with it: ``{where, name, arguments, whole}`` each) and
     ``protocol_error`` (why agentnb denies it whatever is answered, or None), and ``diff``
     (the lines of the diff it writes, each made visible, with a last line saying how many
@@ -77,6 +77,7 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
         "name_is_plain": shown.name_is_plain,
         "arguments": [[a.key, a.value, a.hidden] for a in shown.beside_diff()],
         "whole": [[a.key, a.value] for a in shown.whole_arguments],
+        "aside": list(shown.aside),
         "warnings": shown.warnings(),
         "others": [
             {

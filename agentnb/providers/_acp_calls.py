@@ -1,6 +1,6 @@
 """An ACP tool call read for what its fields are (agentclientprotocol.com/protocol/tool-calls),
-as a card shows it: the command line and its cwd, the path, the proposed diff, then the
-agent's whole ``rawInput``.
+as a card shows it: the command line and its cwd, the path, the proposed diff, the MCP tool
+it calls, with the agent's notes and its whole ``rawInput`` put aside (the whole call's).
 
 A ``tool_call`` and each ``tool_call_update`` (and a permission request's ``toolCall``) carry
 the fields that changed: those present replace the call's. ``title`` names what the call does
@@ -14,29 +14,31 @@ content, else its ``rawOutput``, is its output, read as text."""
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from .._core.transcript import CardArguments, action_of
 from ._frames import as_dict
 
 __all__ = [
-    "ACTION_KEYS",
     "AcpCall",
     "block_text",
     "content_text",
     "output_of",
+    "shell_line",
     "shown_diff",
 ]
 
-ACTION_KEYS = ("command", "cwd", "path", "paths", "diff")
-"""The card arguments that say what a call does: another value for one of them, once the call
-was shown for a decision, is another call."""
 _RUNNING = frozenset({"in_progress", "completed", "failed"})
 _COMMAND_KEYS = ("command", "cmd")
 _CWD_KEYS = ("cwd", "workdir", "working_directory")
 _PATH_KEYS = ("file_path", "path", "filePath", "abs_path", "notebook_path")
 _OUTPUT_KEYS = ("formatted_output", "aggregated_output", "output", "stdout", "content", "text")
+_ASIDE = ("details", "input")
+"""The agent's notes and whole input: the card's bookkeeping, where it shows what a call does."""
+_ASKED_TOOL = re.compile(r'run tool "([^"]+)"')
 
 
 def shown_diff(path: str, old: str | None, new: str) -> str:
@@ -110,20 +112,41 @@ def output_of(update: Mapping[str, Any]) -> Any:
     return raw
 
 
+def shell_line(words: list[str]) -> str:
+    """Words as a shell reads them back, without the whitespace the last one ends with (a
+    script's last line break hides nothing)."""
+    return shlex.join([*words[:-1], words[-1].rstrip()])
+
+
 def _first_text(raw: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
     return next((value for key in keys if isinstance(value := raw.get(key), str) and value), None)
 
 
 def _command_line(raw: Mapping[str, Any]) -> str | None:
     """The command a ``rawInput`` runs, as a shell line (a list of words joined as a shell
-    would read them back)."""
+    would read them back), without the whitespace it ends with (a script's last line break)."""
     for key in _COMMAND_KEYS:
         value = raw.get(key)
-        if isinstance(value, str) and value:
-            return value
+        if isinstance(value, str) and value.strip():
+            return value.rstrip()
         if isinstance(value, list) and value and all(isinstance(w, str) for w in value):
-            return shlex.join(value)
+            return shell_line(value)
     return None
+
+
+def _mcp_call(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The MCP tool call a ``rawInput`` makes, in either of Codex's spellings: its call's
+    ``server``, ``tool`` and ``arguments``, or its permission request's ``server_name`` and
+    form (``codex_approval_kind`` ``mcp_tool_call``), the tool named in its message and the
+    arguments in ``tool_params``. None: no MCP tool call."""
+    if isinstance(raw.get("server"), str) and isinstance(raw.get("tool"), str):
+        return {"server": raw["server"], "tool": raw["tool"], "arguments": raw.get("arguments")}
+    request = as_dict(raw.get("request")) or {}
+    meta = as_dict(request.get("_meta")) or {}
+    tool = _ASKED_TOOL.search(str(request.get("message")))
+    if meta.get("codex_approval_kind") != "mcp_tool_call" or tool is None:
+        return None
+    return {"server": raw.get("server_name"), "tool": tool[1], "arguments": meta.get("tool_params")}
 
 
 class AcpCall:
@@ -160,14 +183,16 @@ class AcpCall:
 
     @property
     def name(self) -> str:
-        """The tool's name on the card: its ``kind``, else its ``title``."""
-        return self.kind or self.title or "tool"
+        """The tool's name on the card: its ``kind``, else the MCP tool it calls
+        (``server/tool``), else its ``title``."""
+        mcp = _mcp_call(as_dict(self.raw_input) or {})
+        return self.kind or (mcp and f"{mcp['server']}/{mcp['tool']}") or self.title or "tool"
 
     def merge(self, update: Mapping[str, Any], *, proposal: bool = False) -> None:
         """Take the fields ``update`` carries; its content is a proposal when it came with a
         permission request (``proposal``) or before the call runs."""
-        if isinstance(update.get("title"), str) and update["title"]:
-            self.title = update["title"]
+        if isinstance(update.get("title"), str) and update["title"].strip():
+            self.title = update["title"].strip()
         if isinstance(update.get("kind"), str) and update["kind"] and update["kind"] != "other":
             self.kind = update["kind"]
         if isinstance(update.get("locations"), list):
@@ -189,11 +214,12 @@ class AcpCall:
         self.details = content_text(others)
 
     def arguments(self) -> dict[str, Any]:
-        """The call as the card shows it: what it does first, the agent's whole input last."""
+        """The call as the card shows it: what it does, then, put aside where it says that, the
+        agent's notes and its whole input."""
         if self.fixed is not None:
             return self.fixed
         raw = as_dict(self.raw_input) or {}
-        arguments: dict[str, Any] = {}
+        arguments: dict[str, Any] = _mcp_call(raw) or {}
         if (command := _command_line(raw)) is not None:
             arguments["command"] = command
         if (cwd := _first_text(raw, _CWD_KEYS)) is not None:
@@ -208,20 +234,19 @@ class AcpCall:
             arguments["paths"] = paths
         if self.diffs:
             arguments["diff"] = "".join(_diff_of(d) for d in self.diffs)
+        aside = _ASIDE if arguments else ()
         if self.details:
             arguments["details"] = self.details
         if self.raw_input is not None:
             arguments["input"] = self.raw_input
         if not arguments and self.title:
             arguments["title"] = self.title  # all the agent says of what the call does
-        return arguments
+        return CardArguments(arguments, aside)
 
-    def action(self) -> dict[str, Any]:
-        """What the call does (:data:`ACTION_KEYS`), to tell another call from more words
-        about the same one; a call that names none of them is all its arguments."""
+    def action(self) -> Any:
+        """What the call does, to tell another call from more words about the same one."""
         arguments = self.arguments()
-        action = {key: arguments[key] for key in ACTION_KEYS if key in arguments}
-        return action or arguments
+        return action_of(arguments, arguments)
 
     def question(self) -> str | None:
         """What the card asks about, in the agent's words: the title, and the agent's

@@ -33,7 +33,6 @@ protocol error of the agent's) and
 
 from __future__ import annotations
 
-import shlex
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
@@ -45,6 +44,7 @@ from .._core.request import RunRequest
 from .._core.run import fresh_id
 from .._core.statuses import DENIED
 from .._core.text import excerpt
+from .._core.transcript import CardArguments
 from .._core.version import __version__
 from ..events import (
     CustomEvent,
@@ -62,7 +62,7 @@ from ..events import (
     text_delta,
 )
 from ..sse import ServerSentEvent
-from ._acp_calls import AcpCall, block_text, output_of, shown_diff
+from ._acp_calls import AcpCall, block_text, output_of, shell_line, shown_diff
 from ._acp_session import (
     SessionState,
     check_config,
@@ -170,7 +170,7 @@ def _terminal_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
     command line, where it runs and the environment it adds (``BASH_ENV`` runs a file)."""
     args = params.get("args") or []
     words = [str(params.get("command")), *(str(a) for a in args if isinstance(a, str))]
-    arguments: dict[str, Any] = {"command": shlex.join(words)}
+    arguments: dict[str, Any] = {"command": shell_line(words)}
     if params.get("cwd") is not None:
         arguments["cwd"] = params["cwd"]
     env = params.get("env")
@@ -183,7 +183,7 @@ def _file_arguments(method: str, params: Mapping[str, Any], old: Any) -> tuple[s
     """A client request (``fs/*``, ``terminal/create``) as its card shows it: its name and
     arguments (a write's diff against the file as it is)."""
     if method == "terminal/create":
-        return "terminal", _terminal_arguments(params)
+        return "terminal", CardArguments(_terminal_arguments(params))
     arguments: dict[str, Any] = {"path": params.get("path")}
     arguments |= {key: params[key] for key in ("line", "limit") if params.get(key) is not None}
     if method == "fs/write_text_file":
@@ -193,7 +193,7 @@ def _file_arguments(method: str, params: Mapping[str, Any], old: Any) -> tuple[s
             old if isinstance(old, str) else None,
             new if isinstance(new, str) else "",
         )
-    return method.rsplit("/", 1)[-1], arguments
+    return method.rsplit("/", 1)[-1], CardArguments(arguments)
 
 
 def _usage(result: Mapping[str, Any], cost: float | None, refused: list[str]) -> Usage | None:

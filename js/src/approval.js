@@ -16,7 +16,8 @@
  *
  * Above the controls the box shows the call as the kernel's `shown_call` does: the name, every
  * argument key with its value (long values clipped, each saying how many characters it
- * hides), a "Show whole call" control when some value is clipped, and the warnings (a name
+ * hides), a "Show whole call" control when some value is clipped or some field is kept aside
+ * (an ACP agent's bookkeeping: `shown.aside`, shown in the whole call only), and the warnings (a name
  * that is not a plain identifier, a key named twice at any depth). When the platform sent the
  * call in versions that disagree, the one it acts on comes first and the others below it,
  * each under a flagged head line; the box is marked (`data-versions`), Approve reads
@@ -166,16 +167,21 @@ export class ApprovalBox {
     this.disagree(others.length > 0);
     const clipped = [shown, ...others].flatMap((v) => v.arguments)
       .filter(([, , hidden]) => hidden > 0).length;
-    this.clipNote.hidden = clipped === 0;
-    this.clipText.textContent = clipped === 0 ? "" : `${clipped} value${
-      clipped > 1 ? "s are" : " is"} clipped here. `;
+    const aside = shown.aside ?? [];
+    const whole = this.whole && clipped + aside.length > 0;
+    this.clipNote.hidden = clipped + aside.length === 0;
+    const left = [
+      clipped ? `${clipped} value${clipped > 1 ? "s are" : " is"} clipped here` : "",
+      aside.length ? `${aside.join(" and ")} kept aside` : "",
+    ].filter(Boolean);
+    this.clipText.textContent = left.map((said) => `${said}. `).join("");
     this.wholeButton.textContent = this.whole ? "Show clipped call" : "Show whole call";
     this.wholeButton.setAttribute("aria-expanded", this.whole ? "true" : "false");
-    this.callText.textContent = callLines(shown, this.whole && clipped > 0);
+    this.callText.textContent = callLines(shown, whole);
     this.otherText.hidden = others.length === 0;
     this.otherText.textContent = others
       .map((other) => `⚠ also sent, in ${other.where} (not the one shown first):\n${
-        callLines(other, this.whole && clipped > 0)}`)
+        callLines(other, whole)}`)
       .join("\n");
   }
 

@@ -308,6 +308,28 @@ test("the approval box shows every key, says what is clipped and shows the whole
   assert.equal(buttonIn(box, ".anb-approve").disabled, false, "still undecided: the decision is yours");
 });
 
+test("an ACP agent's bookkeeping is kept aside, one click from the face", () => {
+  const { view } = card();
+  const face = /** @type {[string, string, number][]} */ ([
+    ["command", "/bin/bash -lc 'touch made.txt'", 0], ["cwd", "/work", 0]]);
+  const notes = '"Available Decisions: Approved\\nAbort"';
+  const shown = {
+    name: "execute", name_is_plain: true, arguments: face, aside: ["details", "input"],
+    whole: /** @type {[string, string][]} */ ([
+      ...face.map(([key, value]) => [key, value]), ["details", notes], ["input", '{"call_id": "c1"}']]),
+    warnings: [],
+  };
+  view.update(trade({ name: "execute", approval: { state: "awaiting", reason: "touch made.txt", shown } }));
+  const box = $(view.el, ".anb-approval");
+  assert.equal($(box, ".anb-approval-call-text").textContent,
+    "execute(\n  command: /bin/bash -lc 'touch made.txt'\n  cwd: /work\n)");
+  assert.equal($(box, ".anb-approval-clipped").hidden, false);
+  assert.match($(box, ".anb-approval-clipped").textContent || "", /details and input kept aside/);
+  buttonIn(box, ".anb-show-whole").click();
+  const whole = $(box, ".anb-approval-call-text").textContent || "";
+  assert.ok(whole.includes(`\n  details: ${notes}\n  input: {"call_id": "c1"}\n)`), whole);
+});
+
 test("a server's own approval is the server's, and the call is marked as run without yours", () => {
   const { view } = card();
   view.update(trade({

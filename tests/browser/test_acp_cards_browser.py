@@ -3,8 +3,8 @@ what a person reads on a card is what will happen. The scripted agent on the off
 (``.tools/acp``) asks as Codex's and Claude Code's adapters do, then the real Codex and
 Claude Code on the scripted model (``tests/coding_agents.py``):
 
-- a command's card shows the command line and its cwd first (the adapter's bookkeeping
-  last, under them), and no "versions disagree" warning where the request only adds to the
+- a command's card shows the command line and its cwd (the adapter's notes and its whole
+  input kept aside, behind "Show whole call"), and no "versions disagree" warning where the request only adds to the
   announced call; the agent's own "always" is offered in its own words (Codex's amends its
   command policy), never as agentnb's "Allow for this run";
 - a write is one card, its diff rendered line by line (the call's ``diff`` pointing there,
@@ -64,14 +64,18 @@ def decided(page: Any, index: int, state: str) -> Any:
 
 
 def check_command_card(card: Any, command: str, cwd: Path) -> None:
+    """The command (quoted as a shell reads it, not as JSON) and its cwd, nothing else on
+    the face; the agent's notes and whole input one click away."""
     text = card.locator(".anb-approval-call-text").inner_text()
-    lines = text.splitlines()
-    assert lines[1] == f'  command: "{command}"', text
-    assert lines[2] == f'  cwd: "{cwd}"', text
-    assert lines[-2].startswith("  input: {"), text  # the agent's whole input, last
+    assert text.splitlines()[1:] == [f"  command: {command}", f"  cwd: {cwd}", ")"], text
+    assert "details and input kept aside" in card.locator(".anb-approval-clipped").inner_text()
     assert "disagree" not in card.inner_text() and card.locator(".anb-approve").inner_text() == (
         "Approve"
     )
+    card.locator(".anb-show-whole").click()
+    whole = card.locator(".anb-approval-call-text").inner_text()
+    assert whole.splitlines()[-2].startswith("  input: {"), whole  # the agent's whole input
+    card.locator(".anb-show-whole").click()
 
 
 def check_write_card(card: Any, path: Path, added: str) -> None:

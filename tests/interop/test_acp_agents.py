@@ -200,14 +200,15 @@ def test_a_command_card_shows_the_command_and_its_cwd_first_and_no_false_disagre
     scripted: str, workdir: Path
 ) -> None:
     """As Codex's adapter asks: the request adds a note to the announced call; the card reads
-    the command line and cwd out of ``rawInput`` (its bookkeeping stays, last), warns of
-    nothing, and the call's output is its text, not its JSON; the agent's warning and its
-    answer are two paragraphs."""
+    the command line and cwd out of ``rawInput`` (the note and the whole input kept aside,
+    the whole call's), warns of nothing, and the call's output is its text, not its JSON; the
+    agent's warning and its answer are two paragraphs."""
     handle = ask(scripted, "askrun touch made.txt")
     until(lambda: handle.run.status == "paused", "the run pauses for the command")
     [call] = handle.run.awaiting_approval
     shown = shown_call(call)
-    assert [a.key for a in shown.arguments] == ["command", "cwd", "details", "input"]
+    assert [a.key for a in shown.arguments] == ["command", "cwd"]
+    assert shown.aside == ("details", "input")
     assert call.arguments["command"] == "/bin/bash -lc 'touch made.txt'"
     assert call.arguments["cwd"] == str(workdir)
     assert shown.other_versions == () and shown.warnings() == []

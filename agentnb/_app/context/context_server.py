@@ -28,7 +28,6 @@ from ..._core.secrets import register_secret
 from ..._core.stoppable import Stoppable
 from ..._display.environment import kernel_shell, note
 from ...events import Event, ToolApprovalRequested
-from ...providers._frames import as_dict
 from .context_tools import the_kernel
 from .live_notebook import notebook_tools
 from .served_calls import ServedCall, ServedCalls
@@ -289,23 +288,15 @@ class ContextServer(Stoppable):
 
 _NAMED_CALL = re.compile(r"(?:mcp__)?notebook(?:__|/|\.)(?P<tool>\w+)")
 """An agent's own name for a call of the server's tools (it is listed as ``notebook``): Claude
-Code's ``mcp__notebook__notebook_add_cell``, an ACP title's ``notebook/notebook_variables``."""
+Code's ``mcp__notebook__notebook_add_cell``, an ACP title's ``notebook/notebook_variables``,
+Codex's MCP tool call as the ACP dialect names it (``notebook/notebook_add_cell``)."""
 
 
 def _asks_to_call(call: ToolCall, tools: set[str]) -> bool:
-    """Whether an agent's permission request asks to call one of ``tools`` of the server: by
-    the call's name (Claude Code), or as Codex asks, an MCP tool call of the server
-    ``notebook`` naming the tool in its message."""
+    """Whether an agent's permission request asks to call one of ``tools`` of the server, by
+    the call's name."""
     named = _NAMED_CALL.fullmatch(call.name)
-    if named is not None:
-        return named["tool"] in tools
-    asked = as_dict((as_dict(call.arguments) or {}).get("input")) or {}
-    request = as_dict(asked.get("request")) or {}
-    meta = as_dict(request.get("_meta")) or {}
-    if meta.get("codex_approval_kind") != "mcp_tool_call" or asked.get("server_name") != "notebook":
-        return False
-    tool = re.search(r'run tool "(\w+)"', str(request.get("message")))
-    return tool is not None and tool[1] in tools
+    return named is not None and named["tool"] in tools
 
 
 def as_pre(text: str) -> str:
