@@ -118,15 +118,10 @@ def _write(entries: dict[str, Any]) -> None:
         raise
 
 
-def _update(url: str, key: str, value: dict[str, Any] | None) -> None:
+def _update(url: str, key: str, value: dict[str, Any]) -> None:
     with _lock:
         entries = _entries()
-        entry = dict(entries.get(url) or {})
-        if value is None:
-            entry.pop(key, None)
-        else:
-            entry[key] = value
-        entries[url] = entry
+        entries[url] = {**(entries.get(url) or {}), key: value}
         _write(entries)
 
 
@@ -135,11 +130,10 @@ def forget(url: str) -> bool:
     registration): whether there was anything."""
     with _lock:
         entries = _entries()
-        if url not in entries:
-            return False
-        del entries[url]
-        _write(entries)
-        return True
+        kept = entries.pop(url, None) is not None
+        if kept:
+            _write(entries)
+        return kept
 
 
 def _registered(token: OAuthToken) -> OAuthToken:
