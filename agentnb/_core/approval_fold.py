@@ -115,8 +115,7 @@ def _acted_on(call: ToolCall) -> CallVersion:
     text = call.arguments_text or None
     if text is not None and parse_json_or_text(text) != call.arguments:
         text = None  # the text is another version, not the JSON of this one
-    where = "the approval request"
-    return CallVersion(where, call.name, copy.deepcopy(call.arguments), text)
+    return CallVersion("the approval request", call.name, copy.deepcopy(call.arguments), text)
 
 
 def disagreement(call: ToolCall) -> str | None:

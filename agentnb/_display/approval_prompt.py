@@ -56,6 +56,7 @@ FOR_RUN = "a"
 """What to type to approve a call and, for the rest of the run, what it offers (the reads)."""
 WHOLE = "v"
 """What to type at the prompt to see the whole call (or question) before deciding."""
+REPLY = "Answer (an empty line denies): "
 
 
 class TerminalApprover:
@@ -123,7 +124,7 @@ class TerminalApprover:
         with _reading:
             answer = _read_line(fd, stop)
             while answer is not None and answer.strip().lower() == WHOLE:
-                whole = whole_call(call) if asked is None else whole_question(call, asked)
+                whole = whole_call(call) if asked is None else f"{visible(asked)}\n{REPLY}"
                 out.write(fit_lines(whole, width))
                 out.flush()
                 answer = _read_line(fd, stop)
@@ -246,16 +247,12 @@ def answer_prompt(call: ToolCall, asked: str) -> str:
     name = _shown(call).name
     shown = visible(asked) or "(an empty question)"
     if len(shown) <= MAX_QUESTION:
-        return f"{name} asks: {shown}\nAnswer (an empty line denies): "
+        return f"{name} asks: {shown}\n{REPLY}"
     hidden = len(shown) - MAX_QUESTION
     return (
         f"{name} asks: {shown[:MAX_QUESTION]}… (+{hidden:,} chars)\n"
         f"Answer ({WHOLE} shows the whole question; an empty line denies): "
     )
-
-
-def whole_question(call: ToolCall, asked: str) -> str:
-    return f"{visible(asked)}\nAnswer (an empty line denies): "
 
 
 def _shown(call: ToolCall) -> ShownCall:

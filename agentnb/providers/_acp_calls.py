@@ -253,8 +253,7 @@ class AcpCall:
         justification where its input gives one."""
         raw = as_dict(self.raw_input) or {}
         why = _first_text(raw, ("justification", "reason", "description"))
-        said = [text for text in (self.title, why) if text]
-        return " — ".join(said) if said else None
+        return " — ".join(text for text in (self.title, why) if text) or None
 
     def permits(self, call_id: str) -> list[dict[str, Any]]:
         """The writes the proposal's diffs are: an approval of the call lets the client make
