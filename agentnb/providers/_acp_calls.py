@@ -144,9 +144,9 @@ def _mcp_call(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     request = as_dict(raw.get("request")) or {}
     meta = as_dict(request.get("_meta")) or {}
     tool = _ASKED_TOOL.search(str(request.get("message")))
-    if meta.get("codex_approval_kind") != "mcp_tool_call" or tool is None:
+    if meta.get("codex_approval_kind") != "mcp_tool_call" or not tool or not raw.get("server_name"):
         return None
-    return {"server": raw.get("server_name"), "tool": tool[1], "arguments": meta.get("tool_params")}
+    return {"server": raw["server_name"], "tool": tool[1], "arguments": meta.get("tool_params")}
 
 
 class AcpCall:
