@@ -169,8 +169,8 @@ def _disagreeing(call: ToolCall, asked: CallVersion) -> tuple[CallVersion, ...]:
         text = call.arguments_text
         candidates.append(CallVersion(STREAMED, call.name, parse_json_or_text(text), text))
     others: list[CallVersion] = []
+    action = action_of(asked.arguments, asked.arguments)  # what it puts aside is no call
     for version in candidates:
-        action = action_of(asked.arguments, asked.arguments)  # what it puts aside is no call
         differs = (version.name and version.name != asked.name) or (
             version.arguments is not None
             and not only_adds(action_of(version.arguments, asked.arguments), action)

@@ -183,18 +183,16 @@ def question(call: ToolCall) -> str:
     notes = shown.warnings()
     signature = shown.signature()
     sends, choices = _sends(call), _choices(call)
-    if not notes and not shown.clipped and not shown.diff and len(signature) <= ONE_LINE:
+    # a card's text values are not quoted: only a line of their own tells where one ends
+    if not (notes or shown.clipped or shown.diff or shown.card) and len(signature) <= ONE_LINE:
         return "\n".join([*sends, f"Approve {signature}? {choices}] "])
     # the diff is read as lines below the call, not again as an escaped string
     lines = [f"{shown.name} wants to run:", *shown.lines(beside_diff=True)[1:-1]]
     lines += [*shown.other_lines(), *_diff_block(shown)]
     lines += [f"⚠ {note}" for note in notes]
     left = shown.left_out()
-    if left:
-        lines.append(f"Approve {shown.name}? ({left}: {WHOLE} shows the whole call) {choices}/v] ")
-    else:
-        lines.append(f"Approve {shown.name}? {choices}] ")
-    return "\n".join([*sends, *lines])
+    asked = f"({left}: {WHOLE} shows the whole call) {choices}/v" if left else choices
+    return "\n".join([*sends, *lines, f"Approve {shown.name}? {asked}] "])
 
 
 def _diff_block(shown: ShownCall) -> list[str]:
