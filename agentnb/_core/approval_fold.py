@@ -115,8 +115,7 @@ def _acted_on(call: ToolCall) -> CallVersion:
     text = call.arguments_text or None
     if text is not None and parse_json_or_text(text) != call.arguments:
         text = None  # the text is another version, not the JSON of this one
-    where = "the approval request"
-    return CallVersion(where, call.name, copy.deepcopy(call.arguments), text)
+    return CallVersion("the approval request", call.name, copy.deepcopy(call.arguments), text)
 
 
 def disagreement(call: ToolCall) -> str | None:
@@ -170,8 +169,8 @@ def _disagreeing(call: ToolCall, asked: CallVersion) -> tuple[CallVersion, ...]:
         text = call.arguments_text
         candidates.append(CallVersion(STREAMED, call.name, parse_json_or_text(text), text))
     others: list[CallVersion] = []
+    action = action_of(asked.arguments, asked.arguments)  # what it puts aside is no call
     for version in candidates:
-        action = action_of(asked.arguments, asked.arguments)  # what it puts aside is no call
         differs = (version.name and version.name != asked.name) or (
             version.arguments is not None
             and not only_adds(action_of(version.arguments, asked.arguments), action)

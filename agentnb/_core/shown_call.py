@@ -130,6 +130,9 @@ class ShownCall:
     """Lines of the diff left out past :data:`DIFF_LINES`."""
     aside: tuple[str, ...] = ()
     """The keys a dialect put aside (its bookkeeping): in :attr:`whole_arguments` only."""
+    card: bool = False
+    """The arguments are a dialect's card (:class:`~.transcript.CardArguments`): their text
+    values are not quoted, so each is shown on a line of its own."""
 
     def beside_diff(self) -> tuple[ShownArgument, ...]:
         """:attr:`arguments` for a surface that shows :attr:`diff` as lines under the call
@@ -185,10 +188,6 @@ class ShownCall:
         ]
         return notes
 
-    def argument_texts(self, *, whole: bool = False) -> list[str]:
-        """One ``key: value`` text per argument (values clipped unless ``whole``)."""
-        return _argument_texts(self.whole_arguments if whole else self.arguments)
-
     def signature(self) -> str:
         """``name(key: value, ...)`` on one line, values clipped."""
         return f"{self.name}({', '.join(_argument_texts(self.arguments))})"
@@ -225,6 +224,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         duplicate_keys=shown.duplicate_keys,
         whole_arguments=shown.whole_arguments,
         aside=_aside(version.arguments),
+        card=isinstance(version.arguments, CardArguments),
         other_versions=tuple(_shown_version(other, value_chars) for other in others),
         protocol_error=visible(why) if why is not None else None,
         diff=tuple(visible(line) for line in diff[:DIFF_LINES]),

@@ -57,9 +57,9 @@ def excerpt(
     ``marked=True`` every character that would not show as itself (a line break included) is
     written ``⟨U+XXXX⟩`` instead (:func:`visible`), so a person sees exactly what a server
     sent and nothing can forge a line; the whitespace it ends with is left out (a command's or
-    an output's last line break hides nothing). With ``lines=True`` the line breaks stay (a carriage
-    return reads as one) and a cut is followed by a line saying how many characters it left
-    out."""
+    an output's last line break hides nothing). With ``lines=True`` the line breaks stay (a
+    carriage return reads as one) and a cut is followed by a line saying how many characters
+    it left out."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else compact_json(value)

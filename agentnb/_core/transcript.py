@@ -62,10 +62,9 @@ class CardArguments(dict[str, Any]):
 def action_of(arguments: Any, asked: Any) -> Any:
     """What ``arguments`` do: without the keys the ``asked`` arguments (a version of the
     same call) put aside (:class:`CardArguments`)."""
-    aside = asked.aside if isinstance(asked, CardArguments) else ()
-    if not aside or not isinstance(arguments, dict):
+    if not isinstance(asked, CardArguments) or not isinstance(arguments, dict):
         return arguments
-    return {key: value for key, value in arguments.items() if key not in aside}
+    return {key: value for key, value in arguments.items() if key not in asked.aside}
 
 
 @dataclass(frozen=True)

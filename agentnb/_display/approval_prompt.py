@@ -56,6 +56,7 @@ FOR_RUN = "a"
 """What to type to approve a call and, for the rest of the run, what it offers (the reads)."""
 WHOLE = "v"
 """What to type at the prompt to see the whole call (or question) before deciding."""
+REPLY = "Answer (an empty line denies): "
 
 
 class TerminalApprover:
@@ -123,7 +124,7 @@ class TerminalApprover:
         with _reading:
             answer = _read_line(fd, stop)
             while answer is not None and answer.strip().lower() == WHOLE:
-                whole = whole_call(call) if asked is None else whole_question(call, asked)
+                whole = whole_call(call) if asked is None else f"{visible(asked)}\n{REPLY}"
                 out.write(fit_lines(whole, width))
                 out.flush()
                 answer = _read_line(fd, stop)
@@ -182,18 +183,16 @@ def question(call: ToolCall) -> str:
     notes = shown.warnings()
     signature = shown.signature()
     sends, choices = _sends(call), _choices(call)
-    if not notes and not shown.clipped and not shown.diff and len(signature) <= ONE_LINE:
+    # a card's text values are not quoted: only a line of their own tells where one ends
+    if not (notes or shown.clipped or shown.diff or shown.card) and len(signature) <= ONE_LINE:
         return "\n".join([*sends, f"Approve {signature}? {choices}] "])
     # the diff is read as lines below the call, not again as an escaped string
     lines = [f"{shown.name} wants to run:", *shown.lines(beside_diff=True)[1:-1]]
     lines += [*shown.other_lines(), *_diff_block(shown)]
     lines += [f"⚠ {note}" for note in notes]
     left = shown.left_out()
-    if left:
-        lines.append(f"Approve {shown.name}? ({left}: {WHOLE} shows the whole call) {choices}/v] ")
-    else:
-        lines.append(f"Approve {shown.name}? {choices}] ")
-    return "\n".join([*sends, *lines])
+    asked = f"({left}: {WHOLE} shows the whole call) {choices}/v" if left else choices
+    return "\n".join([*sends, *lines, f"Approve {shown.name}? {asked}] "])
 
 
 def _diff_block(shown: ShownCall) -> list[str]:
@@ -246,16 +245,12 @@ def answer_prompt(call: ToolCall, asked: str) -> str:
     name = _shown(call).name
     shown = visible(asked) or "(an empty question)"
     if len(shown) <= MAX_QUESTION:
-        return f"{name} asks: {shown}\nAnswer (an empty line denies): "
+        return f"{name} asks: {shown}\n{REPLY}"
     hidden = len(shown) - MAX_QUESTION
     return (
         f"{name} asks: {shown[:MAX_QUESTION]}… (+{hidden:,} chars)\n"
         f"Answer ({WHOLE} shows the whole question; an empty line denies): "
     )
-
-
-def whole_question(call: ToolCall, asked: str) -> str:
-    return f"{visible(asked)}\nAnswer (an empty line denies): "
 
 
 def _shown(call: ToolCall) -> ShownCall:

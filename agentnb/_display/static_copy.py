@@ -101,7 +101,8 @@ def format_value(value: Any) -> str:
 def argument_lines(call: ShownCall, *, whole: bool = False) -> str:
     """Every argument of a shown call on a line of its own, ``key: value``, then the
     platform's other versions of the call, flagged."""
-    return "\n".join([*call.argument_texts(whole=whole), *call.other_lines(whole=whole)])
+    texts = [argument.text() for argument in (call.whole_arguments if whole else call.arguments)]
+    return "\n".join([*texts, *call.other_lines(whole=whole)])
 
 
 def call_warnings(call: ShownCall) -> list[str]:

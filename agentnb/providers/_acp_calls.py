@@ -144,9 +144,9 @@ def _mcp_call(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     request = as_dict(raw.get("request")) or {}
     meta = as_dict(request.get("_meta")) or {}
     tool = _ASKED_TOOL.search(str(request.get("message")))
-    if meta.get("codex_approval_kind") != "mcp_tool_call" or tool is None:
+    if meta.get("codex_approval_kind") != "mcp_tool_call" or not tool or not raw.get("server_name"):
         return None
-    return {"server": raw.get("server_name"), "tool": tool[1], "arguments": meta.get("tool_params")}
+    return {"server": raw["server_name"], "tool": tool[1], "arguments": meta.get("tool_params")}
 
 
 class AcpCall:
@@ -253,8 +253,7 @@ class AcpCall:
         justification where its input gives one."""
         raw = as_dict(self.raw_input) or {}
         why = _first_text(raw, ("justification", "reason", "description"))
-        said = [text for text in (self.title, why) if text]
-        return " — ".join(said) if said else None
+        return " — ".join(text for text in (self.title, why) if text) or None
 
     def permits(self, call_id: str) -> list[dict[str, Any]]:
         """The writes the proposal's diffs are: an approval of the call lets the client make

@@ -53,6 +53,7 @@ def test_an_agents_own_ask_to_call_the_server_is_known(name: str, arguments: Any
         codex_asks("notebook", tool="notebook_run_cell"),
         ("Bash", {"command": "rm -rf ."}),
         codex_asks("other"),
+        codex_asks(""),  # no server named: no MCP call of the notebook's
         codex_asks("notebook", kind="exec"),
         ("Approve MCP tool call", {"input": {"server_name": "notebook"}}),
         ("Approve MCP tool call", {"input": "notebook"}),

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import PATIENCE_S, serving_asgi
+from agentnb_testing import PATIENCE_S, sdk_python, serving_asgi
 from reading_agent import reading_agent
 
 import agentnb
@@ -33,6 +33,7 @@ pytestmark = [
 ]
 
 PROMPT = re.compile(r"^In \[(\d+)\]:", re.MULTILINE)
+SCRIPTED_AGENT = Path(__file__).parents[1] / "interop" / "acp_agents" / "scripted_agent.py"
 WAIT = PATIENCE_S
 """Seconds a step may take before the test gives up (a failure, not a timing claim)."""
 
@@ -340,3 +341,33 @@ def test_a_for_the_run_at_the_prompt_lets_the_later_reads_pass(reader: Terminal)
     )
     deciders = reader.run("print({c.approval.decided_by for c in _agent.run.tool_calls})")
     assert deciders == "{'user'}"
+
+
+@pytest.fixture
+def coder(ipython: Terminal, tmp_path: Path) -> Terminal:
+    """The scripted ACP agent (``tests/interop/acp_agents``) connected as ``coder``."""
+    command = [str(sdk_python("acp")), str(SCRIPTED_AGENT)]
+    ipython.run(f"cmd, cwd = {command!r}, {str(tmp_path)!r}")
+    ipython.run("agentnb.connect('acp', command=cmd, name='coder', cwd=cwd)")
+    return ipython
+
+
+def test_a_coding_agents_command_is_asked_about_as_it_will_run(coder: Terminal) -> None:
+    """As Codex's adapter asks: the command (its last line break no ``⟨U+000A⟩``, quoted once)
+    and its cwd; the adapter's notes and whole input behind ``v``, not printed."""
+    line = "%agent coder askrun touch made.txt"
+    before = coder.prompts()
+    coder.type(line)
+    coder.wait_for(lambda screen: "[y/N/v]" in after(screen, line))
+    coder.type("v")
+    coder.wait_for(lambda screen: after(screen, line).count("[y/N") == 2)  # asked again
+    coder.keys("Enter")
+    printed = output_of(coder.wait_for(lambda s: len(PROMPT.findall(s)) > before), line)
+    asked, whole = printed.split("[y/N/v]")[:2]
+    assert "⟨U+" not in printed, printed
+    assert "‖ execute awaits approval: touch made.txt\n" in asked
+    assert "  command: /bin/bash -lc 'touch made.txt'\n" in asked
+    assert "(details and input kept aside: v shows the whole call)" in asked
+    assert "call_id" not in asked and "Proposed Amendment" not in asked
+    assert '"call_id": "c1"' in whole and "Proposed Amendment: touch made.txt" in whole
+    assert "1 denied" in printed.splitlines()[-1]

@@ -329,3 +329,12 @@ def test_codexs_mcp_request_for_another_call_than_announced_is_flagged(
 ) -> None:
     [pending] = mcp_turn(**asking).tool_calls
     assert "disagree" in " ".join(shown_call(pending).warnings())
+
+
+def test_a_cards_unquoted_values_are_each_asked_about_on_a_line_of_their_own() -> None:
+    """A card's text is not quoted as JSON, so a value that reads like more arguments
+    (``a.txt, path: /safe``) could pass for them on one line: the prompt lists each."""
+    read = {"ticket": "k9", "method": "fs/read_text_file", "digest": "d9", "ask": True}
+    run, _ = printed(("file", {**read, "params": {"path": "/work/a.txt, line: 1"}}))
+    lines = question(run.tool_calls[0]).splitlines()
+    assert lines[:2] == ["read_text_file wants to run:", "  path: /work/a.txt, line: 1"]

@@ -23,8 +23,8 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``terminal CMD ARG...``: runs the command in the client's terminal (when offered: else
   says so), waits for it, answers its exit code and output;
 - ``askrun CMD...``: asks permission to run a command as Codex's adapter does (the request
-  first, its ``rawInput`` the adapter's bookkeeping around ``command`` and ``cwd``, its
-  ``content`` a note); approved, reports the call running (other bookkeeping) and its
+  first, its ``rawInput`` the adapter's bookkeeping around ``command`` and ``cwd``, the
+  command and the title ending with the model's line break, its ``content`` a note); approved, reports the call running (other bookkeeping) and its
   ``rawOutput``, then says so; denied, ends the turn ``cancelled``;
 - ``askwrite PATH TEXT...``: writes a file as Claude Code's adapter does: the call announced
   with an empty input, again with its input and diff, a permission request naming it, then
@@ -368,13 +368,13 @@ class ScriptedAgent(Agent):
 
     async def _askrun(self, session_id: str, command: str) -> PromptResponse:
         await self._say(session_id, "Model metadata not found; this can cause issues.")
-        words = ["/bin/bash", "-lc", command]
+        words = ["/bin/bash", "-lc", f"{command}\n"]  # as a model writes it, a line break last
         asked = {"call_id": "c1", "turn_id": "t1", "command": words, "cwd": os.getcwd()}
         asked |= {"parsed_cmd": [{"type": "unknown", "cmd": command}]}
         note = tool_content(text_block(f"Proposed Amendment: {command}"))
         call = ToolCallUpdate(
             tool_call_id="run-1",
-            title=command,
+            title=f"{command}\n",
             kind="execute",
             status="pending",
             raw_input=asked,
