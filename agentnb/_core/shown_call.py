@@ -248,20 +248,18 @@ def _diff_of_reason(approval: Any) -> list[str]:
 
 
 def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:
-    whole, duplicates = _shown_arguments(version)
+    """The version made visible, its face each value clipped but the keys put aside (a
+    dialect's bookkeeping, in the whole call only)."""
+    pairs, duplicates = _argument_pairs(version)
+    whole = tuple(ShownArgument(visible(key), visible(value)) for key, value in pairs)
+    aside = _aside(version.arguments)
     return ShownVersion(
         where=visible(version.where),
         name=visible(version.name),
-        arguments=_face(whole, _aside(version.arguments), value_chars),
+        arguments=tuple(_clipped(shown, value_chars) for shown in whole if shown.key not in aside),
         whole_arguments=whole,
-        duplicate_keys=duplicates,
+        duplicate_keys=tuple(visible(key) for key in duplicates),
     )
-
-
-def _shown_arguments(version: CallVersion) -> tuple[tuple[ShownArgument, ...], tuple[str, ...]]:
-    pairs, duplicates = _argument_pairs(version)
-    shown = tuple(ShownArgument(visible(key), visible(value)) for key, value in pairs)
-    return shown, tuple(visible(key) for key in duplicates)
 
 
 def _argument_pairs(version: CallVersion) -> tuple[list[tuple[str, str]], list[str]]:
@@ -297,13 +295,6 @@ def _card_text(value: Any) -> str:
 
 def _aside(arguments: Any) -> tuple[str, ...]:
     return tuple(map(visible, arguments.aside)) if isinstance(arguments, CardArguments) else ()
-
-
-def _face(
-    whole: tuple[ShownArgument, ...], aside: tuple[str, ...], limit: int
-) -> tuple[ShownArgument, ...]:
-    """The arguments a card shows (``aside`` left to the whole call), each clipped."""
-    return tuple(_clipped(argument, limit) for argument in whole if argument.key not in aside)
 
 
 class _Pairs(list[tuple[str, Any]]):
