@@ -9,7 +9,9 @@ AG-UI at ``/agui`` (``AGUIAdapter.dispatch_request`` with ``include_usage``), A2
 
 from __future__ import annotations
 
+import os
 import sys
+from types import FrameType
 
 import uvicorn
 from fasta2a.pydantic_ai import agent_to_a2a
@@ -28,6 +30,14 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
+class Ending(uvicorn.Server):
+    """Ends at the first SIGTERM: fasta2a's worker waits on a task Stop left running (its
+    cancel does nothing), and uvicorn's shutdown on that worker, which the test is past."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        os._exit(0)
+
+
 if __name__ == "__main__":
     port, model_url = int(sys.argv[1]), sys.argv[2]
     provider = OpenAIProvider(base_url=model_url, api_key="sk-scripted")
@@ -43,4 +53,4 @@ if __name__ == "__main__":
     a2a = agent_to_a2a(agent, url=f"http://127.0.0.1:{port}")
     routes = [Route("/agui", agui, methods=["POST"]), Route("/ping", ping), Mount("/", a2a)]
     app = Starlette(routes=routes, lifespan=lambda app: a2a.router.lifespan_context(a2a))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    Ending(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")).run()
