@@ -125,9 +125,10 @@ def streamable(
 
     @contextlib.asynccontextmanager
     async def opened(_errlog: TextIO) -> AsyncIterator[Streams]:
-        callback = None if signing_in is None else OAuthCallback(signing_in.redirect_port)
+        callback: OAuthCallback | None = None
         auth = None
-        if signing_in is not None and callback is not None:
+        if signing_in is not None:
+            callback = OAuthCallback(signing_in.redirect_port)
             auth = oauth(url, signing_in, callback, _shown_link(where))
         hooks = {"request": [_over_tls]} if signing_in else {}
         try:

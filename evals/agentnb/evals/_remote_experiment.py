@@ -131,7 +131,7 @@ class RemoteWork:
         self.problems: list[tuple[str, str]] = []
         """Each pair left undone (its question and arm) and why (its task's error)."""
         self._cost: float | None = None
-        self._watch = watching(executor) if progress else watching(None)
+        self._watch = watching(executor if progress else None)
         self._doing = ""
         self._looked = time.monotonic()
 
