@@ -84,12 +84,16 @@ class Terminal:
             time.sleep(0.05)
         raise AssertionError(f"the terminal never showed what was awaited:\n{self.screen()}")
 
-    def run(self, line: str) -> str:
-        """Type ``line``; wait for the next prompt; what the line printed before it."""
+    def enter(self, line: str) -> str:
+        """Type ``line``; wait for the next prompt: the screen then."""
         before = self.prompts()
         self.type(line)
-        screen = self.wait_for(lambda s: len(PROMPT.findall(s)) > before)
-        return output_of(screen, line)
+        return self.wait_for(lambda s: len(PROMPT.findall(s)) > before)
+
+    def run(self, line: str) -> str:
+        """Type ``line``; wait for the next prompt; what the line printed before it (a line
+        short enough not to wrap on the screen)."""
+        return output_of(self.enter(line), line)
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, timeout=WAIT)
@@ -347,8 +351,9 @@ def test_a_for_the_run_at_the_prompt_lets_the_later_reads_pass(reader: Terminal)
 def coder(ipython: Terminal, tmp_path: Path) -> Terminal:
     """The scripted ACP agent (``tests/interop/acp_agents``) connected as ``coder``."""
     command = [str(sdk_python("acp")), str(SCRIPTED_AGENT)]
-    ipython.run(f"cmd, cwd = {command!r}, {str(tmp_path)!r}")
-    ipython.run("agentnb.connect('acp', command=cmd, name='coder', cwd=cwd)")
+    # the paths make a line the screen wraps, wherever the checkout is: its output is not read
+    ipython.enter(f"cmd, cwd = {command!r}, {str(tmp_path)!r}")
+    ipython.enter("agentnb.connect('acp', command=cmd, name='coder', cwd=cwd)")
     return ipython
 
 
