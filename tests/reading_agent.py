@@ -24,8 +24,8 @@ BODIES: list[dict[str, Any]] = []
 
 def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
     choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    body = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": [choice]}
-    return f"data: {json.dumps(body)}\n\n".encode()
+    body = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+    return f"data: {json.dumps({**body, 'choices': [choice]})}\n\n".encode()
 
 
 def _frames(body: dict[str, Any]) -> list[bytes]:

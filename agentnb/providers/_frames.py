@@ -118,21 +118,23 @@ def parse_usage(value: Any) -> Usage | None:
     """Token counts in any of the usual spellings (snake_case, camelCase, input/output), with
     the cached and reasoning tokens of their details (OpenAI's ``*_tokens_details``,
     LangChain's ``*_token_details``, the AI SDK's ``cachedInputTokens``, Anthropic's
-    ``cache_read_input_tokens``, Gemini's ``usageMetadata`` as Google ADK sends it) and a cost
-    in USD the platform reports (``cost``)."""
+    ``cache_read_input_tokens``, Gemini's ``usageMetadata`` as Google ADK sends it, Microsoft
+    Agent Framework's ``input_token_count``) and a cost in USD the platform reports (``cost``)."""
     obj = as_dict(value)
     if obj is None:
         return None
     refused: list[str] = []
     prompt = _count(
         obj, "prompt_tokens", "input_tokens", "promptTokens", "inputTokens", "promptTokenCount",
-        refused=refused,
+        "input_token_count", refused=refused,
     )  # fmt: skip
     completion = _count(
         obj, "completion_tokens", "output_tokens", "completionTokens", "outputTokens",
-        "candidatesTokenCount", refused=refused,
+        "candidatesTokenCount", "output_token_count", refused=refused,
     )  # fmt: skip
-    total = _count(obj, "total_tokens", "totalTokens", "totalTokenCount", refused=refused)
+    total = _count(
+        obj, "total_tokens", "totalTokens", "totalTokenCount", "total_token_count", refused=refused
+    )
     cost = sane_cost(obj.get("cost"))
     if obj.get("cost") is not None and cost is None:
         refused.append(f"cost={shown_number(obj['cost'])}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any, ClassVar
 
 from .._core.approvals import ApprovalDecision
@@ -285,6 +286,9 @@ class AGUITranslator(Translator):
         self._confirmations_asked: set[str] = set()
         self._subagents: dict[str, _Subagent] = {}
         self._roles: dict[str, str] = {}
+        # Microsoft Agent Framework sends usage as ``CUSTOM`` ``usage`` events, each the run's
+        # so far, and none on ``RUN_FINISHED``: the last one is the run's.
+        self._usage_so_far: Usage | None = None
 
     def follow(self, run: Run) -> None:
         self._run = run
@@ -333,7 +337,7 @@ class AGUITranslator(Translator):
             return [failure("the agent cancelled the run", "cancelled")]
         return [
             RunCompleted(
-                usage=_total_usage(event.get("usage")),
+                usage=_total_usage(event.get("usage")) or self._usage_so_far,
                 model=_usage_model(event.get("usage")),
                 final_output=event.get("result"),
                 followups=_followups(event),
@@ -440,11 +444,9 @@ class AGUITranslator(Translator):
         call_id = first_str(event, "toolCallId") or self._last_call()
         if call_id is None:
             return []
-        events: list[Event] = []
-        if call_id not in self._calls.names:
-            start = {**event, "toolCallId": call_id}
-            events.extend(self._tool_start(start))
-        return [*events, *self._tool_args({**event, "toolCallId": call_id})]
+        event = {**event, "toolCallId": call_id}
+        started = [] if call_id in self._calls.names else self._tool_start(event)
+        return [*started, *self._tool_args(event)]
 
     def _last_call(self) -> str | None:
         return next(reversed(self._calls.names), None)
@@ -495,6 +497,9 @@ class AGUITranslator(Translator):
 
     def _custom(self, event: _Obj) -> list[Event]:
         name = first_str(event, "name") or "custom"
+        if name == "usage" and (usage := parse_usage(event.get("value"))):
+            self._usage_so_far = usage
+            return []
         return [CustomEvent(name=name, value=event.get("value"))]
 
     def _subagent_started(self, event: _Obj) -> list[Event]:
@@ -561,12 +566,7 @@ def _entries(value: Any) -> list[Any]:
 def _total_usage(value: Any) -> Usage | None:
     """``usage`` is a list of per-model ``TokenUsage`` entries: their sum."""
     entries = [u for u in map(parse_usage, _entries(value)) if u]
-    if not entries:
-        return None
-    total = entries[0]
-    for entry in entries[1:]:
-        total = total.plus(entry)
-    return total.merged(None)
+    return reduce(Usage.plus, entries).merged(None) if entries else None
 
 
 def _usage_model(value: Any) -> str | None:

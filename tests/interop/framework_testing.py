@@ -1,6 +1,7 @@
 """A scripted Chat Completions model for the frameworks the interop tests start (Strands,
-Agno, LlamaIndex: each its own server, from its venv, with its OpenAI-compatible client
-pointed here), and the one way those tests start a framework's server on it.
+Agno, LlamaIndex, Pydantic AI, Microsoft Agent Framework: each its own server, from its venv,
+with its OpenAI-compatible client pointed here), and the one way those tests start a
+framework's server on it.
 
 The model answers from the request alone, so every run and thread may share it: a ``tool``
 message last, it answers ``The sum is RESULT.``; asked to "add" with an ``add`` tool
@@ -65,8 +66,8 @@ def _answer(body: dict[str, Any]) -> list[bytes]:
         finish = "stop"
     frames.append(chunk({}, finish))
     if (body.get("stream_options") or {}).get("include_usage"):
-        usage = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": []}
-        frames.append(f"data: {json.dumps({**usage, 'usage': USAGE})}\n\n".encode())
+        usage = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+        frames.append(f"data: {json.dumps({**usage, 'choices': [], 'usage': USAGE})}\n\n".encode())
     return frames
 
 

@@ -135,6 +135,19 @@ def test_usage_entries_per_model_are_summed() -> None:
     assert (run.usage.prompt_tokens, run.usage.completion_tokens) == (11, 7)
 
 
+def test_usage_in_a_custom_event_is_the_runs_the_last_one_so_far() -> None:
+    """Microsoft Agent Framework sends its usage as ``CUSTOM`` ``usage`` events, each the
+    run's so far (``UsageDetails``' spellings), and none on ``RUN_FINISHED``."""
+    so_far = [
+        {"input_token_count": 12, "output_token_count": 5, "total_token_count": 17},
+        {"input_token_count": 24, "output_token_count": 10, "total_token_count": 34},
+    ]
+    run = fold(START, *(frame("CUSTOM", name="usage", value=v) for v in so_far), DONE)
+    assert run.usage is not None
+    assert (run.usage.prompt_tokens, run.usage.completion_tokens) == (24, 10)
+    assert run.usage.total_tokens == 34
+
+
 def test_a_question_interrupt_pauses_with_the_question() -> None:
     interrupts = [{"id": "int_q", "reason": "input_required", "message": "Which account?"}]
     outcome = {"type": "interrupt", "interrupts": interrupts}

@@ -1,0 +1,58 @@
+"""Microsoft Agent Framework (``agent-framework-ag-ui``, ``.tools/agentframework``, pinned in
+``tests/sdk_envs/agentframework.txt``): its own AG-UI endpoint serving an agent with one
+tool, on the scripted model of ``framework_testing``, read by the ``ag-ui`` dialect: the tool
+call with its result, the model's reasoning (the chat client's ``response_parser`` reads it),
+usage (its ``CUSTOM`` ``usage`` events), a second turn in the thread, and Stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from agentnb_testing import PATIENCE_S
+from framework_testing import MODEL_LEFT, framework_client, framework_server, the_sum
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def agentframework_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("agentframework")
+    with framework_server("agentframework", "agentframework_agui.py", folder, "/health") as url:
+        yield url
+
+
+async def test_the_tool_it_ran_its_result_reasoning_usage_and_the_answer(
+    agentframework_url: str,
+) -> None:
+    async with framework_client("ag-ui", agentframework_url) as maf:
+        run = await maf.run("calc", "please add 2 and 3")
+    assert str(the_sum(run).output) == "5"
+    assert run.reasoning == "Adding it up."
+    assert run.usage is not None  # the run's so far, in its last usage event: both calls
+    assert (run.usage.prompt_tokens, run.usage.total_tokens) == (24, 34)
+    assert [part.kind for part in run.parts] == ["reasoning", "tool", "text"]
+    assert (run.custom_events, run.unknown_events) == ([], [])
+
+
+async def test_a_second_turn_continues_the_thread(agentframework_url: str) -> None:
+    async with framework_client("ag-ui", agentframework_url) as maf:
+        first = await maf.run("calc", "hello")
+        second = await maf.run("calc", "again?", thread_id=first.thread_id)
+    assert first.text == "This thread holds 1 questions."
+    assert (second.status, second.thread_id) == ("completed", first.thread_id)
+    assert second.text == "This thread holds 2 questions."
+
+
+async def test_stop_closes_the_stream_and_the_framework_lets_the_model_go(
+    agentframework_url: str,
+) -> None:
+    MODEL_LEFT.clear()
+    maf = framework_client("ag-ui", agentframework_url)
+    async with maf, maf.stream("calc", "count") as stream:
+        async for event in stream:
+            if event.type == "text_delta":
+                break  # Stop
+    assert (stream.run.status, stream.run.text) == ("cancelled", "1 ")
+    assert await asyncio.to_thread(MODEL_LEFT.wait, PATIENCE_S)
