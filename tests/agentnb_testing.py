@@ -528,18 +528,28 @@ def run_echo_every_way(url: str, key: str, name: str) -> agentnb.types.Connectio
     return conn
 
 
-def sdk_python(name: str) -> Path:
+def sdk_python(name: str, on_demand: str | None = None) -> Path:
     """The Python of ``.tools/NAME``, the venv ``scripts/test.sh`` makes from
     ``tests/sdk_envs/NAME.txt`` for another project's server or SDK (``AGENTNB_SDK_ENVS``:
     a folder of such venvs looked in first, e.g. ones built by hand beside a checkout).
-    Missing, the test is skipped saying so, except under CI (``CI`` set), where that fails."""
+    Missing, the test is skipped saying so, except under CI (``CI`` set), where that fails.
+    ``on_demand``: why ``scripts/test.sh`` does not make it (its pins are in
+    ``tests/sdk_envs/on_demand/NAME.txt``); missing, the test is skipped with the command
+    that makes it, under CI too."""
     python = Path(__file__).resolve().parents[1] / ".tools" / name / "bin" / "python"
     mine = os.environ.get("AGENTNB_SDK_ENVS")
     if mine and (Path(mine) / name / "bin" / "python").exists():
         python = Path(mine) / name / "bin" / "python"
     if not python.exists():
         reason = f"{python.parent.parent} is missing: bash scripts/test.sh installs it"
-        if os.environ.get("CI"):
+        if on_demand:
+            venv, pins = f".tools/{name}", f"tests/sdk_envs/on_demand/{name}.txt"
+            reason = (
+                f"{python.parent.parent} is missing, and not installed for every run "
+                f"({on_demand}): make it with `uv venv {venv} && "
+                f"uv pip install --python {venv}/bin/python -r {pins}`"
+            )
+        elif os.environ.get("CI"):
             pytest.fail(f"{reason}; CI must run this test against the real {name}")
         pytest.skip(reason)
     return python

@@ -13,8 +13,9 @@ sends ``1 `` and waits for its client to go, then sets ``MODEL_LEFT``: Stop reac
 from __future__ import annotations
 
 import json
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -103,17 +104,27 @@ _answering = chat_agent(_answer)
 
 
 @contextmanager
-def framework_server(venv: str, script: str, folder: Path, ready_path: str) -> Iterator[str]:
+def framework_server(
+    venv: str,
+    script: str,
+    folder: Path,
+    ready_path: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    on_demand: str | None = None,
+) -> Iterator[str]:
     """The scripted model, and ``frameworks/SCRIPT`` run by ``.tools/VENV``'s Python as
-    ``SCRIPT PORT MODEL_URL`` (the model's base URL, ``/v1`` included) in ``folder``,
-    until ``ready_path`` answers: the framework server's base URL."""
-    python = sdk_python(venv)
+    ``SCRIPT PORT MODEL_URL`` (the model's base URL, ``/v1`` included) in ``folder``, with
+    ``env`` added to the environment, until ``ready_path`` answers: the framework server's
+    base URL. ``on_demand``: why the venv is not installed for every run (``sdk_python``)."""
+    python = sdk_python(venv, on_demand)
     with serving_asgi(_model) as model:
         port = free_port()
         command = [str(python), str(FRAMEWORKS / script), str(port), f"{model}/v1"]
         base = f"http://127.0.0.1:{port}"
         log = folder / f"{venv}.log"
-        with serving(command, ready_url=base + ready_path, log_path=log, cwd=folder):
+        environ = {**os.environ, **(env or {})}
+        with serving(command, ready_url=base + ready_path, log_path=log, env=environ, cwd=folder):
             yield base
 
 
