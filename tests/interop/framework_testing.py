@@ -33,7 +33,15 @@ from reading_agent import chat_agent, chunk
 from agentnb import AsyncAgentClient, Run
 from agentnb.types import ToolCall
 
-__all__ = ["MODEL_LEFT", "USAGE", "framework_client", "framework_server", "the_sum"]
+__all__ = [
+    "MODEL_LEFT",
+    "USAGE",
+    "framework_client",
+    "framework_server",
+    "stopped_at_the_first_text",
+    "the_second_turn",
+    "the_sum",
+]
 
 FRAMEWORKS = Path(__file__).resolve().parent / "frameworks"
 USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
@@ -140,3 +148,26 @@ def the_sum(run: Run) -> ToolCall:
     assert (call.call_id, call.name, call.arguments) == ("call_add_1", "add", {"a": 2, "b": 3})
     assert (call.status, call.ran_by) == ("succeeded", None)
     return call
+
+
+async def the_second_turn(client: AsyncAgentClient) -> Run:
+    """ "hello", then "again?" in its thread, answered as a thread of two questions: the
+    second run (the client closed)."""
+    async with client:
+        first = await client.run("calc", "hello")
+        second = await client.run("calc", "again?", thread_id=first.thread_id)
+    assert first.text == "This thread holds 1 questions."
+    assert (second.status, second.thread_id) == ("completed", first.thread_id), second.error
+    assert second.text == "This thread holds 2 questions."
+    return second
+
+
+async def stopped_at_the_first_text(client: AsyncAgentClient) -> Run:
+    """A run asked to "count", stopped as its first text arrives (``MODEL_LEFT`` cleared
+    first): the run, once the client closed (a cancel it sent in the background included)."""
+    MODEL_LEFT.clear()
+    async with client, client.stream("calc", "count") as stream:
+        async for event in stream:
+            if event.type == "text_delta":
+                break  # Stop
+    return stream.run

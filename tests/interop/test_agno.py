@@ -10,7 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 from agentnb_testing import PATIENCE_S
-from framework_testing import MODEL_LEFT, framework_client, framework_server, the_sum
+from framework_testing import (
+    MODEL_LEFT,
+    framework_client,
+    framework_server,
+    stopped_at_the_first_text,
+    the_sum,
+)
 
 pytestmark = [pytest.mark.slow]
 
@@ -50,13 +56,6 @@ async def test_over_a2a_agnos_tool_events_are_its_tool_call_and_a_second_turn(
 async def test_over_a2a_stop_posts_the_cancel_to_agnos_own_path(agno_url: str) -> None:
     """Agno cancels at ``.../v1/tasks:cancel`` beside the card's ``.../v1/message:stream``
     (elsewhere: a 400, kept as the run's ``cancel_error``), and lets the model go."""
-    MODEL_LEFT.clear()
-    agno = framework_client("a2a", f"{agno_url}/a2a/agents/calc")
-    async with agno, agno.stream("calc", "count") as stream:
-        async for event in stream:
-            if event.type == "text_delta":
-                break  # Stop
-    # the client's close waited for the cancel it sent in the background
-    run = stream.run
+    run = await stopped_at_the_first_text(framework_client("a2a", f"{agno_url}/a2a/agents/calc"))
     assert (run.status, run.text, run.cancel_error) == ("cancelled", "1 ", None)
     assert await asyncio.to_thread(MODEL_LEFT.wait, PATIENCE_S)

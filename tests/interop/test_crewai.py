@@ -15,7 +15,13 @@ from collections.abc import Iterator
 
 import pytest
 from agentnb_testing import PATIENCE_S
-from framework_testing import MODEL_LEFT, framework_client, framework_server
+from framework_testing import (
+    MODEL_LEFT,
+    framework_client,
+    framework_server,
+    stopped_at_the_first_text,
+    the_second_turn,
+)
 
 pytestmark = [pytest.mark.slow]
 
@@ -58,20 +64,10 @@ async def test_a_notebook_tool_its_result_reasoning_and_the_answer(crewai_url: s
 
 
 async def test_a_second_turn_continues_the_thread(crewai_url: str) -> None:
-    async with framework_client("ag-ui", crewai_url) as crewai:
-        first = await crewai.run("calc", "hello")
-        second = await crewai.run("calc", "again?", thread_id=first.thread_id)
-    assert first.text == "This thread holds 1 questions."
-    assert (second.status, second.thread_id) == ("completed", first.thread_id)
-    assert second.text == "This thread holds 2 questions."
+    await the_second_turn(framework_client("ag-ui", crewai_url))
 
 
 async def test_stop_closes_the_stream_and_crewai_lets_the_model_go(crewai_url: str) -> None:
-    MODEL_LEFT.clear()
-    crewai = framework_client("ag-ui", crewai_url)
-    async with crewai, crewai.stream("calc", "count") as stream:
-        async for event in stream:
-            if event.type == "text_delta":
-                break  # Stop
-    assert (stream.run.status, stream.run.text) == ("cancelled", "1 ")
+    run = await stopped_at_the_first_text(framework_client("ag-ui", crewai_url))
+    assert (run.status, run.text) == ("cancelled", "1 ")
     assert await asyncio.to_thread(MODEL_LEFT.wait, PATIENCE_S)

@@ -11,7 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 from agentnb_testing import PATIENCE_S
-from framework_testing import MODEL_LEFT, framework_client, framework_server, the_sum
+from framework_testing import (
+    MODEL_LEFT,
+    framework_client,
+    framework_server,
+    stopped_at_the_first_text,
+    the_sum,
+)
 
 pytestmark = [pytest.mark.slow]
 
@@ -41,13 +47,8 @@ async def test_over_ag_ui_the_tool_its_result_reasoning_usage_and_a_second_turn(
 async def test_over_ag_ui_stop_closes_the_stream_and_lets_the_model_go(
     pydantic_ai_url: str,
 ) -> None:
-    MODEL_LEFT.clear()
-    pydantic_ai = framework_client("ag-ui", f"{pydantic_ai_url}/agui")
-    async with pydantic_ai, pydantic_ai.stream("calc", "count") as stream:
-        async for event in stream:
-            if event.type == "text_delta":
-                break  # Stop
-    assert (stream.run.status, stream.run.text) == ("cancelled", "1 ")
+    run = await stopped_at_the_first_text(framework_client("ag-ui", f"{pydantic_ai_url}/agui"))
+    assert (run.status, run.text) == ("cancelled", "1 ")
     assert await asyncio.to_thread(MODEL_LEFT.wait, PATIENCE_S)
 
 
@@ -68,12 +69,7 @@ async def test_over_a2a_stop_ends_the_run_though_fasta2a_leaves_cancel_unanswere
 ) -> None:
     """fasta2a's ``cancel_task`` does nothing and never answers CancelTask: the run ends
     cancelled all the same, the unanswered cancel kept as its ``cancel_error``."""
-    pydantic_ai = framework_client("a2a", pydantic_ai_url)
-    async with pydantic_ai, pydantic_ai.stream("calc", "count") as stream:
-        async for event in stream:
-            if event.type == "text_delta":
-                break  # Stop
-    run = stream.run
+    run = await stopped_at_the_first_text(framework_client("a2a", pydantic_ai_url))
     assert (run.status, run.text) == ("cancelled", "1 ")
     assert run.cancel_error is not None
     assert "not told to stop" in run.cancel_error
