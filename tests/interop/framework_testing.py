@@ -41,6 +41,7 @@ __all__ = [
     "stopped_at_the_first_text",
     "the_second_turn",
     "the_sum",
+    "the_whole_sum",
 ]
 
 FRAMEWORKS = Path(__file__).resolve().parent / "frameworks"
@@ -148,6 +149,18 @@ def the_sum(run: Run) -> ToolCall:
     assert (call.call_id, call.name, call.arguments) == ("call_add_1", "add", {"a": 2, "b": 3})
     assert (call.status, call.ran_by) == ("succeeded", None)
     return call
+
+
+def the_whole_sum(run: Run) -> None:
+    """The run asked "please add 2 and 3" carried whole: the framework's call of ``add`` with
+    its result, the model's reasoning and the usage of both its calls, in the order they came,
+    nothing left unread."""
+    assert str(the_sum(run).output) == "5"
+    assert run.reasoning == "Adding it up."
+    assert run.usage is not None  # two model calls, each the scripted usage
+    assert (run.usage.prompt_tokens, run.usage.total_tokens) == (24, 34)
+    assert [part.kind for part in run.parts] == ["reasoning", "tool", "text"]
+    assert not run.unknown_events
 
 
 async def the_second_turn(client: AsyncAgentClient) -> Run:
