@@ -1,8 +1,9 @@
 """CrewAI (``ag-ui-crewai`` with ``crewai``, ``.tools/crewai``, pinned in
 ``tests/sdk_envs/on_demand/crewai.txt``): its own AG-UI endpoint serving a flow as its README
 writes one, on the scripted model of ``framework_testing``, read by the ``ag-ui`` dialect: a
-notebook function the flow's model calls (the flow runs no tool of its own: it hands the
-model the client's), its result and the answer, the model's reasoning, a second turn, Stop.
+notebook function the flow's model calls (that flow runs no tool of its own: it hands the
+model the client's), its result and the answer, the model's reasoning, a second turn, Stop;
+and a flow whose CrewAI ``Agent`` runs a tool of its own.
 
 Not installed for every run: ``crewai`` brings chromadb, lancedb, onnxruntime and litellm,
 152 packages and 1 GB (ten times any other framework's venv here); skipped without its venv,
@@ -61,6 +62,21 @@ async def test_a_notebook_tool_its_result_reasoning_and_the_answer(crewai_url: s
     assert (run.reasoning, run.usage) == ("Adding it up.", None)  # ag-ui-crewai sends no usage
     assert [part.kind for part in run.parts] == ["reasoning", "tool", "text"]
     assert not run.unknown_events
+
+
+async def test_a_tool_a_crewai_agent_ran_with_its_result_its_answer_only_in_the_state(
+    crewai_url: str,
+) -> None:
+    """A CrewAI ``Agent`` the flow kicks off runs ``add`` itself: ag-ui-crewai sends the call
+    with its result (under an id of its own making), and drops the agent's own model stream,
+    so its answer reaches the client only in the flow's state."""
+    async with framework_client("ag-ui", f"{crewai_url}/agent") as crewai:
+        run = await crewai.run("calc", "please add 2 and 3")
+    [call] = run.tool_calls
+    assert (call.name, call.arguments, str(call.output)) == ("add", {"a": 2, "b": 3}, "5")
+    assert (call.status, call.ran_by) == ("succeeded", None)
+    assert (run.status, run.text, run.unknown_events) == ("completed", "", [])
+    assert run.state["messages"][-1] == {"role": "assistant", "content": "The sum is 5."}
 
 
 async def test_a_second_turn_continues_the_thread(crewai_url: str) -> None:

@@ -1,11 +1,12 @@
-"""A CrewAI flow behind ``ag-ui-crewai``, as its README writes one: one step streaming a
-``litellm`` completion through ``copilotkit_stream``, with the tools the client declares
-(``state.copilotkit.actions``), its model pointed at the scripted model. Run with the
-``.tools/crewai`` venv's Python:
+"""Two CrewAI flows behind ``ag-ui-crewai``, their model pointed at the scripted model: at
+``/``, one as its README writes it (a step streaming a ``litellm`` completion through
+``copilotkit_stream``, with the tools the client declares, ``state.copilotkit.actions``); at
+``/agent``, one whose step kicks off a CrewAI ``Agent`` with a tool of its own (``add``) and
+keeps its answer in the flow's messages. Run with the ``.tools/crewai`` venv's Python:
 
     python crewai_agui.py PORT MODEL_URL
 
-The AG-UI endpoint is ``/``; ``/health`` answers once serving."""
+``/health`` answers once serving."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import sys
 
 import uvicorn
 from ag_ui_crewai import CopilotKitState, add_crewai_flow_fastapi_endpoint, copilotkit_stream
+from crewai import LLM, Agent
 from crewai.flow.flow import Flow, start
+from crewai.tools import tool
 from fastapi import FastAPI
 from litellm import acompletion
 
@@ -36,9 +39,25 @@ class Calc(Flow[CopilotKitState]):
         self.state.messages.append(response.choices[0].message)
 
 
+@tool("add")
+def add(a: int, b: int) -> int:
+    """Adds two whole numbers."""
+    return a + b
+
+
+class CalcAgent(Flow[CopilotKitState]):
+    @start()
+    async def work(self) -> None:
+        llm = LLM(model="openai/m", base_url=MODEL_URL, api_key="sk-scripted", stream=True)
+        agent = Agent(role="Calculator", goal="Add numbers", backstory="", tools=[add], llm=llm)
+        answer = await agent.kickoff_async(self.state.messages[-1]["content"])
+        self.state.messages.append({"role": "assistant", "content": answer.raw})
+
+
 if __name__ == "__main__":
     MODEL_URL = sys.argv[2]
     app = FastAPI()
     add_crewai_flow_fastapi_endpoint(app, Calc(), "/")
+    add_crewai_flow_fastapi_endpoint(app, CalcAgent(), "/agent")
     app.add_api_route("/health", lambda: {"status": "ok"})
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
