@@ -6,8 +6,8 @@ model the client's), its result and the answer, the model's reasoning, a second 
 and a flow whose CrewAI ``Agent`` runs a tool of its own.
 
 Not installed for every run: ``crewai`` brings chromadb, lancedb, onnxruntime and litellm,
-152 packages and 1 GB (ten times any other framework's venv here); skipped without its venv,
-the reason naming the command that makes it."""
+152 packages and 1 GB (seven times the largest other framework's venv here); skipped without
+its venv, the reason naming the command that makes it."""
 
 from __future__ import annotations
 
