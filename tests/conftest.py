@@ -15,10 +15,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-# Tests must never write the user's real run history: one throwaway file for the session
-# (a file, not :memory:, so every store in the process and its subprocesses share it).
+# Tests must never write the user's real run history or MCP key file: throwaway ones for
+# the session (files, not :memory:, so every store in the process and its subprocesses
+# share them).
 os.environ.setdefault(
     "AGENTNB_HISTORY", os.path.join(tempfile.mkdtemp(prefix="agentnb-test-"), "history.db")
+)
+os.environ.setdefault(
+    "AGENTNB_MCP_KEYS", os.path.join(tempfile.mkdtemp(prefix="agentnb-test-"), "mcp-keys.json")
 )
 
 # A terminal's size is its own (a pty's, or a test's COLUMNS): an inherited COLUMNS or LINES

@@ -51,9 +51,12 @@ def expected_failures(side: str) -> list[str]:
     return re.findall(r"^\s+- (\S+)", listed[1], re.M)
 
 
-def run_client_scenario(suite: Path, scenario: str) -> str:
+def run_client_scenario(suite: Path, scenario: str, keys: Path) -> str:
     """The suite's output for ``scenario`` run against ``conformance_client.py``, its exit
-    status last."""
+    status last. The client keeps its tokens in a key file of the scenario's own in ``keys``:
+    one shared by the scenarios sent a scenario's server the token an earlier scenario's
+    server gave on the same port (the suite's ports are reused), and it skipped signing in."""
+    key_file = keys / (re.sub(r"\W", "_", scenario) + ".json")
     ran = subprocess.run(
         [
             str(suite),
@@ -69,6 +72,7 @@ def run_client_scenario(suite: Path, scenario: str) -> str:
         text=True,
         timeout=PATIENCE_S * 2,
         check=False,
+        env={**os.environ, "AGENTNB_MCP_KEYS": str(key_file)},
     )
     return re.sub(r"\x1b\[[0-9;]*m", "", ran.stdout + ran.stderr) + f"\nexit {ran.returncode}"
 
@@ -92,7 +96,7 @@ def passed_whole(output: str) -> bool:
     return not held and said and re.search(r"Passed: \d+/\d+", output) is not None
 
 
-def test_agentnb_as_an_mcp_client_passes_every_scenario_of_what_it_offers() -> None:
+def test_agentnb_as_an_mcp_client_passes_every_scenario_of_what_it_offers(tmp_path: Path) -> None:
     """Every client scenario passes whole (its checks and the suite's exit), the basic ones
     and OAuth's (discovery, scopes and their step-up, each token endpoint authentication, a
     client registered ahead of time, a client metadata document), but the baseline's, which
@@ -103,7 +107,9 @@ def test_agentnb_as_an_mcp_client_passes_every_scenario_of_what_it_offers() -> N
     assert {"initialize", "auth/pre-registration", "auth/basic-cimd"} <= set(scenarios)
     assert set(baseline) <= set(scenarios), "a baseline line names no scenario of the suite"
     with concurrent.futures.ThreadPoolExecutor(AT_ONCE) as pool:
-        outputs = pool.map(lambda scenario: run_client_scenario(suite, scenario), scenarios)
+        outputs = pool.map(
+            lambda scenario: run_client_scenario(suite, scenario, tmp_path), scenarios
+        )
         said = dict(zip(scenarios, outputs, strict=True))
     passed = {scenario for scenario, output in said.items() if passed_whole(output)}
     failing = [s for s in scenarios if s not in passed and s not in baseline]
