@@ -14,6 +14,7 @@ Stop reached it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -36,7 +37,14 @@ from reading_agent import chat_agent, chunk
 from agentnb import AsyncAgentClient, Run
 from agentnb.types import ToolCall
 
-__all__ = ["MODEL_LEFT", "USAGE", "framework_client", "framework_server", "the_sum"]
+__all__ = [
+    "MODEL_COUNTING",
+    "MODEL_LEFT",
+    "USAGE",
+    "framework_client",
+    "framework_server",
+    "the_sum",
+]
 
 FRAMEWORKS = Path(__file__).resolve().parent / "frameworks"
 USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
@@ -44,6 +52,8 @@ REASONING = "Adding it up."
 ADD_ARGUMENTS = json.dumps({"a": 2, "b": 3})
 MODEL_LEFT = threading.Event()
 """Set when a client the model was counting for went away (cleared by the test)."""
+MODEL_COUNTING = threading.Event()
+"""Set when the model has begun counting (cleared by the test)."""
 
 
 def _said(message: dict[str, Any]) -> str:
@@ -147,6 +157,7 @@ async def _model(scope: dict[str, Any], receive: Any, send: Any) -> None:
     counted = chunk({"role": "assistant", "content": "1 "})
     first = b"".join(_text_frames("1 ")) if responses else counted
     await send({"type": "http.response.body", "body": first, "more_body": True})
+    MODEL_COUNTING.set()
     if (await receive())["type"] == "http.disconnect":
         MODEL_LEFT.set()
 
@@ -167,30 +178,43 @@ _answering_responses = chat_agent(_responses_answer)
 
 @contextmanager
 def framework_server(tool: str, script: str, folder: Path, ready_path: str) -> Iterator[str]:
-    """The scripted model, and ``frameworks/SCRIPT`` run as ``SCRIPT PORT MODEL_URL`` (the
-    model's base URL, ``/v1`` included) in ``folder``, until ``ready_path`` answers: the
-    framework server's base URL. A ``.py`` script runs on ``.tools/TOOL``'s Python; a ``.mjs``
-    one on Node.js, copied into ``folder`` beside a link to ``.tools/TOOL``'s npm packages
-    (an ES module finds its imports only beside itself)."""
-    if script.endswith(".mjs"):
+    """The scripted model, and ``frameworks/SCRIPT`` serving on it in ``folder`` until
+    ``ready_path`` answers: the framework server's base URL. A ``.py`` script runs on
+    ``.tools/TOOL``'s Python as ``SCRIPT PORT MODEL_URL`` (the model's base URL, ``/v1``
+    included); a ``.mjs`` one so on Node.js, copied into ``folder`` beside a link to
+    ``.tools/TOOL``'s npm packages (an ES module finds its imports only beside itself); a
+    folder is a project of the CLI named TOOL, copied so and served by ``TOOL dev`` (its dev
+    server, as its docs say) with ``PORT`` and ``MODEL_URL`` in its environment."""
+    env = dict(os.environ)
+    source = FRAMEWORKS / script
+    if source.suffix == ".py":
+        started = [str(sdk_python(tool)), str(source)]
+    else:
         packages = sdk_npm_file(tool, ".").resolve()
         runner = node_or_skip()
-        shutil.copy(FRAMEWORKS / script, folder / script)
+        if source.is_dir():
+            shutil.copytree(source, folder, dirs_exist_ok=True)
+            started = [runner, str(packages / ".bin" / tool), "dev"]
+            env["PATH"] = f"{Path(runner).parent}{os.pathsep}{env['PATH']}"
+        else:
+            shutil.copy(source, folder / script)
+            started = [runner, str(folder / script)]
         (folder / "node_modules").symlink_to(packages, target_is_directory=True)
-        started = [runner, str(folder / script)]
-    else:
-        started = [str(sdk_python(tool)), str(FRAMEWORKS / script)]
     with serving_asgi(_model) as model:
         port = free_port()
+        env.update(PORT=str(port), MODEL_URL=f"{model}/v1")
         base = f"http://127.0.0.1:{port}"
         log = folder / f"{tool}.log"
-        command = [*started, str(port), f"{model}/v1"]
-        with serving(command, ready_url=base + ready_path, log_path=log, cwd=folder):
+        command = started if source.is_dir() else [*started, str(port), f"{model}/v1"]
+        with serving(command, ready_url=base + ready_path, log_path=log, env=env, cwd=folder):
             yield base
 
 
-def framework_client(dialect: str, url: str) -> AsyncAgentClient:
-    return AsyncAgentClient(dialect, base_url=url, record=False, timeout=PEER_TIMEOUT)
+def framework_client(dialect: str, url: str, **options: Any) -> AsyncAgentClient:
+    """A client of ``url`` (``options``: the dialect's own, e.g. ``path``)."""
+    return AsyncAgentClient(
+        dialect, base_url=url, record=False, timeout=PEER_TIMEOUT, provider_options=options
+    )
 
 
 def the_sum(run: Run) -> ToolCall:
