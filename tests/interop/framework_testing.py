@@ -177,15 +177,18 @@ _answering_responses = chat_agent(_responses_answer)
 
 
 @contextmanager
-def framework_server(tool: str, script: str, folder: Path, ready_path: str) -> Iterator[str]:
+def framework_server(
+    tool: str, script: str, folder: Path, ready_path: str, **env: str
+) -> Iterator[str]:
     """The scripted model, and ``frameworks/SCRIPT`` serving on it in ``folder`` until
     ``ready_path`` answers: the framework server's base URL. A ``.py`` script runs on
     ``.tools/TOOL``'s Python as ``SCRIPT PORT MODEL_URL`` (the model's base URL, ``/v1``
     included); a ``.mjs`` one so on Node.js, copied into ``folder`` beside a link to
     ``.tools/TOOL``'s npm packages (an ES module finds its imports only beside itself); a
     folder is a project of the CLI named TOOL, copied so and served by ``TOOL dev`` (its dev
-    server, as its docs say) with ``PORT`` and ``MODEL_URL`` in its environment."""
-    env = dict(os.environ)
+    server, as its docs say) with ``PORT`` and ``MODEL_URL`` in its environment; ``env`` is
+    added to it."""
+    env = {**os.environ, **env}
     source = FRAMEWORKS / script
     if source.suffix == ".py":
         started = [str(sdk_python(tool)), str(source)]
@@ -215,6 +218,27 @@ def framework_client(dialect: str, url: str, **options: Any) -> AsyncAgentClient
     return AsyncAgentClient(
         dialect, base_url=url, record=False, timeout=PEER_TIMEOUT, provider_options=options
     )
+
+
+async def stopped_counting(client: AsyncAgentClient) -> Run:
+    """A run asked to "count", stopped at its first text (``MODEL_LEFT`` cleared before)."""
+    MODEL_LEFT.clear()
+    async with client, client.stream("calc", "count") as stream:
+        async for event in stream:
+            if event.type == "text_delta":
+                break  # Stop
+    return stream.run
+
+
+async def a_second_turn(client: AsyncAgentClient) -> None:
+    """Two turns of one thread, the second answered with the first in it (the framework
+    keeps the thread, or agentnb sends it)."""
+    async with client:
+        first = await client.run("calc", "hello")
+        second = await client.run("calc", "again?", thread_id=first.thread_id)
+    assert first.text == "This thread holds 1 questions."
+    assert (second.status, second.thread_id) == ("completed", first.thread_id)
+    assert second.text == "This thread holds 2 questions."
 
 
 def the_sum(run: Run) -> ToolCall:

@@ -15,8 +15,10 @@ from agentnb_testing import PATIENCE_S
 from framework_testing import (
     MODEL_COUNTING,
     MODEL_LEFT,
+    a_second_turn,
     framework_client,
     framework_server,
+    stopped_counting,
     the_sum,
 )
 
@@ -29,7 +31,8 @@ pytestmark = [pytest.mark.slow]
 @pytest.fixture(scope="module")
 def mastra_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("mastra")
-    with framework_server("mastra", "mastra", folder, "/health") as url:
+    quiet = {"MASTRA_TELEMETRY_DISABLED": "1"}  # its CLI reports to PostHog otherwise
+    with framework_server("mastra", "mastra", folder, "/health", **quiet) as url:
         yield url
 
 
@@ -52,22 +55,12 @@ async def test_the_tool_mastra_ran_its_result_reasoning_usage_and_the_answer(
 
 
 async def test_a_second_turn_continues_the_thread(mastra_url: str) -> None:
-    async with chat_route(mastra_url) as mastra:
-        first = await mastra.run("calc", "hello")
-        second = await mastra.run("calc", "again?", thread_id=first.thread_id)
-    assert first.text == "This thread holds 1 questions."
-    assert (second.status, second.thread_id) == ("completed", first.thread_id)
-    assert second.text == "This thread holds 2 questions."
+    await a_second_turn(chat_route(mastra_url))
 
 
 async def test_stop_closes_the_stream_and_mastra_lets_the_model_go(mastra_url: str) -> None:
-    MODEL_LEFT.clear()
-    mastra = chat_route(mastra_url)
-    async with mastra, mastra.stream("calc", "count") as stream:
-        async for event in stream:
-            if event.type == "text_delta":
-                break  # Stop
-    assert (stream.run.status, stream.run.text) == ("cancelled", "1 ")
+    run = await stopped_counting(chat_route(mastra_url))
+    assert (run.status, run.text) == ("cancelled", "1 ")
     assert await asyncio.to_thread(MODEL_LEFT.wait, PATIENCE_S)
 
 

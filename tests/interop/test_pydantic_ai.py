@@ -11,7 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 from agentnb_testing import PATIENCE_S
-from framework_testing import MODEL_LEFT, framework_client, framework_server, the_sum
+from framework_testing import (
+    MODEL_LEFT,
+    framework_client,
+    framework_server,
+    stopped_counting,
+    the_sum,
+)
 
 pytestmark = [pytest.mark.slow]
 
@@ -41,13 +47,8 @@ async def test_over_ag_ui_the_tool_its_result_reasoning_usage_and_a_second_turn(
 async def test_over_ag_ui_stop_closes_the_stream_and_lets_the_model_go(
     pydantic_ai_url: str,
 ) -> None:
-    MODEL_LEFT.clear()
-    pydantic_ai = framework_client("ag-ui", f"{pydantic_ai_url}/agui")
-    async with pydantic_ai, pydantic_ai.stream("calc", "count") as stream:
-        async for event in stream:
-            if event.type == "text_delta":
-                break  # Stop
-    assert (stream.run.status, stream.run.text) == ("cancelled", "1 ")
+    run = await stopped_counting(framework_client("ag-ui", f"{pydantic_ai_url}/agui"))
+    assert (run.status, run.text) == ("cancelled", "1 ")
     assert await asyncio.to_thread(MODEL_LEFT.wait, PATIENCE_S)
 
 

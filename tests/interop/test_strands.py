@@ -10,7 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 from agentnb_testing import PATIENCE_S
-from framework_testing import MODEL_LEFT, framework_client, framework_server, the_sum
+from framework_testing import (
+    MODEL_LEFT,
+    a_second_turn,
+    framework_client,
+    framework_server,
+    stopped_counting,
+    the_sum,
+)
 
 pytestmark = [pytest.mark.slow]
 
@@ -36,20 +43,10 @@ async def test_the_tool_strands_ran_its_result_reasoning_usage_and_the_answer(
 
 
 async def test_a_second_turn_continues_the_thread(strands_url: str) -> None:
-    async with framework_client("ag-ui", strands_url) as strands:
-        first = await strands.run("calc", "hello")
-        second = await strands.run("calc", "again?", thread_id=first.thread_id)
-    assert first.text == "This thread holds 1 questions."
-    assert (second.status, second.thread_id) == ("completed", first.thread_id)
-    assert second.text == "This thread holds 2 questions."
+    await a_second_turn(framework_client("ag-ui", strands_url))
 
 
 async def test_stop_closes_the_stream_and_strands_lets_the_model_go(strands_url: str) -> None:
-    MODEL_LEFT.clear()
-    strands = framework_client("ag-ui", strands_url)
-    async with strands, strands.stream("calc", "count") as stream:
-        async for event in stream:
-            if event.type == "text_delta":
-                break  # Stop
-    assert (stream.run.status, stream.run.text) == ("cancelled", "1 ")
+    run = await stopped_counting(framework_client("ag-ui", strands_url))
+    assert (run.status, run.text) == ("cancelled", "1 ")
     assert await asyncio.to_thread(MODEL_LEFT.wait, PATIENCE_S)
