@@ -536,40 +536,36 @@ def sdk_python(name: str, on_demand: str | None = None) -> Path:
     ``on_demand``: why ``scripts/test.sh`` does not make it (its pins are in
     ``tests/sdk_envs/on_demand/NAME.txt``); missing, the test is skipped with the command
     that makes it, under CI too."""
-    python = Path(__file__).resolve().parents[1] / ".tools" / name / "bin" / "python"
-    mine = os.environ.get("AGENTNB_SDK_ENVS")
-    if mine and (Path(mine) / name / "bin" / "python").exists():
-        python = Path(mine) / name / "bin" / "python"
-    if not python.exists():
-        reason = f"{python.parent.parent} is missing: bash scripts/test.sh installs it"
-        if on_demand:
-            venv, pins = f".tools/{name}", f"tests/sdk_envs/on_demand/{name}.txt"
-            reason = (
-                f"{python.parent.parent} is missing, and not installed for every run "
-                f"({on_demand}): make it with `uv venv {venv} && "
-                f"uv pip install --python {venv}/bin/python -r {pins}`"
-            )
-        elif os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must run this test against the real {name}")
-        pytest.skip(reason)
-    return python
+    venv, pins = f".tools/{name}", f"tests/sdk_envs/on_demand/{name}.txt"
+    make = f"uv venv {venv} && uv pip install --python {venv}/bin/python -r {pins}"
+    return _sdk_tool(name, Path("bin") / "python", on_demand, make)
 
 
-def sdk_npm_file(name: str, path: str) -> Path:
+def sdk_npm_file(name: str, path: str, on_demand: str | None = None) -> Path:
     """A file of the npm packages ``scripts/test.sh`` installs into ``.tools/NAME`` from
-    ``tests/sdk_envs/NAME.npm`` (``path`` under its ``node_modules``; ``AGENTNB_SDK_ENVS``
-    looked in first, as :func:`sdk_python` does). Missing, the test is skipped saying so,
-    except under CI (``CI`` set), where that fails."""
-    found = Path(__file__).resolve().parents[1] / ".tools" / name / "node_modules" / path
+    ``tests/sdk_envs/NAME.npm`` (``path`` under its ``node_modules``), found and missed as
+    :func:`sdk_python` does; on demand, its pins are in ``tests/sdk_envs/on_demand/NAME.npm``."""
+    pins = f"tests/sdk_envs/on_demand/{name}.npm"
+    make = f"npm install --prefix .tools/{name} --no-save $(cat {pins})"
+    return _sdk_tool(name, Path("node_modules") / path, on_demand, make)
+
+
+def _sdk_tool(name: str, inside: Path, on_demand: str | None, make: str) -> Path:
+    """``inside`` ``.tools/NAME`` (``AGENTNB_SDK_ENVS`` looked in first); missing, the
+    test skipped (or failed under CI, but for a tool made on demand by ``make``)."""
+    found = Path(__file__).resolve().parents[1] / ".tools" / name / inside
     mine = os.environ.get("AGENTNB_SDK_ENVS")
-    if mine and (Path(mine) / name / "node_modules" / path).exists():
-        found = Path(mine) / name / "node_modules" / path
-    if not found.exists():
-        reason = f"{found} is missing: bash scripts/test.sh installs it"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must run this test against the real {name}")
-        pytest.skip(reason)
-    return found
+    if mine and (Path(mine) / name / inside).exists():
+        found = Path(mine) / name / inside
+    if found.exists():
+        return found
+    tool = found.parents[len(inside.parts) - 1]
+    if on_demand:
+        pytest.skip(f"{tool} is missing, and not installed for every run ({on_demand}): {make}")
+    reason = f"{tool} is missing: bash scripts/test.sh installs it"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run this test against the real {name}")
+    pytest.skip(reason)
 
 
 def new_thread(client: httpx.Client, message: str) -> str:

@@ -47,7 +47,7 @@ def crewai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("crewai")
     env = {**QUIET, "CREWAI_STORAGE_DIR": str(folder)}
     with framework_server(
-        "crewai", "crewai_agui.py", folder, "/health", env=env, on_demand=HEAVY
+        "crewai", "crewai_agui.py", folder, "/health", on_demand=HEAVY, **env
     ) as url:
         yield url
 
