@@ -38,6 +38,7 @@ from agentnb.history import HistoryStore, RunHistory
 from agentnb.types import RunAnnotation, RunLike, annotate_runs, run_ids
 
 from ._datasets import kept_store
+from ._printed import PrintedAsText
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -280,8 +281,8 @@ def _measured(
     )
 
 
-@dataclass(frozen=True)
-class Agreement:
+@dataclass(frozen=True, repr=False)
+class Agreement(PrintedAsText):
     """An evaluator's agreement with a person on the runs both scored."""
 
     evaluator: str
@@ -529,12 +530,6 @@ class Agreement:
     def to_text(self, width: int | None = None) -> str:
         return table_text(self._table(), width or text_width())
 
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
-
     def _repr_html_(self) -> str:
         return table_html(self._table())
 
@@ -560,7 +555,7 @@ def _class(value: Class) -> str:
     return repr(value)
 
 
-class Agreements(dict[str, Agreement]):
+class Agreements(PrintedAsText, dict[str, Agreement]):
     """One agreement per arm (or agent), each shown as its block; ``to_pandas()``: one row
     per group."""
 
@@ -581,12 +576,6 @@ class Agreements(dict[str, Agreement]):
 
     def to_text(self, width: int | None = None) -> str:
         return "\n\n".join(found.to_text(width) for found in self.values())
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
 
     def _repr_html_(self) -> str:
         return "".join(found._repr_html_() for found in self.values())

@@ -26,6 +26,7 @@ from ._evaluators import EVALUATOR_TIMEOUT, EvaluatorFunction, evaluate_runs, ev
 from ._experiment_runs import check_store, completed_work, experiment_arms, run_experiment
 from ._frontier import Frontier, frontier_of
 from ._paired import NothingPaired, checked_statistics, paired_comparison, score_number
+from ._printed import PrintedAsText
 from ._remote_experiment import RemoteWork, start_remote
 from ._views import ExperimentComparison, ExperimentGrid, GridCell, GridRow, Verdict
 from ._workspace import Workspace, checked_workspace
@@ -774,7 +775,7 @@ def _mean(values: Sequence[object]) -> float | None:
     return statistics.fmean(numbers) if numbers else None
 
 
-class Comparisons(list[ExperimentComparison]):
+class Comparisons(PrintedAsText, list[ExperimentComparison]):
     """An experiment's comparisons of two arms, one per score (each shown as its block),
     and the scores skipped (:attr:`skipped`: no question has them for both arms), said
     after the blocks."""
@@ -797,12 +798,6 @@ class Comparisons(list[ExperimentComparison]):
     def to_text(self) -> str:
         blocks = [c.to_text(costs=self._costs_shown(i)) for i, c in enumerate(self)]
         return "\n\n".join([*blocks, *(["\n".join(self._skipped_lines())] if self.skipped else [])])
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
 
     def _repr_html_(self) -> str:
         blocks = "".join(c._repr_html_(costs=self._costs_shown(i)) for i, c in enumerate(self))

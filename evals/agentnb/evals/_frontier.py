@@ -24,6 +24,7 @@ from agentnb.display import (
 )
 
 from ._paired import score_number
+from ._printed import PrintedAsText
 
 __all__ = ["ArmPoint", "Frontier", "frontier_of", "wilson_interval"]
 
@@ -65,8 +66,8 @@ class ArmPoint:
         return bool(self.dominated_by)
 
 
-@dataclass(frozen=True, slots=True)
-class Frontier:
+@dataclass(frozen=True, slots=True, repr=False)
+class Frontier(PrintedAsText):
     """Each arm's pass rate against its cost; the arms no other dominates make the
     frontier."""
 
@@ -114,12 +115,6 @@ class Frontier:
 
     def to_text(self) -> str:
         return table_text(self._table())
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
 
     def _repr_html_(self) -> str:
         return table_html(self._table())

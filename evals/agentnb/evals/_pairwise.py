@@ -26,6 +26,7 @@ from agentnb.history import EVALUATES
 from ._change import kept_change
 from ._frontier import wilson_interval
 from ._judge import JUDGE_TIMEOUT, fenced_prompt
+from ._printed import PrintedAsText
 
 if TYPE_CHECKING:
     from ._agreement import Agreement, Agreements
@@ -64,8 +65,8 @@ class PairwiseVerdict:
     """What the judge answered where it gave no verdict (an excerpt), or how it failed."""
 
 
-@dataclass(frozen=True, slots=True)
-class Pairwise:
+@dataclass(frozen=True, slots=True, repr=False)
+class Pairwise(PrintedAsText):
     """Arm ``a`` against arm ``b``, question by question, by a pairwise judge."""
 
     experiment: Experiment
@@ -136,12 +137,6 @@ class Pairwise:
         if verdict.a_first == verdict.b_first == "tie":
             return "the judge said tie"
         return f"the orders disagree: {verdict.a_first} then {verdict.b_first}"
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.to_text())}</pre>"
