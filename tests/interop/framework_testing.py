@@ -1,6 +1,7 @@
 """A scripted OpenAI model for the frameworks the interop tests start (Strands, Agno,
-LlamaIndex, Pydantic AI, Microsoft Agent Framework, CrewAI, OpenAI Agents JS, Mastra: each its
-own server, from its venv or npm packages, with its OpenAI client pointed here), and the one
+LlamaIndex, Pydantic AI, Microsoft Agent Framework, CrewAI, LangGraph, OpenAI Agents JS,
+Mastra: each its own server, from its venv or npm packages, with its OpenAI client pointed
+here), and the one
 way those tests start a framework's server on it.
 
 The model answers from the request alone, so every run and thread may share it: a ``tool``
