@@ -58,6 +58,8 @@ class CallFold:
                 call = self._call(event.call_id, event.received_at)
                 call.stream("arguments", event.arguments_delta)
                 note_streamed(call)
+                if call.finished_at is not None:  # sent after the result (ag-ui-langgraph)
+                    call.settle_arguments()
             case ToolCallProgress():
                 call = self._call(event.call_id, event.received_at)
                 call.output = event.output

@@ -441,15 +441,12 @@ class AGUITranslator(Translator):
 
     def _tool_chunk(self, event: _Obj) -> list[Event]:
         """A call in chunks: the first names it; later ones (no id) continue the last call."""
-        call_id = first_str(event, "toolCallId") or self._last_call()
+        call_id = first_str(event, "toolCallId") or next(reversed(self._calls.names), None)
         if call_id is None:
             return []
         event = {**event, "toolCallId": call_id}
         started = [] if call_id in self._calls.names else self._tool_start(event)
         return [*started, *self._tool_args(event)]
-
-    def _last_call(self) -> str | None:
-        return next(reversed(self._calls.names), None)
 
     def _tool_result(self, event: _Obj) -> list[Event]:
         call_id = first_str(event, "toolCallId")
@@ -466,16 +463,20 @@ class AGUITranslator(Translator):
         return [ToolCallFinished(call_id=call_id, output=output)]
 
     def _messages_snapshot(self, event: _Obj) -> list[Event]:
-        """The results of calls left without one (LlamaIndex sends a result only here)."""
+        """What calls were left without: their arguments (ag-ui-langgraph streams none for a
+        call its model sent whole) and results (LlamaIndex sends a result only here)."""
         unanswered = self._calls.names.keys() - self._calls.answered
-        return [
-            finished
-            for message in map(as_dict, _entries(event.get("messages")))
-            if message
-            and message.get("role") == "tool"
-            and first_str(message, "toolCallId") in unanswered
-            for finished in self._tool_result(message)
-        ]
+        events: list[Event] = []
+        for message in filter(None, map(as_dict, _entries(event.get("messages")))):
+            for call in filter(None, map(as_dict, _entries(message.get("toolCalls")))):
+                call_id, function = first_str(call, "id"), as_dict(call.get("function")) or {}
+                if call_id in self._calls.names and not self._calls.arguments.get(call_id):
+                    events += self._tool_args(
+                        {"toolCallId": call_id, "delta": function.get("arguments")}
+                    )
+            if message.get("role") == "tool" and first_str(message, "toolCallId") in unanswered:
+                events += self._tool_result(message)
+        return events
 
     # ---- state, custom events, sub-agents -------------------------------------------------------
     def _state_snapshot(self, event: _Obj) -> list[Event]:
@@ -513,11 +514,8 @@ class AGUITranslator(Translator):
 
     def _attribution(self, event: _Obj) -> tuple[str | None, str | None]:
         """The call that started the sub-agent this event belongs to, and its name."""
-        run_id = first_str(event, "subagentRunId")
-        subagent = self._subagents.get(run_id) if run_id else None
-        if subagent is None:
-            return None, None
-        return subagent.parent_call_id, subagent.name
+        subagent = self._subagents.get(first_str(event, "subagentRunId") or "")
+        return (None, None) if subagent is None else (subagent.parent_call_id, subagent.name)
 
     _HANDLERS: ClassVar[dict[str, Callable[..., list[Event]]]] = {
         "RUN_STARTED": _run_started,
@@ -543,10 +541,8 @@ class AGUITranslator(Translator):
 
 
 def _interrupt(entry: _Obj | None) -> Interrupt | None:
-    if entry is None:
-        return None
-    interrupt_id = first_str(entry, "id")
-    if interrupt_id is None:
+    interrupt_id = first_str(entry or {}, "id")
+    if entry is None or interrupt_id is None:
         return None
     call_id = first_str(entry, "toolCallId")
     reason = first_str(entry, "reason") or "input"

@@ -1,6 +1,7 @@
 """A scripted OpenAI model for the frameworks the interop tests start (Strands, Agno,
-LlamaIndex, Pydantic AI, Microsoft Agent Framework, CrewAI, OpenAI Agents JS, Mastra: each its
-own server, from its venv or npm packages, with its OpenAI client pointed here), and the one
+LlamaIndex, Pydantic AI, Microsoft Agent Framework, CrewAI, LangGraph, Letta, OpenAI Agents
+JS, Mastra: each its own server, from its venv or npm packages, with its OpenAI client pointed
+here), and the one
 way those tests start a framework's server on it.
 
 The model answers from the request alone, so every run and thread may share it: a ``tool``
@@ -10,7 +11,7 @@ declared, it thinks (``reasoning_content``) and calls ``add(2, 3)``; otherwise i
 chunk when the request asks for it (``stream_options.include_usage``). The Responses API
 (``/v1/responses``) gets the same script, its reasoning a summary and its usage always.
 Asked to "count", it sends ``1 `` and waits for its client to go, then sets ``MODEL_LEFT``:
-Stop reached it."""
+Stop reached it. Its listing of models holds one, ``m``."""
 
 from __future__ import annotations
 
@@ -149,6 +150,12 @@ async def _model(scope: dict[str, Any], receive: Any, send: Any) -> None:
     ``/v1/responses``): counting for a client until it goes, else answering at once."""
     raw = await asgi_body(scope, receive, send)
     if raw is None:
+        return
+    if scope["method"] == "GET":  # a listing of models (Letta checks the model is in it)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send(
+            {"type": "http.response.body", "body": json.dumps({"data": [{"id": "m"}]}).encode()}
+        )
         return
     responses = scope["path"].endswith("/responses")
     body = json.loads(raw or b"{}")

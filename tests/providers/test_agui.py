@@ -276,3 +276,33 @@ def test_a_tool_result_only_in_the_messages_snapshot_finishes_its_call() -> None
         ("call_1", "4"),
         ("call_2", "done"),
     ]
+
+
+def test_a_calls_arguments_only_in_the_messages_snapshot_are_its_arguments() -> None:
+    """ag-ui-langgraph streams no ``TOOL_CALL_ARGS`` for a call its model sent whole in one
+    chunk (as Ollama and Gemini's OpenAI-compatible API do): the arguments are only in the
+    assistant message of ``MESSAGES_SNAPSHOT``, after the result. Streamed ones are kept."""
+    calls = [
+        {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": '{"a": 2}'}},
+        {"id": "call_2", "type": "function", "function": {"name": "add", "arguments": '{"b": 0}'}},
+    ]
+    snapshot = frame(
+        "MESSAGES_SNAPSHOT", messages=[{"id": "a", "role": "assistant", "toolCalls": calls}]
+    )
+    run = fold(
+        START,
+        frame("TOOL_CALL_START", toolCallId="call_1", toolCallName="add"),
+        frame("TOOL_CALL_END", toolCallId="call_1"),
+        frame("TOOL_CALL_RESULT", messageId="r1", toolCallId="call_1", content="2"),
+        frame("TOOL_CALL_START", toolCallId="call_2", toolCallName="add"),
+        frame("TOOL_CALL_ARGS", toolCallId="call_2", delta='{"b": 1}'),
+        frame("TOOL_CALL_RESULT", messageId="r2", toolCallId="call_2", content="1"),
+        snapshot,
+        snapshot,
+        DONE,
+    )
+    assert [(call.arguments, call.output) for call in run.tool_calls] == [
+        ({"a": 2}, "2"),
+        ({"b": 1}, "1"),
+    ]
+    assert not run.unknown_events
