@@ -19,6 +19,7 @@ functions and under ``TYPE_CHECKING`` alike).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from collections.abc import Iterator
@@ -194,16 +195,19 @@ def resolve(module: str, path: Path, node: ast.ImportFrom, known: set[str]) -> l
     return submodules if len(submodules) == len(named) else [base, *named]
 
 
-def imports(module: str, path: Path, tree: ast.Module) -> Iterator[tuple[str, ast.stmt, bool]]:
-    """(imported agentnb module, node, inside a function) for each import."""
-    nested = {
-        id(sub)
-        for fn in ast.walk(tree)
-        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
-        for sub in ast.walk(fn)
-    }
+@functools.cache
+def imports(module: str, path: Path, tree: ast.Module) -> tuple[tuple[str, ast.stmt, bool], ...]:
+    """(imported agentnb module, node, inside a function) for each import: found once a
+    session, as the trees are parsed once and no check changes one (each of this module's
+    checks walked every tree again, most of their time)."""
+    return tuple(found_imports(module, path, tree))
+
+
+def found_imports(
+    module: str, path: Path, tree: ast.Module
+) -> Iterator[tuple[str, ast.stmt, bool]]:
     known = {name for name, _, _ in modules_cache()}
-    for node in ast.walk(tree):
+    for node, nested in statements(tree):
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
@@ -213,7 +217,19 @@ def imports(module: str, path: Path, tree: ast.Module) -> Iterator[tuple[str, as
             if (target.split(".")[0] == "agentnb" and target in known) or not target.startswith(
                 "agentnb"
             ):
-                yield target, node, id(node) in nested
+                yield target, node, nested
+
+
+def statements(node: ast.AST, nested: bool = False) -> Iterator[tuple[ast.stmt, bool]]:
+    """Every statement under ``node``, and whether it is inside a function; expressions are
+    not entered, as no statement (an import) is inside one."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr):
+            continue
+        if isinstance(child, ast.stmt):
+            yield child, nested
+        inner = nested or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+        yield from statements(child, inner)
 
 
 _CACHE: list[tuple[str, Path, ast.Module]] = []

@@ -100,13 +100,24 @@ def beyond_fixed(at_n: int, at_2n: int, at_4n: int) -> float | None:
     return (at_4n - (at_n - per_n)) / per_n
 
 
+@pytest.fixture(scope="module")
+def histories(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """A history of each size, built once for the module: every test here only reads them,
+    and building them is most of the module's work."""
+    folder = tmp_path_factory.mktemp("growth")
+    return {
+        size: history(folder / f"{size}.sqlite3", size)
+        for size in (SMALL, SMALL * 2, SMALL * GROWTH)
+    }
+
+
 @pytest.mark.parametrize("read", list(READS))
 def test_a_read_costs_about_four_times_the_work_at_four_times_the_runs(
-    tmp_path: Path, read: str
+    histories: dict[int, Path], read: str
 ) -> None:
     costs = []
     for size in (SMALL, SMALL * 2, SMALL * GROWTH):
-        with HistoryStore(history(tmp_path / f"{size}.sqlite3", size)) as store:
+        with HistoryStore(histories[size]) as store:
             READS[read](store)  # imports and caches warmed: the same for every size
             costs.append(work(lambda store=store: READS[read](store)))
     figures = zip(("calls", "bytes"), zip(*costs, strict=True), strict=True)
@@ -127,12 +138,12 @@ COUNTS: dict[str, Callable[[HistoryStore], int]] = {
 
 
 @pytest.mark.parametrize("read", list(COUNTS))
-def test_a_results_length_is_counted_not_read(tmp_path: Path, read: str) -> None:
+def test_a_results_length_is_counted_not_read(histories: dict[int, Path], read: str) -> None:
     """``len(runs(...))`` is a ``COUNT(*)`` with the same filter: its work is the same at
     ``n`` runs and at ``4n``, and it equals the rows the result then reads."""
     costs = []
     for size in (SMALL, SMALL * GROWTH):
-        with HistoryStore(history(tmp_path / f"{size}.sqlite3", size)) as store:
+        with HistoryStore(histories[size]) as store:
             store.search_count_cap = 50  # a search counts its first page's total up to this
             COUNTS[read](store)  # imports and caches warmed: the same for every size
             costs.append(work(lambda store=store: COUNTS[read](store)))
