@@ -76,8 +76,9 @@ def _start(args: argparse.Namespace) -> tuple[RunHandle, HeldSummary]:
     conn, target = attach_connection(
         args.run, agent=args.agent, thread_id=args.thread, via=via, client=None
     )
-    printer = HeldSummary(TerminalPrinter(color=False if args.no_color else None))
-    handle = start_attach(conn, target, **terminal_start(args, conn, printer))
+    shown = TerminalPrinter(color=False if args.no_color else None)
+    printer = HeldSummary(shown)
+    handle = start_attach(conn, target, **terminal_start(args, conn, shown, printer))
     return handle, printer
 
 

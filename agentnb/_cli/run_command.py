@@ -64,7 +64,7 @@ def run_command(args: argparse.Namespace) -> int:
         options = conn._fit_tools(run_options_from(args)).options  # as every entry point does
         request = build_request(args.agent, message, **options)
         printer = TerminalPrinter(color=False if args.no_color or args.plain else None)
-        handle = start_run(conn, request, **terminal_start(args, conn, printer))
+        handle = start_run(conn, request, **terminal_start(args, conn, printer, printer))
         try:
             with _no_echoed_controls():
                 handle.wait()

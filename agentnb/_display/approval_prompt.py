@@ -37,7 +37,7 @@ from .._core.run import ToolCall
 from .._core.shown_call import ShownCall, is_plain_identifier, shown_call, visible
 from .question_prompt import NO_ANSWER as NO_FORM_ANSWER
 from .question_prompt import form_reply
-from .terminal import fit_lines, terminal_width
+from .terminal import TerminalPrinter, fit_lines, terminal_width
 
 __all__ = ["TerminalApprover", "answer_prompt", "question", "wait_for_readers", "whole_call"]
 
@@ -72,6 +72,7 @@ class TerminalApprover:
 
     def __init__(self, out: IO[str] | None = None) -> None:
         self._out = out
+        self._printer: TerminalPrinter | None = None
 
     async def __call__(self, call: ToolCall) -> ApprovalDecision:
         stop = threading.Event()
@@ -119,7 +120,9 @@ class TerminalApprover:
         _drop_typeahead(fd)
         asked = question_of(call)
         width = terminal_width(out)  # lines wrapped at word boundaries, as the run's
-        out.write(fit_lines(question(call) if asked is None else answer_prompt(call, asked), width))
+        printed = self._printer.asked(call.call_id) if self._printer and asked is None else None
+        said = question(call, printed) if asked is None else answer_prompt(call, asked)
+        out.write(fit_lines(said, width))
         out.flush()
         with _reading:
             answer = _read_line(fd, stop)
@@ -169,23 +172,34 @@ class _Readers:
 _reading = _Readers()
 
 
+def printed_with(printer: TerminalPrinter, approve: object) -> TerminalPrinter:
+    """``printer``, its run's calls decided by ``approve``: where that is a terminal prompt,
+    each call it asks about reads once, as the call's line (under its ``→`` line the question
+    alone, where that line shows the call as asked; else the call, left to the prompt)."""
+    if isinstance(approve, TerminalApprover):
+        approve._printer, printer.prompted = printer, True
+    return printer
+
+
 def wait_for_readers(timeout: float = 2.0) -> bool:
     """Wait until no approval question reads the terminal any more (a cancelled run's
     question stops at its next poll); False if one still does after ``timeout`` seconds."""
     return _reading.wait_until_none(timeout)
 
 
-def question(call: ToolCall) -> str:
-    """The ``[y/N]`` prompt for ``call``: one line when the call is short and plain, else
-    the call with one line per argument, what the person must know, and the prompt saying
-    whether values are clipped (``v`` then shows the whole call)."""
+def question(call: ToolCall, printed: str | None = None) -> str:
+    """The ``[y/N]`` prompt for ``call``: one line when the call is short and plain (the
+    question alone under the call's line ``printed`` above it, where that line shows it so),
+    else the call with one line per argument, what the person must know, and the prompt
+    saying whether values are clipped (``v`` then shows the whole call)."""
     shown = _shown(call)
     notes = shown.warnings()
     signature = shown.signature()
     sends, choices = _sends(call), _choices(call)
     # a card's text values are not quoted: only a line of their own tells where one ends
     if not (notes or shown.clipped or shown.diff or shown.card) and len(signature) <= ONE_LINE:
-        return "\n".join([*sends, f"Approve {signature}? {choices}] "])
+        asked = shown.name if printed and printed.endswith(f"→ {signature}") else signature
+        return "\n".join([*sends, f"Approve {asked}? {choices}] "])
     # the diff is read as lines below the call, not again as an escaped string
     lines = [f"{shown.name} wants to run:", *shown.lines(beside_diff=True)[1:-1]]
     lines += [*shown.other_lines(), *_diff_block(shown)]

@@ -193,8 +193,10 @@ class TerminalPrinter:
         self._stream: WordWrap | None = None
         """The reasoning (or a sub-agent's text) streaming now, wrapped a word at a time."""
         self._last: str | None = None
-        self._shown: set[str] = set()
-        """Calls whose start line was printed."""
+        self._shown: dict[str, str] = {}  # each call's printed line ("": a prompt showed it)
+        # a terminal prompt shows each call it asks about (approval_prompt.printed_with): the
+        # call reads once, its line the prompt's, and the y typed there is its approval
+        self.prompted = False
         self._denied: set[str] = set()
         """Calls whose denial was printed."""
         self._level: dict[str, int] = {}
@@ -246,7 +248,7 @@ class TerminalPrinter:
             case ToolApprovalRequested() | ToolApprovalResponded() | ToolCallDenied():
                 self._switch("tool")
                 self._approval(run, event)
-            case RunPaused():
+            case RunPaused() if not self.prompted:  # a prompt is the wait
                 self._switch("tool")
                 self._out.write(self._paint(self._pause(run), YELLOW))
             case CustomEvent(name=name) if name == PLAN_EVENT and "plan" in run.extras:
@@ -297,9 +299,14 @@ class TerminalPrinter:
             self._start_line(run, call_id)
 
     def _start_line(self, run: Run, call_id: str) -> None:
-        self._shown.add(call_id)
-        line = call_head(self._call(run, call_id), self._level_of(run, call_id)) + "\n"
-        self._out.write(self._paint(line, CYAN))
+        line = call_head(self._call(run, call_id), self._level_of(run, call_id))
+        self._shown[call_id] = line
+        self._out.write(self._paint(line + "\n", CYAN))
+
+    def asked(self, call_id: str) -> str | None:
+        """The call's line printed so far (None: none), for the prompt now asking about it:
+        the prompt's line is the call's from now on."""
+        return self._shown.setdefault(call_id, "") or None
 
     def _sub_agent(self, run: Run, event: TextDelta | ReasoningDelta) -> None:
         """A sub-agent's text or reasoning, on the dimmed ``┆`` lines of its call, its line
@@ -327,8 +334,12 @@ class TerminalPrinter:
         call = self._call(run, event.call_id)
         name = excerpt(call.name or event.call_id, NAME_CHARS, marked=True)
         pad = indent(self._level_of(run, event.call_id))
+        asks = isinstance(event, ToolApprovalRequested) and event.question is None
+        if not (asks and self.prompted):
+            self._show_start(run, event.call_id)  # else the prompt shows the call it asks about
         if isinstance(event, ToolApprovalRequested):
-            self._show_start(run, event.call_id)
+            if self.prompted and not asks:
+                return  # the prompt asks the question, under the call's line
             reason = event.reason
             if reason and event.for_run is not None and event.agent_option is None:
                 # a read of the notebook: what it would send is the prompt's to show
@@ -347,12 +358,10 @@ class TerminalPrinter:
             line = f"{pad}  ⚠ {name} {said} by the server itself, not by you\n"
             self._out.write(self._paint(line, YELLOW))
         elif isinstance(event, ToolApprovalResponded) and event.approved:
-            said = (
-                "approved"
-                if event.answer is None
-                else f"answered: {excerpt(event.answer, 200, marked=True)}"
-            )
-            self._out.write(self._paint(f"{pad}  ✓ {name} {said}\n", GREEN))
+            if self.prompted and event.decided_by == "user":
+                return  # what the person typed at the prompt says it
+            said = event.answer and f"answered: {excerpt(event.answer, 200, marked=True)}"
+            self._out.write(self._paint(f"{pad}  ✓ {name} {said or 'approved'}\n", GREEN))
         elif event.call_id not in self._denied:
             self._denied.add(event.call_id)
             reason = event.reason or call.error

@@ -24,7 +24,7 @@ TRADE = ["trader", "buy", "3", "NVDA", "--no-color"]
 @pytest.mark.parametrize(
     ("answer", "outcome", "answer_text"),
     [
-        ("y", "✓ place_trade approved", "Placed a **demo** order"),
+        ("y", "✓ place_trade (", "Placed a **demo** order"),
         (
             "",
             "⊘ place_trade denied: the user said no at the approval prompt",
@@ -41,15 +41,16 @@ def test_a_terminal_is_asked(server: Any, answer: str, outcome: str, answer_text
         timeout=PATIENCE_S,
         dimensions=(50, 200),
     )
-    child.expect_exact('Approve place_trade(ticker: "NVDA", side: "buy", shares: 3)? [y/N] ')
+    child.expect_exact("Approve place_trade? [y/N] ")  # under the call's line: asked once
     asked_after = child.before.replace("\r\n", "\n")
-    assert "‖ place_trade awaits approval: Placing a trade needs a human's approval." in asked_after
+    call = '→ place_trade(ticker: "NVDA", side: "buy", shares: 3)\n'
+    assert f"{call}  ‖ place_trade awaits approval: Placing a trade needs a" in asked_after
     child.sendline(answer)
     child.expect(pexpect.EOF)
     child.close()
     printed = child.before.replace("\r\n", "\n")
     assert child.exitstatus == 0, printed
-    assert outcome in printed and answer_text in printed
+    assert outcome in printed and answer_text in printed and "approved" not in printed
     assert printed.strip().splitlines()[-1].startswith("completed · ")
 
 

@@ -227,7 +227,7 @@ def recorded_status(history: Path, local_id: str) -> str | None:
 def ask_trader(ipython: Terminal, line: str) -> int:
     before = ipython.prompts()
     ipython.type(line)
-    ipython.wait_for(lambda screen: "Approve place_trade(" in screen)
+    ipython.wait_for(lambda screen: "Approve place_trade?" in screen)
     return before
 
 
@@ -237,9 +237,11 @@ def test_a_call_awaiting_approval_is_asked_about_and_approved(ipython: Terminal)
     ipython.type("y")
     screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
     printed = output_of(screen, line)
-    assert "‖ place_trade awaits approval: Placing a trade needs a human's approval." in printed
-    assert 'Approve place_trade(ticker: "NVDA", side: "buy", shares: 3)? [y/N] y' in printed
-    assert "✓ place_trade approved" in printed
+    call = '→ place_trade(ticker: "NVDA", side: "buy", shares: 3)\n'
+    asks = "  ‖ place_trade awaits approval: Placing a trade needs a human's approval.\n"
+    assert f"{call}{asks}Approve place_trade? [y/N] y\n" in printed  # the call's line, asked about
+    assert printed.count("place_trade(ticker") == 1 and "paused" not in printed
+    assert "approved" not in printed  # the y says it: the call's outcome reads once
     assert "Placed a **demo** order" in printed
     assert last_line(printed).startswith("completed · ")
     said = ipython.run("print(_agent.run.tool_calls[-1].approval.decided_by)")
@@ -278,9 +280,9 @@ def test_keys_typed_before_the_question_do_not_answer_it(ipython: Terminal) -> N
     before = ipython.prompts()
     ipython.type(line)
     screen = ipython.wait_for(lambda s: "thinking: " in after(s, line))
-    assert "Approve place_trade(" not in after(screen, line)  # not asked yet
+    assert "Approve place_trade" not in after(screen, line)  # not asked yet
     ipython.keys("y")  # typed ahead while the run streams
-    ipython.wait_for(lambda s: "Approve place_trade(" in after(s, line))
+    ipython.wait_for(lambda s: "Approve place_trade?" in after(s, line))
     ipython.keys("Enter")
     screen = ipython.wait_for(lambda s: len(PROMPT.findall(s)) > before)
     assert "⊘ place_trade denied: the user said no at the approval prompt" in output_of(
@@ -330,7 +332,7 @@ def test_a_for_the_run_at_the_prompt_lets_the_later_reads_pass(reader: Terminal)
     reader.type("a")
     screen = reader.wait_for(lambda s: len(PROMPT.findall(s)) > before)
     printed = output_of(screen, line)
-    asked_part = printed[printed.index("‖ paused") : printed.index("[y/a/N]")]
+    asked_part = printed[: printed.index("[y/a/N]")]
     said = "reads the notebook once approved, at the sample level: the names, types and sizes"
     assert said in " ".join(asked_part.split())  # what it reads, named before the answer
     assert "cfg: dict" not in asked_part  # read only once allowed
@@ -372,6 +374,10 @@ def test_a_coding_agents_command_is_asked_about_as_it_will_run(coder: Terminal) 
     assert "⟨U+" not in printed, printed
     assert "‖ execute awaits approval: touch made.txt\n" in asked
     assert "  command: /bin/bash -lc 'touch made.txt'\n" in asked
+    assert (
+        asked.count("touch made.txt'") == 1 and "→ execute" not in printed
+    )  # the prompt is its line
+    assert "paused" not in printed and printed.count("execute denied") == 1
     assert "(details and input kept aside: v shows the whole call)" in asked
     assert "call_id" not in asked and "Proposed Amendment" not in asked
     assert '"call_id": "c1"' in whole and "Proposed Amendment: touch made.txt" in whole

@@ -17,7 +17,7 @@ from agentnb._app.front.run_start import start_run
 from agentnb._core.pricing import usd
 from agentnb._core.request import build_request
 from agentnb._core.run import Run
-from agentnb._display.approval_prompt import question, whole_call
+from agentnb._display.approval_prompt import TerminalApprover, printed_with, question, whole_call
 from agentnb._display.run_text import NO_RESULT_NOTE, run_text, summary_line
 from agentnb._display.terminal import TerminalPrinter
 from agentnb.approvals import ApprovalDecision
@@ -120,6 +120,30 @@ def fold_trader_denial() -> list[Event]:
         ToolApprovalRequested(call_id="c1", reason="needs a human"),
         ToolApprovalResponded(call_id="c1", approved=False, reason="no", decided_by="user"),
     ]
+
+
+def test_a_call_asked_about_at_the_prompt_reads_once() -> None:
+    """Under its ``→`` line the prompt asks the question alone; a call its approval request
+    announces is the prompt's to show; one decided without the prompt gets its line then."""
+    run, out = Run(agent="trader", message="m"), io.StringIO()
+    printer = printed_with(TerminalPrinter(out, color=False), TerminalApprover(out))
+    announced = ToolApprovalRequested(call_id="c2", name="sell", arguments={"ticker": "NVDA"})
+    for event in [*fold_trader_denial()[:2], announced, RunPaused()]:
+        run.apply(event)
+        printer(run, event)
+    trade, sell = run.tool_calls
+    assert question(trade, printer.asked("c1")) == "Approve place_trade? [y/N] "
+    assert question(sell, printer.asked("c2")) == 'Approve sell(ticker: "NVDA")? [y/N] '
+    assert out.getvalue().splitlines() == [
+        '→ place_trade(ticker: "NVDA")',
+        "  ‖ place_trade awaits approval: needs a human",
+        "  ‖ sell awaits approval",  # no paused line: the prompt is the wait
+    ]
+    policy = ToolApprovalRequested(call_id="c3", name="buy", arguments={})
+    for event in [policy, ToolApprovalResponded(call_id="c3", approved=True, decided_by="policy")]:
+        run.apply(event)
+        printer(run, event)
+    assert out.getvalue().splitlines()[-2:] == ["→ buy()", "  ✓ buy approved"]
 
 
 # A LiteLLM-like stream: the server ran the tool but its result never reaches the client.

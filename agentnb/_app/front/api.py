@@ -20,6 +20,7 @@ from ..._core.handle import RunHandle, RunListener
 from ..._core.request import RunOptions, RunRequest, build_request
 from ..._core.run import Run
 from ..._core.schema import AnswerSchema, resolve_schema
+from ..._display.approval_prompt import printed_with
 from ..._display.display_slot import PlainDisplay
 from ..._display.environment import in_notebook, note
 from ..._display.marimo import in_marimo
@@ -299,7 +300,8 @@ class _RunView:
         self.notebook = display and (in_notebook() or in_marimo())
         # in marimo nothing but a widget changes once its cell has returned: no live text
         self.plain = plain and not in_marimo()
-        self.printer = HeldSummary(TerminalPrinter()) if display and not self.notebook else None
+        shown = display and not self.notebook
+        self.printer = HeldSummary(printed_with(TerminalPrinter(), approve)) if shown else None
         self.listeners: tuple[RunListener, ...] = (self.printer,) if self.printer else ()
 
     def present(self, handle: RunHandle, *, with_error: bool) -> None:

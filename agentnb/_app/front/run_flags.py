@@ -21,8 +21,9 @@ from ..._core.handle import RunListener
 from ..._core.request import RunOptions
 from ..._core.run import ToolCall
 from ..._core.text import did_you_mean
-from ..._display.approval_prompt import TerminalApprover
+from ..._display.approval_prompt import TerminalApprover, printed_with
 from ..._display.environment import in_notebook
+from ..._display.terminal import TerminalPrinter
 from ...providers import available_providers
 from .connections import BUILTIN_AGENTS, Connection
 
@@ -172,12 +173,14 @@ class TerminalStart(TypedDict):
 
 
 def terminal_start(
-    args: argparse.Namespace, conn: Connection, printer: RunListener
+    args: argparse.Namespace, conn: Connection, printer: TerminalPrinter, held: RunListener
 ) -> TerminalStart:
-    """The run a command streams to ``printer``, recorded unless ``--no-record``, its calls
-    decided by ``--approve`` (at a prompt: the command waits for the run)."""
+    """The run a command streams to ``printer`` (``held``: a listener passing it on),
+    recorded unless ``--no-record``, its calls decided by ``--approve`` (at a prompt: the
+    command waits for the run)."""
     approve = approval_policy(args.approve, conn, waiting=True)
-    return {"listeners": (printer,), "record": not args.no_record, "approve": approve}
+    printed_with(printer, approve)
+    return {"listeners": (held,), "record": not args.no_record, "approve": approve}
 
 
 def approval_policy(
