@@ -81,13 +81,16 @@ fi
 # then only what the arguments name, in one process.
 BROWSER_TESTS=(tests/browser)
 WORKERS=(-n 2 --dist loadfile)
+# nbval's plugin is for the notebooks' run alone; loaded, it costs every pytest process 2.5 s
+# of CPU (nbformat imports jsonschema, which builds a URI grammar)
+NO_NBVAL=(-p no:nbval)
 browser_pid=
 checks_pid=
 browser_log=$(mktemp)
 checks_log=$(mktemp)
 trap 'for pid in $browser_pid $checks_pid; do kill "$pid" 2>/dev/null; done; rm -f "$browser_log" "$checks_log"' EXIT
 if [ $# -eq 0 ]; then
-  python -m pytest -p no:cacheprovider --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
+  python -m pytest -p no:cacheprovider "${NO_NBVAL[@]}" --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
   browser_pid=$!
   step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
 fi
@@ -186,7 +189,7 @@ step "the checks started beside the tests (pid $checks_pid, output at the end)"
 
 step "pytest: the rest"
 rest=0
-python -m pytest "${WORKERS[@]}" --durations=30 --ignore=tests/browser || rest=$?
+python -m pytest "${WORKERS[@]}" "${NO_NBVAL[@]}" --durations=30 --ignore=tests/browser || rest=$?
 failed=()
 [ "$rest" -eq 0 ] || failed+=("the rest (exit $rest)")
 checks_status=0

@@ -360,8 +360,9 @@ class TerminalPrinter:
         elif isinstance(event, ToolApprovalResponded) and event.approved:
             if self.prompted and event.decided_by == "user":
                 return  # what the person typed at the prompt says it
-            said = event.answer and f"answered: {excerpt(event.answer, 200, marked=True)}"
-            self._out.write(self._paint(f"{pad}  ✓ {name} {said or 'approved'}\n", GREEN))
+            answer = None if event.answer is None else excerpt(event.answer, 200, marked=True)
+            said = "approved" if answer is None else f"answered: {answer}"  # an answer of 0 too
+            self._out.write(self._paint(f"{pad}  ✓ {name} {said}\n", GREEN))
         elif event.call_id not in self._denied:
             self._denied.add(event.call_id)
             reason = event.reason or call.error
