@@ -78,7 +78,9 @@ def test_an_agent_question_is_answered_at_an_answer_prompt(ipython: Any) -> None
     ipython.sendline("Oslo in winter")
     ipython.expect(PROMPT)
     printed = ipython.before.replace("\r\n", "\n")
-    assert "✓ ask_user answered: Oslo in winter" in printed and "[y/N]" not in printed
+    # the answer reads as typed at the prompt, then as the call's result: not a third time
+    assert "answered:" not in printed and "[y/N]" not in printed
+    assert '✓ ask_user (' in printed and '{"answer": "Oslo in winter"}' in printed
     shown = type_line(ipython, "print(_agent.run.tool_calls[0].approval.answer)")
     assert shown.strip().endswith("Oslo in winter")
     assert "plan for Oslo in winter" in type_line(ipython, "print(_agent.text)")
