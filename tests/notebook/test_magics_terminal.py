@@ -80,7 +80,7 @@ def test_an_agent_question_is_answered_at_an_answer_prompt(ipython: Any) -> None
     printed = ipython.before.replace("\r\n", "\n")
     # the answer reads as typed at the prompt, then as the call's result: not a third time
     assert "answered:" not in printed and "[y/N]" not in printed
-    assert '✓ ask_user (' in printed and '{"answer": "Oslo in winter"}' in printed
+    assert "✓ ask_user (" in printed and '{"answer": "Oslo in winter"}' in printed
     shown = type_line(ipython, "print(_agent.run.tool_calls[0].approval.answer)")
     assert shown.strip().endswith("Oslo in winter")
     assert "plan for Oslo in winter" in type_line(ipython, "print(_agent.text)")
