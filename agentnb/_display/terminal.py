@@ -240,7 +240,7 @@ class TerminalPrinter:
                 if event.arguments is None or event.call_id in self._shown:
                     return  # one line a call, with its arguments: printed once they are known
                 self._switch("tool")
-                self._start_line(run, event.call_id)
+                self._show_start(run, event.call_id)
             case ToolCallFinished():
                 self._switch("tool")
                 self._show_start(run, event.call_id)
@@ -295,13 +295,11 @@ class TerminalPrinter:
         return call
 
     def _show_start(self, run: Run, call_id: str) -> None:
+        """The call's line, printed once."""
         if call_id not in self._shown:
-            self._start_line(run, call_id)
-
-    def _start_line(self, run: Run, call_id: str) -> None:
-        line = call_head(self._call(run, call_id), self._level_of(run, call_id))
-        self._shown[call_id] = line
-        self._out.write(self._paint(line + "\n", CYAN))
+            line = call_head(self._call(run, call_id), self._level_of(run, call_id))
+            self._shown[call_id] = line
+            self._out.write(self._paint(line + "\n", CYAN))
 
     def asked(self, call_id: str) -> str | None:
         """The call's line printed so far (None: none), for the prompt now asking about it:
