@@ -88,10 +88,15 @@ browser_pid=
 checks_pid=
 browser_log=$(mktemp)
 checks_log=$(mktemp)
-trap 'for pid in $browser_pid $checks_pid; do kill "$pid" 2>/dev/null; done; rm -f "$browser_log" "$checks_log"' EXIT
+# The browser tests and the checks run as jobs of their own process group (`set -m` while each
+# starts): a failure or Ctrl-C here ends each whole, the servers it started with it (a killed
+# pytest runs no teardown, and a JupyterLab it had started lived on).
+trap 'for pid in $browser_pid $checks_pid; do kill -- -"$pid" 2>/dev/null; done; rm -f "$browser_log" "$checks_log"' EXIT
 if [ $# -eq 0 ]; then
+  set -m
   python -m pytest -p no:cacheprovider "${NO_NBVAL[@]}" --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
   browser_pid=$!
+  set +m
   step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
 fi
 
@@ -183,8 +188,10 @@ if [ $# -gt 0 ]; then
   exit 0
 fi
 
+set -m
 (set -e; checks) >"$checks_log" 2>&1 &
 checks_pid=$!
+set +m
 step "the checks started beside the tests (pid $checks_pid, output at the end)"
 
 step "pytest: the rest"
