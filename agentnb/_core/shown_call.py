@@ -43,6 +43,7 @@ from .transcript import CallVersion, CardArguments, ToolCall
 __all__ = [
     "DIFF_BELOW",
     "DIFF_LINES",
+    "VALUE_LINES",
     "ShownCall",
     "is_plain_identifier",
     "shown_call",
@@ -51,6 +52,8 @@ __all__ = [
 
 VALUE_CHARS = 200
 """Characters of one argument value a surface shows before clipping it."""
+VALUE_LINES = 12
+"""Lines of a card's text of several lines a surface shows before clipping it."""
 
 DIFF_LINES = 400
 """Lines of a call's diff a surface shows before saying how many more there are."""
@@ -76,11 +79,14 @@ class ShownArgument:
     hidden: int = 0
     """Characters of the value left out by the clipping (0: shown whole)."""
 
-    def text(self) -> str:
+    def text(self, *, one_line: bool = False) -> str:
         """``key: value`` (the value alone for arguments that are not an object), with
-        ``… (+N chars)`` where the value was clipped."""
+        ``… (+N chars)`` where the value was clipped; a card's text of several lines as its
+        lines, each under the first (``one_line``: as JSON)."""
+        value = compact_json(self.value) if one_line and "\n" in self.value else self.value
+        head = f"{self.key}: " if self.key else ""
         more = f"… (+{self.hidden:,} chars)" if self.hidden else ""
-        return f"{self.key}: {self.value}{more}" if self.key else f"{self.value}{more}"
+        return head + f"{value}{more}".replace("\n", "\n" + " " * max(len(head), 2))
 
 
 @dataclass(frozen=True)
@@ -251,7 +257,8 @@ def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:
     """The version made visible, its face each value clipped but the keys put aside (a
     dialect's bookkeeping, in the whole call only)."""
     pairs, duplicates = _argument_pairs(version)
-    whole = tuple(ShownArgument(visible(key), visible(value)) for key, value in pairs)
+    shown = _visible_lines if isinstance(version.arguments, CardArguments) else visible
+    whole = tuple(ShownArgument(visible(key), shown(value)) for key, value in pairs)
     aside = _aside(version.arguments)
     return ShownVersion(
         where=visible(version.where),
@@ -288,9 +295,18 @@ def _argument_pairs(version: CallVersion) -> tuple[list[tuple[str, str]], list[s
 
 
 def _card_text(value: Any) -> str:
-    """A dialect's card value: a one-line text as itself, anything else as JSON."""
-    plain = isinstance(value, str) and value.isprintable() and value.strip() == value != ""
-    return value if plain else compact_json(value)
+    """A dialect's card value: a text as itself, its lines printable, none ending in
+    whitespace, none blank at either end (what would read as nothing); anything else as JSON
+    (so only a card's text holds a line break)."""
+    plain = isinstance(value, str) and value.strip() == value != ""
+    if plain and all(line.isprintable() and line.rstrip() == line for line in value.split("\n")):
+        return value
+    return compact_json(value)
+
+
+def _visible_lines(value: str) -> str:
+    """A card's text made visible line by line: its line breaks stay (:func:`_card_text`)."""
+    return "\n".join(map(visible, value.split("\n")))
 
 
 def _aside(arguments: Any) -> tuple[str, ...]:
@@ -339,17 +355,18 @@ def _named_twice(where: str, keys: tuple[str, ...]) -> str:
 
 
 def _clipped(argument: ShownArgument, limit: int) -> ShownArgument:
+    """The argument with its value cut at ``limit`` characters or :data:`VALUE_LINES` lines."""
     value = argument.value
-    if len(value) <= limit:
-        return argument
-    return ShownArgument(argument.key, value[:limit], hidden=len(value) - limit)
+    kept = "\n".join(value[:limit].split("\n")[:VALUE_LINES])
+    return ShownArgument(argument.key, kept, len(value) - len(kept)) if kept != value else argument
 
 
 def _argument_texts(arguments: tuple[ShownArgument, ...]) -> list[str]:
-    return [argument.text() for argument in arguments]
+    return [argument.text(one_line=True) for argument in arguments]
 
 
 def _as_lines(name: str, arguments: tuple[ShownArgument, ...]) -> list[str]:
     if not arguments:
         return [f"{name}()"]
-    return [f"{name}(", *(f"  {text}" for text in _argument_texts(arguments)), ")"]
+    lines = [line for argument in arguments for line in argument.text().split("\n")]
+    return [f"{name}(", *(f"  {line}" for line in lines), ")"]
