@@ -94,6 +94,7 @@ def test_a_key_named_twice_is_flagged_and_the_kept_value_is_shown() -> None:
 
 def test_arguments_that_are_not_an_object_are_shown_whole() -> None:
     assert shown_call(ToolCall("c1", "f", None, "not json {")).signature() == "f(not json {)"
+    assert shown_call(ToolCall("c1", "f", None, "not\njson")).lines()[1] == "  not⟨U+000A⟩json"
     assert shown_call(ToolCall("c1", "f", [1, 2])).signature() == "f([1, 2])"
     assert shown_call(ToolCall("c1", "f", None)).signature() == "f()"
 
