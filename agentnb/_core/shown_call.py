@@ -293,9 +293,8 @@ def _card_text(value: Any) -> str:
     whitespace, none blank at either end (what would read as nothing); anything else as JSON
     (so only a card's text holds a line break)."""
     plain = isinstance(value, str) and value.strip() == value != ""
-    if plain and all(line.isprintable() and line.rstrip() == line for line in value.split("\n")):
-        return value
-    return compact_json(value)
+    plain = plain and all(row.isprintable() and row.rstrip() == row for row in value.split("\n"))
+    return value if plain else compact_json(value)
 
 
 def _visible_lines(value: str) -> str:
