@@ -77,8 +77,7 @@ class ShownArgument:
 
     key: str
     value: str
-    """The value as JSON (strings quoted; a card's text as itself, its line breaks kept),
-    clipped to the surface's width."""
+    """The value as JSON (a card's text as itself, line breaks kept), clipped to fit."""
     hidden: int = 0
     """Characters of the value left out by the clipping (0: shown whole)."""
 
