@@ -8,8 +8,10 @@ static copy, ``agentnb runs``, ``Run``'s repr) shows it through this module, so 
 - no argument key is ever dropped: long values are clipped one by one, each saying how much
   of it is hidden, and :meth:`ShownCall.whole` is the call with nothing clipped (and with
   what a dialect put aside: its bookkeeping, :class:`~.transcript.CardArguments`, whose
-  text values show without JSON's quotes where they need none);
-- nothing can start a new line, move the cursor or reorder the text: line breaks, control
+  text values show without JSON's quotes where they need none, a text of several lines as
+  its lines, each under the first, at most :data:`VALUE_LINES` of them until shown whole);
+- nothing can start a new line (but a card's text of several lines, its lines indented under
+  its first), move the cursor or reorder the text: line breaks, control
   characters and Unicode format characters (bidi embeddings, overrides and isolates,
   LRM/RLM/ALM, zero-width characters, the BOM, invisible fillers, tag characters) are shown as
   ``⟨U+202E⟩`` (:func:`visible`);
@@ -33,7 +35,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +45,7 @@ from .transcript import CallVersion, CardArguments, ToolCall
 __all__ = [
     "DIFF_BELOW",
     "DIFF_LINES",
+    "VALUE_LINES",
     "ShownCall",
     "is_plain_identifier",
     "shown_call",
@@ -51,6 +54,8 @@ __all__ = [
 
 VALUE_CHARS = 200
 """Characters of one argument value a surface shows before clipping it."""
+VALUE_LINES = 12
+"""Lines of a card's text of several lines a surface shows before clipping it."""
 
 DIFF_LINES = 400
 """Lines of a call's diff a surface shows before saying how many more there are."""
@@ -72,15 +77,18 @@ class ShownArgument:
 
     key: str
     value: str
-    """The value as JSON (strings quoted), clipped to the surface's width."""
+    """The value as JSON (a card's text as itself, line breaks kept), clipped to fit."""
     hidden: int = 0
     """Characters of the value left out by the clipping (0: shown whole)."""
 
-    def text(self) -> str:
+    def text(self, *, one_line: bool = False) -> str:
         """``key: value`` (the value alone for arguments that are not an object), with
-        ``… (+N chars)`` where the value was clipped."""
+        ``… (+N chars)`` where the value was clipped; a card's text of several lines as its
+        lines, each under the first (``one_line``: as JSON)."""
+        value = compact_json(self.value) if one_line and "\n" in self.value else self.value
+        head = f"{self.key}: " if self.key else ""
         more = f"… (+{self.hidden:,} chars)" if self.hidden else ""
-        return f"{self.key}: {self.value}{more}" if self.key else f"{self.value}{more}"
+        return head + f"{value}{more}".replace("\n", "\n" + " " * max(len(head), 2))
 
 
 @dataclass(frozen=True)
@@ -139,11 +147,9 @@ class ShownCall:
         (the chat cell's card, the terminal's prompt): the ``diff`` argument points there
         instead of repeating it as an escaped string (its key stays; :meth:`whole` has its
         value). :attr:`arguments` itself for a call that writes no diff."""
-        if not self.diff:
-            return self.arguments
         return tuple(
-            ShownArgument(argument.key, DIFF_BELOW) if argument.key == "diff" else argument
-            for argument in self.arguments
+            ShownArgument(a.key, DIFF_BELOW) if self.diff and a.key == "diff" else a
+            for a in self.arguments
         )
 
     def diff_lines(self) -> list[str]:
@@ -160,10 +166,9 @@ class ShownCall:
         """What only the whole call shows, in words (``2 values are clipped``, ``details and
         input kept aside``; empty: nothing)."""
         count = sum(1 for argument in self.beside_diff() if argument.hidden)
-        said = [f"{count} value{'s are' if count > 1 else ' is'} clipped"] if count else []
-        if self.aside:
-            said.append(f"{' and '.join(self.aside)} kept aside")
-        return ", ".join(said)
+        clipped = f"{count} value{'s are' if count > 1 else ' is'} clipped" if count else ""
+        aside = f"{' and '.join(self.aside)} kept aside" if self.aside else ""
+        return ", ".join(filter(None, [clipped, aside]))
 
     def warnings(self) -> list[str]:
         """What a person must know before deciding, one line each."""
@@ -179,13 +184,9 @@ class ShownCall:
             )
         if not self.name_is_plain:
             notes.append(f"the tool name {self.name} is not a plain identifier")
-        if self.duplicate_keys:
-            notes.append(_named_twice("the arguments", self.duplicate_keys))
-        notes += [
-            _named_twice(version.where, version.duplicate_keys)
-            for version in self.other_versions
-            if version.duplicate_keys
-        ]
+        twice = [("the arguments", self.duplicate_keys)]
+        twice += [(version.where, version.duplicate_keys) for version in self.other_versions]
+        notes += [_named_twice(where, keys) for where, keys in twice if keys]
         return notes
 
     def signature(self) -> str:
@@ -251,7 +252,7 @@ def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:
     """The version made visible, its face each value clipped but the keys put aside (a
     dialect's bookkeeping, in the whole call only)."""
     pairs, duplicates = _argument_pairs(version)
-    whole = tuple(ShownArgument(visible(key), visible(value)) for key, value in pairs)
+    whole = tuple(ShownArgument(visible(key), _visible_lines(value)) for key, value in pairs)
     aside = _aside(version.arguments)
     return ShownVersion(
         where=visible(version.where),
@@ -270,14 +271,14 @@ def _argument_pairs(version: CallVersion) -> tuple[list[tuple[str, str]], list[s
         try:
             pairs = json.loads(text, object_pairs_hook=_Pairs)
         except (ValueError, RecursionError):
-            return [("", text)], []
+            return [("", visible(text))], []
         try:
             twice = _repeated_paths(pairs, "")
             if isinstance(pairs, _Pairs):
                 return _with_last_values(pairs), twice
             return [("", compact_json(_plain(pairs)))], twice
         except RecursionError:
-            return [("", text)], []
+            return [("", visible(text))], []
     arguments = version.arguments
     if arguments is None:
         return [], []
@@ -288,9 +289,18 @@ def _argument_pairs(version: CallVersion) -> tuple[list[tuple[str, str]], list[s
 
 
 def _card_text(value: Any) -> str:
-    """A dialect's card value: a one-line text as itself, anything else as JSON."""
-    plain = isinstance(value, str) and value.isprintable() and value.strip() == value != ""
+    """A dialect's card value: a text as itself, its lines printable, none ending in
+    whitespace, none blank at either end (what would read as nothing); anything else as JSON
+    (so only a card's text holds a line break)."""
+    plain = isinstance(value, str) and value.strip() == value != ""
+    plain = plain and all(row.isprintable() and row.rstrip() == row for row in value.split("\n"))
     return value if plain else compact_json(value)
+
+
+def _visible_lines(value: str) -> str:
+    """A value made visible line by line: only a card's text holds a line break
+    (:func:`_card_text`; JSON escapes it, and text that is no JSON is made visible whole)."""
+    return "\n".join(map(visible, value.split("\n")))
 
 
 def _aside(arguments: Any) -> tuple[str, ...]:
@@ -315,14 +325,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _repeated(keys: Iterable[str]) -> list[str]:
-    return [key for key, count in Counter(keys).items() if count > 1]
-
-
 def _repeated_paths(value: Any, path: str) -> list[str]:
     """The path of every key named twice in its object, at any depth of ``value``."""
     if isinstance(value, _Pairs):
-        here = [_joined(path, key) for key in _repeated(key for key, _ in value)]
+        here = [_joined(path, k) for k, n in Counter(k for k, _ in value).items() if n > 1]
         inner = [p for key, item in value for p in _repeated_paths(item, _joined(path, key))]
         return list(dict.fromkeys([*here, *inner]))
     if isinstance(value, list):
@@ -339,17 +345,18 @@ def _named_twice(where: str, keys: tuple[str, ...]) -> str:
 
 
 def _clipped(argument: ShownArgument, limit: int) -> ShownArgument:
+    """The argument with its value cut at ``limit`` characters or :data:`VALUE_LINES` lines."""
     value = argument.value
-    if len(value) <= limit:
-        return argument
-    return ShownArgument(argument.key, value[:limit], hidden=len(value) - limit)
+    kept = "\n".join(value[:limit].split("\n")[:VALUE_LINES])
+    return ShownArgument(argument.key, kept, len(value) - len(kept)) if kept != value else argument
 
 
 def _argument_texts(arguments: tuple[ShownArgument, ...]) -> list[str]:
-    return [argument.text() for argument in arguments]
+    return [argument.text(one_line=True) for argument in arguments]
 
 
 def _as_lines(name: str, arguments: tuple[ShownArgument, ...]) -> list[str]:
     if not arguments:
         return [f"{name}()"]
-    return [f"{name}(", *(f"  {text}" for text in _argument_texts(arguments)), ")"]
+    lines = [line for argument in arguments for line in argument.text().split("\n")]
+    return [f"{name}(", *(f"  {line}" for line in lines), ")"]

@@ -304,8 +304,8 @@ function askText(approval, name, waiting) {
 }
 
 /**
- * `name(` then `  key: value` per argument and `)`; clipped values end with
- * `… (+N chars)` unless `whole`.
+ * `name(` then `  key: value` per argument (a text of several lines under it) and `)`;
+ * clipped values end with `… (+N chars)` unless `whole`.
  * @param {{name: string, arguments: [string, string, number][], whole: [string, string][]}}
  *   shown  a shown call, or another version of it
  * @param {boolean} whole
@@ -315,13 +315,19 @@ export function callLines(shown, whole) {
     ? shown.whole.map(([key, value]) => argumentText(key, value, 0))
     : shown.arguments.map(([key, value, hidden]) => argumentText(key, value, hidden));
   if (args.length === 0) return `${shown.name}()`;
-  return [`${shown.name}(`, ...args.map((text) => `  ${text}`), ")"].join("\n");
+  const lines = args.flatMap((text) => text.split("\n"));
+  return [`${shown.name}(`, ...lines.map((line) => `  ${line}`), ")"].join("\n");
 }
 
-/** @param {string} key @param {string} value @param {number} hidden */
+/**
+ * `key: value`, a card's text of several lines (the only values holding a line break) with
+ * each line under the first, so none can pass for another argument.
+ * @param {string} key @param {string} value @param {number} hidden
+ */
 function argumentText(key, value, hidden) {
+  const head = key ? `${key}: ` : "";
   const more = hidden > 0 ? `… (+${formatCount(hidden)} chars)` : "";
-  return key ? `${key}: ${value}${more}` : `${value}${more}`;
+  return head + `${value}${more}`.replaceAll("\n", `\n${" ".repeat(Math.max(head.length, 2))}`);
 }
 
 /** Who decided, after "Approved" / "Denied" (nothing for the user). */

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentnb._core.shown_call import is_plain_identifier, shown_call, visible
-from agentnb._core.transcript import ToolApproval, ToolCall
+from agentnb._core.shown_call import VALUE_LINES, is_plain_identifier, shown_call, visible
+from agentnb._core.text import compact_json
+from agentnb._core.transcript import CardArguments, ToolApproval, ToolCall
 
 HOSTILE_CHARS = st.sampled_from(
     [
@@ -92,6 +94,7 @@ def test_a_key_named_twice_is_flagged_and_the_kept_value_is_shown() -> None:
 
 def test_arguments_that_are_not_an_object_are_shown_whole() -> None:
     assert shown_call(ToolCall("c1", "f", None, "not json {")).signature() == "f(not json {)"
+    assert shown_call(ToolCall("c1", "f", None, "not\njson")).lines()[1] == "  not⟨U+000A⟩json"
     assert shown_call(ToolCall("c1", "f", [1, 2])).signature() == "f([1, 2])"
     assert shown_call(ToolCall("c1", "f", None)).signature() == "f()"
 
@@ -127,3 +130,37 @@ def test_a_diff_under_the_reasons_first_line_is_shown_as_the_diff() -> None:
     )
     call.approval = ToolApproval(reason="reads the notebook\nthe names of its variables")
     assert shown_call(call).diff == ()
+
+
+def card(**arguments: str) -> ToolCall:
+    return ToolCall("c1", "execute", CardArguments(arguments))
+
+
+def test_a_cards_text_of_several_lines_reads_as_its_lines_each_under_the_first() -> None:
+    """A coding agent's command of several lines reads as its lines, not as a JSON string:
+    each line after the first under the first, so none can pass for an argument or the
+    prompt; on a call's one line (a run's listing) it stays JSON."""
+    shown = shown_call(card(command="cd x\n  pytest -q", cwd="/work"))
+    face = ["execute(", "  command: cd x", "             pytest -q", "  cwd: /work", ")"]
+    assert shown.lines() == shown.whole() == face
+    assert shown.signature() == 'execute(command: "cd x\\n  pytest -q", cwd: /work)'
+    assert shown_call(card(**{"": "a\nb: c"})).lines()[1:3] == ["  a", "    b: c"]
+
+
+@pytest.mark.parametrize(
+    "odd", ["ls\n", "\nls", "ls \npwd", "ls\n\tpwd", "ls\r\npwd", "ls\u202e\npwd", "ls\n\u200b"]
+)
+def test_a_line_break_is_the_only_hidden_character_a_card_shows_as_itself(odd: str) -> None:
+    """A blank line or whitespace at either end, or any other hidden character, would read
+    as nothing: such a text keeps the JSON form, its characters made visible."""
+    [argument] = shown_call(card(command=odd)).arguments
+    assert argument.value == visible(compact_json(odd)) and "\n" not in argument.value
+
+
+def test_a_card_text_of_many_lines_is_clipped_to_a_few_on_the_face() -> None:
+    many = "\n".join(f"echo {i}" for i in range(500))
+    shown = shown_call(card(command=many))
+    [argument] = shown.arguments
+    assert argument.value.split("\n") == [f"echo {i}" for i in range(VALUE_LINES)]
+    assert argument.hidden == len(many) - len(argument.value)
+    assert shown.left_out() == "1 value is clipped" and len(shown.whole()) == 500 + 2

@@ -382,3 +382,17 @@ def test_a_coding_agents_command_is_asked_about_as_it_will_run(coder: Terminal) 
     assert "call_id" not in asked and "Proposed Amendment" not in asked
     assert '"call_id": "c1"' in whole and "Proposed Amendment: touch made.txt" in whole
     assert "1 denied" in printed.splitlines()[-1]
+
+
+def test_a_command_of_several_lines_is_asked_about_as_its_lines(coder: Terminal) -> None:
+    """``cd src`` then ``pytest -q``: the prompt shows the command's lines, the second under
+    the first (not a JSON string with ``\\n``), so the prompt still reads as one call."""
+    line = "get_ipython().run_cell_magic('agent', 'coder', 'askrun cd src\\npytest -q')"
+    before = coder.prompts()
+    coder.type(line)
+    coder.wait_for(lambda screen: "[y/N/v]" in after(screen, line))
+    coder.keys("Enter")
+    printed = output_of(coder.wait_for(lambda s: len(PROMPT.findall(s)) > before), line)
+    call = printed.split("[y/N/v]")[0].split("execute wants to run:\n")[1].splitlines()
+    assert call[:2] == ["  command: /bin/bash -lc 'cd src", "           pytest -q'"], printed
+    assert call[2].startswith("  cwd: /") and call[3].startswith("Approve execute? "), printed

@@ -338,3 +338,15 @@ def test_a_cards_unquoted_values_are_each_asked_about_on_a_line_of_their_own() -
     run, _ = printed(("file", {**read, "params": {"path": "/work/a.txt, line: 1"}}))
     lines = question(run.tool_calls[0]).splitlines()
     assert lines[:2] == ["read_text_file wants to run:", "  path: /work/a.txt, line: 1"]
+
+
+def test_a_command_of_several_lines_reads_as_its_lines_on_every_surface() -> None:
+    """``cd x`` then ``pytest -q``, as Codex asks for them: the prompt, the widget's card and
+    the static copy show its lines, each under the first, not a JSON string with ``\\n``."""
+    raw = {"command": ["/bin/bash", "-lc", "cd x\npytest -q\n"], "cwd": "/work"}
+    run, _ = printed(asked(title="cd x\npytest -q", kind="execute", rawInput=raw))
+    [call] = run.tool_calls
+    face = ["  command: /bin/bash -lc 'cd x", "           pytest -q'", "  cwd: /work"]
+    assert question(call).splitlines()[1:4] == face
+    assert shown_wire(call)["arguments"][0][1] == "/bin/bash -lc 'cd x\npytest -q'"
+    assert "command: /bin/bash -lc &#x27;cd x\n         pytest -q&#x27;" in static_html([run])
