@@ -266,9 +266,8 @@ class AsyncAgentClient(AsyncClosing):
                     f"thread_id=... (a history or remote_runs() row carries it)"
                 )
             raise self.provider.cannot_attach()
-        request = build_request(agent, message, thread_id=thread_id)
         return self._open(
-            request,
+            build_request(agent, message, thread_id=thread_id),
             record=record,
             approve=approve,
             attach=ref,

@@ -184,8 +184,7 @@ class AgentClient(Closing):
     ) -> Run:
         """Run to the end: ``client.run(agent, message)`` or ``client.run(request)``; see
         :meth:`AsyncAgentClient.run` (also for ``approve``)."""
-        request = as_request(agent, message, options)
-        return run_sync(self._async.run(request, approve=approve))
+        return run_sync(self._async.run(as_request(agent, message, options), approve=approve))
 
     @overload
     def stream(self, request: RunRequest, /, *, approve: ApprovalPolicy = None) -> RunStream: ...
@@ -213,8 +212,7 @@ class AgentClient(Closing):
         """Stream a run: ``for event in client.stream(agent, message)`` (or
         ``client.stream(request)``); ``.run`` is live. ``approve`` as in
         :meth:`AsyncAgentClient.stream`."""
-        request = as_request(agent, message, options)
-        return RunStream(self._async.stream(request, approve=approve))
+        return RunStream(self._async.stream(as_request(agent, message, options), approve=approve))
 
     def attach(
         self,
