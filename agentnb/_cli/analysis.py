@@ -48,9 +48,8 @@ def configure_summary(parser: argparse.ArgumentParser) -> None:
 
 def summary_command(args: argparse.Namespace) -> int:
     def text(store: HistoryStore) -> str:
-        where = RunFilter.build(agent=args.agent, since=since(args.since))
         frame = store.summary(
-            where,
+            RunFilter.build(agent=args.agent, since=since(args.since)),
             args.by if len(args.by) > 1 else args.by[0],
             every=args.every,
             include=args.include,

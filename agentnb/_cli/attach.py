@@ -78,8 +78,7 @@ def _start(args: argparse.Namespace) -> tuple[RunHandle, HeldSummary]:
     )
     shown = TerminalPrinter(color=False if args.no_color else None)
     printer = HeldSummary(shown)
-    handle = start_attach(conn, target, **terminal_start(args, conn, shown, printer))
-    return handle, printer
+    return start_attach(conn, target, **terminal_start(args, conn, shown, printer)), printer
 
 
 CLI_WORDS = {"agent=...": "--agent AGENT", "thread_id=...": "--thread ID", "via=": "--via"}

@@ -59,6 +59,7 @@ from .._core.request import (
 from .._core.retry import RetryPolicy
 from .._core.run import DEFAULT_MAX_RUN_MIB, MIB, Run
 from .._core.secrets import checked_key, mask
+from .._core.stoppable import AsyncClosing
 from ..providers import (
     Provider,
     RemoteAgent,
@@ -92,7 +93,7 @@ def _seconds(value: object, name: str) -> float | None:
     return checked_number(value, name, above=0, most=MAX_SECONDS, unit="seconds", optional=True)
 
 
-class AsyncAgentClient:
+class AsyncAgentClient(AsyncClosing):
     """Runs agents on one platform (one dialect, one base URL, one key).
 
     ``provider`` is a registry name (e.g. ``"openai"``; all of them:
@@ -186,12 +187,6 @@ class AsyncAgentClient:
             f"api_key={mask(self._api_key)!r}, connection={self.connection!r})"
         )
 
-    async def __aenter__(self) -> AsyncAgentClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
         """Close the HTTP client this client created (not one that was passed in). Requests
         after this raise :class:`TransportError`; streams still open end with one."""
@@ -271,9 +266,8 @@ class AsyncAgentClient:
                     f"thread_id=... (a history or remote_runs() row carries it)"
                 )
             raise self.provider.cannot_attach()
-        request = build_request(agent, message, thread_id=thread_id)
         return self._open(
-            request,
+            build_request(agent, message, thread_id=thread_id),
             record=record,
             approve=approve,
             attach=ref,

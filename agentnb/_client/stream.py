@@ -37,6 +37,7 @@ from .._core.request import RunRequest
 from .._core.retry import Retryable
 from .._core.run import Run, RunErrorInfo
 from .._core.statuses import DENIED
+from .._core.stoppable import AsyncClosing
 from .._core.transcript import ToolCall
 from ..events import (
     Event,
@@ -90,7 +91,7 @@ def _summed(before: Usage | None, usage: Usage | None) -> Usage | None:
     return usage if before is None else before.plus(usage)
 
 
-class AsyncRunStream:
+class AsyncRunStream(AsyncClosing):
     """One run's events, as they arrive. ``.run`` is the :class:`Run` they fold into.
 
     ``async for event in stream`` yields each event after stamping ``seq``/``received_at``
@@ -164,12 +165,6 @@ class AsyncRunStream:
         )
 
     # ---- protocol ----------------------------------------------------------------------
-    async def __aenter__(self) -> AsyncRunStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
     def __aiter__(self) -> AsyncRunStream:
         return self
 

@@ -15,6 +15,7 @@ from .._core.approvals import ApprovalGate, ApprovalPolicy
 from .._core.loop import get_loop, run_sync, submit, wait_slices
 from .._core.request import RunOptions, RunRequest, as_request
 from .._core.run import Run
+from .._core.stoppable import Closing
 from ..events import Event
 from ..providers import Provider, RemoteAgent, RemoteRun
 from .async_client import AsyncAgentClient
@@ -28,7 +29,7 @@ AHEAD = 32
 """Events the loop reads ahead of a sync consumer: one that stops asking stops the reads."""
 
 
-class RunStream:
+class RunStream(Closing):
     """A run's events for sync code: ``for event in stream``. ``.run`` is live.
 
     The stream runs on agentnb's background loop; events cross over through a queue.
@@ -54,12 +55,6 @@ class RunStream:
     def approvals(self) -> ApprovalGate:
         """The run's decisions on tool calls awaiting approval (thread-safe)."""
         return self._stream.approvals
-
-    def __enter__(self) -> RunStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __iter__(self) -> Iterator[Event]:
         return self
@@ -124,7 +119,7 @@ class RunStream:
         self._done.wait(timeout)
 
 
-class AgentClient:
+class AgentClient(Closing):
     """The sync face of :class:`AsyncAgentClient` (same arguments), for scripts and cells.
 
     Everything runs on agentnb's background event loop, so it works inside a running loop
@@ -161,12 +156,6 @@ class AgentClient:
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncAgentClient", "AgentClient", 1)
 
-    def __enter__(self) -> AgentClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     def close(self) -> None:
         run_sync(self._async.aclose())
 
@@ -195,8 +184,7 @@ class AgentClient:
     ) -> Run:
         """Run to the end: ``client.run(agent, message)`` or ``client.run(request)``; see
         :meth:`AsyncAgentClient.run` (also for ``approve``)."""
-        request = as_request(agent, message, options)
-        return run_sync(self._async.run(request, approve=approve))
+        return run_sync(self._async.run(as_request(agent, message, options), approve=approve))
 
     @overload
     def stream(self, request: RunRequest, /, *, approve: ApprovalPolicy = None) -> RunStream: ...
@@ -224,8 +212,7 @@ class AgentClient:
         """Stream a run: ``for event in client.stream(agent, message)`` (or
         ``client.stream(request)``); ``.run`` is live. ``approve`` as in
         :meth:`AsyncAgentClient.stream`."""
-        request = as_request(agent, message, options)
-        return RunStream(self._async.stream(request, approve=approve))
+        return RunStream(self._async.stream(as_request(agent, message, options), approve=approve))
 
     def attach(
         self,

@@ -130,8 +130,7 @@ class ToolRounds:
                 yield _by_client(event)
             elif call.call_id in finished:
                 yield finished[call.call_id]
-            result = self._result(call)
-            self.results.append(result)
+            self.results.append(self._result(call))
 
     async def _questions(
         self,

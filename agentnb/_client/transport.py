@@ -328,8 +328,7 @@ class Transport(Wire):
         if self.provider.json_answers and is_json(content_type):
             return response
         if not is_event_stream(content_type):
-            body = await self.error_body(response)
-            raise content_type_error(response, body, (self._api_key,))
+            raise content_type_error(response, await self.error_body(response), (self._api_key,))
         return response
 
     async def framework_named(self, error: NotFoundError) -> NotFoundError:

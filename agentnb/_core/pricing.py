@@ -364,6 +364,5 @@ def usd(value: float) -> str:
     if value <= 0:
         return "$0.00"
     places = min(12, max(2, 2 - math.floor(math.log10(value))))
-    text = f"{value:.{places}f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
+    whole, _, fraction = f"{value:.{places}f}".rstrip("0").partition(".")
     return f"${whole}.{fraction.ljust(2, '0')}"

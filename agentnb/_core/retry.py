@@ -34,8 +34,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     if moment.tzinfo is None:
         return None
-    current = time.time() if now is None else now
-    return max(0.0, moment.timestamp() - current)
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 @dataclass(frozen=True)

@@ -223,8 +223,7 @@ class Run(OldExtraNames):
         return one_line("Run", self.agent, self.status, self._repr_facts())
 
     def _repr_html_(self) -> str:
-        preview = self.error.message if self.error is not None else self.text
-        return as_html(repr(self), preview)
+        return as_html(repr(self), self.error.message if self.error is not None else self.text)
 
     def _repr_facts(self) -> list[str]:
         cost = self.cost

@@ -590,8 +590,7 @@ class SecretSearch:
     def _pandas_frame(self, frame: Any, secret: bool) -> None:
         rows = [] if secret else secret_positions(frame.index)
         for position, column in enumerate(list(frame.columns)):
-            named = secret or secret_name(str(column))
-            self._pandas_values(frame.iloc[:, position], named, rows)
+            self._pandas_values(frame.iloc[:, position], secret or secret_name(str(column)), rows)
 
     def _pandas_series(self, series: Any, secret: bool) -> None:
         secret = secret or (series.name is not None and secret_name(str(series.name)))
@@ -796,8 +795,7 @@ def scrubbed(value: object, depth: int = SHOWN_DEPTH) -> object:
         return set(itertools.islice(_iterate(value), SHOWN_ITEMS))
     attributes = record_attributes(value)
     if attributes is not None:
-        shown = _scrubbed_mapping(attributes, depth)
-        return _Record(type(value).__qualname__, shown)
+        return _Record(type(value).__qualname__, _scrubbed_mapping(attributes, depth))
     return value
 
 

@@ -19,8 +19,7 @@ def one_line(kind: str, name: str | None, status: str | None, facts: Iterable[st
     """``<Run 'finance_agent' completed · 2.3 s · 2 tool calls>``: the kind, the name, the
     status and the facts known (empty ones left out)."""
     head = " ".join(part for part in (kind, _named(name), status or "") if part)
-    shown = [fact for fact in facts if fact]
-    return f"<{' · '.join([head, *shown])}>"
+    return f"<{' · '.join([head, *filter(None, facts)])}>"
 
 
 def as_html(line: str, preview: str | None) -> str:

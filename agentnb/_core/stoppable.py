@@ -1,5 +1,5 @@
-"""The handle of something running (a server's thread, a notebook's MCP server) that a
-``with`` block stops at its end."""
+"""Handles a ``with`` block ends: something running (a server's thread, a notebook's MCP
+server) that it stops, and a client, a stream or a history that it closes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import abc
 from types import TracebackType
 from typing import Self
 
-__all__ = ["Stoppable"]
+__all__ = ["AsyncClosing", "Closing", "Stoppable"]
 
 
 class Stoppable(abc.ABC):
@@ -25,3 +25,25 @@ class Stoppable(abc.ABC):
         trace: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class Closing(abc.ABC):
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncClosing(abc.ABC):
+    @abc.abstractmethod
+    async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

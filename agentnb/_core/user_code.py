@@ -125,8 +125,7 @@ def _publish_routed(publish: Callable[..., Any]) -> Callable[..., Any]:
 
 def _display_publisher() -> Any:
     """IPython's display publisher when a shell runs (never imports IPython)."""
-    module = sys.modules.get("IPython.core.interactiveshell")
-    shell = getattr(module, "InteractiveShell", None)
+    shell = getattr(sys.modules.get("IPython.core.interactiveshell"), "InteractiveShell", None)
     if shell is None or not shell.initialized():
         return None
     return getattr(shell.instance(), "display_pub", None)

@@ -744,8 +744,7 @@ class ChatController:
         turns = self._turns
         if isinstance(index, int) and 0 <= index < len(turns):
             return turns[index]
-        having = [turn for turn in turns if turn.run.tool_call(call_id) is not None]
-        candidates = having or turns
+        candidates = [turn for turn in turns if turn.run.tool_call(call_id) is not None] or turns
         return candidates[-1] if candidates else None
 
     def _begin_next(

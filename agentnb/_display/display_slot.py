@@ -89,8 +89,7 @@ def first_of_cell(what: str) -> bool:
 def _parent_header() -> dict[str, Any]:
     """The header of the request the kernel's display messages answer in this context
     (empty: not known here)."""
-    publisher = getattr(kernel_shell(), "display_pub", None)
-    header = getattr(publisher, "parent_header", None)
+    header = getattr(getattr(kernel_shell(), "display_pub", None), "parent_header", None)
     header = header.get("header", header) if isinstance(header, dict) else None
     return header if isinstance(header, dict) else {}
 

@@ -17,8 +17,7 @@ __all__ = ["in_notebook", "kernel_shell", "note", "terminal_shell", "user_shell"
 
 def _ipython_shell() -> Any:
     """The IPython shell running in this process, else None."""
-    ipython = sys.modules.get("IPython")
-    get_ipython = getattr(ipython, "get_ipython", None)
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
     return None if get_ipython is None else get_ipython()
 
 

@@ -189,8 +189,7 @@ def _series(history: Plotted, ax: Any, kind: str, by: str = "agent", every: str 
             for moment in group.index.get_level_values(0)
         ]
         starts += times
-        label = key_label(level, name)
-        ax.plot(times, list(group), marker="o", label=label, zorder=3)
+        ax.plot(times, list(group), marker="o", label=key_label(level, name), zorder=3)
     _period_axis(ax, starts, every)
     ax.set_ylim(bottom=0)
     _report_style(ax, grid="y")

@@ -190,10 +190,9 @@ def tool_calls_html(columns: Columns, *, title: str) -> str:
         for i in range(min(total, SHOWN_CALLS))
     ]
     more = total - len(rows)
-    headings = ("tool", "status", "arguments", "output / error")
     return table_html(
         Table(
-            [Column(heading) for heading in headings],
+            [Column(heading) for heading in ("tool", "status", "arguments", "output / error")],
             rows,
             title=title,
             notes=[f"… and {more} more"] if more else [],

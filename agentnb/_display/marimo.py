@@ -65,8 +65,7 @@ def in_marimo() -> bool:
 
     marimo's runtime context is per thread: code on agentnb's background loop, or in a
     plain script that merely imported marimo, gets False."""
-    marimo = sys.modules.get("marimo")
-    running = getattr(marimo, "running_in_notebook", None)
+    running = getattr(sys.modules.get("marimo"), "running_in_notebook", None)
     return callable(running) and bool(running())
 
 

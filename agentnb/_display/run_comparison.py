@@ -281,10 +281,9 @@ class Comparison:
         answers = [_SENTINELS.sub("", clean(answer)) for answer in self._answers()]
         first = parse_markdown(answers[0])
         marked = [_marked_html(first, parse_markdown(answer)) for answer in answers[1:]]
-        cells = [markdown_html(first), *marked]
         return [
             Cell(html=f'<div style="{_ANSWER_STYLE}">{cell}{self._cut(index)}</div>')
-            for index, cell in enumerate(cells)
+            for index, cell in enumerate([markdown_html(first), *marked])
         ]
 
     def _cut(self, index: int) -> str:

@@ -105,8 +105,7 @@ def call_spent(call: ToolCall) -> str:
     """What a sub-agent spent inside ``call``, where the platform says:
     ``tokens 10 in · 20 out · 30 total · gpt-4o-mini · $0.000012`` (empty for a plain tool).
     The cost is the one the history keeps for the call (``price_call``)."""
-    usage = call.usage if isinstance(call.usage, Usage) else None
-    tokens = tokens_text(usage)
+    tokens = tokens_text(call.usage if isinstance(call.usage, Usage) else None)
     if not tokens:
         return ""
     cost = price_call(call).usd

@@ -335,8 +335,7 @@ class Turn:
     def _tool_ops(self, t: int, call: ToolCall) -> list[dict[str, Any]]:
         ops: list[dict[str, Any]] = []
         signature = _tool_signature(call)
-        known = call.call_id in self.sent_tools
-        if not known:
+        if call.call_id not in self.sent_tools:
             ops.append({"op": "tool", "t": t, "call": tool_wire(call)})
             self._mark_streams_sent(call)
         elif self.sent_tools[call.call_id] != signature:

@@ -423,9 +423,8 @@ class StorePages:
         else:
             rows = self._sorted_page(query, search, terms, params)
         spec = [*_PAGE_SPEC, SNIPPET_COLUMN] if search is not None else _PAGE_SPEC
-        columns = checked_columns(columns_of(rows, spec), spec)
         return _page(
-            columns,
+            checked_columns(columns_of(rows, spec), spec),
             range(len(rows)),
             total=total,
             offset=query.offset,

@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 
 import typing_extensions
 
@@ -40,6 +40,7 @@ from .._core.pricing import RunCost, price_run
 from .._core.recorder import record_score
 from .._core.request import RunRequest, build_request
 from .._core.run import Run
+from .._core.stoppable import Closing
 from .._core.warning import warn
 from ..events import Usage
 from ..providers import provider_class
@@ -182,7 +183,7 @@ def _let_signals_in() -> None:
     KeyboardInterrupt by ``HistoryStore._db``). Only the main thread handles signals."""
 
 
-class HistoryStore(Generic[Shown]):
+class HistoryStore(Closing, Generic[Shown]):
     """A run history database, whose runs and summaries are shown as ``agentnb.runs()``'s
     are. It is also a ``RunRecorder``: give it to a client as ``recorder=`` and every run
     the client makes is written here.
@@ -353,12 +354,6 @@ class HistoryStore(Generic[Shown]):
                     db.close()
             self._connections.clear()
             self._shared = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     @property
     def closed(self) -> bool:

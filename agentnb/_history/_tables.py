@@ -453,8 +453,7 @@ class RunHistory(Sequence[RunRecord]):
     def to_polars(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """The runs as a polars ``DataFrame``, from :meth:`to_arrow` (the same columns and
         types). Needs the ``polars`` extra (``pip install "agentnb[polars]"``)."""
-        polars = require_polars()
-        frame: pl.DataFrame = polars.from_arrow(self.to_arrow(columns))
+        frame: pl.DataFrame = require_polars().from_arrow(self.to_arrow(columns))
         return frame
 
     def score_columns(self) -> dict[str, Any]:
@@ -499,8 +498,7 @@ class RunHistory(Sequence[RunRecord]):
             return summary
         rows = self._columns
         scores = self._store.current_score_rows(self.local_ids) if self._store and len(self) else []
-        extra = self.extra_keys()
-        return summary_in_memory(rows, scores, by, every, include, extra)
+        return summary_in_memory(rows, scores, by, every, include, self.extra_keys())
 
     def extra_keys(self) -> list[str]:
         """Columns of this table a summary may group by besides the history's own."""
@@ -558,8 +556,7 @@ class ToolCallHistory(Sequence[ToolCallRecord]):
 
     def counts(self) -> dict[str, int]:
         """Calls per tool name, most called first."""
-        names = Counter(row[4] or "(unnamed)" for row in self._rows)
-        return dict(names.most_common())
+        return dict(Counter(row[4] or "(unnamed)" for row in self._rows).most_common())
 
     def summary(
         self, by: str | Sequence[str] = "name", *, every: str | None = None

@@ -187,8 +187,7 @@ class HistoryWriter:
             if not (self._hurry or self._stopping):
                 self._changed.wait_for(lambda: self._hurry or self._stopping, GATHER_SECONDS)
             self._hurry = False
-            count = min(len(self._queue), MAX_BATCH)
-            return [self._queue.popleft() for _ in range(count)]
+            return [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
 
     def _work(self) -> None:
         while batch := self._next_batch():

@@ -156,8 +156,7 @@ def _summary(parsed: Any, body: str) -> str:
 def _body_retry_after(parsed: Any) -> float | None:
     if not isinstance(parsed, dict):
         return None
-    candidates = [parsed, parsed.get("error")]
-    for obj in candidates:
+    for obj in (parsed, parsed.get("error")):
         if isinstance(obj, dict):
             for key in ("retry_after", "retryAfter"):
                 value = obj.get(key)

@@ -362,8 +362,7 @@ def _with_did_you_mean(exc: UsageError, parser: argparse.ArgumentParser) -> Usag
     text = str(exc)
     if not text.startswith(prefix):
         return exc
-    words = text.removeprefix(prefix).split()
-    return UsageError(unknown_options(words, parser_options(parser)))
+    return UsageError(unknown_options(text.removeprefix(prefix).split(), parser_options(parser)))
 
 
 def _attach_target(run: str | None, ns: dict[str, Any]) -> Any:

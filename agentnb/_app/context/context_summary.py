@@ -29,6 +29,7 @@ import random
 import re
 import secrets
 import types
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, get_args
@@ -538,9 +539,7 @@ def _mapping(value: dict[Any, Any], reading: _Reading) -> str:
 
 
 def _collection(value: Any, reading: _Reading) -> str:
-    kinds: dict[str, int] = {}
-    for item in list(value)[:SAMPLE_ROWS]:
-        kinds[kind_of(item)] = kinds.get(kind_of(item), 0) + 1
+    kinds = Counter(kind_of(item) for item in list(value)[:SAMPLE_ROWS])
     counts = ", ".join(f"{kind} ×{count:,}" for kind, count in kinds.items())
     text = f"{kind_of(value)}, {counted(len(value), 'item')}" + (f" ({counts})" if counts else "")
     if reading.level == "sample" and len(value):

@@ -448,8 +448,7 @@ def _previews(kernel: Kernel) -> dict[str, Callable[[dict[str, Any]], str]]:
     ``repr``, no property: the read itself runs only once approved)."""
 
     def asked(what: str) -> str:
-        level = context_settings().level
-        return f"reads the notebook once approved, at the {level} level: {what}"
+        return f"reads the notebook once approved, at the {context_settings().level} level: {what}"
 
     def describe(arguments: dict[str, Any]) -> str:
         name = str(arguments.get("name", ""))

@@ -353,8 +353,7 @@ class _RunView:
         if isinstance(source, RunHandle) and not source.done:
             source.add_listener(PlainDisplay())
         else:
-            run = source.run if isinstance(source, RunHandle) else source
-            print(run_text(run))
+            print(run_text(source.run if isinstance(source, RunHandle) else source))
 
 
 def _show(cell: ChatCell) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, TypedDict, cast
 
 from ..._core.approvals import ApprovalDecision, ApprovalPolicy, Approver
@@ -80,17 +81,9 @@ def parser_options(parser: argparse.ArgumentParser) -> list[str]:
     return [option for action in parser._actions for option in action.option_strings]
 
 
-def metadata_pairs(items: list[str]) -> dict[str, str]:
-    """``["k=v", ...]`` (repeated ``--meta``) as a dict; a malformed pair is refused."""
-    return _pairs(items, "--meta")
-
-
-def config_pairs(items: list[str]) -> dict[str, str]:
-    """``["model=x", ...]`` (repeated ``--config``) as a dict; a malformed pair is refused."""
-    return _pairs(items, "--config")
-
-
 def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    """``["k=v", ...]`` (a repeated ``flag``: ``--meta``, ``--config``) as a dict; a malformed
+    pair is refused."""
     pairs: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -279,7 +272,7 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         "--meta",
         "metadata stored with the run (repeatable)",
         option="metadata",
-        convert=metadata_pairs,
+        convert=partial(_pairs, flag="--meta"),
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -289,7 +282,7 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         "an ACP session's setting for this run (repeatable): model=..., mode=..., effort=... "
         "or a setting's id (see connection.acp.config_options)",
         option="config",
-        convert=config_pairs,
+        convert=partial(_pairs, flag="--config"),
         action="append",
         default=[],
         metavar="NAME=VALUE",

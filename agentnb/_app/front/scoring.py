@@ -65,8 +65,7 @@ def scores(
         return []
     if runs is not None and not names_runs(runs):
         raise TypeError(f"agentnb.scores() takes runs, not {type(runs).__name__}")
-    ids = None if runs is None else run_ids(runs)
-    found = store.scores(ids, history=history)
+    found = store.scores(None if runs is None else run_ids(runs), history=history)
     return found if name is None else [given for given in found if given.name == name]
 
 

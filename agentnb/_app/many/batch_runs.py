@@ -244,14 +244,13 @@ def batch(
     if not requests:  # nothing to run, and still the options are checked against conn
         for request in _arms_requests(agent, [""], variants, options, fit):
             conn.check(request, approve)
-    label = agent if isinstance(agent, str) else " vs ".join(agent)
     return send_batch(
         requests,
         via=None if own else conn,  # None: each agent on the connection its name names
         concurrency=concurrency,
         progress=progress,
         approve=approve,
-        label=f"batch {label}",
+        label=f"batch {agent if isinstance(agent, str) else ' vs '.join(agent)}",
     )
 
 

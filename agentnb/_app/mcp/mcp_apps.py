@@ -125,8 +125,7 @@ async def view_result(
     """Call ``listed`` (a tool with a view) on ``tools``' session: its result as the agent
     reads it, shown as its view (or, when the view cannot be read, as text saying why)."""
     assert listed.view is not None
-    connection = tools._connection
-    result, text = await connection.called(listed.name, arguments, ask)
+    result, text = await tools._connection.called(listed.name, arguments, ask)
     formed = formed_result(result, text, listed.name)
     images = formed.images if isinstance(formed, FormedResult) else ()
     try:
@@ -136,9 +135,8 @@ async def view_result(
         note = f"The tool's view {listed.view} could not be shown: {excerpt(why, 500)}"
         return FormedResult(text, {"mime": "text/plain", "data": note}, images)
     _listen_to_cells()
-    view_id = _keep(_View(tools, name))
     shown = {
-        "view": view_id,
+        "view": _keep(_View(tools, name)),
         "uri": listed.view,
         "tool": name,
         "html": html,

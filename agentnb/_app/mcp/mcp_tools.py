@@ -126,8 +126,7 @@ def mcp_tools(
     connection.start()
     prefix = _name_part(name or connection.server_name or "mcp")
     connection.name = prefix
-    server = {"name": prefix, **entry}
-    return McpTools(connection, prefix, approve, time_limit, server, cwd)
+    return McpTools(connection, prefix, approve, time_limit, {"name": prefix, **entry}, cwd)
 
 
 def mcp_logout(url: str) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .._steps import AnyStep, Step, ToolEnd, ToolStart
+from .._steps import AnyStep, ApprovalRequest, Decision, Finish, Step, Text, ToolEnd, ToolStart
 from .._tokens import count_tokens
 from ._tools import ToolOutput, call_tool
 
@@ -20,6 +20,8 @@ __all__ = [
     "ChatMessage",
     "DemoAgent",
     "InputProblem",
+    "asked",
+    "final_answer",
     "tickers_in",
     "tool_call",
 ]
@@ -154,6 +156,25 @@ def tool_call(
     output, error = call_tool(name, arguments)
     yield ToolEnd(call_id, name, output, error)
     return output, error
+
+
+def asked(
+    call_id: str,
+    name: str,
+    arguments: dict[str, Any],
+    *,
+    reason: str | None = None,
+    question: str | None = None,
+) -> Generator[Step, Decision | None, Decision | None]:
+    """Start the call and wait for a human's decision on it (None when none came)."""
+    yield ToolStart(call_id, name, arguments)
+    return (yield ApprovalRequest(call_id, name, f"approval_{call_id}", reason, question))
+
+
+def final_answer(text: str) -> Iterator[Step]:
+    """Say the answer and end the run with it."""
+    yield Text(text)
+    yield Finish(final_output=text)
 
 
 def tickers_in(message: str) -> list[str]:

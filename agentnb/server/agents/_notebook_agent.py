@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .._steps import Finish, Reasoning, Step, Text, ToolStart
-from ._agent_input import AgentInput, CallIds, DemoAgent
+from .._steps import Finish, Reasoning, Step, ToolStart
+from ._agent_input import AgentInput, CallIds, DemoAgent, final_answer
 
 __all__ = ["NotebookAgent"]
 
@@ -45,7 +45,7 @@ class NotebookAgent(DemoAgent):
         leg = len(request.tool_results)  # one call a leg: how many came back says where it is
         said = request.tool_results[-1].content if leg else ""
         if not {ADD, RUN} <= declared:
-            yield from _answer(NO_TOOLS)
+            yield from final_answer(NO_TOOLS)
         elif leg == 0:
             code = code_in(request.message)
             yield Reasoning("I add a cell of that code at the end of your notebook.")
@@ -57,9 +57,9 @@ class NotebookAgent(DemoAgent):
             yield ToolStart(f"{ids.next()}_run", RUN, arguments, client=True)
             yield Finish()
         elif leg == 2 and (ran := _RAN.search(said)) is not None:
-            yield from _answer(_what_it_printed(ran))
+            yield from final_answer(_what_it_printed(ran))
         else:
-            yield from _answer(f"I stopped: {said.strip()}")
+            yield from final_answer(f"I stopped: {said.strip()}")
 
 
 def code_in(message: str) -> str:
@@ -74,8 +74,3 @@ def _what_it_printed(ran: re.Match[str]) -> str:
     lines = [line for line in ran["rest"].splitlines() if line and not line.startswith("  ")]
     shown = "\n".join(lines).strip() or "(nothing)"
     return f"I ran the cell ({ran['count']}, {ran['status']}). It printed:\n\n```\n{shown}\n```"
-
-
-def _answer(text: str) -> Iterator[Step]:
-    yield Text(text)
-    yield Finish(final_output=text)

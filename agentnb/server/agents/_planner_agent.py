@@ -10,18 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from .._steps import (
-    ApprovalRequest,
-    Decision,
-    Finish,
-    Reasoning,
-    Step,
-    Text,
-    ToolDenied,
-    ToolEnd,
-    ToolStart,
-)
-from ._agent_input import AgentInput, CallIds, DemoAgent
+from .._steps import Decision, Reasoning, Step, ToolDenied, ToolEnd
+from ._agent_input import AgentInput, CallIds, DemoAgent, asked, final_answer
 
 __all__ = ["QUESTION", "PlannerAgent"]
 
@@ -42,10 +32,7 @@ class PlannerAgent(DemoAgent):
     def steps(self, request: AgentInput) -> Generator[Step, Decision | None, None]:
         call_id = CallIds(request.run_id).next()
         yield Reasoning("I need a destination before I can plan, so I ask the user.")
-        yield ToolStart(call_id, "ask_user", {"question": QUESTION})
-        decision = yield ApprovalRequest(
-            call_id, "ask_user", approval_id=f"approval_{call_id}", question=QUESTION
-        )
+        decision = yield from asked(call_id, "ask_user", {"question": QUESTION}, question=QUESTION)
         if decision is None or not decision.approved:
             reason = decision.reason if decision is not None else None
             yield ToolDenied(call_id, "ask_user", reason)
@@ -54,8 +41,7 @@ class PlannerAgent(DemoAgent):
             destination = _destination(decision.answer)
             yield ToolEnd(call_id, "ask_user", {"answer": decision.answer}, None)
             answer = f"A **demo** plan for {destination}: arrive, explore for two days, return."
-        yield Text(answer)
-        yield Finish(final_output=answer)
+        yield from final_answer(answer)
 
 
 def _destination(answer: object) -> str:

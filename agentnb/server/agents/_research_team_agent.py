@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 from .._steps import (
     AnyStep,
-    Finish,
     Nested,
     Reasoning,
     SubAgent,
@@ -28,7 +27,7 @@ from .._steps import (
     ToolEnd,
     ToolStart,
 )
-from ._agent_input import AgentInput, CallIds, DemoAgent, tickers_in, tool_call
+from ._agent_input import AgentInput, CallIds, DemoAgent, final_answer, tickers_in, tool_call
 from ._tools import ToolOutput, price_table
 
 __all__ = ["ResearchTeamAgent"]
@@ -71,8 +70,7 @@ class ResearchTeamAgent(DemoAgent):
         for (call_id, _ticker), (report, error) in zip(calls, reports, strict=True):
             yield ToolEnd(call_id, ANALYST, report, error)
         answer = _answer([report for report, _ in reports], [e for _, e in reports if e])
-        yield Text(answer)
-        yield Finish(final_output=answer)
+        yield from final_answer(answer)
 
 
 def _analyst(ticker: str) -> Generator[AnyStep, None, tuple[Report | None, str | None]]:

@@ -12,18 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Generator
 
-from .._steps import (
-    ApprovalRequest,
-    Decision,
-    Finish,
-    Reasoning,
-    Step,
-    Text,
-    ToolDenied,
-    ToolEnd,
-    ToolStart,
-)
-from ._agent_input import AgentInput, CallIds, DemoAgent, tickers_in, tool_call
+from .._steps import Decision, Reasoning, Step, ToolDenied, ToolEnd
+from ._agent_input import AgentInput, CallIds, DemoAgent, asked, final_answer, tickers_in, tool_call
 from ._tools import MAX_SHARES, call_tool
 
 __all__ = ["APPROVAL_REASON", "TraderAgent"]
@@ -63,15 +53,10 @@ class TraderAgent(DemoAgent):
         )
         quote, error = yield from tool_call(ids, "get_stock_price", {"ticker": ticker})
         if quote is None:
-            answer = f"I cannot trade **{ticker}**: {error}."
-            yield Text(answer)
-            yield Finish(final_output=answer)
+            yield from final_answer(f"I cannot trade **{ticker}**: {error}.")
             return
         call_id = ids.next()
-        yield ToolStart(call_id, "place_trade", order)
-        decision = yield ApprovalRequest(
-            call_id, "place_trade", approval_id=f"approval_{call_id}", reason=APPROVAL_REASON
-        )
+        decision = yield from asked(call_id, "place_trade", order, reason=APPROVAL_REASON)
         if decision is not None and decision.approved:
             output, failure = call_tool("place_trade", order)
             yield ToolEnd(call_id, "place_trade", output, failure)
@@ -82,8 +67,7 @@ class TraderAgent(DemoAgent):
             answer = "I did not place the order: it was declined" + (
                 f" ({reason})." if reason else "."
             )
-        yield Text(answer)
-        yield Finish(final_output=answer)
+        yield from final_answer(answer)
 
 
 def _filled(output: dict[str, object]) -> str:
