@@ -58,12 +58,14 @@ def model_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def ask(page: Any, agent: str, tool: str, arguments: dict[str, str]) -> Any:
-    """The agent asked to call ``tool``: its card, waiting (the agent's own permission for
-    the call, where it asks one, approved first)."""
+    """The agent asked to call ``tool``: its card, waiting, with what the call writes or runs
+    drawn (the agent's own permission for the call, where it asks one, given first; a card
+    is drawn as soon as the call awaits, its diff once the notebook's server has said it)."""
     code = f"%%agent {agent} --notebook\nmcpcall {tool} {json.dumps(arguments)}"
     page.evaluate(SET_AND_RUN, [ASK_CELL, code])
     card = widget_at(page, ASK_CELL).locator(
-        f'.anb-tool[data-status="awaiting_approval"]:has-text("{tool}") .anb-approval'
+        f'.anb-tool[data-status="awaiting_approval"]:has-text("{tool}") '
+        ".anb-approval:has(.anb-diff:not([hidden]))"
     )
     card.wait_for(timeout=PATIENCE_MS)
     scroll_to(card)
