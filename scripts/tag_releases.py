@@ -13,6 +13,7 @@ release's commit and tag nothing), ``--repo PATH`` (another clone; this one by d
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import subprocess
@@ -83,9 +84,21 @@ class Clone:
 
     def release_commit(self, release: Release) -> str | None:
         """The first commit whose CHANGELOG.md has this release's dated heading."""
-        heading = f"## [{release.version}] - {release.date}"
-        added = self.git("log", "--reverse", "--format=%H", "-S", heading, "--", "CHANGELOG.md")
-        return added.splitlines()[0] if added else None
+        return self.headings_added.get(f"## [{release.version}] - {release.date}")
+
+    @functools.cached_property
+    def headings_added(self) -> dict[str, str]:
+        """Each heading CHANGELOG.md has had, and the first commit that added it: one pass
+        over the file's history (a ``git log -S`` a release read it whole once each)."""
+        log = self.git("log", "--reverse", "--format=commit %H", "-p", "-U0", "--", "CHANGELOG.md")
+        added: dict[str, str] = {}
+        commit = ""
+        for line in log.splitlines():
+            if line.startswith("commit "):
+                commit = line.removeprefix("commit ")
+            elif line.startswith("+## "):
+                added.setdefault(line[1:], commit)
+        return added
 
     def tagged(self, tag: str) -> str | None:
         """The commit ``tag`` points at, or None when there is no such tag."""
