@@ -141,6 +141,15 @@ def _notebook_variable(flag: str, help: str, option: str) -> RunFlag:
     return RunFlag(flag, help, where="magic", option=option, from_namespace=True, metavar="VAR")
 
 
+def _pairs_flag(flag: str, help: str, option: str, key: str) -> RunFlag:
+    """A repeatable ``flag KEY=VALUE``: the run option ``option`` is a dict of the pairs."""
+    convert = partial(_pairs, flag=flag)
+    pair = f"{key}=VALUE"
+    return RunFlag(
+        flag, help, option=option, convert=convert, action="append", default=[], metavar=pair
+    )
+
+
 APPROVE_HELP = (
     "tool calls that need a human's approval: ask (the default: a [y/N] prompt in a "
     "terminal, the Approve/Deny buttons in a notebook; a notebook cell with --wait keeps "
@@ -268,24 +277,13 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
         where="magic",
         metavar="VAR",
     ),
-    RunFlag(
-        "--meta",
-        "metadata stored with the run (repeatable)",
-        option="metadata",
-        convert=partial(_pairs, flag="--meta"),
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-    ),
-    RunFlag(
+    _pairs_flag("--meta", "metadata stored with the run (repeatable)", "metadata", "KEY"),
+    _pairs_flag(
         "--config",
         "an ACP session's setting for this run (repeatable): model=..., mode=..., effort=... "
         "or a setting's id (see connection.acp.config_options)",
-        option="config",
-        convert=partial(_pairs, flag="--config"),
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
+        "config",
+        "NAME",
     ),
     RunFlag("--followups", "ask for follow-up questions", option="followups", action="store_true"),
     _notebook_variable("--media", "list of agentnb.Media (or dicts) to attach", "media"),
