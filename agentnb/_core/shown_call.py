@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ __all__ = [
     "DIFF_BELOW",
     "DIFF_LINES",
     "VALUE_LINES",
+    "ShownArgument",
     "ShownCall",
     "is_plain_identifier",
     "shown_call",
@@ -87,8 +89,12 @@ class ShownArgument:
         lines, each under the first (``one_line``: as JSON)."""
         value = compact_json(self.value) if one_line and "\n" in self.value else self.value
         head = f"{self.key}: " if self.key else ""
+        return head + self.clipped(value).replace("\n", "\n" + " " * max(len(head), 2))
+
+    def clipped(self, value: str | None = None) -> str:
+        """The value (or ``value``), with ``… (+N chars)`` where it was clipped."""
         more = f"… (+{self.hidden:,} chars)" if self.hidden else ""
-        return head + f"{value}{more}".replace("\n", "\n" + " " * max(len(head), 2))
+        return (self.value if value is None else value) + more
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,10 @@ class ShownCall:
     card: bool = False
     """The arguments are a dialect's card (:class:`~.transcript.CardArguments`): their text
     values are not quoted, so each is shown on a line of its own."""
+    reason: str = ""
+    """The approval's reason as the face says it: its lines made visible, clipped as a value
+    is (``… (+N chars)``); empty where there is none, or where it only repeats a value the
+    face shows (Codex's title: the command, or the script its shell runs)."""
 
     def beside_diff(self) -> tuple[ShownArgument, ...]:
         """:attr:`arguments` for a surface that shows :attr:`diff` as lines under the call
@@ -230,6 +240,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         protocol_error=visible(why) if why is not None else None,
         diff=tuple(visible(line) for line in diff[:DIFF_LINES]),
         diff_hidden=max(0, len(diff) - DIFF_LINES),
+        reason=_reason(approval, shown, value_chars),
     )
 
 
@@ -246,6 +257,17 @@ def _diff_of_reason(approval: Any) -> list[str]:
     what a write will change (a notebook cell's edit, against the cell as it is now)."""
     said = approval.reason.splitlines() if approval is not None and approval.reason else []
     return said[1:] if len(said) > 1 and said[1].startswith(("--- ", "@@ ")) else []
+
+
+def _reason(approval: Any, shown: ShownVersion, value_chars: int) -> str:
+    """The approval's reason for the face (see :attr:`ShownCall.reason`)."""
+    said = (approval.reason or "").strip() if approval is not None else ""
+    face, script = _visible_lines(said), _visible_lines(shlex.quote(said))
+    keys = {argument.key for argument in shown.arguments}
+    for value in (a.value for a in shown.whole_arguments if a.key in keys):
+        if value == face or value.endswith((f" -c {script}", f" -lc {script}")):
+            return ""
+    return _clipped(ShownArgument("", face), value_chars).clipped()
 
 
 def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:

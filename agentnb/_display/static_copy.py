@@ -23,7 +23,7 @@ from markdown_it.token import Token
 
 from .._core.rich_result import APP_VIEW_MIME
 from .._core.run import Run, ToolCall
-from .._core.shown_call import ShownCall, shown_call
+from .._core.shown_call import ShownArgument, ShownCall, shown_call
 from .._core.text import excerpt, terminal_safe, visible
 from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
 from .history_columns import MONTHS
@@ -161,7 +161,8 @@ def approval_notes(run: Run, call: ToolCall) -> list[str]:
     notes: list[str] = []
     approval = call.approval
     if approval is not None:
-        asked = f"Approval requested: {visible(approval.reason)}" if approval.reason else ""
+        reason = shown_call(call, value_chars=ARGUMENT_VALUE_CHARS).reason
+        asked = ShownArgument("Approval requested", reason).text() if reason else ""
         if approval.question is not None:
             asked = f"{tool_name(call)} asked: {visible(approval.question)}"
         if approval.approved is None:
@@ -362,6 +363,11 @@ def _app_view_note(data: str) -> str:
     return f"An MCP App view{where} shows this result in the live chat cell, not in this copy."
 
 
+def _kept_lines(text: str) -> str:
+    """A note as HTML text, its lines kept (an approval's reason), each indented as it is."""
+    return re.sub(r"\n( *)", lambda at: "<br>" + "\u00a0" * len(at[1]), _esc(text))
+
+
 def _esc(text: str) -> str:
     """Untrusted text as HTML text: cleaned, then escaped."""
     return html.escape(clean(text))
@@ -443,7 +449,7 @@ _HTML: dict[str, Callable[[Any], str]] = {
     "whole": lambda t: (
         f"<details><summary>Show whole call</summary><pre><code>{_esc(t)}</code></pre></details>"
     ),
-    "em": lambda t: f"<p><em>{_esc(t)}</em></p>",
+    "em": lambda t: f"<p><em>{_kept_lines(t)}</em></p>",
     "sub": lambda v: f"<details><summary>{_esc(v[0])}</summary><pre>{_esc(v[1])}</pre></details>",
     "quote": lambda _: "<blockquote>",
     "unquote": lambda _: "</blockquote>",

@@ -70,7 +70,8 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
     versions of the call that disagree with it: ``{where, name, arguments, whole}`` each) and
     ``protocol_error`` (why agentnb denies it whatever is answered, or None), and ``diff``
     (the lines of the diff it writes, each made visible, with a last line saying how many
-    more there are; none when it writes none)."""
+    more there are; none when it writes none), and ``reason``: the approval's reason as the
+    face says it (:attr:`~agentnb._core.shown_call.ShownCall.reason`)."""
     shown = shown_call(call)
     return {
         "name": shown.name,
@@ -90,6 +91,7 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
         ],
         "protocol_error": shown.protocol_error,
         "diff": shown.diff_lines(),
+        "reason": shown.reason,
     }
 
 
