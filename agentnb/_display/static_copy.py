@@ -217,10 +217,8 @@ def waiting_line(run: Run) -> str:
 def unapproved_line(run: Run) -> str:
     """The line under a run whose calls ran without the user's approval (empty when none)."""
     calls = run.unapproved_calls
-    if not calls:
-        return ""
     names = ", ".join(tool_name(c) for c in calls)
-    return f"⚠ {len(calls)} tool call(s) ran without your approval: {names}."
+    return f"⚠ {len(calls)} tool call(s) ran without your approval: {names}." if calls else ""
 
 
 def error_line(run: Run) -> str:
@@ -363,11 +361,6 @@ def _app_view_note(data: str) -> str:
     return f"An MCP App view{where} shows this result in the live chat cell, not in this copy."
 
 
-def _kept_lines(text: str) -> str:
-    """A note as HTML text, its lines kept (an approval's reason), each indented as it is."""
-    return re.sub(r"\n( *)", lambda at: "<br>" + "\u00a0" * len(at[1]), _esc(text))
-
-
 def _esc(text: str) -> str:
     """Untrusted text as HTML text: cleaned, then escaped."""
     return html.escape(clean(text))
@@ -449,7 +442,8 @@ _HTML: dict[str, Callable[[Any], str]] = {
     "whole": lambda t: (
         f"<details><summary>Show whole call</summary><pre><code>{_esc(t)}</code></pre></details>"
     ),
-    "em": lambda t: f"<p><em>{_kept_lines(t)}</em></p>",
+    # a note's lines kept (an approval's reason), each indented as it is
+    "em": lambda t: f"<p><em>{_esc(t)}</em></p>".replace("  ", "\xa0\xa0").replace("\n", "<br>"),
     "sub": lambda v: f"<details><summary>{_esc(v[0])}</summary><pre>{_esc(v[1])}</pre></details>",
     "quote": lambda _: "<blockquote>",
     "unquote": lambda _: "</blockquote>",

@@ -340,11 +340,11 @@ class TerminalPrinter:
             if self.prompted and not asks:
                 return  # the prompt asks the question, under the call's line
             head = f"{pad}  {TOOL_MARKS['awaiting_approval']} {name}"
-            reason = shown_call(call).reason
+            why = shown_call(call).reason
             if event.for_run is not None and event.agent_option is None:
-                reason = reason.split("\n", 1)[0]  # a notebook read: the prompt says the rest
+                why = why.split("\n", 1)[0]  # a notebook read: the prompt says the rest
             said = f"{head} awaits approval"
-            line = ShownArgument(said, reason).text() if reason else said
+            line = ShownArgument(said, why).text() if why else said
             if event.question is not None:
                 line = f"{head} asks: {excerpt(event.question, 500, marked=True)}"
             self._out.write(self._paint(line + "\n", YELLOW))
