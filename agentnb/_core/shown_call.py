@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,8 +88,12 @@ class ShownArgument:
         lines, each under the first (``one_line``: as JSON)."""
         value = compact_json(self.value) if one_line and "\n" in self.value else self.value
         head = f"{self.key}: " if self.key else ""
+        return head + self.clipped(value).replace("\n", "\n" + " " * max(len(head), 2))
+
+    def clipped(self, value: str | None = None) -> str:
+        """The value (or ``value``), with ``… (+N chars)`` where it was clipped."""
         more = f"… (+{self.hidden:,} chars)" if self.hidden else ""
-        return head + f"{value}{more}".replace("\n", "\n" + " " * max(len(head), 2))
+        return (self.value if value is None else value) + more
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ class ShownVersion:
 
     def signature(self) -> str:
         """``name(key: value, ...)`` on one line, values clipped."""
-        return f"{self.name}({', '.join(_argument_texts(self.arguments))})"
+        return f"{self.name}({', '.join(a.text(one_line=True) for a in self.arguments)})"
 
     def lines(self, *, whole: bool = False) -> list[str]:
         """A flagged head line, then the version as :meth:`ShownCall.lines` writes a call."""
@@ -141,6 +146,10 @@ class ShownCall:
     card: bool = False
     """The arguments are a dialect's card (:class:`~.transcript.CardArguments`): their text
     values are not quoted, so each is shown on a line of its own."""
+    reason: str = ""
+    """The approval's reason as the face says it: its lines made visible, clipped as a value
+    is (``… (+N chars)``); empty where there is none, or where it only repeats a value the
+    face shows (Codex's title: the command, or the script its shell runs)."""
 
     def beside_diff(self) -> tuple[ShownArgument, ...]:
         """:attr:`arguments` for a surface that shows :attr:`diff` as lines under the call
@@ -176,22 +185,22 @@ class ShownCall:
         if self.protocol_error is not None:
             notes.append(f"agentnb denies this call, whatever is answered: {self.protocol_error}")
         if self.other_versions:
-            count = len(self.other_versions) + 1
             notes.append(
-                f"the platform sent {count} versions of this call that disagree: the one "
-                "shown first is the one it acts on (approving runs that one), the others are "
-                'marked "also sent". Deny unless you are sure'
+                f"the platform sent {len(self.other_versions) + 1} versions of this call that "
+                "disagree: the one shown first is the one it acts on (approving runs that one), "
+                'the others are marked "also sent". Deny unless you are sure'
             )
         if not self.name_is_plain:
             notes.append(f"the tool name {self.name} is not a plain identifier")
         twice = [("the arguments", self.duplicate_keys)]
         twice += [(version.where, version.duplicate_keys) for version in self.other_versions]
-        notes += [_named_twice(where, keys) for where, keys in twice if keys]
+        said = "name {} more than once (the platform picks one)"
+        notes += [f"{where} {said.format(', '.join(keys))}" for where, keys in twice if keys]
         return notes
 
     def signature(self) -> str:
         """``name(key: value, ...)`` on one line, values clipped."""
-        return f"{self.name}({', '.join(_argument_texts(self.arguments))})"
+        return f"{self.name}({', '.join(a.text(one_line=True) for a in self.arguments)})"
 
     def lines(self, *, beside_diff: bool = False) -> list[str]:
         """``name(`` then one ``  key: value`` line per argument, values clipped (with
@@ -230,15 +239,14 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         protocol_error=visible(why) if why is not None else None,
         diff=tuple(visible(line) for line in diff[:DIFF_LINES]),
         diff_hidden=max(0, len(diff) - DIFF_LINES),
+        reason=_reason(approval, shown, value_chars),
     )
 
 
 def _diff_of(arguments: Any) -> list[str]:
     """The lines of the unified diff a call's arguments carry as ``diff`` (none: no diff)."""
     diff = arguments.get("diff") if isinstance(arguments, Mapping) else None
-    if not isinstance(diff, str) or not diff.startswith(("--- ", "@@ ")):
-        return []
-    return diff.splitlines()
+    return diff.splitlines() if isinstance(diff, str) and diff.startswith(("--- ", "@@ ")) else []
 
 
 def _diff_of_reason(approval: Any) -> list[str]:
@@ -246,6 +254,16 @@ def _diff_of_reason(approval: Any) -> list[str]:
     what a write will change (a notebook cell's edit, against the cell as it is now)."""
     said = approval.reason.splitlines() if approval is not None and approval.reason else []
     return said[1:] if len(said) > 1 and said[1].startswith(("--- ", "@@ ")) else []
+
+
+def _reason(approval: Any, shown: ShownVersion, value_chars: int) -> str:
+    """The approval's reason for the face (see :attr:`ShownCall.reason`)."""
+    said = (approval.reason or "").strip() if approval is not None else ""
+    face, script = _visible_lines(said), _visible_lines(shlex.quote(said))
+    faced = [a.value for a in shown.whole_arguments if a.key in {b.key for b in shown.arguments}]
+    if any(v == face or v.endswith((f" -c {script}", f" -lc {script}")) for v in faced):
+        return ""
+    return _clipped(ShownArgument("", face), value_chars).clipped()
 
 
 def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:
@@ -266,18 +284,15 @@ def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:
 def _argument_pairs(version: CallVersion) -> tuple[list[tuple[str, str]], list[str]]:
     """The version's (key, JSON value) pairs in their order, and the keys its JSON text names
     twice at any depth (``outer.inner``; ``[2]`` for an array's items)."""
-    text = version.text
-    if text:
-        try:
+    if text := version.text:
+        try:  # text that is no JSON, or nested too deeply to read, is shown as it is
             pairs = json.loads(text, object_pairs_hook=_Pairs)
-        except (ValueError, RecursionError):
-            return [("", visible(text))], []
-        try:
             twice = _repeated_paths(pairs, "")
-            if isinstance(pairs, _Pairs):
-                return _with_last_values(pairs), twice
+            if isinstance(pairs, _Pairs):  # a key at its first place, its value the last, as
+                # a parser keeps it (JSON.parse and Python's json alike)
+                return [(k, compact_json(_plain(v))) for k, v in dict(pairs).items()], twice
             return [("", compact_json(_plain(pairs)))], twice
-        except RecursionError:
+        except (ValueError, RecursionError):
             return [("", visible(text))], []
     arguments = version.arguments
     if arguments is None:
@@ -311,12 +326,6 @@ class _Pairs(list[tuple[str, Any]]):
     """A JSON object as the list of its pairs: duplicate keys are kept, in order."""
 
 
-def _with_last_values(pairs: _Pairs) -> list[tuple[str, str]]:
-    """One pair per key, at the key's first place, with the value a parser keeps (the last:
-    JSON.parse and Python's json alike)."""
-    return [(key, compact_json(_plain(value))) for key, value in dict(pairs).items()]
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, _Pairs):
         return {key: _plain(inner) for key, inner in value}
@@ -340,19 +349,11 @@ def _joined(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _named_twice(where: str, keys: tuple[str, ...]) -> str:
-    return f"{where} name {', '.join(keys)} more than once (the platform picks one)"
-
-
 def _clipped(argument: ShownArgument, limit: int) -> ShownArgument:
     """The argument with its value cut at ``limit`` characters or :data:`VALUE_LINES` lines."""
     value = argument.value
     kept = "\n".join(value[:limit].split("\n")[:VALUE_LINES])
     return ShownArgument(argument.key, kept, len(value) - len(kept)) if kept != value else argument
-
-
-def _argument_texts(arguments: tuple[ShownArgument, ...]) -> list[str]:
-    return [argument.text(one_line=True) for argument in arguments]
 
 
 def _as_lines(name: str, arguments: tuple[ShownArgument, ...]) -> list[str]:

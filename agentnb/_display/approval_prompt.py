@@ -221,10 +221,9 @@ def _sends(call: ToolCall) -> list[str]:
     """What a read of the notebook will read (the approval's reason names it), line by
     line."""
     approval = call.approval
-    reason = approval.reason if approval is not None else None
-    if _for_run(call) is None or not reason or approval is None or approval.agent_option:
+    if approval is None or approval.for_run is None or approval.agent_option or not approval.reason:
         return []  # not a read of the notebook (an agent's "always" is the agent's own)
-    return [visible(line) for line in reason.splitlines()]
+    return [visible(line) for line in approval.reason.splitlines()]
 
 
 def _choices(call: ToolCall) -> str:

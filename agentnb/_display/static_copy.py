@@ -23,7 +23,7 @@ from markdown_it.token import Token
 
 from .._core.rich_result import APP_VIEW_MIME
 from .._core.run import Run, ToolCall
-from .._core.shown_call import ShownCall, shown_call
+from .._core.shown_call import ShownArgument, ShownCall, shown_call
 from .._core.text import excerpt, terminal_safe, visible
 from .call_tree import MAX_INDENT, CallTree, call_tree, sub_agent_name
 from .history_columns import MONTHS
@@ -161,7 +161,8 @@ def approval_notes(run: Run, call: ToolCall) -> list[str]:
     notes: list[str] = []
     approval = call.approval
     if approval is not None:
-        asked = f"Approval requested: {visible(approval.reason)}" if approval.reason else ""
+        reason = shown_call(call, value_chars=ARGUMENT_VALUE_CHARS).reason
+        asked = ShownArgument("Approval requested", reason).text() if reason else ""
         if approval.question is not None:
             asked = f"{tool_name(call)} asked: {visible(approval.question)}"
         if approval.approved is None:
@@ -216,10 +217,8 @@ def waiting_line(run: Run) -> str:
 def unapproved_line(run: Run) -> str:
     """The line under a run whose calls ran without the user's approval (empty when none)."""
     calls = run.unapproved_calls
-    if not calls:
-        return ""
     names = ", ".join(tool_name(c) for c in calls)
-    return f"⚠ {len(calls)} tool call(s) ran without your approval: {names}."
+    return f"⚠ {len(calls)} tool call(s) ran without your approval: {names}." if calls else ""
 
 
 def error_line(run: Run) -> str:
@@ -443,7 +442,8 @@ _HTML: dict[str, Callable[[Any], str]] = {
     "whole": lambda t: (
         f"<details><summary>Show whole call</summary><pre><code>{_esc(t)}</code></pre></details>"
     ),
-    "em": lambda t: f"<p><em>{_esc(t)}</em></p>",
+    # a note's lines kept (an approval's reason), each indented as it is
+    "em": lambda t: f"<p><em>{_esc(t)}</em></p>".replace("  ", "\xa0\xa0").replace("\n", "<br>"),
     "sub": lambda v: f"<details><summary>{_esc(v[0])}</summary><pre>{_esc(v[1])}</pre></details>",
     "quote": lambda _: "<blockquote>",
     "unquote": lambda _: "</blockquote>",

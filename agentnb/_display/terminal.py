@@ -27,6 +27,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from .._core.run import PLAN_EVENT, Run, ToolCall
+from .._core.shown_call import ShownArgument, shown_call
 from .._core.text import excerpt, terminal_safe
 from ..events import (
     CustomEvent,
@@ -338,17 +339,15 @@ class TerminalPrinter:
         if isinstance(event, ToolApprovalRequested):
             if self.prompted and not asks:
                 return  # the prompt asks the question, under the call's line
-            reason = event.reason
-            if reason and event.for_run is not None and event.agent_option is None:
-                # a read of the notebook: what it would send is the prompt's to show
-                reason = reason.split("\n", 1)[0]
-            why = f": {excerpt(reason, 200, marked=True)}" if reason else ""
+            head = f"{pad}  {TOOL_MARKS['awaiting_approval']} {name}"
+            why = shown_call(call).reason
+            if event.for_run is not None and event.agent_option is None:
+                why = why.split("\n", 1)[0]  # a notebook read: the prompt says the rest
+            said = f"{head} awaits approval"
+            line = ShownArgument(said, why).text() if why else said
             if event.question is not None:
-                why = f" asks: {excerpt(event.question, 500, marked=True)}"
-            else:
-                why = f" awaits approval{why}"
-            line = f"{pad}  {TOOL_MARKS['awaiting_approval']} {name}{why}\n"
-            self._out.write(self._paint(line, YELLOW))
+                line = f"{head} asks: {excerpt(event.question, 500, marked=True)}"
+            self._out.write(self._paint(line + "\n", YELLOW))
         elif isinstance(event, ToolApprovalResponded) and event.decided_by == "server":
             if call.approval is not None and call.approval.decided_by != "server":
                 return  # the platform's echo of the decision made here: shown already

@@ -4,6 +4,7 @@ one version of a turn into the next (the Development page, "The chat cell's wire
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ from .._core.client_tools import waits_to_send
 from .._core.handle import RunHandle
 from .._core.pricing import RunCost, price_call
 from .._core.run import Run, ToolCall
-from .._core.shown_call import shown_call
+from .._core.shown_call import ShownArgument, ShownCall, ShownVersion, shown_call
 from .._core.text import excerpt
 from ..events import Usage
 from .run_text import cut_note, tool_output
@@ -70,27 +71,30 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
     versions of the call that disagree with it: ``{where, name, arguments, whole}`` each) and
     ``protocol_error`` (why agentnb denies it whatever is answered, or None), and ``diff``
     (the lines of the diff it writes, each made visible, with a last line saying how many
-    more there are; none when it writes none)."""
+    more there are; none when it writes none), and ``reason``: the approval's reason as the
+    face says it (:attr:`~agentnb._core.shown_call.ShownCall.reason`)."""
     shown = shown_call(call)
     return {
-        "name": shown.name,
+        **_wired(shown, shown.beside_diff()),
         "name_is_plain": shown.name_is_plain,
-        "arguments": [[a.key, a.value, a.hidden] for a in shown.beside_diff()],
-        "whole": [[a.key, a.value] for a in shown.whole_arguments],
         "aside": list(shown.aside),
         "warnings": shown.warnings(),
         "others": [
-            {
-                "where": other.where,
-                "name": other.name,
-                "arguments": [[a.key, a.value, a.hidden] for a in other.arguments],
-                "whole": [[a.key, a.value] for a in other.whole_arguments],
-            }
+            {"where": other.where, **_wired(other, other.arguments)}
             for other in shown.other_versions
         ],
         "protocol_error": shown.protocol_error,
         "diff": shown.diff_lines(),
+        "reason": shown.reason,
     }
+
+
+def _wired(version: ShownCall | ShownVersion, shown: Sequence[ShownArgument]) -> dict[str, Any]:
+    """A call, or another version of it, as the views get it: its name, the arguments
+    ``shown`` as ``[key, value, hidden]``, and the whole ones as ``[key, value]``."""
+    arguments = [[a.key, a.value, a.hidden] for a in shown]
+    whole = [[a.key, a.value] for a in version.whole_arguments]
+    return {"name": version.name, "arguments": arguments, "whole": whole}
 
 
 def _answer_text(answer: Any) -> str | None:

@@ -137,10 +137,9 @@ export class ApprovalBox {
     this.question = typeof approval.question === "string" ? approval.question : null;
     this.showQuestion(this.question !== null);
     // what a read of the notebook would send (not an agent's "always", whose reason is its own)
-    const [reason, ...sends] = this.forRun !== null && this.agentOption === null
-      ? (approval.reason ?? "").split("\n") : [];
-    this.ask.textContent = askText(sends.length ? { ...approval, reason } : approval, this.name,
-      waiting);
+    const sends = this.forRun !== null && this.agentOption === null
+      ? (approval.reason ?? "").split("\n").slice(1) : [];
+    this.ask.textContent = askText(approval, this.name, waiting, sends.length > 0);
     this.sends.hidden = sends.length === 0;
     this.sends.textContent = sends.map(visible).join("\n");
     this.actions.hidden = !waiting;
@@ -287,20 +286,23 @@ function boxState(state, waiting, pending) {
 }
 
 /**
- * What the box says the platform asks: the agent's question, or why approval is needed.
+ * What the box says the platform asks: the agent's question, or why approval is needed, as
+ * the kernel's `shown_call` says it (none where it only repeats the call's face: Codex's
+ * title, its command), its later lines hung under the first (widget.css).
  * @param {NonNullable<ToolState["approval"]>} approval @param {string} name
- * @param {boolean} waiting
+ * @param {boolean} waiting @param {boolean} sends  the reason's later lines are what a read
+ *   of the notebook sends, shown in a block of their own
  */
-function askText(approval, name, waiting) {
+function askText(approval, name, waiting, sends) {
   if (typeof approval.question === "string") {
     return `${name} asks: ${visible(approval.question) || "(an empty question)"}`;
   }
   const asked = waiting ? "Approval needed" : "Approval requested";
-  // a reason over a diff (a notebook cell's edit) says its first line; the diff is drawn below
-  const reason = approval.shown?.diff?.length ? approval.reason?.split("\n")[0] : approval.reason;
-  return reason
-    ? `${asked}: ${visible(reason)}`
-    : `${asked} before ${name} runs.`;
+  const said = approval.shown?.reason
+    ?? (approval.reason ?? "").split("\n").map(visible).join("\n");
+  // over a diff (a notebook cell's edit) the reason says its first line; the diff is below
+  const reason = sends || approval.shown?.diff?.length ? said.split("\n")[0] : said;
+  return reason ? `${asked}: ${reason}` : `${asked} before ${name} runs.`;
 }
 
 /**

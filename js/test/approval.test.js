@@ -380,7 +380,7 @@ test("a read of the notebook offers Allow for this run, which sends one decision
     "Approved: reads of the notebook allowed for this run");
 });
 
-test("an agent's own \"always\" is offered in the agent's words, its reason one line", () => {
+test("an agent's own \"always\" is offered in the agent's words, its reason as its lines", () => {
   const { view, decisions } = card(true);
   const codex = "Yes, and don't ask again for commands that start with `touch made.txt`";
   view.update(trade({ name: "execute", arguments: {}, approval: {
@@ -395,7 +395,7 @@ test("an agent's own \"always\" is offered in the agent's words, its reason one 
   assert.ok(!(always.getAttribute("aria-label") || "").includes("in this run"));
   assert.equal($(view.el, ".anb-approval-sends").hidden, true, "no read's lines");
   assert.equal($(view.el, ".anb-approval-ask").textContent,
-    "Approval needed: touch made.txt⟨U+000A⟩Available Decisions");
+    "Approval needed: touch made.txt\nAvailable Decisions");
   always.click();
   assert.deepEqual(decisions, [["c2", true, null, undefined, true]]);
   view.update(trade({ name: "notebook_variables", arguments: {}, approval: {
@@ -420,7 +420,18 @@ test("what a read of the notebook would send shows as lines in its own block", (
   assert.equal(sends.hidden, false);
   assert.equal(sends.textContent, "In[1]:\nx = 1⟨U+202E⟩");
   view.update(trade({ approval: { state: "awaiting", reason: "line one\nline two" } }));
-  assert.equal(sends.hidden, true, "another call's reason stays one visible line");
+  assert.equal(sends.hidden, true, "another call's reason stays in the ask, as its lines");
+  assert.equal($(view.el, ".anb-approval-ask").textContent, "Approval needed: line one\nline two");
+});
+
+test("the reason reads as the kernel shows it: its lines, or nothing where it repeats the call", () => {
+  const { view } = card();
+  const shown = { ...SHOWN, reason: "cd src\npytest -q — to run the tests⟨U+0009⟩" };
+  view.update(trade({ approval: { state: "awaiting", reason: "cd src\npytest -q", shown } }));
   assert.equal($(view.el, ".anb-approval-ask").textContent,
-    "Approval needed: line one⟨U+000A⟩line two");
+    "Approval needed: cd src\npytest -q — to run the tests⟨U+0009⟩");
+  view.update(trade({ approval: { state: "awaiting", reason: "cd src",
+    shown: { ...SHOWN, reason: "" } } }));
+  assert.equal($(view.el, ".anb-approval-ask").textContent,
+    "Approval needed before wire_money⟨U+000A⟩Approve read_file runs.");
 });

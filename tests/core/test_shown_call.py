@@ -164,3 +164,40 @@ def test_a_card_text_of_many_lines_is_clipped_to_a_few_on_the_face() -> None:
     assert argument.value.split("\n") == [f"echo {i}" for i in range(VALUE_LINES)]
     assert argument.hidden == len(many) - len(argument.value)
     assert shown.left_out() == "1 value is clipped" and len(shown.whole()) == 500 + 2
+
+
+def asking(reason: str, **arguments: str) -> ToolCall:
+    call = card(**arguments)
+    call.approval = ToolApproval(reason=reason)
+    return call
+
+
+SCRIPT = "/bin/bash -lc 'cd src\npytest -q'"
+
+
+@pytest.mark.parametrize(
+    ("reason", "command", "shown"),
+    [
+        ("cd src\npytest -q\n", SCRIPT, ""),
+        (" rm -rf build ", "rm -rf build", ""),
+        ("/work", "make", ""),
+        ("cd src\npytest -q", "rm -rf build", "cd src\npytest -q"),
+        ("cd src — to run the tests", "/bin/bash -lc 'cd src'", "cd src — to run the tests"),
+        ("pytest -q", "/bin/bash -lc 'cd src; pytest -q'", "pytest -q"),
+    ],
+)
+def test_a_reason_that_only_repeats_the_face_is_not_shown_again(
+    reason: str, command: str, shown: str
+) -> None:
+    """Codex's reason is its title: the command, or the script its shell runs. The face
+    shows it once, as the command (or the cwd); a reason that says more is shown."""
+    assert shown_call(asking(reason, command=command, cwd="/work")).reason == shown
+
+
+def test_a_reason_of_several_lines_is_shown_as_its_lines_made_visible_and_clipped() -> None:
+    shown = shown_call(asking("runs the tests\n\tfirst\u202e\n", command="pytest -q"))
+    assert shown.reason == "runs the tests\n⟨U+0009⟩first⟨U+202E⟩"
+    many = "\n".join(f"step {i}" for i in range(500))
+    clipped = shown_call(asking(many, command="make")).reason.split("\n")
+    assert clipped[:-1] == [f"step {i}" for i in range(VALUE_LINES - 1)]
+    assert clipped[-1].startswith(f"step {VALUE_LINES - 1}… (+")

@@ -532,7 +532,8 @@ def test_a_call_is_shown_whole_and_visible_in_every_copy() -> None:
     assert "chars)" in html_text and "1 value is clipped here" in html_text
     assert "<summary>Show whole call</summary>" in html_text
     assert "harmless " * 400 in html_text.split("Show whole call")[1]
-    assert "invoice⟨U+202E⟩fdp.sh⟨U+000A⟩Approve? [y/N]" in html_text
+    hung = "\u00a0" * len("Approval requested: ")  # no line of the reason passes for a prompt
+    assert f"invoice⟨U+202E⟩fdp.sh<br>{hung}Approve? [y/N]" in html_text
     assert "\u202e" not in html_text
     markdown = html.unescape(render_with_html_on(bundle["text/markdown"]))
     assert "read_file⟨U+000A⟩✓ denied" in markdown and "\u202e" not in markdown

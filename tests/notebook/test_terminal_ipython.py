@@ -372,7 +372,7 @@ def test_a_coding_agents_command_is_asked_about_as_it_will_run(coder: Terminal) 
     printed = output_of(coder.wait_for(lambda s: len(PROMPT.findall(s)) > before), line)
     asked, whole = printed.split("[y/N/v]")[:2]
     assert "⟨U+" not in printed, printed
-    assert "‖ execute awaits approval: touch made.txt\n" in asked
+    assert "‖ execute awaits approval\n" in asked  # its reason, the command, is said once
     assert "  command: /bin/bash -lc 'touch made.txt'\n" in asked
     assert (
         asked.count("touch made.txt'") == 1 and "→ execute" not in printed
@@ -386,7 +386,8 @@ def test_a_coding_agents_command_is_asked_about_as_it_will_run(coder: Terminal) 
 
 def test_a_command_of_several_lines_is_asked_about_as_its_lines(coder: Terminal) -> None:
     """``cd src`` then ``pytest -q``: the prompt shows the command's lines, the second under
-    the first (not a JSON string with ``\\n``), so the prompt still reads as one call."""
+    the first (not a JSON string with ``\\n``), so the prompt still reads as one call; its
+    reason, the same script, is not said again above it."""
     line = "get_ipython().run_cell_magic('agent', 'coder', 'askrun cd src\\npytest -q')"
     before = coder.prompts()
     coder.type(line)
@@ -395,4 +396,5 @@ def test_a_command_of_several_lines_is_asked_about_as_its_lines(coder: Terminal)
     printed = output_of(coder.wait_for(lambda s: len(PROMPT.findall(s)) > before), line)
     call = printed.split("[y/N/v]")[0].split("execute wants to run:\n")[1].splitlines()
     assert call[:2] == ["  command: /bin/bash -lc 'cd src", "           pytest -q'"], printed
+    assert "‖ execute awaits approval\n" in printed and "⟨U+000A⟩" not in printed, printed
     assert call[2].startswith("  cwd: /") and call[3].startswith("Approve execute? "), printed

@@ -14,7 +14,7 @@ import pytest
 from agentnb._core.run import Run
 from agentnb._core.shown_call import shown_call
 from agentnb._display.approval_prompt import question, whole_call
-from agentnb._display.static_copy import static_html, static_text
+from agentnb._display.static_copy import static_html, static_markdown, static_text
 from agentnb._display.terminal import TerminalPrinter
 from agentnb._display.widget_protocol import shown_wire
 from agentnb.approvals import ApprovalDecision
@@ -210,7 +210,7 @@ def test_a_commands_trailing_newline_is_no_hidden_character() -> None:
     shown = [terminal, question(done), static_text([run]), static_html([run])]
     assert all("⟨U+" not in text for text in shown), shown
     assert all("/bin/bash -lc 'ls -la'" in text for text in shown[:3]), shown
-    assert "awaits approval: ls -la\n" in terminal and terminal.endswith(": total 0\n")
+    assert "awaits approval\n" in terminal and terminal.endswith(": total 0\n")
     _, hidden = printed(asked(title="ls\u202e -la\n", kind="execute", rawInput=raw))
     assert "awaits approval: ls⟨U+202E⟩ -la\n" in hidden
     create = {"ticket": "k8", "method": "terminal/create", "digest": "d8", "ask": True}
@@ -350,3 +350,27 @@ def test_a_command_of_several_lines_reads_as_its_lines_on_every_surface() -> Non
     assert question(call).splitlines()[1:4] == face
     assert shown_wire(call)["arguments"][0][1] == "/bin/bash -lc 'cd x\npytest -q'"
     assert "command: /bin/bash -lc &#x27;cd x\n         pytest -q&#x27;" in static_html([run])
+
+
+def test_a_reason_repeating_the_command_is_said_once_and_one_of_several_lines_reads_as_lines() -> (
+    None
+):
+    """Codex's reason is its title, the script the command runs: no surface says it again
+    above the command. A reason that says more (its justification) reads as its lines, each
+    later one under the first, so none passes for the card's own text."""
+    raw = {"command": ["/bin/bash", "-lc", "cd x\npytest -q\n"], "cwd": "/work"}
+    run, terminal = printed(asked(title="cd x\npytest -q", kind="execute", rawInput=raw))
+    [call] = run.tool_calls
+    said = [terminal, question(call), static_html([run]), static_markdown([run])]
+    assert all("⟨U+000A⟩" not in text and "pytest -q —" not in text for text in said), said
+    assert "‖ execute awaits approval\n" in terminal and shown_wire(call)["reason"] == ""
+    assert "Approval requested" not in static_html([run])
+    why = {**raw, "justification": "to run the tests\tfirst"}
+    run, terminal = printed(asked(title="cd x\npytest -q", kind="execute", rawInput=why))
+    [call] = run.tool_calls
+    lines = "cd x\npytest -q — to run the tests⟨U+0009⟩first"
+    assert shown_wire(call)["reason"] == lines
+    head = "  ‖ execute awaits approval: "
+    assert lines.replace("\n", "\n" + " " * len(head)) in terminal, terminal
+    head = "Approval requested: "
+    assert lines.replace("\n", "<br>" + "\u00a0" * len(head)) in static_html([run])
