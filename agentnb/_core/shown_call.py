@@ -147,9 +147,9 @@ class ShownCall:
     """The arguments are a dialect's card (:class:`~.transcript.CardArguments`): their text
     values are not quoted, so each is shown on a line of its own."""
     reason: str = ""
-    """The approval's reason as the face says it: its lines made visible, clipped as a value
-    is (``… (+N chars)``); empty where there is none, or where it only repeats a value the
-    face shows (Codex's title: the command, or the script its shell runs)."""
+    """The approval's reason as the face says it: its lines made visible, whole (the card
+    bounds its box and scrolls it); empty where there is none, or where it only repeats a
+    value the face shows (Codex's title: the command, or the script its shell runs)."""
 
     def beside_diff(self) -> tuple[ShownArgument, ...]:
         """:attr:`arguments` for a surface that shows :attr:`diff` as lines under the call
@@ -239,7 +239,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         protocol_error=visible(why) if why is not None else None,
         diff=tuple(visible(line) for line in diff[:DIFF_LINES]),
         diff_hidden=max(0, len(diff) - DIFF_LINES),
-        reason=_reason(approval, shown, value_chars),
+        reason=_reason(approval, shown),
     )
 
 
@@ -256,14 +256,14 @@ def _diff_of_reason(approval: Any) -> list[str]:
     return said[1:] if len(said) > 1 and said[1].startswith(("--- ", "@@ ")) else []
 
 
-def _reason(approval: Any, shown: ShownVersion, value_chars: int) -> str:
+def _reason(approval: Any, shown: ShownVersion) -> str:
     """The approval's reason for the face (see :attr:`ShownCall.reason`)."""
     said = (approval.reason or "").strip() if approval is not None else ""
     face, script = _visible_lines(said), _visible_lines(shlex.quote(said))
     faced = [a.value for a in shown.whole_arguments if a.key in {b.key for b in shown.arguments}]
     if any(v == face or v.endswith((f" -c {script}", f" -lc {script}")) for v in faced):
         return ""
-    return _clipped(ShownArgument("", face), value_chars).clipped()
+    return face  # whole: a reason is the agent's own account, and no other place shows it
 
 
 def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:
