@@ -257,13 +257,18 @@ def _diff_of_reason(approval: Any) -> list[str]:
 
 
 def _reason(approval: Any, shown: ShownVersion) -> str:
-    """The approval's reason for the face (see :attr:`ShownCall.reason`)."""
+    """The approval's reason for the face (see :attr:`ShownCall.reason`): whole, a reason is
+    the agent's own account and no other place shows it; a title that repeats the face
+    left out, its justification after " — " kept."""
     said = (approval.reason or "").strip() if approval is not None else ""
-    face, script = _visible_lines(said), _visible_lines(shlex.quote(said))
     faced = [a.value for a in shown.whole_arguments if a.key in {b.key for b in shown.arguments}]
-    if any(v == face or v.endswith((f" -c {script}", f" -lc {script}")) for v in faced):
-        return ""
-    return face  # whole: a reason is the agent's own account, and no other place shows it
+
+    def repeats(text: str) -> bool:
+        face, script = _visible_lines(text), _visible_lines(shlex.quote(text))
+        return any(v == face or v.endswith((f" -c {script}", f" -lc {script}")) for v in faced)
+
+    title, _, why = said.partition(" — ")
+    return "" if repeats(said) else _visible_lines(why if why and repeats(title) else said)
 
 
 def _shown_version(version: CallVersion, value_chars: int) -> ShownVersion:

@@ -182,15 +182,17 @@ SCRIPT = "/bin/bash -lc 'cd src\npytest -q'"
         (" rm -rf build ", "rm -rf build", ""),
         ("/work", "make", ""),
         ("cd src\npytest -q", "rm -rf build", "cd src\npytest -q"),
-        ("cd src — to run the tests", "/bin/bash -lc 'cd src'", "cd src — to run the tests"),
+        ("cd src — to run the tests", "/bin/bash -lc 'cd src'", "to run the tests"),
+        ("cd src — to run the tests", "make", "cd src — to run the tests"),
         ("pytest -q", "/bin/bash -lc 'cd src; pytest -q'", "pytest -q"),
     ],
 )
 def test_a_reason_that_only_repeats_the_face_is_not_shown_again(
     reason: str, command: str, shown: str
 ) -> None:
-    """Codex's reason is its title: the command, or the script its shell runs. The face
-    shows it once, as the command (or the cwd); a reason that says more is shown."""
+    """Codex's reason is its title (the command, or the script its shell runs), then its
+    justification after " — " where it gives one. The face shows the title once, as the
+    command (or the cwd): the justification is what a reason adds."""
     assert shown_call(asking(reason, command=command, cwd="/work")).reason == shown
 
 

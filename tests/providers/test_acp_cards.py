@@ -356,8 +356,9 @@ def test_a_reason_repeating_the_command_is_said_once_and_one_of_several_lines_re
     None
 ):
     """Codex's reason is its title, the script the command runs: no surface says it again
-    above the command. A reason that says more (its justification) reads as its lines, each
-    later one under the first, so none passes for the card's own text."""
+    above the command, and where it gives a justification that alone is said. A reason that
+    says more reads as its lines, each later one under the first, so none passes for the
+    card's own text."""
     raw = {"command": ["/bin/bash", "-lc", "cd x\npytest -q\n"], "cwd": "/work"}
     run, terminal = printed(asked(title="cd x\npytest -q", kind="execute", rawInput=raw))
     [call] = run.tool_calls
@@ -367,6 +368,10 @@ def test_a_reason_repeating_the_command_is_said_once_and_one_of_several_lines_re
     assert "Approval requested" not in static_html([run])
     why = {**raw, "justification": "to run the tests\tfirst"}
     run, terminal = printed(asked(title="cd x\npytest -q", kind="execute", rawInput=why))
+    [call] = run.tool_calls
+    assert shown_wire(call)["reason"] == "to run the tests⟨U+0009⟩first"  # the title said once
+    other = {**why, "command": ["make", "check"]}
+    run, terminal = printed(asked(title="cd x\npytest -q", kind="execute", rawInput=other))
     [call] = run.tool_calls
     lines = "cd x\npytest -q — to run the tests⟨U+0009⟩first"
     assert shown_wire(call)["reason"] == lines
