@@ -156,12 +156,13 @@ def sub_agent_body(call: ToolCall) -> str:
     return "\n\n".join(pieces)
 
 
-def approval_notes(run: Run, call: ToolCall) -> list[str]:
-    """Lines on the human decision a call needed, and on a result that never came."""
+def approval_notes(run: Run, call: ToolCall, shown: ShownCall) -> list[str]:
+    """Lines on the human decision a call needed (``shown``: the call as the copy shows
+    it), and on a result that never came."""
     notes: list[str] = []
     approval = call.approval
     if approval is not None:
-        reason = shown_call(call, value_chars=ARGUMENT_VALUE_CHARS).reason
+        reason = shown.reason
         asked = ShownArgument("Approval requested", reason).text() if reason else ""
         if approval.question is not None:
             asked = f"{tool_name(call)} asked: {visible(approval.question)}"
@@ -308,7 +309,7 @@ def _call(run: Run, call: ToolCall, tree: CallTree, opening: bool) -> list[Block
         out.append((level, "code", ("Arguments", arguments)))
     if call_shown.clipped:
         out.append((level, "whole", argument_lines(call_shown, whole=True)))
-    out += [(level, "em", note) for note in approval_notes(run, call)]
+    out += [(level, "em", note) for note in approval_notes(run, call, call_shown)]
     if call.agent_text or call.agent_reasoning:
         out.append((level, "sub", (sub_agent_title(call, tree), sub_agent_body(call))))
     return [*out, (level, "quote", None)] if quoted else out
