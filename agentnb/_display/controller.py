@@ -205,7 +205,8 @@ _holding: weakref.WeakSet[ChatController] = weakref.WeakSet()
 """The controllers holding their first frame until the executing cell ends (loop thread)."""
 _watching_cells = False
 _cells_ended = 0
-"""Cells ended since the first held frame (changed on the loop thread)."""
+"""Cells ended since the first held frame, counted on the kernel's thread as each ends: a
+chat cell the next cell makes reads the count after it, however busy the loop."""
 
 
 def _watch_cell_ends() -> None:
@@ -219,12 +220,12 @@ def _watch_cell_ends() -> None:
 
 
 def _cell_ended(*_result: Any) -> None:
+    global _cells_ended
+    _cells_ended += 1
     get_loop().call_soon_threadsafe(_release_held)
 
 
 def _release_held() -> None:
-    global _cells_ended
-    _cells_ended += 1
     for controller in list(_holding):
         controller.release_first_frame()
 
@@ -445,7 +446,7 @@ class ChatController:
 
     def release_first_frame(self) -> None:
         """The cell that made this chat cell ended: its held first frame goes now (loop)."""
-        if self._hold_first and self._flush_handle is not None:
+        if self._flush_handle is not None:  # held (a held frame leaves `_holding` once sent)
             self._flush_handle.cancel()
             self._flush()
 

@@ -375,6 +375,37 @@ def test_a_cell_that_goes_on_after_displaying_a_run_streams_it_meanwhile(
     assert len(during) >= 2, "frames went out while the cell executed"
 
 
+def test_a_cell_made_while_the_loop_is_busy_with_the_last_cells_end_still_streams(
+    kernel: Any, paced_server: ServerHandle
+) -> None:
+    """The end of the cell before is counted when that cell ends, not when agentnb's loop
+    gets to it: a chat cell made meanwhile (the loop busy) is not taken for one whose cell
+    has ended, which no view has said it draws (it had got no frame at all)."""
+    session = Session(kernel)
+    session.execute(setup_code(paced_server))
+    session.execute('agentnb.show(client.stream("finance_agent", "Hi")).wait()')
+    session.execute(
+        """
+        import threading, time
+        from agentnb._core.loop import get_loop
+        loop_free = threading.Event()
+        get_loop().call_soon_threadsafe(loop_free.wait)  # the loop busy past this cell's end
+        """
+    )
+    cell_id = session.execute(
+        f"""
+        cell = agentnb.show(client.stream("writer", "Write", metadata={{"paragraphs": "40"}}))
+        loop_free.set()
+        deadline = time.monotonic() + {PATIENCE_S:g}
+        while cell.frames_sent < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(cell.frames_sent >= 2)
+        cell.stop()
+        """
+    )
+    assert session.stdout(cell_id).strip() == "True"
+
+
 def test_the_first_copy_a_cell_displays_carries_the_reopened_style_and_keeps_it(
     kernel: Any, paced_server: ServerHandle
 ) -> None:
