@@ -234,10 +234,11 @@ WARM_AND_EMPTY = """
 )
 """
 OPEN_DOCUMENT = """
-(path) => {
+async (path) => {
   const app = window.jupyterapp;
   for (const widget of [...app.shell.widgets("main")]) widget.dispose();  // a launcher
-  return app.commands.execute("docmanager:open", {path});
+  // Nothing returned: the opened widget, serialised for Python, was megabytes a notebook
+  await app.commands.execute("docmanager:open", {path});
 }
 """
 
