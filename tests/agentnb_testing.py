@@ -36,6 +36,7 @@ import agentnb.history
 import agentnb.types
 from agentnb import AsyncAgentClient, Run
 from agentnb._history._records import RUN_COLUMNS
+from agentnb._http.clients import shared_ssl_context
 from agentnb.events import Event
 from agentnb.server import ServerHandle
 from benchmarks.patience import PATIENCE_S, PROGRAM_PATIENCE_S, patient, patient_polls
@@ -49,6 +50,7 @@ __all__ = [
     "REPO",
     "STALL_TIMEOUT",
     "TEST_BOUND_S",
+    "TLS",
     "RecordedSleeps",
     "Scripted",
     "SharedServers",
@@ -479,6 +481,12 @@ def wait_for_start(
     finally:
         if held:
             signal.setitimer(signal.ITIMER_REAL, held)
+
+
+TLS = shared_ssl_context()
+"""The TLS context a test's ``httpx`` call is given (``verify=TLS``), made once: each
+``httpx.get`` or client made its own, reading the CA bundle (40 ms of CPU), a request a
+poll or a fixture (50 CPU-seconds of the suite, most of it for plain HTTP to 127.0.0.1)."""
 
 
 _PROBE = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from agentnb_testing import asgi_body
+from agentnb_testing import TLS, asgi_body
 
 __all__ = ["WireTap"]
 
@@ -36,7 +36,7 @@ class WireTap:
             (k.decode(), v.decode()) for k, v in scope["headers"] if k.decode().lower() not in _HOP
         ]
         async with (
-            httpx.AsyncClient(timeout=None) as client,
+            httpx.AsyncClient(timeout=None, verify=TLS) as client,
             client.stream(scope["method"], url, headers=headers, content=body) as response,
         ):
             kept = [

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, TLS
 
 import agentnb
 from agentnb import evals
@@ -34,6 +34,7 @@ def annotations(phoenix: str, span_ids: list[str]) -> list[dict[str, Any]]:
         f"{phoenix}/v1/projects/{PROJECT}/span_annotations",
         params={"span_ids": span_ids, "limit": 1000},
         timeout=PATIENCE_S,
+        verify=TLS,
     )
     return list(reply.json()["data"]) if reply.status_code == 200 else []
 

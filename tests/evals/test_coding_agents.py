@@ -23,6 +23,7 @@ from agentnb_testing import (
     PATIENCE_S,
     PEER_TIMEOUT,
     REPO,
+    TLS,
     free_port,
     sdk_python,
     serving,
@@ -414,6 +415,7 @@ def test_each_runs_change_goes_to_phoenix_with_its_diff_when_content_is_captured
             f"{phoenix}/v1/projects/{project}/span_annotations",
             params={"span_ids": sorted(spans), "limit": 100},
             timeout=PATIENCE_S,
+            verify=TLS,
         )
         data = reply.json().get("data", []) if reply.status_code == 200 else []
         found[:] = [a for a in data if a["name"] == "change"]

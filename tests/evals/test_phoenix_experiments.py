@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from agentnb_testing import PATIENCE_S, said_on_page
+from agentnb_testing import PATIENCE_S, TLS, said_on_page
 
 import agentnb
 from agentnb import evals
@@ -62,7 +62,7 @@ def every_run_scored(made: evals.Experiment) -> None:
 
 
 def get(phoenix: str, path: str, **params: Any) -> Any:
-    answer = httpx.get(f"{phoenix}{path}", params=params)
+    answer = httpx.get(f"{phoenix}{path}", params=params, verify=TLS)
     answer.raise_for_status()
     return answer.json()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S, run_request
+from agentnb_testing import PATIENCE_S, TLS, run_request
 from interop_testing import run_script
 
 from agentnb.server import DIALECT_PROVIDERS, ServerHandle
@@ -46,7 +46,9 @@ def test_both_parsers_read_every_dialect_alike(
     node: str, server: ServerHandle, kind: str, agent: str
 ) -> None:
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(base_url=server.base_url, headers=headers, timeout=PATIENCE_S) as client:
+    with httpx.Client(
+        base_url=server.base_url, headers=headers, timeout=PATIENCE_S, verify=TLS
+    ) as client:
         path, body = run_request(client, kind, agent, "NVDA and AAPL?")
         raw = client.post(path, json=body).content
     independent = normalized(run_script(node, "sse_parse.mjs", "parse", stdin=raw))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, TLS
 
 from agentnb.server import ServerHandle
 
@@ -15,5 +15,7 @@ from agentnb.server import ServerHandle
 def client(server: ServerHandle) -> Iterator[httpx.Client]:
     """An httpx client of the shared server, sending its key."""
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(base_url=server.base_url, headers=headers, timeout=PATIENCE_S) as c:
+    with httpx.Client(
+        base_url=server.base_url, headers=headers, timeout=PATIENCE_S, verify=TLS
+    ) as c:
         yield c

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from agentnb_testing import (
     PATIENCE_S,
+    TLS,
     growing_limits,
     new_thread,
     run_request,
@@ -54,14 +55,16 @@ def test_requests_without_the_key_get_401_json(
     server: ServerHandle, method: str, path: str
 ) -> None:
     for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"X-API-Key": "not-the-token"}):
-        response = httpx.request(method, server.base_url + path, headers=headers, json={})
+        response = httpx.request(
+            method, server.base_url + path, headers=headers, json={}, verify=TLS
+        )
         assert response.status_code == 401
         assert "API key" in response.json()["detail"]
         assert server.api_key not in response.text
 
 
 def test_openai_paths_answer_401_in_openai_shape(server: ServerHandle) -> None:
-    response = httpx.post(server.base_url + "/v1/chat/completions", json={})
+    response = httpx.post(server.base_url + "/v1/chat/completions", json={}, verify=TLS)
     assert response.status_code == 401
     error = response.json()["error"]
     assert error["code"] == "invalid_api_key"
@@ -79,7 +82,7 @@ def test_openai_paths_answer_401_in_openai_shape(server: ServerHandle) -> None:
 def test_either_header_style_is_accepted(
     server: ServerHandle, headers: Callable[[str], dict[str, str]]
 ) -> None:
-    response = httpx.get(server.base_url + "/", headers=headers(server.api_key))
+    response = httpx.get(server.base_url + "/", headers=headers(server.api_key), verify=TLS)
     assert response.status_code == 200
     assert {a["name"] for a in response.json()["agents"]} == {
         "finance_agent",
@@ -699,7 +702,9 @@ def test_disconnected_client_leaves_the_run_running_and_leaks_nothing(
 ) -> None:
     server = own_server
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(base_url=server.base_url, headers=headers, timeout=PATIENCE_S) as client:
+    with httpx.Client(
+        base_url=server.base_url, headers=headers, timeout=PATIENCE_S, verify=TLS
+    ) as client:
         _disconnect_and_check(server, client)
 
 
@@ -851,7 +856,10 @@ def test_faults_are_ignored_unless_switched_on() -> None:
     with start_server(delay_ms=0) as plain:
         headers = {"X-API-Key": plain.api_key, "X-AgentNB-Fault": "status=500"}
         response = httpx.post(
-            plain.base_url + "/v1/run", json={"agent": "echo", "prompt": "x"}, headers=headers
+            plain.base_url + "/v1/run",
+            json={"agent": "echo", "prompt": "x"},
+            headers=headers,
+            verify=TLS,
         )
         assert response.status_code == 200
 
@@ -868,18 +876,20 @@ def test_start_server_handle_lifecycle() -> None:
         assert "secret-key-123" not in repr(handle)
         with pytest.raises(ConfigurationError):
             handle.url_for("nonsense")
-        ok = httpx.get(handle.base_url + "/", headers={"X-API-Key": "secret-key-123"})
+        ok = httpx.get(handle.base_url + "/", headers={"X-API-Key": "secret-key-123"}, verify=TLS)
         assert ok.status_code == 200
     assert not handle.running
     handle.stop()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(handle.base_url + "/")
+        httpx.get(handle.base_url + "/", verify=TLS)
 
 
 def test_stop_ends_open_streams_promptly() -> None:
     handle = start_server(faults=FaultBook(), delay_ms=0)
     headers = {"X-API-Key": handle.api_key, "X-AgentNB-Fault": "stall-after=1"}
-    with httpx.Client(base_url=handle.base_url, headers=headers, timeout=PATIENCE_S) as c:
+    with httpx.Client(
+        base_url=handle.base_url, headers=headers, timeout=PATIENCE_S, verify=TLS
+    ) as c:
         body = {"query": "a b c d e f g"}
         with c.stream("POST", "/v1/agents/echo/stream", json=body) as response:
             frames = iter_sse(response)

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentnb_testing import PATIENCE_S, patient
+from agentnb_testing import PATIENCE_S, TLS, patient
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -50,7 +50,7 @@ def spans_of_trace(phoenix: str, trace_id: str, expected: int) -> list[dict[str,
     deadline = time.monotonic() + PATIENCE_S
     spans: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        page = httpx.get(f"{phoenix}/v1/projects/default/spans", params={"limit": 100})
+        page = httpx.get(f"{phoenix}/v1/projects/default/spans", params={"limit": 100}, verify=TLS)
         if page.status_code == 200:
             data = page.json()["data"]
             spans = [s for s in data if s["context"]["trace_id"] == trace_id]
@@ -61,7 +61,7 @@ def spans_of_trace(phoenix: str, trace_id: str, expected: int) -> list[dict[str,
 
 
 def project_id(phoenix: str) -> str:
-    projects = httpx.get(f"{phoenix}/v1/projects").json()["data"]
+    projects = httpx.get(f"{phoenix}/v1/projects", verify=TLS).json()["data"]
     [default] = [p for p in projects if p["name"] == "default"]
     return str(default["id"])
 
@@ -131,7 +131,7 @@ def _trace_id_of(phoenix: str, local_id: str) -> str:
     """The trace whose run span carries agentnb's id for the run."""
     deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
-        page = httpx.get(f"{phoenix}/v1/projects/default/spans", params={"limit": 100})
+        page = httpx.get(f"{phoenix}/v1/projects/default/spans", params={"limit": 100}, verify=TLS)
         if page.status_code == 200:
             for span in page.json()["data"]:
                 if span["attributes"].get("agentnb.run.id") == local_id:
@@ -292,6 +292,7 @@ def price_in_phoenix(phoenix: str, model: str, price: dict[str, float]) -> None:
         f"{phoenix}/graphql",
         json={"query": CREATE_MODEL, "variables": {"input": model_input}},
         timeout=PATIENCE_S,
+        verify=TLS,
     )
     assert reply.status_code == 200 and "errors" not in reply.json(), reply.text
     provider = TracerProvider(
@@ -321,6 +322,7 @@ def probed_cost(phoenix: str, trace_id: str) -> float | None:
             f"{phoenix}/graphql",
             json={"query": TRACE_COST, "variables": {"traceId": trace_id}},
             timeout=PATIENCE_S,
+            verify=TLS,
         )
         projects = [edge["node"] for edge in reply.json()["data"]["projects"]["edges"]]
         for project in projects:
@@ -355,7 +357,9 @@ def history_totals(rows: list[dict[str, Any]]) -> Totals:
 def phoenix_totals(phoenix: str, project_name: str) -> Totals:
     """Phoenix's own token counts and costs for ``project_name``: the project's, each
     session's, and each trace's (named by the agentnb run id on its root span)."""
-    reply = httpx.post(f"{phoenix}/graphql", json={"query": TOTALS_QUERY}, timeout=PATIENCE_S)
+    reply = httpx.post(
+        f"{phoenix}/graphql", json={"query": TOTALS_QUERY}, timeout=PATIENCE_S, verify=TLS
+    )
     reply.raise_for_status()
     assert "errors" not in reply.json(), reply.json()
     projects = [edge["node"] for edge in reply.json()["data"]["projects"]["edges"]]
@@ -473,6 +477,7 @@ def phoenix_annotations(phoenix: str, project: str, span_ids: list[str]) -> dict
         f"{phoenix}/v1/projects/{project}/span_annotations",
         params={"span_ids": span_ids, "limit": 100},
         timeout=PATIENCE_S,
+        verify=TLS,
     )
     if reply.status_code != 200:
         return {}
@@ -510,7 +515,9 @@ def probe_after(phoenix: str, project: str) -> None:
     provider.shutdown()
     deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
-        page = httpx.get(f"{phoenix}/v1/projects/{project}/spans", params={"limit": 100})
+        page = httpx.get(
+            f"{phoenix}/v1/projects/{project}/spans", params={"limit": 100}, verify=TLS
+        )
         if any(s["context"]["span_id"] == span_id for s in page.json()["data"]):
             return
         time.sleep(0.5)
