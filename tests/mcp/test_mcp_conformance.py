@@ -94,10 +94,10 @@ def results_folders(results: Path) -> dict[str, Path]:
 
 
 def client_exit(said: str, folder: Path) -> int:
-    """The exit status of the scenario's client, as the suite said it: only its output says a
-    client's error (``Client exited with code 1``, then the client's stdout and stderr, which
-    it also saves in the scenario's folder), with no scenario's name, so the saved output
-    names the scenario. Clients alike in output that erred are all charged with it."""
+    """The exit status of the scenario's client, as the suite said it. Only its output says a
+    client's error, with no scenario's name: ``Client exited with code 1``, then the client's
+    stdout and stderr, which the scenario's folder also holds, so they name the scenario
+    (clients alike in output that erred are all charged with it)."""
     out, err = ((folder / name).read_text() for name in ("stdout.txt", "stderr.txt"))
     dumped = (f"\nStdout:\n{out}\n" if out else "") + (f"\nStderr:\n{err}\n" if err else "")
     exited = re.search(
@@ -106,20 +106,18 @@ def client_exit(said: str, folder: Path) -> int:
     return int(exited[1]) if exited else 0
 
 
-def timed_out(said: str, folders: dict[str, Path]) -> set[str]:
-    """The scenarios whose client the suite stopped at its timeout: it says so with no
-    scenario's name (and with no exit status: the client was killed), then saves that
-    scenario's results, the folder the next ``Results saved to`` line names."""
-    by_folder = {str(folder): scenario for scenario, folder in folders.items()}
-    saved_after = re.findall(
-        r"^Client timed out after \d+ms$.*?^Results saved to (.+)$", said, re.M | re.S
-    )
-    return {by_folder.get(folder, folder) for folder in saved_after}
+def stopped_at_its_timeout(said: str) -> list[str] | None:
+    """None if the suite stopped no client at its timeout; else the results folders saved after
+    the first it stopped, among them those of the clients it stopped: it says it stopped one
+    with no scenario's name (and no exit status: the client was killed), then saves that
+    scenario's results, and clients stopped together are saved together."""
+    stop = said.find("\nClient timed out after ")
+    return None if stop < 0 else re.findall(r"^Results saved to (.+)$", said[stop:], re.M)
 
 
 def late(check: dict[str, Any]) -> bool:
-    """The suite's one check of a duration failed for a reconnection later than the server's
-    ``retry`` (500 ms) and its tolerance. A busy machine makes any client late (26 clients
+    """The check failed (or warned of) for a reconnection later than the server's ``retry``
+    (500 ms) and its tolerance: the suite's one check of a duration. A busy machine makes any client late (26 clients
     starting at once on two cores the more), so lateness is not held against agentnb; a
     reconnection too early still fails (no load makes a client early), and so does none at
     all (the scenario's other checks)."""
@@ -160,7 +158,9 @@ def test_agentnb_as_an_mcp_client_passes_every_scenario_of_what_it_offers(tmp_pa
     """Every client scenario passes whole (its checks and its client's exit), the basic ones
     and OAuth's (discovery, scopes and their step-up, each token endpoint authentication, a
     client registered ahead of time, a client metadata document), but the baseline's, which
-    fail: a scenario that starts to pass fails the test until its line is removed."""
+    fail: a scenario that starts to pass fails the test until its line is removed. A client
+    the suite stops at its timeout fails it whatever its scenario: the suite does not say
+    whose it was, and a client that hangs is at fault even where agentnb fails by design."""
     suite = sdk_npm_file("mcp-conformance", ".bin/conformance")
     scenarios = client_scenarios(suite)
     baseline = expected_failures("client")
@@ -168,21 +168,21 @@ def test_agentnb_as_an_mcp_client_passes_every_scenario_of_what_it_offers(tmp_pa
     assert set(baseline) <= set(scenarios), "a baseline line names no scenario of the suite"
     said = run_client_suite(suite, tmp_path)
     folders = results_folders(tmp_path / "results")
-    stopped = timed_out(said, folders)
     held = {
-        scenario: (
-            ["no results: the suite did not run it to its end"]
-            if scenario not in folders
-            else faults(scenario, folders[scenario], said)
-        )
-        + (["the suite stopped its client at its timeout"] if scenario in stopped else [])
+        scenario: faults(scenario, folders[scenario], said)
+        if scenario in folders
+        else ["no results: the suite did not run it to its end"]
         for scenario in scenarios
     }
     failing = [s for s in scenarios if held[s] and s not in baseline]
     assert not failing, "\n\n".join(f"{s}:\n{told(folders.get(s), held[s], said)}" for s in failing)
+    stopped = stopped_at_its_timeout(said)
+    assert stopped is None, (
+        f"a client stopped at the suite's timeout, of {stopped}:\n{said[-3000:]}"
+    )
     passed = {s for s in scenarios if not held[s]}
     assert not passed & set(baseline), f"passing now, off the baseline: {passed & set(baseline)}"
-    assert set(folders) <= set(scenarios) and not stopped - set(scenarios), said[-3000:]
+    assert set(folders) <= set(scenarios), f"results of no listed scenario: {set(folders)}"
 
 
 @pytest.fixture
