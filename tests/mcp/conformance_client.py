@@ -7,7 +7,9 @@ field given (``elicit=``), so the form's defaults are what goes back (SEP-1034).
 ``auth/`` scenario it signs in as a person would: as the client the scenario registered ahead
 of time (its context's ``client_id`` and ``client_secret``), else named by the suite's client
 metadata document's URL, else registered on the spot; the link agentnb shows is opened (the
-suite's authorization server sends it straight back to agentnb's listener)."""
+suite's authorization server sends it straight back to agentnb's listener). Its tokens go in a
+key file of the scenario's own, in the folder ``CONFORMANCE_KEYS_DIR`` names (see
+:func:`keep_tokens_apart`)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import os
 import re
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -72,7 +75,19 @@ def signing_in() -> OAuth | None:
     return OAuth(client_metadata_url=CIMD_URL)
 
 
+def keep_tokens_apart() -> None:
+    """Keeps the scenario's tokens in a key file of its own (``AGENTNB_MCP_KEYS``) in the folder
+    ``CONFORMANCE_KEYS_DIR`` names: the suite's servers reuse their ports, and a file shared by
+    the scenarios sent one scenario's server the token another's had given on the same port
+    (and the client skipped signing in)."""
+    folder = os.environ.get("CONFORMANCE_KEYS_DIR")
+    if folder:
+        scenario = re.sub(r"\W", "_", os.environ["MCP_CONFORMANCE_SCENARIO"])
+        os.environ["AGENTNB_MCP_KEYS"] = str(Path(folder) / f"{scenario}.json")
+
+
 def main(url: str) -> None:
+    keep_tokens_apart()
     sys.stdout = Person()  # type: ignore[assignment]
     with agentnb.mcp_tools(url=url, elicit=lambda _form: {}, auth=signing_in()) as tools:
         for tool in tools:
