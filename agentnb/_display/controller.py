@@ -205,8 +205,7 @@ _holding: weakref.WeakSet[ChatController] = weakref.WeakSet()
 """The controllers holding their first frame until the executing cell ends (loop thread)."""
 _watching_cells = False
 _cells_ended = 0
-"""Cells ended since the first held frame, counted on the kernel's thread as each ends: a
-chat cell the next cell makes reads the count after it, however busy the loop."""
+"""Cells ended since the first held frame (counted on the kernel's thread, as each ends)."""
 
 
 def _watch_cell_ends() -> None:
@@ -220,6 +219,8 @@ def _watch_cell_ends() -> None:
 
 
 def _cell_ended(*_result: Any) -> None:
+    # counted here, not on the loop: a chat cell the next cell makes must read this cell's end
+    # however busy the loop is (else it takes itself for one whose cell ended: no frame)
     global _cells_ended
     _cells_ended += 1
     get_loop().call_soon_threadsafe(_release_held)
