@@ -48,9 +48,9 @@ def running_kernel(env: Mapping[str, str] | None = None, cwd: str | None = None)
     else:
         manager.start_kernel(env=dict(env), **where)
     client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=PATIENCE_S)
-    try:
+    try:  # a kernel never ready is shut down too (else it outlives the test)
+        client.start_channels()
+        client.wait_for_ready(timeout=PATIENCE_S)
         yield client
     finally:
         client.stop_channels()

@@ -180,9 +180,9 @@ def kernel() -> Iterator[Kernel]:
     manager = jupyter_client.KernelManager(kernel_name="python3")
     manager.start_kernel()
     client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=PATIENCE_S)
-    try:
+    try:  # a kernel never ready is shut down too (else it outlives the test)
+        client.start_channels()
+        client.wait_for_ready(timeout=PATIENCE_S)
         yield Kernel(manager, client)
     finally:
         client.stop_channels()
