@@ -394,8 +394,10 @@ def test_a_cell_made_while_the_loop_is_busy_with_the_last_cells_end_still_stream
     )
     cell_id = session.execute(
         f"""
-        cell = agentnb.show(client.stream("writer", "Write", metadata={{"paragraphs": "40"}}))
-        loop_free.set()
+        try:
+            cell = agentnb.show(client.stream("writer", "Write", metadata={{"paragraphs": "40"}}))
+        finally:
+            loop_free.set()  # a failure here must not leave the module's loop blocked
         deadline = time.monotonic() + {PATIENCE_S:g}
         while cell.frames_sent < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
