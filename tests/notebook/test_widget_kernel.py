@@ -347,6 +347,21 @@ def test_a_cell_s_chat_cells_all_open_before_their_first_frames_which_go_when_it
         session.execute("controller.FIRST_FRAME_HOLD = 0.5")
 
 
+STREAMS_WHILE_EXECUTING = f"""
+import time
+try:
+    cell = agentnb.show(client.stream("writer", "Write", metadata={{"paragraphs": "40"}}))
+finally:
+    loop_free.set()  # the loop-busy test's: a failure here must not leave the loop blocked
+deadline = time.monotonic() + {PATIENCE_S:g}
+while cell.frames_sent < 2 and time.monotonic() < deadline:
+    time.sleep(0.05)
+print(cell.frames_sent >= 2)
+cell.stop()
+"""
+"""A cell that shows a streaming run, then waits (still executing) for its second frame."""
+
+
 def test_a_cell_that_goes_on_after_displaying_a_run_streams_it_meanwhile(
     kernel: Any, paced_server: ServerHandle
 ) -> None:
@@ -354,17 +369,8 @@ def test_a_cell_that_goes_on_after_displaying_a_run_streams_it_meanwhile(
     displayed the run still executes: a long cell shows its run streaming."""
     session = Session(kernel)
     session.execute(setup_code(paced_server))
-    cell_id = session.execute(
-        f"""
-        import time
-        cell = agentnb.show(client.stream("writer", "Write", metadata={{"paragraphs": "40"}}))
-        deadline = time.monotonic() + {PATIENCE_S:g}
-        while cell.frames_sent < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        print(cell.frames_sent >= 2)
-        cell.stop()
-        """
-    )
+    session.execute("import threading; loop_free = threading.Event()")  # nothing holds it
+    cell_id = session.execute(STREAMS_WHILE_EXECUTING)
     assert session.stdout(cell_id).strip() == "True"
     (comm_id,) = chat_views(session, cell_id)
     during = [
@@ -392,19 +398,7 @@ def test_a_cell_made_while_the_loop_is_busy_with_the_last_cells_end_still_stream
         get_loop().call_soon_threadsafe(loop_free.wait)  # the loop busy past this cell's end
         """
     )
-    cell_id = session.execute(
-        f"""
-        try:
-            cell = agentnb.show(client.stream("writer", "Write", metadata={{"paragraphs": "40"}}))
-        finally:
-            loop_free.set()  # a failure here must not leave the module's loop blocked
-        deadline = time.monotonic() + {PATIENCE_S:g}
-        while cell.frames_sent < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        print(cell.frames_sent >= 2)
-        cell.stop()
-        """
-    )
+    cell_id = session.execute(STREAMS_WHILE_EXECUTING)
     assert session.stdout(cell_id).strip() == "True"
 
 
