@@ -3,7 +3,12 @@ cells run, every iopub message kept (outputs, comm messages) for the tests to re
 
 from __future__ import annotations
 
+import atexit
+import itertools
+import os
 import queue
+import shutil
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -12,9 +17,49 @@ from typing import Any
 
 from agentnb_testing import PATIENCE_S
 
-__all__ = ["WIDGET_MIME", "Session", "executed_cell", "reset_kernel", "running_kernel"]
+__all__ = [
+    "WIDGET_MIME",
+    "Session",
+    "executed_cell",
+    "kernel_config",
+    "kernel_manager",
+    "reset_kernel",
+    "running_kernel",
+]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+_SOCKETS: str | None = None
+_KERNELS = itertools.count(1)
+
+
+def kernel_config() -> Any:
+    """The configuration of a kernel's manager (``config=`` of a ``KernelManager`` or an
+    nbclient ``NotebookClient``) that makes the kernel's channels Unix sockets of its own, not
+    TCP ports. jupyter_client picks a TCP kernel's five ports by binding port 0 and letting
+    go, and the kernel binds them later: another process may take one meanwhile
+    (jupyter/jupyter_client#487), and the suite starts kernels in two workers and a
+    JupyterLab at once, beside thousands of connections whose own ports come from the same
+    range. A kernel that loses it may never answer ("Kernel didn't respond in 300 seconds",
+    as a docs example's kernel did once beside two CPU burners)."""
+    from traitlets.config import Config
+
+    global _SOCKETS
+    if _SOCKETS is None:  # short: a socket's path is at most 107 bytes
+        _SOCKETS = tempfile.mkdtemp(prefix="agentnb-kernels-")
+        atexit.register(shutil.rmtree, _SOCKETS, True)
+    where = os.path.join(_SOCKETS, f"k{next(_KERNELS)}")
+    return Config(
+        {"KernelManager": {"transport": "ipc", "ip": where, "connection_file": f"{where}.json"}}
+    )
+
+
+def kernel_manager() -> Any:
+    """A ``python3`` kernel's manager, not started, its channels Unix sockets (see
+    :func:`kernel_config`)."""
+    import jupyter_client  # the kernel tests skip without it (pytest.importorskip)
+
+    return jupyter_client.KernelManager(kernel_name="python3", config=kernel_config())
 
 
 def executed_cell(code: str, env: Mapping[str, str]) -> tuple[list[Any], dict[str, Any]]:
@@ -27,7 +72,11 @@ def executed_cell(code: str, env: Mapping[str, str]) -> tuple[list[Any], dict[st
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code)]
     client = nbclient.NotebookClient(
-        nb, timeout=PATIENCE_S, kernel_name="python3", store_widget_state=True
+        nb,
+        config=kernel_config(),
+        kernel_name="python3",
+        timeout=PATIENCE_S,
+        store_widget_state=True,
     )
     client.execute(env=dict(env))
     states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
@@ -39,9 +88,7 @@ def running_kernel(env: Mapping[str, str] | None = None, cwd: str | None = None)
     """A started ``python3`` kernel's client, its channels open (``env``: the kernel's
     environment, this process's by default; ``cwd``: its working folder, this process's by
     default); shut down at the end."""
-    import jupyter_client  # the kernel tests skip without it (pytest.importorskip)
-
-    manager = jupyter_client.KernelManager(kernel_name="python3")
+    manager = kernel_manager()
     where = {} if cwd is None else {"cwd": cwd}
     if env is None:
         manager.start_kernel(**where)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from agentnb_testing import PATIENCE_S, client_for
+from kernel_session import kernel_config
 
 from agentnb import runs
 from agentnb._app.past.compare_runs import compare
@@ -262,7 +263,9 @@ def test_in_a_notebook_and_its_nbconvert_copy(
     )
     cells = [setup, "agentnb.compare(a, b)", "agentnb.compare(a.local_id, b.local_id)"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=PATIENCE_S).execute()
+    nbclient.NotebookClient(
+        notebook, config=kernel_config(), kernel_name="python3", timeout=PATIENCE_S
+    ).execute()
     views = []
     for cell in notebook.cells[1:]:
         [output] = cell.outputs

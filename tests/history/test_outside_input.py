@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S, REPO, history_id, history_records
+from kernel_session import kernel_manager
 
 import agentnb
 import agentnb.evals
@@ -549,9 +550,9 @@ def wait_for_output(client: Any, msg_id: str, text: str) -> None:
 
 
 def test_a_kernel_interrupt_stops_a_long_query(tmp_path: Path) -> None:
-    jupyter_client = pytest.importorskip("jupyter_client")
+    pytest.importorskip("jupyter_client")
     path = legit_file(tmp_path / "history.sqlite3")
-    manager = jupyter_client.KernelManager(kernel_name="python3")
+    manager = kernel_manager()
     manager.start_kernel(env={**os.environ, "PYTHONPATH": str(REPO), "AGENTNB_HISTORY": "off"})
     client = manager.client()
     client.start_channels()

@@ -28,6 +28,7 @@ from agentnb.history import HistoryStore
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
 from agentnb_testing import PATIENCE_S
 from hostile_server import Conn, HostileServer, Request, sse_head
+from kernel_session import kernel_config
 
 NOW = time.time()
 HOUR = int(NOW // 3600 * 3600)
@@ -311,7 +312,9 @@ def test_a_run_keeps_saying_what_it_refused_in_a_later_kernel(
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     env = {**os.environ, "AGENTNB_HISTORY": str(path)}
-    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=PATIENCE_S).execute(env=env)
+    nbclient.NotebookClient(
+        notebook, config=kernel_config(), kernel_name="python3", timeout=PATIENCE_S
+    ).execute(env=env)
     printed = [
         "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout").strip()
         for cell in notebook.cells

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S
-from kernel_session import Session
+from kernel_session import Session, kernel_manager
 
 from agentnb.evals._book import ExperimentBook
 from agentnb.history import HistoryStore
@@ -45,7 +45,7 @@ print(json.dumps([run.status for run in resumed]))
 
 
 def kernel(env: dict[str, str]) -> tuple[object, object]:
-    manager = jupyter_client.KernelManager(kernel_name="python3")
+    manager = kernel_manager()
     manager.start_kernel(env=env)
     client = manager.client()
     client.start_channels()

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S
+from kernel_session import kernel_manager
 
 from agentnb._history._writer import ORPHAN_MESSAGE
 from agentnb.history import HistoryStore
@@ -76,7 +77,7 @@ def kernels(env: dict[str, str], count: int) -> Iterator[list[Kernel]]:
     started: list[Kernel] = []
     try:
         for _ in range(count):
-            manager = jupyter_client.KernelManager(kernel_name="python3")
+            manager = kernel_manager()
             managers.append(manager)
             manager.start_kernel(env=env)
         for manager in managers:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S
+from kernel_session import kernel_config, kernel_manager
 
 from agentnb.server import ServerHandle
 
@@ -50,7 +51,11 @@ def execute(*sources: str, env: dict[str, str] | None = None) -> tuple[Any, list
         statuses.append(execute_reply["content"]["status"])
 
     client = nbclient.NotebookClient(
-        notebook, kernel_name="python3", timeout=PATIENCE_S, on_cell_executed=executed
+        notebook,
+        config=kernel_config(),
+        kernel_name="python3",
+        timeout=PATIENCE_S,
+        on_cell_executed=executed,
     )
     with contextlib.suppress(nbclient.exceptions.CellExecutionError):
         client.execute(**({} if env is None else {"env": env}))
@@ -177,7 +182,7 @@ class Kernel:
 
 @pytest.fixture
 def kernel() -> Iterator[Kernel]:
-    manager = jupyter_client.KernelManager(kernel_name="python3")
+    manager = kernel_manager()
     manager.start_kernel()
     client = manager.client()
     try:  # a kernel never ready is shut down too (else it outlives the test)

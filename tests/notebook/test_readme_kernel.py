@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S, REPO
+from kernel_session import kernel_config
 
 pytestmark = [pytest.mark.kernel]
 
@@ -61,7 +62,9 @@ def test_the_readme_s_quickstart_runs_as_printed(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code) for code in cells]
     env = {**os.environ, "AGENTNB_HISTORY": str(tmp_path / "history.sqlite3")}
-    client = nbclient.NotebookClient(nb, timeout=PROGRAM_PATIENCE_S, kernel_name="python3")
+    client = nbclient.NotebookClient(
+        nb, config=kernel_config(), timeout=PROGRAM_PATIENCE_S, kernel_name="python3"
+    )
     client.execute(env=env, cwd=str(tmp_path))  # raises CellExecutionError on any cell's error
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert "shares" in printed and "worth $" in printed, printed

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S
+from kernel_session import kernel_config
 
 from agentnb.server import start_server
 
@@ -151,7 +152,11 @@ def test_a_whole_notebook_session_never_reveals_the_api_key(
         nb = nbformat.v4.new_notebook()
         nb.cells = session_cells(log_file, snapshot_dir)
         client = nbclient.NotebookClient(
-            nb, timeout=PATIENCE_S, kernel_name="python3", store_widget_state=True
+            nb,
+            config=kernel_config(),
+            timeout=PATIENCE_S,
+            kernel_name="python3",
+            store_widget_state=True,
         )
         with (
             open(tmp_path / "kernel.stdout", "wb") as out,

@@ -17,14 +17,24 @@ from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S, REPO, sdk_python
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 EXTRAS = ("pandas", "matplotlib", "opentelemetry")
 EXECUTE = """
-import json, sys
+import json, os, shutil, sys, tempfile
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 path = sys.argv[1]
 notebook = nbformat.read(path, as_version=4)
 per_cell = float(sys.argv[2])  # the suite's PATIENCE_S: a bound for a hang
-NotebookClient(notebook, timeout=per_cell, kernel_name="python3", allow_errors=True).execute()
+# Unix sockets, not TCP ports another process may take first (tests/kernel_session.py)
+sockets = tempfile.mkdtemp(prefix="agentnb-kernels-")
+where = os.path.join(sockets, "k")
+ipc = Config({"KernelManager": {"transport": "ipc", "ip": where, "connection_file": where + ".json"}})
+try:
+    NotebookClient(
+        notebook, config=ipc, timeout=per_cell, kernel_name="python3", allow_errors=True
+    ).execute()
+finally:
+    shutil.rmtree(sockets, ignore_errors=True)
 outputs = []
 for cell in notebook.cells:
     for output in cell.get("outputs", []):
