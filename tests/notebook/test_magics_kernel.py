@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S
-from kernel_session import kernel_config, kernel_manager
+from kernel_session import kernel_config, running_kernel
 
 from agentnb.server import ServerHandle
 
@@ -182,16 +182,8 @@ class Kernel:
 
 @pytest.fixture
 def kernel() -> Iterator[Kernel]:
-    manager = kernel_manager()
-    manager.start_kernel()
-    client = manager.client()
-    try:  # a kernel never ready is shut down too (else it outlives the test)
-        client.start_channels()
-        client.wait_for_ready(timeout=PATIENCE_S)
-        yield Kernel(manager, client)
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    with running_kernel() as client:
+        yield Kernel(client.parent, client)  # the client's parent is its kernel's manager
 
 
 def wait_for_status(kernel: Kernel, name: str, within: float) -> str:
