@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S
-from kernel_session import Session, kernel_manager
+from kernel_session import Session, running_kernel
 
 from agentnb.evals._book import ExperimentBook
 from agentnb.history import HistoryStore
 from agentnb.server import ServerHandle
 
-jupyter_client = pytest.importorskip("jupyter_client")
+pytest.importorskip("jupyter_client")
 
 QUESTIONS = 12
 
@@ -44,15 +44,6 @@ print(json.dumps([run.status for run in resumed]))
 """
 
 
-def kernel(env: dict[str, str]) -> tuple[object, object]:
-    manager = kernel_manager()
-    manager.start_kernel(env=env)
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=PATIENCE_S)
-    return manager, client
-
-
 def pairs_by_status(history: Path) -> dict[str | None, list[str]]:
     with HistoryStore(history) as store:
         current = ExperimentBook(store).current_runs("killed")
@@ -69,33 +60,26 @@ def test_an_experiment_killed_mid_way_is_resumed_in_a_new_kernel(
     env = {**os.environ, "AGENTNB_HISTORY": str(history)}
     setup = SETUP.format(url=server.url_for("operativus"), key=server.api_key)
 
-    manager, client = kernel(env)
-    try:
+    with running_kernel(env) as client:
         Session(client).execute(setup)
-        client.execute(START)  # type: ignore[attr-defined]  # not waited for: it is killed
+        client.execute(START)  # not waited for: it is killed
         deadline = time.monotonic() + PATIENCE_S
         while len(pairs_by_status(history).get("completed", [])) < 3:
             assert time.monotonic() < deadline, pairs_by_status(history)
             time.sleep(0.1)
-        os.kill(manager.provisioner.pid, signal.SIGKILL)  # type: ignore[attr-defined]
-        manager.provisioner.process.wait(PATIENCE_S)  # type: ignore[attr-defined]
-    finally:
-        client.stop_channels()  # type: ignore[attr-defined]
-        manager.shutdown_kernel(now=True)  # type: ignore[attr-defined]
+        provisioner = client.parent.provisioner  # the client's parent is its kernel's manager
+        os.kill(provisioner.pid, signal.SIGKILL)
+        provisioner.process.wait(PATIENCE_S)
 
     before = pairs_by_status(history)
     done_before = set(before.get("completed", []))
     assert 3 <= len(done_before) < QUESTIONS  # killed mid-way
     assert set(before) - {"completed", "interrupted", None} == set()  # its running runs too
 
-    manager, client = kernel(env)
-    try:
+    with running_kernel(env) as client:
         session = Session(client)
         session.execute(setup + "\nimport json")
         statuses = json.loads(session.stdout(session.execute(RESUME, timeout=PROGRAM_PATIENCE_S)))
-    finally:
-        client.stop_channels()  # type: ignore[attr-defined]
-        manager.shutdown_kernel(now=True)  # type: ignore[attr-defined]
 
     assert statuses == ["completed"] * QUESTIONS
     after = pairs_by_status(history)

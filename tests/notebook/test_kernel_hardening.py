@@ -37,7 +37,7 @@ pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
 ]
 
-jupyter_client = pytest.importorskip("jupyter_client")
+pytest.importorskip("jupyter_client")
 
 CHUNK_DELAY_MS = 20
 """writer with 200 paragraphs is ~2,600 events: at 20 ms a chunk it streams for ~50 s."""

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.kernel
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
-jupyter_client = pytest.importorskip("jupyter_client")
+pytest.importorskip("jupyter_client")
 
 
 def connect_code(server: ServerHandle, **headers: str) -> str:

@@ -28,7 +28,7 @@ from agentnb.server.agents._trader_agent import APPROVAL_REASON
 
 pytestmark = pytest.mark.kernel
 
-jupyter_client = pytest.importorskip("jupyter_client")
+pytest.importorskip("jupyter_client")
 
 
 @pytest.fixture(scope="module")
