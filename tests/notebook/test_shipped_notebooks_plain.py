@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S, REPO, sdk_python
+from kernel_session import kernel_config
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 EXTRAS = ("pandas", "matplotlib", "opentelemetry")
 EXECUTE = """
-import json, os, shutil, sys, tempfile
+import json, sys
 import nbformat
 from nbclient import NotebookClient
 from traitlets.config import Config
@@ -25,16 +26,10 @@ from traitlets.config import Config
 path = sys.argv[1]
 notebook = nbformat.read(path, as_version=4)
 per_cell = float(sys.argv[2])  # the suite's PATIENCE_S: a bound for a hang
-# Unix sockets, not TCP ports another process may take first (tests/kernel_session.py)
-sockets = tempfile.mkdtemp(prefix="agentnb-kernels-")
-where = os.path.join(sockets, "k")
-ipc = Config({"KernelManager": {"transport": "ipc", "ip": where, "connection_file": where + ".json"}})
-try:
-    NotebookClient(
-        notebook, config=ipc, timeout=per_cell, kernel_name="python3", allow_errors=True
-    ).execute()
-finally:
-    shutil.rmtree(sockets, ignore_errors=True)
+kernel = Config(json.loads(sys.argv[3]))  # the suite's kernel_config()
+NotebookClient(
+    notebook, config=kernel, timeout=per_cell, kernel_name="python3", allow_errors=True
+).execute()
 outputs = []
 for cell in notebook.cells:
     for output in cell.get("outputs", []):
@@ -64,7 +59,7 @@ def test_a_shipped_notebook_runs_in_a_plain_install(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTNB_", "PYTHON"))}
     env.update(PYTHONPATH=str(REPO), AGENTNB_HISTORY=str(tmp_path / "history.sqlite3"))
     done = subprocess.run(
-        [str(plain), "-c", EXECUTE, str(path), str(PATIENCE_S)],
+        [str(plain), "-c", EXECUTE, str(path), str(PATIENCE_S), json.dumps(kernel_config())],
         capture_output=True, text=True, env=env, cwd=path.parent, timeout=PROGRAM_PATIENCE_S, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
