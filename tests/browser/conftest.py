@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -107,16 +108,20 @@ def serve_jupyter(
 ) -> Iterator[Lab]:
     """``python -m MODULE`` (a Jupyter server app) on a free 127.0.0.1 port with an empty
     token, its kernels' default connection pointing at ``agent_server`` and their history
-    in the folder they start in (the notebook's)."""
+    in the folder they start in (the notebook's). Its kernels talk over Unix sockets in a
+    runtime folder of its own, as the rest's do (``kernel_session.kernel_config``: a TCP
+    kernel's ports can be taken before it binds them, jupyter/jupyter_client#487); the
+    folder is short, since a socket's path is at most 107 bytes and pytest's are long."""
     root = base / "notebooks"
     root.mkdir()
     port = free_port()
+    runtime = Path(tempfile.mkdtemp(prefix="agentnb-jupyter-"))
     env = connection_env(
         agent_server,
         base,
         AGENTNB_HISTORY="history.sqlite3",
         JUPYTER_CONFIG_DIR=str(base / "config"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+        JUPYTER_RUNTIME_DIR=str(runtime),
         JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
         JUPYTER_PLATFORM_DIRS="1",
@@ -126,25 +131,29 @@ def serve_jupyter(
     quiet_settings(base)
     no_build_check(base / "config")
     url = f"http://127.0.0.1:{port}"
-    with serving(
-        [
-            sys.executable, "-m", module,
-            f"--ServerApp.port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            "--IdentityProvider.token=",
-            "--ServerApp.password=",
-            "--ServerApp.disable_check_xsrf=True",
-            f"--ServerApp.root_dir={root}",
-            *app_args,
-            "--KernelSpecManager.ensure_native_kernel=True",
-            "--no-browser",
-            "--allow-root",
-        ],
-        ready_url=f"{url}/api/status",
-        log_path=base / f"{module}.log",
-        env=env,
-    ):  # fmt: skip
-        yield Lab(url, root)
+    try:
+        with serving(
+            [
+                sys.executable, "-m", module,
+                f"--ServerApp.port={port}",
+                "--ServerApp.ip=127.0.0.1",
+                "--IdentityProvider.token=",
+                "--ServerApp.password=",
+                "--ServerApp.disable_check_xsrf=True",
+                f"--ServerApp.root_dir={root}",
+                *app_args,
+                "--KernelSpecManager.ensure_native_kernel=True",
+                "--KernelManager.transport=ipc",
+                "--no-browser",
+                "--allow-root",
+            ],
+            ready_url=f"{url}/api/status",
+            log_path=base / f"{module}.log",
+            env=env,
+        ):  # fmt: skip
+            yield Lab(url, root)
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def jupyter_api(lab: Lab, method: str, path: str) -> Any:
