@@ -1,6 +1,7 @@
 """A read grows with the runs it reads, never faster: the same read at ``n``, ``2n`` and
-``4n`` runs with scores and metadata. Work is counted, not timed: the Python and C functions
-called (``sys.setprofile``) and the bytes allocated (``tracemalloc``), freed at once or kept.
+``4n`` runs with scores and metadata. Work is counted, not timed: the Python lines run and the
+functions called (``sys.settrace``, ``sys.setprofile``) and the bytes allocated
+(``tracemalloc``), freed at once or kept.
 Beyond the read's fixed cost (what ``n`` runs cost less what ``n`` more add), ``4n`` runs cost
 about four times the work of ``n``; a read that does per-run work per score or per group (a
 list of every run built for each score given) reads about six or more."""
@@ -56,29 +57,41 @@ def history(path: Path, count: int) -> Path:
 
 
 def work(read: Callable[[], Any]) -> tuple[int, int]:
-    """Functions called, and bytes allocated, while ``read`` runs: between two calls or
-    returns, how far the traced memory rose (``tracemalloc``'s peak, reset at each), summed,
-    so memory freed at once counts too (a list of every run built and dropped per score)."""
-    calls = allocated = 0
+    """Steps taken, and bytes allocated, while ``read`` runs. A step is a Python line run or a
+    function called (Python or C): a loop that calls nothing (two runs compared in a nested
+    loop) still takes a step an iteration. At each step, how far the traced memory rose
+    (``tracemalloc``'s peak, reset at each) is summed, so memory freed at once counts too: a
+    list of every run built and dropped per score, even by calling a type (``list(ids)``),
+    which makes no call event of its own but runs on a line."""
+    steps = allocated = 0
     base = 0
 
-    def count(frame: object, event: str, arg: object) -> None:
-        nonlocal calls, allocated, base
-        if event in ("call", "c_call"):
-            calls += 1
+    def step() -> None:
+        nonlocal steps, allocated, base
+        steps += 1
         current, peak = tracemalloc.get_traced_memory()
         allocated += max(0, peak - base)
         tracemalloc.reset_peak()
         base = current
 
+    def called(frame: object, event: str, arg: object) -> None:
+        if event == "c_call":
+            step()
+
+    def lines(frame: object, event: str, arg: object) -> Any:
+        step()  # "call" of a Python function here, then each of its lines ("line")
+        return lines
+
     tracemalloc.start()
-    sys.setprofile(count)
+    sys.setprofile(called)
+    sys.settrace(lines)
     try:
         read()
     finally:
+        sys.settrace(None)
         sys.setprofile(None)
         tracemalloc.stop()
-    return calls, allocated
+    return steps, allocated
 
 
 READS: dict[str, Callable[[HistoryStore], Any]] = {
@@ -120,7 +133,7 @@ def test_a_read_costs_about_four_times_the_work_at_four_times_the_runs(
         with HistoryStore(histories[size]) as store:
             READS[read](store)  # imports and caches warmed: the same for every size
             costs.append(work(lambda store=store: READS[read](store)))
-    figures = zip(("calls", "bytes"), zip(*costs, strict=True), strict=True)
+    figures = zip(("steps", "bytes"), zip(*costs, strict=True), strict=True)
     for figure, (at_n, at_2n, at_4n) in figures:
         ratio = beyond_fixed(at_n, at_2n, at_4n)
         shown = "does not grow" if ratio is None else f"{ratio:.2f}x beyond the fixed cost"
@@ -149,7 +162,7 @@ def test_a_results_length_is_counted_not_read(histories: dict[int, Path], read: 
             costs.append(work(lambda store=store: COUNTS[read](store)))
             counted = COUNTS[read](store)
             assert counted > 50 and counted == len(list(store.runs(PINNED[read])))
-    for figure, at_n, at_4n in zip(("calls", "bytes"), *costs, strict=True):
+    for figure, at_n, at_4n in zip(("steps", "bytes"), *costs, strict=True):
         assert at_4n < at_n * 1.2, f"{read}: {at_n:,} {figure} at {SMALL} runs, {at_4n:,} at 4x"
 
 
@@ -158,3 +171,32 @@ PINNED = {
     "len(runs(status=...))": RunFilter(statuses=("completed",)),
     "len(runs(search=...)) past its cap": RunFilter(search="moved"),
 }
+
+
+def copies_all_for_each(ids: list[str]) -> None:
+    for _ in ids:
+        list(ids)  # a type called: no call event, and freed before the next
+
+
+def compares_every_pair(ids: list[str]) -> int:
+    same = 0
+    for a in ids:
+        for b in ids:
+            if a == b:  # no call at all
+                same += 1
+    return same
+
+
+@pytest.mark.parametrize("read", [copies_all_for_each, compares_every_pair])
+def test_a_read_that_grows_with_the_square_of_the_runs_is_caught(
+    read: Callable[[list[str]], Any],
+) -> None:
+    """The measure itself: work done for each run per run, by calling only a type or by
+    comparing in a loop (no call event either way), reads far over the bound."""
+    small = SMALL // 4  # the square of SMALL's runs, traced line by line, takes seconds
+    costs = [
+        work(lambda n=n: read([history_id(i) for i in range(n)]))
+        for n in (small, small * 2, small * GROWTH)
+    ]
+    ratios = [beyond_fixed(*figure) for figure in zip(*costs, strict=True)]
+    assert any(ratio is not None and ratio >= HELD for ratio in ratios), costs
