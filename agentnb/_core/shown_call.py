@@ -150,6 +150,15 @@ class ShownCall:
     """The approval's reason as the face says it: its lines made visible, whole (the card
     bounds its box and scrolls it); empty where there is none, or where it only repeats a
     value the face shows (Codex's title: the command, or the script its shell runs)."""
+    sends: tuple[str, ...] = ()
+    """What a read of the notebook sends: its reason's lines under the first (none for any
+    other call; an agent's "always" is the agent's own)."""
+
+    def head(self) -> str:
+        """The reason where it heads the call: its first line where what follows is shown
+        apart (:attr:`sends` in a block of its own, the diff in lines under the call), else
+        whole."""
+        return self.reason.split("\n", 1)[0] if self.sends or self.diff else self.reason
 
     def beside_diff(self) -> tuple[ShownArgument, ...]:
         """:attr:`arguments` for a surface that shows :attr:`diff` as lines under the call
@@ -165,6 +174,13 @@ class ShownCall:
         """The diff as lines under the call, saying how many are left out."""
         more = [f"… {self.diff_hidden:,} more lines of the diff"] if self.diff_hidden else []
         return [*self.diff, *more]
+
+    def diff_block(self) -> list[str]:
+        """The diff for a terminal: under a head line, each line in a gutter (so a line of
+        the file can never pass for a line of the terminal's own); none without a diff."""
+        if not self.diff:
+            return []
+        return ["what it writes:", *(f"  │ {line}" for line in self.diff_lines())]
 
     @property
     def clipped(self) -> bool:
@@ -240,7 +256,15 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         diff=tuple(visible(line) for line in diff[:DIFF_LINES]),
         diff_hidden=max(0, len(diff) - DIFF_LINES),
         reason=_reason(approval, shown),
+        sends=_sends(approval),
     )
+
+
+def _sends(approval: Any) -> tuple[str, ...]:
+    """What a read of the notebook sends (see :attr:`ShownCall.sends`), made visible."""
+    if approval is None or approval.for_run is None or approval.agent_option or not approval.reason:
+        return ()
+    return tuple(visible(line) for line in approval.reason.splitlines()[1:])
 
 
 def _diff_of(arguments: Any) -> list[str]:

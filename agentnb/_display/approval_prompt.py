@@ -195,35 +195,19 @@ def question(call: ToolCall, printed: str | None = None) -> str:
     shown = _shown(call)
     notes = shown.warnings()
     signature = shown.signature()
-    sends, choices = _sends(call), _choices(call)
+    sends = [shown.head(), *shown.sends] if shown.sends else []
+    choices = _choices(call)
     # a card's text values are not quoted: only a line of their own tells where one ends
     if not (notes or shown.clipped or shown.diff or shown.card) and len(signature) <= ONE_LINE:
         asked = shown.name if printed and printed.endswith(f"→ {signature}") else signature
         return "\n".join([*sends, f"Approve {asked}? {choices}] "])
     # the diff is read as lines below the call, not again as an escaped string
     lines = [f"{shown.name} wants to run:", *shown.lines(beside_diff=True)[1:-1]]
-    lines += [*shown.other_lines(), *_diff_block(shown)]
+    lines += [*shown.other_lines(), *shown.diff_block()]
     lines += [f"⚠ {note}" for note in notes]
     left = shown.left_out()
     asked = f"({left}: {WHOLE} shows the whole call) {choices}/v" if left else choices
     return "\n".join([*sends, *lines, f"Approve {shown.name}? {asked}] "])
-
-
-def _diff_block(shown: ShownCall) -> list[str]:
-    """The diff the call writes, under a head line, each line in a gutter (so a line of the
-    file can never pass for a line of the prompt)."""
-    if not shown.diff:
-        return []
-    return ["what it writes:", *(f"  │ {line}" for line in shown.diff_lines())]
-
-
-def _sends(call: ToolCall) -> list[str]:
-    """What a read of the notebook will read (the approval's reason names it), line by
-    line."""
-    approval = call.approval
-    if approval is None or approval.for_run is None or approval.agent_option or not approval.reason:
-        return []  # not a read of the notebook (an agent's "always" is the agent's own)
-    return [visible(line) for line in approval.reason.splitlines()]
 
 
 def _choices(call: ToolCall) -> str:

@@ -340,14 +340,14 @@ class TerminalPrinter:
             if self.prompted and not asks:
                 return  # the prompt asks the question, under the call's line
             head = f"{pad}  {TOOL_MARKS['awaiting_approval']} {name}"
-            why = shown_call(call).reason
-            if event.for_run is not None and event.agent_option is None:
-                why = why.split("\n", 1)[0]  # a notebook read: the prompt says the rest
+            shown = shown_call(call)
+            why = shown.head()  # a read's lines and a diff: the prompt's, else its gutter
             said = f"{head} awaits approval"
             line = ShownArgument(said, why).text() if why else said
             if event.question is not None:
                 line = f"{head} asks: {excerpt(event.question, 500, marked=True)}"
-            self._out.write(self._paint(line + "\n", YELLOW))
+            under = [] if self.prompted else shown.diff_block()
+            self._out.write(self._paint("\n".join([line, *under]) + "\n", YELLOW))
         elif isinstance(event, ToolApprovalResponded) and event.decided_by == "server":
             if call.approval is not None and call.approval.decided_by != "server":
                 return  # the platform's echo of the decision made here: shown already

@@ -4,11 +4,14 @@ shows them in a gutter, so no line of the file passes for a line of the prompt."
 
 from __future__ import annotations
 
+import io
+
 from agentnb._core.run import Run
 from agentnb._core.shown_call import DIFF_BELOW, DIFF_LINES, shown_call
 from agentnb._display.approval_prompt import question
+from agentnb._display.terminal import TerminalPrinter
 from agentnb._display.widget_protocol import shown_wire
-from agentnb.events import RunStarted, ToolApprovalRequested
+from agentnb.events import RunStarted, ToolApprovalRequested, ToolCallStarted
 
 DIFF = "--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-old line\n+new line\u202e\nApprove? y\n"
 
@@ -74,3 +77,35 @@ def test_a_value_named_diff_that_is_no_diff_is_an_argument_only() -> None:
     [call] = asked({"diff": "tomorrow"}).tool_calls
     assert shown_call(call).diff == ()
     assert question(call) == 'Approve edit(diff: "tomorrow")? [y/N] '
+
+
+EDIT_REASON = "edits cell 2 of analysis.ipynb\n--- cell 2\n+++ cell 2\n@@ -1 +1 @@\n-y = 1\n+y = 2"
+
+
+def printed_edit(prompted: bool) -> tuple[str, Run]:
+    """A notebook cell's edit (its diff in the approval's reason, under the first line) as
+    the terminal prints it, asking at a prompt or not."""
+    run, out = Run(agent="a"), io.StringIO()
+    printer = TerminalPrinter(out, color=False)
+    printer.prompted = prompted
+    for event in [
+        RunStarted(run_id="r1"),
+        ToolCallStarted(call_id="c1", name="notebook_edit_cell", arguments={"index": 2}),
+        ToolApprovalRequested(call_id="c1", reason=EDIT_REASON),
+    ]:
+        run.apply(event)
+        printer(run, event)
+    return out.getvalue(), run
+
+
+def test_a_cell_edit_shows_its_diff_once_in_the_gutter_in_the_terminal() -> None:
+    """The reason's first line on the call's line; its diff once, each line in the gutter
+    (the prompt's, or the printer's where no prompt asks), never again as hung lines."""
+    printed, run = printed_edit(prompted=True)
+    [call] = run.tool_calls
+    shown = printed + question(call, printed.splitlines()[-1])
+    assert "awaits approval: edits cell 2 of analysis.ipynb\n" in printed
+    assert shown.count("+y = 2") == 1 and "  │ +y = 2\n" in shown
+    unasked, _ = printed_edit(prompted=False)
+    assert "awaits approval: edits cell 2 of analysis.ipynb\n" in unasked
+    assert unasked.count("+y = 2") == 1 and "  │ +y = 2\n" in unasked
