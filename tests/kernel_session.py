@@ -23,6 +23,7 @@ __all__ = [
     "executed_cell",
     "kernel_config",
     "kernel_manager",
+    "notebook_client",
     "reset_kernel",
     "running_kernel",
 ]
@@ -62,22 +63,27 @@ def kernel_manager() -> Any:
     return jupyter_client.KernelManager(kernel_name="python3", config=kernel_config())
 
 
+def notebook_client(notebook: Any, timeout: float = PATIENCE_S, **options: Any) -> Any:
+    """nbclient's ``NotebookClient`` for ``notebook`` on a ``python3`` kernel whose channels
+    are Unix sockets (see :func:`kernel_config`), each cell given ``timeout`` seconds;
+    ``options`` are the client's others (``store_widget_state``, ``on_cell_executed``...)."""
+    import nbclient  # the notebook tests skip without it (pytest.importorskip)
+
+    return nbclient.NotebookClient(
+        notebook, config=kernel_config(), kernel_name="python3", timeout=timeout, **options
+    )
+
+
 def executed_cell(code: str, env: Mapping[str, str]) -> tuple[list[Any], dict[str, Any]]:
     """``code`` run by nbclient as a one-cell notebook saved with its widgets' state, as
     "Save widget state" keeps it: the cell's outputs, and each widget's state by model id."""
     import pytest  # only these tests need nbformat and nbclient
 
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code)]
-    client = nbclient.NotebookClient(
-        nb,
-        config=kernel_config(),
-        kernel_name="python3",
-        timeout=PATIENCE_S,
-        store_widget_state=True,
-    )
+    client = notebook_client(nb, store_widget_state=True)
     client.execute(env=dict(env))
     states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     return nb.cells[0].outputs, {model_id: saved["state"] for model_id, saved in states.items()}

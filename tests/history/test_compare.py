@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from agentnb_testing import PATIENCE_S, client_for
-from kernel_session import kernel_config
+from agentnb_testing import client_for
+from kernel_session import notebook_client
 
 from agentnb import runs
 from agentnb._app.past.compare_runs import compare
@@ -250,7 +250,7 @@ def test_in_a_notebook_and_its_nbconvert_copy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("nbclient")
     nbconvert = pytest.importorskip("nbconvert")
     monkeypatch.setenv("AGENTNB_HISTORY", str(tmp_path / "kernel.sqlite3"))
     setup = (
@@ -263,9 +263,7 @@ def test_in_a_notebook_and_its_nbconvert_copy(
     )
     cells = [setup, "agentnb.compare(a, b)", "agentnb.compare(a.local_id, b.local_id)"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbclient.NotebookClient(
-        notebook, config=kernel_config(), kernel_name="python3", timeout=PATIENCE_S
-    ).execute()
+    notebook_client(notebook).execute()
     views = []
     for cell in notebook.cells[1:]:
         [output] = cell.outputs

@@ -16,8 +16,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S
-from kernel_session import kernel_config
+from kernel_session import notebook_client
 
 from agentnb._display.history_columns import full_time, short_time
 from agentnb.history import RunHistory
@@ -264,7 +263,7 @@ def test_agent_runs_shows_the_run_id_the_cell_shows(server: Any, tmp_path: Any) 
     import os
 
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("nbclient")
     cells = [
         "%load_ext agentnb\nimport agentnb\n"
         f"agentnb.connect('operativus', base_url={server.base_url!r}, "
@@ -275,9 +274,7 @@ def test_agent_runs_shows_the_run_id_the_cell_shows(server: Any, tmp_path: Any) 
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     env = {**os.environ, "AGENTNB_HISTORY": str(tmp_path / "history.sqlite3")}
-    nbclient.NotebookClient(
-        notebook, config=kernel_config(), kernel_name="python3", timeout=PATIENCE_S
-    ).execute(env=env)
+    notebook_client(notebook).execute(env=env)
     run_id = notebook.cells[2].outputs[0].text.strip()
     assert run_id and run_id.startswith("run_"), run_id
     shown_by_cell = "\n".join(

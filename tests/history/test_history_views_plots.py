@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S
-from kernel_session import kernel_config
+from kernel_session import notebook_client
 
 from agentnb._core.exceptions import ConfigurationError
 from agentnb._history import ToolCallRecord
@@ -173,7 +172,7 @@ def test_unknown_options_are_refused(drawn: list[Any]) -> None:
 @pytest.mark.kernel
 def test_in_a_notebook_the_cell_shows_the_figure_and_no_axes_text() -> None:
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("nbclient")
     setup = (
         "import time\n"
         "from agentnb.history import RunHistory\n"
@@ -184,9 +183,7 @@ def test_in_a_notebook_the_cell_shows_the_figure_and_no_axes_text() -> None:
     )
     cells = [setup, "history.plot('tokens')", "history.plot('latency')"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbclient.NotebookClient(
-        notebook, config=kernel_config(), kernel_name="python3", timeout=PATIENCE_S
-    ).execute()
+    notebook_client(notebook).execute()
     for cell in notebook.cells[1:]:
         kinds = [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]
         assert kinds == [("display_data", ["image/png", "text/plain"])], kinds

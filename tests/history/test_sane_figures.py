@@ -26,9 +26,8 @@ from agentnb._history._run_filter import RunFilter
 from agentnb.history import HistoryStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
-from agentnb_testing import PATIENCE_S
 from hostile_server import Conn, HostileServer, Request, sse_head
-from kernel_session import kernel_config
+from kernel_session import notebook_client
 
 NOW = time.time()
 HOUR = int(NOW // 3600 * 3600)
@@ -299,7 +298,7 @@ def test_a_run_keeps_saying_what_it_refused_in_a_later_kernel(
     import os
 
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("nbclient")
     path = tmp_path / "history.sqlite3"
     monkeypatch.setenv("AGENTNB_HISTORY", str(path))
     run = _recorded_with_a_refused_cost(path)
@@ -312,9 +311,7 @@ def test_a_run_keeps_saying_what_it_refused_in_a_later_kernel(
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     env = {**os.environ, "AGENTNB_HISTORY": str(path)}
-    nbclient.NotebookClient(
-        notebook, config=kernel_config(), kernel_name="python3", timeout=PATIENCE_S
-    ).execute(env=env)
+    notebook_client(notebook).execute(env=env)
     printed = [
         "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout").strip()
         for cell in notebook.cells

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S
-from kernel_session import kernel_config
+from kernel_session import notebook_client
 
 from agentnb._core.exceptions import TRACEBACK_WIDTH
 from agentnb.server import ServerHandle
@@ -38,9 +37,7 @@ def error_lines(server: ServerHandle, history: Path, code: str, **headers: str) 
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(setup), nbformat.v4.new_code_cell(code)]
     )
-    client = nbclient.NotebookClient(
-        notebook, config=kernel_config(), kernel_name="python3", timeout=PATIENCE_S
-    )
+    client = notebook_client(notebook)
     with contextlib.suppress(nbclient.exceptions.CellExecutionError):
         client.execute()
     errors = [o for o in notebook.cells[1].outputs if o.output_type == "error"]

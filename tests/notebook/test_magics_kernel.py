@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S
-from kernel_session import kernel_config, running_kernel
+from kernel_session import notebook_client, running_kernel
 
 from agentnb.server import ServerHandle
 
@@ -50,13 +50,7 @@ def execute(*sources: str, env: dict[str, str] | None = None) -> tuple[Any, list
     def executed(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
         statuses.append(execute_reply["content"]["status"])
 
-    client = nbclient.NotebookClient(
-        notebook,
-        config=kernel_config(),
-        kernel_name="python3",
-        timeout=PATIENCE_S,
-        on_cell_executed=executed,
-    )
+    client = notebook_client(notebook, on_cell_executed=executed)
     with contextlib.suppress(nbclient.exceptions.CellExecutionError):
         client.execute(**({} if env is None else {"env": env}))
     return notebook, statuses

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S, REPO
-from kernel_session import kernel_config
+from kernel_session import notebook_client
 
 pytestmark = [pytest.mark.kernel]
 
 nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("nbclient")
 
 README = (REPO / "README.md").read_text()
 
@@ -62,9 +62,7 @@ def test_the_readme_s_quickstart_runs_as_printed(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code) for code in cells]
     env = {**os.environ, "AGENTNB_HISTORY": str(tmp_path / "history.sqlite3")}
-    client = nbclient.NotebookClient(
-        nb, config=kernel_config(), timeout=PROGRAM_PATIENCE_S, kernel_name="python3"
-    )
+    client = notebook_client(nb, PROGRAM_PATIENCE_S)
     client.execute(env=env, cwd=str(tmp_path))  # raises CellExecutionError on any cell's error
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert "shares" in printed and "worth $" in printed, printed

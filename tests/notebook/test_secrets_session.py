@@ -23,14 +23,14 @@ from typing import Any
 
 import pytest
 from agentnb_testing import PATIENCE_S
-from kernel_session import kernel_config
+from kernel_session import notebook_client
 
 from agentnb.server import start_server
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("nbclient")
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 NVDA_QUESTION = "What is NVDA trading at, and how did it move this week?"
@@ -151,13 +151,7 @@ def test_a_whole_notebook_session_never_reveals_the_api_key(
         )
         nb = nbformat.v4.new_notebook()
         nb.cells = session_cells(log_file, snapshot_dir)
-        client = nbclient.NotebookClient(
-            nb,
-            config=kernel_config(),
-            timeout=PATIENCE_S,
-            kernel_name="python3",
-            store_widget_state=True,
-        )
+        client = notebook_client(nb, store_widget_state=True)
         with (
             open(tmp_path / "kernel.stdout", "wb") as out,
             open(tmp_path / "kernel.stderr", "wb") as err,

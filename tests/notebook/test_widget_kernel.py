@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from agentnb_testing import PATIENCE_S
 from chat_cell_views import Replica
-from kernel_session import WIDGET_MIME, Session, kernel_config, running_kernel
+from kernel_session import WIDGET_MIME, Session, notebook_client, running_kernel
 
 from agentnb._display.static_copy import REOPENED_STYLE
 from agentnb.server import ServerHandle, start_server
@@ -173,7 +173,7 @@ def test_nbclient_saves_the_final_answer_in_the_output_and_the_widget_state(
     paced_server: ServerHandle,
 ) -> None:
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(textwrap.dedent(setup_code(paced_server))),
@@ -183,13 +183,7 @@ def test_nbclient_saves_the_final_answer_in_the_output_and_the_widget_state(
         ),
         nbformat.v4.new_code_cell(f"run = cell.wait({PATIENCE_S:g})\nprint(run.status)"),
     ]
-    client = nbclient.NotebookClient(
-        nb,
-        config=kernel_config(),
-        timeout=PATIENCE_S,
-        kernel_name="python3",
-        store_widget_state=True,
-    )
+    client = notebook_client(nb, store_widget_state=True)
     client.execute()
     show_outputs = nb.cells[1].outputs
     printed = "".join(o.get("text", "") for o in show_outputs)
