@@ -243,6 +243,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
     others = approval.other_versions if approval is not None else ()
     why = approval.protocol_error if approval is not None else None
     diff = _diff_of(version.arguments) or _diff_of_reason(approval)
+    reason = _reason(approval, shown)
     return ShownCall(
         name=shown.name,
         name_is_plain=is_plain_identifier(version.name),
@@ -255,16 +256,14 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         protocol_error=visible(why) if why is not None else None,
         diff=tuple(visible(line) for line in diff[:DIFF_LINES]),
         diff_hidden=max(0, len(diff) - DIFF_LINES),
-        reason=_reason(approval, shown),
-        sends=_sends(approval),
+        reason=reason,
+        sends=tuple(reason.split("\n")[1:]) if _reads_notebook(approval) else (),
     )
 
 
-def _sends(approval: Any) -> tuple[str, ...]:
-    """What a read of the notebook sends (see :attr:`ShownCall.sends`), made visible."""
-    if approval is None or approval.for_run is None or approval.agent_option or not approval.reason:
-        return ()
-    return tuple(visible(line) for line in approval.reason.splitlines()[1:])
+def _reads_notebook(approval: Any) -> bool:
+    """Whether the approval is a read of the notebook's (an agent's "always" is its own)."""
+    return approval is not None and approval.for_run is not None and not approval.agent_option
 
 
 def _diff_of(arguments: Any) -> list[str]:
