@@ -70,9 +70,18 @@ def dask(env: dict[str, str], tmp_path: Path) -> Iterator[Cluster]:
         yield cluster
 
 
-@pytest.fixture
-def ray(env: dict[str, str], tmp_path: Path) -> Iterator[Cluster]:
-    with ray_cluster(sdk_python("ray"), env, tmp_path) as cluster:
+@pytest.fixture(scope="module")
+def ray(
+    server: ServerHandle, acp_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """One Ray cluster for the module's two Ray tests, with an environment of its own (the
+    same server; a spin log only the cancel test writes): ``ray start`` is the costliest
+    start here, and neither test leaves work on the cluster (the experiment ends whole; the
+    cancel test waits for its spins to stop). The experiment test comes first in the file,
+    so it sees Ray's two workers as started."""
+    tmp = tmp_path_factory.mktemp("ray")
+    env = cluster_env(server.url_for("operativus"), server.api_key, acp_python, tmp / "spins.log")
+    with ray_cluster(sdk_python("ray"), env, tmp) as cluster:
         yield cluster
 
 
