@@ -71,8 +71,9 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
     versions of the call that disagree with it: ``{where, name, arguments, whole}`` each) and
     ``protocol_error`` (why agentnb denies it whatever is answered, or None), and ``diff``
     (the lines of the diff it writes, each made visible, with a last line saying how many
-    more there are; none when it writes none), and ``reason``: the approval's reason as the
-    face says it (:attr:`~agentnb._core.shown_call.ShownCall.reason`)."""
+    more there are; none when it writes none), ``head``: the approval's reason where it heads
+    the call (:meth:`~agentnb._core.shown_call.ShownCall.head`), and ``sends``: what a read
+    of the notebook sends (:attr:`~agentnb._core.shown_call.ShownCall.sends`)."""
     shown = shown_call(call)
     return {
         **_wired(shown, shown.beside_diff()),
@@ -85,7 +86,8 @@ def shown_wire(call: ToolCall) -> dict[str, Any]:
         ],
         "protocol_error": shown.protocol_error,
         "diff": shown.diff_lines(),
-        "reason": shown.reason,
+        "head": shown.head(),
+        "sends": list(shown.sends),
     }
 
 

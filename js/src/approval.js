@@ -6,8 +6,8 @@
  * what) also has "Allow for this run": the run's later such calls then pass without asking
  * (where the agent decides what that choice covers, an ACP agent's "always", the button says
  * the agent's own words, `approval.agent_option`);
- * the lines of its reason after the first (what the read would send, read by the kernel
- * itself) are shown as lines in a block of their own, each made visible. When the agent asks
+ * what the read would send (read by the kernel itself: `shown.sends`, its reason's lines
+ * under the first) is shown as lines in a block of their own. When the agent asks
  * a free-form question, the box shows it with an answer box, Send and Deny instead (Enter
  * sends); the answer goes to the kernel the way Approve does. A click disables the
  * controls at once; what the kernel reports next (the call approved, denied, or no longer
@@ -136,12 +136,10 @@ export class ApprovalBox {
     if (!waiting) this.sent = null;
     this.question = typeof approval.question === "string" ? approval.question : null;
     this.showQuestion(this.question !== null);
-    // what a read of the notebook would send (not an agent's "always", whose reason is its own)
-    const sends = this.forRun !== null && this.agentOption === null
-      ? (approval.reason ?? "").split("\n").slice(1) : [];
-    this.ask.textContent = askText(approval, this.name, waiting, sends.length > 0);
+    const sends = approval.shown?.sends ?? [];
+    this.ask.textContent = askText(approval, this.name, waiting);
     this.sends.hidden = sends.length === 0;
-    this.sends.textContent = sends.map(visible).join("\n");
+    this.sends.textContent = sends.join("\n");
     this.actions.hidden = !waiting;
     const pending = waiting && this.sent !== null;
     for (const control of this.controls()) control.disabled = pending;
@@ -287,21 +285,20 @@ function boxState(state, waiting, pending) {
 
 /**
  * What the box says the platform asks: the agent's question, or why approval is needed, as
- * the kernel's `shown_call` says it (none where it only repeats the call's face: Codex's
- * title, its command), its later lines hung under the first (widget.css).
+ * the kernel's `shown_call` heads the call (`shown.head`: none where the reason only repeats
+ * the call's face, Codex's title or its command; its first line where what follows is shown
+ * apart, a read's lines or a diff), its later lines hung under the first (widget.css). A
+ * state without the kernel's `shown` says its reason whole.
  * @param {NonNullable<ToolState["approval"]>} approval @param {string} name
- * @param {boolean} waiting @param {boolean} sends  the reason's later lines are what a read
- *   of the notebook sends, shown in a block of their own
+ * @param {boolean} waiting
  */
-function askText(approval, name, waiting, sends) {
+function askText(approval, name, waiting) {
   if (typeof approval.question === "string") {
     return `${name} asks: ${visible(approval.question) || "(an empty question)"}`;
   }
   const asked = waiting ? "Approval needed" : "Approval requested";
-  const said = approval.shown?.reason
+  const reason = approval.shown?.head
     ?? (approval.reason ?? "").split("\n").map(visible).join("\n");
-  // over a diff (a notebook cell's edit) the reason says its first line; the diff is below
-  const reason = sends || approval.shown?.diff?.length ? said.split("\n")[0] : said;
   return reason ? `${asked}: ${reason}` : `${asked} before ${name} runs.`;
 }
 

@@ -22,14 +22,16 @@
  * @typedef {{
  *   name: string, name_is_plain: boolean, arguments: [string, string, number][],
  *   whole: [string, string][], warnings: string[], others?: OtherVersionState[],
- *   protocol_error?: string | null, diff?: string[], aside?: string[], reason?: string,
+ *   protocol_error?: string | null, diff?: string[], aside?: string[], head?: string,
+ *   sends?: string[],
  * }} ShownCallState  the call as a person deciding sees it (Python's shown_call): every
  *   argument as [key, value, hidden chars], made visible and clipped, but the keys aside
  *   (a dialect's bookkeeping); whole: every key, none clipped;
  *   others: the platform's other versions of the call that disagree with it; protocol_error:
  *   why agentnb denies it whatever is answered; diff: the lines of the diff it writes;
- *   reason: the approval's reason as the face says it, its lines made visible (empty where
- *   it only repeats a value shown)
+ *   head: the approval's reason where it heads the call, its lines made visible (empty where
+ *   it only repeats a value shown; its first line where sends or diff follow);
+ *   sends: what a read of the notebook sends, the reason's lines under the first
  * @typedef {{
  *   where: string, name: string, arguments: [string, string, number][],
  *   whole: [string, string][],

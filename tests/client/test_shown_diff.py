@@ -109,3 +109,29 @@ def test_a_cell_edit_shows_its_diff_once_in_the_gutter_in_the_terminal() -> None
     unasked, _ = printed_edit(prompted=False)
     assert "awaits approval: edits cell 2 of analysis.ipynb\n" in unasked
     assert unasked.count("+y = 2") == 1 and "  │ +y = 2\n" in unasked
+    wire = shown_wire(call)  # the chat cell's card heads the call with the same first line
+    assert wire["head"] == "edits cell 2 of analysis.ipynb" and "+y = 2" in wire["diff"]
+
+
+def read_asked(reason: str, **approval: str) -> Run:
+    run = Run(agent="a")
+    run.apply(RunStarted(run_id="r1"))
+    run.apply(ToolCallStarted(call_id="c1", name="notebook_cells", arguments={}))
+    run.apply(ToolApprovalRequested(call_id="c1", reason=reason, **approval))
+    return run
+
+
+def test_a_read_heads_its_card_with_its_first_line_and_shows_what_it_sends_apart() -> None:
+    """One rule for every surface (``ShownCall.head`` and ``sends``, on the wire for the
+    chat cell's card): what a read of the notebook sends is shown apart, made visible; an
+    agent's "always" is the agent's own, its reason whole."""
+    reason = "reads the notebook; it would send:\nIn[1]:\nx = 1\u202e"
+    [read] = read_asked(reason, for_run="reads of the notebook").tool_calls
+    assert (shown_wire(read)["head"], shown_wire(read)["sends"]) == (
+        "reads the notebook; it would send:",
+        ["In[1]:", "x = 1⟨U+202E⟩"],
+    )
+    always = {"for_run": "touch made.txt, for the session", "agent_option": "Always"}
+    [own] = read_asked("touch made.txt\nAvailable Decisions", **always).tool_calls
+    assert shown_wire(own)["head"] == "touch made.txt\nAvailable Decisions"
+    assert shown_wire(own)["sends"] == []

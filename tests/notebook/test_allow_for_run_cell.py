@@ -38,7 +38,11 @@ def test_allow_for_this_run_from_a_view_lets_the_later_reads_pass(url: str) -> N
     wait_until(lambda: paused(cell))
     (first,) = transcript_turn(cell)["tools"]
     assert first["approval"]["for_run"] == "reads of the notebook"
-    assert first["approval"]["reason"].startswith("reads the notebook once approved")
+    reason = first["approval"]["reason"]
+    assert reason.startswith("reads the notebook once approved")
+    shown = first["approval"]["shown"]  # what the card heads the call with, and shows apart
+    assert shown["head"] == reason.split("\n")[0]
+    assert shown["sends"] == reason.split("\n")[1:]
     view(cell, {"kind": "approve", "t": 0, "call_id": first["call_id"], "for_run": True})
     run = handle.wait(PATIENCE_S)
     assert run.text == "done"

@@ -364,17 +364,17 @@ def test_a_reason_repeating_the_command_is_said_once_and_one_of_several_lines_re
     [call] = run.tool_calls
     said = [terminal, question(call), static_html([run]), static_markdown([run])]
     assert all("⟨U+000A⟩" not in text and "pytest -q —" not in text for text in said), said
-    assert "‖ execute awaits approval\n" in terminal and shown_wire(call)["reason"] == ""
+    assert "‖ execute awaits approval\n" in terminal and shown_wire(call)["head"] == ""
     assert "Approval requested" not in static_html([run])
     why = {**raw, "justification": "to run the tests\tfirst"}
     run, terminal = printed(asked(title="cd x\npytest -q", kind="execute", rawInput=why))
     [call] = run.tool_calls
-    assert shown_wire(call)["reason"] == "to run the tests⟨U+0009⟩first"  # the title said once
+    assert shown_wire(call)["head"] == "to run the tests⟨U+0009⟩first"  # the title said once
     other = {**why, "command": ["make", "check"]}
     run, terminal = printed(asked(title="cd x\npytest -q", kind="execute", rawInput=other))
     [call] = run.tool_calls
     lines = "cd x\npytest -q — to run the tests⟨U+0009⟩first"
-    assert shown_wire(call)["reason"] == lines
+    assert shown_wire(call)["head"] == lines
     head = "  ‖ execute awaits approval: "
     assert lines.replace("\n", "\n" + " " * len(head)) in terminal, terminal
     head = "Approval requested: "
