@@ -25,6 +25,8 @@ history, acp_python, coder, repo = sys.argv[1:5]
 os.environ["AGENTNB_HISTORY"] = history
 import agentnb
 from agentnb.evals import command, experiment, workspace
+# the copy's one test, without the dev venv's plugins (tests/evals/test_coding_agents.py)
+CHECK = f"PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {sys.executable} -m pytest -q -p no:cacheprovider"
 Path(repo).mkdir()
 Path(repo, "calc.py").write_text("def add(a, b):\\n    return a - b\\n")
 Path(repo, "test_calc.py").write_text("from calc import add\\n\\ndef test_add():\\n    assert add(2, 3) == 5\\n")
@@ -35,7 +37,7 @@ agentnb.connect("acp", command=[acp_python, coder, "--fix", "--cost", "0.2"], na
 agentnb.connect("acp", command=[acp_python, coder, "--cost", "0.3"], name="idler")
 experiment("coders", ["fixer", "idler"], ["Make test_add pass", "Fix add()"],
            workspace=workspace(repo),
-           evaluators=[command(f"{sys.executable} -m pytest -q -p no:cacheprovider", name="tests")],
+           evaluators=[command(CHECK, name="tests")],
            concurrency=4, approve=True, progress=False)
 """
 
