@@ -47,23 +47,23 @@ def tickers(executor: concurrent.futures.Executor | None = None) -> evals.Experi
     ).wait()
 
 
-def spin_rows(pairs: int, seconds: float) -> list[dict[str, str]]:
-    return [{"id": f"q{n}", "question": f"spin {seconds:g} q{n}"} for n in range(pairs)]
+def spin_rows(pairs: int) -> list[dict[str, str]]:
+    return [{"id": f"q{n}", "question": f"spin q{n}"} for n in range(pairs)]
 
 
 def spin(
     executor: concurrent.futures.Executor | None = None,
     *,
     pairs: int = 4,
-    seconds: float = 3.0,
     name: str = "spin",
 ) -> evals.Experiment:
-    """The scripted ACP agent spending ``seconds`` of CPU on each of ``pairs`` questions
-    (on a cluster, with the progress the driver's log shows)."""
+    """The scripted ACP agent holding each of ``pairs`` questions until the test releases
+    them (``SCRIPTED_SPIN_RELEASE``; on a cluster, with the progress the driver's log
+    shows)."""
     return evals.experiment(
         name,
         "spinner",
-        spin_rows(pairs, seconds),
+        spin_rows(pairs),
         via="spinner",
         progress=executor is not None,
         executor=executor,
@@ -71,12 +71,12 @@ def spin(
 
 
 def spin_cancelled(executor: concurrent.futures.Executor) -> evals.Experiment:
-    """Four pairs of ten minutes' CPU on two workers: once two have started, cancelled (the
-    two not started are dropped, the two running asked to stop)."""
+    """Four pairs held, never released, on two workers: once two have started, cancelled
+    (the two not started are dropped, the two running asked to stop)."""
     exp = evals.experiment(
         "spin-cancelled",
         "spinner",
-        spin_rows(4, 600),
+        spin_rows(4),
         via="spinner",
         progress=False,
         executor=executor,

@@ -220,8 +220,8 @@ def without_place(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def cluster_env(server_url: str, api_key: str, acp_python: Path, spin_log: Path) -> dict[str, str]:
     """The environment of the driver and every worker: the two connections the experiments
     use (the key of ``cluster`` only here, in the environment), the experiments' folder on
-    the path (the workers import its evaluator), and where the scripted agent notes its
-    starts."""
+    the path (the workers import its evaluator), where the scripted agent notes its
+    starts, and the file whose existence releases its held spins (beside that log)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTNB_", "PYTEST", "COV_"))}
     return env | {
         "AGENTNB_HISTORY": os.environ["AGENTNB_HISTORY"],
@@ -232,6 +232,7 @@ def cluster_env(server_url: str, api_key: str, acp_python: Path, spin_log: Path)
         "AGENTNB_SPINNER_COMMAND": f"{acp_python} {SCRIPTED_AGENT}",
         "PYTHONPATH": str(HERE),
         "SCRIPTED_SPIN_LOG": str(spin_log),
+        "SCRIPTED_SPIN_RELEASE": str(spin_log.with_name("release")),
         # Ray on Linux takes the machine's network address even when told 127.0.0.1; off,
         # this setting keeps a one-machine cluster on loopback (ray_constants.py)
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",

@@ -140,12 +140,16 @@ def killed_and_redone(dask: Cluster, tmp_path: Path) -> None:
     )
     name, _, worker_pid = spins.read_text().splitlines()[-1].split()  # the latest started
     killed = next(w for w in dask.workers if w.pid == int(worker_pid))
-    os.kill(killed.pid, signal.SIGKILL)  # mid-task: its agent is spending its 3 s
+    os.kill(killed.pid, signal.SIGKILL)  # mid-task: its agent holds its spin
+    wait_until(
+        lambda: len(clocks_while_none_back(log.read_text(errors="replace"))) >= 2,
+        "the progress's clock moving while no run is back",
+        timeout=PROGRAM_PATIENCE_S,
+    )
+    Path(dask.env["SCRIPTED_SPIN_RELEASE"]).touch()  # every spin ends, the redone one too
     output = driven(driver, log)
 
-    drawn = [line for line in re.split(r"[\r\n]", output) if line.startswith("experiment spin:")]
-    clocks = {line.rsplit("(", 1)[1] for line in drawn if line.startswith("experiment spin: 0/4")}
-    assert len(clocks) >= 2, f"the clock moves while no run is back: {drawn}"
+    assert len(clocks_while_none_back(output)) >= 2, output
     lost = r"worker tcp://127\.0\.0\.1:\d+ lost with [1-9]\d* tasks? on it: sent again"
     assert re.search(lost, output), output
 
@@ -160,6 +164,12 @@ def killed_and_redone(dask: Cluster, tmp_path: Path) -> None:
     assert not redone["ran_on"].endswith(f":{worker_pid}")
     store_runs = _runs_of(history)
     assert len(store_runs) == 4, "one run a pair: the killed worker's run never came back"
+
+
+def clocks_while_none_back(output: str) -> set[str]:
+    """The clocks the driver's progress drew while no run of four was back."""
+    drawn = re.split(r"[\r\n]", output)
+    return {line.rsplit("(", 1)[1] for line in drawn if line.startswith("experiment spin: 0/4")}
 
 
 def _runs_of(history: Path) -> list[str]:

@@ -35,10 +35,11 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``mcpcall TOOL [JSON]``: calls TOOL of the session's first HTTP MCP server (Streamable
   HTTP, its headers sent; JSON: its arguments), reporting it as a tool call titled by the tool (no ``kind``, as Codex reports
   an MCP call), and says the result's first line;
-- ``spin SECONDS NAME``: spends SECONDS of CPU (cancel stops it), then answers
-  ``NAME spun`` with usage; with ``SCRIPTED_SPIN_LOG`` set, first appends ``NAME pid ppid``
-  to that file (which worker's agent started it, and how often), and ``NAME stopped pid
-  ppid`` when a cancel stopped it.
+- ``spin NAME``: holds until the test releases it (the file ``SCRIPTED_SPIN_RELEASE``
+  names exists; a cancel stops it), then answers ``NAME spun`` with usage: a task as long
+  as the test needs, spending no CPU; with ``SCRIPTED_SPIN_LOG`` set, first appends ``NAME
+  pid ppid`` to that file (which worker's agent started it, and how often), and ``NAME
+  stopped pid ppid`` when a cancel stopped it.
 - ``terminaljson {"command", "args", "env", "outputByteLimit"}``: the same, the request as
   given (``env`` a dict), answering ``{"exit", "output", "truncated"}`` as JSON.
 """
@@ -235,11 +236,8 @@ class ScriptedAgent(Agent):
             await self._say(session_id, f"w{n} ")
         return PromptResponse(stop_reason="end_turn")
 
-    async def _spin(self, session_id: str, rest: str) -> PromptResponse:
-        seconds, _, name = rest.partition(" ")
-        cancelled = self._cancelled[session_id]
-        spent = await asyncio.to_thread(_spend_cpu, float(seconds), cancelled, name)
-        if not spent:
+    async def _spin(self, session_id: str, name: str) -> PromptResponse:
+        if not await asyncio.to_thread(_held, self._cancelled[session_id], name):
             await asyncio.to_thread(_note, f"{name} stopped")
             return PromptResponse(stop_reason="cancelled")
         await self._say(session_id, f"{name} spun")
@@ -532,24 +530,24 @@ def mcp_call(server: dict[str, Any], tool: str, arguments: dict[str, Any]) -> st
     return "\n".join(texts) or json.dumps(answer)
 
 
+def _held(cancelled: asyncio.Event, name: str) -> bool:
+    """Note the start in ``SCRIPTED_SPIN_LOG`` (where set), then wait until the test releases
+    the spin (the file ``SCRIPTED_SPIN_RELEASE`` names exists); False when cancelled first."""
+    _note(name)
+    release = os.environ["SCRIPTED_SPIN_RELEASE"]
+    while not os.path.exists(release):
+        if cancelled.is_set():
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _note(what: str) -> None:
     """Append ``what``, this process's id and its parent's to ``SCRIPTED_SPIN_LOG``."""
     log = os.environ.get("SCRIPTED_SPIN_LOG")
     if log:
         with open(log, "a") as file:
             file.write(f"{what} {os.getpid()} {os.getppid()}\n")
-
-
-def _spend_cpu(seconds: float, cancelled: asyncio.Event, name: str) -> bool:
-    """Note the start in ``SCRIPTED_SPIN_LOG`` (where set), then spend ``seconds`` of this
-    process's CPU; False when cancelled first."""
-    _note(name)
-    end = time.process_time() + seconds
-    while time.process_time() < end:
-        if cancelled.is_set():
-            return False
-        sum(range(10000))
-    return True
 
 
 async def main() -> None:
