@@ -48,7 +48,7 @@ def tickers(executor: concurrent.futures.Executor | None = None) -> evals.Experi
 
 
 def spin_rows(pairs: int) -> list[dict[str, str]]:
-    return [{"id": f"q{n}", "question": f"spin q{n}"} for n in range(pairs)]
+    return [{"id": f"q{n}", "question": f"hold q{n}"} for n in range(pairs)]
 
 
 def spin(

@@ -141,17 +141,20 @@ def killed_and_redone(dask: Cluster, tmp_path: Path) -> None:
     name, _, worker_pid = spins.read_text().splitlines()[-1].split()  # the latest started
     killed = next(w for w in dask.workers if w.pid == int(worker_pid))
     os.kill(killed.pid, signal.SIGKILL)  # mid-task: its agent holds its spin
+    lost = r"worker tcp://127\.0\.0\.1:\d+ lost with [1-9]\d* tasks? on it: sent again"
+
+    def told(output: str) -> bool:
+        """The progress said the worker was lost, and its clock moved while no run was back."""
+        return bool(re.search(lost, output)) and len(clocks_while_none_back(output)) >= 2
+
     wait_until(
-        lambda: len(clocks_while_none_back(log.read_text(errors="replace"))) >= 2,
-        "the progress's clock moving while no run is back",
+        lambda: told(log.read_text(errors="replace")),
+        "the progress saying the worker was lost, its clock moving while no run is back",
         timeout=PROGRAM_PATIENCE_S,
     )
     Path(dask.env["SCRIPTED_SPIN_RELEASE"]).touch()  # every spin ends, the redone one too
     output = driven(driver, log)
-
-    assert len(clocks_while_none_back(output)) >= 2, output
-    lost = r"worker tcp://127\.0\.0\.1:\d+ lost with [1-9]\d* tasks? on it: sent again"
-    assert re.search(lost, output), output
+    assert told(output), output
 
     pairs = pairs_of(history, "spin")
     assert [(p["id"], p["status"], p["answer"]) for p in pairs] == [

@@ -35,11 +35,13 @@ from ``.tools/acp`` by the tests. The prompt's first word says what it does:
 - ``mcpcall TOOL [JSON]``: calls TOOL of the session's first HTTP MCP server (Streamable
   HTTP, its headers sent; JSON: its arguments), reporting it as a tool call titled by the tool (no ``kind``, as Codex reports
   an MCP call), and says the result's first line;
-- ``spin NAME``: holds until the test releases it (the file ``SCRIPTED_SPIN_RELEASE``
-  names exists; a cancel stops it), then answers ``NAME spun`` with usage: a task as long
-  as the test needs, spending no CPU; with ``SCRIPTED_SPIN_LOG`` set, first appends ``NAME
-  pid ppid`` to that file (which worker's agent started it, and how often), and ``NAME
-  stopped pid ppid`` when a cancel stopped it.
+- ``spin SECONDS NAME``: spends SECONDS of CPU (cancel stops it), then answers ``NAME
+  spun`` with usage (the executor benchmark's work); with ``SCRIPTED_SPIN_LOG`` set, first
+  appends ``NAME pid ppid`` to that file (which worker's agent started it, and how often),
+  and ``NAME stopped pid ppid`` when a cancel stopped it;
+- ``hold NAME``: the same, but held until the test releases it (the file
+  ``SCRIPTED_SPIN_RELEASE`` names exists) where ``spin`` spends CPU: a task as long as the
+  test needs, spending none.
 - ``terminaljson {"command", "args", "env", "outputByteLimit"}``: the same, the request as
   given (``env`` a dict), answering ``{"exit", "output", "truncated"}`` as JSON.
 """
@@ -52,6 +54,7 @@ import os
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from acp import (
@@ -236,8 +239,20 @@ class ScriptedAgent(Agent):
             await self._say(session_id, f"w{n} ")
         return PromptResponse(stop_reason="end_turn")
 
-    async def _spin(self, session_id: str, name: str) -> PromptResponse:
-        if not await asyncio.to_thread(_held, self._cancelled[session_id], name):
+    async def _spin(self, session_id: str, rest: str) -> PromptResponse:
+        seconds, _, name = rest.partition(" ")
+        cancelled = self._cancelled[session_id]
+        return await self._spun(session_id, name, _spend_cpu, float(seconds), cancelled, name)
+
+    async def _hold(self, session_id: str, name: str) -> PromptResponse:
+        return await self._spun(session_id, name, _held, self._cancelled[session_id], name)
+
+    async def _spun(
+        self, session_id: str, name: str, work: Callable[..., bool], *args: Any
+    ) -> PromptResponse:
+        """Run ``work(*args)`` in a thread; answer ``NAME spun`` when it ends, or note the
+        stop when it was cancelled first (it returned False)."""
+        if not await asyncio.to_thread(work, *args):
             await asyncio.to_thread(_note, f"{name} stopped")
             return PromptResponse(stop_reason="cancelled")
         await self._say(session_id, f"{name} spun")
@@ -539,6 +554,18 @@ def _held(cancelled: asyncio.Event, name: str) -> bool:
         if cancelled.is_set():
             return False
         time.sleep(0.05)
+    return True
+
+
+def _spend_cpu(seconds: float, cancelled: asyncio.Event, name: str) -> bool:
+    """Note the start in ``SCRIPTED_SPIN_LOG`` (where set), then spend ``seconds`` of this
+    process's CPU; False when cancelled first."""
+    _note(name)
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        if cancelled.is_set():
+            return False
+        sum(range(10000))
     return True
 
 
