@@ -110,7 +110,8 @@ def test_a_paused_run_shows_the_pending_call_and_approve_from_a_view_completes_i
             "others": [],
             "protocol_error": None,
             "diff": [],  # a call that writes no file has no diff to show
-            "reason": APPROVAL_REASON,  # the face's: it repeats no value shown
+            "head": APPROVAL_REASON,  # the face's: it repeats no value shown
+            "sends": [],  # no read of the notebook
         },
     }
     recorder.wait_for(lambda: replica_of(recorder).turns[0]["meta"]["status"] == "paused")
