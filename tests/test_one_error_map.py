@@ -142,7 +142,8 @@ IN_STREAM = "stream-error=500"
 """A failure the platform reports inside the stream: a stream the caller drives yields it as
 a ``RunFailed`` event (the caller reads it there) instead of raising."""
 CASES = [
-    (way, spec)
+    # a stall waits out its idle limit twice: seconds, so scheduled first (tests/conftest.py)
+    pytest.param(way, spec, marks=[pytest.mark.slow] if spec.startswith("stall") else [])
     for way in sorted(WAYS)
     for spec in sorted(FAILURES)
     if not (way == "AgentClient.stream" and spec == IN_STREAM)

@@ -13,7 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from agentnb_testing import PROGRAM_PATIENCE_S, REPO
+
+pytestmark = pytest.mark.slow  # a page run in a new Python a test: scheduled first
 
 PAGE = REPO / "docs" / "analysis.md"
 LOOP = "import agentnb\nfrom agentnb.evals import (contains"

@@ -21,6 +21,7 @@ from agentnb.server import ServerHandle
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
+    pytest.mark.slow,
 ]
 
 DIALECT = "seekrflow-vercel"

@@ -20,6 +20,7 @@ from agentnb.server import ServerHandle
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
+    pytest.mark.slow,
 ]
 
 ATTACHING = ["seekrflow", "seekrflow-vercel", "langgraph", "a2a", "openai-responses"]

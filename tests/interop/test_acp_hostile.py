@@ -102,6 +102,7 @@ def test_a_request_id_reused_while_one_waits_ends_the_turn_and_nothing_runs(
     assert not card.call_id.startswith("acp-fs-")
 
 
+@pytest.mark.slow  # it waits out ANSWER_LOOKED_FOR_S: scheduled first (tests/conftest.py)
 def test_ids_equal_as_python_keys_are_two_requests_each_decided_on_its_own_card(
     hostile: str, workdir: Path
 ) -> None:

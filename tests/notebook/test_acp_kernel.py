@@ -23,7 +23,7 @@ from kernel_session import WIDGET_MIME, Session, running_kernel
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-pytestmark = [pytest.mark.kernel]
+pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 SCRIPTED = Path(__file__).parents[1] / "interop" / "acp_agents" / "scripted_agent.py"
 

@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 from agentnb_testing import PATIENCE_S
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="needs a pty"),
+    pytest.mark.slow,
+]
 
 pexpect = pytest.importorskip("pexpect")
 

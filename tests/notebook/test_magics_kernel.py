@@ -23,7 +23,7 @@ from kernel_session import notebook_client, running_kernel
 
 from agentnb.server import ServerHandle
 
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

@@ -15,6 +15,8 @@ import pytest
 from agentnb_testing import PATIENCE_S, PROGRAM_PATIENCE_S, REPO, sdk_python
 from kernel_session import kernel_config
 
+pytestmark = pytest.mark.slow  # an install and a notebook a test: scheduled first
+
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 EXTRAS = ("pandas", "matplotlib", "opentelemetry")
 EXECUTE = """

@@ -30,6 +30,7 @@ from agentnb.server import ServerHandle
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="needs a terminal multiplexer"),
     pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt-get install tmux)"),
+    pytest.mark.slow,
 ]
 
 PROMPT = re.compile(r"^In \[(\d+)\]:", re.MULTILINE)

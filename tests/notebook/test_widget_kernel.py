@@ -26,7 +26,7 @@ from agentnb._display.static_copy import REOPENED_STYLE
 from agentnb.server import ServerHandle, start_server
 from agentnb.server.agents._trader_agent import APPROVAL_REASON
 
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 pytest.importorskip("jupyter_client")
 

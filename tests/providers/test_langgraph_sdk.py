@@ -26,6 +26,8 @@ from agentnb.server import ServerHandle
 from agentnb.sse import ServerSentEvent, SSEDecoder
 from agentnb.types import Fork
 
+pytestmark = pytest.mark.slow
+
 APP = Path(__file__).parent / "sdk_servers" / "langgraph_app"
 OFFLINE = {
     "LANGSMITH_TRACING": "false",
