@@ -150,9 +150,12 @@ class ShownCall:
     """The approval's reason as the face says it: its lines made visible, whole (the card
     bounds its box and scrolls it); empty where there is none, or where it only repeats a
     value the face shows (Codex's title: the command, or the script its shell runs)."""
+    reads_notebook: bool = False
+    """The call is a read of the notebook's (its reason names what it reads; an agent's
+    "always" is the agent's own)."""
     sends: tuple[str, ...] = ()
     """What a read of the notebook sends: its reason's lines under the first (none for any
-    other call; an agent's "always" is the agent's own)."""
+    other call)."""
 
     def head(self) -> str:
         """The reason where it heads the call: its first line where what follows is shown
@@ -244,6 +247,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
     why = approval.protocol_error if approval is not None else None
     diff = _diff_of(version.arguments) or _diff_of_reason(approval)
     reason = _reason(approval, shown)
+    reads = _reads_notebook(approval)
     return ShownCall(
         name=shown.name,
         name_is_plain=is_plain_identifier(version.name),
@@ -257,7 +261,8 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         diff=tuple(visible(line) for line in diff[:DIFF_LINES]),
         diff_hidden=max(0, len(diff) - DIFF_LINES),
         reason=reason,
-        sends=tuple(reason.split("\n")[1:]) if _reads_notebook(approval) else (),
+        reads_notebook=reads,
+        sends=tuple(reason.split("\n")[1:]) if reads else (),
     )
 
 

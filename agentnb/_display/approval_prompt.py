@@ -195,19 +195,20 @@ def question(call: ToolCall, printed: str | None = None) -> str:
     shown = _shown(call)
     notes = shown.warnings()
     signature = shown.signature()
-    sends = [shown.head(), *shown.sends] if shown.sends else []
+    # a read says what it reads above the question: its head line, and what it sends
+    read = [shown.head(), *shown.sends] if shown.reads_notebook and shown.reason else []
     choices = _choices(call)
     # a card's text values are not quoted: only a line of their own tells where one ends
     if not (notes or shown.clipped or shown.diff or shown.card) and len(signature) <= ONE_LINE:
         asked = shown.name if printed and printed.endswith(f"→ {signature}") else signature
-        return "\n".join([*sends, f"Approve {asked}? {choices}] "])
+        return "\n".join([*read, f"Approve {asked}? {choices}] "])
     # the diff is read as lines below the call, not again as an escaped string
     lines = [f"{shown.name} wants to run:", *shown.lines(beside_diff=True)[1:-1]]
     lines += [*shown.other_lines(), *shown.diff_block()]
     lines += [f"⚠ {note}" for note in notes]
     left = shown.left_out()
     asked = f"({left}: {WHOLE} shows the whole call) {choices}/v" if left else choices
-    return "\n".join([*sends, *lines, f"Approve {shown.name}? {asked}] "])
+    return "\n".join([*read, *lines, f"Approve {shown.name}? {asked}] "])
 
 
 def _choices(call: ToolCall) -> str:

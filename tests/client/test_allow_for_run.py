@@ -108,6 +108,20 @@ async def test_a_call_that_offers_nothing_for_the_run_is_approved_alone(url: str
     assert refused and "can only be approved on its own" in refused[0]
 
 
+def test_a_read_of_one_line_is_named_at_the_prompt_too() -> None:
+    """The head line of a read stands above the question whether or not lines follow it: the
+    one line says what will be read."""
+    call = ToolCall(call_id="c1", name="notebook_variables", arguments={})
+    said = "reads the notebook once approved, at the sample level: the names\x1b[2J"
+    open_approval(
+        call, ToolApprovalRequested(call_id="c1", reason=said, for_run="reads of the notebook")
+    )
+    asked = question(call)
+    assert asked.splitlines()[0] == (
+        "reads the notebook once approved, at the sample level: the names⟨U+001B⟩[2J"
+    )
+
+
 def test_the_terminal_prompt_shows_the_read_and_takes_a_for_the_run() -> None:
     call = ToolCall(call_id="c1", name="notebook_error", arguments={})
     open_approval(
