@@ -545,16 +545,12 @@ def mcp_call(server: dict[str, Any], tool: str, arguments: dict[str, Any]) -> st
     return "\n".join(texts) or json.dumps(answer)
 
 
-def _held(cancelled: asyncio.Event, name: str) -> bool:
-    """Note the start in ``SCRIPTED_SPIN_LOG`` (where set), then wait until the test releases
-    the spin (the file ``SCRIPTED_SPIN_RELEASE`` names exists); False when cancelled first."""
-    _note(name)
-    release = os.environ["SCRIPTED_SPIN_RELEASE"]
-    while not os.path.exists(release):
-        if cancelled.is_set():
-            return False
-        time.sleep(0.05)
-    return True
+def _note(what: str) -> None:
+    """Append ``what``, this process's id and its parent's to ``SCRIPTED_SPIN_LOG``."""
+    log = os.environ.get("SCRIPTED_SPIN_LOG")
+    if log:
+        with open(log, "a") as file:
+            file.write(f"{what} {os.getpid()} {os.getppid()}\n")
 
 
 def _spend_cpu(seconds: float, cancelled: asyncio.Event, name: str) -> bool:
@@ -569,12 +565,16 @@ def _spend_cpu(seconds: float, cancelled: asyncio.Event, name: str) -> bool:
     return True
 
 
-def _note(what: str) -> None:
-    """Append ``what``, this process's id and its parent's to ``SCRIPTED_SPIN_LOG``."""
-    log = os.environ.get("SCRIPTED_SPIN_LOG")
-    if log:
-        with open(log, "a") as file:
-            file.write(f"{what} {os.getpid()} {os.getppid()}\n")
+def _held(cancelled: asyncio.Event, name: str) -> bool:
+    """Note the start in ``SCRIPTED_SPIN_LOG`` (where set), then wait until the test releases
+    the spin (the file ``SCRIPTED_SPIN_RELEASE`` names exists); False when cancelled first."""
+    _note(name)
+    release = os.environ["SCRIPTED_SPIN_RELEASE"]
+    while not os.path.exists(release):
+        if cancelled.is_set():
+            return False
+        time.sleep(0.05)
+    return True
 
 
 async def main() -> None:
