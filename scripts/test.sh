@@ -41,16 +41,15 @@ install_venv() {
   cp "$source" "$stamp"
 }
 
-step "Other projects' servers and SDKs the tests run, each in a venv of its own (tests/sdk_envs/NAME.txt -> .tools/NAME), and a plain install, no extras, for the shipped notebooks (.tools/plain): all at once"
+step "Other projects' servers and SDKs the tests run, each in a venv of its own (tests/sdk_envs/NAME.txt -> .tools/NAME), and a plain install, no extras, for the shipped notebooks (.tools/plain): all at once, in the background"
 # Their pins clash with the dev extras and with each other.
-pids=()
+venv_pids=()
 for req in tests/sdk_envs/*.txt; do
   install_venv ".tools/$(basename "$req" .txt)" "$req" -r "$req" &
-  pids+=($!)
+  venv_pids+=($!)
 done
 install_venv .tools/plain pyproject.toml -e . nbclient ipykernel &
-pids+=($!)
-for pid in "${pids[@]}"; do wait "$pid"; done
+venv_pids+=($!)
 
 step "Debian packages: chromium (browser tests), tmux (terminal tests)"
 missing=()
@@ -64,40 +63,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "warning: ${missing[*]} missing and cannot be installed here; the tests needing them will be skipped" >&2
   fi
-fi
-
-# Without pytest arguments, everything runs at once, each part as soon as what it needs is
-# installed: the tests that drive Chromium (tests/browser: the dev venv, Chromium and the SDK
-# venvs) serially in a pytest process of their own from here; after the Node.js installs, the
-# other tests (kernels included) in two pytest-xdist workers, a test file to a worker so a
-# module's servers start once (tests/conftest.py: the modules sharing a LiteLLM proxy or the
-# AG-UI server are one unit, those sharing a Phoenix another), and beside them the slower
-# checks in a shell of their own (the benchmarks are not run: `python benchmarks/smoke.py`,
-# their own check, which CI runs after this command). On two
-# cores the tests mostly wait on servers, kernels and pipes, and one Chromium beside two
-# workers keeps both cores busy where two Chromiums starved each other. The browser tests'
-# and the checks' output is printed at the end; each pytest process lists its 30 slowest
-# tests, where the suite's time goes. Given pytest arguments, the script runs the checks,
-# then only what the arguments name, in one process.
-BROWSER_TESTS=(tests/browser)
-WORKERS=(-n 2 --dist loadfile)
-# nbval's plugin is for the notebooks' run alone; loaded, it costs every pytest process 2.5 s
-# of CPU (nbformat imports jsonschema, which builds a URI grammar)
-NO_NBVAL=(-p no:nbval)
-browser_pid=
-checks_pid=
-browser_log=$(mktemp)
-checks_log=$(mktemp)
-# The browser tests and the checks run as jobs of their own process group (`set -m` while each
-# starts): a failure or Ctrl-C here ends each whole, the servers it started with it (a killed
-# pytest runs no teardown, and a JupyterLab it had started lived on).
-trap 'for pid in $browser_pid $checks_pid; do kill -- -"$pid" 2>/dev/null; done; rm -f "$browser_log" "$checks_log"' EXIT
-if [ $# -eq 0 ]; then
-  set -m
-  python -m pytest -p no:cacheprovider "${NO_NBVAL[@]}" --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
-  browser_pid=$!
-  set +m
-  step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
 fi
 
 # The `ai` npm package (the interop tests' AI SDK) declares the Node.js it needs; an older
@@ -141,21 +106,68 @@ install_npm() {
   fi
 }
 
+npm_pids=()
 if [ -f js/package.json ]; then
   step "Node.js for the widget and the interop tests"
   ensure_node
   echo "node $(node --version) at $(command -v node)"
 
-  step "Widget bundle: install"
-  npm --prefix js ci --no-audit --no-fund --loglevel=error
-
-  step "Coding agents the ACP tests run on a scripted model (tests/sdk_envs/NAME.npm -> .tools/NAME): all at once"
-  pids=()
+  step "Widget bundle's packages, and the coding agents the ACP tests run on a scripted model (tests/sdk_envs/NAME.npm -> .tools/NAME): all at once, in the background, beside the SDK venvs"
+  npm --prefix js ci --no-audit --no-fund --loglevel=error &
+  npm_pids+=($!)
   for spec in tests/sdk_envs/*.npm; do
     install_npm "$spec" &
-    pids+=($!)
+    npm_pids+=($!)
   done
-  for pid in "${pids[@]}"; do wait "$pid"; done
+fi
+
+step "waiting for the SDK venvs"
+for pid in "${venv_pids[@]}"; do wait "$pid"; done
+
+# Without pytest arguments, everything runs at once, each part as soon as what it needs is
+# installed: the tests that drive Chromium (tests/browser: the dev venv, Chromium and the SDK
+# venvs) serially in a pytest process of their own from here; after the Node.js installs, the
+# other tests (kernels included) in two pytest-xdist workers, a test file to a worker so a
+# module's servers start once (tests/conftest.py: the modules sharing a LiteLLM proxy or the
+# AG-UI server are one unit, those sharing a Phoenix another), and beside them the slower
+# checks in a shell of their own (the benchmarks are not run: `python benchmarks/smoke.py`,
+# their own check, which CI runs after this command). On two
+# cores the tests mostly wait on servers, kernels and pipes, and one Chromium beside two
+# workers keeps both cores busy where two Chromiums starved each other. The browser tests'
+# and the checks' output is printed at the end; each pytest process lists its 30 slowest
+# tests, where the suite's time goes. Given pytest arguments, the script runs the checks,
+# then only what the arguments name, in one process.
+BROWSER_TESTS=(tests/browser)
+WORKERS=(-n 2 --dist loadfile)
+# nbval's plugin is for the notebooks' run alone; loaded, it costs every pytest process 2.5 s
+# of CPU (nbformat imports jsonschema, which builds a URI grammar)
+NO_NBVAL=(-p no:nbval)
+browser_pid=
+checks_pid=
+phoenix_pid=
+browser_log=$(mktemp)
+checks_log=$(mktemp)
+phoenix_dir=$(mktemp -d)
+# The browser tests, the checks and the run's Phoenix run as jobs of their own process group
+# (`set -m` while each starts): a failure or Ctrl-C here ends each whole, the servers it started
+# with it (a killed pytest runs no teardown, and a JupyterLab it had started lived on).
+trap 'for pid in $browser_pid $checks_pid $phoenix_pid; do kill -- -"$pid" 2>/dev/null; done; rm -rf "$browser_log" "$checks_log" "$phoenix_dir"' EXIT
+if [ $# -eq 0 ]; then
+  set -m
+  # One Phoenix for the whole run, started now, while npm still installs, so that no test
+  # worker waits out its start (tests/phoenix_testing.py; the tests start their own without it)
+  python tests/phoenix_testing.py "$phoenix_dir/phoenix" >"$phoenix_dir/log" 2>&1 &
+  phoenix_pid=$!
+  export AGENTNB_TEST_PHOENIX="$phoenix_dir/phoenix"
+  python -m pytest -p no:cacheprovider "${NO_NBVAL[@]}" --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
+  browser_pid=$!
+  set +m
+  step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
+fi
+
+if [ ${#npm_pids[@]} -gt 0 ]; then
+  step "waiting for the npm installs"
+  for pid in "${npm_pids[@]}"; do wait "$pid"; done
 fi
 
 # The checks besides pytest: ruff first (seconds: a lint error fails the command at once),
