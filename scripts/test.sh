@@ -125,45 +125,26 @@ step "waiting for the SDK venvs"
 for pid in "${venv_pids[@]}"; do wait "$pid"; done
 
 # Without pytest arguments, everything runs at once, each part as soon as what it needs is
-# installed: the tests that drive Chromium (tests/browser: the dev venv, Chromium and the SDK
-# venvs) serially in a pytest process of their own from here; after the Node.js installs, the
-# other tests (kernels included) in two pytest-xdist workers, a test file to a worker so a
-# module's servers start once (tests/conftest.py: the modules sharing a LiteLLM proxy or the
-# AG-UI server are one unit, those sharing a Phoenix another), and beside them the slower
-# checks in a shell of their own (the benchmarks are not run: `python benchmarks/smoke.py`,
-# their own check, which CI runs after this command). On two
-# cores the tests mostly wait on servers, kernels and pipes, and one Chromium beside two
-# workers keeps both cores busy where two Chromiums starved each other. The browser tests'
-# and the checks' output is printed at the end; each pytest process lists its 30 slowest
-# tests, where the suite's time goes. Given pytest arguments, the script runs the checks,
-# then only what the arguments name, in one process.
-BROWSER_TESTS=(tests/browser)
-WORKERS=(-n 2 --dist loadfile)
+# installed: after the Node.js installs, every test in three pytest-xdist workers, a test file
+# to a worker so a module's servers start once (tests/conftest.py: the modules sharing a
+# LiteLLM proxy or the AG-UI server are one unit, those sharing a Phoenix another, and the
+# tests that drive Chromium, tests/browser, one more, given out first, so one Chromium runs
+# beside the two other workers and that worker joins them once it ends), and beside them the
+# slower checks in a shell of their own (the benchmarks are not run: `python
+# benchmarks/smoke.py`, their own check, which CI runs after this command). On two cores the
+# tests mostly wait on servers, kernels and pipes, and one Chromium beside two workers keeps
+# both cores busy where two Chromiums starved each other. The checks' output is printed at the
+# end; pytest lists the 30 slowest tests, where the suite's time goes. Given pytest arguments,
+# the script runs the checks, then only what the arguments name, in one process.
+WORKERS=(-n 3 --dist loadfile)
 # nbval's plugin is for the notebooks' run alone; loaded, it costs every pytest process 2.5 s
 # of CPU (nbformat imports jsonschema, which builds a URI grammar)
 NO_NBVAL=(-p no:nbval)
-browser_pid=
 checks_pid=
-phoenix_pid=
-browser_log=$(mktemp)
 checks_log=$(mktemp)
-phoenix_dir=$(mktemp -d)
-# The browser tests, the checks and the run's Phoenix run as jobs of their own process group
-# (`set -m` while each starts): a failure or Ctrl-C here ends each whole, the servers it started
-# with it (a killed pytest runs no teardown, and a JupyterLab it had started lived on).
-trap 'for pid in $browser_pid $checks_pid $phoenix_pid; do kill -- -"$pid" 2>/dev/null; done; rm -rf "$browser_log" "$checks_log" "$phoenix_dir"' EXIT
-if [ $# -eq 0 ]; then
-  set -m
-  # One Phoenix for the whole run, started now, while npm still installs, so that no test
-  # worker waits out its start (tests/phoenix_testing.py; the tests start their own without it)
-  python tests/phoenix_testing.py "$phoenix_dir/phoenix" >"$phoenix_dir/log" 2>&1 &
-  phoenix_pid=$!
-  export AGENTNB_TEST_PHOENIX="$phoenix_dir/phoenix"
-  python -m pytest -p no:cacheprovider "${NO_NBVAL[@]}" --durations=30 "${BROWSER_TESTS[@]}" >"$browser_log" 2>&1 &
-  browser_pid=$!
-  set +m
-  step "pytest: ${BROWSER_TESTS[*]} started beside the rest (pid $browser_pid, output at the end)"
-fi
+# The checks run as a job of its own process group (`set -m` while it starts): a failure or
+# Ctrl-C here ends it whole, the servers it started with it.
+trap 'if [ -n "$checks_pid" ]; then kill -- -"$checks_pid" 2>/dev/null; fi; rm -f "$checks_log"' EXIT
 
 if [ ${#npm_pids[@]} -gt 0 ]; then
   step "waiting for the npm installs"
@@ -206,23 +187,17 @@ checks_pid=$!
 set +m
 step "the checks started beside the tests (pid $checks_pid, output at the end)"
 
-step "pytest: the rest"
-rest=0
-python -m pytest "${WORKERS[@]}" "${NO_NBVAL[@]}" --durations=30 --ignore=tests/browser || rest=$?
+step "pytest"
+tests=0
+python -m pytest "${WORKERS[@]}" "${NO_NBVAL[@]}" --durations=30 || tests=$?
 failed=()
-[ "$rest" -eq 0 ] || failed+=("the rest (exit $rest)")
+[ "$tests" -eq 0 ] || failed+=("pytest (exit $tests)")
 checks_status=0
 wait "$checks_pid" || checks_status=$?
 checks_pid=
 step "the checks, run beside the tests"
 cat "$checks_log"
 [ "$checks_status" -eq 0 ] || failed+=("the checks (exit $checks_status)")
-browser=0
-wait "$browser_pid" || browser=$?
-browser_pid=
-step "pytest: ${BROWSER_TESTS[*]}, run beside the rest"
-cat "$browser_log"
-[ "$browser" -eq 0 ] || failed+=("${BROWSER_TESTS[*]} (exit $browser)")
 if [ ${#failed[@]} -gt 0 ]; then
   echo "failed: ${failed[*]}" >&2
   exit 1

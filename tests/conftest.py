@@ -175,13 +175,21 @@ def marked_slow(module: Path) -> bool:
     )
 
 
+BROWSER_UNIT = "tests/browser"
+"""The tests that drive Chromium: one work unit, so one worker runs them back to back on one
+Chromium and one JupyterLab and Notebook 7 (``tests/browser/conftest.py``); two Chromiums with
+their Jupyter servers starve each other on two cores."""
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """pytest-xdist's ``--dist loadfile`` (scripts/test.sh), a test module a work unit (its
-    module fixtures start once), except that the modules using one of ``CROSS_MODULE_SERVERS``
-    are one unit (``server_units``): one worker runs them back to back and the server starts
-    once, where a worker each (and other folders' modules between them) started it once per
-    module. The units that take long (a server's users, a module with ``slow`` tests) go out
-    first, so the run does not end on one of them with the other worker idle."""
+    module fixtures start once), except that ``BROWSER_UNIT`` is one unit, and so are the
+    modules using one of ``CROSS_MODULE_SERVERS`` (``server_units``): one worker runs them back
+    to back and the server starts once, where a worker each (and other folders' modules between
+    them) started it once per module. The browser's unit goes out first (the longest by far:
+    the other workers run the rest beside it, and the worker joins them once it ends), then the
+    other units that take long (a server's users, a module with ``slow`` tests), so the run
+    does not end on one of them with the other workers idle."""
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -196,6 +204,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                 assert self.collection is not None
                 modules = {config.rootpath / n.split("::", 1)[0] for n in self.collection}
                 self.units = server_units(sorted(modules))
+            if nodeid.startswith(f"{BROWSER_UNIT}/"):
+                return BROWSER_UNIT
             return self.units.get(path) or nodeid.split("::", 1)[0]
 
         def takes_long(self, unit: str) -> bool:
@@ -207,6 +217,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                 self.ordered = True
                 for unit in reversed([unit for unit in self.workqueue if self.takes_long(unit)]):
                     self.workqueue.move_to_end(unit, last=False)
+                if BROWSER_UNIT in self.workqueue:
+                    self.workqueue.move_to_end(BROWSER_UNIT, last=False)
             super()._assign_work_unit(node)
 
     return ServerUsersTogether(config, log)

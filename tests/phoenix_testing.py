@@ -2,28 +2,19 @@
 (``.tools/phoenix``, made by ``scripts/test.sh``) started on 127.0.0.1 with local storage and
 nothing leaving the machine (telemetry, external resources, assistant and MCP server off).
 
-Skipped when ``.tools/phoenix`` is absent, except under CI (``CI`` set), where that fails.
-
-``python tests/phoenix_testing.py FOLDER`` starts one for a whole run of the suite
-(``scripts/test.sh`` does, beside its installs, so that no test worker waits out Phoenix's
-start): it writes ``FOLDER/url`` once Phoenix answers (``FOLDER/error`` if it cannot start)
-and serves until it is killed."""
+Skipped when ``.tools/phoenix`` is absent, except under CI (``CI`` set), where that fails."""
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
-import signal
-import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentnb_testing import REPO, SERVICE_START_BOUND_S, free_port, serving, wait_until
+from agentnb_testing import REPO, free_port, serving
 
-__all__ = ["PHOENIX", "PRESTARTED", "SharedPhoenix", "phoenix_env", "running_phoenix"]
+__all__ = ["PHOENIX", "SharedPhoenix", "phoenix_env", "running_phoenix"]
 
 PHOENIX = REPO / ".tools" / "phoenix" / "bin" / "phoenix"
 STARTS = 3
@@ -48,11 +39,6 @@ def phoenix_env(working_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
-PRESTARTED = "AGENTNB_TEST_PHOENIX"
-"""The environment variable naming the ``FOLDER`` of a Phoenix started for the whole run
-(``python tests/phoenix_testing.py FOLDER``, by ``scripts/test.sh``)."""
-
-
 def running_phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Phoenix server's base URL (OTLP/HTTP at ``/v1/traces``, REST at ``/v1/...``) while
     the generator is open: what a module-scoped fixture yields from."""
@@ -61,14 +47,8 @@ def running_phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}: CI must run the real-collector test")
         pytest.skip(reason)
-    yield from started_phoenix(lambda: tmp_path_factory.mktemp("phoenix"))
-
-
-def started_phoenix(new_folder: Callable[[], Path]) -> Iterator[str]:
-    """Phoenix started in a ``new_folder()`` of its own (again in another on a port taken
-    first): its base URL while the generator is open."""
     for attempt in range(1, STARTS + 1):
-        working_dir = new_folder()
+        working_dir = tmp_path_factory.mktemp("phoenix")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         server = serving(
@@ -106,7 +86,7 @@ class SharedPhoenix:
     def url(self, tmp_path_factory: pytest.TempPathFactory) -> str:
         if self._url is None:
             start = contextlib.contextmanager(running_phoenix)
-            self._url = prestarted() or self._stack.enter_context(start(tmp_path_factory))
+            self._url = self._stack.enter_context(start(tmp_path_factory))
         return self._url
 
     def collected(self, items: list[pytest.Item]) -> None:
@@ -120,54 +100,3 @@ class SharedPhoenix:
     def close(self) -> None:
         self._url = None
         self._stack.close()
-
-
-def prestarted() -> str | None:
-    """The base URL of the Phoenix started for the whole run (``PRESTARTED``) once it
-    answers; None where there is none or it could not start (the test starts its own, which
-    says why it cannot)."""
-    folder = os.environ.get(PRESTARTED)
-    if not folder:
-        return None
-    url, error = Path(folder, "url"), Path(folder, "error")
-    wait_until(
-        lambda: url.exists() or error.exists(),
-        f"the Phoenix started for the run ({folder}) to answer",
-        SERVICE_START_BOUND_S,
-    )
-    return url.read_text() if url.exists() else None
-
-
-def serve_for_the_run(folder: Path) -> None:
-    """Start Phoenix in ``folder``, publish its URL (or why it could not start) and serve
-    until a SIGTERM or SIGINT, which stop Phoenix too."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    runs = itertools.count(1)
-
-    def new_folder() -> Path:
-        made = folder.resolve() / f"start-{next(runs)}"
-        made.mkdir(parents=True)
-        return made
-
-    try:
-        phoenix = contextlib.contextmanager(started_phoenix)(new_folder)
-        url = phoenix.__enter__()
-    except BaseException as exc:
-        _publish(folder / "error", f"{type(exc).__name__}: {exc}")
-        raise
-    try:
-        _publish(folder / "url", url)
-        threading.Event().wait()
-    finally:
-        phoenix.__exit__(None, None, None)
-
-
-def _publish(path: Path, text: str) -> None:
-    """Write ``path`` whole or not at all: a reader polls for it."""
-    partial = path.with_suffix(".partial")
-    partial.write_text(text)
-    partial.replace(path)
-
-
-if __name__ == "__main__":
-    serve_for_the_run(Path(sys.argv[1]))
