@@ -153,9 +153,12 @@ class ShownCall:
     reads_notebook: bool = False
     """The call is a read of the notebook's (its reason names what it reads; an agent's
     "always" is the agent's own)."""
-    sends: tuple[str, ...] = ()
-    """What a read of the notebook sends: its reason's lines under the first (none for any
-    other call)."""
+
+    @property
+    def sends(self) -> tuple[str, ...]:
+        """What a read of the notebook sends: its reason's lines under the first (none for any
+        other call)."""
+        return tuple(self.reason.split("\n")[1:]) if self.reads_notebook else ()
 
     def head(self) -> str:
         """The reason where it heads the call: its first line where what follows is shown
@@ -247,7 +250,6 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
     why = approval.protocol_error if approval is not None else None
     diff = _diff_of(version.arguments) or _diff_of_reason(approval)
     reason = _reason(approval, shown)
-    reads = _reads_notebook(approval)
     return ShownCall(
         name=shown.name,
         name_is_plain=is_plain_identifier(version.name),
@@ -261,8 +263,7 @@ def shown_call(call: ToolCall, value_chars: int = VALUE_CHARS) -> ShownCall:
         diff=tuple(visible(line) for line in diff[:DIFF_LINES]),
         diff_hidden=max(0, len(diff) - DIFF_LINES),
         reason=reason,
-        reads_notebook=reads,
-        sends=tuple(reason.split("\n")[1:]) if reads else (),
+        reads_notebook=_reads_notebook(approval),
     )
 
 
