@@ -44,20 +44,11 @@ import httpx
 import nbformat
 from bench_kernel_cells import kernel, timed_reply
 from browser_bench_page import PANEL, READY
+from chromium import launch
 from patience import PATIENCE_MS, PATIENCE_S, patient, patient_polls
 
 from agentnb.server import start_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 LAB_SHOWS = 25
 """Chat cells JupyterLab draws of one cell's outputs by default (50 outputs, two a cell)."""
 
@@ -119,7 +110,7 @@ def lab_rounds(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
     with tempfile.TemporaryDirectory() as tmp, start_server() as server:
         root = write_notebook(Path(tmp), "hold.ipynb", [SETUP] + [""] * (len(CELLS) * args.rounds))
         with jupyterlab(root, server, Path(tmp)) as url, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = launch(playwright)
             page = patient(browser.new_page(viewport={"width": 1280, "height": 800}))
             open_and_set_up(page, f"{url}/lab/tree/hold.ipynb?reset")
             index = 1

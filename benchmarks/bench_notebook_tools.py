@@ -31,9 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_cell_hold import ARGS, CHROMIUM, jupyterlab, write_notebook
+from bench_cell_hold import jupyterlab, write_notebook
 from bench_page_typing import READ, WATCH, percentile
 from browser_bench_page import PANEL, READY
+from chromium import launch
 from patience import PATIENCE_MS, patient
 
 from agentnb.server import start_server
@@ -181,7 +182,7 @@ def run(args: argparse.Namespace) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp, start_server() as server:
         root = write_notebook(Path(tmp), "tools.ipynb", [SETUP, "", "", "note = 1"])
         with jupyterlab(root, server, Path(tmp)) as url, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = launch(playwright)
             page = patient(browser.new_page(viewport={"width": 1280, "height": 800}))
             page.goto(f"{url}/lab/tree/tools.ipynb?reset")
             page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)

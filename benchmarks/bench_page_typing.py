@@ -44,14 +44,13 @@ from typing import Any
 
 import psutil
 from bench_cell_hold import (
-    ARGS,
-    CHROMIUM,
     inclusive_times,
     jupyterlab,
     open_and_set_up,
     page_cpu,
     write_notebook,
 )
+from chromium import launch
 from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S, patient
 
 from agentnb.server import start_server
@@ -335,7 +334,7 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             sources += [TYPED, LOOP.format(n=args.runs, extra=extra)]
         root = write_notebook(Path(tmp), "typing.ipynb", sources)
         with jupyterlab(root, server, Path(tmp)) as url, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = launch(playwright)
             page = patient(browser.new_page(viewport={"width": 1280, "height": 800}))
             messages = KernelMessages()
             page.on("websocket", messages.watch)

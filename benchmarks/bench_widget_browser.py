@@ -59,20 +59,11 @@ from browser_bench_page import (
     marker_ends,
     top_self_time,
 )  # fmt: skip
+from chromium import launch
 from patience import PATIENCE_MS, PATIENCE_S, PROGRAM_PATIENCE_S, patient, patient_polls
 
 from agentnb.server import start_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 WORDS = 2000
 FINISHED = 10
 ANSWER = ".anb-answer"
@@ -188,7 +179,7 @@ def main() -> None:
                 except httpx.HTTPError:
                     time.sleep(0.3)
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                browser = launch(pw)
                 page = patient(browser.new_page(viewport={"width": 1280, "height": 1000}))
                 page.goto(f"{url}/lab/tree/bench.ipynb?reset")
                 page.wait_for_function("() => window.jupyterapp !== undefined", timeout=PATIENCE_MS)

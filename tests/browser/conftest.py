@@ -19,19 +19,10 @@ from agentnb_testing import PATIENCE_S, SharedServers, connection_env, free_port
 from notebook_pages import is_warm
 
 from agentnb.server import ServerHandle, start_server
+from benchmarks.chromium import CHROMIUM, launch
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = HERE.parents[1] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 # The browser and the servers (the paced agent server, the Jupyter servers) are shared by
 # this folder's modules and stop when the next test is elsewhere: Playwright's sync API keeps
@@ -234,9 +225,7 @@ def jupyter(app: str, request: pytest.FixtureRequest) -> Lab:
 def chromium_browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = launch(playwright)
         try:
             yield chromium
         finally:

@@ -30,11 +30,10 @@ from agentnb.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from benchmarks.chromium import CHROMIUM, launch
 
 REPO = Path(agentnb.__file__).resolve().parent.parent
 MARKDOWN_IT = REPO / "js" / "node_modules" / "markdown-it"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 JS = "window.__xss=1"
 IMG = f"<img src=x onerror={JS}>"
@@ -305,9 +304,7 @@ def browser_context() -> Iterator[Any]:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         try:
             context = patient(browser.new_context(java_script_enabled=True))
             # nothing may leave the machine, not even a broken image

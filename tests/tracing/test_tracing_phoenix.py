@@ -37,6 +37,7 @@ from agentnb._history import close_default_stores, default_store
 from agentnb._tracing import configure_tracing, flush_tracing
 from agentnb.history import HistoryStore
 from agentnb.server import start_server
+from benchmarks.chromium import launch
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -71,10 +72,7 @@ def photograph_trace(url: str, expect: list[str]) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "phoenix-trace.png"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         try:
             page = patient(browser.new_page(viewport={"width": 1400, "height": 1000}))
             page.goto(url)
