@@ -129,15 +129,6 @@ class ConfigOption:
         more = len(self.choices) - limit + self.dropped
         return ", ".join(said) + (f" and {more:,} more" if more > 0 else "")
 
-    def as_row(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "category": self.category,
-            "current": self.current,
-            "choices": self.values(),
-        }
-
 
 @dataclass(frozen=True)
 class SessionCommand:
