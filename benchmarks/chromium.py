@@ -32,8 +32,8 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
     # Headless Chromium builds the address bar's WebUI popup for every window: two renderer
-    # processes a page that never show. Without them the browser tests' Chromium used about
-    # a sixth less CPU (docs/development.md).
+    # processes for each page, and nothing ever shows them. Without them the browser tests'
+    # Chromium used about a sixth less CPU (docs/development.md).
     f"--disable-features={PLAYWRIGHTS_DISABLED_FEATURES},WebUIOmniboxPopup,WebUIOmniboxAimPopup",
 ]
 
