@@ -33,7 +33,7 @@ ARGS = [
     "--disable-quic",
     # Headless Chromium builds the address bar's WebUI popup for every window: two renderer
     # processes for each page, and nothing ever shows them. Without them the browser tests'
-    # Chromium used about a sixth less CPU (docs/development.md).
+    # Chromium used about a tenth less CPU (docs/development.md).
     f"--disable-features={PLAYWRIGHTS_DISABLED_FEATURES},WebUIOmniboxPopup,WebUIOmniboxAimPopup",
 ]
 
