@@ -125,18 +125,19 @@ step "waiting for the SDK venvs"
 for pid in "${venv_pids[@]}"; do wait "$pid"; done
 
 # Without pytest arguments, everything runs at once, each part as soon as what it needs is
-# installed: after the Node.js installs, every test in three pytest-xdist workers, a test file
+# installed: after the Node.js installs, every test in four pytest-xdist workers, a test file
 # to a worker so a module's servers start once (tests/conftest.py: the modules sharing a
 # LiteLLM proxy or the AG-UI server are one unit, those sharing a Phoenix another, and the
-# tests that drive Chromium, tests/browser, one more, given out first, so one Chromium runs
-# beside the two other workers and that worker joins them once it ends), and beside them the
-# slower checks in a shell of their own (the benchmarks are not run: `python
-# benchmarks/smoke.py`, their own check, which CI runs after this command). On two cores the
-# tests mostly wait on servers, kernels and pipes, and one Chromium beside two workers keeps
-# both cores busy where two Chromiums starved each other. The checks' output is printed at the
+# tests that drive Chromium on a Jupyter page, one more, given out first, so one Chromium with
+# its Jupyter servers runs beside the three other workers and that worker joins them once it
+# ends), and beside them the slower checks in a shell of their own (the benchmarks are not run:
+# `python benchmarks/smoke.py`, their own check, which CI runs after this command). On two
+# cores the tests mostly wait on servers, kernels and pipes: with three other workers beside
+# the browser's, both cores stay busy (with two, 8% of the cores' time idled), where two
+# Chromiums with Jupyter servers starved each other. The checks' output is printed at the
 # end; pytest lists the 30 slowest tests, where the suite's time goes. Given pytest arguments,
 # the script runs the checks, then only what the arguments name, in one process.
-WORKERS=(-n 3 --dist loadfile)
+WORKERS=(-n 4 --dist loadfile)
 # nbval's plugin is for the notebooks' run alone; loaded, it costs every pytest process 2.5 s
 # of CPU (nbformat imports jsonschema, which builds a URI grammar)
 NO_NBVAL=(-p no:nbval)

@@ -135,15 +135,19 @@ def parsed_test(module: Path) -> ast.Module:
 
 
 @functools.cache
-def cross_module_servers(module: Path) -> frozenset[str]:
-    """The units of the ``CROSS_MODULE_SERVERS`` fixtures the functions of ``module`` take (a
-    test or a fixture of its own)."""
-    taken = {
+def fixtures_taken(module: Path) -> frozenset[str]:
+    """The names the functions of ``module`` take (its tests' and its own fixtures')."""
+    return frozenset(
         arg.arg
         for node in ast.walk(parsed_test(module))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         for arg in node.args.args + node.args.kwonlyargs
-    }
+    )
+
+
+def cross_module_servers(module: Path) -> frozenset[str]:
+    """The units of the ``CROSS_MODULE_SERVERS`` fixtures ``module`` takes."""
+    taken = fixtures_taken(module)
     return frozenset(unit for name, unit in CROSS_MODULE_SERVERS.items() if name in taken)
 
 
@@ -176,9 +180,34 @@ def marked_slow(module: Path) -> bool:
 
 
 BROWSER_UNIT = "tests/browser"
-"""The tests that drive Chromium: one work unit, so one worker runs them back to back on one
-Chromium and one JupyterLab and Notebook 7 (``tests/browser/conftest.py``); two Chromiums with
-their Jupyter servers starve each other on two cores."""
+"""The tests that drive Chromium on a Jupyter page: one work unit, so one worker runs them back
+to back on one Chromium and one JupyterLab and Notebook 7 (``tests/browser/conftest.py``); two
+Chromiums with their Jupyter servers starve each other on two cores. A browser module that
+opens no Jupyter page (marimo's, the plain pages') is a unit of its own, given out early: in
+the unit it made the run end on the browser's worker alone, the others idle."""
+JUPYTER_PAGES = frozenset({"jupyterlab", "notebook7", "jupyter", "APPS", "WIDGET_APPS"})
+"""The fixtures of ``tests/browser/conftest.py`` that serve a Jupyter page, and the lists of
+their names (``tests/browser/notebook_pages.py``) a module parametrizes with."""
+
+
+@functools.cache
+def names_in(module: Path) -> frozenset[str]:
+    """The names and the one-word strings ``module`` uses: a fixture taken as an argument,
+    named in ``request.getfixturevalue("...")``, or a list of fixtures' names."""
+    tree = parsed_test(module)
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    strings = {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    return fixtures_taken(module) | names | strings
+
+
+def in_browser_unit(module: Path, rootpath: Path) -> bool:
+    """Whether ``module`` is of the browser's unit: in ``BROWSER_UNIT``, opening a Jupyter
+    page. (A module wrongly left out still runs: its worker starts the servers it needs.)"""
+    return module.is_relative_to(rootpath / BROWSER_UNIT) and bool(names_in(module) & JUPYTER_PAGES)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -188,8 +217,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     to back and the server starts once, where a worker each (and other folders' modules between
     them) started it once per module. The browser's unit goes out first (the longest by far:
     the other workers run the rest beside it, and the worker joins them once it ends), then the
-    other units that take long (a server's users, a module with ``slow`` tests), so the run
-    does not end on one of them with the other workers idle."""
+    other units that take long (a server's users, a browser module outside the unit, a module
+    with ``slow`` tests), so the run does not end on one of them with the other workers idle."""
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -204,13 +233,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                 assert self.collection is not None
                 modules = {config.rootpath / n.split("::", 1)[0] for n in self.collection}
                 self.units = server_units(sorted(modules))
-            if nodeid.startswith(f"{BROWSER_UNIT}/"):
+            if in_browser_unit(path, config.rootpath):
                 return BROWSER_UNIT
             return self.units.get(path) or nodeid.split("::", 1)[0]
 
         def takes_long(self, unit: str) -> bool:
             assert self.units is not None
-            return unit in self.units.values() or marked_slow(config.rootpath / unit)
+            if unit in self.units.values() or unit == BROWSER_UNIT:
+                return True
+            module = config.rootpath / unit  # Chromium starts for a browser module
+            return module.is_relative_to(config.rootpath / BROWSER_UNIT) or marked_slow(module)
 
         def _assign_work_unit(self, node: Any) -> None:
             if not self.ordered:  # the first unit given out: the queue is whole
