@@ -28,17 +28,6 @@ export PATH="$PWD/$VENV/bin:$PATH"
 # and the suite's warnings are errors, when VIRTUAL_ENV names another venv than its Python's).
 export VIRTUAL_ENV="$PWD/$VENV"
 
-# Every pytest worker collects every test module. On a fresh clone nothing is compiled yet
-# (the tests' rewritten asserts, agentnb, the packages uv installed without bytecode), and four
-# workers starting at once each compiled it all: 24 CPU-seconds a worker where 8 once it is
-# written. Without pytest arguments, one collection beside the installs writes it for all.
-collect_pid=
-if [ $# -eq 0 ]; then
-  step "the tests collected once, in the background, to write their bytecode for the workers"
-  python -m pytest --collect-only -q -p no:nbval >/dev/null 2>&1 &
-  collect_pid=$!
-fi
-
 # install_venv DIR STAMP_SOURCE UV_PIP_ARGS...: (re)install venv DIR when STAMP_SOURCE changed
 # since its last install (a copy of it is kept in DIR as the stamp).
 install_venv() {
@@ -199,9 +188,6 @@ checks_pid=$!
 set +m
 step "the checks started beside the tests (pid $checks_pid, output at the end)"
 
-if [ -n "$collect_pid" ]; then
-  wait "$collect_pid" || true # its errors are the workers' to report
-fi
 step "pytest"
 tests=0
 python -m pytest "${WORKERS[@]}" "${NO_NBVAL[@]}" --durations=30 || tests=$?
