@@ -192,8 +192,8 @@ their names (``tests/browser/notebook_pages.py``) a module parametrizes with."""
 
 @functools.cache
 def names_in(module: Path) -> frozenset[str]:
-    """The names and the one-word strings ``module`` uses: a fixture taken as an argument,
-    named in ``request.getfixturevalue("...")``, or a list of fixtures' names."""
+    """The names and the strings ``module`` uses (a fixture taken as an argument, named in
+    ``request.getfixturevalue("...")``, or a list of fixtures' names among them)."""
     tree = parsed_test(module)
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     strings = {
@@ -239,10 +239,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
         def takes_long(self, unit: str) -> bool:
             assert self.units is not None
-            if unit in self.units.values() or unit == BROWSER_UNIT:
-                return True
-            module = config.rootpath / unit  # Chromium starts for a browser module
-            return module.is_relative_to(config.rootpath / BROWSER_UNIT) or marked_slow(module)
+            module = config.rootpath / unit
+            # the browser's unit and the browser modules outside it: each starts a Chromium
+            drives_chromium = module.is_relative_to(config.rootpath / BROWSER_UNIT)
+            return unit in self.units.values() or drives_chromium or marked_slow(module)
 
         def _assign_work_unit(self, node: Any) -> None:
             if not self.ordered:  # the first unit given out: the queue is whole
