@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Unpack, overload
 
 from .._core.approvals import ApprovalGate, ApprovalPolicy
-from .._core.loop import get_loop, run_sync, submit, wait_slices
+from .._core.loop import get_loop, run_sync, submit, wait_for, wait_slices
 from .._core.request import RunOptions, RunRequest, as_request
 from .._core.run import Run
 from .._core.stoppable import Closing
@@ -116,7 +116,7 @@ class RunStream(Closing):
             run_sync(self._stream.aclose(), timeout=timeout)
             return
         self._pump.cancel()
-        self._done.wait(timeout)
+        wait_for(self._done, timeout)
 
 
 class AgentClient(Closing):

@@ -12,6 +12,7 @@ import concurrent.futures
 import threading
 import time
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 __all__ = [
@@ -98,16 +99,32 @@ def wait_slices(timeout: float | None = None) -> Iterator[float]:
             return
 
 
+@contextmanager
+def _interrupt_kept() -> Iterator[None]:
+    """A Ctrl-C, not the ``RuntimeError`` CPython's ``Condition.wait`` can put in its place:
+    landing after the wait gave its lock up and before it took it back, the interrupt leaves
+    the lock free, and the ``with`` around the wait then fails to release it
+    (python/cpython#78667). The lock is free and the event or future still usable."""
+    try:
+        yield
+    except RuntimeError as error:
+        if isinstance(error.__context__, KeyboardInterrupt):
+            raise error.__context__ from None
+        raise
+
+
 def wait_for(event: threading.Event, timeout: float | None = None) -> bool:
     """``event.wait(timeout)``, in :func:`wait_slices`."""
-    return any(event.wait(piece) for piece in wait_slices(timeout))
+    with _interrupt_kept():
+        return any(event.wait(piece) for piece in wait_slices(timeout))
 
 
 def result_of(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
     """``future.result(timeout)``, in :func:`wait_slices`."""
     for piece in wait_slices(timeout):
         try:
-            return future.result(piece)
+            with _interrupt_kept():
+                return future.result(piece)
         except concurrent.futures.TimeoutError:
             if future.done():
                 raise  # the future's own TimeoutError

@@ -14,7 +14,7 @@ from typing import Any, Unpack
 from ..._client.async_client import AsyncAgentClient
 from ..._core.approvals import ApprovalPolicy, or_denied
 from ..._core.exceptions import ConfigurationError
-from ..._core.loop import in_loop_thread, result_of, submit
+from ..._core.loop import in_loop_thread, result_of, submit, wait_for
 from ..._core.request import RunOptions, RunRequest, build_request
 from ..._core.schema import resolve_schema
 from ..._display.progress import Progress, make_progress
@@ -313,7 +313,7 @@ def send_batch(
         return result_of(future)
     except KeyboardInterrupt:
         future.cancel()
-        ended.wait(CANCEL_GRACE)
+        wait_for(ended, CANCEL_GRACE)
         raise
     finally:
         bar.close()
