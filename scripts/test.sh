@@ -22,7 +22,9 @@ step "Python environment ($VENV), installed by uv (from PyPI by pip, the one thi
 UV=$PWD/$VENV/bin/uv
 # agentnb-evals (evals/, agentnb.evals) is a distribution of its own: installed editable beside
 # the core, as `pip install "agentnb[evals]"` installs it for a user.
-"$UV" pip install --quiet --python "$VENV/bin/python" -e ".[dev]" -e ./evals
+# scripts/test-excludes.txt: what the suite's environments leave out, and why.
+"$UV" pip install --quiet --python "$VENV/bin/python" --excludes scripts/test-excludes.txt \
+  -e ".[dev]" -e ./evals
 export PATH="$PWD/$VENV/bin:$PATH"
 # The suite's venv is the active one, whichever a shell had activated before (IPython warns,
 # and the suite's warnings are errors, when VIRTUAL_ENV names another venv than its Python's).
@@ -48,7 +50,7 @@ for req in tests/sdk_envs/*.txt; do
   install_venv ".tools/$(basename "$req" .txt)" "$req" -r "$req" &
   venv_pids+=($!)
 done
-install_venv .tools/plain pyproject.toml -e . nbclient ipykernel &
+install_venv .tools/plain pyproject.toml --excludes scripts/test-excludes.txt -e . nbclient ipykernel &
 venv_pids+=($!)
 
 step "Debian packages: chromium (browser tests), tmux (terminal tests)"
