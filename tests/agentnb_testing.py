@@ -14,12 +14,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -300,6 +302,30 @@ def cli_in_process(
         os.environ.clear()
         os.environ.update(kept)
     return subprocess.CompletedProcess(["agentnb", *args], code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def ctrl_c_as_a_wait_takes_its_lock_back() -> Iterator[None]:
+    """A Ctrl-C landing in this thread at the one moment CPython's ``Condition.wait`` has
+    given its lock up and not yet taken it back (python/cpython#78667, #118433): raised as
+    the wait calls ``_acquire_restore``, Python's for a ``Lock``'s condition (an ``Event``'s)
+    and C's for an ``RLock``'s (a ``Future``'s), as a signal's handler raises there."""
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name == "_acquire_restore":
+            raise KeyboardInterrupt  # a trace function that raises is unset: once
+
+    def profiler(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "c_call" and getattr(arg, "__name__", "") == "_acquire_restore":
+            raise KeyboardInterrupt
+
+    sys.settrace(tracer)
+    sys.setprofile(profiler)
+    try:
+        yield
+    finally:
+        sys.settrace(None)
+        sys.setprofile(None)
 
 
 def wait_until(

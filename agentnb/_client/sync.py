@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Unpack, overload
 
 from .._core.approvals import ApprovalGate, ApprovalPolicy
-from .._core.loop import get_loop, run_sync, submit, wait_for, wait_slices
+from .._core.loop import get_loop, interrupt_kept, run_sync, submit, wait_for, wait_slices
 from .._core.request import RunOptions, RunRequest, as_request
 from .._core.run import Run
 from .._core.stoppable import Closing
@@ -85,7 +85,8 @@ class RunStream(Closing):
         Ctrl-C lands while no event comes)."""
         for piece in wait_slices():
             try:
-                return self._queue.get(timeout=piece)
+                with interrupt_kept():
+                    return self._queue.get(timeout=piece)
             except queue.Empty:
                 continue
         raise AssertionError("wait_slices() without a timeout never ends")

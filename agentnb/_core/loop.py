@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 __all__ = [
     "get_loop",
     "in_loop_thread",
+    "interrupt_kept",
     "result_of",
     "run_sync",
     "submit",
@@ -100,7 +101,7 @@ def wait_slices(timeout: float | None = None) -> Iterator[float]:
 
 
 @contextmanager
-def _interrupt_kept() -> Iterator[None]:
+def interrupt_kept() -> Iterator[None]:
     """A Ctrl-C, not the ``RuntimeError`` CPython's ``Condition.wait`` can put in its place:
     landing after the wait gave its lock up and before it took it back, the interrupt leaves
     the lock free, and the ``with`` around the wait then fails to release it
@@ -115,7 +116,7 @@ def _interrupt_kept() -> Iterator[None]:
 
 def wait_for(event: threading.Event, timeout: float | None = None) -> bool:
     """``event.wait(timeout)``, in :func:`wait_slices`."""
-    with _interrupt_kept():
+    with interrupt_kept():
         return any(event.wait(piece) for piece in wait_slices(timeout))
 
 
@@ -123,7 +124,7 @@ def result_of(future: concurrent.futures.Future[T], timeout: float | None = None
     """``future.result(timeout)``, in :func:`wait_slices`."""
     for piece in wait_slices(timeout):
         try:
-            with _interrupt_kept():
+            with interrupt_kept():
                 return future.result(piece)
         except concurrent.futures.TimeoutError:
             if future.done():

@@ -32,6 +32,7 @@ if sys.platform != "win32":
     import termios
 
 from .._core.approvals import ApprovalDecision, question_of
+from .._core.loop import interrupt_kept
 from .._core.questions import QuestionReply
 from .._core.run import ToolCall
 from .._core.shown_call import ShownCall, is_plain_identifier, shown_call, visible
@@ -165,7 +166,7 @@ class _Readers:
             self._changed.notify_all()
 
     def wait_until_none(self, timeout: float) -> bool:
-        with self._changed:
+        with interrupt_kept(), self._changed:
             return self._changed.wait_for(lambda: self._count == 0, timeout)
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .._core.loop import interrupt_kept
 from .._core.request import RunRequest
 from .._core.run import Run
 from ._records import (
@@ -142,7 +143,7 @@ class HistoryWriter:
         writer thread itself (a batch reading the store) there is nothing to wait for."""
         if threading.current_thread() is self._thread:
             return True
-        with self._changed:
+        with interrupt_kept(), self._changed:
             target = self._submitted
             if self._done >= target:
                 return True

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from agentnb_testing import PATIENCE_S, client_for
+from agentnb_testing import PATIENCE_S, client_for, ctrl_c_as_a_wait_takes_its_lock_back
 
 from agentnb import AgentClient, AsyncAgentClient, RunCancelledError, RunFailedError
 from agentnb._client import recording
@@ -265,6 +265,20 @@ def test_sync_stream_closed_early_cancels_the_run(server: ServerHandle) -> None:
         stream.close()
         assert stream.run.status == "cancelled"
         assert list(stream) == []
+
+
+def test_a_ctrl_c_as_a_sync_stream_s_wait_takes_its_lock_back_is_the_interrupt(
+    server: ServerHandle,
+) -> None:
+    """The sync stream waits for its next event on a queue, whose ``get`` is CPython's
+    ``Condition.wait``: the interrupt landing as it takes its lock back is the interrupt
+    (not ``RuntimeError``), and the run is cancelled, as at any other moment."""
+    with sync_client(server, "vercel", headers=SLOW) as client:
+        stream = client.stream("writer", "x", metadata={"paragraphs": "6"})
+        with pytest.raises(KeyboardInterrupt), ctrl_c_as_a_wait_takes_its_lock_back():
+            for _ in stream:
+                pass
+        assert stream.run.status == "cancelled"
 
 
 def test_sync_errors_cross_over_typed(server: ServerHandle) -> None:

@@ -5,15 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S, Scripted
+from agentnb_testing import PATIENCE_S, Scripted, ctrl_c_as_a_wait_takes_its_lock_back
 
 from agentnb import Run, RunCancelledError, RunFailedError, RunInterruptedError
 from agentnb._core.handle import RunHandle
@@ -199,30 +195,6 @@ def test_wait_on_agentnb_s_loop_says_to_await_instead_of_hanging() -> None:
     with pytest.raises(RuntimeError, match="await the handle"):
         run_sync(on_the_loop(), PATIENCE_S)
     assert handle.wait(timeout=PATIENCE_S).status == "completed"
-
-
-@contextmanager
-def ctrl_c_as_a_wait_takes_its_lock_back() -> Iterator[None]:
-    """A Ctrl-C landing in this thread at the one moment CPython's ``Condition.wait`` has
-    given its lock up and not yet taken it back (python/cpython#78667, #118433): raised as
-    the wait calls ``_acquire_restore``, Python's for a ``Lock``'s condition (an ``Event``'s)
-    and C's for an ``RLock``'s (a ``Future``'s), as a signal's handler raises there."""
-
-    def tracer(frame: FrameType, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_name == "_acquire_restore":
-            raise KeyboardInterrupt  # a trace function that raises is unset: once
-
-    def profiler(frame: FrameType, event: str, arg: Any) -> None:
-        if event == "c_call" and getattr(arg, "__name__", "") == "_acquire_restore":
-            raise KeyboardInterrupt
-
-    sys.settrace(tracer)
-    sys.setprofile(profiler)
-    try:
-        yield
-    finally:
-        sys.settrace(None)
-        sys.setprofile(None)
 
 
 def test_a_ctrl_c_as_the_wait_takes_its_lock_back_is_the_interrupt_and_cancels_the_run() -> None:
