@@ -134,7 +134,10 @@ def nested(client: SeekrFlow, agent: str, question: str) -> dict[str, Any]:
 def main() -> None:
     base_url, api_key, mode, agent, question = sys.argv[1:6]
     # The SDK's stream parser reads data-only frames, which SeekrFlow and agentnb's server send.
-    client = SeekrFlow(api_key=api_key, base_url=base_url, max_retries=0)
+    # A cancel needs the run still going when it lands: its chunks paced (the built-in
+    # server's header), where a busy machine let 40 paragraphs end before the SDK's cancel.
+    paced = {"X-AgentNB-Delay-Ms": "20"} if mode == "cancel" else None
+    client = SeekrFlow(api_key=api_key, base_url=base_url, max_retries=0, supplied_headers=paced)
     result = {"run": run, "cancel": cancel, "attach": attach, "nested": nested}[mode](
         client, agent, question
     )
