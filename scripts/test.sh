@@ -20,6 +20,8 @@ step "Python environment ($VENV), installed by uv (from PyPI by pip, the one thi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 [ -x "$VENV/bin/uv" ] || "$VENV/bin/python" -m pip install --quiet uv
 UV=$PWD/$VENV/bin/uv
+# a venv from before the suite used uv's --excludes may hold an older uv
+"$UV" pip install --help | grep -- --excludes >/dev/null || "$VENV/bin/python" -m pip install --quiet --upgrade uv
 # agentnb-evals (evals/, agentnb.evals) is a distribution of its own: installed editable beside
 # the core, as `pip install "agentnb[evals]"` installs it for a user.
 # scripts/test-excludes.txt: what the suite's environments leave out, and why.
