@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TextIO
 
+from .loop import interrupt_kept
+
 __all__ = [
     "MAX_OUTPUT_CHARS",
     "Outcome",
@@ -340,8 +342,10 @@ def call_within(fn: Callable[[], Any], limit: float, name: str) -> tuple[str, An
             pass
 
     worker = threading.Thread(target=work, name=name, daemon=True)
-    worker.start()
-    if not _ended_within(worker, done, limit):
+    with interrupt_kept():  # both wait in the caller's thread, a kernel's Ctrl-C's
+        worker.start()
+        ended = _ended_within(worker, done, limit)
+    if not ended:
         _stop(worker, done)
         return "timed_out", None
     if "error" in box:

@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, ctrl_c_as_a_wait_takes_its_lock_back
 
-from agentnb._core.user_code import MAX_OUTPUT_CHARS, run_user_code
+from agentnb._core.user_code import MAX_OUTPUT_CHARS, call_within, run_user_code
 
 
 async def test_a_value_comes_back_with_what_the_function_printed() -> None:
@@ -136,3 +136,13 @@ async def test_cancelling_the_caller_abandons_the_call() -> None:
         await task
     assert (await run_user_code(lambda: 1, time_limit=PATIENCE_S)).value == 1
     release.set()
+
+
+def test_a_ctrl_c_as_a_bounded_read_s_wait_takes_its_lock_back_is_the_interrupt() -> None:
+    """A summary's read of a value waits for it in the kernel's thread, which a Ctrl-C
+    interrupts: landing as CPython's ``Condition.wait`` takes its lock back, it is the
+    interrupt, not ``RuntimeError: release unlocked lock``."""
+    ended = threading.Event()
+    with pytest.raises(KeyboardInterrupt), ctrl_c_as_a_wait_takes_its_lock_back():
+        call_within(lambda: ended.wait(PATIENCE_S), PATIENCE_S, "agentnb-test-read")
+    ended.set()
