@@ -311,13 +311,20 @@ def ctrl_c_as_a_wait_takes_its_lock_back() -> Iterator[None]:
     the wait calls ``_acquire_restore``, Python's for a ``Lock``'s condition (an ``Event``'s)
     and C's for an ``RLock``'s (a ``Future``'s), as a signal's handler raises there."""
 
+    landed: list[bool] = []  # once: what the interrupted code does next waits unhindered
+
+    def interrupt() -> None:
+        if not landed:
+            landed.append(True)
+            raise KeyboardInterrupt
+
     def tracer(frame: FrameType, event: str, arg: Any) -> None:
         if event == "call" and frame.f_code.co_name == "_acquire_restore":
-            raise KeyboardInterrupt  # a trace function that raises is unset: once
+            interrupt()
 
     def profiler(frame: FrameType, event: str, arg: Any) -> None:
         if event == "c_call" and getattr(arg, "__name__", "") == "_acquire_restore":
-            raise KeyboardInterrupt
+            interrupt()
 
     sys.settrace(tracer)
     sys.setprofile(profiler)
@@ -326,6 +333,7 @@ def ctrl_c_as_a_wait_takes_its_lock_back() -> Iterator[None]:
     finally:
         sys.settrace(None)
         sys.setprofile(None)
+    assert landed, "no wait took its lock back: the interrupt never landed"
 
 
 def wait_until(
