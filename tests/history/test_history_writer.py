@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentnb_testing import PATIENCE_S, REPO
+from agentnb_testing import PATIENCE_S, REPO, ctrl_c_as_a_wait_takes_its_lock_back
 
 from agentnb._core.pricing import price_run
 from agentnb._core.request import RunRequest
@@ -217,6 +217,29 @@ def test_writes_are_done_in_order_and_flush_waits_for_them() -> None:
     assert done == list(range(100))
     assert len(batches) < 100, "writes queued together are done together"
     assert not writer.submit(PendingWrite("start", run, "late", lambda db: None))
+
+
+def test_a_ctrl_c_while_a_flush_waits_is_the_interrupt_and_loses_no_write() -> None:
+    """A read flushes the writes before it in the person's thread: a Ctrl-C landing as
+    CPython's ``Condition.wait`` takes its lock back is the interrupt, not ``RuntimeError``,
+    and the writes it waited for are still done."""
+    done: list[str] = []
+    release = threading.Event()
+
+    def do_batch(writes: list[PendingWrite]) -> None:
+        release.wait(PATIENCE_S)
+        done.extend(w.what for w in writes)
+
+    writer = HistoryWriter(do_batch, name="test-writer")
+    writer.submit(PendingWrite("start", Run(agent="a", message="m"), "kept", lambda db: None))
+    try:
+        with pytest.raises(KeyboardInterrupt), ctrl_c_as_a_wait_takes_its_lock_back():
+            writer.flush(timeout=0.2)
+    finally:
+        release.set()
+    assert writer.flush(timeout=PATIENCE_S)
+    writer.stop()
+    assert done == ["kept"]
 
 
 def test_one_bad_write_costs_only_itself_and_is_reported_once(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from agentnb_testing import PATIENCE_S
+from agentnb_testing import PATIENCE_S, ctrl_c_as_a_wait_takes_its_lock_back
 
 from agentnb._core.run import ToolCall
 from agentnb._display import approval_prompt
@@ -78,3 +78,20 @@ def test_a_question_cancelled_before_it_starts_touches_nothing_typed(
     os.write(keyboard, b"y\n")
     assert select.select([tty], [], [], PATIENCE_S)[0]
     assert os.read(tty, 1024).startswith(b"y")
+
+
+def test_a_ctrl_c_while_waiting_for_an_open_question_is_the_interrupt(
+    terminal: tuple[int, int],
+) -> None:
+    """``agentnb run`` waits for the question to let go of the terminal after a first Ctrl-C:
+    a second one landing as CPython's ``Condition.wait`` takes its lock back is the
+    interrupt, not ``RuntimeError``."""
+    stop = threading.Event()
+    thread, _ = asking(stop)
+    try:
+        with pytest.raises(KeyboardInterrupt), ctrl_c_as_a_wait_takes_its_lock_back():
+            wait_for_readers(0.2)
+    finally:
+        stop.set()
+    assert wait_for_readers(PATIENCE_S)
+    thread.join(PATIENCE_S)
