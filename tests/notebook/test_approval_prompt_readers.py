@@ -59,7 +59,7 @@ def test_a_cancelled_question_stops_reading_before_wait_for_readers_returns(
 def test_wait_for_readers_waits_while_a_question_is_open(terminal: tuple[int, int]) -> None:
     stop = threading.Event()
     thread, _ = asking(stop)
-    assert not wait_for_readers(0.2)
+    assert not wait_for_readers(0.2)  # the question is open until stop  # checked: cannot race
     stop.set()
     assert wait_for_readers(PATIENCE_S)
     thread.join(PATIENCE_S)
@@ -90,7 +90,8 @@ def test_a_ctrl_c_while_waiting_for_an_open_question_is_the_interrupt(
     thread, _ = asking(stop)
     try:
         with pytest.raises(KeyboardInterrupt), ctrl_c_as_a_wait_takes_its_lock_back():
-            wait_for_readers(0.2)
+            # the question is open until stop: no wait ends before the interrupt lands
+            wait_for_readers(0.2)  # checked: cannot race
     finally:
         stop.set()
     assert wait_for_readers(PATIENCE_S)
